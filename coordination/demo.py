@@ -1,0 +1,315 @@
+"""Demo data for `manage.py seed_demo`: idempotent, relative to today.
+
+It lives in the top layer because it builds on every layer below (record, checklists,
+handoffs). Every change goes through the services, as a user's would.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organisation, Role, Unit, User
+from patients.models import CareTeamMember, Indication, Patient, Setting, TreatmentCourse
+from patients.services import course_schedule_build, hospitalisation_rules_seed
+
+ORGANISATION = "Riverside University Hospital"
+ZONE = "America/New_York"
+WARD, CLINIC, AGENCY, OTHER_WARD = "Haematology Ward 7", "Day Infusion Clinic", "HomeCare Infusion", "Cardiology Ward 9"
+
+DEMO_USERS = [
+    # username, first, last, role, unit
+    ("pharmacist", "Priya", "Shah", Role.PHARMACIST, WARD),
+    ("nurse", "Nora", "Quinn", Role.NURSE, WARD),
+    ("nurse2", "Noah", "Reyes", Role.NURSE, WARD),
+    ("oncologist", "Olivia", "Grant", Role.ONCOLOGIST, WARD),
+    ("casemanager", "Carmen", "Lopez", Role.CASE_MANAGER, WARD),
+    ("coordinator", "Colin", "Hart", Role.COORDINATOR, WARD),
+    ("homenurse", "Hana", "Kim", Role.NURSE, AGENCY),
+    ("outsider", "Oscar", "Wells", Role.NURSE, OTHER_WARD),
+]
+WARD_TEAM = ["pharmacist", "nurse", "nurse2", "oncologist", "casemanager"]
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    mrn: str
+    given: str
+    family: str
+    born: dt.date
+    sex: str
+    weight: str
+    height: str
+    indication: str
+    cycles: int
+    start_offset: int  # days from today to day 1 of cycle 1
+    bag_hours: int = 48
+    setting: str = Setting.HOME
+    story: str = ""
+
+
+DEMO_PATIENTS = [
+    DemoPatient(
+        "RUH100001",
+        "Alice",
+        "Moreau",
+        dt.date(1968, 4, 2),
+        "female",
+        "71.5",
+        "166",
+        Indication.RELAPSED_REFRACTORY,
+        2,
+        1,
+        story="cycle 1 starts tomorrow",
+    ),
+    DemoPatient(
+        "RUH100002",
+        "Bruno",
+        "Keller",
+        dt.date(1975, 9, 14),
+        "male",
+        "82.0",
+        "180",
+        Indication.RELAPSED_REFRACTORY,
+        2,
+        -4,
+        story="inpatient, day 5 of 9",
+    ),
+    DemoPatient(
+        "RUH100003",
+        "Chloe",
+        "Dubois",
+        dt.date(1990, 1, 30),
+        "female",
+        "58.3",
+        "162",
+        Indication.MRD_POSITIVE,
+        4,
+        -2,
+        story="goes home tomorrow",
+    ),
+    DemoPatient(
+        "RUH100004",
+        "Daniel",
+        "Okafor",
+        dt.date(1959, 6, 8),
+        "male",
+        "77.2",
+        "175",
+        Indication.RELAPSED_REFRACTORY,
+        2,
+        -15,
+        story="at home, bag changes",
+    ),
+    DemoPatient(
+        "RUH100005",
+        "Eva",
+        "Lindqvist",
+        dt.date(1984, 11, 21),
+        "female",
+        "64.0",
+        "170",
+        Indication.MRD_POSITIVE,
+        4,
+        -10,
+        bag_hours=168,
+        story="at home, 7-day bags",
+    ),
+    DemoPatient(
+        "RUH100006",
+        "Farid",
+        "Haddad",
+        dt.date(1971, 3, 3),
+        "male",
+        "90.1",
+        "183",
+        Indication.RELAPSED_REFRACTORY,
+        2,
+        -33,
+        story="rest period after cycle 1",
+    ),
+    DemoPatient(
+        "RUH100007",
+        "Grace",
+        "Nakamura",
+        dt.date(1966, 8, 17),
+        "female",
+        "55.0",
+        "158",
+        Indication.CONSOLIDATION,
+        4,
+        -87,
+        setting=Setting.CLINIC,
+        story="cycle 3 in clinic",
+    ),
+    DemoPatient(
+        "RUH100008",
+        "Hugo",
+        "Silva",
+        dt.date(1980, 12, 5),
+        "male",
+        "73.4",
+        "177",
+        Indication.MRD_POSITIVE,
+        4,
+        -40,
+        story="cycle 2 starts in 2 days",
+    ),
+    DemoPatient(
+        "RUH100009",
+        "Ines",
+        "Barros",
+        dt.date(1995, 5, 25),
+        "female",
+        "61.8",
+        "165",
+        Indication.RELAPSED_REFRACTORY,
+        2,
+        -42,
+        story="cycle 2, day 1 in hospital",
+    ),
+    DemoPatient(
+        "RUH100010",
+        "Jonas",
+        "Berg",
+        dt.date(1952, 2, 11),
+        "male",
+        "68.9",
+        "172",
+        Indication.CONSOLIDATION,
+        4,
+        3,
+        story="consolidation starts in 3 days, 74 years old",
+    ),
+    DemoPatient(
+        "RUH100011",
+        "Kira",
+        "Novak",
+        dt.date(1988, 7, 7),
+        "female",
+        "49.5",
+        "160",
+        Indication.MRD_POSITIVE,
+        4,
+        -19,
+        bag_hours=72,
+        story="at home, day 20",
+    ),
+    DemoPatient(
+        "RUH100012",
+        "Leo",
+        "Marchetti",
+        dt.date(2019, 10, 1),
+        "male",
+        "18.4",
+        "110",
+        Indication.RELAPSED_REFRACTORY,
+        2,
+        2,
+        bag_hours=24,
+        story="child under 22 kg, starts in 2 days",
+    ),
+]
+OUTSIDER_PATIENT = DemoPatient(
+    "RUH900001", "Mona", "Petrov", dt.date(1970, 1, 1), "female", "70.0", "168", Indication.MRD_POSITIVE, 1, -5
+)
+
+
+@dataclass
+class SeedResult:
+    users: int
+    patients: int
+
+
+def _units() -> dict[str, Unit]:
+    organisation, _ = Organisation.objects.get_or_create(name=ORGANISATION)
+    kinds = {
+        WARD: Unit.Kind.INPATIENT_WARD,
+        CLINIC: Unit.Kind.INFUSION_CLINIC,
+        AGENCY: Unit.Kind.HOME_HEALTH,
+        OTHER_WARD: Unit.Kind.INPATIENT_WARD,
+    }
+    return {
+        name: Unit.objects.get_or_create(
+            organisation=organisation, name=name, defaults={"kind": kind, "time_zone": ZONE}
+        )[0]
+        for name, kind in kinds.items()
+    }
+
+
+def _users(units: dict[str, Unit], password: str) -> dict[str, User]:
+    users = {}
+    for username, first, last, role, unit_name in DEMO_USERS:
+        user, _ = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "role": role,
+                "unit": units[unit_name],
+                "email": f"{username}@riverside.example",
+            },
+        )
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        users[username] = user
+    admin, _ = User.objects.get_or_create(
+        username="admin",
+        defaults={
+            "first_name": "Ada",
+            "last_name": "Admin",
+            "is_staff": True,
+            "is_superuser": True,
+            "email": "admin@riverside.example",
+        },
+    )
+    admin.set_password(password)
+    admin.save(update_fields=["password"])
+    users["admin"] = admin
+    return users
+
+
+def _patient(spec: DemoPatient, unit: Unit, team: list[User], today: dt.date) -> Patient:
+    patient, _ = Patient.objects.get_or_create(
+        organisation=unit.organisation,
+        mrn=spec.mrn,
+        defaults={
+            "given_name": spec.given,
+            "family_name": spec.family,
+            "birth_date": spec.born,
+            "sex": spec.sex,
+            "weight_kg": Decimal(spec.weight),
+            "weight_measured_on": today - dt.timedelta(days=min(3, max(0, -spec.start_offset))),
+            "height_cm": Decimal(spec.height),
+            "unit": unit,
+        },
+    )
+    for member in team:
+        CareTeamMember.objects.get_or_create(patient=patient, user=member, defaults={"role": member.role})
+    course, _ = TreatmentCourse.objects.get_or_create(
+        patient=patient,
+        defaults={
+            "indication": spec.indication,
+            "planned_cycles": spec.cycles,
+            "start_date": today + dt.timedelta(days=spec.start_offset),
+            "bag_hours": spec.bag_hours,
+            "outpatient_setting": spec.setting,
+        },
+    )
+    course_schedule_build(course=course)
+    return patient
+
+
+@transaction.atomic
+def seed_demo(*, password: str) -> SeedResult:
+    hospitalisation_rules_seed()
+    units = _units()
+    users = _users(units, password)
+    today = timezone.localtime(timezone.now(), units[WARD].zone).date()
+    team = [users[name] for name in WARD_TEAM]
+    for spec in DEMO_PATIENTS:
+        _patient(spec, units[WARD], team, today)
+    _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
+    return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1)

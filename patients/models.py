@@ -1,0 +1,316 @@
+import datetime as dt
+import math
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organisation, Role, Unit
+
+
+class Indication(models.TextChoices):
+    RELAPSED_REFRACTORY = "relapsed_refractory", "Relapsed/refractory"
+    MRD_POSITIVE = "mrd_positive", "MRD-positive"
+    CONSOLIDATION = "consolidation", "Consolidation"
+
+
+class Setting(models.TextChoices):
+    """Where an event happens: decides which checklist items apply (home vs. ward)."""
+
+    INPATIENT = "inpatient", "Inpatient"
+    CLINIC = "clinic", "Infusion clinic"
+    HOME = "home", "Home"
+
+
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PatientQuerySet":
+        """The access policy, in one place.
+
+        Care-team members see their patients; a coordinator sees the patients of their unit;
+        the users of a unit with a live access grant (a handoff's receiving side) see the
+        granted patient; everyone else, admins included, sees nothing.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        now = timezone.now()
+        rule = Q(care_team__user=user)
+        if user.unit_id:
+            rule |= Q(
+                access_grants__unit_id=user.unit_id,
+                access_grants__starts_at__lte=now,
+                access_grants__revoked_at__isnull=True,
+            ) & (Q(access_grants__ends_at__isnull=True) | Q(access_grants__ends_at__gt=now))
+            if user.role == Role.COORDINATOR:
+                rule |= Q(unit_id=user.unit_id)
+        return self.filter(pk__in=self.model.objects.filter(rule).values("pk"))
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=32, help_text="Medical record number, unique in the organisation.")
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    weight_kg = models.DecimalField(
+        "weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        validators=[
+            MinValueValidator(Decimal("0.5"), "Weight must be more than 0 kg."),
+            MaxValueValidator(Decimal("300"), "Weight must be at most 300 kg."),
+        ],
+    )
+    weight_measured_on = models.DateField("weight measured on")
+    height_cm = models.DecimalField(
+        "height (cm)",
+        max_digits=4,
+        decimal_places=1,
+        validators=[
+            MinValueValidator(Decimal("30"), "Height must be at least 30 cm."),
+            MaxValueValidator(Decimal("250"), "Height must be at most 250 cm."),
+        ],
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="patients")
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "mrn"], name="patient_mrn_unique_in_org"),
+            models.CheckConstraint(
+                condition=Q(weight_kg__gt=0) & Q(weight_kg__lte=300), name="patient_weight_in_range"
+            ),
+        ]
+        ordering = ["family_name", "given_name"]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def clean(self):
+        today = timezone.localdate()
+        errors = {}
+        if self.birth_date and self.birth_date > today:
+            errors["birth_date"] = "Birth date cannot be in the future."
+        if self.weight_measured_on and self.weight_measured_on > today:
+            errors["weight_measured_on"] = "The weighing date cannot be in the future."
+        if self.birth_date and self.weight_measured_on and self.weight_measured_on < self.birth_date:
+            errors["weight_measured_on"] = "The weighing date cannot be before the birth date."
+        if errors:
+            raise ValidationError(errors)
+
+    def age_on(self, day: dt.date) -> int:
+        return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
+
+    @property
+    def body_surface_area(self) -> Decimal:
+        """Mosteller body-surface area in m², shown to the pharmacist, never used as an order."""
+        bsa = math.sqrt(float(self.height_cm) * float(self.weight_kg) / 3600)
+        return Decimal(f"{bsa:.2f}")
+
+
+class CareTeamMember(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_teams")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "user"], name="care_team_member_once"),
+        ]
+        ordering = ["role", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) for {self.patient}"
+
+
+class AccessGrant(models.Model):
+    """A time-boxed window in which a unit's users see a patient (a handoff's receiving side).
+
+    Opened and closed by the service of whoever needs it; read only by `visible_to`.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_grants")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="access_grants")
+    reason = models.CharField(max_length=200)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty while open-ended.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["unit", "patient"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit} → {self.patient} ({self.reason})"
+
+
+class HospitalisationRule(models.Model):
+    """How many first days of a cycle are spent in hospital, by indication and cycle number.
+
+    Data, not code: seeded from the prescribing information and editable by admins. A rule
+    with no indication applies to every indication; the most specific rule wins.
+    """
+
+    indication = models.CharField(max_length=30, choices=Indication.choices, blank=True)
+    cycle_number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    inpatient_days = models.PositiveSmallIntegerField(validators=[MaxValueValidator(28)])
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["indication", "cycle_number"], name="hospitalisation_rule_once"),
+        ]
+        ordering = ["cycle_number", "indication"]
+
+    def __str__(self) -> str:
+        who = self.get_indication_display() or "Any indication"
+        return f"{who}, cycle {self.cycle_number}: days 1–{self.inpatient_days} in hospital"
+
+
+class TreatmentCourse(models.Model):
+    class Regimen(models.TextChoices):
+        BLINATUMOMAB = "blinatumomab", "Blinatumomab"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    regimen = models.CharField(max_length=30, choices=Regimen.choices, default=Regimen.BLINATUMOMAB)
+    indication = models.CharField(max_length=30, choices=Indication.choices)
+    planned_cycles = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(9)])
+    start_date = models.DateField(help_text="Day 1 of cycle 1, in the unit's calendar.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    bag_hours = models.PositiveSmallIntegerField(
+        "bag duration (hours)",
+        default=48,
+        help_text="Outside hospital: 24, 48, 72, 96 or 168 hours, as on the pharmacy label.",
+    )
+    outpatient_setting = models.CharField(
+        max_length=20,
+        choices=[(Setting.HOME, Setting.HOME.label), (Setting.CLINIC, Setting.CLINIC.label)],
+        default=Setting.HOME,
+    )
+
+    class Meta:
+        ordering = ["-start_date"]
+
+    def __str__(self) -> str:
+        return f"{self.get_regimen_display()} ({self.get_indication_display()}) for {self.patient}"
+
+
+class Cycle(models.Model):
+    class Phase(models.TextChoices):
+        INDUCTION = "induction", "Induction"
+        CONSOLIDATION = "consolidation", "Consolidation"
+        CONTINUED = "continued", "Continued therapy"
+
+    course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="cycles")
+    number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    phase = models.CharField(max_length=20, choices=Phase.choices)
+    start_date = models.DateField(help_text="Day 1, in the unit's calendar.")
+    infusion_days = models.PositiveSmallIntegerField(default=28, validators=[MinValueValidator(1)])
+    rest_days = models.PositiveSmallIntegerField(default=14)
+    inpatient_days = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "number"], name="cycle_number_once_per_course"),
+        ]
+        ordering = ["course", "number"]
+
+    def __str__(self) -> str:
+        return f"Cycle {self.number}"
+
+    @property
+    def infusion_end_date(self) -> dt.date:
+        """The calendar day after the last infusion day: the day the pump comes off."""
+        return self.start_date + dt.timedelta(days=self.infusion_days)
+
+    @property
+    def rest_end_date(self) -> dt.date:
+        return self.infusion_end_date + dt.timedelta(days=self.rest_days)
+
+    def day_number(self, day: dt.date) -> int:
+        """Day N of the cycle for a calendar date (day 1 = start date)."""
+        return (day - self.start_date).days + 1
+
+
+class CareEvent(models.Model):
+    class Kind(models.TextChoices):
+        CYCLE_START = "cycle_start", "Cycle start"
+        DOSE_STEP_UP = "dose_step_up", "Dose step-up"
+        DISCHARGE_HOME = "discharge_home", "Planned discharge home"
+        BAG_CHANGE = "bag_change", "Bag change"
+        HOME_VISIT = "home_visit", "Home visit"
+        INTERRUPTION = "interruption", "Interruption"
+        RESTART = "restart", "Restart"
+        CYCLE_END = "cycle_end", "Cycle end"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="events")
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sequence = models.PositiveSmallIntegerField(
+        default=1, help_text="Which one of its kind in the cycle (the 3rd bag change…)."
+    )
+    scheduled = models.BooleanField(
+        default=False, help_text="Created by the course schedule, which may move it while it is in the future."
+    )
+    setting = models.CharField(max_length=20, choices=Setting.choices, default=Setting.INPATIENT)
+    planned_at = models.DateTimeField()
+    actual_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "kind", "sequence"],
+                condition=Q(scheduled=True),
+                name="scheduled_event_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "planned_at"]), models.Index(fields=["planned_at"])]
+        ordering = ["planned_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}, cycle {self.cycle.number} day {self.day_number}"
+
+    @property
+    def zone(self):
+        return self.patient.unit.zone
+
+    @property
+    def local_planned_at(self) -> dt.datetime:
+        return timezone.localtime(self.planned_at, self.zone)
+
+    @property
+    def day_number(self) -> int:
+        return self.cycle.day_number(self.local_planned_at.date())

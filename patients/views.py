@@ -1,0 +1,53 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+
+from accounts.models import Role, Unit
+
+from .forms import PatientForm
+from .selectors import get_patient_for_user, patient_record, patients_for_user
+
+
+def patient_list(request):
+    patients = patients_for_user(request.user).order_by("family_name", "given_name")
+    return render(request, "patients/patient_list.html", {"patients": patients})
+
+
+def patient_detail(request, pk):
+    patient = patient_record(get_patient_for_user(request.user, pk))
+    return render(request, "patients/patient_detail.html", {"patient": patient})
+
+
+def _units_for(user):
+    if user.unit_id is None:
+        return Unit.objects.none()
+    return Unit.objects.filter(organisation_id=user.unit.organisation_id)
+
+
+def patient_create(request):
+    # Registering a patient is the unit coordinator's job; the new patient joins their unit.
+    if request.user.role != Role.COORDINATOR or request.user.unit_id is None:
+        raise PermissionDenied("Only a unit coordinator registers patients.")
+    form = PatientForm(
+        request.POST or None,
+        organisation=request.user.unit.organisation,
+        units=_units_for(request.user),
+        initial={"unit": request.user.unit_id},
+    )
+    if request.method == "POST" and form.is_valid():
+        patient = form.save()
+        messages.success(request, f"{patient.full_name} is registered.")
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient"})
+
+
+def patient_edit(request, pk):
+    patient = get_patient_for_user(request.user, pk, write=True)
+    form = PatientForm(
+        request.POST or None, instance=patient, organisation=patient.organisation, units=_units_for(request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "The record is updated.")
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}"})

@@ -1,0 +1,83 @@
+"""The cast: one unit with a patient whose care team holds every role, and an outsider."""
+
+import pytest
+
+from accounts.models import Role
+
+from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
+
+
+@pytest.fixture
+def ward(db):
+    return UnitFactory(name="Haematology Ward")
+
+
+@pytest.fixture
+def other_ward(db):
+    return UnitFactory(name="Cardiology Ward")
+
+
+@pytest.fixture
+def patient(ward):
+    return PatientFactory(unit=ward)
+
+
+@pytest.fixture
+def foreign_patient(other_ward):
+    return PatientFactory(unit=other_ward)
+
+
+def _member(patient, role, username):
+    user = UserFactory(username=username, role=role, unit=patient.unit)
+    CareTeamMemberFactory(patient=patient, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def nurse(patient):
+    return _member(patient, Role.NURSE, "nurse")
+
+
+@pytest.fixture
+def nurse2(patient):
+    return _member(patient, Role.NURSE, "nurse2")
+
+
+@pytest.fixture
+def pharmacist(patient):
+    return _member(patient, Role.PHARMACIST, "pharmacist")
+
+
+@pytest.fixture
+def oncologist(patient):
+    return _member(patient, Role.ONCOLOGIST, "oncologist")
+
+
+@pytest.fixture
+def case_manager(patient):
+    return _member(patient, Role.CASE_MANAGER, "casemanager")
+
+
+@pytest.fixture
+def coordinator(ward):
+    return UserFactory(username="coordinator", role=Role.COORDINATOR, unit=ward)
+
+
+@pytest.fixture
+def outsider(other_ward, foreign_patient):
+    user = UserFactory(username="outsider", role=Role.NURSE, unit=other_ward)
+    CareTeamMemberFactory(patient=foreign_patient, user=user, role=Role.NURSE)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role="", unit=None, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _hospitalisation_rules(db):
+    """Tests start from the seeded rules; the data migration's rows are flushed by TransactionTestCase."""
+    from patients.services import hospitalisation_rules_seed
+
+    hospitalisation_rules_seed()

@@ -1,0 +1,165 @@
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from patients.models import CareEvent, Cycle, HospitalisationRule, Indication, Setting
+from patients.services import course_extend, course_schedule_build, cycle_postpone
+
+from ..factories import CourseFactory, PatientFactory, UnitFactory
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+UTC = dt.UTC
+
+
+def _events(course, kind):
+    return list(CareEvent.objects.filter(cycle__course=course, kind=kind).order_by("planned_at"))
+
+
+@pytest.fixture
+def paris_patient(db):
+    return PatientFactory(unit=UnitFactory(time_zone="Europe/Paris"))
+
+
+def build(course, now):
+    return course_schedule_build(course=course, now=now)
+
+
+def test_cycles_are_28_days_of_infusion_then_14_of_rest(paris_patient):
+    course = CourseFactory(patient=paris_patient, planned_cycles=3, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    cycles = list(course.cycles.order_by("number"))
+    assert [c.start_date for c in cycles] == [dt.date(2026, 1, 5), dt.date(2026, 2, 16), dt.date(2026, 3, 30)]
+    assert [c.phase for c in cycles] == [Cycle.Phase.INDUCTION, Cycle.Phase.INDUCTION, Cycle.Phase.CONSOLIDATION]
+    assert cycles[0].infusion_end_date == dt.date(2026, 2, 2)
+    assert cycles[0].rest_end_date == dt.date(2026, 2, 16)
+
+
+@pytest.mark.parametrize(
+    ("indication", "expected"),
+    [
+        (Indication.RELAPSED_REFRACTORY, [9, 2, 0]),
+        (Indication.MRD_POSITIVE, [3, 2, 0]),
+        (Indication.CONSOLIDATION, [3, 2, 0]),
+    ],
+)
+def test_inpatient_days_follow_indication_and_cycle(paris_patient, indication, expected):
+    course = CourseFactory(
+        patient=paris_patient, indication=indication, planned_cycles=3, start_date=dt.date(2026, 1, 5)
+    )
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    assert [c.inpatient_days for c in course.cycles.order_by("number")] == expected
+
+
+def test_an_admin_edit_of_the_rules_is_used_for_new_courses(paris_patient):
+    HospitalisationRule.objects.filter(indication=Indication.MRD_POSITIVE, cycle_number=1).update(inpatient_days=4)
+    course = CourseFactory(patient=paris_patient, indication=Indication.MRD_POSITIVE, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    assert course.cycles.get(number=1).inpatient_days == 4
+
+
+def test_relapsed_refractory_cycle_one_has_step_up_on_day_8_and_discharge_after_day_9(paris_patient):
+    course = CourseFactory(patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    (step_up,) = _events(course, CareEvent.Kind.DOSE_STEP_UP)
+    (discharge,) = _events(course, CareEvent.Kind.DISCHARGE_HOME)
+    assert step_up.day_number == 8 and step_up.setting == Setting.INPATIENT
+    assert discharge.day_number == 10
+    assert discharge.local_planned_at == dt.datetime(2026, 1, 14, 11, 0, tzinfo=PARIS)
+    bags = _events(course, CareEvent.Kind.BAG_CHANGE)
+    inpatient_bags = [b for b in bags if b.setting == Setting.INPATIENT]
+    assert len(inpatient_bags) == 9  # every 24 h in hospital, until the discharge
+    home_gaps = {later.planned_at - earlier.planned_at for earlier, later in zip(bags[9:], bags[10:], strict=False)}
+    assert home_gaps == {dt.timedelta(hours=48)}
+    assert all(b.planned_at < _events(course, CareEvent.Kind.CYCLE_END)[0].planned_at for b in bags)
+
+
+def test_building_twice_changes_nothing(paris_patient):
+    course = CourseFactory(patient=paris_patient, start_date=dt.date(2026, 1, 5))
+    now = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    first = build(course, now)
+    again = build(course, now)
+    assert first.created and not (again.created or again.moved or again.cancelled)
+    assert CareEvent.objects.filter(cycle__course=course).count() == len(first.created)
+
+
+def test_day_n_stays_on_its_calendar_day_across_daylight_saving(paris_patient):
+    # Paris springs forward on 29 March 2026: cycle days after it keep their 09:00 local time.
+    course = CourseFactory(patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 3, 20))
+    build(course, now=dt.datetime(2026, 3, 1, tzinfo=UTC))
+    (start,) = _events(course, CareEvent.Kind.CYCLE_START)
+    (step_up,) = _events(course, CareEvent.Kind.DOSE_STEP_UP)
+    (end,) = _events(course, CareEvent.Kind.CYCLE_END)
+    assert start.planned_at == dt.datetime(2026, 3, 20, 8, 0, tzinfo=UTC)  # 09:00 CET
+    assert step_up.planned_at == dt.datetime(2026, 3, 27, 8, 0, tzinfo=UTC)  # before the change
+    assert end.planned_at == dt.datetime(2026, 4, 17, 7, 0, tzinfo=UTC)  # 09:00 CEST
+    assert (end.local_planned_at.date(), end.local_planned_at.hour) == (dt.date(2026, 4, 17), 9)
+    assert end.day_number == 29
+
+
+def test_bag_changes_count_absolute_hours_across_daylight_saving(paris_patient):
+    course = CourseFactory(patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 3, 20))
+    build(course, now=dt.datetime(2026, 3, 1, tzinfo=UTC))
+    bags = _events(course, CareEvent.Kind.BAG_CHANGE)
+    gaps = {later.planned_at - earlier.planned_at for earlier, later in zip(bags[:9], bags[1:9], strict=False)}
+    assert gaps == {dt.timedelta(hours=24)}  # 24 h of infusion, even on the 23-hour day
+    # the 29 March change happens at 10:00 local: 24 hours after 09:00 CET the day before
+    march_29 = [b for b in bags if b.local_planned_at.date() == dt.date(2026, 3, 29)]
+    assert [b.local_planned_at.hour for b in march_29] == [10]
+
+
+def test_postponing_moves_future_events_and_never_past_ones(paris_patient):
+    course = CourseFactory(patient=paris_patient, planned_cycles=2, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    cycle2 = course.cycles.get(number=2)
+    assert cycle2.start_date == dt.date(2026, 2, 16)
+    now = dt.datetime(2026, 2, 10, 12, tzinfo=UTC)  # cycle 1 done, resting
+    past_before = {e.pk: e.planned_at for e in CareEvent.objects.filter(cycle__course=course, planned_at__lt=now)}
+
+    changes = cycle_postpone(cycle=cycle2, new_start_date=dt.date(2026, 2, 23), now=now)
+
+    cycle2.refresh_from_db()
+    assert cycle2.start_date == dt.date(2026, 2, 23)
+    past_after = {e.pk: e.planned_at for e in CareEvent.objects.filter(pk__in=past_before)}
+    assert past_after == past_before
+    (start2,) = CareEvent.objects.filter(cycle=cycle2, kind=CareEvent.Kind.CYCLE_START)
+    assert start2.local_planned_at == dt.datetime(2026, 2, 23, 9, 0, tzinfo=PARIS)
+    assert changes.moved and not changes.created
+
+
+def test_a_started_cycle_cannot_be_postponed(paris_patient):
+    course = CourseFactory(patient=paris_patient, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValidationError):
+        cycle_postpone(
+            cycle=course.cycles.get(number=1),
+            new_start_date=dt.date(2026, 1, 20),
+            now=dt.datetime(2026, 1, 6, tzinfo=UTC),
+        )
+
+
+def test_adding_a_cycle_appends_it_after_the_last_rest(paris_patient):
+    course = CourseFactory(patient=paris_patient, planned_cycles=2, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    changes = course_extend(course=course, planned_cycles=3, now=dt.datetime(2026, 1, 20, tzinfo=UTC))
+    third = course.cycles.get(number=3)
+    assert third.start_date == dt.date(2026, 3, 30)
+    assert {e.cycle_id for e in changes.created} == {third.pk}
+    assert not changes.moved
+
+
+def test_a_course_started_in_the_past_keeps_its_past_events_when_the_bag_duration_changes(paris_patient):
+    course = CourseFactory(patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    now = dt.datetime(2026, 1, 20, tzinfo=UTC)
+    past = set(
+        CareEvent.objects.filter(cycle__course=course, planned_at__lt=now).values_list("pk", "planned_at", "status")
+    )
+    course.bag_hours = 168
+    course.save()
+    changes = build(course, now)
+    assert changes.cancelled  # future 48-hour bag changes the 7-day bags no longer need
+    assert all(e.planned_at > now for e in changes.cancelled + changes.moved + changes.created)
+    still = set(CareEvent.objects.filter(pk__in=[p for p, *_ in past]).values_list("pk", "planned_at", "status"))
+    assert still == past

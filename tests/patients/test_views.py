@@ -1,0 +1,100 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.models import Patient
+from patients.services import course_schedule_build
+
+from ..factories import TEST_PASSWORD, CourseFactory, PatientFactory
+
+
+def test_the_home_page_lists_the_nurses_patients_only(client, nurse, patient, foreign_patient):
+    client.force_login(nurse)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert patient.mrn in response.content.decode()
+    assert foreign_patient.mrn not in response.content.decode()
+
+
+def test_the_login_page_signs_a_nurse_in(client, nurse):
+    response = client.post(reverse("login"), {"username": "nurse", "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_patient_page_shows_the_course_timeline(client, nurse, patient):
+    course = CourseFactory(patient=patient)
+    course_schedule_build(course=course)
+    client.force_login(nurse)
+    body = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Cycle 1" in body and "Dose step-up" in body and "days 1–9 in hospital" in body
+
+
+def test_the_patient_page_of_another_team_is_404(client, outsider, patient):
+    client.force_login(outsider)
+    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 404
+    assert client.get(reverse("patients:edit", args=[patient.pk])).status_code == 404
+
+
+def _form_data(patient=None, **overrides):
+    data = {
+        "mrn": "NEW0001",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "birth_date": "1980-02-03",
+        "sex": "female",
+        "weight_kg": "64.5",
+        "weight_measured_on": timezone.localdate().isoformat(),
+        "height_cm": "168",
+        "unit": patient.unit_id if patient else "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_coordinator_registers_a_patient(client, coordinator, patient):
+    client.force_login(coordinator)
+    response = client.post(reverse("patients:create"), _form_data(patient))
+    assert response.status_code == 302
+    assert Patient.objects.filter(mrn="NEW0001", unit=patient.unit).exists()
+
+
+def test_a_nurse_may_not_register_patients(client, nurse, patient):
+    client.force_login(nurse)
+    assert client.post(reverse("patients:create"), _form_data(patient)).status_code == 403
+    assert not Patient.objects.filter(mrn="NEW0001").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("weight_kg", "0", "Weight must be more than 0 kg."),
+        ("weight_kg", "-3", "Weight must be more than 0 kg."),
+        ("weight_kg", "301", "Weight must be at most 300 kg."),
+        ("birth_date", (dt.date.today() + dt.timedelta(days=2)).isoformat(), "Birth date cannot be in the future."),  # noqa: DTZ011
+        ("height_cm", "12", "Height must be at least 30 cm."),
+        ("height_cm", "260", "Height must be at most 250 cm."),
+        ("mrn", "DUP", "Another patient of this organisation already has this MRN."),
+    ],
+)
+def test_bad_patient_input_gets_a_message_at_its_field_and_saves_nothing(
+    client, coordinator, patient, field, value, message
+):
+    PatientFactory(unit=patient.unit, mrn="DUP")
+    before = Patient.objects.count()
+    client.force_login(coordinator)
+    response = client.post(reverse("patients:create"), _form_data(patient, **{field: value}))
+    assert response.status_code == 200
+    assert message in response.context["form"].errors[field]
+    assert Patient.objects.count() == before
+
+
+def test_a_nurse_on_the_team_updates_the_weight(client, nurse, patient):
+    client.force_login(nurse)
+    data = _form_data(patient, mrn=patient.mrn, weight_kg="66.0")
+    response = client.post(reverse("patients:edit", args=[patient.pk]), data)
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert str(patient.weight_kg) == "66.0"

@@ -1,0 +1,42 @@
+"""Every URL pattern, walked anonymously, answers with the login page (or is public on purpose)."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver
+
+# Public on purpose: signing in, and the health check that load balancers poll.
+PUBLIC = {"login", "healthz"}
+
+
+def walk(resolver, prefix=""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.name
+
+
+def concrete(pattern: str) -> str:
+    """A URL for a pattern: ids become 1, slugs 'x', regex anchors go."""
+    path = re.sub(r"<int:\w+>", "1", pattern)
+    path = re.sub(r"<(?:slug|str|uuid|path):\w+>|<\w+>", "x", path)
+    path = re.sub(r"\(\?P<\w+>[^)]*\)", "1", path)
+    return "/" + path.replace("^", "").replace("$", "").replace("\\Z", "").replace("\\", "")
+
+
+PATTERNS = sorted(set(walk(get_resolver())))
+
+
+@pytest.mark.parametrize(("pattern", "name"), PATTERNS, ids=[p for p, _ in PATTERNS])
+def test_every_page_asks_an_anonymous_visitor_to_sign_in(client, pattern, name):
+    if name in PUBLIC:
+        pytest.skip("public on purpose")
+    url = concrete(pattern)
+    response = client.get(url)
+    if pattern.startswith(settings.ADMIN_URL):
+        assert response.status_code in (302, 404), url  # the admin sends to its own login
+        return
+    assert response.status_code == 302, url
+    assert response["Location"].startswith(settings.LOGIN_URL if "/" in settings.LOGIN_URL else "/accounts/login/")

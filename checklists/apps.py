@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ChecklistsConfig(AppConfig):
     name = "checklists"
     verbose_name = "Checklists"
+
+    def ready(self):
+        # Checklists follow their care events: the patients layer calls us through its hook.
+        from patients.hooks import register_events_listener
+
+        from .services import on_events_changed
+
+        register_events_listener(on_events_changed)

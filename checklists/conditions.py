@@ -1,0 +1,89 @@
+"""Conditions on the facts of a patient, course, cycle and event, evaluated without eval().
+
+A condition is a structured row (fact, operator, value). Each fact says how to read it from a
+care event and what type its value has, so a malformed condition is refused when the template
+is edited, not discovered when a checklist is instantiated.
+"""
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+
+from patients.models import CareEvent, Cycle, Indication, Setting
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    read: Callable[[CareEvent], object]
+    choices: tuple[str, ...] | None = None  # None: a number
+
+    @property
+    def is_number(self) -> bool:
+        return self.choices is None
+
+
+FACTS: dict[str, Fact] = {
+    "weight_kg": Fact("Weight (kg)", lambda e: e.patient.weight_kg),
+    "age_years": Fact("Age (years)", lambda e: Decimal(e.patient.age_on(e.local_planned_at.date()))),
+    "body_surface_area": Fact("Body-surface area (m²)", lambda e: e.patient.body_surface_area),
+    "indication": Fact("Indication", lambda e: e.cycle.course.indication, tuple(Indication.values)),
+    "cycle_number": Fact("Cycle number", lambda e: Decimal(e.cycle.number)),
+    "phase": Fact("Cycle phase", lambda e: e.cycle.phase, tuple(Cycle.Phase.values)),
+    "cycle_day": Fact("Day of the cycle", lambda e: Decimal(e.day_number)),
+    "setting": Fact("Setting", lambda e: e.setting, tuple(Setting.values)),
+    "bag_hours": Fact("Bag duration (hours)", lambda e: Decimal(e.cycle.course.bag_hours)),
+}
+FACT_CHOICES = [(name, fact.label) for name, fact in FACTS.items()]
+
+OPERATORS: dict[str, tuple[str, Callable[[object, object], bool]]] = {
+    "eq": ("is", operator.eq),
+    "ne": ("is not", operator.ne),
+    "lt": ("<", operator.lt),
+    "le": ("≤", operator.le),
+    "gt": (">", operator.gt),
+    "ge": ("≥", operator.ge),
+    "in": ("is one of", lambda actual, allowed: actual in allowed),
+}
+OPERATOR_CHOICES = [(name, label) for name, (label, _) in OPERATORS.items()]
+ORDERING_OPERATORS = {"lt", "le", "gt", "ge"}
+
+
+def parse_value(fact_name: str, op: str, raw: str):
+    """The typed value of a condition, or ValidationError naming the field that is wrong."""
+    fact = FACTS.get(fact_name)
+    if fact is None:
+        raise ValidationError({"fact": f"Unknown fact “{fact_name}”."})
+    if op not in OPERATORS:
+        raise ValidationError({"operator": f"Unknown operator “{op}”."})
+    if not fact.is_number and op in ORDERING_OPERATORS:
+        raise ValidationError({"operator": f"{fact.label} can only be compared with is, is not or is one of."})
+    parts = [part.strip() for part in raw.split(",")] if op == "in" else [raw.strip()]
+    if not all(parts):
+        raise ValidationError({"value": "Give a value (several separated by commas for “is one of”)."})
+    values = []
+    for part in parts:
+        if fact.is_number:
+            try:
+                values.append(Decimal(part))
+            except InvalidOperation:
+                raise ValidationError({"value": f"{fact.label} needs a number, not “{part}”."}) from None
+        else:
+            if part not in fact.choices:
+                raise ValidationError({"value": f"{fact.label} is one of {', '.join(fact.choices)}; not “{part}”."})
+            values.append(part)
+    return tuple(values) if op == "in" else values[0]
+
+
+def condition_holds(*, fact: str, operator_name: str, value: str, event: CareEvent) -> bool:
+    expected = parse_value(fact, operator_name, value)
+    actual = FACTS[fact].read(event)
+    return OPERATORS[operator_name][1](actual, expected)
+
+
+def describe(fact: str, operator_name: str, value: str) -> str:
+    label = FACTS[fact].label if fact in FACTS else fact
+    return f"{label} {OPERATORS.get(operator_name, (operator_name,))[0]} {value}"

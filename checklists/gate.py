@@ -1,0 +1,81 @@
+"""The readiness gate: may a care event start?
+
+Ready when every required task is done (and verified where it must be) and no hard stop
+failed, or when an oncologist overrode the gate with a reason. Otherwise the blockers say
+what is missing and whose part it is.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from accounts.models import Role
+
+from .models import Checklist, Task
+
+
+@dataclass(frozen=True)
+class Blocker:
+    task_id: int
+    role: str
+    text: str
+    reason: str
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+
+@dataclass
+class Readiness:
+    blockers: list[Blocker] = field(default_factory=list)  # everything still missing
+    unresolved: list[Blocker] = field(default_factory=list)  # of those, what no override covers
+    overrides: list[Checklist] = field(default_factory=list)  # checklists an oncologist overrode
+
+    @property
+    def ready(self) -> bool:
+        return not self.unresolved
+
+    @property
+    def by_role(self) -> dict[str, list[Blocker]]:
+        grouped = defaultdict(list)
+        for blocker in self.blockers:
+            grouped[blocker.role_label].append(blocker)
+        return dict(grouped)
+
+    @property
+    def label(self) -> str:
+        if not self.ready:
+            return "Not ready"
+        return "Ready (overridden)" if self.blockers else "Ready"
+
+    def __add__(self, other: "Readiness") -> "Readiness":
+        return Readiness(
+            self.blockers + other.blockers, self.unresolved + other.unresolved, self.overrides + other.overrides
+        )
+
+
+def task_blocker(task: Task) -> Blocker | None:
+    """Why a task keeps its checklist from being ready, or None."""
+    if task.status == Task.Status.DONE:
+        if task.hard_stop_failed:
+            return Blocker(task.pk, task.role, task.text, f"hard stop failed ({task.value})")
+        if task.needs_verification and task.verified_by_id is None:
+            return Blocker(task.pk, task.verifier_role or task.role, task.text, "awaiting independent verification")
+        return None
+    if task.status == Task.Status.OPEN and task.required:
+        return Blocker(task.pk, task.role, task.text, "open")
+    return None  # not applicable, cancelled, or optional
+
+
+def checklist_readiness(checklist: Checklist, tasks: Iterable[Task] | None = None) -> Readiness:
+    tasks = checklist.tasks.all() if tasks is None else tasks
+    blockers = [blocker for task in tasks if (blocker := task_blocker(task))]
+    if blockers and checklist.override_reason:
+        return Readiness(blockers=blockers, overrides=[checklist])
+    return Readiness(blockers=blockers, unresolved=blockers)
+
+
+def event_readiness(checklists: Iterable[Checklist]) -> Readiness:
+    """The gate of an event: all of its checklists' gates (prefetch their tasks)."""
+    return sum((checklist_readiness(checklist) for checklist in checklists), Readiness())

@@ -1,0 +1,397 @@
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Role
+from patients.models import CareEvent, Patient
+
+from . import conditions
+
+MAX_OFFSET_MINUTES = 30 * 24 * 60  # an item is due at most 30 days before or after its event
+
+
+class PublishedVersionError(Exception):
+    """A published or retired template version was about to change."""
+
+
+class ChecklistTemplate(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    trigger_kind = models.CharField(
+        "triggered by", max_length=20, choices=CareEvent.Kind.choices, help_text="The kind of care event."
+    )
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True, help_text="Inactive templates create no new checklists.")
+
+    class Meta:
+        ordering = ["trigger_kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConditionRow(models.Model):
+    """fact operator value, for example weight_kg < 45 or setting is home."""
+
+    fact = models.CharField(max_length=40, choices=conditions.FACT_CHOICES)
+    operator = models.CharField(max_length=4, choices=conditions.OPERATOR_CHOICES)
+    value = models.CharField(max_length=200, help_text="Several values separated by commas for “is one of”.")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return conditions.describe(self.fact, self.operator, self.value)
+
+    def clean(self):
+        conditions.parse_value(self.fact, self.operator, self.value)
+
+    def holds_for(self, event: CareEvent) -> bool:
+        return conditions.condition_holds(fact=self.fact, operator_name=self.operator, value=self.value, event=event)
+
+
+class TemplateCondition(ConditionRow):
+    """When a template applies at all (for example: cycle number is 1)."""
+
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="conditions")
+
+
+class TemplateVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired"
+
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    change_summary = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["template", "number"], name="version_number_once"),
+            models.UniqueConstraint(fields=["template"], condition=Q(status="published"), name="one_published_version"),
+            models.UniqueConstraint(fields=["template"], condition=Q(status="draft"), name="one_draft_version"),
+        ]
+        ordering = ["template", "-number"]
+
+    def __str__(self) -> str:
+        return f"{self.template} v{self.number} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        # Once published, the only change a version may see is its retirement.
+        if self.pk:
+            stored = TemplateVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            retiring = stored == self.Status.PUBLISHED and self.status == self.Status.RETIRED
+            if stored not in (None, self.Status.DRAFT) and not (retiring and kwargs.get("update_fields") == ["status"]):
+                raise PublishedVersionError("A published or retired template version never changes.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.status != self.Status.DRAFT:
+            raise PublishedVersionError("A published or retired template version is kept for its checklists.")
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+def _refuse_unless_draft(version_ids) -> None:
+    locked = TemplateVersion.objects.filter(pk__in=set(version_ids)).exclude(status=TemplateVersion.Status.DRAFT)
+    if locked.exists():
+        raise PublishedVersionError("A published or retired template version never changes; make a new draft.")
+
+
+class ImmutableUnlessDraftQuerySet(models.QuerySet):
+    """Bulk update and delete check the versions too, so no code path edits a published one."""
+
+    version_path = "version_id"
+
+    def update(self, **kwargs):
+        _refuse_unless_draft(self.values_list(self.version_path, flat=True))
+        return super().update(**kwargs)
+
+    def delete(self):
+        _refuse_unless_draft(self.values_list(self.version_path, flat=True))
+        return super().delete()
+
+
+class TemplateItem(models.Model):
+    class ResponseKind(models.TextChoices):
+        CHECKBOX = "checkbox", "Checkbox"
+        NUMBER = "number", "Number"
+        TEXT = "text", "Text"
+        CHOICE = "choice", "Single choice"
+        ATTESTATION = "attestation", "Attestation"
+
+    version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="items")
+    key = models.UUIDField(default=uuid.uuid4, editable=False, help_text="The same item across versions.")
+    section = models.CharField(max_length=100)
+    order = models.PositiveIntegerField()
+    text = models.CharField(max_length=500)
+    help_text = models.TextField(blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    due_offset_minutes = models.IntegerField(
+        "due (minutes from the event)",
+        default=0,
+        validators=[
+            MinValueValidator(-MAX_OFFSET_MINUTES, "An item is due at most 30 days (43,200 minutes) before its event."),
+            MaxValueValidator(MAX_OFFSET_MINUTES, "An item is due at most 30 days (43,200 minutes) after its event."),
+        ],
+        help_text="Negative: before the event.",
+    )
+    response_kind = models.CharField(max_length=12, choices=ResponseKind.choices, default=ResponseKind.CHECKBOX)
+    unit = models.CharField(max_length=20, blank=True, help_text="For numbers: kg, mcg/day, °C…")
+    min_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    max_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    choices = models.JSONField(default=list, blank=True, help_text="For single choice: the options.")
+    failing_choices = models.JSONField(default=list, blank=True, help_text="Hard stop: the options that fail it.")
+    required = models.BooleanField(default=True)
+    hard_stop = models.BooleanField(
+        default=False, help_text="A failing answer (out of range, a failing option, an unchecked box) blocks readiness."
+    )
+    needs_verification = models.BooleanField(default=False, help_text="A second user must verify it.")
+    verifier_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
+
+    objects = ImmutableUnlessDraftQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "order"], name="item_order_once_per_version"),
+            models.UniqueConstraint(fields=["version", "key"], name="item_key_once_per_version"),
+            models.CheckConstraint(
+                condition=Q(due_offset_minutes__gte=-MAX_OFFSET_MINUTES)
+                & Q(due_offset_minutes__lte=MAX_OFFSET_MINUTES),
+                name="item_offset_within_30_days",
+            ),
+        ]
+        ordering = ["version", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.text}"
+
+    def save(self, *args, **kwargs):
+        _refuse_unless_draft([self.version_id])
+        if self.pk:  # moved from a published version?
+            _refuse_unless_draft(TemplateItem.objects.filter(pk=self.pk).values_list("version_id", flat=True))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_unless_draft([self.version_id])
+        return super().delete(*args, **kwargs)
+
+    def clean(self):
+        errors = {}
+        kind = self.ResponseKind
+        if self.response_kind == kind.CHOICE:
+            options = [str(option).strip() for option in self.choices or [] if str(option).strip()]
+            if len(options) < 2:
+                errors["choices"] = "A single-choice item needs at least two options."
+            elif len(set(options)) != len(options):
+                errors["choices"] = "Each option may appear only once."
+            unknown = set(self.failing_choices or []) - set(options)
+            if unknown:
+                errors["failing_choices"] = f"Not among the options: {', '.join(sorted(unknown))}."
+        elif self.choices or self.failing_choices:
+            errors["choices"] = "Only single-choice items have options."
+        if self.response_kind == kind.NUMBER:
+            if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
+                errors["max_value"] = "The maximum must not be below the minimum."
+            if self.hard_stop and self.min_value is None and self.max_value is None:
+                errors["hard_stop"] = "A number hard stop needs a minimum or a maximum."
+        elif self.min_value is not None or self.max_value is not None or self.unit:
+            errors["min_value"] = "Only number items have a unit and limits."
+        if self.hard_stop and self.response_kind not in (kind.NUMBER, kind.CHOICE):
+            errors["hard_stop"] = "Only a number with limits or a single choice with failing options can fail."
+        if self.hard_stop and self.response_kind == kind.CHOICE and not self.failing_choices:
+            errors["failing_choices"] = "Name the options that fail the hard stop."
+        if self.verifier_role and not self.needs_verification:
+            errors["verifier_role"] = "A verifier role only makes sense when the item needs verification."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ItemConditionQuerySet(ImmutableUnlessDraftQuerySet):
+    version_path = "item__version_id"
+
+
+class ItemCondition(ConditionRow):
+    """When an item applies (for example: weight_kg < 45, setting is home)."""
+
+    item = models.ForeignKey(TemplateItem, on_delete=models.CASCADE, related_name="conditions")
+
+    objects = ItemConditionQuerySet.as_manager()
+
+    def save(self, *args, **kwargs):
+        _refuse_unless_draft([self.item.version_id])
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_unless_draft([self.item.version_id])
+        return super().delete(*args, **kwargs)
+
+
+class Checklist(models.Model):
+    """A template version applied to one care event: its tasks are a snapshot of the items."""
+
+    event = models.ForeignKey(CareEvent, on_delete=models.CASCADE, related_name="checklists")
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="checklists")
+    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="checklists")
+    created_at = models.DateTimeField(default=timezone.now)
+    override_reason = models.TextField(blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "template"], name="one_checklist_per_event_and_template"),
+        ]
+        ordering = ["event", "template__name"]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} for {self.event}"
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+        CANCELLED = "cancelled", "Cancelled"
+
+    checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="tasks")
+    item = models.ForeignKey(TemplateItem, on_delete=models.PROTECT, related_name="tasks")
+    # Denormalised for the dashboards' and the reminders' indexed queries.
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="tasks")
+    event = models.ForeignKey(CareEvent, on_delete=models.CASCADE, related_name="tasks")
+    # A snapshot of the item: later template edits never change a task.
+    section = models.CharField(max_length=100)
+    order = models.PositiveIntegerField()
+    text = models.CharField(max_length=500)
+    help_text = models.TextField(blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    response_kind = models.CharField(max_length=12, choices=TemplateItem.ResponseKind.choices)
+    unit = models.CharField(max_length=20, blank=True)
+    min_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    max_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    choices = models.JSONField(default=list, blank=True)
+    failing_choices = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=True)
+    hard_stop = models.BooleanField(default=False)
+    needs_verification = models.BooleanField(default=False)
+    verifier_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    due_offset_minutes = models.IntegerField(default=0)
+    depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
+
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_tasks"
+    )
+    value = models.CharField(max_length=1000, blank=True)
+    hard_stop_failed = models.BooleanField(default=False)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    not_applicable_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["checklist", "item"], name="one_task_per_item"),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(completed_by__isnull=False, completed_at__isnull=False),
+                name="done_task_has_completer",
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_by__isnull=True) | ~Q(verified_by=models.F("completed_by")),
+                name="verifier_is_not_completer",
+            ),
+        ]
+        indexes = [
+            # Reminders and "overdue" look only at open tasks by due time.
+            models.Index(fields=["due_at"], condition=Q(status="open"), name="open_task_due_idx"),
+            models.Index(fields=["patient", "status"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+        ordering = ["due_at", "order"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def awaits_verification(self) -> bool:
+        return self.status == self.Status.DONE and self.needs_verification and self.verified_by_id is None
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at < timezone.now()
+
+    @property
+    def limits_text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.min_value is not None and self.max_value is not None:
+            return f"{_plain(self.min_value)}–{_plain(self.max_value)}{unit}"
+        if self.min_value is not None:
+            return f"at least {_plain(self.min_value)}{unit}"
+        if self.max_value is not None:
+            return f"at most {_plain(self.max_value)}{unit}"
+        return ""
+
+
+def _plain(number: Decimal) -> str:
+    return f"{number.normalize():f}"
+
+
+class TaskActivity(models.Model):
+    """Who did what to a task and when: the history shown on the patient page."""
+
+    class Action(models.TextChoices):
+        CLAIM = "claim", "Claimed"
+        RELEASE = "release", "Released"
+        REASSIGN = "reassign", "Reassigned"
+        COMPLETE = "complete", "Completed"
+        HARD_STOP = "hard_stop", "Completed, hard stop failed"
+        VERIFY = "verify", "Verified"
+        UNDO = "undo", "Completion undone"
+        NOT_APPLICABLE = "not_applicable", "Marked not applicable"
+        CANCEL = "cancel", "Cancelled"
+        MOVE = "move", "Moved"
+        OVERRIDE = "override", "Gate overridden"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activities", null=True, blank=True)
+    checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="activities")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="task_activities")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["patient", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor or 'the system'}"

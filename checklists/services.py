@@ -1,0 +1,480 @@
+"""Domain operations of the checklist engine: publish, instantiate, and work tasks.
+
+Every state change takes `actor=` and runs in a transaction; a task is changed under a row
+lock, so two people acting on it at once get one outcome and the other is told who won.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from accounts.models import Role
+from patients.models import CareEvent, CareTeamMember
+
+from .gate import checklist_readiness
+from .models import (
+    Checklist,
+    ChecklistTemplate,
+    ItemCondition,
+    Task,
+    TaskActivity,
+    TemplateItem,
+    TemplateVersion,
+)
+
+TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
+ATTESTATION_VALUE = "attested"
+
+
+class TaskConflict(Exception):
+    """Somebody else changed the task first; the message says who and when."""
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def template_version_new_draft(*, template: ChecklistTemplate, actor) -> TemplateVersion:
+    """The template's draft, made as a copy of its newest version when there is none."""
+    ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+    draft = template.versions.filter(status=TemplateVersion.Status.DRAFT).first()
+    if draft:
+        return draft
+    source = template.versions.exclude(status=TemplateVersion.Status.DRAFT).order_by("-number").first()
+    number = (template.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+    draft = TemplateVersion.objects.create(template=template, number=number)
+    if source:
+        _copy_items(source=source, target=draft)
+    return draft
+
+
+def _copy_items(*, source: TemplateVersion, target: TemplateVersion) -> None:
+    items = list(source.items.prefetch_related("conditions", "depends_on"))
+    copies = {
+        item.pk: TemplateItem(
+            version=target,
+            key=item.key,
+            **{f: getattr(item, f) for f in ITEM_CONTENT_FIELDS},
+        )
+        for item in items
+    }
+    TemplateItem.objects.bulk_create(copies.values())
+    ItemCondition.objects.bulk_create(
+        ItemCondition(item=copies[item.pk], fact=c.fact, operator=c.operator, value=c.value)
+        for item in items
+        for c in item.conditions.all()
+    )
+    through = TemplateItem.depends_on.through
+    through.objects.bulk_create(
+        through(from_templateitem_id=copies[item.pk].pk, to_templateitem_id=copies[dep.pk].pk)
+        for item in items
+        for dep in item.depends_on.all()
+    )
+
+
+# The content of an item that a copy and a task keep (the task adds its own state).
+ITEM_CONTENT_FIELDS = [
+    "section",
+    "order",
+    "text",
+    "help_text",
+    "role",
+    "due_offset_minutes",
+    "response_kind",
+    "unit",
+    "min_value",
+    "max_value",
+    "choices",
+    "failing_choices",
+    "required",
+    "hard_stop",
+    "needs_verification",
+    "verifier_role",
+]
+
+
+def template_version_validate(version: TemplateVersion) -> None:
+    """Everything the editing forms check, once more for the whole version before publishing."""
+    items = list(version.items.prefetch_related("conditions", "depends_on"))
+    if not items:
+        raise ValidationError("A version needs at least one item before it is published.")
+    problems = []
+    for item in items:
+        try:
+            item.full_clean(exclude=["version", "key"])
+            for condition in item.conditions.all():
+                condition.clean()
+        except ValidationError as error:
+            problems.append(f"Item {item.order} ({item.text[:40]}): {'; '.join(error.messages)}")
+        if any(dep.version_id != version.pk for dep in item.depends_on.all()):
+            problems.append(f"Item {item.order} depends on an item of another version.")
+    if _has_dependency_cycle(items):
+        problems.append("Items depend on each other in a circle.")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _has_dependency_cycle(items: Sequence[TemplateItem]) -> bool:
+    edges = {item.pk: [dep.pk for dep in item.depends_on.all()] for item in items}
+    visiting, done = set(), set()
+
+    def visit(node) -> bool:
+        if node in done:
+            return False
+        if node in visiting:
+            return True
+        visiting.add(node)
+        cyclic = any(visit(dep) for dep in edges.get(node, []))
+        visiting.discard(node)
+        done.add(node)
+        return cyclic
+
+    return any(visit(node) for node in edges)
+
+
+@transaction.atomic
+def template_version_publish(
+    *, version: TemplateVersion, actor, change_summary: str = "", now: dt.datetime | None = None
+) -> TemplateVersion:
+    """Publish a draft; the previous published version retires. Existing checklists keep theirs."""
+    now = now or timezone.now()
+    ChecklistTemplate.objects.select_for_update().get(pk=version.template_id)
+    version = TemplateVersion.objects.get(pk=version.pk)
+    if version.status != TemplateVersion.Status.DRAFT:
+        raise ValidationError("Only a draft can be published.")
+    template_version_validate(version)
+    for previous in version.template.versions.filter(status=TemplateVersion.Status.PUBLISHED):
+        previous.status = TemplateVersion.Status.RETIRED
+        previous.save(update_fields=["status"])
+    version.status = TemplateVersion.Status.PUBLISHED
+    version.published_by = actor
+    version.published_at = now
+    version.change_summary = change_summary.strip() or version.change_summary
+    version.save()
+    # Future events that have no checklist of this template yet get one now.
+    upcoming = CareEvent.objects.filter(
+        kind=version.template.trigger_kind, status=CareEvent.Status.PLANNED, planned_at__gt=now
+    ).exclude(checklists__template=version.template)
+    checklists_instantiate(events=list(upcoming))
+    return version
+
+
+# --- instantiation -------------------------------------------------------------------------
+
+
+def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
+    """Pin each event's triggered, published templates as checklists with one task per item.
+
+    Idempotent (one checklist per event and template) and in a constant number of queries,
+    whatever the number of events and items.
+    """
+    event_ids = [event.pk for event in events if event.status != CareEvent.Status.CANCELLED]
+    if not event_ids:
+        return []
+    events = list(CareEvent.objects.filter(pk__in=event_ids).select_related("patient__unit", "cycle__course"))
+    items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
+    versions_by_kind = defaultdict(list)
+    for version in (
+        TemplateVersion.objects.filter(
+            status=TemplateVersion.Status.PUBLISHED,
+            template__is_active=True,
+            template__trigger_kind__in={event.kind for event in events},
+        )
+        .select_related("template")
+        .prefetch_related("template__conditions", Prefetch("items", queryset=items))
+    ):
+        versions_by_kind[version.template.trigger_kind].append(version)
+    existing = set(Checklist.objects.filter(event_id__in=event_ids).values_list("event_id", "template_id"))
+
+    plans = []
+    for event in events:
+        for version in versions_by_kind[event.kind]:
+            if (event.pk, version.template_id) in existing:
+                continue
+            if not all(condition.holds_for(event) for condition in version.template.conditions.all()):
+                continue
+            applicable = [i for i in version.items.all() if all(c.holds_for(event) for c in i.conditions.all())]
+            plans.append((Checklist(event=event, template=version.template, version=version), event, applicable))
+    if not plans:
+        return []
+
+    Checklist.objects.bulk_create([checklist for checklist, _, _ in plans])
+    tasks_by_item = {}
+    for checklist, event, items in plans:
+        for item in items:
+            tasks_by_item[(checklist.pk, item.pk)] = Task(
+                checklist=checklist,
+                item=item,
+                patient_id=event.patient_id,
+                event=event,
+                due_at=event.planned_at + dt.timedelta(minutes=item.due_offset_minutes),
+                **{f: getattr(item, f) for f in ITEM_CONTENT_FIELDS},
+            )
+    Task.objects.bulk_create(tasks_by_item.values())
+    through = Task.depends_on.through
+    through.objects.bulk_create(
+        through(from_task_id=tasks_by_item[(checklist.pk, item.pk)].pk, to_task_id=dependency.pk)
+        for checklist, _, items in plans
+        for item in items
+        for dep in item.depends_on.all()
+        if (dependency := tasks_by_item.get((checklist.pk, dep.pk)))
+    )
+    return [checklist for checklist, _, _ in plans]
+
+
+def on_events_changed(*, created: Sequence[CareEvent], moved: Sequence[CareEvent], cancelled: Sequence[CareEvent]):
+    """The patients layer's hook: keep checklists in step with their events."""
+    checklists_instantiate(events=created)
+    tasks_follow_events(events=moved)
+    tasks_cancel_for_events(events=cancelled)
+
+
+def tasks_follow_events(*, events: Sequence[CareEvent]) -> int:
+    """A moved event moves its open tasks, keeping each one's offset."""
+    planned_at = {event.pk: event.planned_at for event in events}
+    tasks = list(Task.objects.filter(event_id__in=planned_at, status=Task.Status.OPEN))
+    for task in tasks:
+        task.due_at = planned_at[task.event_id] + dt.timedelta(minutes=task.due_offset_minutes)
+    Task.objects.bulk_update(tasks, ["due_at"])
+    return len(tasks)
+
+
+def tasks_cancel_for_events(*, events: Sequence[CareEvent]) -> int:
+    return Task.objects.filter(event__in=events, status=Task.Status.OPEN).update(status=Task.Status.CANCELLED)
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+
+def _locked(task: Task) -> Task:
+    return Task.objects.select_for_update().select_related("completed_by", "assignee").get(pk=task.pk)
+
+
+def _is_on_team(user, task: Task, role: str | None = None) -> bool:
+    members = CareTeamMember.objects.filter(patient_id=task.patient_id, user=user)
+    if role:
+        members = members.filter(role=role)
+    return user.is_active and members.exists()
+
+
+def _is_unit_coordinator(user, task: Task) -> bool:
+    return user.role == Role.COORDINATOR and user.unit_id == task.patient.unit_id
+
+
+def _require_worker(actor, task: Task) -> None:
+    if not _is_on_team(actor, task, task.role):
+        raise PermissionDenied(f"Only a {Role(task.role).label.lower()} on this patient's care team may do this task.")
+
+
+def _require_open(task: Task, actor) -> None:
+    if task.status == Task.Status.OPEN:
+        return
+    if task.status == Task.Status.DONE:
+        who = "you" if task.completed_by_id == actor.pk else task.completed_by
+        raise TaskConflict(f"Already completed by {who} at {timezone.localtime(task.completed_at):%H:%M}.")
+    raise TaskConflict(f"This task is {task.get_status_display().lower()}.")
+
+
+def _log(task: Task, actor, action: str, detail: str = "", now=None) -> None:
+    TaskActivity.objects.create(
+        task=task,
+        checklist_id=task.checklist_id,
+        patient_id=task.patient_id,
+        actor=actor,
+        action=action,
+        detail=detail[:1000],
+        at=now or timezone.now(),
+    )
+
+
+@transaction.atomic
+def task_claim(*, task: Task, actor) -> Task:
+    task = _locked(task)
+    _require_worker(actor, task)
+    _require_open(task, actor)
+    if task.assignee_id and task.assignee_id != actor.pk:
+        raise TaskConflict(f"Already claimed by {task.assignee}.")
+    task.assignee = actor
+    task.save(update_fields=["assignee"])
+    _log(task, actor, TaskActivity.Action.CLAIM)
+    return task
+
+
+@transaction.atomic
+def task_release(*, task: Task, actor) -> Task:
+    task = _locked(task)
+    if task.assignee_id != actor.pk and not _is_unit_coordinator(actor, task):
+        raise PermissionDenied("Only the assignee or the unit's coordinator may release a task.")
+    task.assignee = None
+    task.save(update_fields=["assignee"])
+    _log(task, actor, TaskActivity.Action.RELEASE)
+    return task
+
+
+@transaction.atomic
+def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:
+    task = _locked(task)
+    if not _is_unit_coordinator(actor, task):
+        raise PermissionDenied("Only the unit's coordinator may reassign tasks.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the task is reassigned."})
+    _require_open(task, actor)
+    if not _is_on_team(assignee, task, task.role):
+        raise ValidationError({"assignee": f"{assignee} is not a {Role(task.role).label.lower()} on this care team."})
+    previous = task.assignee
+    task.assignee = assignee
+    task.save(update_fields=["assignee"])
+    _log(task, actor, TaskActivity.Action.REASSIGN, f"{previous or 'pool'} → {assignee}: {reason.strip()}")
+    return task
+
+
+def parse_task_value(task: Task, raw) -> tuple[str, bool]:
+    """The value to store and whether it fails the hard stop; ValidationError when refused."""
+    raw = "" if raw is None else str(raw).strip()
+    kind = TemplateItem.ResponseKind
+    if task.response_kind == kind.CHECKBOX:
+        if raw.lower() not in TRUE_VALUES:
+            raise ValidationError({"value": "Tick the box to complete this task."})
+        return "yes", False
+    if task.response_kind == kind.ATTESTATION:
+        if raw.lower() != ATTESTATION_VALUE:
+            raise ValidationError({"value": "Confirm the attestation to complete this task."})
+        return ATTESTATION_VALUE, False
+    if task.response_kind == kind.TEXT:
+        if not raw:
+            raise ValidationError({"value": "Enter a value."})
+        if len(raw) > 1000:
+            raise ValidationError({"value": "At most 1,000 characters."})
+        return raw, False
+    if task.response_kind == kind.CHOICE:
+        if raw not in task.choices:
+            raise ValidationError({"value": f"Choose one of: {', '.join(task.choices)}."})
+        return raw, task.hard_stop and raw in task.failing_choices
+    try:
+        number = Decimal(raw.replace(",", "."))
+    except InvalidOperation:
+        raise ValidationError({"value": "Enter a number."}) from None
+    if not number.is_finite() or abs(number) >= Decimal("1e8"):
+        raise ValidationError({"value": "Enter a number."})
+    out_of_range = (task.min_value is not None and number < task.min_value) or (
+        task.max_value is not None and number > task.max_value
+    )
+    if out_of_range and not task.hard_stop:
+        raise ValidationError({"value": f"Must be {task.limits_text}."})
+    unit = f" {task.unit}" if task.unit else ""
+    return f"{number.normalize():f}{unit}", out_of_range
+
+
+@transaction.atomic
+def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = None) -> Task:
+    now = now or timezone.now()
+    task = _locked(task)
+    _require_worker(actor, task)
+    _require_open(task, actor)
+    stored, failed = parse_task_value(task, value)
+    waiting = [
+        dep.text for dep in task.depends_on.all() if dep.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
+    ]
+    if waiting:
+        raise ValidationError({"value": f"First: {'; '.join(waiting)}."})
+    task.status = Task.Status.DONE
+    task.value, task.hard_stop_failed = stored, failed
+    task.completed_by, task.completed_at = actor, now
+    task.assignee = task.assignee or actor
+    task.save(update_fields=["status", "value", "hard_stop_failed", "completed_by", "completed_at", "assignee"])
+    action = TaskActivity.Action.HARD_STOP if failed else TaskActivity.Action.COMPLETE
+    _log(task, actor, action, stored, now)
+    return task
+
+
+@transaction.atomic
+def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
+    now = now or timezone.now()
+    task = _locked(task)
+    if task.status != Task.Status.DONE or not task.needs_verification:
+        raise TaskConflict("This task is not waiting for verification.")
+    if task.verified_by_id:
+        raise TaskConflict(f"Already verified by {task.verified_by}.")
+    if task.completed_by_id == actor.pk:
+        raise PermissionDenied("An independent check must be done by someone other than the person who completed it.")
+    if not _is_on_team(actor, task, task.verifier_role or None):
+        role = Role(task.verifier_role).label.lower() if task.verifier_role else "member"
+        raise PermissionDenied(f"Only a {role} of this patient's care team may verify this task.")
+    task.verified_by, task.verified_at = actor, now
+    task.save(update_fields=["verified_by", "verified_at"])
+    _log(task, actor, TaskActivity.Action.VERIFY, now=now)
+    return task
+
+
+@transaction.atomic
+def task_undo(*, task: Task, actor, reason: str) -> Task:
+    """Reopen a completed or not-applicable task; the history keeps what was undone and why."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the completion is undone."})
+    task = _locked(task)
+    _require_worker(actor, task)
+    if task.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE):
+        raise TaskConflict("Only a completed or not-applicable task can be undone.")
+    undone = task.value or task.not_applicable_reason
+    task.status = Task.Status.OPEN
+    task.value, task.hard_stop_failed, task.not_applicable_reason = "", False, ""
+    task.completed_by = task.completed_at = task.verified_by = task.verified_at = None
+    task.save()
+    _log(task, actor, TaskActivity.Action.UNDO, f"{undone}: {reason.strip()}")
+    return task
+
+
+@transaction.atomic
+def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the task does not apply."})
+    if len(reason) > 500:
+        raise ValidationError({"reason": "At most 500 characters."})
+    task = _locked(task)
+    _require_worker(actor, task)
+    _require_open(task, actor)
+    if task.hard_stop:
+        raise ValidationError({"reason": "A hard-stop check cannot be skipped; an oncologist may override the gate."})
+    task.status = Task.Status.NOT_APPLICABLE
+    task.not_applicable_reason = reason.strip()
+    task.save(update_fields=["status", "not_applicable_reason"])
+    _log(task, actor, TaskActivity.Action.NOT_APPLICABLE, task.not_applicable_reason)
+    return task
+
+
+@transaction.atomic
+def event_gate_override(*, event: CareEvent, actor, reason: str, now: dt.datetime | None = None) -> list[Checklist]:
+    """An oncologist on the care team clears a blocked event to start, with a written reason."""
+    now = now or timezone.now()
+    if not reason.strip():
+        raise ValidationError({"reason": "Write why the event may start although it is not ready."})
+    if not (
+        actor.role == Role.ONCOLOGIST
+        and CareTeamMember.objects.filter(patient_id=event.patient_id, user=actor, role=Role.ONCOLOGIST).exists()
+    ):
+        raise PermissionDenied("Only an oncologist on this patient's care team may override the gate.")
+    checklists = list(Checklist.objects.select_for_update().filter(event=event).prefetch_related("tasks"))
+    blocked = [c for c in checklists if not checklist_readiness(c).ready]
+    if not blocked:
+        raise ValidationError("The gate is not blocked; there is nothing to override.")
+    for checklist in blocked:
+        checklist.override_reason, checklist.overridden_by, checklist.overridden_at = reason.strip(), actor, now
+    Checklist.objects.bulk_update(blocked, ["override_reason", "overridden_by", "overridden_at"])
+    TaskActivity.objects.bulk_create(
+        TaskActivity(
+            checklist=c,
+            patient_id=event.patient_id,
+            actor=actor,
+            action=TaskActivity.Action.OVERRIDE,
+            detail=reason.strip()[:1000],
+            at=now,
+        )
+        for c in blocked
+    )
+    return blocked

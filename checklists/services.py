@@ -253,7 +253,12 @@ def tasks_cancel_for_events(*, events: Sequence[CareEvent]) -> int:
 
 
 def _locked(task: Task) -> Task:
-    return Task.objects.select_for_update().select_related("completed_by", "assignee").get(pk=task.pk)
+    # Lock the task row only ("self"): its nullable relations are read, not locked.
+    return (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("patient__unit", "completed_by", "verified_by", "assignee")
+        .get(pk=task.pk)
+    )
 
 
 def _is_on_team(user, task: Task, role: str | None = None) -> bool:

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
+from checklists.models import Task
+from checklists.starter import starter_library_load
 from patients.models import CareTeamMember, Indication, Patient, Setting, TreatmentCourse
 from patients.services import course_schedule_build, hospitalisation_rules_seed
 
@@ -305,6 +307,7 @@ def _patient(spec: DemoPatient, unit: Unit, team: list[User], today: dt.date) ->
 @transaction.atomic
 def seed_demo(*, password: str) -> SeedResult:
     hospitalisation_rules_seed()
+    starter_library_load()
     units = _units()
     users = _users(units, password)
     today = timezone.localtime(timezone.now(), units[WARD].zone).date()
@@ -312,4 +315,31 @@ def seed_demo(*, password: str) -> SeedResult:
     for spec in DEMO_PATIENTS:
         _patient(spec, units[WARD], team, today)
     _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
+    _settle_past_work(team)
     return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1)
+
+
+def _settle_past_work(team: list[User]) -> None:
+    """Past work is done, except the last day's, so the demo shows some overdue tasks.
+
+    A bulk shortcut for demo data only: real completions go through checklists.services.
+    """
+    now = timezone.now()
+    by_role = {}
+    for user in team:
+        by_role.setdefault(user.role, user)  # nurse completes; nurse2 is left to double-check
+    for role, user in by_role.items():
+        Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20)).exclude(
+            response_kind__in=["number", "choice"]
+        ).update(status=Task.Status.DONE, value="yes", completed_by=user, completed_at=now)
+        Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20)).update(
+            status=Task.Status.NOT_APPLICABLE, not_applicable_reason="Recorded on paper before go-live"
+        )
+    # Independent checks of the past were done by a second nurse.
+    second_nurse = next(user for user in team if user.role == Role.NURSE and user != by_role[Role.NURSE])
+    Task.objects.filter(
+        status=Task.Status.DONE,
+        needs_verification=True,
+        verified_by__isnull=True,
+        due_at__lt=now - dt.timedelta(hours=20),
+    ).update(verified_by=second_nurse, verified_at=now)

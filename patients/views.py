@@ -5,17 +5,12 @@ from django.shortcuts import redirect, render
 from accounts.models import Role, Unit
 
 from .forms import PatientForm
-from .selectors import get_patient_for_user, patient_record, patients_for_user
+from .selectors import get_patient_for_user, patients_for_user
 
 
 def patient_list(request):
     patients = patients_for_user(request.user).order_by("family_name", "given_name")
     return render(request, "patients/patient_list.html", {"patients": patients})
-
-
-def patient_detail(request, pk):
-    patient = patient_record(get_patient_for_user(request.user, pk))
-    return render(request, "patients/patient_detail.html", {"patient": patient})
 
 
 def _units_for(user):
@@ -37,7 +32,7 @@ def patient_create(request):
     if request.method == "POST" and form.is_valid():
         patient = form.save()
         messages.success(request, f"{patient.full_name} is registered.")
-        return redirect("patients:detail", pk=patient.pk)
+        return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient"})
 
 
@@ -49,5 +44,5 @@ def patient_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "The record is updated.")
-        return redirect("patients:detail", pk=patient.pk)
+        return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}"})

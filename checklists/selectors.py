@@ -1,0 +1,61 @@
+"""Reads of checklists and tasks, always from the patients a user may see."""
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from patients.models import CareEvent, CareTeamMember, Patient
+
+from .models import Checklist, Task, TaskActivity
+
+TASK_RELATIONS = ("patient__unit", "event__cycle", "assignee", "completed_by", "verified_by")
+
+
+def tasks_visible_to(user) -> QuerySet[Task]:
+    return Task.objects.filter(patient__in=Patient.objects.visible_to(user))
+
+
+def get_task_for_user(user, pk) -> Task:
+    """The task, or 404 when its patient is not visible to the user."""
+    return get_object_or_404(tasks_visible_to(user).select_related(*TASK_RELATIONS), pk=pk)
+
+
+def get_event_for_user(user, pk) -> CareEvent:
+    return get_object_or_404(
+        CareEvent.objects.filter(patient__in=Patient.objects.visible_to(user)).select_related(
+            "patient__unit", "cycle__course"
+        ),
+        pk=pk,
+    )
+
+
+def my_work(user) -> QuerySet[Task]:
+    """Tasks assigned to me, the unclaimed pool of my role on my care teams, and the
+    completions waiting for my independent check."""
+    my_teams = CareTeamMember.objects.filter(user=user).values("patient_id")
+    my_role_teams = CareTeamMember.objects.filter(user=user, role=user.role).values("patient_id")
+    assigned = Q(assignee=user, status=Task.Status.OPEN)
+    pool = Q(assignee__isnull=True, status=Task.Status.OPEN, role=user.role, patient_id__in=my_role_teams)
+    to_verify = (
+        Q(status=Task.Status.DONE, needs_verification=True, verified_by__isnull=True, patient_id__in=my_teams)
+        & ~Q(completed_by=user)
+        & (Q(verifier_role=user.role) | Q(verifier_role=""))
+    )
+    return tasks_visible_to(user).filter(assigned | pool | to_verify).select_related(*TASK_RELATIONS)
+
+
+def checklists_with_tasks() -> Prefetch:
+    tasks = Task.objects.select_related("assignee", "completed_by", "verified_by").order_by("order")
+    return Prefetch(
+        "checklists",
+        queryset=Checklist.objects.select_related("template", "version", "overridden_by").prefetch_related(
+            Prefetch("tasks", queryset=tasks)
+        ),
+    )
+
+
+def patient_history(patient, limit: int = 50) -> QuerySet[TaskActivity]:
+    return (
+        TaskActivity.objects.filter(patient=patient)
+        .select_related("actor", "task", "checklist__event")
+        .order_by("-at", "-pk")[:limit]
+    )

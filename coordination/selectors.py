@@ -1,0 +1,111 @@
+"""Reads for the coordination pages, with their relations loaded: a constant number of queries."""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Role
+from checklists.gate import checklist_readiness, event_readiness
+from checklists.models import Checklist, Task
+from checklists.selectors import TASK_RELATIONS, checklists_with_tasks
+from patients.models import CareEvent, CareTeamMember, Cycle, Patient, TreatmentCourse
+
+
+def patient_page(patient: Patient) -> Patient:
+    events = (
+        CareEvent.objects.select_related("patient__unit", "cycle")
+        .prefetch_related(checklists_with_tasks())
+        .order_by("planned_at")
+    )
+    cycles = Cycle.objects.order_by("number").prefetch_related(Prefetch("events", queryset=events))
+    courses = TreatmentCourse.objects.prefetch_related(Prefetch("cycles", queryset=cycles))
+    return (
+        Patient.objects.select_related("unit", "organisation")
+        .prefetch_related(
+            Prefetch("care_team", queryset=CareTeamMember.objects.select_related("user")),
+            Prefetch("courses", queryset=courses),
+        )
+        .get(pk=patient.pk)
+    )
+
+
+@dataclass
+class RoleProgress:
+    role: str
+    done: int
+    total: int
+
+    @property
+    def label(self) -> str:
+        return Role(self.role).label
+
+
+def role_progress(tasks) -> list[RoleProgress]:
+    """Done (or not applicable) over all live tasks, per role."""
+    total, done = Counter(), Counter()
+    for task in tasks:
+        if task.status == Task.Status.CANCELLED:
+            continue
+        total[task.role] += 1
+        done[task.role] += task.status in (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
+    return [RoleProgress(role, done[role], total[role]) for role in Role.values if total[role]]
+
+
+def annotate_event(event: CareEvent) -> CareEvent:
+    """Attach the gate and the per-role progress of each checklist (tasks prefetched)."""
+    checklists = list(event.checklists.all())
+    for checklist in checklists:
+        tasks = list(checklist.tasks.all())
+        checklist.readiness = checklist_readiness(checklist, tasks)
+        checklist.progress = role_progress(tasks)
+    event.readiness = event_readiness(checklists) if checklists else None
+    return event
+
+
+def checklist_sections(checklist: Checklist) -> dict[str, dict[str, list[Task]]]:
+    """Tasks by section, then by role, in item order."""
+    sections: dict[str, dict[str, list[Task]]] = defaultdict(lambda: defaultdict(list))
+    for task in checklist.tasks.all():
+        sections[task.section][Role(task.role).label].append(task)
+    return {section: dict(roles) for section, roles in sections.items()}
+
+
+def board_events(patients: QuerySet[Patient], *, now: dt.datetime, hours: int = 72) -> list[CareEvent]:
+    """Planned events in the next hours whose gate is not ready."""
+    events = (
+        CareEvent.objects.filter(
+            patient__in=patients,
+            status=CareEvent.Status.PLANNED,
+            planned_at__gte=now,
+            planned_at__lte=now + dt.timedelta(hours=hours),
+        )
+        .select_related("patient__unit", "cycle")
+        .prefetch_related(checklists_with_tasks())
+        .order_by("planned_at")
+    )
+    blocked = []
+    for event in events:
+        annotate_event(event)
+        if event.readiness is not None and not event.readiness.ready:
+            blocked.append(event)
+    return blocked
+
+
+def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Task]:
+    return list(
+        Task.objects.filter(patient__in=patients, status=Task.Status.OPEN, due_at__lt=now)
+        .select_related(*TASK_RELATIONS)
+        .order_by("role", "assignee__username", "due_at")[:500]
+    )
+
+
+def team_members_by_role(patient_ids) -> dict[tuple[int, str], list]:
+    """(patient id, role) → active members: one query for a whole board of reassign forms."""
+    members = defaultdict(list)
+    for member in CareTeamMember.objects.filter(patient_id__in=patient_ids, user__is_active=True).select_related(
+        "user"
+    ):
+        members[(member.patient_id, member.role)].append(member.user)
+    return members

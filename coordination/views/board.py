@@ -1,0 +1,34 @@
+from collections import defaultdict
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import Role
+from patients.models import Patient
+
+from ..forms import ReassignForm
+from ..selectors import board_events, overdue_tasks, team_members_by_role
+from ..task_view import decorate, team_roles
+
+
+def coordinator_board(request):
+    user = request.user
+    if user.role != Role.COORDINATOR or user.unit_id is None:
+        raise PermissionDenied("The board is for unit coordinators.")
+    now = timezone.now()
+    patients = Patient.objects.visible_to(user).filter(unit_id=user.unit_id)
+    overdue = decorate(overdue_tasks(patients, now=now), user, team_roles(user), now)
+    candidates = team_members_by_role({task.patient_id for task in overdue})
+    by_role = defaultdict(lambda: defaultdict(list))
+    for task in overdue:
+        by_role[task.get_role_display()][str(task.assignee) if task.assignee else "Unclaimed (pool)"].append(task)
+        task.reassign_form = ReassignForm(task=task, candidates=candidates[(task.patient_id, task.role)])
+    context = {
+        "unit": user.unit,
+        "blocked_events": board_events(patients, now=now),
+        "overdue_by_role": {role: dict(people) for role, people in by_role.items()},
+        "overdue_count": len(overdue),
+        "now": now,
+    }
+    return render(request, "coordination/board.html", context)

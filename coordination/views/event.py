@@ -1,0 +1,62 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from checklists.selectors import checklists_with_tasks, get_event_for_user
+from checklists.services import event_gate_override
+from patients.models import CareEvent
+
+from ..forms import OverrideForm
+from ..selectors import annotate_event, checklist_sections
+from ..task_view import decorate, team_roles
+
+
+def _event_page(request, pk, override_form=None, status=200):
+    event = get_event_for_user(request.user, pk)
+    event = (
+        CareEvent.objects.select_related("patient__unit", "cycle__course")
+        .prefetch_related(checklists_with_tasks())
+        .get(pk=event.pk)
+    )
+    annotate_event(event)
+    roles = team_roles(request.user)
+    checklists = []
+    for checklist in event.checklists.all():
+        decorate(checklist.tasks.all(), request.user, roles)
+        checklists.append((checklist, checklist_sections(checklist)))
+    can_override = (event.patient_id, "oncologist") in roles and event.readiness and not event.readiness.ready
+    context = {
+        "event": event,
+        "patient": event.patient,
+        "checklists": checklists,
+        "override_form": override_form or (OverrideForm() if can_override else None),
+    }
+    template = (
+        "coordination/partials/event_gate.html"
+        if request.htmx and request.GET.get("part") == "gate"
+        else ("coordination/event_detail.html")
+    )
+    return render(request, template, context, status=status)
+
+
+def event_detail(request, pk):
+    return _event_page(request, pk)
+
+
+@require_POST
+def event_override(request, pk):
+    event = get_event_for_user(request.user, pk)
+    form = OverrideForm(request.POST)
+    if form.is_valid():
+        try:
+            event_gate_override(event=event, actor=request.user, reason=form.cleaned_data["reason"])
+        except PermissionDenied as refusal:
+            messages.error(request, str(refusal))
+            return redirect("event_detail", pk=event.pk)
+        except ValidationError as invalid:
+            form.add_error("reason", " ".join(invalid.messages))
+        else:
+            messages.success(request, "The gate is overridden; the reason is recorded on the event.")
+            return redirect("event_detail", pk=event.pk)
+    return _event_page(request, pk, override_form=form)

@@ -1,0 +1,213 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from checklists.models import Task
+from checklists.services import checklists_instantiate, task_complete
+from coordination.models import Notification
+
+from ..checklists.helpers import make_event, publish_template
+from ..factories import CareTeamMemberFactory, PatientFactory
+
+ITEMS = [
+    {"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "max_value": 300},
+    {"text": "Pump programmed and locked", "needs_verification": True, "verifier_role": "nurse"},
+    {"text": "Order verified", "role": "pharmacist"},
+    {"text": "Clear to start", "role": "oncologist", "response_kind": "attestation"},
+]
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def event(patient, nurse, nurse2, pharmacist, oncologist, coordinator):
+    publish_template(items=ITEMS)
+    soon = timezone.now() + dt.timedelta(hours=3)
+    event = make_event(patient, planned_at=soon)
+    checklists_instantiate(events=[event])
+    return event
+
+
+def task(event, text):
+    return Task.objects.get(event=event, text=text)
+
+
+def test_my_work_lists_the_nurses_tasks_with_their_urgency(client, nurse, event):
+    Task.objects.filter(event=event, text="Weight").update(due_at=timezone.now() - dt.timedelta(minutes=5))
+    client.force_login(nurse)
+    body = client.get(reverse("home")).content.decode()
+    assert "Weight" in body and "Pump programmed and locked" in body
+    assert "Order verified" not in body  # the pharmacist's
+    assert "Overdue" in body and "1 overdue" in body
+
+
+def test_completing_with_a_value_updates_the_row_in_place(client, nurse, event):
+    weight = task(event, "Weight")
+    client.force_login(nurse)
+    response = client.post(reverse("task_complete", args=[weight.pk]), {f"task-{weight.pk}-value": "72.5"}, **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "taskChanged"
+    assert "Done" in response.content.decode() and "72.5 kg" in response.content.decode()
+    weight.refresh_from_db()
+    assert weight.status == Task.Status.DONE and weight.completed_by == nurse
+
+
+def test_a_wrong_value_shows_its_message_at_the_field_and_saves_nothing(client, nurse, event):
+    weight = task(event, "Weight")
+    client.force_login(nurse)
+    response = client.post(reverse("task_complete", args=[weight.pk]), {f"task-{weight.pk}-value": "400"}, **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "is-invalid" in body and "Must be 1–300 kg." in body
+    weight.refresh_from_db()
+    assert weight.status == Task.Status.OPEN
+
+
+def test_a_second_nurse_verifies_the_pump_double_check(client, nurse, nurse2, event):
+    pump = task(event, "Pump programmed and locked")
+    task_complete(task=pump, actor=nurse, value="on")
+    client.force_login(nurse2)
+    assert "Verify" in client.get(reverse("home")).content.decode()
+    response = client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
+    assert "Verified by" in response.content.decode()
+    pump.refresh_from_db()
+    assert pump.verified_by == nurse2
+
+
+def test_the_completer_cannot_verify_their_own_work(client, nurse, event):
+    pump = task(event, "Pump programmed and locked")
+    task_complete(task=pump, actor=nurse, value="on")
+    client.force_login(nurse)
+    response = client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
+    assert "someone other than" in response.content.decode()
+    pump.refresh_from_db()
+    assert pump.verified_by is None
+
+
+def test_the_event_turns_ready_when_every_role_is_done(client, nurse, nurse2, pharmacist, oncologist, event):
+    client.force_login(nurse)
+    url = reverse("event_detail", args=[event.pk])
+    assert "Not ready" in client.get(url).content.decode()
+    task_complete(task=task(event, "Weight"), actor=nurse, value="70")
+    pump = task(event, "Pump programmed and locked")
+    task_complete(task=pump, actor=nurse, value="on")
+    client.force_login(nurse2)
+    client.post(reverse("task_verify", args=[pump.pk]))
+    task_complete(task=task(event, "Order verified"), actor=pharmacist, value="on")
+    task_complete(task=task(event, "Clear to start"), actor=oncologist, value="attested")
+    body = client.get(reverse("patient_detail", args=[event.patient_id])).content.decode()
+    assert "Ready" in body and "Not ready" not in body
+
+
+def test_the_oncologist_overrides_a_blocked_gate_with_a_reason(client, oncologist, event):
+    client.force_login(oncologist)
+    url = reverse("event_override", args=[event.pk])
+    assert client.post(url, {"reason": ""}).status_code == 200  # message at the field
+    response = client.post(url, {"reason": "Weight taken on paper; pump checked by the charge nurse."}, follow=True)
+    assert "Ready (overridden)" in response.content.decode()
+    assert "Weight taken on paper" in response.content.decode()
+
+
+def test_a_nurse_cannot_override_the_gate(client, nurse, event):
+    client.force_login(nurse)
+    response = client.post(reverse("event_override", args=[event.pk]), {"reason": "in a hurry"}, follow=True)
+    assert "Only an oncologist" in response.content.decode()
+    assert not event.checklists.filter(override_reason__gt="").exists()
+
+
+@pytest.mark.parametrize("name", ["patient_detail", "event_detail", "task_complete", "task_claim", "task_verify"])
+def test_pages_of_another_teams_patient_are_404(client, outsider, event, name):
+    client.force_login(outsider)
+    target = {"patient_detail": event.patient_id, "event_detail": event.pk}.get(name) or task(event, "Weight").pk
+    response = (
+        client.post(reverse(name, args=[target]))
+        if name.startswith("task_")
+        else client.get(reverse(name, args=[target]))
+    )
+    assert response.status_code == 404
+
+
+def test_a_task_of_another_team_posted_in_a_form_changes_nothing(client, outsider, event):
+    weight = task(event, "Weight")
+    client.force_login(outsider)
+    response = client.post(reverse("task_complete", args=[weight.pk]), {f"task-{weight.pk}-value": "70"})
+    assert response.status_code == 404
+    weight.refresh_from_db()
+    assert weight.status == Task.Status.OPEN
+
+
+def test_the_board_shows_blocked_events_and_overdue_work_to_the_coordinator(client, coordinator, nurse, event):
+    Task.objects.filter(event=event, text="Weight").update(due_at=timezone.now() - dt.timedelta(hours=1))
+    client.force_login(coordinator)
+    body = client.get(reverse("board")).content.decode()
+    assert "Not ready in the next 72 hours (1)" in body
+    assert "Overdue tasks (1)" in body and "Weight" in body
+
+
+def test_the_coordinator_reassigns_an_overdue_task_from_the_board(client, coordinator, nurse, nurse2, event):
+    weight = task(event, "Weight")
+    client.force_login(coordinator)
+    data = {f"reassign-{weight.pk}-assignee": nurse2.pk, f"reassign-{weight.pk}-reason": "Nora is off sick"}
+    client.post(reverse("task_reassign", args=[weight.pk]), data)
+    weight.refresh_from_db()
+    assert weight.assignee == nurse2
+
+
+def test_the_board_is_for_coordinators(client, nurse):
+    client.force_login(nurse)
+    assert client.get(reverse("board")).status_code == 403
+
+
+def test_the_bell_counts_unread_notifications(client, nurse):
+    Notification.objects.create(recipient=nurse, title="Weight due in 2 hours")
+    client.force_login(nurse)
+    assert '1<span class="visually-hidden"> unread' in client.get(reverse("notification_bell")).content.decode()
+    client.post(reverse("notifications_read"))
+    assert "unread" not in client.get(reverse("notification_bell")).content.decode()
+
+
+# --- a constant number of queries, with 1 row and with 50 ---------------------------------
+
+
+def _patients_with_events(ward, team, count):
+    publish_template(items=ITEMS, name=f"Start {count}")
+    events = []
+    for _ in range(count):
+        patient = PatientFactory(unit=ward)
+        for user in team:
+            CareTeamMemberFactory(patient=patient, user=user, role=user.role)
+        events.append(make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=2)))
+    checklists_instantiate(events=events)
+    Task.objects.filter(text="Weight").update(due_at=timezone.now() - dt.timedelta(hours=1))
+    return events
+
+
+def _count(client, django_assert_max_num_queries, url, limit):
+    with django_assert_max_num_queries(limit) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("page", ["home", "board", "patient_detail"])
+def test_pages_use_the_same_number_of_queries_for_1_and_50_rows(
+    client, ward, nurse, coordinator, django_assert_max_num_queries, page
+):
+    team = [nurse]
+    viewer = coordinator if page == "board" else nurse
+    client.force_login(viewer)
+    counts = []
+    for rows in (1, 50):
+        events = _patients_with_events(ward, team, rows)
+        if page == "patient_detail":
+            patient = events[0].patient
+            for other in events[1:]:  # pile the events onto one patient
+                other.patient = patient
+                other.cycle = events[0].cycle
+                other.save()
+                Task.objects.filter(event=other).update(patient=patient)
+            url = reverse("patient_detail", args=[patient.pk])
+        else:
+            url = reverse(page)
+        counts.append(_count(client, django_assert_max_num_queries, url, 20))
+    assert counts[0] == counts[1]

@@ -10,9 +10,9 @@ from patients.services import course_schedule_build
 from ..factories import TEST_PASSWORD, CourseFactory, PatientFactory
 
 
-def test_the_home_page_lists_the_nurses_patients_only(client, nurse, patient, foreign_patient):
+def test_the_patient_list_shows_the_nurses_patients_only(client, nurse, patient, foreign_patient):
     client.force_login(nurse)
-    response = client.get(reverse("home"))
+    response = client.get(reverse("patients:list"))
     assert response.status_code == 200
     assert patient.mrn in response.content.decode()
     assert foreign_patient.mrn not in response.content.decode()
@@ -28,13 +28,13 @@ def test_the_patient_page_shows_the_course_timeline(client, nurse, patient):
     course = CourseFactory(patient=patient)
     course_schedule_build(course=course)
     client.force_login(nurse)
-    body = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    body = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
     assert "Cycle 1" in body and "Dose step-up" in body and "days 1–9 in hospital" in body
 
 
 def test_the_patient_page_of_another_team_is_404(client, outsider, patient):
     client.force_login(outsider)
-    assert client.get(reverse("patients:detail", args=[patient.pk])).status_code == 404
+    assert client.get(reverse("patient_detail", args=[patient.pk])).status_code == 404
     assert client.get(reverse("patients:edit", args=[patient.pk])).status_code == 404
 
 

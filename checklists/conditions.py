@@ -68,9 +68,12 @@ def parse_value(fact_name: str, op: str, raw: str):
     for part in parts:
         if fact.is_number:
             try:
-                values.append(Decimal(part))
+                number = Decimal(part)
             except InvalidOperation:
-                raise ValidationError({"value": f"{fact.label} needs a number, not “{part}”."}) from None
+                number = None
+            if number is None or not number.is_finite():  # NaN would make every comparison raise
+                raise ValidationError({"value": f"{fact.label} needs a number, not “{part}”."})
+            values.append(number)
         else:
             if part not in fact.choices:
                 raise ValidationError({"value": f"{fact.label} is one of {', '.join(fact.choices)}; not “{part}”."})

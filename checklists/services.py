@@ -253,12 +253,10 @@ def tasks_cancel_for_events(*, events: Sequence[CareEvent]) -> int:
 
 
 def _locked(task: Task) -> Task:
-    # Lock the task row only ("self"): its nullable relations are read, not locked.
-    return (
-        Task.objects.select_for_update(of=("self",))
-        .select_related("patient__unit", "completed_by", "verified_by", "assignee")
-        .get(pk=task.pk)
-    )
+    # Lock the task row only ("self"). The users (completer, verifier, assignee) are not joined here:
+    # after waiting for the lock PostgreSQL re-reads the task row but not the joined rows, so the
+    # loser of a race would see completed_by_id set and completed_by None. They load on access.
+    return Task.objects.select_for_update(of=("self",)).select_related("patient__unit").get(pk=task.pk)
 
 
 def _is_on_team(user, task: Task, role: str | None = None) -> bool:

@@ -1,0 +1,21 @@
+"""`python -m bench <name> [options]`: run the benchmark bench/<name>.py."""
+
+import argparse
+import importlib
+import os
+
+BENCHMARKS = {
+    "instantiate": "Instantiate the checklists of many cycle starts (docs/performance.md).",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("name", choices=sorted(BENCHMARKS), help="; ".join(f"{k}: {v}" for k, v in BENCHMARKS.items()))
+    args, rest = parser.parse_known_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    importlib.import_module(f"bench.{args.name}").main(rest)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Two people acting on the same task at the same moment: one wins, the other is told who won.
+
+Real PostgreSQL row locks, real threads with their own connections, committed data.
+"""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from checklists.models import Task, TaskActivity
+from checklists.services import TaskConflict, task_claim, task_complete
+
+from .helpers import checklist_for, make_event, publish_template
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROUNDS = 5
+
+
+@pytest.fixture
+def tasks(patient, nurse, nurse2):
+    version = publish_template(items=[{"text": f"Check {n}", "response_kind": "text"} for n in range(ROUNDS)])
+    return list(checklist_for(make_event(patient), version).tasks.order_by("order"))
+
+
+def race(action, actors):
+    """Run `action(actor)` in one thread per actor, released together; return each one's outcome."""
+    barrier = threading.Barrier(len(actors))
+    outcomes = {}
+
+    def run(actor):
+        try:
+            barrier.wait(timeout=10)
+            outcomes[actor.username] = action(actor)
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes[actor.username] = error
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(actor,)) for actor in actors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung: a lock was never released"
+    return outcomes
+
+
+def winner_and_loser(outcomes, actors):
+    won = [actor for actor in actors if isinstance(outcomes[actor.username], Task)]
+    lost = [actor for actor in actors if isinstance(outcomes[actor.username], TaskConflict)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    return won[0], outcomes[lost[0].username]
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_two_nurses_completing_the_same_task_at_once_give_one_completion(tasks, nurse, nurse2, round_):
+    task = tasks[round_]
+    actors = [nurse, nurse2]
+    outcomes = race(lambda actor: task_complete(task=task, actor=actor, value=f"by {actor.username}"), actors)
+
+    winner, conflict = winner_and_loser(outcomes, actors)
+    assert f"Already completed by {winner}" in str(conflict)
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.status, stored.completed_by, stored.value) == ("done", winner, f"by {winner.username}")
+    assert TaskActivity.objects.filter(task=task, action=TaskActivity.Action.COMPLETE).count() == 1
+
+
+def test_two_nurses_claiming_the_same_task_at_once_give_one_assignee(tasks, nurse, nurse2):
+    task = tasks[0]
+    actors = [nurse, nurse2]
+    outcomes = race(lambda actor: task_claim(task=task, actor=actor), actors)
+
+    winner, conflict = winner_and_loser(outcomes, actors)
+    assert str(conflict) == f"Already claimed by {winner}."
+    assert Task.objects.get(pk=task.pk).assignee == winner
+    assert TaskActivity.objects.filter(task=task, action=TaskActivity.Action.CLAIM).count() == 1

@@ -412,9 +412,7 @@ STARTER_TEMPLATES: list[StarterTemplate] = [
                 "Home-health agency confirmed for the discharge on day 3",
                 -DAY,
             ),
-            StarterItem(
-                "supplies", "Discharge planning", CASE_MANAGER, "Pump and supplies ordered for home", -DAY
-            ),
+            StarterItem("supplies", "Discharge planning", CASE_MANAGER, "Pump and supplies ordered for home", -DAY),
         ),
     ),
     StarterTemplate(

@@ -1,8 +1,19 @@
-# Temporary until the template editing pages land: the list goes to the admin's.
 from django.urls import path
-from django.views.generic import RedirectView
+
+from . import views
 
 app_name = "checklists"
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:checklists_checklisttemplate_changelist"), name="template_list"),
+    path("", views.template_list, name="template_list"),
+    path("<int:pk>/", views.template_detail, name="template_detail"),
+    path("<int:pk>/new-draft/", views.draft_new, name="draft_new"),
+    path("versions/compare/", views.version_compare, name="version_compare"),
+    path("versions/<int:pk>/", views.version_detail, name="version_detail"),
+    path("versions/<int:pk>/edit/", views.draft_edit, name="draft_edit"),
+    path("versions/<int:pk>/items/new/", views.item_add, name="item_add"),
+    path("versions/<int:pk>/publish/", views.version_publish, name="version_publish"),
+    path("versions/<int:pk>/preview/", views.version_preview_page, name="version_preview"),
+    path("items/<int:pk>/edit/", views.item_edit, name="item_edit"),
+    path("items/<int:pk>/delete/", views.item_delete, name="item_delete"),
+    path("items/<int:pk>/move/", views.item_move, name="item_move"),
 ]

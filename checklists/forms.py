@@ -1,0 +1,257 @@
+"""Template editing forms: they validate at the field; the services and views act."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+
+from patients.models import CareEvent, Patient
+
+from . import conditions
+from .models import MAX_OFFSET_MINUTES, ItemCondition, TemplateItem, TemplateVersion
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class TemplateItemForm(forms.ModelForm):
+    """One item of a draft. The model's clean() gives the kind-specific messages (choices, limits…)."""
+
+    choices = forms.CharField(
+        label="Options",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="For single choice: one option per line.",
+    )
+    failing_choices = forms.CharField(
+        label="Failing options",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For a single-choice hard stop: the options that fail it, one per line, spelled as above.",
+    )
+
+    class Meta:
+        model = TemplateItem
+        fields = [
+            "section",
+            "order",
+            "text",
+            "help_text",
+            "role",
+            "due_offset_minutes",
+            "response_kind",
+            "unit",
+            "min_value",
+            "max_value",
+            "choices",
+            "failing_choices",
+            "required",
+            "hard_stop",
+            "needs_verification",
+            "verifier_role",
+            "depends_on",
+        ]
+        widgets = {"help_text": forms.Textarea(attrs={"rows": 2})}
+        labels = {"text": "Task text", "help_text": "Help for the person doing it", "depends_on": "Done after"}
+
+    def __init__(self, *args, version: TemplateVersion, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.version = version
+        self.instance.version = version
+        if self.instance.pk:
+            self.initial["choices"] = "\n".join(self.instance.choices or [])
+            self.initial["failing_choices"] = "\n".join(self.instance.failing_choices or [])
+        offset_help = f"Negative: before the event. At most ±{MAX_OFFSET_MINUTES:,} minutes (30 days)."
+        self.fields["due_offset_minutes"].help_text = offset_help
+        depends_on = self.fields["depends_on"]
+        depends_on.queryset = version.items.exclude(pk=self.instance.pk).order_by("order")
+        depends_on.required = False
+        depends_on.help_text = "Items of this draft that must be done first."
+        depends_on.error_messages["invalid_choice"] = (
+            "Only items of this draft can be chosen; %(value)s is not one of them."
+        )
+        depends_on.widget.attrs["size"] = 6
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page's form tag carries the token
+        self.helper.layout = Layout(
+            Row(Column("section", css_class="col-md-4"), Column("order", css_class="col-md-2"), Column("role")),
+            Field("text"),
+            Field("help_text"),
+            Row(Column("due_offset_minutes"), Column("response_kind")),
+            Fieldset("Numbers", Row(Column("unit"), Column("min_value"), Column("max_value"))),
+            Fieldset("Single choice", Row(Column("choices"), Column("failing_choices"))),
+            Row(
+                Column("required"),
+                Column("hard_stop"),
+                Column("needs_verification"),
+                Column("verifier_role"),
+            ),
+            Field("depends_on"),
+        )
+
+    def clean_order(self):
+        order = self.cleaned_data["order"]
+        taken = self.version.items.filter(order=order).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise ValidationError(f"Item {order} already exists in this draft; choose a free position.")
+        return order
+
+    def clean_choices(self):
+        return _lines(self.cleaned_data.get("choices"))
+
+    def clean_failing_choices(self):
+        return _lines(self.cleaned_data.get("failing_choices"))
+
+    def clean_depends_on(self):
+        chosen = list(self.cleaned_data.get("depends_on") or [])
+        if any(item.version_id != self.version.pk for item in chosen):
+            raise ValidationError("Only items of this draft can be chosen.")
+        if self.instance.pk and chosen:
+            # Would this item end up waiting for itself?
+            edges = {
+                item.pk: {dep.pk for dep in item.depends_on.all()}
+                for item in self.version.items.prefetch_related("depends_on")
+            }
+            edges[self.instance.pk] = {item.pk for item in chosen}
+            seen, stack = set(), [item.pk for item in chosen]
+            while stack:
+                node = stack.pop()
+                if node == self.instance.pk:
+                    raise ValidationError("These items already wait for this one: that would be a circle.")
+                if node not in seen:
+                    seen.add(node)
+                    stack.extend(edges.get(node, ()))
+        return chosen
+
+
+class ItemConditionForm(forms.ModelForm):
+    class Meta:
+        model = ItemCondition
+        fields = ["fact", "operator", "value"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        value_help = "A number, or a value such as home; several separated by commas for “is one of”."
+        self.fields["value"].help_text = value_help
+
+    def clean(self):
+        data = super().clean()
+        fact, operator, value = data.get("fact"), data.get("operator"), data.get("value")
+        if fact and operator and value is not None and not data.get("DELETE"):
+            try:
+                conditions.parse_value(fact, operator, value)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return data
+
+    def _post_clean(self):
+        # The model's clean() runs parse_value too; check it once, so a message is not doubled.
+        if not self._errors:
+            super()._post_clean()
+
+
+ItemConditionFormSet = forms.inlineformset_factory(
+    TemplateItem, ItemCondition, form=ItemConditionForm, extra=2, can_delete=True, max_num=10, validate_max=True
+)
+
+
+def condition_form_helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    helper.layout = Layout(
+        Div(
+            Column("fact", css_class="col-md-4"),
+            Column("operator", css_class="col-md-2"),
+            Column("value", css_class="col-md-4"),
+            Column("DELETE", css_class="col-md-2 pt-md-4"),
+            Field("id"),
+            css_class="row",
+        )
+    )
+    return helper
+
+
+class PublishForm(forms.Form):
+    change_summary = forms.CharField(
+        label="What changed",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown in the version history, for example “Dexamethasone item now for adults only”.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Publish", css_class="btn-success"))
+
+
+class VersionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: TemplateVersion) -> str:
+        return f"{obj.template.name} v{obj.number} ({obj.get_status_display()})"
+
+
+class CompareForm(forms.Form):
+    a = VersionChoiceField(label="Older version", queryset=TemplateVersion.objects.none())
+    b = VersionChoiceField(label="Newer version", queryset=TemplateVersion.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        versions = TemplateVersion.objects.select_related("template").order_by("template__name", "number")
+        self.fields["a"].queryset = self.fields["b"].queryset = versions
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.layout = Layout(Row(Column("a"), Column("b")))
+        self.helper.add_input(Submit("compare", "Compare", css_class="btn-primary"))
+
+    def clean(self):
+        data = super().clean()
+        a, b = data.get("a"), data.get("b")
+        if a and b and a.pk == b.pk:
+            self.add_error("b", "Choose two different versions.")
+        return data
+
+
+class EventChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: CareEvent) -> str:
+        when = obj.local_planned_at.strftime("%Y-%m-%d %H:%M")
+        return f"{obj.patient} · {obj} · {when} ({obj.get_setting_display()}, {obj.get_status_display()})"
+
+
+class PreviewForm(forms.Form):
+    """Pick a patient (optional, narrows the list) and one of their events of the template's kind."""
+
+    patient = forms.ModelChoiceField(
+        label="Patient", queryset=Patient.objects.none(), required=False, help_text="Narrows the list of events."
+    )
+    event = EventChoiceField(label="Care event", queryset=CareEvent.objects.none(), required=False)
+
+    def __init__(self, *args, kind: str, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The access policy holds here too: staff preview on the patients they may see (their
+        # care teams or their unit), never on every patient of the hospital.
+        visible = Patient.objects.visible_to(user)
+        self.fields["patient"].queryset = visible.filter(events__kind=kind).distinct()
+        events = (
+            CareEvent.objects.filter(kind=kind, patient__in=visible)
+            .exclude(status=CareEvent.Status.CANCELLED)
+            .select_related("patient__unit", "cycle__course")
+            .order_by("planned_at")
+        )
+        patient_id = self.data.get("patient") if self.is_bound else None
+        if patient_id and str(patient_id).isdigit():
+            events = events.filter(patient_id=patient_id)
+        self.fields["event"].queryset = events
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.layout = Layout(Row(Column("patient", css_class="col-md-4"), Column("event")))
+        self.helper.add_input(Submit("preview", "Preview", css_class="btn-primary"))
+
+    def clean(self):
+        data = super().clean()
+        patient, event = data.get("patient"), data.get("event")
+        if patient and event and event.patient_id != patient.pk:
+            self.add_error("event", "This event belongs to another patient.")
+        return data

@@ -1,0 +1,469 @@
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from checklists.models import (
+    Checklist,
+    ChecklistTemplate,
+    ItemCondition,
+    Task,
+    TemplateCondition,
+    TemplateItem,
+    TemplateVersion,
+)
+from checklists.services import template_version_new_draft, template_version_publish
+from patients.models import CareEvent, CareTeamMember
+from patients.services import course_schedule_build
+
+from ..factories import CourseFactory, PatientFactory
+
+
+@pytest.fixture
+def template(db):
+    template = ChecklistTemplate.objects.create(name="Test cycle start", trigger_kind=CareEvent.Kind.CYCLE_START)
+    TemplateCondition.objects.create(template=template, fact="cycle_number", operator="eq", value="1")
+    version = TemplateVersion.objects.create(template=template, number=1)
+    TemplateItem.objects.create(version=version, section="Before", order=1, text="Line primed", role=Role.NURSE)
+    TemplateItem.objects.create(
+        version=version, section="Pharmacy", order=2, text="Order verified", role=Role.PHARMACIST
+    )
+    template_version_publish(version=version, actor=None, change_summary="First")
+    return template
+
+
+@pytest.fixture
+def published(template):
+    return template.versions.get(status=TemplateVersion.Status.PUBLISHED)
+
+
+@pytest.fixture
+def draft(template, admin_user):
+    return template_version_new_draft(template=template, actor=admin_user)
+
+
+@pytest.fixture
+def staff(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def _item_data(conditions=(), **overrides):
+    data = {
+        "section": "Pharmacy",
+        "order": "3",
+        "text": "Interaction review done",
+        "help_text": "",
+        "role": Role.PHARMACIST,
+        "due_offset_minutes": "-60",
+        "response_kind": "checkbox",
+        "unit": "",
+        "min_value": "",
+        "max_value": "",
+        "choices": "",
+        "failing_choices": "",
+        "required": "on",
+        "verifier_role": "",
+        "conditions-TOTAL_FORMS": "2",
+        "conditions-INITIAL_FORMS": "0",
+        "conditions-MIN_NUM_FORMS": "0",
+        "conditions-MAX_NUM_FORMS": "10",
+    }
+    for index in range(2):
+        fact, operator, value = conditions[index] if index < len(conditions) else ("", "", "")
+        data |= {
+            f"conditions-{index}-fact": fact,
+            f"conditions-{index}-operator": operator,
+            f"conditions-{index}-value": value,
+        }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _rows():
+    return (
+        TemplateItem.objects.count(),
+        ItemCondition.objects.count(),
+        TemplateItem.depends_on.through.objects.count(),
+        list(TemplateItem.objects.order_by("pk").values_list("text", "order", "due_offset_minutes", "choices")),
+    )
+
+
+# --- access ------------------------------------------------------------------------------------
+
+PAGES = [
+    ("checklists:template_list", None),
+    ("checklists:template_detail", "template"),
+    ("checklists:version_detail", "published"),
+    ("checklists:draft_edit", "draft"),
+    ("checklists:item_add", "draft"),
+    ("checklists:item_edit", "draft_item"),
+    ("checklists:version_publish", "draft"),
+    ("checklists:version_preview", "published"),
+    ("checklists:version_compare", None),
+]
+
+
+def _url(name, target, template, published, draft):
+    objects = {
+        "template": template,
+        "published": published,
+        "draft": draft,
+        "draft_item": draft.items.first(),
+    }
+    return reverse(name, args=[objects[target].pk]) if target else reverse(name)
+
+
+@pytest.mark.parametrize(("name", "target"), PAGES)
+def test_anonymous_users_are_sent_to_sign_in(client, template, published, draft, name, target):
+    response = client.get(_url(name, target, template, published, draft))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+@pytest.mark.parametrize(("name", "target"), PAGES)
+def test_a_nurse_who_is_not_staff_gets_403(client, nurse, template, published, draft, name, target):
+    client.force_login(nurse)
+    assert client.get(_url(name, target, template, published, draft)).status_code == 403
+
+
+@pytest.mark.parametrize(("name", "target"), PAGES)
+def test_staff_see_every_page(staff, template, published, draft, name, target):
+    assert staff.get(_url(name, target, template, published, draft)).status_code == 200
+
+
+def test_a_nurse_cannot_post_a_new_draft_or_move_an_item(client, nurse, template, draft):
+    client.force_login(nurse)
+    item = draft.items.first()
+    assert client.post(reverse("checklists:draft_new", args=[template.pk])).status_code == 403
+    assert client.post(reverse("checklists:item_move", args=[item.pk]), {"direction": "down"}).status_code == 403
+    assert client.post(reverse("checklists:item_delete", args=[item.pk])).status_code == 403
+    assert TemplateItem.objects.filter(pk=item.pk, order=1).exists()
+
+
+def test_the_list_shows_the_templates_and_their_versions(staff, published):
+    body = staff.get(reverse("checklists:template_list")).content.decode()
+    assert "Test cycle start" in body and "v1" in body and "Cycle number is 1" in body
+
+
+# --- the editing flow --------------------------------------------------------------------------
+
+
+def test_staff_create_a_draft_that_copies_the_published_version(staff, template, published):
+    response = staff.post(reverse("checklists:draft_new", args=[template.pk]))
+    draft = template.versions.get(status=TemplateVersion.Status.DRAFT)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("checklists:draft_edit", args=[draft.pk])
+    assert draft.number == 2
+    assert list(draft.items.values_list("text", flat=True)) == ["Line primed", "Order verified"]
+    assert staff.post(reverse("checklists:draft_new", args=[template.pk])).status_code == 302
+    assert template.versions.count() == 2  # a second click finds the same draft
+
+
+def test_staff_add_an_item_with_conditions_and_a_dependency(staff, draft):
+    first = draft.items.get(order=1)
+    data = _item_data(
+        conditions=[("weight_kg", "lt", "45"), ("setting", "in", "home, clinic")],
+        depends_on=str(first.pk),
+    )
+    response = staff.post(reverse("checklists:item_add", args=[draft.pk]), data)
+    assert response.status_code == 302
+    item = draft.items.get(order=3)
+    assert item.text == "Interaction review done" and item.due_offset_minutes == -60
+    assert sorted((c.fact, c.operator, c.value) for c in item.conditions.all()) == [
+        ("setting", "in", "home, clinic"),
+        ("weight_kg", "lt", "45"),
+    ]
+    assert list(item.depends_on.all()) == [first]
+
+
+def test_staff_add_a_choice_item_with_options_one_per_line(staff, draft):
+    data = _item_data(
+        response_kind="choice",
+        choices="24 h\n48 h\n\n7 days  \n",
+        failing_choices="7 days",
+        hard_stop="on",
+    )
+    assert staff.post(reverse("checklists:item_add", args=[draft.pk]), data).status_code == 302
+    item = draft.items.get(order=3)
+    assert item.choices == ["24 h", "48 h", "7 days"]
+    assert item.failing_choices == ["7 days"] and item.hard_stop
+
+
+def test_staff_edit_an_item_and_its_options_show_one_per_line(staff, draft):
+    item = draft.items.get(order=2)
+    data = _item_data(order="2", text="Order verified against the protocol", response_kind="choice", choices="Yes\nNo")
+    assert staff.post(reverse("checklists:item_edit", args=[item.pk]), data).status_code == 302
+    item.refresh_from_db()
+    assert (item.text, item.choices, item.order) == ("Order verified against the protocol", ["Yes", "No"], 2)
+    page = staff.get(reverse("checklists:item_edit", args=[item.pk])).content.decode()
+    assert "Yes\nNo" in page
+
+
+def test_staff_remove_a_condition_of_an_item(staff, draft):
+    item = draft.items.get(order=1)
+    condition = ItemCondition.objects.create(item=item, fact="setting", operator="eq", value="home")
+    data = _item_data(order="1", text=item.text, role=Role.NURSE)
+    data |= {
+        "conditions-INITIAL_FORMS": "1",
+        "conditions-0-id": str(condition.pk),
+        "conditions-0-fact": "setting",
+        "conditions-0-operator": "eq",
+        "conditions-0-value": "home",
+        "conditions-0-DELETE": "on",
+    }
+    assert staff.post(reverse("checklists:item_edit", args=[item.pk]), data).status_code == 302
+    assert not item.conditions.exists()
+
+
+def test_staff_move_an_item_up_and_down(staff, draft):
+    first, second = draft.items.get(order=1), draft.items.get(order=2)
+    assert staff.post(reverse("checklists:item_move", args=[second.pk]), {"direction": "up"}).status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.order, second.order) == (2, 1)
+    staff.post(reverse("checklists:item_move", args=[second.pk]), {"direction": "down"})
+    assert list(draft.items.order_by("order").values_list("pk", flat=True)) == [first.pk, second.pk]
+
+
+def test_moving_the_top_item_up_changes_nothing(staff, draft):
+    first = draft.items.get(order=1)
+    staff.post(reverse("checklists:item_move", args=[first.pk]), {"direction": "up"})
+    first.refresh_from_db()
+    assert first.order == 1
+
+
+def test_staff_remove_an_item_from_a_draft(staff, draft, published):
+    item = draft.items.get(order=2)
+    assert staff.post(reverse("checklists:item_delete", args=[item.pk])).status_code == 302
+    assert not TemplateItem.objects.filter(pk=item.pk).exists()
+    assert published.items.count() == 2
+
+
+def test_staff_publish_a_draft_with_a_change_summary(staff, draft, published):
+    url = reverse("checklists:version_publish", args=[draft.pk])
+    response = staff.post(url, {"change_summary": "Pharmacy item reworded"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    published.refresh_from_db()
+    assert draft.status == TemplateVersion.Status.PUBLISHED and draft.change_summary == "Pharmacy item reworded"
+    assert draft.published_by.username == "admin"
+    assert published.status == TemplateVersion.Status.RETIRED
+
+
+def test_a_publish_without_a_summary_is_refused_at_the_field(staff, draft):
+    response = staff.post(reverse("checklists:version_publish", args=[draft.pk]), {"change_summary": ""})
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == TemplateVersion.Status.DRAFT
+
+
+def test_a_draft_that_fails_validation_is_not_published_and_says_why(staff, draft):
+    draft.items.all().delete()
+    response = staff.post(reverse("checklists:version_publish", args=[draft.pk]), {"change_summary": "x"}, follow=True)
+    assert "at least one item" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == TemplateVersion.Status.DRAFT
+
+
+def test_compare_lists_items_added_removed_and_changed(staff, admin_user, published, draft):
+    draft.items.filter(order=1).delete()
+    changed = draft.items.get(order=2)
+    changed.text = "Order and dose band verified"
+    changed.due_offset_minutes = -120
+    changed.save()
+    ItemCondition.objects.create(item=changed, fact="weight_kg", operator="lt", value="45")
+    TemplateItem.objects.create(
+        version=draft, section="Pharmacy", order=3, text="Interactions reviewed", role="pharmacist"
+    )
+    template_version_publish(version=draft, actor=admin_user, change_summary="Reworked")
+    body = staff.get(reverse("checklists:version_compare"), {"a": published.pk, "b": draft.pk}).content.decode()
+    assert "Items added (1)" in body and "Interactions reviewed" in body
+    assert "Items removed (1)" in body and "Line primed" in body
+    assert "Items changed (1)" in body
+    assert "<del>Order verified</del>" in body and "<ins>Order and dose band verified</ins>" in body
+    assert "<del>0</del>" in body and "<ins>-120</ins>" in body
+    assert "Weight (kg) &lt; 45" in body
+
+
+def test_compare_refuses_an_unknown_version_at_the_field(staff, published):
+    response = staff.get(reverse("checklists:version_compare"), {"a": published.pk, "b": 999999})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+BAD_INPUT = [
+    pytest.param(
+        {"conditions": [("weight_kg", "lt", "heavy")]}, "Weight (kg) needs a number, not “heavy”.", id="condition-value"
+    ),
+    pytest.param(
+        {"conditions": [("setting", "lt", "home")]},
+        "Setting can only be compared with is, is not or is one of.",
+        id="condition-operator",
+    ),
+    pytest.param(
+        {"conditions": [("setting", "eq", "garden")]},
+        "Setting is one of inpatient, clinic, home",
+        id="condition-choice",
+    ),
+    pytest.param({"due_offset_minutes": "43201"}, "at most 30 days (43,200 minutes) after", id="offset-after"),
+    pytest.param({"due_offset_minutes": "-50000"}, "at most 30 days (43,200 minutes) before", id="offset-before"),
+    pytest.param({"response_kind": "choice", "choices": ""}, "needs at least two options", id="choice-without-options"),
+    pytest.param({"order": "1"}, "Item 1 already exists in this draft", id="same-order"),
+    pytest.param({"depends_on": "published-item"}, "Only items of this draft can be chosen", id="other-version"),
+    pytest.param({"text": ""}, "This field is required", id="no-text"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_INPUT)
+def test_bad_input_is_refused_at_the_field_and_nothing_is_saved(staff, draft, published, overrides, message):
+    overrides = dict(overrides)
+    if overrides.get("depends_on") == "published-item":
+        overrides["depends_on"] = str(published.items.first().pk)
+    conditions = overrides.pop("conditions", ())
+    before = _rows()
+    response = staff.post(reverse("checklists:item_add", args=[draft.pk]), _item_data(conditions, **overrides))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert message in body
+    assert "invalid-feedback" in body  # shown next to its field
+    assert _rows() == before
+
+
+def test_a_bad_edit_leaves_the_item_and_its_conditions_as_they_were(staff, draft):
+    item = draft.items.get(order=2)
+    before = _rows()
+    data = _item_data(conditions=[("cycle_number", "ge", "three")], order="2", text="Changed")
+    response = staff.post(reverse("checklists:item_edit", args=[item.pk]), data)
+    assert response.status_code == 200
+    assert "Cycle number needs a number" in response.content.decode()
+    assert _rows() == before
+
+
+def test_a_dependency_circle_is_refused(staff, draft):
+    first, second = draft.items.get(order=1), draft.items.get(order=2)
+    second.depends_on.add(first)
+    data = _item_data(order="1", text=first.text, role=Role.NURSE, depends_on=str(second.pk))
+    response = staff.post(reverse("checklists:item_edit", args=[first.pk]), data)
+    assert response.status_code == 200
+    assert "circle" in response.content.decode()
+    assert not first.depends_on.exists()
+
+
+# --- published versions never change from these pages ------------------------------------------
+
+
+def test_a_published_version_cannot_be_edited_from_the_pages(staff, published):
+    item = published.items.get(order=1)
+    before = _rows()
+    assert staff.get(reverse("checklists:draft_edit", args=[published.pk])).status_code == 404
+    assert staff.get(reverse("checklists:item_add", args=[published.pk])).status_code == 404
+    assert staff.post(reverse("checklists:item_add", args=[published.pk]), _item_data()).status_code == 404
+    assert staff.get(reverse("checklists:item_edit", args=[item.pk])).status_code == 404
+    assert staff.post(reverse("checklists:item_edit", args=[item.pk]), _item_data(order="1")).status_code == 404
+    assert staff.post(reverse("checklists:item_delete", args=[item.pk])).status_code == 404
+    assert staff.post(reverse("checklists:item_move", args=[item.pk]), {"direction": "down"}).status_code == 404
+    assert (
+        staff.post(reverse("checklists:version_publish", args=[published.pk]), {"change_summary": "x"}).status_code
+        == 404
+    )
+    assert _rows() == before
+    page = staff.get(reverse("checklists:version_detail", args=[published.pk])).content.decode()
+    assert "never changes" in page and reverse("checklists:item_edit", args=[item.pk]) not in page
+
+
+def test_the_admin_shows_a_published_version_read_only(staff, published, draft):
+    published_page = staff.get(reverse("admin:checklists_templateversion_change", args=[published.pk]))
+    assert published_page.status_code == 200
+    assert 'name="change_summary"' not in published_page.content.decode()
+    draft_page = staff.get(reverse("admin:checklists_templateversion_change", args=[draft.pk]))
+    assert 'name="change_summary"' in draft_page.content.decode()
+    response = staff.post(reverse("admin:checklists_templateversion_delete", args=[published.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert TemplateVersion.objects.filter(pk=published.pk).exists()
+
+
+def test_the_admin_publish_action_calls_the_service(staff, draft):
+    response = staff.post(
+        reverse("admin:checklists_templateversion_changelist"),
+        {"action": "publish", "_selected_action": [draft.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    assert draft.status == TemplateVersion.Status.PUBLISHED
+
+
+# --- preview -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cycle_1_start(patient, template, admin_user):
+    # The access policy holds for staff too: this admin is also the patient's pharmacist.
+    CareTeamMember.objects.create(patient=patient, user=admin_user, role=Role.PHARMACIST)
+    course = CourseFactory(patient=patient)
+    course_schedule_build(course=course)
+    return CareEvent.objects.get(cycle__course=course, cycle__number=1, kind=CareEvent.Kind.CYCLE_START)
+
+
+def test_preview_shows_the_tasks_that_a_draft_would_create_and_saves_nothing(staff, draft, cycle_1_start):
+    item = draft.items.get(order=2)
+    ItemCondition.objects.create(item=item, fact="weight_kg", operator="lt", value="45")  # the patient weighs 70
+    TemplateItem.objects.create(version=draft, section="Home", order=3, text="Teach the caregiver", role="nurse")
+    before = (Checklist.objects.count(), Task.objects.count(), TemplateItem.objects.count())
+    url = reverse("checklists:version_preview", args=[draft.pk])
+    response = staff.get(url, {"patient": cycle_1_start.patient_id, "event": cycle_1_start.pk})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.count('class="preview-task"') == 2
+    assert "Line primed" in body and "Teach the caregiver" in body
+    assert f"{cycle_1_start.local_planned_at:%Y-%m-%d %H:%M}" in body  # due times in the unit's zone
+    assert "Items that do not apply (1)" in body and "Weight (kg) &lt; 45" in body
+    assert (Checklist.objects.count(), Task.objects.count(), TemplateItem.objects.count()) == before
+
+
+def test_preview_offers_no_event_of_a_patient_the_admin_may_not_see(staff, published, foreign_patient):
+    course = CourseFactory(patient=foreign_patient)
+    course_schedule_build(course=course)
+    event = CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.CYCLE_START).first()
+    response = staff.get(reverse("checklists:version_preview", args=[published.pk]), {"event": event.pk})
+    assert 'class="preview-task"' not in response.content.decode()
+    assert foreign_patient.mrn not in response.content.decode()
+
+
+def test_preview_says_when_the_template_does_not_apply(staff, published, patient, template, cycle_1_start):
+    course = CourseFactory(patient=patient)
+    course_schedule_build(course=course)
+    cycle_2 = CareEvent.objects.get(cycle__course=course, cycle__number=2, kind=CareEvent.Kind.CYCLE_START)
+    body = staff.get(reverse("checklists:version_preview", args=[published.pk]), {"event": cycle_2.pk}).content.decode()
+    assert "would create no checklist" in body and "Cycle number is 1" in body
+
+
+def test_preview_refuses_an_event_of_another_patient(staff, published, cycle_1_start, ward):
+    other = PatientFactory(unit=ward)
+    response = staff.get(
+        reverse("checklists:version_preview", args=[published.pk]),
+        {"patient": other.pk, "event": cycle_1_start.pk},
+    )
+    assert response.status_code == 200
+    assert 'class="preview-task"' not in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["checklisttemplate", "templateversion", "templateitem", "itemcondition", "checklist", "task", "taskactivity"],
+)
+def test_the_admin_lists_open_with_search_and_filters(staff, published, draft, model):
+    url = reverse(f"admin:checklists_{model}_changelist")
+    assert staff.get(url, {"q": "line"}).status_code == 200
+
+
+def test_the_admin_shows_a_published_item_read_only(staff, published, draft):
+    published_item, draft_item = published.items.first(), draft.items.first()
+    page = staff.get(reverse("admin:checklists_templateitem_change", args=[published_item.pk])).content.decode()
+    assert 'name="text"' not in page
+    page = staff.get(reverse("admin:checklists_templateitem_change", args=[draft_item.pk])).content.decode()
+    assert 'name="text"' in page

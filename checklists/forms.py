@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from patients.models import CareEvent, Patient
 
 from . import conditions
-from .models import MAX_OFFSET_MINUTES, ItemCondition, TemplateItem, TemplateVersion
+from .models import ITEM_CONTENT_FIELDS, MAX_OFFSET_MINUTES, ItemCondition, TemplateItem, TemplateVersion
 
 
 def _lines(text: str) -> list[str]:
@@ -33,25 +33,7 @@ class TemplateItemForm(forms.ModelForm):
 
     class Meta:
         model = TemplateItem
-        fields = [
-            "section",
-            "order",
-            "text",
-            "help_text",
-            "role",
-            "due_offset_minutes",
-            "response_kind",
-            "unit",
-            "min_value",
-            "max_value",
-            "choices",
-            "failing_choices",
-            "required",
-            "hard_stop",
-            "needs_verification",
-            "verifier_role",
-            "depends_on",
-        ]
+        fields = [*ITEM_CONTENT_FIELDS, "depends_on"]
         widgets = {"help_text": forms.Textarea(attrs={"rows": 2})}
         labels = {"text": "Task text", "help_text": "Help for the person doing it", "depends_on": "Done after"}
 

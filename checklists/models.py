@@ -223,6 +223,27 @@ class TemplateItem(models.Model):
             raise ValidationError(errors)
 
 
+# The content of an item that a copy and a task keep (the task adds its own state).
+ITEM_CONTENT_FIELDS = [
+    "section",
+    "order",
+    "text",
+    "help_text",
+    "role",
+    "due_offset_minutes",
+    "response_kind",
+    "unit",
+    "min_value",
+    "max_value",
+    "choices",
+    "failing_choices",
+    "required",
+    "hard_stop",
+    "needs_verification",
+    "verifier_role",
+]
+
+
 class ItemConditionQuerySet(ImmutableUnlessDraftQuerySet):
     version_path = "item__version_id"
 

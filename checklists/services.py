@@ -19,6 +19,7 @@ from patients.models import CareEvent, CareTeamMember
 
 from .gate import checklist_readiness
 from .models import (
+    ITEM_CONTENT_FIELDS,
     Checklist,
     ChecklistTemplate,
     ItemCondition,
@@ -76,27 +77,6 @@ def _copy_items(*, source: TemplateVersion, target: TemplateVersion) -> None:
         for item in items
         for dep in item.depends_on.all()
     )
-
-
-# The content of an item that a copy and a task keep (the task adds its own state).
-ITEM_CONTENT_FIELDS = [
-    "section",
-    "order",
-    "text",
-    "help_text",
-    "role",
-    "due_offset_minutes",
-    "response_kind",
-    "unit",
-    "min_value",
-    "max_value",
-    "choices",
-    "failing_choices",
-    "required",
-    "hard_stop",
-    "needs_verification",
-    "verifier_role",
-]
 
 
 def template_version_validate(version: TemplateVersion) -> None:

@@ -9,9 +9,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 
 from ..forms import CompareForm, PublishForm
-from ..models import ChecklistTemplate, TemplateItem, TemplateVersion
+from ..models import ITEM_CONTENT_FIELDS, ChecklistTemplate, TemplateItem, TemplateVersion
 from ..services import (
-    ITEM_CONTENT_FIELDS,
     template_version_new_draft,
     template_version_publish,
     template_version_validate,

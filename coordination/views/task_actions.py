@@ -1,5 +1,7 @@
 """Claim, complete, skip, verify, undo and reassign a task: htmx partials, or a redirect without JS."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
@@ -84,7 +86,7 @@ def task_not_applicable(request, pk):
     if not form.is_valid():
         return _respond(request, task, reason_form=form, error="Say why the task does not apply.")
     reason = form.cleaned_data["reason"]
-    action = lambda: services.task_mark_not_applicable(task=task, actor=request.user, reason=reason)  # noqa: E731
+    action = partial(services.task_mark_not_applicable, task=task, actor=request.user, reason=reason)
     return _run(request, task, action, "Marked not applicable.", reason_form=form)
 
 
@@ -112,7 +114,7 @@ def task_reassign(request, pk):
         errors = "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())
         return _respond(request, task, error=errors)
     data = form.cleaned_data
-    action = lambda: services.task_reassign(  # noqa: E731
-        task=task, assignee=data["assignee"], reason=data["reason"], actor=request.user
+    action = partial(
+        services.task_reassign, task=task, assignee=data["assignee"], reason=data["reason"], actor=request.user
     )
     return _run(request, task, action, f"Given to {data['assignee']}.")

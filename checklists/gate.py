@@ -1,8 +1,9 @@
 """The readiness gate: may a care event start?
 
 Ready when every required task is done (and verified where it must be) and no hard stop
-failed, or when an oncologist overrode the gate with a reason. Otherwise the blockers say
-what is missing and whose part it is.
+failed, or when an oncologist overrode the blockers there were with a reason. An override
+covers only the blockers it saw: a hard stop that fails afterwards blocks again. Otherwise
+the blockers say what is missing and whose part it is.
 """
 
 from collections import defaultdict
@@ -20,6 +21,11 @@ class Blocker:
     role: str
     text: str
     reason: str
+    kind: str  # open, unverified or hard_stop: with the task, what an override covers
+
+    @property
+    def key(self) -> str:
+        return f"{self.task_id}:{self.kind}"
 
     @property
     def role_label(self) -> str:
@@ -59,21 +65,23 @@ def task_blocker(task: Task) -> Blocker | None:
     """Why a task keeps its checklist from being ready, or None."""
     if task.status == Task.Status.DONE:
         if task.hard_stop_failed:
-            return Blocker(task.pk, task.role, task.text, f"hard stop failed ({task.value})")
+            return Blocker(task.pk, task.role, task.text, f"hard stop failed ({task.value})", "hard_stop")
         if task.needs_verification and task.verified_by_id is None:
-            return Blocker(task.pk, task.verifier_role or task.role, task.text, "awaiting independent verification")
+            role = task.verifier_role or task.role
+            return Blocker(task.pk, role, task.text, "awaiting independent verification", "unverified")
         return None
     if task.status == Task.Status.OPEN and task.required:
-        return Blocker(task.pk, task.role, task.text, "open")
+        return Blocker(task.pk, task.role, task.text, "open", "open")
     return None  # not applicable, cancelled, or optional
 
 
 def checklist_readiness(checklist: Checklist, tasks: Iterable[Task] | None = None) -> Readiness:
     tasks = checklist.tasks.all() if tasks is None else tasks
     blockers = [blocker for task in tasks if (blocker := task_blocker(task))]
-    if blockers and checklist.override_reason:
-        return Readiness(blockers=blockers, overrides=[checklist])
-    return Readiness(blockers=blockers, unresolved=blockers)
+    covered = set(checklist.overridden_blockers) if checklist.override_reason else set()
+    unresolved = [blocker for blocker in blockers if blocker.key not in covered]
+    overridden = len(unresolved) < len(blockers)
+    return Readiness(blockers=blockers, unresolved=unresolved, overrides=[checklist] if overridden else [])
 
 
 def event_readiness(checklists: Iterable[Checklist]) -> Readiness:

@@ -276,6 +276,9 @@ class Checklist(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     overridden_at = models.DateTimeField(null=True, blank=True)
+    overridden_blockers = models.JSONField(
+        default=list, blank=True, help_text="The blockers (task:kind) that the override covers; new ones block again."
+    )
 
     class Meta:
         constraints = [

@@ -443,12 +443,17 @@ def event_gate_override(*, event: CareEvent, actor, reason: str, now: dt.datetim
     ):
         raise PermissionDenied("Only an oncologist on this patient's care team may override the gate.")
     checklists = list(Checklist.objects.select_for_update().filter(event=event).prefetch_related("tasks"))
-    blocked = [c for c in checklists if not checklist_readiness(c).ready]
+    gates = {checklist: checklist_readiness(checklist) for checklist in checklists}
+    blocked = [checklist for checklist, gate in gates.items() if not gate.ready]
     if not blocked:
         raise ValidationError("The gate is not blocked; there is nothing to override.")
     for checklist in blocked:
+        # The override covers what blocks now, nothing that goes wrong later.
+        checklist.overridden_blockers = sorted(
+            set(checklist.overridden_blockers) | {blocker.key for blocker in gates[checklist].unresolved}
+        )
         checklist.override_reason, checklist.overridden_by, checklist.overridden_at = reason.strip(), actor, now
-    Checklist.objects.bulk_update(blocked, ["override_reason", "overridden_by", "overridden_at"])
+    Checklist.objects.bulk_update(blocked, ["override_reason", "overridden_by", "overridden_at", "overridden_blockers"])
     TaskActivity.objects.bulk_create(
         TaskActivity(
             checklist=c,

@@ -615,6 +615,15 @@ def test_the_care_team_oncologist_overrides_a_blocked_gate_with_a_reason(event, 
     assert (DOSE, "hard stop failed (40 mcg/day)") in blockers(readiness)["Pharmacist"]
 
 
+def test_an_override_does_not_cover_a_hard_stop_that_fails_afterwards(event, checklist, oncologist, pharmacist):
+    event_gate_override(event=event, actor=oncologist, reason="Dose agreed on the phone")
+    assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
+    complete(checklist, DOSE, pharmacist, "40")  # was open when overridden; now it fails its hard stop
+    readiness = checklist_readiness(Checklist.objects.get(pk=checklist.pk))
+    assert not readiness.ready
+    assert [b.text for b in readiness.unresolved] == [DOSE]
+
+
 def test_an_unblocked_gate_has_nothing_to_override(patient, oncologist):
     publish_template(items=[{"text": "Optional", "required": False}])
     event = make_event(patient)

@@ -148,6 +148,7 @@ def template_version_publish(
 # --- instantiation -------------------------------------------------------------------------
 
 
+@transaction.atomic
 def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
     """Pin each event's triggered, published templates as checklists with one task per item.
 
@@ -157,7 +158,14 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
     event_ids = [event.pk for event in events if event.status != CareEvent.Status.CANCELLED]
     if not event_ids:
         return []
-    events = list(CareEvent.objects.filter(pk__in=event_ids).select_related("patient__unit", "cycle__course"))
+    # Lock the events (in id order, so two callers cannot deadlock): a second instantiation of
+    # the same event waits, then finds the first one's checklists instead of colliding with them.
+    events = list(
+        CareEvent.objects.select_for_update(of=("self",))
+        .filter(pk__in=event_ids)
+        .select_related("patient__unit", "cycle__course")
+        .order_by("pk")
+    )
     items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
     versions_by_kind = defaultdict(list)
     for version in (

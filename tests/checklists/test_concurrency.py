@@ -8,8 +8,8 @@ import threading
 import pytest
 from django.db import connection
 
-from checklists.models import Task, TaskActivity
-from checklists.services import TaskConflict, task_claim, task_complete
+from checklists.models import Checklist, Task, TaskActivity
+from checklists.services import TaskConflict, checklists_instantiate, task_claim, task_complete
 
 from .helpers import checklist_for, make_event, publish_template
 
@@ -76,3 +76,14 @@ def test_two_nurses_claiming_the_same_task_at_once_give_one_assignee(tasks, nurs
     assert str(conflict) == f"Already claimed by {winner}."
     assert Task.objects.get(pk=task.pk).assignee == winner
     assert TaskActivity.objects.filter(task=task, action=TaskActivity.Action.CLAIM).count() == 1
+
+
+def test_two_instantiations_of_the_same_event_at_once_give_one_checklist(patient, nurse, nurse2):
+    version = publish_template(items=[{"text": "Check the line"}, {"text": "Weigh"}])
+    event = make_event(patient)
+    outcomes = race(lambda actor: checklists_instantiate(events=[event]), [nurse, nurse2])
+
+    assert not [outcome for outcome in outcomes.values() if isinstance(outcome, Exception)], outcomes
+    assert sorted(len(outcome) for outcome in outcomes.values()) == [0, 1]  # one created, one found it
+    assert Checklist.objects.filter(event=event, version=version).count() == 1
+    assert Task.objects.filter(event=event).count() == 2

@@ -127,7 +127,10 @@ class ImmutableUnlessDraftQuerySet(models.QuerySet):
         return super().delete()
 
 
-class TemplateItem(models.Model):
+class ItemContent(models.Model):
+    """What an item asks, defined once: a template item holds it, and a task keeps a copy of it
+    (a snapshot: later template edits never change a task)."""
+
     class ResponseKind(models.TextChoices):
         CHECKBOX = "checkbox", "Checkbox"
         NUMBER = "number", "Number"
@@ -135,8 +138,6 @@ class TemplateItem(models.Model):
         CHOICE = "choice", "Single choice"
         ATTESTATION = "attestation", "Attestation"
 
-    version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="items")
-    key = models.UUIDField(default=uuid.uuid4, editable=False, help_text="The same item across versions.")
     section = models.CharField(max_length=100)
     order = models.PositiveIntegerField()
     text = models.CharField(max_length=500)
@@ -159,10 +160,21 @@ class TemplateItem(models.Model):
     failing_choices = models.JSONField(default=list, blank=True, help_text="Hard stop: the options that fail it.")
     required = models.BooleanField(default=True)
     hard_stop = models.BooleanField(
-        default=False, help_text="A failing answer (out of range, a failing option, an unchecked box) blocks readiness."
+        default=False, help_text="A failing answer (a number out of range, a failing option) blocks readiness."
     )
     needs_verification = models.BooleanField(default=False, help_text="A second user must verify it.")
     verifier_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+ITEM_CONTENT_FIELDS = [field.name for field in ItemContent._meta.fields]
+
+
+class TemplateItem(ItemContent):
+    version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="items")
+    key = models.UUIDField(default=uuid.uuid4, editable=False, help_text="The same item across versions.")
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
 
     objects = ImmutableUnlessDraftQuerySet.as_manager()
@@ -223,27 +235,6 @@ class TemplateItem(models.Model):
             raise ValidationError(errors)
 
 
-# The content of an item that a copy and a task keep (the task adds its own state).
-ITEM_CONTENT_FIELDS = [
-    "section",
-    "order",
-    "text",
-    "help_text",
-    "role",
-    "due_offset_minutes",
-    "response_kind",
-    "unit",
-    "min_value",
-    "max_value",
-    "choices",
-    "failing_choices",
-    "required",
-    "hard_stop",
-    "needs_verification",
-    "verifier_role",
-]
-
-
 class ItemConditionQuerySet(ImmutableUnlessDraftQuerySet):
     version_path = "item__version_id"
 
@@ -290,7 +281,7 @@ class Checklist(models.Model):
         return f"{self.template.name} for {self.event}"
 
 
-class Task(models.Model):
+class Task(ItemContent):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         DONE = "done", "Done"
@@ -302,23 +293,6 @@ class Task(models.Model):
     # Denormalised for the dashboards' and the reminders' indexed queries.
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="tasks")
     event = models.ForeignKey(CareEvent, on_delete=models.CASCADE, related_name="tasks")
-    # A snapshot of the item: later template edits never change a task.
-    section = models.CharField(max_length=100)
-    order = models.PositiveIntegerField()
-    text = models.CharField(max_length=500)
-    help_text = models.TextField(blank=True)
-    role = models.CharField(max_length=20, choices=Role.choices)
-    response_kind = models.CharField(max_length=12, choices=TemplateItem.ResponseKind.choices)
-    unit = models.CharField(max_length=20, blank=True)
-    min_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    max_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    choices = models.JSONField(default=list, blank=True)
-    failing_choices = models.JSONField(default=list, blank=True)
-    required = models.BooleanField(default=True)
-    hard_stop = models.BooleanField(default=False)
-    needs_verification = models.BooleanField(default=False)
-    verifier_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
-    due_offset_minutes = models.IntegerField(default=0)
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
 
     due_at = models.DateTimeField()

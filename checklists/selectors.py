@@ -19,13 +19,18 @@ def get_task_for_user(user, pk) -> Task:
     return get_object_or_404(tasks_visible_to(user).select_related(*TASK_RELATIONS), pk=pk)
 
 
-def get_event_for_user(user, pk) -> CareEvent:
-    return get_object_or_404(
-        CareEvent.objects.filter(patient__in=Patient.objects.visible_to(user)).select_related(
-            "patient__unit", "cycle__course"
-        ),
-        pk=pk,
+def events_visible_to(user) -> QuerySet[CareEvent]:
+    return CareEvent.objects.filter(patient__in=Patient.objects.visible_to(user)).select_related(
+        "patient__unit", "cycle__course"
     )
+
+
+def get_event_for_user(user, pk, *, with_checklists: bool = False) -> CareEvent:
+    """The event, or 404 when its patient is not visible; optionally with checklists and tasks."""
+    events = events_visible_to(user)
+    if with_checklists:
+        events = events.prefetch_related(checklists_with_tasks())
+    return get_object_or_404(events, pk=pk)
 
 
 def my_work(user) -> QuerySet[Task]:

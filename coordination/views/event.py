@@ -3,23 +3,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from checklists.selectors import checklists_with_tasks, get_event_for_user
+from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
-from patients.models import CareEvent
 
 from ..forms import OverrideForm
 from ..selectors import annotate_event, checklist_sections
 from ..task_view import decorate, team_roles
 
 
-def _event_page(request, pk, override_form=None, status=200):
-    event = get_event_for_user(request.user, pk)
-    event = (
-        CareEvent.objects.select_related("patient__unit", "cycle__course")
-        .prefetch_related(checklists_with_tasks())
-        .get(pk=event.pk)
-    )
-    annotate_event(event)
+def _event_page(request, pk, override_form=None):
+    event = annotate_event(get_event_for_user(request.user, pk, with_checklists=True))
     roles = team_roles(request.user)
     checklists = []
     for checklist in event.checklists.all():
@@ -37,7 +30,7 @@ def _event_page(request, pk, override_form=None, status=200):
         if request.htmx and request.GET.get("part") == "gate"
         else ("coordination/event_detail.html")
     )
-    return render(request, template, context, status=status)
+    return render(request, template, context)
 
 
 def event_detail(request, pk):

@@ -69,6 +69,14 @@ class ReasonForm(forms.Form):
         self.helper = inline_helper()
 
 
+def not_applicable_form(task, data=None) -> ReasonForm:
+    return ReasonForm(data, prefix_id=f"na-{task.pk}", label="Why does it not apply?")
+
+
+def undo_form(task, data=None) -> ReasonForm:
+    return ReasonForm(data, prefix_id=f"undo-{task.pk}", label="Why undo?")
+
+
 class OverrideForm(forms.Form):
     reason = forms.CharField(
         label="Why may this event start although it is not ready?",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from checklists.models import Task
 from patients.models import CareTeamMember
 
-from .forms import ReasonForm, TaskCompleteForm
+from .forms import TaskCompleteForm, not_applicable_form, undo_form
 
 DUE_SOON = dt.timedelta(hours=2)
 
@@ -48,8 +48,8 @@ def decorate(tasks: Iterable[Task], user, roles: set[tuple[int, str]], now: dt.d
         if task.can_complete:
             task.complete_form = TaskCompleteForm(task=task)
         if task.can_skip:
-            task.skip_form = ReasonForm(prefix_id=f"na-{task.pk}", label="Why does it not apply?")
+            task.skip_form = not_applicable_form(task)
         if task.can_undo:
-            task.undo_form = ReasonForm(prefix_id=f"undo-{task.pk}", label="Why undo?")
+            task.undo_form = undo_form(task)
         decorated.append(task)
     return decorated

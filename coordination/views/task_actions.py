@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from checklists import services
 from checklists.selectors import get_task_for_user
 
-from ..forms import ReasonForm, ReassignForm, TaskCompleteForm
+from ..forms import ReassignForm, TaskCompleteForm, not_applicable_form, undo_form
 from ..task_view import decorate, team_roles
 
 
@@ -22,45 +22,52 @@ def _back(request):
     return redirect(target)
 
 
-def _respond(request, task, *, form=None, reason_form=None, error: str = "", notice: str = ""):
-    """Re-render the task's row (htmx) or go back to the page with a message."""
+def _respond(request, task, *, bound_forms=None, error: str = "", notice: str = ""):
+    """Re-render the task's row (htmx) or go back to the page with a message.
+
+    `bound_forms` maps a row's form slot (complete_form, skip_form, undo_form) to the submitted
+    form, so that its errors show at its field.
+    """
+    bound_forms = bound_forms or {}
     if not request.htmx:
-        if error:
-            messages.error(request, error)
-        elif form is not None and form.errors:
-            messages.error(request, f"{task.text}: {' '.join(form.errors.get('value', form.non_field_errors()))}")
+        field_errors = [" ".join(e) for f in bound_forms.values() for e in f.errors.values()]
+        if error or field_errors:
+            messages.error(request, f"{task.text}: {error or ' '.join(field_errors)}")
         elif notice:
             messages.success(request, notice)
         return _back(request)
     task = get_task_for_user(request.user, task.pk)  # fresh, with what the row shows
     decorate([task], request.user, team_roles(request.user))
-    context = {"task": task, "form": form, "reason_form": reason_form, "error": error, "notice": notice}
+    for slot, form in bound_forms.items():
+        if hasattr(task, slot):  # the action may still be open to the user
+            setattr(task, slot, form)
+    context = {"task": task, "error": error, "notice": notice}
     response = render(request, "coordination/partials/task_row.html", context)
     if notice:
         response["HX-Trigger"] = "taskChanged"  # counts and gate badges refresh themselves
     return response
 
 
-def _run(request, task, action, notice: str, **form_kwargs):
+def _run(request, task, action, notice: str, bound_forms=None):
     try:
         action()
     except (services.TaskConflict, PermissionDenied) as refusal:
-        return _respond(request, task, error=str(refusal) or "You may not do this.", **form_kwargs)
+        return _respond(request, task, error=str(refusal) or "You may not do this.", bound_forms=bound_forms)
     except ValidationError as invalid:
-        return _respond(request, task, error=" ".join(invalid.messages), **form_kwargs)
+        return _respond(request, task, error=" ".join(invalid.messages), bound_forms=bound_forms)
     return _respond(request, task, notice=notice)
 
 
 @require_POST
 def task_claim(request, pk):
     task = get_task_for_user(request.user, pk)
-    return _run(request, task, lambda: services.task_claim(task=task, actor=request.user), "Claimed.")
+    return _run(request, task, partial(services.task_claim, task=task, actor=request.user), "Claimed.")
 
 
 @require_POST
 def task_release(request, pk):
     task = get_task_for_user(request.user, pk)
-    return _run(request, task, lambda: services.task_release(task=task, actor=request.user), "Released to the pool.")
+    return _run(request, task, partial(services.task_release, task=task, actor=request.user), "Released to the pool.")
 
 
 @require_POST
@@ -68,42 +75,43 @@ def task_complete(request, pk):
     task = get_task_for_user(request.user, pk)
     form = TaskCompleteForm(request.POST, task=task)
     if not form.is_valid():
-        return _respond(request, task, form=form)
+        return _respond(request, task, bound_forms={"complete_form": form})
     value = form.cleaned_data["value"]
     return _run(
         request,
         task,
-        lambda: services.task_complete(task=task, actor=request.user, value=value),
+        partial(services.task_complete, task=task, actor=request.user, value=value),
         "Done.",
-        form=form,
+        bound_forms={"complete_form": form},
     )
+
+
+def _with_reason(request, pk, make_form, slot: str, service, notice: str):
+    """An action that needs a reason: the reason's message shows at its field when it is missing."""
+    task = get_task_for_user(request.user, pk)
+    form = make_form(task, request.POST)
+    if not form.is_valid():
+        return _respond(request, task, bound_forms={slot: form})
+    action = partial(service, task=task, actor=request.user, reason=form.cleaned_data["reason"])
+    return _run(request, task, action, notice, bound_forms={slot: form})
 
 
 @require_POST
 def task_not_applicable(request, pk):
-    task = get_task_for_user(request.user, pk)
-    form = ReasonForm(request.POST, prefix_id=f"na-{task.pk}", label="Why does it not apply?")
-    if not form.is_valid():
-        return _respond(request, task, reason_form=form, error="Say why the task does not apply.")
-    reason = form.cleaned_data["reason"]
-    action = partial(services.task_mark_not_applicable, task=task, actor=request.user, reason=reason)
-    return _run(request, task, action, "Marked not applicable.", reason_form=form)
+    return _with_reason(
+        request, pk, not_applicable_form, "skip_form", services.task_mark_not_applicable, "Marked not applicable."
+    )
+
+
+@require_POST
+def task_undo(request, pk):
+    return _with_reason(request, pk, undo_form, "undo_form", services.task_undo, "Reopened.")
 
 
 @require_POST
 def task_verify(request, pk):
     task = get_task_for_user(request.user, pk)
-    return _run(request, task, lambda: services.task_verify(task=task, actor=request.user), "Verified.")
-
-
-@require_POST
-def task_undo(request, pk):
-    task = get_task_for_user(request.user, pk)
-    form = ReasonForm(request.POST, prefix_id=f"undo-{task.pk}", label="Why undo?")
-    if not form.is_valid():
-        return _respond(request, task, error="Say why the completion is undone.")
-    reason = form.cleaned_data["reason"]
-    return _run(request, task, lambda: services.task_undo(task=task, actor=request.user, reason=reason), "Reopened.")
+    return _run(request, task, partial(services.task_verify, task=task, actor=request.user), "Verified.")
 
 
 @require_POST

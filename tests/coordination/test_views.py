@@ -64,6 +64,27 @@ def test_a_wrong_value_shows_its_message_at_the_field_and_saves_nothing(client, 
     assert weight.status == Task.Status.OPEN
 
 
+def test_not_applicable_without_a_reason_shows_the_message_at_the_reason_field(client, nurse, event):
+    line = task(event, "Pump programmed and locked")
+    client.force_login(nurse)
+    response = client.post(reverse("task_not_applicable", args=[line.pk]), {f"na-{line.pk}-reason": ""}, **HTMX)
+    body = response.content.decode()
+    assert "is-invalid" in body and "This field is required." in body and '<details class="mb-3" open>' in body
+    line.refresh_from_db()
+    assert line.status == Task.Status.OPEN
+
+
+def test_not_applicable_with_a_reason_closes_the_task(client, nurse, event):
+    line = task(event, "Pump programmed and locked")
+    client.force_login(nurse)
+    data = {f"na-{line.pk}-reason": "Pump set up by the agency"}
+    assert (
+        "Not applicable" in client.post(reverse("task_not_applicable", args=[line.pk]), data, **HTMX).content.decode()
+    )
+    line.refresh_from_db()
+    assert (line.status, line.not_applicable_reason) == (Task.Status.NOT_APPLICABLE, "Pump set up by the agency")
+
+
 def test_a_second_nurse_verifies_the_pump_double_check(client, nurse, nurse2, event):
     pump = task(event, "Pump programmed and locked")
     task_complete(task=pump, actor=nurse, value="on")

@@ -64,7 +64,3 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
-
-    @property
-    def is_coordinator(self) -> bool:
-        return self.role == Role.COORDINATOR

@@ -6,10 +6,6 @@ from django.utils import timezone
 from .models import Notification
 
 
-def notification_send(*, recipient, title: str, body: str = "", link: str = "") -> Notification:
-    return Notification.objects.create(recipient=recipient, title=title[:200], body=body, link=link[:300])
-
-
 @transaction.atomic
 def notifications_mark_read(*, recipient, ids=None, now=None) -> int:
     unread = Notification.objects.filter(recipient=recipient, read_at__isnull=True)

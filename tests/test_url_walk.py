@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Public on purpose: signing in, and the health check that load balancers poll.
@@ -39,4 +40,4 @@ def test_every_page_asks_an_anonymous_visitor_to_sign_in(client, pattern, name):
         assert response.status_code in (302, 404), url  # the admin sends to its own login
         return
     assert response.status_code == 302, url
-    assert response["Location"].startswith(settings.LOGIN_URL if "/" in settings.LOGIN_URL else "/accounts/login/")
+    assert response["Location"].startswith(resolve_url(settings.LOGIN_URL) + "?next=")

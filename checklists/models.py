@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role
+from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
 from patients.models import CareEvent, Patient
 
 from . import conditions
@@ -78,6 +79,7 @@ class TemplateVersion(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        triggers = [change_trigger(patient=None)]
         constraints = [
             models.UniqueConstraint(fields=["template", "number"], name="version_number_once"),
             models.UniqueConstraint(fields=["template"], condition=Q(status="published"), name="one_published_version"),
@@ -272,6 +274,7 @@ class Checklist(models.Model):
     )
 
     class Meta:
+        triggers = [change_trigger(patient=patient_via("patients_careevent", "event_id"))]
         constraints = [
             models.UniqueConstraint(fields=["event", "template"], name="one_checklist_per_event_and_template"),
         ]
@@ -313,6 +316,7 @@ class Task(ItemContent):
     not_applicable_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
         constraints = [
             models.UniqueConstraint(fields=["checklist", "item"], name="one_task_per_item"),
             models.CheckConstraint(

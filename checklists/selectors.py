@@ -1,8 +1,8 @@
 """Reads of checklists and tasks, always from the patients a user may see."""
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
 
+from accounts.audit import get_or_404_audited
 from patients.models import CareEvent, CareTeamMember, Patient
 
 from .models import Checklist, Task, TaskActivity
@@ -16,7 +16,7 @@ def tasks_visible_to(user) -> QuerySet[Task]:
 
 def get_task_for_user(user, pk) -> Task:
     """The task, or 404 when its patient is not visible to the user."""
-    return get_object_or_404(tasks_visible_to(user).select_related(*TASK_RELATIONS), pk=pk)
+    return get_or_404_audited(tasks_visible_to(user).select_related(*TASK_RELATIONS), pk, object_type="checklists.task")
 
 
 def events_visible_to(user) -> QuerySet[CareEvent]:
@@ -30,7 +30,7 @@ def get_event_for_user(user, pk, *, with_checklists: bool = False) -> CareEvent:
     events = events_visible_to(user)
     if with_checklists:
         events = events.prefetch_related(checklists_with_tasks())
-    return get_object_or_404(events, pk=pk)
+    return get_or_404_audited(events, pk, object_type="patients.careevent")
 
 
 def my_work(user) -> QuerySet[Task]:

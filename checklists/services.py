@@ -14,7 +14,9 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.audit import audited
+from accounts.models import AuditEvent, Role
+from accounts.permissions import Ability, can
 from patients.models import CareEvent, CareTeamMember
 
 from .gate import checklist_readiness
@@ -40,6 +42,7 @@ class TaskConflict(Exception):
 # --- templates -----------------------------------------------------------------------------
 
 
+@audited(AuditEvent.Action.CREATE)
 @transaction.atomic
 def template_version_new_draft(*, template: ChecklistTemplate, actor) -> TemplateVersion:
     """The template's draft, made as a copy of its newest version when there is none."""
@@ -118,6 +121,7 @@ def _has_dependency_cycle(items: Sequence[TemplateItem]) -> bool:
     return any(visit(node) for node in edges)
 
 
+@audited(AuditEvent.Action.PUBLISH)
 @transaction.atomic
 def template_version_publish(
     *, version: TemplateVersion, actor, change_summary: str = "", now: dt.datetime | None = None
@@ -255,11 +259,11 @@ def _is_on_team(user, task: Task, role: str | None = None) -> bool:
 
 
 def _is_unit_coordinator(user, task: Task) -> bool:
-    return user.role == Role.COORDINATOR and user.unit_id == task.patient.unit_id
+    return can(user, Ability.REASSIGN_TASKS) and user.unit_id == task.patient.unit_id
 
 
 def _require_worker(actor, task: Task) -> None:
-    if not _is_on_team(actor, task, task.role):
+    if not (can(actor, Ability.WORK_TASKS) and _is_on_team(actor, task, task.role)):
         raise PermissionDenied(f"Only a {Role(task.role).label.lower()} on this patient's care team may do this task.")
 
 
@@ -284,6 +288,7 @@ def _log(task: Task, actor, action: str, detail: str = "", now=None) -> None:
     )
 
 
+@audited(AuditEvent.Action.CLAIM)
 @transaction.atomic
 def task_claim(*, task: Task, actor) -> Task:
     task = _locked(task)
@@ -297,6 +302,7 @@ def task_claim(*, task: Task, actor) -> Task:
     return task
 
 
+@audited(AuditEvent.Action.RELEASE)
 @transaction.atomic
 def task_release(*, task: Task, actor) -> Task:
     task = _locked(task)
@@ -308,6 +314,7 @@ def task_release(*, task: Task, actor) -> Task:
     return task
 
 
+@audited(AuditEvent.Action.REASSIGN)
 @transaction.atomic
 def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:
     task = _locked(task)
@@ -362,6 +369,7 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
     return f"{number.normalize():f}{unit}", out_of_range
 
 
+@audited(AuditEvent.Action.COMPLETE)
 @transaction.atomic
 def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = None) -> Task:
     now = now or timezone.now()
@@ -384,6 +392,7 @@ def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = No
     return task
 
 
+@audited(AuditEvent.Action.VERIFY)
 @transaction.atomic
 def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
     now = now or timezone.now()
@@ -394,7 +403,7 @@ def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
         raise TaskConflict(f"Already verified by {task.verified_by}.")
     if task.completed_by_id == actor.pk:
         raise PermissionDenied("An independent check must be done by someone other than the person who completed it.")
-    if not _is_on_team(actor, task, task.verifier_role or None):
+    if not (can(actor, Ability.VERIFY_TASKS) and _is_on_team(actor, task, task.verifier_role or None)):
         role = Role(task.verifier_role).label.lower() if task.verifier_role else "member"
         raise PermissionDenied(f"Only a {role} of this patient's care team may verify this task.")
     task.verified_by, task.verified_at = actor, now
@@ -403,6 +412,7 @@ def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
     return task
 
 
+@audited(AuditEvent.Action.UNDO)
 @transaction.atomic
 def task_undo(*, task: Task, actor, reason: str) -> Task:
     """Reopen a completed or not-applicable task; the history keeps what was undone and why."""
@@ -421,6 +431,7 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     return task
 
 
+@audited(AuditEvent.Action.NOT_APPLICABLE)
 @transaction.atomic
 def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     if not reason.strip():
@@ -439,6 +450,7 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     return task
 
 
+@audited(AuditEvent.Action.OVERRIDE)
 @transaction.atomic
 def event_gate_override(*, event: CareEvent, actor, reason: str, now: dt.datetime | None = None) -> list[Checklist]:
     """An oncologist on the care team clears a blocked event to start, with a written reason."""
@@ -446,7 +458,7 @@ def event_gate_override(*, event: CareEvent, actor, reason: str, now: dt.datetim
     if not reason.strip():
         raise ValidationError({"reason": "Write why the event may start although it is not ready."})
     if not (
-        actor.role == Role.ONCOLOGIST
+        can(actor, Ability.OVERRIDE_GATE)
         and CareTeamMember.objects.filter(patient_id=event.patient_id, user=actor, role=Role.ONCOLOGIST).exists()
     ):
         raise PermissionDenied("Only an oncologist on this patient's care team may override the gate.")

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views.signin import LogoutView
+
 from .health import healthz
 
 admin.site.site_header = "Care Coordination Tracker: administration"
@@ -11,6 +13,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("patients/", include("patients.urls")),
     path("templates/", include("checklists.urls")),
+    path("audit/", include("accounts.audit_urls")),
     path("healthz", healthz, name="healthz"),
+    # The admin's "Log out" is the site's sign-out, which ends every session of the user.
+    path(f"{settings.ADMIN_URL}logout/", LogoutView.as_view()),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

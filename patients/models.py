@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit
+from accounts.triggers import PATIENT_COLUMN, PATIENT_IS_ROW, change_trigger, patient_via
 
 
 class Indication(models.TextChoices):
@@ -86,6 +87,7 @@ class Patient(models.Model):
     objects = PatientQuerySet.as_manager()
 
     class Meta:
+        triggers = [change_trigger(patient=PATIENT_IS_ROW)]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "mrn"], name="patient_mrn_unique_in_org"),
             models.CheckConstraint(
@@ -134,6 +136,7 @@ class CareTeamMember(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
         constraints = [
             models.UniqueConstraint(fields=["patient", "user"], name="care_team_member_once"),
         ]
@@ -157,6 +160,7 @@ class AccessGrant(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
         indexes = [models.Index(fields=["unit", "patient"])]
 
     def __str__(self) -> str:
@@ -214,6 +218,7 @@ class TreatmentCourse(models.Model):
     )
 
     class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
         ordering = ["-start_date"]
 
     def __str__(self) -> str:
@@ -235,6 +240,7 @@ class Cycle(models.Model):
     inpatient_days = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        triggers = [change_trigger(patient=patient_via("patients_treatmentcourse", "course_id"))]
         constraints = [
             models.UniqueConstraint(fields=["course", "number"], name="cycle_number_once_per_course"),
         ]
@@ -290,6 +296,7 @@ class CareEvent(models.Model):
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
         constraints = [
             models.UniqueConstraint(
                 fields=["cycle", "kind", "sequence"],

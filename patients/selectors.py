@@ -2,9 +2,10 @@
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
-from accounts.models import Role
+from accounts.audit import audit_record, get_or_404_audited
+from accounts.models import AuditEvent, Role
+from accounts.permissions import Ability, can
 
 from .models import CareTeamMember, Patient
 
@@ -19,13 +20,22 @@ def get_patient_for_user(user, pk, *, write: bool = False) -> Patient:
     write=True asks for the right to change the record: care-team members and the unit's
     coordinator; a unit that only holds an access grant may read.
     """
-    patient = get_object_or_404(patients_for_user(user), pk=pk)
+    patient = get_or_404_audited(patients_for_user(user), pk, object_type="patients.patient")
     if write and not can_edit_patient(user, patient):
+        audit_record(
+            action=AuditEvent.Action.UPDATE,
+            object_type="patients.patient",
+            object_id=pk,
+            patient_id=pk,
+            outcome=AuditEvent.Outcome.DENIED,
+        )
         raise Http404
     return patient
 
 
 def can_edit_patient(user, patient: Patient) -> bool:
+    if not can(user, Ability.EDIT_PATIENT):
+        return False
     if user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
         return True
     return CareTeamMember.objects.filter(patient=patient, user=user).exists()

@@ -2,14 +2,19 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
-from accounts.models import Role, Unit
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, Unit
+from accounts.permissions import Ability, require
 
 from .forms import PatientForm
 from .selectors import get_patient_for_user, patients_for_user
 
 
 def patient_list(request):
-    patients = patients_for_user(request.user).order_by("family_name", "given_name")
+    patients = list(patients_for_user(request.user).order_by("family_name", "given_name"))
+    # A list shows names and MRNs: one row names every patient on it.
+    shown = {"patients": [patient.pk for patient in patients]}
+    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.list", detail=shown)
     return render(request, "patients/patient_list.html", {"patients": patients})
 
 
@@ -21,8 +26,9 @@ def _units_for(user):
 
 def patient_create(request):
     # Registering a patient is the unit coordinator's job; the new patient joins their unit.
-    if request.user.role != Role.COORDINATOR or request.user.unit_id is None:
-        raise PermissionDenied("Only a unit coordinator registers patients.")
+    require(request.user, Ability.REGISTER_PATIENT)
+    if request.user.unit_id is None:
+        raise PermissionDenied("A patient joins your unit: ask an administrator to set yours.")
     form = PatientForm(
         request.POST or None,
         organisation=request.user.unit.organisation,

@@ -1,24 +1,14 @@
 """Who may use the template pages, and the one way to fetch a draft for editing."""
 
-from functools import wraps
-
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from accounts.permissions import Ability, ability_required
+
 from ..models import ChecklistTemplate, TemplateVersion
 
-
-def staff_required(view):
-    """Template pages are for administrators (staff); anonymous users never get here (login middleware)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not (request.user.is_active and request.user.is_staff):
-            raise PermissionDenied("Only administrators edit checklist templates.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# Template pages are for administrators; anonymous users never get here (login middleware).
+staff_required = ability_required(Ability.EDIT_TEMPLATES)
 
 
 def get_draft_or_404(pk, *, lock: bool = False) -> TemplateVersion:

@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.permissions import Ability, require
 from patients.models import Patient
 
 from ..forms import ReassignForm
@@ -14,8 +14,9 @@ from ..task_view import decorate, team_roles
 
 def coordinator_board(request):
     user = request.user
-    if user.role != Role.COORDINATOR or user.unit_id is None:
-        raise PermissionDenied("The board is for unit coordinators.")
+    require(user, Ability.VIEW_BOARD)
+    if user.unit_id is None:
+        raise PermissionDenied("The board shows a unit: ask an administrator to set yours.")
     now = timezone.now()
     patients = Patient.objects.visible_to(user).filter(unit_id=user.unit_id)
     overdue = decorate(overdue_tasks(patients, now=now), user, team_roles(user), now)

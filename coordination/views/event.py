@@ -3,6 +3,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
 
@@ -13,6 +15,9 @@ from ..task_view import decorate, team_roles
 
 def _event_page(request, pk, override_form=None):
     event = annotate_event(get_event_for_user(request.user, pk, with_checklists=True))
+    audit_record(
+        action=AuditEvent.Action.VIEW, object_type="patients.careevent", object_id=pk, patient_id=event.patient_id
+    )
     roles = team_roles(request.user)
     checklists = []
     for checklist in event.checklists.all():

@@ -1,0 +1,257 @@
+"""The audit log: who did what to which record, when, from where (HIPAA §164.312(b)).
+
+Three ways rows reach `AuditEvent`:
+- `audit_record()` writes reads, exports and sign-ins from Python;
+- `accounts.triggers.change_trigger()` declares, for a model, a PostgreSQL trigger that writes one row for every
+  inserted, updated or deleted row, so that no code path (a bulk update, raw SQL, the admin)
+  escapes the log;
+- the triggers learn who is acting from `audit_context()`: while a context is open, every
+  write statement on the connection is prefixed with `set_config('care.audit', …, true)`,
+  which the trigger reads. A write with no context (a migration, a Celery sweep) is logged
+  with no actor: the system.
+
+On PostgreSQL the table is append-only (a trigger refuses UPDATE and DELETE) and each row
+carries a SHA-256 hash over its content and the previous row's hash, computed in the
+database under a lock so that the chain follows the id order. `audit_verify` recomputes it.
+SQLite (`make run`) keeps the rows written from Python, without triggers or hashes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import connections
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+from django.http import Http404
+
+from .models import AuditEvent
+from .triggers import GENESIS, row_hash_sql
+
+# The context of the current request or job: actor, role, ip, user agent, semantic action.
+_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("audit_context", default={})  # noqa: B039
+
+
+def request_context(request) -> dict[str, Any]:
+    """What the log keeps of a request: the user, their role, the address and the browser."""
+    user = getattr(request, "user", None)
+    context: dict[str, Any] = {
+        "ip": request.META.get("REMOTE_ADDR") or None,
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+    }
+    if user is not None and user.is_authenticated:
+        context.update(
+            actor_id=user.pk, username=user.get_username(), role=user.role or ("admin" if user.is_staff else "")
+        )
+    return context
+
+
+@contextlib.contextmanager
+def audit_context(**values: Any) -> Iterator[None]:
+    """Name the actor (and optionally the action) of every change made inside the block."""
+    token = _context.set({**_context.get(), **{k: v for k, v in values.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def audit_action(action: str):
+    """Label the changes made inside the block with a domain action (complete, verify, …)."""
+    return audit_context(action=action)
+
+
+def audit_record(
+    *,
+    action: str,
+    object_type: str = "",
+    object_id: Any = "",
+    patient_id: int | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    detail: dict | None = None,
+    actor=None,
+    request=None,
+) -> AuditEvent:
+    """Write one row from Python: a read, an export, a sign-in or its failure."""
+    context = {**_context.get(), **(request_context(request) if request is not None else {})}
+    if actor is not None:
+        context.update(actor_id=actor.pk, username=actor.get_username(), role=actor.role)
+    return AuditEvent.objects.create(
+        actor_id=context.get("actor_id"),
+        actor_username=context.get("username", ""),
+        actor_role=context.get("role", ""),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        patient_id=patient_id,
+        ip=context.get("ip"),
+        user_agent=context.get("user_agent", ""),
+        outcome=outcome,
+        detail=detail or {},
+    )
+
+
+def get_or_404_audited(queryset, pk, *, object_type: str):
+    """The row of `queryset` with this pk, or 404, logging the refusal.
+
+    The access helpers use it: an id that the user may not see answers 404, so that its
+    existence does not leak, and the attempt lands in the log as denied.
+    """
+    try:
+        return queryset.get(pk=pk)
+    except queryset.model.DoesNotExist:
+        audit_record(
+            action=AuditEvent.Action.VIEW, object_type=object_type, object_id=pk, outcome=AuditEvent.Outcome.DENIED
+        )
+        raise Http404 from None
+
+
+# --- passing the context to the database triggers ------------------------------------------
+
+_SET_CONTEXT = "SELECT set_config('care.audit', %s, true); "
+
+
+def _inject_context(execute, sql, params, many, context):
+    """Prefix write statements with the audit context, local to their transaction.
+
+    Every write carries it, an empty one included, so that a context set earlier in the same
+    transaction never labels a later write. Reads are left alone (the triggers log no reads),
+    and so are statements without parameters, whose SQL may hold a literal % that the
+    prefix's %s would disturb (migrations, raw DDL).
+    """
+    if params is None or sql.lstrip()[:6].upper() in {"SELECT", "SAVEPO", "RELEAS"}:
+        return execute(sql, params, many, context)
+    values = _context.get()
+    payload = json.dumps(values, default=str) if values else ""
+    if many:
+        context["cursor"].execute(_SET_CONTEXT.strip(" ;"), [payload])
+        return execute(sql, params, many, context)
+    result = execute(_SET_CONTEXT + sql, [payload, *params], many, context)
+    context["cursor"].nextset()  # on to the statement's own result (RETURNING rows, row count)
+    return result
+
+
+@receiver(connection_created)
+def _install_context_wrapper(sender, connection, **kwargs):
+    if connection.vendor == "postgresql" and _inject_context not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_inject_context)
+
+
+def install_on_open_connections() -> None:
+    """Connections opened before this module was imported get the wrapper too."""
+    for connection in connections.all(initialized_only=True):
+        _install_context_wrapper(sender=None, connection=connection)
+
+
+def audited(action: str):
+    """Decorate a service so that the changes it makes are logged as `action` by its actor."""
+
+    def decorate(service):
+        @functools.wraps(service)
+        def wrapper(*args, **kwargs):
+            actor = kwargs.get("actor")
+            values: dict[str, Any] = {"action": action}
+            if actor is not None and "actor_id" not in _context.get():
+                values.update(actor_id=actor.pk, username=actor.get_username(), role=actor.role)
+            with audit_context(**values):
+                return service(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+class AuditContextMiddleware:
+    """Names the signed-in user, their address and browser on every change a request makes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with audit_context(**request_context(request)):
+            return self.get_response(request)
+
+
+# --- sign-in events ---------------------------------------------------------------------------
+
+
+@receiver(user_logged_in)
+def _log_login(sender, request, user, **kwargs):
+    audit_record(
+        action=AuditEvent.Action.LOGIN, object_type="accounts.user", object_id=user.pk, actor=user, request=request
+    )
+
+
+@receiver(user_logged_out)
+def _log_logout(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(
+            action=AuditEvent.Action.LOGOUT, object_type="accounts.user", object_id=user.pk, actor=user, request=request
+        )
+
+
+@receiver(user_login_failed)
+def _log_login_failure(sender, credentials, request=None, **kwargs):
+    audit_record(
+        action=AuditEvent.Action.LOGIN_FAILED,
+        object_type="accounts.user",
+        outcome=AuditEvent.Outcome.FAILURE,
+        detail={"username": str(credentials.get("username", ""))[:150]},
+        request=request,
+    )
+
+
+def log_lockout(sender, request, username, ip_address, **kwargs):
+    audit_record(
+        action=AuditEvent.Action.LOCKOUT,
+        object_type="accounts.user",
+        outcome=AuditEvent.Outcome.DENIED,
+        detail={"username": str(username or "")[:150], "ip": ip_address},
+        request=request,
+    )
+
+
+# --- verifying the chain ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    row_id: int
+    reason: str
+
+
+def audit_chain_verify(*, batch: int = 5000) -> tuple[int, ChainBreak | None]:
+    """Recompute every row's hash in id order: (rows checked, the first break or None).
+
+    A row whose content changed no longer matches its own hash; a row deleted or slipped in
+    breaks the link from the next row to the one before it.
+    """
+    connection = connections[AuditEvent.objects.db]
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("The audit chain is kept by PostgreSQL triggers.")
+    query = (
+        f"SELECT e.id, e.prev_hash, e.hash, {row_hash_sql('e', 'e.prev_hash')} "  # noqa: S608 (constants only)
+        "FROM accounts_auditevent e WHERE e.id > %s ORDER BY e.id LIMIT %s"
+    )
+    previous, last_id, checked = GENESIS, 0, 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(query, [last_id, batch])
+            rows = cursor.fetchall()
+            if not rows:
+                return checked, None
+            for row_id, prev_hash, stored, recomputed in rows:
+                if prev_hash != previous:
+                    return checked, ChainBreak(
+                        row_id, "its link to the row before is broken: rows were removed or added"
+                    )
+                if stored != recomputed:
+                    return checked, ChainBreak(row_id, "its content no longer matches its hash: it was altered")
+                previous, last_id, checked = stored, row_id, checked + 1

@@ -1,0 +1,213 @@
+"""The audit log: a row for every kind of action, append-only, and a hash chain that finds tampering."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, connections, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.audit import audit_chain_verify, audit_context, audit_record
+from accounts.models import AuditEvent, Role
+from checklists.models import Task
+from checklists.services import checklists_instantiate
+
+from ..checklists.helpers import make_event, publish_template
+
+Action = AuditEvent.Action
+HTMX = {"HTTP_HX_REQUEST": "true"}
+ITEMS = [
+    {"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "max_value": 300},
+    {"text": "Pump programmed and locked", "needs_verification": True, "verifier_role": "nurse"},
+    {"text": "Clear to start", "role": "oncologist", "response_kind": "attestation"},
+]
+
+
+@pytest.fixture
+def event(patient, nurse, nurse2, oncologist):
+    publish_template(items=ITEMS)
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    return event
+
+
+def task(event, text):
+    return Task.objects.get(event=event, text=text)
+
+
+def rows(**filters):
+    return list(AuditEvent.objects.filter(**filters).order_by("id"))
+
+
+def test_reading_a_patient_page_is_logged_with_who_where_and_which_patient(client, nurse, patient):
+    client.force_login(nurse)
+    client.get(reverse("patient_detail", args=[patient.pk]), REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="Ward tablet")
+    (row,) = rows(action=Action.VIEW, object_type="patients.patient")
+    assert (row.actor_id, row.actor_username, row.actor_role) == (nurse.pk, "nurse", Role.NURSE)
+    assert (row.patient_id, row.ip, row.user_agent, row.outcome) == (patient.pk, "10.1.2.3", "Ward tablet", "success")
+
+
+def test_a_look_at_another_teams_patient_is_logged_as_denied(client, outsider, patient):
+    client.force_login(outsider)
+    assert client.get(reverse("patient_detail", args=[patient.pk])).status_code == 404
+    (row,) = rows(action=Action.VIEW, outcome=AuditEvent.Outcome.DENIED)
+    assert (row.actor_username, row.object_id) == ("outsider", str(patient.pk))
+
+
+def test_completing_a_task_logs_the_change_as_a_completion_by_the_nurse(client, nurse, event):
+    weight = task(event, "Weight")
+    client.force_login(nurse)
+    client.post(reverse("task_complete", args=[weight.pk]), {f"task-{weight.pk}-value": "72.5"}, **HTMX)
+    (row,) = rows(action=Action.COMPLETE, object_type="checklists_task")
+    assert (row.actor_username, row.patient_id, row.object_id) == ("nurse", event.patient_id, str(weight.pk))
+    assert row.detail["changes"]["status"] == ["open", "done"]
+    assert row.detail["changes"]["value"] == ["", "72.5 kg"]
+
+
+def test_verifying_and_overriding_are_logged_as_such(client, nurse, nurse2, oncologist, event):
+    pump = task(event, "Pump programmed and locked")
+    client.force_login(nurse)
+    client.post(reverse("task_complete", args=[pump.pk]), {f"task-{pump.pk}-value": "on"}, **HTMX)
+    client.force_login(nurse2)
+    client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
+    client.force_login(oncologist)
+    client.post(reverse("event_override", args=[event.pk]), {"reason": "Weight on paper, checked by the charge nurse."})
+    assert [r.actor_username for r in rows(action=Action.VERIFY)] == ["nurse2"]
+    (override,) = rows(action=Action.OVERRIDE, object_type="checklists_checklist")
+    assert override.actor_username == "oncologist"
+    assert "override_reason" in override.detail["changes"]
+
+
+def test_a_bulk_update_writes_one_row_per_changed_record(nurse, event):
+    open_tasks = Task.objects.filter(event=event)
+    count = open_tasks.count()
+    with audit_context(actor_id=nurse.pk, username="nurse", role=Role.NURSE):
+        open_tasks.update(due_at=timezone.now() + dt.timedelta(days=1))
+    logged = rows(action=Action.UPDATE, object_type="checklists_task")
+    assert len(logged) == count
+    assert {r.actor_username for r in logged} == {"nurse"}
+    assert all(set(r.detail["changes"]) == {"due_at"} for r in logged)
+
+
+def test_a_change_made_outside_any_request_is_logged_as_the_systems(event):
+    Task.objects.filter(event=event).update(help_text="Changed by a job")
+    assert {r.actor_id for r in rows(action=Action.UPDATE, object_type="checklists_task")} == {None}
+
+
+def test_changing_what_a_user_may_do_is_a_permission_change_and_passwords_never_reach_the_log(admin_user, nurse):
+    with audit_context(actor_id=admin_user.pk, username="admin"):
+        nurse.role = Role.PHARMACIST
+        nurse.save()
+        nurse.set_password("A-new-long-password-1")
+        nurse.save()
+    (row,) = rows(object_type="accounts_user", action=Action.PERMISSION_CHANGE)
+    assert row.detail["changes"]["role"] == ["nurse", "pharmacist"]
+    assert row.actor_username == "admin"
+    assert not AuditEvent.objects.filter(detail__changes__has_key="password").exists()
+
+
+def test_sign_in_sign_out_and_a_failed_sign_in_are_logged(client, nurse):
+    nurse.set_password("The-right-password-9")
+    nurse.save()
+    client.post(reverse("login"), {"username": "nurse", "password": "wrong"})
+    client.post(reverse("login"), {"username": "nurse", "password": "The-right-password-9"})
+    client.post(reverse("logout"))
+    assert [r.action for r in rows(object_type="accounts.user")] == [Action.LOGIN_FAILED, Action.LOGIN, Action.LOGOUT]
+    assert rows(action=Action.LOGIN_FAILED)[0].detail == {"username": "nurse"}
+
+
+def test_the_database_refuses_to_change_or_delete_an_audit_row(db):
+    row = audit_record(action=Action.VIEW, object_type="patients.patient", object_id=1)
+    for statement in ("UPDATE accounts_auditevent SET action = 'create'", "DELETE FROM accounts_auditevent"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=row.pk).delete()
+    assert AuditEvent.objects.get(pk=row.pk).action == Action.VIEW
+
+
+def _tamper(sql: str) -> None:
+    """What an intruder with the database owner's rights could do: switch the guard off."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE accounts_auditevent DISABLE TRIGGER USER")
+        cursor.execute(sql)
+        cursor.execute("ALTER TABLE accounts_auditevent ENABLE TRIGGER USER")
+
+
+def test_the_verify_command_passes_an_intact_log(db, capsys):
+    for number in range(5):
+        audit_record(action=Action.VIEW, object_type="patients.patient", object_id=number)
+    call_command("audit_verify")
+    assert "5 rows verified" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("UPDATE accounts_auditevent SET actor_username = 'someone else' WHERE id = {target}", "altered"),
+        ("DELETE FROM accounts_auditevent WHERE id = {before}", "removed or added"),
+    ],
+)
+def test_the_verify_command_names_the_first_tampered_row(db, sql, reason):
+    ids = [audit_record(action=Action.VIEW, object_type="patients.patient", object_id=n).pk for n in range(5)]
+    _tamper(sql.format(target=ids[2], before=ids[1]))
+    with pytest.raises(CommandError, match=rf"row {ids[2]} fails verification: .*{reason}"):
+        call_command("audit_verify")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_at_once_from_many_connections_still_form_one_chain():
+    def write_rows():
+        try:
+            for number in range(20):
+                with transaction.atomic():
+                    audit_record(action=Action.VIEW, object_type="patients.patient", object_id=number)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write_rows) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert audit_chain_verify() == (80, None)
+
+
+@pytest.fixture
+def some_events(db):
+    audit_record(action=Action.VIEW, object_type="patients.patient", object_id=7, patient_id=7, detail={"x": "<b>"})
+    audit_record(action=Action.LOGIN_FAILED, object_type="accounts.user", outcome=AuditEvent.Outcome.FAILURE)
+
+
+def test_only_administrators_read_the_audit_log(client, nurse, some_events):
+    client.force_login(nurse)
+    assert client.get(reverse("audit:log")).status_code == 403
+    assert client.get(reverse("audit:export")).status_code == 403
+
+
+def test_the_audit_log_filters_by_patient_action_and_period(client, admin_user, some_events):
+    client.force_login(admin_user)
+    today = timezone.localdate().isoformat()
+    page = client.get(reverse("audit:log"), {"patient": 7, "action": "view", "start": today, "end": today})
+    assert page.status_code == 200
+    assert [event.patient_id for event in page.context["page"]] == [7]
+    assert "&lt;b&gt;" in page.content.decode()  # free text from the log is escaped
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(client, admin_user, some_events):
+    client.force_login(admin_user)
+    page = client.get(reverse("audit:log"), {"start": "2026-11-10", "end": "2026-11-01"})
+    assert "The end of the period comes before its start." in page.content.decode()
+    assert page.context["page"].paginator.count == 0
+
+
+def test_the_csv_export_holds_the_filtered_rows_and_is_itself_logged(client, admin_user, some_events):
+    client.force_login(admin_user)
+    response = client.get(reverse("audit:export"), {"action": "login_failed"})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("id,at,actor_id")
+    assert len(lines) == 2 and ",login_failed,failure," in lines[1]
+    (export,) = rows(action=Action.EXPORT)
+    assert (export.actor_username, export.detail) == ("admin", {"filters": {"action": "login_failed"}})

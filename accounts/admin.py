@@ -1,7 +1,13 @@
-from django.contrib import admin
+import logging
+
+from axes.utils import reset as axes_reset
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 
 from .models import Organisation, Unit, User
+from .services import mfa_reset, user_deactivate, user_sessions_end
+from .signin import log_event
 
 
 @admin.register(Organisation)
@@ -23,3 +29,50 @@ class UserAdmin(BaseUserAdmin):
     list_select_related = ["unit"]
     fieldsets = (*BaseUserAdmin.fieldsets, ("Clinical role", {"fields": ("role", "unit")}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Clinical role", {"fields": ("role", "unit")}))
+    actions = ["deactivate", "sign_out_everywhere", "unlock_sign_in", "reset_two_step"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_sessions_end(user=obj, actor=request.user)  # unticking "active" ends their sessions too
+            log_event(request, "sessions_ended", subject=obj, reason="deactivated")
+
+    @admin.action(description="Deactivate the selected users and end their sessions")
+    def deactivate(self, request, queryset):
+        done = 0
+        for user in queryset.filter(is_active=True):
+            try:
+                user_deactivate(user=user, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{user.username}: {error.messages[0]}", messages.ERROR)
+            else:
+                log_event(request, "sessions_ended", subject=user, reason="deactivated")
+                done += 1
+        self.message_user(request, f"Deactivated {done} user(s); their sessions have ended.")
+
+    @admin.action(description="Sign the selected users out everywhere")
+    def sign_out_everywhere(self, request, queryset):
+        for user in queryset:
+            user_sessions_end(user=user, actor=request.user)
+            log_event(request, "sessions_ended", subject=user, reason="admin")
+        self.message_user(request, f"Ended every session of {queryset.count()} user(s).")
+
+    @admin.action(description="Unlock sign-in after failed attempts")
+    def unlock_sign_in(self, request, queryset):
+        removed = 0
+        for user in queryset:
+            removed += axes_reset(username=user.get_username())
+            log_event(request, "unlocked", subject=user)
+        self.message_user(
+            request, f"Unlocked {queryset.count()} user name(s) ({removed} failed-attempt records removed)."
+        )
+
+    @admin.action(description="Reset two-step sign-in (lost phone and recovery codes)")
+    def reset_two_step(self, request, queryset):
+        for user in queryset:
+            mfa_reset(user=user, actor=request.user)
+            log_event(request, "second_step_reset", subject=user, level=logging.WARNING)
+        self.message_user(
+            request,
+            f"Reset two-step sign-in of {queryset.count()} user(s). Those who must use it set it up at next sign-in.",
+        )

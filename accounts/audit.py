@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,7 +133,11 @@ def _inject_context(execute, sql, params, many, context):
     if many:
         context["cursor"].execute(_SET_CONTEXT.strip(" ;"), [payload])
         return execute(sql, params, many, context)
-    result = execute(_SET_CONTEXT + sql, [payload, *params], many, context)
+    if isinstance(params, Mapping):  # named placeholders: the prefix must be named too
+        sql, params = _SET_CONTEXT.replace("%s", "%(care_audit)s") + sql, {**params, "care_audit": payload}
+    else:
+        sql, params = _SET_CONTEXT + sql, [payload, *params]
+    result = execute(sql, params, many, context)
     context["cursor"].nextset()  # on to the statement's own result (RETURNING rows, row count)
     return result
 

@@ -66,7 +66,8 @@ class AuditFilter(django_filters.FilterSet):
 
 
 def _filtered(request) -> AuditFilter:
-    return AuditFilter(request.GET or None, queryset=AuditEvent.objects.order_by("-id"))
+    # Always bound: no filter at all is valid and shows every row.
+    return AuditFilter(request.GET, queryset=AuditEvent.objects.order_by("-id"))
 
 
 @ability_required(Ability.READ_AUDIT_LOG)

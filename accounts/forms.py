@@ -1,10 +1,99 @@
+import re
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
-from django.contrib.auth.forms import AuthenticationForm
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+
+
+def _helper(label: str, *, css_class: str = "") -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label, css_class=css_class))
+    return helper
 
 
 class LoginForm(AuthenticationForm):
+    """The password step. LoginView passes it the request, which django-axes needs to count
+    failures by address and to refuse a locked-out name or address."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.helper = _helper("Sign in", css_class="w-100")
+
+
+CODE_HELP = "The 6-digit code from your authenticator app, or one of your recovery codes."
+CODE_SHAPE = "Enter the 6 digits your authenticator app shows, or a recovery code of 8 letters and digits."
+
+
+class CodeForm(forms.Form):
+    """A second-step code: 6 digits from the authenticator app or, if allowed, a recovery code.
+
+    The form checks the shape only; `accounts.services` checks the code against the devices.
+    Spaces and dashes are ignored, and recovery codes are not case-sensitive.
+    """
+
+    code = forms.CharField(
+        label="Code",
+        max_length=40,
+        help_text=CODE_HELP,
+        error_messages={
+            "required": "Enter the code from your authenticator app, or a recovery code.",
+            "max_length": CODE_SHAPE,
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, allow_recovery: bool = True, submit: str = "Continue", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allow_recovery = allow_recovery
+        if not allow_recovery:
+            self.fields["code"].help_text = "The 6-digit code that your authenticator app shows."
+            self.fields["code"].widget.attrs["inputmode"] = "numeric"
+        self.helper = _helper(submit)
+
+    def clean_code(self) -> str:
+        code = re.sub(r"[\s-]+", "", self.cleaned_data["code"]).lower()
+        if re.fullmatch(r"\d{6}", code):
+            return code
+        if self.allow_recovery and re.fullmatch(r"[a-z2-7]{8}", code):
+            return code
+        if not self.allow_recovery:
+            raise forms.ValidationError("Enter the 6 digits that your authenticator app shows.")
+        raise forms.ValidationError(CODE_SHAPE)
+
+
+class PasswordConfirmForm(forms.Form):
+    """Asks again for the password before a change to the second step.
+
+    The password is checked through `authenticate()`, so that wrong guesses count towards the
+    same lockout as the sign-in page.
+    """
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Enter your password to confirm."},
+    )
+
+    def __init__(self, *args, request, submit: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.helper = _helper(submit)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        user = self.request.user
+        checked = authenticate(self.request, username=user.get_username(), password=password)
+        if checked is None or checked.pk != user.pk:
+            raise forms.ValidationError("That password is not right.")
+        return password
+
+
+class CrispyPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, checked by AUTH_PASSWORD_VALIDATORS, rendered with crispy."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", "Sign in", css_class="w-100"))
+        self.helper = _helper("Change password")

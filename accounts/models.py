@@ -3,7 +3,12 @@ from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from .triggers import AUDIT_LOG_TRIGGERS, change_trigger
 
 
 class Role(models.TextChoices):
@@ -38,6 +43,12 @@ class Unit(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    handoff_acknowledge_hours = models.PositiveSmallIntegerField(
+        "handoffs: acknowledge within (hours)",
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+        help_text="As a receiving unit: how long after a handoff is sent its receipt must be acknowledged.",
+    )
 
     class Meta:
         constraints = [
@@ -58,9 +69,90 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="members")
+    # Part of every session's auth hash: raising it ends all of the user's sessions (sign-out,
+    # deactivation), because Django flushes a session whose stored hash no longer matches.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["username"]
+        # Who may do what changes with these rows: every change is logged, passwords never are.
+        triggers = [change_trigger(patient=None, ignore=("password", "last_login", "session_epoch"), permissions=True)]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        """The session hash of `get_session_auth_hash()` (and its SECRET_KEY_FALLBACKS variants),
+        over the password and the session epoch instead of the password alone."""
+        key_salt = "accounts.User.get_session_auth_hash"
+        value = f"{self.password}|{self.session_epoch}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
+
+
+class AuditEvent(models.Model):
+    """One row of the append-only audit log: who did what to which record, when, from where.
+
+    Rows are written by `accounts.audit` (reads, sign-ins, exports) and by database triggers
+    (every insert, update and delete of patient data, bulk updates included). On PostgreSQL
+    the database refuses UPDATE and DELETE on this table and chains each row to the one
+    before it with a SHA-256 hash (see migration 0003 and `manage.py audit_verify`).
+    The patient is named by id, not by foreign key, so that the log outlives any record.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "View"
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+        CLAIM = "claim", "Claim"
+        RELEASE = "release", "Release"
+        COMPLETE = "complete", "Complete"
+        VERIFY = "verify", "Verify"
+        UNDO = "undo", "Undo"
+        NOT_APPLICABLE = "not_applicable", "Mark not applicable"
+        REASSIGN = "reassign", "Reassign"
+        OVERRIDE = "override", "Override a gate"
+        PUBLISH = "publish", "Publish a template"
+        EXPORT = "export", "Export"
+        LOGIN = "login", "Sign-in"
+        LOGOUT = "logout", "Sign-out"
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
+        LOCKOUT = "lockout", "Lockout"
+        PERMISSION_CHANGE = "permission_change", "Permission change"
+        # Handoffs (coordination.handoffs); their completion is logged as COMPLETE.
+        SEND = "send", "Send a handoff"
+        ACKNOWLEDGE = "acknowledge", "Acknowledge a handoff"
+        ACCEPT = "accept", "Accept a handoff"
+        RETURN = "return", "Return a handoff"
+        CANCEL = "cancel", "Cancel a handoff"
+        COMMENT = "comment", "Comment on a handoff"
+        FLAG = "flag", "Flag a handoff"
+        SIGN_OFF = "sign_off", "Sign off a handoff"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DENIED = "denied", "Denied"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=20, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["action", "at"], name="audit_action_at_idx")]
+        triggers = AUDIT_LOG_TRIGGERS
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username or 'system'} {self.action} {self.object_type}"

@@ -30,6 +30,7 @@ class Ability(models.TextChoices):
     ACCEPT_HANDOFF = "accept_handoff", "acknowledge and accept a handoff"
     EDIT_TEMPLATES = "edit_templates", "edit checklist templates"
     READ_AUDIT_LOG = "read_audit_log", "read the audit log"
+    READ_REMINDER_LEDGER = "read_reminder_ledger", "read the reminder ledger"
 
 
 CLINICIANS = frozenset({Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST, Role.CASE_MANAGER})
@@ -47,6 +48,7 @@ MATRIX: dict[Ability, frozenset[str]] = {
     Ability.ACCEPT_HANDOFF: frozenset({Role.NURSE, Role.CASE_MANAGER, Role.COORDINATOR}),
     Ability.EDIT_TEMPLATES: frozenset({ADMIN}),
     Ability.READ_AUDIT_LOG: frozenset({ADMIN}),
+    Ability.READ_REMINDER_LEDGER: frozenset({ADMIN}),
 }
 
 

@@ -1,8 +1,14 @@
 from django.urls import path
 
-from . import views
+from .views import mfa, signin
 
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("login/", signin.LoginView.as_view(), name="login"),
+    path("logout/", signin.LogoutView.as_view(), name="logout"),
+    path("two-step/", mfa.mfa_verify, name="mfa_verify"),
+    path("two-step/setup/", mfa.mfa_setup, name="mfa_setup"),
+    path("security/", mfa.security, name="security"),
+    path("security/recovery-codes/", mfa.mfa_recovery_codes, name="mfa_recovery_codes"),
+    path("security/two-step/off/", mfa.mfa_turn_off, name="mfa_turn_off"),
+    path("security/password/", mfa.PasswordChangeView.as_view(), name="password_change"),
 ]

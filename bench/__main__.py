@@ -6,6 +6,9 @@ import os
 
 BENCHMARKS = {
     "instantiate": "Instantiate the checklists of many cycle starts (docs/performance.md).",
+    "generate": "Create the dashboard-load database: 1,000 patients, ~100,000 tasks, 200 users.",
+    "load": "Serve that database with gunicorn and measure My work, the patient page and the board with wrk.",
+    "reminders": "Deliver 10,000 reminders through Redis and a worker (vs. no-op tasks); sweep 1,000,000 tasks.",
 }
 
 

@@ -13,34 +13,11 @@ import os
 import statistics
 import time
 from decimal import Decimal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from .db import bench_url, recreate
 
 BENCH_DATABASE = "care_bench"
-
-
-def _server_url(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        raise SystemExit(f"DATABASE_URL must name a PostgreSQL server, not {parts.scheme}://")
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-def _recreate(url: str, *, drop_only: bool = False) -> None:
-    """Create (or drop) the bench database through the server's maintenance database."""
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
 
 
 def _setup_django(url: str) -> None:
@@ -176,9 +153,8 @@ def main(argv=None) -> None:
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DATABASE} database afterwards")
     args = parser.parse_args(argv)
 
-    source = os.environ.get("DATABASE_URL", "")
-    url = _server_url(source, BENCH_DATABASE)
-    _recreate(url)
+    url = bench_url(BENCH_DATABASE)
+    recreate(url)
     try:
         _setup_django(url)
         started = time.perf_counter()
@@ -190,7 +166,7 @@ def main(argv=None) -> None:
             from django.db import connections
 
             connections.close_all()
-            _recreate(url, drop_only=True)
+            recreate(url, drop_only=True)
 
     n = result["checklists"]
     batches = result["batch_seconds"]

@@ -333,6 +333,14 @@ class Task(ItemContent):
             models.Index(fields=["due_at"], condition=Q(status="open"), name="open_task_due_idx"),
             models.Index(fields=["patient", "status"]),
             models.Index(fields=["assignee", "status"]),
+            # My work: the pool of a team's patients due soon, and the completions awaiting a
+            # check, which stay few however long the history grows (docs/performance.md).
+            models.Index(fields=["patient", "due_at"], condition=Q(status="open"), name="open_task_patient_due_idx"),
+            models.Index(
+                fields=["patient"],
+                condition=Q(status="done", needs_verification=True, verified_by__isnull=True),
+                name="task_awaiting_check_idx",
+            ),
         ]
         ordering = ["due_at", "order"]
 

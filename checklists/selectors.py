@@ -1,5 +1,7 @@
 """Reads of checklists and tasks, always from the patients a user may see."""
 
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.audit import get_or_404_audited
@@ -10,8 +12,12 @@ from .models import Checklist, Task, TaskActivity
 TASK_RELATIONS = ("patient__unit", "event__cycle", "assignee", "completed_by", "verified_by")
 
 
+# A unit that sees a patient only through a handoff's access grant sees the handoff, not the
+# care team's events and checklists: hence grants=False below.
+
+
 def tasks_visible_to(user) -> QuerySet[Task]:
-    return Task.objects.filter(patient__in=Patient.objects.visible_to(user))
+    return Task.objects.filter(patient__in=Patient.objects.visible_to(user, grants=False))
 
 
 def get_task_for_user(user, pk) -> Task:
@@ -20,7 +26,7 @@ def get_task_for_user(user, pk) -> Task:
 
 
 def events_visible_to(user) -> QuerySet[CareEvent]:
-    return CareEvent.objects.filter(patient__in=Patient.objects.visible_to(user)).select_related(
+    return CareEvent.objects.filter(patient__in=Patient.objects.visible_to(user, grants=False)).select_related(
         "patient__unit", "cycle__course"
     )
 
@@ -33,11 +39,32 @@ def get_event_for_user(user, pk, *, with_checklists: bool = False) -> CareEvent:
     return get_or_404_audited(events, pk, object_type="patients.careevent")
 
 
-def my_work(user) -> QuerySet[Task]:
+def my_work(
+    user, *, visible_patient_ids: Iterable[int] | None = None, teams: Iterable[tuple[int, str]] | None = None
+) -> QuerySet[Task]:
     """Tasks assigned to me, the unclaimed pool of my role on my care teams, and the
-    completions waiting for my independent check."""
-    my_teams = CareTeamMember.objects.filter(user=user).values("patient_id")
-    my_role_teams = CareTeamMember.objects.filter(user=user, role=user.role).values("patient_id")
+    completions waiting for my independent check.
+
+    A caller that has loaded them already passes the ids of the patients visible to the user
+    (`Patient.objects.visible_to`) and the user's (patient id, role) care-team memberships:
+    each part of the query then names its patients, so that PostgreSQL reads them through the
+    (patient, status) and (assignee, status) indexes instead of scanning the tasks. The tasks
+    come with their people and their event (and cycle), not their patient: the caller has the
+    patients already (planning a join of all seven TASK_RELATIONS took longer than running it).
+    docs/performance.md, "Dashboard load", has the numbers.
+    """
+    if visible_patient_ids is None:
+        visible = Patient.objects.visible_to(user).values("pk")
+    else:
+        visible = list(visible_patient_ids)
+    if teams is None:
+        memberships = CareTeamMember.objects.filter(user=user)
+        my_teams = memberships.values("patient_id")
+        my_role_teams = memberships.filter(role=user.role).values("patient_id")
+    else:
+        teams = list(teams)
+        my_teams = {patient_id for patient_id, _ in teams}
+        my_role_teams = {patient_id for patient_id, role in teams if role == user.role}
     assigned = Q(assignee=user, status=Task.Status.OPEN)
     pool = Q(assignee__isnull=True, status=Task.Status.OPEN, role=user.role, patient_id__in=my_role_teams)
     to_verify = (
@@ -45,7 +72,12 @@ def my_work(user) -> QuerySet[Task]:
         & ~Q(completed_by=user)
         & (Q(verifier_role=user.role) | Q(verifier_role=""))
     )
-    return tasks_visible_to(user).filter(assigned | pool | to_verify).select_related(*TASK_RELATIONS)
+    return (
+        Task.objects.filter(patient_id__in=visible)
+        .filter(assigned | pool | to_verify)
+        .select_related("assignee", "completed_by", "verified_by")
+        .prefetch_related(Prefetch("event", queryset=CareEvent.objects.select_related("cycle")))
+    )
 
 
 def checklists_with_tasks() -> Prefetch:

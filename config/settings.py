@@ -47,6 +47,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "django_htmx",
+    "axes",  # sign-in lockout
+    "django_otp",  # two-step sign-in: authenticator apps and recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "pgtrigger",
     "accounts",
     "patients",
     "checklists",
@@ -55,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A Content-Security-Policy on every response (see "Hardening" below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,9 +69,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Names the user, address and browser on every change the request writes to the audit log.
+    "accounts.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Sign-in security (see its block below): who passed the second step, idle and absolute
+    # time-outs, the second step itself; axes last, as its documentation asks.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.SecondStepMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -96,7 +111,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -159,3 +174,120 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
 
 # The admin lives at a configurable path, so that it is not where scanners look first.
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") + "/"
+
+
+# Sign-in security ------------------------------------------------------------------------------
+# Lockout, two-step sign-in and time-outs (README: "Sign-in security").
+def env_count(name: str, default: int, minimum: int = 1) -> int:
+    """A whole number from the environment that refuses anything below `minimum`."""
+    value = env.int(name, default=default)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, not {value}")
+    return value
+
+
+# Lockout (django-axes): 5 failed sign-ins for one user name, or from one address, lock that
+# name or that address for SIGNIN_LOCKOUT_MINUTES. Attempts are kept in the database (admin:
+# Axes → Access attempts); `manage.py axes_reset_username <name>` unlocks early.
+SIGNIN_LOCKOUT_MINUTES = env_count("SIGNIN_LOCKOUT_MINUTES", 30)
+# Idle and absolute time-outs, enforced by accounts.middleware.SessionTimeoutMiddleware.
+SESSION_IDLE_MINUTES = env_count("SESSION_IDLE_MINUTES", 15)
+SESSION_ABSOLUTE_HOURS = env_count("SESSION_ABSOLUTE_HOURS", 12)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out name or address unchecked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+# Two separate parameters, not one combination: either reaching the limit locks.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = SIGNIN_LOCKOUT_MINUTES / 60  # hours, as a float
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout are refused without a password check and do not extend it, so
+# that "try again in 30 minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.views.signin.locked_out"
+# The client's address: REMOTE_ADDR, or behind N reverse proxies that each append to
+# X-Forwarded-For, the address that the outermost of them saw.
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_ip_address"
+SIGNIN_TRUSTED_PROXIES = env_count("SIGNIN_TRUSTED_PROXIES", 0, minimum=0)
+# Whom the lockout page tells people to call.
+SIGNIN_HELP_CONTACT = env.str("SIGNIN_HELP_CONTACT", default="the IT service desk")
+# Two-step sign-in (django-otp): required for staff and coordinators, optional for others.
+OTP_TOTP_ISSUER = "Care Coordination Tracker"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows authenticator keys or recovery codes
+# Time-outs, in seconds; the cookie lives no longer than the absolute limit, nor past the browser.
+SESSION_IDLE_TIMEOUT = SESSION_IDLE_MINUTES * 60
+SESSION_ABSOLUTE_TIMEOUT = SESSION_ABSOLUTE_HOURS * 3600
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Handoffs: the receiving unit keeps seeing the patient this long after the handoff completes.
+HANDOFF_ACCESS_HOURS_AFTER_COMPLETION = env_count("HANDOFF_ACCESS_HOURS_AFTER_COMPLETION", 72)
+
+# --- Hardening -------------------------------------------------------------------------------
+# Production defaults: `manage.py check --deploy --fail-level WARNING` passes with DEBUG off.
+# Behind a TLS-terminating proxy set DJANGO_BEHIND_PROXY=1 so that Django trusts its header.
+if env_bool("DJANGO_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page, never from the cookie
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Oversized input is refused before it reaches a form (free-text fields have their own limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
+
+# Content-Security-Policy (django-csp): only the app's own scripts and styles, no inline script,
+# no eval (htmx's eval features are switched off in base.html), no framing, forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Reminders -------------------------------------------------------------------------------------
+# The database is the source of truth (coordination.reminders): a sweep writes Reminder rows and
+# hands their ids to delivery tasks; the sweep hands over again what is still unsent later.
+REMINDER_SWEEP_SECONDS = env_count("REMINDER_SWEEP_SECONDS", 60)
+# Reminder ids per delivery task: batching beats one message per reminder.
+REMINDER_BATCH_SIZE = env_count("REMINDER_BATCH_SIZE", 200)
+# Threads a delivery task sends on, each with its own database connection: one reminder's
+# round trip to the database is another's time to be written.
+REMINDER_SEND_LANES = env_count("REMINDER_SEND_LANES", 4)
+# A reminder still unsent this long after it was handed to the broker is handed over again
+# (a message lost with a Redis restart, a worker killed mid-batch).
+REMINDER_REDISPATCH_SECONDS = env_count("REMINDER_REDISPATCH_SECONDS", 300)
+# Failed deliveries are retried after 1, 2, 4… times this, at most an hour apart, then given up.
+REMINDER_RETRY_SECONDS = env_count("REMINDER_RETRY_SECONDS", 60)
+REMINDER_MAX_ATTEMPTS = env_count("REMINDER_MAX_ATTEMPTS", 6)
+# How far back the sweep looks for what fell due: covers a sweep that did not run for this long.
+REMINDER_CATCH_UP_HOURS = env_count("REMINDER_CATCH_UP_HOURS", 24)
+# Channels besides the bell (which always rings): dotted paths of coordination.reminders.channels.Channel.
+REMINDER_CHANNELS = env.list("REMINDER_CHANNELS", default=["coordination.reminders.channels.EmailChannel"])
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Every minute: find what is due (due soon, overdue, escalations, events not ready,
+        # handoffs not acknowledged, digests), write the reminders and hand them to delivery;
+        # hand over again what a lost message or a dead worker left unsent. A sweep that waited
+        # longer than its interval in the queue is dropped: the next one does its work.
+        "reminders-sweep": {
+            "task": "coordination.reminders_sweep",
+            "schedule": float(REMINDER_SWEEP_SECONDS),
+            "options": {"expires": max(REMINDER_SWEEP_SECONDS - 5, 1)},
+        },
+    }
+)

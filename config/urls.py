@@ -16,6 +16,6 @@ urlpatterns = [
     path("audit/", include("accounts.audit_urls")),
     path("healthz", healthz, name="healthz"),
     # The admin's "Log out" is the site's sign-out, which ends every session of the user.
-    path(f"{settings.ADMIN_URL}logout/", LogoutView.as_view()),
+    path(f"{settings.ADMIN_URL}logout/", LogoutView.as_view(), name="admin_logout"),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

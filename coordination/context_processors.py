@@ -1,9 +1,16 @@
+from django.utils.functional import SimpleLazyObject
+
 from .models import Notification
 
 
 def notifications(request):
-    """The unread count for the bell in the navigation: one indexed count per page."""
+    """The unread count for the bell in the navigation: one indexed count, made only by a
+    template that shows the bell (full pages), not by the htmx fragments that most clicks return."""
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated):
         return {}
-    return {"unread_notifications": Notification.objects.filter(recipient=user, read_at__isnull=True).count()}
+    return {
+        "unread_notifications": SimpleLazyObject(
+            lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+        )
+    }

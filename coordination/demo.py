@@ -13,9 +13,26 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Task
+from checklists.services import ATTESTATION_VALUE, task_complete, task_verify
 from checklists.starter import starter_library_load
-from patients.models import CareTeamMember, Indication, Patient, Setting, TreatmentCourse
+from patients.models import CareEvent, CareTeamMember, Indication, Patient, Setting, TreatmentCourse
 from patients.services import course_schedule_build, hospitalisation_rules_seed
+
+from .handoffs import (
+    DEFAULT_CONTINGENCY,
+    HandoffContent,
+    default_actions,
+    handoff_accept,
+    handoff_acknowledge,
+    handoff_action_complete,
+    handoff_comment,
+    handoff_complete,
+    handoff_create,
+    handoff_return,
+    handoff_send,
+    handoff_sign_off,
+)
+from .models import Handoff
 
 ORGANISATION = "Riverside University Hospital"
 ZONE = "America/New_York"
@@ -316,6 +333,7 @@ def seed_demo(*, password: str) -> SeedResult:
         _patient(spec, units[WARD], team, today)
     _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
     _settle_past_work(team)
+    _handoffs(users, units)
     return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1)
 
 
@@ -343,3 +361,120 @@ def _settle_past_work(team: list[User]) -> None:
         verified_by__isnull=True,
         due_at__lt=now - dt.timedelta(hours=20),
     ).update(verified_by=second_nurse, verified_at=now)
+
+
+# --- handoffs -----------------------------------------------------------------------------------
+
+# (MRN, status, the discharge: "next" or "last", hours from now that it was sent, story for the summary)
+DEMO_HANDOFFS = [
+    ("RUH100001", Handoff.Status.DRAFT, "next", None, "Cycle 1 starts tomorrow; home on day 10 if all goes well."),
+    ("RUH100002", Handoff.Status.RETURNED, "next", -26, "Inpatient day 5 of 9, no CRS so far, neuro checks normal."),
+    ("RUH100008", Handoff.Status.SENT, "next", -5, "Cycle 2 starts in 2 days; home after 2 inpatient days."),
+    ("RUH100009", Handoff.Status.ACKNOWLEDGED, "next", -3, "Cycle 2 day 1 in hospital; cycle 1 went without CRS."),
+    ("RUH100003", Handoff.Status.ACCEPTED, "next", -24, "MRD-positive, cycle 1 day 3, no CRS, no neurotoxicity."),
+    ("RUH100004", Handoff.Status.COMPLETED, "last", -7 * 24, "Relapsed ALL, grade 1 CRS on day 2, resolved."),
+    ("RUH100011", Handoff.Status.COMPLETED, "last", -17 * 24, "MRD-positive, 72-hour bags, uneventful start."),
+]
+SIGNED_OFF = {"RUH100011"}
+
+
+def _handoffs(users: dict[str, User], units: dict[str, Unit]) -> None:
+    """Handoffs of the ward to HomeCare Infusion in every state, `homenurse` on the receiving side.
+    Made through the services, with the times they would have had; a patient that has one keeps it."""
+    team = {
+        role: users[name]
+        for name, role in [
+            ("pharmacist", "pharmacist"),
+            ("nurse", "nurse"),
+            ("oncologist", "oncologist"),
+            ("casemanager", "case_manager"),
+        ]
+    }
+    sender, receiver, coordinator = users["casemanager"], users["homenurse"], users["coordinator"]
+    agency = units[AGENCY]
+    now = timezone.now()
+    for mrn, status, which, sent_hours, story in DEMO_HANDOFFS:
+        patient = Patient.objects.get(mrn=mrn, organisation=agency.organisation)
+        if Handoff.objects.filter(patient=patient).exists():
+            continue
+        discharges = CareEvent.objects.filter(patient=patient, kind=CareEvent.Kind.DISCHARGE_HOME).select_related(
+            "cycle__course"
+        )
+        event = (
+            discharges.filter(planned_at__gt=now).order_by("planned_at").first()
+            if which == "next"
+            else discharges.filter(planned_at__lte=now).order_by("-planned_at").first()
+        )
+        if event is None:
+            continue
+        course = event.cycle.course
+        content = HandoffContent(
+            kind=Handoff.Kind.HOSPITAL_HOME,
+            to_unit=agency,
+            to_person=receiver,
+            illness_severity=Handoff.Severity.WATCHER if event.cycle.number == 1 else Handoff.Severity.STABLE,
+            patient_summary=f"{patient.full_name}, {patient.age} years. {story}",
+            situation_awareness="Lives with a partner who is the caregiver and did the teach-back.",
+            contingency_plan=DEFAULT_CONTINGENCY,
+            pump=f"CADD-Solis VIP, {course.bag_hours}-hour bags, programmed from the pharmacy label, locked",
+            line="PICC, right arm, dedicated lumen; labelled do not flush",
+            actions=default_actions(event),
+        )
+        sent_at = now + dt.timedelta(hours=sent_hours) if sent_hours is not None else now
+        handoff = handoff_create(event=event, content=content, actor=sender, now=sent_at - dt.timedelta(hours=2))
+        if status == Handoff.Status.DRAFT:
+            continue
+        _complete_checklist(event, team, verifier=users["nurse2"], at=sent_at - dt.timedelta(hours=1))
+        handoff_send(handoff=handoff, actor=sender, now=sent_at)
+        if status == Handoff.Status.SENT:
+            continue
+        if status == Handoff.Status.RETURNED:
+            handoff_return(
+                handoff=handoff,
+                actor=receiver,
+                reason="Which pump goes home, and where is the bag-change calendar? Please add both.",
+                now=sent_at + dt.timedelta(hours=2),
+            )
+            continue
+        handoff_acknowledge(handoff=handoff, actor=receiver, now=sent_at + dt.timedelta(minutes=35))
+        if status == Handoff.Status.ACKNOWLEDGED:
+            continue
+        handoff_accept(
+            handoff=handoff,
+            actor=receiver,
+            synthesis="Going home on a running pump; we call the caregiver on arrival, visit the next morning, "
+            "and change the first bag at home. Fever above 38.5 °C or new confusion: the ward's 24/7 number.",
+            now=sent_at + dt.timedelta(hours=2),
+        )
+        if status == Handoff.Status.ACCEPTED:
+            continue
+        first_visit = event.planned_at + dt.timedelta(hours=24)
+        for action in handoff.actions.filter(role=receiver.role, due_at__lte=first_visit):
+            handoff_action_complete(action=action, actor=receiver, now=first_visit)
+        handoff_complete(handoff=handoff, actor=receiver, first_visit_at=first_visit, now=first_visit)
+        if mrn in SIGNED_OFF:
+            handoff_comment(handoff=handoff, actor=coordinator, text="Acknowledged in 35 minutes, accepted in 2 hours.")
+            handoff_sign_off(handoff=handoff, actor=coordinator, now=first_visit + dt.timedelta(days=1))
+
+
+def _complete_checklist(event: CareEvent, team: dict[str, User], *, verifier: User, at: dt.datetime) -> None:
+    """The discharge checklist done through the services, as the ward would before sending."""
+    for _ in range(10):  # dependencies first: a few passes
+        waiting = 0
+        for task in Task.objects.filter(event=event, status=Task.Status.OPEN).order_by("order"):
+            if task.depends_on.exclude(status__in=[Task.Status.DONE, Task.Status.NOT_APPLICABLE]).exists():
+                waiting += 1
+                continue
+            task_complete(task=task, actor=team[task.role], value=_demo_answer(task), now=at)
+        if not waiting:
+            break
+    for task in Task.objects.filter(event=event, status=Task.Status.DONE, needs_verification=True, verified_by=None):
+        task_verify(task=task, actor=verifier, now=at)
+
+
+def _demo_answer(task: Task) -> str:
+    if task.response_kind == "choice":
+        return next(choice for choice in task.choices if choice not in task.failing_choices)
+    if task.response_kind == "number":
+        return str(task.min_value if task.min_value is not None else task.max_value or 1)
+    return {"attestation": ATTESTATION_VALUE, "text": "Done"}.get(task.response_kind, "yes")

@@ -40,10 +40,31 @@ class MyWorkFilter(django_filters.FilterSet):
         model = Task
         fields = ["status", "due", "patient", "unit"]
 
-    def __init__(self, *args, user, patients, **kwargs):
+    def __init__(self, *args, user, patients: list[Patient], **kwargs):
+        """`patients`: those visible to the user (`patients_for_user`, units loaded), already fetched."""
         super().__init__(*args, **kwargs)
-        self.filters["patient"].queryset = patients
-        self.filters["unit"].queryset = Unit.objects.filter(pk__in=patients.values("unit_id"))
+        self.patients = patients
+        self.units = sorted({patient.unit for patient in patients}, key=str)
+        # Checked only when a choice comes in; the options are written from the lists above.
+        self.filters["patient"].queryset = Patient.objects.filter(pk__in=[patient.pk for patient in patients])
+        self.filters["unit"].queryset = Unit.objects.filter(pk__in=[unit.pk for unit in self.units])
+
+    def fields_with_options(self):
+        """Each field of the form with its options as (value, label, selected), to be written out
+        by the page: the patient and unit options come from the patients loaded already instead
+        of two more queries, and no widget template is rendered per option."""
+        loaded = {
+            "patient": [(str(patient.pk), str(patient)) for patient in self.patients],
+            "unit": [(str(unit.pk), str(unit)) for unit in self.units],
+        }
+        data = self.form.data if self.is_bound else {}
+        for field in self.form:
+            if field.name in loaded:
+                options = [("", field.field.empty_label), *loaded[field.name]]
+            else:
+                options = [(str(value), label) for value, label in field.field.choices]
+            chosen = str(data.get(field.name) or "")
+            yield field, [(value, label, value == chosen) for value, label in options]
 
     def filter_status(self, queryset, name, value):
         if value == "open":

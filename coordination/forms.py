@@ -1,6 +1,8 @@
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from checklists.models import TemplateItem
@@ -18,20 +20,34 @@ def inline_helper() -> FormHelper:
     return helper
 
 
+def complete_prefix(task) -> str:
+    return f"task-{task.pk}"
+
+
+def complete_label(task) -> str:
+    """The label of a task's answer: its text, with a number's limits or unit; an attestation's words."""
+    kind = TemplateItem.ResponseKind
+    if task.response_kind == kind.NUMBER:
+        hint = f" ({task.limits_text})" if task.limits_text else (f" ({task.unit})" if task.unit else "")
+        return f"{task.text}{hint}"
+    if task.response_kind == kind.ATTESTATION:
+        return f"I attest: {task.text}"
+    return task.text
+
+
 class TaskCompleteForm(forms.Form):
     """The answer to one task, shaped by its response kind; checked by the same rules as the service."""
 
     def __init__(self, *args, task, **kwargs):
-        kwargs.setdefault("prefix", f"task-{task.pk}")
+        kwargs.setdefault("prefix", complete_prefix(task))
         super().__init__(*args, **kwargs)
         self.task = task
         self.helper = inline_helper()
         kind = TemplateItem.ResponseKind
-        label = task.text
+        label = complete_label(task)
         if task.response_kind == kind.NUMBER:
-            hint = f" ({task.limits_text})" if task.limits_text else (f" ({task.unit})" if task.unit else "")
             self.fields["value"] = forms.CharField(
-                label=f"{label}{hint}", widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+                label=label, widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
             )
         elif task.response_kind == kind.CHOICE:
             self.fields["value"] = forms.ChoiceField(
@@ -39,10 +55,20 @@ class TaskCompleteForm(forms.Form):
             )
         elif task.response_kind == kind.TEXT:
             self.fields["value"] = forms.CharField(label=label, max_length=1000)
-        elif task.response_kind == kind.ATTESTATION:
-            self.fields["value"] = forms.BooleanField(label=f"I attest: {label}")
-        else:
+        else:  # checkbox, attestation
             self.fields["value"] = forms.BooleanField(label=label)
+
+    @property
+    def row_html(self) -> str:
+        field = self["value"]
+        return row_field_html(
+            kind=self.task.response_kind,
+            html_name=field.html_name,
+            label=field.label,
+            value=field.value(),
+            errors=field.errors,
+            choices=self.task.choices,
+        )
 
     def clean_value(self):
         value = self.cleaned_data["value"]
@@ -68,13 +94,109 @@ class ReasonForm(forms.Form):
         self.fields["reason"].label = label
         self.helper = inline_helper()
 
+    @property
+    def row_html(self) -> str:
+        field = self["reason"]
+        return row_field_html(
+            kind="reason", html_name=field.html_name, label=field.label, value=field.value(), errors=field.errors
+        )
+
+
+NOT_APPLICABLE = "na", "Why does it not apply?"  # the form's prefix (with the task's id) and label
+UNDO = "undo", "Why undo?"
+
 
 def not_applicable_form(task, data=None) -> ReasonForm:
-    return ReasonForm(data, prefix_id=f"na-{task.pk}", label="Why does it not apply?")
+    return ReasonForm(data, prefix_id=f"{NOT_APPLICABLE[0]}-{task.pk}", label=NOT_APPLICABLE[1])
 
 
 def undo_form(task, data=None) -> ReasonForm:
-    return ReasonForm(data, prefix_id=f"undo-{task.pk}", label="Why undo?")
+    return ReasonForm(data, prefix_id=f"{UNDO[0]}-{task.pk}", label=UNDO[1])
+
+
+# --- the forms of a task row, written out without widget templates -------------------------
+#
+# A page of My work shows up to three forms a row. Built as Django forms and rendered by crispy,
+# 50 rows took most of the page's time (docs/performance.md, "Dashboard load"). So a row form
+# writes its one field itself (`row_html`: crispy's bootstrap5 markup, with the errors and their
+# ARIA links), and a row that shows an empty form builds no Django form at all (RowForm). Forms
+# that come back with errors are the real forms above, written by the same function.
+
+ROW_INPUT_ATTRS = {
+    "number": {"inputmode": "decimal", "autocomplete": "off"},
+    "text": {"maxlength": "1000"},
+    "reason": {"autocomplete": "off", "maxlength": str(REASON_MAX)},
+}
+
+
+def row_field_html(*, kind: str, html_name: str, label: str, value=None, errors=(), choices=()) -> str:
+    """One required field of a row form: a checkbox (or attestation), choice, number, text or reason.
+
+    Plain f-strings over escaped values: format_html's per-argument work cost as much as the
+    rest of a row."""
+    field_id = f"id_{escape(html_name)}"
+    label = f'{escape(label)}<span class="asteriskField">*</span>'
+    invalid, aria, messages = "", "", ""
+    if errors:
+        invalid = " is-invalid"
+        aria = f' aria-invalid="true" aria-describedby="{field_id}_error"'
+        spans = "".join(
+            f'<span id="error_{n}_{field_id}"><strong>{escape(error)}</strong></span>'
+            for n, error in enumerate(errors, 1)
+        )
+        messages = f' <div id="{field_id}_error" class="invalid-feedback">{spans}</div>'
+    if kind in ("checkbox", "attestation"):
+        checked = " checked" if value else ""
+        return mark_safe(  # noqa: S308  (every value above is escaped)
+            f'<div class="mb-3"><div id="div_{field_id}" class="form-check"><input type="checkbox" '
+            f'name="{escape(html_name)}" class="checkboxinput form-check-input{invalid}" required{checked}{aria} '
+            f'id="{field_id}"> <label for="{field_id}" class="form-check-label requiredField">{label}</label>'
+            f"{messages}</div></div>"
+        )
+    if kind == "choice":
+        options = "".join(
+            f'<option value="{escape(choice)}"{" selected" if choice == value else ""}>{escape(choice)}</option>'
+            for choice in choices
+        )
+        widget = (
+            f'<select name="{escape(html_name)}" class="select form-select{invalid}" required{aria} id="{field_id}">'
+            f'<option value=""{"" if value else " selected"}>Choose…</option>{options}</select>'
+        )
+    else:
+        attrs = "".join(f' {name}="{text}"' for name, text in ROW_INPUT_ATTRS[kind].items())
+        filled = f' value="{escape(value)}"' if value else ""
+        widget = (
+            f'<input type="text" name="{escape(html_name)}"{filled}{attrs} '
+            f'class="textinput form-control{invalid}" required{aria} id="{field_id}">'
+        )
+    return mark_safe(  # noqa: S308  (every value above is escaped)
+        f'<div id="div_{field_id}" class="mb-3"><label for="{field_id}" class="form-label requiredField">'
+        f"{label}</label> {widget}{messages}</div>"
+    )
+
+
+class RowForm:
+    """A row's empty form, as the row template reads it (`row_html`, `errors`), without a Django form."""
+
+    errors: dict = {}
+
+    def __init__(self, *, kind: str, html_name: str, label: str, choices=()):
+        self.row_html = row_field_html(kind=kind, html_name=html_name, label=label, choices=choices)
+
+
+def empty_complete_form(task) -> RowForm:
+    html_name = f"{complete_prefix(task)}-value"
+    return RowForm(kind=task.response_kind, html_name=html_name, label=complete_label(task), choices=task.choices)
+
+
+def empty_not_applicable_form(task) -> RowForm:
+    prefix, label = NOT_APPLICABLE
+    return RowForm(kind="reason", html_name=f"{prefix}-{task.pk}-reason", label=label)
+
+
+def empty_undo_form(task) -> RowForm:
+    prefix, label = UNDO
+    return RowForm(kind="reason", html_name=f"{prefix}-{task.pk}-reason", label=label)
 
 
 class OverrideForm(forms.Form):

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from .views import board, event, my_work, notifications, patient, task_actions
+from .views import (
+    board,
+    event,
+    handoff_actions,
+    handoff_review,
+    handoffs,
+    my_work,
+    notifications,
+    patient,
+    reminders,
+    task_actions,
+)
 
 urlpatterns = [
     path("", my_work.my_work_view, name="home"),
@@ -18,4 +29,26 @@ urlpatterns = [
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
+    # Handoffs between units (coordination/handoffs.py).
+    path("handoffs/", handoffs.handoff_list, name="handoff_list"),
+    path("handoffs/review/", handoff_review.handoff_review, name="handoff_review"),
+    path("patients/<int:pk>/handoffs/new/", handoffs.handoff_new, name="handoff_new"),
+    path("handoffs/<int:pk>/", handoffs.handoff_detail, name="handoff_detail"),
+    path("handoffs/<int:pk>/edit/", handoffs.handoff_edit, name="handoff_edit"),
+    path("handoffs/<int:pk>/print/", handoffs.handoff_print, name="handoff_print"),
+    path("handoffs/<int:pk>/send/", handoff_actions.handoff_send, name="handoff_send"),
+    path("handoffs/<int:pk>/cancel/", handoff_actions.handoff_cancel, name="handoff_cancel"),
+    path("handoffs/<int:pk>/acknowledge/", handoff_actions.handoff_acknowledge, name="handoff_acknowledge"),
+    path("handoffs/<int:pk>/accept/", handoff_actions.handoff_accept, name="handoff_accept"),
+    path("handoffs/<int:pk>/return/", handoff_actions.handoff_return, name="handoff_return"),
+    path("handoffs/<int:pk>/complete/", handoff_actions.handoff_complete, name="handoff_complete"),
+    path("handoffs/<int:pk>/comment/", handoff_actions.handoff_comment, name="handoff_comment"),
+    path("handoffs/<int:pk>/flag/", handoff_actions.handoff_flag, name="handoff_flag"),
+    path("handoffs/<int:pk>/sign-off/", handoff_actions.handoff_sign_off, name="handoff_sign_off"),
+    path("handoff-actions/<int:pk>/done/", handoff_actions.handoff_action_done, name="handoff_action_done"),
+    # Reminders (coordination/reminders/): the ledger, one's settings, an event's reminders, snoozing.
+    path("reminders/", reminders.reminder_ledger, name="reminder_ledger"),
+    path("reminders/settings/", reminders.reminder_settings, name="reminder_settings"),
+    path("events/<int:pk>/reminders/", reminders.event_reminders, name="event_reminders"),
+    path("tasks/<int:pk>/snooze/", reminders.task_snooze_view, name="task_snooze"),
 ]

@@ -28,23 +28,25 @@ class Setting(models.TextChoices):
 
 
 class PatientQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "PatientQuerySet":
+    def visible_to(self, user, *, grants: bool = True) -> "PatientQuerySet":
         """The access policy, in one place.
 
         Care-team members see their patients; a coordinator sees the patients of their unit;
         the users of a unit with a live access grant (a handoff's receiving side) see the
-        granted patient; everyone else, admins included, sees nothing.
+        granted patient; everyone else, admins included, sees nothing. With grants=False: only
+        the patients the user sees on the record itself (care team, unit), not through a grant.
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
         now = timezone.now()
         rule = Q(care_team__user=user)
         if user.unit_id:
-            rule |= Q(
-                access_grants__unit_id=user.unit_id,
-                access_grants__starts_at__lte=now,
-                access_grants__revoked_at__isnull=True,
-            ) & (Q(access_grants__ends_at__isnull=True) | Q(access_grants__ends_at__gt=now))
+            if grants:
+                rule |= Q(
+                    access_grants__unit_id=user.unit_id,
+                    access_grants__starts_at__lte=now,
+                    access_grants__revoked_at__isnull=True,
+                ) & (Q(access_grants__ends_at__isnull=True) | Q(access_grants__ends_at__gt=now))
             if user.role == Role.COORDINATOR:
                 rule |= Q(unit_id=user.unit_id)
         return self.filter(pk__in=self.model.objects.filter(rule).values("pk"))
@@ -165,6 +167,11 @@ class AccessGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} → {self.patient} ({self.reason})"
+
+    def is_live(self, at=None) -> bool:
+        """The same rule as `visible_to`, for one grant already loaded."""
+        at = at or timezone.now()
+        return self.revoked_at is None and self.starts_at <= at and (self.ends_at is None or self.ends_at > at)
 
 
 class HospitalisationRule(models.Model):

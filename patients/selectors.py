@@ -39,3 +39,9 @@ def can_edit_patient(user, patient: Patient) -> bool:
     if user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
         return True
     return CareTeamMember.objects.filter(patient=patient, user=user).exists()
+
+
+def sees_only_through_grant(user, patient: Patient) -> bool:
+    """True when the user sees this patient only through a live access grant (a handoff's
+    receiving side): their pages show what the handoff needs, not the whole record."""
+    return not Patient.objects.visible_to(user, grants=False).filter(pk=patient.pk).exists()

@@ -1,9 +1,16 @@
-"""The cast: one unit with a patient whose care team holds every role, and an outsider."""
+"""The cast: one unit with a patient whose care team holds every role, and an outsider.
+
+Signing in: `client.force_login(user)` is the password step alone. Staff and coordinators
+must also pass the second step, so tests that sign them in use
+`tests.accounts.helpers.verified_login(client, user)`, which gives the user an authenticator
+and a session that has passed it.
+"""
 
 import pytest
 
 from accounts.models import Role
 
+from .accounts.helpers import SignInClient
 from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 
 
@@ -81,3 +88,23 @@ def _hospitalisation_rules(db):
     from patients.services import hospitalisation_rules_seed
 
     hospitalisation_rules_seed()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Production's PBKDF2 costs about half a second a user on this machine; a test that makes
+    eight users would spend its time hashing. Sign-in behaviour is the same with any hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """The test client and the live server speak plain HTTP; production redirects it to HTTPS
+    (tests/test_hardening.py checks that)."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture
+def client():
+    """pytest-django's client, except that login() passes a request, as django-axes needs."""
+    return SignInClient()

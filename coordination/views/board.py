@@ -8,7 +8,7 @@ from accounts.permissions import Ability, require
 from patients.models import Patient
 
 from ..forms import ReassignForm
-from ..selectors import board_events, overdue_tasks, team_members_by_role
+from ..selectors import board_events, handoffs_waiting, overdue_tasks, team_members_by_role
 from ..task_view import decorate, team_roles
 
 
@@ -30,6 +30,7 @@ def coordinator_board(request):
         "blocked_events": board_events(patients, now=now),
         "overdue_by_role": {role: dict(people) for role, people in by_role.items()},
         "overdue_count": len(overdue),
+        "waiting_handoffs": handoffs_waiting(user.unit_id, now=now),
         "now": now,
     }
     return render(request, "coordination/board.html", context)

@@ -1,22 +1,34 @@
-"""My work: the home page of every clinician."""
+"""My work: the home page of every clinician.
+
+Measured under load in docs/performance.md ("Dashboard load"): what each request needs is the
+user's visible patients (also the filter's choices), their care-team roles (also what they may
+do with each row), the tasks with their events, and the unread count of the bell.
+"""
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q, Window
 from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from checklists.models import Task
 from checklists.selectors import my_work
-from patients.selectors import patients_for_user
+from patients.models import CareEvent
 
 from ..filters import MyWorkFilter
-from ..task_view import decorate, team_roles
+from ..task_view import DUE_SOON, UrlForPk, decorate, local_time_text, patients_and_team_roles
 
-MAX_ROWS = 300  # a shift's worth; filters narrow it further
+# The most urgent work first: what a request renders is most of what it costs (docs/performance.md,
+# "Dashboard load"); the counts cover everything, and "Show all" lists up to a shift's worth.
+FIRST_ROWS = 20
+MAX_ROWS = 300
 
 
 @dataclass
 class TaskGroup:
+    """The tasks of one event, with what its header shows worked out as text."""
+
     patient: object
     event: object
     tasks: list[Task] = field(default_factory=list)
@@ -33,6 +45,19 @@ class TaskGroup:
     def to_verify(self) -> int:
         return sum(task.status == Task.Status.DONE for task in self.tasks)
 
+    def describe(self, *, patient_url: UrlForPk, event_url: UrlForPk) -> None:
+        event = self.event
+        self.heading_id = f"group-{event.pk}"
+        self.patient_url, self.event_url = patient_url(self.patient.pk), event_url(event.pk)
+        kind = event.get_kind_display()
+        self.event_label = f"{kind} #{event.sequence}" if event.kind == CareEvent.Kind.BAG_CHANGE else kind
+        self.planned_text = local_time_text(event.planned_at, self.patient.unit.zone, separator=" ")
+        count = len(self.tasks)
+        parts = [f"{count} task{pluralize(count)}"]
+        parts += [f"{n} {what}" for n, what in ((self.overdue, "overdue"), (self.due_soon, "due soon")) if n]
+        parts += [f"{self.to_verify} to verify"] if self.to_verify else []
+        self.summary = " · ".join(parts)
+
 
 def group_by_event(tasks: list[Task]) -> list[TaskGroup]:
     """Groups in the order of their most urgent task (the tasks come sorted by due time)."""
@@ -40,23 +65,40 @@ def group_by_event(tasks: list[Task]) -> list[TaskGroup]:
     for task in tasks:
         group = groups.setdefault(task.event_id, TaskGroup(patient=task.patient, event=task.event))
         group.tasks.append(task)
+    patient_url, event_url = UrlForPk("patient_detail"), UrlForPk("event_detail")
+    for group in groups.values():
+        group.describe(patient_url=patient_url, event_url=event_url)
     return list(groups.values())
 
 
 def my_work_view(request):
-    patients = patients_for_user(request.user)
-    filterset = MyWorkFilter(request.GET or None, queryset=my_work(request.user), user=request.user, patients=patients)
-    tasks = list(filterset.qs.order_by("due_at", "order")[:MAX_ROWS])
+    user = request.user
+    patients, roles = patients_and_team_roles(user)
+    tasks = my_work(user, visible_patient_ids=[patient.pk for patient in patients], teams=roles)
+    filterset = MyWorkFilter(request.GET or None, queryset=tasks, user=user, patients=patients)
     now = timezone.now()
-    decorate(tasks, request.user, team_roles(request.user), now)
-    groups = group_by_event(tasks)
+    show_all = request.GET.get("rows") == "all"
+    # The counts of all the matching tasks ride along on the first rows (window aggregates: one query).
+    counted = filterset.qs.annotate(
+        total=Window(Count("pk")),
+        overdue=Window(Count("pk", filter=Q(status=Task.Status.OPEN, due_at__lt=now))),
+        due_soon=Window(Count("pk", filter=Q(status=Task.Status.OPEN, due_at__gte=now, due_at__lte=now + DUE_SOON))),
+    )
+    tasks = list(counted.order_by("due_at", "order")[: MAX_ROWS if show_all else FIRST_ROWS])
+    counts = {name: getattr(tasks[0], name) if tasks else 0 for name in ("total", "overdue", "due_soon")}
+    decorate(tasks, user, roles, now, patients=patients)
+    show_all_url = ""
+    if not show_all and len(tasks) < counts["total"]:
+        query = request.GET.copy()
+        query["rows"] = "all"
+        show_all_url = f"{request.path}?{query.urlencode()}"
     context = {
         "filter": filterset,
-        "groups": groups,
-        "total": len(tasks),
-        "truncated": len(tasks) == MAX_ROWS,
-        "overdue": sum(g.overdue for g in groups),
-        "due_soon": sum(g.due_soon for g in groups),
+        "filtered": any(request.GET.get(name) for name in filterset.filters),
+        "groups": group_by_event(tasks),
+        "shown": len(tasks),
+        **counts,
+        "show_all_url": show_all_url,
         "now": now,
     }
     template = "coordination/partials/my_work_list.html" if request.htmx else "coordination/my_work.html"

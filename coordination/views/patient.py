@@ -4,17 +4,34 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 from checklists.selectors import patient_history
-from patients.selectors import get_patient_for_user
+from patients.selectors import get_patient_for_user, sees_only_through_grant
 
-from ..selectors import annotate_event, patient_page
+from ..handoffs import is_sender
+from ..selectors import annotate_event, patient_handoffs, patient_page
 
 
 def patient_detail(request, pk):
-    patient = patient_page(get_patient_for_user(request.user, pk))
+    patient = get_patient_for_user(request.user, pk)
     audit_record(action=AuditEvent.Action.VIEW, object_type="patients.patient", object_id=pk, patient_id=pk)
+    if sees_only_through_grant(request.user, patient):
+        # A handoff's receiving unit sees what the handoff needs, not the whole record.
+        context = {
+            "patient": patient,
+            "care_team": patient.care_team.select_related("user"),
+            "handoffs": patient_handoffs(request.user, patient),
+            "now": timezone.now(),
+        }
+        return render(request, "coordination/handoff_patient.html", context)
+    patient = patient_page(patient)
     for course in patient.courses.all():
         for cycle in course.cycles.all():
             for event in cycle.events.all():
                 annotate_event(event)
-    context = {"patient": patient, "history": patient_history(patient), "now": timezone.now()}
+    context = {
+        "patient": patient,
+        "history": patient_history(patient),
+        "now": timezone.now(),
+        "handoffs": patient_handoffs(request.user, patient),
+        "can_prepare_handoff": is_sender(request.user, patient.pk),
+    }
     return render(request, "coordination/patient_detail.html", context)

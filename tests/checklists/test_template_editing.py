@@ -15,6 +15,7 @@ from checklists.services import template_version_new_draft, template_version_pub
 from patients.models import CareEvent, CareTeamMember
 from patients.services import course_schedule_build
 
+from ..accounts.helpers import verified_login
 from ..factories import CourseFactory, PatientFactory
 
 
@@ -43,7 +44,7 @@ def draft(template, admin_user):
 
 @pytest.fixture
 def staff(client, admin_user):
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
     return client
 
 

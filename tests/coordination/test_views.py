@@ -8,6 +8,7 @@ from checklists.models import Task
 from checklists.services import checklists_instantiate, task_complete
 from coordination.models import Notification
 
+from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
 from ..factories import CareTeamMemberFactory, PatientFactory
 
@@ -160,7 +161,7 @@ def test_a_task_of_another_team_posted_in_a_form_changes_nothing(client, outside
 
 def test_the_board_shows_blocked_events_and_overdue_work_to_the_coordinator(client, coordinator, nurse, event):
     Task.objects.filter(event=event, text="Weight").update(due_at=timezone.now() - dt.timedelta(hours=1))
-    client.force_login(coordinator)
+    verified_login(client, coordinator)
     body = client.get(reverse("board")).content.decode()
     assert "Not ready in the next 72 hours (1)" in body
     assert "Overdue tasks (1)" in body and "Weight" in body
@@ -168,7 +169,7 @@ def test_the_board_shows_blocked_events_and_overdue_work_to_the_coordinator(clie
 
 def test_the_coordinator_reassigns_an_overdue_task_from_the_board(client, coordinator, nurse, nurse2, event):
     weight = task(event, "Weight")
-    client.force_login(coordinator)
+    verified_login(client, coordinator)
     data = {f"reassign-{weight.pk}-assignee": nurse2.pk, f"reassign-{weight.pk}-reason": "Nora is off sick"}
     client.post(reverse("task_reassign", args=[weight.pk]), data)
     weight.refresh_from_db()
@@ -216,7 +217,7 @@ def test_pages_use_the_same_number_of_queries_for_1_and_50_rows(
 ):
     team = [nurse]
     viewer = coordinator if page == "board" else nurse
-    client.force_login(viewer)
+    verified_login(client, viewer)
     counts = []
     for rows in (1, 50):
         events = _patients_with_events(ward, team, rows)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.services import course_schedule_build
 
+from ..accounts.helpers import verified_login
 from ..factories import TEST_PASSWORD, CourseFactory, PatientFactory
 
 
@@ -55,7 +56,7 @@ def _form_data(patient=None, **overrides):
 
 
 def test_a_coordinator_registers_a_patient(client, coordinator, patient):
-    client.force_login(coordinator)
+    verified_login(client, coordinator)
     response = client.post(reverse("patients:create"), _form_data(patient))
     assert response.status_code == 302
     assert Patient.objects.filter(mrn="NEW0001", unit=patient.unit).exists()
@@ -84,7 +85,7 @@ def test_bad_patient_input_gets_a_message_at_its_field_and_saves_nothing(
 ):
     PatientFactory(unit=patient.unit, mrn="DUP")
     before = Patient.objects.count()
-    client.force_login(coordinator)
+    verified_login(client, coordinator)
     response = client.post(reverse("patients:create"), _form_data(patient, **{field: value}))
     assert response.status_code == 200
     assert message in response.context["form"].errors[field]

@@ -1,0 +1,94 @@
+"""Sign-in security on every request: the session time-outs, then the second step."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import SESSION_KEY, logout
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
+
+from .signin import (
+    LAST_ACTIVE_AT,
+    SIGNED_IN_AT,
+    is_background,
+    log_event,
+    now_seconds,
+    redirect_to,
+    return_path,
+    second_step,
+    step_url,
+    with_next,
+)
+
+# Activity is written to the session at most this often, so that a busy page costs no write.
+ACTIVITY_WRITE_INTERVAL = 60
+
+
+class SessionTimeoutMiddleware:
+    """Signs a session out after SESSION_IDLE_TIMEOUT seconds without activity, and in any case
+    SESSION_ABSOLUTE_TIMEOUT seconds after sign-in, then sends the browser to the sign-in page
+    with a message saying why.
+
+    Requests that a page makes by itself (marked with the X-Background-Poll header, like the
+    notification bell) are checked but are not activity: a tablet left on a page still signs out.
+    The last activity is written at most once a minute; the session's clock is started at
+    sign-in by `accounts.signin.session_start`.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = request.session
+        if SESSION_KEY not in session:  # nobody signed in: nothing to time out
+            return self.get_response(request)
+        now = now_seconds()
+        signed_in_at = session.get(SIGNED_IN_AT)
+        if signed_in_at is None:  # a session from before these time-outs: its clock starts now
+            session[SIGNED_IN_AT] = session[LAST_ACTIVE_AT] = signed_in_at = now
+        last_active_at = session.get(LAST_ACTIVE_AT, signed_in_at)
+        if now - last_active_at >= settings.SESSION_IDLE_TIMEOUT:
+            minutes = settings.SESSION_IDLE_TIMEOUT // 60
+            return self.sign_out(request, "idle", f"You were signed out after {minutes} minutes without activity.")
+        if now - signed_in_at >= settings.SESSION_ABSOLUTE_TIMEOUT:
+            hours = settings.SESSION_ABSOLUTE_TIMEOUT // 3600
+            return self.sign_out(
+                request, "absolute", f"You were signed out {hours} hours after signing in. Please sign in again."
+            )
+        if not is_background(request) and now - last_active_at >= ACTIVITY_WRITE_INTERVAL:
+            session[LAST_ACTIVE_AT] = now
+        return self.get_response(request)
+
+    def sign_out(self, request, reason: str, message: str) -> HttpResponse:
+        log_event(request, "session_timeout", reason=reason)
+        # Only this session ends: the user may be working in another browser.
+        logout(request)
+        messages.info(request, message)
+        # Back to the page the user was on, once they have signed in again.
+        return redirect_to(request, with_next(resolve_url(settings.LOGIN_URL), return_path(request)))
+
+
+class SecondStepMiddleware:
+    """Sends a signed-in user who still owes the second step to it, before any other page:
+    to the code page if they have an authenticator, to its setup if their role requires one.
+
+    Open: views marked @login_not_required (the sign-in pages, /healthz) or
+    @second_step_not_required (the second step itself, sign-out). htmx requests are answered
+    with HX-Redirect; a background poll gets an empty answer, so that it never reloads the
+    page where the user is typing their code.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True) or not getattr(view_func, "second_step_required", True):
+            return None
+        step = second_step(request.user)
+        if step is None:
+            return None
+        if is_background(request):
+            return HttpResponse(status=204)
+        return redirect_to(request, step_url(step, return_path(request)))

@@ -1,0 +1,33 @@
+"""Signed-in sessions for the load, made the way the site's sign-in makes them."""
+
+
+def signed_in_cookies(user) -> dict[str, str]:
+    """The cookies of a browser in which `user` has just signed in.
+
+    The session holds what `django.contrib.auth.login` stores (the user's id, the backend and
+    the session auth hash), in the engine that the settings name; where the site asks this
+    user for a second step (django-otp: staff and coordinators), it has passed it, as after the
+    code page. Keep this the only place that knows what a signed-in session holds: when sign-in
+    gains steps, store here what they leave in the session.
+    """
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    model_backend = "django.contrib.auth.backends.ModelBackend"
+    backends = settings.AUTHENTICATION_BACKENDS
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[BACKEND_SESSION_KEY] = model_backend if model_backend in backends else backends[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if apps.is_installed("django_otp") and (user.is_staff or user.role == "coordinator"):
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = device or TOTPDevice.objects.create(user=user, name="Bench authenticator", confirmed=True)
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return {settings.SESSION_COOKIE_NAME: session.session_key}

@@ -1,0 +1,281 @@
+"""The handoff forms: they validate what a person typed; coordination.handoffs acts on it.
+
+Every free-text field carries its limit (the browser says it, the form refuses beyond it), and
+times are typed in the patient's unit's time zone: views validate and render these forms inside
+`timezone.override(zone)`.
+"""
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.models import User
+from patients.models import CareEvent
+
+from .handoffs import (
+    MAX_ACTIONS,
+    ActionSpec,
+    HandoffContent,
+    default_actions,
+    receiving_people_for,
+    receiving_units_for,
+)
+from .models import Handoff, HandoffAction
+from .models.handoff import ACTION_MAX, COMMENT_MAX, LINE_MAX, REASON_MAX, SUMMARY_MAX, TEXT_MAX
+
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def fields_helper() -> FormHelper:
+    """Fields only: the page wraps them in its own form tag."""
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+def local_datetime_field(label: str, **kwargs) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        input_formats=[LOCAL_INPUT, "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+        **kwargs,
+    )
+
+
+def text_area(rows: int = 3) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user: User) -> str:
+        return f"{user} ({user.get_role_display().lower()}, {user.unit})"
+
+
+class HandoffForm(forms.Form):
+    """The sender's part: the receiving side and the I-PASS content (actions: ActionFormSet)."""
+
+    event = forms.ModelChoiceField(label="Discharge or event it belongs to", queryset=CareEvent.objects.none())
+    kind = forms.ChoiceField(label="Kind of handoff", choices=Handoff.Kind.choices)
+    to_unit = forms.ModelChoiceField(
+        label="Receiving unit",
+        queryset=None,
+        empty_label="Choose…",
+        error_messages={
+            "invalid_choice": "Choose one of the receiving units listed: a handoff goes to another unit, never to "
+            "the sending unit itself."
+        },
+    )
+    to_person = PersonChoiceField(
+        label="Receiving person (optional)", queryset=None, required=False, empty_label="Anyone of the unit"
+    )
+    illness_severity = forms.ChoiceField(label="Illness severity", choices=Handoff.Severity.choices)
+    patient_summary = forms.CharField(
+        label="Patient summary",
+        max_length=SUMMARY_MAX,
+        widget=text_area(5),
+        help_text=f"At most {SUMMARY_MAX:,} characters.",
+    )
+    pump = forms.CharField(
+        label="Pump and programme",
+        max_length=LINE_MAX,
+        required=False,
+        help_text="For example: CADD-Solis, 5 mL/h, 48-hour bag, locked. Needed before sending.",
+    )
+    line = forms.CharField(
+        label="Line and site",
+        max_length=LINE_MAX,
+        required=False,
+        help_text="For example: PICC right arm, dedicated lumen, do not flush. Needed before sending.",
+    )
+    situation_awareness = forms.CharField(
+        label="Situation awareness",
+        max_length=TEXT_MAX,
+        required=False,
+        widget=text_area(),
+        help_text="What is going on around the patient: caregiver, home, pending results.",
+    )
+    contingency_plan = forms.CharField(
+        label="Contingency plan",
+        max_length=TEXT_MAX,
+        widget=text_area(4),
+        help_text="If this happens, do that, call them.",
+    )
+
+    def __init__(self, *args, patient, events=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        units = receiving_units_for(patient)
+        self.fields["to_unit"].queryset = units
+        self.fields["to_person"].queryset = receiving_people_for(units)
+        if events is None:
+            del self.fields["event"]
+        else:
+            self.fields["event"].queryset = events
+            self.fields["event"].label_from_instance = lambda event: (
+                f"{event.get_kind_display()}, cycle {event.cycle.number}: "
+                f"{timezone.localtime(event.planned_at, patient.unit.zone):%a %d %b %Y %H:%M}"
+            )
+        self.helper = fields_helper()
+
+    def clean(self):
+        data = super().clean()
+        unit, person = data.get("to_unit"), data.get("to_person")
+        if unit and person and person.unit_id != unit.pk:
+            self.add_error("to_person", f"{person} does not work at {unit}.")
+        return data
+
+    def content(self, actions: list[ActionSpec]) -> HandoffContent:
+        data = self.cleaned_data
+        return HandoffContent(
+            kind=data["kind"],
+            to_unit=data["to_unit"],
+            to_person=data.get("to_person"),
+            illness_severity=data["illness_severity"],
+            patient_summary=data["patient_summary"],
+            situation_awareness=data.get("situation_awareness", ""),
+            contingency_plan=data["contingency_plan"],
+            pump=data.get("pump", ""),
+            line=data.get("line", ""),
+            actions=actions,
+        )
+
+
+def initial_for(handoff: Handoff) -> dict:
+    return {
+        "kind": handoff.kind,
+        "to_unit": handoff.to_unit_id,
+        "to_person": handoff.to_person_id,
+        "illness_severity": handoff.illness_severity,
+        "patient_summary": handoff.patient_summary,
+        "pump": handoff.pump,
+        "line": handoff.line,
+        "situation_awareness": handoff.situation_awareness,
+        "contingency_plan": handoff.contingency_plan,
+    }
+
+
+class ActionForm(forms.Form):
+    """One row of the action list; a row left empty is no action."""
+
+    text = forms.CharField(label="Action", max_length=ACTION_MAX, required=False)
+    role = forms.ChoiceField(
+        label="Owning role (receiving side)", choices=[("", "Choose…"), *HandoffAction.ROLE_CHOICES], required=False
+    )
+    due_at = local_datetime_field("Due", required=False)
+
+    def clean(self):
+        data = super().clean()
+        given = [name for name in ("text", "role", "due_at") if data.get(name)]
+        if not given or self.has_error("text") or self.has_error("due_at"):
+            return data
+        for name, message in (
+            ("text", "Say what is to be done."),
+            ("role", "Choose who does it."),
+            ("due_at", "Say by when."),
+        ):
+            if not data.get(name):
+                self.add_error(name, message)
+        return data
+
+    def spec(self) -> ActionSpec | None:
+        data = getattr(self, "cleaned_data", {})
+        if self.errors or not data.get("text") or data.get("DELETE"):
+            return None
+        return ActionSpec(text=data["text"], role=data["role"], due_at=data["due_at"])
+
+
+class BaseActionFormSet(forms.BaseFormSet):
+    def specs(self) -> list[ActionSpec]:
+        return [spec for form in self.forms if (spec := form.spec())]
+
+    def clean(self):
+        super().clean()
+        if len(self.specs()) > MAX_ACTIONS:
+            raise ValidationError(f"At most {MAX_ACTIONS} actions.")
+
+
+ActionFormSet = forms.formset_factory(
+    ActionForm, formset=BaseActionFormSet, extra=3, can_delete=True, max_num=MAX_ACTIONS, validate_max=True
+)
+
+
+def action_formset(data=None, *, initial=None) -> BaseActionFormSet:
+    """Bound: the rows as posted; unbound: `initial` rows and three empty ones."""
+    formset = ActionFormSet(data, initial=None if data is not None else initial, prefix="actions")
+    formset.helper = fields_helper()
+    for number, form in enumerate(formset.forms, start=1):
+        form.helper = formset.helper
+        # Each row's fields say which action they belong to (screen readers read labels alone).
+        form.fields["text"].label = f"Action {number}"
+        form.fields["role"].label = f"Owner of action {number}"
+        form.fields["due_at"].label = f"Action {number} due"
+        form.fields["DELETE"].label = f"Delete action {number}"
+    return formset
+
+
+def suggested_actions(event: CareEvent) -> list[dict]:
+    """The usual receiving-side actions of a hospital-to-home handoff, as the form's first rows."""
+    return [{"text": a.text, "role": a.role, "due_at": a.due_at} for a in default_actions(event)]
+
+
+def actions_initial(handoff: Handoff) -> list[dict]:
+    return [{"text": a.text, "role": a.role, "due_at": a.due_at} for a in handoff.actions.all()]
+
+
+# --- the small forms of the handoff page ---------------------------------------------------------
+
+
+class _Small(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.prefix_name)
+        super().__init__(*args, **kwargs)
+        self.helper = fields_helper()
+
+
+class AcceptForm(_Small):
+    prefix_name = "accept"
+    synthesis = forms.CharField(
+        label="Your synthesis",
+        max_length=TEXT_MAX,
+        widget=text_area(4),
+        help_text="The patient in your own words, what you asked and what your team will do.",
+    )
+
+
+class ReturnForm(_Small):
+    prefix_name = "return"
+    reason = forms.CharField(label="Why do you return it?", max_length=REASON_MAX, widget=text_area(2))
+
+
+class CancelForm(_Small):
+    prefix_name = "cancel"
+    reason = forms.CharField(label="Why cancel this handoff?", max_length=REASON_MAX, widget=text_area(2))
+
+
+class CompleteForm(_Small):
+    prefix_name = "complete"
+    first_visit_at = local_datetime_field("First home visit done at")
+
+
+class CommentForm(_Small):
+    prefix_name = "comment"
+    text = forms.CharField(label="Comment (internal, never printed)", max_length=COMMENT_MAX, widget=text_area(2))
+
+
+class FlagForm(_Small):
+    prefix_name = "flag"
+    reason = forms.CharField(label="Why does it need attention?", max_length=REASON_MAX)
+
+
+REVIEW_STATUSES = [
+    ("", "All sent"),
+    ("overdue", "Waiting, acknowledgement overdue"),
+    ("waiting", "Waiting (sent or acknowledged)"),
+    *[(status, label) for status, label in Handoff.Status.choices if status != Handoff.Status.DRAFT],
+]
+
+
+class ReviewFilterForm(forms.Form):
+    status = forms.ChoiceField(label="Status", choices=REVIEW_STATUSES, required=False)
+    flagged = forms.BooleanField(label="Flagged only", required=False)

@@ -1,0 +1,17 @@
+"""The coordination layer's models, one module per subject."""
+
+from .handoff import Handoff, HandoffAction, HandoffActivity, HandoffComment
+from .notification import Notification
+from .reminder import Reminder, ReminderPreference, ReminderRule, TaskSnooze
+
+__all__ = [
+    "Handoff",
+    "HandoffAction",
+    "HandoffActivity",
+    "HandoffComment",
+    "Notification",
+    "Reminder",
+    "ReminderPreference",
+    "ReminderRule",
+    "TaskSnooze",
+]

@@ -1,0 +1,268 @@
+"""Handoffs between units (hospital → home above all), in I-PASS form, with their actions,
+the coordinators' comments and the history of who moved them along.
+
+Statuses change only through `coordination.handoffs` (under a row lock); the constraints here
+hold what the database can: a handoff never goes to its own unit, an accepted one always has
+the receiver's synthesis, a returned or cancelled one always its reason.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Role, Unit
+from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
+from patients.models import AccessGrant, CareEvent, Cycle, Patient, TreatmentCourse
+
+# The limits of the free-text fields: the forms say them at the field, the database holds them.
+SUMMARY_MAX = 4000
+TEXT_MAX = 2000
+REASON_MAX = 500
+ACTION_MAX = 300
+LINE_MAX = 200
+COMMENT_MAX = 1000
+
+
+class Handoff(models.Model):
+    class Kind(models.TextChoices):
+        HOSPITAL_HOME = "hospital_home", "Hospital → home"
+        HOME_HOSPITAL = "home_hospital", "Home → hospital (readmission)"
+        WARD_CLINIC = "ward_clinic", "Ward → infusion clinic"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent, waiting for acknowledgement"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        ACCEPTED = "accepted", "Accepted"
+        COMPLETED = "completed", "Completed"
+        RETURNED = "returned", "Returned to the sender"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Severity(models.TextChoices):
+        STABLE = "stable", "Stable"
+        WATCHER = "watcher", "Watcher"
+        UNSTABLE = "unstable", "Unstable"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="handoffs")
+    course = models.ForeignKey(TreatmentCourse, on_delete=models.PROTECT, related_name="handoffs")
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="handoffs")
+    event = models.ForeignKey(
+        CareEvent, on_delete=models.PROTECT, related_name="handoffs", help_text="The discharge it belongs to."
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HOSPITAL_HOME)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+
+    # From: the patient's unit and the person answering for the handoff (its sender).
+    from_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="handoffs_sent")
+    from_person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # To: a home-health agency, an infusion clinic or a ward; optionally a named person there.
+    to_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="handoffs_received")
+    to_person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    # I-PASS content.
+    illness_severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.STABLE)
+    patient_summary = models.CharField(max_length=SUMMARY_MAX)
+    situation_awareness = models.CharField(max_length=TEXT_MAX, blank=True)
+    contingency_plan = models.CharField(max_length=TEXT_MAX)
+    pump = models.CharField("pump and programme", max_length=LINE_MAX, blank=True)
+    line = models.CharField("line and site", max_length=LINE_MAX, blank=True)
+    synthesis = models.CharField("receiver's synthesis", max_length=TEXT_MAX, blank=True)
+    # The facts from the record as they were sent: [[label, value], …], so that the receiver
+    # reads what the sender saw.
+    facts = models.JSONField(default=list, blank=True)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_by = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    first_visit_at = models.DateTimeField("first home visit", null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    return_reason = models.CharField(max_length=REASON_MAX, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=REASON_MAX, blank=True)
+    # The receiving unit's window on the patient, opened at sending (see coordination.handoffs).
+    access_grant = models.OneToOneField(
+        AccessGrant, on_delete=models.SET_NULL, null=True, blank=True, related_name="handoff"
+    )
+
+    # The coordinator's review.
+    flagged = models.BooleanField(default=False)
+    flag_reason = models.CharField(max_length=REASON_MAX, blank=True)
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
+        constraints = [
+            models.CheckConstraint(condition=~Q(to_unit=F("from_unit")), name="handoff_not_to_its_own_unit"),
+            # One handoff per discharge at a time: to change the receiving unit, cancel and write anew.
+            models.UniqueConstraint(
+                fields=["event"], condition=~Q(status="cancelled"), name="one_live_handoff_per_event"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["accepted", "completed"]) | (~Q(synthesis="") & Q(accepted_at__isnull=False)),
+                name="accepted_handoff_has_synthesis",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False), name="completed_handoff_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | ~Q(return_reason=""), name="returned_handoff_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancel_reason=""), name="cancelled_handoff_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_off_at__isnull=True) | Q(status="completed"),
+                name="only_completed_handoffs_are_signed_off",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["to_unit", "status"]),
+            models.Index(fields=["from_unit", "status"]),
+            models.Index(fields=["patient", "-created_at"]),
+        ]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} handoff for {self.patient}"
+
+    @property
+    def is_waiting(self) -> bool:
+        """Sent or acknowledged: the receiving side has not taken it over yet."""
+        return self.status in (self.Status.SENT, self.Status.ACKNOWLEDGED)
+
+    def acknowledgement_overdue(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == self.Status.SENT and self.acknowledge_by is not None and self.acknowledge_by < now
+
+    @property
+    def time_to_acknowledge(self):
+        if self.sent_at and self.acknowledged_at:
+            return self.acknowledged_at - self.sent_at
+        return None
+
+    @property
+    def time_to_accept(self):
+        if self.sent_at and self.accepted_at:
+            return self.accepted_at - self.sent_at
+        return None
+
+
+class HandoffAction(models.Model):
+    """One action of the I-PASS action list: written by the sender, taken over by the
+    receiving side at acceptance, when it becomes a task of its owning role there."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"  # part of the handoff's content, nobody's task yet
+        OPEN = "open", "To do"
+        DONE = "done", "Done"
+
+    # The roles that work on a receiving side (accounts.permissions: who may accept a handoff).
+    ROLE_CHOICES = [(Role.NURSE.value, Role.NURSE.label), (Role.CASE_MANAGER.value, Role.CASE_MANAGER.label)]
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="actions")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=ACTION_MAX)
+    role = models.CharField("owning role", max_length=20, choices=ROLE_CHOICES)
+    due_at = models.DateTimeField("due")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    taken_over_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=ACTION_MAX, blank=True)
+
+    class Meta:
+        triggers = [change_trigger(patient=patient_via("coordination_handoff", "handoff_id"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(done_by__isnull=False, done_at__isnull=False),
+                name="done_handoff_action_has_doer",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "role", "due_at"])]
+        ordering = ["due_at", "order", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
+class HandoffComment(models.Model):
+    """A coordinator's internal comment: never on the printed summary."""
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    text = models.CharField(max_length=COMMENT_MAX)
+
+    class Meta:
+        triggers = [change_trigger(patient=patient_via("coordination_handoff", "handoff_id"))]
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on {self.at:%Y-%m-%d %H:%M}"
+
+
+class HandoffActivity(models.Model):
+    """Who moved the handoff along, when, and with which reason: its history."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Prepared"
+        UPDATE = "update", "Edited"
+        SEND = "send", "Sent"
+        ACKNOWLEDGE = "acknowledge", "Acknowledged"
+        ACCEPT = "accept", "Accepted"
+        RETURN = "return", "Returned"
+        CANCEL = "cancel", "Cancelled"
+        COMPLETE = "complete", "Completed (first home visit done)"
+        ACTION_DONE = "action_done", "Action done"
+        FLAG = "flag", "Flagged"
+        UNFLAG = "unflag", "Flag removed"
+        SIGN_OFF = "sign_off", "Signed off"
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="activities")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.CharField(max_length=COMMENT_MAX, blank=True)
+
+    class Meta:
+        triggers = [change_trigger(patient=patient_via("coordination_handoff", "handoff_id"))]
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor or 'the system'}"

@@ -1,0 +1,219 @@
+"""What a reminder says: in the tracker (the bell) and by email.
+
+The least patient information that works: the patient's initials and the last 4 characters of
+the MRN, the role, the time, and a link into the tracker (which checks access as always).
+Emails never carry a name, a diagnosis, the checklist's wording or the kind of event (a bag
+change names the treatment); the bell, behind sign-in, also shows what the task is.
+Times are in the time zone of the patient's unit (the digest: the recipient's unit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from checklists.gate import event_readiness
+from checklists.models import Task
+from checklists.selectors import my_work
+
+from ..models import Reminder
+from .rules import zone_of
+
+Kind = Reminder.Kind
+TASK_KINDS = {Kind.DUE_SOON, Kind.OVERDUE, Kind.ESCALATION}
+HANDOFF_KINDS = {Kind.HANDOFF_UNACKNOWLEDGED, Kind.HANDOFF_ESCALATION}
+# A digest lists the work due within this horizon, and what is overdue.
+DIGEST_HORIZON = dt.timedelta(hours=24)
+DIGEST_MAX_TASKS = 500
+
+
+@dataclass
+class Message:
+    """One reminder, worded: `title`, `body` and `link` for the bell; `email` names the email
+    templates (coordination/email/<email>_subject.txt, .txt, .html), `context` fills them."""
+
+    title: str
+    body: str
+    link: str
+    email: str = "reminder"
+    context: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return settings.SITE_URL.rstrip("/") + self.link
+
+
+def patient_label(patient) -> str:
+    """J.D. (MRN ending 1234): enough to find the patient in the tracker, too little to identify
+    them elsewhere. Plain ASCII, so that an email's subject needs no encoding."""
+    initials = "".join(f"{name[:1].upper()}." for name in (patient.given_name, patient.family_name) if name)
+    return f"{initials} (MRN ending {patient.mrn[-4:]})"
+
+
+def local_time(at: dt.datetime, zone, now: dt.datetime) -> str:
+    """14:00 CET today, or Tue 24 Nov 14:00 CET on another day, in `zone`."""
+    local = timezone.localtime(at, zone)
+    if local.date() == timezone.localtime(now, zone).date():
+        return local.strftime("%H:%M %Z")
+    return local.strftime("%a %d %b %H:%M %Z")
+
+
+def role_label(role: str) -> str:
+    return Role(role).label if role in Role.values else role
+
+
+def compose(reminder: Reminder, *, now: dt.datetime, digest: DigestWork | None = None) -> Message:
+    """The message of a reminder whose relations are loaded (see delivery.RELATIONS)."""
+    if reminder.kind in TASK_KINDS:
+        return _task_message(reminder, now)
+    if reminder.kind == Kind.GATE_NOT_READY:
+        return _gate_message(reminder, now)
+    if reminder.kind in HANDOFF_KINDS:
+        return _handoff_message(reminder, now)
+    if reminder.kind == Kind.DIGEST:
+        return _digest_message(reminder, digest, now)
+    raise ValueError(f"No message for reminders of kind {reminder.kind!r}")
+
+
+def _task_message(reminder: Reminder, now: dt.datetime) -> Message:
+    task = reminder.task
+    patient = task.patient
+    when = local_time(task.due_at, patient.unit.zone, now)
+    label = patient_label(patient)
+    role = role_label(task.role)
+    titles = {
+        Kind.DUE_SOON: f"Due {when}: {task.text}",
+        Kind.OVERDUE: f"Overdue since {when}: {task.text}",
+        Kind.ESCALATION: f"Escalation, overdue since {when}: {task.text}",
+    }
+    body = f"{label} · {task.event.get_kind_display()} · {role} task"
+    if reminder.kind == Kind.ESCALATION:
+        body += f" · {'assigned to ' + str(task.assignee) if task.assignee_id else 'not claimed by anyone'}"
+        if task.hard_stop:
+            body += " · hard stop"
+    link = reverse("event_detail", args=[task.event_id]) + f"#task-{task.pk}"
+    context = {
+        "kind": reminder.kind,
+        "patient": label,
+        "when": when,
+        "role": role,
+        "hard_stop": task.hard_stop,
+        "assigned": bool(task.assignee_id),
+    }
+    return Message(title=titles[reminder.kind][:200], body=body, link=link, context=context)
+
+
+def _gate_message(reminder: Reminder, now: dt.datetime) -> Message:
+    event = reminder.event
+    patient = event.patient
+    when = local_time(event.planned_at, patient.unit.zone, now)
+    readiness = event_readiness(event.checklists.all())
+    waiting = Counter(role_label(blocker.role) for blocker in readiness.unresolved)
+    waiting_text = ", ".join(f"{role} ({count})" for role, count in sorted(waiting.items()))
+    return Message(
+        title=f"Not ready, starts {when}: {event.get_kind_display()}"[:200],
+        body=f"{patient_label(patient)} · waiting for: {waiting_text}",
+        link=reverse("event_detail", args=[event.pk]),
+        context={"kind": reminder.kind, "patient": patient_label(patient), "when": when, "waiting": waiting_text},
+    )
+
+
+def _handoff_message(reminder: Reminder, now: dt.datetime) -> Message:
+    handoff = reminder.handoff
+    patient = handoff.patient
+    when = local_time(handoff.acknowledge_by, handoff.to_unit.zone, now)
+    if reminder.kind == Kind.HANDOFF_UNACKNOWLEDGED:
+        title = f"Handoff to acknowledge, due {when}"
+    else:
+        title = f"Handoff not acknowledged since {when}"
+    return Message(
+        title=title,
+        body=f"{patient_label(patient)} · from {handoff.from_unit} to {handoff.to_unit}",
+        link=reverse("handoff_detail", args=[handoff.pk]),
+        context={
+            "kind": reminder.kind,
+            "patient": patient_label(patient),
+            "when": when,
+            "from_unit": str(handoff.from_unit),
+            "to_unit": str(handoff.to_unit),
+        },
+    )
+
+
+# --- the daily digest ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DigestLine:
+    patient: str
+    overdue: int = 0
+    due: int = 0
+    verify: int = 0
+    first_due: str = ""
+
+
+@dataclass
+class DigestWork:
+    overdue: int = 0
+    due: int = 0
+    verify: int = 0
+    lines: list[DigestLine] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.due or self.verify)
+
+
+def digest_work(user, now: dt.datetime) -> DigestWork:
+    """The user's open work, as My work shows it: overdue, due within 24 hours, to verify."""
+    tasks = (
+        my_work(user)
+        .filter(Q(status=Task.Status.DONE) | Q(status=Task.Status.OPEN, due_at__lte=now + DIGEST_HORIZON))
+        .order_by("due_at")[:DIGEST_MAX_TASKS]
+    )
+    zone = zone_of(user)
+    work = DigestWork()
+    lines: dict[int, DigestLine] = {}
+    for task in tasks:
+        line = lines.setdefault(task.patient_id, DigestLine(patient=patient_label(task.patient)))
+        if task.status == Task.Status.DONE:
+            line.verify += 1
+            work.verify += 1
+            continue
+        if task.due_at < now:
+            line.overdue += 1
+            work.overdue += 1
+        else:
+            line.due += 1
+            work.due += 1
+        line.first_due = line.first_due or local_time(task.due_at, zone, now)
+    work.lines = list(lines.values())
+    return work
+
+
+def _digest_message(reminder: Reminder, work: DigestWork | None, now: dt.datetime) -> Message:
+    work = work or digest_work(reminder.recipient, now)
+    summary = f"{work.overdue} overdue, {work.due} due in the next 24 hours, {work.verify} to verify"
+    return Message(
+        title=f"Your open work: {summary}",
+        body="; ".join(f"{line.patient}: {_line_text(line)}" for line in work.lines[:20]),
+        link=reverse("home"),
+        email="digest",
+        context={"kind": reminder.kind, "work": work, "summary": summary},
+    )
+
+
+def _line_text(line: DigestLine) -> str:
+    parts = [
+        f"{count} {what}"
+        for count, what in ((line.overdue, "overdue"), (line.due, "due"), (line.verify, "to verify"))
+        if count
+    ]
+    return ", ".join(parts)

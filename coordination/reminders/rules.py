@@ -1,0 +1,412 @@
+"""The rules: what is due now, and who hears about it.
+
+Each rule returns `Candidate`s, reminders that should exist and do not yet. The queries read
+only what may be due: open tasks through the partial index on their due time
+(`open_task_due_idx`), planned events through their start time, sent handoffs, and compare with
+the reminders already written (an anti-join on the reminders' task, event or handoff index), so
+that a sweep over a million tasks reads the few thousand that fall in its windows.
+
+- due soon: open tasks, `due_soon_minutes` before their due time (2 hours), to whoever does
+  them: the assignee, else the care team's members of the task's role, else the coordinator;
+- overdue: at the due time (+ `overdue_minutes`), to the same people;
+- escalation: `escalate_minutes` after the due time (1 hour; `escalate_hard_stop_minutes`,
+  15 minutes, for hard-stop items), to the unit's coordinators;
+- event not ready: a planned event starting within `gate_hours` (24) whose gate is not ready,
+  to the people of the roles that block it;
+- handoff not acknowledged: at its acknowledge-by deadline, to the receiving unit (the person
+  it is addressed to, else the unit's nurses, case managers and coordinators); then,
+  `handoff_escalate_minutes` later (1 hour), to the coordinators of both units and the sender;
+- daily digest: at the hour each person chose, in their unit's time zone.
+
+A task snoozed now is left out (its reminders come after the snooze); tasks of a cancelled
+event are cancelled with it, so they are never open. Times are the unit's rules
+(`ReminderRule`, defaults where a unit has none).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.permissions import MATRIX, Ability
+from checklists.gate import event_readiness
+from checklists.models import Task
+from checklists.selectors import checklists_with_tasks
+from patients.models import CareEvent, CareTeamMember
+
+from ..models import Handoff, Reminder, ReminderPreference, ReminderRule, TaskSnooze
+
+Kind = Reminder.Kind
+DIGEST_TARGET = "digest"
+# A digest missed at its hour (the sweep did not run) still goes out this long afterwards.
+DIGEST_CATCH_UP = dt.timedelta(hours=3)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reminder that should exist: its identity is (target, kind, due_at, recipient_id)."""
+
+    kind: str
+    target: str
+    recipient_id: int
+    due_at: dt.datetime
+    fire_at: dt.datetime
+    task_id: int | None = None
+    event_id: int | None = None
+    handoff_id: int | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.target, self.kind, self.due_at, self.recipient_id)
+
+
+def catch_up() -> dt.timedelta:
+    return dt.timedelta(hours=settings.REMINDER_CATCH_UP_HOURS)
+
+
+class UnitRules:
+    """Every unit's rules, read once per sweep; the defaults for units that have none."""
+
+    def __init__(self):
+        self.default = ReminderRule.defaults()
+        self.by_unit = {rule.unit_id: rule for rule in ReminderRule.objects.all()}
+
+    def __getitem__(self, unit_id: int | None) -> ReminderRule:
+        return self.by_unit.get(unit_id, self.default)
+
+    def _values(self, field: str) -> list[int]:
+        return [getattr(rule, field) for rule in (self.default, *self.by_unit.values())]
+
+    def longest(self, field: str) -> int:
+        return max(self._values(field))
+
+    def shortest(self, field: str) -> int:
+        return min(self._values(field))
+
+
+class People:
+    """Who does what, resolved for a whole sweep in a few queries."""
+
+    def __init__(self):
+        self._coordinators: dict[int, list[int]] | None = None
+        self._team: dict[tuple[int, str], list[int]] = {}
+        self._active: set[int] = set()
+
+    def load_teams(self, patient_ids: Iterable[int]) -> None:
+        patient_ids = set(patient_ids) - {patient for patient, _ in self._team}
+        if not patient_ids:
+            return
+        members = CareTeamMember.objects.filter(patient_id__in=patient_ids, user__is_active=True).order_by("user_id")
+        for patient_id, role, user_id in members.values_list("patient_id", "role", "user_id"):
+            self._team.setdefault((patient_id, role), []).append(user_id)
+        for patient_id in patient_ids:  # remember the patients that have no member of a role
+            self._team.setdefault((patient_id, ""), [])
+
+    def load_active(self, user_ids: Iterable[int]) -> None:
+        wanted = set(user_ids) - self._active
+        if wanted:
+            self._active |= set(User.objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True))
+
+    def is_active(self, user_id: int | None) -> bool:
+        if user_id is None:
+            return False
+        self.load_active([user_id])
+        return user_id in self._active
+
+    def coordinators(self, unit_id: int | None) -> list[int]:
+        if self._coordinators is None:
+            self._coordinators = defaultdict(list)
+            rows = User.objects.filter(role=Role.COORDINATOR, is_active=True, unit__isnull=False).order_by("pk")
+            for user_id, unit in rows.values_list("pk", "unit_id"):
+                self._coordinators[unit].append(user_id)
+        return list(self._coordinators.get(unit_id, []))
+
+    def team(self, patient_id: int, role: str) -> list[int]:
+        return list(self._team.get((patient_id, role), []))
+
+    def doers(self, *, assignee_id: int | None, patient_id: int, role: str, unit_id: int) -> list[int]:
+        """Who does a task: its assignee; else the care team's members of its role; else,
+        when the team has nobody in that role, the unit's coordinators."""
+        if assignee_id and assignee_id in self._active:
+            return [assignee_id]
+        return self.team(patient_id, role) or self.coordinators(unit_id)
+
+
+# --- tasks ------------------------------------------------------------------------------------
+
+TASK_FIELDS = ("pk", "due_at", "hard_stop", "assignee_id", "patient_id", "role", "event_id", "patient__unit_id")
+
+
+def open_tasks_without(
+    kind: str, *, due_after: dt.datetime, due_until: dt.datetime, now: dt.datetime, unless_snoozed: bool = True
+) -> QuerySet:
+    """Open tasks due in (due_after, due_until] without a reminder of `kind` for that due time
+    (and, unless told otherwise, not snoozed now): the partial index on open tasks by due time,
+    and anti-joins on the reminders (by task) and the live snoozes."""
+    # Probed through the reminders' task index: a task has a handful of reminders.
+    reminded = Reminder.objects.filter(task=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at"))
+    tasks = Task.objects.filter(status=Task.Status.OPEN, due_at__gt=due_after, due_at__lte=due_until).filter(
+        ~Exists(reminded)
+    )
+    if unless_snoozed:
+        snoozed = TaskSnooze.objects.filter(task=OuterRef("pk"), ended_at__isnull=True, until__gt=now)
+        tasks = tasks.filter(~Exists(snoozed))
+    return tasks.order_by().values(*TASK_FIELDS)  # no ORDER BY: the sweep needs no order
+
+
+def _task_candidates(kind: str, rows: list[dict], fire_at_of, recipients_of) -> Iterator[Candidate]:
+    for row in rows:
+        fire_at = fire_at_of(row)
+        if fire_at is None:
+            continue
+        for recipient in recipients_of(row):
+            yield Candidate(
+                kind=kind,
+                target=f"task:{row['pk']}",
+                recipient_id=recipient,
+                due_at=row["due_at"],
+                fire_at=fire_at,
+                task_id=row["pk"],
+                event_id=row["event_id"],
+            )
+
+
+def _doers_of(people: People, rows: list[dict]):
+    people.load_teams(row["patient_id"] for row in rows)
+    people.load_active(row["assignee_id"] for row in rows if row["assignee_id"])
+
+    def recipients(row):
+        return people.doers(
+            assignee_id=row["assignee_id"],
+            patient_id=row["patient_id"],
+            role=row["role"],
+            unit_id=row["patient__unit_id"],
+        )
+
+    return recipients
+
+
+def due_soon(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
+    lead = dt.timedelta(minutes=rules.longest("due_soon_minutes"))
+    rows = list(open_tasks_without(Kind.DUE_SOON, due_after=now, due_until=now + lead, now=now))
+
+    def fire_at(row):
+        at = row["due_at"] - dt.timedelta(minutes=rules[row["patient__unit_id"]].due_soon_minutes)
+        return at if at <= now else None
+
+    return _task_candidates(Kind.DUE_SOON, rows, fire_at, _doers_of(people, rows))
+
+
+def overdue(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
+    earliest = now - catch_up() - dt.timedelta(minutes=rules.longest("overdue_minutes"))
+    latest = now - dt.timedelta(minutes=rules.shortest("overdue_minutes"))
+    rows = list(open_tasks_without(Kind.OVERDUE, due_after=earliest, due_until=latest, now=now))
+
+    def fire_at(row):
+        at = row["due_at"] + dt.timedelta(minutes=rules[row["patient__unit_id"]].overdue_minutes)
+        return at if now - catch_up() < at <= now else None
+
+    return _task_candidates(Kind.OVERDUE, rows, fire_at, _doers_of(people, rows))
+
+
+def escalation(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
+    earliest = now - catch_up() - dt.timedelta(minutes=rules.longest("escalate_minutes"))
+    latest = now - dt.timedelta(minutes=rules.shortest("escalate_hard_stop_minutes"))
+    # A snooze holds the doers' reminders, not the escalation: somebody hears when it is late anyway.
+    rows = list(
+        open_tasks_without(Kind.ESCALATION, due_after=earliest, due_until=latest, now=now, unless_snoozed=False)
+    )
+
+    def fire_at(row):
+        at = row["due_at"] + rules[row["patient__unit_id"]].escalation_delay(hard_stop=row["hard_stop"])
+        return at if now - catch_up() < at <= now else None
+
+    return _task_candidates(Kind.ESCALATION, rows, fire_at, lambda row: people.coordinators(row["patient__unit_id"]))
+
+
+# --- events whose gate is not ready -----------------------------------------------------------
+
+
+def gate_not_ready(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
+    """Planned events starting within the unit's `gate_hours` whose gate is not ready.
+
+    Only events with something that could block (an open required task, a completion awaiting
+    its check, a failed hard stop) and no reminder yet for this start time are loaded with
+    their checklists; the gate itself is `checklists.gate`.
+    """
+    horizon = dt.timedelta(hours=rules.longest("gate_hours"))
+    reminded = Reminder.objects.filter(event=OuterRef("pk"), kind=Kind.GATE_NOT_READY, due_at=OuterRef("planned_at"))
+    may_block = Task.objects.filter(event=OuterRef("pk")).filter(
+        Q(status=Task.Status.OPEN, required=True)
+        | Q(status=Task.Status.DONE, hard_stop_failed=True)
+        | Q(status=Task.Status.DONE, needs_verification=True, verified_by__isnull=True)
+    )
+    events = list(
+        CareEvent.objects.filter(status=CareEvent.Status.PLANNED, planned_at__gt=now, planned_at__lte=now + horizon)
+        .filter(~Exists(reminded), Exists(may_block))
+        .select_related("patient")
+        .prefetch_related(checklists_with_tasks())
+    )
+    if not events:
+        return
+    people.load_teams(event.patient_id for event in events)
+    for event in events:
+        unit_id = event.patient.unit_id
+        window_opened = event.planned_at - dt.timedelta(hours=rules[unit_id].gate_hours)
+        if window_opened > now:
+            continue
+        readiness = event_readiness(event.checklists.all())
+        if readiness.ready:
+            continue
+        tasks = {task.pk: task for checklist in event.checklists.all() for task in checklist.tasks.all()}
+        people.load_active(task.assignee_id for task in tasks.values() if task.assignee_id)
+        recipients: list[int] = []
+        for blocker in readiness.unresolved:
+            task = tasks.get(blocker.task_id)
+            assignee = task.assignee_id if task and blocker.kind == "open" else None
+            recipients += people.doers(
+                assignee_id=assignee, patient_id=event.patient_id, role=blocker.role, unit_id=unit_id
+            )
+        # When the sweep finds the gate broken well after the event entered the window (an
+        # undone task), the lag counts from the finding, not from the window's opening.
+        fire_at = window_opened if now - window_opened <= 2 * sweep_interval() else now
+        for recipient in dict.fromkeys(recipients):
+            yield Candidate(
+                kind=Kind.GATE_NOT_READY,
+                target=f"event:{event.pk}",
+                recipient_id=recipient,
+                due_at=event.planned_at,
+                fire_at=fire_at,
+                event_id=event.pk,
+            )
+
+
+def sweep_interval() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.REMINDER_SWEEP_SECONDS)
+
+
+# --- handoffs not acknowledged ------------------------------------------------------------------
+
+
+def _sent_handoffs_without(kind: str, *, due_after: dt.datetime, due_until: dt.datetime) -> QuerySet:
+    reminded = Reminder.objects.filter(handoff=OuterRef("pk"), kind=kind, due_at=OuterRef("acknowledge_by"))
+    return (
+        Handoff.objects.filter(status=Handoff.Status.SENT, acknowledge_by__gt=due_after, acknowledge_by__lte=due_until)
+        .filter(~Exists(reminded))
+        .order_by()
+    )
+
+
+def _receivers(handoff_rows: list[Handoff]) -> dict[int, list[int]]:
+    """The receiving side of each handoff: its addressee if it has one, else the receiving
+    unit's people who may acknowledge it (nurses, case managers, coordinators)."""
+    units = {handoff.to_unit_id for handoff in handoff_rows if not handoff.to_person_id}
+    by_unit: dict[int, list[int]] = defaultdict(list)
+    accepting = MATRIX[Ability.ACCEPT_HANDOFF]
+    for user_id, unit_id in (
+        User.objects.filter(unit_id__in=units, is_active=True, role__in=accepting)
+        .order_by("pk")
+        .values_list("pk", "unit_id")
+    ):
+        by_unit[unit_id].append(user_id)
+    return {
+        handoff.pk: [handoff.to_person_id] if handoff.to_person_id else by_unit.get(handoff.to_unit_id, [])
+        for handoff in handoff_rows
+    }
+
+
+def handoff_unacknowledged(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
+    handoffs = list(
+        _sent_handoffs_without(Kind.HANDOFF_UNACKNOWLEDGED, due_after=now - catch_up(), due_until=now).only(
+            "pk", "acknowledge_by", "to_unit_id", "to_person_id"
+        )
+    )
+    receivers = _receivers(handoffs)
+    for handoff in handoffs:
+        recipients = receivers[handoff.pk] or people.coordinators(handoff.to_unit_id)
+        for recipient in recipients:
+            yield Candidate(
+                kind=Kind.HANDOFF_UNACKNOWLEDGED,
+                target=f"handoff:{handoff.pk}",
+                recipient_id=recipient,
+                due_at=handoff.acknowledge_by,
+                fire_at=handoff.acknowledge_by,
+                handoff_id=handoff.pk,
+            )
+
+
+def handoff_escalation(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
+    """Still not acknowledged after the receiving unit's `handoff_escalate_minutes`: the
+    coordinators of the receiving and of the sending unit, and the sender."""
+    earliest = now - catch_up() - dt.timedelta(minutes=rules.longest("handoff_escalate_minutes"))
+    latest = now - dt.timedelta(minutes=rules.shortest("handoff_escalate_minutes"))
+    handoffs = _sent_handoffs_without(Kind.HANDOFF_ESCALATION, due_after=earliest, due_until=latest).only(
+        "pk", "acknowledge_by", "to_unit_id", "from_unit_id", "from_person_id"
+    )
+    for handoff in handoffs:
+        fire_at = handoff.acknowledge_by + dt.timedelta(minutes=rules[handoff.to_unit_id].handoff_escalate_minutes)
+        if not now - catch_up() < fire_at <= now:
+            continue
+        sender = [handoff.from_person_id] if people.is_active(handoff.from_person_id) else []
+        recipients = people.coordinators(handoff.to_unit_id) + people.coordinators(handoff.from_unit_id) + sender
+        for recipient in dict.fromkeys(recipients):
+            yield Candidate(
+                kind=Kind.HANDOFF_ESCALATION,
+                target=f"handoff:{handoff.pk}",
+                recipient_id=recipient,
+                due_at=handoff.acknowledge_by,
+                fire_at=fire_at,
+                handoff_id=handoff.pk,
+            )
+
+
+# --- daily digests ----------------------------------------------------------------------------------
+
+
+def zone_of(user) -> zoneinfo.ZoneInfo:
+    """A person's time zone: their unit's, else the server's."""
+    return user.unit.zone if user.unit_id else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def last_digest_time(hour: int, zone: zoneinfo.ZoneInfo, now: dt.datetime) -> dt.datetime:
+    """The latest `hour`:00 in `zone` at or before `now` (a wall-clock hour: it stays at that
+    hour across a change to or from daylight saving time)."""
+    local_day = timezone.localtime(now, zone).date()
+    for day in (local_day, local_day - dt.timedelta(days=1)):
+        at = dt.datetime.combine(day, dt.time(hour), tzinfo=zone)
+        if at <= now:
+            return at
+    raise AssertionError("unreachable: yesterday's hour is always past")
+
+
+def digest(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
+    preferences = ReminderPreference.objects.filter(digest_hour__isnull=False, user__is_active=True).select_related(
+        "user__unit"
+    )
+    due: dict[int, dt.datetime] = {}
+    for preference in preferences:
+        at = last_digest_time(preference.digest_hour, zone_of(preference.user), now)
+        if now - at <= DIGEST_CATCH_UP:
+            due[preference.user_id] = at
+    if not due:
+        return
+    sent = set(
+        Reminder.objects.filter(
+            kind=Kind.DIGEST, target=DIGEST_TARGET, recipient_id__in=due, due_at__in=set(due.values())
+        ).values_list("recipient_id", "due_at")
+    )
+    for user_id, at in due.items():
+        if (user_id, at) not in sent:
+            yield Candidate(kind=Kind.DIGEST, target=DIGEST_TARGET, recipient_id=user_id, due_at=at, fire_at=at)
+
+
+# The rules in the order the sweep runs them.
+RULES = (due_soon, overdue, escalation, gate_not_ready, handoff_unacknowledged, handoff_escalation, digest)

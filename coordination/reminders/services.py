@@ -1,0 +1,102 @@
+"""Snoozing a task's reminders, and each person's reminder preferences."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audited
+from accounts.models import AuditEvent
+from accounts.permissions import Ability, can
+from checklists.models import Task
+from patients.models import CareTeamMember
+
+from ..models import Reminder, ReminderPreference, TaskSnooze
+
+
+def can_snooze(user, task: Task) -> bool:
+    """Whoever does the task (its assignee, a care-team member of its role) or the coordinator
+    of the patient's unit."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if task.assignee_id == user.pk and can(user, Ability.WORK_TASKS):
+        return True
+    if can(user, Ability.WORK_TASKS):
+        return CareTeamMember.objects.filter(patient_id=task.patient_id, user=user, role=task.role).exists()
+    return can(user, Ability.REASSIGN_TASKS) and user.unit_id is not None and user.unit_id == task.patient.unit_id
+
+
+def live_snooze(task: Task, now: dt.datetime | None = None) -> TaskSnooze | None:
+    now = now or timezone.now()
+    return task.snoozes.filter(ended_at__isnull=True, until__gt=now).select_related("created_by").first()
+
+
+def _locked_open_task(task: Task, actor) -> Task:
+    # The task row only, so that two snoozes of one task take turns and a completion meanwhile is seen.
+    task = Task.objects.select_for_update(of=("self",)).select_related("patient").get(pk=task.pk)
+    if not can_snooze(actor, task):
+        raise PermissionDenied("Only the people doing this task, or the unit's coordinator, may snooze its reminders.")
+    return task
+
+
+@audited(AuditEvent.Action.UPDATE)
+@transaction.atomic
+def task_snooze(*, task: Task, actor, until: dt.datetime, reason: str, now: dt.datetime | None = None) -> TaskSnooze:
+    """Hold the task's reminders until `until` (at most 24 hours ahead), with a reason.
+
+    The due-soon and overdue reminders wait for the end of the snooze; the escalation to the
+    coordinator does not (it says that the task is snoozed, until when and why). A new snooze
+    replaces the task's live one.
+    """
+    now = now or timezone.now()
+    task = _locked_open_task(task, actor)
+    errors = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = "Say why the reminders can wait."
+    if until <= now:
+        errors["until"] = "Choose a time in the future."
+    elif until > now + TaskSnooze.MAX_DURATION:
+        errors["until"] = "A snooze lasts at most 24 hours."
+    if task.status != Task.Status.OPEN:
+        errors["until"] = f"The task is {task.get_status_display().lower()}: it has no reminders left."
+    if errors:
+        raise ValidationError(errors)
+    task.snoozes.filter(ended_at__isnull=True, until__gt=now).update(ended_at=now, ended_by=actor)
+    return TaskSnooze.objects.create(
+        task=task, patient_id=task.patient_id, until=until, reason=reason[:500], created_by=actor, created_at=now
+    )
+
+
+@audited(AuditEvent.Action.UPDATE)
+@transaction.atomic
+def task_snooze_end(*, task: Task, actor, now: dt.datetime | None = None) -> int:
+    """End the task's live snooze now: the reminders it held go out with the next sweep."""
+    now = now or timezone.now()
+    task = _locked_open_task(task, actor)
+    ended = task.snoozes.filter(ended_at__isnull=True, until__gt=now).update(ended_at=now, ended_by=actor)
+    if ended:
+        Reminder.objects.filter(task=task, state=Reminder.State.PENDING, dispatch_after__gt=now).update(
+            dispatch_after=now
+        )
+    return ended
+
+
+def preference_for(user) -> ReminderPreference:
+    """The user's preferences, or the defaults (unsaved) if they never changed them."""
+    return ReminderPreference.objects.filter(user=user).first() or ReminderPreference(user=user)
+
+
+@transaction.atomic
+def reminder_preference_update(*, user, email: bool, digest_hour: int | None, actor) -> ReminderPreference:
+    if actor.pk != user.pk:
+        raise PermissionDenied("People choose how they hear about their own work.")
+    if digest_hour is not None and not 0 <= digest_hour <= 23:
+        raise ValidationError({"digest_hour": "Choose an hour from 0 to 23."})
+    preference, _ = ReminderPreference.objects.update_or_create(
+        user=user, defaults={"email": email, "digest_hour": digest_hour}
+    )
+    return preference

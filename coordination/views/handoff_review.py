@@ -1,0 +1,45 @@
+"""The coordinator's review queue: the unit's handoffs by status and age, overdue acknowledgements
+first, with their turnaround (sent → acknowledged, sent → accepted)."""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
+from accounts.permissions import Ability, require
+
+from ..forms_handoff import ReviewFilterForm
+from ..models import Handoff
+from ..selectors import handoff_review_queue
+
+WAITING = [Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED]
+
+
+def handoff_review(request):
+    user = request.user
+    require(user, Ability.VIEW_BOARD)
+    if user.unit_id is None:
+        raise PermissionDenied("The review queue shows a unit's handoffs: ask an administrator to set yours.")
+    now = timezone.now()
+    form = ReviewFilterForm(request.GET or None)
+    status, flagged = "", False
+    if form.is_valid():
+        status, flagged = form.cleaned_data["status"], form.cleaned_data["flagged"]
+    statuses = WAITING if status in ("waiting", "overdue") else ([status] if status else None)
+    handoffs = handoff_review_queue(user.unit_id, now=now, statuses=statuses, flagged_only=flagged)
+    if status == "overdue":
+        handoffs = [h for h in handoffs if h.acknowledgement_overdue(now)]
+    audit_record(
+        action=AuditEvent.Action.VIEW,
+        object_type="coordination.handoff_review",
+        detail={"handoffs": [h.pk for h in handoffs]},
+    )
+    context = {
+        "unit": user.unit,
+        "form": form,
+        "handoffs": handoffs,
+        "overdue_count": sum(h.acknowledgement_overdue(now) for h in handoffs),
+        "now": now,
+    }
+    return render(request, "coordination/handoff_review.html", context)

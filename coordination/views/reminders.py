@@ -1,0 +1,185 @@
+"""Reminder pages: the ledger (admins), one's own preferences, an event's reminders and snoozes."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q
+from django.db.models.functions import Coalesce
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
+from accounts.permissions import Ability, ability_required, can, require
+from checklists.models import Task
+from checklists.selectors import get_event_for_user, get_task_for_user
+
+from ..models import Reminder, TaskSnooze
+from ..reminders import preference_for, reminder_preference_update, task_snooze, task_snooze_end
+from ..reminders.forms import LedgerFilter, PreferenceForm, SnoozeForm
+from ..task_view import team_roles
+
+PAGE_SIZE = 100
+
+
+# --- the ledger -----------------------------------------------------------------------------------
+
+
+def _lag_percentile(sent, count: int, fraction: float) -> dt.timedelta | None:
+    """The lag at `fraction` of the sent reminders, ordered (nearest rank): one query."""
+    if not count:
+        return None
+    return sent.order_by("sent_lag").values_list("sent_lag", flat=True)[min(count - 1, int(fraction * count))]
+
+
+@ability_required(Ability.READ_REMINDER_LEDGER)
+def reminder_ledger(request):
+    """Every reminder: filter by kind, state, recipient and date; counts by state; the lag from
+    when each should have gone (its rule's time) to when it went."""
+    filterset = LedgerFilter(request.GET or None, queryset=Reminder.objects.all())
+    reminders = filterset.qs if filterset.is_valid() or not request.GET else Reminder.objects.none()
+    counts = reminders.aggregate(
+        total=Count("pk"),
+        **{state: Count("pk", filter=Q(state=state)) for state in Reminder.State.values},
+    )
+    lag = ExpressionWrapper(F("sent_at") - F("fire_at"), output_field=DurationField())
+    sent = reminders.filter(state=Reminder.State.SENT).annotate(sent_lag=lag)
+    lags = {
+        "median": _lag_percentile(sent, counts[Reminder.State.SENT], 0.5),
+        "p95": _lag_percentile(sent, counts[Reminder.State.SENT], 0.95),
+        "max": sent.aggregate(top=Max("sent_lag"))["top"] if counts[Reminder.State.SENT] else None,
+    }
+    rows = (
+        reminders.select_related("recipient")
+        .annotate(patient_id=Coalesce("task__patient_id", "event__patient_id", "handoff__patient_id"))
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filter": filterset, "page": page, "query": query.urlencode(), "counts": counts, "lags": lags}
+    return render(request, "coordination/reminder_ledger.html", context)
+
+
+# --- one's own preferences --------------------------------------------------------------------------
+
+
+def reminder_settings(request):
+    preference = preference_for(request.user)
+    form = PreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        reminder_preference_update(
+            user=request.user,
+            email=form.cleaned_data["email"],
+            digest_hour=form.cleaned_data["digest_hour"],
+            actor=request.user,
+        )
+        messages.success(request, "Your reminder settings are saved.")
+        return redirect("reminder_settings")
+    zone = request.user.unit.time_zone if request.user.unit_id else timezone.get_default_timezone_name()
+    context = {"form": form, "zone": zone, "has_email": bool(request.user.email)}
+    return render(request, "coordination/reminder_settings.html", context)
+
+
+# --- an event's reminders and snoozes -----------------------------------------------------------------
+
+
+def _panel_context(request, event, *, forms=None, error: str = "", notice: str = ""):
+    """The event's open tasks with their live snooze, the reminders sent about them, and a snooze
+    form where the user may snooze: a constant number of queries however many tasks."""
+    now = timezone.now()
+    user = request.user
+    tasks = list(
+        Task.objects.filter(event=event, status=Task.Status.OPEN).select_related("assignee").order_by("due_at", "order")
+    )
+    snoozes = {}
+    for snooze in (
+        TaskSnooze.objects.filter(task__in=tasks, ended_at__isnull=True, until__gt=now)
+        .select_related("created_by")
+        .order_by("until")
+    ):
+        snoozes[snooze.task_id] = snooze
+    reminders: dict[int, list[Reminder]] = {}
+    for reminder in (
+        Reminder.objects.filter(task__in=tasks).exclude(state=Reminder.State.SKIPPED).select_related("recipient")
+    ):
+        reminders.setdefault(reminder.task_id, []).append(reminder)
+    roles = team_roles(user)
+    coordinator = can(user, Ability.REASSIGN_TASKS) and user.unit_id == event.patient.unit_id
+    zone = event.patient.unit.zone
+    forms = forms or {}
+    for task in tasks:
+        task.snooze = snoozes.get(task.pk)
+        task.reminder_list = sorted(reminders.get(task.pk, []), key=lambda r: r.created_at)
+        works_it = can(user, Ability.WORK_TASKS) and (
+            task.assignee_id == user.pk or (task.patient_id, task.role) in roles
+        )
+        task.can_snooze = works_it or coordinator
+        if task.can_snooze:
+            task.snooze_form = forms.get(task.pk) or SnoozeForm(zone=zone, now=now, auto_id=f"snooze-{task.pk}-%s")
+    return {
+        "event": event,
+        "patient": event.patient,
+        "tasks": tasks,
+        "error": error,
+        "notice": notice,
+        "now": now,
+    }
+
+
+def event_reminders(request, pk):
+    event = get_event_for_user(request.user, pk)
+    require(request.user, Ability.VIEW_PATIENTS)
+    if request.htmx:
+        return render(request, "coordination/partials/reminder_panel.html", _panel_context(request, event))
+    audit_record(
+        action=AuditEvent.Action.VIEW,
+        object_type="patients.careevent",
+        object_id=pk,
+        patient_id=event.patient_id,
+        detail={"page": "reminders"},
+    )
+    return render(request, "coordination/reminder_event.html", _panel_context(request, event))
+
+
+@require_POST
+def task_snooze_view(request, pk):
+    """Snooze a task's reminders (for a while, or until a time, with a reason), or end the snooze."""
+    task = get_task_for_user(request.user, pk)
+    event = task.event
+    form, error, notice = None, "", ""
+    try:
+        if request.POST.get("end"):
+            if task_snooze_end(task=task, actor=request.user):
+                notice = f"“{task.text}”: reminders are back on."
+            else:
+                error = f"“{task.text}” was not snoozed."
+        else:
+            form = SnoozeForm(request.POST, zone=task.patient.unit.zone, auto_id=f"snooze-{task.pk}-%s")
+            if form.is_valid():
+                snooze = task_snooze(
+                    task=task,
+                    actor=request.user,
+                    until=form.cleaned_data["until_at"],
+                    reason=form.cleaned_data["reason"],
+                )
+                until = timezone.localtime(snooze.until, task.patient.unit.zone)
+                notice = f"“{task.text}”: reminders snoozed until {until:%H:%M}."
+                form = None
+            else:
+                error = "Check the snooze: " + " ".join(e for errors in form.errors.values() for e in errors)
+    except PermissionDenied as refusal:
+        error, form = str(refusal), None
+    except ValidationError as invalid:
+        error = " ".join(invalid.messages)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, notice)
+        return redirect("event_reminders", pk=event.pk)
+    context = _panel_context(request, event, forms={task.pk: form} if form else None, error=error, notice=notice)
+    return render(request, "coordination/partials/reminder_panel.html", context)

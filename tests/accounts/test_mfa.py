@@ -1,0 +1,296 @@
+"""Two-step sign-in: required for staff and coordinators, optional for others.
+
+Codes are computed from the device's key with django_otp.oath.TOTP, as the user's phone would.
+"""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import AuditEvent
+from accounts.services import mfa_recovery_codes_new
+
+from ..factories import TEST_PASSWORD
+from .helpers import SignInClient, totp_code, verified_login
+
+START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def clock(time_machine):
+    time_machine.move_to(START, tick=False)
+    return time_machine
+
+
+def sign_in(client, username, password=TEST_PASSWORD):
+    return client.post(reverse("login"), {"username": username, "password": password})
+
+
+def enrolled(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def setup_url(next_url="/"):
+    return reverse("mfa_setup") + "?next=" + next_url.replace("/", "%2F")
+
+
+def verify_url(next_url="/"):
+    return reverse("mfa_verify") + "?next=" + next_url.replace("/", "%2F")
+
+
+# --- who must use it -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["admin_user", "coordinator"])
+def test_staff_and_coordinators_must_set_it_up_before_any_page(client, request, who):
+    user = request.getfixturevalue(who)
+    response = sign_in(client, user.username)
+    assert response["Location"] == setup_url("/")
+    for page in [reverse("home"), reverse("patients:list"), reverse("admin:index")]:
+        response = client.get(page)
+        assert response.status_code == 302, page
+        assert response["Location"].startswith(reverse("mfa_setup")), page
+
+
+def test_a_nurse_signs_in_with_the_password_alone(client, nurse):
+    response = sign_in(client, "nurse")
+    assert response["Location"] == reverse("home")
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_user_with_an_authenticator_enters_a_code_after_the_password(client, nurse, clock):
+    device = enrolled(nurse)
+    response = sign_in(client, "nurse")
+    assert response["Location"] == verify_url("/")
+    assert client.get(reverse("patients:list"))["Location"] == verify_url("/patients/")
+    response = client.post(verify_url("/patients/"), {"code": totp_code(device)})
+    assert response["Location"] == "/patients/"
+    assert client.get(reverse("patients:list")).status_code == 200
+
+
+def test_the_admin_site_is_behind_the_second_step_too(client, admin_user, clock):
+    device = enrolled(admin_user)
+    client.post(reverse("admin:login"), {"username": "admin", "password": TEST_PASSWORD})
+    assert client.get(reverse("admin:index"))["Location"] == verify_url("/admin/")
+    client.post(verify_url("/admin/"), {"code": totp_code(device)})
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+# --- setting it up ---------------------------------------------------------------------------------
+
+
+def test_setup_shows_a_qr_code_and_the_key_then_the_recovery_codes_once(client, coordinator, clock):
+    sign_in(client, "coordinator")
+    page = client.get(setup_url("/"))
+    body = page.content.decode()
+    assert "<svg" in body and "<script>" not in body and "<img" not in body
+    device = TOTPDevice.objects.get(user=coordinator, confirmed=False)
+    assert page.context["secret"].replace(" ", "") in device.config_url
+
+    response = client.post(setup_url("/"), {"code": totp_code(device)})
+    assert response.status_code == 200
+    codes = response.context["codes"]
+    assert len(codes) == 10
+    assert "Store these codes safely now: they are shown only this once." in response.content.decode()
+    assert set(StaticToken.objects.filter(device__user=coordinator).values_list("token", flat=True)) == set(codes)
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("mfa_setup"))["Location"] == reverse("security")
+
+
+def test_setup_with_a_wrong_code_confirms_nothing(client, coordinator, clock):
+    sign_in(client, "coordinator")
+    client.get(setup_url("/"))
+    response = client.post(setup_url("/"), {"code": "000000"})
+    assert "That code is not right." in response.context["form"].errors["code"][0]
+    assert not TOTPDevice.objects.filter(user=coordinator, confirmed=True).exists()
+    assert client.get(reverse("home"))["Location"].startswith(reverse("mfa_setup"))
+
+
+def test_setup_shows_the_same_key_until_it_is_confirmed(client, coordinator):
+    sign_in(client, "coordinator")
+    first = client.get(setup_url("/")).context["secret"]
+    assert client.get(setup_url("/")).context["secret"] == first
+    assert TOTPDevice.objects.filter(user=coordinator).count() == 1
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("", "Enter the code from your authenticator app, or a recovery code."),
+        ("   ", "Enter the code from your authenticator app, or a recovery code."),
+        ("12345", "Enter the 6 digits your authenticator app shows, or a recovery code of 8 letters and digits."),
+        ("abc!!<script>", "Enter the 6 digits your authenticator app shows"),
+        ("9" * 500, "Enter the 6 digits your authenticator app shows"),
+        ("\x00\x01", "Null characters are not allowed."),
+        ("000000", "That code is not right. Enter the code that your authenticator app shows now."),
+        ("abcdefgh", "That recovery code is not right, or it has been used already."),
+    ],
+    ids=["empty", "blank", "short", "garbage", "huge", "control", "wrong", "wrong-recovery"],
+)
+def test_a_wrong_empty_or_garbage_code_gets_a_message_at_the_field(client, nurse, clock, code, message):
+    enrolled(nurse)
+    mfa_recovery_codes_new(user=nurse, actor=nurse)
+    sign_in(client, "nurse")
+    response = client.post(verify_url("/"), {"code": code})
+    assert response.status_code == 200
+    assert any(error.startswith(message) for error in response.context["form"].errors["code"])
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_a_post_without_any_field_gets_a_message_not_an_error(client, nurse):
+    enrolled(nurse)
+    sign_in(client, "nurse")
+    response = client.post(reverse("mfa_verify"), {})
+    assert response.status_code == 200
+    assert response.context["form"].errors["code"]
+
+
+def test_wrong_codes_in_a_row_make_the_next_try_wait(client, nurse, clock):
+    device = enrolled(nurse)
+    sign_in(client, "nurse")
+    client.post(verify_url("/"), {"code": "000000"})
+    response = client.post(verify_url("/"), {"code": totp_code(device)})
+    assert response.context["form"].errors["code"] == ["Too many wrong codes. Wait 1 second, then try again."]
+    clock.shift(dt.timedelta(seconds=2))
+    assert client.post(verify_url("/"), {"code": totp_code(device)})["Location"] == "/"
+
+
+def test_a_code_is_accepted_once_only(client, nurse, clock):
+    device = enrolled(nurse)
+    sign_in(client, "nurse")
+    code = totp_code(device)
+    assert client.post(verify_url("/"), {"code": code})["Location"] == "/"
+    other = SignInClient()
+    sign_in(other, "nurse")
+    response = other.post(verify_url("/"), {"code": code})
+    assert "That code is not right." in response.context["form"].errors["code"][0]
+
+
+# --- recovery codes ---------------------------------------------------------------------------------
+
+
+def test_a_recovery_code_works_once_only(client, nurse, clock):
+    enrolled(nurse)
+    code = mfa_recovery_codes_new(user=nurse, actor=nurse)[0]
+    sign_in(client, "nurse")
+    response = client.post(verify_url("/"), {"code": code.upper()}, follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert "You signed in with a recovery code; it cannot be used again. 9 left." in response.content.decode()
+
+    later = SignInClient()
+    sign_in(later, "nurse")
+    response = later.post(verify_url("/"), {"code": code})
+    assert response.context["form"].errors["code"] == ["That recovery code is not right, or it has been used already."]
+
+
+def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(client, nurse, clock):
+    old = mfa_recovery_codes_new(user=nurse, actor=nurse)
+    verified_login(client, nurse)
+    wrong = client.post(reverse("mfa_recovery_codes"), {"codes-password": "not-my-password"})
+    assert wrong.context["codes_form"].errors["password"] == ["That password is not right."]
+    assert sorted(StaticToken.objects.values_list("token", flat=True)) == sorted(old)
+
+    response = client.post(reverse("mfa_recovery_codes"), {"codes-password": TEST_PASSWORD})
+    new = response.context["codes"]
+    assert len(new) == 10 and not set(new) & set(old)
+    assert sorted(StaticToken.objects.values_list("token", flat=True)) == sorted(new)
+
+
+# --- the Security page ----------------------------------------------------------------------------
+
+
+def test_a_nurse_turns_two_step_sign_in_on_and_off_from_the_security_page(client, nurse, clock):
+    sign_in(client, "nurse")
+    assert "<strong>Off.</strong>" in client.get(reverse("security")).content.decode()
+    client.get(reverse("mfa_setup"))
+    device = TOTPDevice.objects.get(user=nurse)
+    client.post(reverse("mfa_setup"), {"code": totp_code(device)})
+    assert "<strong>On.</strong>" in client.get(reverse("security")).content.decode()
+
+    client.post(reverse("mfa_turn_off"), {"off-password": TEST_PASSWORD})
+    assert not TOTPDevice.objects.filter(user=nurse).exists()
+    assert not StaticDevice.objects.filter(user=nurse).exists()
+    assert "<strong>Off.</strong>" in client.get(reverse("security")).content.decode()
+
+
+def test_the_users_name_in_the_navigation_leads_to_the_security_page(client, nurse):
+    client.force_login(nurse)
+    assert f'href="{reverse("security")}"' in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize("who", ["admin_user", "coordinator"])
+def test_staff_and_coordinators_cannot_turn_it_off(client, request, who):
+    user = request.getfixturevalue(who)
+    verified_login(client, user)
+    assert "Turn off two-step sign-in" not in client.get(reverse("security")).content.decode()
+    response = client.post(reverse("mfa_turn_off"), {"off-password": TEST_PASSWORD}, follow=True)
+    assert "required for your role" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=user).exists()
+
+
+def test_the_admin_resets_a_lost_authenticator_and_the_user_sets_up_again(client, coordinator, admin_user):
+    coordinators_tablet = SignInClient()
+    verified_login(coordinators_tablet, coordinator)
+    verified_login(client, admin_user)
+    changelist = reverse("admin:accounts_user_changelist")
+    client.post(changelist, {"action": "reset_two_step", "_selected_action": [coordinator.pk]})
+    assert not TOTPDevice.objects.filter(user=coordinator).exists()
+    assert coordinators_tablet.get(reverse("home"))["Location"].startswith(reverse("login"))
+    assert sign_in(coordinators_tablet, "coordinator")["Location"] == setup_url("/")
+
+
+# --- htmx and the way back -------------------------------------------------------------------------
+
+
+def test_an_htmx_request_before_the_second_step_reloads_the_page_at_the_step(client, coordinator):
+    sign_in(client, "coordinator")
+    response = client.get(reverse("home"), **HTMX, HTTP_HX_CURRENT_URL="http://testserver/board/")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == setup_url("/board/")
+
+
+def test_the_bell_polling_on_the_code_page_does_not_reload_it(client, coordinator):
+    sign_in(client, "coordinator")
+    response = client.get(reverse("notification_bell"), **HTMX, HTTP_X_BACKGROUND_POLL="true")
+    assert response.status_code == 204
+    assert "HX-Redirect" not in response
+
+
+def test_after_the_code_the_user_goes_on_only_within_the_site(client, nurse, clock):
+    device = enrolled(nurse)
+    sign_in(client, "nurse")
+    response = client.post(reverse("mfa_verify") + "?next=https://evil.example/", {"code": totp_code(device)})
+    assert response["Location"] == reverse("home")
+
+
+def test_signing_out_before_the_second_step_ends_only_that_session(client, coordinator):
+    working = SignInClient()
+    verified_login(working, coordinator)
+    sign_in(client, "coordinator")
+    client.post(reverse("logout"))
+    assert working.get(reverse("home")).status_code == 200
+
+
+def test_the_second_step_and_changes_to_it_reach_the_audit_log(client, nurse, clock):
+    device = enrolled(nurse)
+    sign_in(client, "nurse")
+    client.post(verify_url("/"), {"code": "000000"})
+    clock.shift(dt.timedelta(seconds=2))
+    client.post(verify_url("/"), {"code": totp_code(device)})
+    client.post(reverse("mfa_turn_off"), {"off-password": TEST_PASSWORD})
+    rows = AuditEvent.objects.filter(object_type="accounts.user", object_id=str(nurse.pk)).order_by("id")
+    trail = [(row.action, row.outcome, row.detail.get("event")) for row in rows]
+    assert trail == [
+        ("login", "success", None),
+        ("login_failed", "failure", "second_step_failed"),
+        ("login", "success", "second_step_passed"),
+        ("permission_change", "success", "second_step_disabled"),
+    ]
+    assert all(row.actor_username == "nurse" for row in rows[1:])

@@ -1,0 +1,298 @@
+"""Sign-in security: lockout, time-outs, and the end of every session at sign-out or deactivation.
+
+Sign-ins go through the real login form (a POST through the test client); the clock is moved
+with time-machine.
+"""
+
+import datetime as dt
+import logging
+
+import pytest
+from axes.models import AccessAttempt, AccessLog
+from django.contrib.auth import SESSION_KEY
+from django.test import Client as PlainClient
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from accounts.services import user_deactivate
+from accounts.signin import LAST_ACTIVE_AT, client_ip_address
+
+from ..factories import TEST_PASSWORD
+from .helpers import SignInClient as Client
+from .helpers import verified_login
+
+START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+POLL = {"HTTP_HX_REQUEST": "true", "HTTP_X_BACKGROUND_POLL": "true"}
+
+
+def sign_in(client, username="nurse", password=TEST_PASSWORD, address="10.0.0.1"):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def signed_in(client) -> bool:
+    return SESSION_KEY in client.session
+
+
+@pytest.fixture
+def clock(time_machine):
+    time_machine.move_to(START, tick=False)
+    return time_machine
+
+
+# --- lockout ---------------------------------------------------------------------------------
+
+
+def test_four_wrong_passwords_leave_the_door_open_and_a_success_clears_them(client, nurse):
+    for _ in range(4):
+        assert sign_in(client, password="wrong-password").status_code == 200
+    assert sign_in(client).status_code == 302
+    assert signed_in(client)
+    assert not AccessAttempt.objects.filter(username="nurse").exists()
+
+
+def test_five_wrong_passwords_lock_the_user_name_from_any_address(client, nurse):
+    for attempt in range(1, 5):
+        sign_in(client, password="wrong-password", address=f"10.0.0.{attempt}")
+    fifth = sign_in(client, password="wrong-password", address="10.0.0.5")
+    assert fifth.status_code == 429
+    assert "Sign-in is locked" in fifth.content.decode()
+
+    right_password_elsewhere = sign_in(Client(), address="192.168.7.7")
+    assert right_password_elsewhere.status_code == 429
+    assert not signed_in(client)
+
+
+def test_five_failures_from_one_address_lock_that_address_for_every_user_name(client, nurse, nurse2):
+    for name in ["nobody", "nurse2", "admin", "guest", "pharmacist"]:
+        sign_in(client, username=name, password="wrong-password", address="10.9.9.9")
+    from_that_address = Client()
+    assert sign_in(from_that_address, address="10.9.9.9").status_code == 429
+    assert not signed_in(from_that_address)
+    from_another_address = Client()
+    assert sign_in(from_another_address, address="10.9.9.10").status_code == 302
+    assert signed_in(from_another_address)
+
+
+def test_the_lockout_is_recorded_and_written_to_the_log(client, nurse, caplog):
+    with caplog.at_level(logging.WARNING, logger="accounts.signin"):
+        for _ in range(5):
+            sign_in(client, password="wrong-password", address="10.0.0.3")
+    attempt = AccessAttempt.objects.get(username="nurse")
+    assert (attempt.ip_address, attempt.failures_since_start) == ("10.0.0.3", 5)
+    assert "lockout username='nurse' ip=10.0.0.3" in caplog.text
+    lockout = AuditEvent.objects.get(action=AuditEvent.Action.LOCKOUT)
+    assert lockout.detail == {"username": "nurse", "ip": "10.0.0.3"}
+
+
+def test_the_lockout_page_says_how_long_and_whom_to_call(client, nurse, settings):
+    settings.SIGNIN_HELP_CONTACT = "the IT service desk on 4357"
+    for _ in range(5):
+        response = sign_in(client, password="wrong-password")
+    body = response.content.decode()
+    assert "locked for 30 minutes" in body and "the IT service desk on 4357" in body
+
+
+def test_the_lockout_ends_after_the_cool_off_and_attempts_meanwhile_do_not_extend_it(client, nurse, clock):
+    for _ in range(5):
+        sign_in(client, password="wrong-password")
+    clock.shift(dt.timedelta(minutes=20))
+    assert sign_in(client).status_code == 429
+    clock.shift(dt.timedelta(minutes=9))
+    assert sign_in(client).status_code == 429
+    clock.shift(dt.timedelta(minutes=2))
+    assert sign_in(client).status_code == 302
+    assert signed_in(client)
+
+
+def test_a_successful_sign_in_is_logged_with_its_address(client, nurse):
+    sign_in(client, address="10.1.2.3")
+    assert AccessLog.objects.filter(username="nurse", ip_address="10.1.2.3").exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"username": "", "password": ""}, {"username": "nurse\x00", "password": "x"}, {"username": "n" * 5000}],
+    ids=["nothing", "empty", "null-byte", "huge"],
+)
+def test_a_sign_in_form_with_garbage_gets_a_message_not_an_error(client, nurse, data):
+    response = client.post(reverse("login"), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.5", "10.0.0.1"),  # no proxy: the header is the client's word, ignored
+        (1, "6.6.6.6, 203.0.113.5", "203.0.113.5"),  # what our proxy saw, not what the client claimed
+        (2, "203.0.113.5, 10.0.0.2", "203.0.113.5"),
+        (2, "", "10.0.0.1"),  # a request that bypassed the proxies
+    ],
+)
+def test_the_client_address_is_read_behind_trusted_proxies_only(rf, settings, proxies, forwarded, expected):
+    settings.SIGNIN_TRUSTED_PROXIES = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip_address(request) == expected
+
+
+# --- time-outs ---------------------------------------------------------------------------------
+
+
+def test_a_session_idle_for_14_minutes_is_still_signed_in(client, nurse, clock):
+    sign_in(client)
+    clock.shift(dt.timedelta(minutes=14))
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_session_idle_for_15_minutes_is_signed_out_with_a_message(client, nurse, clock):
+    sign_in(client)
+    clock.shift(dt.timedelta(minutes=15))
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login") + "?next=%2Fpatients%2F"
+    assert not signed_in(client)
+    page = client.get(response["Location"]).content.decode()
+    assert "You were signed out after 15 minutes without activity." in page
+
+
+def test_activity_restarts_the_idle_clock(client, nurse, clock):
+    sign_in(client)
+    for _ in range(4):
+        clock.shift(dt.timedelta(minutes=14))
+        assert client.get(reverse("home")).status_code == 200
+    assert signed_in(client)
+
+
+def test_the_bell_polling_in_the_background_does_not_keep_a_session_alive(client, nurse, clock):
+    sign_in(client)
+    for _ in range(14):
+        clock.shift(dt.timedelta(minutes=1))
+        assert client.get(reverse("notification_bell"), **POLL).status_code == 200
+    clock.shift(dt.timedelta(minutes=1))
+    response = client.get(reverse("notification_bell"), **POLL)
+    assert response.status_code == 200  # htmx follows HX-Redirect with a whole-page load
+    assert response["HX-Redirect"].startswith(reverse("login"))
+    assert not signed_in(client)
+
+
+def test_activity_is_written_to_the_session_at_most_once_a_minute(client, nurse, clock):
+    sign_in(client)
+    signed_in_at = client.session[LAST_ACTIVE_AT]
+    clock.shift(dt.timedelta(seconds=30))
+    client.get(reverse("home"))
+    assert client.session[LAST_ACTIVE_AT] == signed_in_at
+    clock.shift(dt.timedelta(seconds=31))
+    client.get(reverse("home"))
+    assert client.session[LAST_ACTIVE_AT] == signed_in_at + 61
+
+
+def test_the_12_hour_limit_signs_out_even_a_busy_session(client, nurse, clock):
+    sign_in(client)
+    for _ in range(51):  # every 14 minutes, until 11 h 54
+        clock.shift(dt.timedelta(minutes=14))
+        assert client.get(reverse("home")).status_code == 200
+    clock.shift(dt.timedelta(minutes=6))
+    response = client.get(reverse("home"), follow=True)
+    assert not signed_in(client)
+    assert "You were signed out 12 hours after signing in." in response.content.decode()
+
+
+def test_an_htmx_request_of_an_expired_session_reloads_the_whole_page_at_sign_in(client, nurse, clock):
+    sign_in(client)
+    clock.shift(dt.timedelta(minutes=16))
+    response = client.get(
+        reverse("notification_bell"), HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/patients/"
+    )
+    assert response["HX-Redirect"] == reverse("login") + "?next=%2Fpatients%2F"
+
+
+def test_the_time_outs_follow_the_settings(client, nurse, clock, settings):
+    settings.SESSION_IDLE_TIMEOUT = 5 * 60
+    sign_in(client)
+    clock.shift(dt.timedelta(minutes=5))
+    response = client.get(reverse("home"), follow=True)
+    assert "You were signed out after 5 minutes without activity." in response.content.decode()
+
+
+# --- every session of the user ends --------------------------------------------------------------
+
+
+def test_signing_out_in_one_browser_ends_the_session_in_another(client, nurse):
+    tablet, workstation = client, Client()
+    sign_in(tablet)
+    sign_in(workstation, address="10.0.0.2")
+    response = workstation.post(reverse("logout"), follow=True)
+    assert "You are signed out, in this browser and in any other." in response.content.decode()
+    assert tablet.get(reverse("home")).status_code == 302
+    assert not signed_in(tablet)
+
+
+def test_signing_out_of_the_admin_ends_every_session_too(client, admin_user):
+    other = Client()
+    verified_login(client, admin_user)
+    verified_login(other, admin_user)
+    client.post(reverse("admin:logout"))
+    assert other.get(reverse("admin:index")).status_code == 302
+    assert not signed_in(other)
+
+
+def test_deactivating_a_user_ends_their_sessions_and_reactivating_revives_none(client, nurse, admin_user):
+    sign_in(client)
+    user_deactivate(user=nurse, actor=admin_user)
+    assert client.get(reverse("home")).status_code == 302
+    nurse.is_active = True
+    nurse.save()
+    assert client.get(reverse("home")).status_code == 302
+    assert not signed_in(client)
+
+
+def test_the_admin_action_deactivates_users_and_ends_their_sessions(client, nurse, admin_user):
+    nurses_tablet = Client()
+    sign_in(nurses_tablet)
+    verified_login(client, admin_user)
+    changelist = reverse("admin:accounts_user_changelist")
+    client.post(changelist, {"action": "deactivate", "_selected_action": [nurse.pk]})
+    nurse.refresh_from_db()
+    assert not nurse.is_active
+    assert nurses_tablet.get(reverse("home")).status_code == 302
+
+
+def test_an_admin_cannot_deactivate_themselves(admin_user):
+    with pytest.raises(Exception, match="You cannot deactivate your own account."):
+        user_deactivate(user=admin_user, actor=admin_user)
+    admin_user.refresh_from_db()
+    assert admin_user.is_active
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(client, nurse):
+    other = Client()
+    sign_in(client)
+    sign_in(other, address="10.0.0.2")
+    new = "a-Much-longer-passphrase-7"
+    data = {"old_password": TEST_PASSWORD, "new_password1": new, "new_password2": new}
+    response = client.post(reverse("password_change"), data)
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+    assert other.get(reverse("home")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("Short-pw-1", "This password is too short. It must contain at least 12 characters."),
+        ("password1234", "This password is too common."),
+        ("839201748392", "This password is entirely numeric."),
+    ],
+)
+def test_a_weak_new_password_is_refused_at_its_field(client, nurse, new, message):
+    sign_in(client)
+    data = {"old_password": TEST_PASSWORD, "new_password1": new, "new_password2": new}
+    response = client.post(reverse("password_change"), data)
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["new_password2"]
+
+
+def test_the_plain_test_client_cannot_sign_in_without_a_request(nurse):
+    """Why tests/conftest.py gives login() a request: axes judges sign-ins by their request."""
+    with pytest.raises(ValueError, match="requires a request"):
+        PlainClient().login(username="nurse", password=TEST_PASSWORD)

@@ -1,0 +1,111 @@
+"""Builders for the handoff tests: a receiving agency, a planned discharge with its
+hospital-to-home checklist, the checklist done, and a handoff ready to send."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from accounts.models import Role, Unit
+from checklists.models import Task
+from checklists.services import checklists_instantiate, task_complete, task_verify
+from coordination.handoffs import ActionSpec, HandoffContent, handoff_create
+from patients.models import CareEvent, Cycle
+
+from ..checklists.helpers import make_event, publish_template
+from ..factories import UnitFactory, UserFactory
+
+# The issue's hospital-to-home checklist, in short (the starter library's is longer).
+TRANSITION_ITEMS = [
+    {"text": "Pump programming verified", "needs_verification": True, "verifier_role": "nurse"},
+    {"text": "Bag-change calendar handed over", "role": "case_manager"},
+    {"text": "Supplies delivered", "role": "case_manager"},
+    {"text": "Caregiver teach-back done"},
+    {"text": "First home visit booked", "role": "case_manager"},
+    {"text": "Next clinic appointment booked", "role": "case_manager"},
+    {"text": "24/7 contact given", "role": "case_manager"},
+    {"text": "Take-home leaflet given", "role": "case_manager", "required": False},
+]
+SYNTHESIS = "Stable on day 4, 48-hour bags at 5 mL/h; we visit tomorrow 10:00 and change the bag on day 5."
+
+
+def make_agency(ward, name: str = "HomeCare Infusion") -> Unit:
+    return UnitFactory(name=name, organisation=ward.organisation, kind=Unit.Kind.HOME_HEALTH, time_zone=ward.time_zone)
+
+
+def make_home_nurse(agency, username: str = "homenurse", role: str = Role.NURSE):
+    return UserFactory(username=username, role=role, unit=agency)
+
+
+def publish_transition_template():
+    return publish_template(
+        items=TRANSITION_ITEMS, name="Hospital-to-home transition", trigger_kind=CareEvent.Kind.DISCHARGE_HOME
+    )
+
+
+def make_discharge(patient, *, hours_ahead: float = 20, with_bag_changes: bool = True) -> CareEvent:
+    """A planned discharge home on day 4 of cycle 1 (and bag changes at home after it)."""
+    planned_at = timezone.now() + dt.timedelta(hours=hours_ahead)
+    day_one = timezone.localtime(planned_at, patient.unit.zone).date() - dt.timedelta(days=3)
+    event = make_event(patient, kind=CareEvent.Kind.DISCHARGE_HOME, planned_at=planned_at, start_date=day_one)
+    Cycle.objects.filter(pk=event.cycle_id).update(inpatient_days=3)
+    event.cycle.refresh_from_db()
+    if with_bag_changes:
+        for n, hours in enumerate((24, 72, 120), start=1):
+            CareEvent.objects.create(
+                patient=patient,
+                cycle=event.cycle,
+                kind=CareEvent.Kind.BAG_CHANGE,
+                sequence=n,
+                setting="home",
+                planned_at=planned_at + dt.timedelta(hours=hours),
+            )
+    checklists_instantiate(events=[event])
+    return event
+
+
+def answer(task: Task) -> str:
+    return {"number": str(task.min_value or 1), "text": "Done", "attestation": "attested"}.get(
+        task.response_kind, task.choices[0] if task.choices else "on"
+    )
+
+
+def complete_checklist(event: CareEvent, *, workers: dict, verifier, leave_open=()) -> None:
+    """Every task of the event done by the worker of its role (verified by `verifier`), in
+    dependency order, except the texts in `leave_open`."""
+    remaining = list(Task.objects.filter(event=event, status=Task.Status.OPEN).exclude(text__in=leave_open))
+    for _ in range(len(remaining) + 1):
+        if not remaining:
+            break
+        waiting = []
+        for task in remaining:
+            if task.depends_on.exclude(status__in=["done", "not_applicable"]).exists():
+                waiting.append(task)
+                continue
+            task_complete(task=task, actor=workers[task.role], value=answer(task))
+        remaining = waiting
+    for task in Task.objects.filter(event=event, status="done", needs_verification=True, verified_by__isnull=True):
+        task_verify(task=task, actor=verifier)
+
+
+def content(to_unit, **changes) -> HandoffContent:
+    now = timezone.now()
+    values = {
+        "kind": "hospital_home",
+        "to_unit": to_unit,
+        "illness_severity": "stable",
+        "patient_summary": "58-year-old, MRD-positive ALL, cycle 1 day 4, no CRS, no neurotoxicity.",
+        "situation_awareness": "Lives with her husband, who is the caregiver.",
+        "contingency_plan": "Fever above 38.5 °C or new confusion: call the ward's 24/7 number.",
+        "pump": "CADD-Solis, 5 mL/h, 48-hour bag, locked",
+        "line": "PICC right arm, dedicated lumen, do not flush",
+        "actions": [
+            ActionSpec("First home visit", Role.NURSE, now + dt.timedelta(hours=30)),
+            ActionSpec("Call the caregiver", Role.CASE_MANAGER, now + dt.timedelta(hours=24)),
+        ],
+    }
+    values.update(changes)
+    return HandoffContent(**values)
+
+
+def draft_handoff(event, sender, to_unit, **changes):
+    return handoff_create(event=event, content=content(to_unit, **changes), actor=sender)

@@ -1,0 +1,447 @@
+"""Handoff pages: preparing, the handoff page and its in-place actions, the printout, the review
+queue, the board and the patient page; access, audit, escaping and bad input."""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from coordination import handoffs as svc
+from coordination.models import Handoff
+
+from ..accounts.helpers import verified_login
+from ..checklists.helpers import make_event
+from .handoff_helpers import (
+    SYNTHESIS,
+    complete_checklist,
+    draft_handoff,
+    make_agency,
+    make_discharge,
+    make_home_nurse,
+    publish_transition_template,
+)
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+SCRIPT = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+def agency(ward):
+    return make_agency(ward)
+
+
+@pytest.fixture
+def home_nurse(agency):
+    return make_home_nurse(agency)
+
+
+@pytest.fixture
+def ready(patient, nurse, nurse2, case_manager):
+    publish_transition_template()
+    event = make_discharge(patient)
+    complete_checklist(event, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
+    return event
+
+
+@pytest.fixture
+def handoff(ready, case_manager, agency):
+    return draft_handoff(ready, case_manager, agency)
+
+
+@pytest.fixture
+def sent(handoff, case_manager):
+    return svc.handoff_send(handoff=handoff, actor=case_manager)
+
+
+def page(client, name, *args, **extra):
+    response = client.get(reverse(name, args=args), **extra)
+    return response, response.content.decode()
+
+
+def form_data(event, agency, **changes):
+    data = {
+        "event": event.pk,
+        "kind": "hospital_home",
+        "to_unit": agency.pk,
+        "to_person": "",
+        "illness_severity": "watcher",
+        "patient_summary": "Cycle 1 day 4, no CRS.",
+        "pump": "CADD-Solis 5 mL/h",
+        "line": "PICC right arm",
+        "situation_awareness": "",
+        "contingency_plan": "Fever above 38.5 °C: call the ward.",
+        "actions-TOTAL_FORMS": "2",
+        "actions-INITIAL_FORMS": "0",
+        "actions-MIN_NUM_FORMS": "0",
+        "actions-MAX_NUM_FORMS": "20",
+        "actions-0-text": "First home visit",
+        "actions-0-role": "nurse",
+        "actions-0-due_at": (
+            timezone.localtime(event.planned_at, event.patient.unit.zone) + dt.timedelta(days=1)
+        ).strftime("%Y-%m-%dT%H:%M"),
+        "actions-1-text": "",
+        "actions-1-role": "",
+        "actions-1-due_at": "",
+    }
+    data.update(changes)
+    return data
+
+
+# --- preparing (the sending side) ------------------------------------------------------------------
+
+
+def test_the_case_manager_prepares_a_handoff_from_the_patient_page(client, ready, case_manager, agency, patient):
+    client.force_login(case_manager)
+    _, body = page(client, "patient_detail", patient.pk)
+    assert reverse("handoff_new", args=[patient.pk]) in body and "Prepare a handoff" in body
+
+    response, body = page(client, "handoff_new", patient.pk)
+    assert response.status_code == 200
+    assert "Fever above 38.5 °C" in body  # a contingency plan to start from
+    assert "First home visit: pump, line site" in body  # suggested actions
+    assert 'for="id_actions-0-text"' in body and "Owner of action 1" in body
+
+    response = client.post(reverse("handoff_new", args=[patient.pk]), form_data(ready, agency))
+    handoff = Handoff.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("handoff_detail", args=[handoff.pk])
+    assert handoff.status == "draft" and handoff.illness_severity == "watcher"
+    action = handoff.actions.get()
+    assert action.text == "First home visit" and action.role == "nurse"
+    # the due time was typed in the unit's zone
+    assert action.due_at == ready.planned_at.replace(second=0, microsecond=0) + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"contingency_plan": ""}, "contingency_plan", "This field is required."),
+        ({"patient_summary": "x" * 4001}, "patient_summary", "at most 4000 characters"),
+        ({"actions-0-role": ""}, "actions-0-role", "Choose who does it."),
+        ({"actions-0-due_at": "tomorrow"}, "actions-0-due_at", "Enter a valid date/time."),
+    ],
+)
+def test_bad_input_shows_at_its_field_and_saves_nothing(client, ready, case_manager, agency, changes, field, message):
+    client.force_login(case_manager)
+    response = client.post(reverse("handoff_new", args=[ready.patient_id]), form_data(ready, agency, **changes))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="id_{field}"' in body and "is-invalid" in body and message in body
+    assert not Handoff.objects.exists()
+
+
+def test_the_sending_unit_itself_is_refused_with_a_clear_message(client, ready, case_manager, agency, ward):
+    client.force_login(case_manager)
+    response = client.post(reverse("handoff_new", args=[ready.patient_id]), form_data(ready, agency, to_unit=ward.pk))
+    assert "never to the sending unit itself" in response.content.decode()
+    assert not Handoff.objects.exists()
+
+
+def test_only_the_sending_side_prepares(client, ready, pharmacist, coordinator):
+    client.force_login(pharmacist)
+    assert client.get(reverse("handoff_new", args=[ready.patient_id])).status_code == 403
+    verified_login(client, coordinator)
+    assert client.get(reverse("handoff_new", args=[ready.patient_id])).status_code == 403
+
+
+def test_a_draft_is_edited_and_a_returned_one_shows_its_reason(client, sent, case_manager, home_nurse, agency):
+    svc.handoff_return(handoff=sent, actor=home_nurse, reason="Bag dates missing")
+    client.force_login(case_manager)
+    response, body = page(client, "handoff_edit", sent.pk)
+    assert "Bag dates missing" in body and "Saving makes it a draft again" in body
+    data = form_data(sent.event, agency, pump="CADD-Solis 10 mL/h")
+    del data["event"]
+    response = client.post(reverse("handoff_edit", args=[sent.pk]), data)
+    assert response.status_code == 302
+    assert Handoff.objects.get(pk=sent.pk).status == "draft"
+    assert Handoff.objects.get(pk=sent.pk).pump == "CADD-Solis 10 mL/h"
+
+
+# --- the handoff page and its in-place actions ---------------------------------------------------
+
+
+def test_sending_from_the_page_with_htmx_updates_the_card(client, handoff, case_manager):
+    client.force_login(case_manager)
+    response = client.post(reverse("handoff_send", args=[handoff.pk]), **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200 and body.lstrip().startswith('<div id="handoff-card"')
+    assert "Sent to HomeCare Infusion" in body and "Acknowledge by" in body
+
+
+def test_a_send_refused_by_the_checklist_says_why(client, patient, nurse, nurse2, case_manager, agency):
+    publish_transition_template()
+    event = make_discharge(patient)
+    handoff = draft_handoff(event, case_manager, agency)
+    client.force_login(case_manager)
+    _, body = page(client, "handoff_detail", handoff.pk)
+    assert "It cannot be sent yet" in body and "Supplies delivered" in body
+    response = client.post(reverse("handoff_send", args=[handoff.pk]), **HTMX)
+    assert "The checklist is not complete" in response.content.decode()
+    assert Handoff.objects.get(pk=handoff.pk).status == "draft"
+
+
+def test_the_home_nurse_acknowledges_and_accepts_in_place(client, sent, home_nurse):
+    client.force_login(home_nurse)
+    _, body = page(client, "handoff_detail", sent.pk)
+    assert "Acknowledge receipt" in body
+
+    response = client.post(reverse("handoff_acknowledge", args=[sent.pk]), **HTMX)
+    body = response.content.decode()
+    assert "Receipt acknowledged" in body and "Accept the handoff" in body and response["HX-Trigger"]
+
+    response = client.post(reverse("handoff_accept", args=[sent.pk]), {"accept-synthesis": "  "}, **HTMX)
+    body = response.content.decode()
+    assert "is-invalid" in body and "This field is required." in body
+    assert Handoff.objects.get(pk=sent.pk).status == "acknowledged"
+
+    response = client.post(reverse("handoff_accept", args=[sent.pk]), {"accept-synthesis": SYNTHESIS}, **HTMX)
+    body = response.content.decode()
+    assert "Accepted: the actions are now your unit" in body and "Receiver's synthesis" in body
+    assert 'Done<span class="visually-hidden">: First home visit' in body
+
+
+def test_without_javascript_an_action_goes_back_to_the_page_with_a_message(client, sent, home_nurse):
+    client.force_login(home_nurse)
+    response = client.post(reverse("handoff_acknowledge", args=[sent.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("handoff_detail", args=[sent.pk])
+    assert "Receipt acknowledged" in response.content.decode()
+    response = client.post(reverse("handoff_acknowledge", args=[sent.pk]), follow=True)
+    assert "Already acknowledged by you" in response.content.decode()
+
+
+def test_an_acceptance_without_synthesis_without_javascript_shows_the_page_with_the_error(client, sent, home_nurse):
+    svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+    client.force_login(home_nurse)
+    response = client.post(reverse("handoff_accept", args=[sent.pk]), {"accept-synthesis": ""})
+    body = response.content.decode()
+    assert response.status_code == 200 and "is-invalid" in body and "<h1" in body
+
+
+def test_a_return_without_a_reason_is_refused_at_the_field(client, sent, home_nurse):
+    client.force_login(home_nurse)
+    response = client.post(reverse("handoff_return", args=[sent.pk]), {"return-reason": ""}, **HTMX)
+    body = response.content.decode()
+    assert "is-invalid" in body and '<details class="mb-3" open>' in body
+    assert Handoff.objects.get(pk=sent.pk).status == "sent"
+
+
+def test_a_return_sends_the_receiver_back_to_the_list(client, sent, home_nurse):
+    client.force_login(home_nurse)
+    response = client.post(reverse("handoff_return", args=[sent.pk]), {"return-reason": "No pump model"}, **HTMX)
+    assert response["HX-Redirect"] == reverse("handoff_list")
+    assert client.get(reverse("handoff_detail", args=[sent.pk])).status_code == 404
+    client.force_login(home_nurse)
+    response = client.post(reverse("handoff_acknowledge", args=[sent.pk]))
+    assert response.status_code == 404
+
+
+def test_the_receiving_side_completes_and_works_its_actions(client, sent, home_nurse):
+    svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+    svc.handoff_accept(handoff=sent, actor=home_nurse, synthesis=SYNTHESIS)
+    client.force_login(home_nurse)
+    visit = sent.actions.get(text="First home visit")
+    response = client.post(reverse("handoff_action_done", args=[visit.pk]), **HTMX)
+    assert "Done: First home visit" in response.content.decode()
+    _, body = page(client, "handoff_list")
+    assert "No open task of yours." in body
+
+    Handoff.objects.filter(pk=sent.pk).update(sent_at=timezone.now() - dt.timedelta(days=1))
+    when = timezone.localtime(timezone.now(), sent.patient.unit.zone) - dt.timedelta(minutes=30)
+    response = client.post(
+        reverse("handoff_complete", args=[sent.pk]),
+        {"complete-first_visit_at": when.strftime("%Y-%m-%dT%H:%M")},
+        **HTMX,
+    )
+    assert "Completed: first home visit recorded" in response.content.decode()
+    assert Handoff.objects.get(pk=sent.pk).status == "completed"
+
+
+def test_a_second_person_acknowledging_is_told_who_was_first(client, sent, home_nurse, agency):
+    colleague = make_home_nurse(agency, "homenurse2")
+    svc.handoff_acknowledge(handoff=sent, actor=colleague)
+    client.force_login(home_nurse)
+    response = client.post(reverse("handoff_acknowledge", args=[sent.pk]), **HTMX)
+    assert f"Already acknowledged by {colleague} at" in response.content.decode()
+
+
+# --- access and the audit log ------------------------------------------------------------------
+
+
+def test_every_read_of_a_handoff_page_is_in_the_audit_log(client, sent, home_nurse):
+    client.force_login(home_nurse)
+    for name in ("handoff_detail", "handoff_print"):
+        assert client.get(reverse(name, args=[sent.pk])).status_code == 200
+    reads = AuditEvent.objects.filter(action="view", object_type="coordination.handoff", object_id=str(sent.pk))
+    assert {(r.actor_id, r.patient_id, r.detail["page"]) for r in reads} == {
+        (home_nurse.pk, sent.patient_id, "detail"),
+        (home_nurse.pk, sent.patient_id, "print"),
+    }
+
+
+def test_a_handoff_of_another_team_answers_404_and_is_logged_as_denied(client, sent, outsider):
+    client.force_login(outsider)
+    for name in ("handoff_detail", "handoff_print", "handoff_edit"):
+        assert client.get(reverse(name, args=[sent.pk])).status_code == 404
+    assert client.post(reverse("handoff_acknowledge", args=[sent.pk])).status_code == 404
+    assert AuditEvent.objects.filter(
+        object_type="coordination.handoff", object_id=str(sent.pk), outcome="denied", actor_id=outsider.pk
+    ).exists()
+
+
+def test_a_draft_is_not_seen_by_the_receiving_unit(client, handoff, home_nurse):
+    client.force_login(home_nurse)
+    assert client.get(reverse("handoff_detail", args=[handoff.pk])).status_code == 404
+    assert client.get(reverse("patient_detail", args=[handoff.patient_id])).status_code == 404
+
+
+def test_the_receiving_unit_sees_a_limited_patient_page(client, sent, home_nurse, nurse):
+    client.force_login(home_nurse)
+    response, body = page(client, "patient_detail", sent.patient_id)
+    assert response.status_code == 200
+    assert "Your unit sees this patient through a handoff" in body
+    assert reverse("handoff_detail", args=[sent.pk]) in body
+    assert "History" not in body and "Prepare a handoff" not in body
+    assert str(nurse) in body  # whom to call: the care team
+    assert client.get(reverse("patients:edit", args=[sent.patient_id])).status_code == 404
+
+
+def test_the_receiving_unit_sees_the_handoff_not_the_care_teams_events_and_tasks(client, sent, home_nurse):
+    client.force_login(home_nurse)
+    assert client.get(reverse("event_detail", args=[sent.event_id])).status_code == 404
+    task = sent.event.tasks.first()
+    assert client.post(reverse("task_claim", args=[task.pk])).status_code == 404
+
+
+def test_free_text_is_shown_escaped(client, ready, case_manager, agency, coordinator):
+    handoff = draft_handoff(ready, case_manager, agency, patient_summary=SCRIPT, contingency_plan=SCRIPT)
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    svc.handoff_comment(handoff=handoff, actor=coordinator, text=SCRIPT)
+    verified_login(client, coordinator)
+    for name in ("handoff_detail", "handoff_print"):
+        body = client.get(reverse(name, args=[handoff.pk])).content.decode()
+        assert SCRIPT not in body and "&lt;script&gt;" in body
+
+
+def test_oversized_input_is_refused_at_the_field(client, sent, home_nurse):
+    svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+    client.force_login(home_nurse)
+    response = client.post(reverse("handoff_accept", args=[sent.pk]), {"accept-synthesis": "x" * 2001}, **HTMX)
+    assert "at most 2000 characters" in response.content.decode()
+    assert Handoff.objects.get(pk=sent.pk).status == "acknowledged"
+
+
+# --- the printout ------------------------------------------------------------------------------------
+
+
+def test_the_printout_leaves_out_internal_comments_and_the_review(client, sent, coordinator, case_manager):
+    svc.handoff_comment(handoff=sent, actor=coordinator, text="Internal: agency slow last time")
+    svc.handoff_flag(handoff=sent, actor=coordinator, flagged=True, reason="Check the pump model")
+    client.force_login(case_manager)
+    detail = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
+    assert "Internal: agency slow last time" in detail
+    body = client.get(reverse("handoff_print", args=[sent.pk])).content.decode()
+    assert "Internal: agency slow last time" not in body and "Check the pump model" not in body
+    assert "css/print.css" in body and "js/print.js" in body
+    assert "Fever above 38.5 °C or new confusion" in body and "CADD-Solis" in body
+    assert "Bag changes" in body
+
+
+def test_the_handoff_templates_hold_no_inline_style_or_script():
+    templates = Path(settings.BASE_DIR) / "templates" / "coordination"
+    for template in [*templates.glob("handoff*.html"), *(templates / "partials").glob("handoff*.html")]:
+        html = template.read_text()
+        assert not re.search(r"\sstyle\s*=|<style", html), template
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), template
+
+
+# --- the coordinator's review queue and the board -------------------------------------------------
+
+
+def test_the_review_queue_puts_overdue_acknowledgements_first_and_shows_turnaround(
+    client, ready, case_manager, nurse, nurse2, agency, home_nurse, coordinator, patient
+):
+    now = timezone.now()
+    late = svc.handoff_send(handoff=draft_handoff(ready, case_manager, agency), actor=case_manager)
+    Handoff.objects.filter(pk=late.pk).update(
+        sent_at=now - dt.timedelta(hours=5), acknowledge_by=now - dt.timedelta(hours=1)
+    )
+    other = make_discharge(patient, hours_ahead=30)
+    complete_checklist(other, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
+    quick = draft_handoff(other, case_manager, agency)
+    svc.handoff_send(handoff=quick, actor=case_manager, now=now - dt.timedelta(hours=3))
+    svc.handoff_acknowledge(handoff=quick, actor=home_nurse, now=now - dt.timedelta(hours=2, minutes=20))
+    svc.handoff_accept(handoff=quick, actor=home_nurse, synthesis=SYNTHESIS, now=now - dt.timedelta(hours=1))
+
+    verified_login(client, coordinator)
+    response, body = page(client, "handoff_review")
+    assert response.status_code == 200
+    assert body.index(reverse("handoff_detail", args=[late.pk])) < body.index(
+        reverse("handoff_detail", args=[quick.pk])
+    )
+    assert "1 with the acknowledgement overdue" in body
+    assert "40\xa0minutes" in body and "2\xa0hours" in body  # sent → acknowledged, sent → accepted
+
+    filtered = client.get(reverse("handoff_review"), {"status": "accepted"}).content.decode()
+    assert reverse("handoff_detail", args=[quick.pk]) in filtered
+    assert reverse("handoff_detail", args=[late.pk]) not in filtered
+    overdue = client.get(reverse("handoff_review"), {"status": "overdue"}).content.decode()
+    assert reverse("handoff_detail", args=[late.pk]) in overdue
+    assert reverse("handoff_detail", args=[quick.pk]) not in overdue
+
+
+def test_the_review_queue_is_for_coordinators(client, case_manager):
+    client.force_login(case_manager)
+    assert client.get(reverse("handoff_review")).status_code == 403
+
+
+def test_the_board_shows_waiting_handoffs_and_links_the_review(client, sent, coordinator):
+    verified_login(client, coordinator)
+    body = client.get(reverse("board")).content.decode()
+    assert "Handoffs waiting for the receiving side (1)" in body
+    assert reverse("handoff_review") in body and reverse("handoff_detail", args=[sent.pk]) in body
+
+
+def _many_handoffs(patient, sender, agency, count):
+    for _ in range(count):
+        event = make_event(patient, kind="discharge_home", planned_at=timezone.now() + dt.timedelta(hours=5))
+        Handoff.objects.create(
+            patient=patient,
+            course=event.cycle.course,
+            cycle=event.cycle,
+            event=event,
+            from_unit=patient.unit,
+            from_person=sender,
+            to_unit=agency,
+            created_by=sender,
+            status="sent",
+            sent_at=timezone.now() - dt.timedelta(hours=5),
+            acknowledge_by=timezone.now() - dt.timedelta(hours=1),
+            patient_summary="x",
+            contingency_plan="y",
+        )
+
+
+@pytest.mark.parametrize("name", ["handoff_review", "handoff_list", "board"])
+def test_lists_use_the_same_number_of_queries_for_1_and_20_handoffs(
+    client, patient, case_manager, coordinator, agency, name, django_assert_max_num_queries
+):
+    viewer = coordinator if name != "handoff_list" else case_manager
+    verified_login(client, viewer)
+    counts = []
+    for total in (1, 20):
+        _many_handoffs(patient, case_manager, agency, total - Handoff.objects.count())
+        with django_assert_max_num_queries(25) as captured:
+            assert client.get(reverse(name)).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_the_handoff_list_shows_the_receiver_its_handoffs_and_tasks(client, sent, home_nurse):
+    client.force_login(home_nurse)
+    _, body = page(client, "handoff_list")
+    assert "For HomeCare Infusion (1)" in body and reverse("handoff_detail", args=[sent.pk]) in body
+    assert "Handoffs" in body  # the navigation

@@ -1,0 +1,147 @@
+"""My work as the load benchmark shaped it: the most urgent rows first with counts of all, row
+forms written without crispy (labels, errors at the field), and no query per row or per page
+fragment that the page does not show (docs/performance.md, "Dashboard load")."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from checklists.models import Task
+from checklists.services import checklists_instantiate, task_complete
+from coordination.views.my_work import FIRST_ROWS
+
+from ..checklists.helpers import make_event, publish_template
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+ITEMS = [
+    {"text": "Pump programmed and locked", "needs_verification": True, "verifier_role": "nurse"},
+    {"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "max_value": 300},
+    {"text": "Bag on the label", "response_kind": "choice", "choices": ["24 h", "48 h"]},
+    {"text": "Baseline assessment", "response_kind": "text"},
+    {"text": "Caregiver taught the pump alarms", "response_kind": "attestation"},
+]
+
+
+def rows(body: str) -> int:
+    return body.count('class="list-group-item task-row')
+
+
+@pytest.fixture
+def events(patient, nurse, nurse2):
+    """Five cycle starts of the nurse's patient in the next hours: 25 tasks due today."""
+    publish_template(items=ITEMS)
+    soon = timezone.now() + dt.timedelta(hours=3)
+    made = [make_event(patient, planned_at=soon + dt.timedelta(minutes=n)) for n in range(5)]
+    checklists_instantiate(events=made)
+    return made
+
+
+def test_my_work_shows_the_most_urgent_rows_first_and_counts_them_all(client, nurse, events):
+    Task.objects.filter(text="Weight").update(due_at=timezone.now() - dt.timedelta(minutes=5))
+    client.force_login(nurse)
+    body = client.get(reverse("home")).content.decode()
+    assert rows(body) == FIRST_ROWS
+    assert '25 tasks · <strong class="text-danger">5 overdue</strong>' in body
+    assert f"showing the first {FIRST_ROWS}" in body and "show all 25</a>" in body
+    first = re.search(r'id="task-(\d+)"', body).group(1)
+    assert Task.objects.get(pk=first).text == "Weight"  # the overdue ones lead
+
+    everything = client.get(reverse("home"), {"rows": "all"}).content.decode()
+    assert rows(everything) == 25 and "show all" not in everything
+
+
+def test_the_list_reloads_itself_from_the_address_it_came_from(client, nurse, events):
+    client.force_login(nurse)
+    body = client.get(reverse("home"), {"due": "72h", "rows": "all"}, **HTMX).content.decode()
+    assert '<div hidden hx-get="/?due=72h&amp;rows=all" hx-trigger="taskChanged from:body' in body
+    assert "<html" not in body  # the fragment alone
+
+
+def test_every_answer_field_has_its_label_and_the_kind_of_input_it_asks_for(client, nurse, events):
+    client.force_login(nurse)
+    body = client.get(reverse("home"), {"rows": "all"}).content.decode()
+    by_text = {task.text: task.pk for task in Task.objects.filter(event=events[0])}
+    for text, pk in by_text.items():
+        assert f'<label for="id_task-{pk}-value"' in body, text
+        assert f'id="id_task-{pk}-value"' in body, text
+    assert f'for="id_task-{by_text["Weight"]}-value" class="form-label requiredField">Weight (1–300 kg)' in body
+    assert f'name="task-{by_text["Weight"]}-value" inputmode="decimal"' in body
+    assert f'<select name="task-{by_text["Bag on the label"]}-value"' in body and '<option value="48 h">' in body
+    assert "I attest: Caregiver taught the pump alarms" in body
+    assert f'<input type="checkbox" name="task-{by_text["Pump programmed and locked"]}-value"' in body
+    assert f'<label for="id_na-{by_text["Baseline assessment"]}-reason" class="form-label requiredField">' in body
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "message"),
+    [
+        ("Caregiver taught the pump alarms", "", "This field is required."),
+        ("Bag on the label", "72 h", "Select a valid choice. 72 h is not one of the available choices."),
+        ("Weight", "heavy", "Enter a number."),
+    ],
+)
+def test_a_refused_answer_is_shown_at_its_field_with_its_message(client, nurse, events, text, value, message):
+    task = Task.objects.get(event=events[0], text=text)
+    client.force_login(nurse)
+    body = client.post(reverse("task_complete", args=[task.pk]), {f"task-{task.pk}-value": value}, **HTMX)
+    body = body.content.decode()
+    field = f"id_task-{task.pk}-value"
+    assert f'is-invalid" required aria-invalid="true" aria-describedby="{field}_error" id="{field}"' in body
+    assert f'<div id="{field}_error" class="invalid-feedback"><span id="error_1_{field}"><strong>' in body
+    assert message in body
+    if text == "Weight":
+        assert f'name="{field[3:]}" value="{value}"' in body  # what was typed stays in the field
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN
+
+
+def test_undo_without_a_reason_is_refused_at_the_reason_field(client, nurse, events):
+    task = Task.objects.get(event=events[0], text="Baseline assessment")
+    task_complete(task=task, actor=nurse, value="Alert")
+    client.force_login(nurse)
+    body = client.post(reverse("task_undo", args=[task.pk]), {f"undo-{task.pk}-reason": ""}, **HTMX).content.decode()
+    assert "<details open>" in body and f'aria-describedby="id_undo-{task.pk}-reason_error"' in body
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE
+
+
+def test_the_patient_filter_offers_only_the_patients_the_user_may_see(client, nurse, events, foreign_patient):
+    client.force_login(nurse)
+    body = client.get(reverse("home")).content.decode()
+    assert f'<option value="{events[0].patient_id}">' in body
+    assert f'<option value="{foreign_patient.pk}">' not in body
+    refused = client.get(reverse("home"), {"patient": foreign_patient.pk}).content.decode()
+    assert 'id="id_patient_error"' in refused and "Select a valid choice" in refused
+
+
+def test_fragments_do_not_count_unread_notifications_but_pages_do(client, nurse, events):
+    client.force_login(nurse)
+    task = Task.objects.get(event=events[0], text="Pump programmed and locked")
+
+    def counted(request) -> bool:
+        with CaptureQueriesContext(connection) as captured:
+            assert request().status_code == 200
+        return any("coordination_notification" in query["sql"] for query in captured)
+
+    assert counted(lambda: client.get(reverse("home")))
+    assert not counted(lambda: client.get(reverse("home"), **HTMX))
+    assert not counted(lambda: client.post(reverse("task_claim", args=[task.pk]), **HTMX))
+
+
+@pytest.mark.parametrize("items", [1, 12])
+def test_the_event_page_loads_its_tasks_patients_once_not_once_a_row(client, nurse, patient, items):
+    """decorate() gives rows their patient; the event page's tasks come without it."""
+    publish_template(items=[{"text": f"Check {n}"} for n in range(items)])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    client.force_login(nurse)
+    client.get(reverse("event_detail", args=[event.pk]))  # warm: content types, the session
+    with CaptureQueriesContext(connection) as captured:
+        client.get(reverse("event_detail", args=[event.pk]))
+    patient_reads = [q for q in captured if q["sql"].startswith('SELECT "patients_patient"')]
+    assert len(patient_reads) <= 2, [q["sql"][:120] for q in patient_reads]

@@ -1,0 +1,298 @@
+"""Reminders through a real Celery worker, real beats and a real Redis, started by the test.
+
+Each test writes due work into the test database (committed: transactional), starts its own
+redis-server on a free port (without persistence), a worker (`-P prefork -c 2`) and beat(s)
+pointed at that database and that Redis, with email written to files, breaks something, and
+ends by counting: every reminder in the ledger sent once, one bell notification each, and
+one email each (counted by Message-ID in the files).
+
+- a worker killed with SIGKILL in the middle of a batch of 2,000 reminders, then restarted;
+- Redis restarted without persistence while delivery messages are queued;
+- two beats at once.
+
+The sweep runs every second and hands unsent reminders over again after 5 seconds here
+(REMINDER_SWEEP_SECONDS, REMINDER_REDISPATCH_SECONDS), instead of every minute and after 5
+minutes in production.
+"""
+
+import datetime as dt
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from checklists.services import checklists_instantiate
+from coordination.models import Notification, Reminder
+
+from ..checklists.helpers import make_event, publish_template
+
+pytestmark = [pytest.mark.service, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(settings.BASE_DIR)
+REDIS_SERVER = shutil.which("redis-server")
+TIMEOUT = 120  # seconds for everything due to be delivered; a run takes a fraction of it
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, *, timeout: float, what: str, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
+
+
+class RedisServer:
+    """A redis-server of the test's own, without persistence: a restart loses every message."""
+
+    def __init__(self, directory: Path):
+        assert REDIS_SERVER, "the service tests need redis-server on the PATH"
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+        self.client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.process = subprocess.Popen(command, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self._answers, timeout=10, what="redis-server to answer")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM with --save "": no snapshot, everything is lost
+            self.process.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def queued(self) -> int:
+        return self.client.llen("celery")
+
+
+class Processes:
+    """Celery workers and beats, each in its own process group so that a kill takes its children."""
+
+    def __init__(self, directory: Path, env: dict):
+        self.directory, self.env = directory, env
+        self.running: list[subprocess.Popen] = []
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.directory / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running.append(process)
+        return process
+
+    def worker(self, name: str = "worker") -> subprocess.Popen:
+        return self._spawn(
+            name,
+            ["worker", "-P", "prefork", "-c", "2", "-n", f"{name}-{os.getpid()}@%h", "--loglevel=INFO"]
+            + ["--without-heartbeat", "--without-gossip", "--without-mingle"],
+        )
+
+    def beat(self, name: str = "beat") -> subprocess.Popen:
+        return self._spawn(name, ["beat", "--loglevel=INFO", "--schedule", str(self.directory / f"{name}-schedule")])
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """kill -9, the worker and its pool processes at once, as an out-of-memory killer would."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.running:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+
+
+@pytest.fixture
+def maildir(tmp_path) -> Path:
+    path = tmp_path / "mail"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def broker(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def celery_processes(tmp_path, broker, maildir):
+    """The worker and beats' environment: this test's database, this test's Redis, file email."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    server = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}{password}@{server}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker.url,
+        "EMAIL_URL": f"filemail:///{maildir}",  # four slashes: django-environ drops the first of the path
+        "SITE_URL": "http://tracker.test",
+        "REMINDER_SWEEP_SECONDS": "1",
+        "REMINDER_REDISPATCH_SECONDS": "5",
+        "REMINDER_BATCH_SIZE": "100",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "PYTHONUNBUFFERED": "1",
+    }
+    processes = Processes(tmp_path, env)
+    yield processes
+    processes.stop_all()
+
+
+def due_work(patient, *, events: int, items: int, due_at: dt.datetime) -> int:
+    """`events` events of `items` nurse tasks each, all due at `due_at`: one overdue reminder
+    each for the patient's one nurse once that time has come."""
+    publish_template(items=[{"text": f"Check {n + 1}"} for n in range(items)])
+    made = [make_event(patient, planned_at=due_at) for _ in range(events)]
+    checklists_instantiate(events=made)
+    return events * items
+
+
+def emails(maildir: Path) -> list[int]:
+    """The reminder id of every email in the files (by Message-ID), repeats included."""
+    found = []
+    for path in maildir.iterdir():
+        found += [int(pk) for pk in re.findall(rb"^Message-ID: <reminder-(\d+)@", path.read_bytes(), re.M)]
+    return found
+
+
+def sent() -> int:
+    return Reminder.objects.filter(state=Reminder.State.SENT).count()
+
+
+def assert_delivered_exactly_once(expected: int, maildir: Path, kinds=(Reminder.Kind.OVERDUE,)) -> dict:
+    """Every reminder sent once: in the ledger, on the bell and by email. Returns the counts."""
+    reminders = Reminder.objects.all()
+    assert reminders.count() == expected
+    assert set(reminders.values_list("kind", "state")) == {(kind, Reminder.State.SENT) for kind in kinds}
+    assert Notification.objects.count() == expected
+    ids = emails(maildir)
+    assert sorted(set(ids)) == sorted(reminders.values_list("pk", flat=True)), "a reminder's email is missing"
+    repeated = {pk for pk, count in Counter(ids).items() if count > 1}
+    in_doubt = set(reminders.filter(in_doubt=True).values_list("pk", flat=True))
+    assert repeated <= in_doubt, "an email went twice without the ledger saying so"
+    return {"emails": len(ids), "repeated": len(repeated), "in_doubt": len(in_doubt)}
+
+
+# --- the tests -----------------------------------------------------------------------------------------
+
+
+def test_a_worker_killed_mid_batch_and_restarted_delivers_every_reminder_once(
+    patient, nurse, celery_processes, maildir, capsys
+):
+    expected = due_work(patient, events=50, items=40, due_at=timezone.now() - dt.timedelta(minutes=10))
+    assert expected == 2000
+    worker = celery_processes.worker()
+    celery_processes.beat()
+
+    at_kill = wait_for(lambda: (n := sent()) >= 400 and n, timeout=TIMEOUT, what="400 reminders sent", every=0.01)
+    celery_processes.kill(worker)
+    unfinished = Reminder.objects.exclude(state=Reminder.State.SENT).count()
+    rung_not_sent = Reminder.objects.filter(state=Reminder.State.PENDING, notified_at__isnull=False).count()
+    assert Reminder.objects.count() == expected and 0 < unfinished < expected, "the kill came too late"
+
+    celery_processes.worker("worker-again")
+    wait_for(lambda: sent() == expected, timeout=TIMEOUT, what="every reminder sent after the restart")
+    time.sleep(3)  # what a late or repeated message would do, it does now
+    counts = assert_delivered_exactly_once(expected, maildir)
+    # At most the one email in flight in each sending lane of the 2 killed pool processes.
+    assert counts["in_doubt"] <= 2 * settings.REMINDER_SEND_LANES
+    with capsys.disabled():
+        print(
+            f"\n[kill -9] {at_kill} sent at the kill, {unfinished} unfinished ({rung_not_sent} rung, email not "
+            f"sent yet); after the restart {expected} sent once; emails {counts['emails']}, "
+            f"in doubt {counts['in_doubt']}, repeated {counts['repeated']}"
+        )
+
+
+def test_redis_restarted_without_persistence_while_messages_wait_loses_no_reminder(
+    patient, nurse, broker, celery_processes, maildir, capsys
+):
+    celery_processes.env["REMINDER_BATCH_SIZE"] = "25"  # 80 messages: most of them wait in the queue
+    expected = due_work(patient, events=50, items=40, due_at=timezone.now() - dt.timedelta(minutes=10))
+    celery_processes.worker()
+    celery_processes.beat()
+
+    queued = wait_for(lambda: (n := broker.queued()) >= 20 and n, timeout=TIMEOUT, what="messages queued", every=0.01)
+    broker.restart()
+    lost_at = sent()
+    assert broker.queued() == 0 and lost_at < expected, "the restart came too late"
+
+    wait_for(lambda: sent() == expected, timeout=TIMEOUT, what="every reminder sent after the Redis restart")
+    time.sleep(3)
+    counts = assert_delivered_exactly_once(expected, maildir)
+    assert counts["emails"] == expected and counts["in_doubt"] == 0
+    handed_over_again = Reminder.objects.filter(dispatch_count__gt=1).count()
+    assert handed_over_again > 0  # the lost messages' reminders came back through the sweep
+    with capsys.disabled():
+        print(
+            f"\n[Redis restart] {queued} messages queued, {lost_at} reminders sent at the restart; "
+            f"{handed_over_again} handed over again; {expected} sent once, {counts['emails']} emails"
+        )
+
+
+def test_two_beats_at_once_send_every_reminder_once(patient, nurse, celery_processes, maildir, tmp_path, capsys):
+    # Due a few seconds after both beats are up, so that both sweep, every second, as it falls due:
+    # "due soon" for each task and "not ready" for each event at once, "overdue" when it is due.
+    tasks = due_work(patient, events=25, items=40, due_at=timezone.now() + dt.timedelta(seconds=10))
+    expected = 2 * tasks + 25
+    celery_processes.worker()
+    celery_processes.beat("beat-1")
+    celery_processes.beat("beat-2")
+
+    wait_for(lambda: sent() == expected, timeout=TIMEOUT, what="every reminder sent")
+    time.sleep(3)
+    kinds = (Reminder.Kind.DUE_SOON, Reminder.Kind.OVERDUE, Reminder.Kind.GATE_NOT_READY)
+    counts = assert_delivered_exactly_once(expected, maildir, kinds)
+    assert counts["emails"] == expected and counts["in_doubt"] == 0
+    sweeps = [(tmp_path / f"beat-{n}.log").read_text().count("Sending due task reminders-sweep") for n in (1, 2)]
+    assert min(sweeps) >= 5, sweeps  # both beats really did send sweeps all along
+    with capsys.disabled():
+        print(f"\n[two beats] sweeps sent {sweeps}; {expected} reminders sent once, {counts['emails']} emails")

@@ -1,0 +1,816 @@
+"""Reminders and escalations: the rules, the sweep, delivery, snoozes, preferences and pages.
+
+Tasks run eagerly and the sweep's `on_commit` callbacks are captured and run
+(`django_capture_on_commit_callbacks`), so a test sees what a worker would do; the clock is
+moved with time-machine. tests/coordination/test_reminder_delivery_service.py runs the same
+code through a real worker and Redis.
+"""
+
+import datetime as dt
+import zoneinfo
+
+import psycopg
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Role
+from checklists.models import Task
+from checklists.services import checklists_instantiate, task_claim, task_complete
+from coordination.models import Handoff, Notification, Reminder, ReminderPreference, ReminderRule, TaskSnooze
+from coordination.reminders import (
+    reminder_preference_update,
+    reminders_deliver,
+    reminders_sweep,
+    task_snooze,
+    task_snooze_end,
+)
+from coordination.reminders.content import patient_label
+from coordination.reminders.sweep import SWEEP_LOCK
+from patients.services import event_cancel, event_move
+
+from ..accounts.helpers import verified_login
+from ..checklists.helpers import make_event, publish_template
+from ..factories import UnitFactory, UserFactory
+
+UTC = dt.UTC
+# 09:00 in New York (the test ward's zone) on a winter day: EST, UTC-5.
+EVENT_AT = dt.datetime(2026, 1, 14, 14, 0, tzinfo=UTC)
+Kind = Reminder.Kind
+ITEMS = [
+    {"text": "Pump programmed and locked"},  # nurse, due at the event
+    {"text": "Order verified", "role": "pharmacist", "due_offset_minutes": -60},
+    {"text": "Clear to start", "role": "oncologist", "response_kind": "attestation", "due_offset_minutes": -30},
+    {
+        "text": "Temperature",
+        "response_kind": "number",
+        "unit": "°C",
+        "min_value": 35,
+        "max_value": 38,
+        "hard_stop": True,
+        "due_offset_minutes": -15,
+    },
+]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Delivery tasks run in the test's process when the sweep's on_commit callback sends them."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def cast(patient, nurse, nurse2, pharmacist, oncologist, coordinator):
+    return {"nurse": nurse, "nurse2": nurse2, "pharmacist": pharmacist, "oncologist": oncologist, "coord": coordinator}
+
+
+@pytest.fixture
+def event(cast, patient, time_machine):
+    time_machine.move_to(EVENT_AT - dt.timedelta(days=1), tick=False)
+    publish_template(items=ITEMS)
+    event = make_event(patient, planned_at=EVENT_AT)
+    checklists_instantiate(events=[event])
+    return event
+
+
+def task(event, text) -> Task:
+    return Task.objects.get(event=event, text=text)
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks, time_machine):
+    """run(at): move the clock to `at`, sweep, and deliver what the sweep hands over."""
+
+    def sweep_at(at: dt.datetime):
+        time_machine.move_to(at, tick=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            return reminders_sweep()
+
+    return sweep_at
+
+
+def reminders(**filters):
+    return list(Reminder.objects.filter(**filters).order_by("pk"))
+
+
+def recipients(kind, **filters) -> set[str]:
+    return {r.recipient.username for r in Reminder.objects.filter(kind=kind, **filters).select_related("recipient")}
+
+
+# --- the rules ---------------------------------------------------------------------------------------
+
+
+def test_a_claimed_task_reminds_its_assignee_two_hours_before_it_is_due_once(event, cast, run, mailoutbox):
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+
+    run(EVENT_AT - dt.timedelta(hours=2, minutes=1))
+    assert recipients(Kind.DUE_SOON, task=pump) == set()
+    result = run(EVENT_AT - dt.timedelta(hours=2))
+
+    assert recipients(Kind.DUE_SOON, task=pump) == {"nurse"}
+    (reminder,) = reminders(task=pump)
+    assert reminder.state == Reminder.State.SENT and reminder.channels == ["in_app", "email"]
+    assert reminder.fire_at == reminder.sent_at == EVENT_AT - dt.timedelta(hours=2)
+    bell = Notification.objects.get(recipient=cast["nurse"], title__contains="Pump")
+    assert bell.title == "Due 09:00 EST: Pump programmed and locked"
+    assert bell.link == f"/events/{event.pk}/#task-{pump.pk}"
+    assert [m.to for m in mailoutbox if m.extra_headers["Message-ID"] == f"<reminder-{reminder.pk}@127.0.0.1>"] == [
+        [cast["nurse"].email]
+    ]
+    assert result.created[Kind.DUE_SOON] >= 1
+    # Every later sweep finds it written: nothing twice.
+    for minutes in (1, 2, 30):
+        run(EVENT_AT - dt.timedelta(hours=2) + dt.timedelta(minutes=minutes))
+    assert len(reminders(task=pump, kind=Kind.DUE_SOON)) == 1
+    assert Notification.objects.filter(recipient=cast["nurse"], title__startswith="Due 09:00").count() == 1
+
+
+def test_an_unclaimed_task_reminds_the_care_team_members_of_its_role(event, run):
+    run(EVENT_AT - dt.timedelta(hours=2))
+    pump = task(event, "Pump programmed and locked")
+    assert recipients(Kind.DUE_SOON, task=pump) == {"nurse", "nurse2"}
+    assert recipients(Kind.DUE_SOON, task=task(event, "Order verified")) == {"pharmacist"}
+
+
+def test_a_role_nobody_on_the_care_team_holds_goes_to_the_units_coordinator(event, cast, run):
+    cast["pharmacist"].care_teams.all().delete()
+    run(EVENT_AT - dt.timedelta(hours=3))
+    assert recipients(Kind.DUE_SOON, task=task(event, "Order verified")) == {"coordinator"}
+
+
+def test_an_overdue_task_reminds_at_its_due_time_then_escalates_to_the_coordinator_after_an_hour(event, cast, run):
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    run(EVENT_AT - dt.timedelta(seconds=1))
+    assert recipients(Kind.OVERDUE, task=pump) == set()
+    run(EVENT_AT)
+    assert recipients(Kind.OVERDUE, task=pump) == {"nurse"}
+    run(EVENT_AT + dt.timedelta(minutes=59))
+    assert recipients(Kind.ESCALATION, task=pump) == set()
+    run(EVENT_AT + dt.timedelta(hours=1))
+    assert recipients(Kind.ESCALATION, task=pump) == {"coordinator"}
+    bell = Notification.objects.get(recipient=cast["coord"], title__startswith="Escalation", title__contains="Pump")
+    assert "assigned to" in bell.body
+
+
+def test_a_hard_stop_item_escalates_after_15_minutes(event, run):
+    temperature = task(event, "Temperature")  # due 08:45 EST
+    run(temperature.due_at + dt.timedelta(minutes=14))
+    assert recipients(Kind.ESCALATION, task=temperature) == set()
+    run(temperature.due_at + dt.timedelta(minutes=15))
+    assert recipients(Kind.ESCALATION, task=temperature) == {"coordinator"}
+    assert "hard stop" in Notification.objects.get(title__contains="Temperature", title__startswith="Escalation").body
+
+
+def test_a_unit_that_changed_its_rules_is_reminded_on_its_own_timings(event, patient, run):
+    ReminderRule.objects.create(unit=patient.unit, due_soon_minutes=30, escalate_minutes=120)
+    pump = task(event, "Pump programmed and locked")
+    run(EVENT_AT - dt.timedelta(minutes=31))
+    assert recipients(Kind.DUE_SOON, task=pump) == set()
+    run(EVENT_AT - dt.timedelta(minutes=30))
+    assert recipients(Kind.DUE_SOON, task=pump) == {"nurse", "nurse2"}
+    run(EVENT_AT + dt.timedelta(minutes=119))
+    assert recipients(Kind.ESCALATION, task=pump) == set()
+    run(EVENT_AT + dt.timedelta(minutes=120))
+    assert recipients(Kind.ESCALATION, task=pump) == {"coordinator"}
+
+
+def test_work_overdue_for_longer_than_the_catch_up_window_is_not_reminded_again_and_again(event, run, settings):
+    settings.REMINDER_CATCH_UP_HOURS = 2
+    run(EVENT_AT + dt.timedelta(hours=3))
+    assert recipients(Kind.OVERDUE, task=task(event, "Pump programmed and locked")) == set()
+
+
+# --- what changes before delivery --------------------------------------------------------------------
+
+
+def test_a_task_done_before_delivery_is_skipped_and_nobody_is_disturbed(
+    event, cast, django_capture_on_commit_callbacks, time_machine, mailoutbox
+):
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    task_complete(task=pump, actor=cast["nurse"], value=True)
+    for callback in callbacks:
+        callback()
+    (reminder,) = reminders(task=pump)
+    assert reminder.state == Reminder.State.SKIPPED and reminder.skip_reason == "the task is done"
+    assert not Notification.objects.filter(title__contains="Pump").exists()
+    assert not [m for m in mailoutbox if m.extra_headers["Message-ID"] == f"<reminder-{reminder.pk}@127.0.0.1>"]
+
+
+def test_a_moved_task_is_reminded_at_its_new_time_and_the_old_reminder_is_skipped(
+    event, cast, django_capture_on_commit_callbacks, run, time_machine
+):
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    event_move(event=event, planned_at=EVENT_AT + dt.timedelta(hours=1))
+    for callback in callbacks:
+        callback()
+    (old,) = reminders(task=pump)
+    assert old.state == Reminder.State.SKIPPED and "moved" in old.skip_reason
+    run(EVENT_AT - dt.timedelta(hours=1))
+    new = Reminder.objects.get(task=pump, kind=Kind.DUE_SOON, due_at=EVENT_AT + dt.timedelta(hours=1))
+    assert new.state == Reminder.State.SENT
+
+
+def test_a_cancelled_event_gets_no_reminders(event, cast, django_capture_on_commit_callbacks, run, time_machine):
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    event_cancel(event=event, reason="Admitted elsewhere")
+    for callback in callbacks:
+        callback()
+    assert Notification.objects.count() == 0
+    assert {r.state for r in reminders()} == {Reminder.State.SKIPPED}
+    for hours in (0, 1, 2, 5):
+        run(EVENT_AT + dt.timedelta(hours=hours))
+    assert Notification.objects.count() == 0
+    assert {r.state for r in reminders()} == {Reminder.State.SKIPPED}
+
+
+# --- snoozes -------------------------------------------------------------------------------------------
+
+
+def test_a_snoozed_task_is_reminded_when_the_snooze_ends_and_the_coordinator_hears_anyway(event, cast, run):
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    run(EVENT_AT - dt.timedelta(hours=3))
+    task_snooze(task=pump, actor=cast["nurse"], until=EVENT_AT + dt.timedelta(hours=2), reason="Patient in theatre")
+
+    for minutes in range(-120, 120, 15):
+        run(EVENT_AT + dt.timedelta(minutes=minutes))
+    assert recipients(Kind.DUE_SOON, task=pump) == set()
+    assert recipients(Kind.OVERDUE, task=pump) == set()
+    escalation = Notification.objects.get(
+        recipient=cast["coord"], title__startswith="Escalation", title__contains="Pump"
+    )
+    assert "snoozed until 11:00: Patient in theatre" in escalation.body
+
+    run(EVENT_AT + dt.timedelta(hours=2))
+    assert recipients(Kind.OVERDUE, task=pump) == {"nurse"}
+
+
+def test_a_snooze_taken_after_the_reminder_was_written_holds_it_until_the_snooze_ends(
+    event, cast, django_capture_on_commit_callbacks, run, time_machine
+):
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    time_machine.move_to(EVENT_AT, tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    until = EVENT_AT + dt.timedelta(minutes=30)
+    task_snooze(task=pump, actor=cast["nurse"], until=until, reason="Line being replaced")
+    for callback in callbacks:
+        callback()
+    held = Reminder.objects.get(task=pump, kind=Kind.OVERDUE)
+    assert held.state == Reminder.State.PENDING and held.dispatch_after == until
+    run(until - dt.timedelta(minutes=1))
+    assert Reminder.objects.get(pk=held.pk).state == Reminder.State.PENDING
+    run(until)
+    held.refresh_from_db()
+    assert held.state == Reminder.State.SENT and held.dispatch_count == 2
+
+
+def test_ending_a_snooze_releases_the_reminders_it_held(event, cast, run):
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    run(EVENT_AT - dt.timedelta(hours=3))
+    task_snooze(task=pump, actor=cast["nurse"], until=EVENT_AT + dt.timedelta(hours=3), reason="Later")
+    run(EVENT_AT + dt.timedelta(minutes=5))
+    assert recipients(Kind.OVERDUE, task=pump) == set()
+    assert task_snooze_end(task=pump, actor=cast["nurse"]) == 1
+    run(EVENT_AT + dt.timedelta(minutes=6))
+    assert recipients(Kind.OVERDUE, task=pump) == {"nurse"}
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.UPDATE, object_type="coordination_tasksnooze", actor_id=cast["nurse"].pk
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "hours", "reason", "error"),
+    [
+        ("nurse", 2, "", "Say why the reminders can wait."),
+        ("nurse", 25, "Later", "A snooze lasts at most 24 hours."),
+        ("nurse", -1, "Later", "Choose a time in the future."),
+        ("pharmacist", 2, "Later", PermissionDenied),
+        ("outsider", 2, "Later", PermissionDenied),
+    ],
+)
+def test_a_snooze_needs_a_reason_a_time_within_a_day_and_someone_who_does_the_task(
+    event, cast, outsider, who, hours, reason, error, time_machine
+):
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=3), tick=False)
+    pump = task(event, "Pump programmed and locked")
+    actor = outsider if who == "outsider" else cast[who]
+    until = timezone.now() + dt.timedelta(hours=hours)
+    if error is PermissionDenied:
+        with pytest.raises(PermissionDenied):
+            task_snooze(task=pump, actor=actor, until=until, reason=reason)
+    else:
+        with pytest.raises(ValidationError, match=error):
+            task_snooze(task=pump, actor=actor, until=until, reason=reason)
+    assert not TaskSnooze.objects.exists()
+
+
+def test_the_units_coordinator_may_snooze_and_a_new_snooze_replaces_the_live_one(event, cast, time_machine):
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=3), tick=False)
+    pump = task(event, "Pump programmed and locked")
+    first = task_snooze(task=pump, actor=cast["nurse"], until=EVENT_AT, reason="Patient asleep")
+    second = task_snooze(task=pump, actor=cast["coord"], until=EVENT_AT + dt.timedelta(hours=1), reason="Pump swap")
+    first.refresh_from_db()
+    assert first.ended_by == cast["coord"] and second.ended_at is None
+
+
+# --- events not ready, handoffs, digests ---------------------------------------------------------------
+
+
+def test_an_event_within_24_hours_that_is_not_ready_warns_the_roles_that_block_it(event, cast, run):
+    for text in ("Pump programmed and locked", "Temperature"):
+        nurse_task = task(event, text)
+        task_complete(task=nurse_task, actor=cast["nurse"], value="37" if nurse_task.hard_stop else True)
+    run(EVENT_AT - dt.timedelta(hours=24, minutes=1))
+    assert recipients(Kind.GATE_NOT_READY) == set()
+    run(EVENT_AT - dt.timedelta(hours=24))
+    assert recipients(Kind.GATE_NOT_READY, event=event) == {"pharmacist", "oncologist"}
+    bell = Notification.objects.get(recipient=cast["pharmacist"], title__startswith="Not ready")
+    assert "Oncologist (1), Pharmacist (1)" in bell.body
+    run(EVENT_AT - dt.timedelta(hours=20))
+    assert Reminder.objects.filter(kind=Kind.GATE_NOT_READY).count() == 2
+
+
+def test_a_ready_event_warns_nobody(event, cast, run):
+    for item_task in Task.objects.filter(event=event):
+        actor = {"nurse": cast["nurse"], "pharmacist": cast["pharmacist"], "oncologist": cast["oncologist"]}
+        value = {"number": "37", "attestation": "attested"}.get(item_task.response_kind, True)
+        task_complete(task=item_task, actor=actor[item_task.role], value=value)
+    run(EVENT_AT - dt.timedelta(hours=12))
+    assert not Reminder.objects.filter(kind=Kind.GATE_NOT_READY).exists()
+
+
+@pytest.fixture
+def home(patient):
+    unit = UnitFactory(name="HomeCare Infusion", organisation=patient.organisation, time_zone="America/New_York")
+    return {
+        "unit": unit,
+        "homenurse": UserFactory(username="homenurse", role=Role.NURSE, unit=unit),
+        "homecoord": UserFactory(username="homecoord", role=Role.COORDINATOR, unit=unit),
+        "homepharmacist": UserFactory(username="homepharmacist", role=Role.PHARMACIST, unit=unit),
+    }
+
+
+def sent_handoff(event, cast, home, *, acknowledge_by, to_person=None) -> Handoff:
+    """A sent handoff, written directly (the handoff services have their own tests); one per event."""
+    if Handoff.objects.filter(event=event).exists():
+        event = make_event(event.patient, kind="discharge_home", planned_at=acknowledge_by, cycle=event.cycle)
+    return Handoff.objects.create(
+        patient=event.patient,
+        course=event.cycle.course,
+        cycle=event.cycle,
+        event=event,
+        status=Handoff.Status.SENT,
+        from_unit=event.patient.unit,
+        from_person=cast["nurse"],
+        to_unit=home["unit"],
+        to_person=to_person,
+        patient_summary="Summary",
+        contingency_plan="Call the ward",
+        created_by=cast["nurse"],
+        sent_at=acknowledge_by - dt.timedelta(hours=4),
+        acknowledge_by=acknowledge_by,
+    )
+
+
+def test_a_handoff_not_acknowledged_reminds_the_receiving_unit_then_escalates(event, cast, home, run):
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    handoff = sent_handoff(event, cast, home, acknowledge_by=deadline)
+    run(deadline - dt.timedelta(minutes=1))
+    assert recipients(Kind.HANDOFF_UNACKNOWLEDGED) == set()
+    run(deadline)
+    assert recipients(Kind.HANDOFF_UNACKNOWLEDGED, handoff=handoff) == {"homenurse", "homecoord"}
+    run(deadline + dt.timedelta(minutes=59))
+    assert recipients(Kind.HANDOFF_ESCALATION) == set()
+    run(deadline + dt.timedelta(hours=1))
+    assert recipients(Kind.HANDOFF_ESCALATION, handoff=handoff) == {"homecoord", "coordinator", "nurse"}
+    bell = Notification.objects.get(recipient=home["homecoord"], title__startswith="Handoff not acknowledged")
+    assert bell.link == f"/handoffs/{handoff.pk}/"
+
+
+def test_a_handoff_addressed_to_a_person_reminds_that_person_and_an_acknowledged_one_nobody(
+    event, cast, home, django_capture_on_commit_callbacks, run, time_machine
+):
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    sent_handoff(event, cast, home, acknowledge_by=deadline, to_person=home["homenurse"])
+    run(deadline)
+    assert recipients(Kind.HANDOFF_UNACKNOWLEDGED) == {"homenurse"}
+
+    other = sent_handoff(event, cast, home, acknowledge_by=deadline + dt.timedelta(hours=1))
+    time_machine.move_to(deadline + dt.timedelta(hours=1), tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    Handoff.objects.filter(pk=other.pk).update(status=Handoff.Status.ACKNOWLEDGED)
+    for callback in callbacks:
+        callback()
+    assert {r.skip_reason for r in Reminder.objects.filter(handoff=other)} == {"the handoff is acknowledged"}
+
+
+def test_the_daily_digest_comes_at_the_chosen_hour_in_the_units_time_zone_once_a_day(event, cast, run, mailoutbox):
+    nurse = cast["nurse"]
+    reminder_preference_update(user=nurse, email=True, digest_hour=7, actor=nurse)
+    task_claim(task=task(event, "Pump programmed and locked"), actor=nurse)
+    seven_est = dt.datetime(2026, 1, 14, 12, 0, tzinfo=UTC)
+    run(seven_est - dt.timedelta(minutes=1))
+    assert recipients(Kind.DIGEST) == set()
+    mailoutbox.clear()
+    run(seven_est)
+    (digest,) = reminders(kind=Kind.DIGEST)
+    assert digest.recipient == nurse and digest.due_at == seven_est and digest.state == Reminder.State.SENT
+    (email,) = [m for m in mailoutbox if m.subject.startswith("Your open work")]
+    assert email.subject == "Your open work: 0 overdue, 2 due in the next 24 hours, 0 to verify"
+    assert patient_label(event.patient) in email.body and event.patient.family_name not in email.body
+    for hours in (1, 5, 12):
+        run(seven_est + dt.timedelta(hours=hours))
+    assert len(reminders(kind=Kind.DIGEST)) == 1
+
+
+def test_the_digest_keeps_its_wall_clock_hour_across_daylight_saving_and_skips_a_day_without_work(patient, nurse, run):
+    reminder_preference_update(user=nurse, email=True, digest_hour=7, actor=nurse)
+    seven_edt = dt.datetime(2026, 3, 9, 11, 0, tzinfo=UTC)  # the day after the clocks went forward
+    run(seven_edt - dt.timedelta(minutes=1))
+    assert recipients(Kind.DIGEST) == set()
+    run(seven_edt)
+    (digest,) = reminders(kind=Kind.DIGEST)
+    assert digest.due_at.astimezone(zoneinfo.ZoneInfo("America/New_York")).hour == 7
+    assert digest.state == Reminder.State.SKIPPED and digest.skip_reason == "no open work"
+    assert not Notification.objects.exists()
+
+
+# --- dispatch and delivery --------------------------------------------------------------------------
+
+
+def test_the_sweep_hands_the_new_ids_over_after_the_commit_in_batches(
+    event, django_capture_on_commit_callbacks, monkeypatch, settings, time_machine
+):
+    settings.REMINDER_BATCH_SIZE = 2
+    sent_batches = []
+    monkeypatch.setattr("coordination.tasks.reminders_deliver.delay", lambda ids: sent_batches.append(ids))
+    time_machine.move_to(EVENT_AT + dt.timedelta(minutes=30), tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = reminders_sweep()
+        assert sent_batches == []  # nothing leaves before the commit
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert sorted(pk for batch in sent_batches for pk in batch) == sorted(result.new_ids)
+    assert len(result.new_ids) >= 5 and all(len(batch) <= 2 for batch in sent_batches)
+
+
+def test_the_sweep_hands_over_again_what_is_still_unsent_after_a_few_minutes(
+    event, django_capture_on_commit_callbacks, run, settings, time_machine
+):
+    settings.REMINDER_REDISPATCH_SECONDS = 300
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        lost = reminders_sweep().new_ids  # the broker lost these messages
+    assert lost and Reminder.objects.filter(pk__in=lost, state=Reminder.State.PENDING).count() == len(lost)
+    assert run(EVENT_AT - dt.timedelta(hours=2) + dt.timedelta(seconds=299)).redispatched == []
+    assert sorted(run(EVENT_AT - dt.timedelta(hours=2) + dt.timedelta(seconds=300)).redispatched) == sorted(lost)
+    assert set(Reminder.objects.filter(pk__in=lost).values_list("state", "dispatch_count")) == {("sent", 2)}
+
+
+def test_delivering_the_same_batch_twice_sends_each_reminder_once(event, run, time_machine, mailoutbox):
+    ids = run(EVENT_AT - dt.timedelta(hours=2)).new_ids
+    notifications, emails = Notification.objects.count(), len(mailoutbox)
+    again = reminders_deliver(ids=ids)
+    assert sorted(again.passed_over) == sorted(ids) and again.sent == []
+    assert Notification.objects.count() == notifications and len(mailoutbox) == emails
+
+
+def test_a_send_cut_short_by_a_crash_is_repeated_once_its_claim_lapses_and_marked_in_doubt(
+    event, cast, django_capture_on_commit_callbacks, settings, mailoutbox, time_machine
+):
+    settings.REMINDER_REDISPATCH_SECONDS = 300
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    start = EVENT_AT - dt.timedelta(hours=2)
+    time_machine.move_to(start, tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        reminders_sweep()
+    reminder = Reminder.objects.get(task=pump)
+    # A worker rang the bell, claimed the email and died before recording the outcome.
+    Reminder.objects.filter(pk=reminder.pk).update(notified_at=start, channels=["in_app"], sending_since=start)
+
+    time_machine.move_to(start + dt.timedelta(seconds=299), tick=False)
+    assert reminders_deliver(ids=[reminder.pk]).passed_over == [reminder.pk]  # it may still be sending
+    time_machine.move_to(start + dt.timedelta(seconds=301), tick=False)
+    assert reminders_deliver(ids=[reminder.pk]).sent == [reminder.pk]
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.in_doubt, reminder.sending_since) == ("sent", True, None)
+    assert reminder.channels == ["in_app", "email"]
+    assert not Notification.objects.filter(title__contains="Pump").exists()  # the bell had rung: not again
+    assert [m.extra_headers["Message-ID"] for m in mailoutbox] == [f"<reminder-{reminder.pk}@127.0.0.1>"]
+
+
+def test_of_a_batch_cut_short_only_its_first_unsent_reminder_is_in_doubt(
+    event, cast, django_capture_on_commit_callbacks, settings, mailoutbox, time_machine
+):
+    settings.REMINDER_REDISPATCH_SECONDS = 300
+    start = EVENT_AT - dt.timedelta(hours=2)
+    time_machine.move_to(start, tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        ids = sorted(reminders_sweep().new_ids)
+    # A worker rang the bell for the whole batch, sent the first email and died sending the second.
+    Reminder.objects.filter(pk__in=ids).update(notified_at=start, channels=["in_app"], sending_since=start)
+    Reminder.objects.filter(pk=ids[0]).update(state="sent", sent_at=start, channels=["in_app", "email"])
+
+    time_machine.move_to(start + dt.timedelta(seconds=301), tick=False)
+    assert sorted(reminders_deliver(ids=ids[1:]).sent) == ids[1:]
+    assert list(Reminder.objects.filter(in_doubt=True).values_list("pk", flat=True)) == [ids[1]]
+    assert len(mailoutbox) == len(ids) - 1 and not Notification.objects.exists()
+
+
+@pytest.mark.parametrize("email", [False, True])
+def test_delivery_takes_as_many_queries_for_50_reminders_as_for_1_plus_one_per_email(
+    patient, nurse, email, django_capture_on_commit_callbacks, time_machine
+):
+    reminder_preference_update(user=nurse, email=email, digest_hour=None, actor=nurse)
+    counted = []
+    for number, (items, kind) in enumerate(((1, "cycle_start"), (50, "bag_change"))):
+        due = EVENT_AT + dt.timedelta(days=number)
+        time_machine.move_to(due - dt.timedelta(days=1), tick=False)
+        publish_template(name=kind, trigger_kind=kind, items=[{"text": f"Check {n}"} for n in range(items)])
+        checklists_instantiate(events=[make_event(patient, kind=kind, planned_at=due)])
+        time_machine.move_to(due, tick=False)
+        with django_capture_on_commit_callbacks(execute=False):
+            ids = reminders_sweep().new_ids
+        assert len(ids) == items
+        with CaptureQueriesContext(connection) as queries:
+            assert len(reminders_deliver(ids=ids).sent) == items
+        counted.append(len(queries) - (items if email else 0))  # an email is recorded as sent on its own
+    assert counted[0] == counted[1]
+
+
+def test_a_second_sweep_while_one_runs_does_nothing(event, time_machine):
+    time_machine.move_to(EVENT_AT, tick=False)
+    with _other_connection() as other:  # a sweep sent by a second beat, still running
+        other.execute("SELECT pg_advisory_lock(%s)", [SWEEP_LOCK])
+        assert reminders_sweep().ran is False
+        other.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
+    assert not Reminder.objects.exists()
+    assert reminders_sweep().ran is True and Reminder.objects.exists()
+
+
+def _other_connection():
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_that_another_delivery_holds_is_passed_over_not_waited_for(patient, nurse, time_machine):
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
+    publish_template(items=ITEMS[:1])
+    event = make_event(patient, planned_at=EVENT_AT)
+    checklists_instantiate(events=[event])
+    pump = Task.objects.get(event=event)
+    reminder = Reminder.objects.create(
+        kind=Kind.DUE_SOON,
+        target=f"task:{pump.pk}",
+        task=pump,
+        recipient=nurse,
+        due_at=pump.due_at,
+        fire_at=timezone.now(),
+        dispatch_after=timezone.now(),
+    )
+    with _other_connection() as other:  # another delivery, between its claim and its commit
+        other.execute("SELECT id FROM coordination_reminder WHERE id = %s FOR UPDATE", [reminder.pk])
+        result = reminders_deliver(ids=[reminder.pk])
+        assert result.passed_over == [reminder.pk] and not Notification.objects.exists()
+    assert reminders_deliver(ids=[reminder.pk]).sent == [reminder.pk]
+    assert Notification.objects.filter(recipient=nurse).count() == 1
+
+
+# --- channels ------------------------------------------------------------------------------------------
+
+
+def test_an_email_names_the_patient_by_initials_and_mrn_tail_only_and_links_into_the_tracker(
+    event, cast, run, mailoutbox, settings
+):
+    settings.SITE_URL = "https://tracker.example.org"
+    patient = event.patient
+    patient.given_name, patient.family_name, patient.mrn = "Jane", "Doe", "MRN001234"
+    patient.save()
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    run(EVENT_AT)
+    reminder = Reminder.objects.get(task=pump, kind=Kind.OVERDUE)
+    message_id = f"<reminder-{reminder.pk}@tracker.example.org>"
+    (email,) = [m for m in mailoutbox if m.extra_headers["Message-ID"] == message_id]
+    assert email.to == [cast["nurse"].email]
+    html = email.alternatives[0][0]
+    assert email.subject == "Task overdue for patient J.D. (MRN ending 1234)"
+    for part in (email.subject, email.body, html):
+        assert "Jane" not in part and "Doe" not in part and "MRN001234" not in part
+        assert "Pump" not in part and "Cycle start" not in part  # no checklist wording, no kind of event
+    assert "J.D. (MRN ending 1234)" in email.body and "09:00 EST" in email.body
+    link = f"https://tracker.example.org/events/{event.pk}/#task-{pump.pk}"
+    assert link in email.body and f'href="{link}"' in html
+    assert email.extra_headers["Auto-Submitted"] == "auto-generated"
+
+
+def test_with_email_off_or_no_address_only_the_bell_rings(event, cast, run, mailoutbox):
+    reminder_preference_update(user=cast["nurse"], email=False, digest_hour=None, actor=cast["nurse"])
+    cast["nurse2"].email = ""
+    cast["nurse2"].save()
+    run(EVENT_AT - dt.timedelta(hours=2))
+    pump = task(event, "Pump programmed and locked")
+    assert {(r.recipient.username, r.state, tuple(r.channels)) for r in Reminder.objects.filter(task=pump)} == {
+        ("nurse", "sent", ("in_app",)),
+        ("nurse2", "sent", ("in_app",)),
+    }
+    assert (
+        Notification.objects.filter(recipient__in=[cast["nurse"], cast["nurse2"]], title__contains="Pump").count() == 2
+    )
+    assert not [m for m in mailoutbox if set(m.to) & {cast["nurse"].email, ""}]
+
+
+class BrokenBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+def test_a_failing_email_is_retried_with_backoff_then_given_up_and_the_bell_rings_once(event, cast, run, settings):
+    settings.EMAIL_BACKEND = "tests.coordination.test_reminders.BrokenBackend"
+    settings.REMINDER_MAX_ATTEMPTS, settings.REMINDER_RETRY_SECONDS = 3, 60
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    start = EVENT_AT - dt.timedelta(hours=2)
+    run(start)
+    reminder = Reminder.objects.get(task=pump)
+    assert (reminder.state, reminder.attempts, reminder.channels) == ("pending", 1, ["in_app"])
+    assert reminder.dispatch_after == start + dt.timedelta(seconds=60)
+    assert reminder.last_error == "email: ConnectionRefusedError: mail server down"
+    run(start + dt.timedelta(seconds=60))
+    reminder.refresh_from_db()
+    assert reminder.attempts == 2 and reminder.dispatch_after == start + dt.timedelta(seconds=60 + 120)
+    run(start + dt.timedelta(seconds=180))
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.attempts, reminder.sent_at) == ("failed", 3, None)
+    assert Notification.objects.filter(recipient=cast["nurse"], title__contains="Pump").count() == 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run(start + dt.timedelta(hours=1))  # a failed reminder stays failed
+    assert Reminder.objects.get(pk=reminder.pk).state == "failed"
+    assert not [m for m in mail.outbox if m.extra_headers["Message-ID"] == f"<reminder-{reminder.pk}@127.0.0.1>"]
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ledger(event, run):
+    run(EVENT_AT + dt.timedelta(hours=1))
+    return Reminder.objects.all()
+
+
+@pytest.mark.parametrize("who", ["nurse", "pharmacist", "coord"])
+def test_the_ledger_is_for_administrators_only(client, cast, who):
+    if who == "coord":
+        verified_login(client, cast[who])
+    else:
+        client.force_login(cast[who])
+    assert client.get(reverse("reminder_ledger")).status_code == 403
+
+
+def test_the_ledger_counts_by_state_shows_the_lag_and_filters(client, admin_user, ledger, cast):
+    Reminder.objects.filter(pk=ledger.first().pk).update(state=Reminder.State.FAILED, sent_at=None)
+    verified_login(client, admin_user)
+    response = client.get(reverse("reminder_ledger"))
+    assert response.status_code == 200
+    counts = response.context["counts"]
+    assert counts["failed"] == 1 and counts["sent"] == ledger.count() - 1 and counts["pending"] == 0
+    lags = sorted(r.sent_at - r.fire_at for r in Reminder.objects.filter(state=Reminder.State.SENT))
+    assert response.context["lags"] == {
+        "median": lags[len(lags) // 2],
+        "p95": lags[min(len(lags) - 1, int(0.95 * len(lags)))],
+        "max": lags[-1],
+    }
+    body = response.content.decode()
+    assert "Reminder ledger" in body and event_text_absent(body, cast)
+    only = client.get(reverse("reminder_ledger"), {"kind": "escalation", "recipient": "COORDINATOR"})
+    assert {r.kind for r in only.context["page"]} == {"escalation"}
+    assert {r.recipient.username for r in only.context["page"]} == {"coordinator"}
+    assert client.get(reverse("reminder_ledger"), {"state": "failed"}).context["page"].paginator.count == 1
+
+
+def event_text_absent(body: str, cast) -> bool:
+    """The ledger names patients by id only (like the audit log)."""
+    patient = cast["nurse"].care_teams.first().patient
+    return patient.family_name not in body and patient.mrn not in body
+
+
+def test_the_ledger_takes_as_many_queries_for_50_reminders_as_for_1(
+    client, admin_user, event, cast, django_assert_max_num_queries
+):
+    pump = task(event, "Pump programmed and locked")
+    verified_login(client, admin_user)
+
+    def make(count):
+        Reminder.objects.all().delete()
+        Reminder.objects.bulk_create(
+            Reminder(
+                kind=Kind.OVERDUE,
+                target=f"task:{pump.pk}",
+                task=pump,
+                recipient=cast["nurse"],
+                due_at=pump.due_at + dt.timedelta(minutes=n),
+                fire_at=pump.due_at,
+                dispatch_after=pump.due_at,
+                state=Reminder.State.SENT,
+                sent_at=pump.due_at + dt.timedelta(seconds=n),
+            )
+            for n in range(count)
+        )
+
+    counted = []
+    for count in (1, 50):
+        make(count)
+        with django_assert_max_num_queries(100) as queries:
+            assert client.get(reverse("reminder_ledger")).status_code == 200
+        counted.append(len(queries))
+    assert counted[0] == counted[1]
+
+
+def test_a_person_chooses_email_and_a_digest_hour(client, cast):
+    nurse = cast["nurse"]
+    client.force_login(nurse)
+    assert client.get(reverse("reminder_settings")).status_code == 200
+    response = client.post(reverse("reminder_settings"), {"digest_hour": "6"})
+    assert response.status_code == 302
+    preference = ReminderPreference.objects.get(user=nurse)
+    assert preference.email is False and preference.digest_hour == 6
+    client.post(reverse("reminder_settings"), {"email": "on", "digest_hour": ""})
+    preference.refresh_from_db()
+    assert preference.email is True and preference.digest_hour is None
+
+
+def test_the_event_page_loads_the_reminders_panel_and_a_nurse_snoozes_from_it(client, event, cast, time_machine):
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=3), tick=False)
+    pump = task(event, "Pump programmed and locked")
+    client.force_login(cast["nurse"])
+    assert (
+        f'hx-get="/events/{event.pk}/reminders/"'
+        in client.get(reverse("event_detail", args=[event.pk])).content.decode()
+    )
+    panel = client.get(reverse("event_reminders", args=[event.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert "Snooze reminders" in panel and "Pump programmed and locked" in panel
+
+    response = client.post(
+        reverse("task_snooze", args=[pump.pk]), {"minutes": "60", "reason": "Patient at X-ray"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "reminders snoozed until 07:00" in body
+    assert "Snoozed until 07:00" in body and "Patient at X-ray" in body
+    snooze = TaskSnooze.objects.get(task=pump)
+    assert snooze.until == timezone.now() + dt.timedelta(hours=1) and snooze.created_by == cast["nurse"]
+
+    response = client.post(
+        reverse("task_snooze", args=[pump.pk]), {"until": "06:30", "reason": ""}, HTTP_HX_REQUEST="true"
+    )
+    assert "This field is required." in response.content.decode()
+    response = client.post(reverse("task_snooze", args=[pump.pk]), {"end": "1"}, HTTP_HX_REQUEST="true")
+    assert "reminders are back on" in response.content.decode()
+    assert not TaskSnooze.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_snoozing_until_a_time_means_the_next_time_it_is_that_time_in_the_units_zone(client, event, cast, time_machine):
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=3), tick=False)  # 06:00 EST
+    pump = task(event, "Pump programmed and locked")
+    client.force_login(cast["nurse"])
+    client.post(reverse("task_snooze", args=[pump.pk]), {"until": "08:15", "reason": "After the round"})
+    assert TaskSnooze.objects.get(ended_at__isnull=True).until == dt.datetime(2026, 1, 14, 13, 15, tzinfo=UTC)
+    client.post(reverse("task_snooze", args=[pump.pk]), {"until": "05:30", "reason": "After the night"})
+    assert TaskSnooze.objects.get(ended_at__isnull=True).until == dt.datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
+
+
+def test_the_event_reminders_page_answers_404_for_a_patient_of_another_team(client, outsider, event):
+    client.force_login(outsider)
+    assert client.get(reverse("event_reminders", args=[event.pk])).status_code == 404
+    pump = task(event, "Pump programmed and locked")
+    response = client.post(reverse("task_snooze", args=[pump.pk]), {"minutes": "60", "reason": "x"})
+    assert response.status_code == 404 and not TaskSnooze.objects.exists()

@@ -1,0 +1,35 @@
+"""Small page helpers shared by the browser tests; they find things as a user would, by role and name."""
+
+import re
+
+import pytest
+
+
+def task_button(page, action: str, task: str):
+    """A task's action button ("Claim", "Done", "Verify"), named "<action>: <task text>" for screen readers."""
+    return page.get_by_role("button", name=re.compile(rf"^{action}\s*:\s*{re.escape(task)}$"))
+
+
+def press_tab_until_focused(page, target, *, limit: int = 200) -> int:
+    """Tab through the page, as a keyboard user does, until `target` has the focus; the presses it took."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return presses
+    pytest.fail(f"{target} never got the focus in {limit} presses of Tab")
+
+
+def sideways_scroll(page) -> str:
+    """Empty when the page fits its window; otherwise how wide it is and the outermost elements that stick out."""
+    return page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            const scrollWidth = document.documentElement.scrollWidth;
+            if (scrollWidth <= width) return "";
+            const sticksOut = element => element.getBoundingClientRect().right > width + 1;
+            const outermost = [...document.querySelectorAll("body *")]
+                .filter(element => sticksOut(element) && !sticksOut(element.parentElement))
+                .map(element => element.outerHTML.slice(0, 120));
+            return `${scrollWidth} px wide in a ${width} px window; sticking out: ${outermost.join(" | ")}`;
+        }"""
+    )

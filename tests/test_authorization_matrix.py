@@ -1,0 +1,377 @@
+"""The authorization matrix, proved on every URL: every demo role × own and foreign patient.
+
+Each URL pattern has one entry in RULES saying who may use it. The walk checks that:
+- the roles allowed succeed on their own patient (a page answers 200; an action lands in the
+  audit log under its name and that user);
+- every other role is refused (403 for a role-gated page, 404 where the patient is not theirs,
+  and an action leaves no trace);
+- nobody reaches a patient of another care team: 404, so that its existence does not leak.
+A URL without an entry fails `test_every_url_has_an_entry_in_the_matrix`.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Role
+from accounts.permissions import Ability, can
+from checklists.models import Task
+from checklists.services import checklists_instantiate, task_claim, task_complete, template_version_new_draft
+from coordination import handoffs as handoffs_svc
+from coordination.selectors import handoffs_visible_to
+from patients.models import Patient
+
+from .accounts.helpers import verified_login
+from .checklists.helpers import make_event, publish_template
+from .coordination.handoff_helpers import (
+    complete_checklist,
+    draft_handoff,
+    make_agency,
+    make_discharge,
+    make_home_nurse,
+)
+
+ROLES = ["pharmacist", "nurse", "oncologist", "case_manager", "coordinator", "admin", "outsider"]
+ITEMS = [
+    {"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "max_value": 300},
+    {"text": "Pump programmed and locked", "needs_verification": True, "verifier_role": "nurse"},
+    {"text": "Order verified", "role": "pharmacist"},
+    {"text": "Clear to start", "role": "oncologist", "response_kind": "attestation"},
+]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A GET page. `ability`: who may open it (None: every signed-in user). `target`: the object
+    in its URL; pages of a patient also need the patient to be visible to the user."""
+
+    ability: Ability | None = None
+    target: str | None = None
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Act:
+    """A POST action on a patient's task or event: it succeeds for `roles`, and shows in the
+    audit log as `audit` by that user; for anyone else it leaves no trace."""
+
+    target: str
+    roles: frozenset
+    audit: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Own:
+    """A page about the user themselves (their sign-in, their notifications): every signed-in user."""
+
+    method: str = "get"
+
+
+@dataclass(frozen=True)
+class Public:
+    """Reached without signing in, on purpose."""
+
+
+@dataclass(frozen=True)
+class OnHandoff:
+    """A page or an action on a handoff, walked by every role and the receiving unit's nurse
+    (`test_the_handoff_matrix_holds`). `target` names an object of `handoff_world`: a handoff in
+    that status, "action" (an open task of the accepted one) or "patient" (preparing one).
+    Whoever does not see the target gets 404; of those who see it, `roles` succeed: a page
+    answers 200 (403 for the others), an action lands in the audit log as `audit` by that user
+    (200 and no trace for the others)."""
+
+    target: str
+    roles: frozenset
+    audit: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+TEMPLATES = Ability.EDIT_TEMPLATES
+SENDERS = frozenset({"nurse", "oncologist", "case_manager"})  # on the patient's care team
+RECEIVER = frozenset({"homenurse"})  # of the receiving agency
+SEES_HANDOFF = SENDERS | {"pharmacist", "coordinator"} | RECEIVER
+RULES = {
+    # Signing in and the health check.
+    "login": Public(),
+    "healthz": Public(),
+    "logout": Own(method="post"),
+    "admin_logout": Own(method="post"),  # the admin's sign-out button, the same sign-out
+    "mfa_verify": Own(),
+    "mfa_setup": Own(),
+    "security": Own(),
+    "mfa_recovery_codes": Own(method="post"),
+    "mfa_turn_off": Own(method="post"),
+    "password_change": Own(),
+    # The clinicians' pages.
+    "home": Own(),
+    "notifications": Own(),
+    "notifications_read": Own(method="post"),
+    "notification_bell": Own(),
+    "patients:list": Own(),
+    "patients:create": Page(Ability.REGISTER_PATIENT),
+    "patients:edit": Page(Ability.EDIT_PATIENT, target="patient"),
+    "patient_detail": Page(Ability.VIEW_PATIENTS, target="patient"),
+    "event_detail": Page(Ability.VIEW_PATIENTS, target="event"),
+    "board": Page(Ability.VIEW_BOARD),
+    # What a role does to a patient's work.
+    "event_override": Act("event", frozenset({"oncologist"}), "override", {"reason": "Weight on paper."}),
+    "task_claim": Act("weight", frozenset({"nurse"}), "claim"),
+    "task_release": Act("order", frozenset({"pharmacist", "coordinator"}), "release"),
+    "task_complete": Act("weight", frozenset({"nurse"}), "complete", {"task-{pk}-value": "70"}),
+    "task_not_applicable": Act("weight", frozenset({"nurse"}), "not_applicable", {"na-{pk}-reason": "Weighed"}),
+    "task_verify": Act("pump", frozenset({"nurse"}), "verify"),
+    "task_undo": Act("pump", frozenset({"nurse"}), "undo", {"undo-{pk}-reason": "Wrong pump"}),
+    "task_reassign": Act(
+        "weight",
+        frozenset({"coordinator"}),
+        "reassign",
+        {"reassign-{pk}-assignee": "{nurse}", "reassign-{pk}-reason": "x"},
+    ),
+    # Handoffs: the sending side, the receiving side, the coordinator's review.
+    "handoff_list": Own(),
+    "handoff_review": Page(Ability.VIEW_BOARD),
+    "handoff_new": OnHandoff("patient", SENDERS),
+    "handoff_detail": OnHandoff("sent", SEES_HANDOFF),
+    "handoff_print": OnHandoff("sent", SEES_HANDOFF),
+    "handoff_edit": OnHandoff("draft", SENDERS),
+    "handoff_send": OnHandoff("draft", SENDERS, "send"),
+    "handoff_cancel": OnHandoff("draft", SENDERS, "cancel", {"cancel-reason": "Discharge postponed"}),
+    "handoff_acknowledge": OnHandoff("sent", RECEIVER, "acknowledge"),
+    "handoff_return": OnHandoff("sent", RECEIVER, "return", {"return-reason": "Pump not stated"}),
+    "handoff_accept": OnHandoff("acknowledged", RECEIVER, "accept", {"accept-synthesis": "Visit tomorrow 10:00."}),
+    "handoff_complete": OnHandoff("accepted", RECEIVER, "complete", {"complete-first_visit_at": "{now}"}),
+    "handoff_action_done": OnHandoff("action", RECEIVER, "complete"),
+    "handoff_comment": OnHandoff("sent", frozenset({"coordinator"}), "comment", {"comment-text": "On time."}),
+    "handoff_flag": OnHandoff("sent", frozenset({"coordinator"}), "flag", {"flag-reason": "Check the pump"}),
+    "handoff_sign_off": OnHandoff("completed", frozenset({"coordinator"}), "sign_off"),
+    # Administration: checklist templates and the audit log.
+    "checklists:template_list": Page(TEMPLATES),
+    "checklists:template_detail": Page(TEMPLATES, target="template"),
+    "checklists:draft_new": Page(TEMPLATES, target="template", method="post"),
+    "checklists:version_compare": Page(TEMPLATES),
+    "checklists:version_detail": Page(TEMPLATES, target="version"),
+    "checklists:draft_edit": Page(TEMPLATES, target="draft"),
+    "checklists:item_add": Page(TEMPLATES, target="draft"),
+    "checklists:version_publish": Page(TEMPLATES, target="draft"),
+    "checklists:version_preview": Page(TEMPLATES, target="version"),
+    "checklists:item_edit": Page(TEMPLATES, target="draft_item"),
+    "checklists:item_delete": Page(TEMPLATES, target="draft_item", method="post"),
+    "checklists:item_move": Page(TEMPLATES, target="draft_item", method="post", data={"direction": "down"}),
+    "audit:log": Page(Ability.READ_AUDIT_LOG),
+    "audit:export": Page(Ability.READ_AUDIT_LOG),
+    # Reminders: the ledger (admins), one's own settings, an event's reminders, snoozing a task's
+    # reminders (whoever does the task, or the unit's coordinator; logged as an update).
+    "reminder_ledger": Page(Ability.READ_REMINDER_LEDGER),
+    "reminder_settings": Own(),
+    "event_reminders": Page(Ability.VIEW_PATIENTS, target="event"),
+    "task_snooze": Act("weight", frozenset({"nurse", "coordinator"}), "update", {"minutes": "60", "reason": "X-ray"}),
+    # Django's admin checks staff status itself; its index stands for all its pages.
+    "admin:index": Page(TEMPLATES),
+}
+
+
+def url_names(resolver=None, namespace=""):
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from url_names(entry, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield namespace + entry.name
+
+
+def test_every_url_has_an_entry_in_the_matrix():
+    names = {name for name in url_names() if not name.startswith("admin:")}
+    assert names - RULES.keys() == set(), "add the new URLs to RULES"
+    assert RULES.keys() - names - {"admin:index"} == set(), "remove URLs that no longer exist"
+
+
+def test_the_admin_lives_at_its_configured_path():
+    assert reverse("admin:index") == "/" + settings.ADMIN_URL
+
+
+# --- the walk ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(
+    patient, foreign_patient, nurse, nurse2, pharmacist, oncologist, case_manager, coordinator, admin_user, outsider
+):
+    """Two patients with a checklist each: ours (the cast's care team) and another team's."""
+    version = publish_template(items=ITEMS)
+    draft = template_version_new_draft(template=version.template, actor=admin_user)
+    users = {
+        "pharmacist": pharmacist,
+        "nurse": nurse,
+        "oncologist": oncologist,
+        "case_manager": case_manager,
+        "coordinator": coordinator,
+        "admin": admin_user,
+        "outsider": outsider,
+    }
+    objects = {}
+    for whose, someone, completer in (("own", patient, nurse2), ("foreign", foreign_patient, outsider)):
+        event = make_event(someone, planned_at=timezone.now() + dt.timedelta(hours=3))
+        checklists_instantiate(events=[event])
+        tasks = {
+            text.split()[0].lower(): Task.objects.get(event=event, text=text) for text in [i["text"] for i in ITEMS]
+        }
+        task_complete(task=tasks["pump"], actor=completer, value=True)
+        if whose == "own":
+            task_claim(task=tasks["order"], actor=pharmacist)
+        objects[whose] = {"patient": someone, "event": event, **tasks}
+    for whose in objects:
+        objects[whose].update(
+            template=version.template, version=version, draft=draft, draft_item=draft.items.order_by("order").first()
+        )
+    return users, objects
+
+
+def sign_in(client, user):
+    if user.is_staff or user.role == Role.COORDINATOR:
+        verified_login(client, user)
+    else:
+        client.force_login(user)
+
+
+def sees(user, patient: Patient) -> bool:
+    return Patient.objects.visible_to(user).filter(pk=patient.pk).exists()
+
+
+CASES = [
+    (name, role, whose)
+    for name, rule in RULES.items()
+    if not isinstance(rule, Public | OnHandoff)
+    for role in ROLES
+    for whose in (
+        ("own", "foreign")
+        if getattr(rule, "target", None) in {"patient", "event", "weight", "order", "pump"}
+        else ("own",)
+    )
+]
+
+
+@pytest.mark.parametrize(("name", "role", "whose"), CASES, ids=[f"{n}-{r}-{w}" for n, r, w in CASES])
+def test_the_matrix_holds(client, world, name, role, whose):
+    users, objects = world
+    user, rule, target = users[role], RULES[name], objects[whose]
+    sign_in(client, user)
+
+    if isinstance(rule, Own):
+        response = getattr(client, rule.method)(reverse(name))
+        assert response.status_code in (200, 302), response.status_code
+        return
+
+    if isinstance(rule, Page):
+        args = [target[rule.target].pk] if rule.target else []
+        response = getattr(client, rule.method)(reverse(name, args=args), rule.data)
+        patient = target.get("patient") if rule.target in {"patient", "event"} else None
+        if patient is not None and not sees(user, patient):
+            assert response.status_code == 404
+        elif name == "admin:index":
+            assert (response.status_code == 200) == user.is_staff
+        elif can(user, rule.ability):
+            assert response.status_code in (200, 302), response.status_code
+        else:
+            assert response.status_code == 403
+        return
+
+    # An action on a task or an event.
+    obj = target[rule.target]
+    pk = obj.pk
+    data = {key.format(pk=pk): value.format(nurse=users["nurse"].pk) for key, value in rule.data.items()}
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = client.post(reverse(name, args=[pk]), data, HTTP_HX_REQUEST="true")
+    logged = AuditEvent.objects.filter(id__gt=last, action=rule.audit)
+    if not sees(user, target["patient"]):
+        assert response.status_code == 404
+        assert not logged.exists()
+        return
+    assert response.status_code in (200, 302)  # htmx partials answer 200, full-page forms redirect
+    if whose == "own":  # the other team's patient is the outsider's own: the cast's roles apply here
+        assert logged.filter(actor_id=user.pk).exists() == (role in rule.roles)
+
+
+# --- the handoffs: both sides and the review ---------------------------------------------------
+
+
+@pytest.fixture
+def handoff_world(world):
+    """The world, plus a home-health agency with its nurse, and handoffs of our patient in each
+    status from draft to completed (the accepted one with an open task for a nurse)."""
+    users, objects = world
+    patient, case_manager = objects["own"]["patient"], users["case_manager"]
+    agency = make_agency(patient.unit)
+    homenurse = make_home_nurse(agency)
+    publish_template(
+        items=[{"text": "Caregiver teach-back done"}], name="Hospital-to-home", trigger_kind="discharge_home"
+    )
+    past = timezone.now() - dt.timedelta(hours=3)
+    handoffs = {}
+    for hours, status in enumerate(["draft", "sent", "acknowledged", "accepted", "completed"], start=20):
+        event = make_discharge(patient, hours_ahead=hours, with_bag_changes=False)
+        complete_checklist(event, workers={"nurse": users["nurse"]}, verifier=None)
+        handoff = draft_handoff(event, case_manager, agency)
+        steps = [
+            lambda h: handoffs_svc.handoff_send(handoff=h, actor=case_manager, now=past),
+            lambda h: handoffs_svc.handoff_acknowledge(handoff=h, actor=homenurse, now=past),
+            lambda h: handoffs_svc.handoff_accept(handoff=h, actor=homenurse, synthesis="Visit tomorrow", now=past),
+            lambda h: handoffs_svc.handoff_complete(handoff=h, actor=homenurse, now=past),
+        ]
+        for step in steps[: ["draft", "sent", "acknowledged", "accepted", "completed"].index(status)]:
+            step(handoff)
+        handoffs[status] = handoff
+    handoffs["action"] = handoffs["accepted"].actions.get(role="nurse")
+    handoffs["patient"] = patient
+    return {**users, "homenurse": homenurse}, handoffs
+
+
+def sees_target(user, target) -> bool:
+    if isinstance(target, Patient):
+        return sees(user, target)
+    handoff_id = getattr(target, "handoff_id", target.pk)
+    return handoffs_visible_to(user).filter(pk=handoff_id).exists()
+
+
+HANDOFF_CASES = [
+    (name, role) for name, rule in RULES.items() if isinstance(rule, OnHandoff) for role in [*ROLES, "homenurse"]
+]
+
+
+@pytest.mark.parametrize(("name", "role"), HANDOFF_CASES, ids=[f"{n}-{r}" for n, r in HANDOFF_CASES])
+def test_the_handoff_matrix_holds(client, handoff_world, name, role):
+    users, targets = handoff_world
+    user, rule, target = users[role], RULES[name], targets[RULES[name].target]
+    sign_in(client, user)
+    url = reverse(name, args=[target.pk])
+
+    if rule.audit is None:  # a page
+        response = client.get(url)
+        if not sees_target(user, target):
+            assert response.status_code == 404
+        else:
+            assert response.status_code == (200 if role in rule.roles else 403), response.status_code
+        return
+
+    now = timezone.localtime(timezone.now(), target_patient_zone(targets)).strftime("%Y-%m-%dT%H:%M")
+    data = {key: value.format(now=now) for key, value in rule.data.items()}
+    mine = AuditEvent.objects.filter(action=rule.audit, actor_id=user.pk)
+    before, everyone_before = mine.count(), AuditEvent.objects.filter(action=rule.audit).count()
+    visible = sees_target(user, target)
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    if not visible:
+        assert response.status_code == 404
+        assert AuditEvent.objects.filter(action=rule.audit).count() == everyone_before
+    else:
+        assert response.status_code == 200
+        assert (mine.count() > before) == (role in rule.roles), response.content.decode()[:600]
+
+
+def target_patient_zone(targets):
+    return targets["patient"].unit.zone

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # `make run`: an embedded default (SQLite, a filesystem broker, email files under var/).
-RUN_ENV := DJANGO_DEBUG=1 DEMO_PASSWORD=$${DEMO_PASSWORD:-demo-Care-2026} EMAIL_URL=$${EMAIL_URL:-filemail://$(CURDIR)/var/mail}
+RUN_ENV := DJANGO_DEBUG=1 DEMO_PASSWORD=$${DEMO_PASSWORD:-demo-Care-2026} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail}
 
 # `make test`: real PostgreSQL and Redis, overridable from the environment.
 TEST_ENV := DJANGO_SECRET_KEY=test-only-secret-key-not-for-production DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \

@@ -1,6 +1,6 @@
 """Reminders: delivery throughput through Redis and a real worker, and the sweep over a million tasks.
 
-    python -m bench reminders [--tasks 10000] [--batch 200] [--concurrency 2]
+    python -m bench reminders [--tasks 10000] [--batch 200] [--concurrency 2] [--rounds 3]
                               [--sweep-tasks 1000000] [--sweep-open 100000] [--runs 20]
                               [--only delivery|sweep] [--broker redis://…] [--keep]
 
@@ -9,20 +9,23 @@ server (`care_bench_reminders`, `care_bench_sweep`; dropped first if they exist,
 the end unless --keep). Unless --broker names one, it starts its own redis-server on a free port
 (no persistence) and stops it at the end.
 
-1. Delivery. `--tasks` open tasks (40 items on each of tasks/40 events, one nurse a patient who
+1. Delivery. `--tasks` open tasks (40 items on each of tasks/40 events, one nurse a patient, who
    has claimed them), all due 5 minutes ago: one overdue reminder each, in-app and by email to a
-   file backend. A worker (`celery -A bench.reminders worker -P prefork -c 2`, the project's
-   settings; `bench.reminders` only adds a no-op task to the project's Celery app) first drains
-   `--tasks` no-op tasks (acks_late, as delivery) published as fast as the bench can; then the
-   bench runs the sweep itself, which writes the reminders and hands them over in batches of
-   `--batch`, and the clock stops when the ledger has no pending reminder. Both as per second.
-   Afterwards it checks the ledger, the bell and the email files: each reminder exactly once.
+   file backend. One worker (`celery -A bench.reminders worker -P prefork -c 2`: the project's
+   app and settings; `bench.reminders` only adds a no-op task) runs `--rounds` rounds of:
+   - the no-op drain: `--tasks` no-op tasks (acks_late, as delivery) queued while the worker
+     does not consume their queue, then it is told to; the clock runs until the queue and the
+     unacknowledged set are empty;
+   - the reminders: the bench runs the sweep (which writes the reminders and hands them over in
+     batches of `--batch`), and the clock stops when no reminder is pending; then it checks the
+     ledger, the bell and the email files: each reminder exactly once.
+   Reported per round and as medians, with the worker's CPU per task and per reminder.
 2. Sweep. `--sweep-tasks` tasks (40 a checklist) of which `--sweep-open` are open, written with
    SQL (audit triggers off for the fill only); the open ones belong to events spread from a day
    ago to 30 days ahead, the done ones to the 60 days before now. Measured: the first sweep
    (which writes every reminder due), then `--runs` sweeps a minute apart (what beat runs every
-   minute: nothing new, or what fell due that minute), and the EXPLAIN ANALYZE of the rules'
-   task queries (the partial index `open_task_due_idx`).
+   minute: what fell due that minute), and the EXPLAIN ANALYZE of the rules' task queries (the
+   partial index `open_task_due_idx`).
 """
 
 import argparse
@@ -179,19 +182,67 @@ def _drained(client, queue: str = "celery") -> bool:
     return client.llen(queue) == 0 and client.hlen("unacked") == 0
 
 
-def _noop_rate(count: int, client, node: str) -> float:
-    """The worker's drain rate: `count` no-op tasks queued first, then the worker is told to
-    consume their queue and the clock runs until the queue and the unacknowledged set are empty."""
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these processes so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _worker_pids(worker: subprocess.Popen) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+    return [worker.pid, *map(int, children)]
+
+
+def _noop_round(count: int, client, node: str, pids: list[int]) -> tuple[float, float]:
+    """The worker's drain rate: `count` no-op tasks queued while the worker does not consume their
+    queue, then it is told to, and the clock runs until the queue and the unacknowledged set are
+    empty. Returns (tasks per second, worker CPU ms per task)."""
+    app.control.cancel_consumer("celery", destination=[node], reply=True, timeout=10)
     with app.producer_or_acquire() as producer:
         for _ in range(count):
             noop.apply_async(producer=producer)
+    cpu = _cpu_seconds(pids)
     started = time.perf_counter()
     app.control.add_consumer("celery", destination=[node], reply=True, timeout=10)
     _wait(lambda: _drained(client), 600, "the no-op tasks to drain")
-    return count / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return count / elapsed, (_cpu_seconds(pids) - cpu) * 1000 / count
 
 
-def _emails(directory: str) -> list[str]:
+def _reminder_round(email_dir: str, pids: list[int]) -> tuple[float, float, float]:
+    """From the sweep until no reminder is pending: the due tasks' reminders written, handed over
+    and delivered. Returns (reminders per second, worker CPU ms per reminder, the sweep's seconds)."""
+    from django.db import connection
+
+    from coordination.models import Notification, Reminder
+    from coordination.reminders import reminders_sweep
+
+    with connection.cursor() as cursor:  # a fresh start for each round: the same tasks are due again
+        cursor.execute("TRUNCATE coordination_reminder, coordination_notification")
+    for path in Path(email_dir).iterdir():
+        path.unlink()
+    cpu = _cpu_seconds(pids)
+    started = time.perf_counter()
+    sweep = reminders_sweep()
+    swept = time.perf_counter() - started
+    pending = Reminder.objects.filter(state=Reminder.State.PENDING)
+    _wait(lambda: not pending.exists(), 600, "every reminder delivered", every=0.05)
+    elapsed = time.perf_counter() - started
+    count = len(sweep.new_ids)
+    sent = Reminder.objects.filter(state=Reminder.State.SENT).count()
+    emails = _emails(email_dir)
+    if not (sent == count == Notification.objects.count() == len(emails) == len(set(emails))):
+        raise SystemExit(f"a reminder was lost or doubled: {count} written, {sent} sent, {len(emails)} emails")
+    return count / elapsed, (_cpu_seconds(pids) - cpu) * 1000 / count, swept
+
+
+def _emails(directory: str) -> list[bytes]:
     found = []
     for path in Path(directory).iterdir():
         found += re.findall(rb"^Message-ID: (<reminder-\d+@[^>]+>)", path.read_bytes(), re.M)
@@ -208,25 +259,17 @@ def delivery(args, broker: str, work: str) -> None:
         import redis
         from django.db import connections
 
-        from coordination.models import Notification, Reminder
-        from coordination.reminders import reminders_sweep
-
         started = time.perf_counter()
         due = _fill_due_work(args.tasks)
         print(f"set-up              {due} open tasks due 5 minutes ago, in {time.perf_counter() - started:.1f} s")
         connections.close_all()
 
-        env = {
-            **os.environ,
-            "REMINDER_BATCH_SIZE": str(args.batch),
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = {**os.environ, "REMINDER_BATCH_SIZE": str(args.batch), "PYTHONUNBUFFERED": "1"}
         log = open(Path(work) / "worker.log", "ab")  # noqa: SIM115 (closed when the bench ends)
-        command = [sys.executable, "-m", "celery", "-A", "bench.reminders", "worker", "-P", "prefork"]
-        command += ["-c", str(args.concurrency), "--without-heartbeat", "--without-gossip", "--without-mingle"]
-        # It consumes an idle queue until the no-op tasks are queued (see _noop_rate).
         node = f"bench-reminders-{os.getpid()}@localhost"
-        command += ["--loglevel=WARNING", "-Q", "bench_idle", "-n", node]
+        command = [sys.executable, "-m", "celery", "-A", "bench.reminders", "worker", "-n", node]
+        command += ["-P", "prefork", "-c", str(args.concurrency), "--loglevel=WARNING"]
+        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-Q", "celery,bench_idle"]
         worker = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -234,41 +277,32 @@ def delivery(args, broker: str, work: str) -> None:
         for _ in range(2 * args.concurrency):  # the worker is up and its pool processes have run once
             noop.apply_async(queue="bench_idle")
         _wait(lambda: _drained(client, "bench_idle"), 120, "the worker to start")
+        pids = _worker_pids(worker)
+        print(
+            f"worker              prefork, {args.concurrency} processes, batches of {args.batch}, "
+            f"{os.environ.get('REMINDER_SEND_LANES', 4)} sending lanes a batch"
+        )
 
-        noop_rate = _noop_rate(args.tasks, client, node)
-        print(f"no-op tasks         {args.tasks} drained at {noop_rate:.0f} tasks/s")
-
-        started = time.perf_counter()
-        sweep = reminders_sweep()
-        swept = time.perf_counter() - started
-        _wait(
-            lambda: not Reminder.objects.filter(state=Reminder.State.PENDING).exists(),
-            600,
-            "every reminder delivered",
-            every=0.05,
-        )
-        elapsed = time.perf_counter() - started
-        rate = len(sweep.new_ids) / elapsed
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            noop_rate, noop_cpu = _noop_round(args.tasks, client, node, pids)
+            rate, cpu, swept = _reminder_round(email_dir, pids)
+            rounds.append((noop_rate, rate))
+            print(
+                f"round {number}             no-op {noop_rate:4.0f} tasks/s ({noop_cpu:.2f} ms worker CPU each); "
+                f"reminders {rate:4.0f}/s ({cpu:.2f} ms worker CPU each, sweep {swept:.2f} s): {rate / noop_rate:.2f}x"
+            )
+        # Each round's two runs are minutes apart on a shared machine: their ratio is the fair one.
+        ratios = [rate / noop_rate for noop_rate, rate in rounds]
         print(
-            f"reminders           {len(sweep.new_ids)} written by the sweep in {swept:.2f} s, all delivered "
-            f"{elapsed:.2f} s after the sweep began"
-        )
-        print(f"delivery            {rate:.0f} reminders/s, {rate / noop_rate:.2f}x the no-op rate")
-        sent = Reminder.objects.filter(state=Reminder.State.SENT).count()
-        emails = _emails(email_dir)
-        lags = sorted(
-            (r.sent_at - r.fire_at).total_seconds() for r in Reminder.objects.only("sent_at", "fire_at").iterator()
+            f"median              no-op {statistics.median(r[0] for r in rounds):.0f} tasks/s, reminders "
+            f"{statistics.median(r[1] for r in rounds):.0f}/s; ratio {statistics.median(ratios):.2f}x "
+            f"(median of the rounds' {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
         )
         print(
-            f"checked             {sent} sent in the ledger, {Notification.objects.count()} bell notifications, "
-            f"{len(emails)} emails ({len(set(emails))} distinct Message-IDs)"
+            f"checked             every round: each reminder sent once in the ledger, one bell notification "
+            f"and one email each ({args.tasks} Message-IDs, none repeated)"
         )
-        print(
-            f"lag from due        median {statistics.median(lags):.1f} s, max {lags[-1]:.1f} s "
-            "(due 5 minutes before the run began)"
-        )
-        if not (sent == len(sweep.new_ids) == Notification.objects.count() == len(emails) == len(set(emails))):
-            raise SystemExit("a reminder was lost or doubled")
     finally:
         if worker is not None:
             os.killpg(worker.pid, signal.SIGTERM)
@@ -448,6 +482,7 @@ def main(argv=None) -> None:
     parser.add_argument("--tasks", type=int, default=10_000, help="due tasks, one reminder each (default 10000)")
     parser.add_argument("--batch", type=int, default=200, help="reminder ids per delivery task (default 200)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="no-op and reminder runs, alternated (default 3)")
     parser.add_argument("--sweep-tasks", type=int, default=1_000_000, help="tasks for the sweep (default 1000000)")
     parser.add_argument("--sweep-open", type=int, default=100_000, help="of which open (default 100000)")
     parser.add_argument("--runs", type=int, default=20, help="sweeps a minute apart to time (default 20)")

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_handoff_audit_actions_and_acknowledge_hours"),
-        ("checklists", "0006_my_work_indexes"),
+        ("checklists", "0005_audit_triggers"),
         ("coordination", "0002_handoffs"),
         ("patients", "0003_audit_triggers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -188,8 +188,8 @@ class Reminder(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="Delivery attempts that failed.")
     last_error = models.CharField(max_length=500, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True, help_text="When the bell got it.")
-    # Set (and committed) just before a channel sends, cleared when the outcome is recorded: a
-    # stamp older than REMINDER_REDISPATCH_SECONDS means that the sender died mid-send.
+    # The claim of the delivery lane that sends it (committed before anything is sent), cleared
+    # when the outcome is recorded. Older than REMINDER_REDISPATCH_SECONDS: the sender died.
     sending_since = models.DateTimeField(null=True, blank=True)
     in_doubt = models.BooleanField(
         default=False,

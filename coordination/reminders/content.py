@@ -104,6 +104,7 @@ def _task_message(reminder: Reminder, now: dt.datetime) -> Message:
         "patient": label,
         "when": when,
         "role": role,
+        "role_task": f"{'an' if role[:1].lower() in 'aeiou' else 'a'} {role.lower()} task",
         "hard_stop": task.hard_stop,
         "assigned": bool(task.assignee_id),
     }

@@ -3,11 +3,12 @@
 1. One transaction claims the batch's pending rows under a row lock (skip_locked: rows another
    delivery holds are its business), checks that each reminder still matters (the task may
    have been done, moved or snoozed since, the event cancelled, the handoff acknowledged),
-   rings the bell (a `Notification`), marks what is settled, and stamps the rest with the
-   batch's claim (`sending_since`) for the other channels. The bell rings exactly once.
-2. Then the other channels (email…), one reminder at a time in id order; after each, one
-   update records the outcome while the claim is still ours: sent, or a failure with a retry
-   after a backoff (after REMINDER_MAX_ATTEMPTS: failed; the bell has rung already).
+   rings the bell (a `Notification`), marks what is settled, and stamps the rest, in lanes of
+   consecutive ids, with each lane's claim (`sending_since`). The bell rings exactly once.
+2. Then the other channels (email…): each lane, in a thread of its own (REMINDER_SEND_LANES),
+   sends one reminder at a time in id order; after each, one update records the outcome while
+   the claim is still ours: sent, or a failure with a retry after a backoff (after
+   REMINDER_MAX_ATTEMPTS: failed; the bell has rung already).
 
 A worker killed anywhere leaves its reminders pending: the broker hands the message to
 another worker (acks_late, reject_on_worker_lost), or the sweep hands them over again after
@@ -15,8 +16,8 @@ REMINDER_REDISPATCH_SECONDS; what was committed is not repeated. The one thing a
 leave unknown is whether the message in flight at that instant went out. The claim tells
 which one it was: once the claim is older than REMINDER_REDISPATCH_SECONDS (the lease), the
 claimed reminders still pending were never tried, except the first of them in id order, which
-may have gone. That one is sent again and marked `in_doubt`: at most one reminder per killed
-batch, and its copy carries the same Message-ID, by which mail systems recognise it.
+may have gone. That one is sent again and marked `in_doubt`: at most one reminder per lane of a
+killed batch, and its copy carries the same Message-ID, by which mail systems recognise it.
 
 The delivery's commits do not wait for the disk (synchronous_commit off, for this session's
 delivery only): they are visible to everyone at once and a worker crash loses none of them;
@@ -31,17 +32,20 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
+import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Min, prefetch_related_objects
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from checklists.gate import event_readiness
 from checklists.models import Task
@@ -127,8 +131,9 @@ def reminders_deliver(*, ids: list[int], now: dt.datetime | None = None) -> Deli
     clock = (lambda: now) if now else timezone.now
     result = DeliveryResult()
     outside = channels()
+    most_lanes = _most_lanes()
     with _commits_without_waiting_for_disk():
-        lanes = _claim_and_ring(ids, now=clock(), outside=outside, result=result)
+        lanes = _claim_and_ring(ids, now=clock(), outside=outside, most_lanes=most_lanes, result=result)
         if lanes:
             _send_outside(lanes, clock=clock, result=result)
     if result.handed_on:
@@ -166,7 +171,9 @@ def _commits_without_waiting_for_disk():
 # --- 1. claim, check, ring the bell ------------------------------------------------------------------
 
 
-def _claim_and_ring(ids, *, now: dt.datetime, outside: list[Channel], result: DeliveryResult) -> list[list[Outgoing]]:
+def _claim_and_ring(
+    ids, *, now: dt.datetime, outside: list[Channel], most_lanes: int, result: DeliveryResult
+) -> list[list[Outgoing]]:
     with transaction.atomic():
         # Lock the batch's pending rows that no other delivery holds (skip_locked): a second
         # message for the same rows, or a worker redelivered the same batch, passes over them
@@ -230,7 +237,7 @@ def _claim_and_ring(ids, *, now: dt.datetime, outside: list[Channel], result: De
                 else:
                     changes.set(reminder, state=State.SENT, sent_at=now)
                     result.sent.append(reminder.pk)
-        lanes = _lanes(outgoing)
+        lanes = _lanes(outgoing, most_lanes)
         for number, lane in enumerate(lanes):
             # Each lane's claim: its own stamp, so that a crash leaves one reminder in doubt per lane.
             for item in lane:
@@ -240,19 +247,21 @@ def _claim_and_ring(ids, *, now: dt.datetime, outside: list[Channel], result: De
     return lanes
 
 
-def _lanes(outgoing: list[Outgoing]) -> list[list[Outgoing]]:
-    """The batch in runs of consecutive ids, each sent in order by a thread of its own, so that
-    the wait for one lane's database round trip is another lane's time to work.
+def _most_lanes() -> int:
+    """How many threads may send: REMINDER_SEND_LANES, but one when called inside a transaction
+    (a caller's, a test's: the lanes' own connections would not see its rows) or on SQLite (one
+    writer at a time)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return settings.REMINDER_SEND_LANES
 
-    Lanes need connections of their own, which see committed rows only: inside a transaction (a
-    caller's, a test's) the batch is one lane, and so it is on SQLite (one writer at a time).
-    """
+
+def _lanes(outgoing: list[Outgoing], most: int) -> list[list[Outgoing]]:
+    """The batch in runs of consecutive ids, each sent in order by a thread of its own, so that
+    the wait for one lane's database round trip is another lane's time to work."""
     if not outgoing:
         return []
-    count = settings.REMINDER_SEND_LANES
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        count = 1
-    count = max(1, min(count, len(outgoing) // MIN_PER_LANE))
+    count = max(1, min(most, len(outgoing) // MIN_PER_LANE))
     size = -(-len(outgoing) // count)  # ceiling division
     return [outgoing[start : start + size] for start in range(0, len(outgoing), size)]
 
@@ -376,18 +385,33 @@ def _send_outside(lanes: list[list[Outgoing]], *, clock, result: DeliveryResult)
     if len(lanes) == 1:
         _send_lane(lanes[0], clock=clock, result=result)
         return
-    with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="reminder-lane") as pool:
-        for lane_result in pool.map(partial(_lane_in_thread, clock=clock), lanes):
-            result.add(lane_result)
+    for lane_result in _lane_threads().map(partial(_lane_in_thread, clock=clock), lanes):
+        result.add(lane_result)
+
+
+_threads: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _lane_threads() -> ThreadPoolExecutor:
+    """The sending threads of this process, kept from batch to batch with their database
+    connections (a new connection costs PostgreSQL a process), made afresh after a fork."""
+    global _threads
+    if _threads is None or _threads[0] != os.getpid():
+        _threads = (os.getpid(), ThreadPoolExecutor(settings.REMINDER_SEND_LANES, thread_name_prefix="reminder-lane"))
+    return _threads[1]
 
 
 def _lane_in_thread(lane: list[Outgoing], *, clock) -> DeliveryResult:
     result = DeliveryResult()
+    # This thread's own connection, kept between batches: dropped if broken or older than
+    # CONN_MAX_AGE, as Django does between requests.
+    connection.close_if_unusable_or_obsolete()
     try:
         with _commits_without_waiting_for_disk():
             _send_lane(lane, clock=clock, result=result)
-    finally:
-        connection.close()  # this thread's own connection
+    except BaseException:
+        connection.close()
+        raise
     return result
 
 
@@ -416,9 +440,8 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
 
 def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: DeliveryResult) -> None:
     reminder = item.reminder
-    # This batch's claim, still ours (the lease outlasts the batch): the outcome is recorded
-    # with a conditional update that must touch one row.
-    mine = Reminder.objects.filter(pk=reminder.pk, state=State.PENDING, sending_since=reminder.sending_since)
+    # The outcome is recorded while this lane's claim is still ours (the lease outlasts the
+    # batch), with a conditional update that must touch one row.
     done = list(reminder.channels)
     for channel in outside:
         try:
@@ -426,7 +449,7 @@ def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: Delivery
         except SoftTimeLimitExceeded:
             raise
         except Exception as error:  # a channel's failure, whatever it is, is the reminder's to retry
-            _record_failure(reminder, mine, channel, error, clock(), done=done)
+            _record_failure(reminder, channel, error, clock(), done=done)
             (result.failed if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS else result.retrying).append(
                 reminder.pk
             )
@@ -439,8 +462,9 @@ def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: Delivery
     result.sent.append(reminder.pk)
 
 
-# The hot path, once per reminder: plain SQL, a third of the ORM's cost for this update (~0.3
-# against ~0.8 ms on the machine measured, docs/performance.md), the same on PostgreSQL and SQLite.
+# The hot path, once per reminder: plain SQL instead of the ORM's update (a third of its cost,
+# docs/performance.md), and on PostgreSQL a statement prepared once per connection, on a cursor
+# of its own (no audit context to pass: reminders are not audited by triggers).
 MARK_SENT = (
     "UPDATE coordination_reminder SET state = %s, sent_at = %s, channels = %s, sending_since = NULL "
     "WHERE id = %s AND state = %s AND sending_since = %s"
@@ -449,16 +473,23 @@ MARK_SENT = (
 
 def _mark_sent(pk: int, *, claim: dt.datetime, channels: list[str], at: dt.datetime) -> int:
     """Record a reminder as sent while the claim is still ours: a conditional update that must touch one row."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        params = [State.SENT, at, Jsonb(channels), pk, State.PENDING, claim]
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(MARK_SENT, params, prepare=True)
+            return cursor.rowcount
     times = [connection.ops.adapt_datetimefield_value(value) for value in (at, claim)]  # as the ORM stores them
     with connection.cursor() as cursor:
         cursor.execute(MARK_SENT, [State.SENT, times[0], json.dumps(channels), pk, State.PENDING, times[1]])
         return cursor.rowcount
 
 
-def _record_failure(reminder: Reminder, mine, channel: Channel, error: Exception, now: dt.datetime, *, done) -> None:
+def _record_failure(reminder: Reminder, channel: Channel, error: Exception, now: dt.datetime, *, done) -> None:
     reminder.attempts += 1
     give_up = reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS
     delay = min(dt.timedelta(seconds=settings.REMINDER_RETRY_SECONDS * 2 ** (reminder.attempts - 1)), MAX_RETRY_DELAY)
+    mine = Reminder.objects.filter(pk=reminder.pk, state=State.PENDING, sending_since=reminder.sending_since)
     mine.update(
         sending_since=None,
         channels=done,  # the channels that did send are not repeated

@@ -14,6 +14,17 @@ from .accounts.helpers import SignInClient
 from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 
 
+def pytest_addoption(parser):
+    # Here rather than in tests/e2e/conftest.py: pytest reads options only from the conftest
+    # files it loads first, and `make test` starts from tests/.
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        default=False,
+        help="e2e: save a full-page screenshot of each main page under var/screenshots/ (or set E2E_SCREENSHOTS=1)",
+    )
+
+
 @pytest.fixture
 def ward(db):
     return UnitFactory(name="Haematology Ward")

@@ -7,7 +7,7 @@ Fixtures:
   `demo_ward`, the demo hospital of `seed_demo`;
 - `axe_violations(page)`: axe-core's serious and critical findings;
 - `screenshot(page, name)`: a full-page PNG under var/screenshots/ when asked for, with
-  `--screenshots` (when tests/e2e is on the command line) or E2E_SCREENSHOTS=1.
+  `--screenshots` (declared in tests/conftest.py) or E2E_SCREENSHOTS=1.
 """
 
 import os
@@ -43,15 +43,6 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 SERIOUS = ("serious", "critical")
 
 expect.set_options(timeout=10_000)  # a shared 2-core machine can be slow; passing checks return at once
-
-
-def pytest_addoption(parser):
-    parser.addoption(
-        "--screenshots",
-        action="store_true",
-        default=False,
-        help="e2e: save a full-page screenshot of each main page under var/screenshots/ (or set E2E_SCREENSHOTS=1)",
-    )
 
 
 @pytest.fixture(scope="session")

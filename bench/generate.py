@@ -1,10 +1,10 @@
 """Generate the dashboard-load data set: 1,000 active patients, ~100,000 tasks, 200 users.
 
-    python -m bench generate [--patients 1000] [--seed 7]
+    python -m bench generate [--patients 1000] [--seed 7] [--database care_bench_load]
 
 It never touches the database named in DATABASE_URL: it connects to that server, drops and
 creates `care_bench_load`, migrates it and fills it through the project's own models and
-services, then keeps it for `python -m bench load`:
+services (in a minute or two), then keeps it for `python -m bench load`:
 
 - one hospital with five haematology wards, a day infusion clinic and a home-infusion agency;
 - 200 users: per ward a coordinator, 16 nurses, 6 pharmacists, 6 oncologists and 5 case managers;
@@ -417,9 +417,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench generate", description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=1000, help="active patients (default 1000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7): the same data every time")
+    parser.add_argument("--database", default=LOAD_DATABASE, help=f"its name (default {LOAD_DATABASE})")
     args = parser.parse_args(argv)
 
-    url = bench_url(LOAD_DATABASE)
+    url = bench_url(args.database)
     started = time.perf_counter()
     recreate(url)
     _setup_django(url)
@@ -432,7 +433,7 @@ def main(argv=None) -> None:
     rng = random.Random(args.seed)
     hospitalisation_rules_seed()
     starter_library_load()
-    print(f"database            {LOAD_DATABASE} on {connection.settings_dict['HOST']} (created; kept for the load)")
+    print(f"database            {args.database} on {connection.settings_dict['HOST']} (created; kept for the load)")
     ward_units, staff = _staff(rng)
     _, courses = _patients(count=args.patients, ward_units=ward_units, staff=staff, rng=rng)
     print(f"  {len(staff.users)} users, {args.patients} patients and courses ({time.perf_counter() - started:.0f} s)")

@@ -1,15 +1,16 @@
 """Dashboard load: requests per second and latency of My work, the patient page and the board.
 
-    python -m bench load [--duration 15] [--rounds 3] [--connections 20] [--workers 4]
+    python -m bench load [--rounds 3] [--duration 10] [--connections 20] [--workers 4] [--only PAGE ...]
 
 Needs the database of `python -m bench generate` (care_bench_load on the server of
 DATABASE_URL) and wrk (`apt-get install wrk`). It starts gunicorn on 127.0.0.1 with
-bench/settings.py (production settings, DEBUG off, plus a bare `hello/` view), signs in
-the generated cast (a ward nurse and her coordinator) through bench/sessions.py, checks
-that every page answers 200 with its content, warms up, then runs wrk with the same number
-of connections against each page in turn, `--rounds` times, and reports the median round:
-requests per second, p50 and p95 latency, and each page's requests per second as a share
-of hello's. It asserts nothing.
+bench/settings.py (production settings, DEBUG off, plus a bare `hello/` view), signs in the
+generated cast (a ward nurse and her coordinator) through bench/sessions.py, checks that every
+page answers 200 with its content, warms up, then runs wrk with the same connections against
+each page in turn, `--rounds` times. It reports the median round (requests per second, p50, p95
+and p99 latency), each page's share of hello's requests per second taken round by round, and
+the CPU that gunicorn's workers and PostgreSQL spent per request. It asserts nothing; the
+numbers and how to read them are in docs/performance.md, "Dashboard load".
 """
 
 import argparse
@@ -46,9 +47,9 @@ class Result:
     p50_ms: float
     p95_ms: float
     p99_ms: float
-    kb: float
     wrong: int
     socket_errors: int
+    cpu_ms: float  # gunicorn workers' and PostgreSQL backends' CPU per request, whatever else ran
 
 
 def _environment(args, url: str) -> dict[str, str]:
@@ -84,7 +85,7 @@ def _pages() -> list[Page]:
     nurse, coordinator = signed_in_cookies(cast.nurse), signed_in_cookies(cast.coordinator)
     return [
         Page("hello", "/hello/", {}, "Hello, world"),
-        Page("my work", reverse("home"), nurse, 'id="my-work-counts"'),
+        Page("my-work", reverse("home"), nurse, 'id="my-work-counts"'),
         Page("patient", reverse("patient_detail", args=[cast.patient.pk]), nurse, cast.patient.mrn),
         Page("board", reverse("board"), coordinator, "Overdue tasks"),
     ]
@@ -164,7 +165,29 @@ def _stop(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def _wrk(args, page: Page, seconds: int) -> Result:
+def _cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time used so far by gunicorn's workers and by the PostgreSQL backends of the bench
+    database (Linux /proc): what the requests cost, however busy the machine is with other work.
+    Backends that a request opens and closes (CONN_MAX_AGE = 0) end uncounted."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    ticks = 0
+    for pid in [*map(int, children), *backends]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a worker or backend that ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(args, page: Page, seconds: int, server: subprocess.Popen) -> Result:
     command = [
         "wrk",
         f"--threads={args.wrk_threads}",
@@ -176,7 +199,9 @@ def _wrk(args, page: Page, seconds: int) -> Result:
     if page.cookies:
         command.append(f"--header=Cookie: {_cookie_header(page.cookies)}")
     command += [f"http://127.0.0.1:{args.port}{page.path}", "--", page.expected]
+    cpu_before = _cpu_seconds(server)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = _cpu_seconds(server) - cpu_before
     data = json.loads(output.strip().splitlines()[-1])
     seconds = data["duration_us"] / 1e6
     requests = max(data["requests"], 1)
@@ -185,9 +210,9 @@ def _wrk(args, page: Page, seconds: int) -> Result:
         p50_ms=data["p50_us"] / 1000,
         p95_ms=data["p95_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
-        kb=data["bytes"] / requests / 1024,
         wrong=data["wrong"],
         socket_errors=data["socket_errors"],
+        cpu_ms=1000 * cpu / requests,
     )
 
 
@@ -205,7 +230,7 @@ def _median(results: list[Result]) -> Result:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench load", description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=15, help="seconds of wrk per page and round (default 15)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page and round (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per page (default 3)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds over all pages; the median is shown (default 3)")
     parser.add_argument("--connections", type=int, default=20, help="concurrent wrk connections (default 20)")
@@ -214,7 +239,8 @@ def main(argv=None) -> None:
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (default 1)")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--only", nargs="+", help="measure only these pages (hello, 'my work', patient, board)")
+    parser.add_argument("--database", default=LOAD_DATABASE, help=f"made by `bench generate` (default {LOAD_DATABASE})")
+    parser.add_argument("--only", nargs="+", help="measure only these pages (hello, my-work, patient, board)")
     parser.add_argument("--session-engine", help="try another SESSION_ENGINE (see bench/settings.py)")
     parser.add_argument("--cache-url", help="try a default cache, e.g. redis://127.0.0.1:6379/11 or locmem://")
     parser.add_argument("--conn-max-age", type=int, help="try another CONN_MAX_AGE (production: 60)")
@@ -222,9 +248,9 @@ def main(argv=None) -> None:
 
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    url = bench_url(LOAD_DATABASE)
+    url = bench_url(args.database)
     if not exists(url):
-        raise SystemExit(f"no {LOAD_DATABASE} database: run `python -m bench generate` first")
+        raise SystemExit(f"no {args.database} database: run `python -m bench generate` first")
     env = _environment(args, url)
     os.environ.update(env)
     for name in ("BENCH_SESSION_ENGINE", "BENCH_CACHE_URL", "BENCH_CONN_MAX_AGE"):
@@ -246,12 +272,12 @@ def main(argv=None) -> None:
     try:
         sizes = {page.name: _check(args.port, page) for page in pages}
         for page in pages:
-            _wrk(args, page, args.warmup)
+            _wrk(args, page, args.warmup, server)
             _drain(args.port)
         rounds: dict[str, list[Result]] = {page.name: [] for page in pages}
         for _ in range(args.rounds):
             for page in pages:
-                rounds[page.name].append(_wrk(args, page, args.duration))
+                rounds[page.name].append(_wrk(args, page, args.duration, server))
                 _drain(args.port)
     finally:
         _stop(server)
@@ -263,7 +289,7 @@ def main(argv=None) -> None:
         name: statistics.median(run.rps / max(base.rps, 1e-9) for run, base in zip(runs, rounds["hello"], strict=True))
         for name, runs in rounds.items()
     }
-    print(f"command             python -m bench load {' '.join(argv or [])} (database {LOAD_DATABASE})")
+    print(f"command             python -m bench load {' '.join(argv or [])} (database {args.database})")
     print(
         f"gunicorn            {args.workers} {args.worker_class} workers x {args.threads} thread(s), "
         f"DEBUG={settings.DEBUG}, SESSION_ENGINE={settings.SESSION_ENGINE}, "
@@ -275,21 +301,26 @@ def main(argv=None) -> None:
     )
     print(f"load average        {' '.join(f'{n:.2f}' for n in os.getloadavg())} (1, 5, 15 min) at the end")
     print()
-    print("| page | requests/s | p50 ms | p95 ms | p99 ms | % of hello | queries | KB | wrong | rounds (requests/s) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| page | requests/s | p50 ms | p95 ms | p99 ms | % of hello | server CPU ms/request (% of hello's) "
+        "| queries | KB | wrong | rounds (requests/s) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    cpu = {name: max(statistics.median(run.cpu_ms for run in runs), 1e-9) for name, runs in rounds.items()}
     for page in pages:
         result = results[page.name]
         spread = ", ".join(f"{run.rps:.0f}" for run in rounds[page.name])
         print(
             f"| {page.name} | {result.rps:.0f} | {result.p50_ms:.1f} | {result.p95_ms:.1f} | {result.p99_ms:.1f} "
-            f"| {100 * shares[page.name]:.1f} % | {queries[page.name]} | {sizes[page.name] / 1024:.0f} "
+            f"| {100 * shares[page.name]:.1f} % | {cpu[page.name]:.2f} ({100 * cpu['hello'] / cpu[page.name]:.1f} %) "
+            f"| {queries[page.name]} | {sizes[page.name] / 1024:.0f} "
             f"| {sum(run.wrong + run.socket_errors for run in rounds[page.name])} | {spread} |"
         )
-    if "my work" in results:
-        mine = results["my work"]
-        met = shares["my work"] >= 0.06 and mine.p95_ms <= 150
+    if "my-work" in results:
+        mine = results["my-work"]
+        met = shares["my-work"] >= 0.06 and mine.p95_ms <= 150
         print()
         print(
-            f"My work: {100 * shares['my work']:.1f} % of hello, p95 {mine.p95_ms:.0f} ms "
+            f"My work: {100 * shares['my-work']:.1f} % of hello, p95 {mine.p95_ms:.0f} ms "
             f"(target: at least 6 % and at most 150 ms: {'met' if met else 'not met'})"
         )

@@ -30,5 +30,6 @@ if os.environ.get("BENCH_SESSION_ENGINE"):
     SESSION_ENGINE = os.environ["BENCH_SESSION_ENGINE"]
 if os.environ.get("BENCH_CACHE_URL"):
     CACHES = {"default": _production.env.cache_url_config(os.environ["BENCH_CACHE_URL"])}
+DATABASES = {"default": dict(_production.DATABASES["default"])}
 if os.environ.get("BENCH_CONN_MAX_AGE"):
-    DATABASES = {"default": {**_production.DATABASES["default"], "CONN_MAX_AGE": int(os.environ["BENCH_CONN_MAX_AGE"])}}
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ["BENCH_CONN_MAX_AGE"])

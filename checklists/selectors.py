@@ -47,11 +47,11 @@ def my_work(
 
     A caller that has loaded them already passes the ids of the patients visible to the user
     (`Patient.objects.visible_to`) and the user's (patient id, role) care-team memberships:
-    each part of the query then names its patients, so that PostgreSQL reads them through the
-    (patient, status) and (assignee, status) indexes instead of scanning the tasks. The tasks
-    come with their people and their event (and cycle), not their patient: the caller has the
-    patients already (planning a join of all seven TASK_RELATIONS took longer than running it).
-    docs/performance.md, "Dashboard load", has the numbers.
+    each part of the query then names its patients, so that PostgreSQL reads each part from an
+    index (assignee and status; open tasks by patient and due time; completions awaiting a
+    check) instead of scanning the tasks. The tasks come with their people and their event
+    (and cycle) but not their patient, which the caller has: planning a join of all seven
+    TASK_RELATIONS took longer than running it (docs/performance.md, "Dashboard load").
     """
     if visible_patient_ids is None:
         visible = Patient.objects.visible_to(user).values("pk")
@@ -75,7 +75,8 @@ def my_work(
     return (
         Task.objects.filter(patient_id__in=visible)
         .filter(assigned | pool | to_verify)
-        .select_related("assignee", "completed_by", "verified_by")
+        # Who claimed it, who completed it; a task in My work is never verified yet.
+        .select_related("assignee", "completed_by")
         .prefetch_related(Prefetch("event", queryset=CareEvent.objects.select_related("cycle")))
     )
 

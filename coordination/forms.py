@@ -36,13 +36,13 @@ def complete_label(task) -> str:
 
 
 class TaskCompleteForm(forms.Form):
-    """The answer to one task, shaped by its response kind; checked by the same rules as the service."""
+    """The answer to one task, shaped by its response kind; checked by the same rules as the service.
+    The row writes its field with `row_html` (below), not crispy."""
 
     def __init__(self, *args, task, **kwargs):
         kwargs.setdefault("prefix", complete_prefix(task))
         super().__init__(*args, **kwargs)
         self.task = task
-        self.helper = inline_helper()
         kind = TemplateItem.ResponseKind
         label = complete_label(task)
         if task.response_kind == kind.NUMBER:
@@ -92,7 +92,6 @@ class ReasonForm(forms.Form):
         kwargs.setdefault("prefix", prefix_id)
         super().__init__(*args, **kwargs)
         self.fields["reason"].label = label
-        self.helper = inline_helper()
 
     @property
     def row_html(self) -> str:

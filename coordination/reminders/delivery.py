@@ -55,7 +55,7 @@ from patients.models import CareEvent
 from ..models import Handoff, Notification, Reminder, ReminderPreference, TaskSnooze
 from .channels import Channel, channels
 from .content import HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
-from .sweep import publish
+from .sweep import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def reminders_deliver(*, ids: list[int], now: dt.datetime | None = None) -> Deli
         if lanes:
             _send_outside(lanes, clock=clock, result=result)
     if result.handed_on:
-        publish(result.handed_on)
+        dispatch(result.handed_on)  # runs at once here: the claim has committed
     logger.info(
         "Reminders delivered: %d sent, %d skipped, %d held by a snooze, %d to retry, %d failed, %d passed over.",
         len(result.sent),

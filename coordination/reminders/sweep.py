@@ -131,10 +131,10 @@ def dispatch(ids: list[int]) -> None:
     after REMINDER_REDISPATCH_SECONDS, so a failure here is logged, not raised.
     """
     if ids:
-        transaction.on_commit(partial(publish, list(ids)), robust=True)
+        transaction.on_commit(partial(_publish, list(ids)), robust=True)
 
 
-def publish(ids: list[int]) -> None:
+def _publish(ids: list[int]) -> None:
     from ..tasks import reminders_deliver  # the tasks module imports this one
 
     size = settings.REMINDER_BATCH_SIZE

@@ -12,6 +12,7 @@ RUN_ENV := DJANGO_DEBUG=1 DEMO_PASSWORD=$${DEMO_PASSWORD:-demo-Care-2026} EMAIL_
 TEST_ENV := DJANGO_SECRET_KEY=test-only-secret-key-not-for-production DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \
 	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/care_tracker} \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
+	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
 	EMAIL_URL=consolemail:// DEMO_PASSWORD=test-Demo-pass-1
 
 .PHONY: install run test lint bench audit clean

@@ -32,7 +32,7 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.http import Http404
 
-from .models import AuditEvent
+from .models import READ_ACTIONS, AuditEvent
 from .triggers import GENESIS, row_hash_sql
 
 # The context of the current request or job: actor, role, ip, user agent, semantic action.
@@ -259,3 +259,19 @@ def audit_chain_verify(*, batch: int = 5000) -> tuple[int, ChainBreak | None]:
                 if stored != recomputed:
                     return checked, ChainBreak(row_id, "its content no longer matches its hash: it was altered")
                 previous, last_id, checked = stored, row_id, checked + 1
+
+
+def latest_change_id() -> int | None:
+    """The id of the newest change to the data that has been committed, or None where the log
+    has no triggers (SQLite).
+
+    Every insert, update and delete of patient data, care teams, checklists, tasks and users
+    writes its row in the same transaction as the change, and ids are drawn under the chain's
+    lock, which is held until commit: ids follow commit order. So a page rendered after reading
+    this id shows at least every change up to it, and any later change gives a larger id:
+    a version of the whole record for the caches that need one (coordination.page_cache).
+    """
+    if connections[AuditEvent.objects.db].vendor != "postgresql":
+        return None
+    changes = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.SUCCESS).exclude(action__in=READ_ACTIONS)
+    return changes.order_by("-id").values_list("id", flat=True).first() or 0

@@ -8,6 +8,7 @@ from django.shortcuts import resolve_url
 
 from .signin import (
     LAST_ACTIVE_AT,
+    NO_AUTHENTICATOR_UNTIL,
     SIGNED_IN_AT,
     is_background,
     log_event,
@@ -21,6 +22,10 @@ from .signin import (
 
 # Activity is written to the session at most this often, so that a busy page costs no write.
 ACTIVITY_WRITE_INTERVAL = 60
+# A user without an authenticator is asked again at most this often whether they have one, so
+# that their pages cost no query for it; one set up in another browser reaches this session
+# within the interval.
+NO_AUTHENTICATOR_RECHECK = 60
 
 
 class SessionTimeoutMiddleware:
@@ -86,8 +91,13 @@ class SecondStepMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if not getattr(view_func, "login_required", True) or not getattr(view_func, "second_step_required", True):
             return None
+        session, now = request.session, now_seconds()
+        if session.get(NO_AUTHENTICATOR_UNTIL, 0) > now:
+            return None
         step = second_step(request.user)
         if step is None:
+            if request.user.is_authenticated and getattr(request.user, "otp_device", None) is None:
+                session[NO_AUTHENTICATOR_UNTIL] = now + NO_AUTHENTICATOR_RECHECK
             return None
         if is_background(request):
             return HttpResponse(status=204)

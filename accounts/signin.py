@@ -28,6 +28,9 @@ logger = logging.getLogger("accounts.signin")
 # Session keys: when the user signed in, and when they were last active (Unix seconds).
 SIGNED_IN_AT = "signin_signed_in_at"
 LAST_ACTIVE_AT = "signin_last_active_at"
+# Until when (Unix seconds) a user found without an authenticator is not asked again
+# (accounts.middleware.SecondStepMiddleware).
+NO_AUTHENTICATOR_UNTIL = "signin_no_authenticator_until"
 # A request that a page makes by itself (the notification bell every 60 s) carries this
 # header; it is not activity, so it does not keep an idle session alive.
 BACKGROUND_HEADER = "X-Background-Poll"
@@ -39,10 +42,12 @@ def now_seconds() -> int:
 
 @receiver(user_logged_in, dispatch_uid="signin_session_start")
 def session_start(sender, request, user, **kwargs) -> None:
-    """Start the session's clock: the absolute limit counts from here."""
+    """Start the session's clock: the absolute limit counts from here; and ask afresh whether
+    this user owes a second step."""
     now = now_seconds()
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_ACTIVE_AT] = now
+    request.session.pop(NO_AUTHENTICATOR_UNTIL, None)
 
 
 def is_background(request) -> bool:

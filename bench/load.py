@@ -64,7 +64,7 @@ def _environment(args, url: str) -> dict[str, str]:
     env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production")
     overrides = {
         "BENCH_SESSION_ENGINE": args.session_engine,
-        "BENCH_CACHE_URL": args.cache_url,
+        "PAGE_CACHE_SECONDS": args.page_cache_seconds,
         "BENCH_CONN_MAX_AGE": args.conn_max_age,
     }
     for name, value in overrides.items():
@@ -242,7 +242,9 @@ def main(argv=None) -> None:
     parser.add_argument("--database", default=LOAD_DATABASE, help=f"made by `bench generate` (default {LOAD_DATABASE})")
     parser.add_argument("--only", nargs="+", help="measure only these pages (hello, my-work, patient, board)")
     parser.add_argument("--session-engine", help="try another SESSION_ENGINE (see bench/settings.py)")
-    parser.add_argument("--cache-url", help="try a default cache, e.g. redis://127.0.0.1:6379/11 or locmem://")
+    parser.add_argument(
+        "--page-cache-seconds", type=int, help="PAGE_CACHE_SECONDS (0: render My work on every request)"
+    )
     parser.add_argument("--conn-max-age", type=int, help="try another CONN_MAX_AGE (production: 60)")
     args = parser.parse_args(argv)
 
@@ -253,7 +255,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"no {args.database} database: run `python -m bench generate` first")
     env = _environment(args, url)
     os.environ.update(env)
-    for name in ("BENCH_SESSION_ENGINE", "BENCH_CACHE_URL", "BENCH_CONN_MAX_AGE"):
+    for name in ("BENCH_SESSION_ENGINE", "PAGE_CACHE_SECONDS", "BENCH_CONN_MAX_AGE"):
         if name not in env:
             os.environ.pop(name, None)
     import django
@@ -293,6 +295,8 @@ def main(argv=None) -> None:
     print(
         f"gunicorn            {args.workers} {args.worker_class} workers x {args.threads} thread(s), "
         f"DEBUG={settings.DEBUG}, SESSION_ENGINE={settings.SESSION_ENGINE}, "
+        f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, "
+        f"PAGE_CACHE_SECONDS={settings.PAGE_CACHE_SECONDS}, "
         f"CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}"
     )
     print(

@@ -2,7 +2,7 @@
 
 
 def signed_in_cookies(user) -> dict[str, str]:
-    """The cookies of a browser in which `user` has just signed in.
+    """The cookies of a browser in which `user` has just signed in and seen a page.
 
     The session holds what `django.contrib.auth.login` stores (the user's id, the backend and
     the session auth hash), in the engine that the settings name; where the site asks this
@@ -15,12 +15,14 @@ def signed_in_cookies(user) -> dict[str, str]:
     from django.apps import apps
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.middleware.csrf import _get_new_csrf_string
 
-    model_backend = "django.contrib.auth.backends.ModelBackend"
-    backends = settings.AUTHENTICATION_BACKENDS
+    # The backend that checks passwords, the one that login() records: the last (axes, which
+    # only refuses locked-out sign-ins, comes first).
+    backend = settings.AUTHENTICATION_BACKENDS[-1]
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    session[BACKEND_SESSION_KEY] = model_backend if model_backend in backends else backends[0]
+    session[BACKEND_SESSION_KEY] = backend
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if apps.is_installed("django_otp") and (user.is_staff or user.role == "coordinator"):
         from django_otp import DEVICE_ID_SESSION_KEY
@@ -30,4 +32,5 @@ def signed_in_cookies(user) -> dict[str, str]:
         device = device or TOTPDevice.objects.create(user=user, name="Bench authenticator", confirmed=True)
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
-    return {settings.SESSION_COOKIE_NAME: session.session_key}
+    # A browser keeps the CSRF cookie of its first page and sends it with every request after.
+    return {settings.SESSION_COOKIE_NAME: session.session_key, settings.CSRF_COOKIE_NAME: _get_new_csrf_string()}

@@ -7,7 +7,6 @@ production is tried here first, through the variables below (each unset by defau
 a plain run measures production as it is):
 
 - BENCH_SESSION_ENGINE: e.g. django.contrib.sessions.backends.cached_db;
-- BENCH_CACHE_URL: the default cache, in django-environ's form (redis://127.0.0.1:6379/11, locmem://);
 - BENCH_CONN_MAX_AGE: seconds a database connection is kept between requests (0: one per request).
 """
 
@@ -28,8 +27,6 @@ STORAGES = {
 
 if os.environ.get("BENCH_SESSION_ENGINE"):
     SESSION_ENGINE = os.environ["BENCH_SESSION_ENGINE"]
-if os.environ.get("BENCH_CACHE_URL"):
-    CACHES = {"default": _production.env.cache_url_config(os.environ["BENCH_CACHE_URL"])}
 DATABASES = {"default": dict(_production.DATABASES["default"])}
 if os.environ.get("BENCH_CONN_MAX_AGE"):
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ["BENCH_CONN_MAX_AGE"])

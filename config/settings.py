@@ -105,6 +105,17 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'd
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache: Redis in production (CACHE_URL=redis://…), this process's memory for `make run`.
+# It holds sessions and rendered My work lists (coordination.page_cache), nothing that cannot
+# be lost: a flushed cache costs a query or a render, never a sign-out or a stale page.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES["default"].setdefault("KEY_PREFIX", "care")
+# Sessions are read from a shared cache and written through to the database: a page costs a
+# cache read instead of a query (docs/performance.md, "Dashboard load"). A cache in one
+# process's memory is not shared: a sign-out there would leave the session alive in the others.
+_SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith("LocMemCache")
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if _SHARED_CACHE else "db")
+
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -195,7 +206,7 @@ SESSION_IDLE_MINUTES = env_count("SESSION_IDLE_MINUTES", 15)
 SESSION_ABSOLUTE_HOURS = env_count("SESSION_ABSOLUTE_HOURS", 12)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out name or address unchecked
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UserWithUnitBackend",  # ModelBackend, with the user's unit
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = 5
@@ -258,6 +269,11 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Rendered pages ---------------------------------------------------------------------------------
+# How long a rendered My work list is kept while nothing it shows changes (coordination.page_cache);
+# 0 renders every request. Keys move on every minute, so more than 60 buys nothing.
+PAGE_CACHE_SECONDS = env_count("PAGE_CACHE_SECONDS", 60, minimum=0)
 
 # Reminders -------------------------------------------------------------------------------------
 # The database is the source of truth (coordination.reminders): a sweep writes Reminder rows and

@@ -27,7 +27,7 @@ class MyWorkFilter(django_filters.FilterSet):
     due = django_filters.ChoiceFilter(
         label="Due",
         # A shift's horizon by default: what is late and what falls due in the next day.
-        empty_label="Overdue or due within 24 hours",
+        empty_label="Overdue or due in 24 h",
         choices=[(key, label) for key, (label, _) in DUE_WINDOWS.items() if key != "24h"] + [("all", "Any time")],
         method="filter_due",
     )

@@ -35,6 +35,20 @@ def complete_label(task) -> str:
     return task.text
 
 
+def answer_label(task) -> str:
+    """The visible label of a task's answer in its row, which shows the task's text just above:
+    what to enter, with a number's limits or unit."""
+    kind = TemplateItem.ResponseKind
+    if task.response_kind == kind.NUMBER:
+        hint = task.limits_text or task.unit
+        return f"Value ({hint})" if hint else "Value"
+    if task.response_kind == kind.ATTESTATION:
+        return "I attest"
+    if task.response_kind == kind.CHECKBOX:
+        return "Yes"
+    return "Answer"
+
+
 class TaskCompleteForm(forms.Form):
     """The answer to one task, shaped by its response kind; checked by the same rules as the service.
     The row writes its field with `row_html` (below), not crispy."""
@@ -64,7 +78,8 @@ class TaskCompleteForm(forms.Form):
         return row_field_html(
             kind=self.task.response_kind,
             html_name=field.html_name,
-            label=field.label,
+            label=answer_label(self.task),
+            context=self.task.text,
             value=field.value(),
             errors=field.errors,
             choices=self.task.choices,
@@ -128,13 +143,17 @@ ROW_INPUT_ATTRS = {
 }
 
 
-def row_field_html(*, kind: str, html_name: str, label: str, value=None, errors=(), choices=()) -> str:
+def row_field_html(
+    *, kind: str, html_name: str, label: str, context: str = "", value=None, errors=(), choices=()
+) -> str:
     """One required field of a row form: a checkbox (or attestation), choice, number, text or reason.
+    `context` (the task's text) starts the label for screen readers only: the row shows it already.
 
     Plain f-strings over escaped values: format_html's per-argument work cost as much as the
     rest of a row."""
     field_id = f"id_{escape(html_name)}"
-    label = f'{escape(label)}<span class="asteriskField">*</span>'
+    hidden = f'<span class="visually-hidden">{escape(context)}: </span>' if context else ""
+    label = f'{hidden}{escape(label)}<span class="asteriskField">*</span>'
     invalid, aria, messages = "", "", ""
     if errors:
         invalid = " is-invalid"
@@ -179,13 +198,15 @@ class RowForm:
 
     errors: dict = {}
 
-    def __init__(self, *, kind: str, html_name: str, label: str, choices=()):
-        self.row_html = row_field_html(kind=kind, html_name=html_name, label=label, choices=choices)
+    def __init__(self, *, kind: str, html_name: str, label: str, context: str = "", choices=()):
+        self.row_html = row_field_html(kind=kind, html_name=html_name, label=label, context=context, choices=choices)
 
 
 def empty_complete_form(task) -> RowForm:
     html_name = f"{complete_prefix(task)}-value"
-    return RowForm(kind=task.response_kind, html_name=html_name, label=complete_label(task), choices=task.choices)
+    return RowForm(
+        kind=task.response_kind, html_name=html_name, label=answer_label(task), context=task.text, choices=task.choices
+    )
 
 
 def empty_not_applicable_form(task) -> RowForm:

@@ -94,6 +94,7 @@ def decorate(
     _attach_patients(tasks, patients)
     on_teams = {patient_id for patient_id, _ in roles}
     urls = ActionUrls()
+    reminders_url = UrlForPk("event_reminders")
     decorated = []
     for task in tasks:
         works_it = (task.patient_id, task.role) in roles
@@ -115,6 +116,8 @@ def decorate(
         task.due_text = local_time_text(task.due_at, task.patient.unit.zone)
         if task.can_complete:
             task.complete_form = empty_complete_form(task)
+            # Snoozing lives with the event's reminders; the link lands on this task there.
+            task.snooze_url = f"{reminders_url(task.event_id)}#reminders-task-{task.pk}"
         if task.can_skip:
             task.skip_form = empty_not_applicable_form(task)
         if task.can_undo:

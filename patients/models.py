@@ -38,18 +38,22 @@ class PatientQuerySet(models.QuerySet):
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        now = timezone.now()
-        rule = Q(care_team__user=user)
+        # Each way in is its own subquery on its own index: no join of patients to care teams
+        # and grants, which PostgreSQL planned as a scan (docs/performance.md, "Dashboard load").
+        rule = Q(pk__in=CareTeamMember.objects.filter(user=user).values("patient_id"))
         if user.unit_id:
             if grants:
-                rule |= Q(
-                    access_grants__unit_id=user.unit_id,
-                    access_grants__starts_at__lte=now,
-                    access_grants__revoked_at__isnull=True,
-                ) & (Q(access_grants__ends_at__isnull=True) | Q(access_grants__ends_at__gt=now))
+                now = timezone.now()
+                live = AccessGrant.objects.filter(
+                    Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+                    unit_id=user.unit_id,
+                    starts_at__lte=now,
+                    revoked_at__isnull=True,
+                )
+                rule |= Q(pk__in=live.values("patient_id"))
             if user.role == Role.COORDINATOR:
                 rule |= Q(unit_id=user.unit_id)
-        return self.filter(pk__in=self.model.objects.filter(rule).values("pk"))
+        return self.filter(rule)
 
 
 class Patient(models.Model):

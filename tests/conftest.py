@@ -115,6 +115,15 @@ def _plain_http(settings):
     settings.SECURE_SSL_REDIRECT = False
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (Redis under `make test`): a session or a rendered
+    page kept by an earlier test names ids that this test's database may use again."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def client():
     """pytest-django's client, except that login() passes a request, as django-axes needs."""

@@ -8,8 +8,10 @@ do with each row), the tasks with their events, and the unread count of the bell
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, Window
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from checklists.models import Task
@@ -17,6 +19,7 @@ from checklists.selectors import my_work
 from patients.models import CareEvent
 
 from ..filters import MyWorkFilter
+from ..page_cache import cached_parts
 from ..task_view import DUE_SOON, UrlForPk, decorate, local_time_text, patients_and_team_roles
 
 # The most urgent work first: what a request renders is most of what it costs (docs/performance.md,
@@ -72,6 +75,15 @@ def group_by_event(tasks: list[Task]) -> list[TaskGroup]:
 
 
 def my_work_view(request):
+    # The filters and the list are kept while nothing they show changes (coordination.page_cache).
+    parts = cached_parts(request, "my-work", lambda: render_parts(request))
+    if request.htmx:
+        return HttpResponse(parts["list"])
+    return render(request, "coordination/my_work.html", {"parts": parts})
+
+
+def render_parts(request) -> dict[str, str]:
+    """My work's filters and list, rendered."""
     user = request.user
     patients, roles = patients_and_team_roles(user)
     tasks = my_work(user, visible_patient_ids=[patient.pk for patient in patients], teams=roles)
@@ -101,5 +113,7 @@ def my_work_view(request):
         "show_all_url": show_all_url,
         "now": now,
     }
-    template = "coordination/partials/my_work_list.html" if request.htmx else "coordination/my_work.html"
-    return render(request, template, context)
+    return {
+        "filter": render_to_string("coordination/partials/my_work_filter.html", context, request),
+        "list": render_to_string("coordination/partials/my_work_list.html", context, request),
+    }

@@ -294,3 +294,25 @@ def test_the_second_step_and_changes_to_it_reach_the_audit_log(client, nurse, cl
         ("permission_change", "success", "second_step_disabled"),
     ]
     assert all(row.actor_username == "nurse" for row in rows[1:])
+
+
+# --- the check on every page -----------------------------------------------------------------------
+
+
+def test_an_authenticator_set_up_in_another_browser_reaches_this_session_within_a_minute(client, nurse, clock):
+    sign_in(client, "nurse")
+    assert client.get(reverse("home")).status_code == 200  # no authenticator: asked again in a minute
+    enrolled(nurse)  # from the nurse's phone, in another browser
+    clock.shift(dt.timedelta(seconds=30))
+    assert client.get(reverse("home")).status_code == 200
+    clock.shift(dt.timedelta(seconds=31))
+    assert client.get(reverse("home"))["Location"] == verify_url("/")
+
+
+def test_signing_in_asks_afresh_whether_the_user_owes_the_second_step(client, nurse, clock):
+    sign_in(client, "nurse")
+    client.get(reverse("home"))
+    client.post(reverse("logout"))
+    enrolled(nurse)
+    assert sign_in(client, "nurse")["Location"] == verify_url("/")
+    assert client.get(reverse("home"))["Location"] == verify_url("/")

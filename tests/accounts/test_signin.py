@@ -10,6 +10,7 @@ import logging
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
 from django.test import Client as PlainClient
 from django.urls import reverse
 
@@ -296,3 +297,11 @@ def test_the_plain_test_client_cannot_sign_in_without_a_request(nurse):
     """Why tests/conftest.py gives login() a request: axes judges sign-ins by their request."""
     with pytest.raises(ValueError, match="requires a request"):
         PlainClient().login(username="nurse", password=TEST_PASSWORD)
+
+
+def test_a_session_outlives_a_flushed_cache(client, nurse):
+    """Sessions are read from the cache and kept in the database too (cached_db)."""
+    client.post(reverse("login"), {"username": "nurse", "password": TEST_PASSWORD})
+    cache.clear()
+    response = client.get(reverse("home"))
+    assert response.status_code == 200 and response.wsgi_request.user == nurse

@@ -69,10 +69,12 @@ def test_every_answer_field_has_its_label_and_the_kind_of_input_it_asks_for(clie
     for text, pk in by_text.items():
         assert f'<label for="id_task-{pk}-value"' in body, text
         assert f'id="id_task-{pk}-value"' in body, text
-    assert f'for="id_task-{by_text["Weight"]}-value" class="form-label requiredField">Weight (1–300 kg)' in body
+    # The row shows the task's text; its field's label starts with it for screen readers only.
+    weight_label = '<span class="visually-hidden">Weight: </span>Value (1–300 kg)'
+    assert f'for="id_task-{by_text["Weight"]}-value" class="form-label requiredField">{weight_label}' in body
     assert f'name="task-{by_text["Weight"]}-value" inputmode="decimal"' in body
     assert f'<select name="task-{by_text["Bag on the label"]}-value"' in body and '<option value="48 h">' in body
-    assert "I attest: Caregiver taught the pump alarms" in body
+    assert '<span class="visually-hidden">Caregiver taught the pump alarms: </span>I attest' in body
     assert f'<input type="checkbox" name="task-{by_text["Pump programmed and locked"]}-value"' in body
     assert f'<label for="id_na-{by_text["Baseline assessment"]}-reason" class="form-label requiredField">' in body
 

@@ -39,7 +39,7 @@ def test_an_infusion_start_turns_ready_as_each_role_does_its_part(page, login_as
 
     # A wrong weight is refused at its field, in place (no reload), and the task stays open.
     remember_this_document(page)
-    weight = page.get_by_label(f"{WEIGHT} (1–300 kg)")
+    weight = page.get_by_label(f"{WEIGHT}: Value (1–300 kg)")
     weight.fill("seventy")
     task_button(page, "Done", WEIGHT).click()
     expect(page.get_by_text("Enter a number.")).to_be_visible()
@@ -80,7 +80,7 @@ def test_an_infusion_start_turns_ready_as_each_role_does_its_part(page, login_as
     expect(page.get_by_text("Not ready")).to_be_visible()
     expect(page.get_by_text("Blocked by oncologist (1)")).to_be_visible()
     page.get_by_role("link", name="My work").click()
-    page.get_by_label(f"I attest: {CLEAR}").check()
+    page.get_by_label(f"{CLEAR}: I attest").check()
     complete(page, CLEAR)
 
     page.get_by_role("link", name="Patients").click()

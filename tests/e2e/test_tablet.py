@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .helpers import press_tab_until_focused, sideways_scroll, task_button
-from .worlds import WEIGHT
+from .worlds import BASELINE, WEIGHT
 
 pytestmark = pytest.mark.e2e
 
@@ -19,11 +19,22 @@ def test_a_nurse_claims_and_completes_a_task_with_the_keyboard_alone(page, login
     # The row says "Claimed." until My work refreshes its list; type once the page is settled.
     expect(page.get_by_text("Claimed.", exact=True)).to_have_count(0)
 
-    weight = page.get_by_label(f"{WEIGHT} (1–300 kg)")
+    weight = page.get_by_label(f"{WEIGHT}: Value (1–300 kg)")
     press_tab_until_focused(page, weight)
     page.keyboard.type("72.5")
     page.keyboard.press("Enter")  # submits the row's form
     expect(page.get_by_text(WEIGHT, exact=True)).to_have_count(0)  # done: it leaves My work
+
+
+def test_the_list_refresh_after_a_change_keeps_the_place_and_what_was_typed(page, login_as, infusion_start):
+    login_as(page, "nurse")
+    page.get_by_label(BASELINE).fill("Alert and oriented")  # typed, not yet sent
+    task_button(page, "Claim", WEIGHT).click()
+    weight_row = page.locator(".task-row", has_text=WEIGHT)
+    expect(weight_row).to_be_focused()  # the new row takes the focus back from the replaced button
+    expect(page.get_by_text("Claimed.", exact=True)).to_have_count(0)  # My work has reloaded its list
+    expect(page.get_by_label(BASELINE)).to_have_value("Alert and oriented")
+    expect(weight_row).to_be_focused()
 
 
 # Who looks at each page, grouped by person; the template editor is the widest table.

@@ -1,0 +1,59 @@
+"""Rendered pages kept while nothing they show can have changed (My work; docs/performance.md).
+
+A clinician's My work is read far more often than the record under it changes: a page left
+open, a return from a patient, a refresh. Rendering it costs most of a request, so the rendered
+parts are kept under a key that names everything they depend on:
+
+- the user, and the address with its filters;
+- the version of the record: the id of the newest committed change in the audit log
+  (`accounts.audit.latest_change_id`), which every change of a task, event, patient, care team
+  or user moves on in the same transaction. Any change makes a new key, so no entry is ever
+  stale and nothing has to be deleted;
+- the minute, because overdue and due soon are worked out from the clock;
+- the browser's CSRF secret, because the page's forms carry a token made from it.
+
+Entries live PAGE_CACHE_SECONDS (a minute; the key moves on with the clock anyway; 0 keeps
+nothing). Where the log has no triggers (SQLite, `make run`) there is no version, and nothing
+is kept.
+"""
+
+import hashlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.middleware.csrf import get_token
+from django.utils import timezone
+
+from accounts.audit import latest_change_id
+
+
+def page_key(request, page: str) -> str | None:
+    """The key of this request's rendering of `page`, or None when it may not be kept."""
+    if not settings.PAGE_CACHE_SECONDS:
+        return None
+    version = latest_change_id()
+    if version is None:
+        return None
+    get_token(request)  # makes sure the browser has a CSRF secret before we name it
+    parts = (
+        page,
+        str(request.user.pk),
+        request.get_full_path(),
+        str(version),
+        timezone.now().strftime("%Y%m%d%H%M"),
+        request.META["CSRF_COOKIE"],
+    )
+    return f"page:{page}:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def cached_parts(request, page: str, render_parts: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """The rendered parts of `page` for this request: kept ones if nothing has changed, else
+    `render_parts()`, then kept."""
+    key = page_key(request, page)
+    parts = cache.get(key) if key else None
+    if parts is None:
+        parts = render_parts()
+        if key:
+            cache.set(key, parts, settings.PAGE_CACHE_SECONDS)
+    return parts

@@ -235,12 +235,9 @@ class ReassignForm(forms.Form):
     assignee = forms.ModelChoiceField(label="Give to", queryset=User.objects.none())
     reason = forms.CharField(label="Reason", max_length=REASON_MAX)
 
-    def __init__(self, *args, task, candidates=None, **kwargs):
-        """`candidates`: the team members who may take it, when the page has loaded them already."""
+    def __init__(self, *args, task, **kwargs):
         kwargs.setdefault("prefix", f"reassign-{task.pk}")
         super().__init__(*args, **kwargs)
         members = CareTeamMember.objects.filter(patient_id=task.patient_id, role=task.role).values("user_id")
         self.fields["assignee"].queryset = User.objects.filter(pk__in=members, is_active=True)
-        if candidates is not None:
-            self.fields["assignee"].choices = [("", "Choose…")] + [(user.pk, str(user)) for user in candidates]
         self.helper = inline_helper()

@@ -105,16 +105,6 @@ def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Task
     )
 
 
-def team_members_by_role(patient_ids) -> dict[tuple[int, str], list]:
-    """(patient id, role) → active members: one query for a whole board of reassign forms."""
-    members = defaultdict(list)
-    for member in CareTeamMember.objects.filter(patient_id__in=patient_ids, user__is_active=True).select_related(
-        "user"
-    ):
-        members[(member.patient_id, member.role)].append(member.user)
-    return members
-
-
 # --- handoffs ------------------------------------------------------------------------------------
 
 HANDOFF_RELATIONS = (

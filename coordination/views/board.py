@@ -7,8 +7,7 @@ from django.utils import timezone
 from accounts.permissions import Ability, require
 from patients.models import Patient
 
-from ..forms import ReassignForm
-from ..selectors import board_events, handoffs_waiting, overdue_tasks, team_members_by_role
+from ..selectors import board_events, handoffs_waiting, overdue_tasks
 from ..task_view import decorate, team_roles
 
 
@@ -20,11 +19,9 @@ def coordinator_board(request):
     now = timezone.now()
     patients = Patient.objects.visible_to(user).filter(unit_id=user.unit_id)
     overdue = decorate(overdue_tasks(patients, now=now), user, team_roles(user), now)
-    candidates = team_members_by_role({task.patient_id for task in overdue})
     by_role = defaultdict(lambda: defaultdict(list))
     for task in overdue:
         by_role[task.get_role_display()][str(task.assignee) if task.assignee else "Unclaimed (pool)"].append(task)
-        task.reassign_form = ReassignForm(task=task, candidates=candidates[(task.patient_id, task.role)])
     context = {
         "unit": user.unit,
         "blocked_events": board_events(patients, now=now),

@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.permissions import Ability, require
 from checklists import services
 from checklists.selectors import get_task_for_user
 
@@ -114,9 +115,15 @@ def task_verify(request, pk):
     return _run(request, task, partial(services.task_verify, task=task, actor=request.user), "Verified.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def task_reassign(request, pk):
+    """GET: the form (opened from the board, which would otherwise render one per overdue task);
+    POST: give the task to another member of its care team, with a reason."""
     task = get_task_for_user(request.user, pk)
+    if request.method == "GET":
+        require(request.user, Ability.REASSIGN_TASKS)
+        template = "coordination/partials/reassign_form.html" if request.htmx else "coordination/task_reassign.html"
+        return render(request, template, {"task": task, "form": ReassignForm(task=task)})
     form = ReassignForm(request.POST, task=task)
     if not form.is_valid():
         errors = "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())

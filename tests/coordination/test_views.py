@@ -176,6 +176,28 @@ def test_the_coordinator_reassigns_an_overdue_task_from_the_board(client, coordi
     assert weight.assignee == nurse2
 
 
+def test_the_board_opens_a_reassignment_form_only_when_asked(client, coordinator, nurse, nurse2, event):
+    weight = task(event, "Weight")
+    Task.objects.filter(pk=weight.pk).update(due_at=timezone.now() - dt.timedelta(hours=1))
+    verified_login(client, coordinator)
+    board = client.get(reverse("board")).content.decode()
+    form_url = reverse("task_reassign", args=[weight.pk])
+    assert f'hx-get="{form_url}" hx-trigger="toggle from:closest details once"' in board
+    assert f"reassign-{weight.pk}-assignee" not in board  # no form until opened
+
+    opened = client.get(form_url, HTTP_HX_REQUEST="true").content.decode()
+    assert f'name="reassign-{weight.pk}-assignee"' in opened and f'<option value="{nurse2.pk}">' in opened
+    assert "<html" not in opened
+    page = client.get(form_url).content.decode()  # without JavaScript: its own page
+    assert "<h1 class=\"h3\">Reassign a task</h1>" in page and f'name="reassign-{weight.pk}-reason"' in page
+
+
+@pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("outsider", 404)])
+def test_only_the_units_coordinator_opens_the_reassignment_form(client, request, event, who, status):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(reverse("task_reassign", args=[task(event, "Weight").pk])).status_code == status
+
+
 def test_the_board_is_for_coordinators(client, nurse):
     client.force_login(nurse)
     assert client.get(reverse("board")).status_code == 403

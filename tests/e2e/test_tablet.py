@@ -37,6 +37,14 @@ def test_the_list_refresh_after_a_change_keeps_the_place_and_what_was_typed(page
     expect(weight_row).to_be_focused()
 
 
+def test_the_coordinator_opens_a_reassignment_form_on_the_board(page, login_as, demo_ward):
+    login_as(page, "coordinator")
+    page.goto(demo_ward.board)
+    page.locator("summary", has_text="Reassign").first.click()
+    expect(page.get_by_label("Give to").first).to_be_visible()
+    expect(page.get_by_label("Reason").first).to_be_visible()
+
+
 # Who looks at each page, grouped by person; the template editor is the widest table.
 PAGES = {"nurse": ["my_work", "patient", "event"], "coordinator": ["board"], "admin": ["template_draft"]}
 

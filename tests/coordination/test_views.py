@@ -189,7 +189,7 @@ def test_the_board_opens_a_reassignment_form_only_when_asked(client, coordinator
     assert f'name="reassign-{weight.pk}-assignee"' in opened and f'<option value="{nurse2.pk}">' in opened
     assert "<html" not in opened
     page = client.get(form_url).content.decode()  # without JavaScript: its own page
-    assert "<h1 class=\"h3\">Reassign a task</h1>" in page and f'name="reassign-{weight.pk}-reason"' in page
+    assert '<h1 class="h3">Reassign a task</h1>' in page and f'name="reassign-{weight.pk}-reason"' in page
 
 
 @pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("outsider", 404)])

@@ -91,6 +91,20 @@ def checklists_with_tasks() -> Prefetch:
     )
 
 
+# What the gate reads of a checklist and its tasks (checklists.gate), for pages that show many
+# events' gates and nothing else of their checklists: the unit board.
+GATE_TASK_FIELDS = (
+    "checklist_id", "role", "text", "status", "required", "value",
+    "hard_stop_failed", "needs_verification", "verifier_role", "verified_by_id",
+)  # fmt: skip
+
+
+def checklists_with_gate_tasks() -> Prefetch:
+    tasks = Task.objects.only(*GATE_TASK_FIELDS).order_by("order")
+    checklists = Checklist.objects.only("event_id", "override_reason", "overridden_blockers")
+    return Prefetch("checklists", queryset=checklists.prefetch_related(Prefetch("tasks", queryset=tasks)))
+
+
 def patient_history(patient, limit: int = 50) -> QuerySet[TaskActivity]:
     return (
         TaskActivity.objects.filter(patient=patient)

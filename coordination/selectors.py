@@ -10,7 +10,7 @@ from accounts.audit import get_or_404_audited
 from accounts.models import Role
 from checklists.gate import checklist_readiness, event_readiness
 from checklists.models import Checklist, Task
-from checklists.selectors import TASK_RELATIONS, checklists_with_tasks
+from checklists.selectors import TASK_RELATIONS, checklists_with_gate_tasks, checklists_with_tasks
 from patients.models import CareEvent, CareTeamMember, Cycle, Patient, TreatmentCourse
 
 from .handoffs import RECEIVER_STATUSES
@@ -77,7 +77,8 @@ def checklist_sections(checklist: Checklist) -> dict[str, dict[str, list[Task]]]
 
 
 def board_events(patients: QuerySet[Patient], *, now: dt.datetime, hours: int = 72) -> list[CareEvent]:
-    """Planned events in the next hours whose gate is not ready."""
+    """Planned events in the next hours whose gate is not ready, with `readiness` set; their
+    checklists carry only what the gate reads (a unit has hundreds of such events)."""
     events = (
         CareEvent.objects.filter(
             patient__in=patients,
@@ -86,12 +87,13 @@ def board_events(patients: QuerySet[Patient], *, now: dt.datetime, hours: int = 
             planned_at__lte=now + dt.timedelta(hours=hours),
         )
         .select_related("patient__unit", "cycle")
-        .prefetch_related(checklists_with_tasks())
+        .prefetch_related(checklists_with_gate_tasks())
         .order_by("planned_at")
     )
     blocked = []
     for event in events:
-        annotate_event(event)
+        checklists = list(event.checklists.all())
+        event.readiness = event_readiness(checklists) if checklists else None
         if event.readiness is not None and not event.readiness.ready:
             blocked.append(event)
     return blocked

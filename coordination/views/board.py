@@ -8,7 +8,7 @@ from accounts.permissions import Ability, require
 from patients.models import Patient
 
 from ..selectors import board_events, handoffs_waiting, overdue_tasks
-from ..task_view import decorate, team_roles
+from ..task_view import UrlForPk, decorate, team_roles
 
 
 def coordinator_board(request):
@@ -19,8 +19,10 @@ def coordinator_board(request):
     now = timezone.now()
     patients = Patient.objects.visible_to(user).filter(unit_id=user.unit_id)
     overdue = decorate(overdue_tasks(patients, now=now), user, team_roles(user), now)
+    patient_url, reassign_url = UrlForPk("patient_detail"), UrlForPk("task_reassign")
     by_role = defaultdict(lambda: defaultdict(list))
     for task in overdue:
+        task.patient_url, task.reassign_url = patient_url(task.patient_id), reassign_url(task.pk)
         by_role[task.get_role_display()][str(task.assignee) if task.assignee else "Unclaimed (pool)"].append(task)
     context = {
         "unit": user.unit,

@@ -164,6 +164,8 @@ def test_the_board_shows_blocked_events_and_overdue_work_to_the_coordinator(clie
     verified_login(client, coordinator)
     body = client.get(reverse("board")).content.decode()
     assert "Not ready in the next 72 hours (1)" in body
+    blockers = body.split('id="blocked"', 1)[1].split("</table>", 1)[0]
+    assert "<strong>Nurse</strong>: " in blockers and "Weight" in blockers  # what blocks it, and whose part
     assert "Overdue tasks (1)" in body and "Weight" in body
 
 

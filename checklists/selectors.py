@@ -91,8 +91,9 @@ def checklists_with_tasks() -> Prefetch:
     )
 
 
-# What the gate reads of a checklist and its tasks (checklists.gate), for pages that show many
-# events' gates and nothing else of their checklists: the unit board.
+# What the gate (checklists.gate) and the progress per role read of a checklist and its tasks,
+# for pages that show many events' gates and nothing else of their tasks: the unit board, the
+# patient page's timeline.
 GATE_TASK_FIELDS = (
     "checklist_id", "role", "text", "status", "required", "value",
     "hard_stop_failed", "needs_verification", "verifier_role", "verified_by_id",
@@ -101,7 +102,9 @@ GATE_TASK_FIELDS = (
 
 def checklists_with_gate_tasks() -> Prefetch:
     tasks = Task.objects.only(*GATE_TASK_FIELDS).order_by("order")
-    checklists = Checklist.objects.only("event_id", "override_reason", "overridden_blockers")
+    checklists = Checklist.objects.select_related("template").only(
+        "event_id", "override_reason", "overridden_blockers", "template__name"
+    )
     return Prefetch("checklists", queryset=checklists.prefetch_related(Prefetch("tasks", queryset=tasks)))
 
 

@@ -10,7 +10,7 @@ from accounts.audit import get_or_404_audited
 from accounts.models import Role
 from checklists.gate import checklist_readiness, event_readiness
 from checklists.models import Checklist, Task
-from checklists.selectors import TASK_RELATIONS, checklists_with_gate_tasks, checklists_with_tasks
+from checklists.selectors import TASK_RELATIONS, checklists_with_gate_tasks
 from patients.models import CareEvent, CareTeamMember, Cycle, Patient, TreatmentCourse
 
 from .handoffs import RECEIVER_STATUSES
@@ -20,7 +20,7 @@ from .models import Handoff, HandoffAction, HandoffActivity, HandoffComment
 def patient_page(patient: Patient) -> Patient:
     events = (
         CareEvent.objects.select_related("patient__unit", "cycle")
-        .prefetch_related(checklists_with_tasks())
+        .prefetch_related(checklists_with_gate_tasks())
         .order_by("planned_at")
     )
     cycles = Cycle.objects.order_by("number").prefetch_related(Prefetch("events", queryset=events))

@@ -33,6 +33,7 @@ from django.dispatch import receiver
 from django.http import Http404
 
 from .models import READ_ACTIONS, AuditEvent
+from .permissions import ADMIN
 from .triggers import GENESIS, row_hash_sql
 
 # The context of the current request or job: actor, role, ip, user agent, semantic action.
@@ -47,10 +48,14 @@ def request_context(request) -> dict[str, Any]:
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
     }
     if user is not None and user.is_authenticated:
-        context.update(
-            actor_id=user.pk, username=user.get_username(), role=user.role or ("admin" if user.is_staff else "")
-        )
+        context.update(actor_fields(user))
     return context
+
+
+def actor_fields(user) -> dict[str, Any]:
+    """Who acts, as the log names them: id, user name, and role (an admin without a clinical role
+    as "admin")."""
+    return {"actor_id": user.pk, "username": user.get_username(), "role": user.role or (ADMIN if user.is_staff else "")}
 
 
 @contextlib.contextmanager
@@ -82,7 +87,7 @@ def audit_record(
     """Write one row from Python: a read, an export, a sign-in or its failure."""
     context = {**_context.get(), **(request_context(request) if request is not None else {})}
     if actor is not None:
-        context.update(actor_id=actor.pk, username=actor.get_username(), role=actor.role)
+        context.update(actor_fields(actor))
     return AuditEvent.objects.create(
         actor_id=context.get("actor_id"),
         actor_username=context.get("username", ""),
@@ -163,7 +168,7 @@ def audited(action: str):
             actor = kwargs.get("actor")
             values: dict[str, Any] = {"action": action}
             if actor is not None and "actor_id" not in _context.get():
-                values.update(actor_id=actor.pk, username=actor.get_username(), role=actor.role)
+                values.update(actor_fields(actor))
             with audit_context(**values):
                 return service(*args, **kwargs)
 

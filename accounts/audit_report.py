@@ -7,13 +7,13 @@ in a URL carries no patient information). Every export is itself written to the 
 import csv
 
 import django_filters
-from django import forms
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from .audit import audit_record
+from .filters import PeriodFilterSet, period_filters
 from .models import AuditEvent
 from .permissions import Ability, ability_required
 
@@ -37,32 +37,16 @@ CSV_COLUMNS = [
 ]
 
 
-class AuditFilter(django_filters.FilterSet):
+class AuditFilter(PeriodFilterSet):
     user = django_filters.CharFilter(label="User name", field_name="actor_username", lookup_expr="iexact")
     patient = django_filters.NumberFilter(label="Patient id", field_name="patient_id", min_value=1)
     action = django_filters.ChoiceFilter(label="Action", choices=AuditEvent.Action.choices, empty_label="Any")
     outcome = django_filters.ChoiceFilter(label="Outcome", choices=AuditEvent.Outcome.choices, empty_label="Any")
-    start = django_filters.DateFilter(
-        label="From (date)", field_name="at", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = django_filters.DateFilter(
-        label="To (date, included)",
-        field_name="at",
-        lookup_expr="date__lte",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    start, end = period_filters("at", start_label="From (date)", end_label="To (date, included)")
 
     class Meta:
         model = AuditEvent
         fields: list[str] = []
-
-    def is_valid(self):
-        valid = super().is_valid()
-        data = self.form.cleaned_data if valid else {}
-        if valid and data.get("start") and data.get("end") and data["start"] > data["end"]:
-            self.form.add_error("end", "The end of the period comes before its start.")
-            return False
-        return valid
 
 
 def _filtered(request) -> AuditFilter:

@@ -7,6 +7,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
+from accounts.filters import PeriodFilterSet, period_filters
 from accounts.models import User
 
 from ..models import Reminder, ReminderPreference, TaskSnooze
@@ -85,22 +86,11 @@ class PreferenceForm(forms.ModelForm):
         fields = ["email", "digest_hour"]
 
 
-class LedgerFilter(django_filters.FilterSet):
+class LedgerFilter(PeriodFilterSet):
     kind = django_filters.ChoiceFilter(label="Kind", choices=Reminder.Kind.choices, empty_label="Any")
     state = django_filters.ChoiceFilter(label="State", choices=Reminder.State.choices, empty_label="Any")
     recipient = django_filters.CharFilter(label="Recipient (user name)", method="filter_recipient")
-    start = django_filters.DateFilter(
-        label="Created from (date)",
-        field_name="created_at",
-        lookup_expr="date__gte",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    end = django_filters.DateFilter(
-        label="to (date, included)",
-        field_name="created_at",
-        lookup_expr="date__lte",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    start, end = period_filters("created_at", start_label="Created from (date)", end_label="to (date, included)")
 
     class Meta:
         model = Reminder

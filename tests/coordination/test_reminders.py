@@ -741,6 +741,9 @@ def test_the_ledger_counts_by_state_shows_the_lag_and_filters(client, admin_user
     assert {r.kind for r in only.context["page"]} == {"escalation"}
     assert {r.recipient.username for r in only.context["page"]} == {"coordinator"}
     assert client.get(reverse("reminder_ledger"), {"state": "failed"}).context["page"].paginator.count == 1
+    backwards = client.get(reverse("reminder_ledger"), {"start": "2026-03-05", "end": "2026-03-01"})
+    assert "The end of the period comes before its start." in backwards.content.decode()
+    assert backwards.context["page"].paginator.count == 0
 
 
 def event_text_absent(body: str, cast) -> bool:

@@ -270,7 +270,7 @@ def latest_change_id() -> int | None:
     """The id of the newest change to the data that has been committed, or None where the log
     has no triggers (SQLite).
 
-    Every insert, update and delete of patient data, care teams, checklists, tasks and users
+    Every insert, update and delete of patient data, care teams, checklists, tasks, users and units
     writes its row in the same transaction as the change, and ids are drawn under the chain's
     lock, which is held until commit: ids follow commit order. So a page rendered after reading
     this id shows at least every change up to it, and any later change gives a larger id:

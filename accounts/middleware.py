@@ -12,6 +12,7 @@ from .signin import (
     SIGNED_IN_AT,
     is_background,
     log_event,
+    mfa_required,
     now_seconds,
     redirect_to,
     return_path,
@@ -92,7 +93,9 @@ class SecondStepMiddleware:
         if not getattr(view_func, "login_required", True) or not getattr(view_func, "second_step_required", True):
             return None
         session, now = request.session, now_seconds()
-        if session.get(NO_AUTHENTICATOR_UNTIL, 0) > now:
+        # Never for a user who must have an authenticator: a nurse made coordinator or staff
+        # while signed in is sent to its setup at once.
+        if session.get(NO_AUTHENTICATOR_UNTIL, 0) > now and not mfa_required(request.user):
             return None
         step = second_step(request.user)
         if step is None:

@@ -55,6 +55,9 @@ class Unit(models.Model):
             models.UniqueConstraint(fields=["organisation", "name"], name="unit_name_unique_in_org"),
         ]
         ordering = ["organisation__name", "name"]
+        # Pages show units' names and times in their zones: a change is logged, and so moves on
+        # the version that kept pages are keyed by (accounts.audit.latest_change_id).
+        triggers = [change_trigger(patient=None)]
 
     def __str__(self) -> str:
         return self.name

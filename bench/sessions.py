@@ -17,9 +17,9 @@ def signed_in_cookies(user) -> dict[str, str]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.middleware.csrf import _get_new_csrf_string
 
-    # The backend that checks passwords, the one that login() records: the last (axes, which
-    # only refuses locked-out sign-ins, comes first).
-    backend = settings.AUTHENTICATION_BACKENDS[-1]
+    # The backend that login() records: the first that checks passwords (axes, first, only
+    # refuses locked-out sign-ins).
+    backend = next(path for path in settings.AUTHENTICATION_BACKENDS if not path.startswith("axes."))
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
     session[BACKEND_SESSION_KEY] = backend

@@ -207,6 +207,9 @@ SESSION_ABSOLUTE_HOURS = env_count("SESSION_ABSOLUTE_HOURS", 12)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out name or address unchecked
     "accounts.backends.UserWithUnitBackend",  # ModelBackend, with the user's unit
+    # Sessions started before UserWithUnitBackend name this one: kept so that the deploy signs
+    # nobody out. Remove once those sessions have ended (SESSION_ABSOLUTE_HOURS after it).
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = 5

@@ -6,8 +6,8 @@ parts are kept under a key that names everything they depend on:
 
 - the user, and the address with its filters;
 - the version of the record: the id of the newest committed change in the audit log
-  (`accounts.audit.latest_change_id`), which every change of a task, event, patient, care team
-  or user moves on in the same transaction. Any change makes a new key, so no entry is ever
+  (`accounts.audit.latest_change_id`), which every change of a task, event, patient, care team,
+  user or unit moves on in the same transaction. Any change makes a new key, so no entry is ever
   stale and nothing has to be deleted;
 - the minute, because overdue and due soon are worked out from the clock;
 - the browser's CSRF secret, because the page's forms carry a token made from it.

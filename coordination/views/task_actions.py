@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from accounts.permissions import Ability, require
 from checklists import services
 from checklists.selectors import get_task_for_user
@@ -122,8 +124,19 @@ def task_reassign(request, pk):
     task = get_task_for_user(request.user, pk)
     if request.method == "GET":
         require(request.user, Ability.REASSIGN_TASKS)
-        template = "coordination/partials/reassign_form.html" if request.htmx else "coordination/task_reassign.html"
-        return render(request, template, {"task": task, "form": ReassignForm(task=task)})
+        if request.user.unit_id != task.patient.unit_id:
+            raise PermissionDenied("Only the coordinator of the patient's unit reassigns its tasks.")
+        context = {"task": task, "form": ReassignForm(task=task)}
+        if request.htmx:  # opened in place on the board, which is not logged as a look either
+            return render(request, "coordination/partials/reassign_form.html", context)
+        audit_record(
+            action=AuditEvent.Action.VIEW,
+            object_type="checklists.task",
+            object_id=pk,
+            patient_id=task.patient_id,
+            detail={"page": "reassign"},
+        )
+        return render(request, "coordination/task_reassign.html", context)
     form = ReassignForm(request.POST, task=task)
     if not form.is_valid():
         errors = "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())

@@ -316,3 +316,11 @@ def test_signing_in_asks_afresh_whether_the_user_owes_the_second_step(client, nu
     enrolled(nurse)
     assert sign_in(client, "nurse")["Location"] == verify_url("/")
     assert client.get(reverse("home"))["Location"] == verify_url("/")
+
+
+def test_a_nurse_made_coordinator_while_signed_in_must_set_it_up_at_once(client, nurse, clock):
+    sign_in(client, "nurse")
+    assert client.get(reverse("home")).status_code == 200  # no authenticator: not asked for a minute
+    nurse.role = "coordinator"
+    nurse.save()
+    assert client.get(reverse("home"))["Location"] == setup_url("/")

@@ -86,6 +86,14 @@ def test_leaving_a_care_team_takes_its_tasks_off_my_work_at_once(client, nurse, 
     assert "Weight" not in my_work(client)[0]
 
 
+def test_a_renamed_unit_shows_at_once(client, nurse, ward, tasks):
+    client.force_login(nurse)
+    assert "Haematology Ward 7 North" not in my_work(client)[0]
+    ward.name = "Haematology Ward 7 North"
+    ward.save()
+    assert "Haematology Ward 7 North" in my_work(client)[0]
+
+
 def test_looks_and_sign_ins_do_not_count_as_changes(nurse, tasks):
     before = latest_change_id()
     audit_record(action=AuditEvent.Action.VIEW, object_type="patients.patient", object_id=1)

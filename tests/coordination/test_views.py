@@ -4,13 +4,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AuditEvent
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_complete
 from coordination.models import Notification
 
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
-from ..factories import CareTeamMemberFactory, PatientFactory
+from ..factories import CareTeamMemberFactory, PatientFactory, UserFactory
 
 ITEMS = [
     {"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "max_value": 300},
@@ -194,10 +195,27 @@ def test_the_board_opens_a_reassignment_form_only_when_asked(client, coordinator
     assert '<h1 class="h3">Reassign a task</h1>' in page and f'name="reassign-{weight.pk}-reason"' in page
 
 
-@pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("outsider", 404)])
+@pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("outsider", 404), ("another_units_coordinator", 403)])
 def test_only_the_units_coordinator_opens_the_reassignment_form(client, request, event, who, status):
-    client.force_login(request.getfixturevalue(who))
+    verified_login(client, request.getfixturevalue(who))
     assert client.get(reverse("task_reassign", args=[task(event, "Weight").pk])).status_code == status
+
+
+@pytest.fixture
+def another_units_coordinator(other_ward, patient):
+    """A coordinator of another unit who sits on this patient's care team: sees the patient, is
+    not the coordinator of the patient's unit."""
+    user = UserFactory(username="coordinator2", role="coordinator", unit=other_ward)
+    CareTeamMemberFactory(patient=patient, user=user, role="coordinator")
+    return user
+
+
+def test_the_reassignment_page_is_logged_as_a_look_at_the_task(client, coordinator, event):
+    weight = task(event, "Weight")
+    verified_login(client, coordinator)
+    client.get(reverse("task_reassign", args=[weight.pk]))
+    look = AuditEvent.objects.get(action="view", object_type="checklists.task")
+    assert look.object_id == str(weight.pk) and look.patient_id == event.patient_id and look.actor_id == coordinator.pk
 
 
 def test_the_board_is_for_coordinators(client, nurse):

@@ -110,6 +110,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # be lost: a flushed cache costs a query or a render, never a sign-out or a stale page.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 CACHES["default"].setdefault("KEY_PREFIX", "care")
+if CACHES["default"]["BACKEND"].startswith("django_redis."):
+    # Redis down must not take the wards' pages down with it: a failed read is a miss (the
+    # session comes from the database, the page is rendered), a failed write is logged.
+    CACHES["default"].setdefault("OPTIONS", {})["IGNORE_EXCEPTIONS"] = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Sessions are read from a shared cache and written through to the database: a page costs a
 # cache read instead of a query (docs/performance.md, "Dashboard load"). A cache in one
 # process's memory is not shared: a sign-out there would leave the session alive in the others.

@@ -92,8 +92,7 @@ def board_events(patients: QuerySet[Patient], *, now: dt.datetime, hours: int = 
     )
     blocked = []
     for event in events:
-        checklists = list(event.checklists.all())
-        event.readiness = event_readiness(checklists) if checklists else None
+        annotate_event(event)
         if event.readiness is not None and not event.readiness.ready:
             blocked.append(event)
     return blocked

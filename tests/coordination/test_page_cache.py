@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record, latest_change_id
-from accounts.models import AuditEvent
+from accounts.models import READ_ACTIONS, AuditEvent
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim
 from coordination.page_cache import page_key
@@ -94,6 +94,10 @@ def test_a_renamed_unit_shows_at_once(client, nurse, ward, tasks):
     assert "Haematology Ward 7 North" in my_work(client)[0]
 
 
+def test_the_actions_that_are_not_changes_are_actions_of_the_log():
+    assert set(READ_ACTIONS) <= set(AuditEvent.Action.values)
+
+
 def test_looks_and_sign_ins_do_not_count_as_changes(nurse, tasks):
     before = latest_change_id()
     audit_record(action=AuditEvent.Action.VIEW, object_type="patients.patient", object_id=1)
@@ -125,14 +129,17 @@ def test_each_user_and_each_browser_has_its_own_rendering(rf, nurse, nurse2, tas
     assert one != page_key(request_of(nurse, "b" * 32), "my-work")  # another browser: its forms' tokens
 
 
-def test_the_forms_of_a_kept_page_work_in_its_browser(nurse, tasks):
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(nurse)
-    browser.get(reverse("home"))
-    kept = browser.get(reverse("home")).content.decode()
-    token = kept.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+def test_each_browser_of_a_user_gets_forms_that_work_in_it(nurse, tasks):
+    def browser_with_kept_page():
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(nurse)
+        rows = task_list(browser.get(reverse("home")).content.decode())  # the kept part, not the page around it
+        return browser, rows.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+
+    browser_with_kept_page()  # the ward's desktop keeps its rendering
+    tablet, token = browser_with_kept_page()  # the tablet must not be given the desktop's
     claim = reverse("task_claim", args=[tasks["Weight"].pk])
-    response = browser.post(claim, {"csrfmiddlewaretoken": token}, HTTP_HX_REQUEST="true")
+    response = tablet.post(claim, {"csrfmiddlewaretoken": token}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert Task.objects.get(pk=tasks["Weight"].pk).assignee == nurse
 

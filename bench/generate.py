@@ -428,10 +428,10 @@ def main(argv=None) -> None:
     from django.utils import timezone
 
     from checklists.starter import starter_library_load
-    from patients.services import hospitalisation_rules_seed
+    from patients.services import regimen_library_seed
 
     rng = random.Random(args.seed)
-    hospitalisation_rules_seed()
+    regimen_library_seed()
     starter_library_load()
     print(f"database            {args.database} on {connection.settings_dict['HOST']} (created; kept for the load)")
     ward_units, staff = _staff(rng)

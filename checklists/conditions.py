@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 
 from patients.models import CareEvent, Cycle, Indication, Setting
+from patients.selectors import premedication_for_event
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ FACTS: dict[str, Fact] = {
     "cycle_day": Fact("Day of the cycle", lambda e: Decimal(e.day_number)),
     "setting": Fact("Setting", lambda e: e.setting, tuple(Setting.values)),
     "bag_hours": Fact("Bag duration (hours)", lambda e: Decimal(e.cycle.course.bag_hours)),
+    # Whether the course's regimen asks for a premedication before this event (by indication,
+    # age, cycle and kind of start): the rule itself is regimen data, not template data.
+    "premedication_due": Fact(
+        "Premedication due (regimen)", lambda e: "yes" if premedication_for_event(e) else "no", ("yes", "no")
+    ),
 }
 FACT_CHOICES = [(name, fact.label) for name, fact in FACTS.items()]
 

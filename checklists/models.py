@@ -139,6 +139,15 @@ class ItemContent(models.Model):
         TEXT = "text", "Text"
         CHOICE = "choice", "Single choice"
         ATTESTATION = "attestation", "Attestation"
+        DATETIME = "datetime", "Date and time"
+
+    class Records(models.TextChoices):
+        """What the answer records beyond the task: a stable key, never the item's text."""
+
+        NOTHING = "", "Nothing more"
+        WEIGHT = "weight", "Today's weight: becomes the patient's weight"
+        PUMP_RATE = "pump_rate", "Pump rate: checked against the bag's record"
+        PREMEDICATION_TIME = "premedication_time", "Premedication time: checked against the regimen's window"
 
     section = models.CharField(max_length=100)
     order = models.PositiveIntegerField()
@@ -166,6 +175,13 @@ class ItemContent(models.Model):
     )
     needs_verification = models.BooleanField(default=False, help_text="A second user must verify it.")
     verifier_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    records = models.CharField(
+        max_length=30,
+        choices=Records.choices,
+        blank=True,
+        default="",
+        help_text="An answer that the record keeps or checks (a weight, a pump rate, a premedication time).",
+    )
 
     class Meta:
         abstract = True
@@ -227,8 +243,16 @@ class TemplateItem(ItemContent):
                 errors["hard_stop"] = "A number hard stop needs a minimum or a maximum."
         elif self.min_value is not None or self.max_value is not None or self.unit:
             errors["min_value"] = "Only number items have a unit and limits."
-        if self.hard_stop and self.response_kind not in (kind.NUMBER, kind.CHOICE):
+        checked_by_record = self.records in (self.Records.PUMP_RATE, self.Records.PREMEDICATION_TIME)
+        if self.hard_stop and self.response_kind not in (kind.NUMBER, kind.CHOICE) and not checked_by_record:
             errors["hard_stop"] = "Only a number with limits or a single choice with failing options can fail."
+        expected_kind = {
+            self.Records.WEIGHT: kind.NUMBER,
+            self.Records.PUMP_RATE: kind.NUMBER,
+            self.Records.PREMEDICATION_TIME: kind.DATETIME,
+        }.get(self.records)
+        if expected_kind and self.response_kind != expected_kind:
+            errors["records"] = f"This answer is a {kind(expected_kind).label.lower()}: change the response kind."
         if self.hard_stop and self.response_kind == kind.CHOICE and not self.failing_choices:
             errors["failing_choices"] = "Name the options that fail the hard stop."
         if self.verifier_role and not self.needs_verification:

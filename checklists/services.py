@@ -18,6 +18,7 @@ from accounts.audit import audited
 from accounts.models import AuditEvent, Role
 from accounts.permissions import Ability, can
 from patients.models import CareEvent, CareTeamMember
+from patients.selectors import premedication_for_event
 
 from .gate import checklist_readiness
 from .models import (
@@ -30,6 +31,7 @@ from .models import (
     TemplateItem,
     TemplateVersion,
 )
+from .recorded import check_recorded_answer, keep_recorded_answer, parse_datetime_answer
 
 TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
 ATTESTATION_VALUE = "attested"
@@ -167,7 +169,8 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
     events = list(
         CareEvent.objects.select_for_update(of=("self",))
         .filter(pk__in=event_ids)
-        .select_related("patient__unit", "cycle__course")
+        .select_related("patient__unit", "cycle__course__regimen_version")
+        .prefetch_related("cycle__course__regimen_version__premedications")
         .order_by("pk")
     )
     items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
@@ -200,7 +203,7 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
     tasks_by_item = {}
     for checklist, event, items in plans:
         for item in items:
-            tasks_by_item[(checklist.pk, item.pk)] = Task(
+            task = Task(
                 checklist=checklist,
                 item=item,
                 patient_id=event.patient_id,
@@ -208,6 +211,9 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
                 due_at=event.planned_at + dt.timedelta(minutes=item.due_offset_minutes),
                 **{f: getattr(item, f) for f in ITEM_CONTENT_FIELDS},
             )
+            if item.records == TemplateItem.Records.PREMEDICATION_TIME:
+                task.help_text = _premedication_help(event, item.help_text)
+            tasks_by_item[(checklist.pk, item.pk)] = task
     Task.objects.bulk_create(tasks_by_item.values())
     through = Task.depends_on.through
     through.objects.bulk_create(
@@ -218,6 +224,15 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
         if (dependency := tasks_by_item.get((checklist.pk, dep.pk)))
     )
     return [checklist for checklist, _, _ in plans]
+
+
+def _premedication_help(event: CareEvent, help_text: str) -> str:
+    """A premedication task names what the course's regimen asks for (a snapshot, like its text)."""
+    rule = premedication_for_event(event)
+    if rule is None:
+        return help_text
+    said = f"{rule.medication}, {rule.window_text} ({event.cycle.course.regimen_version.source})."
+    return f"{said} {help_text}".strip()
 
 
 def on_events_changed(*, created: Sequence[CareEvent], moved: Sequence[CareEvent], cancelled: Sequence[CareEvent]):
@@ -354,6 +369,11 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
         if raw not in task.choices:
             raise ValidationError({"value": f"Choose one of: {', '.join(task.choices)}."})
         return raw, task.hard_stop and raw in task.failing_choices
+    if task.response_kind == kind.DATETIME:
+        if not raw:
+            raise ValidationError({"value": "Give the date and time."})
+        parse_datetime_answer(task, raw)
+        return raw, False
     try:
         number = Decimal(raw.replace(",", "."))
     except InvalidOperation:
@@ -363,7 +383,8 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
     out_of_range = (task.min_value is not None and number < task.min_value) or (
         task.max_value is not None and number > task.max_value
     )
-    if out_of_range and not task.hard_stop:
+    if out_of_range and (not task.hard_stop or task.records == TemplateItem.Records.WEIGHT):
+        # A weight out of its limits is a typo far more often than a patient: refuse it.
         raise ValidationError({"value": f"Must be {task.limits_text}."})
     unit = f" {task.unit}" if task.unit else ""
     return f"{number.normalize():f}{unit}", out_of_range
@@ -377,6 +398,9 @@ def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = No
     _require_worker(actor, task)
     _require_open(task, actor)
     stored, failed = parse_task_value(task, value)
+    if task.records:
+        stored, failed_check = check_recorded_answer(task, stored, now=now)
+        failed = failed or failed_check
     waiting = [
         dep.text for dep in task.depends_on.all() if dep.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
     ]
@@ -387,6 +411,7 @@ def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = No
     task.completed_by, task.completed_at = actor, now
     task.assignee = task.assignee or actor
     task.save(update_fields=["status", "value", "hard_stop_failed", "completed_by", "completed_at", "assignee"])
+    keep_recorded_answer(task, actor=actor, now=now)
     action = TaskActivity.Action.HARD_STOP if failed else TaskActivity.Action.COMPLETE
     _log(task, actor, action, stored, now)
     return task

@@ -22,7 +22,7 @@ HOUR = 60
 DAY = 24 * HOUR
 
 PHARMACIST, NURSE, ONCOLOGIST, CASE_MANAGER = Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST, Role.CASE_MANAGER
-CHECKBOX, NUMBER, TEXT, CHOICE, ATTESTATION = TemplateItem.ResponseKind.values
+CHECKBOX, NUMBER, TEXT, CHOICE, ATTESTATION, DATETIME = TemplateItem.ResponseKind.values
 
 # Bag options are data: labels differ on which durations exist (CLINICAL.md, "Infusion").
 BAG_OPTIONS = [

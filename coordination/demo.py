@@ -15,8 +15,8 @@ from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Task
 from checklists.services import ATTESTATION_VALUE, task_complete, task_verify
 from checklists.starter import starter_library_load
-from patients.models import CareEvent, CareTeamMember, Indication, Patient, Setting, TreatmentCourse
-from patients.services import course_schedule_build, hospitalisation_rules_seed
+from patients.models import CareEvent, CareTeamMember, Indication, Patient, RegimenVersion, Setting, TreatmentCourse
+from patients.services import course_schedule_build, regimen_library_seed
 
 from .handoffs import (
     DEFAULT_CONTINGENCY,
@@ -311,6 +311,7 @@ def _patient(spec: DemoPatient, unit: Unit, team: list[User], today: dt.date) ->
         patient=patient,
         defaults={
             "indication": spec.indication,
+            "regimen_version": RegimenVersion.objects.get(regimen__indication=spec.indication, status="published"),
             "planned_cycles": spec.cycles,
             "start_date": today + dt.timedelta(days=spec.start_offset),
             "bag_hours": spec.bag_hours,
@@ -323,7 +324,7 @@ def _patient(spec: DemoPatient, unit: Unit, team: list[User], today: dt.date) ->
 
 @transaction.atomic
 def seed_demo(*, password: str) -> SeedResult:
-    hospitalisation_rules_seed()
+    regimen_library_seed()
     starter_library_load()
     units = _units()
     users = _users(units, password)

@@ -46,6 +46,8 @@ def answer_label(task) -> str:
         return "I attest"
     if task.response_kind == kind.CHECKBOX:
         return "Yes"
+    if task.response_kind == kind.DATETIME:
+        return "Date and time given (unit's clock)"
     return "Answer"
 
 
@@ -69,6 +71,8 @@ class TaskCompleteForm(forms.Form):
             )
         elif task.response_kind == kind.TEXT:
             self.fields["value"] = forms.CharField(label=label, max_length=1000)
+        elif task.response_kind == kind.DATETIME:
+            self.fields["value"] = forms.CharField(label=label, max_length=40)
         else:  # checkbox, attestation
             self.fields["value"] = forms.BooleanField(label=label)
 
@@ -140,7 +144,9 @@ ROW_INPUT_ATTRS = {
     "number": {"inputmode": "decimal", "autocomplete": "off"},
     "text": {"maxlength": "1000"},
     "reason": {"autocomplete": "off", "maxlength": str(REASON_MAX)},
+    "datetime": {"autocomplete": "off"},
 }
+INPUT_TYPES = {"datetime": "datetime-local"}
 
 
 def row_field_html(
@@ -184,7 +190,7 @@ def row_field_html(
         attrs = "".join(f' {name}="{text}"' for name, text in ROW_INPUT_ATTRS[kind].items())
         filled = f' value="{escape(value)}"' if value else ""
         widget = (
-            f'<input type="text" name="{escape(html_name)}"{filled}{attrs} '
+            f'<input type="{INPUT_TYPES.get(kind, "text")}" name="{escape(html_name)}"{filled}{attrs} '
             f'class="textinput form-control{invalid}" required{aria} id="{field_id}">'
         )
     return mark_safe(  # noqa: S308  (every value above is escaped)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AccessGrant, CareEvent, CareTeamMember, Cycle, HospitalisationRule, Patient, TreatmentCourse
+from .models import AccessGrant, CareEvent, CareTeamMember, Cycle, Patient, TreatmentCourse
 
 
 class CareTeamInline(admin.TabularInline):
@@ -33,12 +33,6 @@ class AccessGrantAdmin(admin.ModelAdmin):
     list_filter = ["unit"]
     search_fields = ["patient__mrn", "reason"]
     list_select_related = ["patient", "unit"]
-
-
-@admin.register(HospitalisationRule)
-class HospitalisationRuleAdmin(admin.ModelAdmin):
-    list_display = ["cycle_number", "indication", "inpatient_days", "source"]
-    list_filter = ["indication"]
 
 
 class CycleInline(admin.TabularInline):

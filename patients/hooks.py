@@ -27,3 +27,22 @@ def notify_events_changed(*, created: Sequence = (), moved: Sequence = (), cance
         return
     for listener in _listeners:
         listener(created=created, moved=moved, cancelled=cancelled)
+
+
+class CourseStoppedListener(Protocol):
+    def __call__(self, *, course, reason: str, actor) -> None: ...
+
+
+_course_stopped_listeners: list[CourseStoppedListener] = []
+
+
+def register_course_stopped_listener(listener: CourseStoppedListener) -> Callable:
+    """Higher layers tell the care team when a course stops for good (coordination's bell)."""
+    if listener not in _course_stopped_listeners:
+        _course_stopped_listeners.append(listener)
+    return listener
+
+
+def notify_course_stopped(*, course, reason: str, actor) -> None:
+    for listener in _course_stopped_listeners:
+        listener(course=course, reason=reason, actor=actor)

@@ -1,13 +1,13 @@
 """Reads of the clinical record. Every query of patient data starts from `visible_to`."""
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from accounts.audit import audit_record, get_or_404_audited
 from accounts.models import AuditEvent, Role
 from accounts.permissions import Ability, can
 
-from .models import CareTeamMember, Patient
+from .models import CareEvent, CareTeamMember, Interruption, Patient, PremedicationRule, TreatmentCourse
 
 
 def patients_for_user(user) -> QuerySet[Patient]:
@@ -45,3 +45,44 @@ def sees_only_through_grant(user, patient: Patient) -> bool:
     """True when the user sees this patient only through a live access grant (a handoff's
     receiving side): their pages show what the handoff needs, not the whole record."""
     return not Patient.objects.visible_to(user, grants=False).filter(pk=patient.pk).exists()
+
+
+# --- the course plan ---------------------------------------------------------------------------
+
+
+def premedication_for_event(event) -> "PremedicationRule | None":
+    """The premedication the course's regimen asks for before this event, or None.
+
+    By the patient's age on the event's day (adult or child), the kind of start (a cycle's first
+    dose, the step-up or a re-escalation, a supervised restart) and the cycle number. Reads the
+    version's rules through `.all()`, so a prefetch makes it free for many events.
+    """
+    moment = {
+        CareEvent.Kind.CYCLE_START: PremedicationRule.Moment.CYCLE_START,
+        CareEvent.Kind.DOSE_STEP_UP: PremedicationRule.Moment.STEP_UP,
+        CareEvent.Kind.RESTART: PremedicationRule.Moment.RESTART,
+    }.get(event.kind)
+    if moment is None:
+        return None
+    version = event.cycle.course.regimen_version
+    age = event.patient.age_on(event.local_planned_at.date())
+    population = (
+        PremedicationRule.Population.ADULT if age >= version.adult_from_age else PremedicationRule.Population.CHILD
+    )
+    for rule in version.premedications.all():
+        if rule.population == population and rule.moment == moment and rule.applies_to_cycle(event.cycle.number):
+            return rule
+    return None
+
+
+def course_plan_for_patient(patient: Patient):
+    """The patient's courses with what the plan section shows: regimen, cycles, breaks, bags."""
+    return (
+        TreatmentCourse.objects.filter(patient=patient)
+        .select_related("regimen_version__regimen")
+        .prefetch_related(
+            "regimen_version__cycle_rules",
+            Prefetch("interruptions", queryset=Interruption.objects.select_related("stopped_by", "restarted_by")),
+        )
+        .order_by("-start_date")
+    )

@@ -94,11 +94,11 @@ def admin_user(db):
 
 
 @pytest.fixture(autouse=True)
-def _hospitalisation_rules(db):
-    """Tests start from the seeded rules; the data migration's rows are flushed by TransactionTestCase."""
-    from patients.services import hospitalisation_rules_seed
+def _regimen_library(db):
+    """Tests start from the seeded regimens; the data migration's rows are flushed by TransactionTestCase."""
+    from patients.services import regimen_library_seed
 
-    hospitalisation_rules_seed()
+    regimen_library_seed()
 
 
 @pytest.fixture(autouse=True)

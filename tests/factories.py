@@ -5,7 +5,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
-from patients.models import CareTeamMember, Indication, Patient, TreatmentCourse
+from patients.models import CareTeamMember, Indication, Patient, RegimenVersion, TreatmentCourse
 
 TEST_PASSWORD = "test-Pass-word-1"
 
@@ -81,3 +81,6 @@ class CourseFactory(factory.django.DjangoModelFactory):
     planned_cycles = 2
     start_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=1))
     bag_hours = 48
+    regimen_version = factory.LazyAttribute(
+        lambda course: RegimenVersion.objects.get(regimen__indication=course.indication, status="published")
+    )

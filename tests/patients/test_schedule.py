@@ -4,8 +4,14 @@ import zoneinfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from patients.models import CareEvent, Cycle, HospitalisationRule, Indication, Setting
-from patients.services import course_extend, course_schedule_build, cycle_postpone
+from patients.models import CareEvent, Cycle, Indication, Regimen, Setting
+from patients.services import (
+    course_extend,
+    course_schedule_build,
+    cycle_postpone,
+    regimen_version_new_draft,
+    regimen_version_publish,
+)
 
 from ..factories import CourseFactory, PatientFactory, UnitFactory
 
@@ -41,7 +47,7 @@ def test_cycles_are_28_days_of_infusion_then_14_of_rest(paris_patient):
     [
         (Indication.RELAPSED_REFRACTORY, [9, 2, 0]),
         (Indication.MRD_POSITIVE, [3, 2, 0]),
-        (Indication.CONSOLIDATION, [3, 2, 0]),
+        (Indication.CONSOLIDATION, [3]),  # the next starts wait for the chemotherapy plan
     ],
 )
 def test_inpatient_days_follow_indication_and_cycle(paris_patient, indication, expected):
@@ -52,11 +58,18 @@ def test_inpatient_days_follow_indication_and_cycle(paris_patient, indication, e
     assert [c.inpatient_days for c in course.cycles.order_by("number")] == expected
 
 
-def test_an_admin_edit_of_the_rules_is_used_for_new_courses(paris_patient):
-    HospitalisationRule.objects.filter(indication=Indication.MRD_POSITIVE, cycle_number=1).update(inpatient_days=4)
-    course = CourseFactory(patient=paris_patient, indication=Indication.MRD_POSITIVE, start_date=dt.date(2026, 1, 5))
+def test_a_newly_published_regimen_version_plans_new_courses_and_leaves_pinned_ones(paris_patient, admin_user):
+    pinned = CourseFactory(patient=paris_patient, indication=Indication.MRD_POSITIVE, start_date=dt.date(2026, 1, 5))
+    draft = regimen_version_new_draft(regimen=Regimen.objects.get(indication=Indication.MRD_POSITIVE), actor=admin_user)
+    draft.cycle_rules.filter(first_cycle=1).update(inpatient_days=4)
+    regimen_version_publish(version=draft, actor=admin_user, change_summary="Four days in hospital")
+    course = CourseFactory(
+        patient=PatientFactory(unit=paris_patient.unit), indication=Indication.MRD_POSITIVE, start_date=dt.date(2026, 1, 5)
+    )
     build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    build(pinned, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
     assert course.cycles.get(number=1).inpatient_days == 4
+    assert pinned.cycles.get(number=1).inpatient_days == 3
 
 
 def test_relapsed_refractory_cycle_one_has_step_up_on_day_8_and_discharge_after_day_9(paris_patient):

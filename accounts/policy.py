@@ -1,0 +1,31 @@
+"""The answer of a policy function: allowed, or refused with the sentence shown to the user.
+
+Each domain's `policy.py` holds one function per action returning a `Decision`; its service
+calls it and raises on a refusal, and its views and templates call the same function to decide
+what to offer, so that a page never offers what the service refuses (STYLE.md).
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def enforce(self) -> None:
+        """Raise PermissionDenied with the reason when refused."""
+        if not self.allowed:
+            raise PermissionDenied(self.reason)
+
+
+ALLOWED = Decision(True)
+
+
+def refuse(reason: str) -> Decision:
+    return Decision(False, reason)

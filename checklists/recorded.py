@@ -1,0 +1,86 @@
+"""Answers that the record keeps or checks, found by the item's `records` key (never its text).
+
+- a weight becomes the patient's current weight (a weighing, with who and when);
+- a pump rate must match the rate on the record of the bag hung at that event;
+- a premedication time must fall in the window that the course's regimen gives.
+A refusal names the answer's field; a mismatch fails the task's hard stop.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from patients.selectors import premedication_for_event
+from patients.services import bag_for_event, parse_weight, weighing_record
+
+from .models import Task, TemplateItem
+
+Records = TemplateItem.Records
+
+
+def parse_datetime_answer(task: Task, raw: str) -> dt.datetime:
+    """A date and time typed in the unit's calendar (the browser's datetime-local format)."""
+    try:
+        naive = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({"value": "Give the date and time, for example 2026-12-02 08:15."}) from None
+    if naive.tzinfo is None:
+        return naive.replace(tzinfo=task.patient.unit.zone)
+    return naive
+
+
+def _plain(number: Decimal) -> str:
+    return f"{number.normalize():f}"
+
+
+def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[str, bool]:
+    """(the value to store, whether it fails the hard stop) for an answer the record checks.
+
+    Called before the task is saved and inside its transaction: a refusal leaves nothing behind.
+    """
+    if task.records == Records.PUMP_RATE:
+        bag = bag_for_event(task.event_id)
+        if bag is None:
+            raise ValidationError(
+                {"value": "No bag is recorded for this event yet: the pharmacist records it, then its rate is checked."}
+            )
+        rate = Decimal(value.split()[0])
+        if rate != bag.rate_ml_per_hour:
+            return f"{value} (the bag's label says {_plain(bag.rate_ml_per_hour)} mL/h)", task.hard_stop
+        return value, False
+    if task.records == Records.PREMEDICATION_TIME:
+        given_at = parse_datetime_answer(task, value)
+        if given_at > now + dt.timedelta(minutes=5):
+            raise ValidationError({"value": "Record the time once it has been given; it cannot be in the future."})
+        stored = timezone.localtime(given_at, task.patient.unit.zone).strftime("%Y-%m-%d %H:%M")
+        rule = premedication_for_event(task.event)
+        if rule is None:
+            return stored, False
+        start = task.event.actual_at or task.event.planned_at
+        before = start - given_at
+        in_window = (
+            dt.timedelta(minutes=rule.window_min_minutes) <= before <= dt.timedelta(minutes=rule.window_max_minutes)
+        )
+        if not in_window:
+            minutes = int(before.total_seconds() // 60)
+            said = f"{minutes} min before the start" if minutes >= 0 else f"{-minutes} min after the start"
+            return f"{stored} ({said}; the window is {rule.window_text})", task.hard_stop
+        return stored, False
+    return value, False
+
+
+def keep_recorded_answer(task: Task, *, actor, now: dt.datetime) -> None:
+    """After a completion: what the answer adds to the patient's record."""
+    if task.records == Records.WEIGHT:
+        try:
+            weighing_record(
+                patient=task.patient,
+                weight_kg=parse_weight(task.value.split()[0]),
+                actor=actor,
+                measured_at=now,
+                source=f"{task.text} (task {task.pk})",
+            )
+        except ValidationError as error:
+            raise ValidationError({"value": error.messages}) from None

@@ -1,0 +1,36 @@
+"""The clinical record: patients and their care teams, regimens, courses and their events."""
+
+from .course import MAX_PLANNED_CYCLES, CareEvent, Cycle, InfusionBag, Interruption, TreatmentCourse, Weighing
+from .record import AccessGrant, CareTeamMember, Indication, Patient, PatientQuerySet, Setting
+from .regimen import (
+    BagOption,
+    Phase,
+    PremedicationRule,
+    PublishedRegimenError,
+    Regimen,
+    RegimenCycleRule,
+    RegimenVersion,
+)
+
+__all__ = [
+    "MAX_PLANNED_CYCLES",
+    "AccessGrant",
+    "BagOption",
+    "CareEvent",
+    "CareTeamMember",
+    "Cycle",
+    "Indication",
+    "InfusionBag",
+    "Interruption",
+    "Patient",
+    "PatientQuerySet",
+    "Phase",
+    "PremedicationRule",
+    "PublishedRegimenError",
+    "Regimen",
+    "RegimenCycleRule",
+    "RegimenVersion",
+    "Setting",
+    "TreatmentCourse",
+    "Weighing",
+]

@@ -1,0 +1,319 @@
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
+
+from .record import Indication, Patient, Setting
+from .regimen import BagOption, Phase, RegimenVersion
+
+# A ceiling of the tracker, whatever the regimen allows (the longest label regimen has 9).
+MAX_PLANNED_CYCLES = 9
+
+
+class TreatmentCourse(models.Model):
+    class Regimen(models.TextChoices):
+        BLINATUMOMAB = "blinatumomab", "Blinatumomab"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    regimen = models.CharField(max_length=30, choices=Regimen.choices, default=Regimen.BLINATUMOMAB)
+    indication = models.CharField(max_length=30, choices=Indication.choices)
+    regimen_version = models.ForeignKey(
+        RegimenVersion,
+        on_delete=models.PROTECT,
+        related_name="courses",
+        help_text="The regimen version the course was planned with; later versions never change it.",
+    )
+    planned_cycles = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PLANNED_CYCLES)]
+    )
+    start_date = models.DateField(help_text="Day 1 of cycle 1, in the unit's calendar.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    bag_hours = models.PositiveSmallIntegerField(
+        "bag duration (hours)",
+        default=48,
+        help_text="Outside hospital: 24, 48, 72, 96 or 168 hours, as on the pharmacy label.",
+    )
+    outpatient_setting = models.CharField(
+        max_length=20,
+        choices=[(Setting.HOME, Setting.HOME.label), (Setting.CLINIC, Setting.CLINIC.label)],
+        default=Setting.HOME,
+    )
+
+    class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
+        ordering = ["-start_date"]
+
+    def __str__(self) -> str:
+        return f"{self.get_regimen_display()} ({self.get_indication_display()}) for {self.patient}"
+
+
+class Cycle(models.Model):
+    Phase = Phase
+
+    course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="cycles")
+    number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    phase = models.CharField(max_length=20, choices=Phase.choices)
+    start_date = models.DateField(help_text="Day 1, in the unit's calendar.")
+    infusion_days = models.PositiveSmallIntegerField(default=28, validators=[MinValueValidator(1)])
+    rest_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty until the chemotherapy plan sets the next start (consolidation)."
+    )
+    inpatient_days = models.PositiveSmallIntegerField(default=0)
+    infusion_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the pump comes off: moved by breaks, set by the schedule."
+    )
+    infusion_end_date = models.DateField(
+        null=True, blank=True, help_text="The calendar day the pump comes off, in the unit's calendar."
+    )
+    planned_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the pump would come off without breaks."
+    )
+    ended_early_at = models.DateTimeField(
+        null=True, blank=True, help_text="The infusion ended here: a break of more than 7 days, or a stop for good."
+    )
+
+    class Meta:
+        triggers = [change_trigger(patient=patient_via("patients_treatmentcourse", "course_id"))]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "number"], name="cycle_number_once_per_course"),
+        ]
+        ordering = ["course", "number"]
+
+    def __str__(self) -> str:
+        return f"Cycle {self.number}"
+
+    @property
+    def rest_end_date(self) -> dt.date | None:
+        """The next cycle's earliest day 1; None while the chemotherapy plan has not set it."""
+        if self.rest_days is None or self.infusion_end_date is None:
+            return None
+        return self.infusion_end_date + dt.timedelta(days=self.rest_days)
+
+    @property
+    def extended_by(self) -> dt.timedelta:
+        """How far breaks moved the end: the infusion still lasts `infusion_days`."""
+        if self.ended_early_at or not (self.infusion_ends_at and self.planned_ends_at):
+            return dt.timedelta(0)
+        return self.infusion_ends_at - self.planned_ends_at
+
+    def day_number(self, day: dt.date) -> int:
+        """Day N of the cycle for a calendar date (day 1 = start date)."""
+        return (day - self.start_date).days + 1
+
+
+class CareEvent(models.Model):
+    class Kind(models.TextChoices):
+        CYCLE_START = "cycle_start", "Cycle start"
+        DOSE_STEP_UP = "dose_step_up", "Dose step-up"
+        DISCHARGE_HOME = "discharge_home", "Planned discharge home"
+        BAG_CHANGE = "bag_change", "Bag change"
+        HOME_VISIT = "home_visit", "Home visit"
+        INTERRUPTION = "interruption", "Interruption"
+        RESTART = "restart", "Restart"
+        CYCLE_END = "cycle_end", "Cycle end"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="events")
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sequence = models.PositiveSmallIntegerField(
+        default=1, help_text="Which one of its kind in the cycle (the 3rd bag change…)."
+    )
+    scheduled = models.BooleanField(
+        default=False, help_text="Created by the course schedule, which may move it while it is in the future."
+    )
+    setting = models.CharField(max_length=20, choices=Setting.choices, default=Setting.INPATIENT)
+    planned_at = models.DateTimeField()
+    actual_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "kind", "sequence"],
+                condition=Q(scheduled=True),
+                name="scheduled_event_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "planned_at"]), models.Index(fields=["planned_at"])]
+        ordering = ["planned_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}, cycle {self.cycle.number} day {self.day_number}"
+
+    @property
+    def zone(self):
+        return self.patient.unit.zone
+
+    @property
+    def local_planned_at(self) -> dt.datetime:
+        return timezone.localtime(self.planned_at, self.zone)
+
+    @property
+    def day_number(self) -> int:
+        return self.cycle.day_number(self.local_planned_at.date())
+
+
+class Interruption(models.Model):
+    """The infusion stopped at `stopped_at` and (once known) restarts at `restarted_at`.
+
+    The schedule reads these rows: a break of up to the regimen's limit (7 days) extends its
+    cycle so that the cycle keeps its days of infusion; a longer one ends the cycle.
+    """
+
+    class Cause(models.TextChoices):
+        ADVERSE_REACTION = "adverse_reaction", "Adverse reaction"
+        PUMP_OR_LINE = "pump_or_line", "Pump or line problem"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="interruptions")
+    course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="interruptions")
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="interruptions")
+    stopped_at = models.DateTimeField()
+    cause = models.CharField(max_length=20, choices=Cause.choices)
+    detail = models.CharField(max_length=500, blank=True, help_text="What happened, in a sentence.")
+    toxicity_grade = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        choices=[(grade, f"Grade {grade}") for grade in (1, 2, 3, 4)],
+        help_text="For an adverse reaction: its grade (grade 3 restarts at the restart dose).",
+    )
+    stopped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    restarted_at = models.DateTimeField(null=True, blank=True)
+    restarted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    restart_dose = models.CharField(max_length=300, blank=True, help_text="The dose wording the restart carries.")
+    new_cycle = models.BooleanField(
+        default=False, help_text="The break was too long to continue the cycle: the restart began a new one."
+    )
+    permanent = models.BooleanField(default=False, help_text="Stopped for good: the course ended here.")
+    restart_event = models.ForeignKey(CareEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    re_escalation_event = models.ForeignKey(
+        CareEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(restarted_at__isnull=True) | Q(restarted_at__gt=models.F("stopped_at")),
+                name="interruption_restarts_after_its_stop",
+            ),
+            models.CheckConstraint(
+                condition=~Q(permanent=True) | Q(restarted_at__isnull=True),
+                name="permanent_stop_never_restarts",
+            ),
+            # At most one open break per course: a second stop needs the first restart.
+            models.UniqueConstraint(
+                fields=["course"],
+                condition=Q(restarted_at__isnull=True),
+                name="one_open_interruption_per_course",
+            ),
+        ]
+        indexes = [models.Index(fields=["course", "stopped_at"])]
+        ordering = ["stopped_at"]
+
+    def __str__(self) -> str:
+        return f"Stopped {self.stopped_at:%Y-%m-%d %H:%M} ({self.get_cause_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.restarted_at is None and not self.permanent
+
+    @property
+    def length(self) -> dt.timedelta | None:
+        return self.restarted_at - self.stopped_at if self.restarted_at else None
+
+
+class Weighing(models.Model):
+    """A weighing of the patient: the newest is the weight on the record."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="weighings")
+    weight_kg = models.DecimalField(
+        "weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        validators=[
+            MinValueValidator(Decimal("0.5"), "Weight must be more than 0 kg."),
+            MaxValueValidator(Decimal("300"), "Weight must be at most 300 kg."),
+        ],
+    )
+    measured_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=200, blank=True, help_text="Where it was recorded (a checklist task…).")
+
+    class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__gt=0) & Q(weight_kg__lte=300), name="weighing_weight_in_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "-measured_at"])]
+        ordering = ["-measured_at"]
+        get_latest_by = "measured_at"
+
+    def __str__(self) -> str:
+        return f"{self.weight_kg} kg on {self.measured_at:%Y-%m-%d}"
+
+
+class InfusionBag(models.Model):
+    """A bag the pharmacy prepared for an event (a cycle start, bag change or restart)."""
+
+    class DoseBasis(models.TextChoices):
+        WEIGHT = "weight", "Flat dose (45 kg or more)"
+        BSA = "bsa", "Body-surface area (under 45 kg)"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="bags")
+    event = models.ForeignKey(CareEvent, on_delete=models.CASCADE, related_name="bags")
+    option = models.ForeignKey(BagOption, on_delete=models.PROTECT, related_name="+")
+    dose = models.CharField(max_length=100, help_text="As on the order, for example 28 mcg/day.")
+    dose_basis = models.CharField(max_length=10, choices=DoseBasis.choices)
+    weighing = models.ForeignKey(Weighing, on_delete=models.PROTECT, related_name="+", help_text="The weighing used.")
+    volume_ml = models.DecimalField("volume (mL)", max_digits=6, decimal_places=1)
+    rate_ml_per_hour = models.DecimalField("rate (mL/h)", max_digits=5, decimal_places=1)
+    duration_hours = models.PositiveSmallIntegerField()
+    preservative = models.BooleanField()
+    stabiliser_added = models.BooleanField("IV solution stabiliser added")
+    expires_at = models.DateTimeField()
+    compounded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate_ml_per_hour__gt=0), name="bag_rate_positive"),
+            models.CheckConstraint(condition=Q(volume_ml__gt=0), name="bag_volume_positive"),
+            models.CheckConstraint(
+                condition=~Q(checked_by=models.F("compounded_by")), name="bag_checker_is_not_compounder"
+            ),
+        ]
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.duration_hours} h bag at {self.rate_ml_per_hour.normalize():f} mL/h"

@@ -1,0 +1,64 @@
+"""Who may change a patient's course plan, in one place.
+
+Each function answers for one action: allowed, or refused with the sentence shown to the user.
+The services enforce them; the pages call the same functions to decide what to offer.
+"""
+
+from accounts.models import Role
+from accounts.policy import ALLOWED, Decision, refuse
+
+from .models import CareTeamMember, Patient
+
+
+def _on_care_team(user, patient: Patient, roles: set[str]) -> bool:
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role in roles
+        and CareTeamMember.objects.filter(patient=patient, user=user).exists()
+    )
+
+
+def _decide(user, patient: Patient, roles: set[str], action: str) -> Decision:
+    if _on_care_team(user, patient, roles):
+        return ALLOWED
+    who = " or ".join(sorted(Role(role).label.lower() for role in roles))
+    return refuse(f"Only the patient's {who} may {action}.")
+
+
+def can_plan_course(user, patient: Patient) -> Decision:
+    """The oncologist sets the indication, which sets the regimen."""
+    return _decide(user, patient, {Role.ONCOLOGIST}, "plan a course")
+
+
+def can_change_cycles(user, patient: Patient) -> Decision:
+    return _decide(user, patient, {Role.ONCOLOGIST}, "change the number of cycles")
+
+
+def can_set_next_start(user, patient: Patient) -> Decision:
+    """The chemotherapy plan between consolidation cycles: the oncologist or the unit's coordinator."""
+    if user.is_authenticated and user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
+        return ALLOWED
+    return _decide(user, patient, {Role.ONCOLOGIST}, "set when the next cycle starts")
+
+
+def can_record_stop(user, patient: Patient) -> Decision:
+    """Whoever is at the pump: a nurse (a home nurse while the handoff's grant lasts) or the oncologist."""
+    if not (user.is_authenticated and user.is_active and user.role in {Role.NURSE, Role.ONCOLOGIST}):
+        return refuse("Only a nurse or the oncologist may record that the infusion stopped.")
+    if not Patient.objects.visible_to(user).filter(pk=patient.pk).exists():
+        return refuse("Only a nurse or the oncologist caring for this patient may record a stop.")
+    return ALLOWED
+
+
+def can_record_restart(user, patient: Patient) -> Decision:
+    """The oncologist decides the restart, its dose and its supervision."""
+    return _decide(user, patient, {Role.ONCOLOGIST}, "record a restart")
+
+
+def can_stop_for_good(user, patient: Patient) -> Decision:
+    return _decide(user, patient, {Role.ONCOLOGIST}, "stop the course for good")
+
+
+def can_record_bag(user, patient: Patient) -> Decision:
+    return _decide(user, patient, {Role.PHARMACIST}, "record a bag")

@@ -1,0 +1,56 @@
+"""Domain operations on the clinical record, one module per subject:
+
+- `schedule`: plan a course on its regimen, build and move its cycles and events;
+- `interruptions`: stops, restarts and a stop for good, which move the plan;
+- `bags`: the bag the pharmacy prepared, checked against the bag options and today's weight;
+- `weighings`: weighings, the newest of which is the patient's current weight;
+- `regimens`: regimen versions (drafts, publishing) and the starter library;
+- `grants`: a receiving unit's time-boxed window on a patient.
+"""
+
+from .bags import bag_for_event, bag_option_for_hours, infusion_bag_record, next_change_after, weighing_warning
+from .grants import access_grant_close, access_grant_open
+from .interruptions import course_stop_for_good, interruption_restart, interruption_stop
+from .regimens import regimen_library_seed, regimen_version_new_draft, regimen_version_publish
+from .schedule import (
+    ScheduleChanges,
+    course_extend,
+    course_plan,
+    course_schedule_build,
+    cycle_planned_events,
+    cycle_postpone,
+    cycle_set_next_start,
+    event_cancel,
+    event_move,
+    event_schedule,
+)
+from .weighings import latest_weighing, parse_weight, weighing_record
+
+__all__ = [
+    "ScheduleChanges",
+    "access_grant_close",
+    "access_grant_open",
+    "bag_for_event",
+    "bag_option_for_hours",
+    "course_extend",
+    "course_plan",
+    "course_schedule_build",
+    "course_stop_for_good",
+    "cycle_planned_events",
+    "cycle_postpone",
+    "cycle_set_next_start",
+    "event_cancel",
+    "event_move",
+    "event_schedule",
+    "infusion_bag_record",
+    "interruption_restart",
+    "interruption_stop",
+    "latest_weighing",
+    "next_change_after",
+    "parse_weight",
+    "regimen_library_seed",
+    "regimen_version_new_draft",
+    "regimen_version_publish",
+    "weighing_record",
+    "weighing_warning",
+]

@@ -1,0 +1,167 @@
+"""Bags as records: what the pharmacy prepared for an event, checked against the bag options'
+data (rates and preservative weight limits naming their source) and today's weighing."""
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role
+
+from .. import policy
+from ..models import BagOption, CareEvent, InfusionBag, Weighing
+from .weighings import latest_weighing
+
+# The events at which a new bag is hung.
+BAG_EVENTS = (CareEvent.Kind.CYCLE_START, CareEvent.Kind.BAG_CHANGE, CareEvent.Kind.RESTART)
+
+
+def bag_option_for_hours(hours) -> BagOption:
+    option = BagOption.objects.filter(duration_hours=hours, active=True).first()
+    if option is None:
+        offered = ", ".join(o.duration_label for o in BagOption.objects.filter(active=True))
+        raise ValidationError({"bag_hours": f"No {hours} h bag is offered; the pharmacy prepares {offered}."})
+    return option
+
+
+def _positive(raw, field: str, label: str) -> Decimal:
+    try:
+        number = Decimal(str(raw))
+    except InvalidOperation:
+        raise ValidationError({field: f"Give the {label} as a number."}) from None
+    if not number.is_finite() or number <= 0:
+        raise ValidationError({field: f"The {label} must be more than 0."})
+    return number
+
+
+def next_change_after(event: CareEvent) -> CareEvent | None:
+    """The event at which this event's bag comes down: the next bag change, restart or cycle end."""
+    return (
+        CareEvent.objects.filter(
+            cycle__course_id=event.cycle.course_id,
+            kind__in=[CareEvent.Kind.BAG_CHANGE, CareEvent.Kind.RESTART, CareEvent.Kind.CYCLE_END],
+            planned_at__gt=event.planned_at,
+        )
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .order_by("planned_at")
+        .first()
+    )
+
+
+def weighing_warning(weighing: Weighing | None, event: CareEvent) -> str:
+    """Said beside the bag and the dose band when the weight is not today's."""
+    if weighing is None:
+        return "No weighing is recorded: weigh the patient before the bag is prepared."
+    zone = event.patient.unit.zone
+    measured_on = timezone.localtime(weighing.measured_at, zone).date()
+    if measured_on < event.cycle.start_date:
+        return (
+            f"The newest weighing ({weighing.weight_kg} kg) is from {measured_on:%d %b %Y}, before this cycle "
+            f"started on {event.cycle.start_date:%d %b %Y}: weigh the patient."
+        )
+    return ""
+
+
+@transaction.atomic
+def infusion_bag_record(
+    *,
+    event: CareEvent,
+    option: BagOption,
+    dose: str,
+    dose_basis: str,
+    volume_ml,
+    rate_ml_per_hour,
+    expires_at: dt.datetime | None,
+    stabiliser_added: bool,
+    compounded_by,
+    checked_by,
+    actor,
+    now: dt.datetime | None = None,
+) -> InfusionBag:
+    """Record the bag prepared for `event`. Refused, with the field named, when it breaks a rule."""
+    now = now or timezone.now()
+    policy.can_record_bag(actor, event.patient).enforce()
+    event = CareEvent.objects.select_for_update().select_related("patient__unit", "cycle").get(pk=event.pk)
+    errors = {}
+    if event.kind not in BAG_EVENTS:
+        raise ValidationError("A bag is recorded for a cycle start, a bag change or a restart.")
+    if event.status == CareEvent.Status.CANCELLED:
+        raise ValidationError("This event was cancelled.")
+    if not option.active:
+        errors["option"] = "This bag is no longer offered."
+    if not dose.strip():
+        errors["dose"] = "Give the dose as on the order, for example 28 mcg/day."
+    if dose_basis not in InfusionBag.DoseBasis.values:
+        errors["dose_basis"] = "Choose the basis of the dose."
+    try:
+        rate = _positive(rate_ml_per_hour, "rate_ml_per_hour", "rate")
+        if rate != option.rate_ml_per_hour:
+            errors["rate_ml_per_hour"] = (
+                f"A {option.duration_label} bag runs at {option.rate_ml_per_hour.normalize():f} mL/h "
+                f"({option.source}); this bag says {rate.normalize():f} mL/h."
+            )
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        rate = None
+    try:
+        volume = _positive(volume_ml, "volume_ml", "volume")
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        volume = None
+    if not stabiliser_added:
+        errors["stabiliser_added"] = "The IV solution stabiliser is added to every bag."
+    if compounded_by is None:
+        errors["compounded_by"] = "Name who compounded the bag."
+    if checked_by is None:
+        errors["checked_by"] = "Name who checked the bag."
+    elif compounded_by is not None and checked_by.pk == compounded_by.pk:
+        errors["checked_by"] = "The bag is checked by a second person, not the one who compounded it."
+    elif checked_by.role != Role.PHARMACIST or not checked_by.is_active:
+        errors["checked_by"] = "The check is a pharmacist's."
+    if expires_at is None:
+        errors["expires_at"] = "Give the expiry from the pharmacy label."
+    else:
+        following = next_change_after(event)
+        if expires_at <= now:
+            errors["expires_at"] = "This bag has already expired."
+        elif following is not None and expires_at < following.planned_at:
+            when = timezone.localtime(following.planned_at, event.patient.unit.zone)
+            errors["expires_at"] = (
+                f"This bag expires before it comes down at the {following.get_kind_display().lower()} "
+                f"on {when:%d %b %Y %H:%M}: prepare one that lasts."
+            )
+    weighing = latest_weighing(event.patient)
+    if weighing is None:
+        errors["option"] = "No weighing is recorded: weigh the patient before the bag is prepared."
+    elif option.preservative and option.min_weight_kg is not None and weighing.weight_kg < option.min_weight_kg:
+        errors["option"] = (
+            f"A {option.duration_label} bag (with preservative) is not used under {option.min_weight_kg.normalize():f} kg "
+            f"({option.weight_limit_source}); the newest weighing is {weighing.weight_kg} kg."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return InfusionBag.objects.create(
+        patient_id=event.patient_id,
+        event=event,
+        option=option,
+        dose=dose.strip()[:100],
+        dose_basis=dose_basis,
+        weighing=weighing,
+        volume_ml=volume,
+        rate_ml_per_hour=rate,
+        duration_hours=option.duration_hours,
+        preservative=option.preservative,
+        stabiliser_added=True,
+        expires_at=expires_at,
+        compounded_by=compounded_by,
+        checked_by=checked_by,
+        recorded_by=actor,
+        recorded_at=now,
+    )
+
+
+def bag_for_event(event_id: int) -> InfusionBag | None:
+    """The bag hung at an event: the newest recorded (a remade bag replaces the first)."""
+    return InfusionBag.objects.filter(event_id=event_id).order_by("-recorded_at", "-pk").first()

@@ -1,0 +1,49 @@
+"""Access grants: a receiving unit's window on a patient, opened and closed by the handoff service."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import AccessGrant
+
+
+@transaction.atomic
+def access_grant_open(
+    *, patient, unit, reason: str, actor=None, now: dt.datetime | None = None, ends_at: dt.datetime | None = None
+) -> AccessGrant:
+    """Open a unit's window on a patient from now (open-ended unless `ends_at`).
+
+    The caller (a handoff being sent) keeps the grant and closes it with `access_grant_close`;
+    `Patient.objects.visible_to` is what reads it.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the unit may see the patient."})
+    return AccessGrant.objects.create(
+        patient=patient, unit=unit, reason=reason[:200], starts_at=now or timezone.now(), ends_at=ends_at
+    )
+
+
+@transaction.atomic
+def access_grant_close(
+    *, grant: AccessGrant, actor=None, ends_at: dt.datetime | None = None, now: dt.datetime | None = None
+) -> AccessGrant:
+    """Close a grant: revoked at once when no `ends_at` is given (a returned or cancelled
+    handoff), otherwise ending at `ends_at` (a set period after a completed handoff).
+
+    A grant already revoked stays as it was; an end is only ever brought forward, never pushed
+    back (closing twice never widens access).
+    """
+    now = now or timezone.now()
+    grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    if grant.revoked_at is not None:
+        return grant
+    if ends_at is None:
+        grant.revoked_at = now
+        grant.save(update_fields=["revoked_at"])
+    elif grant.ends_at is None or ends_at < grant.ends_at:
+        grant.ends_at = ends_at
+        grant.save(update_fields=["ends_at"])
+    return grant

@@ -1,0 +1,282 @@
+"""Interruptions: a stop of the infusion, its restart, and a stop for good.
+
+The rules (how long a break may continue its cycle, when a restart is supervised and
+premedicated, the restart dose and when to re-escalate) come from the course's regimen
+version; the schedule (`schedule.course_schedule_build`) turns the recorded breaks into moved
+events. Done events never move.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .. import policy
+from ..hooks import notify_course_stopped, notify_events_changed
+from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
+from .schedule import EVENT_LOCAL_TIME, _locked_course, course_schedule_build, event_schedule
+
+# How far ahead a stop or restart may be recorded: a planned restart, never a guess weeks out.
+LATEST_AHEAD = dt.timedelta(days=14)
+
+
+def _running_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
+    """The cycle whose infusion runs at `moment` (started, pump not yet off)."""
+    zone = course.patient.unit.zone
+    for cycle in sorted(course.cycles.all(), key=lambda c: c.number):
+        starts_at = dt.datetime.combine(cycle.start_date, EVENT_LOCAL_TIME, tzinfo=zone)
+        planned_end = dt.datetime.combine(
+            cycle.start_date + dt.timedelta(days=cycle.infusion_days), EVENT_LOCAL_TIME, tzinfo=zone
+        )
+        if starts_at <= moment < (cycle.ended_early_at or cycle.infusion_ends_at or planned_end):
+            return cycle
+    raise ValidationError({"stopped_at": "No cycle is infusing at that time: check the date and time."})
+
+
+@transaction.atomic
+def interruption_stop(
+    *,
+    course: TreatmentCourse,
+    stopped_at: dt.datetime,
+    cause: str,
+    actor,
+    detail: str = "",
+    toxicity_grade: int | None = None,
+    now: dt.datetime | None = None,
+) -> Interruption:
+    """Record that the infusion stopped. Bag changes after the stop stop being due."""
+    now = now or timezone.now()
+    policy.can_record_stop(actor, course.patient).enforce()
+    course = _locked_course(course)
+    if course.status == TreatmentCourse.Status.STOPPED:
+        raise ValidationError("This course was stopped for good.")
+    if stopped_at > now + dt.timedelta(minutes=5):
+        raise ValidationError({"stopped_at": "A stop is recorded once it has happened; it cannot be in the future."})
+    if cause not in Interruption.Cause.values:
+        raise ValidationError({"cause": "Choose a cause."})
+    if cause != Interruption.Cause.ADVERSE_REACTION and toxicity_grade:
+        raise ValidationError({"toxicity_grade": "A grade is given for an adverse reaction only."})
+    interruptions = list(course.interruptions.all())
+    if any(stop.is_open for stop in interruptions):
+        raise ValidationError({"stopped_at": "The infusion is already stopped: record its restart first."})
+    if any(stop.restarted_at and stop.stopped_at <= stopped_at < stop.restarted_at for stop in interruptions):
+        raise ValidationError({"stopped_at": "This time falls inside a break already recorded."})
+    if any(stop.stopped_at > stopped_at for stop in interruptions):
+        raise ValidationError({"stopped_at": "A later stop is already recorded; stops are recorded in order."})
+    cycle = _running_cycle(course, stopped_at)
+    interruption = Interruption.objects.create(
+        patient_id=course.patient_id,
+        course=course,
+        cycle=cycle,
+        stopped_at=stopped_at,
+        cause=cause,
+        detail=detail.strip()[:500],
+        toxicity_grade=toxicity_grade or None,
+        stopped_by=actor,
+    )
+    # The stop is an event of its own, so that its checklist (document, tell the oncologist,
+    # secure the line without flushing) reaches the team.
+    event = event_schedule(
+        cycle=cycle,
+        kind=CareEvent.Kind.INTERRUPTION,
+        planned_at=stopped_at,
+        setting=Setting.INPATIENT if _in_hospital(cycle, stopped_at) else course.outpatient_setting,
+        note=f"Infusion stopped: {interruption.get_cause_display().lower()}. {interruption.detail}".strip(),
+        actor=actor,
+    )
+    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.IN_PROGRESS, actual_at=stopped_at)
+    course_schedule_build(course=course, actor=actor, now=now)
+    return interruption
+
+
+def _in_hospital(cycle: Cycle, moment: dt.datetime) -> bool:
+    return cycle.events.filter(
+        kind=CareEvent.Kind.DISCHARGE_HOME, planned_at__gt=moment, status=CareEvent.Status.PLANNED
+    ).exists()
+
+
+@transaction.atomic
+def interruption_restart(
+    *,
+    interruption: Interruption,
+    restarted_at: dt.datetime,
+    actor,
+    now: dt.datetime | None = None,
+) -> Interruption:
+    """Record the restart (done or planned). The plan moves by the break, or a new cycle begins.
+
+    - A break of `supervised_restart_after_hours` (4 h) or more: the restart is a supervised
+      event with the restart checklist and the regimen's premedication.
+    - Up to `longest_break_in_cycle_days` (7 days): the cycle keeps its days of infusion; its
+      end, its rest, later cycles and bag changes move.
+    - Longer: the cycle ended at the stop and a new cycle starts on the restart day.
+    - After a grade 3 toxicity: the restart carries the restart dose, and a re-escalation event
+      follows after `re_escalation_after_days` (7 days).
+    """
+    now = now or timezone.now()
+    policy.can_record_restart(actor, interruption.patient).enforce()
+    course = _locked_course(interruption.course)
+    interruption = Interruption.objects.select_for_update().get(pk=interruption.pk)
+    version = course.regimen_version
+    if course.status == TreatmentCourse.Status.STOPPED or interruption.permanent:
+        raise ValidationError("This course was stopped for good; it cannot restart.")
+    if interruption.restarted_at is not None:
+        raise ValidationError({"restarted_at": "This break already has its restart."})
+    if restarted_at <= interruption.stopped_at:
+        raise ValidationError({"restarted_at": "The restart must come after the stop."})
+    if restarted_at > now + LATEST_AHEAD:
+        raise ValidationError({"restarted_at": "A restart is planned at most 14 days ahead."})
+    if interruption.toxicity_grade == 4:
+        raise ValidationError(
+            {"restarted_at": "A grade 4 reaction means stopping for good (the label): record a stop for good."}
+        )
+    length = restarted_at - interruption.stopped_at
+    supervised = length >= dt.timedelta(hours=version.supervised_restart_after_hours)
+    interruption.restarted_at, interruption.restarted_by = restarted_at, actor
+    if interruption.toxicity_grade == 3:
+        interruption.restart_dose = version.restart_dose
+    cycle = interruption.cycle
+    zone = course.patient.unit.zone
+
+    if length > dt.timedelta(days=version.longest_break_in_cycle_days):
+        interruption.new_cycle = True
+        interruption.save()
+        restart_day = timezone.localtime(restarted_at, zone).date()
+        _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart_day=restart_day)
+        course_schedule_build(course=course, actor=actor, now=now)
+        next_cycle = course.cycles.get(number=cycle.number + 1)
+        # The new cycle's start is the supervised restart: its own checklist, premedication
+        # included, comes with the cycle start event.
+        interruption.restart_event = next_cycle.events.filter(kind=CareEvent.Kind.CYCLE_START, scheduled=True).first()
+    else:
+        interruption.save()
+        course_schedule_build(course=course, actor=actor, now=now)
+        if supervised:
+            interruption.restart_event = event_schedule(
+                cycle=cycle,
+                kind=CareEvent.Kind.RESTART,
+                planned_at=restarted_at,
+                setting=Setting.INPATIENT if _in_hospital(cycle, restarted_at) else Setting.CLINIC,
+                note=_restart_note(interruption, length),
+                actor=actor,
+            )
+    if interruption.restart_dose:
+        interruption.re_escalation_event = event_schedule(
+            cycle=interruption.restart_event.cycle if interruption.restart_event else cycle,
+            kind=CareEvent.Kind.DOSE_STEP_UP,
+            planned_at=restarted_at + dt.timedelta(days=version.re_escalation_after_days),
+            setting=course.outpatient_setting,
+            note=f"Re-escalation: {version.re_escalation_dose}.",
+            actor=actor,
+        )
+    interruption.save(update_fields=["restart_event", "re_escalation_event"])
+    _close_stop_event(interruption)
+    return interruption
+
+
+def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:
+    hours = length.total_seconds() / 3600
+    wording = f"Restart after a {hours:.0f} h break ({interruption.get_cause_display().lower()})"
+    if interruption.restart_dose:
+        wording += f"; restart dose {interruption.restart_dose}"
+    return wording + ". Supervised; premedication as the regimen asks."
+
+
+def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, restart_day: dt.date) -> None:
+    """End `cycle` at its stop and make the next cycle start on the restart day."""
+    from .schedule import _check_cycle_limit
+
+    cycle.ended_early_at = stopped_at
+    stop_day = timezone.localtime(stopped_at, course.patient.unit.zone).date()
+    cycle.infusion_end_date = stop_day
+    cycle.rest_days = (restart_day - stop_day).days
+    cycle.save(update_fields=["ended_early_at", "infusion_end_date", "rest_days"])
+    if cycle.number >= course.planned_cycles:
+        # The interrupted cycle counts as one: a new one needs room within the regimen's limit.
+        _check_cycle_limit(course.regimen_version, cycle.number + 1)
+        course.planned_cycles = cycle.number + 1
+        course.save(update_fields=["planned_cycles"])
+    following = course.cycles.filter(number=cycle.number + 1).first()
+    if following is not None and following.start_date != restart_day:
+        delta = restart_day - following.start_date
+        for later in course.cycles.filter(number__gt=cycle.number):
+            later.start_date += delta
+            later.save(update_fields=["start_date"])
+
+
+def _close_stop_event(interruption: Interruption) -> None:
+    """The interruption's own event is done once the restart (or the stop for good) is known."""
+    CareEvent.objects.filter(
+        cycle_id=interruption.cycle_id,
+        kind=CareEvent.Kind.INTERRUPTION,
+        planned_at=interruption.stopped_at,
+        status=CareEvent.Status.IN_PROGRESS,
+    ).update(status=CareEvent.Status.DONE)
+
+
+@transaction.atomic
+def course_stop_for_good(
+    *, course: TreatmentCourse, stopped_at: dt.datetime, reason: str, actor, now: dt.datetime | None = None
+) -> Interruption:
+    """End the course: the infusion stopped for good, future events and their open tasks are
+    cancelled with the reason, and the care team is told."""
+    now = now or timezone.now()
+    policy.can_stop_for_good(actor, course.patient).enforce()
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the course stops for good."})
+    if stopped_at > now + dt.timedelta(minutes=5):
+        raise ValidationError({"stopped_at": "A stop for good is recorded once it has happened."})
+    course = _locked_course(course)
+    if course.status == TreatmentCourse.Status.STOPPED:
+        raise ValidationError("This course was already stopped for good.")
+    interruption = next((stop for stop in course.interruptions.all() if stop.is_open), None)
+    if interruption is not None:
+        if stopped_at < interruption.stopped_at:
+            raise ValidationError({"stopped_at": "The infusion already stopped earlier; give that time or later."})
+        stopped_at = interruption.stopped_at
+        interruption.permanent = True
+        interruption.detail = (f"{interruption.detail} Stopped for good: {reason}").strip()[:500]
+        interruption.save(update_fields=["permanent", "detail"])
+    else:
+        if any(stop.stopped_at > stopped_at for stop in course.interruptions.all()):
+            raise ValidationError({"stopped_at": "A later stop is already recorded."})
+        interruption = Interruption.objects.create(
+            patient_id=course.patient_id,
+            course=course,
+            cycle=_running_cycle(course, stopped_at),
+            stopped_at=stopped_at,
+            cause=Interruption.Cause.ADVERSE_REACTION,
+            detail=f"Stopped for good: {reason}"[:500],
+            stopped_by=actor,
+            permanent=True,
+        )
+    cycle = interruption.cycle
+    cycle.ended_early_at = stopped_at
+    cycle.infusion_ends_at = stopped_at
+    cycle.infusion_end_date = timezone.localtime(stopped_at, course.patient.unit.zone).date()
+    cycle.save(update_fields=["ended_early_at", "infusion_ends_at", "infusion_end_date"])
+    course.status = TreatmentCourse.Status.STOPPED
+    course.save(update_fields=["status"])
+
+    future = list(
+        CareEvent.objects.select_for_update()
+        .filter(cycle__course=course, status=CareEvent.Status.PLANNED, planned_at__gte=stopped_at)
+        .exclude(kind=CareEvent.Kind.CYCLE_END, cycle=cycle)
+    )
+    for event in future:
+        event.status, event.scheduled = CareEvent.Status.CANCELLED, False
+        event.note = f"Course stopped for good: {reason}"[:500]
+    CareEvent.objects.bulk_update(future, ["status", "scheduled", "note"])
+    # The pump still comes off: the cycle end (residual drug aspirated, pump returned) moves to now.
+    end = cycle.events.filter(kind=CareEvent.Kind.CYCLE_END, status=CareEvent.Status.PLANNED).first()
+    moved = []
+    if end is not None and end.planned_at != stopped_at:
+        end.planned_at = stopped_at
+        end.save(update_fields=["planned_at"])
+        moved.append(end)
+    notify_events_changed(moved=moved, cancelled=future)
+    _close_stop_event(interruption)
+    notify_course_stopped(course=course, reason=reason, actor=actor)
+    return interruption

@@ -1,0 +1,486 @@
+"""The course schedule: cycles and their care events, built from the course's regimen version.
+
+Everything clinical (phases, rests, step-up, days in hospital, the limit on cycles, how long a
+break may be) is read from the regimen version the course is pinned to; this module only knows
+how to lay it out in time. Interruptions move the plan: the cycle keeps its days of infusion,
+so each day-N event and bag change moves by the breaks before it ("the infusion clock").
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from ..hooks import notify_events_changed
+from ..models import MAX_PLANNED_CYCLES, CareEvent, Cycle, Interruption, RegimenVersion, Setting, TreatmentCourse
+
+# Day-N events (cycle start, step-up, discharge, cycle end) happen at these local times: the
+# unit's working habits, not clinical facts.
+EVENT_LOCAL_TIME = dt.time(9, 0)
+DISCHARGE_LOCAL_TIME = dt.time(11, 0)
+# In hospital the bag is changed daily, whatever the bag outside hospital will be.
+INPATIENT_BAG_HOURS = 24
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    kind: str
+    sequence: int
+    planned_at: dt.datetime
+    setting: str
+
+
+@dataclass
+class ScheduleChanges:
+    created: list[CareEvent] = field(default_factory=list)
+    moved: list[CareEvent] = field(default_factory=list)
+    cancelled: list[CareEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Break:
+    """A stop of the infusion; `ends_at` None while it lasts."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    supervised_restart: bool = False
+
+    def contains(self, moment: dt.datetime) -> bool:
+        return self.starts_at <= moment and (self.ends_at is None or moment < self.ends_at)
+
+
+def _local(day: dt.date, at: dt.time, zone) -> dt.datetime:
+    """A wall-clock time on a calendar day of the unit, as an aware datetime in UTC.
+
+    Building it from the date (not by adding 24-hour steps) keeps "day N at 09:00" on the
+    right day and hour across a daylight-saving change.
+    """
+    return dt.datetime.combine(day, at, tzinfo=zone).astimezone(dt.UTC)
+
+
+class InfusionClock:
+    """Maps time on the infusion (from the cycle's start) to the wall clock, skipping breaks.
+
+    Only closed breaks that continue the cycle are given; an open break has no end yet, and a
+    break too long to continue the cycle ends it instead.
+    """
+
+    def __init__(self, start_at: dt.datetime, breaks: list[Break]):
+        self.start_at = start_at
+        self.breaks = sorted((b for b in breaks if b.ends_at is not None), key=lambda b: b.starts_at)
+
+    def wall(self, wanted: dt.datetime) -> dt.datetime:
+        """Where a moment of the unbroken plan falls once the breaks before it are added."""
+        moment = wanted
+        for stop in self.breaks:
+            if stop.starts_at <= moment:
+                moment += stop.ends_at - stop.starts_at
+        return moment
+
+    def infusion_offset(self, moment: dt.datetime) -> dt.timedelta:
+        """How long the pump has run from the start to `moment` (which lies outside a break)."""
+        paused = sum(
+            (min(stop.ends_at, moment) - stop.starts_at for stop in self.breaks if stop.starts_at < moment),
+            dt.timedelta(0),
+        )
+        return moment - self.start_at - paused
+
+
+@dataclass(frozen=True)
+class CycleTimes:
+    starts_at: dt.datetime
+    planned_ends_at: dt.datetime  # without breaks
+    ends_at: dt.datetime  # with breaks, or the early end
+
+
+def cycle_breaks(cycle: Cycle, interruptions: list[Interruption], supervised_hours: int) -> list[Break]:
+    """The breaks inside one cycle that continue it (a new-cycle or permanent stop ends it)."""
+    result = []
+    for stop in interruptions:
+        if stop.cycle_id != cycle.pk or stop.new_cycle or stop.permanent:
+            continue
+        supervised = stop.restarted_at is not None and (
+            stop.restarted_at - stop.stopped_at >= dt.timedelta(hours=supervised_hours)
+        )
+        result.append(Break(stop.stopped_at, stop.restarted_at, supervised))
+    return result
+
+
+def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
+    starts_at = _local(cycle.start_date, EVENT_LOCAL_TIME, zone)
+    planned_ends_at = _local(cycle.start_date + dt.timedelta(days=cycle.infusion_days), EVENT_LOCAL_TIME, zone)
+    if cycle.ended_early_at:
+        return CycleTimes(starts_at, planned_ends_at, cycle.ended_early_at)
+    return CycleTimes(starts_at, planned_ends_at, InfusionClock(starts_at, breaks).wall(planned_ends_at))
+
+
+def cycle_planned_events(
+    *, cycle: Cycle, course: TreatmentCourse, version: RegimenVersion, zone, breaks: list[Break]
+) -> list[PlannedEvent]:
+    """What the schedule wants for one cycle: day-N events in local time, bag changes in hours
+    of infusion, each moved by the breaks before it; nothing falls inside a break."""
+    clock = InfusionClock(_local(cycle.start_date, EVENT_LOCAL_TIME, zone), breaks)
+    times = cycle_times(cycle=cycle, zone=zone, breaks=breaks)
+    open_break = next((b for b in breaks if b.ends_at is None), None)
+    stopped_at = open_break.starts_at if open_break else None
+
+    def day(number: int, at: dt.time = EVENT_LOCAL_TIME) -> dt.datetime:
+        return clock.wall(_local(cycle.start_date + dt.timedelta(days=number - 1), at, zone))
+
+    discharge_at = None
+    if cycle.inpatient_days:
+        discharge_at = day(cycle.inpatient_days + 1, DISCHARGE_LOCAL_TIME)
+
+    def setting_at(moment: dt.datetime) -> str:
+        return Setting.INPATIENT if discharge_at and moment < discharge_at else course.outpatient_setting
+
+    def running(moment: dt.datetime) -> bool:
+        # While a stop lasts nothing after it is due; the restart rebuilds the rest.
+        return moment < times.ends_at and (stopped_at is None or moment < stopped_at)
+
+    events = [PlannedEvent(CareEvent.Kind.CYCLE_START, 1, times.starts_at, setting_at(times.starts_at))]
+    if cycle.number == 1 and version.has_step_up and version.step_up_day <= cycle.infusion_days:
+        step_up_at = day(version.step_up_day)
+        if step_up_at < times.ends_at:
+            events.append(PlannedEvent(CareEvent.Kind.DOSE_STEP_UP, 1, step_up_at, setting_at(step_up_at)))
+    if discharge_at and discharge_at < times.ends_at:
+        events.append(PlannedEvent(CareEvent.Kind.DISCHARGE_HOME, 1, discharge_at, Setting.INPATIENT))
+
+    sequence = 0
+    for change_at in _bag_changes(clock=clock, times=times, discharge_at=discharge_at, course=course):
+        if not running(change_at):
+            break
+        sequence += 1
+        events.append(PlannedEvent(CareEvent.Kind.BAG_CHANGE, sequence, change_at, setting_at(change_at)))
+
+    events.append(PlannedEvent(CareEvent.Kind.CYCLE_END, 1, times.ends_at, course.outpatient_setting))
+    return events
+
+
+def _bag_changes(*, clock: InfusionClock, times: CycleTimes, discharge_at, course: TreatmentCourse):
+    """Bag changes after so many hours of infusion (absolute time, not wall clock).
+
+    A short break only pauses the bag; a supervised restart hangs a new bag, so the count starts
+    again from the restart.
+    """
+    runs = [times.starts_at] + [b.ends_at for b in clock.breaks if b.supervised_restart]
+    for index, run_start in enumerate(runs):
+        run_end = runs[index + 1] if index + 1 < len(runs) else times.ends_at
+        offset = clock.infusion_offset(run_start)
+        change_at = run_start
+        while True:
+            in_hospital = discharge_at is not None and change_at < discharge_at
+            offset += dt.timedelta(hours=INPATIENT_BAG_HOURS if in_hospital else course.bag_hours)
+            change_at = clock.wall(clock.start_at + offset)
+            if change_at >= run_end or change_at >= times.ends_at:
+                break
+            yield change_at
+
+
+def _sync_cycles(
+    *, course: TreatmentCourse, version: RegimenVersion, today: dt.date, zone, interruptions: list[Interruption]
+) -> list[Cycle]:
+    """Make the course's cycles match its plan; started cycles keep their dates.
+
+    A cycle whose rest the chemotherapy plan sets (consolidation) has no successor until that
+    start is known (`cycle_set_next_start`).
+    """
+    cycles = {cycle.number: cycle for cycle in course.cycles.all()}
+    for number in [n for n, c in cycles.items() if n > course.planned_cycles and c.start_date > today]:
+        cycles.pop(number).delete()
+
+    result, new_cycles, previous = [], [], None
+    for number in range(1, course.planned_cycles + 1):
+        cycle = cycles.get(number)
+        earliest = course.start_date if previous is None else previous.rest_end_date
+        if cycle is None:
+            if earliest is None:
+                break  # the chemotherapy plan has not set this start yet
+            rule = version.cycle_rule(number)
+            cycle = Cycle(
+                course=course,
+                number=number,
+                phase=rule.phase,
+                start_date=earliest,
+                infusion_days=version.infusion_days,
+                rest_days=rule.rest_days,
+                inpatient_days=rule.inpatient_days,
+            )
+            new_cycles.append(cycle)
+        elif cycle.start_date > today and earliest is not None:
+            # Not started: follow a postponed predecessor (or the course start for cycle 1).
+            cycle.start_date = earliest if number == 1 else max(cycle.start_date, earliest)
+        breaks = cycle_breaks(cycle, interruptions, version.supervised_restart_after_hours)
+        times = cycle_times(cycle=cycle, zone=zone, breaks=breaks)
+        cycle.planned_ends_at, cycle.infusion_ends_at = times.planned_ends_at, times.ends_at
+        cycle.infusion_end_date = timezone.localtime(times.ends_at, zone).date()
+        result.append(cycle)
+        previous = cycle
+    # Two statements whatever the number of cycles (bench/: a rebuild's queries stay constant).
+    Cycle.objects.bulk_create(new_cycles)
+    Cycle.objects.bulk_update(
+        [cycle for cycle in result if cycle not in new_cycles],
+        ["start_date", "planned_ends_at", "infusion_ends_at", "infusion_end_date"],
+    )
+    return result
+
+
+def _is_movable(event: CareEvent, now: dt.datetime, breaks: list[Break]) -> bool:
+    """Planned events in the future move; so do planned ones that a stop has overtaken."""
+    if event.status != CareEvent.Status.PLANNED:
+        return False
+    return event.planned_at > now or any(stop.contains(event.planned_at) for stop in breaks)
+
+
+def _locked_course(course: TreatmentCourse) -> TreatmentCourse:
+    return (
+        TreatmentCourse.objects.select_for_update(of=("self",))
+        .select_related("patient__unit", "regimen_version")
+        .prefetch_related(
+            Prefetch("regimen_version__cycle_rules"),
+            Prefetch("interruptions", queryset=Interruption.objects.order_by("stopped_at")),
+        )
+        .get(pk=course.pk)
+    )
+
+
+@transaction.atomic
+def course_schedule_build(*, course: TreatmentCourse, actor=None, now: dt.datetime | None = None) -> ScheduleChanges:
+    """Build or rebuild a course's cycles and scheduled events from its start and its breaks.
+
+    Idempotent, in a constant number of queries per cycle. Done, started or cancelled events
+    never move; future planned events follow the new dates; future events the plan no longer
+    wants are cancelled and leave the schedule (their place can be planned again).
+    """
+    now = now or timezone.now()
+    course = _locked_course(course)
+    if course.status == TreatmentCourse.Status.STOPPED:
+        return ScheduleChanges()
+    version = course.regimen_version
+    zone = course.patient.unit.zone
+    today = timezone.localtime(now, zone).date()
+    interruptions = list(course.interruptions.all())
+    cycles = _sync_cycles(course=course, version=version, today=today, zone=zone, interruptions=interruptions)
+
+    existing = {
+        (event.cycle_id, event.kind, event.sequence): event
+        for event in CareEvent.objects.filter(cycle__course=course, scheduled=True)
+    }
+    # Any recorded break, whether it continued its cycle or ended it: nothing stays due inside one.
+    all_breaks = [Break(stop.stopped_at, stop.restarted_at) for stop in interruptions if not stop.permanent]
+    changes = ScheduleChanges()
+    wanted_keys = set()
+    for cycle in cycles:
+        breaks = cycle_breaks(cycle, interruptions, version.supervised_restart_after_hours)
+        for planned in cycle_planned_events(cycle=cycle, course=course, version=version, zone=zone, breaks=breaks):
+            key = (cycle.pk, planned.kind, planned.sequence)
+            wanted_keys.add(key)
+            event = existing.get(key)
+            if event is None:
+                changes.created.append(
+                    CareEvent(
+                        patient_id=course.patient_id,
+                        cycle=cycle,
+                        kind=planned.kind,
+                        sequence=planned.sequence,
+                        scheduled=True,
+                        setting=planned.setting,
+                        planned_at=planned.planned_at,
+                    )
+                )
+            elif _is_movable(event, now, all_breaks) and (event.planned_at, event.setting) != (
+                planned.planned_at,
+                planned.setting,
+            ):
+                event.planned_at, event.setting = planned.planned_at, planned.setting
+                changes.moved.append(event)
+    for key, event in existing.items():
+        if key not in wanted_keys and _is_movable(event, now, all_breaks):
+            event.status, event.scheduled = CareEvent.Status.CANCELLED, False
+            event.note = event.note or "No longer in the plan after a change of the schedule."
+            changes.cancelled.append(event)
+
+    CareEvent.objects.bulk_update(changes.cancelled, ["status", "scheduled", "note"])
+    CareEvent.objects.bulk_create(changes.created)
+    CareEvent.objects.bulk_update(changes.moved, ["planned_at", "setting"])
+    if course.status == TreatmentCourse.Status.PLANNED and cycles and cycles[0].start_date <= today:
+        course.status = TreatmentCourse.Status.ACTIVE
+        course.save(update_fields=["status"])
+    notify_events_changed(created=changes.created, moved=changes.moved, cancelled=changes.cancelled)
+    return changes
+
+
+def _check_cycle_limit(version: RegimenVersion, planned_cycles: int) -> None:
+    if planned_cycles < 1:
+        raise ValidationError({"planned_cycles": "A course has at least one cycle."})
+    if version.max_cycles is not None and planned_cycles > version.max_cycles:
+        raise ValidationError(
+            {
+                "planned_cycles": f"{version.regimen} allows at most {version.max_cycles} cycles "
+                f"({version.source}); {planned_cycles} were asked for."
+            }
+        )
+    if planned_cycles > MAX_PLANNED_CYCLES:
+        raise ValidationError({"planned_cycles": f"The tracker plans at most {MAX_PLANNED_CYCLES} cycles per course."})
+
+
+@transaction.atomic
+def course_plan(
+    *,
+    patient,
+    indication: str,
+    start_date: dt.date,
+    planned_cycles: int,
+    bag_hours: int,
+    outpatient_setting: str,
+    actor,
+    now: dt.datetime | None = None,
+) -> TreatmentCourse:
+    """Plan a course on the published regimen version of its indication, and build it."""
+    from .bags import bag_option_for_hours
+
+    version = (
+        RegimenVersion.objects.filter(regimen__indication=indication, status=RegimenVersion.Status.PUBLISHED)
+        .select_related("regimen")
+        .first()
+    )
+    if version is None:
+        raise ValidationError({"indication": "No published regimen for this indication: ask an administrator."})
+    _check_cycle_limit(version, planned_cycles)
+    bag_option_for_hours(bag_hours)
+    if patient.courses.exclude(status__in=[TreatmentCourse.Status.COMPLETED, TreatmentCourse.Status.STOPPED]).exists():
+        raise ValidationError("This patient already has a course under way; stop or complete it first.")
+    course = TreatmentCourse.objects.create(
+        patient=patient,
+        indication=indication,
+        regimen_version=version,
+        planned_cycles=planned_cycles,
+        start_date=start_date,
+        bag_hours=bag_hours,
+        outpatient_setting=outpatient_setting,
+    )
+    course_schedule_build(course=course, actor=actor, now=now)
+    return course
+
+
+@transaction.atomic
+def cycle_postpone(
+    *, cycle: Cycle, new_start_date: dt.date, actor=None, now: dt.datetime | None = None
+) -> ScheduleChanges:
+    """Postpone a cycle that has not started; later cycles move by the same number of days."""
+    now = now or timezone.now()
+    course = cycle.course
+    today = timezone.localtime(now, course.patient.unit.zone).date()
+    if cycle.start_date <= today:
+        raise ValidationError({"new_start_date": "This cycle has already started; record an interruption instead."})
+    if new_start_date <= today:
+        raise ValidationError({"new_start_date": "A postponed start must be in the future."})
+    delta = new_start_date - cycle.start_date
+    if delta <= dt.timedelta(0):
+        raise ValidationError({"new_start_date": "A postponement must move the start later."})
+    for later in course.cycles.filter(number__gte=cycle.number).order_by("-number"):
+        later.start_date += delta
+        later.save(update_fields=["start_date"])
+    if cycle.number == 1:
+        course.start_date = new_start_date
+        course.save(update_fields=["start_date"])
+    return course_schedule_build(course=course, actor=actor, now=now)
+
+
+@transaction.atomic
+def cycle_set_next_start(
+    *, cycle: Cycle, next_start_date: dt.date, actor=None, now: dt.datetime | None = None
+) -> ScheduleChanges:
+    """Set when the next cycle starts once the chemotherapy block between is known.
+
+    For regimens whose rest the chemotherapy plan sets (consolidation): the rest becomes the
+    days from this cycle's pump-off to that start.
+    """
+    now = now or timezone.now()
+    course = _locked_course(cycle.course)
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    if course.status == TreatmentCourse.Status.STOPPED:
+        raise ValidationError("This course was stopped for good.")
+    if cycle.number >= course.planned_cycles:
+        raise ValidationError({"next_start_date": "This is the last planned cycle; plan more cycles first."})
+    if cycle.infusion_end_date is None or next_start_date < cycle.infusion_end_date:
+        raise ValidationError(
+            {
+                "next_start_date": f"The next cycle cannot start before this one's pump comes off ({cycle.infusion_end_date:%d %b %Y})."
+            }
+        )
+    following = course.cycles.filter(number=cycle.number + 1).first()
+    today = timezone.localtime(now, course.patient.unit.zone).date()
+    if following is not None and following.start_date <= today:
+        raise ValidationError({"next_start_date": "The next cycle has already started."})
+    if next_start_date <= today:
+        raise ValidationError({"next_start_date": "The next start must be in the future."})
+    cycle.rest_days = (next_start_date - cycle.infusion_end_date).days
+    cycle.save(update_fields=["rest_days"])
+    if following is not None and following.start_date != next_start_date:
+        delta = next_start_date - following.start_date
+        for later in course.cycles.filter(number__gt=cycle.number):
+            later.start_date += delta
+            later.save(update_fields=["start_date"])
+    return course_schedule_build(course=course, actor=actor, now=now)
+
+
+@transaction.atomic
+def course_extend(*, course: TreatmentCourse, planned_cycles: int, actor=None, now=None) -> ScheduleChanges:
+    """Change the number of planned cycles, within the regimen's limit, and rebuild."""
+    course = _locked_course(course)
+    if course.status == TreatmentCourse.Status.STOPPED:
+        raise ValidationError("This course was stopped for good.")
+    _check_cycle_limit(course.regimen_version, planned_cycles)
+    course.planned_cycles = planned_cycles
+    course.save(update_fields=["planned_cycles"])
+    return course_schedule_build(course=course, actor=actor, now=now)
+
+
+@transaction.atomic
+def event_schedule(
+    *, cycle: Cycle, kind: str, planned_at: dt.datetime, setting: str, note: str = "", actor=None
+) -> CareEvent:
+    """Add an event by hand (a home visit, an interruption, a restart)."""
+    if timezone.is_naive(planned_at):
+        raise ValidationError({"planned_at": "A planned time needs a time zone."})
+    sequence = CareEvent.objects.filter(cycle=cycle, kind=kind).count() + 1
+    event = CareEvent.objects.create(
+        patient_id=cycle.course.patient_id,
+        cycle=cycle,
+        kind=kind,
+        sequence=sequence,
+        setting=setting,
+        planned_at=planned_at,
+        note=note[:500],
+    )
+    notify_events_changed(created=[event])
+    return event
+
+
+@transaction.atomic
+def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> CareEvent:
+    event = CareEvent.objects.select_for_update().get(pk=event.pk)
+    if event.status in (CareEvent.Status.DONE, CareEvent.Status.CANCELLED):
+        raise ValidationError(f"A {event.get_status_display().lower()} event cannot be moved.")
+    event.planned_at = planned_at
+    event.save(update_fields=["planned_at"])
+    notify_events_changed(moved=[event])
+    return event
+
+
+@transaction.atomic
+def event_cancel(*, event: CareEvent, reason: str, actor=None) -> CareEvent:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the event is cancelled."})
+    event = CareEvent.objects.select_for_update().get(pk=event.pk)
+    if event.status == CareEvent.Status.DONE:
+        raise ValidationError("A done event cannot be cancelled.")
+    event.status = CareEvent.Status.CANCELLED
+    event.note = reason.strip()[:500]
+    event.save(update_fields=["status", "note"])
+    notify_events_changed(cancelled=[event])
+    return event

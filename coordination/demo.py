@@ -15,8 +15,24 @@ from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Task
 from checklists.services import ATTESTATION_VALUE, task_complete, task_verify
 from checklists.starter import starter_library_load
-from patients.models import CareEvent, CareTeamMember, Indication, Patient, RegimenVersion, Setting, TreatmentCourse
-from patients.services import course_schedule_build, regimen_library_seed
+from patients.models import (
+    CareEvent,
+    CareTeamMember,
+    Cycle,
+    Indication,
+    Interruption,
+    Patient,
+    RegimenVersion,
+    Setting,
+    TreatmentCourse,
+)
+from patients.services import (
+    course_schedule_build,
+    course_stop_for_good,
+    interruption_restart,
+    interruption_stop,
+    regimen_library_seed,
+)
 
 from .handoffs import (
     DEFAULT_CONTINGENCY,
@@ -159,7 +175,7 @@ DEMO_PATIENTS = [
         "158",
         Indication.CONSOLIDATION,
         4,
-        -87,
+        -100,
         setting=Setting.CLINIC,
         story="cycle 3 in clinic",
     ),
@@ -230,7 +246,50 @@ DEMO_PATIENTS = [
         bag_hours=24,
         story="child under 22 kg, starts in 2 days",
     ),
+    DemoPatient(
+        "RUH100013",
+        "Omar",
+        "Haddad",
+        dt.date(1961, 2, 11),
+        "male",
+        "77.0",
+        "178",
+        Indication.RELAPSED_REFRACTORY,
+        9,
+        -216,
+        bag_hours=96,
+        story="continued therapy, cycle 6 (84-day cycles)",
+    ),
+    DemoPatient(
+        "RUH100014",
+        "Ines",
+        "Costa",
+        dt.date(1984, 6, 30),
+        "female",
+        "62.0",
+        "165",
+        Indication.RELAPSED_REFRACTORY,
+        2,
+        -14,
+        story="pump occlusion 2 days ago, 5-hour break: the plan moved",
+    ),
+    DemoPatient(
+        "RUH100015",
+        "Viktor",
+        "Novak",
+        dt.date(1956, 9, 9),
+        "male",
+        "81.0",
+        "180",
+        Indication.MRD_POSITIVE,
+        4,
+        -6,
+        story="grade 4 CRS yesterday: stopped for good",
+    ),
 ]
+# Consolidation cycles wait for the chemotherapy plan to set their start; the demo's plan puts
+# a 3-week chemotherapy block between cycles (demo data only).
+DEMO_CHEMOTHERAPY_BLOCK_DAYS = 21
 OUTSIDER_PATIENT = DemoPatient(
     "RUH900001", "Mona", "Petrov", dt.date(1970, 1, 1), "female", "70.0", "168", Indication.MRD_POSITIVE, 1, -5
 )
@@ -319,7 +378,51 @@ def _patient(spec: DemoPatient, unit: Unit, team: list[User], today: dt.date) ->
         },
     )
     course_schedule_build(course=course)
+    _demo_chemotherapy_plan(course)
     return patient
+
+
+def _demo_chemotherapy_plan(course: TreatmentCourse) -> None:
+    """A demo shortcut: the rests that a consolidation course's chemotherapy plan would set,
+    written straight into the cycles (the page's "Set when the next cycle starts" does it for real)."""
+    while True:
+        waiting = course.cycles.filter(rest_days__isnull=True).order_by("number").last()
+        if waiting is None or waiting.number >= course.planned_cycles:
+            return
+        Cycle.objects.filter(pk=waiting.pk).update(rest_days=DEMO_CHEMOTHERAPY_BLOCK_DAYS)
+        course_schedule_build(course=course)
+
+
+def _demo_breaks(users: dict[str, User]) -> None:
+    """A short break that moved a plan, and a course stopped for good, through the services."""
+    now = timezone.now()
+    nurse, oncologist = users["nurse"], users["oncologist"]
+    moved = TreatmentCourse.objects.get(patient__mrn="RUH100014")
+    if not moved.interruptions.exists():
+        stop_at = now - dt.timedelta(days=2, hours=6)
+        interruption = interruption_stop(
+            course=moved,
+            stopped_at=stop_at,
+            cause=Interruption.Cause.PUMP_OR_LINE,
+            detail="Occlusion alarm at night: the line was checked (never flushed) and the filter replaced.",
+            actor=nurse,
+            now=stop_at + dt.timedelta(minutes=10),
+        )
+        interruption_restart(
+            interruption=interruption,
+            restarted_at=stop_at + dt.timedelta(hours=5),
+            actor=oncologist,
+            now=stop_at + dt.timedelta(hours=1),
+        )
+    stopped = TreatmentCourse.objects.get(patient__mrn="RUH100015")
+    if stopped.status != TreatmentCourse.Status.STOPPED:
+        course_stop_for_good(
+            course=stopped,
+            stopped_at=now - dt.timedelta(days=1, hours=3),
+            reason="Grade 4 cytokine release syndrome on day 5 (the label: stop for good)",
+            actor=oncologist,
+            now=now,
+        )
 
 
 @transaction.atomic
@@ -333,6 +436,7 @@ def seed_demo(*, password: str) -> SeedResult:
     for spec in DEMO_PATIENTS:
         _patient(spec, units[WARD], team, today)
     _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
+    _demo_breaks(users)
     _settle_past_work(team)
     _handoffs(users, units)
     return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1)

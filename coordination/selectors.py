@@ -11,7 +11,7 @@ from accounts.models import Role
 from checklists.gate import checklist_readiness, event_readiness
 from checklists.models import Checklist, Task
 from checklists.selectors import TASK_RELATIONS, checklists_with_gate_tasks
-from patients.models import CareEvent, CareTeamMember, Cycle, Patient, TreatmentCourse
+from patients.models import CareEvent, CareTeamMember, Cycle, Interruption, Patient, TreatmentCourse
 
 from .handoffs import RECEIVER_STATUSES
 from .models import Handoff, HandoffAction, HandoffActivity, HandoffComment
@@ -24,7 +24,10 @@ def patient_page(patient: Patient) -> Patient:
         .order_by("planned_at")
     )
     cycles = Cycle.objects.order_by("number").prefetch_related(Prefetch("events", queryset=events))
-    courses = TreatmentCourse.objects.prefetch_related(Prefetch("cycles", queryset=cycles))
+    courses = TreatmentCourse.objects.select_related("regimen_version__regimen").prefetch_related(
+        Prefetch("cycles", queryset=cycles),
+        Prefetch("interruptions", queryset=Interruption.objects.select_related("stopped_by", "restarted_by")),
+    )
     return (
         Patient.objects.select_related("unit", "organisation")
         .prefetch_related(

@@ -2,7 +2,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
-from .models import Patient
+from accounts.models import Role, User
+
+from .models import MAX_PLANNED_CYCLES, BagOption, InfusionBag, Interruption, Patient, RegimenVersion, Setting
 
 
 class PatientForm(forms.ModelForm):
@@ -41,3 +43,124 @@ class PatientForm(forms.ModelForm):
         if duplicate.exists():
             raise forms.ValidationError("Another patient of this organisation already has this MRN.")
         return mrn
+
+
+# --- the course plan: forms validate the input; the services in patients/services act ---------
+
+DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+
+def _helper(submit: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", submit))
+    return helper
+
+
+def unit_time(label: str, zone_name: str, **kwargs) -> forms.DateTimeField:
+    """A date and time on the unit's clock (the view activates the unit's zone while validating)."""
+    return forms.DateTimeField(
+        label=label, input_formats=DATETIME_FORMATS, widget=DATETIME_LOCAL, help_text=f"{zone_name} time.", **kwargs
+    )
+
+
+class CoursePlanForm(forms.Form):
+    indication = forms.ChoiceField(help_text="Sets the regimen: step-up, rests, days in hospital, premedication.")
+    start_date = forms.DateField(label="Day 1 of cycle 1", widget=DATE_INPUT)
+    planned_cycles = forms.IntegerField(label="Cycles planned", min_value=1, max_value=MAX_PLANNED_CYCLES)
+    bag_hours = forms.TypedChoiceField(label="Bag outside hospital", coerce=int)
+    outpatient_setting = forms.ChoiceField(
+        label="After the days in hospital", choices=[(Setting.HOME, "Home"), (Setting.CLINIC, "Infusion clinic")]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        versions = RegimenVersion.objects.filter(status=RegimenVersion.Status.PUBLISHED).select_related("regimen")
+        self.fields["indication"].choices = [
+            (v.regimen.indication, f"{v.regimen.get_indication_display()}: {_limit(v)}") for v in versions
+        ]
+        self.fields["bag_hours"].choices = [
+            (option.duration_hours, str(option)) for option in BagOption.objects.filter(active=True)
+        ]
+        self.helper = _helper("Plan the course")
+
+
+def _limit(version: RegimenVersion) -> str:
+    cycles = f"up to {version.max_cycles} cycles" if version.max_cycles else "cycles set by the protocol"
+    step_up = f"step-up on day {version.step_up_day}" if version.has_step_up else "no step-up"
+    return f"{cycles}, {step_up} (v{version.number})"
+
+
+class CyclesForm(forms.Form):
+    planned_cycles = forms.IntegerField(label="Cycles planned", min_value=1, max_value=MAX_PLANNED_CYCLES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Change the plan")
+
+
+class NextStartForm(forms.Form):
+    next_start_date = forms.DateField(label="Next cycle starts on", widget=DATE_INPUT)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Set the next start")
+
+
+class StopForm(forms.Form):
+    cause = forms.ChoiceField(choices=Interruption.Cause.choices, widget=forms.RadioSelect)
+    toxicity_grade = forms.TypedChoiceField(
+        label="Grade of the reaction",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Not graded yet / not a reaction")] + [(g, f"Grade {g}") for g in (1, 2, 3, 4)],
+    )
+    detail = forms.CharField(label="What happened", max_length=500, required=False)
+
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {"stopped_at": unit_time("Stopped at", zone_name), **self.fields}
+        self.helper = _helper("Record the stop")
+
+
+class RestartForm(forms.Form):
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["restarted_at"] = unit_time("Restarts at (done or planned)", zone_name)
+        self.helper = _helper("Record the restart")
+
+
+class StopForGoodForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the course stops for good", max_length=400, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    confirm = forms.BooleanField(
+        label="I understand: future events and their open tasks are cancelled, and the care team is told."
+    )
+
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {"stopped_at": unit_time("Stopped at", zone_name), **self.fields}
+        self.helper = _helper("Stop the course for good")
+
+
+class BagForm(forms.Form):
+    option = forms.ModelChoiceField(label="Bag", queryset=BagOption.objects.none())
+    dose = forms.CharField(max_length=100, help_text="As on the order, for example 28 mcg/day.")
+    dose_basis = forms.ChoiceField(label="Dose by", choices=InfusionBag.DoseBasis.choices)
+    volume_ml = forms.DecimalField(label="Volume (mL)", max_digits=6, decimal_places=1)
+    rate_ml_per_hour = forms.DecimalField(label="Rate on the label (mL/h)", max_digits=5, decimal_places=1)
+    stabiliser_added = forms.BooleanField(label="IV solution stabiliser added", required=False)
+    compounded_by = forms.ModelChoiceField(label="Compounded by", queryset=User.objects.none())
+    checked_by = forms.ModelChoiceField(label="Checked by (a second pharmacist)", queryset=User.objects.none())
+
+    def __init__(self, *args, zone_name: str, organisation_units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["option"].queryset = BagOption.objects.filter(active=True)
+        staff = User.objects.filter(is_active=True, unit__in=organisation_units).order_by("last_name", "first_name")
+        self.fields["compounded_by"].queryset = staff
+        self.fields["checked_by"].queryset = staff.filter(role=Role.PHARMACIST)
+        self.fields["expires_at"] = unit_time("Expires at (from the label)", zone_name)
+        self.helper = _helper("Record the bag")

@@ -62,3 +62,15 @@ def can_stop_for_good(user, patient: Patient) -> Decision:
 
 def can_record_bag(user, patient: Patient) -> Decision:
     return _decide(user, patient, {Role.PHARMACIST}, "record a bag")
+
+
+def plan_actions(user, patient: Patient) -> dict[str, Decision]:
+    """Every plan action's answer for one user and patient, for the patient page to offer."""
+    return {
+        "plan_course": can_plan_course(user, patient),
+        "change_cycles": can_change_cycles(user, patient),
+        "set_next_start": can_set_next_start(user, patient),
+        "record_stop": can_record_stop(user, patient),
+        "record_restart": can_record_restart(user, patient),
+        "stop_for_good": can_stop_for_good(user, patient),
+    }

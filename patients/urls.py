@@ -1,10 +1,18 @@
 from django.urls import path
 
-from . import views
+from .views import course, registration
 
 app_name = "patients"
 urlpatterns = [
-    path("", views.patient_list, name="list"),
-    path("new/", views.patient_create, name="create"),
-    path("<int:pk>/edit/", views.patient_edit, name="edit"),
+    path("", registration.patient_list, name="list"),
+    path("new/", registration.patient_create, name="create"),
+    path("<int:pk>/edit/", registration.patient_edit, name="edit"),
+    # The course plan (patients/views/course.py).
+    path("<int:pk>/courses/new/", course.course_plan, name="course_plan"),
+    path("courses/<int:pk>/cycles/", course.course_cycles, name="course_cycles"),
+    path("courses/<int:pk>/stop/", course.course_stop, name="course_stop"),
+    path("courses/<int:pk>/stop-for-good/", course.course_stop_for_good, name="course_stop_for_good"),
+    path("cycles/<int:pk>/next-start/", course.cycle_next_start, name="cycle_next_start"),
+    path("interruptions/<int:pk>/restart/", course.interruption_restart, name="interruption_restart"),
+    path("events/<int:pk>/bag/", course.event_bag, name="event_bag"),
 ]

@@ -7,6 +7,9 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent
 from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
+from patients.policy import can_record_bag
+from patients.services import bag_for_event
+from patients.services.bags import BAG_EVENTS
 
 from ..forms import OverrideForm
 from ..selectors import annotate_event, checklist_sections
@@ -27,6 +30,7 @@ def _event_page(request, pk, override_form=None):
     context = {
         "event": event,
         "patient": event.patient,
+        **bag_context(request.user, event),
         "checklists": checklists,
         "override_form": override_form or (OverrideForm() if can_override else None),
     }
@@ -36,6 +40,13 @@ def _event_page(request, pk, override_form=None):
         else ("coordination/event_detail.html")
     )
     return render(request, template, context)
+
+
+def bag_context(user, event) -> dict:
+    """The bag hung at this event (and whether this user may record it), where a bag is hung."""
+    if event.kind not in BAG_EVENTS:
+        return {}
+    return {"bag_event": True, "bag": bag_for_event(event.pk), "can_record_bag": can_record_bag(user, event.patient)}
 
 
 def event_detail(request, pk):

@@ -4,6 +4,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 from checklists.selectors import patient_history
+from patients.policy import plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
 from ..handoffs import is_sender
@@ -33,5 +34,6 @@ def patient_detail(request, pk):
         "now": timezone.now(),
         "handoffs": patient_handoffs(request.user, patient),
         "can_prepare_handoff": is_sender(request.user, patient.pk),
+        "plan": plan_actions(request.user, patient),
     }
     return render(request, "coordination/patient_detail.html", context)

@@ -58,6 +58,11 @@ class TreatmentCourse(models.Model):
     def __str__(self) -> str:
         return f"{self.get_regimen_display()} ({self.get_indication_display()}) for {self.patient}"
 
+    @property
+    def open_interruption(self) -> "Interruption | None":
+        """The stop still waiting for its restart (reads prefetched interruptions)."""
+        return next((stop for stop in self.interruptions.all() if stop.is_open), None)
+
 
 class Cycle(models.Model):
     Phase = Phase

@@ -170,14 +170,6 @@ class VersionPart(models.Model):
     class Meta:
         abstract = True
 
-    def _refuse_unless_draft(self):
-        if self.version.status != RegimenVersion.Status.DRAFT:
-            raise PublishedRegimenError("A published regimen version never changes; make a new draft.")
-        if self.pk:  # moved from a published version?
-            stored = type(self).objects.filter(pk=self.pk).values_list("version__status", flat=True).first()
-            if stored not in (None, RegimenVersion.Status.DRAFT):
-                raise PublishedRegimenError("A published regimen version never changes; make a new draft.")
-
     def save(self, *args, **kwargs):
         self._refuse_unless_draft()
         super().save(*args, **kwargs)
@@ -185,6 +177,14 @@ class VersionPart(models.Model):
     def delete(self, *args, **kwargs):
         self._refuse_unless_draft()
         return super().delete(*args, **kwargs)
+
+    def _refuse_unless_draft(self):
+        if self.version.status != RegimenVersion.Status.DRAFT:
+            raise PublishedRegimenError("A published regimen version never changes; make a new draft.")
+        if self.pk:  # moved from a published version?
+            stored = type(self).objects.filter(pk=self.pk).values_list("version__status", flat=True).first()
+            if stored not in (None, RegimenVersion.Status.DRAFT):
+                raise PublishedRegimenError("A published regimen version never changes; make a new draft.")
 
 
 class Phase(models.TextChoices):

@@ -137,7 +137,8 @@ def infusion_bag_record(
         errors["option"] = "No weighing is recorded: weigh the patient before the bag is prepared."
     elif option.preservative and option.min_weight_kg is not None and weighing.weight_kg < option.min_weight_kg:
         errors["option"] = (
-            f"A {option.duration_label} bag (with preservative) is not used under {option.min_weight_kg.normalize():f} kg "
+            f"A {option.duration_label} bag (with preservative) is not used under "
+            f"{option.min_weight_kg.normalize():f} kg "
             f"({option.weight_limit_source}); the newest weighing is {weighing.weight_kg} kg."
         )
     if errors:

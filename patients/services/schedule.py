@@ -409,7 +409,8 @@ def cycle_set_next_start(
     if cycle.infusion_end_date is None or next_start_date < cycle.infusion_end_date:
         raise ValidationError(
             {
-                "next_start_date": f"The next cycle cannot start before this one's pump comes off ({cycle.infusion_end_date:%d %b %Y})."
+                "next_start_date": "The next cycle cannot start before this one's pump comes off "
+                f"({cycle.infusion_end_date:%d %b %Y})."
             }
         )
     following = course.cycles.filter(number=cycle.number + 1).first()

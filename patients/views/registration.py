@@ -1,13 +1,18 @@
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Unit
 from accounts.permissions import Ability, require
 
-from .forms import PatientForm
-from .selectors import get_patient_for_user, patients_for_user
+from ..forms import PatientForm
+from ..selectors import get_patient_for_user, patients_for_user
+from ..services import weighing_record
 
 
 def patient_list(request):
@@ -36,7 +41,9 @@ def patient_create(request):
         initial={"unit": request.user.unit_id},
     )
     if request.method == "POST" and form.is_valid():
-        patient = form.save()
+        with transaction.atomic():
+            patient = form.save()
+            _record_weighing(request, patient)
         messages.success(request, f"{patient.full_name} is registered.")
         return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient"})
@@ -48,7 +55,28 @@ def patient_edit(request, pk):
         request.POST or None, instance=patient, organisation=patient.organisation, units=_units_for(request.user)
     )
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            form.save()
+            if {"weight_kg", "weight_measured_on"} & set(form.changed_data):
+                _record_weighing(request, patient)
         messages.success(request, "The record is updated.")
         return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}"})
+
+
+def _record_weighing(request, patient) -> None:
+    """A weight typed on the record is a weighing too, so that the bag checks see it."""
+    zone = patient.unit.zone
+    now = timezone.localtime(timezone.now(), zone)
+    measured_at = (
+        now
+        if patient.weight_measured_on == now.date()
+        else (dt.datetime.combine(patient.weight_measured_on, dt.time(12, 0), tzinfo=zone))
+    )
+    weighing_record(
+        patient=patient,
+        weight_kg=patient.weight_kg,
+        actor=request.user,
+        measured_at=measured_at,
+        source="Patient record",
+    )

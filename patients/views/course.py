@@ -1,0 +1,173 @@
+"""The course plan's pages: plan a course, change its cycles, record stops and restarts, stop
+for good, set a consolidation cycle's next start, and record a bag.
+
+Thin: each page checks the policy (patients/policy.py) to decide whether to offer the form,
+validates it, and calls one service; the service checks the same policy again and refuses
+bad input with a message per field, which lands at that field.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, Unit
+
+from .. import policy, services
+from ..forms import BagForm, CoursePlanForm, CyclesForm, NextStartForm, RestartForm, StopForGoodForm, StopForm
+from ..models import CareEvent, Cycle, Interruption, TreatmentCourse
+from ..selectors import get_patient_for_user
+from ..services.bags import BAG_EVENTS, bag_for_event, next_change_after, weighing_warning
+from .forms_flow import form_page
+
+
+def _course(user, pk) -> TreatmentCourse:
+    course = get_object_or_404(TreatmentCourse.objects.select_related("regimen_version__regimen"), pk=pk)
+    course.patient = get_patient_for_user(user, course.patient_id)
+    return course
+
+
+def _back(patient):
+    return redirect("patient_detail", pk=patient.pk)
+
+
+def course_plan(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    policy.can_plan_course(request.user, patient).enforce()
+    form = CoursePlanForm(
+        request.POST or None, initial={"start_date": timezone.localdate(), "outpatient_setting": "home"}
+    )
+
+    def act(data):
+        course = services.course_plan(patient=patient, actor=request.user, **data)
+        messages.success(request, f"{course.regimen_version.regimen} planned: {course.planned_cycles} cycles.")
+        return _back(patient)
+
+    return form_page(request, form, act, patient=patient, title="Plan a course", template="patients/course_form.html")
+
+
+def course_cycles(request, pk):
+    course = _course(request.user, pk)
+    policy.can_change_cycles(request.user, course.patient).enforce()
+    form = CyclesForm(request.POST or None, initial={"planned_cycles": course.planned_cycles})
+
+    def act(data):
+        services.course_extend(course=course, planned_cycles=data["planned_cycles"], actor=request.user)
+        messages.success(request, f"The plan now has {data['planned_cycles']} cycles.")
+        return _back(course.patient)
+
+    return form_page(request, form, act, patient=course.patient, course=course, title="Change the number of cycles")
+
+
+def cycle_next_start(request, pk):
+    cycle = get_object_or_404(Cycle.objects.select_related("course__regimen_version__regimen"), pk=pk)
+    patient = get_patient_for_user(request.user, cycle.course.patient_id)
+    policy.can_set_next_start(request.user, patient).enforce()
+    form = NextStartForm(request.POST or None)
+
+    def act(data):
+        services.cycle_set_next_start(cycle=cycle, actor=request.user, **data)
+        messages.success(request, f"Cycle {cycle.number + 1} starts on {data['next_start_date']:%d %b %Y}.")
+        return _back(patient)
+
+    title = f"When does cycle {cycle.number + 1} start?"
+    return form_page(request, form, act, patient=patient, course=cycle.course, title=title)
+
+
+def course_stop(request, pk):
+    course = _course(request.user, pk)
+    policy.can_record_stop(request.user, course.patient).enforce()
+    zone = course.patient.unit.zone
+    form = StopForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": _now_on(zone)})
+
+    def act(data):
+        services.interruption_stop(course=course, actor=request.user, **data)
+        messages.warning(request, "The stop is recorded: no bag change is due until the restart.")
+        return _back(course.patient)
+
+    return form_page(
+        request, form, act, patient=course.patient, course=course, title="Record that the infusion stopped"
+    )
+
+
+def interruption_restart(request, pk):
+    interruption = get_object_or_404(Interruption.objects.select_related("course__regimen_version"), pk=pk)
+    patient = get_patient_for_user(request.user, interruption.patient_id)
+    policy.can_record_restart(request.user, patient).enforce()
+    zone = patient.unit.zone
+    form = RestartForm(request.POST or None, zone_name=str(zone), initial={"restarted_at": _now_on(zone)})
+
+    def act(data):
+        done = services.interruption_restart(interruption=interruption, actor=request.user, **data)
+        if done.new_cycle:
+            messages.success(
+                request, "The break was too long to continue the cycle: a new cycle starts at the restart."
+            )
+        elif done.restart_event_id:
+            messages.success(request, "The restart is planned as a supervised event with its checklist.")
+        else:
+            messages.success(request, "The restart is recorded; the plan moved by the length of the break.")
+        return _back(patient)
+
+    title = f"Restart after the stop of {timezone.localtime(interruption.stopped_at, zone):%d %b %H:%M}"
+    return form_page(request, form, act, patient=patient, course=interruption.course, title=title)
+
+
+def course_stop_for_good(request, pk):
+    course = _course(request.user, pk)
+    policy.can_stop_for_good(request.user, course.patient).enforce()
+    zone = course.patient.unit.zone
+    form = StopForGoodForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": _now_on(zone)})
+
+    def act(data):
+        services.course_stop_for_good(
+            course=course, stopped_at=data["stopped_at"], reason=data["reason"], actor=request.user
+        )
+        messages.warning(request, "The course is stopped for good; the care team is told.")
+        return _back(course.patient)
+
+    return form_page(request, form, act, patient=course.patient, course=course, title="Stop the course for good")
+
+
+def event_bag(request, pk):
+    event = get_object_or_404(CareEvent.objects.select_related("cycle__course", "patient__unit"), pk=pk)
+    patient = get_patient_for_user(request.user, event.patient_id)
+    if event.kind not in BAG_EVENTS:
+        raise PermissionDenied("A bag is recorded for a cycle start, a bag change or a restart.")
+    policy.can_record_bag(request.user, patient).enforce()
+    zone = patient.unit.zone
+    units = Unit.objects.filter(organisation_id=patient.organisation_id)
+    form = BagForm(
+        request.POST or None,
+        zone_name=str(zone),
+        organisation_units=units,
+        initial={"compounded_by": request.user, "stabiliser_added": False},
+    )
+
+    def act(data):
+        services.infusion_bag_record(event=event, actor=request.user, **data)
+        messages.success(request, "The bag is recorded; the nurse's pump rate is checked against it.")
+        return redirect("event_detail", pk=event.pk)
+
+    following = next_change_after(event)
+    context = {
+        "event": event,
+        "bag": bag_for_event(event.pk),
+        "following": following,
+        "warning": weighing_warning(services.latest_weighing(patient), event),
+    }
+    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.careevent", object_id=pk, patient_id=patient.pk)
+    return form_page(
+        request,
+        form,
+        act,
+        patient=patient,
+        title="Record the bag prepared",
+        template="patients/bag_form.html",
+        **context,
+    )
+
+
+def _now_on(zone):
+    return timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0, tzinfo=None)

@@ -132,9 +132,13 @@ def _patients(*, count: int, ward_units, staff: Staff, rng: random.Random):
     """Patients, their care teams and courses (not yet scheduled)."""
     from django.utils import timezone
 
-    from patients.models import CareTeamMember, Indication, Patient, Setting, TreatmentCourse
+    from patients.models import CareTeamMember, Indication, Patient, RegimenVersion, Setting, TreatmentCourse
 
     today = timezone.localdate()
+    regimens = {
+        version.regimen.indication: version
+        for version in RegimenVersion.objects.filter(status="published").select_related("regimen")
+    }
     patients, members, courses = [], [], []
     for n in range(count):
         ward = n % WARDS
@@ -181,6 +185,7 @@ def _patients(*, count: int, ward_units, staff: Staff, rng: random.Random):
             TreatmentCourse(
                 patient=patient,
                 indication=indication,
+                regimen_version=regimens[indication],
                 planned_cycles=cycles,
                 start_date=today - dt.timedelta(days=rng.randint(-7, span - 1)),
                 bag_hours=rng.choices([24, 48, 72, 96, 168], weights=[3, 17, 25, 20, 35])[0],

@@ -38,7 +38,7 @@ def _fill(*, events: int, items: int):
     from accounts.models import Organisation, Unit
     from checklists.models import ChecklistTemplate, ItemCondition, TemplateCondition, TemplateItem
     from checklists.services import template_version_new_draft, template_version_publish
-    from patients.models import CareEvent, Cycle, Indication, Patient, Setting, TreatmentCourse
+    from patients.models import CareEvent, Cycle, Indication, Patient, RegimenVersion, Setting, TreatmentCourse
 
     organisation = Organisation.objects.create(name="Bench Hospital")
     unit = Unit.objects.create(
@@ -92,8 +92,11 @@ def _fill(*, events: int, items: int):
         )
         for n in range(events)
     )
+    regimen = RegimenVersion.objects.get(regimen__indication=Indication.MRD_POSITIVE, status="published")
     courses = TreatmentCourse.objects.bulk_create(
-        TreatmentCourse(patient=p, indication=Indication.MRD_POSITIVE, planned_cycles=1, start_date=start)
+        TreatmentCourse(
+            patient=p, indication=Indication.MRD_POSITIVE, regimen_version=regimen, planned_cycles=1, start_date=start
+        )
         for p in patients
     )
     cycles = Cycle.objects.bulk_create(

@@ -117,7 +117,16 @@ def _fill_due_work(tasks: int) -> int:
     from accounts.models import Organisation, Role, Unit, User
     from checklists.models import ChecklistTemplate, Task, TemplateItem
     from checklists.services import checklists_instantiate, template_version_new_draft, template_version_publish
-    from patients.models import CareEvent, CareTeamMember, Cycle, Indication, Patient, Setting, TreatmentCourse
+    from patients.models import (
+        CareEvent,
+        CareTeamMember,
+        Cycle,
+        Indication,
+        Patient,
+        RegimenVersion,
+        Setting,
+        TreatmentCourse,
+    )
 
     events = tasks // ITEMS
     organisation = Organisation.objects.create(name="Bench Hospital")
@@ -154,8 +163,15 @@ def _fill_due_work(tasks: int) -> int:
     CareTeamMember.objects.bulk_create(
         CareTeamMember(patient=p, user=u, role=Role.NURSE) for p, u in zip(patients, nurses, strict=True)
     )
+    regimen = RegimenVersion.objects.get(regimen__indication=Indication.MRD_POSITIVE, status="published")
     courses = TreatmentCourse.objects.bulk_create(
-        TreatmentCourse(patient=p, indication=Indication.MRD_POSITIVE, planned_cycles=1, start_date=now.date())
+        TreatmentCourse(
+            patient=p,
+            indication=Indication.MRD_POSITIVE,
+            regimen_version=regimen,
+            planned_cycles=1,
+            start_date=now.date(),
+        )
         for p in patients
     )
     cycles = Cycle.objects.bulk_create(
@@ -340,8 +356,11 @@ INSERT INTO patients_careteammember (patient_id, user_id, role, added_at)
     SELECT p.id, (SELECT min(id) FROM accounts_user) + (p.id * 7 + k) % 200, 'nurse', now()
     FROM patients_patient p, generate_series(0, 1) k;
 INSERT INTO patients_treatmentcourse (patient_id, regimen, indication, planned_cycles, start_date, status,
-                                      bag_hours, outpatient_setting)
-    SELECT id, 'blinatumomab', 'mrd_positive', 4, current_date - 60, 'active', 48, 'home' FROM patients_patient;
+                                      bag_hours, outpatient_setting, regimen_version_id)
+    SELECT id, 'blinatumomab', 'mrd_positive', 4, current_date - 60, 'active', 48, 'home',
+           (SELECT v.id FROM patients_regimenversion v JOIN patients_regimen r ON r.id = v.regimen_id
+            WHERE r.indication = 'mrd_positive' AND v.status = 'published')
+    FROM patients_patient;
 INSERT INTO patients_cycle (course_id, number, phase, start_date, infusion_days, rest_days, inpatient_days)
     SELECT id, 1, 'induction', current_date - 60, 28, 14, 0 FROM patients_treatmentcourse;
 -- events: per patient, `per_patient` of them; the first `open_events` (by id) are the open ones,

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.audit import audited
@@ -243,13 +243,20 @@ def on_events_changed(*, created: Sequence[CareEvent], moved: Sequence[CareEvent
 
 
 def tasks_follow_events(*, events: Sequence[CareEvent]) -> int:
-    """A moved event moves its open tasks, keeping each one's offset."""
-    planned_at = {event.pk: event.planned_at for event in events}
-    tasks = list(Task.objects.filter(event_id__in=planned_at, status=Task.Status.OPEN))
-    for task in tasks:
-        task.due_at = planned_at[task.event_id] + dt.timedelta(minutes=task.due_offset_minutes)
-    Task.objects.bulk_update(tasks, ["due_at"])
-    return len(tasks)
+    """A moved event moves its open tasks, keeping each one's offset.
+
+    One UPDATE computed in the database (the event's new time plus the task's offset): a
+    rebuild after a break moves thousands of tasks, and a bulk_update's CASE per row cost
+    seconds (docs/performance.md, "Rebuilding a course after a break").
+    """
+    event_ids = [event.pk for event in events]
+    if not event_ids:
+        return 0
+    planned_at = CareEvent.objects.filter(pk=OuterRef("event_id")).values("planned_at")[:1]
+    offset = ExpressionWrapper(F("due_offset_minutes") * dt.timedelta(minutes=1), output_field=DurationField())
+    return Task.objects.filter(event_id__in=event_ids, status=Task.Status.OPEN).update(
+        due_at=ExpressionWrapper(Subquery(planned_at) + offset, output_field=DateTimeField())
+    )
 
 
 def tasks_cancel_for_events(*, events: Sequence[CareEvent]) -> int:

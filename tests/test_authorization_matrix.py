@@ -10,10 +10,13 @@ A URL without an entry fails `test_every_url_has_an_entry_in_the_matrix`.
 """
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
+from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -34,6 +37,7 @@ from .coordination.handoff_helpers import (
     make_discharge,
     make_home_nurse,
 )
+from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 
 ROLES = ["pharmacist", "nurse", "oncologist", "case_manager", "coordinator", "admin", "outsider"]
 ITEMS = [
@@ -197,10 +201,71 @@ def test_the_admin_lives_at_its_configured_path():
 
 
 # --- the walk ---------------------------------------------------------------------------------
+#
+# The world is built once per module (and per xdist worker), not once per case: building it costs
+# a second and there are some 540 cases. It is made inside a transaction that this module holds
+# open and rolls back at its end; each case runs, as any pytest-django `db` test does, inside a
+# savepoint of that transaction, rolled back when the case ends. What a case changes (a claimed
+# task, a sent handoff, an audit row, a session) is gone before the next case starts.
+# The handoffs are a second layer, built in a savepoint of their own the first time a handoff case
+# runs; the cases of `test_the_matrix_holds` come first in the module and never see it.
 
 
-@pytest.fixture
-def world(
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as tests/conftest.py sets for each test
+
+
+@contextmanager
+def _layer(django_db_blocker):
+    """A transaction (a savepoint when nested in another layer's) open until the `with` ends, then
+    rolled back. The cases' own savepoints (pytest-django's `db`) nest inside it."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def _build(django_db_blocker, make, *args):
+    """`make(*args)` with database access, and the cheap password hasher that tests/conftest.py
+    sets for each test (this runs before it)."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        return make(*args)
+
+
+def _member(patient, role, username):
+    user = UserFactory(username=username, role=role, unit=patient.unit)
+    CareTeamMemberFactory(patient=patient, user=user, role=role)
+    return user
+
+
+def _cast():
+    """The cast of tests/conftest.py (`patient`, `foreign_patient`, `nurse`, ... `outsider`), made once."""
+    from patients.services import regimen_library_seed  # what tests/conftest.py seeds before each test
+
+    regimen_library_seed()
+    ward, other_ward = UnitFactory(name="Haematology Ward"), UnitFactory(name="Cardiology Ward")
+    patient, foreign_patient = PatientFactory(unit=ward), PatientFactory(unit=other_ward)
+    cast = {
+        "patient": patient,
+        "foreign_patient": foreign_patient,
+        "nurse": _member(patient, Role.NURSE, "nurse"),
+        "nurse2": _member(patient, Role.NURSE, "nurse2"),
+        "pharmacist": _member(patient, Role.PHARMACIST, "pharmacist"),
+        "oncologist": _member(patient, Role.ONCOLOGIST, "oncologist"),
+        "case_manager": _member(patient, Role.CASE_MANAGER, "casemanager"),
+        "coordinator": UserFactory(username="coordinator", role=Role.COORDINATOR, unit=ward),
+        "admin_user": UserFactory(username="admin", role="", unit=None, is_staff=True, is_superuser=True),
+    }
+    cast["outsider"] = UserFactory(username="outsider", role=Role.NURSE, unit=other_ward)
+    CareTeamMemberFactory(patient=foreign_patient, user=cast["outsider"], role=Role.NURSE)
+    return cast
+
+
+def _build_world(
     patient, foreign_patient, nurse, nurse2, pharmacist, oncologist, case_manager, coordinator, admin_user, outsider
 ):
     """Two patients with a checklist each: ours (the cast's care team) and another team's."""
@@ -231,6 +296,23 @@ def world(
             template=version.template, version=version, draft=draft, draft_item=draft.items.order_by("order").first()
         )
     return users, objects
+
+
+_layers = {"handoffs": False}  # whether the handoff layer is in the database now
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    with _layer(django_db_blocker):
+        yield _build(django_db_blocker, lambda: _build_world(**_cast()))
+
+
+@pytest.fixture
+def world(_module_world, db):
+    """Two patients with a checklist each: ours (the cast's care team) and another team's.
+    Built once per module (`_module_world`); this case's changes are rolled back after it."""
+    assert not _layers["handoffs"], "a matrix case ran after the handoff layer was built: keep them first"
+    return _module_world
 
 
 def sign_in(client, user):
@@ -301,8 +383,7 @@ def test_the_matrix_holds(client, world, name, role, whose):
 # --- the handoffs: both sides and the review ---------------------------------------------------
 
 
-@pytest.fixture
-def handoff_world(world):
+def _build_handoffs(world):
     """The world, plus a home-health agency with its nurse, and handoffs of our patient in each
     status from draft to completed (the accepted one with an open task for a nurse)."""
     users, objects = world
@@ -330,6 +411,25 @@ def handoff_world(world):
     handoffs["action"] = handoffs["accepted"].actions.get(role="nurse")
     handoffs["patient"] = patient
     return {**users, "homenurse": homenurse}, handoffs
+
+
+@pytest.fixture(scope="module")
+def _module_handoff_world(_module_world, django_db_blocker):
+    """The handoff layer, in a savepoint of the module's transaction, rolled back at the module's end."""
+    with _layer(django_db_blocker):
+        built = _build(django_db_blocker, _build_handoffs, _module_world)
+        _layers["handoffs"] = True
+        try:
+            yield built
+        finally:
+            _layers["handoffs"] = False
+
+
+@pytest.fixture
+def handoff_world(_module_handoff_world, db):
+    """The world, plus a home-health agency with its nurse, and handoffs of our patient in each
+    status from draft to completed. Built once per module; this case's changes are rolled back after it."""
+    return _module_handoff_world
 
 
 def sees_target(user, target) -> bool:

@@ -207,8 +207,9 @@ def test_the_admin_lives_at_its_configured_path():
 # open and rolls back at its end; each case runs, as any pytest-django `db` test does, inside a
 # savepoint of that transaction, rolled back when the case ends. What a case changes (a claimed
 # task, a sent handoff, an audit row, a session) is gone before the next case starts.
-# The handoffs are a second layer, built in a savepoint of their own the first time a handoff case
-# runs; the cases of `test_the_matrix_holds` come first in the module and never see it.
+# The handoffs are a second layer in a savepoint of its own, kept for the cases of the class
+# `TestTheHandoffMatrix`: pytest rolls it back as soon as the next case is not one of them (however
+# pytest-xdist orders the cases), so the cases of `test_the_matrix_holds` never see it.
 
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as tests/conftest.py sets for each test
@@ -298,9 +299,6 @@ def _build_world(
     return users, objects
 
 
-_layers = {"handoffs": False}  # whether the handoff layer is in the database now
-
-
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
     with _layer(django_db_blocker):
@@ -311,7 +309,6 @@ def _module_world(django_db_setup, django_db_blocker):
 def world(_module_world, db):
     """Two patients with a checklist each: ours (the cast's care team) and another team's.
     Built once per module (`_module_world`); this case's changes are rolled back after it."""
-    assert not _layers["handoffs"], "a matrix case ran after the handoff layer was built: keep them first"
     return _module_world
 
 
@@ -413,25 +410,6 @@ def _build_handoffs(world):
     return {**users, "homenurse": homenurse}, handoffs
 
 
-@pytest.fixture(scope="module")
-def _module_handoff_world(_module_world, django_db_blocker):
-    """The handoff layer, in a savepoint of the module's transaction, rolled back at the module's end."""
-    with _layer(django_db_blocker):
-        built = _build(django_db_blocker, _build_handoffs, _module_world)
-        _layers["handoffs"] = True
-        try:
-            yield built
-        finally:
-            _layers["handoffs"] = False
-
-
-@pytest.fixture
-def handoff_world(_module_handoff_world, db):
-    """The world, plus a home-health agency with its nurse, and handoffs of our patient in each
-    status from draft to completed. Built once per module; this case's changes are rolled back after it."""
-    return _module_handoff_world
-
-
 def sees_target(user, target) -> bool:
     if isinstance(target, Patient):
         return sees(user, target)
@@ -444,33 +422,50 @@ HANDOFF_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "role"), HANDOFF_CASES, ids=[f"{n}-{r}" for n, r in HANDOFF_CASES])
-def test_the_handoff_matrix_holds(client, handoff_world, name, role):
-    users, targets = handoff_world
-    user, rule, target = users[role], RULES[name], targets[RULES[name].target]
-    sign_in(client, user)
-    url = reverse(name, args=[target.pk])
+class TestTheHandoffMatrix:
+    """The handoff cases share the handoff layer, built once for the class (see `handoff_world`)."""
 
-    if rule.audit is None:  # a page
-        response = client.get(url)
-        if not sees_target(user, target):
+    @pytest.fixture(scope="class")
+    def _class_handoff_world(self, _module_world, django_db_blocker):
+        """The handoff layer, in a savepoint of the module's transaction, rolled back when the
+        class's cases are done."""
+        with _layer(django_db_blocker):
+            yield _build(django_db_blocker, _build_handoffs, _module_world)
+
+    @pytest.fixture
+    def handoff_world(self, _class_handoff_world, db):
+        """The world, plus a home-health agency with its nurse, and handoffs of our patient in each
+        status from draft to completed. Built once for the class; this case's changes are rolled
+        back after it."""
+        return _class_handoff_world
+
+    @pytest.mark.parametrize(("name", "role"), HANDOFF_CASES, ids=[f"{n}-{r}" for n, r in HANDOFF_CASES])
+    def test_the_handoff_matrix_holds(self, client, handoff_world, name, role):
+        users, targets = handoff_world
+        user, rule, target = users[role], RULES[name], targets[RULES[name].target]
+        sign_in(client, user)
+        url = reverse(name, args=[target.pk])
+
+        if rule.audit is None:  # a page
+            response = client.get(url)
+            if not sees_target(user, target):
+                assert response.status_code == 404
+            else:
+                assert response.status_code == (200 if role in rule.roles else 403), response.status_code
+            return
+
+        now = timezone.localtime(timezone.now(), target_patient_zone(targets)).strftime("%Y-%m-%dT%H:%M")
+        data = {key: value.format(now=now) for key, value in rule.data.items()}
+        mine = AuditEvent.objects.filter(action=rule.audit, actor_id=user.pk)
+        before, everyone_before = mine.count(), AuditEvent.objects.filter(action=rule.audit).count()
+        visible = sees_target(user, target)
+        response = client.post(url, data, HTTP_HX_REQUEST="true")
+        if not visible:
             assert response.status_code == 404
+            assert AuditEvent.objects.filter(action=rule.audit).count() == everyone_before
         else:
-            assert response.status_code == (200 if role in rule.roles else 403), response.status_code
-        return
-
-    now = timezone.localtime(timezone.now(), target_patient_zone(targets)).strftime("%Y-%m-%dT%H:%M")
-    data = {key: value.format(now=now) for key, value in rule.data.items()}
-    mine = AuditEvent.objects.filter(action=rule.audit, actor_id=user.pk)
-    before, everyone_before = mine.count(), AuditEvent.objects.filter(action=rule.audit).count()
-    visible = sees_target(user, target)
-    response = client.post(url, data, HTTP_HX_REQUEST="true")
-    if not visible:
-        assert response.status_code == 404
-        assert AuditEvent.objects.filter(action=rule.audit).count() == everyone_before
-    else:
-        assert response.status_code == 200
-        assert (mine.count() > before) == (role in rule.roles), response.content.decode()[:600]
+            assert response.status_code == 200
+            assert (mine.count() > before) == (role in rule.roles), response.content.decode()[:600]
 
 
 def target_patient_zone(targets):

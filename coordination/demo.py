@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Task
 from checklists.services import ATTESTATION_VALUE, task_complete, task_verify
-from checklists.starter import starter_library_load
+from checklists.starter import starter_library_load, starter_library_update
 from patients.models import (
     CareEvent,
     CareTeamMember,
@@ -429,6 +429,7 @@ def _demo_breaks(users: dict[str, User]) -> None:
 def seed_demo(*, password: str) -> SeedResult:
     regimen_library_seed()
     starter_library_load()
+    starter_library_update()  # an existing database gets the library's corrections
     units = _units()
     users = _users(units, password)
     today = timezone.localtime(timezone.now(), units[WARD].zone).date()

@@ -1,20 +1,50 @@
+import dataclasses
+import datetime as dt
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Role
+from checklists import starter
 from checklists.conditions import parse_value
-from checklists.models import ChecklistTemplate, ItemCondition, Task, TemplateCondition, TemplateItem, TemplateVersion
-from checklists.services import checklists_instantiate, template_version_validate
-from checklists.starter import STARTER_TEMPLATES, starter_library_load
-from patients.models import CareEvent
-from patients.services import course_schedule_build
+from checklists.models import (
+    ITEM_CONTENT_FIELDS,
+    Checklist,
+    ChecklistTemplate,
+    ItemCondition,
+    Task,
+    TemplateCondition,
+    TemplateItem,
+    TemplateVersion,
+)
+from checklists.services import (
+    checklists_instantiate,
+    task_complete,
+    template_version_new_draft,
+    template_version_publish,
+    template_version_validate,
+)
+from checklists.starter import (
+    CORRECTION_SUMMARY,
+    STARTER_TEMPLATES,
+    STEP_UP_TEMPLATE,
+    StarterItem,
+    starter_library_load,
+    starter_library_update,
+)
+from patients.models import CareEvent, Indication, Interruption, Setting
+from patients.services import course_schedule_build, event_schedule, interruption_restart, interruption_stop
 
-from ..factories import CourseFactory
+from ..factories import CourseFactory, PatientFactory
 
 CLINICAL_ROLES = {Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST, Role.CASE_MANAGER}
 CYCLE_STARTS = ["Cycle 1 start (inpatient)", "Cycle 2 start", "Later cycle start (clinic)"]
+PREMEDICATION = TemplateItem.Records.PREMEDICATION_TIME
+RR, MRD, CONSOLIDATION = Indication.RELAPSED_REFRACTORY, Indication.MRD_POSITIVE, Indication.CONSOLIDATION
+FORMER_STEP_UP = "Step-up dose (cycle 1 day 8)"
 
 
 def _counts():
@@ -28,18 +58,49 @@ def _counts():
     )
 
 
+def spec_named(name):
+    return next(spec for spec in STARTER_TEMPLATES if spec.name == name)
+
+
+def start_of(course, number, kind=CareEvent.Kind.CYCLE_START):
+    return CareEvent.objects.get(cycle__course=course, cycle__number=number, kind=kind, scheduled=True)
+
+
+def premedication_tasks(event):
+    return Task.objects.filter(event=event, records=PREMEDICATION)
+
+
+def template_names(events):
+    return set(Checklist.objects.filter(event__in=events).values_list("template__name", flat=True))
+
+
+def planned_course(patient, indication, cycles, **fields):
+    course = CourseFactory(patient=patient, indication=indication, planned_cycles=cycles, **fields)
+    course_schedule_build(course=course)
+    return course
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
 def test_the_loader_creates_every_template_once(db):
     assert starter_library_load() == len(STARTER_TEMPLATES)
     first = _counts()
     assert starter_library_load() == 0
     assert _counts() == first
-    assert first[0] == len(STARTER_TEMPLATES) >= 7
+    assert first[0] == len(STARTER_TEMPLATES) >= 10
 
 
 def test_the_loader_leaves_an_edited_template_alone(db):
     ChecklistTemplate.objects.create(name="Bag change", trigger_kind=CareEvent.Kind.BAG_CHANGE)
     assert starter_library_load() == len(STARTER_TEMPLATES) - 1
     assert not TemplateVersion.objects.filter(template__name="Bag change").exists()
+
+
+def test_the_loader_counts_a_template_under_its_former_name_as_existing(db):
+    ChecklistTemplate.objects.create(name=FORMER_STEP_UP, trigger_kind=CareEvent.Kind.DOSE_STEP_UP)
+    assert starter_library_load() == len(STARTER_TEMPLATES) - 1
+    assert not ChecklistTemplate.objects.filter(name=STEP_UP_TEMPLATE).exists()
 
 
 def test_the_command_reports_how_many_were_created(db):
@@ -51,12 +112,28 @@ def test_the_command_reports_how_many_were_created(db):
     assert "Created 0" in out.getvalue()
 
 
+def test_the_library_command_loads_then_updates(db):
+    out = StringIO()
+    call_command("load_starter_library", stdout=out)
+    assert f"Created {len(STARTER_TEMPLATES)}" in out.getvalue() and "Updated" not in out.getvalue()
+    out = StringIO()
+    call_command("load_starter_library", "--update", stdout=out)
+    assert "Created 0" in out.getvalue()
+    assert f"Updated 0 starter template(s); {len(STARTER_TEMPLATES)} already up to date." in out.getvalue()
+
+
 def test_every_template_is_published_once_and_valid(db):
     starter_library_load()
+    assert ChecklistTemplate.objects.count() == len(STARTER_TEMPLATES)
     for template in ChecklistTemplate.objects.all():
         versions = list(template.versions.all())
         assert [(v.number, v.status) for v in versions] == [(1, TemplateVersion.Status.PUBLISHED)]
         template_version_validate(versions[0])
+
+
+def test_the_starter_item_writes_every_content_field():
+    """The update compares these fields: a new ItemContent field must be added to the library too."""
+    assert set(starter.ITEM_FIELDS) == set(ITEM_CONTENT_FIELDS)
 
 
 @pytest.mark.parametrize("name", CYCLE_STARTS)
@@ -91,24 +168,132 @@ def test_every_condition_and_offset_is_valid(db):
     assert ("weight_kg", "lt", "45") in facts
     assert ("weight_kg", "lt", "22") in facts
     assert ("setting", "eq", "home") in facts
+    assert ("premedication_due", "eq", "yes") in facts
+    assert ("indication", "eq", "relapsed_refractory") in facts
     for item in TemplateItem.objects.all():
         assert -43200 <= item.due_offset_minutes <= 43200
+
+
+# --- what the items say -------------------------------------------------------------------------
 
 
 def test_cycle_1_has_the_pre_infusion_safety_items(db):
     starter_library_load()
     items = TemplateItem.objects.filter(version__template__name="Cycle 1 start (inpatient)")
     weight = items.get(text="Weight (kg)")
-    assert (weight.role, weight.response_kind, weight.unit) == (Role.NURSE, "number", "kg")
-    assert (weight.min_value, weight.max_value, weight.required) == (1, 300, True)
+    assert (weight.role, weight.response_kind, weight.unit, weight.records) == (Role.NURSE, "number", "kg", "weight")
+    assert (weight.min_value, weight.max_value, weight.required, weight.hard_stop) == (1, 300, True, True)
     pump = items.get(needs_verification=True)
+    assert pump.text == "Pump programmed at the label rate and locked; independent double-check"
     assert (pump.role, pump.verifier_role) == (Role.NURSE, Role.NURSE)
+    rate = items.get(records=TemplateItem.Records.PUMP_RATE)
+    assert (rate.text, rate.response_kind, rate.unit, rate.hard_stop) == (
+        "Pump rate entered (mL/h)",
+        "number",
+        "mL/h",
+        True,
+    )
+    assert (rate.min_value, rate.max_value) == (Decimal("0.1"), Decimal("20"))
+    assert list(pump.depends_on.all()) == [rate]
     assert items.filter(role=Role.NURSE, response_kind="checkbox").exists()
     assert items.filter(role=Role.PHARMACIST, required=True).exists()
     assert items.filter(role=Role.ONCOLOGIST, required=True).exists()
-    seven_day = items.get(hard_stop=True, response_kind="choice")
-    assert seven_day.conditions.get().value == "22"
+    bag = items.get(text="Bag duration and preservative on the pharmacy label")
+    assert [choice for choice in bag.choices if "benzyl alcohol" in choice] == [
+        "72 h (1.8 mL/h, benzyl alcohol)",
+        "96 h (1.8 mL/h, benzyl alcohol)",
+        "7 days (0.6 mL/h, benzyl alcohol)",
+    ]
+    seven_day = items.get(hard_stop=True, response_kind="choice", conditions__value="22")
     assert seven_day.failing_choices == ["7 days (0.6 mL/h, benzyl alcohol)"]
+    infant = items.get(hard_stop=True, response_kind="choice", conditions__value="5.4")
+    assert set(infant.failing_choices) == {"72 h or 96 h (benzyl alcohol)", "7 days (0.6 mL/h, benzyl alcohol)"}
+
+
+def test_cycle_1_checks_the_liver_tests_with_ggt_and_the_pregnancy_status(db):
+    starter_library_load()
+    items = TemplateItem.objects.filter(version__template__name="Cycle 1 start (inpatient)")
+    labs = items.get(text__startswith="Labs reviewed")
+    assert "GGT" in labs.text and "blood count" in labs.text and labs.role == Role.ONCOLOGIST
+    pregnancy = items.get(text__startswith="Pregnancy status")
+    # Completed, or marked not applicable for a patient who cannot become pregnant: never a hard stop.
+    assert (pregnancy.role, pregnancy.hard_stop, pregnancy.required) == (Role.ONCOLOGIST, False, True)
+    assert "not applicable" in pregnancy.help_text
+    clear = items.get(text="Clear to start the infusion")
+    assert pregnancy in clear.depends_on.all()
+
+
+def test_the_interaction_review_names_the_cyp450_window_and_live_vaccines(db):
+    starter_library_load()
+    reviews = TemplateItem.objects.filter(text__startswith="Interaction review")
+    assert set(reviews.values_list("version__template__name", flat=True)) == set(CYCLE_STARTS)
+    for review in reviews:
+        said = f"{review.text} {review.help_text}"
+        assert "CYP450" in said and "cycle 1 days 1–9" in said and "cycle 2 days 1–2" in said
+        assert "narrow" in said and "live vaccines" in said and "warfarin" in said
+
+
+def test_one_premedication_item_per_template_and_no_drug_written_in_the_library(db):
+    starter_library_load()
+    premedications = TemplateItem.objects.filter(records=PREMEDICATION)
+    by_template = sorted(premedications.values_list("version__template__name", flat=True))
+    assert by_template == sorted([*CYCLE_STARTS, STEP_UP_TEMPLATE, "Restart after an interruption"])
+    for item in premedications:
+        assert (item.text, item.role, item.response_kind, item.hard_stop) == (
+            "Premedication given: record the time",
+            Role.NURSE,
+            TemplateItem.ResponseKind.DATETIME,
+            True,
+        )
+        assert [(c.fact, c.operator, c.value) for c in item.conditions.all()] == [("premedication_due", "eq", "yes")]
+    # The regimen names the drug: no item of the library hard-codes one.
+    for item in TemplateItem.objects.all():
+        said = f"{item.text} {item.help_text}".lower()
+        assert "dexamethasone" not in said and "prednisone" not in said, item.text
+
+
+def test_the_step_up_template_fits_the_step_up_and_a_re_escalation(db):
+    starter_library_load()
+    template = ChecklistTemplate.objects.get(trigger_kind=CareEvent.Kind.DOSE_STEP_UP)
+    assert template.name == STEP_UP_TEMPLATE
+    assert not template.conditions.exists()
+    assert "re-escalation" in template.description and "no step-up" in template.description
+
+
+def test_the_new_templates_cover_their_clinical_steps(db):
+    starter_library_load()
+    expected = {
+        "Cycle end": (CareEvent.Kind.CYCLE_END, ["aspirated", "Pump and supplies returned", "marrow", "rest-period"]),
+        "Home visit": (CareEvent.Kind.HOME_VISIT, ["dressing", "Pump checked", "CRS and neurological", "Caregiver"]),
+        "Interruption": (
+            CareEvent.Kind.INTERRUPTION,
+            ["Cause and time", "Oncologist told", "without flushing", "Bag kept or discarded", "Restart decision"],
+        ),
+    }
+    for name, (kind, phrases) in expected.items():
+        template = ChecklistTemplate.objects.get(name=name)
+        assert template.trigger_kind == kind
+        texts = " | ".join(TemplateItem.objects.filter(version__template=template).values_list("text", flat=True))
+        for phrase in phrases:
+            assert phrase in texts, (name, phrase)
+    decision = TemplateItem.objects.get(version__template__name="Interruption", text="Restart decision recorded")
+    assert decision.role == Role.ONCOLOGIST
+    aspirate = TemplateItem.objects.get(version__template__name="Cycle end", text__startswith="Residual drug")
+    assert "flush" in aspirate.text and "bolus" in aspirate.help_text
+
+
+def test_the_pump_rate_is_recorded_where_a_bag_is_hung(db):
+    starter_library_load()
+    rates = TemplateItem.objects.filter(records=TemplateItem.Records.PUMP_RATE)
+    assert set(rates.values_list("version__template__name", flat=True)) == {
+        *CYCLE_STARTS,
+        "Bag change",
+        "Restart after an interruption",
+    }
+    assert set(rates.values_list("hard_stop", "unit", "response_kind")) == {(True, "mL/h", "number")}
+
+
+# --- the checklists that courses get ----------------------------------------------------------
 
 
 def test_a_heavy_patients_cycle_1_gets_the_weight_band_check_not_the_bsa_one(patient):
@@ -119,9 +304,247 @@ def test_a_heavy_patients_cycle_1_gets_the_weight_band_check_not_the_bsa_one(pat
     checklists_instantiate(events=[event])
     texts = set(Task.objects.filter(event=event).values_list("text", flat=True))
     assert "Weight (kg)" in texts
-    assert any(text.startswith("Dose band verified") for text in texts)
+    assert "Dose band verified for a patient of at least 45 kg: 9 mcg/day days 1–7, then 28 mcg/day from day 8" in texts
+    assert not any("no step-up" in text for text in texts)
     assert not any(text.startswith("BSA-based") for text in texts)
-    assert not any("under 22 kg" in text for text in texts)
+    assert not any("under 22 kg" in text or "under 5.4 kg" in text for text in texts)
     assert set(Task.objects.filter(event=event).values_list("checklist__template__name", flat=True)) == {
         "Cycle 1 start (inpatient)"
     }
+
+
+@pytest.mark.parametrize("indication", [MRD, CONSOLIDATION])
+def test_a_cycle_1_without_step_up_gets_the_flat_dose(patient, indication):
+    starter_library_load()
+    course = planned_course(patient, indication, 1)
+    texts = set(Task.objects.filter(event=start_of(course, 1)).values_list("text", flat=True))
+    assert "Dose band verified for a patient of at least 45 kg: 28 mcg/day days 1–28, no step-up" in texts
+    assert not any("9 mcg/day" in text for text in texts)
+
+
+def test_the_step_up_checklist_comes_with_the_relapsed_refractory_day_8_only(ward):
+    starter_library_load()
+    rr = planned_course(PatientFactory(unit=ward), RR, 2)
+    step_up = start_of(rr, 1, CareEvent.Kind.DOSE_STEP_UP)
+    assert step_up.day_number == 8
+    assert template_names([step_up]) == {STEP_UP_TEMPLATE}
+    assert premedication_tasks(step_up).count() == 1  # adults: before the step-up
+
+    for indication in (MRD, CONSOLIDATION):
+        course = planned_course(PatientFactory(unit=ward), indication, 2)
+        events = CareEvent.objects.filter(cycle__course=course)
+        assert events.filter(kind=CareEvent.Kind.CYCLE_START).exists()
+        assert STEP_UP_TEMPLATE not in template_names(events), indication
+        assert not events.filter(kind=CareEvent.Kind.DOSE_STEP_UP).exists()
+
+
+def test_relapsed_refractory_premedication_adults_every_cycle_children_cycle_1_only(ward):
+    starter_library_load()
+    adult = planned_course(PatientFactory(unit=ward), RR, 2)
+    child = planned_course(
+        PatientFactory(unit=ward, birth_date=timezone.localdate() - dt.timedelta(days=10 * 366), weight_kg=30),
+        RR,
+        2,
+    )
+    assert premedication_tasks(start_of(adult, 1)).count() == 1
+    assert premedication_tasks(start_of(adult, 2)).count() == 1
+    assert premedication_tasks(start_of(child, 1)).count() == 1
+    assert premedication_tasks(start_of(child, 2)).count() == 0
+    assert Task.objects.filter(event=start_of(child, 2)).exists()  # the cycle 2 checklist is there, without it
+    help_text = premedication_tasks(start_of(adult, 2)).get().help_text
+    assert help_text.startswith("dexamethasone 20 mg IV, given 30–90 minutes before the start")
+    assert "5 mg/m²" in premedication_tasks(start_of(child, 1)).get().help_text
+
+
+def test_mrd_positive_adults_are_premedicated_with_prednisone_every_cycle(patient):
+    starter_library_load()
+    course = planned_course(patient, MRD, 3)
+    for number in (1, 2, 3):
+        task = premedication_tasks(start_of(course, number)).get()
+        assert "prednisone 100 mg IV" in task.help_text, number
+        assert (task.response_kind, task.hard_stop, task.role) == ("datetime", True, Role.NURSE)
+
+
+def test_the_premedication_time_is_checked_against_the_window(patient, nurse, pharmacist, oncologist):
+    starter_library_load()
+    course = planned_course(patient, MRD, 1)
+    event = start_of(course, 1)
+    workers = {Role.NURSE: nurse, Role.PHARMACIST: pharmacist, Role.ONCOLOGIST: oncologist}
+    at = event.planned_at
+
+    def done(task):
+        for dependency in task.depends_on.filter(status=Task.Status.OPEN):
+            done(dependency)
+        value = {"choice": task.choices[0] if task.choices else "", "text": "ok"}.get(task.response_kind, "yes")
+        return task_complete(task=task, actor=workers[task.role], value=value, now=at)
+
+    premedication = premedication_tasks(event).get()
+    for dependency in premedication.depends_on.all():
+        done(dependency)
+    local = timezone.localtime(at - dt.timedelta(minutes=20), patient.unit.zone)
+    late = task_complete(task=premedication, actor=nurse, value=local.strftime("%Y-%m-%dT%H:%M"), now=at)
+    assert late.hard_stop_failed and "the window is given 30–90 minutes before the start" in late.value
+
+    other = planned_course(patient, MRD, 1, start_date=course.start_date + dt.timedelta(days=60))
+    event = start_of(other, 1)
+    at = event.planned_at
+    premedication = premedication_tasks(event).get()
+    for dependency in premedication.depends_on.all():
+        done(dependency)
+    local = timezone.localtime(at - dt.timedelta(minutes=60), patient.unit.zone)
+    on_time = task_complete(task=premedication, actor=nurse, value=local.strftime("%Y-%m-%dT%H:%M"), now=at)
+    assert not on_time.hard_stop_failed
+
+
+def test_the_new_templates_instantiate_on_their_events(patient, nurse, oncologist):
+    starter_library_load()
+    now = timezone.now()
+    course = planned_course(patient, MRD, 2, start_date=timezone.localdate() - dt.timedelta(days=2))
+    ends = CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.CYCLE_END)
+    assert ends.count() == 2
+    for end in ends:
+        assert template_names([end]) == {"Cycle end"}
+
+    visit = event_schedule(
+        cycle=course.cycles.get(number=1),
+        kind=CareEvent.Kind.HOME_VISIT,
+        planned_at=now + dt.timedelta(days=3),
+        setting=Setting.HOME,
+    )
+    assert template_names([visit]) == {"Home visit"}
+    assert Task.objects.filter(event=visit, text__startswith="CRS and neurological signs").exists()
+
+    stop = interruption_stop(
+        course=course,
+        stopped_at=now - dt.timedelta(hours=1),
+        cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3,
+        detail="Grade 3 CRS",
+        actor=nurse,
+        now=now,
+    )
+    stopped = CareEvent.objects.get(cycle__course=course, kind=CareEvent.Kind.INTERRUPTION)
+    assert template_names([stopped]) == {"Interruption"}
+    assert Task.objects.filter(event=stopped, text="Restart decision recorded", role=Role.ONCOLOGIST).exists()
+
+    stop = interruption_restart(interruption=stop, restarted_at=now + dt.timedelta(hours=5), actor=oncologist, now=now)
+    assert template_names([stop.restart_event]) == {"Restart after an interruption"}
+    restart_premedication = premedication_tasks(stop.restart_event).get()
+    assert "prednisone" in restart_premedication.help_text
+    # The re-escalation of an MRD-positive course gets the same checklist as a step-up, without a
+    # premedication: its regimen asks for none before a dose increase.
+    re_escalation = stop.re_escalation_event
+    assert re_escalation.kind == CareEvent.Kind.DOSE_STEP_UP and re_escalation.note.startswith("Re-escalation")
+    assert template_names([re_escalation]) == {STEP_UP_TEMPLATE}
+    assert not premedication_tasks(re_escalation).exists()
+    assert Task.objects.filter(event=re_escalation, text__startswith="Dose increase ordered").exists()
+
+
+# --- the update ---------------------------------------------------------------------------------
+
+OLD_PREMEDICATION = StarterItem("dex_given", "Before the infusion", Role.NURSE, "Dexamethasone given", -60)
+
+
+def _old_library():
+    """The library as an earlier release loaded it: the step-up under its former name, and a bag
+    change without the pump rate; the rest as today."""
+    step_up = spec_named(STEP_UP_TEMPLATE)
+    starter._create(
+        dataclasses.replace(
+            step_up,
+            name=FORMER_STEP_UP,
+            description="Cycle 1 day 8: the dose steps up; dexamethasone before it.",
+            items=(*[i for i in step_up.items if i.ref != "premedication"], OLD_PREMEDICATION),
+        ),
+        actor=None,
+    )
+    bag_change = spec_named("Bag change")
+    old_items = tuple(
+        dataclasses.replace(item, after=("label",)) if item.ref in ("pump", "pump_home") else item
+        for item in bag_change.items
+        if item.ref != "pump_rate"
+    )
+    starter._create(dataclasses.replace(bag_change, items=old_items), actor=None)
+    starter_library_load()
+
+
+def test_the_update_publishes_the_corrections_once(db, admin_user):
+    _old_library()
+    assert ChecklistTemplate.objects.count() == len(STARTER_TEMPLATES)
+    old_label = TemplateItem.objects.get(version__template__name="Bag change", text__startswith="Bag label checked")
+
+    result = starter_library_update(actor=admin_user)
+
+    assert sorted(result.updated) == sorted([STEP_UP_TEMPLATE, "Bag change"])
+    assert result.renamed == {FORMER_STEP_UP: STEP_UP_TEMPLATE}
+    assert result.skipped == {}
+    assert len(result.unchanged) == len(STARTER_TEMPLATES) - 2
+    assert not ChecklistTemplate.objects.filter(name=FORMER_STEP_UP).exists()
+    for name in (STEP_UP_TEMPLATE, "Bag change"):
+        template = ChecklistTemplate.objects.get(name=name)
+        assert template.description == spec_named(name).description
+        versions = [(v.number, v.status, v.change_summary) for v in template.versions.order_by("number")]
+        assert versions == [
+            (1, TemplateVersion.Status.RETIRED, "Starter library"),
+            (2, TemplateVersion.Status.PUBLISHED, CORRECTION_SUMMARY),
+        ]
+        published = template.versions.get(status=TemplateVersion.Status.PUBLISHED)
+        assert published.published_by == admin_user
+        assert starter._version_content(published) == starter._spec_content(spec_named(name))
+    new_label = TemplateItem.objects.get(
+        version__template__name="Bag change", version__number=2, text__startswith="Bag label checked"
+    )
+    assert new_label.key == old_label.key  # the same item across versions
+    assert not TemplateItem.objects.filter(version__status="published", text="Dexamethasone given").exists()
+
+    counts = _counts()
+    again = starter_library_update(actor=admin_user)
+    assert (again.updated, again.renamed, again.skipped) == ([], {}, {})
+    assert len(again.unchanged) == len(STARTER_TEMPLATES)
+    assert _counts() == counts
+
+
+def test_the_update_changes_nothing_on_a_current_library(db):
+    starter_library_load()
+    counts = _counts()
+    result = starter_library_update()
+    assert result.updated == [] and len(result.unchanged) == len(STARTER_TEMPLATES)
+    assert _counts() == counts
+
+
+def test_the_update_leaves_a_template_with_an_open_draft_alone(db, admin_user):
+    _old_library()
+    template = ChecklistTemplate.objects.get(name="Bag change")
+    draft = template_version_new_draft(template=template, actor=admin_user)
+    result = starter_library_update()
+    assert "Bag change" in result.skipped and "Bag change" not in result.updated
+    assert STEP_UP_TEMPLATE in result.updated
+    assert list(template.versions.values_list("number", "status")) == [(2, "draft"), (1, "published")]
+    assert not draft.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
+
+
+def test_the_update_leaves_a_local_edit_alone_unless_forced(db, admin_user):
+    _old_library()
+    template = ChecklistTemplate.objects.get(name="Bag change")
+    draft = template_version_new_draft(template=template, actor=admin_user)
+    draft.items.filter(text="IV site clean, line not flushed").update(text="IV site clean, line never flushed")
+    template_version_publish(version=draft, actor=admin_user, change_summary="Our wording")
+
+    result = starter_library_update()
+    assert "Bag change" in result.skipped
+    assert template.versions.get(status="published").change_summary == "Our wording"
+
+    result = starter_library_update(actor=admin_user, force=True)
+    assert "Bag change" in result.updated
+    published = template.versions.get(status="published")
+    assert (published.number, published.change_summary) == (3, CORRECTION_SUMMARY)
+    assert published.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
+
+
+def test_the_library_command_updates_an_old_library(db):
+    _old_library()
+    out = StringIO()
+    call_command("load_starter_library", "--update", stdout=out)
+    said = out.getvalue()
+    assert "Created 0" in said and f"Renamed “{FORMER_STEP_UP}” to “{STEP_UP_TEMPLATE}”" in said
+    assert "Updated 2 starter template(s)" in said

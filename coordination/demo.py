@@ -454,7 +454,7 @@ def _settle_past_work(team: list[User]) -> None:
         by_role.setdefault(user.role, user)  # nurse completes; nurse2 is left to double-check
     for role, user in by_role.items():
         Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20)).exclude(
-            response_kind__in=["number", "choice"]
+            response_kind__in=["number", "choice", "datetime"]
         ).update(status=Task.Status.DONE, value="yes", completed_by=user, completed_at=now)
         Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20)).update(
             status=Task.Status.NOT_APPLICABLE, not_applicable_reason="Recorded on paper before go-live"

@@ -37,7 +37,7 @@ from accounts.audit import audited
 from accounts.models import AuditEvent, Unit, User
 from accounts.permissions import MATRIX, Ability, can
 from checklists.gate import event_readiness
-from checklists.models import Checklist, Task
+from checklists.models import Checklist, Task, TemplateItem
 from checklists.selectors import checklists_with_tasks
 from checklists.services import checklists_instantiate
 from patients.models import CareEvent, CareTeamMember, Patient
@@ -338,7 +338,7 @@ def _local(at: dt.datetime, zone) -> str:
 
 def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[list[str]]:
     """The facts a receiver needs, read from the record: cycle and day, inpatient days done,
-    bag duration and the next change at home, pump programming, weight, last dexamethasone.
+    bag duration and the next change at home, pump programming, weight, last premedication.
 
     [[label, value], …]; stored on the handoff when it is sent, computed afresh before.
     """
@@ -357,7 +357,14 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
     )
     done = Task.objects.filter(patient=patient, status=Task.Status.DONE).select_related("completed_by", "verified_by")
     pump_task = done.filter(text__istartswith="Pump programm").order_by("-completed_at").first()
-    dex_task = done.filter(text__istartswith="Dexamethasone given").order_by("-completed_at").first()
+    # The premedication task is found by what it records, never by its text; its value is the
+    # time given, on the unit's clock (checklists/recorded.py).
+    premedication = (
+        done.filter(records=TemplateItem.Records.PREMEDICATION_TIME)
+        .select_related("event")
+        .order_by("-completed_at")
+        .first()
+    )
 
     pump = "not recorded"
     if pump_task:
@@ -381,7 +388,12 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
         ["Next bag change", _local(next_bag.planned_at, zone) if next_bag else "none planned in this course"],
         ["Pump programming", pump],
         ["Weight", f"{patient.weight_kg} kg, measured {patient.weight_measured_on:%d %b %Y}"],
-        ["Last dexamethasone", _local(dex_task.completed_at, zone) if dex_task else "not recorded"],
+        [
+            "Last premedication",
+            f"{premedication.value}, before the {premedication.event.get_kind_display().lower()}"
+            if premedication
+            else "not recorded",
+        ],
     ]
 
 

@@ -52,14 +52,36 @@ class AccessGrantAdmin(admin.ModelAdmin):
     list_select_related = ["patient", "unit"]
 
 
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """Clinical records change through their services (the pages), never by hand here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CycleInline(admin.TabularInline):
     model = Cycle
     extra = 0
     show_change_link = True
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(TreatmentCourse)
-class TreatmentCourseAdmin(admin.ModelAdmin):
+class TreatmentCourseAdmin(ReadOnlyRecordAdmin):
     list_display = ["patient", "regimen", "indication", "planned_cycles", "start_date", "status"]
     list_filter = ["status", "indication", "regimen"]
     search_fields = ["patient__mrn", "patient__family_name"]
@@ -68,7 +90,7 @@ class TreatmentCourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Cycle)
-class CycleAdmin(admin.ModelAdmin):
+class CycleAdmin(ReadOnlyRecordAdmin):
     list_display = ["course", "number", "phase", "start_date", "inpatient_days"]
     list_filter = ["phase", "number"]
     search_fields = ["course__patient__mrn", "course__patient__family_name"]
@@ -76,7 +98,7 @@ class CycleAdmin(admin.ModelAdmin):
 
 
 @admin.register(CareEvent)
-class CareEventAdmin(admin.ModelAdmin):
+class CareEventAdmin(ReadOnlyRecordAdmin):
     list_display = ["patient", "kind", "cycle", "planned_at", "setting", "status"]
     list_filter = ["kind", "status", "setting", "patient__unit"]
     search_fields = ["patient__mrn", "patient__family_name"]
@@ -169,19 +191,6 @@ class BagOptionAdmin(admin.ModelAdmin):
         "active",
     ]
     list_editable = ["active"]
-
-
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
-    """Clinical records change through their services (the pages), never by hand here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Interruption)

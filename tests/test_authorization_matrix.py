@@ -26,7 +26,7 @@ from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim, task_complete, template_version_new_draft
 from coordination import handoffs as handoffs_svc
 from coordination.selectors import handoffs_visible_to
-from patients.models import Patient
+from patients.models import Interruption, Patient
 
 from .accounts.helpers import verified_login
 from .checklists.helpers import make_event, publish_template
@@ -68,6 +68,16 @@ class Act:
     roles: frozenset
     audit: str
     data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OnPlan:
+    """A page that changes a patient's course plan (patients/policy.py): whoever does not see the
+    patient gets 404; of those who do, `roles` (on the care team, or the unit's coordinator) get
+    the form (200), the others 403."""
+
+    target: str
+    roles: frozenset
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,16 @@ RULES = {
     "patient_detail": Page(Ability.VIEW_PATIENTS, target="patient"),
     "event_detail": Page(Ability.VIEW_PATIENTS, target="event"),
     "board": Page(Ability.VIEW_BOARD),
+    # Who changes a course plan (patients/policy.py): the oncologist plans and decides; a nurse
+    # or the oncologist records a stop; the pharmacist records bags; the chemotherapy plan's
+    # next start is the oncologist's or the unit coordinator's.
+    "patients:course_plan": OnPlan("patient", frozenset({"oncologist"})),
+    "patients:course_cycles": OnPlan("course", frozenset({"oncologist"})),
+    "patients:course_stop": OnPlan("course", frozenset({"nurse", "oncologist", "outsider"})),
+    "patients:course_stop_for_good": OnPlan("course", frozenset({"oncologist"})),
+    "patients:cycle_next_start": OnPlan("cycle", frozenset({"oncologist", "coordinator"})),
+    "patients:interruption_restart": OnPlan("interruption", frozenset({"oncologist"})),
+    "patients:event_bag": OnPlan("event", frozenset({"pharmacist"})),
     # What a role does to a patient's work.
     "event_override": Act("event", frozenset({"oncologist"}), "override", {"reason": "Weight on paper."}),
     "task_claim": Act("weight", frozenset({"nurse"}), "claim"),
@@ -291,7 +311,17 @@ def _build_world(
         task_complete(task=tasks["pump"], actor=completer, value=True)
         if whose == "own":
             task_claim(task=tasks["order"], actor=pharmacist)
-        objects[whose] = {"patient": someone, "event": event, **tasks}
+        course = event.cycle.course
+        stop = Interruption.objects.create(
+            patient=someone,
+            course=course,
+            cycle=event.cycle,
+            stopped_at=timezone.now() - dt.timedelta(hours=1),
+            cause=Interruption.Cause.PUMP_OR_LINE,
+            stopped_by=completer,
+        )
+        plan = {"course": course, "cycle": event.cycle, "interruption": stop}
+        objects[whose] = {"patient": someone, "event": event, **plan, **tasks}
     for whose in objects:
         objects[whose].update(
             template=version.template, version=version, draft=draft, draft_item=draft.items.order_by("order").first()
@@ -330,7 +360,8 @@ CASES = [
     for role in ROLES
     for whose in (
         ("own", "foreign")
-        if getattr(rule, "target", None) in {"patient", "event", "weight", "order", "pump"}
+        if getattr(rule, "target", None)
+        in {"patient", "event", "weight", "order", "pump", "course", "cycle", "interruption"}
         else ("own",)
     )
 ]
@@ -345,6 +376,16 @@ def test_the_matrix_holds(client, world, name, role, whose):
     if isinstance(rule, Own):
         response = getattr(client, rule.method)(reverse(name))
         assert response.status_code in (200, 302), response.status_code
+        return
+
+    if isinstance(rule, OnPlan):
+        response = client.get(reverse(name, args=[target[rule.target].pk]))
+        if not sees(user, target["patient"]):
+            assert response.status_code == 404
+        elif role in rule.roles:
+            assert response.status_code == 200, response.status_code
+        else:
+            assert response.status_code == 403, response.status_code
         return
 
     if isinstance(rule, Page):

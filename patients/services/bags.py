@@ -14,8 +14,13 @@ from .. import policy
 from ..models import BagOption, CareEvent, InfusionBag, Weighing
 from .weighings import latest_weighing
 
-# The events at which a new bag is hung.
-BAG_EVENTS = (CareEvent.Kind.CYCLE_START, CareEvent.Kind.BAG_CHANGE, CareEvent.Kind.RESTART)
+# The events at which a new bag is hung (a step-up or re-escalation changes the dose: a new bag).
+BAG_EVENTS = (
+    CareEvent.Kind.CYCLE_START,
+    CareEvent.Kind.DOSE_STEP_UP,
+    CareEvent.Kind.BAG_CHANGE,
+    CareEvent.Kind.RESTART,
+)
 
 
 def bag_option_for_hours(hours) -> BagOption:
@@ -41,7 +46,12 @@ def next_change_after(event: CareEvent) -> CareEvent | None:
     return (
         CareEvent.objects.filter(
             cycle__course_id=event.cycle.course_id,
-            kind__in=[CareEvent.Kind.BAG_CHANGE, CareEvent.Kind.RESTART, CareEvent.Kind.CYCLE_END],
+            kind__in=[
+                CareEvent.Kind.DOSE_STEP_UP,
+                CareEvent.Kind.BAG_CHANGE,
+                CareEvent.Kind.RESTART,
+                CareEvent.Kind.CYCLE_END,
+            ],
             planned_at__gt=event.planned_at,
         )
         .exclude(status=CareEvent.Status.CANCELLED)
@@ -86,7 +96,7 @@ def infusion_bag_record(
     event = CareEvent.objects.select_for_update().select_related("patient__unit", "cycle").get(pk=event.pk)
     errors = {}
     if event.kind not in BAG_EVENTS:
-        raise ValidationError("A bag is recorded for a cycle start, a bag change or a restart.")
+        raise ValidationError("A bag is recorded for a cycle start, a step-up, a bag change or a restart.")
     if event.status == CareEvent.Status.CANCELLED:
         raise ValidationError("This event was cancelled.")
     if not option.active:

@@ -134,7 +134,7 @@ def event_bag(request, pk):
     event = get_object_or_404(CareEvent.objects.select_related("cycle__course", "patient__unit"), pk=pk)
     patient = get_patient_for_user(request.user, event.patient_id)
     if event.kind not in BAG_EVENTS:
-        raise PermissionDenied("A bag is recorded for a cycle start, a bag change or a restart.")
+        raise PermissionDenied("A bag is recorded for a cycle start, a step-up, a bag change or a restart.")
     policy.can_record_bag(request.user, patient).enforce()
     zone = patient.unit.zone
     units = Unit.objects.filter(organisation_id=patient.organisation_id)

@@ -127,9 +127,9 @@ def test_sending_fixes_the_facts_from_the_record(handoff, case_manager, patient,
     assert facts["Bag duration"] == "48 hours outside hospital"
     assert facts["Weight"].startswith(f"{patient.weight_kg} kg")
     assert facts["Pump programming"].endswith(f"by {nurse}, double-checked by {nurse2}")
-    assert facts["Last dexamethasone"] == "not recorded"  # no dexamethasone task in this record
+    assert facts["Last premedication"] == "not recorded"  # no premedication task in this record
     assert facts["Next bag change"] != "none planned in this course"
-    assert {"Inpatient days", "Last dexamethasone"} <= facts.keys()
+    assert {"Inpatient days", "Last premedication"} <= facts.keys()
 
 
 def test_sending_tells_the_receiving_unit_and_a_return_tells_the_sender(handoff, case_manager, home_nurse, agency):

@@ -4,6 +4,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 from checklists.selectors import patient_history
+from patients.models import CareEvent
 from patients.policy import plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
@@ -26,6 +27,8 @@ def patient_detail(request, pk):
     patient = patient_page(patient)
     for course in patient.courses.all():
         for cycle in course.cycles.all():
+            # Cancelled events (a stop, a changed plan) are listed apart from the plan.
+            cycle.cancelled_events = [e for e in cycle.events.all() if e.status == CareEvent.Status.CANCELLED]
             for event in cycle.events.all():
                 annotate_event(event)
     context = {

@@ -1,0 +1,55 @@
+"""Builders and snapshots shared by the interruption, bag and weighing tests."""
+
+import datetime as dt
+
+from checklists.models import Checklist, Task
+from patients.models import CareEvent, Cycle, Indication, InfusionBag, Interruption, TreatmentCourse, Weighing
+from patients.services import course_schedule_build
+
+from ..factories import CourseFactory
+
+
+def rr_course(patient, *, start: dt.date, cycles: int = 3, now: dt.datetime, **fields) -> TreatmentCourse:
+    """A relapsed/refractory course on the seeded regimen, built as it was planned on `now`."""
+    course = CourseFactory(
+        patient=patient, indication=Indication.RELAPSED_REFRACTORY, planned_cycles=cycles, start_date=start, **fields
+    )
+    course_schedule_build(course=course, now=now)
+    course.refresh_from_db()
+    return course
+
+
+def live(course, kind=None, cycle=None) -> list[CareEvent]:
+    """The course's events that are not cancelled, in time order."""
+    found = CareEvent.objects.filter(cycle__course=course).exclude(status=CareEvent.Status.CANCELLED)
+    if kind:
+        found = found.filter(kind=kind)
+    if cycle is not None:
+        found = found.filter(cycle=cycle)
+    return list(found.order_by("planned_at", "pk"))
+
+
+def snapshot(course) -> dict:
+    """Everything a refused operation must leave as it was."""
+    return {
+        "course": TreatmentCourse.objects.filter(pk=course.pk).values_list("status", "planned_cycles").get(),
+        "cycles": list(
+            Cycle.objects.filter(course=course)
+            .order_by("number")
+            .values_list("pk", "start_date", "rest_days", "infusion_ends_at", "infusion_end_date", "ended_early_at")
+        ),
+        "events": list(
+            CareEvent.objects.filter(cycle__course=course)
+            .order_by("pk")
+            .values_list("pk", "kind", "sequence", "status", "planned_at", "scheduled", "note")
+        ),
+        "interruptions": list(
+            Interruption.objects.filter(course=course)
+            .order_by("pk")
+            .values_list("pk", "stopped_at", "restarted_at", "new_cycle", "permanent", "restart_dose", "detail")
+        ),
+        "checklists": Checklist.objects.filter(event__cycle__course=course).count(),
+        "tasks": list(Task.objects.filter(event__cycle__course=course).order_by("pk").values_list("pk", "status")),
+        "bags": InfusionBag.objects.filter(patient_id=course.patient_id).count(),
+        "weighings": Weighing.objects.filter(patient_id=course.patient_id).count(),
+    }

@@ -1,0 +1,355 @@
+"""Stops, restarts and a stop for good, against shared/CLINICAL.md ("Interruptions and toxicity").
+
+The unit keeps New York time: cycle 1 (2 March – 30 March 2026) runs across the 8 March change.
+"""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.models import Role
+from checklists.models import Checklist, Task
+from patients.models import CareEvent, Interruption, PremedicationRule, TreatmentCourse
+from patients.selectors import premedication_for_event
+from patients.services import course_stop_for_good, interruption_restart, interruption_stop
+
+from ..checklists.helpers import publish_template
+from .helpers import live, rr_course, snapshot
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+START = dt.date(2026, 3, 2)
+PLANNED_ON = dt.datetime(2026, 2, 20, 12, tzinfo=NY)
+ADVERSE = Interruption.Cause.ADVERSE_REACTION
+PUMP = Interruption.Cause.PUMP_OR_LINE
+HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+
+
+def at(month, day, hour, minute=0) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=NY)
+
+
+STOP = at(3, 13, 10)  # day 12, at home (cycle 1 is in hospital days 1–9)
+
+
+@pytest.fixture
+def templates(db):
+    """Checklists for the kinds the interruption tests watch, published before the course is built."""
+    return {
+        kind: publish_template(name=f"{kind} checklist", trigger_kind=kind, items=[{"text": f"Do the {kind}"}])
+        for kind in (CareEvent.Kind.CYCLE_START, CareEvent.Kind.BAG_CHANGE, CareEvent.Kind.RESTART)
+    }
+
+
+@pytest.fixture
+def course(patient, templates):
+    return rr_course(patient, start=START, cycles=3, now=PLANNED_ON)
+
+
+def stop(course, nurse, stopped_at=STOP, cause=PUMP, grade=None, now=None):
+    return interruption_stop(
+        course=course,
+        stopped_at=stopped_at,
+        cause=cause,
+        toxicity_grade=grade,
+        detail="Pump occlusion alarm" if cause == PUMP else "CRS",
+        actor=nurse,
+        now=now or stopped_at + dt.timedelta(minutes=10),
+    )
+
+
+def restart(interruption, oncologist, restarted_at, now=None):
+    return interruption_restart(
+        interruption=interruption, restarted_at=restarted_at, actor=oncologist, now=now or restarted_at
+    )
+
+
+def planned(course, kind, number=1):
+    return [e.planned_at for e in live(course, kind, cycle=course.cycles.get(number=number))]
+
+
+# --- a stop ------------------------------------------------------------------------------------
+
+
+def test_a_stop_cancels_the_bag_changes_after_it_and_their_tasks(course, nurse):
+    changes = [e for e in live(course, CareEvent.Kind.BAG_CHANGE) if e.cycle.number == 1]
+    after = [e for e in changes if e.planned_at > STOP]
+    assert after and Task.objects.filter(event__in=after, status=Task.Status.OPEN).exists()
+
+    interruption = stop(course, nurse)
+
+    assert interruption.cycle.number == 1 and interruption.is_open
+    bags = live(course, CareEvent.Kind.BAG_CHANGE, cycle=interruption.cycle)
+    assert bags and all(b.planned_at < STOP for b in bags)  # nothing due while stopped
+    cancelled = CareEvent.objects.filter(pk__in=[e.pk for e in after])
+    assert set(cancelled.values_list("status", flat=True)) == {CareEvent.Status.CANCELLED}
+    assert not Task.objects.filter(event__in=after, status=Task.Status.OPEN).exists()
+    # The stop is an event of its own, under way until the restart.
+    (event,) = live(course, CareEvent.Kind.INTERRUPTION)
+    assert (event.planned_at, event.status) == (STOP, CareEvent.Status.IN_PROGRESS)
+    assert "pump or line problem" in event.note
+
+
+def test_a_short_restart_brings_the_bag_changes_back_shifted_by_the_break(course, nurse, oncologist):
+    before = planned(course, CareEvent.Kind.BAG_CHANGE)
+    interruption = stop(course, nurse)
+    restart(interruption, oncologist, STOP + 2 * HOUR)
+    after = planned(course, CareEvent.Kind.BAG_CHANGE)
+    # Under 4 hours the bag only pauses: every later change moves by the 2 hours of the break.
+    assert after == [t if t < STOP else t + 2 * HOUR for t in before]
+
+
+# --- a restart ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("length", "supervised"),
+    [
+        (4 * HOUR, True),
+        (30 * HOUR, True),
+        (4 * HOUR - dt.timedelta(minutes=1), False),
+        (15 * dt.timedelta(minutes=1), False),
+    ],
+)
+def test_a_restart_after_four_hours_or_more_is_a_supervised_event_with_its_checklist(
+    course, nurse, oncologist, templates, length, supervised
+):
+    interruption = stop(course, nurse)
+    done = restart(interruption, oncologist, STOP + length)
+
+    restarts = live(course, CareEvent.Kind.RESTART)
+    assert done.restarted_at == STOP + length and not done.new_cycle
+    if not supervised:
+        assert restarts == [] and done.restart_event is None
+        assert not Checklist.objects.filter(template=templates[CareEvent.Kind.RESTART].template).exists()
+    else:
+        (event,) = restarts
+        assert done.restart_event == event
+        assert (event.planned_at, event.cycle.number) == (STOP + length, 1)
+        assert "Supervised" in event.note and "premedication" in event.note
+        checklist = Checklist.objects.get(event=event)
+        assert checklist.template == templates[CareEvent.Kind.RESTART].template
+        assert checklist.tasks.filter(status=Task.Status.OPEN).count() == 1
+        rule = premedication_for_event(event)  # the regimen's restart premedication, adult
+        assert (rule.moment, rule.population, rule.medication) == (
+            PremedicationRule.Moment.RESTART,
+            PremedicationRule.Population.ADULT,
+            "dexamethasone 20 mg IV",
+        )
+    # Either way the stop's own event is closed.
+    (stop_event,) = live(course, CareEvent.Kind.INTERRUPTION)
+    assert stop_event.status == CareEvent.Status.DONE
+
+
+def test_the_cycle_end_and_later_starts_move_by_the_break(course, nurse, oncologist):
+    cycles = {c.number: c for c in course.cycles.all()}
+    end_before = planned(course, CareEvent.Kind.CYCLE_END)
+    starts_before = {n: c.start_date for n, c in cycles.items()}
+    assert cycles[1].infusion_ends_at == at(3, 30, 9)
+
+    interruption = stop(course, nurse)
+    restart(interruption, oncologist, STOP + 3 * DAY)
+
+    first = course.cycles.get(number=1)
+    assert first.infusion_ends_at == at(4, 2, 9)  # 28 days of infusion: the 3 days are added
+    assert first.infusion_ends_at - first.planned_ends_at == 3 * DAY == first.extended_by
+    assert planned(course, CareEvent.Kind.CYCLE_END) == [end_before[0] + 3 * DAY]
+    for number in (2, 3):
+        moved = course.cycles.get(number=number)
+        assert moved.start_date == starts_before[number] + 3 * DAY
+        assert planned(course, CareEvent.Kind.CYCLE_START, number) == [
+            dt.datetime.combine(moved.start_date, dt.time(9), tzinfo=NY)
+        ]
+
+
+def test_a_restart_of_a_day_and_a_half_moves_the_next_cycle_by_the_pump_off_day(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    restart(interruption, oncologist, STOP + 30 * HOUR)
+    first, second = course.cycles.get(number=1), course.cycles.get(number=2)
+    assert first.infusion_ends_at == at(3, 31, 15)
+    assert first.infusion_end_date == dt.date(2026, 3, 31)
+    assert second.start_date == dt.date(2026, 4, 14)  # 14 days of rest after the moved pump-off
+
+
+def test_a_restart_after_a_grade_3_reaction_carries_the_restart_dose_and_a_re_escalation(course, nurse, oncologist):
+    version = course.regimen_version
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3)
+    restarted_at = STOP + 2 * DAY
+    done = restart(interruption, oncologist, restarted_at)
+
+    assert done.restart_dose == version.restart_dose
+    assert done.restart_dose.startswith("9 mcg/day")
+    assert version.restart_dose in done.restart_event.note
+    step_up = done.re_escalation_event
+    assert step_up.kind == CareEvent.Kind.DOSE_STEP_UP
+    assert step_up.planned_at == restarted_at + 7 * DAY
+    assert step_up.cycle.number == 1 and step_up.status == CareEvent.Status.PLANNED
+    assert version.re_escalation_dose in step_up.note
+    # The cycle's own day-8 step-up stays: the re-escalation is a second one.
+    assert len(live(course, CareEvent.Kind.DOSE_STEP_UP)) == 2
+
+
+def test_a_restart_without_a_grade_3_reaction_keeps_the_dose(course, nurse, oncologist):
+    done = restart(stop(course, nurse, cause=ADVERSE, grade=2), oncologist, STOP + 2 * DAY)
+    assert done.restart_dose == "" and done.re_escalation_event is None
+    assert len(live(course, CareEvent.Kind.DOSE_STEP_UP)) == 1
+
+
+def test_a_grade_4_reaction_refuses_a_restart(course, nurse, oncologist):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=4)
+    before = snapshot(course)
+    with pytest.raises(ValidationError) as refused:
+        restart(interruption, oncologist, STOP + 2 * DAY)
+    (message,) = refused.value.message_dict["restarted_at"]
+    assert "grade 4" in message.lower() and "stop for good" in message.lower()
+    assert snapshot(course) == before
+    interruption.refresh_from_db()
+    assert interruption.is_open
+
+
+def test_only_the_oncologist_restarts(course, nurse):
+    interruption = stop(course, nurse)
+    before = snapshot(course)
+    with pytest.raises(PermissionDenied):
+        restart(interruption, nurse, STOP + 2 * DAY)
+    assert snapshot(course) == before
+
+
+def test_a_stop_needs_a_nurse_or_oncologist_caring_for_the_patient(course, pharmacist, outsider):
+    before = snapshot(course)
+    for actor in (pharmacist, outsider):
+        with pytest.raises(PermissionDenied):
+            stop(course, actor)
+    assert snapshot(course) == before
+
+
+# --- a stop for good ---------------------------------------------------------------------------
+
+
+def test_a_stop_for_good_ends_the_course_and_cancels_what_follows_with_the_reason(course, nurse, oncologist):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=4)
+    future = [e for e in live(course) if e.planned_at > STOP and e.kind != CareEvent.Kind.CYCLE_END]
+    future_ends = [e for e in live(course, CareEvent.Kind.CYCLE_END) if e.cycle.number > 1]
+    assert Task.objects.filter(event__in=future, status=Task.Status.OPEN).exists()
+    past = {e.pk: (e.planned_at, e.status) for e in live(course) if e.planned_at < STOP}
+
+    course_stop_for_good(
+        course=course, stopped_at=STOP + HOUR, reason="Grade 4 CRS", actor=oncologist, now=STOP + 2 * HOUR
+    )
+
+    course.refresh_from_db()
+    assert course.status == TreatmentCourse.Status.STOPPED
+    interruption.refresh_from_db()
+    assert interruption.permanent and interruption.restarted_at is None
+    assert "Stopped for good: Grade 4 CRS" in interruption.detail
+    first = course.cycles.get(number=1)
+    assert first.ended_early_at == STOP == first.infusion_ends_at  # the infusion stopped at the first stop
+    assert first.infusion_end_date == STOP.date()
+    for event in CareEvent.objects.filter(pk__in=[e.pk for e in future + future_ends]):
+        assert event.status == CareEvent.Status.CANCELLED, event
+        assert event.note == "Course stopped for good: Grade 4 CRS"
+    assert not Task.objects.filter(event__cycle__course=course, event__planned_at__gt=STOP, status="open").exists()
+    # The pump still comes off: cycle 1's end stays, at the stop.
+    (end,) = live(course, CareEvent.Kind.CYCLE_END)
+    assert (end.cycle.number, end.planned_at) == (1, STOP)
+    assert {e.pk: (e.planned_at, e.status) for e in CareEvent.objects.filter(pk__in=past)} == past
+    assert live(course, CareEvent.Kind.INTERRUPTION)[0].status == CareEvent.Status.DONE
+
+
+def test_a_stop_for_good_without_an_open_stop_records_one(course, oncologist):
+    done = course_stop_for_good(
+        course=course, stopped_at=STOP, reason="Patient's decision", actor=oncologist, now=STOP + HOUR
+    )
+    assert done.permanent and done.cycle.number == 1 and done.stopped_by == oncologist
+    course.refresh_from_db()
+    assert course.status == TreatmentCourse.Status.STOPPED
+    assert not [e for e in live(course) if e.planned_at > STOP]
+
+
+# --- refused input: the message at its field, nothing changed ----------------------------------
+
+
+def refused(course, call, field):
+    """Run `call`, which must be refused at `field` (None: a refusal of the whole operation)."""
+    before = snapshot(course)
+    with pytest.raises(ValidationError) as error:
+        call()
+    assert snapshot(course) == before
+    if field is None:
+        assert not hasattr(error.value, "error_dict")
+        return error.value.messages[0]
+    assert list(error.value.message_dict) == [field]
+    return error.value.message_dict[field][0]
+
+
+@pytest.mark.parametrize("offset", [-HOUR, dt.timedelta(0)])
+def test_a_restart_before_its_stop_is_refused(course, nurse, oncologist, offset):
+    interruption = stop(course, nurse)
+    message = refused(course, lambda: restart(interruption, oncologist, STOP + offset, now=STOP + HOUR), "restarted_at")
+    assert "after the stop" in message
+
+
+def test_a_second_stop_while_one_is_open_is_refused(course, nurse):
+    stop(course, nurse)
+    message = refused(course, lambda: stop(course, nurse, stopped_at=STOP + DAY), "stopped_at")
+    assert "already stopped" in message
+
+
+def test_a_stop_inside_a_recorded_break_is_refused(course, nurse, oncologist):
+    restart(stop(course, nurse), oncologist, STOP + 2 * DAY)
+    message = refused(course, lambda: stop(course, nurse, stopped_at=STOP + DAY, now=STOP + 3 * DAY), "stopped_at")
+    assert "inside a break" in message
+
+
+def test_a_stop_before_a_recorded_one_is_refused(course, nurse, oncologist):
+    restart(stop(course, nurse), oncologist, STOP + 2 * HOUR)
+    message = refused(course, lambda: stop(course, nurse, stopped_at=STOP - DAY, now=STOP + 3 * HOUR), "stopped_at")
+    assert "in order" in message
+
+
+def test_a_stop_in_the_future_is_refused(course, nurse):
+    message = refused(course, lambda: stop(course, nurse, stopped_at=STOP, now=STOP - HOUR), "stopped_at")
+    assert "future" in message
+
+
+def test_a_stop_when_no_cycle_is_infusing_is_refused(course, nurse):
+    resting = at(4, 5, 10)  # between cycle 1's pump-off (30 March) and cycle 2 (13 April)
+    message = refused(course, lambda: stop(course, nurse, stopped_at=resting), "stopped_at")
+    assert "No cycle is infusing" in message
+
+
+def test_a_restart_more_than_14_days_ahead_is_refused(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    message = refused(
+        course, lambda: restart(interruption, oncologist, STOP + 15 * DAY, now=STOP + HOUR), "restarted_at"
+    )
+    assert "14 days ahead" in message
+
+
+def test_a_course_stopped_for_good_refuses_a_restart_and_a_new_stop(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    course_stop_for_good(course=course, stopped_at=STOP, reason="Grade 4 ICANS", actor=oncologist, now=STOP + HOUR)
+    message = refused(course, lambda: restart(interruption, oncologist, STOP + DAY), None)
+    assert "stopped for good" in message
+    message = refused(course, lambda: stop(course, nurse, stopped_at=STOP + 2 * HOUR), None)
+    assert "stopped for good" in message
+    with pytest.raises(ValidationError):
+        course_stop_for_good(course=course, stopped_at=STOP, reason="again", actor=oncologist, now=STOP + HOUR)
+
+
+def test_a_grade_is_given_for_an_adverse_reaction_only(course, nurse):
+    message = refused(course, lambda: stop(course, nurse, cause=PUMP, grade=3), "toxicity_grade")
+    assert "adverse reaction" in message
+
+
+def test_a_stop_for_good_needs_a_reason(course, oncologist):
+    refused(
+        course,
+        lambda: course_stop_for_good(course=course, stopped_at=STOP, reason="  ", actor=oncologist, now=STOP),
+        "reason",
+    )
+
+
+def test_roles_in_the_fixtures_are_what_the_policy_reads(nurse, oncologist):
+    assert (nurse.role, oncologist.role) == (Role.NURSE, Role.ONCOLOGIST)

@@ -57,6 +57,8 @@ WARD, CLINIC, AGENCY, OTHER_WARD = "Haematology Ward 7", "Day Infusion Clinic", 
 DEMO_USERS = [
     # username, first, last, role, unit
     ("pharmacist", "Priya", "Shah", Role.PHARMACIST, WARD),
+    # The second pharmacist checks what the first compounded (a bag is never checked by its maker).
+    ("pharmacist2", "Paul", "Mensah", Role.PHARMACIST, WARD),
     ("nurse", "Nora", "Quinn", Role.NURSE, WARD),
     ("nurse2", "Noah", "Reyes", Role.NURSE, WARD),
     ("oncologist", "Olivia", "Grant", Role.ONCOLOGIST, WARD),

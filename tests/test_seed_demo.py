@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Unit, User
-from patients.models import CareEvent, CareTeamMember, Cycle, Patient, TreatmentCourse
+from patients.models import CareEvent, CareTeamMember, Cycle, Indication, Interruption, Patient, TreatmentCourse
 
 MODELS = [Unit, User, Patient, CareTeamMember, TreatmentCourse, Cycle, CareEvent]
 
@@ -34,6 +34,7 @@ def test_seed_demo_run_twice_gives_the_same_counts(db, settings):
         "outsider",
         "admin",
     } <= set(User.objects.values_list("username", flat=True))
+    assert_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good()
 
 
 def test_demo_users_sign_in_with_the_demo_password(db, settings, client):
@@ -64,3 +65,18 @@ def test_seed_demo_needs_a_password(db, settings):
     settings.DEMO_PASSWORD = ""
     with pytest.raises(CommandError, match="DEMO_PASSWORD"):
         call_command("seed_demo")
+
+
+def assert_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good():
+    """Checked inside the first test: seeding costs seconds, so the suite seeds once for both."""
+    courses = TreatmentCourse.objects.select_related("regimen_version__regimen")
+    assert {course.indication for course in courses} == set(Indication.values)
+    continued = Cycle.objects.filter(course__indication=Indication.RELAPSED_REFRACTORY, number__gte=6)
+    assert continued.exists() and {cycle.rest_days for cycle in continued} == {56}
+    assert not Cycle.objects.filter(course__indication=Indication.CONSOLIDATION, phase=Cycle.Phase.INDUCTION).exists()
+    moved = Interruption.objects.get(restarted_at__isnull=False, permanent=False)
+    assert moved.cycle.extended_by == moved.restarted_at - moved.stopped_at
+    assert courses.filter(status=TreatmentCourse.Status.STOPPED).exists()
+    # Only relapsed/refractory courses step up on cycle 1 day 8 (re-escalations are added by hand).
+    step_ups = CareEvent.objects.filter(kind=CareEvent.Kind.DOSE_STEP_UP, scheduled=True)
+    assert {event.cycle.course.indication for event in step_ups} == {Indication.RELAPSED_REFRACTORY}

@@ -289,8 +289,8 @@ class InfusionBag(models.Model):
     """A bag the pharmacy prepared for an event (a cycle start, bag change or restart)."""
 
     class DoseBasis(models.TextChoices):
-        WEIGHT = "weight", "Flat dose (45 kg or more)"
-        BSA = "bsa", "Body-surface area (under 45 kg)"
+        WEIGHT = "weight", "Flat dose (weight band)"
+        BSA = "bsa", "Body-surface area"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="bags")
     event = models.ForeignKey(CareEvent, on_delete=models.CASCADE, related_name="bags")

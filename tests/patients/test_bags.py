@@ -1,0 +1,183 @@
+"""Bags as records: infusion_bag_record against the bag options' data and today's weighing.
+
+shared/CLINICAL.md, "Infusion, pump, line and bags": each bag's rate comes from its label (the
+bag option), preservative bags have a weight limit naming its source (22 kg for the 7-day bag in
+the seed), every bag gets the stabiliser, and a second person checks what one compounded.
+"""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.models import Role
+from patients.models import BagOption, CareEvent, InfusionBag, Weighing
+from patients.services import bag_for_event, infusion_bag_record, next_change_after
+
+from ..factories import UserFactory
+from .helpers import live, rr_course
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+START = dt.date(2026, 3, 2)
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=NY)  # the day before cycle 1 starts
+
+
+@pytest.fixture
+def clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
+
+
+@pytest.fixture
+def course(patient, clock):
+    return rr_course(patient, start=START, cycles=1, now=NOW)
+
+
+@pytest.fixture
+def start_event(course):
+    return live(course, CareEvent.Kind.CYCLE_START)[0]
+
+
+@pytest.fixture
+def checker(patient):
+    """A second pharmacist: the check is a pharmacist's, and never the compounder's."""
+    return UserFactory(username="pharmacist2", role=Role.PHARMACIST, unit=patient.unit)
+
+
+def weigh(patient, kg, at=NOW - dt.timedelta(hours=2)):
+    return Weighing.objects.create(patient=patient, weight_kg=Decimal(kg), measured_at=at)
+
+
+def option(hours) -> BagOption:
+    return BagOption.objects.get(duration_hours=hours)
+
+
+@pytest.fixture
+def good(start_event, pharmacist, checker):
+    """The fields of a bag that passes every check: a 24-hour bag for day 1 in hospital."""
+    return {
+        "event": start_event,
+        "option": option(24),
+        "dose": "9 mcg/day",
+        "dose_basis": InfusionBag.DoseBasis.WEIGHT,
+        "volume_ml": "240",
+        "rate_ml_per_hour": "10",
+        "expires_at": start_event.planned_at + dt.timedelta(hours=30),
+        "stabiliser_added": True,
+        "compounded_by": pharmacist,
+        "checked_by": checker,
+        "actor": pharmacist,
+        "now": NOW,
+    }
+
+
+def test_a_good_bag_is_recorded_with_the_weighing_it_used(patient, good, start_event, pharmacist, checker):
+    weigh(patient, "60", at=NOW - dt.timedelta(days=3))
+    today = weigh(patient, "70")
+    bag = infusion_bag_record(**good)
+    assert bag_for_event(start_event.pk) == bag
+    bag.refresh_from_db()
+    assert (bag.weighing, bag.option, bag.duration_hours, bag.preservative) == (today, option(24), 24, False)
+    assert (bag.rate_ml_per_hour, bag.volume_ml, bag.dose) == (Decimal("10"), Decimal("240"), "9 mcg/day")
+    assert (bag.compounded_by, bag.checked_by, bag.recorded_by, bag.recorded_at) == (
+        pharmacist,
+        checker,
+        pharmacist,
+        NOW,
+    )
+    assert bag.stabiliser_added and bag.patient == patient
+
+
+def test_the_bag_comes_down_at_the_next_bag_change(start_event):
+    following = next_change_after(start_event)
+    assert following.kind == CareEvent.Kind.BAG_CHANGE
+    assert following.planned_at == start_event.planned_at + dt.timedelta(hours=24)  # daily in hospital
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "said"),
+    [
+        ({"rate_ml_per_hour": "0"}, "rate_ml_per_hour", "must be more than 0"),
+        ({"rate_ml_per_hour": "-10"}, "rate_ml_per_hour", "must be more than 0"),
+        ({"rate_ml_per_hour": "5"}, "rate_ml_per_hour", "runs at 10 mL/h"),
+        ({"rate_ml_per_hour": "ten"}, "rate_ml_per_hour", "as a number"),
+        ({"expires_at": None}, "expires_at", "Give the expiry"),
+        ({"expires_at": "before the next change"}, "expires_at", "expires before it comes down"),
+        ({"expires_at": NOW - dt.timedelta(minutes=1)}, "expires_at", "already expired"),
+        ({"checked_by": "the compounder"}, "checked_by", "second person"),
+        ({"checked_by": "a nurse"}, "checked_by", "pharmacist"),
+        ({"checked_by": None}, "checked_by", "who checked"),
+        ({"stabiliser_added": False}, "stabiliser_added", "stabiliser"),
+        ({"volume_ml": "0"}, "volume_ml", "more than 0"),
+        ({"dose": "  "}, "dose", "Give the dose"),
+    ],
+)
+def test_a_bag_that_breaks_a_rule_is_refused_at_its_field(patient, good, nurse, start_event, change, field, said):
+    weigh(patient, "70")
+    fields = {**good, **change}
+    if fields["expires_at"] == "before the next change":
+        fields["expires_at"] = next_change_after(start_event).planned_at - dt.timedelta(minutes=1)
+    if fields["checked_by"] == "the compounder":
+        fields["checked_by"] = fields["compounded_by"]
+    if fields["checked_by"] == "a nurse":
+        fields["checked_by"] = nurse
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**fields)
+    assert list(refused.value.message_dict) == [field]
+    assert said in refused.value.message_dict[field][0]
+    assert not InfusionBag.objects.exists()
+
+
+@pytest.mark.parametrize(("kg", "allowed"), [("21.9", False), ("20", False), ("22", True), ("70", True)])
+def test_the_seven_day_preservative_bag_follows_the_weight_limit_of_the_newest_weighing(
+    patient, good, start_event, kg, allowed
+):
+    weigh(patient, "70", at=NOW - dt.timedelta(days=20))  # an old weight above the limit does not count
+    weigh(patient, kg)
+    seven_days = option(168)
+    assert (seven_days.preservative, seven_days.min_weight_kg) == (True, Decimal("22"))
+    fields = {**good, "option": seven_days, "rate_ml_per_hour": "0.6", "dose_basis": InfusionBag.DoseBasis.BSA}
+    fields["expires_at"] = start_event.planned_at + dt.timedelta(days=8)
+    if allowed:
+        bag = infusion_bag_record(**fields)
+        assert bag.preservative and bag.duration_hours == 168
+        return
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**fields)
+    (message,) = refused.value.message_dict["option"]
+    assert "not used under 22 kg" in message and f"newest weighing is {Decimal(kg):.1f} kg" in message
+    assert seven_days.weight_limit_source in message  # the limit names its source
+    assert list(refused.value.message_dict) == ["option"]
+    assert not InfusionBag.objects.exists()
+
+
+def test_a_bag_without_any_weighing_is_refused(good):
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**good)
+    assert "weigh the patient" in refused.value.message_dict["option"][0]
+    assert not InfusionBag.objects.exists()
+
+
+def test_a_bag_is_recorded_for_an_event_that_hangs_one(patient, good, course):
+    weigh(patient, "70")
+    (end,) = live(course, CareEvent.Kind.CYCLE_END)
+    with pytest.raises(ValidationError):
+        infusion_bag_record(**{**good, "event": end})
+    assert not InfusionBag.objects.exists()
+
+
+def test_only_the_patients_pharmacist_records_a_bag(patient, good, nurse, checker):
+    weigh(patient, "70")
+    for actor in (nurse, checker):  # the checker is a pharmacist, but not on this care team
+        with pytest.raises(PermissionDenied):
+            infusion_bag_record(**{**good, "actor": actor})
+    assert not InfusionBag.objects.exists()
+
+
+def test_a_remade_bag_replaces_the_first(patient, good, start_event):
+    weigh(patient, "70")
+    first = infusion_bag_record(**good)
+    remade = infusion_bag_record(**{**good, "option": option(48), "rate_ml_per_hour": "5", "now": NOW})
+    assert first.pk != remade.pk
+    assert bag_for_event(start_event.pk) == remade

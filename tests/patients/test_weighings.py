@@ -1,0 +1,102 @@
+"""Weighings: the newest is the patient's weight; an old one is flagged beside the bag and dose band.
+
+shared/CLINICAL.md: "The weight used must be today's weighing, not an old value on the record."
+"""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from patients.models import CareEvent, Weighing
+from patients.services import latest_weighing, weighing_record, weighing_warning
+
+from .helpers import live, rr_course
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+START = dt.date(2026, 3, 2)
+NOW = dt.datetime(2026, 3, 2, 7, tzinfo=NY)  # day 1, two hours before the start
+
+
+@pytest.fixture
+def clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
+
+
+@pytest.fixture
+def course(patient, clock):
+    return rr_course(patient, start=START, cycles=2, now=NOW - dt.timedelta(days=3))
+
+
+def test_a_weighing_becomes_the_patients_weight_with_who_and_when(patient, nurse, clock):
+    assert patient.weight_kg == Decimal("70.0")
+    # 22:30 in New York is already the next day in UTC: the day kept is the unit's.
+    measured_at = dt.datetime(2026, 3, 1, 22, 30, tzinfo=NY)
+    weighing = weighing_record(patient=patient, weight_kg="65,04", actor=nurse, measured_at=measured_at, source="ward")
+    patient.refresh_from_db()
+    assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("65.0"), dt.date(2026, 3, 1))
+    assert (weighing.weight_kg, weighing.recorded_by, weighing.measured_at) == (Decimal("65.0"), nurse, measured_at)
+    assert latest_weighing(patient) == weighing
+
+
+def test_an_older_weighing_recorded_late_does_not_replace_the_newest(patient, nurse, clock):
+    newest = weighing_record(patient=patient, weight_kg="64", actor=nurse, measured_at=NOW - dt.timedelta(hours=1))
+    weighing_record(patient=patient, weight_kg="61", actor=nurse, measured_at=NOW - dt.timedelta(days=5))
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("64.0") and patient.weight_measured_on == dt.date(2026, 3, 2)
+    assert latest_weighing(patient) == newest
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "said"),
+    [
+        ("0", "weight_kg", "not a possible weight"),
+        ("700", "weight_kg", "not a possible weight"),
+        ("-4", "weight_kg", "not a possible weight"),
+        ("NaN", "weight_kg", "not a possible weight"),
+        ("heavy", "weight_kg", "as a number"),
+    ],
+)
+def test_an_impossible_weight_is_refused_and_nothing_changes(patient, nurse, clock, raw, field, said):
+    with pytest.raises(ValidationError) as refused:
+        weighing_record(patient=patient, weight_kg=raw, actor=nurse)
+    assert list(refused.value.message_dict) == [field]
+    assert said in refused.value.message_dict[field][0]
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("70.0")
+    assert not Weighing.objects.exists()
+
+
+def test_a_weighing_in_the_future_is_refused(patient, nurse, clock):
+    with pytest.raises(ValidationError) as refused:
+        weighing_record(patient=patient, weight_kg="65", actor=nurse, measured_at=NOW + dt.timedelta(hours=1))
+    assert "future" in refused.value.message_dict["measured_at"][0]
+    assert not Weighing.objects.exists()
+
+
+# --- the warning beside the bag and the dose band ----------------------------------------------
+
+
+def test_no_weighing_asks_for_one(course):
+    start = live(course, CareEvent.Kind.CYCLE_START)[0]
+    assert "No weighing is recorded" in weighing_warning(None, start)
+
+
+def test_a_weighing_from_before_the_cycle_start_is_flagged(patient, nurse, course):
+    old = weighing_record(patient=patient, weight_kg="66", actor=nurse, measured_at=NOW - dt.timedelta(days=2))
+    start = live(course, CareEvent.Kind.CYCLE_START)[0]
+    warning = weighing_warning(latest_weighing(patient), start)
+    assert "66.0 kg" in warning and "28 Feb 2026" in warning and "02 Mar 2026" in warning
+    assert "weigh the patient" in warning
+    assert latest_weighing(patient) == old
+
+
+def test_a_weighing_on_the_cycles_first_day_is_not_flagged(patient, nurse, course):
+    weighing_record(patient=patient, weight_kg="66", actor=nurse, measured_at=NOW)
+    start = live(course, CareEvent.Kind.CYCLE_START)[0]
+    assert weighing_warning(latest_weighing(patient), start) == ""
+    # The same weighing is old for the next cycle's bags.
+    second = [e for e in live(course, CareEvent.Kind.CYCLE_START) if e.cycle.number == 2][0]
+    assert "before this cycle started" in weighing_warning(latest_weighing(patient), second)

@@ -6,12 +6,59 @@ must also pass the second step, so tests that sign them in use
 and a session that has passed it.
 """
 
+import os
+import re
+
 import pytest
 
 from accounts.models import Role
 
 from .accounts.helpers import SignInClient
 from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
+
+
+def pytest_configure(config):
+    _redis_databases_of_this_worker()
+
+
+def _redis_databases_of_this_worker():
+    """Under pytest-xdist (`make test`, `make test-quick`) the workers run at once, each on its
+    own test database (pytest-django adds the worker's suffix: test_care_tracker_gw1). Redis is
+    shared, and tests empty the cache (FLUSHDB, tests/conftest.py `_empty_cache`): so each worker
+    also gets its own Redis databases, two below the previous worker's. With the defaults (cache
+    15, broker 14) gw0 keeps 15 and 14, gw1 uses 13 and 12, gw2 11 and 10, and so on. Changed in
+    the settings and in the environment that the Celery processes of the service tests inherit.
+    A run without xdist (one process) keeps the configured databases."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...: set by xdist in each worker
+    if not worker.startswith("gw") or worker == "gw0":
+        return
+    from django.conf import settings
+    from django.core.cache import caches
+
+    from config.celery import app
+
+    step = 2 * int(worker.removeprefix("gw"))  # two databases a worker: the cache and the broker
+
+    def moved(url: str, name: str) -> str:
+        if not url.startswith(("redis://", "rediss://")):
+            return url  # locmem, filesystem: nothing shared between the workers
+        match = re.fullmatch(r"(rediss?://[^/?#]*)/(\d+)", url)
+        number = int(match[2]) - step if match else -1
+        if number < 0:
+            raise pytest.UsageError(
+                f"{name}={url}: xdist worker {worker} needs a Redis database {step} below the one "
+                "given (a URL ending in /<number>). Run fewer workers (-n), or give higher databases."
+            )
+        return f"{match[1]}/{number}"
+
+    assert "settings" not in caches.__dict__, "the cache was used before each worker got its own Redis database"
+    cache = settings.CACHES["default"]
+    if isinstance(cache.get("LOCATION"), str):
+        cache["LOCATION"] = moved(cache["LOCATION"], "CACHE_URL")
+    settings.CELERY_BROKER_URL = app.conf.broker_url = moved(settings.CELERY_BROKER_URL, "CELERY_BROKER_URL")
+    for name in ("CACHE_URL", "CELERY_BROKER_URL"):
+        if name in os.environ:
+            os.environ[name] = moved(os.environ[name], name)
 
 
 def pytest_addoption(parser):
@@ -23,6 +70,32 @@ def pytest_addoption(parser):
         default=False,
         help="e2e: save a full-page screenshot of each main page under var/screenshots/ (or set E2E_SCREENSHOTS=1)",
     )
+    parser.addoption(
+        "--serial-tests",
+        choices=("with", "without", "only"),
+        default="with",
+        help=f"with (default), without or only the tests that must run alone (markers {', '.join(SERIAL_MARKERS)}): "
+        "`make test` runs them after the others, in one process",
+    )
+
+
+# Tests that run alone, not beside pytest-xdist's workers: the service tests start a Redis, a
+# Celery worker and beats of their own, kill them mid-batch and wait on the clock; with the other
+# tests taking both cores beside them, the kill can land too late for what they check.
+SERIAL_MARKERS = ("service",)
+
+
+def pytest_collection_modifyitems(config, items):
+    choice = config.getoption("serial_tests")
+    if choice == "with":
+        return
+    kept, dropped = [], []
+    for item in items:
+        alone = any(item.get_closest_marker(marker) for marker in SERIAL_MARKERS)
+        (kept if alone == (choice == "only") else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture

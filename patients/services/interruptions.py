@@ -34,6 +34,27 @@ def _running_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
     raise ValidationError({"stopped_at": "No cycle is infusing at that time: check the date and time."})
 
 
+def _last_started_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
+    """Between cycles or before the first: the cycle that ran last, or the first one."""
+    zone = course.patient.unit.zone
+    cycles = sorted(course.cycles.all(), key=lambda c: c.number)
+    started = [c for c in cycles if dt.datetime.combine(c.start_date, EVENT_LOCAL_TIME, tzinfo=zone) <= moment]
+    return started[-1] if started else cycles[0]
+
+
+def _re_escalations_ahead(course: TreatmentCourse, moment: dt.datetime) -> list[CareEvent]:
+    """Step-ups added to the plan (re-escalations after a restart dose) still planned from `moment` on."""
+    return list(
+        CareEvent.objects.select_for_update().filter(
+            cycle__course=course,
+            kind=CareEvent.Kind.DOSE_STEP_UP,
+            scheduled=False,
+            status=CareEvent.Status.PLANNED,
+            planned_at__gte=moment,
+        )
+    )
+
+
 @transaction.atomic
 def interruption_stop(
     *,
@@ -145,6 +166,13 @@ def interruption_restart(
         restart_day = timezone.localtime(restarted_at, zone).date()
         _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart_day=restart_day)
         course_schedule_build(course=course, actor=actor, now=now)
+        # A re-escalation still ahead belonged to the cycle that ended at the stop.
+        ended = _re_escalations_ahead(course, interruption.stopped_at)
+        for event in ended:
+            event.status = CareEvent.Status.CANCELLED
+            event.note = "Cancelled: the cycle ended at a break too long to continue it."
+        CareEvent.objects.bulk_update(ended, ["status", "note"])
+        notify_events_changed(cancelled=ended)
         next_cycle = course.cycles.get(number=cycle.number + 1)
         # The new cycle's start is the supervised restart: its own checklist, premedication
         # included, comes with the cycle start event.
@@ -152,6 +180,13 @@ def interruption_restart(
     else:
         interruption.save()
         course_schedule_build(course=course, actor=actor, now=now)
+        # Days at the restart dose are days of infusion: a re-escalation ahead moves by the break,
+        # as the schedule's own step-up does.
+        ahead = _re_escalations_ahead(course, interruption.stopped_at)
+        for event in ahead:
+            event.planned_at += length
+        CareEvent.objects.bulk_update(ahead, ["planned_at"])
+        notify_events_changed(moved=ahead)
         if supervised:
             interruption.restart_event = event_schedule(
                 cycle=cycle,
@@ -231,21 +266,41 @@ def course_stop_for_good(
     course = _locked_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise ValidationError("This course was already stopped for good.")
-    interruption = next((stop for stop in course.interruptions.all() if stop.is_open), None)
+    recorded = list(course.interruptions.all())
+    interruption = next((stop for stop in recorded if stop.is_open), None)
+    if interruption is None:
+        # A restart that is only planned (still ahead) will not happen: its break ends the course.
+        interruption = next(
+            (
+                stop
+                for stop in recorded
+                if stop.restarted_at and stop.stopped_at <= stopped_at < stop.restarted_at and stop.restarted_at > now
+            ),
+            None,
+        )
+    infusing = True
     if interruption is not None:
         if stopped_at < interruption.stopped_at:
             raise ValidationError({"stopped_at": "The infusion already stopped earlier; give that time or later."})
         stopped_at = interruption.stopped_at
         interruption.permanent = True
+        interruption.restarted_at = interruption.restarted_by = None
         interruption.detail = (f"{interruption.detail} Stopped for good: {reason}").strip()[:500]
-        interruption.save(update_fields=["permanent", "detail"])
+        interruption.save(update_fields=["permanent", "restarted_at", "restarted_by", "detail"])
     else:
-        if any(stop.stopped_at > stopped_at for stop in course.interruptions.all()):
+        if any(stop.stopped_at > stopped_at for stop in recorded):
             raise ValidationError({"stopped_at": "A later stop is already recorded."})
+        if any(stop.restarted_at and stop.stopped_at <= stopped_at < stop.restarted_at for stop in recorded):
+            raise ValidationError({"stopped_at": "This time falls inside a break already recorded."})
+        try:
+            cycle = _running_cycle(course, stopped_at)
+        except ValidationError:
+            # Resting between cycles, or not started: no pump comes off, the plan ends here.
+            cycle, infusing = _last_started_cycle(course, stopped_at), False
         interruption = Interruption.objects.create(
             patient_id=course.patient_id,
             course=course,
-            cycle=_running_cycle(course, stopped_at),
+            cycle=cycle,
             stopped_at=stopped_at,
             cause=Interruption.Cause.ADVERSE_REACTION,
             detail=f"Stopped for good: {reason}"[:500],
@@ -253,24 +308,30 @@ def course_stop_for_good(
             permanent=True,
         )
     cycle = interruption.cycle
-    cycle.ended_early_at = stopped_at
-    cycle.infusion_ends_at = stopped_at
-    cycle.infusion_end_date = timezone.localtime(stopped_at, course.patient.unit.zone).date()
-    cycle.save(update_fields=["ended_early_at", "infusion_ends_at", "infusion_end_date"])
+    if infusing:
+        cycle.ended_early_at = stopped_at
+        cycle.infusion_ends_at = stopped_at
+        cycle.infusion_end_date = timezone.localtime(stopped_at, course.patient.unit.zone).date()
+        cycle.save(update_fields=["ended_early_at", "infusion_ends_at", "infusion_end_date"])
     course.status = TreatmentCourse.Status.STOPPED
     course.save(update_fields=["status"])
 
-    future = list(
-        CareEvent.objects.select_for_update()
-        .filter(cycle__course=course, status=CareEvent.Status.PLANNED, planned_at__gte=stopped_at)
-        .exclude(kind=CareEvent.Kind.CYCLE_END, cycle=cycle)
+    future = CareEvent.objects.select_for_update().filter(
+        cycle__course=course, status=CareEvent.Status.PLANNED, planned_at__gte=stopped_at
     )
+    if infusing:
+        future = future.exclude(kind=CareEvent.Kind.CYCLE_END, cycle=cycle)
+    future = list(future)
     for event in future:
         event.status, event.scheduled = CareEvent.Status.CANCELLED, False
         event.note = f"Course stopped for good: {reason}"[:500]
     CareEvent.objects.bulk_update(future, ["status", "scheduled", "note"])
     # The pump still comes off: the cycle end (residual drug aspirated, pump returned) moves to now.
-    end = cycle.events.filter(kind=CareEvent.Kind.CYCLE_END, status=CareEvent.Status.PLANNED).first()
+    end = (
+        cycle.events.filter(kind=CareEvent.Kind.CYCLE_END, status=CareEvent.Status.PLANNED).first()
+        if infusing
+        else None
+    )
     moved = []
     if end is not None and end.planned_at != stopped_at:
         end.planned_at = stopped_at

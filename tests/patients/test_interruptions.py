@@ -9,7 +9,6 @@ import zoneinfo
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.models import Role
 from checklists.models import Checklist, Task
 from patients.models import CareEvent, Interruption, PremedicationRule, TreatmentCourse
 from patients.selectors import premedication_for_event
@@ -267,6 +266,63 @@ def test_a_stop_for_good_without_an_open_stop_records_one(course, oncologist):
     assert not [e for e in live(course) if e.planned_at > STOP]
 
 
+def test_a_stop_for_good_while_a_restart_is_only_planned_ends_the_course_at_the_first_stop(course, nurse, oncologist):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3)
+    planned_restart = restart(interruption, oncologist, STOP + 2 * DAY, now=STOP + DAY)  # planned for tomorrow
+    restart_event, re_escalation = planned_restart.restart_event, planned_restart.re_escalation_event
+
+    course_stop_for_good(
+        course=course, stopped_at=STOP + DAY, reason="Grade 4 ICANS", actor=oncologist, now=STOP + DAY + HOUR
+    )
+
+    interruption.refresh_from_db()
+    assert interruption.permanent and (interruption.restarted_at, interruption.restarted_by) == (None, None)
+    assert Interruption.objects.filter(course=course).count() == 1
+    first = course.cycles.get(number=1)
+    assert first.ended_early_at == STOP
+    for event in CareEvent.objects.filter(pk__in=[restart_event.pk, re_escalation.pk]):
+        assert (event.status, event.note) == (CareEvent.Status.CANCELLED, "Course stopped for good: Grade 4 ICANS")
+    assert not [e for e in live(course) if e.planned_at > STOP]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [at(4, 5, 10), at(2, 25, 10)],  # resting after cycle 1; before the course starts
+    ids=["resting", "not-started"],
+)
+def test_a_stop_for_good_between_cycles_cancels_what_follows(course, oncologist, when):
+    pumped = {c.number: c.infusion_ends_at for c in course.cycles.all()}
+    done = course_stop_for_good(course=course, stopped_at=when, reason="Relapse", actor=oncologist, now=when)
+    course.refresh_from_db()
+    assert course.status == TreatmentCourse.Status.STOPPED and done.permanent
+    assert done.cycle.number == 1  # the cycle that ran last, or the first one
+    assert not [e for e in live(course) if e.planned_at >= when]
+    cancelled = CareEvent.objects.filter(cycle__course=course, status=CareEvent.Status.CANCELLED)
+    assert {e.note for e in cancelled} == {"Course stopped for good: Relapse"}
+    # No infusion was running: no cycle's pump-off moves.
+    assert {c.number: c.infusion_ends_at for c in course.cycles.all()} == pumped
+    assert not course.cycles.filter(ended_early_at__isnull=False).exists()
+
+
+def test_a_re_escalation_still_ahead_moves_with_a_later_short_break(course, nurse, oncologist):
+    first = restart(stop(course, nurse, cause=ADVERSE, grade=3), oncologist, STOP + 2 * DAY)
+    re_escalation = first.re_escalation_event
+    assert re_escalation.planned_at == STOP + 9 * DAY
+    # A pump problem two days later: the 7 days at the restart dose count days of infusion.
+    second = stop(course, nurse, stopped_at=STOP + 4 * DAY)
+    restart(second, oncologist, STOP + 5 * DAY)
+    re_escalation.refresh_from_db()
+    assert (re_escalation.status, re_escalation.planned_at) == (CareEvent.Status.PLANNED, STOP + 10 * DAY)
+
+
+def test_a_re_escalation_of_a_cycle_ended_by_a_long_break_is_cancelled(course, nurse, oncologist):
+    first = restart(stop(course, nurse, cause=ADVERSE, grade=3), oncologist, STOP + 2 * DAY)
+    second = stop(course, nurse, stopped_at=STOP + 4 * DAY)
+    restart(second, oncologist, STOP + 12 * DAY)  # 8 days: cycle 1 ended at the second stop
+    re_escalation = CareEvent.objects.get(pk=first.re_escalation_event_id)
+    assert re_escalation.status == CareEvent.Status.CANCELLED and re_escalation.note
+
+
 # --- refused input: the message at its field, nothing changed ----------------------------------
 
 
@@ -306,6 +362,18 @@ def test_a_stop_before_a_recorded_one_is_refused(course, nurse, oncologist):
     restart(stop(course, nurse), oncologist, STOP + 2 * HOUR)
     message = refused(course, lambda: stop(course, nurse, stopped_at=STOP - DAY, now=STOP + 3 * HOUR), "stopped_at")
     assert "in order" in message
+
+
+def test_a_stop_for_good_inside_a_recorded_break_is_refused(course, nurse, oncologist):
+    restart(stop(course, nurse), oncologist, STOP + 2 * DAY)
+    message = refused(
+        course,
+        lambda: course_stop_for_good(
+            course=course, stopped_at=STOP + DAY, reason="Grade 4 CRS", actor=oncologist, now=STOP + 3 * DAY
+        ),
+        "stopped_at",
+    )
+    assert "inside a break" in message
 
 
 def test_a_stop_in_the_future_is_refused(course, nurse):
@@ -349,7 +417,3 @@ def test_a_stop_for_good_needs_a_reason(course, oncologist):
         lambda: course_stop_for_good(course=course, stopped_at=STOP, reason="  ", actor=oncologist, now=STOP),
         "reason",
     )
-
-
-def test_roles_in_the_fixtures_are_what_the_policy_reads(nurse, oncologist):
-    assert (nurse.role, oncologist.role) == (Role.NURSE, Role.ONCOLOGIST)

@@ -1,0 +1,236 @@
+"""Answers that the record keeps or checks (checklists/recorded.py), through task_complete.
+
+- a weight becomes the patient's weight, with a weighing naming who and when;
+- a pump rate is checked against the bag recorded for the event (its label's rate);
+- a premedication time is checked against the regimen's window (30–90 minutes before the start).
+"""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.models import Role
+from checklists.models import Task, TaskActivity, TemplateItem
+from checklists.services import task_complete
+from patients.models import BagOption, CareEvent, InfusionBag, Weighing
+from patients.services import course_schedule_build, infusion_bag_record
+
+from ..factories import CourseFactory, UserFactory
+from .helpers import publish_template
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+START = dt.date(2026, 3, 2)  # cycle 1 starts on 2 March 2026 at 09:00 (EST, 14:00 UTC)
+STARTS_AT = dt.datetime(2026, 3, 2, 9, tzinfo=NY)
+Records = TemplateItem.Records
+
+WEIGHT = "Weight (kg)"
+PUMP_RATE = "Pump rate matches the label (mL/h)"
+PREMEDICATION = "Premedication given at"
+
+ITEMS = {
+    CareEvent.Kind.CYCLE_START: [
+        {
+            "text": WEIGHT,
+            "response_kind": "number",
+            "unit": "kg",
+            "records": Records.WEIGHT,
+            "due_offset_minutes": -180,
+        },
+        {"text": PREMEDICATION, "response_kind": "datetime", "records": Records.PREMEDICATION_TIME, "hard_stop": True},
+    ],
+    CareEvent.Kind.BAG_CHANGE: [
+        {
+            "text": PUMP_RATE,
+            "response_kind": "number",
+            "unit": "mL/h",
+            "min_value": "0.1",
+            "max_value": "50",
+            "records": Records.PUMP_RATE,
+            "hard_stop": True,
+        },
+    ],
+}
+
+
+@pytest.fixture
+def clock(time_machine):
+    time_machine.move_to(STARTS_AT - dt.timedelta(days=3), tick=False)
+    return time_machine
+
+
+@pytest.fixture
+def course(patient, clock):
+    """A relapsed/refractory course whose events got their checklists when the schedule was built."""
+    for kind, items in ITEMS.items():
+        publish_template(name=f"{kind} checks", trigger_kind=kind, items=items)
+    course = CourseFactory(patient=patient, start_date=START, planned_cycles=1)
+    course_schedule_build(course=course, now=STARTS_AT - dt.timedelta(days=3))
+    return course
+
+
+def event_of(course, kind) -> CareEvent:
+    return CareEvent.objects.filter(cycle__course=course, kind=kind).order_by("planned_at").first()
+
+
+def task_of(course, kind, text) -> Task:
+    return Task.objects.get(event=event_of(course, kind), text=text)
+
+
+def complete(task, actor, value, now):
+    return task_complete(task=task, actor=actor, value=value, now=now)
+
+
+def assert_still_open(task):
+    task.refresh_from_db()
+    assert (task.status, task.value, task.completed_by_id, task.hard_stop_failed) == (Task.Status.OPEN, "", None, False)
+    assert not TaskActivity.objects.filter(task=task).exists()
+
+
+# --- weight ------------------------------------------------------------------------------------
+
+
+def test_a_weight_answer_becomes_the_patients_weight(patient, nurse, course, clock):
+    now = STARTS_AT - dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    weight = task_of(course, CareEvent.Kind.CYCLE_START, WEIGHT)
+    done = complete(weight, nurse, "65.0", now)
+    assert (done.status, done.value, done.hard_stop_failed) == (Task.Status.DONE, "65 kg", False)
+    patient.refresh_from_db()
+    assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("65.0"), dt.date(2026, 3, 2))
+    (weighing,) = Weighing.objects.filter(patient=patient)
+    assert (weighing.weight_kg, weighing.recorded_by, weighing.measured_at) == (Decimal("65.0"), nurse, now)
+    assert WEIGHT in weighing.source
+
+
+@pytest.mark.parametrize("raw", ["0", "700", "-65"])
+def test_an_impossible_weight_is_refused_and_nothing_changes(patient, nurse, course, clock, raw):
+    now = STARTS_AT - dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    weight = task_of(course, CareEvent.Kind.CYCLE_START, WEIGHT)
+    with pytest.raises(ValidationError) as refused:
+        complete(weight, nurse, raw, now)
+    assert "not a possible weight" in refused.value.message_dict["value"][0]
+    assert_still_open(weight)
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("70.0")
+    assert not Weighing.objects.exists()
+
+
+# --- pump rate ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bag_change(course, patient, pharmacist):
+    """Cycle 1's first bag change (day 2, in hospital) and a 24-hour bag recorded for it at 10 mL/h."""
+    event = event_of(course, CareEvent.Kind.BAG_CHANGE)
+    checker = UserFactory(username="pharmacist2", role=Role.PHARMACIST, unit=patient.unit)
+    Weighing.objects.create(patient=patient, weight_kg=Decimal("70"), measured_at=STARTS_AT - dt.timedelta(hours=3))
+    return event, {
+        "event": event,
+        "option": BagOption.objects.get(duration_hours=24),
+        "dose": "9 mcg/day",
+        "dose_basis": InfusionBag.DoseBasis.WEIGHT,
+        "volume_ml": "240",
+        "rate_ml_per_hour": "10",
+        "expires_at": event.planned_at + dt.timedelta(hours=30),
+        "stabiliser_added": True,
+        "compounded_by": pharmacist,
+        "checked_by": checker,
+        "actor": pharmacist,
+        "now": event.planned_at - dt.timedelta(hours=4),
+    }
+
+
+@pytest.mark.parametrize(("answer", "failed"), [("10", False), ("10.0", False), ("1", True), ("5", True)])
+def test_a_pump_rate_is_checked_against_the_bags_label(bag_change, nurse, answer, failed):
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    rate = Task.objects.get(event=event, text=PUMP_RATE)
+    assert (rate.records, rate.hard_stop) == (Records.PUMP_RATE, True)
+    done = complete(rate, nurse, answer, event.planned_at)
+    assert done.status == Task.Status.DONE
+    assert done.hard_stop_failed is failed
+    if failed:
+        assert "the bag's label says 10 mL/h" in done.value
+        assert TaskActivity.objects.get(task=done).action == TaskActivity.Action.HARD_STOP
+    else:
+        assert done.value == "10 mL/h"
+
+
+def test_a_pump_rate_follows_the_newest_bag_of_the_event(bag_change, nurse):
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    infusion_bag_record(**{**bag, "option": BagOption.objects.get(duration_hours=48), "rate_ml_per_hour": "5"})
+    rate = Task.objects.get(event=event, text=PUMP_RATE)
+    assert complete(rate, nurse, "10", event.planned_at).hard_stop_failed
+
+
+def test_a_pump_rate_without_a_bag_recorded_is_refused(bag_change, nurse):
+    event, _ = bag_change
+    rate = Task.objects.get(event=event, text=PUMP_RATE)
+    with pytest.raises(ValidationError) as refused:
+        complete(rate, nurse, "10", event.planned_at)
+    assert "No bag is recorded" in refused.value.message_dict["value"][0]
+    assert_still_open(rate)
+
+
+# --- premedication time ------------------------------------------------------------------------
+
+
+def premedication_task(course) -> Task:
+    return task_of(course, CareEvent.Kind.CYCLE_START, PREMEDICATION)
+
+
+def test_the_premedication_task_names_the_regimens_drug_and_window(course):
+    premedication = premedication_task(course)
+    assert "dexamethasone 20 mg IV" in premedication.help_text
+    assert "given 30–90 minutes before the start" in premedication.help_text
+
+
+@pytest.mark.parametrize(
+    ("given", "failed", "said"),
+    [
+        ("2026-03-02T08:00", False, ""),  # 60 minutes before
+        ("2026-03-02T07:30", False, ""),  # 90 minutes before: the window's edge
+        ("2026-03-02T08:30", False, ""),  # 30 minutes before: the other edge
+        ("2026-03-02T08:50", True, "10 min before the start"),
+        ("2026-03-02T09:10", True, "10 min after the start"),
+        ("2026-03-02T06:00", True, "180 min before the start"),
+    ],
+)
+def test_a_premedication_time_is_checked_against_the_window(course, nurse, clock, given, failed, said):
+    now = STARTS_AT + dt.timedelta(minutes=30)
+    clock.move_to(now, tick=False)
+    done = complete(premedication_task(course), nurse, given, now)
+    assert done.status == Task.Status.DONE
+    assert done.hard_stop_failed is failed
+    assert done.value.startswith(given.replace("T", " "))
+    if failed:
+        assert said in done.value and "the window is given 30–90 minutes before the start" in done.value
+
+
+def test_a_premedication_time_in_the_future_is_refused(course, nurse, clock):
+    now = STARTS_AT - dt.timedelta(hours=2)
+    clock.move_to(now, tick=False)
+    premedication = premedication_task(course)
+    with pytest.raises(ValidationError) as refused:
+        complete(premedication, nurse, "2026-03-02T08:00", now)  # an hour after `now`
+    assert "cannot be in the future" in refused.value.message_dict["value"][0]
+    assert_still_open(premedication)
+
+
+def test_a_premedication_time_is_read_in_the_units_calendar_across_daylight_saving(patient, nurse, clock):
+    """Cycle 2 starts on 13 April (EDT): the same wall-clock answer is 60 minutes before it."""
+    for kind, items in ITEMS.items():
+        publish_template(name=f"{kind} checks", trigger_kind=kind, items=items)
+    course = CourseFactory(patient=patient, start_date=START, planned_cycles=2)
+    course_schedule_build(course=course, now=STARTS_AT - dt.timedelta(days=3))
+    second = CareEvent.objects.get(cycle__course=course, cycle__number=2, kind=CareEvent.Kind.CYCLE_START)
+    assert second.planned_at == dt.datetime(2026, 4, 13, 13, tzinfo=dt.UTC)  # 09:00 EDT
+    now = second.planned_at + dt.timedelta(minutes=5)
+    clock.move_to(now, tick=False)
+    done = complete(Task.objects.get(event=second, text=PREMEDICATION), nurse, "2026-04-13T08:00", now)
+    assert not done.hard_stop_failed

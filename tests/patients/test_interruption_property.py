@@ -22,7 +22,7 @@ from .helpers import live, rr_course
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 START = dt.date(2026, 3, 2)
-MINUTE, DAY = dt.timedelta(minutes=1), dt.timedelta(days=1)
+MINUTE, HOUR, DAY = dt.timedelta(minutes=1), dt.timedelta(hours=1), dt.timedelta(days=1)
 REST_DAYS = 14  # relapsed/refractory cycles 1–5
 
 # One break: (minutes from the previous restart or the cycle's start to the stop, the break's length
@@ -115,6 +115,46 @@ def assert_nothing_due_inside_a_break(course, recorded):
         assert day_one(cycle) < bag.planned_at < cycle.infusion_ends_at
 
 
+def wall(moment: dt.datetime, recorded) -> dt.datetime:
+    """Where a moment of the unbroken plan falls once the breaks before it are added."""
+    for stop in sorted(recorded, key=lambda i: i.stopped_at):
+        if stop.stopped_at <= moment:
+            moment += stop.length
+    return moment
+
+
+def assert_day_n_events_move_by_the_breaks_before_them(course, recorded):
+    first = course.cycles.get(number=1)
+    in_cycle = [i for i in recorded if i.cycle_id == first.pk]
+
+    def local(day: int, hour: int) -> dt.datetime:
+        return dt.datetime.combine(first.start_date + (day - 1) * DAY, dt.time(hour), tzinfo=NY)
+
+    (step_up,) = live(course, CareEvent.Kind.DOSE_STEP_UP)
+    (discharge,) = live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=first)
+    assert step_up.planned_at == wall(local(8, 9), in_cycle)
+    assert discharge.planned_at == wall(local(10, 11), in_cycle)
+
+
+def assert_a_bag_lasts_its_hours_of_infusion(course, recorded):
+    """From each bag hung (day 1, a bag change, a supervised restart) to the next change: 24 hours
+    of infusion in hospital, 48 at home; breaks do not count, and a short one hangs no new bag."""
+    for number in (1, 2):
+        cycle = course.cycles.get(number=number)
+        breaks = [(i.stopped_at, i.restarted_at) for i in recorded if i.cycle_id == cycle.pk]
+        (discharge,) = live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=cycle)
+        changes = [e.planned_at for e in live(course, CareEvent.Kind.BAG_CHANGE, cycle=cycle)]
+        hung = sorted([day_one(cycle), *changes, *(r for s, r in breaks if r - s >= 4 * HOUR)])
+        for start, end in zip(hung, [*hung[1:], cycle.infusion_ends_at], strict=True):
+            paused = sum((max(min(end, r) - max(start, s), dt.timedelta(0)) for s, r in breaks), dt.timedelta(0))
+            infusion = end - start - paused
+            lasts = 24 * HOUR if start < discharge.planned_at else 48 * HOUR
+            if end in changes:
+                assert infusion == lasts, (start, end)
+            else:  # the next bag is hung at a restart, or the pump comes off
+                assert infusion <= lasts, (start, end)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=breaks_per_cycle)
 def test_every_cycle_keeps_28_days_of_infusion_whatever_the_short_breaks(course, nurse, oncologist, plan):
@@ -124,6 +164,8 @@ def test_every_cycle_keeps_28_days_of_infusion_whatever_the_short_breaks(course,
         assert all(not i.new_cycle and i.restarted_at for i in recorded)
         assert_cycles_keep_their_infusion(course, recorded)
         assert_nothing_due_inside_a_break(course, recorded)
+        assert_day_n_events_move_by_the_breaks_before_them(course, recorded)
+        assert_a_bag_lasts_its_hours_of_infusion(course, recorded)
         kept = dict(CareEvent.objects.filter(pk__in=done, status=CareEvent.Status.DONE).values_list("pk", "planned_at"))
         assert kept == done  # done events never move (nor are cancelled)
         stops = live(course, CareEvent.Kind.INTERRUPTION)

@@ -10,11 +10,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from checklists.models import Checklist, Task
-from patients.models import CareEvent, Interruption, PremedicationRule, TreatmentCourse
+from patients.models import CareEvent, Indication, Interruption, PremedicationRule, TreatmentCourse
 from patients.selectors import premedication_for_event
-from patients.services import course_stop_for_good, interruption_restart, interruption_stop
+from patients.services import course_schedule_build, course_stop_for_good, interruption_restart, interruption_stop
 
 from ..checklists.helpers import publish_template
+from ..factories import CourseFactory
 from .helpers import live, rr_course, snapshot
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -393,6 +394,17 @@ def test_a_restart_more_than_14_days_ahead_is_refused(course, nurse, oncologist)
         course, lambda: restart(interruption, oncologist, STOP + 15 * DAY, now=STOP + HOUR), "restarted_at"
     )
     assert "14 days ahead" in message
+
+
+def test_a_long_break_in_the_last_cycle_the_regimen_allows_is_refused(patient, nurse, oncologist):
+    """MRD-positive allows 4 cycles: a break of more than 7 days in cycle 4 cannot start a fifth."""
+    course = CourseFactory(patient=patient, indication=Indication.MRD_POSITIVE, planned_cycles=4, start_date=START)
+    course_schedule_build(course=course, now=PLANNED_ON)
+    fourth = course.cycles.get(number=4)
+    stopped_at = dt.datetime.combine(fourth.start_date + 5 * DAY, dt.time(10), tzinfo=NY)
+    interruption = stop(course, nurse, stopped_at=stopped_at)
+    message = refused(course, lambda: restart(interruption, oncologist, stopped_at + 8 * DAY), "planned_cycles")
+    assert "at most 4 cycles" in message
 
 
 def test_a_course_stopped_for_good_refuses_a_restart_and_a_new_stop(course, nurse, oncologist):

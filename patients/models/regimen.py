@@ -299,7 +299,7 @@ class BagOption(models.Model):
     @property
     def duration_label(self) -> str:
         if self.duration_hours % 24 == 0 and self.duration_hours >= 168:
-            return f"{self.duration_hours // 24} days"
+            return f"{self.duration_hours // 24}-day"
         return f"{self.duration_hours} h"
 
     def clean(self):

@@ -130,10 +130,18 @@ def infusion_bag_record(
         errors["checked_by"] = "The bag is checked by a second person, not the one who compounded it."
     elif checked_by.role != Role.PHARMACIST or not checked_by.is_active:
         errors["checked_by"] = "The check is a pharmacist's."
+    following = next_change_after(event)
+    if following is not None and option.active:
+        # The bag must run until it comes down: a 24 h bag for a 48 h change runs dry.
+        hours_needed = (following.planned_at - event.planned_at).total_seconds() / 3600
+        if option.duration_hours < hours_needed:
+            errors["option"] = (
+                f"A {option.duration_label} bag runs out before the {following.get_kind_display().lower()} "
+                f"{hours_needed:.0f} hours later: choose a bag that lasts until then."
+            )
     if expires_at is None:
         errors["expires_at"] = "Give the expiry from the pharmacy label."
     else:
-        following = next_change_after(event)
         if expires_at <= now:
             errors["expires_at"] = "This bag has already expired."
         elif following is not None and expires_at < following.planned_at:

@@ -181,3 +181,33 @@ def test_a_remade_bag_replaces_the_first(patient, good, start_event):
     remade = infusion_bag_record(**{**good, "option": option(48), "rate_ml_per_hour": "5", "now": NOW})
     assert first.pk != remade.pk
     assert bag_for_event(start_event.pk) == remade
+
+
+def test_a_bag_that_runs_out_before_it_comes_down_is_refused(patient, course, pharmacist, checker):
+    """At home the 48-hour bag change is 48 hours after the one before: a 24-hour bag runs dry."""
+    weigh(patient, "70")
+    home_change = next(
+        event
+        for event in live(course, CareEvent.Kind.BAG_CHANGE)
+        if next_change_after(event).planned_at - event.planned_at == dt.timedelta(hours=48)
+    )
+    fields = {
+        "event": home_change,
+        "option": option(24),
+        "dose": "28 mcg/day",
+        "dose_basis": InfusionBag.DoseBasis.WEIGHT,
+        "volume_ml": "240",
+        "rate_ml_per_hour": "10",
+        "expires_at": home_change.planned_at + dt.timedelta(hours=60),
+        "stabiliser_added": True,
+        "compounded_by": pharmacist,
+        "checked_by": checker,
+        "actor": pharmacist,
+        "now": NOW,
+    }
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**fields)
+    assert "runs out before the bag change 48 hours later" in refused.value.message_dict["option"][0]
+    assert not InfusionBag.objects.exists()
+    bag = infusion_bag_record(**{**fields, "option": option(48), "rate_ml_per_hour": "5"})
+    assert bag.duration_hours == 48

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0006_course_regimen_required'),
+        ("patients", "0006_course_regimen_required"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='infusionbag',
-            name='dose_basis',
-            field=models.CharField(choices=[('weight', 'Flat dose (weight band)'), ('bsa', 'Body-surface area')], max_length=10),
+            model_name="infusionbag",
+            name="dose_basis",
+            field=models.CharField(
+                choices=[("weight", "Flat dose (weight band)"), ("bsa", "Body-surface area")], max_length=10
+            ),
         ),
     ]

@@ -64,7 +64,9 @@ def test_a_newly_published_regimen_version_plans_new_courses_and_leaves_pinned_o
     draft.cycle_rules.filter(first_cycle=1).update(inpatient_days=4)
     regimen_version_publish(version=draft, actor=admin_user, change_summary="Four days in hospital")
     course = CourseFactory(
-        patient=PatientFactory(unit=paris_patient.unit), indication=Indication.MRD_POSITIVE, start_date=dt.date(2026, 1, 5)
+        patient=PatientFactory(unit=paris_patient.unit),
+        indication=Indication.MRD_POSITIVE,
+        start_date=dt.date(2026, 1, 5),
     )
     build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
     build(pinned, now=dt.datetime(2026, 1, 1, tzinfo=UTC))

@@ -169,9 +169,50 @@ def admin_user(db):
 @pytest.fixture(autouse=True)
 def _regimen_library(db):
     """Tests start from the seeded regimens; the data migration's rows are flushed by TransactionTestCase."""
+    _reference_data_seed()
+
+
+def _reference_data_seed():
     from patients.services import regimen_library_seed
 
     regimen_library_seed()
+
+
+# The reference data committed in the test database, so that `_regimen_library` finds it there
+# instead of writing it again inside every test's transaction (tens of milliseconds a test, some
+# 1,500 tests): seeded when the database is ready, and again after each test that ends with
+# TransactionTestCase's flush (transactional, live server). `blocker` is set while that is safe.
+_committed_reference_data = {"blocker": None}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _reference_data_seed()
+    _committed_reference_data["blocker"] = django_db_blocker
+    yield
+    _committed_reference_data["blocker"] = None  # before pytest-django tears the database down
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    try:
+        return (yield)
+    finally:
+        blocker = _committed_reference_data["blocker"]
+        if blocker is not None and nextitem is not None and _ends_with_a_flush(item):
+            with blocker.unblock():
+                _reference_data_seed()
+
+
+def _ends_with_a_flush(item) -> bool:
+    """pytest-django runs the test as a TransactionTestCase, which empties every table after it."""
+    from pytest_django.fixtures import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    transaction, reset_sequences, *_ = validate_django_db(marker) if marker else (False, False)
+    names = {"transactional_db", "live_server", "django_db_reset_sequences"}
+    return bool(transaction or reset_sequences or names & set(getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(autouse=True)

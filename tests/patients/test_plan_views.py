@@ -1,0 +1,140 @@
+"""The course plan's pages: each posts to one service, shows its refusals at their fields with
+nothing changed, and never answers 500, whatever is typed. Who may open each page is walked by
+tests/test_authorization_matrix.py."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from coordination.models import Notification
+from patients.models import BagOption, CareEvent, Interruption, TreatmentCourse, Weighing
+
+from ..factories import UserFactory
+from .helpers import live, rr_course, snapshot
+
+
+def local(moment: dt.datetime, zone) -> str:
+    return timezone.localtime(moment, zone).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+def running(patient, nurse, oncologist, pharmacist):
+    """Cycle 1 day 12 of a relapsed/refractory course, at home."""
+    zone = patient.unit.zone
+    today = timezone.localtime(timezone.now(), zone).date()
+    return rr_course(patient, start=today - dt.timedelta(days=11), cycles=2, now=timezone.now())
+
+
+def form_errors(response) -> dict:
+    return {name: list(errors) for name, errors in response.context["form"].errors.items()}
+
+
+def test_the_oncologist_plans_a_course_within_the_regimens_limit(client, patient, oncologist):
+    client.force_login(oncologist)
+    url = reverse("patients:course_plan", args=[patient.pk])
+    data = {
+        "indication": "mrd_positive",
+        "start_date": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+        "planned_cycles": "5",
+        "bag_hours": "48",
+        "outpatient_setting": "home",
+    }
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    assert "at most 4 cycles" in form_errors(refused)["planned_cycles"][0]
+    assert not TreatmentCourse.objects.exists()
+
+    assert client.post(url, {**data, "planned_cycles": "4"}).status_code == 302
+    course = TreatmentCourse.objects.get(patient=patient)
+    assert course.regimen_version.regimen.indication == "mrd_positive" and course.planned_cycles == 4
+    assert not CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.DOSE_STEP_UP).exists()
+
+
+def test_a_bag_duration_that_the_pharmacy_does_not_make_is_refused(client, patient, oncologist):
+    client.force_login(oncologist)
+    data = {"indication": "relapsed_refractory", "start_date": "2027-01-04", "planned_cycles": "2"}
+    response = client.post(reverse("patients:course_plan", args=[patient.pk]), {**data, "bag_hours": "36"})
+    assert "bag_hours" in form_errors(response)
+    assert not TreatmentCourse.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "stopped_at",
+    ["", "not a time", "9999-12-31T23:59", "0001-01-01T00:00", "2026-02-30T10:00", "1e-2000"],
+)
+def test_garbage_in_the_stop_form_is_a_message_never_a_500(client, running, nurse, stopped_at):
+    client.force_login(nurse)
+    before = snapshot(running)
+    response = client.post(
+        reverse("patients:course_stop", args=[running.pk]),
+        {"stopped_at": stopped_at, "cause": "pump_or_line", "toxicity_grade": "9", "detail": "x" * 600},
+    )
+    assert response.status_code == 200
+    assert form_errors(response)
+    assert snapshot(running) == before
+
+
+def test_the_nurse_records_a_stop_and_the_oncologist_a_restart(client, running, nurse, oncologist):
+    zone = running.patient.unit.zone
+    stopped_at = timezone.now() - dt.timedelta(hours=2)
+    client.force_login(nurse)
+    response = client.post(
+        reverse("patients:course_stop", args=[running.pk]),
+        {"stopped_at": local(stopped_at, zone), "cause": "pump_or_line", "detail": "Occlusion"},
+    )
+    assert response.status_code == 302
+    interruption = Interruption.objects.get(course=running)
+
+    client.force_login(oncologist)
+    url = reverse("patients:interruption_restart", args=[interruption.pk])
+    before = snapshot(running)
+    early = client.post(url, {"restarted_at": local(stopped_at - dt.timedelta(hours=1), zone)})
+    assert "after the stop" in form_errors(early)["restarted_at"][0]
+    assert snapshot(running) == before
+    assert client.post(url, {"restarted_at": local(stopped_at + dt.timedelta(hours=1), zone)}).status_code == 302
+    interruption.refresh_from_db()
+    assert interruption.restarted_at is not None and interruption.restart_event is None  # under 4 hours
+
+
+def test_a_stop_for_good_needs_a_confirmation_and_tells_the_care_team(client, running, oncologist, nurse):
+    client.force_login(oncologist)
+    url = reverse("patients:course_stop_for_good", args=[running.pk])
+    data = {"stopped_at": local(timezone.now() - dt.timedelta(minutes=5), running.patient.unit.zone)}
+    unconfirmed = client.post(url, {**data, "reason": "Grade 4 CRS"})
+    assert "confirm" in form_errors(unconfirmed)
+    assert TreatmentCourse.objects.get(pk=running.pk).status != TreatmentCourse.Status.STOPPED
+
+    assert client.post(url, {**data, "reason": "Grade 4 CRS", "confirm": "on"}).status_code == 302
+    assert TreatmentCourse.objects.get(pk=running.pk).status == TreatmentCourse.Status.STOPPED
+    told = Notification.objects.filter(recipient=nurse, title__startswith="Course stopped for good")
+    assert told.exists() and "Grade 4 CRS" in told.get().body
+    assert not Notification.objects.filter(recipient=oncologist).exists()  # who stopped it knows
+
+
+def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client, running, pharmacist):
+    checker = UserFactory(username="pharmacist2", role="pharmacist", unit=running.patient.unit)
+    Weighing.objects.create(patient=running.patient, weight_kg=Decimal("70"), measured_at=timezone.now())
+    change = next(e for e in live(running, CareEvent.Kind.BAG_CHANGE) if e.planned_at > timezone.now())
+    option = BagOption.objects.get(duration_hours=48)
+    client.force_login(pharmacist)
+    url = reverse("patients:event_bag", args=[change.pk])
+    assert client.get(url).status_code == 200
+    data = {
+        "option": option.pk,
+        "dose": "28 mcg/day",
+        "dose_basis": "weight",
+        "volume_ml": "250",
+        "rate_ml_per_hour": "4",
+        "stabiliser_added": "on",
+        "compounded_by": pharmacist.pk,
+        "checked_by": checker.pk,
+        "expires_at": local(change.planned_at + dt.timedelta(hours=60), running.patient.unit.zone),
+    }
+    wrong = client.post(url, data)
+    assert "runs at 5 mL/h" in form_errors(wrong)["rate_ml_per_hour"][0]
+    assert not change.bags.exists()
+    assert client.post(url, {**data, "rate_ml_per_hour": "5"}).status_code == 302
+    assert change.bags.get().rate_ml_per_hour == Decimal("5")

@@ -34,7 +34,7 @@ from patients.services import (
     regimen_library_seed,
 )
 
-from .handoffs import (
+from .handoffs.services import (
     DEFAULT_CONTINGENCY,
     HandoffContent,
     default_actions,

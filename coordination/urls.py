@@ -1,11 +1,11 @@
 from django.urls import path
 
+from .handoffs.views import actions as handoff_actions
+from .handoffs.views import pages as handoffs
+from .handoffs.views import review as handoff_review
 from .views import (
     board,
     event,
-    handoff_actions,
-    handoff_review,
-    handoffs,
     my_work,
     notifications,
     patient,
@@ -29,7 +29,7 @@ urlpatterns = [
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
-    # Handoffs between units (coordination/handoffs.py).
+    # Handoffs between units (coordination/handoffs/).
     path("handoffs/", handoffs.handoff_list, name="handoff_list"),
     path("handoffs/review/", handoff_review.handoff_review, name="handoff_review"),
     path("patients/<int:pk>/handoffs/new/", handoffs.handoff_new, name="handoff_new"),

@@ -24,8 +24,8 @@ from accounts.models import AuditEvent, Role
 from accounts.permissions import Ability, can
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim, task_complete, template_version_new_draft
-from coordination import handoffs as handoffs_svc
-from coordination.selectors import handoffs_visible_to
+from coordination.handoffs import services as handoffs_svc
+from coordination.handoffs.selectors import handoffs_visible_to
 from patients.models import Interruption, Patient
 
 from .accounts.helpers import verified_login

@@ -1,8 +1,8 @@
-"""The handoff forms: they validate what a person typed; coordination.handoffs acts on it.
+"""The handoff forms: they validate what a person typed; the services act on it.
 
 Every free-text field carries its limit (the browser says it, the form refuses beyond it), and
 times are typed in the patient's unit's time zone: views validate and render these forms inside
-`timezone.override(zone)`.
+`timezone.override(zone)`. The I-PASS fields are made from the model's (models.IPASS_FIELDS).
 """
 
 from crispy_forms.helper import FormHelper
@@ -13,16 +13,18 @@ from django.utils import timezone
 from accounts.models import User
 from patients.models import CareEvent
 
-from .handoffs import (
-    MAX_ACTIONS,
-    ActionSpec,
-    HandoffContent,
-    default_actions,
-    receiving_people_for,
-    receiving_units_for,
+from .models import (
+    ACTION_MAX,
+    COMMENT_MAX,
+    IPASS_FIELDS,
+    REASON_MAX,
+    SUMMARY_MAX,
+    TEXT_MAX,
+    Handoff,
+    HandoffAction,
 )
-from .models import Handoff, HandoffAction
-from .models.handoff import ACTION_MAX, COMMENT_MAX, LINE_MAX, REASON_MAX, SUMMARY_MAX, TEXT_MAX
+from .selectors import receiving_people_for, receiving_units_for
+from .services import MAX_ACTIONS, ActionSpec, HandoffContent, default_actions
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -53,8 +55,20 @@ class PersonChoiceField(forms.ModelChoiceField):
         return f"{user} ({user.get_role_display().lower()}, {user.unit})"
 
 
+# What the model does not say of the I-PASS fields: how they are typed, and a hint.
+IPASS_WIDGETS = {"patient_summary": text_area(5), "situation_awareness": text_area(), "contingency_plan": text_area(4)}
+IPASS_HELP = {
+    "patient_summary": f"At most {SUMMARY_MAX:,} characters.",
+    "pump": "For example: CADD-Solis, 5 mL/h, 48-hour bag, locked. Needed before sending.",
+    "line": "For example: PICC right arm, dedicated lumen, do not flush. Needed before sending.",
+    "situation_awareness": "What is going on around the patient: caregiver, home, pending results.",
+    "contingency_plan": "If this happens, do that, call them.",
+}
+
+
 class HandoffForm(forms.Form):
-    """The sender's part: the receiving side and the I-PASS content (actions: ActionFormSet)."""
+    """The sender's part: the receiving side and the I-PASS content (actions: ActionFormSet).
+    The I-PASS fields are the model's: their labels, limits, choices and whether they are required."""
 
     event = forms.ModelChoiceField(label="Discharge or event it belongs to", queryset=CareEvent.objects.none())
     kind = forms.ChoiceField(label="Kind of handoff", choices=Handoff.Kind.choices)
@@ -70,41 +84,12 @@ class HandoffForm(forms.Form):
     to_person = PersonChoiceField(
         label="Receiving person (optional)", queryset=None, required=False, empty_label="Anyone of the unit"
     )
-    illness_severity = forms.ChoiceField(label="Illness severity", choices=Handoff.Severity.choices)
-    patient_summary = forms.CharField(
-        label="Patient summary",
-        max_length=SUMMARY_MAX,
-        widget=text_area(5),
-        help_text=f"At most {SUMMARY_MAX:,} characters.",
-    )
-    pump = forms.CharField(
-        label="Pump and programme",
-        max_length=LINE_MAX,
-        required=False,
-        help_text="For example: CADD-Solis, 5 mL/h, 48-hour bag, locked. Needed before sending.",
-    )
-    line = forms.CharField(
-        label="Line and site",
-        max_length=LINE_MAX,
-        required=False,
-        help_text="For example: PICC right arm, dedicated lumen, do not flush. Needed before sending.",
-    )
-    situation_awareness = forms.CharField(
-        label="Situation awareness",
-        max_length=TEXT_MAX,
-        required=False,
-        widget=text_area(),
-        help_text="What is going on around the patient: caregiver, home, pending results.",
-    )
-    contingency_plan = forms.CharField(
-        label="Contingency plan",
-        max_length=TEXT_MAX,
-        widget=text_area(4),
-        help_text="If this happens, do that, call them.",
-    )
 
     def __init__(self, *args, patient, events=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields.update(
+            forms.fields_for_model(Handoff, fields=IPASS_FIELDS, widgets=IPASS_WIDGETS, help_texts=IPASS_HELP)
+        )
         units = receiving_units_for(patient)
         self.fields["to_unit"].queryset = units
         self.fields["to_person"].queryset = receiving_people_for(units)
@@ -125,34 +110,23 @@ class HandoffForm(forms.Form):
             self.add_error("to_person", f"{person} does not work at {unit}.")
         return data
 
+    @property
+    def ipass_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in IPASS_FIELDS]
+
     def content(self, actions: list[ActionSpec]) -> HandoffContent:
         data = self.cleaned_data
         return HandoffContent(
             kind=data["kind"],
             to_unit=data["to_unit"],
             to_person=data.get("to_person"),
-            illness_severity=data["illness_severity"],
-            patient_summary=data["patient_summary"],
-            situation_awareness=data.get("situation_awareness", ""),
-            contingency_plan=data["contingency_plan"],
-            pump=data.get("pump", ""),
-            line=data.get("line", ""),
             actions=actions,
+            **{name: data[name] for name in IPASS_FIELDS},
         )
 
 
 def initial_for(handoff: Handoff) -> dict:
-    return {
-        "kind": handoff.kind,
-        "to_unit": handoff.to_unit_id,
-        "to_person": handoff.to_person_id,
-        "illness_severity": handoff.illness_severity,
-        "patient_summary": handoff.patient_summary,
-        "pump": handoff.pump,
-        "line": handoff.line,
-        "situation_awareness": handoff.situation_awareness,
-        "contingency_plan": handoff.contingency_plan,
-    }
+    return {"kind": handoff.kind, "to_unit": handoff.to_unit_id, "to_person": handoff.to_person_id, **handoff.ipass()}
 
 
 class ActionForm(forms.Form):

@@ -1,9 +1,9 @@
 """Handoffs between units (hospital → home above all), in I-PASS form, with their actions,
 the coordinators' comments and the history of who moved them along.
 
-Statuses change only through `coordination.handoffs` (under a row lock); the constraints here
-hold what the database can: a handoff never goes to its own unit, an accepted one always has
-the receiver's synthesis, a returned or cancelled one always its reason.
+Statuses change only through the services (coordination/handoffs/services.py, under a row lock);
+the constraints here hold what the database can: a handoff never goes to its own unit, an
+accepted one always has the receiver's synthesis, a returned or cancelled one always its reason.
 """
 
 from django.conf import settings
@@ -22,6 +22,11 @@ REASON_MAX = 500
 ACTION_MAX = 300
 LINE_MAX = 200
 COMMENT_MAX = 1000
+
+# The I-PASS content that the sender writes, in the order of the form and the page. Declared here
+# once: the form's fields (their labels, limits and choices are the model's), the content that the
+# services take, and the edit form's first values are all made from this list.
+IPASS_FIELDS = ("illness_severity", "patient_summary", "pump", "line", "situation_awareness", "contingency_plan")
 
 
 class Handoff(models.Model):
@@ -102,7 +107,7 @@ class Handoff(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     cancel_reason = models.CharField(max_length=REASON_MAX, blank=True)
-    # The receiving unit's window on the patient, opened at sending (see coordination.handoffs).
+    # The receiving unit's window on the patient, opened at sending (see the services).
     access_grant = models.OneToOneField(
         AccessGrant, on_delete=models.SET_NULL, null=True, blank=True, related_name="handoff"
     )
@@ -155,6 +160,16 @@ class Handoff(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} handoff for {self.patient}"
 
+    def ipass(self) -> dict[str, str]:
+        """The I-PASS content as written (IPASS_FIELDS → value)."""
+        return {name: getattr(self, name) for name in IPASS_FIELDS}
+
+    def local_time(self, at) -> str:
+        """A time as the handoff's messages say it, on the sending unit's clock; "" for none."""
+        if at is None:
+            return ""
+        return timezone.localtime(at, self.from_unit.zone).strftime("%d %b %H:%M")
+
     @property
     def is_waiting(self) -> bool:
         """Sent or acknowledged: the receiving side has not taken it over yet."""
@@ -175,6 +190,15 @@ class Handoff(models.Model):
         if self.sent_at and self.accepted_at:
             return self.accepted_at - self.sent_at
         return None
+
+
+# Which kind of unit receives which kind of handoff, and which kinds belong to a discharge.
+RECEIVING_UNIT_KINDS = {
+    Handoff.Kind.HOSPITAL_HOME: Unit.Kind.HOME_HEALTH,
+    Handoff.Kind.WARD_CLINIC: Unit.Kind.INFUSION_CLINIC,
+    Handoff.Kind.HOME_HOSPITAL: Unit.Kind.INPATIENT_WARD,
+}
+DISCHARGE_KINDS = {Handoff.Kind.HOSPITAL_HOME, Handoff.Kind.WARD_CLINIC}
 
 
 class HandoffAction(models.Model):

@@ -1,6 +1,7 @@
-"""The coordination layer's models, one module per subject."""
+"""The coordination layer's models, one module per subject (the handoffs' in their package);
+Django finds them all through this module."""
 
-from .handoff import Handoff, HandoffAction, HandoffActivity, HandoffComment
+from ..handoffs.models import Handoff, HandoffAction, HandoffActivity, HandoffComment
 from .notification import Notification
 from .reminder import Reminder, ReminderPreference, ReminderRule, TaskSnooze
 

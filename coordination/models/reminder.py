@@ -25,7 +25,7 @@ from accounts.triggers import PATIENT_COLUMN, change_trigger
 from checklists.models import Task
 from patients.models import CareEvent, Patient
 
-from .handoff import Handoff
+from ..handoffs.models import Handoff
 
 MINUTES_IN_A_DAY = 24 * 60
 

@@ -7,7 +7,8 @@ from django.utils import timezone
 from accounts.permissions import Ability, require
 from patients.models import Patient
 
-from ..selectors import board_events, handoffs_waiting, overdue_tasks
+from ..handoffs.selectors import handoffs_waiting
+from ..selectors import board_events, overdue_tasks
 from ..task_view import UrlForPk, decorate, team_roles
 
 

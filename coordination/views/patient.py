@@ -8,8 +8,9 @@ from patients.models import CareEvent
 from patients.policy import plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
-from ..handoffs import is_sender
-from ..selectors import annotate_event, patient_handoffs, patient_page
+from ..handoffs.policy import can_prepare
+from ..handoffs.selectors import patient_handoffs
+from ..selectors import annotate_event, patient_page
 
 
 def patient_detail(request, pk):
@@ -23,7 +24,7 @@ def patient_detail(request, pk):
             "handoffs": patient_handoffs(request.user, patient),
             "now": timezone.now(),
         }
-        return render(request, "coordination/handoff_patient.html", context)
+        return render(request, "coordination/handoffs/patient.html", context)
     patient = patient_page(patient)
     for course in patient.courses.all():
         for cycle in course.cycles.all():
@@ -36,7 +37,7 @@ def patient_detail(request, pk):
         "history": patient_history(patient),
         "now": timezone.now(),
         "handoffs": patient_handoffs(request.user, patient),
-        "can_prepare_handoff": is_sender(request.user, patient.pk),
+        "can_prepare_handoff": can_prepare(request.user, patient),
         "plan": plan_actions(request.user, patient),
     }
     return render(request, "coordination/patient_detail.html", context)

@@ -1,15 +1,17 @@
 """Builders for the handoff tests: a receiving agency, a planned discharge with its
-hospital-to-home checklist, the checklist done, and a handoff ready to send."""
+hospital-to-home checklist, the checklist done, a handoff ready to send, and the pump programmed
+at the start of the discharge's cycle."""
 
 import datetime as dt
 
 from django.utils import timezone
 
 from accounts.models import Role, Unit
-from checklists.models import Task
+from checklists.models import Task, TemplateItem
 from checklists.services import checklists_instantiate, task_complete, task_verify
-from coordination.handoffs import ActionSpec, HandoffContent, handoff_create
-from patients.models import CareEvent, Cycle
+from coordination.handoffs.services import ActionSpec, HandoffContent, handoff_create
+from patients.models import BagOption, CareEvent, Cycle, InfusionBag
+from patients.services import infusion_bag_record, weighing_record
 
 from ..checklists.helpers import make_event, publish_template
 from ..factories import UnitFactory, UserFactory
@@ -24,6 +26,21 @@ TRANSITION_ITEMS = [
     {"text": "Next clinic appointment booked", "role": "case_manager"},
     {"text": "24/7 contact given", "role": "case_manager"},
     {"text": "Take-home leaflet given", "role": "case_manager", "required": False},
+]
+# The start of a cycle as far as the pump goes: the rate entered (recorded, and checked against the
+# bag), then the programming double-checked by a second nurse.
+PUMP_RATE = "Pump rate entered (mL/h)"
+PUMP_CHECK = "Pump programmed at the label rate and locked; independent double-check"
+PUMP_ITEMS = [
+    {
+        "text": PUMP_RATE,
+        "response_kind": "number",
+        "unit": "mL/h",
+        "min_value": 0.1,
+        "max_value": 20,
+        "records": TemplateItem.Records.PUMP_RATE,
+    },
+    {"text": PUMP_CHECK, "needs_verification": True, "verifier_role": "nurse"},
 ]
 SYNTHESIS = "Stable on day 4, 48-hour bags at 5 mL/h; we visit tomorrow 10:00 and change the bag on day 5."
 
@@ -61,6 +78,39 @@ def make_discharge(patient, *, hours_ahead: float = 20, with_bag_changes: bool =
             )
     checklists_instantiate(events=[event])
     return event
+
+
+def program_pump(discharge: CareEvent, *, nurse, pharmacist, checker=None) -> Task:
+    """The start of the discharge's cycle with its bag recorded by `pharmacist`, the pump rate
+    entered by `nurse` and, with a `checker`, the programming double-checked by them. Returns
+    the pump rate's task."""
+    patient, cycle = discharge.patient, discharge.cycle
+    publish_template(items=PUMP_ITEMS, name="Cycle start", dependencies=[(PUMP_CHECK, PUMP_RATE)])
+    start_at = timezone.make_aware(dt.datetime.combine(cycle.start_date, dt.time(9)), patient.unit.zone)
+    start = make_event(patient, kind=CareEvent.Kind.CYCLE_START, planned_at=start_at, cycle=cycle)
+    checklists_instantiate(events=[start])
+    weighing_record(patient=patient, weight_kg=patient.weight_kg, actor=nurse)
+    option = BagOption.objects.filter(active=True).order_by("-duration_hours").first()  # it lasts to the change
+    infusion_bag_record(
+        event=start,
+        option=option,
+        dose="9 mcg/day",
+        dose_basis=InfusionBag.DoseBasis.WEIGHT,
+        volume_ml=240,
+        rate_ml_per_hour=option.rate_ml_per_hour,
+        expires_at=timezone.now() + dt.timedelta(days=7),
+        stabiliser_added=True,
+        compounded_by=pharmacist,
+        checked_by=UserFactory(username="pharmacist2", role=Role.PHARMACIST, unit=patient.unit),
+        actor=pharmacist,
+    )
+    rate = task_complete(
+        task=Task.objects.get(event=start, text=PUMP_RATE), actor=nurse, value=f"{option.rate_ml_per_hour:f}"
+    )
+    check = task_complete(task=Task.objects.get(event=start, text=PUMP_CHECK), actor=nurse, value="on")
+    if checker is not None:
+        task_verify(task=check, actor=checker)
+    return rate
 
 
 def answer(task: Task) -> str:

@@ -6,7 +6,8 @@ import threading
 import pytest
 from django.db import connection
 
-from coordination import handoffs as svc
+from coordination.handoffs import services as svc
+from coordination.handoffs.policy import HandoffConflict
 from coordination.models import Handoff, HandoffActivity
 from patients.models import AccessGrant
 
@@ -66,7 +67,7 @@ def race(*calls):
 
 def one_winner(outcomes):
     won = [o for o in outcomes if isinstance(o, Handoff)]
-    lost = [o for o in outcomes if isinstance(o, svc.HandoffConflict)]
+    lost = [o for o in outcomes if isinstance(o, HandoffConflict)]
     assert len(won) == 1 and len(lost) == len(outcomes) - 1, outcomes
     return won[0], lost
 

@@ -4,8 +4,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from coordination.demo import seed_demo
+from coordination.handoffs.selectors import handoff_actions_for, handoffs_visible_to
 from coordination.models import Handoff, HandoffAction, HandoffComment, Notification
-from coordination.selectors import handoff_actions_for, handoffs_visible_to
 from patients.models import AccessGrant, Patient
 
 from ..factories import TEST_PASSWORD

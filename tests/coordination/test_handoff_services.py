@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
 from checklists.models import Task
-from checklists.services import task_undo
-from coordination import handoffs as svc
+from checklists.services import task_undo, task_verify
+from coordination.handoffs import services as svc
+from coordination.handoffs.policy import HandoffConflict
+from coordination.handoffs.selectors import handoff_actions_for, handoff_facts, handoffs_visible_to
 from coordination.models import Handoff, HandoffAction, HandoffActivity, Notification
-from coordination.selectors import handoff_actions_for, handoffs_visible_to
 from patients.models import AccessGrant, Patient
 
 from ..factories import UnitFactory, UserFactory
@@ -26,6 +27,7 @@ from .handoff_helpers import (
     make_agency,
     make_discharge,
     make_home_nurse,
+    program_pump,
     publish_transition_template,
 )
 
@@ -119,7 +121,8 @@ def test_each_step_is_in_the_audit_log_under_its_name_and_actor(handoff, case_ma
     assert AuditEvent.objects.filter(action="send", patient_id=handoff.patient_id).exists()
 
 
-def test_sending_fixes_the_facts_from_the_record(handoff, case_manager, patient, nurse, nurse2):
+def test_sending_fixes_the_facts_from_the_record(handoff, case_manager, patient, nurse, nurse2, pharmacist):
+    program_pump(handoff.event, nurse=nurse, pharmacist=pharmacist, checker=nurse2)
     svc.handoff_send(handoff=handoff, actor=case_manager)
     facts = dict(fresh(handoff).facts)
     assert facts["Cycle and day"].startswith("Cycle 1 (induction), day")
@@ -130,6 +133,22 @@ def test_sending_fixes_the_facts_from_the_record(handoff, case_manager, patient,
     assert facts["Last premedication"] == "not recorded"  # no premedication task in this record
     assert facts["Next bag change"] != "none planned in this course"
     assert {"Inpatient days", "Last premedication"} <= facts.keys()
+
+
+def test_the_pump_fact_reads_the_recorded_pump_rate_and_its_double_check_never_an_items_text(
+    handoff, nurse, nurse2, pharmacist
+):
+    # The discharge's "Pump programming verified" is done and double-checked, but records nothing.
+    assert Task.objects.get(event=handoff.event, text="Pump programming verified").verified_by == nurse2
+    assert dict(handoff_facts(handoff))["Pump programming"] == "not recorded"
+
+    rate = program_pump(handoff.event, nurse=nurse, pharmacist=pharmacist)
+    at = timezone.localtime(rate.completed_at, handoff.patient.unit.zone).strftime("%a %d %b %Y, %H:%M")
+    assert dict(handoff_facts(handoff))["Pump programming"] == f"programmed {at} by {nurse}"
+
+    check = rate.dependents.get()
+    task_verify(task=check, actor=nurse2)
+    assert dict(handoff_facts(handoff))["Pump programming"] == f"programmed {at} by {nurse}, double-checked by {nurse2}"
 
 
 def test_sending_tells_the_receiving_unit_and_a_return_tells_the_sender(handoff, case_manager, home_nurse, agency):
@@ -322,7 +341,7 @@ def test_an_action_is_done_once_by_its_role_on_the_receiving_side(handoff, case_
     with pytest.raises(PermissionDenied, match="case manager"):
         svc.handoff_action_complete(action=call, actor=home_nurse)
     svc.handoff_action_complete(action=visit, actor=home_nurse, note="All well")
-    with pytest.raises(svc.HandoffConflict, match="Already done by you"):
+    with pytest.raises(HandoffConflict, match="Already done by you"):
         svc.handoff_action_complete(action=visit, actor=home_nurse)
     visit.refresh_from_db()
     assert (visit.status, visit.done_by, visit.note) == ("done", home_nurse, "All well")
@@ -331,7 +350,7 @@ def test_an_action_is_done_once_by_its_role_on_the_receiving_side(handoff, case_
 
 def test_an_action_cannot_be_done_before_acceptance(handoff, case_manager, home_nurse):
     svc.handoff_send(handoff=handoff, actor=case_manager)
-    with pytest.raises(svc.HandoffConflict, match="accepted first"):
+    with pytest.raises(HandoffConflict, match="accepted first"):
         svc.handoff_action_complete(action=handoff.actions.get(role="nurse"), actor=home_nurse)
 
 
@@ -393,9 +412,9 @@ def test_a_pharmacist_of_the_receiving_unit_may_not_accept(handoff, case_manager
 
 def test_acceptance_needs_an_acknowledgement_first(handoff, case_manager, home_nurse):
     svc.handoff_send(handoff=handoff, actor=case_manager)
-    with pytest.raises(svc.HandoffConflict, match="Acknowledge receipt before accepting"):
+    with pytest.raises(HandoffConflict, match="Acknowledge receipt before accepting"):
         svc.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)
-    with pytest.raises(svc.HandoffConflict):
+    with pytest.raises(HandoffConflict):
         svc.handoff_complete(handoff=handoff, actor=home_nurse)
     assert fresh(handoff).status == S.SENT
 
@@ -403,25 +422,25 @@ def test_acceptance_needs_an_acknowledgement_first(handoff, case_manager, home_n
 def test_completion_needs_acceptance(handoff, case_manager, home_nurse):
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
-    with pytest.raises(svc.HandoffConflict, match="Already acknowledged"):
+    with pytest.raises(HandoffConflict, match="Already acknowledged"):
         svc.handoff_complete(handoff=handoff, actor=home_nurse)
     assert fresh(handoff).status == S.ACKNOWLEDGED
 
 
 def test_a_second_click_is_told_what_happened(handoff, case_manager, home_nurse):
     svc.handoff_send(handoff=handoff, actor=case_manager)
-    with pytest.raises(svc.HandoffConflict, match="Already sent by you"):
+    with pytest.raises(HandoffConflict, match="Already sent by you"):
         svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
-    with pytest.raises(svc.HandoffConflict, match="Already acknowledged by you at"):
+    with pytest.raises(HandoffConflict, match="Already acknowledged by you at"):
         svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
 
 
 def test_an_accepted_handoff_can_no_longer_be_cancelled_or_returned(handoff, case_manager, home_nurse):
     accepted(handoff, case_manager, home_nurse)
-    with pytest.raises(svc.HandoffConflict, match="Already accepted"):
+    with pytest.raises(HandoffConflict, match="Already accepted"):
         svc.handoff_cancel(handoff=handoff, actor=case_manager, reason="Changed our mind")
-    with pytest.raises(svc.HandoffConflict):
+    with pytest.raises(HandoffConflict):
         svc.handoff_return(handoff=handoff, actor=home_nurse, reason="x")
 
 
@@ -429,14 +448,14 @@ def test_a_receiver_who_finds_it_cancelled_is_told_by_whom_and_why(handoff, case
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
     svc.handoff_cancel(handoff=handoff, actor=case_manager, reason="Discharge postponed")
-    with pytest.raises(svc.HandoffConflict, match=f"Cancelled by {case_manager} at .*: Discharge postponed"):
+    with pytest.raises(HandoffConflict, match=f"Cancelled by {case_manager} at .*: Discharge postponed"):
         svc.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)
     assert fresh(handoff).status == S.CANCELLED
 
 
 def test_a_sent_handoff_is_not_edited(handoff, case_manager, agency):
     svc.handoff_send(handoff=handoff, actor=case_manager)
-    with pytest.raises(svc.HandoffConflict, match="Only a draft can be edited"):
+    with pytest.raises(HandoffConflict, match="Only a draft can be edited"):
         svc.handoff_update(handoff=handoff, content=content(agency), actor=case_manager)
 
 
@@ -522,11 +541,11 @@ def test_the_sending_units_coordinator_comments_flags_and_signs_off(handoff, cas
     accepted(handoff, case_manager, home_nurse)
     svc.handoff_comment(handoff=handoff, actor=coordinator, text="Acknowledged within the hour.")
     svc.handoff_flag(handoff=handoff, actor=coordinator, flagged=True, reason="Bag dates to check")
-    with pytest.raises(svc.HandoffConflict, match="Only a completed handoff"):
+    with pytest.raises(HandoffConflict, match="Only a completed handoff"):
         svc.handoff_sign_off(handoff=handoff, actor=coordinator)
     svc.handoff_complete(handoff=handoff, actor=home_nurse)
     svc.handoff_sign_off(handoff=handoff, actor=coordinator)
-    with pytest.raises(svc.HandoffConflict, match="Already signed off by you"):
+    with pytest.raises(HandoffConflict, match="Already signed off by you"):
         svc.handoff_sign_off(handoff=handoff, actor=coordinator)
     reviewed = fresh(handoff)
     assert reviewed.flagged and reviewed.signed_off_by == coordinator

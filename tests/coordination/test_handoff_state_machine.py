@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from accounts.models import Role
-from coordination import handoffs as svc
+from coordination.handoffs import services as svc
+from coordination.handoffs.policy import HandoffConflict
 from coordination.models import Handoff, HandoffAction
 from patients.models import Patient
 
@@ -35,7 +36,7 @@ from .handoff_helpers import (
 )
 
 S = Handoff.Status
-REFUSALS = (ValidationError, PermissionDenied, svc.HandoffConflict)
+REFUSALS = (ValidationError, PermissionDenied, HandoffConflict)
 
 # The flow of the issue: (status, step) → the status it leads to.
 LEGAL = {

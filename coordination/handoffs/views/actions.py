@@ -1,7 +1,7 @@
 """Moving a handoff along: send, cancel (sending side); acknowledge, accept, return, complete and
 the actions (receiving side); comment, flag and sign off (the sending unit's coordinator).
 
-With htmx each answers with the handoff's card (partials/handoff_card.html), re-rendered in place
+With htmx each answers with the handoff's card (handoffs/partials/card.html), re-rendered in place
 with the outcome; without JavaScript it goes back to the handoff page with a message. A refusal
 (not allowed, somebody else was first) is said in words; a form's error shows at its field.
 """
@@ -17,18 +17,19 @@ from django.views.decorators.http import require_POST
 
 from accounts.audit import get_or_404_audited
 
-from .. import handoffs as service
-from ..forms_handoff import AcceptForm, CancelForm, CommentForm, CompleteForm, FlagForm, ReturnForm
+from .. import services
+from ..forms import AcceptForm, CancelForm, CommentForm, CompleteForm, FlagForm, ReturnForm
 from ..models import HandoffAction
+from ..policy import HandoffConflict
 from ..selectors import get_handoff_for_user, handoffs_visible_to
-from .handoffs import card_context, render_detail
+from .pages import card_context, render_detail
 
-REFUSALS = (service.HandoffConflict, PermissionDenied)
+REFUSALS = (HandoffConflict, PermissionDenied)
 
 
 def _card(request, handoff, **kwargs):
     with timezone.override(handoff.patient.unit.zone):
-        response = render(request, "coordination/partials/handoff_card.html", card_context(request, handoff, **kwargs))
+        response = render(request, "coordination/handoffs/partials/card.html", card_context(request, handoff, **kwargs))
     if kwargs.get("notice"):
         response["HX-Trigger"] = "handoffChanged"
     return response
@@ -39,7 +40,7 @@ def _respond(request, handoff, *, notice: str = "", error: str = "", forms=None,
     if gone:
         messages.success(request, notice)
         if request.htmx:
-            response = render(request, "coordination/partials/handoff_gone.html", {"notice": notice})
+            response = render(request, "coordination/handoffs/partials/gone.html", {"notice": notice})
             response["HX-Redirect"] = reverse("handoff_list")
             return response
         return redirect("handoff_list")
@@ -98,7 +99,7 @@ def _no_longer_visible(user, handoff) -> bool:
 @require_POST
 def handoff_send(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    action = partial(service.handoff_send, handoff=handoff, actor=request.user)
+    action = partial(services.handoff_send, handoff=handoff, actor=request.user)
     return _run(request, handoff, action, f"Sent to {handoff.to_unit}. They see the patient from now on.")
 
 
@@ -109,7 +110,7 @@ def handoff_cancel(request, pk):
         pk,
         CancelForm,
         "cancel",
-        lambda h, data: partial(service.handoff_cancel, handoff=h, actor=request.user, reason=data["reason"]),
+        lambda h, data: partial(services.handoff_cancel, handoff=h, actor=request.user, reason=data["reason"]),
         "The handoff is cancelled; the receiving unit no longer sees the patient.",
         field="reason",
     )
@@ -121,7 +122,7 @@ def handoff_cancel(request, pk):
 @require_POST
 def handoff_acknowledge(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    action = partial(service.handoff_acknowledge, handoff=handoff, actor=request.user)
+    action = partial(services.handoff_acknowledge, handoff=handoff, actor=request.user)
     return _run(request, handoff, action, "Receipt acknowledged. Read it through, then accept it or return it.")
 
 
@@ -132,7 +133,7 @@ def handoff_accept(request, pk):
         pk,
         AcceptForm,
         "accept",
-        lambda h, data: partial(service.handoff_accept, handoff=h, actor=request.user, synthesis=data["synthesis"]),
+        lambda h, data: partial(services.handoff_accept, handoff=h, actor=request.user, synthesis=data["synthesis"]),
         "Accepted: the actions are now your unit's tasks.",
         field="synthesis",
     )
@@ -145,7 +146,7 @@ def handoff_return(request, pk):
         pk,
         ReturnForm,
         "return",
-        lambda h, data: partial(service.handoff_return, handoff=h, actor=request.user, reason=data["reason"]),
+        lambda h, data: partial(services.handoff_return, handoff=h, actor=request.user, reason=data["reason"]),
         "Returned to the sender with your reason; your unit no longer sees the patient.",
         field="reason",
         gone=_no_longer_visible,
@@ -160,9 +161,9 @@ def handoff_complete(request, pk):
         valid = form.is_valid()
     if not valid:
         return _respond(request, handoff, forms={"complete": form})
-    hours = service.access_hours_after_completion()
+    hours = services.access_hours_after_completion()
     action = partial(
-        service.handoff_complete,
+        services.handoff_complete,
         handoff=handoff,
         actor=request.user,
         first_visit_at=form.cleaned_data["first_visit_at"],
@@ -176,7 +177,7 @@ def handoff_action_done(request, pk):
     visible = HandoffAction.objects.filter(handoff__in=handoffs_visible_to(request.user))
     action = get_or_404_audited(visible.select_related("handoff"), pk, object_type="coordination.handoffaction")
     handoff = get_handoff_for_user(request.user, action.handoff_id)
-    done = partial(service.handoff_action_complete, action=action, actor=request.user)
+    done = partial(services.handoff_action_complete, action=action, actor=request.user)
     return _run(request, handoff, done, f"Done: {action.text}")
 
 
@@ -190,7 +191,7 @@ def handoff_comment(request, pk):
         pk,
         CommentForm,
         "comment",
-        lambda h, data: partial(service.handoff_comment, handoff=h, actor=request.user, text=data["text"]),
+        lambda h, data: partial(services.handoff_comment, handoff=h, actor=request.user, text=data["text"]),
         "Comment added.",
         field="text",
     )
@@ -200,7 +201,7 @@ def handoff_comment(request, pk):
 def handoff_flag(request, pk):
     if request.POST.get("unflag"):
         handoff = get_handoff_for_user(request.user, pk)
-        action = partial(service.handoff_flag, handoff=handoff, actor=request.user, flagged=False)
+        action = partial(services.handoff_flag, handoff=handoff, actor=request.user, flagged=False)
         return _run(request, handoff, action, "Flag removed.")
     return _with_form(
         request,
@@ -208,7 +209,7 @@ def handoff_flag(request, pk):
         FlagForm,
         "flag",
         lambda h, data: partial(
-            service.handoff_flag, handoff=h, actor=request.user, flagged=True, reason=data["reason"]
+            services.handoff_flag, handoff=h, actor=request.user, flagged=True, reason=data["reason"]
         ),
         "Flagged for attention.",
         field="reason",
@@ -218,5 +219,5 @@ def handoff_flag(request, pk):
 @require_POST
 def handoff_sign_off(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    action = partial(service.handoff_sign_off, handoff=handoff, actor=request.user)
+    action = partial(services.handoff_sign_off, handoff=handoff, actor=request.user)
     return _run(request, handoff, action, "Signed off.")

@@ -1,12 +1,13 @@
 """Handoff pages: the list, preparing and editing (sending side), the handoff itself, its printout.
 
 The handoff page's moving part (status, what the user may do, the actions, the review) is
-partials/handoff_card.html, which the actions of handoff_actions.py re-render in place.
+handoffs/partials/card.html, which the actions of actions.py re-render in place. What a page
+offers is what the policy (policy.py) allows: the same functions that the services enforce.
 """
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -16,8 +17,8 @@ from checklists.gate import event_readiness
 from patients.models import CareEvent
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
-from .. import handoffs as service
-from ..forms_handoff import (
+from .. import policy, services
+from ..forms import (
     AcceptForm,
     CancelForm,
     CommentForm,
@@ -32,9 +33,12 @@ from ..forms_handoff import (
 )
 from ..models import Handoff, HandoffActivity
 from ..selectors import (
+    events_awaiting_handoff,
     get_handoff_for_user,
     handoff_actions_for,
     handoff_bag_calendar,
+    handoff_checklists,
+    handoff_facts_shown,
     handoff_page,
     handoffs_incoming,
     handoffs_outgoing,
@@ -42,12 +46,6 @@ from ..selectors import (
 
 # The review is the sending unit's business: the receiving unit does not see its flags.
 REVIEW_ACTIVITIES = {HandoffActivity.Action.FLAG, HandoffActivity.Action.UNFLAG, HandoffActivity.Action.SIGN_OFF}
-HANDOFF_EVENT_KINDS = [
-    CareEvent.Kind.DISCHARGE_HOME,
-    CareEvent.Kind.INTERRUPTION,
-    CareEvent.Kind.RESTART,
-    CareEvent.Kind.CYCLE_START,
-]
 
 
 def audit_view(handoff: Handoff, page: str = "detail") -> None:
@@ -70,37 +68,31 @@ def handoff_list(request):
     shown = sorted({h.pk for h in incoming} | {h.pk for h in outgoing} | {a.handoff_id for a in actions})
     audit_record(action=AuditEvent.Action.VIEW, object_type="coordination.handoff_list", detail={"handoffs": shown})
     zone = user.unit.time_zone if user.unit_id else settings.TIME_ZONE
-    context = {"incoming": incoming, "outgoing": outgoing, "actions": actions, "now": timezone.now(), "zone": zone}
-    return render(request, "coordination/handoff_list.html", context)
+    context = {
+        "incoming": incoming,
+        "outgoing": outgoing,
+        "actions": actions,
+        "now": timezone.now(),
+        "zone": zone,
+        "can_review": policy.can_review(user),
+    }
+    return render(request, "coordination/handoffs/list.html", context)
 
 
 # --- preparing and editing (the sending side) -------------------------------------------------
 
 
-def _events_for(patient):
-    return (
-        CareEvent.objects.filter(patient=patient, kind__in=HANDOFF_EVENT_KINDS)
-        .exclude(status__in=[CareEvent.Status.CANCELLED, CareEvent.Status.DONE])
-        .exclude(handoffs__status__in=[s for s in Handoff.Status.values if s != Handoff.Status.CANCELLED])
-        .select_related("cycle")
-        .order_by("planned_at")
-    )
-
-
 def handoff_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
-    if not service.is_sender(request.user, patient.pk):
-        raise PermissionDenied(
-            "Only a case manager, nurse or oncologist on this patient's care team prepares a handoff."
-        )
-    events = _events_for(patient)
+    policy.can_prepare(request.user, patient).enforce()
+    events = events_awaiting_handoff(patient)
     with timezone.override(patient.unit.zone):
         if request.method == "POST":
             form = HandoffForm(request.POST, patient=patient, events=events)
             formset = action_formset(request.POST)
             if form.is_valid() and formset.is_valid():
                 try:
-                    handoff = service.handoff_create(
+                    handoff = services.handoff_create(
                         event=form.cleaned_data["event"], content=form.content(formset.specs()), actor=request.user
                     )
                 except ValidationError as invalid:
@@ -112,23 +104,23 @@ def handoff_new(request, pk):
                     return redirect("handoff_detail", pk=handoff.pk)
         else:
             first = next((e for e in events if e.kind == CareEvent.Kind.DISCHARGE_HOME), None) or events.first()
-            initial = {"contingency_plan": service.DEFAULT_CONTINGENCY, "event": first.pk if first else None}
+            initial = {"contingency_plan": services.DEFAULT_CONTINGENCY, "event": first.pk if first else None}
             form = HandoffForm(initial=initial, patient=patient, events=events)
             formset = action_formset(initial=suggested_actions(first) if first else [])
         audit_record(
             action=AuditEvent.Action.VIEW, object_type="patients.patient", object_id=patient.pk, patient_id=patient.pk
         )
         context = {"patient": patient, "form": form, "formset": formset, "has_events": events.exists()}
-        return render(request, "coordination/handoff_form.html", context)
+        return render(request, "coordination/handoffs/form.html", context)
 
 
 def handoff_edit(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    if not service.is_sender(request.user, handoff.patient_id):
-        raise PermissionDenied("Only a case manager, nurse or oncologist on this patient's care team edits a handoff.")
-    if handoff.status not in service.EDITABLE:
-        messages.error(request, f"This handoff is {handoff.get_status_display().lower()}: it can no longer be edited.")
+    allowed = policy.can_edit(request.user, handoff)
+    if isinstance(allowed, policy.Conflict):  # the sending side, but it has moved on
+        messages.error(request, allowed.reason)
         return redirect("handoff_detail", pk=handoff.pk)
+    allowed.enforce()
     patient = handoff.patient
     with timezone.override(patient.unit.zone):
         if request.method == "POST":
@@ -136,8 +128,8 @@ def handoff_edit(request, pk):
             formset = action_formset(request.POST)
             if form.is_valid() and formset.is_valid():
                 try:
-                    service.handoff_update(handoff=handoff, content=form.content(formset.specs()), actor=request.user)
-                except service.HandoffConflict as conflict:
+                    services.handoff_update(handoff=handoff, content=form.content(formset.specs()), actor=request.user)
+                except policy.HandoffConflict as conflict:
                     messages.error(request, str(conflict))
                     return redirect("handoff_detail", pk=handoff.pk)
                 except ValidationError as invalid:
@@ -150,7 +142,7 @@ def handoff_edit(request, pk):
             formset = action_formset(initial=actions_initial(handoff))
         audit_view(handoff, "edit")
         context = {"patient": patient, "handoff": handoff, "form": form, "formset": formset, "has_events": True}
-        return render(request, "coordination/handoff_form.html", context)
+        return render(request, "coordination/handoffs/form.html", context)
 
 
 def _errors_to_form(form, formset, invalid: ValidationError) -> None:
@@ -176,12 +168,11 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
     """What the handoff page and its card show to this user: one place for both."""
     user = request.user
     handoff = handoff_page(handoff)
-    status, S = handoff.status, Handoff.Status
-    sender = service.is_sender(user, handoff.patient_id)
-    receiver = service.is_receiver(user, handoff)
-    reviewer = service.is_reviewer(user, handoff)
-    checklists = service.handoff_checklists(handoff)
-    blockers = service.send_blockers(handoff, checklists) if sender and status in service.EDITABLE else []
+    sides = policy.Sides(user, handoff)
+    offers = policy.handoff_offers(user, handoff, sides=sides)
+    for action in handoff.actions.all():
+        action.can_mark_done = policy.can_mark_action_done(user, action, sides=sides)
+    checklists = handoff_checklists(handoff)
     forms = forms or {}
 
     def form(name, cls, allowed):
@@ -190,40 +181,35 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
     now = timezone.now()
     on_record = not sees_only_through_grant(user, handoff.patient)
     history = [a for a in handoff.activities.all() if on_record or a.action not in REVIEW_ACTIVITIES]
+    facts, facts_live = handoff_facts_shown(handoff)
     return {
         "handoff": handoff,
         "on_record": on_record,
         "history": history,
         "patient": handoff.patient,
         "now": now,
-        "facts": handoff.facts
-        if handoff.sent_at and status not in service.EDITABLE
-        else service.handoff_facts(handoff),
-        "facts_live": not (handoff.sent_at and status not in service.EDITABLE),
+        "facts": facts,
+        "facts_live": facts_live,
         "checklists": checklists,
         "readiness": event_readiness(checklists) if checklists else None,
         "bag_calendar": handoff_bag_calendar(handoff),
         "overdue": handoff.acknowledgement_overdue(now),
-        "is_sender": sender,
-        "is_receiver": receiver,
-        "is_reviewer": reviewer,
-        "can_edit": sender and status in service.EDITABLE,
-        "can_send": sender and status in service.EDITABLE,
-        "send_blockers": blockers,
-        "can_acknowledge": receiver and status == S.SENT,
-        "can_work_actions": receiver and status in (S.ACCEPTED, S.COMPLETED),
-        "accept_form": form("accept", AcceptForm, receiver and status == S.ACKNOWLEDGED),
-        "return_form": form("return", ReturnForm, receiver and status in (S.SENT, S.ACKNOWLEDGED)),
+        "can_edit": offers["edit"],
+        "can_send": offers["send"],
+        "send_blockers": services.send_blockers(handoff, checklists) if offers["send"] else [],
+        "can_acknowledge": offers["acknowledge"],
+        "accept_form": form("accept", AcceptForm, offers["accept"]),
+        "return_form": form("return", ReturnForm, offers["return"]),
         "complete_form": form(
             "complete",
             lambda: CompleteForm(initial={"first_visit_at": now.replace(second=0, microsecond=0)}),
-            receiver and status == S.ACCEPTED,
+            offers["complete"],
         ),
-        "cancel_form": form("cancel", CancelForm, sender and status in service.CANCELLABLE),
-        "comment_form": form("comment", CommentForm, reviewer and status != S.DRAFT),
-        "flag_form": form("flag", FlagForm, reviewer and status != S.DRAFT and not handoff.flagged),
-        "can_unflag": reviewer and handoff.flagged,
-        "can_sign_off": reviewer and status == S.COMPLETED and not handoff.signed_off_at,
+        "cancel_form": form("cancel", CancelForm, offers["cancel"]),
+        "comment_form": form("comment", CommentForm, offers["comment"]),
+        "flag_form": form("flag", FlagForm, offers["flag"]),
+        "can_unflag": offers["unflag"],
+        "can_sign_off": offers["sign_off"],
         "error": error,
         "notice": notice,
     }
@@ -237,7 +223,7 @@ def handoff_detail(request, pk):
 
 def render_detail(request, handoff: Handoff, **kwargs):
     with timezone.override(handoff.patient.unit.zone):
-        return render(request, "coordination/handoff_detail.html", card_context(request, handoff, **kwargs))
+        return render(request, "coordination/handoffs/detail.html", card_context(request, handoff, **kwargs))
 
 
 def handoff_print(request, pk):
@@ -247,9 +233,9 @@ def handoff_print(request, pk):
     context = {
         "handoff": handoff,
         "patient": handoff.patient,
-        "facts": handoff.facts if handoff.sent_at else service.handoff_facts(handoff),
+        "facts": handoff_facts_shown(handoff)[0],
         "bag_calendar": handoff_bag_calendar(handoff),
         "now": timezone.now(),
     }
     with timezone.override(handoff.patient.unit.zone):
-        return render(request, "coordination/handoff_print.html", context)
+        return render(request, "coordination/handoffs/print.html", context)

@@ -1,15 +1,14 @@
 """The coordinator's review queue: the unit's handoffs by status and age, overdue acknowledgements
 first, with their turnaround (sent → acknowledged, sent → accepted)."""
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
-from accounts.permissions import Ability, require
 
-from ..forms_handoff import ReviewFilterForm
+from .. import policy
+from ..forms import ReviewFilterForm
 from ..models import Handoff
 from ..selectors import handoff_review_queue
 
@@ -18,9 +17,7 @@ WAITING = [Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED]
 
 def handoff_review(request):
     user = request.user
-    require(user, Ability.VIEW_BOARD)
-    if user.unit_id is None:
-        raise PermissionDenied("The review queue shows a unit's handoffs: ask an administrator to set yours.")
+    policy.can_review(user).enforce()
     now = timezone.now()
     form = ReviewFilterForm(request.GET or None)
     status, flagged = "", False
@@ -42,4 +39,4 @@ def handoff_review(request):
         "overdue_count": sum(h.acknowledgement_overdue(now) for h in handoffs),
         "now": now,
     }
-    return render(request, "coordination/handoff_review.html", context)
+    return render(request, "coordination/handoffs/review.html", context)

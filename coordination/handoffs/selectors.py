@@ -1,0 +1,312 @@
+"""Reads of handoffs, with their relations loaded (a constant number of queries), and the facts
+from the record that a handoff carries."""
+
+import datetime as dt
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.audit import get_or_404_audited
+from accounts.models import Unit, User
+from accounts.permissions import MATRIX, Ability
+from checklists.models import Checklist, Task, TemplateItem
+from checklists.selectors import checklists_with_tasks
+from patients.models import CareEvent, Patient
+
+from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
+from .policy import EDIT
+
+HANDOFF_RELATIONS = (
+    "patient__unit",
+    "from_unit",
+    "to_unit",
+    "from_person",
+    "to_person",
+    "event__cycle",
+    "cycle",
+    "course",
+    "acknowledged_by",
+    "accepted_by",
+    "completed_by",
+    "returned_by",
+    "cancelled_by",
+    "flagged_by",
+    "signed_off_by",
+    "access_grant",
+)
+# What the receiving unit's users see of a handoff: from sending onwards (returned and
+# cancelled ones close the grant, and with it the patient).
+Status = Handoff.Status
+RECEIVER_STATUSES = [Status.SENT, Status.ACKNOWLEDGED, Status.ACCEPTED, Status.COMPLETED]
+
+
+def handoffs_visible_to(user) -> QuerySet:
+    """The sending side (whoever sees the patient on the record: care team, the unit's
+    coordinator) sees every handoff of the patient; the receiving unit sees the handoffs
+    addressed to it from sending onwards, while its access grant lasts."""
+    rule = Q(patient__in=Patient.objects.visible_to(user, grants=False))
+    if user.is_authenticated and user.unit_id:
+        rule |= Q(to_unit_id=user.unit_id, status__in=RECEIVER_STATUSES, patient__in=Patient.objects.visible_to(user))
+    return Handoff.objects.filter(rule)
+
+
+def get_handoff_for_user(user, pk):
+    """The handoff, or 404 when the user may not see it (its existence must not leak)."""
+    return get_or_404_audited(
+        handoffs_visible_to(user).select_related(*HANDOFF_RELATIONS), pk, object_type="coordination.handoff"
+    )
+
+
+def handoff_page(handoff):
+    """The handoff with its actions, comments and history loaded: a constant number of queries."""
+    return (
+        Handoff.objects.select_related(*HANDOFF_RELATIONS)
+        .prefetch_related(
+            Prefetch("actions", queryset=HandoffAction.objects.select_related("done_by").order_by("due_at", "order")),
+            Prefetch("comments", queryset=HandoffComment.objects.select_related("author")),
+            Prefetch("activities", queryset=HandoffActivity.objects.select_related("actor")),
+        )
+        .get(pk=handoff.pk)
+    )
+
+
+def handoff_bag_calendar(handoff, *, limit: int = 40) -> list[CareEvent]:
+    """The bag changes planned from the handoff's event to the end of its cycle."""
+    return list(
+        CareEvent.objects.filter(
+            cycle_id=handoff.cycle_id, kind=CareEvent.Kind.BAG_CHANGE, planned_at__gte=handoff.event.planned_at
+        )
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .order_by("planned_at")[:limit]
+    )
+
+
+def patient_handoffs(user, patient) -> list:
+    """The handoffs of one patient that the user may see, newest first."""
+    return list(
+        handoffs_visible_to(user)
+        .filter(patient=patient)
+        .select_related("from_unit", "to_unit", "from_person", "event__cycle")
+        .order_by("-created_at", "-pk")
+    )
+
+
+# Review order: overdue acknowledgements first, then by status along the flow, then the oldest.
+REVIEW_STATUS_ORDER = ["sent", "acknowledged", "accepted", "returned", "completed", "draft", "cancelled"]
+
+
+def handoff_review_queue(unit_id: int, *, now: dt.datetime, statuses=None, flagged_only: bool = False) -> list:
+    """The handoffs sent by a unit, for its coordinator: overdue acknowledgements first, then by
+    status and age (oldest first). One query, whatever the number of rows."""
+    handoffs = Handoff.objects.filter(from_unit_id=unit_id).select_related(*HANDOFF_RELATIONS)
+    if statuses:
+        handoffs = handoffs.filter(status__in=statuses)
+    else:
+        handoffs = handoffs.exclude(status=Handoff.Status.DRAFT)
+    if flagged_only:
+        handoffs = handoffs.filter(flagged=True)
+    rows = list(handoffs.order_by("sent_at", "created_at")[:500])
+    rank = {status: n for n, status in enumerate(REVIEW_STATUS_ORDER)}
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(
+        rows,
+        key=lambda h: (not h.acknowledgement_overdue(now), rank[h.status], h.sent_at or h.created_at or far),
+    )
+
+
+def handoffs_waiting(unit_id: int, *, now: dt.datetime, limit: int = 20) -> list:
+    """A unit's handoffs that wait for the receiving side (sent or acknowledged), overdue first."""
+    waiting = list(
+        Handoff.objects.filter(from_unit_id=unit_id, status__in=[Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED])
+        .select_related("patient", "to_unit", "from_person")
+        .order_by("acknowledge_by", "sent_at")[:limit]
+    )
+    return sorted(waiting, key=lambda h: (not h.acknowledgement_overdue(now), h.sent_at))
+
+
+def handoffs_incoming(user) -> list:
+    """Handoffs addressed to the user's unit that it sees now, waiting ones first."""
+    if not user.unit_id:
+        return []
+    rank = {status: n for n, status in enumerate(REVIEW_STATUS_ORDER)}
+    rows = list(
+        handoffs_visible_to(user)
+        .filter(to_unit_id=user.unit_id)
+        .exclude(status__in=[Handoff.Status.DRAFT, Handoff.Status.CANCELLED, Handoff.Status.RETURNED])
+        .select_related("patient", "from_unit", "from_person", "to_person")
+        .order_by("sent_at")[:200]
+    )
+    return sorted(rows, key=lambda h: (rank[h.status], h.sent_at))
+
+
+def handoffs_outgoing(user) -> list:
+    """Handoffs of the patients the user sees on the record (care team, unit), open ones first."""
+    closed = [Handoff.Status.COMPLETED, Handoff.Status.CANCELLED]
+    rows = list(
+        handoffs_visible_to(user)
+        .filter(patient__in=Patient.objects.visible_to(user, grants=False))
+        .select_related("patient", "to_unit", "from_person")
+        .order_by("-created_at")[:200]
+    )
+    return sorted(rows, key=lambda h: h.status in closed)
+
+
+def handoff_actions_for(user) -> list:
+    """Open receiving-side tasks of the user's role on the handoffs their unit has taken over."""
+    if not user.unit_id or not user.role:
+        return []
+    return list(
+        HandoffAction.objects.filter(
+            status=HandoffAction.Status.OPEN,
+            role=user.role,
+            handoff__to_unit_id=user.unit_id,
+            handoff__status__in=RECEIVER_STATUSES,
+            handoff__patient__in=Patient.objects.visible_to(user),
+        )
+        .select_related("handoff__patient__unit")
+        .order_by("due_at", "order")[:200]
+    )
+
+
+# The events a handoff may belong to (a discharge above all).
+HANDOFF_EVENT_KINDS = [
+    CareEvent.Kind.DISCHARGE_HOME,
+    CareEvent.Kind.INTERRUPTION,
+    CareEvent.Kind.RESTART,
+    CareEvent.Kind.CYCLE_START,
+]
+
+
+def events_awaiting_handoff(patient: Patient) -> QuerySet[CareEvent]:
+    """The patient's events still to come that a handoff may belong to and that have none live."""
+    return (
+        CareEvent.objects.filter(patient=patient, kind__in=HANDOFF_EVENT_KINDS)
+        .exclude(status__in=[CareEvent.Status.CANCELLED, CareEvent.Status.DONE])
+        .exclude(handoffs__status__in=[s for s in Status.values if s != Status.CANCELLED])
+        .select_related("cycle")
+        .order_by("planned_at")
+    )
+
+
+def receiving_units_for(patient: Patient):
+    """The units a patient's handoff may go to: the organisation's other units that receive one."""
+    return Unit.objects.filter(
+        organisation_id=patient.organisation_id, kind__in=set(RECEIVING_UNIT_KINDS.values())
+    ).exclude(pk=patient.unit_id)
+
+
+def receiving_people_for(units):
+    """The people a handoff may be addressed to: active members of those units who may accept."""
+    return User.objects.filter(
+        Q(unit__in=units), is_active=True, role__in=MATRIX[Ability.ACCEPT_HANDOFF]
+    ).select_related("unit")
+
+
+def next_bag_change(event: CareEvent) -> CareEvent | None:
+    """The first bag change planned after an event (at home, after a discharge)."""
+    return (
+        CareEvent.objects.filter(
+            cycle__course_id=event.cycle.course_id, kind=CareEvent.Kind.BAG_CHANGE, planned_at__gt=event.planned_at
+        )
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .order_by("planned_at")
+        .first()
+    )
+
+
+def handoff_checklists(handoff: Handoff) -> list[Checklist]:
+    """The checklists of the handoff's event (the hospital-to-home transition), with their tasks."""
+    event = CareEvent.objects.prefetch_related(checklists_with_tasks()).get(pk=handoff.event_id)
+    return list(event.checklists.all())
+
+
+# --- the facts from the record -------------------------------------------------------------------
+
+
+def _local(at: dt.datetime, zone) -> str:
+    return timezone.localtime(at, zone).strftime("%a %d %b %Y, %H:%M")
+
+
+def _pump_programming(done: QuerySet[Task], zone) -> str:
+    """The newest pump rate entered (the task that records it, found by its key), by whom, and
+    who double-checked the programming: the rate task's own check, or that of a task after it."""
+    rate = (
+        done.filter(records=TemplateItem.Records.PUMP_RATE)
+        .select_related("completed_by", "verified_by")
+        .order_by("-completed_at")
+        .first()
+    )
+    if rate is None:
+        return "not recorded"
+    checker = rate.verified_by
+    if checker is None:
+        check = (
+            rate.dependents.filter(verified_by__isnull=False)
+            .select_related("verified_by")
+            .order_by("-verified_at")
+            .first()
+        )
+        checker = check.verified_by if check else None
+    text = f"programmed {_local(rate.completed_at, zone)} by {rate.completed_by}"
+    return f"{text}, double-checked by {checker}" if checker else text
+
+
+def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[list[str]]:
+    """The facts a receiver needs, read from the record: cycle and day, inpatient days done,
+    bag duration and the next change at home, pump programming, weight, last premedication.
+
+    [[label, value], …]; stored on the handoff when it is sent, computed afresh before. The
+    tasks are found by what they record (their item's key), never by their text.
+    """
+    now = now or timezone.now()
+    patient, cycle, course, event = handoff.patient, handoff.cycle, handoff.course, handoff.event
+    zone = patient.unit.zone
+    discharge_day = cycle.day_number(timezone.localtime(event.planned_at, zone).date())
+    today = cycle.day_number(timezone.localtime(now, zone).date())
+    inpatient_done = max(0, min(cycle.inpatient_days, today - 1))
+    after = max(now, event.planned_at)
+    next_bag = (
+        CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.BAG_CHANGE, planned_at__gte=after)
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .order_by("planned_at")
+        .first()
+    )
+    done = Task.objects.filter(patient=patient, status=Task.Status.DONE)
+    # Its value is the time given, on the unit's clock (checklists/recorded.py).
+    premedication = (
+        done.filter(records=TemplateItem.Records.PREMEDICATION_TIME)
+        .select_related("event")
+        .order_by("-completed_at")
+        .first()
+    )
+    if today < 1:
+        where = f"starts {cycle.start_date:%d %b}"
+    elif today > cycle.infusion_days:
+        where = f"infusion ended {cycle.infusion_end_date:%d %b}"
+    else:
+        where = f"day {today} today"
+    return [
+        [
+            "Cycle and day",
+            f"Cycle {cycle.number} ({cycle.get_phase_display().lower()}), {where}; "
+            f"{event.get_kind_display().lower()} on day {discharge_day}",
+        ],
+        ["Inpatient days", f"{inpatient_done} of {cycle.inpatient_days} done"],
+        ["Bag duration", f"{course.bag_hours} hours outside hospital"],
+        ["Next bag change", _local(next_bag.planned_at, zone) if next_bag else "none planned in this course"],
+        ["Pump programming", _pump_programming(done, zone)],
+        ["Weight", f"{patient.weight_kg} kg, measured {patient.weight_measured_on:%d %b %Y}"],
+        [
+            "Last premedication",
+            f"{premedication.value}, before the {premedication.event.get_kind_display().lower()}"
+            if premedication
+            else "not recorded",
+        ],
+    ]
+
+
+def handoff_facts_shown(handoff: Handoff) -> tuple[list[list[str]], bool]:
+    """The facts a page shows, and whether they are live: those stored when it was sent, or read
+    afresh while it is with the sender (never sent, a draft again, or returned)."""
+    live = not handoff.sent_at or handoff.status in EDIT.sources
+    return (handoff_facts(handoff) if live else handoff.facts), live

@@ -2,6 +2,7 @@
 
 Every state change takes `actor=` and runs in a transaction; a task is changed under a row
 lock, so two people acting on it at once get one outcome and the other is told who won.
+Who may act is checklists.policy's answer, asked here of the locked row and enforced.
 """
 
 import datetime as dt
@@ -9,18 +10,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.audit import audited
-from accounts.models import AuditEvent, Role
-from accounts.permissions import Ability, can
-from patients.models import CareEvent, CareTeamMember
+from accounts.models import AuditEvent
+from patients.models import CareEvent
 from patients.selectors import premedication_for_event
 
-from .gate import checklist_readiness
+from . import policy
+from .gate import Readiness, checklist_readiness
 from .models import (
     ITEM_CONTENT_FIELDS,
     Checklist,
@@ -31,14 +32,11 @@ from .models import (
     TemplateItem,
     TemplateVersion,
 )
+from .policy import TaskConflict as TaskConflict  # raised by the policy's refusals; callers catch it from here
 from .recorded import check_recorded_answer, keep_recorded_answer, parse_datetime_answer
 
 TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
 ATTESTATION_VALUE = "attested"
-
-
-class TaskConflict(Exception):
-    """Somebody else changed the task first; the message says who and when."""
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -273,31 +271,6 @@ def _locked(task: Task) -> Task:
     return Task.objects.select_for_update(of=("self",)).select_related("patient__unit").get(pk=task.pk)
 
 
-def _is_on_team(user, task: Task, role: str | None = None) -> bool:
-    members = CareTeamMember.objects.filter(patient_id=task.patient_id, user=user)
-    if role:
-        members = members.filter(role=role)
-    return user.is_active and members.exists()
-
-
-def _is_unit_coordinator(user, task: Task) -> bool:
-    return can(user, Ability.REASSIGN_TASKS) and user.unit_id == task.patient.unit_id
-
-
-def _require_worker(actor, task: Task) -> None:
-    if not (can(actor, Ability.WORK_TASKS) and _is_on_team(actor, task, task.role)):
-        raise PermissionDenied(f"Only a {Role(task.role).label.lower()} on this patient's care team may do this task.")
-
-
-def _require_open(task: Task, actor) -> None:
-    if task.status == Task.Status.OPEN:
-        return
-    if task.status == Task.Status.DONE:
-        who = "you" if task.completed_by_id == actor.pk else task.completed_by
-        raise TaskConflict(f"Already completed by {who} at {timezone.localtime(task.completed_at):%H:%M}.")
-    raise TaskConflict(f"This task is {task.get_status_display().lower()}.")
-
-
 def _log(task: Task, actor, action: str, detail: str = "", now=None) -> None:
     TaskActivity.objects.create(
         task=task,
@@ -314,10 +287,10 @@ def _log(task: Task, actor, action: str, detail: str = "", now=None) -> None:
 @transaction.atomic
 def task_claim(*, task: Task, actor) -> Task:
     task = _locked(task)
-    _require_worker(actor, task)
-    _require_open(task, actor)
-    if task.assignee_id and task.assignee_id != actor.pk:
-        raise TaskConflict(f"Already claimed by {task.assignee}.")
+    decision = policy.can_claim(actor, task)
+    if decision is policy.CLAIMED_BY_YOU:
+        return task  # a second click, or a second tab: the task is the actor's already
+    decision.enforce()
     task.assignee = actor
     task.save(update_fields=["assignee"])
     _log(task, actor, TaskActivity.Action.CLAIM)
@@ -328,8 +301,7 @@ def task_claim(*, task: Task, actor) -> Task:
 @transaction.atomic
 def task_release(*, task: Task, actor) -> Task:
     task = _locked(task)
-    if task.assignee_id != actor.pk and not _is_unit_coordinator(actor, task):
-        raise PermissionDenied("Only the assignee or the unit's coordinator may release a task.")
+    policy.can_release(actor, task).enforce()
     task.assignee = None
     task.save(update_fields=["assignee"])
     _log(task, actor, TaskActivity.Action.RELEASE)
@@ -340,13 +312,10 @@ def task_release(*, task: Task, actor) -> Task:
 @transaction.atomic
 def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:
     task = _locked(task)
-    if not _is_unit_coordinator(actor, task):
-        raise PermissionDenied("Only the unit's coordinator may reassign tasks.")
+    policy.can_reassign(actor, task).enforce()
     if not reason.strip():
         raise ValidationError({"reason": "Say why the task is reassigned."})
-    _require_open(task, actor)
-    if not _is_on_team(assignee, task, task.role):
-        raise ValidationError({"assignee": f"{assignee} is not a {Role(task.role).label.lower()} on this care team."})
+    policy.can_be_assigned(assignee, task).enforce()
     previous = task.assignee
     task.assignee = assignee
     task.save(update_fields=["assignee"])
@@ -402,8 +371,7 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
 def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = None) -> Task:
     now = now or timezone.now()
     task = _locked(task)
-    _require_worker(actor, task)
-    _require_open(task, actor)
+    policy.can_complete(actor, task).enforce()
     stored, failed = parse_task_value(task, value)
     if task.records:
         stored, failed_check = check_recorded_answer(task, stored, now=now)
@@ -429,15 +397,7 @@ def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = No
 def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
     now = now or timezone.now()
     task = _locked(task)
-    if task.status != Task.Status.DONE or not task.needs_verification:
-        raise TaskConflict("This task is not waiting for verification.")
-    if task.verified_by_id:
-        raise TaskConflict(f"Already verified by {task.verified_by}.")
-    if task.completed_by_id == actor.pk:
-        raise PermissionDenied("An independent check must be done by someone other than the person who completed it.")
-    if not (can(actor, Ability.VERIFY_TASKS) and _is_on_team(actor, task, task.verifier_role or None)):
-        role = Role(task.verifier_role).label.lower() if task.verifier_role else "member"
-        raise PermissionDenied(f"Only a {role} of this patient's care team may verify this task.")
+    policy.can_verify(actor, task).enforce()
     task.verified_by, task.verified_at = actor, now
     task.save(update_fields=["verified_by", "verified_at"])
     _log(task, actor, TaskActivity.Action.VERIFY, now=now)
@@ -451,9 +411,7 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the completion is undone."})
     task = _locked(task)
-    _require_worker(actor, task)
-    if task.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE):
-        raise TaskConflict("Only a completed or not-applicable task can be undone.")
+    policy.can_undo(actor, task).enforce()
     undone = task.value or task.not_applicable_reason
     task.status = Task.Status.OPEN
     task.value, task.hard_stop_failed, task.not_applicable_reason = "", False, ""
@@ -471,10 +429,7 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     if len(reason) > 500:
         raise ValidationError({"reason": "At most 500 characters."})
     task = _locked(task)
-    _require_worker(actor, task)
-    _require_open(task, actor)
-    if task.hard_stop:
-        raise ValidationError({"reason": "A hard-stop check cannot be skipped; an oncologist may override the gate."})
+    policy.can_mark_not_applicable(actor, task).enforce()
     task.status = Task.Status.NOT_APPLICABLE
     task.not_applicable_reason = reason.strip()
     task.save(update_fields=["status", "not_applicable_reason"])
@@ -489,16 +444,10 @@ def event_gate_override(*, event: CareEvent, actor, reason: str, now: dt.datetim
     now = now or timezone.now()
     if not reason.strip():
         raise ValidationError({"reason": "Write why the event may start although it is not ready."})
-    if not (
-        can(actor, Ability.OVERRIDE_GATE)
-        and CareTeamMember.objects.filter(patient_id=event.patient_id, user=actor, role=Role.ONCOLOGIST).exists()
-    ):
-        raise PermissionDenied("Only an oncologist on this patient's care team may override the gate.")
     checklists = list(Checklist.objects.select_for_update().filter(event=event).prefetch_related("tasks"))
     gates = {checklist: checklist_readiness(checklist) for checklist in checklists}
+    policy.can_override_gate(actor, event, readiness=sum(gates.values(), Readiness())).enforce()
     blocked = [checklist for checklist, gate in gates.items() if not gate.ready]
-    if not blocked:
-        raise ValidationError("The gate is not blocked; there is nothing to override.")
     for checklist in blocked:
         # The override covers what blocks now, nothing that goes wrong later.
         checklist.overridden_blockers = sorted(

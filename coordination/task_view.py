@@ -1,4 +1,6 @@
-"""What a user may do with each task on a page, worked out once per request (no query per row)."""
+"""What a user may do with each task on a page: the task policy's answers (checklists.policy,
+and the reminders' policy for snoozing), asked once per row from the care-team roles read once
+per request (no query per row)."""
 
 import datetime as dt
 import functools
@@ -9,26 +11,29 @@ from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 
 from accounts.models import Role
+from checklists import policy
 from checklists.models import Task
+from checklists.policy import TeamRoles
 from patients.models import CareTeamMember, Patient
 from patients.selectors import patients_for_user
 
 from .forms import empty_complete_form, empty_not_applicable_form, empty_undo_form
+from .reminders.policy import can_snooze
 
 DUE_SOON = dt.timedelta(hours=2)
-ACTIONS = ("claim", "complete", "not_applicable", "verify", "undo")
+ACTIONS = ("claim", "release", "complete", "not_applicable", "verify", "undo", "reassign")
 
 
-def team_roles(user) -> set[tuple[int, str]]:
-    """(patient id, role) pairs of the user's care-team memberships: one query."""
-    return set(CareTeamMember.objects.filter(user=user).values_list("patient_id", "role"))
+def team_roles(user) -> TeamRoles:
+    """The user's care-team memberships, (patient id, role) pairs: one query."""
+    return TeamRoles.of(user)
 
 
-def patients_and_team_roles(user) -> tuple[list[Patient], set[tuple[int, str]]]:
+def patients_and_team_roles(user) -> tuple[list[Patient], TeamRoles]:
     """The patients visible to the user (with their units) and the user's team roles, in one query."""
     my_role = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user).values("role")[:1]
     patients = list(patients_for_user(user).annotate(my_role=Subquery(my_role)))
-    return patients, {(patient.pk, patient.my_role) for patient in patients if patient.my_role}
+    return patients, TeamRoles((patient.pk, patient.my_role) for patient in patients if patient.my_role)
 
 
 def urgency(task: Task, now: dt.datetime) -> str:
@@ -79,36 +84,36 @@ class ActionUrls:
 def decorate(
     tasks: Iterable[Task],
     user,
-    roles: set[tuple[int, str]],
+    roles: TeamRoles | Iterable[tuple[int, str]],
     now: dt.datetime | None = None,
     *,
     patients: Iterable[Patient] = (),
 ) -> list[Task]:
-    """Attach to each task its urgency, what the user may do with it, its action URLs and the
-    empty forms of those actions (light stand-ins; see forms.RowForm), and what its row shows
-    (role names, due time in its unit's zone) as text, which a template writes fastest.
-    `patients`: the tasks' patients with their units, when the page has them already.
+    """Attach to each task its urgency, what the user may do with it (`can_claim`, `can_release`,
+    `can_complete`, `can_skip`, `can_verify`, `can_undo`, `can_reassign`, `can_snooze`: the
+    policy's answers), its action URLs and the empty forms of those actions (light stand-ins;
+    see forms.RowForm), and what its row shows (role names, due time in its unit's zone) as
+    text, which a template writes fastest.
+    `roles`: the user's care-team roles (`team_roles`); `patients`: the tasks' patients with
+    their units, when the page has them already.
     """
     now = now or timezone.now()
     tasks = list(tasks)
     _attach_patients(tasks, patients)
-    on_teams = {patient_id for patient_id, _ in roles}
+    roles = roles if isinstance(roles, TeamRoles) else TeamRoles(roles)
     urls = ActionUrls()
     reminders_url = UrlForPk("event_reminders")
     decorated = []
     for task in tasks:
-        works_it = (task.patient_id, task.role) in roles
-        is_open = task.status == Task.Status.OPEN
         task.urgency = urgency(task, now)
-        task.can_claim = is_open and works_it and task.assignee_id is None
-        task.can_complete = is_open and works_it
-        task.can_skip = is_open and works_it and not task.hard_stop
-        task.can_undo = works_it and task.status in (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
-        task.can_verify = (
-            task.awaits_verification
-            and task.completed_by_id != user.pk
-            and ((task.patient_id, task.verifier_role) in roles if task.verifier_role else task.patient_id in on_teams)
-        )
+        task.can_claim = bool(policy.can_claim(user, task, roles=roles))
+        task.can_release = bool(policy.can_release(user, task, roles=roles))
+        task.can_complete = bool(policy.can_complete(user, task, roles=roles))
+        task.can_skip = bool(policy.can_mark_not_applicable(user, task, roles=roles))
+        task.can_undo = bool(policy.can_undo(user, task, roles=roles))
+        task.can_verify = bool(policy.can_verify(user, task, roles=roles))
+        task.can_reassign = bool(policy.can_reassign(user, task, roles=roles))
+        task.can_snooze = bool(can_snooze(user, task, roles=roles))
         task.row_id = f"task-{task.pk}"  # the row's element id (a number in a template goes through localize)
         task.role_label = Role(task.role).label
         task.verifier_label = Role(task.verifier_role).label.lower() if task.verifier_role else ""
@@ -116,6 +121,7 @@ def decorate(
         task.due_text = local_time_text(task.due_at, task.patient.unit.zone)
         if task.can_complete:
             task.complete_form = empty_complete_form(task)
+        if task.can_snooze:
             # Snoozing lives with the event's reminders; the link lands on this task there.
             task.snooze_url = f"{reminders_url(task.event_id)}#reminders-task-{task.pk}"
         if task.can_skip:

@@ -10,23 +10,10 @@ from django.utils import timezone
 
 from accounts.audit import audited
 from accounts.models import AuditEvent
-from accounts.permissions import Ability, can
 from checklists.models import Task
-from patients.models import CareTeamMember
 
 from ..models import Reminder, ReminderPreference, TaskSnooze
-
-
-def can_snooze(user, task: Task) -> bool:
-    """Whoever does the task (its assignee, a care-team member of its role) or the coordinator
-    of the patient's unit."""
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if task.assignee_id == user.pk and can(user, Ability.WORK_TASKS):
-        return True
-    if can(user, Ability.WORK_TASKS):
-        return CareTeamMember.objects.filter(patient_id=task.patient_id, user=user, role=task.role).exists()
-    return can(user, Ability.REASSIGN_TASKS) and user.unit_id is not None and user.unit_id == task.patient.unit_id
+from .policy import can_snooze
 
 
 def live_snooze(task: Task, now: dt.datetime | None = None) -> TaskSnooze | None:
@@ -37,8 +24,7 @@ def live_snooze(task: Task, now: dt.datetime | None = None) -> TaskSnooze | None
 def _locked_open_task(task: Task, actor) -> Task:
     # The task row only, so that two snoozes of one task take turns and a completion meanwhile is seen.
     task = Task.objects.select_for_update(of=("self",)).select_related("patient").get(pk=task.pk)
-    if not can_snooze(actor, task):
-        raise PermissionDenied("Only the people doing this task, or the unit's coordinator, may snooze its reminders.")
+    can_snooze(actor, task).enforce()
     return task
 
 
@@ -61,8 +47,6 @@ def task_snooze(*, task: Task, actor, until: dt.datetime, reason: str, now: dt.d
         errors["until"] = "Choose a time in the future."
     elif until > now + TaskSnooze.MAX_DURATION:
         errors["until"] = "A snooze lasts at most 24 hours."
-    if task.status != Task.Status.OPEN:
-        errors["until"] = f"The task is {task.get_status_display().lower()}: it has no reminders left."
     if errors:
         raise ValidationError(errors)
     task.snoozes.filter(ended_at__isnull=True, until__gt=now).update(ended_at=now, ended_by=actor)

@@ -5,6 +5,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
+from checklists.gate import Readiness
+from checklists.policy import can_override_gate
 from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
 from patients.policy import can_record_bag
@@ -26,7 +28,8 @@ def _event_page(request, pk, override_form=None):
     for checklist in event.checklists.all():
         decorate(checklist.tasks.all(), request.user, roles)
         checklists.append((checklist, checklist_sections(checklist)))
-    can_override = (event.patient_id, "oncologist") in roles and event.readiness and not event.readiness.ready
+    # An event without checklists has no gate: nothing blocks it.
+    can_override = can_override_gate(request.user, event, roles=roles, readiness=event.readiness or Readiness())
     context = {
         "event": event,
         "patient": event.patient,

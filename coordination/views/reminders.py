@@ -13,13 +13,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
-from accounts.permissions import Ability, ability_required, can, require
+from accounts.permissions import Ability, ability_required, require
 from checklists.models import Task
 from checklists.selectors import get_event_for_user, get_task_for_user
 
 from ..models import Reminder, TaskSnooze
 from ..reminders import preference_for, reminder_preference_update, task_snooze, task_snooze_end
 from ..reminders.forms import LedgerFilter, PreferenceForm, SnoozeForm
+from ..reminders.policy import can_snooze
 from ..task_view import team_roles
 
 PAGE_SIZE = 100
@@ -108,16 +109,13 @@ def _panel_context(request, event, *, forms=None, error: str = "", notice: str =
     ):
         reminders.setdefault(reminder.task_id, []).append(reminder)
     roles = team_roles(user)
-    coordinator = can(user, Ability.REASSIGN_TASKS) and user.unit_id == event.patient.unit_id
     zone = event.patient.unit.zone
     forms = forms or {}
     for task in tasks:
+        task.patient = event.patient  # the policy reads its unit: the event's, loaded once
         task.snooze = snoozes.get(task.pk)
         task.reminder_list = sorted(reminders.get(task.pk, []), key=lambda r: r.created_at)
-        works_it = can(user, Ability.WORK_TASKS) and (
-            task.assignee_id == user.pk or (task.patient_id, task.role) in roles
-        )
-        task.can_snooze = works_it or coordinator
+        task.can_snooze = bool(can_snooze(user, task, roles=roles))
         if task.can_snooze:
             task.snooze_form = forms.get(task.pk) or SnoozeForm(zone=zone, now=now, auto_id=f"snooze-{task.pk}-%s")
     return {

@@ -10,8 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
-from accounts.permissions import Ability, require
-from checklists import services
+from checklists import policy, services
 from checklists.selectors import get_task_for_user
 
 from ..forms import ReassignForm, TaskCompleteForm, not_applicable_form, undo_form
@@ -123,9 +122,9 @@ def task_reassign(request, pk):
     POST: give the task to another member of its care team, with a reason."""
     task = get_task_for_user(request.user, pk)
     if request.method == "GET":
-        require(request.user, Ability.REASSIGN_TASKS)
-        if request.user.unit_id != task.patient.unit_id:
-            raise PermissionDenied("Only the coordinator of the patient's unit reassigns its tasks.")
+        decision = policy.can_reassign(request.user, task)
+        if not decision:
+            raise PermissionDenied(decision.reason)  # not the unit's coordinator, or the task is closed
         context = {"task": task, "form": ReassignForm(task=task)}
         if request.htmx:  # opened in place on the board, which is not logged as a look either
             return render(request, "coordination/partials/reassign_form.html", context)

@@ -1,0 +1,262 @@
+"""Who may do what to a task, and to an event's readiness gate, in one place.
+
+Each `can_*` function answers for one action: allowed, or refused with the sentence shown to the
+user. The services (checklists.services) enforce them and raise what they always raised: a
+refusal of the person is a PermissionDenied, a refusal of the task's state a TaskConflict (the
+message says who got there first), a task that cannot take the action a ValidationError at the
+form's field. The pages (coordination.task_view, the event page) call the same functions to
+decide what to offer, so that a page never offers what the service refuses, nor hides what it
+accepts.
+
+A page of many rows reads the user's care-team roles once (`TeamRoles.of(user)`) and passes them
+as `roles=`; without it each answer reads the one membership that it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.functional import lazy
+
+from accounts.models import Role
+from accounts.permissions import Ability, can
+from accounts.policy import ALLOWED, Decision, refuse
+from patients.models import CareEvent, CareTeamMember
+
+from .gate import Readiness, event_readiness
+from .models import Checklist, Task
+
+
+class TaskConflict(Exception):
+    """Somebody else changed the task first; the message says who and when."""
+
+
+@dataclass(frozen=True)
+class Refusal(Decision):
+    """A refusal that is not about the person: the service raises `error` (TaskConflict, or a
+    ValidationError at the form's `field`) instead of PermissionDenied."""
+
+    error: type[Exception] = PermissionDenied
+    field: str = ""
+
+    def enforce(self) -> None:
+        if self.allowed:
+            return
+        reason = str(self.reason)  # worded now, while the task is as the service read it
+        if self.error is ValidationError:
+            raise ValidationError({self.field: reason} if self.field else reason)
+        raise self.error(reason)
+
+
+def conflict(reason: str) -> Refusal:
+    """The task's state refuses the action (someone else acted first, or it is closed)."""
+    return Refusal(False, reason, TaskConflict)
+
+
+def invalid(reason: str, field: str = "") -> Refusal:
+    """The task cannot take the action; the reason shows at the form's `field`."""
+    return Refusal(False, reason, ValidationError, field)
+
+
+# A second click on Claim (or a second tab) by the person who holds the task already: the page
+# does not offer it, and the service answers it by changing nothing (checklists.services.task_claim).
+CLAIMED_BY_YOU = conflict("You have claimed this task already.")
+
+
+class TeamRoles:
+    """A user's care-team memberships as (patient id, role) pairs, read once for a page of many
+    tasks: the policy answers from them without a query per row."""
+
+    __slots__ = ("_pairs", "_patient_ids")
+
+    def __init__(self, pairs: Iterable[tuple[int, str]]):
+        self._pairs = frozenset(pairs)
+        self._patient_ids = frozenset(patient_id for patient_id, _ in self._pairs)
+
+    @classmethod
+    def of(cls, user) -> TeamRoles:
+        """One query."""
+        if not user.is_authenticated:
+            return cls(())
+        return cls(CareTeamMember.objects.filter(user=user).values_list("patient_id", "role"))
+
+    def has(self, patient_id: int, role: str = "") -> bool:
+        """A member of the patient's care team (in `role`, when given)."""
+        return (patient_id, role) in self._pairs if role else patient_id in self._patient_ids
+
+    def __contains__(self, pair) -> bool:
+        return pair in self._pairs
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return iter(self._pairs)
+
+
+# --- who ---------------------------------------------------------------------------------------
+
+
+def on_care_team(user, patient_id: int, role: str = "", *, roles: TeamRoles | None = None) -> bool:
+    """An active user on the patient's care team (in `role`, when given)."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if roles is not None:
+        return roles.has(patient_id, role)
+    members = CareTeamMember.objects.filter(patient_id=patient_id, user=user)
+    if role:
+        members = members.filter(role=role)
+    return members.exists()
+
+
+def is_unit_coordinator(user, task: Task) -> bool:
+    """The coordinator of the unit of the task's patient."""
+    return can(user, Ability.REASSIGN_TASKS) and user.unit_id is not None and user.unit_id == task.patient.unit_id
+
+
+def is_assignee(user, task: Task) -> bool:
+    return user.is_authenticated and task.assignee_id is not None and task.assignee_id == user.pk
+
+
+def _works(user, task: Task, roles: TeamRoles | None) -> bool:
+    """A clinician on the patient's care team in the task's role: who claims, completes, skips
+    and undoes it."""
+    return can(user, Ability.WORK_TASKS) and on_care_team(user, task.patient_id, task.role, roles=roles)
+
+
+# --- the refusals ---------------------------------------------------------------------------------
+#
+# A page asks eight questions of every row and shows none of the reasons, so the reasons cost as
+# little as they can: the fixed ones are made once, and those that name a person or a time are
+# worded only when read (`_worded_later`: the person is not even loaded until then).
+
+_worded_later = lazy(lambda word: word(), str)
+
+NOT_A_WORKER = {
+    role: refuse(f"Only a {Role(role).label.lower()} on this patient's care team may do this task.") for role in Role
+}
+NOT_A_VERIFIER = {
+    "": refuse("Only a member of this patient's care team may verify this task."),
+    **{
+        role: refuse(f"Only a {Role(role).label.lower()} of this patient's care team may verify this task.")
+        for role in Role
+    },
+}
+CLOSED = {status: conflict(f"This task is {label.lower()}.") for status, label in Task.Status.choices}
+NOT_THE_HOLDER = refuse("Only the assignee or the unit's coordinator may release a task.")
+NOT_CLAIMED = conflict("Nobody has claimed this task.")
+NOT_THE_COORDINATOR = refuse("Only the unit's coordinator may reassign tasks.")
+HARD_STOP = invalid("A hard-stop check cannot be skipped; an oncologist may override the gate.", "reason")
+NOT_DONE = conflict("Only a completed or not-applicable task can be undone.")
+NOT_AWAITING_CHECK = conflict("This task is not waiting for verification.")
+OWN_WORK = refuse("An independent check must be done by someone other than the person who completed it.")
+
+
+def _open(task: Task, user) -> Decision:
+    if task.status == Task.Status.OPEN:
+        return ALLOWED
+    if task.status == Task.Status.DONE:
+
+        def word() -> str:
+            who = "you" if user.is_authenticated and task.completed_by_id == user.pk else task.completed_by
+            return f"Already completed by {who} at {timezone.localtime(task.completed_at):%H:%M}."
+
+        return conflict(_worded_later(word))
+    return CLOSED[task.status]
+
+
+# --- the actions -------------------------------------------------------------------------------------
+
+
+def can_claim(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """A worker of the task takes an open task that nobody holds."""
+    if not _works(user, task, roles):
+        return NOT_A_WORKER[task.role]
+    if not (state := _open(task, user)):
+        return state
+    if is_assignee(user, task):
+        return CLAIMED_BY_YOU
+    if task.assignee_id:
+        return conflict(_worded_later(lambda: f"Already claimed by {task.assignee}."))
+    return ALLOWED
+
+
+def can_release(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """The person who holds an open task, or the unit's coordinator, gives it back to the pool."""
+    if not (is_assignee(user, task) or is_unit_coordinator(user, task)):
+        return NOT_THE_HOLDER
+    if not (state := _open(task, user)):
+        return state
+    if task.assignee_id is None:
+        return NOT_CLAIMED
+    return ALLOWED
+
+
+def can_reassign(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """The unit's coordinator gives an open task to someone else (claimed or not)."""
+    if not is_unit_coordinator(user, task):
+        return NOT_THE_COORDINATOR
+    return _open(task, user)
+
+
+def can_be_assigned(user, task: Task) -> Decision:
+    """Who may be given a task: a member of the patient's care team in the task's role."""
+    if on_care_team(user, task.patient_id, task.role):
+        return ALLOWED
+    return invalid(f"{user} is not a {Role(task.role).label.lower()} on this care team.", "assignee")
+
+
+def can_complete(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """A worker of the task completes it while it is open, whoever holds it. (Its dependencies
+    are checked with the value: the message shows at the field.)"""
+    if not _works(user, task, roles):
+        return NOT_A_WORKER[task.role]
+    return _open(task, user)
+
+
+def can_mark_not_applicable(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """A worker of the task skips it while it is open, unless it is a hard stop."""
+    if not _works(user, task, roles):
+        return NOT_A_WORKER[task.role]
+    if not (state := _open(task, user)):
+        return state
+    if task.hard_stop:
+        return HARD_STOP
+    return ALLOWED
+
+
+def can_undo(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """A worker of the task reopens it when it is done or not applicable."""
+    if not _works(user, task, roles):
+        return NOT_A_WORKER[task.role]
+    if task.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE):
+        return NOT_DONE
+    return ALLOWED
+
+
+def can_verify(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """The independent check of a completion: by someone other than the completer, of the
+    verifier's role (any role that verifies, when the task names none) on the care team."""
+    if task.status != Task.Status.DONE or not task.needs_verification:
+        return NOT_AWAITING_CHECK
+    if task.verified_by_id:
+        return conflict(_worded_later(lambda: f"Already verified by {task.verified_by}."))
+    if user.is_authenticated and task.completed_by_id == user.pk:
+        return OWN_WORK
+    if not (can(user, Ability.VERIFY_TASKS) and on_care_team(user, task.patient_id, task.verifier_role, roles=roles)):
+        return NOT_A_VERIFIER[task.verifier_role]
+    return ALLOWED
+
+
+def can_override_gate(
+    user, event: CareEvent, *, roles: TeamRoles | None = None, readiness: Readiness | None = None
+) -> Decision:
+    """An oncologist on the care team clears an event whose gate is blocked to start.
+    `readiness`: the event's gate, when the caller has it (otherwise it is read here)."""
+    if not (can(user, Ability.OVERRIDE_GATE) and on_care_team(user, event.patient_id, Role.ONCOLOGIST, roles=roles)):
+        return refuse("Only an oncologist on this patient's care team may override the gate.")
+    if readiness is None:
+        readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
+    if readiness.ready:
+        return invalid("The gate is not blocked; there is nothing to override.")
+    return ALLOWED

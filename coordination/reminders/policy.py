@@ -1,0 +1,24 @@
+"""Who may snooze a task's reminders (and end the snooze), in one place.
+
+The reminders' services enforce it; the event's reminders panel and the task rows call it to
+decide whether to offer a snooze. Who does a task, and who coordinates its unit, are the task
+policy's words (checklists.policy), read from there.
+"""
+
+from accounts.permissions import Ability, can
+from accounts.policy import ALLOWED, Decision, refuse
+from checklists.models import Task
+from checklists.policy import TeamRoles, invalid, is_assignee, is_unit_coordinator, on_care_team
+
+
+def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """Whoever does the task (its assignee, a care-team member of its role) or the coordinator
+    of the patient's unit, while the task is open."""
+    does_it = can(user, Ability.WORK_TASKS) and (
+        is_assignee(user, task) or on_care_team(user, task.patient_id, task.role, roles=roles)
+    )
+    if not (does_it or is_unit_coordinator(user, task)):
+        return refuse("Only the people doing this task, or the unit's coordinator, may snooze its reminders.")
+    if task.status != Task.Status.OPEN:
+        return invalid(f"The task is {task.get_status_display().lower()}: it has no reminders left.", "until")
+    return ALLOWED

@@ -64,6 +64,13 @@ def can_record_bag(user, patient: Patient) -> Decision:
     return _decide(user, patient, {Role.PHARMACIST}, "record a bag")
 
 
+def can_check_bag(user) -> Decision:
+    """The independent check of a compounded bag is a pharmacist's (the form names who did it)."""
+    if user.is_active and user.role == Role.PHARMACIST:
+        return ALLOWED
+    return refuse("The check is a pharmacist's.")
+
+
 def plan_actions(user, patient: Patient) -> dict[str, Decision]:
     """Every plan action's answer for one user and patient, for the patient page to offer."""
     return {

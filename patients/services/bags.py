@@ -8,8 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role
-
 from .. import policy
 from ..models import BagOption, CareEvent, InfusionBag, Weighing
 from .weighings import latest_weighing
@@ -102,7 +100,7 @@ def infusion_bag_record(
     if not option.active:
         errors["option"] = "This bag is no longer offered."
     if not dose.strip():
-        errors["dose"] = "Give the dose as on the order, for example 28 mcg/day."
+        errors["dose"] = "Give the dose as it is written on the order."
     if dose_basis not in InfusionBag.DoseBasis.values:
         errors["dose_basis"] = "Choose the basis of the dose."
     try:
@@ -128,8 +126,8 @@ def infusion_bag_record(
         errors["checked_by"] = "Name who checked the bag."
     elif compounded_by is not None and checked_by.pk == compounded_by.pk:
         errors["checked_by"] = "The bag is checked by a second person, not the one who compounded it."
-    elif checked_by.role != Role.PHARMACIST or not checked_by.is_active:
-        errors["checked_by"] = "The check is a pharmacist's."
+    elif not (checking := policy.can_check_bag(checked_by)):
+        errors["checked_by"] = checking.reason
     following = next_change_after(event)
     if following is not None and option.active:
         # The bag must run until it comes down: a 24 h bag for a 48 h change runs dry.

@@ -61,7 +61,7 @@ test: $(STAMP)
 	fi; \
 	[ $$parallel = 0 ] && [ $$serial = 0 ]
 
-# The edit-test loop: everything but the browser (e2e) and service tests, in parallel (~1 min).
+# The edit-test loop: everything but the browser (e2e) and service tests, in parallel (~2½ min).
 test-quick: $(STAMP)
 	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal --serial-tests=without -m "not e2e" $(PYTEST_ARGS)
 

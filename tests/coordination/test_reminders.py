@@ -620,6 +620,9 @@ def test_an_email_names_the_patient_by_initials_and_mrn_tail_only_and_links_into
     patient = event.patient
     patient.given_name, patient.family_name, patient.mrn = "Jane", "Doe", "MRN001234"
     patient.save()
+    # The email greets the nurse by name: a fixed one, so that a random "Jane" cannot fail the test.
+    cast["nurse"].first_name, cast["nurse"].last_name = "Nora", "Quinn"
+    cast["nurse"].save(update_fields=["first_name", "last_name"])
     pump = task(event, "Pump programmed and locked")
     task_claim(task=pump, actor=cast["nurse"])
     run(EVENT_AT)

@@ -68,11 +68,6 @@ def audit_context(**values: Any) -> Iterator[None]:
         _context.reset(token)
 
 
-def audit_action(action: str):
-    """Label the changes made inside the block with a domain action (complete, verify, …)."""
-    return audit_context(action=action)
-
-
 def audit_record(
     *,
     action: str,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .filters import PeriodFilterSet, period_filters
-from .models import AuditEvent
+from .models import AuditEvent, audit_action_choices
 from .permissions import Ability, ability_required
 
 PAGE_SIZE = 100
@@ -40,7 +40,7 @@ CSV_COLUMNS = [
 class AuditFilter(PeriodFilterSet):
     user = django_filters.CharFilter(label="User name", field_name="actor_username", lookup_expr="iexact")
     patient = django_filters.NumberFilter(label="Patient id", field_name="patient_id", min_value=1)
-    action = django_filters.ChoiceFilter(label="Action", choices=AuditEvent.Action.choices, empty_label="Any")
+    action = django_filters.ChoiceFilter(label="Action", choices=audit_action_choices, empty_label="Any")
     outcome = django_filters.ChoiceFilter(label="Outcome", choices=AuditEvent.Outcome.choices, empty_label="Any")
     start, end = period_filters("at", start_label="From (date)", end_label="To (date, included)")
 

@@ -6,13 +6,13 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 
+from .policy import mfa_required
 from .signin import (
     LAST_ACTIVE_AT,
     NO_AUTHENTICATOR_UNTIL,
     SIGNED_IN_AT,
     is_background,
     log_event,
-    mfa_required,
     now_seconds,
     redirect_to,
     return_path,

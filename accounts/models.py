@@ -3,7 +3,6 @@ from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -43,12 +42,6 @@ class Unit(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    handoff_acknowledge_hours = models.PositiveSmallIntegerField(
-        "handoffs: acknowledge within (hours)",
-        default=4,
-        validators=[MinValueValidator(1), MaxValueValidator(72)],
-        help_text="As a receiving unit: how long after a handoff is sent its receipt must be acknowledged.",
-    )
 
     class Meta:
         constraints = [
@@ -92,6 +85,23 @@ class User(AbstractUser):
         return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
 
+_DOMAIN_AUDIT_ACTIONS: list[type[models.TextChoices]] = []
+
+
+def register_audit_actions(actions: type[models.TextChoices]) -> type[models.TextChoices]:
+    """Add an app's verbs (a TextChoices class) to those the audit log names; usable as a class decorator."""
+    taken = {value for value, _ in audit_action_choices()}
+    if clash := taken & set(actions.values):
+        raise ValueError(f"Audit actions already registered: {', '.join(sorted(clash))}")
+    _DOMAIN_AUDIT_ACTIONS.append(actions)
+    return actions
+
+
+def audit_action_choices() -> list[tuple[str, str]]:
+    """Every verb of the audit log: its own (AuditEvent.Action) and those the apps registered."""
+    return [*AuditEvent.Action.choices, *(choice for actions in _DOMAIN_AUDIT_ACTIONS for choice in actions.choices)]
+
+
 # Rows of the audit log that record no change to the data: looks, exports and sign-ins.
 READ_ACTIONS = ("view", "export", "login", "logout", "login_failed", "lockout")
 
@@ -111,30 +121,14 @@ class AuditEvent(models.Model):
         CREATE = "create", "Create"
         UPDATE = "update", "Update"
         DELETE = "delete", "Delete"
-        CLAIM = "claim", "Claim"
-        RELEASE = "release", "Release"
+        # Completing is said of tasks and of handoffs alike.
         COMPLETE = "complete", "Complete"
-        VERIFY = "verify", "Verify"
-        UNDO = "undo", "Undo"
-        NOT_APPLICABLE = "not_applicable", "Mark not applicable"
-        REASSIGN = "reassign", "Reassign"
-        OVERRIDE = "override", "Override a gate"
-        PUBLISH = "publish", "Publish a template"
         EXPORT = "export", "Export"
         LOGIN = "login", "Sign-in"
         LOGOUT = "logout", "Sign-out"
         LOGIN_FAILED = "login_failed", "Failed sign-in"
         LOCKOUT = "lockout", "Lockout"
         PERMISSION_CHANGE = "permission_change", "Permission change"
-        # Handoffs (coordination.handoffs); their completion is logged as COMPLETE.
-        SEND = "send", "Send a handoff"
-        ACKNOWLEDGE = "acknowledge", "Acknowledge a handoff"
-        ACCEPT = "accept", "Accept a handoff"
-        RETURN = "return", "Return a handoff"
-        CANCEL = "cancel", "Cancel a handoff"
-        COMMENT = "comment", "Comment on a handoff"
-        FLAG = "flag", "Flag a handoff"
-        SIGN_OFF = "sign_off", "Sign off a handoff"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -145,7 +139,9 @@ class AuditEvent(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     actor_username = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=20, blank=True)
-    action = models.CharField(max_length=20, choices=Action.choices)
+    # The verbs above are the log's own; each app adds those of its domain (complete, send…)
+    # with `register_audit_actions`, so that this app knows nothing of the features above it.
+    action = models.CharField(max_length=20, choices=audit_action_choices)
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)

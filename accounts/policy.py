@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
+from .models import Role
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -29,3 +31,8 @@ ALLOWED = Decision(True)
 
 def refuse(reason: str) -> Decision:
     return Decision(False, reason)
+
+
+def mfa_required(user) -> bool:
+    """Staff (admins) and coordinators must sign in with a second step; others may choose to."""
+    return bool(user.is_staff or user.is_superuser or user.role == Role.COORDINATOR)

@@ -21,7 +21,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import audit_record
-from .models import AuditEvent, Role
+from .models import AuditEvent
+from .policy import mfa_required
 
 logger = logging.getLogger("accounts.signin")
 
@@ -59,11 +60,6 @@ def is_htmx(request) -> bool:
 
 
 # --- who needs the second step -------------------------------------------------------------
-
-
-def mfa_required(user) -> bool:
-    """Staff (admins) and coordinators must sign in with a second step; others may choose to."""
-    return bool(user.is_staff or user.is_superuser or user.role == Role.COORDINATOR)
 
 
 def totp_device(user, *, confirmed: bool = True) -> TOTPDevice | None:

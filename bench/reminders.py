@@ -336,8 +336,8 @@ FILL_SQL = """
 -- The fill only: no audit (or immutability) triggers on a million synthetic rows.
 SET session_replication_role = replica;
 INSERT INTO accounts_organisation (name) VALUES ('Bench Hospital');
-INSERT INTO accounts_unit (organisation_id, name, kind, time_zone, handoff_acknowledge_hours)
-    SELECT id, 'Ward ' || w, 'inpatient_ward', 'Europe/Paris', 4 FROM accounts_organisation, generate_series(1, 5) w;
+INSERT INTO accounts_unit (organisation_id, name, kind, time_zone)
+    SELECT id, 'Ward ' || w, 'inpatient_ward', 'Europe/Paris' FROM accounts_organisation, generate_series(1, 5) w;
 INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active,
                            date_joined, role, unit_id, session_epoch)
     SELECT '!', false, 'nurse' || n, '', '', 'nurse' || n || '@example.org', false, true, now(), 'nurse',

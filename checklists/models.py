@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, register_audit_actions
 from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
 from patients.models import CareEvent, Patient
 
@@ -19,6 +19,20 @@ MAX_OFFSET_MINUTES = 30 * 24 * 60  # an item is due at most 30 days before or af
 
 class PublishedVersionError(Exception):
     """A published or retired template version was about to change."""
+
+
+@register_audit_actions
+class ChecklistAuditAction(models.TextChoices):
+    """What the audit log says was done to tasks, gates and templates (beyond create, update, complete)."""
+
+    CLAIM = "claim", "Claim"
+    RELEASE = "release", "Release"
+    VERIFY = "verify", "Verify"
+    UNDO = "undo", "Undo"
+    NOT_APPLICABLE = "not_applicable", "Mark not applicable"
+    REASSIGN = "reassign", "Reassign"
+    OVERRIDE = "override", "Override a gate"
+    PUBLISH = "publish", "Publish a template"
 
 
 class ChecklistTemplate(models.Model):

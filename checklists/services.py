@@ -25,6 +25,7 @@ from .gate import Readiness, checklist_readiness
 from .models import (
     ITEM_CONTENT_FIELDS,
     Checklist,
+    ChecklistAuditAction,
     ChecklistTemplate,
     ItemCondition,
     Task,
@@ -121,7 +122,7 @@ def _has_dependency_cycle(items: Sequence[TemplateItem]) -> bool:
     return any(visit(node) for node in edges)
 
 
-@audited(AuditEvent.Action.PUBLISH)
+@audited(ChecklistAuditAction.PUBLISH)
 @transaction.atomic
 def template_version_publish(
     *, version: TemplateVersion, actor, change_summary: str = "", now: dt.datetime | None = None
@@ -283,7 +284,7 @@ def _log(task: Task, actor, action: str, detail: str = "", now=None) -> None:
     )
 
 
-@audited(AuditEvent.Action.CLAIM)
+@audited(ChecklistAuditAction.CLAIM)
 @transaction.atomic
 def task_claim(*, task: Task, actor) -> Task:
     task = _locked(task)
@@ -297,7 +298,7 @@ def task_claim(*, task: Task, actor) -> Task:
     return task
 
 
-@audited(AuditEvent.Action.RELEASE)
+@audited(ChecklistAuditAction.RELEASE)
 @transaction.atomic
 def task_release(*, task: Task, actor) -> Task:
     task = _locked(task)
@@ -308,7 +309,7 @@ def task_release(*, task: Task, actor) -> Task:
     return task
 
 
-@audited(AuditEvent.Action.REASSIGN)
+@audited(ChecklistAuditAction.REASSIGN)
 @transaction.atomic
 def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:
     task = _locked(task)
@@ -392,7 +393,7 @@ def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = No
     return task
 
 
-@audited(AuditEvent.Action.VERIFY)
+@audited(ChecklistAuditAction.VERIFY)
 @transaction.atomic
 def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
     now = now or timezone.now()
@@ -404,7 +405,7 @@ def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
     return task
 
 
-@audited(AuditEvent.Action.UNDO)
+@audited(ChecklistAuditAction.UNDO)
 @transaction.atomic
 def task_undo(*, task: Task, actor, reason: str) -> Task:
     """Reopen a completed or not-applicable task; the history keeps what was undone and why."""
@@ -421,7 +422,7 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     return task
 
 
-@audited(AuditEvent.Action.NOT_APPLICABLE)
+@audited(ChecklistAuditAction.NOT_APPLICABLE)
 @transaction.atomic
 def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     if not reason.strip():
@@ -437,7 +438,7 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     return task
 
 
-@audited(AuditEvent.Action.OVERRIDE)
+@audited(ChecklistAuditAction.OVERRIDE)
 @transaction.atomic
 def event_gate_override(*, event: CareEvent, actor, reason: str, now: dt.datetime | None = None) -> list[Checklist]:
     """An oncologist on the care team clears a blocked event to start, with a written reason."""

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
+from .handoffs.models import HandoffUnitRule
 from .models import Reminder, ReminderPreference, ReminderRule
+
+
+@admin.register(HandoffUnitRule)
+class HandoffUnitRuleAdmin(admin.ModelAdmin):
+    """How long each receiving unit has to acknowledge a handoff; a unit without a row has 4 hours."""
+
+    list_display = ["unit", "acknowledge_hours"]
+    list_select_related = ["unit"]
 
 
 @admin.register(ReminderRule)

@@ -5,6 +5,7 @@ The services enforce them; the pages call the same functions to decide what to o
 """
 
 from accounts.models import Role
+from accounts.permissions import Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 
 from .models import CareTeamMember, Patient
@@ -24,6 +25,16 @@ def _decide(user, patient: Patient, roles: set[str], action: str) -> Decision:
         return ALLOWED
     who = " or ".join(sorted(Role(role).label.lower() for role in roles))
     return refuse(f"Only the patient's {who} may {action}.")
+
+
+def can_edit_patient(user, patient: Patient) -> bool:
+    """The record's demographics: its care team, and the coordinator of the patient's unit (a unit
+    that sees the patient only through an access grant may read, not change)."""
+    if not can(user, Ability.EDIT_PATIENT):
+        return False
+    if user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
+        return True
+    return CareTeamMember.objects.filter(patient=patient, user=user).exists()
 
 
 def can_plan_course(user, patient: Patient) -> Decision:

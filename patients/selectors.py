@@ -4,10 +4,10 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from accounts.audit import audit_record, get_or_404_audited
-from accounts.models import AuditEvent, Role
-from accounts.permissions import Ability, can
+from accounts.models import AuditEvent
 
-from .models import CareEvent, CareTeamMember, Interruption, Patient, PremedicationRule, TreatmentCourse
+from .models import CareEvent, Interruption, Patient, PremedicationRule, TreatmentCourse
+from .policy import can_edit_patient
 
 
 def patients_for_user(user) -> QuerySet[Patient]:
@@ -31,14 +31,6 @@ def get_patient_for_user(user, pk, *, write: bool = False) -> Patient:
         )
         raise Http404
     return patient
-
-
-def can_edit_patient(user, patient: Patient) -> bool:
-    if not can(user, Ability.EDIT_PATIENT):
-        return False
-    if user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
-        return True
-    return CareTeamMember.objects.filter(patient=patient, user=user).exists()
 
 
 def sees_only_through_grant(user, patient: Patient) -> bool:

@@ -26,6 +26,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from ..forms import CodeForm, CrispyPasswordChangeForm, PasswordConfirmForm
+from ..policy import mfa_required
 from ..services import (
     CodeRejected,
     mfa_code_check,
@@ -36,7 +37,6 @@ from ..services import (
 )
 from ..signin import (
     log_event,
-    mfa_required,
     recovery_codes_left,
     safe_next,
     second_step,

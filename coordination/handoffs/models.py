@@ -6,12 +6,15 @@ the constraints here hold what the database can: a handoff never goes to its own
 accepted one always has the receiver's synthesis, a returned or cancelled one always its reason.
 """
 
+import datetime as dt
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import Role, Unit
+from accounts.models import Role, Unit, register_audit_actions
 from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
 from patients.models import AccessGrant, CareEvent, Cycle, Patient, TreatmentCourse
 
@@ -23,10 +26,55 @@ ACTION_MAX = 300
 LINE_MAX = 200
 COMMENT_MAX = 1000
 
+
+@register_audit_actions
+class HandoffAuditAction(models.TextChoices):
+    """What the audit log says was done to a handoff (beyond create, update and complete)."""
+
+    SEND = "send", "Send a handoff"
+    ACKNOWLEDGE = "acknowledge", "Acknowledge a handoff"
+    ACCEPT = "accept", "Accept a handoff"
+    RETURN = "return", "Return a handoff"
+    CANCEL = "cancel", "Cancel a handoff"
+    COMMENT = "comment", "Comment on a handoff"
+    FLAG = "flag", "Flag a handoff"
+    SIGN_OFF = "sign_off", "Sign off a handoff"
+
+
 # The I-PASS content that the sender writes, in the order of the form and the page. Declared here
 # once: the form's fields (their labels, limits and choices are the model's), the content that the
 # services take, and the edit form's first values are all made from this list.
 IPASS_FIELDS = ("illness_severity", "patient_summary", "pump", "line", "situation_awareness", "contingency_plan")
+
+
+class HandoffUnitRule(models.Model):
+    """A receiving unit's handoff rule; a unit without a row uses the default shown on a new one."""
+
+    unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="handoff_rule")
+    acknowledge_hours = models.PositiveSmallIntegerField(
+        "acknowledge within (hours)",
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+        help_text="As a receiving unit: how long after a handoff is sent its receipt must be acknowledged.",
+    )
+
+    class Meta:
+        triggers = [change_trigger(patient=None)]
+
+    def __str__(self) -> str:
+        return f"Handoff rule of {self.unit}"
+
+    @classmethod
+    def for_unit(cls, unit: Unit) -> "HandoffUnitRule":
+        """The unit's row, or an unsaved one holding the default."""
+        try:
+            return unit.handoff_rule
+        except cls.DoesNotExist:
+            return cls(unit=unit)
+
+    @property
+    def acknowledge_within(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.acknowledge_hours)
 
 
 class Handoff(models.Model):
@@ -156,6 +204,10 @@ class Handoff(models.Model):
             models.Index(fields=["patient", "-created_at"]),
         ]
         ordering = ["-created_at", "-pk"]
+
+    @property
+    def receiving_rule(self) -> HandoffUnitRule:
+        return HandoffUnitRule.for_unit(self.to_unit)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} handoff for {self.patient}"

@@ -38,7 +38,9 @@ from .models import (
     Handoff,
     HandoffAction,
     HandoffActivity,
+    HandoffAuditAction,
     HandoffComment,
+    HandoffUnitRule,
 )
 from .policy import ACCEPT, ACKNOWLEDGE, CANCEL, COMPLETE, EDIT, RETURN, SEND, Step
 from .selectors import handoff_checklists, handoff_facts, next_bag_change
@@ -339,7 +341,7 @@ def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = Non
     return problems
 
 
-@audited(AuditEvent.Action.SEND)
+@audited(HandoffAuditAction.SEND)
 @transaction.atomic
 def handoff_send(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> Handoff:
     """Send a draft: the receiving unit sees the patient from now and must acknowledge within
@@ -360,7 +362,7 @@ def handoff_send(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> 
             now=now,
         )
         handoff.facts = handoff_facts(handoff, now=now)
-        handoff.acknowledge_by = now + dt.timedelta(hours=handoff.to_unit.handoff_acknowledge_hours)
+        handoff.acknowledge_by = now + HandoffUnitRule.for_unit(handoff.to_unit).acknowledge_within
         handoff.acknowledged_at = handoff.acknowledged_by = None
         handoff.returned_at = handoff.returned_by = None
         handoff.return_reason = ""
@@ -377,7 +379,7 @@ def handoff_send(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> 
     return handoff
 
 
-@audited(AuditEvent.Action.CANCEL)
+@audited(HandoffAuditAction.CANCEL)
 @transaction.atomic
 def handoff_cancel(*, handoff: Handoff, actor, reason: str, now: dt.datetime | None = None) -> Handoff:
     """Withdraw a handoff that has not been accepted; the receiving unit's window closes."""
@@ -407,14 +409,14 @@ def handoff_cancel(*, handoff: Handoff, actor, reason: str, now: dt.datetime | N
 # --- the receiving side --------------------------------------------------------------------------
 
 
-@audited(AuditEvent.Action.ACKNOWLEDGE)
+@audited(HandoffAuditAction.ACKNOWLEDGE)
 @transaction.atomic
 def handoff_acknowledge(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> Handoff:
     """The receiver confirms receipt."""
     return _take(ACKNOWLEDGE, policy.can_acknowledge, handoff=handoff, actor=actor, now=now or timezone.now())
 
 
-@audited(AuditEvent.Action.ACCEPT)
+@audited(HandoffAuditAction.ACCEPT)
 @transaction.atomic
 def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime | None = None) -> Handoff:
     """The receiver takes over: their synthesis is recorded and the actions become their tasks."""
@@ -450,7 +452,7 @@ def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime 
     return handoff
 
 
-@audited(AuditEvent.Action.RETURN)
+@audited(HandoffAuditAction.RETURN)
 @transaction.atomic
 def handoff_return(*, handoff: Handoff, actor, reason: str, now: dt.datetime | None = None) -> Handoff:
     """The receiver sends it back with a reason; their window on the patient closes."""
@@ -522,7 +524,7 @@ def handoff_action_complete(
 # --- the coordinator's review --------------------------------------------------------------------
 
 
-@audited(AuditEvent.Action.COMMENT)
+@audited(HandoffAuditAction.COMMENT)
 @transaction.atomic
 def handoff_comment(*, handoff: Handoff, actor, text: str, now: dt.datetime | None = None) -> HandoffComment:
     """An internal comment (never printed for the caregiver)."""
@@ -536,7 +538,7 @@ def handoff_comment(*, handoff: Handoff, actor, text: str, now: dt.datetime | No
     return HandoffComment.objects.create(handoff=handoff, author=actor, text=text, at=now or timezone.now())
 
 
-@audited(AuditEvent.Action.FLAG)
+@audited(HandoffAuditAction.FLAG)
 @transaction.atomic
 def handoff_flag(
     *, handoff: Handoff, actor, flagged: bool, reason: str = "", now: dt.datetime | None = None
@@ -555,7 +557,7 @@ def handoff_flag(
     return handoff
 
 
-@audited(AuditEvent.Action.SIGN_OFF)
+@audited(HandoffAuditAction.SIGN_OFF)
 @transaction.atomic
 def handoff_sign_off(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> Handoff:
     """The coordinator has reviewed a completed handoff."""

@@ -5,13 +5,13 @@ import threading
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, connections, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_chain_verify, audit_context, audit_record
-from accounts.models import AuditEvent, Role
-from checklists.models import Task
+from accounts.models import AuditEvent, Role, audit_action_choices, register_audit_actions
+from checklists.models import ChecklistAuditAction, Task
 from checklists.services import checklists_instantiate
 
 from ..checklists.helpers import make_event, publish_template
@@ -75,8 +75,8 @@ def test_verifying_and_overriding_are_logged_as_such(client, nurse, nurse2, onco
     client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
     client.force_login(oncologist)
     client.post(reverse("event_override", args=[event.pk]), {"reason": "Weight on paper, checked by the charge nurse."})
-    assert [r.actor_username for r in rows(action=Action.VERIFY)] == ["nurse2"]
-    (override,) = rows(action=Action.OVERRIDE, object_type="checklists_checklist")
+    assert [r.actor_username for r in rows(action=ChecklistAuditAction.VERIFY)] == ["nurse2"]
+    (override,) = rows(action=ChecklistAuditAction.OVERRIDE, object_type="checklists_checklist")
     assert override.actor_username == "oncologist"
     assert "override_reason" in override.detail["changes"]
 
@@ -220,3 +220,18 @@ def test_the_audit_log_without_filters_shows_every_row(client, admin_user, some_
     verified_login(client, admin_user)
     page = client.get(reverse("audit:log"))
     assert page.context["page"].paginator.count == AuditEvent.objects.count() >= 2
+
+
+def test_each_app_registers_its_own_audit_verbs():
+    """accounts names only the log's own verbs; tasks' and handoffs' come from their apps."""
+    verbs = dict(audit_action_choices())
+    assert verbs["view"] == "View"
+    assert verbs["claim"] == "Claim"  # checklists
+    assert verbs["send"] == "Send a handoff"  # coordination.handoffs
+    assert "send" not in AuditEvent.Action.values
+
+    class Clashing(models.TextChoices):
+        VIEW = "view", "Look"
+
+    with pytest.raises(ValueError, match="view"):
+        register_audit_actions(Clashing)

@@ -13,6 +13,7 @@ from accounts.models import AuditEvent, Role
 from checklists.models import Task
 from checklists.services import task_undo, task_verify
 from coordination.handoffs import services as svc
+from coordination.handoffs.models import HandoffUnitRule
 from coordination.handoffs.policy import HandoffConflict
 from coordination.handoffs.selectors import handoff_actions_for, handoff_facts, handoffs_visible_to
 from coordination.models import Handoff, HandoffAction, HandoffActivity, Notification
@@ -163,8 +164,7 @@ def test_sending_tells_the_receiving_unit_and_a_return_tells_the_sender(handoff,
 
 
 def test_the_acknowledge_by_deadline_follows_the_receiving_unit(handoff, case_manager, agency):
-    agency.handoff_acknowledge_hours = 2
-    agency.save()
+    HandoffUnitRule.objects.create(unit=agency, acknowledge_hours=2)
     now = timezone.now()
     svc.handoff_send(handoff=handoff, actor=case_manager, now=now)
     sent = fresh(handoff)

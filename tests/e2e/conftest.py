@@ -19,7 +19,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect, sync_playwright
 
 from accounts.models import User
-from accounts.signin import mfa_required, totp_device
+from accounts.policy import mfa_required
+from accounts.signin import totp_device
 
 from ..accounts.helpers import totp_code
 from ..factories import TEST_PASSWORD

@@ -46,3 +46,23 @@ def register_course_stopped_listener(listener: CourseStoppedListener) -> Callabl
 def notify_course_stopped(*, course, reason: str, actor) -> None:
     for listener in _course_stopped_listeners:
         listener(course=course, reason=reason, actor=actor)
+
+
+class AssessmentGradedListener(Protocol):
+    def __call__(self, *, assessment, actor) -> None: ...
+
+
+_assessment_graded_listeners: list[AssessmentGradedListener] = []
+
+
+def register_assessment_graded_listener(listener: AssessmentGradedListener) -> Callable:
+    """Higher layers act on a grade (coordination's urgent alerts to the on-call oncologist)."""
+    if listener not in _assessment_graded_listeners:
+        _assessment_graded_listeners.append(listener)
+    return listener
+
+
+def notify_assessment_graded(*, assessment, actor) -> None:
+    """Called in the recording (or confirming) transaction: an alert is sent with its assessment or not at all."""
+    for listener in _assessment_graded_listeners:
+        listener(assessment=assessment, actor=actor)

@@ -92,3 +92,21 @@ def plan_actions(user, patient: Patient) -> dict[str, Decision]:
         "record_restart": can_record_restart(user, patient),
         "stop_for_good": can_stop_for_good(user, patient),
     }
+
+
+# --- the toxicity watch ---------------------------------------------------------------------------
+
+
+def can_record_assessment(user, patient: Patient) -> Decision:
+    """CRS and ICANS are assessed at the bedside: a nurse (a home nurse while the handoff's grant
+    lasts) or the oncologist caring for the patient."""
+    if not (user.is_authenticated and user.is_active and user.role in {Role.NURSE, Role.ONCOLOGIST}):
+        return refuse("Only a nurse or the oncologist may record a CRS and ICANS assessment.")
+    if not Patient.objects.visible_to(user).filter(pk=patient.pk).exists():
+        return refuse("Only a nurse or the oncologist caring for this patient may record an assessment.")
+    return ALLOWED
+
+
+def can_confirm_grades(user, patient: Patient) -> Decision:
+    """The grade that counts is the oncologist's: they confirm the computed one or change it."""
+    return _decide(user, patient, {Role.ONCOLOGIST}, "confirm a CRS or ICANS grade")

@@ -7,7 +7,6 @@ import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
 
-
 DEFAULT_HOURS = 4
 
 

@@ -11,6 +11,7 @@ from .regimen import (
     RegimenCycleRule,
     RegimenVersion,
 )
+from .toxicity import ToxicityAssessment
 
 __all__ = [
     "MAX_PLANNED_CYCLES",
@@ -31,6 +32,7 @@ __all__ = [
     "RegimenCycleRule",
     "RegimenVersion",
     "Setting",
+    "ToxicityAssessment",
     "TreatmentCourse",
     "Weighing",
 ]

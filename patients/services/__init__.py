@@ -5,7 +5,8 @@
 - `bags`: the bag the pharmacy prepared, checked against the bag options and today's weight;
 - `weighings`: weighings, the newest of which is the patient's current weight;
 - `regimens`: regimen versions (drafts, publishing) and the starter library;
-- `grants`: a receiving unit's time-boxed window on a patient.
+- `grants`: a receiving unit's time-boxed window on a patient;
+- `toxicity`: CRS and ICANS assessments, graded by the ASTCT consensus and confirmed by the oncologist.
 """
 
 from .bags import bag_for_event, bag_option_for_hours, infusion_bag_record, next_change_after, weighing_warning
@@ -24,12 +25,15 @@ from .schedule import (
     event_move,
     event_schedule,
 )
+from .toxicity import assessment_confirm, assessment_record
 from .weighings import latest_weighing, parse_weight, weighing_record
 
 __all__ = [
     "ScheduleChanges",
     "access_grant_close",
     "access_grant_open",
+    "assessment_confirm",
+    "assessment_record",
     "bag_for_event",
     "bag_option_for_hours",
     "course_extend",

@@ -1,0 +1,176 @@
+"""CRS and ICANS assessments: record one (graded by the ASTCT consensus), confirm its grades.
+
+Both call the assessment hook inside their transaction, so that what a grade sets off (an urgent
+alert, coordination's) is stored with the assessment or not at all.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .. import grading, policy
+from ..grading import ICE_FROM_AGE_YEARS
+from ..hooks import notify_assessment_graded
+from ..models import CareEvent, Patient, ToxicityAssessment, TreatmentCourse
+from ..models.toxicity import ICE_PARTS
+
+# A body temperature, by unit: outside these, the number was most likely typed in the other unit.
+BODY_TEMPERATURE = {
+    ToxicityAssessment.TemperatureUnit.CELSIUS: (Decimal("25"), Decimal("45")),
+    ToxicityAssessment.TemperatureUnit.FAHRENHEIT: (Decimal("77"), Decimal("113")),
+}
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def to_celsius(value: Decimal, unit: str) -> Decimal:
+    if unit == ToxicityAssessment.TemperatureUnit.FAHRENHEIT:
+        value = (value - 32) * 5 / 9
+    return value.quantize(Decimal("0.1"))
+
+
+def _temperature_errors(value: Decimal | None, unit: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not unit:
+        return {"temperature_unit": "Say whether the temperature is in °C or °F."}
+    low, high = BODY_TEMPERATURE[unit]
+    if low <= value <= high:
+        return {}
+    other = "°F" if unit == ToxicityAssessment.TemperatureUnit.CELSIUS else "°C"
+    label = ToxicityAssessment.TemperatureUnit(unit).label
+    return {
+        "temperature": f"{value} {label} is not a body temperature ({low}–{high} {label}). Was it in {other}? "
+        "Choose the unit it was measured in."
+    }
+
+
+def _screen_errors(assessment: ToxicityAssessment) -> dict[str, str]:
+    parts = [getattr(assessment, name) for name in ICE_PARTS]
+    errors = {}
+    if assessment.uses_capd:
+        if any(part is not None for part in parts):
+            errors["ice_orientation"] = (
+                f"Children under {ICE_FROM_AGE_YEARS} are screened with the CAPD, not the ICE score."
+            )
+        if assessment.capd_score is None and not assessment.ice_unable:
+            errors["capd_score"] = "Give the CAPD score, or tick that the child cannot be screened."
+        return errors
+    if assessment.capd_score is not None:
+        errors["capd_score"] = f"The CAPD is for children under {ICE_FROM_AGE_YEARS}; score the ICE instead."
+    if assessment.ice_unable:
+        return errors
+    if all(part is None for part in parts):
+        errors["ice_orientation"] = "Score the five parts of the ICE, or tick that the patient cannot be screened."
+    elif any(part is None for part in parts):
+        missing = [
+            ToxicityAssessment._meta.get_field(name).verbose_name
+            for name, part in zip(ICE_PARTS, parts, strict=True)
+            if part is None
+        ]
+        errors["ice_orientation"] = f"Score every part of the ICE; missing: {', '.join(missing)}."
+    return errors
+
+
+def _other_errors(assessment: ToxicityAssessment, now: dt.datetime) -> dict[str, str]:
+    errors = {}
+    if assessment.assessed_at > now + CLOCK_SKEW:
+        errors["assessed_at"] = "An assessment cannot be in the future."
+    if (
+        assessment.systolic_bp is not None
+        and assessment.diastolic_bp is not None
+        and assessment.diastolic_bp >= assessment.systolic_bp
+    ):
+        errors["diastolic_bp"] = "The diastolic pressure must be lower than the systolic."
+    if assessment.oxygen_flow_l_min and assessment.oxygen_device == "none":
+        errors["oxygen_device"] = "Oxygen is flowing: say through which device."
+    return errors
+
+
+def _active_course(patient: Patient) -> TreatmentCourse | None:
+    return (
+        patient.courses.filter(status__in=[TreatmentCourse.Status.PLANNED, TreatmentCourse.Status.ACTIVE])
+        .order_by("-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    patient: Patient,
+    actor,
+    assessed_at: dt.datetime,
+    findings: dict,
+    event: CareEvent | None = None,
+    now: dt.datetime | None = None,
+) -> ToxicityAssessment:
+    """Record what the nurse saw and grade it. `findings` maps the model's fields to values (a
+    form's cleaned data). Refuses with ValidationError({field: message}), storing nothing."""
+    policy.can_record_assessment(actor, patient).enforce()
+    now = now or timezone.now()
+    if event is not None and event.patient_id != patient.pk:
+        raise ValidationError({"event": "That event is another patient's."})
+    assessment = ToxicityAssessment(
+        patient=patient,
+        course=_active_course(patient),
+        event=event,
+        assessed_at=assessed_at,
+        recorded_by=actor,
+        recorded_at=now,
+        **findings,
+    )
+    zone = patient.unit.zone
+    assessment.uses_capd = patient.age_on(timezone.localtime(assessed_at, zone).date()) < ICE_FROM_AGE_YEARS
+    errors = {
+        **_temperature_errors(assessment.temperature, assessment.temperature_unit),
+        **_screen_errors(assessment),
+        **_other_errors(assessment, now),
+    }
+    if errors:
+        raise ValidationError(errors)
+    if assessment.temperature is not None:
+        assessment.temperature_celsius = to_celsius(assessment.temperature, assessment.temperature_unit)
+    crs, icans = grading.crs_grade(assessment), grading.icans_grade(assessment)
+    assessment.crs_grade, assessment.crs_rule = crs.grade, str(crs)[:200]
+    assessment.icans_grade, assessment.icans_rule = icans.grade, str(icans)[:200]
+    assessment.full_clean(exclude=["recorded_by", "patient", "course", "event"])
+    assessment.save()
+    notify_assessment_graded(assessment=assessment, actor=actor)
+    return assessment
+
+
+@transaction.atomic
+def assessment_confirm(
+    *,
+    assessment: ToxicityAssessment,
+    actor,
+    crs_grade: int,
+    icans_grade: int,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> ToxicityAssessment:
+    """The oncologist's grades: the computed ones confirmed, or changed with a reason."""
+    assessment = ToxicityAssessment.objects.select_for_update().select_related("patient").get(pk=assessment.pk)
+    policy.can_confirm_grades(actor, assessment.patient).enforce()
+    for field, grade in (("crs_grade", crs_grade), ("icans_grade", icans_grade)):
+        if grade not in range(5):
+            raise ValidationError({field: "A grade is from 0 (none) to 4."})
+    reason = reason.strip()
+    changed = (crs_grade, icans_grade) != (assessment.crs_grade, assessment.icans_grade)
+    if changed and not reason:
+        raise ValidationError({"reason": "Say why the grade differs from the consensus grade computed."})
+    raised = crs_grade > assessment.crs or icans_grade > assessment.icans
+    assessment.confirmed_crs_grade = crs_grade
+    assessment.confirmed_icans_grade = icans_grade
+    assessment.confirm_reason = reason[:500]
+    assessment.confirmed_by = actor
+    assessment.confirmed_at = now or timezone.now()
+    assessment.save(
+        update_fields=["confirmed_crs_grade", "confirmed_icans_grade", "confirm_reason", "confirmed_by", "confirmed_at"]
+    )
+    if raised:  # a higher grade may set off what the computed one did not
+        notify_assessment_graded(assessment=assessment, actor=actor)
+    return assessment

@@ -1,0 +1,139 @@
+"""CRS and ICANS assessments: recorded with who and when, graded by the consensus, confirmed by
+the oncologist; bad input refused at its field with nothing stored (issue 13)."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from patients import hooks
+from patients.grading import Consciousness, OxygenDevice, Seizure
+from patients.models import ToxicityAssessment
+from patients.services import assessment_confirm, assessment_record
+
+NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
+
+
+def findings(**changes):
+    return {"temperature": Decimal("37.2"), "temperature_unit": "C", **NORMAL_ICE, **changes}
+
+
+def record(patient, actor, **changes):
+    return assessment_record(
+        patient=patient,
+        actor=actor,
+        assessed_at=timezone.now() - dt.timedelta(minutes=10),
+        findings=findings(**changes),
+    )
+
+
+@pytest.fixture
+def graded():
+    """The assessments the hook was told of."""
+    seen = []
+
+    def listener(*, assessment, actor):
+        seen.append((assessment.crs, assessment.icans, actor))
+
+    hooks.register_assessment_graded_listener(listener)
+    yield seen
+    hooks._assessment_graded_listeners.remove(listener)
+
+
+def test_a_nurse_records_an_assessment_graded_with_its_rule(patient, nurse, graded):
+    assessment = record(
+        patient,
+        nurse,
+        temperature=Decimal("101.5"),
+        temperature_unit="F",
+        oxygen_device=OxygenDevice.NASAL_CANNULA,
+        oxygen_flow_l_min=Decimal("2"),
+        ice_orientation=1,
+        ice_naming=2,
+    )
+    assert assessment.recorded_by == nurse
+    assert assessment.temperature_celsius == Decimal("38.6")
+    assert (assessment.crs_grade, assessment.icans_grade) == (2, 2)
+    assert assessment.crs_rule.startswith("Grade 2: hypoxia needing low-flow nasal cannula")
+    assert assessment.icans_rule == "Grade 2: ICE score 6 (3 to 6)"
+    assert assessment.ice_score == 6
+    assert not assessment.is_confirmed
+    assert graded == [(2, 2, nurse)]
+
+
+def test_a_normal_assessment_grades_nothing(patient, nurse):
+    assessment = record(patient, nurse)
+    assert (assessment.crs, assessment.icans) == (0, 0)
+    assert assessment.crs_rule == "No CRS: no fever of 38.0 °C or more"
+
+
+def test_a_child_under_twelve_is_screened_with_the_capd(patient, nurse):
+    patient.birth_date = timezone.localdate() - dt.timedelta(days=365 * 6)
+    patient.save()
+    with pytest.raises(ValidationError) as refused:
+        record(patient, nurse)
+    assert "CAPD, not the ICE" in refused.value.message_dict["ice_orientation"][0]
+    no_ice = dict.fromkeys(NORMAL_ICE)
+    assessment = record(patient, nurse, **no_ice, capd_score=10)
+    assert assessment.uses_capd and assessment.icans_grade == 3
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"ice_naming": 4}, "ice_naming", "At most 3 points"),
+        ({"oxygen_saturation": 101}, "oxygen_saturation", "at most 100"),
+        ({"temperature": Decimal("98.6"), "temperature_unit": "C"}, "temperature", "Was it in °F?"),
+        ({"temperature": Decimal("37.0"), "temperature_unit": "F"}, "temperature", "Was it in °C?"),
+        ({"temperature_unit": ""}, "temperature_unit", "°C or °F"),
+        ({"ice_writing": None}, "ice_orientation", "missing: writing a standard sentence"),
+        ({"capd_score": 3}, "capd_score", "for children under 12"),
+        ({"systolic_bp": 80, "diastolic_bp": 90}, "diastolic_bp", "lower than the systolic"),
+        ({"oxygen_flow_l_min": Decimal("4")}, "oxygen_device", "through which device"),
+    ],
+)
+def test_bad_input_is_refused_at_its_field_and_nothing_is_stored(patient, nurse, changes, field, words):
+    with pytest.raises(ValidationError) as refused:
+        record(patient, nurse, **changes)
+    assert words in " ".join(refused.value.message_dict[field])
+    assert not ToxicityAssessment.objects.exists()
+
+
+def test_an_assessment_cannot_be_in_the_future(patient, nurse):
+    with pytest.raises(ValidationError) as refused:
+        assessment_record(
+            patient=patient, actor=nurse, assessed_at=timezone.now() + dt.timedelta(hours=1), findings=findings()
+        )
+    assert refused.value.message_dict["assessed_at"] == ["An assessment cannot be in the future."]
+
+
+def test_only_a_nurse_or_oncologist_caring_for_the_patient_records(patient, pharmacist, outsider, oncologist):
+    for user in (pharmacist, outsider):
+        with pytest.raises(PermissionDenied):
+            record(patient, user)
+    assert record(patient, oncologist).recorded_by == oncologist
+
+
+def test_the_oncologist_confirms_or_changes_a_grade_with_a_reason(patient, nurse, oncologist, graded):
+    assessment = record(patient, nurse, consciousness=Consciousness.AWAKENS_SPONTANEOUSLY)
+    assert assessment.icans_grade == 1
+    with pytest.raises(ValidationError) as refused:
+        assessment_confirm(assessment=assessment, actor=oncologist, crs_grade=0, icans_grade=2)
+    assert "Say why" in refused.value.message_dict["reason"][0]
+    with pytest.raises(PermissionDenied):
+        assessment_confirm(assessment=assessment, actor=nurse, crs_grade=0, icans_grade=1)
+    graded.clear()
+    confirmed = assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=0, icans_grade=2, reason="Slow to answer, word-finding"
+    )
+    assert (confirmed.icans, confirmed.icans_grade, confirmed.confirmed_by) == (2, 1, oncologist)
+    assert graded == [(0, 2, oncologist)]  # a raised grade is acted on again
+
+
+def test_a_confirmation_that_lowers_nothing_sets_off_nothing_again(patient, nurse, oncologist, graded):
+    assessment = record(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY)
+    graded.clear()
+    assessment_confirm(assessment=assessment, actor=oncologist, crs_grade=0, icans_grade=3)
+    assert graded == []

@@ -14,14 +14,16 @@ as `roles=`; without it each answer reads the one membership that it needs.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import lazy
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.permissions import Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 from patients.models import CareEvent, CareTeamMember
@@ -199,9 +201,16 @@ def can_reassign(user, task: Task, *, roles: TeamRoles | None = None) -> Decisio
     return _open(task, user)
 
 
+def assignable_users(task: Task) -> QuerySet[User]:
+    """Who may be given a task: the active members of the patient's care team in the task's role
+    (the reassignment form's choices; `can_be_assigned` asks the same of one person)."""
+    members = CareTeamMember.objects.filter(patient_id=task.patient_id, role=task.role).values("user_id")
+    return User.objects.filter(pk__in=members, is_active=True)
+
+
 def can_be_assigned(user, task: Task) -> Decision:
-    """Who may be given a task: a member of the patient's care team in the task's role."""
-    if on_care_team(user, task.patient_id, task.role):
+    """Whether `user` is one of `assignable_users(task)`."""
+    if user.pk is not None and assignable_users(task).filter(pk=user.pk).exists():
         return ALLOWED
     return invalid(f"{user} is not a {Role(task.role).label.lower()} on this care team.", "assignee")
 
@@ -260,3 +269,48 @@ def can_override_gate(
     if readiness.ready:
         return invalid("The gate is not blocked; there is nothing to override.")
     return ALLOWED
+
+
+# --- the same rules as queries: what waits for a user (My work, the daily digest) ----------------
+#
+# A list cannot ask `can_claim` and `can_verify` of every task in the database, so these two say
+# the same as filters, from the user's care-team roles read once. Each part names its patients, so
+# that PostgreSQL reads it from an index (checklists.selectors.my_work).
+
+NO_TASKS = Q(pk__in=[])
+
+
+def _patients_by_role(roles: TeamRoles) -> dict[str, set[int]]:
+    patients: dict[str, set[int]] = defaultdict(set)
+    for patient_id, role in roles:
+        patients[role].add(patient_id)
+    return patients
+
+
+def claimable_by(user, roles: TeamRoles) -> Q:
+    """The open tasks nobody holds that the user may claim (`can_claim`): of a role that the user
+    holds on the patient's care team, for a user who works tasks."""
+    if not can(user, Ability.WORK_TASKS):
+        return NO_TASKS
+    of_my_roles = NO_TASKS
+    for role, patient_ids in _patients_by_role(roles).items():
+        of_my_roles |= Q(role=role, patient_id__in=patient_ids)
+    return Q(assignee__isnull=True, status=Task.Status.OPEN) & of_my_roles
+
+
+def awaiting_check_by(user, roles: TeamRoles) -> Q:
+    """The completions waiting for the user's independent check (`can_verify`): not the user's
+    own, of the verifier's role on the patient's care team (any member, when the task names no
+    role), for a user who verifies."""
+    if not can(user, Ability.VERIFY_TASKS):
+        return NO_TASKS
+    by_role = _patients_by_role(roles)
+    my_teams = set().union(*by_role.values())
+    of_my_roles = Q(verifier_role="")
+    for role, patient_ids in by_role.items():
+        # Most people hold one role on all their teams: then the role alone says it.
+        of_my_roles |= (
+            Q(verifier_role=role) if patient_ids == my_teams else Q(verifier_role=role, patient_id__in=patient_ids)
+        )
+    awaiting = Q(status=Task.Status.DONE, needs_verification=True, verified_by__isnull=True, patient_id__in=my_teams)
+    return awaiting & ~Q(completed_by=user) & of_my_roles

@@ -5,9 +5,10 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.audit import get_or_404_audited
-from patients.models import CareEvent, CareTeamMember, Patient
+from patients.models import CareEvent, Patient
 
 from .models import Checklist, Task, TaskActivity
+from .policy import TeamRoles, awaiting_check_by, claimable_by
 
 TASK_RELATIONS = ("patient__unit", "event__cycle", "assignee", "completed_by", "verified_by")
 
@@ -43,7 +44,8 @@ def my_work(
     user, *, visible_patient_ids: Iterable[int] | None = None, teams: Iterable[tuple[int, str]] | None = None
 ) -> QuerySet[Task]:
     """Tasks assigned to me, the unclaimed pool of my role on my care teams, and the
-    completions waiting for my independent check.
+    completions waiting for my independent check (who may claim and who may check is the task
+    policy's: `claimable_by`, `awaiting_check_by`).
 
     A caller that has loaded them already passes the ids of the patients visible to the user
     (`Patient.objects.visible_to`) and the user's (patient id, role) care-team memberships:
@@ -57,24 +59,11 @@ def my_work(
         visible = Patient.objects.visible_to(user).values("pk")
     else:
         visible = list(visible_patient_ids)
-    if teams is None:
-        memberships = CareTeamMember.objects.filter(user=user)
-        my_teams = memberships.values("patient_id")
-        my_role_teams = memberships.filter(role=user.role).values("patient_id")
-    else:
-        teams = list(teams)
-        my_teams = {patient_id for patient_id, _ in teams}
-        my_role_teams = {patient_id for patient_id, role in teams if role == user.role}
+    roles = TeamRoles.of(user) if teams is None else TeamRoles(teams)
     assigned = Q(assignee=user, status=Task.Status.OPEN)
-    pool = Q(assignee__isnull=True, status=Task.Status.OPEN, role=user.role, patient_id__in=my_role_teams)
-    to_verify = (
-        Q(status=Task.Status.DONE, needs_verification=True, verified_by__isnull=True, patient_id__in=my_teams)
-        & ~Q(completed_by=user)
-        & (Q(verifier_role=user.role) | Q(verifier_role=""))
-    )
     return (
         Task.objects.filter(patient_id__in=visible)
-        .filter(assigned | pool | to_verify)
+        .filter(assigned | claimable_by(user, roles) | awaiting_check_by(user, roles))
         # Who claimed it, who completed it; a task in My work is never verified yet.
         .select_related("assignee", "completed_by")
         .prefetch_related(Prefetch("event", queryset=CareEvent.objects.select_related("cycle")))

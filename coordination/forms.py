@@ -6,8 +6,8 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from checklists.models import TemplateItem
+from checklists.policy import assignable_users
 from checklists.services import ATTESTATION_VALUE, parse_task_value
-from patients.models import CareTeamMember
 
 REASON_MAX = 500
 
@@ -244,6 +244,5 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, task, **kwargs):
         kwargs.setdefault("prefix", f"reassign-{task.pk}")
         super().__init__(*args, **kwargs)
-        members = CareTeamMember.objects.filter(patient_id=task.patient_id, role=task.role).values("user_id")
-        self.fields["assignee"].queryset = User.objects.filter(pk__in=members, is_active=True)
+        self.fields["assignee"].queryset = assignable_users(task)
         self.helper = inline_helper()

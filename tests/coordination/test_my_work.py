@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checklists.models import Task
+from checklists.policy import can_verify
 from checklists.services import checklists_instantiate, task_complete
 from coordination.views.my_work import FIRST_ROWS
 
@@ -147,3 +148,21 @@ def test_the_event_page_loads_its_tasks_patients_once_not_once_a_row(client, nur
         client.get(reverse("event_detail", args=[event.pk]))
     patient_reads = [q for q in captured if q["sql"].startswith('SELECT "patients_patient"')]
     assert len(patient_reads) <= 2, [q["sql"][:120] for q in patient_reads]
+
+
+def test_a_completion_waits_in_my_work_only_for_those_the_task_policy_lets_check_it(
+    client, patient, nurse, nurse2, case_manager
+):
+    """My work asks the task policy (checklists.policy.awaiting_check_by, as can_verify): a case
+    manager on the team verifies nothing, so a check that any member may do is not theirs."""
+    publish_template(items=[{"text": "Line dressing checked", "needs_verification": True}])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    check = Task.objects.get(event=event)
+    task_complete(task=check, actor=nurse, value="yes")
+    check.refresh_from_db()
+    for user, waits in ((nurse2, True), (nurse, False), (case_manager, False)):
+        client.force_login(user)
+        body = client.get(reverse("home"), {"status": "verify", "due": "all"}).content.decode()
+        assert (f'id="task-{check.pk}"' in body) is waits, user.username
+        assert bool(can_verify(user, check)) is waits, user.username

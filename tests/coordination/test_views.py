@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -6,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from checklists.models import Task
+from checklists.policy import assignable_users, can_be_assigned
 from checklists.services import checklists_instantiate, task_complete
 from coordination.models import Notification
 
@@ -193,6 +195,19 @@ def test_the_board_opens_a_reassignment_form_only_when_asked(client, coordinator
     assert "<html" not in opened
     page = client.get(form_url).content.decode()  # without JavaScript: its own page
     assert '<h1 class="h3">Reassign a task</h1>' in page and f'name="reassign-{weight.pk}-reason"' in page
+
+
+def test_the_reassignment_form_offers_whom_the_task_policy_lets_be_given_the_task(
+    client, coordinator, nurse, nurse2, pharmacist, event
+):
+    weight = task(event, "Weight")
+    nurse2.is_active = False
+    nurse2.save()
+    verified_login(client, coordinator)
+    opened = client.get(reverse("task_reassign", args=[weight.pk]), **HTMX).content.decode()
+    offered = {int(pk) for pk in re.findall(r'<option value="(\d+)"', opened)}
+    assert offered == {user.pk for user in assignable_users(weight)} == {nurse.pk}
+    assert [bool(can_be_assigned(user, weight)) for user in (nurse, nurse2, pharmacist)] == [True, False, False]
 
 
 @pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("outsider", 404), ("another_units_coordinator", 403)])

@@ -1,4 +1,4 @@
-"""Template editing forms: they validate at the field; the services and views act."""
+"""Template editing forms: they validate at the field and save nothing; the views call the services."""
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row, Submit
@@ -9,6 +9,7 @@ from patients.models import CareEvent, Patient
 
 from . import conditions
 from .models import ITEM_CONTENT_FIELDS, MAX_OFFSET_MINUTES, ItemCondition, TemplateItem, TemplateVersion
+from .services import template_item_check
 
 
 def _lines(text: str) -> list[str]:
@@ -73,39 +74,32 @@ class TemplateItemForm(forms.ModelForm):
             Field("depends_on"),
         )
 
-    def clean_order(self):
-        order = self.cleaned_data["order"]
-        taken = self.version.items.filter(order=order).exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise ValidationError(f"Item {order} already exists in this draft; choose a free position.")
-        return order
-
     def clean_choices(self):
         return _lines(self.cleaned_data.get("choices"))
 
     def clean_failing_choices(self):
         return _lines(self.cleaned_data.get("failing_choices"))
 
-    def clean_depends_on(self):
-        chosen = list(self.cleaned_data.get("depends_on") or [])
-        if any(item.version_id != self.version.pk for item in chosen):
-            raise ValidationError("Only items of this draft can be chosen.")
-        if self.instance.pk and chosen:
-            # Would this item end up waiting for itself?
-            edges = {
-                item.pk: {dep.pk for dep in item.depends_on.all()}
-                for item in self.version.items.prefetch_related("depends_on")
-            }
-            edges[self.instance.pk] = {item.pk for item in chosen}
-            seen, stack = set(), [item.pk for item in chosen]
-            while stack:
-                node = stack.pop()
-                if node == self.instance.pk:
-                    raise ValidationError("These items already wait for this one: that would be a circle.")
-                if node not in seen:
-                    seen.add(node)
-                    stack.extend(edges.get(node, ()))
-        return chosen
+    def clean(self):
+        data = super().clean()
+        try:
+            template_item_check(
+                version=self.version,
+                item=self.instance if self.instance.pk else None,
+                order=data.get("order"),
+                depends_on=list(data.get("depends_on") or []),
+            )
+        except ValidationError as error:
+            self.add_error(None, error)
+        return data
+
+    def item_values(self) -> dict:
+        """The item's fields as the form read them, for the services (call after is_valid()).
+
+        Read from the instance, which the form has filled: a field that the page does not
+        show (what the answer records) keeps its value instead of being emptied.
+        """
+        return {name: getattr(self.instance, name) for name in ITEM_CONTENT_FIELDS}
 
 
 class ItemConditionForm(forms.ModelForm):
@@ -134,9 +128,35 @@ class ItemConditionForm(forms.ModelForm):
             super()._post_clean()
 
 
+class BaseItemConditionFormSet(forms.BaseInlineFormSet):
+    def rows(self) -> list[tuple[str, str, str]]:
+        """The conditions that the item should have: each filled row not marked for removal."""
+        return [
+            (form.cleaned_data["fact"], form.cleaned_data["operator"], form.cleaned_data["value"])
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
 ItemConditionFormSet = forms.inlineformset_factory(
-    TemplateItem, ItemCondition, form=ItemConditionForm, extra=2, can_delete=True, max_num=10, validate_max=True
+    TemplateItem,
+    ItemCondition,
+    form=ItemConditionForm,
+    formset=BaseItemConditionFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=10,
+    validate_max=True,
 )
+
+
+def show_refusal(form: forms.Form, error: ValidationError) -> None:
+    """A service's refusal on the form: next to the field it names, else above the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
 
 
 def condition_form_helper() -> FormHelper:

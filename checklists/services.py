@@ -1,4 +1,4 @@
-"""Domain operations of the checklist engine: publish, instantiate, and work tasks.
+"""Domain operations of the checklist engine: edit and publish templates, instantiate, work tasks.
 
 Every state change takes `actor=` and runs in a transaction; a task is changed under a row
 lock, so two people acting on it at once get one outcome and the other is told who won.
@@ -7,8 +7,9 @@ Who may act is checklists.policy's answer, asked here of the locked row and enfo
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -148,6 +149,178 @@ def template_version_publish(
     ).exclude(checklists__template=version.template)
     checklists_instantiate(events=list(upcoming))
     return version
+
+
+# --- editing a draft: its items, their conditions and dependencies ---------------------------
+# The template editor's pages, and any other caller, change a draft only through these. Each
+# locks the template row as publishing does and reads the version again under that lock, so an
+# edit and a publication of the same template never interleave: a version published meanwhile
+# refuses the edit, and nothing of it is saved.
+
+DRAFT_ONLY = "Only a draft can be edited; make a new draft."
+ConditionSpec = tuple[str, str, str]  # fact, operator, value: weight_kg, lt, 45
+
+
+def _draft_locked(version_id: int) -> TemplateVersion:
+    template_ids = TemplateVersion.objects.filter(pk=version_id).values("template_id")
+    list(ChecklistTemplate.objects.select_for_update().filter(pk__in=template_ids))
+    version = TemplateVersion.objects.select_related("template").filter(pk=version_id).first()
+    if version is None or not version.is_editable:
+        raise ValidationError(DRAFT_ONLY)
+    return version
+
+
+def template_item_check(
+    *, version: TemplateVersion, item: TemplateItem | None = None, order: int | None, depends_on: Sequence[TemplateItem]
+) -> None:
+    """What an item must keep within its draft beyond its own fields: a free position, and
+    dependencies on items of the same draft that do not already wait for it.
+
+    The editor's form asks it for its messages; the services below enforce it under the lock.
+    """
+    errors = {}
+    item_pk = item.pk if item is not None else None
+    if order is not None and version.items.filter(order=order).exclude(pk=item_pk).exists():
+        errors["order"] = f"Item {order} already exists in this draft; choose a free position."
+    chosen = [dep.pk for dep in depends_on]
+    if any(dep.version_id != version.pk for dep in depends_on):
+        errors["depends_on"] = "Only items of this draft can be chosen."
+    elif item_pk is not None and chosen:
+        edges = {pk: set() for pk in chosen}
+        for source, target in TemplateItem.depends_on.through.objects.filter(
+            from_templateitem__version=version
+        ).values_list("from_templateitem_id", "to_templateitem_id"):
+            edges.setdefault(source, set()).add(target)
+        edges[item_pk] = set(chosen)
+        seen, stack = set(), list(chosen)
+        while stack:  # would this item end up waiting for itself?
+            node = stack.pop()
+            if node == item_pk:
+                errors["depends_on"] = "These items already wait for this one: that would be a circle."
+                break
+            if node not in seen:
+                seen.add(node)
+                stack.extend(edges.get(node, ()))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _item_write(
+    *,
+    version: TemplateVersion,
+    item: TemplateItem,
+    values: Mapping[str, Any],
+    depends_on: Sequence[TemplateItem] | None,
+    conditions: Sequence[ConditionSpec] | None,
+) -> TemplateItem:
+    if unknown := set(values) - set(ITEM_CONTENT_FIELDS):
+        raise TypeError(f"Not a field of a template item: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(item, name, value)
+    if item.order is None:
+        item.order = (version.items.aggregate(top=Max("order"))["top"] or 0) + 1
+    dependencies = list(item.depends_on.all()) if depends_on is None else list(depends_on)
+    template_item_check(version=version, item=item if item.pk else None, order=item.order, depends_on=dependencies)
+    item.full_clean(exclude=["version", "key"])
+    wanted = None if conditions is None else [(f, o, str(v).strip()) for f, o, v in conditions]
+    problems = []
+    for number, (fact, operator, value) in enumerate(wanted or [], start=1):
+        try:
+            ItemCondition(item=item, fact=fact, operator=operator, value=value).full_clean(exclude=["item"])
+        except ValidationError as error:
+            problems.append(f"Condition {number}: {'; '.join(error.messages)}")
+    if problems:
+        raise ValidationError(problems)
+
+    item.save()
+    if depends_on is not None:
+        item.depends_on.set(dependencies)
+    if wanted is not None:
+        # Keep the rows that stay, remove those that go, add the new ones.
+        stale = []
+        for row in item.conditions.all():
+            if (row.fact, row.operator, row.value) in wanted:
+                wanted.remove((row.fact, row.operator, row.value))
+            else:
+                stale.append(row.pk)
+        ItemCondition.objects.filter(pk__in=stale).delete()
+        ItemCondition.objects.bulk_create(ItemCondition(item=item, fact=f, operator=o, value=v) for f, o, v in wanted)
+    return item
+
+
+@audited(AuditEvent.Action.CREATE)
+@transaction.atomic
+def template_item_create(
+    *,
+    version: TemplateVersion,
+    values: Mapping[str, Any],
+    depends_on: Sequence[TemplateItem] = (),
+    conditions: Sequence[ConditionSpec] = (),
+    actor,
+) -> TemplateItem:
+    """Add an item to a draft (at the end unless `values` gives its order), with the items it is
+    done after and the conditions under which it applies."""
+    version = _draft_locked(version.pk)
+    item = TemplateItem(version=version)
+    return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
+
+
+@audited(AuditEvent.Action.UPDATE)
+@transaction.atomic
+def template_item_update(
+    *,
+    item: TemplateItem,
+    values: Mapping[str, Any],
+    depends_on: Sequence[TemplateItem] | None = None,
+    conditions: Sequence[ConditionSpec] | None = None,
+    actor,
+) -> TemplateItem:
+    """Change an item of a draft; its dependencies and conditions become exactly those given
+    (None leaves them as they are)."""
+    version = _draft_locked(item.version_id)
+    item = version.items.filter(pk=item.pk).first()
+    if item is None:
+        raise ValidationError("This item is no longer in the draft.")
+    return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
+
+
+@audited(AuditEvent.Action.DELETE)
+@transaction.atomic
+def template_item_delete(*, item: TemplateItem, actor) -> None:
+    """Remove an item from a draft, with its conditions and the dependencies on it."""
+    version = _draft_locked(item.version_id)
+    item = version.items.filter(pk=item.pk).first()
+    if item is not None:
+        item.delete()
+
+
+@audited(AuditEvent.Action.UPDATE)
+@transaction.atomic
+def template_item_move(*, item: TemplateItem, direction: str, actor) -> bool:
+    """Swap an item with its neighbour above or below; False when it is already at the top or
+    the bottom. The swap goes through a free position, as an order is used once per version."""
+    if direction not in ("up", "down"):
+        raise ValidationError("Move an item up or down.")
+    version = _draft_locked(item.version_id)
+    item = version.items.filter(pk=item.pk).first()
+    if item is None:
+        raise ValidationError("This item is no longer in the draft.")
+    siblings = version.items.exclude(pk=item.pk)
+    if direction == "up":
+        neighbour = siblings.filter(order__lt=item.order).order_by("-order").first()
+    else:
+        neighbour = siblings.filter(order__gt=item.order).order_by("order").first()
+    if neighbour is None:
+        return False
+    free = (version.items.aggregate(top=Max("order"))["top"] or 0) + 1
+    mine, theirs = item.order, neighbour.order
+    item.order = free
+    item.save(update_fields=["order"])
+    neighbour.order = mine
+    neighbour.save(update_fields=["order"])
+    item.order = theirs
+    item.save(update_fields=["order"])
+    return True
 
 
 # --- instantiation -------------------------------------------------------------------------

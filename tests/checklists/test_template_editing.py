@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Role
@@ -11,7 +12,15 @@ from checklists.models import (
     TemplateItem,
     TemplateVersion,
 )
-from checklists.services import template_version_new_draft, template_version_publish
+from checklists.services import (
+    template_item_create,
+    template_item_delete,
+    template_item_move,
+    template_item_update,
+    template_version_new_draft,
+    template_version_publish,
+)
+from checklists.views import editor
 from patients.models import CareEvent, CareTeamMember
 from patients.services import course_schedule_build
 
@@ -395,6 +404,187 @@ def test_the_admin_publish_action_calls_the_service(staff, draft):
     assert response.status_code == 200
     draft.refresh_from_db()
     assert draft.status == TemplateVersion.Status.PUBLISHED
+
+
+# --- every change goes through the services -----------------------------------------------------
+
+
+def _item_values(**overrides):
+    return {"section": "Pharmacy", "text": "Interaction review done", "role": Role.PHARMACIST, **overrides}
+
+
+def test_the_create_service_adds_an_item_at_the_end_with_its_conditions_and_dependency(draft, admin_user):
+    first = draft.items.get(order=1)
+    item = template_item_create(
+        version=draft,
+        values=_item_values(),
+        depends_on=[first],
+        conditions=[("weight_kg", "lt", " 45 ")],
+        actor=admin_user,
+    )
+    assert item.order == 3 and item.version == draft
+    assert [(c.fact, c.operator, c.value) for c in item.conditions.all()] == [("weight_kg", "lt", "45")]
+    assert list(item.depends_on.all()) == [first]
+
+
+def test_the_update_service_gives_the_item_exactly_the_conditions_given(draft, admin_user):
+    item = draft.items.get(order=1)
+    kept = ItemCondition.objects.create(item=item, fact="setting", operator="eq", value="home")
+    ItemCondition.objects.create(item=item, fact="weight_kg", operator="lt", value="45")
+    template_item_update(
+        item=item,
+        values={"text": "Line primed and labelled"},
+        conditions=[("setting", "eq", "home"), ("cycle_number", "le", "2")],
+        actor=admin_user,
+    )
+    item.refresh_from_db()
+    assert item.text == "Line primed and labelled" and item.role == Role.NURSE  # the rest as it was
+    rows = sorted((c.pk == kept.pk, c.fact, c.value) for c in item.conditions.all())
+    assert rows == [(False, "cycle_number", "2"), (True, "setting", "home")]
+
+
+def test_the_update_service_leaves_what_the_answer_records_when_not_given(draft, admin_user):
+    item = draft.items.get(order=1)
+    template_item_update(
+        item=item, values={"response_kind": "number", "unit": "kg", "records": "weight"}, actor=admin_user
+    )
+    template_item_update(item=item, values={"text": "Weigh the patient"}, actor=admin_user)
+    item.refresh_from_db()
+    assert (item.text, item.records) == ("Weigh the patient", "weight")
+
+
+def _changes(draft, admin_user):
+    item = draft.items.get(order=1)
+    return {
+        "create": lambda: template_item_create(version=draft, values=_item_values(), actor=admin_user),
+        "update": lambda: template_item_update(item=item, values={"text": "Changed"}, actor=admin_user),
+        "delete": lambda: template_item_delete(item=item, actor=admin_user),
+        "move": lambda: template_item_move(item=item, direction="down", actor=admin_user),
+    }
+
+
+@pytest.mark.parametrize("change", ["create", "update", "delete", "move"])
+def test_each_editing_service_refuses_a_version_published_meanwhile(draft, admin_user, change):
+    run = _changes(draft, admin_user)[change]
+    template_version_publish(version=draft, actor=admin_user, change_summary="Published first")
+    before = _rows()
+    with pytest.raises(ValidationError) as refused:
+        run()
+    assert refused.value.messages == ["Only a draft can be edited; make a new draft."]
+    assert _rows() == before
+
+
+@pytest.mark.parametrize("change", ["create", "update", "delete", "move"])
+def test_each_editing_service_refuses_a_published_version(published, admin_user, change):
+    before = _rows()
+    with pytest.raises(ValidationError, match="Only a draft can be edited"):
+        _changes(published, admin_user)[change]()
+    assert _rows() == before
+
+
+SERVICE_REFUSALS = [
+    pytest.param({"values": {"order": 2}}, "order", "Item 2 already exists in this draft", id="order-taken"),
+    pytest.param({"values": {"due_offset_minutes": 50000}}, "due_offset_minutes", "at most 30 days", id="offset"),
+    pytest.param({"values": {"response_kind": "choice"}}, "choices", "at least two options", id="choice"),
+    pytest.param({"depends_on": "itself"}, "depends_on", "would be a circle", id="itself"),
+    pytest.param({"depends_on": "published"}, "depends_on", "Only items of this draft", id="other-version"),
+    pytest.param({"conditions": [("weight_kg", "lt", "heavy")]}, "__all__", "Condition 1: Weight (kg)", id="condition"),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "message"), SERVICE_REFUSALS)
+def test_the_update_service_refuses_bad_input_and_saves_none_of_it(
+    draft, published, admin_user, change, field, message
+):
+    item = draft.items.get(order=1)
+    depends_on = {"itself": [item], "published": [published.items.first()]}.get(change.get("depends_on"))
+    arguments = {"values": {"text": "Half saved?", **change.get("values", {})}, "conditions": change.get("conditions")}
+    before = _rows()
+    with pytest.raises(ValidationError) as refused:
+        template_item_update(item=item, depends_on=depends_on, actor=admin_user, **arguments)
+    said = ValidationError(refused.value.update_error_dict({})[field]).messages  # "__all__": not at a field
+    assert any(message in sentence for sentence in said)
+    assert _rows() == before
+
+
+def test_the_move_service_says_when_there_is_no_neighbour(draft, admin_user):
+    assert template_item_move(item=draft.items.get(order=1), direction="up", actor=admin_user) is False
+    with pytest.raises(ValidationError):
+        template_item_move(item=draft.items.get(order=1), direction="sideways", actor=admin_user)
+
+
+@pytest.mark.parametrize(
+    ("view", "service", "post"),
+    [
+        ("checklists:item_add", "template_item_create", lambda draft: _item_data()),
+        ("checklists:item_edit", "template_item_update", lambda draft: _item_data(order="1", role=Role.NURSE)),
+        ("checklists:item_delete", "template_item_delete", lambda draft: {}),
+        ("checklists:item_move", "template_item_move", lambda draft: {"direction": "down"}),
+    ],
+)
+def test_each_editor_action_calls_its_service_as_the_signed_in_user(
+    staff, draft, admin_user, monkeypatch, view, service, post
+):
+    real, calls = getattr(editor, service), []
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(editor, service, spy)
+    target = draft if view == "checklists:item_add" else draft.items.get(order=1)
+    assert staff.post(reverse(view, args=[target.pk]), post(draft)).status_code == 302
+    assert len(calls) == 1 and calls[0]["actor"] == admin_user
+
+
+@pytest.fixture
+def published_meanwhile(monkeypatch, draft, admin_user):
+    """The draft is published between the page's check that it is a draft and the save."""
+    monkeypatch.setattr(editor, "get_draft_or_404", lambda pk: TemplateVersion.objects.get(pk=pk))
+    template_version_publish(version=draft, actor=admin_user, change_summary="Published meanwhile")
+    return draft
+
+
+@pytest.mark.parametrize("view", ["checklists:item_add", "checklists:item_edit"])
+def test_the_item_page_shows_the_services_refusal_of_a_version_published_meanwhile(staff, published_meanwhile, view):
+    item = published_meanwhile.items.get(order=1)
+    target, data = (
+        (published_meanwhile, _item_data())
+        if view == "checklists:item_add"
+        else (item, _item_data(conditions=[("setting", "eq", "home")], order="1", text="Changed", role=Role.NURSE))
+    )
+    before = _rows()
+    response = staff.post(reverse(view, args=[target.pk]), data)
+    assert response.status_code == 200
+    assert "alert-danger" in response.content.decode()
+    assert "Only a draft can be edited; make a new draft." in response.content.decode()
+    assert _rows() == before
+
+
+@pytest.mark.parametrize(
+    ("view", "data"), [("checklists:item_delete", {}), ("checklists:item_move", {"direction": "down"})]
+)
+def test_removing_or_moving_an_item_of_a_version_published_meanwhile_is_refused_with_a_message(
+    staff, published_meanwhile, view, data
+):
+    item = published_meanwhile.items.get(order=1)
+    before = _rows()
+    response = staff.post(reverse(view, args=[item.pk]), data, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("checklists:version_detail", args=[published_meanwhile.pk])
+    assert "Only a draft can be edited; make a new draft." in response.content.decode()
+    assert _rows() == before
+
+
+def test_a_refusal_that_names_a_field_is_shown_at_that_field(staff, draft, monkeypatch):
+    def refuse(**kwargs):
+        raise ValidationError({"text": "Refused by the service."})
+
+    monkeypatch.setattr(editor, "template_item_create", refuse)
+    response = staff.post(reverse("checklists:item_add", args=[draft.pk]), _item_data())
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Refused by the service." in body
+    assert body.index("invalid-feedback") < body.index("Refused by the service.")
 
 
 # --- preview -----------------------------------------------------------------------------------

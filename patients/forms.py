@@ -1,10 +1,20 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 
 from accounts.models import Role, User
 
-from .models import MAX_PLANNED_CYCLES, BagOption, InfusionBag, Interruption, Patient, RegimenVersion, Setting
+from .models import (
+    MAX_PLANNED_CYCLES,
+    BagOption,
+    InfusionBag,
+    Interruption,
+    Patient,
+    RegimenVersion,
+    Setting,
+    ToxicityAssessment,
+)
+from .models.toxicity import GRADES, ICE_PARTS
 
 
 class PatientForm(forms.ModelForm):
@@ -164,3 +174,64 @@ class BagForm(forms.Form):
         self.fields["checked_by"].queryset = staff.filter(role=Role.PHARMACIST)
         self.fields["expires_at"] = unit_time("Expires at (from the label)", zone_name)
         self.helper = _helper("Record the bag")
+
+
+# --- the toxicity watch: CRS and ICANS assessments ------------------------------------------------
+
+VITALS = [
+    "temperature",
+    "temperature_unit",
+    "fever_masked",
+    "systolic_bp",
+    "diastolic_bp",
+    "hypotension",
+    "heart_rate",
+    "oxygen_saturation",
+    "oxygen_device",
+    "oxygen_flow_l_min",
+    "vasopressors",
+]
+NEUROLOGY = ["consciousness", "seizure", "motor_finding", "raised_pressure", "handwriting_note"]
+
+
+class AssessmentForm(forms.ModelForm):
+    """What the nurse saw. The ICE score's five parts for patients of 12 and over, the CAPD for
+    younger children; the service grades it and checks what a form cannot (units, the future)."""
+
+    class Meta:
+        model = ToxicityAssessment
+        fields = [*VITALS, *ICE_PARTS, "ice_unable", "capd_score", *NEUROLOGY, "note"]
+        widgets = {
+            "temperature_unit": forms.RadioSelect,
+            "note": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, zone_name: str, uses_capd: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {"assessed_at": unit_time("Assessed at", zone_name), **self.fields}
+        self.fields["temperature_unit"].choices = ToxicityAssessment.TemperatureUnit.choices
+        self.fields["temperature_unit"].label = "Measured in"
+        screen, unused = (["capd_score"], list(ICE_PARTS)) if uses_capd else (list(ICE_PARTS), ["capd_score"])
+        for name in unused:
+            del self.fields[name]
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "assessed_at",
+            Fieldset("Vital signs (CRS)", *VITALS),
+            Fieldset("CAPD (children under 12)" if uses_capd else "ICE score (10 points)", *screen, "ice_unable"),
+            Fieldset("Neurological findings (ICANS)", *NEUROLOGY),
+            "note",
+        )
+        self.helper.add_input(Submit("submit", "Record and grade"))
+
+
+class GradeConfirmForm(forms.Form):
+    crs_grade = forms.TypedChoiceField(label="CRS grade", choices=GRADES, coerce=int)
+    icans_grade = forms.TypedChoiceField(label="ICANS grade", choices=GRADES, coerce=int)
+    reason = forms.CharField(
+        label="Reason, if you change a grade", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Confirm the grades")

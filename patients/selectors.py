@@ -6,7 +6,7 @@ from django.http import Http404
 from accounts.audit import audit_record, get_or_404_audited
 from accounts.models import AuditEvent
 
-from .models import CareEvent, Interruption, Patient, PremedicationRule, TreatmentCourse
+from .models import CareEvent, Interruption, Patient, PremedicationRule, ToxicityAssessment, TreatmentCourse
 from .policy import can_edit_patient
 
 
@@ -77,4 +77,14 @@ def course_plan_for_patient(patient: Patient):
             Prefetch("interruptions", queryset=Interruption.objects.select_related("stopped_by", "restarted_by")),
         )
         .order_by("-start_date")
+    )
+
+
+# --- the toxicity watch ----------------------------------------------------------------------------
+
+
+def assessments_for(patient: Patient) -> list[ToxicityAssessment]:
+    """The patient's CRS and ICANS assessments, newest first, with who recorded and confirmed them."""
+    return list(
+        ToxicityAssessment.objects.filter(patient=patient).select_related("recorded_by", "confirmed_by", "event")
     )

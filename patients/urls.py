@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import course, registration
+from .views import course, registration, toxicity
 
 app_name = "patients"
 urlpatterns = [
@@ -15,4 +15,8 @@ urlpatterns = [
     path("cycles/<int:pk>/next-start/", course.cycle_next_start, name="cycle_next_start"),
     path("interruptions/<int:pk>/restart/", course.interruption_restart, name="interruption_restart"),
     path("events/<int:pk>/bag/", course.event_bag, name="event_bag"),
+    # The toxicity watch (patients/views/toxicity.py).
+    path("<int:pk>/assessments/", toxicity.assessment_list, name="assessments"),
+    path("<int:pk>/assessments/new/", toxicity.assessment_new, name="assessment_new"),
+    path("assessments/<int:pk>/confirm/", toxicity.assessment_confirm, name="assessment_confirm"),
 ]

@@ -26,7 +26,7 @@ from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim, task_complete, template_version_new_draft
 from coordination.handoffs import services as handoffs_svc
 from coordination.handoffs.selectors import handoffs_visible_to
-from patients.models import Interruption, Patient
+from patients.models import Interruption, Patient, ToxicityAssessment
 
 from .accounts.helpers import verified_login
 from .checklists.helpers import make_event, publish_template
@@ -144,6 +144,10 @@ RULES = {
     "patients:cycle_next_start": OnPlan("cycle", frozenset({"oncologist", "coordinator"})),
     "patients:interruption_restart": OnPlan("interruption", frozenset({"oncologist"})),
     "patients:event_bag": OnPlan("event", frozenset({"pharmacist"})),
+    # The toxicity watch: nurses and the oncologist assess; the oncologist confirms a grade.
+    "patients:assessments": Page(Ability.VIEW_PATIENTS, target="patient"),
+    "patients:assessment_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
+    "patients:assessment_confirm": OnPlan("assessment", frozenset({"oncologist"})),
     # What a role does to a patient's work.
     "event_override": Act("event", frozenset({"oncologist"}), "override", {"reason": "Weight on paper."}),
     "task_claim": Act("weight", frozenset({"nurse"}), "claim"),
@@ -320,7 +324,16 @@ def _build_world(
             cause=Interruption.Cause.PUMP_OR_LINE,
             stopped_by=completer,
         )
-        plan = {"course": course, "cycle": event.cycle, "interruption": stop}
+        assessment = ToxicityAssessment.objects.create(
+            patient=someone,
+            assessed_at=timezone.now(),
+            recorded_by=completer,
+            crs_grade=1,
+            crs_rule="Grade 1: fever",
+            icans_grade=0,
+            icans_rule="No ICANS",
+        )
+        plan = {"course": course, "cycle": event.cycle, "interruption": stop, "assessment": assessment}
         objects[whose] = {"patient": someone, "event": event, **plan, **tasks}
     for whose in objects:
         objects[whose].update(
@@ -361,7 +374,7 @@ CASES = [
     for whose in (
         ("own", "foreign")
         if getattr(rule, "target", None)
-        in {"patient", "event", "weight", "order", "pump", "course", "cycle", "interruption"}
+        in {"patient", "event", "weight", "order", "pump", "course", "cycle", "interruption", "assessment"}
         else ("own",)
     )
 ]

@@ -1,0 +1,100 @@
+"""The toxicity watch's pages: record a CRS and ICANS assessment, see a patient's assessments
+with their trend, and (the oncologist) confirm or change a computed grade.
+
+Thin, like the course pages: the policy decides what is offered, the form validates, one service
+acts and its refusals land at their fields.
+"""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
+
+from .. import policy, services
+from ..forms import AssessmentForm, GradeConfirmForm
+from ..grading import ICE_FROM_AGE_YEARS
+from ..models import ToxicityAssessment
+from ..selectors import assessments_for, get_patient_for_user
+from ..trends import toxicity_charts
+from .forms_flow import form_page
+
+
+def assessment_new(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    policy.can_record_assessment(request.user, patient).enforce()
+    zone = patient.unit.zone
+    now = timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0, tzinfo=None)
+    form = AssessmentForm(
+        request.POST or None,
+        zone_name=str(zone),
+        uses_capd=patient.age < ICE_FROM_AGE_YEARS,
+        initial={"assessed_at": now, "temperature_unit": ToxicityAssessment.TemperatureUnit.CELSIUS},
+    )
+
+    def act(data):
+        assessed_at = data.pop("assessed_at")
+        done = services.assessment_record(patient=patient, actor=request.user, assessed_at=assessed_at, findings=data)
+        graded = f"CRS grade {done.crs_grade}, ICANS grade {done.icans_grade}"
+        if done.crs_grade >= 2 or done.icans_grade >= 1:
+            messages.error(request, f"Recorded: {graded}. This needs the oncologist now: call them.")
+        else:
+            messages.success(request, f"Recorded: {graded}.")
+        return redirect("patients:assessments", pk=patient.pk)
+
+    return form_page(
+        request,
+        form,
+        act,
+        patient=patient,
+        title="Assess for CRS and ICANS",
+        template="patients/assessment_form.html",
+    )
+
+
+def assessment_list(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    assessments = assessments_for(patient)
+    can_confirm = policy.can_confirm_grades(request.user, patient)
+    for assessment in assessments:
+        if can_confirm and not assessment.is_confirmed:
+            initial = {"crs_grade": assessment.crs_grade, "icans_grade": assessment.icans_grade}
+            assessment.confirm_form = GradeConfirmForm(initial=initial, prefix=f"a{assessment.pk}")
+    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.assessments", object_id=pk, patient_id=pk)
+    with timezone.override(patient.unit.zone):
+        return render(
+            request,
+            "patients/assessments.html",
+            {
+                "patient": patient,
+                "assessments": assessments,
+                "charts": toxicity_charts(assessments),
+                "can_record": policy.can_record_assessment(request.user, patient),
+                "can_confirm": can_confirm,
+            },
+        )
+
+
+def assessment_confirm(request, pk):
+    assessment = get_object_or_404(ToxicityAssessment.objects.select_related("patient"), pk=pk)
+    patient = get_patient_for_user(request.user, assessment.patient_id)
+    policy.can_confirm_grades(request.user, patient).enforce()
+    initial = {"crs_grade": assessment.crs, "icans_grade": assessment.icans}
+    form = GradeConfirmForm(request.POST or None, initial=initial, prefix=f"a{assessment.pk}")
+
+    def act(data):
+        services.assessment_confirm(assessment=assessment, actor=request.user, **data)
+        messages.success(request, f"Grades confirmed: CRS {data['crs_grade']}, ICANS {data['icans_grade']}.")
+        return redirect("patients:assessments", pk=patient.pk)
+
+    assessed = timezone.localtime(assessment.assessed_at, patient.unit.zone)
+    return form_page(
+        request,
+        form,
+        act,
+        patient=patient,
+        title=f"Confirm the grades of the assessment of {assessed:%d %b %H:%M}",
+        assessment=assessment,
+        template="patients/assessment_confirm.html",
+    )

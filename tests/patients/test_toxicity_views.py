@@ -1,0 +1,93 @@
+"""The toxicity watch's pages: a nurse records at the field's unit clock, a bad value comes back
+at its field with nothing stored, the oncologist confirms, and the trend draws what was recorded.
+Who may open each page is walked by tests/test_authorization_matrix.py."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.models import ToxicityAssessment
+
+FORM = {
+    "temperature": "38.9",
+    "temperature_unit": "C",
+    "oxygen_device": "none",
+    "vasopressors": "none",
+    "ice_orientation": "3",
+    "ice_naming": "3",
+    "ice_commands": "1",
+    "ice_writing": "0",
+    "ice_attention": "1",
+    "consciousness": "alert",
+    "seizure": "none",
+    "motor_finding": "none",
+    "raised_pressure": "none",
+}
+
+
+def on_unit_clock(patient, moment) -> str:
+    return timezone.localtime(moment, patient.unit.zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_nurse_records_an_assessment_and_sees_it_graded_in_the_trend(client, patient, nurse):
+    client.force_login(nurse)
+    page = client.get(reverse("patients:assessment_new", args=[patient.pk]))
+    assert page.status_code == 200
+    assert "ICE score (10 points)" in page.text and "capd_score" not in page.text
+    at = timezone.now() - dt.timedelta(minutes=20)
+    done = client.post(
+        reverse("patients:assessment_new", args=[patient.pk]), {**FORM, "assessed_at": on_unit_clock(patient, at)}
+    )
+    assert done.status_code == 302
+    assessment = ToxicityAssessment.objects.get()
+    assert (assessment.crs_grade, assessment.icans_grade, assessment.ice_score) == (1, 1, 8)
+    assert assessment.assessed_at == at.replace(second=0, microsecond=0)
+    listing = client.get(done.url)
+    assert "Grade 1: fever of 38.9 °C without hypotension or hypoxia" in listing.text
+    assert "Grade 1: ICE score 8 (7 to 9)" in listing.text
+    assert "<svg" in listing.text and "ICANS grade (dashed line, squares)" in listing.text
+    assert "Not yet: the oncologist confirms" in listing.text  # a nurse does not confirm
+
+
+def test_a_fahrenheit_number_typed_as_celsius_comes_back_at_its_field(client, patient, nurse):
+    client.force_login(nurse)
+    at = on_unit_clock(patient, timezone.now())
+    response = client.post(
+        reverse("patients:assessment_new", args=[patient.pk]), {**FORM, "temperature": "98.6", "assessed_at": at}
+    )
+    assert response.status_code == 200
+    assert "Was it in °F?" in response.context["form"].errors["temperature"][0]
+    assert not ToxicityAssessment.objects.exists()
+    oxygen = client.post(
+        reverse("patients:assessment_new", args=[patient.pk]), {**FORM, "oxygen_saturation": "101", "assessed_at": at}
+    )
+    assert "at most 100" in oxygen.context["form"].errors["oxygen_saturation"][0]
+    assert not ToxicityAssessment.objects.exists()
+
+
+def test_the_oncologist_confirms_from_the_list(client, patient, nurse, oncologist):
+    assessment = ToxicityAssessment.objects.create(
+        patient=patient,
+        assessed_at=timezone.now(),
+        recorded_by=nurse,
+        temperature=Decimal("38.2"),
+        temperature_unit="C",
+        temperature_celsius=Decimal("38.2"),
+        crs_grade=1,
+        crs_rule="Grade 1: fever",
+        icans_grade=0,
+        icans_rule="No ICANS",
+    )
+    client.force_login(oncologist)
+    listing = client.get(reverse("patients:assessments", args=[patient.pk]))
+    assert f'action="{reverse("patients:assessment_confirm", args=[assessment.pk])}"' in listing.text
+    url = reverse("patients:assessment_confirm", args=[assessment.pk])
+    prefix = f"a{assessment.pk}-"
+    refused = client.post(url, {prefix + "crs_grade": "2", prefix + "icans_grade": "0"})
+    assert "Say why" in refused.text
+    done = client.post(url, {prefix + "crs_grade": "1", prefix + "icans_grade": "0"})
+    assert done.status_code == 302
+    assessment.refresh_from_db()
+    assert (assessment.confirmed_by, assessment.crs) == (oncologist, 1)

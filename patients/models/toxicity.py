@@ -44,7 +44,7 @@ def _ice_part(label: str, maximum: int) -> models.PositiveSmallIntegerField:
         f"{label} (0–{maximum})",
         null=True,
         blank=True,
-        validators=[MaxValueValidator(maximum, f"At most {maximum} points.")],
+        validators=[MaxValueValidator(maximum, f"At most {maximum} point{'s' if maximum > 1 else ''}.")],
     )
 
 
@@ -99,7 +99,10 @@ class ToxicityAssessment(models.Model):
         "oxygen saturation (%)",
         null=True,
         blank=True,
-        validators=[MinValueValidator(50, "An oxygen saturation below 50 is not plausible: check it."), MaxValueValidator(100, "An oxygen saturation is at most 100.")],
+        validators=[
+            MinValueValidator(50, "An oxygen saturation below 50 is not plausible: check it."),
+            MaxValueValidator(100, "An oxygen saturation is at most 100."),
+        ],
     )
     oxygen_device = models.CharField(max_length=30, choices=OxygenDevice.choices, default=OxygenDevice.NONE)
     oxygen_flow_l_min = models.DecimalField(

@@ -1,8 +1,10 @@
+import datetime as dt
 import zoneinfo
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -25,6 +27,11 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a known time zone (for example Europe/Paris).")
 
 
+validate_phone = RegexValidator(
+    r"^\+?[0-9 ()./-]{6,40}$", "Give a phone number: digits and spaces, with + ( ) . / - if needed."
+)
+
+
 class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
 
@@ -42,6 +49,23 @@ class Unit(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    phone_24h = models.CharField(
+        "24/7 number",
+        max_length=40,
+        blank=True,
+        validators=[validate_phone],
+        help_text="The unit's number that answers day and night.",
+    )
+    on_call_phone = models.CharField(
+        "on-call number",
+        max_length=40,
+        blank=True,
+        validators=[validate_phone],
+        help_text="The number that reaches the doctor on call.",
+    )
+    # Office hours on weekdays, on the unit's clock: what happens outside them is marked "out of hours".
+    office_opens = models.TimeField("office hours from", default=dt.time(8))
+    office_closes = models.TimeField("office hours until", default=dt.time(18))
 
     class Meta:
         constraints = [
@@ -58,6 +82,11 @@ class Unit(models.Model):
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def is_out_of_hours(self, moment: dt.datetime) -> bool:
+        """Outside the unit's weekday office hours, on its clock (weekends are out of hours)."""
+        local = timezone.localtime(moment, self.zone)
+        return local.weekday() >= 5 or not self.office_opens <= local.time() < self.office_closes
 
 
 class User(AbstractUser):

@@ -10,6 +10,7 @@ from .models import (
     InfusionBag,
     Interruption,
     Patient,
+    PumpEvent,
     RegimenVersion,
     Setting,
     ToxicityAssessment,
@@ -32,6 +33,8 @@ class PatientForm(forms.ModelForm):
             "weight_measured_on",
             "height_cm",
             "unit",
+            "caregiver_name",
+            "caregiver_phone",
         ]
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}),
@@ -70,9 +73,8 @@ def _helper(submit: str) -> FormHelper:
 
 def unit_time(label: str, zone_name: str, **kwargs) -> forms.DateTimeField:
     """A date and time on the unit's clock (the view activates the unit's zone while validating)."""
-    return forms.DateTimeField(
-        label=label, input_formats=DATETIME_FORMATS, widget=DATETIME_LOCAL, help_text=f"{zone_name} time.", **kwargs
-    )
+    kwargs.setdefault("help_text", f"{zone_name} time.")
+    return forms.DateTimeField(label=label, input_formats=DATETIME_FORMATS, widget=DATETIME_LOCAL, **kwargs)
 
 
 class CoursePlanForm(forms.Form):
@@ -235,3 +237,32 @@ class GradeConfirmForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Confirm the grades")
+
+
+class PumpEventForm(forms.ModelForm):
+    """A pump or line event; times on the unit's clock. A stop opens an interruption."""
+
+    class Meta:
+        model = PumpEvent
+        fields = ["kind", "reported_by", "volume_left_ml", "action_taken"]
+        widgets = {"reported_by": forms.RadioSelect, "action_taken": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {
+            "occurred_at": unit_time("Happened at", zone_name),
+            **self.fields,
+            "infusion_stopped_at": unit_time(
+                "Infusion stopped at",
+                zone_name,
+                required=False,
+                help_text=f"{zone_name} time. Empty if the infusion ran on. A stop opens an interruption.",
+            ),
+            "infusion_restarted_at": unit_time(
+                "Infusion restarted at",
+                zone_name,
+                required=False,
+                help_text=f"{zone_name} time. After a stop of 4 hours or more, the oncologist records the restart.",
+            ),
+        }
+        self.helper = _helper("Record the event")

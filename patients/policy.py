@@ -4,11 +4,13 @@ Each function answers for one action: allowed, or refused with the sentence show
 The services enforce them; the pages call the same functions to decide what to offer.
 """
 
+import datetime as dt
+
 from accounts.models import Role
 from accounts.permissions import Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 
-from .models import CareTeamMember, Patient
+from .models import CareTeamMember, Interruption, Patient
 
 
 def _on_care_team(user, patient: Patient, roles: set[str]) -> bool:
@@ -62,9 +64,20 @@ def can_record_stop(user, patient: Patient) -> Decision:
     return ALLOWED
 
 
-def can_record_restart(user, patient: Patient) -> Decision:
-    """The oncologist decides the restart, its dose and its supervision."""
-    return _decide(user, patient, {Role.ONCOLOGIST}, "record a restart")
+def can_record_restart(user, patient: Patient, *, interruption=None, restarted_at=None) -> Decision:
+    """The oncologist decides the restart, its dose and its supervision. After a pump or line
+    stop shorter than the regimen's supervised-restart threshold (4 hours), the nurse who put it
+    right restarts: that is no decision about the treatment (given `interruption`, and
+    `restarted_at` once known)."""
+    oncologist = _decide(user, patient, {Role.ONCOLOGIST}, "record a restart")
+    if oncologist or interruption is None or interruption.cause != Interruption.Cause.PUMP_OR_LINE:
+        return oncologist
+    hours = interruption.course.regimen_version.supervised_restart_after_hours
+    if restarted_at is not None and restarted_at - interruption.stopped_at >= dt.timedelta(hours=hours):
+        return refuse(f"After a break of {hours} hours or more the restart is supervised: the oncologist records it.")
+    if not can_record_stop(user, patient):
+        return refuse("Only a nurse caring for the patient, or the oncologist, may restart after a pump or line stop.")
+    return ALLOWED
 
 
 def can_stop_for_good(user, patient: Patient) -> Decision:
@@ -82,6 +95,14 @@ def can_check_bag(user) -> Decision:
     return refuse("The check is a pharmacist's.")
 
 
+def _open_stop(patient: Patient) -> Interruption | None:
+    return (
+        Interruption.objects.filter(patient=patient, restarted_at__isnull=True, permanent=False)
+        .select_related("course__regimen_version")
+        .first()
+    )
+
+
 def plan_actions(user, patient: Patient) -> dict[str, Decision]:
     """Every plan action's answer for one user and patient, for the patient page to offer."""
     return {
@@ -89,7 +110,7 @@ def plan_actions(user, patient: Patient) -> dict[str, Decision]:
         "change_cycles": can_change_cycles(user, patient),
         "set_next_start": can_set_next_start(user, patient),
         "record_stop": can_record_stop(user, patient),
-        "record_restart": can_record_restart(user, patient),
+        "record_restart": can_record_restart(user, patient, interruption=_open_stop(patient)),
         "stop_for_good": can_stop_for_good(user, patient),
     }
 
@@ -110,3 +131,8 @@ def can_record_assessment(user, patient: Patient) -> Decision:
 def can_confirm_grades(user, patient: Patient) -> Decision:
     """The grade that counts is the oncologist's: they confirm the computed one or change it."""
     return _decide(user, patient, {Role.ONCOLOGIST}, "confirm a CRS or ICANS grade")
+
+
+def can_record_pump_event(user, patient: Patient) -> Decision:
+    """Whoever is at the pump, as for a stop: a nurse (a home nurse under the grant) or the oncologist."""
+    return can_record_stop(user, patient)

@@ -80,6 +80,12 @@ def course_plan_for_patient(patient: Patient):
     )
 
 
+def current_course(patient: Patient) -> TreatmentCourse | None:
+    """The patient's course planned or running now (the newest), if any."""
+    live = [TreatmentCourse.Status.PLANNED, TreatmentCourse.Status.ACTIVE]
+    return patient.courses.filter(status__in=live).order_by("-pk").first()
+
+
 # --- the toxicity watch ----------------------------------------------------------------------------
 
 

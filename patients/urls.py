@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import course, registration, toxicity
+from .views import course, pump, registration, toxicity
 
 app_name = "patients"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("cycles/<int:pk>/next-start/", course.cycle_next_start, name="cycle_next_start"),
     path("interruptions/<int:pk>/restart/", course.interruption_restart, name="interruption_restart"),
     path("events/<int:pk>/bag/", course.event_bag, name="event_bag"),
+    path("<int:pk>/pump-events/new/", pump.pump_event_new, name="pump_event_new"),
     # The toxicity watch (patients/views/toxicity.py).
     path("<int:pk>/assessments/", toxicity.assessment_list, name="assessments"),
     path("<int:pk>/assessments/new/", toxicity.assessment_new, name="assessment_new"),

@@ -142,8 +142,10 @@ RULES = {
     "patients:course_stop": OnPlan("course", frozenset({"nurse", "oncologist", "outsider"})),
     "patients:course_stop_for_good": OnPlan("course", frozenset({"oncologist"})),
     "patients:cycle_next_start": OnPlan("cycle", frozenset({"oncologist", "coordinator"})),
-    "patients:interruption_restart": OnPlan("interruption", frozenset({"oncologist"})),
+    # The world's stop is a pump or line problem: the nurse who put it right restarts too.
+    "patients:interruption_restart": OnPlan("interruption", frozenset({"oncologist", "nurse", "outsider"})),
     "patients:event_bag": OnPlan("event", frozenset({"pharmacist"})),
+    "patients:pump_event_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     # The toxicity watch: nurses and the oncologist assess; the oncologist confirms a grade.
     "patients:assessments": Page(Ability.VIEW_PATIENTS, target="patient"),
     "patients:assessment_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),

@@ -1,6 +1,7 @@
 """The clinical record: patients and their care teams, regimens, courses and their events."""
 
 from .course import MAX_PLANNED_CYCLES, CareEvent, Cycle, InfusionBag, Interruption, TreatmentCourse, Weighing
+from .pump import PumpEvent
 from .record import AccessGrant, CareTeamMember, Indication, Patient, PatientQuerySet, Setting
 from .regimen import (
     BagOption,
@@ -28,6 +29,7 @@ __all__ = [
     "Phase",
     "PremedicationRule",
     "PublishedRegimenError",
+    "PumpEvent",
     "Regimen",
     "RegimenCycleRule",
     "RegimenVersion",

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organisation, Role, Unit
+from accounts.models import Organisation, Role, Unit, validate_phone
 from accounts.triggers import PATIENT_COLUMN, PATIENT_IS_ROW, change_trigger
 
 
@@ -89,6 +89,15 @@ class Patient(models.Model):
         ],
     )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="patients")
+    # Who to call at home, and who calls the unit: on the caregiver's handoff summary and the
+    # home nurse's page.
+    caregiver_name = models.CharField("caregiver's name", max_length=200, blank=True)
+    caregiver_phone = models.CharField(
+        "caregiver's phone",
+        max_length=40,
+        blank=True,
+        validators=[validate_phone],
+    )
 
     objects = PatientQuerySet.as_manager()
 

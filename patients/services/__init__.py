@@ -6,12 +6,14 @@
 - `weighings`: weighings, the newest of which is the patient's current weight;
 - `regimens`: regimen versions (drafts, publishing) and the starter library;
 - `grants`: a receiving unit's time-boxed window on a patient;
+- `pump`: pump and line events, whose stops open interruptions;
 - `toxicity`: CRS and ICANS assessments, graded by the ASTCT consensus and confirmed by the oncologist.
 """
 
 from .bags import bag_for_event, bag_option_for_hours, infusion_bag_record, next_change_after, weighing_warning
 from .grants import access_grant_close, access_grant_open
 from .interruptions import course_stop_for_good, interruption_restart, interruption_stop
+from .pump import pump_event_record
 from .regimens import regimen_library_seed, regimen_version_new_draft, regimen_version_publish
 from .schedule import (
     ScheduleChanges,
@@ -52,6 +54,7 @@ __all__ = [
     "latest_weighing",
     "next_change_after",
     "parse_weight",
+    "pump_event_record",
     "regimen_library_seed",
     "regimen_version_new_draft",
     "regimen_version_publish",

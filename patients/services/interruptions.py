@@ -136,7 +136,9 @@ def interruption_restart(
       follows after `re_escalation_after_days` (7 days).
     """
     now = now or timezone.now()
-    policy.can_record_restart(actor, interruption.patient).enforce()
+    policy.can_record_restart(
+        actor, interruption.patient, interruption=interruption, restarted_at=restarted_at
+    ).enforce()
     course = _locked_course(interruption.course)
     interruption = Interruption.objects.select_for_update().get(pk=interruption.pk)
     version = course.regimen_version

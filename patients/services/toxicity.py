@@ -14,8 +14,9 @@ from django.utils import timezone
 from .. import grading, policy
 from ..grading import ICE_FROM_AGE_YEARS
 from ..hooks import notify_assessment_graded
-from ..models import CareEvent, Patient, ToxicityAssessment, TreatmentCourse
+from ..models import CareEvent, Patient, ToxicityAssessment
 from ..models.toxicity import ICE_PARTS
+from ..selectors import current_course
 
 # A body temperature, by unit: outside these, the number was most likely typed in the other unit.
 BODY_TEMPERATURE = {
@@ -89,14 +90,6 @@ def _other_errors(assessment: ToxicityAssessment, now: dt.datetime) -> dict[str,
     return errors
 
 
-def _active_course(patient: Patient) -> TreatmentCourse | None:
-    return (
-        patient.courses.filter(status__in=[TreatmentCourse.Status.PLANNED, TreatmentCourse.Status.ACTIVE])
-        .order_by("-pk")
-        .first()
-    )
-
-
 @transaction.atomic
 def assessment_record(
     *,
@@ -115,7 +108,7 @@ def assessment_record(
         raise ValidationError({"event": "That event is another patient's."})
     assessment = ToxicityAssessment(
         patient=patient,
-        course=_active_course(patient),
+        course=current_course(patient),
         event=event,
         assessed_at=assessed_at,
         recorded_by=actor,

@@ -94,7 +94,7 @@ def course_stop(request, pk):
 def interruption_restart(request, pk):
     interruption = get_object_or_404(Interruption.objects.select_related("course__regimen_version"), pk=pk)
     patient = get_patient_for_user(request.user, interruption.patient_id)
-    policy.can_record_restart(request.user, patient).enforce()
+    policy.can_record_restart(request.user, patient, interruption=interruption).enforce()
     zone = patient.unit.zone
     form = RestartForm(request.POST or None, zone_name=str(zone), initial={"restarted_at": _now_on(zone)})
 

@@ -1,0 +1,28 @@
+"""Record a pump or line event (patients/services/pump.py); thin like the other plan pages."""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from .. import policy, services
+from ..forms import PumpEventForm
+from ..selectors import get_patient_for_user
+from .forms_flow import form_page
+
+
+def pump_event_new(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    policy.can_record_pump_event(request.user, patient).enforce()
+    zone = patient.unit.zone
+    now = timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0, tzinfo=None)
+    form = PumpEventForm(request.POST or None, zone_name=str(zone), initial={"occurred_at": now})
+
+    def act(data):
+        event = services.pump_event_record(patient=patient, actor=request.user, **data)
+        if event.interruption_id and event.interruption.is_open:
+            messages.warning(request, "Recorded. The infusion is stopped: no bag change is due until the restart.")
+        else:
+            messages.success(request, "The pump event is recorded.")
+        return redirect("patient_detail", pk=patient.pk)
+
+    return form_page(request, form, act, patient=patient, title="Record a pump or line event")

@@ -1,0 +1,129 @@
+"""Pump and line events (issue 13): marked out of hours by the unit's clock, a stop opens an
+interruption, a short pump stop is restarted by the nurse, bad times are refused at their field."""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from patients.models import Interruption, PumpEvent
+from patients.services import pump_event_record
+
+from .helpers import rr_course, snapshot
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+START = dt.date(2026, 3, 2)  # a Monday
+NOW = dt.datetime(2026, 3, 12, 3, 0, tzinfo=NY)  # a Thursday, 03:00: cycle 1 day 11, at home
+
+
+@pytest.fixture
+def course(patient, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    return rr_course(patient, start=START, cycles=2, now=NOW - dt.timedelta(days=11))
+
+
+def record(patient, actor, **fields):
+    values = {
+        "kind": PumpEvent.Kind.OCCLUSION_ALARM,
+        "occurred_at": NOW - dt.timedelta(minutes=40),
+        "reported_by": PumpEvent.Reporter.CAREGIVER,
+        "action_taken": "Kink in the line undone by phone; pump restarted.",
+        "volume_left_ml": Decimal("112"),
+        **fields,
+    }
+    return pump_event_record(patient=patient, actor=actor, **values)
+
+
+def test_a_night_alarm_without_a_stop_is_logged_out_of_hours(patient, nurse, course):
+    event = record(patient, nurse)
+    assert event.out_of_hours and event.interruption is None
+    assert not Interruption.objects.exists()
+    day = record(patient, nurse, occurred_at=dt.datetime(2026, 3, 11, 10, 0, tzinfo=NY))
+    assert not day.out_of_hours  # Wednesday 10:00, inside the default 08:00 to 18:00
+
+
+def test_a_short_pump_stop_is_an_interruption_the_nurse_closes(patient, nurse, course):
+    stopped, restarted = NOW - dt.timedelta(minutes=40), NOW - dt.timedelta(minutes=25)
+    event = record(patient, nurse, infusion_stopped_at=stopped, infusion_restarted_at=restarted)
+    stop = event.interruption
+    assert (stop.cause, stop.stopped_at, stop.restarted_at, stop.restarted_by) == (
+        Interruption.Cause.PUMP_OR_LINE,
+        stopped,
+        restarted,
+        nurse,
+    )
+    assert stop.detail.startswith("Alarm: occlusion: Kink in the line")
+
+
+def test_a_long_stop_is_left_open_for_the_oncologist_and_nothing_is_half_saved(patient, nurse, course):
+    before = snapshot(course)
+    with pytest.raises(ValidationError) as refused:
+        record(
+            patient,
+            nurse,
+            infusion_stopped_at=NOW - dt.timedelta(hours=6),
+            infusion_restarted_at=NOW - dt.timedelta(minutes=5),
+        )
+    assert "the oncologist records it" in refused.value.message_dict["infusion_restarted_at"][0]
+    assert snapshot(course) == before and not PumpEvent.objects.exists()
+    open_stop = record(patient, nurse, infusion_stopped_at=NOW - dt.timedelta(hours=6)).interruption
+    assert open_stop.is_open
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"occurred_at": NOW + dt.timedelta(hours=2)}, "occurred_at", "cannot be in the future"),
+        ({"infusion_restarted_at": NOW - dt.timedelta(minutes=5)}, "infusion_restarted_at", "stopped first"),
+        (
+            {
+                "infusion_stopped_at": NOW - dt.timedelta(minutes=5),
+                "infusion_restarted_at": NOW - dt.timedelta(hours=1),
+            },
+            "infusion_restarted_at",
+            "after the stop",
+        ),
+        ({"volume_left_ml": Decimal("-3")}, "volume_left_ml", "greater than or equal to 0"),
+    ],
+)
+def test_bad_times_are_refused_at_their_field(patient, nurse, course, fields, field, words):
+    with pytest.raises(ValidationError) as refused:
+        record(patient, nurse, **fields)
+    assert words in refused.value.message_dict[field][0]
+    assert not PumpEvent.objects.exists() and not Interruption.objects.exists()
+
+
+def test_the_form_records_on_the_units_clock(client, patient, nurse, course):
+    client.force_login(nurse)
+    url = reverse("patients:pump_event_new", args=[patient.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "occurred_at": "2026-03-12T02:20",
+            "kind": "disconnection",
+            "reported_by": "nurse",
+            "action_taken": "Reconnected with a new extension set.",
+            "infusion_stopped_at": "2026-03-12T02:20",
+            "infusion_restarted_at": "2026-03-12T02:45",
+        },
+    )
+    assert response.status_code == 302
+    event = PumpEvent.objects.get()
+    assert event.occurred_at == dt.datetime(2026, 3, 12, 2, 20, tzinfo=NY)
+    assert event.interruption.restarted_at == dt.datetime(2026, 3, 12, 2, 45, tzinfo=NY)
+
+
+def test_who_restarts_follows_the_cause_and_the_length_of_the_break(patient, nurse, oncologist, course):
+    from patients.policy import can_record_restart
+
+    pump = Interruption(course=course, cause=Interruption.Cause.PUMP_OR_LINE, stopped_at=NOW - dt.timedelta(hours=1))
+    reaction = Interruption(course=course, cause=Interruption.Cause.ADVERSE_REACTION, stopped_at=pump.stopped_at)
+    assert can_record_restart(nurse, patient, interruption=pump, restarted_at=NOW)
+    assert not can_record_restart(nurse, patient, interruption=pump, restarted_at=NOW + dt.timedelta(hours=3))
+    assert not can_record_restart(nurse, patient, interruption=reaction, restarted_at=NOW)
+    assert not can_record_restart(nurse, patient)
+    assert can_record_restart(oncologist, patient, interruption=reaction, restarted_at=NOW + dt.timedelta(days=2))

@@ -1,12 +1,14 @@
-"""Administration of templates and a read-mostly view of checklists and tasks.
+"""The admin shows templates, checklists and tasks; it edits none of them.
 
-Published and retired versions are read-only here as everywhere; the actions call the
-services (new draft, publish) rather than changing rows themselves.
+Templates have one editor, the template pages (/templates/, checklists.views), which change them
+through the services. Here they are listed, searched and shown read-only, each with a link to its
+page in the editor; the two actions call the services too (make a new draft, publish).
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import (
     Checklist,
@@ -20,31 +22,95 @@ from .models import (
 )
 from .services import template_version_new_draft, template_version_publish
 
+EDITOR_NOTE = (
+    "Read-only here: templates, their versions, items and conditions are changed in the template editor "
+    "(follow the link), which keeps published versions as they are."
+)
 
-def _is_draft(version: TemplateVersion | None) -> bool:
-    return version is None or version.is_editable
+
+def editor_link(obj) -> tuple[str, bool]:
+    """The page of the template editor for a template, a version, an item or an item's condition,
+    and whether it can be edited there (a template's settings and a draft) or only read."""
+    if isinstance(obj, ChecklistTemplate):
+        return reverse("checklists:template_detail", args=[obj.pk]), True
+    if isinstance(obj, ItemCondition):
+        obj = obj.item
+    if isinstance(obj, TemplateItem):
+        if obj.version.is_editable:
+            return reverse("checklists:item_edit", args=[obj.pk]), True
+        return reverse("checklists:version_detail", args=[obj.version_id]) + f"#item-{obj.pk}", False
+    if obj.is_editable:
+        return reverse("checklists:draft_edit", args=[obj.pk]), True
+    return reverse("checklists:version_detail", args=[obj.pk]), False
 
 
-class TemplateConditionInline(admin.TabularInline):
-    model = TemplateCondition
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
-
-
-class TemplateVersionInline(admin.TabularInline):
-    model = TemplateVersion
-    extra = 0
-    fields = ["number", "status", "change_summary", "published_at", "published_by"]
-    readonly_fields = fields
-    show_change_link = True
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TemplateEditorLink(ReadOnlyAdmin):
+    """A template object, read-only, with the link to its page in the template editor."""
+
+    @admin.display(description="template editor")
+    def editor(self, obj):
+        url, editable = editor_link(obj)
+        return format_html('<a href="{}">{} in the template editor</a>', url, "Edit" if editable else "Open")
+
+    def get_fieldsets(self, request, obj=None):
+        fields = ["editor", *(name for name in self.get_fields(request, obj) if name != "editor")]
+        return [(None, {"fields": fields, "description": EDITOR_NOTE})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["editor", *super().get_readonly_fields(request, obj)]
+
+
+def _new_drafts(modeladmin, request, templates) -> None:
+    for template in templates:
+        draft = template_version_new_draft(template=template, actor=request.user)
+        link = reverse("checklists:draft_edit", args=[draft.pk])
+        message = format_html(
+            '{}: draft v{} is ready; <a href="{}">edit it in the template editor</a>.',
+            template.name,
+            draft.number,
+            link,
+        )
+        modeladmin.message_user(request, message, messages.SUCCESS)
+
+
+class TemplateConditionInline(ReadOnlyInline):
+    model = TemplateCondition
+
+
+class TemplateVersionInline(ReadOnlyInline):
+    model = TemplateVersion
+    fields = ["number", "status", "change_summary", "published_at", "published_by"]
+    show_change_link = True
+
 
 @admin.register(ChecklistTemplate)
-class ChecklistTemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "trigger_kind", "is_active"]
+class ChecklistTemplateAdmin(TemplateEditorLink):
+    list_display = ["name", "trigger_kind", "is_active", "editor"]
     list_filter = ["trigger_kind", "is_active"]
     search_fields = ["name", "description"]
     inlines = [TemplateConditionInline, TemplateVersionInline]
@@ -52,52 +118,28 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Make a new draft (copy of the newest version)")
     def make_new_draft(self, request, queryset):
-        for template in queryset:
-            draft = template_version_new_draft(template=template, actor=request.user)
-            self.message_user(request, f"{template.name}: draft v{draft.number} is ready.", messages.SUCCESS)
+        _new_drafts(self, request, queryset)
 
 
-class TemplateItemInline(admin.TabularInline):
+class TemplateItemInline(ReadOnlyInline):
     model = TemplateItem
-    extra = 0
     fields = ["order", "section", "text", "role", "due_offset_minutes", "response_kind", "required", "hard_stop"]
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_delete_permission(request, obj)
-
 
 @admin.register(TemplateVersion)
-class TemplateVersionAdmin(admin.ModelAdmin):
-    list_display = ["template", "number", "status", "published_at", "published_by", "change_summary"]
+class TemplateVersionAdmin(TemplateEditorLink):
+    list_display = ["template", "number", "status", "published_at", "published_by", "change_summary", "editor"]
     list_filter = ["status", "template__trigger_kind", "template"]
     search_fields = ["template__name", "change_summary"]
     list_select_related = ["template", "published_by"]
-    readonly_fields = ["template", "number", "status", "created_at", "published_by", "published_at"]
     fields = ["template", "number", "status", "change_summary", "created_at", "published_by", "published_at"]
     inlines = [TemplateItemInline]
     actions = ["make_new_draft", "publish"]
 
-    def has_add_permission(self, request):
-        return False  # drafts are made by the "new draft" action, which copies the newest version
-
-    def has_change_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_delete_permission(request, obj)
-
     @admin.action(description="Make a new draft of these versions' templates")
     def make_new_draft(self, request, queryset):
-        for template in ChecklistTemplate.objects.filter(versions__in=queryset).distinct():
-            draft = template_version_new_draft(template=template, actor=request.user)
-            self.message_user(request, f"{template.name}: draft v{draft.number} is ready.", messages.SUCCESS)
+        _new_drafts(self, request, ChecklistTemplate.objects.filter(versions__in=queryset).distinct())
 
     @admin.action(description="Publish the selected drafts")
     def publish(self, request, queryset):
@@ -110,83 +152,26 @@ class TemplateVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{version.template.name} v{version.number} is published.", messages.SUCCESS)
 
 
-class ItemConditionInline(admin.TabularInline):
+class ItemConditionInline(ReadOnlyInline):
     model = ItemCondition
-    extra = 0
-
-    def _draft(self, obj):
-        return obj is None or obj.version.is_editable
-
-    def has_add_permission(self, request, obj=None):
-        return self._draft(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._draft(obj) and super().has_delete_permission(request, obj)
-
-
-class TemplateItemAdminForm(forms.ModelForm):
-    class Meta:
-        model = TemplateItem
-        fields = "__all__"  # noqa: DJ007 - the admin shows every field of an item
-
-    def clean(self):
-        data = super().clean()
-        version = data.get("version") or (self.instance.version if self.instance.version_id else None)
-        order = data.get("order")
-        if version and order is not None:
-            if version.items.filter(order=order).exclude(pk=self.instance.pk).exists():
-                self.add_error("order", f"Item {order} already exists in this version; choose a free position.")
-            if any(dep.version_id != version.pk for dep in data.get("depends_on") or []):
-                self.add_error("depends_on", "Only items of the same version can be chosen.")
-        return data
 
 
 @admin.register(TemplateItem)
-class TemplateItemAdmin(admin.ModelAdmin):
-    form = TemplateItemAdminForm
-    list_display = ["text", "version", "order", "section", "role", "response_kind", "required", "hard_stop"]
+class TemplateItemAdmin(TemplateEditorLink):
+    list_display = ["text", "version", "order", "section", "role", "response_kind", "required", "hard_stop", "editor"]
     list_filter = ["version__status", "role", "response_kind", "hard_stop", "needs_verification", "version__template"]
     search_fields = ["text", "section", "help_text", "version__template__name"]
     list_select_related = ["version__template"]
     readonly_fields = ["key"]
-    filter_horizontal = ["depends_on"]
     inlines = [ItemConditionInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["key", "version"] if obj else ["key"]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "version":
-            kwargs["queryset"] = TemplateVersion.objects.filter(status=TemplateVersion.Status.DRAFT)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def has_change_permission(self, request, obj=None):
-        return (obj is None or obj.version.is_editable) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return (obj is None or obj.version.is_editable) and super().has_delete_permission(request, obj)
 
 
 @admin.register(ItemCondition)
-class ItemConditionAdmin(admin.ModelAdmin):
-    list_display = ["item", "fact", "operator", "value"]
+class ItemConditionAdmin(TemplateEditorLink):
+    list_display = ["item", "fact", "operator", "value", "editor"]
     list_filter = ["fact", "operator", "item__version__status"]
     search_fields = ["item__text", "value", "item__version__template__name"]
-    list_select_related = ["item"]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "item":
-            kwargs["queryset"] = TemplateItem.objects.filter(version__status=TemplateVersion.Status.DRAFT)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def has_change_permission(self, request, obj=None):
-        return (obj is None or obj.item.version.is_editable) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return (obj is None or obj.item.version.is_editable) and super().has_delete_permission(request, obj)
+    list_select_related = ["item__version"]
 
 
 class TaskInline(admin.TabularInline):

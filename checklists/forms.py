@@ -8,8 +8,16 @@ from django.core.exceptions import ValidationError
 from patients.models import CareEvent, Patient
 
 from . import conditions
-from .models import ITEM_CONTENT_FIELDS, MAX_OFFSET_MINUTES, ItemCondition, TemplateItem, TemplateVersion
-from .services import template_item_check
+from .models import (
+    ITEM_CONTENT_FIELDS,
+    MAX_OFFSET_MINUTES,
+    ChecklistTemplate,
+    ItemCondition,
+    TemplateCondition,
+    TemplateItem,
+    TemplateVersion,
+)
+from .services import TEMPLATE_FIELDS, template_item_check
 
 
 def _lines(text: str) -> list[str]:
@@ -128,9 +136,14 @@ class ItemConditionForm(forms.ModelForm):
             super()._post_clean()
 
 
-class BaseItemConditionFormSet(forms.BaseInlineFormSet):
+class TemplateConditionForm(ItemConditionForm):
+    class Meta(ItemConditionForm.Meta):
+        model = TemplateCondition
+
+
+class BaseConditionFormSet(forms.BaseInlineFormSet):
     def rows(self) -> list[tuple[str, str, str]]:
-        """The conditions that the item should have: each filled row not marked for removal."""
+        """The conditions to keep: each filled row not marked for removal."""
         return [
             (form.cleaned_data["fact"], form.cleaned_data["operator"], form.cleaned_data["value"])
             for form in self.forms
@@ -142,7 +155,17 @@ ItemConditionFormSet = forms.inlineformset_factory(
     TemplateItem,
     ItemCondition,
     form=ItemConditionForm,
-    formset=BaseItemConditionFormSet,
+    formset=BaseConditionFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=10,
+    validate_max=True,
+)
+TemplateConditionFormSet = forms.inlineformset_factory(
+    ChecklistTemplate,
+    TemplateCondition,
+    form=TemplateConditionForm,
+    formset=BaseConditionFormSet,
     extra=2,
     can_delete=True,
     max_num=10,
@@ -174,6 +197,30 @@ def condition_form_helper() -> FormHelper:
         )
     )
     return helper
+
+
+class ChecklistTemplateForm(forms.ModelForm):
+    """A template's settings (not versioned: they apply to checklists created from then on)."""
+
+    class Meta:
+        model = ChecklistTemplate
+        fields = list(TEMPLATE_FIELDS)
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page's form tag carries the token
+        self.helper.layout = Layout(
+            Row(Column("name", css_class="col-md-6"), Column("trigger_kind")),
+            Field("description"),
+            Field("is_active"),
+        )
+
+    def template_values(self) -> dict:
+        """The settings as the form read them, for the services (call after is_valid())."""
+        return {name: getattr(self.instance, name) for name in TEMPLATE_FIELDS}
 
 
 class PublishForm(forms.Form):

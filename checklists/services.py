@@ -31,6 +31,7 @@ from .models import (
     ItemCondition,
     Task,
     TaskActivity,
+    TemplateCondition,
     TemplateItem,
     TemplateVersion,
 )
@@ -222,30 +223,45 @@ def _item_write(
     dependencies = list(item.depends_on.all()) if depends_on is None else list(depends_on)
     template_item_check(version=version, item=item if item.pk else None, order=item.order, depends_on=dependencies)
     item.full_clean(exclude=["version", "key"])
-    wanted = None if conditions is None else [(f, o, str(v).strip()) for f, o, v in conditions]
-    problems = []
-    for number, (fact, operator, value) in enumerate(wanted or [], start=1):
-        try:
-            ItemCondition(item=item, fact=fact, operator=operator, value=value).full_clean(exclude=["item"])
-        except ValidationError as error:
-            problems.append(f"Condition {number}: {'; '.join(error.messages)}")
-    if problems:
-        raise ValidationError(problems)
-
+    wanted = _conditions_checked(ItemCondition, conditions, item=item)
     item.save()
     if depends_on is not None:
         item.depends_on.set(dependencies)
     if wanted is not None:
-        # Keep the rows that stay, remove those that go, add the new ones.
-        stale = []
-        for row in item.conditions.all():
-            if (row.fact, row.operator, row.value) in wanted:
-                wanted.remove((row.fact, row.operator, row.value))
-            else:
-                stale.append(row.pk)
-        ItemCondition.objects.filter(pk__in=stale).delete()
-        ItemCondition.objects.bulk_create(ItemCondition(item=item, fact=f, operator=o, value=v) for f, o, v in wanted)
+        _conditions_set(ItemCondition, wanted, item=item)
     return item
+
+
+def _conditions_checked(model, conditions: Sequence[ConditionSpec] | None, **owner) -> list[ConditionSpec] | None:
+    """The conditions as they will be stored, each checked as its model checks it; refused with
+    every problem at once. None (leave them as they are) stays None."""
+    if conditions is None:
+        return None
+    wanted = [(fact, operator, str(value).strip()) for fact, operator, value in conditions]
+    problems = []
+    for number, (fact, operator, value) in enumerate(wanted, start=1):
+        try:
+            model(fact=fact, operator=operator, value=value, **owner).full_clean(exclude=list(owner))
+        except ValidationError as error:
+            problems.append(f"Condition {number}: {'; '.join(error.messages)}")
+    if problems:
+        raise ValidationError(problems)
+    return wanted
+
+
+def _conditions_set(model, wanted: list[ConditionSpec], **owner) -> None:
+    """Give the owner exactly these conditions: the rows that stay are kept, the others removed,
+    the new ones added."""
+    wanted, stale = list(wanted), []
+    for row in model.objects.filter(**owner):
+        if (row.fact, row.operator, row.value) in wanted:
+            wanted.remove((row.fact, row.operator, row.value))
+        else:
+            stale.append(row.pk)
+    model.objects.filter(pk__in=stale).delete()
+    model.objects.bulk_create(
+        model(fact=fact, operator=operator, value=value, **owner) for fact, operator, value in wanted
+    )
 
 
 @audited(AuditEvent.Action.CREATE)
@@ -321,6 +337,48 @@ def template_item_move(*, item: TemplateItem, direction: str, actor) -> bool:
     item.order = theirs
     item.save(update_fields=["order"])
     return True
+
+
+# --- a template's own settings: name, trigger, conditions, active -----------------------------
+# Not versioned: a change applies to the checklists created from then on; existing ones keep theirs.
+
+TEMPLATE_FIELDS = ("name", "trigger_kind", "description", "is_active")
+
+
+def _template_write(
+    *, template: ChecklistTemplate, values: Mapping[str, Any], conditions: Sequence[ConditionSpec] | None
+) -> ChecklistTemplate:
+    if unknown := set(values) - set(TEMPLATE_FIELDS):
+        raise TypeError(f"Not a setting of a template: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(template, name, value)
+    template.full_clean()
+    wanted = _conditions_checked(TemplateCondition, conditions, template=template)
+    template.save()
+    if wanted is not None:
+        _conditions_set(TemplateCondition, wanted, template=template)
+    return template
+
+
+@audited(AuditEvent.Action.CREATE)
+@transaction.atomic
+def template_create(*, values: Mapping[str, Any], conditions: Sequence[ConditionSpec] = (), actor) -> ChecklistTemplate:
+    """A new template, without versions: its first draft is made with template_version_new_draft."""
+    return _template_write(template=ChecklistTemplate(), values=values, conditions=conditions)
+
+
+@audited(AuditEvent.Action.UPDATE)
+@transaction.atomic
+def template_update(
+    *,
+    template: ChecklistTemplate,
+    values: Mapping[str, Any],
+    conditions: Sequence[ConditionSpec] | None = None,
+    actor,
+) -> ChecklistTemplate:
+    """Change a template's settings; its conditions become exactly those given (None leaves them)."""
+    template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+    return _template_write(template=template, values=values, conditions=conditions)
 
 
 # --- instantiation -------------------------------------------------------------------------

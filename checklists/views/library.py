@@ -1,4 +1,4 @@
-"""The template library: list, a template's versions, new draft, publish, compare."""
+"""The template library: list, a template's settings and versions, new draft, publish, compare."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,9 +8,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 
-from ..forms import CompareForm, PublishForm
+from ..forms import (
+    ChecklistTemplateForm,
+    CompareForm,
+    PublishForm,
+    TemplateConditionFormSet,
+    condition_form_helper,
+    show_refusal,
+)
 from ..models import ITEM_CONTENT_FIELDS, ChecklistTemplate, TemplateItem, TemplateVersion
 from ..services import (
+    template_create,
+    template_update,
     template_version_new_draft,
     template_version_publish,
     template_version_validate,
@@ -18,8 +27,26 @@ from ..services import (
 from .access import get_draft_or_404, staff_required
 
 
+def _settings_forms(request, template: ChecklistTemplate | None):
+    """A template's settings form and its conditions, bound on a POST."""
+    data = request.POST if request.method == "POST" else None
+    form = ChecklistTemplateForm(data, instance=template)
+    conditions = TemplateConditionFormSet(data, instance=form.instance, prefix="conditions")
+    return form, conditions
+
+
 @staff_required
 def template_list(request):
+    """The templates, and a new one (a POST here)."""
+    form, conditions = _settings_forms(request, None)
+    if request.method == "POST" and form.is_valid() and conditions.is_valid():
+        try:
+            created = template_create(values=form.template_values(), conditions=conditions.rows(), actor=request.user)
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, f"{created.name} is created. Make its first draft to add items.")
+            return redirect("checklists:template_detail", pk=created.pk)
     versions = TemplateVersion.objects.exclude(status=TemplateVersion.Status.RETIRED).order_by("number")
     templates = ChecklistTemplate.objects.prefetch_related("conditions", Prefetch("versions", queryset=versions))
     rows = []
@@ -32,11 +59,28 @@ def template_list(request):
                 "draft": by_status.get(TemplateVersion.Status.DRAFT),
             }
         )
-    return render(request, "checklists/template_list.html", {"rows": rows})
+    return render(
+        request,
+        "checklists/template_list.html",
+        {"rows": rows, "form": form, "conditions": conditions, "condition_helper": condition_form_helper()},
+    )
 
 
 @staff_required
 def template_detail(request, pk):
+    """A template's versions, and its settings (a POST here)."""
+    # The form works on a copy of its own, so that a refused change does not show in the page's header.
+    form, conditions = _settings_forms(request, get_object_or_404(ChecklistTemplate, pk=pk))
+    if request.method == "POST" and form.is_valid() and conditions.is_valid():
+        try:
+            saved = template_update(
+                template=form.instance, values=form.template_values(), conditions=conditions.rows(), actor=request.user
+            )
+        except ValidationError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, f"{saved.name} is saved; the settings apply to checklists created from now on.")
+            return redirect("checklists:template_detail", pk=saved.pk)
     template = get_object_or_404(ChecklistTemplate.objects.prefetch_related("conditions"), pk=pk)
     versions = list(template.versions.select_related("published_by").order_by("-number"))
     pairs = list(zip(versions[1:], versions, strict=False))  # (older, newer) for the compare links
@@ -44,7 +88,16 @@ def template_detail(request, pk):
     rows = [{"version": v, "previous": compare_with.get(v.pk)} for v in versions]
     has_draft = any(v.is_editable for v in versions)
     return render(
-        request, "checklists/template_detail.html", {"template": template, "rows": rows, "has_draft": has_draft}
+        request,
+        "checklists/template_detail.html",
+        {
+            "template": template,
+            "rows": rows,
+            "has_draft": has_draft,
+            "form": form,
+            "conditions": conditions,
+            "condition_helper": condition_form_helper(),
+        },
     )
 
 

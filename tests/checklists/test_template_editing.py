@@ -1,4 +1,5 @@
 import pytest
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -13,10 +14,12 @@ from checklists.models import (
     TemplateVersion,
 )
 from checklists.services import (
+    template_create,
     template_item_create,
     template_item_delete,
     template_item_move,
     template_item_update,
+    template_update,
     template_version_new_draft,
     template_version_publish,
 )
@@ -384,17 +387,6 @@ def test_a_published_version_cannot_be_edited_from_the_pages(staff, published):
     assert "never changes" in page and reverse("checklists:item_edit", args=[item.pk]) not in page
 
 
-def test_the_admin_shows_a_published_version_read_only(staff, published, draft):
-    published_page = staff.get(reverse("admin:checklists_templateversion_change", args=[published.pk]))
-    assert published_page.status_code == 200
-    assert 'name="change_summary"' not in published_page.content.decode()
-    draft_page = staff.get(reverse("admin:checklists_templateversion_change", args=[draft.pk]))
-    assert 'name="change_summary"' in draft_page.content.decode()
-    response = staff.post(reverse("admin:checklists_templateversion_delete", args=[published.pk]), {"post": "yes"})
-    assert response.status_code == 403
-    assert TemplateVersion.objects.filter(pk=published.pk).exists()
-
-
 def test_the_admin_publish_action_calls_the_service(staff, draft):
     response = staff.post(
         reverse("admin:checklists_templateversion_changelist"),
@@ -587,6 +579,119 @@ def test_a_refusal_that_names_a_field_is_shown_at_that_field(staff, draft, monke
     assert body.index("invalid-feedback") < body.index("Refused by the service.")
 
 
+# --- a template's settings: made and changed in the editor, through the services ------------------
+
+
+def _settings_data(conditions=(), **overrides):
+    data = {
+        "name": "Neuro check",
+        "trigger_kind": CareEvent.Kind.BAG_CHANGE,
+        "description": "",
+        "is_active": "on",
+        "conditions-TOTAL_FORMS": "2",
+        "conditions-INITIAL_FORMS": "0",
+        "conditions-MIN_NUM_FORMS": "0",
+        "conditions-MAX_NUM_FORMS": "10",
+    }
+    for index in range(2):
+        fact, operator, value = conditions[index] if index < len(conditions) else ("", "", "")
+        data |= {
+            f"conditions-{index}-fact": fact,
+            f"conditions-{index}-operator": operator,
+            f"conditions-{index}-value": value,
+        }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _templates():
+    return list(
+        ChecklistTemplate.objects.order_by("pk").values_list("name", "trigger_kind", "is_active", "conditions__value")
+    )
+
+
+def test_staff_create_a_template_with_its_conditions_from_the_list(staff, template):
+    data = _settings_data(conditions=[("setting", "eq", "home")])
+    response = staff.post(reverse("checklists:template_list"), data, follow=True)
+    created = ChecklistTemplate.objects.get(name="Neuro check")
+    assert response.redirect_chain[-1][0] == reverse("checklists:template_detail", args=[created.pk])
+    assert "Neuro check is created. Make its first draft to add items." in response.content.decode()
+    assert created.trigger_kind == CareEvent.Kind.BAG_CHANGE and created.is_active
+    assert [(c.fact, c.operator, c.value) for c in created.conditions.all()] == [("setting", "eq", "home")]
+    assert not created.versions.exists()
+
+
+def test_staff_change_a_templates_settings_and_conditions(staff, template, published):
+    condition = template.conditions.get()
+    data = _settings_data(name="Cycle start, renamed", trigger_kind=CareEvent.Kind.CYCLE_START, is_active=None)
+    data |= {
+        "conditions-INITIAL_FORMS": "1",
+        "conditions-0-id": str(condition.pk),
+        "conditions-0-fact": "cycle_number",
+        "conditions-0-operator": "le",
+        "conditions-0-value": "2",
+    }
+    response = staff.post(reverse("checklists:template_detail", args=[template.pk]), data)
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert (template.name, template.is_active) == ("Cycle start, renamed", False)
+    assert [(c.fact, c.operator, c.value) for c in template.conditions.all()] == [("cycle_number", "le", "2")]
+    published.refresh_from_db()
+    assert published.status == TemplateVersion.Status.PUBLISHED  # settings are not versioned
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param({"name": "Test cycle start"}, "already exists", id="name-taken"),
+        pytest.param({"name": ""}, "This field is required", id="no-name"),
+        pytest.param({"trigger_kind": "picnic"}, "Select a valid choice", id="trigger"),
+        pytest.param({"conditions": [("weight_kg", "lt", "heavy")]}, "Weight (kg) needs a number", id="condition"),
+    ],
+)
+@pytest.mark.parametrize("page", ["create", "change"])
+def test_bad_settings_are_refused_at_the_field_and_nothing_is_saved(staff, template, overrides, message, page):
+    overrides = dict(overrides)
+    data = _settings_data(overrides.pop("conditions", ()), **overrides)
+    if page == "change" and overrides.get("name") == "Test cycle start":
+        ChecklistTemplate.objects.create(name="Neuro check", trigger_kind=CareEvent.Kind.BAG_CHANGE)
+        data["name"] = "Neuro check"
+    url = (
+        reverse("checklists:template_list")
+        if page == "create"
+        else reverse("checklists:template_detail", args=[template.pk])
+    )
+    before = _templates()
+    response = staff.post(url, data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert message in body and "invalid-feedback" in body
+    assert '<details class="mb-3" open>' in body  # the form stays open with its messages
+    assert _templates() == before
+
+
+@pytest.mark.parametrize("service", ["template_create", "template_update"])
+def test_the_template_services_refuse_a_bad_condition_and_save_nothing(template, admin_user, service):
+    values = {"name": "Renamed", "trigger_kind": CareEvent.Kind.CYCLE_START}
+    before = _templates()
+    with pytest.raises(ValidationError, match="Condition 1: Cycle number needs a number"):
+        if service == "template_create":
+            template_create(values=values, conditions=[("cycle_number", "ge", "three")], actor=admin_user)
+        else:
+            template_update(
+                template=template, values=values, conditions=[("cycle_number", "ge", "three")], actor=admin_user
+            )
+    assert _templates() == before
+
+
+def test_a_nurse_cannot_create_or_change_a_template(client, nurse, template):
+    client.force_login(nurse)
+    before = _templates()
+    assert client.post(reverse("checklists:template_list"), _settings_data()).status_code == 403
+    assert client.post(reverse("checklists:template_detail", args=[template.pk]), _settings_data()).status_code == 403
+    assert _templates() == before
+
+
 # --- preview -----------------------------------------------------------------------------------
 
 
@@ -652,9 +757,93 @@ def test_the_admin_lists_open_with_search_and_filters(staff, published, draft, m
     assert staff.get(url, {"q": "line"}).status_code == 200
 
 
-def test_the_admin_shows_a_published_item_read_only(staff, published, draft):
-    published_item, draft_item = published.items.first(), draft.items.first()
-    page = staff.get(reverse("admin:checklists_templateitem_change", args=[published_item.pk])).content.decode()
-    assert 'name="text"' not in page
-    page = staff.get(reverse("admin:checklists_templateitem_change", args=[draft_item.pk])).content.decode()
-    assert 'name="text"' in page
+# --- the admin shows templates; the editor edits them ------------------------------------------
+
+TEMPLATE_MODELS = [ChecklistTemplate, TemplateVersion, TemplateItem, ItemCondition]
+
+
+def _admin_objects(template, draft):
+    item = draft.items.get(order=1)
+    condition = ItemCondition.objects.create(item=item, fact="setting", operator="eq", value="home")
+    return {"checklisttemplate": template, "templateversion": draft, "templateitem": item, "itemcondition": condition}
+
+
+@pytest.mark.parametrize("model", TEMPLATE_MODELS, ids=lambda model: model.__name__)
+def test_the_admin_offers_no_add_change_or_delete_of_templates(rf, admin_user, template, published, draft, model):
+    _admin_objects(template, draft)  # a condition too
+    request = rf.get("/")
+    request.user = admin_user
+    model_admin = admin.site._registry[model]
+    objects = list(model._default_manager.all())
+    assert objects
+    assert not model_admin.has_add_permission(request)
+    for obj in [None, *objects]:
+        assert not model_admin.has_change_permission(request, obj)
+        assert not model_admin.has_delete_permission(request, obj)
+        for inline in model_admin.get_inline_instances(request, obj):
+            assert not inline.has_add_permission(request, obj)
+            assert not inline.has_change_permission(request, obj)
+            assert not inline.has_delete_permission(request, obj)
+    assert model_admin.has_view_permission(request, objects[0])
+
+
+ADMIN_POSTS = {
+    "checklisttemplate": {"name": "Renamed", "trigger_kind": "bag_change", "is_active": "on"},
+    "templateversion": {"change_summary": "Changed in the admin"},
+    "templateitem": {"section": "x", "order": "9", "text": "Changed in the admin", "role": "nurse"},
+    "itemcondition": {"fact": "setting", "operator": "eq", "value": "clinic"},
+}
+
+
+@pytest.mark.parametrize("model", ADMIN_POSTS)
+def test_posts_to_the_admins_change_add_and_delete_pages_change_nothing(staff, template, draft, model):
+    target = _admin_objects(template, draft)[model]
+    before = (_rows(), _templates(), list(TemplateVersion.objects.values_list("pk", "status", "change_summary")))
+    change = staff.post(reverse(f"admin:checklists_{model}_change", args=[target.pk]), ADMIN_POSTS[model])
+    add = staff.post(reverse(f"admin:checklists_{model}_add"), ADMIN_POSTS[model])
+    delete = staff.post(reverse(f"admin:checklists_{model}_delete", args=[target.pk]), {"post": "yes"})
+    assert (change.status_code, add.status_code, delete.status_code) == (403, 403, 403)
+    assert (
+        _rows(),
+        _templates(),
+        list(TemplateVersion.objects.values_list("pk", "status", "change_summary")),
+    ) == before
+
+
+@pytest.mark.parametrize("model", ADMIN_POSTS)
+def test_the_admin_shows_each_template_object_read_only_with_a_link_to_the_editor(staff, template, draft, model):
+    target = _admin_objects(template, draft)[model]
+    page = staff.get(reverse(f"admin:checklists_{model}_change", args=[target.pk])).content.decode()
+    expected = {
+        "checklisttemplate": reverse("checklists:template_detail", args=[template.pk]),
+        "templateversion": reverse("checklists:draft_edit", args=[draft.pk]),
+        "templateitem": reverse("checklists:item_edit", args=[draft.items.get(order=1).pk]),
+        "itemcondition": reverse("checklists:item_edit", args=[draft.items.get(order=1).pk]),
+    }[model]
+    assert f'href="{expected}"' in page
+    assert "changed in the template editor" in page
+    assert 'name="_save"' not in page and 'name="text"' not in page and 'name="value"' not in page
+
+
+def test_the_admin_links_a_published_item_to_its_versions_page(staff, published):
+    item = published.items.get(order=1)
+    page = staff.get(reverse("admin:checklists_templateitem_change", args=[item.pk])).content.decode()
+    assert f'href="{reverse("checklists:version_detail", args=[published.pk])}#item-{item.pk}"' in page
+
+
+def test_the_admin_new_draft_action_calls_the_service_and_points_to_the_editor(staff, template, published):
+    response = staff.post(
+        reverse("admin:checklists_checklisttemplate_changelist"),
+        {"action": "make_new_draft", "_selected_action": [template.pk]},
+        follow=True,
+    )
+    draft = template.versions.get(status=TemplateVersion.Status.DRAFT)
+    assert list(draft.items.values_list("text", flat=True)) == ["Line primed", "Order verified"]
+    body = response.content.decode()
+    assert f'draft v2 is ready; <a href="{reverse("checklists:draft_edit", args=[draft.pk])}">' in body
+
+
+def test_the_list_offers_a_new_template_in_the_editor_not_the_admin(staff, template):
+    body = staff.get(reverse("checklists:template_list")).content.decode()
+    assert "New template" in body and 'name="name"' in body
+    assert reverse("admin:checklists_checklisttemplate_add") not in body

@@ -205,12 +205,12 @@ class Handoff(models.Model):
         ]
         ordering = ["-created_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} handoff for {self.patient}"
+
     @property
     def receiving_rule(self) -> HandoffUnitRule:
         return HandoffUnitRule.for_unit(self.to_unit)
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} handoff for {self.patient}"
 
     def ipass(self) -> dict[str, str]:
         """The I-PASS content as written (IPASS_FIELDS → value)."""

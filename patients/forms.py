@@ -7,6 +7,7 @@ from accounts.models import Role, User
 from .models import (
     MAX_PLANNED_CYCLES,
     BagOption,
+    HomeCheckIn,
     InfusionBag,
     Interruption,
     Patient,
@@ -16,6 +17,7 @@ from .models import (
     ToxicityAssessment,
 )
 from .models.toxicity import GRADES, ICE_PARTS
+from .warning_signs import WARNING_SIGNS
 
 
 class PatientForm(forms.ModelForm):
@@ -266,3 +268,27 @@ class PumpEventForm(forms.ModelForm):
             ),
         }
         self.helper = _helper("Record the event")
+
+
+class CheckInForm(forms.Form):
+    """The home nurse's daily check; the red flags (starred) reach the oncologist on call."""
+
+    temperature = forms.DecimalField(max_digits=4, decimal_places=1)
+    temperature_unit = forms.ChoiceField(
+        label="Measured in", choices=HomeCheckIn._meta.get_field("temperature_unit").choices, widget=forms.RadioSelect
+    )
+    signs = forms.MultipleChoiceField(
+        label="Warning signs today",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(sign.key, f"{sign.label}{' *' if sign.red_flag else ''} ({sign.watch})") for sign in WARNING_SIGNS],
+        help_text="* A red flag: the oncologist on call is alerted at once.",
+    )
+    handwriting_changed = forms.BooleanField(label="Handwriting changed from the usual *", required=False)
+    pump_status = forms.ChoiceField(label="Pump", choices=HomeCheckIn.PumpStatus.choices, widget=forms.RadioSelect)
+    note = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {"checked_at": unit_time("Checked at", zone_name), **self.fields}
+        self.helper = _helper("Record the check")

@@ -48,21 +48,22 @@ def notify_course_stopped(*, course, reason: str, actor) -> None:
         listener(course=course, reason=reason, actor=actor)
 
 
-class AssessmentGradedListener(Protocol):
-    def __call__(self, *, assessment, actor) -> None: ...
+class WatchListener(Protocol):
+    def __call__(self, *, patient, actor, assessment=None, check_in=None) -> None: ...
 
 
-_assessment_graded_listeners: list[AssessmentGradedListener] = []
+_watch_listeners: list[WatchListener] = []
 
 
-def register_assessment_graded_listener(listener: AssessmentGradedListener) -> Callable:
-    """Higher layers act on a grade (coordination's urgent alerts to the on-call oncologist)."""
-    if listener not in _assessment_graded_listeners:
-        _assessment_graded_listeners.append(listener)
+def register_watch_listener(listener: WatchListener) -> Callable:
+    """Higher layers act on what the toxicity watch records (coordination's urgent alerts to the
+    oncologist on call): a graded assessment, or a home check-in."""
+    if listener not in _watch_listeners:
+        _watch_listeners.append(listener)
     return listener
 
 
-def notify_assessment_graded(*, assessment, actor) -> None:
-    """Called in the recording (or confirming) transaction: an alert is sent with its assessment or not at all."""
-    for listener in _assessment_graded_listeners:
-        listener(assessment=assessment, actor=actor)
+def notify_watch(*, patient, actor, assessment=None, check_in=None) -> None:
+    """Called in the recording transaction: an alert is stored with what set it off, or not at all."""
+    for listener in _watch_listeners:
+        listener(patient=patient, actor=actor, assessment=assessment, check_in=check_in)

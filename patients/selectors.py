@@ -6,7 +6,16 @@ from django.http import Http404
 from accounts.audit import audit_record, get_or_404_audited
 from accounts.models import AuditEvent
 
-from .models import CareEvent, Interruption, Patient, PremedicationRule, ToxicityAssessment, TreatmentCourse
+from .models import (
+    CareEvent,
+    HomeCheckIn,
+    Interruption,
+    Patient,
+    PremedicationRule,
+    PumpEvent,
+    ToxicityAssessment,
+    TreatmentCourse,
+)
 from .policy import can_edit_patient
 
 
@@ -94,3 +103,11 @@ def assessments_for(patient: Patient) -> list[ToxicityAssessment]:
     return list(
         ToxicityAssessment.objects.filter(patient=patient).select_related("recorded_by", "confirmed_by", "event")
     )
+
+
+def check_ins_for(patient: Patient) -> list[HomeCheckIn]:
+    return list(HomeCheckIn.objects.filter(patient=patient).select_related("recorded_by"))
+
+
+def pump_events_for(patient: Patient) -> list[PumpEvent]:
+    return list(PumpEvent.objects.filter(patient=patient).select_related("recorded_by", "interruption"))

@@ -19,5 +19,6 @@ urlpatterns = [
     # The toxicity watch (patients/views/toxicity.py).
     path("<int:pk>/assessments/", toxicity.assessment_list, name="assessments"),
     path("<int:pk>/assessments/new/", toxicity.assessment_new, name="assessment_new"),
+    path("<int:pk>/check-ins/new/", toxicity.check_in_new, name="check_in_new"),
     path("assessments/<int:pk>/confirm/", toxicity.assessment_confirm, name="assessment_confirm"),
 ]

@@ -149,6 +149,7 @@ RULES = {
     # The toxicity watch: nurses and the oncologist assess; the oncologist confirms a grade.
     "patients:assessments": Page(Ability.VIEW_PATIENTS, target="patient"),
     "patients:assessment_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
+    "patients:check_in_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     "patients:assessment_confirm": OnPlan("assessment", frozenset({"oncologist"})),
     # What a role does to a patient's work.
     "event_override": Act("event", frozenset({"oncologist"}), "override", {"reason": "Weight on paper."}),

@@ -1,5 +1,6 @@
 """The clinical record: patients and their care teams, regimens, courses and their events."""
 
+from .checkin import HomeCheckIn
 from .course import MAX_PLANNED_CYCLES, CareEvent, Cycle, InfusionBag, Interruption, TreatmentCourse, Weighing
 from .pump import PumpEvent
 from .record import AccessGrant, CareTeamMember, Indication, Patient, PatientQuerySet, Setting
@@ -20,6 +21,7 @@ __all__ = [
     "BagOption",
     "CareEvent",
     "CareTeamMember",
+    "HomeCheckIn",
     "Cycle",
     "Indication",
     "InfusionBag",

@@ -25,6 +25,7 @@ from ..grading import (
     Seizure,
     Vasopressors,
 )
+from ..vitals import TemperatureUnit
 from .course import CareEvent, TreatmentCourse
 from .record import Patient
 
@@ -49,9 +50,7 @@ def _ice_part(label: str, maximum: int) -> models.PositiveSmallIntegerField:
 
 
 class ToxicityAssessment(models.Model):
-    class TemperatureUnit(models.TextChoices):
-        CELSIUS = "C", "°C"
-        FAHRENHEIT = "F", "°F"
+    TemperatureUnit = TemperatureUnit
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
     course = models.ForeignKey(

@@ -6,11 +6,13 @@
 - `weighings`: weighings, the newest of which is the patient's current weight;
 - `regimens`: regimen versions (drafts, publishing) and the starter library;
 - `grants`: a receiving unit's time-boxed window on a patient;
+- `checkins`: the home nurse's daily check and its red flags;
 - `pump`: pump and line events, whose stops open interruptions;
 - `toxicity`: CRS and ICANS assessments, graded by the ASTCT consensus and confirmed by the oncologist.
 """
 
 from .bags import bag_for_event, bag_option_for_hours, infusion_bag_record, next_change_after, weighing_warning
+from .checkins import check_in_record
 from .grants import access_grant_close, access_grant_open
 from .interruptions import course_stop_for_good, interruption_restart, interruption_stop
 from .pump import pump_event_record
@@ -38,6 +40,7 @@ __all__ = [
     "assessment_record",
     "bag_for_event",
     "bag_option_for_hours",
+    "check_in_record",
     "course_extend",
     "course_plan",
     "course_schedule_build",

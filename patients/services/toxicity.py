@@ -5,7 +5,6 @@ alert, coordination's) is stored with the assessment or not at all.
 """
 
 import datetime as dt
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,39 +12,13 @@ from django.utils import timezone
 
 from .. import grading, policy
 from ..grading import ICE_FROM_AGE_YEARS
-from ..hooks import notify_assessment_graded
+from ..hooks import notify_watch
 from ..models import CareEvent, Patient, ToxicityAssessment
 from ..models.toxicity import ICE_PARTS
 from ..selectors import current_course
+from ..vitals import temperature_errors, to_celsius
 
-# A body temperature, by unit: outside these, the number was most likely typed in the other unit.
-BODY_TEMPERATURE = {
-    ToxicityAssessment.TemperatureUnit.CELSIUS: (Decimal("25"), Decimal("45")),
-    ToxicityAssessment.TemperatureUnit.FAHRENHEIT: (Decimal("77"), Decimal("113")),
-}
 CLOCK_SKEW = dt.timedelta(minutes=5)
-
-
-def to_celsius(value: Decimal, unit: str) -> Decimal:
-    if unit == ToxicityAssessment.TemperatureUnit.FAHRENHEIT:
-        value = (value - 32) * 5 / 9
-    return value.quantize(Decimal("0.1"))
-
-
-def _temperature_errors(value: Decimal | None, unit: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not unit:
-        return {"temperature_unit": "Say whether the temperature is in °C or °F."}
-    low, high = BODY_TEMPERATURE[unit]
-    if low <= value <= high:
-        return {}
-    other = "°F" if unit == ToxicityAssessment.TemperatureUnit.CELSIUS else "°C"
-    label = ToxicityAssessment.TemperatureUnit(unit).label
-    return {
-        "temperature": f"{value} {label} is not a body temperature ({low}–{high} {label}). Was it in {other}? "
-        "Choose the unit it was measured in."
-    }
 
 
 def _screen_errors(assessment: ToxicityAssessment) -> dict[str, str]:
@@ -118,7 +91,7 @@ def assessment_record(
     zone = patient.unit.zone
     assessment.uses_capd = patient.age_on(timezone.localtime(assessed_at, zone).date()) < ICE_FROM_AGE_YEARS
     errors = {
-        **_temperature_errors(assessment.temperature, assessment.temperature_unit),
+        **temperature_errors(assessment.temperature, assessment.temperature_unit),
         **_screen_errors(assessment),
         **_other_errors(assessment, now),
     }
@@ -131,7 +104,7 @@ def assessment_record(
     assessment.icans_grade, assessment.icans_rule = icans.grade, str(icans)[:200]
     assessment.full_clean(exclude=["recorded_by", "patient", "course", "event"])
     assessment.save()
-    notify_assessment_graded(assessment=assessment, actor=actor)
+    notify_watch(patient=assessment.patient, assessment=assessment, actor=actor)
     return assessment
 
 
@@ -165,5 +138,5 @@ def assessment_confirm(
         update_fields=["confirmed_crs_grade", "confirmed_icans_grade", "confirm_reason", "confirmed_by", "confirmed_at"]
     )
     if raised:  # a higher grade may set off what the computed one did not
-        notify_assessment_graded(assessment=assessment, actor=actor)
+        notify_watch(patient=assessment.patient, assessment=assessment, actor=actor)
     return assessment

@@ -19,7 +19,7 @@ from ..forms import BagForm, CoursePlanForm, CyclesForm, NextStartForm, RestartF
 from ..models import CareEvent, Cycle, Interruption, TreatmentCourse
 from ..selectors import get_patient_for_user
 from ..services.bags import BAG_EVENTS, bag_for_event, next_change_after, weighing_warning
-from .forms_flow import form_page
+from .forms_flow import form_page, now_on_unit_clock
 
 
 def _course(user, pk) -> TreatmentCourse:
@@ -79,7 +79,7 @@ def course_stop(request, pk):
     course = _course(request.user, pk)
     policy.can_record_stop(request.user, course.patient).enforce()
     zone = course.patient.unit.zone
-    form = StopForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": _now_on(zone)})
+    form = StopForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
 
     def act(data):
         services.interruption_stop(course=course, actor=request.user, **data)
@@ -96,7 +96,7 @@ def interruption_restart(request, pk):
     patient = get_patient_for_user(request.user, interruption.patient_id)
     policy.can_record_restart(request.user, patient, interruption=interruption).enforce()
     zone = patient.unit.zone
-    form = RestartForm(request.POST or None, zone_name=str(zone), initial={"restarted_at": _now_on(zone)})
+    form = RestartForm(request.POST or None, zone_name=str(zone), initial={"restarted_at": now_on_unit_clock(zone)})
 
     def act(data):
         done = services.interruption_restart(interruption=interruption, actor=request.user, **data)
@@ -118,7 +118,7 @@ def course_stop_for_good(request, pk):
     course = _course(request.user, pk)
     policy.can_stop_for_good(request.user, course.patient).enforce()
     zone = course.patient.unit.zone
-    form = StopForGoodForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": _now_on(zone)})
+    form = StopForGoodForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
 
     def act(data):
         services.course_stop_for_good(
@@ -167,7 +167,3 @@ def event_bag(request, pk):
         template="patients/bag_form.html",
         **context,
     )
-
-
-def _now_on(zone):
-    return timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0, tzinfo=None)

@@ -26,3 +26,8 @@ def _add_errors(form, refusal: ValidationError) -> None:
         return
     for field, errors in refusal.error_dict.items():
         form.add_error(field if field in form.fields else None, errors)
+
+
+def now_on_unit_clock(zone):
+    """Now, to the minute, as a form's first value on the unit's clock."""
+    return timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0, tzinfo=None)

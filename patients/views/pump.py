@@ -2,20 +2,18 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.utils import timezone
 
 from .. import policy, services
 from ..forms import PumpEventForm
 from ..selectors import get_patient_for_user
-from .forms_flow import form_page
+from .forms_flow import form_page, now_on_unit_clock
 
 
 def pump_event_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_record_pump_event(request.user, patient).enforce()
     zone = patient.unit.zone
-    now = timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0, tzinfo=None)
-    form = PumpEventForm(request.POST or None, zone_name=str(zone), initial={"occurred_at": now})
+    form = PumpEventForm(request.POST or None, zone_name=str(zone), initial={"occurred_at": now_on_unit_clock(zone)})
 
     def act(data):
         event = services.pump_event_record(patient=patient, actor=request.user, **data)

@@ -13,24 +13,26 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent
 
 from .. import policy, services
-from ..forms import AssessmentForm, GradeConfirmForm
+from ..forms import AssessmentForm, CheckInForm, GradeConfirmForm
 from ..grading import ICE_FROM_AGE_YEARS
 from ..models import ToxicityAssessment
-from ..selectors import assessments_for, get_patient_for_user
+from ..selectors import assessments_for, check_ins_for, get_patient_for_user, pump_events_for
 from ..trends import toxicity_charts
-from .forms_flow import form_page
+from .forms_flow import form_page, now_on_unit_clock
 
 
 def assessment_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_record_assessment(request.user, patient).enforce()
     zone = patient.unit.zone
-    now = timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0, tzinfo=None)
     form = AssessmentForm(
         request.POST or None,
         zone_name=str(zone),
         uses_capd=patient.age < ICE_FROM_AGE_YEARS,
-        initial={"assessed_at": now, "temperature_unit": ToxicityAssessment.TemperatureUnit.CELSIUS},
+        initial={
+            "assessed_at": now_on_unit_clock(zone),
+            "temperature_unit": ToxicityAssessment.TemperatureUnit.CELSIUS,
+        },
     )
 
     def act(data):
@@ -53,6 +55,27 @@ def assessment_new(request, pk):
     )
 
 
+def check_in_new(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    policy.can_record_assessment(request.user, patient).enforce()
+    zone = patient.unit.zone
+    form = CheckInForm(
+        request.POST or None,
+        zone_name=str(zone),
+        initial={"checked_at": now_on_unit_clock(zone), "temperature_unit": "C", "pump_status": "running"},
+    )
+
+    def act(data):
+        done = services.check_in_record(patient=patient, actor=request.user, **data)
+        if done.red_flags:
+            messages.error(request, f"Red flags: {', '.join(done.red_flags)}. The oncologist on call is alerted.")
+        else:
+            messages.success(request, "The check is recorded: no red flag.")
+        return redirect("patients:assessments", pk=patient.pk)
+
+    return form_page(request, form, act, patient=patient, title="Daily home check")
+
+
 def assessment_list(request, pk):
     patient = get_patient_for_user(request.user, pk)
     assessments = assessments_for(patient)
@@ -70,6 +93,8 @@ def assessment_list(request, pk):
                 "patient": patient,
                 "assessments": assessments,
                 "charts": toxicity_charts(assessments),
+                "check_ins": check_ins_for(patient),
+                "pump_events": pump_events_for(patient),
                 "can_record": policy.can_record_assessment(request.user, patient),
                 "can_confirm": can_confirm,
             },

@@ -34,12 +34,12 @@ def graded():
     """The assessments the hook was told of."""
     seen = []
 
-    def listener(*, assessment, actor):
+    def listener(*, patient, actor, assessment=None, check_in=None):
         seen.append((assessment.crs, assessment.icans, actor))
 
-    hooks.register_assessment_graded_listener(listener)
+    hooks.register_watch_listener(listener)
     yield seen
-    hooks._assessment_graded_listeners.remove(listener)
+    hooks._watch_listeners.remove(listener)
 
 
 def test_a_nurse_records_an_assessment_graded_with_its_rule(patient, nurse, graded):

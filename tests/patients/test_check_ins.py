@@ -1,0 +1,97 @@
+"""The home nurse's daily check (issue 13): red flags come from the warning-sign table, the
+temperature's unit is asked about, and the watch hook hears of every check."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from patients import hooks
+from patients.models import HomeCheckIn
+from patients.services import check_in_record
+from patients.warning_signs import WARNING_SIGNS
+
+
+def check(patient, actor, **fields):
+    values = {
+        "checked_at": timezone.now() - dt.timedelta(minutes=5),
+        "temperature": Decimal("36.8"),
+        "temperature_unit": "C",
+        "pump_status": "running",
+        **fields,
+    }
+    return check_in_record(patient=patient, actor=actor, **values)
+
+
+@pytest.fixture
+def heard():
+    seen = []
+
+    def listener(*, patient, actor, assessment=None, check_in=None):
+        seen.append(check_in)
+
+    hooks.register_watch_listener(listener)
+    yield seen
+    hooks._watch_listeners.remove(listener)
+
+
+def test_a_quiet_check_has_no_red_flag(patient, nurse, heard):
+    done = check(patient, nurse, signs=["headache"])
+    assert done.red_flags == [] and heard == [done]
+
+
+def test_red_flags_come_from_the_table_fever_handwriting_and_the_pump(patient, nurse):
+    done = check(
+        patient,
+        nurse,
+        temperature=Decimal("101.3"),
+        temperature_unit="F",
+        signs=["confusion", "nausea_or_vomiting"],
+        handwriting_changed=True,
+        pump_status="alarm",
+    )
+    assert done.temperature_celsius == Decimal("38.5")
+    assert done.red_flags == ["Confusion", "Fever of 38.5 °C", "Handwriting changed", "Pump alarming"]
+
+
+def test_every_neurological_sign_of_the_seed_is_a_red_flag():
+    neurological = [sign for sign in WARNING_SIGNS if sign.watch == "neurological toxicity"]
+    assert {sign.key for sign in neurological} >= {"confusion", "disorientation", "slurred_speech", "seizure"}
+    assert all(sign.red_flag for sign in neurological)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"temperature": Decimal("98.6")}, "temperature", "Was it in °F?"),
+        ({"checked_at": timezone.now() + dt.timedelta(hours=3)}, "checked_at", "future"),
+        ({"signs": ["sneezing"]}, "signs", "Unknown warning signs: sneezing"),
+    ],
+)
+def test_bad_input_is_refused_at_its_field(patient, nurse, fields, field, words):
+    with pytest.raises(ValidationError) as refused:
+        check(patient, nurse, **fields)
+    assert words in refused.value.message_dict[field][0]
+    assert not HomeCheckIn.objects.exists()
+
+
+def test_the_form_shows_the_red_flags_after_saving(client, patient, nurse):
+    client.force_login(nurse)
+    url = reverse("patients:check_in_new", args=[patient.pk])
+    checked_at = timezone.localtime(timezone.now(), patient.unit.zone).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        url,
+        {
+            "checked_at": checked_at,
+            "temperature": "37.1",
+            "temperature_unit": "C",
+            "signs": ["slurred_speech"],
+            "pump_status": "running",
+        },
+        follow=True,
+    )
+    assert "Red flags: Slurred speech." in response.text
+    assert "Daily home checks" in response.text

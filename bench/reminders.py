@@ -237,7 +237,7 @@ def _reminder_round(email_dir: str, pids: list[int]) -> tuple[float, float, floa
     from django.db import connection
 
     from coordination.models import Notification, Reminder
-    from coordination.reminders import reminders_sweep
+    from coordination.reminders.sweep import reminders_sweep
 
     with connection.cursor() as cursor:  # a fresh start for each round: the same tasks are due again
         cursor.execute("TRUNCATE coordination_reminder, coordination_notification")
@@ -434,7 +434,7 @@ def sweep(args, broker: str) -> None:
 
         from checklists.models import Task
         from coordination.models import Reminder
-        from coordination.reminders import reminders_sweep
+        from coordination.reminders.sweep import reminders_sweep
 
         events = args.sweep_tasks // ITEMS
         patients = max(1, events // 25)

@@ -9,6 +9,6 @@ class CoordinationConfig(AppConfig):
         # The care team hears of a course stopped for good through the patients layer's hook.
         from patients.hooks import register_course_stopped_listener
 
-        from .services import on_course_stopped
+        from .reminders.services import on_course_stopped
 
         register_course_stopped_listener(on_course_stopped)

@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from .models import Notification
+from .reminders.selectors import unread_count
 
 
 def notifications(request):
@@ -9,8 +9,4 @@ def notifications(request):
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated):
         return {}
-    return {
-        "unread_notifications": SimpleLazyObject(
-            lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-        )
-    }
+    return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user))}

@@ -6,8 +6,8 @@ delivery with `transaction.on_commit` (coordination.reminders.sweep.dispatch).
 
 from celery import shared_task
 
-from .reminders import reminders_deliver as deliver
-from .reminders import reminders_sweep as sweep
+from .reminders.delivery import reminders_deliver as deliver
+from .reminders.sweep import reminders_sweep as sweep
 
 
 @shared_task(name="coordination.reminders_sweep", soft_time_limit=50, time_limit=58, ignore_result=True)

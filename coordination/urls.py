@@ -3,13 +3,13 @@ from django.urls import path
 from .handoffs.views import actions as handoff_actions
 from .handoffs.views import pages as handoffs
 from .handoffs.views import review as handoff_review
+from .reminders.views import notifications
+from .reminders.views import pages as reminders
 from .views import (
     board,
     event,
     my_work,
-    notifications,
     patient,
-    reminders,
     task_actions,
 )
 

@@ -37,13 +37,13 @@ class RenderedEmail:
 
 
 def render_email(name: str, context: dict) -> RenderedEmail:
-    """An email's subject, text and HTML, from templates/coordination/email/<name>_subject.txt,
+    """An email's subject, text and HTML, from templates/coordination/reminders/email/<name>_subject.txt,
     <name>.txt and <name>.html: the one helper through which the tracker words its emails."""
-    subject = render_to_string(f"coordination/email/{name}_subject.txt", context)
+    subject = render_to_string(f"coordination/reminders/email/{name}_subject.txt", context)
     return RenderedEmail(
         subject=" ".join(subject.split())[:200],
-        text=render_to_string(f"coordination/email/{name}.txt", context),
-        html=render_to_string(f"coordination/email/{name}.html", context),
+        text=render_to_string(f"coordination/reminders/email/{name}.txt", context),
+        html=render_to_string(f"coordination/reminders/email/{name}.html", context),
     )
 
 

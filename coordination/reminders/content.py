@@ -23,7 +23,7 @@ from checklists.gate import event_readiness
 from checklists.models import Task
 from checklists.selectors import my_work
 
-from ..models import Reminder
+from .models import Reminder
 from .rules import zone_of
 
 Kind = Reminder.Kind
@@ -37,7 +37,7 @@ DIGEST_MAX_TASKS = 500
 @dataclass
 class Message:
     """One reminder, worded: `title`, `body` and `link` for the bell; `email` names the email
-    templates (coordination/email/<email>_subject.txt, .txt, .html), `context` fills them."""
+    templates (coordination/reminders/email/<email>_subject.txt, .txt, .html), `context` fills them."""
 
     title: str
     body: str

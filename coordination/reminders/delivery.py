@@ -52,9 +52,10 @@ from checklists.models import Task
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent
 
-from ..models import Handoff, Notification, Reminder, ReminderPreference, TaskSnooze
+from ..handoffs.models import Handoff
 from .channels import Channel, channels
 from .content import HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
+from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .sweep import dispatch
 
 logger = logging.getLogger(__name__)

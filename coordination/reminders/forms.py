@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.filters import PeriodFilterSet, period_filters
 from accounts.models import User
 
-from ..models import Reminder, ReminderPreference, TaskSnooze
+from .models import Reminder, ReminderPreference, TaskSnooze
 
 SNOOZE_CHOICES = [
     ("", "Choose…"),

@@ -42,7 +42,8 @@ from checklists.models import Task
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, CareTeamMember
 
-from ..models import Handoff, Reminder, ReminderPreference, ReminderRule, TaskSnooze
+from ..handoffs.models import Handoff
+from .models import Reminder, ReminderPreference, ReminderRule, TaskSnooze
 
 Kind = Reminder.Kind
 DIGEST_TARGET = "digest"

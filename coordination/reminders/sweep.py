@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..models import Reminder
+from .models import Reminder
 from .rules import RULES, Candidate, People, UnitRules
 
 logger = logging.getLogger(__name__)

@@ -39,8 +39,8 @@ from checklists.services import (
     task_verify,
 )
 from coordination.models import TaskSnooze
-from coordination.reminders import task_snooze
 from coordination.reminders.policy import can_snooze
+from coordination.reminders.services import task_snooze
 from coordination.task_view import decorate
 
 from ..accounts.helpers import verified_login

@@ -9,7 +9,6 @@ from accounts.models import AuditEvent
 from checklists.models import Task
 from checklists.policy import assignable_users, can_be_assigned
 from checklists.services import checklists_instantiate, task_complete
-from coordination.models import Notification
 
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
@@ -236,14 +235,6 @@ def test_the_reassignment_page_is_logged_as_a_look_at_the_task(client, coordinat
 def test_the_board_is_for_coordinators(client, nurse):
     client.force_login(nurse)
     assert client.get(reverse("board")).status_code == 403
-
-
-def test_the_bell_counts_unread_notifications(client, nurse):
-    Notification.objects.create(recipient=nurse, title="Weight due in 2 hours")
-    client.force_login(nurse)
-    assert '1<span class="visually-hidden"> unread' in client.get(reverse("notification_bell")).content.decode()
-    client.post(reverse("notifications_read"))
-    assert "unread" not in client.get(reverse("notification_bell")).content.decode()
 
 
 # --- a constant number of queries, with 1 row and with 50 ---------------------------------

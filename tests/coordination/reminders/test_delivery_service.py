@@ -36,7 +36,7 @@ from django.utils import timezone
 from checklists.services import checklists_instantiate
 from coordination.models import Notification, Reminder
 
-from ..checklists.helpers import make_event, publish_template
+from ...checklists.helpers import make_event, publish_template
 
 pytestmark = [pytest.mark.service, pytest.mark.django_db(transaction=True)]
 

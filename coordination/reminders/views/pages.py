@@ -1,12 +1,8 @@
 """Reminder pages: the ledger (admins), one's own preferences, an event's reminders and snoozes."""
 
-import datetime as dt
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q
-from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -14,26 +10,19 @@ from django.views.decorators.http import require_POST
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 from accounts.permissions import Ability, ability_required, require
-from checklists.models import Task
+from checklists.policy import TeamRoles
 from checklists.selectors import get_event_for_user, get_task_for_user
 
-from ..models import Reminder, TaskSnooze
-from ..reminders import preference_for, reminder_preference_update, task_snooze, task_snooze_end
-from ..reminders.forms import LedgerFilter, PreferenceForm, SnoozeForm
-from ..reminders.policy import can_snooze
-from ..task_view import team_roles
+from ..forms import LedgerFilter, PreferenceForm, SnoozeForm
+from ..models import Reminder
+from ..policy import can_snooze
+from ..selectors import ledger_rows, ledger_summary, open_tasks_with_reminders
+from ..services import preference_for, reminder_preference_update, task_snooze, task_snooze_end
 
 PAGE_SIZE = 100
 
 
 # --- the ledger -----------------------------------------------------------------------------------
-
-
-def _lag_percentile(sent, count: int, fraction: float) -> dt.timedelta | None:
-    """The lag at `fraction` of the sent reminders, ordered (nearest rank): one query."""
-    if not count:
-        return None
-    return sent.order_by("sent_lag").values_list("sent_lag", flat=True)[min(count - 1, int(fraction * count))]
 
 
 @ability_required(Ability.READ_REMINDER_LEDGER)
@@ -42,27 +31,13 @@ def reminder_ledger(request):
     when each should have gone (its rule's time) to when it went."""
     filterset = LedgerFilter(request.GET or None, queryset=Reminder.objects.all())
     reminders = filterset.qs if filterset.is_valid() or not request.GET else Reminder.objects.none()
-    counts = reminders.aggregate(
-        total=Count("pk"),
-        **{state: Count("pk", filter=Q(state=state)) for state in Reminder.State.values},
-    )
-    lag = ExpressionWrapper(F("sent_at") - F("fire_at"), output_field=DurationField())
-    sent = reminders.filter(state=Reminder.State.SENT).annotate(sent_lag=lag)
-    lags = {
-        "median": _lag_percentile(sent, counts[Reminder.State.SENT], 0.5),
-        "p95": _lag_percentile(sent, counts[Reminder.State.SENT], 0.95),
-        "max": sent.aggregate(top=Max("sent_lag"))["top"] if counts[Reminder.State.SENT] else None,
-    }
-    rows = (
-        reminders.select_related("recipient")
-        .annotate(patient_id=Coalesce("task__patient_id", "event__patient_id", "handoff__patient_id"))
-        .order_by("-created_at", "-pk")
-    )
+    counts, lags = ledger_summary(reminders)
+    rows = ledger_rows(reminders)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "counts": counts, "lags": lags}
-    return render(request, "coordination/reminder_ledger.html", context)
+    return render(request, "coordination/reminders/ledger.html", context)
 
 
 # --- one's own preferences --------------------------------------------------------------------------
@@ -82,7 +57,7 @@ def reminder_settings(request):
         return redirect("reminder_settings")
     zone = request.user.unit.time_zone if request.user.unit_id else timezone.get_default_timezone_name()
     context = {"form": form, "zone": zone, "has_email": bool(request.user.email)}
-    return render(request, "coordination/reminder_settings.html", context)
+    return render(request, "coordination/reminders/settings.html", context)
 
 
 # --- an event's reminders and snoozes -----------------------------------------------------------------
@@ -93,28 +68,12 @@ def _panel_context(request, event, *, forms=None, error: str = "", notice: str =
     form where the user may snooze: a constant number of queries however many tasks."""
     now = timezone.now()
     user = request.user
-    tasks = list(
-        Task.objects.filter(event=event, status=Task.Status.OPEN).select_related("assignee").order_by("due_at", "order")
-    )
-    snoozes = {}
-    for snooze in (
-        TaskSnooze.objects.filter(task__in=tasks, ended_at__isnull=True, until__gt=now)
-        .select_related("created_by")
-        .order_by("until")
-    ):
-        snoozes[snooze.task_id] = snooze
-    reminders: dict[int, list[Reminder]] = {}
-    for reminder in (
-        Reminder.objects.filter(task__in=tasks).exclude(state=Reminder.State.SKIPPED).select_related("recipient")
-    ):
-        reminders.setdefault(reminder.task_id, []).append(reminder)
-    roles = team_roles(user)
+    tasks = open_tasks_with_reminders(event, now=now)
+    roles = TeamRoles.of(user)
     zone = event.patient.unit.zone
     forms = forms or {}
     for task in tasks:
         task.patient = event.patient  # the policy reads its unit: the event's, loaded once
-        task.snooze = snoozes.get(task.pk)
-        task.reminder_list = sorted(reminders.get(task.pk, []), key=lambda r: r.created_at)
         task.can_snooze = bool(can_snooze(user, task, roles=roles))
         if task.can_snooze:
             task.snooze_form = forms.get(task.pk) or SnoozeForm(zone=zone, now=now, auto_id=f"snooze-{task.pk}-%s")
@@ -132,7 +91,7 @@ def event_reminders(request, pk):
     event = get_event_for_user(request.user, pk)
     require(request.user, Ability.VIEW_PATIENTS)
     if request.htmx:
-        return render(request, "coordination/partials/reminder_panel.html", _panel_context(request, event))
+        return render(request, "coordination/reminders/partials/panel.html", _panel_context(request, event))
     audit_record(
         action=AuditEvent.Action.VIEW,
         object_type="patients.careevent",
@@ -140,7 +99,7 @@ def event_reminders(request, pk):
         patient_id=event.patient_id,
         detail={"page": "reminders"},
     )
-    return render(request, "coordination/reminder_event.html", _panel_context(request, event))
+    return render(request, "coordination/reminders/event.html", _panel_context(request, event))
 
 
 @require_POST
@@ -180,4 +139,4 @@ def task_snooze_view(request, pk):
             messages.success(request, notice)
         return redirect("event_reminders", pk=event.pk)
     context = _panel_context(request, event, forms={task.pk: form} if form else None, error=error, notice=notice)
-    return render(request, "coordination/partials/reminder_panel.html", context)
+    return render(request, "coordination/reminders/partials/panel.html", context)

@@ -1,13 +1,16 @@
+"""The bell: the notifications page, marking them read, and the bell's partial."""
+
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ..models import Notification
+from ..selectors import notifications_of
 from ..services import notifications_mark_read
 
 
 def notification_list(request):
-    notifications = Notification.objects.filter(recipient=request.user)[:100]
-    return render(request, "coordination/notifications.html", {"notifications": notifications})
+    return render(
+        request, "coordination/reminders/notifications.html", {"notifications": notifications_of(request.user)}
+    )
 
 
 @require_POST
@@ -18,4 +21,4 @@ def notifications_read(request):
 
 def notification_bell(request):
     """The bell's partial: polled by htmx so new reminders show without a reload."""
-    return render(request, "coordination/partials/bell.html")
+    return render(request, "coordination/reminders/partials/bell.html")

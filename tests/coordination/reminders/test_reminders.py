@@ -2,7 +2,7 @@
 
 Tasks run eagerly and the sweep's `on_commit` callbacks are captured and run
 (`django_capture_on_commit_callbacks`), so a test sees what a worker would do; the clock is
-moved with time-machine. tests/coordination/test_reminder_delivery_service.py runs the same
+moved with time-machine. tests/coordination/reminders/test_delivery_service.py runs the same
 code through a real worker and Redis.
 """
 
@@ -24,21 +24,16 @@ from accounts.models import AuditEvent, Role
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim, task_complete
 from coordination.models import Handoff, Notification, Reminder, ReminderPreference, ReminderRule, TaskSnooze
-from coordination.reminders import (
-    reminder_preference_update,
-    reminders_deliver,
-    reminders_sweep,
-    task_snooze,
-    task_snooze_end,
-)
 from coordination.reminders.channels import ReminderEmail
 from coordination.reminders.content import patient_label
-from coordination.reminders.sweep import SWEEP_LOCK
+from coordination.reminders.delivery import reminders_deliver
+from coordination.reminders.services import reminder_preference_update, task_snooze, task_snooze_end
+from coordination.reminders.sweep import SWEEP_LOCK, reminders_sweep
 from patients.services import event_cancel, event_move
 
-from ..accounts.helpers import verified_login
-from ..checklists.helpers import make_event, publish_template
-from ..factories import UnitFactory, UserFactory
+from ...accounts.helpers import verified_login
+from ...checklists.helpers import make_event, publish_template
+from ...factories import UnitFactory, UserFactory
 
 UTC = dt.UTC
 # 09:00 in New York (the test ward's zone) on a winter day: EST, UTC-5.
@@ -684,7 +679,7 @@ class BrokenBackend(BaseEmailBackend):
 
 
 def test_a_failing_email_is_retried_with_backoff_then_given_up_and_the_bell_rings_once(event, cast, run, settings):
-    settings.EMAIL_BACKEND = "tests.coordination.test_reminders.BrokenBackend"
+    settings.EMAIL_BACKEND = "tests.coordination.reminders.test_reminders.BrokenBackend"
     settings.REMINDER_MAX_ATTEMPTS, settings.REMINDER_RETRY_SECONDS = 3, 60
     pump = task(event, "Pump programmed and locked")
     task_claim(task=pump, actor=cast["nurse"])

@@ -1,8 +1,9 @@
 """Reminders and escalations: the rules a unit sets, each person's preferences, task snoozes,
-and the ledger of every reminder (`Reminder`), which is the source of truth for delivery.
+the ledger of every reminder (`Reminder`), which is the source of truth for delivery, and the
+bell's messages (`Notification`), where reminders and other news land in the tracker.
 
 A beat-driven sweep writes `Reminder` rows (one per target, kind, recipient and due time) and
-delivery marks them sent under a row lock; see `coordination.reminders`. A broker that loses
+delivery marks them sent under a row lock; see `coordination.reminders.sweep` and `.delivery`. A broker that loses
 messages or a worker that dies delays a reminder, never loses or doubles it.
 
 Audit: `ReminderRule` (what a unit has chosen) and `TaskSnooze` (who held a task's reminders,
@@ -224,3 +225,27 @@ class Reminder(models.Model):
     @property
     def lag(self) -> dt.timedelta | None:
         return self.sent_at - self.fire_at if self.sent_at else None
+
+
+class Notification(models.Model):
+    """An in-app message (the bell). Reminders and escalations land here."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True, help_text="A path inside the tracker.")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="unread_notification_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None

@@ -1,0 +1,18 @@
+"""Every model of the coordination app, from its packages (each keeps its own models.py);
+Django finds them all through this module."""
+
+from .handoffs.models import Handoff, HandoffAction, HandoffActivity, HandoffComment, HandoffUnitRule
+from .reminders.models import Notification, Reminder, ReminderPreference, ReminderRule, TaskSnooze
+
+__all__ = [
+    "Handoff",
+    "HandoffAction",
+    "HandoffActivity",
+    "HandoffComment",
+    "HandoffUnitRule",
+    "Notification",
+    "Reminder",
+    "ReminderPreference",
+    "ReminderRule",
+    "TaskSnooze",
+]

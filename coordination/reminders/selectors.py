@@ -1,0 +1,79 @@
+"""Reads of the reminder pages and the bell, with their relations loaded: a constant number of
+queries however many rows."""
+
+import datetime as dt
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from checklists.models import Task
+from patients.models import CareEvent
+
+from .models import Notification, Reminder, TaskSnooze
+
+
+def _lag_percentile(sent, count: int, fraction: float) -> dt.timedelta | None:
+    """The lag at `fraction` of the sent reminders, ordered (nearest rank): one query."""
+    if not count:
+        return None
+    return sent.order_by("sent_lag").values_list("sent_lag", flat=True)[min(count - 1, int(fraction * count))]
+
+
+def ledger_summary(reminders: QuerySet[Reminder]) -> tuple[dict[str, int], dict[str, dt.timedelta | None]]:
+    """The ledger's counts (in all and by state) and the lag from when each sent reminder should
+    have gone (its rule's time) to when it went: median, 95th percentile, longest."""
+    counts = reminders.aggregate(
+        total=Count("pk"),
+        **{state: Count("pk", filter=Q(state=state)) for state in Reminder.State.values},
+    )
+    lag = ExpressionWrapper(F("sent_at") - F("fire_at"), output_field=DurationField())
+    sent = reminders.filter(state=Reminder.State.SENT).annotate(sent_lag=lag)
+    lags = {
+        "median": _lag_percentile(sent, counts[Reminder.State.SENT], 0.5),
+        "p95": _lag_percentile(sent, counts[Reminder.State.SENT], 0.95),
+        "max": sent.aggregate(top=Max("sent_lag"))["top"] if counts[Reminder.State.SENT] else None,
+    }
+    return counts, lags
+
+
+def ledger_rows(reminders: QuerySet[Reminder]) -> QuerySet[Reminder]:
+    """The ledger's rows, newest first, each naming its patient by id (`patient_id`)."""
+    return (
+        reminders.select_related("recipient")
+        .annotate(patient_id=Coalesce("task__patient_id", "event__patient_id", "handoff__patient_id"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def open_tasks_with_reminders(event: CareEvent, *, now: dt.datetime) -> list[Task]:
+    """The event's open tasks, each with its live snooze (`snooze`) and the reminders sent or
+    waiting about it (`reminder_list`, oldest first): three queries however many tasks."""
+    tasks = list(
+        Task.objects.filter(event=event, status=Task.Status.OPEN).select_related("assignee").order_by("due_at", "order")
+    )
+    snoozes = {}
+    for snooze in (
+        TaskSnooze.objects.filter(task__in=tasks, ended_at__isnull=True, until__gt=now)
+        .select_related("created_by")
+        .order_by("until")
+    ):
+        snoozes[snooze.task_id] = snooze
+    reminders: dict[int, list[Reminder]] = {}
+    for reminder in (
+        Reminder.objects.filter(task__in=tasks).exclude(state=Reminder.State.SKIPPED).select_related("recipient")
+    ):
+        reminders.setdefault(reminder.task_id, []).append(reminder)
+    for task in tasks:
+        task.snooze = snoozes.get(task.pk)
+        task.reminder_list = sorted(reminders.get(task.pk, []), key=lambda r: r.created_at)
+    return tasks
+
+
+def notifications_of(user, limit: int = 100) -> QuerySet[Notification]:
+    """The user's newest notifications, read or not."""
+    return Notification.objects.filter(recipient=user)[:limit]
+
+
+def unread_count(user) -> int:
+    """The bell's number: one indexed count."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -398,7 +398,7 @@ def load_cast() -> LoadCast:
 
     from accounts.models import User
     from checklists.selectors import my_work
-    from coordination.filters import MyWorkFilter
+    from coordination.worklist.forms import MyWorkFilter
     from patients.models import Patient
     from patients.selectors import patients_for_user
 

@@ -4,7 +4,7 @@ Each `can_*` function answers for one action: allowed, or refused with the sente
 user. The services (checklists.services) enforce them and raise what they always raised: a
 refusal of the person is a PermissionDenied, a refusal of the task's state a TaskConflict (the
 message says who got there first), a task that cannot take the action a ValidationError at the
-form's field. The pages (coordination.task_view, the event page) call the same functions to
+form's field. The pages (coordination.worklist.task_view, the event page) call the same functions to
 decide what to offer, so that a page never offers what the service refuses, nor hides what it
 accepts.
 

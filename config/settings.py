@@ -106,7 +106,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache: Redis in production (CACHE_URL=redis://…), this process's memory for `make run`.
-# It holds sessions and rendered My work lists (coordination.page_cache), nothing that cannot
+# It holds sessions and rendered My work lists (coordination.worklist.page_cache), nothing that cannot
 # be lost: a flushed cache costs a query or a render, never a sign-out or a stale page.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 CACHES["default"].setdefault("KEY_PREFIX", "care")
@@ -279,7 +279,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Rendered pages ---------------------------------------------------------------------------------
-# How long a rendered My work list is kept while nothing it shows changes (coordination.page_cache);
+# How long a rendered My work list is kept while nothing it shows changes (coordination.worklist.page_cache);
 # 0 renders every request. Keys move on every minute, so more than 60 buys nothing.
 PAGE_CACHE_SECONDS = env_count("PAGE_CACHE_SECONDS", 60, minimum=0)
 

@@ -5,13 +5,7 @@ from .handoffs.views import pages as handoffs
 from .handoffs.views import review as handoff_review
 from .reminders.views import notifications
 from .reminders.views import pages as reminders
-from .views import (
-    board,
-    event,
-    my_work,
-    patient,
-    task_actions,
-)
+from .worklist.views import board, event, my_work, patient, task_actions
 
 urlpatterns = [
     path("", my_work.my_work_view, name="home"),

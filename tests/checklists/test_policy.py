@@ -41,7 +41,7 @@ from checklists.services import (
 from coordination.models import TaskSnooze
 from coordination.reminders.policy import can_snooze
 from coordination.reminders.services import task_snooze
-from coordination.task_view import decorate
+from coordination.worklist.task_view import decorate
 
 from ..accounts.helpers import verified_login
 from ..factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
@@ -348,7 +348,7 @@ ROW_OFFERS = {
 
 
 def test_a_task_row_offers_exactly_what_the_policy_allows(world):
-    template = get_template("coordination/partials/task_row.html")
+    template = get_template("coordination/worklist/partials/task_row.html")
     wrong, answers = [], {action: set() for action in ROW_OFFERS}
     for actor, state, kind in CASES:
         user, task, _ = arrange(world, actor, state, kind)

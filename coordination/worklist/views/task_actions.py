@@ -44,7 +44,7 @@ def _respond(request, task, *, bound_forms=None, error: str = "", notice: str = 
         if hasattr(task, slot):  # the action may still be open to the user
             setattr(task, slot, form)
     context = {"task": task, "error": error, "notice": notice}
-    response = render(request, "coordination/partials/task_row.html", context)
+    response = render(request, "coordination/worklist/partials/task_row.html", context)
     if notice:
         response["HX-Trigger"] = "taskChanged"  # counts and gate badges refresh themselves
     return response
@@ -127,7 +127,7 @@ def task_reassign(request, pk):
             raise PermissionDenied(decision.reason)  # not the unit's coordinator, or the task is closed
         context = {"task": task, "form": ReassignForm(task=task)}
         if request.htmx:  # opened in place on the board, which is not logged as a look either
-            return render(request, "coordination/partials/reassign_form.html", context)
+            return render(request, "coordination/worklist/partials/reassign_form.html", context)
         audit_record(
             action=AuditEvent.Action.VIEW,
             object_type="checklists.task",
@@ -135,7 +135,7 @@ def task_reassign(request, pk):
             patient_id=task.patient_id,
             detail={"page": "reassign"},
         )
-        return render(request, "coordination/task_reassign.html", context)
+        return render(request, "coordination/worklist/task_reassign.html", context)
     form = ReassignForm(request.POST, task=task)
     if not form.is_valid():
         errors = "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())

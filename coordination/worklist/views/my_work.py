@@ -18,7 +18,7 @@ from checklists.models import Task
 from checklists.selectors import my_work
 from patients.models import CareEvent
 
-from ..filters import MyWorkFilter
+from ..forms import MyWorkFilter
 from ..page_cache import cached_parts
 from ..task_view import DUE_SOON, UrlForPk, decorate, local_time_text, patients_and_team_roles
 
@@ -75,11 +75,11 @@ def group_by_event(tasks: list[Task]) -> list[TaskGroup]:
 
 
 def my_work_view(request):
-    # The filters and the list are kept while nothing they show changes (coordination.page_cache).
+    # The filters and the list are kept while nothing they show changes (page_cache).
     parts = cached_parts(request, "my-work", lambda: render_parts(request))
     if request.htmx:
         return HttpResponse(parts["list"])
-    return render(request, "coordination/my_work.html", {"parts": parts})
+    return render(request, "coordination/worklist/my_work.html", {"parts": parts})
 
 
 def render_parts(request) -> dict[str, str]:
@@ -114,6 +114,6 @@ def render_parts(request) -> dict[str, str]:
         "now": now,
     }
     return {
-        "filter": render_to_string("coordination/partials/my_work_filter.html", context, request),
-        "list": render_to_string("coordination/partials/my_work_list.html", context, request),
+        "filter": render_to_string("coordination/worklist/partials/my_work_filter.html", context, request),
+        "list": render_to_string("coordination/worklist/partials/my_work_list.html", context, request),
     }

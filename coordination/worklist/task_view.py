@@ -17,8 +17,8 @@ from checklists.policy import TeamRoles
 from patients.models import CareTeamMember, Patient
 from patients.selectors import patients_for_user
 
+from ..reminders.policy import can_snooze
 from .forms import empty_complete_form, empty_not_applicable_form, empty_undo_form
-from .reminders.policy import can_snooze
 
 DUE_SOON = dt.timedelta(hours=2)
 ACTIONS = ("claim", "release", "complete", "not_applicable", "verify", "undo", "reassign")

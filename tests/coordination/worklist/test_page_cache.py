@@ -1,4 +1,4 @@
-"""My work is kept rendered while nothing it shows changes (coordination.page_cache), and never
+"""My work is kept rendered while nothing it shows changes (coordination.worklist.page_cache), and never
 shows what has changed since: every change moves the audit log's newest change on."""
 
 import datetime as dt
@@ -14,10 +14,10 @@ from accounts.audit import audit_record, latest_change_id
 from accounts.models import READ_ACTIONS, AuditEvent
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim
-from coordination.page_cache import page_key
+from coordination.worklist.page_cache import page_key
 from patients.models import CareTeamMember
 
-from ..checklists.helpers import make_event, publish_template
+from ...checklists.helpers import make_event, publish_template
 
 ITEMS = [{"text": "Weight", "response_kind": "number", "unit": "kg"}, {"text": "Pump programmed and locked"}]
 

@@ -8,8 +8,8 @@ from patients.models import CareEvent
 from patients.policy import plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
-from ..handoffs.policy import can_prepare
-from ..handoffs.selectors import patient_handoffs
+from ...handoffs.policy import can_prepare
+from ...handoffs.selectors import patient_handoffs
 from ..selectors import annotate_event, patient_page
 
 
@@ -40,4 +40,4 @@ def patient_detail(request, pk):
         "can_prepare_handoff": can_prepare(request.user, patient),
         "plan": plan_actions(request.user, patient),
     }
-    return render(request, "coordination/patient_detail.html", context)
+    return render(request, "coordination/worklist/patient_detail.html", context)

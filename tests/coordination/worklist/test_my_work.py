@@ -14,9 +14,9 @@ from django.utils import timezone
 from checklists.models import Task
 from checklists.policy import can_verify
 from checklists.services import checklists_instantiate, task_complete
-from coordination.views.my_work import FIRST_ROWS
+from coordination.worklist.views.my_work import FIRST_ROWS
 
-from ..checklists.helpers import make_event, publish_template
+from ...checklists.helpers import make_event, publish_template
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 ITEMS = [

@@ -38,9 +38,9 @@ def _event_page(request, pk, override_form=None):
         "override_form": override_form or (OverrideForm() if can_override else None),
     }
     template = (
-        "coordination/partials/event_gate.html"
+        "coordination/worklist/partials/event_gate.html"
         if request.htmx and request.GET.get("part") == "gate"
-        else ("coordination/event_detail.html")
+        else "coordination/worklist/event_detail.html"
     )
     return render(request, template, context)
 

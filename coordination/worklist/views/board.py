@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.permissions import Ability, require
 from patients.models import Patient
 
-from ..handoffs.selectors import handoffs_waiting
+from ...handoffs.selectors import handoffs_waiting
 from ..selectors import board_events, overdue_tasks
 from ..task_view import UrlForPk, decorate, team_roles
 
@@ -33,4 +33,4 @@ def coordinator_board(request):
         "waiting_handoffs": handoffs_waiting(user.unit_id, now=now),
         "now": now,
     }
-    return render(request, "coordination/board.html", context)
+    return render(request, "coordination/worklist/board.html", context)

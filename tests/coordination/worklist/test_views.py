@@ -10,9 +10,9 @@ from checklists.models import Task
 from checklists.policy import assignable_users, can_be_assigned
 from checklists.services import checklists_instantiate, task_complete
 
-from ..accounts.helpers import verified_login
-from ..checklists.helpers import make_event, publish_template
-from ..factories import CareTeamMemberFactory, PatientFactory, UserFactory
+from ...accounts.helpers import verified_login
+from ...checklists.helpers import make_event, publish_template
+from ...factories import CareTeamMemberFactory, PatientFactory, UserFactory
 
 ITEMS = [
     {"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "max_value": 300},

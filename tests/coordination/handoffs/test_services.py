@@ -19,8 +19,8 @@ from coordination.handoffs.selectors import handoff_actions_for, handoff_facts, 
 from coordination.models import Handoff, HandoffAction, HandoffActivity, Notification
 from patients.models import AccessGrant, Patient
 
-from ..factories import UnitFactory, UserFactory
-from .handoff_helpers import (
+from ...factories import UnitFactory, UserFactory
+from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     content,

@@ -24,7 +24,7 @@ from coordination.handoffs.policy import HandoffConflict
 from coordination.models import Handoff, HandoffAction
 from patients.models import Patient
 
-from .handoff_helpers import (
+from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     content,

@@ -13,7 +13,7 @@ from coordination.handoffs import services as svc
 from coordination.handoffs.models import Handoff
 from coordination.handoffs.policy import HandoffConflict
 
-from .handoff_helpers import (
+from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     content,

@@ -11,7 +11,7 @@ from coordination.handoffs.policy import HandoffConflict
 from coordination.models import Handoff, HandoffActivity
 from patients.models import AccessGrant
 
-from .handoff_helpers import (
+from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     draft_handoff,

@@ -14,9 +14,9 @@ from accounts.models import AuditEvent
 from coordination.handoffs import services as svc
 from coordination.models import Handoff
 
-from ..accounts.helpers import verified_login
-from ..checklists.helpers import make_event
-from .handoff_helpers import (
+from ...accounts.helpers import verified_login
+from ...checklists.helpers import make_event
+from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     draft_handoff,

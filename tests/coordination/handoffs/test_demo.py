@@ -8,7 +8,7 @@ from coordination.handoffs.selectors import handoff_actions_for, handoffs_visibl
 from coordination.models import Handoff, HandoffAction, HandoffComment, Notification
 from patients.models import AccessGrant, Patient
 
-from ..factories import TEST_PASSWORD
+from ...factories import TEST_PASSWORD
 
 
 def counts():

@@ -15,7 +15,7 @@ from django.utils import timezone
 from .audit import audit_record
 from .filters import PeriodFilterSet, period_filters
 from .models import AuditEvent, audit_action_choices
-from .permissions import Ability, ability_required
+from .permissions import READ_AUDIT_LOG, ability_required
 
 PAGE_SIZE = 100
 CSV_COLUMNS = [
@@ -54,7 +54,7 @@ def _filtered(request) -> AuditFilter:
     return AuditFilter(request.GET, queryset=AuditEvent.objects.order_by("-id"))
 
 
-@ability_required(Ability.READ_AUDIT_LOG)
+@ability_required(READ_AUDIT_LOG)
 def audit_log(request):
     filterset = _filtered(request)
     events = filterset.qs if filterset.is_valid() else AuditEvent.objects.none()
@@ -72,7 +72,7 @@ class _Echo:
         return value
 
 
-@ability_required(Ability.READ_AUDIT_LOG)
+@ability_required(READ_AUDIT_LOG)
 def audit_export(request):
     filterset = _filtered(request)
     if not filterset.is_valid():

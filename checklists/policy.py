@@ -24,12 +24,21 @@ from django.utils import timezone
 from django.utils.functional import lazy
 
 from accounts.models import Role, User
-from accounts.permissions import Ability, can
+from accounts.permissions import ADMIN, CLINICIANS, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 from patients.models import CareEvent, CareTeamMember
 
 from .gate import Readiness, event_readiness
 from .models import Checklist, Task
+
+# What each role may do with tasks and templates at all (on whose patients: the rules below).
+WORK_TASKS = Ability("work_tasks", "claim, complete and skip the tasks of their role", CLINICIANS)
+VERIFY_TASKS = Ability(
+    "verify_tasks", "verify a colleague's completion", frozenset({Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST})
+)
+REASSIGN_TASKS = Ability("reassign_tasks", "reassign tasks", frozenset({Role.COORDINATOR}))
+OVERRIDE_GATE = Ability("override_gate", "override a readiness gate", frozenset({Role.ONCOLOGIST}))
+EDIT_TEMPLATES = Ability("edit_templates", "edit checklist templates", frozenset({ADMIN}))
 
 
 class TaskConflict(Exception):
@@ -113,7 +122,7 @@ def on_care_team(user, patient_id: int, role: str = "", *, roles: TeamRoles | No
 
 def is_unit_coordinator(user, task: Task) -> bool:
     """The coordinator of the unit of the task's patient."""
-    return can(user, Ability.REASSIGN_TASKS) and user.unit_id is not None and user.unit_id == task.patient.unit_id
+    return can(user, REASSIGN_TASKS) and user.unit_id is not None and user.unit_id == task.patient.unit_id
 
 
 def is_assignee(user, task: Task) -> bool:
@@ -123,7 +132,7 @@ def is_assignee(user, task: Task) -> bool:
 def _works(user, task: Task, roles: TeamRoles | None) -> bool:
     """A clinician on the patient's care team in the task's role: who claims, completes, skips
     and undoes it."""
-    return can(user, Ability.WORK_TASKS) and on_care_team(user, task.patient_id, task.role, roles=roles)
+    return can(user, WORK_TASKS) and on_care_team(user, task.patient_id, task.role, roles=roles)
 
 
 # --- the refusals ---------------------------------------------------------------------------------
@@ -252,7 +261,7 @@ def can_verify(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
         return conflict(_worded_later(lambda: f"Already verified by {task.verified_by}."))
     if user.is_authenticated and task.completed_by_id == user.pk:
         return OWN_WORK
-    if not (can(user, Ability.VERIFY_TASKS) and on_care_team(user, task.patient_id, task.verifier_role, roles=roles)):
+    if not (can(user, VERIFY_TASKS) and on_care_team(user, task.patient_id, task.verifier_role, roles=roles)):
         return NOT_A_VERIFIER[task.verifier_role]
     return ALLOWED
 
@@ -262,7 +271,7 @@ def can_override_gate(
 ) -> Decision:
     """An oncologist on the care team clears an event whose gate is blocked to start.
     `readiness`: the event's gate, when the caller has it (otherwise it is read here)."""
-    if not (can(user, Ability.OVERRIDE_GATE) and on_care_team(user, event.patient_id, Role.ONCOLOGIST, roles=roles)):
+    if not (can(user, OVERRIDE_GATE) and on_care_team(user, event.patient_id, Role.ONCOLOGIST, roles=roles)):
         return refuse("Only an oncologist on this patient's care team may override the gate.")
     if readiness is None:
         readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
@@ -290,7 +299,7 @@ def _patients_by_role(roles: TeamRoles) -> dict[str, set[int]]:
 def claimable_by(user, roles: TeamRoles) -> Q:
     """The open tasks nobody holds that the user may claim (`can_claim`): of a role that the user
     holds on the patient's care team, for a user who works tasks."""
-    if not can(user, Ability.WORK_TASKS):
+    if not can(user, WORK_TASKS):
         return NO_TASKS
     of_my_roles = NO_TASKS
     for role, patient_ids in _patients_by_role(roles).items():
@@ -302,7 +311,7 @@ def awaiting_check_by(user, roles: TeamRoles) -> Q:
     """The completions waiting for the user's independent check (`can_verify`): not the user's
     own, of the verifier's role on the patient's care team (any member, when the task names no
     role), for a user who verifies."""
-    if not can(user, Ability.VERIFY_TASKS):
+    if not can(user, VERIFY_TASKS):
         return NO_TASKS
     by_role = _patients_by_role(roles)
     my_teams = set().union(*by_role.values())

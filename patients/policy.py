@@ -7,10 +7,14 @@ The services enforce them; the pages call the same functions to decide what to o
 import datetime as dt
 
 from accounts.models import Role
-from accounts.permissions import Ability, can
+from accounts.permissions import CLINICIANS, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 
 from .models import CareTeamMember, Interruption, Patient
+
+VIEW_PATIENTS = Ability("view_patients", "see the patients of their care teams", CLINICIANS | {Role.COORDINATOR})
+REGISTER_PATIENT = Ability("register_patient", "register a patient", frozenset({Role.COORDINATOR}))
+EDIT_PATIENT = Ability("edit_patient", "edit a patient's record", CLINICIANS | {Role.COORDINATOR})
 
 
 def _on_care_team(user, patient: Patient, roles: set[str]) -> bool:
@@ -32,7 +36,7 @@ def _decide(user, patient: Patient, roles: set[str], action: str) -> Decision:
 def can_edit_patient(user, patient: Patient) -> bool:
     """The record's demographics: its care team, and the coordinator of the patient's unit (a unit
     that sees the patient only through an access grant may read, not change)."""
-    if not can(user, Ability.EDIT_PATIENT):
+    if not can(user, EDIT_PATIENT):
         return False
     if user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
         return True

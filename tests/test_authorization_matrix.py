@@ -21,12 +21,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
-from accounts.permissions import Ability, can
+from accounts.permissions import READ_AUDIT_LOG, Ability, can
 from checklists.models import Task
+from checklists.policy import EDIT_TEMPLATES
 from checklists.services import checklists_instantiate, task_claim, task_complete, template_version_new_draft
 from coordination.handoffs import services as handoffs_svc
 from coordination.handoffs.selectors import handoffs_visible_to
+from coordination.reminders.policy import READ_REMINDER_LEDGER
+from coordination.worklist.policy import VIEW_BOARD
 from patients.models import Interruption, Patient, ToxicityAssessment
+from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
 
 from .accounts.helpers import verified_login
 from .checklists.helpers import make_event, publish_template
@@ -107,7 +111,7 @@ class OnHandoff:
     data: dict = field(default_factory=dict)
 
 
-TEMPLATES = Ability.EDIT_TEMPLATES
+TEMPLATES = EDIT_TEMPLATES
 SENDERS = frozenset({"nurse", "oncologist", "case_manager"})  # on the patient's care team
 RECEIVER = frozenset({"homenurse"})  # of the receiving agency
 SEES_HANDOFF = SENDERS | {"pharmacist", "coordinator"} | RECEIVER
@@ -129,11 +133,11 @@ RULES = {
     "notifications_read": Own(method="post"),
     "notification_bell": Own(),
     "patients:list": Own(),
-    "patients:create": Page(Ability.REGISTER_PATIENT),
-    "patients:edit": Page(Ability.EDIT_PATIENT, target="patient"),
-    "patient_detail": Page(Ability.VIEW_PATIENTS, target="patient"),
-    "event_detail": Page(Ability.VIEW_PATIENTS, target="event"),
-    "board": Page(Ability.VIEW_BOARD),
+    "patients:create": Page(REGISTER_PATIENT),
+    "patients:edit": Page(EDIT_PATIENT, target="patient"),
+    "patient_detail": Page(VIEW_PATIENTS, target="patient"),
+    "event_detail": Page(VIEW_PATIENTS, target="event"),
+    "board": Page(VIEW_BOARD),
     # Who changes a course plan (patients/policy.py): the oncologist plans and decides; a nurse
     # or the oncologist records a stop; the pharmacist records bags; the chemotherapy plan's
     # next start is the oncologist's or the unit coordinator's.
@@ -147,7 +151,7 @@ RULES = {
     "patients:event_bag": OnPlan("event", frozenset({"pharmacist"})),
     "patients:pump_event_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     # The toxicity watch: nurses and the oncologist assess; the oncologist confirms a grade.
-    "patients:assessments": Page(Ability.VIEW_PATIENTS, target="patient"),
+    "patients:assessments": Page(VIEW_PATIENTS, target="patient"),
     "patients:assessment_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     "patients:check_in_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     "patients:assessment_confirm": OnPlan("assessment", frozenset({"oncologist"})),
@@ -167,7 +171,7 @@ RULES = {
     ),
     # Handoffs: the sending side, the receiving side, the coordinator's review.
     "handoff_list": Own(),
-    "handoff_review": Page(Ability.VIEW_BOARD),
+    "handoff_review": Page(VIEW_BOARD),
     "handoff_new": OnHandoff("patient", SENDERS),
     "handoff_detail": OnHandoff("sent", SEES_HANDOFF),
     "handoff_print": OnHandoff("sent", SEES_HANDOFF),
@@ -195,13 +199,13 @@ RULES = {
     "checklists:item_edit": Page(TEMPLATES, target="draft_item"),
     "checklists:item_delete": Page(TEMPLATES, target="draft_item", method="post"),
     "checklists:item_move": Page(TEMPLATES, target="draft_item", method="post", data={"direction": "down"}),
-    "audit:log": Page(Ability.READ_AUDIT_LOG),
-    "audit:export": Page(Ability.READ_AUDIT_LOG),
+    "audit:log": Page(READ_AUDIT_LOG),
+    "audit:export": Page(READ_AUDIT_LOG),
     # Reminders: the ledger (admins), one's own settings, an event's reminders, snoozing a task's
     # reminders (whoever does the task, or the unit's coordinator; logged as an update).
-    "reminder_ledger": Page(Ability.READ_REMINDER_LEDGER),
+    "reminder_ledger": Page(READ_REMINDER_LEDGER),
     "reminder_settings": Own(),
-    "event_reminders": Page(Ability.VIEW_PATIENTS, target="event"),
+    "event_reminders": Page(VIEW_PATIENTS, target="event"),
     "task_snooze": Act("weight", frozenset({"nurse", "coordinator"}), "update", {"minutes": "60", "reason": "X-ray"}),
     # Django's admin checks staff status itself; its index stands for all its pages.
     "admin:index": Page(TEMPLATES),

@@ -3,12 +3,13 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from accounts.permissions import Ability, ability_required
+from accounts.permissions import ability_required
 
 from ..models import ChecklistTemplate, TemplateVersion
+from ..policy import EDIT_TEMPLATES
 
 # Template pages are for administrators; anonymous users never get here (login middleware).
-staff_required = ability_required(Ability.EDIT_TEMPLATES)
+staff_required = ability_required(EDIT_TEMPLATES)
 
 
 def get_draft_or_404(pk, *, lock: bool = False) -> TemplateVersion:

@@ -18,11 +18,20 @@ A page that asks many questions about one handoff reads where the user stands on
 from dataclasses import dataclass
 from functools import cached_property
 
+from accounts.models import Role
 from accounts.permissions import Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 from patients.models import CareTeamMember, Patient
 
+from ..worklist.policy import VIEW_BOARD
 from .models import Handoff, HandoffAction, HandoffActivity
+
+SEND_HANDOFF = Ability(
+    "send_handoff", "send a hospital-to-home handoff", frozenset({Role.CASE_MANAGER, Role.NURSE, Role.ONCOLOGIST})
+)
+ACCEPT_HANDOFF = Ability(
+    "accept_handoff", "acknowledge and accept a handoff", frozenset({Role.NURSE, Role.CASE_MANAGER, Role.COORDINATOR})
+)
 
 Status = Handoff.Status
 
@@ -148,7 +157,7 @@ def on_sending_side(user, patient_id: int) -> bool:
     """A case manager, nurse or oncologist on the patient's care team."""
     return (
         user.is_active
-        and can(user, Ability.SEND_HANDOFF)
+        and can(user, SEND_HANDOFF)
         and CareTeamMember.objects.filter(patient_id=patient_id, user=user).exists()
     )
 
@@ -169,7 +178,7 @@ class Sides:
         user = self.user
         return (
             user.is_active
-            and can(user, Ability.ACCEPT_HANDOFF)
+            and can(user, ACCEPT_HANDOFF)
             and user.unit_id is not None
             and user.unit_id == self.handoff.to_unit_id
         )
@@ -183,7 +192,7 @@ class Sides:
     def reviewer(self) -> bool:
         """The sending unit's coordinator."""
         user = self.user
-        return user.is_active and can(user, Ability.VIEW_BOARD) and user.unit_id == self.handoff.from_unit_id
+        return user.is_active and can(user, VIEW_BOARD) and user.unit_id == self.handoff.from_unit_id
 
 
 def _not_receiver(handoff: Handoff) -> Decision:
@@ -286,7 +295,7 @@ def can_mark_action_done(user, action: HandoffAction, *, sides: Sides | None = N
 
 def can_review(user) -> Decision:
     """The review queue: a coordinator, of a unit."""
-    if not can(user, Ability.VIEW_BOARD):
+    if not can(user, VIEW_BOARD):
         return refuse("Only coordinators review their unit's handoffs.")
     if user.unit_id is None:
         return refuse("The review queue shows a unit's handoffs: ask an administrator to set yours.")

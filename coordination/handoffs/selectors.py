@@ -8,13 +8,12 @@ from django.utils import timezone
 
 from accounts.audit import get_or_404_audited
 from accounts.models import Unit, User
-from accounts.permissions import MATRIX, Ability
 from checklists.models import Checklist, Task, TemplateItem
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, Patient
 
 from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
-from .policy import EDIT
+from .policy import ACCEPT_HANDOFF, EDIT
 
 HANDOFF_RELATIONS = (
     "patient__unit",
@@ -197,9 +196,7 @@ def receiving_units_for(patient: Patient):
 
 def receiving_people_for(units):
     """The people a handoff may be addressed to: active members of those units who may accept."""
-    return User.objects.filter(
-        Q(unit__in=units), is_active=True, role__in=MATRIX[Ability.ACCEPT_HANDOFF]
-    ).select_related("unit")
+    return User.objects.filter(Q(unit__in=units), is_active=True, role__in=ACCEPT_HANDOFF.roles).select_related("unit")
 
 
 def next_bag_change(event: CareEvent) -> CareEvent | None:

@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from accounts.audit import audited
 from accounts.models import AuditEvent, Unit, User
-from accounts.permissions import MATRIX, Ability
 from accounts.policy import Decision
 from checklists.gate import event_readiness
 from checklists.models import Checklist
@@ -255,7 +254,7 @@ def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None
 def _receivers_to_tell(handoff: Handoff):
     if handoff.to_person_id:
         return [handoff.to_person]
-    roles = MATRIX[Ability.ACCEPT_HANDOFF]
+    roles = policy.ACCEPT_HANDOFF.roles
     return list(User.objects.filter(unit_id=handoff.to_unit_id, is_active=True, role__in=roles))
 
 

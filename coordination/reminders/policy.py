@@ -5,16 +5,18 @@ decide whether to offer a snooze. Who does a task, and who coordinates its unit,
 policy's words (checklists.policy), read from there.
 """
 
-from accounts.permissions import Ability, can
+from accounts.permissions import ADMIN, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 from checklists.models import Task
-from checklists.policy import TeamRoles, invalid, is_assignee, is_unit_coordinator, on_care_team
+from checklists.policy import WORK_TASKS, TeamRoles, invalid, is_assignee, is_unit_coordinator, on_care_team
+
+READ_REMINDER_LEDGER = Ability("read_reminder_ledger", "read the reminder ledger", frozenset({ADMIN}))
 
 
 def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
     """Whoever does the task (its assignee, a care-team member of its role) or the coordinator
     of the patient's unit, while the task is open."""
-    does_it = can(user, Ability.WORK_TASKS) and (
+    does_it = can(user, WORK_TASKS) and (
         is_assignee(user, task) or on_care_team(user, task.patient_id, task.role, roles=roles)
     )
     if not (does_it or is_unit_coordinator(user, task)):

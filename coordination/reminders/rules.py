@@ -36,13 +36,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.permissions import MATRIX, Ability
 from checklists.gate import event_readiness
 from checklists.models import Task
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, CareTeamMember
 
 from ..handoffs.models import Handoff
+from ..handoffs.policy import ACCEPT_HANDOFF
 from .models import Reminder, ReminderPreference, ReminderRule, TaskSnooze
 
 Kind = Reminder.Kind
@@ -311,7 +311,7 @@ def _receivers(handoff_rows: list[Handoff]) -> dict[int, list[int]]:
     unit's people who may acknowledge it (nurses, case managers, coordinators)."""
     units = {handoff.to_unit_id for handoff in handoff_rows if not handoff.to_person_id}
     by_unit: dict[int, list[int]] = defaultdict(list)
-    accepting = MATRIX[Ability.ACCEPT_HANDOFF]
+    accepting = ACCEPT_HANDOFF.roles
     for user_id, unit_id in (
         User.objects.filter(unit_id__in=units, is_active=True, role__in=accepting)
         .order_by("pk")

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, Unit
-from accounts.permissions import Ability, require
+from accounts.permissions import require
 
 from ..forms import PatientForm
+from ..policy import REGISTER_PATIENT
 from ..selectors import get_patient_for_user, patients_for_user
 from ..services import weighing_record
 
@@ -31,7 +32,7 @@ def _units_for(user):
 
 def patient_create(request):
     # Registering a patient is the unit coordinator's job; the new patient joins their unit.
-    require(request.user, Ability.REGISTER_PATIENT)
+    require(request.user, REGISTER_PATIENT)
     if request.user.unit_id is None:
         raise PermissionDenied("A patient joins your unit: ask an administrator to set yours.")
     form = PatientForm(

@@ -235,3 +235,14 @@ def test_each_app_registers_its_own_audit_verbs():
 
     with pytest.raises(ValueError, match="view"):
         register_audit_actions(Clashing)
+
+
+def test_each_app_declares_its_own_abilities():
+    """accounts declares only the audit log's; the others come from the apps' policy modules."""
+    from accounts.permissions import ABILITIES, Ability
+    from checklists.policy import WORK_TASKS
+    from coordination.handoffs.policy import SEND_HANDOFF
+
+    assert ABILITIES["work_tasks"] is WORK_TASKS and ABILITIES["send_handoff"] is SEND_HANDOFF
+    with pytest.raises(ValueError, match="declared twice"):
+        Ability("work_tasks", "again", frozenset())

@@ -9,13 +9,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
-from accounts.permissions import Ability, ability_required, require
+from accounts.permissions import ability_required, require
 from checklists.policy import TeamRoles
 from checklists.selectors import get_event_for_user, get_task_for_user
+from patients.policy import VIEW_PATIENTS
 
 from ..forms import LedgerFilter, PreferenceForm, SnoozeForm
 from ..models import Reminder
-from ..policy import can_snooze
+from ..policy import READ_REMINDER_LEDGER, can_snooze
 from ..selectors import ledger_rows, ledger_summary, open_tasks_with_reminders
 from ..services import preference_for, reminder_preference_update, task_snooze, task_snooze_end
 
@@ -25,7 +26,7 @@ PAGE_SIZE = 100
 # --- the ledger -----------------------------------------------------------------------------------
 
 
-@ability_required(Ability.READ_REMINDER_LEDGER)
+@ability_required(READ_REMINDER_LEDGER)
 def reminder_ledger(request):
     """Every reminder: filter by kind, state, recipient and date; counts by state; the lag from
     when each should have gone (its rule's time) to when it went."""
@@ -89,7 +90,7 @@ def _panel_context(request, event, *, forms=None, error: str = "", notice: str =
 
 def event_reminders(request, pk):
     event = get_event_for_user(request.user, pk)
-    require(request.user, Ability.VIEW_PATIENTS)
+    require(request.user, VIEW_PATIENTS)
     if request.htmx:
         return render(request, "coordination/reminders/partials/panel.html", _panel_context(request, event))
     audit_record(

@@ -4,17 +4,18 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.permissions import Ability, require
+from accounts.permissions import require
 from patients.models import Patient
 
 from ...handoffs.selectors import handoffs_waiting
+from ..policy import VIEW_BOARD
 from ..selectors import board_events, overdue_tasks
 from ..task_view import UrlForPk, decorate, team_roles
 
 
 def coordinator_board(request):
     user = request.user
-    require(user, Ability.VIEW_BOARD)
+    require(user, VIEW_BOARD)
     if user.unit_id is None:
         raise PermissionDenied("The board shows a unit: ask an administrator to set yours.")
     now = timezone.now()

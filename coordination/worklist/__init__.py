@@ -8,11 +8,12 @@
 - the unit board (coordinators): events not ready, overdue tasks, reassignment.
 
 The package has the shape of every coordination package:
+- policy.py: who watches a unit's board;
 - selectors.py: the reads of these pages, with their relations loaded (a constant number of queries);
 - forms.py: a task row's forms (written out without widget templates), the gate override, the
   reassignment, My work's filters;
 - task_view.py: what a user may do with each task on a page, asked of the task policy once per row;
 - views/: the pages (templates/coordination/worklist/).
-It has no models, services or policy of its own: tasks, their actions and who may take them are
-the checklist engine's (checklists.models, checklists.services, checklists.policy).
+It has no models or services of its own: tasks, their actions and who may take them are the
+checklist engine's (checklists.models, checklists.services, checklists.policy).
 """

@@ -313,5 +313,12 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": float(REMINDER_SWEEP_SECONDS),
             "options": {"expires": max(REMINDER_SWEEP_SECONDS - 5, 1)},
         },
+        # Every minute: urgent toxicity alerts not acknowledged in time go to the next person
+        # on the on-call roster (coordination/watch/).
+        "alerts-escalate": {
+            "task": "coordination.alerts_escalate",
+            "schedule": float(REMINDER_SWEEP_SECONDS),
+            "options": {"expires": max(REMINDER_SWEEP_SECONDS - 5, 1)},
+        },
     }
 )

@@ -3,6 +3,7 @@ Django finds them all through this module."""
 
 from .handoffs.models import Handoff, HandoffAction, HandoffActivity, HandoffComment, HandoffUnitRule
 from .reminders.models import Notification, Reminder, ReminderPreference, ReminderRule, TaskSnooze
+from .watch.models import OnCallShift, ToxicityAlert, WatchUnitRule
 
 __all__ = [
     "Handoff",
@@ -15,4 +16,7 @@ __all__ = [
     "ReminderPreference",
     "ReminderRule",
     "TaskSnooze",
+    "OnCallShift",
+    "ToxicityAlert",
+    "WatchUnitRule",
 ]

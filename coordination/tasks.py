@@ -1,6 +1,6 @@
 """Celery tasks of the coordination layer: thin, ids in (JSON), one service call each.
 
-Both are enqueued after a commit: beat sends the sweep, and the sweep hands reminder ids to
+The reminder tasks are enqueued after a commit: beat sends the sweep, and the sweep hands reminder ids to
 delivery with `transaction.on_commit` (coordination.reminders.sweep.dispatch).
 """
 
@@ -8,6 +8,7 @@ from celery import shared_task
 
 from .reminders.delivery import reminders_deliver as deliver
 from .reminders.sweep import reminders_sweep as sweep
+from .watch.services import alerts_escalate as escalate
 
 
 @shared_task(name="coordination.reminders_sweep", soft_time_limit=50, time_limit=58, ignore_result=True)
@@ -28,3 +29,9 @@ def reminders_sweep() -> None:
 )
 def reminders_deliver(reminder_ids: list[int]) -> None:
     deliver(ids=[int(pk) for pk in reminder_ids])
+
+
+@shared_task(name="coordination.alerts_escalate", soft_time_limit=50, time_limit=58, ignore_result=True)
+def alerts_escalate() -> None:
+    """Every minute (CELERY_BEAT_SCHEDULE): urgent alerts not acknowledged in time go down the roster."""
+    escalate()

@@ -5,6 +5,7 @@ from .handoffs.views import pages as handoffs
 from .handoffs.views import review as handoff_review
 from .reminders.views import notifications
 from .reminders.views import pages as reminders
+from .watch import views as watch
 from .worklist.views import board, event, my_work, patient, task_actions
 
 urlpatterns = [
@@ -45,4 +46,9 @@ urlpatterns = [
     path("reminders/settings/", reminders.reminder_settings, name="reminder_settings"),
     path("events/<int:pk>/reminders/", reminders.event_reminders, name="event_reminders"),
     path("tasks/<int:pk>/snooze/", reminders.task_snooze_view, name="task_snooze"),
+    # The toxicity watch (coordination/watch/): urgent alerts and the on-call roster.
+    path("alerts/", watch.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/", watch.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/acknowledge/", watch.alert_acknowledge, name="alert_acknowledge"),
+    path("roster/", watch.roster, name="roster"),
 ]

@@ -28,6 +28,7 @@ from checklists.services import checklists_instantiate, task_claim, task_complet
 from coordination.handoffs import services as handoffs_svc
 from coordination.handoffs.selectors import handoffs_visible_to
 from coordination.reminders.policy import READ_REMINDER_LEDGER
+from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
 from patients.models import Interruption, Patient, ToxicityAssessment
 from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
@@ -204,6 +205,12 @@ RULES = {
     # Reminders: the ledger (admins), one's own settings, an event's reminders, snoozing a task's
     # reminders (whoever does the task, or the unit's coordinator; logged as an update).
     "reminder_ledger": Page(READ_REMINDER_LEDGER),
+    # The toxicity watch's alerts (the patient's team sees them; the oncologist and the unit's
+    # coordinator acknowledge) and the roster (the unit's coordinator).
+    "alert_list": Own(),
+    "alert_detail": Page(VIEW_PATIENTS, target="alert"),
+    "alert_acknowledge": Act("alert", frozenset({"oncologist", "coordinator"}), "update"),
+    "roster": Page(VIEW_BOARD),
     "reminder_settings": Own(),
     "event_reminders": Page(VIEW_PATIENTS, target="event"),
     "task_snooze": Act("weight", frozenset({"nurse", "coordinator"}), "update", {"minutes": "60", "reason": "X-ray"}),
@@ -340,7 +347,16 @@ def _build_world(
             icans_grade=0,
             icans_rule="No ICANS",
         )
-        plan = {"course": course, "cycle": event.cycle, "interruption": stop, "assessment": assessment}
+        alert = ToxicityAlert.objects.create(
+            patient=someone, unit=someone.unit, assessment=assessment, reason="ICANS grade 2", raised_by=completer
+        )
+        plan = {
+            "course": course,
+            "cycle": event.cycle,
+            "interruption": stop,
+            "assessment": assessment,
+            "alert": alert,
+        }
         objects[whose] = {"patient": someone, "event": event, **plan, **tasks}
     for whose in objects:
         objects[whose].update(
@@ -381,7 +397,7 @@ CASES = [
     for whose in (
         ("own", "foreign")
         if getattr(rule, "target", None)
-        in {"patient", "event", "weight", "order", "pump", "course", "cycle", "interruption", "assessment"}
+        in {"patient", "event", "weight", "order", "pump", "course", "cycle", "interruption", "assessment", "alert"}
         else ("own",)
     )
 ]
@@ -411,7 +427,7 @@ def test_the_matrix_holds(client, world, name, role, whose):
     if isinstance(rule, Page):
         args = [target[rule.target].pk] if rule.target else []
         response = getattr(client, rule.method)(reverse(name, args=args), rule.data)
-        patient = target.get("patient") if rule.target in {"patient", "event"} else None
+        patient = target.get("patient") if rule.target in {"patient", "event", "alert"} else None
         if patient is not None and not sees(user, patient):
             assert response.status_code == 404
         elif name == "admin:index":

@@ -102,6 +102,10 @@ class Channel:
         """Whether this person gets reminders this way (their preference, an address)."""
         raise NotImplementedError
 
+    def reaches(self, recipient) -> bool:
+        """Whether an urgent message can go this way whatever the person's settings (an address)."""
+        return False
+
     def open(self) -> None:
         """Before a batch: open a connection worth keeping over several messages."""
 
@@ -123,6 +127,9 @@ class EmailChannel(Channel):
 
     def wants(self, recipient, preference) -> bool:
         return bool(preference.email and recipient.email)
+
+    def reaches(self, recipient) -> bool:
+        return bool(recipient.email)
 
     def open(self) -> None:
         self.connection = get_connection()

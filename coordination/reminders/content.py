@@ -29,6 +29,7 @@ from .rules import zone_of
 Kind = Reminder.Kind
 TASK_KINDS = {Kind.DUE_SOON, Kind.OVERDUE, Kind.ESCALATION}
 HANDOFF_KINDS = {Kind.HANDOFF_UNACKNOWLEDGED, Kind.HANDOFF_ESCALATION}
+ALERT_KINDS = {Kind.TOXICITY_ALERT, Kind.TOXICITY_ESCALATION}
 # A digest lists the work due within this horizon, and what is overdue.
 DIGEST_HORIZON = dt.timedelta(hours=24)
 DIGEST_MAX_TASKS = 500
@@ -44,6 +45,8 @@ class Message:
     link: str
     email: str = "reminder"
     context: dict = field(default_factory=dict)
+    # Urgent messages go out on every channel that can reach the person, whatever their settings.
+    urgent: bool = False
 
     @property
     def url(self) -> str:
@@ -77,6 +80,8 @@ def compose(reminder: Reminder, *, now: dt.datetime, digest: DigestWork | None =
         return _gate_message(reminder, now)
     if reminder.kind in HANDOFF_KINDS:
         return _handoff_message(reminder, now)
+    if reminder.kind in ALERT_KINDS:
+        return _alert_message(reminder, now)
     if reminder.kind == Kind.DIGEST:
         return _digest_message(reminder, digest, now)
     raise ValueError(f"No message for reminders of kind {reminder.kind!r}")
@@ -145,6 +150,29 @@ def _handoff_message(reminder: Reminder, now: dt.datetime) -> Message:
             "from_unit": str(handoff.from_unit),
             "to_unit": str(handoff.to_unit),
         },
+    )
+
+
+def _alert_message(reminder: Reminder, now: dt.datetime) -> Message:
+    alert = reminder.alert
+    patient = alert.patient
+    when = local_time(alert.raised_at, alert.unit.zone, now)
+    escalated = reminder.kind == Kind.TOXICITY_ESCALATION
+    title = f"{'Escalated, not acknowledged: ' if escalated else 'URGENT: '}{alert.reason}"
+    return Message(
+        title=title[:200],
+        body=f"{patient_label(patient)} · raised {when}{' · ' + alert.get_ask_display() if alert.ask else ''}",
+        link=reverse("alert_detail", args=[alert.pk]),
+        email="alert",
+        context={
+            "kind": reminder.kind,
+            "patient": patient_label(patient),
+            "when": when,
+            "reason": alert.reason,
+            "ask": alert.get_ask_display() if alert.ask else "",
+            "escalated": escalated,
+        },
+        urgent=True,
     )
 
 

@@ -53,8 +53,9 @@ from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent
 
 from ..handoffs.models import Handoff
+from ..watch.models import ToxicityAlert
 from .channels import Channel, channels
-from .content import HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
+from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .sweep import dispatch
 
@@ -72,6 +73,8 @@ RELATIONS = (
     "handoff__patient",
     "handoff__from_unit",
     "handoff__to_unit",
+    "alert__patient",
+    "alert__unit",
 )
 # What delivery reads of a reminder's relations, and no more: a task row alone has 35 columns
 # (two of them JSON), a user's has the password hash; fetching only these halves the cost of
@@ -95,6 +98,10 @@ FIELDS = (
     "handoff__from_unit__name",
     "handoff__to_unit__name",
     "handoff__to_unit__time_zone",
+    *(f"alert__{name}" for name in ("reason", "ask", "raised_at", "acknowledged_at", "patient", "unit")),
+    *(f"alert__patient__{name}" for name in _PATIENT[:3]),
+    "alert__unit__name",
+    "alert__unit__time_zone",
 )
 # Stop taking new reminders after this long and hand the rest over at once, well inside the
 # delivery task's soft time limit (a slow mail server must not leave a batch half-checked).
@@ -231,7 +238,8 @@ def _claim_and_ring(
                 wanted = [
                     c.name
                     for c in outside
-                    if c.name not in reminder.channels and c.wants(reminder.recipient, preference)
+                    if c.name not in reminder.channels
+                    and (c.wants(reminder.recipient, preference) or (message.urgent and c.reaches(reminder.recipient)))
                 ]
                 if wanted:
                     outgoing.append(Outgoing(reminder, message, wanted))
@@ -331,6 +339,8 @@ class Checks:
             return self._gate(reminder.event, reminder.due_at), None, None
         if reminder.kind in HANDOFF_KINDS:
             return self._handoff(reminder.handoff, reminder.due_at), None, None
+        if reminder.kind in ALERT_KINDS:
+            return self._alert(reminder.alert), None, None
         work = digest_work(reminder.recipient, self.now)
         return ("no open work" if work.empty else ""), None, work
 
@@ -370,6 +380,9 @@ class Checks:
         if event_readiness(event.checklists.all()).ready:
             return "the event is ready now"
         return ""
+
+    def _alert(self, alert: ToxicityAlert) -> str:
+        return "the alert is acknowledged" if alert.acknowledged_at else ""
 
     def _handoff(self, handoff: Handoff, due_at: dt.datetime) -> str:
         if handoff.status != Handoff.Status.SENT:

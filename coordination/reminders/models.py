@@ -153,6 +153,8 @@ class Reminder(models.Model):
         HANDOFF_UNACKNOWLEDGED = "handoff_unacknowledged", "Handoff not acknowledged"
         HANDOFF_ESCALATION = "handoff_escalation", "Handoff not acknowledged, escalated"
         DIGEST = "digest", "Daily digest"
+        TOXICITY_ALERT = "toxicity_alert", "Urgent toxicity alert"
+        TOXICITY_ESCALATION = "toxicity_escalation", "Urgent alert not acknowledged, escalated"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -173,6 +175,14 @@ class Reminder(models.Model):
     )
     handoff = models.ForeignKey(
         Handoff, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders", db_index=False
+    )
+    alert = models.ForeignKey(
+        "coordination.ToxicityAlert",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        db_index=False,
     )
     # The time the reminder is about (the task's due time, the event's start, the handoff's
     # deadline, the digest's hour): a task moved to another time is reminded again.
@@ -216,6 +226,7 @@ class Reminder(models.Model):
             models.Index(fields=["-created_at"], name="reminder_created_idx"),
             models.Index(fields=["event"], condition=Q(event__isnull=False), name="reminder_event_idx"),
             models.Index(fields=["handoff"], condition=Q(handoff__isnull=False), name="reminder_handoff_idx"),
+            models.Index(fields=["alert"], condition=Q(alert__isnull=False), name="reminder_alert_idx"),
         ]
         ordering = ["-created_at", "-pk"]
 

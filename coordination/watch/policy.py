@@ -1,0 +1,37 @@
+"""Who may keep the on-call roster and answer an urgent alert, in one place.
+
+The watch's services enforce these; its pages call the same functions to decide what to offer.
+"""
+
+from accounts.models import Role, Unit
+from accounts.policy import ALLOWED, Decision, refuse
+from patients.models import CareTeamMember, Patient
+
+from .models import ToxicityAlert
+
+
+def can_edit_roster(user, unit: Unit) -> Decision:
+    """The unit's coordinator keeps its roster."""
+    if user.is_authenticated and user.is_active and user.role == Role.COORDINATOR and user.unit_id == unit.pk:
+        return ALLOWED
+    return refuse(f"Only the coordinator of {unit} may change its on-call roster.")
+
+
+def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:
+    """Whoever the alert went to (`sent_to`: the ledger has a reminder of it for the user), the
+    patient's oncologists, and the coordinator of the unit whose roster routes it."""
+    if not (user.is_authenticated and user.is_active):
+        return refuse("Sign in to acknowledge an alert.")
+    if not alert.is_open:
+        return refuse(f"{alert.acknowledged_by} acknowledged this alert already.")
+    if sent_to or (user.role == Role.COORDINATOR and user.unit_id == alert.unit_id):
+        return ALLOWED
+    if user.role == Role.ONCOLOGIST and CareTeamMember.objects.filter(patient=alert.patient, user=user).exists():
+        return ALLOWED
+    return refuse(
+        "Only the people the alert went to, the patient's oncologist or the unit's coordinator may acknowledge it."
+    )
+
+
+def sees_alerts_of(user, patient: Patient) -> bool:
+    return Patient.objects.visible_to(user).filter(pk=patient.pk).exists()

@@ -1,0 +1,93 @@
+"""Reads for the toxicity watch: who is on call, gaps in the roster, open alerts."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, Unit, User
+from patients.models import Patient
+
+from .models import OnCallShift, ToxicityAlert
+
+# How far ahead the board and the admins are warned of a roster with no first call.
+ROSTER_LOOKAHEAD = dt.timedelta(days=7)
+
+
+def on_call(unit: Unit, role: str, at: dt.datetime) -> list[OnCallShift]:
+    """The shifts of `role` at `unit` that cover `at`, first call first."""
+    return list(
+        OnCallShift.objects.filter(unit=unit, role=role, starts_at__lte=at, ends_at__gt=at)
+        .select_related("user")
+        .order_by("rank", "starts_at")
+    )
+
+
+def roster(unit: Unit, *, start: dt.datetime, end: dt.datetime) -> QuerySet[OnCallShift]:
+    return (
+        OnCallShift.objects.filter(unit=unit, ends_at__gt=start, starts_at__lt=end)
+        .select_related("user")
+        .order_by("role", "rank", "starts_at")
+    )
+
+
+@dataclass(frozen=True)
+class Gap:
+    role: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None  # None: nobody until the end of the look-ahead
+
+    def describe(self, zone) -> str:
+        start = timezone.localtime(self.starts_at, zone)
+        end = f"{timezone.localtime(self.ends_at, zone):%a %d %b %H:%M}" if self.ends_at else "further notice"
+        return f"No first-call {Role(self.role).label.lower()} from {start:%a %d %b %H:%M} to {end}"
+
+
+def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTER_LOOKAHEAD, shifts=None) -> list[Gap]:
+    """The stretches of the coming days with no first-call oncologist, nor coordinator on call
+    (given `shifts`, those instead of the stored ones: a roster being checked before saving)."""
+    end = now + ahead
+    if shifts is None:
+        shifts = list(roster(unit, start=now, end=end).filter(rank=1))
+    gaps = []
+    for role in (Role.ONCOLOGIST, Role.COORDINATOR):
+        covered_until = now
+        for shift in sorted((s for s in shifts if s.role == role and s.rank == 1), key=lambda s: s.starts_at):
+            if shift.starts_at > covered_until:
+                gaps.append(Gap(role, covered_until, shift.starts_at))
+            covered_until = max(covered_until, shift.ends_at)
+        if covered_until < end:
+            gaps.append(Gap(role, covered_until, None))
+    return gaps
+
+
+def unit_watch_warnings(unit: Unit, *, now: dt.datetime | None = None) -> list[str]:
+    """What the board and the admins must see: no coordinator at all, or no one on call."""
+    now = now or timezone.now()
+    warnings = []
+    if not User.objects.filter(unit=unit, role=Role.COORDINATOR, is_active=True).exists():
+        warnings.append(f"{unit} has no coordinator: unacknowledged alerts have no one to go to.")
+    warnings += [f"{unit}: {gap.describe(unit.zone)}." for gap in first_call_gaps(unit, now=now)]
+    return warnings
+
+
+def alerts_for(user, *, recent: dt.timedelta = dt.timedelta(days=7)) -> list[ToxicityAlert]:
+    """The alerts of the user's patients: the open ones first (oldest first), then those of the
+    last days, newest first."""
+    patients = Patient.objects.visible_to(user)
+    base = ToxicityAlert.objects.filter(patient__in=patients).select_related(
+        "patient__unit", "unit", "acknowledged_by", "raised_by"
+    )
+    since = timezone.now() - recent
+    return [
+        *base.filter(acknowledged_at__isnull=True).order_by("raised_at"),
+        *base.filter(acknowledged_at__isnull=False, raised_at__gte=since).order_by("-raised_at"),
+    ]
+
+
+def alert_recipients(alert: ToxicityAlert) -> list[User]:
+    """Whom the alert went to, in the order it reached them (the reminder ledger)."""
+    ids = alert.reminders.order_by("created_at", "pk").values_list("recipient_id", flat=True)
+    users = User.objects.in_bulk(set(ids))
+    return [users[pk] for pk in dict.fromkeys(ids)]

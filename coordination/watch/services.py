@@ -1,0 +1,315 @@
+"""Domain operations of the toxicity watch: keep the on-call roster; raise, acknowledge and
+escalate urgent alerts."""
+
+import datetime as dt
+from dataclasses import dataclass
+from itertools import pairwise
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, Unit, User
+from patients.grading import Seizure
+from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
+
+from ..reminders.models import Reminder
+from ..reminders.sweep import dispatch
+from . import policy
+from .models import OnCallShift, ToxicityAlert, WatchUnitRule
+from .selectors import on_call
+
+MAX_ROSTER_PERIOD = dt.timedelta(days=35)
+# The ASTCT grade of CRS from which an alert is urgent (any ICANS grade, and any seizure, is).
+URGENT_CRS_GRADE = 2
+
+
+@dataclass(frozen=True)
+class ShiftInput:
+    user: object
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def _local(moment: dt.datetime, unit: Unit) -> str:
+    return f"{timezone.localtime(moment, unit.zone):%a %d %b %H:%M}"
+
+
+def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) -> dict[str, str]:
+    """Each problem at its row's field ("<row>-<field>"), or the period's."""
+    errors: dict[str, str] = {}
+    if end <= start:
+        return {"period_end": "The period ends after it starts."}
+    if end - start > MAX_ROSTER_PERIOD:
+        return {"period_end": f"Set at most {MAX_ROSTER_PERIOD.days} days at a time."}
+    for row, shift in enumerate(shifts):
+        if shift.user.role != role or not shift.user.is_active:
+            errors[f"{row}-user"] = f"{shift.user} is not an active {Role(role).label.lower()}."
+        elif role == Role.COORDINATOR and shift.user.unit_id != unit.pk:
+            errors[f"{row}-user"] = f"{shift.user} coordinates another unit."
+        if shift.ends_at <= shift.starts_at:
+            errors[f"{row}-ends_at"] = "A shift ends after it starts."
+        elif shift.starts_at < start or shift.ends_at > end:
+            errors[f"{row}-starts_at"] = (
+                f"Keep the shift inside the period ({_local(start, unit)} to {_local(end, unit)})."
+            )
+    ordered = sorted(range(len(shifts)), key=lambda row: shifts[row].starts_at)
+    for before, after in pairwise(ordered):
+        if shifts[after].starts_at < shifts[before].ends_at:
+            errors.setdefault(
+                f"{after}-starts_at",
+                f"Overlaps {shifts[before].user}'s shift, which ends {_local(shifts[before].ends_at, unit)}.",
+            )
+    if rank == 1 and not errors:
+        # First call is never missing: the shifts cover the whole period, hour by hour.
+        covered_until = start
+        for row in ordered:
+            if shifts[row].starts_at > covered_until:
+                errors[f"{row}-starts_at"] = (
+                    f"No one is on call from {_local(covered_until, unit)} to {_local(shifts[row].starts_at, unit)}."
+                )
+            covered_until = max(covered_until, shifts[row].ends_at)
+        if covered_until < end:
+            errors["period_end"] = f"No one is on call from {_local(covered_until, unit)} to {_local(end, unit)}."
+    return errors
+
+
+@transaction.atomic
+def roster_replace(
+    *,
+    unit: Unit,
+    role: str,
+    rank: int,
+    period_start: dt.datetime,
+    period_end: dt.datetime,
+    shifts: list[ShiftInput],
+    actor,
+) -> list[OnCallShift]:
+    """Set who is on call for `role` at `rank` over the period: the shifts given replace those
+    inside it (a shift across an edge of the period is cut there). First call must cover the
+    whole period; no two shifts of one rank overlap. Refusals name the row and field."""
+    policy.can_edit_roster(actor, unit).enforce()
+    errors = _roster_errors(unit=unit, role=role, rank=rank, start=period_start, end=period_end, shifts=shifts)
+    if errors:
+        raise ValidationError(errors)
+    Unit.objects.select_for_update().get(pk=unit.pk)  # one roster change of a unit at a time
+    same = OnCallShift.objects.filter(unit=unit, role=role, rank=rank)
+    same.filter(starts_at__gte=period_start, ends_at__lte=period_end).delete()
+    for straddling in same.filter(starts_at__lt=period_end, ends_at__gt=period_start):
+        if straddling.starts_at < period_start and straddling.ends_at > period_end:
+            OnCallShift.objects.create(
+                unit=unit,
+                role=role,
+                rank=rank,
+                user=straddling.user,
+                starts_at=period_end,
+                ends_at=straddling.ends_at,
+                created_by=actor,
+            )
+        if straddling.starts_at < period_start:
+            straddling.ends_at = period_start
+            straddling.save(update_fields=["ends_at"])
+        else:
+            straddling.starts_at = period_end
+            straddling.save(update_fields=["starts_at"])
+    return OnCallShift.objects.bulk_create(
+        OnCallShift(
+            unit=unit,
+            role=role,
+            rank=rank,
+            user=shift.user,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            created_by=actor,
+        )
+        for shift in shifts
+    )
+
+
+# --- urgent alerts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What an assessment or a home check sets off: the words, and what the oncologist is asked."""
+
+    reason: str
+    ask: str = ToxicityAlert.Ask.NOTHING
+
+
+def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
+    """CRS grade 2 or more, any ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or
+    a second seizure in the course for a stop for good; a home check's red flags. None: no alert."""
+    if check_in is not None:
+        return Signal(f"Home check red flags: {', '.join(check_in.red_flags)}") if check_in.red_flags else None
+    findings = []
+    if assessment.crs >= URGENT_CRS_GRADE:
+        findings.append(f"CRS grade {assessment.crs}")
+    if assessment.icans >= 1:
+        findings.append(f"ICANS grade {assessment.icans}")
+    seizure = assessment.seizure != Seizure.NONE
+    second_seizure = (
+        seizure
+        and ToxicityAssessment.objects.filter(patient_id=assessment.patient_id, course_id=assessment.course_id)
+        .exclude(pk=assessment.pk)
+        .exclude(seizure=Seizure.NONE)
+        .exists()
+    )
+    if seizure:
+        findings.append("a second seizure" if second_seizure else "a seizure")
+    if not findings:
+        return None
+    worst = max(assessment.crs, assessment.icans)
+    if worst >= 4 or second_seizure:
+        ask = ToxicityAlert.Ask.STOP_FOR_GOOD
+    elif worst == 3:
+        ask = ToxicityAlert.Ask.INTERRUPTION
+    else:
+        ask = ToxicityAlert.Ask.NOTHING
+    reason = " and ".join(findings)
+    return Signal(reason[:1].upper() + reason[1:], ask)
+
+
+def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
+    """The patients layer's watch hook: raise an alert when what was recorded calls for one; a
+    confirmation that raises a grade updates the assessment's open alert instead of adding one."""
+    signal = signal_of(assessment=assessment, check_in=check_in)
+    if signal is None:
+        return
+    if assessment is not None:
+        open_alert = (
+            ToxicityAlert.objects.select_for_update().filter(assessment=assessment, acknowledged_at=None).first()
+        )
+        if open_alert is not None:
+            open_alert.reason, open_alert.ask = signal.reason[:300], signal.ask
+            open_alert.save(update_fields=["reason", "ask"])
+            return
+    alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment)
+
+
+def _first_callers(unit: Unit, at: dt.datetime) -> tuple[list[int], list[int]]:
+    """The oncologists on call in call order, and the coordinators to tell (those on call, else
+    every coordinator of the unit)."""
+    oncologists = [shift.user_id for shift in on_call(unit, Role.ONCOLOGIST, at) if shift.user.is_active]
+    coordinators = [shift.user_id for shift in on_call(unit, Role.COORDINATOR, at) if shift.user.is_active][:1]
+    if not coordinators:
+        coordinators = list(
+            User.objects.filter(unit=unit, role=Role.COORDINATOR, is_active=True).values_list("pk", flat=True)
+        )
+    return list(dict.fromkeys(oncologists)), coordinators
+
+
+def _fallback(alert: ToxicityAlert) -> list[int]:
+    """No one (left) on the roster: the unit's coordinators and the patient's oncologists."""
+    coordinators = User.objects.filter(unit=alert.unit, role=Role.COORDINATOR, is_active=True)
+    oncologists = CareTeamMember.objects.filter(
+        patient=alert.patient, role=Role.ONCOLOGIST, user__is_active=True
+    ).values_list("user_id", flat=True)
+    return list(dict.fromkeys([*coordinators.values_list("pk", flat=True), *oncologists]))
+
+
+def _send(alert: ToxicityAlert, *, kind: str, recipients: list[int], due_at: dt.datetime, now: dt.datetime) -> None:
+    """Write the alert's reminders to the ledger and hand them to delivery after the commit:
+    the ledger sends each once, through crashes, by email and the bell."""
+    redispatch_at = now + dt.timedelta(seconds=settings.REMINDER_REDISPATCH_SECONDS)
+    written = Reminder.objects.bulk_create(
+        Reminder(
+            kind=kind,
+            target=f"alert:{alert.pk}",
+            recipient_id=recipient,
+            alert=alert,
+            due_at=due_at,
+            fire_at=now,
+            created_at=now,
+            dispatch_after=redispatch_at,
+            dispatch_count=1,
+        )
+        for recipient in dict.fromkeys(recipients)
+    )
+    dispatch([reminder.pk for reminder in written])
+
+
+@transaction.atomic
+def alert_raise(
+    *,
+    patient: Patient,
+    signal: Signal,
+    actor,
+    assessment: ToxicityAssessment | None = None,
+    now: dt.datetime | None = None,
+) -> ToxicityAlert:
+    """An urgent alert to the first-call oncologist on the patient's unit's roster and its
+    coordinator; unacknowledged after the unit's minutes, it goes down the roster."""
+    now = now or timezone.now()
+    unit = patient.unit
+    alert = ToxicityAlert.objects.create(
+        patient=patient,
+        unit=unit,
+        assessment=assessment,
+        reason=signal.reason[:300],
+        ask=signal.ask,
+        raised_at=now,
+        raised_by=actor,
+    )
+    oncologists, coordinators = _first_callers(unit, now)
+    recipients = oncologists[:1] + coordinators
+    if oncologists:
+        alert.escalate_at = now + WatchUnitRule.for_unit(unit).acknowledge_within
+    else:
+        alert.no_one_on_call = True
+        recipients += _fallback(alert)
+    alert.save(update_fields=["escalate_at", "no_one_on_call"])
+    _send(alert, kind=Reminder.Kind.TOXICITY_ALERT, recipients=recipients, due_at=now, now=now)
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.datetime | None = None) -> ToxicityAlert:
+    """Whoever takes it answers for it: the pending reminders of it are skipped at delivery."""
+    alert = (
+        ToxicityAlert.objects.select_for_update(of=("self",))
+        .select_related("patient", "acknowledged_by")
+        .get(pk=alert.pk)
+    )
+    sent_to = alert.reminders.filter(recipient=actor).exists()
+    policy.can_acknowledge(actor, alert, sent_to=sent_to).enforce()
+    alert.acknowledged_at = now or timezone.now()
+    alert.acknowledged_by = actor
+    alert.acknowledge_note = note.strip()[:500]
+    alert.escalate_at = None
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note", "escalate_at"])
+    return alert
+
+
+def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
+    """Every minute (beat): each open alert past its time goes to the next oncologist on the
+    roster now; with no one left, to the unit's coordinators and the patient's oncologists."""
+    now = now or timezone.now()
+    escalated = []
+    with transaction.atomic():
+        due = (
+            ToxicityAlert.objects.select_for_update(skip_locked=True)
+            .filter(acknowledged_at__isnull=True, escalate_at__lte=now)
+            .select_related("unit", "patient")
+            .order_by("escalate_at")
+        )
+        for alert in due:
+            _escalate(alert, now)
+            escalated.append(alert.pk)
+    return escalated
+
+
+def _escalate(alert: ToxicityAlert, now: dt.datetime) -> None:
+    due_at = alert.escalate_at
+    alert.level += 1
+    oncologists, _ = _first_callers(alert.unit, now)
+    if alert.level < len(oncologists):
+        recipients = [oncologists[alert.level]]
+        alert.escalate_at = now + WatchUnitRule.for_unit(alert.unit).acknowledge_within
+    else:
+        recipients = _fallback(alert)
+        alert.no_one_on_call = True
+        alert.escalate_at = None  # everyone there is has it now
+    alert.save(update_fields=["level", "escalate_at", "no_one_on_call"])
+    _send(alert, kind=Reminder.Kind.TOXICITY_ESCALATION, recipients=recipients, due_at=due_at, now=now)

@@ -1,0 +1,133 @@
+"""The watch's pages: urgent alerts (the list of one's patients', one alert with its
+acknowledgement and the action it asks for) and the unit's on-call roster."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
+from patients import policy as patient_policy
+from patients.models import Patient
+from patients.selectors import current_course
+
+from . import policy, selectors, services
+from .forms import AcknowledgeForm, RosterPeriodForm, ShiftFormSet, roster_people
+from .models import ToxicityAlert
+
+ROSTER_DAYS_SHOWN = 14
+
+
+def _alert_for(user, pk) -> ToxicityAlert:
+    """The alert, or 404 when its patient is not the user's (its existence must not leak)."""
+    visible = Patient.objects.visible_to(user)
+    return get_object_or_404(
+        ToxicityAlert.objects.select_related("patient__unit", "unit", "assessment", "raised_by", "acknowledged_by"),
+        pk=pk,
+        patient__in=visible,
+    )
+
+
+def alert_list(request):
+    alerts = selectors.alerts_for(request.user)
+    audit_record(
+        action=AuditEvent.Action.VIEW,
+        object_type="coordination.alert_list",
+        detail={"patients": sorted({alert.patient_id for alert in alerts})},
+    )
+    return render(request, "coordination/watch/alert_list.html", {"alerts": alerts})
+
+
+def alert_detail(request, pk):
+    alert = _alert_for(request.user, pk)
+    sent_to = selectors.alert_recipients(alert)
+    can_acknowledge = policy.can_acknowledge(request.user, alert, sent_to=request.user in sent_to)
+    course = current_course(alert.patient)
+    actions = patient_policy.plan_actions(request.user, alert.patient) if course else {}
+    audit_record(
+        action=AuditEvent.Action.VIEW,
+        object_type="coordination.toxicityalert",
+        object_id=pk,
+        patient_id=alert.patient_id,
+    )
+    with timezone.override(alert.unit.zone):
+        return render(
+            request,
+            "coordination/watch/alert_detail.html",
+            {
+                "alert": alert,
+                "patient": alert.patient,
+                "sent_to": sent_to,
+                "acknowledge_form": AcknowledgeForm() if can_acknowledge else None,
+                "course": course,
+                "plan": actions,
+            },
+        )
+
+
+@require_POST
+def alert_acknowledge(request, pk):
+    alert = _alert_for(request.user, pk)
+    form = AcknowledgeForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        services.alert_acknowledge(alert=alert, actor=request.user, note=note)
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Acknowledged: the alert goes no further.")
+    return redirect("alert_detail", pk=alert.pk)
+
+
+def roster(request):
+    unit = request.user.unit
+    if unit is None:
+        raise PermissionDenied("The roster belongs to a unit: ask an administrator to set yours.")
+    policy.can_edit_roster(request.user, unit).enforce()
+    zone = unit.zone
+    people = roster_people(unit)
+    with timezone.override(zone):
+        period = RosterPeriodForm(request.POST or None, zone_name=str(zone), initial=_next_week(zone))
+        shifts = ShiftFormSet(request.POST or None, form_kwargs={"people": people}, prefix="shift")
+        if request.method == "POST" and period.is_valid() and shifts.is_valid():
+            try:
+                saved = services.roster_replace(
+                    unit=unit,
+                    **period.cleaned_data,
+                    shifts=[services.ShiftInput(**form.cleaned_data) for form in shifts],
+                    actor=request.user,
+                )
+            except ValidationError as refusal:
+                _errors_at_rows(refusal, period, shifts)
+            else:
+                messages.success(request, f"The roster is saved: {len(saved)} shifts.")
+                return redirect("roster")
+        now = timezone.now()
+        context = {
+            "unit": unit,
+            "period_form": period,
+            "shifts": shifts,
+            "roster": selectors.roster(unit, start=now, end=now + dt.timedelta(days=ROSTER_DAYS_SHOWN)),
+            "warnings": selectors.unit_watch_warnings(unit, now=now),
+            "days_shown": ROSTER_DAYS_SHOWN,
+        }
+        return render(request, "coordination/watch/roster.html", context)
+
+
+def _next_week(zone) -> dict:
+    start = timezone.localtime(timezone.now(), zone).replace(hour=8, minute=0, second=0, microsecond=0, tzinfo=None)
+    return {"role": "oncologist", "rank": 1, "period_start": start, "period_end": start + dt.timedelta(days=7)}
+
+
+def _errors_at_rows(refusal: ValidationError, period, shifts) -> None:
+    """The service names a row's field as "<row>-<field>", the period's by its name."""
+    for key, errors in refusal.message_dict.items():
+        row, _, field = key.partition("-")
+        if field and row.isdigit() and int(row) < len(shifts.forms):
+            shifts.forms[int(row)].add_error(field, errors)
+        else:
+            period.add_error(key if key in period.fields else None, errors)

@@ -1,0 +1,143 @@
+"""Urgent toxicity alerts (issue 13): who gets them by the roster now (across the spring-forward
+change), acknowledgement, escalation down the roster on time, the ask that a grade carries, and
+delivery through the reminder ledger."""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import Role
+from coordination.models import Notification, Reminder
+from coordination.reminders.delivery import reminders_deliver
+from coordination.watch.models import ToxicityAlert, WatchUnitRule
+from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_escalate, roster_replace
+from patients.grading import Consciousness, Seizure
+from patients.services import assessment_record, check_in_record
+
+from ...factories import UserFactory
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+# 02:30 on 8 March 2026 does not exist in New York: the clock jumps from 02:00 to 03:00.
+# In UTC: arithmetic across the gap stays in real minutes (and compares equal across zones).
+NIGHT = dt.datetime(2026, 3, 8, 1, 50, tzinfo=NY).astimezone(dt.UTC)
+NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
+
+
+@pytest.fixture
+def roster(ward, coordinator, time_machine):
+    """Saturday 08:00 to Monday 08:00: onc0 first call, onc1 second, a third on call Sunday."""
+    time_machine.move_to(NIGHT, tick=False)
+    first, second = (UserFactory(role=Role.ONCOLOGIST, unit=ward, username=f"onc{n}") for n in range(2))
+    start, end = dt.datetime(2026, 3, 7, 8, tzinfo=NY), dt.datetime(2026, 3, 9, 8, tzinfo=NY)
+    for rank, person in ((1, first), (2, second)):
+        roster_replace(
+            unit=ward,
+            role=Role.ONCOLOGIST,
+            rank=rank,
+            period_start=start,
+            period_end=end,
+            shifts=[ShiftInput(person, start, end)],
+            actor=coordinator,
+        )
+    return first, second
+
+
+def assess(patient, nurse, **findings):
+    values = {"temperature": Decimal("37.0"), "temperature_unit": "C", **NORMAL_ICE, **findings}
+    return assessment_record(patient=patient, actor=nurse, assessed_at=NIGHT - dt.timedelta(minutes=5), findings=values)
+
+
+def recipients(alert, kind):
+    return {r.recipient.username for r in Reminder.objects.filter(alert=alert, kind=kind)}
+
+
+def test_an_ice_of_6_at_night_goes_to_first_call_and_the_coordinator(patient, nurse, coordinator, roster):
+    assessment = assess(patient, nurse, ice_orientation=1, ice_naming=2)
+    alert = ToxicityAlert.objects.get()
+    assert (alert.assessment, alert.reason, alert.ask) == (assessment, "ICANS grade 2", "")
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {"onc0", coordinator.username}
+    assert alert.escalate_at == NIGHT + dt.timedelta(minutes=15)
+
+
+def test_nothing_urgent_raises_no_alert(patient, nurse, roster):
+    assess(patient, nurse, temperature=Decimal("38.4"))  # CRS grade 1
+    assert not ToxicityAlert.objects.exists()
+
+
+def test_unacknowledged_it_goes_down_the_roster_across_the_clock_change(
+    patient, nurse, coordinator, roster, time_machine
+):
+    WatchUnitRule.objects.create(unit=patient.unit, acknowledge_minutes=20)
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_VOICE).alerts.get()
+    assert alert.escalate_at == NIGHT + dt.timedelta(minutes=20)  # 03:10 on the clock: 20 real minutes
+    assert alerts_escalate(now=NIGHT + dt.timedelta(minutes=19)) == []
+    assert alerts_escalate(now=alert.escalate_at) == [alert.pk]
+    alert.refresh_from_db()
+    assert alert.level == 1
+    assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"onc1"}
+    # No one left on the roster: the coordinators and the patient's own oncologists.
+    alerts_escalate(now=alert.escalate_at)
+    alert.refresh_from_db()
+    assert alert.no_one_on_call and alert.escalate_at is None
+    assert coordinator.username in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)
+
+
+def test_acknowledged_it_stops_and_its_pending_reminders_are_skipped(patient, nurse, roster, outsider):
+    first, _ = roster
+    alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION  # a seizure is grade 3 ICANS
+    with pytest.raises(PermissionDenied):
+        alert_acknowledge(alert=alert, actor=outsider)
+    alert_acknowledge(alert=alert, actor=first, note="On my way; dexamethasone ordered.")
+    assert alerts_escalate(now=NIGHT + dt.timedelta(hours=1)) == []
+    reminders_deliver(ids=list(Reminder.objects.filter(alert=alert).values_list("pk", flat=True)))
+    assert set(Reminder.objects.filter(alert=alert).values_list("state", flat=True)) == {Reminder.State.SKIPPED}
+    assert not Notification.objects.exists()
+
+
+def test_delivery_rings_the_bell_and_emails_even_without_email_reminders(
+    patient, nurse, coordinator, roster, mailoutbox
+):
+    first, _ = roster
+    first.email = "onc0@example.org"
+    first.save()
+    alert = assess(patient, nurse, ice_orientation=0, ice_naming=1).alerts.get()  # ICE 4
+    reminders_deliver(ids=list(Reminder.objects.filter(alert=alert).values_list("pk", flat=True)))
+    bell = Notification.objects.get(recipient=first)
+    assert bell.title == "URGENT: ICANS grade 2" and f"/alerts/{alert.pk}/" in bell.link
+    # Urgent: by email whatever the reminder settings, to first call and the coordinator.
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(["onc0@example.org", coordinator.email])
+    assert mailoutbox[0].subject.startswith("URGENT: ICANS grade 2 for patient")
+
+
+def test_a_second_seizure_or_grade_4_asks_for_a_stop_for_good(patient, nurse, roster):
+    first = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    second = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    assert first.ask == ToxicityAlert.Ask.INTERRUPTION
+    assert second.ask == ToxicityAlert.Ask.STOP_FOR_GOOD and "second seizure" in second.reason
+    grade_4 = assess(patient, nurse, consciousness=Consciousness.UNAROUSABLE).alerts.get()
+    assert grade_4.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+
+
+def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
+    check_in_record(
+        patient=patient,
+        actor=nurse,
+        checked_at=NIGHT,
+        temperature=Decimal("37.0"),
+        temperature_unit="C",
+        pump_status="running",
+        signs=["confusion"],
+    )
+    alert = ToxicityAlert.objects.get()
+    assert alert.reason == "Home check red flags: Confusion"
+    assert "onc0" in recipients(alert, Reminder.Kind.TOXICITY_ALERT)
+
+
+def test_with_no_one_on_call_it_goes_to_the_coordinators_and_the_care_team(patient, nurse, oncologist, coordinator):
+    alert = assess(patient, nurse, ice_orientation=2).alerts.get()
+    assert alert.no_one_on_call and alert.escalate_at is None
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}

@@ -1,0 +1,104 @@
+"""The on-call roster (issue 13): first call covers every hour, shifts do not overlap, refusals
+name the row and field with nothing stored, and shifts keep their real length across a clock
+change; who is on call is read by the unit's clock."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.models import Role
+from coordination.watch.models import OnCallShift
+from coordination.watch.selectors import first_call_gaps, on_call, unit_watch_warnings
+from coordination.watch.services import ShiftInput, roster_replace
+
+from ...factories import UserFactory
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+# The night of the spring-forward change in New York: 8 March 2026, 02:00 becomes 03:00.
+PERIOD_START = dt.datetime(2026, 3, 7, 8, 0, tzinfo=NY)
+PERIOD_END = dt.datetime(2026, 3, 9, 8, 0, tzinfo=NY)
+
+
+@pytest.fixture
+def oncologists(ward):
+    return [UserFactory(role=Role.ONCOLOGIST, unit=ward, username=f"onc{n}") for n in range(3)]
+
+
+def at(day: int, hour: int) -> dt.datetime:
+    return dt.datetime(2026, 3, day, hour, 0, tzinfo=NY)
+
+
+def replace(coordinator, ward, shifts, *, rank=1, role=Role.ONCOLOGIST, start=PERIOD_START, end=PERIOD_END):
+    return roster_replace(
+        unit=ward, role=role, rank=rank, period_start=start, period_end=end, shifts=shifts, actor=coordinator
+    )
+
+
+def test_first_call_across_the_clock_change_routes_by_the_units_clock(coordinator, ward, oncologists):
+    first, second = oncologists[:2]
+    replace(coordinator, ward, [ShiftInput(first, at(7, 8), at(8, 8)), ShiftInput(second, at(8, 8), at(9, 8))])
+    saturday_night = on_call(ward, Role.ONCOLOGIST, dt.datetime(2026, 3, 8, 3, 30, tzinfo=NY))
+    assert [shift.user for shift in saturday_night] == [first]
+    shift = saturday_night[0]
+    assert shift.ends_at - shift.starts_at == dt.timedelta(hours=23)  # the night lost an hour
+    assert [s.user for s in on_call(ward, Role.ONCOLOGIST, at(8, 8))] == [second]
+    assert on_call(ward, Role.ONCOLOGIST, at(9, 8)) == []
+
+
+def test_a_second_call_backs_up_the_first(coordinator, ward, oncologists):
+    first, second, backup = oncologists
+    replace(coordinator, ward, [ShiftInput(first, PERIOD_START, PERIOD_END)])
+    replace(coordinator, ward, [ShiftInput(backup, at(7, 20), at(8, 8))], rank=2)
+    assert [s.user for s in on_call(ward, Role.ONCOLOGIST, at(7, 23))] == [first, backup]
+
+
+@pytest.mark.parametrize(
+    ("shifts", "field", "words"),
+    [
+        ([(0, 7, 8, 8, 12), (1, 8, 10, 9, 8)], "1-starts_at", "'s shift, which ends Sun 08 Mar 12:00"),
+        (
+            [(0, 7, 8, 8, 8), (1, 8, 9, 9, 8)],
+            "1-starts_at",
+            "No one is on call from Sun 08 Mar 08:00 to Sun 08 Mar 09:00",
+        ),
+        ([(0, 7, 8, 8, 20)], "period_end", "No one is on call from Sun 08 Mar 20:00 to Mon 09 Mar 08:00"),
+        ([(0, 7, 8, 7, 8)], "0-ends_at", "ends after it starts"),
+        ([(0, 6, 8, 9, 8)], "0-starts_at", "inside the period"),
+    ],
+)
+def test_a_bad_roster_is_refused_at_its_row_and_nothing_is_kept(coordinator, ward, oncologists, shifts, field, words):
+    rows = [ShiftInput(oncologists[who], at(d1, h1), at(d2, h2)) for who, d1, h1, d2, h2 in shifts]
+    with pytest.raises(ValidationError) as refused:
+        replace(coordinator, ward, rows)
+    assert words in refused.value.message_dict[field][0]
+    assert not OnCallShift.objects.exists()
+
+
+def test_only_an_oncologist_is_on_call_as_one_and_only_the_units_coordinator_sets_it(
+    coordinator, ward, oncologists, nurse, outsider
+):
+    with pytest.raises(ValidationError) as refused:
+        replace(coordinator, ward, [ShiftInput(nurse, PERIOD_START, PERIOD_END)])
+    assert "is not an active oncologist" in refused.value.message_dict["0-user"][0]
+    with pytest.raises(PermissionDenied):
+        replace(outsider, ward, [ShiftInput(oncologists[0], PERIOD_START, PERIOD_END)])
+
+
+def test_a_new_roster_cuts_the_old_one_at_the_edges_of_its_period(coordinator, ward, oncologists):
+    first, second, _ = oncologists
+    replace(coordinator, ward, [ShiftInput(first, at(1, 8), at(15, 8))], start=at(1, 8), end=at(15, 8))
+    replace(coordinator, ward, [ShiftInput(second, PERIOD_START, PERIOD_END)])
+    kept = [(s.user, s.starts_at, s.ends_at) for s in OnCallShift.objects.order_by("starts_at")]
+    assert kept == [(first, at(1, 8), at(7, 8)), (second, at(7, 8), at(9, 8)), (first, at(9, 8), at(15, 8))]
+
+
+def test_gaps_and_a_unit_without_coordinator_are_warned(ward, oncologists, time_machine):
+    now = at(7, 8)
+    time_machine.move_to(now, tick=False)
+    gaps = first_call_gaps(ward, now=now)
+    assert [gap.role for gap in gaps] == [Role.ONCOLOGIST, Role.COORDINATOR]
+    warnings = unit_watch_warnings(ward, now=now)
+    assert warnings[0] == f"{ward} has no coordinator: unacknowledged alerts have no one to go to."
+    assert "No first-call oncologist from Sat 07 Mar 08:00 to further notice" in warnings[1]

@@ -89,6 +89,17 @@ def course_plan_for_patient(patient: Patient):
     )
 
 
+def bag_changes_from(moment, *, course_id: int | None = None, cycle_id: int | None = None) -> QuerySet[CareEvent]:
+    """The bag changes of a course (or of one cycle) still planned at or after `moment`, earliest
+    first: the one query for "the next bag change" and for a bag calendar."""
+    changes = CareEvent.objects.filter(kind=CareEvent.Kind.BAG_CHANGE, planned_at__gte=moment)
+    if course_id is not None:
+        changes = changes.filter(cycle__course_id=course_id)
+    if cycle_id is not None:
+        changes = changes.filter(cycle_id=cycle_id)
+    return changes.exclude(status=CareEvent.Status.CANCELLED).order_by("planned_at")
+
+
 def current_course(patient: Patient) -> TreatmentCourse | None:
     """The patient's course planned or running now (the newest), if any."""
     live = [TreatmentCourse.Status.PLANNED, TreatmentCourse.Status.ACTIVE]

@@ -11,6 +11,7 @@ from accounts.models import Unit, User
 from checklists.models import Checklist, Task, TemplateItem
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, Patient
+from patients.selectors import bag_changes_from
 
 from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
 from .policy import ACCEPT_HANDOFF, EDIT
@@ -71,13 +72,7 @@ def handoff_page(handoff):
 
 def handoff_bag_calendar(handoff, *, limit: int = 40) -> list[CareEvent]:
     """The bag changes planned from the handoff's event to the end of its cycle."""
-    return list(
-        CareEvent.objects.filter(
-            cycle_id=handoff.cycle_id, kind=CareEvent.Kind.BAG_CHANGE, planned_at__gte=handoff.event.planned_at
-        )
-        .exclude(status=CareEvent.Status.CANCELLED)
-        .order_by("planned_at")[:limit]
-    )
+    return list(bag_changes_from(handoff.event.planned_at, cycle_id=handoff.cycle_id)[:limit])
 
 
 def patient_handoffs(user, patient) -> list:
@@ -200,15 +195,8 @@ def receiving_people_for(units):
 
 
 def next_bag_change(event: CareEvent) -> CareEvent | None:
-    """The first bag change planned after an event (at home, after a discharge)."""
-    return (
-        CareEvent.objects.filter(
-            cycle__course_id=event.cycle.course_id, kind=CareEvent.Kind.BAG_CHANGE, planned_at__gt=event.planned_at
-        )
-        .exclude(status=CareEvent.Status.CANCELLED)
-        .order_by("planned_at")
-        .first()
-    )
+    """The first bag change planned from an event on (at home, after a discharge)."""
+    return bag_changes_from(event.planned_at, course_id=event.cycle.course_id).first()
 
 
 def handoff_checklists(handoff: Handoff) -> list[Checklist]:
@@ -262,12 +250,7 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
     today = cycle.day_number(timezone.localtime(now, zone).date())
     inpatient_done = max(0, min(cycle.inpatient_days, today - 1))
     after = max(now, event.planned_at)
-    next_bag = (
-        CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.BAG_CHANGE, planned_at__gte=after)
-        .exclude(status=CareEvent.Status.CANCELLED)
-        .order_by("planned_at")
-        .first()
-    )
+    next_bag = bag_changes_from(after, course_id=course.pk).first()
     done = Task.objects.filter(patient=patient, status=Task.Status.DONE)
     # Its value is the time given, on the unit's clock (checklists/recorded.py).
     premedication = (

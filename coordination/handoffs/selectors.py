@@ -10,7 +10,7 @@ from accounts.audit import get_or_404_audited
 from accounts.models import Unit, User
 from checklists.models import Checklist, Task, TemplateItem
 from checklists.selectors import checklists_with_tasks
-from patients.models import CareEvent, Patient
+from patients.models import CareEvent, Patient, PumpEvent
 from patients.selectors import bag_changes_from
 
 from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
@@ -282,7 +282,32 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
             if premedication
             else "not recorded",
         ],
+        ["Pump and line events", _pump_events(patient, zone)],
+        ["Contacts", _contacts(patient)],
     ]
+
+
+def _pump_events(patient, zone, *, shown: int = 5) -> str:
+    """The newest pump and line events of the patient, out-of-hours ones marked."""
+    events = PumpEvent.objects.filter(patient=patient).order_by("-occurred_at")[:shown]
+    return (
+        "; ".join(
+            f"{_local(event.occurred_at, zone)} {event.get_kind_display().lower()}"
+            f"{' (out of hours)' if event.out_of_hours else ''}: {event.action_taken}"
+            for event in events
+        )
+        or "none recorded"
+    )
+
+
+def _contacts(patient) -> str:
+    """Who to call: printed on the caregiver's summary."""
+    unit = patient.unit
+    caregiver = f"{patient.caregiver_name} {patient.caregiver_phone}".strip() or "not recorded"
+    return (
+        f"{unit} 24/7: {unit.phone_24h or 'not set'}; doctor on call: {unit.on_call_phone or 'not set'}; "
+        f"caregiver: {caregiver}"
+    )
 
 
 def handoff_facts_shown(handoff: Handoff) -> tuple[list[list[str]], bool]:

@@ -7,7 +7,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, Unit, User
-from patients.models import Patient
+from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment
+from patients.policy import can_record_assessment
 
 from .models import OnCallShift, ToxicityAlert
 
@@ -91,3 +92,26 @@ def alert_recipients(alert: ToxicityAlert) -> list[User]:
     ids = alert.reminders.order_by("created_at", "pk").values_list("recipient_id", flat=True)
     users = User.objects.in_bulk(set(ids))
     return [users[pk] for pk in dict.fromkeys(ids)]
+
+
+@dataclass(frozen=True)
+class PatientWatch:
+    """What the patient page shows of the toxicity watch."""
+
+    open_alerts: list[ToxicityAlert]
+    latest_assessment: ToxicityAssessment | None
+    latest_check_in: HomeCheckIn | None
+    pump_events: list[PumpEvent]
+    can_record: bool
+
+
+def patient_watch(user, patient: Patient) -> PatientWatch:
+    return PatientWatch(
+        open_alerts=list(
+            ToxicityAlert.objects.filter(patient=patient, acknowledged_at__isnull=True).order_by("raised_at")
+        ),
+        latest_assessment=ToxicityAssessment.objects.filter(patient=patient).order_by("-assessed_at").first(),
+        latest_check_in=HomeCheckIn.objects.filter(patient=patient).order_by("-checked_at").first(),
+        pump_events=list(PumpEvent.objects.filter(patient=patient).order_by("-occurred_at")[:5]),
+        can_record=bool(can_record_assessment(user, patient)),
+    )

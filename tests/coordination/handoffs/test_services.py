@@ -134,6 +134,36 @@ def test_sending_fixes_the_facts_from_the_record(handoff, case_manager, patient,
     assert facts["Last premedication"] == "not recorded"  # no premedication task in this record
     assert facts["Next bag change"] != "none planned in this course"
     assert {"Inpatient days", "Last premedication"} <= facts.keys()
+    assert facts["Pump and line events"] == "none recorded"
+    assert facts["Contacts"].endswith("caregiver: not recorded")
+
+
+def test_the_facts_carry_the_pump_log_and_the_contacts(handoff, case_manager, patient, nurse):
+    from decimal import Decimal
+
+    from patients.models import PumpEvent
+
+    patient.caregiver_name, patient.caregiver_phone = "Sam Doe", "+1 212 555 0101"
+    patient.save()
+    patient.unit.phone_24h = "+1 212 555 0100"
+    patient.unit.save()
+    PumpEvent.objects.create(
+        patient=patient,
+        course=handoff.course,
+        kind=PumpEvent.Kind.OCCLUSION_ALARM,
+        occurred_at=timezone.now() - dt.timedelta(hours=2),
+        reported_by=PumpEvent.Reporter.CAREGIVER,
+        volume_left_ml=Decimal("80"),
+        action_taken="Kink undone",
+        out_of_hours=True,
+        recorded_by=nurse,
+    )
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    facts = dict(fresh(handoff).facts)
+    assert facts["Pump and line events"].endswith("alarm: occlusion (out of hours): Kink undone")
+    assert facts["Contacts"] == (
+        f"{patient.unit} 24/7: +1 212 555 0100; doctor on call: not set; caregiver: Sam Doe +1 212 555 0101"
+    )
 
 
 def test_the_pump_fact_reads_the_recorded_pump_rate_and_its_double_check_never_an_items_text(

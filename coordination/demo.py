@@ -15,6 +15,7 @@ from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Task
 from checklists.services import ATTESTATION_VALUE, task_complete, task_verify
 from checklists.starter import starter_library_load, starter_library_update
+from patients.grading import Consciousness, OxygenDevice
 from patients.models import (
     CareEvent,
     CareTeamMember,
@@ -22,15 +23,21 @@ from patients.models import (
     Indication,
     Interruption,
     Patient,
+    PumpEvent,
     RegimenVersion,
     Setting,
+    ToxicityAssessment,
     TreatmentCourse,
 )
 from patients.services import (
+    assessment_confirm,
+    assessment_record,
+    check_in_record,
     course_schedule_build,
     course_stop_for_good,
     interruption_restart,
     interruption_stop,
+    pump_event_record,
     regimen_library_seed,
 )
 
@@ -48,7 +55,8 @@ from .handoffs.services import (
     handoff_send,
     handoff_sign_off,
 )
-from .models import Handoff
+from .models import Handoff, OnCallShift
+from .watch.services import ShiftInput, alert_acknowledge, roster_replace
 
 ORGANISATION = "Riverside University Hospital"
 ZONE = "America/New_York"
@@ -62,6 +70,8 @@ DEMO_USERS = [
     ("nurse", "Nora", "Quinn", Role.NURSE, WARD),
     ("nurse2", "Noah", "Reyes", Role.NURSE, WARD),
     ("oncologist", "Olivia", "Grant", Role.ONCOLOGIST, WARD),
+    # Second call on the ward's on-call roster: an urgent alert goes to her when first call is silent.
+    ("oncologist2", "Omar", "Said", Role.ONCOLOGIST, WARD),
     ("casemanager", "Carmen", "Lopez", Role.CASE_MANAGER, WARD),
     ("coordinator", "Colin", "Hart", Role.COORDINATOR, WARD),
     ("homenurse", "Hana", "Kim", Role.NURSE, AGENCY),
@@ -442,6 +452,7 @@ def seed_demo(*, password: str) -> SeedResult:
     _demo_breaks(users)
     _settle_past_work(team)
     _handoffs(users, units)
+    _toxicity_watch(users, units)
     return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1)
 
 
@@ -586,3 +597,140 @@ def _demo_answer(task: Task) -> str:
     if task.response_kind == "number":
         return str(task.min_value if task.min_value is not None else task.max_value or 1)
     return {"attestation": ATTESTATION_VALUE, "text": "Done"}.get(task.response_kind, "yes")
+
+
+# --- the toxicity watch ---------------------------------------------------------------------------
+
+NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
+CONTACTS = {
+    WARD: ("+1 617 555 0170", "+1 617 555 0199"),
+    AGENCY: ("+1 617 555 0180", "+1 617 555 0199"),
+}
+CAREGIVERS = {"RUH100003": ("Daniel Okafor", "+1 617 555 0143"), "RUH100004": ("Maria Rossi", "+1 617 555 0121")}
+
+
+def _last_night(zone, now: dt.datetime, hour: int, minute: int) -> dt.datetime:
+    """The latest `hour`:`minute` on the unit's clock before now (last night's, or this night's)."""
+    local = timezone.localtime(now, zone)
+    at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return at if at < local else at - dt.timedelta(days=1)
+
+
+def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
+    """Rosters for the ward and the agency, assessments of several grades (one with an open urgent
+    alert, one acknowledged), a pump alarm at night and a home check with a red flag."""
+    for name, (day_and_night, on_call) in CONTACTS.items():
+        Unit.objects.filter(pk=units[name].pk, phone_24h="").update(phone_24h=day_and_night, on_call_phone=on_call)
+    for mrn, (name, phone) in CAREGIVERS.items():
+        Patient.objects.filter(mrn=mrn, caregiver_name="").update(caregiver_name=name, caregiver_phone=phone)
+    if ToxicityAssessment.objects.exists():
+        return
+    now = timezone.now()
+    ward, agency = units[WARD], units[AGENCY]
+    _rosters(users, ward, agency, now)
+    nurse, oncologist, homenurse = users["nurse"], users["oncologist"], users["homenurse"]
+    night = _last_night(ward.zone, now, 2, 10)
+
+    # Inpatient day 5: grade 1 CRS yesterday evening (confirmed), then an ICE of 6 at night.
+    inpatient = Patient.objects.get(mrn="RUH100002")
+    evening = assessment_record(
+        patient=inpatient,
+        actor=nurse,
+        assessed_at=night - dt.timedelta(hours=6),
+        findings={"temperature": Decimal("38.3"), "temperature_unit": "C", "heart_rate": 104, **NORMAL_ICE},
+        now=now,
+    )
+    assessment_confirm(assessment=evening, actor=oncologist, crs_grade=1, icans_grade=0, now=now)
+    assessment_record(
+        patient=inpatient,
+        actor=nurse,
+        assessed_at=night,
+        findings={
+            "temperature": Decimal("37.6"),
+            "temperature_unit": "C",
+            **NORMAL_ICE,
+            "ice_orientation": 2,
+            "ice_naming": 2,
+            "ice_writing": 0,
+            "handwriting_note": "Letters larger, words missing from the sentence",
+            "consciousness": Consciousness.ALERT,
+        },
+        now=now,
+    )  # ICANS grade 2: an urgent alert, left open for the demo
+
+    # Cycle 2 day 1: CRS grade 2 (fever and oxygen), acknowledged by the oncologist on call.
+    second = Patient.objects.get(mrn="RUH100009")
+    crs = assessment_record(
+        patient=second,
+        actor=nurse,
+        assessed_at=now - dt.timedelta(hours=3),
+        findings={
+            "temperature": Decimal("102.2"),
+            "temperature_unit": "F",
+            "oxygen_saturation": 92,
+            "oxygen_device": OxygenDevice.NASAL_CANNULA,
+            "oxygen_flow_l_min": Decimal("2"),
+            **NORMAL_ICE,
+        },
+        now=now,
+    )
+    alert_acknowledge(alert=crs.alerts.get(), actor=oncologist, note="Seen at the bedside; fluids and paracetamol.")
+
+    # At home: an occlusion alarm at night reported by the caregiver, and a home check with a red flag.
+    home = Patient.objects.get(mrn="RUH100003")
+    alarm = _last_night(agency.zone, now, 2, 40)
+    pump_event_record(
+        patient=home,
+        actor=homenurse,
+        kind=PumpEvent.Kind.OCCLUSION_ALARM,
+        occurred_at=alarm,
+        reported_by=PumpEvent.Reporter.CAREGIVER,
+        volume_left_ml=Decimal("96"),
+        action_taken="Clamp left closed after a dressing change; opened by phone, pump restarted.",
+        infusion_stopped_at=alarm,
+        infusion_restarted_at=alarm + dt.timedelta(minutes=20),
+        now=now,
+    )
+    check_in_record(
+        patient=home,
+        actor=homenurse,
+        checked_at=min(now, alarm + dt.timedelta(hours=7)),
+        temperature=Decimal("37.4"),
+        temperature_unit="C",
+        pump_status="running",
+        signs=["headache", "loss_of_balance"],
+        note="Unsteady when getting up this morning; caregiver stays with him.",
+        now=now,
+    )
+
+
+def _rosters(users: dict[str, User], ward: Unit, agency: Unit, now: dt.datetime) -> None:
+    """The ward's on-call roster from yesterday 08:00 for a week: first and second call, the
+    coordinator; the agency's on-call nurse (the agency has no coordinator: a demo shortcut)."""
+    if OnCallShift.objects.exists():
+        return
+    start = timezone.localtime(now, ward.zone).replace(hour=8, minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
+    end = start + dt.timedelta(days=8)
+    for role, rank, person in (
+        (Role.ONCOLOGIST, 1, users["oncologist"]),
+        (Role.ONCOLOGIST, 2, users["oncologist2"]),
+        (Role.COORDINATOR, 1, users["coordinator"]),
+    ):
+        roster_replace(
+            unit=ward,
+            role=role,
+            rank=rank,
+            period_start=start,
+            period_end=end,
+            shifts=[ShiftInput(person, start, end)],
+            actor=users["coordinator"],
+        )
+    OnCallShift.objects.create(
+        unit=agency,
+        role=Role.NURSE,
+        rank=1,
+        user=users["homenurse"],
+        starts_at=start,
+        ends_at=end,
+        created_by=users["coordinator"],
+    )

@@ -74,9 +74,23 @@ def assert_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good():
     continued = Cycle.objects.filter(course__indication=Indication.RELAPSED_REFRACTORY, number__gte=6)
     assert continued.exists() and {cycle.rest_days for cycle in continued} == {56}
     assert not Cycle.objects.filter(course__indication=Indication.CONSOLIDATION, phase=Cycle.Phase.INDUCTION).exists()
-    moved = Interruption.objects.get(restarted_at__isnull=False, permanent=False)
+    moved = Interruption.objects.get(patient__mrn="RUH100014", restarted_at__isnull=False, permanent=False)
     assert moved.cycle.extended_by == moved.restarted_at - moved.stopped_at
     assert courses.filter(status=TreatmentCourse.Status.STOPPED).exists()
+    # The toxicity watch: an open urgent alert at night, one acknowledged, a night pump alarm
+    # that stopped and restarted the infusion at home, a home check with a red flag, rosters.
+    from coordination.models import OnCallShift, ToxicityAlert
+    from patients.models import HomeCheckIn, PumpEvent
+
+    assert ToxicityAlert.objects.filter(acknowledged_at__isnull=True, reason="ICANS grade 2").exists()
+    assert ToxicityAlert.objects.filter(acknowledged_at__isnull=False, reason="CRS grade 2").exists()
+    alarm = PumpEvent.objects.get(patient__mrn="RUH100003")
+    assert alarm.out_of_hours and alarm.interruption.restarted_at is not None
+    assert HomeCheckIn.objects.get(patient__mrn="RUH100003").red_flags == ["Loss of balance"]
+    assert {(shift.unit.name, shift.role) for shift in OnCallShift.objects.all()} >= {
+        ("Haematology Ward 7", "oncologist"),
+        ("HomeCare Infusion", "nurse"),
+    }
     # Only relapsed/refractory courses step up on cycle 1 day 8 (re-escalations are added by hand).
     step_ups = CareEvent.objects.filter(kind=CareEvent.Kind.DOSE_STEP_UP, scheduled=True)
     assert {event.cycle.course.indication for event in step_ups} == {Indication.RELAPSED_REFRACTORY}

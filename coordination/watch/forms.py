@@ -46,11 +46,12 @@ ShiftFormSet = forms.formset_factory(ShiftForm, extra=0, min_num=1, validate_min
 
 
 def roster_people(unit):
-    """Who may be on call for the unit: its organisation's oncologists and its own coordinators."""
+    """Who may be on call for the unit: its organisation's oncologists, its own coordinators and nurses."""
     return (
         User.objects.filter(is_active=True)
         .filter(
-            Q(role=Role.ONCOLOGIST, unit__organisation_id=unit.organisation_id) | Q(role=Role.COORDINATOR, unit=unit)
+            Q(role=Role.ONCOLOGIST, unit__organisation_id=unit.organisation_id)
+            | Q(role__in=[Role.COORDINATOR, Role.NURSE], unit=unit)
         )
         .order_by("role", "last_name", "first_name")
     )

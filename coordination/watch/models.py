@@ -18,8 +18,9 @@ from accounts.models import Role, Unit
 from accounts.triggers import PATIENT_COLUMN, change_trigger
 from patients.models import Patient, PumpEvent, ToxicityAssessment
 
-# Roles a roster names: the oncologist decides, the coordinator organises.
-ON_CALL_ROLES = [(Role.ONCOLOGIST, Role.ONCOLOGIST.label), (Role.COORDINATOR, Role.COORDINATOR.label)]
+# Roles a roster names: the oncologist decides, the coordinator organises, a home agency's nurse
+# answers the caregivers at night.
+ON_CALL_ROLES = [(role, role.label) for role in (Role.ONCOLOGIST, Role.COORDINATOR, Role.NURSE)]
 
 
 class WatchUnitRule(models.Model):

@@ -12,6 +12,13 @@ from patients.policy import can_record_assessment
 
 from .models import OnCallShift, ToxicityAlert
 
+# Who must be on call, by the kind of unit: a ward or a clinic has an oncologist and a
+# coordinator on call; a home agency a nurse who answers the caregivers.
+ROLES_ON_CALL = {
+    Unit.Kind.INPATIENT_WARD: (Role.ONCOLOGIST, Role.COORDINATOR),
+    Unit.Kind.INFUSION_CLINIC: (Role.ONCOLOGIST, Role.COORDINATOR),
+    Unit.Kind.HOME_HEALTH: (Role.NURSE,),
+}
 # How far ahead the board and the admins are warned of a roster with no first call.
 ROSTER_LOOKAHEAD = dt.timedelta(days=7)
 
@@ -46,13 +53,13 @@ class Gap:
 
 
 def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTER_LOOKAHEAD, shifts=None) -> list[Gap]:
-    """The stretches of the coming days with no first-call oncologist, nor coordinator on call
+    """The stretches of the coming days with no one on first call for a role the unit needs
     (given `shifts`, those instead of the stored ones: a roster being checked before saving)."""
     end = now + ahead
     if shifts is None:
         shifts = list(roster(unit, start=now, end=end).filter(rank=1))
     gaps = []
-    for role in (Role.ONCOLOGIST, Role.COORDINATOR):
+    for role in ROLES_ON_CALL[unit.kind]:
         covered_until = now
         for shift in sorted((s for s in shifts if s.role == role and s.rank == 1), key=lambda s: s.starts_at):
             if shift.starts_at > covered_until:

@@ -46,8 +46,8 @@ def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) ->
     for row, shift in enumerate(shifts):
         if shift.user.role != role or not shift.user.is_active:
             errors[f"{row}-user"] = f"{shift.user} is not an active {Role(role).label.lower()}."
-        elif role == Role.COORDINATOR and shift.user.unit_id != unit.pk:
-            errors[f"{row}-user"] = f"{shift.user} coordinates another unit."
+        elif role != Role.ONCOLOGIST and shift.user.unit_id != unit.pk:
+            errors[f"{row}-user"] = f"{shift.user} works for another unit."
         if shift.ends_at <= shift.starts_at:
             errors[f"{row}-ends_at"] = "A shift ends after it starts."
         elif shift.starts_at < start or shift.ends_at > end:

@@ -162,6 +162,7 @@ class ItemContent(models.Model):
         WEIGHT = "weight", "Today's weight: becomes the patient's weight"
         PUMP_RATE = "pump_rate", "Pump rate: checked against the bag's record"
         PREMEDICATION_TIME = "premedication_time", "Premedication time: checked against the regimen's window"
+        TOXICITY_ASSESSMENT = "toxicity_assessment", "CRS and ICANS assessment: done by recording one"
 
     section = models.CharField(max_length=100)
     order = models.PositiveIntegerField()

@@ -2,7 +2,9 @@
 
 - a weight becomes the patient's current weight (a weighing, with who and when);
 - a pump rate must match the rate on the record of the bag hung at that event;
-- a premedication time must fall in the window that the course's regimen gives.
+- a premedication time must fall in the window that the course's regimen gives;
+- a CRS and ICANS assessment task is done by recording the assessment (patients/services/toxicity.py),
+  never by a tick.
 A refusal names the answer's field; a mismatch fails the task's hard stop.
 """
 
@@ -12,6 +14,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from patients.models import ToxicityAssessment
 from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record
 
@@ -50,6 +53,8 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
         if rate != bag.rate_ml_per_hour:
             return f"{value} (the bag's label says {_plain(bag.rate_ml_per_hour)} mL/h)", task.hard_stop
         return value, False
+    if task.records == Records.TOXICITY_ASSESSMENT:
+        return _assessment_answer(task, value), False
     if task.records == Records.PREMEDICATION_TIME:
         given_at = parse_datetime_answer(task, value)
         if given_at > now + dt.timedelta(minutes=5):
@@ -69,6 +74,26 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
             return f"{stored} ({said}; the window is {rule.window_text})", task.hard_stop
         return stored, False
     return value, False
+
+
+ASSESSMENT_ANSWER = "assessment:"
+
+
+def assessment_answer(assessment) -> str:
+    """The answer that a recorded assessment gives its task: a reference, read back on the page."""
+    return (
+        f"{ASSESSMENT_ANSWER}{assessment.pk} (CRS grade {assessment.crs_grade}, ICANS grade {assessment.icans_grade})"
+    )
+
+
+def _assessment_answer(task: Task, value: str) -> str:
+    """Only a recorded assessment of this patient completes an assessment task: never a tick."""
+    pk = value.removeprefix(ASSESSMENT_ANSWER).split(" ")[0] if value.startswith(ASSESSMENT_ANSWER) else ""
+    if not (pk.isdigit() and ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).exists()):
+        raise ValidationError(
+            {"value": "Record the assessment (vital signs and the ICE score): saving it completes this task."}
+        )
+    return value
 
 
 def keep_recorded_answer(task: Task, *, actor, now: dt.datetime) -> None:

@@ -30,10 +30,11 @@ DAY = 24 * HOUR
 
 PHARMACIST, NURSE, ONCOLOGIST, CASE_MANAGER = Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST, Role.CASE_MANAGER
 CHECKBOX, NUMBER, TEXT, CHOICE, ATTESTATION, DATETIME = TemplateItem.ResponseKind.values
-WEIGHT, PUMP_RATE, PREMEDICATION_TIME = (
+WEIGHT, PUMP_RATE, PREMEDICATION_TIME, TOXICITY_ASSESSMENT = (
     TemplateItem.Records.WEIGHT,
     TemplateItem.Records.PUMP_RATE,
     TemplateItem.Records.PREMEDICATION_TIME,
+    TemplateItem.Records.TOXICITY_ASSESSMENT,
 )
 
 # Bag options as the pharmacist reads them on the label (CLINICAL.md, "Infusion, pump, line and
@@ -305,15 +306,22 @@ def line_and_pump_items(*, after_pump=("compounded",)) -> tuple[StarterItem, ...
 
 
 def baseline_assessment_item(offset=-HOUR) -> StarterItem:
+    return assessment_item("baseline", "Before the infusion", "Baseline CRS and ICANS assessment recorded", offset)
+
+
+def assessment_item(ref: str, section: str, text: str, offset: int, *, when=()) -> StarterItem:
+    """Done by recording a CRS and ICANS assessment (graded by the ASTCT consensus), never by a tick."""
     return StarterItem(
-        "baseline",
-        "Before the infusion",
+        ref,
+        section,
         NURSE,
-        "Baseline neurological and CRS assessment recorded",
+        text,
         offset,
         TEXT,
-        help=f"Vital signs, neuro exam (ICE score or CAPD; a writing sample helps). Watch for CRS ({CRS_SIGNS}) and "
-        f"neurotoxicity ({NEURO_SIGNS}).",
+        help=f"Vital signs and the ICE score (the CAPD under 12; a writing sample helps). Watch for CRS ({CRS_SIGNS}) "
+        f"and neurotoxicity ({NEURO_SIGNS}).",
+        when=when,
+        records=TOXICITY_ASSESSMENT,
     )
 
 
@@ -698,7 +706,16 @@ STARTER_TEMPLATES: list[StarterTemplate] = [
                 0,
                 when=(("cycle_day", "ge", "6"), ("cycle_day", "le", "8")),
             ),
+            assessment_item("assessment", "Bag change", "CRS and ICANS assessment recorded", 0, when=AT_HOME),
         ),
+    ),
+    StarterTemplate(
+        name="CRS and ICANS check",
+        trigger=CareEvent.Kind.TOXICITY_CHECK,
+        description="The watch for the boxed warnings while in hospital, every few hours (the regimen sets how "
+        "often): vital signs and the ICE score, graded by the ASTCT consensus (CLINICAL.md, interruptions and "
+        "toxicity).",
+        items=(assessment_item("assessment", "Watch", "CRS and ICANS assessment recorded", 0),),
     ),
     StarterTemplate(
         name="Hospital-to-home transition",

@@ -106,6 +106,9 @@ COMMON_VERSION_FIELDS = {
     "longest_break_in_cycle_days": 7,
     "supervised_restart_after_hours": 4,
     "adult_from_age": 18,
+    # The watch for CRS and ICANS around the clock while in hospital (the boxed warnings; the
+    # tracker's default, which each institution sets): every 4 hours from the cycle's start.
+    "inpatient_assessment_hours": 4,
     "change_summary": "Seeded from shared/CLINICAL.md (corrected 2026-12).",
 }
 
@@ -135,9 +138,10 @@ def regimen_library_load(*, regimen_model, version_model, cycle_rule_model, prem
         )
         if not was_created and version_model.objects.filter(regimen=regimen).exists():
             continue
-        version = version_model.objects.create(
-            regimen=regimen, number=1, status="draft", **COMMON_VERSION_FIELDS, **spec["version"]
-        )
+        # A migration passes the model as it was then: fields added later take their default.
+        known = {field.name for field in version_model._meta.get_fields()}
+        fields = {name: value for name, value in {**COMMON_VERSION_FIELDS, **spec["version"]}.items() if name in known}
+        version = version_model.objects.create(regimen=regimen, number=1, status="draft", **fields)
         for first_cycle, phase, rest_days, inpatient_days in spec["cycles"]:
             cycle_rule_model.objects.create(
                 version=version,

@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, Unit, User
+from checklists import policy as checklist_policy
+from checklists.models import Task, TemplateItem
+from checklists.recorded import assessment_answer
+from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
 
@@ -172,8 +176,11 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
 
 
 def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
-    """The patients layer's watch hook: raise an alert when what was recorded calls for one; a
-    confirmation that raises a grade updates the assessment's open alert instead of adding one."""
+    """The patients layer's watch hook: a recorded assessment completes the assessment task it
+    answers; what calls for it raises an alert (a confirmation that raises a grade updates the
+    assessment's open alert instead of adding one)."""
+    if assessment is not None and assessment.confirmed_at is None:
+        _complete_assessment_tasks(assessment, actor)
     signal = signal_of(assessment=assessment, check_in=check_in)
     if signal is None:
         return
@@ -186,6 +193,31 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
             open_alert.save(update_fields=["reason", "ask"])
             return
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment)
+
+
+# An assessment answers the assessment tasks due this close to it (half the in-hospital interval).
+ASSESSMENT_TASK_WINDOW = dt.timedelta(hours=2)
+
+
+def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:
+    """The open assessment tasks this assessment answers (its event's, else those due within the
+    window around it) are done, in the name of who assessed; tasks they may not do stay open."""
+    tasks = Task.objects.filter(
+        patient_id=assessment.patient_id, records=TemplateItem.Records.TOXICITY_ASSESSMENT, status=Task.Status.OPEN
+    )
+    if assessment.event_id:
+        tasks = tasks.filter(event_id=assessment.event_id)
+    else:
+        at = assessment.assessed_at
+        tasks = tasks.filter(due_at__gte=at - ASSESSMENT_TASK_WINDOW, due_at__lte=at + ASSESSMENT_TASK_WINDOW)
+    for task in tasks:
+        if not checklist_policy.can_complete(actor, task):
+            continue
+        try:
+            with transaction.atomic():  # a task that cannot be done yet stays open; the assessment stands
+                task_complete(task=task, actor=actor, value=assessment_answer(assessment), now=assessment.recorded_at)
+        except (ValidationError, PermissionDenied, TaskConflict):
+            continue
 
 
 def _first_callers(unit: Unit, at: dt.datetime) -> tuple[list[int], list[int]]:

@@ -128,6 +128,7 @@ class CareEvent(models.Model):
         INTERRUPTION = "interruption", "Interruption"
         RESTART = "restart", "Restart"
         CYCLE_END = "cycle_end", "Cycle end"
+        TOXICITY_CHECK = "toxicity_check", "CRS and ICANS check"
 
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"

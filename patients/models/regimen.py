@@ -87,6 +87,15 @@ class RegimenVersion(models.Model):
         "supervised, premedicated restart after a break of (hours)", default=4
     )
     adult_from_age = models.PositiveSmallIntegerField("adult premedication from age", default=18)
+    inpatient_assessment_hours = models.PositiveSmallIntegerField(
+        "CRS and ICANS assessment in hospital every (hours)",
+        null=True,
+        blank=True,
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text="During the days in hospital, from the cycle's start; empty: no scheduled assessments. "
+        "At home, the bag change checklist asks for one.",
+    )
     change_summary = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -156,8 +156,26 @@ def cycle_planned_events(
         sequence += 1
         events.append(PlannedEvent(CareEvent.Kind.BAG_CHANGE, sequence, change_at, setting_at(change_at)))
 
+    every = version.inpatient_assessment_hours
+    if discharge_at and every:
+        # The watch for CRS and ICANS in hospital: every few hours of real time (across a clock
+        # change too) from the start until the discharge; at home the bag changes ask for one.
+        for sequence, check_at in enumerate(
+            _every(times.starts_at + dt.timedelta(hours=every), until=discharge_at, hours=every), start=1
+        ):
+            if not running(check_at):
+                break
+            events.append(PlannedEvent(CareEvent.Kind.TOXICITY_CHECK, sequence, check_at, Setting.INPATIENT))
+
     events.append(PlannedEvent(CareEvent.Kind.CYCLE_END, 1, times.ends_at, course.outpatient_setting))
     return events
+
+
+def _every(first: dt.datetime, *, until: dt.datetime, hours: int):
+    moment = first
+    while moment < until:
+        yield moment
+        moment += dt.timedelta(hours=hours)
 
 
 def _bag_changes(*, clock: InfusionClock, times: CycleTimes, discharge_at, course: TreatmentCourse):

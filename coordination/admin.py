@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+
+from accounts.models import Unit
 
 from .handoffs.models import HandoffUnitRule
-from .models import Reminder, ReminderPreference, ReminderRule
+from .models import OnCallShift, Reminder, ReminderPreference, ReminderRule, WatchUnitRule
+from .watch.selectors import unit_watch_warnings
 
 
 @admin.register(HandoffUnitRule)
@@ -52,4 +55,38 @@ class ReminderAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class WatchWarnings:
+    """Admins see the units whose alerts would find no one: no coordinator, or no one on call."""
+
+    def changelist_view(self, request, extra_context=None):
+        for unit in Unit.objects.order_by("name"):
+            for warning in unit_watch_warnings(unit):
+                messages.warning(request, warning)
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(WatchUnitRule)
+class WatchUnitRuleAdmin(WatchWarnings, admin.ModelAdmin):
+    """How long an urgent alert waits for acknowledgement before it goes down the roster (15 minutes by default)."""
+
+    list_display = ["unit", "acknowledge_minutes"]
+    list_select_related = ["unit"]
+
+
+@admin.register(OnCallShift)
+class OnCallShiftAdmin(WatchWarnings, admin.ModelAdmin):
+    """Read-only: a unit's coordinator sets its roster on the On call page, which checks that first
+    call covers every hour and that shifts do not overlap."""
+
+    list_display = ["unit", "role", "rank", "user", "starts_at", "ends_at"]
+    list_filter = ["unit", "role", "rank"]
+    list_select_related = ["unit", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

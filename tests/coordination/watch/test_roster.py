@@ -102,3 +102,47 @@ def test_gaps_and_a_unit_without_coordinator_are_warned(ward, oncologists, time_
     warnings = unit_watch_warnings(ward, now=now)
     assert warnings[0] == f"{ward} has no coordinator: unacknowledged alerts have no one to go to."
     assert "No first-call oncologist from Sat 07 Mar 08:00 to further notice" in warnings[1]
+
+
+def test_admins_see_the_units_whose_alerts_would_find_no_one(client, ward, admin_user):
+    from ...accounts.helpers import verified_login
+
+    verified_login(client, admin_user)
+    page = client.get("/admin/coordination/oncallshift/", follow=True)
+    assert f"{ward} has no coordinator: unacknowledged alerts have no one to go to." in page.text
+    assert "No first-call oncologist from" in page.text
+
+
+def test_the_coordinator_sets_the_roster_on_the_on_call_page_with_errors_at_their_row(
+    client, coordinator, ward, oncologists
+):
+    from ...accounts.helpers import verified_login
+
+    verified_login(client, coordinator)
+    assert client.get("/roster/").status_code == 200
+    form = {
+        "role": "oncologist",
+        "rank": "1",
+        "period_start": "2027-01-04T08:00",
+        "period_end": "2027-01-05T08:00",
+        "shift-TOTAL_FORMS": "2",
+        "shift-INITIAL_FORMS": "0",
+        "shift-MIN_NUM_FORMS": "1",
+        "shift-MAX_NUM_FORMS": "60",
+        "shift-0-user": str(oncologists[0].pk),
+        "shift-0-starts_at": "2027-01-04T08:00",
+        "shift-0-ends_at": "2027-01-04T20:00",
+        "shift-1-user": str(oncologists[1].pk),
+        "shift-1-starts_at": "2027-01-04T21:00",
+        "shift-1-ends_at": "2027-01-05T08:00",
+    }
+    refused = client.post("/roster/", form)
+    assert refused.status_code == 200
+    assert (
+        "No one is on call from Mon 04 Jan 20:00 to Mon 04 Jan 21:00."
+        in refused.context["shifts"].forms[1].errors["starts_at"][0]
+    )
+    assert not OnCallShift.objects.exists()
+    saved = client.post("/roster/", {**form, "shift-1-starts_at": "2027-01-04T20:00"})
+    assert saved.status_code == 302
+    assert OnCallShift.objects.count() == 2

@@ -2,21 +2,19 @@
 the actions (receiving side); comment, flag and sign off (the sending unit's coordinator).
 
 With htmx each answers with the handoff's card (handoffs/partials/card.html), re-rendered in place
-with the outcome; without JavaScript it goes back to the handoff page with a message. A refusal
-(not allowed, somebody else was first) is said in words; a form's error shows at its field.
+with the outcome; without JavaScript it goes back to the handoff page with a message, or shows the
+page again when a form has errors (coordination.htmx.act). A refusal (not allowed, somebody else
+was first) is said in words; a form's error shows at its field.
 """
 
-from functools import partial
-
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import get_or_404_audited
 
+from ...htmx import Leave, act, calling
 from .. import services
 from ..forms import AcceptForm, CancelForm, CommentForm, CompleteForm, FlagForm, ReturnForm
 from ..models import HandoffAction
@@ -24,73 +22,41 @@ from ..policy import HandoffConflict
 from ..selectors import get_handoff_for_user, handoffs_visible_to
 from .pages import card_context, render_detail
 
-REFUSALS = (HandoffConflict, PermissionDenied)
 
+def _act(request, handoff, run, *, form=None, slot: str = ""):
+    """Run a step of the handoff. `form`: the submitted form of the card's `slot` (accept, return,
+    comment…), shown again with its errors at its field."""
 
-def _card(request, handoff, **kwargs):
-    with timezone.override(handoff.patient.unit.zone):
-        response = render(request, "coordination/handoffs/partials/card.html", card_context(request, handoff, **kwargs))
-    if kwargs.get("notice"):
-        response["HX-Trigger"] = "handoffChanged"
-    return response
+    def kept(outcome):  # after a success the card offers fresh forms
+        return {slot: form} if form is not None and not outcome.notice else None
 
+    def card(outcome):
+        with timezone.override(handoff.patient.unit.zone):
+            context = card_context(request, handoff, forms=kept(outcome), error=outcome.error, notice=outcome.notice)
+            return render(request, "coordination/handoffs/partials/card.html", context)
 
-def _respond(request, handoff, *, notice: str = "", error: str = "", forms=None, gone: bool = False):
-    """The card again (htmx), or the page with a message; `gone`: the user no longer sees it."""
-    if gone:
-        messages.success(request, notice)
-        if request.htmx:
-            response = render(request, "coordination/handoffs/partials/gone.html", {"notice": notice})
-            response["HX-Redirect"] = reverse("handoff_list")
-            return response
-        return redirect("handoff_list")
-    if request.htmx:
-        return _card(request, handoff, notice=notice, error=error, forms=forms)
-    if forms and any(form.errors for form in forms.values()):
-        return render_detail(request, handoff, forms=forms, error=error)
-    if error:
-        messages.error(request, error)
-    elif notice:
-        messages.success(request, notice)
-    return redirect("handoff_detail", pk=handoff.pk)
-
-
-def _run(request, handoff, action, notice: str, *, forms=None, field: str | None = None, gone=None):
-    """Call the service; a ValidationError goes to `field` of the one form in `forms` when it
-    names it, otherwise it is said at the top of the card."""
-    try:
-        action()
-    except REFUSALS as refusal:
-        return _respond(request, handoff, error=str(refusal) or "You may not do this.", forms=forms)
-    except ValidationError as invalid:
-        if forms and field:
-            form = next(iter(forms.values()))
-            messages_ = invalid.message_dict.get(field) if hasattr(invalid, "error_dict") else None
-            if messages_:
-                form.add_error(field, messages_)
-                return _respond(request, handoff, forms=forms)
-        return _respond(request, handoff, error=" ".join(invalid.messages), forms=forms)
-    return _respond(request, handoff, notice=notice, gone=bool(gone and gone()))
-
-
-def _with_form(request, pk, form_class, slot: str, make_action, notice: str, *, field: str, gone=None):
-    handoff = get_handoff_for_user(request.user, pk)
-    form = form_class(request.POST)
-    if not form.is_valid():
-        return _respond(request, handoff, forms={slot: form})
-    return _run(
+    return act(
         request,
-        handoff,
-        make_action(handoff, form.cleaned_data),
-        notice,
-        forms={slot: form},
-        field=field,
-        gone=gone and partial(gone, request.user, handoff),
+        run,
+        form=form,
+        partial=card,
+        page=lambda outcome: render_detail(request, handoff, forms=kept(outcome), error=outcome.error),
+        back=reverse("handoff_detail", args=[handoff.pk]),
+        trigger="handoffChanged",
+        conflicts=(HandoffConflict,),
     )
 
 
-def _no_longer_visible(user, handoff) -> bool:
-    return not handoffs_visible_to(user).filter(pk=handoff.pk).exists()
+def _with_form(request, pk, form_class, slot: str, step, notice: str):
+    """A step that takes a form: `step(handoff, cleaned_data)` calls the service."""
+    handoff = get_handoff_for_user(request.user, pk)
+    form = form_class(request.POST)
+
+    def run():
+        step(handoff, form.cleaned_data)
+        return notice
+
+    return _act(request, handoff, run, form=form, slot=slot)
 
 
 # --- the sending side ----------------------------------------------------------------------------
@@ -99,8 +65,8 @@ def _no_longer_visible(user, handoff) -> bool:
 @require_POST
 def handoff_send(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    action = partial(services.handoff_send, handoff=handoff, actor=request.user)
-    return _run(request, handoff, action, f"Sent to {handoff.to_unit}. They see the patient from now on.")
+    notice = f"Sent to {handoff.to_unit}. They see the patient from now on."
+    return _act(request, handoff, calling(services.handoff_send, notice, handoff=handoff, actor=request.user))
 
 
 @require_POST
@@ -110,9 +76,8 @@ def handoff_cancel(request, pk):
         pk,
         CancelForm,
         "cancel",
-        lambda h, data: partial(services.handoff_cancel, handoff=h, actor=request.user, reason=data["reason"]),
+        lambda h, data: services.handoff_cancel(handoff=h, actor=request.user, reason=data["reason"]),
         "The handoff is cancelled; the receiving unit no longer sees the patient.",
-        field="reason",
     )
 
 
@@ -122,8 +87,8 @@ def handoff_cancel(request, pk):
 @require_POST
 def handoff_acknowledge(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    action = partial(services.handoff_acknowledge, handoff=handoff, actor=request.user)
-    return _run(request, handoff, action, "Receipt acknowledged. Read it through, then accept it or return it.")
+    notice = "Receipt acknowledged. Read it through, then accept it or return it."
+    return _act(request, handoff, calling(services.handoff_acknowledge, notice, handoff=handoff, actor=request.user))
 
 
 @require_POST
@@ -133,24 +98,24 @@ def handoff_accept(request, pk):
         pk,
         AcceptForm,
         "accept",
-        lambda h, data: partial(services.handoff_accept, handoff=h, actor=request.user, synthesis=data["synthesis"]),
+        lambda h, data: services.handoff_accept(handoff=h, actor=request.user, synthesis=data["synthesis"]),
         "Accepted: the actions are now your unit's tasks.",
-        field="synthesis",
     )
 
 
 @require_POST
 def handoff_return(request, pk):
-    return _with_form(
-        request,
-        pk,
-        ReturnForm,
-        "return",
-        lambda h, data: partial(services.handoff_return, handoff=h, actor=request.user, reason=data["reason"]),
-        "Returned to the sender with your reason; your unit no longer sees the patient.",
-        field="reason",
-        gone=_no_longer_visible,
-    )
+    handoff = get_handoff_for_user(request.user, pk)
+    form = ReturnForm(request.POST)
+
+    def run():
+        services.handoff_return(handoff=handoff, actor=request.user, reason=form.cleaned_data["reason"])
+        notice = "Returned to the sender with your reason; your unit no longer sees the patient."
+        if handoffs_visible_to(request.user).filter(pk=handoff.pk).exists():
+            return notice
+        return Leave(notice, reverse("handoff_list"))
+
+    return _act(request, handoff, run, form=form, slot="return")
 
 
 @require_POST
@@ -158,18 +123,16 @@ def handoff_complete(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
     with timezone.override(handoff.patient.unit.zone):
         form = CompleteForm(request.POST)
-        valid = form.is_valid()
-    if not valid:
-        return _respond(request, handoff, forms={"complete": form})
-    hours = services.access_hours_after_completion()
-    action = partial(
-        services.handoff_complete,
-        handoff=handoff,
-        actor=request.user,
-        first_visit_at=form.cleaned_data["first_visit_at"],
-    )
-    notice = f"Completed: first home visit recorded. Your unit sees the patient for {hours} more hours."
-    return _run(request, handoff, action, notice, forms={"complete": form}, field="first_visit_at")
+        form.is_valid()  # the first visit's time is read on the unit's clock
+
+    def run():
+        services.handoff_complete(
+            handoff=handoff, actor=request.user, first_visit_at=form.cleaned_data["first_visit_at"]
+        )
+        hours = services.access_hours_after_completion()
+        return f"Completed: first home visit recorded. Your unit sees the patient for {hours} more hours."
+
+    return _act(request, handoff, run, form=form, slot="complete")
 
 
 @require_POST
@@ -177,8 +140,8 @@ def handoff_action_done(request, pk):
     visible = HandoffAction.objects.filter(handoff__in=handoffs_visible_to(request.user))
     action = get_or_404_audited(visible.select_related("handoff"), pk, object_type="coordination.handoffaction")
     handoff = get_handoff_for_user(request.user, action.handoff_id)
-    done = partial(services.handoff_action_complete, action=action, actor=request.user)
-    return _run(request, handoff, done, f"Done: {action.text}")
+    notice = f"Done: {action.text}"
+    return _act(request, handoff, calling(services.handoff_action_complete, notice, action=action, actor=request.user))
 
 
 # --- the coordinator's review --------------------------------------------------------------------
@@ -191,9 +154,8 @@ def handoff_comment(request, pk):
         pk,
         CommentForm,
         "comment",
-        lambda h, data: partial(services.handoff_comment, handoff=h, actor=request.user, text=data["text"]),
+        lambda h, data: services.handoff_comment(handoff=h, actor=request.user, text=data["text"]),
         "Comment added.",
-        field="text",
     )
 
 
@@ -201,23 +163,21 @@ def handoff_comment(request, pk):
 def handoff_flag(request, pk):
     if request.POST.get("unflag"):
         handoff = get_handoff_for_user(request.user, pk)
-        action = partial(services.handoff_flag, handoff=handoff, actor=request.user, flagged=False)
-        return _run(request, handoff, action, "Flag removed.")
+        unflag = calling(services.handoff_flag, "Flag removed.", handoff=handoff, actor=request.user, flagged=False)
+        return _act(request, handoff, unflag)
     return _with_form(
         request,
         pk,
         FlagForm,
         "flag",
-        lambda h, data: partial(
-            services.handoff_flag, handoff=h, actor=request.user, flagged=True, reason=data["reason"]
-        ),
+        lambda h, data: services.handoff_flag(handoff=h, actor=request.user, flagged=True, reason=data["reason"]),
         "Flagged for attention.",
-        field="reason",
     )
 
 
 @require_POST
 def handoff_sign_off(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    action = partial(services.handoff_sign_off, handoff=handoff, actor=request.user)
-    return _run(request, handoff, action, "Signed off.")
+    return _act(
+        request, handoff, calling(services.handoff_sign_off, "Signed off.", handoff=handoff, actor=request.user)
+    )

@@ -1,9 +1,10 @@
 """Reminder pages: the ledger (admins), one's own preferences, an event's reminders and snoozes."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -14,6 +15,7 @@ from checklists.policy import TeamRoles
 from checklists.selectors import get_event_for_user, get_task_for_user
 from patients.policy import VIEW_PATIENTS
 
+from ...htmx import act
 from ..forms import LedgerFilter, PreferenceForm, SnoozeForm
 from ..models import Reminder
 from ..policy import READ_REMINDER_LEDGER, can_snooze
@@ -107,37 +109,23 @@ def event_reminders(request, pk):
 def task_snooze_view(request, pk):
     """Snooze a task's reminders (for a while, or until a time, with a reason), or end the snooze."""
     task = get_task_for_user(request.user, pk)
-    event = task.event
-    form, error, notice = None, "", ""
-    try:
-        if request.POST.get("end"):
-            if task_snooze_end(task=task, actor=request.user):
-                notice = f"“{task.text}”: reminders are back on."
-            else:
-                error = f"“{task.text}” was not snoozed."
-        else:
-            form = SnoozeForm(request.POST, zone=task.patient.unit.zone, auto_id=f"snooze-{task.pk}-%s")
-            if form.is_valid():
-                snooze = task_snooze(
-                    task=task,
-                    actor=request.user,
-                    until=form.cleaned_data["until_at"],
-                    reason=form.cleaned_data["reason"],
-                )
-                until = timezone.localtime(snooze.until, task.patient.unit.zone)
-                notice = f"“{task.text}”: reminders snoozed until {until:%H:%M}."
-                form = None
-            else:
-                error = "Check the snooze: " + " ".join(e for errors in form.errors.values() for e in errors)
-    except PermissionDenied as refusal:
-        error, form = str(refusal), None
-    except ValidationError as invalid:
-        error = " ".join(invalid.messages)
-    if not request.htmx:
-        if error:
-            messages.error(request, error)
-        else:
-            messages.success(request, notice)
-        return redirect("event_reminders", pk=event.pk)
-    context = _panel_context(request, event, forms={task.pk: form} if form else None, error=error, notice=notice)
-    return render(request, "coordination/reminders/partials/panel.html", context)
+    event, zone = task.event, task.patient.unit.zone
+    form = None if request.POST.get("end") else SnoozeForm(request.POST, zone=zone, auto_id=f"snooze-{task.pk}-%s")
+
+    def run():
+        if form is None:
+            if not task_snooze_end(task=task, actor=request.user):
+                raise ValidationError(f"“{task.text}” was not snoozed.")
+            return f"“{task.text}”: reminders are back on."
+        if not form.is_valid():  # said above the panel too, the form open with its errors
+            raise ValidationError("Check the snooze: " + " ".join(e for errors in form.errors.values() for e in errors))
+        data = form.cleaned_data
+        snooze = task_snooze(task=task, actor=request.user, until=data["until_at"], reason=data["reason"])
+        return f"“{task.text}”: reminders snoozed until {timezone.localtime(snooze.until, zone):%H:%M}."
+
+    def panel(outcome):
+        forms = {task.pk: form} if form is not None and not outcome.notice else None
+        context = _panel_context(request, event, forms=forms, error=outcome.error, notice=outcome.notice)
+        return render(request, "coordination/reminders/partials/panel.html", context)
+
+    return act(request, run, partial=panel, back=reverse("event_reminders", args=[event.pk]))

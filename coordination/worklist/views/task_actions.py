@@ -1,10 +1,8 @@
-"""Claim, complete, skip, verify, undo and reassign a task: htmx partials, or a redirect without JS."""
+"""Claim, complete, skip, verify, undo and reassign a task: the task's row again (htmx), or back to
+the page with a message without JavaScript (coordination.htmx.act)."""
 
-from functools import partial
-
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -13,89 +11,76 @@ from accounts.models import AuditEvent
 from checklists import policy, services
 from checklists.selectors import get_task_for_user
 
+from ...htmx import act, calling
 from ..forms import ReassignForm, TaskCompleteForm, not_applicable_form, undo_form
 from ..task_view import decorate, team_roles
 
 
-def _back(request):
+def _back(request) -> str:
     target = request.POST.get("next") or request.headers.get("Referer") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
-    return redirect(target)
+    return target
 
 
-def _respond(request, task, *, bound_forms=None, error: str = "", notice: str = ""):
-    """Re-render the task's row (htmx) or go back to the page with a message.
+def _act(request, task, run, *, form=None, slot: str = ""):
+    """Run an action on the task. `form`: the submitted form of the row's `slot` (complete_form,
+    skip_form, undo_form), shown again with its errors at its field."""
 
-    `bound_forms` maps a row's form slot (complete_form, skip_form, undo_form) to the submitted
-    form, so that its errors show at its field.
-    """
-    bound_forms = bound_forms or {}
-    if not request.htmx:
-        field_errors = [" ".join(e) for f in bound_forms.values() for e in f.errors.values()]
-        if error or field_errors:
-            messages.error(request, f"{task.text}: {error or ' '.join(field_errors)}")
-        elif notice:
-            messages.success(request, notice)
-        return _back(request)
-    task = get_task_for_user(request.user, task.pk)  # fresh, with what the row shows
-    decorate([task], request.user, team_roles(request.user))
-    for slot, form in bound_forms.items():
-        if hasattr(task, slot):  # the action may still be open to the user
-            setattr(task, slot, form)
-    context = {"task": task, "error": error, "notice": notice}
-    response = render(request, "coordination/worklist/partials/task_row.html", context)
-    if notice:
-        response["HX-Trigger"] = "taskChanged"  # counts and gate badges refresh themselves
-    return response
+    def row(outcome):
+        fresh = get_task_for_user(request.user, task.pk)  # with what the row shows
+        decorate([fresh], request.user, team_roles(request.user))
+        if form is not None and not outcome.notice and hasattr(fresh, slot):  # the action may still be open
+            setattr(fresh, slot, form)
+        context = {"task": fresh, "error": outcome.error, "notice": outcome.notice}
+        return render(request, "coordination/worklist/partials/task_row.html", context)
 
-
-def _run(request, task, action, notice: str, bound_forms=None):
-    try:
-        action()
-    except (services.TaskConflict, PermissionDenied) as refusal:
-        return _respond(request, task, error=str(refusal) or "You may not do this.", bound_forms=bound_forms)
-    except ValidationError as invalid:
-        return _respond(request, task, error=" ".join(invalid.messages), bound_forms=bound_forms)
-    return _respond(request, task, notice=notice)
+    return act(
+        request,
+        run,
+        form=form,
+        partial=row,
+        back=_back(request),
+        trigger="taskChanged",  # counts and gate badges refresh themselves
+        conflicts=(services.TaskConflict,),
+        about=task.text,
+    )
 
 
 @require_POST
 def task_claim(request, pk):
     task = get_task_for_user(request.user, pk)
-    return _run(request, task, partial(services.task_claim, task=task, actor=request.user), "Claimed.")
+    return _act(request, task, calling(services.task_claim, "Claimed.", task=task, actor=request.user))
 
 
 @require_POST
 def task_release(request, pk):
     task = get_task_for_user(request.user, pk)
-    return _run(request, task, partial(services.task_release, task=task, actor=request.user), "Released to the pool.")
+    return _act(request, task, calling(services.task_release, "Released to the pool.", task=task, actor=request.user))
 
 
 @require_POST
 def task_complete(request, pk):
     task = get_task_for_user(request.user, pk)
     form = TaskCompleteForm(request.POST, task=task)
-    if not form.is_valid():
-        return _respond(request, task, bound_forms={"complete_form": form})
-    value = form.cleaned_data["value"]
-    return _run(
-        request,
-        task,
-        partial(services.task_complete, task=task, actor=request.user, value=value),
-        "Done.",
-        bound_forms={"complete_form": form},
-    )
+
+    def run():
+        services.task_complete(task=task, actor=request.user, value=form.cleaned_data["value"])
+        return "Done."
+
+    return _act(request, task, run, form=form, slot="complete_form")
 
 
 def _with_reason(request, pk, make_form, slot: str, service, notice: str):
     """An action that needs a reason: the reason's message shows at its field when it is missing."""
     task = get_task_for_user(request.user, pk)
     form = make_form(task, request.POST)
-    if not form.is_valid():
-        return _respond(request, task, bound_forms={slot: form})
-    action = partial(service, task=task, actor=request.user, reason=form.cleaned_data["reason"])
-    return _run(request, task, action, notice, bound_forms={slot: form})
+
+    def run():
+        service(task=task, actor=request.user, reason=form.cleaned_data["reason"])
+        return notice
+
+    return _act(request, task, run, form=form, slot=slot)
 
 
 @require_POST
@@ -113,13 +98,14 @@ def task_undo(request, pk):
 @require_POST
 def task_verify(request, pk):
     task = get_task_for_user(request.user, pk)
-    return _run(request, task, partial(services.task_verify, task=task, actor=request.user), "Verified.")
+    return _act(request, task, calling(services.task_verify, "Verified.", task=task, actor=request.user))
 
 
 @require_http_methods(["GET", "POST"])
 def task_reassign(request, pk):
-    """GET: the form (opened from the board, which would otherwise render one per overdue task);
-    POST: give the task to another member of its care team, with a reason."""
+    """GET: the form (opened in place from the board, which would otherwise render one per overdue
+    task, or as a page without JavaScript); POST: give the task to another member of its care
+    team, with a reason (the form's errors said above the row, which has no place for them)."""
     task = get_task_for_user(request.user, pk)
     if request.method == "GET":
         decision = policy.can_reassign(request.user, task)
@@ -137,11 +123,14 @@ def task_reassign(request, pk):
         )
         return render(request, "coordination/worklist/task_reassign.html", context)
     form = ReassignForm(request.POST, task=task)
-    if not form.is_valid():
-        errors = "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())
-        return _respond(request, task, error=errors)
-    data = form.cleaned_data
-    action = partial(
-        services.task_reassign, task=task, assignee=data["assignee"], reason=data["reason"], actor=request.user
-    )
-    return _run(request, task, action, f"Given to {data['assignee']}.")
+
+    def run():
+        if not form.is_valid():
+            raise ValidationError(
+                "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())
+            )
+        data = form.cleaned_data
+        services.task_reassign(task=task, assignee=data["assignee"], reason=data["reason"], actor=request.user)
+        return f"Given to {data['assignee']}."
+
+    return _act(request, task, run)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
@@ -111,6 +112,47 @@ def get_or_404_audited(queryset, pk, *, object_type: str):
             action=AuditEvent.Action.VIEW, object_type=object_type, object_id=pk, outcome=AuditEvent.Outcome.DENIED
         )
         raise Http404 from None
+
+
+# --- reads of patient data -----------------------------------------------------------------
+
+
+def shows(request, *, patient_id: int | None = None, **detail: Any) -> None:
+    """Say what the page being answered shows, for its read's row (`logs_read`): the patient, and
+    for a list the ids of what it names (`patients=[...]`, `handoffs=[...]`)."""
+    request.audit_read = {"patient_id": patient_id, "detail": detail}
+
+
+def logs_read(object_type: str, *, page: str = ""):
+    """Decorate a view that shows patient data: every read of it (a GET or HEAD answered 200, a
+    whole page or an htmx fragment) writes one VIEW row naming `object_type` with the id in the
+    URL (`pk`), `page` when one object has several pages, and what the view said it showed with
+    `shows()`. A view that answers 200 without saying so is a defect, and fails loudly.
+
+    A refused look writes its own row (`get_or_404_audited`) or none (403); a POST writes none
+    (what it changes, the database triggers log).
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if request.method in ("GET", "HEAD") and response.status_code == 200:
+                shown = getattr(request, "audit_read", None)
+                if shown is None:
+                    raise ImproperlyConfigured(f"{view.__module__}.{view.__qualname__} must call shows(request, ...)")
+                audit_record(
+                    action=AuditEvent.Action.VIEW,
+                    object_type=object_type,
+                    object_id=kwargs.get("pk", ""),
+                    patient_id=shown["patient_id"],
+                    detail={"page": page, **shown["detail"]} if page else shown["detail"],
+                )
+            return response
+
+        return wrapper
+
+    return decorate
 
 
 # --- passing the context to the database triggers ------------------------------------------

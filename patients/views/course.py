@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent, Unit
+from accounts.audit import logs_read, shows
+from accounts.models import Unit
 
 from .. import policy, services
 from ..forms import BagForm, CoursePlanForm, CyclesForm, NextStartForm, RestartForm, StopForGoodForm, StopForm
@@ -130,6 +130,7 @@ def course_stop_for_good(request, pk):
     return form_page(request, form, act, patient=course.patient, course=course, title="Stop the course for good")
 
 
+@logs_read("patients.careevent")
 def event_bag(request, pk):
     event = get_object_or_404(CareEvent.objects.select_related("cycle__course", "patient__unit"), pk=pk)
     patient = get_patient_for_user(request.user, event.patient_id)
@@ -157,7 +158,7 @@ def event_bag(request, pk):
         "following": following,
         "warning": weighing_warning(services.latest_weighing(patient), event),
     }
-    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.careevent", object_id=pk, patient_id=patient.pk)
+    shows(request, patient_id=patient.pk)
     return form_page(
         request,
         form,

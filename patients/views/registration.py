@@ -6,8 +6,8 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent, Unit
+from accounts.audit import logs_read, shows
+from accounts.models import Unit
 from accounts.permissions import require
 
 from ..forms import PatientForm
@@ -16,11 +16,11 @@ from ..selectors import get_patient_for_user, patients_for_user
 from ..services import weighing_record
 
 
+@logs_read("patients.list")
 def patient_list(request):
     patients = list(patients_for_user(request.user).order_by("family_name", "given_name"))
     # A list shows names and MRNs: one row names every patient on it.
-    shown = {"patients": [patient.pk for patient in patients]}
-    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.list", detail=shown)
+    shows(request, patients=[patient.pk for patient in patients])
     return render(request, "patients/patient_list.html", {"patients": patients})
 
 

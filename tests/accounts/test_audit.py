@@ -246,3 +246,42 @@ def test_each_app_declares_its_own_abilities():
     assert ABILITIES["work_tasks"] is WORK_TASKS and ABILITIES["send_handoff"] is SEND_HANDOFF
     with pytest.raises(ValueError, match="declared twice"):
         Ability("work_tasks", "again", frozenset())
+
+
+# --- reads of patient data, logged by one decorator (logs_read) ----------------------------------
+
+
+def _page_of_a_patient(status: int = 200, *, says: bool = True):
+    """A view of patient data as the pages declare one: decorated, saying what it showed."""
+    from django.http import HttpResponse
+
+    from accounts.audit import logs_read, shows
+
+    @logs_read("patients.patient", page="summary")
+    def view(request, pk):
+        if says:
+            shows(request, patient_id=pk, events=[3])
+        return HttpResponse(status=status)
+
+    return view
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_a_read_answered_200_is_logged_once_with_the_object_the_patient_and_what_was_shown(rf, db, method):
+    _page_of_a_patient()(getattr(rf, method)("/patients/7/summary/"), pk=7)
+    (row,) = rows(action=Action.VIEW)
+    assert (row.object_type, row.object_id, row.patient_id) == ("patients.patient", "7", 7)
+    assert row.detail == {"page": "summary", "events": [3]}
+
+
+@pytest.mark.parametrize(("method", "status"), [("post", 200), ("get", 302), ("get", 403), ("get", 404)])
+def test_a_post_or_an_answer_other_than_200_is_no_read(rf, db, method, status):
+    _page_of_a_patient(status)(getattr(rf, method)("/patients/7/summary/"), pk=7)
+    assert rows(action=Action.VIEW) == []
+
+
+def test_a_page_that_does_not_say_what_it_showed_fails_loudly(rf, db):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="shows"):
+        _page_of_a_patient(says=False)(rf.get("/patients/7/summary/"), pk=7)

@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 from checklists.gate import event_readiness
 from patients.models import CareEvent
 from patients.selectors import get_patient_for_user, sees_only_through_grant
@@ -48,25 +47,17 @@ from ..selectors import (
 REVIEW_ACTIVITIES = {HandoffActivity.Action.FLAG, HandoffActivity.Action.UNFLAG, HandoffActivity.Action.SIGN_OFF}
 
 
-def audit_view(handoff: Handoff, page: str = "detail") -> None:
-    audit_record(
-        action=AuditEvent.Action.VIEW,
-        object_type="coordination.handoff",
-        object_id=handoff.pk,
-        patient_id=handoff.patient_id,
-        detail={"page": page},
-    )
-
-
 # --- the list ------------------------------------------------------------------------------------
 
 
+@logs_read("coordination.handoff_list")
 def handoff_list(request):
     """Incoming handoffs and their tasks for a receiving unit; outgoing ones for the sending side."""
     user = request.user
     incoming, outgoing, actions = handoffs_incoming(user), handoffs_outgoing(user), handoff_actions_for(user)
-    shown = sorted({h.pk for h in incoming} | {h.pk for h in outgoing} | {a.handoff_id for a in actions})
-    audit_record(action=AuditEvent.Action.VIEW, object_type="coordination.handoff_list", detail={"handoffs": shown})
+    shows(
+        request, handoffs=sorted({h.pk for h in incoming} | {h.pk for h in outgoing} | {a.handoff_id for a in actions})
+    )
     zone = user.unit.time_zone if user.unit_id else settings.TIME_ZONE
     context = {
         "incoming": incoming,
@@ -82,9 +73,11 @@ def handoff_list(request):
 # --- preparing and editing (the sending side) -------------------------------------------------
 
 
+@logs_read("patients.patient")
 def handoff_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_prepare(request.user, patient).enforce()
+    shows(request, patient_id=patient.pk)
     events = events_awaiting_handoff(patient)
     with timezone.override(patient.unit.zone):
         if request.method == "POST":
@@ -107,15 +100,14 @@ def handoff_new(request, pk):
             initial = {"contingency_plan": services.DEFAULT_CONTINGENCY, "event": first.pk if first else None}
             form = HandoffForm(initial=initial, patient=patient, events=events)
             formset = action_formset(initial=suggested_actions(first) if first else [])
-        audit_record(
-            action=AuditEvent.Action.VIEW, object_type="patients.patient", object_id=patient.pk, patient_id=patient.pk
-        )
         context = {"patient": patient, "form": form, "formset": formset, "has_events": events.exists()}
         return render(request, "coordination/handoffs/form.html", context)
 
 
+@logs_read("coordination.handoff", page="edit")
 def handoff_edit(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
+    shows(request, patient_id=handoff.patient_id)
     allowed = policy.can_edit(request.user, handoff)
     if isinstance(allowed, policy.Conflict):  # the sending side, but it has moved on
         messages.error(request, allowed.reason)
@@ -140,7 +132,6 @@ def handoff_edit(request, pk):
         else:
             form = HandoffForm(initial=initial_for(handoff), patient=patient)
             formset = action_formset(initial=actions_initial(handoff))
-        audit_view(handoff, "edit")
         context = {"patient": patient, "handoff": handoff, "form": form, "formset": formset, "has_events": True}
         return render(request, "coordination/handoffs/form.html", context)
 
@@ -215,9 +206,10 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
     }
 
 
+@logs_read("coordination.handoff", page="detail")
 def handoff_detail(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    audit_view(handoff)
+    shows(request, patient_id=handoff.patient_id)
     return render_detail(request, handoff)
 
 
@@ -226,10 +218,11 @@ def render_detail(request, handoff: Handoff, **kwargs):
         return render(request, "coordination/handoffs/detail.html", card_context(request, handoff, **kwargs))
 
 
+@logs_read("coordination.handoff", page="print")
 def handoff_print(request, pk):
     """The summary for the caregiver's folder: no internal comments, flags or review."""
     handoff = handoff_page(get_handoff_for_user(request.user, pk))
-    audit_view(handoff, "print")
+    shows(request, patient_id=handoff.patient_id)
     context = {
         "handoff": handoff,
         "patient": handoff.patient,

@@ -4,8 +4,7 @@ first, with their turnaround (sent → acknowledged, sent → accepted)."""
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 
 from .. import policy
 from ..forms import ReviewFilterForm
@@ -15,6 +14,7 @@ from ..selectors import handoff_review_queue
 WAITING = [Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED]
 
 
+@logs_read("coordination.handoff_review")
 def handoff_review(request):
     user = request.user
     policy.can_review(user).enforce()
@@ -27,11 +27,7 @@ def handoff_review(request):
     handoffs = handoff_review_queue(user.unit_id, now=now, statuses=statuses, flagged_only=flagged)
     if status == "overdue":
         handoffs = [h for h in handoffs if h.acknowledgement_overdue(now)]
-    audit_record(
-        action=AuditEvent.Action.VIEW,
-        object_type="coordination.handoff_review",
-        detail={"handoffs": [h.pk for h in handoffs]},
-    )
+    shows(request, handoffs=[h.pk for h in handoffs])
     context = {
         "unit": user.unit,
         "form": form,

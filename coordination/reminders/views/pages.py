@@ -8,8 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 from accounts.permissions import ability_required, require
 from checklists.policy import TeamRoles
 from checklists.selectors import get_event_for_user, get_task_for_user
@@ -90,19 +89,14 @@ def _panel_context(request, event, *, forms=None, error: str = "", notice: str =
     }
 
 
+@logs_read("patients.careevent", page="reminders")
 def event_reminders(request, pk):
+    """The event's reminders and snoozes: a page, or the panel that the event page loads (htmx)."""
     event = get_event_for_user(request.user, pk)
     require(request.user, VIEW_PATIENTS)
-    if request.htmx:
-        return render(request, "coordination/reminders/partials/panel.html", _panel_context(request, event))
-    audit_record(
-        action=AuditEvent.Action.VIEW,
-        object_type="patients.careevent",
-        object_id=pk,
-        patient_id=event.patient_id,
-        detail={"page": "reminders"},
-    )
-    return render(request, "coordination/reminders/event.html", _panel_context(request, event))
+    shows(request, patient_id=event.patient_id)
+    template = "coordination/reminders/partials/panel.html" if request.htmx else "coordination/reminders/event.html"
+    return render(request, template, _panel_context(request, event))
 
 
 @require_POST

@@ -3,8 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 from checklists.gate import Readiness
 from checklists.policy import can_override_gate
 from checklists.selectors import get_event_for_user
@@ -20,9 +19,7 @@ from ..task_view import decorate, team_roles
 
 def _event_page(request, pk, override_form=None):
     event = annotate_event(get_event_for_user(request.user, pk, with_checklists=True))
-    audit_record(
-        action=AuditEvent.Action.VIEW, object_type="patients.careevent", object_id=pk, patient_id=event.patient_id
-    )
+    shows(request, patient_id=event.patient_id)
     roles = team_roles(request.user)
     checklists = []
     for checklist in event.checklists.all():
@@ -57,7 +54,9 @@ def bag_context(user, event) -> dict:
     }
 
 
+@logs_read("patients.careevent")
 def event_detail(request, pk):
+    """The event's page, or its gate alone (htmx, `?part=gate`) when a task changes."""
     return _event_page(request, pk)
 
 

@@ -1,8 +1,7 @@
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 from checklists.selectors import patient_history
 from patients.models import CareEvent
 from patients.policy import plan_actions
@@ -13,9 +12,10 @@ from ...handoffs.selectors import patient_handoffs
 from ..selectors import annotate_event, patient_page
 
 
+@logs_read("patients.patient")
 def patient_detail(request, pk):
     patient = get_patient_for_user(request.user, pk)
-    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.patient", object_id=pk, patient_id=pk)
+    shows(request, patient_id=patient.pk)
     if sees_only_through_grant(request.user, patient):
         # A handoff's receiving unit sees what the handoff needs, not the whole record.
         context = {

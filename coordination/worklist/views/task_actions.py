@@ -6,8 +6,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 from checklists import policy, services
 from checklists.selectors import get_task_for_user
 
@@ -102,6 +101,7 @@ def task_verify(request, pk):
 
 
 @require_http_methods(["GET", "POST"])
+@logs_read("checklists.task", page="reassign")
 def task_reassign(request, pk):
     """GET: the form (opened in place from the board, which would otherwise render one per overdue
     task, or as a page without JavaScript); POST: give the task to another member of its care
@@ -111,16 +111,10 @@ def task_reassign(request, pk):
         decision = policy.can_reassign(request.user, task)
         if not decision:
             raise PermissionDenied(decision.reason)  # not the unit's coordinator, or the task is closed
+        shows(request, patient_id=task.patient_id)
         context = {"task": task, "form": ReassignForm(task=task)}
-        if request.htmx:  # opened in place on the board, which is not logged as a look either
+        if request.htmx:
             return render(request, "coordination/worklist/partials/reassign_form.html", context)
-        audit_record(
-            action=AuditEvent.Action.VIEW,
-            object_type="checklists.task",
-            object_id=pk,
-            patient_id=task.patient_id,
-            detail={"page": "reassign"},
-        )
         return render(request, "coordination/worklist/task_reassign.html", context)
     form = ReassignForm(request.POST, task=task)
 

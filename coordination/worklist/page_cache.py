@@ -12,6 +12,9 @@ parts are kept under a key that names everything they depend on:
 - the minute, because overdue and due soon are worked out from the clock;
 - the browser's CSRF secret, because the page's forms carry a token made from it.
 
+The parts are what the page needs to answer again: its rendered fragments, and the ids of the
+patients they name, for the read that every answer logs, kept or not (accounts.audit.logs_read).
+
 Entries live PAGE_CACHE_SECONDS (a minute; the key moves on with the clock anyway; 0 keeps
 nothing). Where the log has no triggers (SQLite, `make run`) there is no version, and nothing
 is kept.
@@ -19,6 +22,7 @@ is kept.
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -47,7 +51,7 @@ def page_key(request, page: str) -> str | None:
     return f"page:{page}:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def cached_parts(request, page: str, render_parts: Callable[[], dict[str, str]]) -> dict[str, str]:
+def cached_parts(request, page: str, render_parts: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The rendered parts of `page` for this request: kept ones if nothing has changed, else
     `render_parts()`, then kept."""
     key = page_key(request, page)

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.audit import logs_read, shows
 from accounts.permissions import require
 from patients.models import Patient
 
@@ -13,6 +14,7 @@ from ..selectors import board_events, overdue_tasks
 from ..task_view import UrlForPk, decorate, team_roles
 
 
+@logs_read("coordination.board")
 def coordinator_board(request):
     user = request.user
     require(user, VIEW_BOARD)
@@ -26,12 +28,15 @@ def coordinator_board(request):
     for task in overdue:
         task.patient_url, task.reassign_url = patient_url(task.patient_id), reassign_url(task.pk)
         by_role[task.get_role_display()][str(task.assignee) if task.assignee else "Unclaimed (pool)"].append(task)
+    blocked, waiting = board_events(patients, now=now), handoffs_waiting(user.unit_id, now=now)
+    shown = {row.patient_id for rows in (blocked, overdue, waiting) for row in rows}
+    shows(request, patients=sorted(shown))
     context = {
         "unit": user.unit,
-        "blocked_events": board_events(patients, now=now),
+        "blocked_events": blocked,
         "overdue_by_role": {role: dict(people) for role, people in by_role.items()},
         "overdue_count": len(overdue),
-        "waiting_handoffs": handoffs_waiting(user.unit_id, now=now),
+        "waiting_handoffs": waiting,
         "now": now,
     }
     return render(request, "coordination/worklist/board.html", context)

@@ -6,6 +6,7 @@ do with each row), the tasks with their events, and the unread count of the bell
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, Window
 from django.http import HttpResponse
@@ -14,6 +15,7 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.audit import logs_read, shows
 from checklists.models import Task
 from checklists.selectors import my_work
 from patients.models import CareEvent
@@ -74,16 +76,21 @@ def group_by_event(tasks: list[Task]) -> list[TaskGroup]:
     return list(groups.values())
 
 
+@logs_read("coordination.my_work")
 def my_work_view(request):
-    # The filters and the list are kept while nothing they show changes (page_cache).
+    # The filters and the list are kept while nothing they show changes (page_cache); the read is
+    # logged every time, with the patients that the kept parts name.
     parts = cached_parts(request, "my-work", lambda: render_parts(request))
-    if request.htmx:
+    if request.htmx:  # the list alone: a filter changed, or a task did
+        shows(request, patients=parts["list_patients"])
         return HttpResponse(parts["list"])
+    shows(request, patients=parts["page_patients"])
     return render(request, "coordination/worklist/my_work.html", {"parts": parts})
 
 
-def render_parts(request) -> dict[str, str]:
-    """My work's filters and list, rendered."""
+def render_parts(request) -> dict[str, Any]:
+    """My work's filters and list, rendered, and whom they name: the list its tasks' patients; the
+    whole page every patient the user sees too (the filter's choices)."""
     user = request.user
     patients, roles = patients_and_team_roles(user)
     tasks = my_work(user, visible_patient_ids=[patient.pk for patient in patients], teams=roles)
@@ -116,4 +123,6 @@ def render_parts(request) -> dict[str, str]:
     return {
         "filter": render_to_string("coordination/worklist/partials/my_work_filter.html", context, request),
         "list": render_to_string("coordination/worklist/partials/my_work_list.html", context, request),
+        "list_patients": sorted({task.patient_id for task in tasks}),
+        "page_patients": sorted(patient.pk for patient in patients),
     }

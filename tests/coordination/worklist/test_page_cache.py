@@ -58,6 +58,15 @@ def test_a_second_look_at_an_unchanged_my_work_renders_nothing_again(client, nur
     assert task_list(second) == task_list(first) and "Weight" in task_list(second)
 
 
+def test_a_kept_my_work_is_logged_as_a_read_like_a_rendered_one(client, nurse, patient, tasks):
+    client.force_login(nurse)
+    assert reads_tasks(my_work(client)[1]) and not reads_tasks(my_work(client)[1])
+    looks = AuditEvent.objects.filter(action=AuditEvent.Action.VIEW, object_type="coordination.my_work")
+    assert [(look.actor_id, look.detail) for look in looks.order_by("id")] == [
+        (nurse.pk, {"patients": [patient.pk]})
+    ] * 2
+
+
 def test_a_colleagues_claim_shows_at_once(client, nurse, nurse2, tasks):
     client.force_login(nurse)
     assert "Weight" in task_list(my_work(client)[0])

@@ -32,9 +32,11 @@ def _back(patient):
     return redirect("patient_detail", pk=patient.pk)
 
 
+@logs_read("patients.patient", page="plan_course")
 def course_plan(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_plan_course(request.user, patient).enforce()
+    shows(request, patient_id=patient.pk)
     form = CoursePlanForm(
         request.POST or None, initial={"start_date": timezone.localdate(), "outpatient_setting": "home"}
     )
@@ -47,9 +49,11 @@ def course_plan(request, pk):
     return form_page(request, form, act, patient=patient, title="Plan a course", template="patients/course_form.html")
 
 
+@logs_read("patients.treatmentcourse", page="cycles")
 def course_cycles(request, pk):
     course = _course(request.user, pk)
     policy.can_change_cycles(request.user, course.patient).enforce()
+    shows(request, patient_id=course.patient.pk)
     form = CyclesForm(request.POST or None, initial={"planned_cycles": course.planned_cycles})
 
     def act(data):
@@ -60,10 +64,12 @@ def course_cycles(request, pk):
     return form_page(request, form, act, patient=course.patient, course=course, title="Change the number of cycles")
 
 
+@logs_read("patients.cycle", page="next_start")
 def cycle_next_start(request, pk):
     cycle = get_object_or_404(Cycle.objects.select_related("course__regimen_version__regimen"), pk=pk)
     patient = get_patient_for_user(request.user, cycle.course.patient_id)
     policy.can_set_next_start(request.user, patient).enforce()
+    shows(request, patient_id=patient.pk)
     form = NextStartForm(request.POST or None)
 
     def act(data):
@@ -75,9 +81,11 @@ def cycle_next_start(request, pk):
     return form_page(request, form, act, patient=patient, course=cycle.course, title=title)
 
 
+@logs_read("patients.treatmentcourse", page="stop")
 def course_stop(request, pk):
     course = _course(request.user, pk)
     policy.can_record_stop(request.user, course.patient).enforce()
+    shows(request, patient_id=course.patient.pk)
     zone = course.patient.unit.zone
     form = StopForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
 
@@ -91,10 +99,12 @@ def course_stop(request, pk):
     )
 
 
+@logs_read("patients.interruption", page="restart")
 def interruption_restart(request, pk):
     interruption = get_object_or_404(Interruption.objects.select_related("course__regimen_version"), pk=pk)
     patient = get_patient_for_user(request.user, interruption.patient_id)
     policy.can_record_restart(request.user, patient, interruption=interruption).enforce()
+    shows(request, patient_id=patient.pk)
     zone = patient.unit.zone
     form = RestartForm(request.POST or None, zone_name=str(zone), initial={"restarted_at": now_on_unit_clock(zone)})
 
@@ -114,9 +124,11 @@ def interruption_restart(request, pk):
     return form_page(request, form, act, patient=patient, course=interruption.course, title=title)
 
 
+@logs_read("patients.treatmentcourse", page="stop_for_good")
 def course_stop_for_good(request, pk):
     course = _course(request.user, pk)
     policy.can_stop_for_good(request.user, course.patient).enforce()
+    shows(request, patient_id=course.patient.pk)
     zone = course.patient.unit.zone
     form = StopForGoodForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
 

@@ -50,8 +50,10 @@ def patient_create(request):
     return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient"})
 
 
+@logs_read("patients.patient", page="edit")
 def patient_edit(request, pk):
     patient = get_patient_for_user(request.user, pk, write=True)
+    shows(request, patient_id=patient.pk)
     form = PatientForm(
         request.POST or None, instance=patient, organisation=patient.organisation, units=_units_for(request.user)
     )

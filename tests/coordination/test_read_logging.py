@@ -1,0 +1,180 @@
+"""Every page of patient data logs its read: one VIEW row per GET (accounts.audit.logs_read),
+naming the object in its URL and the patient, or for a list the patients or handoffs it names;
+an htmx fragment of such a page too. Walked on the authorization matrix's world (its patient with
+a checklist, a course with a stop and an assessment, handoffs in each status)."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from patients.models import Patient
+
+from ..factories import CareTeamMemberFactory, PatientFactory
+from ..test_authorization_matrix import (
+    RULES,
+    OnHandoff,
+    OnPlan,
+    Page,
+    _build,
+    _build_handoffs,
+    _build_world,
+    _cast,
+    _layer,
+    sign_in,
+)
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+# A page of one patient: who opens it, the object in its URL, and what its row names.
+PAGES = {
+    "patient_detail": ("nurse", "patient", "patients.patient"),
+    "patients:edit": ("nurse", "patient", "patients.patient"),
+    "patients:assessments": ("nurse", "patient", "patients.assessments"),
+    "patients:course_plan": ("oncologist", "patient", "patients.patient"),
+    "patients:course_cycles": ("oncologist", "course", "patients.treatmentcourse"),
+    "patients:course_stop": ("nurse", "course", "patients.treatmentcourse"),
+    "patients:course_stop_for_good": ("oncologist", "course", "patients.treatmentcourse"),
+    "patients:cycle_next_start": ("oncologist", "cycle", "patients.cycle"),
+    "patients:interruption_restart": ("oncologist", "interruption", "patients.interruption"),
+    "patients:event_bag": ("pharmacist", "event", "patients.careevent"),
+    "event_detail": ("nurse", "event", "patients.careevent"),
+    "event_reminders": ("nurse", "event", "patients.careevent"),
+    "task_reassign": ("coordinator", "weight", "checklists.task"),
+    "handoff_new": ("case_manager", "patient", "patients.patient"),
+    "handoff_detail": ("case_manager", "sent", "coordination.handoff"),
+    "handoff_print": ("case_manager", "sent", "coordination.handoff"),
+    "handoff_edit": ("case_manager", "draft", "coordination.handoff"),
+}
+# A page that names many: who opens it, and what its row names.
+LISTS = {
+    "home": ("nurse", "coordination.my_work"),
+    "board": ("coordinator", "coordination.board"),
+    "patients:list": ("nurse", "patients.list"),
+    "handoff_list": ("case_manager", "coordination.handoff_list"),
+    "handoff_review": ("coordinator", "coordination.handoff_review"),
+}
+# Form pages of the toxicity watch and the pump that show the patient and log no read yet.
+NOT_YET_LOGGED = {
+    "patients:pump_event_new",
+    "patients:assessment_new",
+    "patients:check_in_new",
+    "patients:assessment_confirm",
+}
+# Fragments loaded into the pages above (htmx): each a read of its own.
+FRAGMENTS = [
+    ("home", ""),
+    ("event_detail", "?part=gate"),
+    ("event_reminders", ""),
+    ("task_reassign", ""),
+]
+
+
+def _shows_a_patient(rule) -> bool:
+    if isinstance(rule, Page):
+        return rule.target in {"patient", "event"}
+    return isinstance(rule, OnPlan) or (isinstance(rule, OnHandoff) and rule.audit is None)
+
+
+def test_every_page_of_a_patient_in_the_matrix_logs_its_reads():
+    of_a_patient = {name for name, rule in RULES.items() if _shows_a_patient(rule)}
+    assert of_a_patient - PAGES.keys() - NOT_YET_LOGGED == set(), "log the new page's reads (logs_read)"
+    assert PAGES.keys() | LISTS.keys() <= RULES.keys()
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    """The matrix's world and its handoffs, built once for this module and rolled back after it."""
+    with _layer(django_db_blocker):
+        world = _build(django_db_blocker, lambda: _build_world(**_cast()))
+        users, handoffs = _build(django_db_blocker, _build_handoffs, world)
+        yield users, {**world[1]["own"], **handoffs}
+
+
+@pytest.fixture
+def world(_module_world, db):
+    """Users by role, and the objects of our patient by name: its event, course, cycle, stop,
+    task "weight", handoffs by status. This case's changes are rolled back after it."""
+    return _module_world
+
+
+def reads(**filters):
+    return list(AuditEvent.objects.filter(action=AuditEvent.Action.VIEW, **filters).order_by("id"))
+
+
+def get(client, name, *, args=(), query="", **headers):
+    before = reads()
+    response = client.get(reverse(name, args=args) + query, **headers)
+    assert response.status_code == 200, (name, response.status_code)
+    return reads(id__gt=before[-1].id if before else 0)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_page_of_one_patient_logs_one_read_naming_it_and_the_patient(client, world, name):
+    users, targets = world
+    role, target, object_type = PAGES[name]
+    sign_in(client, users[role])
+    (row,) = get(client, name, args=[targets[target].pk])
+    patient = targets["patient"]
+    assert (row.actor_id, row.object_type, row.object_id) == (users[role].pk, object_type, str(targets[target].pk))
+    assert (row.patient_id, row.outcome) == (patient.pk, AuditEvent.Outcome.SUCCESS)
+
+
+@pytest.mark.parametrize(("name", "query"), FRAGMENTS)
+def test_a_fragment_loaded_into_a_page_is_a_read_of_its_own(client, world, name, query):
+    users, targets = world
+    role, target, object_type = PAGES.get(name) or (LISTS[name][0], None, LISTS[name][1])
+    sign_in(client, users[role])
+    (row,) = get(client, name, args=[targets[target].pk] if target else [], query=query, **HTMX)
+    assert row.object_type == object_type and row.actor_id == users[role].pk
+
+
+@pytest.mark.parametrize("name", ["patients:list", "handoff_list", "handoff_review"])
+def test_a_list_logs_one_read_naming_what_it_lists(client, world, name):
+    users, _ = world
+    role, object_type = LISTS[name]
+    sign_in(client, users[role])
+    (row,) = get(client, name)
+    assert row.object_type == object_type and row.actor_id == users[role].pk and row.patient_id is None
+    assert row.detail.get("patients") or row.detail.get("handoffs")
+
+
+def test_my_work_logs_every_patient_it_names_and_its_list_the_patients_of_its_rows(client, world):
+    users, targets = world
+    nurse = users["nurse"]
+    idle = PatientFactory(unit=targets["patient"].unit)  # on the nurse's team, without a task
+    CareTeamMemberFactory(patient=idle, user=nurse, role=nurse.role)
+    sign_in(client, nurse)
+
+    (page,) = get(client, "home")
+    (again,) = get(client, "home")
+    (rows,) = get(client, "home", **HTMX)
+
+    visible = sorted(Patient.objects.visible_to(nurse).values_list("pk", flat=True))
+    assert visible == sorted([targets["patient"].pk, idle.pk])
+    assert page.object_type == again.object_type == "coordination.my_work"
+    assert page.detail == again.detail == {"patients": visible}  # the filter names each of them
+    assert rows.detail == {"patients": [targets["patient"].pk]}
+
+
+def test_the_board_logs_the_patients_it_shows(client, world):
+    users, targets = world
+    PatientFactory(unit=targets["patient"].unit)  # the unit's, with nothing late or waiting: not on the board
+    sign_in(client, users["coordinator"])
+    (row,) = get(client, "board")
+    assert (row.object_type, row.detail) == ("coordination.board", {"patients": [targets["patient"].pk]})
+
+
+def test_a_refused_look_is_not_logged_as_a_read(client, world):
+    users, targets = world
+    sign_in(client, users["nurse"])
+    assert client.get(reverse("board")).status_code == 403
+    assert client.get(reverse("task_reassign", args=[targets["weight"].pk])).status_code == 403
+    assert not reads(outcome=AuditEvent.Outcome.SUCCESS, actor_id=users["nurse"].pk)
+
+
+def test_a_post_is_not_logged_as_a_read(client, world):
+    users, targets = world
+    sign_in(client, users["oncologist"])
+    response = client.post(reverse("patients:course_cycles", args=[targets["course"].pk]), {"planned_cycles": ""})
+    assert response.status_code == 200  # the form again, with its error
+    assert not reads(actor_id=users["oncologist"].pk)

@@ -9,8 +9,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 
 from .. import policy, services
 from ..forms import AssessmentForm, CheckInForm, GradeConfirmForm
@@ -76,6 +75,7 @@ def check_in_new(request, pk):
     return form_page(request, form, act, patient=patient, title="Daily home check")
 
 
+@logs_read("patients.assessments")
 def assessment_list(request, pk):
     patient = get_patient_for_user(request.user, pk)
     assessments = assessments_for(patient)
@@ -84,7 +84,7 @@ def assessment_list(request, pk):
         if can_confirm and not assessment.is_confirmed:
             initial = {"crs_grade": assessment.crs_grade, "icans_grade": assessment.icans_grade}
             assessment.confirm_form = GradeConfirmForm(initial=initial, prefix=f"a{assessment.pk}")
-    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.assessments", object_id=pk, patient_id=pk)
+    shows(request, patient_id=patient.pk)
     with timezone.override(patient.unit.zone):
         return render(
             request,

@@ -9,8 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import logs_read, shows
 from patients import policy as patient_policy
 from patients.models import Patient
 from patients.selectors import current_course
@@ -32,28 +31,21 @@ def _alert_for(user, pk) -> ToxicityAlert:
     )
 
 
+@logs_read("coordination.alert_list")
 def alert_list(request):
     alerts = selectors.alerts_for(request.user)
-    audit_record(
-        action=AuditEvent.Action.VIEW,
-        object_type="coordination.alert_list",
-        detail={"patients": sorted({alert.patient_id for alert in alerts})},
-    )
+    shows(request, patients=sorted({alert.patient_id for alert in alerts}))
     return render(request, "coordination/watch/alert_list.html", {"alerts": alerts})
 
 
+@logs_read("coordination.toxicityalert")
 def alert_detail(request, pk):
     alert = _alert_for(request.user, pk)
     sent_to = selectors.alert_recipients(alert)
     can_acknowledge = policy.can_acknowledge(request.user, alert, sent_to=request.user in sent_to)
     course = current_course(alert.patient)
     actions = patient_policy.plan_actions(request.user, alert.patient) if course else {}
-    audit_record(
-        action=AuditEvent.Action.VIEW,
-        object_type="coordination.toxicityalert",
-        object_id=pk,
-        patient_id=alert.patient_id,
-    )
+    shows(request, patient_id=alert.patient_id)
     with timezone.override(alert.unit.zone):
         return render(
             request,

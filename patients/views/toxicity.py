@@ -14,7 +14,7 @@ from accounts.audit import logs_read, shows
 from .. import policy, services
 from ..forms import AssessmentForm, CheckInForm, GradeConfirmForm
 from ..grading import ICE_FROM_AGE_YEARS
-from ..models import ToxicityAssessment
+from ..models import CareEvent, ToxicityAssessment
 from ..selectors import assessments_for, check_ins_for, get_patient_for_user, pump_events_for
 from ..trends import toxicity_charts
 from .forms_flow import form_page, now_on_unit_clock
@@ -36,10 +36,16 @@ def assessment_new(request, pk):
 
     def act(data):
         assessed_at = data.pop("assessed_at")
-        done = services.assessment_record(patient=patient, actor=request.user, assessed_at=assessed_at, findings=data)
+        done = services.assessment_record(
+            patient=patient,
+            actor=request.user,
+            assessed_at=assessed_at,
+            findings=data,
+            event=_event_of(request, patient),
+        )
         graded = f"CRS grade {done.crs_grade}, ICANS grade {done.icans_grade}"
-        if done.crs_grade >= 2 or done.icans_grade >= 1:
-            messages.error(request, f"Recorded: {graded}. This needs the oncologist now: call them.")
+        if done.crs_grade >= 2 or done.icans_grade >= 1 or done.seizure != "none":
+            messages.error(request, f"Recorded: {graded}. The oncologist on call and the coordinator are alerted.")
         else:
             messages.success(request, f"Recorded: {graded}.")
         return redirect("patients:assessments", pk=patient.pk)
@@ -52,6 +58,12 @@ def assessment_new(request, pk):
         title="Assess for CRS and ICANS",
         template="patients/assessment_form.html",
     )
+
+
+def _event_of(request, patient) -> CareEvent | None:
+    """The event whose assessment task sent the nurse here (?event=), if it is this patient's."""
+    pk = request.GET.get("event", "")
+    return CareEvent.objects.filter(pk=int(pk), patient=patient).first() if pk.isdigit() else None
 
 
 def check_in_new(request, pk):

@@ -31,6 +31,10 @@ from django.utils import timezone
 
 from accounts.audit import latest_change_id
 
+# The shape of what is kept: a change of it (the patient ids were added) moves every key on, so
+# that a page kept by the previous release is never read as the new shape after a deploy.
+PARTS_FORMAT = "2"
+
 
 def page_key(request, page: str) -> str | None:
     """The key of this request's rendering of `page`, or None when it may not be kept."""
@@ -41,6 +45,7 @@ def page_key(request, page: str) -> str | None:
         return None
     get_token(request)  # makes sure the browser has a CSRF secret before we name it
     parts = (
+        PARTS_FORMAT,
         page,
         str(request.user.pk),
         request.get_full_path(),

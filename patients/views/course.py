@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
-from accounts.audit import logs_read, shows
+from accounts.audit import logs_read
 from accounts.models import Unit
 
 from .. import policy, services
@@ -36,7 +36,6 @@ def _back(patient):
 def course_plan(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_plan_course(request.user, patient).enforce()
-    shows(request, patient_id=patient.pk)
     form = CoursePlanForm(
         request.POST or None, initial={"start_date": timezone.localdate(), "outpatient_setting": "home"}
     )
@@ -53,7 +52,6 @@ def course_plan(request, pk):
 def course_cycles(request, pk):
     course = _course(request.user, pk)
     policy.can_change_cycles(request.user, course.patient).enforce()
-    shows(request, patient_id=course.patient.pk)
     form = CyclesForm(request.POST or None, initial={"planned_cycles": course.planned_cycles})
 
     def act(data):
@@ -69,7 +67,6 @@ def cycle_next_start(request, pk):
     cycle = get_object_or_404(Cycle.objects.select_related("course__regimen_version__regimen"), pk=pk)
     patient = get_patient_for_user(request.user, cycle.course.patient_id)
     policy.can_set_next_start(request.user, patient).enforce()
-    shows(request, patient_id=patient.pk)
     form = NextStartForm(request.POST or None)
 
     def act(data):
@@ -85,7 +82,6 @@ def cycle_next_start(request, pk):
 def course_stop(request, pk):
     course = _course(request.user, pk)
     policy.can_record_stop(request.user, course.patient).enforce()
-    shows(request, patient_id=course.patient.pk)
     zone = course.patient.unit.zone
     form = StopForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
 
@@ -104,7 +100,6 @@ def interruption_restart(request, pk):
     interruption = get_object_or_404(Interruption.objects.select_related("course__regimen_version"), pk=pk)
     patient = get_patient_for_user(request.user, interruption.patient_id)
     policy.can_record_restart(request.user, patient, interruption=interruption).enforce()
-    shows(request, patient_id=patient.pk)
     zone = patient.unit.zone
     form = RestartForm(request.POST or None, zone_name=str(zone), initial={"restarted_at": now_on_unit_clock(zone)})
 
@@ -128,7 +123,6 @@ def interruption_restart(request, pk):
 def course_stop_for_good(request, pk):
     course = _course(request.user, pk)
     policy.can_stop_for_good(request.user, course.patient).enforce()
-    shows(request, patient_id=course.patient.pk)
     zone = course.patient.unit.zone
     form = StopForGoodForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
 
@@ -170,7 +164,6 @@ def event_bag(request, pk):
         "following": following,
         "warning": weighing_warning(services.latest_weighing(patient), event),
     }
-    shows(request, patient_id=patient.pk)
     return form_page(
         request,
         form,

@@ -5,12 +5,15 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.audit import shows
+
 DEFAULT_TEMPLATE = "patients/course_action.html"
 
 
 def form_page(request, form, act, *, patient, title: str, template: str = DEFAULT_TEMPLATE, **context):
     """GET shows the form; a valid POST runs `act(cleaned_data)`, whose ValidationError (a
     dict by field, or a message for the form) is shown on the page, nothing saved."""
+    shows(request, patient_id=patient.pk)  # the page names the patient: a read (accounts.audit.logs_read)
     with timezone.override(patient.unit.zone):
         if request.method == "POST" and form.is_valid():
             try:

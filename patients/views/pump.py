@@ -3,12 +3,15 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 
+from accounts.audit import logs_read
+
 from .. import policy, services
 from ..forms import PumpEventForm
 from ..selectors import get_patient_for_user
 from .forms_flow import form_page, now_on_unit_clock
 
 
+@logs_read("patients.patient", page="pump_event")
 def pump_event_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_record_pump_event(request.user, patient).enforce()

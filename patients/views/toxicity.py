@@ -20,6 +20,7 @@ from ..trends import toxicity_charts
 from .forms_flow import form_page, now_on_unit_clock
 
 
+@logs_read("patients.patient", page="assessment")
 def assessment_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_record_assessment(request.user, patient).enforce()
@@ -66,6 +67,7 @@ def _event_of(request, patient) -> CareEvent | None:
     return CareEvent.objects.filter(pk=int(pk), patient=patient).first() if pk.isdigit() else None
 
 
+@logs_read("patients.patient", page="check_in")
 def check_in_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_record_assessment(request.user, patient).enforce()
@@ -113,6 +115,7 @@ def assessment_list(request, pk):
         )
 
 
+@logs_read("patients.toxicityassessment")
 def assessment_confirm(request, pk):
     assessment = get_object_or_404(ToxicityAssessment.objects.select_related("patient"), pk=pk)
     patient = get_patient_for_user(request.user, assessment.patient_id)

@@ -30,6 +30,11 @@ PAGES = {
     "patient_detail": ("nurse", "patient", "patients.patient"),
     "patients:edit": ("nurse", "patient", "patients.patient"),
     "patients:assessments": ("nurse", "patient", "patients.assessments"),
+    "patients:assessment_new": ("nurse", "patient", "patients.patient"),
+    "patients:check_in_new": ("nurse", "patient", "patients.patient"),
+    "patients:pump_event_new": ("nurse", "patient", "patients.patient"),
+    "patients:assessment_confirm": ("oncologist", "assessment", "patients.toxicityassessment"),
+    "alert_detail": ("nurse", "alert", "coordination.toxicityalert"),
     "patients:course_plan": ("oncologist", "patient", "patients.patient"),
     "patients:course_cycles": ("oncologist", "course", "patients.treatmentcourse"),
     "patients:course_stop": ("nurse", "course", "patients.treatmentcourse"),
@@ -52,14 +57,10 @@ LISTS = {
     "patients:list": ("nurse", "patients.list"),
     "handoff_list": ("case_manager", "coordination.handoff_list"),
     "handoff_review": ("coordinator", "coordination.handoff_review"),
+    "alert_list": ("nurse", "coordination.alert_list"),
 }
-# Form pages of the toxicity watch and the pump that show the patient and log no read yet.
-NOT_YET_LOGGED = {
-    "patients:pump_event_new",
-    "patients:assessment_new",
-    "patients:check_in_new",
-    "patients:assessment_confirm",
-}
+# Pages of patient data deliberately not in PAGES (none today).
+NOT_YET_LOGGED: set[str] = set()
 # Fragments loaded into the pages above (htmx): each a read of its own.
 FRAGMENTS = [
     ("home", ""),
@@ -71,7 +72,7 @@ FRAGMENTS = [
 
 def _shows_a_patient(rule) -> bool:
     if isinstance(rule, Page):
-        return rule.target in {"patient", "event"}
+        return rule.target in {"patient", "event", "alert"}
     return isinstance(rule, OnPlan) or (isinstance(rule, OnHandoff) and rule.audit is None)
 
 

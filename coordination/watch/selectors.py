@@ -94,6 +94,15 @@ def alerts_for(user, *, recent: dt.timedelta = dt.timedelta(days=7)) -> list[Tox
     ]
 
 
+def unit_open_alerts(unit_id: int) -> list[ToxicityAlert]:
+    """The alerts routed by a unit's roster that nobody has acknowledged yet, oldest first."""
+    return list(
+        ToxicityAlert.objects.filter(unit_id=unit_id, acknowledged_at__isnull=True)
+        .select_related("patient")
+        .order_by("raised_at")
+    )
+
+
 def alert_recipients(alert: ToxicityAlert) -> list[User]:
     """Whom the alert went to, in the order it reached them (the reminder ledger)."""
     ids = alert.reminders.order_by("created_at", "pk").values_list("recipient_id", flat=True)

@@ -9,6 +9,7 @@ from accounts.permissions import require
 from patients.models import Patient
 
 from ...handoffs.selectors import handoffs_waiting
+from ...watch.selectors import unit_open_alerts, unit_watch_warnings
 from ..policy import VIEW_BOARD
 from ..selectors import board_events, overdue_tasks
 from ..task_view import UrlForPk, decorate, team_roles
@@ -29,7 +30,8 @@ def coordinator_board(request):
         task.patient_url, task.reassign_url = patient_url(task.patient_id), reassign_url(task.pk)
         by_role[task.get_role_display()][str(task.assignee) if task.assignee else "Unclaimed (pool)"].append(task)
     blocked, waiting = board_events(patients, now=now), handoffs_waiting(user.unit_id, now=now)
-    shown = {row.patient_id for rows in (blocked, overdue, waiting) for row in rows}
+    alerts = unit_open_alerts(user.unit_id)
+    shown = {row.patient_id for rows in (blocked, overdue, waiting, alerts) for row in rows}
     shows(request, patients=sorted(shown))
     context = {
         "unit": user.unit,
@@ -37,6 +39,8 @@ def coordinator_board(request):
         "overdue_by_role": {role: dict(people) for role, people in by_role.items()},
         "overdue_count": len(overdue),
         "waiting_handoffs": waiting,
+        "open_alerts": alerts,
+        "watch_warnings": unit_watch_warnings(user.unit, now=now),
         "now": now,
     }
     return render(request, "coordination/worklist/board.html", context)

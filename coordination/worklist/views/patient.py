@@ -9,6 +9,7 @@ from patients.selectors import get_patient_for_user, sees_only_through_grant
 
 from ...handoffs.policy import can_prepare
 from ...handoffs.selectors import patient_handoffs
+from ...watch.selectors import patient_watch
 from ..selectors import annotate_event, patient_page
 
 
@@ -22,6 +23,7 @@ def patient_detail(request, pk):
             "patient": patient,
             "care_team": patient.care_team.select_related("user"),
             "handoffs": patient_handoffs(request.user, patient),
+            "watch": patient_watch(request.user, patient),
             "now": timezone.now(),
         }
         return render(request, "coordination/handoffs/patient.html", context)
@@ -39,5 +41,6 @@ def patient_detail(request, pk):
         "handoffs": patient_handoffs(request.user, patient),
         "can_prepare_handoff": can_prepare(request.user, patient),
         "plan": plan_actions(request.user, patient),
+        "watch": patient_watch(request.user, patient),
     }
     return render(request, "coordination/worklist/patient_detail.html", context)

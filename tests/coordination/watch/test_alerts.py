@@ -141,3 +141,15 @@ def test_with_no_one_on_call_it_goes_to_the_coordinators_and_the_care_team(patie
     alert = assess(patient, nurse, ice_orientation=2).alerts.get()
     assert alert.no_one_on_call and alert.escalate_at is None
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}
+
+
+def test_the_board_and_the_patient_page_show_the_open_alert(client, patient, nurse, coordinator, roster):
+    from ...accounts.helpers import verified_login
+
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    verified_login(client, coordinator)
+    board = client.get("/board/").text
+    assert f'href="/alerts/{alert.pk}/">ICANS grade 2</a>' in board
+    assert f"(MRN {patient.mrn})" in board
+    page = client.get(f"/patients/{patient.pk}/").text
+    assert "Urgent, not acknowledged:" in page and "CRS 0, ICANS 2" in page

@@ -282,5 +282,7 @@ def test_pages_use_the_same_number_of_queries_for_1_and_50_rows(
             url = reverse("patient_detail", args=[patient.pk])
         else:
             url = reverse(page)
-        counts.append(_count(client, django_assert_max_num_queries, url, 20))
+        # The patient page reads the toxicity watch too (open alerts, latest assessment and home
+        # check, pump events, who may assess): five reads that do not grow with the rows.
+        counts.append(_count(client, django_assert_max_num_queries, url, 25 if page == "patient_detail" else 20))
     assert counts[0] == counts[1]

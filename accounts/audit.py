@@ -311,7 +311,7 @@ def latest_change_id() -> int | None:
     writes its row in the same transaction as the change, and ids are drawn under the chain's
     lock, which is held until commit: ids follow commit order. So a page rendered after reading
     this id shows at least every change up to it, and any later change gives a larger id:
-    a version of the whole record for the caches that need one (coordination.page_cache).
+    a version of the whole record for the caches that need one (coordination.worklist.page_cache).
     """
     if connections[AuditEvent.objects.db].vendor != "postgresql":
         return None

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.admin_base import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     Checklist,
     ChecklistTemplate,
@@ -42,31 +44,6 @@ def editor_link(obj) -> tuple[str, bool]:
     if obj.is_editable:
         return reverse("checklists:draft_edit", args=[obj.pk]), True
     return reverse("checklists:version_detail", args=[obj.pk]), False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TemplateEditorLink(ReadOnlyAdmin):
@@ -221,19 +198,10 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaskActivity)
-class TaskActivityAdmin(admin.ModelAdmin):
+class TaskActivityAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "actor", "patient", "task", "detail"]
     list_filter = ["action"]
     search_fields = ["patient__mrn", "actor__username", "detail", "task__text"]
     list_select_related = ["actor", "patient", "task"]
     date_hierarchy = "at"
     raw_id_fields = ["task", "checklist", "patient", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from accounts.admin_base import ReadOnlyAdmin
 from accounts.models import Unit
 
 from .handoffs.models import HandoffUnitRule
@@ -39,7 +40,7 @@ class ReminderPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyAdmin):
     """Read-only: the ledger is written by the sweep and delivery (the Reminders page reads it too)."""
 
     list_display = ["created_at", "kind", "target", "recipient", "state", "sent_at", "dispatch_count", "attempts"]
@@ -47,15 +48,6 @@ class ReminderAdmin(admin.ModelAdmin):
     list_select_related = ["recipient"]
     search_fields = ["target", "recipient__username"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class WatchWarnings:

@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from accounts.admin_base import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     AccessGrant,
     BagOption,
@@ -52,36 +54,13 @@ class AccessGrantAdmin(admin.ModelAdmin):
     list_select_related = ["patient", "unit"]
 
 
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
-    """Clinical records change through their services (the pages), never by hand here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class CycleInline(admin.TabularInline):
+class CycleInline(ReadOnlyInline):
     model = Cycle
-    extra = 0
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TreatmentCourse)
-class TreatmentCourseAdmin(ReadOnlyRecordAdmin):
+class TreatmentCourseAdmin(ReadOnlyAdmin):
     list_display = ["patient", "regimen", "indication", "planned_cycles", "start_date", "status"]
     list_filter = ["status", "indication", "regimen"]
     search_fields = ["patient__mrn", "patient__family_name"]
@@ -90,7 +69,7 @@ class TreatmentCourseAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(Cycle)
-class CycleAdmin(ReadOnlyRecordAdmin):
+class CycleAdmin(ReadOnlyAdmin):
     list_display = ["course", "number", "phase", "start_date", "inpatient_days"]
     list_filter = ["phase", "number"]
     search_fields = ["course__patient__mrn", "course__patient__family_name"]
@@ -98,7 +77,7 @@ class CycleAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(CareEvent)
-class CareEventAdmin(ReadOnlyRecordAdmin):
+class CareEventAdmin(ReadOnlyAdmin):
     list_display = ["patient", "kind", "cycle", "planned_at", "setting", "status"]
     list_filter = ["kind", "status", "setting", "patient__unit"]
     search_fields = ["patient__mrn", "patient__family_name"]
@@ -194,13 +173,13 @@ class BagOptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Interruption)
-class InterruptionAdmin(ReadOnlyRecordAdmin):
+class InterruptionAdmin(ReadOnlyAdmin):
     list_display = ["patient", "cycle", "stopped_at", "restarted_at", "cause", "toxicity_grade", "permanent"]
     list_select_related = ["patient", "cycle"]
 
 
 @admin.register(InfusionBag)
-class InfusionBagAdmin(ReadOnlyRecordAdmin):
+class InfusionBagAdmin(ReadOnlyAdmin):
     list_display = [
         "patient",
         "event",
@@ -214,6 +193,6 @@ class InfusionBagAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(Weighing)
-class WeighingAdmin(ReadOnlyRecordAdmin):
+class WeighingAdmin(ReadOnlyAdmin):
     list_display = ["patient", "weight_kg", "measured_at", "recorded_by", "source"]
     list_select_related = ["patient", "recorded_by"]

@@ -57,7 +57,9 @@ def assessment_new(request, pk):
         act,
         patient=patient,
         title="Assess for CRS and ICANS",
-        template="patients/assessment_form.html",
+        intro="Graded on saving by the ASTCT consensus (CRS: fever with low blood pressure or oxygen need; ICANS: "
+        "the ICE score or, under 12, the CAPD, with consciousness, seizures, motor findings and raised pressure). "
+        "The oncologist confirms the grade.",
     )
 
 
@@ -135,6 +137,5 @@ def assessment_confirm(request, pk):
         act,
         patient=patient,
         title=f"Confirm the grades of the assessment of {assessed:%d %b %H:%M}",
-        assessment=assessment,
-        template="patients/assessment_confirm.html",
+        intro=f"Computed: CRS {assessment.crs_rule}; ICANS {assessment.icans_rule}.",
     )

@@ -2,9 +2,8 @@
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.db.models import Q
 
-from accounts.models import Role, User
+from accounts.models import User
 
 from .models import ON_CALL_ROLES
 
@@ -43,18 +42,6 @@ class ShiftForm(forms.Form):
 
 
 ShiftFormSet = forms.formset_factory(ShiftForm, extra=0, min_num=1, validate_min=True, max_num=60)
-
-
-def roster_people(unit):
-    """Who may be on call for the unit: its organisation's oncologists, its own coordinators and nurses."""
-    return (
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(role=Role.ONCOLOGIST, unit__organisation_id=unit.organisation_id)
-            | Q(role__in=[Role.COORDINATOR, Role.NURSE], unit=unit)
-        )
-        .order_by("role", "last_name", "first_name")
-    )
 
 
 class AcknowledgeForm(forms.Form):

@@ -3,7 +3,9 @@
 The watch's services enforce these; its pages call the same functions to decide what to offer.
 """
 
-from accounts.models import Role, Unit
+from django.db.models import Q, QuerySet
+
+from accounts.models import Role, Unit, User
 from accounts.policy import ALLOWED, Decision, refuse
 from patients.models import CareTeamMember, Patient
 
@@ -15,6 +17,27 @@ def can_edit_roster(user, unit: Unit) -> Decision:
     if user.is_authenticated and user.is_active and user.role == Role.COORDINATOR and user.unit_id == unit.pk:
         return ALLOWED
     return refuse(f"Only the coordinator of {unit} may change its on-call roster.")
+
+
+def on_call_candidates(unit: Unit) -> QuerySet[User]:
+    """Who may be on call for a unit: its organisation's oncologists; its own coordinators and
+    nurses (the same rule as `can_be_on_call`, as a query for the roster form's choices)."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(role=Role.ONCOLOGIST, unit__organisation_id=unit.organisation_id)
+            | Q(role__in=[Role.COORDINATOR, Role.NURSE], unit=unit)
+        )
+        .order_by("role", "last_name", "first_name")
+    )
+
+
+def can_be_on_call(user, unit: Unit, role: str) -> Decision:
+    if not user.is_active or user.role != role:
+        return refuse(f"{user} is not an active {Role(role).label.lower()}.")
+    if role != Role.ONCOLOGIST and user.unit_id != unit.pk:
+        return refuse(f"{user} works for another unit.")
+    return ALLOWED
 
 
 def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:

@@ -48,10 +48,8 @@ def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) ->
     if end - start > MAX_ROSTER_PERIOD:
         return {"period_end": f"Set at most {MAX_ROSTER_PERIOD.days} days at a time."}
     for row, shift in enumerate(shifts):
-        if shift.user.role != role or not shift.user.is_active:
-            errors[f"{row}-user"] = f"{shift.user} is not an active {Role(role).label.lower()}."
-        elif role != Role.ONCOLOGIST and shift.user.unit_id != unit.pk:
-            errors[f"{row}-user"] = f"{shift.user} works for another unit."
+        if not (eligible := policy.can_be_on_call(shift.user, unit, role)):
+            errors[f"{row}-user"] = eligible.reason
         if shift.ends_at <= shift.starts_at:
             errors[f"{row}-ends_at"] = "A shift ends after it starts."
         elif shift.starts_at < start or shift.ends_at > end:

@@ -15,7 +15,7 @@ from patients.models import Patient
 from patients.selectors import current_course
 
 from . import policy, selectors, services
-from .forms import AcknowledgeForm, RosterPeriodForm, ShiftFormSet, roster_people
+from .forms import AcknowledgeForm, RosterPeriodForm, ShiftFormSet
 from .models import ToxicityAlert
 
 ROSTER_DAYS_SHOWN = 14
@@ -81,7 +81,7 @@ def roster(request):
         raise PermissionDenied("The roster belongs to a unit: ask an administrator to set yours.")
     policy.can_edit_roster(request.user, unit).enforce()
     zone = unit.zone
-    people = roster_people(unit)
+    people = policy.on_call_candidates(unit)
     with timezone.override(zone):
         period = RosterPeriodForm(request.POST or None, zone_name=str(zone), initial=_next_week(zone))
         shifts = ShiftFormSet(request.POST or None, form_kwargs={"people": people}, prefix="shift")

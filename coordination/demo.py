@@ -655,7 +655,7 @@ def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
             "handwriting_note": "Letters larger, words missing from the sentence",
             "consciousness": Consciousness.ALERT,
         },
-        now=now,
+        now=night + dt.timedelta(minutes=8),  # recorded at the bedside: the alert is raised then
     )  # ICANS grade 2: an urgent alert, left open for the demo
 
     # Cycle 2 day 1: CRS grade 2 (fever and oxygen), acknowledged by the oncologist on call.

@@ -190,7 +190,9 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
             open_alert.reason, open_alert.ask = signal.reason[:300], signal.ask
             open_alert.save(update_fields=["reason", "ask"])
             return
-    alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment)
+    # The alert is raised when what set it off was recorded (or the grade raised on confirming).
+    at = (assessment.confirmed_at or assessment.recorded_at) if assessment else check_in.recorded_at
+    alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
 
 
 # An assessment answers the assessment tasks due this close to it (half the in-hospital interval).

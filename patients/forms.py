@@ -2,6 +2,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 
+from accounts.fields import LocalDateTimeField
 from accounts.models import Role, User
 
 from .models import (
@@ -62,9 +63,7 @@ class PatientForm(forms.ModelForm):
 
 # --- the course plan: forms validate the input; the services in patients/services act ---------
 
-DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
 def _helper(submit: str) -> FormHelper:
@@ -76,7 +75,7 @@ def _helper(submit: str) -> FormHelper:
 def unit_time(label: str, zone_name: str, **kwargs) -> forms.DateTimeField:
     """A date and time on the unit's clock (the view activates the unit's zone while validating)."""
     kwargs.setdefault("help_text", f"{zone_name} time.")
-    return forms.DateTimeField(label=label, input_formats=DATETIME_FORMATS, widget=DATETIME_LOCAL, **kwargs)
+    return LocalDateTimeField(label=label, **kwargs)
 
 
 class CoursePlanForm(forms.Form):

@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.fields import LocalDateTimeField
 from accounts.models import User
 from patients.models import CareEvent
 
@@ -26,8 +27,6 @@ from .models import (
 from .selectors import receiving_people_for, receiving_units_for
 from .services import MAX_ACTIONS, ActionSpec, HandoffContent, default_actions
 
-LOCAL_INPUT = "%Y-%m-%dT%H:%M"
-
 
 def fields_helper() -> FormHelper:
     """Fields only: the page wraps them in its own form tag."""
@@ -38,12 +37,7 @@ def fields_helper() -> FormHelper:
 
 
 def local_datetime_field(label: str, **kwargs) -> forms.DateTimeField:
-    return forms.DateTimeField(
-        label=label,
-        input_formats=[LOCAL_INPUT, "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
-        **kwargs,
-    )
+    return LocalDateTimeField(label=label, **kwargs)
 
 
 def text_area(rows: int = 3) -> forms.Textarea:

@@ -3,16 +3,14 @@
 from crispy_forms.helper import FormHelper
 from django import forms
 
+from accounts.fields import LocalDateTimeField
 from accounts.models import User
 
 from .models import ON_CALL_ROLES
 
-DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-
 
 def _moment(label: str, **kwargs) -> forms.DateTimeField:
-    return forms.DateTimeField(label=label, input_formats=FORMATS, widget=DATETIME_LOCAL, **kwargs)
+    return LocalDateTimeField(label=label, **kwargs)
 
 
 class RosterPeriodForm(forms.Form):

@@ -123,6 +123,8 @@ def test_the_case_manager_prepares_a_handoff_from_the_patient_page(client, ready
         ({"patient_summary": "x" * 4001}, "patient_summary", "at most 4000 characters"),
         ({"actions-0-role": ""}, "actions-0-role", "Choose who does it."),
         ({"actions-0-due_at": "tomorrow"}, "actions-0-due_at", "Enter a valid date/time."),
+        # Stored as year 10000 in UTC, it made the handoff's pages fail for everyone.
+        ({"actions-0-due_at": "9999-12-31T23:59"}, "actions-0-due_at", "9999 is a typo"),
     ],
 )
 def test_bad_input_shows_at_its_field_and_saves_nothing(client, ready, case_manager, agency, changes, field, message):

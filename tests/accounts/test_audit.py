@@ -305,3 +305,15 @@ def test_pages_for_a_signed_in_user_are_never_stored(client, nurse):
     response = client.get(reverse("home"))
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
     assert "no-store" in client.get(reverse("patients:list"))["Cache-Control"]
+
+
+def test_a_year_out_of_range_is_a_field_error_not_a_500():
+    """A handoff action due 9999-12-31T23:59 was stored as year 10000 UTC, and its pages failed."""
+    from django import forms as django_forms
+
+    from accounts.fields import LocalDateTimeField
+
+    field = LocalDateTimeField()
+    with pytest.raises(django_forms.ValidationError, match="9999 is a typo"):
+        field.clean("9999-12-31T23:59")
+    assert field.clean("2027-01-04T08:00").year == 2027

@@ -17,11 +17,6 @@ from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_snooze
 
 
-def live_snooze(task: Task, now: dt.datetime | None = None) -> TaskSnooze | None:
-    now = now or timezone.now()
-    return task.snoozes.filter(ended_at__isnull=True, until__gt=now).select_related("created_by").first()
-
-
 def _locked_open_task(task: Task, actor) -> Task:
     # The task row only, so that two snoozes of one task take turns and a completion meanwhile is seen.
     task = Task.objects.select_for_update(of=("self",)).select_related("patient").get(pk=task.pk)

@@ -101,7 +101,11 @@ def login_as():
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
         if authenticator:
-            page.get_by_label("Code").fill(totp_code(authenticator))
+            # The second step is a page of its own: wait for it explicitly (on a busy machine, two
+            # xdist workers at once, the first step's answer can be slow), then read the code.
+            code = page.get_by_label("Code")
+            expect(code).to_be_visible(timeout=30_000)
+            code.fill(totp_code(authenticator))
             page.get_by_role("button", name="Continue").click()
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 

@@ -17,6 +17,7 @@ from checklists.recorded import assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
+from patients.services import access_grant_open
 
 from ..reminders.models import Reminder
 from ..reminders.sweep import dispatch
@@ -241,9 +242,29 @@ def _fallback(alert: ToxicityAlert) -> list[int]:
     return list(dict.fromkeys([*coordinators.values_list("pk", flat=True), *oncologists]))
 
 
+# An on-call oncologist who is not on the patient's care team sees the patient this long after
+# an alert reaches them: enough to answer it and follow it up.
+ON_CALL_ACCESS = dt.timedelta(hours=24)
+
+
+def _let_see(alert: ToxicityAlert, recipients: list[int], now: dt.datetime) -> None:
+    """Whoever the alert reaches must be able to open it: a person grant for those who would not
+    see the patient otherwise (the on-call oncologist of another team)."""
+    for user in User.objects.filter(pk__in=recipients):
+        if not Patient.objects.visible_to(user).filter(pk=alert.patient_id).exists():
+            access_grant_open(
+                patient=alert.patient,
+                user=user,
+                reason=f"On call: urgent alert {alert.pk}",
+                now=now,
+                ends_at=now + ON_CALL_ACCESS,
+            )
+
+
 def _send(alert: ToxicityAlert, *, kind: str, recipients: list[int], due_at: dt.datetime, now: dt.datetime) -> None:
     """Write the alert's reminders to the ledger and hand them to delivery after the commit:
     the ledger sends each once, through crashes, by email and the bell."""
+    _let_see(alert, recipients, now)
     redispatch_at = now + dt.timedelta(seconds=settings.REMINDER_REDISPATCH_SECONDS)
     written = Reminder.objects.bulk_create(
         Reminder(

@@ -25,7 +25,9 @@ def _alert_for(user, pk) -> ToxicityAlert:
     """The alert, or 404 when its patient is not the user's (its existence must not leak)."""
     visible = Patient.objects.visible_to(user)
     return get_object_or_404(
-        ToxicityAlert.objects.select_related("patient__unit", "unit", "assessment", "raised_by", "acknowledged_by"),
+        ToxicityAlert.objects.select_related(
+            "patient__unit", "unit", "assessment__recorded_by", "raised_by", "acknowledged_by"
+        ),
         pk=pk,
         patient__in=visible,
     )

@@ -32,8 +32,9 @@ class PatientQuerySet(models.QuerySet):
         """The access policy, in one place.
 
         Care-team members see their patients; a coordinator sees the patients of their unit;
-        the users of a unit with a live access grant (a handoff's receiving side) see the
-        granted patient; everyone else, admins included, sees nothing. With grants=False: only
+        the users of a unit with a live access grant (a handoff's receiving side), and a person
+        with one (the oncologist on call that an urgent alert reached), see the granted patient;
+        everyone else, admins included, sees nothing. With grants=False: only
         the patients the user sees on the record itself (care team, unit), not through a grant.
         """
         if not user.is_authenticated or not user.is_active:
@@ -41,18 +42,16 @@ class PatientQuerySet(models.QuerySet):
         # Each way in is its own subquery on its own index: no join of patients to care teams
         # and grants, which PostgreSQL planned as a scan (docs/performance.md, "Dashboard load").
         rule = Q(pk__in=CareTeamMember.objects.filter(user=user).values("patient_id"))
-        if user.unit_id:
-            if grants:
-                now = timezone.now()
-                live = AccessGrant.objects.filter(
-                    Q(ends_at__isnull=True) | Q(ends_at__gt=now),
-                    unit_id=user.unit_id,
-                    starts_at__lte=now,
-                    revoked_at__isnull=True,
-                )
-                rule |= Q(pk__in=live.values("patient_id"))
-            if user.role == Role.COORDINATOR:
-                rule |= Q(unit_id=user.unit_id)
+        if grants:
+            now = timezone.now()
+            live = AccessGrant.objects.filter(
+                Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now, revoked_at__isnull=True
+            )
+            rule |= Q(pk__in=live.filter(user=user).values("patient_id"))
+            if user.unit_id:
+                rule |= Q(pk__in=live.filter(unit_id=user.unit_id).values("patient_id"))
+        if user.unit_id and user.role == Role.COORDINATOR:
+            rule |= Q(unit_id=user.unit_id)
         return self.filter(rule)
 
 
@@ -162,13 +161,17 @@ class CareTeamMember(models.Model):
 
 
 class AccessGrant(models.Model):
-    """A time-boxed window in which a unit's users see a patient (a handoff's receiving side).
+    """A time-boxed window in which a unit's users (a handoff's receiving side), or one person
+    (the oncologist on call that an urgent alert reached), see a patient.
 
     Opened and closed by the service of whoever needs it; read only by `visible_to`.
     """
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_grants")
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="access_grants")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="access_grants", null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_grants", null=True, blank=True
+    )
     reason = models.CharField(max_length=200)
     starts_at = models.DateTimeField(default=timezone.now)
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty while open-ended.")
@@ -176,10 +179,19 @@ class AccessGrant(models.Model):
 
     class Meta:
         triggers = [change_trigger(patient=PATIENT_COLUMN)]
-        indexes = [models.Index(fields=["unit", "patient"])]
+        indexes = [
+            models.Index(fields=["unit", "patient"]),
+            models.Index(fields=["user", "patient"], condition=Q(user__isnull=False), name="person_grant_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit__isnull=True, user__isnull=False) | Q(unit__isnull=False, user__isnull=True),
+                name="grant_to_a_unit_or_a_person",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.unit} → {self.patient} ({self.reason})"
+        return f"{self.unit or self.user} → {self.patient} ({self.reason})"
 
     def is_live(self, at=None) -> bool:
         """The same rule as `visible_to`, for one grant already loaded."""

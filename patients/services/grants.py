@@ -1,4 +1,5 @@
-"""Access grants: a receiving unit's window on a patient, opened and closed by the handoff service."""
+"""Access grants: a receiving unit's window on a patient (opened and closed by the handoff service), or
+one person's (the on-call oncologist an urgent alert reached, opened by the watch)."""
 
 import datetime as dt
 
@@ -11,9 +12,16 @@ from ..models import AccessGrant
 
 @transaction.atomic
 def access_grant_open(
-    *, patient, unit, reason: str, actor=None, now: dt.datetime | None = None, ends_at: dt.datetime | None = None
+    *,
+    patient,
+    unit=None,
+    user=None,
+    reason: str,
+    actor=None,
+    now: dt.datetime | None = None,
+    ends_at: dt.datetime | None = None,
 ) -> AccessGrant:
-    """Open a unit's window on a patient from now (open-ended unless `ends_at`).
+    """Open a unit's (or one person's) window on a patient from now (open-ended unless `ends_at`).
 
     The caller (a handoff being sent) keeps the grant and closes it with `access_grant_close`;
     `Patient.objects.visible_to` is what reads it.
@@ -21,8 +29,10 @@ def access_grant_open(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the unit may see the patient."})
+    if (unit is None) == (user is None):
+        raise ValueError("A grant opens to a unit or to a person.")
     return AccessGrant.objects.create(
-        patient=patient, unit=unit, reason=reason[:200], starts_at=now or timezone.now(), ends_at=ends_at
+        patient=patient, unit=unit, user=user, reason=reason[:200], starts_at=now or timezone.now(), ends_at=ends_at
     )
 
 

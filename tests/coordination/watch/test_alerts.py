@@ -153,3 +153,19 @@ def test_the_board_and_the_patient_page_show_the_open_alert(client, patient, nur
     assert f"(MRN {patient.mrn})" in board
     page = client.get(f"/patients/{patient.pk}/").text
     assert "Urgent, not acknowledged:" in page and "CRS 0, ICANS 2" in page
+
+
+def test_an_on_call_oncologist_of_another_team_can_open_the_alert_for_a_day(client, patient, nurse, roster):
+    first, _ = roster  # onc0: on call for the ward, not on this patient's care team
+    from patients.models import Patient
+
+    assert not Patient.objects.visible_to(first).filter(pk=patient.pk).exists()
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    assert Patient.objects.visible_to(first).filter(pk=patient.pk).exists()
+    grant = first.access_grants.get()
+    assert (grant.patient, grant.ends_at - grant.starts_at) == (patient, dt.timedelta(hours=24))
+    client.force_login(first)
+    assert client.get(f"/alerts/{alert.pk}/").status_code == 200
+    assert client.post(f"/alerts/{alert.pk}/acknowledge/", {"note": "On my way"}).status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == first

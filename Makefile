@@ -16,10 +16,12 @@ TEST_ENV := DJANGO_SECRET_KEY=test-only-secret-key-not-for-production DJANGO_DEB
 	EMAIL_URL=consolemail:// DEMO_PASSWORD=test-Demo-pass-1
 
 # `make test` runs the suite in TEST_WORKERS processes at once (pytest-xdist, work stealing; each
-# worker has its own test database and Redis databases: tests/conftest.py), then the tests that
-# must run alone (marker `service`: they start and kill their own Redis, Celery worker and beats)
-# in one process. It fails if either run fails, and when no test runs at all (pytest's exit 5);
-# with PYTEST_ARGS naming some tests, one of the two runs may find none of its own.
+# worker has its own test database and Redis databases: tests/conftest.py) and, beside them, the
+# tests that run in a process of their own (marker `service`: they start and kill their own Redis,
+# Celery worker and beats, and mostly wait), on a test database and Redis databases of their own;
+# their output is shown when the others are done (var/service-tests.log). It fails if either run
+# fails, and when no test runs at all (pytest's exit 5); with PYTEST_ARGS naming some tests, one of
+# the two runs may find none of its own.
 # 2 workers (what -n auto gives on the 2-core machine) measured faster than 3 or 4 there.
 TEST_WORKERS ?= 2
 PYTEST := $(TEST_ENV) $(BIN)/python -m pytest
@@ -50,16 +52,20 @@ run: $(STAMP) var
 	$(RUN_ENV) $(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule & \
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload
 
-test: $(STAMP)
-	parallel=0; serial=0; \
+test: $(STAMP) var
+	parallel=0; service=0; \
+	TEST_REDIS_SLOT=$(TEST_WORKERS) $(PYTEST) -n 0 -p no:cacheprovider --serial-tests=only $(PYTEST_ARGS) \
+		> var/service-tests.log 2>&1 & service_pid=$$!; \
 	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal --serial-tests=without $(PYTEST_ARGS) || parallel=$$?; \
-	$(PYTEST) -n 0 --serial-tests=only $(PYTEST_ARGS) || serial=$$?; \
-	echo "make test: parallel run exit $$parallel, serial run exit $$serial"; \
+	wait $$service_pid || service=$$?; \
+	echo "--- the service tests, run beside the others (var/service-tests.log) ---"; \
+	cat var/service-tests.log; \
+	echo "make test: parallel run exit $$parallel, service run exit $$service"; \
 	if [ -n "$(strip $(PYTEST_ARGS))" ]; then \
-		{ [ $$parallel = 5 ] && [ $$serial = 0 ]; } && parallel=0; \
-		{ [ $$serial = 5 ] && [ $$parallel = 0 ]; } && serial=0; \
+		{ [ $$parallel = 5 ] && [ $$service = 0 ]; } && parallel=0; \
+		{ [ $$service = 5 ] && [ $$parallel = 0 ]; } && service=0; \
 	fi; \
-	[ $$parallel = 0 ] && [ $$serial = 0 ]
+	[ $$parallel = 0 ] && [ $$service = 0 ]
 
 # The edit-test loop: everything but the browser (e2e) and service tests, in parallel (~2½ min).
 test-quick: $(STAMP)

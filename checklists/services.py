@@ -93,7 +93,9 @@ def template_version_validate(version: TemplateVersion) -> None:
     problems = []
     for item in items:
         try:
-            item.full_clean(exclude=["version", "key"])
+            # The stored rows already hold to the table's unique and check constraints (the
+            # database enforced them): validating them again would cost a query per item.
+            item.full_clean(exclude=["version", "key"], validate_unique=False, validate_constraints=False)
             for condition in item.conditions.all():
                 condition.clean()
         except ValidationError as error:

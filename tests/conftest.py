@@ -28,8 +28,12 @@ def _redis_databases_of_this_worker():
     also gets its own Redis databases, two below the previous worker's. With the defaults (cache
     15, broker 14) gw0 keeps 15 and 14, gw1 uses 13 and 12, gw2 11 and 10, and so on. Changed in
     the settings and in the environment that the Celery processes of the service tests inherit.
-    A run without xdist (one process) keeps the configured databases."""
+    A run without xdist (one process) keeps the configured databases, unless TEST_REDIS_SLOT
+    names a slot as a worker number would: `make test` runs the service tests beside the xdist
+    workers, in the slot after theirs."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...: set by xdist in each worker
+    if not worker and os.environ.get("TEST_REDIS_SLOT", "").isdigit():
+        worker = f"gw{os.environ['TEST_REDIS_SLOT']}"
     if not worker.startswith("gw") or worker == "gw0":
         return
     from django.conf import settings
@@ -79,9 +83,9 @@ def pytest_addoption(parser):
     )
 
 
-# Tests that run alone, not beside pytest-xdist's workers: the service tests start a Redis, a
-# Celery worker and beats of their own, kill them mid-batch and wait on the clock; with the other
-# tests taking both cores beside them, the kill can land too late for what they check.
+# Tests that run in a process of their own, not in pytest-xdist's workers: the service tests start
+# a Redis, a Celery worker and beats of their own, kill them mid-batch and wait on the clock. They
+# spend most of their time waiting, so `make test` runs them beside the workers, in one process.
 SERIAL_MARKERS = ("service",)
 
 

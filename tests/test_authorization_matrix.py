@@ -10,13 +10,10 @@ A URL without an entry fails `test_every_url_has_an_entry_in_the_matrix`.
 """
 
 import datetime as dt
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
-from django.db import transaction
-from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -43,6 +40,7 @@ from .coordination.handoff_helpers import (
     make_home_nurse,
 )
 from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
+from .layers import build, layer
 
 ROLES = ["pharmacist", "nurse", "oncologist", "case_manager", "coordinator", "admin", "outsider"]
 ITEMS = [
@@ -241,38 +239,11 @@ def test_the_admin_lives_at_its_configured_path():
 # --- the walk ---------------------------------------------------------------------------------
 #
 # The world is built once per module (and per xdist worker), not once per case: building it costs
-# a second and there are some 540 cases. It is made inside a transaction that this module holds
-# open and rolls back at its end; each case runs, as any pytest-django `db` test does, inside a
-# savepoint of that transaction, rolled back when the case ends. What a case changes (a claimed
-# task, a sent handoff, an audit row, a session) is gone before the next case starts.
+# a second and there are some 540 cases. It is a layer (tests/layers.py): what a case changes (a
+# claimed task, a sent handoff, an audit row, a session) is gone before the next case starts.
 # The handoffs are a second layer in a savepoint of its own, kept for the cases of the class
 # `TestTheHandoffMatrix`: pytest rolls it back as soon as the next case is not one of them (however
 # pytest-xdist orders the cases), so the cases of `test_the_matrix_holds` never see it.
-
-
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as tests/conftest.py sets for each test
-
-
-@contextmanager
-def _layer(django_db_blocker):
-    """A transaction (a savepoint when nested in another layer's) open until the `with` ends, then
-    rolled back. The cases' own savepoints (pytest-django's `db`) nest inside it."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-    try:
-        yield
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
-def _build(django_db_blocker, make, *args):
-    """`make(*args)` with database access, and the cheap password hasher that tests/conftest.py
-    sets for each test (this runs before it)."""
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
-        return make(*args)
 
 
 def _member(patient, role, username):
@@ -367,8 +338,8 @@ def _build_world(
 
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
-    with _layer(django_db_blocker):
-        yield _build(django_db_blocker, lambda: _build_world(**_cast()))
+    with layer(django_db_blocker):
+        yield build(django_db_blocker, lambda: _build_world(**_cast()))
 
 
 @pytest.fixture
@@ -506,8 +477,8 @@ class TestTheHandoffMatrix:
     def _class_handoff_world(self, _module_world, django_db_blocker):
         """The handoff layer, in a savepoint of the module's transaction, rolled back when the
         class's cases are done."""
-        with _layer(django_db_blocker):
-            yield _build(django_db_blocker, _build_handoffs, _module_world)
+        with layer(django_db_blocker):
+            yield build(django_db_blocker, _build_handoffs, _module_world)
 
     @pytest.fixture
     def handoff_world(self, _class_handoff_world, db):

@@ -1,74 +1,85 @@
+"""`seed_demo`: the demo hospital that `make run` shows a newcomer.
+
+Seeding takes some 20 seconds, so the module seeds once (`demo`, a layer of tests/layers.py): by
+the command, with --force and DEBUG off, under a password of its own. Each test reads that
+hospital inside its own savepoint; the one that seeds a second time does it there too.
+"""
+
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from accounts.models import Unit, User
-from patients.models import CareEvent, CareTeamMember, Cycle, Indication, Interruption, Patient, TreatmentCourse
+from coordination.handoffs.selectors import handoff_actions_for, handoffs_visible_to
+from coordination.models import Handoff, HandoffAction, HandoffComment, Notification, OnCallShift, ToxicityAlert
+from patients.models import (
+    AccessGrant,
+    CareEvent,
+    CareTeamMember,
+    Cycle,
+    HomeCheckIn,
+    Indication,
+    Interruption,
+    Patient,
+    PumpEvent,
+    TreatmentCourse,
+)
 
-MODELS = [Unit, User, Patient, CareTeamMember, TreatmentCourse, Cycle, CareEvent]
+from .layers import build, layer
 
-
-@pytest.fixture(autouse=True)
-def _demo_password(settings):
-    settings.DEMO_PASSWORD = "test-Demo-pass-1"
+DEMO_PASSWORD = "another-Demo-pass-9"
+MODELS = [
+    Unit,
+    User,
+    Patient,
+    CareTeamMember,
+    TreatmentCourse,
+    Cycle,
+    CareEvent,
+    Handoff,
+    HandoffAction,
+    HandoffComment,
+    AccessGrant,
+]
 
 
 def counts():
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
-def test_seed_demo_run_twice_gives_the_same_counts(db, settings):
-    settings.DEBUG = True
-    call_command("seed_demo")
-    first = counts()
-    call_command("seed_demo")
-    assert counts() == first
-    assert first["Patient"] >= 12
-    assert {
-        "pharmacist",
-        "nurse",
-        "nurse2",
-        "oncologist",
-        "casemanager",
-        "coordinator",
-        "homenurse",
-        "outsider",
-        "admin",
-    } <= set(User.objects.values_list("username", flat=True))
-    assert_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good()
+def seed():
+    call_command("seed_demo", force=True, stdout=io.StringIO())
 
 
-def test_demo_users_sign_in_with_the_demo_password(db, settings, client):
-    settings.DEBUG = True
-    settings.DEMO_PASSWORD = "another-Demo-pass-9"
-    call_command("seed_demo")
-    assert client.login(username="nurse", password="another-Demo-pass-9")
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, seeded as on a demo server: DEBUG off, so only with --force. Its counts."""
+    with layer(django_db_blocker):
+        yield build(django_db_blocker, lambda: (seed(), counts())[1], DEBUG=False, DEMO_PASSWORD=DEMO_PASSWORD)
 
 
-def test_the_outsider_shares_no_patient_with_the_ward(db, settings):
-    settings.DEBUG = True
-    call_command("seed_demo")
+def test_seeding_again_adds_nothing(demo, db, settings):
+    settings.DEMO_PASSWORD = DEMO_PASSWORD
+    seed()
+    assert counts() == demo
+
+
+def test_the_demo_users_sign_in_with_the_demo_password(demo, db, client):
+    users = set(User.objects.values_list("username", flat=True))
+    assert {"pharmacist", "nurse", "nurse2", "oncologist", "casemanager", "coordinator"} <= users
+    assert {"homenurse", "outsider", "admin"} <= users
+    assert client.login(username="nurse", password=DEMO_PASSWORD)
+
+
+def test_the_outsider_shares_no_patient_with_the_ward(demo, db):
+    assert demo["Patient"] >= 12
     nurse, outsider = User.objects.get(username="nurse"), User.objects.get(username="outsider")
     assert not set(Patient.objects.visible_to(nurse)) & set(Patient.objects.visible_to(outsider))
 
 
-def test_seed_demo_refuses_with_debug_off(db, settings):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="DEBUG off"):
-        call_command("seed_demo")
-    assert Patient.objects.count() == 0
-    call_command("seed_demo", force=True)
-    assert Patient.objects.count() >= 12
-
-
-def test_seed_demo_needs_a_password(db, settings):
-    settings.DEBUG = True
-    settings.DEMO_PASSWORD = ""
-    with pytest.raises(CommandError, match="DEMO_PASSWORD"):
-        call_command("seed_demo")
-
-
-def assert_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good():
-    """Checked inside the first test: seeding costs seconds, so the suite seeds once for both."""
+def test_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good(demo, db):
     courses = TreatmentCourse.objects.select_related("regimen_version__regimen")
     assert {course.indication for course in courses} == set(Indication.values)
     continued = Cycle.objects.filter(course__indication=Indication.RELAPSED_REFRACTORY, number__gte=6)
@@ -77,11 +88,14 @@ def assert_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good():
     moved = Interruption.objects.get(patient__mrn="RUH100014", restarted_at__isnull=False, permanent=False)
     assert moved.cycle.extended_by == moved.restarted_at - moved.stopped_at
     assert courses.filter(status=TreatmentCourse.Status.STOPPED).exists()
-    # The toxicity watch: an open urgent alert at night, one acknowledged, a night pump alarm
-    # that stopped and restarted the infusion at home, a home check with a red flag, rosters.
-    from coordination.models import OnCallShift, ToxicityAlert
-    from patients.models import HomeCheckIn, PumpEvent
+    # Only relapsed/refractory courses step up on cycle 1 day 8 (re-escalations are added by hand).
+    step_ups = CareEvent.objects.filter(kind=CareEvent.Kind.DOSE_STEP_UP, scheduled=True)
+    assert {event.cycle.course.indication for event in step_ups} == {Indication.RELAPSED_REFRACTORY}
 
+
+def test_the_demo_shows_the_toxicity_watch(demo, db):
+    """An open urgent alert at night, one acknowledged, a night pump alarm that stopped and
+    restarted the infusion at home, a home check with a red flag, rosters."""
     assert ToxicityAlert.objects.filter(acknowledged_at__isnull=True, reason="ICANS grade 2").exists()
     assert ToxicityAlert.objects.filter(acknowledged_at__isnull=False, reason="CRS grade 2").exists()
     alarm = PumpEvent.objects.get(patient__mrn="RUH100003")
@@ -91,6 +105,39 @@ def assert_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good():
         ("Haematology Ward 7", "oncologist"),
         ("HomeCare Infusion", "nurse"),
     }
-    # Only relapsed/refractory courses step up on cycle 1 day 8 (re-escalations are added by hand).
-    step_ups = CareEvent.objects.filter(kind=CareEvent.Kind.DOSE_STEP_UP, scheduled=True)
-    assert {event.cycle.course.indication for event in step_ups} == {Indication.RELAPSED_REFRACTORY}
+
+
+def test_the_demo_holds_handoffs_in_every_state_for_homenurse(demo, db):
+    homenurse = User.objects.get(username="homenurse")
+    by_status = {handoff.patient.mrn: handoff.status for handoff in Handoff.objects.select_related("patient")}
+    assert set(by_status.values()) >= {"draft", "sent", "acknowledged", "accepted", "returned", "completed"}
+    assert set(Handoff.objects.values_list("to_person__username", flat=True)) == {"homenurse"}
+
+    seen = {h.patient.mrn for h in handoffs_visible_to(homenurse).select_related("patient")}
+    assert seen == {mrn for mrn, status in by_status.items() if status in ("sent", "acknowledged", "accepted")}
+    visible = set(Patient.objects.visible_to(homenurse).values_list("mrn", flat=True))
+    assert visible == seen  # the returned, draft and long-completed ones are closed to the agency
+    assert handoff_actions_for(homenurse)  # the accepted handoff's tasks wait for her
+    assert Notification.objects.filter(recipient=homenurse, link__startswith="/handoffs/").exists()
+
+    sent = Handoff.objects.get(status="sent")
+    assert sent.acknowledgement_overdue(timezone.now())  # the board has something to show
+    assert Handoff.objects.filter(status="completed", signed_off_at__isnull=False).count() == 1
+
+
+# --- refusals: nothing is seeded ---------------------------------------------------------------
+
+
+def test_seed_demo_refuses_with_debug_off(db, settings):
+    settings.DEBUG = False
+    before = counts()
+    with pytest.raises(CommandError, match="DEBUG off"):
+        call_command("seed_demo")
+    assert counts() == before
+
+
+def test_seed_demo_needs_a_password(db, settings):
+    settings.DEBUG = True
+    settings.DEMO_PASSWORD = ""
+    with pytest.raises(CommandError, match="DEMO_PASSWORD"):
+        call_command("seed_demo")

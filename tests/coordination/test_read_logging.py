@@ -10,16 +10,15 @@ from accounts.models import AuditEvent
 from patients.models import Patient
 
 from ..factories import CareTeamMemberFactory, PatientFactory
+from ..layers import build, layer
 from ..test_authorization_matrix import (
     RULES,
     OnHandoff,
     OnPlan,
     Page,
-    _build,
     _build_handoffs,
     _build_world,
     _cast,
-    _layer,
     sign_in,
 )
 
@@ -85,9 +84,9 @@ def test_every_page_of_a_patient_in_the_matrix_logs_its_reads():
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
     """The matrix's world and its handoffs, built once for this module and rolled back after it."""
-    with _layer(django_db_blocker):
-        world = _build(django_db_blocker, lambda: _build_world(**_cast()))
-        users, handoffs = _build(django_db_blocker, _build_handoffs, world)
+    with layer(django_db_blocker):
+        world = build(django_db_blocker, lambda: _build_world(**_cast()))
+        users, handoffs = build(django_db_blocker, _build_handoffs, world)
         yield users, {**world[1]["own"], **handoffs}
 
 

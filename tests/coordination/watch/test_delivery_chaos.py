@@ -15,8 +15,6 @@ is the one of tests/coordination/reminders/test_delivery_service.py.
 """
 
 import datetime as dt
-import os
-import signal
 import time
 from collections import Counter
 
@@ -41,7 +39,7 @@ assert_delivered_exactly_once = harness.assert_delivered_exactly_once
 
 pytestmark = [pytest.mark.service, pytest.mark.django_db(transaction=True)]
 
-ALERTS = 200
+ALERTS = 100
 COORDINATORS = 3
 ALERT = Reminder.Kind.TOXICITY_ALERT
 
@@ -81,21 +79,6 @@ def night_on_the_ward(ward, patient, nurse, oncologist, coordinator):
     return [patient, *PatientFactory.create_batch(ALERTS - 1, unit=ward)]
 
 
-def freeze_mid_batch(worker, mid_batch, *, after: int) -> int:
-    """Stop the worker and its pool (SIGSTOP) at an instant when a batch is half sent, once
-    `after` reminders are sent; the reminders sent then. An alert's batch is a few reminders
-    (one alert's recipients), sent in milliseconds: a kill on sight could land between two."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        wait_for(lambda: sent() >= after and mid_batch.exists(), timeout=TIMEOUT, what="a batch half sent", every=0.005)
-        os.killpg(worker.pid, signal.SIGSTOP)
-        time.sleep(0.1)  # a commit already on its way to PostgreSQL lands
-        if mid_batch.exists():
-            return sent()
-        os.killpg(worker.pid, signal.SIGCONT)
-    raise AssertionError(f"Never caught a batch half sent in {TIMEOUT} s")
-
-
 def test_a_worker_killed_mid_delivery_and_restarted_sends_every_alert_reminder_once(
     night_on_the_ward,
     nurse,
@@ -117,7 +100,7 @@ def test_a_worker_killed_mid_delivery_and_restarted_sends_every_alert_reminder_o
     celery_processes.beat()
     # In the middle of a batch: its bells have rung, and some of its emails are still to go.
     mid_batch = reminders.filter(state=Reminder.State.PENDING, notified_at__isnull=False)
-    at_kill = freeze_mid_batch(worker, mid_batch, after=expected // 4)
+    at_kill = celery_processes.freeze_mid_batch(worker, mid_batch, after=expected // 4)
     celery_processes.kill(worker)
     unfinished = reminders.exclude(state=Reminder.State.SENT).count()
     rung_not_sent = mid_batch.count()

@@ -5,6 +5,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.validators import MaxLengthValidator
 
 
 def _helper(label: str, *, css_class: str = "") -> FormHelper:
@@ -19,6 +20,10 @@ class LoginForm(AuthenticationForm):
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
+        # Django sets the field's max_length for the HTML attribute only; without the check, an
+        # over-long name reaches django-axes, whose column is 255 characters, and fails there.
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
         self.helper = _helper("Sign in", css_class="w-100")
 
 

@@ -6,9 +6,10 @@ Who may act is checklists.policy's answer, asked here of the locked row and enfo
 """
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -39,6 +40,11 @@ from .policy import TaskConflict as TaskConflict  # raised by the policy's refus
 from .recorded import check_recorded_answer, keep_recorded_answer, parse_datetime_answer
 
 TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
+# A number as people write it at the bedside: ASCII digits, a point or a comma, up to 8 digits
+# before it and 4 after. Python's Decimal would also take 1e-2000 (a thousand digits stored),
+# 1_000, Arabic-Indic or mathematical bold digits, which no one means on a ward.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]{1,8}(?:[.,][0-9]{1,4})?", re.ASCII)
+NOT_A_NUMBER = "Enter a number with the digits 0–9, for example 65.5."
 ATTESTATION_VALUE = "attested"
 
 
@@ -584,12 +590,9 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
             raise ValidationError({"value": "Give the date and time."})
         parse_datetime_answer(task, raw)
         return raw, False
-    try:
-        number = Decimal(raw.replace(",", "."))
-    except InvalidOperation:
-        raise ValidationError({"value": "Enter a number."}) from None
-    if not number.is_finite() or abs(number) >= Decimal("1e8"):
-        raise ValidationError({"value": "Enter a number."})
+    if not PLAIN_NUMBER.fullmatch(raw):
+        raise ValidationError({"value": NOT_A_NUMBER})
+    number = Decimal(raw.replace(",", "."))
     out_of_range = (task.min_value is not None and number < task.min_value) or (
         task.max_value is not None and number > task.max_value
     )

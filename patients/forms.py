@@ -20,6 +20,8 @@ from .models import (
 from .models.toxicity import GRADES, ICE_PARTS
 from .warning_signs import WARNING_SIGNS
 
+DUPLICATE_MRN = "Another patient of this organisation already has this MRN."
+
 
 class PatientForm(forms.ModelForm):
     """Registration and demographics; the model's validators and clean() give each field its message."""
@@ -57,7 +59,7 @@ class PatientForm(forms.ModelForm):
         if self.instance.pk:
             duplicate = duplicate.exclude(pk=self.instance.pk)
         if duplicate.exists():
-            raise forms.ValidationError("Another patient of this organisation already has this MRN.")
+            raise forms.ValidationError(DUPLICATE_MRN)
         return mrn
 
 

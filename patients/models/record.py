@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, validate_phone
 from accounts.triggers import PATIENT_COLUMN, PATIENT_IS_ROW, change_trigger
+from accounts.validators import validate_mrn, validate_plain_text
 
 
 class Indication(models.TextChoices):
@@ -55,6 +56,11 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(rule)
 
 
+# Nobody alive was born before: an older year is a typo (year 1, 19 for 1990).
+EARLIEST_BIRTH_YEAR = 1900
+MRN_UNIQUE = "patient_mrn_unique_in_org"
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "female", "Female"
@@ -63,9 +69,11 @@ class Patient(models.Model):
         UNKNOWN = "unknown", "Unknown"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="patients")
-    mrn = models.CharField("MRN", max_length=32, help_text="Medical record number, unique in the organisation.")
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
+    mrn = models.CharField(
+        "MRN", max_length=32, help_text="Medical record number, unique in the organisation.", validators=[validate_mrn]
+    )
+    given_name = models.CharField(max_length=100, validators=[validate_plain_text])
+    family_name = models.CharField(max_length=100, validators=[validate_plain_text])
     birth_date = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices)
     weight_kg = models.DecimalField(
@@ -90,7 +98,7 @@ class Patient(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="patients")
     # Who to call at home, and who calls the unit: on the caregiver's handoff summary and the
     # home nurse's page.
-    caregiver_name = models.CharField("caregiver's name", max_length=200, blank=True)
+    caregiver_name = models.CharField("caregiver's name", max_length=200, blank=True, validators=[validate_plain_text])
     caregiver_phone = models.CharField(
         "caregiver's phone",
         max_length=40,
@@ -103,7 +111,7 @@ class Patient(models.Model):
     class Meta:
         triggers = [change_trigger(patient=PATIENT_IS_ROW)]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "mrn"], name="patient_mrn_unique_in_org"),
+            models.UniqueConstraint(fields=["organisation", "mrn"], name=MRN_UNIQUE),
             models.CheckConstraint(
                 condition=Q(weight_kg__gt=0) & Q(weight_kg__lte=300), name="patient_weight_in_range"
             ),
@@ -122,6 +130,8 @@ class Patient(models.Model):
         errors = {}
         if self.birth_date and self.birth_date > today:
             errors["birth_date"] = "Birth date cannot be in the future."
+        elif self.birth_date and self.birth_date.year < EARLIEST_BIRTH_YEAR:
+            errors["birth_date"] = f"Give a birth date after {EARLIEST_BIRTH_YEAR}: {self.birth_date.year} is a typo."
         if self.weight_measured_on and self.weight_measured_on > today:
             errors["weight_measured_on"] = "The weighing date cannot be in the future."
         if self.birth_date and self.weight_measured_on and self.weight_measured_on < self.birth_date:

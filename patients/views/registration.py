@@ -2,15 +2,17 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.audit import logs_read, shows
+from accounts.db import constraint_of
 from accounts.models import Unit
 from accounts.permissions import require
 
-from ..forms import PatientForm
+from ..forms import DUPLICATE_MRN, PatientForm
+from ..models.record import MRN_UNIQUE
 from ..policy import REGISTER_PATIENT
 from ..selectors import get_patient_for_user, patients_for_user
 from ..services import weighing_record
@@ -42,11 +44,18 @@ def patient_create(request):
         initial={"unit": request.user.unit_id},
     )
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            patient = form.save()
-            _record_weighing(request, patient)
-        messages.success(request, f"{patient.full_name} is registered.")
-        return redirect("patient_detail", pk=patient.pk)
+        try:
+            with transaction.atomic():
+                patient = form.save()
+                _record_weighing(request, patient)
+        except IntegrityError as error:
+            # Another registration of this MRN committed between the form's look and this insert.
+            if constraint_of(error) != MRN_UNIQUE:
+                raise
+            form.add_error("mrn", DUPLICATE_MRN)
+        else:
+            messages.success(request, f"{patient.full_name} is registered.")
+            return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient"})
 
 

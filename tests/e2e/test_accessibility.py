@@ -52,7 +52,7 @@ def test_every_main_page_is_accessible_and_fits_a_1024_px_tablet(page, login_as,
     page.goto(demo_ward.event)
     page.get_by_label("Weight (kg)").fill("heavy")
     task_button(page, "Done", "Weight (kg)").click()
-    expect(page.get_by_text("Enter a number.")).to_be_visible()
+    expect(page.get_by_text("Enter a number with the digits 0–9")).to_be_visible()
     screenshot(page, "event-with-a-wrong-value")
     found["event with a wrong value"] = axe_violations(page, tolerate=TOLERATED.get("event", ()))
 

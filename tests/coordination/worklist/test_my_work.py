@@ -85,7 +85,7 @@ def test_every_answer_field_has_its_label_and_the_kind_of_input_it_asks_for(clie
     [
         ("Caregiver taught the pump alarms", "", "This field is required."),
         ("Bag on the label", "72 h", "Select a valid choice. 72 h is not one of the available choices."),
-        ("Weight", "heavy", "Enter a number."),
+        ("Weight", "heavy", "Enter a number with the digits 0–9"),
     ],
 )
 def test_a_refused_answer_is_shown_at_its_field_with_its_message(client, nurse, events, text, value, message):

@@ -1,0 +1,114 @@
+"""Bad input gets a message at its field, never a 500 and never a stored absurdity (issue 15, findings 7 and 8)."""
+
+import threading
+
+import pytest
+from django.db import connections, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from checklists.models import Task
+from checklists.services import checklists_instantiate
+from patients.models import Patient
+
+from .accounts.helpers import verified_login
+from .checklists.helpers import make_event, publish_template
+from .factories import PatientFactory
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def registration(patient, **changes):
+    data = {
+        "mrn": "NEW0001",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "birth_date": "1980-02-03",
+        "sex": "female",
+        "weight_kg": "64.5",
+        "weight_measured_on": timezone.localdate().isoformat(),
+        "height_cm": "168",
+        "unit": patient.unit_id,
+    }
+    return {**data, **changes}
+
+
+def test_a_very_long_user_name_at_sign_in_is_a_form_error(client, nurse):
+    response = client.post(reverse("login"), {"username": "n" * 256, "password": "whatever-it-is"})
+    assert response.status_code == 200
+    assert "Ensure this value has at most 150 characters" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("mrn", "RUH1\r\n0001", "An MRN has letters and digits"),
+        ("mrn", 'RUH"0001', "An MRN has letters and digits"),
+        ("family_name", "Lovelace\u202egnirts", "Remove the invisible or control characters"),
+        ("given_name", "Ada\tMary", "Remove the invisible or control characters"),
+        ("birth_date", "0001-01-01", "Give a birth date after 1900: 1 is a typo."),
+        ("weight_kg", "-1", "Weight must be more than 0 kg."),
+        ("weight_kg", "99999999", "Ensure that there are no more than 5 digits in total."),
+    ],
+)
+def test_an_impossible_value_at_registration_is_refused_at_its_field(
+    client, coordinator, patient, field, value, message
+):
+    verified_login(client, coordinator)
+    response = client.post(reverse("patients:create"), registration(patient, **{field: value}))
+    assert response.status_code == 200
+    assert message in response.context["form"].errors[field][0]
+    assert not Patient.objects.filter(given_name="Ada").exists()
+
+
+def test_names_in_any_script_are_kept(client, coordinator, patient):
+    verified_login(client, coordinator)
+    response = client.post(
+        reverse("patients:create"), registration(patient, given_name="Zoë-Anne", family_name="O'Brien عبد الله")
+    )
+    assert response.status_code == 302
+    assert Patient.objects.filter(family_name="O'Brien عبد الله").exists()
+
+
+@pytest.mark.parametrize(
+    "value", ["1e-2000", "1e2", "1_000", "٦٥", "𝟔𝟓", "65.5.1", "123456789", "65.12345", "Infinity"]
+)
+def test_a_number_answer_takes_plain_digits_only(client, nurse, patient, value):
+    publish_template(items=[{"text": "Temperature", "response_kind": "number", "unit": "°C"}])
+    event = make_event(patient, planned_at=timezone.now())
+    checklists_instantiate(events=[event])
+    task = Task.objects.get(event=event)
+    client.force_login(nurse)
+    response = client.post(reverse("task_complete", args=[task.pk]), {f"task-{task.pk}-value": value}, **HTMX)
+    assert response.status_code == 200
+    assert "Enter a number with the digits 0–9" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN and task.value == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_registrations_of_one_mrn_at_once_give_one_patient_and_a_form_error(client, coordinator, patient):
+    """The second registration passes the form's look for a duplicate (the first is not yet
+    committed), then meets the unique index: it gets the field's message, not a 500."""
+    verified_login(client, coordinator)
+    inserted, release = threading.Event(), threading.Event()
+
+    def first_registration():
+        try:
+            with transaction.atomic():
+                PatientFactory(mrn="NEW0001", unit=patient.unit, organisation=patient.organisation)
+                inserted.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=first_registration)
+    other.start()
+    assert inserted.wait(10)
+    threading.Timer(0.5, release.set).start()  # commits while the second insert waits on the index
+    response = client.post(reverse("patients:create"), registration(patient))
+    other.join(10)
+
+    assert response.status_code == 200
+    assert "Another patient of this organisation already has this MRN." in response.context["form"].errors["mrn"]
+    assert Patient.objects.filter(mrn="NEW0001").count() == 1

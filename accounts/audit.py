@@ -33,6 +33,7 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.http import Http404
 
+from .client_address import client_ip_address
 from .models import READ_ACTIONS, AuditEvent
 from .permissions import ADMIN
 from .triggers import GENESIS, row_hash_sql
@@ -45,7 +46,7 @@ def request_context(request) -> dict[str, Any]:
     """What the log keeps of a request: the user, their role, the address and the browser."""
     user = getattr(request, "user", None)
     context: dict[str, Any] = {
-        "ip": request.META.get("REMOTE_ADDR") or None,
+        "ip": client_ip_address(request),  # the client's, not our reverse proxy's
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
     }
     if user is not None and user.is_authenticated:

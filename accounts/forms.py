@@ -97,8 +97,21 @@ class PasswordConfirmForm(forms.Form):
 
 
 class CrispyPasswordChangeForm(PasswordChangeForm):
-    """Django's password change, checked by AUTH_PASSWORD_VALIDATORS, rendered with crispy."""
+    """Django's password change, checked by AUTH_PASSWORD_VALIDATORS, rendered with crispy.
 
-    def __init__(self, *args, **kwargs):
+    The old password is checked through `authenticate()`, as on the sign-in page, so that wrong
+    guesses from a session left open count towards the same lockout (Django's own form asks the
+    user object directly, which django-axes never sees).
+    """
+
+    def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
+        self.request = request
         self.helper = _helper("Change password")
+
+    def clean_old_password(self) -> str:
+        password = self.cleaned_data["old_password"]
+        checked = authenticate(self.request, username=self.user.get_username(), password=password)
+        if checked is None or checked.pk != self.user.pk:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return password

@@ -21,6 +21,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import audit_record
+from .client_address import client_ip_address
 from .models import AuditEvent
 from .policy import mfa_required
 
@@ -88,22 +89,6 @@ def second_step(user) -> str | None:
 
 
 # --- the client's address --------------------------------------------------------------------
-
-
-def client_ip_address(request) -> str | None:
-    """The client's address, for lockouts: REMOTE_ADDR, or behind SIGNIN_TRUSTED_PROXIES
-    reverse proxies (each appending to X-Forwarded-For), the address the outermost one saw.
-
-    Only the entries our own proxies appended are trusted; anything to their left came from
-    the client and could be forged to dodge a lockout.
-    """
-    proxies = settings.SIGNIN_TRUSTED_PROXIES
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # Sign-in events that also go to the audit log, as what. (Password sign-ins, their failures,

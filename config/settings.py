@@ -230,7 +230,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.signin.locked_out"
 # The client's address: REMOTE_ADDR, or behind N reverse proxies that each append to
 # X-Forwarded-For, the address that the outermost of them saw.
-AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_ip_address"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_ip_address"
 SIGNIN_TRUSTED_PROXIES = env_count("SIGNIN_TRUSTED_PROXIES", 0, minimum=0)
 # Whom the lockout page tells people to call.
 SIGNIN_HELP_CONTACT = env.str("SIGNIN_HELP_CONTACT", default="the IT service desk")

@@ -30,7 +30,7 @@ from coordination.worklist.policy import VIEW_BOARD
 from patients.models import Interruption, Patient, ToxicityAssessment
 from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
 
-from .accounts.helpers import verified_login
+from .accounts.helpers import SignInClient, verified_login
 from .checklists.helpers import make_event, publish_template
 from .coordination.handoff_helpers import (
     complete_checklist,
@@ -182,7 +182,12 @@ RULES = {
     "handoff_accept": OnHandoff("acknowledged", RECEIVER, "accept", {"accept-synthesis": "Visit tomorrow 10:00."}),
     "handoff_complete": OnHandoff("accepted", RECEIVER, "complete", {"complete-first_visit_at": "{now}"}),
     "handoff_action_done": OnHandoff("action", RECEIVER, "complete"),
-    "handoff_comment": OnHandoff("sent", frozenset({"coordinator"}), "comment", {"comment-text": "On time."}),
+    "handoff_comment": OnHandoff(
+        "sent",
+        frozenset({"coordinator"}),
+        "comment",
+        {"comment-text": "On time.", "comment-submission": "5f0c3d52-7a8e-4d8b-9f1e-2b6a0c4e8d11"},
+    ),
     "handoff_flag": OnHandoff("sent", frozenset({"coordinator"}), "flag", {"flag-reason": "Check the pump"}),
     "handoff_sign_off": OnHandoff("completed", frozenset({"coordinator"}), "sign_off"),
     # Administration: checklist templates and the audit log.
@@ -339,7 +344,13 @@ def _build_world(
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
     with layer(django_db_blocker):
-        yield build(django_db_blocker, lambda: _build_world(**_cast()))
+        world = build(django_db_blocker, lambda: _build_world(**_cast()))
+        users, _ = world
+        build(django_db_blocker, _sign_in_once, users.values())
+        try:
+            yield world
+        finally:
+            _SESSIONS.clear()
 
 
 @pytest.fixture
@@ -349,7 +360,28 @@ def world(_module_world, db):
     return _module_world
 
 
+# A signed-in session for each user of the module's world, made with it: signing in writes a
+# session, a sign-in row of the audit log and django-axes' log, some 50 ms a case. Each case
+# presents its user's session cookie instead; what the case does to the session is rolled back.
+_SESSIONS: dict[int, str] = {}
+
+
+def _sign_in_once(users) -> None:
+    for user in users:
+        client = SignInClient()
+        _sign_in_now(client, user)
+        _SESSIONS[user.pk] = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
 def sign_in(client, user):
+    """`user` signed in on `client` (both steps where the role needs the second)."""
+    if user.pk in _SESSIONS:
+        client.cookies[settings.SESSION_COOKIE_NAME] = _SESSIONS[user.pk]
+    else:  # a user that the case, or a layer of its own, made
+        _sign_in_now(client, user)
+
+
+def _sign_in_now(client, user):
     if user.is_staff or user.role == Role.COORDINATOR:
         verified_login(client, user)
     else:
@@ -474,7 +506,8 @@ class TestTheHandoffMatrix:
     """The handoff cases share the handoff layer, built once for the class (see `handoff_world`)."""
 
     @pytest.fixture(scope="class")
-    def _class_handoff_world(self, _module_world, django_db_blocker):
+    @classmethod
+    def _class_handoff_world(cls, _module_world, django_db_blocker):
         """The handoff layer, in a savepoint of the module's transaction, rolled back when the
         class's cases are done."""
         with layer(django_db_blocker):

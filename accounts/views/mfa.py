@@ -213,6 +213,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = CrispyPasswordChangeForm
     success_url = reverse_lazy("security")
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
     def form_valid(self, form):
         response = super().form_valid(form)
         log_event(self.request, "password_changed")

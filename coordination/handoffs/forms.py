@@ -5,6 +5,8 @@ times are typed in the patient's unit's time zone: views validate and render the
 `timezone.override(zone)`. The I-PASS fields are made from the model's (models.IPASS_FIELDS).
 """
 
+import uuid
+
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
@@ -229,6 +231,8 @@ class CompleteForm(_Small):
 class CommentForm(_Small):
     prefix_name = "comment"
     text = forms.CharField(label="Comment (internal, never printed)", max_length=COMMENT_MAX, widget=text_area(2))
+    # A new key each time the form is drawn: the service keeps one comment per key.
+    submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
 class FlagForm(_Small):

@@ -304,10 +304,18 @@ class HandoffComment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
     text = models.CharField(max_length=COMMENT_MAX)
+    # The key of the form that sent it: a double click, a resent request or a second tab's
+    # repeat of one submission finds this comment instead of adding another.
+    submission = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         triggers = [change_trigger(patient=patient_via("coordination_handoff", "handoff_id"))]
         ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handoff", "author", "submission"], name="handoff_comment_once_per_submission"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on {self.at:%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ work, then its status, who took it, when and why, saved and written to the hando
 """
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -525,8 +526,11 @@ def handoff_action_complete(
 
 @audited(HandoffAuditAction.COMMENT)
 @transaction.atomic
-def handoff_comment(*, handoff: Handoff, actor, text: str, now: dt.datetime | None = None) -> HandoffComment:
-    """An internal comment (never printed for the caregiver)."""
+def handoff_comment(
+    *, handoff: Handoff, actor, text: str, submission: uuid.UUID | None = None, now: dt.datetime | None = None
+) -> HandoffComment:
+    """An internal comment (never printed for the caregiver). The same `submission` again (a
+    double click, a resent request) gives back the comment it made instead of a second one."""
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "Write the comment."})
@@ -534,7 +538,14 @@ def handoff_comment(*, handoff: Handoff, actor, text: str, now: dt.datetime | No
         raise ValidationError({"text": f"At most {COMMENT_MAX:,} characters."})
     handoff = Handoff.objects.select_related("from_unit").get(pk=handoff.pk)
     policy.can_comment(actor, handoff).enforce()
-    return HandoffComment.objects.create(handoff=handoff, author=actor, text=text, at=now or timezone.now())
+    values = {"text": text, "at": now or timezone.now()}
+    if submission is None:
+        return HandoffComment.objects.create(handoff=handoff, author=actor, **values)
+    # get_or_create: of two requests at once, the second meets the unique constraint and reads the first's.
+    comment, _ = HandoffComment.objects.get_or_create(
+        handoff=handoff, author=actor, submission=submission, defaults=values
+    )
+    return comment
 
 
 @audited(HandoffAuditAction.FLAG)

@@ -50,6 +50,19 @@ def test_reading_a_patient_page_is_logged_with_who_where_and_which_patient(clien
     assert (row.patient_id, row.ip, row.user_agent, row.outcome) == (patient.pk, "10.1.2.3", "Ward tablet", "success")
 
 
+def test_behind_the_trusted_proxy_the_log_keeps_the_clients_address_not_the_proxys(client, nurse, patient, settings):
+    settings.SIGNIN_TRUSTED_PROXIES = 1
+    client.force_login(nurse)
+    # The client claims 6.6.6.6 itself; our proxy (10.0.0.1) appended the address it saw.
+    forwarded = "6.6.6.6, 192.0.2.44"
+    client.get(reverse("patient_detail", args=[patient.pk]), REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    client.post(reverse("logout"), REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert {(row.action, row.ip) for row in rows(actor_id=nurse.pk, action__in=["view", "logout"])} == {
+        ("view", "192.0.2.44"),
+        ("logout", "192.0.2.44"),
+    }
+
+
 def test_a_look_at_another_teams_patient_is_logged_as_denied(client, outsider, patient):
     client.force_login(outsider)
     assert client.get(reverse("patient_detail", args=[patient.pk])).status_code == 404

@@ -14,9 +14,10 @@ from django.core.cache import cache
 from django.test import Client as PlainClient
 from django.urls import reverse
 
+from accounts.client_address import client_ip_address
 from accounts.models import AuditEvent
 from accounts.services import user_deactivate
-from accounts.signin import LAST_ACTIVE_AT, client_ip_address
+from accounts.signin import LAST_ACTIVE_AT
 
 from ..factories import TEST_PASSWORD
 from .helpers import SignInClient as Client
@@ -275,6 +276,22 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(client, nu
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 200
     assert other.get(reverse("home")).status_code == 302
+
+
+def test_wrong_old_passwords_on_the_change_form_count_towards_the_lockout(client, nurse):
+    """A session left open on a shared tablet is no way round the lockout: five wrong guesses
+    at the old password lock the name, as five at the sign-in page would."""
+    sign_in(client)
+    guess = {
+        "old_password": "wrong-password",
+        "new_password1": "a-New-passphrase-77",
+        "new_password2": "a-New-passphrase-77",
+    }
+    for _ in range(4):
+        response = client.post(reverse("password_change"), guess)
+        assert "Your old password was entered incorrectly." in response.context["form"].errors["old_password"][0]
+    assert client.post(reverse("password_change"), guess).status_code == 429
+    assert sign_in(Client(), address="192.168.7.7").status_code == 429  # the right password, elsewhere
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,9 @@ def handoff_comment(request, pk):
         pk,
         CommentForm,
         "comment",
-        lambda h, data: services.handoff_comment(handoff=h, actor=request.user, text=data["text"]),
+        lambda h, data: services.handoff_comment(
+            handoff=h, actor=request.user, text=data["text"], submission=data["submission"]
+        ),
         "Comment added.",
     )
 

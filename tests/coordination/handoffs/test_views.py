@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from coordination.handoffs import services as svc
-from coordination.models import Handoff
+from coordination.models import Handoff, HandoffComment
 
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event
@@ -334,6 +334,22 @@ def test_oversized_input_is_refused_at_the_field(client, sent, home_nurse):
     response = client.post(reverse("handoff_accept", args=[sent.pk]), {"accept-synthesis": "x" * 2001}, **HTMX)
     assert "at most 2000 characters" in response.content.decode()
     assert Handoff.objects.get(pk=sent.pk).status == "acknowledged"
+
+
+def test_a_comment_sent_eight_times_by_a_double_click_is_stored_once(client, sent, coordinator):
+    verified_login(client, coordinator)
+    card = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
+    key = re.search(r'name="comment-submission" value="([0-9a-f-]{36})"', card)[1]
+    data = {"comment-text": "Agency called back.", "comment-submission": key}
+    for _ in range(8):
+        assert client.post(reverse("handoff_comment", args=[sent.pk]), data, **HTMX).status_code == 200
+    assert list(HandoffComment.objects.filter(handoff=sent).values_list("text", flat=True)) == ["Agency called back."]
+
+    again = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
+    assert key not in again  # the next comment is a new submission
+    next_key = re.search(r'name="comment-submission" value="([0-9a-f-]{36})"', again)[1]
+    client.post(reverse("handoff_comment", args=[sent.pk]), {**data, "comment-submission": next_key}, **HTMX)
+    assert HandoffComment.objects.filter(handoff=sent).count() == 2
 
 
 # --- the printout ------------------------------------------------------------------------------------

@@ -13,11 +13,8 @@ from django.utils.html import format_html
 from accounts.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
-    Checklist,
     ChecklistTemplate,
     ItemCondition,
-    Task,
-    TaskActivity,
     TemplateCondition,
     TemplateItem,
     TemplateVersion,
@@ -149,59 +146,3 @@ class ItemConditionAdmin(TemplateEditorLink):
     list_filter = ["fact", "operator", "item__version__status"]
     search_fields = ["item__text", "value", "item__version__template__name"]
     list_select_related = ["item__version"]
-
-
-class TaskInline(admin.TabularInline):
-    model = Task
-    extra = 0
-    fields = ["order", "text", "role", "status", "assignee", "due_at", "value", "hard_stop_failed"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Checklist)
-class ChecklistAdmin(admin.ModelAdmin):
-    """Checklists are created by instantiation and worked through the services: read-only here."""
-
-    list_display = ["template", "event", "version", "created_at", "overridden_at"]
-    list_filter = ["template", "event__kind"]
-    search_fields = ["template__name", "event__patient__mrn", "event__patient__family_name"]
-    list_select_related = ["template", "version", "event__cycle", "event__patient__unit"]
-    date_hierarchy = "created_at"
-    inlines = [TaskInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
-    list_display = ["text", "patient", "role", "status", "assignee", "due_at", "hard_stop_failed"]
-    list_filter = ["status", "role", "response_kind", "hard_stop_failed", "needs_verification", "patient__unit"]
-    search_fields = ["text", "patient__mrn", "patient__family_name", "assignee__username"]
-    list_select_related = ["patient", "assignee"]
-    date_hierarchy = "due_at"
-    raw_id_fields = ["checklist", "item", "patient", "event", "assignee", "completed_by", "verified_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # tasks change through the services (complete, verify, undo…), which log it
-
-
-@admin.register(TaskActivity)
-class TaskActivityAdmin(ReadOnlyAdmin):
-    list_display = ["at", "action", "actor", "patient", "task", "detail"]
-    list_filter = ["action"]
-    search_fields = ["patient__mrn", "actor__username", "detail", "task__text"]
-    list_select_related = ["actor", "patient", "task"]
-    date_hierarchy = "at"
-    raw_id_fields = ["task", "checklist", "patient", "actor"]

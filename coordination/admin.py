@@ -1,10 +1,9 @@
 from django.contrib import admin, messages
 
-from accounts.admin_base import ReadOnlyAdmin
 from accounts.models import Unit
 
 from .handoffs.models import HandoffUnitRule
-from .models import OnCallShift, Reminder, ReminderPreference, ReminderRule, WatchUnitRule
+from .models import OnCallShift, ReminderPreference, ReminderRule, WatchUnitRule
 from .watch.selectors import unit_watch_warnings
 
 
@@ -37,17 +36,6 @@ class ReminderPreferenceAdmin(admin.ModelAdmin):
     list_display = ["user", "email", "digest_hour"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
-
-
-@admin.register(Reminder)
-class ReminderAdmin(ReadOnlyAdmin):
-    """Read-only: the ledger is written by the sweep and delivery (the Reminders page reads it too)."""
-
-    list_display = ["created_at", "kind", "target", "recipient", "state", "sent_at", "dispatch_count", "attempts"]
-    list_filter = ["kind", "state"]
-    list_select_related = ["recipient"]
-    search_fields = ["target", "recipient__username"]
-    date_hierarchy = "created_at"
 
 
 class WatchWarnings:

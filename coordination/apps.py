@@ -7,11 +7,13 @@ class CoordinationConfig(AppConfig):
 
     def ready(self):
         # The care team hears of a course stopped for good through the patients layer's hook.
-        from patients.hooks import register_course_stopped_listener, register_watch_listener
+        from patients.hooks import register_course_stopped_listener, register_transfer_listener, register_watch_listener
 
-        from .reminders.services import on_course_stopped
+        from .reminders.services import on_course_stopped, on_transfer
         from .watch.services import on_watch_signal
 
         register_course_stopped_listener(on_course_stopped)
+        # Both coordinators hear of a transfer between their units.
+        register_transfer_listener(on_transfer)
         # A grade, a seizure or a home check's red flag sets off an urgent alert (coordination/watch/).
         register_watch_listener(on_watch_signal)

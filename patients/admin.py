@@ -1,90 +1,13 @@
+# Admins manage what the hospital runs on: regimens and bag options here, units and users in
+# accounts, templates in checklists, rules in coordination. No patient record (patients, care
+# teams, grants, courses, events, interruptions, bags, weighings) is browsable in the admin: those
+# are read through the app's pages, where the access policy applies and every read is logged.
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from accounts.admin_base import ReadOnlyAdmin, ReadOnlyInline
-
-from .models import (
-    AccessGrant,
-    BagOption,
-    CareEvent,
-    CareTeamMember,
-    Cycle,
-    InfusionBag,
-    Interruption,
-    Patient,
-    PremedicationRule,
-    Regimen,
-    RegimenCycleRule,
-    RegimenVersion,
-    TreatmentCourse,
-    Weighing,
-)
+from .models import BagOption, PremedicationRule, Regimen, RegimenCycleRule, RegimenVersion
 from .services import regimen_version_new_draft, regimen_version_publish
-
-
-class CareTeamInline(admin.TabularInline):
-    model = CareTeamMember
-    extra = 0
-    autocomplete_fields = ["user"]
-
-
-@admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
-    list_display = ["mrn", "family_name", "given_name", "birth_date", "unit", "weight_kg"]
-    list_filter = ["unit", "sex", "organisation"]
-    search_fields = ["mrn", "family_name", "given_name"]
-    list_select_related = ["unit"]
-    inlines = [CareTeamInline]
-
-
-@admin.register(CareTeamMember)
-class CareTeamMemberAdmin(admin.ModelAdmin):
-    list_display = ["patient", "user", "role", "added_at"]
-    list_filter = ["role", "patient__unit"]
-    search_fields = ["patient__mrn", "patient__family_name", "user__username"]
-    list_select_related = ["patient", "user"]
-    autocomplete_fields = ["patient", "user"]
-
-
-@admin.register(AccessGrant)
-class AccessGrantAdmin(admin.ModelAdmin):
-    list_display = ["patient", "unit", "reason", "starts_at", "ends_at", "revoked_at"]
-    list_filter = ["unit"]
-    search_fields = ["patient__mrn", "reason"]
-    list_select_related = ["patient", "unit"]
-
-
-class CycleInline(ReadOnlyInline):
-    model = Cycle
-    show_change_link = True
-
-
-@admin.register(TreatmentCourse)
-class TreatmentCourseAdmin(ReadOnlyAdmin):
-    list_display = ["patient", "regimen", "indication", "planned_cycles", "start_date", "status"]
-    list_filter = ["status", "indication", "regimen"]
-    search_fields = ["patient__mrn", "patient__family_name"]
-    list_select_related = ["patient"]
-    inlines = [CycleInline]
-
-
-@admin.register(Cycle)
-class CycleAdmin(ReadOnlyAdmin):
-    list_display = ["course", "number", "phase", "start_date", "inpatient_days"]
-    list_filter = ["phase", "number"]
-    search_fields = ["course__patient__mrn", "course__patient__family_name"]
-    list_select_related = ["course__patient"]
-
-
-@admin.register(CareEvent)
-class CareEventAdmin(ReadOnlyAdmin):
-    list_display = ["patient", "kind", "cycle", "planned_at", "setting", "status"]
-    list_filter = ["kind", "status", "setting", "patient__unit"]
-    search_fields = ["patient__mrn", "patient__family_name"]
-    date_hierarchy = "planned_at"
-    list_select_related = ["patient", "cycle"]
-    raw_id_fields = ["patient", "cycle"]
-
 
 # --- regimens: drafts are edited here; a published version is read-only -----------------------
 
@@ -170,29 +93,3 @@ class BagOptionAdmin(admin.ModelAdmin):
         "active",
     ]
     list_editable = ["active"]
-
-
-@admin.register(Interruption)
-class InterruptionAdmin(ReadOnlyAdmin):
-    list_display = ["patient", "cycle", "stopped_at", "restarted_at", "cause", "toxicity_grade", "permanent"]
-    list_select_related = ["patient", "cycle"]
-
-
-@admin.register(InfusionBag)
-class InfusionBagAdmin(ReadOnlyAdmin):
-    list_display = [
-        "patient",
-        "event",
-        "duration_hours",
-        "rate_ml_per_hour",
-        "expires_at",
-        "compounded_by",
-        "checked_by",
-    ]
-    list_select_related = ["patient", "event", "compounded_by", "checked_by"]
-
-
-@admin.register(Weighing)
-class WeighingAdmin(ReadOnlyAdmin):
-    list_display = ["patient", "weight_kg", "measured_at", "recorded_by", "source"]
-    list_select_related = ["patient", "recorded_by"]

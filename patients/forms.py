@@ -3,7 +3,7 @@ from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 
 from accounts.fields import LocalDateTimeField
-from accounts.models import Role, User
+from accounts.models import Role, Unit, User
 
 from .models import (
     MAX_PLANNED_CYCLES,
@@ -18,6 +18,7 @@ from .models import (
     ToxicityAssessment,
 )
 from .models.toxicity import GRADES, ICE_PARTS
+from .services.team import CLINICAL_UNITS, care_team_candidates
 from .warning_signs import WARNING_SIGNS
 
 DUPLICATE_MRN = "Another patient of this organisation already has this MRN."
@@ -47,9 +48,14 @@ class PatientForm(forms.ModelForm):
         }
 
     def __init__(self, *args, organisation, units, **kwargs):
+        """`units`: where a new patient may be registered. An existing record keeps its unit:
+        moving a patient is a transfer (patients.services.patient_transfer)."""
         super().__init__(*args, **kwargs)
         self.instance.organisation = organisation
-        self.fields["unit"].queryset = units
+        if units is None:
+            del self.fields["unit"]
+        else:
+            self.fields["unit"].queryset = units
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save"))
 
@@ -293,3 +299,40 @@ class CheckInForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields = {"checked_at": unit_time("Checked at", zone_name), **self.fields}
         self.helper = _helper("Record the check")
+
+
+# --- the care team and transfers (patients/services/team.py) -----------------------------------
+
+
+class CareTeamAddForm(forms.Form):
+    user = forms.ModelChoiceField(
+        label="Add to the care team",
+        queryset=User.objects.none(),
+        help_text="Clinicians of this hospital's wards and clinics who are not on the team yet.",
+    )
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["user"]
+        field.queryset = care_team_candidates(patient)
+        field.label_from_instance = lambda user: (
+            f"{user.get_full_name() or user.username} ({user.get_role_display()}, {user.unit})"
+        )
+        self.helper = _helper("Add")
+
+
+class TransferForm(forms.Form):
+    to_unit = forms.ModelChoiceField(label="Move to", queryset=Unit.objects.none())
+    reason = forms.CharField(
+        label="Why the patient moves",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Both units' coordinators read it. The care team stays as it is until the new unit changes it.",
+    )
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_unit"].queryset = Unit.objects.filter(
+            organisation_id=patient.organisation_id, kind__in=CLINICAL_UNITS
+        ).exclude(pk=patient.unit_id)
+        self.helper = _helper("Transfer the patient")

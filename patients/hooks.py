@@ -67,3 +67,22 @@ def notify_watch(*, patient, actor, assessment=None, check_in=None) -> None:
     """Called in the recording transaction: an alert is stored with what set it off, or not at all."""
     for listener in _watch_listeners:
         listener(patient=patient, actor=actor, assessment=assessment, check_in=check_in)
+
+
+class TransferListener(Protocol):
+    def __call__(self, *, transfer) -> None: ...
+
+
+_transfer_listeners: list[TransferListener] = []
+
+
+def register_transfer_listener(listener: TransferListener) -> Callable:
+    """Higher layers tell both units' coordinators that a patient moved (coordination's bell)."""
+    if listener not in _transfer_listeners:
+        _transfer_listeners.append(listener)
+    return listener
+
+
+def notify_transfer(*, transfer) -> None:
+    for listener in _transfer_listeners:
+        listener(transfer=transfer)

@@ -15,6 +15,9 @@ from .models import CareTeamMember, Interruption, Patient
 VIEW_PATIENTS = Ability("view_patients", "see the patients of their care teams", CLINICIANS | {Role.COORDINATOR})
 REGISTER_PATIENT = Ability("register_patient", "register a patient", frozenset({Role.COORDINATOR}))
 EDIT_PATIENT = Ability("edit_patient", "edit a patient's record", CLINICIANS | {Role.COORDINATOR})
+MANAGE_CARE_TEAM = Ability(
+    "manage_care_team", "choose a patient's care team and transfer the patient", frozenset({Role.COORDINATOR})
+)
 
 
 def _on_care_team(user, patient: Patient, roles: set[str]) -> bool:
@@ -140,3 +143,11 @@ def can_confirm_grades(user, patient: Patient) -> Decision:
 def can_record_pump_event(user, patient: Patient) -> Decision:
     """Whoever is at the pump, as for a stop: a nurse (a home nurse under the grant) or the oncologist."""
     return can_record_stop(user, patient)
+
+
+def can_manage_care_team(user, patient: Patient) -> Decision:
+    """The coordinator of the patient's unit chooses who is on the care team, and transfers the
+    patient to another unit (whose coordinator then takes over)."""
+    if can(user, MANAGE_CARE_TEAM) and user.is_active and user.unit_id == patient.unit_id:
+        return ALLOWED
+    return refuse("Only the coordinator of the patient's unit may change the care team or transfer the patient.")

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from .views import course, pump, registration, toxicity
+from .views import course, pump, registration, team, toxicity
 
 app_name = "patients"
 urlpatterns = [
     path("", registration.patient_list, name="list"),
     path("new/", registration.patient_create, name="create"),
     path("<int:pk>/edit/", registration.patient_edit, name="edit"),
+    # Who cares for the patient, and where (patients/views/team.py).
+    path("<int:pk>/care-team/", team.care_team, name="care_team"),
+    path("<int:pk>/transfer/", team.patient_transfer, name="transfer"),
     # The course plan (patients/views/course.py).
     path("<int:pk>/courses/new/", course.course_plan, name="course_plan"),
     path("courses/<int:pk>/cycles/", course.course_cycles, name="course_cycles"),

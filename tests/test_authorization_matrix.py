@@ -134,6 +134,9 @@ RULES = {
     "patients:list": Own(),
     "patients:create": Page(REGISTER_PATIENT),
     "patients:edit": Page(EDIT_PATIENT, target="patient"),
+    # The unit coordinator's: the care team and transfers (patients.policy.can_manage_care_team).
+    "patients:care_team": OnPlan("patient", frozenset({"coordinator"})),
+    "patients:transfer": OnPlan("patient", frozenset({"coordinator"})),
     "patient_detail": Page(VIEW_PATIENTS, target="patient"),
     "event_detail": Page(VIEW_PATIENTS, target="event"),
     "board": Page(VIEW_BOARD),

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audited
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Role, User
 from checklists.models import Task
 
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
@@ -106,4 +106,22 @@ def on_course_stopped(*, course, reason: str, actor) -> None:
         )
         for member in patient.care_team.all()
         if member.user_id != getattr(actor, "pk", None)
+    )
+
+
+def on_transfer(*, transfer) -> None:
+    """The patients layer's hook: both units' coordinators hear that a patient moved."""
+    patient, by = transfer.patient, transfer.by
+    who = by.get_full_name() or by.username
+    coordinators = User.objects.filter(
+        role=Role.COORDINATOR, is_active=True, unit_id__in=[transfer.from_unit_id, transfer.to_unit_id]
+    ).exclude(pk=by.pk)
+    Notification.objects.bulk_create(
+        Notification(
+            recipient_id=coordinator.pk,
+            title=f"Transfer: {patient.family_name}, {patient.given_name} ({patient.mrn})",
+            body=f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}",
+            link=f"/patients/{patient.pk}/",
+        )
+        for coordinator in coordinators
     )

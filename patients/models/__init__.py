@@ -3,7 +3,7 @@
 from .checkin import HomeCheckIn
 from .course import MAX_PLANNED_CYCLES, CareEvent, Cycle, InfusionBag, Interruption, TreatmentCourse, Weighing
 from .pump import PumpEvent
-from .record import AccessGrant, CareTeamMember, Indication, Patient, PatientQuerySet, Setting
+from .record import AccessGrant, CareTeamMember, Indication, Patient, PatientQuerySet, Setting, Transfer
 from .regimen import (
     BagOption,
     Phase,
@@ -38,5 +38,6 @@ __all__ = [
     "Setting",
     "ToxicityAssessment",
     "TreatmentCourse",
+    "Transfer",
     "Weighing",
 ]

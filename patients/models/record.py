@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organisation, Role, Unit, validate_phone
+from accounts.models import Organisation, Role, Unit, register_audit_actions, validate_phone
 from accounts.triggers import PATIENT_COLUMN, PATIENT_IS_ROW, change_trigger
 from accounts.validators import validate_mrn, validate_plain_text
 
@@ -54,6 +54,15 @@ class PatientQuerySet(models.QuerySet):
         if user.unit_id and user.role == Role.COORDINATOR:
             rule |= Q(unit_id=user.unit_id)
         return self.filter(rule)
+
+
+@register_audit_actions
+class PatientAuditAction(models.TextChoices):
+    """What the audit log says was done to who cares for a patient, and where (beyond create, update)."""
+
+    CARE_TEAM_ADD = "care_team_add", "Add to care team"
+    CARE_TEAM_REMOVE = "care_team_remove", "Remove from care team"
+    TRANSFER = "transfer", "Transfer"
 
 
 # Nobody alive was born before: an older year is a typo (year 1, 19 for 1990).
@@ -207,3 +216,24 @@ class AccessGrant(models.Model):
         """The same rule as `visible_to`, for one grant already loaded."""
         at = at or timezone.now()
         return self.revoked_at is None and self.starts_at <= at and (self.ends_at is None or self.ends_at > at)
+
+
+class Transfer(models.Model):
+    """A patient moved from one unit to another by a coordinator: who, when and why.
+
+    The record's `unit` says where the patient is; these rows say how they came there. Both
+    units' coordinators are told (coordination's bell), and the change trigger logs the row."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="transfers")
+    from_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    to_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500, validators=[validate_plain_text])
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        triggers = [change_trigger(patient=PATIENT_COLUMN)]
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.patient} from {self.from_unit} to {self.to_unit} on {self.at:%Y-%m-%d}"

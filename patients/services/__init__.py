@@ -8,7 +8,8 @@
 - `grants`: a receiving unit's time-boxed window on a patient;
 - `checkins`: the home nurse's daily check and its red flags;
 - `pump`: pump and line events, whose stops open interruptions;
-- `toxicity`: CRS and ICANS assessments, graded by the ASTCT consensus and confirmed by the oncologist.
+- `toxicity`: CRS and ICANS assessments, graded by the ASTCT consensus and confirmed by the oncologist;
+- `team`: the care team, and transfers between units (the unit coordinator's).
 """
 
 from .bags import bag_for_event, bag_option_for_hours, infusion_bag_record, next_change_after, weighing_warning
@@ -29,6 +30,7 @@ from .schedule import (
     event_move,
     event_schedule,
 )
+from .team import care_team_add, care_team_candidates, care_team_remove, patient_transfer
 from .toxicity import assessment_confirm, assessment_record
 from .weighings import latest_weighing, parse_weight, weighing_record
 
@@ -38,6 +40,9 @@ __all__ = [
     "access_grant_open",
     "assessment_confirm",
     "assessment_record",
+    "care_team_add",
+    "care_team_candidates",
+    "care_team_remove",
     "bag_for_event",
     "bag_option_for_hours",
     "check_in_record",
@@ -57,6 +62,7 @@ __all__ = [
     "latest_weighing",
     "next_change_after",
     "parse_weight",
+    "patient_transfer",
     "pump_event_record",
     "regimen_library_seed",
     "regimen_version_new_draft",

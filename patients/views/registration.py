@@ -16,6 +16,7 @@ from ..models.record import MRN_UNIQUE
 from ..policy import REGISTER_PATIENT
 from ..selectors import get_patient_for_user, patients_for_user
 from ..services import weighing_record
+from ..services.team import CLINICAL_UNITS
 
 
 @logs_read("patients.list")
@@ -26,22 +27,20 @@ def patient_list(request):
     return render(request, "patients/patient_list.html", {"patients": patients})
 
 
-def _units_for(user):
-    if user.unit_id is None:
-        return Unit.objects.none()
-    return Unit.objects.filter(organisation_id=user.unit.organisation_id)
+def _registration_units(user):
+    """A coordinator registers patients into their own unit, if it is a ward or a clinic (a
+    home-health agency receives patients through handoffs). Moving one later is a transfer."""
+    return Unit.objects.filter(pk=user.unit_id, kind__in=CLINICAL_UNITS)
 
 
 def patient_create(request):
     # Registering a patient is the unit coordinator's job; the new patient joins their unit.
     require(request.user, REGISTER_PATIENT)
-    if request.user.unit_id is None:
-        raise PermissionDenied("A patient joins your unit: ask an administrator to set yours.")
+    units = _registration_units(request.user)
+    if not units:
+        raise PermissionDenied("A patient joins your unit, which must be a ward or a clinic: ask an administrator.")
     form = PatientForm(
-        request.POST or None,
-        organisation=request.user.unit.organisation,
-        units=_units_for(request.user),
-        initial={"unit": request.user.unit_id},
+        request.POST or None, organisation=request.user.unit.organisation, units=units, initial={"unit": units[0].pk}
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -63,9 +62,7 @@ def patient_create(request):
 def patient_edit(request, pk):
     patient = get_patient_for_user(request.user, pk, write=True)
     shows(request, patient_id=patient.pk)
-    form = PatientForm(
-        request.POST or None, instance=patient, organisation=patient.organisation, units=_units_for(request.user)
-    )
+    form = PatientForm(request.POST or None, instance=patient, organisation=patient.organisation, units=None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()

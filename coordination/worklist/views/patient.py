@@ -4,7 +4,7 @@ from django.utils import timezone
 from accounts.audit import logs_read, shows
 from checklists.selectors import patient_history
 from patients.models import CareEvent
-from patients.policy import plan_actions
+from patients.policy import can_manage_care_team, plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
 from ...handoffs.policy import can_prepare
@@ -41,6 +41,7 @@ def patient_detail(request, pk):
         "handoffs": patient_handoffs(request.user, patient),
         "can_prepare_handoff": can_prepare(request.user, patient),
         "plan": plan_actions(request.user, patient),
+        "can_manage_care_team": bool(can_manage_care_team(request.user, patient)),
         "watch": patient_watch(request.user, patient),
     }
     return render(request, "coordination/worklist/patient_detail.html", context)

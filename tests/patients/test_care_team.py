@@ -1,0 +1,195 @@
+"""Who cares for a patient, and where: the unit coordinator's care-team page and transfers
+(issue 15, finding 3), and an admin that shows no patient record (finding 1)."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from accounts.models import AuditEvent, Role, Unit
+from coordination.models import Notification
+from patients.models import CareTeamMember, Patient, Transfer
+from patients.services import care_team_add, care_team_remove, patient_transfer
+
+from ..accounts.helpers import verified_login
+from ..factories import UnitFactory, UserFactory
+
+REASON = "Needs the haematology day unit for the rest of cycle 2."
+
+
+@pytest.fixture
+def clinic(ward):
+    return UnitFactory(name="Day Clinic", organisation=ward.organisation, kind=Unit.Kind.INFUSION_CLINIC)
+
+
+@pytest.fixture
+def clinic_coordinator(clinic):
+    return UserFactory(username="clinic_coordinator", role=Role.COORDINATOR, unit=clinic)
+
+
+@pytest.fixture
+def agency(ward):
+    return UnitFactory(name="HomeCare", organisation=ward.organisation, kind=Unit.Kind.HOME_HEALTH)
+
+
+# --- the care team -------------------------------------------------------------------------------
+
+
+def test_the_units_coordinator_adds_and_removes_a_member_on_the_care_team_page(client, coordinator, patient, nurse):
+    pharmacist = UserFactory(username="pharmacist3", role=Role.PHARMACIST, unit=patient.unit)
+    verified_login(client, coordinator)
+    page = client.get(reverse("patients:care_team", args=[patient.pk]))
+    assert page.status_code == 200
+    assert patient.mrn in page.content.decode() and nurse.get_full_name() in page.content.decode()
+
+    response = client.post(reverse("patients:care_team", args=[patient.pk]), {"user": pharmacist.pk})
+    assert response.status_code == 302
+    assert CareTeamMember.objects.get(patient=patient, user=pharmacist).role == Role.PHARMACIST
+    assert Patient.objects.visible_to(pharmacist).filter(pk=patient.pk).exists()
+    member = CareTeamMember.objects.get(patient=patient, user=nurse)
+    client.post(reverse("patients:care_team", args=[patient.pk]), {"remove": member.pk})
+    assert not CareTeamMember.objects.filter(patient=patient, user=nurse).exists()
+    assert not Patient.objects.visible_to(nurse).filter(pk=patient.pk).exists()
+
+    actions = set(AuditEvent.objects.filter(patient_id=patient.pk).values_list("action", flat=True))
+    assert {"care_team_add", "care_team_remove"} <= actions
+
+
+def test_only_the_units_coordinator_manages_the_team(client, nurse, patient, clinic_coordinator):
+    for user in (nurse, clinic_coordinator):
+        with pytest.raises(PermissionDenied):
+            care_team_add(patient=patient, user=UserFactory(role=Role.NURSE, unit=patient.unit), actor=user)
+    client.force_login(nurse)
+    assert client.get(reverse("patients:care_team", args=[patient.pk])).status_code == 403
+
+
+def test_nobody_joins_twice_nor_from_a_home_health_agency(coordinator, patient, nurse, agency):
+    with pytest.raises(ValidationError, match="already on the team"):
+        care_team_add(patient=patient, user=nurse, actor=coordinator)
+    with pytest.raises(ValidationError, match="not a clinician here"):
+        care_team_add(patient=patient, user=UserFactory(role=Role.NURSE, unit=agency), actor=coordinator)
+
+
+@pytest.mark.parametrize("value", ["abc", "999999999", "1.5", ""])
+def test_a_removal_of_no_member_of_this_team_is_404_and_changes_nothing(client, coordinator, patient, nurse, value):
+    verified_login(client, coordinator)
+    response = client.post(reverse("patients:care_team", args=[patient.pk]), {"remove": value})
+    assert response.status_code == 404
+    assert CareTeamMember.objects.filter(patient=patient).count() == 1
+
+
+def test_removing_goes_through_the_policy(nurse, patient):
+    member = CareTeamMember.objects.get(patient=patient, user=nurse)
+    with pytest.raises(PermissionDenied):
+        care_team_remove(member=member, actor=nurse)
+
+
+# --- transfers -----------------------------------------------------------------------------------
+
+
+def test_a_transfer_moves_the_patient_and_both_coordinators_hear_of_it(
+    client, coordinator, patient, clinic, clinic_coordinator
+):
+    verified_login(client, coordinator)
+    url = reverse("patients:transfer", args=[patient.pk])
+    assert patient.mrn in client.get(url).content.decode()
+    response = client.post(url, {"to_unit": clinic.pk, "reason": REASON})
+    assert response.status_code == 302
+
+    patient.refresh_from_db()
+    assert patient.unit == clinic
+    transfer = Transfer.objects.get(patient=patient)
+    assert (transfer.from_unit.name, transfer.to_unit, transfer.by, transfer.reason) == (
+        "Haematology Ward",
+        clinic,
+        coordinator,
+        REASON,
+    )
+    (notice,) = Notification.objects.filter(recipient=clinic_coordinator)
+    assert patient.mrn in notice.title and REASON in notice.body
+    assert AuditEvent.objects.filter(patient_id=patient.pk, action="transfer", actor_id=coordinator.pk).exists()
+    # The new unit's coordinator now manages the patient; the old one no longer may.
+    with pytest.raises(PermissionDenied):
+        patient_transfer(patient=patient, to_unit=patient.organisation.units.first(), reason=REASON, actor=coordinator)
+
+
+@pytest.mark.parametrize(
+    ("to", "reason", "field", "message"),
+    [
+        ("agency", REASON, "to_unit", "Select a valid choice"),
+        ("same", REASON, "to_unit", "Select a valid choice"),
+        ("clinic", "moved", "reason", "at least 10 characters"),
+    ],
+)
+def test_a_transfer_goes_to_a_ward_or_clinic_with_a_reason(
+    client, coordinator, patient, clinic, agency, to, reason, field, message
+):
+    unit = {"agency": agency, "same": patient.unit, "clinic": clinic}[to]
+    verified_login(client, coordinator)
+    response = client.post(reverse("patients:transfer", args=[patient.pk]), {"to_unit": unit.pk, "reason": reason})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Transfer.objects.exists()
+    assert Patient.objects.get(pk=patient.pk).unit == patient.unit
+
+
+def test_the_service_refuses_an_agency_too(coordinator, patient, agency):
+    with pytest.raises(ValidationError, match="ward or an infusion clinic"):
+        patient_transfer(patient=patient, to_unit=agency, reason=REASON, actor=coordinator)
+
+
+def test_a_care_team_member_cannot_move_the_patient_from_the_edit_form(client, pharmacist, patient, clinic):
+    client.force_login(pharmacist)
+    page = client.get(reverse("patients:edit", args=[patient.pk])).content.decode()
+    assert 'name="unit"' not in page
+    data = {
+        "mrn": patient.mrn,
+        "given_name": patient.given_name,
+        "family_name": patient.family_name,
+        "birth_date": patient.birth_date.isoformat(),
+        "sex": patient.sex,
+        "weight_kg": patient.weight_kg,
+        "weight_measured_on": patient.weight_measured_on.isoformat(),
+        "height_cm": patient.height_cm,
+        "unit": clinic.pk,
+    }
+    client.post(reverse("patients:edit", args=[patient.pk]), data)
+    assert Patient.objects.get(pk=patient.pk).unit == patient.unit
+
+
+def test_a_coordinator_registers_into_their_own_clinical_unit_only(client, coordinator, patient, agency):
+    verified_login(client, coordinator)
+    form = client.get(reverse("patients:create")).context["form"]
+    assert list(form.fields["unit"].queryset) == [coordinator.unit]
+    agency_coordinator = UserFactory(username="agency_coordinator", role=Role.COORDINATOR, unit=agency)
+    verified_login(client, agency_coordinator)
+    assert client.get(reverse("patients:create")).status_code == 403
+
+
+# --- the admin -----------------------------------------------------------------------------------
+
+PATIENT_DATA = [
+    "patients_patient",
+    "patients_careteammember",
+    "patients_accessgrant",
+    "patients_treatmentcourse",
+    "patients_cycle",
+    "patients_careevent",
+    "patients_interruption",
+    "patients_infusionbag",
+    "patients_weighing",
+    "checklists_checklist",
+    "checklists_task",
+    "checklists_taskactivity",
+    "coordination_reminder",
+]
+
+
+def test_the_admin_shows_no_patient_record(client, admin_user, patient):
+    verified_login(client, admin_user)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Regimens" in index and "Users" in index
+    for model in PATIENT_DATA:
+        app, name = model.split("_", 1)
+        assert client.get(f"/admin/{app}/{name}/").status_code == 404, model
+        assert f"/admin/{app}/{name}/" not in index
+    assert patient.mrn not in index

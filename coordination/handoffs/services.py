@@ -107,6 +107,17 @@ def unwritten(ipass: Mapping[str, str], *, to_send: bool = False) -> dict[str, s
     return {name: message for name, message in needed.items() if not ipass[name].strip()}
 
 
+# An action of the receiving side falls within the course: days to weeks after the handoff.
+# A due time years away or ago is a typo (a year of 2001 for 2026), not a plan.
+ACTION_DUE_PAST, ACTION_DUE_AHEAD = dt.timedelta(days=7), dt.timedelta(days=120)
+ACTION_DUE_RANGE = "Each action is due between a week ago and 120 days from now."
+
+
+def _plausible_due(due_at: dt.datetime) -> bool:
+    now = timezone.now()
+    return now - ACTION_DUE_PAST <= due_at <= now + ACTION_DUE_AHEAD
+
+
 def _validate_content(content: HandoffContent, *, patient: Patient, event: CareEvent) -> None:
     """Everything the sender may get wrong, each message at its field; nothing saved on error."""
     errors: dict[str, list[str]] = {}
@@ -151,6 +162,8 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
             add("actions", "Each action is owned by a nurse or a case manager.")
         if action.due_at is None or timezone.is_naive(action.due_at):
             add("actions", "Each action needs a due time.")
+        elif not _plausible_due(action.due_at):
+            add("actions", ACTION_DUE_RANGE)
     if errors:
         raise ValidationError(errors)
 

@@ -28,6 +28,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 PAGES = {
     "patient_detail": ("nurse", "patient", "patients.patient"),
     "patients:edit": ("nurse", "patient", "patients.patient"),
+    "patients:care_team": ("coordinator", "patient", "patients.patient"),
+    "patients:transfer": ("coordinator", "patient", "patients.patient"),
     "patients:assessments": ("nurse", "patient", "patients.assessments"),
     "patients:assessment_new": ("nurse", "patient", "patients.patient"),
     "patients:check_in_new": ("nurse", "patient", "patients.patient"),

@@ -136,6 +136,17 @@ def test_bad_input_shows_at_its_field_and_saves_nothing(client, ready, case_mana
     assert not Handoff.objects.exists()
 
 
+@pytest.mark.parametrize("due", ["2001-12-02T09:00", "2026-01-01T09:00", "2099-12-31T23:00"])
+def test_an_action_due_years_away_is_a_typo(client, ready, case_manager, agency, due):
+    client.force_login(case_manager)
+    response = client.post(
+        reverse("handoff_new", args=[ready.patient_id]), form_data(ready, agency, **{"actions-0-due_at": due})
+    )
+    assert response.status_code == 200
+    assert "Each action is due between a week ago and 120 days from now." in response.content.decode()
+    assert not Handoff.objects.exists()
+
+
 def test_the_sending_unit_itself_is_refused_with_a_clear_message(client, ready, case_manager, agency, ward):
     client.force_login(case_manager)
     response = client.post(reverse("handoff_new", args=[ready.patient_id]), form_data(ready, agency, to_unit=ward.pk))

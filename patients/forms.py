@@ -308,6 +308,7 @@ class CareTeamAddForm(forms.Form):
     user = forms.ModelChoiceField(
         label="Add to the care team",
         queryset=User.objects.none(),
+        empty_label="Choose a clinician…",
         help_text="Clinicians of this hospital's wards and clinics who are not on the team yet.",
     )
 
@@ -322,7 +323,9 @@ class CareTeamAddForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    to_unit = forms.ModelChoiceField(label="Move to", queryset=Unit.objects.none())
+    to_unit = forms.ModelChoiceField(
+        label="Move to", queryset=Unit.objects.none(), empty_label="Choose a ward or clinic…"
+    )
     reason = forms.CharField(
         label="Why the patient moves",
         max_length=500,

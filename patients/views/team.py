@@ -58,8 +58,11 @@ def patient_transfer(request, pk):
 
     def act(data):
         transfer = services.patient_transfer(patient=patient, actor=request.user, **data)
-        messages.success(request, f"{patient.full_name} is now on {transfer.to_unit}; its coordinators are told.")
-        return redirect("patient_detail", pk=patient.pk)
+        messages.success(
+            request, f"{patient.full_name} ({patient.mrn}) is now on {transfer.to_unit}; its coordinator is told."
+        )
+        # Back to the list: the record may have left what this coordinator sees (their unit's).
+        return redirect("patients:list")
 
     intro = "A transfer moves the record to another ward or clinic of this hospital, whose coordinator takes it over."
     return form_page(request, form, act, patient=patient, title="Transfer to another unit", intro=intro)

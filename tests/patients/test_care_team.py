@@ -92,8 +92,10 @@ def test_a_transfer_moves_the_patient_and_both_coordinators_hear_of_it(
     verified_login(client, coordinator)
     url = reverse("patients:transfer", args=[patient.pk])
     assert patient.mrn in client.get(url).content.decode()
-    response = client.post(url, {"to_unit": clinic.pk, "reason": REASON})
-    assert response.status_code == 302
+    response = client.post(url, {"to_unit": clinic.pk, "reason": REASON}, follow=True)
+    assert response.redirect_chain[-1] == (reverse("patients:list"), 302)  # the record is the clinic's now
+    assert f"is now on {clinic}" in response.content.decode()
+    assert client.get(reverse("patient_detail", args=[patient.pk])).status_code == 404
 
     patient.refresh_from_db()
     assert patient.unit == clinic

@@ -183,8 +183,11 @@ CELERY_BEAT_SCHEDULE: dict = {}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals": {"()": "accounts.logging_filters.NoTracebackForRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # A 403 or 404 is logged as its line, without a traceback.
+    "loggers": {"django.request": {"filters": ["refusals"]}},
 }
 
 # Demo data: the password of the demo users created by `manage.py seed_demo`.

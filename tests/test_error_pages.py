@@ -3,6 +3,7 @@ around it, 404 and 500 are the app's own pages, and a refusal logs its line, not
 
 import logging
 
+from django.contrib.staticfiles import finders
 from django.test import RequestFactory
 from django.urls import reverse
 from django.views.defaults import server_error
@@ -33,3 +34,10 @@ def test_the_500_page_needs_nothing_but_itself():
     response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_every_page_names_its_icon_so_that_no_browser_asks_for_a_missing_favicon(client, nurse):
+    client.force_login(nurse)
+    body = client.get(reverse("home")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in body
+    assert finders.find("favicon.svg")

@@ -22,9 +22,14 @@ from checklists.services import checklists_instantiate, template_version_new_dra
 from patients.models import CareEvent
 
 from .accounts.helpers import verified_login
-from .checklists.helpers import make_event, publish_template
-from .coordination.handoff_helpers import complete_checklist, make_agency, make_discharge, publish_transition_template
+from .checklists.helpers import item_form_data, make_event, publish_template
+from .coordination.handoff_helpers import (
+    form_data,
+    make_agency,
+    ready_discharge,
+)
 from .factories import UnitFactory
+from .patients.helpers import registration_data
 
 NASTY = [
     "",
@@ -115,22 +120,11 @@ def test_a_task_answer(client, nurse, tasks, value):
                 post_never_fails(client, reverse(url, args=[task.pk]), data)
 
 
-REGISTRATION = {
-    "mrn": "FUZ0001",
-    "given_name": "Ada",
-    "family_name": "Lovelace",
-    "birth_date": "1980-02-03",
-    "sex": "female",
-    "weight_kg": "64.5",
-    "weight_measured_on": "2026-11-30",
-    "height_cm": "168",
-    "caregiver_name": "",
-    "caregiver_phone": "",
-}
+REGISTRATION = registration_data(mrn="FUZ0001")
 
 
 @FUZZ
-@given(data=changes([*REGISTRATION, "unit"]))
+@given(data=changes(REGISTRATION))
 def test_a_registration_and_an_edit(client, coordinator, patient, data):
     verified_login(client, coordinator)
     with one_example():
@@ -148,72 +142,41 @@ def test_the_care_team_and_a_transfer(client, coordinator, patient, nurse, data)
         post_never_fails(client, reverse("patients:transfer", args=[patient.pk]), data)
 
 
-HANDOFF = {
-    "kind": "hospital_home",
-    "to_person": "",
-    "illness_severity": "watcher",
-    "patient_summary": "Cycle 1 day 4, no CRS.",
-    "pump": "CADD-Solis 5 mL/h",
-    "line": "PICC right arm",
-    "situation_awareness": "",
-    "contingency_plan": "Fever above 38.5 °C: call the ward.",
-    "actions-TOTAL_FORMS": "1",
-    "actions-INITIAL_FORMS": "0",
-    "actions-MIN_NUM_FORMS": "0",
-    "actions-MAX_NUM_FORMS": "20",
-    "actions-0-text": "First home visit",
-    "actions-0-role": "nurse",
-    "actions-0-due_at": "",
-}
-
-
 @pytest.fixture
 def discharge_ready(patient, nurse, nurse2, case_manager):
-    publish_transition_template()
-    event = make_discharge(patient)
-    complete_checklist(event, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
-    return event
+    return ready_discharge(patient, nurse=nurse, nurse2=nurse2, case_manager=case_manager)
+
+
+# The handoff form's fields, as its valid POST names them (tests/coordination/handoff_helpers.py).
+HANDOFF_FIELDS = [
+    "event",
+    "kind",
+    "to_unit",
+    "to_person",
+    "illness_severity",
+    "patient_summary",
+    "pump",
+    "line",
+    "situation_awareness",
+    "contingency_plan",
+    "actions-TOTAL_FORMS",
+    "actions-0-text",
+    "actions-0-role",
+    "actions-0-due_at",
+]
 
 
 @FUZZ
-@given(data=changes([*HANDOFF, "event", "to_unit"]))
+@given(data=changes(HANDOFF_FIELDS))
 def test_a_handoff(client, case_manager, discharge_ready, data):
     client.force_login(case_manager)
     with one_example():
-        agency = make_agency(discharge_ready.patient.unit)
-        due = timezone.localtime(timezone.now() + dt.timedelta(days=2), discharge_ready.patient.unit.zone)
-        base = {
-            **HANDOFF,
-            "event": discharge_ready.pk,
-            "to_unit": agency.pk,
-            "actions-0-due_at": f"{due:%Y-%m-%dT%H:%M}",
-        }
+        base = form_data(discharge_ready, make_agency(discharge_ready.patient.unit))
         post_never_fails(client, reverse("handoff_new", args=[discharge_ready.patient_id]), {**base, **data})
 
 
-ITEM = {
-    "section": "Pharmacy",
-    "order": "3",
-    "text": "Interaction review done",
-    "help_text": "",
-    "role": Role.PHARMACIST,
-    "due_offset_minutes": "-60",
-    "response_kind": "number",
-    "unit": "kg",
-    "min_value": "1",
-    "max_value": "300",
-    "choices": "",
-    "failing_choices": "",
-    "required": "on",
-    "verifier_role": "",
-    "conditions-TOTAL_FORMS": "1",
-    "conditions-INITIAL_FORMS": "0",
-    "conditions-MIN_NUM_FORMS": "0",
-    "conditions-MAX_NUM_FORMS": "10",
-    "conditions-0-fact": "weight_kg",
-    "conditions-0-operator": "lt",
-    "conditions-0-value": "45",
-}
+# A number item with a condition: every field of the editor's form has a valid value to replace.
+ITEM = item_form_data([("weight_kg", "lt", "45")], response_kind="number", unit="kg", min_value="1", max_value="300")
 
 
 @pytest.fixture

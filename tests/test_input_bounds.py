@@ -14,23 +14,9 @@ from patients.models import Patient
 from .accounts.helpers import verified_login
 from .checklists.helpers import make_event, publish_template
 from .factories import PatientFactory
+from .patients.helpers import registration_data
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def registration(patient, **changes):
-    data = {
-        "mrn": "NEW0001",
-        "given_name": "Ada",
-        "family_name": "Lovelace",
-        "birth_date": "1980-02-03",
-        "sex": "female",
-        "weight_kg": "64.5",
-        "weight_measured_on": timezone.localdate().isoformat(),
-        "height_cm": "168",
-        "unit": patient.unit_id,
-    }
-    return {**data, **changes}
 
 
 def test_a_very_long_user_name_at_sign_in_is_a_form_error(client, nurse):
@@ -55,7 +41,7 @@ def test_an_impossible_value_at_registration_is_refused_at_its_field(
     client, coordinator, patient, field, value, message
 ):
     verified_login(client, coordinator)
-    response = client.post(reverse("patients:create"), registration(patient, **{field: value}))
+    response = client.post(reverse("patients:create"), registration_data(patient, **{field: value}))
     assert response.status_code == 200
     assert message in response.context["form"].errors[field][0]
     assert not Patient.objects.filter(given_name="Ada").exists()
@@ -64,7 +50,7 @@ def test_an_impossible_value_at_registration_is_refused_at_its_field(
 def test_names_in_any_script_are_kept(client, coordinator, patient):
     verified_login(client, coordinator)
     response = client.post(
-        reverse("patients:create"), registration(patient, given_name="Zoë-Anne", family_name="O'Brien عبد الله")
+        reverse("patients:create"), registration_data(patient, given_name="Zoë-Anne", family_name="O'Brien عبد الله")
     )
     assert response.status_code == 302
     assert Patient.objects.filter(family_name="O'Brien عبد الله").exists()
@@ -106,7 +92,7 @@ def test_two_registrations_of_one_mrn_at_once_give_one_patient_and_a_form_error(
     other.start()
     assert inserted.wait(10)
     threading.Timer(0.5, release.set).start()  # commits while the second insert waits on the index
-    response = client.post(reverse("patients:create"), registration(patient))
+    response = client.post(reverse("patients:create"), registration_data(patient))
     other.join(10)
 
     assert response.status_code == 200

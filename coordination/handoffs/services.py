@@ -113,12 +113,11 @@ ACTION_DUE_PAST, ACTION_DUE_AHEAD = dt.timedelta(days=7), dt.timedelta(days=120)
 ACTION_DUE_RANGE = "Each action is due between a week ago and 120 days from now."
 
 
-def _plausible_due(due_at: dt.datetime) -> bool:
-    now = timezone.now()
+def _plausible_due(due_at: dt.datetime, now: dt.datetime) -> bool:
     return now - ACTION_DUE_PAST <= due_at <= now + ACTION_DUE_AHEAD
 
 
-def _validate_content(content: HandoffContent, *, patient: Patient, event: CareEvent) -> None:
+def _validate_content(content: HandoffContent, *, patient: Patient, event: CareEvent, now: dt.datetime) -> None:
     """Everything the sender may get wrong, each message at its field; nothing saved on error."""
     errors: dict[str, list[str]] = {}
 
@@ -162,7 +161,7 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
             add("actions", "Each action is owned by a nurse or a case manager.")
         if action.due_at is None or timezone.is_naive(action.due_at):
             add("actions", "Each action needs a due time.")
-        elif not _plausible_due(action.due_at):
+        elif not _plausible_due(action.due_at, now):
             add("actions", ACTION_DUE_RANGE)
     if errors:
         raise ValidationError(errors)
@@ -296,7 +295,7 @@ def handoff_create(*, event: CareEvent, content: HandoffContent, actor, now: dt.
     )
     patient = event.patient
     policy.can_prepare(actor, patient).enforce()
-    _validate_content(content, patient=patient, event=event)
+    _validate_content(content, patient=patient, event=event, now=now)
     live = Handoff.objects.filter(event=event).exclude(status=Status.CANCELLED).first()
     if live is not None:
         raise ValidationError({"event": f"This event already has a handoff ({live.get_status_display().lower()})."})
@@ -323,15 +322,16 @@ def handoff_create(*, event: CareEvent, content: HandoffContent, actor, now: dt.
 @transaction.atomic
 def handoff_update(*, handoff: Handoff, content: HandoffContent, actor, now: dt.datetime | None = None) -> Handoff:
     """Edit a draft; editing a returned handoff makes it a draft again."""
+    now = now or timezone.now()
 
     def work(handoff: Handoff) -> str:
-        _validate_content(content, patient=handoff.patient, event=handoff.event)
+        _validate_content(content, patient=handoff.patient, event=handoff.event, now=now)
         was_returned = handoff.status == Status.RETURNED
         _apply_content(handoff, content)
         _replace_actions(handoff, content.actions)
         return "after its return" if was_returned else ""
 
-    return _take(EDIT, policy.can_edit, handoff=handoff, actor=actor, now=now or timezone.now(), work=work)
+    return _take(EDIT, policy.can_edit, handoff=handoff, actor=actor, now=now, work=work)
 
 
 def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = None) -> list[str]:

@@ -93,19 +93,26 @@ def notifications_mark_read(*, recipient, ids=None, now=None) -> int:
     return unread.update(read_at=now or timezone.now())
 
 
+def _notify(recipient_ids, *, title: str, body: str, link: str) -> None:
+    """One bell notification each, written at once (the patients layer's hooks, below)."""
+    Notification.objects.bulk_create(
+        Notification(recipient_id=recipient_id, title=title, body=body, link=link) for recipient_id in recipient_ids
+    )
+
+
+def _named(patient) -> str:
+    return f"{patient.family_name}, {patient.given_name} ({patient.mrn})"
+
+
 def on_course_stopped(*, course, reason: str, actor) -> None:
     """The patients layer's hook: tell the care team that a course stopped for good."""
     patient = course.patient
     who = actor.get_full_name() or actor.username if actor else "The system"
-    Notification.objects.bulk_create(
-        Notification(
-            recipient_id=member.user_id,
-            title=f"Course stopped for good: {patient.family_name}, {patient.given_name} ({patient.mrn})",
-            body=f"{who}: {reason}. Future events and their open tasks are cancelled.",
-            link=f"/patients/{patient.pk}/",
-        )
-        for member in patient.care_team.all()
-        if member.user_id != getattr(actor, "pk", None)
+    _notify(
+        [member.user_id for member in patient.care_team.all() if member.user_id != getattr(actor, "pk", None)],
+        title=f"Course stopped for good: {_named(patient)}",
+        body=f"{who}: {reason}. Future events and their open tasks are cancelled.",
+        link=f"/patients/{patient.pk}/",
     )
 
 
@@ -116,12 +123,9 @@ def on_transfer(*, transfer) -> None:
     coordinators = User.objects.filter(
         role=Role.COORDINATOR, is_active=True, unit_id__in=[transfer.from_unit_id, transfer.to_unit_id]
     ).exclude(pk=by.pk)
-    Notification.objects.bulk_create(
-        Notification(
-            recipient_id=coordinator.pk,
-            title=f"Transfer: {patient.family_name}, {patient.given_name} ({patient.mrn})",
-            body=f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}",
-            link=f"/patients/{patient.pk}/",
-        )
-        for coordinator in coordinators
+    _notify(
+        coordinators.values_list("pk", flat=True),
+        title=f"Transfer: {_named(patient)}",
+        body=f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}",
+        link=f"/patients/{patient.pk}/",
     )

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from accounts.models import Role
 from checklists.models import Checklist, ChecklistTemplate, ItemCondition, Task, TemplateCondition, TemplateItem
 from checklists.services import checklists_instantiate, template_version_new_draft, template_version_publish
 from patients.models import CareEvent, Cycle, Indication, Setting
@@ -94,3 +95,41 @@ def task(checklist, text: str) -> Task:
 
 def texts(checklist) -> list[str]:
     return list(checklist.tasks.order_by("order").values_list("text", flat=True))
+
+
+def item_form_data(conditions=(), **overrides) -> dict:
+    """A valid POST of the template editor's item form (a pharmacist's checkbox at order 3), with
+    up to two `conditions` (fact, operator, value) and `overrides` (None leaves a field out)."""
+    data = {
+        "section": "Pharmacy",
+        "order": "3",
+        "text": "Interaction review done",
+        "help_text": "",
+        "role": Role.PHARMACIST,
+        "due_offset_minutes": "-60",
+        "response_kind": "checkbox",
+        "unit": "",
+        "min_value": "",
+        "max_value": "",
+        "choices": "",
+        "failing_choices": "",
+        "required": "on",
+        "verifier_role": "",
+    }
+    return form_with_conditions(data, conditions, overrides)
+
+
+def form_with_conditions(data: dict, conditions, overrides: dict) -> dict:
+    """`data` with a formset of two condition rows (`conditions`, as (fact, operator, value)
+    triples; the rest left blank) and `overrides`, leaving out the fields overridden with None."""
+    data = {**data, "conditions-TOTAL_FORMS": "2", "conditions-INITIAL_FORMS": "0"}
+    data |= {"conditions-MIN_NUM_FORMS": "0", "conditions-MAX_NUM_FORMS": "10"}
+    for index in range(2):
+        fact, operator, value = conditions[index] if index < len(conditions) else ("", "", "")
+        data |= {
+            f"conditions-{index}-fact": fact,
+            f"conditions-{index}-operator": operator,
+            f"conditions-{index}-value": value,
+        }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}

@@ -12,7 +12,6 @@ module; each case moves one task into its state inside the test's own transactio
 """
 
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -45,6 +44,7 @@ from coordination.worklist.task_view import decorate
 
 from ..accounts.helpers import verified_login
 from ..factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
+from ..layers import layer
 from .helpers import make_event, publish_template
 
 ACTORS = ["pharmacist", "nurse", "oncologist", "case_manager", "coordinator", "other_team_nurse", "admin"]
@@ -110,23 +110,9 @@ def _build_world():
     return {"users": users, "colleagues": colleagues, "tasks": tasks, "event": event}
 
 
-@contextmanager
-def _rolled_back(django_db_blocker):
-    """A transaction open for the module, rolled back at its end; each test's savepoint nests in it."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-    try:
-        yield
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
-    with _rolled_back(django_db_blocker):
+    with layer(django_db_blocker):
         with (
             django_db_blocker.unblock(),
             override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),

@@ -29,6 +29,7 @@ from patients.services import course_schedule_build
 
 from ..accounts.helpers import verified_login
 from ..factories import CourseFactory, PatientFactory
+from .helpers import form_with_conditions, item_form_data
 
 
 @pytest.fixture
@@ -58,38 +59,6 @@ def draft(template, admin_user):
 def staff(client, admin_user):
     verified_login(client, admin_user)
     return client
-
-
-def _item_data(conditions=(), **overrides):
-    data = {
-        "section": "Pharmacy",
-        "order": "3",
-        "text": "Interaction review done",
-        "help_text": "",
-        "role": Role.PHARMACIST,
-        "due_offset_minutes": "-60",
-        "response_kind": "checkbox",
-        "unit": "",
-        "min_value": "",
-        "max_value": "",
-        "choices": "",
-        "failing_choices": "",
-        "required": "on",
-        "verifier_role": "",
-        "conditions-TOTAL_FORMS": "2",
-        "conditions-INITIAL_FORMS": "0",
-        "conditions-MIN_NUM_FORMS": "0",
-        "conditions-MAX_NUM_FORMS": "10",
-    }
-    for index in range(2):
-        fact, operator, value = conditions[index] if index < len(conditions) else ("", "", "")
-        data |= {
-            f"conditions-{index}-fact": fact,
-            f"conditions-{index}-operator": operator,
-            f"conditions-{index}-value": value,
-        }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
 
 
 def _rows():
@@ -174,7 +143,7 @@ def test_staff_create_a_draft_that_copies_the_published_version(staff, template,
 
 def test_staff_add_an_item_with_conditions_and_a_dependency(staff, draft):
     first = draft.items.get(order=1)
-    data = _item_data(
+    data = item_form_data(
         conditions=[("weight_kg", "lt", "45"), ("setting", "in", "home, clinic")],
         depends_on=str(first.pk),
     )
@@ -190,7 +159,7 @@ def test_staff_add_an_item_with_conditions_and_a_dependency(staff, draft):
 
 
 def test_staff_add_a_choice_item_with_options_one_per_line(staff, draft):
-    data = _item_data(
+    data = item_form_data(
         response_kind="choice",
         choices="24 h\n48 h\n\n7 days  \n",
         failing_choices="7 days",
@@ -204,7 +173,9 @@ def test_staff_add_a_choice_item_with_options_one_per_line(staff, draft):
 
 def test_staff_edit_an_item_and_its_options_show_one_per_line(staff, draft):
     item = draft.items.get(order=2)
-    data = _item_data(order="2", text="Order verified against the protocol", response_kind="choice", choices="Yes\nNo")
+    data = item_form_data(
+        order="2", text="Order verified against the protocol", response_kind="choice", choices="Yes\nNo"
+    )
     assert staff.post(reverse("checklists:item_edit", args=[item.pk]), data).status_code == 302
     item.refresh_from_db()
     assert (item.text, item.choices, item.order) == ("Order verified against the protocol", ["Yes", "No"], 2)
@@ -215,7 +186,7 @@ def test_staff_edit_an_item_and_its_options_show_one_per_line(staff, draft):
 def test_staff_remove_a_condition_of_an_item(staff, draft):
     item = draft.items.get(order=1)
     condition = ItemCondition.objects.create(item=item, fact="setting", operator="eq", value="home")
-    data = _item_data(order="1", text=item.text, role=Role.NURSE)
+    data = item_form_data(order="1", text=item.text, role=Role.NURSE)
     data |= {
         "conditions-INITIAL_FORMS": "1",
         "conditions-0-id": str(condition.pk),
@@ -337,7 +308,7 @@ def test_bad_input_is_refused_at_the_field_and_nothing_is_saved(staff, draft, pu
         overrides["depends_on"] = str(published.items.first().pk)
     conditions = overrides.pop("conditions", ())
     before = _rows()
-    response = staff.post(reverse("checklists:item_add", args=[draft.pk]), _item_data(conditions, **overrides))
+    response = staff.post(reverse("checklists:item_add", args=[draft.pk]), item_form_data(conditions, **overrides))
     assert response.status_code == 200
     body = response.content.decode()
     assert message in body
@@ -348,7 +319,7 @@ def test_bad_input_is_refused_at_the_field_and_nothing_is_saved(staff, draft, pu
 def test_a_bad_edit_leaves_the_item_and_its_conditions_as_they_were(staff, draft):
     item = draft.items.get(order=2)
     before = _rows()
-    data = _item_data(conditions=[("cycle_number", "ge", "three")], order="2", text="Changed")
+    data = item_form_data(conditions=[("cycle_number", "ge", "three")], order="2", text="Changed")
     response = staff.post(reverse("checklists:item_edit", args=[item.pk]), data)
     assert response.status_code == 200
     assert "Cycle number needs a number" in response.content.decode()
@@ -358,7 +329,7 @@ def test_a_bad_edit_leaves_the_item_and_its_conditions_as_they_were(staff, draft
 def test_a_dependency_circle_is_refused(staff, draft):
     first, second = draft.items.get(order=1), draft.items.get(order=2)
     second.depends_on.add(first)
-    data = _item_data(order="1", text=first.text, role=Role.NURSE, depends_on=str(second.pk))
+    data = item_form_data(order="1", text=first.text, role=Role.NURSE, depends_on=str(second.pk))
     response = staff.post(reverse("checklists:item_edit", args=[first.pk]), data)
     assert response.status_code == 200
     assert "circle" in response.content.decode()
@@ -373,9 +344,9 @@ def test_a_published_version_cannot_be_edited_from_the_pages(staff, published):
     before = _rows()
     assert staff.get(reverse("checklists:draft_edit", args=[published.pk])).status_code == 404
     assert staff.get(reverse("checklists:item_add", args=[published.pk])).status_code == 404
-    assert staff.post(reverse("checklists:item_add", args=[published.pk]), _item_data()).status_code == 404
+    assert staff.post(reverse("checklists:item_add", args=[published.pk]), item_form_data()).status_code == 404
     assert staff.get(reverse("checklists:item_edit", args=[item.pk])).status_code == 404
-    assert staff.post(reverse("checklists:item_edit", args=[item.pk]), _item_data(order="1")).status_code == 404
+    assert staff.post(reverse("checklists:item_edit", args=[item.pk]), item_form_data(order="1")).status_code == 404
     assert staff.post(reverse("checklists:item_delete", args=[item.pk])).status_code == 404
     assert staff.post(reverse("checklists:item_move", args=[item.pk]), {"direction": "down"}).status_code == 404
     assert (
@@ -508,8 +479,8 @@ def test_the_move_service_says_when_there_is_no_neighbour(draft, admin_user):
 @pytest.mark.parametrize(
     ("view", "service", "post"),
     [
-        ("checklists:item_add", "template_item_create", lambda draft: _item_data()),
-        ("checklists:item_edit", "template_item_update", lambda draft: _item_data(order="1", role=Role.NURSE)),
+        ("checklists:item_add", "template_item_create", lambda draft: item_form_data()),
+        ("checklists:item_edit", "template_item_update", lambda draft: item_form_data(order="1", role=Role.NURSE)),
         ("checklists:item_delete", "template_item_delete", lambda draft: {}),
         ("checklists:item_move", "template_item_move", lambda draft: {"direction": "down"}),
     ],
@@ -541,9 +512,9 @@ def published_meanwhile(monkeypatch, draft, admin_user):
 def test_the_item_page_shows_the_services_refusal_of_a_version_published_meanwhile(staff, published_meanwhile, view):
     item = published_meanwhile.items.get(order=1)
     target, data = (
-        (published_meanwhile, _item_data())
+        (published_meanwhile, item_form_data())
         if view == "checklists:item_add"
-        else (item, _item_data(conditions=[("setting", "eq", "home")], order="1", text="Changed", role=Role.NURSE))
+        else (item, item_form_data(conditions=[("setting", "eq", "home")], order="1", text="Changed", role=Role.NURSE))
     )
     before = _rows()
     response = staff.post(reverse(view, args=[target.pk]), data)
@@ -572,7 +543,7 @@ def test_a_refusal_that_names_a_field_is_shown_at_that_field(staff, draft, monke
         raise ValidationError({"text": "Refused by the service."})
 
     monkeypatch.setattr(editor, "template_item_create", refuse)
-    response = staff.post(reverse("checklists:item_add", args=[draft.pk]), _item_data())
+    response = staff.post(reverse("checklists:item_add", args=[draft.pk]), item_form_data())
     assert response.status_code == 200
     body = response.content.decode()
     assert "Refused by the service." in body
@@ -583,25 +554,8 @@ def test_a_refusal_that_names_a_field_is_shown_at_that_field(staff, draft, monke
 
 
 def _settings_data(conditions=(), **overrides):
-    data = {
-        "name": "Neuro check",
-        "trigger_kind": CareEvent.Kind.BAG_CHANGE,
-        "description": "",
-        "is_active": "on",
-        "conditions-TOTAL_FORMS": "2",
-        "conditions-INITIAL_FORMS": "0",
-        "conditions-MIN_NUM_FORMS": "0",
-        "conditions-MAX_NUM_FORMS": "10",
-    }
-    for index in range(2):
-        fact, operator, value = conditions[index] if index < len(conditions) else ("", "", "")
-        data |= {
-            f"conditions-{index}-fact": fact,
-            f"conditions-{index}-operator": operator,
-            f"conditions-{index}-value": value,
-        }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
+    data = {"name": "Neuro check", "trigger_kind": CareEvent.Kind.BAG_CHANGE, "description": "", "is_active": "on"}
+    return form_with_conditions(data, conditions, overrides)
 
 
 def _templates():

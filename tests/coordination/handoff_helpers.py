@@ -159,3 +159,41 @@ def content(to_unit, **changes) -> HandoffContent:
 
 def draft_handoff(event, sender, to_unit, **changes):
     return handoff_create(event=event, content=content(to_unit, **changes), actor=sender)
+
+
+def form_data(event, agency, **changes) -> dict:
+    """A valid POST of the handoff form for `event` to `agency`, with `changes`."""
+    data = {
+        "event": event.pk,
+        "kind": "hospital_home",
+        "to_unit": agency.pk,
+        "to_person": "",
+        "illness_severity": "watcher",
+        "patient_summary": "Cycle 1 day 4, no CRS.",
+        "pump": "CADD-Solis 5 mL/h",
+        "line": "PICC right arm",
+        "situation_awareness": "",
+        "contingency_plan": "Fever above 38.5 °C: call the ward.",
+        "actions-TOTAL_FORMS": "2",
+        "actions-INITIAL_FORMS": "0",
+        "actions-MIN_NUM_FORMS": "0",
+        "actions-MAX_NUM_FORMS": "20",
+        "actions-0-text": "First home visit",
+        "actions-0-role": "nurse",
+        "actions-0-due_at": (
+            timezone.localtime(event.planned_at, event.patient.unit.zone) + dt.timedelta(days=1)
+        ).strftime("%Y-%m-%dT%H:%M"),
+        "actions-1-text": "",
+        "actions-1-role": "",
+        "actions-1-due_at": "",
+    }
+    data.update(changes)
+    return data
+
+
+def ready_discharge(patient, *, nurse, nurse2, case_manager) -> CareEvent:
+    """A planned discharge whose transition checklist is all done: a handoff may be sent."""
+    publish_transition_template()
+    event = make_discharge(patient)
+    complete_checklist(event, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
+    return event

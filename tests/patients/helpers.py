@@ -1,6 +1,8 @@
-"""Builders and snapshots shared by the interruption, bag and weighing tests."""
+"""Builders and snapshots shared by the patient tests: registrations, interruptions, bags, weighings."""
 
 import datetime as dt
+
+from django.utils import timezone
 
 from checklists.models import Checklist, Task
 from patients.models import CareEvent, Cycle, Indication, InfusionBag, Interruption, TreatmentCourse, Weighing
@@ -53,3 +55,20 @@ def snapshot(course) -> dict:
         "bags": InfusionBag.objects.filter(patient_id=course.patient_id).count(),
         "weighings": Weighing.objects.filter(patient_id=course.patient_id).count(),
     }
+
+
+def registration_data(patient=None, **overrides) -> dict:
+    """A valid registration of Ada Lovelace into `patient`'s unit, with `overrides`."""
+    data = {
+        "mrn": "NEW0001",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "birth_date": "1980-02-03",
+        "sex": "female",
+        "weight_kg": "64.5",
+        "weight_measured_on": timezone.localdate().isoformat(),
+        "height_cm": "168",
+        "unit": patient.unit_id if patient else "",
+    }
+    data.update(overrides)
+    return data

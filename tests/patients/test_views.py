@@ -2,13 +2,13 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from patients.models import Patient
 from patients.services import course_schedule_build
 
 from ..accounts.helpers import verified_login
 from ..factories import TEST_PASSWORD, CourseFactory, PatientFactory
+from .helpers import registration_data
 
 
 def test_the_patient_list_shows_the_nurses_patients_only(client, nurse, patient, foreign_patient):
@@ -39,32 +39,16 @@ def test_the_patient_page_of_another_team_is_404(client, outsider, patient):
     assert client.get(reverse("patients:edit", args=[patient.pk])).status_code == 404
 
 
-def _form_data(patient=None, **overrides):
-    data = {
-        "mrn": "NEW0001",
-        "given_name": "Ada",
-        "family_name": "Lovelace",
-        "birth_date": "1980-02-03",
-        "sex": "female",
-        "weight_kg": "64.5",
-        "weight_measured_on": timezone.localdate().isoformat(),
-        "height_cm": "168",
-        "unit": patient.unit_id if patient else "",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_a_coordinator_registers_a_patient(client, coordinator, patient):
     verified_login(client, coordinator)
-    response = client.post(reverse("patients:create"), _form_data(patient))
+    response = client.post(reverse("patients:create"), registration_data(patient))
     assert response.status_code == 302
     assert Patient.objects.filter(mrn="NEW0001", unit=patient.unit).exists()
 
 
 def test_a_nurse_may_not_register_patients(client, nurse, patient):
     client.force_login(nurse)
-    assert client.post(reverse("patients:create"), _form_data(patient)).status_code == 403
+    assert client.post(reverse("patients:create"), registration_data(patient)).status_code == 403
     assert not Patient.objects.filter(mrn="NEW0001").exists()
 
 
@@ -86,7 +70,7 @@ def test_bad_patient_input_gets_a_message_at_its_field_and_saves_nothing(
     PatientFactory(unit=patient.unit, mrn="DUP")
     before = Patient.objects.count()
     verified_login(client, coordinator)
-    response = client.post(reverse("patients:create"), _form_data(patient, **{field: value}))
+    response = client.post(reverse("patients:create"), registration_data(patient, **{field: value}))
     assert response.status_code == 200
     assert message in response.context["form"].errors[field]
     assert Patient.objects.count() == before
@@ -94,7 +78,7 @@ def test_bad_patient_input_gets_a_message_at_its_field_and_saves_nothing(
 
 def test_a_nurse_on_the_team_updates_the_weight(client, nurse, patient):
     client.force_login(nurse)
-    data = _form_data(patient, mrn=patient.mrn, weight_kg="66.0")
+    data = registration_data(patient, mrn=patient.mrn, weight_kg="66.0")
     response = client.post(reverse("patients:edit", args=[patient.pk]), data)
     assert response.status_code == 302
     patient.refresh_from_db()

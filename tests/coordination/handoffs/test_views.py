@@ -20,10 +20,12 @@ from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     draft_handoff,
+    form_data,
     make_agency,
     make_discharge,
     make_home_nurse,
     publish_transition_template,
+    ready_discharge,
 )
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -42,10 +44,7 @@ def home_nurse(agency):
 
 @pytest.fixture
 def ready(patient, nurse, nurse2, case_manager):
-    publish_transition_template()
-    event = make_discharge(patient)
-    complete_checklist(event, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
-    return event
+    return ready_discharge(patient, nurse=nurse, nurse2=nurse2, case_manager=case_manager)
 
 
 @pytest.fixture
@@ -61,35 +60,6 @@ def sent(handoff, case_manager):
 def page(client, name, *args, **extra):
     response = client.get(reverse(name, args=args), **extra)
     return response, response.content.decode()
-
-
-def form_data(event, agency, **changes):
-    data = {
-        "event": event.pk,
-        "kind": "hospital_home",
-        "to_unit": agency.pk,
-        "to_person": "",
-        "illness_severity": "watcher",
-        "patient_summary": "Cycle 1 day 4, no CRS.",
-        "pump": "CADD-Solis 5 mL/h",
-        "line": "PICC right arm",
-        "situation_awareness": "",
-        "contingency_plan": "Fever above 38.5 °C: call the ward.",
-        "actions-TOTAL_FORMS": "2",
-        "actions-INITIAL_FORMS": "0",
-        "actions-MIN_NUM_FORMS": "0",
-        "actions-MAX_NUM_FORMS": "20",
-        "actions-0-text": "First home visit",
-        "actions-0-role": "nurse",
-        "actions-0-due_at": (
-            timezone.localtime(event.planned_at, event.patient.unit.zone) + dt.timedelta(days=1)
-        ).strftime("%Y-%m-%dT%H:%M"),
-        "actions-1-text": "",
-        "actions-1-role": "",
-        "actions-1-due_at": "",
-    }
-    data.update(changes)
-    return data
 
 
 # --- preparing (the sending side) ------------------------------------------------------------------

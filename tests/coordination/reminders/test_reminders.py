@@ -800,7 +800,7 @@ def test_the_event_page_loads_the_reminders_panel_and_a_nurse_snoozes_from_it(cl
     pump = task(event, "Pump programmed and locked")
     client.force_login(cast["nurse"])
     assert (
-        f'hx-get="/events/{event.pk}/reminders/"'
+        f'data-hx-get="/events/{event.pk}/reminders/"'
         in client.get(reverse("event_detail", args=[event.pk])).content.decode()
     )
     panel = client.get(reverse("event_reminders", args=[event.pk]), HTTP_HX_REQUEST="true").content.decode()

@@ -59,7 +59,7 @@ def test_my_work_shows_the_most_urgent_rows_first_and_counts_them_all(client, nu
 def test_the_list_reloads_itself_from_the_address_it_came_from(client, nurse, events):
     client.force_login(nurse)
     body = client.get(reverse("home"), {"due": "72h", "rows": "all"}, **HTMX).content.decode()
-    assert '<div hidden hx-get="/?due=72h&amp;rows=all" hx-trigger="taskChanged from:body' in body
+    assert '<div hidden data-hx-get="/?due=72h&amp;rows=all" data-hx-trigger="taskChanged from:body' in body
     assert "<html" not in body  # the fragment alone
 
 

@@ -186,7 +186,7 @@ def test_the_board_opens_a_reassignment_form_only_when_asked(client, coordinator
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
     form_url = reverse("task_reassign", args=[weight.pk])
-    assert f'hx-get="{form_url}" hx-trigger="toggle from:closest details once"' in board
+    assert f'data-hx-get="{form_url}" data-hx-trigger="toggle from:closest details once"' in board
     assert f"reassign-{weight.pk}-assignee" not in board  # no form until opened
 
     opened = client.get(form_url, HTTP_HX_REQUEST="true").content.decode()

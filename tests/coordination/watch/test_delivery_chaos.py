@@ -47,8 +47,8 @@ ALERT = Reminder.Kind.TOXICITY_ALERT
 @pytest.fixture
 def commits_hand_over_to_the_test_broker(broker, settings, monkeypatch):
     """This process plays the web process: what its commits hand to delivery goes to this test's
-    Redis, in the batches sweep.dispatch makes; and it hands over again after the worker's 5 s."""
-    settings.REMINDER_REDISPATCH_SECONDS = 5  # the worker's and beat's (celery_processes)
+    Redis, in the batches sweep.dispatch makes; and it hands over again after the worker's lease."""
+    settings.REMINDER_REDISPATCH_SECONDS = harness.LEASE_SECONDS  # the worker's and beat's (celery_processes)
 
     def publish(ids: list[int]) -> None:
         size = settings.REMINDER_BATCH_SIZE

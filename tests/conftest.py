@@ -178,7 +178,8 @@ def _regimen_library(db):
     regimen and bag option, some 25 ms a test, where this costs one query."""
     from patients.models import BagOption, RegimenVersion
 
-    if not (RegimenVersion.objects.filter(status="published").exists() and BagOption.objects.exists()):
+    published = RegimenVersion.objects.filter(status=RegimenVersion.Status.PUBLISHED)
+    if not (published.exists() and BagOption.objects.exists()):
         _reference_data_seed()
 
 

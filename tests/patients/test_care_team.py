@@ -46,6 +46,8 @@ def test_the_units_coordinator_adds_and_removes_a_member_on_the_care_team_page(c
     assert CareTeamMember.objects.get(patient=patient, user=pharmacist).role == Role.PHARMACIST
     assert Patient.objects.visible_to(pharmacist).filter(pk=patient.pk).exists()
     member = CareTeamMember.objects.get(patient=patient, user=nurse)
+    page = client.get(reverse("patients:care_team", args=[patient.pk])).content.decode()
+    assert f"Yes, take {nurse.get_full_name()} off the team" in page  # a second step before removing
     client.post(reverse("patients:care_team", args=[patient.pk]), {"remove": member.pk})
     assert not CareTeamMember.objects.filter(patient=patient, user=nurse).exists()
     assert not Patient.objects.visible_to(nurse).filter(pk=patient.pk).exists()

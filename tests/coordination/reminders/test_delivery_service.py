@@ -52,14 +52,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(condition, *, timeout: float, what: str, every: float = 0.05):
+def wait_for(condition, *, timeout: float, what: str, every: float = 0.05, progress=None):
+    """Wait until `condition()` is truthy; `progress()`, if given, says in the failure how far it got."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
+    reached = f" (reached: {progress()})" if progress else ""
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}{reached}")
 
 
 class RedisServer:
@@ -303,15 +305,21 @@ def test_redis_restarted_without_persistence_while_messages_wait_loses_no_remind
 
 
 def test_two_beats_at_once_send_every_reminder_once(patient, nurse, celery_processes, maildir, tmp_path, capsys):
-    # Due a few seconds after both beats are up, so that both sweep, every second, as it falls due:
-    # "due soon" for each task and "not ready" for each event at once, "overdue" when it is due.
-    tasks = due_work(patient, events=10, items=25, due_at=timezone.now() + dt.timedelta(seconds=10))
-    expected = 2 * tasks + 10
     celery_processes.worker()
     celery_processes.beat("beat-1")
     celery_processes.beat("beat-2")
+    # The work is written once both beats sweep (every second) and a worker takes their sweeps,
+    # and falls due some seconds later: "due soon" for each task and "not ready" for each event
+    # at the first sweep, "overdue" when it is due. Written before the processes were up (they
+    # start slowly on a busy machine), it could fall due before any sweep, and "due soon" never come.
+    logs = [tmp_path / name for name in ("beat-1.log", "beat-2.log", "worker.log")]
+    wait_for(lambda: all(_sweeping(log) for log in logs), timeout=TIMEOUT, what="both beats sweeping")
+    due_at = timezone.now() + dt.timedelta(seconds=15)
+    tasks = due_work(patient, events=10, items=25, due_at=due_at)
+    assert timezone.now() < due_at - dt.timedelta(seconds=3), "writing the work took longer than its lead"
+    expected = 2 * tasks + 10
 
-    wait_for(lambda: sent() == expected, timeout=TIMEOUT, what="every reminder sent")
+    wait_for(lambda: sent() == expected, timeout=TIMEOUT, what="every reminder sent", progress=_by_kind)
     time.sleep(3)
     kinds = (Reminder.Kind.DUE_SOON, Reminder.Kind.OVERDUE, Reminder.Kind.GATE_NOT_READY)
     counts = assert_delivered_exactly_once(expected, maildir, kinds)
@@ -320,3 +328,15 @@ def test_two_beats_at_once_send_every_reminder_once(patient, nurse, celery_proce
     assert min(sweeps) >= 5, sweeps  # both beats really did send sweeps all along
     with capsys.disabled():
         print(f"\n[two beats] sweeps sent {sweeps}; {expected} reminders sent once, {counts['emails']} emails")
+
+
+def _sweeping(log: Path) -> bool:
+    """A beat has sent a sweep, or the worker has run one."""
+    if not log.exists():
+        return False
+    text = log.read_text(errors="replace")
+    return "Sending due task reminders-sweep" in text or ("coordination.reminders_sweep" in text and "succeeded" in text)
+
+
+def _by_kind() -> dict:
+    return dict(Counter(Reminder.objects.values_list("kind", "state")))

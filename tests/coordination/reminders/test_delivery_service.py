@@ -335,7 +335,8 @@ def _sweeping(log: Path) -> bool:
     if not log.exists():
         return False
     text = log.read_text(errors="replace")
-    return "Sending due task reminders-sweep" in text or ("coordination.reminders_sweep" in text and "succeeded" in text)
+    beat_sent = "Sending due task reminders-sweep" in text
+    return beat_sent or ("coordination.reminders_sweep" in text and "succeeded" in text)
 
 
 def _by_kind() -> dict:

@@ -10,10 +10,10 @@ Three ways rows reach `AuditEvent`:
   which the trigger reads. A write with no context (a migration, a Celery sweep) is logged
   with no actor: the system.
 
-On PostgreSQL the table is append-only (a trigger refuses UPDATE and DELETE) and each row
-carries a SHA-256 hash over its content and the previous row's hash, computed in the
-database under a lock so that the chain follows the id order. `audit_verify` recomputes it.
-SQLite (`make run`) keeps the rows written from Python, without triggers or hashes.
+On PostgreSQL the application's role may only insert and read the table, a trigger refuses UPDATE
+and DELETE whatever the session says, and a job seals the rows into a keyed hash chain after the
+fact, with checkpoints kept outside the database (`accounts.audit_seal`; `audit_verify`).
+SQLite (`make run`) keeps the rows written from Python, without triggers or seals.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import contextvars
 import functools
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -34,9 +33,8 @@ from django.dispatch import receiver
 from django.http import Http404
 
 from .client_address import client_ip_address
-from .models import READ_ACTIONS, AuditEvent
+from .models import READ_ACTIONS, AuditEvent, AuditSealRun
 from .permissions import ADMIN
-from .triggers import GENESIS, row_hash_sql
 
 # The context of the current request or job: actor, role, ip, user agent, semantic action.
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("audit_context", default={})  # noqa: B039
@@ -265,56 +263,25 @@ def log_lockout(sender, request, username, ip_address, **kwargs):
     )
 
 
-# --- verifying the chain ------------------------------------------------------------------------
+# --- the version of the record ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChainBreak:
-    row_id: int
-    reason: str
-
-
-def audit_chain_verify(*, batch: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Recompute every row's hash in id order: (rows checked, the first break or None).
-
-    A row whose content changed no longer matches its own hash; a row deleted or slipped in
-    breaks the link from the next row to the one before it.
-    """
-    connection = connections[AuditEvent.objects.db]
-    if connection.vendor != "postgresql":
-        raise NotImplementedError("The audit chain is kept by PostgreSQL triggers.")
-    query = (
-        f"SELECT e.id, e.prev_hash, e.hash, {row_hash_sql('e', 'e.prev_hash')} "  # noqa: S608 (constants only)
-        "FROM accounts_auditevent e WHERE e.id > %s ORDER BY e.id LIMIT %s"
-    )
-    previous, last_id, checked = GENESIS, 0, 0
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(query, [last_id, batch])
-            rows = cursor.fetchall()
-            if not rows:
-                return checked, None
-            for row_id, prev_hash, stored, recomputed in rows:
-                if prev_hash != previous:
-                    return checked, ChainBreak(
-                        row_id, "its link to the row before is broken: rows were removed or added"
-                    )
-                if stored != recomputed:
-                    return checked, ChainBreak(row_id, "its content no longer matches its hash: it was altered")
-                previous, last_id, checked = stored, row_id, checked + 1
-
-
-def latest_change_id() -> int | None:
-    """The id of the newest change to the data that has been committed, or None where the log
-    has no triggers (SQLite).
+def change_version() -> int | None:
+    """A number that grows with every committed change to the data, and only then; None where
+    the log has no triggers (SQLite).
 
     Every insert, update and delete of patient data, care teams, checklists, tasks, users and units
-    writes its row in the same transaction as the change, and ids are drawn under the chain's
-    lock, which is held until commit: ids follow commit order. So a page rendered after reading
-    this id shows at least every change up to it, and any later change gives a larger id:
-    a version of the whole record for the caches that need one (coordination.worklist.page_cache).
+    writes its audit row in the same transaction as the change, and rows are never removed: so the
+    number of change rows visible now is such a number, and a page rendered after reading it shows
+    at least every change it counts (coordination.worklist.page_cache). It is counted as the
+    change rows below the sealer's last horizon (counted by the sealer: those transactions have
+    ended, the count is final), plus the visible change rows at or above it: a few seconds'
+    worth, from a partial index.
+    Ids would not do: they are drawn before commit, so a change can commit under a smaller id
+    than one already seen.
     """
     if connections[AuditEvent.objects.db].vendor != "postgresql":
         return None
-    changes = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.SUCCESS).exclude(action__in=READ_ACTIONS)
-    return changes.order_by("-id").values_list("id", flat=True).first() or 0
+    last = AuditSealRun.objects.order_by("-id").values("horizon", "changes").first() or {"horizon": 0, "changes": 0}
+    since = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.SUCCESS, xid__gte=last["horizon"])
+    return last["changes"] + since.exclude(action__in=READ_ACTIONS).count()

@@ -32,8 +32,6 @@ CSV_COLUMNS = [
     "ip",
     "user_agent",
     "detail",
-    "prev_hash",
-    "hash",
 ]
 
 

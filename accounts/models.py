@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from .triggers import AUDIT_LOG_TRIGGERS, change_trigger
+from .triggers import AUDIT_LOG_TRIGGERS, SEAL_TRIGGERS, change_trigger
 
 
 class Role(models.TextChoices):
@@ -73,7 +73,7 @@ class Unit(models.Model):
         ]
         ordering = ["organisation__name", "name"]
         # Pages show units' names and times in their zones: a change is logged, and so moves on
-        # the version that kept pages are keyed by (accounts.audit.latest_change_id).
+        # the version that kept pages are keyed by (accounts.audit.change_version).
         triggers = [change_trigger(patient=None)]
 
     def __str__(self) -> str:
@@ -140,8 +140,9 @@ class AuditEvent(models.Model):
 
     Rows are written by `accounts.audit` (reads, sign-ins, exports) and by database triggers
     (every insert, update and delete of patient data, bulk updates included). On PostgreSQL
-    the database refuses UPDATE and DELETE on this table and chains each row to the one
-    before it with a SHA-256 hash (see migration 0003 and `manage.py audit_verify`).
+    the application's role may only insert and read this table, a trigger refuses UPDATE and
+    DELETE whatever the session says, and each row names its writing transaction (`xid`), by
+    which the sealer chains it, with a keyed hash, into `AuditSeal` (`accounts.audit_seal`).
     The patient is named by id, not by foreign key, so that the log outlives any record.
     """
 
@@ -178,17 +179,18 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64, blank=True)
+    # The writing transaction's id, set by the database (trigger `audit_stamp`); null on rows
+    # written before it existed, which were sealed first.
+    xid = models.BigIntegerField(null=True, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["action", "at"], name="audit_action_at_idx"),
-            # The newest change that took effect, found from this index alone (accounts.audit.latest_change_id).
+            # The changes not sealed yet, counted from this index alone (accounts.audit.change_version).
             models.Index(
-                fields=["id"],
-                name="audit_change_id_idx",
+                fields=["xid"],
+                name="audit_change_xid_idx",
                 condition=models.Q(outcome="success") & ~models.Q(action__in=READ_ACTIONS),
             ),
         ]
@@ -196,3 +198,43 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username or 'system'} {self.action} {self.object_type}"
+
+
+class AuditSeal(models.Model):
+    """An audit row's place in the keyed hash chain (`accounts.audit_seal`).
+
+    `hash` is an HMAC-SHA256, with a key that the database never sees, over the previous
+    position's hash and the row's content: whoever can write the database can neither alter a
+    sealed row nor recompute the chain without it being found by `manage.py audit_verify`.
+    """
+
+    position = models.BigIntegerField(primary_key=True)
+    event_id = models.BigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["position"]
+        triggers = SEAL_TRIGGERS
+
+    def __str__(self) -> str:
+        return f"#{self.position}: audit row {self.event_id}"
+
+
+class AuditSealRun(models.Model):
+    """One pass of the sealer that sealed rows: the chain's head after it (`position`, `head`),
+    and its horizon, the oldest transaction then running: every audit row of a transaction below
+    it is sealed, and `changes` of them record a change (the base of
+    `accounts.audit.change_version`)."""
+
+    horizon = models.BigIntegerField()
+    position = models.BigIntegerField()
+    head = models.CharField(max_length=64)
+    changes = models.BigIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        triggers = SEAL_TRIGGERS
+
+    def __str__(self) -> str:
+        return f"sealed up to #{self.position} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -5,52 +5,68 @@ See `accounts.audit` for how the pieces fit.
 """
 
 import pgtrigger
+from pgtrigger import compiler
 
-# Every row's hash chains to the previous one; the first row chains to this.
-GENESIS = "0" * 64
-# One advisory lock key for the chain, so that concurrent inserts hash in id order.
-CHAIN_LOCK = 7_201_955
+
+class AlwaysOnTriggerSql(compiler.UpsertTriggerSql):
+    """pgtrigger's install SQL without its `pgtrigger.ignore` check.
+
+    pgtrigger lets any session skip a trigger with `SET pgtrigger.ignore = '…'`: whoever may write
+    the table could then change data unlogged, or rewrite the log. These triggers run whatever the
+    session says; only the tables' owner (the migrations' role) can drop or disable them.
+    """
+
+    def get_template(self) -> str:
+        return """
+            CREATE OR REPLACE FUNCTION {pgid}()
+            RETURNS TRIGGER AS $$
+                {declare}
+                BEGIN
+                    {func}
+                END;
+            $$ LANGUAGE plpgsql;
+
+            DROP TRIGGER IF EXISTS {pgid} ON {table};
+            CREATE {constraint} TRIGGER {pgid}
+                {when} {operation} ON {table}
+                {timing}
+                {referencing}
+                FOR EACH {level} {condition}
+                EXECUTE PROCEDURE {execute};
+
+            COMMENT ON TRIGGER {pgid} ON {table} IS '{hash}';
+        """
+
+
+class AlwaysOn(pgtrigger.Trigger):
+    """A pgtrigger trigger that no session setting switches off (see AlwaysOnTriggerSql)."""
+
+    def compile(self, model) -> compiler.Trigger:
+        compiled = super().compile(model)
+        return compiler.Trigger(name=self.name, sql=AlwaysOnTriggerSql(**compiled.sql.kwargs))
+
+
+class AppendOnly(AlwaysOn, pgtrigger.Protect):
+    """Refuses UPDATE and DELETE of the table's rows, whatever the session says."""
+
+
 # Domain actions a change trigger writes itself (the others come from the audit context).
 PERMISSION_CHANGE = "permission_change"
 
-
-def row_hash_sql(row: str, prev: str) -> str:
-    """SQL for a row's hash: SHA-256 over the previous hash and the row as canonical JSON.
-
-    Used by the chain trigger (row = NEW) and by `audit_verify` (row = a table alias), so both
-    hash exactly the same bytes. The time is spelled out in UTC, whatever the session zone.
-    """
-    payload = (
-        f"((to_jsonb({row}) - 'hash' - 'prev_hash' - 'at') || jsonb_build_object('at', "
-        f"to_char({row}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')))::text"
-    )
-    return f"encode(sha256(convert_to({prev} || '|' || {payload}, 'UTF8')), 'hex')"
-
-
-CHAIN_FUNC = f"""
-DECLARE
-    previous text;
-BEGIN
-    -- Held until commit: the next writer waits, then sees this row as the last one.
-    PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
-    SELECT hash INTO previous FROM accounts_auditevent ORDER BY id DESC LIMIT 1;
-    -- The id is drawn under the lock, so that id order is chain order.
-    NEW.id := nextval(pg_get_serial_sequence('accounts_auditevent', 'id'));
-    NEW.prev_hash := COALESCE(previous, '{GENESIS}');
-    NEW.hash := {row_hash_sql("NEW", "NEW.prev_hash")};
+# Every audit row names the transaction that wrote it, whatever the insert said: the sealer
+# (accounts.audit_seal) seals, in order, the rows of the transactions that can add no more.
+STAMP_FUNC = """
+    NEW.xid := pg_current_xact_id()::text::bigint;
     RETURN NEW;
-END;
 """
 
 AUDIT_LOG_TRIGGERS = [
-    pgtrigger.Trigger(
-        name="audit_chain",
-        when=pgtrigger.Before,
-        operation=pgtrigger.Insert,
-        func=CHAIN_FUNC,
-    ),
-    pgtrigger.Protect(name="audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+    AlwaysOn(name="audit_stamp", when=pgtrigger.Before, operation=pgtrigger.Insert, func=STAMP_FUNC),
+    AppendOnly(name="audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
 ]
+
+# The seals and their runs are append-only too.
+SEAL_TRIGGERS = [AppendOnly(name="seal_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
 
 # The columns that make a change to a user a change of what they may do.
 PERMISSION_COLUMNS = ("role", "unit_id", "is_staff", "is_superuser", "is_active")
@@ -94,16 +110,16 @@ BEGIN
     {permission_check}
     INSERT INTO accounts_auditevent
         (at, actor_id, actor_username, actor_role, action, object_type, object_id, patient_id,
-         ip, user_agent, outcome, detail, prev_hash, hash)
+         ip, user_agent, outcome, detail)
     VALUES
         (clock_timestamp(), (context ->> 'actor_id')::bigint, COALESCE(context ->> 'username', ''),
          COALESCE(context ->> 'role', ''), action, TG_TABLE_NAME, row ->> 'id', {patient or "NULL"},
          (context ->> 'ip')::inet, COALESCE(context ->> 'user_agent', ''), 'success',
-         jsonb_build_object('operation', lower(TG_OP), 'changes', changes), '', '');
+         jsonb_build_object('operation', lower(TG_OP), 'changes', changes));
     RETURN NULL;
 END;
 """
-    return pgtrigger.Trigger(
+    return AlwaysOn(
         name="audit_changes",
         when=pgtrigger.After,
         operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,

@@ -26,6 +26,14 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
 
 
+def env_count(name: str, default: int, minimum: int = 1) -> int:
+    """A whole number from the environment that refuses anything below `minimum`."""
+    value = env.int(name, default=default)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, not {value}")
+    return value
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -105,6 +113,12 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Two roles on PostgreSQL (README, "Database roles"): DATABASE_URL is the application's, which may
+# read and write the data but only insert into the audit log and owns nothing; DATABASE_OWNER_URL
+# is the owner's, which `manage.py migrate` (and `flush`) connect as. The owner grants the
+# application's role its rights after every migration (accounts.database_roles).
+DATABASE_OWNER = env.db("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else None
+DATABASE_APP_ROLE = DATABASES["default"].get("USER", "") if DATABASE_OWNER else ""
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache: Redis in production (CACHE_URL=redis://…), this process's memory for `make run`.
@@ -180,6 +194,23 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# The audit log's seals (accounts.audit_seal): a keyed hash chain, sealed every AUDIT_SEAL_SECONDS
+# by Celery beat. The key never enters the database: AUDIT_SEAL_KEY, or the file named by
+# AUDIT_SEAL_KEY_FILE; without either, one derived from DJANGO_SECRET_KEY (production sets its own,
+# so that rotating the secret key does not break the verification of old seals). Checkpoints of the
+# chain's head are appended, signed, to a file in AUDIT_CHECKPOINT_DIR: storage that the database's
+# roles cannot write (a volume of the application's, write-once storage in a hospital).
+AUDIT_SEAL_KEY = env.str("AUDIT_SEAL_KEY", default="")
+if not AUDIT_SEAL_KEY and (_key_file := env.str("AUDIT_SEAL_KEY_FILE", default="")):
+    AUDIT_SEAL_KEY = Path(_key_file).read_text(encoding="utf-8").strip()
+AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
+AUDIT_SEAL_SECONDS = env_count("AUDIT_SEAL_SECONDS", 5)
+CELERY_BEAT_SCHEDULE["audit-seal"] = {
+    "task": "accounts.audit_seal",
+    "schedule": float(AUDIT_SEAL_SECONDS),
+    "options": {"expires": max(AUDIT_SEAL_SECONDS, 1)},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -199,14 +230,6 @@ ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") + "/"
 
 # Sign-in security ------------------------------------------------------------------------------
 # Lockout, two-step sign-in and time-outs (README: "Sign-in security").
-def env_count(name: str, default: int, minimum: int = 1) -> int:
-    """A whole number from the environment that refuses anything below `minimum`."""
-    value = env.int(name, default=default)
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, not {value}")
-    return value
-
-
 # Lockout (django-axes): 5 failed sign-ins for one user name, or from one address, lock that
 # name or that address for SIGNIN_LOCKOUT_MINUTES. Attempts are kept in the database (admin:
 # Axes → Access attempts); `manage.py axes_reset_username <name>` unlocks early.

@@ -13,12 +13,25 @@ import pytest
 
 from accounts.models import Role
 
+from . import database_roles
 from .accounts.helpers import SignInClient
 from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 
 
 def pytest_configure(config):
     _redis_databases_of_this_worker()
+    _audit_checkpoints_of_this_process()
+
+
+def _audit_checkpoints_of_this_process():
+    """Checkpoints of the audit chain go to a folder of this process's, never var/ (tests that
+    seal and verify give each test its own: tests/accounts/test_audit_seal.py)."""
+    import tempfile
+
+    from django.conf import settings
+
+    folder = tempfile.mkdtemp(prefix="audit-checkpoints-")
+    settings.AUDIT_CHECKPOINT_DIR = os.environ["AUDIT_CHECKPOINT_DIR"] = folder
 
 
 def _redis_databases_of_this_worker():
@@ -197,12 +210,20 @@ _committed_reference_data = {"blocker": None}
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The database is created and migrated as the owner role (tests.database_roles)."""
+    database_roles.prepare()
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    database_roles.connect_as_application()  # the tests run as production's application does
     with django_db_blocker.unblock():
         _reference_data_seed()
     _committed_reference_data["blocker"] = django_db_blocker
     yield
     _committed_reference_data["blocker"] = None  # before pytest-django tears the database down
+    database_roles.connect_as_owner()  # which drops the database, when it is not kept
 
 
 @pytest.hookimpl(wrapper=True)

@@ -40,5 +40,33 @@ def test_the_app_gets_its_contract_settings_from_the_environment():
 
 def test_the_web_service_waits_for_healthy_services_and_checks_healthz():
     web = load()["services"]["web"]
-    assert web["depends_on"] == {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
+    assert web["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
+
+
+def test_the_migrations_run_as_the_owner_and_the_app_as_a_role_that_owns_nothing():
+    services = load()["services"]
+    owner = services["migrate"]["environment"]["DATABASE_OWNER_URL"]
+    assert owner.startswith("postgres://care_owner:")
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://care_app:")
+        assert "DATABASE_OWNER_URL" not in env  # only the migrations know the owner's password
+    init = services["db"]["volumes"]
+    assert "./config/postgres-roles.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro" in init
+    script = (ROOT / "config" / "postgres-roles.sh").read_text()
+    assert "CREATE ROLE care_owner" in script and "CREATE ROLE care_app" in script
+
+
+def test_the_audit_checkpoints_live_outside_the_database_on_the_sealers_volume():
+    services = load()["services"]
+    env = services["worker"]["environment"]
+    assert env["AUDIT_CHECKPOINT_DIR"] == "/app/var/audit-checkpoints"
+    assert env["AUDIT_SEAL_KEY"].startswith("${AUDIT_SEAL_KEY:?")
+    assert "auditcheckpoints:/app/var/audit-checkpoints" in services["worker"]["volumes"]
+    assert "auditcheckpoints" not in str(services["db"])

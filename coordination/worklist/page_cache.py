@@ -5,8 +5,8 @@ open, a return from a patient, a refresh. Rendering it costs most of a request, 
 parts are kept under a key that names everything they depend on:
 
 - the user, and the address with its filters;
-- the version of the record: the id of the newest committed change in the audit log
-  (`accounts.audit.latest_change_id`), which every change of a task, event, patient, care team,
+- the version of the record: the number of committed changes in the audit log
+  (`accounts.audit.change_version`), which every change of a task, event, patient, care team,
   user or unit moves on in the same transaction. Any change makes a new key, so no entry is ever
   stale and nothing has to be deleted;
 - the minute, because overdue and due soon are worked out from the clock;
@@ -29,7 +29,7 @@ from django.core.cache import cache
 from django.middleware.csrf import get_token
 from django.utils import timezone
 
-from accounts.audit import latest_change_id
+from accounts.audit import change_version
 
 # The shape of what is kept: a change of it (the patient ids were added) moves every key on, so
 # that a page kept by the previous release is never read as the new shape after a deploy.
@@ -40,7 +40,7 @@ def page_key(request, page: str) -> str | None:
     """The key of this request's rendering of `page`, or None when it may not be kept."""
     if not settings.PAGE_CACHE_SECONDS:
         return None
-    version = latest_change_id()
+    version = change_version()
     if version is None:
         return None
     get_token(request)  # makes sure the browser has a CSRF secret before we name it

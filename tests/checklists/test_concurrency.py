@@ -87,3 +87,28 @@ def test_two_instantiations_of_the_same_event_at_once_give_one_checklist(patient
     assert sorted(len(outcome) for outcome in outcomes.values()) == [0, 1]  # one created, one found it
     assert Checklist.objects.filter(event=event, version=version).count() == 1
     assert Task.objects.filter(event=event).count() == 2
+
+
+def test_two_editors_adding_an_item_at_the_same_position_at_once_give_one_item_and_a_field_message():
+    """Issue 15, finding 7: the second used to hit the unique constraint and answer 500."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Role
+    from checklists.models import ChecklistTemplate, TemplateItem
+    from checklists.services import template_item_create, template_version_new_draft
+    from patients.models import CareEvent
+
+    from ..factories import UserFactory
+
+    editors = [UserFactory(username=f"editor{n}", role="", unit=None, is_staff=True) for n in (1, 2)]
+    template = ChecklistTemplate.objects.create(name="Bag change", trigger_kind=CareEvent.Kind.BAG_CHANGE)
+    draft = template_version_new_draft(template=template, actor=editors[0])
+    values = {"section": "Before", "order": 5, "text": "Line primed", "role": Role.NURSE}
+
+    outcomes = race(lambda editor: template_item_create(version=draft, values=values, actor=editor), editors)
+
+    made = [outcome for outcome in outcomes.values() if isinstance(outcome, TemplateItem)]
+    refused = [outcome for outcome in outcomes.values() if isinstance(outcome, ValidationError)]
+    assert len(made) == 1 and len(refused) == 1, outcomes
+    assert "order" in refused[0].message_dict
+    assert TemplateItem.objects.filter(version=draft, order=5).count() == 1

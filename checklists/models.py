@@ -380,6 +380,12 @@ class Task(ItemContent):
                 condition=Q(status="done", needs_verification=True, verified_by__isnull=True),
                 name="task_awaiting_check_idx",
             ),
+            # My work: a user's answers that failed a hard stop (few, whatever the history).
+            models.Index(
+                fields=["completed_by"],
+                condition=Q(status="done", hard_stop_failed=True),
+                name="task_failed_hard_stop_idx",
+            ),
         ]
         ordering = ["due_at", "order"]
 

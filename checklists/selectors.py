@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.audit import get_or_404_audited
 from patients.models import CareEvent, Patient
@@ -63,11 +63,20 @@ def my_work(
     assigned = Q(assignee=user, status=Task.Status.OPEN)
     return (
         Task.objects.filter(patient_id__in=visible)
-        .filter(assigned | claimable_by(user, roles) | awaiting_check_by(user, roles))
+        .filter(assigned | claimable_by(user, roles) | awaiting_check_by(user, roles) | failed_hard_stops_of(user))
         # Who claimed it, who completed it; a task in My work is never verified yet.
         .select_related("assignee", "completed_by")
         .prefetch_related(Prefetch("event", queryset=CareEvent.objects.select_related("cycle")))
     )
+
+
+def failed_hard_stops_of(user) -> Q:
+    """The user's answers that failed a hard stop and still block their event (planned, its gate
+    not overridden): they stay in My work, marked, until undone and answered again."""
+    blocking = Checklist.objects.filter(
+        pk=OuterRef("checklist_id"), overridden_at__isnull=True, event__status=CareEvent.Status.PLANNED
+    )
+    return Q(status=Task.Status.DONE, hard_stop_failed=True, completed_by=user) & Q(Exists(blocking))
 
 
 def checklists_with_tasks() -> Prefetch:

@@ -24,6 +24,7 @@ from patients.selectors import premedication_for_event
 
 from . import policy
 from .gate import Readiness, checklist_readiness
+from .hooks import notify_hard_stop_failed
 from .models import (
     ITEM_CONTENT_FIELDS,
     Checklist,
@@ -603,9 +604,25 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
     return f"{number.normalize():f}{unit}", out_of_range
 
 
+# The code of the refusal that asks to confirm an answer failing a hard stop (the row then offers
+# "Record … anyway"): a typo (650 for 65.0 kg) is far likelier than the patient.
+UNCONFIRMED_HARD_STOP = "unconfirmed_hard_stop"
+
+
+def hard_stop_failure_text(task: Task, stored: str) -> str:
+    """Why this answer fails the task's hard stop, in words."""
+    if task.response_kind == TemplateItem.ResponseKind.NUMBER and task.limits_text and not task.records:
+        return f"{stored} is outside {task.limits_text}"
+    if task.response_kind == TemplateItem.ResponseKind.CHOICE:
+        return f"“{stored}” fails this check"
+    return f"{stored} fails this check"
+
+
 @audited(AuditEvent.Action.COMPLETE)
 @transaction.atomic
-def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = None) -> Task:
+def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now: dt.datetime | None = None) -> Task:
+    """Record the answer. One that fails the hard stop is refused unless `confirmed` (the user saw
+    why and chose to record it): recorded, it blocks the event, and the oncologist is told."""
     now = now or timezone.now()
     task = _locked(task)
     policy.can_complete(actor, task).enforce()
@@ -613,6 +630,16 @@ def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = No
     if task.records:
         stored, failed_check = check_recorded_answer(task, stored, now=now)
         failed = failed or failed_check
+    if failed and not confirmed:
+        raise ValidationError(
+            {
+                "value": ValidationError(
+                    f"{hard_stop_failure_text(task, stored)}: recorded, it fails the hard stop and blocks "
+                    f"the {task.event.get_kind_display().lower()}. Check it and enter it again, or record it anyway.",
+                    code=UNCONFIRMED_HARD_STOP,
+                )
+            }
+        )
     waiting = [
         dep.text for dep in task.depends_on.all() if dep.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
     ]
@@ -626,6 +653,8 @@ def task_complete(*, task: Task, actor, value=None, now: dt.datetime | None = No
     keep_recorded_answer(task, actor=actor, now=now)
     action = TaskActivity.Action.HARD_STOP if failed else TaskActivity.Action.COMPLETE
     _log(task, actor, action, stored, now)
+    if failed:
+        notify_hard_stop_failed(task=task, actor=actor)
     return task
 
 

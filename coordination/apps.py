@@ -7,9 +7,10 @@ class CoordinationConfig(AppConfig):
 
     def ready(self):
         # The care team hears of a course stopped for good through the patients layer's hook.
+        from checklists.hooks import register_hard_stop_listener
         from patients.hooks import register_course_stopped_listener, register_transfer_listener, register_watch_listener
 
-        from .reminders.services import on_course_stopped, on_transfer
+        from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
         from .watch.services import on_watch_signal
 
         register_course_stopped_listener(on_course_stopped)
@@ -17,3 +18,5 @@ class CoordinationConfig(AppConfig):
         register_transfer_listener(on_transfer)
         # A grade, a seizure or a home check's red flag sets off an urgent alert (coordination/watch/).
         register_watch_listener(on_watch_signal)
+        # A failed hard stop blocks its event: the oncologist hears it at once.
+        register_hard_stop_listener(on_hard_stop_failed)

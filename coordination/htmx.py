@@ -34,6 +34,15 @@ class Outcome:
 
     notice: str = ""  # done: what to tell the user
     error: str = ""  # refused: why (a form's own errors stay at its fields)
+    alarm: bool = False  # done, but what it recorded is unsafe: the notice is said as loudly as a refusal
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """Done, and what it recorded needs someone's action (a failed hard stop): `run` returns it
+    so that the notice shows as an alert, not as a success."""
+
+    notice: str
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class Leave:
 
 def act(
     request,
-    run: Callable[[], str | Leave],
+    run: Callable[[], str | Leave | Alarm],
     *,
     partial: Callable[[Outcome], HttpResponse],
     back: str,
@@ -70,7 +79,7 @@ def act(
     field_errors = " ".join(e for errors in form.errors.values() for e in errors) if form is not None else ""
     if field_errors and page is not None:
         return page(outcome)
-    if problem := outcome.error or field_errors:
+    if problem := outcome.error or field_errors or (outcome.alarm and outcome.notice):
         messages.error(request, f"{about}: {problem}" if about else problem)
     elif outcome.notice:
         messages.success(request, outcome.notice)
@@ -96,6 +105,8 @@ def _run(run, form, conflicts) -> Outcome | Leave:
         return Outcome(error=str(refusal) or "You may not do this.")
     except ValidationError as invalid:
         return Outcome(error=_to_fields(form, invalid))
+    if isinstance(done, Alarm):
+        return Outcome(notice=done.notice, alarm=True)
     return done if isinstance(done, Leave) else Outcome(notice=done)
 
 

@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from accounts.models import Unit, User
 from checklists.models import Task, TemplateItem
 from checklists.policy import assignable_users
-from checklists.services import ATTESTATION_VALUE, parse_task_value
+from checklists.services import ATTESTATION_VALUE, UNCONFIRMED_HARD_STOP, parse_task_value
 from patients.models import Patient
 
 REASON_MAX = 500
@@ -84,6 +84,22 @@ class TaskCompleteForm(forms.Form):
             self.fields["value"] = forms.CharField(label=label, max_length=40)
         else:  # checkbox, attestation
             self.fields["value"] = forms.BooleanField(label=label)
+        # Sent by the "Record … anyway" button, with the answer it confirms (see `asks_to_confirm`).
+        self.fields["confirmed"] = forms.CharField(required=False, max_length=1000)
+
+    @property
+    def asks_to_confirm(self) -> bool:
+        """The answer fails the hard stop and was not confirmed: the row offers to record it anyway."""
+        return self.is_bound and self.has_error("value", code=UNCONFIRMED_HARD_STOP)
+
+    @property
+    def typed(self) -> str:
+        """The answer as it was typed or chosen, which the confirmation must repeat."""
+        return str(self["value"].value() or "")
+
+    def clean_confirmed(self) -> bool:
+        confirmed = self.cleaned_data.get("confirmed") or ""
+        return bool(confirmed) and confirmed == self.typed
 
     @property
     def row_html(self) -> str:

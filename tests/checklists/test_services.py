@@ -10,6 +10,7 @@ from accounts.models import Role
 from checklists.gate import checklist_readiness, event_readiness
 from checklists.models import Checklist, ChecklistTemplate, Task, TaskActivity
 from checklists.services import (
+    UNCONFIRMED_HARD_STOP,
     TaskConflict,
     checklists_instantiate,
     event_gate_override,
@@ -23,6 +24,7 @@ from checklists.services import (
     template_version_new_draft,
     template_version_publish,
 )
+from coordination.models import Notification
 from patients.models import CareEvent, Indication, Setting
 from patients.services import course_schedule_build, event_cancel, event_move, event_schedule
 
@@ -82,7 +84,8 @@ def checklist(event, version):
 
 
 def complete(checklist, text, actor, value="on"):
-    return task_complete(task=task(checklist, text), actor=actor, value=value)
+    """An answer recorded, confirmed when it fails a hard stop (as the row's "Record … anyway")."""
+    return task_complete(task=task(checklist, text), actor=actor, value=value, confirmed=True)
 
 
 def activity(task_):
@@ -303,6 +306,28 @@ def test_a_failing_hard_stop_number_is_recorded_as_failed(checklist, pharmacist)
     done = complete(checklist, DOSE, pharmacist, "112")
     assert (done.status, done.value, done.hard_stop_failed) == ("done", "112 mcg/day", True)
     assert activity(done) == [("hard_stop", "pharmacist")]
+
+
+def test_an_answer_failing_a_hard_stop_is_recorded_only_when_confirmed(checklist, pharmacist):
+    """The typo guard: 112 for 11.2 mcg/day is refused with why, and nothing is recorded."""
+    dose = task(checklist, DOSE)
+    with pytest.raises(ValidationError) as refusal:
+        task_complete(task=dose, actor=pharmacist, value="112")
+    (error,) = refusal.value.error_dict["value"]
+    assert error.code == UNCONFIRMED_HARD_STOP
+    assert error.message.startswith("112 mcg/day is outside 9–28 mcg/day: recorded, it fails the hard stop")
+    assert "Check it and enter it again, or record it anyway." in error.message
+    assert task(checklist, DOSE).status == Task.Status.OPEN and not activity(dose)
+    assert task_complete(task=dose, actor=pharmacist, value="11.2").hard_stop_failed is False  # no question asked
+
+
+def test_a_confirmed_failure_tells_the_patients_oncologist(checklist, pharmacist, oncologist, nurse):
+    complete(checklist, DOSE, pharmacist, "112")
+    (told,) = Notification.objects.all()
+    assert told.recipient == oncologist
+    assert told.title.startswith("Hard stop failed: ") and checklist.event.patient.mrn in told.title
+    assert "112 mcg/day" in told.body and "is blocked until the answer is re-entered" in told.body
+    assert told.link == f"/events/{checklist.event_id}/"
 
 
 def test_a_choice_must_be_one_of_the_options_and_a_failing_one_fails_the_hard_stop(checklist, nurse):

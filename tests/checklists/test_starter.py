@@ -382,7 +382,9 @@ def test_the_premedication_time_is_checked_against_the_window(patient, nurse, ph
     for dependency in premedication.depends_on.all():
         done(dependency)
     local = timezone.localtime(at - dt.timedelta(minutes=20), patient.unit.zone)
-    late = task_complete(task=premedication, actor=nurse, value=local.strftime("%Y-%m-%dT%H:%M"), now=at)
+    late = task_complete(
+        task=premedication, actor=nurse, value=local.strftime("%Y-%m-%dT%H:%M"), now=at, confirmed=True
+    )
     assert late.hard_stop_failed and "the window is given 30–90 minutes before the start" in late.value
 
     other = planned_course(patient, MRD, 1, start_date=course.start_date + dt.timedelta(days=60))

@@ -10,7 +10,7 @@ from accounts.audit import logs_read, shows
 from checklists import policy, services
 from checklists.selectors import get_task_for_user
 
-from ...htmx import act, calling
+from ...htmx import Alarm, act, calling
 from ..forms import ReassignForm, TaskCompleteForm, not_applicable_form, undo_form
 from ..task_view import decorate, team_roles
 
@@ -31,7 +31,7 @@ def _act(request, task, run, *, form=None, slot: str = ""):
         decorate([fresh], request.user, team_roles(request.user))
         if form is not None and not outcome.notice and hasattr(fresh, slot):  # the action may still be open
             setattr(fresh, slot, form)
-        context = {"task": fresh, "error": outcome.error, "notice": outcome.notice}
+        context = {"task": fresh, "error": outcome.error, "notice": outcome.notice, "alarm": outcome.alarm}
         return render(request, "coordination/worklist/partials/task_row.html", context)
 
     return act(
@@ -64,7 +64,14 @@ def task_complete(request, pk):
     form = TaskCompleteForm(request.POST, task=task)
 
     def run():
-        services.task_complete(task=task, actor=request.user, value=form.cleaned_data["value"])
+        data = form.cleaned_data
+        done = services.task_complete(task=task, actor=request.user, value=data["value"], confirmed=data["confirmed"])
+        if done.hard_stop_failed:
+            return Alarm(
+                f"Hard stop failed: {services.hard_stop_failure_text(done, done.value)}. The "
+                f"{done.event.get_kind_display().lower()} is blocked, and the oncologist has been told. "
+                "If it was a slip: Undo, then enter it again."
+            )
         return "Done."
 
     return _act(request, task, run, form=form, slot="complete_form")

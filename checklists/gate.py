@@ -53,7 +53,16 @@ class Readiness:
     def label(self) -> str:
         if not self.ready:
             return "Not ready"
-        return "Ready (overridden)" if self.blockers else "Ready"
+        return "Overridden" if self.blockers else "Ready"
+
+    @property
+    def overridden(self) -> bool:
+        """May start only because an oncologist overrode what blocks it: never shown as plain ready."""
+        return self.ready and bool(self.blockers)
+
+    @property
+    def hard_stops(self) -> list[Blocker]:
+        return [blocker for blocker in self.unresolved if blocker.kind == "hard_stop"]
 
     def __add__(self, other: "Readiness") -> "Readiness":
         return Readiness(

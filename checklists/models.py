@@ -296,6 +296,17 @@ class ItemCondition(ConditionRow):
         return super().delete(*args, **kwargs)
 
 
+class OverrideJustification(models.TextChoices):
+    """Why an oncologist lets an event start that is not ready: said in the record's own words,
+    beside the free-text reason, so that overrides can be counted and reviewed by kind."""
+
+    CLINICAL_URGENCY = "clinical_urgency", "Clinical urgency: delaying the start is the greater risk"
+    DONE_ELSEWHERE = "done_elsewhere", "Done and documented outside the tracker (paper, another system)"
+    NOT_RELEVANT = "not_relevant", "Does not apply to this patient at this event"
+    CONFIRMED_VERBALLY = "confirmed_verbally", "Confirmed verbally by the responsible clinician"
+    OTHER = "other", "Other: the reason says what"
+
+
 class Checklist(models.Model):
     """A template version applied to one care event: its tasks are a snapshot of the items."""
 
@@ -304,6 +315,7 @@ class Checklist(models.Model):
     version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="checklists")
     created_at = models.DateTimeField(default=timezone.now)
     override_reason = models.TextField(blank=True)
+    override_justification = models.CharField(max_length=30, choices=OverrideJustification.choices, blank=True)
     overridden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -31,6 +31,7 @@ from .models import (
     ChecklistAuditAction,
     ChecklistTemplate,
     ItemCondition,
+    OverrideJustification,
     Task,
     TaskActivity,
     TemplateCondition,
@@ -703,31 +704,66 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     return task
 
 
+# An override's reason says what makes the start safe: "ok" does not.
+OVERRIDE_REASON_MIN = 20
+OVERRIDE_REASON_TOO_SHORT = (
+    f"Write at least {OVERRIDE_REASON_MIN} characters: what makes the start safe although these items are not done."
+)
+
+
 @audited(ChecklistAuditAction.OVERRIDE)
 @transaction.atomic
-def event_gate_override(*, event: CareEvent, actor, reason: str, now: dt.datetime | None = None) -> list[Checklist]:
-    """An oncologist on the care team clears a blocked event to start, with a written reason."""
+def event_gate_override(
+    *,
+    event: CareEvent,
+    actor,
+    reason: str,
+    justification: str,
+    covers: int,
+    now: dt.datetime | None = None,
+) -> list[Checklist]:
+    """An oncologist on the care team clears a blocked event to start, with a justification of a
+    kind and a written reason. `covers` is how many blockers the oncologist saw listed when they
+    confirmed: if that changed meanwhile, they look again before anything is overridden."""
     now = now or timezone.now()
-    if not reason.strip():
-        raise ValidationError({"reason": "Write why the event may start although it is not ready."})
     checklists = list(Checklist.objects.select_for_update().filter(event=event).prefetch_related("tasks"))
     gates = {checklist: checklist_readiness(checklist) for checklist in checklists}
-    policy.can_override_gate(actor, event, readiness=sum(gates.values(), Readiness())).enforce()
+    readiness = sum(gates.values(), Readiness())
+    policy.can_override_gate(actor, event, readiness=readiness).enforce()
+    reason = reason.strip()
+    errors = {}
+    if len(reason) < OVERRIDE_REASON_MIN:
+        errors["reason"] = OVERRIDE_REASON_TOO_SHORT
+    if justification not in OverrideJustification.values:
+        errors["justification"] = "Choose the kind of justification."
+    if errors:
+        raise ValidationError(errors)
+    if len(readiness.unresolved) != covers:
+        raise ValidationError(
+            {
+                "confirm": f"What blocks the event changed while you looked: {len(readiness.unresolved)} items now. "
+                "Review them below, then confirm again."
+            }
+        )
     blocked = [checklist for checklist, gate in gates.items() if not gate.ready]
     for checklist in blocked:
         # The override covers what blocks now, nothing that goes wrong later.
         checklist.overridden_blockers = sorted(
             set(checklist.overridden_blockers) | {blocker.key for blocker in gates[checklist].unresolved}
         )
-        checklist.override_reason, checklist.overridden_by, checklist.overridden_at = reason.strip(), actor, now
-    Checklist.objects.bulk_update(blocked, ["override_reason", "overridden_by", "overridden_at", "overridden_blockers"])
+        checklist.override_reason, checklist.overridden_by, checklist.overridden_at = reason, actor, now
+        checklist.override_justification = justification
+    Checklist.objects.bulk_update(
+        blocked,
+        ["override_reason", "override_justification", "overridden_by", "overridden_at", "overridden_blockers"],
+    )
     TaskActivity.objects.bulk_create(
         TaskActivity(
             checklist=c,
             patient_id=event.patient_id,
             actor=actor,
             action=TaskActivity.Action.OVERRIDE,
-            detail=reason.strip()[:1000],
+            detail=f"{OverrideJustification(justification).label}: {reason}"[:1000],
             at=now,
         )
         for c in blocked

@@ -158,7 +158,12 @@ RULES = {
     "patients:check_in_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     "patients:assessment_confirm": OnPlan("assessment", frozenset({"oncologist"})),
     # What a role does to a patient's work.
-    "event_override": Act("event", frozenset({"oncologist"}), "override", {"reason": "Weight on paper."}),
+    "event_override": Act(
+        "event",
+        frozenset({"oncologist"}),
+        "override",
+        {"reason": "Weight taken on paper.", "justification": "done_elsewhere", "confirm": "on", "covers": "{covers}"},
+    ),
     "task_claim": Act("weight", frozenset({"nurse"}), "claim"),
     "task_release": Act("order", frozenset({"pharmacist", "coordinator"}), "release"),
     "task_complete": Act("weight", frozenset({"nurse"}), "complete", {"task-{pk}-value": "70"}),
@@ -447,7 +452,8 @@ def test_the_matrix_holds(client, world, name, role, whose):
     # An action on a task or an event.
     obj = target[rule.target]
     pk = obj.pk
-    data = {key.format(pk=pk): value.format(nurse=users["nurse"].pk) for key, value in rule.data.items()}
+    fill = {"nurse": users["nurse"].pk, "covers": _blockers_listed(obj) if rule.target == "event" else ""}
+    data = {key.format(pk=pk): value.format(**fill) for key, value in rule.data.items()}
     last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = client.post(reverse(name, args=[pk]), data, HTTP_HX_REQUEST="true")
     logged = AuditEvent.objects.filter(id__gt=last, action=rule.audit)
@@ -458,6 +464,14 @@ def test_the_matrix_holds(client, world, name, role, whose):
     assert response.status_code in (200, 302)  # htmx partials answer 200, full-page forms redirect
     if whose == "own":  # the other team's patient is the outsider's own: the cast's roles apply here
         assert logged.filter(actor_id=user.pk).exists() == (role in rule.roles)
+
+
+def _blockers_listed(event) -> int:
+    """What the event page lists for the oncologist's override to confirm."""
+    from checklists.gate import event_readiness
+    from checklists.models import Checklist
+
+    return len(event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks")).unresolved)
 
 
 # --- the handoffs: both sides and the review ---------------------------------------------------

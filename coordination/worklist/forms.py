@@ -8,14 +8,21 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from accounts.models import Unit, User
-from checklists.models import Task, TemplateItem
+from checklists.models import OverrideJustification, Task, TemplateItem
 from checklists.policy import assignable_users
-from checklists.services import ATTESTATION_VALUE, UNCONFIRMED_HARD_STOP, parse_task_value
+from checklists.services import (
+    ATTESTATION_VALUE,
+    OVERRIDE_REASON_MIN,
+    OVERRIDE_REASON_TOO_SHORT,
+    UNCONFIRMED_HARD_STOP,
+    parse_task_value,
+)
 from patients.models import Patient
 
 REASON_MAX = 500
@@ -251,15 +258,42 @@ def empty_undo_form(task) -> RowForm:
 
 
 class OverrideForm(forms.Form):
+    """The oncologist's override of a blocked gate: what it covers is listed beside it (the page),
+    confirmed with its count, justified by kind and in words (checklists.services.event_gate_override)."""
+
+    justification = forms.ChoiceField(
+        label="Justification", choices=OverrideJustification.choices, widget=forms.RadioSelect
+    )
     reason = forms.CharField(
         label="Why may this event start although it is not ready?",
+        help_text=f"At least {OVERRIDE_REASON_MIN} characters: what makes the start safe without these items.",
+        min_length=OVERRIDE_REASON_MIN,
+        error_messages={"min_length": OVERRIDE_REASON_TOO_SHORT},
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    confirm = forms.BooleanField(label="I confirm")
+    covers = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, readiness, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = inline_helper()
+        self.describe(readiness)
+
+    def describe(self, readiness, *, shown_again: bool = False) -> None:
+        """Say what the override covers, as the page lists it now: the confirmation names the count
+        (and the failed hard stops), and it is that count that the service checks. `shown_again`:
+        the submitted form is drawn again, so it carries the count of the list drawn with it."""
+        unresolved, hard_stops = len(readiness.unresolved), len(readiness.hard_stops)
+        failed = f", {hard_stops} of them failed hard stop{pluralize(hard_stops)}," if hard_stops else ""
+        self.fields["confirm"].label = (
+            f"I have reviewed the {unresolved} item{pluralize(unresolved)} listed{failed} and take responsibility "
+            "for starting without them."
+        )
+        self.fields["covers"].initial = unresolved
+        if self.is_bound and shown_again:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("covers")] = str(unresolved)
 
 
 class ReassignForm(forms.Form):

@@ -103,3 +103,18 @@ def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Task
         .select_related(*TASK_RELATIONS)
         .order_by("role", "assignee__username", "due_at")[:500]
     )
+
+
+OVERRIDES_SHOWN_DAYS = 7
+
+
+def recent_overrides(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Checklist]:
+    """The gates that oncologists overrode in the last week on these patients, newest first: the
+    unit's coordinator reviews each (and a count that grows is a sign worth acting on)."""
+    return list(
+        Checklist.objects.filter(
+            event__patient__in=patients, overridden_at__gte=now - dt.timedelta(days=OVERRIDES_SHOWN_DAYS)
+        )
+        .select_related("event__patient", "overridden_by", "template")
+        .order_by("-overridden_at")[:200]
+    )

@@ -133,3 +133,14 @@ def form_with_conditions(data: dict, conditions, overrides: dict) -> dict:
         }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def override_gate(event, actor, *, reason: str, justification: str = "clinical_urgency", now=None):
+    """The oncologist's override as the page sends it: confirming the blockers it lists now."""
+    from checklists.gate import event_readiness
+    from checklists.services import event_gate_override
+
+    listed = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
+    return event_gate_override(
+        event=event, actor=actor, reason=reason, justification=justification, covers=len(listed.unresolved), now=now
+    )

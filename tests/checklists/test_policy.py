@@ -28,7 +28,6 @@ from checklists.policy import TaskConflict, TeamRoles
 from checklists.selectors import TASK_RELATIONS
 from checklists.services import (
     checklists_instantiate,
-    event_gate_override,
     task_claim,
     task_complete,
     task_mark_not_applicable,
@@ -45,7 +44,7 @@ from coordination.worklist.task_view import decorate
 from ..accounts.helpers import verified_login
 from ..factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 from ..layers import layer
-from .helpers import make_event, publish_template
+from .helpers import make_event, override_gate, publish_template
 
 ACTORS = ["pharmacist", "nurse", "oncologist", "case_manager", "coordinator", "other_team_nurse", "admin"]
 STATES = [
@@ -372,7 +371,7 @@ def test_the_override_is_allowed_and_offered_exactly_when_the_service_accepts_it
         decision = policy.can_override_gate(user, event)
         with transaction.atomic():
             try:
-                event_gate_override(event=event, actor=user, reason="Weight taken on paper")
+                override_gate(event, user, reason="Weight taken on paper")
             except (PermissionDenied, ValidationError) as refusal:
                 acted, said = False, message(refusal)
             else:

@@ -29,7 +29,7 @@ from patients.models import CareEvent, Indication, Setting
 from patients.services import course_schedule_build, event_cancel, event_move, event_schedule
 
 from ..factories import CourseFactory, PatientFactory, UserFactory
-from .helpers import checklist_for, make_event, publish_template, task, texts
+from .helpers import checklist_for, make_event, override_gate, publish_template, task, texts
 
 ORDER = "Sign the cycle order"
 DOSE = "Check the dose"
@@ -604,26 +604,49 @@ def test_an_events_gate_needs_every_checklist(version, event, checklist, nurse):
 @pytest.mark.parametrize("actor", ["nurse", "pharmacist", "coordinator", "admin_user"])
 def test_only_an_oncologist_may_override_the_gate(request, event, checklist, actor):
     with pytest.raises(PermissionDenied, match="Only an oncologist"):
-        event_gate_override(event=event, actor=request.getfixturevalue(actor), reason="Clinically urgent")
+        override_gate(event, request.getfixturevalue(actor), reason="Clinically urgent: the line is in")
 
 
 def test_an_oncologist_outside_the_care_team_may_not_override(event, checklist, ward):
     stranger = UserFactory(role=Role.ONCOLOGIST, unit=ward)
     with pytest.raises(PermissionDenied):
-        event_gate_override(event=event, actor=stranger, reason="Clinically urgent")
+        override_gate(event, stranger, reason="Clinically urgent: the line is in")
 
 
-def test_an_override_needs_a_reason(event, checklist, oncologist):
-    with pytest.raises(ValidationError, match="Write why"):
-        event_gate_override(event=event, actor=oncologist, reason="  ")
+@pytest.mark.parametrize("reason", ["  ", "ok", "Dose agreed by phone"[:19]])
+def test_an_override_needs_a_reason_of_20_characters(event, checklist, oncologist, reason):
+    with pytest.raises(ValidationError, match="Write at least 20 characters: what makes the start safe"):
+        override_gate(event, oncologist, reason=reason)
     checklist.refresh_from_db()
     assert checklist.override_reason == ""
+
+
+def test_an_override_needs_a_kind_of_justification(event, checklist, oncologist):
+    with pytest.raises(ValidationError, match="Choose the kind of justification"):
+        override_gate(event, oncologist, reason="Dose agreed on the phone", justification="because")
+
+
+def test_an_override_confirms_what_it_covers_and_refuses_when_that_changed(event, checklist, oncologist, pharmacist):
+    listed = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
+    complete(checklist, DOSE, pharmacist, "40")  # a hard stop fails after the page was drawn
+    with pytest.raises(ValidationError, match="What blocks the event changed while you looked"):
+        event_gate_override(
+            event=event,
+            actor=oncologist,
+            reason="Dose agreed on the phone",
+            justification="confirmed_verbally",
+            covers=len(listed.unresolved) + 5,
+        )
+    checklist.refresh_from_db()
+    assert checklist.overridden_at is None
 
 
 def test_the_care_team_oncologist_overrides_a_blocked_gate_with_a_reason(event, checklist, oncologist, pharmacist):
     complete(checklist, DOSE, pharmacist, "40")
     now = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
-    overridden = event_gate_override(event=event, actor=oncologist, reason=" Dose confirmed by phone ", now=now)
+    overridden = override_gate(
+        event, oncologist, reason=" Dose confirmed by phone ", justification="confirmed_verbally", now=now
+    )
     assert overridden == [checklist]
     checklist.refresh_from_db()
     assert (checklist.override_reason, checklist.overridden_by, checklist.overridden_at) == (
@@ -631,17 +654,19 @@ def test_the_care_team_oncologist_overrides_a_blocked_gate_with_a_reason(event, 
         oncologist,
         now,
     )
+    assert checklist.override_justification == "confirmed_verbally"
     record = TaskActivity.objects.get(checklist=checklist, action=TaskActivity.Action.OVERRIDE)
-    assert (record.actor, record.detail, record.task) == (oncologist, "Dose confirmed by phone", None)
+    said = "Confirmed verbally by the responsible clinician: Dose confirmed by phone"
+    assert (record.actor, record.detail, record.task) == (oncologist, said, None)
 
     readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
-    assert readiness.ready and readiness.label == "Ready (overridden)"
+    assert readiness.ready and readiness.overridden and readiness.label == "Overridden"
     assert readiness.overrides == [checklist]
     assert (DOSE, "hard stop failed (40 mcg/day)") in blockers(readiness)["Pharmacist"]
 
 
 def test_an_override_does_not_cover_a_hard_stop_that_fails_afterwards(event, checklist, oncologist, pharmacist):
-    event_gate_override(event=event, actor=oncologist, reason="Dose agreed on the phone")
+    override_gate(event, oncologist, reason="Dose agreed on the phone")
     assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
     complete(checklist, DOSE, pharmacist, "40")  # was open when overridden; now it fails its hard stop
     readiness = checklist_readiness(Checklist.objects.get(pk=checklist.pk))
@@ -654,4 +679,4 @@ def test_an_unblocked_gate_has_nothing_to_override(patient, oncologist):
     event = make_event(patient)
     checklist_for(event)
     with pytest.raises(ValidationError, match="nothing to override"):
-        event_gate_override(event=event, actor=oncologist, reason="Just in case")
+        override_gate(event, oncologist, reason="Just in case it is needed")

@@ -11,7 +11,7 @@ from patients.models import Patient
 from ...handoffs.selectors import handoffs_waiting
 from ...watch.selectors import unit_open_alerts, unit_watch_warnings
 from ..policy import VIEW_BOARD
-from ..selectors import board_events, overdue_tasks
+from ..selectors import OVERRIDES_SHOWN_DAYS, board_events, overdue_tasks, recent_overrides
 from ..task_view import UrlForPk, decorate, team_roles
 
 
@@ -31,7 +31,9 @@ def coordinator_board(request):
         by_role[task.get_role_display()][str(task.assignee) if task.assignee else "Unclaimed (pool)"].append(task)
     blocked, waiting = board_events(patients, now=now), handoffs_waiting(user.unit_id, now=now)
     alerts = unit_open_alerts(user.unit_id)
+    overrides = recent_overrides(patients, now=now)
     shown = {row.patient_id for rows in (blocked, overdue, waiting, alerts) for row in rows}
+    shown |= {checklist.event.patient_id for checklist in overrides}
     shows(request, patients=sorted(shown))
     context = {
         "unit": user.unit,
@@ -41,6 +43,8 @@ def coordinator_board(request):
         "waiting_handoffs": waiting,
         "open_alerts": alerts,
         "watch_warnings": unit_watch_warnings(user.unit, now=now),
+        "overrides": overrides,
+        "override_days": OVERRIDES_SHOWN_DAYS,
         "now": now,
     }
     return render(request, "coordination/worklist/board.html", context)

@@ -27,12 +27,15 @@ def _event_page(request, pk, override_form=None):
         checklists.append((checklist, checklist_sections(checklist)))
     # An event without checklists has no gate: nothing blocks it.
     can_override = can_override_gate(request.user, event, roles=roles, readiness=event.readiness or Readiness())
+    if override_form is not None and can_override:
+        override_form.describe(event.readiness, shown_again=True)  # confirmed next: what the page lists now
     context = {
         "event": event,
         "patient": event.patient,
         **bag_context(request.user, event),
         "checklists": checklists,
-        "override_form": override_form or (OverrideForm() if can_override else None),
+        "override_form": override_form or (OverrideForm(readiness=event.readiness) if can_override else None),
+        "override_covers": event.readiness.unresolved if event.readiness else [],
     }
     template = (
         "coordination/worklist/partials/event_gate.html"
@@ -62,17 +65,32 @@ def event_detail(request, pk):
 
 @require_POST
 def event_override(request, pk):
-    event = get_event_for_user(request.user, pk)
-    form = OverrideForm(request.POST)
+    event = annotate_event(get_event_for_user(request.user, pk, with_checklists=True))
+    readiness = event.readiness or Readiness()
+    if not (decision := can_override_gate(request.user, event, readiness=readiness)):
+        messages.error(request, decision.reason)
+        return redirect("event_detail", pk=event.pk)
+    form = OverrideForm(request.POST, readiness=readiness)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            event_gate_override(event=event, actor=request.user, reason=form.cleaned_data["reason"])
+            event_gate_override(
+                event=event,
+                actor=request.user,
+                reason=data["reason"],
+                justification=data["justification"],
+                covers=data["covers"],
+            )
         except PermissionDenied as refusal:
             messages.error(request, str(refusal))
             return redirect("event_detail", pk=event.pk)
         except ValidationError as invalid:
-            form.add_error("reason", " ".join(invalid.messages))
+            if "confirm" in invalid.message_dict:  # the list changed: ticked again once it is read again
+                form.data = form.data.copy()
+                form.data.pop(form.add_prefix("confirm"), None)
+            for field, errors in invalid.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, "The gate is overridden; the reason is recorded on the event.")
+            messages.warning(request, "The gate is overridden: the event may start; the reason is recorded on it.")
             return redirect("event_detail", pk=event.pk)
     return _event_page(request, pk, override_form=form)

@@ -16,7 +16,14 @@ from ...checklists.helpers import make_event, publish_template
 HTMX = {"HTTP_HX_REQUEST": "true"}
 TEMPERATURE = "Temperature before the start"
 ITEMS = [
-    {"text": TEMPERATURE, "response_kind": "number", "unit": "°C", "min_value": 35, "max_value": 38.5, "hard_stop": True}
+    {
+        "text": TEMPERATURE,
+        "response_kind": "number",
+        "unit": "°C",
+        "min_value": 35,
+        "max_value": 38.5,
+        "hard_stop": True,
+    }
 ]
 
 

@@ -126,11 +126,42 @@ def test_the_event_turns_ready_when_every_role_is_done(client, nurse, nurse2, ph
 
 def test_the_oncologist_overrides_a_blocked_gate_with_a_reason(client, oncologist, event):
     client.force_login(oncologist)
+    page = client.get(reverse("event_detail", args=[event.pk])).content.decode()
+    assert "This override lets the event start without:" in page
+    assert "I have reviewed the 4 items listed and take responsibility for starting without them." in page
     url = reverse("event_override", args=[event.pk])
-    assert client.post(url, {"reason": ""}).status_code == 200  # message at the field
-    response = client.post(url, {"reason": "Weight taken on paper; pump checked by the charge nurse."}, follow=True)
-    assert "Ready (overridden)" in response.content.decode()
-    assert "Weight taken on paper" in response.content.decode()
+    refused = client.post(url, {"reason": "ok", "justification": "done_elsewhere", "covers": 4}).content.decode()
+    assert "Write at least 20 characters" in refused and "This field is required." in refused  # not confirmed
+    data = {
+        "reason": "Weight taken on paper; pump checked by the charge nurse.",
+        "justification": "done_elsewhere",
+        "confirm": "on",
+        "covers": 4,
+    }
+    response = client.post(url, data, follow=True).content.decode()
+    assert '<span class="badge text-bg-warning">Overridden</span>' in response
+    assert "text-bg-success" not in response.split('id="event-gate"')[1].split("</div>")[0]
+    assert "(done and documented outside the tracker (paper, another system)): “Weight taken on paper" in response
+
+
+def test_an_override_confirmed_on_a_list_that_has_changed_is_asked_again(client, oncologist, pharmacist, event):
+    client.force_login(oncologist)
+    task_complete(task=task(event, "Order verified"), actor=pharmacist, value="on")  # 3 items now, not 4
+    data = {"reason": "Weight taken on paper; pump checked.", "justification": "done_elsewhere", "confirm": "on"}
+    page = client.post(reverse("event_override", args=[event.pk]), {**data, "covers": 4}).content.decode()
+    assert "What blocks the event changed while you looked: 3 items now." in page
+    assert "I have reviewed the 3 items listed" in page and 'name="covers" value="3"' in page
+    assert not event.checklists.filter(overridden_at__isnull=False).exists()
+
+
+def test_the_board_counts_the_overrides_of_the_week_for_the_coordinator(client, oncologist, coordinator, event):
+    from ...checklists.helpers import override_gate
+
+    override_gate(event, oncologist, reason="Weight taken on paper; pump checked.", justification="done_elsewhere")
+    verified_login(client, coordinator)
+    board = client.get(reverse("board")).content.decode()
+    assert "Gates overridden in the last 7 days (1)" in board
+    assert f"(MRN {event.patient.mrn})" in board and "Done and documented outside the tracker" in board
 
 
 def test_a_nurse_cannot_override_the_gate(client, nurse, event):

@@ -6,6 +6,7 @@ covers only the blockers it saw: a hard stop that fails afterwards blocks again.
 the blockers say what is missing and whose part it is.
 """
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,6 +14,11 @@ from dataclasses import dataclass, field
 from accounts.models import Role
 
 from .models import Checklist, Task
+
+
+# An event's work opens when its first task comes within a shift's horizon, the one My work shows
+# by default ("overdue or due in 24 h"): before that, nothing about it is anybody's to do yet.
+WORK_HORIZON = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,14 @@ class Readiness:
     blockers: list[Blocker] = field(default_factory=list)  # everything still missing
     unresolved: list[Blocker] = field(default_factory=list)  # of those, what no override covers
     overrides: list[Checklist] = field(default_factory=list)  # checklists an oncologist overrode
+    opens_at: dt.datetime | None = None  # when its work opens: its first task comes within WORK_HORIZON
+    # Not ready, but nothing is due yet (`with_clock`): said neutrally, never as blocked.
+    not_yet_due: bool = False
+
+    def with_clock(self, now: dt.datetime) -> "Readiness":
+        """The same gate, read at `now`: an event whose work has not opened is not yet due."""
+        self.not_yet_due = not self.ready and self.opens_at is not None and self.opens_at > now
+        return self
 
     @property
     def ready(self) -> bool:
@@ -65,8 +79,12 @@ class Readiness:
         return [blocker for blocker in self.unresolved if blocker.kind == "hard_stop"]
 
     def __add__(self, other: "Readiness") -> "Readiness":
+        opens = [moment for moment in (self.opens_at, other.opens_at) if moment is not None]
         return Readiness(
-            self.blockers + other.blockers, self.unresolved + other.unresolved, self.overrides + other.overrides
+            self.blockers + other.blockers,
+            self.unresolved + other.unresolved,
+            self.overrides + other.overrides,
+            opens_at=min(opens, default=None),
         )
 
 
@@ -90,7 +108,11 @@ def checklist_readiness(checklist: Checklist, tasks: Iterable[Task] | None = Non
     covered = set(checklist.overridden_blockers) if checklist.override_reason else set()
     unresolved = [blocker for blocker in blockers if blocker.key not in covered]
     overridden = len(unresolved) < len(blockers)
-    return Readiness(blockers=blockers, unresolved=unresolved, overrides=[checklist] if overridden else [])
+    first_due = min((task.due_at for task in tasks if task.status != Task.Status.CANCELLED), default=None)
+    opens_at = first_due - WORK_HORIZON if first_due else None
+    return Readiness(
+        blockers=blockers, unresolved=unresolved, overrides=[checklist] if overridden else [], opens_at=opens_at
+    )
 
 
 def event_readiness(checklists: Iterable[Checklist]) -> Readiness:

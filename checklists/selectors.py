@@ -93,7 +93,7 @@ def checklists_with_tasks() -> Prefetch:
 # for pages that show many events' gates and nothing else of their tasks: the unit board, the
 # patient page's timeline.
 GATE_TASK_FIELDS = (
-    "checklist_id", "role", "text", "status", "required", "value",
+    "checklist_id", "role", "text", "status", "required", "value", "due_at",
     "hard_stop_failed", "needs_verification", "verifier_role", "verified_by_id",
 )  # fmt: skip
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, OuterRef, Prefetch, Subquery
@@ -769,3 +770,26 @@ def event_gate_override(
         for c in blocked
     )
     return blocked
+
+
+# --- past events --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def events_settle(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Give each event still planned EVENT_SETTLE_HOURS after its time an outcome: done when its
+    gate was ready (or overridden), missed when it was not. Past events no longer read "Planned"
+    for ever, and a missed one stands out on the record. Returns the counts."""
+    now = now or timezone.now()
+    past = (
+        CareEvent.objects.select_for_update(skip_locked=True)
+        .filter(status=CareEvent.Status.PLANNED, planned_at__lt=now - dt.timedelta(hours=settings.EVENT_SETTLE_HOURS))
+        .prefetch_related(Prefetch("checklists", queryset=Checklist.objects.prefetch_related("tasks")))
+    )
+    outcomes = {CareEvent.Status.DONE: [], CareEvent.Status.MISSED: []}
+    for event in past:
+        ready = sum((checklist_readiness(c) for c in event.checklists.all()), Readiness()).ready
+        outcomes[CareEvent.Status.DONE if ready else CareEvent.Status.MISSED].append(event.pk)
+    for status, ids in outcomes.items():
+        CareEvent.objects.filter(pk__in=ids).update(status=status)
+    return {status.label.lower(): len(ids) for status, ids in outcomes.items()}

@@ -205,6 +205,15 @@ if not AUDIT_SEAL_KEY and (_key_file := env.str("AUDIT_SEAL_KEY_FILE", default="
     AUDIT_SEAL_KEY = Path(_key_file).read_text(encoding="utf-8").strip()
 AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
 AUDIT_SEAL_SECONDS = env_count("AUDIT_SEAL_SECONDS", 5)
+# A planned event this many hours past its time gets its outcome (done, or missed when its gate
+# was not ready) from beat, every EVENT_SETTLE_MINUTES (checklists.services.events_settle).
+EVENT_SETTLE_HOURS = env_count("EVENT_SETTLE_HOURS", 12)
+EVENT_SETTLE_MINUTES = env_count("EVENT_SETTLE_MINUTES", 15)
+CELERY_BEAT_SCHEDULE["events-settle"] = {
+    "task": "checklists.events_settle",
+    "schedule": 60.0 * EVENT_SETTLE_MINUTES,
+    "options": {"expires": 60.0 * EVENT_SETTLE_MINUTES},
+}
 CELERY_BEAT_SCHEDULE["audit-seal"] = {
     "task": "accounts.audit_seal",
     "schedule": float(AUDIT_SEAL_SECONDS),

@@ -230,6 +230,7 @@ def _claim_and_ring(
                             title=message.title[:200],
                             body=message.body,
                             link=message.link[:300],
+                            task_id=reminder.task_id,
                             created_at=now,
                         )
                     )

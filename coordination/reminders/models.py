@@ -245,6 +245,9 @@ class Notification(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     link = models.CharField(max_length=300, blank=True, help_text="A path inside the tracker.")
+    # The task a reminder was about: once it is done (or closed otherwise), the notification is
+    # resolved, off the bell's count, and no longer "New" (selectors.unread_count).
+    task = models.ForeignKey("checklists.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -256,6 +259,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_resolved(self) -> bool:
+        """Its task is no longer open: nothing is left to do about it."""
+        return self.task_id is not None and self.task.status != "open"
 
     @property
     def is_unread(self) -> bool:

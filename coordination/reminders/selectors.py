@@ -70,10 +70,12 @@ def open_tasks_with_reminders(event: CareEvent, *, now: dt.datetime) -> list[Tas
 
 
 def notifications_of(user, limit: int = 100) -> QuerySet[Notification]:
-    """The user's newest notifications, read or not."""
-    return Notification.objects.filter(recipient=user)[:limit]
+    """The user's newest notifications, read or not, with their task's state (resolved or not)."""
+    return Notification.objects.filter(recipient=user).select_related("task")[:limit]
 
 
 def unread_count(user) -> int:
-    """The bell's number: one indexed count."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """The bell's number: the unread notifications that still ask for something (a reminder
+    whose task was done since is resolved), from the unread index."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    return unread.filter(Q(task__isnull=True) | Q(task__status=Task.Status.OPEN)).count()

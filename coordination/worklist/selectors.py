@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role
 from checklists.gate import checklist_readiness, event_readiness
@@ -56,14 +57,16 @@ def role_progress(tasks) -> list[RoleProgress]:
     return [RoleProgress(role, done[role], total[role]) for role in Role.values if total[role]]
 
 
-def annotate_event(event: CareEvent) -> CareEvent:
-    """Attach the gate and the per-role progress of each checklist (tasks prefetched)."""
+def annotate_event(event: CareEvent, *, now: dt.datetime | None = None) -> CareEvent:
+    """Attach the gate, read at `now` (not yet due before its work opens), and the per-role
+    progress of each checklist (tasks prefetched)."""
+    now = now or timezone.now()
     checklists = list(event.checklists.all())
     for checklist in checklists:
         tasks = list(checklist.tasks.all())
-        checklist.readiness = checklist_readiness(checklist, tasks)
+        checklist.readiness = checklist_readiness(checklist, tasks).with_clock(now)
         checklist.progress = role_progress(tasks)
-    event.readiness = event_readiness(checklists) if checklists else None
+    event.readiness = event_readiness(checklists).with_clock(now) if checklists else None
     return event
 
 
@@ -91,8 +94,9 @@ def board_events(patients: QuerySet[Patient], *, now: dt.datetime, hours: int = 
     )
     blocked = []
     for event in events:
-        annotate_event(event)
-        if event.readiness is not None and not event.readiness.ready:
+        annotate_event(event, now=now)
+        # Not ready with its work open: an event whose first task is not due yet is nobody's problem.
+        if event.readiness is not None and not event.readiness.ready and not event.readiness.not_yet_due:
             blocked.append(event)
     return blocked
 

@@ -134,6 +134,9 @@ class CareEvent(models.Model):
         PLANNED = "planned", "Planned"
         IN_PROGRESS = "in_progress", "In progress"
         DONE = "done", "Done"
+        # Set by the beat once its time has passed (checklists.services.events_settle): its gate
+        # was not ready, and it was neither done nor cancelled.
+        MISSED = "missed", "Missed"
         CANCELLED = "cancelled", "Cancelled"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="events")

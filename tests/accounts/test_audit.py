@@ -85,7 +85,8 @@ def test_verifying_and_overriding_are_logged_as_such(client, nurse, nurse2, onco
     client.force_login(nurse2)
     client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
     client.force_login(oncologist)
-    client.post(reverse("event_override", args=[event.pk]), {"reason": "Weight on paper, checked by the charge nurse."})
+    data = {"reason": "Weight on paper, checked by the charge nurse.", "justification": "done_elsewhere"}
+    client.post(reverse("event_override", args=[event.pk]), {**data, "confirm": "on", "covers": 2})
     assert [r.actor_username for r in rows(action=ChecklistAuditAction.VERIFY)] == ["nurse2"]
     (override,) = rows(action=ChecklistAuditAction.OVERRIDE, object_type="checklists_checklist")
     assert override.actor_username == "oncologist"

@@ -15,7 +15,6 @@ from accounts.models import Role
 
 from .models import Checklist, Task
 
-
 # An event's work opens when its first task comes within a shift's horizon, the one My work shows
 # by default ("overdue or due in 24 h"): before that, nothing about it is anybody's to do yet.
 WORK_HORIZON = dt.timedelta(hours=24)

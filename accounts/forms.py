@@ -7,6 +7,8 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.validators import MaxLengthValidator
 
+from .services import RECOVERY_CODE_SHAPE, code_normalised
+
 
 def _helper(label: str, *, css_class: str = "") -> FormHelper:
     helper = FormHelper()
@@ -35,7 +37,8 @@ class CodeForm(forms.Form):
     """A second-step code: 6 digits from the authenticator app or, if allowed, a recovery code.
 
     The form checks the shape only; `accounts.services` checks the code against the devices.
-    Spaces and dashes are ignored, and recovery codes are not case-sensitive.
+    Spaces and dashes are ignored, and recovery codes are not case-sensitive ("7kqf m3xr" is
+    "7KQF-M3XR").
     """
 
     code = forms.CharField(
@@ -58,10 +61,10 @@ class CodeForm(forms.Form):
         self.helper = _helper(submit)
 
     def clean_code(self) -> str:
-        code = re.sub(r"[\s-]+", "", self.cleaned_data["code"]).lower()
+        code = code_normalised(self.cleaned_data["code"])
         if re.fullmatch(r"\d{6}", code):
             return code
-        if self.allow_recovery and re.fullmatch(r"[a-z2-7]{8}", code):
+        if self.allow_recovery and RECOVERY_CODE_SHAPE.fullmatch(code):
             return code
         if not self.allow_recovery:
             raise forms.ValidationError("Enter the 6 digits that your authenticator app shows.")

@@ -5,6 +5,9 @@ raising the epoch makes Django flush every session of that user on its next requ
 """
 
 import math
+import re
+import secrets
+import time
 
 import django_otp
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django_otp.models import Device
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -23,7 +27,25 @@ RECOVERY_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "Authenticator app"
 RECOVERY_CODES_NAME = "Recovery codes"
 WRONG_AUTHENTICATOR_CODE = "That code is not right. Enter the code that your authenticator app shows now."
-WRONG_RECOVERY_CODE = "That recovery code is not right, or it has been used already."
+USED_AUTHENTICATOR_CODE = (
+    "That code was just used, and each code works once. Wait for the next code in your authenticator app "
+    "(a new one every 30 seconds), then enter it."
+)
+WRONG_RECOVERY_CODE = (
+    "That recovery code is not right. Check it against your latest list: making new codes stops the earlier ones."
+)
+USED_RECOVERY_CODE = "That recovery code was already used, and each works once. Enter another of your recovery codes."
+
+# Recovery codes are 8 characters of an alphabet without look-alikes (no 0/O, 1/I/L, 5/S, 2/Z,
+# 8/B), shown as two groups of 4 ("7KQF-M3XR"). They are stored as they are checked: lower case,
+# without the dash or spaces, as were the codes made before (django-otp's own: 8 of a-z and 2-7),
+# which keep working.
+RECOVERY_CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+RECOVERY_CODE_LENGTH = 8
+RECOVERY_CODE_SHAPE = re.compile(r"[a-z0-9]{8}")  # the new codes and the earlier ones, stored
+# A used recovery code is kept under this mark (django-otp deletes it), so that a second use is
+# told so; the mark's colon never passes RECOVERY_CODE_SHAPE, so it is never checked as a code.
+USED_RECOVERY_CODE_MARK = "used:"
 
 
 class CodeRejected(Exception):
@@ -56,7 +78,38 @@ def mfa_device_pending(*, user: User) -> TOTPDevice:
     return device
 
 
-def _verify(user: User, device: Device | None, code: str, *, wrong: str) -> Device:
+def code_normalised(code: str) -> str:
+    """A second-step code as it is checked and stored: without spaces or dashes, in lower case."""
+    return re.sub(r"[\s-]+", "", code).lower()
+
+
+def recovery_codes_left(user) -> int:
+    device = StaticDevice.objects.filter(user=user).first()
+    return device.token_set.exclude(token__startswith=USED_RECOVERY_CODE_MARK).count() if device else 0
+
+
+def _authenticator_code_used(device: TOTPDevice, code: str) -> str:
+    """Why a code of the authenticator was refused if it is the right one, used already: django-otp
+    accepts each time step's code once (`last_t`, the step last accepted)."""
+    if not code.isdigit():
+        return ""
+    device.refresh_from_db(fields=["last_t", "drift"])
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if totp.verify(int(code), device.tolerance) and totp.t() <= device.last_t:
+        return USED_AUTHENTICATOR_CODE
+    return ""
+
+
+def _recovery_code_used(device: StaticDevice, code: str) -> str:
+    if device.token_set.filter(token=USED_RECOVERY_CODE_MARK + code).exists():
+        return USED_RECOVERY_CODE
+    return ""
+
+
+def _verify(user: User, device: Device | None, code: str, *, wrong: str, why=None) -> Device:
+    """The device if it accepts the code; else CodeRejected with `why(device, code)` if it has a
+    reason, or `wrong`."""
     if device is None:
         raise CodeRejected(wrong)
     allowed, info = device.verify_is_allowed()
@@ -66,23 +119,29 @@ def _verify(user: User, device: Device | None, code: str, *, wrong: str) -> Devi
         raise CodeRejected(f"Too many wrong codes. Wait {wait} second{'s' if wait > 1 else ''}, then try again.")
     verified = django_otp.verify_token(user, device.persistent_id, code)
     if verified is None:
-        raise CodeRejected(wrong)
+        raise CodeRejected((why and why(device, code)) or wrong)
     return verified
 
 
 def mfa_code_check(*, user: User, code: str) -> Device:
     """The device that accepts the code: the authenticator for 6 digits, otherwise the recovery
-    codes, where a code works once. Raises CodeRejected."""
-    if code.isdigit():
-        return _verify(user, totp_device(user), code, wrong=WRONG_AUTHENTICATOR_CODE)
+    codes, where a code works once. Spaces, dashes and case do not matter. Raises CodeRejected."""
+    code = code_normalised(code)
+    if len(code) == 6 and code.isdigit():
+        return _verify(user, totp_device(user), code, wrong=WRONG_AUTHENTICATOR_CODE, why=_authenticator_code_used)
+    if not RECOVERY_CODE_SHAPE.fullmatch(code):
+        raise CodeRejected(WRONG_RECOVERY_CODE)
     recovery_codes = StaticDevice.objects.filter(user=user).first()
-    return _verify(user, recovery_codes, code, wrong=WRONG_RECOVERY_CODE)
+    device = _verify(user, recovery_codes, code, wrong=WRONG_RECOVERY_CODE, why=_recovery_code_used)
+    StaticToken.objects.create(device=device, token=USED_RECOVERY_CODE_MARK + code)
+    return device
 
 
 def mfa_enable(*, user: User, actor: User, code: str) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending authenticator with a code from it; returns it and new recovery codes."""
     # Verified before the transaction below, so that a wrong code's throttling is kept.
-    device = _verify(user, totp_device(user, confirmed=False), code, wrong=WRONG_AUTHENTICATOR_CODE)
+    pending = totp_device(user, confirmed=False)
+    device = _verify(user, pending, code_normalised(code), wrong=WRONG_AUTHENTICATOR_CODE, why=_authenticator_code_used)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
@@ -92,12 +151,15 @@ def mfa_enable(*, user: User, actor: User, code: str) -> tuple[TOTPDevice, list[
 
 @transaction.atomic
 def mfa_recovery_codes_new(*, user: User, actor: User | None) -> list[str]:
-    """Replace the user's recovery codes with RECOVERY_CODE_COUNT new ones; the old stop working."""
+    """Replace the user's recovery codes with RECOVERY_CODE_COUNT new ones, returned as they are
+    shown ("7KQF-M3XR"); the old stop working."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_CODES_NAME)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
-    return codes
+    codes: set[str] = set()
+    while len(codes) < RECOVERY_CODE_COUNT:
+        codes.add("".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)))
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code_normalised(code)) for code in codes)
+    return sorted(f"{code[:4]}-{code[4:]}" for code in codes)
 
 
 @transaction.atomic

@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
-from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import audit_record
@@ -65,11 +64,6 @@ def is_htmx(request) -> bool:
 
 def totp_device(user, *, confirmed: bool = True) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("-pk").first()
-
-
-def recovery_codes_left(user) -> int:
-    device = StaticDevice.objects.filter(user=user).first()
-    return device.token_set.count() if device else 0
 
 
 def second_step(user) -> str | None:

@@ -34,10 +34,10 @@ from ..services import (
     mfa_disable,
     mfa_enable,
     mfa_recovery_codes_new,
+    recovery_codes_left,
 )
 from ..signin import (
     log_event,
-    recovery_codes_left,
     safe_next,
     second_step,
     second_step_not_required,
@@ -79,7 +79,7 @@ def mfa_verify(request):
         else:
             _passed(request, device)
             if isinstance(device, StaticDevice):
-                left = device.token_set.count()
+                left = recovery_codes_left(user)
                 log_event(request, "second_step_passed", device="recovery_code", codes_left=left)
                 _recovery_code_used_message(request, left)
             else:

@@ -4,6 +4,7 @@ Codes are computed from the device's key with django_otp.oath.TOTP, as the user'
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -11,7 +12,15 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditEvent
-from accounts.services import mfa_recovery_codes_new
+from accounts.services import (
+    RECOVERY_CODE_ALPHABET,
+    USED_AUTHENTICATOR_CODE,
+    USED_RECOVERY_CODE,
+    WRONG_RECOVERY_CODE,
+    CodeRejected,
+    mfa_code_check,
+    mfa_recovery_codes_new,
+)
 
 from ..factories import TEST_PASSWORD
 from .helpers import SignInClient, totp_code, verified_login
@@ -32,6 +41,11 @@ def sign_in(client, username, password=TEST_PASSWORD):
 
 def enrolled(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def stored(codes) -> list[str]:
+    """Recovery codes as the database keeps them: lower case, without the dash."""
+    return [code.replace("-", "").lower() for code in codes]
 
 
 def setup_url(next_url="/"):
@@ -96,7 +110,8 @@ def test_setup_shows_a_qr_code_and_the_key_then_the_recovery_codes_once(client, 
     codes = response.context["codes"]
     assert len(codes) == 10
     assert "Store these codes safely now: they are shown only this once." in response.content.decode()
-    assert set(StaticToken.objects.filter(device__user=coordinator).values_list("token", flat=True)) == set(codes)
+    stored = set(StaticToken.objects.filter(device__user=coordinator).values_list("token", flat=True))
+    assert stored == {code.replace("-", "").lower() for code in codes}
     assert client.get(reverse("home")).status_code == 200
     assert client.get(reverse("mfa_setup"))["Location"] == reverse("security")
 
@@ -130,7 +145,7 @@ def test_setup_shows_the_same_key_until_it_is_confirmed(client, coordinator):
         ("9" * 500, "Enter the 6 digits your authenticator app shows"),
         ("\x00\x01", "Null characters are not allowed."),
         ("000000", "That code is not right. Enter the code that your authenticator app shows now."),
-        ("abcdefgh", "That recovery code is not right, or it has been used already."),
+        ("abcdefgh", "That recovery code is not right. Check it against your latest list"),
     ],
     ids=["empty", "blank", "short", "garbage", "huge", "control", "wrong", "wrong-recovery"],
 )
@@ -162,7 +177,7 @@ def test_wrong_codes_in_a_row_make_the_next_try_wait(client, nurse, clock):
     assert client.post(verify_url("/"), {"code": totp_code(device)})["Location"] == "/"
 
 
-def test_a_code_is_accepted_once_only(client, nurse, clock):
+def test_a_code_used_twice_within_its_30_seconds_is_refused_saying_to_wait_for_the_next(client, nurse, clock):
     device = enrolled(nurse)
     sign_in(client, "nurse")
     code = totp_code(device)
@@ -170,7 +185,21 @@ def test_a_code_is_accepted_once_only(client, nurse, clock):
     other = SignInClient()
     sign_in(other, "nurse")
     response = other.post(verify_url("/"), {"code": code})
-    assert "That code is not right." in response.context["form"].errors["code"][0]
+    assert response.context["form"].errors["code"] == [USED_AUTHENTICATOR_CODE]
+    assert "That code was just used" in response.content.decode()
+    assert "Wait for the next code in your authenticator app" in USED_AUTHENTICATOR_CODE
+    clock.shift(dt.timedelta(seconds=30))
+    assert other.post(verify_url("/"), {"code": totp_code(device)})["Location"] == "/"
+
+
+def test_a_wrong_code_after_a_used_one_is_still_not_right(client, nurse, clock):
+    device = enrolled(nurse)
+    code = totp_code(device)
+    mfa_code_check(user=nurse, code=code)
+    clock.shift(dt.timedelta(seconds=2))  # past the wait that the refusal below does not cause
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    with pytest.raises(CodeRejected, match="That code is not right."):
+        mfa_code_check(user=nurse, code=wrong)
 
 
 # --- recovery codes ---------------------------------------------------------------------------------
@@ -186,8 +215,85 @@ def test_a_recovery_code_works_once_only(client, nurse, clock):
 
     later = SignInClient()
     sign_in(later, "nurse")
-    response = later.post(verify_url("/"), {"code": code})
-    assert response.context["form"].errors["code"] == ["That recovery code is not right, or it has been used already."]
+    response = later.post(verify_url("/"), {"code": code.lower().replace("-", "")})
+    assert response.context["form"].errors["code"] == [USED_RECOVERY_CODE]
+    assert "That recovery code was already used" in USED_RECOVERY_CODE
+    assert "Recovery codes left: <strong>9</strong>" in client.get(reverse("security")).content.decode()
+
+
+LOOK_ALIKES = "0Oo1lIi5Ss2Zz8Bb"
+
+
+def test_recovery_codes_have_no_look_alike_characters_and_are_grouped_for_reading(nurse):
+    codes = mfa_recovery_codes_new(user=nurse, actor=nurse)
+    assert len(set(codes)) == 10
+    for code in codes:
+        assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code), code
+        assert not set(code) & set(LOOK_ALIKES), code
+    assert not set(RECOVERY_CODE_ALPHABET) & set(LOOK_ALIKES)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda code: code,  # 7KQF-M3XR
+        lambda code: code.replace("-", ""),  # 7KQFM3XR
+        lambda code: code.lower(),  # 7kqf-m3xr
+        lambda code: f"  {code.replace('-', ' ').lower()}\t",  # 7kqf m3xr, with spaces around
+        lambda code: code[:2] + "-" + code[2:].replace("-", "").swapcase(),  # a dash elsewhere
+    ],
+    ids=["as-shown", "without-the-dash", "lower-case", "spaces", "dash-elsewhere"],
+)
+def test_a_recovery_code_is_accepted_with_or_without_the_dash_in_any_case(client, nurse, clock, typed):
+    enrolled(nurse)
+    code = mfa_recovery_codes_new(user=nurse, actor=nurse)[0]
+    sign_in(client, "nurse")
+    assert client.post(verify_url("/"), {"code": typed(code)})["Location"] == "/"
+
+
+@pytest.mark.parametrize("typed", [str, str.upper, lambda code: f"{code[:4]}-{code[4:]}".upper()])
+def test_recovery_codes_made_before_the_new_alphabet_still_work(client, nurse, clock, typed):
+    """Codes from before were django-otp's own: 8 of a-z and 2-7, stored in lower case."""
+    enrolled(nurse)
+    device = StaticDevice.objects.create(user=nurse, name="Recovery codes")
+    old = [StaticToken.random_token() for _ in range(10)]
+    for code in old:
+        StaticToken.objects.create(device=device, token=code)
+    sign_in(client, "nurse")
+    assert client.post(verify_url("/"), {"code": typed(old[0])})["Location"] == "/"
+    with pytest.raises(CodeRejected, match="already used"):
+        mfa_code_check(user=nurse, code=old[0])
+    clock.shift(dt.timedelta(seconds=2))  # a refusal makes the next try wait a second
+    assert mfa_code_check(user=nurse, code=old[1]) == device
+
+
+def test_a_used_code_is_kept_only_as_a_mark_that_no_typed_code_can_match(nurse, clock):
+    enrolled(nurse)
+    code = stored(mfa_recovery_codes_new(user=nurse, actor=nurse))[0]
+    mfa_code_check(user=nurse, code=code)
+    mark = StaticToken.objects.get(device__user=nurse, token__contains=code).token
+    assert mark != code
+    clock.shift(dt.timedelta(seconds=2))
+    with pytest.raises(CodeRejected) as refused:
+        mfa_code_check(user=nurse, code=mark)
+    assert str(refused.value) == WRONG_RECOVERY_CODE
+
+
+def test_the_recovery_codes_page_offers_print_and_copy_with_scripts_from_files(client, coordinator, clock):
+    sign_in(client, "coordinator")
+    client.get(setup_url("/"))
+    device = TOTPDevice.objects.get(user=coordinator, confirmed=False)
+    body = client.post(setup_url("/"), {"code": totp_code(device)}).content.decode()
+    assert re.search(r'<button type="button" class="[^"]*" data-print hidden>Print the codes</button>', body)
+    assert re.search(r'<button type="button" class="[^"]*" data-copy="#recovery-code-list" hidden>', body)
+    assert 'id="recovery-code-list"' in body
+    assert '<script src="/static/js/print.js"></script>' in body
+    assert '<script src="/static/js/copy.js"></script>' in body
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), "an inline script"
+    assert not re.search(r"\son[a-z]+=", body), "an inline event handler"
+    # Printed alone: everything else on the page is marked not to print (static/css/app.css).
+    assert 'class="alert alert-warning d-print-none"' in body
+    assert '<section class="recovery-codes"' in body
 
 
 def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(client, nurse, clock):
@@ -195,12 +301,44 @@ def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(client, n
     verified_login(client, nurse)
     wrong = client.post(reverse("mfa_recovery_codes"), {"codes-password": "not-my-password"})
     assert wrong.context["codes_form"].errors["password"] == ["That password is not right."]
-    assert sorted(StaticToken.objects.values_list("token", flat=True)) == sorted(old)
+    assert sorted(StaticToken.objects.values_list("token", flat=True)) == sorted(stored(old))
 
     response = client.post(reverse("mfa_recovery_codes"), {"codes-password": TEST_PASSWORD})
     new = response.context["codes"]
     assert len(new) == 10 and not set(new) & set(old)
-    assert sorted(StaticToken.objects.values_list("token", flat=True)) == sorted(new)
+    assert sorted(StaticToken.objects.values_list("token", flat=True)) == sorted(stored(new))
+
+
+# --- the pages before the second step -------------------------------------------------------------
+
+MENU_AND_BELL = ['id="bell"', "Notifications", 'href="/patients/"', "My work", "Unit board", "Administration"]
+
+
+def test_the_forced_setup_page_is_bare_the_product_the_name_and_sign_out(client, coordinator):
+    sign_in(client, "coordinator")
+    body = client.get(setup_url("/")).content.decode()
+    navigation = body[body.index("<nav") : body.index("</nav>")]
+    assert "Care Coordination Tracker" in navigation
+    assert str(coordinator) in navigation
+    assert f'action="{reverse("logout")}"' in navigation and ">Sign out</button>" in navigation
+    for part in [*MENU_AND_BELL, reverse("security"), "navbar-toggler"]:
+        assert part not in body, part
+
+
+def test_the_code_page_is_bare_too(client, nurse):
+    enrolled(nurse)
+    sign_in(client, "nurse")
+    body = client.get(verify_url("/")).content.decode()
+    assert ">Sign out</button>" in body
+    for part in MENU_AND_BELL:
+        assert part not in body, part
+
+
+def test_setting_it_up_by_choice_from_the_security_page_keeps_the_whole_menu(client, nurse):
+    sign_in(client, "nurse")
+    body = client.get(reverse("mfa_setup")).content.decode()
+    for part in MENU_AND_BELL[:4]:
+        assert part in body, part
 
 
 # --- the Security page ----------------------------------------------------------------------------

@@ -46,11 +46,9 @@ run: $(STAMP) var
 	@echo "  Care Coordination Tracker: http://127.0.0.1:8000/"
 	@echo "  Demo logins: nurse, nurse2, pharmacist, pharmacist2, oncologist, oncologist2, casemanager, coordinator, homenurse, outsider, admin"
 	@echo "  Password: $${DEMO_PASSWORD:-demo-Care-2026}  (set DEMO_PASSWORD to choose another)"
+	@echo "  Ctrl-C stops the web server, the Celery worker and beat (config/run.py) together."
 	@echo
-	trap 'kill 0' EXIT INT TERM; \
-	$(RUN_ENV) $(BIN)/celery -A config worker --loglevel=INFO --concurrency=1 & \
-	$(RUN_ENV) $(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule & \
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000 --noreload
+	@$(RUN_ENV) $(BIN)/python config/run.py
 
 test: $(STAMP) var
 	parallel=0; service=0; \

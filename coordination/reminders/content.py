@@ -1,9 +1,10 @@
 """What a reminder says: in the tracker (the bell) and by email.
 
-The least patient information that works: the patient's initials and the last 4 characters of
-the MRN, the role, the time, and a link into the tracker (which checks access as always).
-Emails never carry a name, a diagnosis, the checklist's wording or the kind of event (a bag
-change names the treatment); the bell, behind sign-in, also shows what the task is.
+Emails carry the least patient information that works: the patient's initials and the last 4
+characters of the MRN, the role, the time, and a link into the tracker (which checks access as
+always); never a name, a diagnosis, the checklist's wording or the kind of event (a bag change
+names the treatment). The bell, behind sign-in, names the patient by name and MRN (two
+identifiers, as every page does) and shows what the task is.
 Times are in the time zone of the patient's unit (the digest: the recipient's unit).
 """
 
@@ -98,7 +99,7 @@ def _task_message(reminder: Reminder, now: dt.datetime) -> Message:
         Kind.OVERDUE: f"Overdue since {when}: {task.text}",
         Kind.ESCALATION: f"Escalation, overdue since {when}: {task.text}",
     }
-    body = f"{label} · {task.event.get_kind_display()} · {role} task"
+    body = f"{patient} · {task.event.get_kind_display()} · {role} task"
     if reminder.kind == Kind.ESCALATION:
         body += f" · {'assigned to ' + str(task.assignee) if task.assignee_id else 'not claimed by anyone'}"
         if task.hard_stop:
@@ -125,7 +126,7 @@ def _gate_message(reminder: Reminder, now: dt.datetime) -> Message:
     waiting_text = ", ".join(f"{role} ({count})" for role, count in sorted(waiting.items()))
     return Message(
         title=f"Not ready, starts {when}: {event.get_kind_display()}"[:200],
-        body=f"{patient_label(patient)} · waiting for: {waiting_text}",
+        body=f"{patient} · waiting for: {waiting_text}",
         link=reverse("event_detail", args=[event.pk]),
         context={"kind": reminder.kind, "patient": patient_label(patient), "when": when, "waiting": waiting_text},
     )
@@ -141,7 +142,7 @@ def _handoff_message(reminder: Reminder, now: dt.datetime) -> Message:
         title = f"Handoff not acknowledged since {when}"
     return Message(
         title=title,
-        body=f"{patient_label(patient)} · from {handoff.from_unit} to {handoff.to_unit}",
+        body=f"{patient} · from {handoff.from_unit} to {handoff.to_unit}",
         link=reverse("handoff_detail", args=[handoff.pk]),
         context={
             "kind": reminder.kind,
@@ -161,7 +162,7 @@ def _alert_message(reminder: Reminder, now: dt.datetime) -> Message:
     title = f"{'Escalated, not acknowledged: ' if escalated else 'URGENT: '}{alert.reason}"
     return Message(
         title=title[:200],
-        body=f"{patient_label(patient)} · raised {when}{' · ' + alert.get_ask_display() if alert.ask else ''}",
+        body=f"{patient} · raised {when}{' · ' + alert.get_ask_display() if alert.ask else ''}",
         link=reverse("alert_detail", args=[alert.pk]),
         email="alert",
         context={

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from .policy import mfa_required
@@ -120,3 +121,23 @@ class NoStoreMiddleware:
         if request.user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class UnitClockMiddleware:
+    """Every time a page shows is on the signed-in user's unit's clock (its time zone), unless the
+    page names another (a patient's pages use the patient's unit's): one clock, whatever the
+    server's zone, for the bell's notifications and the template editor's dates alike. Users
+    without a unit (administrators) read the server's zone (TIME_ZONE), which pages name."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        unit = getattr(user, "unit", None) if user is not None and user.is_authenticated else None
+        if unit is not None:
+            timezone.activate(unit.zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "accounts.middleware.NoStoreMiddleware",
     # Names the user, address and browser on every change the request writes to the audit log.
     "accounts.audit.AuditContextMiddleware",
+    # Times on the signed-in user's unit's clock (its zone), unless a page names another.
+    "accounts.middleware.UnitClockMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

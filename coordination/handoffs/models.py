@@ -217,10 +217,11 @@ class Handoff(models.Model):
         return {name: getattr(self, name) for name in IPASS_FIELDS}
 
     def local_time(self, at) -> str:
-        """A time as the handoff's messages say it, on the sending unit's clock; "" for none."""
+        """A time as the handoff's messages say it, on the sending unit's clock, with its zone (the
+        receiving side may be on another); "" for none."""
         if at is None:
             return ""
-        return timezone.localtime(at, self.from_unit.zone).strftime("%d %b %H:%M")
+        return timezone.localtime(at, self.from_unit.zone).strftime("%a %d %b %H:%M %Z")
 
     @property
     def is_waiting(self) -> bool:

@@ -62,11 +62,10 @@ def patient_label(patient) -> str:
 
 
 def local_time(at: dt.datetime, zone, now: dt.datetime) -> str:
-    """14:00 CET today, or Tue 24 Nov 14:00 CET on another day, in `zone`."""
-    local = timezone.localtime(at, zone)
-    if local.date() == timezone.localtime(now, zone).date():
-        return local.strftime("%H:%M %Z")
-    return local.strftime("%a %d %b %H:%M %Z")
+    """Tue 24 Nov 14:00 CET, in `zone`, on a 24-hour clock: always with the day, because a message
+    is read later than it is sent (an email opened the next morning), and with the zone, because
+    its reader may be on another clock."""
+    return timezone.localtime(at, zone).strftime("%a %d %b %H:%M %Z")
 
 
 def role_label(role: str) -> str:

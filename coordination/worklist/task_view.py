@@ -103,6 +103,7 @@ def decorate(
     roles = roles if isinstance(roles, TeamRoles) else TeamRoles(roles)
     urls = ActionUrls()
     reminders_url = UrlForPk("event_reminders")
+    reader_zone = timezone.get_current_timezone_name()  # the reader's unit's (accounts UnitClockMiddleware)
     decorated = []
     for task in tasks:
         task.urgency = urgency(task, now)
@@ -119,6 +120,8 @@ def decorate(
         task.verifier_label = Role(task.verifier_role).label.lower() if task.verifier_role else ""
         task.action_urls = urls(task.pk)
         task.due_text = local_time_text(task.due_at, task.patient.unit.zone)
+        if task.patient.unit.time_zone != reader_zone:  # another clock than the header's: say which
+            task.due_text += f" {timezone.localtime(task.due_at, task.patient.unit.zone):%Z}"
         if task.can_complete:
             task.complete_form = empty_complete_form(task)
         if task.can_snooze:

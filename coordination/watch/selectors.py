@@ -4,12 +4,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, Unit, User
 from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment
 from patients.policy import can_record_assessment
 
+from ..reminders.models import Notification
 from .models import OnCallShift, ToxicityAlert
 
 # Who must be on call, by the kind of unit: a ward or a clinic has an oncologist and a
@@ -108,6 +110,16 @@ def alert_recipients(alert: ToxicityAlert) -> list[User]:
     ids = alert.reminders.order_by("created_at", "pk").values_list("recipient_id", flat=True)
     users = User.objects.in_bulk(set(ids))
     return [users[pk] for pk in dict.fromkeys(ids)]
+
+
+def alert_notifications(alert: ToxicityAlert) -> QuerySet[Notification]:
+    """The bell notifications that the alert rang: delivery writes one for each reminder of it
+    (the alert and its escalations, coordination/reminders/delivery.py), to the reminder's
+    recipient, linking to the alert's page (reminders/content.py). Found by both: a notification
+    of another alert, or to someone it never reached, is never among them."""
+    return Notification.objects.filter(
+        recipient__in=alert.reminders.values("recipient_id"), link=reverse("alert_detail", args=[alert.pk])
+    )
 
 
 @dataclass(frozen=True)

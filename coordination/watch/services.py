@@ -23,7 +23,7 @@ from ..reminders.models import Reminder
 from ..reminders.sweep import dispatch
 from . import policy
 from .models import OnCallShift, ToxicityAlert, WatchUnitRule
-from .selectors import on_call
+from .selectors import alert_notifications, on_call
 
 MAX_ROSTER_PERIOD = dt.timedelta(days=35)
 # The ASTCT grade of CRS from which an alert is urgent (any ICANS grade, and any seizure, is).
@@ -319,19 +319,26 @@ def alert_raise(
 
 @transaction.atomic
 def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.datetime | None = None) -> ToxicityAlert:
-    """Whoever takes it answers for it: the pending reminders of it are skipped at delivery."""
+    """Whoever takes it answers for it: the pending reminders of it are skipped at delivery, and
+    the bell notifications it rang are marked read, for everyone it reached (the bell no longer
+    counts an alert that someone took)."""
     alert = (
         ToxicityAlert.objects.select_for_update(of=("self",))
         .select_related("patient", "acknowledged_by")
         .get(pk=alert.pk)
     )
-    sent_to = alert.reminders.filter(recipient=actor).exists()
-    policy.can_acknowledge(actor, alert, sent_to=sent_to).enforce()
+    # Lock the alert's reminders: a delivery ringing the bell for one of them right now holds
+    # its row until it commits, so we wait for its notification and mark it read below; a
+    # delivery that comes after passes over the locked rows (skip_locked) and, handed them again
+    # later, finds the alert acknowledged and skips them. Either way no bell is left unread.
+    recipients = set(alert.reminders.select_for_update().values_list("recipient_id", flat=True))
+    policy.can_acknowledge(actor, alert, sent_to=actor.pk in recipients).enforce()
     alert.acknowledged_at = now or timezone.now()
     alert.acknowledged_by = actor
     alert.acknowledge_note = note.strip()[:500]
     alert.escalate_at = None
     alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note", "escalate_at"])
+    alert_notifications(alert).filter(read_at__isnull=True).update(read_at=alert.acknowledged_at)
     return alert
 
 

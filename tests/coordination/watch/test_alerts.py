@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import Role
 from coordination.models import Notification, Reminder
 from coordination.reminders.delivery import reminders_deliver
+from coordination.reminders.selectors import unread_count
 from coordination.watch.models import ToxicityAlert, WatchUnitRule
 from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_escalate, roster_replace
 from patients.grading import Consciousness, Seizure
@@ -169,3 +170,58 @@ def test_an_on_call_oncologist_of_another_team_can_open_the_alert_for_a_day(clie
     assert client.post(f"/alerts/{alert.pk}/acknowledge/", {"note": "On my way"}).status_code == 302
     alert.refresh_from_db()
     assert alert.acknowledged_by == first
+
+
+# --- the bell after an acknowledgement (issue 14, item 8) --------------------------------------
+
+
+def deliver(alert):
+    reminders_deliver(ids=list(Reminder.objects.filter(alert=alert).values_list("pk", flat=True)))
+
+
+def bell(user):
+    return {n.title: n.read_at for n in Notification.objects.filter(recipient=user)}
+
+
+def test_an_acknowledged_alert_leaves_the_bell_of_everyone_it_reached(patient, nurse, coordinator, roster):
+    first, _ = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    deliver(alert)
+    later = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()  # another alert, still open
+    deliver(later)
+    Notification.objects.create(recipient=first, title="Something else", link="/")
+    assert (unread_count(first), unread_count(coordinator)) == (3, 2)
+
+    acknowledged = alert_acknowledge(alert=alert, actor=first, now=NIGHT + dt.timedelta(minutes=3))
+    assert bell(first) == {
+        "URGENT: ICANS grade 2": acknowledged.acknowledged_at,
+        f"URGENT: {later.reason}": None,
+        "Something else": None,
+    }
+    assert bell(coordinator) == {"URGENT: ICANS grade 2": acknowledged.acknowledged_at, f"URGENT: {later.reason}": None}
+    assert (unread_count(first), unread_count(coordinator)) == (2, 1)
+
+
+def test_an_escalated_alert_acknowledged_down_the_roster_clears_each_bell_it_rang(patient, nurse, coordinator, roster):
+    first, second = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    deliver(alert)
+    alerts_escalate(now=alert.escalate_at)
+    deliver(alert)
+    assert {n.recipient for n in Notification.objects.all()} == {first, second, coordinator}
+
+    alert_acknowledge(alert=alert, actor=second)
+    assert not Notification.objects.filter(read_at__isnull=True).exists()
+    assert unread_count(first) == unread_count(second) == unread_count(coordinator) == 0
+
+
+def test_acknowledging_on_the_alerts_page_empties_the_bells_count(client, patient, nurse, coordinator, roster):
+    first, _ = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    deliver(alert)
+    client.force_login(first)
+    assert '1<span class="visually-hidden"> unread</span>' in client.get(f"/alerts/{alert.pk}/").text
+    page = client.post(f"/alerts/{alert.pk}/acknowledge/", {"note": "On my way"}, follow=True).text
+    assert "Acknowledged: the alert goes no further." in page
+    assert " unread</span>" not in page
+    assert unread_count(coordinator) == 0

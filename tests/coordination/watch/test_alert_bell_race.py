@@ -1,0 +1,66 @@
+"""An alert acknowledged while delivery is ringing its bell (issue 14, item 8): the notification
+written by that delivery is marked read too. Real PostgreSQL row locks, threads with their own
+connections."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from coordination.models import Notification, Reminder
+from coordination.reminders import delivery, sweep
+from coordination.reminders.delivery import reminders_deliver
+from coordination.watch.services import alert_acknowledge
+
+from . import test_alerts
+
+# The roster fixture (onc0 first call, onc1 second, in the night of a clock change) and an assessment.
+roster, assess = test_alerts.roster, test_alerts.assess
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_acknowledgement_while_the_bell_rings_leaves_no_notification_unread(
+    patient, nurse, coordinator, roster, monkeypatch
+):
+    monkeypatch.setattr(sweep, "_publish", lambda ids: None)  # this test delivers by itself
+    first, _ = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    rung, acknowledging = threading.Event(), threading.Event()
+    ring = delivery.Changes.save
+
+    def ring_then_wait(changes):
+        ring(changes)  # the bell is written, the delivery's transaction still open
+        rung.set()
+        acknowledging.wait(timeout=10)
+        time.sleep(0.5)  # the acknowledgement has every chance to finish before this commits
+
+    monkeypatch.setattr(delivery.Changes, "save", ring_then_wait)
+    errors = []
+
+    def run(call):
+        try:
+            call()
+        except Exception as error:  # noqa: BLE001 - the test looks at it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def acknowledge():
+        rung.wait(timeout=10)
+        acknowledging.set()
+        alert_acknowledge(alert=alert, actor=first)
+
+    ids = list(Reminder.objects.filter(alert=alert).values_list("pk", flat=True))
+    threads = [
+        threading.Thread(target=run, args=(lambda: reminders_deliver(ids=ids),)),
+        threading.Thread(target=run, args=(acknowledge,)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads) and not errors, errors
+    assert {n.recipient for n in Notification.objects.all()} == {first, coordinator}
+    assert not Notification.objects.filter(read_at__isnull=True).exists()

@@ -201,10 +201,13 @@ def row_field_html(
             for n, error in enumerate(errors, 1)
         )
         messages = f' <div id="{field_id}_error" class="invalid-feedback">{spans}</div>'
-    if kind in ("checkbox", "attestation"):
+    if kind == "checkbox":
+        # Done in one press: the row's Done button says what is done (its hidden words name the task).
+        return mark_safe(f'<input type="hidden" name="{escape(html_name)}" value="on">')  # noqa: S308 (escaped)
+    if kind == "attestation":
         checked = " checked" if value else ""
         return mark_safe(  # noqa: S308  (every value above is escaped)
-            f'<div class="mb-3"><div id="div_{field_id}" class="form-check"><input type="checkbox" '
+            f'<div class="mb-1"><div id="div_{field_id}" class="form-check"><input type="checkbox" '
             f'name="{escape(html_name)}" class="checkboxinput form-check-input{invalid}" required{checked}{aria} '
             f'id="{field_id}"> <label for="{field_id}" class="form-check-label requiredField">{label}</label>'
             f"{messages}</div></div>"
@@ -226,7 +229,7 @@ def row_field_html(
             f'class="textinput form-control{invalid}" required{aria} id="{field_id}">'
         )
     return mark_safe(  # noqa: S308  (every value above is escaped)
-        f'<div id="div_{field_id}" class="mb-3"><label for="{field_id}" class="form-label requiredField">'
+        f'<div id="div_{field_id}" class="mb-1"><label for="{field_id}" class="form-label small mb-0 requiredField">'
         f"{label}</label> {widget}{messages}</div>"
     )
 

@@ -72,7 +72,7 @@ def test_not_applicable_without_a_reason_shows_the_message_at_the_reason_field(c
     client.force_login(nurse)
     response = client.post(reverse("task_not_applicable", args=[line.pk]), {f"na-{line.pk}-reason": ""}, **HTMX)
     body = response.content.decode()
-    assert "is-invalid" in body and "This field is required." in body and '<details class="mb-3" open>' in body
+    assert "is-invalid" in body and "This field is required." in body and '<details class="mb-1" open>' in body
     line.refresh_from_db()
     assert line.status == Task.Status.OPEN
 

@@ -64,3 +64,16 @@ def test_a_checkbox_task_is_done_in_one_press(page, login_as, six_tasks):
     task_button(page, "Done", CHECKS[0]).click()
     expect(page.get_by_text("Done.")).to_be_visible()
     assert Task.objects.get(event=six_tasks, text=CHECKS[0]).status == Task.Status.DONE
+
+
+@pytest.mark.parametrize("width", [1280, 1024, 820])
+def test_the_event_page_puts_the_work_on_the_first_screen(page, login_as, infusion_start, width, screenshot):
+    """The gate in a line, then the tasks; the bag, the reminders and the snoozes below them
+    (issue 14, item 6). 820×1180 is a tablet held upright."""
+    login_as(page, "nurse")
+    page.set_viewport_size({"width": width, "height": 1180 if width == 820 else 768})
+    page.goto(f"/events/{infusion_start.pk}/")
+    expect(page.locator(".task-row").first).to_be_in_viewport()
+    headings = page.get_by_role("heading").all_inner_texts()
+    assert headings.index("Bag") > headings.index("Before the start")
+    screenshot(page, f"event-{width}")

@@ -31,9 +31,10 @@ from django.utils import timezone
 
 from accounts.audit import change_version
 
-# The shape of what is kept: a change of it (the patient ids were added) moves every key on, so
-# that a page kept by the previous release is never read as the new shape after a deploy.
-PARTS_FORMAT = "2"
+# The shape of what is kept: a change of it (the patient ids, then the handoff tasks, were added)
+# moves every key on, so that a page kept by the previous release is never read as the new shape
+# after a deploy.
+PARTS_FORMAT = "3"
 
 
 def page_key(request, page: str) -> str | None:

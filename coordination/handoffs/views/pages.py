@@ -191,11 +191,8 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
         "can_acknowledge": offers["acknowledge"],
         "accept_form": form("accept", AcceptForm, offers["accept"]),
         "return_form": form("return", ReturnForm, offers["return"]),
-        "complete_form": form(
-            "complete",
-            lambda: CompleteForm(initial={"first_visit_at": now.replace(second=0, microsecond=0)}),
-            offers["complete"],
-        ),
+        # Not prefilled: the first visit's time is what the nurse says it was, never "now" by default.
+        "complete_form": form("complete", CompleteForm, offers["complete"]),
         "cancel_form": form("cancel", CancelForm, offers["cancel"]),
         "comment_form": form("comment", CommentForm, offers["comment"]),
         "flag_form": form("flag", FlagForm, offers["flag"]),

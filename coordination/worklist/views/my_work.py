@@ -20,6 +20,7 @@ from checklists.models import Task
 from checklists.selectors import my_work
 from patients.models import CareEvent
 
+from ...handoffs.selectors import handoff_actions_for
 from ..forms import MyWorkFilter
 from ..page_cache import cached_parts
 from ..task_view import DUE_SOON, UrlForPk, decorate, local_time_text, patients_and_team_roles
@@ -120,9 +121,16 @@ def render_parts(request) -> dict[str, Any]:
         "show_all_url": show_all_url,
         "now": now,
     }
+    # The receiving side's handoff tasks (a home nurse's first visit, a case manager's call):
+    # their work too, whatever the filters say.
+    actions = handoff_actions_for(user)
+    handoff_context = {"actions": actions, "now": now}
     return {
+        "handoff_actions": render_to_string(
+            "coordination/worklist/partials/my_work_handoff_actions.html", handoff_context, request
+        ),
         "filter": render_to_string("coordination/worklist/partials/my_work_filter.html", context, request),
         "list": render_to_string("coordination/worklist/partials/my_work_list.html", context, request),
         "list_patients": sorted({task.patient_id for task in tasks}),
-        "page_patients": sorted(patient.pk for patient in patients),
+        "page_patients": sorted({patient.pk for patient in patients} | {a.handoff.patient_id for a in actions}),
     }

@@ -243,6 +243,23 @@ def test_the_receiving_side_completes_and_works_its_actions(client, sent, home_n
     assert Handoff.objects.get(pk=sent.pk).status == "completed"
 
 
+def test_the_home_nurses_handoff_tasks_are_in_her_my_work_and_completing_waits_for_the_visit(client, sent, home_nurse):
+    """Issue 14, item 7: her work is where her work is; completing is not the next button, nor "now"."""
+    svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+    svc.handoff_accept(handoff=sent, actor=home_nurse, synthesis=SYNTHESIS)
+    client.force_login(home_nurse)
+    my_work = client.get(reverse("home")).content.decode()
+    section = my_work.split('id="handoff-actions"')[1].split("</section>")[0]
+    assert "Handoff tasks (1)" in my_work and "First home visit" in section
+    assert f"{sent.patient.family_name}, {sent.patient.given_name} ({sent.patient.mrn})" in section
+    assert f'href="/handoffs/{sent.pk}/"' in section
+
+    _, body = page(client, "handoff_detail", sent.pk)
+    assert "<summary>After the first home visit: complete the handoff…</summary>" in body
+    field = body.split('name="complete-first_visit_at"')[1].split(">")[0]
+    assert "value=" not in field  # not prefilled with now
+
+
 def test_a_second_person_acknowledging_is_told_who_was_first(client, sent, home_nurse, agency):
     colleague = make_home_nurse(agency, "homenurse2")
     svc.handoff_acknowledge(handoff=sent, actor=colleague)

@@ -30,9 +30,11 @@ def course_at_home(patient, nurse, oncologist, pharmacist):
     return course
 
 
-def local_input(moment: dt.datetime, zone) -> str:
-    """A time as a datetime-local field takes it, on the unit's clock."""
-    return timezone.localtime(moment, zone).strftime("%Y-%m-%dT%H:%M")
+def fill_date_and_time(page, label: str, moment: dt.datetime, zone) -> None:
+    """A date picker and a 24-hour time (accounts.fields.DateAndTimeWidget), on the unit's clock."""
+    local = timezone.localtime(moment, zone)
+    page.get_by_label(f"{label}: date").fill(local.strftime("%Y-%m-%d"))
+    page.get_by_label(f"{label}: time, 24-hour (HH:MM)").fill(local.strftime("%H:%M"))
 
 
 def test_a_stop_and_a_restart_five_hours_later_move_the_plan_and_ask_for_premedication(
@@ -49,7 +51,7 @@ def test_a_stop_and_a_restart_five_hours_later_move_the_plan_and_ask_for_premedi
     page.goto(f"/patients/{patient.pk}/")
     page.get_by_role("link", name="Record a stop of the infusion").click()
     expect(page.get_by_text(f"MRN {patient.mrn}")).to_be_visible()  # two identifiers on the form
-    page.get_by_label("Stopped at").fill(local_input(stopped_at, zone))
+    fill_date_and_time(page, "Stopped at", stopped_at, zone)
     page.get_by_label("Pump or line problem").check()
     page.get_by_label("What happened").fill("Occlusion alarm; tubing kinked under the dressing.")
     page.get_by_role("button", name="Record the stop").click()
@@ -63,7 +65,7 @@ def test_a_stop_and_a_restart_five_hours_later_move_the_plan_and_ask_for_premedi
     login_as(page, "oncologist")
     page.goto(f"/patients/{patient.pk}/")
     page.get_by_role("link", name="Record the restart").click()
-    page.get_by_label("Restarts at (done or planned)").fill(local_input(stopped_at + dt.timedelta(hours=5), zone))
+    fill_date_and_time(page, "Restarts at (done or planned)", stopped_at + dt.timedelta(hours=5), zone)
     page.get_by_role("button", name="Record the restart").click()
     expect(page.get_by_text("supervised event")).to_be_visible()
 

@@ -92,7 +92,7 @@ def test_the_case_manager_prepares_a_handoff_from_the_patient_page(client, ready
         ({"contingency_plan": ""}, "contingency_plan", "This field is required."),
         ({"patient_summary": "x" * 4001}, "patient_summary", "at most 4000 characters"),
         ({"actions-0-role": ""}, "actions-0-role", "Choose who does it."),
-        ({"actions-0-due_at": "tomorrow"}, "actions-0-due_at", "Enter a valid date/time."),
+        ({"actions-0-due_at": "tomorrow"}, "actions-0-due_at", "Give a date and a time on a 24-hour clock"),
         # Stored as year 10000 in UTC, it made the handoff's pages fail for everyone.
         ({"actions-0-due_at": "9999-12-31T23:59"}, "actions-0-due_at", "9999 is a typo"),
     ],
@@ -102,7 +102,8 @@ def test_bad_input_shows_at_its_field_and_saves_nothing(client, ready, case_mana
     response = client.post(reverse("handoff_new", args=[ready.patient_id]), form_data(ready, agency, **changes))
     body = response.content.decode()
     assert response.status_code == 200
-    assert f'id="id_{field}"' in body and "is-invalid" in body and message in body
+    shown = f'id="id_{field}"' in body or f'id="id_{field}_0"' in body  # a date and time: two inputs
+    assert shown and "is-invalid" in body and message in body
     assert not Handoff.objects.exists()
 
 
@@ -256,8 +257,9 @@ def test_the_home_nurses_handoff_tasks_are_in_her_my_work_and_completing_waits_f
 
     _, body = page(client, "handoff_detail", sent.pk)
     assert "<summary>After the first home visit: complete the handoff…</summary>" in body
-    field = body.split('name="complete-first_visit_at"')[1].split(">")[0]
-    assert "value=" not in field  # not prefilled with now
+    for part in ("complete-first_visit_at_0", "complete-first_visit_at_1"):  # the date, the time
+        field = body.split(f'name="{part}"')[1].split(">")[0]
+        assert "value=" not in field  # not prefilled with now
 
 
 def test_a_second_person_acknowledging_is_told_who_was_first(client, sent, home_nurse, agency):

@@ -8,12 +8,13 @@ event's reminders panel), with htmx or without JavaScript.
   a ValidationError, whose errors that name a field of `form` go to that field and the rest above
   the fragment.
 
-With htmx the answer is the fragment again (`partial(outcome)`), and after a success `trigger` as
-HX-Trigger, so that what else the page shows (counts, gates) refreshes itself. Without JavaScript
-it is a redirect `back` with the outcome as a message, or, when the form has errors and the action
-has a whole page (`page(outcome)`), that page with the form. When the action leaves the user
-without sight of what they acted on (a returned handoff), `run` returns `Leave(notice, to)`: the
-browser goes there, with the notice.
+With htmx the answer is the fragment again (`partial(outcome)`) with, out of band, the page's
+messages emptied (an earlier request's success no longer stands above this outcome), and after a
+success `trigger` as HX-Trigger, so that what else the page shows (counts, gates) refreshes
+itself. Without JavaScript it is a redirect `back` with the outcome as a message, or, when the
+form has errors and the action has a whole page (`page(outcome)`), that page with the form. When
+the action leaves the user without sight of what they acted on (a returned handoff), `run`
+returns `Leave(notice, to)`: the browser goes there, with the notice.
 """
 
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 
 from accounts.signin import redirect_to
 
@@ -73,6 +75,9 @@ def act(
         return redirect_to(request, outcome.to)
     if request.htmx:
         response = partial(outcome)
+        # The page's messages go with it: an earlier request's "The draft is saved." must not stay
+        # above the refusal that this answer shows in place.
+        response.content += render_to_string("partials/messages_oob.html", request=request).encode()
         if trigger and outcome.notice:
             response["HX-Trigger"] = trigger
         return response

@@ -93,7 +93,8 @@ def test_an_ice_of_6_at_night_at_home_alerts_first_call_who_takes_it_and_sees_th
     watch.get_by_role("link", name="Assess for CRS and ICANS").click()
     expect(page.get_by_role("heading", name="Assess for CRS and ICANS")).to_be_visible()
     expect(page.get_by_text(identifiers)).to_be_visible()  # two identifiers on the form
-    page.get_by_label("Assessed at").fill(f"{assessed_at:%Y-%m-%dT%H:%M}")
+    page.get_by_label("Assessed at: date").fill(f"{assessed_at:%Y-%m-%d}")
+    page.get_by_label("Assessed at: time, 24-hour (HH:MM)").fill(f"{assessed_at:%H:%M}")
     page.get_by_label("Temperature", exact=True).fill("37.2")
     for part, points in ICE.items():
         page.get_by_label(part).fill(points)

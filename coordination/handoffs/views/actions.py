@@ -7,6 +7,7 @@ page again when a form has errors (coordination.htmx.act). A refusal (not allowe
 was first) is said in words; a form's error shows at its field.
 """
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +21,7 @@ from ..forms import AcceptForm, CancelForm, CommentForm, CompleteForm, FlagForm,
 from ..models import HandoffAction
 from ..policy import HandoffConflict
 from ..selectors import get_handoff_for_user, handoffs_visible_to
-from .pages import card_context, render_detail
+from .pages import NOT_SENT, card_context, render_detail
 
 
 def _act(request, handoff, run, *, form=None, slot: str = ""):
@@ -65,8 +66,15 @@ def _with_form(request, pk, form_class, slot: str, step, notice: str):
 @require_POST
 def handoff_send(request, pk):
     handoff = get_handoff_for_user(request.user, pk)
-    notice = f"Sent to {handoff.to_unit}. They see the patient from now on."
-    return _act(request, handoff, calling(services.handoff_send, notice, handoff=handoff, actor=request.user))
+
+    def run():
+        try:
+            services.handoff_send(handoff=handoff, actor=request.user)
+        except ValidationError as refused:  # what it still needs: the card's list, said once (pages.NOT_SENT)
+            raise ValidationError(NOT_SENT) from refused
+        return f"Sent to {handoff.to_unit}. They see the patient from now on."
+
+    return _act(request, handoff, run)
 
 
 @require_POST

@@ -154,6 +154,11 @@ def _errors_to_form(form, formset, invalid: ValidationError) -> None:
 
 # --- the handoff itself --------------------------------------------------------------------------
 
+# A send refused for what the handoff still needs: the refusal's sentences are the card's list
+# under "Send to …" (services.send_blockers), so it is said once. In place (htmx) the list itself
+# becomes the red alert; without JavaScript this message stands above the card and its list.
+NOT_SENT = "Not sent yet: first see to what is listed below."
+
 
 def card_context(request, handoff: Handoff, *, forms=None, error: str = "", notice: str = "") -> dict:
     """What the handoff page and its card show to this user: one place for both."""
@@ -199,6 +204,7 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
         "can_unflag": offers["unflag"],
         "can_sign_off": offers["sign_off"],
         "error": error,
+        "send_refused": error == NOT_SENT,
         "notice": notice,
     }
 

@@ -467,3 +467,27 @@ def test_the_handoff_list_shows_the_receiver_its_handoffs_and_tasks(client, sent
     _, body = page(client, "handoff_list")
     assert "For HomeCare Infusion (1)" in body and reverse("handoff_detail", args=[sent.pk]) in body
     assert "Handoffs" in body  # the navigation
+
+
+def test_a_refused_send_says_what_is_missing_once_and_the_saved_draft_message_goes(
+    client, patient, nurse, nurse2, case_manager, agency
+):
+    publish_transition_template()
+    event = make_discharge(patient)
+    handoff = draft_handoff(event, case_manager, agency)
+    client.force_login(case_manager)
+    saved = client.post(reverse("handoff_edit", args=[handoff.pk]), form_data(event, agency), follow=True).text
+    above_ipass = saved[: saved.index('id="ipass"')]  # the messages and the card, not the checklist's section
+    assert "The draft is saved." in above_ipass and above_ipass.count("Supplies delivered") == 1
+
+    card = client.post(reverse("handoff_send", args=[handoff.pk]), **HTMX).text
+    (alert,) = re.findall(r'<div class="alert alert-danger[^"]*" role="alert">(.*?)</div>', card, re.S)
+    assert "Not sent yet: first see to these." in alert and "Supplies delivered" in alert
+    assert card.count("Supplies delivered") == 1  # the list under "Send to …" is the refusal, said once
+    # Out of band, the page's messages are emptied: "The draft is saved." no longer stands above.
+    assert re.search(r'<div id="messages" data-hx-swap-oob="true">\s*</div>', card)
+
+    page_ = client.post(reverse("handoff_send", args=[handoff.pk]), follow=True).text  # without JavaScript
+    above_ipass = page_[: page_.index('id="ipass"')]
+    assert above_ipass.count("Not sent yet") == 1 and above_ipass.count("Supplies delivered") == 1
+    assert "The draft is saved." not in page_

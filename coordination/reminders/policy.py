@@ -5,6 +5,7 @@ decide whether to offer a snooze. Who does a task, and who coordinates its unit,
 policy's words (checklists.policy), read from there.
 """
 
+from accounts.models import Role, User
 from accounts.permissions import ADMIN, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 from checklists.models import Task
@@ -24,3 +25,19 @@ def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
     if task.status != Task.Status.OPEN:
         return invalid(f"The task is {task.get_status_display().lower()}: it has no reminders left.", "until")
     return ALLOWED
+
+
+def hard_stop_recipients(patient, actor) -> list[int]:
+    """Who hears at once that a hard stop failed on this patient: the oncologists of the care team
+    (who may override the gate or change the plan), the one who recorded it aside; with none on
+    the team, the coordinators of the patient's unit."""
+    oncologists = [
+        member.user_id
+        for member in patient.care_team.all()
+        if member.role == Role.ONCOLOGIST and member.user_id != getattr(actor, "pk", None)
+    ]
+    if oncologists:
+        return oncologists
+    return list(
+        User.objects.filter(role=Role.COORDINATOR, is_active=True, unit_id=patient.unit_id).values_list("pk", flat=True)
+    )

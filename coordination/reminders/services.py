@@ -14,7 +14,7 @@ from accounts.models import AuditEvent, Role, User
 from checklists.models import Task
 
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
-from .policy import can_snooze
+from .policy import can_snooze, hard_stop_recipients
 
 
 def _locked_open_task(task: Task, actor) -> Task:
@@ -135,18 +135,10 @@ def on_hard_stop_failed(*, task, actor) -> None:
     """The checklists layer's hook: a hard stop failed and its event is blocked; the patient's
     oncologists hear it at once (or, with none on the team, the unit's coordinators)."""
     patient, event = task.patient, task.event
-    oncologists = [
-        member.user_id
-        for member in patient.care_team.all()
-        if member.role == Role.ONCOLOGIST and member.user_id != getattr(actor, "pk", None)
-    ]
-    recipients = oncologists or User.objects.filter(
-        role=Role.COORDINATOR, is_active=True, unit_id=patient.unit_id
-    ).values_list("pk", flat=True)
     who = actor.get_full_name() or actor.username
     when = timezone.localtime(event.planned_at, patient.unit.zone).strftime("%d %b %H:%M")
     _notify(
-        recipients,
+        hard_stop_recipients(patient, actor),
         title=f"Hard stop failed: {_named(patient)}",
         body=f"{task.text}: {task.value}, recorded by {who}. The {event.get_kind_display().lower()} of {when} "
         "is blocked until the answer is re-entered or the gate is overridden.",

@@ -330,6 +330,13 @@ def test_a_confirmed_failure_tells_the_patients_oncologist(checklist, pharmacist
     assert told.link == f"/events/{checklist.event_id}/"
 
 
+def test_with_no_oncologist_on_the_team_the_units_coordinator_hears_a_failed_hard_stop(
+    checklist, pharmacist, coordinator
+):
+    complete(checklist, DOSE, pharmacist, "112")
+    assert [n.recipient for n in Notification.objects.all()] == [coordinator]
+
+
 def test_a_choice_must_be_one_of_the_options_and_a_failing_one_fails_the_hard_stop(checklist, nurse):
     with pytest.raises(ValidationError, match="Choose one of: matches, does not match"):
         complete(checklist, PUMP, nurse, "looks fine")

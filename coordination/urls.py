@@ -11,6 +11,7 @@ from .worklist.views import board, event, my_work, patient, task_actions
 urlpatterns = [
     path("", my_work.my_work_view, name="home"),
     path("patients/<int:pk>/", patient.patient_detail, name="patient_detail"),
+    path("cycles/<int:pk>/events/", patient.cycle_events, name="cycle_events"),
     path("events/<int:pk>/", event.event_detail, name="event_detail"),
     path("events/<int:pk>/override/", event.event_override, name="event_override"),
     path("tasks/<int:pk>/claim/", task_actions.task_claim, name="task_claim"),

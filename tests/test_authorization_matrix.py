@@ -224,6 +224,7 @@ RULES = {
     "roster": Page(VIEW_BOARD),
     "reminder_settings": Own(),
     "event_reminders": Page(VIEW_PATIENTS, target="event"),
+    "cycle_events": Page(VIEW_PATIENTS, target="cycle"),
     "task_snooze": Act("weight", frozenset({"nurse", "coordinator"}), "update", {"minutes": "60", "reason": "X-ray"}),
     # Django's admin checks staff status itself; its index stands for all its pages.
     "admin:index": Page(TEMPLATES),
@@ -438,7 +439,7 @@ def test_the_matrix_holds(client, world, name, role, whose):
     if isinstance(rule, Page):
         args = [target[rule.target].pk] if rule.target else []
         response = getattr(client, rule.method)(reverse(name, args=args), rule.data)
-        patient = target.get("patient") if rule.target in {"patient", "event", "alert"} else None
+        patient = target.get("patient") if rule.target in {"patient", "event", "alert", "cycle"} else None
         if patient is not None and not sees(user, patient):
             assert response.status_code == 404
         elif name == "admin:index":

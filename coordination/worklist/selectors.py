@@ -4,7 +4,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
@@ -15,12 +15,10 @@ from patients.models import CareEvent, CareTeamMember, Cycle, Interruption, Pati
 
 
 def patient_page(patient: Patient) -> Patient:
-    events = (
-        CareEvent.objects.select_related("patient__unit", "cycle")
-        .prefetch_related(checklists_with_gate_tasks())
-        .order_by("planned_at")
-    )
-    cycles = Cycle.objects.order_by("number").prefetch_related(Prefetch("events", queryset=events))
+    """The patient with their care team, courses, breaks and cycles (each with how many events it
+    has); the events of a cycle come apart, for the cycles the page opens (`cycle_event_rows`)."""
+    live = ~Q(events__status=CareEvent.Status.CANCELLED)
+    cycles = Cycle.objects.order_by("number").annotate(event_count=Count("events", filter=live))
     courses = TreatmentCourse.objects.select_related("regimen_version__regimen").prefetch_related(
         Prefetch("cycles", queryset=cycles),
         Prefetch("interruptions", queryset=Interruption.objects.select_related("stopped_by", "restarted_by")),
@@ -33,6 +31,38 @@ def patient_page(patient: Patient) -> Patient:
         )
         .get(pk=patient.pk)
     )
+
+
+def current_cycle(cycles: list[Cycle], now: dt.datetime) -> Cycle | None:
+    """The cycle a reader of the patient page is working in: the first whose infusion or rest is
+    not over yet, else the last one."""
+    today = timezone.localdate(now)
+    for cycle in cycles:
+        ends = cycle.infusion_ends_at  # unknown until its start is known
+        if ends is None or ends >= now or (cycle.rest_end_date and cycle.rest_end_date >= today):
+            return cycle
+    return cycles[-1] if cycles else None
+
+
+def cycle_event_rows(cycles: list[Cycle], *, now: dt.datetime) -> None:
+    """Give each cycle its events as the page lists them (`event_rows`, gates read at `now`) and its
+    cancelled ones apart (`cancelled_events`): one query for the events and two for their gates,
+    whatever the number of cycles."""
+    events = (
+        CareEvent.objects.filter(cycle__in=cycles)
+        .select_related("patient__unit", "cycle")
+        .prefetch_related(checklists_with_gate_tasks())
+        .order_by("planned_at")
+    )
+    by_cycle: dict[int, list[CareEvent]] = defaultdict(list)
+    for event in events:
+        by_cycle[event.cycle_id].append(event)
+    for cycle in cycles:
+        rows = by_cycle[cycle.pk]
+        cycle.cancelled_events = [event for event in rows if event.status == CareEvent.Status.CANCELLED]
+        cycle.event_rows = [
+            annotate_event(event, now=now) for event in rows if event.status != CareEvent.Status.CANCELLED
+        ]
 
 
 @dataclass

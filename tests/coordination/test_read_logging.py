@@ -45,6 +45,7 @@ PAGES = {
     "patients:event_bag": ("pharmacist", "event", "patients.careevent"),
     "event_detail": ("nurse", "event", "patients.careevent"),
     "event_reminders": ("nurse", "event", "patients.careevent"),
+    "cycle_events": ("nurse", "cycle", "patients.cycle"),
     "task_reassign": ("coordinator", "weight", "checklists.task"),
     "handoff_new": ("case_manager", "patient", "patients.patient"),
     "handoff_detail": ("case_manager", "sent", "coordination.handoff"),
@@ -67,13 +68,14 @@ FRAGMENTS = [
     ("home", ""),
     ("event_detail", "?part=gate"),
     ("event_reminders", ""),
+    ("cycle_events", ""),
     ("task_reassign", ""),
 ]
 
 
 def _shows_a_patient(rule) -> bool:
     if isinstance(rule, Page):
-        return rule.target in {"patient", "event", "alert"}
+        return rule.target in {"patient", "event", "alert", "cycle"}
     return isinstance(rule, OnPlan) or (isinstance(rule, OnHandoff) and rule.audit is None)
 
 

@@ -1,16 +1,16 @@
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.audit import logs_read, shows
+from accounts.audit import get_or_404_audited, logs_read, shows
 from checklists.selectors import patient_history
-from patients.models import CareEvent
+from patients.models import Cycle, Patient
 from patients.policy import can_manage_care_team, plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
 from ...handoffs.policy import can_prepare
 from ...handoffs.selectors import patient_handoffs
 from ...watch.selectors import patient_watch
-from ..selectors import annotate_event, patient_page
+from ..selectors import current_cycle, cycle_event_rows, patient_page
 
 
 @logs_read("patients.patient")
@@ -28,12 +28,15 @@ def patient_detail(request, pk):
         }
         return render(request, "coordination/handoffs/patient.html", context)
     patient = patient_page(patient)
+    now = timezone.now()
+    # The cycle under way opens with its events and gates; the others open on demand (cycle_events):
+    # a course of nine cycles is hundreds of events, most of them done or weeks ahead.
+    opened = []
     for course in patient.courses.all():
-        for cycle in course.cycles.all():
-            # Cancelled events (a stop, a changed plan) are listed apart from the plan.
-            cycle.cancelled_events = [e for e in cycle.events.all() if e.status == CareEvent.Status.CANCELLED]
-            for event in cycle.events.all():
-                annotate_event(event)
+        if current := current_cycle(list(course.cycles.all()), now):
+            current.is_current = True
+            opened.append(current)
+    cycle_event_rows(opened, now=now)
     context = {
         "patient": patient,
         "history": patient_history(patient),
@@ -45,3 +48,18 @@ def patient_detail(request, pk):
         "watch": patient_watch(request.user, patient),
     }
     return render(request, "coordination/worklist/patient_detail.html", context)
+
+
+@logs_read("patients.cycle")
+def cycle_events(request, pk):
+    """The events of one cycle, as the patient page lists them: loaded in place when a reader opens a
+    cycle other than the current one (htmx), or as a page of its own without JavaScript."""
+    cycles = Cycle.objects.filter(course__patient__in=Patient.objects.visible_to(request.user))
+    cycle = get_or_404_audited(cycles.select_related("course__patient__unit"), pk, object_type="patients.cycle")
+    patient = cycle.course.patient
+    shows(request, patient_id=patient.pk)
+    cycle_event_rows([cycle], now=timezone.now())
+    context = {"cycle": cycle, "patient": patient, "now": timezone.now()}
+    page = "partials/cycle_events.html" if request.htmx else "cycle_events.html"
+    with timezone.override(patient.unit.zone):  # on the patient's unit's clock, as the patient page
+        return render(request, f"coordination/worklist/{page}", context)

@@ -8,7 +8,7 @@ terminal as well, each would print its own shutdown. Their output goes through h
 stop it is held back, and shown only if one of them fails to stop cleanly. If one stops by itself
 (say, port 8000 is taken), the others are stopped too and the exit status is 1. Nothing is left
 running: a process still there after STOP_SECONDS, or at a second Ctrl-C, is killed with its
-children.
+children, and if this script is itself killed outright, Linux stops them (PR_SET_PDEATHSIG).
 
 Standard library only, run by the project's Python from the Makefile: `python config/run.py`.
 """
@@ -23,6 +23,29 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_SECONDS = 20
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _prctl():
+    """Linux's prctl, or None elsewhere."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _stop_with_this_script() -> None:
+    """Run in each child before it starts: when this script dies, however it dies (killed with
+    SIGKILL by whatever stopped `make run`, before it could stop them), the child gets a SIGTERM.
+    Each child leads a session of its own, out of reach of a signal to this script's group."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
 
 PROCESSES = {
     "the web server": ["manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
@@ -110,6 +133,7 @@ def main() -> int:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_stop_with_this_script,  # a prctl call only
         )
         output.relay(name, running[name])
 

@@ -147,3 +147,18 @@ def test_when_one_process_stops_by_itself_the_others_are_stopped_and_the_exit_sa
     assert said.endswith("The web server stopped (exit status 3): stopping the Celery worker... stopped.\n")
     assert "Warm shutdown" not in said
     assert not [pid for pid in pids if alive(pid)]
+
+
+def test_killed_outright_the_script_takes_its_processes_with_it():
+    """What stops `make run` from outside may SIGKILL it before it has stopped them (newcomer-check
+    does: TERM, then KILL two seconds later): they must not stay up, holding port 8000."""
+    run = Run({"the web server": WEB, "the Celery worker": WORKER})
+    run.wait_for("web up")
+    run.wait_for("worker up")
+    web, worker, _pool = run.pids()
+    os.killpg(run.process.pid, signal.SIGKILL)
+    run.process.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while (alive(web) or alive(worker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(web) and not alive(worker)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Task
-from checklists.services import ATTESTATION_VALUE, task_complete, task_verify
+from checklists.services import ATTESTATION_VALUE, events_settle, task_complete, task_verify
 from checklists.starter import starter_library_load, starter_library_update
 from patients.grading import Consciousness, OxygenDevice
 from patients.models import (
@@ -453,6 +453,9 @@ def seed_demo(*, password: str) -> SeedResult:
     _settle_past_work(team)
     _handoffs(users, units)
     _toxicity_watch(users, units)
+    # Past events get their outcome now, as beat would within EVENT_SETTLE_MINUTES: the demo does
+    # not change under its first visitor's eyes.
+    events_settle()
     return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1)
 
 

@@ -63,12 +63,6 @@ class Readiness:
         return dict(grouped)
 
     @property
-    def label(self) -> str:
-        if not self.ready:
-            return "Not ready"
-        return "Overridden" if self.blockers else "Ready"
-
-    @property
     def overridden(self) -> bool:
         """May start only because an oncologist overrode what blocks it: never shown as plain ready."""
         return self.ready and bool(self.blockers)

@@ -568,7 +568,7 @@ def blockers(readiness):
 def test_a_new_checklist_is_blocked_by_its_open_required_tasks_by_role(checklist):
     readiness = checklist_readiness(checklist)
     assert not readiness.ready
-    assert readiness.label == "Not ready"
+    assert not readiness.ready
     assert blockers(readiness) == {
         "Oncologist": [(ORDER, "open")],
         "Pharmacist": [(DOSE, "open")],
@@ -594,7 +594,7 @@ def test_the_gate_opens_when_every_required_task_is_done_and_verified(checklist,
     assert blockers(checklist_readiness(checklist)) == {"Nurse": [(PUMP, "awaiting independent verification")]}
     task_verify(task=task(checklist, PUMP), actor=nurse2)
     readiness = checklist_readiness(checklist)
-    assert readiness.ready and readiness.label == "Ready" and readiness.blockers == []
+    assert readiness.ready and not readiness.overridden and readiness.blockers == []
 
     task_undo(task=task(checklist, HANG), actor=nurse2, reason="Wrong bag")
     assert not checklist_readiness(checklist).ready
@@ -667,7 +667,7 @@ def test_the_care_team_oncologist_overrides_a_blocked_gate_with_a_reason(event, 
     assert (record.actor, record.detail, record.task) == (oncologist, said, None)
 
     readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
-    assert readiness.ready and readiness.overridden and readiness.label == "Overridden"
+    assert readiness.ready and readiness.overridden
     assert readiness.overrides == [checklist]
     assert (DOSE, "hard stop failed (40 mcg/day)") in blockers(readiness)["Pharmacist"]
 

@@ -1,6 +1,7 @@
 import uuid
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -9,12 +10,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role, register_audit_actions
-from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
+from accounts.triggers import PATIENT_COLUMN, AppendOnly, change_trigger, patient_via
 from patients.models import CareEvent, Patient
 
 from . import conditions
 
 MAX_OFFSET_MINUTES = 30 * 24 * 60  # an item is due at most 30 days before or after its event
+_UPDATE_OR_DELETE = pgtrigger.Update | pgtrigger.Delete
 
 
 class PublishedVersionError(Exception):
@@ -33,6 +35,12 @@ class ChecklistAuditAction(models.TextChoices):
     REASSIGN = "reassign", "Reassign"
     OVERRIDE = "override", "Override a gate"
     PUBLISH = "publish", "Publish a template"
+    SUBMIT = "submit", "Submit a template draft for review"
+    APPROVE = "approve", "Approve and publish a template draft"
+    RETURN_DRAFT = "return_draft", "Return a template draft with comments"
+    EMERGENCY_PUBLISH = "emergency_publish", "Publish a template without review"
+    REVIEW_AFTER = "review_after", "Review an emergency publication"
+    IMPORT = "import", "Import a template"
 
 
 class ChecklistTemplate(models.Model):
@@ -42,6 +50,13 @@ class ChecklistTemplate(models.Model):
     )
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True, help_text="Inactive templates create no new checklists.")
+    approver_role = models.CharField(
+        "approved by",
+        max_length=20,
+        blank=True,
+        choices=[(Role.PHARMACIST, "An admin who is a pharmacist"), (Role.ONCOLOGIST, "An admin who is an oncologist")],
+        help_text="Who must approve a draft before it is published. Empty: any other admin.",
+    )
 
     class Meta:
         ordering = ["trigger_kind", "name"]
@@ -79,6 +94,7 @@ class TemplateCondition(ConditionRow):
 class TemplateVersion(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "Submitted for review"
         PUBLISHED = "published", "Published"
         RETIRED = "retired", "Retired"
 
@@ -87,6 +103,9 @@ class TemplateVersion(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     change_summary = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Everyone who wrote any of the draft (made it, edited an item, imported it): none of them
+    # may approve it (checklists.review).
+    authors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -97,7 +116,10 @@ class TemplateVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["template", "number"], name="version_number_once"),
             models.UniqueConstraint(fields=["template"], condition=Q(status="published"), name="one_published_version"),
-            models.UniqueConstraint(fields=["template"], condition=Q(status="draft"), name="one_draft_version"),
+            # A draft in review is still the template's one unpublished version.
+            models.UniqueConstraint(
+                fields=["template"], condition=Q(status__in=["draft", "in_review"]), name="one_draft_version"
+            ),
         ]
         ordering = ["template", "-number"]
 
@@ -109,18 +131,53 @@ class TemplateVersion(models.Model):
         if self.pk:
             stored = TemplateVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
             retiring = stored == self.Status.PUBLISHED and self.status == self.Status.RETIRED
-            if stored not in (None, self.Status.DRAFT) and not (retiring and kwargs.get("update_fields") == ["status"]):
+            if stored in (self.Status.PUBLISHED, self.Status.RETIRED) and not (
+                retiring and kwargs.get("update_fields") == ["status"]
+            ):
                 raise PublishedVersionError("A published or retired template version never changes.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        if self.status != self.Status.DRAFT:
+        if self.status not in self.UNPUBLISHED:
             raise PublishedVersionError("A published or retired template version is kept for its checklists.")
         return super().delete(*args, **kwargs)
 
+    UNPUBLISHED = (Status.DRAFT, Status.IN_REVIEW)
+
     @property
     def is_editable(self) -> bool:
+        """Only a draft is edited: one in review is what its reviewer reads, so it is returned first."""
         return self.status == self.Status.DRAFT
+
+    @property
+    def is_unpublished(self) -> bool:
+        return self.status in self.UNPUBLISHED
+
+
+class TemplateReview(models.Model):
+    """One step of a version's way to publication, kept for its history: submitted, returned with
+    comments, approved (which publishes it), published alone in an emergency, reviewed afterwards."""
+
+    class Step(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted for review"
+        RETURNED = "returned", "Returned with comments"
+        APPROVED = "approved", "Approved and published"
+        EMERGENCY = "emergency", "Published without review (emergency)"
+        REVIEWED_AFTER = "reviewed_after", "Emergency publication reviewed"
+
+    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="reviews")
+    step = models.CharField(max_length=20, choices=Step.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        triggers = [change_trigger(patient=None), AppendOnly(name="review_append_only", operation=_UPDATE_OR_DELETE)]
+        ordering = ["version", "at", "pk"]
+        indexes = [models.Index(fields=["step"], condition=Q(step="emergency"), name="review_emergency_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_step_display()} by {self.actor} ({self.version})"
 
 
 def _refuse_unless_draft(version_ids) -> None:
@@ -196,6 +253,12 @@ class ItemContent(models.Model):
         blank=True,
         default="",
         help_text="An answer that the record keeps or checks (a weight, a pump rate, a premedication time).",
+    )
+    source = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What the item rests on: the label and its version, or the institution's policy. "
+        "Shown to the person doing the task.",
     )
 
     class Meta:

@@ -97,6 +97,7 @@ class StarterItem:
     when: tuple[Condition, ...] = ()
     after: tuple[str, ...] = ()  # refs of the items that must be done first
     records: str = ""  # TemplateItem.Records: what the answer keeps or checks beyond the task
+    source: str = ""  # what the item rests on (the label's version, the institution's policy)
 
 
 @dataclass(frozen=True)
@@ -1116,6 +1117,7 @@ def _item_fields(item: StarterItem, order: int) -> dict:
         "needs_verification": item.verify,
         "verifier_role": item.verifier_role,
         "records": item.records,
+        "source": item.source,
     }
 
 

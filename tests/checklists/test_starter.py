@@ -1,5 +1,7 @@
-import dataclasses
+import copy
 import datetime as dt
+import json
+import uuid
 from decimal import Decimal
 from io import StringIO
 
@@ -10,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Role
 from checklists import starter
 from checklists.conditions import parse_value
+from checklists.interchange import ITEM_FIELDS, template_read
 from checklists.models import (
     ITEM_CONTENT_FIELDS,
     Checklist,
@@ -28,12 +31,14 @@ from checklists.services import (
     template_version_validate,
 )
 from checklists.starter import (
+    BAG_OPTIONS,
     CORRECTION_SUMMARY,
-    STARTER_TEMPLATES,
+    LIBRARY,
+    STARTER_FILES,
     STEP_UP_TEMPLATE,
-    StarterItem,
     starter_library_load,
     starter_library_update,
+    starter_texts,
 )
 from patients.models import CareEvent, Indication, Interruption, Setting
 from patients.services import course_schedule_build, event_schedule, interruption_restart, interruption_stop
@@ -59,7 +64,9 @@ def _counts():
 
 
 def spec_named(name):
-    return next(spec for spec in STARTER_TEMPLATES if spec.name == name)
+    """The library file's data for the template of this name (a copy: change it freely)."""
+    data = next(data for data in map(json.loads, starter_texts()) if data["template"]["name"] == name)
+    return copy.deepcopy(data)
 
 
 def start_of(course, number, kind=CareEvent.Kind.CYCLE_START):
@@ -84,29 +91,29 @@ def planned_course(patient, indication, cycles, **fields):
 
 
 def test_the_loader_creates_every_template_once(db):
-    assert starter_library_load() == len(STARTER_TEMPLATES)
+    assert starter_library_load() == len(STARTER_FILES)
     first = _counts()
     assert starter_library_load() == 0
     assert _counts() == first
-    assert first[0] == len(STARTER_TEMPLATES) >= 10
+    assert first[0] == len(STARTER_FILES) >= 10
 
 
 def test_the_loader_leaves_an_edited_template_alone(db):
     ChecklistTemplate.objects.create(name="Bag change", trigger_kind=CareEvent.Kind.BAG_CHANGE)
-    assert starter_library_load() == len(STARTER_TEMPLATES) - 1
+    assert starter_library_load() == len(STARTER_FILES) - 1
     assert not TemplateVersion.objects.filter(template__name="Bag change").exists()
 
 
 def test_the_loader_counts_a_template_under_its_former_name_as_existing(db):
     ChecklistTemplate.objects.create(name=FORMER_STEP_UP, trigger_kind=CareEvent.Kind.DOSE_STEP_UP)
-    assert starter_library_load() == len(STARTER_TEMPLATES) - 1
+    assert starter_library_load() == len(STARTER_FILES) - 1
     assert not ChecklistTemplate.objects.filter(name=STEP_UP_TEMPLATE).exists()
 
 
 def test_the_command_reports_how_many_were_created(db):
     out = StringIO()
     call_command("load_starter_templates", stdout=out)
-    assert f"Created {len(STARTER_TEMPLATES)}" in out.getvalue()
+    assert f"Created {len(STARTER_FILES)}" in out.getvalue()
     out = StringIO()
     call_command("load_starter_templates", stdout=out)
     assert "Created 0" in out.getvalue()
@@ -115,25 +122,42 @@ def test_the_command_reports_how_many_were_created(db):
 def test_the_library_command_loads_then_updates(db):
     out = StringIO()
     call_command("load_starter_library", stdout=out)
-    assert f"Created {len(STARTER_TEMPLATES)}" in out.getvalue() and "Updated" not in out.getvalue()
+    assert f"Created {len(STARTER_FILES)}" in out.getvalue() and "Updated" not in out.getvalue()
     out = StringIO()
     call_command("load_starter_library", "--update", stdout=out)
     assert "Created 0" in out.getvalue()
-    assert f"Updated 0 starter template(s); {len(STARTER_TEMPLATES)} already up to date." in out.getvalue()
+    assert f"Updated 0 starter template(s); {len(STARTER_FILES)} already up to date." in out.getvalue()
 
 
 def test_every_template_is_published_once_and_valid(db):
     starter_library_load()
-    assert ChecklistTemplate.objects.count() == len(STARTER_TEMPLATES)
+    assert ChecklistTemplate.objects.count() == len(STARTER_FILES)
     for template in ChecklistTemplate.objects.all():
         versions = list(template.versions.all())
         assert [(v.number, v.status) for v in versions] == [(1, TemplateVersion.Status.PUBLISHED)]
         template_version_validate(versions[0])
+    assert not TemplateItem.objects.filter(source="").exists()  # every item names what it rests on
 
 
-def test_the_starter_item_writes_every_content_field():
-    """The update compares these fields: a new ItemContent field must be added to the library too."""
-    assert set(starter.ITEM_FIELDS) == set(ITEM_CONTENT_FIELDS)
+def test_the_library_files_give_every_content_field_of_every_item():
+    """A new ItemContent field must be added to the format and to the library's files too."""
+    assert sorted(path.name for path in LIBRARY.glob("*.json")) == sorted(STARTER_FILES)
+    for text in starter_texts():
+        for item in json.loads(text)["items"]:
+            assert list(item) == list(ITEM_FIELDS)
+            assert set(ITEM_CONTENT_FIELDS) <= set(item)
+
+
+def test_every_item_of_the_library_names_its_source():
+    for text in starter_texts():
+        data = json.loads(text)
+        for item in data["items"]:
+            assert item["source"].strip(), (data["template"]["name"], item["text"])
+
+
+def test_the_library_spells_the_bag_options_as_the_bag_item_does():
+    bag = next(i for i in spec_named("Cycle 1 start (inpatient)")["items"] if i["text"].startswith("Bag duration"))
+    assert bag["choices"] == BAG_OPTIONS
 
 
 @pytest.mark.parametrize("name", CYCLE_STARTS)
@@ -444,35 +468,67 @@ def test_the_new_templates_instantiate_on_their_events(patient, nurse, oncologis
 
 # --- the update ---------------------------------------------------------------------------------
 
-OLD_PREMEDICATION = StarterItem("dex_given", "Before the infusion", Role.NURSE, "Dexamethasone given", -60)
+OLD_PREMEDICATION = {
+    "key": "5f0c3d52-7a8e-4d8b-9f1e-2b6a0c4e8d11",
+    "section": "Before the infusion",
+    "order": 99,
+    "text": "Dexamethasone given",
+    "help_text": "",
+    "role": "nurse",
+    "due_offset_minutes": -60,
+    "response_kind": "checkbox",
+    "unit": "",
+    "min_value": None,
+    "max_value": None,
+    "choices": [],
+    "failing_choices": [],
+    "required": True,
+    "hard_stop": False,
+    "needs_verification": False,
+    "verifier_role": "",
+    "records": "",
+    "source": "",
+    "conditions": [],
+    "depends_on": [],
+}
 
 
-def _old_library():
+def _without(data, text):
+    """The file's data without the item of this text, nor the dependencies on it."""
+    gone = next(item["key"] for item in data["items"] if item["text"] == text)
+    data["items"] = [item for item in data["items"] if item["key"] != gone]
+    for item in data["items"]:
+        item["depends_on"] = [key for key in item["depends_on"] if key != gone]
+    return data
+
+
+def _old_library(*, keys_of_their_own=False):
     """The library as an earlier release loaded it: the step-up under its former name, and a bag
-    change without the pump rate; the rest as today."""
-    step_up = spec_named(STEP_UP_TEMPLATE)
-    starter._create(
-        dataclasses.replace(
-            step_up,
-            name=FORMER_STEP_UP,
-            description="Cycle 1 day 8: the dose steps up; dexamethasone before it.",
-            items=(*[i for i in step_up.items if i.ref != "premedication"], OLD_PREMEDICATION),
-        ),
-        actor=None,
-    )
-    bag_change = spec_named("Bag change")
-    old_items = tuple(
-        dataclasses.replace(item, after=("label",)) if item.ref in ("pump", "pump_home") else item
-        for item in bag_change.items
-        if item.ref != "pump_rate"
-    )
-    starter._create(dataclasses.replace(bag_change, items=old_items), actor=None)
+    change without the pump rate; the rest as today. `keys_of_their_own`: loaded before the
+    files, when each installation drew its own item keys."""
+    step_up = _without(spec_named(STEP_UP_TEMPLATE), "Premedication given: record the time")
+    step_up["template"]["name"] = FORMER_STEP_UP
+    step_up["template"]["description"] = "Cycle 1 day 8: the dose steps up; dexamethasone before it."
+    step_up["items"].append(OLD_PREMEDICATION)
+    bag_change = _without(spec_named("Bag change"), "Pump rate entered (mL/h)")
+    label = next(item["key"] for item in bag_change["items"] if item["text"].startswith("Bag label checked"))
+    for item in bag_change["items"]:
+        if item["text"].startswith("Pump rate matches"):
+            item["depends_on"] = [label]
+    for data in (step_up, bag_change):
+        if keys_of_their_own:
+            renamed = {item["key"]: str(uuid.uuid4()) for item in data["items"]}
+            for item in data["items"]:
+                item["key"] = renamed[item["key"]]
+                item["depends_on"] = [renamed[key] for key in item["depends_on"]]
+        starter._create(data, actor=None)
     starter_library_load()
 
 
-def test_the_update_publishes_the_corrections_once(db, admin_user):
-    _old_library()
-    assert ChecklistTemplate.objects.count() == len(STARTER_TEMPLATES)
+@pytest.mark.parametrize("keys_of_their_own", [False, True], ids=["loaded-from-the-files", "loaded-before-them"])
+def test_the_update_publishes_the_corrections_once(db, admin_user, keys_of_their_own):
+    _old_library(keys_of_their_own=keys_of_their_own)
+    assert ChecklistTemplate.objects.count() == len(STARTER_FILES)
     old_label = TemplateItem.objects.get(version__template__name="Bag change", text__startswith="Bag label checked")
 
     result = starter_library_update(actor=admin_user)
@@ -480,11 +536,11 @@ def test_the_update_publishes_the_corrections_once(db, admin_user):
     assert sorted(result.updated) == sorted([STEP_UP_TEMPLATE, "Bag change"])
     assert result.renamed == {FORMER_STEP_UP: STEP_UP_TEMPLATE}
     assert result.skipped == {}
-    assert len(result.unchanged) == len(STARTER_TEMPLATES) - 2
+    assert len(result.unchanged) == len(STARTER_FILES) - 2
     assert not ChecklistTemplate.objects.filter(name=FORMER_STEP_UP).exists()
     for name in (STEP_UP_TEMPLATE, "Bag change"):
         template = ChecklistTemplate.objects.get(name=name)
-        assert template.description == spec_named(name).description
+        assert template.description == spec_named(name)["template"]["description"]
         versions = [(v.number, v.status, v.change_summary) for v in template.versions.order_by("number")]
         assert versions == [
             (1, TemplateVersion.Status.RETIRED, "Starter library"),
@@ -492,7 +548,7 @@ def test_the_update_publishes_the_corrections_once(db, admin_user):
         ]
         published = template.versions.get(status=TemplateVersion.Status.PUBLISHED)
         assert published.published_by == admin_user
-        assert starter._version_content(published) == starter._spec_content(spec_named(name))
+        assert starter.version_content(published) == starter.spec_content(template_read(spec_named(name)))
     new_label = TemplateItem.objects.get(
         version__template__name="Bag change", version__number=2, text__startswith="Bag label checked"
     )
@@ -502,7 +558,7 @@ def test_the_update_publishes_the_corrections_once(db, admin_user):
     counts = _counts()
     again = starter_library_update(actor=admin_user)
     assert (again.updated, again.renamed, again.skipped) == ([], {}, {})
-    assert len(again.unchanged) == len(STARTER_TEMPLATES)
+    assert len(again.unchanged) == len(STARTER_FILES)
     assert _counts() == counts
 
 
@@ -510,7 +566,7 @@ def test_the_update_changes_nothing_on_a_current_library(db):
     starter_library_load()
     counts = _counts()
     result = starter_library_update()
-    assert result.updated == [] and len(result.unchanged) == len(STARTER_TEMPLATES)
+    assert result.updated == [] and len(result.unchanged) == len(STARTER_FILES)
     assert _counts() == counts
 
 

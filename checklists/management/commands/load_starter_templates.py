@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from checklists.starter import STARTER_TEMPLATES, starter_library_load
+from checklists.starter import STARTER_FILES, starter_library_load
 
 
 class Command(BaseCommand):
@@ -10,6 +10,6 @@ class Command(BaseCommand):
         created = starter_library_load()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created {created} starter template(s); {len(STARTER_TEMPLATES) - created} already existed."
+                f"Created {created} starter template(s); {len(STARTER_FILES) - created} already existed."
             )
         )

@@ -6,7 +6,6 @@ page in the editor; the two actions call the services too (make a new draft, pub
 """
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -19,7 +18,7 @@ from .models import (
     TemplateItem,
     TemplateVersion,
 )
-from .services import template_version_new_draft, template_version_publish
+from .services import template_version_new_draft
 
 EDITOR_NOTE = (
     "Read-only here: templates, their versions, items and conditions are changed in the template editor "
@@ -109,21 +108,13 @@ class TemplateVersionAdmin(TemplateEditorLink):
     list_select_related = ["template", "published_by"]
     fields = ["template", "number", "status", "change_summary", "created_at", "published_by", "published_at"]
     inlines = [TemplateItemInline]
-    actions = ["make_new_draft", "publish"]
+    # No publish action: a draft is published through its review page, by a second admin
+    # (checklists.governance), never by one admin from here.
+    actions = ["make_new_draft"]
 
     @admin.action(description="Make a new draft of these versions' templates")
     def make_new_draft(self, request, queryset):
         _new_drafts(self, request, ChecklistTemplate.objects.filter(versions__in=queryset).distinct())
-
-    @admin.action(description="Publish the selected drafts")
-    def publish(self, request, queryset):
-        for version in queryset.select_related("template"):
-            try:
-                template_version_publish(version=version, actor=request.user, change_summary=version.change_summary)
-            except ValidationError as error:
-                self.message_user(request, f"{version}: {'; '.join(error.messages)}", messages.ERROR)
-            else:
-                self.message_user(request, f"{version.template.name} v{version.number} is published.", messages.SUCCESS)
 
 
 class ItemConditionInline(ReadOnlyInline):

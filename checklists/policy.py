@@ -323,3 +323,76 @@ def awaiting_check_by(user, roles: TeamRoles) -> Q:
         )
     awaiting = Q(status=Task.Status.DONE, needs_verification=True, verified_by__isnull=True, patient_id__in=my_teams)
     return awaiting & ~Q(completed_by=user) & of_my_roles
+
+
+# --- template governance: who submits, approves, returns and publishes a draft -----------------
+#
+# Clinical content that nurses act on at 3 a.m. is published by two people: one writes the draft
+# and submits it, another admin (of the clinical role the template names, when it names one)
+# approves it, which publishes it. Nobody who wrote any of the draft approves it. An admin alone
+# may publish in an emergency, with a reason; another admin then reviews it afterwards.
+
+NOT_AN_EDITOR = refuse("Only an admin may edit, submit or approve checklist templates.")
+
+
+def _is_author(user, version) -> bool:
+    return version.authors.filter(pk=user.pk).exists()
+
+
+def _approver_role_refusal(user, template) -> Decision:
+    if template.approver_role and user.role != template.approver_role:
+        role = Role(template.approver_role).label.lower()
+        return refuse(f"This template is approved by an admin who is a {role}; you are not one.")
+    return ALLOWED
+
+
+def can_submit(user, version) -> Decision:
+    """An admin submits a draft for review."""
+    if not can(user, EDIT_TEMPLATES):
+        return NOT_AN_EDITOR
+    if version.status != version.Status.DRAFT:
+        return invalid("Only a draft can be submitted for review.")
+    return ALLOWED
+
+
+def can_approve(user, version) -> Decision:
+    """Another admin (of the template's approver role, when it names one) approves a submitted
+    draft: nobody who wrote any of it."""
+    if not can(user, EDIT_TEMPLATES):
+        return NOT_AN_EDITOR
+    if version.status != version.Status.IN_REVIEW:
+        return invalid("Only a draft submitted for review can be approved.")
+    if _is_author(user, version):
+        return refuse("You wrote part of this draft: another admin approves it.")
+    return _approver_role_refusal(user, version.template)
+
+
+def can_return(user, version) -> Decision:
+    """Any admin sends a submitted draft back to be edited: a reviewer with comments, or an
+    author who wants to change it (a withdrawal)."""
+    if not can(user, EDIT_TEMPLATES):
+        return NOT_AN_EDITOR
+    if version.status != version.Status.IN_REVIEW:
+        return invalid("Only a draft submitted for review can be returned.")
+    return ALLOWED
+
+
+def can_publish_in_emergency(user, version) -> Decision:
+    """An admin publishes a draft alone, with a reason; it is flagged for review afterwards."""
+    if not can(user, EDIT_TEMPLATES):
+        return NOT_AN_EDITOR
+    if not version.is_unpublished:
+        return invalid("Only a draft can be published.")
+    return ALLOWED
+
+
+def can_review_after(user, version, *, pending: bool) -> Decision:
+    """Another admin (as for an approval) reviews an emergency publication. `pending`: it was
+    published in an emergency and has not been reviewed yet."""
+    if not can(user, EDIT_TEMPLATES):
+        return NOT_AN_EDITOR
+    if not pending:
+        return invalid("This version is not waiting for a review after an emergency publication.")
+    if _is_author(user, version) or version.published_by_id == user.pk:
+        return refuse("You wrote or published this version: another admin reviews it.")
+    return _approver_role_refusal(user, version.template)

@@ -6,23 +6,20 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
-
+from ..compare import versions_compare
 from ..forms import (
     ChecklistTemplateForm,
     CompareForm,
-    PublishForm,
     TemplateConditionFormSet,
     condition_form_helper,
     show_refusal,
 )
-from ..models import ITEM_CONTENT_FIELDS, ChecklistTemplate, TemplateItem, TemplateVersion
+from ..governance import emergency_review_pending, versions_awaiting_review_after
+from ..models import ChecklistTemplate, TemplateReview, TemplateVersion
 from ..services import (
     template_create,
     template_update,
     template_version_new_draft,
-    template_version_publish,
-    template_version_validate,
 )
 from .access import get_draft_or_404, staff_required
 
@@ -56,13 +53,20 @@ def template_list(request):
             {
                 "template": template,
                 "published": by_status.get(TemplateVersion.Status.PUBLISHED),
-                "draft": by_status.get(TemplateVersion.Status.DRAFT),
+                "draft": by_status.get(TemplateVersion.Status.DRAFT) or by_status.get(TemplateVersion.Status.IN_REVIEW),
             }
         )
     return render(
         request,
         "checklists/template_list.html",
-        {"rows": rows, "form": form, "conditions": conditions, "condition_helper": condition_form_helper()},
+        {
+            "rows": rows,
+            "in_review": [row["draft"] for row in rows if row["draft"] and not row["draft"].is_editable],
+            "awaiting_review_after": versions_awaiting_review_after(),
+            "form": form,
+            "conditions": conditions,
+            "condition_helper": condition_form_helper(),
+        },
     )
 
 
@@ -82,7 +86,8 @@ def template_detail(request, pk):
             messages.success(request, f"{saved.name} is saved; the settings apply to checklists created from now on.")
             return redirect("checklists:template_detail", pk=saved.pk)
     template = get_object_or_404(ChecklistTemplate.objects.prefetch_related("conditions"), pk=pk)
-    versions = list(template.versions.select_related("published_by").order_by("-number"))
+    versions = list(template.versions.select_related("published_by").prefetch_related("reviews").order_by("-number"))
+    history = TemplateReview.objects.filter(version__template=template).select_related("actor", "version")
     pairs = list(zip(versions[1:], versions, strict=False))  # (older, newer) for the compare links
     compare_with = {newer.pk: older for older, newer in pairs}
     rows = [{"version": v, "previous": compare_with.get(v.pk)} for v in versions]
@@ -94,6 +99,8 @@ def template_detail(request, pk):
             "template": template,
             "rows": rows,
             "has_draft": has_draft,
+            "history": history.order_by("-at", "-pk"),
+            "pending_after": {v.pk for v in versions if emergency_review_pending(v)},
             "form": form,
             "conditions": conditions,
             "condition_helper": condition_form_helper(),
@@ -126,6 +133,10 @@ def version_detail(request, pk):
 
 @staff_required
 def draft_edit(request, pk):
+    in_review = TemplateVersion.objects.filter(pk=pk, status=TemplateVersion.Status.IN_REVIEW).exists()
+    if in_review:  # an old link to the editor: say why it does not open, and where to go
+        messages.info(request, "This draft is in review and cannot be edited; return it to draft to change it.")
+        return redirect("checklists:version_review", pk=pk)
     version = get_draft_or_404(pk)
     return render(
         request,
@@ -134,80 +145,7 @@ def draft_edit(request, pk):
     )
 
 
-@staff_required
-def version_publish(request, pk):
-    version = get_draft_or_404(pk)
-    form = PublishForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            published = template_version_publish(
-                version=version, actor=request.user, change_summary=form.cleaned_data["change_summary"]
-            )
-        except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
-            return redirect("checklists:draft_edit", pk=version.pk)
-        messages.success(request, f"{published.template.name} v{published.number} is published.")
-        return redirect("checklists:template_detail", pk=published.template_id)
-    try:
-        template_version_validate(version)
-        problems = []
-    except ValidationError as error:
-        problems = error.messages
-    return render(request, "checklists/version_publish.html", {"version": version, "form": form, "problems": problems})
-
-
 # --- comparison ------------------------------------------------------------------------------
-
-COMPARED = [*ITEM_CONTENT_FIELDS, "conditions", "depends_on"]
-LABELS = {
-    **{name: str(TemplateItem._meta.get_field(name).verbose_name) for name in ITEM_CONTENT_FIELDS},
-    "conditions": "applies when",
-    "depends_on": "done after",
-}
-ROLE_LABELS = dict(Role.choices)
-KIND_LABELS = dict(TemplateItem.ResponseKind.choices)
-
-
-def _shown(name: str, value) -> str:
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if name in ("role", "verifier_role"):
-        return str(ROLE_LABELS.get(value, value))
-    if name == "response_kind":
-        return str(KIND_LABELS.get(value, value))
-    return str(value)
-
-
-def _snapshot(version: TemplateVersion) -> dict:
-    snapshot = {}
-    for item in version.items.prefetch_related("conditions", "depends_on").order_by("order"):
-        values = {name: _shown(name, getattr(item, name)) for name in ITEM_CONTENT_FIELDS}
-        values["conditions"] = " and ".join(sorted(str(c) for c in item.conditions.all())) or "—"
-        values["depends_on"] = "; ".join(sorted(dep.text for dep in item.depends_on.all())) or "—"
-        snapshot[item.key] = (item, values)
-    return snapshot
-
-
-def versions_compare(a: TemplateVersion, b: TemplateVersion) -> dict:
-    """Items added, removed and changed from a to b, matched by their key across versions."""
-    old, new = _snapshot(a), _snapshot(b)
-    changed = []
-    for key, (item, values) in new.items():
-        if key in old:
-            before = old[key][1]
-            fields = [(LABELS[name], before[name], values[name]) for name in COMPARED if before[name] != values[name]]
-            if fields:
-                changed.append({"item": item, "fields": fields})
-    return {
-        "added": [item for key, (item, _) in new.items() if key not in old],
-        "removed": [item for key, (item, _) in old.items() if key not in new],
-        "changed": changed,
-    }
 
 
 @staff_required

@@ -1,0 +1,149 @@
+"""A draft's way to publication: submitted, approved by a second admin (which publishes it) or
+returned with comments; or, in an emergency, published by one admin with a reason and reviewed
+by another afterwards. Who may take each step is checklists.policy's answer; each step is kept
+in the version's review history (TemplateReview, append-only) and in the audit log.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audited
+
+from . import policy
+from .models import ChecklistAuditAction, ChecklistTemplate, TemplateReview, TemplateVersion
+from .services import template_version_publish, template_version_validate
+
+EMERGENCY_REASON_MIN = 20
+COMMENT_MAX = 2000
+
+
+def _locked(version: TemplateVersion) -> TemplateVersion:
+    """The version read again under its template's lock (as the editing services take it), so
+    that a step and an edit or another step never interleave."""
+    ChecklistTemplate.objects.select_for_update().get(pk=version.template_id)
+    return TemplateVersion.objects.select_related("template", "published_by").get(pk=version.pk)
+
+
+def _comment(text: str, *, required: str = "", minimum: int = 0) -> str:
+    text = (text or "").strip()
+    if required and len(text) < max(minimum, 1):
+        raise ValidationError({"comment": required})
+    if len(text) > COMMENT_MAX:
+        raise ValidationError({"comment": f"Keep it under {COMMENT_MAX:,} characters."})
+    return text
+
+
+def _record(version: TemplateVersion, step: str, actor, comment: str, now: dt.datetime) -> TemplateReview:
+    return TemplateReview.objects.create(version=version, step=step, actor=actor, at=now, comment=comment)
+
+
+def emergency_review_pending(version: TemplateVersion) -> bool:
+    """Published alone in an emergency, and nobody has reviewed it since."""
+    steps = {review.step for review in version.reviews.all()}
+    return TemplateReview.Step.EMERGENCY in steps and TemplateReview.Step.REVIEWED_AFTER not in steps
+
+
+def versions_awaiting_review_after() -> "list[TemplateVersion]":
+    """Emergency publications that nobody has reviewed yet, oldest first (for the template list)."""
+    reviewed = TemplateReview.objects.filter(step=TemplateReview.Step.REVIEWED_AFTER).values("version_id")
+    return list(
+        TemplateVersion.objects.filter(reviews__step=TemplateReview.Step.EMERGENCY)
+        .exclude(pk__in=reviewed)
+        .select_related("template", "published_by")
+        .order_by("published_at")
+    )
+
+
+@audited(ChecklistAuditAction.SUBMIT)
+@transaction.atomic
+def template_version_submit(
+    *, version: TemplateVersion, actor, change_summary: str, comment: str = "", now: dt.datetime | None = None
+) -> TemplateVersion:
+    """Submit a draft for review with what changed; it stays unchanged until it is approved or
+    returned. Refused when it would not publish (the same checks as publication)."""
+    now = now or timezone.now()
+    version = _locked(version)
+    policy.can_submit(actor, version).enforce()
+    summary = (change_summary or "").strip()
+    if not summary:
+        raise ValidationError({"change_summary": "Say what changed: the reviewer and the version history read it."})
+    if len(summary) > 500:
+        raise ValidationError({"change_summary": "Keep it under 500 characters."})
+    template_version_validate(version)
+    version.status = TemplateVersion.Status.IN_REVIEW
+    version.change_summary = summary
+    version.save(update_fields=["status", "change_summary"])
+    version.authors.add(actor)  # who submits answers for it, as its writers do
+    _record(version, TemplateReview.Step.SUBMITTED, actor, _comment(comment), now)
+    return version
+
+
+@audited(ChecklistAuditAction.RETURN_DRAFT)
+@transaction.atomic
+def template_version_return(
+    *, version: TemplateVersion, actor, comment: str, now: dt.datetime | None = None
+) -> TemplateVersion:
+    """Send a submitted draft back to be edited, with the reviewer's comments."""
+    now = now or timezone.now()
+    version = _locked(version)
+    policy.can_return(actor, version).enforce()
+    text = _comment(comment, required="Say what should change, so that the author can act on it.")
+    version.status = TemplateVersion.Status.DRAFT
+    version.save(update_fields=["status"])
+    _record(version, TemplateReview.Step.RETURNED, actor, text, now)
+    return version
+
+
+@audited(ChecklistAuditAction.APPROVE)
+@transaction.atomic
+def template_version_approve(
+    *, version: TemplateVersion, actor, comment: str = "", now: dt.datetime | None = None
+) -> TemplateVersion:
+    """A second admin approves a submitted draft, which publishes it (checklists.impact says
+    beforehand what that does to the upcoming events)."""
+    now = now or timezone.now()
+    version = _locked(version)
+    policy.can_approve(actor, version).enforce()
+    text = _comment(comment)
+    published = template_version_publish(version=version, actor=actor, now=now)
+    _record(published, TemplateReview.Step.APPROVED, actor, text, now)
+    return published
+
+
+@audited(ChecklistAuditAction.EMERGENCY_PUBLISH)
+@transaction.atomic
+def template_version_publish_in_emergency(
+    *, version: TemplateVersion, actor, reason: str, change_summary: str = "", now: dt.datetime | None = None
+) -> TemplateVersion:
+    """One admin publishes without a review, saying why; the version is flagged until another
+    admin has reviewed it."""
+    now = now or timezone.now()
+    version = _locked(version)
+    policy.can_publish_in_emergency(actor, version).enforce()
+    text = _comment(
+        reason,
+        required=f"Write at least {EMERGENCY_REASON_MIN} characters: why this cannot wait for a second admin.",
+        minimum=EMERGENCY_REASON_MIN,
+    )
+    summary = (change_summary or "").strip() or version.change_summary
+    if not summary:
+        raise ValidationError({"change_summary": "Say what changed: the version history reads it."})
+    published = template_version_publish(version=version, actor=actor, change_summary=summary, now=now)
+    _record(published, TemplateReview.Step.EMERGENCY, actor, text, now)
+    return published
+
+
+@audited(ChecklistAuditAction.REVIEW_AFTER)
+@transaction.atomic
+def template_version_review_after(
+    *, version: TemplateVersion, actor, comment: str = "", now: dt.datetime | None = None
+) -> TemplateReview:
+    """Another admin reviews an emergency publication (what they found goes in the comment; a
+    correction is a new draft)."""
+    now = now or timezone.now()
+    version = _locked(version)
+    policy.can_review_after(actor, version, pending=emergency_review_pending(version)).enforce()
+    return _record(version, TemplateReview.Step.REVIEWED_AFTER, actor, _comment(comment), now)

@@ -1,0 +1,83 @@
+"""The forms of a draft's review page: submit, approve, return, publish in an emergency, review
+afterwards. Each validates at its field and saves nothing; the views call checklists.governance."""
+
+from crispy_forms.helper import FormHelper
+from django import forms
+
+from .governance import COMMENT_MAX, EMERGENCY_REASON_MIN
+
+SUMMARY_HELP = "Shown to the reviewer and in the version history, for example “Dexamethasone item now for adults only”."
+
+
+class _StepForm(forms.Form):
+    action = ""
+    label = ""
+    css = "btn-primary"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.action)
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+
+class SubmitForReviewForm(_StepForm):
+    action, label = "submit", "Submit for review"
+    change_summary = forms.CharField(
+        label="What changed", max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=SUMMARY_HELP
+    )
+    comment = forms.CharField(
+        label="Note to the reviewer",
+        required=False,
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: why the change, what to look at.",
+    )
+
+
+class ApproveForm(_StepForm):
+    action, label, css = "approve", "Approve and publish", "btn-success"
+    comment = forms.CharField(
+        label="Approval note", required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReturnForm(_StepForm):
+    action, label, css = "return", "Return with comments", "btn-outline-danger"
+    comment = forms.CharField(
+        label="Comments for the author",
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What should change before it is approved. An author may also withdraw a draft here to edit it.",
+    )
+
+
+class EmergencyPublishForm(_StepForm):
+    action, label, css = "emergency", "Publish now without review", "btn-outline-danger"
+    change_summary = forms.CharField(
+        label="What changed", max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=SUMMARY_HELP
+    )
+    comment = forms.CharField(
+        label="Why it cannot wait for a second admin",
+        min_length=EMERGENCY_REASON_MIN,
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"At least {EMERGENCY_REASON_MIN} characters. The version is flagged until another admin reviews it.",
+    )
+
+
+class ReviewAfterForm(_StepForm):
+    action, label = "review_after", "Record my review"
+    comment = forms.CharField(
+        label="What you found",
+        required=False,
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A correction is made as a new draft.",
+    )
+
+
+STEP_FORMS = {
+    form.action: form for form in (SubmitForReviewForm, ApproveForm, ReturnForm, EmergencyPublishForm, ReviewAfterForm)
+}

@@ -1,0 +1,109 @@
+"""A version's review page: what it changes (in words), what publishing it does to the upcoming
+events unit by unit, its review history, and the steps the viewer may take (submit, approve,
+return, publish in an emergency, review afterwards) through checklists.governance."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from .. import governance, policy
+from ..compare import versions_compare
+from ..forms import show_refusal
+from ..impact import publication_impact
+from ..models import TemplateVersion
+from ..review_forms import STEP_FORMS
+from ..services import template_version_validate
+from .access import staff_required
+
+
+def _step(request, version: TemplateVersion, action: str, form) -> TemplateVersion:
+    """Take the step that the form asks for; ValidationError at the form's fields."""
+    data, user = form.cleaned_data, request.user
+    if action == "submit":
+        return governance.template_version_submit(
+            version=version, actor=user, change_summary=data["change_summary"], comment=data["comment"]
+        )
+    if action == "approve":
+        return governance.template_version_approve(version=version, actor=user, comment=data["comment"])
+    if action == "return":
+        return governance.template_version_return(version=version, actor=user, comment=data["comment"])
+    if action == "emergency":
+        return governance.template_version_publish_in_emergency(
+            version=version, actor=user, reason=data["comment"], change_summary=data["change_summary"]
+        )
+    governance.template_version_review_after(version=version, actor=user, comment=data["comment"])
+    return version
+
+
+DONE = {
+    "submit": "{name} v{number} is submitted for review. Another admin approves it or returns it to you.",
+    "approve": "{name} v{number} is approved and published.",
+    "return": "{name} v{number} is back to draft, with the comments in its history.",
+    "emergency": "{name} v{number} is published without review; it is flagged until another admin reviews it.",
+    "review_after": "Your review of {name} v{number} is recorded.",
+}
+
+
+def _offers(user, version: TemplateVersion, pending_after: bool) -> dict:
+    """What the page offers the viewer: each step's decision (a refusal's reason is shown)."""
+    return {
+        "submit": policy.can_submit(user, version),
+        "approve": policy.can_approve(user, version),
+        "return": policy.can_return(user, version),
+        "emergency": policy.can_publish_in_emergency(user, version),
+        "review_after": policy.can_review_after(user, version, pending=pending_after),
+    }
+
+
+@staff_required
+def version_review(request, pk):
+    version = get_object_or_404(
+        TemplateVersion.objects.select_related("template", "published_by").prefetch_related(
+            "authors", "reviews__actor"
+        ),
+        pk=pk,
+    )
+    pending_after = governance.emergency_review_pending(version)
+    forms = {action: form_class() for action, form_class in STEP_FORMS.items()}
+    if version.change_summary:
+        forms["submit"].initial["change_summary"] = version.change_summary
+        forms["emergency"].initial["change_summary"] = version.change_summary
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if action in STEP_FORMS:
+        form = forms[action] = STEP_FORMS[action](request.POST)
+        if form.is_valid():
+            try:
+                stepped = _step(request, version, action, form)
+            except ValidationError as error:
+                show_refusal(form, error)
+            else:
+                messages.success(request, DONE[action].format(name=version.template.name, number=version.number))
+                if stepped.is_editable:
+                    return redirect("checklists:draft_edit", pk=stepped.pk)
+                return redirect("checklists:version_review", pk=stepped.pk)
+    now = timezone.now()
+    problems = []
+    if version.is_unpublished:
+        try:
+            template_version_validate(version)
+        except ValidationError as error:
+            problems = error.messages
+    published = version.template.versions.filter(status=TemplateVersion.Status.PUBLISHED).exclude(pk=version.pk)
+    current = published.first()
+    return render(
+        request,
+        "checklists/version_review.html",
+        {
+            "version": version,
+            "current": current,
+            "diff": versions_compare(current, version) if version.is_unpublished else None,
+            "impact": publication_impact(version, now=now) if version.is_unpublished else None,
+            "problems": problems,
+            "history": version.reviews.all(),
+            "authors": version.authors.all(),
+            "forms": forms,
+            "offers": _offers(request.user, version, pending_after),
+            "pending_after": pending_after,
+        },
+    )

@@ -1,0 +1,313 @@
+"""A second person approves clinical content: submit, approve (which publishes), return with
+comments, an emergency publication reviewed afterwards; and what publishing does to the
+upcoming events, counted before it is done (checklists.governance, checklists.impact)."""
+
+import datetime as dt
+
+import pytest
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Role
+from checklists.governance import (
+    emergency_review_pending,
+    template_version_approve,
+    template_version_publish_in_emergency,
+    template_version_return,
+    template_version_review_after,
+    template_version_submit,
+)
+from checklists.impact import publication_impact
+from checklists.models import Checklist, TemplateReview, TemplateVersion
+from checklists.services import (
+    checklists_instantiate,
+    task_claim,
+    template_item_create,
+    template_item_update,
+    template_version_new_draft,
+)
+from patients.models import CareEvent
+
+from ..accounts.helpers import verified_login
+from ..factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
+from .helpers import make_event, publish_template
+
+REASON = "The label changed overnight and the night shift starts at 20:00."
+
+
+@pytest.fixture
+def author(db):
+    return UserFactory(username="author", is_staff=True, role=Role.PHARMACIST)
+
+
+@pytest.fixture
+def pharmacist_admin(db):
+    return UserFactory(username="pharmacist_admin", is_staff=True, role=Role.PHARMACIST)
+
+
+@pytest.fixture
+def oncologist_admin(db):
+    return UserFactory(username="oncologist_admin", is_staff=True, role=Role.ONCOLOGIST)
+
+
+@pytest.fixture
+def published(db):
+    return publish_template(
+        name="Bag change (home)",
+        trigger_kind=CareEvent.Kind.BAG_CHANGE,
+        items=[{"text": "Pump rate checked", "due_offset_minutes": -60}, {"text": "Line inspected"}],
+    )
+
+
+@pytest.fixture
+def draft(published, author):
+    draft = template_version_new_draft(template=published.template, actor=author)
+    item = draft.items.get(text="Pump rate checked")
+    template_item_update(item=item, values={"due_offset_minutes": -120}, actor=author)
+    return draft
+
+
+def _submitted(draft, author):
+    return template_version_submit(version=draft, actor=author, change_summary="Pump rate checked two hours before")
+
+
+# --- the rule: nobody who wrote it approves it ------------------------------------------------
+
+
+def test_the_author_cannot_approve_their_own_draft(draft, author):
+    submitted = _submitted(draft, author)
+    with pytest.raises(PermissionDenied, match="another admin approves it"):
+        template_version_approve(version=submitted, actor=author)
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.IN_REVIEW
+
+
+def test_an_admin_who_edited_one_item_is_an_author_too(draft, author, pharmacist_admin, oncologist_admin):
+    template_item_create(
+        version=draft, values={"section": "After", "role": Role.NURSE, "text": "Bag labelled"}, actor=pharmacist_admin
+    )
+    submitted = _submitted(draft, author)
+    with pytest.raises(PermissionDenied):
+        template_version_approve(version=submitted, actor=pharmacist_admin)
+    template_version_approve(version=submitted, actor=oncologist_admin)
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.PUBLISHED
+
+
+def test_the_template_can_require_the_approver_to_be_a_pharmacist(draft, author, oncologist_admin, pharmacist_admin):
+    template = draft.template
+    template.approver_role = Role.PHARMACIST
+    template.save()
+    submitted = _submitted(draft, author)
+    with pytest.raises(PermissionDenied, match="approved by an admin who is a pharmacist"):
+        template_version_approve(version=submitted, actor=oncologist_admin)
+    published = template_version_approve(version=submitted, actor=pharmacist_admin, comment="Checked against the label")
+    assert published.status == TemplateVersion.Status.PUBLISHED
+    assert published.published_by == pharmacist_admin
+
+
+def test_a_clinician_who_is_not_an_admin_cannot_approve(draft, author):
+    submitted = _submitted(draft, author)
+    nurse = UserFactory(role=Role.NURSE)
+    with pytest.raises(PermissionDenied, match="Only an admin"):
+        template_version_approve(version=submitted, actor=nurse)
+
+
+def test_approval_publishes_retires_the_old_version_and_is_kept_in_the_history(
+    draft, author, oncologist_admin, published
+):
+    submitted = _submitted(draft, author)
+    template_version_approve(version=submitted, actor=oncologist_admin, comment="Agreed")
+    assert TemplateVersion.objects.get(pk=published.pk).status == TemplateVersion.Status.RETIRED
+    steps = list(TemplateReview.objects.filter(version=draft).values_list("step", "actor__username", "comment"))
+    assert steps == [("submitted", "author", ""), ("approved", "oncologist_admin", "Agreed")]
+    actions = set(AuditEvent.objects.filter(actor_id=oncologist_admin.pk).values_list("action", flat=True))
+    assert "approve" in actions
+
+
+# --- submitting and returning ---------------------------------------------------------------------
+
+
+def test_submitting_needs_a_summary_of_what_changed(draft, author):
+    with pytest.raises(ValidationError) as refused:
+        template_version_submit(version=draft, actor=author, change_summary="  ")
+    assert "change_summary" in refused.value.error_dict
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.DRAFT
+
+
+def test_a_draft_that_would_not_publish_cannot_be_submitted(published, author):
+    draft = template_version_new_draft(template=published.template, actor=author)
+    draft.items.filter(text="Line inspected").update(hard_stop=True)  # a checkbox cannot fail
+    with pytest.raises(ValidationError, match="Only a number with limits"):
+        _submitted(draft, author)
+    assert not TemplateReview.objects.exists()
+
+
+def test_a_draft_in_review_cannot_be_edited(draft, author):
+    submitted = _submitted(draft, author)
+    with pytest.raises(ValidationError, match="Only a draft can be edited"):
+        template_item_create(version=submitted, values={"section": "x", "role": Role.NURSE, "text": "y"}, actor=author)
+
+
+def test_returning_needs_comments_and_makes_it_a_draft_again(draft, author, oncologist_admin):
+    submitted = _submitted(draft, author)
+    with pytest.raises(ValidationError) as refused:
+        template_version_return(version=submitted, actor=oncologist_admin, comment=" ")
+    assert "comment" in refused.value.error_dict
+    template_version_return(version=submitted, actor=oncologist_admin, comment="Two hours is too early for 7-day bags.")
+    returned = TemplateVersion.objects.get(pk=draft.pk)
+    assert returned.status == TemplateVersion.Status.DRAFT
+    assert returned.reviews.last().comment == "Two hours is too early for 7-day bags."
+    # And the author edits it again.
+    template_item_create(version=returned, values={"section": "x", "role": Role.NURSE, "text": "y"}, actor=author)
+
+
+def test_a_new_draft_is_not_made_beside_one_in_review(draft, author):
+    submitted = _submitted(draft, author)
+    assert template_version_new_draft(template=draft.template, actor=author).pk == submitted.pk
+
+
+# --- the emergency path ---------------------------------------------------------------------------
+
+
+def test_an_emergency_publication_needs_a_reason_and_is_flagged_until_another_admin_reviews_it(
+    draft, author, oncologist_admin
+):
+    with pytest.raises(ValidationError, match="at least 20 characters"):
+        template_version_publish_in_emergency(version=draft, actor=author, reason="urgent", change_summary="x")
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.DRAFT
+
+    published = template_version_publish_in_emergency(
+        version=draft, actor=author, reason=REASON, change_summary="Pump rate two hours before"
+    )
+    assert published.status == TemplateVersion.Status.PUBLISHED
+    assert emergency_review_pending(published)
+    with pytest.raises(PermissionDenied, match="another admin reviews it"):
+        template_version_review_after(version=published, actor=author)
+    template_version_review_after(version=published, actor=oncologist_admin, comment="Correct; keep it.")
+    assert not emergency_review_pending(TemplateVersion.objects.get(pk=published.pk))
+
+
+def test_the_review_history_cannot_be_rewritten(draft, author):
+    from django.db import DatabaseError, transaction
+
+    _submitted(draft, author)
+    review = TemplateReview.objects.get()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        TemplateReview.objects.filter(pk=review.pk).update(comment="changed")
+
+
+# --- impact: counted before, done at publication -------------------------------------------------
+
+
+@pytest.fixture
+def wards(db):
+    return UnitFactory(name="Ward 7 Haematology"), UnitFactory(name="Home infusion")
+
+
+def _bag_change(patient, days: float) -> CareEvent:
+    planned_at = timezone.now() + dt.timedelta(days=days)
+    return make_event(patient, kind=CareEvent.Kind.BAG_CHANGE, planned_at=planned_at)
+
+
+def test_impact_counts_by_unit_and_publication_does_what_it_said(published, draft, author, oncologist_admin, wards):
+    ward, home = wards
+    on_ward, at_home = PatientFactory(unit=ward), PatientFactory(unit=home)
+    untouched = _bag_change(on_ward, 3)  # made again on the new version
+    untouched_home = _bag_change(at_home, 4)  # made again too
+    worked_on = _bag_change(on_ward, 3)  # a task claimed: keeps v1
+    due_soon = _bag_change(at_home, 0.5)  # on someone's list already: keeps v1
+    finished = _bag_change(on_ward, -2)  # done: not counted
+    checklists_instantiate(events=[untouched, untouched_home, worked_on, due_soon, finished])
+    CareEvent.objects.filter(pk=finished.pk).update(status=CareEvent.Status.DONE)
+    nurse = UserFactory(role=Role.NURSE, unit=ward)
+    CareTeamMemberFactory(patient=on_ward, user=nurse)
+    task_claim(task=worked_on.tasks.first(), actor=nurse)
+    no_checklist_yet = _bag_change(at_home, 5)  # created after v1, without its checklist: gets v2
+
+    impact = publication_impact(draft, now=timezone.now())
+    counts = {unit.unit: (unit.new, unit.replaced, unit.kept) for unit in impact.units}
+    assert counts == {"Home infusion": (1, 1, 1), "Ward 7 Haematology": (0, 1, 1)}
+    assert (impact.get_new_version, impact.kept) == (3, 2)
+
+    template_version_approve(version=_submitted(draft, author), actor=oncologist_admin)
+    versions = dict(Checklist.objects.values_list("event_id", "version__number"))
+    assert versions == {
+        untouched.pk: 2,
+        untouched_home.pk: 2,
+        no_checklist_yet.pk: 2,
+        worked_on.pk: 1,
+        due_soon.pk: 1,
+        finished.pk: 1,
+    }
+    # The new checklist carries the new content.
+    assert untouched.tasks.get(text="Pump rate checked").due_at == untouched.planned_at - dt.timedelta(hours=2)
+
+
+# --- the pages ------------------------------------------------------------------------------------
+
+
+def _signed_in(client, user):
+    verified_login(client, user)
+    return client
+
+
+def test_the_review_page_says_what_changes_and_what_publishing_does(client, draft, author, oncologist_admin):
+    submitted = _submitted(draft, author)
+    page = _signed_in(client, oncologist_admin).get(reverse("checklists:version_review", args=[submitted.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "1 item changed" in text
+    assert "<del>1 hour before</del> → <ins>2 hours before</ins>" in text
+    assert "Approve and publish" in text
+    assert "Submitted for review" in text
+
+
+def test_the_author_sees_why_they_cannot_approve_and_a_forged_approval_is_refused(client, draft, author):
+    submitted = _submitted(draft, author)
+    page = _signed_in(client, author).get(reverse("checklists:version_review", args=[submitted.pk]))
+    assert "You wrote part of this draft: another admin approves it." in page.content.decode()
+    assert 'value="approve"' not in page.content.decode()
+    forged = client.post(reverse("checklists:version_review", args=[submitted.pk]), {"action": "approve"})
+    assert forged.status_code == 403
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.IN_REVIEW
+
+
+def test_submit_then_approve_through_the_pages(client, draft, author, oncologist_admin):
+    url = reverse("checklists:version_review", args=[draft.pk])
+    submitted = _signed_in(client, author).post(
+        url, {"action": "submit", "submit-change_summary": "Earlier pump check", "submit-comment": ""}
+    )
+    assert submitted.status_code == 302
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.IN_REVIEW
+    client.logout()
+    approved = _signed_in(client, oncologist_admin).post(url, {"action": "approve", "approve-comment": "Fine"})
+    assert approved.status_code == 302
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.PUBLISHED
+
+
+def test_refusals_show_at_their_field_and_change_nothing(client, draft, author, oncologist_admin):
+    url = reverse("checklists:version_review", args=[draft.pk])
+    page = _signed_in(client, author).post(
+        url, {"action": "emergency", "emergency-change_summary": "x", "emergency-comment": "soon"}
+    )
+    assert page.status_code == 200
+    assert page.context["forms"]["emergency"].errors["comment"]
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.DRAFT
+    _submitted(draft, author)
+    client.logout()
+    page = _signed_in(client, oncologist_admin).post(url, {"action": "return", "return-comment": ""})
+    assert page.context["forms"]["return"].errors["comment"]
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.IN_REVIEW
+
+
+def test_the_template_list_shows_what_waits_for_a_review(client, draft, author, oncologist_admin):
+    _submitted(draft, author)
+    page = _signed_in(client, oncologist_admin).get(reverse("checklists:template_list"))
+    assert "Waiting for a review" in page.content.decode()
+    assert "(in review)" in page.content.decode()
+
+
+def test_the_django_admin_offers_no_one_person_publication():
+    version_admin = admin.site._registry[TemplateVersion]
+    assert "publish" not in (version_admin.actions or [])

@@ -78,6 +78,11 @@ DEMO_USERS = [
     ("outsider", "Oscar", "Wells", Role.NURSE, OTHER_WARD),
 ]
 WARD_TEAM = ["pharmacist", "nurse", "nurse2", "oncologist", "casemanager"]
+# Admins who own the checklist templates (username, first, last, clinical role).
+CONTENT_ADMINS = [
+    ("pharmacyadmin", "Petra", "Novak", Role.PHARMACIST),
+    ("oncologyadmin", "Oren", "Baptiste", Role.ONCOLOGIST),
+]
 
 
 @dataclass(frozen=True)
@@ -358,6 +363,23 @@ def _users(units: dict[str, Unit], password: str) -> dict[str, User]:
     admin.set_password(password)
     admin.save(update_fields=["password"])
     users["admin"] = admin
+    # Clinical content owners: a template draft is approved by an admin other than its author,
+    # of the template's approver role when it names one (checklists.governance). No unit: they
+    # are on no roster and no care team.
+    for username, first, last, role in CONTENT_ADMINS:
+        owner, _ = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "role": role,
+                "is_staff": True,
+                "email": f"{username}@riverside.example",
+            },
+        )
+        owner.set_password(password)
+        owner.save(update_fields=["password"])
+        users[username] = owner
     return users
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from coordination.demo import DEMO_USERS, seed_demo
+from coordination.demo import CONTENT_ADMINS, DEMO_USERS, seed_demo
 
 
 class Command(BaseCommand):
@@ -18,5 +18,5 @@ class Command(BaseCommand):
             raise CommandError("Set DEMO_PASSWORD in the environment: it becomes every demo user's password.")
         result = seed_demo(password=password)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {result.users} users, {result.patients} patients."))
-        names = ", ".join([username for username, *_ in DEMO_USERS] + ["admin"])
+        names = ", ".join([username for username, *_ in [*DEMO_USERS, *CONTENT_ADMINS]] + ["admin"])
         self.stdout.write(f"Demo logins ({names}), password: the DEMO_PASSWORD you set.")

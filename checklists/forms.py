@@ -304,3 +304,34 @@ class PreviewForm(forms.Form):
         if patient and event and event.patient_id != patient.pk:
             self.add_error("event", "This event belongs to another patient.")
         return data
+
+# --- import of a template file (checklists.interchange) ----------------------------------------
+
+
+class TemplateImportForm(forms.Form):
+    """A template file to import as a draft. Only its size is checked here, before it is read:
+    the service reads and checks the rest."""
+
+    file = forms.FileField(
+        label="Template file (JSON)",
+        help_text="A file exported from this or another installation (docs/template-format.md), at most 1 MB. "
+        "It becomes a draft; nothing is published.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the page's form tag carries the token
+
+    def clean_file(self):
+        from .interchange import MAX_BYTES  # the format's limit, said once
+
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; a template file is at most "
+                f"{MAX_BYTES // 1024 // 1024} MB."
+            )
+        return upload

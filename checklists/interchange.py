@@ -131,6 +131,13 @@ def export_logged(version: TemplateVersion, *, actor=None, request=None) -> None
 # --- reading a file --------------------------------------------------------------------------
 
 
+def _item_label(order, text: str) -> str:
+    """ "Item 3 (Weight before the bag change)": as the editor lists it, a long text cut at a word."""
+    if len(text) > 80:
+        text = text[:79].rsplit(" ", 1)[0] + "…"
+    return f"Item {order} ({text})"
+
+
 @dataclass
 class ItemSpec:
     key: uuid.UUID
@@ -140,7 +147,7 @@ class ItemSpec:
 
     @property
     def label(self) -> str:
-        return f"Item {self.values['order']} ({self.values['text'][:60]})"
+        return _item_label(self.values["order"], self.values["text"])
 
 
 @dataclass
@@ -372,7 +379,7 @@ def _read_item(row: Any, number: int, problems: _Problems) -> ItemSpec | None:
     if isinstance(row, dict) and isinstance(row.get("text"), str):
         # Named as the editor shows it, by its order when the file gives one.
         shown = row.get("order") if isinstance(row.get("order"), int) else number
-        where = f"Item {shown} ({row['text'][:60]})"
+        where = _item_label(shown, row["text"])
     if not _fields(row, ITEM_FIELDS, where, problems):
         return None
     values = {

@@ -211,6 +211,9 @@ RULES = {
     "checklists:item_edit": Page(TEMPLATES, target="draft_item"),
     "checklists:item_delete": Page(TEMPLATES, target="draft_item", method="post"),
     "checklists:item_move": Page(TEMPLATES, target="draft_item", method="post", data={"direction": "down"}),
+    # Template files in and out: the import page (a GET shows the form) and a version's download.
+    "checklists:template_import": Page(TEMPLATES),
+    "checklists:version_export": Page(TEMPLATES, target="version"),
     "audit:log": Page(READ_AUDIT_LOG),
     "audit:export": Page(READ_AUDIT_LOG),
     # Reminders: the ledger (admins), one's own settings, an event's reminders, snoozing a task's

@@ -305,6 +305,7 @@ class PreviewForm(forms.Form):
             self.add_error("event", "This event belongs to another patient.")
         return data
 
+
 # --- import of a template file (checklists.interchange) ----------------------------------------
 
 

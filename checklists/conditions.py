@@ -6,7 +6,7 @@ is edited, not discovered when a checklist is instantiated.
 """
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -20,27 +20,45 @@ from patients.selectors import premedication_for_event
 class Fact:
     label: str
     read: Callable[[CareEvent], object]
-    choices: tuple[str, ...] | None = None  # None: a number
+    options: tuple[tuple[str, str], ...] | None = None  # (value, label); None: a number
 
     @property
     def is_number(self) -> bool:
-        return self.choices is None
+        return self.options is None
+
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        """The values that the fact may have (None: a number)."""
+        return None if self.options is None else tuple(value for value, _ in self.options)
+
+    def value_label(self, value: str) -> str:
+        """A value as a sentence says it: "home", "infusion clinic", "MRD-positive"."""
+        return _in_sentence(dict(self.options or ()).get(value, value))
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: lower-case first letter, unless it starts an abbreviation (MRD)."""
+    if len(label) > 1 and label[0].isupper() and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
 
 
 FACTS: dict[str, Fact] = {
     "weight_kg": Fact("Weight (kg)", lambda e: e.patient.weight_kg),
     "age_years": Fact("Age (years)", lambda e: Decimal(e.patient.age_on(e.local_planned_at.date()))),
     "body_surface_area": Fact("Body-surface area (m²)", lambda e: e.patient.body_surface_area),
-    "indication": Fact("Indication", lambda e: e.cycle.course.indication, tuple(Indication.values)),
+    "indication": Fact("Indication", lambda e: e.cycle.course.indication, tuple(Indication.choices)),
     "cycle_number": Fact("Cycle number", lambda e: Decimal(e.cycle.number)),
-    "phase": Fact("Cycle phase", lambda e: e.cycle.phase, tuple(Cycle.Phase.values)),
+    "phase": Fact("Cycle phase", lambda e: e.cycle.phase, tuple(Cycle.Phase.choices)),
     "cycle_day": Fact("Day of the cycle", lambda e: Decimal(e.day_number)),
-    "setting": Fact("Setting", lambda e: e.setting, tuple(Setting.values)),
+    "setting": Fact("Setting", lambda e: e.setting, tuple(Setting.choices)),
     "bag_hours": Fact("Bag duration (hours)", lambda e: Decimal(e.cycle.course.bag_hours)),
     # Whether the course's regimen asks for a premedication before this event (by indication,
     # age, cycle and kind of start): the rule itself is regimen data, not template data.
     "premedication_due": Fact(
-        "Premedication due (regimen)", lambda e: "yes" if premedication_for_event(e) else "no", ("yes", "no")
+        "Premedication due (regimen)",
+        lambda e: "yes" if premedication_for_event(e) else "no",
+        (("yes", "yes"), ("no", "no")),
     ),
 }
 FACT_CHOICES = [(name, fact.label) for name, fact in FACTS.items()]
@@ -48,10 +66,10 @@ FACT_CHOICES = [(name, fact.label) for name, fact in FACTS.items()]
 OPERATORS: dict[str, tuple[str, Callable[[object, object], bool]]] = {
     "eq": ("is", operator.eq),
     "ne": ("is not", operator.ne),
-    "lt": ("<", operator.lt),
-    "le": ("≤", operator.le),
-    "gt": (">", operator.gt),
-    "ge": ("≥", operator.ge),
+    "lt": ("is less than", operator.lt),
+    "le": ("is at most", operator.le),
+    "gt": ("is more than", operator.gt),
+    "ge": ("is at least", operator.ge),
     "in": ("is one of", lambda actual, allowed: actual in allowed),
 }
 OPERATOR_CHOICES = [(name, label) for name, (label, _) in OPERATORS.items()]
@@ -94,5 +112,21 @@ def condition_holds(*, fact: str, operator_name: str, value: str, event: CareEve
 
 
 def describe(fact: str, operator_name: str, value: str) -> str:
-    label = FACTS[fact].label if fact in FACTS else fact
-    return f"{label} {OPERATORS.get(operator_name, (operator_name,))[0]} {value}"
+    """One condition as words: "weight (kg) is less than 45", "setting is one of home or infusion clinic"."""
+    known = FACTS.get(fact)
+    label = _in_sentence(known.label) if known else fact
+    words = OPERATORS.get(operator_name, (operator_name,))[0]
+    parts = [part.strip() for part in str(value).split(",") if part.strip()] if operator_name == "in" else [value]
+    shown = [known.value_label(part) if known else part for part in parts]
+    said = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return f"{label} {words} {said}"
+
+
+def describe_all(rows: Iterable) -> str:
+    """When an item or a template applies, as one sentence: "Applies when weight (kg) is less
+    than 45 and setting is home", or "Always applies". `rows` are condition rows (fact, operator,
+    value attributes) or (fact, operator, value) triples."""
+    said = [
+        describe(*row) if isinstance(row, tuple | list) else describe(row.fact, row.operator, row.value) for row in rows
+    ]
+    return f"Applies when {' and '.join(said)}" if said else "Always applies"

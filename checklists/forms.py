@@ -1,13 +1,14 @@
 """Template editing forms: they validate at the field and save nothing; the views call the services."""
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from patients.models import CareEvent, Patient
 
-from . import conditions
+from . import conditions, offsets
 from .models import (
     ITEM_CONTENT_FIELDS,
     MAX_OFFSET_MINUTES,
@@ -18,15 +19,45 @@ from .models import (
     TemplateVersion,
 )
 from .services import TEMPLATE_FIELDS, template_item_check
+from .templatetags.checklist_words import item_label
 
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-class TemplateItemForm(forms.ModelForm):
-    """One item of a draft. The model's clean() gives the kind-specific messages (choices, limits…)."""
+class DependencyField(forms.ModelMultipleChoiceField):
+    """The items of the draft as a list of checkboxes, each named as the editor names it ("#3 …")."""
 
+    widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+
+    def label_from_instance(self, obj: TemplateItem) -> str:
+        return item_label(obj)
+
+
+OFFSET_TOO_FAR = "An item is due at most 30 days before or after its event; {said} is too far."
+
+
+class TemplateItemForm(forms.ModelForm):
+    """One item of a draft. The model's clean() gives the kind-specific messages (choices, limits…).
+
+    The due time is entered as an amount, a unit and before or after the event, and kept as the
+    item's minutes from the event (checklists.offsets)."""
+
+    due_amount = forms.IntegerField(
+        label="Due",
+        min_value=0,
+        max_value=MAX_OFFSET_MINUTES,
+        error_messages={
+            "required": "Give the amount: 0 for at the event.",
+            "invalid": "Give a whole number, for example 2.",
+            "min_value": "Give the amount as 0 or more, and choose before or after the event.",
+            "max_value": "An item is due at most 30 days before or after its event.",
+        },
+    )
+    due_unit = forms.ChoiceField(label="Unit", choices=offsets.UNIT_CHOICES)
+    due_direction = forms.ChoiceField(label="Before or after", choices=offsets.DIRECTION_CHOICES)
+    depends_on = DependencyField(label="Done after", queryset=TemplateItem.objects.none(), required=False)
     choices = forms.CharField(
         label="Options",
         required=False,
@@ -42,9 +73,18 @@ class TemplateItemForm(forms.ModelForm):
 
     class Meta:
         model = TemplateItem
-        fields = [*ITEM_CONTENT_FIELDS, "depends_on"]
+        fields = [*(name for name in ITEM_CONTENT_FIELDS if name != "due_offset_minutes"), "depends_on"]
         widgets = {"help_text": forms.Textarea(attrs={"rows": 2})}
-        labels = {"text": "Task text", "help_text": "Help for the person doing it", "depends_on": "Done after"}
+        labels = {
+            "text": "Task text",
+            "help_text": "Help for the person doing it",
+            "source": "Source",
+            "order": "Position",
+        }
+        help_texts = {
+            "source": "The label version or the institution's policy this item rests on, for example "
+            "“Blincyto label 2024, section 2.2” or “Unit policy ONC-12”. Shown beside the help.",
+        }
 
     def __init__(self, *args, version: TemplateVersion, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,33 +93,46 @@ class TemplateItemForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["choices"] = "\n".join(self.instance.choices or [])
             self.initial["failing_choices"] = "\n".join(self.instance.failing_choices or [])
-        offset_help = f"Negative: before the event. At most ±{MAX_OFFSET_MINUTES:,} minutes (30 days)."
-        self.fields["due_offset_minutes"].help_text = offset_help
+        amount, unit, direction = offsets.split_offset(self.instance.due_offset_minutes or 0)
+        self.initial.setdefault("due_amount", amount)
+        self.initial.setdefault("due_unit", unit)
+        self.initial.setdefault("due_direction", direction)
+        self.fields["due_amount"].widget.attrs.update({"inputmode": "numeric", "min": 0})
+        self.fields["due_amount"].help_text = "0 for at the event; at most 30 days either side."
         depends_on = self.fields["depends_on"]
         depends_on.queryset = version.items.exclude(pk=self.instance.pk).order_by("order")
-        depends_on.required = False
-        depends_on.help_text = "Items of this draft that must be done first."
+        depends_on.help_text = "The items of this draft that must be done first."
         depends_on.error_messages["invalid_choice"] = (
             "Only items of this draft can be chosen; %(value)s is not one of them."
         )
-        depends_on.widget.attrs["size"] = 6
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's form tag carries the token
         self.helper.layout = Layout(
-            Row(Column("section", css_class="col-md-4"), Column("order", css_class="col-md-2"), Column("role")),
+            Row(
+                Column("section", css_class="col-sm-6 col-lg-4"),
+                Column("order", css_class="col-sm-6 col-lg-2"),
+                Column("role", css_class="col-lg-6"),
+            ),
             Field("text"),
             Field("help_text"),
-            Row(Column("due_offset_minutes"), Column("response_kind")),
+            Field("source"),
+            Row(
+                Column("due_amount", css_class="col-sm-4 col-lg-2"),
+                Column("due_unit", css_class="col-sm-4 col-lg-2"),
+                Column("due_direction", css_class="col-sm-4 col-lg-3"),
+                Column("response_kind", css_class="col-lg-5"),
+                css_class="due-row",
+            ),
             Fieldset("Numbers", Row(Column("unit"), Column("min_value"), Column("max_value"))),
             Fieldset("Single choice", Row(Column("choices"), Column("failing_choices"))),
             Row(
-                Column("required"),
-                Column("hard_stop"),
-                Column("needs_verification"),
-                Column("verifier_role"),
+                Column("required", css_class="col-sm-6 col-lg-3"),
+                Column("hard_stop", css_class="col-sm-6 col-lg-3"),
+                Column("needs_verification", css_class="col-sm-6 col-lg-3"),
+                Column("verifier_role", css_class="col-sm-6 col-lg-3"),
             ),
-            Field("depends_on"),
+            HTML('{% include "checklists/partials/depends_on_field.html" with field=form.depends_on %}'),
         )
 
     def clean_choices(self):
@@ -90,6 +143,13 @@ class TemplateItemForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        amount, unit, direction = data.get("due_amount"), data.get("due_unit"), data.get("due_direction")
+        if amount is not None and unit and direction:
+            minutes = offsets.join_offset(amount, unit, direction)
+            if abs(minutes) > MAX_OFFSET_MINUTES:
+                self.add_error("due_amount", OFFSET_TOO_FAR.format(said=offsets.describe_offset(minutes)))
+            else:
+                self.instance.due_offset_minutes = minutes
         try:
             template_item_check(
                 version=self.version,
@@ -110,15 +170,105 @@ class TemplateItemForm(forms.ModelForm):
         return {name: getattr(self.instance, name) for name in ITEM_CONTENT_FIELDS}
 
 
+# --- conditions, one sentence per row: "weight (kg) | is less than | 45" -------------------------
+
+CONDITION_PREFIX = "conditions"
+
+
+class ConditionValueInput(forms.Widget):
+    """The value of a condition, as its fact and operator want it: a list of the allowed values for
+    a fact with choices (checkboxes for "is one of"), a number field for a number, a text field
+    while no fact is chosen or for several numbers. Several values are read back as one text,
+    separated by commas, which conditions.parse_value checks as it checks a typed one."""
+
+    def __init__(self, attrs=None, *, fact: str = "", operator: str = ""):
+        super().__init__(attrs)
+        self.fact, self.operator = conditions.FACTS.get(fact), operator
+
+    def _inner(self) -> forms.Widget:
+        attrs = dict(self.attrs)
+        if self.fact is not None and not self.fact.is_number:
+            if self.operator == "in":
+                attrs["class"] = "form-check-input"
+                return forms.CheckboxSelectMultiple(attrs, choices=self.fact.options)
+            attrs["class"] = "form-select"
+            return forms.Select(attrs, choices=[("", "choose…"), *self.fact.options])
+        attrs["class"] = "form-control"
+        if self.fact is not None and self.operator != "in":
+            return forms.NumberInput({**attrs, "step": "any", "inputmode": "decimal"})
+        attrs.setdefault("placeholder", "several separated by commas" if self.operator == "in" else "")
+        return forms.TextInput(attrs)
+
+    @property
+    def is_several(self) -> bool:
+        return isinstance(self._inner(), forms.CheckboxSelectMultiple)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        inner = self._inner()
+        if isinstance(inner, forms.CheckboxSelectMultiple):
+            value = [part.strip() for part in str(value or "").split(",") if part.strip()]
+        return inner.render(name, value, attrs, renderer)
+
+    def id_for_label(self, id_):
+        return "" if self.is_several else id_  # a group of checkboxes is named by its legend
+
+    def value_from_datadict(self, data, files, name):
+        getlist = getattr(data, "getlist", None)
+        values = getlist(name) if getlist else ([data[name]] if name in data else [])
+        if not values:
+            return None
+        return ", ".join(value.strip() for value in values if value.strip()) if len(values) > 1 else values[0]
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data
+
+
 class ItemConditionForm(forms.ModelForm):
+    """One condition row. Left empty, it is no condition and asks for nothing."""
+
     class Meta:
         model = ItemCondition
         fields = ["fact", "operator", "value"]
+        labels = {"fact": "Fact", "operator": "Compared how", "value": "Value"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        value_help = "A number, or a value such as home; several separated by commas for “is one of”."
-        self.fields["value"].help_text = value_help
+        fact, operator = self._chosen("fact"), self._chosen("operator")
+        self.fields["fact"].choices = [("", "choose a fact…"), *conditions.FACT_CHOICES]
+        self.fields["operator"].choices = [("", "choose…"), *conditions.OPERATOR_CHOICES]
+        self.fields["fact"].error_messages["required"] = "Choose a fact, or leave the whole row empty."
+        self.fields["operator"].error_messages["required"] = "Choose how to compare."
+        self.fields["value"].error_messages["required"] = "Give a value."
+        self.fields["value"].widget = ConditionValueInput(fact=fact, operator=operator)
+        self.fields["value"].help_text = ""
+        # A change of fact or operator brings the value field that fits them (htmx; without
+        # JavaScript the field fits them once the row is saved or refused).
+        refresh = {
+            "data-hx-get": reverse("checklists:condition_value"),
+            "data-hx-trigger": "change",
+            "data-hx-target": f"#{self.prefix}-value-slot",
+            "data-hx-include": f"#{self.prefix}-row",
+            "data-hx-vals": f'{{"prefix": "{self.prefix}"}}',
+            "data-hx-swap": "innerHTML",
+        }
+        for name in ("fact", "operator"):
+            self.fields[name].widget.attrs.update({"class": "form-select", **refresh})
+
+    def _chosen(self, name: str) -> str:
+        """The row's fact or operator as the page last had it: posted, else stored, else given."""
+        if self.is_bound:
+            return str(self.data.get(self.add_prefix(name)) or "")
+        return str(self.initial.get(name) or getattr(self.instance, name, "") or "")
+
+    @property
+    def number(self) -> int:
+        """The row's place, counted from 1, for the labels that a screen reader says."""
+        index = (self.prefix or "").rsplit("-", 1)[-1]
+        return int(index) + 1 if index.isdigit() else 1
+
+    @property
+    def value_is_several(self) -> bool:
+        return self.fields["value"].widget.is_several
 
     def clean(self):
         data = super().clean()
@@ -183,19 +333,12 @@ def show_refusal(form: forms.Form, error: ValidationError) -> None:
 
 
 def condition_form_helper() -> FormHelper:
+    """Kept for the pages that still pass it; the condition rows render as sentences
+    (checklists/partials/condition_row.html) and no longer use it."""
     helper = FormHelper()
     helper.form_tag = False
     helper.disable_csrf = True
-    helper.layout = Layout(
-        Div(
-            Column("fact", css_class="col-md-4"),
-            Column("operator", css_class="col-md-2"),
-            Column("value", css_class="col-md-4"),
-            Column("DELETE", css_class="col-md-2 pt-md-4"),
-            Field("id"),
-            css_class="row",
-        )
-    )
+    helper.layout = Layout(Div(Field("fact"), Field("operator"), Field("value"), Field("DELETE"), Field("id")))
     return helper
 
 

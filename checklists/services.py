@@ -188,8 +188,28 @@ def template_item_check(
     """What an item must keep within its draft beyond its own fields: a free position, and
     dependencies on items of the same draft that do not already wait for it.
 
-    The editor's form asks it for its messages; the services below enforce it under the lock.
+    A dependency that would close a circle is refused naming the items of the circle as the
+    editor names them: "Choosing #5 Pump programmed would make a circle: it already waits for
+    this item (through #4 Line primed)". The editor's form asks it for its messages; the services
+    below enforce it under the lock.
     """
+
+    def path_between(start: int, goal: int) -> list[int] | None:
+        """The chain of items from `start` to `goal` following what each waits for, or None."""
+        came_from, stack = {start: None}, [start]
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                path = [node]
+                while came_from[path[-1]] is not None:
+                    path.append(came_from[path[-1]])
+                return path[::-1]
+            for next_node in sorted(waits_for.get(node, ())):
+                if next_node not in came_from:
+                    came_from[next_node] = node
+                    stack.append(next_node)
+        return None
+
     errors = {}
     item_pk = item.pk if item is not None else None
     if order is not None and version.items.filter(order=order).exclude(pk=item_pk).exists():
@@ -197,22 +217,26 @@ def template_item_check(
     chosen = [dep.pk for dep in depends_on]
     if any(dep.version_id != version.pk for dep in depends_on):
         errors["depends_on"] = "Only items of this draft can be chosen."
+    elif item_pk is not None and item_pk in chosen:
+        errors["depends_on"] = "An item cannot wait for itself: that would be a circle."
     elif item_pk is not None and chosen:
-        edges = {pk: set() for pk in chosen}
+        waits_for = defaultdict(set)  # item -> the items it is done after, as stored
         for source, target in TemplateItem.depends_on.through.objects.filter(
             from_templateitem__version=version
         ).values_list("from_templateitem_id", "to_templateitem_id"):
-            edges.setdefault(source, set()).add(target)
-        edges[item_pk] = set(chosen)
-        seen, stack = set(), list(chosen)
-        while stack:  # would this item end up waiting for itself?
-            node = stack.pop()
-            if node == item_pk:
-                errors["depends_on"] = "These items already wait for this one: that would be a circle."
+            waits_for[source].add(target)
+        for start in chosen:
+            path = path_between(start, item_pk)
+            if path is not None:  # the chosen item already waits, maybe through others, for this one
+                label = {
+                    pk: f"#{number} {text}"
+                    for pk, number, text in version.items.filter(pk__in=path).values_list("pk", "order", "text")
+                }
+                through = f" (through {', then '.join(label[pk] for pk in path[1:-1])})" if len(path) > 2 else ""
+                errors["depends_on"] = (
+                    f"Choosing {label[start]} would make a circle: it already waits for this item{through}. Untick it."
+                )
                 break
-            if node not in seen:
-                seen.add(node)
-                stack.extend(edges.get(node, ()))
     if errors:
         raise ValidationError(errors)
 
@@ -348,6 +372,30 @@ def template_item_move(*, item: TemplateItem, direction: str, actor) -> bool:
     item.order = theirs
     item.save(update_fields=["order"])
     return True
+
+
+@audited(AuditEvent.Action.UPDATE)
+@transaction.atomic
+def template_item_reorder(*, version: TemplateVersion, item_ids: Sequence[int], actor) -> list[TemplateItem]:
+    """Put a draft's items in the order given (their ids, first to last) and number them 1 to n.
+    Refused unless the list names every item of the draft exactly once: a page that shows an
+    older list (another admin added or removed an item meanwhile) is told to load it again."""
+    version = _draft_locked(version.pk)
+    items = {item.pk: item for item in version.items.all()}
+    if len(item_ids) != len(set(item_ids)) or set(item_ids) != set(items):
+        raise ValidationError(
+            "The new order must list every item of the draft once; the draft changed meanwhile. "
+            "Load the page again and move the item once more."
+        )
+    # An order is used once per version, checked row by row: every item first goes above the
+    # highest number in use, then takes its place, so no two ever meet on one number.
+    top = max((item.order for item in items.values()), default=0)
+    version.items.update(order=F("order") + top + len(items))
+    ordered = [items[pk] for pk in item_ids]
+    for number, item in enumerate(ordered, start=1):
+        item.order = number
+    TemplateItem.objects.bulk_update(ordered, ["order"])
+    return ordered
 
 
 # --- a template's own settings: name, trigger, conditions, active -----------------------------

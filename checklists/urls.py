@@ -16,6 +16,8 @@ urlpatterns = [
     path("items/<int:pk>/edit/", views.item_edit, name="item_edit"),
     path("items/<int:pk>/delete/", views.item_delete, name="item_delete"),
     path("items/<int:pk>/move/", views.item_move, name="item_move"),
+    path("versions/<int:pk>/items/order/", views.editor.items_reorder, name="items_reorder"),
+    path("conditions/value/", views.editor.condition_value, name="condition_value"),
     # Template files in and out (checklists.interchange).
     path("import/", views.template_import_page, name="template_import"),
     path("versions/<int:pk>/export.json", views.version_export, name="version_export"),

@@ -211,6 +211,8 @@ RULES = {
     "checklists:item_edit": Page(TEMPLATES, target="draft_item"),
     "checklists:item_delete": Page(TEMPLATES, target="draft_item", method="post"),
     "checklists:item_move": Page(TEMPLATES, target="draft_item", method="post", data={"direction": "down"}),
+    "checklists:items_reorder": Page(TEMPLATES, target="draft", method="post"),
+    "checklists:condition_value": Page(TEMPLATES, data={"prefix": "conditions-0", "conditions-0-fact": "setting"}),
     # Template files in and out: the import page (a GET shows the form) and a version's download.
     "checklists:template_import": Page(TEMPLATES),
     "checklists:version_export": Page(TEMPLATES, target="version"),

@@ -104,5 +104,5 @@ def test_every_fact_is_readable_from_an_event(patient):
 
 
 def test_a_condition_describes_itself_in_words():
-    assert conditions.describe("weight_kg", "lt", "45") == "Weight (kg) < 45"
-    assert conditions.describe("setting", "in", "home,clinic") == "Setting is one of home,clinic"
+    assert conditions.describe("weight_kg", "lt", "45") == "weight (kg) is less than 45"
+    assert conditions.describe("setting", "in", "home,clinic") == "setting is one of home or infusion clinic"

@@ -124,7 +124,7 @@ def test_a_nurse_cannot_post_a_new_draft_or_move_an_item(client, nurse, template
 
 def test_the_list_shows_the_templates_and_their_versions(staff, published):
     body = staff.get(reverse("checklists:template_list")).content.decode()
-    assert "Test cycle start" in body and "v1" in body and "Cycle number is 1" in body
+    assert "Test cycle start" in body and "v1" in body and "cycle number is 1" in body
 
 
 # --- the editing flow --------------------------------------------------------------------------
@@ -266,8 +266,8 @@ def test_compare_lists_items_added_removed_and_changed(staff, admin_user, publis
     assert "Items removed (1)" in body and "Line primed" in body
     assert "Items changed (1)" in body
     assert "<del>Order verified</del>" in body and "<ins>Order and dose band verified</ins>" in body
-    assert "<del>0</del>" in body and "<ins>-120</ins>" in body
-    assert "Weight (kg) &lt; 45" in body
+    assert "<del>at the event</del>" in body and "<ins>2 hours before</ins>" in body
+    assert "weight (kg) is less than 45" in body
 
 
 def test_compare_refuses_an_unknown_version_at_the_field(staff, published):
@@ -292,8 +292,17 @@ BAD_INPUT = [
         "Setting is one of inpatient, clinic, home",
         id="condition-choice",
     ),
-    pytest.param({"due_offset_minutes": "43201"}, "at most 30 days (43,200 minutes) after", id="offset-after"),
-    pytest.param({"due_offset_minutes": "-50000"}, "at most 30 days (43,200 minutes) before", id="offset-before"),
+    pytest.param(
+        {"due_amount": "31", "due_unit": "days", "due_direction": "after"},
+        "at most 30 days before or after its event; 31 days after is too far",
+        id="offset-after",
+    ),
+    pytest.param(
+        {"due_amount": "721", "due_unit": "hours", "due_direction": "before"},
+        "30 days 1 hour before is too far",
+        id="offset-before",
+    ),
+    pytest.param({"due_amount": "-2"}, "Give the amount as 0 or more", id="offset-negative"),
     pytest.param({"response_kind": "choice", "choices": ""}, "needs at least two options", id="choice-without-options"),
     pytest.param({"order": "1"}, "Item 1 already exists in this draft", id="same-order"),
     pytest.param({"depends_on": "published-item"}, "Only items of this draft can be chosen", id="other-version"),
@@ -670,7 +679,7 @@ def test_preview_shows_the_tasks_that_a_draft_would_create_and_saves_nothing(sta
     assert body.count('class="preview-task"') == 2
     assert "Line primed" in body and "Teach the caregiver" in body
     assert f"{cycle_1_start.local_planned_at:%Y-%m-%d %H:%M}" in body  # due times in the unit's zone
-    assert "Items that do not apply (1)" in body and "Weight (kg) &lt; 45" in body
+    assert "Items that do not apply (1)" in body and "weight (kg) is less than 45" in body
     assert (Checklist.objects.count(), Task.objects.count(), TemplateItem.objects.count()) == before
 
 
@@ -688,7 +697,7 @@ def test_preview_says_when_the_template_does_not_apply(staff, published, patient
     course_schedule_build(course=course)
     cycle_2 = CareEvent.objects.get(cycle__course=course, cycle__number=2, kind=CareEvent.Kind.CYCLE_START)
     body = staff.get(reverse("checklists:version_preview", args=[published.pk]), {"event": cycle_2.pk}).content.decode()
-    assert "would create no checklist" in body and "Cycle number is 1" in body
+    assert "would create no checklist" in body and "cycle number is 1" in body
 
 
 def test_preview_refuses_an_event_of_another_patient(staff, published, cycle_1_start, ward):

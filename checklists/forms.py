@@ -55,7 +55,7 @@ class TemplateItemForm(forms.ModelForm):
             "max_value": "An item is due at most 30 days before or after its event.",
         },
     )
-    due_unit = forms.ChoiceField(label="Unit", choices=offsets.UNIT_CHOICES)
+    due_unit = forms.ChoiceField(label="Time unit", choices=offsets.UNIT_CHOICES)
     due_direction = forms.ChoiceField(label="Before or after", choices=offsets.DIRECTION_CHOICES)
     depends_on = DependencyField(label="Done after", queryset=TemplateItem.objects.none(), required=False)
     choices = forms.CharField(
@@ -98,7 +98,6 @@ class TemplateItemForm(forms.ModelForm):
         self.initial.setdefault("due_unit", unit)
         self.initial.setdefault("due_direction", direction)
         self.fields["due_amount"].widget.attrs.update({"inputmode": "numeric", "min": 0})
-        self.fields["due_amount"].help_text = "0 for at the event; at most 30 days either side."
         depends_on = self.fields["depends_on"]
         depends_on.queryset = version.items.exclude(pk=self.instance.pk).order_by("order")
         depends_on.help_text = "The items of this draft that must be done first."
@@ -118,12 +117,12 @@ class TemplateItemForm(forms.ModelForm):
             Field("help_text"),
             Field("source"),
             Row(
-                Column("due_amount", css_class="col-sm-4 col-lg-2"),
-                Column("due_unit", css_class="col-sm-4 col-lg-2"),
-                Column("due_direction", css_class="col-sm-4 col-lg-3"),
-                Column("response_kind", css_class="col-lg-5"),
-                css_class="due-row",
+                Column("due_amount", css_class="col-sm-3 col-lg-2"),
+                Column("due_unit", css_class="col-sm-4 col-lg-3"),
+                Column("due_direction", css_class="col-sm-5 col-lg-4"),
             ),
+            HTML('<p class="form-text mt-n2">Due: 0 for at the event; at most 30 days before or after it.</p>'),
+            Row(Column("response_kind", css_class="col-md-6")),
             Fieldset("Numbers", Row(Column("unit"), Column("min_value"), Column("max_value"))),
             Fieldset("Single choice", Row(Column("choices"), Column("failing_choices"))),
             Row(
@@ -203,11 +202,19 @@ class ConditionValueInput(forms.Widget):
     def is_several(self) -> bool:
         return isinstance(self._inner(), forms.CheckboxSelectMultiple)
 
+    def _value_for(self, inner: forms.Widget, value):
+        if isinstance(inner, forms.CheckboxSelectMultiple):
+            return [part.strip() for part in str(value or "").split(",") if part.strip()]
+        return value
+
     def render(self, name, value, attrs=None, renderer=None):
         inner = self._inner()
-        if isinstance(inner, forms.CheckboxSelectMultiple):
-            value = [part.strip() for part in str(value or "").split(",") if part.strip()]
-        return inner.render(name, value, attrs, renderer)
+        return inner.render(name, self._value_for(inner, value), attrs, renderer)
+
+    def subwidgets(self, name, value, attrs=None):
+        """One checkbox a value, for the row's template to lay out (only for "is one of")."""
+        inner = self._inner()
+        yield from inner.subwidgets(name, self._value_for(inner, value), attrs)
 
     def id_for_label(self, id_):
         return "" if self.is_several else id_  # a group of checkboxes is named by its legend

@@ -6,6 +6,8 @@
 //   the drop posts the new order to the server, which answers with the renumbered table (htmx swap).
 //   The ↑ and ↓ buttons are the keyboard's way; after one is used, the focus comes back to the same
 //   button of the moved item, so that a keyboard user can press it again.
+// - Condition rows (partials/condition_row.html): a value typed while its field is fetched again
+//   (after a change of fact or operator) is kept.
 (function () {
   "use strict";
 
@@ -72,6 +74,24 @@
     const other = Array.from(buttons).find(function (b) { return !b.disabled; });
     (same || other || document.querySelector("#items-table .table-responsive")).focus();
     moved = null;
+  });
+
+  // A condition's value field comes again from the server when its fact or operator changes; what
+  // was typed into it meanwhile (the answer is not instant) is kept if the new field is a box too.
+  function typedValue(slot) {
+    const input = slot.querySelector('input[type="text"], input[type="number"]');
+    return input ? input.value : "";
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const slot = event.detail.target;
+    if (slot && slot.classList.contains("condition-value")) slot.dataset.typed = typedValue(slot);
+  });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    const slot = event.detail.target;
+    if (!slot || !slot.classList.contains("condition-value") || !slot.dataset.typed) return;
+    const input = slot.querySelector('input[type="text"], input[type="number"]');
+    if (input && !input.value) input.value = slot.dataset.typed;
+    delete slot.dataset.typed;
   });
 
   htmx.onLoad(function (root) {

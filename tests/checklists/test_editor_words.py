@@ -329,6 +329,9 @@ def test_a_published_version_offers_no_dragging(staff, template):
     published = template.versions.get(status=TemplateVersion.Status.PUBLISHED)
     body = staff.get(reverse("checklists:version_detail", args=[published.pk])).content.decode()
     assert "data-reorder-url" not in body and "Sortable.min.js" not in body
+    ids = list(published.items.order_by("-order").values_list("pk", flat=True))
+    assert staff.post(reverse("checklists:items_reorder", args=[published.pk]), {"item": ids}).status_code == 404
+    assert list(published.items.order_by("order").values_list("pk", flat=True)) == ids[::-1]
 
 
 def test_a_move_with_htmx_answers_the_table_in_place(staff, draft):

@@ -74,7 +74,7 @@ class TemplateItemForm(forms.ModelForm):
     class Meta:
         model = TemplateItem
         fields = [*(name for name in ITEM_CONTENT_FIELDS if name != "due_offset_minutes"), "depends_on"]
-        widgets = {"help_text": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"help_text": forms.Textarea(attrs={"rows": 2}), "source": forms.Textarea(attrs={"rows": 2})}
         labels = {
             "text": "Task text",
             "help_text": "Help for the person doing it",
@@ -139,6 +139,10 @@ class TemplateItemForm(forms.ModelForm):
 
     def clean_failing_choices(self):
         return _lines(self.cleaned_data.get("failing_choices"))
+
+    def clean_source(self):
+        """One line, as the task shows it: the box only wraps a long reference for reading."""
+        return " ".join((self.cleaned_data.get("source") or "").split())
 
     def clean(self):
         data = super().clean()

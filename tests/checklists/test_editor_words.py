@@ -498,13 +498,13 @@ def test_the_value_field_is_for_staff_only(client, nurse):
 def test_the_item_form_keeps_the_source_and_the_table_shows_it(staff, draft):
     item = _item(draft, 2)
     source = "Blincyto label 2024, section 2.2"
-    data = item_form_data(order="2", text=item.text, source=source)
+    data = item_form_data(order="2", text=item.text, source="Blincyto label 2024,\r\n section 2.2 ")
     assert staff.post(reverse("checklists:item_edit", args=[item.pk]), data).status_code == 302
     item.refresh_from_db()
     assert item.source == source
     assert f"Source: {source}" in staff.get(reverse("checklists:draft_edit", args=[draft.pk])).content.decode()
     page = staff.get(reverse("checklists:item_edit", args=[item.pk])).content.decode()
-    assert f'value="{source}"' in page and "the institution's policy this item rests on" in page
+    assert f"\n{source}</textarea>" in page and "the institution's policy this item rests on" in page
 
 
 def test_the_person_doing_the_task_sees_its_source_beside_its_help(client, nurse, patient):

@@ -369,7 +369,7 @@ class ChecklistTemplateForm(forms.ModelForm):
         self.helper.layout = Layout(
             Row(Column("name", css_class="col-md-6"), Column("trigger_kind")),
             Field("description"),
-            Field("is_active"),
+            Row(Column("approver_role", css_class="col-md-6"), Column("is_active", css_class="pt-md-4")),
         )
 
     def template_values(self) -> dict:

@@ -26,6 +26,7 @@ from patients.selectors import premedication_for_event
 from . import policy
 from .gate import Readiness, checklist_readiness
 from .hooks import notify_hard_stop_failed
+from .impact import replaceable_checklists
 from .models import (
     ITEM_CONTENT_FIELDS,
     Checklist,
@@ -59,12 +60,14 @@ ATTESTATION_VALUE = "attested"
 def template_version_new_draft(*, template: ChecklistTemplate, actor) -> TemplateVersion:
     """The template's draft, made as a copy of its newest version when there is none."""
     ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
-    draft = template.versions.filter(status=TemplateVersion.Status.DRAFT).first()
+    draft = template.versions.filter(status__in=TemplateVersion.UNPUBLISHED).first()
     if draft:
         return draft
-    source = template.versions.exclude(status=TemplateVersion.Status.DRAFT).order_by("-number").first()
+    source = template.versions.exclude(status__in=TemplateVersion.UNPUBLISHED).order_by("-number").first()
     number = (template.versions.aggregate(top=Max("number"))["top"] or 0) + 1
     draft = TemplateVersion.objects.create(template=template, number=number)
+    if actor is not None and actor.pk is not None:
+        draft.authors.add(actor)
     if source:
         _copy_items(source=source, target=draft)
     return draft
@@ -140,11 +143,15 @@ def _has_dependency_cycle(items: Sequence[TemplateItem]) -> bool:
 def template_version_publish(
     *, version: TemplateVersion, actor, change_summary: str = "", now: dt.datetime | None = None
 ) -> TemplateVersion:
-    """Publish a draft; the previous published version retires. Existing checklists keep theirs."""
+    """Publish a draft; the previous published version retires. Checklists with work on them
+    keep their version; the untouched ones of upcoming events are re-made on this one, and
+    upcoming events without one get one (checklists.impact says which, before it is done).
+
+    No one's approval is asked here: the pages publish through checklists.governance."""
     now = now or timezone.now()
     ChecklistTemplate.objects.select_for_update().get(pk=version.template_id)
     version = TemplateVersion.objects.get(pk=version.pk)
-    if version.status != TemplateVersion.Status.DRAFT:
+    if not version.is_unpublished:
         raise ValidationError("Only a draft can be published.")
     template_version_validate(version)
     for previous in version.template.versions.filter(status=TemplateVersion.Status.PUBLISHED):
@@ -155,10 +162,15 @@ def template_version_publish(
     version.published_at = now
     version.change_summary = change_summary.strip() or version.change_summary
     version.save()
-    # Future events that have no checklist of this template yet get one now.
+    template = version.template
+    replaced = (
+        list(replaceable_checklists(template, now=now).values_list("pk", "event_id")) if template.is_active else []
+    )
+    Checklist.objects.filter(pk__in=[pk for pk, _ in replaced]).delete()
+    # Future events that have no checklist of this template (any more) get one now.
     upcoming = CareEvent.objects.filter(
-        kind=version.template.trigger_kind, status=CareEvent.Status.PLANNED, planned_at__gt=now
-    ).exclude(checklists__template=version.template)
+        kind=template.trigger_kind, status=CareEvent.Status.PLANNED, planned_at__gt=now
+    ).exclude(checklists__template=template)
     checklists_instantiate(events=list(upcoming))
     return version
 
@@ -173,12 +185,16 @@ DRAFT_ONLY = "Only a draft can be edited; make a new draft."
 ConditionSpec = tuple[str, str, str]  # fact, operator, value: weight_kg, lt, 45
 
 
-def _draft_locked(version_id: int) -> TemplateVersion:
+def _draft_locked(version_id: int, *, author=None) -> TemplateVersion:
+    """The draft, under its template's lock; `author`, who is about to change it, joins its
+    authors (none of whom may approve it: checklists.governance)."""
     template_ids = TemplateVersion.objects.filter(pk=version_id).values("template_id")
     list(ChecklistTemplate.objects.select_for_update().filter(pk__in=template_ids))
     version = TemplateVersion.objects.select_related("template").filter(pk=version_id).first()
     if version is None or not version.is_editable:
         raise ValidationError(DRAFT_ONLY)
+    if author is not None and author.pk is not None:
+        version.authors.add(author)
     return version
 
 
@@ -311,7 +327,7 @@ def template_item_create(
 ) -> TemplateItem:
     """Add an item to a draft (at the end unless `values` gives its order), with the items it is
     done after and the conditions under which it applies."""
-    version = _draft_locked(version.pk)
+    version = _draft_locked(version.pk, author=actor)
     item = TemplateItem(version=version)
     return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
 
@@ -328,7 +344,7 @@ def template_item_update(
 ) -> TemplateItem:
     """Change an item of a draft; its dependencies and conditions become exactly those given
     (None leaves them as they are)."""
-    version = _draft_locked(item.version_id)
+    version = _draft_locked(item.version_id, author=actor)
     item = version.items.filter(pk=item.pk).first()
     if item is None:
         raise ValidationError("This item is no longer in the draft.")
@@ -339,7 +355,7 @@ def template_item_update(
 @transaction.atomic
 def template_item_delete(*, item: TemplateItem, actor) -> None:
     """Remove an item from a draft, with its conditions and the dependencies on it."""
-    version = _draft_locked(item.version_id)
+    version = _draft_locked(item.version_id, author=actor)
     item = version.items.filter(pk=item.pk).first()
     if item is not None:
         item.delete()
@@ -352,7 +368,7 @@ def template_item_move(*, item: TemplateItem, direction: str, actor) -> bool:
     the bottom. The swap goes through a free position, as an order is used once per version."""
     if direction not in ("up", "down"):
         raise ValidationError("Move an item up or down.")
-    version = _draft_locked(item.version_id)
+    version = _draft_locked(item.version_id, author=actor)
     item = version.items.filter(pk=item.pk).first()
     if item is None:
         raise ValidationError("This item is no longer in the draft.")
@@ -380,7 +396,7 @@ def template_item_reorder(*, version: TemplateVersion, item_ids: Sequence[int], 
     """Put a draft's items in the order given (their ids, first to last) and number them 1 to n.
     Refused unless the list names every item of the draft exactly once: a page that shows an
     older list (another admin added or removed an item meanwhile) is told to load it again."""
-    version = _draft_locked(version.pk)
+    version = _draft_locked(version.pk, author=actor)
     items = {item.pk: item for item in version.items.all()}
     if len(item_ids) != len(set(item_ids)) or set(item_ids) != set(items):
         raise ValidationError(
@@ -401,7 +417,7 @@ def template_item_reorder(*, version: TemplateVersion, item_ids: Sequence[int], 
 # --- a template's own settings: name, trigger, conditions, active -----------------------------
 # Not versioned: a change applies to the checklists created from then on; existing ones keep theirs.
 
-TEMPLATE_FIELDS = ("name", "trigger_kind", "description", "is_active")
+TEMPLATE_FIELDS = ("name", "trigger_kind", "description", "is_active", "approver_role")
 
 
 def _template_write(

@@ -9,9 +9,9 @@ from .library import (
     template_list,
     version_compare,
     version_detail,
-    version_publish,
 )
 from .preview import version_preview_page
+from .review import version_review
 
 __all__ = [
     "draft_edit",
@@ -27,5 +27,5 @@ __all__ = [
     "version_detail",
     "version_export",
     "version_preview_page",
-    "version_publish",
+    "version_review",
 ]

@@ -77,6 +77,10 @@ def version_review(request, pk):
                 stepped = _step(request, version, action, form)
             except ValidationError as error:
                 show_refusal(form, error)
+                if not _offers(request.user, version, pending_after)[action]:
+                    # The page shows no such form now (a stale tab): say it above the page.
+                    for message in error.messages:
+                        messages.error(request, message)
             else:
                 messages.success(request, DONE[action].format(name=version.template.name, number=version.number))
                 if stepped.is_editable:

@@ -79,7 +79,7 @@ PAGES = [
     ("checklists:draft_edit", "draft"),
     ("checklists:item_add", "draft"),
     ("checklists:item_edit", "draft_item"),
-    ("checklists:version_publish", "draft"),
+    ("checklists:version_review", "draft"),
     ("checklists:version_preview", "published"),
     ("checklists:version_compare", None),
 ]
@@ -223,9 +223,16 @@ def test_staff_remove_an_item_from_a_draft(staff, draft, published):
     assert published.items.count() == 2
 
 
-def test_staff_publish_a_draft_with_a_change_summary(staff, draft, published):
-    url = reverse("checklists:version_publish", args=[draft.pk])
-    response = staff.post(url, {"change_summary": "Pharmacy item reworded"})
+def test_one_admin_publishes_from_the_pages_only_in_an_emergency_with_a_reason(staff, draft, published):
+    url = reverse("checklists:version_review", args=[draft.pk])
+    response = staff.post(
+        url,
+        {
+            "action": "emergency",
+            "emergency-change_summary": "Pharmacy item reworded",
+            "emergency-comment": "The old wording names the wrong bag; the night shift needs this now.",
+        },
+    )
     assert response.status_code == 302
     draft.refresh_from_db()
     published.refresh_from_db()
@@ -234,17 +241,19 @@ def test_staff_publish_a_draft_with_a_change_summary(staff, draft, published):
     assert published.status == TemplateVersion.Status.RETIRED
 
 
-def test_a_publish_without_a_summary_is_refused_at_the_field(staff, draft):
-    response = staff.post(reverse("checklists:version_publish", args=[draft.pk]), {"change_summary": ""})
+def test_a_submission_without_a_summary_is_refused_at_the_field(staff, draft):
+    url = reverse("checklists:version_review", args=[draft.pk])
+    response = staff.post(url, {"action": "submit", "submit-change_summary": ""})
     assert response.status_code == 200
     assert "This field is required" in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == TemplateVersion.Status.DRAFT
 
 
-def test_a_draft_that_fails_validation_is_not_published_and_says_why(staff, draft):
+def test_a_draft_that_fails_validation_is_not_submitted_and_says_why(staff, draft):
     draft.items.all().delete()
-    response = staff.post(reverse("checklists:version_publish", args=[draft.pk]), {"change_summary": "x"}, follow=True)
+    url = reverse("checklists:version_review", args=[draft.pk])
+    response = staff.post(url, {"action": "submit", "submit-change_summary": "x"})
     assert "at least one item" in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == TemplateVersion.Status.DRAFT
@@ -358,24 +367,12 @@ def test_a_published_version_cannot_be_edited_from_the_pages(staff, published):
     assert staff.post(reverse("checklists:item_edit", args=[item.pk]), item_form_data(order="1")).status_code == 404
     assert staff.post(reverse("checklists:item_delete", args=[item.pk])).status_code == 404
     assert staff.post(reverse("checklists:item_move", args=[item.pk]), {"direction": "down"}).status_code == 404
-    assert (
-        staff.post(reverse("checklists:version_publish", args=[published.pk]), {"change_summary": "x"}).status_code
-        == 404
-    )
+    review = reverse("checklists:version_review", args=[published.pk])
+    refused = staff.post(review, {"action": "submit", "submit-change_summary": "x"})
+    assert "Only a draft can be submitted" in refused.content.decode()
     assert _rows() == before
     page = staff.get(reverse("checklists:version_detail", args=[published.pk])).content.decode()
     assert "never changes" in page and reverse("checklists:item_edit", args=[item.pk]) not in page
-
-
-def test_the_admin_publish_action_calls_the_service(staff, draft):
-    response = staff.post(
-        reverse("admin:checklists_templateversion_changelist"),
-        {"action": "publish", "_selected_action": [draft.pk]},
-        follow=True,
-    )
-    assert response.status_code == 200
-    draft.refresh_from_db()
-    assert draft.status == TemplateVersion.Status.PUBLISHED
 
 
 # --- every change goes through the services -----------------------------------------------------

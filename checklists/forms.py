@@ -1,7 +1,7 @@
 """Template editing forms: they validate at the field and save nothing; the views call the services."""
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import HTML, Column, Field, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -343,16 +343,6 @@ def show_refusal(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def condition_form_helper() -> FormHelper:
-    """Kept for the pages that still pass it; the condition rows render as sentences
-    (checklists/partials/condition_row.html) and no longer use it."""
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    helper.layout = Layout(Div(Field("fact"), Field("operator"), Field("value"), Field("DELETE"), Field("id")))
-    return helper
-
-
 class ChecklistTemplateForm(forms.ModelForm):
     """A template's settings (not versioned: they apply to checklists created from then on)."""
 
@@ -375,20 +365,6 @@ class ChecklistTemplateForm(forms.ModelForm):
     def template_values(self) -> dict:
         """The settings as the form read them, for the services (call after is_valid())."""
         return {name: getattr(self.instance, name) for name in TEMPLATE_FIELDS}
-
-
-class PublishForm(forms.Form):
-    change_summary = forms.CharField(
-        label="What changed",
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown in the version history, for example “Dexamethasone item now for adults only”.",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", "Publish", css_class="btn-success"))
 
 
 class VersionChoiceField(forms.ModelChoiceField):

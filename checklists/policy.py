@@ -341,8 +341,7 @@ def _is_author(user, version) -> bool:
 
 def _approver_role_refusal(user, template) -> Decision:
     if template.approver_role and user.role != template.approver_role:
-        role = Role(template.approver_role).label.lower()
-        return refuse(f"This template is approved by an admin who is a {role}; you are not one.")
+        return refuse(f"This template is approved by {template.get_approver_role_display().lower()}; you are not one.")
     return ALLOWED
 
 

@@ -11,7 +11,6 @@ from ..forms import (
     ChecklistTemplateForm,
     CompareForm,
     TemplateConditionFormSet,
-    condition_form_helper,
     show_refusal,
 )
 from ..governance import emergency_review_pending, versions_awaiting_review_after
@@ -65,7 +64,6 @@ def template_list(request):
             "awaiting_review_after": versions_awaiting_review_after(),
             "form": form,
             "conditions": conditions,
-            "condition_helper": condition_form_helper(),
         },
     )
 
@@ -103,7 +101,6 @@ def template_detail(request, pk):
             "pending_after": {v.pk for v in versions if emergency_review_pending(v)},
             "form": form,
             "conditions": conditions,
-            "condition_helper": condition_form_helper(),
         },
     )
 

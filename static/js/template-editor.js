@@ -6,8 +6,8 @@
 //   the drop posts the new order to the server, which answers with the renumbered table (htmx swap).
 //   The ↑ and ↓ buttons are the keyboard's way; after one is used, the focus comes back to the same
 //   button of the moved item, so that a keyboard user can press it again.
-// - Condition rows (partials/condition_row.html): a value typed while its field is fetched again
-//   (after a change of fact or operator) is kept.
+// - Condition rows (partials/condition_row.html): a value typed or chosen while its field is
+//   fetched again (after a change of fact or operator) is kept.
 (function () {
   "use strict";
 
@@ -77,9 +77,11 @@
   });
 
   // A condition's value field comes again from the server when its fact or operator changes; what
-  // was typed into it meanwhile (the answer is not instant) is kept if the new field is a box too.
+  // was typed or chosen in it meanwhile (the answer is not instant) is kept if the new field can
+  // hold it: a box keeps the text, a list the option when it has that option.
+  const VALUE_FIELD = 'input[type="text"], input[type="number"], select';
   function typedValue(slot) {
-    const input = slot.querySelector('input[type="text"], input[type="number"]');
+    const input = slot.querySelector(VALUE_FIELD);
     return input ? input.value : "";
   }
   document.body.addEventListener("htmx:beforeSwap", function (event) {
@@ -89,8 +91,11 @@
   document.body.addEventListener("htmx:afterSwap", function (event) {
     const slot = event.detail.target;
     if (!slot || !slot.classList.contains("condition-value") || !slot.dataset.typed) return;
-    const input = slot.querySelector('input[type="text"], input[type="number"]');
-    if (input && !input.value) input.value = slot.dataset.typed;
+    const input = slot.querySelector(VALUE_FIELD);
+    const fits = input && (input.tagName !== "SELECT" || Array.from(input.options).some(function (option) {
+      return option.value === slot.dataset.typed;
+    }));
+    if (fits && !input.value) input.value = slot.dataset.typed;
     delete slot.dataset.typed;
   });
 

@@ -33,10 +33,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils.crypto import salted_hmac
 
-from .models import READ_ACTIONS, AuditEvent, AuditSeal, AuditSealRun
+from .models import READ_ACTIONS, AuditEvent, AuditSeal, AuditSealRun, PatientChangeCount
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def audit_seal(*, chunk: int = 2000) -> SealPass | None:
             _changes().filter(xid__gte=last.horizon, xid__lt=horizon) if last else _changes().filter(_below(horizon))
         )
         changes_below = (last.changes if last else 0) + passed.count()
+        _count_by_patient(passed)
         run = AuditSealRun.objects.create(horizon=horizon, position=position, head=head, changes=changes_below)
     # Committed: now the checkpoint may name it.
     checkpoint_write(position=position, event_id=newest_id, head=head, at=run.at)
@@ -146,6 +148,20 @@ def audit_seal(*, chunk: int = 2000) -> SealPass | None:
 
 def _changes():
     return AuditEvent.objects.filter(outcome=AuditEvent.Outcome.SUCCESS).exclude(action__in=READ_ACTIONS)
+
+
+def _count_by_patient(passed) -> None:
+    """Add the change rows that this pass's horizon passed to their patients' counts (0: no
+    patient), in the pass's transaction: a reader sees the counts and the horizon move together."""
+    by_patient = passed.values_list(Coalesce("patient_id", 0)).annotate(rows=Count("id")).order_by()
+    sql, params = by_patient.query.sql_with_params()
+    with connections[AuditEvent.objects.db].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PatientChangeCount._meta.db_table} (patient_id, changes) {sql} "
+            "ON CONFLICT (patient_id) DO UPDATE SET changes = "
+            f"{PatientChangeCount._meta.db_table}.changes + EXCLUDED.changes",
+            params,
+        )
 
 
 # --- checkpoints outside the database --------------------------------------------------------------

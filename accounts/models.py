@@ -220,6 +220,20 @@ class AuditSeal(models.Model):
         return f"#{self.position}: audit row {self.event_id}"
 
 
+class PatientChangeCount(models.Model):
+    """How many committed changes the audit log holds for one patient, below the sealer's last
+    horizon (`patient_id` 0: the records of no patient: users, units, templates, rules). Written by
+    the sealer alone, in the pass that moves the horizon (`accounts.audit_seal`): the base of
+    `accounts.audit.change_version` for a reader's patients, so that a page kept for them moves on
+    with their changes and only theirs."""
+
+    patient_id = models.BigIntegerField(primary_key=True)
+    changes = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"patient {self.patient_id}: {self.changes} changes sealed"
+
+
 class AuditSealRun(models.Model):
     """One pass of the sealer that sealed rows: the chain's head after it (`position`, `head`),
     and its horizon, the oldest transaction then running: every audit row of a transaction below

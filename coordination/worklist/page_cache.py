@@ -5,10 +5,11 @@ open, a return from a patient, a refresh. Rendering it costs most of a request, 
 parts are kept under a key that names everything they depend on:
 
 - the user, and the address with its filters;
-- the version of the record: the number of committed changes in the audit log
-  (`accounts.audit.change_version`), which every change of a task, event, patient, care team,
-  user or unit moves on in the same transaction. Any change makes a new key, so no entry is ever
-  stale and nothing has to be deleted;
+- the patients it shows, and their version: the number of committed changes in the audit log of
+  these patients and of the records of no patient (`accounts.audit.change_version`), which every
+  change of their tasks, events, record and care teams, and of any user, unit or rule, moves on
+  in the same transaction. A change that may show on the page makes a new key, so no entry is
+  ever stale and nothing has to be deleted; a change on another ward leaves the key as it is;
 - the minute, because overdue and due soon are worked out from the clock;
 - the browser's CSRF secret, because the page's forms carry a token made from it.
 
@@ -21,7 +22,7 @@ is kept.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -34,14 +35,16 @@ from accounts.audit import change_version
 # The shape of what is kept: a change of it (the patient ids, then the handoff tasks, were added)
 # moves every key on, so that a page kept by the previous release is never read as the new shape
 # after a deploy.
-PARTS_FORMAT = "3"
+PARTS_FORMAT = "4"
 
 
-def page_key(request, page: str) -> str | None:
-    """The key of this request's rendering of `page`, or None when it may not be kept."""
+def page_key(request, page: str, patient_ids: Iterable[int]) -> str | None:
+    """The key of this request's rendering of `page`, which shows (at most) the patients
+    `patient_ids`, or None when it may not be kept."""
     if not settings.PAGE_CACHE_SECONDS:
         return None
-    version = change_version()
+    patient_ids = sorted(set(patient_ids))
+    version = change_version(patient_ids)
     if version is None:
         return None
     get_token(request)  # makes sure the browser has a CSRF secret before we name it
@@ -50,6 +53,7 @@ def page_key(request, page: str) -> str | None:
         page,
         str(request.user.pk),
         request.get_full_path(),
+        ",".join(map(str, patient_ids)),
         str(version),
         timezone.now().strftime("%Y%m%d%H%M"),
         request.META["CSRF_COOKIE"],
@@ -57,10 +61,12 @@ def page_key(request, page: str) -> str | None:
     return f"page:{page}:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def cached_parts(request, page: str, render_parts: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The rendered parts of `page` for this request: kept ones if nothing has changed, else
-    `render_parts()`, then kept."""
-    key = page_key(request, page)
+def cached_parts(
+    request, page: str, render_parts: Callable[[], dict[str, Any]], *, patient_ids: Iterable[int]
+) -> dict[str, Any]:
+    """The rendered parts of `page` for this request, which shows (at most) the patients
+    `patient_ids`: kept ones if nothing of theirs has changed, else `render_parts()`, then kept."""
+    key = page_key(request, page, patient_ids)
     parts = cache.get(key) if key else None
     if parts is None:
         parts = render_parts()

@@ -8,10 +8,11 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
+from django.db.models import Q
 
 from accounts.audit import audit_record, change_version
 from accounts.audit_seal import audit_seal, audit_verify, checkpoint_path, seal_key
-from accounts.models import AuditEvent, AuditSeal
+from accounts.models import READ_ACTIONS, AuditEvent, AuditSeal, AuditSealRun, PatientChangeCount
 
 from ..database_helpers import as_database_owner
 from ..database_roles import APPLICATION, PASSWORD
@@ -213,3 +214,34 @@ def test_the_version_moves_on_when_a_change_commits_under_a_smaller_id_than_one_
     # Counted once, sealed or not, whether or not the horizon has passed it (a transaction
     # running anywhere in the cluster, another test's, holds the horizon back).
     assert change_version() == seen + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sealer_counts_the_changes_it_passes_by_patient_and_a_reader_counts_each_once(checkpoints):
+    """The scoped version is the sealer's count by patient below its horizon plus the change rows
+    at or above it: the same before and after any pass, and it moves with each new change."""
+
+    def change(patient_id):
+        audit_record(
+            action=AuditEvent.Action.UPDATE, object_type="patients.patient", object_id=patient_id, patient_id=patient_id
+        )
+
+    for patient_id in (11, 11, 12):
+        change(patient_id)
+    audit_record(action=AuditEvent.Action.VIEW, object_type="patients.patient", object_id=11, patient_id=11)
+    scopes = ((11,), (12,), (11, 12))
+    seen = {scope: change_version(scope) for scope in scopes}
+    audit_seal()
+    assert {scope: change_version(scope) for scope in scopes} == seen
+    changes = AuditEvent.objects.filter(outcome="success").exclude(action__in=READ_ACTIONS)
+    last = AuditSealRun.objects.order_by("-id").first()
+    for patient_id in (11, 12):
+        below = changes.filter(Q(xid__lt=last.horizon) | Q(xid__isnull=True), patient_id=patient_id).count()
+        counted = PatientChangeCount.objects.filter(patient_id=patient_id).values_list("changes", flat=True).first()
+        assert (counted or 0) == below
+    change(12)
+    assert change_version((11,)) == seen[(11,)]
+    assert change_version((12,)) == seen[(12,)] + 1
+    assert change_version((11, 12)) == seen[(11, 12)] + 1
+    audit_seal()
+    assert change_version((11, 12)) == seen[(11, 12)] + 1

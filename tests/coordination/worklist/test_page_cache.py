@@ -132,10 +132,12 @@ def test_each_user_and_each_browser_has_its_own_rendering(rf, nurse, nurse2, tas
         request.META["CSRF_COOKIE"] = csrf_secret
         return request
 
-    one = page_key(request_of(nurse, "a" * 32), "my-work")
-    assert one == page_key(request_of(nurse, "a" * 32), "my-work")
-    assert one != page_key(request_of(nurse2, "a" * 32), "my-work")  # another user
-    assert one != page_key(request_of(nurse, "b" * 32), "my-work")  # another browser: its forms' tokens
+    mine = [tasks["Weight"].patient_id]
+    one = page_key(request_of(nurse, "a" * 32), "my-work", mine)
+    assert one == page_key(request_of(nurse, "a" * 32), "my-work", mine)
+    assert one != page_key(request_of(nurse2, "a" * 32), "my-work", mine)  # another user
+    assert one != page_key(request_of(nurse, "b" * 32), "my-work", mine)  # another browser: its forms' tokens
+    assert one != page_key(request_of(nurse, "a" * 32), "my-work", [*mine, 10**9])  # another set of patients
 
 
 def test_each_browser_of_a_user_gets_forms_that_work_in_it(nurse, tasks):
@@ -158,3 +160,34 @@ def test_with_page_cache_seconds_zero_every_look_renders(client, nurse, tasks, s
     client.force_login(nurse)
     my_work(client)
     assert reads_tasks(my_work(client)[1])
+
+
+# --- the version of a reader's patients: changes elsewhere leave their page kept ------------------
+
+
+def test_a_change_on_another_ward_leaves_the_nurses_page_kept(client, nurse, tasks, foreign_patient):
+    publish_template(items=ITEMS, name="Bag change", trigger_kind="bag_change")
+    elsewhere = make_event(foreign_patient, kind="bag_change", planned_at=timezone.now() + dt.timedelta(hours=5))
+    checklists_instantiate(events=[elsewhere])
+    client.force_login(nurse)
+    my_work(client)
+    Task.objects.filter(event=elsewhere).update(text="Changed on another ward")
+    assert not reads_tasks(my_work(client)[1])  # kept: nothing of hers changed
+    Task.objects.filter(pk=tasks["Weight"].pk).update(text="Weight on the ward scale")
+    body, sql = my_work(client)
+    assert reads_tasks(sql) and "Weight on the ward scale" in task_list(body)
+
+
+def test_the_version_of_some_patients_moves_with_their_changes_and_with_records_of_no_patient(
+    nurse, tasks, foreign_patient, ward
+):
+    mine = [tasks["Weight"].patient_id]
+    before, everything = change_version(mine), change_version()
+    foreign_patient.given_name = "Changed"
+    foreign_patient.save()
+    assert change_version(mine) == before and change_version() == everything + 1
+    ward.name = "Ward renamed"  # a unit: a record of no patient, which any page may show
+    ward.save()
+    assert change_version(mine) == before + 1
+    Task.objects.filter(pk=tasks["Weight"].pk).update(text="Weight today")
+    assert change_version(mine) == before + 2

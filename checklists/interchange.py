@@ -223,7 +223,7 @@ def _loads(text: str | bytes) -> Any:
         except UnicodeDecodeError as error:
             raise ValidationError(f"The file is not UTF-8 text (byte {error.start + 1}).") from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_names)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_names)
     except json.JSONDecodeError as error:
         raise ValidationError(
             f"The file is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
@@ -232,6 +232,15 @@ def _loads(text: str | bytes) -> Any:
         raise ValidationError(f"The file names “{error}” twice in the same object.") from None
     except (ValueError, RecursionError):  # a number of thousands of digits, arrays nested thousands deep
         raise ValidationError("The file is not a template: its values are nested too deeply or too long.") from None
+    try:
+        # An escape of half a character ("\\ud800" alone) is valid JSON but not text: PostgreSQL
+        # refuses to store it, and a page cannot show it.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "The file is not text throughout: it escapes half of a character (\\ud800 to \\udfff alone)."
+        ) from None
+    return data
 
 
 def _fields(data: Any, expected: tuple[str, ...], where: str, problems: _Problems) -> bool:

@@ -46,6 +46,13 @@ def emergency_review_pending(version: TemplateVersion) -> bool:
     return TemplateReview.Step.EMERGENCY in steps and TemplateReview.Step.REVIEWED_AFTER not in steps
 
 
+def latest_submission(version: TemplateVersion) -> int | None:
+    """The id of the version's newest submission for review: the one its review page shows (the
+    page sends it back with an approval)."""
+    submitted = (review.pk for review in version.reviews.all() if review.step == TemplateReview.Step.SUBMITTED)
+    return max(submitted, default=None)
+
+
 def versions_awaiting_review_after() -> "list[TemplateVersion]":
     """Emergency publications that nobody has reviewed yet, oldest first (for the template list)."""
     reviewed = TemplateReview.objects.filter(step=TemplateReview.Step.REVIEWED_AFTER).values("version_id")
@@ -100,13 +107,25 @@ def template_version_return(
 @audited(ChecklistAuditAction.APPROVE)
 @transaction.atomic
 def template_version_approve(
-    *, version: TemplateVersion, actor, comment: str = "", now: dt.datetime | None = None
+    *,
+    version: TemplateVersion,
+    actor,
+    comment: str = "",
+    submission: int | None = None,
+    now: dt.datetime | None = None,
 ) -> TemplateVersion:
     """A second admin approves a submitted draft, which publishes it (checklists.impact says
-    beforehand what that does to the upcoming events)."""
+    beforehand what that does to the upcoming events). `submission`: the submission that the
+    approver read (`latest_submission`); if the draft was returned and submitted again since,
+    they read it again before anything is published."""
     now = now or timezone.now()
     version = _locked(version)
     policy.can_approve(actor, version).enforce()
+    if submission is not None and submission != latest_submission(version):
+        raise ValidationError(
+            "The draft was returned and submitted again since you opened this page: "
+            "read what changes now, then approve."
+        )
     text = _comment(comment)
     published = template_version_publish(version=version, actor=actor, now=now)
     _record(published, TemplateReview.Step.APPROVED, actor, text, now)

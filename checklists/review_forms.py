@@ -41,6 +41,8 @@ class ApproveForm(_StepForm):
     comment = forms.CharField(
         label="Approval note", required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # The submission shown on the page (governance.latest_submission): what is approved.
+    submission = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class ReturnForm(_StepForm):

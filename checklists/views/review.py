@@ -25,7 +25,9 @@ def _step(request, version: TemplateVersion, action: str, form) -> TemplateVersi
             version=version, actor=user, change_summary=data["change_summary"], comment=data["comment"]
         )
     if action == "approve":
-        return governance.template_version_approve(version=version, actor=user, comment=data["comment"])
+        return governance.template_version_approve(
+            version=version, actor=user, comment=data["comment"], submission=data["submission"]
+        )
     if action == "return":
         return governance.template_version_return(version=version, actor=user, comment=data["comment"])
     if action == "emergency":
@@ -66,6 +68,7 @@ def version_review(request, pk):
     )
     pending_after = governance.emergency_review_pending(version)
     forms = {action: form_class() for action, form_class in STEP_FORMS.items()}
+    forms["approve"].initial["submission"] = governance.latest_submission(version)
     if version.change_summary:
         forms["submit"].initial["change_summary"] = version.change_summary
         forms["emergency"].initial["change_summary"] = version.change_summary
@@ -77,6 +80,9 @@ def version_review(request, pk):
                 stepped = _step(request, version, action, form)
             except ValidationError as error:
                 show_refusal(form, error)
+                if action == "approve":  # approved from this page again, it is what the page shows now
+                    form.data = form.data.copy()
+                    form.data[form.add_prefix("submission")] = governance.latest_submission(version)
                 if not _offers(request.user, version, pending_after)[action]:
                     # The page shows no such form now (a stale tab): say it above the page.
                     for message in error.messages:

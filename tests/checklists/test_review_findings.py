@@ -8,17 +8,35 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Role
+from checklists.governance import template_version_return, template_version_submit
 from checklists.interchange import template_import
-from checklists.models import ChecklistTemplate
+from checklists.models import ChecklistTemplate, TemplateItem, TemplateVersion
+from checklists.services import template_item_update, template_version_new_draft
 from checklists.starter import LIBRARY
+from patients.models import CareEvent
 
 from ..accounts.helpers import verified_login
 from ..factories import UserFactory
+from .helpers import publish_template
 
 
 @pytest.fixture
 def author(db):
     return UserFactory(username="author", is_staff=True, role=Role.PHARMACIST)
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(username="reviewer", is_staff=True, role=Role.ONCOLOGIST)
+
+
+@pytest.fixture
+def published(db):
+    return publish_template(
+        name="Bag change (home)",
+        trigger_kind=CareEvent.Kind.BAG_CHANGE,
+        items=[{"text": "Pump rate checked", "due_offset_minutes": -60}, {"text": "Line inspected"}],
+    )
 
 
 # --- import: a file that is JSON but not text ------------------------------------------------------
@@ -45,3 +63,38 @@ def test_the_import_page_answers_a_lone_surrogate_at_the_file_field(client, auth
     assert response.status_code == 200
     assert any("not text" in error for error in response.context["form"].errors["file"])
     assert not ChecklistTemplate.objects.exists()
+
+
+# --- approval: the reviewer approves what they read -------------------------------------------------
+
+
+def test_a_stale_approval_does_not_publish_a_draft_changed_and_submitted_again_since(
+    client, published, author, reviewer
+):
+    """The reviewer opens the review page of the submitted draft; meanwhile the author withdraws
+    it, changes an item and submits it again. The reviewer's tab, still showing the first
+    submission, must not approve (and publish) content they never saw."""
+    draft = template_version_new_draft(template=published.template, actor=author)
+    template_version_submit(version=draft, actor=author, change_summary="First attempt")
+    url = reverse("checklists:version_review", args=[draft.pk])
+    verified_login(client, reviewer)
+    seen = client.get(url).context["forms"]["approve"]
+    posted = {"action": "approve", "approve-comment": "Looks right"}
+    posted |= {f"approve-{name}": value for name, value in seen.initial.items() if name != "comment"}
+
+    template_version_return(version=draft, actor=author, comment="Withdrawn to change the pump check.")
+    item = draft.items.get(text="Pump rate checked")
+    template_item_update(item=item, values={"due_offset_minutes": -30 * 24 * 60}, actor=author)
+    template_version_submit(version=draft, actor=author, change_summary="Second attempt")
+
+    response = client.post(url, posted)
+    assert response.status_code == 200
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.IN_REVIEW
+    assert "submitted again" in response.content.decode()
+    # The page now shows the new submission, and its approve form approves that one.
+    shown = response.context["forms"]["approve"]
+    posted = {"action": "approve", "approve-comment": "Re-read"}
+    posted["approve-submission"] = shown["submission"].value()
+    assert client.post(url, posted).status_code == 302
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.PUBLISHED
+    assert TemplateItem.objects.get(version=draft, text="Pump rate checked").due_offset_minutes == -30 * 24 * 60

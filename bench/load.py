@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .background import APPLICATION_NAME as BACKGROUND
 from .db import bench_url, exists
 from .generate import LOAD_DATABASE
 
@@ -173,7 +174,9 @@ def _cpu_seconds(server: subprocess.Popen) -> float:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name <> %s",
+            [BACKGROUND],
         )
         backends = [pid for (pid,) in cursor.fetchall()]
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
@@ -246,6 +249,12 @@ def main(argv=None) -> None:
         "--page-cache-seconds", type=int, help="PAGE_CACHE_SECONDS (0: render My work on every request)"
     )
     parser.add_argument("--conn-max-age", type=int, help="try another CONN_MAX_AGE (production: 60)")
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=0.0,
+        help="task completions a second on other wards during the run (default 0; the sealer runs anyway)",
+    )
     args = parser.parse_args(argv)
 
     if shutil.which("wrk") is None:
@@ -270,6 +279,12 @@ def main(argv=None) -> None:
     queries = {page.name: _queries(page) for page in pages}
     connections.close_all()
 
+    # Beside the pages, as in production: the audit sealer (Celery beat) and, when asked, a writer.
+    background = subprocess.Popen(
+        [sys.executable, "-m", "bench", "background", f"--database={args.database}",
+         f"--writes-per-second={args.writes_per_second}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
     server = _start_gunicorn(args, env)
     try:
         sizes = {page.name: _check(args.port, page) for page in pages}
@@ -283,6 +298,8 @@ def main(argv=None) -> None:
                 _drain(args.port)
     finally:
         _stop(server)
+        _stop(background)
+    background_report = background.stdout.read().strip()
 
     results = {name: _median(runs) for name, runs in rounds.items()}
     # A page's share of hello is taken round by round (hello ran a minute earlier at most), and
@@ -304,6 +321,7 @@ def main(argv=None) -> None:
         f"{args.rounds} x {args.duration} s per page (median round shown), {args.warmup} s warm-up"
     )
     print(f"load average        {' '.join(f'{n:.2f}' for n in os.getloadavg())} (1, 5, 15 min) at the end")
+    print(background_report)
     print()
     print(
         "| page | requests/s | p50 ms | p95 ms | p99 ms | % of hello | server CPU ms/request (% of hello's) "

@@ -11,6 +11,7 @@ their checklist changed under them.
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
@@ -47,13 +48,27 @@ def replaceable_checklists(template: ChecklistTemplate, *, now: dt.datetime) -> 
     )
 
 
-def kept_checklists(template: ChecklistTemplate, *, now: dt.datetime) -> QuerySet[Checklist]:
-    """The template's checklists of unfinished events that keep their version: all but the
-    replaceable ones (all of them, when the template is inactive and so replaces nothing)."""
-    unfinished = Checklist.objects.filter(template=template, event__status__in=UNFINISHED_EVENTS)
+def replaced_checklists(template: ChecklistTemplate, *, now: dt.datetime) -> list[Checklist]:
+    """The replaceable checklists that publication deletes and makes again on the new version:
+    those of events that the template's conditions still apply to (as checklists_instantiate
+    asks them). The others keep their version: their template's settings changed since, and
+    those apply only to checklists made from then on. None when the template is inactive."""
     if not template.is_active:
-        return unfinished
-    return unfinished.exclude(pk__in=replaceable_checklists(template, now=now).values("pk"))
+        return []
+    checklists = replaceable_checklists(template, now=now).select_related(
+        "event__patient__unit", "event__cycle__course__regimen_version"
+    )
+    conditions = list(template.conditions.all())
+    if conditions:
+        checklists = checklists.prefetch_related("event__cycle__course__regimen_version__premedications")
+    return [c for c in checklists if all(condition.holds_for(c.event) for condition in conditions)]
+
+
+def kept_checklists(template: ChecklistTemplate, *, replaced: Collection[int]) -> QuerySet[Checklist]:
+    """The template's checklists of unfinished events that keep their version: all but those
+    `replaced` (their ids)."""
+    unfinished = Checklist.objects.filter(template=template, event__status__in=UNFINISHED_EVENTS)
+    return unfinished.exclude(pk__in=replaced)
 
 
 def events_without_checklist(template: ChecklistTemplate, *, now: dt.datetime) -> list[CareEvent]:
@@ -100,6 +115,10 @@ class Impact:
         return not self.units
 
 
+def _unit_name(event: CareEvent) -> str:
+    return event.patient.unit.name if event.patient.unit_id else "No unit"
+
+
 def _unit_counts(checklists: QuerySet[Checklist]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for unit_name in checklists.values_list("event__patient__unit__name", flat=True):
@@ -117,10 +136,10 @@ def publication_impact(version: TemplateVersion, *, now: dt.datetime) -> Impact:
         return by_unit.setdefault(name, UnitImpact(name))
 
     for event in events_without_checklist(template, now=now):
-        unit(event.patient.unit.name if event.patient.unit_id else "No unit").new += 1
-    if template.is_active:
-        for name, count in _unit_counts(replaceable_checklists(template, now=now)).items():
-            unit(name).replaced += count
-    for name, count in _unit_counts(kept_checklists(template, now=now)).items():
+        unit(_unit_name(event)).new += 1
+    replaced = replaced_checklists(template, now=now)
+    for checklist in replaced:
+        unit(_unit_name(checklist.event)).replaced += 1
+    for name, count in _unit_counts(kept_checklists(template, replaced=[c.pk for c in replaced])).items():
         unit(name).kept += count
     return Impact(units=sorted(by_unit.values(), key=lambda u: u.unit))

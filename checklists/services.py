@@ -26,7 +26,7 @@ from patients.selectors import premedication_for_event
 from . import policy
 from .gate import Readiness, checklist_readiness
 from .hooks import notify_hard_stop_failed
-from .impact import replaceable_checklists
+from .impact import replaced_checklists
 from .models import (
     ITEM_CONTENT_FIELDS,
     Checklist,
@@ -163,10 +163,8 @@ def template_version_publish(
     version.change_summary = change_summary.strip() or version.change_summary
     version.save()
     template = version.template
-    replaced = (
-        list(replaceable_checklists(template, now=now).values_list("pk", "event_id")) if template.is_active else []
-    )
-    Checklist.objects.filter(pk__in=[pk for pk, _ in replaced]).delete()
+    replaced = replaced_checklists(template, now=now)
+    Checklist.objects.filter(pk__in=[checklist.pk for checklist in replaced]).delete()
     # Future events that have no checklist of this template (any more) get one now.
     upcoming = CareEvent.objects.filter(
         kind=template.trigger_kind, status=CareEvent.Status.PLANNED, planned_at__gt=now

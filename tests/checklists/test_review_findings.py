@@ -1,23 +1,31 @@
 """Findings of the review of template authoring (issue 20): each test failed before its fix."""
 
+import datetime as dt
 import json
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
-from checklists.governance import template_version_return, template_version_submit
+from checklists.governance import template_version_approve, template_version_return, template_version_submit
+from checklists.impact import publication_impact
 from checklists.interchange import template_import
-from checklists.models import ChecklistTemplate, TemplateItem, TemplateVersion
-from checklists.services import template_item_update, template_version_new_draft
+from checklists.models import Checklist, ChecklistTemplate, TemplateItem, TemplateVersion
+from checklists.services import (
+    checklists_instantiate,
+    template_item_update,
+    template_update,
+    template_version_new_draft,
+)
 from checklists.starter import LIBRARY
-from patients.models import CareEvent
+from patients.models import CareEvent, Setting
 
 from ..accounts.helpers import verified_login
-from ..factories import UserFactory
-from .helpers import publish_template
+from ..factories import PatientFactory, UserFactory
+from .helpers import make_event, publish_template
 
 
 @pytest.fixture
@@ -98,3 +106,31 @@ def test_a_stale_approval_does_not_publish_a_draft_changed_and_submitted_again_s
     assert client.post(url, posted).status_code == 302
     assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.PUBLISHED
     assert TemplateItem.objects.get(version=draft, text="Pump rate checked").due_offset_minutes == -30 * 24 * 60
+
+
+# --- publication: what the review page counts is what publishing does ------------------------------
+
+
+def test_publishing_keeps_the_untouched_checklist_of_an_event_the_template_no_longer_applies_to(
+    published, author, reviewer
+):
+    """The template's settings are narrowed to home bag changes (they apply to checklists made
+    from then on). An untouched checklist of an upcoming bag change on the ward was counted as
+    "gets the new version", then deleted at publication and not made again: the event lost its
+    checklist, and the page had said otherwise."""
+    patient = PatientFactory()
+    event = make_event(
+        patient,
+        kind=CareEvent.Kind.BAG_CHANGE,
+        setting=Setting.INPATIENT,
+        planned_at=timezone.now() + dt.timedelta(days=5),
+    )
+    checklists_instantiate(events=[event])
+    template_update(template=published.template, values={}, conditions=[("setting", "eq", "home")], actor=author)
+    draft = template_version_new_draft(template=published.template, actor=author)
+    template_version_submit(version=draft, actor=author, change_summary="Home bag changes only")
+
+    impact = publication_impact(draft, now=timezone.now())
+    assert (impact.get_new_version, impact.kept) == (0, 1)
+    template_version_approve(version=draft, actor=reviewer)
+    assert list(Checklist.objects.filter(event=event).values_list("version__number", flat=True)) == [1]

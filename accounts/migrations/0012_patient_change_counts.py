@@ -11,6 +11,7 @@ INSERT INTO accounts_patientchangecount (patient_id, changes)
 SELECT COALESCE(patient_id, 0), count(*) FROM accounts_auditevent
 WHERE outcome = 'success' AND NOT (action = ANY(%s))
   AND (xid IS NULL OR xid < (SELECT horizon FROM accounts_auditsealrun ORDER BY id DESC LIMIT 1))
+  AND EXISTS (SELECT 1 FROM accounts_auditsealrun)  -- with no pass yet, the first pass counts them all
 GROUP BY 1
 """
 

@@ -297,10 +297,11 @@ def change_version(patient_ids: Iterable[int] | None = None) -> int | None:
 
 # The changes of some patients (and of no patient: 0) in one statement, one snapshot. The count
 # since the horizon reads the partial index `audit_change_xid_idx` (its predicate, word for word).
+# A SELECT: the audit context's prefix (`_inject_context`) leaves it alone.
 SCOPED_VERSION = """
-WITH run AS (SELECT COALESCE((SELECT horizon FROM accounts_auditsealrun ORDER BY id DESC LIMIT 1), 0) AS horizon)
 SELECT (SELECT COALESCE(SUM(changes), 0) FROM accounts_patientchangecount WHERE patient_id = ANY(%(ids)s))
-     + (SELECT count(*) FROM accounts_auditevent, run
-        WHERE outcome = 'success' AND NOT (action = ANY(%(reads)s)) AND xid >= run.horizon
+     + (SELECT count(*) FROM accounts_auditevent
+        WHERE outcome = 'success' AND NOT (action = ANY(%(reads)s))
+          AND xid >= COALESCE((SELECT horizon FROM accounts_auditsealrun ORDER BY id DESC LIMIT 1), 0)
           AND COALESCE(patient_id, 0) = ANY(%(ids)s))
 """

@@ -40,13 +40,20 @@ CLINICIANS = frozenset({Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST, Role.CASE_
 READ_AUDIT_LOG = Ability("read_audit_log", "read the audit log", frozenset({ADMIN}))
 
 
-def roles_of(user) -> set[str]:
-    if not (user.is_authenticated and user.is_active):
-        return set()
-    roles = {user.role} if user.role else set()
-    if user.is_staff:
-        roles.add(ADMIN)
-    return roles
+def roles_of(user) -> frozenset[str]:
+    """The user's role, and "admin" for staff: worked out once for the user object as it stands
+    (a page asks `can` of every row), again when any of what it reads changes."""
+    state = (user.is_authenticated, user.is_active, getattr(user, "role", ""), user.is_staff)
+    known = getattr(user, "_roles_of", None)
+    if known is not None and known[0] == state:
+        return known[1]
+    roles: set[str] = set()
+    if state[0] and state[1]:
+        roles = {user.role} if user.role else set()
+        if user.is_staff:
+            roles.add(ADMIN)
+    user._roles_of = (state, frozenset(roles))
+    return user._roles_of[1]
 
 
 def can(user, ability: Ability) -> bool:

@@ -2,6 +2,7 @@
 from the record that a handoff carries."""
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -145,17 +146,19 @@ def handoffs_outgoing(user) -> list:
     return sorted(rows, key=lambda h: h.status in closed)
 
 
-def handoff_actions_for(user) -> list:
-    """Open receiving-side tasks of the user's role on the handoffs their unit has taken over."""
+def handoff_actions_for(user, *, visible_patient_ids: Iterable[int] | None = None) -> list:
+    """Open receiving-side tasks of the user's role on the handoffs their unit has taken over.
+    `visible_patient_ids`: the patients the user sees, when the page has read them already."""
     if not user.unit_id or not user.role:
         return []
+    visible = Patient.objects.visible_to(user) if visible_patient_ids is None else list(visible_patient_ids)
     return list(
         HandoffAction.objects.filter(
             status=HandoffAction.Status.OPEN,
             role=user.role,
             handoff__to_unit_id=user.unit_id,
             handoff__status__in=RECEIVER_STATUSES,
-            handoff__patient__in=Patient.objects.visible_to(user),
+            handoff__patient__in=visible,
         )
         .select_related("handoff__patient__unit")
         .order_by("due_at", "order")[:200]

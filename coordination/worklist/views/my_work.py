@@ -131,7 +131,7 @@ def render_parts(request, patients: list, roles) -> dict[str, Any]:
     }
     # The receiving side's handoff tasks (a home nurse's first visit, a case manager's call):
     # their work too, whatever the filters say.
-    actions = handoff_actions_for(user)
+    actions = handoff_actions_for(user, visible_patient_ids=[patient.pk for patient in patients])
     handoff_context = {"actions": actions, "now": now}
     return {
         "handoff_actions": render_to_string(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.audit import logs_read, shows
 from checklists.models import Task
 from checklists.selectors import my_work
-from patients.models import CareEvent
+from patients.models import CareEvent, Patient
 
 from ...handoffs.selectors import handoff_actions_for
 from ..forms import MyWorkFilter
@@ -81,15 +81,10 @@ def group_by_event(tasks: list[Task]) -> list[TaskGroup]:
 def my_work_view(request):
     # The filters and the list are kept while nothing they show changes (page_cache); the read is
     # logged every time, with the patients that the kept parts name.
-    # The patients it may show are read first (one query, which the rendering uses too): the kept
-    # parts move on with their changes, not with every change in the hospital.
-    patients, roles = patients_and_team_roles(request.user)
-    parts = cached_parts(
-        request,
-        "my-work",
-        lambda: render_parts(request, patients, roles),
-        patient_ids=[patient.pk for patient in patients],
-    )
+    # The ids of the patients it may show come first (a light query): the kept parts move on with
+    # their changes, not with every change in the hospital. Rendering reads the patients in full.
+    patient_ids = Patient.objects.visible_to(request.user).values_list("pk", flat=True)
+    parts = cached_parts(request, "my-work", lambda: render_parts(request), patient_ids=patient_ids)
     if request.htmx:  # the list alone: a filter changed, or a task did
         shows(request, patients=parts["list_patients"])
         return HttpResponse(parts["list"])
@@ -97,11 +92,11 @@ def my_work_view(request):
     return render(request, "coordination/worklist/my_work.html", {"parts": parts})
 
 
-def render_parts(request, patients: list, roles) -> dict[str, Any]:
+def render_parts(request) -> dict[str, Any]:
     """My work's filters and list, rendered, and whom they name: the list its tasks' patients; the
-    whole page every patient the user sees too (the filter's choices). `patients` and `roles`:
-    the user's visible patients and care-team roles (`patients_and_team_roles`)."""
+    whole page every patient the user sees too (the filter's choices)."""
     user = request.user
+    patients, roles = patients_and_team_roles(user)
     tasks = my_work(user, visible_patient_ids=[patient.pk for patient in patients], teams=roles)
     filterset = MyWorkFilter(request.GET or None, queryset=tasks, user=user, patients=patients)
     now = timezone.now()

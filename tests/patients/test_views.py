@@ -1,4 +1,6 @@
 import datetime as dt
+import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -30,7 +32,11 @@ def test_the_patient_page_shows_the_course_timeline(client, nurse, patient):
     course_schedule_build(course=course)
     client.force_login(nurse)
     body = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
-    assert "Cycle 1" in body and "Dose step-up" in body and "days 1–9 in hospital" in body
+    assert "Cycle 1" in body and "Cycle start" in body and "days 1–9 in hospital" in body
+    # The step-up, a week ahead, is among the later events of the cycle, listed when opened.
+    assert "Step-up on cycle 1 day 8" in body and "Dose step-up" not in body
+    later = re.search(r'The \d+ later events of cycle 1.*?data-hx-get="([^"]+)"', body, re.S).group(1)
+    assert "Dose step-up" in client.get(unescape(later)).content.decode()
 
 
 def test_the_patient_page_of_another_team_is_404(client, outsider, patient):

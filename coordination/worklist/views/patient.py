@@ -1,5 +1,10 @@
+import datetime as dt
+
+from django.core.exceptions import BadRequest
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.audit import get_or_404_audited, logs_read, shows
 from checklists.selectors import patient_history
@@ -10,7 +15,7 @@ from patients.selectors import get_patient_for_user, sees_only_through_grant
 from ...handoffs.policy import can_prepare
 from ...handoffs.selectors import patient_handoffs
 from ...watch.selectors import patient_watch
-from ..selectors import current_cycle, cycle_event_rows, patient_page
+from ..selectors import current_cycle, cycle_event_rows, cycles_around_now, patient_page
 
 
 @logs_read("patients.patient")
@@ -29,18 +34,19 @@ def patient_detail(request, pk):
         return render(request, "coordination/handoffs/patient.html", context)
     patient = patient_page(patient)
     now = timezone.now()
-    # The cycle under way opens with its events and gates; the others open on demand (cycle_events):
-    # a course of nine cycles is hundreds of events, most of them done or weeks ahead.
+    # The cycle under way opens around now, its events with their gates; its earlier and later
+    # events, and the other cycles, open on demand (cycle_events): a course of nine cycles is
+    # hundreds of events, most of them done or weeks ahead.
     opened = []
     for course in patient.courses.all():
         if current := current_cycle(list(course.cycles.all()), now):
             current.is_current = True
             opened.append(current)
-    cycle_event_rows(opened, now=now)
+    cycles_around_now(opened, now=now)
     context = {
         "patient": patient,
         "history": patient_history(patient),
-        "now": timezone.now(),
+        "now": now,
         "handoffs": patient_handoffs(request.user, patient),
         "can_prepare_handoff": can_prepare(request.user, patient),
         "plan": plan_actions(request.user, patient),
@@ -50,16 +56,32 @@ def patient_detail(request, pk):
     return render(request, "coordination/worklist/patient_detail.html", context)
 
 
+def _moment(request, name: str) -> dt.datetime | None:
+    if (value := request.GET.get(name)) is None:
+        return None
+    if (moment := parse_datetime(value)) is None or timezone.is_naive(moment):
+        raise BadRequest(f"{name} is not a moment with its offset")
+    return moment
+
+
 @logs_read("patients.cycle")
 def cycle_events(request, pk):
     """The events of one cycle, as the patient page lists them: loaded in place when a reader opens a
-    cycle other than the current one (htmx), or as a page of its own without JavaScript."""
+    cycle other than the current one (htmx), or as a page of its own without JavaScript; with
+    `before` or `after` (a moment), those of the cycle under way that the patient page left out."""
+    before, after = _moment(request, "before"), _moment(request, "after")
     cycles = Cycle.objects.filter(course__patient__in=Patient.objects.visible_to(request.user))
     cycle = get_or_404_audited(cycles.select_related("course__patient__unit"), pk, object_type="patients.cycle")
     patient = cycle.course.patient
     shows(request, patient_id=patient.pk)
-    cycle_event_rows([cycle], now=timezone.now())
-    context = {"cycle": cycle, "patient": patient, "now": timezone.now()}
+    planned = Q()
+    if before:
+        planned &= Q(planned_at__lt=before)
+    if after:
+        planned &= Q(planned_at__gt=after)
+    now = timezone.now()
+    cycle_event_rows([cycle], now=now, planned=planned)
+    context = {"cycle": cycle, "patient": patient, "now": now, "before": before, "after": after}
     page = "partials/cycle_events.html" if request.htmx else "cycle_events.html"
     with timezone.override(patient.unit.zone):  # on the patient's unit's clock, as the patient page
         return render(request, f"coordination/worklist/{page}", context)

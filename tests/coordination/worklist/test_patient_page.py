@@ -2,16 +2,29 @@
 first step): a nine-cycle course is hundreds of events, most of them done or weeks ahead."""
 
 import datetime as dt
+import re
+from html import unescape
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from patients.models import CareEvent, Indication, Setting
+from checklists.services import checklists_instantiate
+from coordination.worklist.selectors import SHOWN_AFTER, SHOWN_BEFORE
+from patients.models import CareEvent, Cycle, Indication, Setting
 from patients.services import course_plan
 
+from ...checklists.helpers import make_event, publish_template
+from ...factories import CareTeamMemberFactory, CourseFactory, PatientFactory
+
 HTMX = {"HTTP_HX_REQUEST": "true"}
+# Session, user, the patient, whether only through a grant, care team, courses, cycles, breaks, the
+# cycle under way (its events' times, its rows, their checklists and tasks), handoffs, who may
+# prepare one, plan actions (2), the toxicity watch (5), the bell, the history, the read's audit row.
+PATIENT_PAGE_QUERIES = 23
 
 
 @pytest.fixture
@@ -53,3 +66,102 @@ def test_without_javascript_a_cycle_opens_as_a_page_with_the_patient_banner(clie
 def test_a_cycle_of_another_teams_patient_is_404(client, outsider, course):
     client.force_login(outsider)
     assert client.get(reverse("cycle_events", args=[course.cycles.first().pk])).status_code == 404
+
+
+# --- the cycle under way, around now (issue 19) ---------------------------------------------------
+
+
+def _patient_with(ward, nurse, *, cycles: int, events: int, hours_apart: int = 2):
+    """A patient of the nurse's with `cycles` cycles, the last one under way: its `events` checks,
+    one every `hours_apart` hours, centred on now, each with a nurse's and a pharmacist's task; a
+    check and a bag change in each earlier cycle."""
+    patient = PatientFactory(unit=ward)
+    CareTeamMemberFactory(patient=patient, user=nurse)
+    today = timezone.localdate()
+    course = CourseFactory(patient=patient, planned_cycles=cycles, start_date=today - dt.timedelta(days=60 * cycles))
+    now = timezone.now()
+    for number in range(1, cycles + 1):
+        start = today - dt.timedelta(days=60 * (cycles - number) + 2)
+        over = now - dt.timedelta(days=60 * (cycles - number) - 1) if number < cycles else now + dt.timedelta(days=20)
+        cycle = Cycle.objects.create(
+            course=course, number=number, phase=Cycle.Phase.INDUCTION, start_date=start, infusion_ends_at=over
+        )
+        if number < cycles:
+            for kind in (CareEvent.Kind.TOXICITY_CHECK, CareEvent.Kind.BAG_CHANGE):
+                make_event(patient, cycle=cycle, kind=kind, planned_at=over - dt.timedelta(days=3))
+    made = [
+        make_event(
+            patient,
+            cycle=cycle,
+            kind=CareEvent.Kind.TOXICITY_CHECK,
+            planned_at=now + dt.timedelta(hours=hours_apart * (n - events // 2)) + dt.timedelta(minutes=7),
+        )
+        for n in range(events)
+    ]
+    checklists_instantiate(events=made)
+    return patient, made
+
+
+@pytest.fixture
+def checks(db):
+    items = [{"text": "Temperature", "due_offset_minutes": -60}, {"text": "Bag label checked", "role": "pharmacist"}]
+    return publish_template(items=items, name="CRS check", trigger_kind=CareEvent.Kind.TOXICITY_CHECK)
+
+
+def test_the_cycle_under_way_lists_its_last_day_and_the_coming_two_and_counts_the_rest(client, ward, nurse, checks):
+    patient, events = _patient_with(ward, nurse, cycles=1, events=61)  # every 2 hours, 60 hours either side
+    now = timezone.now()
+    shown = [e for e in events if now - SHOWN_BEFORE <= e.planned_at <= now + SHOWN_AFTER]
+    earlier = [e for e in events if e.planned_at < now - SHOWN_BEFORE]
+    later = [e for e in events if e.planned_at > now + SHOWN_AFTER]
+    client.force_login(nurse)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    listed = page.split("Events of cycle 1</caption>")[1].split("</table>")[0]
+    assert {e.pk for e in events if f'href="/events/{e.pk}/"' in listed} == {e.pk for e in shown}
+    # The earlier ones' tasks are overdue (nobody did them): said beside their count, in red.
+    assert f"The {len(earlier)} earlier events of cycle 1" in page
+    assert f'<span class="text-danger">{2 * len(earlier)} tasks overdue</span>' in page
+    assert f"The {len(later)} later events of cycle 1" in page
+
+    links = re.findall(r'data-hx-get="(/cycles/\d+/events/\?[^"]+)"', page)
+    assert len(links) == 2
+    parts = [client.get(unescape(link), **HTMX).content.decode() for link in links]
+    assert [{e.pk for e in events if f'href="/events/{e.pk}/"' in part} for part in parts] == [
+        {e.pk for e in earlier},
+        {e.pk for e in later},
+    ]
+    assert "Earlier events of cycle 1" in parts[0] and "Later events of cycle 1" in parts[1]
+
+
+def test_at_home_the_next_three_events_are_listed_however_far(client, ward, nurse, checks):
+    patient, events = _patient_with(ward, nurse, cycles=1, events=8, hours_apart=7 * 24)  # a bag a week
+    client.force_login(nurse)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    listed = page.split("Events of cycle 1</caption>")[1].split("</table>")[0]
+    upcoming = [e for e in events if e.planned_at > timezone.now()]
+    assert [e.pk for e in events if f'href="/events/{e.pk}/"' in listed] == [e.pk for e in upcoming[:3]]
+    assert f"The {len(upcoming) - 3} later event" in page
+
+
+def test_a_cycle_part_asked_with_a_moment_that_is_not_one_is_refused(client, nurse, course):
+    client.force_login(nurse)
+    url = reverse("cycle_events", args=[course.cycles.first().pk])
+    assert client.get(url, {"before": "yesterday"}).status_code == 400
+    assert client.get(url, {"after": "2026-01-01T10:00"}).status_code == 400  # no offset: whose clock?
+
+
+def _queries(client, patient) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("patient_detail", args=[patient.pk])).status_code == 200
+    return len(captured)
+
+
+def test_the_patient_page_reads_as_many_times_for_1_cycle_of_10_events_as_for_5_of_100(
+    client, ward, nurse, checks, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)  # the session's activity is written once a minute
+    small, _ = _patient_with(ward, nurse, cycles=1, events=10)
+    large, _ = _patient_with(ward, nurse, cycles=5, events=100)
+    client.force_login(nurse)
+    _queries(client, small)  # the first look of the session writes its activity
+    assert _queries(client, small) == _queries(client, large) == PATIENT_PAGE_QUERIES

@@ -311,6 +311,10 @@ class BaseConditionFormSet(forms.BaseInlineFormSet):
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
 
+    def add_refusal(self, errors: list[ValidationError]) -> None:
+        """A service's refusal of the conditions as a whole, shown above the rows (call after is_valid())."""
+        self.non_form_errors().extend(errors)
+
 
 ItemConditionFormSet = forms.inlineformset_factory(
     TemplateItem,
@@ -334,11 +338,15 @@ TemplateConditionFormSet = forms.inlineformset_factory(
 )
 
 
-def show_refusal(form: forms.Form, error: ValidationError) -> None:
-    """A service's refusal on the form: next to the field it names, else above the form."""
+def show_refusal(form: forms.Form, error: ValidationError, *, conditions: BaseConditionFormSet | None = None) -> None:
+    """A service's refusal on the form: next to the field it names (above the condition rows for
+    `conditions`), else above the form."""
     if hasattr(error, "error_dict"):
         for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
+            if name == "conditions" and conditions is not None:
+                conditions.add_refusal(errors)
+            else:
+                form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error)
 

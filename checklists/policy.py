@@ -29,7 +29,7 @@ from accounts.policy import ALLOWED, Decision, refuse
 from patients.models import CareEvent, CareTeamMember
 
 from .gate import Readiness, event_readiness
-from .models import Checklist, Task
+from .models import Checklist, Task, TemplateVersion
 
 # What each role may do with tasks and templates at all (on whose patients: the rules below).
 WORK_TASKS = Ability("work_tasks", "claim, complete and skip the tasks of their role", CLINICIANS)
@@ -352,6 +352,30 @@ def can_submit(user, version) -> Decision:
     if version.status != version.Status.DRAFT:
         return invalid("Only a draft can be submitted for review.")
     return ALLOWED
+
+
+# What a reviewer approves a draft under: who may approve it and which events its checklists go
+# to. A change of them while a draft is in review would have it approved under settings that the
+# submission did not ask for (an approver role loosened, conditions widened after the impact was
+# read): it waits until the draft is approved or returned. The rest (name, description, active)
+# changes at any time; turning a template off is never held up by a review.
+SETTINGS_UNDER_REVIEW = ("approver_role", "trigger_kind", "conditions")
+KEPT_WHILE_IN_REVIEW = {
+    name: invalid(
+        "Return the draft in review first: its reviewer approves it under the settings it was submitted with.", name
+    )
+    for name in SETTINGS_UNDER_REVIEW
+}
+
+
+def can_change_setting(template, setting: str, *, in_review: bool | None = None) -> Decision:
+    """A template's setting changes, unless it is one that a draft in review is approved under.
+    `in_review`: whether one of the template's versions is in review, when the caller knows."""
+    if setting not in SETTINGS_UNDER_REVIEW:
+        return ALLOWED
+    if in_review is None:
+        in_review = template.versions.filter(status=TemplateVersion.Status.IN_REVIEW).exists()
+    return KEPT_WHILE_IN_REVIEW[setting] if in_review else ALLOWED
 
 
 def can_approve(user, version) -> Decision:

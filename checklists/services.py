@@ -7,8 +7,8 @@ Who may act is checklists.policy's answer, asked here of the locked row and enfo
 
 import datetime as dt
 import re
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from patients.models import CareEvent
 from patients.selectors import premedication_for_event
 
 from . import policy
+from .conditions import parse_value
 from .gate import Readiness, checklist_readiness
 from .hooks import notify_hard_stop_failed
 from .impact import replaced_checklists
@@ -419,18 +420,44 @@ TEMPLATE_FIELDS = ("name", "trigger_kind", "description", "is_active", "approver
 
 
 def _template_write(
-    *, template: ChecklistTemplate, values: Mapping[str, Any], conditions: Sequence[ConditionSpec] | None
+    *,
+    template: ChecklistTemplate,
+    values: Mapping[str, Any],
+    conditions: Sequence[ConditionSpec] | None,
+    in_review: bool = False,
 ) -> ChecklistTemplate:
     if unknown := set(values) - set(TEMPLATE_FIELDS):
         raise TypeError(f"Not a setting of a template: {', '.join(sorted(unknown))}")
+    before = {name: getattr(template, name) for name in values}
     for name, value in values.items():
         setattr(template, name, value)
     template.full_clean()
     wanted = _conditions_checked(TemplateCondition, conditions, template=template)
+    if in_review:
+        changed = [name for name, value in before.items() if getattr(template, name) != value]
+        if wanted is not None:
+            stored = [(c.fact, c.operator, c.value) for c in template.conditions.all()]
+            if _conditions_meaning(wanted) != _conditions_meaning(stored):
+                changed.append("conditions")
+            else:  # the same sent again (the page's checkboxes write "is one of" their own way): kept as written
+                wanted = None
+        refusals = {name: policy.can_change_setting(template, name, in_review=True) for name in changed}
+        if errors := {name: str(decision.reason) for name, decision in refusals.items() if not decision}:
+            raise ValidationError(errors)
     template.save()
     if wanted is not None:
         _conditions_set(TemplateCondition, wanted, template=template)
     return template
+
+
+def _conditions_meaning(rows: Iterable[ConditionSpec]) -> Counter:
+    """Conditions as what they say, however their values are written: "home,clinic" and
+    "clinic, home" are one "is one of", 45 and 45.0 one number."""
+    meaning: Counter = Counter()
+    for fact, operator, value in rows:
+        parsed = parse_value(fact, operator, value)
+        meaning[(fact, operator, frozenset(parsed) if operator == "in" else parsed)] += 1
+    return meaning
 
 
 @audited(AuditEvent.Action.CREATE)
@@ -449,9 +476,14 @@ def template_update(
     conditions: Sequence[ConditionSpec] | None = None,
     actor,
 ) -> ChecklistTemplate:
-    """Change a template's settings; its conditions become exactly those given (None leaves them)."""
+    """Change a template's settings; its conditions become exactly those given (None leaves them).
+
+    While one of its versions is in review, what the review is approved under (who approves it,
+    which events it goes to: policy.can_change_setting) is refused at its field; the draft is
+    returned first, then submitted again under the new settings."""
     template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
-    return _template_write(template=template, values=values, conditions=conditions)
+    in_review = template.versions.filter(status=TemplateVersion.Status.IN_REVIEW).exists()
+    return _template_write(template=template, values=values, conditions=conditions, in_review=in_review)
 
 
 # --- instantiation -------------------------------------------------------------------------

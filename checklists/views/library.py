@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from .. import policy
 from ..compare import versions_compare
 from ..forms import (
     ChecklistTemplateForm,
@@ -79,7 +80,7 @@ def template_detail(request, pk):
                 template=form.instance, values=form.template_values(), conditions=conditions.rows(), actor=request.user
             )
         except ValidationError as error:
-            show_refusal(form, error)
+            show_refusal(form, error, conditions=conditions)
         else:
             messages.success(request, f"{saved.name} is saved; the settings apply to checklists created from now on.")
             return redirect("checklists:template_detail", pk=saved.pk)
@@ -90,6 +91,7 @@ def template_detail(request, pk):
     compare_with = {newer.pk: older for older, newer in pairs}
     rows = [{"version": v, "previous": compare_with.get(v.pk)} for v in versions]
     has_draft = any(v.is_editable for v in versions)
+    in_review = any(v.status == TemplateVersion.Status.IN_REVIEW for v in versions)
     return render(
         request,
         "checklists/template_detail.html",
@@ -99,6 +101,7 @@ def template_detail(request, pk):
             "has_draft": has_draft,
             "history": history.order_by("-at", "-pk"),
             "pending_after": {v.pk for v in versions if emergency_review_pending(v)},
+            "settings_held": policy.can_change_setting(template, "approver_role", in_review=in_review),
             "form": form,
             "conditions": conditions,
         },

@@ -26,6 +26,7 @@ from checklists.services import (
     task_claim,
     template_item_create,
     template_item_update,
+    template_update,
     template_version_new_draft,
 )
 from patients.models import CareEvent
@@ -165,6 +166,144 @@ def test_returning_needs_comments_and_makes_it_a_draft_again(draft, author, onco
 def test_a_new_draft_is_not_made_beside_one_in_review(draft, author):
     submitted = _submitted(draft, author)
     assert template_version_new_draft(template=draft.template, actor=author).pk == submitted.pk
+
+
+# --- what the approval was asked under stays while the draft is in review ----------------------
+
+KEPT_WHILE_IN_REVIEW = (
+    "Return the draft in review first: its reviewer approves it under the settings it was submitted with."
+)
+
+
+def _reviewed_settings(template):
+    template.refresh_from_db()
+    conditions = sorted((c.fact, c.operator, c.value) for c in template.conditions.all())
+    return template.approver_role, template.trigger_kind, conditions
+
+
+@pytest.fixture
+def submitted_for_an_oncologist(published, draft, author):
+    """The draft, submitted for a template approved by an oncologist admin, for home bag changes."""
+    template_update(
+        template=published.template,
+        values={"approver_role": Role.ONCOLOGIST},
+        conditions=[("setting", "in", "home,clinic")],
+        actor=author,
+    )
+    return _submitted(draft, author)
+
+
+@pytest.mark.parametrize(
+    ("values", "conditions", "field"),
+    [
+        pytest.param({"approver_role": ""}, None, "approver_role", id="any-admin-approves"),
+        pytest.param({"approver_role": Role.PHARMACIST}, None, "approver_role", id="another-approver-role"),
+        pytest.param({}, [], "conditions", id="conditions-removed"),
+        pytest.param({}, [("setting", "in", "home, clinic, inpatient")], "conditions", id="conditions-widened"),
+        pytest.param({"trigger_kind": CareEvent.Kind.HOME_VISIT}, None, "trigger_kind", id="another-trigger"),
+    ],
+)
+def test_what_the_approval_requires_cannot_change_while_a_draft_is_in_review(
+    submitted_for_an_oncologist, author, pharmacist_admin, oncologist_admin, values, conditions, field
+):
+    template = submitted_for_an_oncologist.template
+    before = _reviewed_settings(template)
+    with pytest.raises(ValidationError) as refused:
+        template_update(template=template, values=values, conditions=conditions, actor=author)
+    assert refused.value.message_dict == {field: [KEPT_WHILE_IN_REVIEW]}
+    assert _reviewed_settings(template) == before
+    with pytest.raises(PermissionDenied, match="approved by an admin who is an oncologist"):
+        template_version_approve(version=submitted_for_an_oncologist, actor=pharmacist_admin)
+
+    # Returned, the draft is submitted again under the new settings, which its reviewer then reads.
+    template_version_return(version=submitted_for_an_oncologist, actor=oncologist_admin, comment="Settings first.")
+    template_update(template=template, values=values, conditions=conditions, actor=author)
+    assert _reviewed_settings(template) != before
+
+
+def test_the_other_settings_and_the_same_ones_sent_again_still_save_while_a_draft_is_in_review(
+    submitted_for_an_oncologist, author
+):
+    template = submitted_for_an_oncologist.template
+    before = _reviewed_settings(template)
+    template_update(
+        template=template,
+        values={
+            "name": "Bag change at home or in clinic",
+            "description": "Outside the ward.",
+            "is_active": False,  # the off switch works whatever is in review
+            "approver_role": Role.ONCOLOGIST,
+            "trigger_kind": CareEvent.Kind.BAG_CHANGE,
+        },
+        conditions=[("setting", "in", "clinic, home")],  # the same, as the page's checkboxes send it
+        actor=author,
+    )
+    template.refresh_from_db()
+    assert (template.name, template.description, template.is_active) == (
+        "Bag change at home or in clinic",
+        "Outside the ward.",
+        False,
+    )
+    assert _reviewed_settings(template)[:2] == before[:2]
+
+
+def _settings_posted(template, *, approver_role, conditions):
+    rows = list(template.conditions.all())
+    data = {
+        "name": template.name,
+        "trigger_kind": template.trigger_kind,
+        "description": template.description,
+        "is_active": "on",
+        "approver_role": approver_role,
+        "conditions-TOTAL_FORMS": str(len(rows) + 1),
+        "conditions-INITIAL_FORMS": str(len(rows)),
+        "conditions-MIN_NUM_FORMS": "0",
+        "conditions-MAX_NUM_FORMS": "10",
+    }
+    for index, row in enumerate(rows):
+        data |= {f"conditions-{index}-id": str(row.pk), f"conditions-{index}-template": str(template.pk)}
+    for index, (fact, operator, values) in enumerate(conditions):
+        data |= {
+            f"conditions-{index}-fact": fact,
+            f"conditions-{index}-operator": operator,
+            f"conditions-{index}-value": values,
+        }
+    return data
+
+
+@pytest.mark.parametrize(
+    ("approver_role", "conditions", "shown_at"),
+    [
+        pytest.param("", [("setting", "in", ["home", "clinic"])], "approver_role", id="approver"),
+        pytest.param(Role.ONCOLOGIST, [("setting", "in", ["home", "clinic", "inpatient"])], "conditions", id="cond"),
+    ],
+)
+def test_the_template_page_refuses_the_change_at_its_field_and_saves_nothing(
+    client, submitted_for_an_oncologist, author, approver_role, conditions, shown_at
+):
+    template = submitted_for_an_oncologist.template
+    before = _reviewed_settings(template)
+    url = reverse("checklists:template_detail", args=[template.pk])
+    page = _signed_in(client, author).post(
+        url, _settings_posted(template, approver_role=approver_role, conditions=conditions)
+    )
+    assert page.status_code == 200
+    if shown_at == "approver_role":
+        assert page.context["form"].errors == {"approver_role": [KEPT_WHILE_IN_REVIEW]}
+    else:
+        assert page.context["form"].errors == {}
+        assert page.context["conditions"].non_form_errors() == [KEPT_WHILE_IN_REVIEW]
+    assert KEPT_WHILE_IN_REVIEW in page.content.decode()
+    assert "A draft is in review: who approves it, the trigger and the conditions stay" in page.content.decode()
+    assert _reviewed_settings(template) == before
+
+    # The same settings sent again, with a new name: saved.
+    unchanged = _settings_posted(
+        template, approver_role=Role.ONCOLOGIST, conditions=[("setting", "in", ["clinic", "home"])]
+    )
+    saved = client.post(url, unchanged | {"name": "Bag change outside the ward"})
+    assert saved.status_code == 302
+    assert _reviewed_settings(template) == before
 
 
 # --- the emergency path ---------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """A draft's way to publication: submitted, approved by a second admin (which publishes it) or
 returned with comments; or, in an emergency, published by one admin with a reason and reviewed
-by another afterwards. Who may take each step is checklists.policy's answer; each step is kept
-in the version's review history (TemplateReview, append-only) and in the audit log.
+by another afterwards. A new template's first version from the starter library is installed
+without review (`template_version_install`), and said so. Who may take each step is
+checklists.policy's answer; each step is kept in the version's review history (TemplateReview,
+append-only) and in the audit log.
 """
 
 import datetime as dt
@@ -166,3 +168,19 @@ def template_version_review_after(
     version = _locked(version)
     policy.can_review_after(actor, version, pending=emergency_review_pending(version)).enforce()
     return _record(version, TemplateReview.Step.REVIEWED_AFTER, actor, _comment(comment), now)
+
+
+@audited(ChecklistAuditAction.INSTALL)
+@transaction.atomic
+def template_version_install(
+    *, version: TemplateVersion, actor=None, change_summary: str, now: dt.datetime | None = None
+) -> TemplateVersion:
+    """Publish a new template's first version as the installation's content (the starter library
+    loaded into an installation that has none of it), without review; its history says so, by
+    `actor` (the admin who loads it; None: the system). Later versions go through review."""
+    now = now or timezone.now()
+    version = _locked(version)
+    policy.can_install(actor, version).enforce()
+    published = template_version_publish(version=version, actor=actor, change_summary=change_summary, now=now)
+    _record(published, TemplateReview.Step.INSTALLED, actor, "", now)
+    return published

@@ -41,6 +41,7 @@ class ChecklistAuditAction(models.TextChoices):
     EMERGENCY_PUBLISH = "emergency_publish", "Publish a template without review"
     REVIEW_AFTER = "review_after", "Review an emergency publication"
     IMPORT = "import", "Import a template"
+    INSTALL = "install", "Install a starter template"
 
 
 class ChecklistTemplate(models.Model):
@@ -156,7 +157,8 @@ class TemplateVersion(models.Model):
 
 class TemplateReview(models.Model):
     """One step of a version's way to publication, kept for its history: submitted, returned with
-    comments, approved (which publishes it), published alone in an emergency, reviewed afterwards."""
+    comments, approved (which publishes it), published alone in an emergency, reviewed afterwards;
+    or a new template's first version installed from the starter library."""
 
     class Step(models.TextChoices):
         SUBMITTED = "submitted", "Submitted for review"
@@ -164,10 +166,12 @@ class TemplateReview(models.Model):
         APPROVED = "approved", "Approved and published"
         EMERGENCY = "emergency", "Published without review (emergency)"
         REVIEWED_AFTER = "reviewed_after", "Emergency publication reviewed"
+        INSTALLED = "installed", "Installed from the starter library (published without review)"
 
     version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="reviews")
     step = models.CharField(max_length=20, choices=Step.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None only for an installation that nobody signed (the starter library loaded by the system).
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     at = models.DateTimeField(default=timezone.now)
     comment = models.TextField(blank=True)
 
@@ -177,7 +181,7 @@ class TemplateReview(models.Model):
         indexes = [models.Index(fields=["step"], condition=Q(step="emergency"), name="review_emergency_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_step_display()} by {self.actor} ({self.version})"
+        return f"{self.get_step_display()} by {self.actor or 'the system'} ({self.version})"
 
 
 def _refuse_unless_draft(version_ids) -> None:

@@ -409,6 +409,17 @@ def can_publish_in_emergency(user, version) -> Decision:
     return ALLOWED
 
 
+def can_install(user, version) -> Decision:
+    """A new template's first version that the installation brings (the starter library) is
+    published without review, by the system (`user` None) or the admin who loads it: content the
+    institution starts from, as a migration's data. Any later version is reviewed."""
+    if user is not None and not can(user, EDIT_TEMPLATES):
+        return NOT_AN_EDITOR
+    if not version.is_unpublished or version.template.versions.exclude(pk=version.pk).exists():
+        return invalid("Only a new template's first version is installed without review; submit this one for review.")
+    return ALLOWED
+
+
 def can_review_after(user, version, *, pending: bool) -> Decision:
     """Another admin (as for an approval) reviews an emergency publication. `pending`: it was
     published in an emergency and has not been reviewed yet."""

@@ -15,9 +15,13 @@ keys included: an item keeps its key from one release of the library to the next
 through the import code (checklists.interchange), with every check an imported file gets.
 
 - `starter_library_load` creates a template only when none of that name (or of its former
-  name) exists, so admins' edits and later versions are never overwritten;
-- `starter_library_update` publishes the corrected content as a new version of each starter
-  template whose published version the starter library made and that has no open draft.
+  name) exists, so admins' edits and later versions are never overwritten, and publishes its
+  first version as the installation's content: without review, and said so in its history
+  ("Installed from the starter library", by the admin given, else by the system);
+- `starter_library_update` never publishes: it writes the corrected content as a draft of each
+  starter template whose published version the starter library made and that has no draft open
+  or in review, for the template's owners to submit and approve as any other draft. It changes
+  no setting either (they apply at once, without review): it says which differ.
 """
 
 import functools
@@ -28,9 +32,13 @@ from pathlib import Path
 
 from django.db import transaction
 
+from patients.models import CareEvent
+
+from .conditions import describe_all
+from .governance import template_version_install
 from .interchange import TemplateSpec, template_import, template_read, version_fill
-from .models import ITEM_CONTENT_FIELDS, ChecklistTemplate, TemplateCondition, TemplateVersion
-from .services import template_version_new_draft, template_version_publish
+from .models import ITEM_CONTENT_FIELDS, ChecklistTemplate, TemplateVersion
+from .services import template_version_new_draft, template_version_validate
 
 LIBRARY = Path(__file__).resolve().parent / "starter_library"
 # In the order they are loaded (the order of the former Python library).
@@ -90,7 +98,9 @@ def _former_name(name: str) -> str | None:
 def starter_library_load(*, actor=None) -> int:
     """Create and publish the starter templates that do not exist yet; the number created.
 
-    A template that exists under its former name is left to `starter_library_update`.
+    Each first version is installed without review (checklists.governance.template_version_install):
+    its history says so, by `actor` (the admin who loads the library; None: the system). A
+    template that exists under its former name is left to `starter_library_update`.
     """
     specs = starter_specs()
     names = [spec.name for spec in specs] + list(FORMER_NAMES)
@@ -105,9 +115,9 @@ def starter_library_load(*, actor=None) -> int:
 
 
 def _create(data: str | Mapping, *, actor) -> ChecklistTemplate:
-    """A template of the library, imported (a draft) and published as the library's."""
+    """A template of the library, imported (a draft) and installed as the library's."""
     draft = template_import(data, actor=actor)
-    template_version_publish(version=draft, actor=actor, change_summary=LOAD_SUMMARY)
+    template_version_install(version=draft, actor=actor, change_summary=LOAD_SUMMARY)
     return draft.template
 
 
@@ -116,12 +126,12 @@ def _create(data: str | Mapping, *, actor) -> ChecklistTemplate:
 
 @dataclass
 class StarterUpdate:
-    """What `starter_library_update` did, template by template."""
+    """What `starter_library_update` did, template by template (by their names here)."""
 
-    updated: list[str] = field(default_factory=list)
+    drafted: dict[str, TemplateVersion] = field(default_factory=dict)  # name → the draft written, for review
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # name → why it was left alone
-    renamed: dict[str, str] = field(default_factory=dict)  # former name → name
+    settings: dict[str, list[str]] = field(default_factory=dict)  # name → the settings the library says otherwise
 
 
 def spec_content(spec: TemplateSpec) -> list:
@@ -177,15 +187,34 @@ def _keys_kept(draft: TemplateVersion, spec: TemplateSpec) -> dict[uuid.UUID, uu
     return kept
 
 
+def _settings_differences(template: ChecklistTemplate, spec: TemplateSpec) -> list[str]:
+    """The template's settings that the library's file says otherwise, in words: the update does not
+    change them (they apply at once, without review); the template's owners do, on its page."""
+    differ = []
+    if template.name != spec.name:
+        differ.append(f"name: “{spec.name}”")
+    if template.trigger_kind != spec.trigger_kind:
+        differ.append(f"triggered by: {CareEvent.Kind(spec.trigger_kind).label.lower()}")
+    if template.description != spec.description:
+        differ.append("description")
+    if _template_conditions(template) != sorted(spec.conditions):
+        differ.append(f"conditions: {describe_all(spec.conditions)}")
+    return differ
+
+
 @transaction.atomic
 def starter_library_update(actor=None, *, force: bool = False) -> StarterUpdate:
-    """Publish the corrected content of each starter template that already exists, as a new version.
+    """Write the corrected content of each starter template that already exists as a draft, for
+    its owners to submit and approve: nothing is published here, and no setting changes.
 
-    Only when its published content (items, conditions, dependencies, or the template's name,
-    description and conditions) differs from the library's file. Left alone: a template with a
-    draft or a version in review (someone is working on it), and, unless `force`, one whose
-    published version is not the starter library's (an institution's own edit). Idempotent: a
-    second call changes nothing. Templates that do not exist are `starter_library_load`'s.
+    A draft is written when the published items (their fields, conditions, dependencies) differ
+    from the library's file, with the correction's summary; `actor`, who brings it in, is among
+    its authors (so another admin approves it). The settings that differ (name, trigger,
+    description, conditions) are listed in `settings`. Left alone: a template with a draft or a
+    version in review (someone is working on it), and, unless `force`, one whose published
+    version is not the starter library's (an institution's own edit: with `force` it gets a
+    draft too, which its reviewers compare with their edit). Idempotent: a second call finds the
+    drafts open and writes nothing. Templates that do not exist are `starter_library_load`'s.
     """
     result = StarterUpdate()
     for spec in starter_specs():
@@ -205,33 +234,22 @@ def starter_library_update(actor=None, *, force: bool = False) -> StarterUpdate:
             continue
         published = template.versions.filter(status=TemplateVersion.Status.PUBLISHED).first()
         items_differ = published is None or version_content(published) != spec_content(spec)
-        meta_differs = (template.name, template.trigger_kind, template.description) != (
-            spec.name,
-            spec.trigger_kind,
-            spec.description,
-        ) or _template_conditions(template) != sorted(spec.conditions)
-        if not (items_differ or meta_differs):
+        settings = _settings_differences(template, spec)
+        if not (items_differ or settings):
             result.unchanged.append(label)
             continue
         if not force and (published is None or published.change_summary not in STARTER_SUMMARIES):
             result.skipped[label] = "its published version is a local edit, not the starter library's"
             continue
-        if template.name != spec.name:
-            result.renamed[template.name] = spec.name
-        if meta_differs:
-            template.name, template.trigger_kind, template.description = spec.name, spec.trigger_kind, spec.description
-            template.save(update_fields=["name", "trigger_kind", "description"])
-            if _template_conditions(template) != sorted(spec.conditions):
-                template.conditions.all().delete()
-                TemplateCondition.objects.bulk_create(
-                    TemplateCondition(template=template, fact=fact, operator=op, value=value)
-                    for fact, op, value in spec.conditions
-                )
+        if settings:
+            result.settings[label] = settings
         if items_differ:
             draft = template_version_new_draft(template=template, actor=actor)
             keys = _keys_kept(draft, spec)
             draft.items.all().delete()
             version_fill(draft, spec, keys=keys)
-            template_version_publish(version=draft, actor=actor, change_summary=CORRECTION_SUMMARY)
-        result.updated.append(spec.name)
+            draft.change_summary = CORRECTION_SUMMARY
+            draft.save(update_fields=["change_summary"])
+            template_version_validate(draft)  # what its submission checks, once more on what was written
+            result.drafted[label] = draft
     return result

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Task
 from checklists.services import ATTESTATION_VALUE, events_settle, task_complete, task_verify
-from checklists.starter import starter_library_load, starter_library_update
+from checklists.starter import StarterUpdate, starter_library_load, starter_library_update
 from patients.grading import Consciousness, OxygenDevice
 from patients.models import (
     CareEvent,
@@ -316,6 +316,7 @@ OUTSIDER_PATIENT = DemoPatient(
 class SeedResult:
     users: int
     patients: int
+    starter: StarterUpdate  # the library's corrections, left as drafts to review
 
 
 def _units() -> dict[str, Unit]:
@@ -462,8 +463,10 @@ def _demo_breaks(users: dict[str, User]) -> None:
 @transaction.atomic
 def seed_demo(*, password: str) -> SeedResult:
     regimen_library_seed()
+    # Installed by the system (each template's history says so). An existing database gets the
+    # library's corrections as drafts, which its content admins submit and approve as any other.
     starter_library_load()
-    starter_library_update()  # an existing database gets the library's corrections
+    starter = starter_library_update()
     units = _units()
     users = _users(units, password)
     today = timezone.localtime(timezone.now(), units[WARD].zone).date()
@@ -478,7 +481,7 @@ def seed_demo(*, password: str) -> SeedResult:
     # Past events get their outcome now, as beat would within EVENT_SETTLE_MINUTES: the demo does
     # not change under its first visitor's eyes.
     events_settle()
-    return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1)
+    return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1, starter=starter)
 
 
 def _settle_past_work(team: list[User]) -> None:

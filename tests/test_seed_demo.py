@@ -12,6 +12,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import Unit, User
+from checklists.models import ChecklistTemplate, TemplateItem, TemplateReview, TemplateVersion
+from checklists.services import template_version_new_draft, template_version_publish
+from checklists.starter import CORRECTION_SUMMARY, LOAD_SUMMARY, STARTER_FILES
+from coordination.demo import seed_demo
 from coordination.handoffs.selectors import handoff_actions_for, handoffs_visible_to
 from coordination.models import Handoff, HandoffAction, HandoffComment, Notification, OnCallShift, ToxicityAlert
 from patients.models import (
@@ -123,6 +127,31 @@ def test_the_demo_holds_handoffs_in_every_state_for_homenurse(demo, db):
     sent = Handoff.objects.get(status="sent")
     assert sent.acknowledgement_overdue(timezone.now())  # the board has something to show
     assert Handoff.objects.filter(status="completed", signed_off_at__isnull=False).count() == 1
+
+
+def test_the_starter_library_is_installed_and_shown_so_in_each_templates_history(demo, db):
+    installed = TemplateReview.objects.filter(step=TemplateReview.Step.INSTALLED)
+    assert installed.count() == ChecklistTemplate.objects.count() == len(STARTER_FILES)
+    assert set(installed.values_list("version__number", "actor")) == {(1, None)}  # by the system
+    assert not TemplateVersion.objects.filter(status__in=TemplateVersion.UNPUBLISHED).exists()
+
+
+def test_seeding_a_database_of_an_older_library_leaves_the_corrections_as_drafts_to_review(demo, db):
+    template = ChecklistTemplate.objects.get(name="Bag change")
+    older = template_version_new_draft(template=template, actor=None)  # as an earlier release had it
+    older.items.get(records=TemplateItem.Records.PUMP_RATE).delete()
+    template_version_publish(version=older, actor=None, change_summary=LOAD_SUMMARY)
+    published = set(TemplateVersion.objects.filter(status=TemplateVersion.Status.PUBLISHED).values_list("pk"))
+
+    result = seed_demo(password=DEMO_PASSWORD)
+
+    assert set(TemplateVersion.objects.filter(status=TemplateVersion.Status.PUBLISHED).values_list("pk")) == published
+    draft = template.versions.get(status=TemplateVersion.Status.DRAFT)
+    assert (draft.number, draft.change_summary) == (3, CORRECTION_SUMMARY)
+    assert draft.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
+    assert list(draft.authors.all()) == []  # the demo's content admins submit and approve it
+    assert result.starter.drafted == {"Bag change": draft}
+    assert not draft.reviews.exists()
 
 
 # --- refusals: nothing is seeded ---------------------------------------------------------------

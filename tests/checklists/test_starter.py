@@ -6,12 +6,20 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
 from checklists import starter
 from checklists.conditions import parse_value
+from checklists.governance import (
+    emergency_review_pending,
+    template_version_approve,
+    template_version_install,
+    template_version_submit,
+)
 from checklists.interchange import ITEM_FIELDS, template_read
 from checklists.models import (
     ITEM_CONTENT_FIELDS,
@@ -21,6 +29,7 @@ from checklists.models import (
     Task,
     TemplateCondition,
     TemplateItem,
+    TemplateReview,
     TemplateVersion,
 )
 from checklists.services import (
@@ -43,7 +52,8 @@ from checklists.starter import (
 from patients.models import CareEvent, Indication, Interruption, Setting
 from patients.services import course_schedule_build, event_schedule, interruption_restart, interruption_stop
 
-from ..factories import CourseFactory, PatientFactory
+from ..accounts.helpers import verified_login
+from ..factories import CourseFactory, PatientFactory, UserFactory
 
 CLINICAL_ROLES = {Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST, Role.CASE_MANAGER}
 CYCLE_STARTS = ["Cycle 1 start (inpatient)", "Cycle 2 start", "Later cycle start (clinic)"]
@@ -126,7 +136,62 @@ def test_the_library_command_loads_then_updates(db):
     out = StringIO()
     call_command("load_starter_library", "--update", stdout=out)
     assert "Created 0" in out.getvalue()
-    assert f"Updated 0 starter template(s); {len(STARTER_FILES)} already up to date." in out.getvalue()
+    assert f"No draft written: {len(STARTER_FILES)} starter template(s) already up to date." in out.getvalue()
+
+
+def _history():
+    """Each template's review steps: (template, version, step, actor's username or None)."""
+    return sorted(
+        (review.version.template.name, review.version.number, review.step, getattr(review.actor, "username", None))
+        for review in TemplateReview.objects.select_related("version__template", "actor")
+    )
+
+
+@pytest.mark.parametrize("by_an_admin", [True, False], ids=["by-an-admin", "by-the-system"])
+def test_the_first_load_is_in_each_templates_history_as_installed_without_review(db, admin_user, by_an_admin):
+    actor = admin_user if by_an_admin else None
+    starter_library_load(actor=actor)
+    username = admin_user.username if by_an_admin else None
+    names = ChecklistTemplate.objects.values_list("name", flat=True)
+    assert _history() == sorted((name, 1, TemplateReview.Step.INSTALLED, username) for name in names)
+    for version in TemplateVersion.objects.all():
+        assert version.published_by == actor
+        assert not emergency_review_pending(version)  # installation content, not an emergency
+    starter_library_load(actor=actor)
+    assert len(_history()) == len(STARTER_FILES)  # nothing installed twice
+
+
+def test_a_later_version_is_never_installed_without_review(db, admin_user):
+    starter_library_load()
+    draft = template_version_new_draft(template=ChecklistTemplate.objects.get(name="Bag change"), actor=admin_user)
+    with pytest.raises(ValidationError, match="Only a new template's first version is installed"):
+        template_version_install(version=draft, actor=admin_user, change_summary=starter.LOAD_SUMMARY)
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.DRAFT
+
+
+@pytest.mark.parametrize("command", ["load_starter_templates", "load_starter_library"])
+def test_the_commands_install_in_the_name_of_the_admin_given(db, admin_user, command):
+    call_command(command, "--user", admin_user.username, stdout=StringIO())
+    assert {actor for *_, actor in _history()} == {admin_user.username}
+
+
+@pytest.mark.parametrize("command", ["load_starter_templates", "load_starter_library"])
+def test_the_commands_refuse_a_user_who_is_not_an_admin_and_load_nothing(db, nurse, command):
+    with pytest.raises(CommandError, match="not an active admin"):
+        call_command(command, "--user", nurse.username, stdout=StringIO())
+    with pytest.raises(CommandError, match="not an active admin"):
+        call_command(command, "--user", "nobody", stdout=StringIO())
+    assert not ChecklistTemplate.objects.exists()
+
+
+def test_the_template_page_shows_the_installation_in_its_history(client, admin_user):
+    starter_library_load()
+    template = ChecklistTemplate.objects.get(name="Bag change")
+    verified_login(client, admin_user)
+    page = client.get(reverse("checklists:template_detail", args=[template.pk])).content.decode()
+    history = page.split('id="history-heading"')[1]
+    assert "Installed from the starter library (published without review)" in history
+    assert "by the system" in history
 
 
 def test_every_template_is_published_once_and_valid(db):
@@ -525,48 +590,81 @@ def _old_library(*, keys_of_their_own=False):
     starter_library_load()
 
 
+def _published():
+    return sorted(
+        TemplateVersion.objects.filter(status=TemplateVersion.Status.PUBLISHED).values_list("pk", "published_at")
+    )
+
+
+def _settings():
+    return sorted(
+        (t.name, t.trigger_kind, t.description, t.approver_role, starter._template_conditions(t))
+        for t in ChecklistTemplate.objects.prefetch_related("conditions")
+    )
+
+
 @pytest.mark.parametrize("keys_of_their_own", [False, True], ids=["loaded-from-the-files", "loaded-before-them"])
-def test_the_update_publishes_the_corrections_once(db, admin_user, keys_of_their_own):
+def test_the_update_writes_the_corrections_as_drafts_for_the_owners_to_review(db, admin_user, keys_of_their_own):
     _old_library(keys_of_their_own=keys_of_their_own)
     assert ChecklistTemplate.objects.count() == len(STARTER_FILES)
     old_label = TemplateItem.objects.get(version__template__name="Bag change", text__startswith="Bag label checked")
+    published, settings, history = _published(), _settings(), _history()
 
     result = starter_library_update(actor=admin_user)
 
-    assert sorted(result.updated) == sorted([STEP_UP_TEMPLATE, "Bag change"])
-    assert result.renamed == {FORMER_STEP_UP: STEP_UP_TEMPLATE}
+    assert sorted(result.drafted) == sorted([FORMER_STEP_UP, "Bag change"])
     assert result.skipped == {}
     assert len(result.unchanged) == len(STARTER_FILES) - 2
-    assert not ChecklistTemplate.objects.filter(name=FORMER_STEP_UP).exists()
-    for name in (STEP_UP_TEMPLATE, "Bag change"):
+    # Nothing is published, and no setting changes: the owners change those on the template's page.
+    assert (_published(), _settings(), _history()) == (published, settings, history)
+    assert result.settings == {FORMER_STEP_UP: [f"name: “{STEP_UP_TEMPLATE}”", "description"]}
+    for name in (FORMER_STEP_UP, "Bag change"):
         template = ChecklistTemplate.objects.get(name=name)
-        assert template.description == spec_named(name)["template"]["description"]
         versions = [(v.number, v.status, v.change_summary) for v in template.versions.order_by("number")]
         assert versions == [
-            (1, TemplateVersion.Status.RETIRED, "Starter library"),
-            (2, TemplateVersion.Status.PUBLISHED, CORRECTION_SUMMARY),
+            (1, TemplateVersion.Status.PUBLISHED, "Starter library"),
+            (2, TemplateVersion.Status.DRAFT, CORRECTION_SUMMARY),
         ]
-        published = template.versions.get(status=TemplateVersion.Status.PUBLISHED)
-        assert published.published_by == admin_user
-        assert starter.version_content(published) == starter.spec_content(template_read(spec_named(name)))
+        draft = template.versions.get(number=2)
+        assert list(draft.authors.all()) == [admin_user]  # who brought it in does not approve it
+        template_version_validate(draft)
+        spec = template_read(spec_named(STEP_UP_TEMPLATE if name == FORMER_STEP_UP else name))
+        assert starter.version_content(draft) == starter.spec_content(spec)
     new_label = TemplateItem.objects.get(
         version__template__name="Bag change", version__number=2, text__startswith="Bag label checked"
     )
     assert new_label.key == old_label.key  # the same item across versions
-    assert not TemplateItem.objects.filter(version__status="published", text="Dexamethasone given").exists()
 
     counts = _counts()
     again = starter_library_update(actor=admin_user)
-    assert (again.updated, again.renamed, again.skipped) == ([], {}, {})
-    assert len(again.unchanged) == len(STARTER_FILES)
+    assert again.drafted == {} and again.skipped == dict.fromkeys(
+        [FORMER_STEP_UP, "Bag change"], "it has an open draft"
+    )
     assert _counts() == counts
+
+
+def test_the_corrections_are_published_by_a_second_admin_and_then_the_library_is_current(db, admin_user):
+    _old_library()
+    starter_library_update(actor=admin_user)
+    reviewer = UserFactory(is_staff=True, role=Role.PHARMACIST)
+    draft = TemplateVersion.objects.get(template__name="Bag change", status=TemplateVersion.Status.DRAFT)
+    submitted = template_version_submit(version=draft, actor=admin_user, change_summary=draft.change_summary)
+    assert starter_library_update().skipped["Bag change"] == "it has a draft in review"
+    template_version_approve(version=submitted, actor=reviewer)
+
+    published = ChecklistTemplate.objects.get(name="Bag change").versions.get(status=TemplateVersion.Status.PUBLISHED)
+    assert (published.number, published.change_summary, published.published_by) == (2, CORRECTION_SUMMARY, reviewer)
+    assert published.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
+    assert [review.step for review in published.reviews.all()] == ["submitted", "approved"]
+    result = starter_library_update()
+    assert "Bag change" in result.unchanged and "Bag change" not in result.drafted
 
 
 def test_the_update_changes_nothing_on_a_current_library(db):
     starter_library_load()
     counts = _counts()
     result = starter_library_update()
-    assert result.updated == [] and len(result.unchanged) == len(STARTER_FILES)
+    assert result.drafted == {} and result.settings == {} and len(result.unchanged) == len(STARTER_FILES)
     assert _counts() == counts
 
 
@@ -575,13 +673,13 @@ def test_the_update_leaves_a_template_with_an_open_draft_alone(db, admin_user):
     template = ChecklistTemplate.objects.get(name="Bag change")
     draft = template_version_new_draft(template=template, actor=admin_user)
     result = starter_library_update()
-    assert "Bag change" in result.skipped and "Bag change" not in result.updated
-    assert STEP_UP_TEMPLATE in result.updated
+    assert result.skipped == {"Bag change": "it has an open draft"}
+    assert FORMER_STEP_UP in result.drafted
     assert list(template.versions.values_list("number", "status")) == [(2, "draft"), (1, "published")]
     assert not draft.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
 
 
-def test_the_update_leaves_a_local_edit_alone_unless_forced(db, admin_user):
+def test_the_update_leaves_a_local_edit_alone_unless_forced_and_then_only_drafts(db, admin_user):
     _old_library()
     template = ChecklistTemplate.objects.get(name="Bag change")
     draft = template_version_new_draft(template=template, actor=admin_user)
@@ -589,20 +687,30 @@ def test_the_update_leaves_a_local_edit_alone_unless_forced(db, admin_user):
     template_version_publish(version=draft, actor=admin_user, change_summary="Our wording")
 
     result = starter_library_update()
-    assert "Bag change" in result.skipped
+    assert "Bag change" in result.skipped and "Bag change" not in result.drafted
     assert template.versions.get(status="published").change_summary == "Our wording"
 
+    published = _published()
     result = starter_library_update(actor=admin_user, force=True)
-    assert "Bag change" in result.updated
-    published = template.versions.get(status="published")
-    assert (published.number, published.change_summary) == (3, CORRECTION_SUMMARY)
-    assert published.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
+    assert "Bag change" in result.drafted
+    assert _published() == published  # the institution's approved version stays published
+    assert template.versions.get(status="published").change_summary == "Our wording"
+    proposed = template.versions.get(status="draft")
+    assert (proposed.number, proposed.change_summary) == (3, CORRECTION_SUMMARY)
+    assert proposed.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
 
 
-def test_the_library_command_updates_an_old_library(db):
+def test_the_library_command_says_which_templates_got_a_draft_to_review(db):
     _old_library()
+    published = _published()
     out = StringIO()
     call_command("load_starter_library", "--update", stdout=out)
     said = out.getvalue()
-    assert "Created 0" in said and f"Renamed “{FORMER_STEP_UP}” to “{STEP_UP_TEMPLATE}”" in said
-    assert "Updated 2 starter template(s)" in said
+    assert "Created 0" in said
+    assert "Wrote the library's corrections as a draft of 2 starter template(s)" in said
+    assert "nothing is published until another admin approves it" in said
+    assert "  draft to review: Bag change (v2)" in said
+    assert f"  draft to review: {FORMER_STEP_UP} (v2)" in said
+    assert f"  settings differ: {FORMER_STEP_UP}: name: “{STEP_UP_TEMPLATE}”, description" in said
+    assert "Renamed" not in said and "Updated" not in said
+    assert _published() == published

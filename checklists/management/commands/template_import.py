@@ -2,14 +2,12 @@
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.permissions import can
 from checklists.interchange import MAX_BYTES, template_import
-from checklists.policy import EDIT_TEMPLATES
+from checklists.management.acting import acting_admin
 
 
 class Command(BaseCommand):
@@ -23,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="The admin who imports them (the drafts' author).")
 
     def handle(self, *args, files, user, **options):
-        actor = get_user_model().objects.filter(username=user, is_active=True).first()
-        if actor is None or not can(actor, EDIT_TEMPLATES):
-            raise CommandError(f"“{user}” is not an active admin who may edit templates.")
+        actor = acting_admin(user)
         problems, drafts = [], []
         with transaction.atomic():
             for path in files:

@@ -18,5 +18,10 @@ class Command(BaseCommand):
             raise CommandError("Set DEMO_PASSWORD in the environment: it becomes every demo user's password.")
         result = seed_demo(password=password)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {result.users} users, {result.patients} patients."))
+        for name, draft in result.starter.drafted.items():
+            self.stdout.write(
+                f"Starter library: {name} has a corrected draft v{draft.number} to review and approve "
+                "(Checklist templates); nothing is published until another admin approves it."
+            )
         names = ", ".join([username for username, *_ in [*DEMO_USERS, *CONTENT_ADMINS]] + ["admin"])
         self.stdout.write(f"Demo logins ({names}), password: the DEMO_PASSWORD you set.")

@@ -5,6 +5,7 @@ The services enforce them; the pages call the same functions to decide what to o
 """
 
 import datetime as dt
+from functools import cached_property
 
 from accounts.models import Role
 from accounts.permissions import CLINICIANS, Ability, can
@@ -20,17 +21,42 @@ MANAGE_CARE_TEAM = Ability(
 )
 
 
-def _on_care_team(user, patient: Patient, roles: set[str]) -> bool:
+class Standing:
+    """Where one user stands with one patient; each answer is read when first asked, then kept: a
+    page asks several of these policies the same questions (as coordination.handoffs.policy.Sides)."""
+
+    def __init__(self, user, patient: Patient):
+        self.user, self.patient = user, patient
+
+    @cached_property
+    def on_care_team(self) -> bool:
+        return CareTeamMember.objects.filter(patient=self.patient, user=self.user).exists()
+
+    @cached_property
+    def on_record(self) -> bool:
+        """Sees the patient on the record itself (care team, the unit's coordinator), not only
+        through an access grant."""
+        return Patient.objects.visible_to(self.user, grants=False).filter(pk=self.patient.pk).exists()
+
+    @cached_property
+    def sees(self) -> bool:
+        """Sees the patient (`visible_to`): on the record, or through a live access grant."""
+        if self.__dict__.get("on_record"):  # known already, and a grant only adds to the record
+            return True
+        return Patient.objects.visible_to(self.user).filter(pk=self.patient.pk).exists()
+
+
+def _on_care_team(user, patient: Patient, roles: set[str], standing: Standing | None) -> bool:
     return (
         user.is_authenticated
         and user.is_active
         and user.role in roles
-        and CareTeamMember.objects.filter(patient=patient, user=user).exists()
+        and (standing or Standing(user, patient)).on_care_team
     )
 
 
-def _decide(user, patient: Patient, roles: set[str], action: str) -> Decision:
-    if _on_care_team(user, patient, roles):
+def _decide(user, patient: Patient, roles: set[str], action: str, standing: Standing | None = None) -> Decision:
+    if _on_care_team(user, patient, roles, standing):
         return ALLOWED
     who = " or ".join(sorted(Role(role).label.lower() for role in roles))
     return refuse(f"Only the patient's {who} may {action}.")
@@ -46,49 +72,51 @@ def can_edit_patient(user, patient: Patient) -> bool:
     return CareTeamMember.objects.filter(patient=patient, user=user).exists()
 
 
-def can_plan_course(user, patient: Patient) -> Decision:
+def can_plan_course(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
     """The oncologist sets the indication, which sets the regimen."""
-    return _decide(user, patient, {Role.ONCOLOGIST}, "plan a course")
+    return _decide(user, patient, {Role.ONCOLOGIST}, "plan a course", standing)
 
 
-def can_change_cycles(user, patient: Patient) -> Decision:
-    return _decide(user, patient, {Role.ONCOLOGIST}, "change the number of cycles")
+def can_change_cycles(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
+    return _decide(user, patient, {Role.ONCOLOGIST}, "change the number of cycles", standing)
 
 
-def can_set_next_start(user, patient: Patient) -> Decision:
+def can_set_next_start(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
     """The chemotherapy plan between consolidation cycles: the oncologist or the unit's coordinator."""
     if user.is_authenticated and user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
         return ALLOWED
-    return _decide(user, patient, {Role.ONCOLOGIST}, "set when the next cycle starts")
+    return _decide(user, patient, {Role.ONCOLOGIST}, "set when the next cycle starts", standing)
 
 
-def can_record_stop(user, patient: Patient) -> Decision:
+def can_record_stop(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
     """Whoever is at the pump: a nurse (a home nurse while the handoff's grant lasts) or the oncologist."""
     if not (user.is_authenticated and user.is_active and user.role in {Role.NURSE, Role.ONCOLOGIST}):
         return refuse("Only a nurse or the oncologist may record that the infusion stopped.")
-    if not Patient.objects.visible_to(user).filter(pk=patient.pk).exists():
+    if not (standing or Standing(user, patient)).sees:
         return refuse("Only a nurse or the oncologist caring for this patient may record a stop.")
     return ALLOWED
 
 
-def can_record_restart(user, patient: Patient, *, interruption=None, restarted_at=None) -> Decision:
+def can_record_restart(
+    user, patient: Patient, *, interruption=None, restarted_at=None, standing: Standing | None = None
+) -> Decision:
     """The oncologist decides the restart, its dose and its supervision. After a pump or line
     stop shorter than the regimen's supervised-restart threshold (4 hours), the nurse who put it
     right restarts: that is no decision about the treatment (given `interruption`, and
     `restarted_at` once known)."""
-    oncologist = _decide(user, patient, {Role.ONCOLOGIST}, "record a restart")
+    oncologist = _decide(user, patient, {Role.ONCOLOGIST}, "record a restart", standing)
     if oncologist or interruption is None or interruption.cause != Interruption.Cause.PUMP_OR_LINE:
         return oncologist
     hours = interruption.course.regimen_version.supervised_restart_after_hours
     if restarted_at is not None and restarted_at - interruption.stopped_at >= dt.timedelta(hours=hours):
         return refuse(f"After a break of {hours} hours or more the restart is supervised: the oncologist records it.")
-    if not can_record_stop(user, patient):
+    if not can_record_stop(user, patient, standing=standing):
         return refuse("Only a nurse caring for the patient, or the oncologist, may restart after a pump or line stop.")
     return ALLOWED
 
 
-def can_stop_for_good(user, patient: Patient) -> Decision:
-    return _decide(user, patient, {Role.ONCOLOGIST}, "stop the course for good")
+def can_stop_for_good(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
+    return _decide(user, patient, {Role.ONCOLOGIST}, "stop the course for good", standing)
 
 
 def can_record_bag(user, patient: Patient) -> Decision:
@@ -110,27 +138,33 @@ def _open_stop(patient: Patient) -> Interruption | None:
     )
 
 
-def plan_actions(user, patient: Patient) -> dict[str, Decision]:
-    """Every plan action's answer for one user and patient, for the patient page to offer."""
+def plan_actions(user, patient: Patient, *, standing: Standing | None = None, courses=None) -> dict[str, Decision]:
+    """Every plan action's answer for one user and patient, for the patient page to offer; given
+    the patient's `courses` with their breaks when the page has read them."""
+    standing = standing or Standing(user, patient)
+    if courses is None:
+        open_stop = _open_stop(patient)
+    else:
+        open_stop = next((stop for course in courses if (stop := course.open_interruption)), None)
     return {
-        "plan_course": can_plan_course(user, patient),
-        "change_cycles": can_change_cycles(user, patient),
-        "set_next_start": can_set_next_start(user, patient),
-        "record_stop": can_record_stop(user, patient),
-        "record_restart": can_record_restart(user, patient, interruption=_open_stop(patient)),
-        "stop_for_good": can_stop_for_good(user, patient),
+        "plan_course": can_plan_course(user, patient, standing=standing),
+        "change_cycles": can_change_cycles(user, patient, standing=standing),
+        "set_next_start": can_set_next_start(user, patient, standing=standing),
+        "record_stop": can_record_stop(user, patient, standing=standing),
+        "record_restart": can_record_restart(user, patient, interruption=open_stop, standing=standing),
+        "stop_for_good": can_stop_for_good(user, patient, standing=standing),
     }
 
 
 # --- the toxicity watch ---------------------------------------------------------------------------
 
 
-def can_record_assessment(user, patient: Patient) -> Decision:
+def can_record_assessment(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
     """CRS and ICANS are assessed at the bedside: a nurse (a home nurse while the handoff's grant
     lasts) or the oncologist caring for the patient."""
     if not (user.is_authenticated and user.is_active and user.role in {Role.NURSE, Role.ONCOLOGIST}):
         return refuse("Only a nurse or the oncologist may record a CRS and ICANS assessment.")
-    if not Patient.objects.visible_to(user).filter(pk=patient.pk).exists():
+    if not (standing or Standing(user, patient)).sees:
         return refuse("Only a nurse or the oncologist caring for this patient may record an assessment.")
     return ALLOWED
 

@@ -16,7 +16,7 @@ from .models import (
     ToxicityAssessment,
     TreatmentCourse,
 )
-from .policy import can_edit_patient
+from .policy import Standing, can_edit_patient
 
 
 def patients_for_user(user) -> QuerySet[Patient]:
@@ -42,10 +42,10 @@ def get_patient_for_user(user, pk, *, write: bool = False) -> Patient:
     return patient
 
 
-def sees_only_through_grant(user, patient: Patient) -> bool:
+def sees_only_through_grant(user, patient: Patient, *, standing: Standing | None = None) -> bool:
     """True when the user sees this patient only through a live access grant (a handoff's
     receiving side): their pages show what the handoff needs, not the whole record."""
-    return not Patient.objects.visible_to(user, grants=False).filter(pk=patient.pk).exists()
+    return not (standing or Standing(user, patient)).on_record
 
 
 # --- the course plan ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from accounts.models import Unit, User
 from checklists.models import Checklist, Task, TemplateItem
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, Patient, PumpEvent
+from patients.policy import Standing
 from patients.selectors import bag_changes_from
 
 from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
@@ -76,14 +77,19 @@ def handoff_bag_calendar(handoff, *, limit: int = 40) -> list[CareEvent]:
     return list(bag_changes_from(handoff.event.planned_at, cycle_id=handoff.cycle_id)[:limit])
 
 
-def patient_handoffs(user, patient) -> list:
-    """The handoffs of one patient that the user may see, newest first."""
-    return list(
-        handoffs_visible_to(user)
-        .filter(patient=patient)
-        .select_related("from_unit", "to_unit", "from_person", "event__cycle")
+def patient_handoffs(user, patient, *, standing: Standing | None = None) -> list:
+    """The handoffs of one patient that the user may see, newest first, as the patient pages list
+    them. Given where the user stands (`standing`): one who sees the patient on the record sees all
+    of them (`handoffs_visible_to`'s sending side), without the rule's subqueries."""
+    handoffs = Handoff.objects if standing and standing.on_record else handoffs_visible_to(user)
+    rows = list(
+        handoffs.filter(patient=patient)
+        .select_related("from_unit", "to_unit", "from_person", "to_person")
         .order_by("-created_at", "-pk")
     )
+    for handoff in rows:  # each row names the patient
+        handoff.patient = patient
+    return rows
 
 
 # Review order: overdue acknowledgements first, then by status along the flow, then the oldest.

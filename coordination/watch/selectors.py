@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Role, Unit, User
 from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment
-from patients.policy import can_record_assessment
+from patients.policy import Standing, can_record_assessment
 
 from ..reminders.models import Notification
 from .models import OnCallShift, ToxicityAlert
@@ -133,7 +133,7 @@ class PatientWatch:
     can_record: bool
 
 
-def patient_watch(user, patient: Patient) -> PatientWatch:
+def patient_watch(user, patient: Patient, *, standing: Standing | None = None) -> PatientWatch:
     return PatientWatch(
         open_alerts=list(
             ToxicityAlert.objects.filter(patient=patient, acknowledged_at__isnull=True).order_by("raised_at")
@@ -141,5 +141,5 @@ def patient_watch(user, patient: Patient) -> PatientWatch:
         latest_assessment=ToxicityAssessment.objects.filter(patient=patient).order_by("-assessed_at").first(),
         latest_check_in=HomeCheckIn.objects.filter(patient=patient).order_by("-checked_at").first(),
         pump_events=list(PumpEvent.objects.filter(patient=patient).order_by("-occurred_at")[:5]),
-        can_record=bool(can_record_assessment(user, patient)),
+        can_record=bool(can_record_assessment(user, patient, standing=standing)),
     )

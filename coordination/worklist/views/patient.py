@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.audit import get_or_404_audited, logs_read, shows
 from checklists.selectors import patient_history
 from patients.models import Cycle, Patient
-from patients.policy import can_manage_care_team, plan_actions
+from patients.policy import Standing, can_manage_care_team, plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
 from ...handoffs.policy import can_prepare
@@ -17,18 +17,22 @@ from ...handoffs.selectors import patient_handoffs
 from ...watch.selectors import patient_watch
 from ..selectors import current_cycle, cycle_event_rows, cycles_around_now, patient_page
 
+HISTORY_SHOWN = 10
+HISTORY_LONGER = 50
+
 
 @logs_read("patients.patient")
 def patient_detail(request, pk):
     patient = get_patient_for_user(request.user, pk)
     shows(request, patient_id=patient.pk)
-    if sees_only_through_grant(request.user, patient):
+    standing = Standing(request.user, patient)  # asked by several policies below, read once
+    if sees_only_through_grant(request.user, patient, standing=standing):
         # A handoff's receiving unit sees what the handoff needs, not the whole record.
         context = {
             "patient": patient,
             "care_team": patient.care_team.select_related("user"),
-            "handoffs": patient_handoffs(request.user, patient),
-            "watch": patient_watch(request.user, patient),
+            "handoffs": patient_handoffs(request.user, patient, standing=standing),
+            "watch": patient_watch(request.user, patient, standing=standing),
             "now": timezone.now(),
         }
         return render(request, "coordination/handoffs/patient.html", context)
@@ -43,15 +47,20 @@ def patient_detail(request, pk):
             current.is_current = True
             opened.append(current)
     cycles_around_now(opened, now=now)
+    # The latest of the history; more when asked (what the page used to show).
+    shown = HISTORY_LONGER if request.GET.get("history") == "more" else HISTORY_SHOWN
+    history = list(patient_history(patient, limit=shown + 1))
     context = {
         "patient": patient,
-        "history": patient_history(patient),
+        "history": history[:shown],
+        "more_history": shown == HISTORY_SHOWN and len(history) > shown,
+        "history_longer": HISTORY_LONGER,
         "now": now,
-        "handoffs": patient_handoffs(request.user, patient),
+        "handoffs": patient_handoffs(request.user, patient, standing=standing),
         "can_prepare_handoff": can_prepare(request.user, patient),
-        "plan": plan_actions(request.user, patient),
+        "plan": plan_actions(request.user, patient, standing=standing, courses=patient.courses.all()),
         "can_manage_care_team": bool(can_manage_care_team(request.user, patient)),
-        "watch": patient_watch(request.user, patient),
+        "watch": patient_watch(request.user, patient, standing=standing),
     }
     return render(request, "coordination/worklist/patient_detail.html", context)
 

@@ -1,0 +1,118 @@
+"""The readiness gate (checklists.gate) asked of the database, for pages that pick the few events
+that are not ready out of hundreds (the unit board) without loading their tasks.
+
+Each expression mirrors one rule of checklists/gate.py, named beside it; the two are held equal
+by tests/checklists/test_gate_sql.py on generated checklists. A change to the gate changes both.
+"""
+
+import datetime as dt
+
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Func,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
+
+from accounts.models import Role
+from patients.models import CareEvent
+
+from .gate import WORK_HORIZON
+from .models import Task
+
+ROLE_ORDER = {role: place for place, role in enumerate(Role.values)}
+DONE, OPEN, CANCELLED = Task.Status.DONE, Task.Status.OPEN, Task.Status.CANCELLED
+
+# gate.task_blocker: why a task blocks (its Blocker.kind), or NULL.
+BLOCKER_KIND = Case(
+    When(Q(status=DONE, hard_stop_failed=True), then=Value("hard_stop")),
+    When(Q(status=DONE, needs_verification=True, verified_by__isnull=True), then=Value("unverified")),
+    When(Q(status=OPEN, required=True), then=Value("open")),
+    default=None,
+    output_field=CharField(),
+)
+
+# gate.task_blocker: whose part it is (Blocker.role): the verifier's role for a missing check.
+BLOCKER_ROLE = Case(
+    When(~Q(verifier_role="") & Q(blocker_kind="unverified"), then=F("verifier_role")),
+    default=F("role"),
+    output_field=CharField(),
+)
+
+
+def _covered_by_override() -> Q:
+    """gate.checklist_readiness: the checklist was overridden (it has a reason) and its
+    `overridden_blockers` hold this blocker's key (Blocker.key, "task_id:kind")."""
+    key = Concat(Cast("pk", CharField()), Value(":"), "blocker_kind", output_field=CharField())
+    as_json = Func(key, function="to_jsonb", output_field=JSONField())
+    return ~Q(checklist__override_reason="") & Q(checklist__overridden_blockers__contains=as_json)
+
+
+def unresolved_blockers() -> QuerySet[Task]:
+    """The tasks that keep their checklist from being ready (gate.Readiness.unresolved), each with
+    its `blocker_kind` and `blocker_role`."""
+    return (
+        Task.objects.annotate(blocker_kind=BLOCKER_KIND)
+        .filter(blocker_kind__isnull=False)
+        .annotate(blocker_role=BLOCKER_ROLE)
+        .exclude(_covered_by_override())
+    )
+
+
+def _work_open(event, *, now: dt.datetime) -> Exists:
+    """The event's work has opened (not `Readiness.not_yet_due` at `now`): a task of theirs that is
+    not cancelled comes due within gate.WORK_HORIZON (`Readiness.opens_at` is the first due time
+    less the horizon). `event`: an OuterRef to the event's id."""
+    return Exists(Task.objects.filter(event=event, due_at__lte=now + WORK_HORIZON).exclude(status=CANCELLED))
+
+
+def not_ready_with_work_open(events: QuerySet[CareEvent], *, now: dt.datetime) -> QuerySet[CareEvent]:
+    """Of `events`, those whose gate is not ready (gate.Readiness.ready is false) and whose work has
+    opened at `now`."""
+    blocked = unresolved_blockers().filter(event=OuterRef("pk"))
+    return events.filter(Exists(blocked), _work_open(OuterRef("pk"), now=now))
+
+
+def blockers_of_events_not_ready(events: QuerySet[CareEvent], *, now: dt.datetime) -> QuerySet[Task]:
+    """The unresolved blockers of those of `events` that are not ready with their work open (the
+    events of `not_ready_with_work_open`, each with at least one): for counting them without
+    listing them."""
+    return unresolved_blockers().filter(event__in=events).filter(_work_open(OuterRef("event_id"), now=now))
+
+
+def blockers_by_role(event_ids, *, texts: int = 3) -> dict[int, list[dict]]:
+    """What blocks each event, by role (the roles in `Role` order): how many blockers and the texts
+    of the first `texts` (in the order of the event page: checklist by template name, then item),
+    counted in the database. {event id: [{"role": …, "count": …, "texts": […]}, …]}."""
+    rows = (
+        unresolved_blockers()
+        # Both ways to the event: the checklists are then read by their event too, not all of them.
+        .filter(event_id__in=event_ids, checklist__event_id__in=event_ids)
+        .values("event_id", "blocker_role")
+        .annotate(
+            count=Count("pk"),
+            texts=Func(
+                ArrayAgg("text", order_by=("checklist__template__name", "order", "pk")),
+                template=f"(%(expressions)s)[1:{int(texts)}]",
+                output_field=ArrayField(CharField()),
+            ),
+        )
+        .order_by()
+    )
+    by_event: dict[int, list[dict]] = {}
+    for row in sorted(rows, key=lambda row: ROLE_ORDER[row["blocker_role"]]):
+        by_event.setdefault(row["event_id"], []).append(
+            {"role": row["blocker_role"], "count": row["count"], "texts": row["texts"]}
+        )
+    return by_event

@@ -140,6 +140,9 @@ RULES = {
     "patient_detail": Page(VIEW_PATIENTS, target="patient"),
     "event_detail": Page(VIEW_PATIENTS, target="event"),
     "board": Page(VIEW_BOARD),
+    # The board's lists, opened on demand: the events not ready in a window, a person's overdue tasks.
+    "board_not_ready": Page(VIEW_BOARD, data={"window": "0"}),
+    "board_overdue": Page(VIEW_BOARD, data={"role": "nurse", "assignee": "pool"}),
     # Who changes a course plan (patients/policy.py): the oncologist plans and decides; a nurse
     # or the oncologist records a stop; the pharmacist records bags; the chemotherapy plan's
     # next start is the oncologist's or the unit coordinator's.

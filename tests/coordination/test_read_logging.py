@@ -56,6 +56,8 @@ PAGES = {
 LISTS = {
     "home": ("nurse", "coordination.my_work"),
     "board": ("coordinator", "coordination.board"),
+    "board_not_ready": ("coordinator", "coordination.board_not_ready"),
+    "board_overdue": ("coordinator", "coordination.board_overdue"),
     "patients:list": ("nurse", "patients.list"),
     "handoff_list": ("case_manager", "coordination.handoff_list"),
     "handoff_review": ("coordinator", "coordination.handoff_review"),
@@ -70,6 +72,8 @@ FRAGMENTS = [
     ("event_reminders", ""),
     ("cycle_events", ""),
     ("task_reassign", ""),
+    ("board_not_ready", "?window=0"),
+    ("board_overdue", "?role=nurse"),
 ]
 
 

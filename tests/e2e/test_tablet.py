@@ -50,10 +50,12 @@ def test_the_list_refresh_after_a_change_keeps_the_place_and_what_was_typed(page
 
 
 def test_the_coordinator_opens_a_reassignment_form_on_the_board(page, login_as, infusion_start, coordinator):
-    # The weight is an hour overdue: the board lists it, with its reassignment form folded.
+    # The weight is an hour overdue: the board counts it in the nurses' pool; opened, the pool lists
+    # it, with its reassignment form folded.
     Task.objects.filter(event=infusion_start, text=WEIGHT).update(due_at=timezone.now() - dt.timedelta(hours=1))
     login_as(page, "coordinator")
     page.goto("/board/")
+    page.locator("summary", has_text="Unclaimed (pool): 1 overdue").click()
     page.locator("summary", has_text="Reassign").first.click()
     expect(page.get_by_label("Give to").first).to_be_visible()
     expect(page.get_by_label("Reason").first).to_be_visible()

@@ -1,45 +1,77 @@
-from collections import defaultdict
+"""The unit board (a coordinator's unit at the morning huddle) and its overdue lists, loaded on
+demand. What the board shows is counted and chosen by the database (coordination.worklist.board):
+docs/performance.md, "The unit board"."""
 
+from django import forms
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import logs_read, shows
+from accounts.models import Role, User
 from accounts.permissions import require
+from checklists.policy import can_reassign
 from patients.models import Patient
 
 from ...handoffs.selectors import handoffs_waiting
 from ...watch.selectors import unit_open_alerts, unit_watch_warnings
+from ..board import (
+    BLOCKED_HOURS,
+    BLOCKED_WINDOWS,
+    OVERDUE_LIST_LIMIT,
+    OVERRIDES_SHOWN_DAYS,
+    POOL,
+    BlockedWindow,
+    blocked_events,
+    blocked_summary,
+    overdue_summary,
+    overdue_tasks,
+    recent_overrides,
+)
 from ..policy import VIEW_BOARD
-from ..selectors import OVERRIDES_SHOWN_DAYS, board_events, overdue_tasks, recent_overrides
-from ..task_view import UrlForPk, decorate, team_roles
+from ..task_view import UrlForPk, local_time_text
+
+
+def _unit_patients(user):
+    """The patients of the coordinator's unit, as the coordinator sees them on the record (not
+    through a handoff's access grant, which shows the handoff: checklists.selectors)."""
+    require(user, VIEW_BOARD)
+    if user.unit_id is None:
+        raise PermissionDenied("The board shows a unit: ask an administrator to set yours.")
+    return Patient.objects.visible_to(user, grants=False).filter(unit_id=user.unit_id)
 
 
 @logs_read("coordination.board")
 def coordinator_board(request):
     user = request.user
-    require(user, VIEW_BOARD)
-    if user.unit_id is None:
-        raise PermissionDenied("The board shows a unit: ask an administrator to set yours.")
+    patients = _unit_patients(user)
     now = timezone.now()
-    patients = Patient.objects.visible_to(user).filter(unit_id=user.unit_id)
-    overdue = decorate(overdue_tasks(patients, now=now), user, team_roles(user), now)
-    patient_url, reassign_url = UrlForPk("patient_detail"), UrlForPk("task_reassign")
-    by_role = defaultdict(lambda: defaultdict(list))
-    for task in overdue:
-        task.patient_url, task.reassign_url = patient_url(task.patient_id), reassign_url(task.pk)
-        by_role[task.get_role_display()][str(task.assignee) if task.assignee else "Unclaimed (pool)"].append(task)
-    blocked, waiting = board_events(patients, now=now), handoffs_waiting(user.unit_id, now=now)
-    alerts = unit_open_alerts(user.unit_id)
+    zone = user.unit.zone
+    blocked = blocked_summary(patients, now=now)
+    blocked_url = reverse("board_not_ready")
+    for window in blocked:
+        window.list_url = f"{blocked_url}?window={window.place}"
+    overdue = overdue_summary(patients, now=now)
+    list_url = reverse("board_overdue")
+    for group in overdue:
+        group.oldest_text = local_time_text(group.oldest_due, zone)
+        group.list_url = f"{list_url}?role={group.role}&assignee={group.assignee_key}"
+    waiting, alerts = handoffs_waiting(user.unit_id, now=now), unit_open_alerts(user.unit_id)
     overrides = recent_overrides(patients, now=now)
-    shown = {row.patient_id for rows in (blocked, overdue, waiting, alerts) for row in rows}
+    # The summaries of events not ready and of overdue tasks name no patient: each of their lists,
+    # opened on demand, logs its own read.
+    shown = {row.patient_id for rows in (waiting, alerts) for row in rows}
     shown |= {checklist.event.patient_id for checklist in overrides}
     shows(request, patients=sorted(shown))
     context = {
         "unit": user.unit,
-        "blocked_events": blocked,
-        "overdue_by_role": {role: dict(people) for role, people in by_role.items()},
-        "overdue_count": len(overdue),
+        "blocked_windows": blocked,
+        "blocked_count": sum(window.count for window in blocked),
+        "blocked_hours": BLOCKED_HOURS,
+        "overdue": overdue,
+        "overdue_count": sum(group.count for group in overdue),
         "waiting_handoffs": waiting,
         "open_alerts": alerts,
         "watch_warnings": unit_watch_warnings(user.unit, now=now),
@@ -48,3 +80,86 @@ def coordinator_board(request):
         "now": now,
     }
     return render(request, "coordination/worklist/board.html", context)
+
+
+class OverdueListFilter(forms.Form):
+    """Whose overdue tasks: a role and a person (a user's id, or "pool" for the unclaimed)."""
+
+    role = forms.ChoiceField(choices=Role.choices, required=False)
+    assignee = forms.RegexField(regex=rf"^(\d{{1,10}}|{POOL})$", required=False)
+
+
+@logs_read("coordination.board_overdue")
+def board_overdue(request):
+    """The overdue tasks of one role and person on the coordinator's unit (all of them without
+    a filter), each with its reassignment: opened in place from the board's summary (htmx), or as
+    a page of its own without JavaScript."""
+    user = request.user
+    patients = _unit_patients(user)
+    chosen = OverdueListFilter(request.GET)
+    if not chosen.is_valid():
+        raise Http404("No such list of overdue tasks.")
+    role, assignee = chosen.cleaned_data["role"], chosen.cleaned_data["assignee"]
+    now = timezone.now()
+    tasks = overdue_tasks(patients, now=now, role=role, assignee=assignee)
+    zone = user.unit.zone
+    patient_url, reassign_url = UrlForPk("patient_detail"), UrlForPk("task_reassign")
+    for task in tasks:
+        task.due_text = local_time_text(task.due_at, zone)
+        task.patient_url = patient_url(task.patient_id)
+        task.reassign_url = reassign_url(task.pk) if can_reassign(user, task) else ""
+    shows(request, patients=sorted({task.patient_id for task in tasks}))
+    if assignee == POOL:
+        who = "Unclaimed (pool)"
+    elif assignee:
+        person = tasks[0].assignee if tasks else User.objects.filter(pk=assignee).first()
+        who = str(person) if person else "Nobody"
+    else:
+        who = "Everyone"
+    context = {
+        "unit": user.unit,
+        "tasks": tasks,
+        "who": who,
+        "role_label": Role(role).label if role else "",
+        "show_whose": not assignee,  # a list of several people's tasks says whose each is
+        "limit": OVERDUE_LIST_LIMIT,
+    }
+    page = "partials/board_overdue_list.html" if request.htmx else "board_overdue.html"
+    return render(request, f"coordination/worklist/{page}", context)
+
+
+class NotReadyListFilter(forms.Form):
+    """Which of the board's windows of hours ahead (BLOCKED_WINDOWS, by its place)."""
+
+    window = forms.TypedChoiceField(
+        choices=[(str(place), str(place)) for place in range(len(BLOCKED_WINDOWS))],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+
+
+@logs_read("coordination.board_not_ready")
+def board_not_ready(request):
+    """The events of the coordinator's unit starting within one window of the board's hours ahead
+    (all of the next BLOCKED_HOURS without one) that are not ready with their work open, with what
+    blocks each by role: opened in place from the board's summary (htmx), or as a page of its own
+    without JavaScript."""
+    user = request.user
+    patients = _unit_patients(user)
+    chosen = NotReadyListFilter(request.GET)
+    if not chosen.is_valid():
+        raise Http404("No such list of events.")
+    place = chosen.cleaned_data["window"]
+    start, end = BLOCKED_WINDOWS[place] if place is not None else (0, BLOCKED_HOURS)
+    now = timezone.now()
+    events = blocked_events(patients, now=now, start_hours=start, end_hours=end)
+    zone = user.unit.zone
+    patient_url, event_url = UrlForPk("patient_detail"), UrlForPk("event_detail")
+    for event in events:  # what the rows show, as text: a template writes it fastest
+        event.when_text = local_time_text(event.planned_at, zone, separator=" ")
+        event.url, event.patient_url = event_url(event.pk), patient_url(event.patient_id)
+    shows(request, patients=sorted({event.patient_id for event in events}))
+    context = {"unit": user.unit, "events": events, "window": BlockedWindow(place, start, end)}
+    page = "partials/board_not_ready_list.html" if request.htmx else "board_not_ready.html"
+    return render(request, f"coordination/worklist/{page}", context)

@@ -34,6 +34,5 @@ def test_my_work_and_the_boards_overdue_list_name_the_patient_with_the_mrn(clien
     client.force_login(nurse)
     assert named in client.get(reverse("home")).content.decode()
     verified_login(client, coordinator)
-    board = client.get(reverse("board")).content.decode()
-    overdue = board.split('id="overdue"')[1]
+    overdue = client.get(reverse("board_overdue"), HTTP_HX_REQUEST="true").content.decode()  # opened from the board
     assert named in overdue

@@ -197,9 +197,13 @@ def test_the_board_shows_blocked_events_and_overdue_work_to_the_coordinator(clie
     verified_login(client, coordinator)
     body = client.get(reverse("board")).content.decode()
     assert "Not ready in the next 72 hours (1)" in body
-    blockers = body.split('id="blocked"', 1)[1].split("</table>", 1)[0]
-    assert "<strong>Nurse</strong>: " in blockers and "Weight" in blockers  # what blocks it, and whose part
-    assert "Overdue tasks (1)" in body and "Weight" in body
+    assert "<strong>Starting within 6 hours</strong>: 1 event, waiting for pharmacist (1), nurse (1)" in body
+    assert "Overdue tasks (1)" in body and "<strong>Unclaimed (pool)</strong>: 1 overdue" in body
+    # Each summary's list opens on demand: what blocks each event, whose part it is; the overdue tasks.
+    events = client.get(reverse("board_not_ready") + "?window=0", **HTMX).content.decode()
+    assert "<strong>Nurse</strong>: " in events and "Weight" in events and f'href="/events/{event.pk}/"' in events
+    overdue = client.get(reverse("board_overdue") + "?role=nurse&assignee=pool", **HTMX).content.decode()
+    assert "Weight" in overdue and "<html" not in overdue
 
 
 def test_the_coordinator_reassigns_an_overdue_task_from_the_board(client, coordinator, nurse, nurse2, event):
@@ -216,10 +220,14 @@ def test_the_board_opens_a_reassignment_form_only_when_asked(client, coordinator
     Task.objects.filter(pk=weight.pk).update(due_at=timezone.now() - dt.timedelta(hours=1))
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
-    form_url = reverse("task_reassign", args=[weight.pk])
-    assert f'data-hx-get="{form_url}" data-hx-trigger="toggle from:closest details once"' in board
-    assert f"reassign-{weight.pk}-assignee" not in board  # no form until opened
+    list_url = reverse("board_overdue") + "?role=nurse&amp;assignee=pool"
+    assert f'data-hx-get="{list_url}" data-hx-trigger="toggle from:closest details once"' in board
+    assert "Weight" not in board.split('id="overdue"')[1]  # no task until its person's line is opened
 
+    tasks = client.get(reverse("board_overdue") + "?role=nurse&assignee=pool", **HTMX).content.decode()
+    form_url = reverse("task_reassign", args=[weight.pk])
+    assert f'data-hx-get="{form_url}" data-hx-trigger="toggle from:closest details once"' in tasks
+    assert f"reassign-{weight.pk}-assignee" not in tasks  # no form until opened
     opened = client.get(form_url, HTTP_HX_REQUEST="true").content.decode()
     assert f'name="reassign-{weight.pk}-assignee"' in opened and f'<option value="{nurse2.pk}">' in opened
     assert "<html" not in opened

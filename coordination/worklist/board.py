@@ -1,0 +1,183 @@
+"""The unit board's reads: what a coordinator needs at the morning huddle, worked out by the
+database, so that a request costs what the board shows and not what the unit holds.
+
+- `blocked_summary`: the events of the next hours that are not ready with their work open, chosen
+  by the gate's rules as SQL (checklists.gate_sql) and counted by when they start and by role;
+  `blocked_events`: those of one window, on demand, with what blocks each, by role, counted there.
+- `overdue_summary`: the overdue tasks counted by role and person (and the oldest); each person's
+  list comes on demand (`overdue_tasks`, the board's overdue list).
+- `recent_overrides`: the gates that oncologists overrode lately.
+A constant number of queries, whatever the number of rows (tests/coordination/worklist/test_board.py).
+"""
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Case, Count, Min, QuerySet, Value, When
+
+from accounts.models import Role, User
+from checklists.gate_sql import blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
+from checklists.models import Checklist, Task
+from patients.models import CareEvent, Patient
+
+BLOCKED_HOURS = 72  # how far ahead the board looks for events that are not ready
+# The board counts them by when they start (the windows of hours ahead): the soonest
+# need acting on first, and each window's list opens on demand.
+BLOCKED_WINDOWS = ((0, 6), (6, 24), (24, BLOCKED_HOURS))  # (from, to) hours ahead
+BLOCKER_TEXTS = 3  # the texts of blockers named per role; the rest are counted
+OVERRIDES_SHOWN_DAYS = 7
+OVERDUE_LIST_LIMIT = 500  # an on-demand list names at most this many tasks (and says so)
+POOL = "pool"  # the overdue list's `assignee` for the unclaimed tasks of a role
+
+_KIND_LABELS = dict(CareEvent.Kind.choices)
+_ROLE_LABELS = dict(Role.choices)
+
+
+@dataclass
+class BlockedWindow:
+    """The events starting within a window of the next hours that are not ready with their work
+    open: how many, and in how many each role's work is missing."""
+
+    place: int | None  # in BLOCKED_WINDOWS (None: all of the next BLOCKED_HOURS)
+    start_hours: int
+    end_hours: int
+    count: int = 0
+    roles: list[tuple[str, int]] = field(default_factory=list)  # (role label, events), in role order
+    list_url: str = ""  # set by the view: the list of these events
+
+    @property
+    def label(self) -> str:
+        if self.start_hours == 0:
+            return f"within {self.end_hours} hours"
+        return f"in {self.start_hours} to {self.end_hours} hours"
+
+
+def _upcoming(patients: QuerySet[Patient], now: dt.datetime, start_hours: int, end_hours: int):
+    """The planned events starting from `start_hours` on and before `end_hours`."""
+    return CareEvent.objects.filter(
+        patient__in=patients,
+        status=CareEvent.Status.PLANNED,
+        planned_at__gte=now + dt.timedelta(hours=start_hours),
+        planned_at__lt=now + dt.timedelta(hours=end_hours),
+    )
+
+
+def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[BlockedWindow]:
+    """The planned events of the next BLOCKED_HOURS that are not ready with their work open, counted
+    by BLOCKED_WINDOWS (a window without any is left out) and by the roles whose work they miss.
+    One query: the roles that each such event waits for, grouped by the database."""
+    window = Case(
+        *(
+            When(event__planned_at__lt=now + dt.timedelta(hours=end), then=Value(place))
+            for place, (_, end) in enumerate(BLOCKED_WINDOWS)
+        ),
+        default=Value(len(BLOCKED_WINDOWS) - 1),
+    )
+    rows = (
+        blockers_of_events_not_ready(_upcoming(patients, now, 0, BLOCKED_HOURS), now=now)
+        .values("event_id")
+        .annotate(window=window, roles=ArrayAgg("blocker_role", distinct=True))
+        .order_by()
+    )
+    windows = [BlockedWindow(place, start, end) for place, (start, end) in enumerate(BLOCKED_WINDOWS)]
+    roles = [Counter() for _ in BLOCKED_WINDOWS]
+    for row in rows:
+        windows[row["window"]].count += 1
+        roles[row["window"]].update(row["roles"])
+    for summary, counted in zip(windows, roles, strict=True):
+        summary.roles = [(label, counted[role]) for role, label in Role.choices if counted[role]]
+    return [summary for summary in windows if summary.count]
+
+
+def blocked_events(
+    patients: QuerySet[Patient], *, now: dt.datetime, start_hours: int = 0, end_hours: int = BLOCKED_HOURS
+) -> list[CareEvent]:
+    """The planned events starting in `start_hours` to `end_hours` whose gate is not ready with
+    their work open, soonest first, with their patient and `blocking`: [{"role": label, "count":
+    n, "texts": [the first three], "more": whether there are more}] in role order. Two queries."""
+    rows = list(
+        not_ready_with_work_open(_upcoming(patients, now, start_hours, end_hours), now=now)
+        .select_related("patient")
+        .only("planned_at", "kind", "sequence", "patient__family_name", "patient__given_name", "patient__mrn")
+        .order_by("planned_at", "pk")
+    )
+    blocking = blockers_by_role([event.pk for event in rows], texts=BLOCKER_TEXTS)
+    for event in rows:
+        event.kind_label = _KIND_LABELS[event.kind]
+        event.blocking = [
+            {**row, "role": _ROLE_LABELS[row["role"]], "more": row["count"] > len(row["texts"])}
+            for row in blocking.get(event.pk, ())
+        ]
+    return rows
+
+
+@dataclass
+class OverdueGroup:
+    """The overdue tasks of one role held by one person (or by nobody: the pool)."""
+
+    role: str
+    assignee: User | None
+    count: int
+    oldest_due: dt.datetime
+    oldest_text: str = ""  # set by the view: the oldest due time as the board writes it
+    list_url: str = ""  # set by the view: the list of these tasks
+
+    @property
+    def role_label(self) -> str:
+        return _ROLE_LABELS[self.role]
+
+    @property
+    def who(self) -> str:
+        return str(self.assignee) if self.assignee else "Unclaimed (pool)"
+
+    @property
+    def assignee_key(self) -> str:
+        """The overdue list's `assignee` parameter for this group."""
+        return str(self.assignee.pk) if self.assignee else POOL
+
+
+def _overdue(patients: QuerySet[Patient], now: dt.datetime) -> QuerySet[Task]:
+    return Task.objects.filter(patient__in=patients, status=Task.Status.OPEN, due_at__lt=now)
+
+
+def overdue_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[OverdueGroup]:
+    """The overdue tasks by role (in role order) and person (by name, the pool last): how many,
+    and the oldest due time. Two queries (one when nobody holds any)."""
+    rows = list(
+        _overdue(patients, now)
+        .values("role", "assignee_id")
+        .annotate(count=Count("pk"), oldest=Min("due_at"))
+        .order_by()
+    )
+    people = User.objects.in_bulk({row["assignee_id"] for row in rows} - {None})
+    groups = [OverdueGroup(row["role"], people.get(row["assignee_id"]), row["count"], row["oldest"]) for row in rows]
+    role_order = {role: place for place, role in enumerate(Role.values)}
+    return sorted(groups, key=lambda g: (role_order[g.role], g.assignee is None, g.who.casefold(), g.assignee_key))
+
+
+def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime, role: str = "", assignee: str = "") -> list[Task]:
+    """The overdue tasks, oldest first, of one role (`role`) and one person (`assignee`: a user id,
+    or POOL for the unclaimed ones) when given; at most OVERDUE_LIST_LIMIT. With their patient,
+    event and assignee (for the row and the task policy). One query."""
+    tasks = _overdue(patients, now)
+    if role:
+        tasks = tasks.filter(role=role)
+    if assignee == POOL:
+        tasks = tasks.filter(assignee__isnull=True)
+    elif assignee:
+        tasks = tasks.filter(assignee_id=int(assignee))
+    return list(tasks.select_related("patient", "event", "assignee").order_by("due_at", "pk")[:OVERDUE_LIST_LIMIT])
+
+
+def recent_overrides(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Checklist]:
+    """The gates that oncologists overrode in the last week on these patients, newest first: the
+    unit's coordinator reviews each (and a count that grows is a sign worth acting on)."""
+    return list(
+        Checklist.objects.filter(
+            event__patient__in=patients, overridden_at__gte=now - dt.timedelta(days=OVERRIDES_SHOWN_DAYS)
+        )
+        .select_related("event__patient", "overridden_by", "template")
+        .order_by("-overridden_at")[:200]
+    )

@@ -5,13 +5,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Role
 from checklists.gate import checklist_readiness, event_readiness
 from checklists.models import Checklist, Task
-from checklists.selectors import TASK_RELATIONS, checklists_with_gate_tasks
+from checklists.selectors import checklists_with_gate_tasks
 from patients.models import CareEvent, CareTeamMember, Cycle, Interruption, Patient, TreatmentCourse
 
 
@@ -173,49 +173,3 @@ def checklist_sections(checklist: Checklist) -> dict[str, dict[str, list[Task]]]
     for task in checklist.tasks.all():
         sections[task.section][Role(task.role).label].append(task)
     return {section: dict(roles) for section, roles in sections.items()}
-
-
-def board_events(patients: QuerySet[Patient], *, now: dt.datetime, hours: int = 72) -> list[CareEvent]:
-    """Planned events in the next hours whose gate is not ready, with `readiness` set; their
-    checklists carry only what the gate reads (a unit has hundreds of such events)."""
-    events = (
-        CareEvent.objects.filter(
-            patient__in=patients,
-            status=CareEvent.Status.PLANNED,
-            planned_at__gte=now,
-            planned_at__lte=now + dt.timedelta(hours=hours),
-        )
-        .select_related("patient__unit", "cycle")
-        .prefetch_related(checklists_with_gate_tasks())
-        .order_by("planned_at")
-    )
-    blocked = []
-    for event in events:
-        annotate_event(event, now=now)
-        # Not ready with its work open: an event whose first task is not due yet is nobody's problem.
-        if event.readiness is not None and not event.readiness.ready and not event.readiness.not_yet_due:
-            blocked.append(event)
-    return blocked
-
-
-def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Task]:
-    return list(
-        Task.objects.filter(patient__in=patients, status=Task.Status.OPEN, due_at__lt=now)
-        .select_related(*TASK_RELATIONS)
-        .order_by("role", "assignee__username", "due_at")[:500]
-    )
-
-
-OVERRIDES_SHOWN_DAYS = 7
-
-
-def recent_overrides(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Checklist]:
-    """The gates that oncologists overrode in the last week on these patients, newest first: the
-    unit's coordinator reviews each (and a count that grows is a sign worth acting on)."""
-    return list(
-        Checklist.objects.filter(
-            event__patient__in=patients, overridden_at__gte=now - dt.timedelta(days=OVERRIDES_SHOWN_DAYS)
-        )
-        .select_related("event__patient", "overridden_by", "template")
-        .order_by("-overridden_at")[:200]
-    )

@@ -19,6 +19,11 @@ from .models import (
 from .policy import Standing, can_edit_patient
 
 
+def names(*users: str) -> list[str]:
+    """The columns of related users that a page prints of them (`User.__str__`), for `only()`."""
+    return [f"{user}__{field}" for user in users for field in ("first_name", "last_name", "username")]
+
+
 def patients_for_user(user) -> QuerySet[Patient]:
     return Patient.objects.visible_to(user).select_related("unit")
 

@@ -13,7 +13,7 @@ from checklists.models import Checklist, Task, TemplateItem
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, Patient, PumpEvent
 from patients.policy import Standing
-from patients.selectors import bag_changes_from
+from patients.selectors import bag_changes_from, names
 
 from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
 from .policy import ACCEPT_HANDOFF, EDIT
@@ -77,6 +77,11 @@ def handoff_bag_calendar(handoff, *, limit: int = 40) -> list[CareEvent]:
     return list(bag_changes_from(handoff.event.planned_at, cycle_id=handoff.cycle_id)[:limit])
 
 
+# What a row of the patient pages prints (partials/row.html) of a handoff, with the names of its
+# units and people.
+PATIENT_ROW_FIELDS = ("patient_id", "kind", "status", "acknowledge_by", "sent_at", "created_at")
+
+
 def patient_handoffs(user, patient, *, standing: Standing | None = None) -> list:
     """The handoffs of one patient that the user may see, newest first, as the patient pages list
     them. Given where the user stands (`standing`): one who sees the patient on the record sees all
@@ -85,6 +90,7 @@ def patient_handoffs(user, patient, *, standing: Standing | None = None) -> list
     rows = list(
         handoffs.filter(patient=patient)
         .select_related("from_unit", "to_unit", "from_person", "to_person")
+        .only(*PATIENT_ROW_FIELDS, "from_unit__name", "to_unit__name", *names("from_person", "to_person"))
         .order_by("-created_at", "-pk")
     )
     for handoff in rows:  # each row names the patient

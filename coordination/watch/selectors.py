@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Role, Unit, User
 from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment
 from patients.policy import Standing, can_record_assessment
+from patients.selectors import names
 
 from ..reminders.models import Notification
 from .models import OnCallShift, ToxicityAlert
@@ -134,12 +135,26 @@ class PatientWatch:
 
 
 def patient_watch(user, patient: Patient, *, standing: Standing | None = None) -> PatientWatch:
+    # The columns the page prints (patients/partials/toxicity_summary.html).
+    assessments = ToxicityAssessment.objects.select_related("confirmed_by").only(
+        *("assessed_at", "crs_grade", "confirmed_crs_grade", "icans_grade", "confirmed_icans_grade"),
+        *("confirmed_at", *names("confirmed_by")),
+    )
     return PatientWatch(
         open_alerts=list(
-            ToxicityAlert.objects.filter(patient=patient, acknowledged_at__isnull=True).order_by("raised_at")
+            ToxicityAlert.objects.filter(patient=patient, acknowledged_at__isnull=True)
+            .only("reason", "raised_at", "ask")
+            .order_by("raised_at")
         ),
-        latest_assessment=ToxicityAssessment.objects.filter(patient=patient).order_by("-assessed_at").first(),
-        latest_check_in=HomeCheckIn.objects.filter(patient=patient).order_by("-checked_at").first(),
-        pump_events=list(PumpEvent.objects.filter(patient=patient).order_by("-occurred_at")[:5]),
+        latest_assessment=assessments.filter(patient=patient).order_by("-assessed_at").first(),
+        latest_check_in=HomeCheckIn.objects.filter(patient=patient)
+        .only("checked_at", "temperature_celsius", "pump_status", "red_flags")
+        .order_by("-checked_at")
+        .first(),
+        pump_events=list(
+            PumpEvent.objects.filter(patient=patient)
+            .only("occurred_at", "kind", "out_of_hours")
+            .order_by("-occurred_at")[:5]
+        ),
         can_record=bool(can_record_assessment(user, patient, standing=standing)),
     )

@@ -13,22 +13,38 @@ from checklists.gate import checklist_readiness, event_readiness
 from checklists.models import Checklist, Task
 from checklists.selectors import checklists_with_gate_tasks
 from patients.models import CareEvent, CareTeamMember, Cycle, Interruption, Patient, TreatmentCourse
+from patients.selectors import names
 
 
 def patient_page(patient: Patient) -> Patient:
     """The patient, as `get_patient_for_user` read them, given their care team, courses, breaks and
-    cycles (each with how many events it has); the events come apart, for the cycles the page opens
-    (`cycle_event_rows`)."""
+    cycles (each with how many events it has), with the columns the page prints; the events come
+    apart, for the cycles the page opens (`cycle_event_rows`)."""
     live = ~Q(events__status=CareEvent.Status.CANCELLED)
     cycles = Cycle.objects.order_by("number").annotate(event_count=Count("events", filter=live))
-    courses = TreatmentCourse.objects.select_related("regimen_version__regimen").prefetch_related(
-        Prefetch("cycles", queryset=cycles),
-        Prefetch("interruptions", queryset=Interruption.objects.select_related("stopped_by", "restarted_by")),
+    version = [f"regimen_version__{field}" for field in ("number", "source", "max_cycles", "step_up_day")]
+    courses = (
+        TreatmentCourse.objects.select_related("regimen_version__regimen")
+        .only(
+            *("patient_id", "regimen", "indication", "planned_cycles", "start_date", "status", "bag_hours"),
+            *("outpatient_setting", *version, "regimen_version__supervised_restart_after_hours"),
+            "regimen_version__regimen__name",
+        )
+        .prefetch_related(
+            Prefetch("cycles", queryset=cycles),
+            Prefetch(
+                "interruptions",
+                queryset=Interruption.objects.select_related("cycle", "stopped_by", "restarted_by").only(
+                    *("course_id", "stopped_at", "cause", "detail", "toxicity_grade", "restarted_at"),
+                    *("restart_dose", "new_cycle", "permanent", "cycle__number"),
+                    *names("stopped_by", "restarted_by"),
+                ),
+            ),
+        )
     )
+    care_team = CareTeamMember.objects.select_related("user").only("patient_id", "role", *names("user"))
     prefetch_related_objects(
-        [patient],
-        Prefetch("care_team", queryset=CareTeamMember.objects.select_related("user")),
-        Prefetch("courses", queryset=courses),
+        [patient], Prefetch("care_team", queryset=care_team), Prefetch("courses", queryset=courses)
     )
     return patient
 

@@ -3,6 +3,7 @@ first step): a nine-cycle course is hundreds of events, most of them done or wee
 
 import datetime as dt
 import re
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -15,8 +16,8 @@ from accounts.models import AuditEvent
 from checklists.services import checklists_instantiate
 from coordination.handoffs.models import Handoff
 from coordination.worklist.selectors import SHOWN_AFTER, SHOWN_BEFORE
-from patients.models import CareEvent, Cycle, Indication, Setting
-from patients.services import course_plan
+from patients.models import CareEvent, Cycle, Indication, Interruption, PumpEvent, Setting
+from patients.services import assessment_confirm, assessment_record, check_in_record, course_plan
 
 from ...checklists.helpers import make_event, publish_template
 from ...factories import CareTeamMemberFactory, CourseFactory, PatientFactory, UnitFactory
@@ -26,6 +27,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # cycle under way (its events' times, its rows, their checklists and tasks), handoffs, who may
 # prepare one, plan actions (2), the toxicity watch (5), the bell, the history, the read's audit row.
 PATIENT_PAGE_QUERIES = 20
+NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
 
 
 @pytest.fixture
@@ -180,3 +182,51 @@ def test_the_patient_page_reads_as_many_times_for_1_cycle_of_10_events_as_for_5_
     client.force_login(nurse)
     _queries(client, small)  # the first look of the session writes its activity
     assert _queries(client, small) == _queries(client, large) == PATIENT_PAGE_QUERIES
+
+
+def test_a_patient_page_with_everything_on_it_reads_as_many_times_as_a_bare_one(
+    client, ward, nurse, oncologist, checks, time_machine
+):
+    """Nothing the page prints is left to a query of its own (a column `only()` left out, a
+    relation not loaded): a grade confirmed, an alert, a home check, a pump event, an open break and
+    a handoff on one patient, none on the other."""
+    time_machine.move_to(timezone.now(), tick=False)
+    bare, _ = _patient_with(ward, nurse, cycles=1, events=10)
+    full, events = _patient_with(ward, nurse, cycles=2, events=10)
+    CareTeamMemberFactory(patient=full, user=oncologist)
+    now = timezone.now()
+    findings = {"temperature": Decimal("37.0"), "temperature_unit": "C", **NORMAL_ICE, "ice_orientation": 1}
+    grade = assessment_record(patient=full, actor=nurse, assessed_at=now - dt.timedelta(minutes=5), findings=findings)
+    assert grade.alerts.exists()
+    assessment_confirm(assessment=grade, actor=oncologist, crs_grade=grade.crs_grade, icans_grade=grade.icans_grade)
+    check_in_record(
+        patient=full,
+        actor=nurse,
+        checked_at=now,
+        temperature=Decimal("37.2"),
+        temperature_unit="C",
+        pump_status="running",
+    )
+    cycle = events[0].cycle
+    Interruption.objects.create(
+        patient=full, course=cycle.course, cycle=cycle, stopped_at=now - dt.timedelta(hours=9), cause="other",
+        stopped_by=nurse, restarted_at=now - dt.timedelta(hours=8), restarted_by=oncologist,
+    )  # fmt: skip
+    stop = Interruption.objects.create(
+        patient=full, course=cycle.course, cycle=cycle, stopped_at=now, cause="pump_or_line", stopped_by=nurse
+    )
+    PumpEvent.objects.create(
+        patient=full, course=cycle.course, kind=PumpEvent.Kind.OCCLUSION_ALARM, occurred_at=now, reported_by="nurse",
+        action_taken="Line flushed", recorded_by=nurse, interruption=stop,
+    )  # fmt: skip
+    Handoff.objects.create(
+        patient=full, course=cycle.course, cycle=cycle, event=events[0], from_unit=ward, from_person=nurse,
+        to_unit=UnitFactory(), to_person=nurse, created_by=nurse, patient_summary="Stable", contingency_plan="Call",
+    )  # fmt: skip
+    client.force_login(nurse)
+    _queries(client, bare)
+    assert _queries(client, bare) == _queries(client, full)
+    page = client.get(reverse("patient_detail", args=[full.pk])).content.decode()
+    assert "Urgent, not acknowledged:" in page and f"(confirmed by {oncologist})" in page
+    assert "Infusion stopped" in page and "Record the restart" in page and "37.2 °C" in page
+    assert f"Cycle {cycle.number} continues" in page and f"by {oncologist}" in page

@@ -396,6 +396,12 @@ class Checklist(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "template"], name="one_checklist_per_event_and_template"),
         ]
+        indexes = [
+            # The board's overrides of the last week: few, however many checklists there are.
+            models.Index(
+                fields=["overridden_at"], condition=Q(overridden_at__isnull=False), name="checklist_override_idx"
+            ),
+        ]
         ordering = ["event", "template__name"]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +16,9 @@ from accounts.permissions import require
 from checklists.policy import can_reassign
 from patients.models import Patient
 
+from ...handoffs.models import Handoff
 from ...handoffs.selectors import handoffs_waiting
+from ...watch.models import ToxicityAlert
 from ...watch.selectors import unit_open_alerts, unit_watch_warnings
 from ..board import (
     BLOCKED_HOURS,
@@ -30,6 +33,7 @@ from ..board import (
     overdue_tasks,
     recent_overrides,
 )
+from ..page_cache import cached_parts
 from ..policy import VIEW_BOARD
 from ..task_view import UrlForPk, local_time_text
 
@@ -47,6 +51,30 @@ def _unit_patients(user):
 def coordinator_board(request):
     user = request.user
     patients = _unit_patients(user)
+    # Kept while nothing it shows changes (page_cache): its key names the unit's patients, and those
+    # of the handoffs and alerts it lists, so that changes on other wards leave it kept.
+    parts = cached_parts(
+        request, "board", lambda: _board_parts(request, patients), patient_ids=_board_patient_ids(user, patients)
+    )
+    shows(request, patients=parts["shown"])
+    return render(request, "coordination/worklist/board.html", {"parts": parts})
+
+
+def _board_patient_ids(user, patients) -> list[int]:
+    """Every patient the board can name: the unit's, and those of the handoffs it sent and of the
+    alerts its roster routed (a patient may have moved to another unit since). One query."""
+    handoffs = Handoff.objects.filter(
+        from_unit_id=user.unit_id, status__in=[Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED]
+    ).values_list("patient_id", flat=True)
+    alerts = ToxicityAlert.objects.filter(unit_id=user.unit_id, acknowledged_at__isnull=True).values_list(
+        "patient_id", flat=True
+    )
+    return list(patients.values_list("pk", flat=True).union(handoffs, alerts))
+
+
+def _board_parts(request, patients) -> dict:
+    """The board rendered, and the patients it names (for the read that every answer logs)."""
+    user = request.user
     now = timezone.now()
     zone = user.unit.zone
     blocked = blocked_summary(patients, now=now)
@@ -64,7 +92,6 @@ def coordinator_board(request):
     # opened on demand, logs its own read.
     shown = {row.patient_id for rows in (waiting, alerts) for row in rows}
     shown |= {checklist.event.patient_id for checklist in overrides}
-    shows(request, patients=sorted(shown))
     context = {
         "unit": user.unit,
         "blocked_windows": blocked,
@@ -79,7 +106,8 @@ def coordinator_board(request):
         "override_days": OVERRIDES_SHOWN_DAYS,
         "now": now,
     }
-    return render(request, "coordination/worklist/board.html", context)
+    content = render_to_string("coordination/worklist/partials/board_content.html", context, request)
+    return {"content": content, "shown": sorted(shown)}
 
 
 class OverdueListFilter(forms.Form):

@@ -166,3 +166,36 @@ def test_the_board_and_its_lists_use_the_same_queries_for_10_and_100_patients(
         counts.append(len(captured))
     assert counts[0] == counts[1]
     assert Task.objects.filter(status="open", due_at__lt=timezone.now()).count() == 100  # the rows did grow
+
+
+# --- kept while nothing it shows changes (page_cache) ------------------------------------------------
+
+
+def _board(client) -> tuple[str, bool]:
+    """The board, and whether it was rendered again (it read the unit's checklists: the bell's
+    count, on every page, reads tasks)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("board"))
+    assert response.status_code == 200
+    return response.content.decode(), any('"checklists_checklist"' in query["sql"] for query in queries)
+
+
+def test_the_board_is_kept_while_other_wards_change_and_renders_again_when_its_unit_does(
+    client, ward, other_ward, nurses, coordinator, template
+):
+    events = unit_with_work(ward, nurses, patients=2)
+    elsewhere = unit_with_work(other_ward, [UserFactory(role="nurse", unit=other_ward)], patients=1)
+    verified_login(client, coordinator)
+    first, rendered = _board(client)
+    assert rendered
+    Task.objects.filter(event=elsewhere[0]).update(text="Changed on another ward")
+    second, rendered = _board(client)
+    assert not rendered and second.count("Overdue") == first.count("Overdue")
+    Task.objects.filter(event=events[0], text="Weight").update(
+        status="done", completed_by=nurses[0], completed_at=timezone.now()
+    )
+    third, rendered = _board(client)
+    assert rendered and third != first

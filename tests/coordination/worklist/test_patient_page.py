@@ -134,6 +134,9 @@ def test_the_cycle_under_way_lists_its_last_day_and_the_coming_two_and_counts_th
         {e.pk for e in later},
     ]
     assert "Earlier events of cycle 1" in parts[0] and "Later events of cycle 1" in parts[1]
+    # Without JavaScript, a page of their own says which they are.
+    alone = client.get(unescape(links[0])).content.decode()
+    assert "<h1" in alone and "The events planned before" in alone and f"MRN {patient.mrn}" in alone
 
 
 def test_at_home_the_next_three_events_are_listed_however_far(client, ward, nurse, checks):

@@ -23,9 +23,10 @@ from ...checklists.helpers import make_event, publish_template
 from ...factories import CareTeamMemberFactory, CourseFactory, PatientFactory, UnitFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-# Session, user, the patient, whether only through a grant, care team, courses, cycles, breaks, the
-# cycle under way (its events' times, its rows, their checklists and tasks), handoffs, who may
-# prepare one, plan actions (2), the toxicity watch (5), the bell, the history, the read's audit row.
+# The user, the patient, whether on the record (patients.policy.Standing), care team, courses,
+# cycles, breaks, the cycle under way (its events' times, its rows, their checklists and tasks), the
+# history, handoffs, who may prepare one, the toxicity watch (4), the bell, the read's audit row (and
+# the session, which the sign-in helper keeps in the cache).
 PATIENT_PAGE_QUERIES = 20
 NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
 

@@ -3,6 +3,7 @@ import datetime as dt
 from django.core.exceptions import BadRequest
 from django.db.models import Q
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -15,6 +16,7 @@ from patients.selectors import get_patient_for_user, sees_only_through_grant
 from ...handoffs.policy import can_prepare
 from ...handoffs.selectors import patient_handoffs
 from ...watch.selectors import patient_watch
+from ..page_cache import cached_parts
 from ..selectors import current_cycle, cycle_event_rows, cycles_around_now, patient_page
 
 HISTORY_SHOWN = 10
@@ -25,6 +27,14 @@ HISTORY_LONGER = 50
 def patient_detail(request, pk):
     patient = get_patient_for_user(request.user, pk)
     shows(request, patient_id=patient.pk)
+    # Kept while nothing of this patient's (nor users, units, rules) changes: page_cache. What the
+    # reader may do is in the key through the care team (the patient's) and the user (no patient's).
+    parts = cached_parts(request, "patient", lambda: {"content": _record(request, patient)}, patient_ids=[patient.pk])
+    return render(request, "coordination/worklist/patient_detail.html", {"patient": patient, "parts": parts})
+
+
+def _record(request, patient: Patient) -> str:
+    """The patient's record as this reader sees it, rendered."""
     standing = Standing(request.user, patient)  # asked by several policies below, read once
     if sees_only_through_grant(request.user, patient, standing=standing):
         # A handoff's receiving unit sees what the handoff needs, not the whole record.
@@ -35,7 +45,7 @@ def patient_detail(request, pk):
             "watch": patient_watch(request.user, patient, standing=standing),
             "now": timezone.now(),
         }
-        return render(request, "coordination/handoffs/patient.html", context)
+        return render_to_string("coordination/handoffs/partials/patient_through_grant.html", context, request)
     patient = patient_page(patient)
     now = timezone.now()
     # The cycle under way opens around now, its events with their gates; its earlier and later
@@ -62,7 +72,7 @@ def patient_detail(request, pk):
         "can_manage_care_team": bool(can_manage_care_team(request.user, patient)),
         "watch": patient_watch(request.user, patient, standing=standing),
     }
-    return render(request, "coordination/worklist/patient_detail.html", context)
+    return render_to_string("coordination/worklist/partials/patient_record.html", context, request)
 
 
 def _moment(request, name: str) -> dt.datetime | None:

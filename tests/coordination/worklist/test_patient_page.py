@@ -164,8 +164,9 @@ def _queries(client, patient) -> int:
 
 
 def test_the_patient_page_reads_as_many_times_for_1_cycle_of_10_events_as_for_5_of_100(
-    client, ward, nurse, checks, time_machine
+    client, ward, nurse, checks, time_machine, settings
 ):
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's reads, not a kept page's
     time_machine.move_to(timezone.now(), tick=False)  # the session's activity is written once a minute
     small, _ = _patient_with(ward, nurse, cycles=1, events=10)
     large, events = _patient_with(ward, nurse, cycles=5, events=100)
@@ -189,11 +190,12 @@ def test_the_patient_page_reads_as_many_times_for_1_cycle_of_10_events_as_for_5_
 
 
 def test_a_patient_page_with_everything_on_it_reads_as_many_times_as_a_bare_one(
-    client, ward, nurse, oncologist, checks, time_machine
+    client, ward, nurse, oncologist, checks, time_machine, settings
 ):
     """Nothing the page prints is left to a query of its own (a column `only()` left out, a
     relation not loaded): a grade confirmed, an alert, a home check, a pump event, an open break and
     a handoff on one patient, none on the other."""
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's reads, not a kept page's
     time_machine.move_to(timezone.now(), tick=False)
     bare, _ = _patient_with(ward, nurse, cycles=1, events=10)
     full, events = _patient_with(ward, nurse, cycles=2, events=10)
@@ -234,3 +236,19 @@ def test_a_patient_page_with_everything_on_it_reads_as_many_times_as_a_bare_one(
     assert "Urgent, not acknowledged:" in page and f"(confirmed by {oncologist})" in page
     assert "Infusion stopped" in page and "Record the restart" in page and "37.2 °C" in page
     assert f"Cycle {cycle.number} continues" in page and f"by {oncologist}" in page
+
+
+def test_the_patient_page_is_kept_while_nothing_of_the_patients_changes(client, ward, nurse, checks, foreign_patient):
+    """A second look renders nothing again; a change on another ward leaves it kept; a change of
+    this patient's renders it again, with the change."""
+    patient, events = _patient_with(ward, nurse, cycles=1, events=10)
+    client.force_login(nurse)
+    _queries(client, patient)
+    kept = _queries(client, patient)
+    foreign_patient.given_name = "Changed elsewhere"
+    foreign_patient.save()
+    assert _queries(client, patient) == kept < PATIENT_PAGE_QUERIES
+    patient.given_name = "Renamed"
+    patient.save()
+    assert _queries(client, patient) > kept
+    assert "Renamed" in client.get(reverse("patient_detail", args=[patient.pk])).content.decode()

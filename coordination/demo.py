@@ -335,52 +335,27 @@ def _units() -> dict[str, Unit]:
     }
 
 
-def _users(units: dict[str, Unit], password: str) -> dict[str, User]:
-    users = {}
-    for username, first, last, role, unit_name in DEMO_USERS:
-        user, _ = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "role": role,
-                "unit": units[unit_name],
-                "email": f"{username}@riverside.example",
-            },
-        )
-        user.set_password(password)
-        user.save(update_fields=["password"])
-        users[username] = user
-    admin, _ = User.objects.get_or_create(
-        username="admin",
-        defaults={
-            "first_name": "Ada",
-            "last_name": "Admin",
-            "is_staff": True,
-            "is_superuser": True,
-            "email": "admin@riverside.example",
-        },
+def _user(username: str, password: str, **fields) -> User:
+    """A demo user as the demo describes them (made once; the password set every time)."""
+    user, _ = User.objects.get_or_create(
+        username=username, defaults={**fields, "email": f"{username}@riverside.example"}
     )
-    admin.set_password(password)
-    admin.save(update_fields=["password"])
-    users["admin"] = admin
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def _users(units: dict[str, Unit], password: str) -> dict[str, User]:
+    users = {
+        username: _user(username, password, first_name=first, last_name=last, role=role, unit=units[unit_name])
+        for username, first, last, role, unit_name in DEMO_USERS
+    }
+    users["admin"] = _user("admin", password, first_name="Ada", last_name="Admin", is_staff=True, is_superuser=True)
     # Clinical content owners: a template draft is approved by an admin other than its author,
     # of the template's approver role when it names one (checklists.governance). No unit: they
     # are on no roster and no care team.
     for username, first, last, role in CONTENT_ADMINS:
-        owner, _ = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "role": role,
-                "is_staff": True,
-                "email": f"{username}@riverside.example",
-            },
-        )
-        owner.set_password(password)
-        owner.save(update_fields=["password"])
-        users[username] = owner
+        users[username] = _user(username, password, first_name=first, last_name=last, role=role, is_staff=True)
     return users
 
 

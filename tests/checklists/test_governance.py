@@ -33,14 +33,9 @@ from patients.models import CareEvent
 
 from ..accounts.helpers import verified_login
 from ..factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
-from .helpers import make_event, publish_template
+from .helpers import make_event
 
 REASON = "The label changed overnight and the night shift starts at 20:00."
-
-
-@pytest.fixture
-def author(db):
-    return UserFactory(username="author", is_staff=True, role=Role.PHARMACIST)
 
 
 @pytest.fixture
@@ -51,15 +46,6 @@ def pharmacist_admin(db):
 @pytest.fixture
 def oncologist_admin(db):
     return UserFactory(username="oncologist_admin", is_staff=True, role=Role.ONCOLOGIST)
-
-
-@pytest.fixture
-def published(db):
-    return publish_template(
-        name="Bag change (home)",
-        trigger_kind=CareEvent.Kind.BAG_CHANGE,
-        items=[{"text": "Pump rate checked", "due_offset_minutes": -60}, {"text": "Line inspected"}],
-    )
 
 
 @pytest.fixture

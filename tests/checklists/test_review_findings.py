@@ -25,26 +25,12 @@ from patients.models import CareEvent, Setting
 
 from ..accounts.helpers import verified_login
 from ..factories import PatientFactory, UserFactory
-from .helpers import make_event, publish_template
-
-
-@pytest.fixture
-def author(db):
-    return UserFactory(username="author", is_staff=True, role=Role.PHARMACIST)
+from .helpers import make_event
 
 
 @pytest.fixture
 def reviewer(db):
     return UserFactory(username="reviewer", is_staff=True, role=Role.ONCOLOGIST)
-
-
-@pytest.fixture
-def published(db):
-    return publish_template(
-        name="Bag change (home)",
-        trigger_kind=CareEvent.Kind.BAG_CHANGE,
-        items=[{"text": "Pump rate checked", "due_offset_minutes": -60}, {"text": "Line inspected"}],
-    )
 
 
 # --- import: a file that is JSON but not text ------------------------------------------------------

@@ -18,7 +18,7 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Case, Count, Min, QuerySet, Value, When
 
 from accounts.models import Role, User
-from checklists.gate_sql import blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
+from checklists.gate_sql import ROLE_ORDER, blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
 from checklists.models import Checklist, Task
 from patients.models import CareEvent, Patient
 
@@ -153,8 +153,7 @@ def overdue_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Ov
     )
     people = User.objects.in_bulk({row["assignee_id"] for row in rows} - {None})
     groups = [OverdueGroup(row["role"], people.get(row["assignee_id"]), row["count"], row["oldest"]) for row in rows]
-    role_order = {role: place for place, role in enumerate(Role.values)}
-    return sorted(groups, key=lambda g: (role_order[g.role], g.assignee is None, g.who.casefold(), g.assignee_key))
+    return sorted(groups, key=lambda g: (ROLE_ORDER[g.role], g.assignee is None, g.who.casefold(), g.assignee_key))
 
 
 def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime, role: str = "", assignee: str = "") -> list[Task]:

@@ -259,6 +259,7 @@ def main(argv=None) -> None:
 
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    server_url = os.environ.get("DATABASE_URL", "")  # the server's, which the background names its database on
     url = bench_url(args.database)
     if not exists(url):
         raise SystemExit(f"no {args.database} database: run `python -m bench generate` first")
@@ -283,7 +284,7 @@ def main(argv=None) -> None:
     background = subprocess.Popen(
         [sys.executable, "-m", "bench", "background", f"--database={args.database}",
          f"--writes-per-second={args.writes_per_second}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=ROOT, env={**env, "DATABASE_URL": server_url}, stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     server = _start_gunicorn(args, env)
     try:

@@ -6,8 +6,9 @@ It never touches the database named in DATABASE_URL: it connects to that server,
 creates `care_bench_load`, migrates it and fills it through the project's own models and
 services (in a minute or two), then keeps it for `python -m bench load`:
 
-- one hospital with five haematology wards, a day infusion clinic and a home-infusion agency;
-- 200 users: per ward a coordinator, 16 nurses, 6 pharmacists, 6 oncologists and 5 case managers;
+- one hospital with five haematology wards (one more for every 200 patients beyond 1,000: `--patients
+  10000` makes 50 wards of 200), a day infusion clinic and a home-infusion agency;
+- 200 users at 1,000 patients: per ward a coordinator, 16 nurses, 6 pharmacists, 6 oncologists and 5 case managers;
   clinic and agency nurses; two admins. All sign in with the password BENCH_PASSWORD;
 - 1,000 patients (200 a ward) with a care team of two ward nurses, a pharmacist, an oncologist
   and a case manager, plus an agency or clinic nurse; each has a blinatumomab course whose
@@ -33,7 +34,8 @@ from .db import bench_url, recreate
 LOAD_DATABASE = "care_bench_load"
 BENCH_PASSWORD = "bench-Care-2026"  # noqa: S105  (synthetic users of a throw-away database)
 ZONE = "America/New_York"
-WARDS = 5
+WARDS = 5  # at 1,000 patients; more with more patients, so that each ward keeps its size
+PATIENTS_PER_WARD = 200
 # Per ward: role → head count (34 a ward, 170 in all).
 WARD_STAFF = {"coordinator": 1, "nurse": 16, "pharmacist": 6, "oncologist": 6, "case_manager": 5}
 CLINIC_STAFF = {"coordinator": 1, "nurse": 8, "pharmacist": 2, "oncologist": 2}  # 13
@@ -74,7 +76,13 @@ def _setup_django(url: str) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def _staff(rng: random.Random):
+def ward_count(patients: int) -> int:
+    """Wards of 200 patients (5 at least): a bigger hospital has more wards, not fuller ones, so
+    that a nurse's patients and a board's unit stay the size they are at 1,000 patients."""
+    return max(WARDS, -(-patients // PATIENTS_PER_WARD))
+
+
+def _staff(rng: random.Random, wards: int = WARDS):
     from django.contrib.auth.hashers import make_password
 
     from accounts.models import Organisation, Unit, User
@@ -82,7 +90,7 @@ def _staff(rng: random.Random):
     organisation = Organisation.objects.create(name="Bench University Hospital")
     ward_units = [
         Unit(organisation=organisation, name=f"Haematology Ward {n + 1}", kind=Unit.Kind.INPATIENT_WARD, time_zone=ZONE)
-        for n in range(WARDS)
+        for n in range(wards)
     ]
     clinic = Unit(organisation=organisation, name="Day Infusion Clinic", kind=Unit.Kind.INFUSION_CLINIC, time_zone=ZONE)
     agency = Unit(organisation=organisation, name="HomeCare Infusion", kind=Unit.Kind.HOME_HEALTH, time_zone=ZONE)
@@ -141,7 +149,7 @@ def _patients(*, count: int, ward_units, staff: Staff, rng: random.Random):
     }
     patients, members, courses = [], [], []
     for n in range(count):
-        ward = n % WARDS
+        ward = n % len(ward_units)
         child = rng.random() < 0.04
         birth = today - dt.timedelta(days=rng.randint(3 * 365, 16 * 365) if child else rng.randint(19 * 365, 85 * 365))
         weight = Decimal(rng.randint(150, 450)) / 10 if child else Decimal(rng.randint(450, 1200)) / 10
@@ -162,7 +170,7 @@ def _patients(*, count: int, ward_units, staff: Staff, rng: random.Random):
     Patient.objects.bulk_create(patients)
 
     for n, patient in enumerate(patients):
-        ward, slot = n % WARDS, n // WARDS  # the slot-th patient of its ward
+        ward, slot = n % len(ward_units), n // len(ward_units)  # the slot-th patient of its ward
         team = staff.wards[ward]
         nurses = team["nurse"]
         # Two ward nurses a patient, paired round the ward: each nurse is on ~25 patients.
@@ -439,7 +447,7 @@ def main(argv=None) -> None:
     regimen_library_seed()
     starter_library_load()
     print(f"database            {args.database} on {connection.settings_dict['HOST']} (created; kept for the load)")
-    ward_units, staff = _staff(rng)
+    ward_units, staff = _staff(rng, ward_count(args.patients))
     _, courses = _patients(count=args.patients, ward_units=ward_units, staff=staff, rng=rng)
     print(f"  {len(staff.users)} users, {args.patients} patients and courses ({time.perf_counter() - started:.0f} s)")
     _schedule(courses)

@@ -10,9 +10,9 @@ SUMMARY_HELP = "Shown to the reviewer and in the version history, for example â€
 
 
 class _StepForm(forms.Form):
+    """A step's form, named (and prefixed) by its action; the page writes its button."""
+
     action = ""
-    label = ""
-    css = "btn-primary"
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", self.action)
@@ -23,7 +23,7 @@ class _StepForm(forms.Form):
 
 
 class SubmitForReviewForm(_StepForm):
-    action, label = "submit", "Submit for review"
+    action = "submit"
     change_summary = forms.CharField(
         label="What changed", max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=SUMMARY_HELP
     )
@@ -37,7 +37,7 @@ class SubmitForReviewForm(_StepForm):
 
 
 class ApproveForm(_StepForm):
-    action, label, css = "approve", "Approve and publish", "btn-success"
+    action = "approve"
     comment = forms.CharField(
         label="Approval note", required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -46,7 +46,7 @@ class ApproveForm(_StepForm):
 
 
 class ReturnForm(_StepForm):
-    action, label, css = "return", "Return with comments", "btn-outline-danger"
+    action = "return"
     comment = forms.CharField(
         label="Comments for the author",
         max_length=COMMENT_MAX,
@@ -56,7 +56,7 @@ class ReturnForm(_StepForm):
 
 
 class EmergencyPublishForm(_StepForm):
-    action, label, css = "emergency", "Publish now without review", "btn-outline-danger"
+    action = "emergency"
     change_summary = forms.CharField(
         label="What changed", max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=SUMMARY_HELP
     )
@@ -70,7 +70,7 @@ class EmergencyPublishForm(_StepForm):
 
 
 class ReviewAfterForm(_StepForm):
-    action, label = "review_after", "Record my review"
+    action = "review_after"
     comment = forms.CharField(
         label="What you found",
         required=False,

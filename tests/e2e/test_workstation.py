@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import User
 from checklists.models import Task
 from checklists.services import checklists_instantiate
 from coordination.models import Notification
@@ -48,6 +49,9 @@ def test_four_task_rows_fit_the_first_screen_of_a_1024_by_768_workstation(page, 
 
 @pytest.mark.parametrize("width", [1280, 1024, 820])
 def test_the_bells_count_stays_in_sight(page, login_as, six_tasks, width, screenshot):
+    # A long name, role and unit must not push the bar onto a second line (the names are random
+    # otherwise, and a long one wrapped it at 1280 px only now and then).
+    User.objects.filter(username="nurse").update(first_name="Maximiliana-Josephine", last_name="Vandenberghe-Oyelaran")
     login_as(page, "nurse")
     page.set_viewport_size({"width": width, "height": 800})
     bell = page.get_by_role("link", name="Notifications 1 unread")

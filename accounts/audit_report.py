@@ -4,15 +4,12 @@ Patients are named by their id, as the log keeps them (the log outlives any reco
 in a URL carries no patient information). Every export is itself written to the log.
 """
 
-import csv
-
 import django_filters
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from .audit import audit_record
+from .csv_export import csv_response
 from .filters import PeriodFilterSet, period_filters
 from .models import AuditEvent, audit_action_choices
 from .permissions import READ_AUDIT_LOG, ability_required
@@ -63,24 +60,6 @@ def audit_log(request):
     return render(request, "accounts/audit_log.html", context)
 
 
-class _Echo:
-    """csv.writer writes into this, and the response streams what it returns."""
-
-    def write(self, value):
-        return value
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): the
-# browser string of a failed sign-in is the attacker's to choose.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    """The value as a CSV cell that a spreadsheet shows as text, never runs."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 @ability_required(READ_AUDIT_LOG)
 def audit_export(request):
     filterset = _filtered(request)
@@ -92,13 +71,5 @@ def audit_export(request):
         object_type="accounts.auditevent",
         detail={"filters": {key: str(value) for key, value in filterset.form.cleaned_data.items() if value}},
     )
-    writer = csv.writer(_Echo())
-    rows = (
-        writer.writerow([csv_cell(getattr(event, column)) for column in CSV_COLUMNS]) for event in events.iterator(2000)
-    )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(
-        (line for chunk in ([writer.writerow(CSV_COLUMNS)], rows) for line in chunk), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
-    return response
+    rows = ([getattr(event, column) for column in CSV_COLUMNS] for event in events.iterator(2000))
+    return csv_response("audit-log", CSV_COLUMNS, rows)

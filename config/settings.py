@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "pgtrigger",
+    "rest_framework",  # the REST API (coordination/api/) and the FHIR server (coordination/fhir/)
+    "drf_spectacular",  # the API's OpenAPI schema
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from the app (no CDN)
     "accounts",
     "patients",
     "checklists",

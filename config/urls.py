@@ -14,6 +14,10 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("templates/", include("checklists.urls")),
     path("audit/", include("accounts.audit_urls")),
+    path("api/", include("coordination.api.urls")),
+    path("fhir/R4/", include("coordination.fhir.urls")),
+    path("feeds/", include("coordination.feeds.urls")),
+    path("reports/", include("coordination.reports.urls")),
     path("healthz", healthz, name="healthz"),
     # The admin's "Log out" is the site's sign-out, which ends every session of the user.
     path(f"{settings.ADMIN_URL}logout/", LogoutView.as_view(), name="admin_logout"),

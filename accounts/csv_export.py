@@ -1,0 +1,40 @@
+"""CSV downloads: one way to stream a table as a file that a spreadsheet opens safely.
+
+Every caller writes its own audit row (an export names what was exported, which only the caller
+knows); this module only turns rows into a streamed response.
+"""
+
+import csv
+from collections.abc import Iterable, Sequence
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): a
+# browser string of a failed sign-in, a handoff's comment or a patient's name is someone's to choose.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """The value as a CSV cell that a spreadsheet shows as text, never runs."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    """csv.writer writes into this, and the response streams what it returns."""
+
+    def write(self, value):
+        return value
+
+
+def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
+    """Stream `rows` under `header` as `<name>-<UTC stamp>.csv`, every cell made safe."""
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow([csv_cell(value) for value in row]) for row in rows)
+    response = StreamingHttpResponse(
+        (line for chunk in ([writer.writerow(header)], lines) for line in chunk), content_type="text/csv"
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    return response

@@ -1,0 +1,1 @@
+"""Calendar feeds behind a secret, renewable URL (issue 17)."""

@@ -23,12 +23,14 @@ import contextvars
 import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.signals import connection_created
+from django.db.models import QuerySet
 from django.dispatch import receiver
 from django.http import Http404
 
@@ -264,6 +266,63 @@ def log_lockout(sender, request, username, ip_address, **kwargs):
 
 
 # --- the version of the record ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a kept page's key needs, read in one statement (`scope_of`)."""
+
+    patient_ids: list[int]  # sorted
+    version: int | None  # change_version() of these patients; None where the log has no triggers
+    values: dict[str, Any]  # the answers of the extra one-value queries asked for
+
+
+def scope_of(patient_ids: QuerySet | Iterable[int], **scalars: QuerySet) -> Scope:
+    """The patients that `patient_ids` selects (a query of patient ids, or the ids), their
+    `change_version`, and each of `scalars` (`.values("name")` queries of at most one row: None
+    without one),
+    in one statement on PostgreSQL: a kept page is answered after this one round trip instead
+    of one per question (docs/performance.md, issue 19's third pass)."""
+    connection = connections[AuditEvent.objects.db]
+    if connection.vendor != "postgresql":
+        ids = sorted(set(patient_ids))
+        return Scope(ids, None, {name: _first_value(query) for name, query in scalars.items()})
+    if isinstance(patient_ids, QuerySet):
+        ids_sql, ids_params = patient_ids.query.sql_with_params()
+    else:
+        ids_sql, ids_params = "SELECT unnest(%s::bigint[])", (sorted(set(patient_ids)),)
+    columns, params = [], []
+    for query in scalars.values():
+        sql, query_params = query.query.sql_with_params()
+        columns.append(f"({sql})")
+        params.extend(query_params)
+    extra = "".join(f", {column}" for column in columns)
+    statement = SCOPE.format(ids=ids_sql, extra=extra)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, (*ids_params, list(READ_ACTIONS), *params))
+        ids, version, *answers = cursor.fetchone()
+    return Scope(ids, version, dict(zip(scalars, answers, strict=True)))
+
+
+def _first_value(query: QuerySet):
+    """The one value of a `.values("name")` query of at most one row (None without a row)."""
+    row = next(iter(query[:1]), None)
+    return next(iter(row.values())) if row else None
+
+
+# The same counts as SCOPED_VERSION, for the patients that a query selects, with other one-value
+# questions beside them. `visible` is materialised once (it is read three times); the
+# `= ANY(ARRAY(...))` forms keep the plans of SCOPED_VERSION (the partial index of changes).
+SCOPE = """
+WITH visible(id) AS MATERIALIZED ({ids}), scope(id) AS MATERIALIZED (SELECT 0 UNION ALL SELECT id FROM visible)
+SELECT ARRAY(SELECT id FROM visible ORDER BY id),
+  (SELECT COALESCE(SUM(changes), 0) FROM accounts_patientchangecount
+   WHERE patient_id = ANY(ARRAY(SELECT id FROM scope)))
+  + (SELECT count(*) FROM accounts_auditevent
+     WHERE outcome = 'success' AND NOT (action = ANY(%s))
+       AND xid >= COALESCE((SELECT horizon FROM accounts_auditsealrun ORDER BY id DESC LIMIT 1), 0)
+       AND COALESCE(patient_id, 0) = ANY(ARRAY(SELECT id FROM scope))){extra}
+"""
 
 
 def change_version(patient_ids: Iterable[int] | None = None) -> int | None:

@@ -8,6 +8,7 @@ BENCHMARKS = {
     "instantiate": "Instantiate the checklists of many cycle starts (docs/performance.md).",
     "generate": "Create the dashboard-load database: 1,000 patients, ~100,000 tasks, 200 users.",
     "load": "Serve that database with gunicorn and measure My work, the patient page and the board with wrk.",
+    "profile": "One page in this process: its Python CPU per request, its queries and cProfile's top functions.",
     "background": "The sealer and a writer on other wards, beside `load` (which starts it itself).",
     "reschedule": "Rebuild a 9-cycle course after a break in cycle 2: queries stay constant (docs/performance.md).",
     "completions": "A burst of concurrent task completions on a copy of the generated database (the audit write path).",

@@ -9,4 +9,7 @@ def notifications(request):
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated):
         return {}
+    # A kept page (worklist.page_cache) has read it already, in the statement of its key.
+    if hasattr(request, "unread_notifications"):
+        return {"unread_notifications": request.unread_notifications}
     return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user))}

@@ -74,8 +74,18 @@ def notifications_of(user, limit: int = 100) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related("task")[:limit]
 
 
+def _unread(user) -> QuerySet[Notification]:
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    return unread.filter(Q(task__isnull=True) | Q(task__status=Task.Status.OPEN))
+
+
 def unread_count(user) -> int:
     """The bell's number: the unread notifications that still ask for something (a reminder
     whose task was done since is resolved), from the unread index."""
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
-    return unread.filter(Q(task__isnull=True) | Q(task__status=Task.Status.OPEN)).count()
+    return _unread(user).count()
+
+
+def unread_count_query(user) -> QuerySet:
+    """`unread_count` as a query of one row and one value, `n` (no row: none unread), for a
+    statement that asks it beside other questions (coordination.worklist.page_cache)."""
+    return _unread(user).order_by().values("recipient_id").annotate(n=Count("pk")).values("n")

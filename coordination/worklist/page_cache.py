@@ -27,10 +27,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.middleware.csrf import get_token
 from django.utils import timezone
 
-from accounts.audit import change_version
+from accounts.audit import Scope, scope_of
+
+from ..reminders.selectors import unread_count_query
 
 # The shape of what is kept: a change of it (the patient ids, then the handoff tasks, were added)
 # moves every key on, so that a page kept by the previous release is never read as the new shape
@@ -38,14 +41,10 @@ from accounts.audit import change_version
 PARTS_FORMAT = "4"
 
 
-def page_key(request, page: str, patient_ids: Iterable[int]) -> str | None:
-    """The key of this request's rendering of `page`, which shows (at most) the patients
-    `patient_ids`, or None when it may not be kept."""
-    if not settings.PAGE_CACHE_SECONDS:
-        return None
-    patient_ids = sorted(set(patient_ids))
-    version = change_version(patient_ids)
-    if version is None:
+def page_key(request, page: str, scope: Scope) -> str | None:
+    """The key of this request's rendering of `page`, which shows (at most) the patients of
+    `scope`, or None when it may not be kept."""
+    if not settings.PAGE_CACHE_SECONDS or scope.version is None:
         return None
     get_token(request)  # makes sure the browser has a CSRF secret before we name it
     parts = (
@@ -53,8 +52,8 @@ def page_key(request, page: str, patient_ids: Iterable[int]) -> str | None:
         page,
         str(request.user.pk),
         request.get_full_path(),
-        ",".join(map(str, patient_ids)),
-        str(version),
+        ",".join(map(str, scope.patient_ids)),
+        str(scope.version),
         timezone.now().strftime("%Y%m%d%H%M"),
         request.META["CSRF_COOKIE"],
     )
@@ -62,14 +61,27 @@ def page_key(request, page: str, patient_ids: Iterable[int]) -> str | None:
 
 
 def cached_parts(
-    request, page: str, render_parts: Callable[[], dict[str, Any]], *, patient_ids: Iterable[int]
+    request,
+    page: str,
+    render_parts: Callable[[list[int]], dict[str, Any]],
+    *,
+    patient_ids: QuerySet | Iterable[int],
 ) -> dict[str, Any]:
     """The rendered parts of `page` for this request, which shows (at most) the patients
-    `patient_ids`: kept ones if nothing of theirs has changed, else `render_parts()`, then kept."""
-    key = page_key(request, page, patient_ids)
+    `patient_ids` (their ids, or a query of them): kept ones if nothing of theirs has changed,
+    else `render_parts(ids)`, then kept.
+
+    One statement reads the ids, their version and, for a whole page, the bell's count (which
+    the navigation shows: coordination.context_processors), so that a kept page costs one
+    round trip beside the session, the user and the read's audit row."""
+    bell = {} if request.htmx else {"unread": unread_count_query(request.user)}
+    scope = scope_of(patient_ids, **bell)
+    if bell:
+        request.unread_notifications = scope.values["unread"] or 0
+    key = page_key(request, page, scope)
     parts = cache.get(key) if key else None
     if parts is None:
-        parts = render_parts()
+        parts = render_parts(scope.patient_ids)
         if key:
             cache.set(key, parts, settings.PAGE_CACHE_SECONDS)
     return parts

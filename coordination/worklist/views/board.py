@@ -54,7 +54,7 @@ def coordinator_board(request):
     # Kept while nothing it shows changes (page_cache): its key names the unit's patients, and those
     # of the handoffs and alerts it lists, so that changes on other wards leave it kept.
     parts = cached_parts(
-        request, "board", lambda: _board_parts(request, patients), patient_ids=_board_patient_ids(user, patients)
+        request, "board", lambda _ids: _board_parts(request, patients), patient_ids=_board_patient_ids(user, patients)
     )
     shows(request, patients=parts["shown"])
     return render(request, "coordination/worklist/board.html", {"parts": parts})

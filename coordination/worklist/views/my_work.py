@@ -84,7 +84,7 @@ def my_work_view(request):
     # The ids of the patients it may show come first (a light query): the kept parts move on with
     # their changes, not with every change in the hospital. Rendering reads the patients in full.
     patient_ids = Patient.objects.visible_to(request.user).values_list("pk", flat=True)
-    parts = cached_parts(request, "my-work", lambda: render_parts(request), patient_ids=patient_ids)
+    parts = cached_parts(request, "my-work", lambda ids: render_parts(request, ids), patient_ids=patient_ids)
     if request.htmx:  # the list alone: a filter changed, or a task did
         shows(request, patients=parts["list_patients"])
         return HttpResponse(parts["list"])
@@ -92,11 +92,12 @@ def my_work_view(request):
     return render(request, "coordination/worklist/my_work.html", {"parts": parts})
 
 
-def render_parts(request) -> dict[str, Any]:
+def render_parts(request, visible_ids: list[int]) -> dict[str, Any]:
     """My work's filters and list, rendered, and whom they name: the list its tasks' patients; the
-    whole page every patient the user sees too (the filter's choices)."""
+    whole page every patient the user sees too (the filter's choices). `visible_ids`: the patients
+    the access policy let this request see, read a moment ago for the page's key."""
     user = request.user
-    patients, roles = patients_and_team_roles(user)
+    patients, roles = patients_and_team_roles(user, visible_ids=visible_ids)
     tasks = my_work(user, visible_patient_ids=[patient.pk for patient in patients], teams=roles)
     filterset = MyWorkFilter(request.GET or None, queryset=tasks, user=user, patients=patients)
     now = timezone.now()

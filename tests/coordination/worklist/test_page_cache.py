@@ -5,17 +5,19 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.audit import audit_record, change_version
+from accounts.audit import audit_record, change_version, scope_of
 from accounts.models import READ_ACTIONS, AuditEvent
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim
 from coordination.worklist.page_cache import page_key
-from patients.models import CareTeamMember
+from coordination.reminders.models import Notification
+from patients.models import CareTeamMember, Patient
 
 from ...checklists.helpers import make_event, publish_template
 
@@ -132,12 +134,13 @@ def test_each_user_and_each_browser_has_its_own_rendering(rf, nurse, nurse2, tas
         request.META["CSRF_COOKIE"] = csrf_secret
         return request
 
-    mine = [tasks["Weight"].patient_id]
+    mine = scope_of([tasks["Weight"].patient_id])
     one = page_key(request_of(nurse, "a" * 32), "my-work", mine)
     assert one == page_key(request_of(nurse, "a" * 32), "my-work", mine)
     assert one != page_key(request_of(nurse2, "a" * 32), "my-work", mine)  # another user
     assert one != page_key(request_of(nurse, "b" * 32), "my-work", mine)  # another browser: its forms' tokens
-    assert one != page_key(request_of(nurse, "a" * 32), "my-work", [*mine, 10**9])  # another set of patients
+    more = scope_of([*mine.patient_ids, 10**9])
+    assert one != page_key(request_of(nurse, "a" * 32), "my-work", more)  # another set of patients
 
 
 def test_each_browser_of_a_user_gets_forms_that_work_in_it(nurse, tasks):
@@ -191,3 +194,26 @@ def test_the_version_of_some_patients_moves_with_their_changes_and_with_records_
     assert change_version(mine) == before + 1
     Task.objects.filter(pk=tasks["Weight"].pk).update(text="Weight today")
     assert change_version(mine) == before + 2
+
+
+def test_the_scope_of_a_query_reads_its_ids_their_version_and_other_values_in_one_statement(
+    nurse, tasks, foreign_patient
+):
+    mine = Patient.objects.visible_to(nurse).values_list("pk", flat=True)
+    unread = Notification.objects.filter(recipient=nurse).values("recipient_id").annotate(n=Count("pk")).values("n")
+    with CaptureQueriesContext(connection) as queries:
+        scope = scope_of(mine, unread=unread)
+    assert len(queries) == 1
+    assert scope.patient_ids == [tasks["Weight"].patient_id]  # not the foreign patient
+    assert scope.version == change_version(scope.patient_ids) == scope_of(scope.patient_ids).version
+    assert scope.values == {"unread": None}  # no row: nothing unread
+    Notification.objects.create(recipient=nurse, title="Reminder", body="Weight due")
+    assert scope_of(mine, unread=unread).values == {"unread": 1}
+
+
+def test_a_kept_my_work_costs_one_statement_beside_the_user_and_its_audit_row(client, nurse, tasks):
+    client.force_login(nurse)
+    my_work(client)
+    body, sql = my_work(client)  # kept
+    assert not reads_tasks(sql)
+    assert len(sql) == 3, sql  # the user, the scope (ids, version, bell), the read's audit row; session from cache

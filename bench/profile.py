@@ -1,0 +1,98 @@
+"""Where a page's time goes: one page, requested in this process, with its CPU, queries and profile.
+
+    python -m bench profile [--page my-work] [--requests 200] [--page-cache-seconds 0] [--top 30]
+
+Needs the database of `python -m bench generate`, as `load` does, and serves the same pages to
+the same signed-in cast through Django's test client (the whole middleware stack, no HTTP
+server). It prints the Python CPU per request (this process only: PostgreSQL's own time is not
+in it), the queries of one request with their time, and cProfile's functions sorted by their own
+time and by cumulative time. Use it before changing code, and `load` to measure the change.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import time
+
+from .db import bench_url, exists
+from .generate import LOAD_DATABASE
+
+
+def _client(page):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    for name, value in page.cookies.items():
+        client.cookies[name] = value
+    return client
+
+
+def _one(client, page) -> None:
+    response = client.get(page.path)
+    if response.status_code != 200:
+        raise SystemExit(f"{page.name} ({page.path}) answered {response.status_code}")
+
+
+def main(argv) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench profile", description=__doc__)
+    parser.add_argument("--page", default="my-work", help="hello, my-work, patient or board (default my-work)")
+    parser.add_argument("--requests", type=int, default=200, help="requests timed and profiled (default 200)")
+    parser.add_argument("--page-cache-seconds", type=int, help="PAGE_CACHE_SECONDS (0: render every request)")
+    parser.add_argument("--top", type=int, default=30, help="functions listed (default 30)")
+    parser.add_argument("--save", help="also write the profile to this file (for pstats or snakeviz)")
+    parser.add_argument("--database", default=LOAD_DATABASE, help=f"generated database (default {LOAD_DATABASE})")
+    args = parser.parse_args(argv)
+
+    url = bench_url(args.database)
+    if not exists(url):
+        raise SystemExit(f"no database {args.database}: run `python -m bench generate` first")
+    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="bench.settings", LOG_LEVEL="WARNING")
+    if args.page_cache_seconds is not None:
+        os.environ["PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .load import _pages
+
+    page = next((page for page in _pages() if page.name == args.page), None)
+    if page is None:
+        raise SystemExit(f"no page {args.page!r}")
+    client = _client(page)
+    for _ in range(5):  # warm: templates, URL resolvers, the kept parts
+        _one(client, page)
+
+    with CaptureQueriesContext(connection) as captured:
+        _one(client, page)
+    print(f"{page.name} {page.path}: {len(captured)} queries")
+    for query in captured.captured_queries:
+        print(f"  {float(query['time']) * 1000:6.2f} ms  {query['sql'][:160]}")
+
+    cpu = []
+    for _ in range(args.requests):
+        start = time.process_time()
+        _one(client, page)
+        cpu.append((time.process_time() - start) * 1000)
+    print(f"\nPython CPU per request: median {statistics.median(cpu):.2f} ms, mean {statistics.fmean(cpu):.2f} ms")
+
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(args.requests):
+        _one(client, page)
+    profile.disable()
+    # Unlike seconds, the count of Python function calls does not depend on what else the machine
+    # is doing: a steady measure of a change's effect on a busy machine.
+    calls = pstats.Stats(profile).total_calls
+    print(f"Python function calls per request: {calls / args.requests:,.0f}")
+    if args.save:
+        profile.dump_stats(args.save)
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats(order).print_stats(args.top)
+        print(f"\n--- by {order} ({args.requests} requests) ---")
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:12000])

@@ -29,7 +29,9 @@ def patient_detail(request, pk):
     shows(request, patient_id=patient.pk)
     # Kept while nothing of this patient's (nor users, units, rules) changes: page_cache. What the
     # reader may do is in the key through the care team (the patient's) and the user (no patient's).
-    parts = cached_parts(request, "patient", lambda _ids: {"content": _record(request, patient)}, patient_ids=[patient.pk])
+    parts = cached_parts(
+        request, "patient", lambda _ids: {"content": _record(request, patient)}, patient_ids=[patient.pk]
+    )
     return render(request, "coordination/worklist/patient_detail.html", {"patient": patient, "parts": parts})
 
 

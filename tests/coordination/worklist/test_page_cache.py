@@ -15,8 +15,8 @@ from accounts.audit import audit_record, change_version, scope_of
 from accounts.models import READ_ACTIONS, AuditEvent
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim
-from coordination.worklist.page_cache import page_key
 from coordination.reminders.models import Notification
+from coordination.worklist.page_cache import page_key
 from patients.models import CareTeamMember, Patient
 
 from ...checklists.helpers import make_event, publish_template

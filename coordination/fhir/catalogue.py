@@ -28,11 +28,17 @@ class Source:
     prefix: str
     rows: Callable[[object, QuerySet], QuerySet]
     to_resources: Callable[[object], list[dict]]
+    # One resource per row: a search without filters is then counted and paged by the database.
+    one_per_row: bool = True
+
+    def queryset(self, user, patients: QuerySet, pks: set[int] | None) -> QuerySet:
+        rows = self.rows(user, patients)
+        return rows if pks is None else rows.filter(pk__in=pks)
 
     def resources(self, user, patients: QuerySet, pks: set[int] | None) -> Iterator[tuple[int, dict]]:
-        rows = self.rows(user, patients)
-        if pks is not None:
-            rows = rows.filter(pk__in=pks)
+        return self.resources_of(self.queryset(user, patients, pks))
+
+    def resources_of(self, rows) -> Iterator[tuple[int, dict]]:
         for row in rows:
             patient_id = row.pk if isinstance(row, Patient) else row.patient_id
             for item in self.to_resources(row):
@@ -188,6 +194,7 @@ CATALOGUE = {
                         .order_by("assessed_at", "pk")
                     ),
                     fhir.assessment_observations,
+                    one_per_row=False,
                 ),
             ),
             {

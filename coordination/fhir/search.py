@@ -146,3 +146,30 @@ def run(user, search: Search) -> list[tuple[int, dict]]:
             if all(test(resource) for test in search.filters):
                 matches.append((patient_id, resource))
     return matches
+
+
+def run_page(user, search: Search) -> tuple[int, list[tuple[int, dict]]]:
+    """The number of matches and the page of them that `_offset` and `_count` ask for.
+
+    Without filters that only the resources can answer (status, code, identifier, _id) and with
+    one resource per row, the database counts and slices each source, so that a page of a
+    nurse's thousands of tasks builds only its own resources; otherwise every match is built.
+    """
+    kind = search.kind
+    if search.ids is not None or search.filters or not all(source.one_per_row for source in kind.sources):
+        matches = run(user, search)
+        return len(matches), matches[search.offset : search.offset + search.count]
+    patients = visible_patients(user)
+    if search.patient_ids is not None:
+        patients = patients.filter(pk__in=search.patient_ids)
+    total, page, skip, wanted = 0, [], search.offset, search.count
+    for source in kind.sources:
+        rows = source.queryset(user, patients, None)
+        count = rows.count()
+        total += count
+        if wanted and skip < count:
+            chosen = list(rows[skip : skip + wanted])
+            page.extend(source.resources_of(chosen))
+            wanted -= len(chosen)
+        skip = max(0, skip - count)
+    return total, page

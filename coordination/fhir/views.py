@@ -27,7 +27,7 @@ from accounts.signin import second_step
 from . import resources as fhir
 from .capability import capability_statement
 from .catalogue import CATALOGUE, visible_patients
-from .search import Search, SearchError, parse, run
+from .search import Search, SearchError, parse, run, run_page
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -144,14 +144,13 @@ class SearchView(FhirView):
     def get(self, request, resource_type: str):
         kind = self.kind(resource_type)
         search = parse(kind, request.query_params)
-        matches = run(request.user, search)
-        page = matches[search.offset : search.offset + search.count]
+        total, page = run_page(request.user, search)
         links = [{"relation": "self", "url": request.build_absolute_uri()}]
-        if search.offset + search.count < len(matches) and search.count:
+        if search.offset + search.count < total and search.count:
             links.append({"relation": "next", "url": self.page_url(search.offset + search.count)})
         if search.offset:
             links.append({"relation": "previous", "url": self.page_url(max(0, search.offset - search.count))})
-        body = self.bundle(page, total=len(matches), links=links)
+        body = self.bundle(page, total=total, links=links)
         self.log_read(what=kind.name, patient_ids=[pk for pk, _ in page], query=request.GET.urlencode()[:500])
         return Response(body)
 

@@ -381,3 +381,18 @@ def test_everything_of_another_teams_patient_is_not_found(client, world):
     sign_in(client, users["nurse"])
     outcome_of(fhir_get(client, f"Patient/{foreign['patient'].pk}/$everything"), 404)
     outcome_of(fhir_get(client, f"Patient/{foreign['patient'].pk}/$everything?_count=1"), 400)
+
+
+def test_paging_through_a_search_gives_every_match_once_across_tasks_and_handoffs(client, world):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    everything = fhir_get(client, f"Task?patient={targets['patient'].pk}&_count=500").json()
+    expected = [entry["resource"]["id"] for entry in everything["entry"]]
+    assert any(i.startswith("handoff-") for i in expected) and any(i.startswith("task-") for i in expected)
+    seen, url = [], f"/fhir/R4/Task?patient={targets['patient'].pk}&_count=3"
+    while url:
+        page = client.get(url).json()
+        assert page["total"] == len(expected)
+        seen += [entry["resource"]["id"] for entry in page["entry"]]
+        url = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+    assert seen == expected

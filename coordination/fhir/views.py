@@ -57,6 +57,8 @@ ISSUE_CODES = {
 class FhirView(APIView):
     renderer_classes = [FhirJSONRenderer, JSONRenderer]
     permission_classes = [IsAuthenticated]
+    # Out of the REST API's OpenAPI schema: FHIR describes itself (the CapabilityStatement).
+    schema = None
 
     @classmethod
     def as_view(cls, **initkwargs):

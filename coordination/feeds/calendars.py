@@ -48,7 +48,7 @@ def _calendar(name: str, zone: zoneinfo.ZoneInfo) -> Calendar:
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", zone.key)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", "PT15M")  # as REFRESH, for the clients that read only this one
     return calendar
 
 
@@ -63,8 +63,11 @@ def _event(uid: str, *, start: dt.datetime, duration: dt.timedelta, summary: str
     return event
 
 
-def _finish(calendar: Calendar) -> bytes:
-    calendar.add_missing_timezones()  # a VTIMEZONE for every zone that the events use
+def _finish(calendar: Calendar, now: dt.datetime) -> bytes:
+    # A VTIMEZONE for every zone that the events use, with the transitions of the year around
+    # the feed's window (not every one since 1970).
+    today = now.date()
+    calendar.add_missing_timezones(first_date=today - dt.timedelta(days=366), last_date=today + dt.timedelta(days=366))
     return calendar.to_ical()
 
 
@@ -95,7 +98,7 @@ def my_work_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple
                 now=now,
             )
         )
-    return _finish(calendar), sorted(patients)
+    return _finish(calendar, now), sorted(patients)
 
 
 def unit_week_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple[bytes, list[int]]:
@@ -126,4 +129,4 @@ def unit_week_calendar(user, *, absolute, now: dt.datetime | None = None) -> tup
                 now=now,
             )
         )
-    return _finish(calendar), sorted({event.patient_id for event in events})
+    return _finish(calendar, now), sorted({event.patient_id for event in events})

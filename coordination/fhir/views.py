@@ -27,7 +27,7 @@ from accounts.signin import second_step
 from . import resources as fhir
 from .capability import capability_statement
 from .catalogue import CATALOGUE, visible_patients
-from .search import Search, SearchError, parse, run, run_page
+from .search import JSON_FORMATS, Search, SearchError, parse, run, run_page
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -177,6 +177,8 @@ class EverythingView(FhirView):
         unknown = [name for name in request.query_params if name != "_format"]
         if unknown:
             raise SearchError(f"$everything takes no parameter here ({', '.join(sorted(unknown))}).")
+        if any(value not in JSON_FORMATS for value in request.query_params.getlist("_format")):
+            raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
         patient = visible_patients(request.user).filter(pk=resource_id).first() if resource_id.isdigit() else None
         if patient is None:
             self.refuse(what="Patient", object_id=resource_id)

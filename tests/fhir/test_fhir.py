@@ -205,6 +205,7 @@ def test_json_is_answered_as_json_and_xml_is_not_acceptable(client, world):
     assert fhir_get(client, path)["Content-Type"].startswith(FHIR_JSON)
     assert outcome_of(fhir_get(client, path, HTTP_ACCEPT="application/fhir+xml"), 406)
     assert outcome_of(fhir_get(client, "Patient?_format=xml"), 406)
+    assert outcome_of(fhir_get(client, f"{path}/$everything?_format=xml"), 406)
 
 
 # --- the mappings --------------------------------------------------------------------------------

@@ -72,6 +72,13 @@ class FhirView(APIView):
         if isinstance(request.successful_authenticator, SessionAuthentication) and second_step(request.user):
             raise exceptions.NotAuthenticated("Finish signing in (the second step) first.")
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Patient data: no cache keeps it, whoever signed in (a token caller has no session for
+        # NoStoreMiddleware to see).
+        response["Cache-Control"] = "no-store"
+        return response
+
     def handle_exception(self, exc):
         if isinstance(exc, SearchError):
             return Response(operation_outcome(exc.code, str(exc)), status=exc.status)

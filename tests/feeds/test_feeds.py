@@ -7,6 +7,8 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
@@ -18,6 +20,7 @@ from coordination.feeds.services import feed_key_renew, feed_secret
 
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
+from ..factories import CareTeamMemberFactory, PatientFactory
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the factories' units; clocks go forward on 8 March 2026
 BEFORE_THE_CHANGE = dt.datetime(2026, 3, 6, 12, 0, tzinfo=dt.UTC)
@@ -151,3 +154,27 @@ def test_the_security_page_shows_the_links_that_the_role_allows(client, request,
         assert label in page
     if shown:
         assert feed_url(user, "feed_my_work") in page
+
+
+@pytest.mark.parametrize("name", ["feed_my_work", "feed_unit"])
+def test_a_feed_costs_as_many_queries_for_many_events_as_for_one(client, ward, nurse, coordinator, name):
+    publish_template(items=[{"text": "Weight", "role": "nurse"}])
+    user = nurse if name == "feed_my_work" else coordinator
+    url = feed_url(user, name)
+
+    def add_patient():
+        someone = PatientFactory(unit=ward)
+        CareTeamMemberFactory(patient=someone, user=nurse, role="nurse")
+        checklists_instantiate(events=[make_event(someone, planned_at=timezone.now() + dt.timedelta(hours=5))])
+
+    def queries():
+        with CaptureQueriesContext(connection) as counted:
+            assert client.get(url).status_code == 200
+        return len(counted), len(events_of(client.get(url))[1])
+
+    add_patient()
+    one, shown = queries()
+    for _ in range(4):
+        add_patient()
+    many, shown_many = queries()
+    assert (shown, shown_many) == (1, 5) and one == many

@@ -15,8 +15,11 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 from accounts.models import AuditEvent
+from checklists.services import checklists_instantiate
 from patients.models import ToxicityAssessment, Weighing
 
+from ..checklists.helpers import make_event
+from ..factories import PatientFactory
 from ..layers import build, layer
 from ..test_authorization_matrix import _build_handoffs, _build_world, _cast, sign_in
 
@@ -329,15 +332,27 @@ def test_an_unsupported_or_bad_search_is_a_400_operation_outcome_and_logs_no_rea
     assert reads().count() == before
 
 
-def test_a_task_search_costs_the_same_queries_for_one_patient_and_for_all(client, world):
+@pytest.mark.parametrize("query", ["Task", "Observation", "CareTeam", "Communication?status=completed"])
+def test_a_search_costs_as_many_queries_for_many_patients_as_for_one(client, world, query, settings):
+    settings.PAGE_CACHE_SECONDS = 0
     users, targets, _ = world
-    sign_in(client, users["coordinator"])
-    fhir_get(client, "Task")  # warm the session and the user's caches
-    with CaptureQueriesContext(connection) as one:
-        assert fhir_get(client, f"Task?patient={targets['patient'].pk}").status_code == 200
-    with CaptureQueriesContext(connection) as every:
-        assert fhir_get(client, "Task").status_code == 200
-    assert len(one) == len(every)
+    coordinator = users["coordinator"]
+    sign_in(client, coordinator)
+    fhir_get(client, query)  # warm the session and the user's caches
+
+    def queries():
+        with CaptureQueriesContext(connection) as counted:
+            assert fhir_get(client, query).status_code == 200
+        return len(counted)
+
+    one = queries()
+    for _ in range(3):  # three more patients on the coordinator's unit, each with a checklist
+        other = PatientFactory(unit=targets["patient"].unit)
+        event = make_event(other, planned_at=timezone.now() + dt.timedelta(hours=4))
+        checklists_instantiate(events=[event])
+        Weighing.objects.create(patient=other, weight_kg=Decimal("60.0"), measured_at=timezone.now())
+    assert fhir_get(client, "Patient").json()["total"] == 4
+    assert queries() == one
 
 
 # --- $everything ----------------------------------------------------------------------------------

@@ -8,19 +8,46 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from checklists.models import Task
 from coordination.handoffs.selectors import handoffs_visible_to
 from coordination.watch.models import ToxicityAlert
 from patients.models import CareEvent, CareTeamMember, Cycle, Patient, ToxicityAssessment, TreatmentCourse, Weighing
 
+from . import codes
 from . import resources as fhir
 
+NOTHING = Q(pk__in=[])
 
-@dataclass(frozen=True)
+
+def _statuses(mapping: dict[str, str]) -> Callable[[list[str]], Q]:
+    """The rows whose status maps (`mapping`: the product's status → FHIR's) to one asked for."""
+    return lambda options: Q(status__in=[ours for ours, theirs in mapping.items() if theirs in options])
+
+
+def _checklist_task_statuses(options: list[str]) -> Q:
+    """resources.checklist_task_status, as conditions on the rows."""
+    conditions = {
+        "ready": Q(status="open", assignee__isnull=True),
+        "accepted": Q(status="open", assignee__isnull=False),
+        "completed": Q(status="done"),
+        "cancelled": Q(status__in=["not_applicable", "cancelled"]),
+    }
+    found = NOTHING
+    for option in options:
+        found |= conditions.get(option, NOTHING)
+    return found
+
+
+def _coded(coding: dict) -> Callable[[list[str]], Q]:
+    """Every row of a source whose resources all carry `coding`, or none."""
+    return lambda options: Q() if any(codes.token_matches([coding], token) for token in options) else NOTHING
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key of `ResourceType.pks_for`
 class Source:
     """Rows of one model (`rows(user, patients)`, the patients a queryset the user may see),
     each made into one or more resources whose ids start with `prefix` and the row's pk."""
@@ -30,6 +57,9 @@ class Source:
     to_resources: Callable[[object], list[dict]]
     # One resource per row: a search without filters is then counted and paged by the database.
     one_per_row: bool = True
+    # Search parameters that the database can answer for this source: name → the condition on
+    # its rows for the values asked (ORed). A search with only these is paged by the database.
+    db_filters: dict[str, Callable[[list[str]], Q]] = field(default_factory=dict)
 
     def queryset(self, user, patients: QuerySet, pks: set[int] | None) -> QuerySet:
         rows = self.rows(user, patients)
@@ -113,6 +143,7 @@ CATALOGUE = {
                         .order_by("pk")
                     ),
                     _one(fhir.care_plan_resource),
+                    db_filters={"status": _statuses(fhir.COURSE_STATUS)},
                 ),
             ),
             {**PATIENT_SUBJECT, **STATUS},
@@ -124,6 +155,7 @@ CATALOGUE = {
                     "",
                     lambda user, patients: CareEvent.objects.filter(patient__in=patients).order_by("planned_at", "pk"),
                     _one(fhir.encounter_resource),
+                    db_filters={"status": _statuses(fhir.EVENT_STATUS)},
                 ),
             ),
             {**PATIENT_SUBJECT, **STATUS},
@@ -139,6 +171,7 @@ CATALOGUE = {
                         .order_by("due_at", "pk")
                     ),
                     _one(fhir.checklist_task_resource),
+                    db_filters={"status": _checklist_task_statuses, "code": _coded(codes.TASK_CHECKLIST)},
                 ),
                 Source(
                     "handoff-",
@@ -149,6 +182,10 @@ CATALOGUE = {
                         .order_by("created_at", "pk")
                     ),
                     _one(fhir.handoff_task_resource),
+                    db_filters={
+                        "status": _statuses(fhir.HANDOFF_STATUS),
+                        "code": _coded(codes.TASK_HANDOFF),
+                    },
                 ),
             ),
             {**PATIENT_SUBJECT, **STATUS, "code": "checklist-task or handoff (system|code or code)"},

@@ -39,6 +39,14 @@ def concept(*codings: dict, text: str | None = None) -> dict:
     return value
 
 
+def token_matches(codings: list[dict], token: str) -> bool:
+    """A FHIR token search value (`code`, `system|code` or `|code`) against codings."""
+    system, bar, code = token.rpartition("|")
+    return any(
+        coding.get("code") == code and (not bar or not system or coding.get("system") == system) for coding in codings
+    )
+
+
 def project(code: str, display: str) -> dict:
     return coding(PROJECT_CODES, code, display)
 

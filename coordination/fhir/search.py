@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .catalogue import ResourceType, visible_patients
+from .codes import token_matches
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
@@ -38,6 +39,8 @@ class Search:
     ids: set[str] | None = None
     patient_ids: set[int] | None = None
     filters: list[Callable[[dict], bool]] = field(default_factory=list)
+    # The same filters as (parameter, values ORed), for the sources that the database can answer.
+    terms: list[tuple[str, list[str]]] = field(default_factory=list)
     count: int = DEFAULT_COUNT
     offset: int = 0
 
@@ -52,14 +55,6 @@ def _patient_id(value: str) -> int | None:
     if len(tail) >= 2 and tail[-2] != "Patient":
         return None
     return int(tail[-1]) if tail[-1].isdigit() and len(tail[-1]) <= 18 else None
-
-
-def _token_matches(codings: list[dict], token: str) -> bool:
-    system, bar, code = token.rpartition("|")
-    for coding in codings:
-        if coding.get("code") == code and (not bar or not system or coding.get("system") == system):
-            return True
-    return False
 
 
 def _codings(resource: dict, element: str) -> list[dict]:
@@ -109,14 +104,16 @@ def parse(kind: ResourceType, query) -> Search:
             for options in _alternatives(values):
                 found = {pk for pk in map(_patient_id, options) if pk is not None}
                 search.patient_ids = found if search.patient_ids is None else search.patient_ids & found
-        elif name == "status":
+        if name in ("status", "code", "category", "identifier"):
+            search.terms += [(name, options) for options in _alternatives(values)]
+        if name == "status":
             for options in _alternatives(values):
                 search.filters.append(lambda resource, options=options: resource.get("status") in options)
         elif name in ("code", "category"):
             for options in _alternatives(values):
                 search.filters.append(
                     lambda resource, options=options, element=name: any(
-                        _token_matches(_codings(resource, element), token) for token in options
+                        token_matches(_codings(resource, element), token) for token in options
                     )
                 )
         elif name == "identifier":
@@ -151,12 +148,15 @@ def run(user, search: Search) -> list[tuple[int, dict]]:
 def run_page(user, search: Search) -> tuple[int, list[tuple[int, dict]]]:
     """The number of matches and the page of them that `_offset` and `_count` ask for.
 
-    Without filters that only the resources can answer (status, code, identifier, _id) and with
-    one resource per row, the database counts and slices each source, so that a page of a
+    With one resource per row and only filters that each source can put to the database
+    (`Source.db_filters`), the database counts and slices each source, so that a page of a
     nurse's thousands of tasks builds only its own resources; otherwise every match is built.
     """
     kind = search.kind
-    if search.ids is not None or search.filters or not all(source.one_per_row for source in kind.sources):
+    by_database = search.ids is None and all(
+        source.one_per_row and all(name in source.db_filters for name, _ in search.terms) for source in kind.sources
+    )
+    if not by_database:
         matches = run(user, search)
         return len(matches), matches[search.offset : search.offset + search.count]
     patients = visible_patients(user)
@@ -165,6 +165,8 @@ def run_page(user, search: Search) -> tuple[int, list[tuple[int, dict]]]:
     total, page, skip, wanted = 0, [], search.offset, search.count
     for source in kind.sources:
         rows = source.queryset(user, patients, None)
+        for name, options in search.terms:
+            rows = rows.filter(source.db_filters[name](options))
         count = rows.count()
         total += count
         if wanted and skip < count:

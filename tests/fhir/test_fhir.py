@@ -412,3 +412,37 @@ def test_paging_through_a_search_gives_every_match_once_across_tasks_and_handoff
         seen += [entry["resource"]["id"] for entry in page["entry"]]
         url = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
     assert seen == expected
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "query"),
+    [
+        ("Task", "status=ready"),
+        ("Task", "status=accepted,completed"),
+        ("Task", "status=requested&code=handoff"),
+        ("Task", "code=http://loinc.org|handoff"),
+        ("Task", "status=cancelled,received,draft"),
+        ("Encounter", "status=planned"),
+        ("CarePlan", "status=draft,active"),
+    ],
+)
+def test_a_filter_answered_by_the_database_matches_the_same_filter_on_the_resources(
+    client, world, resource_type, query
+):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    every = fhir_get(client, f"{resource_type}?_count=500").json()["entry"]
+    wanted = dict(part.split("=") for part in query.split("&"))
+
+    def matches(resource):
+        status_ok = resource["status"] in wanted.get("status", resource["status"]).split(",")
+        code = wanted.get("code")
+        code_ok = code is None or any(
+            c["code"] == code.split("|")[-1] and ("|" not in code or c["system"] == code.split("|")[0])
+            for c in resource["code"]["coding"]
+        )
+        return status_ok and code_ok
+
+    expected = [e["resource"]["id"] for e in every if matches(e["resource"])]
+    found = fhir_get(client, f"{resource_type}?{query}&_count=500").json()
+    assert [e["resource"]["id"] for e in found["entry"]] == expected and found["total"] == len(expected)

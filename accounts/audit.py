@@ -138,7 +138,9 @@ def logs_read(object_type: str, *, page: str = ""):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
-            if request.method in ("GET", "HEAD") and response.status_code == 200:
+            # A download writes its own EXPORT row instead (coordination.exports).
+            exported = getattr(request, "audit_exported", False)
+            if request.method in ("GET", "HEAD") and response.status_code == 200 and not exported:
                 shown = getattr(request, "audit_read", None)
                 if shown is None:
                     raise ImproperlyConfigured(f"{view.__module__}.{view.__qualname__} must call shows(request, ...)")

@@ -7,9 +7,11 @@ class CoordinationConfig(AppConfig):
 
     def ready(self):
         # The care team hears of a course stopped for good through the patients layer's hook.
+        from accounts.security_sections import register_security_section
         from checklists.hooks import register_hard_stop_listener
         from patients.hooks import register_course_stopped_listener, register_transfer_listener, register_watch_listener
 
+        from .feeds.views import security_section
         from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
         from .watch.services import on_watch_signal
 
@@ -20,3 +22,5 @@ class CoordinationConfig(AppConfig):
         register_watch_listener(on_watch_signal)
         # A failed hard stop blocks its event: the oncologist hears it at once.
         register_hard_stop_listener(on_hard_stop_failed)
+        # The Security page shows the user's calendar links, and renews them (coordination/feeds/).
+        register_security_section(security_section)

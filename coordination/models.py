@@ -1,11 +1,13 @@
 """Every model of the coordination app, from its packages (each keeps its own models.py);
 Django finds them all through this module."""
 
+from .feeds.models import FeedKey
 from .handoffs.models import Handoff, HandoffAction, HandoffActivity, HandoffComment, HandoffUnitRule
 from .reminders.models import Notification, Reminder, ReminderPreference, ReminderRule, TaskSnooze
 from .watch.models import OnCallShift, ToxicityAlert, WatchUnitRule
 
 __all__ = [
+    "FeedKey",
     "Handoff",
     "HandoffAction",
     "HandoffActivity",

@@ -22,6 +22,8 @@ from accounts.permissions import READ_AUDIT_LOG, Ability, can
 from checklists.models import Task
 from checklists.policy import EDIT_TEMPLATES
 from checklists.services import checklists_instantiate, task_claim, task_complete, template_version_new_draft
+from coordination.feeds.policy import can_subscribe
+from coordination.feeds.services import feed_key_renew, feed_secret
 from coordination.handoffs import services as handoffs_svc
 from coordination.handoffs.selectors import handoffs_visible_to
 from coordination.reminders.policy import READ_REMINDER_LEDGER
@@ -108,6 +110,26 @@ class OnHandoff:
     roles: frozenset
     audit: str | None = None
     data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fhir:
+    """A FHIR endpoint (coordination/fhir/): `path` under /fhir/R4/, the world's objects of the
+    case's patient filled in ({patient}, {course}, {weight}...). Every signed-in user reaches it;
+    a read of a patient that the user does not see answers a 404 OperationOutcome, a search an
+    empty Bundle; `patient_data=False` (the CapabilityStatement): 200 for everyone."""
+
+    path: str
+    target: str = "patient"
+    patient_data: bool = True
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A calendar feed (coordination/feeds/), reached by the secret in its URL, not a session:
+    200 for the roles that coordination.feeds.policy allows, 403 for the others."""
+
+    feed: str
 
 
 TEMPLATES = EDIT_TEMPLATES
@@ -234,6 +256,16 @@ RULES = {
     "event_reminders": Page(VIEW_PATIENTS, target="event"),
     "cycle_events": Page(VIEW_PATIENTS, target="cycle"),
     "task_snooze": Act("weight", frozenset({"nurse", "coordinator"}), "update", {"minutes": "60", "reason": "X-ray"}),
+    # FHIR R4 (coordination/fhir/): read and search through the access policy, for every role.
+    "fhir:metadata": Fhir("metadata", patient_data=False),
+    "fhir:search": Fhir("Encounter?patient={patient}"),
+    "fhir:read": Fhir("Task/task-{weight}"),
+    "fhir:everything": Fhir("Patient/{patient}/$everything"),
+    # Calendar feeds: my due work (clinical roles), the unit's week (its coordinators); the links'
+    # renewal from one's own Security page.
+    "feed_my_work": Feed("my-work"),
+    "feed_unit": Feed("unit"),
+    "feed_renew": Own(method="post"),
     # Django's admin checks staff status itself; its index stands for all its pages.
     "admin:index": Page(TEMPLATES),
 }
@@ -432,6 +464,24 @@ def test_the_matrix_holds(client, world, name, role, whose):
     if isinstance(rule, Own):
         response = getattr(client, rule.method)(reverse(name))
         assert response.status_code in (200, 302), response.status_code
+        return
+
+    if isinstance(rule, Fhir):
+        fill = {key: value.pk for key, value in target.items() if hasattr(value, "pk")}
+        response = client.get("/fhir/R4/" + rule.path.format(**fill))
+        assert response["Content-Type"].startswith("application/fhir+json")
+        body = response.json()
+        if not rule.patient_data:
+            assert response.status_code == 200
+        elif body.get("type") == "searchset":
+            assert response.status_code == 200 and (body["total"] > 0) == sees(user, target["patient"])
+        else:
+            assert response.status_code == (200 if sees(user, target["patient"]) else 404), response.status_code
+        return
+
+    if isinstance(rule, Feed):
+        response = client.get(reverse(name, args=[feed_secret(feed_key_renew(actor=user))]))
+        assert response.status_code == (200 if can_subscribe(user, rule.feed) else 403), response.status_code
         return
 
     if isinstance(rule, OnPlan):

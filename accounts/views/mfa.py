@@ -27,6 +27,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from ..forms import CodeForm, CrispyPasswordChangeForm, PasswordConfirmForm
 from ..policy import mfa_required
+from ..security_sections import security_sections
 from ..services import (
     CodeRejected,
     mfa_code_check,
@@ -164,6 +165,7 @@ def _security_page(request, *, codes_form=None, off_form=None):
         "off_form": off_form or _off_form(request),
         "idle_minutes": settings.SESSION_IDLE_TIMEOUT // 60,
         "absolute_hours": settings.SESSION_ABSOLUTE_TIMEOUT // 3600,
+        "more_sections": security_sections(request),  # what higher apps add (accounts.security_sections)
     }
     return render(request, "accounts/security.html", context)
 

@@ -14,6 +14,7 @@ from patients import policy as patient_policy
 from patients.models import Patient
 from patients.selectors import current_course
 
+from ..exports import csv_download, local, wants_csv
 from . import policy, selectors, services
 from .forms import AcknowledgeForm, RosterPeriodForm, ShiftFormSet
 from .models import ToxicityAlert
@@ -36,8 +37,25 @@ def _alert_for(user, pk) -> ToxicityAlert:
 @logs_read("coordination.alert_list")
 def alert_list(request):
     alerts = selectors.alerts_for(request.user)
+    if wants_csv(request):
+        return alerts_csv(request, alerts)
     shows(request, patients=sorted({alert.patient_id for alert in alerts}))
     return render(request, "coordination/watch/alert_list.html", {"alerts": alerts})
+
+
+def alerts_csv(request, alerts):
+    """The alerts list as CSV (coordination.exports), each time on its unit's clock."""
+    header = ["Raised", "Time zone", "Patient", "MRN", "Why", "Asked", "State", "Acknowledged by", "Acknowledged"]
+    rows = [
+        [local(alert.raised_at, alert.unit.zone), alert.unit.time_zone]
+        + [f"{alert.patient.family_name}, {alert.patient.given_name}", alert.patient.mrn, alert.reason]
+        + [alert.get_ask_display(), "open" if alert.is_open else "acknowledged", alert.acknowledged_by or ""]
+        + [local(alert.acknowledged_at, alert.unit.zone)]
+        for alert in alerts
+    ]
+    return csv_download(
+        request, what="alert-list", header=header, rows=rows, patient_ids=[alert.patient_id for alert in alerts]
+    )
 
 
 @logs_read("coordination.toxicityalert")

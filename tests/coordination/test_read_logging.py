@@ -186,3 +186,26 @@ def test_a_post_is_not_logged_as_a_read(client, world):
     response = client.post(reverse("patients:course_cycles", args=[targets["course"].pk]), {"planned_cycles": ""})
     assert response.status_code == 200  # the form again, with its error
     assert not reads(actor_id=users["oncologist"].pk)
+
+
+# FHIR (coordination/fhir/): each answer is a read of its own, naming the patients it shows.
+FHIR_READS = {
+    "Patient/{patient}": ("fhir.Patient", True),
+    "Task/task-{weight}": ("fhir.Task", True),
+    "Patient/{patient}/$everything": ("fhir.Patient", True),
+    "Encounter?patient={patient}": ("fhir.Encounter", False),
+}
+
+
+@pytest.mark.parametrize("path", FHIR_READS)
+def test_a_fhir_answer_logs_one_read_naming_its_patients(client, world, path):
+    users, targets = world
+    object_type, one_patient = FHIR_READS[path]
+    sign_in(client, users["nurse"])
+    before = reads()
+    fill = {key: value.pk for key, value in targets.items() if hasattr(value, "pk")}
+    assert client.get("/fhir/R4/" + path.format(**fill)).status_code == 200
+    (row,) = reads(id__gt=before[-1].id if before else 0)
+    patient = targets["patient"].pk
+    assert (row.actor_id, row.object_type, row.detail["patients"]) == (users["nurse"].pk, object_type, [patient])
+    assert row.patient_id == (patient if one_patient else None)

@@ -5,6 +5,8 @@ handoffs/partials/card.html, which the actions of actions.py re-render in place.
 offers is what the policy (policy.py) allows: the same functions that the services enforce.
 """
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,6 +18,7 @@ from checklists.gate import event_readiness
 from patients.models import CareEvent
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
+from ...exports import wants_csv
 from .. import policy, services
 from ..forms import (
     AcceptForm,
@@ -42,6 +45,7 @@ from ..selectors import (
     handoffs_incoming,
     handoffs_outgoing,
 )
+from .export import handoffs_csv
 
 # The review is the sending unit's business: the receiving unit does not see its flags.
 REVIEW_ACTIVITIES = {HandoffActivity.Action.FLAG, HandoffActivity.Action.UNFLAG, HandoffActivity.Action.SIGN_OFF}
@@ -55,10 +59,13 @@ def handoff_list(request):
     """Incoming handoffs and their tasks for a receiving unit; outgoing ones for the sending side."""
     user = request.user
     incoming, outgoing, actions = handoffs_incoming(user), handoffs_outgoing(user), handoff_actions_for(user)
+    zone = user.unit.time_zone if user.unit_id else settings.TIME_ZONE
+    if wants_csv(request):
+        rows = [("incoming", h) for h in incoming] + [("outgoing", h) for h in outgoing]
+        return handoffs_csv(request, "handoff-list", rows, zone=ZoneInfo(zone), now=timezone.now())
     shows(
         request, handoffs=sorted({h.pk for h in incoming} | {h.pk for h in outgoing} | {a.handoff_id for a in actions})
     )
-    zone = user.unit.time_zone if user.unit_id else settings.TIME_ZONE
     context = {
         "incoming": incoming,
         "outgoing": outgoing,

@@ -6,10 +6,12 @@ from django.utils import timezone
 
 from accounts.audit import logs_read, shows
 
+from ...exports import wants_csv
 from .. import policy
 from ..forms import ReviewFilterForm
 from ..models import Handoff
 from ..selectors import handoff_review_queue
+from .export import handoffs_csv
 
 WAITING = [Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED]
 
@@ -27,6 +29,10 @@ def handoff_review(request):
     handoffs = handoff_review_queue(user.unit_id, now=now, statuses=statuses, flagged_only=flagged)
     if status == "overdue":
         handoffs = [h for h in handoffs if h.acknowledgement_overdue(now)]
+    if wants_csv(request):
+        return handoffs_csv(
+            request, "handoff-review", [("outgoing", h) for h in handoffs], zone=user.unit.zone, now=now
+        )
     shows(request, handoffs=[h.pk for h in handoffs])
     context = {
         "unit": user.unit,

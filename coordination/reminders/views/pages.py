@@ -1,5 +1,7 @@
 """Reminder pages: the ledger (admins), one's own preferences, an event's reminders and snoozes."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -14,6 +16,7 @@ from checklists.policy import TeamRoles
 from checklists.selectors import get_event_for_user, get_task_for_user
 from patients.policy import VIEW_PATIENTS
 
+from ...exports import csv_download, local, wants_csv
 from ...htmx import act
 from ..forms import LedgerFilter, PreferenceForm, SnoozeForm
 from ..models import Reminder
@@ -35,11 +38,29 @@ def reminder_ledger(request):
     reminders = filterset.qs if filterset.is_valid() or not request.GET else Reminder.objects.none()
     counts, lags = ledger_summary(reminders)
     rows = ledger_rows(reminders)
+    if wants_csv(request):
+        return ledger_csv(request, rows)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "counts": counts, "lags": lags}
     return render(request, "coordination/reminders/ledger.html", context)
+
+
+def ledger_csv(request, reminders):
+    """The whole ledger under its filters (not one page) as CSV, times in UTC as on the page."""
+    utc, reminders = dt.UTC, list(reminders)
+    header = ["Written (UTC)", "Kind", "About", "Patient id", "Recipient", "Due (UTC)", "State", "Sent (UTC)"]
+    header += ["Lag (s)", "Channels", "Handed over", "Failed attempts", "Note"]
+    rows = [
+        [local(r.created_at, utc), r.get_kind_display(), r.target, r.patient_id or "", r.recipient.username]
+        + [local(r.due_at, utc), r.get_state_display(), local(r.sent_at, utc)]
+        + [f"{r.lag.total_seconds():.1f}" if r.sent_at and r.lag is not None else "", ", ".join(r.channels)]
+        + [r.dispatch_count, r.attempts, f"{r.skip_reason} {r.last_error}".strip()]
+        for r in reminders
+    ]
+    patient_ids = [r.patient_id for r in reminders if r.patient_id]
+    return csv_download(request, what="reminder-ledger", header=header, rows=rows, patient_ids=patient_ids)
 
 
 # --- one's own preferences --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from accounts.permissions import require
 from checklists.policy import can_reassign
 from patients.models import Patient
 
+from ...exports import csv_download, local, wants_csv
 from ...handoffs.models import Handoff
 from ...handoffs.selectors import handoffs_waiting
 from ...watch.models import ToxicityAlert
@@ -131,6 +132,18 @@ def board_overdue(request):
     now = timezone.now()
     tasks = overdue_tasks(patients, now=now, role=role, assignee=assignee)
     zone = user.unit.zone
+    if wants_csv(request):
+        return csv_download(
+            request,
+            what="board-overdue",
+            header=[f"Due ({zone.key})", "Task", "Role", "Assigned to", "Patient", "MRN", "Event"],
+            rows=[
+                [local(t.due_at, zone), t.text, t.get_role_display(), t.assignee or "unclaimed"]
+                + [f"{t.patient.family_name}, {t.patient.given_name}", t.patient.mrn, t.event.get_kind_display()]
+                for t in tasks
+            ],
+            patient_ids=[task.patient_id for task in tasks],
+        )
     patient_url, reassign_url = UrlForPk("patient_detail"), UrlForPk("task_reassign")
     for task in tasks:
         task.due_text = local_time_text(task.due_at, zone)
@@ -183,6 +196,18 @@ def board_not_ready(request):
     now = timezone.now()
     events = blocked_events(patients, now=now, start_hours=start, end_hours=end)
     zone = user.unit.zone
+    if wants_csv(request):
+        return csv_download(
+            request,
+            what="board-not-ready",
+            header=[f"When ({zone.key})", "Patient", "MRN", "Event", "What blocks it"],
+            rows=[
+                [local(e.planned_at, zone), f"{e.patient.family_name}, {e.patient.given_name}", e.patient.mrn]
+                + [e.kind_label, "; ".join(f"{b['role']}: {b['count']} ({', '.join(b['texts'])})" for b in e.blocking)]
+                for e in events
+            ],
+            patient_ids=[event.patient_id for event in events],
+        )
     patient_url, event_url = UrlForPk("patient_detail"), UrlForPk("event_detail")
     for event in events:  # what the rows show, as text: a template writes it fastest
         event.when_text = local_time_text(event.planned_at, zone, separator=" ")

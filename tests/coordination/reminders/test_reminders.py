@@ -6,7 +6,9 @@ moved with time-machine. tests/coordination/reminders/test_delivery_service.py r
 code through a real worker and Redis.
 """
 
+import csv
 import datetime as dt
+import io
 import zoneinfo
 
 import psycopg
@@ -742,6 +744,19 @@ def test_the_ledger_counts_by_state_shows_the_lag_and_filters(client, admin_user
     backwards = client.get(reverse("reminder_ledger"), {"start": "2026-03-05", "end": "2026-03-01"})
     assert "The end of the period comes before its start." in backwards.content.decode()
     assert backwards.context["page"].paginator.count == 0
+
+
+def test_the_ledger_downloads_as_csv_under_its_filters_every_page_and_logs_the_export(client, admin_user, ledger):
+    verified_login(client, admin_user)
+    response = client.get(reverse("reminder_ledger"), {"kind": "escalation", "format": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    escalations = ledger.filter(kind="escalation")
+    assert rows[0][:3] == ["Written (UTC)", "Kind", "About"] and len(rows) == escalations.count() + 1
+    assert {row[1] for row in rows[1:]} == {escalations.first().get_kind_display()}
+    (export,) = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT)
+    assert export.object_type == "coordination.reminder_ledger" and export.detail["filters"] == {"kind": "escalation"}
+    assert export.detail["patients"] == sorted({r.task.patient_id for r in escalations if r.task_id})
+    assert "Download CSV" in client.get(reverse("reminder_ledger")).content.decode()
 
 
 def event_text_absent(body: str, cast) -> bool:

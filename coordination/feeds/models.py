@@ -1,0 +1,20 @@
+"""The key behind a user's calendar links.
+
+A calendar app cannot sign in, so a feed's URL is its own credential. The database keeps only a
+random nonce per user; the secret in the URL is an HMAC of it under the site's secret key
+(coordination.feeds.services), so that a copy of the database alone opens no feed. Renewing
+draws a new nonce: every link made from the old one stops working at once.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class FeedKey(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_key")
+    nonce = models.CharField(max_length=64)
+    renewed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Calendar links of {self.user} (since {self.renewed_at:%Y-%m-%d %H:%M})"

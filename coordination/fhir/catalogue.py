@@ -1,0 +1,250 @@
+"""What the FHIR server serves: for each resource type, where its resources come from (sources:
+querysets of the product's records, narrowed to the patients that the user sees) and which
+search parameters it answers. The CapabilityStatement is written from this table, so that it
+never promises what the server does not do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from checklists.models import Task
+from coordination.handoffs.selectors import handoffs_visible_to
+from coordination.watch.models import ToxicityAlert
+from patients.models import CareEvent, CareTeamMember, Cycle, Patient, ToxicityAssessment, TreatmentCourse, Weighing
+
+from . import codes
+from . import resources as fhir
+
+NOTHING = Q(pk__in=[])
+
+
+def _statuses(mapping: dict[str, str]) -> Callable[[list[str]], Q]:
+    """The rows whose status maps (`mapping`: the product's status → FHIR's) to one asked for."""
+    return lambda options: Q(status__in=[ours for ours, theirs in mapping.items() if theirs in options])
+
+
+def _checklist_task_statuses(options: list[str]) -> Q:
+    """resources.checklist_task_status, as conditions on the rows."""
+    conditions = {
+        "ready": Q(status="open", assignee__isnull=True),
+        "accepted": Q(status="open", assignee__isnull=False),
+        "completed": Q(status="done"),
+        "cancelled": Q(status__in=["not_applicable", "cancelled"]),
+    }
+    found = NOTHING
+    for option in options:
+        found |= conditions.get(option, NOTHING)
+    return found
+
+
+def _coded(coding: dict) -> Callable[[list[str]], Q]:
+    """Every row of a source whose resources all carry `coding`, or none."""
+    return lambda options: Q() if any(codes.token_matches([coding], token) for token in options) else NOTHING
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key of `ResourceType.pks_for`
+class Source:
+    """Rows of one model (`rows(user, patients)`, the patients a queryset the user may see),
+    each made into one or more resources whose ids start with `prefix` and the row's pk."""
+
+    prefix: str
+    rows: Callable[[object, QuerySet], QuerySet]
+    to_resources: Callable[[object], list[dict]]
+    # One resource per row: a search without filters is then counted and paged by the database.
+    one_per_row: bool = True
+    # Search parameters that the database can answer for this source: name → the condition on
+    # its rows for the values asked (ORed). A search with only these is paged by the database.
+    db_filters: dict[str, Callable[[list[str]], Q]] = field(default_factory=dict)
+
+    def queryset(self, user, patients: QuerySet, pks: set[int] | None) -> QuerySet:
+        rows = self.rows(user, patients)
+        return rows if pks is None else rows.filter(pk__in=pks)
+
+    def resources(self, user, patients: QuerySet, pks: set[int] | None) -> Iterator[tuple[int, dict]]:
+        return self.resources_of(self.queryset(user, patients, pks))
+
+    def resources_of(self, rows) -> Iterator[tuple[int, dict]]:
+        for row in rows:
+            patient_id = row.pk if isinstance(row, Patient) else row.patient_id
+            for item in self.to_resources(row):
+                yield patient_id, item
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    sources: tuple[Source, ...]
+    # Search parameters beyond the common ones (_id, _count, _offset, _format): name → what it matches.
+    params: dict[str, str]
+
+    def pks_for(self, ids: list[str]) -> dict[Source, set[int]]:
+        """The rows that these resource ids can come from, by source (an id of no source: none)."""
+        found: dict[Source, set[int]] = {source: set() for source in self.sources}
+        for resource_id in ids:
+            for source in self.sources:
+                match = re.fullmatch(rf"{re.escape(source.prefix)}(\d{{1,18}})(-[a-z0-9-]+)?", resource_id)
+                if match:
+                    found[source].add(int(match.group(1)))
+        return found
+
+
+def _one(resource_builder):
+    return lambda row: [resource_builder(row)]
+
+
+PATIENT_SUBJECT = {"patient": "the patient (an id or Patient/id)", "subject": "the same, as Patient/id"}
+STATUS = {"status": "the resource's status code"}
+
+CATALOGUE = {
+    kind.name: kind
+    for kind in [
+        ResourceType(
+            "Patient",
+            (
+                Source(
+                    "",
+                    lambda user, patients: patients.select_related("organisation", "unit").order_by("pk"),
+                    _one(fhir.patient_resource),
+                ),
+            ),
+            {"identifier": "the MRN (value, or system|value)"},
+        ),
+        ResourceType(
+            "CareTeam",
+            (
+                Source(
+                    "",
+                    lambda user, patients: (
+                        patients.select_related("unit")
+                        .prefetch_related(
+                            Prefetch("care_team", queryset=CareTeamMember.objects.select_related("user").order_by("pk"))
+                        )
+                        .order_by("pk")
+                    ),
+                    _one(fhir.care_team_resource),
+                ),
+            ),
+            {**PATIENT_SUBJECT, **STATUS},
+        ),
+        ResourceType(
+            "CarePlan",
+            (
+                Source(
+                    "",
+                    lambda user, patients: (
+                        TreatmentCourse.objects.filter(patient__in=patients)
+                        .select_related("patient__unit")
+                        .prefetch_related(Prefetch("cycles", queryset=Cycle.objects.order_by("number")))
+                        .order_by("pk")
+                    ),
+                    _one(fhir.care_plan_resource),
+                    db_filters={"status": _statuses(fhir.COURSE_STATUS)},
+                ),
+            ),
+            {**PATIENT_SUBJECT, **STATUS},
+        ),
+        ResourceType(
+            "Encounter",
+            (
+                Source(
+                    "",
+                    lambda user, patients: CareEvent.objects.filter(patient__in=patients).order_by("planned_at", "pk"),
+                    _one(fhir.encounter_resource),
+                    db_filters={"status": _statuses(fhir.EVENT_STATUS)},
+                ),
+            ),
+            {**PATIENT_SUBJECT, **STATUS},
+        ),
+        ResourceType(
+            "Task",
+            (
+                Source(
+                    "task-",
+                    lambda user, patients: (
+                        Task.objects.filter(patient__in=patients)
+                        .select_related("event__cycle", "assignee")
+                        .order_by("due_at", "pk")
+                    ),
+                    _one(fhir.checklist_task_resource),
+                    db_filters={"status": _checklist_task_statuses, "code": _coded(codes.TASK_CHECKLIST)},
+                ),
+                Source(
+                    "handoff-",
+                    lambda user, patients: (
+                        handoffs_visible_to(user)
+                        .filter(patient__in=patients)
+                        .select_related("from_person", "from_unit", "to_person", "to_unit")
+                        .order_by("created_at", "pk")
+                    ),
+                    _one(fhir.handoff_task_resource),
+                    db_filters={
+                        "status": _statuses(fhir.HANDOFF_STATUS),
+                        "code": _coded(codes.TASK_HANDOFF),
+                    },
+                ),
+            ),
+            {**PATIENT_SUBJECT, **STATUS, "code": "checklist-task or handoff (system|code or code)"},
+        ),
+        ResourceType(
+            "Communication",
+            (
+                Source(
+                    "handoff-",
+                    lambda user, patients: (
+                        handoffs_visible_to(user)
+                        .filter(patient__in=patients, acknowledged_at__isnull=False)
+                        .select_related("acknowledged_by", "from_person", "to_unit")
+                        .order_by("acknowledged_at", "pk")
+                    ),
+                    _one(fhir.handoff_acknowledgement_resource),
+                ),
+                Source(
+                    "alert-",
+                    lambda user, patients: (
+                        ToxicityAlert.objects.filter(patient__in=patients, acknowledged_at__isnull=False)
+                        .select_related("acknowledged_by")
+                        .order_by("acknowledged_at", "pk")
+                    ),
+                    _one(fhir.alert_acknowledgement_resource),
+                ),
+            ),
+            {**PATIENT_SUBJECT, **STATUS, "category": "handoff-acknowledgement or alert-acknowledgement"},
+        ),
+        ResourceType(
+            "Observation",
+            (
+                Source(
+                    "weighing-",
+                    lambda user, patients: Weighing.objects.filter(patient__in=patients).order_by("measured_at", "pk"),
+                    fhir.weighing_observations,
+                ),
+                Source(
+                    "assessment-",
+                    lambda user, patients: (
+                        ToxicityAssessment.objects.filter(patient__in=patients)
+                        .select_related("recorded_by")
+                        .order_by("assessed_at", "pk")
+                    ),
+                    fhir.assessment_observations,
+                    one_per_row=False,
+                ),
+            ),
+            {
+                **PATIENT_SUBJECT,
+                **STATUS,
+                "code": "LOINC or project code (system|code or code)",
+                "category": "vital-signs or survey",
+            },
+        ),
+    ]
+}
+
+
+def visible_patients(user) -> QuerySet:
+    """The one door to patient data: the access policy."""
+    return Patient.objects.visible_to(user)

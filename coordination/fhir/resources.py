@@ -1,0 +1,384 @@
+"""The product's records as FHIR resources (plain dicts, validated by `validate` before they leave).
+
+One function per mapping; each reads only the relations that its source's queryset loads
+(coordination.fhir.catalogue), so that a page of resources costs a fixed number of queries.
+References between resources are relative (`Patient/12`), and every one of them points to a
+resource that this server serves, so that a patient's `$everything` Bundle resolves in itself.
+People are named in references by display and user name (no Practitioner resources).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
+
+from accounts.models import Role
+
+from . import codes
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def validate(resource: dict) -> dict:
+    """The resource, once fhir.resources' model of its type accepts it (it raises otherwise):
+    whatever the server emits is valid FHIR."""
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return resource
+
+
+def instant(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else timezone.localtime(moment, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def ref(resource_type: str, resource_id) -> dict:
+    return {"reference": f"{resource_type}/{resource_id}"}
+
+
+def person(user) -> dict | None:
+    """A user as a reference without a resource: their name and their user name."""
+    if user is None:
+        return None
+    return {
+        "display": str(user),
+        "identifier": {"system": codes.USERNAME_SYSTEM, "value": user.get_username()},
+    }
+
+
+def role_concept(role: str) -> dict:
+    label = Role(role).label if role in Role.values else role
+    codings = []
+    if role in codes.ROLE_SNOMED:
+        code, display = codes.ROLE_SNOMED[role]
+        codings.append(codes.coding(codes.SNOMED, code, display))
+    codings.append(codes.project(f"role-{role}", label))
+    return codes.concept(*codings, text=label)
+
+
+def _clean(value):
+    """Drop empty values, which FHIR forbids (no nulls, no empty strings, lists or objects)."""
+    if isinstance(value, dict):
+        cleaned = {key: _clean(item) for key, item in value.items()}
+        return {key: item for key, item in cleaned.items() if item not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [item for item in (_clean(entry) for entry in value) if item not in (None, "", [], {})]
+    return value
+
+
+def resource(resource_type: str, resource_id, **fields) -> dict:
+    return _clean({"resourceType": resource_type, "id": str(resource_id), **fields})
+
+
+# --- the record --------------------------------------------------------------------------------
+
+
+def patient_resource(patient) -> dict:
+    caregiver = None
+    if patient.caregiver_name or patient.caregiver_phone:
+        caregiver = {
+            "relationship": [
+                codes.concept(codes.coding("http://terminology.hl7.org/CodeSystem/v2-0131", "C", "Emergency Contact"))
+            ],
+            "name": {"text": patient.caregiver_name},
+            "telecom": [{"system": "phone", "value": patient.caregiver_phone}] if patient.caregiver_phone else [],
+        }
+    return resource(
+        "Patient",
+        patient.pk,
+        identifier=[
+            {
+                "use": "usual",
+                "type": codes.concept(codes.coding(codes.IDENTIFIER_TYPE, "MR", "Medical record number")),
+                "system": codes.mrn_system(patient.organisation_id),
+                "value": patient.mrn,
+                "assigner": {"display": str(patient.organisation)},
+            }
+        ],
+        active=True,
+        name=[{"use": "official", "family": patient.family_name, "given": [patient.given_name]}],
+        gender=patient.sex,  # the product's choices are FHIR's administrative genders
+        birthDate=patient.birth_date.isoformat(),
+        contact=[caregiver] if caregiver else [],
+        managingOrganization={"display": str(patient.organisation)},
+    )
+
+
+def care_team_resource(patient) -> dict:
+    """The patient's care team: one per patient, named by the patient's id."""
+    return resource(
+        "CareTeam",
+        patient.pk,
+        status="active",
+        name=f"Care team of {patient.mrn}",
+        subject=ref("Patient", patient.pk),
+        participant=[
+            {
+                "role": [role_concept(member.role)],
+                "member": person(member.user),
+                "period": {"start": instant(member.added_at)},
+            }
+            for member in patient.care_team.all()
+        ],
+        managingOrganization=[{"display": str(patient.unit)}],
+    )
+
+
+COURSE_STATUS = {"planned": "draft", "active": "active", "completed": "completed", "stopped": "revoked"}
+
+
+def _cycle_status(cycle, today: dt.date) -> str:
+    if cycle.ended_early_at is not None:
+        return "stopped"
+    if today < cycle.start_date:
+        return "scheduled"
+    if cycle.infusion_end_date is not None and today > cycle.infusion_end_date:
+        return "completed"
+    return "in-progress"
+
+
+def care_plan_resource(course) -> dict:
+    """The course as a CarePlan, its cycles as activities (status from the unit's calendar)."""
+    today = timezone.localdate(timezone.now(), course.patient.unit.zone)
+    return resource(
+        "CarePlan",
+        course.pk,
+        status=COURSE_STATUS[course.status],
+        intent="plan",
+        title=f"{course.get_regimen_display()}: {course.get_indication_display()}",
+        description=f"{course.planned_cycles} planned cycle(s), bags of {course.bag_hours} h",
+        subject=ref("Patient", course.patient_id),
+        period={"start": course.start_date.isoformat()},
+        careTeam=[ref("CareTeam", course.patient_id)],
+        activity=[
+            {
+                "detail": {
+                    "code": codes.concept(codes.CYCLE_ACTIVITY, text=f"Cycle {cycle.number}"),
+                    "status": _cycle_status(cycle, today),
+                    "description": f"Cycle {cycle.number} ({cycle.get_phase_display()}): "
+                    f"{cycle.infusion_days} days of infusion",
+                    "scheduledPeriod": {
+                        "start": cycle.start_date.isoformat(),
+                        "end": (cycle.infusion_end_date.isoformat() if cycle.infusion_end_date else None),
+                    },
+                }
+            }
+            for cycle in course.cycles.all()
+        ],
+    )
+
+
+# Why Encounter rather than Appointment: a care event is where the team meets the patient in a
+# setting (ward, clinic, home) and does its checklist there; it is planned, then happens, is
+# missed or cancelled, and Task.encounter and Observation.encounter point to it.
+EVENT_STATUS = {
+    "planned": "planned",
+    "in_progress": "in-progress",
+    "done": "finished",
+    "missed": "unknown",  # its time passed without the work done: FHIR has no closer status
+    "cancelled": "cancelled",
+}
+SETTING_CLASS = {
+    "inpatient": codes.coding(codes.ACT_CODE, "IMP", "inpatient encounter"),
+    "clinic": codes.coding(codes.ACT_CODE, "AMB", "ambulatory"),
+    "home": codes.coding(codes.ACT_CODE, "HH", "home health"),
+}
+
+
+def encounter_resource(event) -> dict:
+    start = event.actual_at or event.planned_at
+    return resource(
+        "Encounter",
+        event.pk,
+        status=EVENT_STATUS[event.status],
+        **{"class": SETTING_CLASS[event.setting]},
+        type=[codes.concept(codes.project(f"event-{event.kind}", event.get_kind_display()))],
+        subject=ref("Patient", event.patient_id),
+        period={"start": instant(start), "end": instant(event.actual_at) if event.status == "done" else None},
+    )
+
+
+# --- the work ----------------------------------------------------------------------------------
+
+
+def checklist_task_status(task) -> str:
+    if task.status == "open":
+        return "accepted" if task.assignee_id else "ready"
+    return {"done": "completed", "not_applicable": "cancelled", "cancelled": "cancelled"}[task.status]
+
+
+def checklist_task_resource(task) -> dict:
+    return resource(
+        "Task",
+        f"task-{task.pk}",
+        status=checklist_task_status(task),
+        statusReason=(
+            {"text": f"Not applicable: {task.not_applicable_reason}"} if task.status == "not_applicable" else None
+        ),
+        businessStatus={"text": task.get_status_display()},
+        intent="order",
+        code=codes.concept(codes.TASK_CHECKLIST),
+        description=task.text,
+        basedOn=[ref("CarePlan", task.event.cycle.course_id)],
+        **{"for": ref("Patient", task.patient_id)},
+        encounter=ref("Encounter", task.event_id),
+        lastModified=instant(task.completed_at),
+        owner=person(task.assignee),
+        performerType=[role_concept(task.role)],
+        restriction={"period": {"end": instant(task.due_at)}},
+        executionPeriod={"end": instant(task.completed_at)} if task.completed_at else None,
+        output=[{"type": {"text": "Recorded value"}, "valueString": task.value}] if task.value else [],
+    )
+
+
+# The handoff's statuses as FHIR Task's: sent → requested, acknowledged → received, accepted,
+# completed; a return is the receiver's refusal (rejected).
+HANDOFF_STATUS = {
+    "draft": "draft",
+    "sent": "requested",
+    "acknowledged": "received",
+    "accepted": "accepted",
+    "completed": "completed",
+    "returned": "rejected",
+    "cancelled": "cancelled",
+}
+
+
+def handoff_task_resource(handoff) -> dict:
+    reason = handoff.return_reason or handoff.cancel_reason
+    return resource(
+        "Task",
+        f"handoff-{handoff.pk}",
+        status=HANDOFF_STATUS[handoff.status],
+        statusReason={"text": reason} if reason else None,
+        businessStatus={"text": handoff.get_status_display()},
+        intent="order",
+        priority="urgent" if handoff.illness_severity == "unstable" else "routine",
+        code=codes.concept(codes.TASK_HANDOFF, text=handoff.get_kind_display()),
+        description=handoff.get_kind_display(),
+        basedOn=[ref("CarePlan", handoff.course_id)],
+        focus=ref("Encounter", handoff.event_id),
+        **{"for": ref("Patient", handoff.patient_id)},
+        encounter=ref("Encounter", handoff.event_id),
+        authoredOn=instant(handoff.sent_at or handoff.created_at),
+        lastModified=instant(handoff.updated_at),
+        requester={"display": f"{handoff.from_person} ({handoff.from_unit})"},
+        owner=person(handoff.to_person) or {"display": str(handoff.to_unit)},
+        restriction={"period": {"end": instant(handoff.acknowledge_by)}} if handoff.acknowledge_by else None,
+        executionPeriod={"start": instant(handoff.accepted_at), "end": instant(handoff.completed_at)}
+        if handoff.accepted_at
+        else None,
+    )
+
+
+def handoff_acknowledgement_resource(handoff) -> dict:
+    return resource(
+        "Communication",
+        f"handoff-{handoff.pk}-ack",
+        status="completed",
+        category=[codes.concept(codes.COMMUNICATION_HANDOFF_ACK)],
+        subject=ref("Patient", handoff.patient_id),
+        about=[ref("Task", f"handoff-{handoff.pk}")],
+        sent=instant(handoff.acknowledged_at),
+        sender=person(handoff.acknowledged_by),
+        recipient=[person(handoff.from_person)],
+        payload=[{"contentString": f"Handoff acknowledged by {handoff.acknowledged_by or handoff.to_unit}."}],
+    )
+
+
+def alert_acknowledgement_resource(alert) -> dict:
+    text = f"Alert acknowledged: {alert.reason}." + (f" {alert.acknowledge_note}" if alert.acknowledge_note else "")
+    return resource(
+        "Communication",
+        f"alert-{alert.pk}-ack",
+        status="completed",
+        category=[codes.concept(codes.COMMUNICATION_ALERT_ACK)],
+        subject=ref("Patient", alert.patient_id),
+        reasonCode=[{"text": alert.reason}],
+        sent=instant(alert.acknowledged_at),
+        sender=person(alert.acknowledged_by),
+        payload=[{"contentString": text}],
+    )
+
+
+# --- observations ------------------------------------------------------------------------------
+
+
+def _code(definition) -> dict:
+    system, code, display, _unit = definition
+    return codes.concept(codes.coding(system, code, display), text=display)
+
+
+def _quantity(definition, value) -> dict:
+    unit = definition[3]
+    return {
+        "value": float(value) if isinstance(value, Decimal) else value,
+        "unit": unit,
+        "system": codes.UCUM,
+        "code": unit,
+    }
+
+
+def _category(code: str, display: str) -> list[dict]:
+    return [codes.concept(codes.coding(codes.OBSERVATION_CATEGORY, code, display))]
+
+
+VITAL_SIGNS = _category("vital-signs", "Vital Signs")
+SURVEY = _category("survey", "Survey")
+
+
+def weighing_observations(weighing) -> list[dict]:
+    return [
+        resource(
+            "Observation",
+            f"weighing-{weighing.pk}",
+            status="final",
+            category=VITAL_SIGNS,
+            code=_code(codes.BODY_WEIGHT),
+            subject=ref("Patient", weighing.patient_id),
+            effectiveDateTime=instant(weighing.measured_at),
+            valueQuantity=_quantity(codes.BODY_WEIGHT, weighing.weight_kg),
+        )
+    ]
+
+
+def assessment_observations(assessment) -> list[dict]:
+    """An assessment's vital signs, its ICE score (when all five parts were scored) and its CRS
+    and ICANS grades (preliminary until the oncologist confirms them, then final)."""
+
+    def observation(suffix, definition, category, status="final", **value):
+        return resource(
+            "Observation",
+            f"assessment-{assessment.pk}-{suffix}",
+            status=status,
+            category=category,
+            code=_code(definition),
+            subject=ref("Patient", assessment.patient_id),
+            encounter=ref("Encounter", assessment.event_id) if assessment.event_id else None,
+            effectiveDateTime=instant(assessment.assessed_at),
+            performer=[person(assessment.recorded_by)],
+            **value,
+        )
+
+    found = []
+    vitals = [
+        ("temperature", codes.BODY_TEMPERATURE, assessment.temperature_celsius),
+        ("heart-rate", codes.HEART_RATE, assessment.heart_rate),
+        ("spo2", codes.OXYGEN_SATURATION, assessment.oxygen_saturation),
+    ]
+    for suffix, definition, value in vitals:
+        if value is not None:
+            found.append(observation(suffix, definition, VITAL_SIGNS, valueQuantity=_quantity(definition, value)))
+    if assessment.systolic_bp is not None and assessment.diastolic_bp is not None:
+        components = [
+            {"code": _code(codes.SYSTOLIC), "valueQuantity": _quantity(codes.SYSTOLIC, assessment.systolic_bp)},
+            {"code": _code(codes.DIASTOLIC), "valueQuantity": _quantity(codes.DIASTOLIC, assessment.diastolic_bp)},
+        ]
+        found.append(observation("bp", codes.BLOOD_PRESSURE, VITAL_SIGNS, component=components))
+    if assessment.ice_score is not None:
+        found.append(observation("ice", codes.ICE_SCORE, SURVEY, valueInteger=assessment.ice_score))
+    grade_status = "final" if assessment.is_confirmed else "preliminary"
+    found.append(observation("crs", codes.CRS_GRADE, SURVEY, grade_status, valueInteger=assessment.crs))
+    found.append(observation("icans", codes.ICANS_GRADE, SURVEY, grade_status, valueInteger=assessment.icans))
+    return found

@@ -1,0 +1,204 @@
+"""The FHIR endpoints: the CapabilityStatement, read, search and a patient's `$everything`.
+
+DRF views on the project's default authentication (a session, or a personal token), answering
+application/fhir+json (application/json to a client that asks for it). Every error is an
+OperationOutcome with its status: 400 for a search the server cannot run, 401/403 for a caller
+not signed in, 404 for an unknown id or a patient that the caller may not see (its existence
+must not leak), 405 for a write, 406 for a format other than JSON. Every answer that shows
+patient data writes one audit row naming the patients it shows.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
+from accounts.signin import second_step
+
+from . import resources as fhir
+from .capability import capability_statement
+from .catalogue import CATALOGUE, visible_patients
+from .search import JSON_FORMATS, Search, SearchError, parse, run, run_page
+
+
+class FhirJSONRenderer(JSONRenderer):
+    media_type = "application/fhir+json"
+    format = "fhir"
+
+
+def operation_outcome(code: str, message: str, *, severity: str = "error") -> dict:
+    return fhir.validate(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": message}],
+        }
+    )
+
+
+ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+}
+
+
+class FhirView(APIView):
+    renderer_classes = [FhirJSONRenderer, JSONRenderer]
+    permission_classes = [IsAuthenticated]
+    # Out of the REST API's OpenAPI schema: FHIR describes itself (the CapabilityStatement).
+    schema = None
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The caller signs in through DRF's authentication (a token needs no session), and an
+        # anonymous caller gets a 401/403 OperationOutcome, not the sign-in page.
+        return login_not_required(super().as_view(**initkwargs))
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A browser session that still owes the second sign-in step is not signed in yet.
+        if isinstance(request.successful_authenticator, SessionAuthentication) and second_step(request.user):
+            raise exceptions.NotAuthenticated("Finish signing in (the second step) first.")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Patient data: no cache keeps it, whoever signed in (a token caller has no session for
+        # NoStoreMiddleware to see).
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def handle_exception(self, exc):
+        if isinstance(exc, SearchError):
+            return Response(operation_outcome(exc.code, str(exc)), status=exc.status)
+        response = super().handle_exception(exc)
+        message = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        if isinstance(exc, Http404 | exceptions.NotFound):
+            message = str(exc) or "No such resource, or not one that you may see."
+        response.data = operation_outcome(ISSUE_CODES.get(response.status_code, "processing"), str(message))
+        return response
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def kind(self, resource_type: str):
+        if resource_type not in CATALOGUE:
+            raise Http404(f"This server does not serve {resource_type[:60]} resources.")
+        return CATALOGUE[resource_type]
+
+    def log_read(self, *, what: str, object_id: str = "", patient_ids, patient_id=None, **detail) -> None:
+        audit_record(
+            action=AuditEvent.Action.VIEW,
+            object_type=f"fhir.{what}",
+            object_id=object_id,
+            patient_id=patient_id,
+            detail={"patients": sorted(set(patient_ids)), **detail},
+            actor=self.request.user,
+            request=self.request._request,
+        )
+
+    def refuse(self, *, what: str, object_id: str):
+        audit_record(
+            action=AuditEvent.Action.VIEW,
+            object_type=f"fhir.{what}",
+            object_id=object_id[:100],
+            outcome=AuditEvent.Outcome.DENIED,
+            actor=self.request.user,
+            request=self.request._request,
+        )
+        raise Http404(f"{what}/{object_id[:64]} is not known, or not one that you may see.")
+
+    def bundle(self, matches, *, total: int, links: list[dict]) -> dict:
+        base = self.request.build_absolute_uri("/fhir/R4/")
+        return {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "timestamp": fhir.instant(timezone.now()),
+            "total": total,
+            "link": links,
+            "entry": [
+                {
+                    "fullUrl": f"{base}{item['resourceType']}/{item['id']}",
+                    "resource": fhir.validate(item),
+                    "search": {"mode": "match"},
+                }
+                for _patient_id, item in matches
+            ],
+        }
+
+    def page_url(self, offset: int) -> str:
+        query = self.request.query_params.copy()
+        query["_offset"] = str(offset)
+        return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+
+
+class MetadataView(FhirView):
+    """The CapabilityStatement: open to any signed-in caller, as it holds no patient data."""
+
+    def get(self, request):
+        return Response(capability_statement(request.build_absolute_uri("/fhir/R4")))
+
+
+class SearchView(FhirView):
+    def get(self, request, resource_type: str):
+        kind = self.kind(resource_type)
+        search = parse(kind, request.query_params)
+        total, page = run_page(request.user, search)
+        links = [{"relation": "self", "url": request.build_absolute_uri()}]
+        if search.offset + search.count < total and search.count:
+            links.append({"relation": "next", "url": self.page_url(search.offset + search.count)})
+        if search.offset:
+            links.append({"relation": "previous", "url": self.page_url(max(0, search.offset - search.count))})
+        body = self.bundle(page, total=total, links=links)
+        self.log_read(what=kind.name, patient_ids=[pk for pk, _ in page], query=request.GET.urlencode()[:500])
+        return Response(body)
+
+
+class ReadView(FhirView):
+    def get(self, request, resource_type: str, resource_id: str):
+        kind = self.kind(resource_type)
+        matches = run(request.user, Search(kind, ids={resource_id}))
+        if len(matches) != 1:
+            self.refuse(what=kind.name, object_id=resource_id)
+        patient_id, item = matches[0]
+        body = fhir.validate(item)
+        self.log_read(what=kind.name, object_id=resource_id, patient_id=patient_id, patient_ids=[patient_id])
+        return Response(body)
+
+
+class EverythingView(FhirView):
+    """Patient/{id}/$everything: the patient and every resource about them, in one Bundle whose
+    references all resolve inside it."""
+
+    def get(self, request, resource_id: str):
+        unknown = [name for name in request.query_params if name != "_format"]
+        if unknown:
+            raise SearchError(f"$everything takes no parameter here ({', '.join(sorted(unknown))}).")
+        if any(value not in JSON_FORMATS for value in request.query_params.getlist("_format")):
+            raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
+        patient = visible_patients(request.user).filter(pk=resource_id).first() if resource_id.isdigit() else None
+        if patient is None:
+            self.refuse(what="Patient", object_id=resource_id)
+        matches = [
+            match for kind in CATALOGUE.values() for match in run(request.user, Search(kind, patient_ids={patient.pk}))
+        ]
+        links = [{"relation": "self", "url": request.build_absolute_uri()}]
+        body = self.bundle(matches, total=len(matches), links=links)
+        self.log_read(
+            what="Patient",
+            object_id=resource_id,
+            patient_id=patient.pk,
+            patient_ids=[patient.pk],
+            operation="everything",
+        )
+        return Response(body)

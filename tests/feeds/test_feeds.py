@@ -1,0 +1,180 @@
+"""Calendar feeds: a secret link per user, renewed from the Security page; events on the unit's
+clock with its VTIMEZONE (across a daylight-saving change), naming patients by initials and the
+MRN's last four only; every read logged as the feed's user."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+
+from accounts.models import AuditEvent
+from checklists.services import checklists_instantiate
+from coordination.feeds.models import FeedKey
+from coordination.feeds.services import feed_key_renew, feed_secret
+
+from ..accounts.helpers import verified_login
+from ..checklists.helpers import make_event, publish_template
+from ..factories import CareTeamMemberFactory, PatientFactory
+
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the factories' units; clocks go forward on 8 March 2026
+BEFORE_THE_CHANGE = dt.datetime(2026, 3, 6, 12, 0, tzinfo=dt.UTC)
+
+
+def feed_url(user, name):
+    key = FeedKey.objects.filter(user=user).first() or feed_key_renew(actor=user)
+    return reverse(name, args=[feed_secret(key)])
+
+
+def events_of(response):
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"].startswith("text/calendar")
+    calendar = Calendar.from_ical(response.content)
+    return calendar, list(calendar.walk("VEVENT"))
+
+
+@time_machine.travel(BEFORE_THE_CHANGE, tick=False)
+def test_the_units_week_keeps_the_units_clock_across_the_daylight_saving_change(client, patient, coordinator):
+    before = make_event(patient, planned_at=dt.datetime(2026, 3, 7, 9, 0, tzinfo=NEW_YORK))
+    after = make_event(patient, planned_at=dt.datetime(2026, 3, 10, 9, 0, tzinfo=NEW_YORK))
+    make_event(patient, planned_at=dt.datetime(2026, 3, 20, 9, 0, tzinfo=NEW_YORK))  # beyond 7 days
+
+    calendar, events = events_of(client.get(feed_url(coordinator, "feed_unit")))
+
+    starts = {str(event["uid"]): event.decoded("dtstart") for event in events}
+    assert set(starts) == {
+        f"event-{before.pk}@care-coordination-tracker",
+        f"event-{after.pk}@care-coordination-tracker",
+    }
+    for start in starts.values():
+        assert (start.hour, start.minute, str(start.tzinfo)) == (9, 0, "America/New_York")
+    utc_hours = sorted(start.astimezone(dt.UTC).hour for start in starts.values())
+    assert utc_hours == [13, 14]  # EDT (UTC-4) after the change, EST (UTC-5) before
+    (zone,) = calendar.walk("VTIMEZONE")
+    assert zone["TZID"] == "America/New_York"
+    assert {part.name for part in zone.subcomponents} == {"STANDARD", "DAYLIGHT"}
+
+
+def test_a_feed_names_patients_by_initials_and_the_mrns_last_four_never_by_name(client, patient, nurse, coordinator):
+    publish_template(items=[{"text": "Weight", "role": "nurse"}])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=5))
+    checklists_instantiate(events=[event])
+
+    for user, name in ((nurse, "feed_my_work"), (coordinator, "feed_unit")):
+        response = client.get(feed_url(user, name))
+        _, events = events_of(response)
+        summaries = " ".join(str(event["summary"]) for event in events)
+        label = f"{patient.given_name[0]}.{patient.family_name[0]}.".upper() + f" MRN …{patient.mrn[-4:]}"
+        assert label in summaries
+        text = response.content.decode()
+        assert patient.given_name not in text and patient.family_name not in text and patient.mrn not in text
+
+
+def test_my_work_lists_my_open_tasks_and_not_another_teams(client, patient, nurse, foreign_patient):
+    publish_template(items=[{"text": "Weight", "role": "nurse"}, {"text": "Order verified", "role": "pharmacist"}])
+    ours = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=5))
+    theirs = make_event(foreign_patient, planned_at=timezone.now() + dt.timedelta(hours=5))
+    checklists_instantiate(events=[ours, theirs])
+
+    _, events = events_of(client.get(feed_url(nurse, "feed_my_work")))
+
+    assert [str(event["summary"]).split(":")[0] for event in events] == ["Weight"]
+
+
+def test_a_feed_read_is_logged_as_a_read_by_the_feeds_user(client, patient, coordinator):
+    make_event(patient, planned_at=timezone.now() + dt.timedelta(days=1))
+    url = feed_url(coordinator, "feed_unit")
+    client.get(url)
+    row = AuditEvent.objects.filter(action=AuditEvent.Action.VIEW).latest("id")
+    assert (row.actor_id, row.object_type, row.detail) == (
+        coordinator.pk,
+        "coordination.feed_unit",
+        {"patients": [patient.pk]},
+    )
+
+
+@pytest.mark.parametrize("secret", ["nothing", "1-deadbeef", "999999-abc", "-", "12345678901234567890-x"])
+def test_a_bad_secret_is_not_found_with_a_clear_message(client, nurse, secret):
+    feed_key_renew(actor=nurse)
+    response = client.get(reverse("feed_my_work", args=[secret]))
+    assert response.status_code == 404
+    assert "Security page" in response.content.decode()
+
+
+def test_renewing_invalidates_the_old_link_at_once(client, nurse):
+    old = feed_url(nurse, "feed_my_work")
+    assert client.get(old).status_code == 200
+    client.force_login(nurse)
+
+    response = client.post(reverse("feed_renew"), {"confirm": "on"})
+
+    assert response.status_code == 302
+    assert client.get(old).status_code == 404
+    assert client.get(feed_url(nurse, "feed_my_work")).status_code == 200
+    assert AuditEvent.objects.filter(object_type="coordination.feedkey", action="update", actor_id=nurse.pk).exists()
+
+
+def test_renewing_without_confirming_changes_nothing(client, nurse):
+    old = feed_url(nurse, "feed_my_work")
+    client.force_login(nurse)
+    client.post(reverse("feed_renew"), {})
+    assert client.get(old).status_code == 200
+
+
+def test_the_units_calendar_is_refused_to_a_nurse_and_to_a_coordinator_no_more(client, nurse, coordinator):
+    assert client.get(feed_url(nurse, "feed_unit")).status_code == 403
+    url = feed_url(coordinator, "feed_unit")
+    coordinator.role = "nurse"
+    coordinator.save()
+    assert client.get(url).status_code == 403
+    coordinator.is_active = False
+    coordinator.save()
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("who", "shown"),
+    [("nurse", ["My due work"]), ("coordinator", ["My due work", "next 7 days"]), ("admin_user", [])],
+)
+def test_the_security_page_shows_the_links_that_the_role_allows(client, request, who, shown):
+    user = request.getfixturevalue(who)
+    verified_login(client, user)
+    if shown:
+        page = client.get(reverse("security")).content.decode()
+        assert "Make my calendar links" in page
+        client.post(reverse("feed_renew"))
+    page = client.get(reverse("security")).content.decode()
+    assert ("Calendar feeds" in page) == bool(shown)
+    for label in shown:
+        assert label in page
+    if shown:
+        assert feed_url(user, "feed_my_work") in page
+
+
+@pytest.mark.parametrize("name", ["feed_my_work", "feed_unit"])
+def test_a_feed_costs_as_many_queries_for_many_events_as_for_one(client, ward, nurse, coordinator, name):
+    publish_template(items=[{"text": "Weight", "role": "nurse"}])
+    user = nurse if name == "feed_my_work" else coordinator
+    url = feed_url(user, name)
+
+    def add_patient():
+        someone = PatientFactory(unit=ward)
+        CareTeamMemberFactory(patient=someone, user=nurse, role="nurse")
+        checklists_instantiate(events=[make_event(someone, planned_at=timezone.now() + dt.timedelta(hours=5))])
+
+    def queries():
+        with CaptureQueriesContext(connection) as counted:
+            assert client.get(url).status_code == 200
+        return len(counted), len(events_of(client.get(url))[1])
+
+    add_patient()
+    one, shown = queries()
+    for _ in range(4):
+        add_patient()
+    many, shown_many = queries()
+    assert (shown, shown_many) == (1, 5) and one == many

@@ -1,0 +1,448 @@
+"""The FHIR server: what it emits parses back with fhir.resources, references resolve, search
+behaves as integrators expect (HAPI, Medplum), errors are OperationOutcomes, and every read goes
+through the access policy and the audit log. Walked on the authorization matrix's world (our
+patient with a checklist, a course with a stop, an assessment and an alert; handoffs in each
+status), plus a weighing, an assessment with vital signs and an acknowledged alert."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+
+from accounts.models import AuditEvent
+from checklists.services import checklists_instantiate
+from patients.models import ToxicityAssessment, Weighing
+
+from ..checklists.helpers import make_event
+from ..factories import PatientFactory
+from ..layers import build, layer
+from ..test_authorization_matrix import _build_handoffs, _build_world, _cast, sign_in
+
+FHIR_JSON = "application/fhir+json"
+
+
+def _extras(world):
+    users, handoffs = world
+    patient = handoffs["patient"]
+    weighing = Weighing.objects.create(
+        patient=patient, weight_kg=Decimal("71.5"), measured_at=timezone.now() - dt.timedelta(days=1)
+    )
+    vitals = ToxicityAssessment.objects.create(
+        patient=patient,
+        assessed_at=timezone.now(),
+        recorded_by=users["nurse"],
+        temperature=Decimal("38.4"),
+        temperature_unit="C",
+        temperature_celsius=Decimal("38.4"),
+        heart_rate=104,
+        oxygen_saturation=95,
+        systolic_bp=118,
+        diastolic_bp=72,
+        ice_orientation=4,
+        ice_naming=3,
+        ice_commands=1,
+        ice_writing=1,
+        ice_attention=0,
+        crs_grade=1,
+        crs_rule="Grade 1: fever",
+        icans_grade=1,
+        icans_rule="ICE 9",
+    )
+    alert = patient.toxicity_alerts.get()
+    alert.acknowledged_at, alert.acknowledged_by, alert.acknowledge_note = timezone.now(), users["oncologist"], "Seen"
+    alert.save()
+    return {"weighing": weighing, "vitals": vitals, "alert": alert}
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    with layer(django_db_blocker):
+        world = build(django_db_blocker, lambda: _build_world(**_cast()))
+        users, handoffs = build(django_db_blocker, _build_handoffs, world)
+        extras = build(django_db_blocker, _extras, (users, handoffs))
+        yield users, {**world[1]["own"], **handoffs, **extras}, world[1]["foreign"]
+
+
+@pytest.fixture
+def world(_module_world, db):
+    """Users by role; our patient's objects by name; the other team's patient's objects."""
+    return _module_world
+
+
+def fhir_get(client, path, **headers):
+    return client.get("/fhir/R4/" + path, **headers)
+
+
+def parsed(resource: dict):
+    """The resource read back by fhir.resources' model of its type (raises when invalid)."""
+    return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+def outcome_of(response, status):
+    assert response.status_code == status, (response.status_code, response.content[:300])
+    body = response.json()
+    parsed(body)
+    assert body["resourceType"] == "OperationOutcome"
+    return body["issue"][0]
+
+
+def reads(**filters):
+    return AuditEvent.objects.filter(action=AuditEvent.Action.VIEW, **filters).order_by("id")
+
+
+# --- the CapabilityStatement ------------------------------------------------------------------
+
+
+def test_the_capability_statement_names_the_version_and_every_resource_served(client, world):
+    users, _, _ = world
+    sign_in(client, users["nurse"])
+    response = fhir_get(client, "metadata")
+    assert response.status_code == 200 and response["Content-Type"].startswith(FHIR_JSON)
+    statement = parsed(response.json())
+    assert statement.fhirVersion == "4.3.0" and "no-store" in response["Cache-Control"]
+    served = {entry.type for entry in statement.rest[0].resource}
+    assert served == {"Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Communication", "Observation"}
+    patient = next(entry for entry in statement.rest[0].resource if entry.type == "Patient")
+    assert [operation.name for operation in patient.operation] == ["everything"]
+
+
+@pytest.mark.parametrize("path", ["metadata", "Patient", "Patient/1", "Patient/1/$everything"])
+def test_an_anonymous_caller_gets_an_operation_outcome_not_the_sign_in_page(client, world, path):
+    response = fhir_get(client, path)
+    assert outcome_of(response, response.status_code)["code"] in {"login", "forbidden"}
+    assert response.status_code in (401, 403)
+
+
+def test_a_coordinator_who_owes_the_second_step_is_not_signed_in_yet(client, world):
+    users, targets, _ = world
+    client.force_login(users["coordinator"])  # password only; the role needs the second step
+    response = fhir_get(client, f"Patient/{targets['patient'].pk}")
+    assert response.status_code in (401, 403)
+    assert "second step" in outcome_of(response, response.status_code)["diagnostics"]
+
+
+# --- read --------------------------------------------------------------------------------------
+
+
+def _ids(targets):
+    handoff = targets["acknowledged"]
+    return {
+        "Patient": str(targets["patient"].pk),
+        "CareTeam": str(targets["patient"].pk),
+        "CarePlan": str(targets["course"].pk),
+        "Encounter": str(targets["event"].pk),
+        "Task": f"task-{targets['weight'].pk}",
+        "Communication": f"handoff-{handoff.pk}-ack",
+        "Observation": f"weighing-{targets['weighing'].pk}",
+    }
+
+
+@pytest.mark.parametrize(
+    "resource_type", ["Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Communication", "Observation"]
+)
+def test_a_resource_of_our_patient_reads_back_valid_and_logs_one_read(client, world, resource_type):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    resource_id = _ids(targets)[resource_type]
+    before = reads().count()
+
+    response = fhir_get(client, f"{resource_type}/{resource_id}")
+
+    assert response.status_code == 200, response.content[:400]
+    resource = parsed(response.json())
+    assert (resource.get_resource_type(), resource.id) == (resource_type, resource_id)
+    (row,) = reads()[before:]
+    assert (row.actor_id, row.object_type, row.object_id) == (
+        users["case_manager"].pk,
+        f"fhir.{resource_type}",
+        resource_id,
+    )
+    assert row.patient_id == targets["patient"].pk and row.detail["patients"] == [targets["patient"].pk]
+
+
+@pytest.mark.parametrize("resource_type", ["Patient", "CarePlan", "Encounter", "Task"])
+def test_a_resource_of_another_teams_patient_is_not_found_and_the_attempt_is_logged(client, world, resource_type):
+    users, _, foreign = world
+    sign_in(client, users["nurse"])
+    resource_id = {
+        "Patient": foreign["patient"].pk,
+        "CarePlan": foreign["course"].pk,
+        "Encounter": foreign["event"].pk,
+        "Task": f"task-{foreign['weight'].pk}",
+    }[resource_type]
+
+    issue = outcome_of(fhir_get(client, f"{resource_type}/{resource_id}"), 404)
+
+    assert issue["code"] == "not-found"
+    assert reads(actor_id=users["nurse"].pk, outcome=AuditEvent.Outcome.DENIED).count() == 1
+    assert not reads(actor_id=users["nurse"].pk, outcome=AuditEvent.Outcome.SUCCESS).exists()
+
+
+@pytest.mark.parametrize("path", ["Patient/999999999", "Patient/abc", "Task/handoff-x", "Medication/1", "Medication"])
+def test_an_unknown_id_or_type_is_an_operation_outcome_404(client, world, path):
+    users, _, _ = world
+    sign_in(client, users["nurse"])
+    assert outcome_of(fhir_get(client, path), 404)["code"] == "not-found"
+
+
+def test_a_write_is_refused_and_changes_nothing(client, world):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    patient = targets["patient"]
+    response = client.put(f"/fhir/R4/Patient/{patient.pk}", {"resourceType": "Patient"}, content_type=FHIR_JSON)
+    assert response.status_code in (403, 405)  # DRF checks the session's CSRF token first
+    patient.refresh_from_db()
+    assert patient.family_name == targets["patient"].family_name
+
+
+def test_json_is_answered_as_json_and_xml_is_not_acceptable(client, world):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    path = f"Patient/{targets['patient'].pk}"
+    assert fhir_get(client, path, HTTP_ACCEPT="application/json")["Content-Type"].startswith("application/json")
+    assert fhir_get(client, path)["Content-Type"].startswith(FHIR_JSON)
+    assert outcome_of(fhir_get(client, path, HTTP_ACCEPT="application/fhir+xml"), 406)
+    assert outcome_of(fhir_get(client, "Patient?_format=xml"), 406)
+    assert outcome_of(fhir_get(client, f"{path}/$everything?_format=xml"), 406)
+
+
+# --- the mappings --------------------------------------------------------------------------------
+
+
+def test_handoffs_are_tasks_whose_status_follows_the_handoff(client, world):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    expected = {"draft": "draft", "sent": "requested", "acknowledged": "received"}
+    expected |= {"accepted": "accepted", "completed": "completed"}
+    for status, task_status in expected.items():
+        body = fhir_get(client, f"Task/handoff-{targets[status].pk}").json()
+        assert body["status"] == task_status, status
+        assert body["for"] == {"reference": f"Patient/{targets['patient'].pk}"}
+
+
+def test_an_assessment_gives_vital_signs_in_loinc_and_grades_in_the_projects_code_system(client, world):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    bundle = fhir_get(client, f"Observation?patient={targets['patient'].pk}&_count=500").json()
+    by_id = {entry["resource"]["id"]: entry["resource"] for entry in bundle["entry"]}
+    vitals = targets["vitals"].pk
+
+    def code(suffix):
+        coding = by_id[f"assessment-{vitals}-{suffix}"]["code"]["coding"][0]
+        return coding["system"], coding["code"]
+
+    assert code("temperature") == ("http://loinc.org", "8310-5")
+    assert code("heart-rate") == ("http://loinc.org", "8867-4")
+    assert code("bp") == ("http://loinc.org", "85354-9")
+    assert by_id[f"assessment-{vitals}-ice"]["valueInteger"] == 9
+    assert by_id[f"assessment-{vitals}-crs"]["status"] == "preliminary"  # not confirmed yet
+    weight = by_id[f"weighing-{targets['weighing'].pk}"]
+    assert weight["code"]["coding"][0]["code"] == "29463-7"
+    assert weight["valueQuantity"] == {"value": 71.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}
+
+
+def test_the_course_is_a_care_plan_with_its_cycles_as_activities(client, world):
+    users, targets, _ = world
+    sign_in(client, users["oncologist"])
+    plan = fhir_get(client, f"CarePlan/{targets['course'].pk}").json()
+    cycles = list(targets["course"].cycles.order_by("number"))
+    assert [activity["detail"]["code"]["text"] for activity in plan["activity"]] == [
+        f"Cycle {cycle.number}" for cycle in cycles
+    ]
+    assert plan["subject"]["reference"] == f"Patient/{targets['patient'].pk}"
+
+
+def test_the_care_team_lists_its_members_with_their_roles(client, world):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    team = fhir_get(client, f"CareTeam/{targets['patient'].pk}").json()
+    members = {p["member"]["identifier"]["value"]: p["role"][0]["coding"] for p in team["participant"]}
+    assert {"nurse", "pharmacist", "oncologist", "casemanager"} <= members.keys()
+    assert members["pharmacist"][0] == {"system": "http://snomed.info/sct", "code": "46255001", "display": "Pharmacist"}
+
+
+def test_acknowledgements_are_communications(client, world):
+    users, targets, _ = world
+    sign_in(client, users["oncologist"])
+    bundle = fhir_get(client, f"Communication?patient={targets['patient'].pk}").json()
+    ids = {entry["resource"]["id"] for entry in bundle["entry"]}
+    acknowledged = [targets[status].pk for status in ("acknowledged", "accepted", "completed")]
+    assert ids == {f"handoff-{pk}-ack" for pk in acknowledged} | {f"alert-{targets['alert'].pk}-ack"}
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def test_a_search_pages_with_total_and_next_and_logs_the_patients_of_the_page(client, world):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    before = reads().count()
+
+    first = fhir_get(client, f"Task?patient=Patient/{targets['patient'].pk}&_count=2").json()
+
+    Bundle.model_validate(first)
+    assert first["type"] == "searchset" and first["total"] > 2 and len(first["entry"]) == 2
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "_offset=2" in links["next"]
+    second = client.get(links["next"]).json()
+    assert {e["resource"]["id"] for e in second["entry"]}.isdisjoint({e["resource"]["id"] for e in first["entry"]})
+    rows = list(reads()[before:])
+    assert len(rows) == 2 and all(row.detail["patients"] == [targets["patient"].pk] for row in rows)
+
+
+def test_a_search_shows_only_the_patients_that_the_user_sees(client, world):
+    users, targets, foreign = world
+    sign_in(client, users["nurse"])
+    assert fhir_get(client, f"Patient?_id={foreign['patient'].pk}").json()["total"] == 0
+    everyone = fhir_get(client, "Patient").json()
+    assert [entry["resource"]["id"] for entry in everyone["entry"]] == [str(targets["patient"].pk)]
+    assert fhir_get(client, f"Encounter?patient={foreign['patient'].pk}").json()["total"] == 0
+
+
+def test_search_by_status_code_and_identifier(client, world):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    patient = targets["patient"]
+    handoffs = fhir_get(client, f"Task?patient={patient.pk}&code=handoff&status=requested,received").json()
+    assert {e["resource"]["id"] for e in handoffs["entry"]} == {
+        f"handoff-{targets['sent'].pk}",
+        f"handoff-{targets['acknowledged'].pk}",
+    }
+    weights = fhir_get(client, "Observation?code=http://loinc.org|29463-7").json()
+    assert [e["resource"]["id"] for e in weights["entry"]] == [f"weighing-{targets['weighing'].pk}"]
+    found = fhir_get(client, f"Patient?identifier={patient.mrn}").json()
+    assert found["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Patient?name=Smith", "Task?status:not=completed", "Observation?_sort=date", "Task?_count=9999", "Task?_count=x"],
+)
+def test_an_unsupported_or_bad_search_is_a_400_operation_outcome_and_logs_no_read(client, world, query):
+    users, _, _ = world
+    sign_in(client, users["nurse"])
+    before = reads().count()
+    issue = outcome_of(fhir_get(client, query), 400)
+    assert issue["severity"] == "error" and issue["diagnostics"]
+    assert reads().count() == before
+
+
+@pytest.mark.parametrize("query", ["Task", "Observation", "CareTeam", "Communication?status=completed"])
+def test_a_search_costs_as_many_queries_for_many_patients_as_for_one(client, world, query, settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    users, targets, _ = world
+    coordinator = users["coordinator"]
+    sign_in(client, coordinator)
+    fhir_get(client, query)  # warm the session and the user's caches
+
+    def queries():
+        with CaptureQueriesContext(connection) as counted:
+            assert fhir_get(client, query).status_code == 200
+        return len(counted)
+
+    one = queries()
+    for _ in range(3):  # three more patients on the coordinator's unit, each with a checklist
+        other = PatientFactory(unit=targets["patient"].unit)
+        event = make_event(other, planned_at=timezone.now() + dt.timedelta(hours=4))
+        checklists_instantiate(events=[event])
+        Weighing.objects.create(patient=other, weight_kg=Decimal("60.0"), measured_at=timezone.now())
+    assert fhir_get(client, "Patient").json()["total"] == 4
+    assert queries() == one
+
+
+# --- $everything ----------------------------------------------------------------------------------
+
+
+def test_everything_about_a_patient_is_one_bundle_whose_references_resolve_inside_it(client, world):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    patient = targets["patient"]
+    before = reads().count()
+
+    response = fhir_get(client, f"Patient/{patient.pk}/$everything")
+
+    assert response.status_code == 200
+    body = response.json()
+    bundle = Bundle.model_validate(body)
+    present = {f"{e.resource.get_resource_type()}/{e.resource.id}" for e in bundle.entry}
+    for entry in body["entry"]:
+        parsed(entry["resource"])
+        assert entry["fullUrl"].endswith(f"/fhir/R4/{entry['resource']['resourceType']}/{entry['resource']['id']}")
+    references = list(_references(body["entry"]))
+    assert references and set(references) <= present, set(references) - present
+    kinds = {item.split("/")[0] for item in present}
+    assert kinds == {"Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Communication", "Observation"}
+    (row,) = reads()[before:]
+    assert row.patient_id == patient.pk and row.detail["operation"] == "everything"
+
+
+def _references(value):
+    if isinstance(value, dict):
+        if "reference" in value:
+            yield value["reference"]
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def test_everything_of_another_teams_patient_is_not_found(client, world):
+    users, _, foreign = world
+    sign_in(client, users["nurse"])
+    outcome_of(fhir_get(client, f"Patient/{foreign['patient'].pk}/$everything"), 404)
+    outcome_of(fhir_get(client, f"Patient/{foreign['patient'].pk}/$everything?_count=1"), 400)
+
+
+def test_paging_through_a_search_gives_every_match_once_across_tasks_and_handoffs(client, world):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    everything = fhir_get(client, f"Task?patient={targets['patient'].pk}&_count=500").json()
+    expected = [entry["resource"]["id"] for entry in everything["entry"]]
+    assert any(i.startswith("handoff-") for i in expected) and any(i.startswith("task-") for i in expected)
+    seen, url = [], f"/fhir/R4/Task?patient={targets['patient'].pk}&_count=3"
+    while url:
+        page = client.get(url).json()
+        assert page["total"] == len(expected)
+        seen += [entry["resource"]["id"] for entry in page["entry"]]
+        url = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+    assert seen == expected
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "query"),
+    [
+        ("Task", "status=ready"),
+        ("Task", "status=accepted,completed"),
+        ("Task", "status=requested&code=handoff"),
+        ("Task", "code=http://loinc.org|handoff"),
+        ("Task", "status=cancelled,received,draft"),
+        ("Encounter", "status=planned"),
+        ("CarePlan", "status=draft,active"),
+    ],
+)
+def test_a_filter_answered_by_the_database_matches_the_same_filter_on_the_resources(
+    client, world, resource_type, query
+):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    every = fhir_get(client, f"{resource_type}?_count=500").json()["entry"]
+    wanted = dict(part.split("=") for part in query.split("&"))
+
+    def matches(resource):
+        status_ok = resource["status"] in wanted.get("status", resource["status"]).split(",")
+        code = wanted.get("code")
+        code_ok = code is None or any(
+            c["code"] == code.split("|")[-1] and ("|" not in code or c["system"] == code.split("|")[0])
+            for c in resource["code"]["coding"]
+        )
+        return status_ok and code_ok
+
+    expected = [e["resource"]["id"] for e in every if matches(e["resource"])]
+    found = fhir_get(client, f"{resource_type}?{query}&_count=500").json()
+    assert [e["resource"]["id"] for e in found["entry"]] == expected and found["total"] == len(expected)

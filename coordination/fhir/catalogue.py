@@ -60,8 +60,15 @@ class Source:
     # Search parameters that the database can answer for this source: name → the condition on
     # its rows for the values asked (ORed). A search with only these is paged by the database.
     db_filters: dict[str, Callable[[list[str]], Q]] = field(default_factory=dict)
+    # Whether a reader who sees the patient only through an access grant (a receiving unit during
+    # a handoff, the oncologist an urgent alert reached) gets these rows. Such a reader's page
+    # shows the patient, the care team, the weight and toxicity summary and the handoffs, not the
+    # record (patients.selectors.sees_only_through_grant); FHIR answers the same.
+    through_grant: bool = False
 
     def queryset(self, user, patients: QuerySet, pks: set[int] | None) -> QuerySet:
+        if not self.through_grant:
+            patients = patients.filter(pk__in=Patient.objects.visible_to(user, grants=False).values("pk"))
         rows = self.rows(user, patients)
         return rows if pks is None else rows.filter(pk__in=pks)
 
@@ -110,6 +117,7 @@ CATALOGUE = {
                     "",
                     lambda user, patients: patients.select_related("organisation", "unit").order_by("pk"),
                     _one(fhir.patient_resource),
+                    through_grant=True,
                 ),
             ),
             {"identifier": "the MRN (value, or system|value)"},
@@ -127,6 +135,7 @@ CATALOGUE = {
                         .order_by("pk")
                     ),
                     _one(fhir.care_team_resource),
+                    through_grant=True,
                 ),
             ),
             {**PATIENT_SUBJECT, **STATUS},
@@ -186,6 +195,7 @@ CATALOGUE = {
                         "status": _statuses(fhir.HANDOFF_STATUS),
                         "code": _coded(codes.TASK_HANDOFF),
                     },
+                    through_grant=True,
                 ),
             ),
             {**PATIENT_SUBJECT, **STATUS, "code": "checklist-task or handoff (system|code or code)"},
@@ -202,6 +212,7 @@ CATALOGUE = {
                         .order_by("acknowledged_at", "pk")
                     ),
                     _one(fhir.handoff_acknowledgement_resource),
+                    through_grant=True,
                 ),
                 Source(
                     "alert-",
@@ -211,6 +222,7 @@ CATALOGUE = {
                         .order_by("acknowledged_at", "pk")
                     ),
                     _one(fhir.alert_acknowledgement_resource),
+                    through_grant=True,
                 ),
             ),
             {**PATIENT_SUBJECT, **STATUS, "category": "handoff-acknowledgement or alert-acknowledgement"},
@@ -222,6 +234,7 @@ CATALOGUE = {
                     "weighing-",
                     lambda user, patients: Weighing.objects.filter(patient__in=patients).order_by("measured_at", "pk"),
                     fhir.weighing_observations,
+                    through_grant=True,
                 ),
                 Source(
                     "assessment-",
@@ -232,6 +245,7 @@ CATALOGUE = {
                     ),
                     fhir.assessment_observations,
                     one_per_row=False,
+                    through_grant=True,
                 ),
             ),
             {

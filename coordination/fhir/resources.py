@@ -382,3 +382,28 @@ def assessment_observations(assessment) -> list[dict]:
     found.append(observation("crs", codes.CRS_GRADE, SURVEY, grade_status, valueInteger=assessment.crs))
     found.append(observation("icans", codes.ICANS_GRADE, SURVEY, grade_status, valueInteger=assessment.icans))
     return found
+
+
+def without_references_outside(resource: dict, present: set[str]) -> dict:
+    """The resource without the references (`{"reference": "Type/id"}`) to anything not in
+    `present`: an element that is one is dropped, and so is a list left empty by it."""
+
+    def prune(value):
+        if isinstance(value, dict):
+            kept = {}
+            for key, item in value.items():
+                if isinstance(item, dict) and "reference" in item and item["reference"] not in present:
+                    continue
+                pruned = prune(item)
+                if pruned != []:
+                    kept[key] = pruned
+            return kept
+        if isinstance(value, list):
+            return [
+                prune(item)
+                for item in value
+                if not (isinstance(item, dict) and "reference" in item and item["reference"] not in present)
+            ]
+        return value
+
+    return prune(resource)

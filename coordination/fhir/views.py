@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 from accounts.signin import second_step
+from patients.selectors import sees_only_through_grant
 
 from . import resources as fhir
 from .capability import capability_statement
@@ -192,6 +193,12 @@ class EverythingView(FhirView):
         matches = [
             match for kind in CATALOGUE.values() for match in run(request.user, Search(kind, patient_ids={patient.pk}))
         ]
+        if sees_only_through_grant(request.user, patient):
+            # Their Bundle leaves out the record (catalogue.Source.through_grant); what its
+            # resources point to there (the course, the discharge's Encounter) is cut, so that
+            # every reference resolves inside it.
+            present = {f"{item['resourceType']}/{item['id']}" for _patient_id, item in matches}
+            matches = [(patient_id, fhir.without_references_outside(item, present)) for patient_id, item in matches]
         links = [{"relation": "self", "url": request.build_absolute_uri()}]
         body = self.bundle(matches, total=len(matches), links=links)
         self.log_read(

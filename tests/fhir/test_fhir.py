@@ -446,3 +446,26 @@ def test_a_filter_answered_by_the_database_matches_the_same_filter_on_the_resour
     expected = [e["resource"]["id"] for e in every if matches(e["resource"])]
     found = fhir_get(client, f"{resource_type}?{query}&_count=500").json()
     assert [e["resource"]["id"] for e in found["entry"]] == expected and found["total"] == len(expected)
+
+
+def test_a_reader_through_a_handoffs_grant_gets_what_their_page_shows_not_the_record(client, world):
+    """The receiving home nurse sees our patient through the handoff's access grant: the patient,
+    care team, observations and handoffs (as on her page), no course, events or checklist tasks."""
+    users, targets, _ = world
+    sign_in(client, users["homenurse"])
+    patient = targets["patient"]
+
+    body = fhir_get(client, f"Patient/{patient.pk}/$everything").json()
+
+    present = {f"{entry['resource']['resourceType']}/{entry['resource']['id']}" for entry in body["entry"]}
+    kinds = {item.split("/")[0] for item in present}
+    assert {"Patient", "CareTeam", "Task", "Observation"} <= kinds
+    assert not kinds & {"CarePlan", "Encounter"}
+    tasks = [entry["resource"] for entry in body["entry"] if entry["resource"]["resourceType"] == "Task"]
+    assert tasks and all(task["id"].startswith("handoff-") for task in tasks)
+    assert set(_references(body["entry"])) <= present
+    checklist_task = targets["task"] if "task" in targets else None
+    if checklist_task is not None:
+        outcome_of(fhir_get(client, f"Task/task-{checklist_task.pk}"), 404)
+    assert fhir_get(client, f"Encounter?patient={patient.pk}").json()["total"] == 0
+    assert fhir_get(client, f"CarePlan?patient={patient.pk}").json()["total"] == 0

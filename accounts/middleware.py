@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from rest_framework.views import APIView
 
 from .policy import mfa_required
 from .signin import (
@@ -75,6 +77,25 @@ class SessionTimeoutMiddleware:
         return redirect_to(request, with_next(resolve_url(settings.LOGIN_URL), return_path(request)))
 
 
+def is_api_view(view_func) -> bool:
+    """A view of Django REST framework (/api/, /fhir/), which signs its callers in and refuses
+    them by itself (accounts.api_auth)."""
+    view_class = getattr(view_func, "cls", None)
+    return isinstance(view_class, type) and issubclass(view_class, APIView)
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's: every page needs a signed-in user unless its view says @login_not_required.
+    An API view (Django REST framework's) is let through: it authenticates by itself, a token or
+    the session, and answers an anonymous caller with a 401, not a redirect to the sign-in page
+    (accounts.api_auth)."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_api_view(view_func):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+
 class SecondStepMiddleware:
     """Sends a signed-in user who still owes the second step to it, before any other page:
     to the code page if they have an authenticator, to its setup if their role requires one.
@@ -93,6 +114,8 @@ class SecondStepMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if not getattr(view_func, "login_required", True) or not getattr(view_func, "second_step_required", True):
+            return None
+        if is_api_view(view_func):  # refuses by itself, in its own words (accounts.api_auth)
             return None
         session, now = request.session, now_seconds()
         # Never for a user who must have an authenticator: a nurse made coordinator or staff

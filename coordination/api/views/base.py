@@ -68,5 +68,6 @@ def act(name: str, service, body=Empty, *, argument: str, summary: str, url_path
 
     run.__name__ = name  # DRF routes the action to the attribute of this name
     run.__doc__ = summary
-    run = action(detail=True, methods=["post"], url_path=url_path or name.replace("_", "-"))(run)
+    path = url_path or name.replace("_", "-")
+    run = action(detail=True, methods=["post"], url_path=path, url_name=path)(run)
     return extend_schema(request=None if body is Empty else body, summary=summary)(run)

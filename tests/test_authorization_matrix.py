@@ -288,7 +288,7 @@ RULES = {
     "api:checklist-detail": ApiRead("checklist"),
     "api:assessment-list": ApiRead(),
     "api:assessment-detail": ApiRead("assessment"),
-    "api:regimen-list": ApiRead(),
+    "api:regimen-list": ApiRead(patient_data=False),
     "api:regimen-detail": ApiRead("regimen", patient_data=False),
     "api:task-list": ApiRead(),
     "api:task-detail": ApiRead("weight"),
@@ -308,7 +308,7 @@ RULES = {
     "api:handoff-complete": OnHandoff("accepted", RECEIVER, "complete", {"first_visit_at": "{now}"}),
     "api:notification-list": Own(),
     "api:notification-read": OwnRecord("notification"),
-    "api:notification-read-all": ApiRead(),
+    "api:notification-read-all": ApiRead(patient_data=False),
 }
 
 

@@ -339,7 +339,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "coordination.api.pagination.Cursor",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "coordination.api.schema.ProblemAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Care Coordination Tracker API",
@@ -353,6 +353,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "coordination.api.schema.closed_request_bodies",
+    ],
     # One name per set of choices that several records share.
     "ENUM_NAME_OVERRIDES": {
         "GradeEnum": "patients.models.toxicity.GRADES",

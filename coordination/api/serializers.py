@@ -141,9 +141,9 @@ class CareEventOut(Record):
 
 
 class TaskOut(Record):
-    assignee = Person(read_only=True)
-    completed_by = Person(read_only=True)
-    verified_by = Person(read_only=True)
+    assignee = Person(read_only=True, allow_null=True)
+    completed_by = Person(read_only=True, allow_null=True)
+    verified_by = Person(read_only=True, allow_null=True)
 
     class Meta:
         model = Task

@@ -1,6 +1,6 @@
 """The REST API (issue 17): /api/v1/…, its schema at /api/schema/ and docs at /api/docs/."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from . import schema  # noqa: F401  (registers the sign-in schemes)
@@ -8,7 +8,7 @@ from .views import docs, handoffs, notifications, records, tasks
 
 app_name = "api"
 
-router = SimpleRouter()
+router = SimpleRouter(trailing_slash="/?")  # /api/v1/tasks and /api/v1/tasks/ alike
 router.register("patients", records.PatientViewSet, basename="patient")
 router.register("courses", records.CourseViewSet, basename="course")
 router.register("cycles", records.CycleViewSet, basename="cycle")
@@ -24,4 +24,6 @@ urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ is a 404 in problem details, not the site's HTML page.
+    re_path(r"^", docs.NotFoundView.as_view()),
 ]

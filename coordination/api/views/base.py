@@ -6,6 +6,7 @@ from operator import attrgetter
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.audit import get_or_404_audited, record_read, shows
@@ -32,7 +33,10 @@ class PatientData(viewsets.ReadOnlyModelViewSet):
         return self.visible(self.request.user)
 
     def get_object(self):
-        return get_or_404_audited(self.get_queryset(), self.kwargs["pk"], object_type=self.audit_type)
+        pk = self.kwargs["pk"]
+        if not pk.isdigit():  # not an id: nothing to find, nor to log
+            raise NotFound()
+        return get_or_404_audited(self.get_queryset(), pk, object_type=self.audit_type)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

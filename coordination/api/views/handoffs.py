@@ -10,8 +10,10 @@ from accounts.models import Unit, User
 from checklists.selectors import get_event_for_user
 
 from ...handoffs import services
+from ...handoffs.models import Handoff
 from ...handoffs.selectors import HANDOFF_RELATIONS, handoffs_visible_to
 from .. import serializers
+from ..filters import filters_for
 from .base import PatientData, act
 
 
@@ -29,7 +31,9 @@ class HandoffViewSet(PatientData):
 
     serializer_class = serializers.HandoffOut
     audit_type = "coordination.handoff"
-    filterset_fields = ["patient", "status", "to_unit", "from_unit"]
+    filterset_class = filters_for(
+        Handoff, ids={"patient": "patient", "to_unit": "to_unit", "from_unit": "from_unit"}, fields=("status",)
+    )
 
     def visible(self, user):
         return handoffs_visible_to(user).select_related(*HANDOFF_RELATIONS).prefetch_related("actions")

@@ -1,9 +1,10 @@
 """The caller's own notifications (the bell): list, and mark read."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ...reminders.models import Notification
@@ -11,6 +12,7 @@ from ...reminders.services import notifications_mark_read
 from .. import serializers
 
 
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only the unread.")]))
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Newest first; `?unread=true` for those not read yet."""
 
@@ -19,9 +21,12 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         mine = super().get_queryset().filter(recipient=self.request.user)
-        if self.request.query_params.get("unread") in {"true", "1"}:
-            mine = mine.filter(read_at__isnull=True)
-        return mine
+        unread = self.request.query_params.get("unread")
+        if unread is None or self.action != "list":
+            return mine
+        if unread not in {"true", "false"}:
+            raise ValidationError({"unread": ["Say true or false."]})
+        return mine.filter(read_at__isnull=True) if unread == "true" else mine
 
     @extend_schema(request=None, responses={200: serializers.NotificationOut})
     @action(detail=True, methods=["post"])

@@ -8,10 +8,11 @@ from rest_framework import viewsets
 
 from checklists.models import Checklist
 from checklists.selectors import events_visible_to
-from patients.models import CareTeamMember, Cycle, Patient, Regimen, ToxicityAssessment, TreatmentCourse
+from patients.models import CareEvent, CareTeamMember, Cycle, Patient, Regimen, ToxicityAssessment, TreatmentCourse
 from patients.selectors import patients_for_user
 
 from .. import serializers
+from ..filters import filters_for
 from .base import PatientData
 
 
@@ -27,7 +28,7 @@ class PatientViewSet(PatientData):
     serializer_class = serializers.PatientOut
     audit_type = "patients.patient"
     patient_of = attrgetter("pk")
-    filterset_fields = ["unit", "mrn"]
+    filterset_class = filters_for(Patient, ids={"unit": "unit"}, fields=("mrn",))
 
     def visible(self, user):
         team = CareTeamMember.objects.select_related("user").order_by("role", "pk")
@@ -37,7 +38,7 @@ class PatientViewSet(PatientData):
 class CourseViewSet(PatientData):
     serializer_class = serializers.CourseOut
     audit_type = "patients.treatmentcourse"
-    filterset_fields = ["patient", "status"]
+    filterset_class = filters_for(TreatmentCourse, ids={"patient": "patient"}, fields=("status",))
 
     def visible(self, user):
         return TreatmentCourse.objects.filter(patient__in=on_record(user))
@@ -47,7 +48,7 @@ class CycleViewSet(PatientData):
     serializer_class = serializers.CycleOut
     audit_type = "patients.cycle"
     patient_of = attrgetter("course.patient_id")
-    filterset_fields = ["course", "course__patient"]
+    filterset_class = filters_for(Cycle, ids={"patient": "course__patient", "course": "course"})
 
     def visible(self, user):
         return Cycle.objects.filter(course__patient__in=on_record(user)).select_related("course")
@@ -57,7 +58,7 @@ class CareEventViewSet(PatientData):
     serializer_class = serializers.CareEventOut
     audit_type = "patients.careevent"
     ordering = ("planned_at", "id")
-    filterset_fields = ["patient", "cycle", "kind", "status"]
+    filterset_class = filters_for(CareEvent, ids={"patient": "patient", "cycle": "cycle"}, fields=("kind", "status"))
 
     def visible(self, user):
         return events_visible_to(user)
@@ -67,7 +68,7 @@ class ChecklistViewSet(PatientData):
     serializer_class = serializers.ChecklistOut
     audit_type = "checklists.checklist"
     patient_of = attrgetter("event.patient_id")
-    filterset_fields = ["event", "event__patient"]
+    filterset_class = filters_for(Checklist, ids={"patient": "event__patient", "event": "event"})
 
     def visible(self, user):
         return (
@@ -82,7 +83,7 @@ class AssessmentViewSet(PatientData):
 
     serializer_class = serializers.AssessmentOut
     audit_type = "patients.toxicityassessment"
-    filterset_fields = ["patient", "course"]
+    filterset_class = filters_for(ToxicityAssessment, ids={"patient": "patient", "course": "course"})
 
     def visible(self, user):
         return ToxicityAssessment.objects.filter(patient__in=on_record(user))

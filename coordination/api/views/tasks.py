@@ -2,9 +2,11 @@
 actions of a task row, each its service in checklists.services, refused as the row refuses."""
 
 from checklists import services
+from checklists.models import Task
 from checklists.selectors import tasks_visible_to
 
 from .. import serializers
+from ..filters import filters_for
 from .base import PatientData, act
 
 
@@ -14,7 +16,11 @@ class TaskViewSet(PatientData):
     serializer_class = serializers.TaskOut
     audit_type = "checklists.task"
     ordering = ("due_at", "id")
-    filterset_fields = ["patient", "event", "checklist", "status", "role", "assignee"]
+    filterset_class = filters_for(
+        Task,
+        ids={"patient": "patient", "event": "event", "checklist": "checklist", "assignee": "assignee"},
+        fields=("status", "role"),
+    )
 
     def visible(self, user):
         return tasks_visible_to(user).select_related("assignee", "completed_by", "verified_by")

@@ -247,7 +247,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (default 1)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default=LOAD_DATABASE, help=f"made by `bench generate` (default {LOAD_DATABASE})")
-    parser.add_argument("--only", nargs="+", help="measure only these pages (hello, my-work, patient, board, api-tasks)")
+    parser.add_argument(
+        "--only", nargs="+", help="measure only these pages (hello, my-work, patient, board, api-tasks)"
+    )
     parser.add_argument("--session-engine", help="try another SESSION_ENGINE (see bench/settings.py)")
     parser.add_argument(
         "--page-cache-seconds", type=int, help="PAGE_CACHE_SECONDS (0: render My work on every request)"

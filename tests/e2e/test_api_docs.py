@@ -12,11 +12,17 @@ def test_the_api_docs_render_from_vendored_files_without_a_csp_violation(browser
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     refused, elsewhere = [], []
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
-    page.on(
-        "request",
-        lambda request: elsewhere.append(request.url) if not request.url.startswith((live_server.url, "data:")) else None,
-    )
+
+    def console(message):
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    def request(sent):
+        if not sent.url.startswith((live_server.url, "data:")):
+            elsewhere.append(sent.url)
+
+    page.on("console", console)
+    page.on("request", request)
     try:
         response = page.goto("/api/docs/")
         assert response.status == 200 and "script-src 'self'" in response.headers["content-security-policy"]

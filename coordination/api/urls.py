@@ -8,7 +8,8 @@ from .views import docs, handoffs, notifications, records, tasks
 
 app_name = "api"
 
-router = SimpleRouter(trailing_slash="/?")  # /api/v1/tasks and /api/v1/tasks/ alike
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /api/v1/tasks and /api/v1/tasks/ alike: integrators' clients differ
 router.register("patients", records.PatientViewSet, basename="patient")
 router.register("courses", records.CourseViewSet, basename="course")
 router.register("cycles", records.CycleViewSet, basename="cycle")

@@ -165,3 +165,13 @@ def test_the_task_list_costs_the_same_queries_for_one_patient_and_for_many(clien
         task_claim(task=Task.objects.filter(event=event).first(), actor=nurse)
     assert Task.objects.filter(patient__care_team__user=nurse).count() > len(tasks)
     assert _query_count(client, secret) == few
+
+
+def test_a_path_without_its_trailing_slash_reaches_the_same_list(client, nurse, tasks):
+    secret = token_for(nurse)
+    assert client.get("/api/v1/tasks", **bearer(secret)).json() == client.get("/api/v1/tasks/", **bearer(secret)).json()
+
+
+def test_an_address_that_is_no_route_is_a_404_in_problem_details(client, nurse):
+    response = client.get("/api/v1/tasks/1.5/", **bearer(token_for(nurse)))
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"

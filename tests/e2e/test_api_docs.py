@@ -34,3 +34,30 @@ def test_the_api_docs_render_from_vendored_files_without_a_csp_violation(browser
         assert elsewhere == []
     finally:
         context.close()
+
+
+def test_a_nurse_makes_a_token_sees_it_once_uses_it_and_revokes_it(page, login_as, nurse, live_server, screenshot):
+    login_as(page, "nurse")
+    page.goto("/accounts/security/")
+    tokens = page.get_by_role("region", name="API tokens")
+    expect(tokens.get_by_text("You have no API tokens.")).to_be_visible()
+    tokens.get_by_label("Name").fill("Agency sync")
+    tokens.get_by_role("button", name="Make a token").click()
+    secret = page.locator("#api-token").inner_text()
+    assert secret.startswith("cct_")
+    expect(page.get_by_role("button", name="Copy the token")).to_be_visible()  # shown by copy.js
+    screenshot(page, "api-token-made")
+
+    api = page.context.request
+    answer = api.get(f"{live_server.url}/api/v1/tasks/", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status == 200
+
+    page.get_by_role("link", name="I have stored the token: back to Security").click()
+    row = page.get_by_role("row", name="Agency sync")
+    expect(row).not_to_contain_text("never")  # its last use, just now
+    expect(page.get_by_text(secret)).to_have_count(0)
+    screenshot(page, "api-token-list")
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("is revoked: it stops working at its next request")).to_be_visible()
+    refused = api.get(f"{live_server.url}/api/v1/tasks/", headers={"Authorization": f"Bearer {secret}"})
+    assert refused.status == 401

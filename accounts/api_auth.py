@@ -20,7 +20,7 @@ from .audit import name_actor
 from .models import PersonalToken
 from .policy import mfa_required
 from .services import token_hash
-from .signin import second_step
+from .signin import second_step_owed
 
 # A token's last use is written at most this often, so that a busy client costs no write a request.
 LAST_USED_WRITE_INTERVAL = dt.timedelta(minutes=1)
@@ -76,6 +76,6 @@ class SessionWithSecondStepAuthentication(SessionAuthentication):
 
     def authenticate(self, request):
         result = super().authenticate(request)
-        if result is not None and second_step(result[0]) is not None:
+        if result is not None and second_step_owed(request._request) is not None:
             raise exceptions.PermissionDenied(OWES_SECOND_STEP)
         return result

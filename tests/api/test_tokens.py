@@ -115,3 +115,18 @@ def test_the_browsers_session_reads_the_api_and_needs_the_csrf_token_to_change(n
     assert browser.get(PATIENTS).json()["results"][0]["id"] == patient.pk
     refused = browser.post(reverse("api:notification-read-all"), {}, content_type="application/json")
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+
+
+def test_a_deactivated_users_token_stops_working(client, nurse):
+    secret = token_for(nurse)
+    nurse.is_active = False
+    nurse.save()
+    assert client.get(PATIENTS, **bearer(secret)).status_code == 401
+
+
+def test_times_are_utc_whatever_the_unit_clock_of_the_session(client, nurse, patient):
+    nurse.unit.time_zone = "America/New_York"
+    nurse.unit.save()
+    client.force_login(nurse)
+    member = client.get(PATIENTS).json()["results"][0]["care_team"][0]
+    assert member["added_at"].endswith("Z")

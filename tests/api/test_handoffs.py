@@ -97,3 +97,24 @@ def test_the_receiving_nurse_acknowledges_then_a_second_acknowledgement_is_a_con
     assert client.post(url, **json, **bearer(secret)).json()["status"] == "acknowledged"
     again = client.post(url, **json, **bearer(secret))
     assert again.status_code == 409 and again.json()["detail"]
+
+
+def test_the_sender_acknowledging_is_refused_with_the_policys_sentence(
+    client, case_manager, discharge, agency, nurse, nurse2
+):
+    from coordination.handoffs import policy
+    from coordination.handoffs.services import handoff_send
+
+    from ..coordination.handoff_helpers import complete_checklist
+
+    complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
+    handoff = handoff_send(handoff=draft_handoff(discharge, case_manager, agency), actor=case_manager)
+    response = client.post(
+        reverse("api:handoff-acknowledge", args=[handoff.pk]),
+        content_type="application/json",
+        **bearer(token_for(case_manager)),
+    )
+    decision = policy.can_acknowledge(case_manager, handoff)
+    assert not decision
+    assert response.status_code == 403 and response.json()["detail"] == decision.reason
+    assert Handoff.objects.get(pk=handoff.pk).status == Handoff.Status.SENT

@@ -70,6 +70,13 @@ def audit_context(**values: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+def name_actor(user) -> None:
+    """Name `user` as the actor for the rest of the request: a user known only once the view ran
+    (an API token, read after `AuditContextMiddleware` opened the request's context). The
+    middleware's context, undone when the request ends, takes this with it."""
+    _context.set({**_context.get(), **actor_fields(user)})
+
+
 def audit_record(
     *,
     action: str,
@@ -138,24 +145,32 @@ def logs_read(object_type: str, *, page: str = ""):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
-            # A download writes its own EXPORT row instead (coordination.exports).
-            exported = getattr(request, "audit_exported", False)
-            if request.method in ("GET", "HEAD") and response.status_code == 200 and not exported:
-                shown = getattr(request, "audit_read", None)
-                if shown is None:
-                    raise ImproperlyConfigured(f"{view.__module__}.{view.__qualname__} must call shows(request, ...)")
-                audit_record(
-                    action=AuditEvent.Action.VIEW,
-                    object_type=object_type,
-                    object_id=kwargs.get("pk", ""),
-                    patient_id=shown["patient_id"],
-                    detail={"page": page, **shown["detail"]} if page else shown["detail"],
-                )
+            record_read(request, response, object_type, object_id=kwargs.get("pk", ""), page=page, view=view)
             return response
 
         return wrapper
 
     return decorate
+
+
+def record_read(request, response, object_type: str, *, object_id: Any = "", page: str = "", view=None) -> None:
+    """The VIEW row of `logs_read` for a request answered 200 to a GET or HEAD (also an API view's,
+    whose reads name what they showed with `shows()` as pages do)."""
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return
+    if getattr(request, "audit_exported", False):
+        return  # a download writes its own EXPORT row instead (coordination.exports)
+    shown = getattr(request, "audit_read", None)
+    if shown is None:
+        where = f"{view.__module__}.{view.__qualname__}" if view is not None else object_type
+        raise ImproperlyConfigured(f"{where} must call shows(request, ...)")
+    audit_record(
+        action=AuditEvent.Action.VIEW,
+        object_type=object_type,
+        object_id=object_id,
+        patient_id=shown["patient_id"],
+        detail={"page": page, **shown["detail"]} if page else shown["detail"],
+    )
 
 
 # --- passing the context to the database triggers ------------------------------------------

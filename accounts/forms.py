@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.validators import MaxLengthValidator
 
-from .services import RECOVERY_CODE_SHAPE, code_normalised
+from .services import RECOVERY_CODE_SHAPE, TOKEN_LIFETIMES_DAYS, code_normalised
 
 
 def _helper(label: str, *, css_class: str = "") -> FormHelper:
@@ -118,3 +118,24 @@ class CrispyPasswordChangeForm(PasswordChangeForm):
         if checked is None or checked.pk != self.user.pk:
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
         return password
+
+
+class TokenForm(forms.Form):
+    """A new personal API token: what it is for, and how long it lives."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="What will use it, for example “Infusion agency sync”.",
+        error_messages={"required": "Name the token after what will use it."},
+    )
+    days = forms.TypedChoiceField(
+        label="Expires after",
+        coerce=int,
+        choices=[(days, f"{days} days") for days in TOKEN_LIFETIMES_DAYS],
+        initial=90,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Make a token")

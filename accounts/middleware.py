@@ -3,32 +3,29 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from rest_framework.views import APIView
 
-from .policy import mfa_required
 from .signin import (
     LAST_ACTIVE_AT,
-    NO_AUTHENTICATOR_UNTIL,
     SIGNED_IN_AT,
     is_background,
     log_event,
     now_seconds,
     redirect_to,
     return_path,
-    second_step,
+    second_step_owed,
     step_url,
     with_next,
 )
 
 # Activity is written to the session at most this often, so that a busy page costs no write.
 ACTIVITY_WRITE_INTERVAL = 60
-# A user without an authenticator is asked again at most this often whether they have one, so
-# that their pages cost no query for it; one set up in another browser reaches this session
-# within the interval.
-NO_AUTHENTICATOR_RECHECK = 60
 
 
 class SessionTimeoutMiddleware:
@@ -70,9 +67,37 @@ class SessionTimeoutMiddleware:
         log_event(request, "session_timeout", reason=reason)
         # Only this session ends: the user may be working in another browser.
         logout(request)
+        if _is_api_request(request):  # answered by the API itself, signed out: a 401 in its words
+            return self.get_response(request)
         messages.info(request, message)
         # Back to the page the user was on, once they have signed in again.
         return redirect_to(request, with_next(resolve_url(settings.LOGIN_URL), return_path(request)))
+
+
+def is_api_view(view_func) -> bool:
+    """A view of Django REST framework (/api/, /fhir/), which signs its callers in and refuses
+    them by itself (accounts.api_auth)."""
+    view_class = getattr(view_func, "cls", None)
+    return isinstance(view_class, type) and issubclass(view_class, APIView)
+
+
+def _is_api_request(request) -> bool:
+    try:
+        return is_api_view(resolve(request.path_info).func)
+    except Resolver404:
+        return False
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's: every page needs a signed-in user unless its view says @login_not_required.
+    An API view (Django REST framework's) is let through: it authenticates by itself, a token or
+    the session, and answers an anonymous caller with a 401, not a redirect to the sign-in page
+    (accounts.api_auth)."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_api_view(view_func):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
 
 
 class SecondStepMiddleware:
@@ -94,15 +119,10 @@ class SecondStepMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if not getattr(view_func, "login_required", True) or not getattr(view_func, "second_step_required", True):
             return None
-        session, now = request.session, now_seconds()
-        # Never for a user who must have an authenticator: a nurse made coordinator or staff
-        # while signed in is sent to its setup at once.
-        if session.get(NO_AUTHENTICATOR_UNTIL, 0) > now and not mfa_required(request.user):
+        if is_api_view(view_func):  # refuses by itself, in its own words (accounts.api_auth)
             return None
-        step = second_step(request.user)
+        step = second_step_owed(request)
         if step is None:
-            if request.user.is_authenticated and getattr(request.user, "otp_device", None) is None:
-                session[NO_AUTHENTICATOR_UNTIL] = now + NO_AUTHENTICATOR_RECHECK
             return None
         if is_background(request):
             return HttpResponse(status=204)

@@ -252,3 +252,33 @@ class AuditSealRun(models.Model):
 
     def __str__(self) -> str:
         return f"sealed up to #{self.position} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PersonalToken(models.Model):
+    """A personal API token: a program acting as its user, with the user's role and access
+    (issue 17). Made, named and revoked on the Security page; the secret is shown once and
+    only its SHA-256 is kept (`accounts.tokens`)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What uses it, for example “Infusion agency sync”.")
+    # The first characters of the secret, shown in the list so that a user can tell tokens apart.
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Made in a session that had passed the second sign-in step: a role that requires the step
+    # (staff, coordinators) accepts only such tokens, also when the role came after the token.
+    with_second_step = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Made and revoked tokens are logged; the hash never is, nor each use.
+        triggers = [change_trigger(patient=None, ignore=("key_hash", "last_used_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_live(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at

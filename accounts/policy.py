@@ -36,3 +36,11 @@ def refuse(reason: str) -> Decision:
 def mfa_required(user) -> bool:
     """Staff (admins) and coordinators must sign in with a second step; others may choose to."""
     return bool(user.is_staff or user.is_superuser or user.role == Role.COORDINATOR)
+
+
+def can_make_token(user, *, second_step_passed: bool) -> Decision:
+    """An API token acts as its user: a role that must sign in with the second step (staff,
+    coordinators) makes tokens only in a session that passed it."""
+    if mfa_required(user) and not second_step_passed:
+        return refuse("Your role signs in with two steps: sign in with your authenticator app, then make the token.")
+    return ALLOWED

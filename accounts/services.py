@@ -1,9 +1,12 @@
-"""Account operations: ending a user's sessions, deactivation, and the second sign-in step.
+"""Account operations: ending a user's sessions, deactivation, the second sign-in step, and
+personal API tokens.
 
 Every session's auth hash includes `User.session_epoch` (see `User._get_session_auth_hash`):
 raising the epoch makes Django flush every session of that user on its next request.
 """
 
+import datetime as dt
+import hashlib
 import math
 import re
 import secrets
@@ -19,8 +22,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import User
-from .policy import mfa_required
+from .audit import audited
+from .models import AuditEvent, PersonalToken, User
+from .policy import can_make_token, mfa_required
 from .signin import totp_device
 
 RECOVERY_CODE_COUNT = 10
@@ -178,3 +182,55 @@ def mfa_reset(*, user: User, actor: User | None) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     user_sessions_end(user=user, actor=actor)
+
+
+# --- personal API tokens ---------------------------------------------------------------------------
+
+TOKEN_PREFIX = "cct_"  # noqa: S105 (not a secret: marks ours, for secret scanners and for people)
+TOKEN_LIFETIMES_DAYS = (30, 90, 365)
+TOKEN_LIMIT = 20  # live tokens a user may hold: enough for every system they feed
+
+
+def token_hash(secret: str) -> str:
+    """What is stored of a secret: 256 random bits need no slow hash, only no way back."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@audited(AuditEvent.Action.CREATE)
+@transaction.atomic
+def token_create(
+    *, user: User, name: str, days: int, second_step_passed: bool, actor: User, now: dt.datetime | None = None
+) -> tuple[PersonalToken, str]:
+    """A new token for `user` and its secret, which is shown once and never stored."""
+    now = now or timezone.now()
+    can_make_token(user, second_step_passed=second_step_passed).enforce()
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Name the token after what will use it."})
+    if days not in TOKEN_LIFETIMES_DAYS:
+        raise ValidationError({"days": f"Choose {', '.join(map(str, TOKEN_LIFETIMES_DAYS))} days."})
+    live = PersonalToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True, expires_at__gt=now)
+    if live.count() >= TOKEN_LIMIT:
+        raise ValidationError(f"You have {TOKEN_LIMIT} tokens already: revoke one you no longer use first.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = PersonalToken.objects.create(
+        user=user,
+        name=name,
+        prefix=secret[: len(TOKEN_PREFIX) + 4],
+        key_hash=token_hash(secret),
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days),
+        with_second_step=second_step_passed,
+    )
+    return token, secret
+
+
+@audited(AuditEvent.Action.UPDATE)
+@transaction.atomic
+def token_revoke(*, token: PersonalToken, actor: User, now: dt.datetime | None = None) -> PersonalToken:
+    """Stop the token working from its next request on; a second revocation changes nothing."""
+    if actor.pk != token.user_id:
+        raise PermissionDenied("Only its owner revokes a token.")
+    PersonalToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now or timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token

@@ -30,8 +30,12 @@ logger = logging.getLogger("accounts.signin")
 SIGNED_IN_AT = "signin_signed_in_at"
 LAST_ACTIVE_AT = "signin_last_active_at"
 # Until when (Unix seconds) a user found without an authenticator is not asked again
-# (accounts.middleware.SecondStepMiddleware).
+# (`second_step_owed`).
 NO_AUTHENTICATOR_UNTIL = "signin_no_authenticator_until"
+# A user without an authenticator is asked again at most this often whether they have one, so
+# that their pages cost no query for it; one set up in another browser reaches this session
+# within the interval.
+NO_AUTHENTICATOR_RECHECK = 60
 # A request that a page makes by itself (the notification bell every 60 s) carries this
 # header; it is not activity, so it does not keep an idle session alive.
 BACKGROUND_HEADER = "X-Background-Poll"
@@ -80,6 +84,20 @@ def second_step(user) -> str | None:
     if mfa_required(user):
         return "setup"
     return None
+
+
+def second_step_owed(request) -> str | None:
+    """`second_step` of the request's signed-in user, for the pages (SecondStepMiddleware) and the
+    API's session sign-in alike; a user found without an authenticator is not asked again for
+    NO_AUTHENTICATOR_RECHECK seconds. Never skipped for a user who must have one: a nurse made
+    coordinator or staff while signed in is sent to its setup at once."""
+    session, now, user = request.session, now_seconds(), request.user
+    if session.get(NO_AUTHENTICATOR_UNTIL, 0) > now and not mfa_required(user):
+        return None
+    step = second_step(user)
+    if step is None and user.is_authenticated and getattr(user, "otp_device", None) is None:
+        session[NO_AUTHENTICATOR_UNTIL] = now + NO_AUTHENTICATOR_RECHECK
+    return step
 
 
 # --- the client's address --------------------------------------------------------------------

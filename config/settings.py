@@ -78,8 +78,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every page needs a signed-in user unless its view says @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every page needs a signed-in user unless its view says @login_not_required; API views
+    # (Django REST framework's) sign their callers in themselves (accounts.api_auth).
+    "accounts.middleware.LoginRequiredMiddleware",
     # `Cache-Control: no-store` on every response to a signed-in user (shared tablets).
     "accounts.middleware.NoStoreMiddleware",
     # Names the user, address and browser on every change the request writes to the audit log.
@@ -320,6 +321,50 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
     }
+}
+
+# The REST API (coordination/api/, README "REST API") and the FHIR server share these defaults.
+# Callers sign in with a personal token (Authorization: Bearer …) or the browser's session, under
+# the pages' rules (accounts.api_auth); no Basic auth, which would send the password every time.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_auth.PersonalTokenAuthentication",
+        "accounts.api_auth.SessionWithSecondStepAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Every refusal as RFC 9457 problem details, with the pages' sentence and field messages.
+    "EXCEPTION_HANDLER": "coordination.api.errors.problem_handler",
+    "DEFAULT_PAGINATION_CLASS": "coordination.api.pagination.Cursor",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "coordination.api.schema.ProblemAutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Care Coordination Tracker API",
+    "DESCRIPTION": "Care teams, plans, tasks, handoffs and notifications, under the same access policy as "
+    "the pages. Sign in with a personal token (Security page) as `Authorization: Bearer <token>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs hold no patient data: integrators read them before they have a token.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "coordination.api.schema.closed_request_bodies",
+    ],
+    # One name per set of choices that several records share.
+    "ENUM_NAME_OVERRIDES": {
+        "GradeEnum": "patients.models.toxicity.GRADES",
+        "RoleEnum": "accounts.models.Role",
+        "CareEventKindEnum": "patients.models.CareEvent.Kind",
+        "HandoffKindEnum": "coordination.handoffs.models.Handoff.Kind",
+        "HandoffActionRoleEnum": "coordination.handoffs.models.HandoffAction.ROLE_CHOICES",
+    },
 }
 
 # Rendered pages ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
 from accounts.permissions import READ_AUDIT_LOG, Ability, can
+from accounts.services import token_create
 from checklists.models import Task
 from checklists.policy import EDIT_TEMPLATES
 from checklists.services import checklists_instantiate, task_claim, task_complete, template_version_new_draft
@@ -26,6 +27,7 @@ from coordination.feeds.policy import can_subscribe
 from coordination.feeds.services import feed_key_renew, feed_secret
 from coordination.handoffs import services as handoffs_svc
 from coordination.handoffs.selectors import handoffs_visible_to
+from coordination.reminders.models import Notification
 from coordination.reminders.policy import READ_REMINDER_LEDGER
 from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
@@ -125,11 +127,43 @@ class Fhir:
 
 
 @dataclass(frozen=True)
+class ApiRead:
+    """A GET of the REST API, with a personal token. Without `target`, a list: every signed-in
+    user gets 200 (the list holds what they may see). With one, the record in the URL: 200 for
+    whoever sees its patient on the record, 404 for everyone else (200 for all when the record
+    is no patient's: `patient_data` False)."""
+
+    target: str | None = None
+    patient_data: bool = True
+
+
+@dataclass(frozen=True)
 class Feed:
     """A calendar feed (coordination/feeds/), reached by the secret in its URL, not a session:
     200 for the roles that coordination.feeds.policy allows, 403 for the others."""
 
     feed: str
+
+
+@dataclass(frozen=True)
+class ApiAct:
+    """A POST action of the REST API on a patient's task, with a personal token: as `Act`, it
+    succeeds (200) for `roles` and lands in the audit log as `audit` by that user; anyone else who
+    sees the patient is refused (403, or 409 when the task's state refuses first) with no trace;
+    whoever does not see it gets 404."""
+
+    target: str
+    roles: frozenset
+    audit: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OwnRecord:
+    """A record of the user's own in the URL: a notification (marked read through the API, with a
+    token) or an API token (revoked on the Security page). Its owner succeeds; another's is 404."""
+
+    kind: str
 
 
 TEMPLATES = EDIT_TEMPLATES
@@ -148,6 +182,8 @@ RULES = {
     "mfa_recovery_codes": Own(method="post"),
     "mfa_turn_off": Own(method="post"),
     "password_change": Own(),
+    "token_new": Own(method="post"),
+    "token_revoke": OwnRecord("token"),
     # The clinicians' pages.
     "home": Own(),
     "notifications": Own(),
@@ -268,6 +304,43 @@ RULES = {
     "feed_renew": Own(method="post"),
     # Django's admin checks staff status itself; its index stands for all its pages.
     "admin:index": Page(TEMPLATES),
+    # The REST API (coordination/api/): the pages' rules, answered in JSON. Its schema and docs
+    # hold no patient data and are open, as a FHIR server's capability statement is.
+    "api:schema": Public(),
+    "api:docs": Public(),
+    "api:patient-list": ApiRead(),
+    "api:patient-detail": ApiRead("patient"),
+    "api:course-list": ApiRead(),
+    "api:course-detail": ApiRead("course"),
+    "api:cycle-list": ApiRead(),
+    "api:cycle-detail": ApiRead("cycle"),
+    "api:event-list": ApiRead(),
+    "api:event-detail": ApiRead("event"),
+    "api:checklist-list": ApiRead(),
+    "api:checklist-detail": ApiRead("checklist"),
+    "api:assessment-list": ApiRead(),
+    "api:assessment-detail": ApiRead("assessment"),
+    "api:regimen-list": ApiRead(patient_data=False),
+    "api:regimen-detail": ApiRead("regimen", patient_data=False),
+    "api:task-list": ApiRead(),
+    "api:task-detail": ApiRead("weight"),
+    "api:task-claim": ApiAct("weight", frozenset({"nurse"}), "claim"),
+    "api:task-release": ApiAct("order", frozenset({"pharmacist", "coordinator"}), "release"),
+    "api:task-complete": ApiAct("weight", frozenset({"nurse"}), "complete", {"value": "70"}),
+    "api:task-not-applicable": ApiAct("weight", frozenset({"nurse"}), "not_applicable", {"reason": "Weighed"}),
+    "api:task-verify": ApiAct("pump", frozenset({"nurse"}), "verify"),
+    "api:task-undo": ApiAct("pump", frozenset({"nurse"}), "undo", {"reason": "Wrong pump"}),
+    "api:handoff-list": ApiRead(),
+    "api:handoff-detail": OnHandoff("sent", SEES_HANDOFF),
+    "api:handoff-send": OnHandoff("draft", SENDERS, "send"),
+    "api:handoff-cancel": OnHandoff("draft", SENDERS, "cancel", {"reason": "Discharge postponed"}),
+    "api:handoff-acknowledge": OnHandoff("sent", RECEIVER, "acknowledge"),
+    "api:handoff-return": OnHandoff("sent", RECEIVER, "return", {"reason": "Pump not stated"}),
+    "api:handoff-accept": OnHandoff("acknowledged", RECEIVER, "accept", {"synthesis": "Visit tomorrow 10:00."}),
+    "api:handoff-complete": OnHandoff("accepted", RECEIVER, "complete", {"first_visit_at": "{now}"}),
+    "api:notification-list": Own(),
+    "api:notification-read": OwnRecord("notification"),
+    "api:notification-read-all": ApiRead(patient_data=False),
 }
 
 
@@ -381,6 +454,8 @@ def _build_world(
             "interruption": stop,
             "assessment": assessment,
             "alert": alert,
+            "checklist": tasks["weight"].checklist,
+            "regimen": course.regimen_version.regimen,
         }
         objects[whose] = {"patient": someone, "event": event, **plan, **tasks}
     for whose in objects:
@@ -449,7 +524,20 @@ CASES = [
     for whose in (
         ("own", "foreign")
         if getattr(rule, "target", None)
-        in {"patient", "event", "weight", "order", "pump", "course", "cycle", "interruption", "assessment", "alert"}
+        in {
+            "patient",
+            "event",
+            "weight",
+            "order",
+            "pump",
+            "course",
+            "cycle",
+            "interruption",
+            "assessment",
+            "alert",
+            "checklist",
+            "regimen",
+        }
         else ("own",)
     )
 ]
@@ -459,6 +547,9 @@ CASES = [
 def test_the_matrix_holds(client, world, name, role, whose):
     users, objects = world
     user, rule, target = users[role], RULES[name], objects[whose]
+    if isinstance(rule, ApiRead | ApiAct | OwnRecord):
+        walk_api(client, user, role, name, rule, target, whose)
+        return
     sign_in(client, user)
 
     if isinstance(rule, Own):
@@ -523,6 +614,52 @@ def test_the_matrix_holds(client, world, name, role, whose):
     assert response.status_code in (200, 302)  # htmx partials answer 200, full-page forms redirect
     if whose == "own":  # the other team's patient is the outsider's own: the cast's roles apply here
         assert logged.filter(actor_id=user.pk).exists() == (role in rule.roles)
+
+
+def api_headers(user) -> dict:
+    """A personal token of `user` (made after both steps where their role needs them), as a header."""
+    secret = token_create(user=user, name="Matrix", days=30, second_step_passed=True, actor=user)[1]
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def walk_api(client, user, role, name, rule, target, whose):
+    headers = api_headers(user)
+    if isinstance(rule, OwnRecord):
+        if rule.kind == "token":  # on the Security page, signed in
+            sign_in(client, user)
+            headers = {}
+            mine, theirs = (
+                token_create(user=u, name="T", days=30, second_step_passed=True, actor=u)[0]
+                for u in (user, UserFactory())
+            )
+        else:
+            mine = Notification.objects.create(recipient=user, title="Yours")
+            theirs = Notification.objects.create(recipient=UserFactory(), title="Someone else's")
+        assert client.post(reverse(name, args=[mine.pk]), **headers).status_code in (200, 302)
+        assert client.post(reverse(name, args=[theirs.pk]), **headers).status_code == 404
+        return
+    if isinstance(rule, ApiRead):
+        url = reverse(name, args=[target[rule.target].pk] if rule.target else [])
+        if name.endswith("read-all"):  # the one list action: mark all of one's notifications read
+            response = client.post(url, {}, content_type="application/json", **headers)
+        else:
+            response = client.get(url, **headers)
+        expected = 200 if not (rule.target and rule.patient_data) or sees(user, target["patient"]) else 404
+        assert response.status_code == expected, (response.status_code, response.content[:300])
+        return
+    pk = target[rule.target].pk
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = client.post(reverse(name, args=[pk]), rule.data, content_type="application/json", **headers)
+    logged = AuditEvent.objects.filter(id__gt=last, action=rule.audit)
+    if not sees(user, target["patient"]):
+        assert response.status_code == 404
+        assert not logged.exists()
+        return
+    if whose == "own":  # the other team's patient is the outsider's own: the cast's roles apply here
+        allowed = role in rule.roles
+        assert (response.status_code == 200) == allowed, (response.status_code, response.content[:300])
+        assert response.status_code in ((200,) if allowed else (403, 409))
+        assert logged.filter(actor_id=user.pk).exists() == allowed
 
 
 def _blockers_listed(event) -> int:
@@ -600,7 +737,11 @@ class TestTheHandoffMatrix:
     def test_the_handoff_matrix_holds(self, client, handoff_world, name, role):
         users, targets = handoff_world
         user, rule, target = users[role], RULES[name], targets[RULES[name].target]
-        sign_in(client, user)
+        api = name.startswith("api:")
+        if api:
+            client.defaults.update(api_headers(user))
+        else:
+            sign_in(client, user)
         url = reverse(name, args=[target.pk])
 
         if rule.audit is None:  # a page
@@ -612,14 +753,23 @@ class TestTheHandoffMatrix:
             return
 
         now = timezone.localtime(timezone.now(), target_patient_zone(targets)).strftime("%Y-%m-%dT%H:%M")
+        if api:  # the API's times are UTC, with their offset
+            now = timezone.now().isoformat()
         data = {key: value.format(now=now) for key, value in rule.data.items()}
         mine = AuditEvent.objects.filter(action=rule.audit, actor_id=user.pk)
         before, everyone_before = mine.count(), AuditEvent.objects.filter(action=rule.audit).count()
         visible = sees_target(user, target)
-        response = client.post(url, data, HTTP_HX_REQUEST="true")
+        if api:
+            response = client.post(url, data, content_type="application/json")
+        else:
+            response = client.post(url, data, HTTP_HX_REQUEST="true")
         if not visible:
             assert response.status_code == 404
             assert AuditEvent.objects.filter(action=rule.audit).count() == everyone_before
+        elif api:  # refused in so many words: 403, or 409 when the handoff's state refuses first
+            assert response.status_code == (200 if role in rule.roles else response.status_code), response.content
+            assert response.status_code in ((200,) if role in rule.roles else (403, 409)), response.content[:600]
+            assert (mine.count() > before) == (role in rule.roles), response.content.decode()[:600]
         else:
             assert response.status_code == 200
             assert (mine.count() > before) == (role in rule.roles), response.content.decode()[:600]

@@ -4,7 +4,7 @@
 - setup: the QR code and key of a new authenticator, confirmed with a code, then the recovery
   codes, shown once;
 - security: the user's own page: turn the second step on or off (off only when their role
-  allows it), new recovery codes, change of password.
+  allows it), new recovery codes, change of password, personal API tokens (views/tokens.py).
 """
 
 import logging
@@ -18,6 +18,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
@@ -25,7 +26,8 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from ..forms import CodeForm, CrispyPasswordChangeForm, PasswordConfirmForm
+from ..forms import CodeForm, CrispyPasswordChangeForm, PasswordConfirmForm, TokenForm
+from ..models import PersonalToken
 from ..policy import mfa_required
 from ..security_sections import security_sections
 from ..services import (
@@ -153,7 +155,13 @@ def _off_form(request, data=None):
     return form
 
 
-def _security_page(request, *, codes_form=None, off_form=None):
+def _token_form(data=None):
+    form = TokenForm(data)
+    form.helper.form_action = reverse("token_new")
+    return form
+
+
+def security_page(request, *, codes_form=None, off_form=None, token_form=None):
     user = request.user
     enabled = totp_device(user) is not None
     context = {
@@ -163,6 +171,9 @@ def _security_page(request, *, codes_form=None, off_form=None):
         "codes_low": RECOVERY_CODES_LOW,
         "codes_form": codes_form or _codes_form(request),
         "off_form": off_form or _off_form(request),
+        "token_form": token_form or _token_form(),
+        "tokens": PersonalToken.objects.filter(user=user, revoked_at__isnull=True),
+        "now": timezone.now(),
         "idle_minutes": settings.SESSION_IDLE_TIMEOUT // 60,
         "absolute_hours": settings.SESSION_ABSOLUTE_TIMEOUT // 3600,
         "more_sections": security_sections(request),  # what higher apps add (accounts.security_sections)
@@ -172,7 +183,7 @@ def _security_page(request, *, codes_form=None, off_form=None):
 
 @never_cache
 def security(request):
-    return _security_page(request)
+    return security_page(request)
 
 
 @never_cache
@@ -184,7 +195,7 @@ def mfa_recovery_codes(request):
         return redirect("security")
     form = _codes_form(request, request.POST)
     if not form.is_valid():
-        return _security_page(request, codes_form=form)
+        return security_page(request, codes_form=form)
     codes = mfa_recovery_codes_new(user=user, actor=user)
     log_event(request, "recovery_codes_replaced")
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("security")})
@@ -195,7 +206,7 @@ def mfa_turn_off(request):
     user = request.user
     form = _off_form(request, request.POST)
     if not form.is_valid():
-        return _security_page(request, off_form=form)
+        return security_page(request, off_form=form)
     try:
         mfa_disable(user=user, actor=user)
     except PermissionDenied as refused:

@@ -14,7 +14,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -22,7 +21,6 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
-from accounts.signin import second_step
 from patients.selectors import sees_only_through_grant
 
 from . import resources as fhir
@@ -67,12 +65,6 @@ class FhirView(APIView):
         # anonymous caller gets a 401/403 OperationOutcome, not the sign-in page.
         return login_not_required(super().as_view(**initkwargs))
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # A browser session that still owes the second sign-in step is not signed in yet.
-        if isinstance(request.successful_authenticator, SessionAuthentication) and second_step(request.user):
-            raise exceptions.NotAuthenticated("Finish signing in (the second step) first.")
-
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         # Patient data: no cache keeps it, whoever signed in (a token caller has no session for
@@ -88,6 +80,7 @@ class FhirView(APIView):
         if isinstance(exc, Http404 | exceptions.NotFound):
             message = str(exc) or "No such resource, or not one that you may see."
         response.data = operation_outcome(ISSUE_CODES.get(response.status_code, "processing"), str(message))
+        response.content_type = None  # FHIR's own media type (the renderer's), not the REST API's problem+json
         return response
 
     # --- helpers ---------------------------------------------------------------------------

@@ -157,6 +157,14 @@ def test_a_session_idle_for_15_minutes_is_signed_out_with_a_message(client, nurs
     assert "You were signed out after 15 minutes without activity." in page
 
 
+def test_an_api_call_on_a_session_idle_for_15_minutes_is_signed_out_with_a_401_not_a_redirect(client, nurse, clock):
+    sign_in(client)
+    clock.shift(dt.timedelta(minutes=15))
+    response = client.get(reverse("api:task-list"))
+    assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
+    assert not signed_in(client)
+
+
 def test_activity_restarts_the_idle_clock(client, nurse, clock):
     sign_in(client)
     for _ in range(4):

@@ -4,7 +4,7 @@ an htmx fragment of such a page too. Walked on the authorization matrix's world 
 a checklist, a course with a stop and an assessment, handoffs in each status)."""
 
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from accounts.models import AuditEvent
 from patients.models import Patient
@@ -13,12 +13,14 @@ from ..factories import CareTeamMemberFactory, PatientFactory
 from ..layers import build, layer
 from ..test_authorization_matrix import (
     RULES,
+    ApiRead,
     OnHandoff,
     OnPlan,
     Page,
     _build_handoffs,
     _build_world,
     _cast,
+    api_headers,
     sign_in,
 )
 
@@ -85,7 +87,8 @@ def _shows_a_patient(rule) -> bool:
 
 def test_every_page_of_a_patient_in_the_matrix_logs_its_reads():
     of_a_patient = {name for name, rule in RULES.items() if _shows_a_patient(rule)}
-    assert of_a_patient - PAGES.keys() - NOT_YET_LOGGED == set(), "log the new page's reads (logs_read)"
+    walked = PAGES.keys() | API_DETAILS.keys()  # the API's, below
+    assert of_a_patient - walked - NOT_YET_LOGGED == set(), "log the new page's reads (logs_read)"
     assert PAGES.keys() | LISTS.keys() <= RULES.keys()
 
 
@@ -209,3 +212,52 @@ def test_a_fhir_answer_logs_one_read_naming_its_patients(client, world, path):
     patient = targets["patient"].pk
     assert (row.actor_id, row.object_type, row.detail["patients"]) == (users["nurse"].pk, object_type, [patient])
     assert row.patient_id == (patient if one_patient else None)
+
+
+# --- the REST API: its reads of patient data are logged as the pages' are ----------------------
+# (coordination.api.views.base.PatientData): one row a request, by the token's user.
+
+API_DETAILS = {
+    name: ("nurse", rule.target)
+    for name, rule in RULES.items()
+    if isinstance(rule, ApiRead) and rule.patient_data and rule.target
+} | {"api:handoff-detail": ("case_manager", "sent")}
+API_LISTS = [
+    name for name, rule in RULES.items() if isinstance(rule, ApiRead) and rule.patient_data and not rule.target
+]
+
+
+def test_every_api_read_of_patient_data_is_walked_here():
+    api_reads = {name for name in RULES if name.startswith("api:") and name.endswith(("-list", "-detail"))}
+    not_patient_data = {"api:regimen-list", "api:regimen-detail", "api:notification-list"}
+    assert api_reads - not_patient_data == API_DETAILS.keys() | set(API_LISTS)
+
+
+@pytest.mark.parametrize("name", API_DETAILS)
+def test_an_api_read_of_one_record_logs_one_row_naming_it_and_the_patient(client, world, name):
+    users, targets = world
+    role, target = API_DETAILS[name]
+    user, record = users[role], targets[target]
+    (row,) = get(client, name, args=[record.pk], **api_headers(user))
+    audit_type = resolve(reverse(name, args=[record.pk])).func.cls.audit_type
+    assert (row.actor_id, row.object_type, row.object_id) == (user.pk, audit_type, str(record.pk))
+    assert (row.patient_id, row.outcome) == (targets["patient"].pk, AuditEvent.Outcome.SUCCESS)
+
+
+@pytest.mark.parametrize("name", API_LISTS)
+def test_a_page_of_an_api_list_logs_one_row_naming_the_patients_it_shows(client, world, name):
+    users, targets = world
+    nurse = users["nurse"]
+    (row,) = get(client, name, **api_headers(nurse))
+    basename = name.removeprefix("api:").removesuffix("-list")
+    assert (row.actor_id, row.object_type, row.patient_id) == (nurse.pk, f"api.{basename}", None)
+    assert row.detail == {"patients": [targets["patient"].pk]}
+
+
+def test_an_api_read_refused_is_logged_as_denied_not_as_a_read(client, world):
+    users, targets = world
+    outsider = users["outsider"]
+    response = client.get(reverse("api:task-detail", args=[targets["weight"].pk]), **api_headers(outsider))
+    assert response.status_code == 404
+    assert not reads(actor_id=outsider.pk, outcome=AuditEvent.Outcome.SUCCESS)
+    assert reads(actor_id=outsider.pk, outcome=AuditEvent.Outcome.DENIED, object_id=str(targets["weight"].pk))

@@ -123,7 +123,7 @@ def test_a_coordinator_who_owes_the_second_step_is_not_signed_in_yet(client, wor
     client.force_login(users["coordinator"])  # password only; the role needs the second step
     response = fhir_get(client, f"Patient/{targets['patient'].pk}")
     assert response.status_code in (401, 403)
-    assert "second step" in outcome_of(response, response.status_code)["diagnostics"]
+    assert "enter the code from your authenticator app" in outcome_of(response, response.status_code)["diagnostics"]
 
 
 # --- read --------------------------------------------------------------------------------------

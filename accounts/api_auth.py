@@ -1,0 +1,81 @@
+"""Who calls an API view (Django REST framework's, under /api/ and /fhir/): a personal token or the
+browser's session, with the same sign-in rules as the pages.
+
+The site's middleware was made for pages: it sends an anonymous visitor, or one who owes the
+second step, to a page of the sign-in. An API view answers for itself instead: its
+authentication classes (settings.REST_FRAMEWORK, these two) refuse with a 401 or 403 that the
+view's exception handler words (problem details under /api/, an OperationOutcome under /fhir/),
+so `LoginRequiredMiddleware` and `SecondStepMiddleware` let every DRF view through
+(`accounts.middleware.is_api_view`). A token names its user as the actor of the audit log for the rest of the
+request, as the session's user is named by `AuditContextMiddleware`.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+
+from .audit import name_actor
+from .models import PersonalToken
+from .policy import mfa_required
+from .services import token_hash
+from .signin import second_step_owed
+
+# A token's last use is written at most this often, so that a busy client costs no write a request.
+LAST_USED_WRITE_INTERVAL = dt.timedelta(minutes=1)
+
+BAD_HEADER = "Send the token as “Authorization: Bearer <token>”, with nothing else in the header."
+UNKNOWN = "This token is not valid: it was revoked, it expired, or it was never made."
+NEEDS_SECOND_STEP = (
+    "Your role now signs in with two steps, and this token was made without them: make a new one on your Security page."
+)
+OWES_SECOND_STEP = "Finish signing in first: enter the code from your authenticator app."
+
+
+def token_user(secret: str, *, now: dt.datetime | None = None) -> tuple:
+    """The user and token of a secret; AuthenticationFailed when it is not live or its user may not use it."""
+    now = now or timezone.now()
+    token = PersonalToken.objects.select_related("user__unit").filter(key_hash=token_hash(secret)).first()
+    if token is None or not token.is_live(now) or not token.user.is_active:
+        raise exceptions.AuthenticationFailed(UNKNOWN)
+    if mfa_required(token.user) and not token.with_second_step:
+        raise exceptions.AuthenticationFailed(NEEDS_SECOND_STEP)
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_WRITE_INTERVAL:
+        PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token
+
+
+class PersonalTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer cct_…`: the token's user, with their current role and care teams."""
+
+    keyword = "bearer"
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(BAD_HEADER)
+        try:
+            secret = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed(BAD_HEADER) from None
+        user, token = token_user(secret)
+        name_actor(user)
+        return user, token
+
+    def authenticate_header(self, request) -> str:
+        # A 401 (not a 403) for a request without credentials, saying how to bring them.
+        return 'Bearer realm="api"'
+
+
+class SessionWithSecondStepAuthentication(SessionAuthentication):
+    """The browser's session (htmx, the API docs), with its CSRF check, once both steps are passed."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None and second_step_owed(request._request) is not None:
+            raise exceptions.PermissionDenied(OWES_SECOND_STEP)
+        return result

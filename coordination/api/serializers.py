@@ -1,0 +1,341 @@
+"""What the API's records look like (read-only: changes go through the actions and their services),
+and the bodies that actions take. Times are ISO 8601 in UTC ("2026-12-06T11:55:00Z"); a time sent
+without an offset is read as UTC."""
+
+import datetime as dt
+
+from django.db import models
+from rest_framework import serializers
+
+from accounts.models import User
+from checklists.models import Checklist, Task
+from patients.models import (
+    CareEvent,
+    CareTeamMember,
+    Cycle,
+    Patient,
+    Regimen,
+    RegimenVersion,
+    ToxicityAssessment,
+    TreatmentCourse,
+)
+
+from ..handoffs.models import (
+    ACTION_MAX,
+    IPASS_FIELDS,
+    LINE_MAX,
+    REASON_MAX,
+    SUMMARY_MAX,
+    TEXT_MAX,
+    Handoff,
+    HandoffAction,
+)
+from ..reminders.models import Notification
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Times in UTC, whatever the caller's unit's clock."""
+
+    def default_timezone(self):
+        return dt.UTC
+
+
+class Record(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
+
+
+class Body(serializers.Serializer):
+    """The body of an action: a field it does not know is an error, not silently dropped (a typo
+    in `reason` must not pass for a missing reason)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class Person(Record):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "role"]
+
+
+# --- the clinical record --------------------------------------------------------------------------
+
+
+class CareTeamMemberOut(Record):
+    user = Person(read_only=True)
+
+    class Meta:
+        model = CareTeamMember
+        fields = ["user", "role", "added_at"]
+
+
+class PatientOut(Record):
+    care_team = CareTeamMemberOut(many=True, read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "weight_kg",
+            "weight_measured_on",
+            "height_cm",
+            "unit",
+            "care_team",
+        ]
+
+
+class CourseOut(Record):
+    class Meta:
+        model = TreatmentCourse
+        fields = [
+            "id",
+            "patient",
+            "regimen",
+            "indication",
+            "regimen_version",
+            "planned_cycles",
+            "start_date",
+            "status",
+            "bag_hours",
+            "outpatient_setting",
+        ]
+
+
+class CycleOut(Record):
+    patient = serializers.IntegerField(source="course.patient_id", read_only=True)
+
+    class Meta:
+        model = Cycle
+        fields = [
+            "id",
+            "patient",
+            "course",
+            "number",
+            "phase",
+            "start_date",
+            "infusion_days",
+            "rest_days",
+            "inpatient_days",
+            "infusion_ends_at",
+            "planned_ends_at",
+            "ended_early_at",
+        ]
+
+
+class CareEventOut(Record):
+    class Meta:
+        model = CareEvent
+        fields = ["id", "patient", "cycle", "kind", "sequence", "setting", "planned_at", "actual_at", "status", "note"]
+
+
+class TaskOut(Record):
+    assignee = Person(read_only=True, allow_null=True)
+    completed_by = Person(read_only=True, allow_null=True)
+    verified_by = Person(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "patient",
+            "event",
+            "checklist",
+            "text",
+            "role",
+            "response_kind",
+            "needs_verification",
+            "due_at",
+            "status",
+            "assignee",
+            "value",
+            "hard_stop_failed",
+            "completed_by",
+            "completed_at",
+            "verified_by",
+            "verified_at",
+            "not_applicable_reason",
+        ]
+
+
+class ChecklistOut(Record):
+    patient = serializers.IntegerField(source="event.patient_id", read_only=True)
+    template = serializers.CharField(source="template.name", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    tasks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Checklist
+        fields = ["id", "patient", "event", "template", "version", "created_at", "overridden_at", "tasks"]
+
+
+class AssessmentOut(Record):
+    class Meta:
+        model = ToxicityAssessment
+        fields = [
+            "id",
+            "patient",
+            "course",
+            "event",
+            "assessed_at",
+            "recorded_at",
+            "temperature_celsius",
+            "hypotension",
+            "systolic_bp",
+            "diastolic_bp",
+            "heart_rate",
+            "oxygen_saturation",
+            "oxygen_device",
+            "vasopressors",
+            "consciousness",
+            "seizure",
+            "crs_grade",
+            "crs_rule",
+            "icans_grade",
+            "icans_rule",
+            "confirmed_crs_grade",
+            "confirmed_icans_grade",
+            "confirmed_at",
+        ]
+
+
+class RegimenVersionOut(Record):
+    class Meta:
+        model = RegimenVersion
+        fields = [
+            "id",
+            "number",
+            "status",
+            "max_cycles",
+            "infusion_days",
+            "starting_dose",
+            "step_up_dose",
+            "later_cycle_dose",
+            "restart_dose",
+            "re_escalation_dose",
+            "published_at",
+        ]
+
+
+class RegimenOut(Record):
+    versions = RegimenVersionOut(many=True, read_only=True)
+
+    class Meta:
+        model = Regimen
+        fields = ["id", "name", "indication", "versions"]
+
+
+# --- handoffs and notifications -----------------------------------------------------------------
+
+
+class HandoffActionOut(Record):
+    class Meta:
+        model = HandoffAction
+        fields = ["id", "text", "role", "due_at", "status", "done_at"]
+
+
+class HandoffOut(Record):
+    actions = HandoffActionOut(many=True, read_only=True)
+
+    class Meta:
+        model = Handoff
+        fields = [
+            "id",
+            "patient",
+            "event",
+            "kind",
+            "status",
+            "from_unit",
+            "to_unit",
+            "to_person",
+            *IPASS_FIELDS,
+            "synthesis",
+            "created_at",
+            "sent_at",
+            "acknowledge_by",
+            "acknowledged_at",
+            "accepted_at",
+            "completed_at",
+            "first_visit_at",
+            "returned_at",
+            "return_reason",
+            "actions",
+        ]
+
+
+class NotificationOut(Record):
+    class Meta:
+        model = Notification
+        fields = ["id", "title", "body", "link", "task", "created_at", "read_at"]
+
+
+# --- the bodies of actions -------------------------------------------------------------------------
+
+
+class Empty(Body):
+    """No body, or `{}`."""
+
+
+class Reason(Body):
+    reason = serializers.CharField(max_length=REASON_MAX, allow_blank=True)
+
+
+class TaskAnswer(Body):
+    value = serializers.JSONField(help_text='The answer: true for a checkbox, "attested", a number, a choice, text.')
+    confirmed = serializers.BooleanField(
+        default=False, help_text="Record an answer that fails the hard stop anyway (the 400 said why)."
+    )
+
+    def validate_value(self, value):
+        if not isinstance(value, str | int | float | bool) or value is None:
+            raise serializers.ValidationError("Send a string, a number or true.")
+        return "yes" if value is True else str(value)
+
+
+class Synthesis(Body):
+    synthesis = serializers.CharField(max_length=TEXT_MAX, allow_blank=True)
+
+
+class FirstVisit(Body):
+    first_visit_at = UTCDateTimeField(required=False, help_text="When the first home visit was; now if left out.")
+
+
+class MarkRead(Body):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=500, help_text="Those; all if left out."
+    )
+
+
+class HandoffActionIn(Body):
+    text = serializers.CharField(max_length=ACTION_MAX)
+    role = serializers.ChoiceField(choices=HandoffAction.ROLE_CHOICES)
+    due_at = UTCDateTimeField()
+
+
+class HandoffIn(Body):
+    event = serializers.IntegerField(min_value=1, help_text="The discharge (or other event) it belongs to.")
+    kind = serializers.ChoiceField(choices=Handoff.Kind.choices, default=Handoff.Kind.HOSPITAL_HOME)
+    to_unit = serializers.IntegerField(min_value=1)
+    to_person = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    illness_severity = serializers.ChoiceField(choices=Handoff.Severity.choices, default=Handoff.Severity.STABLE)
+    patient_summary = serializers.CharField(allow_blank=True, default="", max_length=SUMMARY_MAX)
+    pump = serializers.CharField(allow_blank=True, default="", max_length=LINE_MAX)
+    line = serializers.CharField(allow_blank=True, default="", max_length=LINE_MAX)
+    situation_awareness = serializers.CharField(allow_blank=True, default="", max_length=TEXT_MAX)
+    contingency_plan = serializers.CharField(allow_blank=True, default="", max_length=TEXT_MAX)
+    actions = HandoffActionIn(many=True, required=False, max_length=50)
+
+
+class MarkedRead(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many were unread and are now read.")

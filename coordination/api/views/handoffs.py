@@ -1,0 +1,86 @@
+"""Handoffs: the list, one handoff, a new draft, and its steps (send, cancel; acknowledge, accept,
+return, complete), each its service in coordination.handoffs.services."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from accounts.models import Unit, User
+from checklists.selectors import get_event_for_user
+
+from ...handoffs import services
+from ...handoffs.models import Handoff
+from ...handoffs.selectors import HANDOFF_RELATIONS, handoffs_visible_to
+from .. import serializers
+from ..filters import filters_for
+from .base import PatientData, act
+
+
+def _one(model, pk, field: str):
+    if pk is None:
+        return None
+    found = model.objects.filter(pk=pk).first()
+    if found is None:
+        raise ValidationError({field: [f"No {model._meta.verbose_name} has the id {pk}."]})
+    return found
+
+
+class HandoffViewSet(PatientData):
+    """Handoffs the caller sees: the sending side's, and those addressed to their unit."""
+
+    serializer_class = serializers.HandoffOut
+    audit_type = "coordination.handoff"
+    filterset_class = filters_for(
+        Handoff, ids={"patient": "patient", "to_unit": "to_unit", "from_unit": "from_unit"}, fields=("status",)
+    )
+
+    def visible(self, user):
+        return handoffs_visible_to(user).select_related(*HANDOFF_RELATIONS).prefetch_related("actions")
+
+    @extend_schema(request=serializers.HandoffIn, responses={201: serializers.HandoffOut})
+    def create(self, request):
+        """A draft handoff for an event of a patient on the caller's care team."""
+        body = serializers.HandoffIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        event = get_event_for_user(request.user, data.pop("event"))
+        content = services.HandoffContent(
+            kind=data.pop("kind"),
+            to_unit=_one(Unit, data.pop("to_unit"), "to_unit"),
+            to_person=_one(User, data.pop("to_person", None), "to_person"),
+            actions=[services.ActionSpec(**spec) for spec in data.pop("actions", [])],
+            **data,
+        )
+        handoff = services.handoff_create(event=event, content=content, actor=request.user)
+        return Response(self.get_serializer(handoff).data, status=status.HTTP_201_CREATED)
+
+    send = act("send", services.handoff_send, argument="handoff", summary="Send the draft to the receiving unit.")
+    cancel = act(
+        "cancel", services.handoff_cancel, serializers.Reason, argument="handoff", summary="Cancel, with the reason."
+    )
+    acknowledge = act(
+        "acknowledge", services.handoff_acknowledge, argument="handoff", summary="Confirm receipt (receiving unit)."
+    )
+    accept = act(
+        "accept",
+        services.handoff_accept,
+        serializers.Synthesis,
+        argument="handoff",
+        summary="Take over, with your synthesis: the actions become your unit's tasks.",
+    )
+    return_ = act(
+        "return_",
+        services.handoff_return,
+        serializers.Reason,
+        argument="handoff",
+        url_path="return",
+        summary="Send it back to the sender, with the reason.",
+    )
+    complete = act(
+        "complete",
+        services.handoff_complete,
+        serializers.FirstVisit,
+        argument="handoff",
+        summary="The first home visit is done.",
+    )

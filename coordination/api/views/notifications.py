@@ -1,0 +1,49 @@
+"""The caller's own notifications (the bell): list, and mark read."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from ...reminders.models import Notification
+from ...reminders.services import notifications_mark_read
+from .. import serializers
+
+
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only the unread.")]))
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Newest first; `?unread=true` for those not read yet."""
+
+    serializer_class = serializers.NotificationOut
+    queryset = Notification.objects.all()
+
+    def get_queryset(self):
+        mine = super().get_queryset().filter(recipient=self.request.user)
+        unread = self.request.query_params.get("unread")
+        if unread is None or self.action != "list":
+            return mine
+        if unread not in {"true", "false"}:
+            raise ValidationError({"unread": ["Say true or false."]})
+        return mine.filter(read_at__isnull=True) if unread == "true" else mine
+
+    @extend_schema(request=None, responses={200: serializers.NotificationOut})
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        """Mark this notification read."""
+        notification = self.get_object()
+        notifications_mark_read(recipient=request.user, ids=[notification.pk])
+        notification.refresh_from_db(fields=["read_at"])
+        return Response(self.get_serializer(notification).data)
+
+    @extend_schema(
+        request=serializers.MarkRead, responses={200: serializers.MarkedRead}, operation_id="v1_notifications_read_all"
+    )
+    @action(detail=False, methods=["post"], url_path="read", url_name="read-all")
+    def read_all(self, request):
+        """Mark these notifications (`ids`), or all of them, read."""
+        body = serializers.MarkRead(data=request.data)
+        body.is_valid(raise_exception=True)
+        marked = notifications_mark_read(recipient=request.user, ids=body.validated_data.get("ids"), now=timezone.now())
+        return Response({"marked": marked})

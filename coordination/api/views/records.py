@@ -1,0 +1,97 @@
+"""The clinical record, read-only: patients, courses, cycles, care events, checklists, toxicity
+assessments, and the regimen library. Writes go through the pages (and their services)."""
+
+from operator import attrgetter
+
+from django.db.models import Prefetch
+from rest_framework import viewsets
+
+from checklists.models import Checklist
+from checklists.selectors import events_visible_to
+from patients.models import CareEvent, CareTeamMember, Cycle, Patient, Regimen, ToxicityAssessment, TreatmentCourse
+from patients.selectors import patients_for_user
+
+from .. import serializers
+from ..filters import filters_for
+from .base import PatientData
+
+
+def on_record(user):
+    """The patients a user sees on the record (care team, unit), not only through a handoff's
+    grant: as on the pages, a receiving unit sees the handoff, not the plan and its work."""
+    return Patient.objects.visible_to(user, grants=False)
+
+
+class PatientViewSet(PatientData):
+    """Patients the caller may see, with their care team."""
+
+    serializer_class = serializers.PatientOut
+    audit_type = "patients.patient"
+    patient_of = attrgetter("pk")
+    filterset_class = filters_for(Patient, ids={"unit": "unit"}, fields=("mrn",))
+
+    def visible(self, user):
+        team = CareTeamMember.objects.select_related("user").order_by("role", "pk")
+        return patients_for_user(user).prefetch_related(Prefetch("care_team", queryset=team))
+
+
+class CourseViewSet(PatientData):
+    serializer_class = serializers.CourseOut
+    audit_type = "patients.treatmentcourse"
+    filterset_class = filters_for(TreatmentCourse, ids={"patient": "patient"}, fields=("status",))
+
+    def visible(self, user):
+        return TreatmentCourse.objects.filter(patient__in=on_record(user))
+
+
+class CycleViewSet(PatientData):
+    serializer_class = serializers.CycleOut
+    audit_type = "patients.cycle"
+    patient_of = attrgetter("course.patient_id")
+    filterset_class = filters_for(Cycle, ids={"patient": "course__patient", "course": "course"})
+
+    def visible(self, user):
+        return Cycle.objects.filter(course__patient__in=on_record(user)).select_related("course")
+
+
+class CareEventViewSet(PatientData):
+    serializer_class = serializers.CareEventOut
+    audit_type = "patients.careevent"
+    ordering = ("planned_at", "id")
+    filterset_class = filters_for(CareEvent, ids={"patient": "patient", "cycle": "cycle"}, fields=("kind", "status"))
+
+    def visible(self, user):
+        return events_visible_to(user)
+
+
+class ChecklistViewSet(PatientData):
+    serializer_class = serializers.ChecklistOut
+    audit_type = "checklists.checklist"
+    patient_of = attrgetter("event.patient_id")
+    filterset_class = filters_for(Checklist, ids={"patient": "event__patient", "event": "event"})
+
+    def visible(self, user):
+        return (
+            Checklist.objects.filter(event__patient__in=on_record(user))
+            .select_related("event", "template", "version")
+            .prefetch_related("tasks")
+        )
+
+
+class AssessmentViewSet(PatientData):
+    """CRS and ICANS assessments with their computed and confirmed grades."""
+
+    serializer_class = serializers.AssessmentOut
+    audit_type = "patients.toxicityassessment"
+    filterset_class = filters_for(ToxicityAssessment, ids={"patient": "patient", "course": "course"})
+
+    def visible(self, user):
+        return ToxicityAssessment.objects.filter(patient__in=on_record(user))
+
+
+class RegimenViewSet(viewsets.ReadOnlyModelViewSet):
+    """The regimen library and its versions (no patient data)."""
+
+    serializer_class = serializers.RegimenOut
+    queryset = Regimen.objects.prefetch_related("versions")
+    ordering = ("id",)

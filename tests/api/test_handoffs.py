@@ -1,0 +1,120 @@
+"""Handoffs through the API: a new draft, its steps, and their refusals in the pages' words."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from coordination.handoffs.models import Handoff
+
+from ..checklists.helpers import publish_template
+from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge, make_home_nurse
+from .helpers import bearer, token_for
+
+
+@pytest.fixture
+def agency(ward):
+    return make_agency(ward)
+
+
+@pytest.fixture
+def discharge(patient):
+    publish_template(
+        items=[{"text": "Caregiver teach-back done"}], name="Hospital-to-home", trigger_kind="discharge_home"
+    )
+    return make_discharge(patient, with_bag_changes=False)
+
+
+def new_handoff(discharge, agency, **changes) -> dict:
+    return {
+        "event": discharge.pk,
+        "to_unit": agency.pk,
+        "illness_severity": "watcher",
+        "patient_summary": "Cycle 1 day 4, no CRS.",
+        "pump": "CADD-Solis 5 mL/h",
+        "line": "PICC right arm",
+        "contingency_plan": "Fever above 38.5 °C: call the ward.",
+        "actions": [
+            {
+                "text": "First home visit",
+                "role": "nurse",
+                "due_at": (discharge.planned_at + dt.timedelta(days=1)).isoformat(),
+            }
+        ],
+        **changes,
+    }
+
+
+def create(client, user, body):
+    return client.post(reverse("api:handoff-list"), body, content_type="application/json", **bearer(token_for(user)))
+
+
+def test_the_case_manager_makes_a_draft_handoff(client, case_manager, discharge, agency):
+    response = create(client, case_manager, new_handoff(discharge, agency))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "draft" and body["to_unit"] == agency.pk and len(body["actions"]) == 1
+    assert Handoff.objects.get(pk=body["id"]).from_person == case_manager
+
+
+def test_a_draft_without_its_summary_is_refused_with_the_forms_message(client, case_manager, discharge, agency):
+    response = create(client, case_manager, new_handoff(discharge, agency, patient_summary=""))
+    assert response.status_code == 400
+    assert response.json()["errors"]["patient_summary"] == ["Write the patient summary."]
+    assert not Handoff.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"to_unit": 999999}, "to_unit"), ({"actions": [{"text": "Visit"}]}, "actions.0.role"), ({"pumps": "x"}, "pumps")],
+    ids=["foreign-unit-id", "incomplete-action", "unknown-field"],
+)
+def test_bad_handoff_input_is_refused_at_its_field(client, case_manager, discharge, agency, changes, field):
+    response = create(client, case_manager, new_handoff(discharge, agency, **changes))
+    assert response.status_code == 400 and field in response.json()["errors"], response.json()
+    assert not Handoff.objects.exists()
+
+
+def test_an_event_of_another_teams_patient_is_not_found(client, outsider, discharge, agency):
+    response = create(client, outsider, new_handoff(discharge, agency))
+    assert response.status_code == 404
+    assert not Handoff.objects.exists()
+
+
+def test_the_receiving_nurse_acknowledges_then_a_second_acknowledgement_is_a_conflict(
+    client, case_manager, discharge, agency, nurse, nurse2
+):
+    from ..coordination.handoff_helpers import complete_checklist
+
+    complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
+    handoff = draft_handoff(discharge, case_manager, agency)
+    json = {"content_type": "application/json"}
+    sent = client.post(reverse("api:handoff-send", args=[handoff.pk]), **json, **bearer(token_for(case_manager)))
+    assert sent.status_code == 200, sent.content
+    homenurse = make_home_nurse(agency)
+    secret = token_for(homenurse)
+    url = reverse("api:handoff-acknowledge", args=[handoff.pk])
+    assert client.post(url, **json, **bearer(secret)).json()["status"] == "acknowledged"
+    again = client.post(url, **json, **bearer(secret))
+    assert again.status_code == 409 and again.json()["detail"]
+
+
+def test_the_sender_acknowledging_is_refused_with_the_policys_sentence(
+    client, case_manager, discharge, agency, nurse, nurse2
+):
+    from coordination.handoffs import policy
+    from coordination.handoffs.services import handoff_send
+
+    from ..coordination.handoff_helpers import complete_checklist
+
+    complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
+    handoff = handoff_send(handoff=draft_handoff(discharge, case_manager, agency), actor=case_manager)
+    response = client.post(
+        reverse("api:handoff-acknowledge", args=[handoff.pk]),
+        content_type="application/json",
+        **bearer(token_for(case_manager)),
+    )
+    decision = policy.can_acknowledge(case_manager, handoff)
+    assert not decision
+    assert response.status_code == 403 and response.json()["detail"] == decision.reason
+    assert Handoff.objects.get(pk=handoff.pk).status == Handoff.Status.SENT

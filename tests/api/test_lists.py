@@ -1,0 +1,64 @@
+"""Every list of the API: what a nurse sees of her patients, in a constant number of queries
+whether her care teams hold one patient or several."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from checklists.services import checklists_instantiate
+from coordination.reminders.models import Notification
+from patients.models import ToxicityAssessment
+
+from ..checklists.helpers import make_event, publish_template
+from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge
+from ..factories import CareTeamMemberFactory, PatientFactory
+from .helpers import bearer, token_for
+
+LISTS = ["patient", "course", "cycle", "event", "checklist", "task", "assessment", "handoff", "notification", "regimen"]
+
+
+@pytest.fixture
+def templates():
+    publish_template(items=[{"text": "Weight", "response_kind": "number", "min_value": 1, "max_value": 300}])
+    publish_template(items=[{"text": "Teach-back done"}], name="Hospital-to-home", trigger_kind="discharge_home")
+
+
+def give_a_record(patient, nurse, case_manager, agency) -> None:
+    """A course with a cycle, an event with its checklist, an assessment, a draft handoff, a notification."""
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))])
+    ToxicityAssessment.objects.create(
+        patient=patient, assessed_at=timezone.now(), recorded_by=nurse, crs_grade=1, crs_rule="Fever", icans_grade=0
+    )
+    draft_handoff(make_discharge(patient, with_bag_changes=False), case_manager, agency)
+    Notification.objects.create(recipient=nurse, title=f"About {patient}")
+
+
+def queries(client, name: str, secret: str) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse(f"api:{name}-list"), **bearer(secret))
+    assert response.status_code == 200, response.content[:300]
+    return len(captured), len(response.json()["results"])
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_a_list_costs_the_same_queries_for_one_patient_and_for_several(
+    client, name, nurse, case_manager, patient, templates, settings
+):
+    settings.PAGE_CACHE_SECONDS = 0
+    agency = make_agency(patient.unit)
+    give_a_record(patient, nurse, case_manager, agency)
+    secret = token_for(nurse)
+    queries(client, name, secret)  # the token's first use writes its last use
+    one, rows = queries(client, name, secret)
+    for _ in range(3):
+        other = PatientFactory(unit=patient.unit)
+        for user in (nurse, case_manager):
+            CareTeamMemberFactory(patient=other, user=user, role=user.role)
+        give_a_record(other, nurse, case_manager, agency)
+    several, more_rows = queries(client, name, secret)
+    assert several == one
+    assert more_rows > rows or name == "regimen"

@@ -1,0 +1,177 @@
+"""The task endpoints: the list, one task, and the six actions, as the task row does them."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from checklists.models import Task
+from checklists.services import checklists_instantiate, task_claim, task_complete
+
+from ..checklists.helpers import make_event, publish_template
+from ..factories import CareTeamMemberFactory, PatientFactory
+from .helpers import bearer, token_for
+
+ITEMS = [
+    {"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "max_value": 300},
+    {"text": "Pump programmed", "needs_verification": True, "verifier_role": "nurse"},
+]
+
+
+@pytest.fixture
+def tasks(patient, nurse):
+    publish_template(items=ITEMS)
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    return {t.text.split()[0].lower(): t for t in Task.objects.filter(event=event)}
+
+
+def post(client, name, task, secret, body=None, **extra):
+    data = json.dumps(body) if body is not None else ""
+    return client.post(
+        reverse(f"api:task-{name}", args=[task.pk]), data, content_type="application/json", **bearer(secret), **extra
+    )
+
+
+def test_a_nurse_lists_her_patients_tasks_soonest_due_first(client, nurse, tasks):
+    response = client.get(reverse("api:task-list"), **bearer(token_for(nurse)))
+    assert response.status_code == 200
+    body = response.json()
+    assert [row["id"] for row in body["results"]] == sorted(
+        (t.pk for t in tasks.values()), key=lambda pk: (Task.objects.get(pk=pk).due_at, pk)
+    )
+    assert body["next"] is None
+
+
+def test_the_outsider_sees_no_task_and_a_foreign_task_is_not_found(client, outsider, tasks):
+    secret = token_for(outsider)
+    assert client.get(reverse("api:task-list"), **bearer(secret)).json()["results"] == []
+    response = client.get(reverse("api:task-detail", args=[tasks["weight"].pk]), **bearer(secret))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert AuditEvent.objects.filter(object_type="checklists.task", outcome="denied", actor_id=outsider.pk).exists()
+
+
+def test_claiming_through_the_api_is_logged_under_the_tokens_user(client, nurse, tasks):
+    response = post(client, "claim", tasks["weight"], token_for(nurse))
+    assert response.status_code == 200, response.content
+    assert response.json()["assignee"]["id"] == nurse.pk
+    row = AuditEvent.objects.filter(action="claim", object_type="checklists_task").latest("id")
+    assert (row.actor_id, row.actor_username) == (nurse.pk, nurse.username)
+
+
+def test_completing_gives_the_services_message_at_the_field(client, nurse, tasks):
+    response = post(client, "complete", tasks["weight"], token_for(nurse), {"value": "heavy"})
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["status"] == 400 and problem["errors"]["value"] == [
+        "Enter a number with the digits 0–9, for example 65.5."
+    ]
+    assert Task.objects.get(pk=tasks["weight"].pk).status == Task.Status.OPEN
+
+
+def test_completing_records_the_answer(client, nurse, tasks):
+    response = post(client, "complete", tasks["weight"], token_for(nurse), {"value": 70.5})
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "done" and response.json()["value"] == "70.5 kg"
+
+
+def test_a_refusal_says_the_policys_sentence_as_the_page_does(client, pharmacist, tasks):
+    response = post(client, "claim", tasks["weight"], token_for(pharmacist))
+    assert response.status_code == 403
+    from checklists.policy import can_claim
+
+    assert response.json()["detail"] == can_claim(pharmacist, tasks["weight"]).reason
+
+
+def test_a_stale_task_state_is_a_conflict_and_changes_nothing(client, nurse, nurse2, tasks):
+    task_complete(task=tasks["weight"], actor=nurse2, value="70")
+    secret = token_for(nurse)
+    before = AuditEvent.objects.count()
+    response = post(client, "complete", tasks["weight"], secret, {"value": "71"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict" and response.json()["detail"]
+    assert Task.objects.get(pk=tasks["weight"].pk).value == "70 kg"
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        ("{not json", "application/json", None),
+        (json.dumps({"value": "70", "colour": "red"}), "application/json", "colour"),
+        (json.dumps({"value": ["70"]}), "application/json", "value"),
+        (json.dumps({"value": "70", "confirmed": "perhaps"}), "application/json", "confirmed"),
+        (json.dumps([1, 2]), "application/json", "non_field_errors"),
+        ("value=70", "application/x-www-form-urlencoded", None),
+    ],
+    ids=["malformed", "unknown-field", "wrong-type", "wrong-boolean", "not-an-object", "not-json"],
+)
+def test_bad_input_is_a_clear_json_error_and_changes_nothing(client, nurse, tasks, body, content_type, field):
+    response = client.post(
+        reverse("api:task-complete", args=[tasks["weight"].pk]),
+        body,
+        content_type=content_type,
+        **bearer(token_for(nurse)),
+    )
+    assert response.status_code in (400, 415)
+    problem = response.json()
+    assert problem["status"] == response.status_code and problem["detail"]
+    if field:
+        assert field in problem["errors"]
+    assert Task.objects.get(pk=tasks["weight"].pk).status == Task.Status.OPEN
+
+
+def test_verify_and_undo_follow_the_task_row(client, nurse, nurse2, tasks):
+    pump = tasks["pump"]
+    task_complete(task=pump, actor=nurse2, value=True)
+    secret = token_for(nurse)
+    assert post(client, "verify", pump, secret).json()["verified_by"]["id"] == nurse.pk
+    missing = post(client, "undo", pump, secret, {"reason": ""})
+    assert missing.status_code == 400 and missing.json()["errors"]["reason"] == ["Say why the completion is undone."]
+    assert post(client, "undo", pump, secret, {"reason": "Wrong pump"}).json()["status"] == "open"
+
+
+def test_release_and_not_applicable(client, nurse, tasks):
+    secret = token_for(nurse)
+    task_claim(task=tasks["weight"], actor=nurse)
+    assert post(client, "release", tasks["weight"], secret).json()["assignee"] is None
+    done = post(client, "not-applicable", tasks["weight"], secret, {"reason": "Weighed yesterday"})
+    assert done.json()["status"] == "not_applicable"
+
+
+def _query_count(client, secret) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("api:task-list"), **bearer(secret)).status_code == 200
+    return len(queries)
+
+
+def test_the_task_list_costs_the_same_queries_for_one_patient_and_for_many(client, nurse, tasks, settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    secret = token_for(nurse)
+    task_claim(task=tasks["weight"], actor=nurse)
+    _query_count(client, secret)  # the token's first use writes its last use
+    few = _query_count(client, secret)
+    for _ in range(5):
+        other = PatientFactory(unit=nurse.unit)
+        CareTeamMemberFactory(patient=other, user=nurse, role="nurse")
+        event = make_event(other, planned_at=timezone.now() + dt.timedelta(hours=5))
+        checklists_instantiate(events=[event])
+        task_claim(task=Task.objects.filter(event=event).first(), actor=nurse)
+    assert Task.objects.filter(patient__care_team__user=nurse).count() > len(tasks)
+    assert _query_count(client, secret) == few
+
+
+def test_a_path_without_its_trailing_slash_reaches_the_same_list(client, nurse, tasks):
+    secret = token_for(nurse)
+    assert client.get("/api/v1/tasks", **bearer(secret)).json() == client.get("/api/v1/tasks/", **bearer(secret)).json()
+
+
+def test_an_address_that_is_no_route_is_a_404_in_problem_details(client, nurse):
+    response = client.get("/api/v1/tasks/1.5/", **bearer(token_for(nurse)))
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"

@@ -1,0 +1,132 @@
+"""Personal API tokens: made, listed and revoked on the Security page; how the API signs callers in."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.api_auth import NEEDS_SECOND_STEP, OWES_SECOND_STEP, UNKNOWN
+from accounts.models import PersonalToken, Role
+from accounts.services import token_hash, token_revoke
+
+from ..accounts.helpers import verified_login
+from .helpers import bearer, token_for
+
+PATIENTS = reverse("api:patient-list")
+
+
+def test_the_security_page_makes_a_token_shows_it_once_and_stores_only_its_hash(client, nurse):
+    client.force_login(nurse)
+    response = client.post(reverse("token_new"), {"name": "Agency sync", "days": "30"})
+    assert response.status_code == 200
+    secret = response.context["secret"]
+    assert secret.startswith("cct_") and secret in response.content.decode()
+    token = PersonalToken.objects.get(user=nurse)
+    assert token.key_hash == token_hash(secret) and secret not in (token.prefix, token.key_hash)
+    assert token.expires_at - token.created_at == dt.timedelta(days=30)
+    page = client.get(reverse("security")).content.decode()
+    assert "Agency sync" in page and secret not in page and "never" in page
+
+
+def test_a_token_without_a_name_is_refused_at_its_field(client, nurse):
+    client.force_login(nurse)
+    response = client.post(reverse("token_new"), {"name": " ", "days": "90"})
+    assert response.status_code == 200
+    assert response.context["token_form"].errors["name"]
+    assert not PersonalToken.objects.exists()
+
+
+def test_a_coordinators_token_needs_the_second_step_when_it_is_made(client, coordinator):
+    verified_login(client, coordinator)
+    assert client.post(reverse("token_new"), {"name": "Board", "days": "30"}).status_code == 200
+    assert PersonalToken.objects.get(user=coordinator).with_second_step
+    with pytest.raises(Exception, match="two steps"):
+        token_for(coordinator, second_step=False)
+
+
+def test_a_token_made_before_the_role_required_the_second_step_stops_working(client, nurse):
+    secret = token_for(nurse, second_step=False)
+    assert client.get(PATIENTS, **bearer(secret)).status_code == 200
+    nurse.role = Role.COORDINATOR
+    nurse.save()
+    response = client.get(PATIENTS, **bearer(secret))
+    assert (response.status_code, response.json()["detail"]) == (401, NEEDS_SECOND_STEP)
+
+
+def test_the_token_list_shows_its_last_use(client, nurse):
+    secret = token_for(nurse)
+    client.get(PATIENTS, **bearer(secret))
+    assert PersonalToken.objects.get(user=nurse).last_used_at is not None
+
+
+def test_a_token_revoked_mid_session_stops_working_at_the_next_request(client, nurse, patient):
+    secret = token_for(nurse)
+    api = client.__class__()
+    assert api.get(PATIENTS, **bearer(secret)).status_code == 200
+    client.force_login(nurse)
+    token = PersonalToken.objects.get(user=nurse)
+    assert client.post(reverse("token_revoke", args=[token.pk])).status_code == 302
+    response = api.get(PATIENTS, **bearer(secret))
+    assert response.status_code == 401
+    assert response.json()["detail"] == UNKNOWN and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_expired_token_is_refused(client, nurse):
+    secret = token_for(nurse, days=30)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=31)):
+        assert client.get(PATIENTS, **bearer(secret)).status_code == 401
+
+
+def test_nobody_revokes_another_users_token(client, nurse, nurse2):
+    token_for(nurse)
+    token = PersonalToken.objects.get(user=nurse)
+    client.force_login(nurse2)
+    assert client.post(reverse("token_revoke", args=[token.pk])).status_code == 404
+    with pytest.raises(Exception, match="owner"):
+        token_revoke(token=token, actor=nurse2)
+    assert PersonalToken.objects.get(pk=token.pk).revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer cct_nope", "Bearer a b", "Basic bnVyc2U6cGFzc3dvcmQ="],
+    ids=["no-token", "unknown-token", "two-words", "basic-auth"],
+)
+def test_a_bad_or_missing_credential_is_a_401_in_json_not_a_redirect(client, header):
+    response = client.get(PATIENTS, HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 401 and response.json()["detail"]
+
+
+def test_a_session_that_owes_the_second_step_is_refused_in_json(client, coordinator):
+    client.force_login(coordinator)  # the password only
+    response = client.get(PATIENTS)
+    assert response.status_code == 403 and response.json()["detail"] == OWES_SECOND_STEP
+
+
+def test_the_browsers_session_reads_the_api_and_needs_the_csrf_token_to_change(nurse, patient):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(nurse)
+    assert browser.get(PATIENTS).json()["results"][0]["id"] == patient.pk
+    refused = browser.post(reverse("api:notification-read-all"), {}, content_type="application/json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+
+
+def test_a_deactivated_users_token_stops_working(client, nurse):
+    secret = token_for(nurse)
+    nurse.is_active = False
+    nurse.save()
+    assert client.get(PATIENTS, **bearer(secret)).status_code == 401
+
+
+def test_times_are_utc_whatever_the_unit_clock_of_the_session(client, nurse, patient):
+    nurse.unit.time_zone = "America/New_York"
+    nurse.unit.save()
+    client.force_login(nurse)
+    member = client.get(PATIENTS).json()["results"][0]["care_team"][0]
+    assert member["added_at"].endswith("Z")

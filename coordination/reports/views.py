@@ -1,6 +1,7 @@
 """The unit report (issue 18): one page of six sections, each a chart with its table, and each
 section's CSV. The numbers come from selectors.py; who may read which unit, from policy.py."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,6 +27,8 @@ def _chosen(request):
     exist, 403 for one the user may not read."""
     user = request.user
     require(user, VIEW_REPORTS)
+    if not user.is_staff and user.unit_id is None:
+        raise PermissionDenied("The report shows your unit: ask an administrator to set yours.")
     units = list(report_units(user))
     zone = user.unit.zone if user.unit_id else timezone.get_default_timezone()
     form = ReportFilter(request.GET or None, units=units, zone=zone)

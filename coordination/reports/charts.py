@@ -13,7 +13,8 @@ from .tables import Share, Table, cell_text
 # Patterns, by meaning: the SVG's <defs> (partials/chart_defs.html) defines each.
 GOOD, MIDDLE, LATE, PLAIN, OPEN = "good", "middle", "late", "plain", "open"
 
-ROW_HEIGHT, BAR_HEIGHT, LABEL_WIDTH, PLOT_WIDTH = 30, 20, 210, 440
+ROW_HEIGHT, BAR_HEIGHT, LABEL_WIDTH, PLOT_WIDTH = 30, 20, 200, 300
+LABEL_CHARACTERS = 27  # what fits LABEL_WIDTH at the labels' size; the table and description say all
 
 
 @dataclass
@@ -48,7 +49,7 @@ class BarChart:
 
     @property
     def width(self) -> int:
-        return self.label_width + self.plot_width + 90
+        return self.label_width + self.plot_width + 110
 
 
 def bar_chart(title: str, series: list[tuple[str, str]], rows: list[tuple[str, list[int], str]]) -> BarChart:
@@ -62,7 +63,8 @@ def bar_chart(title: str, series: list[tuple[str, str]], rows: list[tuple[str, l
             if value:
                 segments.append(Segment(x, width, pattern, value, name))
             x += width
-        chart.bars.append(Bar(label[:34], y, segments, total_text, x + 6))
+        short = label if len(label) <= LABEL_CHARACTERS else label[: LABEL_CHARACTERS - 1] + "…"
+        chart.bars.append(Bar(short, y, segments, total_text, x + 6))
     chart.height = 28 + len(rows) * ROW_HEIGHT + 8
     chart.description = "; ".join(
         f"{label}: " + ", ".join(f"{name} {value}" for (name, _), value in zip(series, values, strict=True))
@@ -101,7 +103,7 @@ def column_chart(title: str, points: list[tuple[str, int]], *, pattern: str = PL
     the description and the table)."""
     largest = max((value for _, value in points), default=0)
     plot_height, base = 150, 175
-    step = max(8.0, min(40.0, 640 / max(len(points), 1)))
+    step = max(6.0, min(40.0, 560 / max(len(points), 1)))
     columns = [
         Column(
             label,

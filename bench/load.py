@@ -1,4 +1,4 @@
-"""Dashboard load: requests per second and latency of My work, the patient page and the board.
+"""Dashboard load: requests per second and latency of My work, the patient page, the board and the reports.
 
     python -m bench load [--rounds 3] [--duration 10] [--connections 20] [--workers 4] [--only PAGE ...]
 
@@ -89,6 +89,8 @@ def _pages() -> list[Page]:
         Page("my-work", reverse("home"), nurse, 'id="my-work-counts"'),
         Page("patient", reverse("patient_detail", args=[cast.patient.pk]), nurse, cast.patient.mrn),
         Page("board", reverse("board"), coordinator, "Overdue tasks"),
+        # The coordinator's unit report over 90 days (issue 18): the ward of 200 patients.
+        Page("reports", reverse("reports:unit") + "?period=90", coordinator, "Open overdue tasks at the end of each day"),
     ]
 
 
@@ -243,7 +245,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (default 1)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default=LOAD_DATABASE, help=f"made by `bench generate` (default {LOAD_DATABASE})")
-    parser.add_argument("--only", nargs="+", help="measure only these pages (hello, my-work, patient, board)")
+    parser.add_argument("--only", nargs="+", help="measure only these pages (hello, my-work, patient, board, reports)")
     parser.add_argument("--session-engine", help="try another SESSION_ENGINE (see bench/settings.py)")
     parser.add_argument(
         "--page-cache-seconds", type=int, help="PAGE_CACHE_SECONDS (0: render My work on every request)"

@@ -143,7 +143,7 @@ def test_the_query_count_is_the_same_for_10_and_1000_patients(client, ward, coor
     small = queries_of_the_page(client)
     add_patients(ward, 990, version=version, nurse=nurse, oncologist=oncologist)
     large = queries_of_the_page(client)
-    assert small == large
+    assert small == large, (small, large)
     page = client.get(reverse("reports:unit"), {"period": "90"}).context
     assert page["sections"]["readiness"].table("by_kind").rows[-1][:5] == ["All events", 1000, 0, 1000, 0]
     assert page["sections"]["on_time"].table("by_role").rows[0][:5] == ["Nurse", 1000, 0, 1000, 0]

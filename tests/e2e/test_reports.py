@@ -27,6 +27,8 @@ def test_the_reports_page_reads_at_every_width_and_downloads_its_csvs(
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         screenshot(page, f"reports-{width}")
+        navigation = page.get_by_role("navigation", name="Main").bounding_box()
+        assert navigation["height"] < 80, f"the navigation wraps onto a second line at {width} px"
         assert sideways_scroll(page) == "", width
         found[width] = axe_violations(page)
     assert not any(found.values()), found
@@ -42,4 +44,18 @@ def test_the_reports_page_reads_at_every_width_and_downloads_its_csvs(
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_text("The last day comes before the first.")).to_be_visible()
     screenshot(page, "reports-wrong-period")
+    assert not axe_violations(page)
+
+
+def test_an_administrator_chooses_the_unit_and_the_navigation_keeps_one_line_at_1280_px(
+    page, login_as, demo_ward, axe_violations
+):
+    login_as(page, "admin")
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_label("Unit", exact=True).select_option(label="HomeCare Infusion")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reports: HomeCare Infusion")
+    # At 1280 px; at 1024 px an administrator's six links (Reports aside) already take two lines.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert page.get_by_role("navigation", name="Main").bounding_box()["height"] < 80
     assert not axe_violations(page)

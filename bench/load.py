@@ -90,7 +90,7 @@ def _pages() -> list[Page]:
         Page("patient", reverse("patient_detail", args=[cast.patient.pk]), nurse, cast.patient.mrn),
         Page("board", reverse("board"), coordinator, "Overdue tasks"),
         # The coordinator's unit report over 90 days (issue 18): the ward of 200 patients.
-        Page("reports", reverse("reports:unit") + "?period=90", coordinator, "Open overdue tasks at the end of each day"),
+        Page("reports", reverse("reports:unit") + "?period=90", coordinator, "Open overdue tasks at the end of"),
     ]
 
 

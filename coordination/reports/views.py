@@ -33,7 +33,8 @@ def _chosen(request):
     zone = user.unit.zone if user.unit_id else timezone.get_default_timezone()
     form = ReportFilter(request.GET or None, units=units, zone=zone)
     valid = form.is_valid() if form.is_bound else True
-    unit_id = form.cleaned_data.get("unit") if form.is_bound and valid else None
+    # The unit asked for counts even while the period is being corrected.
+    unit_id = form.cleaned_data.get("unit") if form.is_bound else None
     if unit_id is None:
         unit_id = user.unit_id if any(unit.pk == user.unit_id for unit in units) else (units[0].pk if units else None)
     if unit_id is None:

@@ -158,3 +158,9 @@ def test_a_coordinator_without_a_unit_is_told_so(client, db):
     UnitFactory()
     response = signed_in(client, user).get(PAGE)
     assert response.status_code == 403 and "ask an administrator to set yours" in response.content.decode()
+
+
+def test_the_unit_chosen_stays_chosen_while_the_period_is_corrected(client, admin_user, ward, other_ward):
+    query = {"unit": other_ward.pk, "period": "custom", "start": "2026-03-10"}
+    response = signed_in(client, admin_user).get(PAGE, query)
+    assert response.context["unit"] == other_ward and response.context["form"].errors["end"]

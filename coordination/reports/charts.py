@@ -96,18 +96,23 @@ class ColumnChart:
     base: int
     column_width: float
     largest: int
+    unit: str = ""
+    values_shown: bool = False  # each column's number above it, where there is room
 
 
-def column_chart(title: str, points: list[tuple[str, int]], *, pattern: str = PLAIN, every: int = 1) -> ColumnChart:
+def column_chart(
+    title: str, points: list[tuple[str, int]], *, pattern: str = PLAIN, every: int = 1, top: int | None = None
+) -> ColumnChart:
     """`points`: (label, value); every `every`-th label is written under its column (all are in
-    the description and the table)."""
-    largest = max((value for _, value in points), default=0)
+    the description and the table). `top`: the value at the top of the scale (the largest value
+    when not given; 100 for percentages)."""
+    largest = top or max((value for _, value in points), default=0)
     plot_height, base = 150, 175
     step = max(6.0, min(40.0, 560 / max(len(points), 1)))
     columns = [
         Column(
             label,
-            30 + place * step,
+            48 + place * step,
             base - plot_height * value / (largest or 1),
             plot_height * value / (largest or 1),
             value,
@@ -115,9 +120,12 @@ def column_chart(title: str, points: list[tuple[str, int]], *, pattern: str = PL
         )
         for place, (label, value) in enumerate(points)
     ]
-    description = ", ".join(f"{label}: {value}" for label, value in points)
-    width = int(40 + len(points) * step)
-    return ColumnChart(title, description, columns, pattern, max(width, 200), base + 40, base, step * 0.75, largest)
+    unit = " %" if top == 100 else ""
+    description = ", ".join(f"{label}: {value}{unit}" for label, value in points)
+    width = int(58 + len(points) * step)
+    chart = ColumnChart(title, description, columns, pattern, max(width, 200), base + 40, base, step * 0.75, largest)
+    chart.unit, chart.values_shown = unit, step >= 24
+    return chart
 
 
 # --- each section's charts, from its tables ---------------------------------------------------
@@ -178,3 +186,9 @@ def grades_chart(table: Table) -> BarChart:
 def pump_chart(table: Table) -> ColumnChart:
     points = [(row[0][:2], row[1]) for row in table.rows]
     return column_chart("Pump and line events by hour of day", points, pattern=MIDDLE, every=3)
+
+
+def weekly_share_chart(title: str, table: Table) -> ColumnChart:
+    """The share column of a week-by-week table, in percent of each week (weeks with nothing: 0)."""
+    points = [(row[0][5:], round(row[-1].percent or 0)) for row in table.rows]
+    return column_chart(title, points, pattern=GOOD, top=100)

@@ -19,7 +19,8 @@ from django.db.models import (
     Q,
     Subquery,
 )
-from django.db.models.functions import Coalesce, ExtractHour, TruncDate
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncWeek
+from django.utils import timezone
 
 from accounts.models import Role, Unit
 from checklists.models import Checklist, OverrideJustification, Task
@@ -112,16 +113,13 @@ def readiness(unit: Unit, period: Period) -> Section:
         )
         .filter(has_tasks=True)
     )
-    rows = grouped(
-        events,
-        ["kind"],
-        counts={
-            "events": Count("pk"),
-            "ready": Count("pk", filter=Q(is_blocked=False)),
-            "overridden": Count("pk", filter=Q(is_blocked=True, is_overridden=True)),
-            "not_ready": Count("pk", filter=Q(is_blocked=True, is_overridden=False)),
-        },
-    )
+    readiness_counts = {
+        "events": Count("pk"),
+        "ready": Count("pk", filter=Q(is_blocked=False)),
+        "overridden": Count("pk", filter=Q(is_blocked=True, is_overridden=True)),
+        "not_ready": Count("pk", filter=Q(is_blocked=True, is_overridden=False)),
+    }
+    rows = grouped(events, ["kind"], counts=readiness_counts)
     order = {kind: place for place, kind in enumerate(CareEvent.Kind.values)}
     by_kind = Table(
         "by_kind",
@@ -186,7 +184,38 @@ def readiness(unit: Unit, period: Period) -> Section:
                 checklist.override_reason,
             ]
         )
-    return Section("readiness", "Readiness", [by_kind, by_oncologist, by_reason, listed])
+    by_week = Table(
+        "by_week",
+        "Ready at event time, week by week",
+        ["Week of", "Events", "Ready", "Started on an override", "Not ready", "Share ready"],
+        nowrap_labels=True,
+    )
+    for row in _weekly(events, "at", period, readiness_counts):
+        by_week.rows.append(
+            [
+                row["label"],
+                row["events"],
+                row["ready"],
+                row["overridden"],
+                row["not_ready"],
+                Share(row["ready"], row["events"]),
+            ]
+        )
+    return Section("readiness", "Readiness", [by_kind, by_oncologist, by_reason, listed, by_week])
+
+
+def _weekly(queryset, moment: str, period: Period, counts: dict) -> list[dict]:
+    """`counts` of `queryset` by the week (from Monday, on the unit's clock) of its `moment`, each
+    row with its `label` (the Monday, or the period's first day for a week begun before it). One query."""
+    rows = (
+        queryset.annotate(week=TruncWeek(moment, tzinfo=period.zone)).values("week").annotate(**counts).order_by("week")
+    )
+    for row in rows:
+        monday = (
+            timezone.localtime(row["week"], period.zone).date() if isinstance(row["week"], dt.datetime) else row["week"]
+        )
+        row["label"] = f"{max(monday, period.first):%Y-%m-%d}"
+    return list(rows)
 
 
 # --- 2. on time --------------------------------------------------------------------------------
@@ -268,7 +297,17 @@ def on_time(unit: Unit, period: Period) -> Section:
                 Share(row["late"], row["due"]),
             ]
         )
-    return Section("on_time", "On time", [by_role, items])
+    by_week = Table(
+        "by_week",
+        "Tasks done by their due time, week by week",
+        ["Week of", "Due", "Done on time", "Done late", "Still open", "Share on time"],
+        nowrap_labels=True,
+    )
+    for row in _weekly(tasks, "due_at", period, counts):
+        by_week.rows.append(
+            [row["label"], row["due"], row["on_time"], row["late"], row["open"], Share(row["on_time"], row["due"])]
+        )
+    return Section("on_time", "On time", [by_role, items, by_week])
 
 
 # --- 3. handoffs -------------------------------------------------------------------------------
@@ -486,7 +525,9 @@ def overdue_trend(unit: Unit, period: Period) -> Section:
         if ends
         else {}
     )
-    trend = Table("by_day", "Open overdue tasks at the end of each day", ["Day", "Open overdue tasks"])
+    trend = Table(
+        "by_day", "Open overdue tasks at the end of each day", ["Day", "Open overdue tasks"], nowrap_labels=True
+    )
     for place, (day, _) in enumerate(ends):
         trend.rows.append([f"{day:%Y-%m-%d}", counts[f"day{place}"]])
     return Section("overdue", "Overdue trend", [trend])
@@ -583,7 +624,10 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
         .order_by()
     }
     pump = Table(
-        "pump_by_hour", "Pump and line events by hour of day (unit's clock)", ["Hour", "Events", "Out of office hours"]
+        "pump_by_hour",
+        "Pump and line events by hour of day (unit's clock)",
+        ["Hour", "Events", "Out of office hours"],
+        nowrap_labels=True,
     )
     if hours:
         for hour in range(24):

@@ -29,6 +29,7 @@ class Table:
     columns: list[str]  # the first heads the row labels
     rows: list[list] = field(default_factory=list)
     empty: str = "Nothing in this period."
+    nowrap_labels: bool = False  # dates and hours as row labels stay on one line
 
     def column(self, name: str) -> list:
         place = self.columns.index(name)

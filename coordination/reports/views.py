@@ -70,7 +70,13 @@ def unit_report(request):
             sections=sections,
             charts={
                 "readiness": charts.readiness_chart(readiness.table("by_kind")),
+                "readiness_weekly": charts.weekly_share_chart(
+                    "Share of events ready at their time, week by week (%)", readiness.table("by_week")
+                ),
                 "on_time": charts.on_time_chart(on_time.table("by_role")),
+                "on_time_weekly": charts.weekly_share_chart(
+                    "Share of tasks done on time, week by week (%)", on_time.table("by_week")
+                ),
                 "turnaround": charts.turnaround_chart(handoffs.table("turnaround")),
                 "reminders": charts.reminders_chart(reminders.table("by_kind")),
                 "overdue": charts.overdue_chart(overdue.table("by_day")),

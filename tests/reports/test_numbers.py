@@ -44,6 +44,12 @@ def test_readiness_counts_events_ready_at_their_time_by_kind(ward, period):
         ["Bag change", 1, 1, 0, 0, Share(1, 1)],
         ["All events", 4, 2, 1, 1, Share(2, 4)],
     ]
+    # Week by week (from Monday): E1 and E2 in the week of 2 March, E3 (Sunday 15) in that of 9 March.
+    assert section.table("by_week").rows == [
+        ["2026-03-02", 2, 1, 0, 1, Share(1, 2)],
+        ["2026-03-09", 1, 0, 1, 0, Share(0, 1)],
+        ["2026-03-16", 1, 1, 0, 0, Share(1, 1)],
+    ]
     assert section.table("by_oncologist").rows == [["Bob Jones", 1], ["Ann Smith", 1]]
     assert section.table("by_justification").rows == [
         ["Clinical urgency: delaying the start is the greater risk", 1],
@@ -66,6 +72,11 @@ def test_on_time_counts_tasks_by_role_and_how_late_the_late_ones_were(ward, peri
         ["Pharmacist", 3, 2, 0, 1, Share(2, 3), None, None],
         ["Nurse", 4, 2, 2, 0, Share(2, 4), 120 * M, 168 * M],
         ["All roles", 7, 4, 2, 1, Share(4, 7), 120 * M, 168 * M],
+    ]
+    assert section.table("by_week").rows == [
+        ["2026-03-02", 4, 3, 1, 0, Share(3, 4)],
+        ["2026-03-09", 2, 0, 1, 1, Share(0, 2)],
+        ["2026-03-16", 1, 1, 0, 0, Share(1, 1)],
     ]
     assert section.table("late_items").rows == [
         ["Weight", "Cycle start", "Nurse", 3, 2, Share(2, 3)],

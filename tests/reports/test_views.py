@@ -107,8 +107,9 @@ def test_the_page_shows_each_sections_numbers_charts_and_csv_links(client, coord
             for row in table.rows:
                 for value in row:
                     assert cell_text(value).replace("&", "&amp;") in html or "'" in str(value)
-    assert html.count('role="img"') == 8 and html.count("<desc id=") == 8
+    assert html.count('role="img"') == 10 and html.count("<desc id=") == 10
     assert "Cycle start: Ready 1, Started on an override 1, Not ready 1" in html
+    assert "03-02: 50 %, 03-09: 0 %, 03-16: 100 %" in html  # the weekly share, in its description
 
 
 def test_opening_the_page_is_logged_as_a_read_of_the_units_data(client, coordinator, world, ward):

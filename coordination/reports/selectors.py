@@ -95,8 +95,8 @@ def _blocking_at_event_time():
 
 def readiness(unit: Unit, period: Period) -> Section:
     """Events of the period (not cancelled or missed, with a checklist): ready at their time, started
-    on an oncologist's override given by then, or not ready. Overrides given in the period: by
-    oncologist, by kind of justification, the newest with their reasons. Four queries."""
+    on an oncologist's override given by then, or not ready, by kind and week by week. Overrides given
+    in the period: by oncologist, by kind of justification, the newest with their reasons. Four queries."""
     events = (
         CareEvent.objects.filter(patient__unit_id=unit.pk)
         .exclude(status__in=[CareEvent.Status.CANCELLED, CareEvent.Status.MISSED])
@@ -119,24 +119,32 @@ def readiness(unit: Unit, period: Period) -> Section:
         "overridden": Count("pk", filter=Q(is_blocked=True, is_overridden=True)),
         "not_ready": Count("pk", filter=Q(is_blocked=True, is_overridden=False)),
     }
-    rows = grouped(events, ["kind"], counts=readiness_counts)
+    # One pass over the events, by kind and week; the two tables add its counts up.
+    measures = ("events", "ready", "overridden", "not_ready")
+    kinds: dict[str, list[int]] = {}
+    weeks: dict[str, list[int]] = {}
+    for row in _weekly(events, "at", period, readiness_counts, by=("kind",)):
+        for totals, key in ((kinds, row["kind"]), (weeks, row["label"])):
+            counted = totals.setdefault(key, [0, 0, 0, 0])
+            for place, name in enumerate(measures):
+                counted[place] += row[name]
     order = {kind: place for place, kind in enumerate(CareEvent.Kind.values)}
     by_kind = Table(
         "by_kind",
         "Ready at event time, by kind of event",
         ["Kind of event", "Events", "Ready", "Started on an override", "Not ready", "Share ready"],
     )
-    for row in sorted(rows, key=lambda row: order.get(row["kind"], 99)):
-        by_kind.rows.append(
-            [
-                _KIND_LABELS.get(row["kind"], row["kind"]),
-                row["events"],
-                row["ready"],
-                row["overridden"],
-                row["not_ready"],
-                Share(row["ready"], row["events"]),
-            ]
-        )
+    for kind in sorted(kinds, key=lambda kind: order.get(kind, 99)):
+        counted = kinds[kind]
+        by_kind.rows.append([_KIND_LABELS.get(kind, kind), *counted, Share(counted[1], counted[0])])
+    by_week = Table(
+        "by_week",
+        "Ready at event time, week by week",
+        ["Week of", "Events", "Ready", "Started on an override", "Not ready", "Share ready"],
+        nowrap_labels=True,
+    )
+    for week in sorted(weeks):
+        by_week.rows.append([week, *weeks[week], Share(weeks[week][1], weeks[week][0])])
     if by_kind.rows:
         totals = [sum(row[place] for row in by_kind.rows) for place in range(1, 5)]
         by_kind.rows.append(["All events", *totals, Share(totals[1], totals[0])])
@@ -184,38 +192,24 @@ def readiness(unit: Unit, period: Period) -> Section:
                 checklist.override_reason,
             ]
         )
-    by_week = Table(
-        "by_week",
-        "Ready at event time, week by week",
-        ["Week of", "Events", "Ready", "Started on an override", "Not ready", "Share ready"],
-        nowrap_labels=True,
-    )
-    for row in _weekly(events, "at", period, readiness_counts):
-        by_week.rows.append(
-            [
-                row["label"],
-                row["events"],
-                row["ready"],
-                row["overridden"],
-                row["not_ready"],
-                Share(row["ready"], row["events"]),
-            ]
-        )
     return Section("readiness", "Readiness", [by_kind, by_oncologist, by_reason, listed, by_week])
 
 
-def _weekly(queryset, moment: str, period: Period, counts: dict) -> list[dict]:
-    """`counts` of `queryset` by the week (from Monday, on the unit's clock) of its `moment`, each
-    row with its `label` (the Monday, or the period's first day for a week begun before it). One query."""
-    rows = (
-        queryset.annotate(week=TruncWeek(moment, tzinfo=period.zone)).values("week").annotate(**counts).order_by("week")
+def _weekly(queryset, moment: str, period: Period, counts: dict, by: tuple[str, ...] = ()) -> list[dict]:
+    """`counts` of `queryset` by the week (from Monday, on the unit's clock) of its `moment` (and by
+    the fields `by`), each row with its `label`: the Monday, or the period's first day for a week
+    begun before it. One query."""
+    rows = list(
+        queryset.annotate(week=TruncWeek(moment, tzinfo=period.zone))
+        .values("week", *by)
+        .annotate(**counts)
+        .order_by("week", *by)
     )
     for row in rows:
-        monday = (
-            timezone.localtime(row["week"], period.zone).date() if isinstance(row["week"], dt.datetime) else row["week"]
-        )
+        week = row["week"]
+        monday = timezone.localtime(week, period.zone).date() if isinstance(week, dt.datetime) else week
         row["label"] = f"{max(monday, period.first):%Y-%m-%d}"
-    return list(rows)
+    return rows
 
 
 # --- 2. on time --------------------------------------------------------------------------------
@@ -224,7 +218,7 @@ def _weekly(queryset, moment: str, period: Period, counts: dict) -> list[dict]:
 def on_time(unit: Unit, period: Period) -> Section:
     """Tasks due in the period (neither cancelled nor marked not applicable): done by their due
     time, done late, or still open (overdue now). How late the late ones were: median, 90th
-    percentile. By role, overall, and the template items most often late. Three queries."""
+    percentile. By role, overall, the template items most often late, week by week. Four queries."""
     tasks = Task.objects.filter(patient__unit_id=unit.pk, due_at__gte=period.start, due_at__lt=period.end).exclude(
         status__in=[CANCELLED, NOT_APPLICABLE]
     )

@@ -49,7 +49,7 @@ class BarChart:
 
     @property
     def width(self) -> int:
-        return self.label_width + self.plot_width + 110
+        return self.label_width + self.plot_width + 140
 
 
 def bar_chart(title: str, series: list[tuple[str, str]], rows: list[tuple[str, list[int], str]]) -> BarChart:
@@ -154,7 +154,8 @@ def turnaround_chart(table: Table) -> BarChart:
         for name, place in (("acknowledged", 3), ("accepted", 7)):
             value = row[place]
             minutes = round(value.total_seconds() / 60) if value is not None else 0
-            rows.append((f"{row[0]}: {name}", [minutes], f"median {cell_text(value)}"))
+            direction = row[0].split(" ")[0]  # "Sent" or "Received"
+            rows.append((f"{direction}: {name}", [minutes], f"median {cell_text(value)}"))
     return bar_chart("Median time from sending, in minutes", [("Median minutes", PLAIN)], rows)
 
 

@@ -1,5 +1,5 @@
-"""Dashboard load: requests per second and latency of My work, the patient page, the board and the
-API's task list.
+"""Dashboard load: requests per second and latency of My work, the patient page, the board, the
+API's task list and the reports.
 
     python -m bench load [--rounds 3] [--duration 10] [--connections 20] [--workers 4] [--only PAGE ...]
 
@@ -93,6 +93,8 @@ def _pages() -> list[Page]:
         # The REST API's task list, first page (50), as the nurse's session reads it: a token
         # costs one indexed lookup more, and a write of its last use once a minute.
         Page("api-tasks", reverse("api:task-list"), nurse, '"results"'),
+        # The coordinator's unit report over 90 days (issue 18): the ward of 200 patients.
+        Page("reports", reverse("reports:unit") + "?period=90", coordinator, "Open overdue tasks at the end of"),
     ]
 
 
@@ -248,7 +250,7 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default=LOAD_DATABASE, help=f"made by `bench generate` (default {LOAD_DATABASE})")
     parser.add_argument(
-        "--only", nargs="+", help="measure only these pages (hello, my-work, patient, board, api-tasks)"
+        "--only", nargs="+", help="measure only these pages (hello, my-work, patient, board, api-tasks, reports)"
     )
     parser.add_argument("--session-engine", help="try another SESSION_ENGINE (see bench/settings.py)")
     parser.add_argument(

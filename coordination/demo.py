@@ -8,11 +8,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
-from checklists.models import Task
+from checklists.models import Checklist, OverrideJustification, Task
 from checklists.services import ATTESTATION_VALUE, events_settle, task_complete, task_verify
 from checklists.starter import StarterUpdate, starter_library_load, starter_library_update
 from patients.grading import Consciousness, OxygenDevice
@@ -56,6 +56,7 @@ from .handoffs.services import (
     handoff_sign_off,
 )
 from .models import Handoff, OnCallShift
+from .reminders.models import Reminder, TaskSnooze
 from .watch.services import ShiftInput, alert_acknowledge, roster_replace
 
 ORGANISATION = "Riverside University Hospital"
@@ -451,6 +452,7 @@ def seed_demo(*, password: str) -> SeedResult:
     _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
     _demo_breaks(users)
     _settle_past_work(team)
+    _report_history(users, units[WARD])
     _handoffs(users, units)
     _toxicity_watch(users, units)
     # Past events get their outcome now, as beat would within EVENT_SETTLE_MINUTES: the demo does
@@ -483,6 +485,95 @@ def _settle_past_work(team: list[User]) -> None:
         verified_by__isnull=True,
         due_at__lt=now - dt.timedelta(hours=20),
     ).update(verified_by=second_nurse, verified_at=now)
+
+
+# --- weeks of history for the Reports page ------------------------------------------------------
+
+DEMO_SNOOZE_REASON = "Waiting for the pharmacy to open (demo history)"
+
+
+def _spread_minutes(pk: int) -> int:
+    """When a settled task was done, from its due time: 7 in 10 early (up to 3 h), 2 a little late
+    (up to 4 h), 1 very late (4 to 19 h); by its id, so that every seeding gives the same."""
+    if pk % 10 < 7:
+        return -(pk * 37 % 180)
+    if pk % 10 < 9:
+        return pk * 53 % 240 + 5
+    return pk * 71 % 900 + 240
+
+
+def _report_history(users: dict[str, User], ward: Unit) -> None:
+    """The past work that `_settle_past_work` marks done at seeding time gets plausible times (most
+    on time, some late), with the reminders that late work would have had, a few snoozes and an
+    override, so that the coordinator's Reports page has weeks to show. Idempotent: a task is
+    rewritten once (after that it is no longer 20 hours late); reminders exist once by their key.
+    A bulk shortcut for demo data only."""
+    now = timezone.now()
+    settled = Task.objects.filter(
+        status=Task.Status.DONE,
+        value="yes",
+        due_at__lt=now - dt.timedelta(hours=20),
+        completed_at__gte=models.F("due_at") + dt.timedelta(hours=20),
+        patient__unit=ward,
+    ).only("pk", "patient", "due_at", "needs_verification", "verified_by", "completed_by")
+    tasks = list(settled)
+    for task in tasks:
+        task.completed_at = task.due_at + dt.timedelta(minutes=_spread_minutes(task.pk))
+        if task.verified_by_id:
+            task.verified_at = task.completed_at + dt.timedelta(minutes=20)
+    Task.objects.bulk_update(tasks, ["completed_at", "verified_at"], batch_size=500)
+    late = [task for task in tasks if task.completed_at > task.due_at + dt.timedelta(minutes=30)]
+    reminders = []
+    for task in late:
+        fire_at = task.due_at + dt.timedelta(minutes=30)
+        reminders.append(_sent_reminder(Reminder.Kind.OVERDUE, task, task.completed_by_id, fire_at))
+        if task.completed_at > task.due_at + dt.timedelta(hours=4):
+            fire_at = task.due_at + dt.timedelta(hours=4)
+            reminders.append(_sent_reminder(Reminder.Kind.ESCALATION, task, users["coordinator"].pk, fire_at))
+    Reminder.objects.bulk_create(reminders, ignore_conflicts=True)
+    if late and not TaskSnooze.objects.filter(reason=DEMO_SNOOZE_REASON).exists():
+        TaskSnooze.objects.bulk_create(
+            TaskSnooze(
+                task=task,
+                patient_id=task.patient_id,
+                until=task.due_at + dt.timedelta(hours=2),
+                reason=DEMO_SNOOZE_REASON,
+                created_by_id=task.completed_by_id,
+                created_at=task.due_at + dt.timedelta(minutes=10),
+            )
+            for task in late[:: max(1, len(late) // 4)][:4]
+        )
+    overridden = Checklist.objects.filter(event__patient__unit=ward, overridden_at__isnull=False)
+    past = Checklist.objects.filter(
+        event__patient__unit=ward, event__kind="cycle_start", event__planned_at__lt=now - dt.timedelta(days=2)
+    ).select_related("event")
+    first = past.order_by("-event__planned_at").first()
+    if first is not None and not overridden.exists():
+        first.overridden_by, first.overridden_at = (
+            users["oncologist"],
+            first.event.planned_at - dt.timedelta(minutes=40),
+        )
+        first.override_justification = OverrideJustification.DONE_ELSEWHERE
+        first.override_reason = "Baseline labs done at the referring hospital; results faxed and reviewed."
+        first.save(update_fields=["overridden_by", "overridden_at", "override_justification", "override_reason"])
+
+
+def _sent_reminder(kind: str, task: Task, recipient_id: int, fire_at: dt.datetime) -> Reminder:
+    sent_at = fire_at + dt.timedelta(minutes=task.pk % 5 + 1)
+    return Reminder(
+        kind=kind,
+        target=f"task:{task.pk}",
+        recipient_id=recipient_id,
+        task=task,
+        due_at=task.due_at,
+        fire_at=fire_at,
+        created_at=fire_at,
+        dispatch_after=fire_at,
+        state=Reminder.State.SENT,
+        sent_at=sent_at,
+        notified_at=sent_at,
+        channels=["in_app"],
+    )
 
 
 # --- handoffs -----------------------------------------------------------------------------------

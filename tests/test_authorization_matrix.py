@@ -29,6 +29,7 @@ from coordination.handoffs import services as handoffs_svc
 from coordination.handoffs.selectors import handoffs_visible_to
 from coordination.reminders.models import Notification
 from coordination.reminders.policy import READ_REMINDER_LEDGER
+from coordination.reports.policy import VIEW_REPORTS
 from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
 from patients.models import Interruption, Patient, ToxicityAssessment
@@ -201,6 +202,9 @@ RULES = {
     # The board's lists, opened on demand: the events not ready in a window, a person's overdue tasks.
     "board_not_ready": Page(VIEW_BOARD, data={"window": "0"}),
     "board_overdue": Page(VIEW_BOARD, data={"role": "nurse", "assignee": "pool"}),
+    # The unit report (coordination/reports/): coordinators their unit, administrators every unit.
+    "reports:unit": Page(VIEW_REPORTS, data={"period": "7"}),
+    "reports:csv": Page(VIEW_REPORTS, data={"section": "readiness"}),
     # Who changes a course plan (patients/policy.py): the oncologist plans and decides; a nurse
     # or the oncologist records a stop; the pharmacist records bags; the chemotherapy plan's
     # next start is the oncologist's or the unit coordinator's.

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Coordinator reports: how a unit is doing, week by week (issue 18)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.unit_report, name="unit"),
+    path("csv/", views.unit_report_csv, name="csv"),
+]

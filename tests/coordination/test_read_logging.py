@@ -64,6 +64,7 @@ LISTS = {
     "handoff_list": ("case_manager", "coordination.handoff_list"),
     "handoff_review": ("coordinator", "coordination.handoff_review"),
     "alert_list": ("nurse", "coordination.alert_list"),
+    "reports:unit": ("coordinator", "coordination.unit_report"),
 }
 # Pages of patient data deliberately not in PAGES (none today).
 NOT_YET_LOGGED: set[str] = set()
@@ -173,6 +174,18 @@ def test_the_board_logs_the_patients_it_shows(client, world):
     sign_in(client, users["coordinator"])
     (row,) = get(client, "board")
     assert (row.object_type, row.detail) == ("coordination.board", {"patients": [targets["patient"].pk]})
+
+
+def test_the_unit_report_logs_a_read_of_its_unit_naming_no_patient(client, world):
+    users, targets = world
+    coordinator = users["coordinator"]
+    sign_in(client, coordinator)
+    (row,) = get(client, "reports:unit", query="?period=7")
+    assert (row.object_type, row.patient_id, row.detail["unit"]) == (
+        "coordination.unit_report",
+        None,
+        coordinator.unit_id,
+    )
 
 
 def test_a_refused_look_is_not_logged_as_a_read(client, world):

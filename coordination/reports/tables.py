@@ -1,0 +1,86 @@
+"""A report's tables: what each section shows beside its chart, and what its CSV holds, cell for cell.
+
+A cell is a count (int), a share (Share), a duration (timedelta), a text, or None (nothing to
+measure). The page writes a cell with `cell_text`; the CSV writes one line per cell with the raw
+number and its unit (`csv_lines`), so that every number on the page is in the file.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Share:
+    """`part` of `whole`, shown as a percentage (whole numbers) with the counts in the CSV."""
+
+    part: int
+    whole: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.part / self.whole, 1) if self.whole else None
+
+
+@dataclass
+class Table:
+    key: str  # names the table in the CSV
+    title: str
+    columns: list[str]  # the first heads the row labels
+    rows: list[list] = field(default_factory=list)
+    empty: str = "Nothing in this period."
+    nowrap_labels: bool = False  # dates and hours as row labels stay on one line
+
+    def column(self, name: str) -> list:
+        place = self.columns.index(name)
+        return [row[place] for row in self.rows]
+
+
+def duration_text(value: dt.timedelta) -> str:
+    """A duration as a person reads it: "45 min", "3 h 05 min", "2 d 4 h"; negative: "early"."""
+    minutes = round(value.total_seconds() / 60)
+    sign, minutes = ("−", -minutes) if minutes < 0 else ("", minutes)
+    if minutes < 60:
+        return f"{sign}{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{sign}{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{sign}{days} d {hours} h"
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, Share):
+        return "–" if value.percent is None else f"{value.percent:.0f} %"
+    if isinstance(value, dt.timedelta):
+        return duration_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def cell_csv(value) -> tuple[str, str]:
+    """The cell as (value, unit) for the CSV: raw numbers a spreadsheet can add up."""
+    if value is None:
+        return "", ""
+    if isinstance(value, Share):
+        return ("" if value.percent is None else f"{value.percent:.1f}"), f"percent ({value.part} of {value.whole})"
+    if isinstance(value, dt.timedelta):
+        return f"{value.total_seconds() / 60:.1f}", "minutes"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value), "count"
+    return str(value), ""
+
+
+CSV_HEADER = ("table", "row", "column", "value", "unit")
+
+
+def csv_lines(tables: list[Table]) -> Iterator[tuple[str, str, str, str, str]]:
+    """Every cell of every table, one line each (a long table: a spreadsheet pivots it back)."""
+    for table in tables:
+        for row in table.rows:
+            label = cell_text(row[0])
+            for column, value in zip(table.columns[1:], row[1:], strict=True):
+                yield (table.title, label, column, *cell_csv(value))

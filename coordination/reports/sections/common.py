@@ -1,0 +1,65 @@
+"""What the sections share: the Section they return, a duration between two fields, a person's
+name, and counts week by week."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from accounts.models import Role
+from checklists.models import Task
+from patients.models import CareEvent
+
+from ..period import Period
+from ..tables import Table
+
+DONE, OPEN, CANCELLED, NOT_APPLICABLE = (
+    Task.Status.DONE,
+    Task.Status.OPEN,
+    Task.Status.CANCELLED,
+    Task.Status.NOT_APPLICABLE,
+)
+KIND_LABELS = dict(CareEvent.Kind.choices)
+ROLE_LABELS = dict(Role.choices)
+
+
+def duration(later: str, earlier: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    tables: list[Table] = field(default_factory=list)
+
+    def table(self, key: str) -> Table:
+        return next(table for table in self.tables if table.key == key)
+
+
+def person(first: str | None, last: str | None, username: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip() or username or "Unknown"
+
+
+def weekly(queryset, moment: str, period: Period, counts: dict, by: tuple[str, ...] = ()) -> list[dict]:
+    """`counts` of `queryset` by the week (from Monday, on the unit's clock) of its `moment` (and by
+    the fields `by`), each row with its `label`: the Monday, or the period's first day for a week
+    begun before it. One query."""
+    rows = list(
+        queryset.annotate(week=TruncWeek(moment, tzinfo=period.zone))
+        .values("week", *by)
+        .annotate(**counts)
+        .order_by("week", *by)
+    )
+    for row in rows:
+        week = row["week"]
+        monday = timezone.localtime(week, period.zone).date() if isinstance(week, dt.datetime) else week
+        row["label"] = f"{max(monday, period.first):%Y-%m-%d}"
+    return rows
+
+
+def local_minute(moment: dt.datetime, period: Period) -> str:
+    """A moment on the unit's clock, to the minute."""
+    return f"{dt.datetime.astimezone(moment, period.zone):%Y-%m-%d %H:%M}"

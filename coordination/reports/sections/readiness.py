@@ -1,0 +1,138 @@
+"""1. Readiness: were the events' gates ready at their time, and the oncologists' overrides."""
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
+
+from accounts.models import Unit
+from checklists.models import Checklist, OverrideJustification, Task
+from patients.models import CareEvent
+
+from ..period import Period
+from ..tables import Share, Table
+from .common import CANCELLED, DONE, KIND_LABELS, NOT_APPLICABLE, Section, local_minute, person, weekly
+
+OVERRIDES_LISTED = 50  # the newest overrides listed with their reasons (all are counted)
+
+
+def _event_time():
+    """When the event happened: its recorded start, else its planned time."""
+    return Coalesce("actual_at", "planned_at")
+
+
+def _blocking_at_event_time():
+    """The tasks of the event (OuterRef pk, at its time OuterRef "at") that kept its gate from being
+    ready then, the gate's rules (checklists.gate) read as of that moment: a required task not done
+    by then; a task done by then whose hard stop failed; a task done by then that needed a second
+    check not made by then. Not-applicable and cancelled tasks never block (the record does not
+    say when they were marked so)."""
+    at = OuterRef("at")
+    done_by_then = Q(status=DONE, completed_at__lte=at)
+    return (
+        Task.objects.filter(event=OuterRef("pk"))
+        .exclude(status__in=[CANCELLED, NOT_APPLICABLE])
+        .filter(
+            (done_by_then & Q(hard_stop_failed=True))
+            | (done_by_then & Q(needs_verification=True) & (Q(verified_at__isnull=True) | Q(verified_at__gt=at)))
+            | (~done_by_then & Q(required=True))
+        )
+    )
+
+
+def readiness(unit: Unit, period: Period) -> Section:
+    """Events of the period (not cancelled or missed, with a checklist): ready at their time, started
+    on an oncologist's override given by then, or not ready, by kind and week by week. Overrides given
+    in the period: by oncologist, by kind of justification, the newest with their reasons. Four queries."""
+    events = (
+        CareEvent.objects.filter(patient__unit_id=unit.pk)
+        .exclude(status__in=[CareEvent.Status.CANCELLED, CareEvent.Status.MISSED])
+        .annotate(at=_event_time())
+        .filter(at__gte=period.start, at__lt=period.end)
+        .annotate(
+            has_tasks=Exists(Task.objects.filter(event=OuterRef("pk")).exclude(status=CANCELLED)),
+            is_blocked=Exists(_blocking_at_event_time()),
+            is_overridden=Exists(
+                Checklist.objects.filter(
+                    event=OuterRef("pk"), overridden_at__isnull=False, overridden_at__lte=OuterRef("at")
+                )
+            ),
+        )
+        .filter(has_tasks=True)
+    )
+    readiness_counts = {
+        "events": Count("pk"),
+        "ready": Count("pk", filter=Q(is_blocked=False)),
+        "overridden": Count("pk", filter=Q(is_blocked=True, is_overridden=True)),
+        "not_ready": Count("pk", filter=Q(is_blocked=True, is_overridden=False)),
+    }
+    # One pass over the events, by kind and week; the two tables add its counts up.
+    measures = ("events", "ready", "overridden", "not_ready")
+    kinds: dict[str, list[int]] = {}
+    weeks: dict[str, list[int]] = {}
+    for row in weekly(events, "at", period, readiness_counts, by=("kind",)):
+        for totals, key in ((kinds, row["kind"]), (weeks, row["label"])):
+            counted = totals.setdefault(key, [0, 0, 0, 0])
+            for place, name in enumerate(measures):
+                counted[place] += row[name]
+    order = {kind: place for place, kind in enumerate(CareEvent.Kind.values)}
+    by_kind = Table(
+        "by_kind",
+        "Ready at event time, by kind of event",
+        ["Kind of event", "Events", "Ready", "Started on an override", "Not ready", "Share ready"],
+    )
+    for kind in sorted(kinds, key=lambda kind: order.get(kind, 99)):
+        counted = kinds[kind]
+        by_kind.rows.append([KIND_LABELS.get(kind, kind), *counted, Share(counted[1], counted[0])])
+    by_week = Table(
+        "by_week",
+        "Ready at event time, week by week",
+        ["Week of", "Events", "Ready", "Started on an override", "Not ready", "Share ready"],
+        nowrap_labels=True,
+    )
+    for week in sorted(weeks):
+        by_week.rows.append([week, *weeks[week], Share(weeks[week][1], weeks[week][0])])
+    if by_kind.rows:
+        totals = [sum(row[place] for row in by_kind.rows) for place in range(1, 5)]
+        by_kind.rows.append(["All events", *totals, Share(totals[1], totals[0])])
+
+    overrides = Checklist.objects.filter(
+        event__patient__unit_id=unit.pk, overridden_at__gte=period.start, overridden_at__lt=period.end
+    )
+    by_oncologist = Table("by_oncologist", "Overrides by oncologist", ["Oncologist", "Events overridden"])
+    people = (
+        overrides.values(
+            "overridden_by_id", "overridden_by__first_name", "overridden_by__last_name", "overridden_by__username"
+        )
+        .annotate(events=Count("event", distinct=True))
+        .order_by("-events", "overridden_by__last_name", "overridden_by_id")
+    )
+    for row in people:
+        name = person(row["overridden_by__first_name"], row["overridden_by__last_name"], row["overridden_by__username"])
+        by_oncologist.rows.append([name, row["events"]])
+    justifications = dict(OverrideJustification.choices)
+    by_reason = Table("by_justification", "Overrides by justification", ["Justification", "Events overridden"])
+    for row in (
+        overrides.values("override_justification")
+        .annotate(events=Count("event", distinct=True))
+        .order_by("-events", "override_justification")
+    ):
+        by_reason.rows.append([justifications.get(row["override_justification"], "Not given"), row["events"]])
+    listed = Table(
+        "overrides",
+        f"Overrides with their reasons (the newest {OVERRIDES_LISTED})",
+        ["When", "Oncologist", "Event", "Checklist", "Justification", "Reason"],
+    )
+    for checklist in overrides.select_related("overridden_by", "event", "template").order_by("-overridden_at", "-pk")[
+        :OVERRIDES_LISTED
+    ]:
+        who = checklist.overridden_by
+        listed.rows.append(
+            [
+                local_minute(checklist.overridden_at, period),
+                person(who.first_name, who.last_name, who.username) if who else "Unknown",
+                f"{KIND_LABELS.get(checklist.event.kind, checklist.event.kind)} (event {checklist.event_id})",
+                checklist.template.name,
+                justifications.get(checklist.override_justification, "Not given"),
+                checklist.override_reason,
+            ]
+        )
+    return Section("readiness", "Readiness", [by_kind, by_oncologist, by_reason, listed, by_week])

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Role, Unit
 from checklists.models import Task, TemplateItem
 from checklists.services import checklists_instantiate, task_complete, task_verify
+from coordination.handoffs.models import Handoff
 from coordination.handoffs.services import ActionSpec, HandoffContent, handoff_create
 from patients.models import BagOption, CareEvent, Cycle, InfusionBag
 from patients.services import infusion_bag_record, weighing_record
@@ -197,3 +198,22 @@ def ready_discharge(patient, *, nurse, nurse2, case_manager) -> CareEvent:
     event = make_discharge(patient)
     complete_checklist(event, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
     return event
+
+
+def write_handoff(event: CareEvent, *, sender, to_unit, from_unit=None, **fields):
+    """A handoff of `event` written directly, for tests of what reads handoffs (the handoff services
+    have their own tests): from the patient's unit unless `from_unit` says otherwise; `fields` set
+    its status, times and anything else."""
+    fields.setdefault("patient_summary", "Summary")
+    fields.setdefault("contingency_plan", "Call the ward")
+    return Handoff.objects.create(
+        patient=event.patient,
+        course=event.cycle.course,
+        cycle=event.cycle,
+        event=event,
+        from_unit=from_unit or event.patient.unit,
+        from_person=sender,
+        to_unit=to_unit,
+        created_by=sender,
+        **fields,
+    )

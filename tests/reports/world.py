@@ -16,7 +16,7 @@ from coordination.reminders.models import Reminder, TaskSnooze
 from patients.models import CareEvent, Cycle, Interruption, PumpEvent, ToxicityAssessment
 
 from ..checklists.helpers import make_cycle, make_event, publish_template
-from ..coordination.handoff_helpers import make_agency, make_home_nurse
+from ..coordination.handoff_helpers import make_agency, make_home_nurse, write_handoff
 from ..factories import PatientFactory, UserFactory
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -84,7 +84,7 @@ def build_world(ward, coordinator):
     # Handoffs: three sent by the ward, one received from the agency.
     agency = make_agency(ward)
     home_nurse = make_home_nurse(agency)
-    course, cycle = e1.cycle.course, e1.cycle
+    cycle = e1.cycle
 
     def handoff(from_unit, to_unit, sent, **fields):
         discharge = CareEvent.objects.create(
@@ -94,17 +94,11 @@ def build_world(ward, coordinator):
             sequence=Handoff.objects.count() + 1,
             planned_at=sent,
         )
-        return Handoff.objects.create(
-            patient=p1,
-            course=course,
-            cycle=cycle,
-            event=discharge,
+        return write_handoff(
+            discharge,
+            sender=nurse,
             from_unit=from_unit,
             to_unit=to_unit,
-            from_person=nurse,
-            created_by=nurse,
-            patient_summary="Summary",
-            contingency_plan="Plan",
             sent_at=sent,
             acknowledge_by=sent + 4 * H,
             **fields,

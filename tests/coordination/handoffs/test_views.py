@@ -26,6 +26,7 @@ from ..handoff_helpers import (
     make_home_nurse,
     publish_transition_template,
     ready_discharge,
+    write_handoff,
 )
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -427,20 +428,13 @@ def test_the_board_shows_waiting_handoffs_and_links_the_review(client, sent, coo
 def _many_handoffs(patient, sender, agency, count):
     for _ in range(count):
         event = make_event(patient, kind="discharge_home", planned_at=timezone.now() + dt.timedelta(hours=5))
-        Handoff.objects.create(
-            patient=patient,
-            course=event.cycle.course,
-            cycle=event.cycle,
-            event=event,
-            from_unit=patient.unit,
-            from_person=sender,
+        write_handoff(
+            event,
+            sender=sender,
             to_unit=agency,
-            created_by=sender,
             status="sent",
             sent_at=timezone.now() - dt.timedelta(hours=5),
             acknowledge_by=timezone.now() - dt.timedelta(hours=1),
-            patient_summary="x",
-            contingency_plan="y",
         )
 
 

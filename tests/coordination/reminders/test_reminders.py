@@ -36,6 +36,7 @@ from patients.services import event_cancel, event_move
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event, publish_template
 from ...factories import UnitFactory, UserFactory
+from ..handoff_helpers import write_handoff
 
 UTC = dt.UTC
 # 09:00 in New York (the test ward's zone) on a winter day: EST, UTC-5.
@@ -378,19 +379,12 @@ def sent_handoff(event, cast, home, *, acknowledge_by, to_person=None) -> Handof
     """A sent handoff, written directly (the handoff services have their own tests); one per event."""
     if Handoff.objects.filter(event=event).exists():
         event = make_event(event.patient, kind="discharge_home", planned_at=acknowledge_by, cycle=event.cycle)
-    return Handoff.objects.create(
-        patient=event.patient,
-        course=event.cycle.course,
-        cycle=event.cycle,
-        event=event,
-        status=Handoff.Status.SENT,
-        from_unit=event.patient.unit,
-        from_person=cast["nurse"],
+    return write_handoff(
+        event,
+        sender=cast["nurse"],
         to_unit=home["unit"],
         to_person=to_person,
-        patient_summary="Summary",
-        contingency_plan="Call the ward",
-        created_by=cast["nurse"],
+        status=Handoff.Status.SENT,
         sent_at=acknowledge_by - dt.timedelta(hours=4),
         acknowledge_by=acknowledge_by,
     )

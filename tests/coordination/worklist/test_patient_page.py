@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from checklists.services import checklists_instantiate
-from coordination.handoffs.models import Handoff
 from coordination.worklist.selectors import SHOWN_AFTER, SHOWN_BEFORE
 from patients.models import CareEvent, Cycle, Indication, Interruption, PumpEvent, Setting
 from patients.services import assessment_confirm, assessment_record, check_in_record, course_plan
 
 from ...checklists.helpers import make_event, publish_template
 from ...factories import CareTeamMemberFactory, CourseFactory, PatientFactory, UnitFactory
+from ..handoff_helpers import write_handoff
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # The user, the patient, whether on the record (patients.policy.Standing), care team, courses,
@@ -172,18 +172,7 @@ def test_the_patient_page_reads_as_many_times_for_1_cycle_of_10_events_as_for_5_
     large, events = _patient_with(ward, nurse, cycles=5, events=100)
     agency = UnitFactory(name="Home infusion")
     for event in events[:3]:  # the handoffs' rows name the patient
-        Handoff.objects.create(
-            patient=large,
-            course=event.cycle.course,
-            cycle=event.cycle,
-            event=event,
-            from_unit=ward,
-            from_person=nurse,
-            to_unit=agency,
-            created_by=nurse,
-            patient_summary="Stable",
-            contingency_plan="Call the unit",
-        )
+        write_handoff(event, sender=nurse, to_unit=agency)
     client.force_login(nurse)
     _queries(client, small)  # the first look of the session writes its activity
     assert _queries(client, small) == _queries(client, large) == PATIENT_PAGE_QUERIES
@@ -225,10 +214,7 @@ def test_a_patient_page_with_everything_on_it_reads_as_many_times_as_a_bare_one(
         patient=full, course=cycle.course, kind=PumpEvent.Kind.OCCLUSION_ALARM, occurred_at=now, reported_by="nurse",
         action_taken="Line flushed", recorded_by=nurse, interruption=stop,
     )  # fmt: skip
-    Handoff.objects.create(
-        patient=full, course=cycle.course, cycle=cycle, event=events[0], from_unit=ward, from_person=nurse,
-        to_unit=UnitFactory(), to_person=nurse, created_by=nurse, patient_summary="Stable", contingency_plan="Call",
-    )  # fmt: skip
+    write_handoff(events[0], sender=nurse, to_unit=UnitFactory(), to_person=nurse)
     client.force_login(nurse)
     _queries(client, bare)
     assert _queries(client, bare) == _queries(client, full)

@@ -103,7 +103,9 @@ def percentiles_by_and_overall(
     query. PostgreSQL groups by ROLLUP (which Django's ORM does not write: the measured rows are
     Django's query, the grouping around it is written here); SQLite reads the measured values and
     interpolates in Python."""
-    measured = queryset.filter(condition).annotate(_group=F(by), _measure=expression).values("_group", "_measure")
+    measured = (
+        queryset.filter(condition).annotate(_group=F(by), _measure=expression).values("_group", "_measure").order_by()
+    )
     result: dict[object, tuple[dt.timedelta | None, dt.timedelta | None]] = {}
     if connection.vendor == "postgresql":
         inner, params = measured.query.sql_with_params()

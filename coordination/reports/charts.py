@@ -179,7 +179,10 @@ def interruptions_chart(table: Table) -> BarChart:
 
 def grades_chart(table: Table) -> BarChart:
     """Patients by their worst CRS grade in each cycle: none, 1–2, 3–4."""
-    rows = [(row[0], [row[2], row[3] + row[4], row[5] + row[6]], f"{row[1]} patients") for row in table.rows]
+    rows = [
+        (row[0], [row[2], row[3] + row[4], row[5] + row[6]], f"{row[1]} patient{'' if row[1] == 1 else 's'}")
+        for row in table.rows
+    ]
     series = [("No CRS", OPEN), ("CRS grade 1–2", MIDDLE), ("CRS grade 3–4", LATE)]
     return bar_chart("Worst CRS grade per patient, by cycle", series, rows)
 

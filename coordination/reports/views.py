@@ -17,6 +17,7 @@ from . import charts
 from .forms import ReportFilter
 from .policy import VIEW_REPORTS, can_view_report, report_units
 from .selectors import SECTIONS
+from .summary import headlines
 from .tables import CSV_HEADER, csv_lines
 
 OBJECT_TYPE = "coordination.unit_report"
@@ -68,6 +69,7 @@ def unit_report(request):
         reminders, overdue, breaks = sections["reminders"], sections["overdue"], sections["interruptions"]
         context.update(
             sections=sections,
+            headlines=headlines(sections),
             charts={
                 "readiness": charts.readiness_chart(readiness.table("by_kind")),
                 "readiness_weekly": charts.weekly_share_chart(

@@ -26,7 +26,7 @@ ADMIN_MENU = ["Checklist templates", "Audit log", "Reminders", "Administration (
 def test_the_navigation_keeps_one_line_and_every_link_at_each_width(page, login_as, demo_ward, username, screenshot):
     login_as(page, username)
     navigation = page.get_by_role("navigation", name="Main")
-    for width in (1280, 1024, 820):
+    for width in (1280, 1024, 820):  # the folded width last: its menu is left open
         page.set_viewport_size({"width": width, "height": 800})
         screenshot(page, f"navigation-{username}-{width}")
         expect(navigation.get_by_role("link", name="Notifications")).to_be_visible()
@@ -46,6 +46,3 @@ def test_the_navigation_keeps_one_line_and_every_link_at_each_width(page, login_
                 expect(navigation.get_by_role("link", name=name, exact=True)).to_be_visible()
             screenshot(page, f"navigation-admin-menu-{width}")
             page.keyboard.press("Escape")
-        if width < FOLDED_BELOW:
-            toggle.click()
-            expect(navigation.get_by_role("link", name="My work", exact=True)).to_be_hidden()

@@ -8,6 +8,7 @@ import pytest
 from accounts.models import User
 from coordination.reports.period import Period
 from coordination.reports.selectors import (
+    SECTIONS,
     handoffs,
     interruptions_and_toxicity,
     on_time,
@@ -15,6 +16,7 @@ from coordination.reports.selectors import (
     readiness,
     reminders,
 )
+from coordination.reports.summary import headlines
 from coordination.reports.tables import Share
 
 from .world import NEW_YORK, NOW, build_world
@@ -155,3 +157,34 @@ def test_interruptions_grades_by_cycle_and_pump_events_by_hour(ward, period):
     pump = section.table("pump_by_hour").rows
     assert len(pump) == 24
     assert {row[0]: row[1:] for row in pump if row[1]} == {"03:00–03:59": [2, 2], "14:00–14:59": [1, 0]}
+
+
+def test_the_period_at_a_glance_takes_its_numbers_from_the_sections_tables(ward, period):
+    sections = {key: build(ward, period) for key, build in SECTIONS.items()}
+    assert [(line.label, line.value, line.detail, line.section) for line in headlines(sections)] == [
+        ("Events ready at their time", "50 %", "2 of 4 events; 1 started on an override", "readiness"),
+        ("Tasks done by their due time", "57 %", "4 of 7 tasks; 1 still open", "on_time"),
+        (
+            "Handoffs sent: median time to acknowledgement",
+            "4 h 00 min",
+            "2 of 3 acknowledged; 2 past the deadline",
+            "handoffs",
+        ),
+        ("Open overdue tasks at the period's end", "1", "1 at the end of its first day", "overdue"),
+        ("Escalations sent", "1", "for tasks, handoffs and toxicity alerts", "reminders"),
+        ("Infusion interruptions", "3", "begun in the period", "interruptions"),
+    ]
+
+
+def test_the_period_at_a_glance_of_a_unit_with_nothing_says_so(other_ward, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    quiet = Period.last_days(7, zone=NEW_YORK, now=NOW)
+    sections = {key: build(other_ward, quiet) for key, build in SECTIONS.items()}
+    assert [(line.value, line.detail) for line in headlines(sections)] == [
+        ("–", "No events"),
+        ("–", "No tasks due"),
+        ("–", "No handoffs sent"),
+        ("0", "0 at the end of its first day"),
+        ("0", "for tasks, handoffs and toxicity alerts"),
+        ("0", "begun in the period"),
+    ]

@@ -17,7 +17,8 @@ RETURNS_LISTED = 20
 def handoffs(unit: Unit, period: Period) -> Section:
     """Handoffs sent in the period (their last sending) by the unit or to it: how long to be
     acknowledged and accepted, how many acknowledged after their deadline (or still waiting past
-    it); the slowest to acknowledge; the returns of the period with their reasons. Four queries."""
+    it); the slowest to acknowledge; the returns of the period with their reasons. Five queries
+    (the two directions one each)."""
     sent = Handoff.objects.filter(
         Q(from_unit_id=unit.pk) | Q(to_unit_id=unit.pk), sent_at__gte=period.start, sent_at__lt=period.end
     )

@@ -60,6 +60,19 @@ def weekly(queryset, moment: str, period: Period, counts: dict, by: tuple[str, .
     return rows
 
 
+def add_up(rows: list[dict], measures: tuple[str, ...], *keys: str) -> list[dict[object, list[int]]]:
+    """The counts `measures` of fine-grained `rows` (one query's groups), summed by each field of
+    `keys` in turn: one {value: [count for each measure]} a key. How one pass over the records
+    serves several tables."""
+    totals: list[dict[object, list[int]]] = [{} for _ in keys]
+    for row in rows:
+        for table, key in zip(totals, keys, strict=True):
+            counted = table.setdefault(row[key], [0] * len(measures))
+            for place, name in enumerate(measures):
+                counted[place] += row[name]
+    return totals
+
+
 def local_minute(moment: dt.datetime, period: Period) -> str:
     """A moment on the unit's clock, to the minute."""
     return f"{dt.datetime.astimezone(moment, period.zone):%Y-%m-%d %H:%M}"

@@ -8,7 +8,7 @@ from checklists.models import Task
 from ..period import Period
 from ..stats import percentiles_by_and_overall
 from ..tables import Share, Table
-from .common import CANCELLED, DONE, NOT_APPLICABLE, OPEN, ROLE_LABELS, Section, duration, weekly
+from .common import CANCELLED, DONE, NOT_APPLICABLE, OPEN, ROLE_LABELS, Section, add_up, duration, weekly
 
 LATE_ITEMS = 10  # the template items most often late
 
@@ -36,14 +36,9 @@ def on_time(unit: Unit, period: Period) -> Section:
     fine = weekly(tasks, "due_at", period, counts, by=("role", "item__key"))
     lateness = percentiles_by_and_overall(tasks, "role", duration("completed_at", "due_at"), late_q)
     measures = ("due", "on_time", "late", "open")
-    roles: dict[str, list[int]] = {}
-    weeks: dict[str, list[int]] = {}
+    roles, weeks = add_up(fine, measures, "role", "label")
     items: dict[str, dict] = {}
     for row in fine:
-        for totals, key in ((roles, row["role"]), (weeks, row["label"])):
-            counted = totals.setdefault(key, [0, 0, 0, 0])
-            for place, name in enumerate(measures):
-                counted[place] += row[name]
         item = items.setdefault(row["item__key"], {"due": 0, "late": 0, "text": "", "template": "", "role": ""})
         item["due"] += row["due"]
         item["late"] += row["late"] + row["open"]  # done late, or still open past its due time

@@ -9,7 +9,7 @@ from patients.models import CareEvent
 
 from ..period import Period
 from ..tables import Share, Table
-from .common import CANCELLED, DONE, KIND_LABELS, NOT_APPLICABLE, Section, local_minute, person, weekly
+from .common import CANCELLED, DONE, KIND_LABELS, NOT_APPLICABLE, Section, add_up, local_minute, person, weekly
 
 OVERRIDES_LISTED = 50  # the newest overrides listed with their reasons (all are counted)
 
@@ -66,13 +66,7 @@ def readiness(unit: Unit, period: Period) -> Section:
     }
     # One pass over the events, by kind and week; the two tables add its counts up.
     measures = ("events", "ready", "overridden", "not_ready")
-    kinds: dict[str, list[int]] = {}
-    weeks: dict[str, list[int]] = {}
-    for row in weekly(events, "at", period, readiness_counts, by=("kind",)):
-        for totals, key in ((kinds, row["kind"]), (weeks, row["label"])):
-            counted = totals.setdefault(key, [0, 0, 0, 0])
-            for place, name in enumerate(measures):
-                counted[place] += row[name]
+    kinds, weeks = add_up(weekly(events, "at", period, readiness_counts, by=("kind",)), measures, "kind", "label")
     order = {kind: place for place, kind in enumerate(CareEvent.Kind.values)}
     by_kind = Table(
         "by_kind",

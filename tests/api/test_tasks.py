@@ -175,3 +175,15 @@ def test_a_path_without_its_trailing_slash_reaches_the_same_list(client, nurse, 
 def test_an_address_that_is_no_route_is_a_404_in_problem_details(client, nurse):
     response = client.get("/api/v1/tasks/1.5/", **bearer(token_for(nurse)))
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/tasks/\u00b2/", "/api/v1/tasks/\u00b2/claim/", "/api/v1/tasks/?page_size=\u00b2"]
+)
+def test_a_digit_that_is_no_decimal_digit_is_a_clear_error_not_a_server_error(client, nurse, tasks, url):
+    # "²" passes str.isdigit() but not int(): it must be refused as any other non-number is.
+    secret = token_for(nurse)
+    response = client.post(url, {}, content_type="application/json", **bearer(secret)) if "claim" in url else None
+    response = response or client.get(url, **bearer(secret))
+    assert response.status_code in (400, 404) and response["Content-Type"] == "application/problem+json"
+    assert not Task.objects.exclude(assignee=None).exists()

@@ -34,7 +34,7 @@ class PatientData(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         pk = self.kwargs["pk"]
-        if not pk.isdigit():  # not an id: nothing to find, nor to log
+        if not pk.isdecimal():  # not an id ("²" is a digit, not a decimal one): nothing to find, nor to log
             raise NotFound()
         return get_or_404_audited(self.get_queryset(), pk, object_type=self.audit_type)
 

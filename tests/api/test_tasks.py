@@ -48,6 +48,22 @@ def test_a_nurse_lists_her_patients_tasks_soonest_due_first(client, nurse, tasks
     assert body["next"] is None
 
 
+def test_paging_through_the_task_list_gives_every_task_once_in_order_ties_included(client, nurse, patient, tasks):
+    # Three events, two of them due at the same moment: their tasks tie on due time.
+    for hours in (3, 5, 5):
+        checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=hours))])
+    Task.objects.filter(pk=tasks["pump"].pk).update(due_at=tasks["weight"].due_at)
+    secret, seen = token_for(nurse), []
+    url = reverse("api:task-list") + "?page_size=3"
+    while url:
+        body = client.get(url, **bearer(secret)).json()
+        assert len(body["results"]) <= 3 and all(row["assignee"] is None for row in body["results"])
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == list(Task.objects.filter(patient=patient).order_by("due_at", "id").values_list("id", flat=True))
+    assert len(seen) == 8
+
+
 def test_the_outsider_sees_no_task_and_a_foreign_task_is_not_found(client, outsider, tasks):
     secret = token_for(outsider)
     assert client.get(reverse("api:task-list"), **bearer(secret)).json()["results"] == []

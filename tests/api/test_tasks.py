@@ -203,3 +203,13 @@ def test_a_digit_that_is_no_decimal_digit_is_a_clear_error_not_a_server_error(cl
     response = response or client.get(url, **bearer(secret))
     assert response.status_code in (400, 404) and response["Content-Type"] == "application/problem+json"
     assert not Task.objects.exclude(assignee=None).exists()
+
+
+def test_an_assessment_task_answered_with_a_digit_that_is_no_number_is_refused_at_its_field(client, nurse, patient):
+    item = {"text": "CRS and ICANS check", "response_kind": "text", "records": "toxicity_assessment"}
+    publish_template(items=[item], name="Watch")  # as the starter library's CRS and ICANS check
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))])
+    task = Task.objects.get(text="CRS and ICANS check")
+    response = post(client, "complete", task, token_for(nurse), {"value": "assessment:\u00b2"})
+    assert response.status_code == 400 and "value" in response.json()["errors"]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN

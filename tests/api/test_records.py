@@ -77,6 +77,7 @@ def test_a_receiving_unit_reads_the_toxicity_watch_as_its_page_shows_it_not_the_
     client.force_login(receiving_nurse)  # the page that shows the watch opens to her
     assert client.get(reverse("patients:assessments", args=[record[name].patient_id])).status_code == 200
 
+
 def test_the_watch_records_read_back_with_who_recorded_them(client, record, nurse):
     secret = token_for(nurse)
     check_in = client.get(reverse("api:check-in-detail", args=[record["check-in"].pk]), **bearer(secret)).json()

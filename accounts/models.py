@@ -257,7 +257,7 @@ class AuditSealRun(models.Model):
 class PersonalToken(models.Model):
     """A personal API token: a program acting as its user, with the user's role and access
     (issue 17). Made, named and revoked on the Security page; the secret is shown once and
-    only its SHA-256 is kept (`accounts.tokens`)."""
+    only its SHA-256 is kept (accounts.services.token_create)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, help_text="What uses it, for example “Infusion agency sync”.")

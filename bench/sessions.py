@@ -1,4 +1,7 @@
-"""Signed-in sessions for the load, made the way the site's sign-in makes them."""
+"""Signed-in callers for the load: sessions made the way the site's sign-in makes them, and
+personal API tokens made the way the Security page makes them."""
+
+BENCH_CLIENT = "Bench load"
 
 
 def signed_in_cookies(user) -> dict[str, str]:
@@ -34,3 +37,17 @@ def signed_in_cookies(user) -> dict[str, str]:
     session.save()
     # A browser keeps the CSRF cookie of its first page and sends it with every request after.
     return {settings.SESSION_COOKIE_NAME: session.session_key, settings.CSRF_COOKIE_NAME: _get_new_csrf_string()}
+
+
+def token_headers(user) -> dict[str, str]:
+    """The header of a program that calls the API with a personal token of `user`, made as the
+    Security page makes one (after the second step where the role needs it). The bench's earlier
+    tokens are revoked first: a user holds at most accounts.services.TOKEN_LIMIT live tokens."""
+    from accounts.models import PersonalToken
+    from accounts.services import TOKEN_LIFETIMES_DAYS, token_create, token_revoke
+
+    for old in PersonalToken.objects.filter(user=user, name=BENCH_CLIENT, revoked_at__isnull=True):
+        token_revoke(token=old, actor=user)
+    days = min(TOKEN_LIFETIMES_DAYS)
+    _, secret = token_create(user=user, name=BENCH_CLIENT, days=days, second_step_passed=True, actor=user)
+    return {"Authorization": f"Bearer {secret}"}

@@ -471,6 +471,10 @@ class Task(ItemContent):
                 condition=Q(status="done", hard_stop_failed=True),
                 name="task_failed_hard_stop_idx",
             ),
+            # The API's task list, a page of a reader's patients' tasks (every status) soonest due
+            # first: its keys read from this index alone, not from the thousands of rows
+            # (coordination.api.views.base.PatientData.page_by_keys; docs/performance.md).
+            models.Index(fields=["patient", "due_at", "id"], name="task_patient_due_id_idx"),
         ]
         ordering = ["due_at", "order"]
 

@@ -89,7 +89,7 @@ def assessment_answer(assessment) -> str:
 def _assessment_answer(task: Task, value: str) -> str:
     """Only a recorded assessment of this patient completes an assessment task: never a tick."""
     pk = value.removeprefix(ASSESSMENT_ANSWER).split(" ")[0] if value.startswith(ASSESSMENT_ANSWER) else ""
-    if not (pk.isdigit() and ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).exists()):
+    if not (pk.isdecimal() and ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).exists()):
         raise ValidationError(
             {"value": "Record the assessment (vital signs and the ICE score): saving it completes this task."}
         )

@@ -343,9 +343,21 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Care Coordination Tracker API",
-    "DESCRIPTION": "Care teams, plans, tasks, handoffs and notifications, under the same access policy as "
-    "the pages. Sign in with a personal token (Security page) as `Authorization: Bearer <token>`.",
+    "DESCRIPTION": (
+        "Care teams, plans, tasks, handoffs, the toxicity watch and notifications, under the same access policy "
+        "and rules as the pages.\n\n"
+        "- **Sign in** with a personal token, made on your Security page, as `Authorization: Bearer <token>`; "
+        "it acts as you, with your role and your patients only, until it expires or you revoke it.\n"
+        "- **Lists** page by cursor: follow `next` (and `previous`); `?page_size=` from 1 to 200.\n"
+        "- **Times** are ISO 8601 in UTC (`2026-12-06T11:55:00Z`); a time sent without an offset is read as UTC.\n"
+        "- **Errors** are RFC 9457 problem details (`application/problem+json`): `detail` is the sentence the "
+        "page would show, `errors` the messages of each field; 409 when somebody acted first.\n"
+        "- **Every read** of patient data is written to the audit log under your name.\n"
+        "- The same record in **FHIR R4** (read and search, JSON): `/fhir/R4/`, described by `/fhir/R4/metadata`."
+    ),
     "VERSION": "1",
+    # Operations grouped by resource (tasks, handoffs...), not all under "v1".
+    "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its docs hold no patient data: integrators read them before they have a token.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -6,6 +6,7 @@ from accounts.fields import LocalDateTimeField
 from accounts.models import Role, Unit, User
 
 from .models import (
+    DEMOGRAPHICS,
     MAX_PLANNED_CYCLES,
     BagOption,
     HomeCheckIn,
@@ -29,19 +30,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = [
-            "mrn",
-            "given_name",
-            "family_name",
-            "birth_date",
-            "sex",
-            "weight_kg",
-            "weight_measured_on",
-            "height_cm",
-            "unit",
-            "caregiver_name",
-            "caregiver_phone",
-        ]
+        fields = DEMOGRAPHICS
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}),
             "weight_measured_on": forms.DateInput(attrs={"type": "date"}),

@@ -32,7 +32,7 @@ from coordination.reminders.policy import READ_REMINDER_LEDGER
 from coordination.reports.policy import VIEW_REPORTS
 from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
-from patients.models import Interruption, Patient, ToxicityAssessment
+from patients.models import HomeCheckIn, Interruption, Patient, PumpEvent, ToxicityAssessment
 from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
 
 from .accounts.helpers import SignInClient, verified_login
@@ -324,6 +324,12 @@ RULES = {
     "api:checklist-detail": ApiRead("checklist"),
     "api:assessment-list": ApiRead(),
     "api:assessment-detail": ApiRead("assessment"),
+    "api:interruption-list": ApiRead(),
+    "api:interruption-detail": ApiRead("interruption"),
+    "api:pump-event-list": ApiRead(),
+    "api:pump-event-detail": ApiRead("pump_event"),
+    "api:check-in-list": ApiRead(),
+    "api:check-in-detail": ApiRead("check_in"),
     "api:regimen-list": ApiRead(patient_data=False),
     "api:regimen-detail": ApiRead("regimen", patient_data=False),
     "api:task-list": ApiRead(),
@@ -452,7 +458,27 @@ def _build_world(
         alert = ToxicityAlert.objects.create(
             patient=someone, unit=someone.unit, assessment=assessment, reason="ICANS grade 2", raised_by=completer
         )
+        pump_event = PumpEvent.objects.create(
+            patient=someone,
+            course=course,
+            kind=PumpEvent.Kind.OCCLUSION_ALARM,
+            occurred_at=timezone.now() - dt.timedelta(hours=1),
+            reported_by=PumpEvent.Reporter.NURSE,
+            action_taken="Line flushed",
+            recorded_by=completer,
+        )
+        check_in = HomeCheckIn.objects.create(
+            patient=someone,
+            checked_at=timezone.now(),
+            temperature=37,
+            temperature_unit="C",
+            temperature_celsius=37,
+            pump_status=HomeCheckIn.PumpStatus.RUNNING,
+            recorded_by=completer,
+        )
         plan = {
+            "pump_event": pump_event,
+            "check_in": check_in,
             "course": course,
             "cycle": event.cycle,
             "interruption": stop,
@@ -538,6 +564,8 @@ CASES = [
             "cycle",
             "interruption",
             "assessment",
+            "pump_event",
+            "check_in",
             "alert",
             "checklist",
             "regimen",

@@ -10,10 +10,14 @@ from rest_framework import serializers
 from accounts.models import User
 from checklists.models import Checklist, Task
 from patients.models import (
+    DEMOGRAPHICS,
     CareEvent,
     CareTeamMember,
     Cycle,
+    HomeCheckIn,
+    Interruption,
     Patient,
+    PumpEvent,
     Regimen,
     RegimenVersion,
     ToxicityAssessment,
@@ -81,19 +85,7 @@ class PatientOut(Record):
 
     class Meta:
         model = Patient
-        fields = [
-            "id",
-            "mrn",
-            "given_name",
-            "family_name",
-            "birth_date",
-            "sex",
-            "weight_kg",
-            "weight_measured_on",
-            "height_cm",
-            "unit",
-            "care_team",
-        ]
+        fields = ["id", *DEMOGRAPHICS, "care_team"]
 
 
 class CourseOut(Record):
@@ -207,6 +199,81 @@ class AssessmentOut(Record):
             "confirmed_crs_grade",
             "confirmed_icans_grade",
             "confirmed_at",
+        ]
+
+
+class InterruptionOut(Record):
+    """A stop of the infusion and (once known) its restart: the plan moves by it."""
+
+    stopped_by = Person(read_only=True)
+    restarted_by = Person(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Interruption
+        fields = [
+            "id",
+            "patient",
+            "course",
+            "cycle",
+            "stopped_at",
+            "cause",
+            "detail",
+            "toxicity_grade",
+            "stopped_by",
+            "restarted_at",
+            "restarted_by",
+            "restart_dose",
+            "new_cycle",
+            "permanent",
+            "recorded_at",
+        ]
+
+
+class PumpEventOut(Record):
+    recorded_by = Person(read_only=True)
+
+    class Meta:
+        model = PumpEvent
+        fields = [
+            "id",
+            "patient",
+            "course",
+            "kind",
+            "occurred_at",
+            "reported_by",
+            "volume_left_ml",
+            "action_taken",
+            "infusion_stopped_at",
+            "infusion_restarted_at",
+            "interruption",
+            "out_of_hours",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+
+class CheckInOut(Record):
+    """A daily home check: the temperature as measured and in °C, the warning signs (keys of
+    patients.warning_signs), the pump, and the red flags that routed it to the oncologist."""
+
+    recorded_by = Person(read_only=True)
+
+    class Meta:
+        model = HomeCheckIn
+        fields = [
+            "id",
+            "patient",
+            "checked_at",
+            "temperature",
+            "temperature_unit",
+            "temperature_celsius",
+            "signs",
+            "handwriting_changed",
+            "pump_status",
+            "note",
+            "red_flags",
+            "recorded_by",
+            "recorded_at",
         ]
 
 

@@ -22,7 +22,7 @@ def feed_secret(key: FeedKey) -> str:
 def feed_key_for_secret(secret: str) -> FeedKey | None:
     """The key that `secret` was made from, while it is current and its user active; else None."""
     key_id, _, mac = secret.partition("-")
-    if not key_id.isdigit() or len(key_id) > 18 or not mac:
+    if not key_id.isdecimal() or len(key_id) > 18 or not mac:
         return None
     key = FeedKey.objects.select_related("user__unit").filter(pk=int(key_id), user__is_active=True).first()
     if key is None or not constant_time_compare(feed_secret(key), secret):

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
 
-from .calendars import my_work_calendar, unit_week_calendar
+from .calendars import MY_WORK_AHEAD, MY_WORK_BEFORE, UNIT_AHEAD, my_work_calendar, unit_week_calendar
 from .models import FeedKey
 from .policy import MY_WORK, UNIT_WEEK, can_subscribe, feeds_for
 from .services import feed_key_for_secret, feed_key_renew, feed_secret
@@ -91,9 +91,25 @@ def security_section(request) -> str:
     links = []
     if key is not None:
         secret = feed_secret(key)
-        names = {MY_WORK: ("My due work", "feed_my_work"), UNIT_WEEK: (f"{user.unit}: next 7 days", "feed_unit")}
+        names = {
+            MY_WORK: (
+                "My due work",
+                "feed_my_work",
+                f"Your open tasks, and your role's open tasks on your care teams, due from "
+                f"{MY_WORK_BEFORE.days} days ago (overdue) to {MY_WORK_AHEAD.days} days ahead.",
+            ),
+            UNIT_WEEK: (
+                f"{user.unit}: next {UNIT_AHEAD.days} days",
+                "feed_unit",
+                f"The care events planned on your unit in the next {UNIT_AHEAD.days} days.",
+            ),
+        }
         links = [
-            {"label": names[feed][0], "url": request.build_absolute_uri(reverse(names[feed][1], args=[secret]))}
+            {
+                "label": names[feed][0],
+                "url": request.build_absolute_uri(reverse(names[feed][1], args=[secret])),
+                "what": names[feed][2],
+            }
             for feed in feeds
         ]
     context = {"key": key, "links": links, "form": RenewForm()}

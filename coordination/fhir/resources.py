@@ -272,33 +272,44 @@ def handoff_task_resource(handoff) -> dict:
     )
 
 
-def handoff_acknowledgement_resource(handoff) -> dict:
+def _acknowledgement(resource_id: str, category: dict, *, patient_id, at, by, text: str, **more) -> dict:
+    """Something acknowledged (a handoff's receipt, a toxicity alert) as a completed Communication."""
     return resource(
         "Communication",
-        f"handoff-{handoff.pk}-ack",
+        resource_id,
         status="completed",
-        category=[codes.concept(codes.COMMUNICATION_HANDOFF_ACK)],
-        subject=ref("Patient", handoff.patient_id),
+        category=[codes.concept(category)],
+        subject=ref("Patient", patient_id),
+        sent=instant(at),
+        sender=person(by),
+        payload=[{"contentString": text}],
+        **more,
+    )
+
+
+def handoff_acknowledgement_resource(handoff) -> dict:
+    return _acknowledgement(
+        f"handoff-{handoff.pk}-ack",
+        codes.COMMUNICATION_HANDOFF_ACK,
+        patient_id=handoff.patient_id,
+        at=handoff.acknowledged_at,
+        by=handoff.acknowledged_by,
+        text=f"Handoff acknowledged by {handoff.acknowledged_by or handoff.to_unit}.",
         about=[ref("Task", f"handoff-{handoff.pk}")],
-        sent=instant(handoff.acknowledged_at),
-        sender=person(handoff.acknowledged_by),
         recipient=[person(handoff.from_person)],
-        payload=[{"contentString": f"Handoff acknowledged by {handoff.acknowledged_by or handoff.to_unit}."}],
     )
 
 
 def alert_acknowledgement_resource(alert) -> dict:
-    text = f"Alert acknowledged: {alert.reason}." + (f" {alert.acknowledge_note}" if alert.acknowledge_note else "")
-    return resource(
-        "Communication",
+    note = f" {alert.acknowledge_note}" if alert.acknowledge_note else ""
+    return _acknowledgement(
         f"alert-{alert.pk}-ack",
-        status="completed",
-        category=[codes.concept(codes.COMMUNICATION_ALERT_ACK)],
-        subject=ref("Patient", alert.patient_id),
+        codes.COMMUNICATION_ALERT_ACK,
+        patient_id=alert.patient_id,
+        at=alert.acknowledged_at,
+        by=alert.acknowledged_by,
+        text=f"Alert acknowledged: {alert.reason}.{note}",
         reasonCode=[{"text": alert.reason}],
-        sent=instant(alert.acknowledged_at),
-        sender=person(alert.acknowledged_by),
-        payload=[{"contentString": text}],
     )
 
 

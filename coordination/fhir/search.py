@@ -54,7 +54,7 @@ def _patient_id(value: str) -> int | None:
     tail = value.rstrip("/").split("/")
     if len(tail) >= 2 and tail[-2] != "Patient":
         return None
-    return int(tail[-1]) if tail[-1].isdigit() and len(tail[-1]) <= 18 else None
+    return int(tail[-1]) if tail[-1].isdecimal() and len(tail[-1]) <= 18 else None
 
 
 def _codings(resource: dict, element: str) -> list[dict]:
@@ -72,7 +72,7 @@ def _identifier_matches(resource: dict, token: str) -> bool:
 
 
 def _integer(name: str, raw: str, *, low: int, high: int) -> int:
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         raise SearchError(f"{name} must be a whole number from {low} to {high}, not “{raw[:40]}”.")
     return int(raw)
 

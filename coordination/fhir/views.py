@@ -180,7 +180,7 @@ class EverythingView(FhirView):
             raise SearchError(f"$everything takes no parameter here ({', '.join(sorted(unknown))}).")
         if any(value not in JSON_FORMATS for value in request.query_params.getlist("_format")):
             raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
-        patient = visible_patients(request.user).filter(pk=resource_id).first() if resource_id.isdigit() else None
+        patient = visible_patients(request.user).filter(pk=resource_id).first() if resource_id.isdecimal() else None
         if patient is None:
             self.refuse(what="Patient", object_id=resource_id)
         matches = [

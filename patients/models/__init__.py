@@ -3,7 +3,7 @@
 from .checkin import HomeCheckIn
 from .course import MAX_PLANNED_CYCLES, CareEvent, Cycle, InfusionBag, Interruption, TreatmentCourse, Weighing
 from .pump import PumpEvent
-from .record import AccessGrant, CareTeamMember, Indication, Patient, PatientQuerySet, Setting, Transfer
+from .record import DEMOGRAPHICS, AccessGrant, CareTeamMember, Indication, Patient, PatientQuerySet, Setting, Transfer
 from .regimen import (
     BagOption,
     Phase,
@@ -16,6 +16,7 @@ from .regimen import (
 from .toxicity import ToxicityAssessment
 
 __all__ = [
+    "DEMOGRAPHICS",
     "MAX_PLANNED_CYCLES",
     "AccessGrant",
     "BagOption",

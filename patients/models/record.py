@@ -68,6 +68,20 @@ class PatientAuditAction(models.TextChoices):
 # Nobody alive was born before: an older year is a typo (year 1, 19 for 1990).
 EARLIEST_BIRTH_YEAR = 1900
 MRN_UNIQUE = "patient_mrn_unique_in_org"
+# What registration records of a patient: the fields of its form and of the API's patient.
+DEMOGRAPHICS = (
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "weight_kg",
+    "weight_measured_on",
+    "height_cm",
+    "unit",
+    "caregiver_name",
+    "caregiver_phone",
+)
 
 
 class Patient(models.Model):

@@ -42,7 +42,7 @@ def care_team(request, pk):
 
 def _remove(request, patient):
     member_id = request.POST["remove"]
-    member = patient.care_team.select_related("user").filter(pk=member_id).first() if member_id.isdigit() else None
+    member = patient.care_team.select_related("user").filter(pk=member_id).first() if member_id.isdecimal() else None
     if member is None:
         raise Http404("No such member of this care team.")
     services.care_team_remove(member=member, actor=request.user)

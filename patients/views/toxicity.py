@@ -66,7 +66,7 @@ def assessment_new(request, pk):
 def _event_of(request, patient) -> CareEvent | None:
     """The event whose assessment task sent the nurse here (?event=), if it is this patient's."""
     pk = request.GET.get("event", "")
-    return CareEvent.objects.filter(pk=int(pk), patient=patient).first() if pk.isdigit() else None
+    return CareEvent.objects.filter(pk=int(pk), patient=patient).first() if pk.isdecimal() else None
 
 
 @logs_read("patients.patient", page="check_in")

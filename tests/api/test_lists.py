@@ -11,14 +11,17 @@ from django.utils import timezone
 
 from checklists.services import checklists_instantiate
 from coordination.reminders.models import Notification
-from patients.models import ToxicityAssessment
+from patients.models import HomeCheckIn, Interruption, PumpEvent, ToxicityAssessment
 
 from ..checklists.helpers import make_event, publish_template
 from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge
 from ..factories import CareTeamMemberFactory, PatientFactory
 from .helpers import bearer, token_for
 
-LISTS = ["patient", "course", "cycle", "event", "checklist", "task", "assessment", "handoff", "notification", "regimen"]
+LISTS = [
+    *("patient", "course", "cycle", "event", "checklist", "task", "interruption", "assessment", "pump-event"),
+    *("check-in", "handoff", "notification", "regimen"),
+]
 
 
 @pytest.fixture
@@ -28,10 +31,28 @@ def templates():
 
 
 def give_a_record(patient, nurse, case_manager, agency) -> None:
-    """A course with a cycle, an event with its checklist, an assessment, a draft handoff, a notification."""
-    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))])
+    """A course with a cycle, an event with its checklist, a stop, an assessment, a pump event, a home
+    check, a draft handoff, a notification."""
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    now, course = timezone.now(), event.cycle.course
+    Interruption.objects.create(
+        patient=patient, course=course, cycle=event.cycle, stopped_at=now, cause="other", stopped_by=nurse
+    )
     ToxicityAssessment.objects.create(
-        patient=patient, assessed_at=timezone.now(), recorded_by=nurse, crs_grade=1, crs_rule="Fever", icans_grade=0
+        patient=patient, assessed_at=now, recorded_by=nurse, crs_grade=1, crs_rule="Fever", icans_grade=0
+    )
+    PumpEvent.objects.create(
+        patient=patient, course=course, kind="leak", occurred_at=now, reported_by="nurse", recorded_by=nurse
+    )
+    HomeCheckIn.objects.create(
+        patient=patient,
+        checked_at=now,
+        temperature=37,
+        temperature_unit="C",
+        temperature_celsius=37,
+        pump_status="running",
+        recorded_by=nurse,
     )
     draft_handoff(make_discharge(patient, with_bag_changes=False), case_manager, agency)
     Notification.objects.create(recipient=nurse, title=f"About {patient}")

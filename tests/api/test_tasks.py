@@ -48,6 +48,22 @@ def test_a_nurse_lists_her_patients_tasks_soonest_due_first(client, nurse, tasks
     assert body["next"] is None
 
 
+def test_paging_through_the_task_list_gives_every_task_once_in_order_ties_included(client, nurse, patient, tasks):
+    # Three events, two of them due at the same moment: their tasks tie on due time.
+    for hours in (3, 5, 5):
+        checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=hours))])
+    Task.objects.filter(pk=tasks["pump"].pk).update(due_at=tasks["weight"].due_at)
+    secret, seen = token_for(nurse), []
+    url = reverse("api:task-list") + "?page_size=3"
+    while url:
+        body = client.get(url, **bearer(secret)).json()
+        assert len(body["results"]) <= 3 and all(row["assignee"] is None for row in body["results"])
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == list(Task.objects.filter(patient=patient).order_by("due_at", "id").values_list("id", flat=True))
+    assert len(seen) == 8
+
+
 def test_the_outsider_sees_no_task_and_a_foreign_task_is_not_found(client, outsider, tasks):
     secret = token_for(outsider)
     assert client.get(reverse("api:task-list"), **bearer(secret)).json()["results"] == []
@@ -175,3 +191,25 @@ def test_a_path_without_its_trailing_slash_reaches_the_same_list(client, nurse, 
 def test_an_address_that_is_no_route_is_a_404_in_problem_details(client, nurse):
     response = client.get("/api/v1/tasks/1.5/", **bearer(token_for(nurse)))
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/tasks/\u00b2/", "/api/v1/tasks/\u00b2/claim/", "/api/v1/tasks/?page_size=\u00b2"]
+)
+def test_a_digit_that_is_no_decimal_digit_is_a_clear_error_not_a_server_error(client, nurse, tasks, url):
+    # "²" passes str.isdigit() but not int(): it must be refused as any other non-number is.
+    secret = token_for(nurse)
+    response = client.post(url, {}, content_type="application/json", **bearer(secret)) if "claim" in url else None
+    response = response or client.get(url, **bearer(secret))
+    assert response.status_code in (400, 404) and response["Content-Type"] == "application/problem+json"
+    assert not Task.objects.exclude(assignee=None).exists()
+
+
+def test_an_assessment_task_answered_with_a_digit_that_is_no_number_is_refused_at_its_field(client, nurse, patient):
+    item = {"text": "CRS and ICANS check", "response_kind": "text", "records": "toxicity_assessment"}
+    publish_template(items=[item], name="Watch")  # as the starter library's CRS and ICANS check
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))])
+    task = Task.objects.get(text="CRS and ICANS check")
+    response = post(client, "complete", task, token_for(nurse), {"value": "assessment:\u00b2"})
+    assert response.status_code == 400 and "value" in response.json()["errors"]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN

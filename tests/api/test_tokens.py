@@ -130,3 +130,15 @@ def test_times_are_utc_whatever_the_unit_clock_of_the_session(client, nurse, pat
     client.force_login(nurse)
     member = client.get(PATIENTS).json()["results"][0]["care_team"][0]
     assert member["added_at"].endswith("Z")
+
+
+def test_a_token_reads_fhir_and_once_revoked_gets_a_401_operation_outcome(client, nurse, patient):
+    secret = token_for(nurse)
+    url = f"/fhir/R4/Patient/{patient.pk}"
+    response = client.get(url, **bearer(secret))
+    assert (response.status_code, response.json()["id"]) == (200, str(patient.pk))
+    token_revoke(token=PersonalToken.objects.get(user=nurse), actor=nurse)
+    refused = client.get(url, **bearer(secret))
+    assert refused.status_code == 401 and refused["Content-Type"].startswith("application/fhir+json")
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert refused.json()["issue"][0] == {"severity": "error", "code": "login", "diagnostics": UNKNOWN}

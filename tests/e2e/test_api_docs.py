@@ -61,3 +61,30 @@ def test_a_nurse_makes_a_token_sees_it_once_uses_it_and_revokes_it(page, login_a
     expect(page.get_by_text("is revoked: it stops working at its next request")).to_be_visible()
     refused = api.get(f"{live_server.url}/api/v1/tasks/", headers={"Authorization": f"Bearer {secret}"})
     assert refused.status == 401
+
+
+@pytest.mark.parametrize("width", [1280, 820])
+def test_the_security_pages_tokens_and_calendar_links_fit_the_screen(
+    browser, live_server, login_as, nurse, patient, width, screenshot
+):
+    from accounts.services import token_create
+    from coordination.feeds.services import feed_key_renew
+
+    token_create(user=nurse, name="Agency sync", days=90, second_step_passed=False, actor=nurse)
+    feed_key_renew(actor=nurse)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        login_as(page, "nurse")  # (its check looks for the navigation's Sign out, folded away at 820 px)
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto("/accounts/security/")
+        expect(page.get_by_role("region", name="API tokens").get_by_role("row", name="Agency sync")).to_be_visible()
+        feeds = page.get_by_role("region", name="Calendar feeds")
+        expect(feeds.get_by_role("textbox", name="My due work")).to_have_accessible_description(
+            "Your open tasks, and your role's open tasks on your care teams, due from 7 days ago (overdue) to 14 "
+            "days ahead."
+        )
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(page, f"security-{width}")
+    finally:
+        context.close()

@@ -98,7 +98,7 @@ def test_a_feed_read_is_logged_as_a_read_by_the_feeds_user(client, patient, coor
     )
 
 
-@pytest.mark.parametrize("secret", ["nothing", "1-deadbeef", "999999-abc", "-", "12345678901234567890-x"])
+@pytest.mark.parametrize("secret", ["nothing", "1-deadbeef", "999999-abc", "-", "12345678901234567890-x", "\u00b2-abc"])
 def test_a_bad_secret_is_not_found_with_a_clear_message(client, nurse, secret):
     feed_key_renew(actor=nurse)
     response = client.get(reverse("feed_my_work", args=[secret]))

@@ -321,7 +321,14 @@ def test_search_by_status_code_and_identifier(client, world):
 
 @pytest.mark.parametrize(
     "query",
-    ["Patient?name=Smith", "Task?status:not=completed", "Observation?_sort=date", "Task?_count=9999", "Task?_count=x"],
+    [
+        "Patient?name=Smith",
+        "Task?status:not=completed",
+        "Observation?_sort=date",
+        "Task?_count=9999",
+        "Task?_count=x",
+        "Task?_count=\u00b2",  # a digit to str.isdigit(), not to int()
+    ],
 )
 def test_an_unsupported_or_bad_search_is_a_400_operation_outcome_and_logs_no_read(client, world, query):
     users, _, _ = world
@@ -469,3 +476,13 @@ def test_a_reader_through_a_handoffs_grant_gets_what_their_page_shows_not_the_re
         outcome_of(fhir_get(client, f"Task/task-{checklist_task.pk}"), 404)
     assert fhir_get(client, f"Encounter?patient={patient.pk}").json()["total"] == 0
     assert fhir_get(client, f"CarePlan?patient={patient.pk}").json()["total"] == 0
+
+
+@pytest.mark.parametrize("path", ["Patient/\u00b2/$everything", "Encounter?patient=Patient/\u00b2"])
+def test_a_digit_that_is_no_decimal_digit_finds_nothing_and_is_no_server_error(client, world, path):
+    users, _, _ = world
+    sign_in(client, users["nurse"])
+    response = fhir_get(client, path)
+    assert response.status_code in (200, 404)
+    assert response.json()["resourceType"] in ("OperationOutcome", "Bundle")
+    assert response.json().get("total", 0) == 0

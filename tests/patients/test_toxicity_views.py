@@ -91,3 +91,12 @@ def test_the_oncologist_confirms_from_the_list(client, patient, nurse, oncologis
     assert done.status_code == 302
     assessment.refresh_from_db()
     assert (assessment.confirmed_by, assessment.crs) == (oncologist, 1)
+
+
+def test_an_event_named_by_a_digit_that_is_no_number_is_ignored_not_a_server_error(client, patient, nurse):
+    client.force_login(nurse)
+    # "²" passes str.isdigit() but not int(): as any other non-id, it names no event.
+    url = reverse("patients:assessment_new", args=[patient.pk]) + "?event=\u00b2"
+    at = on_unit_clock(patient, timezone.now() - dt.timedelta(minutes=5))
+    assert client.post(url, {**FORM, "assessed_at": at}).status_code == 302
+    assert ToxicityAssessment.objects.get(patient=patient).event is None

@@ -38,7 +38,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(self.get_serializer(notification).data)
 
     @extend_schema(
-        request=serializers.MarkRead, responses={200: serializers.MarkedRead}, operation_id="v1_notifications_read_all"
+        request=serializers.MarkRead, responses={200: serializers.MarkedRead}, operation_id="notifications_read_all"
     )
     @action(detail=False, methods=["post"], url_path="read", url_name="read-all")
     def read_all(self, request):

@@ -1,5 +1,6 @@
-"""The clinical record, read-only: patients, courses, cycles, care events, checklists, toxicity
-assessments, and the regimen library. Writes go through the pages (and their services)."""
+"""The clinical record, read-only: patients, courses, cycles, care events, checklists, stops of the
+infusion, the toxicity watch (assessments, pump events, home checks), and the regimen library.
+Writes go through the pages (and their services)."""
 
 from operator import attrgetter
 
@@ -8,7 +9,18 @@ from rest_framework import viewsets
 
 from checklists.models import Checklist
 from checklists.selectors import events_visible_to
-from patients.models import CareEvent, CareTeamMember, Cycle, Patient, Regimen, ToxicityAssessment, TreatmentCourse
+from patients.models import (
+    CareEvent,
+    CareTeamMember,
+    Cycle,
+    HomeCheckIn,
+    Interruption,
+    Patient,
+    PumpEvent,
+    Regimen,
+    ToxicityAssessment,
+    TreatmentCourse,
+)
 from patients.selectors import patients_for_user
 
 from .. import serializers
@@ -20,6 +32,12 @@ def on_record(user):
     """The patients a user sees on the record (care team, unit), not only through a handoff's
     grant: as on the pages, a receiving unit sees the handoff, not the plan and its work."""
     return Patient.objects.visible_to(user, grants=False)
+
+
+def on_the_watch(user):
+    """The patients whose toxicity watch a user sees: everyone who sees the patient, a receiving
+    unit through its grant included, as the assessments page (patients:assessments) opens to them."""
+    return Patient.objects.visible_to(user)
 
 
 class PatientViewSet(PatientData):
@@ -78,6 +96,18 @@ class ChecklistViewSet(PatientData):
         )
 
 
+class InterruptionViewSet(PatientData):
+    """Stops of the infusion and their restarts (the course plan's, on the patient's record)."""
+
+    serializer_class = serializers.InterruptionOut
+    audit_type = "patients.interruption"
+    ordering = ("stopped_at", "id")
+    filterset_class = filters_for(Interruption, ids={"patient": "patient", "course": "course", "cycle": "cycle"})
+
+    def visible(self, user):
+        return Interruption.objects.filter(patient__in=on_record(user)).select_related("stopped_by", "restarted_by")
+
+
 class AssessmentViewSet(PatientData):
     """CRS and ICANS assessments with their computed and confirmed grades."""
 
@@ -86,7 +116,31 @@ class AssessmentViewSet(PatientData):
     filterset_class = filters_for(ToxicityAssessment, ids={"patient": "patient", "course": "course"})
 
     def visible(self, user):
-        return ToxicityAssessment.objects.filter(patient__in=on_record(user))
+        return ToxicityAssessment.objects.filter(patient__in=on_the_watch(user))
+
+
+class PumpEventViewSet(PatientData):
+    """Pump and line events (alarms, disconnections, leaks), marked when out of hours."""
+
+    serializer_class = serializers.PumpEventOut
+    audit_type = "patients.pumpevent"
+    ordering = ("occurred_at", "id")
+    filterset_class = filters_for(PumpEvent, ids={"patient": "patient", "course": "course"}, fields=("kind",))
+
+    def visible(self, user):
+        return PumpEvent.objects.filter(patient__in=on_the_watch(user)).select_related("recorded_by")
+
+
+class CheckInViewSet(PatientData):
+    """Daily home checks (temperature, warning signs, the pump) and their red flags."""
+
+    serializer_class = serializers.CheckInOut
+    audit_type = "patients.homecheckin"
+    ordering = ("checked_at", "id")
+    filterset_class = filters_for(HomeCheckIn, ids={"patient": "patient"}, fields=("pump_status",))
+
+    def visible(self, user):
+        return HomeCheckIn.objects.filter(patient__in=on_the_watch(user)).select_related("recorded_by")
 
 
 class RegimenViewSet(viewsets.ReadOnlyModelViewSet):

@@ -16,6 +16,7 @@ class TaskViewSet(PatientData):
     serializer_class = serializers.TaskOut
     audit_type = "checklists.task"
     ordering = ("due_at", "id")
+    page_by_keys = True  # a nurse's patients hold thousands of tasks
     filterset_class = filters_for(
         Task,
         ids={"patient": "patient", "event": "event", "checklist": "checklist", "assignee": "assignee"},

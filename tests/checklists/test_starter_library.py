@@ -15,9 +15,7 @@ from django.utils import timezone
 from accounts.models import Role
 from checklists import starter
 from checklists.conditions import parse_value
-from checklists.governance import (
-    template_version_install,
-)
+from checklists.governance import template_version_install
 from checklists.models import (
     ChecklistTemplate,
     ItemCondition,

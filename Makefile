@@ -65,7 +65,8 @@ test: $(STAMP) var
 	fi; \
 	[ $$parallel = 0 ] && [ $$service = 0 ]
 
-# The edit-test loop: everything but the browser (e2e) and service tests, in parallel (~2½ min).
+# The edit-test loop: everything but the browser (e2e) and service tests, in parallel (~4½ min
+# on the shared machine at load 4; README.md, Development).
 test-quick: $(STAMP)
 	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal --serial-tests=without -m "not e2e" $(PYTEST_ARGS)
 

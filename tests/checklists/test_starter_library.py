@@ -1,0 +1,385 @@
+"""What the starter library holds and what it gives on patients' events, read from the library
+loaded once for the module (a layer, tests/layers.py: loading it costs a second or more, and each
+of these tests only reads it or builds on it). Each test runs in a savepoint of that layer, rolled
+back after it. The loading itself, and the updates from an earlier library, are in test_starter.py,
+which starts each test from an empty database."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from checklists import starter
+from checklists.conditions import parse_value
+from checklists.governance import template_version_install
+from checklists.models import (
+    ChecklistTemplate,
+    ItemCondition,
+    Task,
+    TemplateCondition,
+    TemplateItem,
+    TemplateVersion,
+)
+from checklists.services import (
+    checklists_instantiate,
+    task_complete,
+    template_version_new_draft,
+    template_version_validate,
+)
+from checklists.starter import (
+    STARTER_FILES,
+    STEP_UP_TEMPLATE,
+    starter_library_load,
+    starter_library_update,
+)
+from patients.models import CareEvent, Interruption, Setting
+from patients.services import course_schedule_build, event_schedule, interruption_restart, interruption_stop
+
+from ..accounts.helpers import verified_login
+from ..factories import CourseFactory, PatientFactory
+from ..layers import build, layer
+from .test_starter import (
+    CLINICAL_ROLES,
+    CONSOLIDATION,
+    CYCLE_STARTS,
+    MRD,
+    PREMEDICATION,
+    RR,
+    _counts,
+    planned_course,
+    premedication_tasks,
+    start_of,
+    template_names,
+)
+
+
+@pytest.fixture(scope="module")
+def _loaded_library(django_db_setup, django_db_blocker):
+    """`starter_library_load()` once for the module, as the system (no admin), rolled back after it."""
+    with layer(django_db_blocker):
+        build(django_db_blocker, starter_library_load)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _library(_loaded_library, db):
+    """Every test here starts from the loaded library; what it changes is rolled back after it."""
+
+
+def test_a_later_version_is_never_installed_without_review(db, admin_user):
+    draft = template_version_new_draft(template=ChecklistTemplate.objects.get(name="Bag change"), actor=admin_user)
+    with pytest.raises(ValidationError, match="Only a new template's first version is installed"):
+        template_version_install(version=draft, actor=admin_user, change_summary=starter.LOAD_SUMMARY)
+    assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.DRAFT
+
+
+def test_the_template_page_shows_the_installation_in_its_history(client, admin_user):
+    template = ChecklistTemplate.objects.get(name="Bag change")
+    verified_login(client, admin_user)
+    page = client.get(reverse("checklists:template_detail", args=[template.pk])).content.decode()
+    history = page.split('id="history-heading"')[1]
+    assert "Installed from the starter library (published without review)" in history
+    assert "by the system" in history
+
+
+def test_every_template_is_published_once_and_valid(db):
+    assert ChecklistTemplate.objects.count() == len(STARTER_FILES)
+    for template in ChecklistTemplate.objects.all():
+        versions = list(template.versions.all())
+        assert [(v.number, v.status) for v in versions] == [(1, TemplateVersion.Status.PUBLISHED)]
+        template_version_validate(versions[0])
+    assert not TemplateItem.objects.filter(source="").exists()  # every item names what it rests on
+
+
+@pytest.mark.parametrize("name", CYCLE_STARTS)
+def test_every_clinical_role_has_items_in_each_cycle_start(db, name):
+    template = ChecklistTemplate.objects.get(name=name)
+    assert template.trigger_kind == CareEvent.Kind.CYCLE_START
+    roles = set(TemplateItem.objects.filter(version__template=template).values_list("role", flat=True))
+    assert roles >= CLINICAL_ROLES
+
+
+def test_the_cycle_start_templates_are_told_apart_by_cycle_number(db):
+    conditions = {
+        c.template.name: (c.fact, c.operator, c.value)
+        for c in TemplateCondition.objects.filter(template__name__in=CYCLE_STARTS).select_related("template")
+    }
+    assert conditions == {
+        "Cycle 1 start (inpatient)": ("cycle_number", "eq", "1"),
+        "Cycle 2 start": ("cycle_number", "eq", "2"),
+        "Later cycle start (clinic)": ("cycle_number", "ge", "3"),
+    }
+
+
+def test_every_condition_and_offset_is_valid(db):
+    rows = list(TemplateCondition.objects.all()) + list(ItemCondition.objects.all())
+    assert rows
+    for row in rows:
+        parse_value(row.fact, row.operator, row.value)
+    facts = {(c.fact, c.operator, c.value) for c in ItemCondition.objects.all()}
+    assert ("weight_kg", "lt", "45") in facts
+    assert ("weight_kg", "lt", "22") in facts
+    assert ("setting", "eq", "home") in facts
+    assert ("premedication_due", "eq", "yes") in facts
+    assert ("indication", "eq", "relapsed_refractory") in facts
+    for item in TemplateItem.objects.all():
+        assert -43200 <= item.due_offset_minutes <= 43200
+
+
+def test_cycle_1_has_the_pre_infusion_safety_items(db):
+    items = TemplateItem.objects.filter(version__template__name="Cycle 1 start (inpatient)")
+    weight = items.get(text="Weight (kg)")
+    assert (weight.role, weight.response_kind, weight.unit, weight.records) == (Role.NURSE, "number", "kg", "weight")
+    assert (weight.min_value, weight.max_value, weight.required, weight.hard_stop) == (1, 300, True, True)
+    pump = items.get(needs_verification=True)
+    assert pump.text == "Pump programmed at the label rate and locked; independent double-check"
+    assert (pump.role, pump.verifier_role) == (Role.NURSE, Role.NURSE)
+    rate = items.get(records=TemplateItem.Records.PUMP_RATE)
+    assert (rate.text, rate.response_kind, rate.unit, rate.hard_stop) == (
+        "Pump rate entered (mL/h)",
+        "number",
+        "mL/h",
+        True,
+    )
+    assert (rate.min_value, rate.max_value) == (Decimal("0.1"), Decimal("20"))
+    assert list(pump.depends_on.all()) == [rate]
+    assert items.filter(role=Role.NURSE, response_kind="checkbox").exists()
+    assert items.filter(role=Role.PHARMACIST, required=True).exists()
+    assert items.filter(role=Role.ONCOLOGIST, required=True).exists()
+    bag = items.get(text="Bag duration and preservative on the pharmacy label")
+    assert [choice for choice in bag.choices if "benzyl alcohol" in choice] == [
+        "72 h (1.8 mL/h, benzyl alcohol)",
+        "96 h (1.8 mL/h, benzyl alcohol)",
+        "7 days (0.6 mL/h, benzyl alcohol)",
+    ]
+    seven_day = items.get(hard_stop=True, response_kind="choice", conditions__value="22")
+    assert seven_day.failing_choices == ["7 days (0.6 mL/h, benzyl alcohol)"]
+    infant = items.get(hard_stop=True, response_kind="choice", conditions__value="5.4")
+    assert set(infant.failing_choices) == {"72 h or 96 h (benzyl alcohol)", "7 days (0.6 mL/h, benzyl alcohol)"}
+
+
+def test_cycle_1_checks_the_liver_tests_with_ggt_and_the_pregnancy_status(db):
+    items = TemplateItem.objects.filter(version__template__name="Cycle 1 start (inpatient)")
+    labs = items.get(text__startswith="Labs reviewed")
+    assert "GGT" in labs.text and "blood count" in labs.text and labs.role == Role.ONCOLOGIST
+    pregnancy = items.get(text__startswith="Pregnancy status")
+    # Completed, or marked not applicable for a patient who cannot become pregnant: never a hard stop.
+    assert (pregnancy.role, pregnancy.hard_stop, pregnancy.required) == (Role.ONCOLOGIST, False, True)
+    assert "not applicable" in pregnancy.help_text
+    clear = items.get(text="Clear to start the infusion")
+    assert pregnancy in clear.depends_on.all()
+
+
+def test_the_interaction_review_names_the_cyp450_window_and_live_vaccines(db):
+    reviews = TemplateItem.objects.filter(text__startswith="Interaction review")
+    assert set(reviews.values_list("version__template__name", flat=True)) == set(CYCLE_STARTS)
+    for review in reviews:
+        said = f"{review.text} {review.help_text}"
+        assert "CYP450" in said and "cycle 1 days 1–9" in said and "cycle 2 days 1–2" in said
+        assert "narrow" in said and "live vaccines" in said and "warfarin" in said
+
+
+def test_one_premedication_item_per_template_and_no_drug_written_in_the_library(db):
+    premedications = TemplateItem.objects.filter(records=PREMEDICATION)
+    by_template = sorted(premedications.values_list("version__template__name", flat=True))
+    assert by_template == sorted([*CYCLE_STARTS, STEP_UP_TEMPLATE, "Restart after an interruption"])
+    for item in premedications:
+        assert (item.text, item.role, item.response_kind, item.hard_stop) == (
+            "Premedication given: record the time",
+            Role.NURSE,
+            TemplateItem.ResponseKind.DATETIME,
+            True,
+        )
+        assert [(c.fact, c.operator, c.value) for c in item.conditions.all()] == [("premedication_due", "eq", "yes")]
+    # The regimen names the drug: no item of the library hard-codes one.
+    for item in TemplateItem.objects.all():
+        said = f"{item.text} {item.help_text}".lower()
+        assert "dexamethasone" not in said and "prednisone" not in said, item.text
+
+
+def test_the_step_up_template_fits_the_step_up_and_a_re_escalation(db):
+    template = ChecklistTemplate.objects.get(trigger_kind=CareEvent.Kind.DOSE_STEP_UP)
+    assert template.name == STEP_UP_TEMPLATE
+    assert not template.conditions.exists()
+    assert "re-escalation" in template.description and "no step-up" in template.description
+
+
+def test_the_new_templates_cover_their_clinical_steps(db):
+    expected = {
+        "Cycle end": (CareEvent.Kind.CYCLE_END, ["aspirated", "Pump and supplies returned", "marrow", "rest-period"]),
+        "Home visit": (CareEvent.Kind.HOME_VISIT, ["dressing", "Pump checked", "CRS and neurological", "Caregiver"]),
+        "Interruption": (
+            CareEvent.Kind.INTERRUPTION,
+            ["Cause and time", "Oncologist told", "without flushing", "Bag kept or discarded", "Restart decision"],
+        ),
+    }
+    for name, (kind, phrases) in expected.items():
+        template = ChecklistTemplate.objects.get(name=name)
+        assert template.trigger_kind == kind
+        texts = " | ".join(TemplateItem.objects.filter(version__template=template).values_list("text", flat=True))
+        for phrase in phrases:
+            assert phrase in texts, (name, phrase)
+    decision = TemplateItem.objects.get(version__template__name="Interruption", text="Restart decision recorded")
+    assert decision.role == Role.ONCOLOGIST
+    aspirate = TemplateItem.objects.get(version__template__name="Cycle end", text__startswith="Residual drug")
+    assert "flush" in aspirate.text and "bolus" in aspirate.help_text
+
+
+def test_the_pump_rate_is_recorded_where_a_bag_is_hung(db):
+    rates = TemplateItem.objects.filter(records=TemplateItem.Records.PUMP_RATE)
+    assert set(rates.values_list("version__template__name", flat=True)) == {
+        *CYCLE_STARTS,
+        "Bag change",
+        "Restart after an interruption",
+    }
+    assert set(rates.values_list("hard_stop", "unit", "response_kind")) == {(True, "mL/h", "number")}
+
+
+def test_a_heavy_patients_cycle_1_gets_the_weight_band_check_not_the_bsa_one(patient):
+    course = CourseFactory(patient=patient)
+    course_schedule_build(course=course)
+    event = CareEvent.objects.get(cycle__course=course, cycle__number=1, kind=CareEvent.Kind.CYCLE_START)
+    checklists_instantiate(events=[event])
+    texts = set(Task.objects.filter(event=event).values_list("text", flat=True))
+    assert "Weight (kg)" in texts
+    assert "Dose band verified for a patient of at least 45 kg: 9 mcg/day days 1–7, then 28 mcg/day from day 8" in texts
+    assert not any("no step-up" in text for text in texts)
+    assert not any(text.startswith("BSA-based") for text in texts)
+    assert not any("under 22 kg" in text or "under 5.4 kg" in text for text in texts)
+    assert set(Task.objects.filter(event=event).values_list("checklist__template__name", flat=True)) == {
+        "Cycle 1 start (inpatient)"
+    }
+
+
+@pytest.mark.parametrize("indication", [MRD, CONSOLIDATION])
+def test_a_cycle_1_without_step_up_gets_the_flat_dose(patient, indication):
+    course = planned_course(patient, indication, 1)
+    texts = set(Task.objects.filter(event=start_of(course, 1)).values_list("text", flat=True))
+    assert "Dose band verified for a patient of at least 45 kg: 28 mcg/day days 1–28, no step-up" in texts
+    assert not any("9 mcg/day" in text for text in texts)
+
+
+def test_the_step_up_checklist_comes_with_the_relapsed_refractory_day_8_only(ward):
+    rr = planned_course(PatientFactory(unit=ward), RR, 2)
+    step_up = start_of(rr, 1, CareEvent.Kind.DOSE_STEP_UP)
+    assert step_up.day_number == 8
+    assert template_names([step_up]) == {STEP_UP_TEMPLATE}
+    assert premedication_tasks(step_up).count() == 1  # adults: before the step-up
+
+    for indication in (MRD, CONSOLIDATION):
+        course = planned_course(PatientFactory(unit=ward), indication, 2)
+        events = CareEvent.objects.filter(cycle__course=course)
+        assert events.filter(kind=CareEvent.Kind.CYCLE_START).exists()
+        assert STEP_UP_TEMPLATE not in template_names(events), indication
+        assert not events.filter(kind=CareEvent.Kind.DOSE_STEP_UP).exists()
+
+
+def test_relapsed_refractory_premedication_adults_every_cycle_children_cycle_1_only(ward):
+    adult = planned_course(PatientFactory(unit=ward), RR, 2)
+    child = planned_course(
+        PatientFactory(unit=ward, birth_date=timezone.localdate() - dt.timedelta(days=10 * 366), weight_kg=30),
+        RR,
+        2,
+    )
+    assert premedication_tasks(start_of(adult, 1)).count() == 1
+    assert premedication_tasks(start_of(adult, 2)).count() == 1
+    assert premedication_tasks(start_of(child, 1)).count() == 1
+    assert premedication_tasks(start_of(child, 2)).count() == 0
+    assert Task.objects.filter(event=start_of(child, 2)).exists()  # the cycle 2 checklist is there, without it
+    help_text = premedication_tasks(start_of(adult, 2)).get().help_text
+    assert help_text.startswith("dexamethasone 20 mg IV, given 30–90 minutes before the start")
+    assert "5 mg/m²" in premedication_tasks(start_of(child, 1)).get().help_text
+
+
+def test_mrd_positive_adults_are_premedicated_with_prednisone_every_cycle(patient):
+    course = planned_course(patient, MRD, 3)
+    for number in (1, 2, 3):
+        task = premedication_tasks(start_of(course, number)).get()
+        assert "prednisone 100 mg IV" in task.help_text, number
+        assert (task.response_kind, task.hard_stop, task.role) == ("datetime", True, Role.NURSE)
+
+
+def test_the_premedication_time_is_checked_against_the_window(patient, nurse, pharmacist, oncologist):
+    course = planned_course(patient, MRD, 1)
+    event = start_of(course, 1)
+    workers = {Role.NURSE: nurse, Role.PHARMACIST: pharmacist, Role.ONCOLOGIST: oncologist}
+    at = event.planned_at
+
+    def done(task):
+        for dependency in task.depends_on.filter(status=Task.Status.OPEN):
+            done(dependency)
+        value = {"choice": task.choices[0] if task.choices else "", "text": "ok"}.get(task.response_kind, "yes")
+        return task_complete(task=task, actor=workers[task.role], value=value, now=at)
+
+    premedication = premedication_tasks(event).get()
+    for dependency in premedication.depends_on.all():
+        done(dependency)
+    local = timezone.localtime(at - dt.timedelta(minutes=20), patient.unit.zone)
+    late = task_complete(
+        task=premedication, actor=nurse, value=local.strftime("%Y-%m-%dT%H:%M"), now=at, confirmed=True
+    )
+    assert late.hard_stop_failed and "the window is given 30–90 minutes before the start" in late.value
+
+    other = planned_course(patient, MRD, 1, start_date=course.start_date + dt.timedelta(days=60))
+    event = start_of(other, 1)
+    at = event.planned_at
+    premedication = premedication_tasks(event).get()
+    for dependency in premedication.depends_on.all():
+        done(dependency)
+    local = timezone.localtime(at - dt.timedelta(minutes=60), patient.unit.zone)
+    on_time = task_complete(task=premedication, actor=nurse, value=local.strftime("%Y-%m-%dT%H:%M"), now=at)
+    assert not on_time.hard_stop_failed
+
+
+def test_the_new_templates_instantiate_on_their_events(patient, nurse, oncologist):
+    now = timezone.now()
+    course = planned_course(patient, MRD, 2, start_date=timezone.localdate() - dt.timedelta(days=2))
+    ends = CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.CYCLE_END)
+    assert ends.count() == 2
+    for end in ends:
+        assert template_names([end]) == {"Cycle end"}
+
+    visit = event_schedule(
+        cycle=course.cycles.get(number=1),
+        kind=CareEvent.Kind.HOME_VISIT,
+        planned_at=now + dt.timedelta(days=3),
+        setting=Setting.HOME,
+    )
+    assert template_names([visit]) == {"Home visit"}
+    assert Task.objects.filter(event=visit, text__startswith="CRS and neurological signs").exists()
+
+    stop = interruption_stop(
+        course=course,
+        stopped_at=now - dt.timedelta(hours=1),
+        cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3,
+        detail="Grade 3 CRS",
+        actor=nurse,
+        now=now,
+    )
+    stopped = CareEvent.objects.get(cycle__course=course, kind=CareEvent.Kind.INTERRUPTION)
+    assert template_names([stopped]) == {"Interruption"}
+    assert Task.objects.filter(event=stopped, text="Restart decision recorded", role=Role.ONCOLOGIST).exists()
+
+    stop = interruption_restart(interruption=stop, restarted_at=now + dt.timedelta(hours=5), actor=oncologist, now=now)
+    assert template_names([stop.restart_event]) == {"Restart after an interruption"}
+    restart_premedication = premedication_tasks(stop.restart_event).get()
+    assert "prednisone" in restart_premedication.help_text
+    # The re-escalation of an MRD-positive course gets the same checklist as a step-up, without a
+    # premedication: its regimen asks for none before a dose increase.
+    re_escalation = stop.re_escalation_event
+    assert re_escalation.kind == CareEvent.Kind.DOSE_STEP_UP and re_escalation.note.startswith("Re-escalation")
+    assert template_names([re_escalation]) == {STEP_UP_TEMPLATE}
+    assert not premedication_tasks(re_escalation).exists()
+    assert Task.objects.filter(event=re_escalation, text__startswith="Dose increase ordered").exists()
+
+
+def test_the_update_changes_nothing_on_a_current_library(db):
+    counts = _counts()
+    result = starter_library_update()
+    assert result.drafted == {} and result.settings == {} and len(result.unchanged) == len(STARTER_FILES)
+    assert _counts() == counts

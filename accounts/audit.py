@@ -316,7 +316,7 @@ def scope_of(patient_ids: QuerySet | Iterable[int], **scalars: QuerySet) -> Scop
     extra = "".join(f", {column}" for column in columns)
     statement = SCOPE.format(ids=ids_sql, extra=extra)
     with connection.cursor() as cursor:
-        cursor.execute(statement, (*ids_params, list(READ_ACTIONS), *params))
+        cursor.execute(statement, (list(READ_ACTIONS), *params, *ids_params))
         ids, version, *answers = cursor.fetchone()
     return Scope(ids, version, dict(zip(scalars, answers, strict=True)))
 
@@ -328,17 +328,19 @@ def _first_value(query: QuerySet):
 
 
 # The same counts as SCOPED_VERSION, for the patients that a query selects, with other one-value
-# questions beside them. `visible` is materialised once (it is read three times); the
-# `= ANY(ARRAY(...))` forms keep the plans of SCOPED_VERSION (the partial index of changes).
+# questions beside them. The ids are read once into an array (`scope`), which the two counts
+# then read with `= ANY(...)`, as SCOPED_VERSION does (the partial index of changes). It starts
+# with SELECT: the audit context's prefix (`_inject_context`) leaves reads alone.
 SCOPE = """
-WITH visible(id) AS MATERIALIZED ({ids}), scope(id) AS MATERIALIZED (SELECT 0 UNION ALL SELECT id FROM visible)
-SELECT ARRAY(SELECT id FROM visible ORDER BY id),
+SELECT scope.ids,
   (SELECT COALESCE(SUM(changes), 0) FROM accounts_patientchangecount
-   WHERE patient_id = ANY(ARRAY(SELECT id FROM scope)))
+   WHERE patient_id = ANY(array_append(scope.ids, 0::bigint)))
   + (SELECT count(*) FROM accounts_auditevent
      WHERE outcome = 'success' AND NOT (action = ANY(%s))
        AND xid >= COALESCE((SELECT horizon FROM accounts_auditsealrun ORDER BY id DESC LIMIT 1), 0)
-       AND COALESCE(patient_id, 0) = ANY(ARRAY(SELECT id FROM scope))){extra}
+       AND COALESCE(patient_id, 0) = ANY(array_append(scope.ids, 0::bigint))){extra}
+FROM (SELECT ARRAY(SELECT DISTINCT visible.id FROM ({ids}) AS visible(id) ORDER BY visible.id)::bigint[] AS ids)
+  AS scope
 """
 
 

@@ -119,6 +119,11 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # No JIT compilation: on a hospital's 1,000,000 tasks the planner's cost estimates of the
+    # pages' short queries cross jit_above_cost, and compiling took 20 ms to run a 1 ms query
+    # (EXPLAIN ANALYZE of a kept page's version; docs/performance.md, issue 19's third pass).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 # Two roles on PostgreSQL (README, "Database roles"): DATABASE_URL is the application's, which may
 # read and write the data but only insert into the audit log and owns nothing; DATABASE_OWNER_URL
 # is the owner's, which `manage.py migrate` (and `flush`) connect as. The owner grants the

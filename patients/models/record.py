@@ -44,12 +44,13 @@ class PatientQuerySet(models.QuerySet):
         # of their UNION: no join of patients to care teams and grants, which PostgreSQL planned
         # as a scan, and no OR of subqueries, which it answered by reading every patient of the
         # hospital (docs/performance.md, "Dashboard load" and issue 19's third pass).
-        ways_in = [CareTeamMember.objects.filter(user=user).values("patient_id")]
+        # order_by(): no ordering inside a UNION's parts (SQLite refuses one).
+        ways_in = [CareTeamMember.objects.filter(user=user).order_by().values("patient_id")]
         if grants:
             now = timezone.now()
             live = AccessGrant.objects.filter(
                 Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now, revoked_at__isnull=True
-            )
+            ).order_by()
             ways_in.append(live.filter(user=user).values("patient_id"))
             if user.unit_id:
                 ways_in.append(live.filter(unit_id=user.unit_id).values("patient_id"))

@@ -9,6 +9,7 @@ Each URL pattern has one entry in RULES saying who may use it. The walk checks t
 A URL without an entry fails `test_every_url_has_an_entry_in_the_matrix`.
 """
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -733,6 +734,19 @@ def _build_handoffs(world):
     handoffs["action"] = handoffs["accepted"].actions.get(role="nurse")
     handoffs["patient"] = patient
     return {**users, "homenurse": homenurse}, handoffs
+
+
+@contextlib.contextmanager
+def matrix_world(django_db_blocker, extras=None):
+    """The body of another module's module fixture: this world and its handoffs, built once in a
+    layer and rolled back after the module. Yields (users by role, our patient's objects by name
+    with the handoffs by status and what `extras((users, handoffs))` returns, the other team's
+    patient's objects)."""
+    with layer(django_db_blocker):
+        world = build(django_db_blocker, lambda: _build_world(**_cast()))
+        users, handoffs = build(django_db_blocker, _build_handoffs, world)
+        more = build(django_db_blocker, extras, (users, handoffs)) if extras else {}
+        yield users, {**world[1]["own"], **handoffs, **more}, world[1]["foreign"]
 
 
 def sees_target(user, target) -> bool:

@@ -15,8 +15,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from checklists.models import Task
 
-from ..layers import build, layer
-from ..test_authorization_matrix import _build_handoffs, _build_world, _cast, sign_in
+from ..test_authorization_matrix import matrix_world, sign_in
 
 # name: (the role whose list it is, query, the first column's title, a role refused)
 LISTS = {
@@ -30,10 +29,8 @@ LISTS = {
 
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
-    with layer(django_db_blocker):
-        world = build(django_db_blocker, lambda: _build_world(**_cast()))
-        users, handoffs = build(django_db_blocker, _build_handoffs, world)
-        yield users, {**world[1]["own"], **handoffs}
+    with matrix_world(django_db_blocker) as (users, targets, _foreign):
+        yield users, targets
 
 
 @pytest.fixture

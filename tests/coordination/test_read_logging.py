@@ -10,17 +10,14 @@ from accounts.models import AuditEvent
 from patients.models import Patient
 
 from ..factories import CareTeamMemberFactory, PatientFactory
-from ..layers import build, layer
 from ..test_authorization_matrix import (
     RULES,
     ApiRead,
     OnHandoff,
     OnPlan,
     Page,
-    _build_handoffs,
-    _build_world,
-    _cast,
     api_headers,
+    matrix_world,
     sign_in,
 )
 
@@ -96,10 +93,8 @@ def test_every_page_of_a_patient_in_the_matrix_logs_its_reads():
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
     """The matrix's world and its handoffs, built once for this module and rolled back after it."""
-    with layer(django_db_blocker):
-        world = build(django_db_blocker, lambda: _build_world(**_cast()))
-        users, handoffs = build(django_db_blocker, _build_handoffs, world)
-        yield users, {**world[1]["own"], **handoffs}
+    with matrix_world(django_db_blocker) as (users, targets, _foreign):
+        yield users, targets
 
 
 @pytest.fixture

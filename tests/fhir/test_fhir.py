@@ -20,8 +20,7 @@ from patients.models import ToxicityAssessment, Weighing
 
 from ..checklists.helpers import make_event
 from ..factories import PatientFactory
-from ..layers import build, layer
-from ..test_authorization_matrix import _build_handoffs, _build_world, _cast, sign_in
+from ..test_authorization_matrix import matrix_world, sign_in
 
 FHIR_JSON = "application/fhir+json"
 
@@ -61,11 +60,8 @@ def _extras(world):
 
 @pytest.fixture(scope="module")
 def _module_world(django_db_setup, django_db_blocker):
-    with layer(django_db_blocker):
-        world = build(django_db_blocker, lambda: _build_world(**_cast()))
-        users, handoffs = build(django_db_blocker, _build_handoffs, world)
-        extras = build(django_db_blocker, _extras, (users, handoffs))
-        yield users, {**world[1]["own"], **handoffs, **extras}, world[1]["foreign"]
+    with matrix_world(django_db_blocker, _extras) as world:
+        yield world
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ one email each (counted by Message-ID in the files).
 - Redis restarted without persistence while delivery messages are queued;
 - two beats at once.
 
-The sweep runs every second and hands unsent reminders over again after 15 seconds here
+The sweep runs every second and hands unsent reminders over again after 30 seconds here
 (REMINDER_SWEEP_SECONDS, REMINDER_REDISPATCH_SECONDS), instead of every minute and after 5
 minutes in production.
 """
@@ -43,7 +43,11 @@ pytestmark = [pytest.mark.service, pytest.mark.django_db(transaction=True)]
 ROOT = Path(settings.BASE_DIR)
 REDIS_SERVER = shutil.which("redis-server")
 TIMEOUT = 120  # seconds for everything due to be delivered; a run takes a fraction of it
-LEASE_SECONDS = 15
+# The lease after which a claim counts as cut short. A living worker whose batch outlasts it has
+# its first reminder marked in doubt too (delivery._first_of_lapsed_claims), which the kill test's
+# bound (one a lane of the killed processes) does not count: beside the full suite a batch once
+# outlasted 15 s (9 in doubt against 8, 2026-12-06), so the lease here is 30 s.
+LEASE_SECONDS = 30
 
 
 def free_port() -> int:

@@ -327,10 +327,10 @@ def _first_value(query: QuerySet):
     return next(iter(row.values())) if row else None
 
 
-# The same counts as SCOPED_VERSION, for the patients that a query selects, with other one-value
-# questions beside them. The ids are read once into an array (`scope`), which the two counts
-# then read with `= ANY(...)`, as SCOPED_VERSION does (the partial index of changes). It starts
-# with SELECT: the audit context's prefix (`_inject_context`) leaves reads alone.
+# The changes of some patients (and of no patient: 0) in one statement, one snapshot, with other
+# one-value questions beside them. The ids are read once into an array (`scope`); the count since
+# the horizon reads the partial index `audit_change_xid_idx` (its predicate, word for word). It
+# starts with SELECT: the audit context's prefix (`_inject_context`) leaves reads alone.
 SCOPE = """
 SELECT scope.ids,
   (SELECT COALESCE(SUM(changes), 0) FROM accounts_patientchangecount
@@ -368,18 +368,4 @@ def change_version(patient_ids: Iterable[int] | None = None) -> int | None:
         last = AuditSealRun.objects.order_by("-id").values("horizon", "changes").first() or {"horizon": 0, "changes": 0}
         since = AuditEvent.objects.filter(outcome=AuditEvent.Outcome.SUCCESS, xid__gte=last["horizon"])
         return last["changes"] + since.exclude(action__in=READ_ACTIONS).count()
-    with connection.cursor() as cursor:
-        cursor.execute(SCOPED_VERSION, {"ids": sorted({0, *patient_ids}), "reads": list(READ_ACTIONS)})
-        return cursor.fetchone()[0]
-
-
-# The changes of some patients (and of no patient: 0) in one statement, one snapshot. The count
-# since the horizon reads the partial index `audit_change_xid_idx` (its predicate, word for word).
-# A SELECT: the audit context's prefix (`_inject_context`) leaves it alone.
-SCOPED_VERSION = """
-SELECT (SELECT COALESCE(SUM(changes), 0) FROM accounts_patientchangecount WHERE patient_id = ANY(%(ids)s))
-     + (SELECT count(*) FROM accounts_auditevent
-        WHERE outcome = 'success' AND NOT (action = ANY(%(reads)s))
-          AND xid >= COALESCE((SELECT horizon FROM accounts_auditsealrun ORDER BY id DESC LIMIT 1), 0)
-          AND COALESCE(patient_id, 0) = ANY(%(ids)s))
-"""
+    return scope_of(patient_ids).version

@@ -210,8 +210,8 @@ def _claim_and_ring(
         for reminder in reminders:
             if reminder.pk in in_doubt:
                 changes.set(reminder, in_doubt=True)
-            if reminder.sending_since is not None:
-                changes.set(reminder, sending_since=None)
+            if reminder.sending_since is not None:  # a lapsed claim, taken over
+                changes.set(reminder, sending_since=None, lapsed_claim=reminder.sending_since)
             skip, held_until, digest = checks.verdict(reminder)
             if skip:
                 changes.set(reminder, state=State.SKIPPED, skip_reason=skip[:200])
@@ -278,18 +278,28 @@ def _lanes(outgoing: list[Outgoing], most: int) -> list[list[Outgoing]]:
 
 def _first_of_lapsed_claims(reminders: list[Reminder]) -> set[int]:
     """The reminders whose send a crash may have cut short: for each lapsed claim among these
-    rows, the pending reminder of that claim with the lowest id (a batch sends in id order and
-    records each outcome before the next send, so the others were never tried)."""
+    rows, the lowest id of those that the claim's lane left unsent (a lane sends in id order
+    and records each outcome before the next send, so the others were never tried).
+
+    Those are the reminders still pending under the claim and those that an earlier delivery
+    already took over from it (`lapsed_claim`): the sweep and the broker's redelivery can split
+    a dead lane's reminders between batches, and each row moves from the one set to the other
+    in the commit that takes it over, so every batch finds the same first one."""
     lapsed = {r.sending_since for r in reminders if r.sending_since is not None}
     if not lapsed:
         return set()
-    firsts = (
+    still_claimed = (
         Reminder.objects.filter(state=State.PENDING, sending_since__in=lapsed)
-        .values("sending_since")
+        .values(claim=F("sending_since"))
         .annotate(first=Min("pk"))
-        .values_list("first", flat=True)
     )
-    return set(firsts)
+    taken_over = (
+        Reminder.objects.filter(lapsed_claim__in=lapsed).values(claim=F("lapsed_claim")).annotate(first=Min("pk"))
+    )
+    firsts: dict[dt.datetime, int] = {}
+    for row in [*still_claimed, *taken_over]:
+        firsts[row["claim"]] = min(row["first"], firsts.get(row["claim"], row["first"]))
+    return set(firsts.values())
 
 
 class Changes:

@@ -202,6 +202,10 @@ class Reminder(models.Model):
     # The claim of the delivery lane that sends it (committed before anything is sent), cleared
     # when the outcome is recorded. Older than REMINDER_REDISPATCH_SECONDS: the sender died.
     sending_since = models.DateTimeField(null=True, blank=True)
+    # The lapsed claim it was taken over from, kept for good: with the reminders still pending
+    # under that claim, it tells which of them all came first, however many deliveries took
+    # them over one after the other (delivery._first_of_lapsed_claims).
+    lapsed_claim = models.DateTimeField(null=True, blank=True, editable=False)
     in_doubt = models.BooleanField(
         default=False,
         help_text="A send was interrupted by a crash and repeated: the recipient may have it twice "
@@ -227,6 +231,9 @@ class Reminder(models.Model):
             models.Index(fields=["event"], condition=Q(event__isnull=False), name="reminder_event_idx"),
             models.Index(fields=["handoff"], condition=Q(handoff__isnull=False), name="reminder_handoff_idx"),
             models.Index(fields=["alert"], condition=Q(alert__isnull=False), name="reminder_alert_idx"),
+            models.Index(
+                fields=["lapsed_claim"], condition=Q(lapsed_claim__isnull=False), name="reminder_lapsed_claim_idx"
+            ),
         ]
         ordering = ["-created_at", "-pk"]
 

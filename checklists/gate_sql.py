@@ -9,14 +9,15 @@ import datetime as dt
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.fields import ArrayField
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
     F,
     Func,
-    JSONField,
     OuterRef,
     Q,
     QuerySet,
@@ -51,12 +52,33 @@ BLOCKER_ROLE = Case(
 )
 
 
-def _covered_by_override() -> Q:
+class JsonListHolds(Func):
+    """`json_list` (a JSON array of strings) holds the string `text`: PostgreSQL's containment
+    (`@>`, which reads an index where there is one), SQLite's json_each where `make run` runs."""
+
+    output_field = BooleanField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (list_sql, list_params), (text_sql, text_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        return f"({list_sql} @> to_jsonb(({text_sql})::text))", (*list_params, *text_params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (list_sql, list_params), (text_sql, text_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        sql = f"EXISTS (SELECT 1 FROM json_each({list_sql}) AS held WHERE held.value = ({text_sql}))"  # noqa: S608 (compiled, parameters apart)
+        return sql, (*list_params, *text_params)
+
+
+def covered_by_override() -> Q:
     """gate.checklist_readiness: the checklist was overridden (it has a reason) and its
-    `overridden_blockers` hold this blocker's key (Blocker.key, "task_id:kind")."""
+    `overridden_blockers` hold this blocker's key (Blocker.key, "task_id:kind"): the tasks
+    annotated with their `blocker_kind`."""
     key = Concat(Cast("pk", CharField()), Value(":"), "blocker_kind", output_field=CharField())
-    as_json = Func(key, function="to_jsonb", output_field=JSONField())
-    return ~Q(checklist__override_reason="") & Q(checklist__overridden_blockers__contains=as_json)
+    return ~Q(checklist__override_reason="") & Q(JsonListHolds(F("checklist__overridden_blockers"), key))
 
 
 def unresolved_blockers() -> QuerySet[Task]:
@@ -66,7 +88,7 @@ def unresolved_blockers() -> QuerySet[Task]:
         Task.objects.annotate(blocker_kind=BLOCKER_KIND)
         .filter(blocker_kind__isnull=False)
         .annotate(blocker_role=BLOCKER_ROLE)
-        .exclude(_covered_by_override())
+        .exclude(covered_by_override())
     )
 
 
@@ -95,24 +117,39 @@ def blockers_by_role(event_ids, *, texts: int = 3) -> dict[int, list[dict]]:
     """What blocks each event, by role (the roles in `Role` order): how many blockers and the texts
     of the first `texts` (in the order of the event page: checklist by template name, then item),
     counted in the database. {event id: [{"role": …, "count": …, "texts": […]}, …]}."""
-    rows = (
-        unresolved_blockers()
-        # Both ways to the event: the checklists are then read by their event too, not all of them.
-        .filter(event_id__in=event_ids, checklist__event_id__in=event_ids)
-        .values("event_id", "blocker_role")
-        .annotate(
-            count=Count("pk"),
-            texts=Func(
-                ArrayAgg("text", order_by=("checklist__template__name", "order", "pk")),
-                template=f"(%(expressions)s)[1:{int(texts)}]",
-                output_field=ArrayField(CharField()),
-            ),
+    # Both ways to the event: the checklists are then read by their event too, not all of them.
+    blockers = unresolved_blockers().filter(event_id__in=event_ids, checklist__event_id__in=event_ids)
+    page_order = ("checklist__template__name", "order", "pk")
+    if connection.vendor != "postgresql":
+        rows = _counted_by_role_in_python(blockers.order_by(*page_order), texts)
+    else:
+        rows = (
+            blockers.values("event_id", "blocker_role")
+            .annotate(
+                count=Count("pk"),
+                texts=Func(
+                    ArrayAgg("text", order_by=page_order),
+                    template=f"(%(expressions)s)[1:{int(texts)}]",
+                    output_field=ArrayField(CharField()),
+                ),
+            )
+            .order_by()
         )
-        .order_by()
-    )
     by_event: dict[int, list[dict]] = {}
     for row in sorted(rows, key=lambda row: ROLE_ORDER[row["blocker_role"]]):
         by_event.setdefault(row["event_id"], []).append(
             {"role": row["blocker_role"], "count": row["count"], "texts": row["texts"]}
         )
     return by_event
+
+
+def _counted_by_role_in_python(blockers: QuerySet[Task], texts: int) -> list[dict]:
+    """blockers_by_role's rows where the database has no ordered array aggregate (SQLite, `make
+    run`): the blockers read in the page's order and counted here."""
+    rows: dict[tuple[int, str], dict] = {}
+    for event_id, role, text in blockers.values_list("event_id", "blocker_role", "text"):
+        row = rows.setdefault((event_id, role), {"event_id": event_id, "blocker_role": role, "count": 0, "texts": []})
+        row["count"] += 1
+        if len(row["texts"]) < texts:
+            row["texts"].append(text)
+    return list(rows.values())

@@ -17,19 +17,35 @@ import pytest
 pytestmark = pytest.mark.service
 
 ROOT = Path(__file__).resolve().parent.parent
-# Each user opens their home page and the pages their role has: the record, the lists, the API, FHIR.
+# Each user opens their home page and the pages their role has: the record, the lists, the API,
+# FHIR; the coordinator and the administrator (after their second step) the board and the reports,
+# whose SQL once worked on PostgreSQL only (JSON containment, ordered array aggregates).
 LOOK = """
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import User
+from patients.models import CareEvent, Patient
+bruno = Patient.objects.get(mrn="RUH100002")
+event = CareEvent.objects.filter(patient=bruno).order_by("planned_at").first()
+record = [f"/patients/{bruno.pk}/", f"/events/{event.pk}/", f"/fhir/R4/Patient/{bruno.pk}/$everything"]
 pages = {
-    "nurse": ["/", "/patients/", "/handoffs/", "/alerts/", "/api/v1/tasks/", "/fhir/R4/Patient"],
+    "nurse": ["/", "/patients/", "/handoffs/", "/alerts/", "/notifications/", "/accounts/security/", *record]
+    + ["/api/v1/tasks/", "/fhir/R4/Patient"],
     "pharmacist": ["/", "/patients/"],
     "homenurse": ["/", "/handoffs/"],
     "casemanager": ["/", "/handoffs/"],
+    "coordinator": ["/board/", "/board/not-ready/", "/board/overdue/", "/reports/", "/handoffs/review/", "/roster/"],
+    "admin": ["/reports/", "/templates/", "/audit/", "/reminders/"],
 }
 for name, paths in pages.items():
     client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(User.objects.get(username=name))
+    user = User.objects.get(username=name)
+    client.force_login(user)
+    device = TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "app"})[0]
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     for path in paths:
         status = client.get(path).status_code
         assert status == 200, (name, path, status)

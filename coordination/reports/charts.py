@@ -173,7 +173,7 @@ def overdue_chart(table: Table) -> ColumnChart:
 
 def interruptions_chart(table: Table) -> BarChart:
     rows = [(row[0], [row[2], row[3], row[4] + row[5] + row[6]], f"{row[1]} in all") for row in table.rows]
-    series = [("Under 4 h", PLAIN), ("4 h to 7 days", MIDDLE), ("Over 7 days, stopped or open", LATE)]
+    series = [("Restarted as before", PLAIN), ("Supervised restart", MIDDLE), ("New cycle, stopped or open", LATE)]
     return bar_chart("Interruptions by cause and length", series, rows)
 
 
@@ -194,5 +194,5 @@ def pump_chart(table: Table) -> ColumnChart:
 
 def weekly_share_chart(title: str, table: Table) -> ColumnChart:
     """The share column of a week-by-week table, in percent of each week (weeks with nothing: 0)."""
-    points = [(row[0][5:], round(row[-1].percent or 0)) for row in table.rows]
+    points = [(row[0][5:], row[-1].whole_percent or 0) for row in table.rows]
     return column_chart(title, points, pattern=GOOD, top=100)

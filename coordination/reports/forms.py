@@ -10,6 +10,9 @@ from .period import MAX_DAYS, Period
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 LAST_DAYS = {"7": 7, "30": 30, "90": 90}
 CUSTOM = "custom"
+# No record is older: an earlier first day is a slip (and year 1 is beyond what the databases'
+# date arithmetic takes on some clocks).
+EARLIEST = dt.date(2000, 1, 1)
 
 
 class ReportFilter(forms.Form):
@@ -23,22 +26,31 @@ class ReportFilter(forms.Form):
     end = forms.DateField(label="To", required=False, widget=DATE_INPUT)
     unit = forms.IntegerField(label="Unit", required=False, min_value=1, max_value=2_147_483_647, widget=forms.Select)
 
-    def __init__(self, data=None, *, units, zone, now: dt.datetime | None = None):
+    def __init__(self, data=None, *, units, default_unit_id: int | None, zone, now: dt.datetime | None = None):
         super().__init__(data)
         # The units offered; another unit's id is refused by the policy (403), not by the form.
         self.fields["unit"].widget.choices = [(unit.pk, unit.name) for unit in units]
-        self.zone, self.now = zone, now or timezone.now()
+        self.zones = {unit.pk: unit.zone for unit in units}
+        self.default_unit_id, self.zone, self.now = default_unit_id, zone, now or timezone.now()
+
+    def unit_id(self) -> int | None:
+        """The unit asked for (it counts even while the period is being corrected), else the default."""
+        asked = self.cleaned_data.get("unit") if self.is_bound and hasattr(self, "cleaned_data") else None
+        return asked or self.default_unit_id
 
     def clean(self):
         data = super().clean()
-        today = timezone.localtime(self.now, self.zone).date()
+        # "Today" on the clock of the unit reported on: an administrator's own unit may be elsewhere.
+        today = timezone.localtime(self.now, self.zones.get(self.unit_id(), self.zone)).date()
         if data.get("period") == CUSTOM:
             start, end = data.get("start"), data.get("end")
             if start is None:
                 self.add_error("start", "Give the first day of the period.")
             if end is None:
                 self.add_error("end", "Give the last day of the period.")
-            if start and end:
+            if start and start < EARLIEST:
+                self.add_error("start", f"Choose a day from {EARLIEST:%d %b %Y}.")
+            elif start and end:
                 if end < start:
                     self.add_error("end", "The last day comes before the first.")
                 elif start > today:

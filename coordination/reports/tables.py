@@ -19,7 +19,17 @@ class Share:
 
     @property
     def percent(self) -> float | None:
-        return round(100 * self.part / self.whole, 1) if self.whole else None
+        """To a tenth, halves rounded up (as a spreadsheet's ROUND does), from the counts exactly."""
+        return self._rounded(10) / 10 if self.whole else None
+
+    @property
+    def whole_percent(self) -> int | None:
+        """To a whole number, halves rounded up: 1 of 8 is 13 %, as 3 of 8 is 38 %."""
+        return self._rounded(1) if self.whole else None
+
+    def _rounded(self, steps: int) -> int:
+        # Integers only: 100 × part ÷ whole in `steps`ths of a percent, + ½ and floored.
+        return (2 * 100 * steps * self.part + self.whole) // (2 * self.whole)
 
 
 @dataclass
@@ -53,7 +63,7 @@ def cell_text(value) -> str:
     if value is None:
         return "–"
     if isinstance(value, Share):
-        return "–" if value.percent is None else f"{value.percent:.0f} %"
+        return "–" if value.whole_percent is None else f"{value.whole_percent} %"
     if isinstance(value, dt.timedelta):
         return duration_text(value)
     if isinstance(value, int) and not isinstance(value, bool):

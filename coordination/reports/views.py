@@ -32,12 +32,12 @@ def _chosen(request):
         raise PermissionDenied("The report shows your unit: ask an administrator to set yours.")
     units = list(report_units(user))
     zone = user.unit.zone if user.unit_id else timezone.get_default_timezone()
-    form = ReportFilter(request.GET or None, units=units, zone=zone)
+    default_unit_id = (
+        user.unit_id if any(unit.pk == user.unit_id for unit in units) else (units[0].pk if units else None)
+    )
+    form = ReportFilter(request.GET or None, units=units, default_unit_id=default_unit_id, zone=zone)
     valid = form.is_valid() if form.is_bound else True
-    # The unit asked for counts even while the period is being corrected.
-    unit_id = form.cleaned_data.get("unit") if form.is_bound else None
-    if unit_id is None:
-        unit_id = user.unit_id if any(unit.pk == user.unit_id for unit in units) else (units[0].pk if units else None)
+    unit_id = form.unit_id()
     if unit_id is None:
         raise Http404("There is no unit to report on yet.")
     unit = next((unit for unit in units if unit.pk == unit_id), None) or Unit.objects.filter(pk=unit_id).first()

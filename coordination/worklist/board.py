@@ -14,7 +14,6 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Case, Count, Min, QuerySet, Value, When
 
 from accounts.models import Role, User
@@ -67,7 +66,7 @@ def _upcoming(patients: QuerySet[Patient], now: dt.datetime, start_hours: int, e
 def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[BlockedWindow]:
     """The planned events of the next BLOCKED_HOURS that are not ready with their work open, counted
     by BLOCKED_WINDOWS (a window without any is left out) and by the roles whose work they miss.
-    One query: the roles that each such event waits for, grouped by the database."""
+    One query: each such event with each role it waits for."""
     window = Case(
         *(
             When(event__planned_at__lt=now + dt.timedelta(hours=end), then=Value(place))
@@ -77,15 +76,19 @@ def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Bl
     )
     rows = (
         blockers_of_events_not_ready(_upcoming(patients, now, 0, BLOCKED_HOURS), now=now)
-        .values("event_id")
-        .annotate(window=window, roles=ArrayAgg("blocker_role", distinct=True))
+        .annotate(window=window)
+        .values_list("event_id", "window", "blocker_role")
+        .distinct()
         .order_by()
     )
     windows = [BlockedWindow(place, start, end) for place, (start, end) in enumerate(BLOCKED_WINDOWS)]
     roles = [Counter() for _ in BLOCKED_WINDOWS]
-    for row in rows:
-        windows[row["window"]].count += 1
-        roles[row["window"]].update(row["roles"])
+    events = set()
+    for event_id, place, role in rows:  # an event once per role it waits for
+        if event_id not in events:
+            events.add(event_id)
+            windows[place].count += 1
+        roles[place][role] += 1
     for summary, counted in zip(windows, roles, strict=True):
         summary.roles = [(label, counted[role]) for role, label in Role.choices if counted[role]]
     return [summary for summary in windows if summary.count]

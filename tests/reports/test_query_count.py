@@ -58,7 +58,7 @@ def add_patients(ward, count: int, *, version, nurse, oncologist) -> None:
     )
     item = version.items.get()
     content = {name: getattr(item, name) for name in CONTENT}
-    Task.objects.bulk_create(
+    tasks = Task.objects.bulk_create(
         Task(
             **content,
             checklist=checklist,
@@ -72,6 +72,10 @@ def add_patients(ward, count: int, *, version, nurse, oncologist) -> None:
         )
         for checklist, event in zip(checklists, events, strict=True)
     )
+    # Each override covered what blocked its checklist then: the task, open at the override.
+    for checklist, task in zip(checklists, tasks, strict=True):
+        checklist.overridden_blockers = [f"{task.pk}:open"]
+    Checklist.objects.bulk_update(checklists, ["overridden_blockers"])
     Interruption.objects.bulk_create(
         Interruption(
             patient=p,

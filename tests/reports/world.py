@@ -67,12 +67,14 @@ def build_world(ward, coordinator):
     _done(t4["Bag label checked"], e4.planned_at - 30 * MIN, nurse)
     _done(t6["Weight"], e6.planned_at - H, nurse)
     _done(t6["Order verified"], at(2, 20, 12), pharmacist)  # open overdue at the end of 19 Feb
-    # E3 overridden before its start by Smith; E2 after its start by Jones (it stays "not ready").
+    # E3 overridden before its start by Smith, over both tasks open then; E2 after its start by
+    # Jones (it stays "not ready").
     Checklist.objects.filter(event=e3).update(
         overridden_by=smith,
         overridden_at=e3.planned_at - H,
         override_reason="Patient deteriorating, start now",
         override_justification=OverrideJustification.CLINICAL_URGENCY,
+        overridden_blockers=sorted(f"{task.pk}:open" for task in t3.values()),
     )
     Checklist.objects.filter(event=e2).update(
         overridden_by=jones,

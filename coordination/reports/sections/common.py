@@ -34,6 +34,7 @@ class Section:
     key: str
     title: str
     tables: list[Table] = field(default_factory=list)
+    marks: str = ""  # the clinical marks its numbers were judged by, in words, when they come from data
 
     def table(self, key: str) -> Table:
         return next(table for table in self.tables if table.key == key)

@@ -38,7 +38,7 @@ def handoffs(unit: Unit, period: Period) -> Section:
         "Accepted: median",
         "Accepted: 90th percentile",
         "Accepted: slowest",
-        "Acknowledged past the deadline",
+        "Past the deadline (acknowledged late or still waiting)",
     ]
     turnaround = Table("turnaround", "Turnaround: sent → acknowledged, sent → accepted", columns)
     for label, direction in (("Sent by this unit", outgoing), ("Received by this unit", ~outgoing)):

@@ -3,7 +3,7 @@ pump and line events by hour of day."""
 
 import datetime as dt
 
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 
 from accounts.models import Unit
@@ -14,50 +14,69 @@ from ..stats import grouped
 from ..tables import Table
 from .common import Section, duration
 
-LENGTHS = (
-    ("len_under_4h", "Under 4 h", Q(restarted_at__lt=F("stopped_at") + dt.timedelta(hours=4))),
-    (
-        "len_4h_to_7d",
-        "4 h to 7 days (supervised restart)",
-        Q(
-            restarted_at__gte=F("stopped_at") + dt.timedelta(hours=4),
-            restarted_at__lte=F("stopped_at") + dt.timedelta(days=7),
-        ),
-    ),
-    ("len_over_7d", "Over 7 days (new cycle)", Q(restarted_at__gt=F("stopped_at") + dt.timedelta(days=7))),
-    ("len_permanent", "Stopped for good", Q(permanent=True)),
-    ("len_open", "Not restarted yet", Q(restarted_at__isnull=True, permanent=False)),
-)
+
+def _lengths(now) -> tuple[tuple[str, str, Q], ...]:
+    """The kinds of break by what their length meant for the course: its regimen version's marks
+    (`supervised_restart_after_hours`; a break over `longest_break_in_cycle_days` is recorded as
+    `new_cycle` by interruption_restart). A restart planned after `now` has not happened yet."""
+    restarted = Q(restarted_at__isnull=False, restarted_at__lte=now)
+    supervised = Q(restarted_at__gte=F("supervised_from"))
+    return (
+        ("len_short", "Restarted as before (under the supervised-restart mark)", restarted & ~supervised),
+        ("len_supervised", "Supervised restart, cycle continued", restarted & supervised & Q(new_cycle=False)),
+        ("len_new_cycle", "Too long: a new cycle", restarted & Q(new_cycle=True)),
+        ("len_permanent", "Stopped for good", Q(permanent=True)),
+        ("len_open", "Not restarted yet", Q(permanent=False) & ~restarted),
+    )
+
+
+def _marks(breaks) -> str:
+    """The regimen versions' marks that the breaks were judged by, in words ("4 h and 7 days")."""
+    marks = sorted(
+        set(
+            breaks.values_list(
+                "course__regimen_version__supervised_restart_after_hours",
+                "course__regimen_version__longest_break_in_cycle_days",
+            ).order_by()
+        )
+    )
+    return "; ".join(f"{hours} h and {days} days" for hours, days in marks)
 
 
 def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
-    """Interruptions that began in the period by cause and length (the regimen's 4-hour and 7-day
-    marks) with the median length of those restarted; the worst CRS and ICANS grade of each patient
-    in each cycle number among the assessments of the period; pump and line events by hour of day
-    on the unit's clock. Three queries."""
+    """Interruptions that began in the period by cause and by what their length meant (each
+    course's regimen version's marks) with the median length of those restarted by now; the worst
+    CRS and ICANS grade of each patient in each cycle number among the assessments of the period;
+    pump and line events by hour of day on the unit's clock. Four queries."""
     breaks = Interruption.objects.filter(
         patient__unit_id=unit.pk, stopped_at__gte=period.start, stopped_at__lt=period.end
+    ).annotate(
+        supervised_from=ExpressionWrapper(
+            F("stopped_at") + F("course__regimen_version__supervised_restart_after_hours") * dt.timedelta(hours=1),
+            output_field=DateTimeField(),
+        )
     )
-    restarted = Q(restarted_at__isnull=False)
+    lengths = _lengths(period.now)
+    restarted = Q(restarted_at__isnull=False, restarted_at__lte=period.now)
     rows = {
         row["cause"]: row
         for row in grouped(
             breaks,
             ["cause"],
-            counts={"count": Count("pk"), **{key: Count("pk", filter=condition) for key, _, condition in LENGTHS}},
+            counts={"count": Count("pk"), **{key: Count("pk", filter=condition) for key, _, condition in lengths}},
             durations={"length": (duration("restarted_at", "stopped_at"), restarted)},
         )
     }
     by_cause = Table(
         "interruptions",
         "Interruptions by cause and length",
-        ["Cause", "Interruptions", *(label for _, label, _ in LENGTHS), "Length: median", "Length: 90th percentile"],
+        ["Cause", "Interruptions", *(label for _, label, _ in lengths), "Length: median", "Length: 90th percentile"],
     )
     for cause, label in Interruption.Cause.choices:
         if cause in rows:
             row = rows[cause]
             by_cause.rows.append(
-                [label, row["count"], *(row[key] for key, _, _ in LENGTHS), row["length_median"], row["length_p90"]]
+                [label, row["count"], *(row[key] for key, _, _ in lengths), row["length_median"], row["length_p90"]]
             )
 
     cycle_of_day = (
@@ -112,4 +131,5 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
         for hour in range(24):
             row = hours.get(hour, {"count": 0, "out_of_hours": 0})
             pump.rows.append([f"{hour:02d}:00–{hour:02d}:59", row["count"], row["out_of_hours"]])
-    return Section("interruptions", "Interruptions and toxicity", [by_cause, grades, pump])
+    marks = _marks(breaks) if by_cause.rows else ""
+    return Section("interruptions", "Interruptions and toxicity", [by_cause, grades, pump], marks=marks)

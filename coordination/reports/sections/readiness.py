@@ -1,9 +1,10 @@
 """1. Readiness: were the events' gates ready at their time, and the oncologists' overrides."""
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Unit
+from checklists.gate_sql import covered_by_override
 from checklists.models import Checklist, OverrideJustification, Task
 from patients.models import CareEvent
 
@@ -19,50 +20,64 @@ def _event_time():
     return Coalesce("actual_at", "planned_at")
 
 
-def _blocking_at_event_time():
+def _blockers_at_event_time():
     """The tasks of the event (OuterRef pk, at its time OuterRef "at") that kept its gate from being
-    ready then, the gate's rules (checklists.gate) read as of that moment: a required task not done
-    by then; a task done by then whose hard stop failed; a task done by then that needed a second
-    check not made by then. Not-applicable and cancelled tasks never block (the record does not
-    say when they were marked so)."""
+    ready then, each with its `blocker_kind`: the gate's rules (checklists.gate.task_blocker) read
+    as of that moment. A required task not done by then ("open"); a task done by then whose hard
+    stop failed ("hard_stop"); a task done by then whose second check was not made by then
+    ("unverified"). Not-applicable and cancelled tasks never block (the record does not say when
+    they were marked so)."""
     at = OuterRef("at")
     done_by_then = Q(status=DONE, completed_at__lte=at)
+    kind_then = Case(
+        When(done_by_then & Q(hard_stop_failed=True), then=Value("hard_stop")),
+        When(
+            done_by_then & Q(needs_verification=True) & (Q(verified_at__isnull=True) | Q(verified_at__gt=at)),
+            then=Value("unverified"),
+        ),
+        When(~done_by_then & Q(required=True), then=Value("open")),
+        default=None,
+        output_field=CharField(),
+    )
     return (
         Task.objects.filter(event=OuterRef("pk"))
         .exclude(status__in=[CANCELLED, NOT_APPLICABLE])
-        .filter(
-            (done_by_then & Q(hard_stop_failed=True))
-            | (done_by_then & Q(needs_verification=True) & (Q(verified_at__isnull=True) | Q(verified_at__gt=at)))
-            | (~done_by_then & Q(required=True))
-        )
+        .annotate(blocker_kind=kind_then)
+        .filter(blocker_kind__isnull=False)
     )
 
 
+def _not_covered_by_an_override_then(blockers):
+    """Of `blockers`, those that no override of their own checklist given by the event's time
+    covered (the gate's rule, checklists.gate_sql.covered_by_override, as of that moment)."""
+    return blockers.exclude(covered_by_override() & Q(checklist__overridden_at__lte=OuterRef("at")))
+
+
 def readiness(unit: Unit, period: Period) -> Section:
-    """Events of the period (not cancelled or missed, with a checklist): ready at their time, started
-    on an oncologist's override given by then, or not ready, by kind and week by week. Overrides given
-    in the period: by oncologist, by kind of justification, the newest with their reasons. Four queries."""
+    """Events of the period (not cancelled, with a checklist): ready at their time, started on
+    oncologists' overrides given by then that covered everything that kept it from being ready, or
+    not ready, by kind and week by week. An event missed (its time passed without a start, its gate
+    not ready: checklists.services.events_settle) counts at its planned time: it is what "not
+    ready" means. Overrides given in the period: by oncologist, by kind of justification, the newest
+    with their reasons. Four queries."""
+    blockers = _blockers_at_event_time()
     events = (
         CareEvent.objects.filter(patient__unit_id=unit.pk)
-        .exclude(status__in=[CareEvent.Status.CANCELLED, CareEvent.Status.MISSED])
+        .exclude(status=CareEvent.Status.CANCELLED)
         .annotate(at=_event_time())
         .filter(at__gte=period.start, at__lt=period.end)
         .annotate(
             has_tasks=Exists(Task.objects.filter(event=OuterRef("pk")).exclude(status=CANCELLED)),
-            is_blocked=Exists(_blocking_at_event_time()),
-            is_overridden=Exists(
-                Checklist.objects.filter(
-                    event=OuterRef("pk"), overridden_at__isnull=False, overridden_at__lte=OuterRef("at")
-                )
-            ),
+            is_blocked=Exists(blockers),
+            is_still_blocked=Exists(_not_covered_by_an_override_then(blockers)),
         )
         .filter(has_tasks=True)
     )
     readiness_counts = {
         "events": Count("pk"),
         "ready": Count("pk", filter=Q(is_blocked=False)),
-        "overridden": Count("pk", filter=Q(is_blocked=True, is_overridden=True)),
-        "not_ready": Count("pk", filter=Q(is_blocked=True, is_overridden=False)),
+        "overridden": Count("pk", filter=Q(is_blocked=True, is_still_blocked=False)),
+        "not_ready": Count("pk", filter=Q(is_still_blocked=True)),
     }
     # One pass over the events, by kind and week; the two tables add its counts up.
     measures = ("events", "ready", "overridden", "not_ready")

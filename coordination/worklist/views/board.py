@@ -64,13 +64,16 @@ def coordinator_board(request):
 def _board_patient_ids(user, patients) -> list[int]:
     """Every patient the board can name: the unit's, and those of the handoffs it sent and of the
     alerts its roster routed (a patient may have moved to another unit since). One query."""
+    # Each part without its model's ordering: SQLite (`make run`) refuses an ORDER BY inside a UNION.
     handoffs = Handoff.objects.filter(
         from_unit_id=user.unit_id, status__in=[Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED]
     ).values_list("patient_id", flat=True)
     alerts = ToxicityAlert.objects.filter(unit_id=user.unit_id, acknowledged_at__isnull=True).values_list(
         "patient_id", flat=True
     )
-    return list(patients.values_list("pk", flat=True).union(handoffs, alerts))
+    parts = (patients.values_list("pk", flat=True), handoffs, alerts)
+    first, *others = (part.order_by() for part in parts)
+    return list(first.union(*others))
 
 
 def _board_parts(request, patients) -> dict:

@@ -1,0 +1,133 @@
+"""What a review of the report found: the numbers at the edges that the known history of world.py
+does not reach (an event missed, an override that covered one checklist of two, a restart planned
+for later, another unit's clock, a halfway share)."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from checklists.gate import event_readiness
+from checklists.models import Checklist, OverrideJustification, Task
+from checklists.services import checklists_instantiate, events_settle
+from coordination.reports.period import Period
+from coordination.reports.selectors import interruptions_and_toxicity, readiness
+from coordination.reports.tables import Share, cell_text
+from patients.models import CareEvent, Interruption
+
+from ..accounts.helpers import verified_login
+from ..checklists.helpers import make_cycle, make_event, publish_template
+from ..factories import PatientFactory, UnitFactory, UserFactory
+
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+NOW = dt.datetime(2026, 3, 20, 12, 0, tzinfo=NEW_YORK)
+H = dt.timedelta(hours=1)
+PAGE = reverse("reports:unit")
+
+
+@pytest.fixture
+def period(ward, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    return Period.last_days(30, zone=ward.zone, now=NOW)
+
+
+def all_events(ward, period) -> list:
+    """The readiness total: events, ready, started on an override, not ready."""
+    return readiness(ward, period).table("by_kind").rows[-1][1:5]
+
+
+def test_an_event_missed_because_it_was_not_ready_counts_as_not_ready(ward, period):
+    nurse = UserFactory(role=Role.NURSE, unit=ward)
+    publish_template(items=[{"text": "Weight"}])
+    patient = PatientFactory(unit=ward)
+    ready, never = (make_event(patient, planned_at=NOW - dt.timedelta(days=3, hours=n)) for n in (0, 1))
+    checklists_instantiate(events=[ready, never])
+    Task.objects.filter(event=ready).update(status="done", completed_at=ready.planned_at - H, completed_by=nurse)
+    assert all_events(ward, period) == [2, 1, 0, 1]
+
+    events_settle(now=NOW)  # the past settles: the one never ready is marked missed
+    assert CareEvent.objects.get(pk=never.pk).status == CareEvent.Status.MISSED
+    assert all_events(ward, period) == [2, 1, 0, 1]
+
+
+def test_an_override_counts_only_for_the_blockers_of_its_own_checklist_that_it_named(ward, period):
+    oncologist = UserFactory(role=Role.ONCOLOGIST, unit=ward)
+    publish_template(name="Nursing", items=[{"text": "Weight"}])
+    publish_template(name="Pharmacy", items=[{"text": "Order verified", "role": "pharmacist"}])
+    event = make_event(PatientFactory(unit=ward), planned_at=NOW - 5 * H)
+    checklists_instantiate(events=[event])
+    nursing, pharmacy = (Checklist.objects.get(event=event, template__name=name) for name in ("Nursing", "Pharmacy"))
+
+    def override(checklist):
+        Checklist.objects.filter(pk=checklist.pk).update(
+            overridden_by=oncologist,
+            overridden_at=event.planned_at - H,
+            override_reason="Urgent",
+            override_justification=OverrideJustification.CLINICAL_URGENCY,
+            overridden_blockers=[f"{task.pk}:open" for task in checklist.tasks.all()],
+        )
+
+    override(nursing)  # the pharmacy's order still blocks: the gate was not ready, nor is the report
+    assert not event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks")).ready
+    assert all_events(ward, period) == [1, 0, 0, 1]
+
+    override(pharmacy)
+    assert all_events(ward, period) == [1, 0, 1, 0]
+
+
+def test_a_restart_planned_for_later_has_not_happened_and_marks_come_from_the_regimen_version(ward, period):
+    nurse = UserFactory(role=Role.NURSE, unit=ward)
+    cycle = make_cycle(PatientFactory(unit=ward), start_date=dt.date(2026, 3, 1))
+
+    def stop(stopped_at, restarted_at):
+        Interruption.objects.create(
+            patient=cycle.course.patient,
+            course=cycle.course,
+            cycle=cycle,
+            stopped_at=stopped_at,
+            restarted_at=restarted_at,
+            cause=Interruption.Cause.PUMP_OR_LINE,
+            stopped_by=nurse,
+        )
+
+    stop(NOW - 30 * H, NOW - 25 * H)  # 5 h: a supervised restart under the usual 4 h mark
+    stop(NOW - H, NOW + 2 * H)  # planned for later
+    section = interruptions_and_toxicity(ward, period)
+    # Cause, count; as before, supervised, new cycle, stopped for good, not yet; median, p90.
+    assert section.table("interruptions").rows == [["Pump or line problem", 2, 0, 1, 0, 0, 1, 5 * H, 5 * H]]
+    assert section.marks == "4 h and 7 days"
+
+    version = cycle.course.regimen_version
+    type(version).objects.filter(pk=version.pk).update(supervised_restart_after_hours=6)
+    section = interruptions_and_toxicity(ward, period)
+    assert section.table("interruptions").rows[0][2:7] == [1, 0, 0, 0, 1]
+    assert section.marks == "6 h and 7 days"
+
+
+def test_an_administrators_dates_are_judged_on_the_clock_of_the_unit_reported_on(client, admin_user, time_machine):
+    honolulu = UnitFactory(name="Honolulu", time_zone="Pacific/Honolulu")
+    auckland = UnitFactory(name="Auckland", time_zone="Pacific/Auckland")
+    verified_login(client, admin_user)  # an administrator without a unit: their own clock is UTC
+    # 20:00 UTC on 20 March: 10:00 on the 20th in Honolulu, 09:00 on the 21st in Auckland.
+    time_machine.move_to(dt.datetime(2026, 3, 20, 20, 0, tzinfo=dt.UTC), tick=False)
+    today_there = {"period": "custom", "start": "2026-03-21", "end": "2026-03-21"}
+    response = client.get(PAGE, {"unit": auckland.pk, **today_there})
+    assert response.context["valid"] and str(response.context["period"].first) == "2026-03-21"
+    response = client.get(PAGE, {"unit": honolulu.pk, **today_there})
+    assert "The period has not begun yet" in response.context["form"].errors["start"][0]
+
+
+def test_a_first_day_before_2000_is_told_at_its_field(client, admin_user, ward):
+    verified_login(client, admin_user)
+    response = client.get(PAGE, {"unit": ward.pk, "period": "custom", "start": "0001-01-01", "end": "0001-01-03"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["start"] == ["Choose a day from 01 Jan 2000."]
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "text", "tenths"), [(1, 8, "13 %", 12.5), (3, 8, "38 %", 37.5), (1, 3, "33 %", 33.3)]
+)
+def test_a_share_halfway_between_two_whole_percents_rounds_up(part, whole, text, tenths):
+    assert cell_text(Share(part, whole)) == text and Share(part, whole).percent == tenths

@@ -4,7 +4,7 @@ name, and counts week by week."""
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -27,6 +27,29 @@ ROLE_LABELS = dict(Role.choices)
 
 def duration(later: str, earlier: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+class HoursAfter(Func):
+    """`moment` plus a whole number of `hours` read from a column (a regimen's mark): Django adds a
+    column's number of hours to a time on PostgreSQL only, and `make run` runs on SQLite."""
+
+    output_field = DateTimeField()
+    arity = 2
+
+    def _parts(self, compiler):
+        (moment, moment_params), (hours, hours_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        return moment, hours, (*moment_params, *hours_params)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        moment, hours, params = self._parts(compiler)
+        return f"({moment} + make_interval(hours => {hours}))", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite keeps times as UTC text; datetime() moves one by a modifier such as "+4 hours".
+        moment, hours, params = self._parts(compiler)
+        return f"datetime({moment}, '+' || ({hours}) || ' hours')", params
 
 
 @dataclass

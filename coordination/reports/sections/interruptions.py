@@ -1,9 +1,7 @@
 """6. Interruptions and toxicity: interruptions by cause and length, CRS/ICANS grades by cycle,
 pump and line events by hour of day."""
 
-import datetime as dt
-
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 
 from accounts.models import Unit
@@ -12,7 +10,7 @@ from patients.models import Cycle, Interruption, PumpEvent, ToxicityAssessment
 from ..period import Period
 from ..stats import grouped
 from ..tables import Table
-from .common import Section, duration
+from .common import HoursAfter, Section, duration
 
 
 def _lengths(now) -> tuple[tuple[str, str, Q], ...]:
@@ -50,12 +48,7 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
     pump and line events by hour of day on the unit's clock. Four queries."""
     breaks = Interruption.objects.filter(
         patient__unit_id=unit.pk, stopped_at__gte=period.start, stopped_at__lt=period.end
-    ).annotate(
-        supervised_from=ExpressionWrapper(
-            F("stopped_at") + F("course__regimen_version__supervised_restart_after_hours") * dt.timedelta(hours=1),
-            output_field=DateTimeField(),
-        )
-    )
+    ).annotate(supervised_from=HoursAfter("stopped_at", "course__regimen_version__supervised_restart_after_hours"))
     lengths = _lengths(period.now)
     restarted = Q(restarted_at__isnull=False, restarted_at__lte=period.now)
     rows = {

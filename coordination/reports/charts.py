@@ -8,7 +8,7 @@ unsafe.
 
 from dataclasses import dataclass, field
 
-from .tables import Share, Table, cell_text
+from .tables import Table, cell_text
 
 # Patterns, by meaning: the SVG's <defs> (partials/chart_defs.html) defines each.
 GOOD, MIDDLE, LATE, PLAIN, OPEN = "good", "middle", "late", "plain", "open"
@@ -131,18 +131,14 @@ def column_chart(
 # --- each section's charts, from its tables ---------------------------------------------------
 
 
-def _share_text(share: Share) -> str:
-    return cell_text(share)
-
-
 def readiness_chart(table: Table) -> BarChart:
-    rows = [(row[0], [row[2], row[3], row[4]], f"{_share_text(row[5])} ready") for row in table.rows]
+    rows = [(row[0], [row[2], row[3], row[4]], f"{cell_text(row[5])} ready") for row in table.rows]
     series = [("Ready", GOOD), ("Started on an override", MIDDLE), ("Not ready", LATE)]
     return bar_chart("Events ready at their time, by kind", series, rows)
 
 
 def on_time_chart(table: Table) -> BarChart:
-    rows = [(row[0], [row[2], row[3], row[4]], f"{_share_text(row[5])} on time") for row in table.rows]
+    rows = [(row[0], [row[2], row[3], row[4]], f"{cell_text(row[5])} on time") for row in table.rows]
     series = [("Done on time", GOOD), ("Done late", MIDDLE), ("Still open (overdue)", LATE)]
     return bar_chart("Tasks done by their due time, by role", series, rows)
 

@@ -46,7 +46,6 @@ def grouped(
     *,
     counts: dict[str, Aggregate],
     durations: dict[str, tuple[Expression, Q]] | None = None,
-    order_by: Sequence[str] = (),
 ) -> list[dict]:
     """`queryset` grouped by the fields `by`, each group with its `counts` and, for each name of
     `durations` (an expression, and a condition that picks the rows it is measured on), its
@@ -62,7 +61,7 @@ def grouped(
             annotations[f"{name}_p90"] = PercentileCont(expression, fraction=P90, filter=condition)
     base = queryset.values(*by) if by else queryset
     if by:
-        rows = list(base.annotate(**annotations).order_by(*order_by))
+        rows = list(base.annotate(**annotations).order_by())
     else:
         rows = [base.aggregate(**annotations)]
     if durations and not postgres:

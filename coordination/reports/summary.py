@@ -4,7 +4,7 @@ link to the section that explains it. No query of its own."""
 
 from dataclasses import dataclass
 
-from .tables import Share, Table, cell_text
+from .tables import Table, cell_text
 
 
 @dataclass(frozen=True)
@@ -27,19 +27,16 @@ def headlines(sections: dict) -> list[Headline]:
     escalations = _row(sections["reminders"].table("summary"), "Escalations sent (tasks, handoffs, toxicity alerts)")
     interruptions = sum(sections["interruptions"].table("interruptions").column("Interruptions"))
 
-    def share(value: Share | None) -> str:
-        return "–" if value is None else cell_text(value)
-
     return [
         Headline(
             "Events ready at their time",
-            share(ready[5] if ready else None),
+            cell_text(ready[5] if ready else None),
             f"{ready[2]:,} of {ready[1]:,} events; {ready[3]:,} started on an override" if ready else "No events",
             "readiness",
         ),
         Headline(
             "Tasks done by their due time",
-            share(on_time[5] if on_time else None),
+            cell_text(on_time[5] if on_time else None),
             f"{on_time[2]:,} of {on_time[1]:,} tasks; {on_time[4]:,} still open" if on_time else "No tasks due",
             "on_time",
         ),

@@ -34,7 +34,7 @@ class Share:
 
 @dataclass
 class Table:
-    key: str  # names the table in the CSV
+    key: str  # names the table in its section (Section.table); the CSV names it by its title
     title: str
     columns: list[str]  # the first heads the row labels
     rows: list[list] = field(default_factory=list)

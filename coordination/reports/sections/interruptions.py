@@ -20,9 +20,9 @@ def _lengths(now) -> tuple[tuple[str, str, Q], ...]:
     restarted = Q(restarted_at__isnull=False, restarted_at__lte=now)
     supervised = Q(restarted_at__gte=F("supervised_from"))
     return (
-        ("len_short", "Restarted as before (under the supervised-restart mark)", restarted & ~supervised),
-        ("len_supervised", "Supervised restart, cycle continued", restarted & supervised & Q(new_cycle=False)),
-        ("len_new_cycle", "Too long: a new cycle", restarted & Q(new_cycle=True)),
+        ("len_short", "Restarted as before", restarted & ~supervised),
+        ("len_supervised", "Supervised restart", restarted & supervised & Q(new_cycle=False)),
+        ("len_new_cycle", "New cycle", restarted & Q(new_cycle=True)),
         ("len_permanent", "Stopped for good", Q(permanent=True)),
         ("len_open", "Not restarted yet", Q(permanent=False) & ~restarted),
     )

@@ -186,6 +186,25 @@ def test_an_unknown_id_or_type_is_an_operation_outcome_404(client, world, path):
     assert outcome_of(fhir_get(client, path), 404)["code"] == "not-found"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "Patient/" + "a" * 80,
+        "Task/task-" + "1" * 70,
+        "Patient/" + "1" * 70,
+        "Patient/" + "1" * 70 + "/$everything",
+        "Patient/%00",
+        "Patient/%00/$everything",
+    ],
+)
+def test_an_id_too_long_or_with_a_nul_is_a_logged_404_not_a_server_error(client, world, path):
+    users, _, _ = world
+    sign_in(client, users["nurse"])
+    assert outcome_of(fhir_get(client, path), 404)["code"] == "not-found"
+    refused = reads(actor_id=users["nurse"].pk, outcome=AuditEvent.Outcome.DENIED).get()
+    assert len(refused.object_id) <= 64 and "\x00" not in refused.object_id
+
+
 def test_a_write_is_refused_and_changes_nothing(client, world):
     users, targets, _ = world
     sign_in(client, users["nurse"])

@@ -1,6 +1,7 @@
 """Personal API tokens: made, listed and revoked on the Security page; how the API signs callers in."""
 
 import datetime as dt
+import logging
 
 import pytest
 import time_machine
@@ -8,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.api_auth import NEEDS_SECOND_STEP, OWES_SECOND_STEP, UNKNOWN
-from accounts.models import PersonalToken, Role
+from accounts.models import AuditEvent, PersonalToken, Role
 from accounts.services import token_hash, token_revoke
 
 from ..accounts.helpers import verified_login
@@ -142,3 +143,50 @@ def test_a_token_reads_fhir_and_once_revoked_gets_a_401_operation_outcome(client
     assert refused.status_code == 401 and refused["Content-Type"].startswith("application/fhir+json")
     assert refused.json()["resourceType"] == "OperationOutcome"
     assert refused.json()["issue"][0] == {"severity": "error", "code": "login", "diagnostics": UNKNOWN}
+
+
+def _revoke(nurse, token):
+    token_revoke(token=token, actor=nurse)
+
+
+def _expire(nurse, token):
+    PersonalToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+
+def _deactivate(nurse, token):
+    nurse.is_active = False
+    nurse.save()
+
+
+def _require_second_step(nurse, token):
+    nurse.role = Role.COORDINATOR
+    nurse.save()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (_revoke, "revoked"),
+        (_expire, "expired"),
+        (_deactivate, "user_inactive"),
+        (_require_second_step, "second_step_missing"),
+    ],
+)
+def test_a_refused_token_is_a_failed_sign_in_of_its_user_in_both_logs(client, nurse, caplog, spoil, reason):
+    secret = token_for(nurse, second_step=False)
+    token = PersonalToken.objects.get(user=nurse)
+    spoil(nurse, token)
+    with caplog.at_level(logging.WARNING, logger="accounts.signin"):
+        assert client.get(PATIENTS, **bearer(secret)).status_code == 401
+    (failed,) = AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED)
+    assert (failed.object_id, failed.outcome) == (str(nurse.pk), AuditEvent.Outcome.FAILURE)
+    assert failed.detail == {"event": "token_refused", "reason": reason, "token": token.pk}
+    assert f"token_refused user=nurse ip=127.0.0.1 reason={reason} token={token.pk}" in caplog.text
+
+
+@pytest.mark.parametrize("header", ["Bearer cct_nope", "Bearer a b"], ids=["unknown-token", "two-words"])
+def test_a_secret_of_no_token_is_logged_in_the_sign_in_log_naming_nobody(client, nurse, caplog, header):
+    with caplog.at_level(logging.WARNING, logger="accounts.signin"):
+        assert client.get(PATIENTS, HTTP_AUTHORIZATION=header).status_code == 401
+    assert "token_unknown user=- ip=127.0.0.1 reason=" in caplog.text and "cct_nope" not in caplog.text
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED).exists()

@@ -13,6 +13,7 @@ from accounts.models import AuditEvent, PersonalToken, Role
 from accounts.services import token_hash, token_revoke
 
 from ..accounts.helpers import verified_login
+from ..factories import TEST_PASSWORD
 from .helpers import bearer, token_for
 
 PATIENTS = reverse("api:patient-list")
@@ -190,3 +191,55 @@ def test_a_secret_of_no_token_is_logged_in_the_sign_in_log_naming_nobody(client,
         assert client.get(PATIENTS, HTTP_AUTHORIZATION=header).status_code == 401
     assert "token_unknown user=- ip=127.0.0.1 reason=" in caplog.text and "cct_nope" not in caplog.text
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED).exists()
+
+
+NEW_PASSWORD = "a-Much-longer-passphrase-7"
+
+
+def _own_password_change(client, nurse, admin_user):
+    verified_login(client, nurse)
+    data = {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post(reverse("password_change"), data).status_code == 302
+
+
+def _admin_password_change(client, nurse, admin_user):
+    verified_login(client, admin_user)
+    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert client.post(reverse("admin:auth_user_password_change", args=[nurse.pk]), data).status_code == 302
+
+
+def _admin_action(name):
+    def run(client, nurse, admin_user):
+        verified_login(client, admin_user)
+        changelist = reverse("admin:accounts_user_changelist")
+        assert client.post(changelist, {"action": name, "_selected_action": [nurse.pk]}).status_code == 302
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "revoke",
+    [
+        _own_password_change,
+        _admin_password_change,
+        _admin_action("sign_out_everywhere"),
+        _admin_action("reset_two_step"),
+        _admin_action("deactivate"),
+    ],
+    ids=["password-change", "admin-password-change", "admin-sign-out-everywhere", "second-step-reset", "deactivate"],
+)
+def test_a_new_password_or_an_admins_sign_out_revokes_the_users_tokens(client, nurse, admin_user, revoke):
+    # Tokens are sessions that other systems hold: an account thought to be in other hands ends them too.
+    secret, api = token_for(nurse), client.__class__()
+    assert api.get(PATIENTS, **bearer(secret)).status_code == 200
+    revoke(client, nurse, admin_user)
+    assert api.get(PATIENTS, **bearer(secret)).status_code == 401
+    assert PersonalToken.objects.get(user=nurse).revoked_at is not None
+
+
+def test_signing_out_of_a_browser_leaves_the_users_tokens_working(client, nurse, patient):
+    # Sign-out ends every browser session of the user, not the systems fed by their tokens.
+    secret = token_for(nurse)
+    verified_login(client, nurse)
+    client.post(reverse("logout"))
+    assert client.__class__().get(PATIENTS, **bearer(secret)).status_code == 200

@@ -109,6 +109,18 @@ def test_a_cell_that_a_spreadsheet_would_run_is_written_as_text(client, world):
     assert rows[1][1] == '\'=HYPERLINK("http://x")'
 
 
+def test_a_value_with_another_locales_separator_stays_in_one_quoted_cell(client, world):
+    # Where ";" separates cells, `Doe;=cmd|…` unquoted would give a second cell starting with "=".
+    users, targets = world
+    Task.objects.filter(pk=targets["weight"].pk).update(text="Doe;=cmd|' /C calc'!A0")
+    sign_in(client, users["coordinator"])
+    response = client.get(reverse("board_overdue") + "?role=nurse&format=csv")
+    header, row = b"".join(response.streaming_content).decode().splitlines()
+    assert ",\"Doe;=cmd|' /C calc'!A0\"," in row
+    assert all(cell.startswith('"') and cell.endswith('"') for cell in header.split(","))  # every cell quoted
+    assert next(csv.reader([row]))[1] == "Doe;=cmd|' /C calc'!A0"
+
+
 @pytest.mark.parametrize("name", LISTS)
 def test_the_page_offers_the_download_with_its_filters(client, world, name):
     users, _ = world

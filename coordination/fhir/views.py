@@ -28,7 +28,7 @@ from patients.selectors import sees_only_through_grant
 from . import resources as fhir
 from .capability import capability_statement
 from .catalogue import CATALOGUE, visible_patients
-from .search import JSON_FORMATS, Search, SearchError, parse, run, run_page
+from .search import Search, SearchError, check_format, parse, run, run_page
 
 # A resource id as FHIR defines it (R4 §2.1.28.0.1 `id`): anything else names nothing here, and
 # is refused before any lookup.
@@ -186,8 +186,7 @@ class EverythingView(FhirView):
         unknown = [name for name in request.query_params if name != "_format"]
         if unknown:
             raise SearchError(f"$everything takes no parameter here ({', '.join(sorted(unknown))}).")
-        if any(value not in JSON_FORMATS for value in request.query_params.getlist("_format")):
-            raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
+        check_format(request.query_params.getlist("_format"))
         is_pk = resource_id.isdecimal() and len(resource_id) <= 18  # a Patient's id is its pk, a bigint
         patient = visible_patients(request.user).filter(pk=resource_id).first() if is_pk else None
         if patient is None:

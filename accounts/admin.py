@@ -2,11 +2,12 @@ import logging
 
 from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 
 from .models import Organisation, Unit, User
-from .services import mfa_reset, user_deactivate, user_sessions_end
+from .services import mfa_reset, user_deactivate, user_password_changed, user_signed_out_everywhere
 from .signin import log_event
 
 
@@ -34,8 +35,15 @@ class UserAdmin(BaseUserAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
-            user_sessions_end(user=obj, actor=request.user)  # unticking "active" ends their sessions too
+            # Unticking "active" ends their sessions and revokes their tokens too, as `deactivate` does.
+            user_signed_out_everywhere(user=obj, actor=request.user)
             log_event(request, "sessions_ended", subject=obj, reason="deactivated")
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # saved: the password is new
+            user_password_changed(user=self.get_object(request, unquote(id)), actor=request.user)
+        return response
 
     @admin.action(description="Deactivate the selected users and end their sessions")
     def deactivate(self, request, queryset):
@@ -50,10 +58,10 @@ class UserAdmin(BaseUserAdmin):
                 done += 1
         self.message_user(request, f"Deactivated {done} user(s); their sessions have ended.")
 
-    @admin.action(description="Sign the selected users out everywhere")
+    @admin.action(description="Sign the selected users out everywhere and revoke their API tokens")
     def sign_out_everywhere(self, request, queryset):
         for user in queryset:
-            user_sessions_end(user=user, actor=request.user)
+            user_signed_out_everywhere(user=user, actor=request.user)
             log_event(request, "sessions_ended", subject=user, reason="admin")
         self.message_user(request, f"Ended every session of {queryset.count()} user(s).")
 

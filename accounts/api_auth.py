@@ -7,10 +7,13 @@ authentication classes (settings.REST_FRAMEWORK, these two) refuse with a 401 or
 view's exception handler words (problem details under /api/, an OperationOutcome under /fhir/),
 so `LoginRequiredMiddleware` and `SecondStepMiddleware` let every DRF view through
 (`accounts.middleware.is_api_view`). A token names its user as the actor of the audit log for the rest of the
-request, as the session's user is named by `AuditContextMiddleware`.
+request, as the session's user is named by `AuditContextMiddleware`. A refused token is a failed
+sign-in, logged as the login pages log theirs (`accounts.signin.log_event`): in the audit log under
+the token's user when the secret is a known token's, in the sign-in log in any case.
 """
 
 import datetime as dt
+import logging
 
 from django.utils import timezone
 from rest_framework import exceptions
@@ -20,7 +23,7 @@ from .audit import name_actor
 from .models import PersonalToken
 from .policy import mfa_required
 from .services import token_hash
-from .signin import second_step_owed
+from .signin import log_event, second_step_owed
 
 # A token's last use is written at most this often, so that a busy client costs no write a request.
 LAST_USED_WRITE_INTERVAL = dt.timedelta(minutes=1)
@@ -33,14 +36,29 @@ NEEDS_SECOND_STEP = (
 OWES_SECOND_STEP = "Finish signing in first: enter the code from your authenticator app."
 
 
+class TokenRefused(exceptions.AuthenticationFailed):
+    """A 401 for a token, with what the logs need: the token the secret matched (None when it
+    matched none) and why it was refused (the caller's answer says less: UNKNOWN)."""
+
+    def __init__(self, detail: str, *, reason: str, token: PersonalToken | None = None):
+        super().__init__(detail)
+        self.reason, self.token = reason, token
+
+
 def token_user(secret: str, *, now: dt.datetime | None = None) -> tuple:
-    """The user and token of a secret; AuthenticationFailed when it is not live or its user may not use it."""
+    """The user and token of a secret; TokenRefused when it is not live or its user may not use it."""
     now = now or timezone.now()
     token = PersonalToken.objects.select_related("user__unit").filter(key_hash=token_hash(secret)).first()
-    if token is None or not token.is_live(now) or not token.user.is_active:
-        raise exceptions.AuthenticationFailed(UNKNOWN)
+    if token is None:
+        raise TokenRefused(UNKNOWN, reason="unknown")
+    if token.revoked_at is not None:
+        raise TokenRefused(UNKNOWN, reason="revoked", token=token)
+    if not token.is_live(now):
+        raise TokenRefused(UNKNOWN, reason="expired", token=token)
+    if not token.user.is_active:
+        raise TokenRefused(UNKNOWN, reason="user_inactive", token=token)
     if mfa_required(token.user) and not token.with_second_step:
-        raise exceptions.AuthenticationFailed(NEEDS_SECOND_STEP)
+        raise TokenRefused(NEEDS_SECOND_STEP, reason="second_step_missing", token=token)
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_WRITE_INTERVAL:
         PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
@@ -56,13 +74,22 @@ class PersonalTokenAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.encode():
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed(BAD_HEADER)
         try:
-            secret = header[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(BAD_HEADER) from None
-        user, token = token_user(secret)
+            if len(header) != 2:
+                raise TokenRefused(BAD_HEADER, reason="bad_header")
+            try:
+                secret = header[1].decode("ascii")
+            except UnicodeDecodeError:
+                raise TokenRefused(BAD_HEADER, reason="bad_header") from None
+            user, token = token_user(secret)
+        except TokenRefused as refused:
+            # DESIGN: every sign-in failure is logged. The token's user is named only when the
+            # secret is theirs: a guess names nobody (and its text is never logged).
+            subject = refused.token.user if refused.token is not None else None
+            event = "token_refused" if subject is not None else "token_unknown"
+            named = {"token": refused.token.pk} if refused.token is not None else {}
+            log_event(request._request, event, subject=subject, level=logging.WARNING, reason=refused.reason, **named)
+            raise
         name_actor(user)
         return user, token
 

@@ -88,23 +88,45 @@ def audit_record(
     actor=None,
     request=None,
 ) -> AuditEvent:
-    """Write one row from Python: a read, an export, a sign-in or its failure."""
+    """Write one row from Python: a read, an export, a sign-in or its failure.
+
+    What the caller sent (an id in the URL, a query string, a browser's name) is logged as it came,
+    but made to fit: cut to its column's length and without NUL characters, which PostgreSQL's text
+    and jsonb cannot hold. Otherwise a request made to fail (an id of 70 digits, a `%00`) would
+    fail again at its own audit row, as a 500 instead of its 404 or 400 (DESIGN rule 8).
+    """
     context = {**_context.get(), **(request_context(request) if request is not None else {})}
     if actor is not None:
         context.update(actor_fields(actor))
     return AuditEvent.objects.create(
         actor_id=context.get("actor_id"),
-        actor_username=context.get("username", ""),
-        actor_role=context.get("role", ""),
+        actor_username=_fit(context.get("username", ""), "actor_username"),
+        actor_role=_fit(context.get("role", ""), "actor_role"),
         action=action,
-        object_type=object_type,
-        object_id=str(object_id),
+        object_type=_fit(object_type, "object_type"),
+        object_id=_fit(object_id, "object_id"),
         patient_id=patient_id,
         ip=context.get("ip"),
-        user_agent=context.get("user_agent", ""),
+        user_agent=_fit(context.get("user_agent", ""), "user_agent"),
         outcome=outcome,
-        detail=detail or {},
+        detail=_without_nul(detail or {}),
     )
+
+
+def _fit(value: Any, field: str) -> str:
+    """`value` as text for the column `field` of AuditEvent: without NUL, cut to its max_length."""
+    return _without_nul(str(value))[: AuditEvent._meta.get_field(field).max_length]
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` (text, or JSON's lists and dicts of it, keys included) without NUL characters."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(inner) for inner in value]
+    return value
 
 
 def get_or_404_audited(queryset, pk, *, object_type: str):

@@ -12,6 +12,9 @@ from django.utils import timezone
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): a
 # browser string of a failed sign-in, a handoff's comment or a patient's name is someone's to choose.
+# Only the first character is checked: a separator inside a cell could start a second one where a
+# spreadsheet splits on another character (";" in many locales: `Doe;=cmd|…` would become a cell
+# `=cmd|…`). So every cell is also written quoted (QUOTE_ALL), which keeps it one cell.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -30,7 +33,7 @@ class _Echo:
 
 def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
     """Stream `rows` under `header` as `<name>-<UTC stamp>.csv`, every cell made safe."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     lines = (writer.writerow([csv_cell(value) for value in row]) for row in rows)
     response = StreamingHttpResponse(
         (line for chunk in ([writer.writerow(header)], lines) for line in chunk), content_type="text/csv"

@@ -57,17 +57,44 @@ class CodeRejected(Exception):
 
 
 def user_sessions_end(*, user: User, actor: User | None) -> None:
-    """End every session of the user, in every browser (sign-out ends them all)."""
+    """End every session of the user, in every browser (sign-out ends them all). Their API tokens
+    live on: the systems that hold them keep working when the user signs out of a browser."""
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["session_epoch"])
 
 
+@transaction.atomic
+def user_signed_out_everywhere(*, user: User, actor: User | None) -> None:
+    """What an admin does when an account may be in other hands (sessions_ended): end every session
+    of the user and revoke their API tokens, the sessions that other systems hold."""
+    user_sessions_end(user=user, actor=actor)
+    user_tokens_revoke(user=user, actor=actor)
+
+
+@transaction.atomic
 def user_deactivate(*, user: User, actor: User | None) -> None:
-    """Deactivate the user and end all their sessions; reactivating them later revives none."""
+    """Deactivate the user, end all their sessions and revoke their tokens; reactivating them later
+    revives none."""
     if actor is not None and actor.pk == user.pk:
         raise ValidationError("You cannot deactivate your own account.")
     User.objects.filter(pk=user.pk).update(is_active=False, session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["is_active", "session_epoch"])
+    user_tokens_revoke(user=user, actor=actor)
+
+
+def user_password_changed(*, user: User, actor: User | None) -> None:
+    """After a password change (by the user, or by an admin): their tokens stop working, as the
+    sessions made with the old password do. Whoever changed it because it leaked would otherwise
+    leave a token made with it working for up to a year."""
+    user_tokens_revoke(user=user, actor=actor)
+
+
+@audited(AuditEvent.Action.UPDATE)
+def user_tokens_revoke(*, user: User, actor: User | None, now: dt.datetime | None = None) -> int:
+    """Revoke every live token of the user (sign-out everywhere, a new password, a second step
+    reset, deactivation); how many were live. Each change is logged by the table's trigger."""
+    now = now or timezone.now()
+    return PersonalToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=now).update(revoked_at=now)
 
 
 # --- the second step --------------------------------------------------------------------------
@@ -177,11 +204,12 @@ def mfa_disable(*, user: User, actor: User) -> None:
 
 @transaction.atomic
 def mfa_reset(*, user: User, actor: User | None) -> None:
-    """For an admin, when someone lost their phone and their codes: remove the user's devices and
-    end their sessions. If the second step is required for them, they set it up at next sign-in."""
+    """For an admin, when someone lost their phone and their codes: remove the user's devices, end
+    their sessions and revoke their tokens (user_signed_out_everywhere). If the second step is
+    required for them, they set it up at next sign-in."""
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
-    user_sessions_end(user=user, actor=actor)
+    user_signed_out_everywhere(user=user, actor=actor)
 
 
 # --- personal API tokens ---------------------------------------------------------------------------

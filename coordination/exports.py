@@ -36,12 +36,23 @@ def local(moment: dt.datetime | None, zone) -> str:
 
 
 def csv_download(
-    request, *, what: str, header: Sequence[str], rows: Iterable[Sequence], patient_ids: Iterable[int], **named
+    request,
+    *,
+    what: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence],
+    patient_ids: Iterable[int],
+    filters: Iterable[str] = (),
+    **named,
 ) -> StreamingHttpResponse:
     """The rows as `<what>-<stamp>.csv`, and the export's audit row (what, filters, patients and
-    anything else the list names, such as `handoffs=[...]`)."""
+    anything else the list names, such as `handoffs=[...]`).
+
+    `filters` names the query parameters that the list filters by: the row keeps those as asked,
+    not whatever else a caller added to the URL (the log records what was exported, not noise).
+    """
     rows = list(rows)
-    filters = {key: value for key, value in request.GET.items() if key != "format"}
+    filters = {key: request.GET[key] for key in filters if key in request.GET}
     audit_record(
         action=AuditEvent.Action.EXPORT,
         object_type=f"coordination.{what.replace('-', '_')}",

@@ -38,6 +38,7 @@ from ..services import (
     mfa_enable,
     mfa_recovery_codes_new,
     recovery_codes_left,
+    user_password_changed,
 )
 from ..signin import (
     log_event,
@@ -231,6 +232,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
+        user_password_changed(user=self.request.user, actor=self.request.user)
         log_event(self.request, "password_changed")
-        messages.success(self.request, "Your password was changed. Any other session of yours was signed out.")
+        messages.success(
+            self.request,
+            "Your password was changed. Any other session of yours was signed out, and your API tokens revoked.",
+        )
         return response

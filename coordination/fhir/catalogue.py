@@ -42,6 +42,23 @@ def _checklist_task_statuses(options: list[str]) -> Q:
     return found
 
 
+def _identifiers(options: list[str]) -> Q:
+    """The patients whose MRN is one asked for (`value`, or `system|value` with the system of the
+    patient's organisation: codes.mrn_system), as search._identifier_matches tells it of resources."""
+    found = NOTHING
+    for token in options:
+        system, bar, value = token.rpartition("|")
+        if "\x00" in token:  # PostgreSQL's text cannot hold one, and no MRN has one
+            continue
+        if not bar or not system:
+            found |= Q(mrn=value)
+            continue
+        organisation = system.removeprefix(f"{codes.MRN_SYSTEM}/")
+        if organisation != system and re.fullmatch(r"[1-9][0-9]{0,17}", organisation):  # as mrn_system writes it
+            found |= Q(mrn=value, organisation_id=int(organisation))
+    return found
+
+
 def _coded(coding: dict) -> Callable[[list[str]], Q]:
     """Every row of a source whose resources all carry `coding`, or none."""
     return lambda options: Q() if any(codes.token_matches([coding], token) for token in options) else NOTHING
@@ -117,6 +134,7 @@ CATALOGUE = {
                     "",
                     lambda user, patients: patients.select_related("organisation", "unit").order_by("pk"),
                     _one(fhir.patient_resource),
+                    db_filters={"identifier": _identifiers},
                     through_grant=True,
                 ),
             ),

@@ -71,6 +71,18 @@ def _identifier_matches(resource: dict, token: str) -> bool:
     )
 
 
+def check_format(values: list[str]) -> None:
+    """`_format`'s values (a search's or an operation's): JSON only, else a 406 SearchError."""
+    if any(value not in JSON_FORMATS for value in values):
+        raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
+
+
+def _patients(user, search: Search):
+    """The patients the user sees, narrowed to those the search names (`patient=`, `subject=`)."""
+    patients = visible_patients(user)
+    return patients if search.patient_ids is None else patients.filter(pk__in=search.patient_ids)
+
+
 def _integer(name: str, raw: str, *, low: int, high: int) -> int:
     if not raw.isdecimal() or not low <= int(raw) <= high:
         raise SearchError(f"{name} must be a whole number from {low} to {high}, not “{raw[:40]}”.")
@@ -95,8 +107,7 @@ def parse(kind: ResourceType, query) -> Search:
         elif name == "_offset":
             search.offset = _integer("_offset", values[-1], low=0, high=10**9)
         elif name == "_format":
-            if any(value not in JSON_FORMATS for value in values):
-                raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
+            check_format(values)
         elif name == "_id":
             for options in _alternatives(values):
                 search.ids = set(options) if search.ids is None else search.ids & set(options)
@@ -128,9 +139,7 @@ def run(user, search: Search) -> list[tuple[int, dict]]:
     """Every match of the search among what the user may see, as (patient id, resource), in the
     catalogue's order (by source, then by time)."""
     kind = search.kind
-    patients = visible_patients(user)
-    if search.patient_ids is not None:
-        patients = patients.filter(pk__in=search.patient_ids)
+    patients = _patients(user, search)
     rows = kind.pks_for(sorted(search.ids)) if search.ids is not None else None
     matches = []
     for source in kind.sources:
@@ -159,9 +168,7 @@ def run_page(user, search: Search) -> tuple[int, list[tuple[int, dict]]]:
     if not by_database:
         matches = run(user, search)
         return len(matches), matches[search.offset : search.offset + search.count]
-    patients = visible_patients(user)
-    if search.patient_ids is not None:
-        patients = patients.filter(pk__in=search.patient_ids)
+    patients = _patients(user, search)
     total, page, skip, wanted = 0, [], search.offset, search.count
     for source in kind.sources:
         rows = source.queryset(user, patients, None)

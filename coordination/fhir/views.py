@@ -10,6 +10,8 @@ patient data writes one audit row naming the patients it shows.
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.utils import timezone
@@ -26,7 +28,11 @@ from patients.selectors import sees_only_through_grant
 from . import resources as fhir
 from .capability import capability_statement
 from .catalogue import CATALOGUE, visible_patients
-from .search import JSON_FORMATS, Search, SearchError, parse, run, run_page
+from .search import Search, SearchError, check_format, parse, run, run_page
+
+# A resource id as FHIR defines it (R4 §2.1.28.0.1 `id`): anything else names nothing here, and
+# is refused before any lookup.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -105,7 +111,7 @@ class FhirView(APIView):
         audit_record(
             action=AuditEvent.Action.VIEW,
             object_type=f"fhir.{what}",
-            object_id=object_id[:100],
+            object_id=object_id,  # cut to fit by audit_record
             outcome=AuditEvent.Outcome.DENIED,
             actor=self.request.user,
             request=self.request._request,
@@ -161,6 +167,8 @@ class SearchView(FhirView):
 class ReadView(FhirView):
     def get(self, request, resource_type: str, resource_id: str):
         kind = self.kind(resource_type)
+        if not FHIR_ID.fullmatch(resource_id):
+            self.refuse(what=kind.name, object_id=resource_id)
         matches = run(request.user, Search(kind, ids={resource_id}))
         if len(matches) != 1:
             self.refuse(what=kind.name, object_id=resource_id)
@@ -178,9 +186,9 @@ class EverythingView(FhirView):
         unknown = [name for name in request.query_params if name != "_format"]
         if unknown:
             raise SearchError(f"$everything takes no parameter here ({', '.join(sorted(unknown))}).")
-        if any(value not in JSON_FORMATS for value in request.query_params.getlist("_format")):
-            raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
-        patient = visible_patients(request.user).filter(pk=resource_id).first() if resource_id.isdecimal() else None
+        check_format(request.query_params.getlist("_format"))
+        is_pk = resource_id.isdecimal() and len(resource_id) <= 18  # a Patient's id is its pk, a bigint
+        patient = visible_patients(request.user).filter(pk=resource_id).first() if is_pk else None
         if patient is None:
             self.refuse(what="Patient", object_id=resource_id)
         matches = [

@@ -27,7 +27,7 @@ from .models import (
     HandoffAction,
 )
 from .selectors import receiving_people_for, receiving_units_for
-from .services import MAX_ACTIONS, ActionSpec, HandoffContent, default_actions
+from .services import MAX_ACTIONS, NOT_A_RECEIVING_MEMBER, ActionSpec, HandoffContent, default_actions
 
 
 def fields_helper() -> FormHelper:
@@ -78,7 +78,11 @@ class HandoffForm(forms.Form):
         },
     )
     to_person = PersonChoiceField(
-        label="Receiving person (optional)", queryset=None, required=False, empty_label="Anyone of the unit"
+        label="Receiving person (optional)",
+        queryset=None,
+        required=False,
+        empty_label="Anyone of the unit",
+        error_messages={"invalid_choice": NOT_A_RECEIVING_MEMBER},
     )
 
     def __init__(self, *args, patient, events=None, **kwargs):
@@ -98,13 +102,6 @@ class HandoffForm(forms.Form):
                 f"{timezone.localtime(event.planned_at, patient.unit.zone):%a %d %b %Y %H:%M}"
             )
         self.helper = fields_helper()
-
-    def clean(self):
-        data = super().clean()
-        unit, person = data.get("to_unit"), data.get("to_person")
-        if unit and person and person.unit_id != unit.pk:
-            self.add_error("to_person", f"{person} does not work at {unit}.")
-        return data
 
     @property
     def ipass_fields(self) -> list[forms.BoundField]:

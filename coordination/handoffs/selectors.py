@@ -204,6 +204,12 @@ def receiving_units_for(patient: Patient):
     ).exclude(pk=patient.unit_id)
 
 
+def receiving_member(unit: Unit, pk: int) -> User | None:
+    """The active member of `unit` with this id, or None: an id of anyone else (another unit's,
+    another organisation's, someone who left) is not told apart from an id that nobody has."""
+    return User.objects.filter(pk=pk, unit=unit, is_active=True).first()
+
+
 def receiving_people_for(units):
     """The people a handoff may be addressed to: active members of those units who may accept."""
     return User.objects.filter(Q(unit__in=units), is_active=True, role__in=ACCEPT_HANDOFF.roles).select_related("unit")

@@ -111,6 +111,9 @@ def unwritten(ipass: Mapping[str, str], *, to_send: bool = False) -> dict[str, s
 # A due time years away or ago is a typo (a year of 2001 for 2026), not a plan.
 ACTION_DUE_PAST, ACTION_DUE_AHEAD = dt.timedelta(days=7), dt.timedelta(days=120)
 ACTION_DUE_RANGE = "Each action is due between a week ago and 120 days from now."
+# One answer for anyone who cannot receive the handoff (another unit's or organisation's member,
+# someone who left): naming them, or telling them apart, would let a sender learn who works where.
+NOT_A_RECEIVING_MEMBER = "Choose an active member of the receiving unit."
 
 
 def _plausible_due(due_at: dt.datetime, now: dt.datetime) -> bool:
@@ -145,7 +148,7 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
         wanted = Unit.Kind(RECEIVING_UNIT_KINDS[content.kind]).label.lower()
         add("to_unit", f"A “{Handoff.Kind(content.kind).label}” handoff goes to a {wanted}.")
     if content.to_person is not None and (content.to_person.unit_id != to_unit.pk or not content.to_person.is_active):
-        add("to_person", f"{content.to_person} is not an active member of {to_unit}.")
+        add("to_person", NOT_A_RECEIVING_MEMBER)
     if event.patient_id != patient.pk:
         add("event", "This event belongs to another patient.")
     elif event.status == CareEvent.Status.CANCELLED:

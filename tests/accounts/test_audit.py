@@ -131,6 +131,20 @@ def test_sign_in_sign_out_and_a_failed_sign_in_are_logged(client, nurse):
     assert rows(action=Action.LOGIN_FAILED)[0].detail == {"username": "nurse"}
 
 
+def test_what_a_caller_sent_is_logged_cut_to_fit_and_without_nul(db):
+    # PostgreSQL's text and jsonb cannot hold NUL, and object_id holds 64 characters: a request
+    # made to fail must not fail again, as a 500, at its own audit row.
+    row = audit_record(
+        action=Action.VIEW,
+        object_type="fhir.Patient",
+        object_id="1" * 70 + "\x00",
+        detail={"query": "x=\x00", "bad\x00key": ["a\x00b", 1]},
+    )
+    row.refresh_from_db()
+    assert row.object_id == "1" * 64
+    assert row.detail == {"query": "x=", "badkey": ["ab", 1]}
+
+
 def test_the_database_refuses_to_change_or_delete_an_audit_row(db):
     row = audit_record(action=Action.VIEW, object_type="patients.patient", object_id=1)
     for statement in ("UPDATE accounts_auditevent SET action = 'create'", "DELETE FROM accounts_auditevent"):
@@ -173,8 +187,8 @@ def test_the_csv_export_holds_the_filtered_rows_and_is_itself_logged(client, adm
     verified_login(client, admin_user)
     response = client.get(reverse("audit:export"), {"action": "login_failed"})
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("id,at,actor_id")
-    assert len(lines) == 2 and ",login_failed,failure," in lines[1]
+    assert lines[0].startswith('"id","at","actor_id"')  # every cell quoted (accounts.csv_export)
+    assert len(lines) == 2 and ',"login_failed","failure",' in lines[1]
     (export,) = rows(action=Action.EXPORT)
     assert (export.actor_username, export.detail) == ("admin", {"filters": {"action": "login_failed"}})
 

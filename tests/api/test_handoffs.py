@@ -9,6 +9,7 @@ from coordination.handoffs.models import Handoff
 
 from ..checklists.helpers import publish_template
 from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge, make_home_nurse
+from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import bearer, token_for
 
 
@@ -73,6 +74,29 @@ def test_bad_handoff_input_is_refused_at_its_field(client, case_manager, dischar
     response = create(client, case_manager, new_handoff(discharge, agency, **changes))
     assert response.status_code == 400 and field in response.json()["errors"], response.json()
     assert not Handoff.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["other-organisation", "other-unit", "former-member", "nobody"])
+def test_a_receiving_person_outside_the_unit_gets_one_neutral_answer(client, case_manager, discharge, agency, who):
+    # Neither a name nor "no user has the id": the answer must not tell who exists, or where.
+    units = {
+        "other-organisation": UnitFactory(organisation=OrganisationFactory(name="Other Hospital Trust")),
+        "other-unit": make_agency(agency, "Other agency"),
+    }
+    person = UserFactory(last_name="Secretname", unit=units.get(who, agency), is_active=who != "former-member")
+    person_id = person.pk + 1000 if who == "nobody" else person.pk
+    response = create(client, case_manager, new_handoff(discharge, agency, to_person=person_id))
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"to_person": ["Choose an active member of the receiving unit."]}
+    assert b"Secretname" not in response.content
+    assert not Handoff.objects.exists()
+
+
+def test_an_active_member_of_the_receiving_unit_is_addressed(client, case_manager, discharge, agency):
+    home_nurse = make_home_nurse(agency)
+    response = create(client, case_manager, new_handoff(discharge, agency, to_person=home_nurse.pk))
+    assert response.status_code == 201, response.content
+    assert Handoff.objects.get().to_person == home_nurse
 
 
 def test_an_event_of_another_teams_patient_is_not_found(client, outsider, discharge, agency):

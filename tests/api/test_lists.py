@@ -1,6 +1,7 @@
 """Every list of the API: what a nurse sees of her patients, in a constant number of queries
 whether her care teams hold one patient or several."""
 
+import base64
 import datetime as dt
 
 import pytest
@@ -83,3 +84,13 @@ def test_a_list_costs_the_same_queries_for_one_patient_and_for_several(
     several, more_rows = queries(client, name, secret)
     assert several == one
     assert more_rows > rows or name == "regimen"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/patients", "/api/v1/tasks"])  # ordered by -id, by due_at (a time)
+@pytest.mark.parametrize("cursor", [b"o=0&p=abc", b"o=0&p=\x00", b"o=x", "o=0&p=\u00e9".encode()])
+def test_a_cursor_that_is_not_ours_is_a_404_invalid_cursor(client, templates, patient, nurse, path, cursor):
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))])
+    query = {"cursor": base64.b64encode(cursor).decode()}
+    response = client.get(path, query, **bearer(token_for(nurse)))
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "Invalid cursor"

@@ -205,6 +205,16 @@ def test_a_digit_that_is_no_decimal_digit_is_a_clear_error_not_a_server_error(cl
     assert not Task.objects.exclude(assignee=None).exists()
 
 
+@pytest.mark.parametrize("url", ["/api/v1/tasks/{}", "/api/v1/tasks/{}/claim", "/api/v1/patients/{}"])
+def test_an_id_too_long_to_be_one_is_not_found_not_a_server_error(client, nurse, tasks, url):
+    secret = token_for(nurse)
+    url = url.format("1" * 70)
+    response = client.post(url, {}, content_type="application/json", **bearer(secret)) if "claim" in url else None
+    response = response or client.get(url, **bearer(secret))
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+    assert not AuditEvent.objects.filter(outcome=AuditEvent.Outcome.DENIED).exists()  # no lookup, nothing to log
+
+
 def test_an_assessment_task_answered_with_a_digit_that_is_no_number_is_refused_at_its_field(client, nurse, patient):
     item = {"text": "CRS and ICANS check", "response_kind": "text", "records": "toxicity_assessment"}
     publish_template(items=[item], name="Watch")  # as the starter library's CRS and ICANS check

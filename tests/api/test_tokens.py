@@ -1,6 +1,7 @@
 """Personal API tokens: made, listed and revoked on the Security page; how the API signs callers in."""
 
 import datetime as dt
+import logging
 
 import pytest
 import time_machine
@@ -8,10 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.api_auth import NEEDS_SECOND_STEP, OWES_SECOND_STEP, UNKNOWN
-from accounts.models import PersonalToken, Role
+from accounts.models import AuditEvent, PersonalToken, Role
 from accounts.services import token_hash, token_revoke
 
 from ..accounts.helpers import verified_login
+from ..factories import TEST_PASSWORD
 from .helpers import bearer, token_for
 
 PATIENTS = reverse("api:patient-list")
@@ -142,3 +144,102 @@ def test_a_token_reads_fhir_and_once_revoked_gets_a_401_operation_outcome(client
     assert refused.status_code == 401 and refused["Content-Type"].startswith("application/fhir+json")
     assert refused.json()["resourceType"] == "OperationOutcome"
     assert refused.json()["issue"][0] == {"severity": "error", "code": "login", "diagnostics": UNKNOWN}
+
+
+def _revoke(nurse, token):
+    token_revoke(token=token, actor=nurse)
+
+
+def _expire(nurse, token):
+    PersonalToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+
+def _deactivate(nurse, token):
+    nurse.is_active = False
+    nurse.save()
+
+
+def _require_second_step(nurse, token):
+    nurse.role = Role.COORDINATOR
+    nurse.save()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (_revoke, "revoked"),
+        (_expire, "expired"),
+        (_deactivate, "user_inactive"),
+        (_require_second_step, "second_step_missing"),
+    ],
+)
+def test_a_refused_token_is_a_failed_sign_in_of_its_user_in_both_logs(client, nurse, caplog, spoil, reason):
+    secret = token_for(nurse, second_step=False)
+    token = PersonalToken.objects.get(user=nurse)
+    spoil(nurse, token)
+    with caplog.at_level(logging.WARNING, logger="accounts.signin"):
+        assert client.get(PATIENTS, **bearer(secret)).status_code == 401
+    (failed,) = AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED)
+    assert (failed.object_id, failed.outcome) == (str(nurse.pk), AuditEvent.Outcome.FAILURE)
+    assert failed.detail == {"event": "token_refused", "reason": reason, "token": token.pk}
+    assert f"token_refused user=nurse ip=127.0.0.1 reason={reason} token={token.pk}" in caplog.text
+
+
+@pytest.mark.parametrize("header", ["Bearer cct_nope", "Bearer a b"], ids=["unknown-token", "two-words"])
+def test_a_secret_of_no_token_is_logged_in_the_sign_in_log_naming_nobody(client, nurse, caplog, header):
+    with caplog.at_level(logging.WARNING, logger="accounts.signin"):
+        assert client.get(PATIENTS, HTTP_AUTHORIZATION=header).status_code == 401
+    assert "token_unknown user=- ip=127.0.0.1 reason=" in caplog.text and "cct_nope" not in caplog.text
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED).exists()
+
+
+NEW_PASSWORD = "a-Much-longer-passphrase-7"
+
+
+def _own_password_change(client, nurse, admin_user):
+    verified_login(client, nurse)
+    data = {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post(reverse("password_change"), data).status_code == 302
+
+
+def _admin_password_change(client, nurse, admin_user):
+    verified_login(client, admin_user)
+    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert client.post(reverse("admin:auth_user_password_change", args=[nurse.pk]), data).status_code == 302
+
+
+def _admin_action(name):
+    def run(client, nurse, admin_user):
+        verified_login(client, admin_user)
+        changelist = reverse("admin:accounts_user_changelist")
+        assert client.post(changelist, {"action": name, "_selected_action": [nurse.pk]}).status_code == 302
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "revoke",
+    [
+        _own_password_change,
+        _admin_password_change,
+        _admin_action("sign_out_everywhere"),
+        _admin_action("reset_two_step"),
+        _admin_action("deactivate"),
+    ],
+    ids=["password-change", "admin-password-change", "admin-sign-out-everywhere", "second-step-reset", "deactivate"],
+)
+def test_a_new_password_or_an_admins_sign_out_revokes_the_users_tokens(client, nurse, admin_user, revoke):
+    # Tokens are sessions that other systems hold: an account thought to be in other hands ends them too.
+    secret, api = token_for(nurse), client.__class__()
+    assert api.get(PATIENTS, **bearer(secret)).status_code == 200
+    revoke(client, nurse, admin_user)
+    assert api.get(PATIENTS, **bearer(secret)).status_code == 401
+    assert PersonalToken.objects.get(user=nurse).revoked_at is not None
+
+
+def test_signing_out_of_a_browser_leaves_the_users_tokens_working(client, nurse, patient):
+    # Sign-out ends every browser session of the user, not the systems fed by their tokens.
+    secret = token_for(nurse)
+    verified_login(client, nurse)
+    client.post(reverse("logout"))
+    assert client.__class__().get(PATIENTS, **bearer(secret)).status_code == 200

@@ -90,12 +90,35 @@ def test_the_csv_keeps_the_pages_filters(client, world):
     assert len(download(client, "board_overdue", "?role=nurse")) == 2
 
 
+def test_the_export_logs_only_the_lists_own_filters_and_a_nul_elsewhere_is_no_server_error(client, world):
+    # A NUL (which PostgreSQL's jsonb cannot hold) in a parameter the list does not know made
+    # every download a 500, at its audit row.
+    users, _ = world
+    sign_in(client, users["coordinator"])
+    rows = download(client, "board_overdue", "?role=nurse&x=%00&utm=1")
+    assert len(rows) == 2
+    export = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert export.detail["filters"] == {"role": "nurse"}
+
+
 def test_a_cell_that_a_spreadsheet_would_run_is_written_as_text(client, world):
     users, targets = world
     Task.objects.filter(pk=targets["weight"].pk).update(text='=HYPERLINK("http://x")')
     sign_in(client, users["coordinator"])
     rows = download(client, "board_overdue", "?role=nurse")
     assert rows[1][1] == '\'=HYPERLINK("http://x")'
+
+
+def test_a_value_with_another_locales_separator_stays_in_one_quoted_cell(client, world):
+    # Where ";" separates cells, `Doe;=cmd|…` unquoted would give a second cell starting with "=".
+    users, targets = world
+    Task.objects.filter(pk=targets["weight"].pk).update(text="Doe;=cmd|' /C calc'!A0")
+    sign_in(client, users["coordinator"])
+    response = client.get(reverse("board_overdue") + "?role=nurse&format=csv")
+    header, row = b"".join(response.streaming_content).decode().splitlines()
+    assert ",\"Doe;=cmd|' /C calc'!A0\"," in row
+    assert all(cell.startswith('"') and cell.endswith('"') for cell in header.split(","))  # every cell quoted
+    assert next(csv.reader([row]))[1] == "Doe;=cmd|' /C calc'!A0"
 
 
 @pytest.mark.parametrize("name", LISTS)

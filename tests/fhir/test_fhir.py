@@ -16,6 +16,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from accounts.models import AuditEvent
 from checklists.services import checklists_instantiate
+from coordination.fhir.codes import mrn_system
 from patients.models import ToxicityAssessment, Weighing
 
 from ..checklists.helpers import make_event
@@ -184,6 +185,25 @@ def test_an_unknown_id_or_type_is_an_operation_outcome_404(client, world, path):
     users, _, _ = world
     sign_in(client, users["nurse"])
     assert outcome_of(fhir_get(client, path), 404)["code"] == "not-found"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "Patient/" + "a" * 80,
+        "Task/task-" + "1" * 70,
+        "Patient/" + "1" * 70,
+        "Patient/" + "1" * 70 + "/$everything",
+        "Patient/%00",
+        "Patient/%00/$everything",
+    ],
+)
+def test_an_id_too_long_or_with_a_nul_is_a_logged_404_not_a_server_error(client, world, path):
+    users, _, _ = world
+    sign_in(client, users["nurse"])
+    assert outcome_of(fhir_get(client, path), 404)["code"] == "not-found"
+    refused = reads(actor_id=users["nurse"].pk, outcome=AuditEvent.Outcome.DENIED).get()
+    assert len(refused.object_id) <= 64 and "\x00" not in refused.object_id
 
 
 def test_a_write_is_refused_and_changes_nothing(client, world):
@@ -356,6 +376,51 @@ def test_a_search_costs_as_many_queries_for_many_patients_as_for_one(client, wor
         Weighing.objects.create(patient=other, weight_kg=Decimal("60.0"), measured_at=timezone.now())
     assert fhir_get(client, "Patient").json()["total"] == 4
     assert queries() == one
+
+
+def test_a_search_by_identifier_reads_only_the_matching_patient_however_many_are_visible(client, world, settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    users, targets, _ = world
+    sign_in(client, users["coordinator"])
+    query = f"Patient?identifier={targets['patient'].mrn}"
+    fhir_get(client, query)  # warm the session and the user's caches
+
+    def queries():
+        with CaptureQueriesContext(connection) as counted:
+            found = fhir_get(client, query).json()
+        assert [entry["resource"]["id"] for entry in found["entry"]] == [str(targets["patient"].pk)]
+        return counted
+
+    one = queries()
+    for _ in range(3):
+        PatientFactory(unit=targets["patient"].unit)
+    assert fhir_get(client, "Patient").json()["total"] == 4
+    many = queries()
+    assert len(many) == len(one)
+    # The database picks the patient by MRN, not Python among every visible patient's resource.
+    assert any('"patients_patient"."mrn" =' in query["sql"] for query in many.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("token", "found"),
+    [
+        ("{mrn}", True),
+        ("{system}|{mrn}", True),
+        ("|{mrn}", True),
+        ("{system}0|{mrn}", False),  # another organisation's system
+        ("http://other.example/mrn|{mrn}", False),
+        ("nobodys-mrn,{mrn}", True),
+        ("%00", False),
+    ],
+)
+def test_a_search_by_identifier_matches_the_mrn_and_the_organisations_system(client, world, token, found):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    patient = targets["patient"]
+    token = token.format(mrn=patient.mrn, system=mrn_system(patient.organisation_id))
+    answer = fhir_get(client, f"Patient?identifier={token}")
+    assert answer.status_code == 200
+    assert [entry["resource"]["id"] for entry in answer.json()["entry"]] == ([str(patient.pk)] if found else [])
 
 
 # --- $everything ----------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from accounts.audit import get_or_404_audited, record_read, shows
 
 from ..serializers import Empty
 
+MAX_ID_DIGITS = 18  # as FHIR's ids (coordination.fhir.catalogue)
+
 
 class PatientData(viewsets.ReadOnlyModelViewSet):
     """A list and a detail of patient data, from the querysets of the access policy (`visible`).
@@ -38,7 +40,9 @@ class PatientData(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         pk = self.kwargs["pk"]
-        if not pk.isdecimal():  # not an id ("²" is a digit, not a decimal one): nothing to find, nor to log
+        # Not an id ("²" is a digit, not a decimal one; more than 18 digits is no bigint of ours):
+        # nothing to find, nor to log.
+        if not pk.isdecimal() or len(pk) > MAX_ID_DIGITS:
             raise NotFound()
         return get_or_404_audited(self.get_queryset(), pk, object_type=self.audit_type)
 

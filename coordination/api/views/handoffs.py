@@ -6,12 +6,12 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts.models import Unit, User
+from accounts.models import Unit
 from checklists.selectors import get_event_for_user
 
 from ...handoffs import services
 from ...handoffs.models import Handoff
-from ...handoffs.selectors import HANDOFF_RELATIONS, handoffs_visible_to
+from ...handoffs.selectors import HANDOFF_RELATIONS, handoffs_visible_to, receiving_member
 from .. import serializers
 from ..filters import filters_for
 from .base import PatientData, act
@@ -45,10 +45,18 @@ class HandoffViewSet(PatientData):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         event = get_event_for_user(request.user, data.pop("event"))
+        to_unit = _one(Unit, data.pop("to_unit"), "to_unit")
+        to_person = data.pop("to_person", None)
+        if to_person is not None:
+            # Sought among the receiving unit's active members only, so that the answer tells
+            # nobody whether, or where, another id works (coordination.handoffs.services).
+            to_person = receiving_member(to_unit, to_person)
+            if to_person is None:
+                raise ValidationError({"to_person": [services.NOT_A_RECEIVING_MEMBER]})
         content = services.HandoffContent(
             kind=data.pop("kind"),
-            to_unit=_one(Unit, data.pop("to_unit"), "to_unit"),
-            to_person=_one(User, data.pop("to_person", None), "to_person"),
+            to_unit=to_unit,
+            to_person=to_person,
             actions=[services.ActionSpec(**spec) for spec in data.pop("actions", [])],
             **data,
         )

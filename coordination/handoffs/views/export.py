@@ -6,8 +6,9 @@ HEADER = ["Direction", "Patient", "MRN", "Kind", "Status", "From", "To", "Sent",
 HEADER += ["Acknowledged", "Accepted", "Completed", "Acknowledgement overdue", "Flagged", "Signed off"]
 
 
-def handoffs_csv(request, what: str, handoffs, *, zone, now):
-    """`handoffs`: (direction, handoff) pairs, as the page lists them."""
+def handoffs_csv(request, what: str, handoffs, *, zone, now, filters=()):
+    """`handoffs`: (direction, handoff) pairs, as the page lists them; `filters`: the names of the
+    query parameters the list filters by (coordination.exports.csv_download)."""
 
     def row(direction, handoff):
         patient = handoff.patient
@@ -33,6 +34,7 @@ def handoffs_csv(request, what: str, handoffs, *, zone, now):
         header=header,
         rows=[row(direction, handoff) for direction, handoff in handoffs],
         patient_ids=[handoff.patient_id for _, handoff in handoffs],
+        filters=filters,
         handoffs=sorted(handoff.pk for _, handoff in handoffs),
     )
 

@@ -31,7 +31,12 @@ def handoff_review(request):
         handoffs = [h for h in handoffs if h.acknowledgement_overdue(now)]
     if wants_csv(request):
         return handoffs_csv(
-            request, "handoff-review", [("outgoing", h) for h in handoffs], zone=user.unit.zone, now=now
+            request,
+            "handoff-review",
+            [("outgoing", h) for h in handoffs],
+            zone=user.unit.zone,
+            now=now,
+            filters=ReviewFilterForm.base_fields,
         )
     shows(request, handoffs=[h.pk for h in handoffs])
     context = {

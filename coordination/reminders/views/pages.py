@@ -60,7 +60,14 @@ def ledger_csv(request, reminders):
         for r in reminders
     ]
     patient_ids = [r.patient_id for r in reminders if r.patient_id]
-    return csv_download(request, what="reminder-ledger", header=header, rows=rows, patient_ids=patient_ids)
+    return csv_download(
+        request,
+        what="reminder-ledger",
+        header=header,
+        rows=rows,
+        patient_ids=patient_ids,
+        filters=LedgerFilter.base_filters,
+    )
 
 
 # --- one's own preferences --------------------------------------------------------------------------

@@ -146,6 +146,7 @@ def board_overdue(request):
                 for t in tasks
             ],
             patient_ids=[task.patient_id for task in tasks],
+            filters=OverdueListFilter.base_fields,
         )
     patient_url, reassign_url = UrlForPk("patient_detail"), UrlForPk("task_reassign")
     for task in tasks:
@@ -210,6 +211,7 @@ def board_not_ready(request):
                 for e in events
             ],
             patient_ids=[event.patient_id for event in events],
+            filters=NotReadyListFilter.base_fields,
         )
     patient_url, event_url = UrlForPk("patient_detail"), UrlForPk("event_detail")
     for event in events:  # what the rows show, as text: a template writes it fastest

@@ -16,6 +16,7 @@ from coordination.models import Handoff, HandoffComment
 
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event
+from ...factories import OrganisationFactory, UnitFactory, UserFactory
 from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
@@ -116,6 +117,24 @@ def test_an_action_due_years_away_is_a_typo(client, ready, case_manager, agency,
     )
     assert response.status_code == 200
     assert "Each action is due between a week ago and 120 days from now." in response.content.decode()
+    assert not Handoff.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["other-organisation", "other-receiving-unit"])
+def test_a_receiving_person_who_is_not_the_units_is_refused_without_being_named(
+    client, ready, case_manager, agency, who
+):
+    # Named, they would tell the sender who works where. (The list offers the organisation's
+    # receiving people by name on purpose; another organisation's are never in it.)
+    other_organisation = UnitFactory(organisation=OrganisationFactory(name="Other Hospital Trust"))
+    unit = other_organisation if who == "other-organisation" else make_agency(agency, "Other agency")
+    stranger = UserFactory(first_name="Zelda", last_name="Secretname", role="nurse", unit=unit)
+    client.force_login(case_manager)
+    data = form_data(ready, agency, to_person=stranger.pk)
+    body = client.post(reverse("handoff_new", args=[ready.patient_id]), data).content.decode()
+    error = re.search(r'id="id_to_person_error".*?</div>', body, re.S).group()
+    assert svc.NOT_A_RECEIVING_MEMBER in error and "Secretname" not in error
+    assert who != "other-organisation" or "Secretname" not in body
     assert not Handoff.objects.exists()
 
 

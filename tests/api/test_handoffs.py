@@ -92,6 +92,22 @@ def test_a_receiving_person_outside_the_unit_gets_one_neutral_answer(client, cas
     assert not Handoff.objects.exists()
 
 
+@pytest.mark.parametrize("who", ["member", "stranger", "no-unit"])
+def test_another_organisations_unit_gets_one_neutral_answer_whoever_is_named(
+    client, case_manager, discharge, agency, who
+):
+    # Naming another organisation's unit with one of its members, with someone else, or a unit id
+    # nobody has: one answer, about the unit, so that no pair of answers tells who works where.
+    elsewhere = UnitFactory(organisation=OrganisationFactory(name="Other Hospital Trust"))
+    member = UserFactory(last_name="Secretname", unit=elsewhere)
+    unit_id = elsewhere.pk + 1000 if who == "no-unit" else elsewhere.pk
+    person_id = member.pk if who == "member" else UserFactory(unit=agency, is_active=False).pk
+    response = create(client, case_manager, new_handoff(discharge, agency, to_unit=unit_id, to_person=person_id))
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"to_unit": ["Choose one of the units that receive this patient's handoffs."]}
+    assert b"Secretname" not in response.content and not Handoff.objects.exists()
+
+
 def test_an_active_member_of_the_receiving_unit_is_addressed(client, case_manager, discharge, agency):
     home_nurse = make_home_nurse(agency)
     response = create(client, case_manager, new_handoff(discharge, agency, to_person=home_nurse.pk))

@@ -6,24 +6,16 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts.models import Unit
 from checklists.selectors import get_event_for_user
 
 from ...handoffs import services
 from ...handoffs.models import Handoff
-from ...handoffs.selectors import HANDOFF_RELATIONS, handoffs_visible_to, receiving_member
+from ...handoffs.selectors import HANDOFF_RELATIONS, handoffs_visible_to, receiving_member, receiving_units_for
 from .. import serializers
 from ..filters import filters_for
 from .base import PatientData, act
 
-
-def _one(model, pk, field: str):
-    if pk is None:
-        return None
-    found = model.objects.filter(pk=pk).first()
-    if found is None:
-        raise ValidationError({field: [f"No {model._meta.verbose_name} has the id {pk}."]})
-    return found
+NOT_A_RECEIVING_UNIT = "Choose one of the units that receive this patient's handoffs."
 
 
 class HandoffViewSet(PatientData):
@@ -45,11 +37,14 @@ class HandoffViewSet(PatientData):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         event = get_event_for_user(request.user, data.pop("event"))
-        to_unit = _one(Unit, data.pop("to_unit"), "to_unit")
+        # The unit among those that may receive this patient's handoffs, and the person among its
+        # active members only: any other id, whether it exists or not, gets the same answer, so
+        # that no answer tells whether, or where, a unit or a person of another organisation is.
+        to_unit = receiving_units_for(event.patient).filter(pk=data.pop("to_unit")).first()
+        if to_unit is None:
+            raise ValidationError({"to_unit": [NOT_A_RECEIVING_UNIT]})
         to_person = data.pop("to_person", None)
         if to_person is not None:
-            # Sought among the receiving unit's active members only, so that the answer tells
-            # nobody whether, or where, another id works (coordination.handoffs.services).
             to_person = receiving_member(to_unit, to_person)
             if to_person is None:
                 raise ValidationError({"to_person": [services.NOT_A_RECEIVING_MEMBER]})

@@ -449,21 +449,29 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
     for channel in opened.values():
         channel.open()
     handed_on = []
+    claim = lane[0].reminder.sending_since  # the lane's own (_claim_and_ring)
     try:
-        for item in lane:  # in id order: see the module's note on crashes
+        for place, item in enumerate(lane):  # in id order: see the module's note on crashes
             if time.monotonic() - started > budget:
                 handed_on.append(item.reminder.pk)
                 continue
-            _send_one(item, [opened[name] for name in item.channels], clock=clock, result=result)
+            if not _send_one(item, [opened[name] for name in item.channels], clock=clock, result=result):
+                # The claim lapsed and another delivery took the lane's reminders over (a paused
+                # process, a lease shorter than a batch): they are its to send, not ours.
+                result.passed_over += [later.reminder.pk for later in lane[place + 1 :]]
+                break
     finally:
         for channel in opened.values():
             channel.close()
-        if handed_on:  # give up the claim on what another task will send
-            Reminder.objects.filter(pk__in=handed_on, state=State.PENDING).update(sending_since=None)
+        if handed_on:  # give up the claim on what another task will send, if it is still ours
+            Reminder.objects.filter(pk__in=handed_on, state=State.PENDING, sending_since=claim).update(
+                sending_since=None
+            )
             result.handed_on += handed_on
 
 
-def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: DeliveryResult) -> None:
+def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: DeliveryResult) -> bool:
+    """Send one reminder and record the outcome; False when the lane's claim turned out lost."""
     reminder = item.reminder
     # The outcome is recorded while this lane's claim is still ours (the lease outlasts the
     # batch), with a conditional update that must touch one row.
@@ -478,13 +486,18 @@ def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: Delivery
             (result.failed if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS else result.retrying).append(
                 reminder.pk
             )
-            return
+            return True
         done.append(channel.name)
     if _mark_sent(reminder.pk, claim=reminder.sending_since, channels=done, at=clock()) != 1:
         logger.warning(
-            "Reminder %s was sent after its claim had lapsed: another delivery may send it too.", reminder.pk
+            "Reminder %s was sent after its claim had lapsed: the delivery that took it over sends it "
+            "again, marked in doubt; this lane stops.",
+            reminder.pk,
         )
+        result.passed_over.append(reminder.pk)
+        return False
     result.sent.append(reminder.pk)
+    return True
 
 
 # The hot path, once per reminder: plain SQL instead of the ORM's update (a third of its cost,

@@ -16,6 +16,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends import locmem
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -557,6 +558,38 @@ def test_a_lapsed_claim_taken_over_by_two_deliveries_has_one_reminder_in_doubt(
     assert reminders_deliver(ids=ids[1:2]).sent == ids[1:2]
     assert sorted(reminders_deliver(ids=ids[2:]).sent) == ids[2:]
     assert list(Reminder.objects.filter(in_doubt=True).values_list("pk", flat=True)) == [ids[1]]
+
+
+# Another delivery's claim on the batch's reminders, taken while the first email was going out.
+TAKEN_OVER_AT = EVENT_AT - dt.timedelta(hours=1)
+
+
+class TakenOverWhileSending(locmem.EmailBackend):
+    """Sends like locmem; the first send is slow enough for the lane's claim to lapse and another
+    delivery to take the lane's reminders over (a paused process, a lease shorter than a batch)."""
+
+    def send_messages(self, messages):
+        Reminder.objects.filter(state=Reminder.State.PENDING).update(sending_since=TAKEN_OVER_AT)
+        return super().send_messages(messages)
+
+
+def test_a_lane_whose_claim_was_taken_over_stops_and_leaves_the_rest_to_the_new_claim(
+    event, cast, django_capture_on_commit_callbacks, settings, time_machine
+):
+    settings.EMAIL_BACKEND = "tests.coordination.reminders.test_reminders.TakenOverWhileSending"
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        ids = sorted(reminders_sweep().new_ids)
+    assert len(ids) >= 3
+
+    result = reminders_deliver(ids=ids)
+
+    # The email in flight went; its outcome could not be recorded under a claim no longer ours.
+    assert len(mail.outbox) == 1 and result.sent == []
+    pending = Reminder.objects.filter(state=Reminder.State.PENDING)
+    # Nothing more was sent, and the new claim on the rest stands: it is the other delivery's to send.
+    assert pending.count() == len(ids) and set(pending.values_list("sending_since", flat=True)) == {TAKEN_OVER_AT}
+    assert sorted(result.passed_over) == ids
 
 
 @pytest.mark.parametrize("email", [False, True])

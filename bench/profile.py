@@ -16,6 +16,7 @@ import argparse
 import collections
 import cProfile
 import importlib
+import inspect
 import io
 import os
 import pstats
@@ -23,6 +24,7 @@ import statistics
 import sys
 import time
 import types
+from collections.abc import Callable
 
 from .db import bench_url, exists
 from .generate import LOAD_DATABASE
@@ -43,13 +45,23 @@ def _one(client, page) -> None:
         raise SystemExit(f"{page.name} ({page.path}) answered {response.status_code}")
 
 
-def _time_steps(paths: list[str]) -> dict[str, float]:
+def _time_steps(paths: list[str]) -> tuple[dict[str, float], Callable[[], None]]:
     """Wrap each function named by a dotted path, wherever it is bound (a module that imported it
-    by name holds its own reference), so that it adds its CPU time to the returned totals."""
+    by name holds its own reference), so that it adds its CPU time to the returned totals; and a
+    function that puts every original back."""
     spent: dict[str, float] = collections.defaultdict(float)
+    replaced: list[tuple[object, str, object]] = []  # (holder, name, what it held)
+
+    def replace(holder, name: str, value) -> None:
+        replaced.append((holder, name, inspect.getattr_static(holder, name)))
+        setattr(holder, name, value)
+
     for path in paths:
         owner, name = _owner_of(path)
-        original = getattr(owner, name)
+        held = inspect.getattr_static(owner, name)
+        # A classmethod or staticmethod is timed inside its descriptor, which stays what it was.
+        kind = type(held) if isinstance(held, classmethod | staticmethod) else None
+        original = held.__func__ if kind else getattr(owner, name)
 
         def timed(*args, _original=original, _path=path, **kwargs):
             start = time.process_time()
@@ -59,13 +71,18 @@ def _time_steps(paths: list[str]) -> dict[str, float]:
                 spent[_path] += time.process_time() - start
 
         if not isinstance(owner, types.ModuleType):  # a method: its class holds it
-            setattr(owner, name, timed)
+            replace(owner, name, kind(timed) if kind else timed)
             continue
         for module in list(sys.modules.values()):
             for attribute, value in list(vars(module).items() if module else ()):
                 if value is original:
-                    setattr(module, attribute, timed)
-    return spent
+                    replace(module, attribute, timed)
+
+    def restore() -> None:
+        for holder, name, value in reversed(replaced):
+            setattr(holder, name, value)
+
+    return spent, restore
 
 
 def _owner_of(path: str):
@@ -125,7 +142,7 @@ def main(argv) -> None:
     for query in captured.captured_queries:
         print(f"  {float(query['time']) * 1000:6.2f} ms  {query['sql'][:160]}")
 
-    spent = _time_steps(args.step)
+    spent, _ = _time_steps(args.step)  # the process ends after the report: nothing to put back
     cpu = []
     for _ in range(args.requests):
         start = time.process_time()

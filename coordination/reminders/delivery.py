@@ -4,7 +4,7 @@
    delivery holds are its business), checks that each reminder still matters (the task may
    have been done, moved or snoozed since, the event cancelled, the handoff acknowledged),
    rings the bell (a `Notification`), marks what is settled, and stamps the rest, in lanes of
-   consecutive ids, with each lane's claim (`sending_since`). The bell rings exactly once.
+   consecutive ids, with each lane's claim (`claim`, and `sending_since` for its lease). The bell rings exactly once.
 2. Then the other channels (email…): each lane, in a thread of its own (REMINDER_SEND_LANES),
    sends one reminder at a time in id order; after each, one update records the outcome while
    the claim is still ours: sent, or a failure with a retry after a backoff (after
@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -211,7 +212,7 @@ def _claim_and_ring(
             if reminder.pk in in_doubt:
                 changes.set(reminder, in_doubt=True)
             if reminder.sending_since is not None:  # a lapsed claim, taken over
-                changes.set(reminder, sending_since=None, lapsed_claim=reminder.sending_since)
+                changes.set(reminder, sending_since=None, claim=None, lapsed_claim=reminder.claim)
             skip, held_until, digest = checks.verdict(reminder)
             if skip:
                 changes.set(reminder, state=State.SKIPPED, skip_reason=skip[:200])
@@ -248,10 +249,11 @@ def _claim_and_ring(
                     changes.set(reminder, state=State.SENT, sent_at=now)
                     result.sent.append(reminder.pk)
         lanes = _lanes(outgoing, most_lanes)
-        for number, lane in enumerate(lanes):
-            # Each lane's claim: its own stamp, so that a crash leaves one reminder in doubt per lane.
+        for lane in lanes:
+            # Each lane's claim: its own, so that a crash leaves one reminder in doubt per lane.
+            claim = uuid.uuid4()
             for item in lane:
-                changes.set(item.reminder, sending_since=now + dt.timedelta(microseconds=number))
+                changes.set(item.reminder, sending_since=now, claim=claim)
         Notification.objects.bulk_create(notifications)
         changes.save()
     return lanes
@@ -285,21 +287,28 @@ def _first_of_lapsed_claims(reminders: list[Reminder]) -> set[int]:
     already took over from it (`lapsed_claim`): the sweep and the broker's redelivery can split
     a dead lane's reminders between batches, and each row moves from the one set to the other
     in the commit that takes it over, so every batch finds the same first one."""
-    lapsed = {r.sending_since for r in reminders if r.sending_since is not None}
+    claimed = [r for r in reminders if r.sending_since is not None]
+    # A claim stamped before claims had names (a deploy while a lane was sending): any may have gone.
+    unnamed = {r.pk for r in claimed if r.claim is None}
+    lapsed = {r.claim for r in claimed if r.claim is not None}
     if not lapsed:
-        return set()
+        return unnamed
     still_claimed = (
-        Reminder.objects.filter(state=State.PENDING, sending_since__in=lapsed)
-        .values(claim=F("sending_since"))
+        Reminder.objects.filter(state=State.PENDING, claim__in=lapsed)
+        .values(lane=F("claim"))
         .annotate(first=Min("pk"))
+        .order_by()
     )
     taken_over = (
-        Reminder.objects.filter(lapsed_claim__in=lapsed).values(claim=F("lapsed_claim")).annotate(first=Min("pk"))
+        Reminder.objects.filter(lapsed_claim__in=lapsed)
+        .values(lane=F("lapsed_claim"))
+        .annotate(first=Min("pk"))
+        .order_by()
     )
-    firsts: dict[dt.datetime, int] = {}
+    firsts: dict[uuid.UUID, int] = {}
     for row in [*still_claimed, *taken_over]:
-        firsts[row["claim"]] = min(row["first"], firsts.get(row["claim"], row["first"]))
-    return set(firsts.values())
+        firsts[row["lane"]] = min(row["first"], firsts.get(row["lane"], row["first"]))
+    return set(firsts.values()) | unnamed
 
 
 class Changes:
@@ -449,7 +458,7 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
     for channel in opened.values():
         channel.open()
     handed_on = []
-    claim = lane[0].reminder.sending_since  # the lane's own (_claim_and_ring)
+    claim = lane[0].reminder.claim  # the lane's own (_claim_and_ring)
     try:
         for place, item in enumerate(lane):  # in id order: see the module's note on crashes
             if time.monotonic() - started > budget:
@@ -464,8 +473,8 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
         for channel in opened.values():
             channel.close()
         if handed_on:  # give up the claim on what another task will send, if it is still ours
-            Reminder.objects.filter(pk__in=handed_on, state=State.PENDING, sending_since=claim).update(
-                sending_since=None
+            Reminder.objects.filter(pk__in=handed_on, state=State.PENDING, claim=claim).update(
+                sending_since=None, claim=None
             )
             result.handed_on += handed_on
 
@@ -488,7 +497,7 @@ def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: Delivery
             )
             return True
         done.append(channel.name)
-    if _mark_sent(reminder.pk, claim=reminder.sending_since, channels=done, at=clock()) != 1:
+    if _mark_sent(reminder.pk, claim=reminder.claim, channels=done, at=clock()) != 1:
         logger.warning(
             "Reminder %s was sent after its claim had lapsed: the delivery that took it over sends it "
             "again, marked in doubt; this lane stops.",
@@ -504,12 +513,12 @@ def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: Delivery
 # docs/performance.md), and on PostgreSQL a statement prepared once per connection, on a cursor
 # of its own (no audit context to pass: reminders are not audited by triggers).
 MARK_SENT = (
-    "UPDATE coordination_reminder SET state = %s, sent_at = %s, channels = %s, sending_since = NULL "
-    "WHERE id = %s AND state = %s AND sending_since = %s"
+    "UPDATE coordination_reminder SET state = %s, sent_at = %s, channels = %s, sending_since = NULL, claim = NULL "
+    "WHERE id = %s AND state = %s AND claim = %s"
 )
 
 
-def _mark_sent(pk: int, *, claim: dt.datetime, channels: list[str], at: dt.datetime) -> int:
+def _mark_sent(pk: int, *, claim: uuid.UUID, channels: list[str], at: dt.datetime) -> int:
     """Record a reminder as sent while the claim is still ours: a conditional update that must touch one row."""
     if connection.vendor == "postgresql":
         connection.ensure_connection()
@@ -517,9 +526,11 @@ def _mark_sent(pk: int, *, claim: dt.datetime, channels: list[str], at: dt.datet
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(MARK_SENT, params, prepare=True)
             return cursor.rowcount
-    times = [connection.ops.adapt_datetimefield_value(value) for value in (at, claim)]  # as the ORM stores them
+    # As the ORM stores them on SQLite: the time as text, the claim as 32 hex digits.
+    stored_at = connection.ops.adapt_datetimefield_value(at)
+    stored_claim = Reminder._meta.get_field("claim").get_db_prep_value(claim, connection)
     with connection.cursor() as cursor:
-        cursor.execute(MARK_SENT, [State.SENT, times[0], json.dumps(channels), pk, State.PENDING, times[1]])
+        cursor.execute(MARK_SENT, [State.SENT, stored_at, json.dumps(channels), pk, State.PENDING, stored_claim])
         return cursor.rowcount
 
 
@@ -527,9 +538,10 @@ def _record_failure(reminder: Reminder, channel: Channel, error: Exception, now:
     reminder.attempts += 1
     give_up = reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS
     delay = min(dt.timedelta(seconds=settings.REMINDER_RETRY_SECONDS * 2 ** (reminder.attempts - 1)), MAX_RETRY_DELAY)
-    mine = Reminder.objects.filter(pk=reminder.pk, state=State.PENDING, sending_since=reminder.sending_since)
+    mine = Reminder.objects.filter(pk=reminder.pk, state=State.PENDING, claim=reminder.claim)
     mine.update(
         sending_since=None,
+        claim=None,
         channels=done,  # the channels that did send are not repeated
         attempts=F("attempts") + 1,
         last_error=f"{channel.name}: {type(error).__name__}: {error}"[:500],

@@ -200,12 +200,15 @@ class Reminder(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True, help_text="When the bell got it.")
     # The claim of the delivery lane that sends it (committed before anything is sent), cleared
-    # when the outcome is recorded. Older than REMINDER_REDISPATCH_SECONDS: the sender died.
+    # when the outcome is recorded: `claim` names the lane (unique: two lanes claimed in the same
+    # microsecond stay two), `sending_since` is when its lease began. Older than
+    # REMINDER_REDISPATCH_SECONDS: the sender died.
     sending_since = models.DateTimeField(null=True, blank=True)
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     # The lapsed claim it was taken over from, kept for good: with the reminders still pending
     # under that claim, it tells which of them all came first, however many deliveries took
     # them over one after the other (delivery._first_of_lapsed_claims).
-    lapsed_claim = models.DateTimeField(null=True, blank=True, editable=False)
+    lapsed_claim = models.UUIDField(null=True, blank=True, editable=False)
     in_doubt = models.BooleanField(
         default=False,
         help_text="A send was interrupted by a crash and repeated: the recipient may have it twice "
@@ -231,6 +234,8 @@ class Reminder(models.Model):
             models.Index(fields=["event"], condition=Q(event__isnull=False), name="reminder_event_idx"),
             models.Index(fields=["handoff"], condition=Q(handoff__isnull=False), name="reminder_handoff_idx"),
             models.Index(fields=["alert"], condition=Q(alert__isnull=False), name="reminder_alert_idx"),
+            # A lapsed claim's reminders, found again when it is taken over (few are claimed at a time).
+            models.Index(fields=["claim"], condition=Q(claim__isnull=False), name="reminder_claim_idx"),
             models.Index(
                 fields=["lapsed_claim"], condition=Q(lapsed_claim__isnull=False), name="reminder_lapsed_claim_idx"
             ),

@@ -9,6 +9,7 @@ code through a real worker and Redis.
 import csv
 import datetime as dt
 import io
+import uuid
 import zoneinfo
 
 import psycopg
@@ -507,7 +508,9 @@ def test_a_send_cut_short_by_a_crash_is_repeated_once_its_claim_lapses_and_marke
         reminders_sweep()
     reminder = Reminder.objects.get(task=pump)
     # A worker rang the bell, claimed the email and died before recording the outcome.
-    Reminder.objects.filter(pk=reminder.pk).update(notified_at=start, channels=["in_app"], sending_since=start)
+    Reminder.objects.filter(pk=reminder.pk).update(
+        notified_at=start, channels=["in_app"], sending_since=start, claim=uuid.uuid4()
+    )
 
     time_machine.move_to(start + dt.timedelta(seconds=299), tick=False)
     assert reminders_deliver(ids=[reminder.pk]).passed_over == [reminder.pk]  # it may still be sending
@@ -529,7 +532,9 @@ def test_of_a_batch_cut_short_only_its_first_unsent_reminder_is_in_doubt(
     with django_capture_on_commit_callbacks(execute=False):
         ids = sorted(reminders_sweep().new_ids)
     # A worker rang the bell for the whole batch, sent the first email and died sending the second.
-    Reminder.objects.filter(pk__in=ids).update(notified_at=start, channels=["in_app"], sending_since=start)
+    Reminder.objects.filter(pk__in=ids).update(
+        notified_at=start, channels=["in_app"], sending_since=start, claim=uuid.uuid4()
+    )
     Reminder.objects.filter(pk=ids[0]).update(state="sent", sent_at=start, channels=["in_app", "email"])
 
     time_machine.move_to(start + dt.timedelta(seconds=301), tick=False)
@@ -538,8 +543,9 @@ def test_of_a_batch_cut_short_only_its_first_unsent_reminder_is_in_doubt(
     assert len(mailoutbox) == len(ids) - 1 and not Notification.objects.exists()
 
 
+@pytest.mark.parametrize("first_taken", ["the first unsent", "the others"])
 def test_a_lapsed_claim_taken_over_by_two_deliveries_has_one_reminder_in_doubt(
-    event, cast, django_capture_on_commit_callbacks, settings, mailoutbox, time_machine
+    event, cast, django_capture_on_commit_callbacks, settings, mailoutbox, time_machine, first_taken
 ):
     """The sweep and the broker's redelivery can split a dead lane's reminders between batches:
     the second one to take over must not count the first one's reminders as never claimed, or
@@ -551,17 +557,41 @@ def test_a_lapsed_claim_taken_over_by_two_deliveries_has_one_reminder_in_doubt(
         ids = sorted(reminders_sweep().new_ids)
     assert len(ids) >= 3
     # One lane rang the bell for all of them, sent the first email and died sending the second.
-    Reminder.objects.filter(pk__in=ids).update(notified_at=start, channels=["in_app"], sending_since=start)
+    Reminder.objects.filter(pk__in=ids).update(
+        notified_at=start, channels=["in_app"], sending_since=start, claim=uuid.uuid4()
+    )
     Reminder.objects.filter(pk=ids[0]).update(state="sent", sent_at=start, channels=["in_app", "email"])
 
     time_machine.move_to(start + dt.timedelta(seconds=301), tick=False)
-    assert reminders_deliver(ids=ids[1:2]).sent == ids[1:2]
-    assert sorted(reminders_deliver(ids=ids[2:]).sent) == ids[2:]
+    batches = [ids[1:2], ids[2:]] if first_taken == "the first unsent" else [ids[2:], ids[1:2]]
+    for batch in batches:
+        assert sorted(reminders_deliver(ids=batch).sent) == batch
     assert list(Reminder.objects.filter(in_doubt=True).values_list("pk", flat=True)) == [ids[1]]
 
 
+def test_two_lanes_claimed_at_the_same_instant_each_leave_their_own_first_in_doubt(
+    event, cast, django_capture_on_commit_callbacks, settings, mailoutbox, time_machine
+):
+    """Two workers' lanes can claim in the same microsecond: their claims are still two, and a crash
+    of both leaves each lane's first unsent reminder in doubt (one stamp for both marked only one)."""
+    settings.REMINDER_REDISPATCH_SECONDS = 300
+    start = EVENT_AT - dt.timedelta(hours=2)
+    time_machine.move_to(start, tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        ids = sorted(reminders_sweep().new_ids)
+    lanes = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+    for lane in lanes:
+        Reminder.objects.filter(pk__in=lane).update(
+            notified_at=start, channels=["in_app"], sending_since=start, claim=uuid.uuid4()
+        )
+
+    time_machine.move_to(start + dt.timedelta(seconds=301), tick=False)
+    assert sorted(reminders_deliver(ids=ids).sent) == ids
+    assert sorted(Reminder.objects.filter(in_doubt=True).values_list("pk", flat=True)) == [lane[0] for lane in lanes]
+
+
 # Another delivery's claim on the batch's reminders, taken while the first email was going out.
-TAKEN_OVER_AT = EVENT_AT - dt.timedelta(hours=1)
+TAKEN_OVER_AT, OTHER_CLAIM = EVENT_AT - dt.timedelta(hours=1), uuid.UUID(int=7)
 
 
 class TakenOverWhileSending(locmem.EmailBackend):
@@ -569,7 +599,7 @@ class TakenOverWhileSending(locmem.EmailBackend):
     delivery to take the lane's reminders over (a paused process, a lease shorter than a batch)."""
 
     def send_messages(self, messages):
-        Reminder.objects.filter(state=Reminder.State.PENDING).update(sending_since=TAKEN_OVER_AT)
+        Reminder.objects.filter(state=Reminder.State.PENDING).update(sending_since=TAKEN_OVER_AT, claim=OTHER_CLAIM)
         return super().send_messages(messages)
 
 
@@ -588,7 +618,7 @@ def test_a_lane_whose_claim_was_taken_over_stops_and_leaves_the_rest_to_the_new_
     assert len(mail.outbox) == 1 and result.sent == []
     pending = Reminder.objects.filter(state=Reminder.State.PENDING)
     # Nothing more was sent, and the new claim on the rest stands: it is the other delivery's to send.
-    assert pending.count() == len(ids) and set(pending.values_list("sending_since", flat=True)) == {TAKEN_OVER_AT}
+    assert pending.count() == len(ids) and set(pending.values_list("claim", flat=True)) == {OTHER_CLAIM}
     assert sorted(result.passed_over) == ids
 
 

@@ -5,31 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('checklists', '0017_task_patient_due_id_idx'),
-        ('coordination', '0009_calendar_feed_key'),
-        ('patients', '0016_event_missed'),
+        ("checklists", "0017_task_patient_due_id_idx"),
+        ("coordination", "0009_calendar_feed_key"),
+        ("patients", "0016_event_missed"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reminder',
-            name='claim',
+            model_name="reminder",
+            name="claim",
             field=models.UUIDField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='reminder',
-            name='lapsed_claim',
+            model_name="reminder",
+            name="lapsed_claim",
             field=models.UUIDField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(condition=models.Q(('claim__isnull', False)), fields=['claim'], name='reminder_claim_idx'),
+            model_name="reminder",
+            index=models.Index(
+                condition=models.Q(("claim__isnull", False)), fields=["claim"], name="reminder_claim_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(condition=models.Q(('lapsed_claim__isnull', False)), fields=['lapsed_claim'], name='reminder_lapsed_claim_idx'),
+            model_name="reminder",
+            index=models.Index(
+                condition=models.Q(("lapsed_claim__isnull", False)),
+                fields=["lapsed_claim"],
+                name="reminder_lapsed_claim_idx",
+            ),
         ),
     ]

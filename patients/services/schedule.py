@@ -117,6 +117,17 @@ def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
     return CycleTimes(starts_at, planned_ends_at, InfusionClock(starts_at, breaks).wall(planned_ends_at))
 
 
+def _restarted_at_the_restart_dose_before(cycle: Cycle, course: TreatmentCourse, moment: dt.datetime) -> bool:
+    """A stop of this cycle before `moment` restarted at the restart dose (a grade 3 toxicity): the
+    label escalates again only after `re_escalation_after_days` without recurrence, and that
+    re-escalation (interruptions.interruption_restart) replaces the cycle's own step-up, which
+    would otherwise come sooner (CLINICAL.md, "Interruptions")."""
+    return any(
+        stop.cycle_id == cycle.pk and stop.restart_dose and stop.stopped_at < moment
+        for stop in course.interruptions.all()
+    )
+
+
 def cycle_planned_events(
     *, cycle: Cycle, course: TreatmentCourse, version: RegimenVersion, zone, breaks: list[Break]
 ) -> list[PlannedEvent]:
@@ -144,7 +155,7 @@ def cycle_planned_events(
     events = [PlannedEvent(CareEvent.Kind.CYCLE_START, 1, times.starts_at, setting_at(times.starts_at))]
     if cycle.number == 1 and version.has_step_up and version.step_up_day <= cycle.infusion_days:
         step_up_at = day(version.step_up_day)
-        if step_up_at < times.ends_at:
+        if step_up_at < times.ends_at and not _restarted_at_the_restart_dose_before(cycle, course, step_up_at):
             events.append(PlannedEvent(CareEvent.Kind.DOSE_STEP_UP, 1, step_up_at, setting_at(step_up_at)))
     if discharge_at and discharge_at < times.ends_at:
         events.append(PlannedEvent(CareEvent.Kind.DISCHARGE_HOME, 1, discharge_at, Setting.INPATIENT))

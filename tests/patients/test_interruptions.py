@@ -186,8 +186,26 @@ def test_a_restart_after_a_grade_3_reaction_carries_the_restart_dose_and_a_re_es
     assert step_up.planned_at == restarted_at + 7 * DAY
     assert step_up.cycle.number == 1 and step_up.status == CareEvent.Status.PLANNED
     assert version.re_escalation_dose in step_up.note
-    # The cycle's own day-8 step-up stays: the re-escalation is a second one.
+    # The reaction came on day 12, after the day-8 step-up: that one stays, the re-escalation is a second.
     assert len(live(course, CareEvent.Kind.DOSE_STEP_UP)) == 2
+
+
+def test_a_grade_3_reaction_before_the_step_up_moves_the_escalation_to_7_days_after_the_restart(
+    course, nurse, oncologist
+):
+    # Day 3, in hospital, still at the starting dose; restarted on day 4 at the restart dose.
+    stopped_at = at(3, 4, 10)
+    interruption = stop(course, nurse, stopped_at=stopped_at, cause=ADVERSE, grade=3)
+    done = restart(interruption, oncologist, stopped_at + DAY)
+    # The cycle's own step-up would come on day 9 (day 8 moved by the break), 5 days after the
+    # restart; the label escalates again only after 7 days without recurrence (CLINICAL.md,
+    # "Interruptions"): the re-escalation replaces it.
+    assert live(course, CareEvent.Kind.DOSE_STEP_UP) == [done.re_escalation_event]
+    assert done.re_escalation_event.planned_at == stopped_at + 8 * DAY
+    cancelled = CareEvent.objects.filter(
+        cycle__course=course, kind=CareEvent.Kind.DOSE_STEP_UP, status=CareEvent.Status.CANCELLED
+    )
+    assert cancelled.count() == 1
 
 
 def test_a_restart_without_a_grade_3_reaction_keeps_the_dose(course, nurse, oncologist):

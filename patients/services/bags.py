@@ -58,16 +58,20 @@ def next_change_after(event: CareEvent) -> CareEvent | None:
     )
 
 
-def weighing_warning(weighing: Weighing | None, event: CareEvent) -> str:
-    """Said beside the bag and the dose band when the weight is not today's."""
+def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.datetime | None = None) -> str:
+    """Said beside the bag and the dose band when the weight is not today's (the unit's day): the
+    dose band and a bag's weight limit are read from today's weighing (CLINICAL.md), and a bag is
+    not recorded without one (infusion_bag_record)."""
     if weighing is None:
         return "No weighing is recorded: weigh the patient before the bag is prepared."
     zone = event.patient.unit.zone
     measured_on = timezone.localtime(weighing.measured_at, zone).date()
-    if measured_on < event.cycle.start_date:
+    today = timezone.localtime(now or timezone.now(), zone).date()
+    if measured_on < today:
         return (
-            f"The newest weighing ({weighing.weight_kg} kg) is from {measured_on:%d %b %Y}, before this cycle "
-            f"started on {event.cycle.start_date:%d %b %Y}: weigh the patient."
+            f"The newest weighing ({weighing.weight_kg} kg) is from {measured_on:%d %b %Y}, not today: weigh the "
+            "patient before the bag is prepared (the dose band and the bag's weight limit are read from "
+            "today's weighing)."
         )
     return ""
 
@@ -149,8 +153,8 @@ def infusion_bag_record(
                 f"on {when:%d %b %Y %H:%M}: prepare one that lasts."
             )
     weighing = latest_weighing(event.patient)
-    if weighing is None:
-        errors["option"] = "No weighing is recorded: weigh the patient before the bag is prepared."
+    if not_today := weighing_warning(weighing, event, now):
+        errors["option"] = not_today
     elif option.preservative and option.min_weight_kg is not None and weighing.weight_kg < option.min_weight_kg:
         errors["option"] = (
             f"A {option.duration_label} bag (with preservative) is not used under "

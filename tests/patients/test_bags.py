@@ -72,6 +72,14 @@ def good(start_event, pharmacist, checker):
     }
 
 
+def test_a_bag_is_refused_without_todays_weighing(patient, good):
+    weigh(patient, "70", at=NOW - dt.timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**good)
+    assert "not today: weigh the patient" in refused.value.message_dict["option"][0]
+    assert not InfusionBag.objects.exists()
+
+
 def test_a_good_bag_is_recorded_with_the_weighing_it_used(patient, good, start_event, pharmacist, checker):
     weigh(patient, "60", at=NOW - dt.timedelta(days=3))
     today = weigh(patient, "70")

@@ -84,19 +84,19 @@ def test_no_weighing_asks_for_one(course):
     assert "No weighing is recorded" in weighing_warning(None, start)
 
 
-def test_a_weighing_from_before_the_cycle_start_is_flagged(patient, nurse, course):
+def test_a_weighing_from_before_today_is_flagged(patient, nurse, course):
     old = weighing_record(patient=patient, weight_kg="66", actor=nurse, measured_at=NOW - dt.timedelta(days=2))
     start = live(course, CareEvent.Kind.CYCLE_START)[0]
-    warning = weighing_warning(latest_weighing(patient), start)
-    assert "66.0 kg" in warning and "28 Feb 2026" in warning and "02 Mar 2026" in warning
+    warning = weighing_warning(latest_weighing(patient), start, NOW)
+    assert "66.0 kg" in warning and "28 Feb 2026" in warning and "not today" in warning
     assert "weigh the patient" in warning
     assert latest_weighing(patient) == old
 
 
-def test_a_weighing_on_the_cycles_first_day_is_not_flagged(patient, nurse, course):
+def test_todays_weighing_is_not_flagged_and_is_old_tomorrow(patient, nurse, course):
+    """CLINICAL.md: the weight used must be today's weighing, not an old value on the record."""
     weighing_record(patient=patient, weight_kg="66", actor=nurse, measured_at=NOW)
     start = live(course, CareEvent.Kind.CYCLE_START)[0]
-    assert weighing_warning(latest_weighing(patient), start) == ""
-    # The same weighing is old for the next cycle's bags.
-    second = [e for e in live(course, CareEvent.Kind.CYCLE_START) if e.cycle.number == 2][0]
-    assert "before this cycle started" in weighing_warning(latest_weighing(patient), second)
+    assert weighing_warning(latest_weighing(patient), start, NOW) == ""
+    # The unit's next day (New York): the same weighing is old, for this cycle's bags too.
+    assert "not today" in weighing_warning(latest_weighing(patient), start, NOW + dt.timedelta(hours=17))

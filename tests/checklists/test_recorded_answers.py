@@ -128,7 +128,10 @@ def bag_change(course, patient, pharmacist):
     """Cycle 1's first bag change (day 2, in hospital) and a 24-hour bag recorded for it at 10 mL/h."""
     event = event_of(course, CareEvent.Kind.BAG_CHANGE)
     checker = UserFactory(username="pharmacist2", role=Role.PHARMACIST, unit=patient.unit)
-    Weighing.objects.create(patient=patient, weight_kg=Decimal("70"), measured_at=STARTS_AT - dt.timedelta(hours=3))
+    # Weighed the day the bag is prepared: a bag is recorded only with today's weighing.
+    Weighing.objects.create(
+        patient=patient, weight_kg=Decimal("70"), measured_at=event.planned_at - dt.timedelta(hours=5)
+    )
     return event, {
         "event": event,
         "option": BagOption.objects.get(duration_hours=24),

@@ -63,6 +63,15 @@ class PatientFactory(factory.django.DjangoModelFactory):
     height_cm = Decimal("170.0")
 
 
+def with_unmistakable_names(patient: Patient) -> Patient:
+    """The patient renamed to names that no other text of a page, email or feed holds: a test that
+    a name is absent cannot then fail on a generated "Ward" in a unit's name, or on a user who
+    happens to share the patient's generated family name."""
+    patient.given_name, patient.family_name = "Zephyrine", "Quillfeather"
+    patient.save(update_fields=["given_name", "family_name"])
+    return patient
+
+
 class CareTeamMemberFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CareTeamMember

@@ -8,6 +8,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.views.defaults import server_error
 
+from .factories import with_unmistakable_names
+
 
 def test_a_403_says_why_with_the_navigation_around_it(client, pharmacist, caplog):
     client.force_login(pharmacist)
@@ -22,6 +24,7 @@ def test_a_403_says_why_with_the_navigation_around_it(client, pharmacist, caplog
 
 
 def test_a_404_is_the_apps_own_page_and_leaks_nothing(client, outsider, patient):
+    with_unmistakable_names(patient)  # the outsider's generated name could share a generated one
     client.force_login(outsider)
     response = client.get(reverse("patient_detail", args=[patient.pk]))
     assert response.status_code == 404

@@ -20,7 +20,7 @@ from coordination.feeds.services import feed_key_renew, feed_secret
 
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
-from ..factories import CareTeamMemberFactory, PatientFactory
+from ..factories import CareTeamMemberFactory, PatientFactory, with_unmistakable_names
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the factories' units; clocks go forward on 8 March 2026
 BEFORE_THE_CHANGE = dt.datetime(2026, 3, 6, 12, 0, tzinfo=dt.UTC)
@@ -61,10 +61,7 @@ def test_the_units_week_keeps_the_units_clock_across_the_daylight_saving_change(
 
 
 def test_a_feed_names_patients_by_initials_and_the_mrns_last_four_never_by_name(client, patient, nurse, coordinator):
-    # Names no other text of a feed can hold (a generated "Ward" or "Robert" could be in a unit's
-    # name or a nurse's: the newcomer check once failed so).
-    patient.given_name, patient.family_name = "Zephyrine", "Quillfeather"
-    patient.save(update_fields=["given_name", "family_name"])
+    with_unmistakable_names(patient)  # a generated "Ward" once matched the unit's name
     publish_template(items=[{"text": "Weight", "role": "nurse"}])
     event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=5))
     checklists_instantiate(events=[event])

@@ -37,7 +37,7 @@ from patients.services import event_cancel, event_move
 
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event, publish_template
-from ...factories import UnitFactory, UserFactory
+from ...factories import UnitFactory, UserFactory, with_unmistakable_names
 from ..handoff_helpers import write_handoff
 
 UTC = dt.UTC
@@ -426,6 +426,7 @@ def test_a_handoff_addressed_to_a_person_reminds_that_person_and_an_acknowledged
 
 
 def test_the_daily_digest_comes_at_the_chosen_hour_in_the_units_time_zone_once_a_day(event, cast, run, mailoutbox):
+    with_unmistakable_names(event.patient)  # the email must not name the patient: a name no text holds
     nurse = cast["nurse"]
     reminder_preference_update(user=nurse, email=True, digest_hour=7, actor=nurse)
     task_claim(task=task(event, "Pump programmed and locked"), actor=nurse)
@@ -803,6 +804,7 @@ def test_the_ledger_is_for_administrators_only(client, cast, who):
 
 def test_the_ledger_counts_by_state_shows_the_lag_and_filters(client, admin_user, ledger, cast):
     Reminder.objects.filter(pk=ledger.first().pk).update(state=Reminder.State.FAILED, sent_at=None)
+    with_unmistakable_names(cast["nurse"].care_teams.first().patient)  # the ledger must not name it
     verified_login(client, admin_user)
     response = client.get(reverse("reminder_ledger"))
     assert response.status_code == 200

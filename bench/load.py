@@ -53,6 +53,7 @@ class Result:
     wrong: int
     socket_errors: int
     cpu_ms: float  # gunicorn workers' and PostgreSQL backends' CPU per request, whatever else ran
+    database_cpu_ms: float  # of which the PostgreSQL backends'
 
 
 def _environment(args, url: str) -> dict[str, str]:
@@ -178,10 +179,11 @@ def _stop(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def _cpu_seconds(server: subprocess.Popen) -> float:
+def _cpu_seconds(server: subprocess.Popen) -> tuple[float, float]:
     """CPU time used so far by gunicorn's workers and by the PostgreSQL backends of the bench
     database (Linux /proc): what the requests cost, however busy the machine is with other work.
-    Backends that a request opens and closes (CONN_MAX_AGE = 0) end uncounted."""
+    Backends that a request opens and closes (CONN_MAX_AGE = 0) end uncounted. Returns (the
+    workers', the backends')."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -192,8 +194,13 @@ def _cpu_seconds(server: subprocess.Popen) -> float:
         )
         backends = [pid for (pid,) in cursor.fetchall()]
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return _ticks(map(int, children)), _ticks(backends)
+
+
+def _ticks(pids) -> float:
+    """User and system CPU seconds of these processes so far."""
     ticks = 0
-    for pid in [*map(int, children), *backends]:
+    for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:  # a worker or backend that ended meanwhile
@@ -213,9 +220,11 @@ def _wrk(args, page: Page, seconds: int, server: subprocess.Popen) -> Result:
     ]
     command += [f"--header={name}: {value}" for name, value in _headers(page).items()]
     command += [f"http://127.0.0.1:{args.port}{page.path}", "--", page.expected]
-    cpu_before = _cpu_seconds(server)
+    workers_before, backends_before = _cpu_seconds(server)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = _cpu_seconds(server) - cpu_before
+    workers_after, backends_after = _cpu_seconds(server)
+    database_cpu = backends_after - backends_before
+    cpu = workers_after - workers_before + database_cpu
     data = json.loads(output.strip().splitlines()[-1])
     seconds = data["duration_us"] / 1e6
     requests = max(data["requests"], 1)
@@ -227,6 +236,7 @@ def _wrk(args, page: Page, seconds: int, server: subprocess.Popen) -> Result:
         wrong=data["wrong"],
         socket_errors=data["socket_errors"],
         cpu_ms=1000 * cpu / requests,
+        database_cpu_ms=1000 * database_cpu / requests,
     )
 
 
@@ -339,17 +349,18 @@ def main(argv=None) -> None:
     print()
     print(
         "| page | requests/s | p50 ms | p95 ms | p99 ms | % of hello | server CPU ms/request (% of hello's) "
-        "| queries | KB | wrong | rounds (requests/s) |"
+        "| of which PostgreSQL | queries | KB | wrong | rounds (requests/s) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     cpu = {name: max(statistics.median(run.cpu_ms for run in runs), 1e-9) for name, runs in rounds.items()}
+    database_cpu = {name: statistics.median(run.database_cpu_ms for run in runs) for name, runs in rounds.items()}
     for page in pages:
         result = results[page.name]
         spread = ", ".join(f"{run.rps:.0f}" for run in rounds[page.name])
         print(
             f"| {page.name} | {result.rps:.0f} | {result.p50_ms:.1f} | {result.p95_ms:.1f} | {result.p99_ms:.1f} "
             f"| {100 * shares[page.name]:.1f} % | {cpu[page.name]:.2f} ({100 * cpu['hello'] / cpu[page.name]:.1f} %) "
-            f"| {queries[page.name]} | {sizes[page.name] / 1024:.0f} "
+            f"| {database_cpu[page.name]:.2f} | {queries[page.name]} | {sizes[page.name] / 1024:.0f} "
             f"| {sum(run.wrong + run.socket_errors for run in rounds[page.name])} | {spread} |"
         )
     if "my-work" in results:

@@ -50,9 +50,10 @@ class WatchWarnings:
 
 @admin.register(WatchUnitRule)
 class WatchUnitRuleAdmin(WatchWarnings, admin.ModelAdmin):
-    """How long an urgent alert waits for acknowledgement before it goes down the roster (15 minutes by default)."""
+    """From which CRS grade an assessment raises an urgent alert (2 by default), and how long an alert
+    waits for acknowledgement before it goes down the roster (15 minutes by default)."""
 
-    list_display = ["unit", "acknowledge_minutes"]
+    list_display = ["unit", "alert_from_crs_grade", "acknowledge_minutes"]
     list_select_related = ["unit"]
 
 

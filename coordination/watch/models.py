@@ -24,7 +24,8 @@ ON_CALL_ROLES = [(role, role.label) for role in (Role.ONCOLOGIST, Role.COORDINAT
 
 
 class WatchUnitRule(models.Model):
-    """A unit's alert timing; a unit without a row uses the default shown on a new one."""
+    """A unit's alert policy: from which CRS grade an assessment calls the oncologist, and how long
+    an alert waits for acknowledgement. A unit without a row uses the defaults shown on a new one."""
 
     unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="watch_rule")
     acknowledge_minutes = models.PositiveSmallIntegerField(
@@ -32,6 +33,15 @@ class WatchUnitRule(models.Model):
         default=15,
         validators=[MinValueValidator(5), MaxValueValidator(120)],
         help_text="Unacknowledged after this long, an alert goes to the next oncologist on the roster.",
+    )
+    # A unit's policy, not the label's: the label asks for CRS and neurological toxicity to be
+    # watched and graded (ASTCT), and leaves to the unit which grade brings the doctor at once.
+    alert_from_crs_grade = models.PositiveSmallIntegerField(
+        "urgent alerts: from CRS grade",
+        default=2,
+        choices=[(grade, f"Grade {grade}") for grade in (1, 2, 3)],
+        help_text="An assessment with CRS of this grade or higher raises an urgent alert. Any ICANS grade, any "
+        "seizure and a home check's red flags always do; grade 3 and 4 always ask the oncologist to act.",
     )
 
     class Meta:

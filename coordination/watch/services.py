@@ -26,8 +26,6 @@ from .models import OnCallShift, ToxicityAlert, WatchUnitRule
 from .selectors import alert_notifications, on_call
 
 MAX_ROSTER_PERIOD = dt.timedelta(days=35)
-# The ASTCT grade of CRS from which an alert is urgent (any ICANS grade, and any seizure, is).
-URGENT_CRS_GRADE = 2
 
 
 @dataclass(frozen=True)
@@ -142,12 +140,13 @@ class Signal:
 
 
 def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
-    """CRS grade 2 or more, any ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or
-    a second seizure in the course for a stop for good; a home check's red flags. None: no alert."""
+    """CRS from the unit's alert grade (`WatchUnitRule`, grade 2 unless it says otherwise), any
+    ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or a second seizure in the
+    course for a stop for good; a home check's red flags. None: no alert."""
     if check_in is not None:
         return Signal(f"Home check red flags: {', '.join(check_in.red_flags)}") if check_in.red_flags else None
     findings = []
-    if assessment.crs >= URGENT_CRS_GRADE:
+    if assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade:
         findings.append(f"CRS grade {assessment.crs}")
     if assessment.icans >= 1:
         findings.append(f"ICANS grade {assessment.icans}")

@@ -17,6 +17,7 @@ from .models import (
     RegimenVersion,
     Setting,
     ToxicityAssessment,
+    TreatmentCourse,
 )
 from .models.toxicity import GRADES, ICE_PARTS
 from .services.team import CLINICAL_UNITS, care_team_candidates
@@ -79,6 +80,9 @@ class CoursePlanForm(forms.Form):
     indication = forms.ChoiceField(help_text="Sets the regimen: step-up, rests, days in hospital, premedication.")
     start_date = forms.DateField(label="Day 1 of cycle 1", widget=DATE_INPUT)
     planned_cycles = forms.IntegerField(label="Cycles planned", min_value=1, max_value=MAX_PLANNED_CYCLES)
+    inpatient_bag_hours = forms.TypedChoiceField(
+        label="Bag in hospital", coerce=int, initial=TreatmentCourse._meta.get_field("inpatient_bag_hours").default
+    )
     bag_hours = forms.TypedChoiceField(label="Bag outside hospital", coerce=int)
     outpatient_setting = forms.ChoiceField(
         label="After the days in hospital", choices=[(Setting.HOME, "Home"), (Setting.CLINIC, "Infusion clinic")]
@@ -90,9 +94,8 @@ class CoursePlanForm(forms.Form):
         self.fields["indication"].choices = [
             (v.regimen.indication, f"{v.regimen.get_indication_display()}: {_limit(v)}") for v in versions
         ]
-        self.fields["bag_hours"].choices = [
-            (option.duration_hours, str(option)) for option in BagOption.objects.filter(active=True)
-        ]
+        bags = [(option.duration_hours, str(option)) for option in BagOption.objects.filter(active=True)]
+        self.fields["inpatient_bag_hours"].choices = self.fields["bag_hours"].choices = bags
         self.helper = _helper("Plan the course")
 
 

@@ -101,6 +101,7 @@ class CourseOut(Record):
             "start_date",
             "status",
             "bag_hours",
+            "inpatient_bag_hours",
             "outpatient_setting",
         ]
 

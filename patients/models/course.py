@@ -45,6 +45,13 @@ class TreatmentCourse(models.Model):
         default=48,
         help_text="Outside hospital: 24, 48, 72, 96 or 168 hours, as on the pharmacy label.",
     )
+    # The hospital pharmacy's practice, not the label's: the label offers every bag length, and a
+    # ward may hang 24 h bags (most do: a change each morning round) or 48 h ones.
+    inpatient_bag_hours = models.PositiveSmallIntegerField(
+        "bag duration in hospital (hours)",
+        default=24,
+        help_text="During the days in hospital, as the hospital pharmacy prepares them.",
+    )
     outpatient_setting = models.CharField(
         max_length=20,
         choices=[(Setting.HOME, Setting.HOME.label), (Setting.CLINIC, Setting.CLINIC.label)],

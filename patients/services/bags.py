@@ -21,11 +21,12 @@ BAG_EVENTS = (
 )
 
 
-def bag_option_for_hours(hours) -> BagOption:
+def bag_option_for_hours(hours, field: str = "bag_hours") -> BagOption:
+    """The active bag option of this length; else a message at `field` naming those offered."""
     option = BagOption.objects.filter(duration_hours=hours, active=True).first()
     if option is None:
         offered = ", ".join(o.duration_label for o in BagOption.objects.filter(active=True))
-        raise ValidationError({"bag_hours": f"No {hours} h bag is offered; the pharmacy prepares {offered}."})
+        raise ValidationError({field: f"No {hours} h bag is offered; the pharmacy prepares {offered}."})
     return option
 
 

@@ -22,7 +22,6 @@ from ..models import MAX_PLANNED_CYCLES, CareEvent, Cycle, Interruption, Regimen
 EVENT_LOCAL_TIME = dt.time(9, 0)
 DISCHARGE_LOCAL_TIME = dt.time(11, 0)
 # In hospital the bag is changed daily, whatever the bag outside hospital will be.
-INPATIENT_BAG_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,7 @@ def _bag_changes(*, clock: InfusionClock, times: CycleTimes, discharge_at, cours
         change_at = run_start
         while True:
             in_hospital = discharge_at is not None and change_at < discharge_at
-            offset += dt.timedelta(hours=INPATIENT_BAG_HOURS if in_hospital else course.bag_hours)
+            offset += dt.timedelta(hours=course.inpatient_bag_hours if in_hospital else course.bag_hours)
             change_at = clock.wall(clock.start_at + offset)
             if change_at >= run_end or change_at >= times.ends_at:
                 break
@@ -366,9 +365,11 @@ def course_plan(
     bag_hours: int,
     outpatient_setting: str,
     actor,
+    inpatient_bag_hours: int | None = None,
     now: dt.datetime | None = None,
 ) -> TreatmentCourse:
-    """Plan a course on the published regimen version of its indication, and build it."""
+    """Plan a course on the published regimen version of its indication, and build it. Without
+    `inpatient_bag_hours`, bags in hospital last the course's default (24 h)."""
     from .bags import bag_option_for_hours
 
     version = (
@@ -380,6 +381,9 @@ def course_plan(
         raise ValidationError({"indication": "No published regimen for this indication: ask an administrator."})
     _check_cycle_limit(version, planned_cycles)
     bag_option_for_hours(bag_hours)
+    in_hospital = {} if inpatient_bag_hours is None else {"inpatient_bag_hours": inpatient_bag_hours}
+    if in_hospital:
+        bag_option_for_hours(inpatient_bag_hours, field="inpatient_bag_hours")
     if patient.courses.exclude(status__in=[TreatmentCourse.Status.COMPLETED, TreatmentCourse.Status.STOPPED]).exists():
         raise ValidationError("This patient already has a course under way; stop or complete it first.")
     course = TreatmentCourse.objects.create(
@@ -390,6 +394,7 @@ def course_plan(
         start_date=start_date,
         bag_hours=bag_hours,
         outpatient_setting=outpatient_setting,
+        **in_hospital,
     )
     course_schedule_build(course=course, actor=actor, now=now)
     return course

@@ -40,6 +40,7 @@ def test_the_oncologist_plans_a_course_within_the_regimens_limit(client, patient
         "start_date": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
         "planned_cycles": "5",
         "bag_hours": "48",
+        "inpatient_bag_hours": "24",
         "outpatient_setting": "home",
     }
     refused = client.post(url, data)
@@ -56,9 +57,22 @@ def test_the_oncologist_plans_a_course_within_the_regimens_limit(client, patient
 def test_a_bag_duration_that_the_pharmacy_does_not_make_is_refused(client, patient, oncologist):
     client.force_login(oncologist)
     data = {"indication": "relapsed_refractory", "start_date": "2027-01-04", "planned_cycles": "2"}
-    response = client.post(reverse("patients:course_plan", args=[patient.pk]), {**data, "bag_hours": "36"})
-    assert "bag_hours" in form_errors(response)
+    response = client.post(
+        reverse("patients:course_plan", args=[patient.pk]), {**data, "bag_hours": "36", "inpatient_bag_hours": "30"}
+    )
+    assert {"bag_hours", "inpatient_bag_hours"} <= set(form_errors(response))
     assert not TreatmentCourse.objects.exists()
+
+
+def test_the_plan_keeps_the_length_of_bags_in_hospital(client, patient, oncologist):
+    client.force_login(oncologist)
+    data = {"indication": "mrd_positive", "start_date": "2027-01-04", "planned_cycles": "1", "bag_hours": "168"}
+    url = reverse("patients:course_plan", args=[patient.pk])
+    assert client.post(url, {**data, "inpatient_bag_hours": "48", "outpatient_setting": "home"}).status_code == 302
+    course = TreatmentCourse.objects.get(patient=patient)
+    assert (course.inpatient_bag_hours, course.bag_hours) == (48, 168)
+    page = client.get(reverse("patient_detail", args=[patient.pk]))
+    assert "bags of 48 h in hospital and 168 h outside hospital" in page.content.decode()
 
 
 @pytest.mark.parametrize(

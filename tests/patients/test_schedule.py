@@ -90,6 +90,20 @@ def test_relapsed_refractory_cycle_one_has_step_up_on_day_8_and_discharge_after_
     assert all(b.planned_at < _events(course, CareEvent.Kind.CYCLE_END)[0].planned_at for b in bags)
 
 
+def test_bags_in_hospital_last_what_the_course_says_the_hospital_pharmacy_prepares(paris_patient):
+    course = CourseFactory(
+        patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 1, 5), inpatient_bag_hours=48
+    )
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    bags = _events(course, CareEvent.Kind.BAG_CHANGE)
+    inpatient = [b.planned_at for b in bags if b.setting == Setting.INPATIENT]
+    # The step-up on day 8 hangs its own bag but does not restart the count (absolute hours).
+    assert [later - inpatient[0] for later in inpatient] == [dt.timedelta(hours=48 * n) for n in range(len(inpatient))]
+    assert len(inpatient) == 4  # hours 48, 96, 144 and 192 of the 9 days in hospital
+    first_home = next(b for b in bags if b.setting != Setting.INPATIENT)
+    assert first_home.planned_at - inpatient[-1] == dt.timedelta(hours=48)  # then the course's home bags
+
+
 def test_building_twice_changes_nothing(paris_patient):
     course = CourseFactory(patient=paris_patient, start_date=dt.date(2026, 1, 5))
     now = dt.datetime(2026, 1, 1, tzinfo=UTC)

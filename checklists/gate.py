@@ -2,8 +2,9 @@
 
 Ready when every required task is done (and verified where it must be) and no hard stop
 failed, or when an oncologist overrode the blockers there were with a reason. An override
-covers only the blockers it saw: a hard stop that fails afterwards blocks again. Otherwise
-the blockers say what is missing and whose part it is.
+covers only the blockers it saw, each with the answer it saw: a hard stop that fails afterwards,
+or fails again with another value after an undo, blocks again. Otherwise the blockers say what is
+missing and whose part it is.
 """
 
 import datetime as dt
@@ -20,17 +21,25 @@ from .models import Checklist, Task
 WORK_HORIZON = dt.timedelta(hours=24)
 
 
+def blocker_key(task_id: int, kind: str, value: str = "") -> str:
+    """What an override names when it covers a blocker: the task and why it blocks, and for a
+    done task (a failed hard stop, a missing double check) the answer given. An oncologist who
+    accepted a dose of 29 has not accepted 2,800 entered after an undo."""
+    return f"{task_id}:{kind}" if kind == "open" else f"{task_id}:{kind}:{value}"
+
+
 @dataclass(frozen=True)
 class Blocker:
     task_id: int
     role: str
     text: str
     reason: str
-    kind: str  # open, unverified or hard_stop: with the task, what an override covers
+    kind: str  # open, unverified or hard_stop: with the task (and its answer), what an override covers
+    value: str = ""  # the answer of a done task that blocks
 
     @property
     def key(self) -> str:
-        return f"{self.task_id}:{self.kind}"
+        return blocker_key(self.task_id, self.kind, self.value)
 
     @property
     def role_label(self) -> str:
@@ -85,10 +94,10 @@ def task_blocker(task: Task) -> Blocker | None:
     """Why a task keeps its checklist from being ready, or None."""
     if task.status == Task.Status.DONE:
         if task.hard_stop_failed:
-            return Blocker(task.pk, task.role, task.text, f"hard stop failed ({task.value})", "hard_stop")
+            return Blocker(task.pk, task.role, task.text, f"hard stop failed ({task.value})", "hard_stop", task.value)
         if task.needs_verification and task.verified_by_id is None:
             role = task.verifier_role or task.role
-            return Blocker(task.pk, role, task.text, "awaiting independent verification", "unverified")
+            return Blocker(task.pk, role, task.text, "awaiting independent verification", "unverified", task.value)
         return None
     if task.status == Task.Status.OPEN and task.required:
         return Blocker(task.pk, task.role, task.text, "open", "open")

@@ -75,9 +75,14 @@ class JsonListHolds(Func):
 
 def covered_by_override() -> Q:
     """gate.checklist_readiness: the checklist was overridden (it has a reason) and its
-    `overridden_blockers` hold this blocker's key (Blocker.key, "task_id:kind"): the tasks
-    annotated with their `blocker_kind`."""
-    key = Concat(Cast("pk", CharField()), Value(":"), "blocker_kind", output_field=CharField())
+    `overridden_blockers` hold this blocker's key (gate.blocker_key: "task_id:open", or
+    "task_id:kind:value" for a done task): the tasks annotated with their `blocker_kind`."""
+    answer = Case(
+        When(blocker_kind="open", then=Value("")),
+        default=Concat(Value(":"), "value", output_field=CharField()),
+        output_field=CharField(),
+    )
+    key = Concat(Cast("pk", CharField()), Value(":"), "blocker_kind", answer, output_field=CharField())
     return ~Q(checklist__override_reason="") & Q(JsonListHolds(F("checklist__overridden_blockers"), key))
 
 

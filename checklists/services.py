@@ -8,7 +8,7 @@ Who may act is checklists.policy's answer, asked here of the locked row and enfo
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -814,12 +814,13 @@ def event_gate_override(
     actor,
     reason: str,
     justification: str,
-    covers: int,
+    covers: Collection[str],
     now: dt.datetime | None = None,
 ) -> list[Checklist]:
     """An oncologist on the care team clears a blocked event to start, with a justification of a
-    kind and a written reason. `covers` is how many blockers the oncologist saw listed when they
-    confirmed: if that changed meanwhile, they look again before anything is overridden."""
+    kind and a written reason. `covers` are the keys (gate.Blocker.key) of the blockers the
+    oncologist saw listed when they confirmed: if what blocks changed meanwhile, even to as many
+    other items or another failing value, they look again before anything is overridden."""
     now = now or timezone.now()
     checklists = list(Checklist.objects.select_for_update().filter(event=event).prefetch_related("tasks"))
     gates = {checklist: checklist_readiness(checklist) for checklist in checklists}
@@ -833,7 +834,7 @@ def event_gate_override(
         errors["justification"] = "Choose the kind of justification."
     if errors:
         raise ValidationError(errors)
-    if len(readiness.unresolved) != covers:
+    if {blocker.key for blocker in readiness.unresolved} != set(covers):
         raise ValidationError(
             {
                 "confirm": f"What blocks the event changed while you looked: {len(readiness.unresolved)} items now. "

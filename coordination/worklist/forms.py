@@ -260,9 +260,27 @@ def empty_undo_form(task) -> RowForm:
     return RowForm(kind="reason", html_name=f"{prefix}-{task.pk}-reason", label=label)
 
 
+class BlockerKeysField(forms.MultipleChoiceField):
+    """The keys of the blockers a page listed (gate.Blocker.key), one hidden input each. Any keys
+    are well formed: whether they are what blocks now is the override service's question."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        return len(value) <= BLOCKER_KEY_MAX
+
+
+# A task id, a kind and an answer of at most 1,000 characters.
+BLOCKER_KEY_MAX = 1100
+
+
 class OverrideForm(forms.Form):
     """The oncologist's override of a blocked gate: what it covers is listed beside it (the page),
-    confirmed with its count, justified by kind and in words (checklists.services.event_gate_override)."""
+    confirmed with the keys of what was listed, justified by kind and in words
+    (checklists.services.event_gate_override)."""
 
     justification = forms.ChoiceField(
         label="Justification", choices=OverrideJustification.choices, widget=forms.RadioSelect
@@ -276,7 +294,7 @@ class OverrideForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     confirm = forms.BooleanField(label="I confirm")
-    covers = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    covers = BlockerKeysField()
 
     def __init__(self, *args, readiness, **kwargs):
         super().__init__(*args, **kwargs)
@@ -285,18 +303,20 @@ class OverrideForm(forms.Form):
 
     def describe(self, readiness, *, shown_again: bool = False) -> None:
         """Say what the override covers, as the page lists it now: the confirmation names the count
-        (and the failed hard stops), and it is that count that the service checks. `shown_again`:
-        the submitted form is drawn again, so it carries the count of the list drawn with it."""
+        (and the failed hard stops), and the form carries the blockers' keys, which the service
+        checks against what blocks when it is sent. `shown_again`: the submitted form is drawn
+        again, so it carries the list drawn with it."""
+        keys = [blocker.key for blocker in readiness.unresolved]
         unresolved, hard_stops = len(readiness.unresolved), len(readiness.hard_stops)
         failed = f", {hard_stops} of them failed hard stop{pluralize(hard_stops)}," if hard_stops else ""
         self.fields["confirm"].label = (
             f"I have reviewed the {unresolved} item{pluralize(unresolved)} listed{failed} and take responsibility "
             "for starting without them."
         )
-        self.fields["covers"].initial = unresolved
+        self.fields["covers"].initial = keys
         if self.is_bound and shown_again:
             self.data = self.data.copy()
-            self.data[self.add_prefix("covers")] = str(unresolved)
+            self.data.setlist(self.add_prefix("covers"), keys)
 
 
 class ReassignForm(forms.Form):

@@ -27,6 +27,7 @@ def patient_page(patient: Patient) -> Patient:
         TreatmentCourse.objects.select_related("regimen_version__regimen")
         .only(
             *("patient_id", "regimen", "indication", "planned_cycles", "start_date", "status", "bag_hours"),
+            "inpatient_bag_hours",
             *("outpatient_setting", *version, "regimen_version__supervised_restart_after_hours"),
             "regimen_version__regimen__name",
         )

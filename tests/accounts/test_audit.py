@@ -12,7 +12,7 @@ from accounts.models import AuditEvent, Role, audit_action_choices, register_aud
 from checklists.models import ChecklistAuditAction, Task
 from checklists.services import checklists_instantiate
 
-from ..checklists.helpers import make_event, publish_template
+from ..checklists.helpers import blockers_listed, make_event, publish_template
 from .helpers import verified_login
 
 Action = AuditEvent.Action
@@ -86,7 +86,7 @@ def test_verifying_and_overriding_are_logged_as_such(client, nurse, nurse2, onco
     client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
     client.force_login(oncologist)
     data = {"reason": "Weight on paper, checked by the charge nurse.", "justification": "done_elsewhere"}
-    client.post(reverse("event_override", args=[event.pk]), {**data, "confirm": "on", "covers": 2})
+    client.post(reverse("event_override", args=[event.pk]), {**data, "confirm": "on", "covers": blockers_listed(event)})
     assert [r.actor_username for r in rows(action=ChecklistAuditAction.VERIFY)] == ["nurse2"]
     (override,) = rows(action=ChecklistAuditAction.OVERRIDE, object_type="checklists_checklist")
     assert override.actor_username == "oncologist"

@@ -137,12 +137,17 @@ def form_with_conditions(data: dict, conditions, overrides: dict) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
+def blockers_listed(event) -> list[str]:
+    """The keys of what the event page lists for the oncologist's override to confirm."""
+    from checklists.gate import event_readiness
+
+    return [b.key for b in event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks")).unresolved]
+
+
 def override_gate(event, actor, *, reason: str, justification: str = "clinical_urgency", now=None):
     """The oncologist's override as the page sends it: confirming the blockers it lists now."""
-    from checklists.gate import event_readiness
     from checklists.services import event_gate_override
 
-    listed = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
     return event_gate_override(
-        event=event, actor=actor, reason=reason, justification=justification, covers=len(listed.unresolved), now=now
+        event=event, actor=actor, reason=reason, justification=justification, covers=blockers_listed(event), now=now
     )

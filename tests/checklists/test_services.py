@@ -29,7 +29,7 @@ from patients.models import CareEvent, Indication, Setting
 from patients.services import course_schedule_build, event_cancel, event_move, event_schedule
 
 from ..factories import CourseFactory, PatientFactory, UserFactory
-from .helpers import checklist_for, make_event, override_gate, publish_template, task, texts
+from .helpers import blockers_listed, checklist_for, make_event, override_gate, publish_template, task, texts
 
 ORDER = "Sign the cycle order"
 DOSE = "Check the dose"
@@ -642,7 +642,7 @@ def test_an_override_confirms_what_it_covers_and_refuses_when_that_changed(event
             actor=oncologist,
             reason="Dose agreed on the phone",
             justification="confirmed_verbally",
-            covers=len(listed.unresolved) + 5,
+            covers=[blocker.key for blocker in listed.unresolved],
         )
     checklist.refresh_from_db()
     assert checklist.overridden_at is None
@@ -679,6 +679,49 @@ def test_an_override_does_not_cover_a_hard_stop_that_fails_afterwards(event, che
     readiness = checklist_readiness(Checklist.objects.get(pk=checklist.pk))
     assert not readiness.ready
     assert [b.text for b in readiness.unresolved] == [DOSE]
+
+
+def test_an_override_of_a_failed_value_does_not_cover_another_failing_value_after_an_undo(
+    event, checklist, oncologist, pharmacist
+):
+    complete(checklist, DOSE, pharmacist, "29")  # just above the range: the oncologist accepts it
+    override_gate(event, oncologist, reason="29 mcg/day agreed with the haematologist")
+    assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
+    task_undo(task=task(checklist, DOSE), actor=pharmacist, reason="Typed again from the order")
+    complete(checklist, DOSE, pharmacist, "2800")  # a hundredfold error, never seen by the oncologist
+    readiness = checklist_readiness(Checklist.objects.get(pk=checklist.pk))
+    assert [(b.text, b.reason) for b in readiness.unresolved] == [(DOSE, "hard stop failed (2800 mcg/day)")]
+
+    task_undo(task=task(checklist, DOSE), actor=pharmacist, reason="Back to the agreed dose")
+    complete(checklist, DOSE, pharmacist, "29")  # the very answer the override accepted
+    assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
+
+
+def test_an_override_is_refused_when_other_items_block_even_as_many(
+    event, checklist, oncologist, nurse, nurse2, pharmacist
+):
+    """The page listed one set of blockers; meanwhile one cleared and a failed hard stop came: the
+    count is the same, what blocks is not."""
+    complete(checklist, ORDER, oncologist)
+    complete(checklist, DOSE, pharmacist, "15")
+    complete(checklist, HANG, nurse)
+    complete(checklist, TEMPERATURE, nurse, "36.8")
+    task_mark_not_applicable(task=task(checklist, LINE), actor=nurse, reason="Port documented at admission")
+    seen = blockers_listed(event)  # the pump's double check, open
+    complete(checklist, PUMP, nurse, "matches")
+    task_verify(task=task(checklist, PUMP), actor=nurse2)
+    task_undo(task=task(checklist, DOSE), actor=pharmacist, reason="Re-checked against the order")
+    complete(checklist, DOSE, pharmacist, "280")  # a failed hard stop the oncologist never saw
+    assert len(blockers_listed(event)) == len(seen) == 1
+    with pytest.raises(ValidationError, match="What blocks the event changed while you looked"):
+        event_gate_override(
+            event=event,
+            actor=oncologist,
+            reason="Pump checked on paper by the charge nurse",
+            justification="done_elsewhere",
+            covers=seen,
+        )
+    assert not Checklist.objects.filter(pk=checklist.pk, overridden_at__isnull=False).exists()
 
 
 def test_an_unblocked_gate_has_nothing_to_override(patient, oncologist):

@@ -11,7 +11,7 @@ from checklists.policy import assignable_users, can_be_assigned
 from checklists.services import checklists_instantiate, task_complete
 
 from ...accounts.helpers import verified_login
-from ...checklists.helpers import make_event, publish_template
+from ...checklists.helpers import blockers_listed, make_event, publish_template
 from ...factories import CareTeamMemberFactory, PatientFactory, UserFactory
 
 ITEMS = [
@@ -130,13 +130,15 @@ def test_the_oncologist_overrides_a_blocked_gate_with_a_reason(client, oncologis
     assert "This override lets the event start without:" in page
     assert "I have reviewed the 4 items listed and take responsibility for starting without them." in page
     url = reverse("event_override", args=[event.pk])
-    refused = client.post(url, {"reason": "ok", "justification": "done_elsewhere", "covers": 4}).content.decode()
+    listed = blockers_listed(event)
+    assert len(listed) == 4
+    refused = client.post(url, {"reason": "ok", "justification": "done_elsewhere", "covers": listed}).content.decode()
     assert "Write at least 20 characters" in refused and "This field is required." in refused  # not confirmed
     data = {
         "reason": "Weight taken on paper; pump checked by the charge nurse.",
         "justification": "done_elsewhere",
         "confirm": "on",
-        "covers": 4,
+        "covers": listed,
     }
     response = client.post(url, data, follow=True).content.decode()
     assert '<span class="badge text-bg-warning">Overridden</span>' in response
@@ -146,11 +148,15 @@ def test_the_oncologist_overrides_a_blocked_gate_with_a_reason(client, oncologis
 
 def test_an_override_confirmed_on_a_list_that_has_changed_is_asked_again(client, oncologist, pharmacist, event):
     client.force_login(oncologist)
+    listed = blockers_listed(event)
     task_complete(task=task(event, "Order verified"), actor=pharmacist, value="on")  # 3 items now, not 4
     data = {"reason": "Weight taken on paper; pump checked.", "justification": "done_elsewhere", "confirm": "on"}
-    page = client.post(reverse("event_override", args=[event.pk]), {**data, "covers": 4}).content.decode()
+    page = client.post(reverse("event_override", args=[event.pk]), {**data, "covers": listed}).content.decode()
     assert "What blocks the event changed while you looked: 3 items now." in page
-    assert "I have reviewed the 3 items listed" in page and 'name="covers" value="3"' in page
+    now_listed = blockers_listed(event)
+    assert "I have reviewed the 3 items listed" in page
+    assert [f'name="covers" value="{key}"' in page for key in now_listed] == [True] * 3
+    assert f'value="{(set(listed) - set(now_listed)).pop()}"' not in page
     assert not event.checklists.filter(overridden_at__isnull=False).exists()
 
 

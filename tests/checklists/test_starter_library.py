@@ -357,6 +357,7 @@ def test_the_new_templates_instantiate_on_their_events(patient, nurse, oncologis
         stopped_at=now - dt.timedelta(hours=1),
         cause=Interruption.Cause.ADVERSE_REACTION,
         toxicity_grade=3,
+        toxicity_kind=Interruption.ToxicityKind.CRS,
         detail="Grade 3 CRS",
         actor=nurse,
         now=now,

@@ -130,6 +130,12 @@ class StopForm(forms.Form):
         empty_value=None,
         choices=[("", "Not graded yet / not a reaction")] + [(g, f"Grade {g}") for g in (1, 2, 3, 4)],
     )
+    toxicity_kind = forms.ChoiceField(
+        label="Kind of toxicity",
+        required=False,
+        choices=[("", "Not a reaction / not known yet")] + list(Interruption.ToxicityKind.choices),
+        help_text="Needed for grade 3 or 4: the label's rules for a restart differ for each kind.",
+    )
     detail = forms.CharField(label="What happened", max_length=500, required=False)
 
     def __init__(self, *args, zone_name: str, **kwargs):
@@ -139,9 +145,28 @@ class StopForm(forms.Form):
 
 
 class RestartForm(forms.Form):
-    def __init__(self, *args, zone_name: str, **kwargs):
+    """The restart's time; after a grade 3 reaction also when it resolved (and its kind, for a stop
+    recorded without one), which the regimen's limits on a restart read."""
+
+    def __init__(self, *args, zone_name: str, interruption: Interruption, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["restarted_at"] = unit_time("Restarts at (done or planned)", zone_name)
+        if interruption.toxicity_grade == 3:
+            version = interruption.course.regimen_version
+            self.fields["resolved_at"] = unit_time(
+                "Grade 1 or less since",
+                zone_name,
+                required=False,
+                help_text=f"{zone_name} time. Needed after neurological toxicity and other reactions: the label "
+                f"stops for good one that took more than {version.neurological_resolve_within_days} days "
+                f"(neurological) or {version.other_toxicity_resolve_within_days} days (other) to resolve, and "
+                f"restarts after {version.restart_after_resolved_days} days at grade 1 or less "
+                f"(regimen version {version.number}: {version.source}).",
+            )
+            if not interruption.toxicity_kind:
+                self.fields["toxicity_kind"] = forms.ChoiceField(
+                    label="Kind of toxicity", choices=[("", "Choose")] + list(Interruption.ToxicityKind.choices)
+                )
         self.helper = _helper("Record the restart")
 
 

@@ -105,6 +105,12 @@ COMMON_VERSION_FIELDS = {
     "re_escalation_after_days": 7,
     "longest_break_in_cycle_days": 7,
     "supervised_restart_after_hours": 4,
+    # After a grade 3 reaction (CLINICAL.md, "Interruptions and toxicity"): neurological toxicity
+    # that takes more than 7 days to resolve, or other reactions more than 14, mean stopping; both
+    # restart after 3 days at grade 1 or less.
+    "neurological_resolve_within_days": 7,
+    "other_toxicity_resolve_within_days": 14,
+    "restart_after_resolved_days": 3,
     "adult_from_age": 18,
     # The watch for CRS and ICANS around the clock while in hospital (the boxed warnings; the
     # tracker's default, which each institution sets): every 4 hours from the cycle's start.

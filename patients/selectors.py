@@ -1,6 +1,9 @@
 """Reads of the clinical record. Every query of patient data starts from `visible_to`."""
 
+import datetime as dt
+
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.audit import audit_record, get_or_404_audited
@@ -119,6 +122,39 @@ def assessments_for(patient: Patient) -> list[ToxicityAssessment]:
     return list(
         ToxicityAssessment.objects.filter(patient=patient).select_related("recorded_by", "confirmed_by", "event")
     )
+
+
+def neurotoxicity_resolved_before(*, course: TreatmentCourse, moment: dt.datetime) -> dt.datetime | None:
+    """When an earlier grade 3 or 4 neurological toxicity of the course began, if it had resolved
+    by `moment`: one at `moment` then recurs, and the label stops for good a grade 3 that recurs
+    (CLINICAL.md, "Interruptions and toxicity"). None: no earlier episode, or it still lasts.
+
+    An episode is a neurological break of grade 3 or more that restarted by then (a restart
+    follows its resolution), or an ICANS grade of 3 or more (the oncologist's once confirmed)
+    followed by one of 1 or less. A grade that stays above 1 is the same episode, not a recurrence.
+    """
+    began = list(
+        course.interruptions.filter(
+            toxicity_kind=Interruption.ToxicityKind.NEUROLOGICAL,
+            toxicity_grade__gte=3,
+            stopped_at__lt=moment,
+            restarted_at__lte=moment,
+        ).values_list("stopped_at", flat=True)
+    )
+    grades = (
+        ToxicityAssessment.objects.filter(course=course, assessed_at__lt=moment)
+        .annotate(counted=Coalesce("confirmed_icans_grade", "icans_grade"))
+        .order_by("assessed_at", "pk")
+        .values_list("assessed_at", "counted")
+    )
+    episode = None
+    for assessed_at, grade in grades:
+        if grade >= 3 and episode is None:
+            episode = assessed_at
+        elif grade <= 1 and episode is not None:
+            began.append(episode)
+            episode = None
+    return min(began, default=None)
 
 
 def check_ins_for(patient: Patient) -> list[HomeCheckIn]:

@@ -220,7 +220,9 @@ class InterruptionOut(Record):
             "cause",
             "detail",
             "toxicity_grade",
+            "toxicity_kind",
             "stopped_by",
+            "resolved_at",
             "restarted_at",
             "restarted_by",
             "restart_dose",
@@ -292,6 +294,9 @@ class RegimenVersionOut(Record):
             "later_cycle_dose",
             "restart_dose",
             "re_escalation_dose",
+            "neurological_resolve_within_days",
+            "other_toxicity_resolve_within_days",
+            "restart_after_resolved_days",
             "published_at",
         ]
 

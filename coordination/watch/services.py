@@ -17,7 +17,7 @@ from checklists.recorded import assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
-from patients.services import access_grant_open
+from patients.services import access_grant_open, neurotoxicity_stops_for_good
 
 from ..reminders.models import Reminder
 from ..reminders.sweep import dispatch
@@ -142,13 +142,21 @@ class Signal:
 def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
     """CRS from the unit's alert grade (`WatchUnitRule`, grade 2 unless it says otherwise), any
     ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or a second seizure in the
-    course for a stop for good; a home check's red flags. None: no alert."""
+    course for a stop for good, and so does ICANS grade 3 at the low dose or recurring, with the
+    reason why (CLINICAL.md: the label stops those for good); a home check's red flags. None: no
+    alert."""
     if check_in is not None:
         return Signal(f"Home check red flags: {', '.join(check_in.red_flags)}") if check_in.red_flags else None
     findings = []
     if assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade:
         findings.append(f"CRS grade {assessment.crs}")
-    if assessment.icans >= 1:
+    # The same words as the refusal of a restart after a grade 3 neurological break.
+    why_stop = (
+        neurotoxicity_stops_for_good(course=assessment.course, moment=assessment.assessed_at)
+        if assessment.icans == 3 and assessment.course_id
+        else None
+    )
+    if assessment.icans >= 1 and not why_stop:
         findings.append(f"ICANS grade {assessment.icans}")
     seizure = assessment.seizure != Seizure.NONE
     second_seizure = (
@@ -160,10 +168,12 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     )
     if seizure:
         findings.append("a second seizure" if second_seizure else "a seizure")
+    if why_stop:  # last, so that the label's word closes the reason
+        findings.append(f"ICANS grade 3{why_stop}: the label says stop for good")
     if not findings:
         return None
     worst = max(assessment.crs, assessment.icans)
-    if worst >= 4 or second_seizure:
+    if worst >= 4 or second_seizure or why_stop:
         ask = ToxicityAlert.Ask.STOP_FOR_GOOD
     elif worst == 3:
         ask = ToxicityAlert.Ask.INTERRUPTION

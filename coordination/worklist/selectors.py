@@ -36,8 +36,8 @@ def patient_page(patient: Patient) -> Patient:
             Prefetch(
                 "interruptions",
                 queryset=Interruption.objects.select_related("cycle", "stopped_by", "restarted_by").only(
-                    *("course_id", "stopped_at", "cause", "detail", "toxicity_grade", "restarted_at"),
-                    *("restart_dose", "new_cycle", "permanent", "cycle__number"),
+                    *("course_id", "stopped_at", "cause", "detail", "toxicity_grade", "toxicity_kind"),
+                    *("resolved_at", "restarted_at", "restart_dose", "new_cycle", "permanent", "cycle__number"),
                     *names("stopped_by", "restarted_by"),
                 ),
             ),

@@ -201,6 +201,13 @@ class Interruption(models.Model):
         PUMP_OR_LINE = "pump_or_line", "Pump or line problem"
         OTHER = "other", "Other"
 
+    class ToxicityKind(models.TextChoices):
+        """The label's three rows for a grade 3 reaction: each restarts, or stops, by its own rule."""
+
+        CRS = "crs", "CRS (cytokine release syndrome)"
+        NEUROLOGICAL = "neurological", "Neurological (ICANS, seizures)"
+        OTHER = "other", "Other reaction"
+
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="interruptions")
     course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="interruptions")
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="interruptions")
@@ -213,10 +220,23 @@ class Interruption(models.Model):
         choices=[(grade, f"Grade {grade}") for grade in (1, 2, 3, 4)],
         help_text="For an adverse reaction: its grade (grade 3 restarts at the restart dose).",
     )
+    toxicity_kind = models.CharField(
+        "kind of toxicity",
+        max_length=20,
+        choices=ToxicityKind.choices,
+        blank=True,
+        help_text="For an adverse reaction (needed from grade 3): which of the label's rules applies.",
+    )
     stopped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     restarted_at = models.DateTimeField(null=True, blank=True)
     restarted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(
+        "grade 1 or less since",
+        null=True,
+        blank=True,
+        help_text="After a grade 3 reaction: when it resolved, which the label's limits on a restart read.",
     )
     restart_dose = models.CharField(max_length=300, blank=True, help_text="The dose wording the restart carries.")
     new_cycle = models.BooleanField(
@@ -239,6 +259,14 @@ class Interruption(models.Model):
             models.CheckConstraint(
                 condition=~Q(permanent=True) | Q(restarted_at__isnull=True),
                 name="permanent_stop_never_restarts",
+            ),
+            models.CheckConstraint(
+                condition=Q(toxicity_kind="") | Q(cause="adverse_reaction"),
+                name="toxicity_kind_of_an_adverse_reaction_only",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gt=models.F("stopped_at")),
+                name="interruption_resolves_after_its_stop",
             ),
             # At most one open break per course: a second stop needs the first restart.
             models.UniqueConstraint(

@@ -86,6 +86,22 @@ class RegimenVersion(models.Model):
     supervised_restart_after_hours = models.PositiveSmallIntegerField(
         "supervised, premedicated restart after a break of (hours)", default=4
     )
+    # The label's limits on a restart after a grade 3 reaction (CLINICAL.md, "Interruptions and
+    # toxicity"): a reaction that takes longer to resolve (to grade 1 or less) means stopping.
+    neurological_resolve_within_days = models.PositiveSmallIntegerField(
+        "grade 3 neurological toxicity: stop for good unless resolved within (days)",
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text="Also stopped for good: one at the starting or restart dose, or one that recurs.",
+    )
+    other_toxicity_resolve_within_days = models.PositiveSmallIntegerField(
+        "other grade 3 reactions: stop unless resolved within (days)", default=14, validators=[MinValueValidator(1)]
+    )
+    restart_after_resolved_days = models.PositiveSmallIntegerField(
+        "grade 3 neurological and other reactions: restart after grade 1 or less for (days)",
+        default=3,
+        help_text="Not for CRS, which restarts once resolved.",
+    )
     adult_from_age = models.PositiveSmallIntegerField("adult premedication from age", default=18)
     inpatient_assessment_hours = models.PositiveSmallIntegerField(
         "CRS and ICANS assessment in hospital every (hours)",

@@ -15,7 +15,12 @@
 from .bags import bag_for_event, bag_option_for_hours, infusion_bag_record, next_change_after, weighing_warning
 from .checkins import check_in_record
 from .grants import access_grant_close, access_grant_open
-from .interruptions import course_stop_for_good, interruption_restart, interruption_stop
+from .interruptions import (
+    course_stop_for_good,
+    interruption_restart,
+    interruption_stop,
+    neurotoxicity_stops_for_good,
+)
 from .pump import pump_event_record
 from .regimens import regimen_library_seed, regimen_version_new_draft, regimen_version_publish
 from .schedule import (
@@ -29,6 +34,7 @@ from .schedule import (
     event_cancel,
     event_move,
     event_schedule,
+    low_dose_at,
 )
 from .team import care_team_add, care_team_candidates, care_team_remove, patient_transfer
 from .toxicity import assessment_confirm, assessment_record
@@ -60,6 +66,8 @@ __all__ = [
     "interruption_restart",
     "interruption_stop",
     "latest_weighing",
+    "low_dose_at",
+    "neurotoxicity_stops_for_good",
     "next_change_after",
     "parse_weight",
     "patient_transfer",

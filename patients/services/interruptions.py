@@ -15,10 +15,29 @@ from django.utils import timezone
 from .. import policy
 from ..hooks import notify_course_stopped, notify_events_changed
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
-from .schedule import EVENT_LOCAL_TIME, _locked_course, course_schedule_build, event_schedule
+from ..selectors import neurotoxicity_resolved_before
+from .schedule import EVENT_LOCAL_TIME, _locked_course, course_schedule_build, event_schedule, low_dose_at
 
 # How far ahead a stop or restart may be recorded: a planned restart, never a guess weeks out.
 LATEST_AHEAD = dt.timedelta(days=14)
+# From this grade an adverse reaction names its kind: the label's rules differ by kind.
+KIND_NEEDED_FROM_GRADE = 3
+# How a restart the label forbids is refused: the stop for good is the oncologist's to record.
+STOP_FOR_GOOD = "the label says stop for good. Record a stop for good instead"
+
+
+def neurotoxicity_stops_for_good(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
+    """Why the label stops for good a grade 3 neurological toxicity that began at `moment`, as the
+    words that follow its name ("… at the starting dose, before the step-up"), or None: it
+    occurred at the low dose (9 mcg/day), or it recurs (CLINICAL.md, "Interruptions and
+    toxicity"). The watch asks the oncologist with these words; a restart is refused with them."""
+    if dose := low_dose_at(course=course, moment=moment):
+        return f" at {dose}"
+    if began := neurotoxicity_resolved_before(course=course, moment=moment):
+        return (
+            f" that recurs (an earlier one, from {timezone.localtime(began, course.patient.unit.zone):%d %b}, resolved)"
+        )
+    return None
 
 
 def _running_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
@@ -64,9 +83,12 @@ def interruption_stop(
     actor,
     detail: str = "",
     toxicity_grade: int | None = None,
+    toxicity_kind: str = "",
     now: dt.datetime | None = None,
 ) -> Interruption:
-    """Record that the infusion stopped. Bag changes after the stop stop being due."""
+    """Record that the infusion stopped. Bag changes after the stop stop being due. An adverse
+    reaction of grade 3 or 4 names its kind (CRS, neurological, other): its restart follows
+    that kind's rule."""
     now = now or timezone.now()
     policy.can_record_stop(actor, course.patient).enforce()
     course = _locked_course(course)
@@ -78,6 +100,17 @@ def interruption_stop(
         raise ValidationError({"cause": "Choose a cause."})
     if cause != Interruption.Cause.ADVERSE_REACTION and toxicity_grade:
         raise ValidationError({"toxicity_grade": "A grade is given for an adverse reaction only."})
+    if toxicity_kind and toxicity_kind not in Interruption.ToxicityKind.values:
+        raise ValidationError({"toxicity_kind": "Choose CRS, neurological toxicity or another reaction."})
+    if cause != Interruption.Cause.ADVERSE_REACTION and toxicity_kind:
+        raise ValidationError({"toxicity_kind": "A kind of toxicity is given for an adverse reaction only."})
+    if (toxicity_grade or 0) >= KIND_NEEDED_FROM_GRADE and not toxicity_kind:
+        raise ValidationError(
+            {
+                "toxicity_kind": f"Say which kind of toxicity this grade {toxicity_grade} reaction is: "
+                "the label's rules for a restart differ for CRS, neurological toxicity and other reactions."
+            }
+        )
     interruptions = list(course.interruptions.all())
     if any(stop.is_open for stop in interruptions):
         raise ValidationError({"stopped_at": "The infusion is already stopped: record its restart first."})
@@ -94,6 +127,7 @@ def interruption_stop(
         cause=cause,
         detail=detail.strip()[:500],
         toxicity_grade=toxicity_grade or None,
+        toxicity_kind=toxicity_kind,
         stopped_by=actor,
     )
     # The stop is an event of its own, so that its checklist (document, tell the oncologist,
@@ -123,9 +157,16 @@ def interruption_restart(
     interruption: Interruption,
     restarted_at: dt.datetime,
     actor,
+    resolved_at: dt.datetime | None = None,
+    toxicity_kind: str = "",
     now: dt.datetime | None = None,
 ) -> Interruption:
     """Record the restart (done or planned). The plan moves by the break, or a new cycle begins.
+
+    After a grade 3 reaction the label's rules for its kind apply first (`_check_grade_3_restart`):
+    `resolved_at` is when it resolved to grade 1 or less, and `toxicity_kind` names the kind of a
+    stop recorded without one. A grade 4, or a restart the label forbids, is refused: the label
+    says stop for good.
 
     - A break of `supervised_restart_after_hours` (4 h) or more: the restart is a supervised
       event with the restart checklist and the regimen's premedication.
@@ -154,6 +195,12 @@ def interruption_restart(
         raise ValidationError(
             {"restarted_at": "A grade 4 reaction means stopping for good (the label): record a stop for good."}
         )
+    if resolved_at is not None:
+        _check_resolved_at(interruption, resolved_at=resolved_at, restarted_at=restarted_at, now=now)
+        interruption.resolved_at = resolved_at
+    if interruption.toxicity_grade == 3:
+        interruption.toxicity_kind = _kind_of(interruption, toxicity_kind)
+        _check_grade_3_restart(interruption, course=course, restarted_at=restarted_at)
     length = restarted_at - interruption.stopped_at
     supervised = length >= dt.timedelta(hours=version.supervised_restart_after_hours)
     interruption.restarted_at, interruption.restarted_by = restarted_at, actor
@@ -210,6 +257,77 @@ def interruption_restart(
     interruption.save(update_fields=["restart_event", "re_escalation_event"])
     _close_stop_event(interruption)
     return interruption
+
+
+def _check_resolved_at(
+    interruption: Interruption, *, resolved_at: dt.datetime, restarted_at: dt.datetime, now: dt.datetime
+) -> None:
+    if resolved_at <= interruption.stopped_at:
+        raise ValidationError({"resolved_at": "The reaction resolved after the stop: give a later time."})
+    if resolved_at > restarted_at:
+        raise ValidationError({"resolved_at": "The restart comes once the reaction has resolved: check both times."})
+    if resolved_at > now + dt.timedelta(minutes=5):
+        raise ValidationError({"resolved_at": "Give the time it resolved once it has; it cannot be in the future."})
+
+
+def _kind_of(interruption: Interruption, given: str) -> str:
+    """The kind of a grade 3 reaction: the stop's, or the one given now for a stop recorded
+    before kinds were asked for."""
+    kind = interruption.toxicity_kind or given
+    if kind not in Interruption.ToxicityKind.values:
+        raise ValidationError(
+            {
+                "toxicity_kind": "Say which kind of toxicity this grade 3 reaction was: the label's rules for a "
+                "restart differ for CRS, neurological toxicity and other reactions."
+            }
+        )
+    return kind
+
+
+def _days(length: dt.timedelta) -> str:
+    return f"{length.days} days {length.seconds // 3600} h" if length.seconds >= 3600 else f"{length.days} days"
+
+
+def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCourse, restarted_at: dt.datetime) -> None:
+    """The label's rules for a restart after a grade 3 reaction, by its kind, from the course's
+    regimen version (CLINICAL.md, "Interruptions and toxicity"). CRS restarts once resolved.
+    Neurological toxicity stops for good if it occurred at the low dose, recurs, or took more than
+    `neurological_resolve_within_days` (7) to resolve; other reactions stop if they took more
+    than `other_toxicity_resolve_within_days` (14). Both restart only after
+    `restart_after_resolved_days` (3) at grade 1 or less. Refusals of the restart say so at its
+    field; the stop for good is the oncologist's to record."""
+    version, kind = course.regimen_version, interruption.toxicity_kind
+    neurological = kind == Interruption.ToxicityKind.NEUROLOGICAL
+    if kind == Interruption.ToxicityKind.CRS:
+        return
+    if neurological and (why := neurotoxicity_stops_for_good(course=course, moment=interruption.stopped_at)):
+        raise ValidationError({"restarted_at": f"Neurological toxicity grade 3{why}: {STOP_FOR_GOOD}."})
+    name = "neurological toxicity" if neurological else "reaction"
+    if interruption.resolved_at is None:
+        raise ValidationError(
+            {
+                "resolved_at": f"Give when the grade 3 {name} resolved to grade 1 or less: "
+                "the label's limits on a restart read it."
+            }
+        )
+    within = version.neurological_resolve_within_days if neurological else version.other_toxicity_resolve_within_days
+    took = interruption.resolved_at - interruption.stopped_at
+    if took > dt.timedelta(days=within):
+        raise ValidationError(
+            {
+                "restarted_at": f"The grade 3 {name} took {_days(took)} to resolve, more than the {within} days "
+                f"the label allows ({version.source}): {STOP_FOR_GOOD}."
+            }
+        )
+    hold = dt.timedelta(days=version.restart_after_resolved_days)
+    if restarted_at < interruption.resolved_at + hold:
+        earliest = timezone.localtime(interruption.resolved_at + hold, course.patient.unit.zone)
+        raise ValidationError(
+            {
+                "restarted_at": f"The label restarts after {version.restart_after_resolved_days} days at grade 1 "
+                f"or less: on {earliest:%d %b %H:%M} at the earliest."
+            }
+        )
 
 
 def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:

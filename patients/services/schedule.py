@@ -127,6 +127,46 @@ def _restarted_at_the_restart_dose_before(cycle: Cycle, course: TreatmentCourse,
     )
 
 
+# Why the infusion runs at the regimen's low dose (9 mcg/day; children 5 mcg/m²/day), in words.
+STARTING_DOSE_BEFORE_STEP_UP = "the starting dose, before the step-up"
+RESTART_DOSE_BEFORE_RE_ESCALATION = "the restart dose, before the re-escalation"
+
+
+def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
+    """Why the infusion runs at the low dose at `moment`, in words, or None (the full dose, or no
+    infusion): cycle 1 before its step-up (a regimen with one), or a restart at the restart dose
+    before its re-escalation. The label stops for good a grade 3 neurological toxicity at that dose
+    (CLINICAL.md, "Interruptions and toxicity").
+
+    Inside a break, the dose is the one that ran when the infusion stopped. The step-up is where
+    the schedule puts it (its day, moved by the breaks before it), whether or not a re-escalation
+    replaced it; a re-escalation is where its event is (when done, when it was done).
+    """
+    interruptions = sorted(course.interruptions.all(), key=lambda stop: stop.stopped_at)
+    for stop in interruptions:
+        if stop.stopped_at <= moment and (stop.restarted_at is None or moment < stop.restarted_at):
+            moment = stop.stopped_at
+            break
+    for stop in interruptions:
+        event = stop.re_escalation_event if stop.restart_dose and stop.restarted_at else None
+        if event is None or event.status == CareEvent.Status.CANCELLED:
+            continue
+        if stop.restarted_at <= moment < (event.actual_at or event.planned_at):
+            return RESTART_DOSE_BEFORE_RE_ESCALATION
+    version = course.regimen_version
+    first = next((cycle for cycle in course.cycles.all() if cycle.number == 1), None)
+    if first is None or not version.has_step_up:
+        return None
+    zone = course.patient.unit.zone
+    breaks = cycle_breaks(first, interruptions, version.supervised_restart_after_hours)
+    times = cycle_times(cycle=first, zone=zone, breaks=breaks)
+    step_up_day = _local(first.start_date + dt.timedelta(days=version.step_up_day - 1), EVENT_LOCAL_TIME, zone)
+    step_up_at = InfusionClock(times.starts_at, breaks).wall(step_up_day)
+    if times.starts_at <= moment < min(step_up_at, times.ends_at):
+        return STARTING_DOSE_BEFORE_STEP_UP
+    return None
+
+
 def cycle_planned_events(
     *, cycle: Cycle, course: TreatmentCourse, version: RegimenVersion, zone, breaks: list[Break]
 ) -> list[PlannedEvent]:

@@ -101,7 +101,12 @@ def interruption_restart(request, pk):
     patient = get_patient_for_user(request.user, interruption.patient_id)
     policy.can_record_restart(request.user, patient, interruption=interruption).enforce()
     zone = patient.unit.zone
-    form = RestartForm(request.POST or None, zone_name=str(zone), initial={"restarted_at": now_on_unit_clock(zone)})
+    form = RestartForm(
+        request.POST or None,
+        zone_name=str(zone),
+        interruption=interruption,
+        initial={"restarted_at": now_on_unit_clock(zone)},
+    )
 
     def act(data):
         done = services.interruption_restart(interruption=interruption, actor=request.user, **data)

@@ -195,10 +195,34 @@ def test_one_premedication_item_per_template_and_no_drug_written_in_the_library(
             True,
         )
         assert [(c.fact, c.operator, c.value) for c in item.conditions.all()] == [("premedication_due", "eq", "yes")]
-    # The regimen names the drug: no item of the library hard-codes one.
-    for item in TemplateItem.objects.all():
+    # The regimen names the premedication: no item of the library hard-codes one. The treatment of
+    # a grade 3 CRS is not a premedication: the label gives it for every regimen (below).
+    for item in TemplateItem.objects.exclude(key__in=GRADE_3_CRS_TREATMENT):
         said = f"{item.text} {item.help_text}".lower()
         assert "dexamethasone" not in said and "prednisone" not in said, item.text
+
+
+# The interruption checklist's items for the treatment of a grade 3 CRS (found by their keys).
+GRADE_3_CRS_TREATMENT = ["26157146-1acd-487c-a010-2dbfac124a38", "e8444a7b-0e65-4ef0-81bc-d15cbc63298c"]
+
+
+def test_the_interruption_checklist_orders_and_checks_the_dexamethasone_of_a_grade_3_crs(db):
+    """ "CRS grade 3: interrupt; dexamethasone 8 mg every 8 h for up to 3 days, then taper over 4
+    days (children 5 mg/m², max 8 mg)": the oncologist orders it, the pharmacist verifies the order."""
+    ordered, verified = (
+        TemplateItem.objects.get(version__template__name="Interruption", key=key) for key in GRADE_3_CRS_TREATMENT
+    )
+    assert (ordered.role, verified.role) == (Role.ONCOLOGIST, Role.PHARMACIST)
+    assert list(verified.depends_on.all()) == [ordered]
+    for item in (ordered, verified):
+        assert "8 mg every 8 hours for up to 3 days" in item.text and "4" in item.text
+        assert "5 mg/m², max 8 mg" in item.text
+        # No condition can tell a reaction's kind and grade: the item says where it applies.
+        assert not item.conditions.exists() and not item.required
+        assert "grade 3 cytokine release syndrome only" in item.help_text and "not applicable" in item.help_text
+        assert "prescribing information" in item.source and "cytokine release syndrome grade 3" in item.source
+    restart = TemplateItem.objects.get(version__template__name="Interruption", text="Restart decision recorded")
+    assert ordered.order < verified.order < restart.order
 
 
 def test_the_step_up_template_fits_the_step_up_and_a_re_escalation(db):
@@ -357,6 +381,7 @@ def test_the_new_templates_instantiate_on_their_events(patient, nurse, oncologis
         stopped_at=now - dt.timedelta(hours=1),
         cause=Interruption.Cause.ADVERSE_REACTION,
         toxicity_grade=3,
+        toxicity_kind=Interruption.ToxicityKind.CRS,
         detail="Grade 3 CRS",
         actor=nurse,
         now=now,

@@ -23,6 +23,9 @@ START = dt.date(2026, 3, 2)
 PLANNED_ON = dt.datetime(2026, 2, 20, 12, tzinfo=NY)
 ADVERSE = Interruption.Cause.ADVERSE_REACTION
 PUMP = Interruption.Cause.PUMP_OR_LINE
+CRS = Interruption.ToxicityKind.CRS
+NEURO = Interruption.ToxicityKind.NEUROLOGICAL
+OTHER = Interruption.ToxicityKind.OTHER
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 
 
@@ -47,21 +50,25 @@ def course(patient, templates):
     return rr_course(patient, start=START, cycles=3, now=PLANNED_ON)
 
 
-def stop(course, nurse, stopped_at=STOP, cause=PUMP, grade=None, now=None):
+def stop(course, nurse, stopped_at=STOP, cause=PUMP, grade=None, kind=None, now=None):
+    """A stop; an adverse reaction of grade 3 or 4 is CRS unless `kind` says otherwise."""
+    if kind is None:
+        kind = CRS if cause == ADVERSE and (grade or 0) >= 3 else ""
     return interruption_stop(
         course=course,
         stopped_at=stopped_at,
         cause=cause,
         toxicity_grade=grade,
+        toxicity_kind=kind,
         detail="Pump occlusion alarm" if cause == PUMP else "CRS",
         actor=nurse,
         now=now or stopped_at + dt.timedelta(minutes=10),
     )
 
 
-def restart(interruption, oncologist, restarted_at, now=None):
+def restart(interruption, oncologist, restarted_at, now=None, **given):
     return interruption_restart(
-        interruption=interruption, restarted_at=restarted_at, actor=oncologist, now=now or restarted_at
+        interruption=interruption, restarted_at=restarted_at, actor=oncologist, now=now or restarted_at, **given
     )
 
 
@@ -447,3 +454,180 @@ def test_a_stop_for_good_needs_a_reason(course, oncologist):
         lambda: course_stop_for_good(course=course, stopped_at=STOP, reason="  ", actor=oncologist, now=STOP),
         "reason",
     )
+
+
+# --- the label's rules after a grade 3 reaction, by its kind (CLINICAL.md, "Interruptions and toxicity") ---
+
+
+@pytest.mark.parametrize("grade", [3, 4])
+def test_a_grade_3_or_4_reaction_is_refused_without_its_kind_of_toxicity(course, nurse, grade):
+    message = refused(course, lambda: stop(course, nurse, cause=ADVERSE, grade=grade, kind=""), "toxicity_kind")
+    assert f"grade {grade}" in message and "CRS, neurological toxicity and other reactions" in message
+
+
+def test_a_kind_of_toxicity_is_given_for_an_adverse_reaction_only(course, nurse):
+    message = refused(course, lambda: stop(course, nurse, cause=PUMP, kind=NEURO), "toxicity_kind")
+    assert "adverse reaction" in message
+
+
+def test_a_lower_grade_may_name_its_kind(course, nurse):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=2, kind=NEURO)
+    assert Interruption.objects.get(pk=interruption.pk).toxicity_kind == NEURO
+
+
+@pytest.mark.parametrize(
+    ("kind", "resolved_after", "allowed"),
+    [
+        # "stop for good if it ... took more than 7 days to resolve"
+        (NEURO, 7 * DAY, True),
+        (NEURO, 7 * DAY + HOUR, False),
+        # "Other grade 3 reactions: ... stop if it takes more than 14 days to resolve"
+        (OTHER, 14 * DAY, True),
+        (OTHER, 14 * DAY + HOUR, False),
+    ],
+)
+def test_a_grade_3_reaction_that_took_too_long_to_resolve_refuses_the_restart(
+    course, nurse, oncologist, kind, resolved_after, allowed
+):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=kind)
+    resolved_at = STOP + resolved_after
+    restarted_at = resolved_at + 3 * DAY  # "hold until grade 1 or less for (at least) 3 days"
+    if allowed:
+        done = restart(interruption, oncologist, restarted_at, resolved_at=resolved_at)
+        assert (done.restarted_at, done.resolved_at) == (restarted_at, resolved_at)
+        assert done.restart_dose == course.regimen_version.restart_dose
+        return
+    message = refused(
+        course, lambda: restart(interruption, oncologist, restarted_at, resolved_at=resolved_at), "restarted_at"
+    )
+    within = "7 days" if kind == NEURO else "14 days"
+    assert f"more than the {within}" in message and "stop for good" in message.lower()
+    assert "Record a stop for good" in message
+    interruption.refresh_from_db()
+    assert interruption.is_open and interruption.resolved_at is None
+
+
+def test_the_limit_is_on_the_time_to_resolve_not_the_length_of_the_break(course, nurse, oncologist):
+    """Resolved within 7 days, then 3 days at grade 1 or less: a 9-day break the label allows."""
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=NEURO)
+    done = restart(interruption, oncologist, STOP + 9 * DAY, resolved_at=STOP + 6 * DAY)
+    assert done.new_cycle  # more than 7 days: a new cycle, at the restart dose
+    assert done.restart_dose == course.regimen_version.restart_dose
+
+
+@pytest.mark.parametrize("kind", [NEURO, OTHER])
+def test_a_grade_3_neurological_or_other_restart_needs_when_it_resolved(course, nurse, oncologist, kind):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=kind)
+    message = refused(course, lambda: restart(interruption, oncologist, STOP + 5 * DAY), "resolved_at")
+    assert "grade 1 or less" in message
+
+
+@pytest.mark.parametrize("kind", [NEURO, OTHER])
+def test_a_grade_3_neurological_or_other_restart_waits_3_days_at_grade_1_or_less(course, nurse, oncologist, kind):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=kind)
+    resolved_at = STOP + 2 * DAY
+    message = refused(
+        course,
+        lambda: restart(interruption, oncologist, resolved_at + 3 * DAY - HOUR, resolved_at=resolved_at),
+        "restarted_at",
+    )
+    assert "3 days at grade 1 or less" in message and "18 Mar 10:00" in message
+    assert restart(interruption, oncologist, resolved_at + 3 * DAY, resolved_at=resolved_at).restarted_at
+
+
+def test_a_grade_3_crs_restarts_once_resolved_without_the_3_day_hold(course, nurse, oncologist):
+    """ "CRS grade 3: ... when resolved restart at 9 mcg/day": no limit on the time to resolve."""
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=CRS)
+    done = restart(interruption, oncologist, STOP + 10 * DAY, resolved_at=STOP + 10 * DAY - HOUR)
+    assert done.restart_dose == course.regimen_version.restart_dose
+
+
+@pytest.mark.parametrize(
+    "resolved_at",
+    [STOP, STOP + 3 * DAY + HOUR],  # at the stop; after the restart
+    ids=["at-the-stop", "after-the-restart"],
+)
+def test_a_resolution_outside_the_break_is_refused(course, nurse, oncologist, resolved_at):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=OTHER)
+    refused(course, lambda: restart(interruption, oncologist, STOP + 3 * DAY, resolved_at=resolved_at), "resolved_at")
+
+
+def test_a_grade_3_neurological_toxicity_at_the_starting_dose_refuses_the_restart(course, nurse, oncologist):
+    """ "stop for good if it occurred at 9 mcg/day": cycle 1 days 1–7 of relapsed/refractory."""
+    stopped_at = at(3, 5, 10)  # day 4, before the day-8 step-up
+    interruption = stop(course, nurse, stopped_at=stopped_at, cause=ADVERSE, grade=3, kind=NEURO)
+    message = refused(
+        course,
+        lambda: restart(interruption, oncologist, stopped_at + 4 * DAY, resolved_at=stopped_at + DAY),
+        "restarted_at",
+    )
+    assert message.startswith("Neurological toxicity grade 3 at the starting dose, before the step-up")
+    assert "the label says stop for good" in message and "Record a stop for good" in message
+
+
+def test_a_grade_3_neurological_toxicity_at_the_restart_dose_refuses_the_restart(course, nurse, oncologist):
+    """After a grade 3 CRS the restart runs at 9 mcg/day until its re-escalation 7 days later."""
+    first = restart(stop(course, nurse, cause=ADVERSE, grade=3, kind=CRS), oncologist, STOP + 2 * DAY)
+    assert first.re_escalation_event.planned_at == STOP + 9 * DAY
+    neuro_at = STOP + 4 * DAY
+    interruption = stop(course, nurse, stopped_at=neuro_at, cause=ADVERSE, grade=3, kind=NEURO)
+    message = refused(
+        course,
+        lambda: restart(interruption, oncologist, neuro_at + 4 * DAY, resolved_at=neuro_at + DAY),
+        "restarted_at",
+    )
+    assert message.startswith("Neurological toxicity grade 3 at the restart dose, before the re-escalation")
+    assert "stop for good" in message
+
+
+def test_a_grade_3_neurological_toxicity_after_the_re_escalation_may_restart(course, nurse, oncologist):
+    first = restart(stop(course, nurse, cause=ADVERSE, grade=3, kind=CRS), oncologist, STOP + 2 * DAY)
+    later = first.re_escalation_event.planned_at + HOUR  # back at 28 mcg/day
+    interruption = stop(course, nurse, stopped_at=later, cause=ADVERSE, grade=3, kind=NEURO)
+    done = restart(interruption, oncologist, later + 4 * DAY, resolved_at=later + DAY)
+    assert done.restarted_at == later + 4 * DAY
+
+
+def test_a_grade_3_neurological_toxicity_that_recurs_refuses_the_restart(course, nurse, oncologist):
+    """ "stop for good if it ... recurs": a second grade 3 after the first resolved, at 28 mcg/day."""
+    first = stop(course, nurse, cause=ADVERSE, grade=3, kind=NEURO)
+    first = restart(first, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY)
+    again_at = first.re_escalation_event.planned_at + HOUR
+    interruption = stop(course, nurse, stopped_at=again_at, cause=ADVERSE, grade=3, kind=NEURO)
+    message = refused(
+        course,
+        lambda: restart(interruption, oncologist, again_at + 4 * DAY, resolved_at=again_at + DAY),
+        "restarted_at",
+    )
+    assert message.startswith("Neurological toxicity grade 3 that recurs (an earlier one, from 13 Mar, resolved)")
+    assert "stop for good" in message
+
+
+def test_a_grade_3_neurological_toxicity_on_day_3_without_a_step_up_may_restart(patient, nurse, oncologist):
+    """MRD-positive runs 28 mcg/day from day 1 (no step-up): day 3 is not the low dose."""
+    course = CourseFactory(patient=patient, indication=Indication.MRD_POSITIVE, planned_cycles=2, start_date=START)
+    course_schedule_build(course=course, now=PLANNED_ON)
+    stopped_at = at(3, 4, 10)
+    interruption = stop(course, nurse, stopped_at=stopped_at, cause=ADVERSE, grade=3, kind=NEURO)
+    done = restart(interruption, oncologist, stopped_at + 4 * DAY, resolved_at=stopped_at + DAY)
+    assert done.restart_dose == course.regimen_version.restart_dose
+
+
+def test_the_limits_are_read_from_the_courses_regimen_version(course, nurse, oncologist):
+    version = course.regimen_version
+    # A published version never changes through the app: this stands for a version that says 10.
+    type(version).objects.filter(pk=version.pk).update(neurological_resolve_within_days=10)
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=NEURO)
+    done = restart(interruption, oncologist, STOP + 12 * DAY, resolved_at=STOP + 9 * DAY)
+    assert done.resolved_at == STOP + 9 * DAY
+
+
+def test_a_grade_3_stop_recorded_without_a_kind_asks_for_it_at_the_restart(course, nurse, oncologist):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3)
+    Interruption.objects.filter(pk=interruption.pk).update(toxicity_kind="")  # recorded before kinds were asked
+    interruption.refresh_from_db()
+    message = refused(course, lambda: restart(interruption, oncologist, STOP + 2 * DAY), "toxicity_kind")
+    assert "grade 3" in message
+    done = restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY, toxicity_kind=OTHER)
+    done.refresh_from_db()
+    assert done.toxicity_kind == OTHER

@@ -113,6 +113,41 @@ def test_the_nurse_records_a_stop_and_the_oncologist_a_restart(client, running, 
     assert interruption.restarted_at is not None and interruption.restart_event is None  # under 4 hours
 
 
+def test_a_grade_3_stop_asks_its_kind_and_its_restart_when_it_resolved(client, running, nurse, oncologist):
+    zone = running.patient.unit.zone
+    stopped_at = timezone.now() - dt.timedelta(days=9)  # cycle 1 day 3: the starting dose, 9 mcg/day
+    client.force_login(nurse)
+    stop_url = reverse("patients:course_stop", args=[running.pk])
+    data = {
+        "stopped_at": local(stopped_at, zone),
+        "cause": "adverse_reaction",
+        "toxicity_grade": "3",
+        "detail": "ICE 2",
+    }
+    unnamed = client.post(stop_url, data)
+    assert "CRS, neurological toxicity and other reactions" in form_errors(unnamed)["toxicity_kind"][0]
+    assert not Interruption.objects.exists()
+    assert client.post(stop_url, {**data, "toxicity_kind": "neurological"}).status_code == 302
+    interruption = Interruption.objects.get(course=running)
+    assert interruption.toxicity_kind == Interruption.ToxicityKind.NEUROLOGICAL
+
+    client.force_login(oncologist)
+    url = reverse("patients:interruption_restart", args=[interruption.pk])
+    page = client.get(url).content.decode()
+    assert "Grade 1 or less since" in page and "more than 7 days (neurological) or 14 days (other)" in page
+    before = snapshot(running)
+    refused = client.post(
+        url,
+        {
+            "restarted_at": local(timezone.now() - dt.timedelta(hours=1), zone),
+            "resolved_at": local(stopped_at + dt.timedelta(days=2), zone),
+        },
+    )
+    (message,) = form_errors(refused)["restarted_at"]
+    assert message.startswith("Neurological toxicity grade 3 at the starting dose") and "stop for good" in message
+    assert snapshot(running) == before
+
+
 def test_a_stop_for_good_needs_a_confirmation_and_tells_the_care_team(client, running, oncologist, nurse):
     client.force_login(oncologist)
     url = reverse("patients:course_stop_for_good", args=[running.pk])

@@ -10,11 +10,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from patients.models import BagOption, CareEvent, Cycle, Indication, RegimenVersion, Setting, TreatmentCourse
-from patients.services import course_extend, course_plan, cycle_set_next_start
+from patients.services import course_extend, course_plan, cycle_set_next_start, regimen_version_new_draft
 
+from ..accounts.helpers import verified_login
 from ..factories import PatientFactory, UnitFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -274,6 +276,12 @@ def test_seeded_regimen_versions_match_the_table_and_name_their_source(db, indic
     assert version.supervised_restart_after_hours == 4
     assert version.re_escalation_after_days == 7
     assert version.restart_dose.startswith("9 mcg/day")
+    # "Neurological toxicity grade 3: ... stop for good if it ... took more than 7 days to resolve";
+    # "Other grade 3 reactions: hold until grade 1 or less for 3 days, ... stop if it takes more
+    # than 14 days to resolve".
+    assert version.neurological_resolve_within_days == 7
+    assert version.other_toxicity_resolve_within_days == 14
+    assert version.restart_after_resolved_days == 3
     if STEP_UP_DAY[indication]:
         assert "9 mcg/day days 1–7" in version.starting_dose and version.step_up_dose
     else:
@@ -310,3 +318,22 @@ def test_seeded_bag_options_match_the_makers_page_and_name_the_weight_limits_sou
     for option in options.values():
         if option.min_weight_kg is not None:
             assert option.preservative and option.weight_limit_source
+
+
+def test_the_limits_on_a_restart_are_edited_on_a_draft_and_shown_on_a_published_version(client, admin_user):
+    verified_login(client, admin_user)
+    published = RegimenVersion.objects.get(regimen__indication=RR, status=RegimenVersion.Status.PUBLISHED)
+    draft = regimen_version_new_draft(regimen=published.regimen, actor=admin_user)
+    assert draft.neurological_resolve_within_days == 7 and draft.other_toxicity_resolve_within_days == 14
+    editable = client.get(reverse("admin:patients_regimenversion_change", args=[draft.pk])).content.decode()
+    for name in (
+        "neurological_resolve_within_days",
+        "other_toxicity_resolve_within_days",
+        "restart_after_resolved_days",
+    ):
+        assert f'name="{name}"' in editable, name
+    shown = client.get(reverse("admin:patients_regimenversion_change", args=[published.pk])).content.decode()
+    assert (
+        "stop for good unless resolved within (days)" in shown
+        and 'name="neurological_resolve_within_days"' not in shown
+    )

@@ -16,9 +16,16 @@ from coordination.reminders.selectors import unread_count
 from coordination.watch.models import ToxicityAlert, WatchUnitRule
 from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_escalate, roster_replace
 from patients.grading import Consciousness, Seizure
-from patients.services import assessment_record, check_in_record
+from patients.models import Indication, Interruption
+from patients.services import (
+    assessment_record,
+    check_in_record,
+    course_schedule_build,
+    interruption_restart,
+    interruption_stop,
+)
 
-from ...factories import UserFactory
+from ...factories import CourseFactory, UserFactory
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 # 02:30 on 8 March 2026 does not exist in New York: the clock jumps from 02:00 to 03:00.
@@ -225,3 +232,78 @@ def test_acknowledging_on_the_alerts_page_empties_the_bells_count(client, patien
     assert "Acknowledged: the alert goes no further." in page
     assert " unread</span>" not in page
     assert unread_count(coordinator) == 0
+
+
+# --- ICANS grade 3 that the label stops for good (CLINICAL.md, "Interruptions and toxicity") -----
+
+
+def course_from(patient, start: dt.date, indication=Indication.RELAPSED_REFRACTORY):
+    course = CourseFactory(patient=patient, indication=indication, planned_cycles=2, start_date=start)
+    course_schedule_build(course=course, now=dt.datetime(2026, 2, 1, tzinfo=NY))
+    return course
+
+
+def assess_at(patient, nurse, at, **findings):
+    values = {"temperature": Decimal("37.0"), "temperature_unit": "C", **NORMAL_ICE, **findings}
+    return assessment_record(patient=patient, actor=nurse, assessed_at=at, findings=values)
+
+
+def test_icans_grade_3_at_the_starting_dose_asks_for_a_stop_for_good(patient, nurse, roster):
+    """ "Neurological toxicity grade 3: ... stop for good if it occurred at 9 mcg/day": day 4 of
+    cycle 1, before the day-8 step-up."""
+    course_from(patient, dt.date(2026, 3, 5))
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason == "ICANS grade 3 at the starting dose, before the step-up: the label says stop for good"
+
+
+def test_icans_grade_3_at_the_full_dose_asks_for_an_interruption(patient, nurse, roster):
+    course_from(patient, dt.date(2026, 2, 20))  # day 17: 28 mcg/day since day 8
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert (alert.ask, alert.reason) == (ToxicityAlert.Ask.INTERRUPTION, "ICANS grade 3")
+
+
+def test_icans_grade_3_on_day_4_without_a_step_up_asks_for_an_interruption(patient, nurse, roster):
+    course_from(patient, dt.date(2026, 3, 5), indication=Indication.MRD_POSITIVE)  # 28 mcg/day from day 1
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+
+
+def test_icans_grade_3_at_the_restart_dose_asks_for_a_stop_for_good(patient, nurse, oncologist, roster):
+    """After a grade 3 CRS the restart runs at 9 mcg/day until its re-escalation 7 days later."""
+    course = course_from(patient, dt.date(2026, 2, 20))
+    stopped_at = NIGHT - dt.timedelta(days=3)
+    interruption = interruption_stop(
+        course=course,
+        stopped_at=stopped_at,
+        cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3,
+        toxicity_kind=Interruption.ToxicityKind.CRS,
+        actor=nurse,
+        now=stopped_at,
+    )
+    interruption_restart(
+        interruption=interruption, restarted_at=NIGHT - dt.timedelta(days=1), actor=oncologist, now=NIGHT
+    )
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason == "ICANS grade 3 at the restart dose, before the re-escalation: the label says stop for good"
+
+
+def test_icans_grade_3_that_recurs_asks_for_a_stop_for_good(patient, nurse, roster):
+    """ "... or recurs": grade 3, back to grade 1 or less, grade 3 again."""
+    course_from(patient, dt.date(2026, 2, 20))
+    first = assess_at(patient, nurse, NIGHT - dt.timedelta(days=3), consciousness=Consciousness.AWAKENS_TO_TOUCH)
+    assert first.alerts.get().ask == ToxicityAlert.Ask.INTERRUPTION
+    assess_at(patient, nurse, NIGHT - dt.timedelta(days=2))  # ICANS 0: resolved
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason.startswith("ICANS grade 3 that recurs (an earlier one, from 05 Mar, resolved)")
+
+
+def test_icans_grade_3_that_never_resolved_is_the_same_episode(patient, nurse, roster):
+    course_from(patient, dt.date(2026, 2, 20))
+    assess_at(patient, nurse, NIGHT - dt.timedelta(hours=8), consciousness=Consciousness.AWAKENS_TO_TOUCH)
+    assess_at(patient, nurse, NIGHT - dt.timedelta(hours=4), ice_orientation=1, ice_naming=2)  # ICANS 2
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0016_event_missed"),
+        ("patients", "0017_toxicity_kinds_and_resolve_limits"),
     ]
 
     operations = [

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 
 from patients.models import CareEvent, Cycle, Indication, Setting
-from patients.selectors import premedication_for_event
+from patients.selectors import premedication_for_event, restart_of
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,14 @@ FACTS: dict[str, Fact] = {
     "premedication_due": Fact(
         "Premedication due (regimen)",
         lambda e: "yes" if premedication_for_event(e) else "no",
+        (("yes", "yes"), ("no", "no")),
+    ),
+    # The event restarts the infusion at the regimen's restart dose after a grade 3 reaction: a
+    # supervised restart, or a new cycle after a break too long to continue its own, which then
+    # starts at the restart dose and not at the cycle's usual dose.
+    "restart_dose": Fact(
+        "Starts at the restart dose (grade 3 reaction)",
+        lambda e: "yes" if (stop := restart_of(e)) is not None and stop.restart_dose else "no",
         (("yes", "yes"), ("no", "no")),
     ),
 }

@@ -524,6 +524,7 @@ class TaskActivity(models.Model):
         CANCEL = "cancel", "Cancelled"
         MOVE = "move", "Moved"
         OVERRIDE = "override", "Gate overridden"
+        CONDITIONS = "conditions", "Conditions asked again"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activities", null=True, blank=True)
     checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="activities")

@@ -505,7 +505,7 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
         CareEvent.objects.select_for_update(of=("self",))
         .filter(pk__in=event_ids)
         .select_related("patient__unit", "cycle__course__regimen_version")
-        .prefetch_related("cycle__course__regimen_version__premedications")
+        .prefetch_related("cycle__course__regimen_version__premedications", "cycle__course__interruptions__cycle")
         .order_by("pk")
     )
     items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
@@ -535,20 +535,11 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
         return []
 
     Checklist.objects.bulk_create([checklist for checklist, _, _ in plans])
-    tasks_by_item = {}
-    for checklist, event, items in plans:
-        for item in items:
-            task = Task(
-                checklist=checklist,
-                item=item,
-                patient_id=event.patient_id,
-                event=event,
-                due_at=event.planned_at + dt.timedelta(minutes=item.due_offset_minutes),
-                **{f: getattr(item, f) for f in ITEM_CONTENT_FIELDS},
-            )
-            if item.records == TemplateItem.Records.PREMEDICATION_TIME:
-                task.help_text = _premedication_help(event, item.help_text)
-            tasks_by_item[(checklist.pk, item.pk)] = task
+    tasks_by_item = {
+        (checklist.pk, item.pk): _new_task(checklist, event, item)
+        for checklist, event, items in plans
+        for item in items
+    }
     Task.objects.bulk_create(tasks_by_item.values())
     through = Task.depends_on.through
     through.objects.bulk_create(
@@ -561,6 +552,104 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
     return [checklist for checklist, _, _ in plans]
 
 
+def _new_task(checklist: Checklist, event: CareEvent, item: TemplateItem) -> Task:
+    """The task of `item` in `checklist`: the item's content, a snapshot, due at its offset."""
+    task = Task(
+        checklist=checklist,
+        item=item,
+        patient_id=event.patient_id,
+        event=event,
+        due_at=event.planned_at + dt.timedelta(minutes=item.due_offset_minutes),
+        **{f: getattr(item, f) for f in ITEM_CONTENT_FIELDS},
+    )
+    if item.records == TemplateItem.Records.PREMEDICATION_TIME:
+        task.help_text = _premedication_help(event, item.help_text)
+    return task
+
+
+# Why a task left its checklist, or came back to it, when its item's conditions were asked again.
+NO_LONGER_APPLIES = "No longer applies: {conditions} (asked again after a change to the record)."
+APPLIES_AGAIN = "Applies again: {conditions} (asked again after a change to the record)."
+
+
+@transaction.atomic
+def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
+    """Ask the conditions of the planned events' checklists again, after a fact they read changed
+    (a new weighing, a restart that makes a cycle start at the restart dose): checklists are made
+    when the course is planned, months before a later cycle, and the weight then is not today's.
+
+    A checklist keeps its pinned version. An item that now applies gets its task (a task cancelled
+    by an earlier refresh opens again); an open task whose item no longer applies is cancelled,
+    with the reason in its history. Done and not-applicable tasks are history and stay as they
+    are. A template that now applies to an event is instantiated. Returns the counts."""
+    event_ids = [event.pk for event in events]
+    events = list(
+        CareEvent.objects.select_for_update(of=("self",))
+        .filter(pk__in=event_ids, status=CareEvent.Status.PLANNED)
+        .select_related("patient__unit", "cycle__course__regimen_version")
+        .prefetch_related("cycle__course__regimen_version__premedications", "cycle__course__interruptions__cycle")
+        .order_by("pk")
+    )
+    checklists_instantiate(events=events)
+    items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
+    checklists = (
+        Checklist.objects.filter(event__in=events)
+        .select_related("version")
+        .prefetch_related(Prefetch("version__items", queryset=items), "tasks")
+    )
+    event_by_id = {event.pk: event for event in events}
+    added, reopened, cancelled, activities, worked = [], [], [], [], []
+    for checklist in checklists:
+        event = event_by_id[checklist.event_id]
+        tasks = {task.item_id: task for task in checklist.tasks.all()}
+        for item in checklist.version.items.all():
+            applies = all(condition.holds_for(event) for condition in item.conditions.all())
+            task = tasks.get(item.pk)
+            if applies and task is None:
+                tasks[item.pk] = _new_task(checklist, event, item)
+                added.append(tasks[item.pk])
+            elif applies and task.status == Task.Status.CANCELLED:
+                task.status = Task.Status.OPEN
+                reopened.append(task)
+                activities.append(_refresh_activity(task, event, APPLIES_AGAIN, item))
+            elif not applies and task is not None and task.status == Task.Status.OPEN:
+                task.status, task.assignee = Task.Status.CANCELLED, None
+                cancelled.append(task)
+                activities.append(_refresh_activity(task, event, NO_LONGER_APPLIES, item))
+        worked.append((checklist, tasks))
+    Task.objects.bulk_create(added)
+    Task.objects.bulk_update(reopened + cancelled, ["status", "assignee"])
+    TaskActivity.objects.bulk_create(activities)
+    # An added task waits for what its item waits for, and the tasks of the items that wait for it
+    # wait for it (an edge that the checklist's tasks already had is left as it is).
+    new = {id(task) for task in added}
+    through = Task.depends_on.through
+    through.objects.bulk_create(
+        [
+            through(from_task_id=tasks[item.pk].pk, to_task_id=tasks[earlier.pk].pk)
+            for checklist, tasks in worked
+            for item in checklist.version.items.all()
+            for earlier in item.depends_on.all()
+            if item.pk in tasks and earlier.pk in tasks and (id(tasks[item.pk]) in new or id(tasks[earlier.pk]) in new)
+        ],
+        ignore_conflicts=True,
+    )
+    return {"added": len(added), "reopened": len(reopened), "cancelled": len(cancelled)}
+
+
+def _refresh_activity(task: Task, event: CareEvent, said: str, item: TemplateItem) -> TaskActivity:
+    """The task's history says which conditions now fail it (or, applying again, all of them)."""
+    named = [c for c in item.conditions.all() if said == APPLIES_AGAIN or not c.holds_for(event)]
+    conditions = " and ".join(str(condition) for condition in named)
+    return TaskActivity(
+        task=task,
+        checklist_id=task.checklist_id,
+        patient_id=event.patient_id,
+        action=TaskActivity.Action.CONDITIONS,
+        detail=said.format(conditions=conditions)[:1000],
+    )
+
+
 def _premedication_help(event: CareEvent, help_text: str) -> str:
     """A premedication task names what the course's regimen asks for (a snapshot, like its text)."""
     rule = premedication_for_event(event)
@@ -570,11 +659,19 @@ def _premedication_help(event: CareEvent, help_text: str) -> str:
     return f"{said} {help_text}".strip()
 
 
-def on_events_changed(*, created: Sequence[CareEvent], moved: Sequence[CareEvent], cancelled: Sequence[CareEvent]):
+def on_events_changed(
+    *,
+    created: Sequence[CareEvent],
+    moved: Sequence[CareEvent],
+    cancelled: Sequence[CareEvent],
+    facts: Sequence[CareEvent] = (),
+):
     """The patients layer's hook: keep checklists in step with their events."""
     checklists_instantiate(events=created)
     tasks_follow_events(events=moved)
     tasks_cancel_for_events(events=cancelled)
+    if facts:
+        checklists_refresh(events=facts)
 
 
 def tasks_follow_events(*, events: Sequence[CareEvent]) -> int:

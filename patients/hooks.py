@@ -10,7 +10,7 @@ from typing import Protocol
 
 
 class EventsChangedListener(Protocol):
-    def __call__(self, *, created: Sequence, moved: Sequence, cancelled: Sequence) -> None: ...
+    def __call__(self, *, created: Sequence, moved: Sequence, cancelled: Sequence, facts: Sequence) -> None: ...
 
 
 _listeners: list[EventsChangedListener] = []
@@ -22,11 +22,15 @@ def register_events_listener(listener: EventsChangedListener) -> Callable:
     return listener
 
 
-def notify_events_changed(*, created: Sequence = (), moved: Sequence = (), cancelled: Sequence = ()) -> None:
-    if not (created or moved or cancelled):
+def notify_events_changed(
+    *, created: Sequence = (), moved: Sequence = (), cancelled: Sequence = (), facts: Sequence = ()
+) -> None:
+    """`facts`: events whose facts changed (the patient's weight, a restart at the restart dose),
+    so that what their checklists ask is decided again."""
+    if not (created or moved or cancelled or facts):
         return
     for listener in _listeners:
-        listener(created=created, moved=moved, cancelled=cancelled)
+        listener(created=created, moved=moved, cancelled=cancelled, facts=facts)
 
 
 class CourseStoppedListener(Protocol):

@@ -59,11 +59,20 @@ def sees_only_through_grant(user, patient: Patient, *, standing: Standing | None
 # --- the course plan ---------------------------------------------------------------------------
 
 
+def restart_of(event) -> "Interruption | None":
+    """The break that this event restarts the infusion after (a supervised restart, or the start
+    of the new cycle after a break too long to continue its own), or None. Reads the course's
+    breaks through `.all()`, so a prefetch makes it free for many events."""
+    return next((stop for stop in event.cycle.course.interruptions.all() if stop.restart_event_id == event.pk), None)
+
+
 def premedication_for_event(event) -> "PremedicationRule | None":
     """The premedication the course's regimen asks for before this event, or None.
 
     By the patient's age on the event's day (adult or child), the kind of start (a cycle's first
-    dose, the step-up or a re-escalation, a supervised restart) and the cycle number. Reads the
+    dose, the step-up or a re-escalation, a supervised restart) and the cycle number. A new cycle
+    that restarts the infusion after a long break is a restart too, of the cycle the break came in
+    (children: a restart in cycle 1 is premedicated, though the new cycle is cycle 2). Reads the
     version's rules through `.all()`, so a prefetch makes it free for many events.
     """
     moment = {
@@ -73,14 +82,18 @@ def premedication_for_event(event) -> "PremedicationRule | None":
     }.get(event.kind)
     if moment is None:
         return None
+    asks = [(moment, event.cycle.number)]
+    if event.kind == CareEvent.Kind.CYCLE_START and (stop := restart_of(event)) is not None:
+        asks.append((PremedicationRule.Moment.RESTART, stop.cycle.number))
     version = event.cycle.course.regimen_version
     age = event.patient.age_on(event.local_planned_at.date())
     population = (
         PremedicationRule.Population.ADULT if age >= version.adult_from_age else PremedicationRule.Population.CHILD
     )
-    for rule in version.premedications.all():
-        if rule.population == population and rule.moment == moment and rule.applies_to_cycle(event.cycle.number):
-            return rule
+    for asked_moment, cycle_number in asks:
+        for rule in version.premedications.all():
+            if rule.population == population and rule.moment == asked_moment and rule.applies_to_cycle(cycle_number):
+                return rule
     return None
 
 

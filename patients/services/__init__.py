@@ -38,7 +38,7 @@ from .schedule import (
 )
 from .team import care_team_add, care_team_candidates, care_team_remove, patient_transfer
 from .toxicity import assessment_confirm, assessment_record
-from .weighings import latest_weighing, parse_weight, weighing_record
+from .weighings import FACT_FIELDS, latest_weighing, parse_weight, patient_facts_changed, weighing_record
 
 __all__ = [
     "ScheduleChanges",
@@ -65,7 +65,9 @@ __all__ = [
     "infusion_bag_record",
     "interruption_restart",
     "interruption_stop",
+    "FACT_FIELDS",
     "latest_weighing",
+    "patient_facts_changed",
     "low_dose_at",
     "neurotoxicity_stops_for_good",
     "next_change_after",

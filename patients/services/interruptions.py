@@ -224,8 +224,13 @@ def interruption_restart(
         notify_events_changed(cancelled=ended)
         next_cycle = course.cycles.get(number=cycle.number + 1)
         # The new cycle's start is the supervised restart: its own checklist, premedication
-        # included, comes with the cycle start event.
+        # included, comes with the cycle start event; after a grade 3 reaction it starts at the
+        # restart dose, which its note says and its checklist asks for (conditions.FACTS
+        # "restart_dose", asked again below once the break names it).
         interruption.restart_event = next_cycle.events.filter(kind=CareEvent.Kind.CYCLE_START, scheduled=True).first()
+        if interruption.restart_event is not None:
+            interruption.restart_event.note = _restart_note(interruption, length)
+            interruption.restart_event.save(update_fields=["note"])
     else:
         interruption.save()
         course_schedule_build(course=course, actor=actor, now=now)
@@ -255,6 +260,8 @@ def interruption_restart(
             actor=actor,
         )
     interruption.save(update_fields=["restart_event", "re_escalation_event"])
+    if interruption.new_cycle and interruption.restart_event is not None:
+        notify_events_changed(facts=[interruption.restart_event])
     _close_stop_event(interruption)
     return interruption
 
@@ -332,9 +339,14 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
 
 def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:
     hours = length.total_seconds() / 3600
-    wording = f"Restart after a {hours:.0f} h break ({interruption.get_cause_display().lower()})"
+    lasted = _days(length) if length >= dt.timedelta(days=2) else f"{hours:.0f} h"
+    wording = f"Restart after a break of {lasted} ({interruption.get_cause_display().lower()})"
+    if interruption.new_cycle:
+        wording += ", too long to continue its cycle: this cycle begins with it"
     if interruption.restart_dose:
         wording += f"; restart dose {interruption.restart_dose}"
+        if interruption.new_cycle:
+            wording += ", not the cycle's usual dose, until the re-escalation"
     return wording + ". Supervised; premedication as the regimen asks."
 
 

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Patient, Weighing
+from ..hooks import notify_events_changed
+from ..models import CareEvent, Patient, Weighing
 
 LOWEST_KG, HIGHEST_KG = Decimal("0.5"), Decimal("300")
 
@@ -44,7 +45,20 @@ def weighing_record(
         patient.weight_kg = weight
         patient.weight_measured_on = timezone.localtime(measured_at, patient.unit.zone).date()
         patient.save(update_fields=["weight_kg", "weight_measured_on"])
+        patient_facts_changed(patient)
     return weighing
+
+
+# What the checklists' conditions read from the record (checklists.conditions.FACTS): a change
+# of one of these asks them again.
+FACT_FIELDS = {"weight_kg", "height_cm", "birth_date"}
+
+
+def patient_facts_changed(patient: Patient) -> None:
+    """The weight, height or birth date on the record changed: the checklists of the patient's
+    planned events ask their conditions again (dose by weight band or by body-surface area, the
+    bag limits by weight, premedication by age), since they were made when the course was planned."""
+    notify_events_changed(facts=list(CareEvent.objects.filter(patient=patient, status=CareEvent.Status.PLANNED)))
 
 
 def latest_weighing(patient: Patient) -> Weighing | None:

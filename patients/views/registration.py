@@ -15,7 +15,7 @@ from ..forms import DUPLICATE_MRN, PatientForm
 from ..models.record import MRN_UNIQUE
 from ..policy import REGISTER_PATIENT
 from ..selectors import get_patient_for_user, patients_for_user
-from ..services import weighing_record
+from ..services import FACT_FIELDS, patient_facts_changed, weighing_record
 from ..services.team import CLINICAL_UNITS
 
 
@@ -67,7 +67,9 @@ def patient_edit(request, pk):
         with transaction.atomic():
             form.save()
             if {"weight_kg", "weight_measured_on"} & set(form.changed_data):
-                _record_weighing(request, patient)
+                _record_weighing(request, patient)  # which asks the checklists' conditions again
+            elif FACT_FIELDS & set(form.changed_data):
+                patient_facts_changed(patient)
         messages.success(request, "The record is updated.")
         return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}"})

@@ -112,6 +112,8 @@ COMMON_VERSION_FIELDS = {
     "other_toxicity_resolve_within_days": 14,
     "restart_after_resolved_days": 3,
     "adult_from_age": 18,
+    # "Under 45 kg the dose is by body-surface area" (CLINICAL.md, the regimen table's note).
+    "dose_by_area_under_kg": 45,
     # The watch for CRS and ICANS around the clock while in hospital (the boxed warnings; the
     # tracker's default, which each institution sets): every 4 hours from the cycle's start.
     "inpatient_assessment_hours": 4,

@@ -103,6 +103,17 @@ class RegimenVersion(models.Model):
         help_text="Not for CRS, which restarts once resolved.",
     )
     adult_from_age = models.PositiveSmallIntegerField("adult premedication from age", default=18)
+    # The label doses by body-surface area under this weight and by a flat band at or above it
+    # (CLINICAL.md: "Under 45 kg the dose is by body-surface area"): a bag's basis must match
+    # today's weighing.
+    dose_by_area_under_kg = models.DecimalField(
+        "dose by body-surface area under (kg)",
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("45"),
+        validators=[MinValueValidator(Decimal("1"))],
+        help_text="At or above it, the flat dose of the weight band.",
+    )
     inpatient_assessment_hours = models.PositiveSmallIntegerField(
         "CRS and ICANS assessment in hospital every (hours)",
         null=True,

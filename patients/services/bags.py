@@ -77,6 +77,24 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
     return ""
 
 
+def _basis_for_weight(dose_basis: str, weighing: Weighing, version) -> str:
+    """Why this basis of the dose is wrong for today's weight ("" when it is right): under the
+    regimen's weight the dose is by body-surface area, at or above it the weight band's."""
+    limit = version.dose_by_area_under_kg
+    by_area = weighing.weight_kg < limit
+    if dose_basis == InfusionBag.DoseBasis.WEIGHT and by_area:
+        return (
+            f"Under {limit.normalize():f} kg the dose is by body-surface area ({version.source}); today's "
+            f"weighing is {weighing.weight_kg} kg: check the order."
+        )
+    if dose_basis == InfusionBag.DoseBasis.BSA and not by_area:
+        return (
+            f"From {limit.normalize():f} kg the dose is the weight band's flat dose ({version.source}); today's "
+            f"weighing is {weighing.weight_kg} kg: check the order."
+        )
+    return ""
+
+
 @transaction.atomic
 def infusion_bag_record(
     *,
@@ -156,6 +174,8 @@ def infusion_bag_record(
     weighing = latest_weighing(event.patient)
     if not_today := weighing_warning(weighing, event, now):
         errors["option"] = not_today
+    elif wrong_basis := _basis_for_weight(dose_basis, weighing, event.cycle.course.regimen_version):
+        errors["dose_basis"] = wrong_basis
     elif option.preservative and option.min_weight_kg is not None and weighing.weight_kg < option.min_weight_kg:
         errors["option"] = (
             f"A {option.duration_label} bag (with preservative) is not used under "

@@ -145,7 +145,8 @@ def test_the_seven_day_preservative_bag_follows_the_weight_limit_of_the_newest_w
     weigh(patient, kg)
     seven_days = option(168)
     assert (seven_days.preservative, seven_days.min_weight_kg) == (True, Decimal("22"))
-    fields = {**good, "option": seven_days, "rate_ml_per_hour": "0.6", "dose_basis": InfusionBag.DoseBasis.BSA}
+    basis = InfusionBag.DoseBasis.BSA if Decimal(kg) < 45 else InfusionBag.DoseBasis.WEIGHT
+    fields = {**good, "option": seven_days, "rate_ml_per_hour": "0.6", "dose_basis": basis}
     fields["expires_at"] = start_event.planned_at + dt.timedelta(days=8)
     if allowed:
         bag = infusion_bag_record(**fields)
@@ -158,6 +159,30 @@ def test_the_seven_day_preservative_bag_follows_the_weight_limit_of_the_newest_w
     assert seven_days.weight_limit_source in message  # the limit names its source
     assert list(refused.value.message_dict) == ["option"]
     assert not InfusionBag.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kg", "basis", "said"),
+    [
+        ("40", InfusionBag.DoseBasis.WEIGHT, "Under 45 kg the dose is by body-surface area"),
+        ("44.9", InfusionBag.DoseBasis.WEIGHT, "Under 45 kg the dose is by body-surface area"),
+        ("45", InfusionBag.DoseBasis.BSA, "From 45 kg the dose is the weight band's flat dose"),
+        ("70", InfusionBag.DoseBasis.BSA, "From 45 kg the dose is the weight band's flat dose"),
+    ],
+)
+def test_the_basis_of_the_dose_follows_todays_weight(patient, good, kg, basis, said):
+    """CLINICAL.md: "Under 45 kg the dose is by body-surface area"; the limit is the regimen's."""
+    weigh(patient, kg)
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**{**good, "dose_basis": basis})
+    assert list(refused.value.message_dict) == ["dose_basis"]
+    (message,) = refused.value.message_dict["dose_basis"]
+    assert said in message and f"today's weighing is {Decimal(kg):.1f} kg" in message
+    assert patient.courses.get().regimen_version.source in message
+    assert not InfusionBag.objects.exists()
+
+    right = InfusionBag.DoseBasis.BSA if basis == InfusionBag.DoseBasis.WEIGHT else InfusionBag.DoseBasis.WEIGHT
+    assert infusion_bag_record(**{**good, "dose_basis": right}).dose_basis == right
 
 
 def test_a_bag_without_any_weighing_is_refused(good):

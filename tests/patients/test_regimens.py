@@ -282,6 +282,8 @@ def test_seeded_regimen_versions_match_the_table_and_name_their_source(db, indic
     assert version.neurological_resolve_within_days == 7
     assert version.other_toxicity_resolve_within_days == 14
     assert version.restart_after_resolved_days == 3
+    # "Under 45 kg the dose is by body-surface area".
+    assert version.dose_by_area_under_kg == 45
     if STEP_UP_DAY[indication]:
         assert "9 mcg/day days 1–7" in version.starting_dose and version.step_up_dose
     else:

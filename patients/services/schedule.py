@@ -192,15 +192,18 @@ def cycle_planned_events(
         return moment < times.ends_at and (stopped_at is None or moment < stopped_at)
 
     events = [PlannedEvent(CareEvent.Kind.CYCLE_START, 1, times.starts_at, setting_at(times.starts_at))]
+    new_bags = []  # moments beside the start and supervised restarts at which a new bag is hung
     if cycle.number == 1 and version.has_step_up and version.step_up_day <= cycle.infusion_days:
         step_up_at = day(version.step_up_day)
         if step_up_at < times.ends_at and not _restarted_at_the_restart_dose_before(cycle, course, step_up_at):
             events.append(PlannedEvent(CareEvent.Kind.DOSE_STEP_UP, 1, step_up_at, setting_at(step_up_at)))
+            new_bags.append(step_up_at)
     if discharge_at and discharge_at < times.ends_at:
         events.append(PlannedEvent(CareEvent.Kind.DISCHARGE_HOME, 1, discharge_at, Setting.INPATIENT))
 
     sequence = 0
-    for change_at in _bag_changes(clock=clock, times=times, discharge_at=discharge_at, course=course):
+    bags = _bag_changes(clock=clock, times=times, discharge_at=discharge_at, course=course, new_bags=new_bags)
+    for change_at in bags:
         if not running(change_at):
             break
         sequence += 1
@@ -228,13 +231,17 @@ def _every(first: dt.datetime, *, until: dt.datetime, hours: int):
         moment += dt.timedelta(hours=hours)
 
 
-def _bag_changes(*, clock: InfusionClock, times: CycleTimes, discharge_at, course: TreatmentCourse):
+def _bag_changes(
+    *, clock: InfusionClock, times: CycleTimes, discharge_at, course: TreatmentCourse, new_bags: list[dt.datetime]
+):
     """Bag changes after so many hours of infusion (absolute time, not wall clock).
 
-    A short break only pauses the bag; a supervised restart hangs a new bag, so the count starts
-    again from the restart.
+    A short break only pauses the bag; a supervised restart hangs a new bag, and so does the
+    step-up (a new dose: `new_bags`), so the count starts again from there, and no bag change
+    falls at the same moment as the step-up's own bag.
     """
-    runs = [times.starts_at] + [b.ends_at for b in clock.breaks if b.supervised_restart]
+    restarts = [b.ends_at for b in clock.breaks if b.supervised_restart]
+    runs = sorted({times.starts_at, *restarts, *(moment for moment in new_bags if moment > times.starts_at)})
     for index, run_start in enumerate(runs):
         run_end = runs[index + 1] if index + 1 < len(runs) else times.ends_at
         offset = clock.infusion_offset(run_start)

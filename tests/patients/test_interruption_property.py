@@ -137,14 +137,16 @@ def assert_day_n_events_move_by_the_breaks_before_them(course, recorded):
 
 
 def assert_a_bag_lasts_its_hours_of_infusion(course, recorded):
-    """From each bag hung (day 1, a bag change, a supervised restart) to the next change: 24 hours
-    of infusion in hospital, 48 at home; breaks do not count, and a short one hangs no new bag."""
+    """From each bag hung (day 1, a bag change, a supervised restart, the step-up's new dose) to the
+    next change: 24 hours of infusion in hospital, 48 at home; breaks do not count, and a short
+    one hangs no new bag."""
     for number in (1, 2):
         cycle = course.cycles.get(number=number)
         breaks = [(i.stopped_at, i.restarted_at) for i in recorded if i.cycle_id == cycle.pk]
         (discharge,) = live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=cycle)
         changes = [e.planned_at for e in live(course, CareEvent.Kind.BAG_CHANGE, cycle=cycle)]
-        hung = sorted([day_one(cycle), *changes, *(r for s, r in breaks if r - s >= 4 * HOUR)])
+        step_ups = [e.planned_at for e in live(course, CareEvent.Kind.DOSE_STEP_UP, cycle=cycle)]
+        hung = sorted({day_one(cycle), *changes, *step_ups, *(r for s, r in breaks if r - s >= 4 * HOUR)})
         for start, end in zip(hung, [*hung[1:], cycle.infusion_ends_at], strict=True):
             paused = sum((max(min(end, r) - max(start, s), dt.timedelta(0)) for s, r in breaks), dt.timedelta(0))
             infusion = end - start - paused

@@ -84,8 +84,9 @@ def test_relapsed_refractory_cycle_one_has_step_up_on_day_8_and_discharge_after_
     assert discharge.local_planned_at == dt.datetime(2026, 1, 14, 11, 0, tzinfo=PARIS)
     bags = _events(course, CareEvent.Kind.BAG_CHANGE)
     inpatient_bags = [b for b in bags if b.setting == Setting.INPATIENT]
-    assert len(inpatient_bags) == 9  # every 24 h in hospital, until the discharge
-    home_gaps = {later.planned_at - earlier.planned_at for earlier, later in zip(bags[9:], bags[10:], strict=False)}
+    # Every 24 h in hospital until the discharge, but on day 8, where the step-up hangs its own bag.
+    assert [b.day_number for b in inpatient_bags] == [2, 3, 4, 5, 6, 7, 9, 10]
+    home_gaps = {later.planned_at - earlier.planned_at for earlier, later in zip(bags[8:], bags[9:], strict=False)}
     assert home_gaps == {dt.timedelta(hours=48)}
     assert all(b.planned_at < _events(course, CareEvent.Kind.CYCLE_END)[0].planned_at for b in bags)
 
@@ -97,11 +98,26 @@ def test_bags_in_hospital_last_what_the_course_says_the_hospital_pharmacy_prepar
     build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
     bags = _events(course, CareEvent.Kind.BAG_CHANGE)
     inpatient = [b.planned_at for b in bags if b.setting == Setting.INPATIENT]
-    # The step-up on day 8 hangs its own bag but does not restart the count (absolute hours).
-    assert [later - inpatient[0] for later in inpatient] == [dt.timedelta(hours=48 * n) for n in range(len(inpatient))]
-    assert len(inpatient) == 4  # hours 48, 96, 144 and 192 of the 9 days in hospital
+    (start,) = _events(course, CareEvent.Kind.CYCLE_START)
+    # Every 48 h; the step-up (hour 168, day 8) hangs its own bag, and the count starts again from it.
+    assert [later - start.planned_at for later in inpatient] == [dt.timedelta(hours=h) for h in (48, 96, 144, 216)]
     first_home = next(b for b in bags if b.setting != Setting.INPATIENT)
     assert first_home.planned_at - inpatient[-1] == dt.timedelta(hours=48)  # then the course's home bags
+
+
+@pytest.mark.parametrize("inpatient_bag_hours", [24, 48])
+def test_the_step_up_hangs_the_new_dose_bag_and_the_bag_count_starts_again_from_it(paris_patient, inpatient_bag_hours):
+    """Found by a review: on day 8 a bag change and the step-up fell at the same minute, each with
+    a bag of its own; the one at the old dose could be hung instead of the step-up's."""
+    course = CourseFactory(
+        patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 1, 5), inpatient_bag_hours=inpatient_bag_hours
+    )
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    (step_up,) = _events(course, CareEvent.Kind.DOSE_STEP_UP)
+    bags = [b.planned_at for b in _events(course, CareEvent.Kind.BAG_CHANGE)]
+    assert step_up.planned_at not in bags
+    after = [b for b in bags if b > step_up.planned_at]
+    assert after[0] - step_up.planned_at == dt.timedelta(hours=inpatient_bag_hours)
 
 
 def test_building_twice_changes_nothing(paris_patient):
@@ -131,9 +147,10 @@ def test_bag_changes_count_absolute_hours_across_daylight_saving(paris_patient):
     course = CourseFactory(patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 3, 20))
     build(course, now=dt.datetime(2026, 3, 1, tzinfo=UTC))
     bags = _events(course, CareEvent.Kind.BAG_CHANGE)
-    gaps = {later.planned_at - earlier.planned_at for earlier, later in zip(bags[:9], bags[1:9], strict=False)}
-    assert gaps == {dt.timedelta(hours=24)}  # 24 h of infusion, even on the 23-hour day
-    # the 29 March change happens at 10:00 local: 24 hours after 09:00 CET the day before
+    gaps = {later.planned_at - earlier.planned_at for earlier, later in zip(bags[:6], bags[1:6], strict=False)}
+    assert gaps == {dt.timedelta(hours=24)}  # up to the step-up on 27 March, which hangs its own bag
+    # the 29 March change happens at 10:00 local: 24 hours of infusion after the 09:00 CET change
+    # of the day before, across the 23-hour day
     march_29 = [b for b in bags if b.local_planned_at.date() == dt.date(2026, 3, 29)]
     assert [b.local_planned_at.hour for b in march_29] == [10]
 

@@ -158,6 +158,12 @@ NOT_THE_HOLDER = refuse("Only the assignee or the unit's coordinator may release
 NOT_CLAIMED = conflict("Nobody has claimed this task.")
 NOT_THE_COORDINATOR = refuse("Only the unit's coordinator may reassign tasks.")
 HARD_STOP = invalid("A hard-stop check cannot be skipped; an oncologist may override the gate.", "reason")
+# A double check skipped by the one who would have been checked is no check at all: where it truly
+# does not apply, the template's conditions leave it out, or the oncologist overrides the gate
+# (recorded, and shown as overridden, never as plain ready).
+DOUBLE_CHECK = invalid(
+    "A task that needs an independent double check cannot be skipped; an oncologist may override the gate.", "reason"
+)
 NOT_DONE = conflict("Only a completed or not-applicable task can be undone.")
 NOT_AWAITING_CHECK = conflict("This task is not waiting for verification.")
 OWN_WORK = refuse("An independent check must be done by someone other than the person who completed it.")
@@ -233,13 +239,16 @@ def can_complete(user, task: Task, *, roles: TeamRoles | None = None) -> Decisio
 
 
 def can_mark_not_applicable(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
-    """A worker of the task skips it while it is open, unless it is a hard stop."""
+    """A worker of the task skips it while it is open, unless it is a hard stop or needs an
+    independent double check."""
     if not _works(user, task, roles):
         return NOT_A_WORKER[task.role]
     if not (state := _open(task, user)):
         return state
     if task.hard_stop:
         return HARD_STOP
+    if task.needs_verification:
+        return DOUBLE_CHECK
     return ALLOWED
 
 

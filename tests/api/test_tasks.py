@@ -223,3 +223,10 @@ def test_an_assessment_task_answered_with_a_digit_that_is_no_number_is_refused_a
     response = post(client, "complete", task, token_for(nurse), {"value": "assessment:\u00b2"})
     assert response.status_code == 400 and "value" in response.json()["errors"]
     assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+def test_a_double_check_marked_not_applicable_is_a_400_that_says_why(client, nurse, tasks):
+    response = post(client, "not-applicable", tasks["pump"], token_for(nurse), {"reason": "Checked it myself twice"})
+    assert response.status_code == 400
+    assert "independent double check cannot be skipped" in response.json()["errors"]["reason"][0]
+    assert Task.objects.get(pk=tasks["pump"].pk).status == Task.Status.OPEN

@@ -251,7 +251,8 @@ EXPECTED = {
     ("nurse_double_checked", "claim"): {"nurse:open_unclaimed"},
     ("nurse_double_checked", "release"): HOLDERS | {"coordinator:claimed_by_another"},
     ("nurse_double_checked", "complete"): NURSE_WORK,
-    ("nurse_double_checked", "not_applicable"): NURSE_WORK,
+    # Never skipped: skipped by the one it would check, it would be no check at all.
+    ("nurse_double_checked", "not_applicable"): set(),
     ("nurse_double_checked", "verify"): {"nurse:done_by_another_awaiting_verification"},
     ("nurse_double_checked", "undo"): {
         "nurse:done_by_me",
@@ -266,7 +267,13 @@ EXPECTED = {
     ("pharmacist_checked_by_anyone", "verify"): {
         f"{actor}:done_by_another_awaiting_verification" for actor in ("pharmacist", "nurse", "oncologist")
     },
+    ("pharmacist_checked_by_anyone", "not_applicable"): set(),
     ("oncologist_hard_stop", "not_applicable"): set(),
+    ("case_manager_plain", "not_applicable"): {
+        "case_manager:open_unclaimed",
+        "case_manager:claimed_by_me",
+        "case_manager:claimed_by_another",
+    },
 }
 
 
@@ -302,6 +309,7 @@ def test_claiming_a_task_one_holds_already_changes_nothing_and_is_not_offered(wo
         ("verify", "nurse", "open_unclaimed", "nurse_double_checked", "not waiting for verification"),
         ("verify", "case_manager", "done_by_another_awaiting_verification", "pharmacist_checked_by_anyone", "member"),
         ("not_applicable", "oncologist", "open_unclaimed", "oncologist_hard_stop", "hard-stop check cannot be skipped"),
+        ("not_applicable", "nurse", "open_unclaimed", "nurse_double_checked", "independent double check cannot be"),
         ("undo", "nurse", "open_unclaimed", "nurse_double_checked", "Only a completed or not-applicable task"),
         ("reassign", "nurse", "claimed_by_me", "nurse_double_checked", "Only the unit's coordinator may reassign"),
         ("snooze", "pharmacist", "open_unclaimed", "nurse_double_checked", "Only the people doing this task"),

@@ -553,6 +553,31 @@ def test_a_hard_stop_cannot_be_marked_not_applicable(checklist, pharmacist):
     assert task(checklist, DOSE).status == Task.Status.OPEN
 
 
+PUMP_LOCKED = "Pump programmed at the label rate and locked; independent double-check"
+
+
+@pytest.fixture
+def double_check(patient):
+    """As every starter template has it: required, checked by a second nurse, not a hard stop."""
+    item = {"text": PUMP_LOCKED, "needs_verification": True, "verifier_role": Role.NURSE}
+    event = make_event(patient)
+    return event, checklist_for(
+        event, publish_template(items=[item, {"text": HANG}], dependencies=[(HANG, PUMP_LOCKED)])
+    )
+
+
+def test_a_double_check_is_never_marked_not_applicable_by_the_nurse_it_would_check(double_check, nurse):
+    event, checklist = double_check
+    done = complete(checklist, PUMP_LOCKED, nurse)
+    task_undo(task=done, actor=nurse, reason="Nobody free to check")
+    with pytest.raises(ValidationError, match="independent double check cannot be skipped") as refused:
+        task_mark_not_applicable(task=done, actor=nurse, reason="Checked it myself twice")
+    assert "oncologist may override the gate" in refused.value.message_dict["reason"][0]
+    assert task(checklist, PUMP_LOCKED).status == Task.Status.OPEN
+    readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
+    assert not readiness.ready and [b.text for b in readiness.blockers] == [PUMP_LOCKED, HANG]
+
+
 def test_not_applicable_is_for_the_tasks_role(checklist, pharmacist):
     with pytest.raises(PermissionDenied):
         task_mark_not_applicable(task=task(checklist, LINE), actor=pharmacist, reason="Not mine")

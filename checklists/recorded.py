@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.fields import LocalDateTimeField
 from patients.models import ToxicityAssessment
 from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record
@@ -23,15 +24,20 @@ from .models import Task, TemplateItem
 Records = TemplateItem.Records
 
 
+# Every form's date and time, read the same way here: the browser's datetime-local value or
+# "2026-12-02 08:15" on the unit's clock (an offset, as an API client may send, is kept), in the
+# years 2000–2099 (year 1 at +14:00 passes Python's reader, then fails converting to UTC), never a
+# date alone read as midnight.
+DATETIME_ANSWER = LocalDateTimeField()
+
+
 def parse_datetime_answer(task: Task, raw: str) -> dt.datetime:
-    """A date and time typed in the unit's calendar (the browser's datetime-local format)."""
-    try:
-        naive = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError({"value": "Give the date and time, for example 2026-12-02 08:15."}) from None
-    if naive.tzinfo is None:
-        return naive.replace(tzinfo=task.patient.unit.zone)
-    return naive
+    """A date and time typed in the unit's calendar; refused at the value's field otherwise."""
+    with timezone.override(task.patient.unit.zone):
+        try:
+            return DATETIME_ANSWER.clean(raw)
+        except ValidationError as error:
+            raise ValidationError({"value": error.messages}) from None
 
 
 def _plain(number: Decimal) -> str:

@@ -225,6 +225,16 @@ def test_an_assessment_task_answered_with_a_digit_that_is_no_number_is_refused_a
     assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "2026-03-02"])
+def test_a_date_and_time_answer_out_of_the_calendar_is_a_400_at_its_field(client, nurse, patient, value):
+    publish_template(items=[{"text": "Line placed at", "response_kind": "datetime"}], name="Line")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Line placed at")
+    response = post(client, "complete", task, token_for(nurse), {"value": value})
+    assert response.status_code == 400 and "value" in response.json()["errors"]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
 def test_a_double_check_marked_not_applicable_is_a_400_that_says_why(client, nurse, tasks):
     response = post(client, "not-applicable", tasks["pump"], token_for(nurse), {"reason": "Checked it myself twice"})
     assert response.status_code == 400

@@ -238,3 +238,33 @@ def test_a_premedication_time_is_read_in_the_units_calendar_across_daylight_savi
     clock.move_to(now, tick=False)
     done = complete(Task.objects.get(event=second, text=PREMEDICATION), nurse, "2026-04-13T08:00", now)
     assert not done.hard_stop_failed
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        # Year 1 at +14:00 passed Python's reader, then failed converting to UTC: a 500.
+        ("0001-01-01T00:00+14:00", "Give a date between 2000 and 2099"),
+        ("9999-12-31T23:59-14:00", "Give a date between 2000 and 2099"),
+        ("0001-01-01T00:00", "Give a date between 2000 and 2099"),
+        ("2026-03-02", "Give the time too"),  # never read as midnight
+        ("2026-03-02T8am", "on a 24-hour clock"),
+    ],
+)
+def test_a_premedication_time_out_of_the_calendar_or_without_its_time_is_refused_at_the_field(
+    course, nurse, clock, given, said
+):
+    now = STARTS_AT + dt.timedelta(minutes=30)
+    clock.move_to(now, tick=False)
+    premedication = premedication_task(course)
+    with pytest.raises(ValidationError) as refused:
+        complete(premedication, nurse, given, now)
+    assert said in refused.value.message_dict["value"][0]
+    assert_still_open(premedication)
+
+
+def test_a_premedication_time_with_an_offset_is_read_at_that_offset(course, nurse, clock):
+    now = STARTS_AT + dt.timedelta(minutes=30)
+    clock.move_to(now, tick=False)
+    done = complete(premedication_task(course), nurse, "2026-03-02T13:00+00:00", now)  # 08:00 in New York
+    assert (done.value, done.hard_stop_failed) == ("2026-03-02 08:00", False)

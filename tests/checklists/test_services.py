@@ -364,6 +364,27 @@ def test_an_attestation_must_be_confirmed(checklist, nurse):
     assert complete(checklist, TEACH, nurse, "attested").value == "attested"
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0001-01-01", "Give the time too"),  # stored as done before: a date alone, in year 1
+        ("2026-03-02", "Give the time too, on a 24-hour clock (HH:MM)."),
+        ("1999-12-31T23:59", "Give a date between 2000 and 2099: 1999 is a typo."),
+        ("2100-01-01 00:00", "Give a date between 2000 and 2099: 2100 is a typo."),
+        ("0001-01-01T00:00+14:00", "Give a date between 2000 and 2099: 1 is a typo."),
+        ("2026-02-30T08:00", "Give a date and a time on a 24-hour clock"),
+    ],
+)
+def test_a_date_and_time_answer_needs_both_within_the_years_every_form_allows(patient, nurse, value, message):
+    publish_template(items=[{"text": "Line placed at", "response_kind": "datetime"}])
+    placed = task(checklist_for(make_event(patient)), "Line placed at")
+    with pytest.raises(ValidationError) as refused:
+        task_complete(task=placed, actor=nurse, value=value)
+    assert message in refused.value.message_dict["value"][0]
+    assert task(placed.checklist, "Line placed at").status == Task.Status.OPEN
+    assert task_complete(task=placed, actor=nurse, value="2026-03-02T08:15").value == "2026-03-02T08:15"
+
+
 @pytest.mark.parametrize(("value", "message"), [("  ", "Enter a value"), ("x" * 1001, "At most 1,000 characters")])
 def test_a_text_task_needs_a_short_text(checklist, nurse, value, message):
     with pytest.raises(ValidationError, match=message):

@@ -106,6 +106,27 @@ def test_a_double_check_is_not_offered_as_not_applicable_and_is_refused_when_pos
     assert pump.status == Task.Status.OPEN
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "0001-01-01", "2026-03-02"])
+@pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
+def test_a_date_and_time_answer_out_of_the_calendar_or_without_its_time_is_refused_not_a_500(
+    client, nurse, patient, headers, value
+):
+    publish_template(name="Line", items=[{"text": "Line placed at", "response_kind": "datetime"}])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    placed = task(event, "Line placed at")
+    client.force_login(nurse)
+    response = client.post(
+        reverse("task_complete", args=[placed.pk]), {f"task-{placed.pk}-value": value}, follow=True, **headers
+    )
+    assert response.status_code == 200
+    assert "Give a date between 2000 and 2099" in response.content.decode() or "Give the time too" in (
+        response.content.decode()
+    )
+    placed.refresh_from_db()
+    assert placed.status == Task.Status.OPEN
+
+
 def test_a_second_nurse_verifies_the_pump_double_check(client, nurse, nurse2, event):
     pump = task(event, "Pump programmed and locked")
     task_complete(task=pump, actor=nurse, value="on")

@@ -18,6 +18,7 @@ from accounts.fields import LocalDateTimeField
 from patients.models import ToxicityAssessment
 from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record
+from patients.services.toxicity import CLOCK_SKEW
 
 from .models import Task, TemplateItem
 
@@ -60,7 +61,7 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
             return f"{value} (the bag's label says {_plain(bag.rate_ml_per_hour)} mL/h)", task.hard_stop
         return value, False
     if task.records == Records.TOXICITY_ASSESSMENT:
-        return _assessment_answer(task, value), False
+        return _assessment_answer(task, value, now=now), False
     if task.records == Records.PREMEDICATION_TIME:
         given_at = parse_datetime_answer(task, value)
         if given_at > now + dt.timedelta(minutes=5):
@@ -92,12 +93,43 @@ def assessment_answer(assessment) -> str:
     )
 
 
-def _assessment_answer(task: Task, value: str) -> str:
-    """Only a recorded assessment of this patient completes an assessment task: never a tick."""
+# An assessment answers the assessment tasks of the event it was recorded for, and those due this
+# close to when it was made (half the in-hospital interval): coordination.watch completes them so.
+ASSESSMENT_TASK_WINDOW = dt.timedelta(hours=2)
+
+
+def assessment_answers_task(assessment: ToxicityAssessment, task: Task, *, now: dt.datetime) -> bool:
+    """Whether this assessment is the one the task asks for: the patient's, made for the task's
+    event or around its due time, and not later than now (with the clock skew that recording an
+    assessment allows). Last month's assessment says nothing of today's check."""
+    return (
+        assessment.patient_id == task.patient_id
+        and assessment.assessed_at <= now + CLOCK_SKEW
+        and (
+            assessment.event_id == task.event_id or abs(assessment.assessed_at - task.due_at) <= ASSESSMENT_TASK_WINDOW
+        )
+    )
+
+
+def _assessment_answer(task: Task, value: str, *, now: dt.datetime) -> str:
+    """Only a recorded assessment of this patient that answers this task completes it: never a tick."""
     pk = value.removeprefix(ASSESSMENT_ANSWER).split(" ")[0] if value.startswith(ASSESSMENT_ANSWER) else ""
-    if not (pk.isdecimal() and ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).exists()):
+    assessment = (
+        ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).first()
+        if pk.isascii() and pk.isdecimal()
+        else None
+    )
+    if assessment is None:
         raise ValidationError(
             {"value": "Record the assessment (vital signs and the ICE score): saving it completes this task."}
+        )
+    if not assessment_answers_task(assessment, task, now=now):
+        hours = int(ASSESSMENT_TASK_WINDOW.total_seconds() // 3600)
+        raise ValidationError(
+            {
+                "value": "That assessment does not answer this check: record the assessment for this event, "
+                f"or within {hours} hours of its due time."
+            }
         )
     return value
 

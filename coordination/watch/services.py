@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Role, Unit, User
 from checklists import policy as checklist_policy
 from checklists.models import Task, TemplateItem
-from checklists.recorded import assessment_answer
+from checklists.recorded import ASSESSMENT_TASK_WINDOW, assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
@@ -193,10 +193,6 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
     # The alert is raised when what set it off was recorded (or the grade raised on confirming).
     at = (assessment.confirmed_at or assessment.recorded_at) if assessment else check_in.recorded_at
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
-
-
-# An assessment answers the assessment tasks due this close to it (half the in-hospital interval).
-ASSESSMENT_TASK_WINDOW = dt.timedelta(hours=2)
 
 
 def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:

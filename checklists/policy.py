@@ -89,10 +89,11 @@ class TeamRoles:
 
     @classmethod
     def of(cls, user) -> TeamRoles:
-        """One query."""
+        """One query. Only the memberships held in the user's current role count
+        (`CareTeamMember.objects.in_current_role`)."""
         if not user.is_authenticated:
             return cls(())
-        return cls(CareTeamMember.objects.filter(user=user).values_list("patient_id", "role"))
+        return cls(CareTeamMember.objects.filter(user=user).in_current_role().values_list("patient_id", "role"))
 
     def has(self, patient_id: int, role: str = "") -> bool:
         """A member of the patient's care team (in `role`, when given)."""
@@ -109,12 +110,13 @@ class TeamRoles:
 
 
 def on_care_team(user, patient_id: int, role: str = "", *, roles: TeamRoles | None = None) -> bool:
-    """An active user on the patient's care team (in `role`, when given)."""
+    """An active user on the patient's care team (in `role`, when given), in the role that the user
+    holds now: a membership of an earlier role counts for nothing until they are added again."""
     if not (user.is_authenticated and user.is_active):
         return False
     if roles is not None:
         return roles.has(patient_id, role)
-    members = CareTeamMember.objects.filter(patient_id=patient_id, user=user)
+    members = CareTeamMember.objects.filter(patient_id=patient_id, user=user).in_current_role()
     if role:
         members = members.filter(role=role)
     return members.exists()
@@ -130,8 +132,8 @@ def is_assignee(user, task: Task) -> bool:
 
 
 def _works(user, task: Task, roles: TeamRoles | None) -> bool:
-    """A clinician on the patient's care team in the task's role: who claims, completes, skips
-    and undoes it."""
+    """A clinician on the patient's care team in the task's role, which is still the user's role:
+    who claims, completes, skips and undoes it."""
     return can(user, WORK_TASKS) and on_care_team(user, task.patient_id, task.role, roles=roles)
 
 
@@ -217,9 +219,11 @@ def can_reassign(user, task: Task, *, roles: TeamRoles | None = None) -> Decisio
 
 
 def assignable_users(task: Task) -> QuerySet[User]:
-    """Who may be given a task: the active members of the patient's care team in the task's role
-    (the reassignment form's choices; `can_be_assigned` asks the same of one person)."""
-    members = CareTeamMember.objects.filter(patient_id=task.patient_id, role=task.role).values("user_id")
+    """Who may be given a task: the active members of the patient's care team in the task's role,
+    still their role (the reassignment form's choices; `can_be_assigned` asks the same of one person)."""
+    members = (
+        CareTeamMember.objects.filter(patient_id=task.patient_id, role=task.role).in_current_role().values("user_id")
+    )
     return User.objects.filter(pk__in=members, is_active=True)
 
 

@@ -231,9 +231,11 @@ def _first_callers(unit: Unit, at: dt.datetime) -> tuple[list[int], list[int]]:
 def _fallback(alert: ToxicityAlert) -> list[int]:
     """No one (left) on the roster: the unit's coordinators and the patient's oncologists."""
     coordinators = User.objects.filter(unit=alert.unit, role=Role.COORDINATOR, is_active=True)
-    oncologists = CareTeamMember.objects.filter(
-        patient=alert.patient, role=Role.ONCOLOGIST, user__is_active=True
-    ).values_list("user_id", flat=True)
+    oncologists = (
+        CareTeamMember.objects.filter(patient=alert.patient, role=Role.ONCOLOGIST, user__is_active=True)
+        .in_current_role()
+        .values_list("user_id", flat=True)
+    )
     return list(dict.fromkeys([*coordinators.values_list("pk", flat=True), *oncologists]))
 
 

@@ -32,7 +32,7 @@ def team_roles(user) -> TeamRoles:
 def patients_and_team_roles(user, *, visible_ids: list[int] | None = None) -> tuple[list[Patient], TeamRoles]:
     """The patients visible to the user (with their units) and the user's team roles, in one query.
     `visible_ids`: what the access policy answered earlier in the same request, if it was asked."""
-    my_role = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user).values("role")[:1]
+    my_role = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user).in_current_role().values("role")[:1]
     visible = patients_for_user(user) if visible_ids is None else Patient.objects.filter(pk__in=visible_ids)
     patients = list(visible.select_related("unit").annotate(my_role=Subquery(my_role)))
     return patients, TeamRoles((patient.pk, patient.my_role) for patient in patients if patient.my_role)

@@ -166,6 +166,7 @@ HARD_STOP = invalid("A hard-stop check cannot be skipped; an oncologist may over
 DOUBLE_CHECK = invalid(
     "A task that needs an independent double check cannot be skipped; an oncologist may override the gate.", "reason"
 )
+EVENT_CANCELLED = conflict("This event is cancelled: its tasks stay as they were.")
 NOT_DONE = conflict("Only a completed or not-applicable task can be undone.")
 NOT_AWAITING_CHECK = conflict("This task is not waiting for verification.")
 OWN_WORK = refuse("An independent check must be done by someone other than the person who completed it.")
@@ -257,11 +258,14 @@ def can_mark_not_applicable(user, task: Task, *, roles: TeamRoles | None = None)
 
 
 def can_undo(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
-    """A worker of the task reopens it when it is done or not applicable."""
+    """A worker of the task reopens it when it is done or not applicable, unless its event was
+    cancelled (reopened, it would wait in My work for an event that will not happen)."""
     if not _works(user, task, roles):
         return NOT_A_WORKER[task.role]
     if task.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE):
         return NOT_DONE
+    if task.event.status == CareEvent.Status.CANCELLED:
+        return EVENT_CANCELLED
     return ALLOWED
 
 
@@ -279,13 +283,24 @@ def can_verify(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
     return ALLOWED
 
 
+# An override clears an event to start: one that was cancelled, or whose time passed and that the
+# beat settled as done or missed (checklists.services.events_settle), will not start any more.
+SETTLED_EVENTS = {
+    status: invalid(f"This event is {CareEvent.Status(status).label.lower()}: its gate can no longer be overridden.")
+    for status in (CareEvent.Status.CANCELLED, CareEvent.Status.DONE, CareEvent.Status.MISSED)
+}
+
+
 def can_override_gate(
     user, event: CareEvent, *, roles: TeamRoles | None = None, readiness: Readiness | None = None
 ) -> Decision:
-    """An oncologist on the care team clears an event whose gate is blocked to start.
-    `readiness`: the event's gate, when the caller has it (otherwise it is read here)."""
+    """An oncologist on the care team clears an event whose gate is blocked to start, while it is
+    planned (or in progress). `readiness`: the event's gate, when the caller has it (otherwise it
+    is read here)."""
     if not (can(user, OVERRIDE_GATE) and on_care_team(user, event.patient_id, Role.ONCOLOGIST, roles=roles)):
         return refuse("Only an oncologist on this patient's care team may override the gate.")
+    if event.status in SETTLED_EVENTS:
+        return SETTLED_EVENTS[event.status]
     if readiness is None:
         readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
     if readiness.ready:

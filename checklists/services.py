@@ -772,7 +772,11 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     """Reopen a completed or not-applicable task; the history keeps what was undone and why."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the completion is undone."})
+    # The event first, as its cancellation locks it before cancelling its open tasks: an undo at
+    # that very moment waits, then sees the event cancelled, and reopens nothing it would miss.
+    event = CareEvent.objects.select_for_update().get(pk=task.event_id)
     task = _locked(task)
+    task.event = event
     policy.can_undo(actor, task).enforce()
     undone = task.value or task.not_applicable_reason
     task.status = Task.Status.OPEN

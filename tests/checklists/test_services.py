@@ -248,6 +248,18 @@ def test_cancelling_an_event_cancels_its_open_tasks(event, checklist, oncologist
     assert set(statuses.values()) == {Task.Status.CANCELLED}
 
 
+def test_a_task_of_a_cancelled_event_is_not_reopened(event, checklist, oncologist, nurse):
+    complete(checklist, ORDER, oncologist)
+    skipped = task_mark_not_applicable(task=task(checklist, LINE), actor=nurse, reason="Port already in place")
+    event_cancel(event=event, reason="Admitted with an infection")
+    for done, actor in ((task(checklist, ORDER), oncologist), (skipped, nurse)):
+        with pytest.raises(TaskConflict, match="This event is cancelled"):
+            task_undo(task=done, actor=actor, reason="Entered on the wrong patient")
+    statuses = dict(checklist.tasks.values_list("text", "status"))
+    assert (statuses[ORDER], statuses[LINE]) == (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
+    assert not TaskActivity.objects.filter(action=TaskActivity.Action.UNDO).exists()
+
+
 def _queries_to_instantiate(events) -> int:
     with CaptureQueriesContext(connection) as queries:
         created = checklists_instantiate(events=events)
@@ -725,6 +737,16 @@ def test_an_override_does_not_cover_a_hard_stop_that_fails_afterwards(event, che
     readiness = checklist_readiness(Checklist.objects.get(pk=checklist.pk))
     assert not readiness.ready
     assert [b.text for b in readiness.unresolved] == [DOSE]
+
+
+@pytest.mark.parametrize("status", [CareEvent.Status.CANCELLED, CareEvent.Status.MISSED, CareEvent.Status.DONE])
+def test_a_cancelled_or_settled_event_is_not_overridden(event, checklist, oncologist, status):
+    CareEvent.objects.filter(pk=event.pk).update(status=status)
+    event.refresh_from_db()
+    with pytest.raises(ValidationError, match=f"This event is {status.label.lower()}: its gate can no longer be"):
+        override_gate(event, oncologist, reason="Clinical urgency: start today as agreed")
+    checklist.refresh_from_db()
+    assert (checklist.override_reason, checklist.overridden_blockers) == ("", [])
 
 
 def test_an_unblocked_gate_has_nothing_to_override(patient, oncologist):

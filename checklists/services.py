@@ -736,9 +736,7 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
                 )
             }
         )
-    waiting = [
-        dep.text for dep in task.depends_on.all() if dep.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
-    ]
+    waiting = [_waiting_for(dep) for dep in task.depends_on.all() if not dep.releases_dependents]
     if waiting:
         raise ValidationError({"value": f"First: {'; '.join(waiting)}."})
     task.status = Task.Status.DONE
@@ -752,6 +750,15 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     if failed:
         notify_hard_stop_failed(task=task, actor=actor)
     return task
+
+
+def _waiting_for(dependency: Task) -> str:
+    """A dependency that holds its dependents back, and why when it is done already."""
+    if dependency.status == Task.Status.DONE and dependency.hard_stop_failed:
+        return f"{dependency.text} (its hard stop failed)"
+    if dependency.awaits_verification:
+        return f"{dependency.text} (awaiting its independent check)"
+    return dependency.text
 
 
 @audited(ChecklistAuditAction.VERIFY)

@@ -439,6 +439,22 @@ def test_a_task_waits_for_its_dependencies(checklist, nurse, pharmacist):
     assert complete(checklist, HANG, nurse).status == Task.Status.DONE
 
 
+def test_a_dependency_that_failed_its_hard_stop_holds_back_what_waits_for_it(checklist, nurse, pharmacist):
+    complete(checklist, DOSE, pharmacist, "112")  # recorded anyway: a dose four times the band
+    with pytest.raises(ValidationError, match=rf"First: {DOSE} \(its hard stop failed\)\."):
+        complete(checklist, HANG, nurse)
+    assert task(checklist, HANG).status == Task.Status.OPEN
+
+
+def test_a_dependency_awaiting_its_double_check_holds_back_what_waits_for_it(double_check, nurse, nurse2):
+    _, checklist = double_check
+    complete(checklist, PUMP_LOCKED, nurse)
+    with pytest.raises(ValidationError, match="awaiting its independent check"):
+        complete(checklist, HANG, nurse)
+    task_verify(task=task(checklist, PUMP_LOCKED), actor=nurse2)
+    assert complete(checklist, HANG, nurse).status == Task.Status.DONE
+
+
 def test_a_not_applicable_dependency_releases_its_dependents(version, patient, nurse):
     event = make_event(patient, number=2)
     home_version = publish_template(

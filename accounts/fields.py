@@ -70,9 +70,22 @@ class LocalDateTimeField(forms.DateTimeField):
             date, _, time = value.partition(HALF)
             missing = "the time too, on a 24-hour clock (HH:MM)" if date else "the date too"
             raise forms.ValidationError(f"Give {missing}.", code="half")
+        if isinstance(value, str) and _is_a_date(value):
+            # One value holding a date alone ("2026-03-29", as an API client may send): Django would
+            # read it as midnight, a time nobody gave.
+            raise forms.ValidationError("Give the time too, on a 24-hour clock (HH:MM).", code="half")
         moment = super().to_python(value)
         if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
             raise forms.ValidationError(
                 f"Give a date between {EARLIEST_YEAR} and {LATEST_YEAR}: {moment.year} is a typo.", code="year"
             )
         return moment
+
+
+def _is_a_date(value: str) -> bool:
+    """A date and nothing more, in any spelling that Python's ISO reader takes as one."""
+    try:
+        dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True

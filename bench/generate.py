@@ -255,7 +255,7 @@ def _settle(*, now: dt.datetime) -> None:
         # Older work: 1 in 100 forgotten (it shows as overdue), 1 in 20 not applicable, the rest done.
         # The last ten hours: half of it done, the rest still open and overdue.
         older = Q(due_at__lt=settled_before) & ~Q(bucket=0)
-        tasks.filter(older, bucket__lt=5, hard_stop=False).update(
+        tasks.filter(older, bucket__lt=5, hard_stop=False, needs_verification=False).update(
             status=Task.Status.NOT_APPLICABLE, not_applicable_reason="Done on paper during a network outage"
         )
         done = Task.objects.filter(status=Task.Status.OPEN).annotate(bucket=Mod("id", 100))

@@ -490,6 +490,15 @@ class Task(ItemContent):
         return self.status == self.Status.DONE and self.needs_verification and self.verified_by_id is None
 
     @property
+    def releases_dependents(self) -> bool:
+        """Whether the tasks done after this one may go ahead: it does not apply, or it is done with
+        an answer that passed and, where it must be, was checked by a second person. "Hang the bag"
+        does not follow a dose that failed its hard stop, nor a pump programme still unchecked."""
+        if self.status == self.Status.NOT_APPLICABLE:
+            return True
+        return self.status == self.Status.DONE and not self.hard_stop_failed and not self.awaits_verification
+
+    @property
     def is_overdue(self) -> bool:
         return self.is_open and self.due_at < timezone.now()
 

@@ -89,10 +89,11 @@ class TeamRoles:
 
     @classmethod
     def of(cls, user) -> TeamRoles:
-        """One query."""
+        """One query. Only the memberships held in the user's current role count
+        (`CareTeamMember.objects.in_current_role`)."""
         if not user.is_authenticated:
             return cls(())
-        return cls(CareTeamMember.objects.filter(user=user).values_list("patient_id", "role"))
+        return cls(CareTeamMember.objects.filter(user=user).in_current_role().values_list("patient_id", "role"))
 
     def has(self, patient_id: int, role: str = "") -> bool:
         """A member of the patient's care team (in `role`, when given)."""
@@ -109,12 +110,13 @@ class TeamRoles:
 
 
 def on_care_team(user, patient_id: int, role: str = "", *, roles: TeamRoles | None = None) -> bool:
-    """An active user on the patient's care team (in `role`, when given)."""
+    """An active user on the patient's care team (in `role`, when given), in the role that the user
+    holds now: a membership of an earlier role counts for nothing until they are added again."""
     if not (user.is_authenticated and user.is_active):
         return False
     if roles is not None:
         return roles.has(patient_id, role)
-    members = CareTeamMember.objects.filter(patient_id=patient_id, user=user)
+    members = CareTeamMember.objects.filter(patient_id=patient_id, user=user).in_current_role()
     if role:
         members = members.filter(role=role)
     return members.exists()
@@ -130,8 +132,8 @@ def is_assignee(user, task: Task) -> bool:
 
 
 def _works(user, task: Task, roles: TeamRoles | None) -> bool:
-    """A clinician on the patient's care team in the task's role: who claims, completes, skips
-    and undoes it."""
+    """A clinician on the patient's care team in the task's role, which is still the user's role:
+    who claims, completes, skips and undoes it."""
     return can(user, WORK_TASKS) and on_care_team(user, task.patient_id, task.role, roles=roles)
 
 
@@ -158,6 +160,13 @@ NOT_THE_HOLDER = refuse("Only the assignee or the unit's coordinator may release
 NOT_CLAIMED = conflict("Nobody has claimed this task.")
 NOT_THE_COORDINATOR = refuse("Only the unit's coordinator may reassign tasks.")
 HARD_STOP = invalid("A hard-stop check cannot be skipped; an oncologist may override the gate.", "reason")
+# A double check skipped by the one who would have been checked is no check at all: where it truly
+# does not apply, the template's conditions leave it out, or the oncologist overrides the gate
+# (recorded, and shown as overridden, never as plain ready).
+DOUBLE_CHECK = invalid(
+    "A task that needs an independent double check cannot be skipped; an oncologist may override the gate.", "reason"
+)
+EVENT_CANCELLED = conflict("This event is cancelled: its tasks stay as they were.")
 NOT_DONE = conflict("Only a completed or not-applicable task can be undone.")
 NOT_AWAITING_CHECK = conflict("This task is not waiting for verification.")
 OWN_WORK = refuse("An independent check must be done by someone other than the person who completed it.")
@@ -211,9 +220,11 @@ def can_reassign(user, task: Task, *, roles: TeamRoles | None = None) -> Decisio
 
 
 def assignable_users(task: Task) -> QuerySet[User]:
-    """Who may be given a task: the active members of the patient's care team in the task's role
-    (the reassignment form's choices; `can_be_assigned` asks the same of one person)."""
-    members = CareTeamMember.objects.filter(patient_id=task.patient_id, role=task.role).values("user_id")
+    """Who may be given a task: the active members of the patient's care team in the task's role,
+    still their role (the reassignment form's choices; `can_be_assigned` asks the same of one person)."""
+    members = (
+        CareTeamMember.objects.filter(patient_id=task.patient_id, role=task.role).in_current_role().values("user_id")
+    )
     return User.objects.filter(pk__in=members, is_active=True)
 
 
@@ -233,22 +244,28 @@ def can_complete(user, task: Task, *, roles: TeamRoles | None = None) -> Decisio
 
 
 def can_mark_not_applicable(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
-    """A worker of the task skips it while it is open, unless it is a hard stop."""
+    """A worker of the task skips it while it is open, unless it is a hard stop or needs an
+    independent double check."""
     if not _works(user, task, roles):
         return NOT_A_WORKER[task.role]
     if not (state := _open(task, user)):
         return state
     if task.hard_stop:
         return HARD_STOP
+    if task.needs_verification:
+        return DOUBLE_CHECK
     return ALLOWED
 
 
 def can_undo(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
-    """A worker of the task reopens it when it is done or not applicable."""
+    """A worker of the task reopens it when it is done or not applicable, unless its event was
+    cancelled (reopened, it would wait in My work for an event that will not happen)."""
     if not _works(user, task, roles):
         return NOT_A_WORKER[task.role]
     if task.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE):
         return NOT_DONE
+    if task.event.status == CareEvent.Status.CANCELLED:
+        return EVENT_CANCELLED
     return ALLOWED
 
 
@@ -266,13 +283,24 @@ def can_verify(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
     return ALLOWED
 
 
+# An override clears an event to start: one that was cancelled, or whose time passed and that the
+# beat settled as done or missed (checklists.services.events_settle), will not start any more.
+SETTLED_EVENTS = {
+    status: invalid(f"This event is {CareEvent.Status(status).label.lower()}: its gate can no longer be overridden.")
+    for status in (CareEvent.Status.CANCELLED, CareEvent.Status.DONE, CareEvent.Status.MISSED)
+}
+
+
 def can_override_gate(
     user, event: CareEvent, *, roles: TeamRoles | None = None, readiness: Readiness | None = None
 ) -> Decision:
-    """An oncologist on the care team clears an event whose gate is blocked to start.
-    `readiness`: the event's gate, when the caller has it (otherwise it is read here)."""
+    """An oncologist on the care team clears an event whose gate is blocked to start, while it is
+    planned (or in progress). `readiness`: the event's gate, when the caller has it (otherwise it
+    is read here)."""
     if not (can(user, OVERRIDE_GATE) and on_care_team(user, event.patient_id, Role.ONCOLOGIST, roles=roles)):
         return refuse("Only an oncologist on this patient's care team may override the gate.")
+    if event.status in SETTLED_EVENTS:
+        return SETTLED_EVENTS[event.status]
     if readiness is None:
         readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
     if readiness.ready:

@@ -14,24 +14,31 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.fields import LocalDateTimeField
 from patients.models import ToxicityAssessment
 from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record
+from patients.services.toxicity import CLOCK_SKEW
 
 from .models import Task, TemplateItem
 
 Records = TemplateItem.Records
 
 
+# Every form's date and time, read the same way here: the browser's datetime-local value or
+# "2026-12-02 08:15" on the unit's clock (an offset, as an API client may send, is kept), in the
+# years 2000–2099 (year 1 at +14:00 passes Python's reader, then fails converting to UTC), never a
+# date alone read as midnight.
+DATETIME_ANSWER = LocalDateTimeField()
+
+
 def parse_datetime_answer(task: Task, raw: str) -> dt.datetime:
-    """A date and time typed in the unit's calendar (the browser's datetime-local format)."""
-    try:
-        naive = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError({"value": "Give the date and time, for example 2026-12-02 08:15."}) from None
-    if naive.tzinfo is None:
-        return naive.replace(tzinfo=task.patient.unit.zone)
-    return naive
+    """A date and time typed in the unit's calendar; refused at the value's field otherwise."""
+    with timezone.override(task.patient.unit.zone):
+        try:
+            return DATETIME_ANSWER.clean(raw)
+        except ValidationError as error:
+            raise ValidationError({"value": error.messages}) from None
 
 
 def _plain(number: Decimal) -> str:
@@ -54,7 +61,7 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
             return f"{value} (the bag's label says {_plain(bag.rate_ml_per_hour)} mL/h)", task.hard_stop
         return value, False
     if task.records == Records.TOXICITY_ASSESSMENT:
-        return _assessment_answer(task, value), False
+        return _assessment_answer(task, value, now=now), False
     if task.records == Records.PREMEDICATION_TIME:
         given_at = parse_datetime_answer(task, value)
         if given_at > now + dt.timedelta(minutes=5):
@@ -86,12 +93,43 @@ def assessment_answer(assessment) -> str:
     )
 
 
-def _assessment_answer(task: Task, value: str) -> str:
-    """Only a recorded assessment of this patient completes an assessment task: never a tick."""
+# An assessment answers the assessment tasks of the event it was recorded for, and those due this
+# close to when it was made (half the in-hospital interval): coordination.watch completes them so.
+ASSESSMENT_TASK_WINDOW = dt.timedelta(hours=2)
+
+
+def assessment_answers_task(assessment: ToxicityAssessment, task: Task, *, now: dt.datetime) -> bool:
+    """Whether this assessment is the one the task asks for: the patient's, made for the task's
+    event or around its due time, and not later than now (with the clock skew that recording an
+    assessment allows). Last month's assessment says nothing of today's check."""
+    return (
+        assessment.patient_id == task.patient_id
+        and assessment.assessed_at <= now + CLOCK_SKEW
+        and (
+            assessment.event_id == task.event_id or abs(assessment.assessed_at - task.due_at) <= ASSESSMENT_TASK_WINDOW
+        )
+    )
+
+
+def _assessment_answer(task: Task, value: str, *, now: dt.datetime) -> str:
+    """Only a recorded assessment of this patient that answers this task completes it: never a tick."""
     pk = value.removeprefix(ASSESSMENT_ANSWER).split(" ")[0] if value.startswith(ASSESSMENT_ANSWER) else ""
-    if not (pk.isdecimal() and ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).exists()):
+    assessment = (
+        ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).first()
+        if pk.isascii() and pk.isdecimal()
+        else None
+    )
+    if assessment is None:
         raise ValidationError(
             {"value": "Record the assessment (vital signs and the ICE score): saving it completes this task."}
+        )
+    if not assessment_answers_task(assessment, task, now=now):
+        hours = int(ASSESSMENT_TASK_WINDOW.total_seconds() // 3600)
+        raise ValidationError(
+            {
+                "value": "That assessment does not answer this check: record the assessment for this event, "
+                f"or within {hours} hours of its due time."
+            }
         )
     return value
 

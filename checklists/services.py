@@ -833,9 +833,7 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
                 )
             }
         )
-    waiting = [
-        dep.text for dep in task.depends_on.all() if dep.status not in (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
-    ]
+    waiting = [_waiting_for(dep) for dep in task.depends_on.all() if not dep.releases_dependents]
     if waiting:
         raise ValidationError({"value": f"First: {'; '.join(waiting)}."})
     task.status = Task.Status.DONE
@@ -849,6 +847,15 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     if failed:
         notify_hard_stop_failed(task=task, actor=actor)
     return task
+
+
+def _waiting_for(dependency: Task) -> str:
+    """A dependency that holds its dependents back, and why when it is done already."""
+    if dependency.status == Task.Status.DONE and dependency.hard_stop_failed:
+        return f"{dependency.text} (its hard stop failed)"
+    if dependency.awaits_verification:
+        return f"{dependency.text} (awaiting its independent check)"
+    return dependency.text
 
 
 @audited(ChecklistAuditAction.VERIFY)
@@ -869,7 +876,11 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     """Reopen a completed or not-applicable task; the history keeps what was undone and why."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the completion is undone."})
+    # The event first, as its cancellation locks it before cancelling its open tasks: an undo at
+    # that very moment waits, then sees the event cancelled, and reopens nothing it would miss.
+    event = CareEvent.objects.select_for_update().get(pk=task.event_id)
     task = _locked(task)
+    task.event = event
     policy.can_undo(actor, task).enforce()
     undone = task.value or task.not_applicable_reason
     task.status = Task.Status.OPEN

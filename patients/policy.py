@@ -30,7 +30,8 @@ class Standing:
 
     @cached_property
     def on_care_team(self) -> bool:
-        return CareTeamMember.objects.filter(patient=self.patient, user=self.user).exists()
+        """On the care team in the role the user holds now (CareTeamMember.objects.in_current_role)."""
+        return CareTeamMember.objects.filter(patient=self.patient, user=self.user).in_current_role().exists()
 
     @cached_property
     def on_record(self) -> bool:
@@ -69,7 +70,7 @@ def can_edit_patient(user, patient: Patient) -> bool:
         return False
     if user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
         return True
-    return CareTeamMember.objects.filter(patient=patient, user=user).exists()
+    return Standing(user, patient).on_care_team
 
 
 def can_plan_course(user, patient: Patient, *, standing: Standing | None = None) -> Decision:

@@ -158,7 +158,7 @@ def on_sending_side(user, patient_id: int) -> bool:
     return (
         user.is_active
         and can(user, SEND_HANDOFF)
-        and CareTeamMember.objects.filter(patient_id=patient_id, user=user).exists()
+        and CareTeamMember.objects.filter(patient_id=patient_id, user=user).in_current_role().exists()
     )
 
 

@@ -105,7 +105,12 @@ class People:
         patient_ids = set(patient_ids) - {patient for patient, _ in self._team}
         if not patient_ids:
             return
-        members = CareTeamMember.objects.filter(patient_id__in=patient_ids, user__is_active=True).order_by("user_id")
+        # Reminded of a role's work: those who may do it (checklists.policy), members in their current role.
+        members = (
+            CareTeamMember.objects.filter(patient_id__in=patient_ids, user__is_active=True)
+            .in_current_role()
+            .order_by("user_id")
+        )
         for patient_id, role, user_id in members.values_list("patient_id", "role", "user_id"):
             self._team.setdefault((patient_id, role), []).append(user_id)
         for patient_id in patient_ids:  # remember the patients that have no member of a role

@@ -49,7 +49,8 @@ def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:
         return refuse(f"{alert.acknowledged_by} acknowledged this alert already.")
     if sent_to or (user.role == Role.COORDINATOR and user.unit_id == alert.unit_id):
         return ALLOWED
-    if user.role == Role.ONCOLOGIST and CareTeamMember.objects.filter(patient=alert.patient, user=user).exists():
+    oncologists = CareTeamMember.objects.filter(patient=alert.patient, role=Role.ONCOLOGIST).in_current_role()
+    if user.role == Role.ONCOLOGIST and oncologists.filter(user=user).exists():
         return ALLOWED
     return refuse(
         "Only the people the alert went to, the patient's oncologist or the unit's coordinator may acknowledge it."

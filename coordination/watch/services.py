@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Role, Unit, User
 from checklists import policy as checklist_policy
 from checklists.models import Task, TemplateItem
-from checklists.recorded import assessment_answer
+from checklists.recorded import ASSESSMENT_TASK_WINDOW, assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
@@ -205,10 +205,6 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
 
 
-# An assessment answers the assessment tasks due this close to it (half the in-hospital interval).
-ASSESSMENT_TASK_WINDOW = dt.timedelta(hours=2)
-
-
 def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:
     """The open assessment tasks this assessment answers (its event's, else those due within the
     window around it) are done, in the name of who assessed; tasks they may not do stay open."""
@@ -245,9 +241,11 @@ def _first_callers(unit: Unit, at: dt.datetime) -> tuple[list[int], list[int]]:
 def _fallback(alert: ToxicityAlert) -> list[int]:
     """No one (left) on the roster: the unit's coordinators and the patient's oncologists."""
     coordinators = User.objects.filter(unit=alert.unit, role=Role.COORDINATOR, is_active=True)
-    oncologists = CareTeamMember.objects.filter(
-        patient=alert.patient, role=Role.ONCOLOGIST, user__is_active=True
-    ).values_list("user_id", flat=True)
+    oncologists = (
+        CareTeamMember.objects.filter(patient=alert.patient, role=Role.ONCOLOGIST, user__is_active=True)
+        .in_current_role()
+        .values_list("user_id", flat=True)
+    )
     return list(dict.fromkeys([*coordinators.values_list("pk", flat=True), *oncologists]))
 
 

@@ -14,7 +14,7 @@ from accounts.models import Role
 from checklists import policy
 from checklists.models import Task
 from checklists.policy import TeamRoles
-from patients.models import CareTeamMember, Patient
+from patients.models import CareEvent, CareTeamMember, Patient
 from patients.selectors import patients_for_user
 
 from ..reminders.policy import can_snooze
@@ -32,7 +32,7 @@ def team_roles(user) -> TeamRoles:
 def patients_and_team_roles(user, *, visible_ids: list[int] | None = None) -> tuple[list[Patient], TeamRoles]:
     """The patients visible to the user (with their units) and the user's team roles, in one query.
     `visible_ids`: what the access policy answered earlier in the same request, if it was asked."""
-    my_role = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user).values("role")[:1]
+    my_role = CareTeamMember.objects.filter(patient=OuterRef("pk"), user=user).in_current_role().values("role")[:1]
     visible = patients_for_user(user) if visible_ids is None else Patient.objects.filter(pk__in=visible_ids)
     patients = list(visible.select_related("unit").annotate(my_role=Subquery(my_role)))
     return patients, TeamRoles((patient.pk, patient.my_role) for patient in patients if patient.my_role)
@@ -90,6 +90,7 @@ def decorate(
     now: dt.datetime | None = None,
     *,
     patients: Iterable[Patient] = (),
+    events: Iterable[CareEvent] = (),
 ) -> list[Task]:
     """Attach to each task its urgency, what the user may do with it (`can_claim`, `can_release`,
     `can_complete`, `can_skip`, `can_verify`, `can_undo`, `can_reassign`, `can_snooze`: the
@@ -97,11 +98,12 @@ def decorate(
     see forms.RowForm), and what its row shows (role names, due time in its unit's zone) as
     text, which a template writes fastest.
     `roles`: the user's care-team roles (`team_roles`); `patients`: the tasks' patients with
-    their units, when the page has them already.
+    their units, and `events` their events, when the page has them already.
     """
     now = now or timezone.now()
     tasks = list(tasks)
     _attach_patients(tasks, patients)
+    _attach_events(tasks, events)
     roles = roles if isinstance(roles, TeamRoles) else TeamRoles(roles)
     urls = ActionUrls()
     reminders_url = UrlForPk("event_reminders")
@@ -135,6 +137,18 @@ def decorate(
             task.undo_form = empty_undo_form(task)
         decorated.append(task)
     return decorated
+
+
+def _attach_events(tasks: list[Task], known: Iterable[CareEvent]) -> None:
+    """Give each task its event (the policy reads its status) from those the page has, or else from
+    one query."""
+    events = {event.pk: event for event in known}
+    missing = {t.event_id for t in tasks if t.event_id not in events and not Task.event.is_cached(t)}
+    if missing:
+        events.update(CareEvent.objects.in_bulk(missing))
+    for task in tasks:
+        if task.event_id in events:
+            task.event = events[task.event_id]
 
 
 def _attach_patients(tasks: list[Task], known: Iterable[Patient]) -> None:

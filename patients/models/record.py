@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, register_audit_actions, validate_phone
@@ -180,11 +180,22 @@ class Patient(models.Model):
         return Decimal(f"{bsa:.2f}")
 
 
+class CareTeamMemberQuerySet(models.QuerySet):
+    def in_current_role(self) -> "CareTeamMemberQuerySet":
+        """The memberships held in their user's current role. A membership keeps the role its user
+        had when added to the team; a nurse since made case manager is not the team's nurse any more,
+        nor its case manager until added again in that role: what they may do on the team, every
+        policy reads from these."""
+        return self.filter(role=F("user__role"))
+
+
 class CareTeamMember(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_teams")
     role = models.CharField(max_length=20, choices=Role.choices)
     added_at = models.DateTimeField(default=timezone.now)
+
+    objects = CareTeamMemberQuerySet.as_manager()
 
     class Meta:
         triggers = [change_trigger(patient=PATIENT_COLUMN)]
@@ -195,6 +206,11 @@ class CareTeamMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) for {self.patient}"
+
+    @property
+    def is_in_current_role(self) -> bool:
+        """Added in the role its user still holds (see `CareTeamMemberQuerySet.in_current_role`)."""
+        return self.role == self.user.role
 
 
 class AccessGrant(models.Model):

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from checklists.models import Task
+from checklists.recorded import assessment_answer
 from checklists.services import checklists_instantiate, task_claim, task_complete
+from patients.models import ToxicityAssessment
 
 from ..checklists.helpers import make_event, publish_template
 from ..factories import CareTeamMemberFactory, PatientFactory
@@ -223,3 +225,39 @@ def test_an_assessment_task_answered_with_a_digit_that_is_no_number_is_refused_a
     response = post(client, "complete", task, token_for(nurse), {"value": "assessment:\u00b2"})
     assert response.status_code == 400 and "value" in response.json()["errors"]
     assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+def test_an_assessment_task_answered_with_last_months_assessment_is_refused_at_its_field(client, nurse, patient):
+    item = {"text": "CRS and ICANS check", "response_kind": "text", "records": "toxicity_assessment"}
+    publish_template(items=[item], name="Watch")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="CRS and ICANS check")
+    old = ToxicityAssessment.objects.create(
+        patient=patient,
+        assessed_at=timezone.now() - dt.timedelta(days=30),
+        recorded_by=nurse,
+        crs_grade=0,
+        crs_rule="none",
+        icans_grade=0,
+    )
+    response = post(client, "complete", task, token_for(nurse), {"value": assessment_answer(old)})
+    assert response.status_code == 400
+    assert "does not answer this check" in response.json()["errors"]["value"][0]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "2026-03-02"])
+def test_a_date_and_time_answer_out_of_the_calendar_is_a_400_at_its_field(client, nurse, patient, value):
+    publish_template(items=[{"text": "Line placed at", "response_kind": "datetime"}], name="Line")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Line placed at")
+    response = post(client, "complete", task, token_for(nurse), {"value": value})
+    assert response.status_code == 400 and "value" in response.json()["errors"]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+def test_a_double_check_marked_not_applicable_is_a_400_that_says_why(client, nurse, tasks):
+    response = post(client, "not-applicable", tasks["pump"], token_for(nurse), {"reason": "Checked it myself twice"})
+    assert response.status_code == 400
+    assert "independent double check cannot be skipped" in response.json()["errors"]["reason"][0]
+    assert Task.objects.get(pk=tasks["pump"].pk).status == Task.Status.OPEN

@@ -112,7 +112,7 @@ def assert_consistent(checklist_pk):
             assert task.status == Task.Status.DONE and task.needs_verification
             assert task.verified_by_id != task.completed_by_id
         if task.status == Task.Status.NOT_APPLICABLE:
-            assert not task.hard_stop and task.not_applicable_reason
+            assert not (task.hard_stop or task.needs_verification) and task.not_applicable_reason
         if task.hard_stop_failed:
             assert task.hard_stop
 

@@ -251,7 +251,8 @@ EXPECTED = {
     ("nurse_double_checked", "claim"): {"nurse:open_unclaimed"},
     ("nurse_double_checked", "release"): HOLDERS | {"coordinator:claimed_by_another"},
     ("nurse_double_checked", "complete"): NURSE_WORK,
-    ("nurse_double_checked", "not_applicable"): NURSE_WORK,
+    # Never skipped: skipped by the one it would check, it would be no check at all.
+    ("nurse_double_checked", "not_applicable"): set(),
     ("nurse_double_checked", "verify"): {"nurse:done_by_another_awaiting_verification"},
     ("nurse_double_checked", "undo"): {
         "nurse:done_by_me",
@@ -266,7 +267,13 @@ EXPECTED = {
     ("pharmacist_checked_by_anyone", "verify"): {
         f"{actor}:done_by_another_awaiting_verification" for actor in ("pharmacist", "nurse", "oncologist")
     },
+    ("pharmacist_checked_by_anyone", "not_applicable"): set(),
     ("oncologist_hard_stop", "not_applicable"): set(),
+    ("case_manager_plain", "not_applicable"): {
+        "case_manager:open_unclaimed",
+        "case_manager:claimed_by_me",
+        "case_manager:claimed_by_another",
+    },
 }
 
 
@@ -302,6 +309,7 @@ def test_claiming_a_task_one_holds_already_changes_nothing_and_is_not_offered(wo
         ("verify", "nurse", "open_unclaimed", "nurse_double_checked", "not waiting for verification"),
         ("verify", "case_manager", "done_by_another_awaiting_verification", "pharmacist_checked_by_anyone", "member"),
         ("not_applicable", "oncologist", "open_unclaimed", "oncologist_hard_stop", "hard-stop check cannot be skipped"),
+        ("not_applicable", "nurse", "open_unclaimed", "nurse_double_checked", "independent double check cannot be"),
         ("undo", "nurse", "open_unclaimed", "nurse_double_checked", "Only a completed or not-applicable task"),
         ("reassign", "nurse", "claimed_by_me", "nurse_double_checked", "Only the unit's coordinator may reassign"),
         ("snooze", "pharmacist", "open_unclaimed", "nurse_double_checked", "Only the people doing this task"),
@@ -312,6 +320,51 @@ def test_a_refusal_says_why(world, action, actor, state, kind, reason):
     user, task, _ = arrange(world, actor, state, kind)
     answer = ACTIONS[action][0](user, task)
     assert not answer.allowed and reason in answer.reason, answer
+
+
+# --- a role changed since the user joined the care team -------------------------------------------
+
+
+def copy_of(user):
+    """The user read again: the module's world keeps its own, which no test may change."""
+    return type(user).objects.get(pk=user.pk)
+
+
+def test_a_nurse_made_case_manager_works_no_nurse_task_until_added_again_in_the_new_role(world):
+    """A membership keeps the role its user was added in: a nurse since made case manager is
+    neither the team's nurse nor its case manager until a coordinator adds them again."""
+    _, task, _ = arrange(world, "nurse", "open_unclaimed", "nurse_double_checked")
+    nurse = copy_of(world["users"]["nurse"])
+    nurse.role = Role.CASE_MANAGER
+    nurse.save(update_fields=["role"])
+    roles = TeamRoles.of(nurse)
+    for ask in (policy.can_claim, policy.can_complete, policy.can_mark_not_applicable):
+        assert not ask(nurse, task) and not ask(nurse, task, roles=roles), ask
+    with pytest.raises(PermissionDenied, match="Only a nurse on this patient's care team"):
+        task_complete(task=task, actor=nurse, value="on")
+    assert nurse not in policy.assignable_users(task)
+    assert not Task.objects.filter(policy.claimable_by(nurse, roles)).exists()  # nothing in My work's pool
+    _, case_work, _ = arrange(world, "nurse", "open_unclaimed", "case_manager_plain")
+    assert not policy.can_complete(nurse, case_work)
+    _, awaiting, _ = arrange(world, "nurse", "done_by_another_awaiting_verification", "nurse_double_checked")
+    assert not policy.can_verify(nurse, awaiting)
+
+    nurse.care_teams.update(role=Role.CASE_MANAGER)  # taken off the team and added again
+    assert policy.can_complete(nurse, case_work) and not policy.can_complete(nurse, task)
+
+
+def test_a_nurse_made_pharmacist_does_not_check_as_any_member_of_the_team(world):
+    """A check that any role may do is still a care-team member's: not a membership of another role."""
+    nurse, awaiting, _ = arrange(
+        world, "nurse", "done_by_another_awaiting_verification", "pharmacist_checked_by_anyone"
+    )
+    assert policy.can_verify(nurse, awaiting)
+    nurse = copy_of(nurse)
+    nurse.role = Role.PHARMACIST
+    nurse.save(update_fields=["role"])
+    assert not policy.can_verify(nurse, awaiting)
+    assert not policy.can_verify(nurse, awaiting, roles=TeamRoles.of(nurse))
+    assert not Task.objects.filter(policy.awaiting_check_by(nurse, TeamRoles.of(nurse))).exists()
 
 
 # --- the pages offer what the policy allows --------------------------------------------------------

@@ -14,12 +14,13 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Role
 from checklists.models import Task, TaskActivity, TemplateItem
-from checklists.services import task_complete
-from patients.models import BagOption, CareEvent, InfusionBag, Weighing
+from checklists.recorded import assessment_answer
+from checklists.services import checklists_instantiate, task_complete
+from patients.models import BagOption, CareEvent, InfusionBag, ToxicityAssessment, Weighing
 from patients.services import course_schedule_build, infusion_bag_record
 
-from ..factories import CourseFactory, UserFactory
-from .helpers import publish_template
+from ..factories import CourseFactory, PatientFactory, UserFactory
+from .helpers import make_event, publish_template
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 START = dt.date(2026, 3, 2)  # cycle 1 starts on 2 March 2026 at 09:00 (EST, 14:00 UTC)
@@ -238,3 +239,107 @@ def test_a_premedication_time_is_read_in_the_units_calendar_across_daylight_savi
     clock.move_to(now, tick=False)
     done = complete(Task.objects.get(event=second, text=PREMEDICATION), nurse, "2026-04-13T08:00", now)
     assert not done.hard_stop_failed
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        # Year 1 at +14:00 passed Python's reader, then failed converting to UTC: a 500.
+        ("0001-01-01T00:00+14:00", "Give a date between 2000 and 2099"),
+        ("9999-12-31T23:59-14:00", "Give a date between 2000 and 2099"),
+        ("0001-01-01T00:00", "Give a date between 2000 and 2099"),
+        ("2026-03-02", "Give the time too"),  # never read as midnight
+        ("2026-03-02T8am", "on a 24-hour clock"),
+    ],
+)
+def test_a_premedication_time_out_of_the_calendar_or_without_its_time_is_refused_at_the_field(
+    course, nurse, clock, given, said
+):
+    now = STARTS_AT + dt.timedelta(minutes=30)
+    clock.move_to(now, tick=False)
+    premedication = premedication_task(course)
+    with pytest.raises(ValidationError) as refused:
+        complete(premedication, nurse, given, now)
+    assert said in refused.value.message_dict["value"][0]
+    assert_still_open(premedication)
+
+
+def test_a_premedication_time_with_an_offset_is_read_at_that_offset(course, nurse, clock):
+    now = STARTS_AT + dt.timedelta(minutes=30)
+    clock.move_to(now, tick=False)
+    done = complete(premedication_task(course), nurse, "2026-03-02T13:00+00:00", now)  # 08:00 in New York
+    assert (done.value, done.hard_stop_failed) == ("2026-03-02 08:00", False)
+
+
+# --- CRS and ICANS assessment ------------------------------------------------------------------
+
+CHECK = "CRS and ICANS check"
+
+
+@pytest.fixture
+def check(patient, clock):
+    """A CRS and ICANS check due at the cycle's start, done only by recording the assessment."""
+    item = {"text": CHECK, "response_kind": "text", "records": Records.TOXICITY_ASSESSMENT}
+    publish_template(name="Watch", items=[item])
+    event = make_event(patient, planned_at=STARTS_AT, start_date=START)
+    checklists_instantiate(events=[event])
+    return Task.objects.get(event=event, text=CHECK)
+
+
+def assessed(patient, nurse, at, *, event=None) -> ToxicityAssessment:
+    return ToxicityAssessment.objects.create(
+        patient=patient,
+        event=event,
+        assessed_at=at,
+        recorded_by=nurse,
+        recorded_at=at,
+        crs_grade=0,
+        crs_rule="none",
+        icans_grade=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("assessed_from_due", "for_the_event"),
+    [
+        (dt.timedelta(hours=-2), False),  # the window's edges, on either side of the due time
+        (dt.timedelta(hours=2), False),
+        (dt.timedelta(hours=-6), True),  # recorded for this very event
+    ],
+)
+def test_an_assessment_for_this_check_completes_it(check, patient, nurse, clock, assessed_from_due, for_the_event):
+    now = STARTS_AT + dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    assessment = assessed(patient, nurse, STARTS_AT + assessed_from_due, event=check.event if for_the_event else None)
+    done = complete(check, nurse, assessment_answer(assessment), now)
+    assert (done.status, done.value) == (Task.Status.DONE, assessment_answer(assessment))
+
+
+@pytest.mark.parametrize(
+    ("assessed_from_due", "now_from_due"),
+    [
+        (dt.timedelta(days=-30), dt.timedelta(0)),  # last month's assessment says nothing of today
+        (dt.timedelta(hours=-2, minutes=-1), dt.timedelta(0)),  # just outside the window
+        (dt.timedelta(hours=3), dt.timedelta(hours=4)),  # the next check's assessment
+        (dt.timedelta(hours=1), dt.timedelta(0)),  # not made yet: an hour from now
+    ],
+)
+def test_an_assessment_that_does_not_answer_this_check_is_refused_at_the_field(
+    check, patient, nurse, clock, assessed_from_due, now_from_due
+):
+    now = STARTS_AT + now_from_due
+    clock.move_to(now, tick=False)
+    other_event = make_event(patient, planned_at=STARTS_AT + assessed_from_due)  # another event's assessment
+    assessment = assessed(patient, nurse, STARTS_AT + assessed_from_due, event=other_event)
+    with pytest.raises(ValidationError) as refused:
+        complete(check, nurse, assessment_answer(assessment), now)
+    assert "That assessment does not answer this check" in refused.value.message_dict["value"][0]
+    assert_still_open(check)
+
+
+def test_another_patients_assessment_is_refused(check, nurse, clock, ward):
+    clock.move_to(STARTS_AT, tick=False)
+    assessment = assessed(PatientFactory(unit=ward), nurse, STARTS_AT)
+    with pytest.raises(ValidationError, match="Record the assessment"):
+        complete(check, nurse, assessment_answer(assessment), STARTS_AT)
+    assert_still_open(check)

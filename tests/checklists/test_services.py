@@ -248,6 +248,18 @@ def test_cancelling_an_event_cancels_its_open_tasks(event, checklist, oncologist
     assert set(statuses.values()) == {Task.Status.CANCELLED}
 
 
+def test_a_task_of_a_cancelled_event_is_not_reopened(event, checklist, oncologist, nurse):
+    complete(checklist, ORDER, oncologist)
+    skipped = task_mark_not_applicable(task=task(checklist, LINE), actor=nurse, reason="Port already in place")
+    event_cancel(event=event, reason="Admitted with an infection")
+    for done, actor in ((task(checklist, ORDER), oncologist), (skipped, nurse)):
+        with pytest.raises(TaskConflict, match="This event is cancelled"):
+            task_undo(task=done, actor=actor, reason="Entered on the wrong patient")
+    statuses = dict(checklist.tasks.values_list("text", "status"))
+    assert (statuses[ORDER], statuses[LINE]) == (Task.Status.DONE, Task.Status.NOT_APPLICABLE)
+    assert not TaskActivity.objects.filter(action=TaskActivity.Action.UNDO).exists()
+
+
 def _queries_to_instantiate(events) -> int:
     with CaptureQueriesContext(connection) as queries:
         created = checklists_instantiate(events=events)
@@ -364,6 +376,27 @@ def test_an_attestation_must_be_confirmed(checklist, nurse):
     assert complete(checklist, TEACH, nurse, "attested").value == "attested"
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0001-01-01", "Give the time too"),  # stored as done before: a date alone, in year 1
+        ("2026-03-02", "Give the time too, on a 24-hour clock (HH:MM)."),
+        ("1999-12-31T23:59", "Give a date between 2000 and 2099: 1999 is a typo."),
+        ("2100-01-01 00:00", "Give a date between 2000 and 2099: 2100 is a typo."),
+        ("0001-01-01T00:00+14:00", "Give a date between 2000 and 2099: 1 is a typo."),
+        ("2026-02-30T08:00", "Give a date and a time on a 24-hour clock"),
+    ],
+)
+def test_a_date_and_time_answer_needs_both_within_the_years_every_form_allows(patient, nurse, value, message):
+    publish_template(items=[{"text": "Line placed at", "response_kind": "datetime"}])
+    placed = task(checklist_for(make_event(patient)), "Line placed at")
+    with pytest.raises(ValidationError) as refused:
+        task_complete(task=placed, actor=nurse, value=value)
+    assert message in refused.value.message_dict["value"][0]
+    assert task(placed.checklist, "Line placed at").status == Task.Status.OPEN
+    assert task_complete(task=placed, actor=nurse, value="2026-03-02T08:15").value == "2026-03-02T08:15"
+
+
 @pytest.mark.parametrize(("value", "message"), [("  ", "Enter a value"), ("x" * 1001, "At most 1,000 characters")])
 def test_a_text_task_needs_a_short_text(checklist, nurse, value, message):
     with pytest.raises(ValidationError, match=message):
@@ -403,6 +436,22 @@ def test_a_task_waits_for_its_dependencies(checklist, nurse, pharmacist):
     with pytest.raises(ValidationError, match=f"First: {DOSE}"):
         complete(checklist, HANG, nurse)
     complete(checklist, DOSE, pharmacist, "28")
+    assert complete(checklist, HANG, nurse).status == Task.Status.DONE
+
+
+def test_a_dependency_that_failed_its_hard_stop_holds_back_what_waits_for_it(checklist, nurse, pharmacist):
+    complete(checklist, DOSE, pharmacist, "112")  # recorded anyway: a dose four times the band
+    with pytest.raises(ValidationError, match=rf"First: {DOSE} \(its hard stop failed\)\."):
+        complete(checklist, HANG, nurse)
+    assert task(checklist, HANG).status == Task.Status.OPEN
+
+
+def test_a_dependency_awaiting_its_double_check_holds_back_what_waits_for_it(double_check, nurse, nurse2):
+    _, checklist = double_check
+    complete(checklist, PUMP_LOCKED, nurse)
+    with pytest.raises(ValidationError, match="awaiting its independent check"):
+        complete(checklist, HANG, nurse)
+    task_verify(task=task(checklist, PUMP_LOCKED), actor=nurse2)
     assert complete(checklist, HANG, nurse).status == Task.Status.DONE
 
 
@@ -551,6 +600,31 @@ def test_a_hard_stop_cannot_be_marked_not_applicable(checklist, pharmacist):
     with pytest.raises(ValidationError, match="hard-stop check cannot be skipped"):
         task_mark_not_applicable(task=task(checklist, DOSE), actor=pharmacist, reason="Dose obviously fine")
     assert task(checklist, DOSE).status == Task.Status.OPEN
+
+
+PUMP_LOCKED = "Pump programmed at the label rate and locked; independent double-check"
+
+
+@pytest.fixture
+def double_check(patient):
+    """As every starter template has it: required, checked by a second nurse, not a hard stop."""
+    item = {"text": PUMP_LOCKED, "needs_verification": True, "verifier_role": Role.NURSE}
+    event = make_event(patient)
+    return event, checklist_for(
+        event, publish_template(items=[item, {"text": HANG}], dependencies=[(HANG, PUMP_LOCKED)])
+    )
+
+
+def test_a_double_check_is_never_marked_not_applicable_by_the_nurse_it_would_check(double_check, nurse):
+    event, checklist = double_check
+    done = complete(checklist, PUMP_LOCKED, nurse)
+    task_undo(task=done, actor=nurse, reason="Nobody free to check")
+    with pytest.raises(ValidationError, match="independent double check cannot be skipped") as refused:
+        task_mark_not_applicable(task=done, actor=nurse, reason="Checked it myself twice")
+    assert "oncologist may override the gate" in refused.value.message_dict["reason"][0]
+    assert task(checklist, PUMP_LOCKED).status == Task.Status.OPEN
+    readiness = event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks"))
+    assert not readiness.ready and [b.text for b in readiness.blockers] == [PUMP_LOCKED, HANG]
 
 
 def test_not_applicable_is_for_the_tasks_role(checklist, pharmacist):
@@ -722,6 +796,16 @@ def test_an_override_is_refused_when_other_items_block_even_as_many(
             covers=seen,
         )
     assert not Checklist.objects.filter(pk=checklist.pk, overridden_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize("status", [CareEvent.Status.CANCELLED, CareEvent.Status.MISSED, CareEvent.Status.DONE])
+def test_a_cancelled_or_settled_event_is_not_overridden(event, checklist, oncologist, status):
+    CareEvent.objects.filter(pk=event.pk).update(status=status)
+    event.refresh_from_db()
+    with pytest.raises(ValidationError, match=f"This event is {status.label.lower()}: its gate can no longer be"):
+        override_gate(event, oncologist, reason="Clinical urgency: start today as agreed")
+    checklist.refresh_from_db()
+    assert (checklist.override_reason, checklist.overridden_blockers) == ("", [])
 
 
 def test_an_unblocked_gate_has_nothing_to_override(patient, oncologist):

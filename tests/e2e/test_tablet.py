@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from checklists.models import Task
 
 from .helpers import press_tab_until_focused, task_button
-from .worlds import BASELINE, PUMP, WEIGHT
+from .worlds import BASELINE, WEIGHT
 
 pytestmark = pytest.mark.e2e
 
@@ -36,16 +36,17 @@ def test_a_nurse_claims_and_completes_a_task_with_the_keyboard_alone(page, login
 def test_the_list_refresh_after_a_change_keeps_the_place_and_what_was_typed(page, login_as, infusion_start):
     login_as(page, "nurse")
     page.get_by_label(BASELINE).fill("Alert and oriented")  # typed, not yet sent
-    pump_row = page.locator(".task-row", has_text=PUMP)
-    pump_row.locator("summary", has_text="Not applicable").click()
-    pump_row.get_by_label("Why does it not apply?").fill("Pump changed at 08:00")
+    # (The pump's double check offers no "Not applicable": it is never skipped.)
+    baseline_row = page.locator(".task-row", has_text=BASELINE)
+    baseline_row.locator("summary", has_text="Not applicable").click()
+    baseline_row.get_by_label("Why does it not apply?").fill("Assessed at the clinic at 08:00")
     task_button(page, "Claim", WEIGHT).click()
     weight_row = page.locator(".task-row", has_text=WEIGHT)
     expect(weight_row).to_be_focused()  # the new row takes the focus back from the replaced button
     expect(page.get_by_text("Claimed.", exact=True)).to_have_count(0)  # My work has reloaded its list
     expect(page.get_by_label(BASELINE)).to_have_value("Alert and oriented")
-    expect(pump_row.get_by_label("Why does it not apply?")).to_be_visible()  # its panel still open
-    expect(pump_row.get_by_label("Why does it not apply?")).to_have_value("Pump changed at 08:00")
+    expect(baseline_row.get_by_label("Why does it not apply?")).to_be_visible()  # its panel still open
+    expect(baseline_row.get_by_label("Why does it not apply?")).to_have_value("Assessed at the clinic at 08:00")
     expect(weight_row).to_be_focused()
 
 

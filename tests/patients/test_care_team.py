@@ -56,6 +56,14 @@ def test_the_units_coordinator_adds_and_removes_a_member_on_the_care_team_page(c
     assert {"care_team_add", "care_team_remove"} <= actions
 
 
+def test_the_care_team_page_says_who_was_added_in_a_role_they_no_longer_hold(client, coordinator, patient, nurse):
+    nurse.role = Role.CASE_MANAGER
+    nurse.save(update_fields=["role"])
+    verified_login(client, coordinator)
+    page = client.get(reverse("patients:care_team", args=[patient.pk])).content.decode()
+    assert "Now case manager: works no tasks on this team. Remove, then add again in the new role." in page
+
+
 def test_only_the_units_coordinator_manages_the_team(client, nurse, patient, clinic_coordinator):
     for user in (nurse, clinic_coordinator):
         with pytest.raises(PermissionDenied):

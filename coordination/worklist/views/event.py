@@ -23,7 +23,7 @@ def _event_page(request, pk, override_form=None):
     roles = team_roles(request.user)
     checklists = []
     for checklist in event.checklists.all():
-        decorate(checklist.tasks.all(), request.user, roles)
+        decorate(checklist.tasks.all(), request.user, roles, events=[event])
         checklists.append((checklist, checklist_sections(checklist)))
     # An event without checklists has no gate: nothing blocks it.
     can_override = can_override_gate(request.user, event, roles=roles, readiness=event.readiness or Readiness())

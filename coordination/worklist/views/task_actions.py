@@ -29,9 +29,15 @@ def _act(request, task, run, *, form=None, slot: str = ""):
     def row(outcome):
         fresh = get_task_for_user(request.user, task.pk)  # with what the row shows
         decorate([fresh], request.user, team_roles(request.user))
-        if form is not None and not outcome.notice and hasattr(fresh, slot):  # the action may still be open
-            setattr(fresh, slot, form)
-        context = {"task": fresh, "error": outcome.error, "notice": outcome.notice, "alarm": outcome.alarm}
+        error = outcome.error
+        if form is not None and not outcome.notice:
+            if hasattr(fresh, slot):  # the action may still be open
+                setattr(fresh, slot, form)
+            elif form.errors and not error:
+                # The row does not offer the action (a double check is never skipped): its form is
+                # not shown, so its field's message is said in the row.
+                error = " ".join(message for messages in form.errors.values() for message in messages)
+        context = {"task": fresh, "error": error, "notice": outcome.notice, "alarm": outcome.alarm}
         return render(request, "coordination/worklist/partials/task_row.html", context)
 
     return act(

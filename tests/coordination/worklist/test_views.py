@@ -68,7 +68,7 @@ def test_a_wrong_value_shows_its_message_at_the_field_and_saves_nothing(client, 
 
 
 def test_not_applicable_without_a_reason_shows_the_message_at_the_reason_field(client, nurse, event):
-    line = task(event, "Pump programmed and locked")
+    line = task(event, "Weight")
     client.force_login(nurse)
     response = client.post(reverse("task_not_applicable", args=[line.pk]), {f"na-{line.pk}-reason": ""}, **HTMX)
     body = response.content.decode()
@@ -78,14 +78,53 @@ def test_not_applicable_without_a_reason_shows_the_message_at_the_reason_field(c
 
 
 def test_not_applicable_with_a_reason_closes_the_task(client, nurse, event):
-    line = task(event, "Pump programmed and locked")
+    line = task(event, "Weight")
     client.force_login(nurse)
-    data = {f"na-{line.pk}-reason": "Pump set up by the agency"}
+    data = {f"na-{line.pk}-reason": "Weighed at the clinic this morning"}
     assert (
         "Not applicable" in client.post(reverse("task_not_applicable", args=[line.pk]), data, **HTMX).content.decode()
     )
     line.refresh_from_db()
-    assert (line.status, line.not_applicable_reason) == (Task.Status.NOT_APPLICABLE, "Pump set up by the agency")
+    assert (line.status, line.not_applicable_reason) == (
+        Task.Status.NOT_APPLICABLE,
+        "Weighed at the clinic this morning",
+    )
+
+
+@pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
+def test_a_double_check_is_not_offered_as_not_applicable_and_is_refused_when_posted(client, nurse, event, headers):
+    pump = task(event, "Pump programmed and locked")
+    client.force_login(nurse)
+    page = client.get(reverse("event_detail", args=[event.pk])).content.decode()
+    assert reverse("task_not_applicable", args=[task(event, "Weight").pk]) in page  # offered where it may be
+    assert reverse("task_not_applicable", args=[pump.pk]) not in page
+    data = {f"na-{pump.pk}-reason": "Checked it myself twice"}
+    response = client.post(reverse("task_not_applicable", args=[pump.pk]), data, follow=True, **headers)
+    assert response.status_code == 200
+    assert "independent double check cannot be skipped" in response.content.decode()
+    pump.refresh_from_db()
+    assert pump.status == Task.Status.OPEN
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "0001-01-01", "2026-03-02"])
+@pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
+def test_a_date_and_time_answer_out_of_the_calendar_or_without_its_time_is_refused_not_a_500(
+    client, nurse, patient, headers, value
+):
+    publish_template(name="Line", items=[{"text": "Line placed at", "response_kind": "datetime"}])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    placed = task(event, "Line placed at")
+    client.force_login(nurse)
+    response = client.post(
+        reverse("task_complete", args=[placed.pk]), {f"task-{placed.pk}-value": value}, follow=True, **headers
+    )
+    assert response.status_code == 200
+    assert "Give a date between 2000 and 2099" in response.content.decode() or "Give the time too" in (
+        response.content.decode()
+    )
+    placed.refresh_from_db()
+    assert placed.status == Task.Status.OPEN
 
 
 def test_a_second_nurse_verifies_the_pump_double_check(client, nurse, nurse2, event):

@@ -78,6 +78,12 @@ class Cycle(models.Model):
     number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     phase = models.CharField(max_length=20, choices=Phase.choices)
     start_date = models.DateField(help_text="Day 1, in the unit's calendar.")
+    # A cycle starts at 09:00 on its day 1 (the schedule's EVENT_LOCAL_TIME), but one that a break
+    # too long to continue the last cycle began starts when the infusion restarted: its 28 days of
+    # infusion and its premedication window run from then.
+    start_time = models.TimeField(
+        default=dt.time(9, 0), help_text="When the infusion starts on day 1, on the unit's clock."
+    )
     infusion_days = models.PositiveSmallIntegerField(default=28, validators=[MinValueValidator(1)])
     rest_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Empty until the chemotherapy plan sets the next start (consolidation)."

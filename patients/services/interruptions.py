@@ -16,7 +16,7 @@ from .. import policy
 from ..hooks import notify_course_stopped, notify_events_changed
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
 from ..selectors import neurotoxicity_resolved_before
-from .schedule import EVENT_LOCAL_TIME, _locked_course, course_schedule_build, event_schedule, low_dose_at
+from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at
 
 # How far ahead a stop or restart may be recorded: a planned restart, never a guess weeks out.
 LATEST_AHEAD = dt.timedelta(days=14)
@@ -44,9 +44,9 @@ def _running_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
     """The cycle whose infusion runs at `moment` (started, pump not yet off)."""
     zone = course.patient.unit.zone
     for cycle in sorted(course.cycles.all(), key=lambda c: c.number):
-        starts_at = dt.datetime.combine(cycle.start_date, EVENT_LOCAL_TIME, tzinfo=zone)
+        starts_at = dt.datetime.combine(cycle.start_date, cycle.start_time, tzinfo=zone)
         planned_end = dt.datetime.combine(
-            cycle.start_date + dt.timedelta(days=cycle.infusion_days), EVENT_LOCAL_TIME, tzinfo=zone
+            cycle.start_date + dt.timedelta(days=cycle.infusion_days), cycle.start_time, tzinfo=zone
         )
         if starts_at <= moment < (cycle.ended_early_at or cycle.infusion_ends_at or planned_end):
             return cycle
@@ -57,7 +57,7 @@ def _last_started_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
     """Between cycles or before the first: the cycle that ran last, or the first one."""
     zone = course.patient.unit.zone
     cycles = sorted(course.cycles.all(), key=lambda c: c.number)
-    started = [c for c in cycles if dt.datetime.combine(c.start_date, EVENT_LOCAL_TIME, tzinfo=zone) <= moment]
+    started = [c for c in cycles if dt.datetime.combine(c.start_date, c.start_time, tzinfo=zone) <= moment]
     return started[-1] if started else cycles[0]
 
 
@@ -212,9 +212,14 @@ def interruption_restart(
     if length > dt.timedelta(days=version.longest_break_in_cycle_days):
         interruption.new_cycle = True
         interruption.save()
-        restart_day = timezone.localtime(restarted_at, zone).date()
-        _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart_day=restart_day)
+        restart = timezone.localtime(restarted_at, zone)
+        _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart=restart)
         course_schedule_build(course=course, actor=actor, now=now)
+        made = course.cycles.get(number=cycle.number + 1)
+        if made.start_time != restart.time():  # a cycle the build had to add starts at the restart too
+            made.start_time = restart.time()
+            made.save(update_fields=["start_time"])
+            course_schedule_build(course=course, actor=actor, now=now)
         # A re-escalation still ahead belonged to the cycle that ended at the stop.
         ended = _re_escalations_ahead(course, interruption.stopped_at)
         for event in ended:
@@ -350,8 +355,10 @@ def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:
     return wording + ". Supervised; premedication as the regimen asks."
 
 
-def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, restart_day: dt.date) -> None:
-    """End `cycle` at its stop and make the next cycle start on the restart day."""
+def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, restart: dt.datetime) -> None:
+    """End `cycle` at its stop and make the next cycle start at the restart (local time): its day 1
+    is the restart's day, and its infusion starts at the restart's time, not at 09:00."""
+    restart_day = restart.date()
     from .schedule import _check_cycle_limit
 
     cycle.ended_early_at = stopped_at
@@ -370,6 +377,8 @@ def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, resta
         for later in course.cycles.filter(number__gt=cycle.number):
             later.start_date += delta
             later.save(update_fields=["start_date"])
+    if following is not None:
+        course.cycles.filter(pk=following.pk).update(start_time=restart.time())
 
 
 def _close_stop_event(interruption: Interruption) -> None:

@@ -109,8 +109,8 @@ def cycle_breaks(cycle: Cycle, interruptions: list[Interruption], supervised_hou
 
 
 def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
-    starts_at = _local(cycle.start_date, EVENT_LOCAL_TIME, zone)
-    planned_ends_at = _local(cycle.start_date + dt.timedelta(days=cycle.infusion_days), EVENT_LOCAL_TIME, zone)
+    starts_at = _local(cycle.start_date, cycle.start_time, zone)
+    planned_ends_at = _local(cycle.start_date + dt.timedelta(days=cycle.infusion_days), cycle.start_time, zone)
     if cycle.ended_early_at:
         return CycleTimes(starts_at, planned_ends_at, cycle.ended_early_at)
     return CycleTimes(starts_at, planned_ends_at, InfusionClock(starts_at, breaks).wall(planned_ends_at))
@@ -172,7 +172,7 @@ def cycle_planned_events(
 ) -> list[PlannedEvent]:
     """What the schedule wants for one cycle: day-N events in local time, bag changes in hours
     of infusion, each moved by the breaks before it; nothing falls inside a break."""
-    clock = InfusionClock(_local(cycle.start_date, EVENT_LOCAL_TIME, zone), breaks)
+    clock = InfusionClock(_local(cycle.start_date, cycle.start_time, zone), breaks)
     times = cycle_times(cycle=cycle, zone=zone, breaks=breaks)
     open_break = next((b for b in breaks if b.ends_at is None), None)
     stopped_at = open_break.starts_at if open_break else None

@@ -81,3 +81,22 @@ def test_the_new_cycle_is_premedicated_as_a_restart_in_the_cycle_of_the_break(
     rule = premedication_for_event(CareEvent.objects.get(pk=stop.restart_event.pk))
     assert medication in rule.medication
     assert asked(stop.restart_event)["Premedication given: record the time"] == Task.Status.OPEN
+
+
+def test_the_new_cycle_starts_when_the_infusion_restarts_not_at_nine(patient, nurse, oncologist):
+    """Found by a review: a restart at 18:00 began a cycle planned for 09:00, so a premedication
+    given before 18:00 failed its window, and the cycle lost 9 hours of infusion."""
+    starter_library_load()
+    course = rr_course(patient, start=dt.date(2026, 3, 2), cycles=3, now=at(2, 20, 12))
+    stop = interruption_stop(
+        course=course, stopped_at=at(3, 5, 10), cause=Interruption.Cause.PUMP_OR_LINE, actor=nurse, now=at(3, 5, 10)
+    )
+    stop = interruption_restart(interruption=stop, restarted_at=at(3, 15, 18), actor=oncologist, now=at(3, 14, 9))
+    cycle = stop.restart_event.cycle
+    cycle.refresh_from_db()
+    (start,) = CareEvent.objects.filter(cycle=cycle, kind=CareEvent.Kind.CYCLE_START)
+    (end,) = CareEvent.objects.filter(cycle=cycle, kind=CareEvent.Kind.CYCLE_END)
+    assert start.planned_at == at(3, 15, 18) == stop.restarted_at
+    assert end.planned_at == dt.datetime(2026, 4, 12, 18, tzinfo=NY)  # 28 days of infusion from the restart
+    following = course.cycles.get(number=cycle.number + 1)
+    assert following.start_time == dt.time(9, 0)  # later cycles start at 09:00 again

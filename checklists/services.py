@@ -930,6 +930,8 @@ def event_gate_override(
     oncologist saw listed when they confirmed: if what blocks changed meanwhile, even to as many
     other items or another failing value, they look again before anything is overridden."""
     now = now or timezone.now()
+    # The event first, as its cancellation locks it: an override racing a cancellation sees it.
+    event.status = CareEvent.objects.select_for_update().values_list("status", flat=True).get(pk=event.pk)
     checklists = list(Checklist.objects.select_for_update().filter(event=event).prefetch_related("tasks"))
     gates = {checklist: checklist_readiness(checklist) for checklist in checklists}
     readiness = sum(gates.values(), Readiness())

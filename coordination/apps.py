@@ -9,9 +9,15 @@ class CoordinationConfig(AppConfig):
         # The care team hears of a course stopped for good through the patients layer's hook.
         from accounts.security_sections import register_security_section
         from checklists.hooks import register_hard_stop_listener
-        from patients.hooks import register_course_stopped_listener, register_transfer_listener, register_watch_listener
+        from patients.hooks import (
+            register_course_stopped_listener,
+            register_events_listener,
+            register_transfer_listener,
+            register_watch_listener,
+        )
 
         from .feeds.views import security_section
+        from .handoffs.services import on_events_changed as withdraw_handoffs_of_cancelled_events
         from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
         from .watch.services import on_watch_signal
 
@@ -24,3 +30,5 @@ class CoordinationConfig(AppConfig):
         register_hard_stop_listener(on_hard_stop_failed)
         # The Security page shows the user's calendar links, and renews them (coordination/feeds/).
         register_security_section(security_section)
+        # A handoff whose discharge is called off (or whose course stopped for good) is withdrawn.
+        register_events_listener(withdraw_handoffs_of_cancelled_events)

@@ -140,7 +140,9 @@ def found(handoff: Handoff, user) -> Conflict:
     step = LEADS_TO[handoff.status]
     who = when = why = ""
     if step.by:
-        who = "you" if getattr(handoff, f"{step.by}_id") == user.pk else str(getattr(handoff, step.by))
+        person = getattr(handoff, step.by)
+        # Nobody took a step the tracker took itself (a handoff withdrawn with its cancelled event).
+        who = "you" if getattr(handoff, f"{step.by}_id") == user.pk else str(person or "the tracker")
     if step.at:
         when = handoff.local_time(getattr(handoff, step.at))
     if step.why:

@@ -340,6 +340,10 @@ def handoff_update(*, handoff: Handoff, content: HandoffContent, actor, now: dt.
 def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = None) -> list[str]:
     """Why the handoff cannot be sent yet, in words; empty when it can."""
     problems = list(unwritten(handoff.ipass(), to_send=True).values())
+    person = handoff.to_person
+    if person is not None and (person.unit_id != handoff.to_unit_id or not person.is_active):
+        # Named when the draft was written; since moved to another unit or deactivated.
+        problems.append(f"{person} no longer works in {handoff.to_unit}: name someone else there, or no one.")
     if not handoff.actions.exists():
         problems.append("Add at least one action for the receiving side.")
     if handoff.event.status == CareEvent.Status.CANCELLED:
@@ -422,6 +426,48 @@ def handoff_cancel(*, handoff: Handoff, actor, reason: str, now: dt.datetime | N
     return handoff
 
 
+# Statuses a handoff is withdrawn from when its event is cancelled: all but the ended ones.
+WITHDRAWN_FROM = (Status.DRAFT, Status.SENT, Status.ACKNOWLEDGED, Status.RETURNED, Status.ACCEPTED)
+
+
+def handoffs_withdraw(*, events: Sequence[CareEvent], now: dt.datetime | None = None) -> list[Handoff]:
+    """The handoffs of cancelled events (a discharge called off, or every future event of a
+    course stopped for good) are withdrawn by the tracker, accepted ones included: the receiving
+    unit's window on the patient closes, and both sides are told why. A handoff whose event no
+    longer happens must not be taken over, nor its actions worked."""
+    now = now or timezone.now()
+    withdrawn = list(
+        Handoff.objects.select_for_update(of=("self",))
+        .filter(event__in=[event.pk for event in events], status__in=WITHDRAWN_FROM)
+        .select_related("event", "from_unit", "from_person", "to_unit", "to_person")
+    )
+    for handoff in withdrawn:
+        was_sent = handoff.status != Status.DRAFT and handoff.status != Status.RETURNED
+        reason = f"Withdrawn by the tracker: its {handoff.event.get_kind_display().lower()} was cancelled"
+        reason = f"{reason} ({handoff.event.note})" if handoff.event.note else reason
+        if handoff.access_grant_id:
+            access_grant_close(grant=handoff.access_grant, now=now)
+        handoff.status, handoff.cancelled_at, handoff.cancelled_by = Status.CANCELLED, now, None
+        handoff.cancel_reason, handoff.updated_at = reason[:REASON_MAX], now
+        handoff.save()
+        _log(handoff, None, CANCEL.activity, handoff.cancel_reason, now)
+        told = ([*_receivers_to_tell(handoff)] if was_sent else []) + [handoff.from_person]
+        _notify(
+            [user for user in dict.fromkeys(told) if user is not None],
+            title="Handoff withdrawn: its event was cancelled",
+            body=f"{handoff.from_unit} to {handoff.to_unit}: {handoff.cancel_reason}.",
+            handoff=handoff,
+            now=now,
+        )
+    return withdrawn
+
+
+def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
+    """The patients layer's hook: the handoffs of cancelled events are withdrawn."""
+    if cancelled:
+        handoffs_withdraw(events=cancelled)
+
+
 # --- the receiving side --------------------------------------------------------------------------
 
 
@@ -451,6 +497,13 @@ def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime 
             )
         if len(synthesis) > TEXT_MAX:
             raise ValidationError({"synthesis": f"At most {TEXT_MAX:,} characters."})
+        # What was true when it was sent must still be: an item of the checklist undone since (a
+        # pump rate found wrong) is not taken over as done.
+        if problems := send_blockers(handoff):
+            raise ValidationError(
+                ["The sending side's record changed since it was sent: " + " ".join(problems)]
+                + ["Return the handoff with what you need, or ask the sending unit."]
+            )
         handoff.synthesis = synthesis
         taken = handoff.actions.filter(status=HandoffAction.Status.PROPOSED).update(
             status=HandoffAction.Status.OPEN, taken_over_at=now

@@ -1,0 +1,94 @@
+"""A sent handoff whose record changes underneath it (found by a review): a discharge called off
+or a course stopped for good withdraws it, accepted or not; an item of the sending checklist
+undone since it was sent stops its acceptance; a receiver named in the draft who has since left
+the receiving unit stops its sending."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from checklists.models import Task
+from checklists.services import task_undo
+from coordination.handoffs import services as svc
+from coordination.handoffs.policy import HandoffConflict
+from coordination.models import Handoff, Notification
+from patients.models import Patient
+from patients.services import course_stop_for_good, event_cancel
+
+from ..factories import OrganisationFactory, UnitFactory
+from .handoff_helpers import SYNTHESIS, draft_handoff, make_agency, make_home_nurse, ready_discharge
+
+
+@pytest.fixture
+def agency(ward):
+    return make_agency(ward)
+
+
+@pytest.fixture
+def home_nurse(agency):
+    return make_home_nurse(agency)
+
+
+@pytest.fixture
+def discharge(patient, nurse, nurse2, case_manager):
+    return ready_discharge(patient, nurse=nurse, nurse2=nurse2, case_manager=case_manager)
+
+
+@pytest.fixture
+def sent(discharge, case_manager, agency):
+    return svc.handoff_send(handoff=draft_handoff(discharge, case_manager, agency), actor=case_manager)
+
+
+def sees(user, patient) -> bool:
+    return Patient.objects.visible_to(user).filter(pk=patient.pk).exists()
+
+
+def test_a_discharge_called_off_withdraws_its_handoff_and_closes_the_agencys_window(
+    sent, home_nurse, case_manager, patient
+):
+    assert sees(home_nurse, patient)
+    event_cancel(event=sent.event, reason="Stays in hospital: fever", actor=case_manager)
+    sent.refresh_from_db()
+    assert sent.status == Handoff.Status.CANCELLED and sent.cancelled_by is None
+    assert (
+        sent.cancel_reason
+        == "Withdrawn by the tracker: its planned discharge home was cancelled (Stays in hospital: fever)"
+    )
+    assert not sees(home_nurse, patient)
+    told = Notification.objects.filter(title="Handoff withdrawn: its event was cancelled")
+    assert set(told.values_list("recipient__username", flat=True)) == {home_nurse.username, case_manager.username}
+    with pytest.raises(HandoffConflict, match="Cancelled by the tracker"):
+        svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+
+
+def test_a_course_stopped_for_good_withdraws_even_an_accepted_handoff(sent, home_nurse, oncologist, patient):
+    svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+    svc.handoff_accept(handoff=sent, actor=home_nurse, synthesis=SYNTHESIS)
+    course_stop_for_good(course=sent.course, stopped_at=timezone.now(), reason="Grade 4 CRS", actor=oncologist)
+    sent.refresh_from_db()
+    assert sent.status == Handoff.Status.CANCELLED
+    assert not sees(home_nurse, patient)
+
+
+def test_a_checklist_item_undone_since_sending_stops_the_acceptance(sent, home_nurse, patient):
+    pump = Task.objects.get(event=sent.event, text="Pump programming verified")
+    task_undo(task=pump, actor=pump.completed_by, reason="Rate was wrong: reprogramming")
+    svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+    with pytest.raises(ValidationError) as refused:
+        svc.handoff_accept(handoff=sent, actor=home_nurse, synthesis=SYNTHESIS)
+    said = " ".join(refused.value.messages)
+    assert "record changed since it was sent" in said and "Pump programming verified (open, nurse)" in said
+    sent.refresh_from_db()
+    assert sent.status == Handoff.Status.ACKNOWLEDGED
+
+
+def test_a_receiver_who_left_the_unit_after_the_draft_stops_the_sending(discharge, case_manager, agency):
+    addressee = make_home_nurse(agency)
+    draft = draft_handoff(discharge, case_manager, agency, to_person=addressee)
+    addressee.unit = UnitFactory(name="Other Agency", organisation=OrganisationFactory(), kind=agency.kind)
+    addressee.save()
+    with pytest.raises(ValidationError) as refused:
+        svc.handoff_send(handoff=draft, actor=case_manager)
+    assert f"{addressee} no longer works in {agency}" in " ".join(refused.value.messages)
+    draft.refresh_from_db()
+    assert draft.status == Handoff.Status.DRAFT and not Notification.objects.filter(recipient=addressee).exists()

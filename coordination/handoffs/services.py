@@ -268,8 +268,10 @@ def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None
 
 
 def _receivers_to_tell(handoff: Handoff):
-    if handoff.to_person_id:
-        return [handoff.to_person]
+    """The addressee while still active in the receiving unit; else whoever there may accept it."""
+    person = handoff.to_person
+    if person is not None and person.is_active and person.unit_id == handoff.to_unit_id:
+        return [person]
     roles = policy.ACCEPT_HANDOFF.roles
     return list(User.objects.filter(unit_id=handoff.to_unit_id, is_active=True, role__in=roles))
 

@@ -139,11 +139,14 @@ class People:
         return list(self._team.get((patient_id, role), []))
 
     def doers(self, *, assignee_id: int | None, patient_id: int, role: str, unit_id: int) -> list[int]:
-        """Who does a task: its assignee; else the care team's members of its role; else,
-        when the team has nobody in that role, the unit's coordinators."""
-        if assignee_id and assignee_id in self._active:
+        """Who does a task: its assignee while still on the care team in its role (`load_teams`
+        first); else the care team's members of its role; else, when the team has nobody in that
+        role, the unit's coordinators. An assignee taken off the team, or whose role changed, is
+        not reminded of the patient's work (nor shown the patient's name): the team is."""
+        team = self.team(patient_id, role)
+        if assignee_id and assignee_id in self._active and assignee_id in team:
             return [assignee_id]
-        return self.team(patient_id, role) or self.coordinators(unit_id)
+        return team or self.coordinators(unit_id)
 
 
 # --- tasks ------------------------------------------------------------------------------------
@@ -312,9 +315,18 @@ def _sent_handoffs_without(kind: str, *, due_after: dt.datetime, due_until: dt.d
 
 
 def _receivers(handoff_rows: list[Handoff]) -> dict[int, list[int]]:
-    """The receiving side of each handoff: its addressee if it has one, else the receiving
-    unit's people who may acknowledge it (nurses, case managers, coordinators)."""
-    units = {handoff.to_unit_id for handoff in handoff_rows if not handoff.to_person_id}
+    """The receiving side of each handoff: its addressee while still active in the receiving
+    unit, else the receiving unit's people who may acknowledge it (nurses, case managers,
+    coordinators): an addressee deactivated or moved since leaves nobody unreminded."""
+    named = {handoff.to_person_id for handoff in handoff_rows if handoff.to_person_id}
+    still_there = set(User.objects.filter(pk__in=named, is_active=True).values_list("pk", "unit_id"))
+    handoff_rows = list(handoff_rows)
+    addressee = {
+        handoff.pk: handoff.to_person_id
+        for handoff in handoff_rows
+        if (handoff.to_person_id, handoff.to_unit_id) in still_there
+    }
+    units = {handoff.to_unit_id for handoff in handoff_rows if handoff.pk not in addressee}
     by_unit: dict[int, list[int]] = defaultdict(list)
     accepting = ACCEPT_HANDOFF.roles
     for user_id, unit_id in (
@@ -324,7 +336,7 @@ def _receivers(handoff_rows: list[Handoff]) -> dict[int, list[int]]:
     ):
         by_unit[unit_id].append(user_id)
     return {
-        handoff.pk: [handoff.to_person_id] if handoff.to_person_id else by_unit.get(handoff.to_unit_id, [])
+        handoff.pk: [addressee[handoff.pk]] if handoff.pk in addressee else by_unit.get(handoff.to_unit_id, [])
         for handoff in handoff_rows
     }
 

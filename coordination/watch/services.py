@@ -239,14 +239,13 @@ def _first_callers(unit: Unit, at: dt.datetime) -> tuple[list[int], list[int]]:
 
 
 def _fallback(alert: ToxicityAlert) -> list[int]:
-    """No one (left) on the roster: the unit's coordinators and the patient's oncologists."""
+    """No one (left) on the roster: the unit's coordinators and the patient's oncologists; with
+    neither, the whole care team, so that an urgent alert always reaches somebody."""
     coordinators = User.objects.filter(unit=alert.unit, role=Role.COORDINATOR, is_active=True)
-    oncologists = (
-        CareTeamMember.objects.filter(patient=alert.patient, role=Role.ONCOLOGIST, user__is_active=True)
-        .in_current_role()
-        .values_list("user_id", flat=True)
-    )
-    return list(dict.fromkeys([*coordinators.values_list("pk", flat=True), *oncologists]))
+    team = CareTeamMember.objects.filter(patient=alert.patient, user__is_active=True).in_current_role()
+    oncologists = team.filter(role=Role.ONCOLOGIST).values_list("user_id", flat=True)
+    chosen = list(dict.fromkeys([*coordinators.values_list("pk", flat=True), *oncologists]))
+    return chosen or list(dict.fromkeys(team.values_list("user_id", flat=True)))
 
 
 # An on-call oncologist who is not on the patient's care team sees the patient this long after
@@ -368,11 +367,16 @@ def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def _escalate(alert: ToxicityAlert, now: dt.datetime) -> None:
+    """To the first oncologist on call now, in call order, whom the alert has not reached yet: the
+    roster may have changed hands since it was raised (a night first call becomes the day's second),
+    and a place in the call order is not a person."""
     due_at = alert.escalate_at
     alert.level += 1
     oncologists, _ = _first_callers(alert.unit, now)
-    if alert.level < len(oncologists):
-        recipients = [oncologists[alert.level]]
+    reached = set(alert.reminders.values_list("recipient_id", flat=True))
+    not_yet = [oncologist for oncologist in oncologists if oncologist not in reached]
+    if not_yet:
+        recipients = not_yet[:1]
         alert.escalate_at = now + WatchUnitRule.for_unit(alert.unit).acknowledge_within
     else:
         recipients = _fallback(alert)

@@ -936,3 +936,29 @@ def test_the_event_reminders_page_answers_404_for_a_patient_of_another_team(clie
     pump = task(event, "Pump programmed and locked")
     response = client.post(reverse("task_snooze", args=[pump.pk]), {"minutes": "60", "reason": "x"})
     assert response.status_code == 404 and not TaskSnooze.objects.exists()
+
+
+def test_an_assignee_taken_off_the_care_team_is_not_reminded_the_team_is(event, cast, run, patient):
+    """Found by a review: the removed nurse kept getting the task's reminders, with the patient's
+    name, and the nurse still on the team got none."""
+    from checklists.services import task_claim
+    from patients.models import CareTeamMember
+    from patients.services.team import care_team_remove
+
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    care_team_remove(member=CareTeamMember.objects.get(patient=patient, user=cast["nurse"]), actor=cast["coord"])
+    run(EVENT_AT - dt.timedelta(hours=2))
+    assert recipients(Kind.DUE_SOON, task=pump) == {"nurse2"}
+    assert not Notification.objects.filter(recipient=cast["nurse"]).exists()
+
+
+def test_a_handoff_whose_addressee_was_deactivated_reminds_the_receiving_unit(event, cast, home, run):
+    """Found by a review: the reminder went to the deactivated addressee alone and was skipped."""
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    handoff = sent_handoff(event, cast, home, acknowledge_by=deadline, to_person=home["homenurse"])
+    home["homenurse"].is_active = False
+    home["homenurse"].save()
+    run(deadline)
+    sent = Reminder.objects.filter(handoff=handoff, kind=Kind.HANDOFF_UNACKNOWLEDGED, state=Reminder.State.SENT)
+    assert sent.exists() and home["homenurse"].pk not in set(sent.values_list("recipient_id", flat=True))

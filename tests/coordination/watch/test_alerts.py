@@ -7,6 +7,7 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
@@ -307,3 +308,41 @@ def test_icans_grade_3_that_never_resolved_is_the_same_episode(patient, nurse, r
     assess_at(patient, nurse, NIGHT - dt.timedelta(hours=4), ice_orientation=1, ice_naming=2)  # ICANS 2
     alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+
+
+def test_an_escalation_after_the_shift_changes_goes_to_whom_the_alert_has_not_reached(patient, nurse, coordinator):
+    """Found by a review: the night's first call becomes the day's second at 02:00, 10 minutes
+    after the alert; the escalation went by place in the call order, back to the night's first
+    call who had not answered, and the day's first call never heard."""
+    night, day = (UserFactory(role=Role.ONCOLOGIST, unit=patient.unit, username=name) for name in ("night1", "day1"))
+    change = NIGHT + dt.timedelta(minutes=10)
+    start, end = change - dt.timedelta(hours=12), change + dt.timedelta(hours=12)
+    for rank, before, after in ((1, night, day), (2, day, night)):
+        shifts = [ShiftInput(before, start, change), ShiftInput(after, change, end)]
+        roster_replace(
+            unit=patient.unit,
+            role=Role.ONCOLOGIST,
+            rank=rank,
+            period_start=start,
+            period_end=end,
+            shifts=shifts,
+            actor=coordinator,
+        )
+    with time_machine.travel(NIGHT, tick=False):
+        alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {"night1", coordinator.username}
+    alerts_escalate(now=alert.escalate_at)
+    alert.refresh_from_db()
+    assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"day1"}
+    alerts_escalate(now=alert.escalate_at)  # nobody on call is left whom it has not reached
+    alert.refresh_from_db()
+    assert alert.no_one_on_call and alert.escalate_at is None
+
+
+def test_with_no_roster_no_coordinator_and_no_oncologist_the_care_team_hears(patient, nurse):
+    """Found by a review: such an alert was written with no one to send it to."""
+    with time_machine.travel(NIGHT, tick=False):
+        alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    team = set(patient.care_team.values_list("user__username", flat=True))
+    assert team and recipients(alert, Reminder.Kind.TOXICITY_ALERT) == team
+    assert alert.no_one_on_call

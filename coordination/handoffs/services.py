@@ -262,7 +262,14 @@ def _take(
 def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None:
     link = f"/handoffs/{handoff.pk}/"
     Notification.objects.bulk_create(
-        Notification(recipient=user, title=title[:200], body=body, link=link, created_at=now or timezone.now())
+        Notification(
+            recipient=user,
+            title=title[:200],
+            body=body,
+            link=link,
+            patient_id=handoff.patient_id,
+            created_at=now or timezone.now(),
+        )
         for user in users
     )
 

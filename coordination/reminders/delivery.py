@@ -135,6 +135,12 @@ class Outgoing:
     channels: list[str]  # the names of the channels it goes out on
 
 
+def _patient_of(reminder: Reminder) -> int | None:
+    """The patient a reminder names (a digest names several, each by initials only: none)."""
+    about = (reminder.task, reminder.event, reminder.handoff, reminder.alert)
+    return next((thing.patient_id for thing in about if thing is not None), None)
+
+
 def reminders_deliver(*, ids: list[int], now: dt.datetime | None = None) -> DeliveryResult:
     """Deliver the pending reminders among `ids`; `now` fixes the clock (tests)."""
     clock = (lambda: now) if now else timezone.now
@@ -232,6 +238,7 @@ def _claim_and_ring(
                             body=message.body,
                             link=message.link[:300],
                             task_id=reminder.task_id,
+                            patient_id=_patient_of(reminder),
                             created_at=now,
                         )
                     )

@@ -260,6 +260,12 @@ class Notification(models.Model):
     # The task a reminder was about: once it is done (or closed otherwise), the notification is
     # resolved, off the bell's count, and no longer "New" (selectors.unread_count).
     task = models.ForeignKey("checklists.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The patient it names, if any: shown only while the recipient may still see that patient
+    # (selectors.visible_notifications): someone taken off the care team, or whose grant ended,
+    # no longer reads the patient's name and MRN on their bell.
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 

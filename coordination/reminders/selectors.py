@@ -7,7 +7,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q,
 from django.db.models.functions import Coalesce
 
 from checklists.models import Task
-from patients.models import CareEvent
+from patients.models import CareEvent, Patient
 
 from .models import Notification, Reminder, TaskSnooze
 
@@ -69,13 +69,20 @@ def open_tasks_with_reminders(event: CareEvent, *, now: dt.datetime) -> list[Tas
     return tasks
 
 
+def visible_notifications(user) -> QuerySet[Notification]:
+    """The user's notifications that name no patient, or a patient they may still see: a
+    notification keeps the name and MRN it was written with, and access can end after it."""
+    visible = Patient.objects.visible_to(user).values("pk")
+    return Notification.objects.filter(recipient=user).filter(Q(patient__isnull=True) | Q(patient__in=visible))
+
+
 def notifications_of(user, limit: int = 100) -> QuerySet[Notification]:
     """The user's newest notifications, read or not, with their task's state (resolved or not)."""
-    return Notification.objects.filter(recipient=user).select_related("task")[:limit]
+    return visible_notifications(user).select_related("task")[:limit]
 
 
 def _unread(user) -> QuerySet[Notification]:
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    unread = visible_notifications(user).filter(read_at__isnull=True)
     return unread.filter(Q(task__isnull=True) | Q(task__status=Task.Status.OPEN))
 
 

@@ -93,10 +93,11 @@ def notifications_mark_read(*, recipient, ids=None, now=None) -> int:
     return unread.update(read_at=now or timezone.now())
 
 
-def _notify(recipient_ids, *, title: str, body: str, link: str) -> None:
+def _notify(recipient_ids, *, title: str, body: str, link: str, patient) -> None:
     """One bell notification each, written at once (the patients layer's hooks, below)."""
     Notification.objects.bulk_create(
-        Notification(recipient_id=recipient_id, title=title, body=body, link=link) for recipient_id in recipient_ids
+        Notification(recipient_id=recipient_id, title=title, body=body, link=link, patient=patient)
+        for recipient_id in recipient_ids
     )
 
 
@@ -113,6 +114,7 @@ def on_course_stopped(*, course, reason: str, actor) -> None:
         title=f"Course stopped for good: {_named(patient)}",
         body=f"{who}: {reason}. Future events and their open tasks are cancelled.",
         link=f"/patients/{patient.pk}/",
+        patient=patient,
     )
 
 
@@ -128,6 +130,7 @@ def on_transfer(*, transfer) -> None:
         title=f"Transfer: {_named(patient)}",
         body=f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}",
         link=f"/patients/{patient.pk}/",
+        patient=patient,
     )
 
 
@@ -143,4 +146,5 @@ def on_hard_stop_failed(*, task, actor) -> None:
         body=f"{task.text}: {task.value}, recorded by {who}. The {event.get_kind_display().lower()} of {when} "
         "is blocked until the answer is re-entered or the gate is overridden.",
         link=f"/events/{event.pk}/",
+        patient=patient,
     )

@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ...reminders.models import Notification
+from ...reminders.selectors import visible_notifications
 from ...reminders.services import notifications_mark_read
 from .. import serializers
 
@@ -20,7 +21,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Notification.objects.all()
 
     def get_queryset(self):
-        mine = super().get_queryset().filter(recipient=self.request.user)
+        mine = visible_notifications(self.request.user)
         unread = self.request.query_params.get("unread")
         if unread is None or self.action != "list":
             return mine

@@ -962,3 +962,23 @@ def test_a_handoff_whose_addressee_was_deactivated_reminds_the_receiving_unit(ev
     run(deadline)
     sent = Reminder.objects.filter(handoff=handoff, kind=Kind.HANDOFF_UNACKNOWLEDGED, state=Reminder.State.SENT)
     assert sent.exists() and home["homenurse"].pk not in set(sent.values_list("recipient_id", flat=True))
+
+
+def test_a_nurse_taken_off_the_care_team_no_longer_reads_the_patients_name_on_her_bell(
+    event, cast, run, patient, client
+):
+    """Found by a review: past notifications kept the name and MRN after access ended."""
+    from coordination.reminders.selectors import unread_count
+    from patients.models import CareTeamMember
+    from patients.services.team import care_team_remove
+
+    run(EVENT_AT - dt.timedelta(hours=2))
+    nurse = cast["nurse"]
+    assert Notification.objects.filter(recipient=nurse, patient=patient).exists() and unread_count(nurse)
+    care_team_remove(member=CareTeamMember.objects.get(patient=patient, user=nurse), actor=cast["coord"])
+    client.force_login(nurse)
+    page = client.get(reverse("notifications")).content.decode()
+    assert patient.family_name not in page and patient.mrn not in page
+    assert unread_count(nurse) == 0
+    api = client.get("/api/v1/notifications/")
+    assert api.status_code in (200, 401, 403) and patient.mrn not in api.content.decode()

@@ -45,7 +45,12 @@ def task_snooze(*, task: Task, actor, until: dt.datetime, reason: str, now: dt.d
         errors["until"] = "A snooze lasts at most 24 hours."
     if errors:
         raise ValidationError(errors)
-    task.snoozes.filter(ended_at__isnull=True, until__gt=now).update(ended_at=now, ended_by=actor)
+    if task.snoozes.filter(ended_at__isnull=True, until__gt=now).update(ended_at=now, ended_by=actor):
+        # A shorter snooze in place of a longer one: what the old one held waits only for the new
+        # one's end (delivery asks again then, and holds anything another rule still holds).
+        Reminder.objects.filter(task=task, state=Reminder.State.PENDING, dispatch_after__gt=until).update(
+            dispatch_after=until
+        )
     return TaskSnooze.objects.create(
         task=task, patient_id=task.patient_id, until=until, reason=reason[:500], created_by=actor, created_at=now
     )

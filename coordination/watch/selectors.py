@@ -55,6 +55,12 @@ class Gap:
         return f"No first-call {Role(self.role).label.lower()} from {start:%a %d %b %H:%M} to {end}"
 
 
+def answers(shift: OnCallShift) -> bool:
+    """The shift's holder can take a call: active, and still in the role the shift is for (a
+    deactivated oncologist, or one who became a coordinator, leaves the shift uncovered)."""
+    return shift.user.is_active and shift.user.role == shift.role
+
+
 def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTER_LOOKAHEAD, shifts=None) -> list[Gap]:
     """The stretches of the coming days with no one on first call for a role the unit needs
     (given `shifts`, those instead of the stored ones: a roster being checked before saving)."""
@@ -64,7 +70,9 @@ def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTE
     gaps = []
     for role in ROLES_ON_CALL[unit.kind]:
         covered_until = now
-        for shift in sorted((s for s in shifts if s.role == role and s.rank == 1), key=lambda s: s.starts_at):
+        # A shift covers only if its holder can answer: still active, still in that role.
+        answering = (s for s in shifts if s.role == role and s.rank == 1 and answers(s))
+        for shift in sorted(answering, key=lambda s: s.starts_at):
             if shift.starts_at > covered_until:
                 gaps.append(Gap(role, covered_until, shift.starts_at))
             covered_until = max(covered_until, shift.ends_at)

@@ -982,3 +982,24 @@ def test_a_nurse_taken_off_the_care_team_no_longer_reads_the_patients_name_on_he
     assert unread_count(nurse) == 0
     api = client.get("/api/v1/notifications/")
     assert api.status_code in (200, 401, 403) and patient.mrn not in api.content.decode()
+
+
+def test_a_shorter_snooze_in_place_of_a_longer_one_releases_what_it_held_at_its_end(
+    event, cast, django_capture_on_commit_callbacks, run, time_machine
+):
+    """Found by a review: the reminder stayed held until the replaced snooze's end, 7.5 h late."""
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    time_machine.move_to(EVENT_AT, tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    task_snooze(task=pump, actor=cast["nurse"], until=EVENT_AT + dt.timedelta(hours=8), reason="Patient off ward")
+    for callback in callbacks:
+        callback()
+    held = Reminder.objects.get(task=pump, kind=Kind.OVERDUE)
+    assert held.dispatch_after == EVENT_AT + dt.timedelta(hours=8)
+    time_machine.move_to(EVENT_AT + dt.timedelta(minutes=5), tick=False)
+    task_snooze(task=pump, actor=cast["nurse"], until=EVENT_AT + dt.timedelta(minutes=35), reason="Back, 30 min")
+    run(EVENT_AT + dt.timedelta(minutes=40))
+    held.refresh_from_db()
+    assert held.state == Reminder.State.SENT

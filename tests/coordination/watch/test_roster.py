@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Role
@@ -146,3 +147,25 @@ def test_the_coordinator_sets_the_roster_on_the_on_call_page_with_errors_at_thei
     saved = client.post("/roster/", {**form, "shift-1-starts_at": "2027-01-04T20:00"})
     assert saved.status_code == 302
     assert OnCallShift.objects.count() == 2
+
+
+@pytest.mark.parametrize("change", ["deactivated", "became a coordinator"])
+def test_a_first_caller_who_can_no_longer_answer_leaves_a_gap_the_board_warns_of(ward, coordinator, change):
+    """Found by a review: a deactivated first-call oncologist still counted as cover, so no
+    warning showed while every alert went to no oncologist on call."""
+    now = dt.datetime(2026, 2, 2, 12, tzinfo=dt.UTC)
+    oncologist = UserFactory(role=Role.ONCOLOGIST, unit=ward, username="onc0")
+    start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=8)
+    with time_machine.travel(now, tick=False):
+        for role, who in ((Role.ONCOLOGIST, oncologist), (Role.COORDINATOR, coordinator)):
+            shifts = [ShiftInput(who, start, end)]
+            roster_replace(
+                unit=ward, role=role, rank=1, period_start=start, period_end=end, shifts=shifts, actor=coordinator
+            )
+    assert unit_watch_warnings(ward, now=now) == []
+    if change == "deactivated":
+        oncologist.is_active = False
+    else:
+        oncologist.role = Role.COORDINATOR
+    oncologist.save()
+    assert any("No first-call oncologist" in warning for warning in unit_watch_warnings(ward, now=now))

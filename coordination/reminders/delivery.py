@@ -381,6 +381,8 @@ class Checks:
             return "the event is cancelled"
         if reminder.kind == Kind.DUE_SOON and task.due_at <= self.now:
             return "overdue by now: the overdue reminder says so"
+        if reminder.kind != Kind.ESCALATION and task.assignee_id not in (None, reminder.recipient_id):
+            return "the task was given to someone else, who is reminded instead"
         return ""
 
     def _held_until(self, reminder: Reminder) -> dt.datetime | None:

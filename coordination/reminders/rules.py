@@ -151,6 +151,9 @@ class People:
 
 # --- tasks ------------------------------------------------------------------------------------
 
+# The reminders of the people who do a task (its assignee, else the team), not the coordinator's.
+DOERS_KINDS = (Kind.DUE_SOON, Kind.OVERDUE)
+
 TASK_FIELDS = ("pk", "due_at", "hard_stop", "assignee_id", "patient_id", "role", "event_id", "patient__unit_id")
 
 
@@ -159,9 +162,13 @@ def open_tasks_without(
 ) -> QuerySet:
     """Open tasks due in (due_after, due_until] without a reminder of `kind` for that due time
     (and, unless told otherwise, not snoozed now): the partial index on open tasks by due time,
-    and anti-joins on the reminders (by task) and the live snoozes."""
+    and anti-joins on the reminders (by task) and the live snoozes. For the reminders of the people
+    doing the task, a task given to someone since it was reminded counts as not reminded of them:
+    its new assignee is reminded (the one reminded before is passed by at delivery)."""
     # Probed through the reminders' task index: a task has a handful of reminders.
     reminded = Reminder.objects.filter(task=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at"))
+    if kind in DOERS_KINDS:
+        reminded = reminded.filter(Q(task__assignee__isnull=True) | Q(recipient_id=OuterRef("assignee_id")))
     tasks = Task.objects.filter(status=Task.Status.OPEN, due_at__gt=due_after, due_at__lte=due_until).filter(
         ~Exists(reminded)
     )

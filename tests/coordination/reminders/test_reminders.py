@@ -1003,3 +1003,25 @@ def test_a_shorter_snooze_in_place_of_a_longer_one_releases_what_it_held_at_its_
     run(EVENT_AT + dt.timedelta(minutes=40))
     held.refresh_from_db()
     assert held.state == Reminder.State.SENT
+
+
+def test_a_held_reminder_of_a_task_given_to_someone_else_reminds_the_new_assignee(
+    event, cast, django_capture_on_commit_callbacks, run, time_machine
+):
+    """Found by a review: the overdue reminder held by a snooze went to the nurse who had gone off
+    shift, and the nurse the coordinator gave the task to was never reminded."""
+    from checklists.services import task_reassign
+
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    time_machine.move_to(EVENT_AT, tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    task_snooze(task=pump, actor=cast["nurse"], until=EVENT_AT + dt.timedelta(minutes=30), reason="Line change")
+    for callback in callbacks:
+        callback()
+    task_reassign(task=pump, assignee=cast["nurse2"], reason="Shift change", actor=cast["coord"])
+    run(EVENT_AT + dt.timedelta(minutes=30))
+    run(EVENT_AT + dt.timedelta(minutes=31))
+    rows = dict(Reminder.objects.filter(task=pump, kind=Kind.OVERDUE).values_list("recipient__username", "state"))
+    assert rows == {"nurse": Reminder.State.SKIPPED, "nurse2": Reminder.State.SENT}

@@ -609,7 +609,9 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
                 tasks[item.pk] = _new_task(checklist, event, item)
                 added.append(tasks[item.pk])
             elif applies and task.status == Task.Status.CANCELLED:
+                # Due where its item says: a cancelled task did not follow its event's moves.
                 task.status = Task.Status.OPEN
+                task.due_at = event.planned_at + dt.timedelta(minutes=task.due_offset_minutes)
                 reopened.append(task)
                 activities.append(_refresh_activity(task, event, APPLIES_AGAIN, item))
             elif not applies and task is not None and task.status == Task.Status.OPEN:
@@ -618,7 +620,7 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
                 activities.append(_refresh_activity(task, event, NO_LONGER_APPLIES, item))
         worked.append((checklist, tasks))
     Task.objects.bulk_create(added)
-    Task.objects.bulk_update(reopened + cancelled, ["status", "assignee"])
+    Task.objects.bulk_update(reopened + cancelled, ["status", "assignee", "due_at"])
     TaskActivity.objects.bulk_create(activities)
     # An added task waits for what its item waits for, and the tasks of the items that wait for it
     # wait for it (an edge that the checklist's tasks already had is left as it is).

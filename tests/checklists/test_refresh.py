@@ -55,7 +55,12 @@ def test_a_new_weighing_asks_the_dose_by_body_surface_area_instead_of_the_flat_b
     weighing_record(patient=cycle_2_start.patient, weight_kg="21", actor=nurse)
     assert asked(cycle_2_start)[UNDER_22] == Task.Status.OPEN
 
+    # The event moves while the flat band's task is cancelled: reopened, it is due where its item says.
+    CareEvent.objects.filter(pk=cycle_2_start.pk).update(planned_at=cycle_2_start.planned_at + dt.timedelta(days=2))
     weighing_record(patient=cycle_2_start.patient, weight_kg="70", actor=nurse)
+    flat = Task.objects.get(event=cycle_2_start, text=FLAT)
+    moved = cycle_2_start.planned_at + dt.timedelta(days=2)
+    assert flat.due_at == moved + dt.timedelta(minutes=flat.due_offset_minutes)
     tasks = asked(cycle_2_start)
     assert (tasks[FLAT], tasks[BY_AREA], tasks[UNDER_22]) == (Task.Status.OPEN, Task.Status.CANCELLED, "cancelled")
     assert Task.objects.filter(event=cycle_2_start, text=FLAT).count() == 1  # opened again, not made twice

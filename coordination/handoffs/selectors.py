@@ -336,3 +336,23 @@ def handoff_facts_shown(handoff: Handoff) -> tuple[list[list[str]], bool]:
     afresh while it is with the sender (never sent, a draft again, or returned)."""
     live = not handoff.sent_at or handoff.status in EDIT.sources
     return (handoff_facts(handoff) if live else handoff.facts), live
+
+
+# The facts whose change since sending the receiver must act on (the others, such as the day of
+# the cycle, move on with the clock by themselves).
+WATCHED_FACTS = ("Next bag change", "Bag duration", "Pump programming", "Weight")
+
+
+def handoff_facts_changed(handoff: Handoff) -> list[tuple[str, str, str]]:
+    """Of a sent handoff's stored facts, those the record now says otherwise: (label, as sent,
+    now). A bag change moved, a pump reprogrammed or a new weight after sending is shown beside
+    the facts as they were sent, so that the receiving side works from the record as it is."""
+    waiting_or_worked = (Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED, Handoff.Status.ACCEPTED)
+    if handoff.sent_at is None or handoff.status not in waiting_or_worked:
+        return []
+    now = dict(handoff_facts(handoff))
+    return [
+        (label, sent, now[label])
+        for label, sent in handoff.facts
+        if label in WATCHED_FACTS and label in now and now[label] != sent
+    ]

@@ -3,6 +3,8 @@ or a course stopped for good withdraws it, accepted or not; an item of the sendi
 undone since it was sent stops its acceptance; a receiver named in the draft who has since left
 the receiving unit stops its sending."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -92,3 +94,22 @@ def test_a_receiver_who_left_the_unit_after_the_draft_stops_the_sending(discharg
     assert f"{addressee} no longer works in {agency}" in " ".join(refused.value.messages)
     draft.refresh_from_db()
     assert draft.status == Handoff.Status.DRAFT and not Notification.objects.filter(recipient=addressee).exists()
+
+
+def test_a_bag_change_moved_after_sending_is_shown_beside_the_facts_as_sent(sent, home_nurse, case_manager, client):
+    """Found by a review: the page kept showing the next bag change as sent, beside a bag calendar
+    with the new time, and nothing said which was right."""
+    from django.urls import reverse
+
+    from coordination.handoffs.selectors import handoff_facts_changed, next_bag_change
+    from patients.services import event_move
+
+    assert handoff_facts_changed(sent) == []
+    bag = next_bag_change(sent.event)
+    event_move(event=bag, planned_at=bag.planned_at + dt.timedelta(hours=6), actor=case_manager)
+    (changed,) = handoff_facts_changed(sent)
+    label, as_sent, now = changed
+    assert label == "Next bag change" and as_sent == dict(sent.facts)["Next bag change"] and now != as_sent
+    client.force_login(home_nurse)
+    page = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
+    assert "Changed on the record since it was sent" in page and f"Next bag change: {now} (sent as {as_sent})" in page

@@ -40,6 +40,7 @@ from ..selectors import (
     handoff_actions_for,
     handoff_bag_calendar,
     handoff_checklists,
+    handoff_facts_changed,
     handoff_facts_shown,
     handoff_page,
     handoffs_incoming,
@@ -185,6 +186,7 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
     on_record = not sees_only_through_grant(user, handoff.patient)
     history = [a for a in handoff.activities.all() if on_record or a.action not in REVIEW_ACTIVITIES]
     facts, facts_live = handoff_facts_shown(handoff)
+    changed = [] if facts_live else handoff_facts_changed(handoff)
     return {
         "handoff": handoff,
         "on_record": on_record,
@@ -193,6 +195,7 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
         "now": now,
         "facts": facts,
         "facts_live": facts_live,
+        "facts_changed": changed,
         "checklists": checklists,
         "readiness": event_readiness(checklists) if checklists else None,
         "bag_calendar": handoff_bag_calendar(handoff),

@@ -57,5 +57,11 @@ def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:
     )
 
 
+def can_answer_calls(shift) -> bool:
+    """The holder of an on-call shift can take its calls: active, and still in the role the shift
+    is for (a deactivated oncologist, or one who became a coordinator, leaves it uncovered)."""
+    return shift.user.is_active and shift.user.role == shift.role
+
+
 def sees_alerts_of(user, patient: Patient) -> bool:
     return Patient.objects.visible_to(user).filter(pk=patient.pk).exists()

@@ -14,6 +14,7 @@ from patients.selectors import names
 
 from ..reminders.models import Notification
 from .models import OnCallShift, ToxicityAlert
+from .policy import can_answer_calls
 
 # Who must be on call, by the kind of unit: a ward or a clinic has an oncologist and a
 # coordinator on call; a home agency a nurse who answers the caregivers.
@@ -55,12 +56,6 @@ class Gap:
         return f"No first-call {Role(self.role).label.lower()} from {start:%a %d %b %H:%M} to {end}"
 
 
-def answers(shift: OnCallShift) -> bool:
-    """The shift's holder can take a call: active, and still in the role the shift is for (a
-    deactivated oncologist, or one who became a coordinator, leaves the shift uncovered)."""
-    return shift.user.is_active and shift.user.role == shift.role
-
-
 def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTER_LOOKAHEAD, shifts=None) -> list[Gap]:
     """The stretches of the coming days with no one on first call for a role the unit needs
     (given `shifts`, those instead of the stored ones: a roster being checked before saving)."""
@@ -71,7 +66,7 @@ def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTE
     for role in ROLES_ON_CALL[unit.kind]:
         covered_until = now
         # A shift covers only if its holder can answer: still active, still in that role.
-        answering = (s for s in shifts if s.role == role and s.rank == 1 and answers(s))
+        answering = (s for s in shifts if s.role == role and s.rank == 1 and can_answer_calls(s))
         for shift in sorted(answering, key=lambda s: s.starts_at):
             if shift.starts_at > covered_until:
                 gaps.append(Gap(role, covered_until, shift.starts_at))

@@ -23,7 +23,7 @@ from ..reminders.models import Reminder
 from ..reminders.sweep import dispatch
 from . import policy
 from .models import OnCallShift, ToxicityAlert, WatchUnitRule
-from .selectors import alert_notifications, answers, on_call
+from .selectors import alert_notifications, on_call
 
 MAX_ROSTER_PERIOD = dt.timedelta(days=35)
 
@@ -229,8 +229,9 @@ def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:
 def _first_callers(unit: Unit, at: dt.datetime) -> tuple[list[int], list[int]]:
     """The oncologists on call in call order, and the coordinators to tell (those on call, else
     every coordinator of the unit)."""
-    oncologists = [shift.user_id for shift in on_call(unit, Role.ONCOLOGIST, at) if answers(shift)]
-    coordinators = [shift.user_id for shift in on_call(unit, Role.COORDINATOR, at) if answers(shift)][:1]
+    answering = policy.can_answer_calls
+    oncologists = [shift.user_id for shift in on_call(unit, Role.ONCOLOGIST, at) if answering(shift)]
+    coordinators = [shift.user_id for shift in on_call(unit, Role.COORDINATOR, at) if answering(shift)][:1]
     if not coordinators:
         coordinators = list(
             User.objects.filter(unit=unit, role=Role.COORDINATOR, is_active=True).values_list("pk", flat=True)

@@ -979,7 +979,6 @@ def test_a_nurse_taken_off_the_care_team_no_longer_reads_the_patients_name_on_he
     client.force_login(nurse)
     page = client.get(reverse("notifications")).content.decode()
     assert patient.family_name not in page and patient.mrn not in page
-    assert unread_count(nurse) == 0
     api = client.get("/api/v1/notifications/")
     assert api.status_code in (200, 401, 403) and patient.mrn not in api.content.decode()
 

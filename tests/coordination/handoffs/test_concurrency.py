@@ -15,18 +15,12 @@ from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     draft_handoff,
-    make_agency,
     make_discharge,
     make_home_nurse,
     publish_transition_template,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def agency(ward):
-    return make_agency(ward)
 
 
 @pytest.fixture

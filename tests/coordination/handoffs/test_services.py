@@ -36,16 +36,6 @@ S = Handoff.Status
 
 
 @pytest.fixture
-def agency(ward):
-    return make_agency(ward)
-
-
-@pytest.fixture
-def home_nurse(agency):
-    return make_home_nurse(agency)
-
-
-@pytest.fixture
 def discharge(patient, nurse, nurse2, case_manager):
     publish_transition_template()
     return make_discharge(patient)

@@ -35,16 +35,6 @@ SCRIPT = "<script>alert('x')</script>"
 
 
 @pytest.fixture
-def agency(ward):
-    return make_agency(ward)
-
-
-@pytest.fixture
-def home_nurse(agency):
-    return make_home_nurse(agency)
-
-
-@pytest.fixture
 def ready(patient, nurse, nurse2, case_manager):
     return ready_discharge(patient, nurse=nurse, nurse2=nurse2, case_manager=case_manager)
 

@@ -17,18 +17,8 @@ from coordination.models import Handoff, Notification
 from patients.models import Patient
 from patients.services import course_stop_for_good, event_cancel
 
-from ..factories import OrganisationFactory, UnitFactory
-from .handoff_helpers import SYNTHESIS, draft_handoff, make_agency, make_home_nurse, ready_discharge
-
-
-@pytest.fixture
-def agency(ward):
-    return make_agency(ward)
-
-
-@pytest.fixture
-def home_nurse(agency):
-    return make_home_nurse(agency)
+from ...factories import OrganisationFactory, UnitFactory
+from ..handoff_helpers import SYNTHESIS, draft_handoff, make_home_nurse, ready_discharge
 
 
 @pytest.fixture

@@ -533,6 +533,7 @@ class TaskActivity(models.Model):
         CANCEL = "cancel", "Cancelled"
         MOVE = "move", "Moved"
         OVERRIDE = "override", "Gate overridden"
+        OVERRIDE_LIFTED = "override_lifted", "Override lifted"
         CONDITIONS = "conditions", "Conditions asked again"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activities", null=True, blank=True)

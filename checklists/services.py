@@ -671,6 +671,7 @@ def on_events_changed(
     """The patients layer's hook: keep checklists in step with their events."""
     checklists_instantiate(events=created)
     tasks_follow_events(events=moved)
+    overrides_lift(events=moved)
     tasks_cancel_for_events(events=cancelled)
     if facts:
         checklists_refresh(events=facts)
@@ -705,6 +706,37 @@ def _locked(task: Task) -> Task:
     # after waiting for the lock PostgreSQL re-reads the task row but not the joined rows, so the
     # loser of a race would see completed_by_id set and completed_by None. They load on access.
     return Task.objects.select_for_update(of=("self",)).select_related("patient__unit").get(pk=task.pk)
+
+
+def overrides_lift(*, events: Sequence[CareEvent]) -> int:
+    """A moved event's overrides no longer cover anything: the oncologist judged the start safe at
+    its time then ("potassium pending, the lab will call by 14:00"), not at another time days
+    later. What blocks is listed again, so that an oncologist decides anew. The override's reason,
+    author and time stay on the checklist (the board and the unit report count overrides given)
+    and the history says when and why it was lifted. Returns how many were lifted."""
+    lifted = list(
+        Checklist.objects.filter(event__in=[event.pk for event in events], override_reason__gt="")
+        .exclude(overridden_blockers=[])
+        .select_related("event")
+    )
+    if not lifted:
+        return 0
+    for checklist in lifted:
+        checklist.overridden_blockers = []
+    Checklist.objects.bulk_update(lifted, ["overridden_blockers"])
+    now = timezone.now()
+    TaskActivity.objects.bulk_create(
+        TaskActivity(
+            checklist=checklist,
+            patient_id=checklist.event.patient_id,
+            action=TaskActivity.Action.OVERRIDE_LIFTED,
+            detail=f"The event moved to {timezone.localtime(checklist.event.planned_at):%a %d %b %Y %H:%M}: "
+            "what blocks it needs a new decision.",
+            at=now,
+        )
+        for checklist in lifted
+    )
+    return len(lifted)
 
 
 def _log(task: Task, actor, action: str, detail: str = "", now=None) -> None:

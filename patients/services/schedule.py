@@ -110,7 +110,10 @@ def cycle_breaks(cycle: Cycle, interruptions: list[Interruption], supervised_hou
 
 def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
     starts_at = _local(cycle.start_date, cycle.start_time, zone)
-    planned_ends_at = _local(cycle.start_date + dt.timedelta(days=cycle.infusion_days), cycle.start_time, zone)
+    # The pump runs the cycle's days of infusion in hours (28 days: 672 h), not to a wall-clock
+    # time: across the autumn clock change "day 29 at 09:00" is 673 h after the start, and a last
+    # bag would be hung for the one hour left. So the end falls at 08:00 local then (10:00 in spring).
+    planned_ends_at = starts_at + dt.timedelta(days=cycle.infusion_days)
     if cycle.ended_early_at:
         return CycleTimes(starts_at, planned_ends_at, cycle.ended_early_at)
     return CycleTimes(starts_at, planned_ends_at, InfusionClock(starts_at, breaks).wall(planned_ends_at))

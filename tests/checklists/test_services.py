@@ -755,6 +755,25 @@ def test_an_override_does_not_cover_a_hard_stop_that_fails_afterwards(event, che
     assert [b.text for b in readiness.unresolved] == [DOSE]
 
 
+def test_an_override_is_lifted_when_its_event_moves(event, checklist, oncologist):
+    """The oncologist judged the start safe at its time; days later the same open items need a new
+    decision. The override stays on the record, with its lifting in the history."""
+    override_gate(event, oncologist, reason="Line checked by the vascular access team")
+    assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
+
+    event_move(event=event, planned_at=event.planned_at + dt.timedelta(days=3))
+
+    checklist.refresh_from_db()
+    readiness = checklist_readiness(checklist)
+    assert not readiness.ready and not readiness.overridden
+    assert checklist.override_reason == "Line checked by the vascular access team"  # still counted as given
+    lifted = TaskActivity.objects.get(checklist=checklist, action=TaskActivity.Action.OVERRIDE_LIFTED)
+    assert lifted.actor is None and "what blocks it needs a new decision" in lifted.detail
+
+    override_gate(event, oncologist, reason="Line checked again on the new day, by the team")
+    assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
+
+
 def test_an_override_of_a_failed_value_does_not_cover_another_failing_value_after_an_undo(
     event, checklist, oncologist, pharmacist
 ):

@@ -92,7 +92,7 @@ def assert_cycles_keep_their_infusion(course, recorded):
     for number in (1, 2):
         cycle = cycles[number]
         start = day_one(cycle)
-        unbroken = dt.datetime.combine(cycle.start_date + 28 * DAY, dt.time(9), tzinfo=NY) - start
+        unbroken = 28 * DAY  # of infusion, in hours, whatever the clock change
         paused = sum((i.length for i in recorded if i.cycle_id == cycle.pk), dt.timedelta(0))
         assert cycle.ended_early_at is None
         assert cycle.planned_ends_at - start == unbroken

@@ -116,11 +116,13 @@ def test_each_cycle_follows_the_table(paris_patient, indication):
         assert cycle.infusion_end_date == cycle.start_date + dt.timedelta(days=28), where
         if rest is not None:
             assert cycle.rest_days == rest, where
-        # Day 1 and the pump-off (day 29) at 09:00 on their calendar days, whatever the clock change.
+        # Day 1 at 09:00 on its calendar day; the pump-off (day 29) after 28 days of infusion in
+        # hours (672 h: 10:00 local across the spring clock change, 08:00 across the autumn one).
         start = cycle.events.get(kind=CareEvent.Kind.CYCLE_START)
         end = cycle.events.get(kind=CareEvent.Kind.CYCLE_END)
         assert local(start) == dt.datetime.combine(cycle.start_date, dt.time(9), tzinfo=PARIS), where
-        assert local(end) == dt.datetime.combine(cycle.infusion_end_date, dt.time(9), tzinfo=PARIS), where
+        assert end.planned_at - start.planned_at == dt.timedelta(hours=28 * 24), where
+        assert local(end).date() == cycle.infusion_end_date, where
         assert end.day_number == 29, where
         # Day 1 of the next cycle is the pump-off day plus the rest (84-day cycles for 56 rest days).
         if cycle.number < len(cycles):
@@ -197,7 +199,7 @@ def test_day_n_events_keep_nine_o_clock_local_across_daylight_saving(paris_patie
     offsets = {local(e).utcoffset() for e in day_n}
     assert offsets == {dt.timedelta(hours=1), dt.timedelta(hours=2)}  # winter and summer time both met
     for event in day_n:
-        if event.kind in (CareEvent.Kind.CYCLE_START, CareEvent.Kind.DOSE_STEP_UP, CareEvent.Kind.CYCLE_END):
+        if event.kind in (CareEvent.Kind.CYCLE_START, CareEvent.Kind.DOSE_STEP_UP):
             assert local(event).time() == dt.time(9, 0), event
         if event.kind == CareEvent.Kind.DISCHARGE_HOME:
             assert local(event).time() == dt.time(11, 0), event
@@ -205,13 +207,14 @@ def test_day_n_events_keep_nine_o_clock_local_across_daylight_saving(paris_patie
         ends = [e for e in events(course, CareEvent.Kind.CYCLE_END) if e.cycle_id == cycle.pk]
         assert [e.day_number for e in ends] == [29]
         assert local(ends[0]).date() == cycle.infusion_end_date
-    # 28 local days are 28 × 24 − 1 hours across the spring change, 28 × 24 + 1 across the autumn one.
-    lengths = {
-        c.number: c.planned_ends_at - local(c.events.get(kind=CareEvent.Kind.CYCLE_START)) for c in course.cycles.all()
-    }
-    assert lengths[1] == dt.timedelta(days=28, hours=-1)
-    assert lengths[6] == dt.timedelta(days=28, hours=1)
-    assert lengths[2] == dt.timedelta(days=28)
+    # The pump-off on day 29 comes after 28 × 24 hours of infusion, whatever the clock change: at
+    # 10:00 local when the spring change falls in the cycle, 08:00 when the autumn one does.
+    lengths, hours_off = {}, {}
+    for cycle in course.cycles.all():
+        start, end = (cycle.events.get(kind=kind) for kind in (CareEvent.Kind.CYCLE_START, CareEvent.Kind.CYCLE_END))
+        lengths[cycle.number], hours_off[cycle.number] = end.planned_at - start.planned_at, local(end).hour
+    assert set(lengths.values()) == {dt.timedelta(days=28)}
+    assert (hours_off[1], hours_off[6], hours_off[2]) == (10, 8, 9)
     step_up = events(course, CareEvent.Kind.DOSE_STEP_UP)[0]
     end = course.cycles.get(number=1).events.get(kind=CareEvent.Kind.CYCLE_END)
     assert (local(step_up).utcoffset(), local(end).utcoffset()) == (dt.timedelta(hours=1), dt.timedelta(hours=2))

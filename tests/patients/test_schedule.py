@@ -138,9 +138,24 @@ def test_day_n_stays_on_its_calendar_day_across_daylight_saving(paris_patient):
     (end,) = _events(course, CareEvent.Kind.CYCLE_END)
     assert start.planned_at == dt.datetime(2026, 3, 20, 8, 0, tzinfo=UTC)  # 09:00 CET
     assert step_up.planned_at == dt.datetime(2026, 3, 27, 8, 0, tzinfo=UTC)  # before the change
-    assert end.planned_at == dt.datetime(2026, 4, 17, 7, 0, tzinfo=UTC)  # 09:00 CEST
-    assert (end.local_planned_at.date(), end.local_planned_at.hour) == (dt.date(2026, 4, 17), 9)
+    # The pump comes off after 28 days of infusion (672 h), at 10:00 CEST across the 23-hour day.
+    assert end.planned_at == dt.datetime(2026, 4, 17, 8, 0, tzinfo=UTC)
+    assert end.planned_at - start.planned_at == dt.timedelta(hours=672)
+    assert (end.local_planned_at.date(), end.local_planned_at.hour) == (dt.date(2026, 4, 17), 10)
     assert end.day_number == 29
+
+
+def test_no_bag_is_hung_for_the_hour_the_autumn_clock_change_adds(paris_patient):
+    """Found by a review: Paris falls back on 25 October 2026; with the end at "day 29, 09:00" the
+    cycle lasted 673 h and a last bag change fell at 08:00, for one hour of infusion."""
+    course = CourseFactory(patient=paris_patient, planned_cycles=1, start_date=dt.date(2026, 10, 12))
+    build(course, now=dt.datetime(2026, 10, 1, tzinfo=UTC))
+    (start,) = _events(course, CareEvent.Kind.CYCLE_START)
+    (end,) = _events(course, CareEvent.Kind.CYCLE_END)
+    bags = _events(course, CareEvent.Kind.BAG_CHANGE)
+    assert end.planned_at - start.planned_at == dt.timedelta(hours=672)
+    assert (end.local_planned_at.date(), end.local_planned_at.hour) == (dt.date(2026, 11, 9), 8)
+    assert end.planned_at - bags[-1].planned_at == dt.timedelta(hours=course.bag_hours)
 
 
 def test_bag_changes_count_absolute_hours_across_daylight_saving(paris_patient):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
 from checklists.models import Checklist, OverrideJustification, Task
+from checklists.recorded import check_recorded_answer
 from checklists.services import ATTESTATION_VALUE, events_settle, task_complete, task_verify
 from checklists.starter import StarterUpdate, starter_library_load, starter_library_update
 from patients.grading import Consciousness, OxygenDevice
@@ -32,6 +33,8 @@ from patients.models import (
 from patients.services import (
     assessment_confirm,
     assessment_record,
+    bag_for_event,
+    bag_option_for_hours,
     check_in_record,
     course_schedule_build,
     course_stop_for_good,
@@ -474,10 +477,14 @@ def _settle_past_work(team: list[User]) -> None:
         Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20)).exclude(
             response_kind__in=["number", "choice", "datetime"]
         ).update(status=Task.Status.DONE, value="yes", completed_by=user, completed_at=now)
+        # A hard stop is answered as the record says (the tracker never lets one be skipped).
+        past = Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20))
+        for task in past.filter(hard_stop=True).select_related("event__cycle__course", "patient__unit"):
+            _answer_as_the_record_says(task, user, now)
         # Never a double check (all of the library's are ticks, done above): one is not skipped.
-        Task.objects.filter(
-            status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20), needs_verification=False
-        ).update(status=Task.Status.NOT_APPLICABLE, not_applicable_reason="Recorded on paper before go-live")
+        past.filter(hard_stop=False, needs_verification=False).update(
+            status=Task.Status.NOT_APPLICABLE, not_applicable_reason="Recorded on paper before go-live"
+        )
     # Independent checks of the past were done by a second nurse.
     second_nurse = next(user for user in team if user.role == Role.NURSE and user != by_role[Role.NURSE])
     Task.objects.filter(
@@ -486,6 +493,38 @@ def _settle_past_work(team: list[User]) -> None:
         verified_by__isnull=True,
         due_at__lt=now - dt.timedelta(hours=20),
     ).update(verified_by=second_nurse, verified_at=now)
+
+
+def _answer_as_the_record_says(task: Task, user: User, now: dt.datetime) -> None:
+    """A past hard stop of the demo, answered with what passes it: the first option that does
+    not fail, the bag's rate, the patient's weight, a premedication an hour before the start.
+    Checked as a real answer is (checklists.recorded), except a rate from before the bags were
+    recorded; left open when nothing passes."""
+    if task.response_kind == "choice":
+        value = next(option for option in task.choices if option not in task.failing_choices)
+    elif task.records == "pump_rate":
+        # The paper era kept no bag record: the rate of the bag that the plan hangs there.
+        bag = bag_for_event(task.event_id)
+        if bag is None:
+            course = task.event.cycle.course
+            in_hospital = task.event.setting == Setting.INPATIENT
+            bag = bag_option_for_hours(course.inpatient_bag_hours if in_hospital else course.bag_hours)
+            task.status, task.completed_by, task.completed_at = Task.Status.DONE, user, now
+            task.value = f"{bag.rate_ml_per_hour.normalize():f} (recorded on paper before go-live)"
+            task.save(update_fields=["status", "value", "completed_by", "completed_at"])
+            return
+        value = f"{bag.rate_ml_per_hour.normalize():f}"
+    elif task.records == "weight" and task.patient.weight_kg:
+        value = f"{task.patient.weight_kg.normalize():f}"
+    elif task.records == "premedication_time":
+        value = timezone.localtime(task.event.planned_at - dt.timedelta(hours=1), task.patient.unit.zone).isoformat()
+    else:
+        return
+    value, failed = check_recorded_answer(task, value, now=now)
+    if failed:
+        return
+    task.status, task.value, task.completed_by, task.completed_at = Task.Status.DONE, value, user, now
+    task.save(update_fields=["status", "value", "completed_by", "completed_at"])
 
 
 # --- weeks of history for the Reports page ------------------------------------------------------

@@ -5,6 +5,7 @@ the command, with --force and DEBUG off, under a password of its own. Each test 
 hospital inside its own savepoint; the one that seeds a second time does it there too.
 """
 
+import datetime as dt
 import io
 
 import pytest
@@ -95,6 +96,21 @@ def test_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good(demo, d
     # Only relapsed/refractory courses step up on cycle 1 day 8 (re-escalations are added by hand).
     step_ups = CareEvent.objects.filter(kind=CareEvent.Kind.DOSE_STEP_UP, scheduled=True)
     assert {event.cycle.course.indication for event in step_ups} == {Indication.RELAPSED_REFRACTORY}
+
+
+def test_the_demos_past_work_never_skips_a_hard_stop_or_a_double_check(demo, db):
+    """The tracker refuses to mark either not applicable (checklists.policy); so must the demo's
+    bulk shortcut, or the demo would show what the tracker never lets happen."""
+    from checklists.models import Task
+
+    skipped = Task.objects.filter(status=Task.Status.NOT_APPLICABLE)
+    assert skipped.exists()
+    assert not skipped.filter(hard_stop=True).exists()
+    assert not skipped.filter(needs_verification=True).exists()
+    answered = Task.objects.filter(hard_stop=True, status=Task.Status.DONE, hard_stop_failed=False)
+    assert {"weight", "premedication_time", "pump_rate"} <= set(answered.values_list("records", flat=True))
+    past = Task.objects.filter(due_at__lt=timezone.now() - dt.timedelta(days=2), status=Task.Status.OPEN)
+    assert not past.filter(hard_stop=True).exists()
 
 
 def test_the_demo_shows_the_toxicity_watch(demo, db):

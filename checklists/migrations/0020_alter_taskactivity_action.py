@@ -4,15 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('checklists', '0019_condition_fact_restart_dose'),
+        ("checklists", "0019_condition_fact_restart_dose"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='taskactivity',
-            name='action',
-            field=models.CharField(choices=[('claim', 'Claimed'), ('release', 'Released'), ('reassign', 'Reassigned'), ('complete', 'Completed'), ('hard_stop', 'Completed, hard stop failed'), ('verify', 'Verified'), ('undo', 'Completion undone'), ('not_applicable', 'Marked not applicable'), ('cancel', 'Cancelled'), ('move', 'Moved'), ('override', 'Gate overridden'), ('override_lifted', 'Override lifted'), ('conditions', 'Conditions asked again')], max_length=20),
+            model_name="taskactivity",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("claim", "Claimed"),
+                    ("release", "Released"),
+                    ("reassign", "Reassigned"),
+                    ("complete", "Completed"),
+                    ("hard_stop", "Completed, hard stop failed"),
+                    ("verify", "Verified"),
+                    ("undo", "Completion undone"),
+                    ("not_applicable", "Marked not applicable"),
+                    ("cancel", "Cancelled"),
+                    ("move", "Moved"),
+                    ("override", "Gate overridden"),
+                    ("override_lifted", "Override lifted"),
+                    ("conditions", "Conditions asked again"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

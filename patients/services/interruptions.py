@@ -238,14 +238,14 @@ def interruption_restart(
             interruption.restart_event.save(update_fields=["note"])
     else:
         interruption.save()
-        course_schedule_build(course=course, actor=actor, now=now)
         # Days at the restart dose are days of infusion: a re-escalation ahead moves by the break,
-        # as the schedule's own step-up does.
+        # as the schedule's own step-up does (first, so that the bags counted from it follow).
         ahead = _re_escalations_ahead(course, interruption.stopped_at)
         for event in ahead:
             event.planned_at += length
         CareEvent.objects.bulk_update(ahead, ["planned_at"])
         notify_events_changed(moved=ahead)
+        course_schedule_build(course=course, actor=actor, now=now)
         if supervised:
             interruption.restart_event = event_schedule(
                 cycle=cycle,
@@ -265,6 +265,8 @@ def interruption_restart(
             actor=actor,
         )
     interruption.save(update_fields=["restart_event", "re_escalation_event"])
+    if interruption.re_escalation_event is not None:
+        course_schedule_build(course=course, actor=actor, now=now)  # its bag starts the count again
     if interruption.new_cycle and interruption.restart_event is not None:
         notify_events_changed(facts=[interruption.restart_event])
     _close_stop_event(interruption)

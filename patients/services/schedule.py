@@ -201,6 +201,7 @@ def cycle_planned_events(
         if step_up_at < times.ends_at and not _restarted_at_the_restart_dose_before(cycle, course, step_up_at):
             events.append(PlannedEvent(CareEvent.Kind.DOSE_STEP_UP, 1, step_up_at, setting_at(step_up_at)))
             new_bags.append(step_up_at)
+    new_bags += _re_escalations_in(cycle, course)
     if discharge_at and discharge_at < times.ends_at:
         events.append(PlannedEvent(CareEvent.Kind.DISCHARGE_HOME, 1, discharge_at, Setting.INPATIENT))
 
@@ -225,6 +226,19 @@ def cycle_planned_events(
 
     events.append(PlannedEvent(CareEvent.Kind.CYCLE_END, 1, times.ends_at, course.outpatient_setting))
     return events
+
+
+def _re_escalations_in(cycle: Cycle, course: TreatmentCourse) -> list[dt.datetime]:
+    """When the re-escalations after a restart dose (interruptions.interruption_restart) hang the
+    full dose's bag in this cycle: like the step-up, each starts the bag count again, so that no
+    bag change falls beside it with a bag of the old dose."""
+    return [
+        event.actual_at or event.planned_at
+        for stop in course.interruptions.all()
+        if (event := stop.re_escalation_event) is not None
+        and event.cycle_id == cycle.pk
+        and event.status != CareEvent.Status.CANCELLED
+    ]
 
 
 def _every(first: dt.datetime, *, until: dt.datetime, hours: int):
@@ -319,7 +333,10 @@ def _locked_course(course: TreatmentCourse) -> TreatmentCourse:
         .select_related("patient__unit", "regimen_version")
         .prefetch_related(
             Prefetch("regimen_version__cycle_rules"),
-            Prefetch("interruptions", queryset=Interruption.objects.order_by("stopped_at")),
+            Prefetch(
+                "interruptions",
+                queryset=Interruption.objects.select_related("re_escalation_event").order_by("stopped_at"),
+            ),
         )
         .get(pk=course.pk)
     )
@@ -554,6 +571,7 @@ def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> Care
     event.planned_at = planned_at
     event.save(update_fields=["planned_at"])
     notify_events_changed(moved=[event])
+    _bags_follow(event, actor=actor)
     return event
 
 
@@ -568,4 +586,11 @@ def event_cancel(*, event: CareEvent, reason: str, actor=None) -> CareEvent:
     event.note = reason.strip()[:500]
     event.save(update_fields=["status", "note"])
     notify_events_changed(cancelled=[event])
+    _bags_follow(event, actor=actor)
     return event
+
+
+def _bags_follow(event: CareEvent, *, actor) -> None:
+    """A re-escalation moved or called off by hand moves the bag changes that count from it."""
+    if event.kind == CareEvent.Kind.DOSE_STEP_UP and not event.scheduled and event.cycle_id:
+        course_schedule_build(course=event.cycle.course, actor=actor)

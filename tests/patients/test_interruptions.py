@@ -7,12 +7,19 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from checklists.models import Checklist, Task
 from patients.models import CareEvent, Indication, Interruption, PremedicationRule, TreatmentCourse
 from patients.selectors import premedication_for_event
-from patients.services import course_schedule_build, course_stop_for_good, interruption_restart, interruption_stop
+from patients.services import (
+    course_schedule_build,
+    course_stop_for_good,
+    event_move,
+    interruption_restart,
+    interruption_stop,
+)
 
 from ..checklists.helpers import publish_template
 from ..factories import CourseFactory
@@ -153,13 +160,14 @@ def test_the_cycle_end_and_later_starts_move_by_the_break(course, nurse, oncolog
     cycles = {c.number: c for c in course.cycles.all()}
     end_before = planned(course, CareEvent.Kind.CYCLE_END)
     starts_before = {n: c.start_date for n, c in cycles.items()}
-    assert cycles[1].infusion_ends_at == at(3, 30, 9)
+    # 672 h of infusion from 09:00 EST on 2 March: 10:00 EDT, across the 8 March change.
+    assert cycles[1].infusion_ends_at == at(3, 30, 10)
 
     interruption = stop(course, nurse)
     restart(interruption, oncologist, STOP + 3 * DAY)
 
     first = course.cycles.get(number=1)
-    assert first.infusion_ends_at == at(4, 2, 9)  # 28 days of infusion: the 3 days are added
+    assert first.infusion_ends_at == at(4, 2, 10)  # 28 days of infusion: the 3 days are added
     assert first.infusion_ends_at - first.planned_ends_at == 3 * DAY == first.extended_by
     assert planned(course, CareEvent.Kind.CYCLE_END) == [end_before[0] + 3 * DAY]
     for number in (2, 3):
@@ -174,7 +182,7 @@ def test_a_restart_of_a_day_and_a_half_moves_the_next_cycle_by_the_pump_off_day(
     interruption = stop(course, nurse)
     restart(interruption, oncologist, STOP + 30 * HOUR)
     first, second = course.cycles.get(number=1), course.cycles.get(number=2)
-    assert first.infusion_ends_at == at(3, 31, 15)
+    assert first.infusion_ends_at == at(3, 31, 16)
     assert first.infusion_end_date == dt.date(2026, 3, 31)
     assert second.start_date == dt.date(2026, 4, 14)  # 14 days of rest after the moved pump-off
 
@@ -339,6 +347,27 @@ def test_a_re_escalation_still_ahead_moves_with_a_later_short_break(course, nurs
     restart(second, oncologist, STOP + 5 * DAY)
     re_escalation.refresh_from_db()
     assert (re_escalation.status, re_escalation.planned_at) == (CareEvent.Status.PLANNED, STOP + 10 * DAY)
+
+
+def bag_changes(course):
+    return [e.planned_at for e in live(course, CareEvent.Kind.BAG_CHANGE)]
+
+
+def test_a_re_escalation_hangs_the_full_dose_bag_and_the_bag_count_starts_again_from_it(course, nurse, oncologist):
+    """Found by a review: at home the bags kept their count from the restart, so a bag of the
+    restart dose could be due hours after the re-escalation's full-dose bag, or at its very minute."""
+    first = restart(stop(course, nurse, cause=ADVERSE, grade=3), oncologist, STOP + 2 * DAY + 5 * HOUR)
+    escalated_at = first.re_escalation_event.planned_at
+    bags = bag_changes(course)
+    assert escalated_at not in bags
+    after = [moment for moment in bags if moment > escalated_at]
+    assert after[0] - escalated_at == dt.timedelta(hours=course.bag_hours)
+
+    # Moved by hand a day later, the day after the restart: the bags follow it.
+    with time_machine.travel(first.restarted_at + DAY, tick=False):
+        event_move(event=first.re_escalation_event, planned_at=escalated_at + DAY)
+    after = [moment for moment in bag_changes(course) if moment > escalated_at + DAY]
+    assert after[0] - (escalated_at + DAY) == dt.timedelta(hours=course.bag_hours)
 
 
 def test_a_re_escalation_of_a_cycle_ended_by_a_long_break_is_cancelled(course, nurse, oncologist):

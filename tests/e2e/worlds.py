@@ -14,7 +14,10 @@ from coordination.models import Notification
 from patients.models import CareEvent, Patient
 
 from ..checklists.helpers import make_event, publish_template
+from ..database_helpers import TableSnapshot
 from ..factories import TEST_PASSWORD
+
+_demo_snapshot = TableSnapshot("e2e_demo_ward")
 
 # --- a short pre-infusion checklist, in the words of the starter library --------------------
 
@@ -89,19 +92,28 @@ class DemoWard:
 
 
 def demo_ward() -> DemoWard:
-    seed_demo(password=TEST_PASSWORD)
+    """The demo hospital, seeded once per test process (10–20 s on the shared machine) and copied
+    back for each later test that asks for it: browser tests are transactional (the live server
+    reads committed rows), so their tables are emptied after each test."""
+    if not _demo_snapshot.restore():
+        seed_demo(password=TEST_PASSWORD)
+        alice = Patient.objects.get(mrn="RUH100001")
+        start = CareEvent.objects.get(patient=alice, kind=CareEvent.Kind.CYCLE_START, cycle__number=1)
+        Notification.objects.create(
+            recipient=User.objects.get(username="nurse"),
+            title="Weight due in 2 hours",
+            body=f"{alice.full_name}: cycle 1 start",
+            link=f"/events/{start.pk}/",
+        )
+        template = ChecklistTemplate.objects.get(name="Cycle 1 start (inpatient)")
+        template_version_new_draft(template=template, actor=User.objects.get(username="admin"))
+        _demo_snapshot.take()
     alice = Patient.objects.get(mrn="RUH100001")
     bruno = Patient.objects.get(mrn="RUH100002")
     start = CareEvent.objects.get(patient=alice, kind=CareEvent.Kind.CYCLE_START, cycle__number=1)
-    Notification.objects.create(
-        recipient=User.objects.get(username="nurse"),
-        title="Weight due in 2 hours",
-        body=f"{alice.full_name}: cycle 1 start",
-        link=f"/events/{start.pk}/",
-    )
     template = ChecklistTemplate.objects.get(name="Cycle 1 start (inpatient)")
     published = template.versions.get(status=TemplateVersion.Status.PUBLISHED)
-    draft = template_version_new_draft(template=template, actor=User.objects.get(username="admin"))
+    draft = template.versions.get(status=TemplateVersion.Status.DRAFT)
     return DemoWard(
         patient=f"/patients/{bruno.pk}/",
         event=f"/events/{start.pk}/",

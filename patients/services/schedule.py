@@ -568,6 +568,8 @@ def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> Care
     event = CareEvent.objects.select_for_update().get(pk=event.pk)
     if event.status in (CareEvent.Status.DONE, CareEvent.Status.CANCELLED):
         raise ValidationError(f"A {event.get_status_display().lower()} event cannot be moved.")
+    if event.planned_at == planned_at:
+        return event  # nothing moves: its tasks, bags and gate override stay as they are
     event.planned_at = planned_at
     event.save(update_fields=["planned_at"])
     notify_events_changed(moved=[event])

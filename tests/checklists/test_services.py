@@ -760,6 +760,8 @@ def test_an_override_is_lifted_when_its_event_moves(event, checklist, oncologist
     decision. The override stays on the record, with its lifting in the history."""
     override_gate(event, oncologist, reason="Line checked by the vascular access team")
     assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
+    event_move(event=event, planned_at=event.planned_at)  # saved again at the same time: it stays
+    assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
 
     event_move(event=event, planned_at=event.planned_at + dt.timedelta(days=3))
 

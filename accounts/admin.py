@@ -6,9 +6,13 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 
+from .forms import AdminLoginForm
 from .models import Organisation, Unit, User
 from .services import mfa_reset, user_deactivate, user_password_changed, user_signed_out_everywhere
 from .signin import log_event
+
+# The admin's sign-in page refuses an over-long name at its field, as the site's does.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(Organisation)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.client_address import client_ip_address
 from accounts.models import AuditEvent
-from accounts.services import user_deactivate
+from accounts.services import token_create, user_deactivate
 from accounts.signin import LAST_ACTIVE_AT
 
 from ..factories import TEST_PASSWORD
@@ -309,6 +309,26 @@ def test_wrong_old_passwords_on_the_change_form_count_towards_the_lockout(client
         assert "Your old password was entered incorrectly." in response.context["form"].errors["old_password"][0]
     assert client.post(reverse("password_change"), guess).status_code == 429
     assert sign_in(Client(), address="192.168.7.7").status_code == 429  # the right password, elsewhere
+
+
+def test_the_admins_change_password_link_is_the_same_form_with_the_lockout_and_token_revocation(client, admin_user):
+    """The admin site's own "Change password" page used Django's form: wrong old passwords there
+    never counted towards the lockout, and a new password left the API tokens working."""
+    verified_login(client, admin_user)
+    token, _ = token_create(user=admin_user, name="Agency sync", days=30, second_step_passed=True, actor=admin_user)
+    guess = {
+        "old_password": "wrong-password",
+        "new_password1": "a-New-passphrase-77",
+        "new_password2": "a-New-passphrase-77",
+    }
+    for _ in range(4):
+        assert client.post(reverse("admin:password_change"), guess).status_code == 200
+    assert client.post(reverse("admin:password_change"), guess).status_code == 429
+    AccessAttempt.objects.all().delete()
+    right = {**guess, "old_password": TEST_PASSWORD}
+    assert client.post(reverse("admin:password_change"), right).status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 @pytest.mark.parametrize(

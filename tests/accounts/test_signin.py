@@ -106,6 +106,23 @@ def test_the_lockout_ends_after_the_cool_off_and_attempts_meanwhile_do_not_exten
     assert signed_in(client)
 
 
+def test_an_admin_unlocking_a_name_early_is_written_to_the_audit_log(client, nurse, admin_user):
+    """Lifting a lockout is a change to who may sign in: it is logged as the lockout was."""
+    for _ in range(5):
+        sign_in(client, password="wrong-password")
+    admin = Client()
+    verified_login(admin, admin_user)
+    changelist = reverse("admin:accounts_user_changelist")
+    admin.post(changelist, {"action": "unlock_sign_in", "_selected_action": [nurse.pk]})
+    assert sign_in(client).status_code == 302
+    unlocked = AuditEvent.objects.get(detail__event="unlocked")
+    assert (unlocked.action, unlocked.actor_username, unlocked.object_id) == (
+        AuditEvent.Action.PERMISSION_CHANGE,
+        "admin",
+        str(nurse.pk),
+    )
+
+
 def test_a_successful_sign_in_is_logged_with_its_address(client, nurse):
     sign_in(client, address="10.1.2.3")
     assert AccessLog.objects.filter(username="nurse", ip_address="10.1.2.3").exists()

@@ -1,12 +1,14 @@
 import datetime as dt
 import re
+from decimal import Decimal
 from html import unescape
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from patients.models import Patient
-from patients.services import course_schedule_build
+from patients.models import Patient, Weighing
+from patients.services import course_schedule_build, latest_weighing, weighing_record
 
 from ..accounts.helpers import verified_login
 from ..factories import TEST_PASSWORD, CourseFactory, PatientFactory
@@ -89,3 +91,21 @@ def test_a_nurse_on_the_team_updates_the_weight(client, nurse, patient):
     assert response.status_code == 302
     patient.refresh_from_db()
     assert str(patient.weight_kg) == "66.0"
+
+
+def test_a_weight_typed_for_an_earlier_day_does_not_replace_the_newest_weighing(client, nurse, patient):
+    """The record's weight is the newest weighing's: the checklists' dose-band conditions read the
+    record, the bag checks the newest weighing, and both must see the same weight. One typed for a
+    day before the newest weighing is kept as an earlier weighing, and the page says so."""
+    newest = weighing_record(patient=patient, weight_kg="70.0", actor=nurse)
+    client.force_login(nurse)
+    earlier = (timezone.localdate(timezone=patient.unit.zone) - dt.timedelta(days=10)).isoformat()
+    data = registration_data(patient, mrn=patient.mrn, weight_kg="50.0", weight_measured_on=earlier, height_cm="171")
+    response = client.post(reverse("patients:edit", args=[patient.pk]), data, follow=True)
+    patient.refresh_from_db()
+    newest_day = timezone.localtime(newest.measured_at, patient.unit.zone).date()
+    assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("70.0"), newest_day)
+    assert patient.height_cm == Decimal("171.0")  # the rest of the form is saved
+    assert latest_weighing(patient) == newest
+    assert Weighing.objects.filter(patient=patient, weight_kg=Decimal("50.0")).exists()
+    assert "kept as an earlier weighing" in response.content.decode()

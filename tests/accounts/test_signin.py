@@ -155,12 +155,26 @@ def test_a_sign_in_form_with_garbage_gets_a_message_not_an_error(client, nurse, 
         (1, "6.6.6.6, 203.0.113.5", "203.0.113.5"),  # what our proxy saw, not what the client claimed
         (2, "203.0.113.5, 10.0.0.2", "203.0.113.5"),
         (2, "", "10.0.0.1"),  # a request that bypassed the proxies
+        # Not an address (a proxy that writes "unknown", a forged header that bypassed the
+        # proxies): the nearest address known, never text that the log's address column refuses.
+        (1, "unknown", "10.0.0.1"),
+        (2, "<script>, 10.0.0.2", "10.0.0.1"),
     ],
 )
 def test_the_client_address_is_read_behind_trusted_proxies_only(rf, settings, proxies, forwarded, expected):
     settings.SIGNIN_TRUSTED_PROXIES = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip_address(request) == expected
+
+
+def test_a_forwarded_address_that_is_no_address_signs_in_without_an_error(client, nurse, settings):
+    """It used to reach the audit log's address column and fail there, as a 500 on every page."""
+    settings.SIGNIN_TRUSTED_PROXIES = 1
+    response = client.post(
+        reverse("login"), {"username": "nurse", "password": TEST_PASSWORD}, HTTP_X_FORWARDED_FOR="unknown"
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(action=AuditEvent.Action.LOGIN).ip == "127.0.0.1"
 
 
 # --- time-outs ---------------------------------------------------------------------------------

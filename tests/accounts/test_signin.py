@@ -362,6 +362,20 @@ def test_the_admins_change_password_link_is_the_same_form_with_the_lockout_and_t
     assert token.revoked_at is not None
 
 
+def test_an_admin_setting_someones_password_is_written_to_the_audit_log(client, nurse, admin_user):
+    """The password hash never reaches the log, so its change writes no row of its own: setting
+    another user's password (a way into their account) is logged as the user's own change is."""
+    verified_login(client, admin_user)
+    data = {"password1": "a-Much-longer-passphrase-7", "password2": "a-Much-longer-passphrase-7"}
+    assert client.post(reverse("admin:auth_user_password_change", args=[nurse.pk]), data).status_code == 302
+    changed = AuditEvent.objects.get(detail__event="password_changed")
+    assert (changed.action, changed.actor_username, changed.object_id) == (
+        AuditEvent.Action.PERMISSION_CHANGE,
+        "admin",
+        str(nurse.pk),
+    )
+
+
 @pytest.mark.parametrize(
     ("new", "message"),
     [

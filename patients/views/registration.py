@@ -67,33 +67,47 @@ def patient_edit(request, pk):
     shows(request, patient_id=patient.pk)
     form = PatientForm(request.POST or None, instance=patient, organisation=patient.organisation, units=None)
     if request.method == "POST" and form.is_valid():
-        changed = set(form.changed_data)
-        weighed = bool(WEIGHT_FIELDS & changed)
-        with transaction.atomic():
-            patient = form.save(commit=False)
-            typed = (patient.weight_kg, patient.weight_measured_on)
-            # The record's weight is its newest weighing's, which weighing_record writes: the checklists'
-            # conditions read the record and the bag checks the newest weighing, so the form never
-            # writes the weight itself (one typed for an earlier day would stand beside a newer weighing).
-            patient.weight_kg, patient.weight_measured_on = (
-                form.initial["weight_kg"],
-                form.initial["weight_measured_on"],
-            )
-            patient.save(update_fields=sorted(changed - WEIGHT_FIELDS))
-            current = weighed and _record_weighing(request, patient, *typed)  # asks the conditions again
-            if not current and (FACT_FIELDS - WEIGHT_FIELDS) & changed:
-                patient_facts_changed(patient)
-        if weighed and not current:
-            newest = latest_weighing(patient)
-            day = timezone.localtime(newest.measured_at, patient.unit.zone)
-            messages.warning(
-                request,
-                f"{typed[0]} kg on {typed[1]:%d %b %Y} is kept as an earlier weighing: the newest, "
-                f"{newest.weight_kg} kg on {day:%d %b %Y}, stays the patient's weight.",
-            )
-        messages.success(request, "The record is updated.")
-        return redirect("patient_detail", pk=patient.pk)
+        try:
+            kept_earlier = _save_edit(request, form)
+        except IntegrityError as error:
+            # Another registration took this MRN between the form's look and this update.
+            if constraint_of(error) != MRN_UNIQUE:
+                raise
+            form.add_error("mrn", DUPLICATE_MRN)
+        else:
+            if kept_earlier:
+                messages.warning(request, kept_earlier)
+            messages.success(request, "The record is updated.")
+            return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}"})
+
+
+@transaction.atomic
+def _save_edit(request, form) -> str:
+    """Save the edited record, its weight as a weighing; what to tell the user when the weight
+    typed was kept as an earlier weighing ("" otherwise)."""
+    changed = set(form.changed_data)
+    patient = form.save(commit=False)
+    typed = (patient.weight_kg, patient.weight_measured_on)
+    # The record's weight is its newest weighing's, which weighing_record writes: the checklists'
+    # conditions read the record and the bag checks the newest weighing, so the form never writes
+    # the weight itself (one typed for an earlier day would stand beside a newer weighing).
+    patient.weight_kg, patient.weight_measured_on = form.initial["weight_kg"], form.initial["weight_measured_on"]
+    patient.save(update_fields=sorted(changed - WEIGHT_FIELDS))
+    if not WEIGHT_FIELDS & changed:
+        if FACT_FIELDS & changed:
+            patient_facts_changed(patient)
+        return ""
+    if _record_weighing(request, patient, *typed):  # the newest: it asked the conditions again
+        return ""
+    if (FACT_FIELDS - WEIGHT_FIELDS) & changed:
+        patient_facts_changed(patient)
+    newest = latest_weighing(patient)
+    day = timezone.localtime(newest.measured_at, patient.unit.zone)
+    return (
+        f"{typed[0]} kg on {typed[1]:%d %b %Y} is kept as an earlier weighing: the newest, "
+        f"{newest.weight_kg} kg on {day:%d %b %Y}, stays the patient's weight."
+    )
 
 
 def _record_weighing(request, patient, weight_kg, measured_on: dt.date) -> bool:

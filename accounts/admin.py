@@ -36,6 +36,14 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Clinical role", {"fields": ("role", "unit")}))
     actions = ["deactivate", "sign_out_everywhere", "unlock_sign_in", "reset_two_step"]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.pk == request.user.pk:
+            # As user_deactivate refuses: nobody deactivates their own account (the only admin
+            # would lock everyone out), from the action or by unticking the box.
+            return [*fields, "is_active"]
+        return fields
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:

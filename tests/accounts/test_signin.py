@@ -13,6 +13,7 @@ from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.test import Client as PlainClient
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.client_address import client_ip_address
 from accounts.models import AuditEvent
@@ -305,6 +306,44 @@ def test_the_admin_action_deactivates_users_and_ends_their_sessions(client, nurs
     nurse.refresh_from_db()
     assert not nurse.is_active
     assert nurses_tablet.get(reverse("home")).status_code == 302
+
+
+def change_form_data(client, user, **changes) -> dict:
+    """The admin's change form of `user` as it is shown, with `changes`: what a browser posts (an
+    unticked box is not sent at all)."""
+    form = client.get(reverse("admin:accounts_user_change", args=[user.pk])).context["adminform"].form
+    data = {name: form[name].value() for name, field in form.fields.items() if not field.disabled}
+    data["last_login_0"], data["last_login_1"] = "", ""
+    joined = timezone.localtime(user.date_joined)
+    data["date_joined_0"], data["date_joined_1"] = f"{joined:%Y-%m-%d}", f"{joined:%H:%M:%S}"
+    data.pop("last_login", None), data.pop("date_joined", None)
+    data.update(changes)
+    return {key: value for key, value in data.items() if value not in (None, False)}
+
+
+def test_unticking_active_in_the_admin_ends_the_users_sessions(client, nurse, admin_user):
+    nurses_tablet = Client()
+    sign_in(nurses_tablet)
+    verified_login(client, admin_user)
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[nurse.pk]), change_form_data(client, nurse, is_active=False)
+    )
+    assert response.status_code == 302
+    nurse.refresh_from_db()
+    assert not nurse.is_active
+    assert nurses_tablet.get(reverse("home")).status_code == 302
+
+
+def test_an_admin_cannot_untick_their_own_active_box_either(client, admin_user):
+    """As the Deactivate action refuses: the only administrator could lock everyone out."""
+    verified_login(client, admin_user)
+    client.post(
+        reverse("admin:accounts_user_change", args=[admin_user.pk]),
+        change_form_data(client, admin_user, is_active=False),
+    )
+    admin_user.refresh_from_db()
+    assert admin_user.is_active
+    assert client.get(reverse("admin:index")).status_code == 200
 
 
 def test_an_admin_cannot_deactivate_themselves(admin_user):

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from .forms import AdminLoginForm
 from .models import Organisation, Unit, User
@@ -51,6 +52,7 @@ class UserAdmin(BaseUserAdmin):
             user_signed_out_everywhere(user=obj, actor=request.user)
             log_event(request, "sessions_ended", subject=obj, reason="deactivated")
 
+    @transaction.atomic  # the new password, the revoked tokens and the log's row, or none of them
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:  # saved: the password is new

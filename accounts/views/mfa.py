@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -238,9 +239,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        user_password_changed(user=self.request.user, actor=self.request.user)
-        log_event(self.request, "password_changed")
+        # One transaction: a new password whose tokens were not revoked would leave a leaked
+        # password's tokens working.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            user_password_changed(user=self.request.user, actor=self.request.user)
+            log_event(self.request, "password_changed")
         messages.success(
             self.request,
             "Your password was changed. Any other session of yours was signed out, and your API tokens revoked.",

@@ -11,6 +11,7 @@ import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.test import Client as PlainClient
 from django.urls import reverse
 from django.utils import timezone
@@ -413,6 +414,30 @@ def test_an_admin_setting_someones_password_is_written_to_the_audit_log(client, 
         "admin",
         str(nurse.pk),
     )
+
+
+@pytest.mark.parametrize("by", ["user", "admin"])
+def test_a_new_password_and_the_revocation_of_the_tokens_are_saved_together_or_not_at_all(
+    client, nurse, admin_user, monkeypatch, by
+):
+    """Half a change would leave a leaked password's tokens working after the password changed."""
+
+    def revocation_fails(**kwargs):
+        raise DatabaseError("the revocation failed")
+
+    monkeypatch.setattr("accounts.views.mfa.user_password_changed", revocation_fails)
+    monkeypatch.setattr("accounts.admin.user_password_changed", revocation_fails)
+    new = "a-Much-longer-passphrase-7"
+    if by == "user":
+        sign_in(client)
+        url, data = reverse("password_change"), {"old_password": TEST_PASSWORD, "new_password1": new}
+    else:
+        verified_login(client, admin_user)
+        url, data = reverse("admin:auth_user_password_change", args=[nurse.pk]), {"password1": new}
+    with pytest.raises(DatabaseError):
+        client.post(url, {**data, "new_password2": new, "password2": new})
+    nurse.refresh_from_db()
+    assert nurse.check_password(TEST_PASSWORD)
 
 
 @pytest.mark.parametrize(

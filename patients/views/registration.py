@@ -66,7 +66,11 @@ def patient_edit(request, pk):
     patient = get_patient_for_user(request.user, pk, write=True)
     shows(request, patient_id=patient.pk)
     form = PatientForm(request.POST or None, instance=patient, organisation=patient.organisation, units=None)
-    if request.method == "POST" and form.is_valid():
+    # "Today" (no birth or weighing after it) is the patient's unit's, as the weighing reads it, not
+    # that of the editor's own unit, whose day may already be the patient's tomorrow.
+    with timezone.override(patient.unit.zone):
+        valid = request.method == "POST" and form.is_valid()
+    if valid:
         try:
             kept_earlier = _save_edit(request, form)
         except IntegrityError as error:

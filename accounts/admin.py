@@ -1,11 +1,17 @@
 import logging
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .forms import AdminLoginForm
 from .models import Organisation, Unit, User
@@ -14,6 +20,36 @@ from .signin import log_event
 
 # The admin's sign-in page refuses an over-long name at its field, as the site's does.
 admin.site.login_form = AdminLoginForm
+
+
+def _view_only(model, admin_class) -> None:
+    """Show `model` in the admin as its app does, but never add, change or delete it there: these
+    tables have no audit trigger, and their changes are made by logged actions instead."""
+
+    class ViewOnly(admin_class):
+        def has_add_permission(self, request, obj=None):
+            return False
+
+        def has_change_permission(self, request, obj=None):
+            return False
+
+        def has_delete_permission(self, request, obj=None):
+            return False
+
+    ViewOnly.__name__ = admin_class.__name__
+    admin.site.unregister(model)
+    admin.site.register(model, ViewOnly)
+
+
+# Second-step devices: an authenticator added with a key of the admin's choosing, or one deleted,
+# left no trace; "Reset two-step sign-in" (below) is the logged way. Failed sign-ins: deleting one
+# lifted a lockout unlogged; "Unlock sign-in after failed attempts" is the logged way.
+for _model, _admin_class in (
+    (TOTPDevice, TOTPDeviceAdmin),
+    (StaticDevice, StaticDeviceAdmin),
+    (AccessAttempt, AccessAttemptAdmin),
+):
+    _view_only(_model, _admin_class)
 
 
 @admin.register(Organisation)

@@ -411,6 +411,27 @@ def test_the_admin_resets_a_lost_authenticator_and_the_user_sets_up_again(client
     assert sign_in(coordinators_tablet, "coordinator")["Location"] == setup_url("/")
 
 
+@pytest.mark.parametrize(
+    ("model", "make"),
+    [
+        ("otp_totp_totpdevice", enrolled),
+        ("otp_static_staticdevice", lambda user: StaticDevice.objects.create(user=user, name="Recovery codes")),
+    ],
+)
+def test_the_admin_lists_second_step_devices_but_changes_them_only_through_the_logged_reset(
+    client, nurse, admin_user, model, make
+):
+    """Adding an authenticator with a key of the admin's choosing, or deleting a user's, wrote no
+    audit row (the devices have no trigger): the admin changes them only with "Reset two-step
+    sign-in", which is logged."""
+    device = make(nurse)
+    verified_login(client, admin_user)
+    assert client.get(reverse(f"admin:{model}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:{model}_add")).status_code == 403
+    assert client.post(reverse(f"admin:{model}_delete", args=[device.pk]), {"post": "yes"}).status_code == 403
+    assert type(device).objects.filter(pk=device.pk).exists()
+
+
 # --- htmx and the way back -------------------------------------------------------------------------
 
 

@@ -125,6 +125,18 @@ def test_an_admin_unlocking_a_name_early_is_written_to_the_audit_log(client, nur
     )
 
 
+def test_the_admin_unlocks_only_with_the_logged_action_not_by_deleting_the_attempt(client, nurse, admin_user):
+    for _ in range(5):
+        sign_in(client, password="wrong-password")
+    attempt = AccessAttempt.objects.get(username="nurse")
+    admin = Client()
+    verified_login(admin, admin_user)
+    assert admin.get(reverse("admin:axes_accessattempt_changelist")).status_code == 200
+    delete = reverse("admin:axes_accessattempt_delete", args=[attempt.pk])
+    assert admin.post(delete, {"post": "yes"}).status_code == 403
+    assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
+
+
 def test_a_successful_sign_in_is_logged_with_its_address(client, nurse):
     sign_in(client, address="10.1.2.3")
     assert AccessLog.objects.filter(username="nurse", ip_address="10.1.2.3").exists()

@@ -3,6 +3,7 @@ import re
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.validators import MaxLengthValidator
@@ -16,17 +17,29 @@ def _helper(label: str, *, css_class: str = "") -> FormHelper:
     return helper
 
 
+def _check_username_length(form: AuthenticationForm) -> None:
+    # Django sets the field's max_length for the HTML attribute only; without the check, an
+    # over-long name reaches django-axes, whose column is 255 characters, and fails there (a 500).
+    username = form.fields["username"]
+    username.validators.append(MaxLengthValidator(username.max_length))
+
+
 class LoginForm(AuthenticationForm):
     """The password step. LoginView passes it the request, which django-axes needs to count
     failures by address and to refuse a locked-out name or address."""
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
-        # Django sets the field's max_length for the HTML attribute only; without the check, an
-        # over-long name reaches django-axes, whose column is 255 characters, and fails there.
-        username = self.fields["username"]
-        username.validators.append(MaxLengthValidator(username.max_length))
+        _check_username_length(self)
         self.helper = _helper("Sign in", css_class="w-100")
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin site's own sign-in page (accounts/admin.py sets it), with the same length check."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        _check_username_length(self)
 
 
 CODE_HELP = "The 6-digit code from your authenticator app, or one of your recovery codes."

@@ -100,11 +100,24 @@ def user_tokens_revoke(*, user: User, actor: User | None, now: dt.datetime | Non
 # --- the second step --------------------------------------------------------------------------
 
 
-def mfa_device_pending(*, user: User) -> TOTPDevice:
-    """The authenticator being set up: the one shown before if any, so that a reload shows the
-    same key that the user may already have scanned."""
-    device = totp_device(user, confirmed=False)
+SETUP_RESTARTED = (
+    "This key is no longer the one being set up (the setup was started again, here or in another browser): "
+    "reload the page, scan the new QR code, then enter its code."
+)
+
+
+def _pending(user: User, device_id: int | None) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first() if device_id else None
+
+
+def mfa_device_pending(*, user: User, device_id: int | None = None) -> TOTPDevice:
+    """The authenticator being set up in one session: the one it was shown before (`device_id`, which
+    the session keeps), so that a reload shows the key the user may already have scanned; else a new
+    one, replacing any other pending. Never another session's: someone with the password alone who
+    opened the setup first would otherwise hold the very key that the user then confirms."""
+    device = _pending(user, device_id)
     if device is None:
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
     return device
 
@@ -168,10 +181,13 @@ def mfa_code_check(*, user: User, code: str) -> Device:
     return device
 
 
-def mfa_enable(*, user: User, actor: User, code: str) -> tuple[TOTPDevice, list[str]]:
-    """Confirm the pending authenticator with a code from it; returns it and new recovery codes."""
+def mfa_enable(*, user: User, actor: User, code: str, device_id: int | None) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the authenticator pending in this session (`device_id`, mfa_device_pending) with a code
+    from it; returns it and new recovery codes."""
+    pending = _pending(user, device_id)
+    if pending is None:
+        raise CodeRejected(SETUP_RESTARTED)
     # Verified before the transaction below, so that a wrong code's throttling is kept.
-    pending = totp_device(user, confirmed=False)
     device = _verify(user, pending, code_normalised(code), wrong=WRONG_AUTHENTICATOR_CODE, why=_authenticator_code_used)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()

@@ -115,6 +115,8 @@ AUDITED_EVENTS = {
     "recovery_codes_replaced": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
     "password_changed": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
     "sessions_ended": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
+    # An admin lifting a lockout early (admin action "Unlock sign-in"): who may sign in changed.
+    "unlocked": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
     # An API token that names a user but may not be used (revoked, expired, the user deactivated,
     # the second step missing): accounts.api_auth. A secret that matches no token names nobody,
     # and has its line in the sign-in log only.

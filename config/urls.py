@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views.mfa import PasswordChangeView
 from accounts.views.signin import LogoutView
 
 from .health import healthz
@@ -21,5 +22,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # The admin's "Log out" is the site's sign-out, which ends every session of the user.
     path(f"{settings.ADMIN_URL}logout/", LogoutView.as_view(), name="admin_logout"),
+    # Its "Change password" is the site's: old passwords checked through the lockout, tokens revoked.
+    path(f"{settings.ADMIN_URL}password_change/", PasswordChangeView.as_view(), name="admin_password_change"),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -184,6 +184,7 @@ RULES = {
     "mfa_recovery_codes": Own(method="post"),
     "mfa_turn_off": Own(method="post"),
     "password_change": Own(),
+    "admin_password_change": Own(),  # the admin's "Change password" link, the same form
     "token_new": Own(method="post"),
     "token_revoke": OwnRecord("token"),
     # The clinicians' pages.

@@ -98,3 +98,32 @@ def test_two_registrations_of_one_mrn_at_once_give_one_patient_and_a_form_error(
     assert response.status_code == 200
     assert "Another patient of this organisation already has this MRN." in response.context["form"].errors["mrn"]
     assert Patient.objects.filter(mrn="NEW0001").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_to_an_mrn_registered_meanwhile_gets_a_form_error(client, nurse, patient):
+    """As for two registrations: an edit that gives the record an MRN that another registration
+    takes at the same moment meets the unique index, and gets the field's message, not a 500."""
+    client.force_login(nurse)
+    inserted, release = threading.Event(), threading.Event()
+
+    def registration():
+        try:
+            with transaction.atomic():
+                PatientFactory(mrn="NEW0001", unit=patient.unit, organisation=patient.organisation)
+                inserted.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=registration)
+    other.start()
+    assert inserted.wait(10)
+    threading.Timer(0.5, release.set).start()  # commits while the edit's update waits on the index
+    response = client.post(reverse("patients:edit", args=[patient.pk]), registration_data(patient, mrn="NEW0001"))
+    other.join(10)
+
+    assert response.status_code == 200
+    assert "Another patient of this organisation already has this MRN." in response.context["form"].errors["mrn"]
+    patient.refresh_from_db()
+    assert patient.mrn != "NEW0001"

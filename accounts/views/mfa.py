@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -51,6 +52,9 @@ from ..signin import (
 
 # Fewer recovery codes than this left: suggest making new ones.
 RECOVERY_CODES_LOW = 3
+# The authenticator being set up in this session (its id): a reload shows the same key, and no
+# other session's key is ever shown or confirmed here (accounts.services.mfa_device_pending).
+PENDING_DEVICE = "mfa_pending_device"
 
 
 def _post_or_none(request):
@@ -121,15 +125,19 @@ def mfa_setup(request):
     form = CodeForm(_post_or_none(request), allow_recovery=False, submit="Turn on two-step sign-in")
     if form.is_valid():
         try:
-            device, codes = mfa_enable(user=user, actor=user, code=form.cleaned_data["code"])
+            device, codes = mfa_enable(
+                user=user, actor=user, code=form.cleaned_data["code"], device_id=request.session.get(PENDING_DEVICE)
+            )
         except CodeRejected as rejected:
             form.add_error("code", str(rejected))
             log_event(request, "second_step_setup_failed", level=logging.WARNING)
         else:
+            request.session.pop(PENDING_DEVICE, None)
             _passed(request, device)
             log_event(request, "second_step_enabled")
             return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": next_url, "first": True})
-    device = mfa_device_pending(user=user)
+    device = mfa_device_pending(user=user, device_id=request.session.get(PENDING_DEVICE))
+    request.session[PENDING_DEVICE] = device.pk
     context = {
         "form": form,
         "next": next_url,
@@ -231,9 +239,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        user_password_changed(user=self.request.user, actor=self.request.user)
-        log_event(self.request, "password_changed")
+        # One transaction: a new password whose tokens were not revoked would leave a leaked
+        # password's tokens working.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            user_password_changed(user=self.request.user, actor=self.request.user)
+            log_event(self.request, "password_changed")
         messages.success(
             self.request,
             "Your password was changed. Any other session of yours was signed out, and your API tokens revoked.",

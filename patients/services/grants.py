@@ -31,6 +31,11 @@ def access_grant_open(
         raise ValidationError({"reason": "Say why the unit may see the patient."})
     if (unit is None) == (user is None):
         raise ValueError("A grant opens to a unit or to a person.")
+    # A patient's record never leaves its organisation, whichever caller asks (the handoff form and
+    # the on-call roster offer only its units and people; this holds for any caller that does not).
+    organisation_id = unit.organisation_id if unit is not None else getattr(user.unit, "organisation_id", None)
+    if organisation_id != patient.organisation_id:
+        raise ValidationError({"unit" if unit is not None else "user": "Choose a unit or a person of this hospital."})
     return AccessGrant.objects.create(
         patient=patient, unit=unit, user=user, reason=reason[:200], starts_at=now or timezone.now(), ends_at=ends_at
     )

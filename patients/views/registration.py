@@ -15,8 +15,11 @@ from ..forms import DUPLICATE_MRN, PatientForm
 from ..models.record import MRN_UNIQUE
 from ..policy import REGISTER_PATIENT
 from ..selectors import get_patient_for_user, patients_for_user
-from ..services import FACT_FIELDS, patient_facts_changed, weighing_record
+from ..services import FACT_FIELDS, latest_weighing, patient_facts_changed, weighing_record
 from ..services.team import CLINICAL_UNITS
+
+# What a weighing sets on the record (patients.services.weighing_record): never the form's to write.
+WEIGHT_FIELDS = {"weight_kg", "weight_measured_on"}
 
 
 @logs_read("patients.list")
@@ -46,7 +49,7 @@ def patient_create(request):
         try:
             with transaction.atomic():
                 patient = form.save()
-                _record_weighing(request, patient)
+                _record_weighing(request, patient, patient.weight_kg, patient.weight_measured_on)
         except IntegrityError as error:
             # Another registration of this MRN committed between the form's look and this insert.
             if constraint_of(error) != MRN_UNIQUE:
@@ -63,31 +66,65 @@ def patient_edit(request, pk):
     patient = get_patient_for_user(request.user, pk, write=True)
     shows(request, patient_id=patient.pk)
     form = PatientForm(request.POST or None, instance=patient, organisation=patient.organisation, units=None)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            if {"weight_kg", "weight_measured_on"} & set(form.changed_data):
-                _record_weighing(request, patient)  # which asks the checklists' conditions again
-            elif FACT_FIELDS & set(form.changed_data):
-                patient_facts_changed(patient)
-        messages.success(request, "The record is updated.")
-        return redirect("patient_detail", pk=patient.pk)
+    # "Today" (no birth or weighing after it) is the patient's unit's, as the weighing reads it, not
+    # that of the editor's own unit, whose day may already be the patient's tomorrow.
+    with timezone.override(patient.unit.zone):
+        valid = request.method == "POST" and form.is_valid()
+    if valid:
+        try:
+            kept_earlier = _save_edit(request, form)
+        except IntegrityError as error:
+            # Another registration took this MRN between the form's look and this update.
+            if constraint_of(error) != MRN_UNIQUE:
+                raise
+            form.add_error("mrn", DUPLICATE_MRN)
+        else:
+            if kept_earlier:
+                messages.warning(request, kept_earlier)
+            messages.success(request, "The record is updated.")
+            return redirect("patient_detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}"})
 
 
-def _record_weighing(request, patient) -> None:
-    """A weight typed on the record is a weighing too, so that the bag checks see it."""
+@transaction.atomic
+def _save_edit(request, form) -> str:
+    """Save the edited record, its weight as a weighing; what to tell the user when the weight
+    typed was kept as an earlier weighing ("" otherwise)."""
+    changed = set(form.changed_data)
+    patient = form.save(commit=False)
+    typed = (patient.weight_kg, patient.weight_measured_on)
+    # The record's weight is its newest weighing's, which weighing_record writes: the checklists'
+    # conditions read the record and the bag checks the newest weighing, so the form never writes
+    # the weight itself (one typed for an earlier day would stand beside a newer weighing).
+    patient.weight_kg, patient.weight_measured_on = form.initial["weight_kg"], form.initial["weight_measured_on"]
+    patient.save(update_fields=sorted(changed - WEIGHT_FIELDS))
+    if not WEIGHT_FIELDS & changed:
+        if FACT_FIELDS & changed:
+            patient_facts_changed(patient)
+        return ""
+    if _record_weighing(request, patient, *typed):  # the newest: it asked the conditions again
+        return ""
+    if (FACT_FIELDS - WEIGHT_FIELDS) & changed:
+        patient_facts_changed(patient)
+    newest = latest_weighing(patient)
+    day = timezone.localtime(newest.measured_at, patient.unit.zone)
+    return (
+        f"{typed[0]} kg on {typed[1]:%d %b %Y} is kept as an earlier weighing: the newest, "
+        f"{newest.weight_kg} kg on {day:%d %b %Y}, stays the patient's weight."
+    )
+
+
+def _record_weighing(request, patient, weight_kg, measured_on: dt.date) -> bool:
+    """A weight typed on the record is a weighing too, so that the bag checks see it; whether it
+    became the record's weight (the newest weighing)."""
     zone = patient.unit.zone
     now = timezone.localtime(timezone.now(), zone)
-    measured_at = (
-        now
-        if patient.weight_measured_on == now.date()
-        else (dt.datetime.combine(patient.weight_measured_on, dt.time(12, 0), tzinfo=zone))
-    )
-    weighing_record(
+    measured_at = now if measured_on == now.date() else dt.datetime.combine(measured_on, dt.time(12, 0), tzinfo=zone)
+    weighing = weighing_record(
         patient=patient,
-        weight_kg=patient.weight_kg,
+        weight_kg=weight_kg,
         actor=request.user,
         measured_at=measured_at,
         source="Patient record",
     )
+    return latest_weighing(patient) == weighing

@@ -132,6 +132,33 @@ def test_setup_shows_the_same_key_until_it_is_confirmed(client, coordinator):
     assert TOTPDevice.objects.filter(user=coordinator).count() == 1
 
 
+def test_a_key_shown_in_another_session_is_never_the_one_confirmed(client, coordinator, clock):
+    """Someone holding the password alone opens the setup page first and scans its key: the user,
+    setting up in their own session, must not be shown that same key, or the stranger would pass
+    the second step from then on."""
+    stranger = SignInClient()
+    sign_in(stranger, "coordinator")
+    strangers_key = stranger.get(setup_url("/")).context["secret"]
+    sign_in(client, "coordinator")
+    assert client.get(setup_url("/")).context["secret"] != strangers_key
+    device = TOTPDevice.objects.get(user=coordinator, confirmed=False)
+    assert client.post(setup_url("/"), {"code": totp_code(device)}).status_code == 200
+    confirmed = TOTPDevice.objects.get(user=coordinator, confirmed=True)
+    assert strangers_key.replace(" ", "") not in confirmed.config_url
+
+
+def test_a_setup_replaced_in_another_session_asks_to_scan_the_new_key(client, coordinator, clock):
+    sign_in(client, "coordinator")
+    client.get(setup_url("/"))
+    scanned = TOTPDevice.objects.get(user=coordinator, confirmed=False)
+    other = SignInClient()
+    sign_in(other, "coordinator")
+    other.get(setup_url("/"))
+    response = client.post(setup_url("/"), {"code": totp_code(scanned)})
+    assert "reload the page" in response.context["form"].errors["code"][0]
+    assert not TOTPDevice.objects.filter(user=coordinator, confirmed=True).exists()
+
+
 # --- bad input ---------------------------------------------------------------------------------------
 
 
@@ -382,6 +409,27 @@ def test_the_admin_resets_a_lost_authenticator_and_the_user_sets_up_again(client
     assert not TOTPDevice.objects.filter(user=coordinator).exists()
     assert coordinators_tablet.get(reverse("home"))["Location"].startswith(reverse("login"))
     assert sign_in(coordinators_tablet, "coordinator")["Location"] == setup_url("/")
+
+
+@pytest.mark.parametrize(
+    ("model", "make"),
+    [
+        ("otp_totp_totpdevice", enrolled),
+        ("otp_static_staticdevice", lambda user: StaticDevice.objects.create(user=user, name="Recovery codes")),
+    ],
+)
+def test_the_admin_lists_second_step_devices_but_changes_them_only_through_the_logged_reset(
+    client, nurse, admin_user, model, make
+):
+    """Adding an authenticator with a key of the admin's choosing, or deleting a user's, wrote no
+    audit row (the devices have no trigger): the admin changes them only with "Reset two-step
+    sign-in", which is logged."""
+    device = make(nurse)
+    verified_login(client, admin_user)
+    assert client.get(reverse(f"admin:{model}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:{model}_add")).status_code == 403
+    assert client.post(reverse(f"admin:{model}_delete", args=[device.pk]), {"post": "yes"}).status_code == 403
+    assert type(device).objects.filter(pk=device.pk).exists()
 
 
 # --- htmx and the way back -------------------------------------------------------------------------

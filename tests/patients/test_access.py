@@ -1,14 +1,16 @@
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role
 from patients.models import AccessGrant, Patient
 from patients.selectors import get_patient_for_user
+from patients.services import access_grant_open
 
-from ..factories import UnitFactory, UserFactory
+from ..factories import OrganisationFactory, UnitFactory, UserFactory
 
 
 def visible(user):
@@ -71,3 +73,20 @@ def test_a_revoked_or_future_grant_opens_nothing(patient):
 def test_write_access_is_for_the_team_and_the_coordinator(nurse, coordinator, patient):
     assert get_patient_for_user(nurse, patient.pk, write=True) == patient
     assert get_patient_for_user(coordinator, patient.pk, write=True) == patient
+
+
+def test_a_grant_never_opens_a_patient_to_another_organisations_unit_or_person(patient):
+    """The grant service is the last word on who may be let in: the handoff form and the on-call
+    roster offer only this organisation's units and people, and the service holds the same line
+    for any caller that does not (the roster's own policy, say)."""
+    elsewhere = UnitFactory(name="Other hospital's ward", organisation=OrganisationFactory(name="Other Hospital"))
+    their_oncologist = UserFactory(role=Role.ONCOLOGIST, unit=elsewhere)
+    with pytest.raises(ValidationError):
+        access_grant_open(patient=patient, unit=elsewhere, reason="handoff")
+    with pytest.raises(ValidationError):
+        access_grant_open(patient=patient, user=their_oncologist, reason="On call: urgent alert")
+    assert not AccessGrant.objects.exists()
+    assert visible(their_oncologist) == set()
+    own = UserFactory(role=Role.ONCOLOGIST, unit=UnitFactory(name="Oncology clinic"))
+    access_grant_open(patient=patient, user=own, reason="On call: urgent alert")
+    assert visible(own) == {patient}

@@ -1,15 +1,18 @@
 import datetime as dt
 import re
+from decimal import Decimal
 from html import unescape
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from patients.models import Patient
-from patients.services import course_schedule_build
+from accounts.models import Role
+from patients.models import Patient, Weighing
+from patients.services import course_schedule_build, latest_weighing, weighing_record
 
 from ..accounts.helpers import verified_login
-from ..factories import TEST_PASSWORD, CourseFactory, PatientFactory
+from ..factories import TEST_PASSWORD, CareTeamMemberFactory, CourseFactory, PatientFactory, UnitFactory, UserFactory
 from .helpers import registration_data
 
 
@@ -89,3 +92,43 @@ def test_a_nurse_on_the_team_updates_the_weight(client, nurse, patient):
     assert response.status_code == 302
     patient.refresh_from_db()
     assert str(patient.weight_kg) == "66.0"
+
+
+def test_the_edit_form_reads_today_on_the_patients_unit_clock(client, patient, time_machine):
+    """A member of the team whose own unit's day is already tomorrow (its clock is the one active
+    on their pages) weighs on the patient's day: their "today" was let through as a date in the
+    patient's unit's future, which the weighing then refused, as a 500."""
+    far_east = UnitFactory(name="Line Islands clinic", time_zone="Pacific/Kiritimati")
+    nurse = UserFactory(role=Role.NURSE, unit=far_east)
+    CareTeamMemberFactory(patient=patient, user=nurse)
+    time_machine.move_to(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC), tick=False)  # 07:00 in New York
+    client.force_login(nurse)
+    url = reverse("patients:edit", args=[patient.pk])
+    tomorrow_in_new_york = registration_data(
+        patient, mrn=patient.mrn, weight_kg="66.0", weight_measured_on="2026-03-03"
+    )
+    response = client.post(url, tomorrow_in_new_york)
+    assert response.status_code == 200
+    assert "The weighing date cannot be in the future." in response.context["form"].errors["weight_measured_on"]
+    today = registration_data(patient, mrn=patient.mrn, weight_kg="66.0", weight_measured_on="2026-03-02")
+    assert client.post(url, today).status_code == 302
+    patient.refresh_from_db()
+    assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("66.0"), dt.date(2026, 3, 2))
+
+
+def test_a_weight_typed_for_an_earlier_day_does_not_replace_the_newest_weighing(client, nurse, patient):
+    """The record's weight is the newest weighing's: the checklists' dose-band conditions read the
+    record, the bag checks the newest weighing, and both must see the same weight. One typed for a
+    day before the newest weighing is kept as an earlier weighing, and the page says so."""
+    newest = weighing_record(patient=patient, weight_kg="70.0", actor=nurse)
+    client.force_login(nurse)
+    earlier = (timezone.localdate(timezone=patient.unit.zone) - dt.timedelta(days=10)).isoformat()
+    data = registration_data(patient, mrn=patient.mrn, weight_kg="50.0", weight_measured_on=earlier, height_cm="171")
+    response = client.post(reverse("patients:edit", args=[patient.pk]), data, follow=True)
+    patient.refresh_from_db()
+    newest_day = timezone.localtime(newest.measured_at, patient.unit.zone).date()
+    assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("70.0"), newest_day)
+    assert patient.height_cm == Decimal("171.0")  # the rest of the form is saved
+    assert latest_weighing(patient) == newest
+    assert Weighing.objects.filter(patient=patient, weight_kg=Decimal("50.0")).exists()
+    assert "kept as an earlier weighing" in response.content.decode()

@@ -16,6 +16,10 @@ from patients.models import CareEvent, Patient
 from . import conditions
 
 MAX_OFFSET_MINUTES = 30 * 24 * 60  # an item is due at most 30 days before or after its event
+# A checklist of a few hundred items never needs more positions. Moving and reordering pass an
+# item through a free position above the largest one: a position near the database's integer
+# limit (2,147,483,647, which a typed or imported position could reach) made that overflow.
+MAX_ITEM_ORDER = 9999
 _UPDATE_OR_DELETE = pgtrigger.Update | pgtrigger.Delete
 
 
@@ -226,7 +230,9 @@ class ItemContent(models.Model):
         TOXICITY_ASSESSMENT = "toxicity_assessment", "CRS and ICANS assessment: done by recording one"
 
     section = models.CharField(max_length=100)
-    order = models.PositiveIntegerField()
+    order = models.PositiveIntegerField(
+        validators=[MaxValueValidator(MAX_ITEM_ORDER, f"A position is at most {MAX_ITEM_ORDER}.")]
+    )
     text = models.CharField(max_length=500)
     help_text = models.TextField(blank=True)
     role = models.CharField(max_length=20, choices=Role.choices)

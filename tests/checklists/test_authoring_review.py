@@ -1,22 +1,36 @@
 """Defects found by a fresh review of template authoring: each test says what must hold."""
 
 import datetime as dt
+import json
 
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from checklists.impact import publication_impact
-from checklists.models import Checklist
+from checklists.interchange import template_import
+from checklists.models import Checklist, ChecklistTemplate
 from checklists.services import (
     checklists_instantiate,
+    template_item_create,
     template_item_update,
     template_update,
     template_version_new_draft,
     template_version_publish,
 )
+from checklists.starter import LIBRARY
 from patients.models import CareEvent
 
+from ..accounts.helpers import verified_login
 from ..factories import PatientFactory
-from .helpers import make_event
+from .helpers import item_form_data, make_event
+
+ITEM = {"section": "After", "role": "nurse", "text": "Bag labelled"}
+
+
+def _library_file(name: str) -> dict:
+    return json.loads((LIBRARY / name).read_text(encoding="utf-8"))
 
 
 def _bag_change(patient, days: float) -> CareEvent:
@@ -44,3 +58,37 @@ def test_publishing_after_a_trigger_change_keeps_the_checklists_of_the_former_ki
     kept = Checklist.objects.get(event=event)
     assert kept.version == published
     assert kept.tasks.count() == 2
+
+
+# --- an item's position -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff(client, admin_user):
+    verified_login(client, admin_user)
+    return client
+
+
+def test_a_position_too_large_to_move_past_is_refused_at_the_field(staff, published, admin_user):
+    """Moving or reordering goes through a free position above the largest one: a position at the
+    database's integer limit made every later move of the draft a server error."""
+    draft = template_version_new_draft(template=published.template, actor=admin_user)
+    page = staff.post(reverse("checklists:item_add", args=[draft.pk]), item_form_data(order="2147483647"))
+    assert page.status_code == 200
+    assert "at most 9999" in page.content.decode()
+    assert draft.items.count() == 2
+    with pytest.raises(ValidationError):
+        template_item_create(version=draft, values={**ITEM, "order": 2_147_483_647}, actor=admin_user)
+
+    template_item_create(version=draft, values={**ITEM, "order": 9999}, actor=admin_user)
+    moved = staff.post(reverse("checklists:item_move", args=[draft.items.get(order=2).pk]), {"direction": "down"})
+    assert moved.status_code == 302
+    assert list(draft.items.order_by("order").values_list("order", flat=True)) == [1, 2, 9999]
+
+
+def test_an_import_with_a_position_beyond_the_largest_is_refused(db, admin_user):
+    data = _library_file("bag-change.json")
+    data["items"][0]["order"] = 10_000
+    with pytest.raises(ValidationError, match="field order"):
+        template_import(data, actor=admin_user)
+    assert not ChecklistTemplate.objects.exists()

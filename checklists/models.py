@@ -315,7 +315,15 @@ class TemplateItem(ItemContent):
         kind = self.ResponseKind
         if self.response_kind == kind.CHOICE:
             options = [str(option).strip() for option in self.choices or [] if str(option).strip()]
-            if len(options) < 2:
+            # An answer is read without its surrounding spaces (services.parse_task_value) and
+            # matched against the options as stored: an option with spaces around it could never
+            # be chosen (a failing one: the hard stop could never fail), and an empty one would
+            # record an empty answer as done. The editor writes them trimmed; a file may not.
+            if any(
+                not isinstance(option, str) or option != option.strip() or not option for option in self.choices or []
+            ):
+                errors["choices"] = "Each option needs text, without spaces before or after it."
+            elif len(options) < 2:
                 errors["choices"] = "A single-choice item needs at least two options."
             elif len(set(options)) != len(options):
                 errors["choices"] = "Each option may appear only once."

@@ -92,3 +92,25 @@ def test_an_import_with_a_position_beyond_the_largest_is_refused(db, admin_user)
     with pytest.raises(ValidationError, match="field order"):
         template_import(data, actor=admin_user)
     assert not ChecklistTemplate.objects.exists()
+
+
+# --- the options of a single choice ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        # The failing option with a space after it: the answer is read without it, so the nurse
+        # could never record the failure, and the hard stop never failed.
+        ["24 h or 48 h (preservative-free)", "72 h or 96 h (benzyl alcohol)", "7 days (0.6 mL/h, benzyl alcohol) "],
+        # An empty option: an empty answer would be recorded as done.
+        ["24 h or 48 h (preservative-free)", "72 h or 96 h (benzyl alcohol)", "7 days (0.6 mL/h, benzyl alcohol)", ""],
+    ],
+)
+def test_an_option_that_cannot_be_answered_as_written_is_refused(db, admin_user, options):
+    data = _library_file("bag-change.json")
+    hard_stop = next(row for row in data["items"] if row["text"] == "Patient under 22 kg: no 7-day bag")
+    hard_stop["choices"] = options
+    with pytest.raises(ValidationError, match="field choices"):
+        template_import(data, actor=admin_user)
+    assert not ChecklistTemplate.objects.exists()

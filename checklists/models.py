@@ -351,6 +351,14 @@ class TemplateItem(ItemContent):
             errors["records"] = f"This answer is a {kind(expected_kind).label.lower()}: change the response kind."
         if self.hard_stop and self.response_kind == kind.CHOICE and not self.failing_choices:
             errors["failing_choices"] = "Name the options that fail the hard stop."
+        elif self.response_kind == kind.CHOICE and self.failing_choices and "failing_choices" not in errors:
+            # Failing options do what they say only on a hard stop: without it a failing answer is
+            # recorded as done. And with every option failing, the item could never pass, so its
+            # event would wait for an override.
+            if not self.hard_stop:
+                errors["failing_choices"] = "Failing options only count on a hard stop: tick Hard stop, or clear them."
+            elif not set(options) - set(self.failing_choices):
+                errors["failing_choices"] = "Leave at least one option that passes."
         if self.verifier_role and not self.needs_verification:
             errors["verifier_role"] = "A verifier role only makes sense when the item needs verification."
         if errors:

@@ -114,3 +114,23 @@ def test_an_option_that_cannot_be_answered_as_written_is_refused(db, admin_user,
     with pytest.raises(ValidationError, match="field choices"):
         template_import(data, actor=admin_user)
     assert not ChecklistTemplate.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("hard_stop", "failing", "expected"),
+    [
+        # Failing options on an item that is no hard stop fail nothing: the answer is recorded as done.
+        (False, ["Leaking"], "hard stop"),
+        # Every option failing: the item can never pass, and its event waits for an override.
+        (True, ["Intact", "Leaking"], "at least one option"),
+    ],
+)
+def test_failing_options_that_would_not_do_what_they_say_are_refused(
+    published, admin_user, hard_stop, failing, expected
+):
+    draft = template_version_new_draft(template=published.template, actor=admin_user)
+    values = {**ITEM, "response_kind": "choice", "choices": ["Intact", "Leaking"], "failing_choices": failing}
+    with pytest.raises(ValidationError, match=expected) as refused:
+        template_item_create(version=draft, values={**values, "hard_stop": hard_stop}, actor=admin_user)
+    assert "failing_choices" in refused.value.message_dict
+    assert draft.items.count() == 2

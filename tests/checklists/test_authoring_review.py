@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from checklists.impact import publication_impact
 from checklists.interchange import template_import
-from checklists.models import Checklist, ChecklistTemplate
+from checklists.models import Checklist, ChecklistTemplate, TemplateVersion
 from checklists.services import (
     checklists_instantiate,
     template_item_create,
@@ -19,7 +19,7 @@ from checklists.services import (
     template_version_new_draft,
     template_version_publish,
 )
-from checklists.starter import LIBRARY
+from checklists.starter import LIBRARY, starter_library_load, starter_library_update
 from patients.models import CareEvent
 
 from ..accounts.helpers import verified_login
@@ -134,3 +134,22 @@ def test_failing_options_that_would_not_do_what_they_say_are_refused(
         template_item_create(version=draft, values={**values, "hard_stop": hard_stop}, actor=admin_user)
     assert "failing_choices" in refused.value.message_dict
     assert draft.items.count() == 2
+
+
+# --- the starter library ----------------------------------------------------------------------------
+
+
+def test_a_renamed_starter_template_is_not_installed_again_without_review(db, admin_user):
+    """`make run` loads the library at every start (seed_demo): a starter template that an admin
+    renamed was installed again under its library name, published without review, and its
+    checklist made twice for every event of its kind."""
+    starter_library_load()
+    bag_change = ChecklistTemplate.objects.get(name="Bag change")
+    template_update(template=bag_change, values={"name": "Bag change (ward 7)"}, actor=admin_user)
+    assert starter_library_load() == 0
+    assert not ChecklistTemplate.objects.filter(name="Bag change").exists()
+    assert TemplateVersion.objects.filter(template__trigger_kind=CareEvent.Kind.BAG_CHANGE).count() == 1
+
+    # The update still finds it (and says that the library names it otherwise, changing nothing).
+    result = starter_library_update(actor=admin_user)
+    assert result.settings == {"Bag change (ward 7)": ["name: “Bag change”"]}

@@ -6,6 +6,8 @@ Who may act is checklists.policy's answer, asked here of the locked row and enfo
 """
 
 import datetime as dt
+import hashlib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -331,6 +333,23 @@ def template_item_create(
     return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
 
 
+def template_item_fingerprint(item: TemplateItem) -> str:
+    """What an item of a draft says now (its fields, conditions and dependencies), in a short
+    text that changes whenever any of it does: the editor's page sends back the one it showed."""
+    said = {
+        "fields": {name: str(getattr(item, name)) for name in ITEM_CONTENT_FIELDS},
+        "conditions": sorted((c.fact, c.operator, c.value) for c in ItemCondition.objects.filter(item=item)),
+        "depends_on": sorted(item.depends_on.values_list("pk", flat=True)),
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+
+
+CHANGED_MEANWHILE = (
+    "Another admin changed this item while you were editing it; nothing of yours is saved. "
+    "The fields below are still yours: compare them with the draft, then save again to replace its version."
+)
+
+
 @audited(AuditEvent.Action.UPDATE)
 @transaction.atomic
 def template_item_update(
@@ -339,14 +358,19 @@ def template_item_update(
     values: Mapping[str, Any],
     depends_on: Sequence[TemplateItem] | None = None,
     conditions: Sequence[ConditionSpec] | None = None,
+    seen: str | None = None,
     actor,
 ) -> TemplateItem:
     """Change an item of a draft; its dependencies and conditions become exactly those given
-    (None leaves them as they are)."""
+    (None leaves them as they are). `seen`: the item's fingerprint when the editor showed it; if
+    another admin changed it since, the change is refused (code "changed_meanwhile") rather than
+    written over theirs unseen."""
     version = _draft_locked(item.version_id, author=actor)
     item = version.items.filter(pk=item.pk).first()
     if item is None:
         raise ValidationError("This item is no longer in the draft.")
+    if seen is not None and seen != template_item_fingerprint(item):
+        raise ValidationError(CHANGED_MEANWHILE, code="changed_meanwhile")
     return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
 
 

@@ -153,3 +153,30 @@ def test_a_renamed_starter_template_is_not_installed_again_without_review(db, ad
     # The update still finds it (and says that the library names it otherwise, changing nothing).
     result = starter_library_update(actor=admin_user)
     assert result.settings == {"Bag change (ward 7)": ["name: “Bag change”"]}
+
+
+# --- two admins editing one item ------------------------------------------------------------------
+
+
+def test_an_edit_made_meanwhile_by_another_admin_is_not_overwritten_unseen(staff, published, admin_user, author):
+    """Two authors of a draft open the same item; the second to save was silently writing over the
+    first one's change (DESIGN.md rule 3: never both win, and the loser is told)."""
+    draft = template_version_new_draft(template=published.template, actor=admin_user)
+    item = draft.items.get(text="Line inspected")
+    url = reverse("checklists:item_edit", args=[item.pk])
+    seen = staff.get(url).context["form"]["seen"].value()
+    assert seen
+
+    template_item_update(item=item, values={"text": "Line inspected and labelled"}, actor=author)
+    mine = item_form_data(text="Line inspected, no flushing", order=str(item.order), seen=seen)
+    refused = staff.post(url, mine)
+    assert refused.status_code == 200
+    assert "changed this item while you were editing it" in refused.content.decode()
+    item.refresh_from_db()
+    assert item.text == "Line inspected and labelled"
+
+    # Having seen that, saving again puts theirs in its place, knowingly.
+    again = staff.post(url, {**mine, "seen": refused.context["form"]["seen"].value()})
+    assert again.status_code == 302
+    item.refresh_from_db()
+    assert item.text == "Line inspected, no flushing"

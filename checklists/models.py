@@ -20,6 +20,7 @@ MAX_OFFSET_MINUTES = 30 * 24 * 60  # an item is due at most 30 days before or af
 # item through a free position above the largest one: a position near the database's integer
 # limit (2,147,483,647, which a typed or imported position could reach) made that overflow.
 MAX_ITEM_ORDER = 9999
+MAX_OPTION_LENGTH = 200  # an option of a single choice: a short answer, well within Task.value
 _UPDATE_OR_DELETE = pgtrigger.Update | pgtrigger.Delete
 
 
@@ -323,6 +324,10 @@ class TemplateItem(ItemContent):
                 not isinstance(option, str) or option != option.strip() or not option for option in self.choices or []
             ):
                 errors["choices"] = "Each option needs text, without spaces before or after it."
+            elif any(len(option) > MAX_OPTION_LENGTH for option in options):
+                # A chosen option is stored as the task's answer (Task.value, 1,000 characters):
+                # a longer one made choosing it at the bedside a server error.
+                errors["choices"] = f"Keep each option to at most {MAX_OPTION_LENGTH} characters."
             elif len(options) < 2:
                 errors["choices"] = "A single-choice item needs at least two options."
             elif len(set(options)) != len(options):

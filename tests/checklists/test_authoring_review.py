@@ -180,3 +180,13 @@ def test_an_edit_made_meanwhile_by_another_admin_is_not_overwritten_unseen(staff
     assert again.status_code == 302
     item.refresh_from_db()
     assert item.text == "Line inspected, no flushing"
+
+
+def test_an_option_too_long_to_be_recorded_as_an_answer_is_refused(published, admin_user):
+    """A chosen option is stored as the task's answer (at most 1,000 characters): a longer option
+    was accepted, and choosing it at the bedside was a server error."""
+    draft = template_version_new_draft(template=published.template, actor=admin_user)
+    values = {**ITEM, "response_kind": "choice", "choices": ["Intact", "Leaking " + "x" * 1200]}
+    with pytest.raises(ValidationError, match="at most 200 characters") as refused:
+        template_item_create(version=draft, values=values, actor=admin_user)
+    assert "choices" in refused.value.message_dict

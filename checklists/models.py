@@ -383,6 +383,9 @@ class ItemCondition(ConditionRow):
 
     def save(self, *args, **kwargs):
         _refuse_unless_draft([self.item.version_id])
+        if self.pk:  # moved from an item of a published version? (as TemplateItem.save asks)
+            stored = ItemCondition.objects.filter(pk=self.pk).values_list("item__version_id", flat=True)
+            _refuse_unless_draft(stored)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from checklists.impact import publication_impact
 from checklists.interchange import template_import
-from checklists.models import Checklist, ChecklistTemplate, TemplateVersion
+from checklists.models import Checklist, ChecklistTemplate, ItemCondition, PublishedVersionError, TemplateVersion
 from checklists.services import (
     checklists_instantiate,
     template_item_create,
@@ -24,7 +24,7 @@ from patients.models import CareEvent
 
 from ..accounts.helpers import verified_login
 from ..factories import PatientFactory
-from .helpers import item_form_data, make_event
+from .helpers import item_form_data, make_event, publish_template
 
 ITEM = {"section": "After", "role": "nurse", "text": "Bag labelled"}
 
@@ -190,3 +190,22 @@ def test_an_option_too_long_to_be_recorded_as_an_answer_is_refused(published, ad
     with pytest.raises(ValidationError, match="at most 200 characters") as refused:
         template_item_create(version=draft, values=values, actor=admin_user)
     assert "choices" in refused.value.message_dict
+
+
+# --- the models' own guard ------------------------------------------------------------------------
+
+
+def test_a_condition_of_a_published_item_cannot_be_moved_to_a_draft(admin_user):
+    """The models refuse a change to a published version themselves (SQLite, `make run`, has no
+    triggers): a condition moved away from a published item was checked against its new item only."""
+    published = publish_template(
+        name="Bag change at home",
+        trigger_kind=CareEvent.Kind.BAG_CHANGE,
+        items=[{"text": "Delivery confirmed", "conditions": [("setting", "eq", "home")]}],
+    )
+    condition = ItemCondition.objects.get(item__version=published)
+    draft = template_version_new_draft(template=published.template, actor=admin_user)
+    condition.item = draft.items.get()
+    with pytest.raises(PublishedVersionError):
+        condition.save()
+    assert ItemCondition.objects.get(pk=condition.pk).item.version == published

@@ -18,7 +18,7 @@ from .models import (
     TemplateItem,
     TemplateVersion,
 )
-from .services import TEMPLATE_FIELDS, template_item_check, template_item_fingerprint
+from .services import TEMPLATE_FIELDS, template_fingerprint, template_item_check, template_item_fingerprint
 from .templatetags.checklist_words import item_label
 
 
@@ -365,6 +365,10 @@ def show_refusal(form: forms.Form, error: ValidationError, *, conditions: BaseCo
 class ChecklistTemplateForm(forms.ModelForm):
     """A template's settings (not versioned: they apply to checklists created from then on)."""
 
+    # The settings as this page showed them (services.template_fingerprint): a change saved by
+    # another admin meanwhile is refused, not written over unseen.
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = ChecklistTemplate
         fields = list(TEMPLATE_FIELDS)
@@ -372,6 +376,8 @@ class ChecklistTemplateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["seen"] = template_fingerprint(self.instance)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's form tag carries the token
@@ -379,7 +385,14 @@ class ChecklistTemplateForm(forms.ModelForm):
             Row(Column("name", css_class="col-md-6"), Column("trigger_kind")),
             Field("description"),
             Row(Column("approver_role", css_class="col-md-6"), Column("is_active", css_class="pt-md-4")),
+            Field("seen"),
         )
+
+    def saw_current(self, template: ChecklistTemplate) -> None:
+        """After a refusal because another admin changed the settings meanwhile: the page shows
+        them now beside the user's fields, so saving again is a choice made knowingly."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("seen")] = template_fingerprint(template)
 
     def template_values(self) -> dict:
         """The settings as the form read them, for the services (call after is_valid())."""

@@ -491,6 +491,24 @@ def template_create(*, values: Mapping[str, Any], conditions: Sequence[Condition
     return _template_write(template=ChecklistTemplate(), values=values, conditions=conditions)
 
 
+def template_fingerprint(template: ChecklistTemplate) -> str:
+    """What a template's settings say now (its fields and conditions), in a short text that
+    changes whenever any of them does: the settings page sends back the one it showed."""
+    said = {
+        "fields": {name: str(getattr(template, name)) for name in TEMPLATE_FIELDS},
+        "conditions": sorted(
+            (c.fact, c.operator, c.value) for c in TemplateCondition.objects.filter(template=template)
+        ),
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+
+
+SETTINGS_CHANGED_MEANWHILE = (
+    "Another admin changed these settings while you were editing them; nothing of yours is saved. "
+    "The fields below are still yours: compare them with the settings now, then save again to replace them."
+)
+
+
 @audited(AuditEvent.Action.UPDATE)
 @transaction.atomic
 def template_update(
@@ -498,14 +516,19 @@ def template_update(
     template: ChecklistTemplate,
     values: Mapping[str, Any],
     conditions: Sequence[ConditionSpec] | None = None,
+    seen: str | None = None,
     actor,
 ) -> ChecklistTemplate:
     """Change a template's settings; its conditions become exactly those given (None leaves them).
 
     While one of its versions is in review, what the review is approved under (who approves it,
     which events it goes to: policy.can_change_setting) is refused at its field; the draft is
-    returned first, then submitted again under the new settings."""
+    returned first, then submitted again under the new settings. `seen`: the settings' fingerprint
+    when the page showed them; if another admin changed them since, the change is refused (code
+    "changed_meanwhile") rather than written over theirs unseen."""
     template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+    if seen is not None and seen != template_fingerprint(template):
+        raise ValidationError(SETTINGS_CHANGED_MEANWHILE, code="changed_meanwhile")
     in_review = template.versions.filter(status=TemplateVersion.Status.IN_REVIEW).exists()
     return _template_write(template=template, values=values, conditions=conditions, in_review=in_review)
 

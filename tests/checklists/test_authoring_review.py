@@ -209,3 +209,35 @@ def test_a_condition_of_a_published_item_cannot_be_moved_to_a_draft(admin_user):
     with pytest.raises(PublishedVersionError):
         condition.save()
     assert ItemCondition.objects.get(pk=condition.pk).item.version == published
+
+
+def _settings_post(form, **changes) -> dict:
+    """The template page's settings form as the browser sends it: its fields, no condition rows."""
+    data = {name: value for name, value in form.initial.items() if name in form.fields and value is not None}
+    data["is_active"] = "on" if data.pop("is_active", False) else ""
+    data.update({"conditions-TOTAL_FORMS": "0", "conditions-INITIAL_FORMS": "0", **changes})
+    return {name: value for name, value in data.items() if value != ""}
+
+
+def test_settings_changed_meanwhile_by_another_admin_are_not_overwritten_unseen(staff, published, author):
+    """The settings page posts every setting, conditions included: an admin saving a new name
+    silently undid the conditions another admin had set meanwhile (which decide which events get
+    the checklist)."""
+    template = published.template
+    url = reverse("checklists:template_detail", args=[template.pk])
+    form = staff.get(url).context["form"]
+    assert form["seen"].value()
+
+    template_update(template=template, values={}, conditions=[("setting", "eq", "home")], actor=author)
+    mine = _settings_post(form, name="Bag change (home only)")
+    refused = staff.post(url, mine)
+    assert refused.status_code == 200
+    assert "changed these settings while you were editing them" in refused.content.decode()
+    template.refresh_from_db()
+    assert template.name == "Bag change (home)"
+    assert list(template.conditions.values_list("fact", "operator", "value")) == [("setting", "eq", "home")]
+
+    again = staff.post(url, {**mine, "seen": refused.context["form"]["seen"].value()})
+    assert again.status_code == 302
+    template.refresh_from_db()
+    assert template.name == "Bag change (home only)"

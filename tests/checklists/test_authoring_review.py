@@ -241,3 +241,13 @@ def test_settings_changed_meanwhile_by_another_admin_are_not_overwritten_unseen(
     assert again.status_code == 302
     template.refresh_from_db()
     assert template.name == "Bag change (home only)"
+
+
+def test_the_restart_decision_stops_for_good_a_grade_3_neurotoxicity_at_9_mcg_a_day_only():
+    """CLINICAL.md: a grade 3 neurological toxicity stops for good when it occurred at 9 mcg/day.
+    "At the starting dose" read at the bedside of an MRD-positive or consolidation course, which
+    starts at 28 mcg/day, would stop for good a patient whom the label restarts at 9 mcg/day."""
+    data = _library_file("interruption.json")
+    decision = next(row for row in data["items"] if row["text"] == "Restart decision recorded")
+    assert "starting or restart dose" not in decision["help_text"]
+    assert "grade 3 neurological toxicity that occurred at 9 mcg/day" in decision["help_text"]

@@ -18,7 +18,7 @@ from .models import (
     TemplateItem,
     TemplateVersion,
 )
-from .services import TEMPLATE_FIELDS, template_item_check
+from .services import TEMPLATE_FIELDS, template_fingerprint, template_item_check, template_item_fingerprint
 from .templatetags.checklist_words import item_label
 
 
@@ -64,6 +64,9 @@ class TemplateItemForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="For single choice: one option per line.",
     )
+    # The item as this page showed it (services.template_item_fingerprint): a change saved by
+    # another admin meanwhile is refused, not written over unseen.
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
     failing_choices = forms.CharField(
         label="Failing options",
         required=False,
@@ -91,6 +94,7 @@ class TemplateItemForm(forms.ModelForm):
         self.version = version
         self.instance.version = version
         if self.instance.pk:
+            self.initial["seen"] = template_item_fingerprint(self.instance)
             self.initial["choices"] = "\n".join(self.instance.choices or [])
             self.initial["failing_choices"] = "\n".join(self.instance.failing_choices or [])
         amount, unit, direction = offsets.split_offset(self.instance.due_offset_minutes or 0)
@@ -132,6 +136,7 @@ class TemplateItemForm(forms.ModelForm):
                 Column("verifier_role", css_class="col-sm-6 col-lg-3"),
             ),
             HTML('{% include "checklists/partials/depends_on_field.html" with field=form.depends_on %}'),
+            Field("seen"),
         )
 
     def clean_choices(self):
@@ -163,6 +168,12 @@ class TemplateItemForm(forms.ModelForm):
         except ValidationError as error:
             self.add_error(None, error)
         return data
+
+    def saw_current(self, item: TemplateItem) -> None:
+        """After a refusal because another admin changed the item meanwhile: the page now shows
+        its current version beside the user's fields, so saving again is a choice made knowingly."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("seen")] = template_item_fingerprint(item)
 
     def item_values(self) -> dict:
         """The item's fields as the form read them, for the services (call after is_valid()).
@@ -354,6 +365,10 @@ def show_refusal(form: forms.Form, error: ValidationError, *, conditions: BaseCo
 class ChecklistTemplateForm(forms.ModelForm):
     """A template's settings (not versioned: they apply to checklists created from then on)."""
 
+    # The settings as this page showed them (services.template_fingerprint): a change saved by
+    # another admin meanwhile is refused, not written over unseen.
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = ChecklistTemplate
         fields = list(TEMPLATE_FIELDS)
@@ -361,6 +376,8 @@ class ChecklistTemplateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["seen"] = template_fingerprint(self.instance)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's form tag carries the token
@@ -368,7 +385,14 @@ class ChecklistTemplateForm(forms.ModelForm):
             Row(Column("name", css_class="col-md-6"), Column("trigger_kind")),
             Field("description"),
             Row(Column("approver_role", css_class="col-md-6"), Column("is_active", css_class="pt-md-4")),
+            Field("seen"),
         )
+
+    def saw_current(self, template: ChecklistTemplate) -> None:
+        """After a refusal because another admin changed the settings meanwhile: the page shows
+        them now beside the user's fields, so saving again is a choice made knowingly."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("seen")] = template_fingerprint(template)
 
     def template_values(self) -> dict:
         """The settings as the form read them, for the services (call after is_valid())."""

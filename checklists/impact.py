@@ -34,10 +34,16 @@ def _worked_on() -> Exists:
 
 def replaceable_checklists(template: ChecklistTemplate, *, now: dt.datetime) -> QuerySet[Checklist]:
     """The template's checklists that publication re-makes on the new version: planned events
-    in the future, no override, no work on them, and no task due within the horizon."""
+    in the future, no override, no work on them, and no task due within the horizon.
+
+    Only events of the kind that the template is triggered by now: after a change of its trigger,
+    publication makes checklists for events of the new kind alone, so a checklist of the former
+    kind's event would be deleted and never made again. It keeps its version, as the template's
+    settings apply only to checklists made from then on."""
     return (
         Checklist.objects.filter(
             template=template,
+            event__kind=template.trigger_kind,
             event__status=CareEvent.Status.PLANNED,
             event__planned_at__gt=now,
             overridden_at__isnull=True,

@@ -16,6 +16,11 @@ from patients.models import CareEvent, Patient
 from . import conditions
 
 MAX_OFFSET_MINUTES = 30 * 24 * 60  # an item is due at most 30 days before or after its event
+# A checklist of a few hundred items never needs more positions. Moving and reordering pass an
+# item through a free position above the largest one: a position near the database's integer
+# limit (2,147,483,647, which a typed or imported position could reach) made that overflow.
+MAX_ITEM_ORDER = 9999
+MAX_OPTION_LENGTH = 200  # an option of a single choice: a short answer, well within Task.value
 _UPDATE_OR_DELETE = pgtrigger.Update | pgtrigger.Delete
 
 
@@ -226,7 +231,9 @@ class ItemContent(models.Model):
         TOXICITY_ASSESSMENT = "toxicity_assessment", "CRS and ICANS assessment: done by recording one"
 
     section = models.CharField(max_length=100)
-    order = models.PositiveIntegerField()
+    order = models.PositiveIntegerField(
+        validators=[MaxValueValidator(MAX_ITEM_ORDER, f"A position is at most {MAX_ITEM_ORDER}.")]
+    )
     text = models.CharField(max_length=500)
     help_text = models.TextField(blank=True)
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -309,7 +316,19 @@ class TemplateItem(ItemContent):
         kind = self.ResponseKind
         if self.response_kind == kind.CHOICE:
             options = [str(option).strip() for option in self.choices or [] if str(option).strip()]
-            if len(options) < 2:
+            # An answer is read without its surrounding spaces (services.parse_task_value) and
+            # matched against the options as stored: an option with spaces around it could never
+            # be chosen (a failing one: the hard stop could never fail), and an empty one would
+            # record an empty answer as done. The editor writes them trimmed; a file may not.
+            if any(
+                not isinstance(option, str) or option != option.strip() or not option for option in self.choices or []
+            ):
+                errors["choices"] = "Each option needs text, without spaces before or after it."
+            elif any(len(option) > MAX_OPTION_LENGTH for option in options):
+                # A chosen option is stored as the task's answer (Task.value, 1,000 characters):
+                # a longer one made choosing it at the bedside a server error.
+                errors["choices"] = f"Keep each option to at most {MAX_OPTION_LENGTH} characters."
+            elif len(options) < 2:
                 errors["choices"] = "A single-choice item needs at least two options."
             elif len(set(options)) != len(options):
                 errors["choices"] = "Each option may appear only once."
@@ -337,6 +356,14 @@ class TemplateItem(ItemContent):
             errors["records"] = f"This answer is a {kind(expected_kind).label.lower()}: change the response kind."
         if self.hard_stop and self.response_kind == kind.CHOICE and not self.failing_choices:
             errors["failing_choices"] = "Name the options that fail the hard stop."
+        elif self.response_kind == kind.CHOICE and self.failing_choices and "failing_choices" not in errors:
+            # Failing options do what they say only on a hard stop: without it a failing answer is
+            # recorded as done. And with every option failing, the item could never pass, so its
+            # event would wait for an override.
+            if not self.hard_stop:
+                errors["failing_choices"] = "Failing options only count on a hard stop: tick Hard stop, or clear them."
+            elif not set(options) - set(self.failing_choices):
+                errors["failing_choices"] = "Leave at least one option that passes."
         if self.verifier_role and not self.needs_verification:
             errors["verifier_role"] = "A verifier role only makes sense when the item needs verification."
         if errors:
@@ -356,6 +383,9 @@ class ItemCondition(ConditionRow):
 
     def save(self, *args, **kwargs):
         _refuse_unless_draft([self.item.version_id])
+        if self.pk:  # moved from an item of a published version? (as TemplateItem.save asks)
+            stored = ItemCondition.objects.filter(pk=self.pk).values_list("item__version_id", flat=True)
+            _refuse_unless_draft(stored)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -6,6 +6,8 @@ Who may act is checklists.policy's answer, asked here of the locked row and enfo
 """
 
 import datetime as dt
+import hashlib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -331,6 +333,23 @@ def template_item_create(
     return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
 
 
+def template_item_fingerprint(item: TemplateItem) -> str:
+    """What an item of a draft says now (its fields, conditions and dependencies), in a short
+    text that changes whenever any of it does: the editor's page sends back the one it showed."""
+    said = {
+        "fields": {name: str(getattr(item, name)) for name in ITEM_CONTENT_FIELDS},
+        "conditions": sorted((c.fact, c.operator, c.value) for c in ItemCondition.objects.filter(item=item)),
+        "depends_on": sorted(item.depends_on.values_list("pk", flat=True)),
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+
+
+CHANGED_MEANWHILE = (
+    "Another admin changed this item while you were editing it; nothing of yours is saved. "
+    "The fields below are still yours: compare them with the draft, then save again to replace its version."
+)
+
+
 @audited(AuditEvent.Action.UPDATE)
 @transaction.atomic
 def template_item_update(
@@ -339,14 +358,19 @@ def template_item_update(
     values: Mapping[str, Any],
     depends_on: Sequence[TemplateItem] | None = None,
     conditions: Sequence[ConditionSpec] | None = None,
+    seen: str | None = None,
     actor,
 ) -> TemplateItem:
     """Change an item of a draft; its dependencies and conditions become exactly those given
-    (None leaves them as they are)."""
+    (None leaves them as they are). `seen`: the item's fingerprint when the editor showed it; if
+    another admin changed it since, the change is refused (code "changed_meanwhile") rather than
+    written over theirs unseen."""
     version = _draft_locked(item.version_id, author=actor)
     item = version.items.filter(pk=item.pk).first()
     if item is None:
         raise ValidationError("This item is no longer in the draft.")
+    if seen is not None and seen != template_item_fingerprint(item):
+        raise ValidationError(CHANGED_MEANWHILE, code="changed_meanwhile")
     return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
 
 
@@ -467,6 +491,24 @@ def template_create(*, values: Mapping[str, Any], conditions: Sequence[Condition
     return _template_write(template=ChecklistTemplate(), values=values, conditions=conditions)
 
 
+def template_fingerprint(template: ChecklistTemplate) -> str:
+    """What a template's settings say now (its fields and conditions), in a short text that
+    changes whenever any of them does: the settings page sends back the one it showed."""
+    said = {
+        "fields": {name: str(getattr(template, name)) for name in TEMPLATE_FIELDS},
+        "conditions": sorted(
+            (c.fact, c.operator, c.value) for c in TemplateCondition.objects.filter(template=template)
+        ),
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+
+
+SETTINGS_CHANGED_MEANWHILE = (
+    "Another admin changed these settings while you were editing them; nothing of yours is saved. "
+    "The fields below are still yours: compare them with the settings now, then save again to replace them."
+)
+
+
 @audited(AuditEvent.Action.UPDATE)
 @transaction.atomic
 def template_update(
@@ -474,14 +516,19 @@ def template_update(
     template: ChecklistTemplate,
     values: Mapping[str, Any],
     conditions: Sequence[ConditionSpec] | None = None,
+    seen: str | None = None,
     actor,
 ) -> ChecklistTemplate:
     """Change a template's settings; its conditions become exactly those given (None leaves them).
 
     While one of its versions is in review, what the review is approved under (who approves it,
     which events it goes to: policy.can_change_setting) is refused at its field; the draft is
-    returned first, then submitted again under the new settings."""
+    returned first, then submitted again under the new settings. `seen`: the settings' fingerprint
+    when the page showed them; if another admin changed them since, the change is refused (code
+    "changed_meanwhile") rather than written over theirs unseen."""
     template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+    if seen is not None and seen != template_fingerprint(template):
+        raise ValidationError(SETTINGS_CHANGED_MEANWHILE, code="changed_meanwhile")
     in_review = template.versions.filter(status=TemplateVersion.Status.IN_REVIEW).exists()
     return _template_write(template=template, values=values, conditions=conditions, in_review=in_review)
 

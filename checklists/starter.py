@@ -94,20 +94,30 @@ def _former_name(name: str) -> str | None:
     return next((old for old, new in FORMER_NAMES.items() if new == name), None)
 
 
+def _existing(spec: TemplateSpec) -> ChecklistTemplate | None:
+    """The installation's template of a library file: by its name, its former name, or, renamed
+    here since, by its items' keys (an item keeps its key from one release of the library to the
+    next, and across versions). Found by name alone, a renamed starter template was installed
+    again at the next load, published without review beside the admins' own."""
+    names = [spec.name, *filter(None, [_former_name(spec.name)])]
+    for name in names:
+        if template := ChecklistTemplate.objects.filter(name=name).first():
+            return template
+    keys = [item.key for item in spec.items]
+    return ChecklistTemplate.objects.filter(versions__items__key__in=keys).order_by("pk").first()
+
+
 @transaction.atomic
 def starter_library_load(*, actor=None) -> int:
     """Create and publish the starter templates that do not exist yet; the number created.
 
     Each first version is installed without review (checklists.governance.template_version_install):
     its history says so, by `actor` (the admin who loads the library; None: the system). A
-    template that exists under its former name is left to `starter_library_update`.
+    template that exists under its former name, or renamed here, is left to `starter_library_update`.
     """
-    specs = starter_specs()
-    names = [spec.name for spec in specs] + list(FORMER_NAMES)
-    existing = set(ChecklistTemplate.objects.filter(name__in=names).values_list("name", flat=True))
     created = 0
-    for spec, text in zip(specs, starter_texts(), strict=True):
-        if spec.name in existing or _former_name(spec.name) in existing:
+    for spec, text in zip(starter_specs(), starter_texts(), strict=True):
+        if _existing(spec) is not None:
             continue
         _create(text, actor=actor)
         created += 1
@@ -218,9 +228,7 @@ def starter_library_update(actor=None, *, force: bool = False) -> StarterUpdate:
     """
     result = StarterUpdate()
     for spec in starter_specs():
-        template = ChecklistTemplate.objects.filter(name=spec.name).first()
-        if template is None and (former := _former_name(spec.name)):
-            template = ChecklistTemplate.objects.filter(name=former).first()
+        template = _existing(spec)
         if template is None:
             continue
         label = template.name

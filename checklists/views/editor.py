@@ -77,9 +77,11 @@ def _item_page(request, *, version, item):
             if item is None:
                 saved = template_item_create(version=version, **change)
             else:
-                saved = template_item_update(item=item, **change)
+                saved = template_item_update(item=item, seen=form.cleaned_data["seen"] or None, **change)
         except ValidationError as error:
             show_refusal(form, error)
+            if item is not None and any(e.code == "changed_meanwhile" for e in getattr(error, "error_list", ())):
+                form.saw_current(TemplateItem.objects.get(pk=item.pk))
         else:
             messages.success(request, f"Item {saved.order} is saved.")
             return redirect(_back_to(saved))

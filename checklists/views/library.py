@@ -77,10 +77,16 @@ def template_detail(request, pk):
     if request.method == "POST" and form.is_valid() and conditions.is_valid():
         try:
             saved = template_update(
-                template=form.instance, values=form.template_values(), conditions=conditions.rows(), actor=request.user
+                template=form.instance,
+                values=form.template_values(),
+                conditions=conditions.rows(),
+                seen=form.cleaned_data["seen"] or None,
+                actor=request.user,
             )
         except ValidationError as error:
             show_refusal(form, error, conditions=conditions)
+            if any(e.code == "changed_meanwhile" for e in getattr(error, "error_list", ())):
+                form.saw_current(ChecklistTemplate.objects.get(pk=pk))
         else:
             messages.success(request, f"{saved.name} is saved; the settings apply to checklists created from now on.")
             return redirect("checklists:template_detail", pk=saved.pk)

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("checklists", "0019_condition_fact_restart_dose"),
+        ("checklists", "0020_item_position_at_most_9999"),
     ]
 
     operations = [

@@ -63,6 +63,12 @@ class UnitAdmin(admin.ModelAdmin):
     list_filter = ["kind", "organisation"]
     search_fields = ["name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A unit stays in its organisation: its patients, staff, grants and transfers are that
+        # organisation's, and moving the unit alone would let the access checks, which compare
+        # organisations, disagree with each other.
+        return ["organisation"] if obj is not None else []
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):

@@ -37,6 +37,10 @@ def can_be_on_call(user, unit: Unit, role: str) -> Decision:
         return refuse(f"{user} is not an active {Role(role).label.lower()}.")
     if role != Role.ONCOLOGIST and user.unit_id != unit.pk:
         return refuse(f"{user} works for another unit.")
+    # An oncologist on call opens the unit's alerting patients to themselves (a day's grant): never
+    # across organisations, whatever the caller offered (the roster form offers its own only).
+    if user.unit is None or user.unit.organisation_id != unit.organisation_id:
+        return refuse(f"{user} works for another organisation.")
     return ALLOWED
 
 

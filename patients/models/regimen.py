@@ -92,7 +92,8 @@ class RegimenVersion(models.Model):
         "grade 3 neurological toxicity: stop for good unless resolved within (days)",
         default=7,
         validators=[MinValueValidator(1)],
-        help_text="Also stopped for good: one at the starting or restart dose, or one that recurs.",
+        help_text="Also stopped for good: one at the low dose (the starting dose before a step-up, or the restart "
+        "dose), or one that recurs.",
     )
     other_toxicity_resolve_within_days = models.PositiveSmallIntegerField(
         "other grade 3 reactions: stop unless resolved within (days)", default=14, validators=[MinValueValidator(1)]

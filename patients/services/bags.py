@@ -145,8 +145,12 @@ def infusion_bag_record(
         errors["stabiliser_added"] = "The IV solution stabiliser is added to every bag."
     if compounded_by is None:
         errors["compounded_by"] = "Name who compounded the bag."
+    elif not _of_organisation(compounded_by, event):
+        errors["compounded_by"] = "Name someone of this hospital's pharmacy."
     if checked_by is None:
         errors["checked_by"] = "Name who checked the bag."
+    elif not _of_organisation(checked_by, event):
+        errors["checked_by"] = "Name someone of this hospital's pharmacy."
     elif compounded_by is not None and checked_by.pk == compounded_by.pk:
         errors["checked_by"] = "The bag is checked by a second person, not the one who compounded it."
     elif not (checking := policy.can_check_bag(checked_by)):
@@ -202,6 +206,11 @@ def infusion_bag_record(
         recorded_by=actor,
         recorded_at=now,
     )
+
+
+def _of_organisation(user, event: CareEvent) -> bool:
+    """The bag form offers the patient's organisation's staff only; the service checks it too."""
+    return user.unit_id is not None and user.unit.organisation_id == event.patient.unit.organisation_id
 
 
 def bag_for_event(event_id: int) -> InfusionBag | None:

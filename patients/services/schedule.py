@@ -130,7 +130,7 @@ def _restarted_at_the_restart_dose_before(cycle: Cycle, course: TreatmentCourse,
     )
 
 
-# Why the infusion runs at the regimen's low dose (its starting or restart dose), in words.
+# Why the infusion runs at the regimen's low dose (the starting dose before a step-up, or the restart dose), in words.
 STARTING_DOSE_BEFORE_STEP_UP = "the starting dose, before the step-up"
 RESTART_DOSE_BEFORE_RE_ESCALATION = "the restart dose, before the re-escalation"
 

@@ -193,6 +193,23 @@ def test_the_csv_export_holds_the_filtered_rows_and_is_itself_logged(client, adm
     assert (export.actor_username, export.detail) == ("admin", {"filters": {"action": "login_failed"}})
 
 
+def test_the_log_names_the_fields_of_a_patients_change_but_never_their_values(client, admin_user, patient):
+    """Found by a review: the Detail column showed a patient's names, MRN, birth date and weight
+    to administrators, who see no patient record (README)."""
+    patient.family_name, patient.weight_kg = "Quixotrel", "41.3"
+    patient.save(update_fields=["family_name", "weight_kg"])
+    (change,) = AuditEvent.objects.filter(patient_id=patient.pk, object_type="patients_patient", action="update")
+    assert change.detail["changes"]["family_name"][1] == "Quixotrel"  # the log keeps the values
+
+    verified_login(client, admin_user)
+    page = client.get(reverse("audit:log"), {"patient": patient.pk})
+    assert "family_name" in page.text and "weight_kg" in page.text
+    assert "Quixotrel" not in page.text and "41.3" not in page.text
+    export = client.get(reverse("audit:export"), {"patient": patient.pk})
+    text = b"".join(export.streaming_content).decode()
+    assert "family_name" in text and "Quixotrel" not in text and "41.3" not in text
+
+
 def test_the_audit_log_without_filters_shows_every_row(client, admin_user, some_events):
     verified_login(client, admin_user)
     page = client.get(reverse("audit:log"))

@@ -16,7 +16,7 @@ from accounts.models import Role
 from patients.models import BagOption, CareEvent, InfusionBag, Weighing
 from patients.services import bag_for_event, infusion_bag_record, next_change_after
 
-from ..factories import UserFactory
+from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -116,6 +116,8 @@ def test_the_bag_comes_down_at_the_next_bag_change(start_event):
         ({"checked_by": "the compounder"}, "checked_by", "second person"),
         ({"checked_by": "a nurse"}, "checked_by", "pharmacist"),
         ({"checked_by": None}, "checked_by", "who checked"),
+        ({"checked_by": "another hospital's pharmacist"}, "checked_by", "this hospital's pharmacy"),
+        ({"compounded_by": "another hospital's pharmacist"}, "compounded_by", "this hospital's pharmacy"),
         ({"stabiliser_added": False}, "stabiliser_added", "stabiliser"),
         ({"volume_ml": "0"}, "volume_ml", "more than 0"),
         ({"dose": "  "}, "dose", "Give the dose"),
@@ -130,6 +132,10 @@ def test_a_bag_that_breaks_a_rule_is_refused_at_its_field(patient, good, nurse, 
         fields["checked_by"] = fields["compounded_by"]
     if fields["checked_by"] == "a nurse":
         fields["checked_by"] = nurse
+    for who in ("checked_by", "compounded_by"):
+        if fields[who] == "another hospital's pharmacist":  # found by a review: only the form limited it
+            elsewhere = UnitFactory(organisation=OrganisationFactory(name="Another hospital"))
+            fields[who] = UserFactory(username=f"{who}-elsewhere", role=Role.PHARMACIST, unit=elsewhere)
     with pytest.raises(ValidationError) as refused:
         infusion_bag_record(**fields)
     assert list(refused.value.message_dict) == [field]

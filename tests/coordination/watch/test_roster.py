@@ -87,6 +87,21 @@ def test_only_an_oncologist_is_on_call_as_one_and_only_the_units_coordinator_set
         replace(outsider, ward, [ShiftInput(oncologists[0], PERIOD_START, PERIOD_END)])
 
 
+def test_an_oncologist_of_another_organisation_is_never_on_call(coordinator, ward):
+    """Found by a review: the roster form offers its organisation's oncologists only, but the
+    service took whoever it was given, and being on call opens the unit's alerting patients."""
+    from ...factories import OrganisationFactory, UnitFactory, UserFactory
+
+    elsewhere = UserFactory(
+        role=Role.ONCOLOGIST, unit=UnitFactory(name="Ward", organisation=OrganisationFactory(name="Another hospital"))
+    )
+    assert elsewhere.unit.organisation_id != ward.organisation_id
+    with pytest.raises(ValidationError) as refused:
+        replace(coordinator, ward, [ShiftInput(elsewhere, PERIOD_START, PERIOD_END)])
+    assert "works for another organisation" in refused.value.message_dict["0-user"][0]
+    assert not OnCallShift.objects.exists()
+
+
 def test_a_new_roster_cuts_the_old_one_at_the_edges_of_its_period(coordinator, ward, oncologists):
     first, second, _ = oncologists
     replace(coordinator, ward, [ShiftInput(first, at(1, 8), at(15, 8))], start=at(1, 8), end=at(15, 8))

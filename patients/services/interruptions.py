@@ -29,8 +29,9 @@ STOP_FOR_GOOD = "the label says stop for good. Record a stop for good instead"
 def neurotoxicity_stops_for_good(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
     """Why the label stops for good a grade 3 neurological toxicity that began at `moment`, as the
     words that follow its name ("… at the starting dose, before the step-up"), or None: it
-    occurred at the regimen's low dose (the starting dose before a step-up, or the restart dose), or it recurs (CLINICAL.md, "Interruptions and
-    toxicity"). The watch asks the oncologist with these words; a restart is refused with them."""
+    occurred at the regimen's low dose (the starting dose before a step-up, or the restart dose),
+    or it recurs (CLINICAL.md, "Interruptions and toxicity"). The watch asks the oncologist with
+    these words; a restart is refused with them."""
     if dose := low_dose_at(course=course, moment=moment):
         return f" at {dose}"
     if began := neurotoxicity_resolved_before(course=course, moment=moment):

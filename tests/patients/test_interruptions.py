@@ -16,6 +16,7 @@ from patients.selectors import premedication_for_event
 from patients.services import (
     course_schedule_build,
     course_stop_for_good,
+    event_cancel,
     event_move,
     interruption_restart,
     interruption_stop,
@@ -363,11 +364,18 @@ def test_a_re_escalation_hangs_the_full_dose_bag_and_the_bag_count_starts_again_
     after = [moment for moment in bags if moment > escalated_at]
     assert after[0] - escalated_at == dt.timedelta(hours=course.bag_hours)
 
-    # Moved by hand a day later, the day after the restart: the bags follow it.
+    # Moved by hand to the next afternoon, the day after the restart: the bags follow it.
+    moved_to = escalated_at + DAY + 5 * HOUR
     with time_machine.travel(first.restarted_at + DAY, tick=False):
-        event_move(event=first.re_escalation_event, planned_at=escalated_at + DAY)
-    after = [moment for moment in bag_changes(course) if moment > escalated_at + DAY]
-    assert after[0] - (escalated_at + DAY) == dt.timedelta(hours=course.bag_hours)
+        event_move(event=first.re_escalation_event, planned_at=moved_to)
+    after = [moment for moment in bag_changes(course) if moment > moved_to]
+    assert after[0] - moved_to == dt.timedelta(hours=course.bag_hours)
+
+    # Called off: the bags count from the restart again, as before it was planned.
+    with time_machine.travel(first.restarted_at + DAY, tick=False):
+        event_cancel(event=first.re_escalation_event, reason="Stays at the restart dose for now")
+    later = [moment - first.restarted_at for moment in bag_changes(course) if moment > moved_to][:3]
+    assert later and all(gap % dt.timedelta(hours=course.bag_hours) == dt.timedelta(0) for gap in later)
 
 
 def test_a_re_escalation_of_a_cycle_ended_by_a_long_break_is_cancelled(course, nurse, oncologist):

@@ -406,6 +406,19 @@ def can_change_setting(template, setting: str, *, in_review: bool | None = None)
     return KEPT_WHILE_IN_REVIEW[setting] if in_review else ALLOWED
 
 
+def can_change_approver(user, template, approver_role: str) -> Decision:
+    """Who approves a template's drafts is changed by one of those approvers (anyone may name an
+    approver where none is named): otherwise the author of a draft could loosen "approved by
+    an admin who is a pharmacist" to any admin, submit, and have a colleague approve it."""
+    if approver_role == template.approver_role or not template.approver_role:
+        return ALLOWED
+    if user.role == template.approver_role:
+        return ALLOWED
+    return invalid(
+        f"Only {template.get_approver_role_display().lower()} changes who approves this template.", "approver_role"
+    )
+
+
 def can_approve(user, version) -> Decision:
     """Another admin (of the template's approver role, when it names one) approves a submitted
     draft: nobody who wrote any of it."""

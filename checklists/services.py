@@ -530,6 +530,8 @@ def template_update(
     if seen is not None and seen != template_fingerprint(template):
         raise ValidationError(SETTINGS_CHANGED_MEANWHILE, code="changed_meanwhile")
     in_review = template.versions.filter(status=TemplateVersion.Status.IN_REVIEW).exists()
+    if "approver_role" in values and not in_review:  # in review, the review's own rule refuses first
+        policy.can_change_approver(actor, template, values["approver_role"] or "").enforce()
     return _template_write(template=template, values=values, conditions=conditions, in_review=in_review)
 
 

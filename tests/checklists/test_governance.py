@@ -201,10 +201,29 @@ def test_what_the_approval_requires_cannot_change_while_a_draft_is_in_review(
     with pytest.raises(PermissionDenied, match="approved by an admin who is an oncologist"):
         template_version_approve(version=submitted_for_an_oncologist, actor=pharmacist_admin)
 
-    # Returned, the draft is submitted again under the new settings, which its reviewer then reads.
+    # Returned, the draft is submitted again under the new settings, which its reviewer then reads
+    # (who approves it is changed by one of its approvers: test_only_an_approver_loosens_who_approves).
     template_version_return(version=submitted_for_an_oncologist, actor=oncologist_admin, comment="Settings first.")
-    template_update(template=template, values=values, conditions=conditions, actor=author)
+    template_update(template=template, values=values, conditions=conditions, actor=oncologist_admin)
     assert _reviewed_settings(template) != before
+
+
+def test_only_an_approver_loosens_who_approves(published, author, pharmacist_admin, oncologist_admin):
+    """Found by a review: the author of a draft could turn "approved by an admin who is an
+    oncologist" into any admin, submit, and have a colleague approve it."""
+    template = published.template
+    template_update(template=template, values={"approver_role": Role.ONCOLOGIST}, actor=author)  # naming one: anyone
+    for actor, role in ((author, ""), (pharmacist_admin, Role.PHARMACIST)):
+        with pytest.raises(ValidationError) as refused:
+            template_update(template=template, values={"approver_role": role}, actor=actor)
+        assert refused.value.message_dict == {
+            "approver_role": ["Only an admin who is an oncologist changes who approves this template."]
+        }
+    template.refresh_from_db()
+    assert template.approver_role == Role.ONCOLOGIST
+    template_update(template=template, values={"approver_role": ""}, actor=oncologist_admin)
+    template.refresh_from_db()
+    assert template.approver_role == ""
 
 
 def test_the_other_settings_and_the_same_ones_sent_again_still_save_while_a_draft_is_in_review(

@@ -3,7 +3,8 @@ returned with comments; or, in an emergency, published by one admin with a reaso
 by another afterwards. A new template's first version from the starter library is installed
 without review (`template_version_install`), and said so. Who may take each step is
 checklists.policy's answer; each step is kept in the version's review history (TemplateReview,
-append-only) and in the audit log.
+append-only) and in the audit log. A draft that nobody will finish is discarded
+(`template_version_discard`) with a reason, which frees the template for a new draft or an import.
 """
 
 import datetime as dt
@@ -29,12 +30,12 @@ def _locked(version: TemplateVersion) -> TemplateVersion:
     return TemplateVersion.objects.select_related("template", "published_by").get(pk=version.pk)
 
 
-def _comment(text: str, *, required: str = "", minimum: int = 0) -> str:
+def _comment(text: str, *, required: str = "", minimum: int = 0, field: str = "comment") -> str:
     text = (text or "").strip()
     if required and len(text) < max(minimum, 1):
-        raise ValidationError({"comment": required})
+        raise ValidationError({field: required})
     if len(text) > COMMENT_MAX:
-        raise ValidationError({"comment": f"Keep it under {COMMENT_MAX:,} characters."})
+        raise ValidationError({field: f"Keep it under {COMMENT_MAX:,} characters."})
     return text
 
 
@@ -184,3 +185,36 @@ def template_version_install(
     published = template_version_publish(version=version, actor=actor, change_summary=change_summary, now=now)
     _record(published, TemplateReview.Step.INSTALLED, actor, "", now)
     return published
+
+
+DISCARD_REASON_REQUIRED = "Say why the draft is discarded: its history keeps the reason for the next author."
+
+
+@audited(ChecklistAuditAction.DISCARD)
+@transaction.atomic
+def template_version_discard(
+    *, version: TemplateVersion, actor, reason: str, now: dt.datetime | None = None
+) -> TemplateVersion:
+    """Abandon a draft, saying why: the template has no draft afterwards, so a new draft, an
+    import or a starter-library update can follow. Refused for a draft in review (it is returned
+    to draft first: its reviewer may be reading it) and for any version that is not a draft.
+
+    The version is kept, marked discarded, rather than deleted: its review history (a draft
+    that was submitted and returned has one; TemplateReview is append-only and protects its
+    version) must survive, and the reason is kept there too, as one more step, where the
+    template's page lists every step. One path for every draft, whether it was ever submitted or
+    not, keeps the version numbers unique for ever (an export named v3 is never another v3)
+    and needs no deletion: a discarded version never changes (the models and, on PostgreSQL,
+    the triggers refuse changes to it and its items) and is never instantiated (only published
+    versions are)."""
+    now = now or timezone.now()
+    ChecklistTemplate.objects.select_for_update().get(pk=version.template_id)
+    # The version row too: whoever takes it first (a submit, a publication, this) wins, and the
+    # other reads the status that it left and is refused with what to do instead.
+    version = TemplateVersion.objects.select_for_update(of=("self",)).select_related("template").get(pk=version.pk)
+    policy.can_discard(actor, version).enforce()
+    text = _comment(reason, required=DISCARD_REASON_REQUIRED, field="reason")
+    version.status = TemplateVersion.Status.DISCARDED
+    version.save(update_fields=["status"])
+    _record(version, TemplateReview.Step.DISCARDED, actor, text, now)
+    return version

@@ -543,10 +543,11 @@ def template_import(data_or_text: str | bytes | Mapping, *, actor) -> TemplateVe
             )
         unpublished = template.versions.filter(status__in=TemplateVersion.UNPUBLISHED).first()
         if unpublished is not None:
+            in_review = unpublished.status == TemplateVersion.Status.IN_REVIEW
             raise ValidationError(
-                f"“{template.name}” already has v{unpublished.number} "
-                f"{'in review' if unpublished.status == TemplateVersion.Status.IN_REVIEW else 'as a draft'}: "
-                "publish it or delete it before importing another version."
+                f"“{template.name}” already has v{unpublished.number} {'in review' if in_review else 'as a draft'}: "
+                "publish it, or discard it (“Discard draft…” on its page"
+                f"{', after returning it to draft' if in_review else ''}), before importing another version."
             )
         kept = settings_differences(template, spec)
         number = (template.versions.aggregate(top=Max("number"))["top"] or 0) + 1

@@ -47,6 +47,7 @@ class ChecklistAuditAction(models.TextChoices):
     REVIEW_AFTER = "review_after", "Review an emergency publication"
     IMPORT = "import", "Import a template"
     INSTALL = "install", "Install a starter template"
+    DISCARD = "discard", "Discard a template draft"
 
 
 class ChecklistTemplate(models.Model):
@@ -103,6 +104,11 @@ class TemplateVersion(models.Model):
         IN_REVIEW = "in_review", "Submitted for review"
         PUBLISHED = "published", "Published"
         RETIRED = "retired", "Retired"
+        # An abandoned draft (checklists.governance.template_version_discard). It is kept, not
+        # deleted, so that its review history (append-only, and the reason it was discarded),
+        # its items and its number stay readable; it never changes again, and it is no longer
+        # the template's draft, so a new draft, an import or a starter update may follow.
+        DISCARDED = "discarded", "Discarded"
 
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -133,22 +139,26 @@ class TemplateVersion(models.Model):
         return f"{self.template} v{self.number} ({self.get_status_display()})"
 
     def save(self, *args, **kwargs):
-        # Once published, the only change a version may see is its retirement.
+        # Once published, the only change a version may see is its retirement; once discarded, none.
         if self.pk:
             stored = TemplateVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
             retiring = stored == self.Status.PUBLISHED and self.status == self.Status.RETIRED
-            if stored in (self.Status.PUBLISHED, self.Status.RETIRED) and not (
-                retiring and kwargs.get("update_fields") == ["status"]
-            ):
-                raise PublishedVersionError("A published or retired template version never changes.")
+            if stored in self.FROZEN and not (retiring and kwargs.get("update_fields") == ["status"]):
+                raise PublishedVersionError("A published, retired or discarded template version never changes.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         if self.status not in self.UNPUBLISHED:
-            raise PublishedVersionError("A published or retired template version is kept for its checklists.")
+            raise PublishedVersionError(
+                "A published, retired or discarded template version is kept for its checklists and its history."
+            )
         return super().delete(*args, **kwargs)
 
+    # On its way to publication: the template's one draft (constraint one_draft_version).
     UNPUBLISHED = (Status.DRAFT, Status.IN_REVIEW)
+    FROZEN = (Status.PUBLISHED, Status.RETIRED, Status.DISCARDED)
+    # What a new draft is copied from: never a discarded draft, whose changes were abandoned.
+    RELEASED = (Status.PUBLISHED, Status.RETIRED)
 
     @property
     def is_editable(self) -> bool:
@@ -163,7 +173,8 @@ class TemplateVersion(models.Model):
 class TemplateReview(models.Model):
     """One step of a version's way to publication, kept for its history: submitted, returned with
     comments, approved (which publishes it), published alone in an emergency, reviewed afterwards;
-    or a new template's first version installed from the starter library."""
+    or a new template's first version installed from the starter library; or a draft discarded
+    (the comment: why)."""
 
     class Step(models.TextChoices):
         SUBMITTED = "submitted", "Submitted for review"
@@ -172,6 +183,7 @@ class TemplateReview(models.Model):
         EMERGENCY = "emergency", "Published without review (emergency)"
         REVIEWED_AFTER = "reviewed_after", "Emergency publication reviewed"
         INSTALLED = "installed", "Installed from the starter library (published without review)"
+        DISCARDED = "discarded", "Draft discarded"
 
     version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="reviews")
     step = models.CharField(max_length=20, choices=Step.choices)

@@ -360,7 +360,7 @@ def awaiting_check_by(user, roles: TeamRoles) -> Q:
 # approves it, which publishes it. Nobody who wrote any of the draft approves it. An admin alone
 # may publish in an emergency, with a reason; another admin then reviews it afterwards.
 
-NOT_AN_EDITOR = refuse("Only an admin may edit, submit or approve checklist templates.")
+NOT_AN_EDITOR = refuse("Only an admin may edit, submit, approve or discard checklist templates.")
 
 
 def _is_author(user, version) -> bool:
@@ -447,6 +447,28 @@ def can_publish_in_emergency(user, version) -> Decision:
         return NOT_AN_EDITOR
     if not version.is_unpublished:
         return invalid("Only a draft can be published.")
+    return ALLOWED
+
+
+DISCARD_IN_REVIEW = invalid(
+    "This draft is submitted for review: return it to draft on its review page first (an author may "
+    "withdraw it there), then discard it."
+)
+DISCARD_RELEASED = invalid("Only a draft can be discarded: a published or retired version is kept for its checklists.")
+DISCARD_DISCARDED = invalid("This draft is discarded already.")
+
+
+def can_discard(user, version) -> Decision:
+    """An admin, who may edit the draft, abandons it (with a reason): only a draft that nobody is
+    reviewing, so that a reviewer never loses what they are reading."""
+    if not can(user, EDIT_TEMPLATES):
+        return NOT_AN_EDITOR
+    if version.status == version.Status.IN_REVIEW:
+        return DISCARD_IN_REVIEW
+    if version.status == version.Status.DISCARDED:
+        return DISCARD_DISCARDED
+    if version.status != version.Status.DRAFT:
+        return DISCARD_RELEASED
     return ALLOWED
 
 

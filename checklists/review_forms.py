@@ -1,10 +1,11 @@
 """The forms of a draft's review page: submit, approve, return, publish in an emergency, review
-afterwards. Each validates at its field and saves nothing; the views call checklists.governance."""
+afterwards; and the form that discards a draft. Each validates at its field and saves nothing;
+the views call checklists.governance."""
 
 from crispy_forms.helper import FormHelper
 from django import forms
 
-from .governance import COMMENT_MAX, EMERGENCY_REASON_MIN
+from .governance import COMMENT_MAX, DISCARD_REASON_REQUIRED, EMERGENCY_REASON_MIN
 
 SUMMARY_HELP = "Shown to the reviewer and in the version history, for example “Dexamethasone item now for adults only”."
 
@@ -83,3 +84,24 @@ class ReviewAfterForm(_StepForm):
 STEP_FORMS = {
     form.action: form for form in (SubmitForReviewForm, ApproveForm, ReturnForm, EmergencyPublishForm, ReviewAfterForm)
 }
+
+
+class DiscardDraftForm(forms.Form):
+    """Why a draft is abandoned (its own page: checklists.views.library.version_discard)."""
+
+    reason = forms.CharField(
+        label="Why it is discarded",
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": DISCARD_REASON_REQUIRED,
+            "max_length": f"Keep it under {COMMENT_MAX:,} characters.",
+        },
+        help_text="Kept in the version's history, with its items, for whoever writes the next draft.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True

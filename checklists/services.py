@@ -61,12 +61,14 @@ ATTESTATION_VALUE = "attested"
 @audited(AuditEvent.Action.CREATE)
 @transaction.atomic
 def template_version_new_draft(*, template: ChecklistTemplate, actor) -> TemplateVersion:
-    """The template's draft, made as a copy of its newest version when there is none."""
+    """The template's draft, made as a copy of its newest published (or retired) version when
+    there is none."""
     ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
     draft = template.versions.filter(status__in=TemplateVersion.UNPUBLISHED).first()
     if draft:
         return draft
-    source = template.versions.exclude(status__in=TemplateVersion.UNPUBLISHED).order_by("-number").first()
+    # The newest version that was published: a discarded draft's changes were abandoned.
+    source = template.versions.filter(status__in=TemplateVersion.RELEASED).order_by("-number").first()
     number = (template.versions.aggregate(top=Max("number"))["top"] or 0) + 1
     draft = TemplateVersion.objects.create(template=template, number=number)
     if actor is not None and actor.pk is not None:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("versions/<int:pk>/edit/", views.draft_edit, name="draft_edit"),
     path("versions/<int:pk>/items/new/", views.item_add, name="item_add"),
     path("versions/<int:pk>/review/", views.version_review, name="version_review"),
+    path("versions/<int:pk>/discard/", views.version_discard, name="version_discard"),
     path("versions/<int:pk>/preview/", views.version_preview_page, name="version_preview"),
     path("items/<int:pk>/edit/", views.item_edit, name="item_edit"),
     path("items/<int:pk>/delete/", views.item_delete, name="item_delete"),

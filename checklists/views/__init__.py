@@ -9,6 +9,7 @@ from .library import (
     template_list,
     version_compare,
     version_detail,
+    version_discard,
 )
 from .preview import version_preview_page
 from .review import version_review
@@ -25,6 +26,7 @@ __all__ = [
     "template_list",
     "version_compare",
     "version_detail",
+    "version_discard",
     "version_export",
     "version_preview_page",
     "version_review",

@@ -1,4 +1,5 @@
-"""The template library: list, a template's settings and versions, new draft, publish, compare."""
+"""The template library: list, a template's settings and versions, new draft, discard a draft,
+publish, compare."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -6,7 +7,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import policy
+from .. import governance, policy
 from ..compare import versions_compare
 from ..forms import (
     ChecklistTemplateForm,
@@ -16,6 +17,7 @@ from ..forms import (
 )
 from ..governance import emergency_review_pending, versions_awaiting_review_after
 from ..models import ChecklistTemplate, TemplateReview, TemplateVersion
+from ..review_forms import DiscardDraftForm
 from ..services import (
     template_create,
     template_update,
@@ -44,7 +46,8 @@ def template_list(request):
         else:
             messages.success(request, f"{created.name} is created. Make its first draft to add items.")
             return redirect("checklists:template_detail", pk=created.pk)
-    versions = TemplateVersion.objects.exclude(status=TemplateVersion.Status.RETIRED).order_by("number")
+    listed = (TemplateVersion.Status.RETIRED, TemplateVersion.Status.DISCARDED)
+    versions = TemplateVersion.objects.exclude(status__in=listed).order_by("number")
     templates = ChecklistTemplate.objects.prefetch_related("conditions", Prefetch("versions", queryset=versions))
     rows = []
     for template in templates:
@@ -93,9 +96,21 @@ def template_detail(request, pk):
     template = get_object_or_404(ChecklistTemplate.objects.prefetch_related("conditions"), pk=pk)
     versions = list(template.versions.select_related("published_by").prefetch_related("reviews").order_by("-number"))
     history = TemplateReview.objects.filter(version__template=template).select_related("actor", "version")
-    pairs = list(zip(versions[1:], versions, strict=False))  # (older, newer) for the compare links
-    compare_with = {newer.pk: older for older, newer in pairs}
-    rows = [{"version": v, "previous": compare_with.get(v.pk)} for v in versions]
+    # Each version is compared with the newest older one that was not discarded: a discarded
+    # draft is no step between the versions around it (the next draft was copied past it).
+    compare_with, previous = {}, None
+    for version in reversed(versions):
+        compare_with[version.pk] = previous
+        if version.status != TemplateVersion.Status.DISCARDED:
+            previous = version
+    rows = [
+        {
+            "version": v,
+            "previous": compare_with[v.pk],
+            "discard": v.is_editable and policy.can_discard(request.user, v),
+        }
+        for v in versions
+    ]
     has_draft = any(v.is_editable for v in versions)
     in_review = any(v.status == TemplateVersion.Status.IN_REVIEW for v in versions)
     return render(
@@ -139,15 +154,49 @@ def version_detail(request, pk):
 
 @staff_required
 def draft_edit(request, pk):
-    in_review = TemplateVersion.objects.filter(pk=pk, status=TemplateVersion.Status.IN_REVIEW).exists()
-    if in_review:  # an old link to the editor: say why it does not open, and where to go
+    status = TemplateVersion.objects.filter(pk=pk).values_list("status", flat=True).first()
+    # An old link to the editor of a draft that is no longer one: say why it does not open, and where to go.
+    if status == TemplateVersion.Status.IN_REVIEW:
         messages.info(request, "This draft is in review and cannot be edited; return it to draft to change it.")
         return redirect("checklists:version_review", pk=pk)
+    if status == TemplateVersion.Status.DISCARDED:
+        messages.info(request, "This draft is discarded and never changes; make a new draft on the template's page.")
+        return redirect("checklists:version_detail", pk=pk)
     version = get_draft_or_404(pk)
     return render(
         request,
         "checklists/version_detail.html",
-        {"version": version, "items": _items(version), "editable": True},
+        {
+            "version": version,
+            "items": _items(version),
+            "editable": True,
+            "discard": policy.can_discard(request.user, version),
+        },
+    )
+
+
+@staff_required
+def version_discard(request, pk):
+    """Discard a draft, with a reason (a small form of its own, before anything is done)."""
+    version = get_object_or_404(TemplateVersion.objects.select_related("template"), pk=pk)
+    form = DiscardDraftForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            governance.template_version_discard(version=version, actor=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            show_refusal(form, error)
+            version.refresh_from_db()  # submitted or published meanwhile: the page says so
+        else:
+            messages.success(
+                request,
+                f"{version.template.name} v{version.number} is discarded; its items and history are kept. "
+                "The template has no draft now: make a new one or import a file.",
+            )
+            return redirect("checklists:template_detail", pk=version.template_id)
+    return render(
+        request,
+        "checklists/version_discard.html",
+        {"version": version, "form": form, "offer": policy.can_discard(request.user, version)},
     )
 
 

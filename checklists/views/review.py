@@ -55,6 +55,7 @@ def _offers(user, version: TemplateVersion, pending_after: bool) -> dict:
         "return": policy.can_return(user, version),
         "emergency": policy.can_publish_in_emergency(user, version),
         "review_after": policy.can_review_after(user, version, pending=pending_after),
+        "discard": policy.can_discard(user, version),  # on its own page (views.library.version_discard)
     }
 
 

@@ -354,7 +354,7 @@ def test_an_import_is_refused_while_the_template_has_an_unpublished_version(db, 
     TemplateVersion.objects.filter(pk=draft.pk).update(status=status)
     before = _counts()
     said = "in review" if status == "in_review" else "as a draft"
-    with pytest.raises(ValidationError, match=f"“Bag change” already has v2 {said}: publish it or delete it"):
+    with pytest.raises(ValidationError, match=f"“Bag change” already has v2 {said}: publish it, or discard it"):
         template_import(sample(), actor=admin_user)
     assert _counts() == before
 

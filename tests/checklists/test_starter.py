@@ -11,6 +11,7 @@ from checklists import starter
 from checklists.governance import (
     emergency_review_pending,
     template_version_approve,
+    template_version_discard,
     template_version_submit,
 )
 from checklists.interchange import ITEM_FIELDS, template_read
@@ -331,6 +332,24 @@ def test_the_update_leaves_a_template_with_an_open_draft_alone(db, admin_user):
     assert FORMER_STEP_UP in result.drafted
     assert list(template.versions.values_list("number", "status")) == [(2, "draft"), (1, "published")]
     assert not draft.items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
+
+
+def test_once_the_open_draft_is_discarded_the_update_drafts_the_corrections(db, admin_user):
+    _old_library()
+    template = ChecklistTemplate.objects.get(name="Bag change")
+    draft = template_version_new_draft(template=template, actor=admin_user)
+    assert starter_library_update().skipped == {"Bag change": "it has an open draft"}
+
+    template_version_discard(version=draft, actor=admin_user, reason="Started by mistake; the library brings it.")
+    result = starter_library_update(actor=admin_user)
+
+    assert result.drafted["Bag change"].number == 3
+    assert list(template.versions.values_list("number", "status")) == [
+        (3, "draft"),
+        (2, "discarded"),
+        (1, "published"),
+    ]
+    assert result.drafted["Bag change"].items.filter(records=TemplateItem.Records.PUMP_RATE).exists()
 
 
 def test_the_update_leaves_a_local_edit_alone_unless_forced_and_then_only_drafts(db, admin_user):

@@ -36,6 +36,7 @@ class Blocker:
     reason: str
     kind: str  # open, unverified or hard_stop: with the task (and its answer), what an override covers
     value: str = ""  # the answer of a done task that blocks
+    due_at: dt.datetime | None = field(default=None, compare=False)  # the task's; late once it has passed
 
     @property
     def key(self) -> str:
@@ -54,10 +55,18 @@ class Readiness:
     opens_at: dt.datetime | None = None  # when its work opens: its first task comes within WORK_HORIZON
     # Not ready, but nothing is due yet (`with_clock`): said neutrally, never as blocked.
     not_yet_due: bool = False
+    # Not ready and late (`with_clock`): a hard stop failed, or a task that blocks is past its due
+    # time. Only this is red: open work not yet due is a plan being worked, not a danger.
+    late: bool = False
 
     def with_clock(self, now: dt.datetime) -> "Readiness":
-        """The same gate, read at `now`: an event whose work has not opened is not yet due."""
+        """The same gate, read at `now`: an event whose work has not opened is not yet due; one
+        whose blocking work is overdue, or whose hard stop failed, is late."""
         self.not_yet_due = not self.ready and self.opens_at is not None and self.opens_at > now
+        self.late = any(
+            blocker.kind == "hard_stop" or (blocker.due_at is not None and blocker.due_at <= now)
+            for blocker in self.unresolved
+        )
         return self
 
     @property
@@ -94,13 +103,17 @@ def task_blocker(task: Task) -> Blocker | None:
     """Why a task keeps its checklist from being ready, or None."""
     if task.status == Task.Status.DONE:
         if task.hard_stop_failed:
-            return Blocker(task.pk, task.role, task.text, f"hard stop failed ({task.value})", "hard_stop", task.value)
+            return Blocker(
+                task.pk, task.role, task.text, f"hard stop failed ({task.value})", "hard_stop", task.value, task.due_at
+            )
         if task.needs_verification and task.verified_by_id is None:
             role = task.verifier_role or task.role
-            return Blocker(task.pk, role, task.text, "awaiting independent verification", "unverified", task.value)
+            return Blocker(
+                task.pk, role, task.text, "awaiting independent verification", "unverified", task.value, task.due_at
+            )
         return None
     if task.status == Task.Status.OPEN and task.required:
-        return Blocker(task.pk, task.role, task.text, "open", "open")
+        return Blocker(task.pk, task.role, task.text, "open", "open", due_at=task.due_at)
     return None  # not applicable, cancelled, or optional
 
 

@@ -274,6 +274,7 @@ RULES = {
     "checklists:draft_edit": Page(TEMPLATES, target="draft"),
     "checklists:item_add": Page(TEMPLATES, target="draft"),
     "checklists:version_review": Page(TEMPLATES, target="draft"),
+    "checklists:version_discard": Page(TEMPLATES, target="draft"),
     "checklists:version_preview": Page(TEMPLATES, target="version"),
     "checklists:item_edit": Page(TEMPLATES, target="draft_item"),
     "checklists:item_delete": Page(TEMPLATES, target="draft_item", method="post"),

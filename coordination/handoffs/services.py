@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts.audit import audited
@@ -260,7 +261,9 @@ def _take(
 
 
 def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None:
+    """Tell `users` in the bell, naming the patient by name and MRN (behind sign-in: the bell may)."""
     link = f"/handoffs/{handoff.pk}/"
+    body = f"{handoff.patient} · {body}"
     Notification.objects.bulk_create(
         Notification(
             recipient=user,
@@ -523,7 +526,7 @@ def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime 
     _notify(
         [handoff.from_person],
         title=f"Handoff accepted by {actor}",
-        body=f"{handoff.to_unit} took over {taken} action(s).",
+        body=f"{handoff.to_unit} took over {taken} action{pluralize(taken)}.",
         handoff=handoff,
         now=now,
     )

@@ -187,6 +187,12 @@ class CareEvent(models.Model):
         return self.patient.unit.zone
 
     @property
+    def is_live(self) -> bool:
+        """Planned or under way: its gate still decides something (a done, missed or cancelled
+        event's gate is history)."""
+        return self.status in (self.Status.PLANNED, self.Status.IN_PROGRESS)
+
+    @property
     def local_planned_at(self) -> dt.datetime:
         return timezone.localtime(self.planned_at, self.zone)
 

@@ -75,8 +75,8 @@ def test_an_infusion_start_turns_ready_as_each_role_does_its_part(page, login_as
     login_as(page, "oncologist")
     page.get_by_role("link", name=patient_link).click()
     expect(page.get_by_role("heading", name=patient.full_name)).to_be_visible()
-    expect(page.get_by_text("Not ready")).to_be_visible()
-    expect(page.get_by_text("Blocked by oncologist (1)")).to_be_visible()
+    expect(page.get_by_text("Work under way")).to_be_visible()  # nothing late: not red
+    expect(page.get_by_text("Waiting for oncologist (1)")).to_be_visible()
     page.get_by_role("link", name="My work").click()
     page.get_by_label(f"{CLEAR}: I attest").check()
     complete(page, CLEAR)

@@ -40,11 +40,36 @@ def test_an_event_weeks_ahead_is_not_yet_due_on_the_patient_page(client, nurse, 
     assert "Work opens" in row and "text-danger" not in row and "Not ready" not in row
 
 
-def test_an_event_whose_work_is_due_is_not_ready_in_red(client, nurse, patient, checklist_template):
+def test_an_event_whose_work_is_open_but_not_late_is_under_way_not_red(client, nurse, patient, checklist_template):
+    """Found by a review of the pages: every event of the next day read a red "Not ready"."""
     soon = event_at(patient, timezone.now() + dt.timedelta(hours=40))  # its weight is due in 16 h
     client.force_login(nurse)
     page = client.get(reverse("event_detail", args=[soon.pk])).content.decode()
+    assert "Work under way" in page and "text-bg-danger" not in page
+    row = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    row = row.split(f'href="/events/{soon.pk}/"')[1].split("</tr>")[0]
+    assert "Waiting for nurse (2)" in row and "text-danger" not in row
+
+
+def test_an_event_whose_work_is_overdue_is_not_ready_in_red(client, nurse, patient, checklist_template):
+    late = event_at(patient, timezone.now() + dt.timedelta(hours=20))  # its weight was due 4 h ago
+    client.force_login(nurse)
+    page = client.get(reverse("event_detail", args=[late.pk])).content.decode()
     assert '<span class="badge text-bg-danger">Not ready</span>' in page
+    row = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    row = row.split(f'href="/events/{late.pk}/"')[1].split("</tr>")[0]
+    assert '<div class="small text-danger">Waiting for nurse (2)' in row
+
+
+def test_a_missed_event_is_marked_and_its_gate_is_history(client, nurse, patient, checklist_template, settings):
+    settings.EVENT_SETTLE_HOURS = 12
+    missed = event_at(patient, timezone.now() - dt.timedelta(hours=13))
+    events_settle()
+    client.force_login(nurse)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    row = page.split(f'href="/events/{missed.pk}/"')[1].split("</tr>")[0]
+    assert '<span class="badge text-bg-danger">Missed</span>' in row
+    assert "Not ready" not in row and "Waiting for" not in row
 
 
 def test_the_board_leaves_out_the_events_not_yet_due(client, coordinator, patient, checklist_template):

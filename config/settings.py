@@ -411,6 +411,7 @@ REMINDER_MAX_ATTEMPTS = env_count("REMINDER_MAX_ATTEMPTS", 6)
 # How far back the sweep looks for what fell due: covers a sweep that did not run for this long.
 REMINDER_CATCH_UP_HOURS = env_count("REMINDER_CATCH_UP_HOURS", 24)
 # Channels besides the bell (which always rings): dotted paths of coordination.reminders.channels.Channel.
+NOTIFICATION_RETIRE_MINUTES = env_count("NOTIFICATION_RETIRE_MINUTES", 15)
 REMINDER_CHANNELS = env.list("REMINDER_CHANNELS", default=["coordination.reminders.channels.EmailChannel"])
 CELERY_BEAT_SCHEDULE.update(
     {
@@ -422,6 +423,12 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "coordination.reminders_sweep",
             "schedule": float(REMINDER_SWEEP_SECONDS),
             "options": {"expires": max(REMINDER_SWEEP_SECONDS - 5, 1)},
+        },
+        # Unread notifications of patients their recipients no longer see leave the bell's count.
+        "notifications-retire": {
+            "task": "coordination.notifications_retire",
+            "schedule": 60.0 * NOTIFICATION_RETIRE_MINUTES,
+            "options": {"expires": 60.0 * NOTIFICATION_RETIRE_MINUTES - 5},
         },
         # Every minute: urgent toxicity alerts not acknowledged in time go to the next person
         # on the on-call roster (coordination/watch/).

@@ -60,6 +60,7 @@ from .handoffs.services import (
 )
 from .models import Handoff, OnCallShift
 from .reminders.models import Reminder, TaskSnooze
+from .reminders.services import notifications_retire_unseeable
 from .watch.services import ShiftInput, alert_acknowledge, roster_replace
 
 ORGANISATION = "Riverside University Hospital"
@@ -461,6 +462,7 @@ def seed_demo(*, password: str) -> SeedResult:
     # Past events get their outcome now, as beat would within EVENT_SETTLE_MINUTES: the demo does
     # not change under its first visitor's eyes.
     events_settle()
+    notifications_retire_unseeable()  # as the beat would: the bell counts what the list shows
     return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1, starter=starter)
 
 

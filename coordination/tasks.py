@@ -7,6 +7,7 @@ delivery with `transaction.on_commit` (coordination.reminders.sweep.dispatch).
 from celery import shared_task
 
 from .reminders.delivery import reminders_deliver as deliver
+from .reminders.services import notifications_retire_unseeable as retire_unseeable
 from .reminders.sweep import reminders_sweep as sweep
 from .watch.services import alerts_escalate as escalate
 
@@ -35,3 +36,10 @@ def reminders_deliver(reminder_ids: list[int]) -> None:
 def alerts_escalate() -> None:
     """Every minute (CELERY_BEAT_SCHEDULE): urgent alerts not acknowledged in time go down the roster."""
     escalate()
+
+
+@shared_task(name="coordination.notifications_retire", soft_time_limit=240, time_limit=280, ignore_result=True)
+def notifications_retire() -> None:
+    """Every NOTIFICATION_RETIRE_MINUTES (CELERY_BEAT_SCHEDULE): unread notifications of patients
+    their recipients no longer see leave the bell's count."""
+    retire_unseeable()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.audit import audited
 from accounts.models import AuditEvent, Role, User
 from checklists.models import Task
+from patients.models import Patient
 
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_snooze, hard_stop_recipients
@@ -96,6 +97,25 @@ def notifications_mark_read(*, recipient, ids=None, now=None) -> int:
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=now or timezone.now())
+
+
+def notifications_retire_unseeable(*, recipient: User | None = None, now: dt.datetime | None = None) -> int:
+    """Mark read the unread notifications that name a patient their recipient no longer sees (a
+    care team left, a grant or a handoff's access ended, a transfer): the list and the API hide
+    them already, and the bell's count, which is not narrowed on every page (docs/performance.md),
+    then agrees with the list. For one recipient (their notifications page) or for everyone with
+    such notifications (the beat, every NOTIFICATION_RETIRE_MINUTES). Returns how many."""
+    now = now or timezone.now()
+    unread = Notification.objects.filter(read_at__isnull=True, patient__isnull=False)
+    if recipient is not None:
+        recipients = [recipient]
+    else:
+        recipients = User.objects.filter(pk__in=unread.values("recipient_id"))
+    retired = 0
+    for user in recipients:
+        hidden = unread.filter(recipient=user).exclude(patient__in=Patient.objects.visible_to(user).values("pk"))
+        retired += hidden.update(read_at=now)
+    return retired
 
 
 def _notify(recipient_ids, *, title: str, body: str, link: str, patient) -> None:

@@ -4,10 +4,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ..selectors import notifications_of
-from ..services import notifications_mark_read
+from ..services import notifications_mark_read, notifications_retire_unseeable
 
 
 def notification_list(request):
+    notifications_retire_unseeable(recipient=request.user)  # the bell then counts what the list shows
     return render(
         request, "coordination/reminders/notifications.html", {"notifications": notifications_of(request.user)}
     )

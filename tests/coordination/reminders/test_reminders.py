@@ -981,6 +981,24 @@ def test_a_nurse_taken_off_the_care_team_no_longer_reads_the_patients_name_on_he
     assert patient.family_name not in page and patient.mrn not in page
     api = client.get("/api/v1/notifications/")
     assert api.status_code in (200, 401, 403) and patient.mrn not in api.content.decode()
+    # Found by a review of the pages: the bell still counted them. Opening the page retires them.
+    assert unread_count(nurse) == 0
+
+
+def test_the_beat_retires_the_bells_notifications_of_patients_no_longer_seen(event, cast, run, patient):
+    from coordination.reminders.selectors import unread_count
+    from coordination.tasks import notifications_retire
+    from patients.models import CareTeamMember
+    from patients.services.team import care_team_remove
+
+    run(EVENT_AT - dt.timedelta(hours=2))
+    nurse, pharmacist = cast["nurse"], cast["pharmacist"]
+    still_seen = unread_count(pharmacist)
+    assert unread_count(nurse) and still_seen
+    care_team_remove(member=CareTeamMember.objects.get(patient=patient, user=nurse), actor=cast["coord"])
+    notifications_retire()
+    assert unread_count(nurse) == 0
+    assert unread_count(pharmacist) == still_seen  # still on the team: nothing of theirs is touched
 
 
 def test_a_shorter_snooze_in_place_of_a_longer_one_releases_what_it_held_at_its_end(

@@ -64,7 +64,7 @@ def require(user, ability: Ability) -> None:
     """Refuse, in words the user understands, what their role may not do."""
     if not can(user, ability):
         allowed = sorted(Role(role).label if role in Role.values else "Administrator" for role in ability.roles)
-        raise PermissionDenied(f"Only {' or '.join(allowed).lower()}s may {ability.label}.")
+        raise PermissionDenied(f"Only {' or '.join(f'{label}s' for label in allowed).lower()} may {ability.label}.")
 
 
 def ability_required(ability: Ability):

@@ -23,6 +23,14 @@ def test_a_403_says_why_with_the_navigation_around_it(client, pharmacist, caplog
     assert record.status_code == 403 and record.exc_info is None  # a line, not a traceback
 
 
+def test_a_refusal_naming_two_roles_puts_both_in_the_plural(client, nurse):
+    """Found by a review of the pages: "Only administrator or coordinators may read the unit reports"."""
+    client.force_login(nurse)
+    response = client.get(reverse("reports:unit"))
+    assert response.status_code == 403
+    assert "Only administrators or coordinators may read the unit reports." in response.content.decode()
+
+
 def test_a_404_is_the_apps_own_page_and_leaks_nothing(client, outsider, patient):
     with_unmistakable_names(patient)  # the outsider's generated name could share a generated one
     client.force_login(outsider)

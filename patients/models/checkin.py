@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.triggers import PATIENT_COLUMN, change_trigger
 
 from ..vitals import TemperatureUnit
+from ..warning_signs import BY_KEY
 from .record import Patient
 
 
@@ -42,6 +43,11 @@ class HomeCheckIn(models.Model):
         ordering = ["-checked_at", "-pk"]
         indexes = [models.Index(fields=["patient", "-checked_at"])]
         triggers = [change_trigger(patient=PATIENT_COLUMN)]
+
+    @property
+    def sign_labels(self) -> list[str]:
+        """The warning signs in words, as the form asked them."""
+        return [BY_KEY[key].label if key in BY_KEY else key for key in self.signs]
 
     def __str__(self) -> str:
         return f"Home check of {self.patient} at {self.checked_at:%Y-%m-%d %H:%M}"

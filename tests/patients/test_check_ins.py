@@ -95,3 +95,11 @@ def test_the_form_shows_the_red_flags_after_saving(client, patient, nurse):
     )
     assert "Red flags: Slurred speech." in response.text
     assert "Daily home checks" in response.text
+
+
+def test_the_table_of_home_checks_names_the_signs_in_words(client, patient, nurse):
+    """Found by a review of the pages: the table read "headache, loss_of_balance"."""
+    check(patient, nurse, signs=["headache", "loss_of_balance"])
+    client.force_login(nurse)
+    page = client.get(reverse("patients:assessments", args=[patient.pk])).text
+    assert "Headache, Loss of balance" in page and "loss_of_balance" not in page

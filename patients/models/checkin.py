@@ -44,10 +44,10 @@ class HomeCheckIn(models.Model):
         indexes = [models.Index(fields=["patient", "-checked_at"])]
         triggers = [change_trigger(patient=PATIENT_COLUMN)]
 
+    def __str__(self) -> str:
+        return f"Home check of {self.patient} at {self.checked_at:%Y-%m-%d %H:%M}"
+
     @property
     def sign_labels(self) -> list[str]:
         """The warning signs in words, as the form asked them."""
         return [BY_KEY[key].label if key in BY_KEY else key for key in self.signs]
-
-    def __str__(self) -> str:
-        return f"Home check of {self.patient} at {self.checked_at:%Y-%m-%d %H:%M}"

@@ -19,6 +19,11 @@ def test_a_refused_send_after_a_saved_draft_says_why_once_and_nothing_green_stay
     page.get_by_role("button", name="Save the draft").click()
     expect(page.get_by_text("The draft is saved.")).to_be_visible()
 
+    # What keeps it from being sent is listed, and Send is not offered (found by a review of the
+    # pages: an enabled Send under "It cannot be sent yet"); a send that is refused all the same
+    # (what blocks it came meanwhile) says why once, in place.
+    expect(page.get_by_role("button", name="Send the handoff")).to_be_disabled()
+    page.get_by_role("button", name="Send the handoff").evaluate("button => { button.disabled = false; }")
     page.get_by_role("button", name="Send the handoff").click()
     expect(page.get_by_role("alert")).to_have_count(1)
     expect(page.get_by_role("alert")).to_contain_text("Not sent yet")

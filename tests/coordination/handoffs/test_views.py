@@ -173,6 +173,7 @@ def test_a_send_refused_by_the_checklist_says_why(client, patient, nurse, nurse2
     client.force_login(case_manager)
     _, body = page(client, "handoff_detail", handoff.pk)
     assert "It cannot be sent yet" in body and "Supplies delivered" in body
+    assert 'type="submit" disabled aria-describedby="send-heading">Send the handoff</button>' in body
     response = client.post(reverse("handoff_send", args=[handoff.pk]), **HTMX)
     assert "The checklist is not complete" in response.content.decode()
     assert Handoff.objects.get(pk=handoff.pk).status == "draft"

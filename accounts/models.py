@@ -83,6 +83,16 @@ class Unit(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 
+    @property
+    def clock_label(self) -> str:
+        """The unit's clock in words a nurse reads at a glance: "New York time (EST)", the
+        abbreviation of the moment (it changes with daylight saving); "UTC" for UTC."""
+        now = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(self.time_zone)).tzname() or ""
+        if "/" not in self.time_zone:
+            return now or self.time_zone
+        city = self.time_zone.rsplit("/", 1)[-1].replace("_", " ")
+        return f"{city} time ({now})" if now and not now.startswith(("+", "-")) else f"{city} time"
+
     def is_out_of_hours(self, moment: dt.datetime) -> bool:
         """Outside the unit's weekday office hours, on its clock (weekends are out of hours)."""
         local = timezone.localtime(moment, self.zone)

@@ -36,3 +36,23 @@ def test_a_units_organisation_is_read_only_once_it_exists(client, ward, admin_us
     )
     assert add.status_code == 302
     assert Unit.objects.get(name="New ward").organisation == elsewhere
+
+
+def test_a_units_clock_is_named_in_words_with_the_abbreviation_of_the_moment(ward, time_machine):
+    """Found by a review of the pages: times were said to be in "America/New_York"."""
+    import datetime as dt
+
+    ward.time_zone = "America/New_York"
+    time_machine.move_to(dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC), tick=False)
+    assert ward.clock_label == "New York time (EST)"
+    time_machine.move_to(dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC), tick=False)
+    assert ward.clock_label == "New York time (EDT)"
+    ward.time_zone = "UTC"
+    assert ward.clock_label == "UTC"
+
+
+def test_the_clock_stays_in_sight_when_the_menu_folds_away(client, nurse):
+    client.force_login(nurse)
+    page = client.get(reverse("home")).text
+    header = page.split('id="nav-main"')[0]  # before the part that folds away below 992 px
+    assert 'class="navbar-text small ms-auto me-2 d-lg-none text-nowrap" title="Times are on this clock"' in header

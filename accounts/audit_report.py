@@ -4,6 +4,8 @@ Patients are named by their id, as the log keeps them (the log outlives any reco
 in a URL carries no patient information). Every export is itself written to the log.
 """
 
+import json
+
 import django_filters
 from django.core.paginator import Paginator
 from django.shortcuts import render
@@ -55,6 +57,23 @@ def shown_detail(event: AuditEvent):
     return detail
 
 
+def detail_text(detail) -> str:
+    """A row's detail as the page shows it: "changes: weight_kg, family_name; operation: update",
+    not a Python dictionary."""
+    if not detail:
+        return ""
+    if not isinstance(detail, dict):
+        return json.dumps(detail, ensure_ascii=False, default=str)
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            value = ", ".join(value) or "none"
+        elif not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
+
+
 def _filtered(request) -> AuditFilter:
     # Always bound: no filter at all is valid and shows every row.
     return AuditFilter(request.GET, queryset=AuditEvent.objects.order_by("-id"))
@@ -66,7 +85,7 @@ def audit_log(request):
     events = filterset.qs if filterset.is_valid() else AuditEvent.objects.none()
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page:
-        event.shown_detail = shown_detail(event)
+        event.shown_detail = detail_text(shown_detail(event))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode()}
@@ -85,7 +104,12 @@ def audit_export(request):
         detail={"filters": {key: str(value) for key, value in filterset.form.cleaned_data.items() if value}},
     )
     rows = (
-        [shown_detail(event) if column == "detail" else getattr(event, column) for column in CSV_COLUMNS]
+        [
+            json.dumps(shown_detail(event), ensure_ascii=False, default=str)
+            if column == "detail"
+            else getattr(event, column)
+            for column in CSV_COLUMNS
+        ]
         for event in events.iterator(2000)
     )
     return csv_response("audit-log", CSV_COLUMNS, rows)

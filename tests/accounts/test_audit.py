@@ -205,6 +205,7 @@ def test_the_log_names_the_fields_of_a_patients_change_but_never_their_values(cl
     page = client.get(reverse("audit:log"), {"patient": patient.pk})
     assert "family_name" in page.text and "weight_kg" in page.text
     assert "Quixotrel" not in page.text and "41.3" not in page.text
+    assert "changes: family_name, weight_kg" in page.text and "{&#x27;" not in page.text  # words, not a dict
     export = client.get(reverse("audit:export"), {"patient": patient.pk})
     text = b"".join(export.streaming_content).decode()
     assert "family_name" in text and "Quixotrel" not in text and "41.3" not in text

@@ -64,7 +64,12 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
     dose band and a bag's weight limit are read from today's weighing (CLINICAL.md), and a bag is
     not recorded without one (infusion_bag_record)."""
     if weighing is None:
-        return "No weighing is recorded: weigh the patient before the bag is prepared."
+        # The record's weight was typed with the record (registration): it is not a weighing of today.
+        patient = event.patient
+        return (
+            f"The record's weight ({patient.weight_kg} kg, {patient.weight_measured_on:%d %b %Y}) was entered "
+            "with the record, not weighed here: weigh the patient today before the bag is prepared."
+        )
     zone = event.patient.unit.zone
     measured_on = timezone.localtime(weighing.measured_at, zone).date()
     today = timezone.localtime(now or timezone.now(), zone).date()

@@ -57,7 +57,7 @@ def test_an_infusion_start_turns_ready_as_each_role_does_its_part(page, login_as
     page.get_by_label(BASELINE).fill("Alert and oriented, writing sample normal, T 36.8 °C")
     complete(page, BASELINE)
     complete(page, PUMP)  # a checkbox task: done in one press
-    expect(page.get_by_text("Nothing waiting for you")).to_be_visible()
+    expect(page.get_by_text("No checklist task waiting for you")).to_be_visible()
     expect_no_reload_since_remembered(page)
 
     # A second nurse double-checks the pump programming.

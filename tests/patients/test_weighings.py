@@ -79,9 +79,13 @@ def test_a_weighing_in_the_future_is_refused(patient, nurse, clock):
 # --- the warning beside the bag and the dose band ----------------------------------------------
 
 
-def test_no_weighing_asks_for_one(course):
+def test_no_weighing_beside_the_records_weight_says_where_that_weight_came_from(course):
+    """Found by a review of the pages: "No weighing is recorded" beside a record reading 58.3 kg."""
     start = live(course, CareEvent.Kind.CYCLE_START)[0]
-    assert "No weighing is recorded" in weighing_warning(None, start)
+    patient = start.patient
+    assert patient.weight_kg and patient.weight_measured_on
+    warning = weighing_warning(None, start)
+    assert f"The record's weight ({patient.weight_kg} kg" in warning and "weigh the patient today" in warning
 
 
 def test_a_weighing_from_before_today_is_flagged(patient, nurse, course):

@@ -46,6 +46,9 @@ class PatientForm(forms.ModelForm):
             del self.fields["unit"]
         else:
             self.fields["unit"].queryset = units
+            self.fields["unit"].empty_label = "Choose the unit"
+        # Words, not Django's "---------", for the choice not made yet.
+        self.fields["sex"].choices = [("", "Choose"), *Patient.Sex.choices]
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save"))
 

@@ -30,7 +30,7 @@ class RosterPeriodForm(forms.Form):
 
 
 class ShiftForm(forms.Form):
-    user = forms.ModelChoiceField(label="Who", queryset=User.objects.none())
+    user = forms.ModelChoiceField(label="Who", queryset=User.objects.none(), empty_label="Choose who")
     starts_at = _moment("From")
     ends_at = _moment("Until")
 

@@ -55,6 +55,14 @@ def test_a_coordinator_registers_a_patient(client, coordinator, patient):
     assert Patient.objects.filter(mrn="NEW0001", unit=patient.unit).exists()
 
 
+def test_the_registration_form_asks_for_a_choice_in_words(client, coordinator):
+    """Found by a review of the pages: Django's "---------" was the first option of Sex and Unit."""
+    verified_login(client, coordinator)
+    page = client.get(reverse("patients:create")).text
+    assert "---------" not in page
+    assert '<option value="" selected>Choose</option>' in page
+
+
 def test_a_nurse_may_not_register_patients(client, nurse, patient):
     client.force_login(nurse)
     assert client.post(reverse("patients:create"), registration_data(patient)).status_code == 403

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .admin_base import NoWrites
 from .forms import AdminLoginForm
 from .models import Organisation, Unit, User
 from .services import mfa_reset, user_deactivate, user_password_changed, user_signed_out_everywhere
@@ -26,15 +27,8 @@ def _view_only(model, admin_class) -> None:
     """Show `model` in the admin as its app does, but never add, change or delete it there: these
     tables have no audit trigger, and their changes are made by logged actions instead."""
 
-    class ViewOnly(admin_class):
-        def has_add_permission(self, request, obj=None):
-            return False
-
-        def has_change_permission(self, request, obj=None):
-            return False
-
-        def has_delete_permission(self, request, obj=None):
-            return False
+    class ViewOnly(NoWrites, admin_class):
+        pass
 
     ViewOnly.__name__ = admin_class.__name__
     admin.site.unregister(model)

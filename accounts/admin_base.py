@@ -15,9 +15,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+class NoWrites:
+    """An admin (or inline) that shows rows and never adds, changes or deletes them."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -27,3 +26,8 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyInline(NoWrites, admin.TabularInline):
+    extra = 0
+    can_delete = False

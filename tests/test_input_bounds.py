@@ -1,6 +1,7 @@
 """Bad input gets a message at its field, never a 500 and never a stored absurdity (issue 15, findings 7 and 8)."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.db import connections, transaction
@@ -72,28 +73,39 @@ def test_a_number_answer_takes_plain_digits_only(client, nurse, patient, value):
     assert task.status == Task.Status.OPEN and task.value == ""
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_registrations_of_one_mrn_at_once_give_one_patient_and_a_form_error(client, coordinator, patient):
-    """The second registration passes the form's look for a duplicate (the first is not yet
-    committed), then meets the unique index: it gets the field's message, not a 500."""
-    verified_login(client, coordinator)
+@contextmanager
+def mrn_registered_meanwhile(patient, mrn: str):
+    """Another registration of `mrn` in the patient's organisation, in a thread: inserted, not yet
+    committed when the `with` body starts, committed half a second later, while the body's own
+    insert or update waits on the unique index."""
     inserted, release = threading.Event(), threading.Event()
 
-    def first_registration():
+    def registration():
         try:
             with transaction.atomic():
-                PatientFactory(mrn="NEW0001", unit=patient.unit, organisation=patient.organisation)
+                PatientFactory(mrn=mrn, unit=patient.unit, organisation=patient.organisation)
                 inserted.set()
                 release.wait(10)
         finally:
             connections.close_all()
 
-    other = threading.Thread(target=first_registration)
+    other = threading.Thread(target=registration)
     other.start()
     assert inserted.wait(10)
-    threading.Timer(0.5, release.set).start()  # commits while the second insert waits on the index
-    response = client.post(reverse("patients:create"), registration_data(patient))
-    other.join(10)
+    threading.Timer(0.5, release.set).start()
+    try:
+        yield
+    finally:
+        other.join(10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_registrations_of_one_mrn_at_once_give_one_patient_and_a_form_error(client, coordinator, patient):
+    """The second registration passes the form's look for a duplicate (the first is not yet
+    committed), then meets the unique index: it gets the field's message, not a 500."""
+    verified_login(client, coordinator)
+    with mrn_registered_meanwhile(patient, "NEW0001"):
+        response = client.post(reverse("patients:create"), registration_data(patient))
 
     assert response.status_code == 200
     assert "Another patient of this organisation already has this MRN." in response.context["form"].errors["mrn"]
@@ -105,23 +117,8 @@ def test_an_edit_to_an_mrn_registered_meanwhile_gets_a_form_error(client, nurse,
     """As for two registrations: an edit that gives the record an MRN that another registration
     takes at the same moment meets the unique index, and gets the field's message, not a 500."""
     client.force_login(nurse)
-    inserted, release = threading.Event(), threading.Event()
-
-    def registration():
-        try:
-            with transaction.atomic():
-                PatientFactory(mrn="NEW0001", unit=patient.unit, organisation=patient.organisation)
-                inserted.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    other = threading.Thread(target=registration)
-    other.start()
-    assert inserted.wait(10)
-    threading.Timer(0.5, release.set).start()  # commits while the edit's update waits on the index
-    response = client.post(reverse("patients:edit", args=[patient.pk]), registration_data(patient, mrn="NEW0001"))
-    other.join(10)
+    with mrn_registered_meanwhile(patient, "NEW0001"):
+        response = client.post(reverse("patients:edit", args=[patient.pk]), registration_data(patient, mrn="NEW0001"))
 
     assert response.status_code == 200
     assert "Another patient of this organisation already has this MRN." in response.context["form"].errors["mrn"]

@@ -47,15 +47,6 @@ def reviewer(db):
     return UserFactory(username="reviewer", is_staff=True, role=Role.ONCOLOGIST)
 
 
-@pytest.fixture
-def draft(published, author):
-    """v2 of the bag change, with the pump check moved to two hours before."""
-    draft = template_version_new_draft(template=published.template, actor=author)
-    item = draft.items.get(text="Pump rate checked")
-    template_item_update(item=item, values={"due_offset_minutes": -120}, actor=author)
-    return draft
-
-
 def _stored(version) -> TemplateVersion:
     return TemplateVersion.objects.get(pk=version.pk)
 

@@ -25,7 +25,6 @@ from checklists.services import (
     checklists_instantiate,
     task_claim,
     template_item_create,
-    template_item_update,
     template_update,
     template_version_new_draft,
 )
@@ -46,14 +45,6 @@ def pharmacist_admin(db):
 @pytest.fixture
 def oncologist_admin(db):
     return UserFactory(username="oncologist_admin", is_staff=True, role=Role.ONCOLOGIST)
-
-
-@pytest.fixture
-def draft(published, author):
-    draft = template_version_new_draft(template=published.template, actor=author)
-    item = draft.items.get(text="Pump rate checked")
-    template_item_update(item=item, values={"due_offset_minutes": -120}, actor=author)
-    return draft
 
 
 def _submitted(draft, author):

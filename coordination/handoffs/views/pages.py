@@ -197,7 +197,7 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
         "facts_live": facts_live,
         "facts_changed": changed,
         "checklists": checklists,
-        "readiness": event_readiness(checklists) if checklists else None,
+        "readiness": event_readiness(checklists).with_clock(now) if checklists else None,
         "bag_calendar": handoff_bag_calendar(handoff),
         "overdue": handoff.acknowledgement_overdue(now),
         "can_edit": offers["edit"],

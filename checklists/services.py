@@ -768,7 +768,7 @@ def overrides_lift(*, events: Sequence[CareEvent]) -> int:
     lifted = list(
         Checklist.objects.filter(event__in=[event.pk for event in events], override_reason__gt="")
         .exclude(overridden_blockers=[])
-        .select_related("event")
+        .select_related("event__patient__unit")
     )
     if not lifted:
         return 0
@@ -781,7 +781,7 @@ def overrides_lift(*, events: Sequence[CareEvent]) -> int:
             checklist=checklist,
             patient_id=checklist.event.patient_id,
             action=TaskActivity.Action.OVERRIDE_LIFTED,
-            detail=f"The event moved to {timezone.localtime(checklist.event.planned_at):%a %d %b %Y %H:%M}: "
+            detail=f"The event moved to {checklist.event.local_planned_at:%a %d %b %Y %H:%M}: "
             "what blocks it needs a new decision.",
             at=now,
         )

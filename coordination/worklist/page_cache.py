@@ -38,7 +38,7 @@ from ..reminders.selectors import unread_count_query
 # The shape of what is kept: a change of it (the patient ids, then the handoff tasks, were added)
 # moves every key on, so that a page kept by the previous release is never read as the new shape
 # after a deploy.
-PARTS_FORMAT = "4"
+PARTS_FORMAT = "5"  # 5: the patient page keeps its title
 
 
 def page_key(request, page: str, scope: Scope) -> str | None:

@@ -25,14 +25,29 @@ HISTORY_LONGER = 50
 
 @logs_read("patients.patient")
 def patient_detail(request, pk):
-    patient = get_patient_for_user(request.user, pk)
-    shows(request, patient_id=patient.pk)
     # Kept while nothing of this patient's (nor users, units, rules) changes: page_cache. What the
     # reader may do is in the key through the care team (the patient's) and the user (no patient's).
-    parts = cached_parts(
-        request, "patient", lambda _ids: {"content": _record(request, patient)}, patient_ids=[patient.pk]
-    )
-    return render(request, "coordination/worklist/patient_detail.html", {"patient": patient, "parts": parts})
+    # Whether the reader sees the patient is asked in the page's one statement (its scope): a kept
+    # page needs nothing more of the record, whose title it keeps with the rest.
+    def rendered(ids: list[int]) -> dict:
+        if not ids:
+            return {}
+        patient = get_patient_for_user(request.user, ids[0])
+        return {"content": _record(request, patient), "title": patient.full_name}
+
+    parts = cached_parts(request, "patient", rendered, patient_ids=_visible(request.user, pk))
+    if not parts:
+        get_patient_for_user(request.user, pk)  # not seen: 404, its refusal logged
+    shows(request, patient_id=pk)
+    return render(request, "coordination/worklist/patient_detail.html", {"parts": parts})
+
+
+def _visible(user, pk: int):
+    """The patient's id if the user sees the patient, as a query for the page's statement; an id
+    no patient can have (beyond the column's range) selects none without asking."""
+    if not 0 < pk < 2**63:
+        return []
+    return Patient.objects.visible_to(user).filter(pk=pk).order_by().values_list("pk", flat=True)
 
 
 def _record(request, patient: Patient) -> str:

@@ -224,3 +224,25 @@ def test_a_kept_my_work_costs_one_statement_beside_the_user_and_its_audit_row(cl
     body, sql = my_work(client)  # kept
     assert not reads_tasks(sql)
     assert len(sql) == 3, sql  # the user, the scope (ids, version, bell), the read's audit row; session from cache
+
+
+def test_a_kept_patient_page_asks_whether_the_reader_sees_the_patient_in_its_one_statement(
+    client, nurse, patient, tasks, outsider
+):
+    """The patient is not read apart from the page's scope: whether the reader sees them is asked
+    there (issue 19: one query less on the patient page)."""
+    client.force_login(nurse)
+    url = reverse("patient_detail", args=[patient.pk])
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        kept = client.get(url)
+    assert kept.status_code == 200 and f"<title>{patient.full_name}" in kept.content.decode()
+    assert len(queries) == 3, [q["sql"] for q in queries]  # the user, the scope, the read's audit row
+    read = AuditEvent.objects.filter(action="view", object_type="patients.patient").latest("id")
+    assert (read.patient_id, read.actor_id, read.outcome) == (patient.pk, nurse.pk, "success")
+
+    client.force_login(outsider)  # another team's: 404, logged as refused, whatever was kept
+    assert client.get(url).status_code == 404
+    refused = AuditEvent.objects.filter(object_type="patients.patient").latest("id")
+    assert (refused.actor_id, refused.outcome) == (outsider.pk, "denied")
+    assert client.get(reverse("patient_detail", args=[10**20])).status_code == 404

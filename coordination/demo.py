@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
+from checklists.gate import blocker_key
 from checklists.models import Checklist, OverrideJustification, Task
 from checklists.recorded import check_recorded_answer
 from checklists.services import ATTESTATION_VALUE, events_settle, task_complete, task_verify
@@ -597,7 +598,20 @@ def _report_history(users: dict[str, User], ward: Unit) -> None:
         )
         first.override_justification = OverrideJustification.DONE_ELSEWHERE
         first.override_reason = "Baseline labs done at the referring hospital; results faxed and reviewed."
-        first.save(update_fields=["overridden_by", "overridden_at", "override_justification", "override_reason"])
+        # What it covered: the required tasks still open when it was given (the board counts them;
+        # an override covering none reads as one lifted when its event moved).
+        required = first.tasks.filter(required=True).order_by("pk")
+        covered = required.filter(completed_at__gt=first.overridden_at) or required[:1]
+        first.overridden_blockers = [blocker_key(task.pk, "open") for task in covered]
+        first.save(
+            update_fields=[
+                "overridden_by",
+                "overridden_at",
+                "override_justification",
+                "override_reason",
+                "overridden_blockers",
+            ]
+        )
 
 
 def _sent_reminder(kind: str, task: Task, recipient_id: int, fire_at: dt.datetime) -> Reminder:

@@ -113,6 +113,14 @@ def test_the_demos_past_work_never_skips_a_hard_stop_or_a_double_check(demo, db)
     assert not past.filter(hard_stop=True).exists()
 
 
+def test_the_demos_override_names_what_it_covered(demo, db):
+    """An override that covers nothing reads on the board as one lifted when its event moved."""
+    from checklists.models import Checklist
+
+    (overridden,) = Checklist.objects.filter(overridden_at__isnull=False)
+    assert overridden.overridden_blockers and overridden.override_reason
+
+
 def test_the_demo_shows_the_toxicity_watch(demo, db):
     """An open urgent alert at night, one acknowledged, a night pump alarm that stopped and
     restarted the infusion at home, a home check with a red flag, rosters."""

@@ -35,6 +35,7 @@ from django.dispatch import receiver
 from django.http import Http404
 
 from .client_address import client_ip_address
+from .db import CompiledQuery
 from .models import READ_ACTIONS, AuditEvent, AuditSealRun
 from .permissions import ADMIN
 
@@ -316,8 +317,8 @@ class Scope:
     values: dict[str, Any]  # the answers of the extra one-value queries asked for
 
 
-def scope_of(patient_ids: QuerySet | Iterable[int], **scalars: QuerySet) -> Scope:
-    """The patients that `patient_ids` selects (a query of patient ids, or the ids), their
+def scope_of(patient_ids: QuerySet | CompiledQuery | Iterable[int], **scalars: QuerySet | CompiledQuery) -> Scope:
+    """The patients that `patient_ids` selects (a query of patient ids, compiled or not, or the ids), their
     `change_version`, and each of `scalars` (`.values("name")` queries of at most one row: None
     without one),
     in one statement on PostgreSQL: a kept page is answered after this one round trip instead
@@ -326,13 +327,13 @@ def scope_of(patient_ids: QuerySet | Iterable[int], **scalars: QuerySet) -> Scop
     if connection.vendor != "postgresql":
         ids = sorted(set(patient_ids))
         return Scope(ids, None, {name: _first_value(query) for name, query in scalars.items()})
-    if isinstance(patient_ids, QuerySet):
-        ids_sql, ids_params = patient_ids.query.sql_with_params()
+    if isinstance(patient_ids, QuerySet | CompiledQuery):
+        ids_sql, ids_params = _sql_of(patient_ids)
     else:
         ids_sql, ids_params = "SELECT unnest(%s::bigint[])", (sorted(set(patient_ids)),)
     columns, params = [], []
     for query in scalars.values():
-        sql, query_params = query.query.sql_with_params()
+        sql, query_params = _sql_of(query)
         columns.append(f"({sql})")
         params.extend(query_params)
     extra = "".join(f", {column}" for column in columns)
@@ -341,6 +342,12 @@ def scope_of(patient_ids: QuerySet | Iterable[int], **scalars: QuerySet) -> Scop
         cursor.execute(statement, (list(READ_ACTIONS), *params, *ids_params))
         ids, version, *answers = cursor.fetchone()
     return Scope(ids, version, dict(zip(scalars, answers, strict=True)))
+
+
+def _sql_of(query: QuerySet | CompiledQuery) -> tuple[str, tuple]:
+    if isinstance(query, CompiledQuery):
+        return query.sql, query.params
+    return query.query.sql_with_params()
 
 
 def _first_value(query: QuerySet):

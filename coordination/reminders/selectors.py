@@ -6,6 +6,7 @@ import datetime as dt
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from accounts.db import CompiledQuery, compiled
 from checklists.models import Task
 from patients.models import CareEvent, Patient
 
@@ -82,11 +83,15 @@ def notifications_of(user, limit: int = 100) -> QuerySet[Notification]:
 
 
 def _unread(user) -> QuerySet[Notification]:
+    return _unread_of(user.pk)
+
+
+def _unread_of(recipient_id: int) -> QuerySet[Notification]:
     # Not narrowed to the patients the user still sees: the bell's count is asked on every page
     # (in the kept pages' one statement), and a second access policy there cost a kept My work a
     # quarter of its CPU (docs/performance.md). A count names nobody; the list and the API, which
     # do, are narrowed, and "Mark all read" clears what they no longer show.
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    unread = Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True)
     return unread.filter(Q(task__isnull=True) | Q(task__status=Task.Status.OPEN))
 
 
@@ -96,7 +101,12 @@ def unread_count(user) -> int:
     return _unread(user).count()
 
 
-def unread_count_query(user) -> QuerySet:
+def unread_count_query(user) -> QuerySet | CompiledQuery:
     """`unread_count` as a query of one row and one value, `n` (no row: none unread), for a
-    statement that asks it beside other questions (coordination.worklist.page_cache)."""
-    return _unread(user).order_by().values("recipient_id").annotate(n=Count("pk")).values("n")
+    statement that asks it beside other questions (coordination.worklist.page_cache); on
+    PostgreSQL compiled once per user (accounts.db.compiled)."""
+    return compiled(_unread_count_of, user.pk) or _unread_count_of(user.pk)
+
+
+def _unread_count_of(recipient_id: int) -> QuerySet:
+    return _unread_of(recipient_id).order_by().values("recipient_id").annotate(n=Count("pk")).values("n")

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.db import NOW, CompiledQuery, compiled
 from accounts.models import Organisation, Role, Unit, register_audit_actions, validate_phone
 from accounts.triggers import PATIENT_COLUMN, PATIENT_IS_ROW, change_trigger
 from accounts.validators import validate_mrn, validate_plain_text
@@ -40,24 +41,53 @@ class PatientQuerySet(models.QuerySet):
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        # Each way in is its own query of patient ids on its own index, and the patients are those
-        # of their UNION: no join of patients to care teams and grants, which PostgreSQL planned
-        # as a scan, and no OR of subqueries, which it answered by reading every patient of the
-        # hospital (docs/performance.md, "Dashboard load" and issue 19's third pass).
-        # order_by(): no ordering inside a UNION's parts (SQLite refuses one).
-        ways_in = [CareTeamMember.objects.filter(user=user).order_by().values("patient_id")]
-        if grants:
-            now = timezone.now()
-            live = AccessGrant.objects.filter(
-                Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now, revoked_at__isnull=True
-            ).order_by()
-            ways_in.append(live.filter(user=user).values("patient_id"))
-            if user.unit_id:
-                ways_in.append(live.filter(unit_id=user.unit_id).values("patient_id"))
-        if user.unit_id and user.role == Role.COORDINATOR:
-            ways_in.append(Patient.objects.filter(unit_id=user.unit_id).order_by().values("pk"))
-        first, *others = ways_in
-        return self.filter(pk__in=first.union(*others) if others else first)
+        return self.filter(pk__in=visible_patient_ids(*_standing(user), grants, now=timezone.now()))
+
+
+def visible_ids_query(user, *, grants: bool = True, pk: int | None = None) -> CompiledQuery | models.QuerySet | list:
+    """The ids of the patients `user` sees (`visible_to`), or with `pk` only that patient's if
+    they see it, as a query for a page's one statement (accounts.audit.scope_of). On PostgreSQL
+    it is compiled once per reader (accounts.db.compiled): building it with the ORM cost a kept
+    page more than PostgreSQL's answer."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    standing, now = (*_standing(user), grants), timezone.now()
+    if query := compiled(visible_patient_ids, *standing, NOW):
+        query = query.at(now)
+        return query if pk is None else query.where_id(pk)
+    ids = visible_patient_ids(*standing, now=now)
+    return ids if pk is None else Patient.objects.filter(pk=pk, pk__in=ids).values_list("pk", flat=True)
+
+
+def _standing(user) -> tuple[int, int | None, bool]:
+    """All that the access policy reads of a user: who they are, their unit, whether they
+    coordinate it."""
+    return user.pk, user.unit_id, user.role == Role.COORDINATOR
+
+
+def visible_patient_ids(
+    user_id: int, unit_id: int | None, coordinator: bool, grants: bool, now: dt.datetime
+) -> models.QuerySet:
+    """The ids of the patients that the user `user_id` (of `unit_id`, coordinating it or not)
+    sees at `now`: the access policy's ways in, as one query. A pure function of its arguments,
+    so that its SQL may be compiled once for them (`visible_ids_compiled`)."""
+    # Each way in is its own query of patient ids on its own index, and the patients are those
+    # of their UNION: no join of patients to care teams and grants, which PostgreSQL planned
+    # as a scan, and no OR of subqueries, which it answered by reading every patient of the
+    # hospital (docs/performance.md, "Dashboard load" and issue 19's third pass).
+    # order_by(): no ordering inside a UNION's parts (SQLite refuses one).
+    ways_in = [CareTeamMember.objects.filter(user_id=user_id).order_by().values("patient_id")]
+    if grants:
+        live = AccessGrant.objects.filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now, revoked_at__isnull=True
+        ).order_by()
+        ways_in.append(live.filter(user_id=user_id).values("patient_id"))
+        if unit_id:
+            ways_in.append(live.filter(unit_id=unit_id).values("patient_id"))
+    if unit_id and coordinator:
+        ways_in.append(Patient.objects.filter(unit_id=unit_id).order_by().values("pk"))
+    first, *others = ways_in
+    return first.union(*others) if others else first
 
 
 @register_audit_actions

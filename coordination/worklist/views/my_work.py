@@ -18,7 +18,8 @@ from django.utils import timezone
 from accounts.audit import logs_read, shows
 from checklists.models import Task
 from checklists.selectors import my_work
-from patients.models import CareEvent, Patient
+from patients.models import CareEvent
+from patients.models.record import visible_ids_query
 
 from ...handoffs.selectors import handoff_actions_for
 from ..forms import MyWorkFilter
@@ -83,7 +84,7 @@ def my_work_view(request):
     # logged every time, with the patients that the kept parts name.
     # The ids of the patients it may show come first (a light query): the kept parts move on with
     # their changes, not with every change in the hospital. Rendering reads the patients in full.
-    patient_ids = Patient.objects.visible_to(request.user).order_by().values_list("pk", flat=True)
+    patient_ids = visible_ids_query(request.user)
     parts = cached_parts(request, "my-work", lambda ids: render_parts(request, ids), patient_ids=patient_ids)
     if request.htmx:  # the list alone: a filter changed, or a task did
         shows(request, patients=parts["list_patients"])

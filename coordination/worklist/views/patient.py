@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.audit import get_or_404_audited, logs_read, shows
 from checklists.selectors import patient_history
 from patients.models import Cycle, Patient
+from patients.models.record import visible_ids_query
 from patients.policy import Standing, can_manage_care_team, plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant
 
@@ -47,7 +48,7 @@ def _visible(user, pk: int):
     no patient can have (beyond the column's range) selects none without asking."""
     if not 0 < pk < 2**63:
         return []
-    return Patient.objects.visible_to(user).filter(pk=pk).order_by().values_list("pk", flat=True)
+    return visible_ids_query(user, pk=pk)
 
 
 def _record(request, patient: Patient) -> str:

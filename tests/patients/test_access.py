@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Role
 from accounts.audit import scope_of
 from accounts.db import NOW, compiled
+from accounts.models import Role
 from patients.models import AccessGrant, Patient
 from patients.models.record import visible_ids_query
 from patients.selectors import get_patient_for_user

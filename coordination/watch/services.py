@@ -183,15 +183,15 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     return Signal(reason[:1].upper() + reason[1:], ask)
 
 
-def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
+def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:
     """The patients layer's watch hook: a recorded assessment completes the assessment task it
     answers; what calls for it raises an alert (a confirmation that raises a grade updates the
-    assessment's open alert instead of adding one)."""
+    assessment's open alert instead of adding one). True when it alerted someone."""
     if assessment is not None and assessment.confirmed_at is None:
         _complete_assessment_tasks(assessment, actor)
     signal = signal_of(assessment=assessment, check_in=check_in)
     if signal is None:
-        return
+        return False
     if assessment is not None:
         open_alert = (
             ToxicityAlert.objects.select_for_update().filter(assessment=assessment, acknowledged_at=None).first()
@@ -199,10 +199,11 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
         if open_alert is not None:
             open_alert.reason, open_alert.ask = signal.reason[:300], signal.ask
             open_alert.save(update_fields=["reason", "ask"])
-            return
+            return True
     # The alert is raised when what set it off was recorded (or the grade raised on confirming).
     at = (assessment.confirmed_at or assessment.recorded_at) if assessment else check_in.recorded_at
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
+    return True
 
 
 def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:

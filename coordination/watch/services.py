@@ -207,16 +207,24 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:
 
 
 def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:
-    """The open assessment tasks this assessment answers (its event's, else those due within the
-    window around it) are done, in the name of who assessed; tasks they may not do stay open."""
+    """The open assessment tasks this assessment answers (its event's, else those of the one due
+    time nearest to it within the window) are done, in the name of who assessed; tasks they may
+    not do stay open."""
     tasks = Task.objects.filter(
         patient_id=assessment.patient_id, records=TemplateItem.Records.TOXICITY_ASSESSMENT, status=Task.Status.OPEN
     )
     if assessment.event_id:
-        tasks = tasks.filter(event_id=assessment.event_id)
+        tasks = list(tasks.filter(event_id=assessment.event_id))
     else:
         at = assessment.assessed_at
-        tasks = tasks.filter(due_at__gte=at - ASSESSMENT_TASK_WINDOW, due_at__lte=at + ASSESSMENT_TASK_WINDOW)
+        tasks = list(tasks.filter(due_at__gte=at - ASSESSMENT_TASK_WINDOW, due_at__lte=at + ASSESSMENT_TASK_WINDOW))
+        # One assessment is one round of the watch: it answers the check due nearest to it (the
+        # earlier on a tie, a late one), never the next round too, which the window can reach
+        # when the regimen's interval is short or the check was late. Checks due at that very
+        # time (a bag change's beside the ward's round) are the same round.
+        if tasks:
+            nearest = min((abs(task.due_at - at), task.due_at) for task in tasks)[1]
+            tasks = [task for task in tasks if task.due_at == nearest]
     for task in tasks:
         if not checklist_policy.can_complete(actor, task):
             continue

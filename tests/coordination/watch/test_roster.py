@@ -14,7 +14,7 @@ from coordination.watch.models import OnCallShift
 from coordination.watch.selectors import first_call_gaps, on_call, unit_watch_warnings
 from coordination.watch.services import ShiftInput, roster_replace
 
-from ...factories import UserFactory
+from ...factories import OrganisationFactory, UnitFactory, UserFactory
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 # The night of the spring-forward change in New York: 8 March 2026, 02:00 becomes 03:00.
@@ -164,7 +164,7 @@ def test_the_coordinator_sets_the_roster_on_the_on_call_page_with_errors_at_thei
     assert OnCallShift.objects.count() == 2
 
 
-@pytest.mark.parametrize("change", ["deactivated", "became a coordinator"])
+@pytest.mark.parametrize("change", ["deactivated", "became a coordinator", "moved to another hospital"])
 def test_a_first_caller_who_can_no_longer_answer_leaves_a_gap_the_board_warns_of(ward, coordinator, change):
     """Found by a review: a deactivated first-call oncologist still counted as cover, so no
     warning showed while every alert went to no oncologist on call."""
@@ -180,7 +180,9 @@ def test_a_first_caller_who_can_no_longer_answer_leaves_a_gap_the_board_warns_of
     assert unit_watch_warnings(ward, now=now) == []
     if change == "deactivated":
         oncologist.is_active = False
-    else:
+    elif change == "became a coordinator":
         oncologist.role = Role.COORDINATOR
+    else:  # an alert may not open the patient to them: no cover
+        oncologist.unit = UnitFactory(organisation=OrganisationFactory(name="Another Hospital"))
     oncologist.save()
     assert any("No first-call oncologist" in warning for warning in unit_watch_warnings(ward, now=now))

@@ -53,7 +53,7 @@ def notify_course_stopped(*, course, reason: str, actor) -> None:
 
 
 class WatchListener(Protocol):
-    def __call__(self, *, patient, actor, assessment=None, check_in=None) -> None: ...
+    def __call__(self, *, patient, actor, assessment=None, check_in=None) -> bool: ...
 
 
 _watch_listeners: list[WatchListener] = []
@@ -67,10 +67,15 @@ def register_watch_listener(listener: WatchListener) -> Callable:
     return listener
 
 
-def notify_watch(*, patient, actor, assessment=None, check_in=None) -> None:
-    """Called in the recording transaction: an alert is stored with what set it off, or not at all."""
-    for listener in _watch_listeners:
+def notify_watch(*, patient, actor, assessment=None, check_in=None) -> bool:
+    """Called in the recording transaction: an alert is stored with what set it off, or not at all.
+    True when a listener alerted someone: only the higher layer knows the unit's alert policy, so
+    the page that tells the nurse "the oncologist is alerted" asks this, never a grade of its own."""
+    results = [
         listener(patient=patient, actor=actor, assessment=assessment, check_in=check_in)
+        for listener in _watch_listeners
+    ]
+    return any(results)
 
 
 class TransferListener(Protocol):

@@ -62,9 +62,11 @@ def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:
 
 
 def can_answer_calls(shift) -> bool:
-    """The holder of an on-call shift can take its calls: active, and still in the role the shift
-    is for (a deactivated oncologist, or one who became a coordinator, leaves it uncovered)."""
-    return shift.user.is_active and shift.user.role == shift.role
+    """The holder of an on-call shift can take its calls: still who may be on call for it
+    (`can_be_on_call`, read now, not when the roster was kept). A deactivated oncologist, one who
+    became a coordinator, or one moved to another organisation's unit (whom an alert may not open
+    the patient to) leaves it uncovered. Needs the shift's unit and its holder's unit loaded."""
+    return bool(can_be_on_call(shift.user, shift.unit, shift.role))
 
 
 def sees_alerts_of(user, patient: Patient) -> bool:

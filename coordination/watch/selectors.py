@@ -31,7 +31,7 @@ def on_call(unit: Unit, role: str, at: dt.datetime) -> list[OnCallShift]:
     """The shifts of `role` at `unit` that cover `at`, first call first."""
     return list(
         OnCallShift.objects.filter(unit=unit, role=role, starts_at__lte=at, ends_at__gt=at)
-        .select_related("user")
+        .select_related("user__unit", "unit")  # can_answer_calls reads both
         .order_by("rank", "starts_at")
     )
 
@@ -39,7 +39,7 @@ def on_call(unit: Unit, role: str, at: dt.datetime) -> list[OnCallShift]:
 def roster(unit: Unit, *, start: dt.datetime, end: dt.datetime) -> QuerySet[OnCallShift]:
     return (
         OnCallShift.objects.filter(unit=unit, ends_at__gt=start, starts_at__lt=end)
-        .select_related("user")
+        .select_related("user__unit", "unit")  # can_answer_calls reads both
         .order_by("role", "rank", "starts_at")
     )
 

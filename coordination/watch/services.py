@@ -183,15 +183,15 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     return Signal(reason[:1].upper() + reason[1:], ask)
 
 
-def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
+def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:
     """The patients layer's watch hook: a recorded assessment completes the assessment task it
     answers; what calls for it raises an alert (a confirmation that raises a grade updates the
-    assessment's open alert instead of adding one)."""
+    assessment's open alert instead of adding one). True when it alerted someone."""
     if assessment is not None and assessment.confirmed_at is None:
         _complete_assessment_tasks(assessment, actor)
     signal = signal_of(assessment=assessment, check_in=check_in)
     if signal is None:
-        return
+        return False
     if assessment is not None:
         open_alert = (
             ToxicityAlert.objects.select_for_update().filter(assessment=assessment, acknowledged_at=None).first()
@@ -199,23 +199,32 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> None:
         if open_alert is not None:
             open_alert.reason, open_alert.ask = signal.reason[:300], signal.ask
             open_alert.save(update_fields=["reason", "ask"])
-            return
+            return True
     # The alert is raised when what set it off was recorded (or the grade raised on confirming).
     at = (assessment.confirmed_at or assessment.recorded_at) if assessment else check_in.recorded_at
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
+    return True
 
 
 def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:
-    """The open assessment tasks this assessment answers (its event's, else those due within the
-    window around it) are done, in the name of who assessed; tasks they may not do stay open."""
+    """The open assessment tasks this assessment answers (its event's, else those of the one due
+    time nearest to it within the window) are done, in the name of who assessed; tasks they may
+    not do stay open."""
     tasks = Task.objects.filter(
         patient_id=assessment.patient_id, records=TemplateItem.Records.TOXICITY_ASSESSMENT, status=Task.Status.OPEN
     )
     if assessment.event_id:
-        tasks = tasks.filter(event_id=assessment.event_id)
+        tasks = list(tasks.filter(event_id=assessment.event_id))
     else:
         at = assessment.assessed_at
-        tasks = tasks.filter(due_at__gte=at - ASSESSMENT_TASK_WINDOW, due_at__lte=at + ASSESSMENT_TASK_WINDOW)
+        tasks = list(tasks.filter(due_at__gte=at - ASSESSMENT_TASK_WINDOW, due_at__lte=at + ASSESSMENT_TASK_WINDOW))
+        # One assessment is one round of the watch: it answers the check due nearest to it (the
+        # earlier on a tie, a late one), never the next round too, which the window can reach
+        # when the regimen's interval is short or the check was late. Checks due at that very
+        # time (a bag change's beside the ward's round) are the same round.
+        if tasks:
+            nearest = min((abs(task.due_at - at), task.due_at) for task in tasks)[1]
+            tasks = [task for task in tasks if task.due_at == nearest]
     for task in tasks:
         if not checklist_policy.can_complete(actor, task):
             continue

@@ -106,15 +106,18 @@ def roster(request):
         period = RosterPeriodForm(request.POST or None, zone_name=str(zone), initial=_next_week(zone))
         shifts = ShiftFormSet(request.POST or None, form_kwargs={"people": people}, prefix="shift")
         if request.method == "POST" and period.is_valid() and shifts.is_valid():
+            # A row added and left empty ("Add a shift") passes the formset as an unchanged extra
+            # form with no data: it is no shift. The service numbers the rows it is given.
+            rows = [form for form in shifts if form.cleaned_data]
             try:
                 saved = services.roster_replace(
                     unit=unit,
                     **period.cleaned_data,
-                    shifts=[services.ShiftInput(**form.cleaned_data) for form in shifts],
+                    shifts=[services.ShiftInput(**form.cleaned_data) for form in rows],
                     actor=request.user,
                 )
             except ValidationError as refusal:
-                _errors_at_rows(refusal, period, shifts)
+                _errors_at_rows(refusal, period, rows)
             else:
                 messages.success(request, f"The roster is saved: {len(saved)} shifts.")
                 return redirect("roster")
@@ -135,11 +138,11 @@ def _next_week(zone) -> dict:
     return {"role": "oncologist", "rank": 1, "period_start": start, "period_end": start + dt.timedelta(days=7)}
 
 
-def _errors_at_rows(refusal: ValidationError, period, shifts) -> None:
+def _errors_at_rows(refusal: ValidationError, period, rows) -> None:
     """The service names a row's field as "<row>-<field>", the period's by its name."""
     for key, errors in refusal.message_dict.items():
         row, _, field = key.partition("-")
-        if field and row.isdigit() and int(row) < len(shifts.forms):
-            shifts.forms[int(row)].add_error(field, errors)
+        if field and row.isdigit() and int(row) < len(rows):
+            rows[int(row)].add_error(field, errors)
         else:
             period.add_error(key if key in period.fields else None, errors)

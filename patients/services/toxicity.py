@@ -104,7 +104,9 @@ def assessment_record(
     assessment.icans_grade, assessment.icans_rule = icans.grade, str(icans)[:200]
     assessment.full_clean(exclude=["recorded_by", "patient", "course", "event"])
     assessment.save()
-    notify_watch(patient=assessment.patient, assessment=assessment, actor=actor)
+    # Not a column: whether the watch alerted the oncologist on call (the unit's rule decides), for
+    # the page to say so truthfully.
+    assessment.alerted = notify_watch(patient=assessment.patient, assessment=assessment, actor=actor)
     return assessment
 
 

@@ -45,7 +45,7 @@ def assessment_new(request, pk):
             event=_event_of(request, patient),
         )
         graded = f"CRS grade {done.crs_grade}, ICANS grade {done.icans_grade}"
-        if done.crs_grade >= 2 or done.icans_grade >= 1 or done.seizure != "none":
+        if done.alerted:  # the unit's rule decides from which CRS grade (coordination.watch)
             messages.error(request, f"Recorded: {graded}. The oncologist on call and the coordinator are alerted.")
         else:
             messages.success(request, f"Recorded: {graded}.")

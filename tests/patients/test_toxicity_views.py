@@ -5,9 +5,11 @@ Who may open each page is walked by tests/test_authorization_matrix.py."""
 import datetime as dt
 from decimal import Decimal
 
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from coordination.watch.models import ToxicityAlert, WatchUnitRule
 from patients.models import ToxicityAssessment
 
 FORM = {
@@ -100,3 +102,30 @@ def test_an_event_named_by_a_digit_that_is_no_number_is_ignored_not_a_server_err
     at = on_unit_clock(patient, timezone.now() - dt.timedelta(minutes=5))
     assert client.post(url, {**FORM, "assessed_at": at}).status_code == 302
     assert ToxicityAssessment.objects.get(patient=patient).event is None
+
+
+def _recorded_message(client, patient, **fields) -> str:
+    at = on_unit_clock(patient, timezone.now() - dt.timedelta(minutes=5))
+    done = client.post(
+        reverse("patients:assessment_new", args=[patient.pk]), {**FORM, **NORMAL_ICE, **fields, "assessed_at": at}
+    )
+    assert done.status_code == 302
+    return " ".join(str(message) for message in get_messages(done.wsgi_request))
+
+
+NORMAL_ICE = {"ice_orientation": "4", "ice_naming": "3", "ice_commands": "1", "ice_writing": "1", "ice_attention": "1"}
+
+
+def test_the_nurse_is_told_of_an_alert_only_when_the_units_rule_raised_one(client, patient, nurse):
+    """The unit chooses from which CRS grade the oncologist is called (WatchUnitRule): a nurse told
+    "the oncologist on call is alerted" when nobody was would wait for a doctor who is not coming."""
+    client.force_login(nurse)
+    rule = WatchUnitRule.objects.create(unit=patient.unit, alert_from_crs_grade=3)
+    told = _recorded_message(client, patient, hypotension="on")  # CRS grade 2, below the unit's grade
+    assert ToxicityAssessment.objects.get().crs_grade == 2 and not ToxicityAlert.objects.exists()
+    assert "alerted" not in told
+    rule.alert_from_crs_grade = 1
+    rule.save()
+    told = _recorded_message(client, patient)  # CRS grade 1 (fever alone): this unit calls the oncologist
+    assert ToxicityAlert.objects.count() == 1
+    assert "The oncologist on call and the coordinator are alerted" in told

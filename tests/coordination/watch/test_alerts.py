@@ -17,7 +17,7 @@ from coordination.reminders.selectors import unread_count
 from coordination.watch.models import ToxicityAlert, WatchUnitRule
 from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_escalate, roster_replace
 from patients.grading import Consciousness, Seizure
-from patients.models import Indication, Interruption
+from patients.models import AccessGrant, Indication, Interruption
 from patients.services import (
     assessment_record,
     check_in_record,
@@ -26,7 +26,7 @@ from patients.services import (
     interruption_stop,
 )
 
-from ...factories import CourseFactory, UserFactory
+from ...factories import CourseFactory, OrganisationFactory, UnitFactory, UserFactory
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 # 02:30 on 8 March 2026 does not exist in New York: the clock jumps from 02:00 to 03:00.
@@ -346,3 +346,17 @@ def test_with_no_roster_no_coordinator_and_no_oncologist_the_care_team_hears(pat
     team = set(patient.care_team.values_list("user__username", flat=True))
     assert team and recipients(alert, Reminder.Kind.TOXICITY_ALERT) == team
     assert alert.no_one_on_call
+
+
+def test_a_first_caller_moved_to_another_hospital_is_passed_by_and_the_assessment_stands(
+    patient, nurse, coordinator, roster
+):
+    """The roster keeps a shift whose holder has since moved to another organisation's unit. An
+    alert must not open this patient to them (a grant never leaves the organisation), and that
+    refusal must not refuse the nurse's assessment: the alert goes to the next on call."""
+    first, second = roster
+    first.unit = UnitFactory(organisation=OrganisationFactory(name="Another Hospital"))
+    first.save()
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()  # ICE 6: ICANS grade 2
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {second.username, coordinator.username}
+    assert not AccessGrant.objects.filter(user=first).exists()

@@ -14,7 +14,7 @@ from coordination.watch.models import OnCallShift
 from coordination.watch.selectors import first_call_gaps, on_call, unit_watch_warnings
 from coordination.watch.services import ShiftInput, roster_replace
 
-from ...factories import UserFactory
+from ...factories import OrganisationFactory, UnitFactory, UserFactory
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 # The night of the spring-forward change in New York: 8 March 2026, 02:00 becomes 03:00.
@@ -164,7 +164,7 @@ def test_the_coordinator_sets_the_roster_on_the_on_call_page_with_errors_at_thei
     assert OnCallShift.objects.count() == 2
 
 
-@pytest.mark.parametrize("change", ["deactivated", "became a coordinator"])
+@pytest.mark.parametrize("change", ["deactivated", "became a coordinator", "moved to another hospital"])
 def test_a_first_caller_who_can_no_longer_answer_leaves_a_gap_the_board_warns_of(ward, coordinator, change):
     """Found by a review: a deactivated first-call oncologist still counted as cover, so no
     warning showed while every alert went to no oncologist on call."""
@@ -180,7 +180,50 @@ def test_a_first_caller_who_can_no_longer_answer_leaves_a_gap_the_board_warns_of
     assert unit_watch_warnings(ward, now=now) == []
     if change == "deactivated":
         oncologist.is_active = False
-    else:
+    elif change == "became a coordinator":
         oncologist.role = Role.COORDINATOR
+    else:  # an alert may not open the patient to them: no cover
+        oncologist.unit = UnitFactory(organisation=OrganisationFactory(name="Another Hospital"))
     oncologist.save()
     assert any("No first-call oncologist" in warning for warning in unit_watch_warnings(ward, now=now))
+
+
+def test_a_row_added_and_left_empty_is_no_server_error(client, coordinator, ward, oncologists):
+    """A row added by "Add a shift" and left empty passes the formset as an extra form with nothing
+    in it. It is no shift: the rows given are saved (or refused at their own row), nothing fails."""
+    from ...accounts.helpers import verified_login
+
+    verified_login(client, coordinator)
+    form = {
+        "role": "oncologist",
+        "rank": "1",
+        "period_start": "2027-01-04T08:00",
+        "period_end": "2027-01-05T08:00",
+        "shift-TOTAL_FORMS": "2",
+        "shift-INITIAL_FORMS": "0",
+        "shift-MIN_NUM_FORMS": "1",
+        "shift-MAX_NUM_FORMS": "60",
+        "shift-0-user": str(oncologists[0].pk),
+        "shift-0-starts_at": "2027-01-04T08:00",
+        "shift-0-ends_at": "2027-01-04T20:00",
+        "shift-1-user": "",
+        "shift-1-starts_at_0": "",
+        "shift-1-starts_at_1": "",
+        "shift-1-ends_at_0": "",
+        "shift-1-ends_at_1": "",
+        "shift-2-user": str(oncologists[1].pk),
+        "shift-2-starts_at": "2027-01-04T21:00",
+        "shift-2-ends_at": "2027-01-05T08:00",
+    }
+    form["shift-TOTAL_FORMS"] = "3"
+    refused = client.post("/roster/", form)
+    assert refused.status_code == 200
+    assert "No one is on call from" in refused.context["shifts"].forms[2].errors["starts_at"][0]
+    assert not refused.context["shifts"].forms[1].errors
+    form["shift-0-ends_at"] = "2027-01-04T21:00"
+    saved = client.post("/roster/", form)
+    assert saved.status_code == 302
+    assert list(OnCallShift.objects.order_by("starts_at").values_list("user", flat=True)) == [
+        oncologists[0].pk,
+        oncologists[1].pk,
+    ]

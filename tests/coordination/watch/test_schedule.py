@@ -69,3 +69,21 @@ def test_a_bag_change_at_home_asks_for_an_assessment(course):
     ward_change = next((e for e in live(course, CareEvent.Kind.BAG_CHANGE) if e.setting == "inpatient"), None)
     if ward_change is not None:  # in hospital the 4-hourly checks cover it
         assert not Task.objects.filter(event=ward_change, records=TemplateItem.Records.TOXICITY_ASSESSMENT).exists()
+
+
+def test_one_assessment_answers_one_check_not_the_next_one_too(course, patient, nurse, time_machine):
+    """An assessment halfway between two 4-hourly checks (the first one late) is that check's: the
+    next one, due in 2 hours, stays in My work, or the ward would skip a whole round of the watch.
+    The regimen's interval is data (1 to 24 hours): the shorter it is, the more checks one
+    assessment within the window would have closed."""
+    first, second = live(course, CareEvent.Kind.TOXICITY_CHECK)[:2]
+    midway = first.planned_at + (second.planned_at - first.planned_at) / 2
+    time_machine.move_to(midway, tick=False)
+    assessment_record(
+        patient=patient,
+        actor=nurse,
+        assessed_at=midway,
+        findings={"temperature": Decimal("37.1"), "temperature_unit": "C", **NORMAL_ICE},
+    )
+    assert Task.objects.get(event=first).status == Task.Status.DONE
+    assert Task.objects.get(event=second).status == Task.Status.OPEN

@@ -360,6 +360,15 @@ def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = Non
         problems.append("Add at least one action for the receiving side.")
     if handoff.event.status == CareEvent.Status.CANCELLED:
         problems.append("Its event is cancelled: cancel this handoff, or write one for the new discharge.")
+    return problems + checklist_blockers(handoff, checklists)
+
+
+def checklist_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = None) -> list[str]:
+    """What the discharge's checklist still lacks, in words: asked at sending, and again at
+    acceptance (an item undone since). Only this is asked again: the rest of send_blockers is
+    the sender's draft, which a receiver cannot change (an addressee who left after sending is
+    replaced by the whole receiving unit, which is told and reminded in their place)."""
+    problems = []
     checklists = handoff_checklists(handoff) if checklists is None else checklists
     if not checklists and handoff.kind in DISCHARGE_KINDS:
         problems.append(
@@ -511,7 +520,7 @@ def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime 
             raise ValidationError({"synthesis": f"At most {TEXT_MAX:,} characters."})
         # What was true when it was sent must still be: an item of the checklist undone since (a
         # pump rate found wrong) is not taken over as done.
-        if problems := send_blockers(handoff):
+        if problems := checklist_blockers(handoff):
             raise ValidationError(
                 ["The sending side's record changed since it was sent: " + " ".join(problems)]
                 + ["Return the handoff with what you need, or ask the sending unit."]

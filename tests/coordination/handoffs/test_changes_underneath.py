@@ -103,3 +103,20 @@ def test_a_bag_change_moved_after_sending_is_shown_beside_the_facts_as_sent(sent
     client.force_login(home_nurse)
     page = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
     assert "Changed on the record since it was sent" in page and f"Next bag change: {now} (sent as {as_sent})" in page
+
+
+def test_an_addressee_deactivated_after_sending_does_not_stop_the_units_acceptance(discharge, case_manager, agency):
+    """The addressee's leaving stops the sending (above), not the receiving unit's acceptance once
+    sent: the unit is told and reminded in their place, and must be able to take the patient over."""
+    addressee = make_home_nurse(agency, "addressee")
+    colleague = make_home_nurse(agency, "colleague")
+    handoff = draft_handoff(discharge, case_manager, agency, to_person=addressee)
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    addressee.is_active = False
+    addressee.save()
+    svc.handoff_acknowledge(handoff=handoff, actor=colleague)
+
+    svc.handoff_accept(handoff=handoff, actor=colleague, synthesis=SYNTHESIS)
+
+    handoff.refresh_from_db()
+    assert handoff.status == Handoff.Status.ACCEPTED and handoff.accepted_by == colleague

@@ -148,7 +148,7 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
     elif content.kind in RECEIVING_UNIT_KINDS and to_unit.kind != RECEIVING_UNIT_KINDS[content.kind]:
         wanted = Unit.Kind(RECEIVING_UNIT_KINDS[content.kind]).label.lower()
         add("to_unit", f"A “{Handoff.Kind(content.kind).label}” handoff goes to a {wanted}.")
-    if content.to_person is not None and (content.to_person.unit_id != to_unit.pk or not content.to_person.is_active):
+    if content.to_person is not None and not policy.receives_for(content.to_person, to_unit.pk):
         add("to_person", NOT_A_RECEIVING_MEMBER)
     if event.patient_id != patient.pk:
         add("event", "This event belongs to another patient.")
@@ -278,9 +278,9 @@ def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None
 
 
 def _receivers_to_tell(handoff: Handoff):
-    """The addressee while still active in the receiving unit; else whoever there may accept it."""
+    """The addressee while they may still receive it; else whoever in the receiving unit may."""
     person = handoff.to_person
-    if person is not None and person.is_active and person.unit_id == handoff.to_unit_id:
+    if person is not None and policy.receives_for(person, handoff.to_unit_id):
         return [person]
     roles = policy.ACCEPT_HANDOFF.roles
     return list(User.objects.filter(unit_id=handoff.to_unit_id, is_active=True, role__in=roles))
@@ -353,9 +353,15 @@ def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = Non
     """Why the handoff cannot be sent yet, in words; empty when it can."""
     problems = list(unwritten(handoff.ipass(), to_send=True).values())
     person = handoff.to_person
-    if person is not None and (person.unit_id != handoff.to_unit_id or not person.is_active):
-        # Named when the draft was written; since moved to another unit or deactivated.
-        problems.append(f"{person} no longer works in {handoff.to_unit}: name someone else there, or no one.")
+    if person is not None and not policy.receives_for(person, handoff.to_unit_id):
+        # Named when the draft was written; since moved to another unit, deactivated, or given a
+        # role that may not take a handoff over (who would be the only one told of it).
+        if person.is_active and person.unit_id == handoff.to_unit_id:
+            problems.append(
+                f"{person} may no longer take handoffs over in {handoff.to_unit}: name someone else there, or no one."
+            )
+        else:
+            problems.append(f"{person} no longer works in {handoff.to_unit}: name someone else there, or no one.")
     if not handoff.actions.exists():
         problems.append("Add at least one action for the receiving side.")
     if handoff.event.status == CareEvent.Status.CANCELLED:

@@ -158,15 +158,17 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
         add("event", "A discharge handoff belongs to a planned discharge.")
     if len(content.actions) > MAX_ACTIONS:
         add("actions", f"At most {MAX_ACTIONS} actions.")
-    for action in content.actions:
+    # Each action's error at its own field, "actions.<index>.<field>" (the API's naming of a list's
+    # fields; the form puts it at that row): of several actions, the one with the typo is named.
+    for index, action in enumerate(content.actions):
         if not action.text.strip() or len(action.text) > ACTION_MAX:
-            add("actions", f"Each action needs a text of at most {ACTION_MAX} characters.")
+            add(f"actions.{index}.text", f"Each action needs a text of at most {ACTION_MAX} characters.")
         if action.role not in dict(HandoffAction.ROLE_CHOICES):
-            add("actions", "Each action is owned by a nurse or a case manager.")
+            add(f"actions.{index}.role", "Each action is owned by a nurse or a case manager.")
         if action.due_at is None or timezone.is_naive(action.due_at):
-            add("actions", "Each action needs a due time.")
+            add(f"actions.{index}.due_at", "Each action needs a due time.")
         elif not _plausible_due(action.due_at, now):
-            add("actions", ACTION_DUE_RANGE)
+            add(f"actions.{index}.due_at", ACTION_DUE_RANGE)
     if errors:
         raise ValidationError(errors)
 

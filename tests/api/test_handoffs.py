@@ -169,3 +169,13 @@ def test_a_member_who_may_not_take_a_handoff_over_is_not_addressed(client, case_
     assert response.status_code == 400
     assert response.json()["errors"] == {"to_person": ["Choose an active member of the receiving unit."]}
     assert not Handoff.objects.exists()
+
+
+def test_an_action_due_out_of_range_is_refused_at_its_index(client, case_manager, discharge, agency):
+    body = new_handoff(discharge, agency)
+    body["actions"].append({"text": "Call the caregiver", "role": "case_manager", "due_at": "2001-12-02T09:00:00Z"})
+    response = create(client, case_manager, body)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "actions.1.due_at": ["Each action is due between a week ago and 120 days from now."]
+    }

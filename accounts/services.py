@@ -23,6 +23,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import audited
+from .credentials import credentials_revoke
 from .models import AuditEvent, PersonalToken, User
 from .policy import can_make_token, mfa_required
 from .signin import totp_device
@@ -66,9 +67,11 @@ def user_sessions_end(*, user: User, actor: User | None) -> None:
 @transaction.atomic
 def user_signed_out_everywhere(*, user: User, actor: User | None) -> None:
     """What an admin does when an account may be in other hands (sessions_ended): end every session
-    of the user and revoke their API tokens, the sessions that other systems hold."""
+    of the user and revoke their API tokens, the sessions that other systems hold, and the other
+    apps' credentials (calendar links: accounts.credentials)."""
     user_sessions_end(user=user, actor=actor)
     user_tokens_revoke(user=user, actor=actor)
+    credentials_revoke(user=user, actor=actor)
 
 
 @transaction.atomic
@@ -80,6 +83,8 @@ def user_deactivate(*, user: User, actor: User | None) -> None:
     User.objects.filter(pk=user.pk).update(is_active=False, session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["is_active", "session_epoch"])
     user_tokens_revoke(user=user, actor=actor)
+    # The other apps' credentials (calendar links) too: a key kept would work again on reactivation.
+    credentials_revoke(user=user, actor=actor)
 
 
 def user_password_changed(*, user: User, actor: User | None) -> None:

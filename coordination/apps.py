@@ -7,6 +7,7 @@ class CoordinationConfig(AppConfig):
 
     def ready(self):
         # The care team hears of a course stopped for good through the patients layer's hook.
+        from accounts.credentials import register_credentials_revoker
         from accounts.security_sections import register_security_section
         from checklists.hooks import register_hard_stop_listener
         from patients.hooks import (
@@ -16,6 +17,7 @@ class CoordinationConfig(AppConfig):
             register_watch_listener,
         )
 
+        from .feeds.services import feed_keys_revoke
         from .feeds.views import security_section
         from .handoffs.services import on_events_changed as withdraw_handoffs_of_cancelled_events
         from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
@@ -30,5 +32,7 @@ class CoordinationConfig(AppConfig):
         register_hard_stop_listener(on_hard_stop_failed)
         # The Security page shows the user's calendar links, and renews them (coordination/feeds/).
         register_security_section(security_section)
+        # A deactivated account, or one that may be in other hands, loses its calendar links.
+        register_credentials_revoker(feed_keys_revoke)
         # A handoff whose discharge is called off (or whose course stopped for good) is withdrawn.
         register_events_listener(withdraw_handoffs_of_cancelled_events)

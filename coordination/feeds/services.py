@@ -42,3 +42,13 @@ def feed_key_renew(*, actor, now=None) -> FeedKey:
         actor=actor,
     )
     return key
+
+
+def feed_keys_revoke(*, user, actor) -> None:
+    """End the user's calendar links (registered with accounts.credentials): the account was
+    deactivated or may be in other hands. The key is deleted, not renewed, so that nothing made
+    before works again if the account is reactivated; the user makes new links from the Security page."""
+    for key in FeedKey.objects.filter(user=user):
+        key_id = key.pk
+        key.delete()
+        audit_record(action=AuditEvent.Action.DELETE, object_type="coordination.feedkey", object_id=key_id, actor=actor)

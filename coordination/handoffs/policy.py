@@ -164,6 +164,13 @@ def on_sending_side(user, patient_id: int) -> bool:
     )
 
 
+def receives_for(user, unit_id: int | None) -> bool:
+    """May `user` receive a handoff sent to the unit: an active nurse, case manager or coordinator
+    of it, who may acknowledge and accept it. The rule for the receiving side's steps and for the
+    person a handoff is addressed to, who alone is told of it."""
+    return user.is_active and can(user, ACCEPT_HANDOFF) and unit_id is not None and user.unit_id == unit_id
+
+
 class Sides:
     """Where one user stands on one handoff; each answer is read when first asked, then kept."""
 
@@ -177,13 +184,7 @@ class Sides:
     @cached_property
     def in_receiving_unit(self) -> bool:
         """A nurse, case manager or coordinator of the receiving unit."""
-        user = self.user
-        return (
-            user.is_active
-            and can(user, ACCEPT_HANDOFF)
-            and user.unit_id is not None
-            and user.unit_id == self.handoff.to_unit_id
-        )
+        return receives_for(self.user, self.handoff.to_unit_id)
 
     @cached_property
     def sees_patient(self) -> bool:

@@ -205,9 +205,10 @@ def receiving_units_for(patient: Patient):
 
 
 def receiving_member(unit: Unit, pk: int) -> User | None:
-    """The active member of `unit` with this id, or None: an id of anyone else (another unit's,
-    another organisation's, someone who left) is not told apart from an id that nobody has."""
-    return User.objects.filter(pk=pk, unit=unit, is_active=True).first()
+    """The active member of `unit` with this id who may accept a handoff (as the form offers), or
+    None: an id of anyone else (another unit's, another organisation's, someone who left, a
+    pharmacist) is not told apart from an id that nobody has."""
+    return User.objects.filter(pk=pk, unit=unit, is_active=True, role__in=ACCEPT_HANDOFF.roles).first()
 
 
 def receiving_people_for(units):

@@ -148,7 +148,7 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
     elif content.kind in RECEIVING_UNIT_KINDS and to_unit.kind != RECEIVING_UNIT_KINDS[content.kind]:
         wanted = Unit.Kind(RECEIVING_UNIT_KINDS[content.kind]).label.lower()
         add("to_unit", f"A “{Handoff.Kind(content.kind).label}” handoff goes to a {wanted}.")
-    if content.to_person is not None and (content.to_person.unit_id != to_unit.pk or not content.to_person.is_active):
+    if content.to_person is not None and not policy.receives_for(content.to_person, to_unit.pk):
         add("to_person", NOT_A_RECEIVING_MEMBER)
     if event.patient_id != patient.pk:
         add("event", "This event belongs to another patient.")
@@ -158,15 +158,17 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
         add("event", "A discharge handoff belongs to a planned discharge.")
     if len(content.actions) > MAX_ACTIONS:
         add("actions", f"At most {MAX_ACTIONS} actions.")
-    for action in content.actions:
+    # Each action's error at its own field, "actions.<index>.<field>" (the API's naming of a list's
+    # fields; the form puts it at that row): of several actions, the one with the typo is named.
+    for index, action in enumerate(content.actions):
         if not action.text.strip() or len(action.text) > ACTION_MAX:
-            add("actions", f"Each action needs a text of at most {ACTION_MAX} characters.")
+            add(f"actions.{index}.text", f"Each action needs a text of at most {ACTION_MAX} characters.")
         if action.role not in dict(HandoffAction.ROLE_CHOICES):
-            add("actions", "Each action is owned by a nurse or a case manager.")
+            add(f"actions.{index}.role", "Each action is owned by a nurse or a case manager.")
         if action.due_at is None or timezone.is_naive(action.due_at):
-            add("actions", "Each action needs a due time.")
+            add(f"actions.{index}.due_at", "Each action needs a due time.")
         elif not _plausible_due(action.due_at, now):
-            add("actions", ACTION_DUE_RANGE)
+            add(f"actions.{index}.due_at", ACTION_DUE_RANGE)
     if errors:
         raise ValidationError(errors)
 
@@ -278,9 +280,9 @@ def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None
 
 
 def _receivers_to_tell(handoff: Handoff):
-    """The addressee while still active in the receiving unit; else whoever there may accept it."""
+    """The addressee while they may still receive it; else whoever in the receiving unit may."""
     person = handoff.to_person
-    if person is not None and person.is_active and person.unit_id == handoff.to_unit_id:
+    if person is not None and policy.receives_for(person, handoff.to_unit_id):
         return [person]
     roles = policy.ACCEPT_HANDOFF.roles
     return list(User.objects.filter(unit_id=handoff.to_unit_id, is_active=True, role__in=roles))
@@ -353,13 +355,28 @@ def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = Non
     """Why the handoff cannot be sent yet, in words; empty when it can."""
     problems = list(unwritten(handoff.ipass(), to_send=True).values())
     person = handoff.to_person
-    if person is not None and (person.unit_id != handoff.to_unit_id or not person.is_active):
-        # Named when the draft was written; since moved to another unit or deactivated.
-        problems.append(f"{person} no longer works in {handoff.to_unit}: name someone else there, or no one.")
+    if person is not None and not policy.receives_for(person, handoff.to_unit_id):
+        # Named when the draft was written; since moved to another unit, deactivated, or given a
+        # role that may not take a handoff over (who would be the only one told of it).
+        if person.is_active and person.unit_id == handoff.to_unit_id:
+            problems.append(
+                f"{person} may no longer take handoffs over in {handoff.to_unit}: name someone else there, or no one."
+            )
+        else:
+            problems.append(f"{person} no longer works in {handoff.to_unit}: name someone else there, or no one.")
     if not handoff.actions.exists():
         problems.append("Add at least one action for the receiving side.")
     if handoff.event.status == CareEvent.Status.CANCELLED:
         problems.append("Its event is cancelled: cancel this handoff, or write one for the new discharge.")
+    return problems + checklist_blockers(handoff, checklists)
+
+
+def checklist_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = None) -> list[str]:
+    """What the discharge's checklist still lacks, in words: asked at sending, and again at
+    acceptance (an item undone since). Only this is asked again: the rest of send_blockers is
+    the sender's draft, which a receiver cannot change (an addressee who left after sending is
+    replaced by the whole receiving unit, which is told and reminded in their place)."""
+    problems = []
     checklists = handoff_checklists(handoff) if checklists is None else checklists
     if not checklists and handoff.kind in DISCHARGE_KINDS:
         problems.append(
@@ -511,7 +528,7 @@ def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime 
             raise ValidationError({"synthesis": f"At most {TEXT_MAX:,} characters."})
         # What was true when it was sent must still be: an item of the checklist undone since (a
         # pump rate found wrong) is not taken over as done.
-        if problems := send_blockers(handoff):
+        if problems := checklist_blockers(handoff):
             raise ValidationError(
                 ["The sending side's record changed since it was sent: " + " ".join(problems)]
                 + ["Return the handoff with what you need, or ask the sending unit."]

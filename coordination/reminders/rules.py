@@ -323,10 +323,14 @@ def _sent_handoffs_without(kind: str, *, due_after: dt.datetime, due_until: dt.d
 
 def _receivers(handoff_rows: list[Handoff]) -> dict[int, list[int]]:
     """The receiving side of each handoff: its addressee while still active in the receiving
-    unit, else the receiving unit's people who may acknowledge it (nurses, case managers,
-    coordinators): an addressee deactivated or moved since leaves nobody unreminded."""
+    unit (and of a role that may acknowledge it), else the receiving unit's people who may (nurses,
+    case managers, coordinators): an addressee deactivated, moved or given another role since
+    leaves nobody unreminded."""
     named = {handoff.to_person_id for handoff in handoff_rows if handoff.to_person_id}
-    still_there = set(User.objects.filter(pk__in=named, is_active=True).values_list("pk", "unit_id"))
+    # policy.receives_for, for many at once: active, and still of a role that may accept it.
+    still_there = set(
+        User.objects.filter(pk__in=named, is_active=True, role__in=ACCEPT_HANDOFF.roles).values_list("pk", "unit_id")
+    )
     handoff_rows = list(handoff_rows)
     addressee = {
         handoff.pk: handoff.to_person_id

@@ -158,3 +158,24 @@ def test_the_sender_acknowledging_is_refused_with_the_policys_sentence(
     assert not decision
     assert response.status_code == 403 and response.json()["detail"] == decision.reason
     assert Handoff.objects.get(pk=handoff.pk).status == Handoff.Status.SENT
+
+
+@pytest.mark.parametrize("role", ["pharmacist", "oncologist"])
+def test_a_member_who_may_not_take_a_handoff_over_is_not_addressed(client, case_manager, discharge, agency, role):
+    # Only a nurse, case manager or coordinator acknowledges and accepts: an addressee who may not
+    # would be the only one told of it, and nobody who can act would hear. As the form offers.
+    person = make_home_nurse(agency, role=role)
+    response = create(client, case_manager, new_handoff(discharge, agency, to_person=person.pk))
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"to_person": ["Choose an active member of the receiving unit."]}
+    assert not Handoff.objects.exists()
+
+
+def test_an_action_due_out_of_range_is_refused_at_its_index(client, case_manager, discharge, agency):
+    body = new_handoff(discharge, agency)
+    body["actions"].append({"text": "Call the caregiver", "role": "case_manager", "due_at": "2001-12-02T09:00:00Z"})
+    response = create(client, case_manager, body)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "actions.1.due_at": ["Each action is due between a week ago and 120 days from now."]
+    }

@@ -14,6 +14,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from accounts.models import AuditEvent
+from accounts.services import user_deactivate, user_signed_out_everywhere
 from checklists.services import checklists_instantiate
 from coordination.feeds.models import FeedKey
 from coordination.feeds.services import feed_key_renew, feed_secret
@@ -125,6 +126,23 @@ def test_renewing_without_confirming_changes_nothing(client, nurse):
     client.force_login(nurse)
     client.post(reverse("feed_renew"), {})
     assert client.get(old).status_code == 200
+
+
+@pytest.mark.parametrize("ended_by", [user_deactivate, user_signed_out_everywhere])
+def test_a_deactivation_or_a_sign_out_everywhere_ends_the_links_and_reactivating_revives_none(
+    client, nurse, admin_user, ended_by
+):
+    """The link is a credential, as an API token is: what revokes the tokens (an account that
+    left, or that may be in other hands) ends it too, and reactivating the account revives none."""
+    old = feed_url(nurse, "feed_my_work")
+    assert client.get(old).status_code == 200
+
+    ended_by(user=nurse, actor=admin_user)
+    nurse.is_active = True
+    nurse.save()
+
+    assert client.get(old).status_code == 404
+    assert client.get(feed_url(nurse, "feed_my_work")).status_code == 200  # new links work
 
 
 def test_the_units_calendar_is_refused_to_a_nurse_and_to_a_coordinator_no_more(client, nurse, coordinator):

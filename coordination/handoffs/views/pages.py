@@ -145,12 +145,17 @@ def handoff_edit(request, pk):
 
 
 def _errors_to_form(form, formset, invalid: ValidationError) -> None:
-    """The service's refusals, each at its field (the action list's at the top of the list)."""
+    """The service's refusals, each at its field: an action's ("actions.<index>.<field>", the index
+    among the actions given) at its row, the action list's at the top of the list."""
     if not hasattr(invalid, "error_dict"):
         form.add_error(None, invalid)
         return
+    rows = [row for row in formset.forms if row.spec()]  # the actions as given to the service
     for name, errors in invalid.error_dict.items():
-        if name == "actions":
+        _, index, field = name.split(".") if name.count(".") == 2 else ("", "", "")
+        if index.isdecimal() and int(index) < len(rows) and field in rows[int(index)].fields:
+            rows[int(index)].add_error(field, errors)
+        elif name == "actions" or name.startswith("actions."):
             formset._non_form_errors = formset.error_class(
                 [*formset.non_form_errors(), *[m for e in errors for m in e.messages]]
             )

@@ -103,3 +103,47 @@ def test_a_bag_change_moved_after_sending_is_shown_beside_the_facts_as_sent(sent
     client.force_login(home_nurse)
     page = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
     assert "Changed on the record since it was sent" in page and f"Next bag change: {now} (sent as {as_sent})" in page
+
+
+def test_an_addressee_deactivated_after_sending_does_not_stop_the_units_acceptance(discharge, case_manager, agency):
+    """The addressee's leaving stops the sending (above), not the receiving unit's acceptance once
+    sent: the unit is told and reminded in their place, and must be able to take the patient over."""
+    addressee = make_home_nurse(agency, "addressee")
+    colleague = make_home_nurse(agency, "colleague")
+    handoff = draft_handoff(discharge, case_manager, agency, to_person=addressee)
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    addressee.is_active = False
+    addressee.save()
+    svc.handoff_acknowledge(handoff=handoff, actor=colleague)
+
+    svc.handoff_accept(handoff=handoff, actor=colleague, synthesis=SYNTHESIS)
+
+    handoff.refresh_from_db()
+    assert handoff.status == Handoff.Status.ACCEPTED and handoff.accepted_by == colleague
+
+
+def test_an_addressee_who_may_no_longer_accept_stops_the_sending(discharge, case_manager, agency):
+    addressee = make_home_nurse(agency, "addressee")
+    handoff = draft_handoff(discharge, case_manager, agency, to_person=addressee)
+    addressee.role = "pharmacist"
+    addressee.save()
+    with pytest.raises(ValidationError) as refused:
+        svc.handoff_send(handoff=handoff, actor=case_manager)
+    assert f"{addressee} may no longer take handoffs over in {agency}" in " ".join(refused.value.messages)
+
+
+def test_an_addressee_who_may_no_longer_accept_leaves_the_unit_told_in_their_place(discharge, case_manager, agency):
+    """Named, then made a pharmacist after sending: the receiving unit's people who may act hear of
+    the handoff's cancel, as they would for an addressee who left, not only someone who cannot act."""
+    addressee = make_home_nurse(agency, "addressee")
+    colleague = make_home_nurse(agency, "colleague")
+    handoff = svc.handoff_send(
+        handoff=draft_handoff(discharge, case_manager, agency, to_person=addressee), actor=case_manager
+    )
+    addressee.role = "pharmacist"
+    addressee.save()
+
+    svc.handoff_cancel(handoff=handoff, actor=case_manager, reason="Discharge postponed")
+
+    told = Notification.objects.filter(title="Handoff cancelled by the sender")
+    assert set(told.values_list("recipient__username", flat=True)) == {colleague.username}

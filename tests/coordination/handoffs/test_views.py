@@ -110,6 +110,19 @@ def test_an_action_due_years_away_is_a_typo(client, ready, case_manager, agency,
     assert not Handoff.objects.exists()
 
 
+def test_an_action_due_out_of_range_is_refused_at_its_own_row(client, ready, case_manager, agency):
+    """Of several actions, the one with the typo is the one marked, not the list as a whole."""
+    client.force_login(case_manager)
+    second = {"actions-1-text": "Call the caregiver", "actions-1-role": "case_manager"}
+    data = form_data(ready, agency, **second, **{"actions-1-due_at": "2001-12-02T09:00"})
+    response = client.post(reverse("handoff_new", args=[ready.patient_id]), data)
+    body = response.content.decode()
+    assert response.status_code == 200 and not Handoff.objects.exists()
+    error = body.index('id="error_1_id_actions-1-due_at"')
+    assert "Each action is due between a week ago and 120 days from now." in body[error : error + 300]
+    assert 'id="error_1_id_actions-0-due_at"' not in body
+
+
 @pytest.mark.parametrize("who", ["other-organisation", "other-receiving-unit"])
 def test_a_receiving_person_who_is_not_the_units_is_refused_without_being_named(
     client, ready, case_manager, agency, who

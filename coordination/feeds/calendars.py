@@ -1,24 +1,32 @@
 """The calendars behind the feeds, built with icalendar.
 
 Calendars leave the hospital (a phone's calendar syncs to someone's cloud), so an event names
-its patient by initials and the last four digits of the MRN, never by name; its description
-links to the product's page, which asks for a sign-in. Times are in the unit's zone, with its
-VTIMEZONE, so that a calendar shows them on the unit's clock across a daylight-saving change.
+its patient by initials and the last four digits of the MRN, never by name, and says what kind
+of work it is and whose, never a task's or an action's wording: that names the drug (and with it
+the diagnosis) and doses, which no alert email names either. Its description links to the
+product's page, which asks for a sign-in and shows the wording. Times are in the unit's zone,
+with its VTIMEZONE, so that a calendar shows them on the unit's clock across a daylight-saving
+change.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from accounts.models import Role
 from checklists.models import Task
 from checklists.selectors import my_work
 from patients.models import CareEvent, Patient
+
+from ..handoffs.selectors import handoff_actions_for
 
 # How far the feeds look: my open work from a week back (overdue) to two weeks ahead; the unit's
 # care events for the next seven days.
@@ -71,30 +79,88 @@ def _finish(calendar: Calendar, now: dt.datetime) -> bytes:
     return calendar.to_ical()
 
 
+@dataclass
+class _DueWork:
+    """One entry of My due work: the open tasks of one care event, or the open actions of one
+    handoff, due at one time."""
+
+    uid: str
+    what: str  # "Bag change #3", "Hospital → home handoff"
+    where: str  # "cycle 2", "taken over by your unit"
+    due_at: dt.datetime
+    patient_id: int
+    link: str
+    items: list = field(default_factory=list)
+
+    def summary(self, patient: Patient, now: dt.datetime) -> str:
+        """ "Bag change #3: 2 tasks (nurse) · J.D. MRN …1234": never the wording of the tasks."""
+        overdue = "Overdue · " if self.due_at < now else ""
+        return f"{overdue}{self.what}: {self.count} ({self.whose}) · {patient_label(patient)}"
+
+    def description(self, now: dt.datetime) -> str:
+        overdue = ", overdue" if self.due_at < now else ""
+        return (
+            f"{self.what}, {self.where}: {self.count} for the {self.whose}{overdue}. "
+            f"What to do is on the tracker's page, after sign-in: {self.link}"
+        )
+
+    @property
+    def count(self) -> str:
+        return f"{len(self.items)} task{pluralize(len(self.items))}"
+
+    @property
+    def whose(self) -> str:
+        roles = {item.role for item in self.items}
+        return ", ".join(Role(role).label.lower() for role in Role.values if role in roles)
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
 def my_work_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple[bytes, list[int]]:
-    """The user's open tasks (assigned to them, or in their role's pool on their care teams)
-    due from a week back to two weeks ahead; and the ids of the patients it names."""
+    """The user's open tasks (assigned to them, or in their role's pool on their care teams) and
+    open handoff actions (their role's, on the handoffs their unit took over), due from a week back
+    to two weeks ahead, one entry per care event (or handoff) and due time; and the ids of the
+    patients it names."""
     now = now or timezone.now()
     zone = unit_zone(user)
+    since, until = now - MY_WORK_BEFORE, now + MY_WORK_AHEAD
     tasks = list(
-        my_work(user)
-        .filter(status=Task.Status.OPEN, due_at__gte=now - MY_WORK_BEFORE, due_at__lte=now + MY_WORK_AHEAD)
-        .order_by("due_at", "pk")
+        my_work(user).filter(status=Task.Status.OPEN, due_at__gte=since, due_at__lte=until).order_by("due_at", "pk")
     )
-    patients = Patient.objects.in_bulk({task.patient_id for task in tasks})
-    calendar = _calendar("My due work", zone)
+    # The handoffs' selector applies My work's access rule: the patients that the user sees.
+    actions = [action for action in handoff_actions_for(user) if since <= action.due_at <= until]
+
+    work: dict[str, _DueWork] = {}
     for task in tasks:
-        label = patient_label(patients[task.patient_id])
-        overdue = " (overdue)" if task.due_at < now else ""
+        event = task.event
+        uid = f"tasks-{event.pk}-{_stamp(task.due_at)}"
+        if uid not in work:
+            kind = event.get_kind_display()
+            what = f"{kind} #{event.sequence}" if event.kind == CareEvent.Kind.BAG_CHANGE else kind
+            link = absolute(reverse("event_detail", args=[event.pk]))
+            work[uid] = _DueWork(uid, what, f"cycle {event.cycle.number}", task.due_at, task.patient_id, link)
+        work[uid].items.append(task)
+    for action in actions:
+        handoff = action.handoff
+        uid = f"handoff-{handoff.pk}-{_stamp(action.due_at)}"
+        if uid not in work:
+            what, link = f"{handoff.get_kind_display()} handoff", absolute(reverse("handoff_detail", args=[handoff.pk]))
+            work[uid] = _DueWork(uid, what, "taken over by your unit", action.due_at, handoff.patient_id, link)
+        work[uid].items.append(action)
+
+    patients = Patient.objects.in_bulk({task.patient_id for task in tasks})
+    patients.update({action.handoff.patient_id: action.handoff.patient for action in actions})
+    calendar = _calendar("My due work", zone)
+    for entry in sorted(work.values(), key=lambda entry: (entry.due_at, entry.uid)):
         calendar.add_component(
             _event(
-                f"task-{task.pk}",
-                start=timezone.localtime(task.due_at, zone),
+                entry.uid,
+                start=timezone.localtime(entry.due_at, zone),
                 duration=dt.timedelta(minutes=TASK_MINUTES),
-                summary=f"{task.text[:80]}: {label}{overdue}",
-                description=f"{task.get_role_display()} task of the {task.event.get_kind_display().lower()}, "
-                f"cycle {task.event.cycle.number}. "
-                f"Open it: {absolute(reverse('event_detail', args=[task.event_id]))}",
+                summary=entry.summary(patients[entry.patient_id], now),
+                description=entry.description(now),
                 now=now,
             )
         )

@@ -95,8 +95,9 @@ def security_section(request) -> str:
             MY_WORK: (
                 "My due work",
                 "feed_my_work",
-                f"Your open tasks, and your role's open tasks on your care teams, due from "
-                f"{MY_WORK_BEFORE.days} days ago (overdue) to {MY_WORK_AHEAD.days} days ahead.",
+                f"Your open tasks, your role's open tasks on your care teams and your handoff tasks, due "
+                f"from {MY_WORK_BEFORE.days} days ago (overdue) to {MY_WORK_AHEAD.days} days ahead: "
+                "the kind of event, how many tasks and the patient's initials, never their wording.",
             ),
             UNIT_WEEK: (
                 f"{user.unit}: next {UNIT_AHEAD.days} days",

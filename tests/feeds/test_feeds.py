@@ -1,6 +1,7 @@
 """Calendar feeds: a secret link per user, renewed from the Security page; events on the unit's
 clock with its VTIMEZONE (across a daylight-saving change), naming patients by initials and the
-MRN's last four only; every read logged as the feed's user."""
+MRN's last four only, and the kind of work, never a task's wording (a drug, a dose, the
+diagnosis); every read logged as the feed's user."""
 
 import datetime as dt
 import zoneinfo
@@ -13,18 +14,60 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Role
 from accounts.services import user_deactivate, user_signed_out_everywhere
-from checklists.services import checklists_instantiate
+from checklists.models import Task
+from checklists.services import checklists_instantiate, task_claim
 from coordination.feeds.models import FeedKey
 from coordination.feeds.services import feed_key_renew, feed_secret
+from coordination.handoffs import services as handoffs
+from coordination.handoffs.services import ActionSpec
+from patients.models import CareEvent, CareTeamMember
+from patients.services.team import care_team_remove
 
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
+from ..coordination.handoff_helpers import SYNTHESIS, draft_handoff, make_agency, make_home_nurse, ready_discharge
 from ..factories import CareTeamMemberFactory, PatientFactory, with_unmistakable_names
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the factories' units; clocks go forward on 8 March 2026
 BEFORE_THE_CHANGE = dt.datetime(2026, 3, 6, 12, 0, tzinfo=dt.UTC)
+
+
+# What a task or a handoff action may say, and a calendar never: the drug, a dose, the diagnosis.
+DRUG_DOSE_DIAGNOSIS = ("blinatumomab", "dexamethasone", "20 mg", "8 mg", "lymphoblastic", "leukaemia")
+
+
+def label_of(patient):
+    return f"{patient.given_name[0]}.{patient.family_name[0]}.".upper() + f" MRN …{patient.mrn[-4:]}"
+
+
+def says_nothing_clinical(response):
+    """Neither the feed's text (unfolded: iCalendar folds its lines) nor any event's summary or
+    description names a drug, a dose or the diagnosis."""
+    text = response.content.replace(b"\r\n ", b"").decode().lower()
+    _, events = events_of(response)
+    text += " ".join(f"{event['summary']} {event['description']}" for event in events).lower()
+    assert not [word for word in DRUG_DOSE_DIAGNOSIS if word in text]
+
+
+@pytest.fixture
+def agency(ward):
+    return make_agency(ward)
+
+
+@pytest.fixture
+def home_nurse(agency):
+    return make_home_nurse(agency)
+
+
+def accepted_handoff(patient, *, nurse, nurse2, case_manager, agency, home_nurse, actions):
+    """A discharge home handed over to the agency and accepted there: `actions` are its tasks."""
+    discharge = ready_discharge(patient, nurse=nurse, nurse2=nurse2, case_manager=case_manager)
+    handoff = draft_handoff(discharge, case_manager, agency, actions=actions)
+    handoffs.handoff_send(handoff=handoff, actor=case_manager)
+    handoffs.handoff_acknowledge(handoff=handoff, actor=home_nurse)
+    return handoffs.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)
 
 
 def feed_url(user, name):
@@ -85,7 +128,137 @@ def test_my_work_lists_my_open_tasks_and_not_another_teams(client, patient, nurs
 
     _, events = events_of(client.get(feed_url(nurse, "feed_my_work")))
 
-    assert [str(event["summary"]).split(":")[0] for event in events] == ["Weight"]
+    # The kind of event and whose work it is, not the task's text (see the test below).
+    assert [str(event["summary"]) for event in events] == [f"Cycle start: 1 task (nurse) · {label_of(patient)}"]
+    assert reverse("event_detail", args=[ours.pk]) in str(events[0]["description"])
+
+
+def test_my_work_says_the_kind_of_event_whose_work_and_when_never_a_drug_a_dose_or_the_diagnosis(
+    client, patient, nurse
+):
+    """A calendar leaves the hospital: as an alert email, it never names the drug (and with it the
+    diagnosis) or a dose next to the patient's initials. The tasks of one event due at one time
+    are one entry, which links to the event's page (behind the sign-in) where their wording is."""
+    with_unmistakable_names(patient)
+    publish_template(
+        items=[
+            {"text": "Blinatumomab bag connected, label checked", "role": "nurse"},
+            {"text": "Dexamethasone 20 mg IV given 1 h before", "role": "nurse"},
+            {"text": "Blinatumomab order verified", "role": "pharmacist"},
+        ],
+        name="Bag change",
+        trigger_kind=CareEvent.Kind.BAG_CHANGE,
+    )
+    planned_at = (timezone.now() + dt.timedelta(hours=5)).replace(second=0, microsecond=0)
+    event = make_event(patient, kind=CareEvent.Kind.BAG_CHANGE, planned_at=planned_at)
+    CareEvent.objects.filter(pk=event.pk).update(sequence=3)
+    checklists_instantiate(events=[event])
+
+    response = client.get(feed_url(nurse, "feed_my_work"))
+
+    _, events = events_of(response)
+    assert [str(entry["summary"]) for entry in events] == [f"Bag change #3: 2 tasks (nurse) · {label_of(patient)}"]
+    assert events[0].decoded("dtstart") == timezone.localtime(event.planned_at, NEW_YORK)
+    assert f"http://testserver{reverse('event_detail', args=[event.pk])}" in str(events[0]["description"])
+    says_nothing_clinical(response)
+
+
+def test_my_due_work_includes_my_open_handoff_actions_and_never_their_wording(
+    client, patient, nurse, nurse2, case_manager, agency, home_nurse
+):
+    """The receiving side's tasks (a home nurse's first visit, a case manager's call), as My work
+    shows them first: of the user's role on the handoffs their unit took over, due on the unit's
+    clock (here after the change to summer time), linking to the handoff."""
+    with_unmistakable_names(patient)
+    agency_manager = make_home_nurse(agency, "agencycm", Role.CASE_MANAGER)
+    visit_at = dt.datetime(2026, 3, 10, 9, 0, tzinfo=NEW_YORK)
+    with time_machine.travel(BEFORE_THE_CHANGE, tick=False):
+        handoff = accepted_handoff(
+            patient,
+            nurse=nurse,
+            nurse2=nurse2,
+            case_manager=case_manager,
+            agency=agency,
+            home_nurse=home_nurse,
+            actions=[
+                ActionSpec("First home visit: dexamethasone 8 mg before the blinatumomab bag", Role.NURSE, visit_at),
+                ActionSpec("Call the caregiver", Role.CASE_MANAGER, visit_at - dt.timedelta(hours=20)),
+            ],
+        )
+
+        response = client.get(feed_url(home_nurse, "feed_my_work"))
+
+        _, events = events_of(response)
+        assert [str(entry["summary"]) for entry in events] == [
+            f"Hospital → home handoff: 1 task (nurse) · {label_of(patient)}"
+        ]
+        start = events[0].decoded("dtstart")
+        assert (start.hour, str(start.tzinfo), start.astimezone(dt.UTC).hour) == (9, "America/New_York", 13)
+        assert f"http://testserver{reverse('handoff_detail', args=[handoff.pk])}" in str(events[0]["description"])
+        says_nothing_clinical(response)
+        row = AuditEvent.objects.filter(object_type="coordination.feed_my_work").latest("id")
+        assert (row.actor_id, row.detail) == (home_nurse.pk, {"patients": [patient.pk]})
+
+        _, theirs = events_of(client.get(feed_url(agency_manager, "feed_my_work")))
+        assert [str(entry["summary"]).split(":")[0] for entry in theirs] == ["Hospital → home handoff"]
+        _, senders = events_of(client.get(feed_url(case_manager, "feed_my_work")))
+        assert not [entry for entry in senders if "handoff" in str(entry["summary"])]  # the sender's unit owns none
+
+
+@time_machine.travel(BEFORE_THE_CHANGE, tick=False)
+def test_my_due_work_keeps_the_units_clock_across_the_daylight_saving_change(client, patient, nurse):
+    publish_template(items=[{"text": "Weight", "role": "nurse"}])
+    before = make_event(patient, planned_at=dt.datetime(2026, 3, 7, 9, 0, tzinfo=NEW_YORK))
+    after = make_event(patient, planned_at=dt.datetime(2026, 3, 10, 9, 0, tzinfo=NEW_YORK))
+    checklists_instantiate(events=[before, after])
+
+    calendar, events = events_of(client.get(feed_url(nurse, "feed_my_work")))
+
+    starts = [event.decoded("dtstart") for event in events]
+    assert [(start.day, start.hour, str(start.tzinfo)) for start in starts] == [
+        (7, 9, "America/New_York"),
+        (10, 9, "America/New_York"),
+    ]
+    assert [start.astimezone(dt.UTC).hour for start in starts] == [14, 13]  # EST (UTC-5), then EDT (UTC-4)
+    (zone,) = calendar.walk("VTIMEZONE")
+    onsets = set()  # when the VTIMEZONE says that summer time begins: its DTSTART and RDATEs
+    for part in zone.walk("DAYLIGHT"):
+        assert part.decoded("tzoffsetto") == dt.timedelta(hours=-4)
+        rdates = part.get("rdate", [])
+        onsets |= {part.decoded("dtstart").date()} | {
+            moment.dt.date() for rdate in (rdates if isinstance(rdates, list) else [rdates]) for moment in rdate.dts
+        }
+    assert dt.date(2026, 3, 8) in onsets
+
+
+def test_a_patient_i_no_longer_see_leaves_my_due_work(
+    client, patient, nurse, nurse2, case_manager, coordinator, agency, home_nurse
+):
+    """A task assigned to a nurse who left the care team, and a handoff action once the receiving
+    unit's access window has closed, are gone from the calendar (and from the audit's patients)."""
+    publish_template(items=[{"text": "Weight", "role": "nurse"}])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=5))
+    checklists_instantiate(events=[event])
+    task_claim(task=Task.objects.get(event=event), actor=nurse)
+    handoff = accepted_handoff(
+        patient,
+        nurse=nurse,
+        nurse2=nurse2,
+        case_manager=case_manager,
+        agency=agency,
+        home_nurse=home_nurse,
+        actions=[ActionSpec("First home visit", Role.NURSE, timezone.now() + dt.timedelta(hours=30))],
+    )
+    mine, theirs = feed_url(nurse, "feed_my_work"), feed_url(home_nurse, "feed_my_work")
+    assert len(events_of(client.get(mine))[1]) >= 1 and len(events_of(client.get(theirs))[1]) == 1
+
+    care_team_remove(member=CareTeamMember.objects.get(patient=patient, user=nurse), actor=coordinator)
+    handoffs.handoff_complete(handoff=handoff, actor=home_nurse)
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=73)):
+        assert events_of(client.get(mine))[1] == []
+        assert events_of(client.get(theirs))[1] == []
+        rows = AuditEvent.objects.filter(object_type="coordination.feed_my_work").order_by("-id")[:2]
+        assert [row.detail for row in rows] == [{"patients": []}, {"patients": []}]
 
 
 def test_a_feed_read_is_logged_as_a_read_by_the_feeds_user(client, patient, coordinator):

@@ -137,10 +137,8 @@ def my_work_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple
         event = task.event
         uid = f"tasks-{event.pk}-{_stamp(task.due_at)}"
         if uid not in work:
-            kind = event.get_kind_display()
-            what = f"{kind} #{event.sequence}" if event.kind == CareEvent.Kind.BAG_CHANGE else kind
             link = absolute(reverse("event_detail", args=[event.pk]))
-            work[uid] = _DueWork(uid, what, f"cycle {event.cycle.number}", task.due_at, task.patient_id, link)
+            work[uid] = _DueWork(uid, event.label, f"cycle {event.cycle.number}", task.due_at, task.patient_id, link)
         work[uid].items.append(task)
     for action in actions:
         handoff = action.handoff

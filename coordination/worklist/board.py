@@ -30,7 +30,6 @@ OVERRIDES_SHOWN_DAYS = 7
 OVERDUE_LIST_LIMIT = 500  # an on-demand list names at most this many tasks (and says so)
 POOL = "pool"  # the overdue list's `assignee` for the unclaimed tasks of a role
 
-_KIND_LABELS = dict(CareEvent.Kind.choices)
 _ROLE_LABELS = dict(Role.choices)
 
 
@@ -108,7 +107,6 @@ def blocked_events(
     )
     blocking = blockers_by_role([event.pk for event in rows], texts=BLOCKER_TEXTS)
     for event in rows:
-        event.kind_label = _KIND_LABELS[event.kind]
         event.blocking = [
             {**row, "role": _ROLE_LABELS[row["role"]], "more": row["count"] > len(row["texts"])}
             for row in blocking.get(event.pk, ())

@@ -183,6 +183,12 @@ class CareEvent(models.Model):
         return f"{self.get_kind_display()}, cycle {self.cycle.number} day {self.day_number}"
 
     @property
+    def label(self) -> str:
+        """What the pages call the event: its kind, and a bag change its number ("Bag change #3")."""
+        kind = self.get_kind_display()
+        return f"{kind} #{self.sequence}" if self.kind == self.Kind.BAG_CHANGE else kind
+
+    @property
     def zone(self):
         return self.patient.unit.zone
 

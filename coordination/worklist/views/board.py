@@ -207,7 +207,7 @@ def board_not_ready(request):
             header=[f"When ({zone.key})", "Patient", "MRN", "Event", "What blocks it"],
             rows=[
                 [local(e.planned_at, zone), f"{e.patient.family_name}, {e.patient.given_name}", e.patient.mrn]
-                + [e.kind_label, "; ".join(f"{b['role']}: {b['count']} ({', '.join(b['texts'])})" for b in e.blocking)]
+                + [e.label, "; ".join(f"{b['role']}: {b['count']} ({', '.join(b['texts'])})" for b in e.blocking)]
                 for e in events
             ],
             patient_ids=[event.patient_id for event in events],

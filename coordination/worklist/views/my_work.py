@@ -18,7 +18,6 @@ from django.utils import timezone
 from accounts.audit import logs_read, shows
 from checklists.models import Task
 from checklists.selectors import my_work
-from patients.models import CareEvent
 from patients.models.record import visible_ids_query
 
 from ...handoffs.selectors import handoff_actions_for
@@ -56,8 +55,7 @@ class TaskGroup:
         event = self.event
         self.heading_id = f"group-{event.pk}"
         self.patient_url, self.event_url = patient_url(self.patient.pk), event_url(event.pk)
-        kind = event.get_kind_display()
-        self.event_label = f"{kind} #{event.sequence}" if event.kind == CareEvent.Kind.BAG_CHANGE else kind
+        self.event_label = event.label
         self.planned_text = local_time_text(event.planned_at, self.patient.unit.zone, separator=" ")
         count = len(self.tasks)
         parts = [f"{count} task{pluralize(count)}"]

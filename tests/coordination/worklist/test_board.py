@@ -202,3 +202,19 @@ def test_the_board_is_kept_while_other_wards_change_and_renders_again_when_its_u
     )
     third, rendered = _board(client)
     assert rendered and third != first
+
+
+def test_a_bag_change_is_named_with_its_number_in_the_list_and_its_csv(client, ward, nurse, coordinator):
+    publish_template(items=ITEMS, name="Bag change", trigger_kind="bag_change")
+    patient = PatientFactory(unit=ward)
+    CareTeamMemberFactory(patient=patient, user=nurse, role="nurse")
+    event = make_event(patient, kind="bag_change", planned_at=timezone.now() + dt.timedelta(hours=2))
+    event.sequence = 3
+    event.save()
+    checklists_instantiate(events=[event])
+    verified_login(client, coordinator)
+    listed = client.get(reverse("board_not_ready") + "?window=0", **HTMX).content.decode()
+    assert f'<a href="/events/{event.pk}/">Bag change #3</a>' in listed
+    response = client.get(reverse("board_not_ready") + "?window=0&format=csv")
+    csv = b"".join(response.streaming_content).decode()
+    assert ',"Bag change #3",' in csv

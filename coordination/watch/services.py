@@ -328,6 +328,7 @@ def alert_raise(
     else:
         alert.no_one_on_call = True
         recipients += _fallback(alert)
+        alert.escalate_at = _look_again_at(unit, now)
     alert.save(update_fields=["escalate_at", "no_one_on_call"])
     _send(alert, kind=Reminder.Kind.TOXICITY_ALERT, recipients=recipients, due_at=now, now=now)
     return alert
@@ -360,7 +361,8 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
 
 def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
     """Every minute (beat): each open alert past its time goes to the next oncologist on the
-    roster now; with no one left, to the unit's coordinators and the patient's oncologists."""
+    roster now; with no one left, to the unit's coordinators and the patient's oncologists, and
+    later to an oncologist who comes on call (`_escalate`)."""
     now = now or timezone.now()
     escalated = []
     with transaction.atomic():
@@ -376,12 +378,28 @@ def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
     return escalated
 
 
+def _look_again_at(unit: Unit, now: dt.datetime) -> dt.datetime:
+    """When an open alert that everyone on call has (or that found no one on call) is looked at
+    again: as the next oncologist's shift at the unit starts, and at the latest after the unit's
+    minutes (a roster entered meanwhile). An unacknowledged urgent alert must reach the oncologist
+    who comes on call, however long it has waited."""
+    later = now + WatchUnitRule.for_unit(unit).acknowledge_within
+    next_start = (
+        OnCallShift.objects.filter(unit=unit, role=Role.ONCOLOGIST, starts_at__gt=now, starts_at__lt=later)
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return next_start or later
+
+
 def _escalate(alert: ToxicityAlert, now: dt.datetime) -> None:
     """To the first oncologist on call now, in call order, whom the alert has not reached yet: the
     roster may have changed hands since it was raised (a night first call becomes the day's second),
-    and a place in the call order is not a person."""
+    and a place in the call order is not a person. With no one left, once to the unit's coordinators
+    and the patient's oncologists; then the sweep keeps watching the roster for an oncologist who
+    comes on call, so nobody hears the same escalation twice."""
     due_at = alert.escalate_at
-    alert.level += 1
     oncologists, _ = _first_callers(alert.unit, now)
     reached = set(alert.reminders.values_list("recipient_id", flat=True))
     not_yet = [oncologist for oncologist in oncologists if oncologist not in reached]
@@ -389,8 +407,12 @@ def _escalate(alert: ToxicityAlert, now: dt.datetime) -> None:
         recipients = not_yet[:1]
         alert.escalate_at = now + WatchUnitRule.for_unit(alert.unit).acknowledge_within
     else:
-        recipients = _fallback(alert)
+        # The fallback hears once that the roster is spent (or heard at the raise, with no one on
+        # call then); after that only an oncologist who comes on call is new.
+        recipients = [] if alert.no_one_on_call else _fallback(alert)
         alert.no_one_on_call = True
-        alert.escalate_at = None  # everyone there is has it now
+        alert.escalate_at = _look_again_at(alert.unit, now)
+    if recipients:  # a look that finds no one new is not an escalation
+        alert.level += 1
+        _send(alert, kind=Reminder.Kind.TOXICITY_ESCALATION, recipients=recipients, due_at=due_at, now=now)
     alert.save(update_fields=["level", "escalate_at", "no_one_on_call"])
-    _send(alert, kind=Reminder.Kind.TOXICITY_ESCALATION, recipients=recipients, due_at=due_at, now=now)

@@ -87,10 +87,12 @@ def test_unacknowledged_it_goes_down_the_roster_across_the_clock_change(
     alert.refresh_from_db()
     assert alert.level == 1
     assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"onc1"}
-    # No one left on the roster: the coordinators and the patient's own oncologists.
-    alerts_escalate(now=alert.escalate_at)
+    # No one left on the roster: the coordinators and the patient's own oncologists; the sweep
+    # looks at the roster again after the unit's minutes.
+    spent = alert.escalate_at
+    alerts_escalate(now=spent)
     alert.refresh_from_db()
-    assert alert.no_one_on_call and alert.escalate_at is None
+    assert alert.no_one_on_call and alert.escalate_at == spent + dt.timedelta(minutes=20)
     assert coordinator.username in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)
 
 
@@ -148,7 +150,7 @@ def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
 
 def test_with_no_one_on_call_it_goes_to_the_coordinators_and_the_care_team(patient, nurse, oncologist, coordinator):
     alert = assess(patient, nurse, ice_orientation=2).alerts.get()
-    assert alert.no_one_on_call and alert.escalate_at is None
+    assert alert.no_one_on_call and alert.escalate_at is not None  # the sweep watches for someone on call
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}
 
 
@@ -336,7 +338,10 @@ def test_an_escalation_after_the_shift_changes_goes_to_whom_the_alert_has_not_re
     assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"day1"}
     alerts_escalate(now=alert.escalate_at)  # nobody on call is left whom it has not reached
     alert.refresh_from_db()
-    assert alert.no_one_on_call and alert.escalate_at is None
+    assert alert.no_one_on_call and alert.level == 2
+    alerts_escalate(now=alert.escalate_at)  # looked at again: no one new, no one told twice
+    alert.refresh_from_db()
+    assert alert.level == 2 and Reminder.objects.filter(alert=alert).count() == 2 + 1 + 1
 
 
 def test_with_no_roster_no_coordinator_and_no_oncologist_the_care_team_hears(patient, nurse):
@@ -360,3 +365,58 @@ def test_a_first_caller_moved_to_another_hospital_is_passed_by_and_the_assessmen
     alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()  # ICE 6: ICANS grade 2
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {second.username, coordinator.username}
     assert not AccessGrant.objects.filter(user=first).exists()
+
+
+# --- no one on call when it was raised (review of the watch, item 1) ----------------------------
+
+
+def test_raised_with_no_one_on_call_it_reaches_the_oncologist_who_comes_on_call_once(
+    patient, nurse, oncologist, coordinator
+):
+    """Found by a review: an alert raised with nobody on the roster went to the coordinators and
+    the patient's oncologists and then never went anywhere again, even when a first call came on
+    duty while it was still unacknowledged. The sweep keeps looking; those it reached already
+    hear nothing twice."""
+    with time_machine.travel(NIGHT, tick=False):
+        alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    assert alert.no_one_on_call
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}
+    alerts_escalate(now=NIGHT + dt.timedelta(minutes=20))  # still no one on call: no one is told again
+    assert not Reminder.objects.filter(alert=alert, kind=Reminder.Kind.TOXICITY_ESCALATION).exists()
+    day = UserFactory(role=Role.ONCOLOGIST, unit=patient.unit, username="day1")
+    morning = NIGHT + dt.timedelta(hours=6)
+    roster_replace(
+        unit=patient.unit,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=morning,
+        period_end=morning + dt.timedelta(hours=12),
+        shifts=[ShiftInput(day, morning, morning + dt.timedelta(hours=12))],
+        actor=coordinator,
+    )
+    alerts_escalate(now=morning + dt.timedelta(minutes=1))
+    assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"day1"}
+    alerts_escalate(now=morning + dt.timedelta(hours=2))  # everyone there is has it: once each
+    assert Reminder.objects.filter(alert=alert, kind=Reminder.Kind.TOXICITY_ESCALATION).count() == 1
+    alert.refresh_from_db()
+    assert alert.level == 1 and alert.is_open
+
+
+def test_a_known_shift_start_is_when_the_sweep_looks_again(patient, nurse, oncologist, coordinator):
+    """With the morning's first call already on the roster, the alert reaches them as the shift
+    starts, not up to the unit's minutes later."""
+    morning = NIGHT + dt.timedelta(minutes=7)
+    roster_replace(
+        unit=patient.unit,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=morning,
+        period_end=morning + dt.timedelta(hours=12),
+        shifts=[
+            ShiftInput(UserFactory(role=Role.ONCOLOGIST, unit=patient.unit), morning, morning + dt.timedelta(hours=12))
+        ],
+        actor=coordinator,
+    )
+    with time_machine.travel(NIGHT, tick=False):
+        alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    assert alert.no_one_on_call and alert.escalate_at == morning

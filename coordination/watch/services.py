@@ -17,7 +17,9 @@ from checklists.recorded import ASSESSMENT_TASK_WINDOW, assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
+from patients.selectors import other_seizure_in_course
 from patients.services import access_grant_open, neurotoxicity_stops_for_good
+from patients.warning_signs import SEIZURE
 
 from ..reminders.models import Reminder
 from ..reminders.sweep import dispatch
@@ -142,11 +144,19 @@ class Signal:
 def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
     """CRS from the unit's alert grade (`WatchUnitRule`, grade 2 unless it says otherwise), any
     ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or a second seizure in the
-    course for a stop for good, and so does ICANS grade 3 at the low dose or recurring, with the
-    reason why (CLINICAL.md: the label stops those for good); a home check's red flags. None: no
-    alert."""
+    course (seen at an assessment or reported at a home check: `other_seizure_in_course`) for a
+    stop for good, and so does ICANS grade 3 at the low dose or recurring, with the reason why
+    (CLINICAL.md: the label stops those for good); a home check's red flags. None: no alert."""
     if check_in is not None:
-        return Signal(f"Home check red flags: {', '.join(check_in.red_flags)}") if check_in.red_flags else None
+        if not check_in.red_flags:
+            return None
+        reason = f"Home check red flags: {', '.join(check_in.red_flags)}"
+        # A seizure the caregiver reports is a seizure: a second one in the course stops for good.
+        if SEIZURE in check_in.signs and other_seizure_in_course(
+            patient_id=check_in.patient_id, course_id=check_in.course_id, check_in_id=check_in.pk
+        ):
+            return Signal(f"{reason}; a second seizure", ToxicityAlert.Ask.STOP_FOR_GOOD)
+        return Signal(reason)
     findings = []
     if assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade:
         findings.append(f"CRS grade {assessment.crs}")
@@ -159,12 +169,8 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     if assessment.icans >= 1 and not why_stop:
         findings.append(f"ICANS grade {assessment.icans}")
     seizure = assessment.seizure != Seizure.NONE
-    second_seizure = (
-        seizure
-        and ToxicityAssessment.objects.filter(patient_id=assessment.patient_id, course_id=assessment.course_id)
-        .exclude(pk=assessment.pk)
-        .exclude(seizure=Seizure.NONE)
-        .exists()
+    second_seizure = seizure and other_seizure_in_course(
+        patient_id=assessment.patient_id, course_id=assessment.course_id, assessment_id=assessment.pk
     )
     if seizure:
         findings.append("a second seizure" if second_seizure else "a seizure")

@@ -420,3 +420,43 @@ def test_a_known_shift_start_is_when_the_sweep_looks_again(patient, nurse, oncol
     with time_machine.travel(NIGHT, tick=False):
         alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
     assert alert.no_one_on_call and alert.escalate_at == morning
+
+
+# --- a seizure is a seizure wherever it was recorded (review of the watch, item 3) --------------
+
+
+def home_check(patient, nurse, *signs):
+    return check_in_record(
+        patient=patient,
+        actor=nurse,
+        checked_at=NIGHT - dt.timedelta(hours=2),
+        temperature=Decimal("37.0"),
+        temperature_unit="C",
+        pump_status="running",
+        signs=list(signs),
+    )
+
+
+def test_a_seizure_at_an_assessment_after_one_at_a_home_check_asks_for_a_stop_for_good(patient, nurse, roster):
+    """CLINICAL.md: "More than one seizure, or grade 4: stop for good". Found by a review: a
+    seizure the caregiver reported at the home check did not count."""
+    course_from(patient, dt.date(2026, 2, 20))
+    home_check(patient, nurse, "seizure")
+    alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD and "a second seizure" in alert.reason
+
+
+def test_a_seizure_at_a_home_check_after_one_at_an_assessment_asks_for_a_stop_for_good(patient, nurse, roster):
+    course_from(patient, dt.date(2026, 2, 20))
+    assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY)
+    home_check(patient, nurse, "seizure", "confusion")
+    alert = ToxicityAlert.objects.get(assessment=None)
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason == "Home check red flags: Confusion, Seizure; a second seizure"
+
+
+def test_a_seizure_of_an_earlier_course_is_not_the_second(patient, nurse, roster):
+    home_check(patient, nurse, "seizure")  # before this course
+    course_from(patient, dt.date(2026, 2, 20))
+    alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION

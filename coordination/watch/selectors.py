@@ -13,7 +13,7 @@ from patients.policy import Standing, can_record_assessment
 from patients.selectors import names
 
 from ..reminders.models import Notification
-from .models import OnCallShift, ToxicityAlert
+from .models import OnCallShift, ToxicityAlert, WatchUnitRule
 from .policy import can_answer_calls
 
 # Who must be on call, by the kind of unit: a ward or a clinic has an oncologist and a
@@ -98,6 +98,14 @@ def alerts_for(user, *, recent: dt.timedelta = dt.timedelta(days=7)) -> list[Tox
         *base.filter(acknowledged_at__isnull=True).order_by("raised_at"),
         *base.filter(acknowledged_at__isnull=False, raised_at__gte=since).order_by("-raised_at"),
     ]
+
+
+def crs_alert_rules(units) -> list[WatchUnitRule]:
+    """The rule of each unit (its own or the default), by unit name: which CRS grade raises an alert
+    there, for the pages that say so."""
+    units = sorted({unit for unit in units if unit is not None}, key=lambda unit: (unit.name, unit.pk))
+    kept = {rule.unit_id: rule for rule in WatchUnitRule.objects.filter(unit__in=units)}
+    return [kept.get(unit.pk) or WatchUnitRule(unit=unit) for unit in units]
 
 
 def unit_open_alerts(unit_id: int) -> list[ToxicityAlert]:

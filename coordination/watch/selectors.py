@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, Unit, User
-from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment
+from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment, Transfer
 from patients.policy import Standing, can_record_assessment
 from patients.selectors import names
 
@@ -115,6 +115,15 @@ def unit_open_alerts(unit_id: int) -> list[ToxicityAlert]:
         .select_related("patient")
         .order_by("raised_at")
     )
+
+
+def alert_transfers(alert: ToxicityAlert) -> list[Transfer]:
+    """The transfers of the patient while the alert was open: it moved with each of them
+    (`services.alerts_follow_transfer`), oldest first."""
+    transfers = Transfer.objects.filter(patient_id=alert.patient_id, at__gte=alert.raised_at)
+    if alert.acknowledged_at:
+        transfers = transfers.filter(at__lte=alert.acknowledged_at)
+    return list(transfers.select_related("from_unit", "to_unit", "by").order_by("at", "pk"))
 
 
 def alert_recipients(alert: ToxicityAlert) -> list[User]:

@@ -16,7 +16,7 @@ from checklists.models import Task, TemplateItem
 from checklists.recorded import ASSESSMENT_TASK_WINDOW, assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
-from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
+from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment, Transfer
 from patients.selectors import other_seizure_in_course
 from patients.services import access_grant_open, neurotoxicity_stops_for_good
 from patients.warning_signs import SEIZURE
@@ -363,6 +363,39 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
     alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note", "escalate_at"])
     alert_notifications(alert).filter(read_at__isnull=True).update(read_at=alert.acknowledged_at)
     return alert
+
+
+@transaction.atomic
+def alerts_follow_transfer(*, transfer: Transfer) -> list[int]:
+    """The patients layer's transfer hook, in the transfer's transaction: the patient's open alerts
+    move with them to the new unit's board and roster. The new unit's first call and coordinator
+    hear them now (whom an alert reached already hears nothing twice) and its minutes to
+    acknowledge start again; those it reached who no longer see the patient (the old unit's
+    coordinator) have it taken off their bell, since its page no longer opens for them. The alert's
+    page lists the transfers it went through (`selectors.alert_transfers`)."""
+    now = transfer.at
+    moved = []
+    alerts = ToxicityAlert.objects.select_for_update().filter(patient_id=transfer.patient_id, acknowledged_at=None)
+    for alert in alerts.select_related("patient"):
+        alert.unit = transfer.to_unit
+        reached = set(alert.reminders.values_list("recipient_id", flat=True))
+        oncologists, coordinators = _first_callers(alert.unit, now)
+        recipients = oncologists[:1] + coordinators
+        alert.no_one_on_call = not oncologists
+        if oncologists:
+            alert.escalate_at = now + WatchUnitRule.for_unit(alert.unit).acknowledge_within
+        else:
+            recipients += _fallback(alert)
+            alert.escalate_at = _look_again_at(alert.unit, now)
+        alert.save(update_fields=["unit", "escalate_at", "no_one_on_call"])
+        if new := [user for user in recipients if user not in reached]:
+            _send(alert, kind=Reminder.Kind.TOXICITY_ALERT, recipients=new, due_at=now, now=now)
+        gone = [
+            user.pk for user in User.objects.filter(pk__in=reached) if not policy.sees_alerts_of(user, alert.patient)
+        ]
+        alert_notifications(alert).filter(recipient__in=gone, read_at__isnull=True).update(read_at=now)
+        moved.append(alert.pk)
+    return moved
 
 
 def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:

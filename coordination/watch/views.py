@@ -76,6 +76,7 @@ def alert_detail(request, pk):
                 "alert": alert,
                 "patient": alert.patient,
                 "sent_to": sent_to,
+                "transfers": selectors.alert_transfers(alert),
                 "acknowledge_form": AcknowledgeForm() if can_acknowledge else None,
                 "course": course,
                 "plan": actions,

@@ -212,10 +212,13 @@ def test_an_acknowledged_alert_leaves_the_bell_of_everyone_it_reached(patient, n
     assert (unread_count(first), unread_count(coordinator)) == (2, 1)
 
 
-def test_an_escalated_alert_acknowledged_down_the_roster_clears_each_bell_it_rang(patient, nurse, coordinator, roster):
+def test_an_escalated_alert_acknowledged_down_the_roster_clears_each_bell_it_rang(
+    patient, nurse, coordinator, roster, time_machine
+):
     first, second = roster
     alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
     deliver(alert)
+    time_machine.move_to(alert.escalate_at, tick=False)  # second call's grant to see the patient starts then
     alerts_escalate(now=alert.escalate_at)
     deliver(alert)
     assert {n.recipient for n in Notification.objects.all()} == {first, second, coordinator}
@@ -460,3 +463,54 @@ def test_a_seizure_of_an_earlier_course_is_not_the_second(patient, nurse, roster
     course_from(patient, dt.date(2026, 2, 20))
     alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+
+
+# --- a patient transferred with an open alert (review of the watch, item 2) ---------------------
+
+
+def test_an_open_alert_follows_the_patient_to_the_new_units_board_and_roster(
+    client, patient, nurse, coordinator, roster
+):
+    """Found by a review: the alert stayed on the old unit's board and went down the old unit's
+    roster; the old unit's coordinator could acknowledge it but got a 404 on its page. It moves
+    with the patient: the new unit's first call and coordinator hear it, its board shows it, its
+    roster escalates it, and the alert's page says when and why it moved."""
+    from patients.services import patient_transfer
+
+    from ...accounts.helpers import verified_login
+
+    old_first, old_second = roster
+    clinic = UnitFactory(organisation=patient.unit.organisation, name="Day Clinic")
+    coordinator2 = UserFactory(role=Role.COORDINATOR, unit=clinic, username="coordinator2")
+    clinic_first = UserFactory(role=Role.ONCOLOGIST, unit=clinic, username="clinic1")
+    start, end = NIGHT - dt.timedelta(hours=1), NIGHT + dt.timedelta(hours=12)
+    roster_replace(
+        unit=clinic,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=start,
+        period_end=end,
+        shifts=[ShiftInput(clinic_first, start, end)],
+        actor=coordinator2,
+    )
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    moved_at = NIGHT + dt.timedelta(minutes=5)
+    patient_transfer(patient=patient, to_unit=clinic, reason="Bed on the day clinic", actor=coordinator, now=moved_at)
+    alert.refresh_from_db()
+    assert alert.unit == clinic and alert.escalate_at == moved_at + dt.timedelta(minutes=15)
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {"onc0", coordinator.username, "clinic1", "coordinator2"}
+    # The old unit's coordinator no longer sees the patient: no page, no acknowledgement, no bell.
+    with pytest.raises(PermissionDenied):
+        alert_acknowledge(alert=alert, actor=coordinator)
+    verified_login(client, coordinator)
+    assert client.get(f"/alerts/{alert.pk}/").status_code == 404
+    assert f"/alerts/{alert.pk}/" not in client.get("/board/").text
+    verified_login(client, coordinator2)
+    assert f"/alerts/{alert.pk}/" in client.get("/board/").text
+    page = client.get(f"/alerts/{alert.pk}/").text
+    assert "Moved with the patient from Haematology Ward to Day Clinic" in page
+    assert "Bed on the day clinic" in page
+    # Unacknowledged, it goes down the new unit's roster, never the old one's.
+    alerts_escalate(now=alert.escalate_at)
+    assert old_second.username not in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)
+    assert "coordinator2" in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)

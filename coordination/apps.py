@@ -21,11 +21,13 @@ class CoordinationConfig(AppConfig):
         from .feeds.views import security_section
         from .handoffs.services import on_events_changed as withdraw_handoffs_of_cancelled_events
         from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
-        from .watch.services import on_watch_signal
+        from .watch.services import alerts_follow_transfer, on_watch_signal
 
         register_course_stopped_listener(on_course_stopped)
         # Both coordinators hear of a transfer between their units.
         register_transfer_listener(on_transfer)
+        # Open urgent alerts move with a transferred patient to the new unit's board and roster.
+        register_transfer_listener(alerts_follow_transfer)
         # A grade, a seizure or a home check's red flag sets off an urgent alert (coordination/watch/).
         register_watch_listener(on_watch_signal)
         # A failed hard stop blocks its event: the oncologist hears it at once.

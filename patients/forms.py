@@ -1,3 +1,6 @@
+import datetime as dt
+from collections.abc import Callable
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
@@ -5,6 +8,7 @@ from django import forms
 from accounts.fields import LocalDateTimeField
 from accounts.models import Role, Unit, User
 
+from .grading import ICE_FROM_AGE_YEARS, screened_with_capd
 from .models import (
     DEMOGRAPHICS,
     MAX_PLANNED_CYCLES,
@@ -237,11 +241,16 @@ class AssessmentForm(forms.ModelForm):
             "note": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, zone_name: str, uses_capd: bool, **kwargs):
+    def __init__(self, *args, zone_name: str, age_on: Callable[[dt.date], int], today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields = {"assessed_at": unit_time("Assessed at", zone_name), **self.fields}
         self.fields["temperature_unit"].choices = ToxicityAssessment.TemperatureUnit.choices
         self.fields["temperature_unit"].label = "Measured in"
+        # The screen goes by the age on the day assessed, as the service's does: today's on a new
+        # form, the typed day's once sent (a back-dated assessment across the 12th birthday).
+        self.day = self._typed_day() or today
+        self.age = age_on(self.day)
+        uses_capd = screened_with_capd(self.age)
         screen, unused = (["capd_score"], list(ICE_PARTS)) if uses_capd else (list(ICE_PARTS), ["capd_score"])
         for name in unused:
             del self.fields[name]
@@ -254,6 +263,40 @@ class AssessmentForm(forms.ModelForm):
             "note",
         )
         self.helper.add_input(Submit("submit", "Record and grade"))
+
+    def _typed_day(self) -> dt.date | None:
+        """The day typed at "Assessed at", on the unit's clock as typed (the field keeps the wall
+        clock whatever zone is active), or None: not sent, or not a time."""
+        if not self.is_bound:
+            return None
+        field = self.fields["assessed_at"]
+        try:
+            moment = field.clean(
+                field.widget.value_from_datadict(self.data, self.files, self.add_prefix("assessed_at"))
+            )
+        except forms.ValidationError:
+            return None
+        return moment.date() if moment else None
+
+    def clean(self):
+        cleaned = super().clean()
+        # Scores of the other screen were typed on a form shown for another day's age: say why
+        # the screen changed, at the time that changed it, and show the right one.
+        other_screen = [
+            name
+            for name in (*ICE_PARTS, "capd_score")
+            if name not in self.fields and self.data.get(self.add_prefix(name)) not in (None, "")
+        ]
+        if other_screen and "assessed_at" not in self.errors:
+            on = f"On {self.day:%d %b %Y} the patient was {self.age}"
+            self.add_error(
+                "assessed_at",
+                f"{on}: children under {ICE_FROM_AGE_YEARS} are screened with the CAPD, not the ICE score. "
+                "Give the CAPD score below."
+                if "capd_score" in self.fields
+                else f"{on}: from {ICE_FROM_AGE_YEARS} the ICE score is the screen, not the CAPD. Score the ICE below.",
+            )
+        return cleaned
 
 
 class GradeConfirmForm(forms.Form):

@@ -29,6 +29,11 @@ ICE_FROM_AGE_YEARS = 12
 CAPD_DELIRIUM = 9
 
 
+def screened_with_capd(age_years: int) -> bool:
+    """The CAPD, not the ICE, for a child of this age (the age on the day assessed)."""
+    return age_years < ICE_FROM_AGE_YEARS
+
+
 class OxygenDevice(models.TextChoices):
     NONE = "none", "None (room air)"
     BLOW_BY = "blow_by", "Blow-by"

@@ -9,6 +9,7 @@ from django.http import Http404
 from accounts.audit import audit_record, get_or_404_audited
 from accounts.models import AuditEvent
 
+from .grading import Seizure
 from .models import (
     CareEvent,
     HomeCheckIn,
@@ -20,6 +21,7 @@ from .models import (
     TreatmentCourse,
 )
 from .policy import Standing, can_edit_patient
+from .warning_signs import SEIZURE
 
 
 def names(*users: str) -> list[str]:
@@ -168,6 +170,22 @@ def neurotoxicity_resolved_before(*, course: TreatmentCourse, moment: dt.datetim
             began.append(episode)
             episode = None
     return min(began, default=None)
+
+
+def other_seizure_in_course(
+    *, patient_id: int, course_id: int | None, assessment_id: int | None = None, check_in_id: int | None = None
+) -> bool:
+    """Whether the course has a seizure recorded other than this one: at an assessment or reported
+    at a home check, a seizure is a seizure (CLINICAL.md: "more than one seizure ... stop for good")."""
+    assessments = (
+        ToxicityAssessment.objects.filter(patient_id=patient_id, course_id=course_id)
+        .exclude(seizure=Seizure.NONE)
+        .exclude(pk=assessment_id)  # None excludes nothing
+    )
+    check_ins = HomeCheckIn.objects.filter(
+        patient_id=patient_id, course_id=course_id, signs__contains=[SEIZURE]
+    ).exclude(pk=check_in_id)
+    return assessments.exists() or check_ins.exists()
 
 
 def check_ins_for(patient: Patient) -> list[HomeCheckIn]:

@@ -58,6 +58,11 @@ class WatchUnitRule(models.Model):
             return cls(unit=unit)
 
     @property
+    def crs_words(self) -> str:
+        """Which CRS raises an alert, as the pages say it."""
+        return "any CRS" if self.alert_from_crs_grade <= 1 else f"CRS grade {self.alert_from_crs_grade} or more"
+
+    @property
     def acknowledge_within(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.acknowledge_minutes)
 

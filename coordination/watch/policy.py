@@ -46,11 +46,16 @@ def can_be_on_call(user, unit: Unit, role: str) -> Decision:
 
 def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:
     """Whoever the alert went to (`sent_to`: the ledger has a reminder of it for the user), the
-    patient's oncologists, and the coordinator of the unit whose roster routes it."""
+    patient's oncologists, and the coordinator of the unit whose roster routes it; each only while
+    they see the patient."""
     if not (user.is_authenticated and user.is_active):
         return refuse("Sign in to acknowledge an alert.")
     if not alert.is_open:
         return refuse(f"{alert.acknowledged_by} acknowledged this alert already.")
+    # As its page: one who no longer sees the patient (the old unit's coordinator after a
+    # transfer) does not answer for the alert; the new unit's roster does.
+    if not sees_alerts_of(user, alert.patient):
+        return refuse("You no longer see this patient: the alert is with their unit now.")
     if sent_to or (user.role == Role.COORDINATOR and user.unit_id == alert.unit_id):
         return ALLOWED
     oncologists = CareTeamMember.objects.filter(patient=alert.patient, role=Role.ONCOLOGIST).in_current_role()

@@ -8,12 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, Unit, User
-from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment
+from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment, Transfer
 from patients.policy import Standing, can_record_assessment
 from patients.selectors import names
 
 from ..reminders.models import Notification
-from .models import OnCallShift, ToxicityAlert
+from .models import OnCallShift, ToxicityAlert, WatchUnitRule
 from .policy import can_answer_calls
 
 # Who must be on call, by the kind of unit: a ward or a clinic has an oncologist and a
@@ -100,6 +100,14 @@ def alerts_for(user, *, recent: dt.timedelta = dt.timedelta(days=7)) -> list[Tox
     ]
 
 
+def crs_alert_rules(units) -> list[WatchUnitRule]:
+    """The rule of each unit (its own or the default), by unit name: which CRS grade raises an alert
+    there, for the pages that say so."""
+    units = sorted({unit for unit in units if unit is not None}, key=lambda unit: (unit.name, unit.pk))
+    kept = {rule.unit_id: rule for rule in WatchUnitRule.objects.filter(unit__in=units)}
+    return [kept.get(unit.pk) or WatchUnitRule(unit=unit) for unit in units]
+
+
 def unit_open_alerts(unit_id: int) -> list[ToxicityAlert]:
     """The alerts routed by a unit's roster that nobody has acknowledged yet, oldest first."""
     return list(
@@ -107,6 +115,15 @@ def unit_open_alerts(unit_id: int) -> list[ToxicityAlert]:
         .select_related("patient")
         .order_by("raised_at")
     )
+
+
+def alert_transfers(alert: ToxicityAlert) -> list[Transfer]:
+    """The transfers of the patient while the alert was open: it moved with each of them
+    (`services.alerts_follow_transfer`), oldest first."""
+    transfers = Transfer.objects.filter(patient_id=alert.patient_id, at__gte=alert.raised_at)
+    if alert.acknowledged_at:
+        transfers = transfers.filter(at__lte=alert.acknowledged_at)
+    return list(transfers.select_related("from_unit", "to_unit", "by").order_by("at", "pk"))
 
 
 def alert_recipients(alert: ToxicityAlert) -> list[User]:

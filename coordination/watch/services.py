@@ -16,8 +16,10 @@ from checklists.models import Task, TemplateItem
 from checklists.recorded import ASSESSMENT_TASK_WINDOW, assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
-from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment
+from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment, Transfer
+from patients.selectors import other_seizure_in_course
 from patients.services import access_grant_open, neurotoxicity_stops_for_good
+from patients.warning_signs import SEIZURE
 
 from ..reminders.models import Reminder
 from ..reminders.sweep import dispatch
@@ -142,11 +144,19 @@ class Signal:
 def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
     """CRS from the unit's alert grade (`WatchUnitRule`, grade 2 unless it says otherwise), any
     ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or a second seizure in the
-    course for a stop for good, and so does ICANS grade 3 at the low dose or recurring, with the
-    reason why (CLINICAL.md: the label stops those for good); a home check's red flags. None: no
-    alert."""
+    course (seen at an assessment or reported at a home check: `other_seizure_in_course`) for a
+    stop for good, and so does ICANS grade 3 at the low dose or recurring, with the reason why
+    (CLINICAL.md: the label stops those for good); a home check's red flags. None: no alert."""
     if check_in is not None:
-        return Signal(f"Home check red flags: {', '.join(check_in.red_flags)}") if check_in.red_flags else None
+        if not check_in.red_flags:
+            return None
+        reason = f"Home check red flags: {', '.join(check_in.red_flags)}"
+        # A seizure the caregiver reports is a seizure: a second one in the course stops for good.
+        if SEIZURE in check_in.signs and other_seizure_in_course(
+            patient_id=check_in.patient_id, course_id=check_in.course_id, check_in_id=check_in.pk
+        ):
+            return Signal(f"{reason}; a second seizure", ToxicityAlert.Ask.STOP_FOR_GOOD)
+        return Signal(reason)
     findings = []
     if assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade:
         findings.append(f"CRS grade {assessment.crs}")
@@ -159,12 +169,8 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     if assessment.icans >= 1 and not why_stop:
         findings.append(f"ICANS grade {assessment.icans}")
     seizure = assessment.seizure != Seizure.NONE
-    second_seizure = (
-        seizure
-        and ToxicityAssessment.objects.filter(patient_id=assessment.patient_id, course_id=assessment.course_id)
-        .exclude(pk=assessment.pk)
-        .exclude(seizure=Seizure.NONE)
-        .exists()
+    second_seizure = seizure and other_seizure_in_course(
+        patient_id=assessment.patient_id, course_id=assessment.course_id, assessment_id=assessment.pk
     )
     if seizure:
         findings.append("a second seizure" if second_seizure else "a seizure")
@@ -328,6 +334,7 @@ def alert_raise(
     else:
         alert.no_one_on_call = True
         recipients += _fallback(alert)
+        alert.escalate_at = _look_again_at(unit, now)
     alert.save(update_fields=["escalate_at", "no_one_on_call"])
     _send(alert, kind=Reminder.Kind.TOXICITY_ALERT, recipients=recipients, due_at=now, now=now)
     return alert
@@ -358,9 +365,43 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
     return alert
 
 
+@transaction.atomic
+def alerts_follow_transfer(*, transfer: Transfer) -> list[int]:
+    """The patients layer's transfer hook, in the transfer's transaction: the patient's open alerts
+    move with them to the new unit's board and roster. The new unit's first call and coordinator
+    hear them now (whom an alert reached already hears nothing twice) and its minutes to
+    acknowledge start again; those it reached who no longer see the patient (the old unit's
+    coordinator) have it taken off their bell, since its page no longer opens for them. The alert's
+    page lists the transfers it went through (`selectors.alert_transfers`)."""
+    now = transfer.at
+    moved = []
+    alerts = ToxicityAlert.objects.select_for_update().filter(patient_id=transfer.patient_id, acknowledged_at=None)
+    for alert in alerts.select_related("patient"):
+        alert.unit = transfer.to_unit
+        reached = set(alert.reminders.values_list("recipient_id", flat=True))
+        oncologists, coordinators = _first_callers(alert.unit, now)
+        recipients = oncologists[:1] + coordinators
+        alert.no_one_on_call = not oncologists
+        if oncologists:
+            alert.escalate_at = now + WatchUnitRule.for_unit(alert.unit).acknowledge_within
+        else:
+            recipients += _fallback(alert)
+            alert.escalate_at = _look_again_at(alert.unit, now)
+        alert.save(update_fields=["unit", "escalate_at", "no_one_on_call"])
+        if new := [user for user in recipients if user not in reached]:
+            _send(alert, kind=Reminder.Kind.TOXICITY_ALERT, recipients=new, due_at=now, now=now)
+        gone = [
+            user.pk for user in User.objects.filter(pk__in=reached) if not policy.sees_alerts_of(user, alert.patient)
+        ]
+        alert_notifications(alert).filter(recipient__in=gone, read_at__isnull=True).update(read_at=now)
+        moved.append(alert.pk)
+    return moved
+
+
 def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
     """Every minute (beat): each open alert past its time goes to the next oncologist on the
-    roster now; with no one left, to the unit's coordinators and the patient's oncologists."""
+    roster now; with no one left, to the unit's coordinators and the patient's oncologists, and
+    later to an oncologist who comes on call (`_escalate`)."""
     now = now or timezone.now()
     escalated = []
     with transaction.atomic():
@@ -376,12 +417,28 @@ def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
     return escalated
 
 
+def _look_again_at(unit: Unit, now: dt.datetime) -> dt.datetime:
+    """When an open alert that everyone on call has (or that found no one on call) is looked at
+    again: as the next oncologist's shift at the unit starts, and at the latest after the unit's
+    minutes (a roster entered meanwhile). An unacknowledged urgent alert must reach the oncologist
+    who comes on call, however long it has waited."""
+    later = now + WatchUnitRule.for_unit(unit).acknowledge_within
+    next_start = (
+        OnCallShift.objects.filter(unit=unit, role=Role.ONCOLOGIST, starts_at__gt=now, starts_at__lt=later)
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return next_start or later
+
+
 def _escalate(alert: ToxicityAlert, now: dt.datetime) -> None:
     """To the first oncologist on call now, in call order, whom the alert has not reached yet: the
     roster may have changed hands since it was raised (a night first call becomes the day's second),
-    and a place in the call order is not a person."""
+    and a place in the call order is not a person. With no one left, once to the unit's coordinators
+    and the patient's oncologists; then the sweep keeps watching the roster for an oncologist who
+    comes on call, so nobody hears the same escalation twice."""
     due_at = alert.escalate_at
-    alert.level += 1
     oncologists, _ = _first_callers(alert.unit, now)
     reached = set(alert.reminders.values_list("recipient_id", flat=True))
     not_yet = [oncologist for oncologist in oncologists if oncologist not in reached]
@@ -389,8 +446,12 @@ def _escalate(alert: ToxicityAlert, now: dt.datetime) -> None:
         recipients = not_yet[:1]
         alert.escalate_at = now + WatchUnitRule.for_unit(alert.unit).acknowledge_within
     else:
-        recipients = _fallback(alert)
+        # The fallback hears once that the roster is spent (or heard at the raise, with no one on
+        # call then); after that only an oncologist who comes on call is new.
+        recipients = [] if alert.no_one_on_call else _fallback(alert)
         alert.no_one_on_call = True
-        alert.escalate_at = None  # everyone there is has it now
+        alert.escalate_at = _look_again_at(alert.unit, now)
+    if recipients:  # a look that finds no one new is not an escalation
+        alert.level += 1
+        _send(alert, kind=Reminder.Kind.TOXICITY_ESCALATION, recipients=recipients, due_at=due_at, now=now)
     alert.save(update_fields=["level", "escalate_at", "no_one_on_call"])
-    _send(alert, kind=Reminder.Kind.TOXICITY_ESCALATION, recipients=recipients, due_at=due_at, now=now)

@@ -40,7 +40,9 @@ def alert_list(request):
     if wants_csv(request):
         return alerts_csv(request, alerts)
     shows(request, patients=sorted({alert.patient_id for alert in alerts}))
-    return render(request, "coordination/watch/alert_list.html", {"alerts": alerts})
+    # The CRS grade that alerts is each unit's rule: the user's own and those routing the alerts shown.
+    rules = selectors.crs_alert_rules([request.user.unit, *(alert.unit for alert in alerts)])
+    return render(request, "coordination/watch/alert_list.html", {"alerts": alerts, "crs_rules": rules})
 
 
 def alerts_csv(request, alerts):
@@ -74,6 +76,7 @@ def alert_detail(request, pk):
                 "alert": alert,
                 "patient": alert.patient,
                 "sent_to": sent_to,
+                "transfers": selectors.alert_transfers(alert),
                 "acknowledge_form": AcknowledgeForm() if can_acknowledge else None,
                 "course": course,
                 "plan": actions,

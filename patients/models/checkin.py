@@ -12,6 +12,7 @@ from accounts.triggers import PATIENT_COLUMN, change_trigger
 
 from ..vitals import TemperatureUnit
 from ..warning_signs import BY_KEY
+from .course import TreatmentCourse
 from .record import Patient
 
 
@@ -23,6 +24,11 @@ class HomeCheckIn(models.Model):
         DISCONNECTED = "disconnected", "Disconnected or leaking"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="check_ins")
+    # The course it was made in, as an assessment's: a seizure reported here counts towards the
+    # course's "more than one seizure" as one seen at an assessment does (CLINICAL.md).
+    course = models.ForeignKey(
+        TreatmentCourse, on_delete=models.PROTECT, null=True, blank=True, related_name="check_ins"
+    )
     checked_at = models.DateTimeField("checked at")
     temperature = models.DecimalField(
         max_digits=4,

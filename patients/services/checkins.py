@@ -11,6 +11,7 @@ from .. import policy
 from ..grading import FEVER_CELSIUS
 from ..hooks import notify_watch
 from ..models import HomeCheckIn, Patient
+from ..selectors import current_course
 from ..vitals import temperature_errors, to_celsius
 from ..warning_signs import BY_KEY
 
@@ -55,6 +56,7 @@ def check_in_record(
         raise ValidationError(errors)
     check_in = HomeCheckIn(
         patient=patient,
+        course=current_course(patient),
         checked_at=checked_at,
         temperature=temperature,
         temperature_unit=temperature_unit,
@@ -67,7 +69,7 @@ def check_in_record(
         recorded_at=now,
     )
     check_in.red_flags = red_flags(check_in)
-    check_in.full_clean(exclude=["patient", "recorded_by"])
+    check_in.full_clean(exclude=["patient", "course", "recorded_by"])
     check_in.save()
     notify_watch(patient=patient, check_in=check_in, actor=actor)
     return check_in

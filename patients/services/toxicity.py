@@ -89,7 +89,9 @@ def assessment_record(
         **findings,
     )
     zone = patient.unit.zone
-    assessment.uses_capd = patient.age_on(timezone.localtime(assessed_at, zone).date()) < ICE_FROM_AGE_YEARS
+    # By the age on the day assessed, on the unit's clock (the form's rule too): a back-dated
+    # assessment of a child who has since turned 12 is still a CAPD.
+    assessment.uses_capd = grading.screened_with_capd(patient.age_on(timezone.localtime(assessed_at, zone).date()))
     errors = {
         **temperature_errors(assessment.temperature, assessment.temperature_unit),
         **_screen_errors(assessment),

@@ -13,7 +13,6 @@ from accounts.audit import logs_read, shows
 
 from .. import policy, services
 from ..forms import AssessmentForm, CheckInForm, GradeConfirmForm
-from ..grading import ICE_FROM_AGE_YEARS
 from ..models import CareEvent, ToxicityAssessment
 from ..selectors import assessments_for, check_ins_for, get_patient_for_user, pump_events_for
 from ..trends import toxicity_charts
@@ -28,7 +27,8 @@ def assessment_new(request, pk):
     form = AssessmentForm(
         request.POST or None,
         zone_name=str(zone),
-        uses_capd=patient.age < ICE_FROM_AGE_YEARS,
+        age_on=patient.age_on,
+        today=timezone.localdate(timezone=zone),
         initial={
             "assessed_at": now_on_unit_clock(zone),
             "temperature_unit": ToxicityAssessment.TemperatureUnit.CELSIUS,

@@ -129,3 +129,39 @@ def test_the_nurse_is_told_of_an_alert_only_when_the_units_rule_raised_one(clien
     told = _recorded_message(client, patient)  # CRS grade 1 (fever alone): this unit calls the oncologist
     assert ToxicityAlert.objects.count() == 1
     assert "The oncologist on call and the coordinator are alerted" in told
+
+
+def test_a_back_dated_assessment_before_the_12th_birthday_is_screened_with_the_capd(client, patient, nurse):
+    """Found by a review: the form chose ICE or CAPD by today's age, the service by the age at the
+    assessment's time, so an assessment back-dated across the 12th birthday could not be saved.
+    Both go by the assessment's time; the form says so at the time's field and offers the CAPD."""
+    url = reverse("patients:assessment_new", args=[patient.pk])
+    patient.birth_date = timezone.localdate(timezone=patient.unit.zone) - dt.timedelta(days=1)
+    patient.birth_date = patient.birth_date.replace(year=patient.birth_date.year - 12)  # 12 since yesterday
+    patient.save()
+    client.force_login(nurse)
+    before = on_unit_clock(patient, timezone.now() - dt.timedelta(days=2))
+    page = client.post(url, {**FORM, "assessed_at": before})
+    assert page.status_code == 200 and not ToxicityAssessment.objects.exists()
+    errors = page.context["form"].errors
+    assert list(errors) == ["assessed_at"]
+    assert "the patient was 11: children under 12 are screened with the CAPD" in errors["assessed_at"][0]
+    assert 'name="capd_score"' in page.text and 'name="ice_orientation"' not in page.text
+    no_ice = {name: "" for name in ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")}
+    done = client.post(url, {**FORM, **no_ice, "capd_score": "4", "assessed_at": before})
+    assert done.status_code == 302
+    assert ToxicityAssessment.objects.get().uses_capd
+
+
+def test_a_capd_form_sent_for_a_time_after_the_12th_birthday_asks_for_the_ice(client, patient, nurse):
+    url = reverse("patients:assessment_new", args=[patient.pk])
+    today = timezone.localdate(timezone=patient.unit.zone)
+    patient.birth_date = today.replace(year=today.year - 12)  # 12 today
+    patient.save()
+    client.force_login(nurse)
+    no_ice = {name: "" for name in ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")}
+    now = on_unit_clock(patient, timezone.now())
+    page = client.post(url, {**FORM, **no_ice, "capd_score": "4", "assessed_at": now})
+    assert page.status_code == 200 and not ToxicityAssessment.objects.exists()
+    assert "the patient was 12: from 12 the ICE score is the screen" in page.context["form"].errors["assessed_at"][0]
+    assert 'name="ice_orientation"' in page.text and 'name="capd_score"' not in page.text

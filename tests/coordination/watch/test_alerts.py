@@ -87,10 +87,12 @@ def test_unacknowledged_it_goes_down_the_roster_across_the_clock_change(
     alert.refresh_from_db()
     assert alert.level == 1
     assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"onc1"}
-    # No one left on the roster: the coordinators and the patient's own oncologists.
-    alerts_escalate(now=alert.escalate_at)
+    # No one left on the roster: the coordinators and the patient's own oncologists; the sweep
+    # looks at the roster again after the unit's minutes.
+    spent = alert.escalate_at
+    alerts_escalate(now=spent)
     alert.refresh_from_db()
-    assert alert.no_one_on_call and alert.escalate_at is None
+    assert alert.no_one_on_call and alert.escalate_at == spent + dt.timedelta(minutes=20)
     assert coordinator.username in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)
 
 
@@ -148,7 +150,7 @@ def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
 
 def test_with_no_one_on_call_it_goes_to_the_coordinators_and_the_care_team(patient, nurse, oncologist, coordinator):
     alert = assess(patient, nurse, ice_orientation=2).alerts.get()
-    assert alert.no_one_on_call and alert.escalate_at is None
+    assert alert.no_one_on_call and alert.escalate_at is not None  # the sweep watches for someone on call
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}
 
 
@@ -210,10 +212,13 @@ def test_an_acknowledged_alert_leaves_the_bell_of_everyone_it_reached(patient, n
     assert (unread_count(first), unread_count(coordinator)) == (2, 1)
 
 
-def test_an_escalated_alert_acknowledged_down_the_roster_clears_each_bell_it_rang(patient, nurse, coordinator, roster):
+def test_an_escalated_alert_acknowledged_down_the_roster_clears_each_bell_it_rang(
+    patient, nurse, coordinator, roster, time_machine
+):
     first, second = roster
     alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
     deliver(alert)
+    time_machine.move_to(alert.escalate_at, tick=False)  # second call's grant to see the patient starts then
     alerts_escalate(now=alert.escalate_at)
     deliver(alert)
     assert {n.recipient for n in Notification.objects.all()} == {first, second, coordinator}
@@ -336,7 +341,10 @@ def test_an_escalation_after_the_shift_changes_goes_to_whom_the_alert_has_not_re
     assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"day1"}
     alerts_escalate(now=alert.escalate_at)  # nobody on call is left whom it has not reached
     alert.refresh_from_db()
-    assert alert.no_one_on_call and alert.escalate_at is None
+    assert alert.no_one_on_call and alert.level == 2
+    alerts_escalate(now=alert.escalate_at)  # looked at again: no one new, no one told twice
+    alert.refresh_from_db()
+    assert alert.level == 2 and Reminder.objects.filter(alert=alert).count() == 2 + 1 + 1
 
 
 def test_with_no_roster_no_coordinator_and_no_oncologist_the_care_team_hears(patient, nurse):
@@ -360,3 +368,149 @@ def test_a_first_caller_moved_to_another_hospital_is_passed_by_and_the_assessmen
     alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()  # ICE 6: ICANS grade 2
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {second.username, coordinator.username}
     assert not AccessGrant.objects.filter(user=first).exists()
+
+
+# --- no one on call when it was raised (review of the watch, item 1) ----------------------------
+
+
+def test_raised_with_no_one_on_call_it_reaches_the_oncologist_who_comes_on_call_once(
+    patient, nurse, oncologist, coordinator
+):
+    """Found by a review: an alert raised with nobody on the roster went to the coordinators and
+    the patient's oncologists and then never went anywhere again, even when a first call came on
+    duty while it was still unacknowledged. The sweep keeps looking; those it reached already
+    hear nothing twice."""
+    with time_machine.travel(NIGHT, tick=False):
+        alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    assert alert.no_one_on_call
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}
+    alerts_escalate(now=NIGHT + dt.timedelta(minutes=20))  # still no one on call: no one is told again
+    assert not Reminder.objects.filter(alert=alert, kind=Reminder.Kind.TOXICITY_ESCALATION).exists()
+    day = UserFactory(role=Role.ONCOLOGIST, unit=patient.unit, username="day1")
+    morning = NIGHT + dt.timedelta(hours=6)
+    roster_replace(
+        unit=patient.unit,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=morning,
+        period_end=morning + dt.timedelta(hours=12),
+        shifts=[ShiftInput(day, morning, morning + dt.timedelta(hours=12))],
+        actor=coordinator,
+    )
+    alerts_escalate(now=morning + dt.timedelta(minutes=1))
+    assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"day1"}
+    alerts_escalate(now=morning + dt.timedelta(hours=2))  # everyone there is has it: once each
+    assert Reminder.objects.filter(alert=alert, kind=Reminder.Kind.TOXICITY_ESCALATION).count() == 1
+    alert.refresh_from_db()
+    assert alert.level == 1 and alert.is_open
+
+
+def test_a_known_shift_start_is_when_the_sweep_looks_again(patient, nurse, oncologist, coordinator):
+    """With the morning's first call already on the roster, the alert reaches them as the shift
+    starts, not up to the unit's minutes later."""
+    morning = NIGHT + dt.timedelta(minutes=7)
+    roster_replace(
+        unit=patient.unit,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=morning,
+        period_end=morning + dt.timedelta(hours=12),
+        shifts=[
+            ShiftInput(UserFactory(role=Role.ONCOLOGIST, unit=patient.unit), morning, morning + dt.timedelta(hours=12))
+        ],
+        actor=coordinator,
+    )
+    with time_machine.travel(NIGHT, tick=False):
+        alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    assert alert.no_one_on_call and alert.escalate_at == morning
+
+
+# --- a seizure is a seizure wherever it was recorded (review of the watch, item 3) --------------
+
+
+def home_check(patient, nurse, *signs):
+    return check_in_record(
+        patient=patient,
+        actor=nurse,
+        checked_at=NIGHT - dt.timedelta(hours=2),
+        temperature=Decimal("37.0"),
+        temperature_unit="C",
+        pump_status="running",
+        signs=list(signs),
+    )
+
+
+def test_a_seizure_at_an_assessment_after_one_at_a_home_check_asks_for_a_stop_for_good(patient, nurse, roster):
+    """CLINICAL.md: "More than one seizure, or grade 4: stop for good". Found by a review: a
+    seizure the caregiver reported at the home check did not count."""
+    course_from(patient, dt.date(2026, 2, 20))
+    home_check(patient, nurse, "seizure")
+    alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD and "a second seizure" in alert.reason
+
+
+def test_a_seizure_at_a_home_check_after_one_at_an_assessment_asks_for_a_stop_for_good(patient, nurse, roster):
+    course_from(patient, dt.date(2026, 2, 20))
+    assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY)
+    home_check(patient, nurse, "seizure", "confusion")
+    alert = ToxicityAlert.objects.get(assessment=None)
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason == "Home check red flags: Confusion, Seizure; a second seizure"
+
+
+def test_a_seizure_of_an_earlier_course_is_not_the_second(patient, nurse, roster):
+    home_check(patient, nurse, "seizure")  # before this course
+    course_from(patient, dt.date(2026, 2, 20))
+    alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+
+
+# --- a patient transferred with an open alert (review of the watch, item 2) ---------------------
+
+
+def test_an_open_alert_follows_the_patient_to_the_new_units_board_and_roster(
+    client, patient, nurse, coordinator, roster
+):
+    """Found by a review: the alert stayed on the old unit's board and went down the old unit's
+    roster; the old unit's coordinator could acknowledge it but got a 404 on its page. It moves
+    with the patient: the new unit's first call and coordinator hear it, its board shows it, its
+    roster escalates it, and the alert's page says when and why it moved."""
+    from patients.services import patient_transfer
+
+    from ...accounts.helpers import verified_login
+
+    old_first, old_second = roster
+    clinic = UnitFactory(organisation=patient.unit.organisation, name="Day Clinic")
+    coordinator2 = UserFactory(role=Role.COORDINATOR, unit=clinic, username="coordinator2")
+    clinic_first = UserFactory(role=Role.ONCOLOGIST, unit=clinic, username="clinic1")
+    start, end = NIGHT - dt.timedelta(hours=1), NIGHT + dt.timedelta(hours=12)
+    roster_replace(
+        unit=clinic,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=start,
+        period_end=end,
+        shifts=[ShiftInput(clinic_first, start, end)],
+        actor=coordinator2,
+    )
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    moved_at = NIGHT + dt.timedelta(minutes=5)
+    patient_transfer(patient=patient, to_unit=clinic, reason="Bed on the day clinic", actor=coordinator, now=moved_at)
+    alert.refresh_from_db()
+    assert alert.unit == clinic and alert.escalate_at == moved_at + dt.timedelta(minutes=15)
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {"onc0", coordinator.username, "clinic1", "coordinator2"}
+    # The old unit's coordinator no longer sees the patient: no page, no acknowledgement, no bell.
+    with pytest.raises(PermissionDenied):
+        alert_acknowledge(alert=alert, actor=coordinator)
+    verified_login(client, coordinator)
+    assert client.get(f"/alerts/{alert.pk}/").status_code == 404
+    assert f"/alerts/{alert.pk}/" not in client.get("/board/").text
+    verified_login(client, coordinator2)
+    assert f"/alerts/{alert.pk}/" in client.get("/board/").text
+    page = client.get(f"/alerts/{alert.pk}/").text
+    assert "Moved with the patient from Haematology Ward to Day Clinic" in page
+    assert "Bed on the day clinic" in page
+    # Unacknowledged, it goes down the new unit's roster, never the old one's.
+    alerts_escalate(now=alert.escalate_at)
+    assert old_second.username not in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)
+    assert "coordinator2" in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)

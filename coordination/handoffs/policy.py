@@ -281,7 +281,11 @@ def can_mark_action_done(user, action: HandoffAction, *, sides: Sides | None = N
     """A receiving-side task, once taken over: done once, by someone of its owning role."""
     handoff = action.handoff
     sides = sides or Sides(user, handoff)
-    if not (sides.in_receiving_unit and sides.sees_patient):
+    if not sides.in_receiving_unit:
+        return _not_receiver(handoff)
+    if handoff.status == Status.CANCELLED:  # withdrawn while they worked: say so, not "only a nurse of…"
+        return found(handoff, user)
+    if not sides.sees_patient:
         return _not_receiver(handoff)
     if action.status == HandoffAction.Status.DONE:
         who = "you" if action.done_by_id == user.pk else str(action.done_by)

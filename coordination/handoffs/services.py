@@ -608,9 +608,12 @@ def handoff_action_complete(
     note = (note or "").strip()
     if len(note) > ACTION_MAX:
         raise ValidationError({"note": f"At most {ACTION_MAX} characters."})
-    action = (
-        HandoffAction.objects.select_for_update(of=("self",)).select_related("handoff__from_unit").get(pk=action.pk)
-    )
+    # The handoff first, then the action (the order of every step): a withdrawal or a completion
+    # under way is waited for, and its outcome read, rather than an action marked done on a
+    # handoff cancelled at the same moment.
+    handoff = _locked(action.handoff)
+    action = HandoffAction.objects.select_for_update(of=("self",)).get(pk=action.pk, handoff=handoff)
+    action.handoff = handoff
     policy.can_mark_action_done(actor, action).enforce()
     action.status, action.done_by, action.done_at, action.note = HandoffAction.Status.DONE, actor, now, note
     action.save(update_fields=["status", "done_by", "done_at", "note"])

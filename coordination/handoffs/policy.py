@@ -274,7 +274,18 @@ def can_return(user, handoff: Handoff, *, sides: Sides | None = None) -> Decisio
 
 
 def can_complete(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:
-    return _receiving(COMPLETE, user, handoff, sides)
+    """Completing records the first home visit (its time, its visitor): a nurse of the receiving
+    unit, who made it, once its action is done (the receiving nurses' first action,
+    Handoff.first_visit_action); not a case manager's or coordinator's click after acceptance."""
+    decision = _receiving(COMPLETE, user, handoff, sides)
+    if not decision:
+        return decision
+    if user.role != Role.NURSE:
+        return refuse(f"Only a nurse of {handoff.to_unit} records the first home visit and completes the handoff.")
+    visit = handoff.first_visit_action()
+    if visit is not None and visit.status != HandoffAction.Status.DONE:
+        return conflict(f"Mark “{visit.text}” done first: the handoff is complete once the first home visit is.")
+    return ALLOWED
 
 
 def can_mark_action_done(user, action: HandoffAction, *, sides: Sides | None = None) -> Decision:

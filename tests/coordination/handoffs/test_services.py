@@ -25,6 +25,7 @@ from ..handoff_helpers import (
     complete_checklist,
     content,
     draft_handoff,
+    first_visit_done,
     make_agency,
     make_discharge,
     make_home_nurse,
@@ -79,6 +80,7 @@ def test_a_handoff_goes_from_draft_to_completed_and_records_who_did_each_step(ha
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
     svc.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)
+    first_visit_done(handoff, home_nurse)
     svc.handoff_complete(handoff=handoff, actor=home_nurse)
 
     done = fresh(handoff)
@@ -97,6 +99,7 @@ def test_a_handoff_goes_from_draft_to_completed_and_records_who_did_each_step(ha
         "send",
         "acknowledge",
         "accept",
+        "action_done",
         "complete",
     ]
 
@@ -314,6 +317,7 @@ def test_a_cancel_closes_access(handoff, case_manager, home_nurse, patient):
 
 def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager, home_nurse, patient):
     accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
     now = timezone.now()
     svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
     assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=72)
@@ -328,6 +332,7 @@ def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager
 def test_the_period_after_completion_is_a_setting(handoff, case_manager, home_nurse, settings):
     settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION = 24
     accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
     now = timezone.now()
     svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
     assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=24)
@@ -447,6 +452,22 @@ def test_completion_needs_acceptance(handoff, case_manager, home_nurse):
     assert fresh(handoff).status == S.ACKNOWLEDGED
 
 
+def test_completion_waits_for_the_first_home_visit_and_is_recorded_by_a_nurse(
+    handoff, case_manager, home_nurse, agency
+):
+    """Completing says the first home visit is done: not while its action is open, and by a nurse
+    of the receiving unit (who made it), not its case manager or coordinator."""
+    accepted(handoff, case_manager, home_nurse)
+    with pytest.raises(HandoffConflict, match="Mark “First home visit” done first"):
+        svc.handoff_complete(handoff=handoff, actor=home_nurse)
+    svc.handoff_action_complete(action=handoff.actions.get(text="First home visit"), actor=home_nurse)
+    for role in (Role.CASE_MANAGER, Role.COORDINATOR):
+        with pytest.raises(PermissionDenied, match=f"Only a nurse of {agency} records the first home visit"):
+            svc.handoff_complete(handoff=handoff, actor=make_home_nurse(agency, f"agency-{role}", role))
+    assert fresh(handoff).status == S.ACCEPTED
+    assert svc.handoff_complete(handoff=handoff, actor=home_nurse).status == S.COMPLETED
+
+
 def test_a_second_click_is_told_what_happened(handoff, case_manager, home_nurse):
     svc.handoff_send(handoff=handoff, actor=case_manager)
     with pytest.raises(HandoffConflict, match="Already sent by you"):
@@ -549,6 +570,7 @@ def test_oversized_text_is_refused_at_its_field(ready, case_manager, agency):
 
 def test_a_future_first_visit_is_refused(handoff, case_manager, home_nurse):
     accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
     with pytest.raises(ValidationError, match="cannot be in the future"):
         svc.handoff_complete(handoff=handoff, actor=home_nurse, first_visit_at=timezone.now() + dt.timedelta(hours=3))
     assert fresh(handoff).status == S.ACCEPTED
@@ -563,6 +585,7 @@ def test_the_sending_units_coordinator_comments_flags_and_signs_off(handoff, cas
     svc.handoff_flag(handoff=handoff, actor=coordinator, flagged=True, reason="Bag dates to check")
     with pytest.raises(HandoffConflict, match="Only a completed handoff"):
         svc.handoff_sign_off(handoff=handoff, actor=coordinator)
+    first_visit_done(handoff, home_nurse)
     svc.handoff_complete(handoff=handoff, actor=home_nurse)
     svc.handoff_sign_off(handoff=handoff, actor=coordinator)
     with pytest.raises(HandoffConflict, match="Already signed off by you"):

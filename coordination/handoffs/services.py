@@ -51,9 +51,19 @@ Status = Handoff.Status
 
 
 def access_hours_after_completion() -> int:
-    """How long the receiving unit keeps seeing the patient after the handoff is completed
-    (settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION, from the environment; 72 by default)."""
+    """How long the receiving unit keeps seeing the patient after the handoff is completed and its
+    actions are done (settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION, from the environment; 72 by
+    default)."""
     return settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION
+
+
+def _end_access_once_work_is_done(handoff: Handoff, *, actor, now: dt.datetime) -> None:
+    """The receiving unit's window after completion: open while any of its actions is (a first bag
+    change at home days after the first visit must stay in sight and doable), then
+    `access_hours_after_completion()` more hours from the moment the last one is done."""
+    if handoff.access_grant_id and not handoff.actions.filter(status=HandoffAction.Status.OPEN).exists():
+        ends_at = now + dt.timedelta(hours=access_hours_after_completion())
+        access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
 
 
 # --- content -------------------------------------------------------------------------------------
@@ -579,8 +589,8 @@ def handoff_return(*, handoff: Handoff, actor, reason: str, now: dt.datetime | N
 def handoff_complete(
     *, handoff: Handoff, actor, first_visit_at: dt.datetime | None = None, now: dt.datetime | None = None
 ) -> Handoff:
-    """The first home visit is done: the handoff is complete, and the receiving unit keeps
-    seeing the patient for `access_hours_after_completion()` more hours."""
+    """The first home visit is done: the handoff is complete. The receiving unit keeps seeing the
+    patient while its actions are open, and `access_hours_after_completion()` hours after."""
     now = now or timezone.now()
     first_visit_at = first_visit_at or now
 
@@ -589,9 +599,7 @@ def handoff_complete(
             raise ValidationError({"first_visit_at": "The first visit cannot be in the future."})
         if handoff.sent_at and first_visit_at < handoff.sent_at:
             raise ValidationError({"first_visit_at": "The first visit cannot be before the handoff was sent."})
-        if handoff.access_grant_id:
-            ends_at = now + dt.timedelta(hours=access_hours_after_completion())
-            access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
+        _end_access_once_work_is_done(handoff, actor=actor, now=now)
         handoff.first_visit_at = first_visit_at
         return f"first visit {handoff.local_time(first_visit_at)}"
 
@@ -618,7 +626,9 @@ def handoff_action_complete(
     action.status, action.done_by, action.done_at, action.note = HandoffAction.Status.DONE, actor, now, note
     action.save(update_fields=["status", "done_by", "done_at", "note"])
     detail = f"{action.text}{': ' + note if note else ''}"
-    _log(action.handoff, actor, HandoffActivity.Action.ACTION_DONE, detail, now)
+    _log(handoff, actor, HandoffActivity.Action.ACTION_DONE, detail, now)
+    if handoff.status == Status.COMPLETED:  # its last action done: the window's end is set
+        _end_access_once_work_is_done(handoff, actor=actor, now=now)
     return action
 
 

@@ -315,9 +315,11 @@ def test_a_cancel_closes_access(handoff, case_manager, home_nurse, patient):
     assert not sees(home_nurse, patient)
 
 
-def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager, home_nurse, patient):
+def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager, home_nurse, patient, agency):
     accepted(handoff, case_manager, home_nurse)
     first_visit_done(handoff, home_nurse)
+    call = handoff.actions.get(text="Call the caregiver")
+    svc.handoff_action_complete(action=call, actor=make_home_nurse(agency, "agencycm", Role.CASE_MANAGER))
     now = timezone.now()
     svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
     assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=72)
@@ -329,10 +331,39 @@ def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager
     assert sees(case_manager, patient)  # the care team keeps its patient
 
 
+def test_the_receiving_side_keeps_access_while_its_actions_are_open_and_72_hours_after(
+    ready, case_manager, home_nurse, patient, agency
+):
+    """A first bag change at home days after the first visit: the home nurse still sees the patient
+    and the task when it is due, after the 72 hours that follow completion."""
+    agency_manager = make_home_nurse(agency, "agencycm", Role.CASE_MANAGER)
+    now = timezone.now()
+    bag = svc.ActionSpec("First bag change at home", Role.NURSE, now + dt.timedelta(days=6))
+    handoff = draft_handoff(ready, case_manager, agency, actions=[*content(agency).actions, bag])
+    accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
+    svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
+    now = timezone.now()
+    svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
+    assert fresh(handoff).access_grant.ends_at is None  # open while the bag change is to do
+
+    later = now + dt.timedelta(days=6)
+    with time_machine.travel(later, tick=False):
+        assert sees(home_nurse, patient)
+        assert [a.text for a in handoff_actions_for(home_nurse)] == ["First bag change at home"]
+        svc.handoff_action_complete(action=handoff.actions.get(text="First bag change at home"), actor=home_nurse)
+    assert fresh(handoff).access_grant.ends_at == later + dt.timedelta(hours=72)
+    with time_machine.travel(later + dt.timedelta(hours=71), tick=False):
+        assert sees(home_nurse, patient)
+    with time_machine.travel(later + dt.timedelta(hours=72, seconds=1), tick=False):
+        assert not sees(home_nurse, patient)
+
+
 def test_the_period_after_completion_is_a_setting(handoff, case_manager, home_nurse, settings):
     settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION = 24
     accepted(handoff, case_manager, home_nurse)
     first_visit_done(handoff, home_nurse)
+    handoff.actions.filter(status="open").update(status="done", done_by=home_nurse, done_at=timezone.now())
     now = timezone.now()
     svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
     assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=24)

@@ -179,7 +179,11 @@ def make_machine(cast):
             """When the receiving unit must see the patient, by the issue's rule."""
             if self.status in (S.SENT, S.ACKNOWLEDGED, S.ACCEPTED):
                 return True
-            return self.status == S.COMPLETED and timezone.now() < self.completed_at + ACCESS_AFTER
+            if self.status != S.COMPLETED:
+                return False
+            # While any of its actions is open (none done after completion here: its end is theirs).
+            work_open = self.handoff.actions.filter(status=HandoffAction.Status.OPEN).exists()
+            return work_open or timezone.now() < self.completed_at + ACCESS_AFTER
 
         @invariant()
         def the_status_is_the_models(self):

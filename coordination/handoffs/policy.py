@@ -78,9 +78,11 @@ EDIT = Step(
     Status.DRAFT,
     found="This handoff is a draft: it has not been sent.",
 )
+# A returned handoff is sent again only once edited (which makes it a draft): the receiver's
+# reason is answered in the draft, not ignored by a second click on Send.
 SEND = Step(
     Activity.SEND,
-    frozenset({Status.DRAFT, Status.RETURNED}),
+    frozenset({Status.DRAFT}),
     Status.SENT,
     by="from_person",
     at="sent_at",
@@ -248,7 +250,10 @@ def can_edit(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:
 
 def can_send(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:
     """Who sends, and when; whether its checklist lets it go is the services' send_blockers."""
-    return _sending(SEND, user, handoff, sides)
+    decision = _sending(SEND, user, handoff, sides)
+    if isinstance(decision, Conflict) and handoff.status == Status.RETURNED:
+        return conflict(f"{decision.reason} Edit the handoff to answer its return, then send it again.")
+    return decision
 
 
 def can_cancel(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:

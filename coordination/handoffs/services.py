@@ -361,9 +361,17 @@ def handoff_update(*, handoff: Handoff, content: HandoffContent, actor, now: dt.
     return _take(EDIT, policy.can_edit, handoff=handoff, actor=actor, now=now, work=work)
 
 
-def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = None) -> list[str]:
+def send_blockers(
+    handoff: Handoff, checklists: Sequence[Checklist] | None = None, *, now: dt.datetime | None = None
+) -> list[str]:
     """Why the handoff cannot be sent yet, in words; empty when it can."""
+    now = now or timezone.now()
     problems = list(unwritten(handoff.ipass(), to_send=True).values())
+    # Checked when written, and again now: a draft that lay unsent for days has actions due long ago.
+    for action in handoff.actions.all():
+        if not _plausible_due(action.due_at, now):
+            due = handoff.local_time(action.due_at)
+            problems.append(f"“{action.text}” is due {due}: edit its due time. {ACTION_DUE_RANGE}")
     person = handoff.to_person
     if person is not None and not policy.receives_for(person, handoff.to_unit_id):
         # Named when the draft was written; since moved to another unit, deactivated, or given a
@@ -408,7 +416,7 @@ def handoff_send(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
 
     def work(handoff: Handoff) -> str:
-        problems = send_blockers(handoff)
+        problems = send_blockers(handoff, now=now)
         if problems:
             raise ValidationError(problems)
         if handoff.access_grant_id:  # a returned handoff's grant was revoked; a new window opens

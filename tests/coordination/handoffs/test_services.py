@@ -308,6 +308,24 @@ def test_a_return_closes_access_and_an_edit_makes_it_a_draft_that_can_be_sent_ag
     assert sees(home_nurse, patient)
 
 
+def test_a_returned_handoff_is_sent_again_only_after_an_edit_and_its_due_times_are_checked_again(
+    handoff, case_manager, home_nurse, agency
+):
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    svc.handoff_return(handoff=handoff, actor=home_nurse, reason="No line site given")
+    with pytest.raises(HandoffConflict, match="Edit the handoff to answer its return"):
+        svc.handoff_send(handoff=handoff, actor=case_manager)
+    assert fresh(handoff).status == S.RETURNED
+
+    svc.handoff_update(handoff=handoff, content=content(agency, line="PICC left arm"), actor=case_manager)
+    HandoffAction.objects.filter(handoff=handoff, text="First home visit").update(
+        due_at=timezone.now() - dt.timedelta(days=8)  # the draft lay unsent for days
+    )
+    with pytest.raises(ValidationError, match="“First home visit” is due"):
+        svc.handoff_send(handoff=handoff, actor=case_manager)
+    assert fresh(handoff).status == S.DRAFT
+
+
 def test_a_cancel_closes_access(handoff, case_manager, home_nurse, patient):
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_cancel(handoff=handoff, actor=case_manager, reason="Discharge postponed")

@@ -41,7 +41,6 @@ REFUSALS = (ValidationError, PermissionDenied, HandoffConflict)
 # The flow of the issue: (status, step) → the status it leads to.
 LEGAL = {
     (S.DRAFT, "send"): S.SENT,
-    (S.RETURNED, "send"): S.SENT,
     (S.DRAFT, "edit"): S.DRAFT,
     (S.RETURNED, "edit"): S.DRAFT,
     (S.SENT, "acknowledge"): S.ACKNOWLEDGED,

@@ -61,7 +61,10 @@ def _end_access_once_work_is_done(handoff: Handoff, *, actor, now: dt.datetime) 
     """The receiving unit's window after completion: open while any of its actions is (a first bag
     change at home days after the first visit must stay in sight and doable), then
     `access_hours_after_completion()` more hours from the moment the last one is done."""
-    if handoff.access_grant_id and not handoff.actions.filter(status=HandoffAction.Status.OPEN).exists():
+    # Only actions someone there can do hold it open (a unit with no case manager cannot call).
+    roles = User.objects.filter(unit_id=handoff.to_unit_id, is_active=True).values("role")
+    workable = handoff.actions.filter(status=HandoffAction.Status.OPEN, role__in=roles)
+    if handoff.access_grant_id and not workable.exists():
         ends_at = now + dt.timedelta(hours=access_hours_after_completion())
         access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
 

@@ -28,6 +28,7 @@ from coordination.feeds.policy import can_subscribe
 from coordination.feeds.services import feed_key_renew, feed_secret
 from coordination.handoffs import services as handoffs_svc
 from coordination.handoffs.selectors import handoffs_visible_to
+from coordination.handoffs.services import ActionSpec
 from coordination.reminders.models import Notification
 from coordination.reminders.policy import READ_REMINDER_LEDGER
 from coordination.reports.policy import VIEW_REPORTS
@@ -40,7 +41,9 @@ from .accounts.helpers import SignInClient, verified_login
 from .checklists.helpers import blockers_listed, make_event, publish_template
 from .coordination.handoff_helpers import (
     complete_checklist,
+    content,
     draft_handoff,
+    first_visit_done,
     make_agency,
     make_discharge,
     make_home_nurse,
@@ -717,17 +720,23 @@ def _build_handoffs(world):
     for hours, status in enumerate(["draft", "sent", "acknowledged", "accepted", "completed"], start=20):
         event = make_discharge(patient, hours_ahead=hours, with_bag_changes=False)
         complete_checklist(event, workers={"nurse": users["nurse"]}, verifier=None)
-        handoff = draft_handoff(event, case_manager, agency)
+        # A nurse's task after the first home visit: the accepted handoff, its visit done, can be
+        # completed and still has a task to mark done.
+        bag = ActionSpec("First bag change at home", Role.NURSE, timezone.now() + dt.timedelta(days=3))
+        handoff = draft_handoff(event, case_manager, agency, actions=[*content(agency).actions, bag])
         steps = [
             lambda h: handoffs_svc.handoff_send(handoff=h, actor=case_manager, now=past),
             lambda h: handoffs_svc.handoff_acknowledge(handoff=h, actor=homenurse, now=past),
-            lambda h: handoffs_svc.handoff_accept(handoff=h, actor=homenurse, synthesis="Visit tomorrow", now=past),
+            lambda h: (
+                handoffs_svc.handoff_accept(handoff=h, actor=homenurse, synthesis="Visit tomorrow", now=past),
+                first_visit_done(h, homenurse, now=past),  # completing waits for the first home visit
+            ),
             lambda h: handoffs_svc.handoff_complete(handoff=h, actor=homenurse, now=past),
         ]
         for step in steps[: ["draft", "sent", "acknowledged", "accepted", "completed"].index(status)]:
             step(handoff)
         handoffs[status] = handoff
-    handoffs["action"] = handoffs["accepted"].actions.get(role="nurse")
+    handoffs["action"] = handoffs["accepted"].actions.get(role="nurse", status="open")
     handoffs["patient"] = patient
     return {**users, "homenurse": homenurse}, handoffs
 

@@ -14,7 +14,8 @@ coordinator's review (comment, flag, sign off).
 - A handoff cannot be sent while its event's checklist (the hospital-to-home transition) has a
   required item open, or is otherwise not ready.
 - Sending opens an `AccessGrant` for the receiving unit (patients.services); returning or
-  cancelling revokes it at once; completing ends it `access_hours_after_completion()` later.
+  cancelling revokes it at once; after completion it lasts while the receiving side's actions are
+  open, and ends `access_hours_after_completion()` after the last is done.
 - Accepting turns the action list into tasks of the receiving side: each action, until then a
   proposal, becomes open for its owning role, with its due time.
 - Every step locks the handoff row: of two people acting at once (or one double click), one

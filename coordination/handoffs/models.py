@@ -232,6 +232,14 @@ class Handoff(models.Model):
         now = now or timezone.now()
         return self.status == self.Status.SENT and self.acknowledge_by is not None and self.acknowledge_by < now
 
+    def first_visit_action(self) -> "HandoffAction | None":
+        """The first home visit among the actions: the receiving nurses' first (the earliest due),
+        whatever its words (the default list's "First home visit…", or a first bag change at home
+        due sooner, which is then that visit). None when no action is a nurse's. Reads
+        `actions.all()`, so that a page that loaded them asks nothing more."""
+        nursing = [action for action in self.actions.all() if action.role == Role.NURSE]
+        return min(nursing, key=lambda action: (action.due_at, action.order, action.pk), default=None)
+
     @property
     def time_to_acknowledge(self):
         if self.sent_at and self.acknowledged_at:

@@ -78,9 +78,11 @@ EDIT = Step(
     Status.DRAFT,
     found="This handoff is a draft: it has not been sent.",
 )
+# A returned handoff is sent again only once edited (which makes it a draft): the receiver's
+# reason is answered in the draft, not ignored by a second click on Send.
 SEND = Step(
     Activity.SEND,
-    frozenset({Status.DRAFT, Status.RETURNED}),
+    frozenset({Status.DRAFT}),
     Status.SENT,
     by="from_person",
     at="sent_at",
@@ -248,7 +250,10 @@ def can_edit(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:
 
 def can_send(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:
     """Who sends, and when; whether its checklist lets it go is the services' send_blockers."""
-    return _sending(SEND, user, handoff, sides)
+    decision = _sending(SEND, user, handoff, sides)
+    if isinstance(decision, Conflict) and handoff.status == Status.RETURNED:
+        return conflict(f"{decision.reason} Edit the handoff to answer its return, then send it again.")
+    return decision
 
 
 def can_cancel(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:
@@ -274,14 +279,29 @@ def can_return(user, handoff: Handoff, *, sides: Sides | None = None) -> Decisio
 
 
 def can_complete(user, handoff: Handoff, *, sides: Sides | None = None) -> Decision:
-    return _receiving(COMPLETE, user, handoff, sides)
+    """Completing records the first home visit (its time, its visitor): a nurse of the receiving
+    unit, who made it, once its action is done (the receiving nurses' first action,
+    Handoff.first_visit_action); not a case manager's or coordinator's click after acceptance."""
+    decision = _receiving(COMPLETE, user, handoff, sides)
+    if not decision:
+        return decision
+    if user.role != Role.NURSE:
+        return refuse(f"Only a nurse of {handoff.to_unit} records the first home visit and completes the handoff.")
+    visit = handoff.first_visit_action()
+    if visit is not None and visit.status != HandoffAction.Status.DONE:
+        return conflict(f"Mark “{visit.text}” done first: the handoff is complete once the first home visit is.")
+    return ALLOWED
 
 
 def can_mark_action_done(user, action: HandoffAction, *, sides: Sides | None = None) -> Decision:
     """A receiving-side task, once taken over: done once, by someone of its owning role."""
     handoff = action.handoff
     sides = sides or Sides(user, handoff)
-    if not (sides.in_receiving_unit and sides.sees_patient):
+    if not sides.in_receiving_unit:
+        return _not_receiver(handoff)
+    if handoff.status == Status.CANCELLED:  # withdrawn while they worked: say so, not "only a nurse of…"
+        return found(handoff, user)
+    if not sides.sees_patient:
         return _not_receiver(handoff)
     if action.status == HandoffAction.Status.DONE:
         who = "you" if action.done_by_id == user.pk else str(action.done_by)

@@ -51,9 +51,22 @@ Status = Handoff.Status
 
 
 def access_hours_after_completion() -> int:
-    """How long the receiving unit keeps seeing the patient after the handoff is completed
-    (settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION, from the environment; 72 by default)."""
+    """How long the receiving unit keeps seeing the patient after the handoff is completed and its
+    actions are done (settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION, from the environment; 72 by
+    default)."""
     return settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION
+
+
+def _end_access_once_work_is_done(handoff: Handoff, *, actor, now: dt.datetime) -> None:
+    """The receiving unit's window after completion: open while any of its actions is (a first bag
+    change at home days after the first visit must stay in sight and doable), then
+    `access_hours_after_completion()` more hours from the moment the last one is done."""
+    # Only actions someone there can do hold it open (a unit with no case manager cannot call).
+    roles = User.objects.filter(unit_id=handoff.to_unit_id, is_active=True).values("role")
+    workable = handoff.actions.filter(status=HandoffAction.Status.OPEN, role__in=roles)
+    if handoff.access_grant_id and not workable.exists():
+        ends_at = now + dt.timedelta(hours=access_hours_after_completion())
+        access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
 
 
 # --- content -------------------------------------------------------------------------------------
@@ -351,9 +364,17 @@ def handoff_update(*, handoff: Handoff, content: HandoffContent, actor, now: dt.
     return _take(EDIT, policy.can_edit, handoff=handoff, actor=actor, now=now, work=work)
 
 
-def send_blockers(handoff: Handoff, checklists: Sequence[Checklist] | None = None) -> list[str]:
+def send_blockers(
+    handoff: Handoff, checklists: Sequence[Checklist] | None = None, *, now: dt.datetime | None = None
+) -> list[str]:
     """Why the handoff cannot be sent yet, in words; empty when it can."""
+    now = now or timezone.now()
     problems = list(unwritten(handoff.ipass(), to_send=True).values())
+    # Checked when written, and again now: a draft that lay unsent for days has actions due long ago.
+    for action in handoff.actions.all():
+        if not _plausible_due(action.due_at, now):
+            due = handoff.local_time(action.due_at)
+            problems.append(f"“{action.text}” is due {due}: edit its due time. {ACTION_DUE_RANGE}")
     person = handoff.to_person
     if person is not None and not policy.receives_for(person, handoff.to_unit_id):
         # Named when the draft was written; since moved to another unit, deactivated, or given a
@@ -398,7 +419,7 @@ def handoff_send(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
 
     def work(handoff: Handoff) -> str:
-        problems = send_blockers(handoff)
+        problems = send_blockers(handoff, now=now)
         if problems:
             raise ValidationError(problems)
         if handoff.access_grant_id:  # a returned handoff's grant was revoked; a new window opens
@@ -579,8 +600,8 @@ def handoff_return(*, handoff: Handoff, actor, reason: str, now: dt.datetime | N
 def handoff_complete(
     *, handoff: Handoff, actor, first_visit_at: dt.datetime | None = None, now: dt.datetime | None = None
 ) -> Handoff:
-    """The first home visit is done: the handoff is complete, and the receiving unit keeps
-    seeing the patient for `access_hours_after_completion()` more hours."""
+    """The first home visit is done: the handoff is complete. The receiving unit keeps seeing the
+    patient while its actions are open, and `access_hours_after_completion()` hours after."""
     now = now or timezone.now()
     first_visit_at = first_visit_at or now
 
@@ -589,9 +610,7 @@ def handoff_complete(
             raise ValidationError({"first_visit_at": "The first visit cannot be in the future."})
         if handoff.sent_at and first_visit_at < handoff.sent_at:
             raise ValidationError({"first_visit_at": "The first visit cannot be before the handoff was sent."})
-        if handoff.access_grant_id:
-            ends_at = now + dt.timedelta(hours=access_hours_after_completion())
-            access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
+        _end_access_once_work_is_done(handoff, actor=actor, now=now)
         handoff.first_visit_at = first_visit_at
         return f"first visit {handoff.local_time(first_visit_at)}"
 
@@ -608,14 +627,19 @@ def handoff_action_complete(
     note = (note or "").strip()
     if len(note) > ACTION_MAX:
         raise ValidationError({"note": f"At most {ACTION_MAX} characters."})
-    action = (
-        HandoffAction.objects.select_for_update(of=("self",)).select_related("handoff__from_unit").get(pk=action.pk)
-    )
+    # The handoff first, then the action (the order of every step): a withdrawal or a completion
+    # under way is waited for, and its outcome read, rather than an action marked done on a
+    # handoff cancelled at the same moment.
+    handoff = _locked(action.handoff)
+    action = HandoffAction.objects.select_for_update(of=("self",)).get(pk=action.pk, handoff=handoff)
+    action.handoff = handoff
     policy.can_mark_action_done(actor, action).enforce()
     action.status, action.done_by, action.done_at, action.note = HandoffAction.Status.DONE, actor, now, note
     action.save(update_fields=["status", "done_by", "done_at", "note"])
     detail = f"{action.text}{': ' + note if note else ''}"
-    _log(action.handoff, actor, HandoffActivity.Action.ACTION_DONE, detail, now)
+    _log(handoff, actor, HandoffActivity.Action.ACTION_DONE, detail, now)
+    if handoff.status == Status.COMPLETED:  # its last action done: the window's end is set
+        _end_access_once_work_is_done(handoff, actor=actor, now=now)
     return action
 
 

@@ -179,3 +179,22 @@ def test_an_action_due_out_of_range_is_refused_at_its_index(client, case_manager
     assert response.json()["errors"] == {
         "actions.1.due_at": ["Each action is due between a week ago and 120 days from now."]
     }
+
+
+def test_completing_before_the_first_home_visit_is_a_conflict_that_says_so(
+    client, case_manager, discharge, agency, nurse, nurse2
+):
+    from coordination.handoffs import services as svc
+
+    from ..coordination.handoff_helpers import SYNTHESIS, complete_checklist
+
+    complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
+    handoff = svc.handoff_send(handoff=draft_handoff(discharge, case_manager, agency), actor=case_manager)
+    homenurse = make_home_nurse(agency)
+    svc.handoff_acknowledge(handoff=handoff, actor=homenurse)
+    svc.handoff_accept(handoff=handoff, actor=homenurse, synthesis=SYNTHESIS)
+    url = reverse("api:handoff-complete", args=[handoff.pk])
+    response = client.post(url, content_type="application/json", **bearer(token_for(homenurse)))
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("Mark “First home visit” done first")
+    assert Handoff.objects.get(pk=handoff.pk).status == Handoff.Status.ACCEPTED

@@ -10,7 +10,7 @@ from accounts.models import Role, Unit
 from checklists.models import Task, TemplateItem
 from checklists.services import checklists_instantiate, task_complete, task_verify
 from coordination.handoffs.models import Handoff
-from coordination.handoffs.services import ActionSpec, HandoffContent, handoff_create
+from coordination.handoffs.services import ActionSpec, HandoffContent, handoff_action_complete, handoff_create
 from patients.models import BagOption, CareEvent, Cycle, InfusionBag
 from patients.services import infusion_bag_record, weighing_record
 
@@ -217,3 +217,8 @@ def write_handoff(event: CareEvent, *, sender, to_unit, from_unit=None, **fields
         created_by=sender,
         **fields,
     )
+
+
+def first_visit_done(handoff, nurse, **kwargs):
+    """The receiving nurse marks the first home visit's action done (completing waits for it)."""
+    return handoff_action_complete(action=handoff.first_visit_action(), actor=nurse, **kwargs)

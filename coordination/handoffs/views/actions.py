@@ -134,10 +134,15 @@ def handoff_complete(request, pk):
         form.is_valid()  # the first visit's time is read on the unit's clock
 
     def run():
-        services.handoff_complete(
+        done = services.handoff_complete(
             handoff=handoff, actor=request.user, first_visit_at=form.cleaned_data["first_visit_at"]
         )
         hours = services.access_hours_after_completion()
+        if done.access_grant and done.access_grant.ends_at is None:
+            return (
+                "Completed: first home visit recorded. Your unit sees the patient while its handoff tasks are "
+                f"open, and for {hours} hours after the last is done."
+            )
         return f"Completed: first home visit recorded. Your unit sees the patient for {hours} more hours."
 
     return _act(request, handoff, run, form=form, slot="complete")

@@ -213,6 +213,10 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
         "return_form": form("return", ReturnForm, offers["return"]),
         # Not prefilled: the first visit's time is what the nurse says it was, never "now" by default.
         "complete_form": form("complete", CompleteForm, offers["complete"]),
+        # What completing still waits for (the first home visit's action), said where it will be.
+        "complete_waits": offers["complete"].reason
+        if isinstance(offers["complete"], policy.Conflict) and handoff.status == Handoff.Status.ACCEPTED
+        else "",
         "cancel_form": form("cancel", CancelForm, offers["cancel"]),
         "comment_form": form("comment", CommentForm, offers["comment"]),
         "flag_form": form("flag", FlagForm, offers["flag"]),

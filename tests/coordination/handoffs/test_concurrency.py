@@ -4,12 +4,13 @@ the other is told what happened. Real PostgreSQL row locks, threads with their o
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from coordination.handoffs import services as svc
 from coordination.handoffs.policy import HandoffConflict
 from coordination.models import Handoff, HandoffActivity
 from patients.models import AccessGrant
+from patients.services import event_cancel
 
 from ..handoff_helpers import (
     SYNTHESIS,
@@ -125,3 +126,36 @@ def test_an_acceptance_and_a_cancel_at_once_give_one_outcome(handoff, case_manag
         assert stored.status == "cancelled" and "Cancelled by" in str(conflict)
         assert stored.access_grant.revoked_at is not None
         assert set(stored.actions.values_list("status", flat=True)) == {"proposed"}
+
+
+def test_an_action_done_while_the_handoff_is_withdrawn_waits_for_it_and_is_refused(handoff, case_manager, home_nurses):
+    """The tracker withdraws an accepted handoff (its discharge called off) and, before it commits,
+    a home nurse marks one of its actions done: she waits for the withdrawal and is told of it,
+    instead of marking done an action of a handoff that no longer happens."""
+    receiver = home_nurses[0]
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    svc.handoff_acknowledge(handoff=handoff, actor=receiver)
+    svc.handoff_accept(handoff=handoff, actor=receiver, synthesis=SYNTHESIS)
+    visit = handoff.actions.get(role="nurse")
+    withdrawing, finished = threading.Event(), threading.Event()
+
+    def withdraw():
+        with transaction.atomic():
+            event_cancel(event=handoff.event, reason="Stays in hospital: fever")
+            withdrawing.set()
+            finished.wait(timeout=2)  # an action done meanwhile finds the handoff locked until now
+        return Handoff.objects.get(pk=handoff.pk)
+
+    def mark_done():
+        withdrawing.wait(timeout=10)
+        try:
+            return svc.handoff_action_complete(action=visit, actor=receiver)
+        finally:
+            finished.set()
+
+    withdrawn, outcome = race(withdraw, mark_done)
+    assert isinstance(withdrawn, Handoff) and withdrawn.status == "cancelled"
+    assert isinstance(outcome, HandoffConflict), outcome
+    assert "Cancelled by the tracker" in str(outcome) and "Stays in hospital" in str(outcome)
+    visit.refresh_from_db()
+    assert visit.status == "open" and visit.done_by is None

@@ -25,6 +25,7 @@ from ..handoff_helpers import (
     complete_checklist,
     content,
     draft_handoff,
+    first_visit_done,
     make_agency,
     make_discharge,
     make_home_nurse,
@@ -79,6 +80,7 @@ def test_a_handoff_goes_from_draft_to_completed_and_records_who_did_each_step(ha
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
     svc.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)
+    first_visit_done(handoff, home_nurse)
     svc.handoff_complete(handoff=handoff, actor=home_nurse)
 
     done = fresh(handoff)
@@ -97,6 +99,7 @@ def test_a_handoff_goes_from_draft_to_completed_and_records_who_did_each_step(ha
         "send",
         "acknowledge",
         "accept",
+        "action_done",
         "complete",
     ]
 
@@ -305,6 +308,24 @@ def test_a_return_closes_access_and_an_edit_makes_it_a_draft_that_can_be_sent_ag
     assert sees(home_nurse, patient)
 
 
+def test_a_returned_handoff_is_sent_again_only_after_an_edit_and_its_due_times_are_checked_again(
+    handoff, case_manager, home_nurse, agency
+):
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    svc.handoff_return(handoff=handoff, actor=home_nurse, reason="No line site given")
+    with pytest.raises(HandoffConflict, match="Edit the handoff to answer its return"):
+        svc.handoff_send(handoff=handoff, actor=case_manager)
+    assert fresh(handoff).status == S.RETURNED
+
+    svc.handoff_update(handoff=handoff, content=content(agency, line="PICC left arm"), actor=case_manager)
+    HandoffAction.objects.filter(handoff=handoff, text="First home visit").update(
+        due_at=timezone.now() - dt.timedelta(days=8)  # the draft lay unsent for days
+    )
+    with pytest.raises(ValidationError, match="“First home visit” is due"):
+        svc.handoff_send(handoff=handoff, actor=case_manager)
+    assert fresh(handoff).status == S.DRAFT
+
+
 def test_a_cancel_closes_access(handoff, case_manager, home_nurse, patient):
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_cancel(handoff=handoff, actor=case_manager, reason="Discharge postponed")
@@ -312,8 +333,11 @@ def test_a_cancel_closes_access(handoff, case_manager, home_nurse, patient):
     assert not sees(home_nurse, patient)
 
 
-def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager, home_nurse, patient):
+def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager, home_nurse, patient, agency):
     accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
+    call = handoff.actions.get(text="Call the caregiver")
+    svc.handoff_action_complete(action=call, actor=make_home_nurse(agency, "agencycm", Role.CASE_MANAGER))
     now = timezone.now()
     svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
     assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=72)
@@ -325,9 +349,39 @@ def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager
     assert sees(case_manager, patient)  # the care team keeps its patient
 
 
+def test_the_receiving_side_keeps_access_while_its_actions_are_open_and_72_hours_after(
+    ready, case_manager, home_nurse, patient, agency
+):
+    """A first bag change at home days after the first visit: the home nurse still sees the patient
+    and the task when it is due, after the 72 hours that follow completion."""
+    agency_manager = make_home_nurse(agency, "agencycm", Role.CASE_MANAGER)
+    now = timezone.now()
+    bag = svc.ActionSpec("First bag change at home", Role.NURSE, now + dt.timedelta(days=6))
+    handoff = draft_handoff(ready, case_manager, agency, actions=[*content(agency).actions, bag])
+    accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
+    svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
+    now = timezone.now()
+    svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
+    assert fresh(handoff).access_grant.ends_at is None  # open while the bag change is to do
+
+    later = now + dt.timedelta(days=6)
+    with time_machine.travel(later, tick=False):
+        assert sees(home_nurse, patient)
+        assert [a.text for a in handoff_actions_for(home_nurse)] == ["First bag change at home"]
+        svc.handoff_action_complete(action=handoff.actions.get(text="First bag change at home"), actor=home_nurse)
+    assert fresh(handoff).access_grant.ends_at == later + dt.timedelta(hours=72)
+    with time_machine.travel(later + dt.timedelta(hours=71), tick=False):
+        assert sees(home_nurse, patient)
+    with time_machine.travel(later + dt.timedelta(hours=72, seconds=1), tick=False):
+        assert not sees(home_nurse, patient)
+
+
 def test_the_period_after_completion_is_a_setting(handoff, case_manager, home_nurse, settings):
     settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION = 24
     accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
+    handoff.actions.filter(status="open").update(status="done", done_by=home_nurse, done_at=timezone.now())
     now = timezone.now()
     svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
     assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=24)
@@ -447,6 +501,22 @@ def test_completion_needs_acceptance(handoff, case_manager, home_nurse):
     assert fresh(handoff).status == S.ACKNOWLEDGED
 
 
+def test_completion_waits_for_the_first_home_visit_and_is_recorded_by_a_nurse(
+    handoff, case_manager, home_nurse, agency
+):
+    """Completing says the first home visit is done: not while its action is open, and by a nurse
+    of the receiving unit (who made it), not its case manager or coordinator."""
+    accepted(handoff, case_manager, home_nurse)
+    with pytest.raises(HandoffConflict, match="Mark “First home visit” done first"):
+        svc.handoff_complete(handoff=handoff, actor=home_nurse)
+    svc.handoff_action_complete(action=handoff.actions.get(text="First home visit"), actor=home_nurse)
+    for role in (Role.CASE_MANAGER, Role.COORDINATOR):
+        with pytest.raises(PermissionDenied, match=f"Only a nurse of {agency} records the first home visit"):
+            svc.handoff_complete(handoff=handoff, actor=make_home_nurse(agency, f"agency-{role}", role))
+    assert fresh(handoff).status == S.ACCEPTED
+    assert svc.handoff_complete(handoff=handoff, actor=home_nurse).status == S.COMPLETED
+
+
 def test_a_second_click_is_told_what_happened(handoff, case_manager, home_nurse):
     svc.handoff_send(handoff=handoff, actor=case_manager)
     with pytest.raises(HandoffConflict, match="Already sent by you"):
@@ -549,6 +619,7 @@ def test_oversized_text_is_refused_at_its_field(ready, case_manager, agency):
 
 def test_a_future_first_visit_is_refused(handoff, case_manager, home_nurse):
     accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
     with pytest.raises(ValidationError, match="cannot be in the future"):
         svc.handoff_complete(handoff=handoff, actor=home_nurse, first_visit_at=timezone.now() + dt.timedelta(hours=3))
     assert fresh(handoff).status == S.ACCEPTED
@@ -563,6 +634,7 @@ def test_the_sending_units_coordinator_comments_flags_and_signs_off(handoff, cas
     svc.handoff_flag(handoff=handoff, actor=coordinator, flagged=True, reason="Bag dates to check")
     with pytest.raises(HandoffConflict, match="Only a completed handoff"):
         svc.handoff_sign_off(handoff=handoff, actor=coordinator)
+    first_visit_done(handoff, home_nurse)
     svc.handoff_complete(handoff=handoff, actor=home_nurse)
     svc.handoff_sign_off(handoff=handoff, actor=coordinator)
     with pytest.raises(HandoffConflict, match="Already signed off by you"):

@@ -41,7 +41,6 @@ REFUSALS = (ValidationError, PermissionDenied, HandoffConflict)
 # The flow of the issue: (status, step) → the status it leads to.
 LEGAL = {
     (S.DRAFT, "send"): S.SENT,
-    (S.RETURNED, "send"): S.SENT,
     (S.DRAFT, "edit"): S.DRAFT,
     (S.RETURNED, "edit"): S.DRAFT,
     (S.SENT, "acknowledge"): S.ACKNOWLEDGED,
@@ -59,7 +58,10 @@ SIDE = {
     "accept": "receiver",
     "return": "receiver",
     "complete": "receiver",
+    "visit": "receiver",  # the first home visit's action marked done
 }
+# Steps of one role on its side: the first home visit is a nurse's to make, and to record.
+NURSES_ONLY = {"complete", "visit"}
 # Steps with bad input: always refused, whoever tries them.
 BAD_INPUT = {"accept without synthesis", "return without reason", "cancel without reason", "edit to own unit"}
 STEPS = sorted(SIDE) + sorted(BAD_INPUT)
@@ -106,6 +108,7 @@ def make_machine(cast):
             self.status = S.DRAFT  # the model's idea of the status
             self.path = [S.DRAFT]
             self.completed_at = None
+            self.visited = False
 
         def teardown(self):
             self._clock.stop()
@@ -124,6 +127,7 @@ def make_machine(cast):
                 "accept": lambda: svc.handoff_accept(handoff=handoff, actor=actor, synthesis=SYNTHESIS),
                 "return": lambda: svc.handoff_return(handoff=handoff, actor=actor, reason="Pump not stated"),
                 "complete": lambda: svc.handoff_complete(handoff=handoff, actor=actor),
+                "visit": lambda: svc.handoff_action_complete(action=handoff.first_visit_action(), actor=actor),
                 "accept without synthesis": lambda: svc.handoff_accept(handoff=handoff, actor=actor, synthesis=" "),
                 "return without reason": lambda: svc.handoff_return(handoff=handoff, actor=actor, reason=""),
                 "cancel without reason": lambda: svc.handoff_cancel(handoff=handoff, actor=actor, reason=" "),
@@ -141,14 +145,19 @@ def make_machine(cast):
         def act(self, step, who):
             legal = (
                 step not in BAD_INPUT
-                and (self.status, step) in LEGAL
+                and ((self.status, step) in LEGAL or (step == "visit" and self.status == S.ACCEPTED))
                 and PEOPLE[who] == SIDE[step]
+                and (step not in NURSES_ONLY or who == "home_nurse")
+                and (step != "visit" or not self.visited)
+                and (step != "complete" or self.visited)  # completing says the first visit is done
                 and (SIDE[step] == "sender" or self.receiver_sees())
             )
             before = Handoff.objects.get(pk=self.handoff.pk)
             succeeded = self._try(step, who)
             assert succeeded == legal, f"{who} {step} on a {self.status} handoff: succeeded={succeeded}"
-            if succeeded:
+            if succeeded and step == "visit":
+                self.visited = True
+            elif succeeded:
                 self.status = LEGAL[(self.status, step)]
                 self.path.append(self.status)
                 if self.status == S.COMPLETED:
@@ -169,7 +178,11 @@ def make_machine(cast):
             """When the receiving unit must see the patient, by the issue's rule."""
             if self.status in (S.SENT, S.ACKNOWLEDGED, S.ACCEPTED):
                 return True
-            return self.status == S.COMPLETED and timezone.now() < self.completed_at + ACCESS_AFTER
+            if self.status != S.COMPLETED:
+                return False
+            # While any of its actions is open (none done after completion here: its end is theirs).
+            work_open = self.handoff.actions.filter(status=HandoffAction.Status.OPEN).exists()
+            return work_open or timezone.now() < self.completed_at + ACCESS_AFTER
 
         @invariant()
         def the_status_is_the_models(self):
@@ -222,4 +235,5 @@ def test_the_model_is_not_vacuous_a_full_run_completes(cast):
     svc.handoff_send(handoff=handoff, actor=people["nurse"])
     svc.handoff_acknowledge(handoff=handoff, actor=people["agency_case_manager"])
     svc.handoff_accept(handoff=handoff, actor=people["home_nurse"], synthesis=SYNTHESIS)
+    svc.handoff_action_complete(action=handoff.first_visit_action(), actor=people["home_nurse"])
     assert svc.handoff_complete(handoff=handoff, actor=people["home_nurse"]).status == S.COMPLETED

@@ -21,6 +21,7 @@ from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
     draft_handoff,
+    first_visit_done,
     form_data,
     make_agency,
     make_discharge,
@@ -268,6 +269,25 @@ def test_the_receiving_side_completes_and_works_its_actions(client, sent, home_n
     assert Handoff.objects.get(pk=sent.pk).status == "completed"
 
 
+def test_the_page_says_the_first_visit_comes_before_completing_and_a_posted_completion_is_refused(
+    client, sent, home_nurse
+):
+    svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
+    svc.handoff_accept(handoff=sent, actor=home_nurse, synthesis=SYNTHESIS)
+    client.force_login(home_nurse)
+    body = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
+    assert "Complete the handoff</button>" not in body
+    assert "Mark “First home visit” done first" in body
+    when = timezone.localtime(timezone.now(), sent.patient.unit.zone) - dt.timedelta(minutes=30)
+    response = client.post(
+        reverse("handoff_complete", args=[sent.pk]),
+        {"complete-first_visit_at": when.strftime("%Y-%m-%dT%H:%M")},
+        **HTMX,
+    )
+    assert "Mark “First home visit” done first" in response.content.decode()
+    assert Handoff.objects.get(pk=sent.pk).status == "accepted"
+
+
 def test_the_home_nurses_handoff_tasks_are_in_her_my_work_and_completing_waits_for_the_visit(client, sent, home_nurse):
     """Issue 14, item 7: her work is where her work is; completing is not the next button, nor "now"."""
     svc.handoff_acknowledge(handoff=sent, actor=home_nurse)
@@ -279,6 +299,9 @@ def test_the_home_nurses_handoff_tasks_are_in_her_my_work_and_completing_waits_f
     assert f"{sent.patient.family_name}, {sent.patient.given_name} ({sent.patient.mrn})" in section
     assert f'href="/handoffs/{sent.pk}/"' in section
 
+    _, body = page(client, "handoff_detail", sent.pk)
+    assert "<summary>After the first home visit: complete the handoff…</summary>" not in body
+    first_visit_done(sent, home_nurse)
     _, body = page(client, "handoff_detail", sent.pk)
     assert "<summary>After the first home visit: complete the handoff…</summary>" in body
     for part in ("complete-first_visit_at_0", "complete-first_visit_at_1"):  # the date, the time

@@ -303,6 +303,9 @@ def can_mark_action_done(user, action: HandoffAction, *, sides: Sides | None = N
         return found(handoff, user)
     if not sides.sees_patient:
         return _not_receiver(handoff)
+    if handoff.access_grant is None or not handoff.access_grant.is_live():
+        # Seen through a later handoff's grant, this one's window has closed: its work is history.
+        return conflict("This handoff's window on the patient has closed: its actions can no longer be marked done.")
     if action.status == HandoffAction.Status.DONE:
         who = "you" if action.done_by_id == user.pk else str(action.done_by)
         return conflict(f"Already done by {who} at {handoff.local_time(action.done_at)}.")

@@ -164,8 +164,15 @@ def handoff_actions_for(user, *, visible_patient_ids: Iterable[int] | None = Non
     if not user.unit_id or not user.role:
         return []
     visible = Patient.objects.visible_to(user) if visible_patient_ids is None else list(visible_patient_ids)
+    now = timezone.now()
+    # Within the handoff's own window: a later handoff's grant opens the patient again, not an
+    # earlier handoff's work.
+    window_open = Q(handoff__access_grant__revoked_at__isnull=True, handoff__access_grant__starts_at__lte=now) & (
+        Q(handoff__access_grant__ends_at__isnull=True) | Q(handoff__access_grant__ends_at__gt=now)
+    )
     return list(
         HandoffAction.objects.filter(
+            window_open,
             status=HandoffAction.Status.OPEN,
             role=user.role,
             handoff__to_unit_id=user.unit_id,

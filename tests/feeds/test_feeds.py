@@ -27,7 +27,14 @@ from patients.services.team import care_team_remove
 
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
-from ..coordination.handoff_helpers import SYNTHESIS, draft_handoff, make_agency, make_home_nurse, ready_discharge
+from ..coordination.handoff_helpers import (
+    SYNTHESIS,
+    draft_handoff,
+    first_visit_done,
+    make_agency,
+    make_home_nurse,
+    ready_discharge,
+)
 from ..factories import CareTeamMemberFactory, PatientFactory, with_unmistakable_names
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the factories' units; clocks go forward on 8 March 2026
@@ -253,6 +260,7 @@ def test_a_patient_i_no_longer_see_leaves_my_due_work(
     assert len(events_of(client.get(mine))[1]) >= 1 and len(events_of(client.get(theirs))[1]) == 1
 
     care_team_remove(member=CareTeamMember.objects.get(patient=patient, user=nurse), actor=coordinator)
+    first_visit_done(handoff, home_nurse)  # completing asks for it; the window then closes 72 h on
     handoffs.handoff_complete(handoff=handoff, actor=home_nurse)
     with time_machine.travel(timezone.now() + dt.timedelta(hours=73)):
         assert events_of(client.get(mine))[1] == []

@@ -377,6 +377,28 @@ def test_the_receiving_side_keeps_access_while_its_actions_are_open_and_72_hours
         assert not sees(home_nurse, patient)
 
 
+def test_an_old_handoffs_open_action_stays_closed_when_a_later_grant_opens_the_patient_again(
+    ready, case_manager, home_nurse, patient, agency
+):
+    """A handoff completed with an action still open, its window since closed (before access
+    followed open actions): a later handoff to the same unit opens the patient again, but not the
+    old handoff's work, which belongs to its own window."""
+    handoff = draft_handoff(ready, case_manager, agency)
+    accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
+    old = handoff.actions.filter(status=HandoffAction.Status.OPEN, role=Role.NURSE).first() or handoff.actions.create(
+        text="Check the line", role=Role.NURSE, due_at=timezone.now(), status=HandoffAction.Status.OPEN, order=99
+    )
+    Handoff.objects.filter(pk=handoff.pk).update(status=Handoff.Status.COMPLETED, completed_at=timezone.now())
+    AccessGrant.objects.filter(pk=fresh(handoff).access_grant_id).update(ends_at=timezone.now() - dt.timedelta(hours=1))
+    AccessGrant.objects.create(patient=patient, unit=agency, reason="a later handoff", starts_at=timezone.now())
+
+    assert sees(home_nurse, patient)  # the later grant
+    assert old not in handoff_actions_for(home_nurse)
+    with pytest.raises(HandoffConflict, match="window"):
+        svc.handoff_action_complete(action=old, actor=home_nurse)
+
+
 def test_the_period_after_completion_is_a_setting(handoff, case_manager, home_nurse, settings):
     settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION = 24
     accepted(handoff, case_manager, home_nurse)

@@ -75,17 +75,18 @@ def visible_patient_ids(
     # of their UNION: no join of patients to care teams and grants, which PostgreSQL planned
     # as a scan, and no OR of subqueries, which it answered by reading every patient of the
     # hospital (docs/performance.md, "Dashboard load" and issue 19's third pass).
-    # order_by(): no ordering inside a UNION's parts (SQLite refuses one).
-    ways_in = [CareTeamMember.objects.filter(user_id=user_id).order_by().values("patient_id")]
+    # order_by(): no ordering inside a UNION's parts (SQLite refuses one). Flat: read in Python
+    # (SQLite's scope_of), the query gives ids, not rows.
+    ways_in = [CareTeamMember.objects.filter(user_id=user_id).order_by().values_list("patient_id", flat=True)]
     if grants:
         live = AccessGrant.objects.filter(
             Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now, revoked_at__isnull=True
         ).order_by()
-        ways_in.append(live.filter(user_id=user_id).values("patient_id"))
+        ways_in.append(live.filter(user_id=user_id).values_list("patient_id", flat=True))
         if unit_id:
-            ways_in.append(live.filter(unit_id=unit_id).values("patient_id"))
+            ways_in.append(live.filter(unit_id=unit_id).values_list("patient_id", flat=True))
     if unit_id and coordinator:
-        ways_in.append(Patient.objects.filter(unit_id=unit_id).order_by().values("pk"))
+        ways_in.append(Patient.objects.filter(unit_id=unit_id).order_by().values_list("pk", flat=True))
     first, *others = ways_in
     return first.union(*others) if others else first
 

@@ -150,3 +150,20 @@ def test_a_compiled_query_is_built_once_and_asked_at_each_time():
     moment = timezone.now()
     assert sorted(first.at(moment).params, key=str) == sorted((7, moment), key=str)
     assert NOW in compiled(build, 8, NOW).params and built == [7, 8]
+
+
+def test_on_sqlite_the_page_statement_is_the_ids_of_the_patients_seen(nurse, patient, foreign_patient, monkeypatch):
+    """`make run`'s SQLite compiles nothing (accounts.db.compiled gives None) and scope_of reads the
+    ids in Python: they must be ids, as they were, not rows (My work answered a 500 there)."""
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from accounts import audit
+    from patients.models import record
+
+    monkeypatch.setattr(record, "compiled", lambda *args: None)
+    sqlite = defaultdict(lambda: SimpleNamespace(vendor="sqlite"))
+    monkeypatch.setattr(audit, "connections", sqlite)  # only scope_of is told
+    assert scope_of(visible_ids_query(nurse)).patient_ids == [patient.pk]
+    assert scope_of(visible_ids_query(nurse, pk=patient.pk)).patient_ids == [patient.pk]
+    assert scope_of(visible_ids_query(nurse, pk=foreign_patient.pk)).patient_ids == []

@@ -116,7 +116,11 @@ class ToxicityAlert(models.Model):
     # Who has it now: level 0 is the first call; each escalation goes one rank down the roster.
     # Whom it went to is in the reminder ledger (its reminders' recipients).
     level = models.PositiveSmallIntegerField(default=0)
-    escalate_at = models.DateTimeField(null=True, blank=True, help_text="Unacknowledged then: the next on the roster.")
+    escalate_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Unacknowledged then, the sweep looks again: the next on call, or an oncologist come on call since.",
+    )
     no_one_on_call = models.BooleanField(
         default=False, help_text="The roster had no one left: it went to the unit's coordinators and the care team."
     )

@@ -2,6 +2,7 @@
 temperature's unit is asked about, and the watch hook hears of every check."""
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,8 @@ from patients import hooks
 from patients.models import HomeCheckIn
 from patients.services import check_in_record
 from patients.warning_signs import WARNING_SIGNS
+
+from ..factories import CourseFactory
 
 
 def check(patient, actor, **fields):
@@ -103,3 +106,23 @@ def test_the_table_of_home_checks_names_the_signs_in_words(client, patient, nurs
     client.force_login(nurse)
     page = client.get(reverse("patients:assessments", args=[patient.pk])).text
     assert "Headache, Loss of balance" in page and "loss_of_balance" not in page
+
+
+def test_checks_recorded_before_they_had_a_course_are_given_the_course_under_way(patient, nurse):
+    """Migration patients 0023: a seizure reported at a home check before the upgrade counts
+    towards the course's second seizure like one reported after it."""
+    from django.apps import apps
+
+    fill_courses = importlib.import_module("patients.migrations.0023_home_check_course_filled").fill_courses
+    today = timezone.localdate()
+    first = CourseFactory(patient=patient, start_date=today - dt.timedelta(days=60), status="completed")
+    second = CourseFactory(patient=patient, start_date=today - dt.timedelta(days=10))
+    during_first = check(patient, nurse, checked_at=timezone.now() - dt.timedelta(days=30))
+    during_second = check(patient, nurse, signs=["seizure"])
+    before_any = check(patient, nurse, checked_at=timezone.now() - dt.timedelta(days=90))
+    HomeCheckIn.objects.update(course=None)
+
+    fill_courses(apps, None)
+
+    courses = dict(HomeCheckIn.objects.values_list("pk", "course_id"))
+    assert courses == {during_first.pk: first.pk, during_second.pk: second.pk, before_any.pk: None}

@@ -3,6 +3,7 @@ change), acknowledgement, escalation down the roster on time, the ask that a gra
 delivery through the reminder ledger."""
 
 import datetime as dt
+import importlib
 import zoneinfo
 from decimal import Decimal
 
@@ -403,6 +404,35 @@ def test_raised_with_no_one_on_call_it_reaches_the_oncologist_who_comes_on_call_
     assert Reminder.objects.filter(alert=alert, kind=Reminder.Kind.TOXICITY_ESCALATION).count() == 1
     alert.refresh_from_db()
     assert alert.level == 1 and alert.is_open
+
+
+def test_an_alert_left_at_the_fallback_before_the_upgrade_is_looked_at_again_once(
+    patient, nurse, oncologist, coordinator
+):
+    """Migration coordination 0013: an alert that reached the fallback under the former rule had no
+    time to be looked at again. It now reaches the oncologist who comes on call, and the fallback,
+    who heard it already, hears nothing twice."""
+    from django.apps import apps
+
+    look_again = importlib.import_module("coordination.migrations.0013_open_alerts_look_again").look_again
+    with time_machine.travel(NIGHT, tick=False):
+        alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    ToxicityAlert.objects.filter(pk=alert.pk).update(escalate_at=None, no_one_on_call=False)  # as left before
+    day = UserFactory(role=Role.ONCOLOGIST, unit=patient.unit, username="day1")
+    morning = NIGHT + dt.timedelta(hours=6)
+    roster_replace(
+        unit=patient.unit,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=morning,
+        period_end=morning + dt.timedelta(hours=12),
+        shifts=[ShiftInput(day, morning, morning + dt.timedelta(hours=12))],
+        actor=coordinator,
+    )
+    with time_machine.travel(morning, tick=False):
+        look_again(apps, None)
+    alerts_escalate(now=morning + dt.timedelta(minutes=1))
+    assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"day1"}
 
 
 def test_a_known_shift_start_is_when_the_sweep_looks_again(patient, nurse, oncologist, coordinator):

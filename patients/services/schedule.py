@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, ProtectedError
 from django.utils import timezone
 
 from ..hooks import notify_events_changed
@@ -272,6 +272,22 @@ def _bag_changes(
             yield change_at
 
 
+def _drop_cycle(cycle: Cycle) -> None:
+    """A cycle not started, taken off the plan with its events, unless a record of a higher layer
+    holds it (a handoff prepared for its discharge, even a withdrawn one, is history): then the
+    plan keeps it, and the user is told why at the number of cycles (a refusal, not a 500)."""
+    try:
+        cycle.delete()
+    except ProtectedError as error:
+        held = sorted({str(record._meta.verbose_name) for record in error.protected_objects})
+        raise ValidationError(
+            {
+                "planned_cycles": f"Cycle {cycle.number} cannot be taken off the plan: its {' and '.join(held)} "
+                f"must stay with it. Plan at least {cycle.number} cycles, or stop the course for good."
+            }
+        ) from error
+
+
 def _sync_cycles(
     *, course: TreatmentCourse, version: RegimenVersion, today: dt.date, zone, interruptions: list[Interruption]
 ) -> list[Cycle]:
@@ -282,7 +298,7 @@ def _sync_cycles(
     """
     cycles = {cycle.number: cycle for cycle in course.cycles.all()}
     for number in [n for n, c in cycles.items() if n > course.planned_cycles and c.start_date > today]:
-        cycles.pop(number).delete()
+        _drop_cycle(cycles.pop(number))
 
     result, new_cycles, previous = [], [], None
     for number in range(1, course.planned_cycles + 1):

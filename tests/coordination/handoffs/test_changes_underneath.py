@@ -15,10 +15,10 @@ from coordination.handoffs import services as svc
 from coordination.handoffs.policy import HandoffConflict
 from coordination.models import Handoff, Notification
 from patients.models import Patient
-from patients.services import course_stop_for_good, event_cancel
+from patients.services import course_extend, course_plan, course_stop_for_good, event_cancel
 
 from ...factories import OrganisationFactory, UnitFactory
-from ..handoff_helpers import SYNTHESIS, draft_handoff, make_home_nurse, ready_discharge
+from ..handoff_helpers import SYNTHESIS, draft_handoff, make_home_nurse, ready_discharge, write_handoff
 
 
 @pytest.fixture
@@ -147,3 +147,29 @@ def test_an_addressee_who_may_no_longer_accept_leaves_the_unit_told_in_their_pla
 
     told = Notification.objects.filter(title="Handoff cancelled by the sender")
     assert set(told.values_list("recipient__username", flat=True)) == {colleague.username}
+
+
+def test_a_cycle_with_a_handoff_is_not_taken_off_the_plan_and_says_why(patient, case_manager, agency):
+    """Found by a review: fewer planned cycles deleted a future cycle whose discharge had a handoff,
+    which the handoff holds (its history): a 500, the plan half changed. Now a refusal at the field."""
+    start = timezone.localdate() + dt.timedelta(days=3)
+    course = course_plan(
+        patient=patient,
+        indication="relapsed_refractory",
+        start_date=start,
+        planned_cycles=3,
+        bag_hours=48,
+        outpatient_setting="home",
+        actor=case_manager,
+    )
+    third = course.cycles.get(number=3)
+    write_handoff(third.events.order_by("planned_at").first(), sender=case_manager, to_unit=agency)
+
+    with pytest.raises(ValidationError) as refused:
+        course_extend(course=course, planned_cycles=2)
+    assert refused.value.message_dict["planned_cycles"] == [
+        "Cycle 3 cannot be taken off the plan: its handoff must stay with it. "
+        "Plan at least 3 cycles, or stop the course for good."
+    ]
+    course.refresh_from_db()
+    assert course.planned_cycles == 3 and course.cycles.filter(number=3).exists()

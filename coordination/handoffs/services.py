@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
@@ -58,15 +59,19 @@ def access_hours_after_completion() -> int:
 
 
 def _end_access_once_work_is_done(handoff: Handoff, *, actor, now: dt.datetime) -> None:
-    """The receiving unit's window after completion: open while any of its actions is (a first bag
+    """The receiving unit's window after completion: open while its actions are (a first bag
     change at home days after the first visit must stay in sight and doable), then
-    `access_hours_after_completion()` more hours from the moment the last one is done."""
+    `access_hours_after_completion()` more hours from the moment the last one is done; and never
+    without an end: at the latest those hours after the last one's due time, so that an action
+    nobody marks done does not keep the patient open to the unit for good."""
+    if not handoff.access_grant_id:
+        return
     # Only actions someone there can do hold it open (a unit with no case manager cannot call).
     roles = User.objects.filter(unit_id=handoff.to_unit_id, is_active=True).values("role")
-    workable = handoff.actions.filter(status=HandoffAction.Status.OPEN, role__in=roles)
-    if handoff.access_grant_id and not workable.exists():
-        ends_at = now + dt.timedelta(hours=access_hours_after_completion())
-        access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
+    last_due = handoff.actions.filter(status=HandoffAction.Status.OPEN, role__in=roles).aggregate(Max("due_at"))
+    ends_at = max(now, last_due["due_at__max"] or now) + dt.timedelta(hours=access_hours_after_completion())
+    # An end is only brought forward (access_grant_close): the last action done early ends it sooner.
+    access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
 
 
 # --- content -------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ page again when a form has errors (coordination.htmx.act). A refusal (not allowe
 was first) is said in words; a form's error shows at its field.
 """
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import reverse
@@ -138,10 +140,11 @@ def handoff_complete(request, pk):
             handoff=handoff, actor=request.user, first_visit_at=form.cleaned_data["first_visit_at"]
         )
         hours = services.access_hours_after_completion()
-        if done.access_grant and done.access_grant.ends_at is None:
+        ends_at = done.access_grant.ends_at if done.access_grant else None
+        if ends_at and ends_at > timezone.now() + dt.timedelta(hours=hours, minutes=1):  # tasks still open
             return (
                 "Completed: first home visit recorded. Your unit sees the patient while its handoff tasks are "
-                f"open, and for {hours} hours after the last is done."
+                f"open, for {hours} hours after the last is done, and until {done.local_time(ends_at)} at the latest."
             )
         return f"Completed: first home visit recorded. Your unit sees the patient for {hours} more hours."
 

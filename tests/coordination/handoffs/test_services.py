@@ -363,9 +363,11 @@ def test_the_receiving_side_keeps_access_while_its_actions_are_open_and_72_hours
     svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
     now = timezone.now()
     svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
-    assert fresh(handoff).access_grant.ends_at is None  # open while the bag change is to do
+    # Open while the bag change is to do, and at the latest 72 hours after it was due: an action
+    # nobody marks done does not keep the patient open to the unit for good.
+    assert fresh(handoff).access_grant.ends_at == bag.due_at + dt.timedelta(hours=72)
 
-    later = now + dt.timedelta(days=6)
+    later = bag.due_at - dt.timedelta(hours=1)  # done an hour early: the window ends 72 hours on
     with time_machine.travel(later, tick=False):
         assert sees(home_nurse, patient)
         assert [a.text for a in handoff_actions_for(home_nurse)] == ["First bag change at home"]
@@ -375,6 +377,23 @@ def test_the_receiving_side_keeps_access_while_its_actions_are_open_and_72_hours
         assert sees(home_nurse, patient)
     with time_machine.travel(later + dt.timedelta(hours=72, seconds=1), tick=False):
         assert not sees(home_nurse, patient)
+
+
+def test_an_action_nobody_marks_done_does_not_keep_the_patient_open_for_good(
+    ready, case_manager, home_nurse, patient, agency
+):
+    agency_manager = make_home_nurse(agency, "agencycm", Role.CASE_MANAGER)
+    bag = svc.ActionSpec("First bag change at home", Role.NURSE, timezone.now() + dt.timedelta(days=6))
+    handoff = draft_handoff(ready, case_manager, agency, actions=[*content(agency).actions, bag])
+    accepted(handoff, case_manager, home_nurse)
+    first_visit_done(handoff, home_nurse)
+    svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
+    svc.handoff_complete(handoff=handoff, actor=home_nurse)
+    due = handoff.actions.get(text="First bag change at home").due_at
+    with time_machine.travel(due + dt.timedelta(hours=71), tick=False):
+        assert sees(home_nurse, patient)
+    with time_machine.travel(due + dt.timedelta(hours=72, seconds=1), tick=False):
+        assert not sees(home_nurse, patient) and handoff_actions_for(home_nurse) == []
 
 
 def test_an_old_handoffs_open_action_stays_closed_when_a_later_grant_opens_the_patient_again(

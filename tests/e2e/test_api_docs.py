@@ -81,8 +81,9 @@ def test_the_security_pages_tokens_and_calendar_links_fit_the_screen(
         expect(page.get_by_role("region", name="API tokens").get_by_role("row", name="Agency sync")).to_be_visible()
         feeds = page.get_by_role("region", name="Calendar feeds")
         expect(feeds.get_by_role("textbox", name="My due work")).to_have_accessible_description(
-            "Your open tasks, and your role's open tasks on your care teams, due from 7 days ago (overdue) to 14 "
-            "days ahead."
+            "Your open tasks, your role's open tasks on your care teams and your handoff tasks, due from 7 days ago "
+            "(overdue) to 14 days ahead: the kind of event, how many tasks and the patient's initials, never their "
+            "wording."
         )
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         screenshot(page, f"security-{width}")

@@ -183,6 +183,22 @@ def test_an_on_call_oncologist_of_another_team_can_open_the_alert_for_a_day(clie
     assert alert.acknowledged_by == first
 
 
+def test_the_alert_says_who_records_what_it_asks_when_the_reader_may_not(client, patient, nurse, oncologist, roster):
+    """The on-call oncologist of another team opens an alert asking for a stop for good: no button
+    for them, and the page says whose decision it is, rather than nothing."""
+    first, _ = roster
+    CourseFactory(patient=patient, status="active")
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    ToxicityAlert.objects.filter(pk=alert.pk).update(ask=ToxicityAlert.Ask.STOP_FOR_GOOD)
+    client.force_login(first)
+    page = client.get(f"/alerts/{alert.pk}/").text
+    assert "Stop the course for good</a>" not in page
+    assert "Only the patient&#x27;s oncologist may stop the course for good." in page
+    client.force_login(oncologist)
+    page = client.get(f"/alerts/{alert.pk}/").text
+    assert "Stop the course for good</a>" in page and "Only the patient" not in page
+
+
 # --- the bell after an acknowledgement (issue 14, item 8) --------------------------------------
 
 

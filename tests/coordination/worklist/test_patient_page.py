@@ -224,9 +224,14 @@ def test_a_patient_page_with_everything_on_it_reads_as_many_times_as_a_bare_one(
     assert f"Cycle {cycle.number} continues" in page and f"by {oncologist}" in page
 
 
-def test_the_patient_page_is_kept_while_nothing_of_the_patients_changes(client, ward, nurse, checks, foreign_patient):
+def test_the_patient_page_is_kept_while_nothing_of_the_patients_changes(
+    client, ward, nurse, checks, foreign_patient, time_machine
+):
     """A second look renders nothing again; a change on another ward leaves it kept; a change of
     this patient's renders it again, with the change."""
+    # The clock stands still: a kept page is kept within its minute (page_cache.page_key), and a
+    # slow run that crossed a minute between two looks rendered the third again.
+    time_machine.move_to(timezone.now(), tick=False)
     patient, events = _patient_with(ward, nurse, cycles=1, events=10)
     client.force_login(nurse)
     _queries(client, patient)

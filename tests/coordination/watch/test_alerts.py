@@ -390,6 +390,23 @@ def test_a_first_caller_moved_to_another_hospital_is_passed_by_and_the_assessmen
 # --- no one on call when it was raised (review of the watch, item 1) ----------------------------
 
 
+def day_oncologist_comes_on_call(patient, coordinator) -> dt.datetime:
+    """`day1`, first call on the patient's unit for 12 hours from the morning after NIGHT: that
+    morning."""
+    day = UserFactory(role=Role.ONCOLOGIST, unit=patient.unit, username="day1")
+    morning = NIGHT + dt.timedelta(hours=6)
+    roster_replace(
+        unit=patient.unit,
+        role=Role.ONCOLOGIST,
+        rank=1,
+        period_start=morning,
+        period_end=morning + dt.timedelta(hours=12),
+        shifts=[ShiftInput(day, morning, morning + dt.timedelta(hours=12))],
+        actor=coordinator,
+    )
+    return morning
+
+
 def test_raised_with_no_one_on_call_it_reaches_the_oncologist_who_comes_on_call_once(
     patient, nurse, oncologist, coordinator
 ):
@@ -403,17 +420,7 @@ def test_raised_with_no_one_on_call_it_reaches_the_oncologist_who_comes_on_call_
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}
     alerts_escalate(now=NIGHT + dt.timedelta(minutes=20))  # still no one on call: no one is told again
     assert not Reminder.objects.filter(alert=alert, kind=Reminder.Kind.TOXICITY_ESCALATION).exists()
-    day = UserFactory(role=Role.ONCOLOGIST, unit=patient.unit, username="day1")
-    morning = NIGHT + dt.timedelta(hours=6)
-    roster_replace(
-        unit=patient.unit,
-        role=Role.ONCOLOGIST,
-        rank=1,
-        period_start=morning,
-        period_end=morning + dt.timedelta(hours=12),
-        shifts=[ShiftInput(day, morning, morning + dt.timedelta(hours=12))],
-        actor=coordinator,
-    )
+    morning = day_oncologist_comes_on_call(patient, coordinator)
     alerts_escalate(now=morning + dt.timedelta(minutes=1))
     assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"day1"}
     alerts_escalate(now=morning + dt.timedelta(hours=2))  # everyone there is has it: once each
@@ -434,17 +441,7 @@ def test_an_alert_left_at_the_fallback_before_the_upgrade_is_looked_at_again_onc
     with time_machine.travel(NIGHT, tick=False):
         alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
     ToxicityAlert.objects.filter(pk=alert.pk).update(escalate_at=None, no_one_on_call=False)  # as left before
-    day = UserFactory(role=Role.ONCOLOGIST, unit=patient.unit, username="day1")
-    morning = NIGHT + dt.timedelta(hours=6)
-    roster_replace(
-        unit=patient.unit,
-        role=Role.ONCOLOGIST,
-        rank=1,
-        period_start=morning,
-        period_end=morning + dt.timedelta(hours=12),
-        shifts=[ShiftInput(day, morning, morning + dt.timedelta(hours=12))],
-        actor=coordinator,
-    )
+    morning = day_oncologist_comes_on_call(patient, coordinator)
     with time_machine.travel(morning, tick=False):
         look_again(apps, None)
     alerts_escalate(now=morning + dt.timedelta(minutes=1))

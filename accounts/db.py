@@ -22,7 +22,8 @@ def constraint_of(error: DatabaseError) -> str | None:
 # SQL depends only on a few values of the reader (their id, unit, role) and on the time, so it is
 # compiled once per such values, with a stand-in for the time that each request replaces.
 
-# The time of the request, in a compiled query: an instant that no real parameter can be.
+# The time of the request, in a compiled query: an instant that no real parameter can be. A query
+# asked without `.at()` fails closed: in 1901 no access grant has started.
 NOW = dt.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=dt.UTC)
 
 

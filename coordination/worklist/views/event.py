@@ -85,6 +85,11 @@ def event_override(request, pk):
             messages.error(request, str(refusal))
             return redirect("event_detail", pk=event.pk)
         except ValidationError as invalid:
+            if not hasattr(invalid, "error_dict"):
+                # No field: the event settled, or its gate turned ready, between the page's check and
+                # the service's (a double click). Said above the page, as a refusal is.
+                messages.error(request, " ".join(invalid.messages))
+                return redirect("event_detail", pk=event.pk)
             if "confirm" in invalid.message_dict:  # the list changed: ticked again once it is read again
                 form.data = form.data.copy()
                 form.data.pop(form.add_prefix("confirm"), None)

@@ -199,6 +199,28 @@ def test_an_override_confirmed_on_a_list_that_has_changed_is_asked_again(client,
     assert not event.checklists.filter(overridden_at__isnull=False).exists()
 
 
+def test_an_override_refused_by_the_service_without_a_field_is_said_not_a_server_error(
+    client, oncologist, event, monkeypatch
+):
+    """A double-clicked override: the second request passes the page's check before the first
+    commits, and the service then finds the gate ready (or the event settled), a refusal that
+    names no field. It gave a 500."""
+    from checklists.policy import can_override_gate
+    from coordination.worklist.views import event as event_views
+
+    def settled_meanwhile(*, event, **kwargs):
+        event.status = "done"
+        can_override_gate(oncologist, event).enforce()
+
+    monkeypatch.setattr(event_views, "event_gate_override", settled_meanwhile)
+    client.force_login(oncologist)
+    data = {"reason": "Weight taken on paper; pump checked.", "justification": "done_elsewhere", "confirm": "on"}
+    response = client.post(reverse("event_override", args=[event.pk]), {**data, "covers": blockers_listed(event)})
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert "This event is done: its gate can no longer be overridden." in page
+
+
 def test_the_board_counts_the_overrides_of_the_week_for_the_coordinator(client, oncologist, coordinator, event):
     from ...checklists.helpers import override_gate
 

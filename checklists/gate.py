@@ -61,8 +61,12 @@ class Readiness:
 
     def with_clock(self, now: dt.datetime) -> "Readiness":
         """The same gate, read at `now`: an event whose work has not opened is not yet due; one
-        whose blocking work is overdue, or whose hard stop failed, is late."""
-        self.not_yet_due = not self.ready and self.opens_at is not None and self.opens_at > now
+        whose blocking work is overdue, or whose hard stop failed, is late.
+
+        A failed hard stop is never "not yet due", even before the work opens (a task may be done
+        early, and its answer fail): it is a danger recorded now, said in red and counted on the
+        board (gate_sql.not_ready_with_work_open keeps the same rule)."""
+        self.not_yet_due = not self.ready and not self.hard_stops and self.opens_at is not None and self.opens_at > now
         self.late = any(
             blocker.kind == "hard_stop" or (blocker.due_at is not None and blocker.due_at <= now)
             for blocker in self.unresolved

@@ -104,18 +104,30 @@ def _work_open(event, *, now: dt.datetime) -> Exists:
     return Exists(Task.objects.filter(event=event, due_at__lte=now + WORK_HORIZON).exclude(status=CANCELLED))
 
 
+def _hard_stop_failed(event) -> Exists:
+    """An unresolved failed hard stop of the event (gate.Readiness.hard_stops): it is shown (not
+    `Readiness.not_yet_due`) whether or not the work has opened, as a task may be done early and
+    its answer fail. `event`: an OuterRef to the event's id."""
+    return Exists(unresolved_blockers().filter(event=event, blocker_kind="hard_stop"))
+
+
+def _shown(event, *, now: dt.datetime) -> Q:
+    """Not `Readiness.not_yet_due` at `now`: the event's work has opened, or a hard stop failed."""
+    return Q(_work_open(event, now=now)) | Q(_hard_stop_failed(event))
+
+
 def not_ready_with_work_open(events: QuerySet[CareEvent], *, now: dt.datetime) -> QuerySet[CareEvent]:
     """Of `events`, those whose gate is not ready (gate.Readiness.ready is false) and whose work has
-    opened at `now`."""
+    opened at `now`, or that have a failed hard stop (shown whenever it exists)."""
     blocked = unresolved_blockers().filter(event=OuterRef("pk"))
-    return events.filter(Exists(blocked), _work_open(OuterRef("pk"), now=now))
+    return events.filter(Exists(blocked), _shown(OuterRef("pk"), now=now))
 
 
 def blockers_of_events_not_ready(events: QuerySet[CareEvent], *, now: dt.datetime) -> QuerySet[Task]:
-    """The unresolved blockers of those of `events` that are not ready with their work open (the
-    events of `not_ready_with_work_open`, each with at least one): for counting them without
-    listing them."""
-    return unresolved_blockers().filter(event__in=events).filter(_work_open(OuterRef("event_id"), now=now))
+    """The unresolved blockers of those of `events` that are not ready with their work open or with
+    a failed hard stop (the events of `not_ready_with_work_open`, each with at least one): for
+    counting them without listing them."""
+    return unresolved_blockers().filter(event__in=events).filter(_shown(OuterRef("event_id"), now=now))
 
 
 def blockers_by_role(event_ids, *, texts: int = 3) -> dict[int, list[dict]]:

@@ -7,6 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from accounts.audit import get_or_404_audited
 from patients.models import CareEvent, Patient
 
+from .gate_sql import unresolved_blockers
 from .models import Checklist, Task, TaskActivity
 from .policy import TeamRoles, awaiting_check_by, claimable_by
 
@@ -71,10 +72,17 @@ def my_work(
 
 
 def failed_hard_stops_of(user) -> Q:
-    """The user's answers that failed a hard stop and still block their event (planned, its gate
-    not overridden): they stay in My work, marked, until undone and answered again."""
-    blocking = Checklist.objects.filter(
-        pk=OuterRef("checklist_id"), overridden_at__isnull=True, event__status=CareEvent.Status.PLANNED
+    """The user's answers that failed a hard stop and still block their event (planned, and no
+    override in force covers that very answer): they stay in My work, marked, until undone and
+    answered again.
+
+    Whether it still blocks is the gate's own rule (gate_sql.unresolved_blockers), not whether the
+    checklist was ever overridden: an override covers only the blockers it named, so a hard stop
+    failing after an override of other items blocks and must stay here, and so must one whose
+    override was lifted when the event moved (`overrides_lift` empties `overridden_blockers` but
+    keeps `overridden_at`, as the override was given)."""
+    blocking = unresolved_blockers().filter(
+        pk=OuterRef("pk"), blocker_kind="hard_stop", event__status=CareEvent.Status.PLANNED
     )
     return Q(status=Task.Status.DONE, hard_stop_failed=True, completed_by=user) & Q(Exists(blocking))
 

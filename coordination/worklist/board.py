@@ -1,8 +1,9 @@
 """The unit board's reads: what a coordinator needs at the morning huddle, worked out by the
 database, so that a request costs what the board shows and not what the unit holds.
 
-- `blocked_summary`: the events of the next hours that are not ready with their work open, chosen
-  by the gate's rules as SQL (checklists.gate_sql) and counted by when they start and by role;
+- `blocked_summary`: the events of the next hours that are not ready with their work open (or with
+  a failed hard stop, work open or not), chosen by the gate's rules as SQL (checklists.gate_sql)
+  and counted by when they start and by role;
   `blocked_events`: those of one window, on demand, with what blocks each, by role, counted there.
 - `overdue_summary`: the overdue tasks counted by role and person (and the oldest); each person's
   list comes on demand (`overdue_tasks`, the board's overdue list).

@@ -40,3 +40,10 @@ def test_a_gate_whose_work_has_not_opened_is_not_yet_due():
 
 def test_the_due_time_is_not_part_of_what_an_override_names():
     assert open_task(NOW).key == open_task(NOW + HOUR).key == "1:open"
+
+
+def test_a_failed_hard_stop_is_late_even_before_the_work_opens():
+    """A task may be done early and its answer fail: the gate reads "Not ready" in red, never "Not yet due"."""
+    failed = Blocker(2, "pharmacist", "Dose", "hard stop failed (280)", "hard_stop", "280", NOW + 30 * HOUR)
+    readiness = gate(failed, open_task(NOW + 30 * HOUR), opens_at=NOW + 6 * HOUR)
+    assert readiness.late and not readiness.not_yet_due

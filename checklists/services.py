@@ -728,8 +728,12 @@ def on_events_changed(
     tasks_follow_events(events=moved)
     overrides_lift(events=moved)
     tasks_cancel_for_events(events=cancelled)
-    if facts:
-        checklists_refresh(events=facts)
+    # A moved event's facts moved with it: a break that moves a bag change shifts its day of the
+    # cycle (and may move it out of the hospital days), so its conditions are asked again too, or
+    # an item conditioned on the day stays on the wrong bag change.
+    refreshed = list({event.pk: event for event in [*moved, *facts]}.values())
+    if refreshed:
+        checklists_refresh(events=refreshed)
 
 
 def tasks_follow_events(*, events: Sequence[CareEvent]) -> int:

@@ -114,3 +114,29 @@ def test_a_task_whose_item_no_longer_applies_holds_back_nothing(patient, nurse):
     task = task_complete(task=checklist.tasks.get(text="Hang the bag"), actor=nurse, value="on")
 
     assert task.status == Task.Status.DONE
+
+
+def test_a_moved_event_asks_its_conditions_again(patient):
+    """Found by a review: a break that moves a bag change shifts its day of the cycle, but the
+    conditions were asked only when a fact of the record changed, so an item conditioned on the
+    day stayed on the wrong bag change."""
+    from patients.services import event_move
+
+    from .helpers import checklist_for, make_event, publish_template
+
+    version = publish_template(
+        items=[
+            {"text": "Day 1 only", "conditions": [("cycle_day", "le", "1")]},
+            {"text": "From day 2", "conditions": [("cycle_day", "ge", "2")]},
+        ],
+        trigger_kind=CareEvent.Kind.BAG_CHANGE,
+    )
+    event = make_event(patient, kind=CareEvent.Kind.BAG_CHANGE)
+    checklist_for(event, version)
+    assert asked(event) == {"Day 1 only": Task.Status.OPEN}
+
+    event_move(event=event, planned_at=event.planned_at + dt.timedelta(days=2))
+
+    assert asked(event) == {"Day 1 only": Task.Status.CANCELLED, "From day 2": Task.Status.OPEN}
+    added = checklist_for(event, version).tasks.get(text="From day 2")
+    assert added.due_at == event.planned_at + dt.timedelta(days=2, minutes=added.due_offset_minutes)

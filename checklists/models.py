@@ -535,8 +535,15 @@ class Task(ItemContent):
     def releases_dependents(self) -> bool:
         """Whether the tasks done after this one may go ahead: it does not apply, or it is done with
         an answer that passed and, where it must be, was checked by a second person. "Hang the bag"
-        does not follow a dose that failed its hard stop, nor a pump programme still unchecked."""
-        if self.status == self.Status.NOT_APPLICABLE:
+        does not follow a dose that failed its hard stop, nor a pump programme still unchecked.
+
+        A cancelled task no longer applies either: its item's conditions stopped holding when they
+        were asked again (a weight band crossed), or its event was cancelled (and its open tasks
+        with it). A checklist made now would not have it, and its dependents would not wait for it
+        (instantiation links only the tasks made); kept waiting, they read "First: …" for ever and
+        nobody could act. What now applies instead (the dose by body-surface area) holds them back
+        where the template says so."""
+        if self.status in (self.Status.NOT_APPLICABLE, self.Status.CANCELLED):
             return True
         return self.status == self.Status.DONE and not self.hard_stop_failed and not self.awaits_verification
 

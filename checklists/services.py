@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.audit import audited
 from accounts.models import AuditEvent
-from patients.models import CareEvent
+from patients.models import CareEvent, Patient
 from patients.selectors import premedication_for_event
 
 from . import policy
@@ -643,10 +643,14 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     )
     checklists_instantiate(events=events)
     items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
+    # The tasks are read under their row locks (after the events', the order of task_complete,
+    # task_undo and event_cancel): a completion committed meanwhile is read as done and stays done,
+    # where the bulk update below once overwrote it (to cancelled, hiding a failed hard stop).
+    locked_tasks = Task.objects.select_for_update(of=("self",)).order_by("pk")
     checklists = (
         Checklist.objects.filter(event__in=events)
         .select_related("version")
-        .prefetch_related(Prefetch("version__items", queryset=items), "tasks")
+        .prefetch_related(Prefetch("version__items", queryset=items), Prefetch("tasks", queryset=locked_tasks))
     )
     event_by_id = {event.pk: event for event in events}
     added, reopened, cancelled, activities, worked = [], [], [], [], []
@@ -724,8 +728,12 @@ def on_events_changed(
     tasks_follow_events(events=moved)
     overrides_lift(events=moved)
     tasks_cancel_for_events(events=cancelled)
-    if facts:
-        checklists_refresh(events=facts)
+    # A moved event's facts moved with it: a break that moves a bag change shifts its day of the
+    # cycle (and may move it out of the hospital days), so its conditions are asked again too, or
+    # an item conditioned on the day stays on the wrong bag change.
+    refreshed = list({event.pk: event for event in [*moved, *facts]}.values())
+    if refreshed:
+        checklists_refresh(events=refreshed)
 
 
 def tasks_follow_events(*, events: Sequence[CareEvent]) -> int:
@@ -902,6 +910,14 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     """Record the answer. One that fails the hard stop is refused unless `confirmed` (the user saw
     why and chose to record it): recorded, it blocks the event, and the oncologist is told."""
     now = now or timezone.now()
+    # Locks in the order of the other paths: the patient, then the event, then the task. A weight
+    # becomes the record's weight, and the weighing locks the patient, then asks the conditions of
+    # the patient's planned events again under their locks (weighing_record, checklists_refresh);
+    # event_cancel and task_undo lock the event before its tasks. Taking the task first deadlocked
+    # a weight answered while its event was cancelled.
+    if task.records == TemplateItem.Records.WEIGHT:
+        Patient.objects.select_for_update().only("pk").get(pk=task.patient_id)
+    CareEvent.objects.select_for_update().only("pk").get(pk=task.event_id)
     task = _locked(task)
     policy.can_complete(actor, task).enforce()
     stored, failed = parse_task_value(task, value)

@@ -87,3 +87,56 @@ def test_a_weight_typed_on_the_record_asks_again_too(client, cycle_2_start, nurs
     data = registration_data(patient, weight_kg="40", weight_measured_on=today)
     assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
     assert asked(cycle_2_start)[BY_AREA] == Task.Status.OPEN
+
+
+def test_a_task_whose_item_no_longer_applies_holds_back_nothing(patient, nurse):
+    """Found by a review: cancelled by a refresh (a weight band crossed), a task held its dependents
+    for ever ("First: …", and nobody could act). A checklist made today would not have made it, and
+    its dependents would not wait for it; after the refresh they do not wait either."""
+    from checklists.services import checklists_refresh, task_complete
+
+    from .helpers import checklist_for, make_event, publish_template
+
+    version = publish_template(
+        items=[
+            {"text": FLAT, "conditions": [("weight_kg", "ge", "45")]},
+            {"text": "Hang the bag"},
+        ],
+        dependencies=[("Hang the bag", FLAT)],
+    )
+    event = make_event(patient)
+    checklist = checklist_for(event, version)
+    patient.weight_kg = Decimal("40.0")
+    patient.save(update_fields=["weight_kg"])
+    checklists_refresh(events=[event])
+    assert checklist.tasks.get(text=FLAT).status == Task.Status.CANCELLED
+
+    task = task_complete(task=checklist.tasks.get(text="Hang the bag"), actor=nurse, value="on")
+
+    assert task.status == Task.Status.DONE
+
+
+def test_a_moved_event_asks_its_conditions_again(patient):
+    """Found by a review: a break that moves a bag change shifts its day of the cycle, but the
+    conditions were asked only when a fact of the record changed, so an item conditioned on the
+    day stayed on the wrong bag change."""
+    from patients.services import event_move
+
+    from .helpers import checklist_for, make_event, publish_template
+
+    version = publish_template(
+        items=[
+            {"text": "Day 1 only", "conditions": [("cycle_day", "le", "1")]},
+            {"text": "From day 2", "conditions": [("cycle_day", "ge", "2")]},
+        ],
+        trigger_kind=CareEvent.Kind.BAG_CHANGE,
+    )
+    event = make_event(patient, kind=CareEvent.Kind.BAG_CHANGE)
+    checklist_for(event, version)
+    assert asked(event) == {"Day 1 only": Task.Status.OPEN}
+
+    event_move(event=event, planned_at=event.planned_at + dt.timedelta(days=2))
+
+    assert asked(event) == {"Day 1 only": Task.Status.CANCELLED, "From day 2": Task.Status.OPEN}
+    added = checklist_for(event, version).tasks.get(text="From day 2")
+    assert added.due_at == event.planned_at + dt.timedelta(days=2, minutes=added.due_offset_minutes)

@@ -1,0 +1,119 @@
+"""Conditions asked again (checklists_refresh) while people work the same tasks: real PostgreSQL row
+locks, real threads with their own connections, committed data (found by a review).
+
+- a completion committed while the refresh decides was overwritten by its bulk update (to
+  CANCELLED), which could hide a failed hard stop;
+- a weight answered (task lock, then the refresh's event locks) while its event was cancelled (event
+  lock, then its tasks) deadlocked: one of the two failed.
+"""
+
+import datetime as dt
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from checklists import services
+from checklists.models import Task, TaskActivity, TemplateItem
+from checklists.services import checklists_refresh, task_complete
+from patients.models import CareEvent, Patient
+from patients.services import event_cancel
+
+from .helpers import checklist_for, make_event, publish_template
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FLAT = "Dose band verified for a patient of at least 45 kg"
+
+
+def run_together(*actions):
+    """Run each action in its own thread; return each one's result or exception."""
+    outcomes = [None] * len(actions)
+
+    def run(index, action):
+        try:
+            outcomes[index] = action()
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes[index] = error
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(n, action)) for n, action in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung: a lock was never released"
+    return outcomes
+
+
+def wait_for_a_lock_waiter(timeout=10.0):
+    """Until another connection waits for a row lock (or the timeout: the test then decides)."""
+    deadline = time.monotonic() + timeout
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+
+
+def test_a_completion_committed_while_the_conditions_are_asked_again_stays_done(patient, nurse):
+    flat = {"text": FLAT, "response_kind": "text", "conditions": [("weight_kg", "ge", "45")]}
+    version = publish_template(items=[flat])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(days=3))
+    task = checklist_for(event, version).tasks.get(text=FLAT)
+    Patient.objects.filter(pk=patient.pk).update(weight_kg=Decimal("40.0"))
+    completed = threading.Event()
+
+    def complete():
+        with transaction.atomic():
+            task_complete(task=task, actor=nurse, value="28 mcg/day checked")
+            completed.set()
+            wait_for_a_lock_waiter()  # the refresh has started and waits behind this completion
+        return "completed"
+
+    def refresh():
+        assert completed.wait(timeout=10)
+        return checklists_refresh(events=[event])
+
+    outcomes = run_together(complete, refresh)
+
+    assert outcomes[0] == "completed", outcomes
+    assert not isinstance(outcomes[1], Exception), outcomes
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.status, stored.value, stored.completed_by) == (Task.Status.DONE, "28 mcg/day checked", nurse)
+    assert not TaskActivity.objects.filter(task=task, action=TaskActivity.Action.CONDITIONS).exists()
+
+
+def test_a_weight_answered_while_its_event_is_cancelled_does_not_deadlock(patient, nurse, monkeypatch):
+    version = publish_template(
+        items=[{"text": "Weight (kg)", "response_kind": "number", "unit": "kg", "records": TemplateItem.Records.WEIGHT}]
+    )
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(days=3))
+    task = checklist_for(event, version).tasks.get()
+    holding = threading.Event()
+    keep = services.keep_recorded_answer
+
+    def keep_after_the_cancellation_started(task, **kwargs):
+        holding.set()  # the completion holds its locks; the weighing's refresh comes next
+        wait_for_a_lock_waiter(timeout=3)
+        return keep(task, **kwargs)
+
+    monkeypatch.setattr(services, "keep_recorded_answer", keep_after_the_cancellation_started)
+
+    def cancel():
+        assert holding.wait(timeout=10)
+        return event_cancel(event=event, reason="The patient asked to postpone.")
+
+    outcomes = run_together(lambda: task_complete(task=task, actor=nurse, value="62"), cancel)
+
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    assert Task.objects.get(pk=task.pk).status == Task.Status.DONE  # completed first: history stays
+    assert CareEvent.objects.get(pk=event.pk).status == CareEvent.Status.CANCELLED
+    assert Patient.objects.get(pk=patient.pk).weight_kg == Decimal("62.0")

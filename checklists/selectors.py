@@ -72,7 +72,7 @@ def my_work(
 
 
 def failed_hard_stops_of(user) -> Q:
-    """The user's answers that failed a hard stop and still block their event (planned, and no
+    """The user's answers that failed a hard stop and still block their event (live, and no
     override in force covers that very answer): they stay in My work, marked, until undone and
     answered again.
 
@@ -81,9 +81,9 @@ def failed_hard_stops_of(user) -> Q:
     failing after an override of other items blocks and must stay here, and so must one whose
     override was lifted when the event moved (`overrides_lift` empties `overridden_blockers` but
     keeps `overridden_at`, as the override was given)."""
-    blocking = unresolved_blockers().filter(
-        pk=OuterRef("pk"), blocker_kind="hard_stop", event__status=CareEvent.Status.PLANNED
-    )
+    # Planned or under way: a live event, whose gate may still be overridden (CareEvent.is_live).
+    live = [CareEvent.Status.PLANNED, CareEvent.Status.IN_PROGRESS]
+    blocking = unresolved_blockers().filter(pk=OuterRef("pk"), blocker_kind="hard_stop", event__status__in=live)
     return Q(status=Task.Status.DONE, hard_stop_failed=True, completed_by=user) & Q(Exists(blocking))
 
 

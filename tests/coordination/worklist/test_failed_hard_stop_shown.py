@@ -78,3 +78,15 @@ def test_a_hard_stop_failed_before_the_work_opens_reads_not_ready_in_red_and_is_
         CONSENT,
     }
     assert [e.pk for e in blocked_events(Patient.objects.filter(pk=patient.pk), now=now)] == [event.pk]
+
+
+@pytest.mark.django_db
+def test_a_failed_hard_stop_of_an_event_under_way_stays_in_my_work(patient, nurse):
+    """An event under way (its infusion started) is live as a planned one is: its gate may still be
+    overridden, so what blocks it stays in sight."""
+    event = make(patient, 3)
+    failed = fail_temperature(event, nurse)
+    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.IN_PROGRESS)
+    assert failed in my_work(nurse)
+    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE)
+    assert failed not in my_work(nurse)  # history

@@ -1,9 +1,35 @@
 """What the tests need of PostgreSQL itself: trigger names, the owner's hand, and snapshots of the tables."""
 
+import threading
+
 import psycopg
 from django.db import connection
 
 from .database_roles import owner_connection
+
+
+def race(*calls):
+    """Run each call in its own thread and database connection, released together; their outcomes
+    (a result or the exception raised) in order. Fails if one never ends: a lock never released."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            outcomes[index] = call()
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes[index] = error
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung: a lock was never released"
+    return outcomes
 
 
 def trigger_names(table: str) -> list[str]:

@@ -3,14 +3,14 @@
 Real PostgreSQL row locks, real threads with their own connections, committed data.
 """
 
-import threading
+import functools
 
 import pytest
-from django.db import connection
 
 from checklists.models import Checklist, Task, TaskActivity
 from checklists.services import TaskConflict, checklists_instantiate, task_claim, task_complete
 
+from ..database_helpers import race
 from .helpers import checklist_for, make_event, publish_template
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,27 +24,11 @@ def tasks(patient, nurse, nurse2):
     return list(checklist_for(make_event(patient), version).tasks.order_by("order"))
 
 
-def race(action, actors):
-    """Run `action(actor)` in one thread per actor, released together; return each one's outcome."""
-    barrier = threading.Barrier(len(actors))
-    outcomes = {}
-
-    def run(actor):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[actor.username] = action(actor)
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
-            outcomes[actor.username] = error
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(actor,)) for actor in actors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung: a lock was never released"
-    return outcomes
+def race_by(action, actors) -> dict:
+    """`action(actor)` for each actor in a thread of its own, released together: each one's outcome
+    by user name."""
+    outcomes = race(*(functools.partial(action, actor) for actor in actors))
+    return {actor.username: outcome for actor, outcome in zip(actors, outcomes, strict=True)}
 
 
 def winner_and_loser(outcomes, actors):
@@ -58,7 +42,7 @@ def winner_and_loser(outcomes, actors):
 def test_two_nurses_completing_the_same_task_at_once_give_one_completion(tasks, nurse, nurse2, round_):
     task = tasks[round_]
     actors = [nurse, nurse2]
-    outcomes = race(lambda actor: task_complete(task=task, actor=actor, value=f"by {actor.username}"), actors)
+    outcomes = race_by(lambda actor: task_complete(task=task, actor=actor, value=f"by {actor.username}"), actors)
 
     winner, conflict = winner_and_loser(outcomes, actors)
     assert f"Already completed by {winner}" in str(conflict)
@@ -70,7 +54,7 @@ def test_two_nurses_completing_the_same_task_at_once_give_one_completion(tasks, 
 def test_two_nurses_claiming_the_same_task_at_once_give_one_assignee(tasks, nurse, nurse2):
     task = tasks[0]
     actors = [nurse, nurse2]
-    outcomes = race(lambda actor: task_claim(task=task, actor=actor), actors)
+    outcomes = race_by(lambda actor: task_claim(task=task, actor=actor), actors)
 
     winner, conflict = winner_and_loser(outcomes, actors)
     assert str(conflict) == f"Already claimed by {winner}."
@@ -81,7 +65,7 @@ def test_two_nurses_claiming_the_same_task_at_once_give_one_assignee(tasks, nurs
 def test_two_instantiations_of_the_same_event_at_once_give_one_checklist(patient, nurse, nurse2):
     version = publish_template(items=[{"text": "Check the line"}, {"text": "Weigh"}])
     event = make_event(patient)
-    outcomes = race(lambda actor: checklists_instantiate(events=[event]), [nurse, nurse2])
+    outcomes = race_by(lambda actor: checklists_instantiate(events=[event]), [nurse, nurse2])
 
     assert not [outcome for outcome in outcomes.values() if isinstance(outcome, Exception)], outcomes
     assert sorted(len(outcome) for outcome in outcomes.values()) == [0, 1]  # one created, one found it
@@ -105,7 +89,7 @@ def test_two_editors_adding_an_item_at_the_same_position_at_once_give_one_item_a
     draft = template_version_new_draft(template=template, actor=editors[0])
     values = {"section": "Before", "order": 5, "text": "Line primed", "role": Role.NURSE}
 
-    outcomes = race(lambda editor: template_item_create(version=draft, values=values, actor=editor), editors)
+    outcomes = race_by(lambda editor: template_item_create(version=draft, values=values, actor=editor), editors)
 
     made = [outcome for outcome in outcomes.values() if isinstance(outcome, TemplateItem)]
     refused = [outcome for outcome in outcomes.values() if isinstance(outcome, ValidationError)]

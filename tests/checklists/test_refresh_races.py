@@ -13,7 +13,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from checklists import services
@@ -22,32 +22,12 @@ from checklists.services import checklists_refresh, task_complete
 from patients.models import CareEvent, Patient
 from patients.services import event_cancel
 
+from ..database_helpers import race
 from .helpers import checklist_for, make_event, publish_template
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FLAT = "Dose band verified for a patient of at least 45 kg"
-
-
-def run_together(*actions):
-    """Run each action in its own thread; return each one's result or exception."""
-    outcomes = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            outcomes[index] = action()
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
-            outcomes[index] = error
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(n, action)) for n, action in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung: a lock was never released"
-    return outcomes
 
 
 def wait_for_a_lock_waiter(timeout=10.0):
@@ -82,7 +62,7 @@ def test_a_completion_committed_while_the_conditions_are_asked_again_stays_done(
         assert completed.wait(timeout=10)
         return checklists_refresh(events=[event])
 
-    outcomes = run_together(complete, refresh)
+    outcomes = race(complete, refresh)
 
     assert outcomes[0] == "completed", outcomes
     assert not isinstance(outcomes[1], Exception), outcomes
@@ -111,7 +91,7 @@ def test_a_weight_answered_while_its_event_is_cancelled_does_not_deadlock(patien
         assert holding.wait(timeout=10)
         return event_cancel(event=event, reason="The patient asked to postpone.")
 
-    outcomes = run_together(lambda: task_complete(task=task, actor=nurse, value="62"), cancel)
+    outcomes = race(lambda: task_complete(task=task, actor=nurse, value="62"), cancel)
 
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
     assert Task.objects.get(pk=task.pk).status == Task.Status.DONE  # completed first: history stays

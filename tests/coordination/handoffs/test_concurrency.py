@@ -4,7 +4,7 @@ the other is told what happened. Real PostgreSQL row locks, threads with their o
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from coordination.handoffs import services as svc
 from coordination.handoffs.policy import HandoffConflict
@@ -12,6 +12,7 @@ from coordination.models import Handoff, HandoffActivity
 from patients.models import AccessGrant
 from patients.services import event_cancel
 
+from ...database_helpers import race
 from ..handoff_helpers import (
     SYNTHESIS,
     complete_checklist,
@@ -35,29 +36,6 @@ def handoff(patient, nurse, nurse2, case_manager, agency):
     event = make_discharge(patient)
     complete_checklist(event, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
     return draft_handoff(event, case_manager, agency)
-
-
-def race(*calls):
-    """Run each call in its own thread, released together; their outcomes (result or exception) in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung: a lock was never released"
-    return outcomes
 
 
 def one_winner(outcomes):

@@ -36,7 +36,7 @@ from patients.models import CareEvent
 from ..accounts.helpers import verified_login
 from ..factories import UserFactory
 from .helpers import checklist_for, make_event
-from .test_concurrency import race
+from .test_concurrency import race_by
 from .test_interchange import sample
 
 REASON = "The label change was withdrawn by the manufacturer; nothing to publish."
@@ -206,7 +206,7 @@ def test_a_discard_racing_a_submission_or_a_publication_gives_one_winner_and_the
             version=draft, actor=actor, reason=REASON, change_summary="Nothing changed"
         )
 
-    outcomes = race(act, [author, reviewer])
+    outcomes = race_by(act, [author, reviewer])
 
     won = [name for name, outcome in outcomes.items() if isinstance(outcome, TemplateVersion)]
     lost = [outcome for outcome in outcomes.values() if isinstance(outcome, ValidationError)]

@@ -66,7 +66,9 @@ def registration_data(patient=None, **overrides) -> dict:
         "birth_date": "1980-02-03",
         "sex": "female",
         "weight_kg": "64.5",
-        "weight_measured_on": timezone.localdate().isoformat(),
+        # Today on the unit's clock, which the form reads: between midnight in UTC and midnight
+        # in New York, UTC's today is the unit's tomorrow, refused as a weighing in the future.
+        "weight_measured_on": timezone.localdate(timezone=patient.unit.zone if patient else None).isoformat(),
         "height_cm": "168",
         "unit": patient.unit_id if patient else "",
     }

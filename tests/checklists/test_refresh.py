@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from checklists.models import Task, TaskActivity
 from checklists.starter import starter_library_load
@@ -83,8 +82,7 @@ def test_done_work_and_past_events_are_history(cycle_2_start, nurse, pharmacist)
 def test_a_weight_typed_on_the_record_asks_again_too(client, cycle_2_start, nurse):
     client.force_login(nurse)
     patient = cycle_2_start.patient
-    today = timezone.localdate().isoformat()
-    data = registration_data(patient, weight_kg="40", weight_measured_on=today)
+    data = registration_data(patient, weight_kg="40")  # weighed today on the unit's clock
     assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
     assert asked(cycle_2_start)[BY_AREA] == Task.Status.OPEN
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from accounts.models import Role
+from accounts.models import Role, User
 from coordination.handoffs import services as svc
 from coordination.handoffs.policy import HandoffConflict
 from coordination.models import Handoff, HandoffAction
@@ -151,6 +151,7 @@ def make_machine(cast):
                 and (step != "visit" or not self.visited)
                 and (step != "complete" or self.visited)  # completing says the first visit is done
                 and (SIDE[step] == "sender" or self.receiver_sees())
+                and (step != "send" or self.actions_due_plausibly())  # a draft left for days: edit it first
             )
             before = Handoff.objects.get(pk=self.handoff.pk)
             succeeded = self._try(step, who)
@@ -180,9 +181,18 @@ def make_machine(cast):
                 return True
             if self.status != S.COMPLETED:
                 return False
-            # While any of its actions is open (none done after completion here: its end is theirs).
-            work_open = self.handoff.actions.filter(status=HandoffAction.Status.OPEN).exists()
-            return work_open or timezone.now() < self.completed_at + ACCESS_AFTER
+            # While its actions that someone there can do are open, and at the latest the hours
+            # after the last one's due time (none is done after completion here).
+            roles = User.objects.filter(unit_id=self.handoff.to_unit_id, is_active=True).values("role")
+            open_dues = self.handoff.actions.filter(status=HandoffAction.Status.OPEN, role__in=roles)
+            last = max([self.completed_at, *open_dues.values_list("due_at", flat=True)])
+            return timezone.now() < last + ACCESS_AFTER
+
+        def actions_due_plausibly(self) -> bool:
+            """Every action due between a week ago and 120 days ahead, as sending checks again."""
+            now = timezone.now()
+            dues = self.handoff.actions.values_list("due_at", flat=True)
+            return all(now - dt.timedelta(days=7) <= due <= now + dt.timedelta(days=120) for due in dues)
 
         @invariant()
         def the_status_is_the_models(self):

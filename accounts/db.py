@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 
 def constraint_of(error: DatabaseError) -> str | None:
@@ -44,6 +45,10 @@ class CompiledQuery:
         UNION for it alone)."""
         sql = f"SELECT id FROM ({self.sql}) AS selected(id) WHERE id = %s"  # noqa: S608 (the ORM's SQL; pk a parameter)
         return CompiledQuery(sql, (*self.params, pk))
+
+    def as_subquery(self) -> RawSQL:
+        """This query inside another one the ORM builds (`pk__in=…`), asked as compiled."""
+        return RawSQL(self.sql, self.params)  # noqa: S611 (the ORM's own SQL, its parameters apart)
 
 
 def compiled(build: Callable[..., QuerySet], *args: Hashable) -> CompiledQuery | None:

@@ -2,9 +2,10 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.audit import get_or_404_audited
+from accounts.db import compiled
 from patients.models import CareEvent, Patient
 
 from .gate_sql import unresolved_blockers
@@ -81,10 +82,26 @@ def failed_hard_stops_of(user) -> Q:
     failing after an override of other items blocks and must stay here, and so must one whose
     override was lifted when the event moved (`overrides_lift` empties `overridden_blockers` but
     keeps `overridden_at`, as the override was given)."""
-    # Planned or under way: a live event, whose gate may still be overridden (CareEvent.is_live).
+    mine = Q(status=Task.Status.DONE, hard_stop_failed=True, completed_by=user)
+    # The gate's rule costs more to build and compile with the ORM than the rest of My work's
+    # query together (4 ms of Python a request; docs/performance.md, issue 19's eighth look), and
+    # its SQL depends only on the user: compiled once per user where the database allows it.
+    if query := compiled(still_blocking_hard_stops_of, user.pk):
+        return mine & Q(pk__in=query.as_subquery())
+    return mine & Q(pk__in=still_blocking_hard_stops_of(user.pk))
+
+
+def still_blocking_hard_stops_of(user_id: int) -> QuerySet[Task]:
+    """The ids of the hard stops that the user failed and that still block a live event (planned
+    or under way, whose gate may still be overridden: CareEvent.is_live). A pure function of
+    `user_id` (accounts.db.compiled)."""
     live = [CareEvent.Status.PLANNED, CareEvent.Status.IN_PROGRESS]
-    blocking = unresolved_blockers().filter(pk=OuterRef("pk"), blocker_kind="hard_stop", event__status__in=live)
-    return Q(status=Task.Status.DONE, hard_stop_failed=True, completed_by=user) & Q(Exists(blocking))
+    return (
+        unresolved_blockers()
+        .filter(blocker_kind="hard_stop", completed_by_id=user_id, event__status__in=live)
+        .order_by()
+        .values("pk")
+    )
 
 
 def checklists_with_tasks() -> Prefetch:

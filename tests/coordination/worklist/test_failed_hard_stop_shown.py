@@ -8,6 +8,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from checklists import selectors
 from checklists.gate import event_readiness
 from checklists.gate_sql import blockers_of_events_not_ready, not_ready_with_work_open
 from checklists.models import Checklist, Task
@@ -26,6 +27,15 @@ ITEMS = [
      "hard_stop": True},
     {"text": CONSENT},
 ]  # fmt: skip
+
+
+@pytest.fixture(autouse=True, params=["compiled", "built"])
+def how_asked(request, monkeypatch):
+    """My work asks the gate's rule compiled once per user (PostgreSQL), or built each time where
+    nothing is compiled (`make run`'s SQLite): both must keep the same answers."""
+    if request.param == "built":
+        monkeypatch.setattr(selectors, "compiled", lambda *args: None)
+    return request.param
 
 
 def make(patient, hours):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.contrib.auth.middleware import get_user
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve
@@ -141,6 +142,26 @@ class NoStoreMiddleware:
         if request.user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class SignedInUserMiddleware:
+    """`request.user` as the signed-in user it stands for, instead of the lazy stand-ins that
+    Django's AuthenticationMiddleware and django-otp's OTPMiddleware put there (after both).
+
+    Every request of this project reads the user before its view anyway (the time-outs, the unit's
+    clock), so the stand-ins save nothing; and each forwards every attribute through a raised
+    AttributeError, which a page asking the task policy of 20 rows does thousands of times
+    (docs/performance.md, issue 19's eighth look). Reading the user through them lets django-otp
+    mark it with its device (`otp_device`, `is_verified`) first: the user then put in their place
+    is that same object, the one Django's stand-in read from the session."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            request.user = get_user(request)
+        return self.get_response(request)
 
 
 class UnitClockMiddleware:

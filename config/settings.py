@@ -93,6 +93,8 @@ MIDDLEWARE = [
     # Sign-in security (see its block below): who passed the second step, idle and absolute
     # time-outs, the second step itself; axes last, as its documentation asks.
     "django_otp.middleware.OTPMiddleware",
+    # The user read once, not through the lazy stand-ins of the two above (its docstring says why).
+    "accounts.middleware.SignedInUserMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.SecondStepMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.services import (
     RECOVERY_CODE_ALPHABET,
     USED_AUTHENTICATOR_CODE,
@@ -510,3 +510,14 @@ def test_a_nurse_made_coordinator_while_signed_in_must_set_it_up_at_once(client,
     nurse.role = "coordinator"
     nurse.save()
     assert client.get(reverse("home"))["Location"] == setup_url("/")
+
+
+def test_a_view_gets_the_signed_in_user_itself_marked_with_the_device_that_verified_them(client, nurse, clock):
+    """accounts.middleware.SignedInUserMiddleware puts the user in place of Django's and django-otp's
+    lazy stand-ins, after django-otp has marked it: the second step stays passed."""
+    device = enrolled(nurse)
+    sign_in(client, "nurse")
+    client.post(verify_url("/patients/"), {"code": totp_code(device)})
+    user = client.get(reverse("patients:list")).wsgi_request.user
+    assert type(user) is User and user.pk == nurse.pk
+    assert user.is_verified() and user.otp_device == device

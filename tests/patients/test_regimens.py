@@ -293,19 +293,52 @@ def test_seeded_regimen_versions_match_the_table_and_name_their_source(db, indic
         assert "no step-up" in version.starting_dose and not version.step_up_dose
 
 
-def test_seeded_premedications_follow_the_indication(db):
-    def rules(indication):
-        version = RegimenVersion.objects.get(regimen__indication=indication, status="published")
-        return {(r.population, r.moment): (r.last_cycle, r.medication) for r in version.premedications.all()}
+# CLINICAL.md, "Premedication (by indication, age, cycle and restart)", written out here on its own:
+# (population, moment) -> (the last cycle it applies to, None for every cycle; the medication).
+# Restarts are premedicated for every indication ("Restart after 4 hours or more: supervised,
+# premedicated"); children of the relapsed/refractory regimen in cycle 1 only.
+ADULT_RR = "dexamethasone 20 mg IV"
+CHILD = "dexamethasone 5 mg/m² (max 20 mg)"
+ADULT_MRD = "prednisone 100 mg IV or equivalent (e.g. dexamethasone 16 mg)"
+PREMEDICATIONS = {
+    RR: {
+        ("adult", "cycle_start"): (None, ADULT_RR),
+        ("adult", "step_up"): (None, ADULT_RR),
+        ("adult", "restart"): (None, ADULT_RR),
+        ("child", "cycle_start"): (1, CHILD),
+        ("child", "step_up"): (1, CHILD),
+        ("child", "restart"): (1, CHILD),
+    },
+    MRD: {
+        ("adult", "cycle_start"): (None, ADULT_MRD),
+        ("adult", "restart"): (None, ADULT_MRD),
+        ("child", "cycle_start"): (None, CHILD),
+        ("child", "restart"): (None, CHILD),
+    },
+}
 
-    rr = rules(RR)
-    assert rr[("adult", "cycle_start")] == (None, "dexamethasone 20 mg IV")
-    assert rr[("adult", "step_up")] == (None, "dexamethasone 20 mg IV")
-    assert {rr[("child", moment)][0] for moment in ("cycle_start", "step_up", "restart")} == {1}
-    mrd = rules(MRD)
-    assert mrd[("adult", "cycle_start")][1].startswith("prednisone 100 mg")
-    assert ("adult", "step_up") not in mrd  # no step-up
-    assert ("adult", "step_up") not in rules(CONSOLIDATION)
+
+def seeded_premedications(indication):
+    version = RegimenVersion.objects.get(regimen__indication=indication, status="published")
+    return {(r.population, r.moment): (r.last_cycle, r.medication) for r in version.premedications.all()}
+
+
+@pytest.mark.parametrize("indication", [RR, MRD])
+def test_seeded_premedications_are_clinical_md_s_table(db, indication):
+    assert seeded_premedications(indication) == PREMEDICATIONS[indication]
+
+
+def test_consolidation_premedications_are_per_the_protocol_and_every_cycle_without_step_up(db):
+    """CLINICAL.md: "per the label and the chemotherapy protocol; keep it editable"."""
+    rules = seeded_premedications(CONSOLIDATION)
+    assert set(rules) == {
+        ("adult", "cycle_start"),
+        ("adult", "restart"),
+        ("child", "cycle_start"),
+        ("child", "restart"),
+    }
+    assert all(last_cycle is None for last_cycle, _ in rules.values())
+    assert all("protocol" in medication for (population, _), (_, medication) in rules.items() if population == "adult")
 
 
 def test_seeded_bag_options_match_the_makers_page_and_name_the_weight_limits_source(db):

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.audit import get_or_404_audited
+from accounts.db import NOW, compiled
 from accounts.models import Unit, User
 from checklists.models import Checklist, Task, TemplateItem
 from checklists.selectors import checklists_with_tasks
@@ -163,24 +164,40 @@ def handoff_actions_for(user, *, visible_patient_ids: Iterable[int] | None = Non
     `visible_patient_ids`: the patients the user sees, when the page has read them already."""
     if not user.unit_id or not user.role:
         return []
-    visible = Patient.objects.visible_to(user) if visible_patient_ids is None else list(visible_patient_ids)
-    now = timezone.now()
-    # Within the handoff's own window: a later handoff's grant opens the patient again, not an
-    # earlier handoff's work.
+    if visible_patient_ids is None:
+        which = open_receiving_actions(user.role, user.unit_id, Patient.objects.visible_to(user), timezone.now())
+    elif not (patient_ids := tuple(visible_patient_ids)):
+        return []  # (an empty IN has no SQL to compile)
+    elif query := compiled(open_receiving_actions, user.role, user.unit_id, patient_ids, NOW):
+        # Built and compiled with the ORM, this question cost more than PostgreSQL's answer, on
+        # every rendered My work (docs/performance.md, issue 19's eighth look).
+        which = query.at(timezone.now()).as_subquery()
+    else:
+        which = open_receiving_actions(user.role, user.unit_id, patient_ids, timezone.now())
+    return list(
+        HandoffAction.objects.filter(pk__in=which).select_related("handoff__patient__unit").order_by("due_at", "order")
+    )
+
+
+def open_receiving_actions(role: str, unit_id: int, patient_ids, now: dt.datetime) -> QuerySet[HandoffAction]:
+    """The ids of the first 200 open actions of `role` on the handoffs that the unit `unit_id` has
+    taken over for the patients `patient_ids`, within each handoff's own window at `now`: a later
+    handoff's grant opens the patient again, not an earlier handoff's work. A pure function of its
+    arguments (accounts.db.compiled)."""
     window_open = Q(handoff__access_grant__revoked_at__isnull=True, handoff__access_grant__starts_at__lte=now) & (
         Q(handoff__access_grant__ends_at__isnull=True) | Q(handoff__access_grant__ends_at__gt=now)
     )
-    return list(
+    return (
         HandoffAction.objects.filter(
             window_open,
             status=HandoffAction.Status.OPEN,
-            role=user.role,
-            handoff__to_unit_id=user.unit_id,
+            role=role,
+            handoff__to_unit_id=unit_id,
             handoff__status__in=RECEIVER_STATUSES,
-            handoff__patient__in=visible,
+            handoff__patient__in=patient_ids,
         )
-        .select_related("handoff__patient__unit")
-        .order_by("due_at", "order")[:200]
+        .order_by("due_at", "order")
+        .values("pk")[:200]
     )
 
 

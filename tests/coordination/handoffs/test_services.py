@@ -15,7 +15,8 @@ from checklists.services import task_undo, task_verify
 from coordination.handoffs import services as svc
 from coordination.handoffs.models import HandoffUnitRule
 from coordination.handoffs.policy import HandoffConflict
-from coordination.handoffs.selectors import handoff_actions_for, handoff_facts, handoffs_visible_to
+from coordination.handoffs.selectors import handoff_actions_for as actions_asked_alone
+from coordination.handoffs.selectors import handoff_facts, handoffs_visible_to
 from coordination.models import Handoff, HandoffAction, HandoffActivity, Notification
 from patients.models import AccessGrant, Patient
 
@@ -34,6 +35,15 @@ from ..handoff_helpers import (
 )
 
 S = Handoff.Status
+
+
+def handoff_actions_for(user):
+    """The user's receiving-side actions, asked both ways and alike: alone (the selector reads whom
+    the user sees) and as My work asks (with the patients it has read; compiled on PostgreSQL)."""
+    alone = actions_asked_alone(user)
+    seen = list(Patient.objects.visible_to(user).values_list("pk", flat=True))
+    assert actions_asked_alone(user, visible_patient_ids=seen) == alone
+    return alone
 
 
 @pytest.fixture

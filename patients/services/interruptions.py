@@ -257,14 +257,7 @@ def interruption_restart(
                 actor=actor,
             )
     if interruption.restart_dose:
-        interruption.re_escalation_event = event_schedule(
-            cycle=interruption.restart_event.cycle if interruption.restart_event else cycle,
-            kind=CareEvent.Kind.DOSE_STEP_UP,
-            planned_at=restarted_at + dt.timedelta(days=version.re_escalation_after_days),
-            setting=course.outpatient_setting,
-            note=f"Re-escalation: {version.re_escalation_dose}.",
-            actor=actor,
-        )
+        interruption.re_escalation_event = _plan_re_escalation(interruption, course=course, actor=actor)
     interruption.save(update_fields=["restart_event", "re_escalation_event"])
     if interruption.re_escalation_event is not None:
         course_schedule_build(course=course, actor=actor, now=now)  # its bag starts the count again
@@ -272,6 +265,37 @@ def interruption_restart(
         notify_events_changed(facts=[interruption.restart_event])
     _close_stop_event(interruption)
     return interruption
+
+
+def _plan_re_escalation(interruption: Interruption, *, course: TreatmentCourse, actor) -> CareEvent | None:
+    """The re-escalation `re_escalation_after_days` after the restart, in the cycle the infusion
+    restarted in; None when it would fall at or after that cycle's pump-off. A step-up (its
+    dexamethasone, its bag) needs a running infusion: in the rest nothing runs, and the next cycle
+    starts at its own dose (28 mcg/day from day 1 after cycle 1), so the cycle ends at the restart
+    dose (`schedule.low_dose_at` reads it so), and the restart's note says so."""
+    version = course.regimen_version
+    # Read again: the builds above moved the cycle's end by the break, or began a new cycle.
+    cycle = Cycle.objects.select_related("course__patient__unit").get(
+        pk=interruption.restart_event.cycle_id if interruption.restart_event else interruption.cycle_id
+    )
+    planned_at = interruption.restarted_at + dt.timedelta(days=version.re_escalation_after_days)
+    if planned_at >= (cycle.ended_early_at or cycle.infusion_ends_at):
+        if interruption.restart_event is not None:
+            restart = interruption.restart_event
+            restart.note = (
+                f"{restart.note} No re-escalation: the cycle's infusion ends before "
+                f"{version.re_escalation_after_days} days at the restart dose."
+            )[:500]
+            restart.save(update_fields=["note"])
+        return None
+    return event_schedule(
+        cycle=cycle,
+        kind=CareEvent.Kind.DOSE_STEP_UP,
+        planned_at=planned_at,
+        setting=course.outpatient_setting,
+        note=f"Re-escalation: {version.re_escalation_dose}.",
+        actor=actor,
+    )
 
 
 def _check_resolved_at(

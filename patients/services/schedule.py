@@ -135,11 +135,34 @@ STARTING_DOSE_BEFORE_STEP_UP = "the starting dose, before the step-up"
 RESTART_DOSE_BEFORE_RE_ESCALATION = "the restart dose, before the re-escalation"
 
 
+def restart_cycle(stop: Interruption, cycles: list[Cycle]) -> Cycle | None:
+    """The cycle whose infusion restarted after `stop`: its own, or the next one when the break was
+    too long to continue it (`cycles`: the course's, as read once)."""
+    own = next((cycle for cycle in cycles if cycle.pk == stop.cycle_id), None)
+    if own is None or not stop.new_cycle:
+        return own
+    return next((cycle for cycle in cycles if cycle.number == own.number + 1), None)
+
+
+def _restart_dose_ends_at(stop: Interruption, cycles: list[Cycle]) -> dt.datetime | None:
+    """When the restart dose after `stop` stops running: at its re-escalation (when done, when it
+    was done), or when the pump of the cycle it restarted in comes off, whichever comes first. A
+    re-escalation that would have fallen after that pump-off was never planned, and one called off
+    leaves the restart dose running: either way the cycle finishes at the restart dose, and the
+    next cycle starts at its own dose."""
+    cycle = restart_cycle(stop, cycles)
+    ends_at = cycle and (cycle.ended_early_at or cycle.infusion_ends_at)
+    event = stop.re_escalation_event
+    if ends_at and event is not None and event.status != CareEvent.Status.CANCELLED:
+        ends_at = min(ends_at, event.actual_at or event.planned_at)
+    return ends_at
+
+
 def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
     """Why the infusion runs at the low dose at `moment`, in words, or None (the full dose, or no
     infusion): cycle 1 before its step-up (a regimen with one), or a restart at the restart dose
-    before its re-escalation. The label stops for good a grade 3 neurological toxicity at that dose
-    (CLINICAL.md, "Interruptions and toxicity").
+    before its re-escalation or its cycle's pump-off. The label stops for good a grade 3
+    neurological toxicity at that dose (CLINICAL.md, "Interruptions and toxicity").
 
     Inside a break, the dose is the one that ran when the infusion stopped. The step-up is where
     the schedule puts it (its day, moved by the breaks before it), whether or not a re-escalation
@@ -150,14 +173,15 @@ def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
         if stop.stopped_at <= moment and (stop.restarted_at is None or moment < stop.restarted_at):
             moment = stop.stopped_at
             break
+    cycles = list(course.cycles.all())
     for stop in interruptions:
-        event = stop.re_escalation_event if stop.restart_dose and stop.restarted_at else None
-        if event is None or event.status == CareEvent.Status.CANCELLED:
+        if not (stop.restart_dose and stop.restarted_at and stop.restarted_at <= moment):
             continue
-        if stop.restarted_at <= moment < (event.actual_at or event.planned_at):
+        ends_at = _restart_dose_ends_at(stop, cycles)
+        if ends_at and moment < ends_at:
             return RESTART_DOSE_BEFORE_RE_ESCALATION
     version = course.regimen_version
-    first = next((cycle for cycle in course.cycles.all() if cycle.number == 1), None)
+    first = next((cycle for cycle in cycles if cycle.number == 1), None)
     if first is None or not version.has_step_up:
         return None
     zone = course.patient.unit.zone
@@ -336,6 +360,24 @@ def _sync_cycles(
     return result
 
 
+def _re_escalations_after_their_pump_off(interruptions: list[Interruption], cycles: list[Cycle]) -> list[CareEvent]:
+    """Planned re-escalations that the end of their cycle's infusion has overtaken, called off (the
+    prefetched events themselves, so that the bag plan below no longer counts from them). A dose
+    step-up with its premedication and bag needs a running pump; the next cycle starts at its own
+    dose (interruptions.interruption_restart plans none that would fall after the pump-off)."""
+    ends_at = {cycle.pk: cycle.ended_early_at or cycle.infusion_ends_at for cycle in cycles}
+    overtaken = []
+    for stop in interruptions:
+        event = stop.re_escalation_event
+        if event is None or event.status != CareEvent.Status.PLANNED or event.cycle_id not in ends_at:
+            continue
+        if event.planned_at >= ends_at[event.cycle_id]:
+            event.status = CareEvent.Status.CANCELLED
+            event.note = "Cancelled: the pump of its cycle comes off before it; the cycle ends at the restart dose."
+            overtaken.append(event)
+    return overtaken
+
+
 def _is_movable(event: CareEvent, now: dt.datetime, breaks: list[Break]) -> bool:
     """Planned events in the future move; so do planned ones that a stop has overtaken."""
     if event.status != CareEvent.Status.PLANNED:
@@ -375,6 +417,7 @@ def course_schedule_build(*, course: TreatmentCourse, actor=None, now: dt.dateti
     today = timezone.localtime(now, zone).date()
     interruptions = list(course.interruptions.all())
     cycles = _sync_cycles(course=course, version=version, today=today, zone=zone, interruptions=interruptions)
+    changes = ScheduleChanges(cancelled=_re_escalations_after_their_pump_off(interruptions, cycles))
 
     existing = {
         (event.cycle_id, event.kind, event.sequence): event
@@ -382,7 +425,6 @@ def course_schedule_build(*, course: TreatmentCourse, actor=None, now: dt.dateti
     }
     # Any recorded break, whether it continued its cycle or ended it: nothing stays due inside one.
     all_breaks = [Break(stop.stopped_at, stop.restarted_at) for stop in interruptions if not stop.permanent]
-    changes = ScheduleChanges()
     wanted_keys = set()
     for cycle in cycles:
         breaks = cycle_breaks(cycle, interruptions, version.supervised_restart_after_hours)
@@ -584,6 +626,8 @@ def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> Care
     event = CareEvent.objects.select_for_update().get(pk=event.pk)
     if event.status in (CareEvent.Status.DONE, CareEvent.Status.CANCELLED):
         raise ValidationError(f"A {event.get_status_display().lower()} event cannot be moved.")
+    if event.kind == CareEvent.Kind.DOSE_STEP_UP:
+        _check_step_up_while_infusing(event.cycle, planned_at)
     if event.planned_at == planned_at:
         return event  # nothing moves: its tasks, bags and gate override stay as they are
     event.planned_at = planned_at
@@ -591,6 +635,19 @@ def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> Care
     notify_events_changed(moved=[event])
     _bags_follow(event, actor=actor)
     return event
+
+
+def _check_step_up_while_infusing(cycle: Cycle, planned_at: dt.datetime) -> None:
+    """A dose step-up (its premedication, its bag) needs the pump of its cycle still running."""
+    ends_at = cycle.ended_early_at or cycle.infusion_ends_at
+    if ends_at and planned_at >= ends_at:
+        off = timezone.localtime(ends_at, cycle.course.patient.unit.zone)
+        raise ValidationError(
+            {
+                "planned_at": f"A dose step-up happens while the infusion runs: cycle {cycle.number}'s pump comes off "
+                f"on {off:%d %b %H:%M}."
+            }
+        )
 
 
 @transaction.atomic

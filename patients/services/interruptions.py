@@ -288,11 +288,14 @@ def _plan_re_escalation(interruption: Interruption, *, course: TreatmentCourse, 
             )[:500]
             restart.save(update_fields=["note"])
         return None
+    # Where the patient is then, per the plan: in hospital until the cycle's discharge (a restart
+    # on day 2 re-escalates on day 9 of the 9 days in hospital), at home or in clinic after it.
+    in_hospital = _in_hospital(cycle, planned_at)
     return event_schedule(
         cycle=cycle,
         kind=CareEvent.Kind.DOSE_STEP_UP,
         planned_at=planned_at,
-        setting=course.outpatient_setting,
+        setting=Setting.INPATIENT if in_hospital else course.outpatient_setting,
         note=f"Re-escalation: {version.re_escalation_dose}.",
         actor=actor,
     )

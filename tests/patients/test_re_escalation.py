@@ -9,7 +9,7 @@ import zoneinfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from patients.models import CareEvent, Indication, Interruption
+from patients.models import CareEvent, Indication, Interruption, Setting
 from patients.selectors import premedication_for_event
 from patients.services import (
     course_plan,
@@ -147,3 +147,21 @@ def test_a_re_escalation_is_not_moved_by_hand_past_the_pump_off(course, nurse, o
     assert "planned_at" in refused.value.message_dict
     event = CareEvent.objects.get(pk=done.re_escalation_event_id)
     assert (event.status, event.planned_at) == (CareEvent.Status.PLANNED, done.restarted_at + 7 * DAY)
+
+
+def test_a_re_escalation_while_still_in_hospital_is_planned_in_hospital(course, nurse, oncologist):
+    """The reviewer's case: grade 3 CRS on cycle 1 day 1, restarted 18 h later; the re-escalation
+    on day 9 comes before the discharge (days 1–9 in hospital, moved by the break), not at home."""
+    first = course.cycles.get(number=1)
+    stopped_at = local_day(first, 1, 15)
+    done = grade_3_crs(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=local_day(first, 2, 9))
+    (discharge,) = live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=first)
+    assert done.re_escalation_event.planned_at < discharge.planned_at
+    assert done.re_escalation_event.setting == Setting.INPATIENT
+
+
+def test_a_re_escalation_after_the_discharge_is_planned_in_the_outpatient_setting(course, nurse, oncologist):
+    second = course.cycles.get(number=2)
+    stopped_at = local_day(second, 10, 10)
+    done = grade_3_crs(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=stopped_at + 2 * DAY)
+    assert done.re_escalation_event.setting == course.outpatient_setting == Setting.HOME

@@ -297,6 +297,9 @@ class RegimenVersionOut(Record):
             "neurological_resolve_within_days",
             "other_toxicity_resolve_within_days",
             "restart_after_resolved_days",
+            "crs_stop_for_good_from_grade",
+            "neurological_stop_for_good_from_grade",
+            "other_stop_for_good_from_grade",
             "published_at",
         ]
 

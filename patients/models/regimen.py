@@ -103,6 +103,32 @@ class RegimenVersion(models.Model):
         default=3,
         help_text="Not for CRS, which restarts once resolved.",
     )
+    # The grade from which the label stops a reaction for good, by kind (CLINICAL.md: "Grade 4:
+    # stop for good" for CRS and for neurological toxicity; for other reactions it gives the grade
+    # 3 rule only, which a higher grade then follows). Empty: no grade stops for good by itself.
+    crs_stop_for_good_from_grade = models.PositiveSmallIntegerField(
+        "CRS: stop for good from grade",
+        null=True,
+        blank=True,
+        default=4,
+        validators=[MinValueValidator(3), MaxValueValidator(4)],
+        help_text="Empty: CRS of any grade follows the restart rule of grade 3.",
+    )
+    neurological_stop_for_good_from_grade = models.PositiveSmallIntegerField(
+        "neurological toxicity: stop for good from grade",
+        null=True,
+        blank=True,
+        default=4,
+        validators=[MinValueValidator(3), MaxValueValidator(4)],
+        help_text="Empty: neurological toxicity of any grade follows the restart rule of grade 3.",
+    )
+    other_stop_for_good_from_grade = models.PositiveSmallIntegerField(
+        "other reactions: stop for good from grade",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(3), MaxValueValidator(4)],
+        help_text="Empty (the label): other reactions of grade 3 or more follow the other reactions' restart rule.",
+    )
     adult_from_age = models.PositiveSmallIntegerField("adult premedication from age", default=18)
     # The label doses by body-surface area under this weight and by a flat band at or above it
     # (CLINICAL.md: "Under 45 kg the dose is by body-surface area"): a bag's basis must match
@@ -177,6 +203,14 @@ class RegimenVersion(models.Model):
         if not covering:
             raise ValidationError(f"{self} has no rule for cycle {number}.")
         return covering[-1]
+
+    def stops_for_good_from_grade(self, kind: str) -> int | None:
+        """The grade from which a reaction of this kind (Interruption.ToxicityKind) stops for good."""
+        return {
+            "crs": self.crs_stop_for_good_from_grade,
+            "neurological": self.neurological_stop_for_good_from_grade,
+            "other": self.other_stop_for_good_from_grade,
+        }.get(kind)
 
     def dose_for_cycle(self, number: int) -> str:
         return self.starting_dose if number == 1 else self.later_cycle_dose

@@ -164,18 +164,20 @@ def interruption_restart(
 ) -> Interruption:
     """Record the restart (done or planned). The plan moves by the break, or a new cycle begins.
 
-    After a grade 3 reaction the label's rules for its kind apply first (`_check_grade_3_restart`):
+    After a reaction of grade 3 or more the label's rules for its kind apply first: a grade that
+    the regimen version stops for good for that kind (grade 4 CRS or neurological toxicity) is
+    refused; otherwise its kind's grade 3 rule applies (`_check_grade_3_restart`; an "other"
+    grade 4 follows the other reactions' rule, the only one the label gives for them).
     `resolved_at` is when it resolved to grade 1 or less, and `toxicity_kind` names the kind of a
-    stop recorded without one. A grade 4, or a restart the label forbids, is refused: the label
-    says stop for good.
+    stop recorded without one. A restart the label forbids is refused: the label says stop for good.
 
     - A break of `supervised_restart_after_hours` (4 h) or more: the restart is a supervised
       event with the restart checklist and the regimen's premedication.
     - Up to `longest_break_in_cycle_days` (7 days): the cycle keeps its days of infusion; its
       end, its rest, later cycles and bag changes move.
     - Longer: the cycle ended at the stop and a new cycle starts on the restart day.
-    - After a grade 3 toxicity: the restart carries the restart dose, and a re-escalation event
-      follows after `re_escalation_after_days` (7 days).
+    - After a toxicity of grade 3 or more: the restart carries the restart dose, and a
+      re-escalation event follows after `re_escalation_after_days` (7 days).
     """
     now = now or timezone.now()
     policy.can_record_restart(
@@ -192,20 +194,19 @@ def interruption_restart(
         raise ValidationError({"restarted_at": "The restart must come after the stop."})
     if restarted_at > now + LATEST_AHEAD:
         raise ValidationError({"restarted_at": "A restart is planned at most 14 days ahead."})
-    if interruption.toxicity_grade == 4:
-        raise ValidationError(
-            {"restarted_at": "A grade 4 reaction means stopping for good (the label): record a stop for good."}
-        )
+    severe = (interruption.toxicity_grade or 0) >= KIND_NEEDED_FROM_GRADE
+    if severe:
+        interruption.toxicity_kind = _kind_of(interruption, toxicity_kind)
+        _check_not_stopped_for_good_by_grade(interruption, version=version)
     if resolved_at is not None:
         _check_resolved_at(interruption, resolved_at=resolved_at, restarted_at=restarted_at, now=now)
         interruption.resolved_at = resolved_at
-    if interruption.toxicity_grade == 3:
-        interruption.toxicity_kind = _kind_of(interruption, toxicity_kind)
+    if severe:
         _check_grade_3_restart(interruption, course=course, restarted_at=restarted_at)
     length = restarted_at - interruption.stopped_at
     supervised = length >= dt.timedelta(hours=version.supervised_restart_after_hours)
     interruption.restarted_at, interruption.restarted_by = restarted_at, actor
-    if interruption.toxicity_grade == 3:
+    if severe:
         interruption.restart_dose = version.restart_dose
     cycle = interruption.cycle
     zone = course.patient.unit.zone
@@ -313,17 +314,40 @@ def _check_resolved_at(
 
 
 def _kind_of(interruption: Interruption, given: str) -> str:
-    """The kind of a grade 3 reaction: the stop's, or the one given now for a stop recorded
-    before kinds were asked for."""
+    """The kind of a reaction of grade 3 or more: the stop's, or the one given now for a stop
+    recorded before kinds were asked for."""
     kind = interruption.toxicity_kind or given
     if kind not in Interruption.ToxicityKind.values:
         raise ValidationError(
             {
-                "toxicity_kind": "Say which kind of toxicity this grade 3 reaction was: the label's rules for a "
-                "restart differ for CRS, neurological toxicity and other reactions."
+                "toxicity_kind": f"Say which kind of toxicity this grade {interruption.toxicity_grade} reaction was: "
+                "the label's rules for a restart differ for CRS, neurological toxicity and other reactions."
             }
         )
     return kind
+
+
+# A kind of toxicity in a sentence ("a grade 4 CRS", "the grade 3 neurological toxicity").
+KIND_NAMES = {
+    Interruption.ToxicityKind.CRS: "CRS",
+    Interruption.ToxicityKind.NEUROLOGICAL: "neurological toxicity",
+    Interruption.ToxicityKind.OTHER: "reaction",
+}
+
+
+def _check_not_stopped_for_good_by_grade(interruption: Interruption, *, version) -> None:
+    """The label stops grade 4 CRS and grade 4 neurological toxicity for good; for other reactions
+    it gives only the grade 3 rule, which a grade 4 then follows (CLINICAL.md, "Interruptions and
+    toxicity"). The grade for each kind is the regimen version's (`*_stop_for_good_from_grade`)."""
+    grade, kind = interruption.toxicity_grade, interruption.toxicity_kind
+    from_grade = version.stops_for_good_from_grade(kind)
+    if from_grade is not None and grade >= from_grade:
+        raise ValidationError(
+            {
+                "restarted_at": f"A grade {grade} {KIND_NAMES[kind]} means stopping for good "
+                f"(regimen version {version.number}: {version.source}): record a stop for good instead."
+            }
+        )
 
 
 def _days(length: dt.timedelta) -> str:
@@ -332,23 +356,24 @@ def _days(length: dt.timedelta) -> str:
 
 def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCourse, restarted_at: dt.datetime) -> None:
     """The label's rules for a restart after a grade 3 reaction, by its kind, from the course's
-    regimen version (CLINICAL.md, "Interruptions and toxicity"). CRS restarts once resolved.
+    regimen version (CLINICAL.md, "Interruptions and toxicity"); a higher grade that its kind does
+    not stop for good (an "other" grade 4) follows them too. CRS restarts once resolved.
     Neurological toxicity stops for good if it occurred at the low dose, recurs, or took more than
     `neurological_resolve_within_days` (7) to resolve; other reactions stop if they took more
     than `other_toxicity_resolve_within_days` (14). Both restart only after
     `restart_after_resolved_days` (3) at grade 1 or less. Refusals of the restart say so at its
     field; the stop for good is the oncologist's to record."""
-    version, kind = course.regimen_version, interruption.toxicity_kind
+    version, kind, grade = course.regimen_version, interruption.toxicity_kind, interruption.toxicity_grade
     neurological = kind == Interruption.ToxicityKind.NEUROLOGICAL
     if kind == Interruption.ToxicityKind.CRS:
         return
     if neurological and (why := neurotoxicity_stops_for_good(course=course, moment=interruption.stopped_at)):
-        raise ValidationError({"restarted_at": f"Neurological toxicity grade 3{why}: {STOP_FOR_GOOD}."})
-    name = "neurological toxicity" if neurological else "reaction"
+        raise ValidationError({"restarted_at": f"Neurological toxicity grade {grade}{why}: {STOP_FOR_GOOD}."})
+    name = f"grade {grade} {KIND_NAMES[kind]}"
     if interruption.resolved_at is None:
         raise ValidationError(
             {
-                "resolved_at": f"Give when the grade 3 {name} resolved to grade 1 or less: "
+                "resolved_at": f"Give when the {name} resolved to grade 1 or less: "
                 "the label's limits on a restart read it."
             }
         )
@@ -357,7 +382,7 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
     if took > dt.timedelta(days=within):
         raise ValidationError(
             {
-                "restarted_at": f"The grade 3 {name} took {_days(took)} to resolve, more than the {within} days "
+                "restarted_at": f"The {name} took {_days(took)} to resolve, more than the {within} days "
                 f"the label allows ({version.source}): {STOP_FOR_GOOD}."
             }
         )
@@ -366,8 +391,8 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
         earliest = timezone.localtime(interruption.resolved_at + hold, course.patient.unit.zone)
         raise ValidationError(
             {
-                "restarted_at": f"The label restarts after {version.restart_after_resolved_days} days at grade 1 "
-                f"or less: on {earliest:%d %b %H:%M} at the earliest."
+                "restarted_at": f"After the {name}, the label restarts after {version.restart_after_resolved_days} "
+                f"days at grade 1 or less: on {earliest:%d %b %H:%M} at the earliest."
             }
         )
 

@@ -108,6 +108,14 @@ def cycle_breaks(cycle: Cycle, interruptions: list[Interruption], supervised_hou
     return result
 
 
+def cycle_day_at(cycle: Cycle, number: int, at: dt.time, zone) -> dt.datetime:
+    """Day `number` of the cycle at the local time `at`, in the unbroken plan; never earlier in the
+    day than the cycle's own start. A cycle begun by a restart at 15:00 counts its days from then:
+    its "days 1-2 in hospital" end on day 3 at 15:00 (48 hours), not at the usual 11:00 (44 hours).
+    Cycles that start at 09:00 keep their usual times."""
+    return _local(cycle.start_date + dt.timedelta(days=number - 1), max(at, cycle.start_time), zone)
+
+
 def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
     starts_at = _local(cycle.start_date, cycle.start_time, zone)
     # The pump runs the cycle's days of infusion in hours (28 days: 672 h), not to a wall-clock
@@ -187,8 +195,9 @@ def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
     zone = course.patient.unit.zone
     breaks = cycle_breaks(first, interruptions, version.supervised_restart_after_hours)
     times = cycle_times(cycle=first, zone=zone, breaks=breaks)
-    step_up_day = _local(first.start_date + dt.timedelta(days=version.step_up_day - 1), EVENT_LOCAL_TIME, zone)
-    step_up_at = InfusionClock(times.starts_at, breaks).wall(step_up_day)
+    step_up_at = InfusionClock(times.starts_at, breaks).wall(
+        cycle_day_at(first, version.step_up_day, EVENT_LOCAL_TIME, zone)
+    )
     if times.starts_at <= moment < min(step_up_at, times.ends_at):
         return STARTING_DOSE_BEFORE_STEP_UP
     return None
@@ -205,7 +214,7 @@ def cycle_planned_events(
     stopped_at = open_break.starts_at if open_break else None
 
     def day(number: int, at: dt.time = EVENT_LOCAL_TIME) -> dt.datetime:
-        return clock.wall(_local(cycle.start_date + dt.timedelta(days=number - 1), at, zone))
+        return clock.wall(cycle_day_at(cycle, number, at, zone))
 
     discharge_at = None
     if cycle.inpatient_days:

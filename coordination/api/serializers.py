@@ -121,6 +121,7 @@ class CycleOut(Record):
             "infusion_days",
             "rest_days",
             "inpatient_days",
+            "repeats_cycle",
             "infusion_ends_at",
             "planned_ends_at",
             "ended_early_at",

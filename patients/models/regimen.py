@@ -212,7 +212,13 @@ class RegimenVersion(models.Model):
             "other": self.other_stop_for_good_from_grade,
         }.get(kind)
 
+    def steps_up_in_cycle(self, number: int) -> bool:
+        """Whether the rule of cycle `number` has the step-up (the step-up day is cycle 1's)."""
+        return self.has_step_up and number == 1
+
     def dose_for_cycle(self, number: int) -> str:
+        """The dose wording of the rule of cycle `number`: pass `Cycle.rule_number` (a cycle that
+        repeats cycle 1's step-up takes cycle 1's starting dose), not the cycle's own number."""
         return self.starting_dose if number == 1 else self.later_cycle_dose
 
 

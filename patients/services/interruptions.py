@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import policy
@@ -209,35 +210,9 @@ def interruption_restart(
     if severe:
         interruption.restart_dose = version.restart_dose
     cycle = interruption.cycle
-    zone = course.patient.unit.zone
 
     if length > dt.timedelta(days=version.longest_break_in_cycle_days):
-        interruption.new_cycle = True
-        interruption.save()
-        restart = timezone.localtime(restarted_at, zone)
-        _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart=restart)
-        course_schedule_build(course=course, actor=actor, now=now)
-        made = course.cycles.get(number=cycle.number + 1)
-        if made.start_time != restart.time():  # a cycle the build had to add starts at the restart too
-            made.start_time = restart.time()
-            made.save(update_fields=["start_time"])
-            course_schedule_build(course=course, actor=actor, now=now)
-        # A re-escalation still ahead belonged to the cycle that ended at the stop.
-        ended = _re_escalations_ahead(course, interruption.stopped_at)
-        for event in ended:
-            event.status = CareEvent.Status.CANCELLED
-            event.note = "Cancelled: the cycle ended at a break too long to continue it."
-        CareEvent.objects.bulk_update(ended, ["status", "note"])
-        notify_events_changed(cancelled=ended)
-        next_cycle = course.cycles.get(number=cycle.number + 1)
-        # The new cycle's start is the supervised restart: its own checklist, premedication
-        # included, comes with the cycle start event; after a grade 3 reaction it starts at the
-        # restart dose, which its note says and its checklist asks for (conditions.FACTS
-        # "restart_dose", asked again below once the break names it).
-        interruption.restart_event = next_cycle.events.filter(kind=CareEvent.Kind.CYCLE_START, scheduled=True).first()
-        if interruption.restart_event is not None:
-            interruption.restart_event.note = _restart_note(interruption, length)
-            interruption.restart_event.save(update_fields=["note"])
+        _restart_in_a_new_cycle(interruption, course=course, length=length, actor=actor, now=now)
     else:
         interruption.save()
         # Days at the restart dose are days of infusion: a re-escalation ahead moves by the break,
@@ -397,6 +372,67 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
         )
 
 
+def _restart_in_a_new_cycle(
+    interruption: Interruption, *, course: TreatmentCourse, length: dt.timedelta, actor, now: dt.datetime
+) -> None:
+    """A break too long to continue its cycle (CLINICAL.md: "More than 7 days: start a new
+    cycle"): the cycle ends at the stop, and the next one begins with the restart, at its time,
+    repeating the step-up of the cycle it replaces when that step-up had not been given."""
+    cycle, version = interruption.cycle, course.regimen_version
+    repeats = _step_up_to_repeat(cycle, version=version, before=interruption.stopped_at)
+    interruption.new_cycle = True
+    interruption.save()
+    restart = timezone.localtime(interruption.restarted_at, course.patient.unit.zone)
+    _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart=restart, repeats=repeats)
+    course_schedule_build(course=course, actor=actor, now=now)
+    made = course.cycles.get(number=cycle.number + 1)
+    if _begins_with_the_restart(made, restart=restart, repeats=repeats, version=version):
+        course_schedule_build(course=course, actor=actor, now=now)  # a cycle the build had to add
+    # A re-escalation still ahead belonged to the cycle that ended at the stop.
+    ended = _re_escalations_ahead(course, interruption.stopped_at)
+    for event in ended:
+        event.status = CareEvent.Status.CANCELLED
+        event.note = "Cancelled: the cycle ended at a break too long to continue it."
+    CareEvent.objects.bulk_update(ended, ["status", "note"])
+    notify_events_changed(cancelled=ended)
+    # The new cycle's start is the supervised restart: its own checklist, premedication
+    # included, comes with the cycle start event; after a grade 3 reaction it starts at the
+    # restart dose, which its note says and its checklist asks for (conditions.FACTS
+    # "restart_dose", asked again by the caller once the break names it).
+    interruption.restart_event = made.events.filter(kind=CareEvent.Kind.CYCLE_START, scheduled=True).first()
+    if interruption.restart_event is not None:
+        note = _restart_note(interruption, length)
+        if repeats:
+            note += " " + _repeat_note(interruption, version=version, repeats=repeats)
+        interruption.restart_event.note = note[:500]
+        interruption.restart_event.save(update_fields=["note"])
+
+
+def _step_up_to_repeat(cycle: Cycle, *, version, before: dt.datetime) -> int | None:
+    """The cycle whose step-up a new cycle after `cycle` repeats, or None: `cycle`'s rule has a
+    step-up (cycle 1's, or one it repeats itself) and no dose step-up of `cycle` (its own, or a
+    re-escalation that replaced it) fell before the stop, so the patient never reached the full
+    dose. CLINICAL.md only says "start a new cycle"; the step-up exists to protect a first
+    exposure, so the tracker repeats it rather than start the next cycle's full dose (README,
+    "Interruptions")."""
+    if not version.steps_up_in_cycle(cycle.rule_number):
+        return None
+    given = (
+        cycle.events.filter(kind=CareEvent.Kind.DOSE_STEP_UP)
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .annotate(at=Coalesce("actual_at", "planned_at"))
+        .filter(at__lt=before)
+    )
+    return None if given.exists() else cycle.rule_number
+
+
+def _repeat_note(interruption: Interruption, *, version, repeats: int) -> str:
+    wording = f"It repeats the step-up of cycle {repeats}: the full dose was never reached"
+    if interruption.restart_dose:
+        return f"{wording}; the re-escalation is its step-up."
+    return f"{wording}; {version.dose_for_cycle(repeats)}."
+
+
 def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:
     hours = length.total_seconds() / 3600
     lasted = _days(length) if length >= dt.timedelta(days=2) else f"{hours:.0f} h"
@@ -410,7 +446,9 @@ def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:
     return wording + ". Supervised; premedication as the regimen asks."
 
 
-def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, restart: dt.datetime) -> None:
+def _start_new_cycle(
+    *, course: TreatmentCourse, cycle: Cycle, stopped_at, restart: dt.datetime, repeats: int | None
+) -> None:
     """End `cycle` at its stop and make the next cycle start at the restart (local time): its day 1
     is the restart's day, and its infusion starts at the restart's time, not at 09:00."""
     restart_day = restart.date()
@@ -433,7 +471,22 @@ def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, resta
             later.start_date += delta
             later.save(update_fields=["start_date"])
     if following is not None:
-        course.cycles.filter(pk=following.pk).update(start_time=restart.time())
+        _begins_with_the_restart(following, restart=restart, repeats=repeats, version=course.regimen_version)
+
+
+def _begins_with_the_restart(cycle: Cycle, *, restart: dt.datetime, repeats: int | None, version) -> bool:
+    """Make `cycle` the one that a restart begins: it starts at the restart's time and, when it
+    repeats the step-up of cycle `repeats`, takes that cycle's rule's days in hospital (its dose,
+    step-up and premedication follow `Cycle.rule_number`). True when something changed."""
+    wanted = {"start_time": restart.time(), "repeats_cycle": repeats}
+    if repeats:
+        wanted["inpatient_days"] = version.cycle_rule(repeats).inpatient_days
+    changed = [name for name, value in wanted.items() if getattr(cycle, name) != value]
+    for name in changed:
+        setattr(cycle, name, wanted[name])
+    if changed:
+        cycle.save(update_fields=changed)
+    return bool(changed)
 
 
 def _close_stop_event(interruption: Interruption) -> None:

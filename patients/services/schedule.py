@@ -128,12 +128,14 @@ def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
 
 
 def _restarted_at_the_restart_dose_before(cycle: Cycle, course: TreatmentCourse, moment: dt.datetime) -> bool:
-    """A stop of this cycle before `moment` restarted at the restart dose (a grade 3 toxicity): the
-    label escalates again only after `re_escalation_after_days` without recurrence, and that
-    re-escalation (interruptions.interruption_restart) replaces the cycle's own step-up, which
-    would otherwise come sooner (CLINICAL.md, "Interruptions")."""
+    """A stop before `moment` restarted this cycle's infusion at the restart dose (a grade 3
+    toxicity; the stop may have ended the cycle before and begun this one): the label escalates
+    again only after `re_escalation_after_days` without recurrence, and that re-escalation
+    (interruptions.interruption_restart) replaces the cycle's own step-up, which would otherwise
+    come sooner (CLINICAL.md, "Interruptions")."""
+    cycles = list(course.cycles.all())
     return any(
-        stop.cycle_id == cycle.pk and stop.restart_dose and stop.stopped_at < moment
+        stop.restart_dose and stop.stopped_at < moment and restart_cycle(stop, cycles) == cycle
         for stop in course.interruptions.all()
     )
 
@@ -168,7 +170,8 @@ def _restart_dose_ends_at(stop: Interruption, cycles: list[Cycle]) -> dt.datetim
 
 def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
     """Why the infusion runs at the low dose at `moment`, in words, or None (the full dose, or no
-    infusion): cycle 1 before its step-up (a regimen with one), or a restart at the restart dose
+    infusion): cycle 1 before its step-up (a regimen with one; also a cycle that repeats that
+    step-up after a long break before it), or a restart at the restart dose
     before its re-escalation or its cycle's pump-off. The label stops for good a grade 3
     neurological toxicity at that dose (CLINICAL.md, "Interruptions and toxicity").
 
@@ -189,17 +192,16 @@ def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
         if ends_at and moment < ends_at:
             return RESTART_DOSE_BEFORE_RE_ESCALATION
     version = course.regimen_version
-    first = next((cycle for cycle in cycles if cycle.number == 1), None)
-    if first is None or not version.has_step_up:
-        return None
     zone = course.patient.unit.zone
-    breaks = cycle_breaks(first, interruptions, version.supervised_restart_after_hours)
-    times = cycle_times(cycle=first, zone=zone, breaks=breaks)
-    step_up_at = InfusionClock(times.starts_at, breaks).wall(
-        cycle_day_at(first, version.step_up_day, EVENT_LOCAL_TIME, zone)
-    )
-    if times.starts_at <= moment < min(step_up_at, times.ends_at):
-        return STARTING_DOSE_BEFORE_STEP_UP
+    # Cycle 1, and a cycle that repeats its step-up after a long break before it.
+    for cycle in (cycle for cycle in cycles if version.steps_up_in_cycle(cycle.rule_number)):
+        breaks = cycle_breaks(cycle, interruptions, version.supervised_restart_after_hours)
+        times = cycle_times(cycle=cycle, zone=zone, breaks=breaks)
+        step_up_at = InfusionClock(times.starts_at, breaks).wall(
+            cycle_day_at(cycle, version.step_up_day, EVENT_LOCAL_TIME, zone)
+        )
+        if times.starts_at <= moment < min(step_up_at, times.ends_at):
+            return STARTING_DOSE_BEFORE_STEP_UP
     return None
 
 
@@ -229,7 +231,7 @@ def cycle_planned_events(
 
     events = [PlannedEvent(CareEvent.Kind.CYCLE_START, 1, times.starts_at, setting_at(times.starts_at))]
     new_bags = []  # moments beside the start and supervised restarts at which a new bag is hung
-    if cycle.number == 1 and version.has_step_up and version.step_up_day <= cycle.infusion_days:
+    if version.steps_up_in_cycle(cycle.rule_number) and version.step_up_day <= cycle.infusion_days:
         step_up_at = day(version.step_up_day)
         if step_up_at < times.ends_at and not _restarted_at_the_restart_dose_before(cycle, course, step_up_at):
             events.append(PlannedEvent(CareEvent.Kind.DOSE_STEP_UP, 1, step_up_at, setting_at(step_up_at)))

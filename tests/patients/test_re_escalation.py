@@ -8,6 +8,7 @@ import zoneinfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from patients.models import CareEvent, Indication, Interruption, Setting
 from patients.selectors import premedication_for_event
@@ -165,3 +166,13 @@ def test_a_re_escalation_after_the_discharge_is_planned_in_the_outpatient_settin
     stopped_at = local_day(second, 10, 10)
     done = grade_3_crs(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=stopped_at + 2 * DAY)
     assert done.re_escalation_event.setting == course.outpatient_setting == Setting.HOME
+
+
+def test_the_pages_of_a_restart_without_a_re_escalation_open(client, course, nurse, oncologist):
+    second = course.cycles.get(number=2)
+    stopped_at = local_day(second, 24, 10)
+    done = grade_3_crs(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=stopped_at + 2 * DAY)
+    client.force_login(oncologist)
+    page = client.get(reverse("patient_detail", args=[course.patient_id]))
+    assert page.status_code == 200 and "restart dose" in page.content.decode()
+    assert client.get(reverse("event_detail", args=[done.restart_event_id])).status_code == 200

@@ -68,6 +68,14 @@ FACTS: dict[str, Fact] = {
         lambda e: "yes" if (stop := restart_of(e)) is not None and stop.restart_dose else "no",
         (("yes", "yes"), ("no", "no")),
     ),
+    # The event's cycle has the regimen's step-up: cycle 1's rule (a regimen with one), or a later
+    # cycle that repeats it after a break too long to continue cycle 1 before its step-up
+    # (patients: Cycle.rule_number). Its dose is the starting dose, not the later cycles'.
+    "step_up_cycle": Fact(
+        "Cycle with the regimen's step-up",
+        lambda e: "yes" if e.cycle.course.regimen_version.steps_up_in_cycle(e.cycle.rule_number) else "no",
+        (("yes", "yes"), ("no", "no")),
+    ),
 }
 FACT_CHOICES = [(name, fact.label) for name, fact in FACTS.items()]
 

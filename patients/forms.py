@@ -24,6 +24,7 @@ from .models import (
     TreatmentCourse,
 )
 from .models.toxicity import GRADES, ICE_PARTS
+from .services.interruptions import KIND_NEEDED_FROM_GRADE
 from .services.team import CLINICAL_UNITS, care_team_candidates
 from .warning_signs import WARNING_SIGNS
 
@@ -152,13 +153,14 @@ class StopForm(forms.Form):
 
 
 class RestartForm(forms.Form):
-    """The restart's time; after a grade 3 reaction also when it resolved (and its kind, for a stop
-    recorded without one), which the regimen's limits on a restart read."""
+    """The restart's time; after a reaction of grade 3 or more also when it resolved (and its kind,
+    for a stop recorded without one), which the regimen's limits on a restart read (an "other"
+    grade 4 follows the other reactions' rule)."""
 
     def __init__(self, *args, zone_name: str, interruption: Interruption, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["restarted_at"] = unit_time("Restarts at (done or planned)", zone_name)
-        if interruption.toxicity_grade == 3:
+        if (interruption.toxicity_grade or 0) >= KIND_NEEDED_FROM_GRADE:
             version = interruption.course.regimen_version
             self.fields["resolved_at"] = unit_time(
                 "Grade 1 or less since",

@@ -111,6 +111,11 @@ COMMON_VERSION_FIELDS = {
     "neurological_resolve_within_days": 7,
     "other_toxicity_resolve_within_days": 14,
     "restart_after_resolved_days": 3,
+    # "CRS ... Grade 4: stop for good"; "Neurological toxicity ... grade 4: stop for good". For
+    # other reactions the label gives the grade 3 rule only: a grade 4 follows it.
+    "crs_stop_for_good_from_grade": 4,
+    "neurological_stop_for_good_from_grade": 4,
+    "other_stop_for_good_from_grade": None,
     "adult_from_age": 18,
     # "Under 45 kg the dose is by body-surface area" (CLINICAL.md, the regimen table's note).
     "dose_by_area_under_kg": 45,

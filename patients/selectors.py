@@ -72,7 +72,8 @@ def premedication_for_event(event) -> "PremedicationRule | None":
     """The premedication the course's regimen asks for before this event, or None.
 
     By the patient's age on the event's day (adult or child), the kind of start (a cycle's first
-    dose, the step-up or a re-escalation, a supervised restart) and the cycle number. A new cycle
+    dose, the step-up or a re-escalation, a supervised restart) and the cycle number (of the rule
+    it follows: `Cycle.rule_number`). A new cycle
     that restarts the infusion after a long break is a restart too, of the cycle the break came in
     (children: a restart in cycle 1 is premedicated, though the new cycle is cycle 2). Reads the
     version's rules through `.all()`, so a prefetch makes it free for many events.
@@ -84,9 +85,10 @@ def premedication_for_event(event) -> "PremedicationRule | None":
     }.get(event.kind)
     if moment is None:
         return None
-    asks = [(moment, event.cycle.number)]
+    # By the cycle's rule: a cycle that repeats cycle 1's step-up is premedicated as cycle 1.
+    asks = [(moment, event.cycle.rule_number)]
     if event.kind == CareEvent.Kind.CYCLE_START and (stop := restart_of(event)) is not None:
-        asks.append((PremedicationRule.Moment.RESTART, stop.cycle.number))
+        asks.append((PremedicationRule.Moment.RESTART, stop.cycle.rule_number))
     version = event.cycle.course.regimen_version
     age = event.patient.age_on(event.local_planned_at.date())
     population = (

@@ -121,6 +121,7 @@ class CycleOut(Record):
             "infusion_days",
             "rest_days",
             "inpatient_days",
+            "repeats_cycle",
             "infusion_ends_at",
             "planned_ends_at",
             "ended_early_at",
@@ -297,6 +298,9 @@ class RegimenVersionOut(Record):
             "neurological_resolve_within_days",
             "other_toxicity_resolve_within_days",
             "restart_after_resolved_days",
+            "crs_stop_for_good_from_grade",
+            "neurological_stop_for_good_from_grade",
+            "other_stop_for_good_from_grade",
             "published_at",
         ]
 

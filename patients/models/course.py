@@ -84,6 +84,17 @@ class Cycle(models.Model):
     start_time = models.TimeField(
         default=dt.time(9, 0), help_text="When the infusion starts on day 1, on the unit's clock."
     )
+    # The step-up protects a first exposure (CLINICAL.md, regimen table). A break too long to
+    # continue a cycle whose step-up had not been given yet begins a new cycle that repeats that
+    # cycle's step-up: the dose, step-up day, days in hospital and premedication of its rule, under
+    # its own number (README, "Interruptions"; the tracker's decision, the label is silent).
+    repeats_cycle = models.PositiveSmallIntegerField(
+        "repeats the step-up of cycle",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Set when a long break came before the step-up of the cycle it replaces.",
+    )
     infusion_days = models.PositiveSmallIntegerField(default=28, validators=[MinValueValidator(1)])
     rest_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Empty until the chemotherapy plan sets the next start (consolidation)."
@@ -125,6 +136,12 @@ class Cycle(models.Model):
         if self.ended_early_at or not (self.infusion_ends_at and self.planned_ends_at):
             return dt.timedelta(0)
         return self.infusion_ends_at - self.planned_ends_at
+
+    @property
+    def rule_number(self) -> int:
+        """The cycle number whose regimen rule sets this cycle's dose, step-up and premedication:
+        its own, or the cycle whose step-up it repeats."""
+        return self.repeats_cycle or self.number
 
     def day_number(self, day: dt.date) -> int:
         """Day N of the cycle for a calendar date (day 1 = start date)."""

@@ -103,6 +103,32 @@ class RegimenVersion(models.Model):
         default=3,
         help_text="Not for CRS, which restarts once resolved.",
     )
+    # The grade from which the label stops a reaction for good, by kind (CLINICAL.md: "Grade 4:
+    # stop for good" for CRS and for neurological toxicity; for other reactions it gives the grade
+    # 3 rule only, which a higher grade then follows). Empty: no grade stops for good by itself.
+    crs_stop_for_good_from_grade = models.PositiveSmallIntegerField(
+        "CRS: stop for good from grade",
+        null=True,
+        blank=True,
+        default=4,
+        validators=[MinValueValidator(3), MaxValueValidator(4)],
+        help_text="Empty: CRS of any grade follows the restart rule of grade 3.",
+    )
+    neurological_stop_for_good_from_grade = models.PositiveSmallIntegerField(
+        "neurological toxicity: stop for good from grade",
+        null=True,
+        blank=True,
+        default=4,
+        validators=[MinValueValidator(3), MaxValueValidator(4)],
+        help_text="Empty: neurological toxicity of any grade follows the restart rule of grade 3.",
+    )
+    other_stop_for_good_from_grade = models.PositiveSmallIntegerField(
+        "other reactions: stop for good from grade",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(3), MaxValueValidator(4)],
+        help_text="Empty (the label): other reactions of grade 3 or more follow the other reactions' restart rule.",
+    )
     adult_from_age = models.PositiveSmallIntegerField("adult premedication from age", default=18)
     # The label doses by body-surface area under this weight and by a flat band at or above it
     # (CLINICAL.md: "Under 45 kg the dose is by body-surface area"): a bag's basis must match
@@ -178,7 +204,21 @@ class RegimenVersion(models.Model):
             raise ValidationError(f"{self} has no rule for cycle {number}.")
         return covering[-1]
 
+    def stops_for_good_from_grade(self, kind: str) -> int | None:
+        """The grade from which a reaction of this kind (Interruption.ToxicityKind) stops for good."""
+        return {
+            "crs": self.crs_stop_for_good_from_grade,
+            "neurological": self.neurological_stop_for_good_from_grade,
+            "other": self.other_stop_for_good_from_grade,
+        }.get(kind)
+
+    def steps_up_in_cycle(self, number: int) -> bool:
+        """Whether the rule of cycle `number` has the step-up (the step-up day is cycle 1's)."""
+        return self.has_step_up and number == 1
+
     def dose_for_cycle(self, number: int) -> str:
+        """The dose wording of the rule of cycle `number`: pass `Cycle.rule_number` (a cycle that
+        repeats cycle 1's step-up takes cycle 1's starting dose), not the cycle's own number."""
         return self.starting_dose if number == 1 else self.later_cycle_dose
 
 

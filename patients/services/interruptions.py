@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import policy
@@ -164,18 +165,20 @@ def interruption_restart(
 ) -> Interruption:
     """Record the restart (done or planned). The plan moves by the break, or a new cycle begins.
 
-    After a grade 3 reaction the label's rules for its kind apply first (`_check_grade_3_restart`):
+    After a reaction of grade 3 or more the label's rules for its kind apply first: a grade that
+    the regimen version stops for good for that kind (grade 4 CRS or neurological toxicity) is
+    refused; otherwise its kind's grade 3 rule applies (`_check_grade_3_restart`; an "other"
+    grade 4 follows the other reactions' rule, the only one the label gives for them).
     `resolved_at` is when it resolved to grade 1 or less, and `toxicity_kind` names the kind of a
-    stop recorded without one. A grade 4, or a restart the label forbids, is refused: the label
-    says stop for good.
+    stop recorded without one. A restart the label forbids is refused: the label says stop for good.
 
     - A break of `supervised_restart_after_hours` (4 h) or more: the restart is a supervised
       event with the restart checklist and the regimen's premedication.
     - Up to `longest_break_in_cycle_days` (7 days): the cycle keeps its days of infusion; its
       end, its rest, later cycles and bag changes move.
     - Longer: the cycle ended at the stop and a new cycle starts on the restart day.
-    - After a grade 3 toxicity: the restart carries the restart dose, and a re-escalation event
-      follows after `re_escalation_after_days` (7 days).
+    - After a toxicity of grade 3 or more: the restart carries the restart dose, and a
+      re-escalation event follows after `re_escalation_after_days` (7 days).
     """
     now = now or timezone.now()
     policy.can_record_restart(
@@ -192,51 +195,24 @@ def interruption_restart(
         raise ValidationError({"restarted_at": "The restart must come after the stop."})
     if restarted_at > now + LATEST_AHEAD:
         raise ValidationError({"restarted_at": "A restart is planned at most 14 days ahead."})
-    if interruption.toxicity_grade == 4:
-        raise ValidationError(
-            {"restarted_at": "A grade 4 reaction means stopping for good (the label): record a stop for good."}
-        )
+    severe = (interruption.toxicity_grade or 0) >= KIND_NEEDED_FROM_GRADE
+    if severe:
+        interruption.toxicity_kind = _kind_of(interruption, toxicity_kind)
+        _check_not_stopped_for_good_by_grade(interruption, version=version)
     if resolved_at is not None:
         _check_resolved_at(interruption, resolved_at=resolved_at, restarted_at=restarted_at, now=now)
         interruption.resolved_at = resolved_at
-    if interruption.toxicity_grade == 3:
-        interruption.toxicity_kind = _kind_of(interruption, toxicity_kind)
+    if severe:
         _check_grade_3_restart(interruption, course=course, restarted_at=restarted_at)
     length = restarted_at - interruption.stopped_at
     supervised = length >= dt.timedelta(hours=version.supervised_restart_after_hours)
     interruption.restarted_at, interruption.restarted_by = restarted_at, actor
-    if interruption.toxicity_grade == 3:
+    if severe:
         interruption.restart_dose = version.restart_dose
     cycle = interruption.cycle
-    zone = course.patient.unit.zone
 
     if length > dt.timedelta(days=version.longest_break_in_cycle_days):
-        interruption.new_cycle = True
-        interruption.save()
-        restart = timezone.localtime(restarted_at, zone)
-        _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart=restart)
-        course_schedule_build(course=course, actor=actor, now=now)
-        made = course.cycles.get(number=cycle.number + 1)
-        if made.start_time != restart.time():  # a cycle the build had to add starts at the restart too
-            made.start_time = restart.time()
-            made.save(update_fields=["start_time"])
-            course_schedule_build(course=course, actor=actor, now=now)
-        # A re-escalation still ahead belonged to the cycle that ended at the stop.
-        ended = _re_escalations_ahead(course, interruption.stopped_at)
-        for event in ended:
-            event.status = CareEvent.Status.CANCELLED
-            event.note = "Cancelled: the cycle ended at a break too long to continue it."
-        CareEvent.objects.bulk_update(ended, ["status", "note"])
-        notify_events_changed(cancelled=ended)
-        next_cycle = course.cycles.get(number=cycle.number + 1)
-        # The new cycle's start is the supervised restart: its own checklist, premedication
-        # included, comes with the cycle start event; after a grade 3 reaction it starts at the
-        # restart dose, which its note says and its checklist asks for (conditions.FACTS
-        # "restart_dose", asked again below once the break names it).
-        interruption.restart_event = next_cycle.events.filter(kind=CareEvent.Kind.CYCLE_START, scheduled=True).first()
-        if interruption.restart_event is not None:
-            interruption.restart_event.note = _restart_note(interruption, length)
-            interruption.restart_event.save(update_fields=["note"])
+        _restart_in_a_new_cycle(interruption, course=course, length=length, actor=actor, now=now)
     else:
         interruption.save()
         # Days at the restart dose are days of infusion: a re-escalation ahead moves by the break,
@@ -257,14 +233,7 @@ def interruption_restart(
                 actor=actor,
             )
     if interruption.restart_dose:
-        interruption.re_escalation_event = event_schedule(
-            cycle=interruption.restart_event.cycle if interruption.restart_event else cycle,
-            kind=CareEvent.Kind.DOSE_STEP_UP,
-            planned_at=restarted_at + dt.timedelta(days=version.re_escalation_after_days),
-            setting=course.outpatient_setting,
-            note=f"Re-escalation: {version.re_escalation_dose}.",
-            actor=actor,
-        )
+        interruption.re_escalation_event = _plan_re_escalation(interruption, course=course, actor=actor)
     interruption.save(update_fields=["restart_event", "re_escalation_event"])
     if interruption.re_escalation_event is not None:
         course_schedule_build(course=course, actor=actor, now=now)  # its bag starts the count again
@@ -272,6 +241,40 @@ def interruption_restart(
         notify_events_changed(facts=[interruption.restart_event])
     _close_stop_event(interruption)
     return interruption
+
+
+def _plan_re_escalation(interruption: Interruption, *, course: TreatmentCourse, actor) -> CareEvent | None:
+    """The re-escalation `re_escalation_after_days` after the restart, in the cycle the infusion
+    restarted in; None when it would fall at or after that cycle's pump-off. A step-up (its
+    dexamethasone, its bag) needs a running infusion: in the rest nothing runs, and the next cycle
+    starts at its own dose (28 mcg/day from day 1 after cycle 1), so the cycle ends at the restart
+    dose (`schedule.low_dose_at` reads it so), and the restart's note says so."""
+    version = course.regimen_version
+    # Read again: the builds above moved the cycle's end by the break, or began a new cycle.
+    cycle = Cycle.objects.select_related("course__patient__unit").get(
+        pk=interruption.restart_event.cycle_id if interruption.restart_event else interruption.cycle_id
+    )
+    planned_at = interruption.restarted_at + dt.timedelta(days=version.re_escalation_after_days)
+    if planned_at >= (cycle.ended_early_at or cycle.infusion_ends_at):
+        if interruption.restart_event is not None:
+            restart = interruption.restart_event
+            restart.note = (
+                f"{restart.note} No re-escalation: the cycle's infusion ends before "
+                f"{version.re_escalation_after_days} days at the restart dose."
+            )[:500]
+            restart.save(update_fields=["note"])
+        return None
+    # Where the patient is then, per the plan: in hospital until the cycle's discharge (a restart
+    # on day 2 re-escalates on day 9 of the 9 days in hospital), at home or in clinic after it.
+    in_hospital = _in_hospital(cycle, planned_at)
+    return event_schedule(
+        cycle=cycle,
+        kind=CareEvent.Kind.DOSE_STEP_UP,
+        planned_at=planned_at,
+        setting=Setting.INPATIENT if in_hospital else course.outpatient_setting,
+        note=f"Re-escalation: {version.re_escalation_dose}.",
+        actor=actor,
+    )
 
 
 def _check_resolved_at(
@@ -286,17 +289,40 @@ def _check_resolved_at(
 
 
 def _kind_of(interruption: Interruption, given: str) -> str:
-    """The kind of a grade 3 reaction: the stop's, or the one given now for a stop recorded
-    before kinds were asked for."""
+    """The kind of a reaction of grade 3 or more: the stop's, or the one given now for a stop
+    recorded before kinds were asked for."""
     kind = interruption.toxicity_kind or given
     if kind not in Interruption.ToxicityKind.values:
         raise ValidationError(
             {
-                "toxicity_kind": "Say which kind of toxicity this grade 3 reaction was: the label's rules for a "
-                "restart differ for CRS, neurological toxicity and other reactions."
+                "toxicity_kind": f"Say which kind of toxicity this grade {interruption.toxicity_grade} reaction was: "
+                "the label's rules for a restart differ for CRS, neurological toxicity and other reactions."
             }
         )
     return kind
+
+
+# A kind of toxicity in a sentence ("a grade 4 CRS", "the grade 3 neurological toxicity").
+KIND_NAMES = {
+    Interruption.ToxicityKind.CRS: "CRS",
+    Interruption.ToxicityKind.NEUROLOGICAL: "neurological toxicity",
+    Interruption.ToxicityKind.OTHER: "reaction",
+}
+
+
+def _check_not_stopped_for_good_by_grade(interruption: Interruption, *, version) -> None:
+    """The label stops grade 4 CRS and grade 4 neurological toxicity for good; for other reactions
+    it gives only the grade 3 rule, which a grade 4 then follows (CLINICAL.md, "Interruptions and
+    toxicity"). The grade for each kind is the regimen version's (`*_stop_for_good_from_grade`)."""
+    grade, kind = interruption.toxicity_grade, interruption.toxicity_kind
+    from_grade = version.stops_for_good_from_grade(kind)
+    if from_grade is not None and grade >= from_grade:
+        raise ValidationError(
+            {
+                "restarted_at": f"A grade {grade} {KIND_NAMES[kind]} means stopping for good "
+                f"(regimen version {version.number}: {version.source}): record a stop for good instead."
+            }
+        )
 
 
 def _days(length: dt.timedelta) -> str:
@@ -305,23 +331,24 @@ def _days(length: dt.timedelta) -> str:
 
 def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCourse, restarted_at: dt.datetime) -> None:
     """The label's rules for a restart after a grade 3 reaction, by its kind, from the course's
-    regimen version (CLINICAL.md, "Interruptions and toxicity"). CRS restarts once resolved.
+    regimen version (CLINICAL.md, "Interruptions and toxicity"); a higher grade that its kind does
+    not stop for good (an "other" grade 4) follows them too. CRS restarts once resolved.
     Neurological toxicity stops for good if it occurred at the low dose, recurs, or took more than
     `neurological_resolve_within_days` (7) to resolve; other reactions stop if they took more
     than `other_toxicity_resolve_within_days` (14). Both restart only after
     `restart_after_resolved_days` (3) at grade 1 or less. Refusals of the restart say so at its
     field; the stop for good is the oncologist's to record."""
-    version, kind = course.regimen_version, interruption.toxicity_kind
+    version, kind, grade = course.regimen_version, interruption.toxicity_kind, interruption.toxicity_grade
     neurological = kind == Interruption.ToxicityKind.NEUROLOGICAL
     if kind == Interruption.ToxicityKind.CRS:
         return
     if neurological and (why := neurotoxicity_stops_for_good(course=course, moment=interruption.stopped_at)):
-        raise ValidationError({"restarted_at": f"Neurological toxicity grade 3{why}: {STOP_FOR_GOOD}."})
-    name = "neurological toxicity" if neurological else "reaction"
+        raise ValidationError({"restarted_at": f"Neurological toxicity grade {grade}{why}: {STOP_FOR_GOOD}."})
+    name = f"grade {grade} {KIND_NAMES[kind]}"
     if interruption.resolved_at is None:
         raise ValidationError(
             {
-                "resolved_at": f"Give when the grade 3 {name} resolved to grade 1 or less: "
+                "resolved_at": f"Give when the {name} resolved to grade 1 or less: "
                 "the label's limits on a restart read it."
             }
         )
@@ -330,7 +357,7 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
     if took > dt.timedelta(days=within):
         raise ValidationError(
             {
-                "restarted_at": f"The grade 3 {name} took {_days(took)} to resolve, more than the {within} days "
+                "restarted_at": f"The {name} took {_days(took)} to resolve, more than the {within} days "
                 f"the label allows ({version.source}): {STOP_FOR_GOOD}."
             }
         )
@@ -339,10 +366,71 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
         earliest = timezone.localtime(interruption.resolved_at + hold, course.patient.unit.zone)
         raise ValidationError(
             {
-                "restarted_at": f"The label restarts after {version.restart_after_resolved_days} days at grade 1 "
-                f"or less: on {earliest:%d %b %H:%M} at the earliest."
+                "restarted_at": f"After the {name}, the label restarts after {version.restart_after_resolved_days} "
+                f"days at grade 1 or less: on {earliest:%d %b %H:%M} at the earliest."
             }
         )
+
+
+def _restart_in_a_new_cycle(
+    interruption: Interruption, *, course: TreatmentCourse, length: dt.timedelta, actor, now: dt.datetime
+) -> None:
+    """A break too long to continue its cycle (CLINICAL.md: "More than 7 days: start a new
+    cycle"): the cycle ends at the stop, and the next one begins with the restart, at its time,
+    repeating the step-up of the cycle it replaces when that step-up had not been given."""
+    cycle, version = interruption.cycle, course.regimen_version
+    repeats = _step_up_to_repeat(cycle, version=version, before=interruption.stopped_at)
+    interruption.new_cycle = True
+    interruption.save()
+    restart = timezone.localtime(interruption.restarted_at, course.patient.unit.zone)
+    _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart=restart, repeats=repeats)
+    course_schedule_build(course=course, actor=actor, now=now)
+    made = course.cycles.get(number=cycle.number + 1)
+    if _begins_with_the_restart(made, restart=restart, repeats=repeats, version=version):
+        course_schedule_build(course=course, actor=actor, now=now)  # a cycle the build had to add
+    # A re-escalation still ahead belonged to the cycle that ended at the stop.
+    ended = _re_escalations_ahead(course, interruption.stopped_at)
+    for event in ended:
+        event.status = CareEvent.Status.CANCELLED
+        event.note = "Cancelled: the cycle ended at a break too long to continue it."
+    CareEvent.objects.bulk_update(ended, ["status", "note"])
+    notify_events_changed(cancelled=ended)
+    # The new cycle's start is the supervised restart: its own checklist, premedication
+    # included, comes with the cycle start event; after a grade 3 reaction it starts at the
+    # restart dose, which its note says and its checklist asks for (conditions.FACTS
+    # "restart_dose", asked again by the caller once the break names it).
+    interruption.restart_event = made.events.filter(kind=CareEvent.Kind.CYCLE_START, scheduled=True).first()
+    if interruption.restart_event is not None:
+        note = _restart_note(interruption, length)
+        if repeats:
+            note += " " + _repeat_note(interruption, version=version, repeats=repeats)
+        interruption.restart_event.note = note[:500]
+        interruption.restart_event.save(update_fields=["note"])
+
+
+def _step_up_to_repeat(cycle: Cycle, *, version, before: dt.datetime) -> int | None:
+    """The cycle whose step-up a new cycle after `cycle` repeats, or None: `cycle`'s rule has a
+    step-up (cycle 1's, or one it repeats itself) and no dose step-up of `cycle` (its own, or a
+    re-escalation that replaced it) fell before the stop, so the patient never reached the full
+    dose. CLINICAL.md only says "start a new cycle"; the step-up exists to protect a first
+    exposure, so the tracker repeats it rather than start the next cycle's full dose (README,
+    "Interruptions")."""
+    if not version.steps_up_in_cycle(cycle.rule_number):
+        return None
+    given = (
+        cycle.events.filter(kind=CareEvent.Kind.DOSE_STEP_UP)
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .annotate(at=Coalesce("actual_at", "planned_at"))
+        .filter(at__lt=before)
+    )
+    return None if given.exists() else cycle.rule_number
+
+
+def _repeat_note(interruption: Interruption, *, version, repeats: int) -> str:
+    wording = f"It repeats the step-up of cycle {repeats}: the full dose was never reached"
+    if interruption.restart_dose:
+        return f"{wording}; the re-escalation is its step-up."
+    return f"{wording}; {version.dose_for_cycle(repeats)}."
 
 
 def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:
@@ -358,7 +446,9 @@ def _restart_note(interruption: Interruption, length: dt.timedelta) -> str:
     return wording + ". Supervised; premedication as the regimen asks."
 
 
-def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, restart: dt.datetime) -> None:
+def _start_new_cycle(
+    *, course: TreatmentCourse, cycle: Cycle, stopped_at, restart: dt.datetime, repeats: int | None
+) -> None:
     """End `cycle` at its stop and make the next cycle start at the restart (local time): its day 1
     is the restart's day, and its infusion starts at the restart's time, not at 09:00."""
     restart_day = restart.date()
@@ -381,7 +471,22 @@ def _start_new_cycle(*, course: TreatmentCourse, cycle: Cycle, stopped_at, resta
             later.start_date += delta
             later.save(update_fields=["start_date"])
     if following is not None:
-        course.cycles.filter(pk=following.pk).update(start_time=restart.time())
+        _begins_with_the_restart(following, restart=restart, repeats=repeats, version=course.regimen_version)
+
+
+def _begins_with_the_restart(cycle: Cycle, *, restart: dt.datetime, repeats: int | None, version) -> bool:
+    """Make `cycle` the one that a restart begins: it starts at the restart's time and, when it
+    repeats the step-up of cycle `repeats`, takes that cycle's rule's days in hospital (its dose,
+    step-up and premedication follow `Cycle.rule_number`). True when something changed."""
+    wanted = {"start_time": restart.time(), "repeats_cycle": repeats}
+    if repeats:
+        wanted["inpatient_days"] = version.cycle_rule(repeats).inpatient_days
+    changed = [name for name, value in wanted.items() if getattr(cycle, name) != value]
+    for name in changed:
+        setattr(cycle, name, wanted[name])
+    if changed:
+        cycle.save(update_fields=changed)
+    return bool(changed)
 
 
 def _close_stop_event(interruption: Interruption) -> None:

@@ -108,6 +108,14 @@ def cycle_breaks(cycle: Cycle, interruptions: list[Interruption], supervised_hou
     return result
 
 
+def cycle_day_at(cycle: Cycle, number: int, at: dt.time, zone) -> dt.datetime:
+    """Day `number` of the cycle at the local time `at`, in the unbroken plan; never earlier in the
+    day than the cycle's own start. A cycle begun by a restart at 15:00 counts its days from then:
+    its "days 1-2 in hospital" end on day 3 at 15:00 (48 hours), not at the usual 11:00 (44 hours).
+    Cycles that start at 09:00 keep their usual times."""
+    return _local(cycle.start_date + dt.timedelta(days=number - 1), max(at, cycle.start_time), zone)
+
+
 def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
     starts_at = _local(cycle.start_date, cycle.start_time, zone)
     # The pump runs the cycle's days of infusion in hours (28 days: 672 h), not to a wall-clock
@@ -120,12 +128,14 @@ def cycle_times(*, cycle: Cycle, zone, breaks: list[Break]) -> CycleTimes:
 
 
 def _restarted_at_the_restart_dose_before(cycle: Cycle, course: TreatmentCourse, moment: dt.datetime) -> bool:
-    """A stop of this cycle before `moment` restarted at the restart dose (a grade 3 toxicity): the
-    label escalates again only after `re_escalation_after_days` without recurrence, and that
-    re-escalation (interruptions.interruption_restart) replaces the cycle's own step-up, which
-    would otherwise come sooner (CLINICAL.md, "Interruptions")."""
+    """A stop before `moment` restarted this cycle's infusion at the restart dose (a grade 3
+    toxicity; the stop may have ended the cycle before and begun this one): the label escalates
+    again only after `re_escalation_after_days` without recurrence, and that re-escalation
+    (interruptions.interruption_restart) replaces the cycle's own step-up, which would otherwise
+    come sooner (CLINICAL.md, "Interruptions")."""
+    cycles = list(course.cycles.all())
     return any(
-        stop.cycle_id == cycle.pk and stop.restart_dose and stop.stopped_at < moment
+        stop.restart_dose and stop.stopped_at < moment and restart_cycle(stop, cycles) == cycle
         for stop in course.interruptions.all()
     )
 
@@ -135,11 +145,35 @@ STARTING_DOSE_BEFORE_STEP_UP = "the starting dose, before the step-up"
 RESTART_DOSE_BEFORE_RE_ESCALATION = "the restart dose, before the re-escalation"
 
 
+def restart_cycle(stop: Interruption, cycles: list[Cycle]) -> Cycle | None:
+    """The cycle whose infusion restarted after `stop`: its own, or the next one when the break was
+    too long to continue it (`cycles`: the course's, as read once)."""
+    own = next((cycle for cycle in cycles if cycle.pk == stop.cycle_id), None)
+    if own is None or not stop.new_cycle:
+        return own
+    return next((cycle for cycle in cycles if cycle.number == own.number + 1), None)
+
+
+def _restart_dose_ends_at(stop: Interruption, cycles: list[Cycle]) -> dt.datetime | None:
+    """When the restart dose after `stop` stops running: at its re-escalation (when done, when it
+    was done), or when the pump of the cycle it restarted in comes off, whichever comes first. A
+    re-escalation that would have fallen after that pump-off was never planned, and one called off
+    leaves the restart dose running: either way the cycle finishes at the restart dose, and the
+    next cycle starts at its own dose."""
+    cycle = restart_cycle(stop, cycles)
+    ends_at = cycle and (cycle.ended_early_at or cycle.infusion_ends_at)
+    event = stop.re_escalation_event
+    if ends_at and event is not None and event.status != CareEvent.Status.CANCELLED:
+        ends_at = min(ends_at, event.actual_at or event.planned_at)
+    return ends_at
+
+
 def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
     """Why the infusion runs at the low dose at `moment`, in words, or None (the full dose, or no
-    infusion): cycle 1 before its step-up (a regimen with one), or a restart at the restart dose
-    before its re-escalation. The label stops for good a grade 3 neurological toxicity at that dose
-    (CLINICAL.md, "Interruptions and toxicity").
+    infusion): cycle 1 before its step-up (a regimen with one; also a cycle that repeats that
+    step-up after a long break before it), or a restart at the restart dose
+    before its re-escalation or its cycle's pump-off. The label stops for good a grade 3
+    neurological toxicity at that dose (CLINICAL.md, "Interruptions and toxicity").
 
     Inside a break, the dose is the one that ran when the infusion stopped. The step-up is where
     the schedule puts it (its day, moved by the breaks before it), whether or not a re-escalation
@@ -150,23 +184,24 @@ def low_dose_at(*, course: TreatmentCourse, moment: dt.datetime) -> str | None:
         if stop.stopped_at <= moment and (stop.restarted_at is None or moment < stop.restarted_at):
             moment = stop.stopped_at
             break
+    cycles = list(course.cycles.all())
     for stop in interruptions:
-        event = stop.re_escalation_event if stop.restart_dose and stop.restarted_at else None
-        if event is None or event.status == CareEvent.Status.CANCELLED:
+        if not (stop.restart_dose and stop.restarted_at and stop.restarted_at <= moment):
             continue
-        if stop.restarted_at <= moment < (event.actual_at or event.planned_at):
+        ends_at = _restart_dose_ends_at(stop, cycles)
+        if ends_at and moment < ends_at:
             return RESTART_DOSE_BEFORE_RE_ESCALATION
     version = course.regimen_version
-    first = next((cycle for cycle in course.cycles.all() if cycle.number == 1), None)
-    if first is None or not version.has_step_up:
-        return None
     zone = course.patient.unit.zone
-    breaks = cycle_breaks(first, interruptions, version.supervised_restart_after_hours)
-    times = cycle_times(cycle=first, zone=zone, breaks=breaks)
-    step_up_day = _local(first.start_date + dt.timedelta(days=version.step_up_day - 1), EVENT_LOCAL_TIME, zone)
-    step_up_at = InfusionClock(times.starts_at, breaks).wall(step_up_day)
-    if times.starts_at <= moment < min(step_up_at, times.ends_at):
-        return STARTING_DOSE_BEFORE_STEP_UP
+    # Cycle 1, and a cycle that repeats its step-up after a long break before it.
+    for cycle in (cycle for cycle in cycles if version.steps_up_in_cycle(cycle.rule_number)):
+        breaks = cycle_breaks(cycle, interruptions, version.supervised_restart_after_hours)
+        times = cycle_times(cycle=cycle, zone=zone, breaks=breaks)
+        step_up_at = InfusionClock(times.starts_at, breaks).wall(
+            cycle_day_at(cycle, version.step_up_day, EVENT_LOCAL_TIME, zone)
+        )
+        if times.starts_at <= moment < min(step_up_at, times.ends_at):
+            return STARTING_DOSE_BEFORE_STEP_UP
     return None
 
 
@@ -181,7 +216,7 @@ def cycle_planned_events(
     stopped_at = open_break.starts_at if open_break else None
 
     def day(number: int, at: dt.time = EVENT_LOCAL_TIME) -> dt.datetime:
-        return clock.wall(_local(cycle.start_date + dt.timedelta(days=number - 1), at, zone))
+        return clock.wall(cycle_day_at(cycle, number, at, zone))
 
     discharge_at = None
     if cycle.inpatient_days:
@@ -196,7 +231,7 @@ def cycle_planned_events(
 
     events = [PlannedEvent(CareEvent.Kind.CYCLE_START, 1, times.starts_at, setting_at(times.starts_at))]
     new_bags = []  # moments beside the start and supervised restarts at which a new bag is hung
-    if cycle.number == 1 and version.has_step_up and version.step_up_day <= cycle.infusion_days:
+    if version.steps_up_in_cycle(cycle.rule_number) and version.step_up_day <= cycle.infusion_days:
         step_up_at = day(version.step_up_day)
         if step_up_at < times.ends_at and not _restarted_at_the_restart_dose_before(cycle, course, step_up_at):
             events.append(PlannedEvent(CareEvent.Kind.DOSE_STEP_UP, 1, step_up_at, setting_at(step_up_at)))
@@ -336,6 +371,24 @@ def _sync_cycles(
     return result
 
 
+def _re_escalations_after_their_pump_off(interruptions: list[Interruption], cycles: list[Cycle]) -> list[CareEvent]:
+    """Planned re-escalations that the end of their cycle's infusion has overtaken, called off (the
+    prefetched events themselves, so that the bag plan below no longer counts from them). A dose
+    step-up with its premedication and bag needs a running pump; the next cycle starts at its own
+    dose (interruptions.interruption_restart plans none that would fall after the pump-off)."""
+    ends_at = {cycle.pk: cycle.ended_early_at or cycle.infusion_ends_at for cycle in cycles}
+    overtaken = []
+    for stop in interruptions:
+        event = stop.re_escalation_event
+        if event is None or event.status != CareEvent.Status.PLANNED or event.cycle_id not in ends_at:
+            continue
+        if event.planned_at >= ends_at[event.cycle_id]:
+            event.status = CareEvent.Status.CANCELLED
+            event.note = "Cancelled: the pump of its cycle comes off before it; the cycle ends at the restart dose."
+            overtaken.append(event)
+    return overtaken
+
+
 def _is_movable(event: CareEvent, now: dt.datetime, breaks: list[Break]) -> bool:
     """Planned events in the future move; so do planned ones that a stop has overtaken."""
     if event.status != CareEvent.Status.PLANNED:
@@ -375,6 +428,7 @@ def course_schedule_build(*, course: TreatmentCourse, actor=None, now: dt.dateti
     today = timezone.localtime(now, zone).date()
     interruptions = list(course.interruptions.all())
     cycles = _sync_cycles(course=course, version=version, today=today, zone=zone, interruptions=interruptions)
+    changes = ScheduleChanges(cancelled=_re_escalations_after_their_pump_off(interruptions, cycles))
 
     existing = {
         (event.cycle_id, event.kind, event.sequence): event
@@ -382,7 +436,6 @@ def course_schedule_build(*, course: TreatmentCourse, actor=None, now: dt.dateti
     }
     # Any recorded break, whether it continued its cycle or ended it: nothing stays due inside one.
     all_breaks = [Break(stop.stopped_at, stop.restarted_at) for stop in interruptions if not stop.permanent]
-    changes = ScheduleChanges()
     wanted_keys = set()
     for cycle in cycles:
         breaks = cycle_breaks(cycle, interruptions, version.supervised_restart_after_hours)
@@ -584,6 +637,8 @@ def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> Care
     event = CareEvent.objects.select_for_update().get(pk=event.pk)
     if event.status in (CareEvent.Status.DONE, CareEvent.Status.CANCELLED):
         raise ValidationError(f"A {event.get_status_display().lower()} event cannot be moved.")
+    if event.kind == CareEvent.Kind.DOSE_STEP_UP:
+        _check_step_up_while_infusing(event.cycle, planned_at)
     if event.planned_at == planned_at:
         return event  # nothing moves: its tasks, bags and gate override stay as they are
     event.planned_at = planned_at
@@ -591,6 +646,19 @@ def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> Care
     notify_events_changed(moved=[event])
     _bags_follow(event, actor=actor)
     return event
+
+
+def _check_step_up_while_infusing(cycle: Cycle, planned_at: dt.datetime) -> None:
+    """A dose step-up (its premedication, its bag) needs the pump of its cycle still running."""
+    ends_at = cycle.ended_early_at or cycle.infusion_ends_at
+    if ends_at and planned_at >= ends_at:
+        off = timezone.localtime(ends_at, cycle.course.patient.unit.zone)
+        raise ValidationError(
+            {
+                "planned_at": f"A dose step-up happens while the infusion runs: cycle {cycle.number}'s pump comes off "
+                f"on {off:%d %b %H:%M}."
+            }
+        )
 
 
 @transaction.atomic

@@ -408,3 +408,12 @@ def test_the_update_changes_nothing_on_a_current_library(db):
     result = starter_library_update()
     assert result.drafted == {} and result.settings == {} and len(result.unchanged) == len(STARTER_FILES)
     assert _counts() == counts
+
+
+@pytest.mark.parametrize("template", ["Interruption", "Restart after an interruption"])
+def test_the_restart_help_stops_grade_4_crs_and_neurotoxicity_for_good_not_every_grade_4(db, template):
+    """CLINICAL.md: grade 4 stops for good for CRS and neurological toxicity; for other reactions
+    the label gives only the grade 3 rule (patients' restart follows it)."""
+    helps = TemplateItem.objects.filter(version__template__name=template).values_list("help_text", flat=True)
+    (help_text,) = [text for text in helps if "Grade 4" in text]
+    assert "Grade 4 CRS or neurological toxicity" in help_text and "another reaction of grade 4" in help_text

@@ -230,16 +230,63 @@ def test_a_restart_without_a_grade_3_reaction_keeps_the_dose(course, nurse, onco
     assert len(live(course, CareEvent.Kind.DOSE_STEP_UP)) == 1
 
 
-def test_a_grade_4_reaction_refuses_a_restart(course, nurse, oncologist):
-    interruption = stop(course, nurse, cause=ADVERSE, grade=4)
-    before = snapshot(course)
-    with pytest.raises(ValidationError) as refused:
-        restart(interruption, oncologist, STOP + 2 * DAY)
-    (message,) = refused.value.message_dict["restarted_at"]
-    assert "grade 4" in message.lower() and "stop for good" in message.lower()
-    assert snapshot(course) == before
+@pytest.mark.parametrize("kind", [CRS, NEURO])
+def test_a_grade_4_crs_or_neurological_toxicity_refuses_a_restart(course, nurse, oncologist, kind):
+    """ "CRS ... Grade 4: stop for good"; "Neurological toxicity ... grade 4: stop for good"."""
+    interruption = stop(course, nurse, cause=ADVERSE, grade=4, kind=kind)
+    message = refused(
+        course, lambda: restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + DAY), "restarted_at"
+    )
+    assert message.startswith(f"A grade 4 {'CRS' if kind == CRS else 'neurological toxicity'}")
+    assert "stop for good" in message.lower() and course.regimen_version.source in message
     interruption.refresh_from_db()
     assert interruption.is_open
+
+
+def test_a_grade_4_other_reaction_restarts_by_the_other_reactions_rule(course, nurse, oncologist):
+    """The label gives grade 4 stop-for-good for CRS and neurological toxicity only; another
+    reaction follows "Other grade 3 reactions": hold until grade 1 or less for 3 days, restart at
+    9 mcg/day, escalate after 7 days."""
+    interruption = stop(course, nurse, cause=ADVERSE, grade=4, kind=OTHER)
+    done = restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY)
+    assert done.restart_dose == course.regimen_version.restart_dose
+    assert done.re_escalation_event.planned_at == STOP + 12 * DAY
+
+
+@pytest.mark.parametrize(
+    ("resolved_after", "restart_after", "field", "words"),
+    [
+        (None, 5 * DAY, "resolved_at", "grade 1 or less"),
+        (2 * DAY, 5 * DAY - HOUR, "restarted_at", "3 days at grade 1 or less"),
+        (14 * DAY + HOUR, 14 * DAY + 4 * HOUR, "restarted_at", "more than the 14 days"),
+    ],
+    ids=["when-it-resolved", "the-3-day-hold", "resolved-after-14-days"],
+)
+def test_a_grade_4_other_reaction_is_held_to_the_other_reactions_limits(
+    course, nurse, oncologist, resolved_after, restart_after, field, words
+):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=4, kind=OTHER)
+    given = {"resolved_at": STOP + resolved_after} if resolved_after else {}
+    message = refused(
+        course,
+        lambda: restart(interruption, oncologist, STOP + restart_after, now=STOP + restart_after, **given),
+        field,
+    )
+    assert words in message and "grade 4 reaction" in message
+
+
+def test_the_grade_4_rules_are_read_from_the_courses_regimen_version(course, nurse, oncologist):
+    version = course.regimen_version
+    assert (version.crs_stop_for_good_from_grade, version.neurological_stop_for_good_from_grade) == (4, 4)
+    assert version.other_stop_for_good_from_grade is None
+    # A published version never changes through the app: this stands for a version whose
+    # institution stops other reactions for good from grade 4 too.
+    type(version).objects.filter(pk=version.pk).update(other_stop_for_good_from_grade=4)
+    interruption = stop(course, nurse, cause=ADVERSE, grade=4, kind=OTHER)
+    message = refused(
+        course, lambda: restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + DAY), "restarted_at"
+    )
+    assert message.startswith("A grade 4 reaction") and "stop for good" in message.lower()
 
 
 def test_only_the_oncologist_restarts(course, nurse):

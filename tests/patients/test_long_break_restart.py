@@ -18,6 +18,11 @@ from .helpers import rr_course
 NY = zoneinfo.ZoneInfo("America/New_York")
 FLAT = "Dose band verified for a patient of at least 45 kg: 28 mcg/day"
 APPROVED = "Restart approved: the grade 3 reaction has resolved as the label asks"
+STEP_UP = "Dose band verified for a patient of at least 45 kg: 9 mcg/day days 1–7, then 28 mcg/day from day 8"
+DAY_3_DISCHARGE = "Home-health agency confirmed for the discharge on day 3"
+REPEATED_DISCHARGE = (
+    "Home-health agency confirmed for the discharge after cycle 1's days in hospital, which this cycle repeats"
+)
 RESTART_DOSE = "Restart dose verified: the regimen's restart dose after a grade 3 toxicity, not this cycle's usual dose"
 
 
@@ -25,22 +30,31 @@ def at(month, day, hour):
     return dt.datetime(2026, month, day, hour, tzinfo=NY)
 
 
-def restart_after(patient, nurse, oncologist, *, grade: int | None):
-    """Cycle 1 stopped on day 4; the infusion restarts 10 days later, so a new cycle begins."""
+DAY_4 = at(3, 5, 10)
+
+
+def restart_after(patient, nurse, oncologist, *, grade: int | None, stopped_at: dt.datetime = DAY_4):
+    """Cycle 1 stopped on day 4 (before its step-up, unless `stopped_at` says otherwise); the
+    infusion restarts 10 days later, so a new cycle begins."""
     starter_library_load()
     course = rr_course(patient, start=dt.date(2026, 3, 2), cycles=3, now=at(2, 20, 12))
     graded = {"toxicity_grade": grade, "toxicity_kind": Interruption.ToxicityKind.CRS} if grade else {}
     stop = interruption_stop(
         course=course,
-        stopped_at=at(3, 5, 10),
+        stopped_at=stopped_at,
         cause=Interruption.Cause.ADVERSE_REACTION,
         detail="Fever and hypotension",
         actor=nurse,
-        now=at(3, 5, 10),
+        now=stopped_at,
         **graded,
     )
+    later = stopped_at - DAY_4
     stop = interruption_restart(
-        interruption=stop, restarted_at=at(3, 15, 9), resolved_at=at(3, 9, 9), actor=oncologist, now=at(3, 14, 9)
+        interruption=stop,
+        restarted_at=at(3, 15, 9) + later,
+        resolved_at=at(3, 9, 9) + later,
+        actor=oncologist,
+        now=at(3, 14, 9) + later,
     )
     assert stop.new_cycle and stop.restart_event.kind == CareEvent.Kind.CYCLE_START
     return stop
@@ -63,10 +77,22 @@ def test_after_a_grade_3_reaction_the_new_cycle_starts_at_the_restart_dose(patie
 
 
 def test_a_new_cycle_without_a_grade_3_reaction_asks_for_its_usual_dose(patient, nurse, oncologist):
-    stop = restart_after(patient, nurse, oncologist, grade=None)
+    stop = restart_after(patient, nurse, oncologist, grade=None, stopped_at=at(3, 10, 10))  # day 9, after the step-up
     tasks = asked(stop.restart_event)
     assert tasks[FLAT] == Task.Status.OPEN
-    assert APPROVED not in tasks and RESTART_DOSE not in tasks
+    assert APPROVED not in tasks and RESTART_DOSE not in tasks and STEP_UP not in tasks
+
+
+def test_a_new_cycle_that_repeats_the_step_up_asks_for_the_step_up_dose(patient, nurse, oncologist):
+    """Stopped on day 4, before the day-8 step-up: the new cycle 2 starts at 9 mcg/day again."""
+    stop = restart_after(patient, nurse, oncologist, grade=None)
+    start = stop.restart_event
+    assert start.cycle.repeats_cycle == 1
+    tasks = asked(start)
+    assert tasks[STEP_UP] == Task.Status.OPEN
+    assert FLAT not in tasks or tasks[FLAT] == Task.Status.CANCELLED
+    assert tasks[REPEATED_DISCHARGE] == Task.Status.OPEN
+    assert DAY_3_DISCHARGE not in tasks or tasks[DAY_3_DISCHARGE] == Task.Status.CANCELLED
 
 
 @pytest.mark.parametrize(("born", "medication"), [(dt.date(1980, 1, 1), "20 mg"), (dt.date(2016, 1, 1), "5 mg/m²")])

@@ -148,6 +148,50 @@ def test_a_grade_3_stop_asks_its_kind_and_its_restart_when_it_resolved(client, r
     assert snapshot(running) == before
 
 
+def grade_4_stop(client, running, nurse, kind: str, days_ago: int) -> Interruption:
+    client.force_login(nurse)
+    stopped_at = timezone.now() - dt.timedelta(days=days_ago)
+    data = {"stopped_at": local(stopped_at, running.patient.unit.zone), "cause": "adverse_reaction"}
+    response = client.post(
+        reverse("patients:course_stop", args=[running.pk]), {**data, "toxicity_grade": "4", "toxicity_kind": kind}
+    )
+    assert response.status_code == 302
+    return Interruption.objects.get(course=running)
+
+
+@pytest.mark.parametrize("kind", ["crs", "neurological"])
+def test_a_grade_4_crs_or_neurological_restart_is_refused_at_its_field(client, running, nurse, oncologist, kind):
+    interruption = grade_4_stop(client, running, nurse, kind, days_ago=1)
+    client.force_login(oncologist)
+    before = snapshot(running)
+    response = client.post(
+        reverse("patients:interruption_restart", args=[interruption.pk]),
+        {"restarted_at": local(timezone.now() - dt.timedelta(hours=1), running.patient.unit.zone)},
+    )
+    assert response.status_code == 200
+    (message,) = form_errors(response)["restarted_at"]
+    assert message.startswith("A grade 4") and "stop for good" in message
+    assert snapshot(running) == before
+
+
+def test_a_grade_4_other_reaction_restarts_from_the_page_once_resolved(client, running, nurse, oncologist):
+    zone = running.patient.unit.zone
+    interruption = grade_4_stop(client, running, nurse, "other", days_ago=5)
+    client.force_login(oncologist)
+    url = reverse("patients:interruption_restart", args=[interruption.pk])
+    assert "Grade 1 or less since" in client.get(url).content.decode()
+    restarted_at = local(timezone.now() - dt.timedelta(hours=1), zone)
+    unresolved = client.post(url, {"restarted_at": restarted_at})
+    assert "grade 4 reaction resolved" in form_errors(unresolved)["resolved_at"][0]
+    resolved_at = local(interruption.stopped_at + dt.timedelta(days=1), zone)
+    assert client.post(url, {"restarted_at": restarted_at, "resolved_at": resolved_at}).status_code == 302
+    interruption.refresh_from_db()
+    assert interruption.restart_dose == running.regimen_version.restart_dose
+    assert client.get(reverse("patient_detail", args=[running.patient_id])).status_code == 200
+    event_page = client.get(reverse("event_detail", args=[interruption.restart_event_id]))
+    assert event_page.status_code == 200
+
+
 def test_a_stop_for_good_needs_a_confirmation_and_tells_the_care_team(client, running, oncologist, nurse):
     client.force_login(oncologist)
     url = reverse("patients:course_stop_for_good", args=[running.pk])

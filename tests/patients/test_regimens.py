@@ -285,6 +285,10 @@ def test_seeded_regimen_versions_match_the_table_and_name_their_source(db, indic
     assert version.neurological_resolve_within_days == 7
     assert version.other_toxicity_resolve_within_days == 14
     assert version.restart_after_resolved_days == 3
+    # "CRS ... Grade 4: stop for good"; "Neurological toxicity ... grade 4: stop for good"; for
+    # other reactions only the grade 3 rule.
+    assert version.crs_stop_for_good_from_grade == version.neurological_stop_for_good_from_grade == 4
+    assert version.other_stop_for_good_from_grade is None
     # "Under 45 kg the dose is by body-surface area".
     assert version.dose_by_area_under_kg == 45
     if STEP_UP_DAY[indication]:
@@ -368,6 +372,9 @@ def test_the_limits_on_a_restart_are_edited_on_a_draft_and_shown_on_a_published_
         "neurological_resolve_within_days",
         "other_toxicity_resolve_within_days",
         "restart_after_resolved_days",
+        "crs_stop_for_good_from_grade",
+        "neurological_stop_for_good_from_grade",
+        "other_stop_for_good_from_grade",
     ):
         assert f'name="{name}"' in editable, name
     shown = client.get(reverse("admin:patients_regimenversion_change", args=[published.pk])).content.decode()

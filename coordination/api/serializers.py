@@ -7,8 +7,9 @@ import datetime as dt
 from django.db import models
 from rest_framework import serializers
 
+from accounts.fields import utc_unless_offset
 from accounts.models import User
-from checklists.models import Checklist, Task
+from checklists.models import Checklist, Task, TemplateItem
 from patients.models import (
     DEMOGRAPHICS,
     CareEvent,
@@ -160,6 +161,12 @@ class TaskOut(Record):
             "verified_at",
             "not_applicable_reason",
         ]
+        extra_kwargs = {
+            "value": {
+                "help_text": "The answer as text, as the page shows it. A date and time: as sent, with +00:00 added "
+                "when it came without an offset; a premedication time: on the unit's clock, without an offset."
+            }
+        }
 
 
 class ChecklistOut(Record):
@@ -365,7 +372,10 @@ class Reason(Body):
 
 
 class TaskAnswer(Body):
-    value = serializers.JSONField(help_text='The answer: true for a checkbox, "attested", a number, a choice, text.')
+    value = serializers.JSONField(
+        help_text='The answer: true for a checkbox, "attested", a number, a choice, text, a date and time '
+        "(ISO 8601; without an offset, UTC)."
+    )
     confirmed = serializers.BooleanField(
         default=False, help_text="Record an answer that fails the hard stop anyway (the 400 said why)."
     )
@@ -373,6 +383,12 @@ class TaskAnswer(Body):
     def validate_value(self, value):
         if not isinstance(value, str | int | float | bool) or value is None:
             raise serializers.ValidationError("Send a string, a number or true.")
+        task = self.context.get("target")
+        if isinstance(value, str) and task is not None and task.response_kind == TemplateItem.ResponseKind.DATETIME:
+            # The API's times are UTC, as its docs say; the task's field reads a time without an
+            # offset on the unit's clock (the page's, for a person at the bedside). So the offset
+            # is added here, and kept with the answer: the page then shows it unmistakably.
+            return utc_unless_offset(value)
         return "yes" if value is True else str(value)
 
 

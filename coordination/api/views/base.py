@@ -76,13 +76,14 @@ class PatientData(viewsets.ReadOnlyModelViewSet):
 
 def act(name: str, service, body=Empty, *, argument: str, summary: str, url_path: str = ""):
     """A POST action on one object of the viewset: `service(<argument>=object, actor=caller,
-    **body)`, answered with the object as the service left it. The object comes through the
+    **body)`, answered with the object as the service left it. The body reads the object as
+    `context["target"]` (a task's answer is read by the task's kind). The object comes through the
     viewset's `get_object` (404 when not the caller's to see); refusals are the service's, worded
     by the policy, answered as problem details (coordination.api.errors)."""
 
     def run(self, request, pk=None):
         target = self.get_object()
-        data = body(data=request.data)
+        data = body(data=request.data, context={"request": request, "target": target})
         data.is_valid(raise_exception=True)
         done = service(**{argument: target}, actor=request.user, **data.validated_data)
         return Response(self.get_serializer(done).data)

@@ -4,6 +4,7 @@ without an offset is read as UTC."""
 
 import datetime as dt
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from rest_framework import serializers
 
@@ -43,6 +44,30 @@ class UTCDateTimeField(serializers.DateTimeField):
 
     def default_timezone(self):
         return dt.UTC
+
+
+class JSONValue(serializers.JSONField):
+    """Any JSON whose strings, nested ones and keys included, hold no NUL character: DRF's
+    CharField refuses one (ProhibitNullCharactersValidator), its JSONField does not, and
+    PostgreSQL's text and jsonb cannot hold it (a DataError, a 500)."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if _holds_nul(data):
+            raise serializers.ValidationError(
+                ProhibitNullCharactersValidator.message, code="null_characters_not_allowed"
+            )
+        return data
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(inner) for key, inner in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(inner) for inner in value)
+    return False
 
 
 class Record(serializers.ModelSerializer):
@@ -372,7 +397,7 @@ class Reason(Body):
 
 
 class TaskAnswer(Body):
-    value = serializers.JSONField(
+    value = JSONValue(
         help_text='The answer: true for a checkbox, "attested", a number, a choice, text, a date and time '
         "(ISO 8601; without an offset, UTC)."
     )

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -298,3 +299,26 @@ def test_a_date_and_time_answer_sent_without_an_offset_is_kept_with_utcs(client,
     task_undo(task=task, actor=nurse, reason="Again, with its offset")
     response = post(client, "complete", task, secret, {"value": "2026-12-06T15:00-05:00"})
     assert response.json()["value"] == "2026-12-06T15:00-05:00"  # one with an offset is kept as sent
+
+
+# --- a NUL character, which PostgreSQL's text cannot hold, is refused at its field --------------
+
+
+@pytest.mark.parametrize("value", ["ok\u0000evil", "\u0000"])
+def test_a_nul_character_in_a_text_answer_is_a_400_at_its_field_not_a_server_error(client, nurse, patient, value):
+    publish_template(items=[{"text": "Caregiver's questions", "response_kind": "text"}], name="Teaching")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Caregiver's questions")
+    response = post(client, "complete", task, token_for(nurse), {"value": value})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["value"] == ["Null characters are not allowed."]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+def test_a_nul_character_reaching_the_service_is_refused_at_the_answers_field(nurse, patient):
+    publish_template(items=[{"text": "Caregiver's questions", "response_kind": "text"}], name="Teaching")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Caregiver's questions")
+    with pytest.raises(ValidationError) as refused:
+        task_complete(task=task, actor=nurse, value="ok\x00evil")
+    assert refused.value.message_dict == {"value": ["Null characters are not allowed."]}

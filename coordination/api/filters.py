@@ -1,12 +1,21 @@
 """The lists' filters: `?patient=12&status=open`. An id that names nothing (or nothing the caller
-sees) filters to an empty list, never an error: a 400 would tell a stranger which ids exist."""
+sees) filters to an empty list, never an error: a 400 would tell a stranger which ids exist. A
+number that no id can be (0, or beyond MAX_ID) is a 400, which tells nothing."""
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
+
+from .serializers import MAX_ID, NOT_AN_ID
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.update(min_value=1, max_value=MAX_ID, error_messages={"min_value": NOT_AN_ID, "max_value": NOT_AN_ID})
+        super().__init__(*args, **kwargs)
 
 
 def filters_for(model, *, ids: dict[str, str], fields: tuple[str, ...] = ()) -> type[django_filters.FilterSet]:

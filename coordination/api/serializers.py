@@ -77,6 +77,22 @@ class Record(serializers.ModelSerializer):
     }
 
 
+# The largest id there can be: PostgreSQL's bigint, and SQLite's integer (`make run`). A larger
+# number names nothing, and SQLite cannot even compare it (an OverflowError, a 500): a 400 says so,
+# which tells nobody which ids exist.
+MAX_ID = 2**63 - 1
+NOT_AN_ID = f"An id: a whole number from 1 to {MAX_ID}."
+
+
+class IdField(serializers.IntegerField):
+    """An id in a body, from 1 to MAX_ID."""
+
+    default_error_messages = {"min_value": NOT_AN_ID, "max_value": NOT_AN_ID}
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class Body(serializers.Serializer):
     """The body of an action: a field it does not know is an error, not silently dropped (a typo
     in `reason` must not pass for a missing reason)."""
@@ -426,9 +442,7 @@ class FirstVisit(Body):
 
 
 class MarkRead(Body):
-    ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=500, help_text="Those; all if left out."
-    )
+    ids = serializers.ListField(child=IdField(), required=False, max_length=500, help_text="Those; all if left out.")
 
 
 class HandoffActionIn(Body):
@@ -438,10 +452,10 @@ class HandoffActionIn(Body):
 
 
 class HandoffIn(Body):
-    event = serializers.IntegerField(min_value=1, help_text="The discharge (or other event) it belongs to.")
+    event = IdField(help_text="The discharge (or other event) it belongs to.")
     kind = serializers.ChoiceField(choices=Handoff.Kind.choices, default=Handoff.Kind.HOSPITAL_HOME)
-    to_unit = serializers.IntegerField(min_value=1)
-    to_person = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    to_unit = IdField()
+    to_person = IdField(required=False, allow_null=True)
     illness_severity = serializers.ChoiceField(choices=Handoff.Severity.choices, default=Handoff.Severity.STABLE)
     patient_summary = serializers.CharField(allow_blank=True, default="", max_length=SUMMARY_MAX)
     pump = serializers.CharField(allow_blank=True, default="", max_length=LINE_MAX)

@@ -21,6 +21,7 @@ class NotificationViewSet(ListLogged, mixins.ListModelMixin, viewsets.GenericVie
 
     serializer_class = serializers.NotificationOut
     queryset = Notification.objects.all()
+    query_parameters = ("unread",)  # read below (filters.KnownParameters refuses any other)
 
     def get_queryset(self):
         mine = visible_notifications(self.request.user)

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django import forms
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what a browser's datetime-local field sends
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
@@ -70,7 +71,7 @@ class LocalDateTimeField(forms.DateTimeField):
             date, _, time = value.partition(HALF)
             missing = "the time too, on a 24-hour clock (HH:MM)" if date else "the date too"
             raise forms.ValidationError(f"Give {missing}.", code="half")
-        if isinstance(value, str) and _is_a_date(value):
+        if isinstance(value, str) and is_a_date(value):
             # One value holding a date alone ("2026-03-29", as an API client may send): Django would
             # read it as midnight, a time nobody gave.
             raise forms.ValidationError("Give the time too, on a 24-hour clock (HH:MM).", code="half")
@@ -82,10 +83,24 @@ class LocalDateTimeField(forms.DateTimeField):
         return moment
 
 
-def _is_a_date(value: str) -> bool:
+def is_a_date(value: str) -> bool:
     """A date and nothing more, in any spelling that Python's ISO reader takes as one."""
     try:
         dt.date.fromisoformat(value.strip())
     except ValueError:
         return False
     return True
+
+
+def utc_unless_offset(value: str) -> str:
+    """A date and time sent without an offset ("2026-12-06T20:00"), with UTC's added
+    ("2026-12-06T20:00:00+00:00"), as the API reads its times; anything else as it came: one with
+    an offset, a date alone or what is no date and time, which LocalDateTimeField refuses in its
+    words. The pages read the same text on the unit's clock (a person at the bedside)."""
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError:  # well formed, but no such day or hour: the field says so
+        return value
+    if moment is None or timezone.is_aware(moment) or is_a_date(value):
+        return value
+    return moment.replace(tzinfo=dt.UTC).isoformat()

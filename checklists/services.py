@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, OuterRef, Prefetch, Subquery
 from django.utils import timezone
@@ -853,6 +854,9 @@ def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:
 def parse_task_value(task: Task, raw) -> tuple[str, bool]:
     """The value to store and whether it fails the hard stop; ValidationError when refused."""
     raw = "" if raw is None else str(raw).strip()
+    if "\x00" in raw:
+        # PostgreSQL's text cannot hold it (a DataError, a 500): refused as every form field refuses it.
+        raise ValidationError({"value": ProhibitNullCharactersValidator.message})
     kind = TemplateItem.ResponseKind
     if task.response_kind == kind.CHECKBOX:
         if raw.lower() not in TRUE_VALUES:

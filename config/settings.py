@@ -348,7 +348,11 @@ REST_FRAMEWORK = {
     # Every refusal as RFC 9457 problem details, with the pages' sentence and field messages.
     "EXCEPTION_HANDLER": "coordination.api.errors.problem_handler",
     "DEFAULT_PAGINATION_CLASS": "coordination.api.pagination.Cursor",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # An unknown query parameter is refused (a typo must not pass for no filter), then the filters.
+    "DEFAULT_FILTER_BACKENDS": [
+        "coordination.api.filters.KnownParameters",
+        "django_filters.rest_framework.DjangoFilterBackend",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "coordination.api.schema.ProblemAutoSchema",
 }
@@ -359,7 +363,8 @@ SPECTACULAR_SETTINGS = {
         "and rules as the pages.\n\n"
         "- **Sign in** with a personal token, made on your Security page, as `Authorization: Bearer <token>`; "
         "it acts as you, with your role and your patients only, until it expires or you revoke it.\n"
-        "- **Lists** page by cursor: follow `next` (and `previous`); `?page_size=` from 1 to 200.\n"
+        "- **Lists** page by cursor: follow `next` (and `previous`); `?page_size=` from 1 to 200. A query "
+        "parameter that a list does not know is a 400 naming it, never ignored.\n"
         "- **Times** are ISO 8601 in UTC (`2026-12-06T11:55:00Z`); a time sent without an offset is read as UTC.\n"
         "- **Errors** are RFC 9457 problem details (`application/problem+json`): `detail` is the sentence the "
         "page would show, `errors` the messages of each field; 409 when somebody acted first.\n"

@@ -4,11 +4,13 @@ without an offset is read as UTC."""
 
 import datetime as dt
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from rest_framework import serializers
 
+from accounts.fields import utc_unless_offset
 from accounts.models import User
-from checklists.models import Checklist, Task
+from checklists.models import Checklist, Task, TemplateItem
 from patients.models import (
     DEMOGRAPHICS,
     CareEvent,
@@ -44,11 +46,51 @@ class UTCDateTimeField(serializers.DateTimeField):
         return dt.UTC
 
 
+class JSONValue(serializers.JSONField):
+    """Any JSON whose strings, nested ones and keys included, hold no NUL character: DRF's
+    CharField refuses one (ProhibitNullCharactersValidator), its JSONField does not, and
+    PostgreSQL's text and jsonb cannot hold it (a DataError, a 500)."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if _holds_nul(data):
+            raise serializers.ValidationError(
+                ProhibitNullCharactersValidator.message, code="null_characters_not_allowed"
+            )
+        return data
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(inner) for key, inner in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(inner) for inner in value)
+    return False
+
+
 class Record(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,
     }
+
+
+# The largest id there can be: PostgreSQL's bigint, and SQLite's integer (`make run`). A larger
+# number names nothing, and SQLite cannot even compare it (an OverflowError, a 500): a 400 says so,
+# which tells nobody which ids exist.
+MAX_ID = 2**63 - 1
+NOT_AN_ID = f"An id: a whole number from 1 to {MAX_ID}."
+
+
+class IdField(serializers.IntegerField):
+    """An id in a body, from 1 to MAX_ID."""
+
+    default_error_messages = {"min_value": NOT_AN_ID, "max_value": NOT_AN_ID}
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class Body(serializers.Serializer):
@@ -161,6 +203,12 @@ class TaskOut(Record):
             "verified_at",
             "not_applicable_reason",
         ]
+        extra_kwargs = {
+            "value": {
+                "help_text": "The answer as text, as the page shows it. A date and time: as sent, with +00:00 added "
+                "when it came without an offset; a premedication time: on the unit's clock, without an offset."
+            }
+        }
 
 
 class ChecklistOut(Record):
@@ -369,7 +417,10 @@ class Reason(Body):
 
 
 class TaskAnswer(Body):
-    value = serializers.JSONField(help_text='The answer: true for a checkbox, "attested", a number, a choice, text.')
+    value = JSONValue(
+        help_text='The answer: true for a checkbox, "attested", a number, a choice, text, a date and time '
+        "(ISO 8601; without an offset, UTC)."
+    )
     confirmed = serializers.BooleanField(
         default=False, help_text="Record an answer that fails the hard stop anyway (the 400 said why)."
     )
@@ -377,6 +428,12 @@ class TaskAnswer(Body):
     def validate_value(self, value):
         if not isinstance(value, str | int | float | bool) or value is None:
             raise serializers.ValidationError("Send a string, a number or true.")
+        task = self.context.get("target")
+        if isinstance(value, str) and task is not None and task.response_kind == TemplateItem.ResponseKind.DATETIME:
+            # The API's times are UTC, as its docs say; the task's field reads a time without an
+            # offset on the unit's clock (the page's, for a person at the bedside). So the offset
+            # is added here, and kept with the answer: the page then shows it unmistakably.
+            return utc_unless_offset(value)
         return "yes" if value is True else str(value)
 
 
@@ -389,9 +446,7 @@ class FirstVisit(Body):
 
 
 class MarkRead(Body):
-    ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=500, help_text="Those; all if left out."
-    )
+    ids = serializers.ListField(child=IdField(), required=False, max_length=500, help_text="Those; all if left out.")
 
 
 class HandoffActionIn(Body):
@@ -401,10 +456,10 @@ class HandoffActionIn(Body):
 
 
 class HandoffIn(Body):
-    event = serializers.IntegerField(min_value=1, help_text="The discharge (or other event) it belongs to.")
+    event = IdField(help_text="The discharge (or other event) it belongs to.")
     kind = serializers.ChoiceField(choices=Handoff.Kind.choices, default=Handoff.Kind.HOSPITAL_HOME)
-    to_unit = serializers.IntegerField(min_value=1)
-    to_person = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    to_unit = IdField()
+    to_person = IdField(required=False, allow_null=True)
     illness_severity = serializers.ChoiceField(choices=Handoff.Severity.choices, default=Handoff.Severity.STABLE)
     patient_summary = serializers.CharField(allow_blank=True, default="", max_length=SUMMARY_MAX)
     pump = serializers.CharField(allow_blank=True, default="", max_length=LINE_MAX)

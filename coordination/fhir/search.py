@@ -20,7 +20,7 @@ COMMON_PARAMS = {
     "_id": "the resource id",
     "_count": f"page size (default {DEFAULT_COUNT}, at most {MAX_COUNT})",
     "_offset": "matches to skip (the next link sets it)",
-    "_format": "json (the only format served)",
+    "_format": "json (the only format served; read by the views' content negotiation)",
 }
 JSON_FORMATS = {"json", "application/json", "application/fhir+json", "fhir+json"}
 
@@ -71,10 +71,13 @@ def _identifier_matches(resource: dict, token: str) -> bool:
     )
 
 
-def check_format(values: list[str]) -> None:
-    """`_format`'s values (a search's or an operation's): JSON only, else a 406 SearchError."""
+def check_format(values: list[str]) -> list[str]:
+    """`_format`'s values, JSON only, else a 406 SearchError. A `+` left unencoded in a query string
+    arrives as a space ("application/fhir json"): read as the `+` it was, as HAPI does."""
+    values = [value.strip().replace(" ", "+") for value in values]
     if any(value not in JSON_FORMATS for value in values):
         raise SearchError("This server answers in JSON only (_format=json).", status=406, code="not-supported")
+    return values
 
 
 def _patients(user, search: Search):
@@ -106,8 +109,6 @@ def parse(kind: ResourceType, query) -> Search:
             search.count = _integer("_count", values[-1], low=0, high=MAX_COUNT)
         elif name == "_offset":
             search.offset = _integer("_offset", values[-1], low=0, high=10**9)
-        elif name == "_format":
-            check_format(values)
         elif name == "_id":
             for options in _alternatives(values):
                 search.ids = set(options) if search.ids is None else search.ids & set(options)

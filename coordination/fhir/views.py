@@ -4,7 +4,8 @@ DRF views on the project's default authentication (a session, or a personal toke
 application/fhir+json (application/json to a client that asks for it). Every error is an
 OperationOutcome with its status: 400 for a search the server cannot run, 401/403 for a caller
 not signed in, 404 for an unknown id or a patient that the caller may not see (its existence
-must not leak), 405 for a write, 406 for a format other than JSON. Every answer that shows
+must not leak) and for an address that is no endpoint, 405 for a write, 406 for a format other than
+JSON (`_format`, or the Accept header). Every answer that shows
 patient data writes one audit row naming the patients it shows.
 """
 
@@ -16,9 +17,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import APISettings
 from rest_framework.views import APIView
 
 from accounts.audit import audit_record
@@ -38,6 +42,21 @@ FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 class FhirJSONRenderer(JSONRenderer):
     media_type = "application/fhir+json"
     format = "fhir"
+
+
+class FhirNegotiation(DefaultContentNegotiation):
+    """FHIR's `_format` (json or application/fhir+json: FHIR's JSON; application/json: the same as
+    plain JSON; anything else, XML included, a 406), else the Accept header. DRF's own `?format=`
+    is no FHIR parameter: left to the views, a search refuses it as any unknown parameter."""
+
+    settings = APISettings({"URL_FORMAT_OVERRIDE": None})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        formats = check_format(request.query_params.getlist("_format"))
+        if not formats:
+            return super().select_renderer(request, renderers)
+        media_type = "application/json" if formats[-1] == "application/json" else FhirJSONRenderer.media_type
+        return next(renderer for renderer in renderers if renderer.media_type == media_type), media_type
 
 
 def operation_outcome(code: str, message: str, *, severity: str = "error") -> dict:
@@ -61,6 +80,7 @@ ISSUE_CODES = {
 
 class FhirView(APIView):
     renderer_classes = [FhirJSONRenderer, JSONRenderer]
+    content_negotiation_class = FhirNegotiation
     permission_classes = [IsAuthenticated]
     # Out of the REST API's OpenAPI schema: FHIR describes itself (the CapabilityStatement).
     schema = None
@@ -90,6 +110,13 @@ class FhirView(APIView):
         return response
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def takes_no_parameters(self, what: str) -> None:
+        """A read or an operation takes `_format` alone: anything else is refused, not ignored, so
+        that a client never mistakes what it did not ask for for what it asked."""
+        unknown = sorted(name for name in self.request.query_params if name != "_format")
+        if unknown:
+            raise SearchError(f"{what} takes no parameter here but _format ({', '.join(unknown)}).")
 
     def kind(self, resource_type: str):
         if resource_type not in CATALOGUE:
@@ -167,6 +194,7 @@ class SearchView(FhirView):
 class ReadView(FhirView):
     def get(self, request, resource_type: str, resource_id: str):
         kind = self.kind(resource_type)
+        self.takes_no_parameters("A read")
         if not FHIR_ID.fullmatch(resource_id):
             self.refuse(what=kind.name, object_id=resource_id)
         matches = run(request.user, Search(kind, ids={resource_id}))
@@ -183,10 +211,7 @@ class EverythingView(FhirView):
     references all resolve inside it."""
 
     def get(self, request, resource_id: str):
-        unknown = [name for name in request.query_params if name != "_format"]
-        if unknown:
-            raise SearchError(f"$everything takes no parameter here ({', '.join(sorted(unknown))}).")
-        check_format(request.query_params.getlist("_format"))
+        self.takes_no_parameters("$everything")
         is_pk = resource_id.isdecimal() and len(resource_id) <= 18  # a Patient's id is its pk, a bigint
         patient = visible_patients(request.user).filter(pk=resource_id).first() if is_pk else None
         if patient is None:
@@ -210,3 +235,13 @@ class EverythingView(FhirView):
             operation="everything",
         )
         return Response(body)
+
+
+class NotFoundView(FhirView):
+    """What no route of the FHIR server matches (`/fhir/R4/`, `Patient/`, `Patient/1/_history`): a
+    404 OperationOutcome, to anyone (it names no data), not the site's HTML page."""
+
+    permission_classes = [AllowAny]
+
+    def initial(self, request, *args, **kwargs):
+        raise NotFound("No such address on this FHIR server: see /fhir/R4/metadata for what it serves.")

@@ -94,3 +94,76 @@ def test_a_cursor_that_is_not_ours_is_a_404_invalid_cursor(client, templates, pa
     response = client.get(path, query, **bearer(token_for(nurse)))
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
     assert response.json()["detail"] == "Invalid cursor"
+
+
+# --- ids beyond any id: a clear 400, not a 500 on SQLite (`make run`), whose integers overflow ----
+
+BEYOND = f"An id: a whole number from 1 to {2**63 - 1}."
+
+
+@pytest.mark.parametrize("value", [str(2**63), "99999999999999999999", "-99999999999999999999", "0"])
+@pytest.mark.parametrize("path", ["/api/v1/tasks/?patient=", "/api/v1/handoffs/?to_unit=", "/api/v1/patients/?unit="])
+def test_an_id_filter_that_no_id_can_match_is_a_400_at_its_parameter(client, nurse, path, value):
+    response = client.get(path + value, **bearer(token_for(nurse)))
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    parameter = path.rsplit("?", 1)[1].rstrip("=")
+    assert response.json()["errors"] == {parameter: [BEYOND]}
+
+
+def test_the_largest_id_there_can_be_filters_to_nothing(client, nurse, patient, templates):
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))])
+    response = client.get(f"/api/v1/tasks/?patient={2**63 - 1}", **bearer(token_for(nurse)))
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_marking_read_an_id_that_no_notification_can_have_is_a_400_at_its_place(client, nurse):
+    Notification.objects.create(recipient=nurse, title="Yours")
+    response = client.post(
+        reverse("api:notification-read-all"),
+        {"ids": [1, 10**20]},
+        content_type="application/json",
+        **bearer(token_for(nurse)),
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"ids.1": [BEYOND]}
+    assert Notification.objects.get().read_at is None
+
+
+# --- an unknown query parameter is refused, never ignored: `?patients=12` would answer every task ---
+
+
+@pytest.mark.parametrize(
+    ("path", "unknown"),
+    [
+        ("/api/v1/tasks/?patients={patient}", "patients"),  # a typo for `patient`
+        ("/api/v1/tasks/?patient={patient}&satus=open", "satus"),
+        ("/api/v1/events/?ordering=-planned_at", "ordering"),  # no list is ordered on request
+        ("/api/v1/notifications/?unread=true&mine=1", "mine"),
+        ("/api/v1/regimens/?indication=relapsed", "indication"),
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_naming_it(client, nurse, patient, path, unknown):
+    response = client.get(path.format(patient=patient.pk), **bearer(token_for(nurse)))
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    (message,) = response.json()["errors"][unknown]
+    assert message.startswith("Unknown parameter. This list takes: ")
+    assert list(response.json()["errors"]) == [unknown]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tasks/?patient={patient}&status=open&role=nurse&page_size=2&format=json",
+        "/api/v1/notifications/?unread=true&page_size=5",
+        "/api/v1/patients/?unit={unit}&mrn=X",
+        "/api/v1/regimens/?page_size=1",
+    ],
+)
+def test_the_known_filters_paging_and_format_parameters_are_taken(client, nurse, patient, templates, path):
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))])
+    secret = token_for(nurse)
+    response = client.get(path.format(patient=patient.pk, unit=patient.unit_id), **bearer(secret))
+    assert response.status_code == 200, response.content
+    while response.json()["next"]:  # the cursor's own parameter too
+        response = client.get(response.json()["next"], **bearer(secret))
+        assert response.status_code == 200, response.content

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from checklists.models import Task
 from checklists.recorded import assessment_answer
-from checklists.services import checklists_instantiate, task_claim, task_complete
+from checklists.services import checklists_instantiate, task_claim, task_complete, task_undo
 from patients.models import ToxicityAssessment
 
 from ..checklists.helpers import make_event, publish_template
@@ -261,3 +262,63 @@ def test_a_double_check_marked_not_applicable_is_a_400_that_says_why(client, nur
     assert response.status_code == 400
     assert "independent double check cannot be skipped" in response.json()["errors"]["reason"][0]
     assert Task.objects.get(pk=tasks["pump"].pk).status == Task.Status.OPEN
+
+
+# --- a date and time sent without an offset is UTC (README, REST API) --------------------------
+
+EVENING_IN_NEW_YORK = dt.datetime(2026, 12, 7, 0, 53, tzinfo=dt.UTC)  # 19:53 on 6 December in New York
+
+
+def datetime_task(patient, item: dict) -> Task:
+    publish_template(items=[item], name="Times")
+    checklists_instantiate(events=[make_event(patient, planned_at=EVENING_IN_NEW_YORK + dt.timedelta(hours=3))])
+    return Task.objects.get(text=item["text"])
+
+
+def test_a_premedication_time_sent_without_an_offset_is_read_as_utc_not_the_units_clock(
+    client, nurse, patient, time_machine
+):
+    time_machine.move_to(EVENING_IN_NEW_YORK, tick=False)
+    item = {"text": "Premedication given at", "response_kind": "datetime", "records": "premedication_time"}
+    task = datetime_task(patient, item)
+    # 20:00 UTC is 15:00 in New York, five hours ago; read on the unit's clock it was an hour ahead.
+    response = post(client, "complete", task, token_for(nurse), {"value": "2026-12-06T20:00:00", "confirmed": True})
+    assert response.status_code == 200, response.content
+    # Kept as the page shows it (the unit's clock), with the regimen's window it missed.
+    assert response.json()["value"].startswith("2026-12-06 15:00 (")
+
+
+def test_a_date_and_time_answer_sent_without_an_offset_is_kept_with_utcs(client, nurse, patient, time_machine):
+    time_machine.move_to(EVENING_IN_NEW_YORK, tick=False)
+    task = datetime_task(patient, {"text": "Line placed at", "response_kind": "datetime"})
+    secret = token_for(nurse)
+    response = post(client, "complete", task, secret, {"value": "2026-12-06T20:00"})
+    assert response.status_code == 200, response.content
+    # Kept with its offset, so that the page, whose answers are on the unit's clock, cannot misread it.
+    assert response.json()["value"] == "2026-12-06T20:00:00+00:00"
+    task_undo(task=task, actor=nurse, reason="Again, with its offset")
+    response = post(client, "complete", task, secret, {"value": "2026-12-06T15:00-05:00"})
+    assert response.json()["value"] == "2026-12-06T15:00-05:00"  # one with an offset is kept as sent
+
+
+# --- a NUL character, which PostgreSQL's text cannot hold, is refused at its field --------------
+
+
+@pytest.mark.parametrize("value", ["ok\u0000evil", "\u0000"])
+def test_a_nul_character_in_a_text_answer_is_a_400_at_its_field_not_a_server_error(client, nurse, patient, value):
+    publish_template(items=[{"text": "Caregiver's questions", "response_kind": "text"}], name="Teaching")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Caregiver's questions")
+    response = post(client, "complete", task, token_for(nurse), {"value": value})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["value"] == ["Null characters are not allowed."]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+def test_a_nul_character_reaching_the_service_is_refused_at_the_answers_field(nurse, patient):
+    publish_template(items=[{"text": "Caregiver's questions", "response_kind": "text"}], name="Teaching")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Caregiver's questions")
+    with pytest.raises(ValidationError) as refused:
+        task_complete(task=task, actor=nurse, value="ok\x00evil")
+    assert refused.value.message_dict == {"value": ["Null characters are not allowed."]}

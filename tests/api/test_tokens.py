@@ -2,9 +2,12 @@
 
 import datetime as dt
 import logging
+import re
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -243,3 +246,16 @@ def test_signing_out_of_a_browser_leaves_the_users_tokens_working(client, nurse,
     verified_login(client, nurse)
     client.post(reverse("logout"))
     assert client.__class__().get(PATIENTS, **bearer(secret)).status_code == 200
+
+
+def test_every_authorization_header_the_readme_shows_signs_in(client, nurse):
+    """The README's curl examples (REST API, FHIR) are copied by integrators: each header they show
+    must be one the API and FHIR accept (a `Token` scheme there answered 401)."""
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    shown = re.findall(r'-H "Authorization: (\w+) \$TOKEN"', readme)
+    assert len(shown) >= 3  # the REST API's two examples and FHIR's
+    secret = token_for(nurse)
+    for scheme in shown:
+        for url in (PATIENTS, "/fhir/R4/Patient"):
+            response = client.get(url, HTTP_AUTHORIZATION=f"{scheme} {secret}")
+            assert response.status_code == 200, (scheme, url, response.status_code)

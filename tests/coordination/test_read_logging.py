@@ -7,6 +7,7 @@ import pytest
 from django.urls import resolve, reverse
 
 from accounts.models import AuditEvent
+from coordination.reminders.models import Notification
 from patients.models import Patient
 
 from ..factories import CareTeamMemberFactory, PatientFactory
@@ -62,6 +63,7 @@ LISTS = {
     "handoff_review": ("coordinator", "coordination.handoff_review"),
     "alert_list": ("nurse", "coordination.alert_list"),
     "reports:unit": ("coordinator", "coordination.unit_report"),
+    "notifications": ("nurse", "coordination.notifications"),
 }
 # Pages of patient data deliberately not in PAGES (none today).
 NOT_YET_LOGGED: set[str] = set()
@@ -237,8 +239,9 @@ API_LISTS = [
 
 def test_every_api_read_of_patient_data_is_walked_here():
     api_reads = {name for name in RULES if name.startswith("api:") and name.endswith(("-list", "-detail"))}
-    not_patient_data = {"api:regimen-list", "api:regimen-detail", "api:notification-list"}
-    assert api_reads - not_patient_data == API_DETAILS.keys() | set(API_LISTS)
+    not_patient_data = {"api:regimen-list", "api:regimen-detail"}
+    own = {"api:notification-list"}  # the caller's own, naming patients: walked on its own, below
+    assert api_reads - not_patient_data - own == API_DETAILS.keys() | set(API_LISTS)
 
 
 @pytest.mark.parametrize("name", API_DETAILS)
@@ -269,3 +272,32 @@ def test_an_api_read_refused_is_logged_as_denied_not_as_a_read(client, world):
     assert response.status_code == 404
     assert not reads(actor_id=outsider.pk, outcome=AuditEvent.Outcome.SUCCESS)
     assert reads(actor_id=outsider.pk, outcome=AuditEvent.Outcome.DENIED, object_id=str(targets["weight"].pk))
+
+
+# --- the bell's notifications: their titles name patients (name, MRN, a grade of CRS) ------------
+
+
+def test_the_notifications_page_and_the_api_list_log_the_patients_they_name(client, world):
+    users, targets = world
+    nurse, patient = users["nurse"], targets["patient"]
+    Notification.objects.create(recipient=nurse, title=f"Grade 4 cytokine release syndrome: {patient}", patient=patient)
+    Notification.objects.create(recipient=nurse, title="Your reminder settings changed")  # names nobody
+    sign_in(client, nurse)
+
+    (page,) = get(client, "notifications")
+    (api,) = get(client, "api:notification-list", **api_headers(nurse))
+
+    assert (page.actor_id, page.object_type, page.patient_id) == (nurse.pk, "coordination.notifications", None)
+    assert (api.actor_id, api.object_type, api.patient_id) == (nurse.pk, "api.notification", None)
+    assert page.detail == api.detail == {"patients": [patient.pk]}
+
+
+def test_the_bells_count_names_nobody_and_is_no_read(client, world):
+    users, targets = world
+    nurse, patient = users["nurse"], targets["patient"]
+    Notification.objects.create(recipient=nurse, title=f"Overdue: {patient}", patient=patient)
+    sign_in(client, nurse)
+    response = client.get(reverse("notification_bell"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert patient.family_name not in response.text and patient.mrn not in response.text  # a count, no name
+    assert get(client, "notification_bell") == []

@@ -227,6 +227,50 @@ def test_json_is_answered_as_json_and_xml_is_not_acceptable(client, world):
     assert outcome_of(fhir_get(client, f"{path}/$everything?_format=xml"), 406)
 
 
+@pytest.mark.parametrize("path", ["", "Patient/", "Patient/{patient}/_history", "metadata/", "Patient/{patient}/x/y"])
+def test_an_address_that_is_no_route_is_an_operation_outcome_404_not_the_sites_page(client, world, path):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    response = fhir_get(client, path.format(patient=targets["patient"].pk))
+    assert response["Content-Type"].startswith(FHIR_JSON)
+    assert outcome_of(response, 404)["code"] == "not-found"
+    client.logout()  # nor to a caller not signed in: the answer names no data
+    assert outcome_of(fhir_get(client, path.format(patient=targets["patient"].pk)), 404)["code"] == "not-found"
+
+
+@pytest.mark.parametrize("fmt", ["json", "application/fhir+json", "fhir+json"])
+@pytest.mark.parametrize("path", ["Patient", "Patient/{patient}", "Patient/{patient}/$everything", "metadata"])
+def test_format_json_is_answered_as_fhir_json(client, world, path, fmt):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    response = fhir_get(client, path.format(patient=targets["patient"].pk) + f"?_format={fmt}")
+    assert response.status_code == 200 and response["Content-Type"].startswith(FHIR_JSON)
+    parsed(response.json())
+
+
+@pytest.mark.parametrize("path", ["Patient", "Patient/{patient}", "Patient/{patient}/$everything", "metadata"])
+def test_format_application_json_is_answered_as_json_and_xml_is_not_acceptable_everywhere(client, world, path):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    path = path.format(patient=targets["patient"].pk)
+    assert fhir_get(client, f"{path}?_format=application/json")["Content-Type"].startswith("application/json")
+    for xml in ("xml", "application/fhir+xml"):
+        response = fhir_get(client, f"{path}?_format={xml}")
+        assert response["Content-Type"].startswith(FHIR_JSON)
+        assert outcome_of(response, 406)["code"] == "not-supported"
+
+
+def test_drfs_format_is_no_fhir_parameter_and_is_refused_as_any_unknown_one(client, world):
+    users, targets, _ = world
+    sign_in(client, users["nurse"])
+    for fmt in ("xml", "json"):
+        for path in ("Patient", f"Patient/{targets['patient'].pk}"):
+            response = fhir_get(client, f"{path}?format={fmt}")
+            assert response["Content-Type"].startswith(FHIR_JSON)
+            issue = outcome_of(response, 400)
+            assert "format" in issue["diagnostics"] and "_format" in issue["diagnostics"]
+
+
 # --- the mappings --------------------------------------------------------------------------------
 
 

@@ -11,14 +11,17 @@ from ...reminders.models import Notification
 from ...reminders.selectors import visible_notifications
 from ...reminders.services import notifications_mark_read
 from .. import serializers
+from .base import ListLogged
 
 
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only the unread.")]))
-class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Newest first; `?unread=true` for those not read yet."""
+class NotificationViewSet(ListLogged, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Newest first; `?unread=true` for those not read yet. Their titles name patients (name, MRN,
+    a grade of CRS): a page of them is a read of those patients, logged (`ListLogged`)."""
 
     serializer_class = serializers.NotificationOut
     queryset = Notification.objects.all()
+    query_parameters = ("unread",)  # read below (filters.KnownParameters refuses any other)
 
     def get_queryset(self):
         mine = visible_notifications(self.request.user)

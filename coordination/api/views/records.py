@@ -97,7 +97,8 @@ class ChecklistViewSet(PatientData):
 
 
 class InterruptionViewSet(PatientData):
-    """Stops of the infusion and their restarts (the course plan's, on the patient's record)."""
+    """Stops of the infusion and their restarts (the course plan's, on the patient's record),
+    oldest first."""
 
     serializer_class = serializers.InterruptionOut
     audit_type = "patients.interruption"
@@ -120,7 +121,7 @@ class AssessmentViewSet(PatientData):
 
 
 class PumpEventViewSet(PatientData):
-    """Pump and line events (alarms, disconnections, leaks), marked when out of hours."""
+    """Pump and line events (alarms, disconnections, leaks), marked when out of hours; oldest first."""
 
     serializer_class = serializers.PumpEventOut
     audit_type = "patients.pumpevent"
@@ -132,7 +133,7 @@ class PumpEventViewSet(PatientData):
 
 
 class CheckInViewSet(PatientData):
-    """Daily home checks (temperature, warning signs, the pump) and their red flags."""
+    """Daily home checks (temperature, warning signs, the pump) and their red flags; oldest first."""
 
     serializer_class = serializers.CheckInOut
     audit_type = "patients.homecheckin"
@@ -144,7 +145,7 @@ class CheckInViewSet(PatientData):
 
 
 class RegimenViewSet(viewsets.ReadOnlyModelViewSet):
-    """The regimen library and its versions (no patient data)."""
+    """The regimen library and its versions (no patient data), by id."""
 
     serializer_class = serializers.RegimenOut
     queryset = Regimen.objects.prefetch_related("versions")

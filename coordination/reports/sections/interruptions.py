@@ -45,7 +45,8 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
     """Interruptions that began in the period by cause and by what their length meant (each
     course's regimen version's marks) with the median length of those restarted by now; the worst
     CRS and ICANS grade of each patient in each cycle number among the assessments of the period;
-    pump and line events by hour of day on the unit's clock. Four queries."""
+    pump and line events by hour of day on the unit's clock. Three queries, and a fourth for the
+    marks when the period has interruptions (SQLite: one more, for the lengths' percentiles)."""
     breaks = Interruption.objects.filter(
         patient__unit_id=unit.pk, stopped_at__gte=period.start, stopped_at__lt=period.end
     ).annotate(supervised_from=HoursAfter("stopped_at", "course__regimen_version__supervised_restart_after_hours"))

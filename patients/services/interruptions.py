@@ -247,7 +247,7 @@ def _plan_re_escalation(interruption: Interruption, *, course: TreatmentCourse, 
     """The re-escalation `re_escalation_after_days` after the restart, in the cycle the infusion
     restarted in; None when it would fall at or after that cycle's pump-off. A step-up (its
     dexamethasone, its bag) needs a running infusion: in the rest nothing runs, and the next cycle
-    starts at its own dose (28 mcg/day from day 1 after cycle 1), so the cycle ends at the restart
+    starts at its own dose (its cycle rule's, from its day 1), so the cycle ends at the restart
     dose (`schedule.low_dose_at` reads it so), and the restart's note says so."""
     version = course.regimen_version
     # Read again: the builds above moved the cycle's end by the break, or began a new cycle.

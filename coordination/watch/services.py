@@ -16,7 +16,15 @@ from checklists.models import Task, TemplateItem
 from checklists.recorded import ASSESSMENT_TASK_WINDOW, assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
-from patients.models import CareTeamMember, HomeCheckIn, Patient, ToxicityAssessment, Transfer
+from patients.models import (
+    CareTeamMember,
+    HomeCheckIn,
+    Interruption,
+    Patient,
+    RegimenVersion,
+    ToxicityAssessment,
+    Transfer,
+)
 from patients.selectors import other_seizure_in_course
 from patients.services import access_grant_open, neurotoxicity_stops_for_good
 from patients.warning_signs import SEIZURE
@@ -179,14 +187,26 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     if not findings:
         return None
     worst = max(assessment.crs, assessment.icans)
-    if worst >= 4 or second_seizure or why_stop:
+    if _grade_stops_for_good(assessment) or second_seizure or why_stop:
         ask = ToxicityAlert.Ask.STOP_FOR_GOOD
-    elif worst == 3:
+    elif worst >= 3:
         ask = ToxicityAlert.Ask.INTERRUPTION
     else:
         ask = ToxicityAlert.Ask.NOTHING
     reason = " and ".join(findings)
     return Signal(reason[:1].upper() + reason[1:], ask)
+
+
+def _grade_stops_for_good(assessment: ToxicityAssessment) -> bool:
+    """CRS or ICANS at a grade from which the course's regimen version stops it for good (the
+    label: grade 4 of either; CLINICAL.md), as a restart after it is refused
+    (patients.services.interruptions). Outside a course, a regimen version's defaults: the label's."""
+    version = assessment.course.regimen_version if assessment.course_id else RegimenVersion()
+    return any(
+        (from_grade := version.stops_for_good_from_grade(kind)) is not None and grade >= from_grade
+        for kind, grade in ((Interruption.ToxicityKind.CRS, assessment.crs),
+                            (Interruption.ToxicityKind.NEUROLOGICAL, assessment.icans))
+    )  # fmt: skip
 
 
 def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:

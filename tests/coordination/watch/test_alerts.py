@@ -17,8 +17,8 @@ from coordination.reminders.delivery import reminders_deliver
 from coordination.reminders.selectors import unread_count
 from coordination.watch.models import ToxicityAlert, WatchUnitRule
 from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_escalate, roster_replace
-from patients.grading import Consciousness, Seizure
-from patients.models import AccessGrant, Indication, Interruption
+from patients.grading import Consciousness, Seizure, Vasopressors
+from patients.models import AccessGrant, Indication, Interruption, RegimenVersion
 from patients.services import (
     assessment_record,
     check_in_record,
@@ -557,3 +557,21 @@ def test_an_open_alert_follows_the_patient_to_the_new_units_board_and_roster(
     alerts_escalate(now=alert.escalate_at)
     assert old_second.username not in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)
     assert "coordinator2" in recipients(alert, Reminder.Kind.TOXICITY_ESCALATION)
+
+
+GRADE_4_CRS = {"temperature": Decimal("39.0"), "hypotension": True, "vasopressors": Vasopressors.SEVERAL}
+
+
+def test_grade_4_crs_asks_for_a_stop_for_good_as_the_course_s_regimen_says(patient, nurse, roster):
+    """The grade from which the watch asks for a stop for good is the regimen version's, as the
+    restart's refusal reads it (the label: grade 4)."""
+    course_from(patient, dt.date(2026, 2, 20))
+    alert = assess(patient, nurse, **GRADE_4_CRS).alerts.get()
+    assert (alert.reason, alert.ask) == ("CRS grade 4", ToxicityAlert.Ask.STOP_FOR_GOOD)
+
+
+def test_a_regimen_that_does_not_stop_grade_4_crs_for_good_asks_for_an_interruption(patient, nurse, roster):
+    course = course_from(patient, dt.date(2026, 2, 20))
+    RegimenVersion.objects.filter(pk=course.regimen_version_id).update(crs_stop_for_good_from_grade=None)
+    alert = assess(patient, nurse, **GRADE_4_CRS).alerts.get()
+    assert (alert.reason, alert.ask) == ("CRS grade 4", ToxicityAlert.Ask.INTERRUPTION)

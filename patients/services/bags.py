@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import policy
+from ..hooks import notify_bag_recorded
 from ..models import BagOption, CareEvent, InfusionBag, Weighing
 from .weighings import latest_weighing
 
@@ -193,7 +194,7 @@ def infusion_bag_record(
         )
     if errors:
         raise ValidationError(errors)
-    return InfusionBag.objects.create(
+    bag = InfusionBag.objects.create(
         patient_id=event.patient_id,
         event=event,
         option=option,
@@ -211,6 +212,10 @@ def infusion_bag_record(
         recorded_by=actor,
         recorded_at=now,
     )
+    # A remade bag replaces the first (bag_for_event): a pump rate the nurse already checked
+    # against the first bag's label must be checked again when the new label's rate differs.
+    notify_bag_recorded(bag=bag, actor=actor)
+    return bag
 
 
 def _of_organisation(user, event: CareEvent) -> bool:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .. import policy
 from ..hooks import notify_bag_recorded
-from ..models import BagOption, CareEvent, InfusionBag, Weighing
+from ..models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
 from .weighings import latest_weighing
 
 # The events at which a new bag is hung (a step-up or re-escalation changes the dose: a new bag).
@@ -126,6 +126,19 @@ def infusion_bag_record(
         raise ValidationError("A bag is recorded for a cycle start, a step-up, a bag change or a restart.")
     if event.status == CareEvent.Status.CANCELLED:
         raise ValidationError("This event was cancelled.")
+    # While a stop lasts no bag change is due: the restart moves this event by the break's length,
+    # unknown yet, so the checks below (the bag lasts until it comes down, its expiry) would be
+    # made against times that will not hold, and the bag changes after the stop are off the plan
+    # (a step-up's bag was refused as "runs out before the cycle end 505 hours later").
+    stop = Interruption.objects.filter(
+        course_id=event.cycle.course_id, restarted_at__isnull=True, permanent=False, stopped_at__lte=event.planned_at
+    ).first()
+    if stop is not None:
+        stopped = timezone.localtime(stop.stopped_at, event.patient.unit.zone)
+        raise ValidationError(
+            f"The infusion is stopped since {stopped:%d %b %Y %H:%M}: the restart moves this "
+            f"{event.get_kind_display().lower()}. Record its bag once the restart is recorded."
+        )
     if not option.active:
         errors["option"] = "This bag is no longer offered."
     if not dose.strip():

@@ -13,8 +13,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Role
-from patients.models import BagOption, CareEvent, InfusionBag, Weighing
-from patients.services import bag_for_event, infusion_bag_record, next_change_after
+from patients.models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
+from patients.services import bag_for_event, infusion_bag_record, interruption_stop, next_change_after
 
 from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course
@@ -250,3 +250,37 @@ def test_a_bag_that_runs_out_before_it_comes_down_is_refused(patient, course, ph
     assert not InfusionBag.objects.exists()
     bag = infusion_bag_record(**{**fields, "option": option(48), "rate_ml_per_hour": "5"})
     assert bag.duration_hours == 48
+
+
+def test_no_bag_is_recorded_for_an_event_after_a_stop_that_lasts(
+    patient, course, pharmacist, checker, oncologist, time_machine
+):
+    """While a stop lasts no bag change is due (README): the restart moves the step-up by the break's
+    length, unknown yet, so a bag's expiry and length checked against today's plan say nothing of
+    when it will hang. Found by a review: the step-up's bag was recorded during the stop, its expiry
+    checked against a time that the restart then moved past it."""
+    stopped_at = dt.datetime(2026, 3, 4, 10, tzinfo=NY)  # cycle 1 day 3, in hospital
+    time_machine.move_to(stopped_at + dt.timedelta(hours=1), tick=False)
+    now = stopped_at + dt.timedelta(hours=1)
+    interruption_stop(course=course, stopped_at=stopped_at, cause=Interruption.Cause.OTHER, actor=oncologist, now=now)
+    weigh(patient, "70", at=now - dt.timedelta(minutes=30))
+    # The bag changes after the stop are taken off the plan; the step-up stays, to move with the restart.
+    (change,) = live(course, CareEvent.Kind.DOSE_STEP_UP)
+    fields = {
+        "event": change,
+        "option": option(24),
+        "dose": "28 mcg/day",
+        "dose_basis": InfusionBag.DoseBasis.WEIGHT,
+        "volume_ml": "240",
+        "rate_ml_per_hour": "10",
+        "expires_at": change.planned_at + dt.timedelta(hours=30),
+        "stabiliser_added": True,
+        "compounded_by": pharmacist,
+        "checked_by": checker,
+        "actor": pharmacist,
+        "now": now,
+    }
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**fields)
+    assert "infusion is stopped" in refused.value.messages[0]
+    assert not InfusionBag.objects.exists()

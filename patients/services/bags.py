@@ -239,3 +239,21 @@ def _of_organisation(user, event: CareEvent) -> bool:
 def bag_for_event(event_id: int) -> InfusionBag | None:
     """The bag hung at an event: the newest recorded (a remade bag replaces the first)."""
     return InfusionBag.objects.filter(event_id=event_id).order_by("-recorded_at", "-pk").first()
+
+
+def bag_expiry_warning(bag: InfusionBag | None, event: CareEvent) -> str:
+    """Said beside the bag hung at `event` when it now expires before it comes down ("" otherwise).
+    Its expiry was checked against the plan when it was recorded (infusion_bag_record); a short
+    stop pauses the bag and moves the next change later by the break, so a bag that lasted may
+    now run past its expiry."""
+    if bag is None:
+        return ""
+    following = next_change_after(event)
+    if following is None or bag.expires_at >= following.planned_at:
+        return ""
+    zone = event.patient.unit.zone
+    return (
+        f"This bag expires before it comes down: it expires {timezone.localtime(bag.expires_at, zone):%d %b %Y %H:%M}, "
+        f"and the plan, moved since it was recorded, takes it down at the {following.get_kind_display().lower()} "
+        f"on {timezone.localtime(following.planned_at, zone):%d %b %Y %H:%M}: ask the pharmacy for a new bag."
+    )

@@ -11,10 +11,17 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from accounts.models import Role
-from patients.models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
-from patients.services import bag_for_event, infusion_bag_record, interruption_stop, next_change_after
+from patients.models import BagOption, CareEvent, InfusionBag, Interruption, PumpEvent, Weighing
+from patients.services import (
+    bag_for_event,
+    infusion_bag_record,
+    interruption_stop,
+    next_change_after,
+    pump_event_record,
+)
 
 from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course
@@ -284,3 +291,33 @@ def test_no_bag_is_recorded_for_an_event_after_a_stop_that_lasts(
         infusion_bag_record(**fields)
     assert "infusion is stopped" in refused.value.messages[0]
     assert not InfusionBag.objects.exists()
+
+
+def test_a_bag_that_a_moved_plan_leaves_expiring_before_it_comes_down_is_flagged_on_its_event(
+    client, patient, good, start_event, pharmacist, nurse, time_machine
+):
+    """A short pump stop only pauses the bag, and the next change moves later by the break
+    (README); the bag hung was checked against the change as it was planned. Found by a review:
+    after a 3-hour stop the event page still showed the bag as good while it expired an hour before
+    the moved change, so it would be infused past its expiry."""
+    weigh(patient, "70")
+    following = next_change_after(start_event)
+    infusion_bag_record(**{**good, "expires_at": following.planned_at + dt.timedelta(hours=1)})
+    stopped_at = start_event.planned_at + dt.timedelta(hours=5)
+    time_machine.move_to(stopped_at + dt.timedelta(hours=4), tick=False)
+    pump_event_record(
+        patient=patient,
+        actor=nurse,
+        kind=PumpEvent.Kind.OCCLUSION_ALARM,
+        occurred_at=stopped_at,
+        reported_by=PumpEvent.Reporter.NURSE,
+        action_taken="Line unkinked.",
+        infusion_stopped_at=stopped_at,
+        infusion_restarted_at=stopped_at + dt.timedelta(hours=3),
+    )
+    moved = next_change_after(start_event)
+    assert moved.planned_at == following.planned_at + dt.timedelta(hours=3)
+    client.force_login(pharmacist)
+    page = client.get(reverse("event_detail", args=[start_event.pk])).content.decode()
+    assert "expires before it comes down" in page
+    assert "ask the pharmacy for a new bag" in page

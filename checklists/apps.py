@@ -7,8 +7,9 @@ class ChecklistsConfig(AppConfig):
 
     def ready(self):
         # Checklists follow their care events: the patients layer calls us through its hook.
-        from patients.hooks import register_events_listener
+        from patients.hooks import register_bag_listener, register_events_listener
 
-        from .services import on_events_changed
+        from .services import on_bag_recorded, on_events_changed
 
         register_events_listener(on_events_changed)
+        register_bag_listener(on_bag_recorded)

@@ -737,6 +737,42 @@ def on_events_changed(
         checklists_refresh(events=refreshed)
 
 
+def on_bag_recorded(*, bag, actor) -> None:
+    """The patients layer's hook: a bag recorded for an event replaces the one before it
+    (patients.services.bag_for_event). A "Pump rate entered" answer that passed against the earlier
+    bag's label and differs from the new label's rate is reopened, with the tasks done after it that
+    depend on it (the independent double-check of that rate): left done, the gate would say ready
+    while the pump runs the new bag at the old rate. The event is locked by the caller."""
+    answered = Task.objects.select_for_update(of=("self",)).filter(
+        event_id=bag.event_id, records=TemplateItem.Records.PUMP_RATE, status=Task.Status.DONE, hard_stop_failed=False
+    )
+    new_rate = f"{bag.rate_ml_per_hour.normalize():f} mL/h"
+    for task in answered:
+        if Decimal(task.value.split()[0]) == bag.rate_ml_per_hour:
+            continue
+        reason = (
+            f"A new bag at {new_rate} was recorded for this event; the pump rate {task.value} was checked "
+            "against the bag it replaced: enter the pump rate again."
+        )
+        for reopened in [task, *task.dependents.select_for_update(of=("self",)).filter(status=Task.Status.DONE)]:
+            undone = reopened.value
+            reopened.status = Task.Status.OPEN
+            reopened.value, reopened.hard_stop_failed = "", False
+            reopened.completed_by = reopened.completed_at = reopened.verified_by = reopened.verified_at = None
+            reopened.save(
+                update_fields=[
+                    "status",
+                    "value",
+                    "hard_stop_failed",
+                    "completed_by",
+                    "completed_at",
+                    "verified_by",
+                    "verified_at",
+                ]
+            )
+            _log(reopened, actor, TaskActivity.Action.UNDO, f"{undone}: {reason}", now=bag.recorded_at)
+
+
 def tasks_follow_events(*, events: Sequence[CareEvent]) -> int:
     """A moved event moves its open tasks, keeping each one's offset.
 

@@ -95,3 +95,24 @@ def register_transfer_listener(listener: TransferListener) -> Callable:
 def notify_transfer(*, transfer) -> None:
     for listener in _transfer_listeners:
         listener(transfer=transfer)
+
+
+class BagRecordedListener(Protocol):
+    def __call__(self, *, bag, actor) -> None: ...
+
+
+_bag_listeners: list[BagRecordedListener] = []
+
+
+def register_bag_listener(listener: BagRecordedListener) -> Callable:
+    """Higher layers re-check what was checked against an event's bag when a new bag replaces it
+    (checklists: the nurse's "Pump rate entered" answer)."""
+    if listener not in _bag_listeners:
+        _bag_listeners.append(listener)
+    return listener
+
+
+def notify_bag_recorded(*, bag, actor) -> None:
+    """Called in the recording transaction, with the event locked."""
+    for listener in _bag_listeners:
+        listener(bag=bag, actor=actor)

@@ -12,7 +12,14 @@
 - `team`: the care team, and transfers between units (the unit coordinator's).
 """
 
-from .bags import bag_for_event, bag_option_for_hours, infusion_bag_record, next_change_after, weighing_warning
+from .bags import (
+    bag_expiry_warning,
+    bag_for_event,
+    bag_option_for_hours,
+    infusion_bag_record,
+    next_change_after,
+    weighing_warning,
+)
 from .checkins import check_in_record
 from .grants import access_grant_close, access_grant_open
 from .interruptions import (
@@ -49,6 +56,7 @@ __all__ = [
     "care_team_add",
     "care_team_candidates",
     "care_team_remove",
+    "bag_expiry_warning",
     "bag_for_event",
     "bag_option_for_hours",
     "check_in_record",

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import policy
-from ..models import BagOption, CareEvent, InfusionBag, Weighing
+from ..hooks import notify_bag_recorded
+from ..models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
 from .weighings import latest_weighing
 
 # The events at which a new bag is hung (a step-up or re-escalation changes the dose: a new bag).
@@ -125,6 +126,19 @@ def infusion_bag_record(
         raise ValidationError("A bag is recorded for a cycle start, a step-up, a bag change or a restart.")
     if event.status == CareEvent.Status.CANCELLED:
         raise ValidationError("This event was cancelled.")
+    # While a stop lasts no bag change is due: the restart moves this event by the break's length,
+    # unknown yet, so the checks below (the bag lasts until it comes down, its expiry) would be
+    # made against times that will not hold, and the bag changes after the stop are off the plan
+    # (a step-up's bag was refused as "runs out before the cycle end 505 hours later").
+    stop = Interruption.objects.filter(
+        course_id=event.cycle.course_id, restarted_at__isnull=True, permanent=False, stopped_at__lte=event.planned_at
+    ).first()
+    if stop is not None:
+        stopped = timezone.localtime(stop.stopped_at, event.patient.unit.zone)
+        raise ValidationError(
+            f"The infusion is stopped since {stopped:%d %b %Y %H:%M}: the restart moves this "
+            f"{event.get_kind_display().lower()}. Record its bag once the restart is recorded."
+        )
     if not option.active:
         errors["option"] = "This bag is no longer offered."
     if not dose.strip():
@@ -193,7 +207,7 @@ def infusion_bag_record(
         )
     if errors:
         raise ValidationError(errors)
-    return InfusionBag.objects.create(
+    bag = InfusionBag.objects.create(
         patient_id=event.patient_id,
         event=event,
         option=option,
@@ -211,6 +225,10 @@ def infusion_bag_record(
         recorded_by=actor,
         recorded_at=now,
     )
+    # A remade bag replaces the first (bag_for_event): a pump rate the nurse already checked
+    # against the first bag's label must be checked again when the new label's rate differs.
+    notify_bag_recorded(bag=bag, actor=actor)
+    return bag
 
 
 def _of_organisation(user, event: CareEvent) -> bool:
@@ -221,3 +239,21 @@ def _of_organisation(user, event: CareEvent) -> bool:
 def bag_for_event(event_id: int) -> InfusionBag | None:
     """The bag hung at an event: the newest recorded (a remade bag replaces the first)."""
     return InfusionBag.objects.filter(event_id=event_id).order_by("-recorded_at", "-pk").first()
+
+
+def bag_expiry_warning(bag: InfusionBag | None, event: CareEvent) -> str:
+    """Said beside the bag hung at `event` when it now expires before it comes down ("" otherwise).
+    Its expiry was checked against the plan when it was recorded (infusion_bag_record); a short
+    stop pauses the bag and moves the next change later by the break, so a bag that lasted may
+    now run past its expiry."""
+    if bag is None:
+        return ""
+    following = next_change_after(event)
+    if following is None or bag.expires_at >= following.planned_at:
+        return ""
+    zone = event.patient.unit.zone
+    return (
+        f"This bag expires before it comes down: it expires {timezone.localtime(bag.expires_at, zone):%d %b %Y %H:%M}, "
+        f"and the plan, moved since it was recorded, takes it down at the {following.get_kind_display().lower()} "
+        f"on {timezone.localtime(following.planned_at, zone):%d %b %Y %H:%M}: ask the pharmacy for a new bag."
+    )

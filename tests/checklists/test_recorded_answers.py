@@ -173,6 +173,32 @@ def test_a_pump_rate_follows_the_newest_bag_of_the_event(bag_change, nurse):
     assert complete(rate, nurse, "10", event.planned_at).hard_stop_failed
 
 
+def test_a_bag_remade_at_another_rate_reopens_the_pump_rate_checked_against_the_first(bag_change, nurse):
+    """The nurse programmed the pump at the first bag's 10 mL/h; the pharmacy then remakes the bag
+    as a 48-hour bag at 5 mL/h. The answer checked against the first bag must not stand: the pump
+    would run the new bag at twice its rate while the gate says ready (found by a review)."""
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    rate = Task.objects.get(event=event, text=PUMP_RATE)
+    assert not complete(rate, nurse, "10", event.planned_at).hard_stop_failed
+    infusion_bag_record(**{**bag, "option": BagOption.objects.get(duration_hours=48), "rate_ml_per_hour": "5"})
+    rate.refresh_from_db()
+    assert (rate.status, rate.value, rate.completed_by_id) == (Task.Status.OPEN, "", None)
+    (undone,) = TaskActivity.objects.filter(task=rate, action=TaskActivity.Action.UNDO)
+    assert "5 mL/h" in undone.detail and "10 mL/h" in undone.detail
+    assert not complete(rate, nurse, "5", event.planned_at).hard_stop_failed
+
+
+def test_a_bag_remade_at_the_same_rate_keeps_the_pump_rate_answer(bag_change, nurse):
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    rate = Task.objects.get(event=event, text=PUMP_RATE)
+    complete(rate, nurse, "10", event.planned_at)
+    infusion_bag_record(**{**bag, "volume_ml": "250"})
+    rate.refresh_from_db()
+    assert (rate.status, rate.value) == (Task.Status.DONE, "10 mL/h")
+
+
 def test_a_pump_rate_without_a_bag_recorded_is_refused(bag_change, nurse):
     event, _ = bag_change
     rate = Task.objects.get(event=event, text=PUMP_RATE)

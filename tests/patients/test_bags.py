@@ -11,10 +11,17 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from accounts.models import Role
-from patients.models import BagOption, CareEvent, InfusionBag, Weighing
-from patients.services import bag_for_event, infusion_bag_record, next_change_after
+from patients.models import BagOption, CareEvent, InfusionBag, Interruption, PumpEvent, Weighing
+from patients.services import (
+    bag_for_event,
+    infusion_bag_record,
+    interruption_stop,
+    next_change_after,
+    pump_event_record,
+)
 
 from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course
@@ -250,3 +257,67 @@ def test_a_bag_that_runs_out_before_it_comes_down_is_refused(patient, course, ph
     assert not InfusionBag.objects.exists()
     bag = infusion_bag_record(**{**fields, "option": option(48), "rate_ml_per_hour": "5"})
     assert bag.duration_hours == 48
+
+
+def test_no_bag_is_recorded_for_an_event_after_a_stop_that_lasts(
+    patient, course, pharmacist, checker, oncologist, time_machine
+):
+    """While a stop lasts no bag change is due (README): the restart moves the step-up by the break's
+    length, unknown yet, so a bag's expiry and length checked against today's plan say nothing of
+    when it will hang. Found by a review: the step-up's bag was recorded during the stop, its expiry
+    checked against a time that the restart then moved past it."""
+    stopped_at = dt.datetime(2026, 3, 4, 10, tzinfo=NY)  # cycle 1 day 3, in hospital
+    time_machine.move_to(stopped_at + dt.timedelta(hours=1), tick=False)
+    now = stopped_at + dt.timedelta(hours=1)
+    interruption_stop(course=course, stopped_at=stopped_at, cause=Interruption.Cause.OTHER, actor=oncologist, now=now)
+    weigh(patient, "70", at=now - dt.timedelta(minutes=30))
+    # The bag changes after the stop are taken off the plan; the step-up stays, to move with the restart.
+    (change,) = live(course, CareEvent.Kind.DOSE_STEP_UP)
+    fields = {
+        "event": change,
+        "option": option(24),
+        "dose": "28 mcg/day",
+        "dose_basis": InfusionBag.DoseBasis.WEIGHT,
+        "volume_ml": "240",
+        "rate_ml_per_hour": "10",
+        "expires_at": change.planned_at + dt.timedelta(hours=30),
+        "stabiliser_added": True,
+        "compounded_by": pharmacist,
+        "checked_by": checker,
+        "actor": pharmacist,
+        "now": now,
+    }
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**fields)
+    assert "infusion is stopped" in refused.value.messages[0]
+    assert not InfusionBag.objects.exists()
+
+
+def test_a_bag_that_a_moved_plan_leaves_expiring_before_it_comes_down_is_flagged_on_its_event(
+    client, patient, good, start_event, pharmacist, nurse, time_machine
+):
+    """A short pump stop only pauses the bag, and the next change moves later by the break
+    (README); the bag hung was checked against the change as it was planned. Found by a review:
+    after a 3-hour stop the event page still showed the bag as good while it expired an hour before
+    the moved change, so it would be infused past its expiry."""
+    weigh(patient, "70")
+    following = next_change_after(start_event)
+    infusion_bag_record(**{**good, "expires_at": following.planned_at + dt.timedelta(hours=1)})
+    stopped_at = start_event.planned_at + dt.timedelta(hours=5)
+    time_machine.move_to(stopped_at + dt.timedelta(hours=4), tick=False)
+    pump_event_record(
+        patient=patient,
+        actor=nurse,
+        kind=PumpEvent.Kind.OCCLUSION_ALARM,
+        occurred_at=stopped_at,
+        reported_by=PumpEvent.Reporter.NURSE,
+        action_taken="Line unkinked.",
+        infusion_stopped_at=stopped_at,
+        infusion_restarted_at=stopped_at + dt.timedelta(hours=3),
+    )
+    moved = next_change_after(start_event)
+    assert moved.planned_at == following.planned_at + dt.timedelta(hours=3)
+    client.force_login(pharmacist)
+    page = client.get(reverse("event_detail", args=[start_event.pk])).content.decode()
+    assert "expires before it comes down" in page
+    assert "ask the pharmacy for a new bag" in page

@@ -9,7 +9,7 @@ from checklists.policy import can_override_gate
 from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
 from patients.policy import can_record_bag
-from patients.services import bag_for_event, latest_weighing, weighing_warning
+from patients.services import bag_expiry_warning, bag_for_event, latest_weighing, weighing_warning
 from patients.services.bags import BAG_EVENTS
 
 from ..forms import OverrideForm
@@ -49,9 +49,11 @@ def bag_context(user, event) -> dict:
     """The bag hung at this event (and whether this user may record it), where a bag is hung."""
     if event.kind not in BAG_EVENTS:
         return {}
+    bag = bag_for_event(event.pk)
     return {
         "bag_event": True,
-        "bag": bag_for_event(event.pk),
+        "bag": bag,
+        "bag_expiry_warning": bag_expiry_warning(bag, event),
         "can_record_bag": can_record_bag(user, event.patient),
         "weighing_warning": weighing_warning(latest_weighing(event.patient), event),
     }

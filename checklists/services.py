@@ -756,20 +756,7 @@ def on_bag_recorded(*, bag, actor) -> None:
         )
         for reopened in [task, *task.dependents.select_for_update(of=("self",)).filter(status=Task.Status.DONE)]:
             undone = reopened.value
-            reopened.status = Task.Status.OPEN
-            reopened.value, reopened.hard_stop_failed = "", False
-            reopened.completed_by = reopened.completed_at = reopened.verified_by = reopened.verified_at = None
-            reopened.save(
-                update_fields=[
-                    "status",
-                    "value",
-                    "hard_stop_failed",
-                    "completed_by",
-                    "completed_at",
-                    "verified_by",
-                    "verified_at",
-                ]
-            )
+            _reopen(reopened)
             _log(reopened, actor, TaskActivity.Action.UNDO, f"{undone}: {reason}", now=bag.recorded_at)
 
 
@@ -1024,12 +1011,18 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     task.event = event
     policy.can_undo(actor, task).enforce()
     undone = task.value or task.not_applicable_reason
+    _reopen(task)
+    _log(task, actor, TaskActivity.Action.UNDO, f"{undone}: {reason.strip()}")
+    return task
+
+
+def _reopen(task: Task) -> None:
+    """Open again, its answer and its checks cleared (its history keeps what was undone)."""
     task.status = Task.Status.OPEN
     task.value, task.hard_stop_failed, task.not_applicable_reason = "", False, ""
     task.completed_by = task.completed_at = task.verified_by = task.verified_at = None
-    task.save()
-    _log(task, actor, TaskActivity.Action.UNDO, f"{undone}: {reason.strip()}")
-    return task
+    cleared = ["value", "hard_stop_failed", "not_applicable_reason", "completed_by", "completed_at"]
+    task.save(update_fields=["status", *cleared, "verified_by", "verified_at"])
 
 
 @audited(ChecklistAuditAction.NOT_APPLICABLE)

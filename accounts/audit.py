@@ -357,18 +357,24 @@ def _first_value(query: QuerySet):
 
 
 # The changes of some patients (and of no patient: 0) in one statement, one snapshot, with other
-# one-value questions beside them. The ids are read once into an array (`scope`); the count since
-# the horizon reads the partial index `audit_change_xid_idx` (its predicate, word for word). It
-# starts with SELECT: the audit context's prefix (`_inject_context`) leaves reads alone.
+# one-value questions beside them. The ids are read once into an array (`scope`): OFFSET 0 keeps
+# PostgreSQL from pulling the array's subquery up into each place that reads it, where it ran once
+# per place. Each patient's count is looked up by its key, one id at a time: `patient_id = ANY(ids)`
+# was planned as a scan of every patient's row, whose cost grew with the hospital, not with what the
+# reader sees (issue 19's ninth look). The count since the horizon reads the partial index
+# `audit_change_xid_idx` (its predicate, word for word). It starts with SELECT: the audit
+# context's prefix (`_inject_context`) leaves reads alone.
 SCOPE = """
 SELECT scope.ids,
-  (SELECT COALESCE(SUM(changes), 0) FROM accounts_patientchangecount
-   WHERE patient_id = ANY(array_append(scope.ids, 0::bigint)))
+  (SELECT COALESCE(SUM((SELECT counted.changes FROM accounts_patientchangecount AS counted
+                        WHERE counted.patient_id = scoped.id)), 0)
+   FROM unnest(array_append(scope.ids, 0::bigint)) AS scoped(id))
   + (SELECT count(*) FROM accounts_auditevent
      WHERE outcome = 'success' AND NOT (action = ANY(%s))
        AND xid >= COALESCE((SELECT horizon FROM accounts_auditsealrun ORDER BY id DESC LIMIT 1), 0)
        AND COALESCE(patient_id, 0) = ANY(array_append(scope.ids, 0::bigint))){extra}
-FROM (SELECT ARRAY(SELECT DISTINCT visible.id FROM ({ids}) AS visible(id) ORDER BY visible.id)::bigint[] AS ids)
+FROM (SELECT ARRAY(SELECT DISTINCT visible.id FROM ({ids}) AS visible(id) ORDER BY visible.id)::bigint[] AS ids
+      OFFSET 0)
   AS scope
 """
 

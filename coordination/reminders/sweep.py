@@ -72,13 +72,32 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> SweepResult:
 
 
 def find_candidates(now: dt.datetime) -> list[Candidate]:
-    """Every rule's candidates, once each (two blockers of one role name one person once)."""
+    """Every rule's candidates, once each (two blockers of one role name one person once), less
+    those written already."""
     rules, people = UnitRules(), People()
     found: dict[tuple, Candidate] = {}
     for rule in RULES:
         for candidate in rule(now, rules, people):
             found.setdefault(candidate.key, candidate)
-    return list(found.values())
+    return _unwritten(found)
+
+
+def _unwritten(found: dict[tuple, Candidate]) -> list[Candidate]:
+    """The candidates whose identity has no reminder yet. A rule's anti-join asks "reminded?" of
+    a task as a whole, cheaply, and can let through one whose reminders went to other people than
+    it expects (an assignee who left the team or was deactivated: the team was reminded, not
+    them); writing those again would break the unique constraint and roll the whole sweep back,
+    every minute, for every unit. One query, through the identity's unique index."""
+    if not found:
+        return []
+    written = set(
+        Reminder.objects.filter(
+            target__in={candidate.target for candidate in found.values()},
+            due_at__in={candidate.due_at for candidate in found.values()},
+            kind__in={candidate.kind for candidate in found.values()},
+        ).values_list("target", "kind", "due_at", "recipient_id")
+    )
+    return [candidate for key, candidate in found.items() if key not in written]
 
 
 def _take_turn() -> bool:

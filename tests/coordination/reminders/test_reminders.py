@@ -1042,3 +1042,40 @@ def test_a_held_reminder_of_a_task_given_to_someone_else_reminds_the_new_assigne
     run(EVENT_AT + dt.timedelta(minutes=31))
     rows = dict(Reminder.objects.filter(task=pump, kind=Kind.OVERDUE).values_list("recipient__username", "state"))
     assert rows == {"nurse": Reminder.State.SKIPPED, "nurse2": Reminder.State.SENT}
+
+
+def _leave(how: str, user, patient, coordinator) -> None:
+    """The ways someone stops doing a patient's work while still the assignee of a task."""
+    from accounts.services import user_deactivate
+    from patients.models import CareTeamMember
+    from patients.services.team import care_team_remove
+
+    if how == "taken off the care team":
+        care_team_remove(member=CareTeamMember.objects.get(patient=patient, user=user), actor=coordinator)
+    elif how == "deactivated":
+        user_deactivate(user=user, actor=None)
+    else:  # given another role: not the team's nurse any more (CareTeamMemberQuerySet.in_current_role)
+        user.role = Role.CASE_MANAGER
+        user.save(update_fields=["role"])
+
+
+LEAVINGS = ["taken off the care team", "deactivated", "made case manager"]
+
+
+@pytest.mark.parametrize("how", LEAVINGS)
+def test_the_sweep_keeps_running_after_reminding_the_team_in_place_of_an_assignee_who_left(
+    event, cast, run, patient, how
+):
+    """Found by a review: the sweep reminded the team, then, the next minute, wrote the same
+    reminders again (its check for "reminded" looked for the assignee's), broke the unique
+    constraint and rolled back, every minute: no reminder went out for anyone, on any unit,
+    until that task was closed."""
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    _leave(how, cast["nurse"], patient, cast["coord"])
+    run(EVENT_AT - dt.timedelta(hours=2))
+    assert run(EVENT_AT - dt.timedelta(hours=2) + dt.timedelta(minutes=1)).ran  # raised IntegrityError
+    assert Reminder.objects.filter(task=pump, kind=Kind.DUE_SOON).count() == 1
+    run(EVENT_AT)  # what falls due next is still written
+    assert recipients(Kind.OVERDUE, task=pump) == {"nurse2"}
+    assert recipients(Kind.OVERDUE, task=task(event, "Order verified")) == {"pharmacist"}

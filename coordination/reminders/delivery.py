@@ -58,6 +58,7 @@ from ..watch.models import ToxicityAlert
 from .channels import Channel, channels
 from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
+from .rules import DOERS_KINDS, People, gate_recipients
 from .sweep import dispatch
 
 logger = logging.getLogger(__name__)
@@ -355,6 +356,12 @@ class Checks:
             self.snoozes[snooze.task_id] = snooze  # the one that ends last
         events = [r.event for r in reminders if r.kind == Kind.GATE_NOT_READY and r.event_id]
         prefetch_related_objects(events, checklists_with_tasks())
+        # Who does each task now, by the sweep's own rule (rules.People): a recipient who left the
+        # care team or changed role since the reminder was written is not sent it.
+        self.people = People()
+        tasks = [r.task for r in reminders if r.kind in TASK_KINDS]
+        self.people.load_teams([task.patient_id for task in tasks] + [event.patient_id for event in events])
+        self.people.load_active(task.assignee_id for task in tasks if task.assignee_id)
 
     def verdict(self, reminder: Reminder) -> tuple[str, dt.datetime | None, DigestWork | None]:
         """(why to skip it, or ""; until when to hold it, or None; the digest's work)."""
@@ -363,7 +370,7 @@ class Checks:
         if reminder.kind in TASK_KINDS:
             return self._task(reminder), self._held_until(reminder), None
         if reminder.kind == Kind.GATE_NOT_READY:
-            return self._gate(reminder.event, reminder.due_at), None, None
+            return self._gate(reminder.event, reminder.due_at, reminder.recipient_id), None, None
         if reminder.kind in HANDOFF_KINDS:
             return self._handoff(reminder.handoff, reminder.due_at), None, None
         if reminder.kind in ALERT_KINDS:
@@ -381,8 +388,14 @@ class Checks:
             return "the event is cancelled"
         if reminder.kind == Kind.DUE_SOON and task.due_at <= self.now:
             return "overdue by now: the overdue reminder says so"
-        if reminder.kind != Kind.ESCALATION and task.assignee_id not in (None, reminder.recipient_id):
-            return "the task was given to someone else, who is reminded instead"
+        if reminder.kind in DOERS_KINDS:
+            doers = self.people.doers(
+                assignee_id=task.assignee_id, patient_id=task.patient_id, role=task.role, unit_id=task.patient.unit_id
+            )
+            if reminder.recipient_id not in doers:
+                if task.assignee_id in doers:
+                    return "the task was given to someone else, who is reminded instead"
+                return "the recipient no longer does this task (off the care team, or in another role)"
         return ""
 
     def _held_until(self, reminder: Reminder) -> dt.datetime | None:
@@ -399,15 +412,18 @@ class Checks:
         until = timezone.localtime(snooze.until, reminder.task.patient.unit.zone)
         return f"snoozed until {until:%H:%M}: {snooze.reason}"
 
-    def _gate(self, event: CareEvent, due_at: dt.datetime) -> str:
+    def _gate(self, event: CareEvent, due_at: dt.datetime, recipient_id: int) -> str:
         if event.status != CareEvent.Status.PLANNED:
             return f"the event is {event.get_status_display().lower()}"
         if event.planned_at != due_at:
             return "the event was moved to another time"
         if event.planned_at <= self.now:
             return "the event has started"
-        if event_readiness(event.checklists.all()).ready:
+        readiness = event_readiness(event.checklists.all())
+        if readiness.ready:
             return "the event is ready now"
+        if recipient_id not in gate_recipients(event, readiness, self.people):
+            return "the recipient no longer does the work that holds the event up"
         return ""
 
     def _alert(self, alert: ToxicityAlert) -> str:

@@ -1079,3 +1079,37 @@ def test_the_sweep_keeps_running_after_reminding_the_team_in_place_of_an_assigne
     run(EVENT_AT)  # what falls due next is still written
     assert recipients(Kind.OVERDUE, task=pump) == {"nurse2"}
     assert recipients(Kind.OVERDUE, task=task(event, "Order verified")) == {"pharmacist"}
+
+
+@pytest.mark.parametrize("how", LEAVINGS)
+def test_the_team_is_reminded_of_the_task_of_an_assignee_who_left(event, cast, run, patient, how):
+    """Found by a review: the team's reminder was skipped at delivery ("the task was given to
+    someone else"), so nobody was reminded of the task."""
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    _leave(how, cast["nurse"], patient, cast["coord"])
+    run(EVENT_AT - dt.timedelta(hours=2))
+    rows = set(Reminder.objects.filter(task=pump, kind=Kind.DUE_SOON).values_list("recipient__username", "state"))
+    assert rows == {("nurse2", Reminder.State.SENT)}
+    assert Notification.objects.filter(recipient=cast["nurse2"], task=pump).count() == 1
+    assert not Notification.objects.filter(recipient=cast["nurse"]).exists()
+
+
+@pytest.mark.parametrize("how", ["taken off the care team", "made case manager"])
+def test_a_reminder_written_before_its_recipient_left_the_team_is_not_sent_to_them(
+    event, cast, patient, django_capture_on_commit_callbacks, time_machine, mailoutbox, how
+):
+    """Found by a review: delivery checked only that the recipient's account was active, so a
+    nurse taken off the team between the sweep and the delivery (or while a snooze held the
+    reminder, or while a broken mail server made it wait) still got the email about the patient."""
+    time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    _leave(how, cast["nurse2"], patient, cast["coord"])
+    for callback in callbacks:
+        callback()
+    pump = task(event, "Pump programmed and locked")
+    rows = dict(Reminder.objects.filter(task=pump, kind=Kind.DUE_SOON).values_list("recipient__username", "state"))
+    assert rows == {"nurse": Reminder.State.SENT, "nurse2": Reminder.State.SKIPPED}
+    assert not [m for m in mailoutbox if cast["nurse2"].email in m.to]
+    assert not Notification.objects.filter(recipient=cast["nurse2"]).exists()

@@ -150,12 +150,23 @@ def dispatch(ids: list[int]) -> None:
     after REMINDER_REDISPATCH_SECONDS, so a failure here is logged, not raised.
     """
     if ids:
-        transaction.on_commit(partial(_publish, list(ids)), robust=True)
+        transaction.on_commit(partial(_publish, list(ids)))
 
 
 def _publish(ids: list[int]) -> None:
+    # Caught here, not left to on_commit(robust=True): Django logs a robust callback's failure by
+    # its __qualname__, which a partial has not, and raised an AttributeError in its place, past
+    # the caller (a sweep, or the request that raised an urgent alert).
     from ..tasks import reminders_deliver  # the tasks module imports this one
 
     size = settings.REMINDER_BATCH_SIZE
     for start in range(0, len(ids), size):
-        reminders_deliver.delay(ids[start : start + size])
+        try:
+            reminders_deliver.delay(ids[start : start + size])
+        except Exception:
+            logger.exception(
+                "The broker did not take %d reminders; they are handed over again after %s seconds.",
+                len(ids) - start,
+                settings.REMINDER_REDISPATCH_SECONDS,
+            )
+            return

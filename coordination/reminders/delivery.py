@@ -479,9 +479,7 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
     # Stop well inside the lease, so that nobody takes over a reminder this lane still holds.
     budget = min(TIME_BUDGET_SECONDS, settings.REMINDER_REDISPATCH_SECONDS / 2)
     used = {name for item in lane for name in item.channels}
-    opened = {channel.name: channel for channel in channels() if channel.name in used}
-    for channel in opened.values():
-        channel.open()
+    opened = {channel.name: _opened(channel) for channel in channels() if channel.name in used}
     handed_on = []
     claim = lane[0].reminder.claim  # the lane's own (_claim_and_ring)
     try:
@@ -502,6 +500,29 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
                 sending_since=None, claim=None
             )
             result.handed_on += handed_on
+
+
+def _opened(channel: Channel) -> Channel:
+    """The channel, its connection opened; or, if the gateway cannot be reached, a stand-in whose
+    every send fails with that error, so that each reminder of the lane records the failure and is
+    retried with backoff, as after a failed send (an error escaping here left the lane's claims to
+    lapse and be taken over as if a worker had died: never counted, never failed, "in doubt")."""
+    try:
+        channel.open()
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:
+        logger.warning("Reminders: the %s channel could not be opened: %s", channel.name, error)
+        return _Unreachable(channel.name, error)
+    return channel
+
+
+class _Unreachable(Channel):
+    def __init__(self, name: str, error: Exception):
+        self.name, self.error = name, error
+
+    def send(self, *, reminder_id: int, recipient, message) -> None:
+        raise self.error
 
 
 def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: DeliveryResult) -> bool:

@@ -1115,6 +1115,37 @@ def test_a_reminder_written_before_its_recipient_left_the_team_is_not_sent_to_th
     assert not Notification.objects.filter(recipient=cast["nurse2"]).exists()
 
 
+class UnreachableBackend(BaseEmailBackend):
+    """A mail server that refuses the connection (SMTP's open() raises before any message)."""
+
+    def open(self):
+        raise ConnectionRefusedError("mail server unreachable")
+
+    def send_messages(self, messages):
+        raise AssertionError("never reached: the connection was refused")
+
+
+def test_a_mail_server_that_refuses_the_connection_is_retried_with_backoff_then_given_up(event, cast, run, settings):
+    """Found by a review: the error escaped the delivery task before any outcome was recorded; the
+    reminders stayed claimed, were taken over five minutes later as if a worker had died (the first
+    marked "in doubt"), again and again: never counted as attempts, never failed, no error in the
+    ledger."""
+    settings.EMAIL_BACKEND = "tests.coordination.reminders.test_reminders.UnreachableBackend"
+    settings.REMINDER_MAX_ATTEMPTS, settings.REMINDER_RETRY_SECONDS = 2, 60
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    start = EVENT_AT - dt.timedelta(hours=2)
+    run(start)  # raised ConnectionRefusedError
+    reminder = Reminder.objects.get(task=pump)
+    assert (reminder.state, reminder.attempts, reminder.channels) == ("pending", 1, ["in_app"])
+    assert reminder.last_error == "email: ConnectionRefusedError: mail server unreachable"
+    assert reminder.dispatch_after == start + dt.timedelta(seconds=60) and reminder.claim is None
+    run(start + dt.timedelta(seconds=60))
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.attempts, reminder.in_doubt) == ("failed", 2, False)
+    assert Notification.objects.filter(recipient=cast["nurse"], task=pump).count() == 1
+
+
 def test_a_broker_that_cannot_take_the_ids_leaves_them_to_be_handed_over_again_and_raises_nothing(
     event, run, monkeypatch, settings
 ):

@@ -1166,3 +1166,32 @@ def test_a_broker_that_cannot_take_the_ids_leaves_them_to_be_handed_over_again_a
     assert lost and set(Reminder.objects.filter(pk__in=lost).values_list("state", flat=True)) == {"pending"}
     run(start + dt.timedelta(seconds=300))
     assert set(Reminder.objects.filter(pk__in=lost).values_list("state", flat=True)) == {"sent"}
+
+
+def test_the_event_reminders_panel_takes_as_many_queries_for_50_tasks_as_for_1(
+    client, patient, cast, time_machine, django_assert_max_num_queries
+):
+    time_machine.move_to(EVENT_AT - dt.timedelta(days=1), tick=False)
+    client.force_login(cast["nurse"])
+    counted = []
+    for number, (items, kind) in enumerate(((1, "cycle_start"), (50, "bag_change"))):
+        publish_template(name=kind, trigger_kind=kind, items=[{"text": f"Check {n}"} for n in range(items)])
+        event = make_event(patient, kind=kind, planned_at=EVENT_AT + dt.timedelta(days=number))
+        checklists_instantiate(events=[event])
+        pump = Task.objects.filter(event=event).first()
+        task_snooze(task=pump, actor=cast["nurse"], until=timezone.now() + dt.timedelta(hours=1), reason="Later")
+        Reminder.objects.create(
+            kind=Kind.DUE_SOON,
+            target=f"task:{pump.pk}",
+            task=pump,
+            recipient=cast["nurse2"],
+            due_at=pump.due_at,
+            fire_at=pump.due_at,
+            dispatch_after=pump.due_at,
+        )
+        client.get(reverse("event_reminders", args=[event.pk]), HTTP_HX_REQUEST="true")  # warm
+        with django_assert_max_num_queries(100) as queries:
+            response = client.get(reverse("event_reminders", args=[event.pk]), HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        counted.append(len(queries))
+    assert counted[0] == counted[1]

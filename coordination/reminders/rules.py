@@ -169,6 +169,10 @@ def open_tasks_without(
     reminded = Reminder.objects.filter(task=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at"))
     if kind in DOERS_KINDS:
         reminded = reminded.filter(Q(task__assignee__isnull=True) | Q(recipient_id=OuterRef("assignee_id")))
+    elif kind == Kind.ESCALATION:
+        # Escalated to the coordinators of the patient's unit now: a patient transferred since is
+        # escalated to the new unit's (the old one's no longer see the patient).
+        reminded = reminded.filter(recipient__unit_id=OuterRef("patient__unit_id"))
     tasks = Task.objects.filter(status=Task.Status.OPEN, due_at__gt=due_after, due_at__lte=due_until).filter(
         ~Exists(reminded)
     )

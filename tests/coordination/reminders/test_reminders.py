@@ -1195,3 +1195,30 @@ def test_the_event_reminders_panel_takes_as_many_queries_for_50_tasks_as_for_1(
         assert response.status_code == 200
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def test_an_escalation_follows_a_patient_transferred_to_another_unit_to_its_coordinator(
+    event, cast, patient, django_capture_on_commit_callbacks, run, time_machine, mailoutbox
+):
+    """Found by a review: an escalation written before the patient was transferred went to the old
+    unit's coordinator, who no longer sees the patient (the email named them, its link answered
+    404), and the new unit's coordinator never heard that the work was late."""
+    from patients.services.team import patient_transfer
+
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=cast["nurse"])
+    due = EVENT_AT + dt.timedelta(hours=1)
+    time_machine.move_to(due, tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    assert recipients(Kind.ESCALATION, task=pump) == {"coordinator"}
+    day_unit = UnitFactory(name="Infusion Clinic", organisation=patient.organisation, time_zone="America/New_York")
+    UserFactory(username="daycoord", role=Role.COORDINATOR, unit=day_unit)
+    patient_transfer(patient=patient, to_unit=day_unit, reason="Continues at the day clinic", actor=cast["coord"])
+    for callback in callbacks:
+        callback()
+    run(due + dt.timedelta(minutes=1))
+    rows = dict(Reminder.objects.filter(task=pump, kind=Kind.ESCALATION).values_list("recipient__username", "state"))
+    assert rows == {"coordinator": Reminder.State.SKIPPED, "daycoord": Reminder.State.SENT}
+    assert not Notification.objects.filter(recipient=cast["coord"], task=pump).exists()
+    assert not [m for m in mailoutbox if cast["coord"].email in m.to and m.subject.startswith("Escalation")]

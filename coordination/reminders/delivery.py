@@ -58,6 +58,7 @@ from ..watch.models import ToxicityAlert
 from .channels import Channel, channels
 from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
+from .rules import DOERS_KINDS, People, gate_recipients
 from .sweep import dispatch
 
 logger = logging.getLogger(__name__)
@@ -355,6 +356,12 @@ class Checks:
             self.snoozes[snooze.task_id] = snooze  # the one that ends last
         events = [r.event for r in reminders if r.kind == Kind.GATE_NOT_READY and r.event_id]
         prefetch_related_objects(events, checklists_with_tasks())
+        # Who does each task now, by the sweep's own rule (rules.People): a recipient who left the
+        # care team or changed role since the reminder was written is not sent it.
+        self.people = People()
+        tasks = [r.task for r in reminders if r.kind in TASK_KINDS]
+        self.people.load_teams([task.patient_id for task in tasks] + [event.patient_id for event in events])
+        self.people.load_active(task.assignee_id for task in tasks if task.assignee_id)
 
     def verdict(self, reminder: Reminder) -> tuple[str, dt.datetime | None, DigestWork | None]:
         """(why to skip it, or ""; until when to hold it, or None; the digest's work)."""
@@ -363,7 +370,7 @@ class Checks:
         if reminder.kind in TASK_KINDS:
             return self._task(reminder), self._held_until(reminder), None
         if reminder.kind == Kind.GATE_NOT_READY:
-            return self._gate(reminder.event, reminder.due_at), None, None
+            return self._gate(reminder.event, reminder.due_at, reminder.recipient_id), None, None
         if reminder.kind in HANDOFF_KINDS:
             return self._handoff(reminder.handoff, reminder.due_at), None, None
         if reminder.kind in ALERT_KINDS:
@@ -381,8 +388,16 @@ class Checks:
             return "the event is cancelled"
         if reminder.kind == Kind.DUE_SOON and task.due_at <= self.now:
             return "overdue by now: the overdue reminder says so"
-        if reminder.kind != Kind.ESCALATION and task.assignee_id not in (None, reminder.recipient_id):
-            return "the task was given to someone else, who is reminded instead"
+        if reminder.kind in DOERS_KINDS:
+            doers = self.people.doers(
+                assignee_id=task.assignee_id, patient_id=task.patient_id, role=task.role, unit_id=task.patient.unit_id
+            )
+            if reminder.recipient_id not in doers:
+                if task.assignee_id in doers:
+                    return "the task was given to someone else, who is reminded instead"
+                return "the recipient no longer does this task (off the care team, or in another role)"
+        elif reminder.recipient_id not in self.people.coordinators(task.patient.unit_id):
+            return "the recipient is no longer a coordinator of the patient's unit (a transfer, another role)"
         return ""
 
     def _held_until(self, reminder: Reminder) -> dt.datetime | None:
@@ -399,15 +414,18 @@ class Checks:
         until = timezone.localtime(snooze.until, reminder.task.patient.unit.zone)
         return f"snoozed until {until:%H:%M}: {snooze.reason}"
 
-    def _gate(self, event: CareEvent, due_at: dt.datetime) -> str:
+    def _gate(self, event: CareEvent, due_at: dt.datetime, recipient_id: int) -> str:
         if event.status != CareEvent.Status.PLANNED:
             return f"the event is {event.get_status_display().lower()}"
         if event.planned_at != due_at:
             return "the event was moved to another time"
         if event.planned_at <= self.now:
             return "the event has started"
-        if event_readiness(event.checklists.all()).ready:
+        readiness = event_readiness(event.checklists.all())
+        if readiness.ready:
             return "the event is ready now"
+        if recipient_id not in gate_recipients(event, readiness, self.people):
+            return "the recipient no longer does the work that holds the event up"
         return ""
 
     def _alert(self, alert: ToxicityAlert) -> str:
@@ -463,9 +481,7 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
     # Stop well inside the lease, so that nobody takes over a reminder this lane still holds.
     budget = min(TIME_BUDGET_SECONDS, settings.REMINDER_REDISPATCH_SECONDS / 2)
     used = {name for item in lane for name in item.channels}
-    opened = {channel.name: channel for channel in channels() if channel.name in used}
-    for channel in opened.values():
-        channel.open()
+    opened = {channel.name: _opened(channel) for channel in channels() if channel.name in used}
     handed_on = []
     claim = lane[0].reminder.claim  # the lane's own (_claim_and_ring)
     try:
@@ -486,6 +502,29 @@ def _send_lane(lane: list[Outgoing], *, clock, result: DeliveryResult) -> None:
                 sending_since=None, claim=None
             )
             result.handed_on += handed_on
+
+
+def _opened(channel: Channel) -> Channel:
+    """The channel, its connection opened; or, if the gateway cannot be reached, a stand-in whose
+    every send fails with that error, so that each reminder of the lane records the failure and is
+    retried with backoff, as after a failed send (an error escaping here left the lane's claims to
+    lapse and be taken over as if a worker had died: never counted, never failed, "in doubt")."""
+    try:
+        channel.open()
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:
+        logger.warning("Reminders: the %s channel could not be opened: %s", channel.name, error)
+        return _Unreachable(channel.name, error)
+    return channel
+
+
+class _Unreachable(Channel):
+    def __init__(self, name: str, error: Exception):
+        self.name, self.error = name, error
+
+    def send(self, *, reminder_id: int, recipient, message) -> None:
+        raise self.error
 
 
 def _send_one(item: Outgoing, outside: list[Channel], *, clock, result: DeliveryResult) -> bool:

@@ -169,6 +169,10 @@ def open_tasks_without(
     reminded = Reminder.objects.filter(task=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at"))
     if kind in DOERS_KINDS:
         reminded = reminded.filter(Q(task__assignee__isnull=True) | Q(recipient_id=OuterRef("assignee_id")))
+    elif kind == Kind.ESCALATION:
+        # Escalated to the coordinators of the patient's unit now: a patient transferred since is
+        # escalated to the new unit's (the old one's no longer see the patient).
+        reminded = reminded.filter(recipient__unit_id=OuterRef("patient__unit_id"))
     tasks = Task.objects.filter(status=Task.Status.OPEN, due_at__gt=due_after, due_at__lte=due_until).filter(
         ~Exists(reminded)
     )
@@ -282,19 +286,11 @@ def gate_not_ready(now: dt.datetime, rules: UnitRules, people: People) -> Iterat
         readiness = event_readiness(event.checklists.all())
         if readiness.ready:
             continue
-        tasks = {task.pk: task for checklist in event.checklists.all() for task in checklist.tasks.all()}
-        people.load_active(task.assignee_id for task in tasks.values() if task.assignee_id)
-        recipients: list[int] = []
-        for blocker in readiness.unresolved:
-            task = tasks.get(blocker.task_id)
-            assignee = task.assignee_id if task and blocker.kind == "open" else None
-            recipients += people.doers(
-                assignee_id=assignee, patient_id=event.patient_id, role=blocker.role, unit_id=unit_id
-            )
+        recipients = gate_recipients(event, readiness, people)
         # When the sweep finds the gate broken well after the event entered the window (an
         # undone task), the lag counts from the finding, not from the window's opening.
         fire_at = window_opened if now - window_opened <= 2 * sweep_interval() else now
-        for recipient in dict.fromkeys(recipients):
+        for recipient in recipients:
             yield Candidate(
                 kind=Kind.GATE_NOT_READY,
                 target=f"event:{event.pk}",
@@ -303,6 +299,22 @@ def gate_not_ready(now: dt.datetime, rules: UnitRules, people: People) -> Iterat
                 fire_at=fire_at,
                 event_id=event.pk,
             )
+
+
+def gate_recipients(event: CareEvent, readiness, people: People) -> list[int]:
+    """Who hears that an event is not ready: the people who do the tasks that block it (each
+    blocker's doers), once each. The event comes with its patient and its checklists' tasks, the
+    care team with `people.load_teams`."""
+    tasks = {task.pk: task for checklist in event.checklists.all() for task in checklist.tasks.all()}
+    people.load_active(task.assignee_id for task in tasks.values() if task.assignee_id)
+    recipients: list[int] = []
+    for blocker in readiness.unresolved:
+        task = tasks.get(blocker.task_id)
+        assignee = task.assignee_id if task and blocker.kind == "open" else None
+        recipients += people.doers(
+            assignee_id=assignee, patient_id=event.patient_id, role=blocker.role, unit_id=event.patient.unit_id
+        )
+    return list(dict.fromkeys(recipients))
 
 
 def sweep_interval() -> dt.timedelta:

@@ -72,13 +72,32 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> SweepResult:
 
 
 def find_candidates(now: dt.datetime) -> list[Candidate]:
-    """Every rule's candidates, once each (two blockers of one role name one person once)."""
+    """Every rule's candidates, once each (two blockers of one role name one person once), less
+    those written already."""
     rules, people = UnitRules(), People()
     found: dict[tuple, Candidate] = {}
     for rule in RULES:
         for candidate in rule(now, rules, people):
             found.setdefault(candidate.key, candidate)
-    return list(found.values())
+    return _unwritten(found)
+
+
+def _unwritten(found: dict[tuple, Candidate]) -> list[Candidate]:
+    """The candidates whose identity has no reminder yet. A rule's anti-join asks "reminded?" of
+    a task as a whole, cheaply, and can let through one whose reminders went to other people than
+    it expects (an assignee who left the team or was deactivated: the team was reminded, not
+    them); writing those again would break the unique constraint and roll the whole sweep back,
+    every minute, for every unit. One query, through the identity's unique index."""
+    if not found:
+        return []
+    written = set(
+        Reminder.objects.filter(
+            target__in={candidate.target for candidate in found.values()},
+            due_at__in={candidate.due_at for candidate in found.values()},
+            kind__in={candidate.kind for candidate in found.values()},
+        ).values_list("target", "kind", "due_at", "recipient_id")
+    )
+    return [candidate for key, candidate in found.items() if key not in written]
 
 
 def _take_turn() -> bool:
@@ -131,12 +150,23 @@ def dispatch(ids: list[int]) -> None:
     after REMINDER_REDISPATCH_SECONDS, so a failure here is logged, not raised.
     """
     if ids:
-        transaction.on_commit(partial(_publish, list(ids)), robust=True)
+        transaction.on_commit(partial(_publish, list(ids)))
 
 
 def _publish(ids: list[int]) -> None:
+    # Caught here, not left to on_commit(robust=True): Django logs a robust callback's failure by
+    # its __qualname__, which a partial has not, and raised an AttributeError in its place, past
+    # the caller (a sweep, or the request that raised an urgent alert).
     from ..tasks import reminders_deliver  # the tasks module imports this one
 
     size = settings.REMINDER_BATCH_SIZE
     for start in range(0, len(ids), size):
-        reminders_deliver.delay(ids[start : start + size])
+        try:
+            reminders_deliver.delay(ids[start : start + size])
+        except Exception:
+            logger.exception(
+                "The broker did not take %d reminders; they are handed over again after %s seconds.",
+                len(ids) - start,
+                settings.REMINDER_REDISPATCH_SECONDS,
+            )
+            return

@@ -85,7 +85,27 @@ def test_a_bad_period_is_told_at_its_field_and_no_report_is_drawn(client, coordi
     assert message in response.context["form"].errors[field][0]
     assert "sections" not in response.context
     assert "Correct the period above" in response.content.decode()
-    assert client.get(CSV, {"section": "readiness", **query}).status_code in (403, 404)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"period": "custom", "start": "2026-03-10"}, "Give the last day of the period."),
+        ({"period": "custom", "start": "2026-04-01", "end": "2026-04-02"}, "The period has not begun yet"),
+        ({"period": "12"}, "Select a valid choice."),
+        ({"unit": "x"}, "Enter a whole number."),
+    ],
+)
+def test_a_csv_asked_for_a_bad_period_is_a_bad_request_that_says_what_to_correct(
+    client, coordinator, world, query, message
+):
+    """A CSV link with a period that does not hold (typed by hand, or kept until "today" moved on)
+    answered 404 "No such period": as if the report were gone, with nothing said of what to fix."""
+    response = signed_in(client, coordinator).get(CSV, {"section": "readiness", **query})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html and "Correct the period above" in html
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
 
 
 def test_a_period_from_to_reports_those_days(client, coordinator, world):

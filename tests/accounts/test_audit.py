@@ -186,7 +186,7 @@ def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(client, adm
 def test_the_csv_export_holds_the_filtered_rows_and_is_itself_logged(client, admin_user, some_events):
     verified_login(client, admin_user)
     response = client.get(reverse("audit:export"), {"action": "login_failed"})
-    lines = b"".join(response.streaming_content).decode().splitlines()
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith('"id","at","actor_id"')  # every cell quoted (accounts.csv_export)
     assert len(lines) == 2 and ',"login_failed","failure",' in lines[1]
     (export,) = rows(action=Action.EXPORT)
@@ -207,7 +207,7 @@ def test_the_log_names_the_fields_of_a_patients_change_but_never_their_values(cl
     assert "Quixotrel" not in page.text and "41.3" not in page.text
     assert "changes: family_name, weight_kg" in page.text and "{&#x27;" not in page.text  # words, not a dict
     export = client.get(reverse("audit:export"), {"patient": patient.pk})
-    text = b"".join(export.streaming_content).decode()
+    text = b"".join(export.streaming_content).decode("utf-8-sig")
     assert "family_name" in text and "Quixotrel" not in text and "41.3" not in text
 
 
@@ -291,8 +291,21 @@ def test_a_formula_in_a_logged_browser_string_is_exported_as_text(client, admin_
     )
     verified_login(client, admin_user)
     response = client.get(reverse("audit:export"), {"action": "login_failed"})
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "'=HYPERLINK(" in body and ',"=HYPERLINK' not in body and ",=HYPERLINK" not in body
+
+
+def test_the_csv_export_says_it_is_utf8_and_opens_in_a_spreadsheet_without_mangled_letters(client, admin_user):
+    """Without a byte-order mark Excel reads a CSV in the computer's legacy code page: a name such
+    as "Zoë Müller" came out as "ZoÃ« MÃ¼ller", an arrow as "â†’"."""
+    audit_record(action=Action.VIEW, object_type="patients.patient", detail={"note": "Zoë Müller → ward"})
+    verified_login(client, admin_user)
+    response = client.get(reverse("audit:export"), {"action": "view"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\xef\xbb\xbf") == 1  # one mark, at the start
+    text = body.decode("utf-8-sig")
+    assert text.startswith('"id","at"') and "Zoë Müller → ward" in text
 
 
 def test_pages_for_a_signed_in_user_are_never_stored(client, nurse):

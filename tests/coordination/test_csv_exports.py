@@ -44,8 +44,8 @@ def world(_module_world, db):
 def download(client, name, query):
     response = client.get(reverse(name) + query + ("&" if "?" in query else "?") + "format=csv")
     assert response.status_code == 200, (name, response.status_code)
-    assert response["Content-Type"] == "text/csv" and "attachment" in response["Content-Disposition"]
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response["Content-Type"] == "text/csv; charset=utf-8" and "attachment" in response["Content-Disposition"]
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 @pytest.mark.parametrize("name", LISTS)
@@ -115,7 +115,7 @@ def test_a_value_with_another_locales_separator_stays_in_one_quoted_cell(client,
     Task.objects.filter(pk=targets["weight"].pk).update(text="Doe;=cmd|' /C calc'!A0")
     sign_in(client, users["coordinator"])
     response = client.get(reverse("board_overdue") + "?role=nurse&format=csv")
-    header, row = b"".join(response.streaming_content).decode().splitlines()
+    header, row = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert ",\"Doe;=cmd|' /C calc'!A0\"," in row
     assert all(cell.startswith('"') and cell.endswith('"') for cell in header.split(","))  # every cell quoted
     assert next(csv.reader([row]))[1] == "Doe;=cmd|' /C calc'!A0"

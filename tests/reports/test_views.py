@@ -142,8 +142,8 @@ def test_opening_the_page_is_logged_as_a_read_of_the_units_data(client, coordina
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_each_csv_holds_every_cell_of_its_tables_and_is_logged_as_an_export(client, coordinator, world, ward, section):
     response = signed_in(client, coordinator).get(CSV, {"section": section})
-    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
-    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert tuple(lines[0]) == CSV_HEADER
     expected = [
         [table.title, cell_text(row[0]), column, *cell_csv(value)]
@@ -163,7 +163,7 @@ def test_each_csv_holds_every_cell_of_its_tables_and_is_logged_as_an_export(clie
 
 def test_the_csv_numbers_are_the_raw_values_with_their_unit(client, coordinator, world):
     response = signed_in(client, coordinator).get(CSV, {"section": "on_time"})
-    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     nurse = {line[2]: line[3:] for line in lines if line[1] == "Nurse"}
     assert nurse["Due"] == ["4", "count"]
     assert nurse["Share on time"] == ["50.0", "percent (2 of 4)"]

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from coordination.reports.period import Period
 from coordination.reports.selectors import SECTIONS
-from coordination.reports.tables import CSV_HEADER, cell_csv, cell_text
+from coordination.reports.tables import CSV_HEADER, cell_csv, cell_text, label_csv
 
 from ..accounts.helpers import verified_login
 from ..factories import UnitFactory, UserFactory
@@ -146,7 +146,7 @@ def test_each_csv_holds_every_cell_of_its_tables_and_is_logged_as_an_export(clie
     lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert tuple(lines[0]) == CSV_HEADER
     expected = [
-        [table.title, cell_text(row[0]), column, *cell_csv(value)]
+        [table.title, label_csv(row[0]), column, *cell_csv(value)]
         for table in SECTIONS[section](ward, Period.last_days(30, zone=NEW_YORK, now=NOW)).tables
         for row in table.rows
         for column, value in zip(table.columns[1:], row[1:], strict=True)

@@ -97,6 +97,6 @@ def add_up(rows: list[dict], measures: tuple[str, ...], *keys: str) -> list[dict
     return totals
 
 
-def local_minute(moment: dt.datetime, period: Period) -> str:
-    """A moment on the unit's clock, to the minute."""
-    return f"{dt.datetime.astimezone(moment, period.zone):%Y-%m-%d %H:%M}"
+def local_time(moment: dt.datetime, period: Period) -> dt.datetime:
+    """A moment on the unit's clock (a cell: the page writes it to the minute, the CSV with its offset)."""
+    return dt.datetime.astimezone(moment, period.zone)

@@ -10,7 +10,7 @@ from patients.models import CareEvent
 
 from ..period import Period
 from ..tables import Share, Table
-from .common import CANCELLED, DONE, KIND_LABELS, NOT_APPLICABLE, Section, add_up, local_minute, person, weekly
+from .common import CANCELLED, DONE, KIND_LABELS, NOT_APPLICABLE, Section, add_up, local_time, person, weekly
 
 OVERRIDES_LISTED = 50  # the newest overrides listed with their reasons (all are counted)
 
@@ -136,7 +136,7 @@ def readiness(unit: Unit, period: Period) -> Section:
         who = checklist.overridden_by
         listed.rows.append(
             [
-                local_minute(checklist.overridden_at, period),
+                local_time(checklist.overridden_at, period),
                 person(who.first_name, who.last_name, who.username) if who else "Unknown",
                 f"{KIND_LABELS.get(checklist.event.kind, checklist.event.kind)} (event {checklist.event_id})",
                 checklist.template.name,

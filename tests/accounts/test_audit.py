@@ -183,6 +183,29 @@ def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(client, adm
     assert page.context["page"].paginator.count == 0
 
 
+@pytest.mark.parametrize("page", ["audit:log", "audit:export"])
+def test_the_period_is_made_of_the_utc_days_that_the_log_shows_whatever_the_readers_clock(client, time_machine, page):
+    """The log shows its times in UTC, but its days were cut on the reader's clock: for an
+    administrator of an Auckland unit, a row shown at "2026-03-20 20:00:00" (UTC) was left out
+    of a search for 20 March and found under 21 March."""
+    from ..factories import UnitFactory, UserFactory
+
+    auckland = UnitFactory(time_zone="Pacific/Auckland")  # UTC+13 in March
+    reader = UserFactory(username="auditor", role="", unit=auckland, is_staff=True)
+    time_machine.move_to(dt.datetime(2026, 3, 20, 20, 0, tzinfo=dt.UTC), tick=False)
+    row = audit_record(action=Action.LOGIN_FAILED, object_type="accounts.user", outcome=AuditEvent.Outcome.FAILURE)
+    verified_login(client, reader)
+
+    def found(day: str) -> bool:
+        query = {"action": "login_failed", "start": day, "end": day}
+        if page == "audit:log":
+            return row in client.get(reverse(page), query).context["page"]
+        return f'"{row.pk}",' in b"".join(client.get(reverse(page), query).streaming_content).decode("utf-8-sig")
+
+    assert found("2026-03-20")
+    assert not found("2026-03-21") and not found("2026-03-19")
+
+
 def test_the_csv_export_holds_the_filtered_rows_and_is_itself_logged(client, admin_user, some_events):
     verified_login(client, admin_user)
     response = client.get(reverse("audit:export"), {"action": "login_failed"})

@@ -4,12 +4,12 @@ name, and counts week by week."""
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func, OuterRef, Subquery
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Role
-from checklists.models import Task
+from checklists.models import Task, TaskActivity
 from patients.models import CareEvent
 
 from ..period import Period
@@ -27,6 +27,18 @@ ROLE_LABELS = dict(Role.choices)
 
 def duration(later: str, earlier: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+def not_applicable_since() -> Subquery:
+    """When a task (OuterRef pk) marked not applicable was so marked: its latest such activity (an
+    undo and a new marking move it). Until then it was open, on the board and in the gate; None
+    for a task whose marking left no activity."""
+    return Subquery(
+        TaskActivity.objects.filter(task=OuterRef("pk"), action=TaskActivity.Action.NOT_APPLICABLE)
+        .order_by("-at", "-pk")
+        .values("at")[:1],
+        output_field=DateTimeField(),
+    )
 
 
 class HoursAfter(Func):

@@ -10,7 +10,7 @@ import django_filters
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from .audit import audit_record
+from .audit import audit_record, logs_read, shows
 from .csv_export import csv_response
 from .filters import PeriodFilterSet, period_filters
 from .models import AuditEvent, audit_action_choices
@@ -79,13 +79,23 @@ def _filtered(request) -> AuditFilter:
     return AuditFilter(request.GET, queryset=AuditEvent.objects.order_by("-id"))
 
 
+def _filters_asked(filterset: AuditFilter) -> dict[str, str]:
+    """The filters given, as the log's own rows name them (a read's or an export's)."""
+    return {key: str(value) for key, value in filterset.form.cleaned_data.items() if value}
+
+
 @ability_required(READ_AUDIT_LOG)
+@logs_read("accounts.auditevent")
 def audit_log(request):
     filterset = _filtered(request)
-    events = filterset.qs if filterset.is_valid() else AuditEvent.objects.none()
+    valid = filterset.is_valid()
+    events = filterset.qs if valid else AuditEvent.objects.none()
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page:
         event.shown_detail = detail_text(shown_detail(event))
+    # The log says what a patient's record went through and who looked: reading it is a read too.
+    shown = sorted({event.patient_id for event in page if event.patient_id is not None})
+    shows(request, filters=_filters_asked(filterset) if valid else {}, page=page.number, patients=shown)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode()}
@@ -101,7 +111,7 @@ def audit_export(request):
     audit_record(
         action=AuditEvent.Action.EXPORT,
         object_type="accounts.auditevent",
-        detail={"filters": {key: str(value) for key, value in filterset.form.cleaned_data.items() if value}},
+        detail={"filters": _filters_asked(filterset)},
     )
     rows = (
         [

@@ -16,6 +16,9 @@ from django.utils import timezone
 # spreadsheet splits on another character (";" in many locales: `Doe;=cmd|…` would become a cell
 # `=cmd|…`). So every cell is also written quoted (QUOTE_ALL), which keeps it one cell.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet opened on a double click reads a CSV in the computer's legacy code page unless the
+# file begins with a UTF-8 byte-order mark: "Zoë" would read "ZoÃ«", an arrow "â†’".
+BYTE_ORDER_MARK = "\ufeff"
 
 
 def csv_cell(value) -> str:
@@ -32,11 +35,13 @@ class _Echo:
 
 
 def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
-    """Stream `rows` under `header` as `<name>-<UTC stamp>.csv`, every cell made safe."""
+    """Stream `rows` under `header` as `<name>-<UTC stamp>.csv` in UTF-8 with its byte-order mark,
+    every cell made safe."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     lines = (writer.writerow([csv_cell(value) for value in row]) for row in rows)
     response = StreamingHttpResponse(
-        (line for chunk in ([writer.writerow(header)], lines) for line in chunk), content_type="text/csv"
+        (line for chunk in ([BYTE_ORDER_MARK + writer.writerow(header)], lines) for line in chunk),
+        content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'

@@ -31,8 +31,9 @@ def csv_url(request) -> str:
 
 
 def local(moment: dt.datetime | None, zone) -> str:
-    """A time on `zone`'s clock, as a spreadsheet sorts it ("" for none)."""
-    return "" if moment is None else timezone.localtime(moment, zone).strftime("%Y-%m-%d %H:%M")
+    """A time on `zone`'s clock in ISO 8601 with its offset, "2026-11-01T01:30-05:00" ("" for none):
+    the offset tells apart the hour that happens twice when summer time ends."""
+    return "" if moment is None else timezone.localtime(moment, zone).isoformat(timespec="minutes")
 
 
 def csv_download(

@@ -1,8 +1,9 @@
 """A report's tables: what each section shows beside its chart, and what its CSV holds, cell for cell.
 
-A cell is a count (int), a share (Share), a duration (timedelta), a text, or None (nothing to
-measure). The page writes a cell with `cell_text`; the CSV writes one line per cell with the raw
-number and its unit (`csv_lines`), so that every number on the page is in the file.
+A cell is a count (int), a share (Share), a duration (timedelta), a time on the unit's clock
+(datetime), a text, or None (nothing to measure). The page writes a cell with `cell_text`; the CSV
+writes one line per cell with the raw number and its unit (`csv_lines`), so that every number on the
+page is in the file.
 """
 
 import datetime as dt
@@ -66,9 +67,21 @@ def cell_text(value) -> str:
         return "–" if value.whole_percent is None else f"{value.whole_percent} %"
     if isinstance(value, dt.timedelta):
         return duration_text(value)
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def time_csv(value: dt.datetime) -> str:
+    """ISO 8601 with the offset: the page's "01:30" of the day summer time ends is two moments."""
+    return value.isoformat(timespec="minutes")
+
+
+def label_csv(value) -> str:
+    """A row's label as the CSV names the row: as the page writes it, a time with its offset."""
+    return time_csv(value) if isinstance(value, dt.datetime) else cell_text(value)
 
 
 def cell_csv(value) -> tuple[str, str]:
@@ -79,6 +92,8 @@ def cell_csv(value) -> tuple[str, str]:
         return ("" if value.percent is None else f"{value.percent:.1f}"), f"percent ({value.part} of {value.whole})"
     if isinstance(value, dt.timedelta):
         return f"{value.total_seconds() / 60:.1f}", "minutes"
+    if isinstance(value, dt.datetime):
+        return time_csv(value), ""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value), "count"
     return str(value), ""
@@ -91,6 +106,6 @@ def csv_lines(tables: list[Table]) -> Iterator[tuple[str, str, str, str, str]]:
     """Every cell of every table, one line each (a long table: a spreadsheet pivots it back)."""
     for table in tables:
         for row in table.rows:
-            label = cell_text(row[0])
+            label = label_csv(row[0])
             for column, value in zip(table.columns[1:], row[1:], strict=True):
                 yield (table.title, label, column, *cell_csv(value))

@@ -21,6 +21,7 @@ from .summary import headlines
 from .tables import CSV_HEADER, csv_lines
 
 OBJECT_TYPE = "coordination.unit_report"
+PAGE = "coordination/reports/unit_report.html"
 
 
 def _chosen(request):
@@ -87,7 +88,7 @@ def unit_report(request):
                 "pump": charts.pump_chart(breaks.table("pump_by_hour")),
             },
         )
-    return render(request, "coordination/reports/unit_report.html", context)
+    return render(request, PAGE, context)
 
 
 def unit_report_csv(request):
@@ -97,7 +98,10 @@ def unit_report_csv(request):
         raise Http404("No such section of the report.")
     form, valid, unit, period = _chosen(request)
     if not valid:
-        raise Http404("No such period: correct it on the report page.")
+        # A bad request, not a missing report: a link typed by hand, or kept until "today" moved
+        # on. The page says what to correct at its field, and no report is drawn nor exported.
+        context = {"form": form, "unit": unit, "period": period, "valid": False}
+        return render(request, PAGE, context, status=400)
     section = SECTIONS[section_key](unit, period)
     audit_record(
         action=AuditEvent.Action.EXPORT,

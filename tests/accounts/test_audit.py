@@ -183,10 +183,33 @@ def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(client, adm
     assert page.context["page"].paginator.count == 0
 
 
+@pytest.mark.parametrize("page", ["audit:log", "audit:export"])
+def test_the_period_is_made_of_the_utc_days_that_the_log_shows_whatever_the_readers_clock(client, time_machine, page):
+    """The log shows its times in UTC, but its days were cut on the reader's clock: for an
+    administrator of an Auckland unit, a row shown at "2026-03-20 20:00:00" (UTC) was left out
+    of a search for 20 March and found under 21 March."""
+    from ..factories import UnitFactory, UserFactory
+
+    auckland = UnitFactory(time_zone="Pacific/Auckland")  # UTC+13 in March
+    reader = UserFactory(username="auditor", role="", unit=auckland, is_staff=True)
+    time_machine.move_to(dt.datetime(2026, 3, 20, 20, 0, tzinfo=dt.UTC), tick=False)
+    row = audit_record(action=Action.LOGIN_FAILED, object_type="accounts.user", outcome=AuditEvent.Outcome.FAILURE)
+    verified_login(client, reader)
+
+    def found(day: str) -> bool:
+        query = {"action": "login_failed", "start": day, "end": day}
+        if page == "audit:log":
+            return row in client.get(reverse(page), query).context["page"]
+        return f'"{row.pk}",' in b"".join(client.get(reverse(page), query).streaming_content).decode("utf-8-sig")
+
+    assert found("2026-03-20")
+    assert not found("2026-03-21") and not found("2026-03-19")
+
+
 def test_the_csv_export_holds_the_filtered_rows_and_is_itself_logged(client, admin_user, some_events):
     verified_login(client, admin_user)
     response = client.get(reverse("audit:export"), {"action": "login_failed"})
-    lines = b"".join(response.streaming_content).decode().splitlines()
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith('"id","at","actor_id"')  # every cell quoted (accounts.csv_export)
     assert len(lines) == 2 and ',"login_failed","failure",' in lines[1]
     (export,) = rows(action=Action.EXPORT)
@@ -207,14 +230,27 @@ def test_the_log_names_the_fields_of_a_patients_change_but_never_their_values(cl
     assert "Quixotrel" not in page.text and "41.3" not in page.text
     assert "changes: family_name, weight_kg" in page.text and "{&#x27;" not in page.text  # words, not a dict
     export = client.get(reverse("audit:export"), {"patient": patient.pk})
-    text = b"".join(export.streaming_content).decode()
+    text = b"".join(export.streaming_content).decode("utf-8-sig")
     assert "family_name" in text and "Quixotrel" not in text and "41.3" not in text
 
 
 def test_the_audit_log_without_filters_shows_every_row(client, admin_user, some_events):
     verified_login(client, admin_user)
+    before = AuditEvent.objects.count()
     page = client.get(reverse("audit:log"))
-    assert page.context["page"].paginator.count == AuditEvent.objects.count() >= 2
+    assert page.context["page"].paginator.count == before >= 2
+
+
+def test_reading_the_audit_log_is_itself_logged_with_its_filters_and_the_patients_it_showed(
+    client, admin_user, some_events
+):
+    """Its exports were logged, but not its reads: who looked up what a patient's record went
+    through, and when, left no trace."""
+    verified_login(client, admin_user)
+    client.get(reverse("audit:log"), {"patient": 7})
+    (read,) = rows(action=Action.VIEW, object_type="accounts.auditevent")
+    assert read.actor_username == "admin" and read.patient_id is None
+    assert read.detail == {"filters": {"patient": "7"}, "page": 1, "patients": [7]}
 
 
 def test_each_app_registers_its_own_audit_verbs():
@@ -291,8 +327,21 @@ def test_a_formula_in_a_logged_browser_string_is_exported_as_text(client, admin_
     )
     verified_login(client, admin_user)
     response = client.get(reverse("audit:export"), {"action": "login_failed"})
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "'=HYPERLINK(" in body and ',"=HYPERLINK' not in body and ",=HYPERLINK" not in body
+
+
+def test_the_csv_export_says_it_is_utf8_and_opens_in_a_spreadsheet_without_mangled_letters(client, admin_user):
+    """Without a byte-order mark Excel reads a CSV in the computer's legacy code page: a name such
+    as "Zoë Müller" came out as "ZoÃ« MÃ¼ller", an arrow as "â†’"."""
+    audit_record(action=Action.VIEW, object_type="patients.patient", detail={"note": "Zoë Müller → ward"})
+    verified_login(client, admin_user)
+    response = client.get(reverse("audit:export"), {"action": "view"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\xef\xbb\xbf") == 1  # one mark, at the start
+    text = body.decode("utf-8-sig")
+    assert text.startswith('"id","at"') and "Zoë Müller → ward" in text
 
 
 def test_pages_for_a_signed_in_user_are_never_stored(client, nurse):

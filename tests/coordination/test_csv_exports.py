@@ -7,6 +7,7 @@ ledger's download is tested beside the ledger (reminders/test_reminders.py)."""
 import csv
 import datetime as dt
 import io
+import zoneinfo
 
 import pytest
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from checklists.models import Task
+from coordination.exports import local
 
 from ..test_authorization_matrix import matrix_world, sign_in
 
@@ -44,8 +46,8 @@ def world(_module_world, db):
 def download(client, name, query):
     response = client.get(reverse(name) + query + ("&" if "?" in query else "?") + "format=csv")
     assert response.status_code == 200, (name, response.status_code)
-    assert response["Content-Type"] == "text/csv" and "attachment" in response["Content-Disposition"]
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response["Content-Type"] == "text/csv; charset=utf-8" and "attachment" in response["Content-Disposition"]
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 @pytest.mark.parametrize("name", LISTS)
@@ -115,7 +117,7 @@ def test_a_value_with_another_locales_separator_stays_in_one_quoted_cell(client,
     Task.objects.filter(pk=targets["weight"].pk).update(text="Doe;=cmd|' /C calc'!A0")
     sign_in(client, users["coordinator"])
     response = client.get(reverse("board_overdue") + "?role=nurse&format=csv")
-    header, row = b"".join(response.streaming_content).decode().splitlines()
+    header, row = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert ",\"Doe;=cmd|' /C calc'!A0\"," in row
     assert all(cell.startswith('"') and cell.endswith('"') for cell in header.split(","))  # every cell quoted
     assert next(csv.reader([row]))[1] == "Doe;=cmd|' /C calc'!A0"
@@ -128,3 +130,12 @@ def test_the_page_offers_the_download_with_its_filters(client, world, name):
     sign_in(client, users[role])
     page = client.get(reverse(name) + query).content.decode()
     assert "Download CSV" in page and "format=csv" in page
+
+
+def test_a_time_carries_its_offset_so_the_hour_repeated_when_summer_time_ends_is_told_apart():
+    """01:30 on 1 November 2026 happens twice in New York (summer time, then an hour later winter
+    time): both were written "2026-11-01 01:30", and an alert's or a handoff's order was lost."""
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    first, second = (dt.datetime(2026, 11, 1, hour, 30, tzinfo=dt.UTC) for hour in (5, 6))
+    assert (local(first, new_york), local(second, new_york)) == ("2026-11-01T01:30-04:00", "2026-11-01T01:30-05:00")
+    assert local(None, new_york) == ""

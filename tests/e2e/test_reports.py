@@ -36,7 +36,7 @@ def test_the_reports_page_reads_at_every_width_and_downloads_its_csvs(
     with page.expect_download() as download:
         page.locator("a[href*='section=on_time']").click()
     assert download.value.suggested_filename.startswith("report-on-time-")
-    assert download.value.path().read_text().startswith('"table","row","column","value","unit"')
+    assert download.value.path().read_text(encoding="utf-8-sig").startswith('"table","row","column","value","unit"')
 
     page.get_by_label("Period", exact=True).select_option("custom")
     page.get_by_label("From", exact=True).fill("2026-03-10")

@@ -10,11 +10,11 @@ from django.urls import reverse
 
 from accounts.models import Role
 from checklists.gate import event_readiness
-from checklists.models import Checklist, OverrideJustification, Task
+from checklists.models import Checklist, OverrideJustification, Task, TaskActivity
 from checklists.services import checklists_instantiate, events_settle
 from coordination.reports.period import Period
-from coordination.reports.selectors import interruptions_and_toxicity, readiness
-from coordination.reports.tables import Share, cell_text
+from coordination.reports.selectors import interruptions_and_toxicity, overdue_trend, readiness
+from coordination.reports.tables import Share, cell_text, csv_lines
 from patients.models import CareEvent, Interruption
 
 from ..accounts.helpers import verified_login
@@ -131,3 +131,62 @@ def test_a_first_day_before_2000_is_told_at_its_field(client, admin_user, ward):
 )
 def test_a_share_halfway_between_two_whole_percents_rounds_up(part, whole, text, tenths):
     assert cell_text(Share(part, whole)) == text and Share(part, whole).percent == tenths
+
+
+def test_a_time_in_the_report_csv_carries_its_offset_so_the_hour_repeated_when_summer_time_ends_is_told_apart(
+    ward, time_machine
+):
+    """Two overrides at 01:30 on 1 November 2026 in New York, the first in summer time and the second
+    an hour later in winter time, were both listed as "2026-11-01 01:30" in the file."""
+    now = dt.datetime(2026, 11, 2, 12, 0, tzinfo=NEW_YORK)
+    time_machine.move_to(now, tick=False)
+    oncologist = UserFactory(role=Role.ONCOLOGIST, unit=ward)
+    publish_template(items=[{"text": "Weight"}])
+    patient = PatientFactory(unit=ward)
+    events = [make_event(patient, planned_at=now - dt.timedelta(hours=hours)) for hours in (20, 21)]
+    checklists_instantiate(events=events)
+    for event, utc_hour in zip(events, (5, 6), strict=True):
+        Checklist.objects.filter(event=event).update(
+            overridden_by=oncologist,
+            overridden_at=dt.datetime(2026, 11, 1, utc_hour, 30, tzinfo=dt.UTC),
+            override_reason="Clinically urgent, start now",
+            override_justification=OverrideJustification.CLINICAL_URGENCY,
+        )
+    section = readiness(ward, Period.last_days(7, zone=ward.zone, now=now))
+    listed = section.table("overrides")
+    assert [cell_text(row[0]) for row in listed.rows] == ["2026-11-01 01:30", "2026-11-01 01:30"]  # the page
+    in_file = {line[1] for line in csv_lines(section.tables) if line[0] == listed.title}
+    assert in_file == {"2026-11-01T01:30-05:00", "2026-11-01T01:30-04:00"}
+
+
+def _mark_not_applicable(task: Task, at: dt.datetime, by) -> None:
+    """As task_mark_not_applicable leaves it: the status, and the activity that says when."""
+    Task.objects.filter(pk=task.pk).update(status=Task.Status.NOT_APPLICABLE, not_applicable_reason="Not needed")
+    TaskActivity.objects.create(
+        task=task, checklist_id=task.checklist_id, patient_id=task.patient_id, actor=by, action="not_applicable", at=at
+    )
+
+
+def test_a_task_marked_not_applicable_only_after_its_event_kept_the_event_from_being_ready(ward, period):
+    """A nurse clearing yesterday's list the morning after: the event, started with its weighing
+    open, was counted ready because its task was marked not applicable since."""
+    nurse = UserFactory(role=Role.NURSE, unit=ward)
+    publish_template(items=[{"text": "Weight"}])
+    patient = PatientFactory(unit=ward)
+    before, after = (make_event(patient, planned_at=NOW - dt.timedelta(days=2, hours=n)) for n in (0, 1))
+    checklists_instantiate(events=[before, after])
+    _mark_not_applicable(Task.objects.get(event=before), before.planned_at - H, nurse)
+    _mark_not_applicable(Task.objects.get(event=after), after.planned_at + 10 * H, nurse)
+    # Events, ready, started on an override, not ready.
+    assert all_events(ward, period) == [2, 1, 0, 1]
+
+
+def test_a_task_overdue_for_days_then_marked_not_applicable_counts_overdue_until_it_was_marked(ward, period):
+    """The trend left such a task out of every day, though the board showed it overdue each of them."""
+    nurse = UserFactory(role=Role.NURSE, unit=ward)
+    publish_template(items=[{"text": "Weight"}])
+    event = make_event(PatientFactory(unit=ward), planned_at=NOW - dt.timedelta(days=3))  # due 17 March, noon
+    checklists_instantiate(events=[event])
+    _mark_not_applicable(Task.objects.get(event=event), NOW - dt.timedelta(days=1), nurse)  # 19 March, noon
+    trend = dict(overdue_trend(ward, period).table("by_day").rows)
+    assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [0, 1, 1, 0, 0]

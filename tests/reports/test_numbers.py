@@ -19,7 +19,7 @@ from coordination.reports.selectors import (
 from coordination.reports.summary import headlines
 from coordination.reports.tables import Share
 
-from .world import NEW_YORK, NOW, build_world
+from .world import NEW_YORK, NOW, at, build_world
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -58,7 +58,7 @@ def test_readiness_counts_events_ready_at_their_time_by_kind(ward, period):
         ["Done and documented outside the tracker (paper, another system)", 1],
     ]
     listed = section.table("overrides").rows
-    assert [row[0] for row in listed] == ["2026-03-15 21:00", "2026-03-08 01:30"]
+    assert [row[0] for row in listed] == [at(3, 15, 21), at(3, 8, 1, 30)]  # times on the ward's clock
     assert [(row[1], row[4][:8], row[5]) for row in listed] == [
         ("Ann Smith", "Clinical", "Patient deteriorating, start now"),
         ("Bob Jones", "Done and", "Weighed on paper"),
@@ -104,7 +104,7 @@ def test_handoffs_turnaround_returns_and_late_acknowledgements(ward, period):
     assert section.table("returns_count").rows == [["Returned to the sender", 1]]
     (returned,) = section.table("returns").rows
     home_nurse = User.objects.get(username="homenurse")
-    assert returned[0] == "2026-03-09 15:00" and returned[4] == "Dose missing"
+    assert returned[0] == at(3, 9, 15) and returned[4] == "Dose missing"
     assert returned[3] == f"{home_nurse.first_name} {home_nurse.last_name}"
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from coordination.reports.period import Period
 from coordination.reports.selectors import SECTIONS
-from coordination.reports.tables import CSV_HEADER, cell_csv, cell_text
+from coordination.reports.tables import CSV_HEADER, cell_csv, cell_text, label_csv
 
 from ..accounts.helpers import verified_login
 from ..factories import UnitFactory, UserFactory
@@ -85,7 +85,27 @@ def test_a_bad_period_is_told_at_its_field_and_no_report_is_drawn(client, coordi
     assert message in response.context["form"].errors[field][0]
     assert "sections" not in response.context
     assert "Correct the period above" in response.content.decode()
-    assert client.get(CSV, {"section": "readiness", **query}).status_code in (403, 404)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"period": "custom", "start": "2026-03-10"}, "Give the last day of the period."),
+        ({"period": "custom", "start": "2026-04-01", "end": "2026-04-02"}, "The period has not begun yet"),
+        ({"period": "12"}, "Select a valid choice."),
+        ({"unit": "x"}, "Enter a whole number."),
+    ],
+)
+def test_a_csv_asked_for_a_bad_period_is_a_bad_request_that_says_what_to_correct(
+    client, coordinator, world, query, message
+):
+    """A CSV link with a period that does not hold (typed by hand, or kept until "today" moved on)
+    answered 404 "No such period": as if the report were gone, with nothing said of what to fix."""
+    response = signed_in(client, coordinator).get(CSV, {"section": "readiness", **query})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html and "Correct the period above" in html
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
 
 
 def test_a_period_from_to_reports_those_days(client, coordinator, world):
@@ -122,11 +142,11 @@ def test_opening_the_page_is_logged_as_a_read_of_the_units_data(client, coordina
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_each_csv_holds_every_cell_of_its_tables_and_is_logged_as_an_export(client, coordinator, world, ward, section):
     response = signed_in(client, coordinator).get(CSV, {"section": section})
-    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
-    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert tuple(lines[0]) == CSV_HEADER
     expected = [
-        [table.title, cell_text(row[0]), column, *cell_csv(value)]
+        [table.title, label_csv(row[0]), column, *cell_csv(value)]
         for table in SECTIONS[section](ward, Period.last_days(30, zone=NEW_YORK, now=NOW)).tables
         for row in table.rows
         for column, value in zip(table.columns[1:], row[1:], strict=True)
@@ -143,7 +163,7 @@ def test_each_csv_holds_every_cell_of_its_tables_and_is_logged_as_an_export(clie
 
 def test_the_csv_numbers_are_the_raw_values_with_their_unit(client, coordinator, world):
     response = signed_in(client, coordinator).get(CSV, {"section": "on_time"})
-    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     nurse = {line[2]: line[3:] for line in lines if line[1] == "Nurse"}
     assert nurse["Due"] == ["4", "count"]
     assert nurse["Share on time"] == ["50.0", "percent (2 of 4)"]

@@ -4,12 +4,12 @@ name, and counts week by week."""
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func, OuterRef, Subquery
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import Role
-from checklists.models import Task
+from checklists.models import Task, TaskActivity
 from patients.models import CareEvent
 
 from ..period import Period
@@ -27,6 +27,18 @@ ROLE_LABELS = dict(Role.choices)
 
 def duration(later: str, earlier: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+def not_applicable_since() -> Subquery:
+    """When a task (OuterRef pk) marked not applicable was so marked: its latest such activity (an
+    undo and a new marking move it). Until then it was open, on the board and in the gate; None
+    for a task whose marking left no activity."""
+    return Subquery(
+        TaskActivity.objects.filter(task=OuterRef("pk"), action=TaskActivity.Action.NOT_APPLICABLE)
+        .order_by("-at", "-pk")
+        .values("at")[:1],
+        output_field=DateTimeField(),
+    )
 
 
 class HoursAfter(Func):
@@ -97,6 +109,6 @@ def add_up(rows: list[dict], measures: tuple[str, ...], *keys: str) -> list[dict
     return totals
 
 
-def local_minute(moment: dt.datetime, period: Period) -> str:
-    """A moment on the unit's clock, to the minute."""
-    return f"{dt.datetime.astimezone(moment, period.zone):%Y-%m-%d %H:%M}"
+def local_time(moment: dt.datetime, period: Period) -> dt.datetime:
+    """A moment on the unit's clock (a cell: the page writes it to the minute, the CSV with its offset)."""
+    return dt.datetime.astimezone(moment, period.zone)

@@ -8,7 +8,7 @@ from ...handoffs.models import Handoff, HandoffActivity
 from ..period import Period
 from ..stats import grouped
 from ..tables import Table
-from .common import Section, duration, local_minute, person
+from .common import Section, duration, local_time, person
 
 SLOWEST_HANDOFFS = 5
 RETURNS_LISTED = 20
@@ -89,7 +89,7 @@ def handoffs(unit: Unit, period: Period) -> Section:
                 f"Handoff {handoff.pk}",
                 kinds.get(handoff.kind, handoff.kind),
                 f"{handoff.from_unit} → {handoff.to_unit}",
-                local_minute(handoff.sent_at, period),
+                local_time(handoff.sent_at, period),
                 handoff.took,
             ]
         )
@@ -110,7 +110,7 @@ def handoffs(unit: Unit, period: Period) -> Section:
         who = activity.actor
         returned.rows.append(
             [
-                local_minute(activity.at, period),
+                local_time(activity.at, period),
                 f"Handoff {activity.handoff_id}",
                 f"{activity.handoff.from_unit} → {activity.handoff.to_unit}",
                 person(who.first_name, who.last_name, who.username) if who else "The system",

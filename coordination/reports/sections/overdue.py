@@ -1,31 +1,35 @@
 """5. Overdue trend: open overdue tasks at the end of each day."""
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, When
 
 from accounts.models import Unit
 from checklists.models import Task
 
 from ..period import Period
 from ..tables import Table
-from .common import CANCELLED, NOT_APPLICABLE, Section
+from .common import CANCELLED, NOT_APPLICABLE, Section, not_applicable_since
 
 
 def overdue_trend(unit: Unit, period: Period) -> Section:
     """How many tasks were open and overdue at the end of each day of the period (midnight on the
-    unit's clock; now for today): due before that moment and not done by then. One query, one
-    conditional count per day. Tasks cancelled or marked not applicable are left out (the record
-    does not say when)."""
+    unit's clock; now for today): due before that moment and not resolved by then, that is
+    neither completed nor marked not applicable (as the board showed them). One query, one
+    conditional count per day. Cancelled tasks are left out (a bulk cancellation, with its event,
+    leaves no time), as are those marked not applicable without an activity saying when."""
     ends = period.day_ends()
+    resolved_at = Case(When(status=NOT_APPLICABLE, then=not_applicable_since()), default=F("completed_at"))
     candidates = (
         Task.objects.filter(patient__unit_id=unit.pk, due_at__lt=period.end)
-        .exclude(status__in=[CANCELLED, NOT_APPLICABLE])
-        .filter(Q(completed_at__isnull=True) | Q(completed_at__gt=period.start))
+        .exclude(status=CANCELLED)
+        .annotate(resolved_at=resolved_at)
+        .filter(~Q(status=NOT_APPLICABLE) | Q(resolved_at__isnull=False))
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=period.start))
     )
     counts = (
         candidates.aggregate(
             **{
                 f"day{place}": Count(
-                    "pk", filter=Q(due_at__lt=moment) & (Q(completed_at__isnull=True) | Q(completed_at__gt=moment))
+                    "pk", filter=Q(due_at__lt=moment) & (Q(resolved_at__isnull=True) | Q(resolved_at__gt=moment))
                 )
                 for place, (_, moment) in enumerate(ends)
             }

@@ -10,7 +10,18 @@ from patients.models import CareEvent
 
 from ..period import Period
 from ..tables import Share, Table
-from .common import CANCELLED, DONE, KIND_LABELS, NOT_APPLICABLE, Section, add_up, local_minute, person, weekly
+from .common import (
+    CANCELLED,
+    DONE,
+    KIND_LABELS,
+    NOT_APPLICABLE,
+    Section,
+    add_up,
+    local_time,
+    not_applicable_since,
+    person,
+    weekly,
+)
 
 OVERRIDES_LISTED = 50  # the newest overrides listed with their reasons (all are counted)
 
@@ -25,8 +36,10 @@ def _blockers_at_event_time():
     ready then, each with its `blocker_kind`: the gate's rules (checklists.gate.task_blocker) read
     as of that moment. A required task not done by then ("open"); a task done by then whose hard
     stop failed ("hard_stop"); a task done by then whose second check was not made by then
-    ("unverified"). Not-applicable and cancelled tasks never block (the record does not say when
-    they were marked so)."""
+    ("unverified"). A task marked not applicable blocked as an open one until it was marked so (its
+    activity says when; one marked after the event's time did not make the event ready then).
+    Cancelled tasks never block (their event's cancellation, or conditions that no longer hold,
+    took them off the checklist)."""
     at = OuterRef("at")
     done_by_then = Q(status=DONE, completed_at__lte=at)
     kind_then = Case(
@@ -41,7 +54,9 @@ def _blockers_at_event_time():
     )
     return (
         Task.objects.filter(event=OuterRef("pk"))
-        .exclude(status__in=[CANCELLED, NOT_APPLICABLE])
+        .exclude(status=CANCELLED)
+        .annotate(not_applicable_at=not_applicable_since())
+        .filter(~Q(status=NOT_APPLICABLE) | Q(not_applicable_at__gt=at))
         .annotate(blocker_kind=kind_then)
         .filter(blocker_kind__isnull=False)
     )
@@ -136,7 +151,7 @@ def readiness(unit: Unit, period: Period) -> Section:
         who = checklist.overridden_by
         listed.rows.append(
             [
-                local_minute(checklist.overridden_at, period),
+                local_time(checklist.overridden_at, period),
                 person(who.first_name, who.last_name, who.username) if who else "Unknown",
                 f"{KIND_LABELS.get(checklist.event.kind, checklist.event.kind)} (event {checklist.event_id})",
                 checklist.template.name,

@@ -830,7 +830,7 @@ def test_the_ledger_counts_by_state_shows_the_lag_and_filters(client, admin_user
 def test_the_ledger_downloads_as_csv_under_its_filters_every_page_and_logs_the_export(client, admin_user, ledger):
     verified_login(client, admin_user)
     response = client.get(reverse("reminder_ledger"), {"kind": "escalation", "format": "csv"})
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     escalations = ledger.filter(kind="escalation")
     assert rows[0][:3] == ["Written (UTC)", "Kind", "About"] and len(rows) == escalations.count() + 1
     assert {row[1] for row in rows[1:]} == {escalations.first().get_kind_display()}

@@ -169,6 +169,18 @@ def template_version_publish(
     version.change_summary = change_summary.strip() or version.change_summary
     version.save()
     template = version.template
+    # The upcoming events that publication may give the new version, locked (in id order, as every
+    # other path locks events) before it asks which checklists nobody has worked on: a task is
+    # completed under its event's lock (task_complete), so a completion under way finishes first
+    # and its checklist is seen as worked on and kept, and one that comes later waits for the new
+    # checklist. Asked without the lock, a completion committed meanwhile was deleted with its
+    # checklist (or its history made the deletion fail).
+    list(
+        CareEvent.objects.select_for_update(of=("self",))
+        .filter(kind=template.trigger_kind, status=CareEvent.Status.PLANNED, planned_at__gt=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     replaced = replaced_checklists(template, now=now)
     Checklist.objects.filter(pk__in=[checklist.pk for checklist in replaced]).delete()
     # Future events that have no checklist of this template (any more) get one now.

@@ -376,6 +376,10 @@ class TemplateItem(ItemContent):
                 errors["failing_choices"] = "Failing options only count on a hard stop: tick Hard stop, or clear them."
             elif not set(options) - set(self.failing_choices):
                 errors["failing_choices"] = "Leave at least one option that passes."
+        if self.hard_stop and not self.required and "hard_stop" not in errors:
+            # The gate waits for required tasks only, and a hard stop is never skipped: optional,
+            # it could be left unanswered and the event would start unchecked.
+            errors["required"] = "A hard stop is required: left unanswered, the event would start unchecked."
         if self.verifier_role and not self.needs_verification:
             errors["verifier_role"] = "A verifier role only makes sense when the item needs verification."
         errors.update(_roles_refused(self.role, self.verifier_role))

@@ -79,3 +79,18 @@ def test_the_editor_offers_only_the_roles_that_do_or_check_tasks(staff, publishe
     assert response.status_code == 200
     assert "invalid-feedback" in response.content.decode()
     assert draft.items.count() == 2
+
+
+# --- a hard stop is answered ---------------------------------------------------------------------
+
+
+def test_a_hard_stop_that_may_be_left_unanswered_is_refused(published, admin_user):
+    """The gate waits only for required tasks: an optional hard stop, never answered, let the event
+    start unchecked, although a hard stop can be neither skipped nor marked not applicable."""
+    draft = template_version_new_draft(template=published.template, actor=admin_user)
+    values = {**ITEM, "response_kind": "number", "unit": "kg", "min_value": 22, "hard_stop": True, "required": False}
+    with pytest.raises(ValidationError) as refused:
+        template_item_create(version=draft, values=values, actor=admin_user)
+    assert "required" in refused.value.message_dict
+    assert draft.items.count() == 2
+    template_item_create(version=draft, values={**values, "required": True}, actor=admin_user)

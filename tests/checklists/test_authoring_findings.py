@@ -8,13 +8,19 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Role
+from checklists.compare import versions_compare
 from checklists.interchange import template_import
 from checklists.models import ChecklistTemplate
-from checklists.services import template_item_create, template_version_new_draft
+from checklists.services import (
+    template_item_create,
+    template_item_reorder,
+    template_item_update,
+    template_version_new_draft,
+)
 from checklists.starter import LIBRARY
 
 from ..accounts.helpers import verified_login
-from .helpers import item_form_data
+from .helpers import item_form_data, publish_template
 
 ITEM = {"section": "After", "role": "nurse", "text": "Bag labelled"}
 
@@ -94,3 +100,43 @@ def test_a_hard_stop_that_may_be_left_unanswered_is_refused(published, admin_use
     assert "required" in refused.value.message_dict
     assert draft.items.count() == 2
     template_item_create(version=draft, values={**values, "required": True}, actor=admin_user)
+
+
+# --- the comparison shows every change -------------------------------------------------------------
+
+
+def test_a_dependency_moved_to_another_item_of_the_same_text_is_shown_as_a_change(db, admin_user):
+    """Dependencies were compared by their items' texts: "done after" moved from the vital signs
+    after the start to those before it read as no change, and the reviewer approved it unseen."""
+    version = publish_template(
+        items=[
+            {"text": "Vital signs recorded", "section": "Before the start"},
+            {"text": "Vital signs recorded", "section": "After the start", "due_offset_minutes": 240},
+            {"text": "Infusion started"},
+        ],
+        dependencies=[("Infusion started", "Vital signs recorded")],  # the second of the two
+    )
+    draft = template_version_new_draft(template=version.template, actor=admin_user)
+    before, after, started = draft.items.order_by("order")
+    assert list(started.depends_on.all()) == [after]
+    template_item_update(item=started, values={}, depends_on=[before], actor=admin_user)
+
+    diff = versions_compare(version, draft)
+
+    [change] = diff["changed"]
+    assert change["item"].text == "Infusion started"
+    assert change["fields"] == [("done after", "#2 Vital signs recorded", "#1 Vital signs recorded")]
+
+
+def test_a_renumbered_dependency_is_no_change_of_the_item_that_waits_for_it(db, admin_user):
+    version = publish_template(
+        items=[{"text": "Consent signed"}, {"text": "Line primed"}, {"text": "Infusion started"}],
+        dependencies=[("Infusion started", "Line primed")],
+    )
+    draft = template_version_new_draft(template=version.template, actor=admin_user)
+    consent, line, started = draft.items.order_by("order")
+    template_item_reorder(version=draft, item_ids=[line.pk, consent.pk, started.pk], actor=admin_user)
+
+    diff = versions_compare(version, draft)
+
+    assert sorted(change["item"].text for change in diff["changed"]) == ["Consent signed", "Line primed"]

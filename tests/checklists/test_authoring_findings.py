@@ -2,6 +2,7 @@
 each test says what must hold."""
 
 import json
+import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from checklists.services import (
     template_item_reorder,
     template_item_update,
     template_version_new_draft,
+    template_version_validate,
 )
 from checklists.starter import LIBRARY
 
@@ -140,3 +142,36 @@ def test_a_renumbered_dependency_is_no_change_of_the_item_that_waits_for_it(db, 
     diff = versions_compare(version, draft)
 
     assert sorted(change["item"].text for change in diff["changed"]) == ["Consent signed", "Line primed"]
+
+
+# --- a long chain of dependencies -----------------------------------------------------------------
+
+
+def _chained_file(length: int) -> dict:
+    """A template of `length` items, each done after the one below it."""
+    data = _library_file("bag-change.json")
+    first = data["items"][0]
+    blank = {**first, "conditions": [], "depends_on": [], "help_text": "", "source": ""}
+    blank |= {"response_kind": "checkbox", "hard_stop": False, "needs_verification": False, "verifier_role": ""}
+    blank |= {"choices": [], "failing_choices": [], "unit": "", "min_value": None, "max_value": None, "records": ""}
+    keys = [str(uuid.UUID(int=number + 1)) for number in range(length)]
+    data["items"] = [
+        {**blank, "key": key, "order": order, "text": f"Step {order}", "depends_on": keys[order : order + 1]}
+        for order, key in enumerate(keys, start=1)
+    ]
+    data["template"]["name"] = "A long chain"
+    return data
+
+
+def test_a_file_of_a_long_chain_of_items_is_imported_not_a_server_error(db, admin_user):
+    """The file's reader walks a chain without recursion, but the check before publication walked
+    it recursively: 1,500 chained items (a file well under 1 MB) exhausted Python's stack."""
+    data = _chained_file(1500)
+    assert len(json.dumps(data)) < 1024 * 1024
+    draft = template_import(data, actor=admin_user)
+    assert draft.items.count() == 1500
+    template_version_validate(draft)
+    last, first = draft.items.get(order=1500), draft.items.get(order=1)
+    last.depends_on.add(first)  # closes the chain into a circle
+    with pytest.raises(ValidationError, match="circle"):
+        template_version_validate(draft)

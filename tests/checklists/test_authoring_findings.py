@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from checklists.compare import versions_compare
+from checklists.governance import template_version_discard
 from checklists.interchange import template_import
 from checklists.models import ChecklistTemplate
 from checklists.services import (
@@ -175,3 +176,32 @@ def test_a_file_of_a_long_chain_of_items_is_imported_not_a_server_error(db, admi
     last.depends_on.add(first)  # closes the chain into a circle
     with pytest.raises(ValidationError, match="circle"):
         template_version_validate(draft)
+
+
+# --- a file's texts are read as the editor reads a form's --------------------------------------------
+
+
+def test_a_file_whose_name_has_spaces_around_it_is_the_next_draft_of_that_template(db, admin_user):
+    """The editor strips what is typed; the import did not: "Bag change " became a second template
+    beside "Bag change", triggered by the same events, and each bag change got both checklists."""
+    data = _library_file("bag-change.json")
+    first = template_import(data, actor=admin_user)
+    template_version_discard(version=first, actor=admin_user, reason="Imported again below")
+    name, text = data["template"]["name"], data["items"][0]["text"]
+    data["template"]["name"] = f"  {name} "
+    data["items"][0]["text"] = f" {text}  "
+
+    second = template_import(data, actor=admin_user)
+
+    assert list(ChecklistTemplate.objects.values_list("name", flat=True)) == [name]
+    assert (second.template_id, second.number) == (first.template_id, 2)
+    assert second.items.filter(text=text).exists()
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_file_without_a_name_is_refused_at_the_name(db, admin_user, name):
+    data = _library_file("bag-change.json")
+    data["template"]["name"] = name
+    with pytest.raises(ValidationError, match="Template, field name"):
+        template_import(data, actor=admin_user)
+    assert not ChecklistTemplate.objects.exists()

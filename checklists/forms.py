@@ -460,9 +460,14 @@ class PreviewForm(forms.Form):
             .select_related("patient__unit", "cycle__course")
             .order_by("planned_at")
         )
-        patient_id = self.data.get("patient") if self.is_bound else None
-        if patient_id and str(patient_id).isdigit():
-            events = events.filter(patient_id=patient_id)
+        # The patient chosen narrows the events, read as its field reads it: a number of thousands
+        # of digits, which Python refuses to read, is no patient (its field says so), not a 500.
+        try:
+            patient = self.fields["patient"].clean(self.data.get("patient")) if self.is_bound else None
+        except ValidationError:
+            patient = None
+        if patient is not None:
+            events = events.filter(patient=patient)
         self.fields["event"].queryset = events
         self.helper = FormHelper()
         self.helper.form_method = "get"

@@ -205,3 +205,13 @@ def test_a_file_without_a_name_is_refused_at_the_name(db, admin_user, name):
     with pytest.raises(ValidationError, match="Template, field name"):
         template_import(data, actor=admin_user)
     assert not ChecklistTemplate.objects.exists()
+
+
+# --- bad input is refused at the field, never a server error -----------------------------------------
+
+
+@pytest.mark.parametrize("patient", ["9" * 5000, "99999999999999999999"])
+def test_a_preview_for_a_patient_number_of_many_digits_is_refused_at_the_field(staff, published, patient):
+    response = staff.get(reverse("checklists:version_preview", args=[published.pk]), {"patient": patient, "event": ""})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()

@@ -3,10 +3,13 @@ changed in each ("due: 2 days before → 1 day before"). Items are matched acros
 their key. The compare page and the review page before publication both read it.
 """
 
+from dataclasses import dataclass, field
+
 from accounts.models import Role
 
 from .models import ITEM_CONTENT_FIELDS, TemplateItem, TemplateVersion
 from .offsets import describe_offset
+from .templatetags.checklist_words import item_label
 
 COMPARED = [*ITEM_CONTENT_FIELDS, "conditions", "depends_on"]
 LABELS = {
@@ -40,12 +43,31 @@ def _shown(name: str, value) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class _Dependencies:
+    """What an item is done after: the same items (by their keys, as items are matched across
+    versions) or not, whatever their texts; shown as the editor names them ("#3 Line primed").
+    Compared by text, a dependency moved to another item of the same text ("Vital signs recorded"
+    before and after the start) was no change, and a renumbered one was a change."""
+
+    keys: frozenset
+    said: str = field(compare=False)
+
+    def __str__(self) -> str:
+        return self.said
+
+
+def _dependencies(item: TemplateItem) -> _Dependencies:
+    earlier = sorted(item.depends_on.all(), key=lambda dep: dep.order)
+    return _Dependencies(frozenset(dep.key for dep in earlier), "; ".join(map(item_label, earlier)) or "—")
+
+
 def _snapshot(version: TemplateVersion) -> dict:
     snapshot = {}
     for item in version.items.prefetch_related("conditions", "depends_on").order_by("order"):
         values = {name: _shown(name, getattr(item, name)) for name in ITEM_CONTENT_FIELDS}
         values["conditions"] = " and ".join(sorted(str(c) for c in item.conditions.all())) or "always"
-        values["depends_on"] = "; ".join(sorted(dep.text for dep in item.depends_on.all())) or "—"
+        values["depends_on"] = _dependencies(item)
         snapshot[item.key] = (item, values)
     return snapshot
 
@@ -57,7 +79,11 @@ def versions_compare(a: TemplateVersion | None, b: TemplateVersion) -> dict:
     for key, (item, values) in new.items():
         if key in old:
             before = old[key][1]
-            fields = [(LABELS[name], before[name], values[name]) for name in COMPARED if before[name] != values[name]]
+            fields = [
+                (LABELS[name], str(before[name]), str(values[name]))
+                for name in COMPARED
+                if before[name] != values[name]
+            ]
             if fields:
                 changed.append({"item": item, "fields": fields})
     return {

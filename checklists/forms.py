@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from accounts.models import Role
 from patients.models import CareEvent, Patient
 
 from . import conditions, offsets
@@ -18,6 +19,7 @@ from .models import (
     TemplateItem,
     TemplateVersion,
 )
+from .policy import VERIFY_TASKS, WORK_TASKS
 from .services import TEMPLATE_FIELDS, template_fingerprint, template_item_check, template_item_fingerprint
 from .templatetags.checklist_words import item_label
 
@@ -33,6 +35,10 @@ class DependencyField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj: TemplateItem) -> str:
         return item_label(obj)
+
+
+def _roles_with(ability) -> list[tuple[str, str]]:
+    return [(value, label) for value, label in Role.choices if value in ability.roles]
 
 
 OFFSET_TOO_FAR = "An item is due at most 30 days before or after its event; {said} is too far."
@@ -102,6 +108,9 @@ class TemplateItemForm(forms.ModelForm):
         self.initial.setdefault("due_unit", unit)
         self.initial.setdefault("due_direction", direction)
         self.fields["due_amount"].widget.attrs.update({"inputmode": "numeric", "min": 0})
+        # Only the roles that do tasks, and that check them (TemplateItem.clean refuses the others).
+        self.fields["role"].choices = [("", "---------"), *_roles_with(WORK_TASKS)]
+        self.fields["verifier_role"].choices = [("", "---------"), *_roles_with(VERIFY_TASKS)]
         depends_on = self.fields["depends_on"]
         depends_on.queryset = version.items.exclude(pk=self.instance.pk).order_by("order")
         depends_on.help_text = "The items of this draft that must be done first."
@@ -451,9 +460,14 @@ class PreviewForm(forms.Form):
             .select_related("patient__unit", "cycle__course")
             .order_by("planned_at")
         )
-        patient_id = self.data.get("patient") if self.is_bound else None
-        if patient_id and str(patient_id).isdigit():
-            events = events.filter(patient_id=patient_id)
+        # The patient chosen narrows the events, read as its field reads it: a number of thousands
+        # of digits, which Python refuses to read, is no patient (its field says so), not a 500.
+        try:
+            patient = self.fields["patient"].clean(self.data.get("patient")) if self.is_bound else None
+        except ValidationError:
+            patient = None
+        if patient is not None:
+            events = events.filter(patient=patient)
         self.fields["event"].queryset = events
         self.helper = FormHelper()
         self.helper.form_method = "get"

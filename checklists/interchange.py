@@ -283,6 +283,11 @@ def _typed(value, model_field: models.Field, where: str, problems: _Problems):
         ok, expected = isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of texts"
     else:
         ok, expected = isinstance(value, str), "text"
+        if ok:
+            # As the editor's form reads what is typed: without the spaces around it. Kept, "Bag
+            # change " was a second template beside "Bag change" (triggered by the same events,
+            # each of which got both checklists), and "   " a name.
+            value = value.strip()
     if ok and isinstance(value, str) and "\x00" in value:
         problems.add(where, "contains a null character.")
         return _WRONG

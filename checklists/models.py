@@ -376,10 +376,37 @@ class TemplateItem(ItemContent):
                 errors["failing_choices"] = "Failing options only count on a hard stop: tick Hard stop, or clear them."
             elif not set(options) - set(self.failing_choices):
                 errors["failing_choices"] = "Leave at least one option that passes."
+        if self.hard_stop and not self.required and "hard_stop" not in errors:
+            # The gate waits for required tasks only, and a hard stop is never skipped: optional,
+            # it could be left unanswered and the event would start unchecked.
+            errors["required"] = "A hard stop is required: left unanswered, the event would start unchecked."
         if self.verifier_role and not self.needs_verification:
             errors["verifier_role"] = "A verifier role only makes sense when the item needs verification."
+        errors.update(_roles_refused(self.role, self.verifier_role))
         if errors:
             raise ValidationError(errors)
+
+
+def _roles_refused(role: str, verifier_role: str) -> dict[str, str]:
+    """An item's task goes to a role that works tasks, and its check to one that verifies them
+    (checklists.policy, which says who may): given to a coordinator, or to be checked by a case
+    manager or a coordinator, the task could be done, skipped or checked by nobody, and its event
+    would wait for an oncologist's override."""
+    from .policy import VERIFY_TASKS, WORK_TASKS  # the policy reads these models: imported when asked
+
+    refused = {}
+    if role in Role.values and role not in WORK_TASKS.roles:  # an unknown value: the field's own message
+        refused["role"] = f"{Role(role).label}s do no checklist tasks: choose {_roles_said(WORK_TASKS)}."
+    if verifier_role in Role.values and verifier_role not in VERIFY_TASKS.roles:
+        refused["verifier_role"] = (
+            f"{Role(verifier_role).label}s verify no task: choose {_roles_said(VERIFY_TASKS)}, or leave it empty."
+        )
+    return refused
+
+
+def _roles_said(ability) -> str:
+    labels = [label.lower() for value, label in Role.choices if value in ability.roles]
+    return f"{', '.join(labels[:-1])} or {labels[-1]}"
 
 
 class ItemConditionQuerySet(ImmutableUnlessDraftQuerySet):

@@ -127,21 +127,28 @@ def template_version_validate(version: TemplateVersion) -> None:
 
 
 def _has_dependency_cycle(items: Sequence[TemplateItem]) -> bool:
+    """Depth first without recursion, as the file reader walks it (interchange._circle): a draft
+    of a thousand items each done after the next one exhausted Python's stack, a server error
+    at import, submission and on the review page."""
     edges = {item.pk: [dep.pk for dep in item.depends_on.all()] for item in items}
-    visiting, done = set(), set()
-
-    def visit(node) -> bool:
-        if node in done:
-            return False
-        if node in visiting:
-            return True
-        visiting.add(node)
-        cyclic = any(visit(dep) for dep in edges.get(node, []))
-        visiting.discard(node)
-        done.add(node)
-        return cyclic
-
-    return any(visit(node) for node in edges)
+    done: set[int] = set()
+    for start in edges:
+        if start in done:
+            continue
+        on_path, stack = {start}, [(start, iter(edges[start]))]
+        while stack:
+            node, following = stack[-1]
+            dep = next(following, None)
+            if dep is None:
+                stack.pop()
+                on_path.discard(node)
+                done.add(node)
+            elif dep in on_path:
+                return True
+            elif dep not in done:
+                on_path.add(dep)
+                stack.append((dep, iter(edges.get(dep, ()))))
+    return False
 
 
 @audited(ChecklistAuditAction.PUBLISH)
@@ -169,6 +176,18 @@ def template_version_publish(
     version.change_summary = change_summary.strip() or version.change_summary
     version.save()
     template = version.template
+    # The upcoming events that publication may give the new version, locked (in id order, as every
+    # other path locks events) before it asks which checklists nobody has worked on: a task is
+    # completed under its event's lock (task_complete), so a completion under way finishes first
+    # and its checklist is seen as worked on and kept, and one that comes later waits for the new
+    # checklist. Asked without the lock, a completion committed meanwhile was deleted with its
+    # checklist (or its history made the deletion fail).
+    list(
+        CareEvent.objects.select_for_update(of=("self",))
+        .filter(kind=template.trigger_kind, status=CareEvent.Status.PLANNED, planned_at__gt=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     replaced = replaced_checklists(template, now=now)
     Checklist.objects.filter(pk__in=[checklist.pk for checklist in replaced]).delete()
     # Future events that have no checklist of this template (any more) get one now.

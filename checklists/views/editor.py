@@ -146,7 +146,8 @@ def items_reorder(request, pk):
     version = get_draft_or_404(pk)
     posted = request.POST.getlist("item")
     try:
-        item_ids = [int(value) for value in posted if value.isascii() and value.isdigit()]
+        # An id is a bigint, at most 19 digits: Python refuses to read a number of thousands (a 500).
+        item_ids = [int(value) for value in posted if value.isascii() and value.isdigit() and len(value) <= 19]
         if len(item_ids) != len(posted):
             raise ValidationError("The new order names something that is not an item of this draft.")
         template_item_reorder(version=version, item_ids=item_ids, actor=request.user)

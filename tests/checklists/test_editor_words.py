@@ -281,7 +281,8 @@ def test_without_htmx_the_new_order_goes_back_to_the_draft(staff, draft):
     assert _order(draft) == ["Cycle 1 ordered and signed", "Order verified", "Line primed"]
 
 
-@pytest.mark.parametrize("posted", [["1", "x"], ["", ""], ["-5"]])
+# A number of 5,000 digits: Python refuses to read it (a ValueError, once a server error).
+@pytest.mark.parametrize("posted", [["1", "x"], ["", ""], ["-5"], ["9" * 5000]])
 def test_a_drop_with_garbage_is_refused_and_changes_nothing(staff, draft, posted):
     before = _order(draft)
     response = staff.post(reverse("checklists:items_reorder", args=[draft.pk]), {"item": posted}, **HTMX)

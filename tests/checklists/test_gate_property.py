@@ -42,7 +42,6 @@ ITEMS = [
             "failing_choices": ["no"],
             "hard_stop": True,
             "needs_verification": True,
-            "required": False,
         },
         "yes",
         "no",
@@ -138,5 +137,7 @@ def test_a_full_run_through_opens_the_gate(board):
     for text in ["Check the line", "Record the weight", "Check the dose", "Double-check the pump"]:
         apply("complete", tasks[text], nurse)
     assert not checklist_readiness(checklist).ready
+    apply("complete", tasks["Pump programme matches the label"], nurse)  # a hard stop is required
+    apply("verify", tasks["Pump programme matches the label"], nurse2)
     apply("verify", tasks["Double-check the pump"], nurse2)
     assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready

@@ -97,3 +97,46 @@ def test_a_weight_answered_while_its_event_is_cancelled_does_not_deadlock(patien
     assert Task.objects.get(pk=task.pk).status == Task.Status.DONE  # completed first: history stays
     assert CareEvent.objects.get(pk=event.pk).status == CareEvent.Status.CANCELLED
     assert Patient.objects.get(pk=patient.pk).weight_kg == Decimal("62.0")
+
+
+def test_a_task_completed_early_while_a_new_version_is_published_keeps_its_answer(patient, nurse):
+    """Publication re-makes the untouched checklists of upcoming events on the new version. A
+    nurse may complete a task days early: a completion committed while publication decided which
+    checklists were untouched was deleted with its checklist, answer and history."""
+    from checklists.governance import template_version_publish_in_emergency
+    from checklists.models import Checklist
+    from checklists.services import template_item_update, template_version_new_draft
+
+    version = publish_template(items=[{"text": "Consent signed"}, {"text": "Line inspected"}])
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(days=3))
+    task = checklist_for(event, version).tasks.get(text="Consent signed")
+    admin = type(nurse).objects.create(username="admin-publisher", is_staff=True)
+    draft = template_version_new_draft(template=version.template, actor=admin)
+    template_item_update(
+        item=draft.items.get(text="Line inspected"), values={"text": "Line inspected, no kink"}, actor=admin
+    )
+    completing = threading.Event()
+
+    def complete():
+        with transaction.atomic():
+            task_complete(task=task, actor=nurse, value="on")
+            completing.set()
+            wait_for_a_lock_waiter()  # publication has started and waits behind this completion
+        return "completed"
+
+    def publish():
+        assert completing.wait(timeout=10)
+        return template_version_publish_in_emergency(
+            version=draft,
+            actor=admin,
+            reason="The line check wording must change before tonight.",
+            change_summary="Line check wording",
+        )
+
+    outcomes = race(complete, publish)
+
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    stored = Task.objects.filter(pk=task.pk).first()
+    assert stored is not None, "the completed task was deleted with its checklist"
+    assert (stored.status, stored.completed_by) == (Task.Status.DONE, nurse)
+    assert Checklist.objects.get(event=event).version_id == version.pk  # work begun keeps its version

@@ -803,11 +803,30 @@ def tasks_cancel_for_events(*, events: Sequence[CareEvent]) -> int:
 # --- tasks ---------------------------------------------------------------------------------
 
 
+# A task read by the page, gone by the time its action takes the lock: a publication replaced its
+# untouched checklist, or a shortened plan took its event off.
+TASK_GONE = (
+    "This task is no longer on the record: its checklist was replaced by a new version of the template, "
+    "or its event was taken off the plan. Reload the page to see the work as it is now."
+)
+
+
 def _locked(task: Task) -> Task:
     # Lock the task row only ("self"). The users (completer, verifier, assignee) are not joined here:
     # after waiting for the lock PostgreSQL re-reads the task row but not the joined rows, so the
     # loser of a race would see completed_by_id set and completed_by None. They load on access.
-    return Task.objects.select_for_update(of=("self",)).select_related("patient__unit").get(pk=task.pk)
+    try:
+        return Task.objects.select_for_update(of=("self",)).select_related("patient__unit").get(pk=task.pk)
+    except Task.DoesNotExist:
+        raise TaskConflict(TASK_GONE) from None
+
+
+def _locked_event(task: Task) -> CareEvent:
+    """The task's event, locked (before its tasks, as every path locks them)."""
+    try:
+        return CareEvent.objects.select_for_update().get(pk=task.event_id)
+    except CareEvent.DoesNotExist:
+        raise TaskConflict(TASK_GONE) from None
 
 
 def overrides_lift(*, events: Sequence[CareEvent]) -> int:
@@ -963,7 +982,7 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     # a weight answered while its event was cancelled.
     if task.records == TemplateItem.Records.WEIGHT:
         Patient.objects.select_for_update().only("pk").get(pk=task.patient_id)
-    CareEvent.objects.select_for_update().only("pk").get(pk=task.event_id)
+    _locked_event(task)
     task = _locked(task)
     policy.can_complete(actor, task).enforce()
     stored, failed = parse_task_value(task, value)
@@ -1025,7 +1044,7 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
         raise ValidationError({"reason": "Say why the completion is undone."})
     # The event first, as its cancellation locks it before cancelling its open tasks: an undo at
     # that very moment waits, then sees the event cancelled, and reopens nothing it would miss.
-    event = CareEvent.objects.select_for_update().get(pk=task.event_id)
+    event = _locked_event(task)
     task = _locked(task)
     task.event = event
     policy.can_undo(actor, task).enforce()

@@ -2,6 +2,7 @@
 the page with a message without JavaScript (coordination.htmx.act)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,7 +28,13 @@ def _act(request, task, run, *, form=None, slot: str = ""):
     skip_form, undo_form), shown again with its errors at its field."""
 
     def row(outcome):
-        fresh = get_task_for_user(request.user, task.pk)  # with what the row shows
+        try:
+            fresh = get_task_for_user(request.user, task.pk)  # with what the row shows
+        except Http404:
+            # Gone since the page was drawn (services.TASK_GONE), or no longer the user's to see:
+            # the row says so in its place instead of the page keeping a row that acts on nothing.
+            context = {"row_id": f"task-{task.pk}", "text": task.text, "error": outcome.error or services.TASK_GONE}
+            return render(request, "coordination/worklist/partials/task_row_gone.html", context)
         decorate([fresh], request.user, team_roles(request.user))
         error = outcome.error
         if form is not None and not outcome.notice:

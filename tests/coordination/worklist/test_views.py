@@ -392,3 +392,34 @@ def test_pages_use_the_same_number_of_queries_for_1_and_50_rows(
         # check, pump events, who may assess): five reads that do not grow with the rows.
         counts.append(_count(client, django_assert_max_num_queries, url, 25 if page == "patient_detail" else 20))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("gone", ["checklist", "event"])
+@pytest.mark.parametrize("action", ["task_claim", "task_complete"])
+def test_an_action_on_a_task_gone_since_the_page_was_drawn_says_so_in_its_row(
+    client, nurse, event, monkeypatch, gone, action
+):
+    """A publication replaced the untouched checklist, or a shortened plan took the event off,
+    between the view's read of the task and the service's lock: the row says what happened and
+    asks for a reload; it was a server error."""
+    from coordination.worklist.views import task_actions
+
+    weight = task(event, "Weight")
+    read = task_actions.get_task_for_user
+
+    def read_then_lose(user, pk):
+        found = read(user, pk)
+        if gone == "checklist":
+            found.checklist.delete()
+        else:
+            found.event.delete()
+        return found
+
+    monkeypatch.setattr(task_actions, "get_task_for_user", read_then_lose)
+    client.force_login(nurse)
+    response = client.post(reverse(action, args=[weight.pk]), {f"task-{weight.pk}-value": "72.5"}, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'id="task-{weight.pk}"' in body and "Weight" in body
+    assert "no longer on the record" in body and "Reload the page" in body
+    assert "HX-Trigger" not in response

@@ -79,7 +79,7 @@ def accepted_handoff(patient, *, nurse, nurse2, case_manager, agency, home_nurse
 
 
 def feed_url(user, name):
-    key = FeedKey.objects.filter(user=user).first() or feed_key_renew(actor=user)
+    key = FeedKey.objects.filter(user=user).first() or feed_key_renew(actor=user, second_step_passed=True)
     return reverse(name, args=[feed_secret(key)])
 
 
@@ -284,7 +284,7 @@ def test_a_feed_read_is_logged_as_a_read_by_the_feeds_user(client, patient, coor
 
 @pytest.mark.parametrize("secret", ["nothing", "1-deadbeef", "999999-abc", "-", "12345678901234567890-x", "\u00b2-abc"])
 def test_a_bad_secret_is_not_found_with_a_clear_message(client, nurse, secret):
-    feed_key_renew(actor=nurse)
+    feed_key_renew(actor=nurse, second_step_passed=False)
     response = client.get(reverse("feed_my_work", args=[secret]))
     assert response.status_code == 404
     assert "Security page" in response.content.decode()
@@ -364,6 +364,28 @@ def test_the_units_calendar_is_refused_to_a_nurse_and_to_a_coordinator_no_more(c
     coordinator.is_active = False
     coordinator.save()
     assert client.get(url).status_code == 404
+
+
+def test_links_made_before_the_role_required_the_second_step_stop_working(client, nurse, patient):
+    """As an API token: a link made with the password alone (by a nurse, or whoever held her
+    password) must not become the unit's calendar when she is made its coordinator, a role that
+    signs in with two steps."""
+    client.force_login(nurse)  # the password alone: a nurse may
+    client.post(reverse("feed_renew"))
+    secret = feed_secret(FeedKey.objects.get(user=nurse))
+    assert Client().get(reverse("feed_my_work", args=[secret])).status_code == 200
+
+    nurse.role = Role.COORDINATOR
+    nurse.save()
+
+    for name in ("feed_my_work", "feed_unit"):
+        refused = Client().get(reverse(name, args=[secret]))
+        assert refused.status_code == 403
+        assert "Security page" in refused.content.decode()
+    verified_login(client, nurse)
+    client.post(reverse("feed_renew"), {"confirm": "on"})
+    renewed = feed_secret(FeedKey.objects.get(user=nurse))
+    assert Client().get(reverse("feed_unit", args=[renewed])).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -88,10 +88,12 @@ def user_deactivate(*, user: User, actor: User | None) -> None:
 
 
 def user_password_changed(*, user: User, actor: User | None) -> None:
-    """After a password change (by the user, or by an admin): their tokens stop working, as the
-    sessions made with the old password do. Whoever changed it because it leaked would otherwise
-    leave a token made with it working for up to a year."""
+    """After a password change (by the user, or by an admin): their tokens and the other apps'
+    credentials (calendar links) stop working, as the sessions made with the old password do.
+    Whoever changed it because it leaked would otherwise leave a token made with it working for up
+    to a year, and a calendar link, which never expires, for good."""
     user_tokens_revoke(user=user, actor=actor)
+    credentials_revoke(user=user, actor=actor)
 
 
 @audited(AuditEvent.Action.UPDATE)

@@ -8,6 +8,7 @@ import logging
 from urllib.parse import urlencode
 
 from axes.signals import user_locked_out
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
@@ -144,6 +145,14 @@ def log_event(request, event: str, *, subject=None, level: int = logging.INFO, *
             detail={"event": event, **detail},
             request=request,
         )
+
+
+@receiver(user_logged_in, dispatch_uid="signin_failures_clear")
+def failures_clear(sender, request, user, **kwargs) -> None:
+    """A successful sign-in clears the failed sign-ins of its user name, from any address, and no
+    others: the failures from the same address against other names still count towards the
+    address's lockout and theirs (settings.AXES_RESET_ON_SUCCESS says why it is off)."""
+    axes_reset(username=user.get_username())
 
 
 @receiver(user_locked_out, dispatch_uid="signin_log_lockout")

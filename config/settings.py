@@ -277,7 +277,11 @@ AXES_FAILURE_LIMIT = 5
 # Two separate parameters, not one combination: either reaching the limit locks.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = SIGNIN_LOCKOUT_MINUTES / 60  # hours, as a float
-AXES_RESET_ON_SUCCESS = True
+# A successful sign-in clears the failures of its user name only (accounts.signin.failures_clear).
+# Not axes's AXES_RESET_ON_SUCCESS: it clears every failure from the address too, whatever name they
+# were for, so that an insider signing in as themselves after every 4 guesses at a colleague's
+# password from their workstation never locked the colleague's name, nor the address.
+AXES_RESET_ON_SUCCESS = False
 # Attempts during a lockout are refused without a password check and do not extend it, so
 # that "try again in 30 minutes" stays true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

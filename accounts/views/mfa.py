@@ -247,6 +247,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             log_event(self.request, "password_changed")
         messages.success(
             self.request,
-            "Your password was changed. Any other session of yours was signed out, and your API tokens revoked.",
+            "Your password was changed. Any other session of yours was signed out, your API tokens revoked "
+            "and your calendar links ended (make new ones below).",
         )
         return response

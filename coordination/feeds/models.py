@@ -15,6 +15,10 @@ class FeedKey(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_key")
     nonce = models.CharField(max_length=64)
     renewed_at = models.DateTimeField(default=timezone.now)
+    # Made in a session that had passed the second sign-in step: a role that requires the step
+    # (staff, coordinators) reads only such links, also when the role came after the links, as
+    # for API tokens (accounts.models.PersonalToken.with_second_step).
+    with_second_step = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Calendar links of {self.user} (since {self.renewed_at:%Y-%m-%d %H:%M})"

@@ -31,9 +31,14 @@ def feed_key_for_secret(secret: str) -> FeedKey | None:
 
 
 @transaction.atomic
-def feed_key_renew(*, actor, now=None) -> FeedKey:
-    """Make the actor's calendar links, or replace them: the old links stop working at once."""
-    values = {"nonce": secrets.token_urlsafe(32), "renewed_at": now or timezone.now()}
+def feed_key_renew(*, actor, second_step_passed: bool, now=None) -> FeedKey:
+    """Make the actor's calendar links, or replace them: the old links stop working at once.
+    `second_step_passed`: the session making them passed the second sign-in step (policy.can_read)."""
+    values = {
+        "nonce": secrets.token_urlsafe(32),
+        "renewed_at": now or timezone.now(),
+        "with_second_step": second_step_passed,
+    }
     key, created = FeedKey.objects.update_or_create(user=actor, defaults=values)
     audit_record(
         action=AuditEvent.Action.CREATE if created else AuditEvent.Action.UPDATE,

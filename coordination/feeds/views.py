@@ -15,7 +15,7 @@ from accounts.models import AuditEvent
 
 from .calendars import MY_WORK_AHEAD, MY_WORK_BEFORE, UNIT_AHEAD, my_work_calendar, unit_week_calendar
 from .models import FeedKey
-from .policy import MY_WORK, UNIT_WEEK, can_subscribe, feeds_for
+from .policy import MY_WORK, UNIT_WEEK, can_read, feeds_for
 from .services import feed_key_for_secret, feed_key_renew, feed_secret
 
 CALENDARS = {MY_WORK: my_work_calendar, UNIT_WEEK: unit_week_calendar}
@@ -29,7 +29,7 @@ def _feed(request, secret: str, feed: str) -> HttpResponse:
     key = feed_key_for_secret(secret)
     if key is None:
         return HttpResponse(NOT_VALID, status=404, content_type="text/plain; charset=utf-8")
-    decision = can_subscribe(key.user, feed)
+    decision = can_read(key, feed)
     if not decision:
         return HttpResponse(decision.reason + "\n", status=403, content_type="text/plain; charset=utf-8")
     body, patient_ids = CALENDARS[feed](key.user, absolute=request.build_absolute_uri)
@@ -73,7 +73,7 @@ def feed_renew(request):
     elif renewing and not RenewForm(request.POST).is_valid():
         messages.error(request, "Tick the box to confirm the renewal: the old links stop working.")
     else:
-        feed_key_renew(actor=request.user)
+        feed_key_renew(actor=request.user, second_step_passed=request.user.is_verified())
         messages.success(
             request,
             "New calendar links made: the old ones no longer work." if renewing else "Your calendar links are ready.",

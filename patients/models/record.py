@@ -59,25 +59,31 @@ def visible_ids_query(user, *, grants: bool = True, pk: int | None = None) -> Co
     return ids if pk is None else Patient.objects.filter(pk=pk, pk__in=ids).values_list("pk", flat=True)
 
 
-def _standing(user) -> tuple[int, int | None, bool]:
-    """All that the access policy reads of a user: who they are, their unit, whether they
-    coordinate it."""
-    return user.pk, user.unit_id, user.role == Role.COORDINATOR
+def _standing(user) -> tuple[int, int | None, str]:
+    """All that the access policy reads of a user: who they are, their unit, their role."""
+    return user.pk, user.unit_id, user.role
 
 
 def visible_patient_ids(
-    user_id: int, unit_id: int | None, coordinator: bool, grants: bool, now: dt.datetime
+    user_id: int, unit_id: int | None, role: str, grants: bool, now: dt.datetime
 ) -> models.QuerySet:
-    """The ids of the patients that the user `user_id` (of `unit_id`, coordinating it or not)
-    sees at `now`: the access policy's ways in, as one query. A pure function of its arguments,
-    so that its SQL may be compiled once for them (`visible_ids_compiled`)."""
+    """The ids of the patients that the user `user_id` (of `unit_id`, in `role`) sees at `now`:
+    the access policy's ways in, as one query. A pure function of its arguments, so that its SQL
+    may be compiled once for them (`visible_ids_compiled`).
+
+    A care-team membership counts in the role its user holds now, as for everything done on the
+    team (`CareTeamMember.objects.in_current_role`): a nurse made an administrator, who sees no
+    patient, or made case manager, no longer sees the patients of their nurse's memberships until
+    the coordinator adds them again."""
     # Each way in is its own query of patient ids on its own index, and the patients are those
     # of their UNION: no join of patients to care teams and grants, which PostgreSQL planned
     # as a scan, and no OR of subqueries, which it answered by reading every patient of the
     # hospital (docs/performance.md, "Dashboard load" and issue 19's third pass).
     # order_by(): no ordering inside a UNION's parts (SQLite refuses one). Flat: read in Python
     # (SQLite's scope_of), the query gives ids, not rows.
-    ways_in = [CareTeamMember.objects.filter(user_id=user_id).order_by().values_list("patient_id", flat=True)]
+    ways_in = [
+        CareTeamMember.objects.filter(user_id=user_id, role=role).order_by().values_list("patient_id", flat=True)
+    ]
     if grants:
         live = AccessGrant.objects.filter(
             Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now, revoked_at__isnull=True
@@ -85,7 +91,7 @@ def visible_patient_ids(
         ways_in.append(live.filter(user_id=user_id).values_list("patient_id", flat=True))
         if unit_id:
             ways_in.append(live.filter(unit_id=unit_id).values_list("patient_id", flat=True))
-    if unit_id and coordinator:
+    if unit_id and role == Role.COORDINATOR:
         ways_in.append(Patient.objects.filter(unit_id=unit_id).order_by().values_list("pk", flat=True))
     first, *others = ways_in
     return first.union(*others) if others else first

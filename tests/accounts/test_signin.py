@@ -77,6 +77,22 @@ def test_five_failures_from_one_address_lock_that_address_for_every_user_name(cl
     assert signed_in(from_another_address)
 
 
+def test_signing_in_to_ones_own_account_clears_no_failures_against_another_name_or_from_the_address(
+    client, nurse, nurse2
+):
+    """An insider guessing a colleague's password from their workstation, signing in as themselves
+    after every 4 wrong guesses, must still lock the colleague's name, and the address."""
+    for _ in range(4):
+        sign_in(Client(), username="nurse2", password="wrong-password", address="10.4.4.4")
+    assert sign_in(Client(), username="nurse", address="10.4.4.4").status_code == 302
+
+    fifth_guess = sign_in(Client(), username="nurse2", password="wrong-password", address="10.4.4.4")
+
+    assert fifth_guess.status_code == 429
+    assert sign_in(Client(), username="nurse2", address="192.168.7.7").status_code == 429
+    assert sign_in(Client(), username="nurse", address="10.4.4.4").status_code == 429
+
+
 def test_the_lockout_is_recorded_and_written_to_the_log(client, nurse, caplog):
     with caplog.at_level(logging.WARNING, logger="accounts.signin"):
         for _ in range(5):

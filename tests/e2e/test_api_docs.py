@@ -71,7 +71,7 @@ def test_the_security_pages_tokens_and_calendar_links_fit_the_screen(
     from coordination.feeds.services import feed_key_renew
 
     token_create(user=nurse, name="Agency sync", days=90, second_step_passed=False, actor=nurse)
-    feed_key_renew(actor=nurse)
+    feed_key_renew(actor=nurse, second_step_passed=False)
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:

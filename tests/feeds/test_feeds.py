@@ -25,6 +25,7 @@ from coordination.handoffs.services import ActionSpec
 from patients.models import CareEvent, CareTeamMember
 from patients.services.team import care_team_remove
 
+from ..accounts.helpers import SignInClient as Client
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import make_event, publish_template
 from ..coordination.handoff_helpers import (
@@ -35,7 +36,7 @@ from ..coordination.handoff_helpers import (
     make_home_nurse,
     ready_discharge,
 )
-from ..factories import CareTeamMemberFactory, PatientFactory, with_unmistakable_names
+from ..factories import TEST_PASSWORD, CareTeamMemberFactory, PatientFactory, with_unmistakable_names
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the factories' units; clocks go forward on 8 March 2026
 BEFORE_THE_CHANGE = dt.datetime(2026, 3, 6, 12, 0, tzinfo=dt.UTC)
@@ -78,7 +79,7 @@ def accepted_handoff(patient, *, nurse, nurse2, case_manager, agency, home_nurse
 
 
 def feed_url(user, name):
-    key = FeedKey.objects.filter(user=user).first() or feed_key_renew(actor=user)
+    key = FeedKey.objects.filter(user=user).first() or feed_key_renew(actor=user, second_step_passed=True)
     return reverse(name, args=[feed_secret(key)])
 
 
@@ -283,7 +284,7 @@ def test_a_feed_read_is_logged_as_a_read_by_the_feeds_user(client, patient, coor
 
 @pytest.mark.parametrize("secret", ["nothing", "1-deadbeef", "999999-abc", "-", "12345678901234567890-x", "\u00b2-abc"])
 def test_a_bad_secret_is_not_found_with_a_clear_message(client, nurse, secret):
-    feed_key_renew(actor=nurse)
+    feed_key_renew(actor=nurse, second_step_passed=False)
     response = client.get(reverse("feed_my_work", args=[secret]))
     assert response.status_code == 404
     assert "Security page" in response.content.decode()
@@ -326,6 +327,34 @@ def test_a_deactivation_or_a_sign_out_everywhere_ends_the_links_and_reactivating
     assert client.get(feed_url(nurse, "feed_my_work")).status_code == 200  # new links work
 
 
+NEW_PASSWORD = "a-Much-longer-passphrase-7"
+
+
+def _own_password_change(client, nurse, admin_user):
+    verified_login(client, nurse)
+    data = {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post(reverse("password_change"), data).status_code == 302
+
+
+def _admin_password_change(client, nurse, admin_user):
+    verified_login(client, admin_user)
+    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert client.post(reverse("admin:auth_user_password_change", args=[nurse.pk]), data).status_code == 302
+
+
+@pytest.mark.parametrize("change", [_own_password_change, _admin_password_change], ids=["own", "admin"])
+def test_a_new_password_ends_the_calendar_links_as_it_revokes_the_api_tokens(client, nurse, admin_user, change):
+    """A password is changed because it leaked: a link made with it (by whoever held it) would
+    otherwise keep reading the user's patients for good, as links never expire."""
+    old = feed_url(nurse, "feed_my_work")
+    assert Client().get(old).status_code == 200
+
+    change(client, nurse, admin_user)
+
+    assert Client().get(old).status_code == 404
+    assert not FeedKey.objects.filter(user=nurse).exists()
+
+
 def test_the_units_calendar_is_refused_to_a_nurse_and_to_a_coordinator_no_more(client, nurse, coordinator):
     assert client.get(feed_url(nurse, "feed_unit")).status_code == 403
     url = feed_url(coordinator, "feed_unit")
@@ -335,6 +364,28 @@ def test_the_units_calendar_is_refused_to_a_nurse_and_to_a_coordinator_no_more(c
     coordinator.is_active = False
     coordinator.save()
     assert client.get(url).status_code == 404
+
+
+def test_links_made_before_the_role_required_the_second_step_stop_working(client, nurse, patient):
+    """As an API token: a link made with the password alone (by a nurse, or whoever held her
+    password) must not become the unit's calendar when she is made its coordinator, a role that
+    signs in with two steps."""
+    client.force_login(nurse)  # the password alone: a nurse may
+    client.post(reverse("feed_renew"))
+    secret = feed_secret(FeedKey.objects.get(user=nurse))
+    assert Client().get(reverse("feed_my_work", args=[secret])).status_code == 200
+
+    nurse.role = Role.COORDINATOR
+    nurse.save()
+
+    for name in ("feed_my_work", "feed_unit"):
+        refused = Client().get(reverse(name, args=[secret]))
+        assert refused.status_code == 403
+        assert "Security page" in refused.content.decode()
+    verified_login(client, nurse)
+    client.post(reverse("feed_renew"), {"confirm": "on"})
+    renewed = feed_secret(FeedKey.objects.get(user=nurse))
+    assert Client().get(reverse("feed_unit", args=[renewed])).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,23 @@ def test_an_admin_is_not_thereby_a_care_team_member(admin_user, patient, visible
     assert visible(admin_user) == set()
 
 
+@pytest.mark.parametrize(
+    ("role", "staff"),
+    [("", True), (Role.CASE_MANAGER, False)],
+    ids=["made-an-administrator", "made-case-manager"],
+)
+def test_a_membership_of_a_role_the_user_no_longer_holds_opens_nothing(nurse, patient, visible, role, staff):
+    """A membership keeps the role its user was added in (CareTeamMember.objects.in_current_role):
+    a nurse made an administrator (who sees no patient) or case manager is no longer on the team,
+    for seeing it as for working it, until the coordinator adds them again in their new role."""
+    nurse.role, nurse.is_staff = role, staff
+    nurse.save()
+
+    assert visible(nurse) == set()
+    with pytest.raises(Http404):
+        get_patient_for_user(nurse, patient.pk)
+
+
 def test_an_inactive_member_sees_nothing(nurse, visible):
     nurse.is_active = False
     assert visible(nurse) == set()

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts.models import Role
+from accounts.models import Role, User
 from checklists.models import (
     Checklist,
     ChecklistTemplate,
@@ -657,7 +657,9 @@ def test_a_nurse_cannot_create_or_change_a_template(client, nurse, template):
 
 @pytest.fixture
 def cycle_1_start(patient, template, admin_user):
-    # The access policy holds for staff too: this admin is also the patient's pharmacist.
+    # The access policy holds for staff too: this admin is a pharmacist (a pharmacy admin), and the
+    # patient's; a membership counts in the role its user holds now.
+    User.objects.filter(pk=admin_user.pk).update(role=Role.PHARMACIST)
     CareTeamMember.objects.create(patient=patient, user=admin_user, role=Role.PHARMACIST)
     course = CourseFactory(patient=patient)
     course_schedule_build(course=course)

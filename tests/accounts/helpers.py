@@ -1,12 +1,16 @@
-"""Signing in for tests: both steps at once, and the code an authenticator app would show."""
+"""Signing in for tests: both steps at once, the code an authenticator app would show, and a
+password changed by its user or by an admin."""
 
 import time
 
 import django.test
 from django.http import HttpRequest
+from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ..factories import TEST_PASSWORD
 
 
 class SignInClient(django.test.Client):
@@ -37,3 +41,21 @@ def totp_code(device: TOTPDevice) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
     return f"{totp.token():0{device.digits}d}"
+
+
+NEW_PASSWORD = "a-Much-longer-passphrase-7"
+
+
+def own_password_change(client, user, admin_user) -> None:
+    """`user` changes their own password on the site (a change whose effects tests compare with
+    `admin_password_change`'s: same arguments)."""
+    verified_login(client, user)
+    data = {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert client.post(reverse("password_change"), data).status_code == 302
+
+
+def admin_password_change(client, user, admin_user) -> None:
+    """`admin_user` sets `user`'s password in the admin."""
+    verified_login(client, admin_user)
+    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert client.post(reverse("admin:auth_user_password_change", args=[user.pk]), data).status_code == 302

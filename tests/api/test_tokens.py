@@ -15,8 +15,7 @@ from accounts.api_auth import NEEDS_SECOND_STEP, OWES_SECOND_STEP, UNKNOWN
 from accounts.models import AuditEvent, PersonalToken, Role
 from accounts.services import token_hash, token_revoke
 
-from ..accounts.helpers import verified_login
-from ..factories import TEST_PASSWORD
+from ..accounts.helpers import admin_password_change, own_password_change, verified_login
 from .helpers import bearer, token_for
 
 PATIENTS = reverse("api:patient-list")
@@ -196,21 +195,6 @@ def test_a_secret_of_no_token_is_logged_in_the_sign_in_log_naming_nobody(client,
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED).exists()
 
 
-NEW_PASSWORD = "a-Much-longer-passphrase-7"
-
-
-def _own_password_change(client, nurse, admin_user):
-    verified_login(client, nurse)
-    data = {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    assert client.post(reverse("password_change"), data).status_code == 302
-
-
-def _admin_password_change(client, nurse, admin_user):
-    verified_login(client, admin_user)
-    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
-    assert client.post(reverse("admin:auth_user_password_change", args=[nurse.pk]), data).status_code == 302
-
-
 def _admin_action(name):
     def run(client, nurse, admin_user):
         verified_login(client, admin_user)
@@ -223,8 +207,8 @@ def _admin_action(name):
 @pytest.mark.parametrize(
     "revoke",
     [
-        _own_password_change,
-        _admin_password_change,
+        own_password_change,
+        admin_password_change,
         _admin_action("sign_out_everywhere"),
         _admin_action("reset_two_step"),
         _admin_action("deactivate"),

@@ -1,6 +1,7 @@
 """Builders for the checklist engine's tests: a published template, a care event, its checklist."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 from django.utils import timezone
@@ -8,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Role
 from checklists.models import Checklist, ChecklistTemplate, ItemCondition, Task, TemplateCondition, TemplateItem
 from checklists.services import checklists_instantiate, template_version_new_draft, template_version_publish
+from checklists.starter import LIBRARY
 from patients.models import CareEvent, Cycle, Indication, Setting
 
 from ..factories import CourseFactory
@@ -151,3 +153,12 @@ def override_gate(event, actor, *, reason: str, justification: str = "clinical_u
     return event_gate_override(
         event=event, actor=actor, reason=reason, justification=justification, covers=blockers_listed(event), now=now
     )
+
+
+# An item's fields that every item needs, for tests that vary the rest.
+ITEM = {"section": "After", "role": "nurse", "text": "Bag labelled"}
+
+
+def library_file(name: str) -> dict:
+    """A starter library file, as its JSON reads."""
+    return json.loads((LIBRARY / name).read_text(encoding="utf-8"))

@@ -20,16 +20,9 @@ from checklists.services import (
     template_version_new_draft,
     template_version_validate,
 )
-from checklists.starter import LIBRARY
 
 from ..accounts.helpers import verified_login
-from .helpers import item_form_data, publish_template
-
-ITEM = {"section": "After", "role": "nurse", "text": "Bag labelled"}
-
-
-def _library_file(name: str) -> dict:
-    return json.loads((LIBRARY / name).read_text(encoding="utf-8"))
+from .helpers import ITEM, item_form_data, library_file, publish_template
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def test_an_item_that_nobody_could_do_or_check_is_refused_at_its_field(published
 
 @pytest.mark.parametrize(("values", "field"), ROLES_NOBODY_FILLS)
 def test_a_file_with_an_item_that_nobody_could_do_or_check_is_refused(db, admin_user, values, field):
-    data = _library_file("bag-change.json")
+    data = library_file("bag-change.json")
     data["items"][0].update(values)
     with pytest.raises(ValidationError, match=f"field {field}"):
         template_import(data, actor=admin_user)
@@ -150,7 +143,7 @@ def test_a_renumbered_dependency_is_no_change_of_the_item_that_waits_for_it(db, 
 
 def _chained_file(length: int) -> dict:
     """A template of `length` items, each done after the one below it."""
-    data = _library_file("bag-change.json")
+    data = library_file("bag-change.json")
     first = data["items"][0]
     blank = {**first, "conditions": [], "depends_on": [], "help_text": "", "source": ""}
     blank |= {"response_kind": "checkbox", "hard_stop": False, "needs_verification": False, "verifier_role": ""}
@@ -184,7 +177,7 @@ def test_a_file_of_a_long_chain_of_items_is_imported_not_a_server_error(db, admi
 def test_a_file_whose_name_has_spaces_around_it_is_the_next_draft_of_that_template(db, admin_user):
     """The editor strips what is typed; the import did not: "Bag change " became a second template
     beside "Bag change", triggered by the same events, and each bag change got both checklists."""
-    data = _library_file("bag-change.json")
+    data = library_file("bag-change.json")
     first = template_import(data, actor=admin_user)
     template_version_discard(version=first, actor=admin_user, reason="Imported again below")
     name, text = data["template"]["name"], data["items"][0]["text"]
@@ -200,7 +193,7 @@ def test_a_file_whose_name_has_spaces_around_it_is_the_next_draft_of_that_templa
 
 @pytest.mark.parametrize("name", ["", "   "])
 def test_a_file_without_a_name_is_refused_at_the_name(db, admin_user, name):
-    data = _library_file("bag-change.json")
+    data = library_file("bag-change.json")
     data["template"]["name"] = name
     with pytest.raises(ValidationError, match="Template, field name"):
         template_import(data, actor=admin_user)

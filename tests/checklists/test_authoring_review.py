@@ -1,7 +1,6 @@
 """Defects found by a fresh review of template authoring: each test says what must hold."""
 
 import datetime as dt
-import json
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,18 +18,12 @@ from checklists.services import (
     template_version_new_draft,
     template_version_publish,
 )
-from checklists.starter import LIBRARY, starter_library_load, starter_library_update
+from checklists.starter import starter_library_load, starter_library_update
 from patients.models import CareEvent
 
 from ..accounts.helpers import verified_login
 from ..factories import PatientFactory
-from .helpers import item_form_data, make_event, publish_template
-
-ITEM = {"section": "After", "role": "nurse", "text": "Bag labelled"}
-
-
-def _library_file(name: str) -> dict:
-    return json.loads((LIBRARY / name).read_text(encoding="utf-8"))
+from .helpers import ITEM, item_form_data, library_file, make_event, publish_template
 
 
 def _bag_change(patient, days: float) -> CareEvent:
@@ -87,7 +80,7 @@ def test_a_position_too_large_to_move_past_is_refused_at_the_field(staff, publis
 
 
 def test_an_import_with_a_position_beyond_the_largest_is_refused(db, admin_user):
-    data = _library_file("bag-change.json")
+    data = library_file("bag-change.json")
     data["items"][0]["order"] = 10_000
     with pytest.raises(ValidationError, match="field order"):
         template_import(data, actor=admin_user)
@@ -108,7 +101,7 @@ def test_an_import_with_a_position_beyond_the_largest_is_refused(db, admin_user)
     ],
 )
 def test_an_option_that_cannot_be_answered_as_written_is_refused(db, admin_user, options):
-    data = _library_file("bag-change.json")
+    data = library_file("bag-change.json")
     hard_stop = next(row for row in data["items"] if row["text"] == "Patient under 22 kg: no 7-day bag")
     hard_stop["choices"] = options
     with pytest.raises(ValidationError, match="field choices"):
@@ -247,7 +240,7 @@ def test_the_restart_decision_stops_for_good_a_grade_3_neurotoxicity_at_9_mcg_a_
     """CLINICAL.md: a grade 3 neurological toxicity stops for good when it occurred at 9 mcg/day.
     "At the starting dose" read at the bedside of an MRD-positive or consolidation course, which
     starts at 28 mcg/day, would stop for good a patient whom the label restarts at 9 mcg/day."""
-    data = _library_file("interruption.json")
+    data = library_file("interruption.json")
     decision = next(row for row in data["items"] if row["text"] == "Restart decision recorded")
     assert "starting or restart dose" not in decision["help_text"]
     assert "grade 3 neurological toxicity that occurred at 9 mcg/day" in decision["help_text"]

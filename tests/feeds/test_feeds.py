@@ -26,7 +26,7 @@ from patients.models import CareEvent, CareTeamMember
 from patients.services.team import care_team_remove
 
 from ..accounts.helpers import SignInClient as Client
-from ..accounts.helpers import verified_login
+from ..accounts.helpers import admin_password_change, own_password_change, verified_login
 from ..checklists.helpers import make_event, publish_template
 from ..coordination.handoff_helpers import (
     SYNTHESIS,
@@ -36,7 +36,7 @@ from ..coordination.handoff_helpers import (
     make_home_nurse,
     ready_discharge,
 )
-from ..factories import TEST_PASSWORD, CareTeamMemberFactory, PatientFactory, with_unmistakable_names
+from ..factories import CareTeamMemberFactory, PatientFactory, with_unmistakable_names
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the factories' units; clocks go forward on 8 March 2026
 BEFORE_THE_CHANGE = dt.datetime(2026, 3, 6, 12, 0, tzinfo=dt.UTC)
@@ -327,22 +327,7 @@ def test_a_deactivation_or_a_sign_out_everywhere_ends_the_links_and_reactivating
     assert client.get(feed_url(nurse, "feed_my_work")).status_code == 200  # new links work
 
 
-NEW_PASSWORD = "a-Much-longer-passphrase-7"
-
-
-def _own_password_change(client, nurse, admin_user):
-    verified_login(client, nurse)
-    data = {"old_password": TEST_PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    assert client.post(reverse("password_change"), data).status_code == 302
-
-
-def _admin_password_change(client, nurse, admin_user):
-    verified_login(client, admin_user)
-    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
-    assert client.post(reverse("admin:auth_user_password_change", args=[nurse.pk]), data).status_code == 302
-
-
-@pytest.mark.parametrize("change", [_own_password_change, _admin_password_change], ids=["own", "admin"])
+@pytest.mark.parametrize("change", [own_password_change, admin_password_change], ids=["own", "admin"])
 def test_a_new_password_ends_the_calendar_links_as_it_revokes_the_api_tokens(client, nurse, admin_user, change):
     """A password is changed because it leaked: a link made with it (by whoever held it) would
     otherwise keep reading the user's patients for good, as links never expire."""

@@ -776,6 +776,29 @@ def test_an_override_is_lifted_when_its_event_moves(event, checklist, oncologist
     assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
 
 
+def test_a_rebuild_that_moves_several_events_lifts_the_override_of_each(version, patient, oncologist):
+    """A postponed course moves every cycle start at once (one hook call for all the moved events):
+    each of their overrides was given for the old time and needs a new decision."""
+    course = CourseFactory(patient=patient, planned_cycles=2)
+    course_schedule_build(course=course)
+    starts = list(
+        CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.CYCLE_START).order_by("planned_at")
+    )
+    for start in starts:
+        override_gate(start, oncologist, reason="Line checked by the vascular access team")
+    assert all(event_readiness(start.checklists.all()).ready for start in starts)
+
+    course.start_date += dt.timedelta(days=3)
+    course.save()
+    course_schedule_build(course=course)
+
+    for start in starts:
+        readiness = event_readiness(Checklist.objects.filter(event=start).prefetch_related("tasks"))
+        assert not readiness.ready and not readiness.overridden, start.cycle.number
+    lifted = TaskActivity.objects.filter(action=TaskActivity.Action.OVERRIDE_LIFTED)
+    assert sorted(lifted.values_list("checklist__event_id", flat=True)) == sorted(start.pk for start in starts)
+
+
 def test_an_override_of_a_failed_value_does_not_cover_another_failing_value_after_an_undo(
     event, checklist, oncologist, pharmacist
 ):

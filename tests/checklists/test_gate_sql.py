@@ -138,6 +138,20 @@ def test_both_gates_open_an_events_work_at_the_same_moment(events, first_due, wo
     assert not_ready_with_work_open(CareEvent.objects.filter(pk=soon.pk), now=NOW).exists() is work_open
 
 
+def test_a_cancelled_task_due_soon_opens_the_work_in_neither_gate(events):
+    """Readiness.opens_at reads the first due time of the tasks that are not cancelled, and so must
+    the board: an event whose open work is 2 days away stays "Not yet due" whatever was cancelled."""
+    made, _ = events
+    soon = made[0]
+    Task.objects.filter(event=soon).update(due_at=NOW + dt.timedelta(hours=48))
+    first = Task.objects.filter(event=soon).order_by("pk").first()
+    Task.objects.filter(pk=first.pk).update(status=Task.Status.CANCELLED, due_at=NOW + dt.timedelta(hours=1))
+
+    listed, _ = python_gate([soon.pk])[soon.pk]
+    assert not listed
+    assert not not_ready_with_work_open(CareEvent.objects.filter(pk=soon.pk), now=NOW).exists()
+
+
 def test_an_override_covers_only_the_blockers_it_names(events):
     """The property is not vacuous: an override of what there was lets the event go; a blocker
     that comes after it blocks again."""

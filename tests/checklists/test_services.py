@@ -515,6 +515,14 @@ def test_a_task_is_reassigned_only_to_a_team_member_with_its_role(request, check
     assert task(checklist, LINE).assignee is None
 
 
+def test_a_task_is_not_reassigned_to_a_team_member_who_has_left(checklist, coordinator, nurse2):
+    nurse2.is_active = False
+    nurse2.save()
+    with pytest.raises(ValidationError, match="is not a nurse on this care team"):
+        task_reassign(task=task(checklist, LINE), assignee=nurse2, reason="Shift change", actor=coordinator)
+    assert task(checklist, LINE).assignee is None
+
+
 def test_a_done_task_is_not_reassigned(checklist, nurse, nurse2, coordinator):
     done = complete(checklist, LINE, nurse, "PICC")
     with pytest.raises(TaskConflict):

@@ -157,6 +157,23 @@ def test_a_restart_after_four_hours_or_more_is_a_supervised_event_with_its_check
     assert stop_event.status == CareEvent.Status.DONE
 
 
+@pytest.mark.parametrize("length", [4 * HOUR, 4 * HOUR - dt.timedelta(minutes=1)], ids=["4-h", "just-under-4-h"])
+def test_the_bag_count_starts_again_at_a_supervised_restart_from_four_hours_exactly(course, nurse, oncologist, length):
+    """The restart that is supervised (the restart event, from 4 hours of break on) hangs a new
+    bag: the next change is a whole bag (48 h at home) after it. A shorter break only pauses the bag."""
+    first_change_after_stop = next(t for t in planned(course, CareEvent.Kind.BAG_CHANGE) if t > STOP)
+    interruption = stop(course, nurse)
+    done = restart(interruption, oncologist, STOP + length)
+
+    next_change = next(t for t in planned(course, CareEvent.Kind.BAG_CHANGE) if t > STOP)
+    if length >= 4 * HOUR:
+        assert done.restart_event is not None
+        assert next_change == STOP + length + course.bag_hours * HOUR
+    else:
+        assert done.restart_event is None
+        assert next_change == first_change_after_stop + length
+
+
 def test_the_cycle_end_and_later_starts_move_by_the_break(course, nurse, oncologist):
     cycles = {c.number: c for c in course.cycles.all()}
     end_before = planned(course, CareEvent.Kind.CYCLE_END)

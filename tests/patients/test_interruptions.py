@@ -666,6 +666,27 @@ def test_a_grade_3_neurological_toxicity_at_the_starting_dose_refuses_the_restar
     assert "the label says stop for good" in message and "Record a stop for good" in message
 
 
+@pytest.mark.parametrize(
+    ("stopped_at", "at_the_starting_dose"),
+    [(at(3, 9, 8), True), (at(3, 9, 10), False)],
+    ids=["an-hour-before-the-step-up", "an-hour-after-it"],
+)
+def test_the_starting_dose_runs_until_the_step_up_itself(course, nurse, oncologist, stopped_at, at_the_starting_dose):
+    """Day 8 at 09:00 is the step-up: a grade 3 neurological toxicity an hour before it occurred at
+    9 mcg/day (stop for good); an hour after it, at 28 mcg/day (a restart by the grade 3 rule)."""
+    assert live(course, CareEvent.Kind.DOSE_STEP_UP)[0].planned_at == at(3, 9, 9)
+    interruption = stop(course, nurse, stopped_at=stopped_at, cause=ADVERSE, grade=3, kind=NEURO)
+
+    def restarted():
+        return restart(interruption, oncologist, stopped_at + 4 * DAY, resolved_at=stopped_at + DAY)
+
+    if at_the_starting_dose:
+        message = refused(course, restarted, "restarted_at")
+        assert message.startswith("Neurological toxicity grade 3 at the starting dose, before the step-up")
+    else:
+        assert restarted().restart_dose == course.regimen_version.restart_dose
+
+
 def test_a_grade_3_neurological_toxicity_at_the_restart_dose_refuses_the_restart(course, nurse, oncologist):
     """After a grade 3 CRS the restart runs at 9 mcg/day until its re-escalation 7 days later."""
     first = restart(stop(course, nurse, cause=ADVERSE, grade=3, kind=CRS), oncologist, STOP + 2 * DAY)

@@ -313,6 +313,26 @@ def test_icans_grade_3_at_the_restart_dose_asks_for_a_stop_for_good(patient, nur
     assert alert.reason == "ICANS grade 3 at the restart dose, before the re-escalation: the label says stop for good"
 
 
+def test_icans_grade_3_while_stopped_since_the_starting_dose_asks_for_a_stop_for_good(patient, nurse, roster):
+    """The infusion stopped on day 5 at 9 mcg/day (a grade 3 CRS) and has not restarted: ICANS grade
+    3 on day 10, after the day the step-up would have come, followed the starting dose, the last
+    that ran (schedule.low_dose_at: inside a break, the dose when it stopped)."""
+    course = course_from(patient, dt.date(2026, 2, 27))  # day 8, the step-up: 6 March; NIGHT is day 10
+    stopped_at = dt.datetime(2026, 3, 3, 10, tzinfo=NY)
+    interruption_stop(
+        course=course,
+        stopped_at=stopped_at,
+        cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3,
+        toxicity_kind=Interruption.ToxicityKind.CRS,
+        actor=nurse,
+        now=stopped_at,
+    )
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason == "ICANS grade 3 at the starting dose, before the step-up: the label says stop for good"
+
+
 def test_icans_grade_3_that_recurs_asks_for_a_stop_for_good(patient, nurse, roster):
     """ "... or recurs": grade 3, back to grade 1 or less, grade 3 again."""
     course_from(patient, dt.date(2026, 2, 20))

@@ -196,6 +196,24 @@ def test_the_cycle_end_and_later_starts_move_by_the_break(course, nurse, oncolog
         ]
 
 
+@pytest.mark.parametrize(
+    ("length", "new_cycle"),
+    [(7 * DAY, False), (7 * DAY + dt.timedelta(minutes=1), True)],
+    ids=["7-days", "a-minute-more"],
+)
+def test_a_break_of_7_days_or_less_continues_its_cycle(course, nurse, oncologist, length, new_cycle):
+    """ "Interruption of 7 days or less ...: continue the same cycle until 28 days of infusion in
+    total ... More than 7 days: start a new cycle." """
+    done = restart(stop(course, nurse), oncologist, STOP + length)
+    first = course.cycles.get(number=1)
+    assert done.new_cycle is new_cycle
+    if new_cycle:
+        assert first.ended_early_at == STOP
+        assert course.cycles.get(number=2).start_date == (STOP + length).astimezone(NY).date()
+    else:
+        assert first.ended_early_at is None and first.extended_by == length
+
+
 def test_a_restart_of_a_day_and_a_half_moves_the_next_cycle_by_the_pump_off_day(course, nurse, oncologist):
     interruption = stop(course, nurse)
     restart(interruption, oncologist, STOP + 30 * HOUR)

@@ -77,6 +77,18 @@ def test_a_re_escalation_that_would_fall_after_the_pump_is_off_is_not_planned(co
     assert "no re-escalation" in done.restart_event.note.lower()
 
 
+def test_a_re_escalation_that_would_fall_at_the_pump_off_itself_is_not_planned(course, nurse, oncologist):
+    """Stopped 7 days before the pump-off: the 7 days at the restart dose end as the pump comes off
+    (the break moves both alike), and a step-up then would have no infusion to run."""
+    second = course.cycles.get(number=2)
+    stopped_at = second.infusion_ends_at - 7 * DAY
+    done = grade_3_crs(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=stopped_at + 2 * DAY)
+    second.refresh_from_db()
+    assert done.restarted_at + 7 * DAY == second.infusion_ends_at
+    assert done.re_escalation_event is None
+    assert "no re-escalation" in done.restart_event.note.lower()
+
+
 def test_the_restart_dose_runs_until_the_pump_is_off_and_never_into_the_next_cycle(course, nurse, oncologist):
     second = course.cycles.get(number=2)
     stopped_at = local_day(second, 24, 10)

@@ -20,6 +20,7 @@ from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_es
 from patients.grading import Consciousness, Seizure, Vasopressors
 from patients.models import AccessGrant, Indication, Interruption, RegimenVersion
 from patients.services import (
+    assessment_confirm,
     assessment_record,
     check_in_record,
     course_schedule_build,
@@ -132,6 +133,18 @@ def test_a_second_seizure_or_grade_4_asks_for_a_stop_for_good(patient, nurse, ro
     assert second.ask == ToxicityAlert.Ask.STOP_FOR_GOOD and "second seizure" in second.reason
     grade_4 = assess(patient, nurse, consciousness=Consciousness.UNAROUSABLE).alerts.get()
     assert grade_4.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+
+
+def test_a_grade_raised_on_confirming_changes_what_the_open_alert_asks(patient, nurse, oncologist, roster):
+    """ICANS grade 2 at the bedside asks the oncologist for nothing more; confirmed as grade 4, the
+    same open alert asks for a stop for good."""
+    assessment = assess(patient, nurse, ice_orientation=1, ice_naming=2)  # ICE 6: grade 2
+    assert assessment.alerts.get().ask == ToxicityAlert.Ask.NOTHING
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=0, icans_grade=4, reason="Unarousable on the round"
+    )
+    alert = assessment.alerts.get()
+    assert (alert.reason, alert.ask) == ("ICANS grade 4", ToxicityAlert.Ask.STOP_FOR_GOOD)
 
 
 def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):

@@ -320,6 +320,12 @@ def test_a_failing_hard_stop_number_is_recorded_as_failed(checklist, pharmacist)
     assert activity(done) == [("hard_stop", "pharmacist")]
 
 
+@pytest.mark.parametrize(("value", "failed"), [("8.9", True), ("9", False), ("28", False), ("28.1", True)])
+def test_a_hard_stop_number_passes_at_either_limit_and_fails_just_outside(checklist, pharmacist, value, failed):
+    """The limits (9 to 28 mcg/day) are the range's own ends: a dose at either passes."""
+    assert complete(checklist, DOSE, pharmacist, value).hard_stop_failed is failed
+
+
 def test_an_answer_failing_a_hard_stop_is_recorded_only_when_confirmed(checklist, pharmacist):
     """The typo guard: 112 for 11.2 mcg/day is refused with why, and nothing is recorded."""
     dose = task(checklist, DOSE)

@@ -47,3 +47,13 @@ def test_a_failed_hard_stop_is_late_even_before_the_work_opens():
     failed = Blocker(2, "pharmacist", "Dose", "hard stop failed (280)", "hard_stop", "280", NOW + 30 * HOUR)
     readiness = gate(failed, open_task(NOW + 30 * HOUR), opens_at=NOW + 6 * HOUR)
     assert readiness.late and not readiness.not_yet_due
+
+
+def test_what_an_override_covers_does_not_make_the_gate_late():
+    """An overridden gate may start: its covered blockers, overdue or not, are no red "Not ready";
+    a blocker the override does not cover still is."""
+    covered, uncovered = open_task(NOW - HOUR), Blocker(3, "nurse", "Pump", "open", "open", due_at=NOW - HOUR)
+    overridden = Readiness(blockers=[covered], unresolved=[]).with_clock(NOW)
+    assert overridden.ready and overridden.overridden and not overridden.late
+    partly = Readiness(blockers=[covered, uncovered], unresolved=[uncovered]).with_clock(NOW)
+    assert partly.late

@@ -120,6 +120,38 @@ def test_the_gate_in_sql_answers_as_the_gate_in_python(events, states, overrides
         transaction.set_rollback(True)
 
 
+@pytest.mark.parametrize(
+    ("first_due", "work_open"),
+    [(dt.timedelta(hours=24), True), (dt.timedelta(hours=24, seconds=1), False)],
+    ids=["due-in-exactly-24-h", "due-a-second-later"],
+)
+def test_both_gates_open_an_events_work_at_the_same_moment(events, first_due, work_open):
+    """The edge of the work horizon, which the generated checklists above seldom hit: a task due
+    exactly 24 h from now opens its event's work, in Python (Readiness.not_yet_due) and in SQL
+    (not_ready_with_work_open) alike; a second later it is not yet due in both."""
+    made, _ = events
+    soon = made[0]
+    Task.objects.filter(event=soon).update(due_at=NOW + first_due)
+
+    listed, _ = python_gate([soon.pk])[soon.pk]
+    assert listed is work_open
+    assert not_ready_with_work_open(CareEvent.objects.filter(pk=soon.pk), now=NOW).exists() is work_open
+
+
+def test_a_cancelled_task_due_soon_opens_the_work_in_neither_gate(events):
+    """Readiness.opens_at reads the first due time of the tasks that are not cancelled, and so must
+    the board: an event whose open work is 2 days away stays "Not yet due" whatever was cancelled."""
+    made, _ = events
+    soon = made[0]
+    Task.objects.filter(event=soon).update(due_at=NOW + dt.timedelta(hours=48))
+    first = Task.objects.filter(event=soon).order_by("pk").first()
+    Task.objects.filter(pk=first.pk).update(status=Task.Status.CANCELLED, due_at=NOW + dt.timedelta(hours=1))
+
+    listed, _ = python_gate([soon.pk])[soon.pk]
+    assert not listed
+    assert not not_ready_with_work_open(CareEvent.objects.filter(pk=soon.pk), now=NOW).exists()
+
+
 def test_an_override_covers_only_the_blockers_it_names(events):
     """The property is not vacuous: an override of what there was lets the event go; a blocker
     that comes after it blocks again."""

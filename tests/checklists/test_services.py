@@ -320,6 +320,12 @@ def test_a_failing_hard_stop_number_is_recorded_as_failed(checklist, pharmacist)
     assert activity(done) == [("hard_stop", "pharmacist")]
 
 
+@pytest.mark.parametrize(("value", "failed"), [("8.9", True), ("9", False), ("28", False), ("28.1", True)])
+def test_a_hard_stop_number_passes_at_either_limit_and_fails_just_outside(checklist, pharmacist, value, failed):
+    """The limits (9 to 28 mcg/day) are the range's own ends: a dose at either passes."""
+    assert complete(checklist, DOSE, pharmacist, value).hard_stop_failed is failed
+
+
 def test_an_answer_failing_a_hard_stop_is_recorded_only_when_confirmed(checklist, pharmacist):
     """The typo guard: 112 for 11.2 mcg/day is refused with why, and nothing is recorded."""
     dose = task(checklist, DOSE)
@@ -512,6 +518,14 @@ def test_a_task_is_reassigned_only_to_a_team_member_with_its_role(request, check
         task_reassign(
             task=task(checklist, LINE), assignee=request.getfixturevalue(assignee), reason="x", actor=coordinator
         )
+    assert task(checklist, LINE).assignee is None
+
+
+def test_a_task_is_not_reassigned_to_a_team_member_who_has_left(checklist, coordinator, nurse2):
+    nurse2.is_active = False
+    nurse2.save()
+    with pytest.raises(ValidationError, match="is not a nurse on this care team"):
+        task_reassign(task=task(checklist, LINE), assignee=nurse2, reason="Shift change", actor=coordinator)
     assert task(checklist, LINE).assignee is None
 
 
@@ -774,6 +788,29 @@ def test_an_override_is_lifted_when_its_event_moves(event, checklist, oncologist
 
     override_gate(event, oncologist, reason="Line checked again on the new day, by the team")
     assert checklist_readiness(Checklist.objects.get(pk=checklist.pk)).ready
+
+
+def test_a_rebuild_that_moves_several_events_lifts_the_override_of_each(version, patient, oncologist):
+    """A postponed course moves every cycle start at once (one hook call for all the moved events):
+    each of their overrides was given for the old time and needs a new decision."""
+    course = CourseFactory(patient=patient, planned_cycles=2)
+    course_schedule_build(course=course)
+    starts = list(
+        CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.CYCLE_START).order_by("planned_at")
+    )
+    for start in starts:
+        override_gate(start, oncologist, reason="Line checked by the vascular access team")
+    assert all(event_readiness(start.checklists.all()).ready for start in starts)
+
+    course.start_date += dt.timedelta(days=3)
+    course.save()
+    course_schedule_build(course=course)
+
+    for start in starts:
+        readiness = event_readiness(Checklist.objects.filter(event=start).prefetch_related("tasks"))
+        assert not readiness.ready and not readiness.overridden, start.cycle.number
+    lifted = TaskActivity.objects.filter(action=TaskActivity.Action.OVERRIDE_LIFTED)
+    assert sorted(lifted.values_list("checklist__event_id", flat=True)) == sorted(start.pk for start in starts)
 
 
 def test_an_override_of_a_failed_value_does_not_cover_another_failing_value_after_an_undo(

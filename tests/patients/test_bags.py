@@ -174,6 +174,28 @@ def test_the_seven_day_preservative_bag_follows_the_weight_limit_of_the_newest_w
     assert not InfusionBag.objects.exists()
 
 
+@pytest.mark.parametrize("hours", [72, 96])
+@pytest.mark.parametrize(("kg", "allowed"), [("5.3", False), ("5.4", True)])
+def test_the_three_and_four_day_preservative_bags_are_not_used_under_5_4_kg(
+    patient, good, start_event, hours, kg, allowed
+):
+    """Benzyl alcohol can be fatal in newborns and infants: the current monograph's 5.4 kg for the
+    preservative bags, in the seed (CLINICAL.md, "Infusion, pump, line and bags")."""
+    weigh(patient, kg)
+    bag_option = option(hours)
+    assert (bag_option.preservative, bag_option.min_weight_kg) == (True, Decimal("5.4"))
+    fields = {**good, "option": bag_option, "rate_ml_per_hour": "1.8", "dose_basis": InfusionBag.DoseBasis.BSA}
+    fields["expires_at"] = start_event.planned_at + dt.timedelta(hours=hours + 24)
+    if allowed:
+        assert infusion_bag_record(**fields).duration_hours == hours
+        return
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**fields)
+    (message,) = refused.value.message_dict["option"]
+    assert "not used under 5.4 kg" in message and bag_option.weight_limit_source in message
+    assert not InfusionBag.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("kg", "basis", "said"),
     [

@@ -157,6 +157,23 @@ def test_a_restart_after_four_hours_or_more_is_a_supervised_event_with_its_check
     assert stop_event.status == CareEvent.Status.DONE
 
 
+@pytest.mark.parametrize("length", [4 * HOUR, 4 * HOUR - dt.timedelta(minutes=1)], ids=["4-h", "just-under-4-h"])
+def test_the_bag_count_starts_again_at_a_supervised_restart_from_four_hours_exactly(course, nurse, oncologist, length):
+    """The restart that is supervised (the restart event, from 4 hours of break on) hangs a new
+    bag: the next change is a whole bag (48 h at home) after it. A shorter break only pauses the bag."""
+    first_change_after_stop = next(t for t in planned(course, CareEvent.Kind.BAG_CHANGE) if t > STOP)
+    interruption = stop(course, nurse)
+    done = restart(interruption, oncologist, STOP + length)
+
+    next_change = next(t for t in planned(course, CareEvent.Kind.BAG_CHANGE) if t > STOP)
+    if length >= 4 * HOUR:
+        assert done.restart_event is not None
+        assert next_change == STOP + length + course.bag_hours * HOUR
+    else:
+        assert done.restart_event is None
+        assert next_change == first_change_after_stop + length
+
+
 def test_the_cycle_end_and_later_starts_move_by_the_break(course, nurse, oncologist):
     cycles = {c.number: c for c in course.cycles.all()}
     end_before = planned(course, CareEvent.Kind.CYCLE_END)
@@ -177,6 +194,24 @@ def test_the_cycle_end_and_later_starts_move_by_the_break(course, nurse, oncolog
         assert planned(course, CareEvent.Kind.CYCLE_START, number) == [
             dt.datetime.combine(moved.start_date, dt.time(9), tzinfo=NY)
         ]
+
+
+@pytest.mark.parametrize(
+    ("length", "new_cycle"),
+    [(7 * DAY, False), (7 * DAY + dt.timedelta(minutes=1), True)],
+    ids=["7-days", "a-minute-more"],
+)
+def test_a_break_of_7_days_or_less_continues_its_cycle(course, nurse, oncologist, length, new_cycle):
+    """ "Interruption of 7 days or less ...: continue the same cycle until 28 days of infusion in
+    total ... More than 7 days: start a new cycle." """
+    done = restart(stop(course, nurse), oncologist, STOP + length)
+    first = course.cycles.get(number=1)
+    assert done.new_cycle is new_cycle
+    if new_cycle:
+        assert first.ended_early_at == STOP
+        assert course.cycles.get(number=2).start_date == (STOP + length).astimezone(NY).date()
+    else:
+        assert first.ended_early_at is None and first.extended_by == length
 
 
 def test_a_restart_of_a_day_and_a_half_moves_the_next_cycle_by_the_pump_off_day(course, nurse, oncologist):
@@ -647,6 +682,27 @@ def test_a_grade_3_neurological_toxicity_at_the_starting_dose_refuses_the_restar
     )
     assert message.startswith("Neurological toxicity grade 3 at the starting dose, before the step-up")
     assert "the label says stop for good" in message and "Record a stop for good" in message
+
+
+@pytest.mark.parametrize(
+    ("stopped_at", "at_the_starting_dose"),
+    [(at(3, 9, 8), True), (at(3, 9, 10), False)],
+    ids=["an-hour-before-the-step-up", "an-hour-after-it"],
+)
+def test_the_starting_dose_runs_until_the_step_up_itself(course, nurse, oncologist, stopped_at, at_the_starting_dose):
+    """Day 8 at 09:00 is the step-up: a grade 3 neurological toxicity an hour before it occurred at
+    9 mcg/day (stop for good); an hour after it, at 28 mcg/day (a restart by the grade 3 rule)."""
+    assert live(course, CareEvent.Kind.DOSE_STEP_UP)[0].planned_at == at(3, 9, 9)
+    interruption = stop(course, nurse, stopped_at=stopped_at, cause=ADVERSE, grade=3, kind=NEURO)
+
+    def restarted():
+        return restart(interruption, oncologist, stopped_at + 4 * DAY, resolved_at=stopped_at + DAY)
+
+    if at_the_starting_dose:
+        message = refused(course, restarted, "restarted_at")
+        assert message.startswith("Neurological toxicity grade 3 at the starting dose, before the step-up")
+    else:
+        assert restarted().restart_dose == course.regimen_version.restart_dose
 
 
 def test_a_grade_3_neurological_toxicity_at_the_restart_dose_refuses_the_restart(course, nurse, oncologist):

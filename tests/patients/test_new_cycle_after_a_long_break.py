@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from patients.models import CareEvent, Interruption, PremedicationRule
 from patients.selectors import premedication_for_event
-from patients.services import interruption_restart, interruption_stop, low_dose_at
+from patients.services import event_cancel, interruption_restart, interruption_stop, low_dose_at
 from patients.services.schedule import STARTING_DOSE_BEFORE_STEP_UP
 
 from .helpers import live, rr_course
@@ -107,6 +107,29 @@ def test_after_a_grade_3_reaction_the_re_escalation_replaces_the_repeated_step_u
     assert second.repeats_cycle == 1 and second.inpatient_days == 9
     assert step_ups(course, second) == [done.re_escalation_event]
     assert done.re_escalation_event.planned_at == done.restarted_at + 7 * DAY
+
+
+def test_a_re_escalation_called_off_before_a_long_break_is_no_step_up_given(course, nurse, oncologist):
+    """Restarted at 9 mcg/day after a grade 3 CRS, its re-escalation called off (kept at the restart
+    dose), then a long break: the patient never reached 28 mcg/day, so the new cycle repeats the step-up."""
+    crs = interruption_stop(
+        course=course,
+        stopped_at=at(3, 18, 15),
+        cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3,
+        toxicity_kind="crs",
+        actor=nurse,
+        now=at(3, 18, 15),
+    )
+    restarted = interruption_restart(interruption=crs, restarted_at=at(3, 20, 15), actor=oncologist, now=at(3, 20, 15))
+    event_cancel(event=restarted.re_escalation_event, reason="Kept at 9 mcg/day by the oncologist")
+    assert step_ups(course, course.cycles.get(number=1)) == []
+
+    stopped_at = restarted.re_escalation_event.planned_at + 2 * DAY
+    long_break(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=stopped_at + 9 * DAY, grade=2)
+    second = course.cycles.get(number=2)
+    assert second.repeats_cycle == 1
+    assert len(step_ups(course, second)) == 1
 
 
 def test_a_second_long_break_before_the_repeated_step_up_repeats_it_again(course, nurse, oncologist):

@@ -16,6 +16,7 @@ from patients.services import (
     course_plan,
     course_schedule_build,
     cycle_set_next_start,
+    event_cancel,
     event_move,
     interruption_restart,
     interruption_stop,
@@ -76,6 +77,18 @@ def test_a_re_escalation_that_would_fall_after_the_pump_is_off_is_not_planned(co
     assert "no re-escalation" in done.restart_event.note.lower()
 
 
+def test_a_re_escalation_that_would_fall_at_the_pump_off_itself_is_not_planned(course, nurse, oncologist):
+    """Stopped 7 days before the pump-off: the 7 days at the restart dose end as the pump comes off
+    (the break moves both alike), and a step-up then would have no infusion to run."""
+    second = course.cycles.get(number=2)
+    stopped_at = second.infusion_ends_at - 7 * DAY
+    done = grade_3_crs(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=stopped_at + 2 * DAY)
+    second.refresh_from_db()
+    assert done.restarted_at + 7 * DAY == second.infusion_ends_at
+    assert done.re_escalation_event is None
+    assert "no re-escalation" in done.restart_event.note.lower()
+
+
 def test_the_restart_dose_runs_until_the_pump_is_off_and_never_into_the_next_cycle(course, nurse, oncologist):
     second = course.cycles.get(number=2)
     stopped_at = local_day(second, 24, 10)
@@ -85,6 +98,23 @@ def test_the_restart_dose_runs_until_the_pump_is_off_and_never_into_the_next_cyc
     assert low_dose_at(course=course, moment=stopped_at + 3 * DAY) == RESTART_DOSE_BEFORE_RE_ESCALATION
     assert low_dose_at(course=course, moment=second.infusion_ends_at + dt.timedelta(hours=1)) is None
     assert low_dose_at(course=course, moment=local_day(third, 1, 12)) is None
+
+
+def test_a_re_escalation_called_off_leaves_the_restart_dose_running(course, nurse, oncologist):
+    """The oncologist keeps the patient at 9 mcg/day: past the day the re-escalation was planned the
+    infusion still runs at the restart dose, and a grade 3 neurotoxicity then stops for good."""
+    first = course.cycles.get(number=1)
+    stopped_at = local_day(first, 12, 10)
+    re_escalation = grade_3_crs(
+        course, nurse, oncologist, stopped_at=stopped_at, restarted_at=stopped_at + 2 * DAY
+    ).re_escalation_event
+    event_cancel(event=re_escalation, reason="Kept at 9 mcg/day by the oncologist")
+
+    later = re_escalation.planned_at + DAY
+    first.refresh_from_db()
+    assert later < first.infusion_ends_at
+    assert low_dose_at(course=course, moment=later) == RESTART_DOSE_BEFORE_RE_ESCALATION
+    assert neurotoxicity_stops_for_good(course=course, moment=later) == f" at {RESTART_DOSE_BEFORE_RE_ESCALATION}"
 
 
 def test_in_a_consolidation_course_the_next_cycle_runs_at_its_own_dose(patient, nurse, oncologist):

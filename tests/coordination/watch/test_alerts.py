@@ -20,6 +20,7 @@ from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_es
 from patients.grading import Consciousness, Seizure, Vasopressors
 from patients.models import AccessGrant, Indication, Interruption, RegimenVersion
 from patients.services import (
+    assessment_confirm,
     assessment_record,
     check_in_record,
     course_schedule_build,
@@ -132,6 +133,18 @@ def test_a_second_seizure_or_grade_4_asks_for_a_stop_for_good(patient, nurse, ro
     assert second.ask == ToxicityAlert.Ask.STOP_FOR_GOOD and "second seizure" in second.reason
     grade_4 = assess(patient, nurse, consciousness=Consciousness.UNAROUSABLE).alerts.get()
     assert grade_4.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+
+
+def test_a_grade_raised_on_confirming_changes_what_the_open_alert_asks(patient, nurse, oncologist, roster):
+    """ICANS grade 2 at the bedside asks the oncologist for nothing more; confirmed as grade 4, the
+    same open alert asks for a stop for good."""
+    assessment = assess(patient, nurse, ice_orientation=1, ice_naming=2)  # ICE 6: grade 2
+    assert assessment.alerts.get().ask == ToxicityAlert.Ask.NOTHING
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=0, icans_grade=4, reason="Unarousable on the round"
+    )
+    alert = assessment.alerts.get()
+    assert (alert.reason, alert.ask) == ("ICANS grade 4", ToxicityAlert.Ask.STOP_FOR_GOOD)
 
 
 def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
@@ -311,6 +324,26 @@ def test_icans_grade_3_at_the_restart_dose_asks_for_a_stop_for_good(patient, nur
     alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
     assert alert.reason == "ICANS grade 3 at the restart dose, before the re-escalation: the label says stop for good"
+
+
+def test_icans_grade_3_while_stopped_since_the_starting_dose_asks_for_a_stop_for_good(patient, nurse, roster):
+    """The infusion stopped on day 5 at 9 mcg/day (a grade 3 CRS) and has not restarted: ICANS grade
+    3 on day 10, after the day the step-up would have come, followed the starting dose, the last
+    that ran (schedule.low_dose_at: inside a break, the dose when it stopped)."""
+    course = course_from(patient, dt.date(2026, 2, 27))  # day 8, the step-up: 6 March; NIGHT is day 10
+    stopped_at = dt.datetime(2026, 3, 3, 10, tzinfo=NY)
+    interruption_stop(
+        course=course,
+        stopped_at=stopped_at,
+        cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3,
+        toxicity_kind=Interruption.ToxicityKind.CRS,
+        actor=nurse,
+        now=stopped_at,
+    )
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason == "ICANS grade 3 at the starting dose, before the step-up: the label says stop for good"
 
 
 def test_icans_grade_3_that_recurs_asks_for_a_stop_for_good(patient, nurse, roster):

@@ -12,9 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checklists.models import Task
-from checklists.policy import can_verify
-from checklists.services import checklists_instantiate, task_complete
+from checklists.policy import can_claim, can_verify
+from checklists.selectors import my_work
+from checklists.services import checklists_instantiate, task_complete, task_mark_not_applicable
 from coordination.worklist.views.my_work import FIRST_ROWS
+from patients.services import event_cancel
 
 from ...checklists.helpers import make_event, publish_template
 
@@ -168,3 +170,20 @@ def test_a_completion_waits_in_my_work_only_for_those_the_task_policy_lets_check
         body = client.get(reverse("home"), {"status": "verify", "due": "all"}).content.decode()
         assert (f'id="task-{check.pk}"' in body) is waits, user.username
         assert bool(can_verify(user, check)) is waits, user.username
+
+
+def test_the_pool_offers_only_open_tasks_as_the_task_policy_does(nurse, nurse2, events):
+    """The unclaimed pool (checklists.policy.claimable_by, as can_claim) holds open tasks only: the
+    tasks of a cancelled event, and a task skipped, wait in nobody's My work to be done."""
+    cancelled, skipped_from = events[0], events[1]
+    event_cancel(event=cancelled, reason="Admitted with an infection")
+    skipped = task_mark_not_applicable(
+        task=Task.objects.get(event=skipped_from, text="Baseline assessment"), actor=nurse2, reason="Done at the clinic"
+    )
+    closed = [*Task.objects.filter(event=cancelled), skipped]
+    assert {task.status for task in closed} == {Task.Status.CANCELLED, Task.Status.NOT_APPLICABLE}
+
+    mine = set(my_work(nurse).values_list("pk", flat=True))
+    assert mine.isdisjoint(task.pk for task in closed)
+    assert not any(can_claim(nurse, task) for task in closed)
+    assert Task.objects.filter(event=skipped_from, status=Task.Status.OPEN).exclude(pk__in=mine).count() == 0

@@ -47,8 +47,11 @@ class Break:
     ends_at: dt.datetime | None
     supervised_restart: bool = False
 
-    def contains(self, moment: dt.datetime) -> bool:
-        return self.starts_at <= moment and (self.ends_at is None or moment < self.ends_at)
+    def overtakes(self, moment: dt.datetime) -> bool:
+        """A plan's moment that the stop came before it was due: from the stop to the restart, the
+        restart's own minute included (the pump-off or bag change planned for the very minute the
+        infusion ran again was planned on the old clock and moves with the rest)."""
+        return self.starts_at <= moment and (self.ends_at is None or moment <= self.ends_at)
 
 
 def _local(day: dt.date, at: dt.time, zone) -> dt.datetime:
@@ -393,7 +396,7 @@ def _is_movable(event: CareEvent, now: dt.datetime, breaks: list[Break]) -> bool
     """Planned events in the future move; so do planned ones that a stop has overtaken."""
     if event.status != CareEvent.Status.PLANNED:
         return False
-    return event.planned_at > now or any(stop.contains(event.planned_at) for stop in breaks)
+    return event.planned_at > now or any(stop.overtakes(event.planned_at) for stop in breaks)
 
 
 def _locked_course(course: TreatmentCourse) -> TreatmentCourse:

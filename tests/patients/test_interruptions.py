@@ -196,6 +196,16 @@ def test_the_cycle_end_and_later_starts_move_by_the_break(course, nurse, oncolog
         ]
 
 
+def test_a_cycle_end_planned_for_the_restarts_very_minute_moves_by_the_break(course, nurse, oncologist):
+    """Found by the property test: the pump-off planned on the old clock for the very minute the
+    infusion ran again is overtaken by the stop as much as one inside it, but it stayed where it
+    was: the cycle would have ended 2 hours short of its days of infusion."""
+    (end,) = planned(course, CareEvent.Kind.CYCLE_END)
+    interruption = stop(course, nurse, stopped_at=end - 2 * HOUR)
+    restart(interruption, oncologist, end)  # recorded at that very minute
+    assert planned(course, CareEvent.Kind.CYCLE_END) == [end + 2 * HOUR]
+
+
 @pytest.mark.parametrize(
     ("length", "new_cycle"),
     [(7 * DAY, False), (7 * DAY + dt.timedelta(minutes=1), True)],

@@ -305,11 +305,9 @@ def test_icans_grade_3_on_day_4_without_a_step_up_asks_for_an_interruption(patie
     assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
 
 
-def test_icans_grade_3_at_the_restart_dose_asks_for_a_stop_for_good(patient, nurse, oncologist, roster):
-    """After a grade 3 CRS the restart runs at 9 mcg/day until its re-escalation 7 days later."""
-    course = course_from(patient, dt.date(2026, 2, 20))
-    stopped_at = NIGHT - dt.timedelta(days=3)
-    interruption = interruption_stop(
+def crs_grade_3_stop(course, nurse, stopped_at):
+    """The infusion stopped for a grade 3 CRS, recorded at its time."""
+    return interruption_stop(
         course=course,
         stopped_at=stopped_at,
         cause=Interruption.Cause.ADVERSE_REACTION,
@@ -318,6 +316,13 @@ def test_icans_grade_3_at_the_restart_dose_asks_for_a_stop_for_good(patient, nur
         actor=nurse,
         now=stopped_at,
     )
+
+
+def test_icans_grade_3_at_the_restart_dose_asks_for_a_stop_for_good(patient, nurse, oncologist, roster):
+    """After a grade 3 CRS the restart runs at 9 mcg/day until its re-escalation 7 days later."""
+    course = course_from(patient, dt.date(2026, 2, 20))
+    stopped_at = NIGHT - dt.timedelta(days=3)
+    interruption = crs_grade_3_stop(course, nurse, stopped_at)
     interruption_restart(
         interruption=interruption, restarted_at=NIGHT - dt.timedelta(days=1), actor=oncologist, now=NIGHT
     )
@@ -332,15 +337,7 @@ def test_icans_grade_3_while_stopped_since_the_starting_dose_asks_for_a_stop_for
     that ran (schedule.low_dose_at: inside a break, the dose when it stopped)."""
     course = course_from(patient, dt.date(2026, 2, 27))  # day 8, the step-up: 6 March; NIGHT is day 10
     stopped_at = dt.datetime(2026, 3, 3, 10, tzinfo=NY)
-    interruption_stop(
-        course=course,
-        stopped_at=stopped_at,
-        cause=Interruption.Cause.ADVERSE_REACTION,
-        toxicity_grade=3,
-        toxicity_kind=Interruption.ToxicityKind.CRS,
-        actor=nurse,
-        now=stopped_at,
-    )
+    crs_grade_3_stop(course, nurse, stopped_at)
     alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
     assert alert.reason == "ICANS grade 3 at the starting dose, before the step-up: the label says stop for good"

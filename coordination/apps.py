@@ -19,6 +19,7 @@ class CoordinationConfig(AppConfig):
 
         from .feeds.services import feed_keys_revoke
         from .feeds.views import security_section
+        from .handoffs.services import handoffs_follow_transfer
         from .handoffs.services import on_events_changed as withdraw_handoffs_of_cancelled_events
         from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
         from .watch.services import alerts_follow_transfer, on_watch_signal
@@ -28,6 +29,8 @@ class CoordinationConfig(AppConfig):
         register_transfer_listener(on_transfer)
         # Open urgent alerts move with a transferred patient to the new unit's board and roster.
         register_transfer_listener(alerts_follow_transfer)
+        # Handoffs under way move with a transferred patient to the new unit's review and board.
+        register_transfer_listener(handoffs_follow_transfer)
         # A grade, a seizure or a home check's red flag sets off an urgent alert (coordination/watch/).
         register_watch_listener(on_watch_signal)
         # A failed hard stop blocks its event: the oncologist hears it at once.

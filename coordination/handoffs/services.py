@@ -517,6 +517,38 @@ def handoffs_withdraw(*, events: Sequence[CareEvent], now: dt.datetime | None = 
     return withdrawn
 
 
+# The handoffs that are still the sending unit's business: not cancelled, not yet signed off.
+FOLLOWS_THE_PATIENT = (
+    Status.DRAFT,
+    Status.SENT,
+    Status.ACKNOWLEDGED,
+    Status.RETURNED,
+    Status.ACCEPTED,
+    Status.COMPLETED,
+)
+
+
+def handoffs_follow_transfer(*, transfer) -> list[int]:
+    """The patients layer's transfer hook, in the transfer's transaction: the patient's handoffs
+    still under way move with them to the new unit, which now answers for the patient. Its
+    coordinator reviews them, sees the waiting ones on the board and is reminded of a late
+    acknowledgement; the old unit's coordinator, who no longer sees the patient, is not shown them.
+    Handoffs that are over (cancelled, or signed off) stay with the unit that sent them, as does one
+    addressed to the new unit itself (a handoff never goes to its own unit)."""
+    moving = list(
+        Handoff.objects.select_for_update(of=("self",))
+        .filter(patient_id=transfer.patient_id, from_unit_id=transfer.from_unit_id, status__in=FOLLOWS_THE_PATIENT)
+        .exclude(signed_off_at__isnull=False)
+        .exclude(to_unit_id=transfer.to_unit_id)
+    )
+    detail = f"Moved with the patient from {transfer.from_unit} to {transfer.to_unit}: {transfer.reason}"
+    for handoff in moving:
+        handoff.from_unit_id = transfer.to_unit_id
+        handoff.save(update_fields=["from_unit"])
+        _log(handoff, transfer.by, HandoffActivity.Action.UPDATE, detail, transfer.at)
+    return [handoff.pk for handoff in moving]
+
+
 def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
     """The patients layer's hook: the handoffs of cancelled events are withdrawn."""
     if cancelled:

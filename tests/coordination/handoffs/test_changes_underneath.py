@@ -173,3 +173,44 @@ def test_a_cycle_with_a_handoff_is_not_taken_off_the_plan_and_says_why(patient, 
     ]
     course.refresh_from_db()
     assert course.planned_cycles == 3 and course.cycles.filter(number=3).exists()
+
+
+def test_a_transferred_patients_open_handoffs_go_to_the_new_units_coordinator(
+    sent, discharge, case_manager, coordinator, ward, agency, patient
+):
+    """Found by a review: a handoff stayed with the unit that the patient left. Its coordinator's
+    review queue and board listed it, name and MRN, for a patient that they no longer see (the
+    handoff's page answered 404), and were the ones reminded of its overdue acknowledgement; the
+    new unit's coordinator, who now answers for the patient, could neither find nor review it."""
+    from accounts.models import Role
+    from coordination.handoffs import policy
+    from coordination.handoffs.selectors import handoff_review_queue, handoffs_waiting
+    from patients.services import patient_transfer
+
+    from ...factories import UserFactory
+
+    day_ward = UnitFactory(name="Day Ward", organisation=ward.organisation, time_zone=ward.time_zone)
+    day_coordinator = UserFactory(username="daycoordinator", role=Role.COORDINATOR, unit=day_ward)
+    signed = write_handoff(
+        discharge,
+        sender=case_manager,
+        to_unit=agency,
+        status=Handoff.Status.CANCELLED,
+        cancel_reason="Old",
+        sent_at=timezone.now(),
+    )
+    patient_transfer(patient=patient, to_unit=day_ward, reason="Beds: moved to the day ward", actor=coordinator)
+
+    now = timezone.now()
+    sent.refresh_from_db()
+    assert sent.from_unit == day_ward
+    assert [h.pk for h in handoff_review_queue(day_ward.pk, now=now)] == [sent.pk]
+    assert [h.pk for h in handoffs_waiting(day_ward.pk, now=now)] == [sent.pk]
+    assert sent.pk not in [h.pk for h in handoff_review_queue(ward.pk, now=now)]
+    assert handoffs_waiting(ward.pk, now=now) == []
+    assert policy.can_comment(day_coordinator, sent)
+    assert not policy.can_comment(coordinator, sent)
+    # The history says so; a handoff that is over stays where it was sent from.
+    assert sent.activities.filter(detail__contains="Haematology Ward to Day Ward").exists()
+    signed.refresh_from_db()
+    assert signed.from_unit == ward

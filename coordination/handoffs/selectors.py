@@ -317,6 +317,8 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
             f"Cycle {cycle.number} ({cycle.get_phase_display().lower()}), {where}; "
             f"{event.get_kind_display().lower()} on day {discharge_day}",
         ],
+        # Its time too: a discharge put off after sending moves the receiving side's first visit.
+        ["Event and time", f"{event.get_kind_display()}, {_local(event.planned_at, zone)}"],
         ["Inpatient days", f"{inpatient_done} of {cycle.inpatient_days} done"],
         ["Bag duration", f"{course.bag_hours} hours outside hospital"],
         ["Next bag change", _local(next_bag.planned_at, zone) if next_bag else "none planned in this course"],
@@ -365,7 +367,7 @@ def handoff_facts_shown(handoff: Handoff) -> tuple[list[list[str]], bool]:
 
 # The facts whose change since sending the receiver must act on (the others, such as the day of
 # the cycle, move on with the clock by themselves).
-WATCHED_FACTS = ("Next bag change", "Bag duration", "Pump programming", "Weight")
+WATCHED_FACTS = ("Event and time", "Next bag change", "Bag duration", "Pump programming", "Weight")
 
 
 def handoff_facts_changed(handoff: Handoff) -> list[tuple[str, str, str]]:

@@ -549,10 +549,46 @@ def handoffs_follow_transfer(*, transfer) -> list[int]:
     return [handoff.pk for handoff in moving]
 
 
+# Statuses whose actions are still to be worked or taken over when their event moves.
+MOVES_WITH_ITS_EVENT = (Status.DRAFT, Status.SENT, Status.ACKNOWLEDGED, Status.RETURNED, Status.ACCEPTED)
+
+
+def handoffs_event_moved(*, events: Sequence[CareEvent], now: dt.datetime | None = None) -> list[Handoff]:
+    """The handoffs of moved events (a discharge put off by a break, or brought forward): their
+    actions were planned from the old time (the first home visit a day after the discharge), so
+    the receiving side, once it has the handoff, and the sender hear of the new time and are asked
+    to check the actions' due times; the handoff's history says so, and its page shows the event's
+    time as it is now beside the one sent (WATCHED_FACTS). The due times are not moved for them:
+    only the people who planned an action know whether it hangs on the discharge."""
+    now = now or timezone.now()
+    handoffs = list(
+        Handoff.objects.filter(
+            event__in=[event.pk for event in events], status__in=MOVES_WITH_ITS_EVENT
+        ).select_related("event", "from_unit", "from_person", "to_unit", "to_person", "patient__unit")
+    )
+    for handoff in handoffs:
+        event = handoff.event
+        what = f"{event.get_kind_display().lower()} moved to {handoff.local_time(event.planned_at)}"
+        _log(handoff, None, HandoffActivity.Action.UPDATE, f"Its {what}", now)
+        received = handoff.status in (Status.SENT, Status.ACKNOWLEDGED, Status.ACCEPTED)
+        told = ([*_receivers_to_tell(handoff)] if received else []) + [handoff.from_person]
+        _notify(
+            [user for user in dict.fromkeys(told) if user is not None and user.is_active],
+            title=f"Handoff's {what}",
+            body=f"{handoff.from_unit} to {handoff.to_unit}: check the due times of its actions.",
+            handoff=handoff,
+            now=now,
+        )
+    return handoffs
+
+
 def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
-    """The patients layer's hook: the handoffs of cancelled events are withdrawn."""
+    """The patients layer's hook: the handoffs of cancelled events are withdrawn; those of moved
+    events are said to have moved."""
     if cancelled:
         handoffs_withdraw(events=cancelled)
+    if moved:
+        handoffs_event_moved(events=moved)
 
 
 # --- the receiving side --------------------------------------------------------------------------

@@ -214,3 +214,30 @@ def test_a_transferred_patients_open_handoffs_go_to_the_new_units_coordinator(
     assert sent.activities.filter(detail__contains="Haematology Ward to Day Ward").exists()
     signed.refresh_from_db()
     assert signed.from_unit == ward
+
+
+def test_a_discharge_moved_after_sending_is_told_to_both_sides_and_shown_on_the_page(
+    sent, home_nurse, case_manager, client
+):
+    """Found by a review: a discharge put off by two days left the sent handoff as it was, its
+    actions due from the old time (a first home visit before the patient is home), and nobody was
+    told: the receiving side planned its visit for a patient still in hospital."""
+    from django.urls import reverse
+
+    from coordination.handoffs.selectors import handoff_facts_changed
+    from patients.services import event_move
+
+    event = sent.event
+    event_move(event=event, planned_at=event.planned_at + dt.timedelta(days=2), actor=case_manager)
+
+    told = Notification.objects.filter(title__startswith="Handoff's planned discharge home moved")
+    assert set(told.values_list("recipient__username", flat=True)) == {home_nurse.username, case_manager.username}
+    (notice,) = told.filter(recipient=home_nurse)
+    assert "check the due times of its actions" in notice.body
+    changed = {label: (as_sent, now) for label, as_sent, now in handoff_facts_changed(Handoff.objects.get(pk=sent.pk))}
+    as_sent, now = changed["Event and time"]
+    assert as_sent == dict(sent.facts)["Event and time"] and now != as_sent
+    client.force_login(home_nurse)
+    page = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
+    assert f"Event and time: {now} (sent as {as_sent})" in page
+    assert sent.activities.filter(detail__startswith="Its planned discharge home moved").exists()

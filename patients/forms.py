@@ -5,7 +5,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 
-from accounts.fields import LocalDateTimeField
+from accounts.fields import ClinicalDateField, LocalDateTimeField
 from accounts.models import Role, Unit, User
 
 from .grading import ICE_FROM_AGE_YEARS, screened_with_capd
@@ -86,7 +86,7 @@ def unit_time(label: str, zone_name: str, **kwargs) -> forms.DateTimeField:
 
 class CoursePlanForm(forms.Form):
     indication = forms.ChoiceField(help_text="Sets the regimen: step-up, rests, days in hospital, premedication.")
-    start_date = forms.DateField(label="Day 1 of cycle 1", widget=DATE_INPUT)
+    start_date = ClinicalDateField(label="Day 1 of cycle 1", widget=DATE_INPUT)
     planned_cycles = forms.IntegerField(label="Cycles planned", min_value=1, max_value=MAX_PLANNED_CYCLES)
     inpatient_bag_hours = forms.TypedChoiceField(
         label="Bag in hospital", coerce=int, initial=TreatmentCourse._meta.get_field("inpatient_bag_hours").default
@@ -122,7 +122,7 @@ class CyclesForm(forms.Form):
 
 
 class NextStartForm(forms.Form):
-    next_start_date = forms.DateField(label="Next cycle starts on", widget=DATE_INPUT)
+    next_start_date = ClinicalDateField(label="Next cycle starts on", widget=DATE_INPUT)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,4 +1,5 @@
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 
 from crispy_forms.helper import FormHelper
@@ -31,8 +32,20 @@ from .warning_signs import WARNING_SIGNS
 DUPLICATE_MRN = "Another patient of this organisation already has this MRN."
 
 
+def record_version(patient: Patient) -> str:
+    """What the record's form shows of it, as one short fingerprint: the edit form carries the one
+    it was drawn from, and its save is refused if the record changed since (patients.views)."""
+    values = "\x1f".join(str(patient.serializable_value(name)) for name in DEMOGRAPHICS)
+    return hashlib.sha256(values.encode()).hexdigest()[:32]
+
+
 class PatientForm(forms.ModelForm):
     """Registration and demographics; the model's validators and clean() give each field its message."""
+
+    # Two people editing one record: the form opened before the other's save would send back
+    # the values it showed and write them over the other's (changed_data compares with the
+    # record as it is at the save). Empty from a client that never drew the form.
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     class Meta:
         model = Patient
@@ -52,6 +65,10 @@ class PatientForm(forms.ModelForm):
         else:
             self.fields["unit"].queryset = units
             self.fields["unit"].empty_label = "Choose the unit"
+        if self.instance.pk:
+            self.fields["loaded"].initial = record_version(self.instance)
+        else:
+            del self.fields["loaded"]
         # Words, not Django's "---------", for the choice not made yet.
         self.fields["sex"].choices = [("", "Choose"), *Patient.Sex.choices]
         self.helper = FormHelper()

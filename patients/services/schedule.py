@@ -589,6 +589,17 @@ def cycle_set_next_start(
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise ValidationError("This course was stopped for good.")
+    # Only a rest that the chemotherapy plan sets is set here: the regimen's own (the label's 14 or
+    # 56 days) is not the oncologist's or the coordinator's to shorten with a next start.
+    version = course.regimen_version
+    if (rest_days := version.cycle_rule(cycle.number).rest_days) is not None:
+        raise ValidationError(
+            {
+                "next_start_date": f"Cycle {cycle.number} is followed by the regimen's {rest_days} days of rest "
+                f"({version.regimen}, {version.source}): only a rest that the chemotherapy plan sets "
+                "(consolidation) is set here."
+            }
+        )
     if cycle.number >= course.planned_cycles:
         raise ValidationError({"next_start_date": "This is the last planned cycle; plan more cycles first."})
     if cycle.infusion_end_date is None or next_start_date < cycle.infusion_end_date:

@@ -111,6 +111,22 @@ def test_a_next_start_outside_the_sane_years_is_a_message_at_its_field_never_a_5
     assert snapshot(course) == before
 
 
+def test_the_regimens_own_rest_cannot_be_shortened_by_setting_the_next_start(client, running, oncologist):
+    """Only a rest that the chemotherapy plan sets (consolidation) is set by a next start: the
+    page offers it for no other cycle, but its address took any, and a relapsed/refractory cycle
+    1's 14 days of rest (the label's) became none."""
+    first = running.cycles.get(number=1)
+    before = snapshot(running)
+    client.force_login(oncologist)
+    response = client.post(
+        reverse("patients:cycle_next_start", args=[first.pk]),
+        {"next_start_date": first.infusion_end_date.isoformat()},
+    )
+    assert response.status_code == 200
+    assert "14 days of rest" in form_errors(response)["next_start_date"][0]
+    assert snapshot(running) == before
+
+
 @pytest.mark.parametrize(
     "stopped_at",
     ["", "not a time", "9999-12-31T23:59", "0001-01-01T00:00", "2026-02-30T10:00", "1e-2000"],

@@ -9,11 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from coordination.models import Notification
 from patients.models import BagOption, CareEvent, Indication, Interruption, TreatmentCourse, Weighing
 from patients.services import course_schedule_build
 
-from ..factories import CourseFactory, UserFactory
+from ..factories import CareTeamMemberFactory, CourseFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course, snapshot
 
 
@@ -283,3 +284,15 @@ def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client
     assert not change.bags.exists()
     assert client.post(url, {**data, "rate_ml_per_hour": "5"}).status_code == 302
     assert change.bags.get().rate_ml_per_hour == Decimal("5")
+
+
+def test_the_plan_form_offers_today_on_the_patients_unit_clock(client, patient, time_machine):
+    """An oncologist of a unit whose day is already tomorrow was offered their own today as day 1
+    of cycle 1: the patient's tomorrow, a course planned a day late if left as offered."""
+    far_east = UnitFactory(name="Line Islands clinic", time_zone="Pacific/Kiritimati")
+    oncologist = UserFactory(role=Role.ONCOLOGIST, unit=far_east)
+    CareTeamMemberFactory(patient=patient, user=oncologist)
+    time_machine.move_to(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC), tick=False)  # 07:00 in New York
+    client.force_login(oncologist)
+    page = client.get(reverse("patients:course_plan", args=[patient.pk]))
+    assert page.context["form"]["start_date"].value() == dt.date(2026, 3, 2)

@@ -83,6 +83,19 @@ class LocalDateTimeField(forms.DateTimeField):
         return moment
 
 
+class ClinicalDateField(forms.DateField):
+    """A day of the plan (a course's first day, a cycle's next start), within the same sane years
+    as LocalDateTimeField: 9999 overflows a schedule counted on from it, and year 1 is a typo."""
+
+    def to_python(self, value) -> dt.date | None:
+        day = super().to_python(value)
+        if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise forms.ValidationError(
+                f"Give a date between {EARLIEST_YEAR} and {LATEST_YEAR}: {day.year} is a typo.", code="year"
+            )
+        return day
+
+
 def is_a_date(value: str) -> bool:
     """A date and nothing more, in any spelling that Python's ISO reader takes as one."""
     try:

@@ -1,11 +1,12 @@
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 
-from accounts.fields import LocalDateTimeField
+from accounts.fields import ClinicalDateField, LocalDateTimeField
 from accounts.models import Role, Unit, User
 
 from .grading import ICE_FROM_AGE_YEARS, screened_with_capd
@@ -31,8 +32,20 @@ from .warning_signs import WARNING_SIGNS
 DUPLICATE_MRN = "Another patient of this organisation already has this MRN."
 
 
+def record_version(patient: Patient) -> str:
+    """What the record's form shows of it, as one short fingerprint: the edit form carries the one
+    it was drawn from, and its save is refused if the record changed since (patients.views)."""
+    values = "\x1f".join(str(patient.serializable_value(name)) for name in DEMOGRAPHICS)
+    return hashlib.sha256(values.encode()).hexdigest()[:32]
+
+
 class PatientForm(forms.ModelForm):
     """Registration and demographics; the model's validators and clean() give each field its message."""
+
+    # Two people editing one record: the form opened before the other's save would send back
+    # the values it showed and write them over the other's (changed_data compares with the
+    # record as it is at the save). Empty from a client that never drew the form.
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     class Meta:
         model = Patient
@@ -52,6 +65,10 @@ class PatientForm(forms.ModelForm):
         else:
             self.fields["unit"].queryset = units
             self.fields["unit"].empty_label = "Choose the unit"
+        if self.instance.pk:
+            self.fields["loaded"].initial = record_version(self.instance)
+        else:
+            del self.fields["loaded"]
         # Words, not Django's "---------", for the choice not made yet.
         self.fields["sex"].choices = [("", "Choose"), *Patient.Sex.choices]
         self.helper = FormHelper()
@@ -86,7 +103,7 @@ def unit_time(label: str, zone_name: str, **kwargs) -> forms.DateTimeField:
 
 class CoursePlanForm(forms.Form):
     indication = forms.ChoiceField(help_text="Sets the regimen: step-up, rests, days in hospital, premedication.")
-    start_date = forms.DateField(label="Day 1 of cycle 1", widget=DATE_INPUT)
+    start_date = ClinicalDateField(label="Day 1 of cycle 1", widget=DATE_INPUT)
     planned_cycles = forms.IntegerField(label="Cycles planned", min_value=1, max_value=MAX_PLANNED_CYCLES)
     inpatient_bag_hours = forms.TypedChoiceField(
         label="Bag in hospital", coerce=int, initial=TreatmentCourse._meta.get_field("inpatient_bag_hours").default
@@ -122,7 +139,7 @@ class CyclesForm(forms.Form):
 
 
 class NextStartForm(forms.Form):
-    next_start_date = forms.DateField(label="Next cycle starts on", widget=DATE_INPUT)
+    next_start_date = ClinicalDateField(label="Next cycle starts on", widget=DATE_INPUT)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -83,7 +83,8 @@ def can_change_cycles(user, patient: Patient, *, standing: Standing | None = Non
 
 
 def can_set_next_start(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
-    """The chemotherapy plan between consolidation cycles: the oncologist or the unit's coordinator."""
+    """The chemotherapy plan between consolidation cycles: the oncologist or the unit's coordinator
+    (a regimen's own rest is never set so: patients.services.cycle_set_next_start refuses it)."""
     if user.is_authenticated and user.role == Role.COORDINATOR and user.unit_id == patient.unit_id:
         return ALLOWED
     return _decide(user, patient, {Role.ONCOLOGIST}, "set when the next cycle starts", standing)

@@ -15,7 +15,16 @@ from django.db.models import Prefetch, ProtectedError
 from django.utils import timezone
 
 from ..hooks import notify_events_changed
-from ..models import MAX_PLANNED_CYCLES, CareEvent, Cycle, Interruption, RegimenVersion, Setting, TreatmentCourse
+from ..models import (
+    MAX_PLANNED_CYCLES,
+    CareEvent,
+    Cycle,
+    Interruption,
+    Patient,
+    RegimenVersion,
+    Setting,
+    TreatmentCourse,
+)
 
 # Day-N events (cycle start, step-up, discharge, cycle end) happen at these local times: the
 # unit's working habits, not clinical facts.
@@ -523,6 +532,9 @@ def course_plan(
     in_hospital = {} if inpatient_bag_hours is None else {"inpatient_bag_hours": inpatient_bag_hours}
     if in_hospital:
         bag_option_for_hours(inpatient_bag_hours, field="inpatient_bag_hours")
+    # The patient's row, locked: two plans at once (two oncologists, a double click) would both
+    # find no course under way and plan two, each with its events and tasks.
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.courses.exclude(status__in=[TreatmentCourse.Status.COMPLETED, TreatmentCourse.Status.STOPPED]).exists():
         raise ValidationError("This patient already has a course under way; stop or complete it first.")
     course = TreatmentCourse.objects.create(
@@ -577,6 +589,17 @@ def cycle_set_next_start(
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise ValidationError("This course was stopped for good.")
+    # Only a rest that the chemotherapy plan sets is set here: the regimen's own (the label's 14 or
+    # 56 days) is not the oncologist's or the coordinator's to shorten with a next start.
+    version = course.regimen_version
+    if (rest_days := version.cycle_rule(cycle.number).rest_days) is not None:
+        raise ValidationError(
+            {
+                "next_start_date": f"Cycle {cycle.number} is followed by the regimen's {rest_days} days of rest "
+                f"({version.regimen}, {version.source}): only a rest that the chemotherapy plan sets "
+                "(consolidation) is set here."
+            }
+        )
     if cycle.number >= course.planned_cycles:
         raise ValidationError({"next_start_date": "This is the last planned cycle; plan more cycles first."})
     if cycle.infusion_end_date is None or next_start_date < cycle.infusion_end_date:

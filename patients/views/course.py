@@ -36,9 +36,9 @@ def _back(patient):
 def course_plan(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_plan_course(request.user, patient).enforce()
-    form = CoursePlanForm(
-        request.POST or None, initial={"start_date": timezone.localdate(), "outpatient_setting": "home"}
-    )
+    # Today on the patient's unit's clock, as the plan reads its days, not the planner's own unit's.
+    today = timezone.localdate(timezone=patient.unit.zone)
+    form = CoursePlanForm(request.POST or None, initial={"start_date": today, "outpatient_setting": "home"})
 
     def act(data):
         course = services.course_plan(patient=patient, actor=request.user, **data)

@@ -11,7 +11,8 @@ from accounts.db import constraint_of
 from accounts.models import Unit
 from accounts.permissions import require
 
-from ..forms import DUPLICATE_MRN, PatientForm
+from ..forms import DUPLICATE_MRN, PatientForm, record_version
+from ..models import Patient
 from ..models.record import MRN_UNIQUE
 from ..policy import REGISTER_PATIENT
 from ..selectors import get_patient_for_user, patients_for_user
@@ -61,6 +62,10 @@ def patient_create(request):
     return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient"})
 
 
+class RecordChanged(Exception):
+    """The record changed after the edit form was drawn: the save would write over that change."""
+
+
 @logs_read("patients.patient", page="edit")
 def patient_edit(request, pk):
     patient = get_patient_for_user(request.user, pk, write=True)
@@ -70,6 +75,7 @@ def patient_edit(request, pk):
     # that of the editor's own unit, whose day may already be the patient's tomorrow.
     with timezone.override(patient.unit.zone):
         valid = request.method == "POST" and form.is_valid()
+    context = {"title": f"Edit {patient.full_name}"}
     if valid:
         try:
             kept_earlier = _save_edit(request, form)
@@ -78,19 +84,35 @@ def patient_edit(request, pk):
             if constraint_of(error) != MRN_UNIQUE:
                 raise
             form.add_error("mrn", DUPLICATE_MRN)
+        except RecordChanged:
+            # Nothing saved: the form shows the record as it is now, and what the user sent
+            # differs from it in these fields (theirs, or the other person's).
+            differs = [str(form.fields[name].label or name) for name in form.changed_data if name != "loaded"]
+            patient = Patient.objects.select_related("unit").get(pk=patient.pk)
+            form = PatientForm(instance=patient, organisation=patient.organisation, units=None)
+            context["conflict"] = (
+                "Someone changed this record after you opened it, and nothing of yours was saved. The form now "
+                "shows the record as it is"
+                + (f"; what you sent differs from it in: {', '.join(differs)}" if differs else "")
+                + ". Make your change again."
+            )
         else:
             if kept_earlier:
                 messages.warning(request, kept_earlier)
             messages.success(request, "The record is updated.")
             return redirect("patient_detail", pk=patient.pk)
-    return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}"})
+    return render(request, "patients/patient_form.html", {"form": form, **context})
 
 
 @transaction.atomic
 def _save_edit(request, form) -> str:
     """Save the edited record, its weight as a weighing; what to tell the user when the weight
     typed was kept as an earlier weighing ("" otherwise)."""
-    changed = set(form.changed_data)
+    # Locked, so that no other save comes between this look and the update.
+    stored = Patient.objects.select_for_update().get(pk=form.instance.pk)
+    if (loaded := form.cleaned_data.get("loaded")) and loaded != record_version(stored):
+        raise RecordChanged
+    changed = set(form.changed_data) - {"loaded"}
     patient = form.save(commit=False)
     typed = (patient.weight_kg, patient.weight_measured_on)
     # The record's weight is its newest weighing's, which weighing_record writes: the checklists'

@@ -9,10 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from coordination.models import Notification
-from patients.models import BagOption, CareEvent, Interruption, TreatmentCourse, Weighing
+from patients.models import BagOption, CareEvent, Indication, Interruption, TreatmentCourse, Weighing
+from patients.services import course_schedule_build
 
-from ..factories import UserFactory
+from ..factories import CareTeamMemberFactory, CourseFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course, snapshot
 
 
@@ -73,6 +75,57 @@ def test_the_plan_keeps_the_length_of_bags_in_hospital(client, patient, oncologi
     assert (course.inpatient_bag_hours, course.bag_hours) == (48, 168)
     page = client.get(reverse("patient_detail", args=[patient.pk]))
     assert "bags of 48 h in hospital and 168 h outside hospital" in page.content.decode()
+
+
+@pytest.mark.parametrize("start_date", ["9999-12-01", "2100-01-04", "0001-01-01", "1999-12-31"])
+def test_a_course_start_outside_the_sane_years_is_a_message_at_its_field_never_a_500(
+    client, patient, oncologist, start_date
+):
+    """9999 overflowed the schedule's dates (a 500); year 1 planned a course two thousand years ago."""
+    client.force_login(oncologist)
+    data = {"indication": "relapsed_refractory", "planned_cycles": "2", "bag_hours": "48"}
+    response = client.post(
+        reverse("patients:course_plan", args=[patient.pk]),
+        {**data, "start_date": start_date, "inpatient_bag_hours": "24", "outpatient_setting": "home"},
+    )
+    assert response.status_code == 200
+    assert "Give a date between 2000 and 2099" in form_errors(response)["start_date"][0]
+    assert not TreatmentCourse.objects.exists()
+
+
+@pytest.mark.parametrize("next_start_date", ["9999-12-01", "2100-01-04"])
+def test_a_next_start_outside_the_sane_years_is_a_message_at_its_field_never_a_500(
+    client, patient, oncologist, next_start_date
+):
+    """A consolidation cycle's next start in 9999 overflowed the rest's column (a 500)."""
+    today = timezone.localdate(timezone=patient.unit.zone)
+    course = CourseFactory(patient=patient, indication=Indication.CONSOLIDATION, planned_cycles=3, start_date=today)
+    course_schedule_build(course=course)
+    before = snapshot(course)
+    client.force_login(oncologist)
+    response = client.post(
+        reverse("patients:cycle_next_start", args=[course.cycles.get(number=1).pk]),
+        {"next_start_date": next_start_date},
+    )
+    assert response.status_code == 200
+    assert "Give a date between 2000 and 2099" in form_errors(response)["next_start_date"][0]
+    assert snapshot(course) == before
+
+
+def test_the_regimens_own_rest_cannot_be_shortened_by_setting_the_next_start(client, running, oncologist):
+    """Only a rest that the chemotherapy plan sets (consolidation) is set by a next start: the
+    page offers it for no other cycle, but its address took any, and a relapsed/refractory cycle
+    1's 14 days of rest (the label's) became none."""
+    first = running.cycles.get(number=1)
+    before = snapshot(running)
+    client.force_login(oncologist)
+    response = client.post(
+        reverse("patients:cycle_next_start", args=[first.pk]),
+        {"next_start_date": first.infusion_end_date.isoformat()},
+    )
+    assert response.status_code == 200
+    assert "14 days of rest" in form_errors(response)["next_start_date"][0]
+    assert snapshot(running) == before
 
 
 @pytest.mark.parametrize(
@@ -231,3 +284,15 @@ def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client
     assert not change.bags.exists()
     assert client.post(url, {**data, "rate_ml_per_hour": "5"}).status_code == 302
     assert change.bags.get().rate_ml_per_hour == Decimal("5")
+
+
+def test_the_plan_form_offers_today_on_the_patients_unit_clock(client, patient, time_machine):
+    """An oncologist of a unit whose day is already tomorrow was offered their own today as day 1
+    of cycle 1: the patient's tomorrow, a course planned a day late if left as offered."""
+    far_east = UnitFactory(name="Line Islands clinic", time_zone="Pacific/Kiritimati")
+    oncologist = UserFactory(role=Role.ONCOLOGIST, unit=far_east)
+    CareTeamMemberFactory(patient=patient, user=oncologist)
+    time_machine.move_to(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC), tick=False)  # 07:00 in New York
+    client.force_login(oncologist)
+    page = client.get(reverse("patients:course_plan", args=[patient.pk]))
+    assert page.context["form"]["start_date"].value() == dt.date(2026, 3, 2)

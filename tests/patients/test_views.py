@@ -140,3 +140,38 @@ def test_a_weight_typed_for_an_earlier_day_does_not_replace_the_newest_weighing(
     assert latest_weighing(patient) == newest
     assert Weighing.objects.filter(patient=patient, weight_kg=Decimal("50.0")).exists()
     assert "kept as an earlier weighing" in response.content.decode()
+
+
+def test_an_edit_on_a_form_opened_before_another_save_overwrites_nothing(client, nurse, coordinator, patient):
+    """Two people editing one record: the nurse's form, opened before the coordinator saved a new
+    height, sent the old height back with her change of caregiver, and the save wrote it over the
+    coordinator's (the BSA, and with it a child's dose, read the height). Her save is refused, the
+    form shows the record as it now is, and her change is made again from there."""
+    from django.test import Client
+
+    Patient.objects.filter(pk=patient.pk).update(weight_measured_on=timezone.localdate(timezone=patient.unit.zone))
+    url = reverse("patients:edit", args=[patient.pk])
+    client.force_login(nurse)
+    drawn = client.get(url).context["form"]
+    seen = {name: drawn[name].value() for name in drawn.fields}
+    seen = {name: "" if value is None else value for name, value in seen.items()}
+
+    other = Client()
+    verified_login(other, coordinator)
+    theirs = other.get(url).context["form"]
+    assert (
+        other.post(url, {**{n: theirs[n].value() or "" for n in theirs.fields}, "height_cm": "181"}).status_code == 302
+    )
+
+    refused = client.post(url, {**seen, "caregiver_name": "Jo Bloggs"})
+    assert refused.status_code == 200
+    assert "changed this record after you opened it" in refused.text
+    patient.refresh_from_db()
+    assert (patient.height_cm, patient.caregiver_name) == (Decimal("181.0"), "")
+    fresh = refused.context["form"]
+    assert fresh["height_cm"].value() == Decimal("181.0")
+
+    again = {name: "" if fresh[name].value() is None else fresh[name].value() for name in fresh.fields}
+    assert client.post(url, {**again, "caregiver_name": "Jo Bloggs"}).status_code == 302
+    patient.refresh_from_db()
+    assert (patient.height_cm, patient.caregiver_name) == (Decimal("181.0"), "Jo Bloggs")

@@ -154,17 +154,30 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or a second seizure in the
     course (seen at an assessment or reported at a home check: `other_seizure_in_course`) for a
     stop for good, and so does ICANS grade 3 at the low dose or recurring, with the reason why
-    (CLINICAL.md: the label stops those for good); a home check's red flags. None: no alert."""
+    (CLINICAL.md: the label stops those for good); a home check's red flags, where a seizure asks as
+    an ICANS grade 3 does (ASTCT: a seizure is grade 3 at least). None: no alert."""
     if check_in is not None:
         if not check_in.red_flags:
             return None
         reason = f"Home check red flags: {', '.join(check_in.red_flags)}"
+        if SEIZURE not in check_in.signs:
+            return Signal(reason)
         # A seizure the caregiver reports is a seizure: a second one in the course stops for good.
-        if SEIZURE in check_in.signs and other_seizure_in_course(
+        if other_seizure_in_course(
             patient_id=check_in.patient_id, course_id=check_in.course_id, check_in_id=check_in.pk
         ):
             return Signal(f"{reason}; a second seizure", ToxicityAlert.Ask.STOP_FOR_GOOD)
-        return Signal(reason)
+        # A first one is ICANS grade 3 at least (ASTCT): held, as one seen at an assessment, and
+        # stopped for good at the low dose or when it recurs (the label, as for the restart).
+        why_stop = check_in.course_id and neurotoxicity_stops_for_good(
+            course=check_in.course, moment=check_in.checked_at
+        )
+        if why_stop:
+            return Signal(
+                f"{reason}; ICANS grade 3 or more{why_stop}: the label says stop for good",
+                ToxicityAlert.Ask.STOP_FOR_GOOD,
+            )
+        return Signal(reason, ToxicityAlert.Ask.INTERRUPTION)
     findings = []
     if assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade:
         findings.append(f"CRS grade {assessment.crs}")

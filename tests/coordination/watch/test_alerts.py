@@ -531,6 +531,25 @@ def test_a_seizure_at_a_home_check_after_one_at_an_assessment_asks_for_a_stop_fo
     assert alert.reason == "Home check red flags: Confusion, Seizure; a second seizure"
 
 
+def test_a_first_seizure_at_a_home_check_asks_for_an_interruption(patient, nurse, roster):
+    """A seizure is ICANS grade 3 at least (ASTCT), and grade 3 neurological toxicity is held
+    (CLINICAL.md): reported by the caregiver it asks what the same seizure at an assessment asks,
+    not merely "assess and decide"."""
+    course_from(patient, dt.date(2026, 2, 20))  # day 17: the full dose
+    home_check(patient, nurse, "seizure")
+    alert = ToxicityAlert.objects.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+
+
+def test_a_first_seizure_at_a_home_check_at_the_starting_dose_asks_for_a_stop_for_good(patient, nurse, roster):
+    """Grade 3 at least, at 9 mcg/day before the step-up: the label stops it for good, as at an assessment."""
+    course_from(patient, dt.date(2026, 3, 5))
+    home_check(patient, nurse, "seizure")
+    alert = ToxicityAlert.objects.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason.endswith("at the starting dose, before the step-up: the label says stop for good")
+
+
 def test_a_seizure_of_an_earlier_course_is_not_the_second(patient, nurse, roster):
     home_check(patient, nurse, "seizure")  # before this course
     course_from(patient, dt.date(2026, 2, 20))

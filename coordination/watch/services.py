@@ -229,20 +229,40 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:
     if assessment is not None and assessment.confirmed_at is None:
         _complete_assessment_tasks(assessment, actor)
     signal = signal_of(assessment=assessment, check_in=check_in)
-    if signal is None:
-        return False
     if assessment is not None:
         open_alert = (
             ToxicityAlert.objects.select_for_update().filter(assessment=assessment, acknowledged_at=None).first()
         )
+        if open_alert is not None and signal is None:
+            # Confirmed below what calls for an alert: the oncologist who reviewed the assessment
+            # has taken it; left open, it would go on down the roster asking for what they ruled out.
+            _taken_on_confirming(open_alert, assessment, actor)
+            return False
         if open_alert is not None:
             open_alert.reason, open_alert.ask = signal.reason[:300], signal.ask
             open_alert.save(update_fields=["reason", "ask"])
             return True
+    if signal is None:
+        return False
     # The alert is raised when what set it off was recorded (or the grade raised on confirming).
     at = (assessment.confirmed_at or assessment.recorded_at) if assessment else check_in.recorded_at
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
     return True
+
+
+def _taken_on_confirming(alert: ToxicityAlert, assessment: ToxicityAssessment, actor) -> None:
+    """The open alert of an assessment whose grades the oncologist confirmed below the unit's rule:
+    acknowledged in their name, the confirmed grades and their reason as its note. One who may not
+    acknowledge it leaves it open, asking nothing more than an assessment."""
+    note = f"Grades confirmed as CRS {assessment.crs}, ICANS {assessment.icans}"
+    if assessment.confirm_reason:
+        note += f": {assessment.confirm_reason}"
+    sent_to = alert.reminders.filter(recipient_id=actor.pk).exists()
+    if policy.can_acknowledge(actor, alert, sent_to=sent_to):
+        alert_acknowledge(alert=alert, actor=actor, note=note, now=assessment.confirmed_at)
+    else:
+        alert.reason, alert.ask = f"{alert.reason}; {note}"[:300], ToxicityAlert.Ask.NOTHING
+        alert.save(update_fields=["reason", "ask"])
 
 
 def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:

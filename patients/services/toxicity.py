@@ -132,7 +132,8 @@ def assessment_confirm(
     changed = (crs_grade, icans_grade) != (assessment.crs_grade, assessment.icans_grade)
     if changed and not reason:
         raise ValidationError({"reason": "Say why the grade differs from the consensus grade computed."})
-    raised = crs_grade > assessment.crs or icans_grade > assessment.icans
+    # Against the grades that counted until now (a second confirmation may repeat the first).
+    moved = (crs_grade, icans_grade) != (assessment.crs, assessment.icans)
     assessment.confirmed_crs_grade = crs_grade
     assessment.confirmed_icans_grade = icans_grade
     assessment.confirm_reason = reason[:500]
@@ -141,6 +142,6 @@ def assessment_confirm(
     assessment.save(
         update_fields=["confirmed_crs_grade", "confirmed_icans_grade", "confirm_reason", "confirmed_by", "confirmed_at"]
     )
-    if raised:  # a higher grade may set off what the computed one did not
+    if moved:  # a higher grade may set off what the one before did not; a lower one call it off
         notify_watch(patient=assessment.patient, assessment=assessment, actor=actor)
     return assessment

@@ -147,6 +147,33 @@ def test_a_grade_raised_on_confirming_changes_what_the_open_alert_asks(patient, 
     assert (alert.reason, alert.ask) == ("ICANS grade 4", ToxicityAlert.Ask.STOP_FOR_GOOD)
 
 
+def test_a_grade_lowered_on_confirming_takes_the_alert_it_no_longer_calls_for(patient, nurse, oncologist, roster):
+    """One vasopressor ticked at the bedside is CRS grade 3 and asks for an interruption; the
+    oncologist confirms grade 1 (the drip is for sedation). The alert must not go on down the roster
+    at night asking the next oncologist to interrupt: the one who confirmed has taken it, and says why."""
+    assessment = assess(patient, nurse, temperature=Decimal("38.4"), vasopressors=Vasopressors.ONE)
+    alert = assessment.alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=1, icans_grade=0, reason="The drip is for sedation"
+    )
+    alert.refresh_from_db()
+    assert not alert.is_open and alert.acknowledged_by == oncologist
+    assert alert.acknowledge_note == "Grades confirmed as CRS 1, ICANS 0: The drip is for sedation"
+    assert alerts_escalate(now=NIGHT + dt.timedelta(hours=1)) == []
+
+
+def test_a_grade_lowered_on_confirming_but_still_urgent_changes_what_the_open_alert_asks(
+    patient, nurse, oncologist, roster
+):
+    assessment = assess(patient, nurse, temperature=Decimal("38.4"), vasopressors=Vasopressors.ONE)
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=2, icans_grade=0, reason="Fluids alone raised the pressure"
+    )
+    alert = assessment.alerts.get()
+    assert alert.is_open and (alert.reason, alert.ask) == ("CRS grade 2", ToxicityAlert.Ask.NOTHING)
+
+
 def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
     check_in_record(
         patient=patient,

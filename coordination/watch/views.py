@@ -88,9 +88,11 @@ def alert_detail(request, pk):
 def alert_acknowledge(request, pk):
     alert = _alert_for(request.user, pk)
     form = AcknowledgeForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    if not form.is_valid():  # not taken with its note dropped: nothing half-saved
+        messages.error(request, f"Not acknowledged: {' '.join(form.errors['note'])}")
+        return redirect("alert_detail", pk=alert.pk)
     try:
-        services.alert_acknowledge(alert=alert, actor=request.user, note=note)
+        services.alert_acknowledge(alert=alert, actor=request.user, note=form.cleaned_data["note"])
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
     else:

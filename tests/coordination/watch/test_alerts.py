@@ -297,6 +297,28 @@ def test_acknowledging_on_the_alerts_page_empties_the_bells_count(client, patien
     assert unread_count(coordinator) == 0
 
 
+def test_a_note_too_long_acknowledges_nothing_and_says_why(client, patient, nurse, roster):
+    """Nothing half-saved: the alert is not taken with its note dropped."""
+    first, _ = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    client.force_login(first)
+    page = client.post(f"/alerts/{alert.pk}/acknowledge/", {"note": "x" * 501}, follow=True).text
+    alert.refresh_from_db()
+    assert alert.is_open
+    assert "at most 500 characters" in page
+
+
+def test_the_alert_list_says_on_which_day_an_alert_was_acknowledged(client, patient, nurse, roster):
+    """Raised at 01:50 in the night of Sunday, taken at 02:53 on Monday night (a day and 3 minutes
+    later, across the clock change): the list must not read as if it had been taken within the hour."""
+    first, _ = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    alert_acknowledge(alert=alert, actor=first, now=NIGHT + dt.timedelta(days=1, minutes=3))
+    client.force_login(first)
+    page = client.get("/alerts/").text
+    assert "Acknowledged by" in page and "Mon 9 Mar 02:53" in page
+
+
 # --- ICANS grade 3 that the label stops for good (CLINICAL.md, "Interruptions and toxicity") -----
 
 

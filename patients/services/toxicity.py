@@ -58,7 +58,12 @@ def _other_errors(assessment: ToxicityAssessment, now: dt.datetime) -> dict[str,
         and assessment.diastolic_bp >= assessment.systolic_bp
     ):
         errors["diastolic_bp"] = "The diastolic pressure must be lower than the systolic."
-    if assessment.oxygen_flow_l_min and assessment.oxygen_device == "none":
+    if assessment.temperature is None:
+        # CRS is graded from fever: without a temperature "grade 0, no fever" is a false all-clear.
+        errors["temperature"] = "Give the temperature: CRS cannot be graded without it."
+    if assessment.oxygen_flow_l_min is not None and assessment.oxygen_flow_l_min <= 0:
+        errors["oxygen_flow_l_min"] = "An oxygen flow is above 0 L/min; leave it empty on room air."
+    elif assessment.oxygen_flow_l_min and assessment.oxygen_device == "none":
         errors["oxygen_device"] = "Oxygen is flowing: say through which device."
     return errors
 

@@ -78,6 +78,7 @@ def alert_detail(request, pk):
                 "sent_to": sent_to,
                 "transfers": selectors.alert_transfers(alert),
                 "acknowledge_form": AcknowledgeForm() if can_acknowledge else None,
+                "acknowledge_refusal": "" if can_acknowledge else can_acknowledge.reason,
                 "course": course,
                 "plan": actions,
             },

@@ -28,6 +28,7 @@ from patients.services import (
     interruption_stop,
 )
 
+from ...accounts.helpers import verified_login
 from ...factories import CourseFactory, OrganisationFactory, UnitFactory, UserFactory
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -109,6 +110,31 @@ def test_acknowledged_it_stops_and_its_pending_reminders_are_skipped(patient, nu
     reminders_deliver(ids=list(Reminder.objects.filter(alert=alert).values_list("pk", flat=True)))
     assert set(Reminder.objects.filter(alert=alert).values_list("state", flat=True)) == {Reminder.State.SKIPPED}
     assert not Notification.objects.exists()
+
+
+def test_the_coordinator_cannot_take_an_alert_that_an_oncologist_must_answer(
+    client, patient, nurse, coordinator, roster
+):
+    """The alert asks the oncologist to decide (CLINICAL.md: the oncologist grades, holds and stops).
+    Taken by the coordinator who heard it beside first call, it went no further: no oncologist down
+    the roster was ever reached."""
+    alert = assess(patient, nurse, consciousness=Consciousness.UNAROUSABLE).alerts.get()  # grade 4
+    with pytest.raises(PermissionDenied) as refused:
+        alert_acknowledge(alert=alert, actor=coordinator)
+    assert "oncologist" in str(refused.value)
+    verified_login(client, coordinator)  # a coordinator signs in with a second factor
+    page = client.get(f"/alerts/{alert.pk}/").text
+    assert "Acknowledge: I take it" not in page and "An oncologist it went to takes this alert" in page
+    assert alerts_escalate(now=alert.escalate_at) == [alert.pk]
+
+
+def test_with_no_oncologist_to_reach_the_coordinator_takes_the_alert(patient, nurse, coordinator):
+    """No one on call and no oncologist on the care team: whoever it reached answers for it."""
+    alert = assess(patient, nurse, ice_orientation=2).alerts.get()
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username}
+    alert_acknowledge(alert=alert, actor=coordinator, note="Called the haematologist at home")
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == coordinator
 
 
 def test_delivery_rings_the_bell_and_emails_even_without_email_reminders(
@@ -617,8 +643,6 @@ def test_an_open_alert_follows_the_patient_to_the_new_units_board_and_roster(
     with the patient: the new unit's first call and coordinator hear it, its board shows it, its
     roster escalates it, and the alert's page says when and why it moved."""
     from patients.services import patient_transfer
-
-    from ...accounts.helpers import verified_login
 
     old_first, old_second = roster
     clinic = UnitFactory(organisation=patient.unit.organisation, name="Day Clinic")

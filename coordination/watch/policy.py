@@ -45,9 +45,11 @@ def can_be_on_call(user, unit: Unit, role: str) -> Decision:
 
 
 def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:
-    """Whoever the alert went to (`sent_to`: the ledger has a reminder of it for the user), the
-    patient's oncologists, and the coordinator of the unit whose roster routes it; each only while
-    they see the patient."""
+    """An oncologist the alert went to (`sent_to`: the ledger has a reminder of it for the user) or
+    one of the patient's: the alert asks the oncologist to decide (CLINICAL.md: the oncologist
+    grades, holds and stops), and taking it stops it going down the roster. Only when it has
+    reached no oncologist (none on call, none on the care team) may whoever it went to, or the
+    coordinator of the unit whose roster routes it, take it. Each only while they see the patient."""
     if not (user.is_authenticated and user.is_active):
         return refuse("Sign in to acknowledge an alert.")
     if not alert.is_open:
@@ -56,14 +58,17 @@ def can_acknowledge(user, alert: ToxicityAlert, *, sent_to: bool) -> Decision:
     # transfer) does not answer for the alert; the new unit's roster does.
     if not sees_alerts_of(user, alert.patient):
         return refuse("You no longer see this patient: the alert is with their unit now.")
-    if sent_to or (user.role == Role.COORDINATOR and user.unit_id == alert.unit_id):
-        return ALLOWED
-    oncologists = CareTeamMember.objects.filter(patient=alert.patient, role=Role.ONCOLOGIST).in_current_role()
-    if user.role == Role.ONCOLOGIST and oncologists.filter(user=user).exists():
-        return ALLOWED
-    return refuse(
-        "Only the people the alert went to, the patient's oncologist or the unit's coordinator may acknowledge it."
-    )
+    if user.role == Role.ONCOLOGIST:
+        oncologists = CareTeamMember.objects.filter(patient=alert.patient, role=Role.ONCOLOGIST).in_current_role()
+        if sent_to or oncologists.filter(user=user).exists():
+            return ALLOWED
+    elif sent_to or (user.role == Role.COORDINATOR and user.unit_id == alert.unit_id):
+        if not alert.reminders.filter(recipient__role=Role.ONCOLOGIST).exists():
+            return ALLOWED
+        return refuse(
+            "An oncologist it went to takes this alert: call them. It goes down the roster until one acknowledges it."
+        )
+    return refuse("Only an oncologist the alert went to, or the patient's oncologist, may acknowledge it.")
 
 
 def can_answer_calls(shift) -> bool:

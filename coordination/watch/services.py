@@ -154,17 +154,30 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or a second seizure in the
     course (seen at an assessment or reported at a home check: `other_seizure_in_course`) for a
     stop for good, and so does ICANS grade 3 at the low dose or recurring, with the reason why
-    (CLINICAL.md: the label stops those for good); a home check's red flags. None: no alert."""
+    (CLINICAL.md: the label stops those for good); a home check's red flags, where a seizure asks as
+    an ICANS grade 3 does (ASTCT: a seizure is grade 3 at least). None: no alert."""
     if check_in is not None:
         if not check_in.red_flags:
             return None
         reason = f"Home check red flags: {', '.join(check_in.red_flags)}"
+        if SEIZURE not in check_in.signs:
+            return Signal(reason)
         # A seizure the caregiver reports is a seizure: a second one in the course stops for good.
-        if SEIZURE in check_in.signs and other_seizure_in_course(
+        if other_seizure_in_course(
             patient_id=check_in.patient_id, course_id=check_in.course_id, check_in_id=check_in.pk
         ):
             return Signal(f"{reason}; a second seizure", ToxicityAlert.Ask.STOP_FOR_GOOD)
-        return Signal(reason)
+        # A first one is ICANS grade 3 at least (ASTCT): held, as one seen at an assessment, and
+        # stopped for good at the low dose or when it recurs (the label, as for the restart).
+        why_stop = check_in.course_id and neurotoxicity_stops_for_good(
+            course=check_in.course, moment=check_in.checked_at
+        )
+        if why_stop:
+            return Signal(
+                f"{reason}; ICANS grade 3 or more{why_stop}: the label says stop for good",
+                ToxicityAlert.Ask.STOP_FOR_GOOD,
+            )
+        return Signal(reason, ToxicityAlert.Ask.INTERRUPTION)
     findings = []
     if assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade:
         findings.append(f"CRS grade {assessment.crs}")
@@ -216,20 +229,40 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:
     if assessment is not None and assessment.confirmed_at is None:
         _complete_assessment_tasks(assessment, actor)
     signal = signal_of(assessment=assessment, check_in=check_in)
-    if signal is None:
-        return False
     if assessment is not None:
         open_alert = (
             ToxicityAlert.objects.select_for_update().filter(assessment=assessment, acknowledged_at=None).first()
         )
+        if open_alert is not None and signal is None:
+            # Confirmed below what calls for an alert: the oncologist who reviewed the assessment
+            # has taken it; left open, it would go on down the roster asking for what they ruled out.
+            _taken_on_confirming(open_alert, assessment, actor)
+            return False
         if open_alert is not None:
             open_alert.reason, open_alert.ask = signal.reason[:300], signal.ask
             open_alert.save(update_fields=["reason", "ask"])
             return True
+    if signal is None:
+        return False
     # The alert is raised when what set it off was recorded (or the grade raised on confirming).
     at = (assessment.confirmed_at or assessment.recorded_at) if assessment else check_in.recorded_at
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
     return True
+
+
+def _taken_on_confirming(alert: ToxicityAlert, assessment: ToxicityAssessment, actor) -> None:
+    """The open alert of an assessment whose grades the oncologist confirmed below the unit's rule:
+    acknowledged in their name, the confirmed grades and their reason as its note. One who may not
+    acknowledge it leaves it open, asking nothing more than an assessment."""
+    note = f"Grades confirmed as CRS {assessment.crs}, ICANS {assessment.icans}"
+    if assessment.confirm_reason:
+        note += f": {assessment.confirm_reason}"
+    sent_to = alert.reminders.filter(recipient_id=actor.pk).exists()
+    if policy.can_acknowledge(actor, alert, sent_to=sent_to):
+        alert_acknowledge(alert=alert, actor=actor, note=note, now=assessment.confirmed_at)
+    else:
+        alert.reason, alert.ask = f"{alert.reason}; {note}"[:300], ToxicityAlert.Ask.NOTHING
+        alert.save(update_fields=["reason", "ask"])
 
 
 def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:

@@ -78,6 +78,7 @@ def alert_detail(request, pk):
                 "sent_to": sent_to,
                 "transfers": selectors.alert_transfers(alert),
                 "acknowledge_form": AcknowledgeForm() if can_acknowledge else None,
+                "acknowledge_refusal": "" if can_acknowledge else can_acknowledge.reason,
                 "course": course,
                 "plan": actions,
             },
@@ -88,9 +89,11 @@ def alert_detail(request, pk):
 def alert_acknowledge(request, pk):
     alert = _alert_for(request.user, pk)
     form = AcknowledgeForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    if not form.is_valid():  # not taken with its note dropped: nothing half-saved
+        messages.error(request, f"Not acknowledged: {' '.join(form.errors['note'])}")
+        return redirect("alert_detail", pk=alert.pk)
     try:
-        services.alert_acknowledge(alert=alert, actor=request.user, note=note)
+        services.alert_acknowledge(alert=alert, actor=request.user, note=form.cleaned_data["note"])
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
     else:

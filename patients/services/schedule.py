@@ -221,7 +221,7 @@ def cycle_planned_events(
     *, cycle: Cycle, course: TreatmentCourse, version: RegimenVersion, zone, breaks: list[Break]
 ) -> list[PlannedEvent]:
     """What the schedule wants for one cycle: day-N events in local time, bag changes in hours
-    of infusion, each moved by the breaks before it; nothing falls inside a break."""
+    of infusion, each moved by the breaks before it; nothing but the CRS and ICANS checks falls inside a break."""
     clock = InfusionClock(_local(cycle.start_date, cycle.start_time, zone), breaks)
     times = cycle_times(cycle=cycle, zone=zone, breaks=breaks)
     open_break = next((b for b in breaks if b.ends_at is None), None)
@@ -264,10 +264,12 @@ def cycle_planned_events(
     if discharge_at and every:
         # The watch for CRS and ICANS in hospital: every few hours of real time (across a clock
         # change too) from the start until the discharge; at home the bag changes ask for one.
+        # A stop does not pause it: a patient stopped for a grade 3 reaction needs it most. While
+        # the stop lasts it runs to the discharge as planned; the restart moves the discharge on.
         for sequence, check_at in enumerate(
             _every(times.starts_at + dt.timedelta(hours=every), until=discharge_at, hours=every), start=1
         ):
-            if not running(check_at):
+            if check_at >= times.ends_at:
                 break
             events.append(PlannedEvent(CareEvent.Kind.TOXICITY_CHECK, sequence, check_at, Setting.INPATIENT))
 

@@ -58,7 +58,12 @@ def _other_errors(assessment: ToxicityAssessment, now: dt.datetime) -> dict[str,
         and assessment.diastolic_bp >= assessment.systolic_bp
     ):
         errors["diastolic_bp"] = "The diastolic pressure must be lower than the systolic."
-    if assessment.oxygen_flow_l_min and assessment.oxygen_device == "none":
+    if assessment.temperature is None:
+        # CRS is graded from fever: without a temperature "grade 0, no fever" is a false all-clear.
+        errors["temperature"] = "Give the temperature: CRS cannot be graded without it."
+    if assessment.oxygen_flow_l_min is not None and assessment.oxygen_flow_l_min <= 0:
+        errors["oxygen_flow_l_min"] = "An oxygen flow is above 0 L/min; leave it empty on room air."
+    elif assessment.oxygen_flow_l_min and assessment.oxygen_device == "none":
         errors["oxygen_device"] = "Oxygen is flowing: say through which device."
     return errors
 
@@ -132,7 +137,8 @@ def assessment_confirm(
     changed = (crs_grade, icans_grade) != (assessment.crs_grade, assessment.icans_grade)
     if changed and not reason:
         raise ValidationError({"reason": "Say why the grade differs from the consensus grade computed."})
-    raised = crs_grade > assessment.crs or icans_grade > assessment.icans
+    # Against the grades that counted until now (a second confirmation may repeat the first).
+    moved = (crs_grade, icans_grade) != (assessment.crs, assessment.icans)
     assessment.confirmed_crs_grade = crs_grade
     assessment.confirmed_icans_grade = icans_grade
     assessment.confirm_reason = reason[:500]
@@ -141,6 +147,6 @@ def assessment_confirm(
     assessment.save(
         update_fields=["confirmed_crs_grade", "confirmed_icans_grade", "confirm_reason", "confirmed_by", "confirmed_at"]
     )
-    if raised:  # a higher grade may set off what the computed one did not
+    if moved:  # a higher grade may set off what the one before did not; a lower one call it off
         notify_watch(patient=assessment.patient, assessment=assessment, actor=actor)
     return assessment

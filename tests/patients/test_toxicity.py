@@ -92,6 +92,9 @@ def test_a_child_under_twelve_is_screened_with_the_capd(patient, nurse):
         ({"capd_score": 3}, "capd_score", "for children under 12"),
         ({"systolic_bp": 80, "diastolic_bp": 90}, "diastolic_bp", "lower than the systolic"),
         ({"oxygen_flow_l_min": Decimal("4")}, "oxygen_device", "through which device"),
+        # Without a temperature CRS cannot be ruled out: "grade 0, no fever" would be a false all-clear.
+        ({"temperature": None, "temperature_unit": ""}, "temperature", "CRS cannot be graded without it"),
+        ({"oxygen_device": "nasal_cannula", "oxygen_flow_l_min": Decimal("-3")}, "oxygen_flow_l_min", "above 0"),
     ],
 )
 def test_bad_input_is_refused_at_its_field_and_nothing_is_stored(patient, nurse, changes, field, words):

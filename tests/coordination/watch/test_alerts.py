@@ -28,6 +28,7 @@ from patients.services import (
     interruption_stop,
 )
 
+from ...accounts.helpers import verified_login
 from ...factories import CourseFactory, OrganisationFactory, UnitFactory, UserFactory
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -111,6 +112,31 @@ def test_acknowledged_it_stops_and_its_pending_reminders_are_skipped(patient, nu
     assert not Notification.objects.exists()
 
 
+def test_the_coordinator_cannot_take_an_alert_that_an_oncologist_must_answer(
+    client, patient, nurse, coordinator, roster
+):
+    """The alert asks the oncologist to decide (CLINICAL.md: the oncologist grades, holds and stops).
+    Taken by the coordinator who heard it beside first call, it went no further: no oncologist down
+    the roster was ever reached."""
+    alert = assess(patient, nurse, consciousness=Consciousness.UNAROUSABLE).alerts.get()  # grade 4
+    with pytest.raises(PermissionDenied) as refused:
+        alert_acknowledge(alert=alert, actor=coordinator)
+    assert "oncologist" in str(refused.value)
+    verified_login(client, coordinator)  # a coordinator signs in with a second factor
+    page = client.get(f"/alerts/{alert.pk}/").text
+    assert "Acknowledge: I take it" not in page and "An oncologist it went to takes this alert" in page
+    assert alerts_escalate(now=alert.escalate_at) == [alert.pk]
+
+
+def test_with_no_oncologist_to_reach_the_coordinator_takes_the_alert(patient, nurse, coordinator):
+    """No one on call and no oncologist on the care team: whoever it reached answers for it."""
+    alert = assess(patient, nurse, ice_orientation=2).alerts.get()
+    assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username}
+    alert_acknowledge(alert=alert, actor=coordinator, note="Called the haematologist at home")
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == coordinator
+
+
 def test_delivery_rings_the_bell_and_emails_even_without_email_reminders(
     patient, nurse, coordinator, roster, mailoutbox
 ):
@@ -145,6 +171,33 @@ def test_a_grade_raised_on_confirming_changes_what_the_open_alert_asks(patient, 
     )
     alert = assessment.alerts.get()
     assert (alert.reason, alert.ask) == ("ICANS grade 4", ToxicityAlert.Ask.STOP_FOR_GOOD)
+
+
+def test_a_grade_lowered_on_confirming_takes_the_alert_it_no_longer_calls_for(patient, nurse, oncologist, roster):
+    """One vasopressor ticked at the bedside is CRS grade 3 and asks for an interruption; the
+    oncologist confirms grade 1 (the drip is for sedation). The alert must not go on down the roster
+    at night asking the next oncologist to interrupt: the one who confirmed has taken it, and says why."""
+    assessment = assess(patient, nurse, temperature=Decimal("38.4"), vasopressors=Vasopressors.ONE)
+    alert = assessment.alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=1, icans_grade=0, reason="The drip is for sedation"
+    )
+    alert.refresh_from_db()
+    assert not alert.is_open and alert.acknowledged_by == oncologist
+    assert alert.acknowledge_note == "Grades confirmed as CRS 1, ICANS 0: The drip is for sedation"
+    assert alerts_escalate(now=NIGHT + dt.timedelta(hours=1)) == []
+
+
+def test_a_grade_lowered_on_confirming_but_still_urgent_changes_what_the_open_alert_asks(
+    patient, nurse, oncologist, roster
+):
+    assessment = assess(patient, nurse, temperature=Decimal("38.4"), vasopressors=Vasopressors.ONE)
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=2, icans_grade=0, reason="Fluids alone raised the pressure"
+    )
+    alert = assessment.alerts.get()
+    assert alert.is_open and (alert.reason, alert.ask) == ("CRS grade 2", ToxicityAlert.Ask.NOTHING)
 
 
 def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
@@ -268,6 +321,28 @@ def test_acknowledging_on_the_alerts_page_empties_the_bells_count(client, patien
     assert "Acknowledged: the alert goes no further." in page
     assert " unread</span>" not in page
     assert unread_count(coordinator) == 0
+
+
+def test_a_note_too_long_acknowledges_nothing_and_says_why(client, patient, nurse, roster):
+    """Nothing half-saved: the alert is not taken with its note dropped."""
+    first, _ = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    client.force_login(first)
+    page = client.post(f"/alerts/{alert.pk}/acknowledge/", {"note": "x" * 501}, follow=True).text
+    alert.refresh_from_db()
+    assert alert.is_open
+    assert "at most 500 characters" in page
+
+
+def test_the_alert_list_says_on_which_day_an_alert_was_acknowledged(client, patient, nurse, roster):
+    """Raised at 01:50 in the night of Sunday, taken at 02:53 on Monday night (a day and 3 minutes
+    later, across the clock change): the list must not read as if it had been taken within the hour."""
+    first, _ = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    alert_acknowledge(alert=alert, actor=first, now=NIGHT + dt.timedelta(days=1, minutes=3))
+    client.force_login(first)
+    page = client.get("/alerts/").text
+    assert "Acknowledged by" in page and "Mon 9 Mar 02:53" in page
 
 
 # --- ICANS grade 3 that the label stops for good (CLINICAL.md, "Interruptions and toxicity") -----
@@ -531,6 +606,25 @@ def test_a_seizure_at_a_home_check_after_one_at_an_assessment_asks_for_a_stop_fo
     assert alert.reason == "Home check red flags: Confusion, Seizure; a second seizure"
 
 
+def test_a_first_seizure_at_a_home_check_asks_for_an_interruption(patient, nurse, roster):
+    """A seizure is ICANS grade 3 at least (ASTCT), and grade 3 neurological toxicity is held
+    (CLINICAL.md): reported by the caregiver it asks what the same seizure at an assessment asks,
+    not merely "assess and decide"."""
+    course_from(patient, dt.date(2026, 2, 20))  # day 17: the full dose
+    home_check(patient, nurse, "seizure")
+    alert = ToxicityAlert.objects.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
+
+
+def test_a_first_seizure_at_a_home_check_at_the_starting_dose_asks_for_a_stop_for_good(patient, nurse, roster):
+    """Grade 3 at least, at 9 mcg/day before the step-up: the label stops it for good, as at an assessment."""
+    course_from(patient, dt.date(2026, 3, 5))
+    home_check(patient, nurse, "seizure")
+    alert = ToxicityAlert.objects.get()
+    assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
+    assert alert.reason.endswith("at the starting dose, before the step-up: the label says stop for good")
+
+
 def test_a_seizure_of_an_earlier_course_is_not_the_second(patient, nurse, roster):
     home_check(patient, nurse, "seizure")  # before this course
     course_from(patient, dt.date(2026, 2, 20))
@@ -549,8 +643,6 @@ def test_an_open_alert_follows_the_patient_to_the_new_units_board_and_roster(
     with the patient: the new unit's first call and coordinator hear it, its board shows it, its
     roster escalates it, and the alert's page says when and why it moved."""
     from patients.services import patient_transfer
-
-    from ...accounts.helpers import verified_login
 
     old_first, old_second = roster
     clinic = UnitFactory(organisation=patient.unit.organisation, name="Day Clinic")

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from checklists.models import Task, TemplateItem
 from checklists.services import task_complete
 from checklists.starter import starter_library_load
-from patients.models import CareEvent
-from patients.services import assessment_record
+from patients.models import CareEvent, Interruption
+from patients.services import assessment_record, interruption_stop
 
 from ...patients.helpers import live, rr_course
 
@@ -87,3 +87,26 @@ def test_one_assessment_answers_one_check_not_the_next_one_too(course, patient, 
     )
     assert Task.objects.get(event=first).status == Task.Status.DONE
     assert Task.objects.get(event=second).status == Task.Status.OPEN
+
+
+def test_a_stop_in_hospital_for_a_grade_3_crs_keeps_the_4_hourly_checks(course, nurse, time_machine):
+    """The infusion stopped on day 3 for a grade 3 CRS, the patient still in hospital: the watch
+    goes on every 4 hours until the discharge. A stop pauses the bag changes, never the watch of
+    a patient who has just had a grade 3 reaction."""
+    before = live(course, CareEvent.Kind.TOXICITY_CHECK)
+    discharge = live(course, CareEvent.Kind.DISCHARGE_HOME)[0]
+    stopped_at = dt.datetime(2026, 3, 4, 10, 30, tzinfo=NY)
+    time_machine.move_to(stopped_at, tick=False)
+    interruption_stop(
+        course=course,
+        stopped_at=stopped_at,
+        cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3,
+        toxicity_kind=Interruption.ToxicityKind.CRS,
+        actor=nurse,
+        now=stopped_at,
+    )
+    after = [check.planned_at for check in live(course, CareEvent.Kind.TOXICITY_CHECK)]
+    expected = [check.planned_at for check in before if check.planned_at < discharge.planned_at]
+    assert after == expected
+    assert any(moment > stopped_at for moment in after)

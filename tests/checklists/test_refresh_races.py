@@ -31,10 +31,14 @@ FLAT = "Dose band verified for a patient of at least 45 kg"
 
 
 def wait_for_a_lock_waiter(timeout=10.0):
-    """Until another connection waits for a row lock (or the timeout: the test then decides)."""
+    """Until another connection waits for a row lock (or the timeout: the test then decides).
+
+    Called inside a transaction, where PostgreSQL keeps the first look at pg_stat_activity until
+    the transaction ends: each look clears it, or a waiter that came later is never seen."""
     deadline = time.monotonic() + timeout
     with connections["default"].cursor() as cursor:
         while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
             )

@@ -13,8 +13,10 @@ from decimal import Decimal
 
 from .models import ToxicityAssessment
 
-WIDTH, HEIGHT = 640, 130
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 22
+WIDTH, HEIGHT = 640, 140
+# TOP leaves room for the value written above the highest point; INSET keeps the first and last
+# points' values inside the chart and clear of the axis's numbers (they were cut off or over them).
+LEFT, RIGHT, TOP, BOTTOM, INSET = 44, 12, 22, 22, 20
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,8 @@ class Chart:
 def _x_scale(moments: Sequence[dt.datetime]) -> Callable[[dt.datetime], float]:
     first, last = min(moments), max(moments)
     span = (last - first).total_seconds() or 1
-    inner = WIDTH - LEFT - RIGHT
-    return lambda at: LEFT + (inner * (at - first).total_seconds() / span if last > first else inner / 2)
+    inner = WIDTH - LEFT - RIGHT - 2 * INSET
+    return lambda at: LEFT + INSET + (inner * (at - first).total_seconds() / span if last > first else inner / 2)
 
 
 def _y_scale(low: float, high: float) -> Callable[[float], float]:

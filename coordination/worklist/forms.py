@@ -203,7 +203,12 @@ def row_field_html(
         messages = f' <div id="{field_id}_error" class="invalid-feedback">{spans}</div>'
     if kind == "checkbox":
         # Done in one press: the row's Done button says what is done (its hidden words name the task).
-        return mark_safe(f'<input type="hidden" name="{escape(html_name)}" value="on">')  # noqa: S308 (escaped)
+        # A refusal at the answer ("First: …", the task waits for another) has no visible field to
+        # stand at: it is said here, shown, or the press would seem to do nothing.
+        refusal = (
+            f'<div id="{field_id}_error" class="invalid-feedback d-block" role="alert">{spans}</div>' if errors else ""
+        )
+        return mark_safe(f'<input type="hidden" name="{escape(html_name)}" value="on">{refusal}')  # noqa: S308 (escaped)
     if kind == "attestation":
         checked = " checked" if value else ""
         return mark_safe(  # noqa: S308  (every value above is escaped)

@@ -11,6 +11,8 @@ from checklists.models import Task
 from checklists.starter import starter_library_load
 
 from ..coordination.handoff_helpers import complete_checklist, make_agency, make_discharge, make_home_nurse
+from .conftest import TABLET
+from .helpers import sideways_scroll
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +62,11 @@ def test_a_handoff_from_ward_to_home_is_sent_acknowledged_accepted_and_reviewed(
     page.get_by_label("Line and site").fill("PICC right arm, dedicated lumen, do not flush")
     screenshot(page, "handoff-prepare")
     violations["form"] = axe_violations(page)
+    # At 820 px the action rows wrap: the owner ("Case manager") and "Delete action N" were cut off.
+    page.set_viewport_size({"width": 820, "height": 1180})
+    assert sideways_scroll(page) == ""
+    screenshot(page, "handoff-prepare-820")
+    page.set_viewport_size(TABLET)
     page.get_by_role("button", name="Save the draft").click()
     expect(page.get_by_role("heading", name=f"Hospital → home handoff: {patient.full_name}")).to_be_visible()
 

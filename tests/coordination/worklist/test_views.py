@@ -423,3 +423,21 @@ def test_an_action_on_a_task_gone_since_the_page_was_drawn_says_so_in_its_row(
     assert f'id="task-{weight.pk}"' in body and "Weight" in body
     assert "no longer on the record" in body and "Reload the page" in body
     assert "HX-Trigger" not in response
+
+
+def test_done_on_a_tick_that_waits_for_another_task_says_why_in_its_row(client, patient, nurse, pharmacist):
+    """A tick's answer is a hidden field: a refusal at it ("First: …") must show in the row, not vanish."""
+    publish_template(
+        items=[{"text": "Order verified", "role": "pharmacist"}, {"text": "Bag hung"}],
+        dependencies=[("Bag hung", "Order verified")],
+    )
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    hang = task(event, "Bag hung")
+    client.force_login(nurse)
+    response = client.post(reverse("task_complete", args=[hang.pk]), {f"task-{hang.pk}-value": "on"}, **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "First: Order verified." in body
+    hang.refresh_from_db()
+    assert hang.status == Task.Status.OPEN

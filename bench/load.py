@@ -89,6 +89,8 @@ def _pages() -> list[Page]:
     nurse, coordinator = signed_in_cookies(cast.nurse), signed_in_cookies(cast.coordinator)
     return [
         Page("hello", "/hello/", {}, "Hello, world"),
+        # The floor of a signed-in page that shows patients (bench/urls.py): the nurse's.
+        Page("signed-in", "/signed-in/", nurse, "patients, version"),
         Page("my-work", reverse("home"), nurse, 'id="my-work-counts"'),
         Page("patient", reverse("patient_detail", args=[cast.patient.pk]), nurse, cast.patient.mrn),
         Page("board", reverse("board"), coordinator, "Overdue tasks"),

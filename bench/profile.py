@@ -101,9 +101,7 @@ def _owner_of(path: str):
 
 def main(argv) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench profile", description=__doc__)
-    parser.add_argument(
-        "--page", default="my-work", help="hello, signed-in, my-work, patient, board, api-tasks or reports (default my-work)"
-    )
+    parser.add_argument("--page", default="my-work", help="a page of bench.load (default my-work)")
     parser.add_argument("--requests", type=int, default=200, help="requests timed and profiled (default 200)")
     parser.add_argument("--page-cache-seconds", type=int, help="PAGE_CACHE_SECONDS (0: render every request)")
     parser.add_argument("--top", type=int, default=30, help="functions listed (default 30)")

@@ -18,18 +18,18 @@ from coordination.reminders.selectors import unread_count
 from coordination.watch.models import ToxicityAlert, WatchUnitRule
 from coordination.watch.services import ShiftInput, alert_acknowledge, alerts_escalate, roster_replace
 from patients.grading import Consciousness, Seizure, Vasopressors
-from patients.models import AccessGrant, Indication, Interruption, RegimenVersion
+from patients.models import AccessGrant, Indication, RegimenVersion
 from patients.services import (
     assessment_confirm,
     assessment_record,
     check_in_record,
     course_schedule_build,
     interruption_restart,
-    interruption_stop,
 )
 
 from ...accounts.helpers import verified_login
 from ...factories import CourseFactory, OrganisationFactory, UnitFactory, UserFactory
+from .helpers import crs_grade_3_stop
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 # 02:30 on 8 March 2026 does not exist in New York: the clock jumps from 02:00 to 03:00.
@@ -378,19 +378,6 @@ def test_icans_grade_3_on_day_4_without_a_step_up_asks_for_an_interruption(patie
     course_from(patient, dt.date(2026, 3, 5), indication=Indication.MRD_POSITIVE)  # 28 mcg/day from day 1
     alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.INTERRUPTION
-
-
-def crs_grade_3_stop(course, nurse, stopped_at):
-    """The infusion stopped for a grade 3 CRS, recorded at its time."""
-    return interruption_stop(
-        course=course,
-        stopped_at=stopped_at,
-        cause=Interruption.Cause.ADVERSE_REACTION,
-        toxicity_grade=3,
-        toxicity_kind=Interruption.ToxicityKind.CRS,
-        actor=nurse,
-        now=stopped_at,
-    )
 
 
 def test_icans_grade_3_at_the_restart_dose_asks_for_a_stop_for_good(patient, nurse, oncologist, roster):

@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError
 from checklists.models import Task, TemplateItem
 from checklists.services import task_complete
 from checklists.starter import starter_library_load
-from patients.models import CareEvent, Interruption
-from patients.services import assessment_record, interruption_stop
+from patients.models import CareEvent
+from patients.services import assessment_record
 
 from ...patients.helpers import live, rr_course
+from .helpers import crs_grade_3_stop
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 START = dt.date(2026, 3, 2)  # relapsed/refractory: 9 days in hospital in cycle 1
@@ -97,15 +98,7 @@ def test_a_stop_in_hospital_for_a_grade_3_crs_keeps_the_4_hourly_checks(course, 
     discharge = live(course, CareEvent.Kind.DISCHARGE_HOME)[0]
     stopped_at = dt.datetime(2026, 3, 4, 10, 30, tzinfo=NY)
     time_machine.move_to(stopped_at, tick=False)
-    interruption_stop(
-        course=course,
-        stopped_at=stopped_at,
-        cause=Interruption.Cause.ADVERSE_REACTION,
-        toxicity_grade=3,
-        toxicity_kind=Interruption.ToxicityKind.CRS,
-        actor=nurse,
-        now=stopped_at,
-    )
+    crs_grade_3_stop(course, nurse, stopped_at)
     after = [check.planned_at for check in live(course, CareEvent.Kind.TOXICITY_CHECK)]
     expected = [check.planned_at for check in before if check.planned_at < discharge.planned_at]
     assert after == expected

@@ -241,6 +241,7 @@ class ItemContent(models.Model):
         PUMP_RATE = "pump_rate", "Pump rate: checked against the bag's record"
         PREMEDICATION_TIME = "premedication_time", "Premedication time: checked against the regimen's window"
         TOXICITY_ASSESSMENT = "toxicity_assessment", "CRS and ICANS assessment: done by recording one"
+        BAG_PREPARED = "bag_prepared", "The bag for this event: done once the bag is recorded"
 
     section = models.CharField(max_length=100)
     order = models.PositiveIntegerField(
@@ -275,7 +276,8 @@ class ItemContent(models.Model):
         choices=Records.choices,
         blank=True,
         default="",
-        help_text="An answer that the record keeps or checks (a weight, a pump rate, a premedication time).",
+        help_text="An answer that the record keeps or checks (a weight, a pump rate, a premedication time, "
+        "the bag recorded for the event).",
     )
     source = models.CharField(
         max_length=300,
@@ -366,6 +368,10 @@ class TemplateItem(ItemContent):
         }.get(self.records)
         if expected_kind and self.response_kind != expected_kind:
             errors["records"] = f"This answer is a {kind(expected_kind).label.lower()}: change the response kind."
+        # The bag's record holds what was prepared; the task confirms it (and that it was sent),
+        # so a number or a text beside it would be a second, unchecked copy of the record.
+        if self.records == self.Records.BAG_PREPARED and self.response_kind not in (kind.CHECKBOX, kind.ATTESTATION):
+            errors["records"] = "This answer confirms the bag's record: a checkbox or an attestation."
         if self.hard_stop and self.response_kind == kind.CHOICE and not self.failing_choices:
             errors["failing_choices"] = "Name the options that fail the hard stop."
         elif self.response_kind == kind.CHOICE and self.failing_choices and "failing_choices" not in errors:

@@ -4,7 +4,11 @@
 - a pump rate must match the rate on the record of the bag hung at that event;
 - a premedication time must fall in the window that the course's regimen gives;
 - a CRS and ICANS assessment task is done by recording the assessment (patients/services/toxicity.py),
-  never by a tick.
+  never by a tick;
+- "the bag for this event is prepared" is done only once the bag is recorded for the event (the
+  record that the pump rate is checked against): ticked without one, the gate showed the
+  pharmacy's part done while the pump rate could not be entered, and nobody knew why the event
+  never got ready. No bag record is ever removed (a remade bag replaces it), so a tick stays true.
 A refusal names the answer's field; a mismatch fails the task's hard stop.
 """
 
@@ -59,6 +63,15 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
         rate = Decimal(value.split()[0])
         if rate != bag.rate_ml_per_hour:
             return f"{value} (the bag's label says {_plain(bag.rate_ml_per_hour)} mL/h)", task.hard_stop
+        return value, False
+    if task.records == Records.BAG_PREPARED:
+        if bag_for_event(task.event_id) is None:
+            raise ValidationError(
+                {
+                    "value": f"Record the bag for this {task.event.get_kind_display().lower()} first: on the "
+                    "event's page, under Bag, “Record the bag prepared”; then tick this task."
+                }
+            )
         return value, False
     if task.records == Records.TOXICITY_ASSESSMENT:
         return _assessment_answer(task, value, now=now), False

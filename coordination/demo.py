@@ -23,6 +23,7 @@ from patients.models import (
     CareTeamMember,
     Cycle,
     Indication,
+    InfusionBag,
     Interruption,
     Patient,
     PumpEvent,
@@ -39,10 +40,13 @@ from patients.services import (
     check_in_record,
     course_schedule_build,
     course_stop_for_good,
+    infusion_bag_record,
     interruption_restart,
     interruption_stop,
+    next_change_after,
     pump_event_record,
     regimen_library_seed,
+    weighing_record,
 )
 
 from .handoffs.services import (
@@ -456,6 +460,7 @@ def seed_demo(*, password: str) -> SeedResult:
         _patient(spec, units[WARD], team, today)
     _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
     _demo_breaks(users)
+    _demo_bag(users)
     _settle_past_work(team)
     _report_history(users, units[WARD])
     _handoffs(users, units)
@@ -465,6 +470,55 @@ def seed_demo(*, password: str) -> SeedResult:
     events_settle()
     notifications_retire_unseeable()  # as the beat would: the bell counts what the list shows
     return SeedResult(users=len(users), patients=len(DEMO_PATIENTS) + 1, starter=starter)
+
+
+# Whose next bag change has its bag recorded and the pharmacy's task done ("at home, bag changes").
+DEMO_BAG_MRN = "RUH100004"
+
+
+def _demo_bag(users: dict[str, User]) -> None:
+    """The pharmacy records the bag of Okafor's next bag change, as on the event page (weighed today
+    first: a bag is recorded only with today's weighing), and ticks its task, which is refused
+    without the bag (checklists.recorded): the nurse's pump rate there is checked against it. A bag
+    change at least 4 hours away, so that its pharmacy task is not one of the past work settled
+    below. Idempotent: a bag change with a bag recorded is left as it is."""
+    now = timezone.now()
+    event = (
+        CareEvent.objects.filter(
+            patient__mrn=DEMO_BAG_MRN,
+            kind=CareEvent.Kind.BAG_CHANGE,
+            status=CareEvent.Status.PLANNED,
+            planned_at__gt=now + dt.timedelta(hours=4),
+        )
+        .select_related("patient__unit", "cycle__course")
+        .order_by("planned_at")
+        .first()
+    )
+    if event is None or bag_for_event(event.pk) is not None:
+        return
+    patient, course, pharmacist = event.patient, event.cycle.course, users["pharmacist"]
+    weighing_record(
+        patient=patient, weight_kg=patient.weight_kg, actor=users["nurse"], measured_at=now, source="Home visit (demo)"
+    )
+    option = bag_option_for_hours(course.bag_hours)
+    following = next_change_after(event)
+    comes_down = following.planned_at if following else event.planned_at + dt.timedelta(hours=option.duration_hours)
+    infusion_bag_record(
+        event=event,
+        option=option,
+        dose="28 mcg/day",  # relapsed/refractory after the step-up on day 8 (a flat dose from 45 kg)
+        dose_basis=InfusionBag.DoseBasis.WEIGHT,
+        volume_ml=option.rate_ml_per_hour * option.duration_hours,
+        rate_ml_per_hour=option.rate_ml_per_hour,
+        expires_at=comes_down + dt.timedelta(hours=12),
+        stabiliser_added=True,
+        compounded_by=pharmacist,
+        checked_by=users["pharmacist2"],
+        actor=pharmacist,
+        now=now,
+    )
+    for task in Task.objects.filter(event=event, records=Task.Records.BAG_PREPARED, status=Task.Status.OPEN):
+        task_complete(task=task, actor=pharmacist, value="yes", now=now)
 
 
 def _settle_past_work(team: list[User]) -> None:
@@ -477,11 +531,16 @@ def _settle_past_work(team: list[User]) -> None:
     for user in team:
         by_role.setdefault(user.role, user)  # nurse completes; nurse2 is left to double-check
     for role, user in by_role.items():
-        Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20)).exclude(
-            response_kind__in=["number", "choice", "datetime"]
+        past = Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20))
+        # A bag said prepared is ticked only with its bag recorded, as the tracker asks
+        # (checklists.recorded); the paper era's bags were not, and are left to the skip below.
+        past.filter(records=Task.Records.BAG_PREPARED, event__bags__isnull=False).update(
+            status=Task.Status.DONE, value="yes", completed_by=user, completed_at=now
+        )
+        past.exclude(response_kind__in=["number", "choice", "datetime"]).exclude(
+            records=Task.Records.BAG_PREPARED
         ).update(status=Task.Status.DONE, value="yes", completed_by=user, completed_at=now)
         # A hard stop is answered as the record says (the tracker never lets one be skipped).
-        past = Task.objects.filter(status=Task.Status.OPEN, role=role, due_at__lt=now - dt.timedelta(hours=20))
         for task in past.filter(hard_stop=True).select_related("event__cycle__course", "patient__unit"):
             _answer_as_the_record_says(task, user, now)
         # Never a double check (all of the library's are ticks, done above): one is not skipped.

@@ -26,6 +26,7 @@ from patients.models import (
     Cycle,
     HomeCheckIn,
     Indication,
+    InfusionBag,
     Interruption,
     Patient,
     PumpEvent,
@@ -111,6 +112,22 @@ def test_the_demos_past_work_never_skips_a_hard_stop_or_a_double_check(demo, db)
     assert {"weight", "premedication_time", "pump_rate"} <= set(answered.values_list("records", flat=True))
     past = Task.objects.filter(due_at__lt=timezone.now() - dt.timedelta(days=2), status=Task.Status.OPEN)
     assert not past.filter(hard_stop=True).exists()
+
+
+def test_a_demo_bag_change_whose_bag_is_said_prepared_has_its_bag_recorded(demo, db):
+    """Ticked in bulk, Okafor's bag change showed pharmacy's part done with no bag recorded, while
+    the nurse's pump rate was refused for want of one: it could never get ready. The demo records
+    the bag of the next one (through the services), and its pump rate is checked against it."""
+    from checklists.models import Task
+
+    prepared = Task.objects.filter(records="bag_prepared", status=Task.Status.DONE).select_related("event")
+    assert prepared.exists()
+    assert all(InfusionBag.objects.filter(event=task.event).exists() for task in prepared)
+    # The paper era's bags were never recorded here: not applicable, as the demo's other past answers.
+    paper = Task.objects.filter(records="bag_prepared", status=Task.Status.NOT_APPLICABLE)
+    assert paper.exists() and not InfusionBag.objects.filter(event__tasks__in=paper).exists()
+    okafor = prepared.get(patient__mrn="RUH100004").event
+    assert okafor.kind == CareEvent.Kind.BAG_CHANGE and okafor.status == CareEvent.Status.PLANNED
 
 
 def test_the_demos_override_names_what_it_covered(demo, db):

@@ -2,7 +2,8 @@
 
 - a weight becomes the patient's weight, with a weighing naming who and when;
 - a pump rate is checked against the bag recorded for the event (its label's rate);
-- a premedication time is checked against the regimen's window (30–90 minutes before the start).
+- a premedication time is checked against the regimen's window (30–90 minutes before the start);
+- "the bag for this event is prepared" is done only once the bag is recorded for the event.
 """
 
 import datetime as dt
@@ -30,6 +31,7 @@ Records = TemplateItem.Records
 WEIGHT = "Weight (kg)"
 PUMP_RATE = "Pump rate matches the label (mL/h)"
 PREMEDICATION = "Premedication given at"
+BAG_PREPARED = "Next bag compounded, labelled, recorded for this change and dispatched"
 
 ITEMS = {
     CareEvent.Kind.CYCLE_START: [
@@ -52,6 +54,7 @@ ITEMS = {
             "records": Records.PUMP_RATE,
             "hard_stop": True,
         },
+        {"text": BAG_PREPARED, "role": Role.PHARMACIST, "records": "bag_prepared", "due_offset_minutes": -1440},
     ],
 }
 
@@ -206,6 +209,59 @@ def test_a_pump_rate_without_a_bag_recorded_is_refused(bag_change, nurse):
         complete(rate, nurse, "10", event.planned_at)
     assert "No bag is recorded" in refused.value.message_dict["value"][0]
     assert_still_open(rate)
+
+
+# --- the bag prepared ---------------------------------------------------------------------------
+
+
+def test_the_bag_prepared_cannot_be_ticked_before_the_bag_is_recorded(bag_change, pharmacist, nurse):
+    """Ticked without a bag, the gate showed pharmacy's part done while the nurse's pump rate was
+    refused for want of a bag: the bag change could never get ready (found walking the demo)."""
+    event, bag = bag_change
+    prepared = Task.objects.get(event=event, text=BAG_PREPARED)
+    assert prepared.records == "bag_prepared"
+    with pytest.raises(ValidationError) as refused:
+        complete(prepared, pharmacist, "yes", bag["now"])
+    said = refused.value.message_dict["value"][0]
+    assert said.startswith("Record the bag for this bag change first") and "Record the bag prepared" in said
+    assert_still_open(prepared)
+
+    infusion_bag_record(**bag)
+    done = complete(prepared, pharmacist, "yes", bag["now"])
+    assert (done.status, done.value, done.completed_by) == (Task.Status.DONE, "yes", pharmacist)
+    rate = Task.objects.get(event=event, text=PUMP_RATE)
+    assert not complete(rate, nurse, "10", event.planned_at).hard_stop_failed
+
+
+def test_another_events_bag_does_not_prepare_this_one(bag_change, course, pharmacist):
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    later = CareEvent.objects.filter(cycle__course=course, kind=CareEvent.Kind.BAG_CHANGE).order_by("planned_at")[1]
+    prepared = Task.objects.get(event=later, text=BAG_PREPARED)
+    with pytest.raises(ValidationError):
+        complete(prepared, pharmacist, "yes", bag["now"])
+    assert_still_open(prepared)
+
+
+@pytest.mark.parametrize(
+    ("response_kind", "allowed"),
+    [("checkbox", True), ("attestation", True), ("number", False), ("text", False), ("datetime", False)],
+)
+def test_the_bag_prepared_is_a_tick_or_an_attestation(response_kind, allowed):
+    item = TemplateItem(
+        section="Pharmacy",
+        order=1,
+        text=BAG_PREPARED,
+        role=Role.PHARMACIST,
+        response_kind=response_kind,
+        records="bag_prepared",
+    )
+    if allowed:
+        item.clean()
+        return
+    with pytest.raises(ValidationError) as refused:
+        item.clean()
+    assert "records" in refused.value.message_dict
 
 
 # --- premedication time ------------------------------------------------------------------------

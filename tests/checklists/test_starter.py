@@ -306,6 +306,31 @@ def test_the_update_writes_the_corrections_as_drafts_for_the_owners_to_review(db
     assert _counts() == counts
 
 
+BAG_CHECKED_TEMPLATES = ("Bag change", "Restart after an interruption")
+
+
+def test_a_library_whose_bag_items_were_plain_ticks_gets_the_bag_check_as_a_draft_to_review(db, admin_user):
+    """An installation loaded before the bag items were checked against the bag record: its
+    published versions stay as they are (their checklists with them); the check comes as a draft."""
+    for name in BAG_CHECKED_TEMPLATES:
+        data = spec_named(name)
+        for item in data["items"]:
+            item["records"] = "" if item["records"] == "bag_prepared" else item["records"]
+        starter._create(data, actor=None)
+    starter_library_load()
+    published = _published()
+
+    result = starter_library_update(actor=admin_user)
+
+    assert sorted(result.drafted) == sorted(BAG_CHECKED_TEMPLATES) and _published() == published
+    for name in BAG_CHECKED_TEMPLATES:
+        template = ChecklistTemplate.objects.get(name=name)
+        before = template.versions.get(status=TemplateVersion.Status.PUBLISHED)
+        assert not before.items.filter(records=TemplateItem.Records.BAG_PREPARED).exists()
+        (checked,) = result.drafted[name].items.filter(records=TemplateItem.Records.BAG_PREPARED)
+        assert before.items.filter(key=checked.key, role=Role.PHARMACIST).exists()  # the same item, now checked
+
+
 def test_the_corrections_are_published_by_a_second_admin_and_then_the_library_is_current(db, admin_user):
     _old_library()
     starter_library_update(actor=admin_user)

@@ -263,6 +263,17 @@ def test_the_pump_rate_is_recorded_where_a_bag_is_hung(db):
     assert set(rates.values_list("hard_stop", "unit", "response_kind")) == {(True, "mL/h", "number")}
 
 
+def test_a_bag_said_recorded_is_ticked_only_once_the_bag_is_recorded(db):
+    """The pharmacy items that say the bag is recorded for the event are checked against the bag
+    record, which the pump rate of the same checklist is checked against too."""
+    prepared = TemplateItem.objects.filter(records="bag_prepared")
+    assert set(prepared.values_list("version__template__name", "text")) == {
+        ("Bag change", "Next bag compounded, labelled, recorded for this change and dispatched"),
+        ("Restart after an interruption", "Bag for the restart compounded, labelled and recorded"),
+    }
+    assert set(prepared.values_list("role", "response_kind", "required")) == {(Role.PHARMACIST, "checkbox", True)}
+
+
 def test_a_heavy_patients_cycle_1_gets_the_weight_band_check_not_the_bsa_one(patient):
     course = CourseFactory(patient=patient)
     course_schedule_build(course=course)

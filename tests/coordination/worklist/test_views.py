@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from checklists.gate import blocker_key
 from checklists.models import Task
 from checklists.policy import assignable_users, can_be_assigned
 from checklists.services import checklists_instantiate, task_complete
@@ -65,6 +66,27 @@ def test_a_wrong_value_shows_its_message_at_the_field_and_saves_nothing(client, 
     assert "is-invalid" in body and "Must be 1–300 kg." in body
     weight.refresh_from_db()
     assert weight.status == Task.Status.OPEN
+
+
+def test_a_bag_said_prepared_without_its_bag_is_refused_in_the_row_and_the_gate_still_waits(
+    client, patient, pharmacist
+):
+    """Ticked without a bag, pharmacy's part of the bag change read done while the nurse's pump rate
+    was refused for want of the bag (found walking the demo)."""
+    item = {"text": "Next bag recorded and dispatched", "role": "pharmacist", "records": "bag_prepared"}
+    publish_template(name="Bag change", trigger_kind="bag_change", items=[item])
+    event = make_event(patient, kind="bag_change", planned_at=timezone.now() + dt.timedelta(hours=20))
+    checklists_instantiate(events=[event])
+    prepared = task(event, "Next bag recorded and dispatched")
+    client.force_login(pharmacist)
+    row = client.post(
+        reverse("task_complete", args=[prepared.pk]), {f"task-{prepared.pk}-value": "on"}, **HTMX
+    ).content.decode()
+    assert "Record the bag for this bag change first: on the event&#x27;s page, under Bag" in row
+    prepared.refresh_from_db()
+    assert prepared.status == Task.Status.OPEN
+    page = client.get(reverse("event_detail", args=[event.pk])).content.decode()
+    assert "Record the bag prepared" in page and blockers_listed(event) == [blocker_key(prepared.pk, "open")]
 
 
 def test_not_applicable_without_a_reason_shows_the_message_at_the_reason_field(client, nurse, event):

@@ -356,7 +356,7 @@ class MyWorkFilter(django_filters.FilterSet):
     due = django_filters.ChoiceFilter(
         label="Due",
         # A shift's horizon by default: what is late and what falls due in the next day.
-        empty_label="Overdue + next 24 h",  # short enough for a tablet held upright (820 px)
+        empty_label="Overdue + next 24 h",
         choices=[(key, label) for key, (label, _) in DUE_WINDOWS.items() if key != "24h"] + [("all", "Any time")],
         method="filter_due",
     )

@@ -6,11 +6,13 @@ and the override form both said 1)."""
 
 import datetime as dt
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_complete
+from patients.models import CareEvent
 
 from ...checklists.helpers import make_event, override_gate, publish_template
 
@@ -44,3 +46,22 @@ def test_the_gate_waits_only_for_what_no_override_covers(client, patient, nurse,
 
     patient_page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
     assert "Waiting for nurse (1)" in patient_page
+
+
+@pytest.mark.parametrize("status", ["missed", "cancelled", "done"])
+def test_the_gate_of_a_settled_event_is_history_on_its_page_too(client, patient, nurse, status):
+    """Found by a review: the patient page treats a done, missed or cancelled event's gate as
+    history, but its own page still read a red "Not ready" and "The event may not start until it is
+    answered again or the gate is overridden", an override that the service refuses for it."""
+    publish_template(items=ITEMS)
+    event = make_event(patient, planned_at=timezone.now() - dt.timedelta(hours=13))
+    checklists_instantiate(events=[event])
+    task_complete(task=Task.objects.get(event=event, text=TEMPERATURE), actor=nurse, value="39.2", confirmed=True)
+    CareEvent.objects.filter(pk=event.pk).update(status=status)
+
+    client.force_login(nurse)
+    page = client.get(reverse("event_detail", args=[event.pk])).content.decode()
+    gate = page.split('id="event-gate"')[1].split("</details>")[0]
+    assert "text-bg-danger" not in gate and "may not start" not in gate and "waiting for" not in gate
+    assert f"The event is {CareEvent.Status(status).label.lower()}: its gate is history." in gate
+    assert "What was missing (4)" in gate  # still said, for the record

@@ -15,8 +15,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .admin_base import NoWrites
 from .forms import AdminLoginForm
-from .models import Organisation, Unit, User
-from .services import mfa_reset, user_deactivate, user_password_changed, user_signed_out_everywhere
+from .models import Organisation, Role, Unit, User
+from .services import (
+    mfa_reset,
+    user_deactivate,
+    user_password_changed,
+    user_signed_out_everywhere,
+    user_standing_changed,
+)
 from .signin import log_event
 
 # The admin's sign-in page refuses an over-long name at its field, as the site's does.
@@ -83,10 +89,19 @@ class UserAdmin(BaseUserAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
+        deactivated = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivated:
             # Unticking "active" ends their sessions and revokes their tokens too, as `deactivate` does.
             user_signed_out_everywhere(user=obj, actor=request.user)
             log_event(request, "sessions_ended", subject=obj, reason="deactivated")
+        # Their claimed tasks go back to their teams, as `deactivate` gives them back: a role changed
+        # mid-shift leaves the former role's tasks to those who hold it. (The change form saves in
+        # one transaction: the user and their tasks together, or neither.)
+        if deactivated:
+            user_standing_changed(user=obj, actor=request.user, why="deactivated")
+        elif change and "role" in form.changed_data:
+            now = f"made {Role(obj.role).label.lower()}" if obj.role else "given no clinical role"
+            user_standing_changed(user=obj, actor=request.user, why=now)
 
     @transaction.atomic  # the new password, the revoked tokens and the log's row, or none of them
     def user_change_password(self, request, id, form_url=""):

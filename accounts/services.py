@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import audited
 from .credentials import credentials_revoke
+from .hooks import notify_standing_changed
 from .models import AuditEvent, PersonalToken, User
 from .policy import can_make_token, mfa_required
 from .signin import totp_device
@@ -85,6 +86,15 @@ def user_deactivate(*, user: User, actor: User | None) -> None:
     user_tokens_revoke(user=user, actor=actor)
     # The other apps' credentials (calendar links) too: a key kept would work again on reactivation.
     credentials_revoke(user=user, actor=actor)
+    user_standing_changed(user=user, actor=actor, why="deactivated")
+
+
+@transaction.atomic
+def user_standing_changed(*, user: User, actor: User | None, why: str) -> None:
+    """The user was deactivated or given another role (`user` as they now are): the work they held
+    and can no longer do goes back to their teams (accounts.hooks), never left with nobody able to
+    take it. `why`: what changed, in words ("deactivated", "made case manager")."""
+    notify_standing_changed(user=user, actor=actor, why=why)
 
 
 def user_password_changed(*, user: User, actor: User | None) -> None:

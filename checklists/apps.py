@@ -7,9 +7,12 @@ class ChecklistsConfig(AppConfig):
 
     def ready(self):
         # Checklists follow their care events: the patients layer calls us through its hook.
+        from accounts.hooks import register_standing_listener
         from patients.hooks import register_bag_listener, register_events_listener
 
-        from .services import on_bag_recorded, on_events_changed
+        from .services import on_bag_recorded, on_events_changed, tasks_let_go
 
         register_events_listener(on_events_changed)
         register_bag_listener(on_bag_recorded)
+        # A user deactivated or given another role gives back the tasks they can no longer work.
+        register_standing_listener(tasks_let_go)

@@ -79,10 +79,14 @@ class Readiness:
 
     @property
     def by_role(self) -> dict[str, list[Blocker]]:
-        grouped = defaultdict(list)
-        for blocker in self.blockers:
-            grouped[blocker.role_label].append(blocker)
-        return dict(grouped)
+        """Everything still missing, by role: what an override covers too (each says whether)."""
+        return _grouped(self.blockers)
+
+    @property
+    def waiting_by_role(self) -> dict[str, list[Blocker]]:
+        """What the event waits for, by role: what no override covers, as the services enforce it and
+        the unit board counts it (gate_sql.blockers_by_role)."""
+        return _grouped(self.unresolved)
 
     @property
     def overridden(self) -> bool:
@@ -101,6 +105,13 @@ class Readiness:
             self.overrides + other.overrides,
             opens_at=min(opens, default=None),
         )
+
+
+def _grouped(blockers: Iterable[Blocker]) -> dict[str, list[Blocker]]:
+    grouped = defaultdict(list)
+    for blocker in blockers:
+        grouped[blocker.role_label].append(blocker)
+    return dict(grouped)
 
 
 def task_blocker(task: Task) -> Blocker | None:

@@ -897,6 +897,38 @@ def task_release(*, task: Task, actor) -> Task:
     return task
 
 
+@audited(ChecklistAuditAction.RELEASE)
+@transaction.atomic
+def tasks_let_go(*, user, actor, why: str, now: dt.datetime | None = None) -> int:
+    """Give back to the pool the open tasks that `user` holds and can no longer work as they now
+    stand: all of them once deactivated, those of a role other than theirs after a role change (a
+    membership counts in its user's current role: policy.on_care_team). Held by someone who cannot
+    work them, they were in nobody's My work and nobody could claim them; in the pool, the team
+    finds them (and is reminded of them, as it already was). Each task's history says who had it
+    and why it came back. Done work stays theirs. Returns how many were given back."""
+    now = now or timezone.now()
+    held = Task.objects.filter(assignee_id=user.pk, status=Task.Status.OPEN)
+    if user.is_active:
+        held = held.exclude(role=user.role)
+    # Each task under its row lock, in id order as every path takes them: one completed at this
+    # very moment is no longer open and is left alone.
+    tasks = list(held.select_for_update(of=("self",)).order_by("pk"))
+    Task.objects.filter(pk__in=[task.pk for task in tasks]).update(assignee=None)
+    TaskActivity.objects.bulk_create(
+        TaskActivity(
+            task=task,
+            checklist_id=task.checklist_id,
+            patient_id=task.patient_id,
+            actor=actor,
+            action=TaskActivity.Action.RELEASE,
+            detail=f"Back to the pool: {user} was {why}."[:1000],
+            at=now,
+        )
+        for task in tasks
+    )
+    return len(tasks)
+
+
 @audited(ChecklistAuditAction.REASSIGN)
 @transaction.atomic
 def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:

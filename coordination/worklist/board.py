@@ -1,9 +1,9 @@
 """The unit board's reads: what a coordinator needs at the morning huddle, worked out by the
 database, so that a request costs what the board shows and not what the unit holds.
 
-- `blocked_summary`: the events of the next hours that are not ready with their work open (or with
-  a failed hard stop, work open or not), chosen by the gate's rules as SQL (checklists.gate_sql)
-  and counted by when they start and by role;
+- `blocked_summary`: the events still planned whose time has passed or comes in the next hours that
+  are not ready with their work open (or with a failed hard stop, work open or not), chosen by the
+  gate's rules as SQL (checklists.gate_sql) and counted by when they start and by role;
   `blocked_events`: those of one window, on demand, with what blocks each, by role, counted there.
 - `overdue_summary`: the overdue tasks counted by role and person (and the oldest); each person's
   list comes on demand (`overdue_tasks`, the board's overdue list).
@@ -24,8 +24,11 @@ from patients.models import CareEvent, Patient
 
 BLOCKED_HOURS = 72  # how far ahead the board looks for events that are not ready
 # The board counts them by when they start (the windows of hours ahead): the soonest
-# need acting on first, and each window's list opens on demand.
-BLOCKED_WINDOWS = ((0, 6), (6, 24), (24, BLOCKED_HOURS))  # (from, to) hours ahead
+# need acting on first, and each window's list opens on demand. The first window has no start:
+# an event still planned whose time has passed (the beat settles it as done or missed only
+# EVENT_SETTLE_HOURS later) and that is not ready is the most urgent of all, and often nothing
+# else on the board names it (a missing double check or a failed hard stop is no open task).
+BLOCKED_WINDOWS = ((None, 0), (0, 6), (6, 24), (24, BLOCKED_HOURS))  # (from, to) hours ahead; None: any time before
 BLOCKER_TEXTS = 3  # the texts of blockers named per role; the rest are counted
 OVERRIDES_SHOWN_DAYS = 7
 OVERDUE_LIST_LIMIT = 500  # an on-demand list names at most this many tasks (and says so)
@@ -39,8 +42,8 @@ class BlockedWindow:
     """The events starting within a window of the next hours that are not ready with their work
     open: how many, and in how many each role's work is missing."""
 
-    place: int | None  # in BLOCKED_WINDOWS (None: all of the next BLOCKED_HOURS)
-    start_hours: int
+    place: int | None  # in BLOCKED_WINDOWS (None: all of them)
+    start_hours: int | None  # None: since any time (their time has passed)
     end_hours: int
     count: int = 0
     roles: list[tuple[str, int]] = field(default_factory=list)  # (role label, events), in role order
@@ -48,23 +51,28 @@ class BlockedWindow:
 
     @property
     def label(self) -> str:
+        """The window in words, after "Not ready, " or as a line of the board."""
+        if self.start_hours is None:
+            ahead = f" or starting within {self.end_hours} hours" if self.end_hours else ", still planned"
+            return f"past their time{ahead}"
         if self.start_hours == 0:
-            return f"within {self.end_hours} hours"
-        return f"in {self.start_hours} to {self.end_hours} hours"
+            return f"starting within {self.end_hours} hours"
+        return f"starting in {self.start_hours} to {self.end_hours} hours"
 
 
-def _upcoming(patients: QuerySet[Patient], now: dt.datetime, start_hours: int, end_hours: int):
-    """The planned events starting from `start_hours` on and before `end_hours`."""
+def _upcoming(patients: QuerySet[Patient], now: dt.datetime, start_hours: int | None, end_hours: int):
+    """The planned events starting from `start_hours` on (None: whenever before) and before `end_hours`."""
+    since = {} if start_hours is None else {"planned_at__gte": now + dt.timedelta(hours=start_hours)}
     return CareEvent.objects.filter(
         patient__in=patients,
         status=CareEvent.Status.PLANNED,
-        planned_at__gte=now + dt.timedelta(hours=start_hours),
         planned_at__lt=now + dt.timedelta(hours=end_hours),
+        **since,
     )
 
 
 def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[BlockedWindow]:
-    """The planned events of the next BLOCKED_HOURS that are not ready with their work open, counted
+    """The planned events past their time or of the next BLOCKED_HOURS that are not ready with their work open, counted
     by BLOCKED_WINDOWS (a window without any is left out) and by the roles whose work they miss.
     One query: each such event with each role it waits for."""
     window = Case(
@@ -75,7 +83,7 @@ def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Bl
         default=Value(len(BLOCKED_WINDOWS) - 1),
     )
     rows = (
-        blockers_of_events_not_ready(_upcoming(patients, now, 0, BLOCKED_HOURS), now=now)
+        blockers_of_events_not_ready(_upcoming(patients, now, None, BLOCKED_HOURS), now=now)
         .annotate(window=window)
         .values_list("event_id", "window", "blocker_role")
         .distinct()
@@ -95,9 +103,9 @@ def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Bl
 
 
 def blocked_events(
-    patients: QuerySet[Patient], *, now: dt.datetime, start_hours: int = 0, end_hours: int = BLOCKED_HOURS
+    patients: QuerySet[Patient], *, now: dt.datetime, start_hours: int | None = None, end_hours: int = BLOCKED_HOURS
 ) -> list[CareEvent]:
-    """The planned events starting in `start_hours` to `end_hours` whose gate is not ready with
+    """The planned events starting in `start_hours` (None: whenever before) to `end_hours` whose gate is not ready with
     their work open, soonest first, with their patient and `blocking`: [{"role": label, "count":
     n, "texts": [the first three], "more": whether there are more}] in role order. Two queries."""
     rows = list(

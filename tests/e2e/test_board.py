@@ -19,7 +19,9 @@ def test_the_coordinator_opens_the_boards_lists_in_place_and_reassigns(
 ):
     login_as(page, "coordinator")
     page.goto(demo_ward.board)
-    expect(page.get_by_role("heading", name=re.compile(r"Not ready in the next 72 hours \(\d+\)"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile(r"Not ready: past their time or in the next 72 hours \(\d+\)"))
+    ).to_be_visible()
 
     soonest = page.locator("#blocked ~ ul summary").first
     soonest.click()

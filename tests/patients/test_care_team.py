@@ -64,6 +64,19 @@ def test_the_care_team_page_says_who_was_added_in_a_role_they_no_longer_hold(cli
     assert "Now case manager: works no tasks on this team. Remove, then add again in the new role." in page
 
 
+def test_the_care_team_page_says_who_was_deactivated(client, coordinator, patient, nurse, nurse2, admin_user):
+    """Found by a review: a deactivated nurse was listed as any member, so a team with one nurse
+    left read as a team of two at the huddle."""
+    from accounts.services import user_deactivate
+
+    user_deactivate(user=nurse, actor=admin_user)
+    verified_login(client, coordinator)
+    page = client.get(reverse("patients:care_team", args=[patient.pk])).content.decode()
+    row = page.split(nurse.get_full_name())[1].split("</tr>")[0]
+    assert "Deactivated: works no tasks and sees no patient." in row
+    assert "Deactivated" not in page.split(nurse2.get_full_name())[1].split("</tr>")[0]
+
+
 def test_only_the_units_coordinator_manages_the_team(client, nurse, patient, clinic_coordinator):
     for user in (nurse, clinic_coordinator):
         with pytest.raises(PermissionDenied):

@@ -187,7 +187,8 @@ class NotReadyListFilter(forms.Form):
 @logs_read("coordination.board_not_ready")
 def board_not_ready(request):
     """The events of the coordinator's unit starting within one window of the board's hours ahead
-    (all of the next BLOCKED_HOURS without one) that are not ready with their work open, with what
+    (all of them without one: past their time, still planned, and the next BLOCKED_HOURS) that are
+    not ready with their work open, with what
     blocks each by role: opened in place from the board's summary (htmx), or as a page of its own
     without JavaScript."""
     user = request.user
@@ -196,7 +197,7 @@ def board_not_ready(request):
     if not chosen.is_valid():
         raise Http404("No such list of events.")
     place = chosen.cleaned_data["window"]
-    start, end = BLOCKED_WINDOWS[place] if place is not None else (0, BLOCKED_HOURS)
+    start, end = BLOCKED_WINDOWS[place] if place is not None else (None, BLOCKED_HOURS)
     now = timezone.now()
     events = blocked_events(patients, now=now, start_hours=start, end_hours=end)
     zone = user.unit.zone

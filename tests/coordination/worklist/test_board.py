@@ -65,7 +65,7 @@ def test_the_board_counts_what_is_not_ready_by_when_it_starts_and_whose_work_is_
     unit_with_work(ward, nurses, 3)
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
-    assert "Not ready in the next 72 hours (6)" in board  # the 60-hour events are not yet due
+    assert "Not ready: past their time or in the next 72 hours (6)" in board  # the 60-hour events are not yet due
     # The pump awaits the pharmacist's check (its verifier role), not the nurse's.
     assert "<strong>Starting within 6 hours</strong>: 3 events, waiting for pharmacist (3), nurse (3)" in board
     assert "<strong>Starting in 24 to 72 hours</strong>: 3 events, waiting for pharmacist (3), nurse (3)" in board
@@ -75,7 +75,7 @@ def test_the_board_counts_what_is_not_ready_by_when_it_starts_and_whose_work_is_
 def test_a_windows_events_open_with_what_blocks_each_by_role(client, ward, nurses, coordinator, template):
     events = unit_with_work(ward, nurses, 2)
     verified_login(client, coordinator)
-    listed = client.get(reverse("board_not_ready") + "?window=0", **HTMX).content.decode()
+    listed = client.get(reverse("board_not_ready") + "?window=1", **HTMX).content.decode()
     assert "<html" not in listed
     for event in events[0::3]:
         row = listed.split(f'href="/events/{event.pk}/"')[1].split("</tr>")[0]
@@ -84,7 +84,7 @@ def test_a_windows_events_open_with_what_blocks_each_by_role(client, ward, nurse
         assert f"({event.patient.mrn})" in listed  # two identifiers
     for event in events[1::3] + events[2::3]:
         assert f'href="/events/{event.pk}/"' not in listed  # other windows, or not yet due
-    page = client.get(reverse("board_not_ready") + "?window=2").content.decode()  # without JavaScript
+    page = client.get(reverse("board_not_ready") + "?window=3").content.decode()  # without JavaScript
     assert '<h1 class="h3">Not ready, starting in 24 to 72 hours (2)</h1>' in page
     assert all(f'href="/events/{event.pk}/"' in page for event in events[1::3])
 
@@ -138,7 +138,7 @@ def test_the_board_logs_no_patient_of_its_summaries_and_each_list_the_patients_i
 
     assert read(reverse("board")) == ("coordination.board", {"patients": []})
     soon = sorted(event.patient_id for event in events[0::3])
-    assert read(reverse("board_not_ready") + "?window=0", **HTMX) == (
+    assert read(reverse("board_not_ready") + "?window=1", **HTMX) == (
         "coordination.board_not_ready",
         {"patients": soon},
     )
@@ -147,7 +147,7 @@ def test_the_board_logs_no_patient_of_its_summaries_and_each_list_the_patients_i
 
 
 @pytest.mark.parametrize(
-    "url", ["board", "board_not_ready", "board_not_ready?window=0", "board_overdue", "board_overdue?role=nurse"]
+    "url", ["board", "board_not_ready", "board_not_ready?window=1", "board_overdue", "board_overdue?role=nurse"]
 )
 def test_the_board_and_its_lists_use_the_same_queries_for_10_and_100_patients(
     client, ward, coordinator, template, django_assert_max_num_queries, time_machine, url
@@ -213,8 +213,8 @@ def test_a_bag_change_is_named_with_its_number_in_the_list_and_its_csv(client, w
     event.save()
     checklists_instantiate(events=[event])
     verified_login(client, coordinator)
-    listed = client.get(reverse("board_not_ready") + "?window=0", **HTMX).content.decode()
+    listed = client.get(reverse("board_not_ready") + "?window=1", **HTMX).content.decode()
     assert f'<a href="/events/{event.pk}/">Bag change #3</a>' in listed
-    response = client.get(reverse("board_not_ready") + "?window=0&format=csv")
+    response = client.get(reverse("board_not_ready") + "?window=1&format=csv")
     csv = b"".join(response.streaming_content).decode()
     assert ',"Bag change #3",' in csv

@@ -77,7 +77,7 @@ def test_the_board_leaves_out_the_events_not_yet_due(client, coordinator, patien
     due = event_at(patient, timezone.now() + dt.timedelta(hours=12))
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
-    assert "Not ready in the next 72 hours (1)" in board
+    assert "Not ready: past their time or in the next 72 hours (1)" in board
     listed = client.get(reverse("board_not_ready")).content.decode()  # the board's list of them, all windows
     assert f'href="/events/{due.pk}/"' in listed and f'href="/events/{later.pk}/"' not in listed
 

@@ -285,11 +285,11 @@ def test_the_board_shows_blocked_events_and_overdue_work_to_the_coordinator(clie
     Task.objects.filter(event=event, text="Weight").update(due_at=timezone.now() - dt.timedelta(hours=1))
     verified_login(client, coordinator)
     body = client.get(reverse("board")).content.decode()
-    assert "Not ready in the next 72 hours (1)" in body
+    assert "Not ready: past their time or in the next 72 hours (1)" in body
     assert "<strong>Starting within 6 hours</strong>: 1 event, waiting for pharmacist (1), nurse (1)" in body
     assert "Overdue tasks (1)" in body and "<strong>Unclaimed (pool)</strong>: 1 overdue" in body
     # Each summary's list opens on demand: what blocks each event, whose part it is; the overdue tasks.
-    events = client.get(reverse("board_not_ready") + "?window=0", **HTMX).content.decode()
+    events = client.get(reverse("board_not_ready") + "?window=1", **HTMX).content.decode()
     assert "<strong>Nurse</strong>: " in events and "Weight" in events and f'href="/events/{event.pk}/"' in events
     overdue = client.get(reverse("board_overdue") + "?role=nurse&assignee=pool", **HTMX).content.decode()
     assert "Weight" in overdue and "<html" not in overdue

@@ -89,6 +89,7 @@ class TemplateItemForm(forms.ModelForm):
             "help_text": "Help for the person doing it",
             "source": "Source",
             "order": "Position",
+            "records": "What the answer records",
         }
         help_texts = {
             "source": "The label version or the institution's policy this item rests on, for example "
@@ -135,7 +136,10 @@ class TemplateItemForm(forms.ModelForm):
                 Column("due_direction", css_class="col-sm-5 col-lg-4"),
             ),
             HTML('<p class="form-text mt-n2">Due: 0 for at the event; at most 30 days before or after it.</p>'),
+            # What the answer records is shown under the kind it needs: a refusal of the pair (a pump
+            # rate made a checkbox) is said at this field, which the admin can see and change.
             Row(Column("response_kind", css_class="col-md-6")),
+            Field("records"),  # its own row: its choices are sentences, cut off in half a row
             Fieldset("Numbers", Row(Column("unit"), Column("min_value"), Column("max_value"))),
             Fieldset("Single choice", Row(Column("choices"), Column("failing_choices"))),
             Row(
@@ -187,8 +191,8 @@ class TemplateItemForm(forms.ModelForm):
     def item_values(self) -> dict:
         """The item's fields as the form read them, for the services (call after is_valid()).
 
-        Read from the instance, which the form has filled: a field that the page does not
-        show (what the answer records) keeps its value instead of being emptied.
+        Read from the instance, which the form has filled: a field left out of the POST (what the
+        answer records, by an older page or a client) keeps its value instead of being emptied.
         """
         return {name: getattr(self.instance, name) for name in ITEM_CONTENT_FIELDS}
 

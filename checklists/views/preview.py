@@ -67,5 +67,12 @@ def version_preview_page(request, pk):
     return render(
         request,
         "checklists/version_preview.html",
-        {"version": version, "form": form, "preview": preview},
+        {
+            "version": version,
+            "form": form,
+            "preview": preview,
+            # Admins see no patient record unless they are on a care team: say why the lists are
+            # empty, and where the version can be read instead.
+            "nothing_to_pick": not form.fields["patient"].queryset.exists(),
+        },
     )

@@ -6,6 +6,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -125,7 +126,7 @@ def roster(request):
             except ValidationError as refusal:
                 _errors_at_rows(refusal, period, rows)
             else:
-                messages.success(request, f"The roster is saved: {len(saved)} shifts.")
+                messages.success(request, f"The roster is saved: {len(saved)} shift{pluralize(len(saved))}.")
                 return redirect("roster")
         now = timezone.now()
         context = {

@@ -807,3 +807,12 @@ def test_the_list_offers_a_new_template_in_the_editor_not_the_admin(staff, templ
     body = staff.get(reverse("checklists:template_list")).content.decode()
     assert "New template" in body and 'name="name"' in body
     assert reverse("admin:checklists_checklisttemplate_add") not in body
+
+
+def test_preview_says_why_there_is_no_event_to_pick_for_an_admin_who_sees_no_patient(staff, published, foreign_patient):
+    # Admins see no patient record unless they are on a care team: the pickers would be empty,
+    # with nothing saying why nor how to preview instead.
+    course = CourseFactory(patient=foreign_patient)
+    course_schedule_build(course=course)
+    body = staff.get(reverse("checklists:version_preview", args=[published.pk])).content.decode()
+    assert "You see no patient with a cycle start to preview on" in body

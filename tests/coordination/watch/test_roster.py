@@ -227,3 +227,25 @@ def test_a_row_added_and_left_empty_is_no_server_error(client, coordinator, ward
         oncologists[0].pk,
         oncologists[1].pk,
     ]
+
+
+def test_a_roster_of_one_shift_is_said_saved_in_the_singular(client, coordinator, ward, oncologists):
+    """Found walking the page: "The roster is saved: 1 shifts."."""
+    from ...accounts.helpers import verified_login
+
+    verified_login(client, coordinator)
+    form = {
+        "role": "oncologist",
+        "rank": "1",
+        "period_start": "2027-01-04T08:00",
+        "period_end": "2027-01-05T08:00",
+        "shift-TOTAL_FORMS": "1",
+        "shift-INITIAL_FORMS": "0",
+        "shift-MIN_NUM_FORMS": "1",
+        "shift-MAX_NUM_FORMS": "60",
+        "shift-0-user": str(oncologists[0].pk),
+        "shift-0-starts_at": "2027-01-04T08:00",
+        "shift-0-ends_at": "2027-01-05T08:00",
+    }
+    page = client.post("/roster/", form, follow=True)
+    assert "The roster is saved: 1 shift." in page.text

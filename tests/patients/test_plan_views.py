@@ -344,3 +344,19 @@ def test_a_planned_restart_leaves_the_infusion_stopped_on_the_patient_page(clien
         assert "restart planned " + timezone.localtime(restart_at, zone).strftime("%a %-d %b, %H:%M") in page
         assert reverse("patients:course_stop", args=[running.pk]) not in page
 
+
+def test_the_restart_event_page_shows_its_note_with_the_restart_dose(client, running, nurse, oncologist, pharmacist):
+    """Found walking the app: the restart's note (a break of N h, the restart dose 9 mcg/day after a
+    grade 3, supervised, premedicated) was written by the service but shown on no page, so the
+    pharmacist preparing the restart bag saw no dose on the event page."""
+    stopped_at = timezone.now() - dt.timedelta(hours=30)
+    interruption = crs_grade_3_stop(running, nurse, stopped_at)
+    client.force_login(oncologist)
+    zone = running.patient.unit.zone
+    url = reverse("patients:interruption_restart", args=[interruption.pk])
+    assert client.post(url, {"restarted_at": local(timezone.now() + dt.timedelta(hours=2), zone)}).status_code == 302
+    interruption.refresh_from_db()
+    client.force_login(pharmacist)
+    page = client.get(reverse("event_detail", args=[interruption.restart_event_id])).content.decode()
+    assert interruption.restart_event.note
+    assert "restart dose 9 mcg/day" in page

@@ -7,6 +7,9 @@ The services enforce them; the pages call the same functions to decide what to o
 import datetime as dt
 from functools import cached_property
 
+from django.db.models import Q
+from django.utils import timezone
+
 from accounts.models import Role
 from accounts.permissions import CLINICIANS, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
@@ -140,19 +143,40 @@ def _open_stop(patient: Patient) -> Interruption | None:
     )
 
 
+def _stop_in_effect(patient: Patient) -> Interruption | None:
+    return (
+        Interruption.objects.filter(patient=patient, permanent=False)
+        .filter(Q(restarted_at__isnull=True) | Q(restarted_at__gt=timezone.now()))
+        .first()
+    )
+
+
+def _offer_stop(user, patient: Patient, *, standing: Standing, held: Interruption | None) -> Decision:
+    """A second stop while the pump is already off would be refused by the service (the infusion
+    is stopped, or the time falls inside the break): the pages offer the restart instead."""
+    decision = can_record_stop(user, patient, standing=standing)
+    if not decision or held is None:
+        return decision
+    if held.restart_is_planned:
+        restart = timezone.localtime(held.restarted_at, patient.unit.zone)
+        return refuse(f"The infusion is stopped until its restart, planned for {restart:%a %-d %b, %H:%M}.")
+    return refuse("The infusion is already stopped: its restart is recorded next, not a second stop.")
+
+
 def plan_actions(user, patient: Patient, *, standing: Standing | None = None, courses=None) -> dict[str, Decision]:
     """Every plan action's answer for one user and patient, for the patient page to offer; given
     the patient's `courses` with their breaks when the page has read them."""
     standing = standing or Standing(user, patient)
     if courses is None:
-        open_stop = _open_stop(patient)
+        open_stop, held = _open_stop(patient), _stop_in_effect(patient)
     else:
         open_stop = next((stop for course in courses if (stop := course.open_interruption)), None)
+        held = next((stop for course in courses if (stop := course.stop_in_effect)), None)
     return {
         "plan_course": can_plan_course(user, patient, standing=standing),
         "change_cycles": can_change_cycles(user, patient, standing=standing),
         "set_next_start": can_set_next_start(user, patient, standing=standing),
-        "record_stop": can_record_stop(user, patient, standing=standing),
+        "record_stop": _offer_stop(user, patient, standing=standing, held=held),
         "record_restart": can_record_restart(user, patient, interruption=open_stop, standing=standing),
         "stop_for_good": can_stop_for_good(user, patient, standing=standing),
     }

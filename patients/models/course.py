@@ -70,6 +70,12 @@ class TreatmentCourse(models.Model):
         """The stop still waiting for its restart (reads prefetched interruptions)."""
         return next((stop for stop in self.interruptions.all() if stop.is_open), None)
 
+    @property
+    def stop_in_effect(self) -> "Interruption | None":
+        """The stop that keeps the pump off now: waiting for its restart, or with its restart
+        planned and still ahead (reads prefetched interruptions)."""
+        return next((stop for stop in self.interruptions.all() if stop.holds_the_infusion), None)
+
 
 class Cycle(models.Model):
     Phase = Phase
@@ -319,6 +325,16 @@ class Interruption(models.Model):
     @property
     def is_open(self) -> bool:
         return self.restarted_at is None and not self.permanent
+
+    @property
+    def restart_is_planned(self) -> bool:
+        """The restart is recorded ahead of time (planned) and has not come yet."""
+        return self.restarted_at is not None and self.restarted_at > timezone.now()
+
+    @property
+    def holds_the_infusion(self) -> bool:
+        """The pump is off now: a planned restart still ahead leaves it off until it comes."""
+        return not self.permanent and (self.restarted_at is None or self.restart_is_planned)
 
     @property
     def length(self) -> dt.timedelta | None:

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from accounts.models import Role
 from coordination.models import Notification
+from coordination.watch.models import ToxicityAlert
 from patients.models import BagOption, CareEvent, Indication, Interruption, TreatmentCourse, Weighing
 from patients.services import course_schedule_build
 
+from ..coordination.watch.helpers import crs_grade_3_stop
 from ..factories import CareTeamMemberFactory, CourseFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course, snapshot
 
@@ -296,3 +298,65 @@ def test_the_plan_form_offers_today_on_the_patients_unit_clock(client, patient, 
     client.force_login(oncologist)
     page = client.get(reverse("patients:course_plan", args=[patient.pk]))
     assert page.context["form"]["start_date"].value() == dt.date(2026, 3, 2)
+
+
+def test_a_stop_already_recorded_is_not_offered_again_from_its_alert(client, running, nurse, oncologist):
+    """Found walking the app: the nurse stopped the infusion for a grade 3 CRS, then the oncologist
+    opened the alert, which still offered "Record the interruption"; its form refused the stop
+    ("already stopped"). The alert says the infusion is stopped and offers its restart instead."""
+    stopped_at = timezone.now() - dt.timedelta(hours=1)
+    crs_grade_3_stop(running, nurse, stopped_at)
+    alert = ToxicityAlert.objects.create(
+        patient=running.patient,
+        unit=running.patient.unit,
+        reason="CRS grade 3",
+        ask=ToxicityAlert.Ask.INTERRUPTION,
+        raised_by=nurse,
+    )
+    client.force_login(oncologist)
+    page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    assert reverse("patients:course_stop", args=[running.pk]) not in page
+    assert "The infusion is already stopped" in page
+    assert reverse("patients:interruption_restart", args=[running.interruptions.get().pk]) in page
+
+
+def test_a_planned_restart_leaves_the_infusion_stopped_on_the_patient_page(client, running, nurse, oncologist):
+    """Found walking the app: once the oncologist planned the restart for tomorrow, the patient page
+    dropped its "Infusion stopped" banner and offered "Record a stop of the infusion", which the
+    service then refused (the time falls inside the break). Until the restart comes the infusion
+    is stopped: the page says so, with the planned restart, and offers no second stop."""
+    zone = running.patient.unit.zone
+    now = timezone.now()
+    client.force_login(nurse)
+    client.post(
+        reverse("patients:course_stop", args=[running.pk]),
+        {"stopped_at": local(now - dt.timedelta(hours=1), zone), "cause": "pump_or_line", "detail": "Occlusion"},
+    )
+    interruption = Interruption.objects.get(course=running)
+    client.force_login(oncologist)
+    restart_at = now + dt.timedelta(hours=20)
+    url = reverse("patients:interruption_restart", args=[interruption.pk])
+    assert client.post(url, {"restarted_at": local(restart_at, zone)}).status_code == 302
+    for user in (nurse, oncologist):
+        client.force_login(user)
+        page = client.get(reverse("patient_detail", args=[running.patient.pk])).content.decode()
+        assert "Infusion stopped" in page
+        assert "restart planned " + timezone.localtime(restart_at, zone).strftime("%a %-d %b, %H:%M") in page
+        assert reverse("patients:course_stop", args=[running.pk]) not in page
+
+
+def test_the_restart_event_page_shows_its_note_with_the_restart_dose(client, running, nurse, oncologist, pharmacist):
+    """Found walking the app: the restart's note (a break of N h, the restart dose 9 mcg/day after a
+    grade 3, supervised, premedicated) was written by the service but shown on no page, so the
+    pharmacist preparing the restart bag saw no dose on the event page."""
+    stopped_at = timezone.now() - dt.timedelta(hours=30)
+    interruption = crs_grade_3_stop(running, nurse, stopped_at)
+    client.force_login(oncologist)
+    zone = running.patient.unit.zone
+    url = reverse("patients:interruption_restart", args=[interruption.pk])
+    assert client.post(url, {"restarted_at": local(timezone.now() + dt.timedelta(hours=2), zone)}).status_code == 302
+    interruption.refresh_from_db()
+    client.force_login(pharmacist)
+    page = client.get(reverse("event_detail", args=[interruption.restart_event_id])).content.decode()
+    assert interruption.restart_event.note
+    assert "restart dose 9 mcg/day" in page

@@ -22,6 +22,21 @@ PERIOD_START = dt.datetime(2026, 3, 7, 8, 0, tzinfo=NY)
 PERIOD_END = dt.datetime(2026, 3, 9, 8, 0, tzinfo=NY)
 
 
+def roster_form(*, shifts: int) -> dict[str, str]:
+    """The on-call page's form for the oncologists' first call over 4–5 Jan 2027, with `shifts`
+    rows to fill in (shift-N-user, shift-N-starts_at, shift-N-ends_at)."""
+    return {
+        "role": "oncologist",
+        "rank": "1",
+        "period_start": "2027-01-04T08:00",
+        "period_end": "2027-01-05T08:00",
+        "shift-TOTAL_FORMS": str(shifts),
+        "shift-INITIAL_FORMS": "0",
+        "shift-MIN_NUM_FORMS": "1",
+        "shift-MAX_NUM_FORMS": "60",
+    }
+
+
 @pytest.fixture
 def oncologists(ward):
     return [UserFactory(role=Role.ONCOLOGIST, unit=ward, username=f"onc{n}") for n in range(3)]
@@ -137,14 +152,7 @@ def test_the_coordinator_sets_the_roster_on_the_on_call_page_with_errors_at_thei
     verified_login(client, coordinator)
     assert client.get("/roster/").status_code == 200
     form = {
-        "role": "oncologist",
-        "rank": "1",
-        "period_start": "2027-01-04T08:00",
-        "period_end": "2027-01-05T08:00",
-        "shift-TOTAL_FORMS": "2",
-        "shift-INITIAL_FORMS": "0",
-        "shift-MIN_NUM_FORMS": "1",
-        "shift-MAX_NUM_FORMS": "60",
+        **roster_form(shifts=2),
         "shift-0-user": str(oncologists[0].pk),
         "shift-0-starts_at": "2027-01-04T08:00",
         "shift-0-ends_at": "2027-01-04T20:00",
@@ -195,14 +203,7 @@ def test_a_row_added_and_left_empty_is_no_server_error(client, coordinator, ward
 
     verified_login(client, coordinator)
     form = {
-        "role": "oncologist",
-        "rank": "1",
-        "period_start": "2027-01-04T08:00",
-        "period_end": "2027-01-05T08:00",
-        "shift-TOTAL_FORMS": "2",
-        "shift-INITIAL_FORMS": "0",
-        "shift-MIN_NUM_FORMS": "1",
-        "shift-MAX_NUM_FORMS": "60",
+        **roster_form(shifts=2),
         "shift-0-user": str(oncologists[0].pk),
         "shift-0-starts_at": "2027-01-04T08:00",
         "shift-0-ends_at": "2027-01-04T20:00",
@@ -235,14 +236,7 @@ def test_a_roster_of_one_shift_is_said_saved_in_the_singular(client, coordinator
 
     verified_login(client, coordinator)
     form = {
-        "role": "oncologist",
-        "rank": "1",
-        "period_start": "2027-01-04T08:00",
-        "period_end": "2027-01-05T08:00",
-        "shift-TOTAL_FORMS": "1",
-        "shift-INITIAL_FORMS": "0",
-        "shift-MIN_NUM_FORMS": "1",
-        "shift-MAX_NUM_FORMS": "60",
+        **roster_form(shifts=1),
         "shift-0-user": str(oncologists[0].pk),
         "shift-0-starts_at": "2027-01-04T08:00",
         "shift-0-ends_at": "2027-01-05T08:00",

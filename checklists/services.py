@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, OuterRef, Prefetch, Subquery
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.audit import audited
@@ -906,10 +906,22 @@ def tasks_let_go(*, user, actor, why: str, now: dt.datetime | None = None) -> in
     work them, they were in nobody's My work and nobody could claim them; in the pool, the team
     finds them (and is reminded of them, as it already was). Each task's history says who had it
     and why it came back. Done work stays theirs. Returns how many were given back."""
-    now = now or timezone.now()
     held = Task.objects.filter(assignee_id=user.pk, status=Task.Status.OPEN)
     if user.is_active:
         held = held.exclude(role=user.role)
+    return _give_back(held, actor=actor, detail=f"Back to the pool: {user} was {why}.", now=now)
+
+
+def tasks_let_go_of_patient(*, user, patient, actor, now: dt.datetime | None = None) -> int:
+    """Give back to the pool the open tasks that `user` holds for `patient`, whose care team they
+    have just left (patients.hooks): they can no longer work them, and nobody else could claim
+    them while they held them. Returns how many were given back."""
+    held = Task.objects.filter(assignee_id=user.pk, patient_id=patient.pk, status=Task.Status.OPEN)
+    return _give_back(held, actor=actor, detail=f"Back to the pool: {user} left the care team.", now=now)
+
+
+def _give_back(held: QuerySet[Task], *, actor, detail: str, now: dt.datetime | None) -> int:
+    now = now or timezone.now()
     # Each task under its row lock, in id order as every path takes them: one completed at this
     # very moment is no longer open and is left alone.
     tasks = list(held.select_for_update(of=("self",)).order_by("pk"))
@@ -921,7 +933,7 @@ def tasks_let_go(*, user, actor, why: str, now: dt.datetime | None = None) -> in
             patient_id=task.patient_id,
             actor=actor,
             action=TaskActivity.Action.RELEASE,
-            detail=f"Back to the pool: {user} was {why}."[:1000],
+            detail=detail[:1000],
             at=now,
         )
         for task in tasks

@@ -116,3 +116,24 @@ def notify_bag_recorded(*, bag, actor) -> None:
     """Called in the recording transaction, with the event locked."""
     for listener in _bag_listeners:
         listener(bag=bag, actor=actor)
+
+
+class CareTeamLeftListener(Protocol):
+    def __call__(self, *, user, patient, actor) -> None: ...
+
+
+_care_team_left_listeners: list[CareTeamLeftListener] = []
+
+
+def register_care_team_left_listener(listener: CareTeamLeftListener) -> Callable:
+    """Higher layers let go of what a user held for a patient whose care team they have left
+    (checklists: their claimed tasks go back to the pool)."""
+    if listener not in _care_team_left_listeners:
+        _care_team_left_listeners.append(listener)
+    return listener
+
+
+def notify_care_team_left(*, user, patient, actor) -> None:
+    """Called in the removing transaction, after the membership is gone."""
+    for listener in _care_team_left_listeners:
+        listener(user=user, patient=patient, actor=actor)

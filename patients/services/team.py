@@ -16,7 +16,7 @@ from accounts.models import Unit, User
 from accounts.permissions import CLINICIANS
 
 from .. import policy
-from ..hooks import notify_transfer
+from ..hooks import notify_care_team_left, notify_transfer
 from ..models import CareTeamMember, Patient, Transfer
 from ..models.record import PatientAuditAction
 
@@ -57,6 +57,8 @@ def care_team_remove(*, member: CareTeamMember, actor) -> None:
     patient = Patient.objects.select_for_update().get(pk=member.patient_id)
     policy.can_manage_care_team(actor, patient).enforce()
     CareTeamMember.objects.filter(pk=member.pk).delete()
+    # What they had claimed for this patient they can no longer work: back to the team's pool.
+    notify_care_team_left(user=member.user, patient=patient, actor=actor)
 
 
 @audited(PatientAuditAction.TRANSFER)

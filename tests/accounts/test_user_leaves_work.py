@@ -14,8 +14,10 @@ from accounts.services import user_deactivate
 from checklists.models import Task, TaskActivity
 from checklists.selectors import my_work
 from checklists.services import checklists_instantiate, task_claim, task_complete
+from patients.models import CareTeamMember
 
 from ..checklists.helpers import make_event, publish_template
+from ..factories import PatientFactory
 from .helpers import verified_login
 from .test_signin import change_form_data
 
@@ -87,3 +89,30 @@ def test_the_deactivate_action_gives_their_tasks_back(client, nurse, nurse2, adm
     client.post(reverse("admin:accounts_user_changelist"), {"action": "deactivate", "_selected_action": [nurse.pk]})
     tasks[0].refresh_from_db()
     assert tasks[0].assignee is None
+
+
+def test_taken_off_the_care_team_their_claims_on_that_patient_go_back_to_the_pool(
+    client, coordinator, patient, nurse, nurse2, pharmacist, tasks
+):
+    """Found by a review: off the team, the nurse could no longer work what she had claimed for the
+    patient, and nobody else could claim it (nor find it in My work)."""
+    weight, line, order = tasks
+    other = PatientFactory(unit=patient.unit)
+    CareTeamMember.objects.create(patient=other, user=nurse, role=Role.NURSE)
+    elsewhere = make_event(other, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[elsewhere])
+    kept = Task.objects.get(event=elsewhere, text="Weight")
+    task_claim(task=kept, actor=nurse)
+
+    verified_login(client, coordinator)
+    member = CareTeamMember.objects.get(patient=patient, user=nurse)
+    assert client.post(reverse("patients:care_team", args=[patient.pk]), {"remove": member.pk}).status_code == 302
+
+    for task in (weight, line, order, kept):
+        task.refresh_from_db()
+    assert weight.assignee is None and weight in my_work(nurse2)
+    assert line.assignee == nurse and line.status == "done"  # done work stays theirs
+    assert order.assignee == pharmacist  # another's claim is untouched
+    assert kept.assignee == nurse  # her claims on the patients she still cares for stay hers
+    released = TaskActivity.objects.get(task=weight, action=TaskActivity.Action.RELEASE)
+    assert released.actor == coordinator and "left the care team" in released.detail

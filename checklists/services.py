@@ -18,7 +18,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
 from accounts.audit import audited

@@ -306,7 +306,14 @@ def test_the_update_writes_the_corrections_as_drafts_for_the_owners_to_review(db
     assert _counts() == counts
 
 
-BAG_CHECKED_TEMPLATES = ("Bag change", "Restart after an interruption")
+BAG_CHECKED_TEMPLATES = (
+    "Bag change",
+    "Restart after an interruption",
+    "Cycle 1 start (inpatient)",
+    "Cycle 2 start",
+    "Later cycle start (clinic)",
+    "Dose step-up or re-escalation",
+)
 
 
 def test_a_library_whose_bag_items_were_plain_ticks_gets_the_bag_check_as_a_draft_to_review(db, admin_user):

@@ -259,6 +259,7 @@ def test_the_pump_rate_is_recorded_where_a_bag_is_hung(db):
         *CYCLE_STARTS,
         "Bag change",
         "Restart after an interruption",
+        "Dose step-up or re-escalation",
     }
     assert set(rates.values_list("hard_stop", "unit", "response_kind")) == {(True, "mL/h", "number")}
 
@@ -270,7 +271,23 @@ def test_a_bag_said_recorded_is_ticked_only_once_the_bag_is_recorded(db):
     assert set(prepared.values_list("version__template__name", "text")) == {
         ("Bag change", "Next bag compounded, labelled, recorded for this change and dispatched"),
         ("Restart after an interruption", "Bag for the restart compounded, labelled and recorded"),
+        (
+            "Cycle 1 start (inpatient)",
+            "Bag compounded under sterile conditions, labelled with rate and duration, and recorded for this start",
+        ),
+        ("Cycle 2 start", "Bag compounded under sterile conditions, labelled and recorded for this start"),
+        (
+            "Later cycle start (clinic)",
+            "Bag compounded under sterile conditions, labelled and recorded for this start",
+        ),
+        (
+            "Dose step-up or re-escalation",
+            "Bag for the new dose compounded, labelled with dose, rate and duration, and recorded",
+        ),
     }
+    # Every template whose pump rate is checked against the bag has the bag said prepared checked too.
+    rates = TemplateItem.objects.filter(records="pump_rate").values_list("version", flat=True)
+    assert set(rates) == set(prepared.values_list("version", flat=True))
     assert set(prepared.values_list("role", "response_kind", "required")) == {(Role.PHARMACIST, "checkbox", True)}
 
 

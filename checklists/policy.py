@@ -166,6 +166,11 @@ HARD_STOP = invalid("A hard-stop check cannot be skipped; an oncologist may over
 DOUBLE_CHECK = invalid(
     "A task that needs an independent double check cannot be skipped; an oncologist may override the gate.", "reason"
 )
+# An attestation is someone's word that something holds ("Clear to start the infusion"); skipped,
+# the gate would read ready with nobody having given it. Optional ones block nothing.
+ATTESTATION = invalid(
+    "A required attestation is signed, not skipped; an oncologist may override the gate.", "reason"
+)
 EVENT_CANCELLED = conflict("This event is cancelled: its tasks stay as they were.")
 NOT_DONE = conflict("Only a completed or not-applicable task can be undone.")
 NOT_AWAITING_CHECK = conflict("This task is not waiting for verification.")
@@ -244,8 +249,8 @@ def can_complete(user, task: Task, *, roles: TeamRoles | None = None) -> Decisio
 
 
 def can_mark_not_applicable(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
-    """A worker of the task skips it while it is open, unless it is a hard stop or needs an
-    independent double check."""
+    """A worker of the task skips it while it is open, unless it is a hard stop, needs an
+    independent double check, or is a required attestation."""
     if not _works(user, task, roles):
         return NOT_A_WORKER[task.role]
     if not (state := _open(task, user)):
@@ -254,6 +259,8 @@ def can_mark_not_applicable(user, task: Task, *, roles: TeamRoles | None = None)
         return HARD_STOP
     if task.needs_verification:
         return DOUBLE_CHECK
+    if task.required and task.response_kind == Task.ResponseKind.ATTESTATION:
+        return ATTESTATION
     return ALLOWED
 
 

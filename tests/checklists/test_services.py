@@ -641,6 +641,28 @@ def test_a_double_check_is_never_marked_not_applicable_by_the_nurse_it_would_che
     assert not readiness.ready and [b.text for b in readiness.blockers] == [PUMP_LOCKED, HANG]
 
 
+CLEAR = "Clear to start the infusion"
+
+
+def test_a_required_attestation_is_signed_never_marked_not_applicable(patient, oncologist, nurse):
+    """Found by a review: the oncologist's "Clear to start the infusion" could be skipped with a
+    reason, and the gate then read ready with nobody having cleared the start. An optional
+    attestation (a caregiver taught) blocks nothing and may still be skipped."""
+    items = [
+        {"text": CLEAR, "role": Role.ONCOLOGIST, "response_kind": "attestation"},
+        {"text": TEACH, "response_kind": "attestation", "required": False},
+    ]
+    event = make_event(patient)
+    checklist = checklist_for(event, publish_template(items=items))
+    with pytest.raises(ValidationError, match="attestation is signed, not skipped") as refused:
+        task_mark_not_applicable(task=task(checklist, CLEAR), actor=oncologist, reason="Cleared on the phone")
+    assert "oncologist may override the gate" in refused.value.message_dict["reason"][0]
+    assert task(checklist, CLEAR).status == Task.Status.OPEN
+    assert not event_readiness(Checklist.objects.filter(event=event).prefetch_related("tasks")).ready
+    skipped = task_mark_not_applicable(task=task(checklist, TEACH), actor=nurse, reason="No caregiver at home")
+    assert skipped.status == Task.Status.NOT_APPLICABLE
+
+
 def test_not_applicable_is_for_the_tasks_role(checklist, pharmacist):
     with pytest.raises(PermissionDenied):
         task_mark_not_applicable(task=task(checklist, LINE), actor=pharmacist, reason="Not mine")

@@ -12,8 +12,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
-from patients.models import CareEvent, Cycle, Indication, Setting
-from patients.selectors import premedication_for_event, restart_of
+from patients.models import CareEvent, Cycle, Indication, Interruption, Setting
+from patients.selectors import premedication_for_event, restart_of, stop_of
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ def _in_sentence(label: str) -> str:
     return label
 
 
+NO_STOP = "none"
+
 FACTS: dict[str, Fact] = {
     "weight_kg": Fact("Weight (kg)", lambda e: e.patient.weight_kg),
     "age_years": Fact("Age (years)", lambda e: Decimal(e.patient.age_on(e.local_planned_at.date()))),
@@ -67,6 +69,14 @@ FACTS: dict[str, Fact] = {
         "Starts at the restart dose (grade 3 reaction)",
         lambda e: "yes" if (stop := restart_of(e)) is not None and stop.restart_dose else "no",
         (("yes", "yes"), ("no", "no")),
+    ),
+    # Why the infusion stopped, on the stop's own event and on its restart ("none" on any other
+    # event): a pump or line problem needs no grading, no treatment of a reaction and no word that
+    # a reaction has resolved before the restart.
+    "stop_cause": Fact(
+        "Cause of the stop (the stop and its restart)",
+        lambda e: stop.cause if (stop := stop_of(e)) is not None else NO_STOP,
+        ((NO_STOP, "None: not a stop or its restart"), *Interruption.Cause.choices),
     ),
     # The event's cycle has the regimen's step-up: cycle 1's rule (a regimen with one), or a later
     # cycle that repeats it after a break too long to continue cycle 1 before its step-up

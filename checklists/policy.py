@@ -168,9 +168,7 @@ DOUBLE_CHECK = invalid(
 )
 # An attestation is someone's word that something holds ("Clear to start the infusion"); skipped,
 # the gate would read ready with nobody having given it. Optional ones block nothing.
-ATTESTATION = invalid(
-    "A required attestation is signed, not skipped; an oncologist may override the gate.", "reason"
-)
+ATTESTATION = invalid("A required attestation is signed, not skipped; an oncologist may override the gate.", "reason")
 EVENT_CANCELLED = conflict("This event is cancelled: its tasks stay as they were.")
 NOT_DONE = conflict("Only a completed or not-applicable task can be undone.")
 NOT_AWAITING_CHECK = conflict("This task is not waiting for verification.")

@@ -68,6 +68,18 @@ def restart_of(event) -> "Interruption | None":
     return next((stop for stop in event.cycle.course.interruptions.all() if stop.restart_event_id == event.pk), None)
 
 
+def stop_of(event) -> "Interruption | None":
+    """The stop that this event is about: the stop itself (its own event, at the stop's time), or
+    the break that it restarts the infusion after (`restart_of`); None for any other event. Reads
+    the course's breaks through `.all()`, as `restart_of` does."""
+    if event.kind != CareEvent.Kind.INTERRUPTION:
+        return restart_of(event)
+    stops = event.cycle.course.interruptions.all()
+    return next(
+        (stop for stop in stops if stop.cycle_id == event.cycle_id and stop.stopped_at == event.planned_at), None
+    )
+
+
 def premedication_for_event(event) -> "PremedicationRule | None":
     """The premedication the course's regimen asks for before this event, or None.
 

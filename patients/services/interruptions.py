@@ -231,6 +231,7 @@ def interruption_restart(
                 setting=Setting.INPATIENT if _in_hospital(cycle, restarted_at) else Setting.CLINIC,
                 note=_restart_note(interruption, length),
                 actor=actor,
+                link=lambda event: _link_restart(interruption, event),
             )
     if interruption.restart_dose:
         interruption.re_escalation_event = _plan_re_escalation(interruption, course=course, actor=actor)
@@ -241,6 +242,13 @@ def interruption_restart(
         notify_events_changed(facts=[interruption.restart_event])
     _close_stop_event(interruption)
     return interruption
+
+
+def _link_restart(interruption: Interruption, event: CareEvent) -> None:
+    """The restart event belongs to its stop before its checklist is made: the stop's cause
+    decides what the checklist asks (a pump or line problem: nothing about a reaction)."""
+    interruption.restart_event = event
+    interruption.save(update_fields=["restart_event"])
 
 
 def _plan_re_escalation(interruption: Interruption, *, course: TreatmentCourse, actor) -> CareEvent | None:

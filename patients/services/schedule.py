@@ -7,6 +7,7 @@ so each day-N event and bag change moves by the breaks before it ("the infusion 
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -641,9 +642,18 @@ def course_extend(*, course: TreatmentCourse, planned_cycles: int, actor=None, n
 
 @transaction.atomic
 def event_schedule(
-    *, cycle: Cycle, kind: str, planned_at: dt.datetime, setting: str, note: str = "", actor=None
+    *,
+    cycle: Cycle,
+    kind: str,
+    planned_at: dt.datetime,
+    setting: str,
+    note: str = "",
+    actor=None,
+    link: Callable[[CareEvent], None] | None = None,
 ) -> CareEvent:
-    """Add an event by hand (a home visit, an interruption, a restart)."""
+    """Add an event by hand (a home visit, an interruption, a restart). `link(event)`, when given,
+    ties the new event to what it belongs to before the higher layers hear of it, so that its
+    checklist's conditions see it (a restart's stop: the "cause of the stop" fact)."""
     if timezone.is_naive(planned_at):
         raise ValidationError({"planned_at": "A planned time needs a time zone."})
     sequence = CareEvent.objects.filter(cycle=cycle, kind=kind).count() + 1
@@ -656,6 +666,8 @@ def event_schedule(
         planned_at=planned_at,
         note=note[:500],
     )
+    if link is not None:
+        link(event)
     notify_events_changed(created=[event])
     return event
 

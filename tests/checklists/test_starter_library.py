@@ -217,8 +217,10 @@ def test_the_interruption_checklist_orders_and_checks_the_dexamethasone_of_a_gra
     for item in (ordered, verified):
         assert "8 mg every 8 hours for up to 3 days" in item.text and "4" in item.text
         assert "5 mg/m², max 8 mg" in item.text
-        # No condition can tell a reaction's kind and grade: the item says where it applies.
-        assert not item.conditions.exists() and not item.required
+        # The grade and kind may be unknown at the stop (and are never revised there): the item
+        # says where it applies; only a pump or line problem leaves it out.
+        assert list(item.conditions.values_list("fact", "operator", "value")) == [("stop_cause", "ne", "pump_or_line")]
+        assert not item.required
         assert "grade 3 cytokine release syndrome only" in item.help_text and "not applicable" in item.help_text
         assert "prescribing information" in item.source and "cytokine release syndrome grade 3" in item.source
     restart = TemplateItem.objects.get(version__template__name="Interruption", text="Restart decision recorded")
@@ -429,6 +431,35 @@ def test_the_new_templates_instantiate_on_their_events(patient, nurse, oncologis
     assert template_names([re_escalation]) == {STEP_UP_TEMPLATE}
     assert not premedication_tasks(re_escalation).exists()
     assert Task.objects.filter(event=re_escalation, text__startswith="Dose increase ordered").exists()
+
+
+REACTION_ITEMS = ("Reaction graded and treated", "Grade 3 CRS: dexamethasone", "Restart approved: the reaction")
+
+
+@pytest.mark.parametrize(
+    ("cause", "asked"),
+    [
+        (Interruption.Cause.PUMP_OR_LINE, False),
+        (Interruption.Cause.ADVERSE_REACTION, True),
+        (Interruption.Cause.OTHER, True),
+    ],
+)
+def test_a_pump_or_line_stop_asks_nothing_about_a_reaction(patient, nurse, oncologist, cause, asked):
+    """Found by a review: a pump alarm stop asked the oncologist to grade and treat a reaction and
+    to order dexamethasone for a grade 3 CRS, and the restart to confirm that "the reaction has
+    resolved"; each had to be marked not applicable by hand. A stop of another cause keeps them
+    (what happened may yet be a reaction)."""
+    now = timezone.now()
+    course = planned_course(patient, MRD, 1, start_date=timezone.localdate() - dt.timedelta(days=2))
+    stop = interruption_stop(
+        course=course, stopped_at=now - dt.timedelta(hours=1), cause=cause, detail="Stopped", actor=nurse, now=now
+    )
+    stop = interruption_restart(interruption=stop, restarted_at=now + dt.timedelta(hours=5), actor=oncologist, now=now)
+    stopped = CareEvent.objects.get(cycle__course=course, kind=CareEvent.Kind.INTERRUPTION)
+    texts = set(Task.objects.filter(event__in=[stopped, stop.restart_event]).values_list("text", flat=True))
+    assert "Restart decision recorded" in texts and "Pump rate entered (mL/h)" in texts
+    for start in REACTION_ITEMS:
+        assert any(text.startswith(start) for text in texts) is asked, start
 
 
 def test_the_update_changes_nothing_on_a_current_library(db):

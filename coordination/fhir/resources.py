@@ -128,9 +128,15 @@ def care_team_resource(patient) -> dict:
 COURSE_STATUS = {"planned": "draft", "active": "active", "completed": "completed", "stopped": "revoked"}
 
 
-def _cycle_status(cycle, today: dt.date) -> str:
+def _cycle_status(cycle, today: dt.date, stopped_for_good_at: dt.datetime | None) -> str:
     if cycle.ended_early_at is not None:
         return "stopped"
+    if stopped_for_good_at is not None and (
+        cycle.infusion_ends_at is None or cycle.infusion_ends_at > stopped_for_good_at
+    ):
+        # The course stopped for good before this cycle's infusion ran: it will never be given,
+        # and its dates, frozen at the stop, must not read as scheduled or, once past, completed.
+        return "cancelled"
     if today < cycle.start_date:
         return "scheduled"
     if cycle.infusion_end_date is not None and today > cycle.infusion_end_date:
@@ -139,7 +145,8 @@ def _cycle_status(cycle, today: dt.date) -> str:
 
 
 def care_plan_resource(course) -> dict:
-    """The course as a CarePlan, its cycles as activities (status from the unit's calendar)."""
+    """The course as a CarePlan, its cycles as activities (status from the unit's calendar, and
+    from the stop for good that the catalogue's queryset annotates as `stopped_for_good_at`)."""
     today = timezone.localdate(timezone.now(), course.patient.unit.zone)
     return resource(
         "CarePlan",
@@ -155,7 +162,7 @@ def care_plan_resource(course) -> dict:
             {
                 "detail": {
                     "code": codes.concept(codes.CYCLE_ACTIVITY, text=f"Cycle {cycle.number}"),
-                    "status": _cycle_status(cycle, today),
+                    "status": _cycle_status(cycle, today, course.stopped_for_good_at),
                     "description": f"Cycle {cycle.number} ({cycle.get_phase_display()}): "
                     f"{cycle.infusion_days} days of infusion",
                     "scheduledPeriod": {
@@ -317,8 +324,11 @@ def alert_acknowledgement_resource(alert) -> dict:
 
 
 def _code(definition) -> dict:
-    system, code, display, _unit = definition
-    return codes.concept(codes.coding(system, code, display), text=display)
+    codings = [
+        codes.coding(system, code, display)
+        for system, code, display, _unit in (definition, *codes.ALSO_CODED.get(definition, ()))
+    ]
+    return codes.concept(*codings, text=definition[2])
 
 
 def _quantity(definition, value) -> dict:

@@ -1,0 +1,78 @@
+"""The FHIR mappings that an integrating system acts on, each on a record made for it: who is on
+the care team, what a stopped course still plans, and the vital signs as R4's profiles ask."""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
+
+from accounts.models import Role
+from patients.models import ToxicityAssessment
+from patients.services import course_stop_for_good
+
+from ..patients.helpers import rr_course
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+
+
+def read(client, path):
+    response = client.get("/fhir/R4/" + path)
+    assert response.status_code == 200, response.content[:400]
+    body = response.json()
+    get_fhir_model_class(body["resourceType"]).model_validate(body)
+    return body
+
+
+def test_the_care_team_leaves_out_members_who_no_longer_count(client, patient, nurse, nurse2, pharmacist, case_manager):
+    # The care-team page marks them: a deactivated member, and one added in a role they no longer
+    # hold, work no task and see no patient. A system paging "the team's nurse" must not get them.
+    nurse2.is_active = False
+    nurse2.save(update_fields=["is_active"])
+    pharmacist.role = Role.CASE_MANAGER
+    pharmacist.save(update_fields=["role"])
+    client.force_login(nurse)
+
+    team = read(client, f"CareTeam/{patient.pk}")
+
+    members = {p["member"]["identifier"]["value"] for p in team["participant"]}
+    assert members == {"nurse", "casemanager"}
+
+
+def test_a_stopped_course_plans_none_of_its_later_cycles(client, patient, nurse, oncologist):
+    course = rr_course(patient, start=dt.date(2026, 3, 2), cycles=3, now=dt.datetime(2026, 2, 20, 12, tzinfo=NY))
+    stopped_at = dt.datetime(2026, 3, 13, 10, tzinfo=NY)  # cycle 1, day 12
+    course_stop_for_good(course=course, stopped_at=stopped_at, reason="Grade 4 CRS", actor=oncologist, now=stopped_at)
+    client.force_login(nurse)
+
+    plan = read(client, f"CarePlan/{course.pk}")
+
+    assert plan["status"] == "revoked"
+    statuses = [activity["detail"]["status"] for activity in plan["activity"]]
+    assert statuses == ["stopped", "cancelled", "cancelled"]
+
+
+def test_oxygen_saturation_carries_the_loinc_code_of_the_r4_vital_signs_profile(client, patient, nurse):
+    # R4's oxygensat profile (http://hl7.org/fhir/StructureDefinition/oxygensat) requires LOINC
+    # 2708-6; 59408-5 (pulse oximetry) alone fails an R4 validator.
+    assessment = ToxicityAssessment.objects.create(
+        patient=patient,
+        assessed_at=timezone.now(),
+        recorded_by=nurse,
+        oxygen_saturation=93,
+        crs_grade=0,
+        crs_rule="None",
+        icans_grade=0,
+        icans_rule="None",
+    )
+    client.force_login(nurse)
+
+    observation = read(client, f"Observation/assessment-{assessment.pk}-spo2")
+
+    codes = [(coding["system"], coding["code"]) for coding in observation["code"]["coding"]]
+    assert ("http://loinc.org", "2708-6") in codes and ("http://loinc.org", "59408-5") in codes
+    assert observation["valueQuantity"]["code"] == "%"
+    found = client.get(f"/fhir/R4/Observation?patient={patient.pk}&code=http://loinc.org|2708-6").json()
+    assert [entry["resource"]["id"] for entry in found["entry"]] == [observation["id"]]

@@ -279,7 +279,7 @@ CATALOGUE = {
                     "assessment-",
                     lambda user, patients: (
                         ToxicityAssessment.objects.filter(patient__in=patients)
-                        .select_related("recorded_by")
+                        .select_related("recorded_by", "confirmed_by")
                         .order_by("assessed_at", "pk")
                     ),
                     fhir.assessment_observations,

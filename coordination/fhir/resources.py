@@ -368,7 +368,7 @@ def assessment_observations(assessment) -> list[dict]:
     """An assessment's vital signs, its ICE score (when all five parts were scored) and its CRS
     and ICANS grades (preliminary until the oncologist confirms them, then final)."""
 
-    def observation(suffix, definition, category, status="final", **value):
+    def observation(suffix, definition, category, status="final", performers=(assessment.recorded_by,), **value):
         return resource(
             "Observation",
             f"assessment-{assessment.pk}-{suffix}",
@@ -378,7 +378,7 @@ def assessment_observations(assessment) -> list[dict]:
             subject=ref("Patient", assessment.patient_id),
             encounter=ref("Encounter", assessment.event_id) if assessment.event_id else None,
             effectiveDateTime=instant(assessment.assessed_at),
-            performer=[person(assessment.recorded_by)],
+            performer=[person(performer) for performer in performers],
             **value,
         )
 
@@ -400,8 +400,15 @@ def assessment_observations(assessment) -> list[dict]:
     if assessment.ice_score is not None:
         found.append(observation("ice", codes.ICE_SCORE, SURVEY, valueInteger=assessment.ice_score))
     grade_status = "final" if assessment.is_confirmed else "preliminary"
-    found.append(observation("crs", codes.CRS_GRADE, SURVEY, grade_status, valueInteger=assessment.crs))
-    found.append(observation("icans", codes.ICANS_GRADE, SURVEY, grade_status, valueInteger=assessment.icans))
+    # A confirmed grade is the oncologist's (they grade, and may change the computed grade): named
+    # first, before the nurse who recorded the assessment (once, when they are the same person).
+    graders = (assessment.confirmed_by, assessment.recorded_by) if assessment.is_confirmed else ()
+    graders = tuple(dict.fromkeys(graders)) or (assessment.recorded_by,)
+    for suffix, definition, grade in (
+        ("crs", codes.CRS_GRADE, assessment.crs),
+        ("icans", codes.ICANS_GRADE, assessment.icans),
+    ):
+        found.append(observation(suffix, definition, SURVEY, grade_status, graders, valueInteger=grade))
     return found
 
 

@@ -5,13 +5,12 @@ import datetime as dt
 import zoneinfo
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
 from accounts.models import Role
 from patients.models import ToxicityAssessment
-from patients.services import course_stop_for_good
+from patients.services import assessment_confirm, course_stop_for_good
 
 from ..patients.helpers import rr_course
 
@@ -76,3 +75,31 @@ def test_oxygen_saturation_carries_the_loinc_code_of_the_r4_vital_signs_profile(
     assert observation["valueQuantity"]["code"] == "%"
     found = client.get(f"/fhir/R4/Observation?patient={patient.pk}&code=http://loinc.org|2708-6").json()
     assert [entry["resource"]["id"] for entry in found["entry"]] == [observation["id"]]
+
+
+def test_a_confirmed_grade_names_the_oncologist_who_gave_it(client, patient, nurse, oncologist):
+    # The oncologist grades CRS and ICANS (CLINICAL.md, roles): once confirmed, the final grade is
+    # theirs, not only the nurse's who recorded the assessment.
+    assessment = ToxicityAssessment.objects.create(
+        patient=patient,
+        assessed_at=timezone.now(),
+        recorded_by=nurse,
+        temperature=Decimal("38.6"),
+        temperature_unit="C",
+        temperature_celsius=Decimal("38.6"),
+        crs_grade=1,
+        crs_rule="Grade 1: fever",
+        icans_grade=0,
+        icans_rule="None",
+    )
+    assessment_confirm(
+        assessment=assessment, crs_grade=2, icans_grade=0, reason="Hypotension on fluids", actor=oncologist
+    )
+    client.force_login(nurse)
+
+    crs = read(client, f"Observation/assessment-{assessment.pk}-crs")
+    temperature = read(client, f"Observation/assessment-{assessment.pk}-temperature")
+
+    assert (crs["status"], crs["valueInteger"]) == ("final", 2)
+    assert [p["identifier"]["value"] for p in crs["performer"]] == ["oncologist", "nurse"]
+    assert [p["identifier"]["value"] for p in temperature["performer"]] == ["nurse"]

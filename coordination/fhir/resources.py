@@ -154,7 +154,9 @@ def care_plan_resource(course) -> dict:
         status=COURSE_STATUS[course.status],
         intent="plan",
         title=f"{course.get_regimen_display()}: {course.get_indication_display()}",
-        description=f"{course.planned_cycles} planned cycle(s), bags of {course.bag_hours} h",
+        # Both bag lengths, as the course page gives them: the pump rate follows the bag's length.
+        description=f"{course.planned_cycles} planned cycle(s); bags of {course.inpatient_bag_hours} h in hospital "
+        f"and {course.bag_hours} h outside hospital",
         subject=ref("Patient", course.patient_id),
         period={"start": course.start_date.isoformat()},
         careTeam=[ref("CareTeam", course.patient_id)],

@@ -103,3 +103,21 @@ def test_a_confirmed_grade_names_the_oncologist_who_gave_it(client, patient, nur
     assert (crs["status"], crs["valueInteger"]) == ("final", 2)
     assert [p["identifier"]["value"] for p in crs["performer"]] == ["oncologist", "nurse"]
     assert [p["identifier"]["value"] for p in temperature["performer"]] == ["nurse"]
+
+
+def test_the_care_plan_gives_the_bag_length_in_hospital_and_outside(client, patient, nurse):
+    # The rate on the pump follows the bag's length (24 h: 10 mL/h, 48 h: 5 mL/h): a plan that
+    # names only the home bags misstates what hangs on the ward.
+    course = rr_course(
+        patient,
+        start=dt.date(2026, 3, 2),
+        cycles=2,
+        now=dt.datetime(2026, 2, 20, 12, tzinfo=NY),
+        bag_hours=48,
+        inpatient_bag_hours=24,
+    )
+    client.force_login(nurse)
+
+    plan = read(client, f"CarePlan/{course.pk}")
+
+    assert "24 h in hospital" in plan["description"] and "48 h outside hospital" in plan["description"]

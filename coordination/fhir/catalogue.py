@@ -42,7 +42,8 @@ def _checklist_task_statuses(options: list[str]) -> Q:
     conditions = {
         "ready": Q(status="open", assignee__isnull=True),
         "accepted": Q(status="open", assignee__isnull=False),
-        "completed": Q(status="done"),
+        "completed": Q(status="done", hard_stop_failed=False),
+        "failed": Q(status="done", hard_stop_failed=True),
         "cancelled": Q(status__in=["not_applicable", "cancelled"]),
     }
     found = NOTHING

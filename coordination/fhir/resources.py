@@ -214,7 +214,20 @@ def encounter_resource(event) -> dict:
 def checklist_task_status(task) -> str:
     if task.status == "open":
         return "accepted" if task.assignee_id else "ready"
+    if task.status == "done" and task.hard_stop_failed:
+        # Its answer is recorded but failed the item's hard stop, and the event waits on it: not
+        # the completed check that a reader would act on.
+        return "failed"
     return {"done": "completed", "not_applicable": "cancelled", "cancelled": "cancelled"}[task.status]
+
+
+def checklist_task_business_status(task) -> str:
+    """As the worklist words a done task: its hard stop failed, or its second check still owed."""
+    if task.status == "done" and task.hard_stop_failed:
+        return "Hard stop failed: blocks the event"
+    if task.awaits_verification:
+        return "Done, awaiting verification"
+    return task.get_status_display()
 
 
 def checklist_task_resource(task) -> dict:
@@ -225,7 +238,7 @@ def checklist_task_resource(task) -> dict:
         statusReason=(
             {"text": f"Not applicable: {task.not_applicable_reason}"} if task.status == "not_applicable" else None
         ),
-        businessStatus={"text": task.get_status_display()},
+        businessStatus={"text": checklist_task_business_status(task)},
         intent="order",
         code=codes.concept(codes.TASK_CHECKLIST),
         description=task.text,

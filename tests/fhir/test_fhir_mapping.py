@@ -9,9 +9,12 @@ from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
 from accounts.models import Role
+from checklists.models import Task
+from checklists.services import checklists_instantiate
 from patients.models import ToxicityAssessment
 from patients.services import assessment_confirm, course_stop_for_good
 
+from ..checklists.helpers import make_event, publish_template
 from ..patients.helpers import rr_course
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -121,3 +124,32 @@ def test_the_care_plan_gives_the_bag_length_in_hospital_and_outside(client, pati
     plan = read(client, f"CarePlan/{course.pk}")
 
     assert "24 h in hospital" in plan["description"] and "48 h outside hospital" in plan["description"]
+
+
+def test_a_checklist_task_whose_answer_failed_its_hard_stop_is_not_read_as_simply_completed(client, patient, nurse):
+    # The worklist shows "Hard stop failed: blocks the event" and "Awaiting verification"; a system
+    # reading the Task must not take the pump check for passed.
+    publish_template(items=[{"text": "Pump rate matches the bag"}, {"text": "Line primed"}, {"text": "Filter fitted"}])
+    event = make_event(patient)
+    checklists_instantiate(events=[event])
+    failed, unchecked, passed = Task.objects.filter(event=event).order_by("order")
+    done = {"status": "done", "completed_by": nurse, "completed_at": timezone.now()}
+    Task.objects.filter(pk=failed.pk).update(**done, value="12", hard_stop_failed=True)
+    Task.objects.filter(pk=unchecked.pk).update(**done, needs_verification=True)
+    Task.objects.filter(pk=passed.pk).update(**done)
+    client.force_login(nurse)
+
+    tasks = {pk: read(client, f"Task/task-{pk}") for pk in (failed.pk, unchecked.pk, passed.pk)}
+
+    assert (tasks[failed.pk]["status"], tasks[failed.pk]["businessStatus"]["text"]) == (
+        "failed",
+        "Hard stop failed: blocks the event",
+    )
+    assert (tasks[unchecked.pk]["status"], tasks[unchecked.pk]["businessStatus"]["text"]) == (
+        "completed",
+        "Done, awaiting verification",
+    )
+    assert (tasks[passed.pk]["status"], tasks[passed.pk]["businessStatus"]["text"]) == ("completed", "Done")
+    for status, expected in (("failed", {failed.pk}), ("completed", {unchecked.pk, passed.pk})):
+        found = client.get(f"/fhir/R4/Task?patient={patient.pk}&status={status}").json()
+        assert {int(entry["resource"]["id"].removeprefix("task-")) for entry in found.get("entry", [])} == expected

@@ -10,12 +10,21 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from checklists.models import Task
 from coordination.handoffs.selectors import handoffs_visible_to
 from coordination.watch.models import ToxicityAlert
-from patients.models import CareEvent, CareTeamMember, Cycle, Patient, ToxicityAssessment, TreatmentCourse, Weighing
+from patients.models import (
+    CareEvent,
+    CareTeamMember,
+    Cycle,
+    Interruption,
+    Patient,
+    ToxicityAssessment,
+    TreatmentCourse,
+    Weighing,
+)
 
 from . import codes
 from . import resources as fhir
@@ -33,7 +42,8 @@ def _checklist_task_statuses(options: list[str]) -> Q:
     conditions = {
         "ready": Q(status="open", assignee__isnull=True),
         "accepted": Q(status="open", assignee__isnull=False),
-        "completed": Q(status="done"),
+        "completed": Q(status="done", hard_stop_failed=False),
+        "failed": Q(status="done", hard_stop_failed=True),
         "cancelled": Q(status__in=["not_applicable", "cancelled"]),
     }
     found = NOTHING
@@ -117,6 +127,19 @@ class ResourceType:
         return found
 
 
+def _members_who_count() -> QuerySet:
+    """The care team as a system acting on it must read it: a member deactivated, or added in a
+    role they no longer hold, works no task and sees no patient (the care-team page marks them),
+    and is no participant to page or send work to."""
+    return CareTeamMember.objects.filter(user__is_active=True).in_current_role().select_related("user").order_by("pk")
+
+
+def _stopped_for_good_at() -> Subquery:
+    """When the course was stopped for good (its permanent interruption), for its cycles' status."""
+    permanent = Interruption.objects.filter(course=OuterRef("pk"), permanent=True).order_by("stopped_at")
+    return Subquery(permanent.values("stopped_at")[:1])
+
+
 def _one(resource_builder):
     return lambda row: [resource_builder(row)]
 
@@ -147,9 +170,7 @@ CATALOGUE = {
                     "",
                     lambda user, patients: (
                         patients.select_related("unit")
-                        .prefetch_related(
-                            Prefetch("care_team", queryset=CareTeamMember.objects.select_related("user").order_by("pk"))
-                        )
+                        .prefetch_related(Prefetch("care_team", queryset=_members_who_count()))
                         .order_by("pk")
                     ),
                     _one(fhir.care_team_resource),
@@ -165,6 +186,7 @@ CATALOGUE = {
                     "",
                     lambda user, patients: (
                         TreatmentCourse.objects.filter(patient__in=patients)
+                        .annotate(stopped_for_good_at=_stopped_for_good_at())
                         .select_related("patient__unit")
                         .prefetch_related(Prefetch("cycles", queryset=Cycle.objects.order_by("number")))
                         .order_by("pk")
@@ -258,7 +280,7 @@ CATALOGUE = {
                     "assessment-",
                     lambda user, patients: (
                         ToxicityAssessment.objects.filter(patient__in=patients)
-                        .select_related("recorded_by")
+                        .select_related("recorded_by", "confirmed_by")
                         .order_by("assessed_at", "pk")
                     ),
                     fhir.assessment_observations,

@@ -62,10 +62,15 @@ ROLE_SNOMED = {
 BODY_WEIGHT = (LOINC, "29463-7", "Body weight", "kg")
 BODY_TEMPERATURE = (LOINC, "8310-5", "Body temperature", "Cel")
 HEART_RATE = (LOINC, "8867-4", "Heart rate", "/min")
-OXYGEN_SATURATION = (LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%")
+# R4's oxygen saturation profile (StructureDefinition/oxygensat) requires 2708-6; the pulse
+# oximetry code, how the wards measure it, goes beside it (as US Core does).
+OXYGEN_SATURATION = (LOINC, "2708-6", "Oxygen saturation in Arterial blood", "%")
+PULSE_OXIMETRY = (LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%")
 BLOOD_PRESSURE = (LOINC, "85354-9", "Blood pressure panel with all children optional", None)
 SYSTOLIC = (LOINC, "8480-6", "Systolic blood pressure", "mm[Hg]")
 DIASTOLIC = (LOINC, "8462-4", "Diastolic blood pressure", "mm[Hg]")
+# The codings that go beside a definition's own in Observation.code.
+ALSO_CODED = {OXYGEN_SATURATION: (PULSE_OXIMETRY,)}
 ICE_SCORE = (PROJECT_CODES, "ice-score", "Immune effector cell-associated encephalopathy (ICE) score", None)
 CRS_GRADE = (PROJECT_CODES, "crs-grade", "Cytokine release syndrome grade (ASTCT)", None)
 ICANS_GRADE = (PROJECT_CODES, "icans-grade", "ICANS grade (ASTCT)", None)

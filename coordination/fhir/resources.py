@@ -128,9 +128,15 @@ def care_team_resource(patient) -> dict:
 COURSE_STATUS = {"planned": "draft", "active": "active", "completed": "completed", "stopped": "revoked"}
 
 
-def _cycle_status(cycle, today: dt.date) -> str:
+def _cycle_status(cycle, today: dt.date, stopped_for_good_at: dt.datetime | None) -> str:
     if cycle.ended_early_at is not None:
         return "stopped"
+    if stopped_for_good_at is not None and (
+        cycle.infusion_ends_at is None or cycle.infusion_ends_at > stopped_for_good_at
+    ):
+        # The course stopped for good before this cycle's infusion ran: it will never be given,
+        # and its dates, frozen at the stop, must not read as scheduled or, once past, completed.
+        return "cancelled"
     if today < cycle.start_date:
         return "scheduled"
     if cycle.infusion_end_date is not None and today > cycle.infusion_end_date:
@@ -139,7 +145,8 @@ def _cycle_status(cycle, today: dt.date) -> str:
 
 
 def care_plan_resource(course) -> dict:
-    """The course as a CarePlan, its cycles as activities (status from the unit's calendar)."""
+    """The course as a CarePlan, its cycles as activities (status from the unit's calendar, and
+    from the stop for good that the catalogue's queryset annotates as `stopped_for_good_at`)."""
     today = timezone.localdate(timezone.now(), course.patient.unit.zone)
     return resource(
         "CarePlan",
@@ -147,7 +154,9 @@ def care_plan_resource(course) -> dict:
         status=COURSE_STATUS[course.status],
         intent="plan",
         title=f"{course.get_regimen_display()}: {course.get_indication_display()}",
-        description=f"{course.planned_cycles} planned cycle(s), bags of {course.bag_hours} h",
+        # Both bag lengths, as the course page gives them: the pump rate follows the bag's length.
+        description=f"{course.planned_cycles} planned cycle(s); bags of {course.inpatient_bag_hours} h in hospital "
+        f"and {course.bag_hours} h outside hospital",
         subject=ref("Patient", course.patient_id),
         period={"start": course.start_date.isoformat()},
         careTeam=[ref("CareTeam", course.patient_id)],
@@ -155,7 +164,7 @@ def care_plan_resource(course) -> dict:
             {
                 "detail": {
                     "code": codes.concept(codes.CYCLE_ACTIVITY, text=f"Cycle {cycle.number}"),
-                    "status": _cycle_status(cycle, today),
+                    "status": _cycle_status(cycle, today, course.stopped_for_good_at),
                     "description": f"Cycle {cycle.number} ({cycle.get_phase_display()}): "
                     f"{cycle.infusion_days} days of infusion",
                     "scheduledPeriod": {
@@ -205,7 +214,20 @@ def encounter_resource(event) -> dict:
 def checklist_task_status(task) -> str:
     if task.status == "open":
         return "accepted" if task.assignee_id else "ready"
+    if task.status == "done" and task.hard_stop_failed:
+        # Its answer is recorded but failed the item's hard stop, and the event waits on it: not
+        # the completed check that a reader would act on.
+        return "failed"
     return {"done": "completed", "not_applicable": "cancelled", "cancelled": "cancelled"}[task.status]
+
+
+def checklist_task_business_status(task) -> str:
+    """As the worklist words a done task: its hard stop failed, or its second check still owed."""
+    if task.status == "done" and task.hard_stop_failed:
+        return "Hard stop failed: blocks the event"
+    if task.awaits_verification:
+        return "Done, awaiting verification"
+    return task.get_status_display()
 
 
 def checklist_task_resource(task) -> dict:
@@ -216,7 +238,7 @@ def checklist_task_resource(task) -> dict:
         statusReason=(
             {"text": f"Not applicable: {task.not_applicable_reason}"} if task.status == "not_applicable" else None
         ),
-        businessStatus={"text": task.get_status_display()},
+        businessStatus={"text": checklist_task_business_status(task)},
         intent="order",
         code=codes.concept(codes.TASK_CHECKLIST),
         description=task.text,
@@ -317,8 +339,11 @@ def alert_acknowledgement_resource(alert) -> dict:
 
 
 def _code(definition) -> dict:
-    system, code, display, _unit = definition
-    return codes.concept(codes.coding(system, code, display), text=display)
+    codings = [
+        codes.coding(system, code, display)
+        for system, code, display, _unit in (definition, *codes.ALSO_CODED.get(definition, ()))
+    ]
+    return codes.concept(*codings, text=definition[2])
 
 
 def _quantity(definition, value) -> dict:
@@ -358,7 +383,7 @@ def assessment_observations(assessment) -> list[dict]:
     """An assessment's vital signs, its ICE score (when all five parts were scored) and its CRS
     and ICANS grades (preliminary until the oncologist confirms them, then final)."""
 
-    def observation(suffix, definition, category, status="final", **value):
+    def observation(suffix, definition, category, status="final", performers=(assessment.recorded_by,), **value):
         return resource(
             "Observation",
             f"assessment-{assessment.pk}-{suffix}",
@@ -368,7 +393,7 @@ def assessment_observations(assessment) -> list[dict]:
             subject=ref("Patient", assessment.patient_id),
             encounter=ref("Encounter", assessment.event_id) if assessment.event_id else None,
             effectiveDateTime=instant(assessment.assessed_at),
-            performer=[person(assessment.recorded_by)],
+            performer=[person(performer) for performer in performers],
             **value,
         )
 
@@ -390,8 +415,15 @@ def assessment_observations(assessment) -> list[dict]:
     if assessment.ice_score is not None:
         found.append(observation("ice", codes.ICE_SCORE, SURVEY, valueInteger=assessment.ice_score))
     grade_status = "final" if assessment.is_confirmed else "preliminary"
-    found.append(observation("crs", codes.CRS_GRADE, SURVEY, grade_status, valueInteger=assessment.crs))
-    found.append(observation("icans", codes.ICANS_GRADE, SURVEY, grade_status, valueInteger=assessment.icans))
+    # A confirmed grade is the oncologist's (they grade, and may change the computed grade): named
+    # first, before the nurse who recorded the assessment (once, when they are the same person).
+    graders = (assessment.confirmed_by, assessment.recorded_by) if assessment.is_confirmed else ()
+    graders = tuple(dict.fromkeys(graders)) or (assessment.recorded_by,)
+    for suffix, definition, grade in (
+        ("crs", codes.CRS_GRADE, assessment.crs),
+        ("icans", codes.ICANS_GRADE, assessment.icans),
+    ):
+        found.append(observation(suffix, definition, SURVEY, grade_status, graders, valueInteger=grade))
     return found
 
 

@@ -194,15 +194,31 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(BaseGroupAdmin):
+    """A group's permissions are those of each of its members: a change to them, or the group's
+    removal, is logged as a change to a user's would be."""
+
     def save_related(self, request, form, formsets, change):
-        # A group's permissions are those of each of its members: a change is logged as a user's is.
-        before = {"permissions": _permission_names(form.instance.permissions) if change else set()}
+        before = _permission_names(form.instance.permissions) if change else set()
         super().save_related(request, form, formsets, change)
-        if changed := _rights_changed(before, {"permissions": _permission_names(form.instance.permissions)}):
-            audit_record(
-                action=AuditEvent.Action.PERMISSION_CHANGE,
-                object_type="auth.group",
-                object_id=form.instance.pk,
-                detail={"event": "group_rights_changed", "group": form.instance.name, **changed},
-                request=request,
-            )
+        _log_group_rights(request, form.instance, before, _permission_names(form.instance.permissions))
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Group.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        held = [(group.pk, group.name, _permission_names(group.permissions)) for group in queryset]
+        super().delete_queryset(request, queryset)
+        for pk, name, permissions in held:
+            _log_group_rights(request, Group(pk=pk, name=name), permissions, set(), deleted=True)
+
+
+def _log_group_rights(request, group: Group, before: set[str], after: set[str], *, deleted: bool = False) -> None:
+    changed = _rights_changed({"permissions": before}, {"permissions": after})
+    if changed or deleted:
+        audit_record(
+            action=AuditEvent.Action.PERMISSION_CHANGE,
+            object_type="auth.group",
+            object_id=group.pk,
+            detail={"event": "group_rights_changed", "group": group.name, "deleted": deleted, **changed},
+            request=request,
+        )

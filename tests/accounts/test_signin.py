@@ -531,3 +531,16 @@ def test_giving_a_user_admin_permissions_or_a_group_in_the_admin_is_written_to_t
 
     client.post(reverse("admin:accounts_user_change", args=[nurse.pk]), change_form_data(client, nurse))
     assert AuditEvent.objects.filter(detail__event="admin_rights_changed").count() == 1  # nothing changed
+
+
+def test_deleting_a_group_in_the_admin_is_written_to_the_audit_log(client, admin_user):
+    """Deleting a group takes its permissions from every member."""
+    from django.contrib.auth.models import Group, Permission
+
+    managers = Group.objects.create(name="User managers")
+    managers.permissions.add(Permission.objects.get(codename="change_user"))
+    verified_login(client, admin_user)
+    assert client.post(reverse("admin:auth_group_delete", args=[managers.pk]), {"post": "yes"}).status_code == 302
+    (deleted,) = AuditEvent.objects.filter(detail__event="group_rights_changed")
+    assert (deleted.object_id, deleted.detail["deleted"]) == (str(managers.pk), True)
+    assert deleted.detail["permissions_removed"] == ["accounts.change_user"]

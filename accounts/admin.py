@@ -5,7 +5,9 @@ from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
@@ -14,8 +16,9 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .admin_base import NoWrites
+from .audit import audit_record
 from .forms import AdminLoginForm
-from .models import Organisation, Role, Unit, User
+from .models import AuditEvent, Organisation, Role, Unit, User
 from .services import (
     mfa_reset,
     user_deactivate,
@@ -50,6 +53,30 @@ for _model, _admin_class in (
     (AccessAttempt, AccessAttemptAdmin),
 ):
     _view_only(_model, _admin_class)
+
+
+def _permission_names(permissions) -> set[str]:
+    return {f"{app}.{codename}" for app, codename in permissions.values_list("content_type__app_label", "codename")}
+
+
+def _rights_changed(before: dict[str, set[str]], after: dict[str, set[str]]) -> dict[str, list[str]]:
+    """What was added to and removed from each kind of right ({"groups": {...}, "permissions": {...}})."""
+    changed = {}
+    for kind in before:
+        if added := sorted(after[kind] - before[kind]):
+            changed[f"{kind}_added"] = added
+        if removed := sorted(before[kind] - after[kind]):
+            changed[f"{kind}_removed"] = removed
+    return changed
+
+
+def _user_rights(user: User) -> dict[str, set[str]]:
+    if user.pk is None:
+        return {"groups": set(), "permissions": set()}
+    return {
+        "groups": set(user.groups.values_list("name", flat=True)),
+        "permissions": _permission_names(user.user_permissions),
+    }
 
 
 @admin.register(Organisation)
@@ -103,6 +130,14 @@ class UserAdmin(BaseUserAdmin):
             now = f"made {Role(obj.role).label.lower()}" if obj.role else "given no clinical role"
             user_standing_changed(user=obj, actor=request.user, why=now)
 
+    def save_related(self, request, form, formsets, change):
+        # Groups and permissions live in tables of their own, which no trigger logs: what the admin
+        # site may be used for by this user is a permission change all the same.
+        before = _user_rights(User.objects.get(pk=form.instance.pk)) if change else _user_rights(User())
+        super().save_related(request, form, formsets, change)
+        if changed := _rights_changed(before, _user_rights(form.instance)):
+            log_event(request, "admin_rights_changed", subject=form.instance, **changed)
+
     @transaction.atomic  # the new password, the revoked tokens and the log's row, or none of them
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
@@ -151,4 +186,39 @@ class UserAdmin(BaseUserAdmin):
         self.message_user(
             request,
             f"Reset two-step sign-in of {queryset.count()} user(s). Those who must use it set it up at next sign-in.",
+        )
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    """A group's permissions are those of each of its members: a change to them, or the group's
+    removal, is logged as a change to a user's would be."""
+
+    def save_related(self, request, form, formsets, change):
+        before = _permission_names(form.instance.permissions) if change else set()
+        super().save_related(request, form, formsets, change)
+        _log_group_rights(request, form.instance, before, _permission_names(form.instance.permissions))
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Group.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        held = [(group.pk, group.name, _permission_names(group.permissions)) for group in queryset]
+        super().delete_queryset(request, queryset)
+        for pk, name, permissions in held:
+            _log_group_rights(request, Group(pk=pk, name=name), permissions, set(), deleted=True)
+
+
+def _log_group_rights(request, group: Group, before: set[str], after: set[str], *, deleted: bool = False) -> None:
+    changed = _rights_changed({"permissions": before}, {"permissions": after})
+    if changed or deleted:
+        audit_record(
+            action=AuditEvent.Action.PERMISSION_CHANGE,
+            object_type="auth.group",
+            object_id=group.pk,
+            detail={"event": "group_rights_changed", "group": group.name, "deleted": deleted, **changed},
+            request=request,
         )

@@ -7,13 +7,16 @@ in a URL carries no patient information). Every export is itself written to the 
 import json
 
 import django_filters
+from django import forms
 from django.core.paginator import Paginator
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from django.shortcuts import render
 
 from .audit import audit_record, logs_read, shows
 from .csv_export import csv_response
 from .filters import PeriodFilterSet, period_filters
-from .models import AuditEvent, audit_action_choices
+from .models import AuditEvent, User, audit_action_choices
 from .permissions import READ_AUDIT_LOG, ability_required
 
 PAGE_SIZE = 100
@@ -34,9 +37,15 @@ CSV_COLUMNS = [
 ]
 
 
+class IdFilter(django_filters.NumberFilter):
+    """An id: a whole number ("7.5" is refused, not rounded down to another record's 7)."""
+
+    field_class = forms.IntegerField
+
+
 class AuditFilter(PeriodFilterSet):
-    user = django_filters.CharFilter(label="User name", field_name="actor_username", lookup_expr="iexact")
-    patient = django_filters.NumberFilter(label="Patient id", field_name="patient_id", min_value=1)
+    user = django_filters.CharFilter(label="User name", method="by_user")
+    patient = IdFilter(label="Patient id", field_name="patient_id", min_value=1)
     action = django_filters.ChoiceFilter(label="Action", choices=audit_action_choices, empty_label="Any")
     outcome = django_filters.ChoiceFilter(label="Outcome", choices=AuditEvent.Outcome.choices, empty_label="Any")
     start, end = period_filters("at", start_label="From (date)", end_label="To (date, included)")
@@ -44,6 +53,14 @@ class AuditFilter(PeriodFilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+
+    def by_user(self, queryset, name, value):
+        """What the user did, and the failed sign-ins as them, which have no actor (nobody was
+        signed in): a wrong password or a lockout names the user name tried in its detail, a
+        refused API token names its user as the record."""
+        users = User.objects.filter(username__iexact=value).values_list(Cast("pk", CharField()))
+        as_them = Q(detail__username__iexact=value) | Q(object_type="accounts.user", object_id__in=users)
+        return queryset.filter(Q(actor_username__iexact=value) | Q(actor_id__isnull=True) & as_them)
 
 
 def shown_detail(event: AuditEvent):
@@ -90,6 +107,9 @@ def audit_log(request):
     filterset = _filtered(request)
     valid = filterset.is_valid()
     events = filterset.qs if valid else AuditEvent.objects.none()
+    upto = _upto(request)
+    if upto is not None:
+        events = events.filter(id__lte=upto)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page:
         event.shown_detail = detail_text(shown_detail(event))
@@ -98,8 +118,26 @@ def audit_log(request):
     shows(request, filters=_filters_asked(filterset) if valid else {}, page=page.number, patients=shown)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filter": filterset, "page": page, "query": query.urlencode()}
+    query.pop(UPTO, None)
+    pages_query = query.copy()
+    if upto is None and page.object_list:
+        upto = page[0].pk if page.number == 1 else events.values_list("pk", flat=True).first()
+    if upto is not None:
+        pages_query[UPTO] = str(upto)
+    context = {"filter": filterset, "page": page, "query": query.urlencode(), "pages_query": pages_query.urlencode()}
     return render(request, "accounts/audit_log.html", context)
+
+
+# The newest row of the pages being read: rows are counted from the top of the log, where every
+# read of a page (its own row) and the hospital's work add rows between two pages; counted from a
+# top that moved, the "Older" page began with rows of the page already read.
+UPTO = "upto"
+
+
+def _upto(request) -> int | None:
+    """The newest row id that the pages of this reading show (UPTO), or None for the log's top now."""
+    value = request.GET.get(UPTO, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @ability_required(READ_AUDIT_LOG)

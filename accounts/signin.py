@@ -116,6 +116,8 @@ AUDITED_EVENTS = {
     "recovery_codes_replaced": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
     "password_changed": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
     "sessions_ended": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
+    # Groups and Django permissions given or taken in the admin (their tables have no trigger).
+    "admin_rights_changed": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
     # An admin lifting a lockout early (admin action "Unlock sign-in"): who may sign in changed.
     "unlocked": (AuditEvent.Action.PERMISSION_CHANGE, AuditEvent.Outcome.SUCCESS),
     # An API token that names a user but may not be used (revoked, expired, the user deactivated,

@@ -1,6 +1,7 @@
 """The audit log: a row for every kind of action, append-only (its seals: test_audit_seal.py)."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import DatabaseError, connection, models, transaction
@@ -361,3 +362,70 @@ def test_a_year_out_of_range_is_a_field_error_not_a_500():
     with pytest.raises(django_forms.ValidationError, match="9999 is a typo"):
         field.clean("9999-12-31T23:59")
     assert field.clean("2027-01-04T08:00").year == 2027
+
+
+def test_a_filter_that_matches_nothing_says_so(client, admin_user, some_events):
+    """An empty page of results is falsy: the page showed the filters and nothing under them, no
+    "0 rows", no "No audit events match", as if the search had not run."""
+    verified_login(client, admin_user)
+    page = client.get(reverse("audit:log"), {"patient": 424242})
+    assert page.status_code == 200
+    assert "0 rows." in page.text and "No audit events match these filters." in page.text
+
+
+def test_the_user_filter_finds_the_failed_sign_ins_and_lockout_against_that_name(client, admin_user, nurse):
+    """A failed sign-in and a lockout have no actor (nobody signed in): the name tried is in their
+    detail. Filtering by "nurse" to see who tried her password found nothing."""
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "Nurse", "password": "wrong"}, REMOTE_ADDR="10.9.9.9")
+    client.post(reverse("login"), {"username": "nurse2", "password": "wrong"}, REMOTE_ADDR="10.8.8.8")
+    verified_login(client, admin_user)
+    page = client.get(reverse("audit:log"), {"user": "nurse"})
+    shown = [(event.action, event.detail.get("username")) for event in page.context["page"]]
+    assert shown.count((Action.LOGIN_FAILED, "Nurse")) == 5
+    assert (Action.LOCKOUT, "Nurse") in shown
+    assert all(name == "Nurse" for _, name in shown)  # not nurse2's
+    export = client.get(reverse("audit:export"), {"user": "nurse", "action": "lockout"})
+    assert len(b"".join(export.streaming_content).decode("utf-8-sig").splitlines()) == 2
+
+
+def test_a_refused_token_is_found_under_its_users_name(client, admin_user, nurse):
+    """A refused (revoked) token is a failed sign-in of its user, logged without an actor."""
+    from accounts.services import token_create, token_revoke
+
+    token, secret = token_create(user=nurse, name="Sync", days=30, second_step_passed=False, actor=nurse)
+    token_revoke(token=token, actor=nurse)
+    assert client.get("/api/v1/tasks/", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    verified_login(client, admin_user)
+    page = client.get(reverse("audit:log"), {"user": "nurse", "action": "login_failed"})
+    assert [event.detail.get("event") for event in page.context["page"]] == ["token_refused"]
+
+
+@pytest.mark.parametrize("patient", ["7.5", "1e1"])
+def test_a_patient_id_that_is_not_a_whole_number_is_refused_at_its_field(client, admin_user, some_events, patient):
+    """A patient id of "7.5" was read as a decimal and rounded down to patient 7, whose rows were shown under it."""
+    verified_login(client, admin_user)
+    page = client.get(reverse("audit:log"), {"patient": patient})
+    assert page.context["filter"].form.errors["patient"] == ["Enter a whole number."]
+    assert list(page.context["page"]) == []
+
+
+def test_the_older_page_starts_after_the_last_row_of_the_page_before(client, admin_user):
+    """Reading a page writes a row at the top of the log, and the hospital writes more meanwhile:
+    the "Older" page, counted from the new top, began with rows of the page already read."""
+    from accounts.audit_report import PAGE_SIZE
+
+    for number in range(PAGE_SIZE + 20):
+        audit_record(action=Action.VIEW, object_type="patients.patient", object_id=number)
+    verified_login(client, admin_user)
+    first = client.get(reverse("audit:log"))
+    audit_record(action=Action.VIEW, object_type="patients.patient", object_id="meanwhile")
+    older = re.search(r'href="\?([^"]*page=2)"', first.text)[1].replace("&amp;", "&")
+    second = client.get(f"{reverse('audit:log')}?{older}")
+    last_seen = list(first.context["page"])[-1].pk
+    assert list(second.context["page"])[0].pk < last_seen
+    assert [event.pk for event in second.context["page"]] == sorted(
+        AuditEvent.objects.filter(pk__lt=last_seen).values_list("pk", flat=True), reverse=True
+    )
+    # The export offered beside the pages is of the filters, not of the moment
+    assert "upto" not in re.search(r'href="(/[^"]*export[^"]*)"', second.text)[1]

@@ -496,3 +496,51 @@ def test_a_session_outlives_a_flushed_cache(client, nurse):
     cache.clear()
     response = client.get(reverse("home"))
     assert response.status_code == 200 and response.wsgi_request.user == nurse
+
+
+def test_giving_a_user_admin_permissions_or_a_group_in_the_admin_is_written_to_the_audit_log(client, nurse, admin_user):
+    """The user's columns are logged by their table's trigger, but groups and permissions live in
+    other tables: a staff member given the right to change users (or a group that has it) left no
+    trace in the audit log."""
+    from django.contrib.auth.models import Group, Permission
+
+    managers = Group.objects.create(name="User managers")
+    change_user = Permission.objects.get(codename="change_user")
+    verified_login(client, admin_user)
+    data = change_form_data(client, nurse, groups=[managers.pk], user_permissions=[change_user.pk])
+    assert client.post(reverse("admin:accounts_user_change", args=[nurse.pk]), data).status_code == 302
+    (granted,) = AuditEvent.objects.filter(detail__event="admin_rights_changed")
+    assert (granted.action, granted.actor_username, granted.object_id) == (
+        AuditEvent.Action.PERMISSION_CHANGE,
+        "admin",
+        str(nurse.pk),
+    )
+    assert granted.detail["groups_added"] == ["User managers"]
+    assert granted.detail["permissions_added"] == ["accounts.change_user"]
+
+    group_change = reverse("admin:auth_group_change", args=[managers.pk])
+    delete_patient = Permission.objects.get(codename="delete_user")
+    client.post(group_change, {"name": "User managers", "permissions": [change_user.pk, delete_patient.pk]})
+    (widened,) = AuditEvent.objects.filter(detail__event="group_rights_changed")
+    assert (widened.action, widened.object_type, widened.object_id) == (
+        AuditEvent.Action.PERMISSION_CHANGE,
+        "auth.group",
+        str(managers.pk),
+    )
+    assert widened.detail["permissions_added"] == ["accounts.change_user", "accounts.delete_user"]
+
+    client.post(reverse("admin:accounts_user_change", args=[nurse.pk]), change_form_data(client, nurse))
+    assert AuditEvent.objects.filter(detail__event="admin_rights_changed").count() == 1  # nothing changed
+
+
+def test_deleting_a_group_in_the_admin_is_written_to_the_audit_log(client, admin_user):
+    """Deleting a group takes its permissions from every member."""
+    from django.contrib.auth.models import Group, Permission
+
+    managers = Group.objects.create(name="User managers")
+    managers.permissions.add(Permission.objects.get(codename="change_user"))
+    verified_login(client, admin_user)
+    assert client.post(reverse("admin:auth_group_delete", args=[managers.pk]), {"post": "yes"}).status_code == 302
+    (deleted,) = AuditEvent.objects.filter(detail__event="group_rights_changed")
+    assert (deleted.object_id, deleted.detail["deleted"]) == (str(managers.pk), True)
+    assert deleted.detail["permissions_removed"] == ["accounts.change_user"]

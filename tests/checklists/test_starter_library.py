@@ -293,6 +293,18 @@ def test_a_bag_said_recorded_is_ticked_only_once_the_bag_is_recorded(db):
     assert set(prepared.values_list("role", "response_kind", "required")) == {(Role.PHARMACIST, "checkbox", True)}
 
 
+def test_where_a_bag_is_recorded_the_patient_is_weighed_before_the_bag_is_due(db):
+    """A bag is recorded only against a weighing of today (CLINICAL.md: "The weight used must be
+    today's weighing"). Found by a review: the restart's weighing was due with its bag, so the
+    pharmacist's task was late by design, and the step-up asked for no weighing at all. The bag
+    change's bag is compounded the day before, on that day's weighing, and asks for none."""
+    prepared = TemplateItem.objects.filter(records="bag_prepared").exclude(version__template__name="Bag change")
+    for bag in prepared.select_related("version__template"):
+        (weight,) = bag.version.items.filter(records=TemplateItem.Records.WEIGHT)
+        assert weight.due_offset_minutes < bag.due_offset_minutes, bag.version.template.name
+        assert (weight.role, weight.required, weight.hard_stop) == (Role.NURSE, True, True)
+
+
 def test_a_heavy_patients_cycle_1_gets_the_weight_band_check_not_the_bsa_one(patient):
     course = CourseFactory(patient=patient)
     course_schedule_build(course=course)

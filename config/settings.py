@@ -44,6 +44,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First: its management commands take the place of django.contrib.auth's (changepassword ends
+    # the user's tokens and calendar links and is logged, as every other password change is).
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -63,7 +66,6 @@ INSTALLED_APPS = [
     "rest_framework",  # the REST API (coordination/api/) and the FHIR server (coordination/fhir/)
     "drf_spectacular",  # the API's OpenAPI schema
     "drf_spectacular_sidecar",  # Swagger UI's files, served from the app (no CDN)
-    "accounts",
     "patients",
     "checklists",
     "coordination",

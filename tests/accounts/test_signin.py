@@ -5,12 +5,14 @@ with time-machine.
 """
 
 import datetime as dt
+import io
 import logging
 
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import DatabaseError
 from django.test import Client as PlainClient
 from django.urls import reverse
@@ -441,6 +443,23 @@ def test_an_admin_setting_someones_password_is_written_to_the_audit_log(client, 
         AuditEvent.Action.PERMISSION_CHANGE,
         "admin",
         str(nurse.pk),
+    )
+
+
+def test_the_changepassword_command_ends_the_tokens_and_is_logged(nurse, monkeypatch):
+    """Found by a review: `manage.py changepassword` (Django's) set the password and nothing more,
+    so a password reset this way because it leaked left the tokens made with it working."""
+    token, _ = token_create(user=nurse, name="Agency sync", days=30, second_step_passed=True, actor=nurse)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a-Much-longer-passphrase-7")
+    call_command("changepassword", nurse.username, stdout=io.StringIO())
+    nurse.refresh_from_db()
+    token.refresh_from_db()
+    assert nurse.check_password("a-Much-longer-passphrase-7") and token.revoked_at is not None
+    changed = AuditEvent.objects.get(detail__event="password_changed")
+    assert (changed.action, changed.object_id, changed.detail["by"]) == (
+        AuditEvent.Action.PERMISSION_CHANGE,
+        str(nurse.pk),
+        "manage.py changepassword",
     )
 
 

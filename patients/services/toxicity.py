@@ -48,10 +48,19 @@ def _screen_errors(assessment: ToxicityAssessment) -> dict[str, str]:
     return errors
 
 
+# How long after an assessment it may still be recorded (a late entry).
+LATE_ENTRY = dt.timedelta(hours=72)
+
+
 def _other_errors(assessment: ToxicityAssessment, now: dt.datetime) -> dict[str, str]:
     errors = {}
     if assessment.assessed_at > now + CLOCK_SKEW:
         errors["assessed_at"] = "An assessment cannot be in the future."
+    elif assessment.assessed_at < now - LATE_ENTRY:
+        # A late entry (the night's checks charted after a downtime) is taken; older is a mistyped
+        # date, which would put the findings in the wrong place in the trend, or alert on old news.
+        hours = int(LATE_ENTRY.total_seconds() // 3600)
+        errors["assessed_at"] = f"An assessment is recorded within {hours} hours of being made: check the date."
     if (
         assessment.systolic_bp is not None
         and assessment.diastolic_bp is not None

@@ -112,6 +112,24 @@ def test_an_assessment_cannot_be_in_the_future(patient, nurse):
     assert refused.value.message_dict["assessed_at"] == ["An assessment cannot be in the future."]
 
 
+def test_a_late_entry_is_taken_but_a_mistyped_date_is_refused(patient, nurse):
+    """Found by a review: back-dated assessments had no lower limit, so a year typed wrong put the
+    findings a year back in the trend. A late entry (charted after a downtime) is still taken."""
+    now = timezone.now()
+    late = assessment_record(
+        patient=patient, actor=nurse, assessed_at=now - dt.timedelta(hours=70), findings=findings(), now=now
+    )
+    assert late.pk is not None
+    with pytest.raises(ValidationError) as refused:
+        assessment_record(
+            patient=patient, actor=nurse, assessed_at=now - dt.timedelta(days=365), findings=findings(), now=now
+        )
+    assert refused.value.message_dict["assessed_at"] == [
+        "An assessment is recorded within 72 hours of being made: check the date."
+    ]
+    assert ToxicityAssessment.objects.count() == 1
+
+
 def test_only_a_nurse_or_oncologist_caring_for_the_patient_records(patient, pharmacist, outsider, oncologist):
     for user in (pharmacist, outsider):
         with pytest.raises(PermissionDenied):

@@ -57,6 +57,12 @@ def roster(ward, coordinator, time_machine):
     return first, second
 
 
+@pytest.fixture
+def night(time_machine):
+    """The night of the assessments (`assess`), without a roster: nobody on call."""
+    time_machine.move_to(NIGHT, tick=False)
+
+
 def assess(patient, nurse, **findings):
     values = {"temperature": Decimal("37.0"), "temperature_unit": "C", **NORMAL_ICE, **findings}
     return assessment_record(patient=patient, actor=nurse, assessed_at=NIGHT - dt.timedelta(minutes=5), findings=values)
@@ -128,7 +134,7 @@ def test_the_coordinator_cannot_take_an_alert_that_an_oncologist_must_answer(
     assert alerts_escalate(now=alert.escalate_at) == [alert.pk]
 
 
-def test_with_no_oncologist_to_reach_the_coordinator_takes_the_alert(patient, nurse, coordinator):
+def test_with_no_oncologist_to_reach_the_coordinator_takes_the_alert(patient, nurse, coordinator, night):
     """No one on call and no oncologist on the care team: whoever it reached answers for it."""
     alert = assess(patient, nurse, ice_orientation=2).alerts.get()
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username}
@@ -215,7 +221,9 @@ def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
     assert "onc0" in recipients(alert, Reminder.Kind.TOXICITY_ALERT)
 
 
-def test_with_no_one_on_call_it_goes_to_the_coordinators_and_the_care_team(patient, nurse, oncologist, coordinator):
+def test_with_no_one_on_call_it_goes_to_the_coordinators_and_the_care_team(
+    patient, nurse, oncologist, coordinator, night
+):
     alert = assess(patient, nurse, ice_orientation=2).alerts.get()
     assert alert.no_one_on_call and alert.escalate_at is not None  # the sweep watches for someone on call
     assert recipients(alert, Reminder.Kind.TOXICITY_ALERT) == {coordinator.username, oncologist.username}

@@ -222,7 +222,8 @@ def digest_work(user, now: dt.datetime) -> DigestWork:
         else:
             line.due += 1
             work.due += 1
-        line.first_due = line.first_due or local_time(task.due_at, zone, now)
+            # Printed beside "due": the first task still to come, never one already overdue.
+            line.first_due = line.first_due or local_time(task.due_at, zone, now)
     work.lines = list(lines.values())
     return work
 

@@ -14,6 +14,7 @@ from accounts.models import AuditEvent, Role, User
 from checklists.models import Task
 from patients.models import Patient
 
+from .content import local_time
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_snooze, hard_stop_recipients
 
@@ -164,7 +165,7 @@ def on_hard_stop_failed(*, task, actor) -> None:
     oncologists hear it at once (or, with none on the team, the unit's coordinators)."""
     patient, event = task.patient, task.event
     who = actor.get_full_name() or actor.username
-    when = timezone.localtime(event.planned_at, patient.unit.zone).strftime("%d %b %H:%M")
+    when = local_time(event.planned_at, patient.unit.zone, timezone.now())  # with its day and zone: read later, elsewhere
     _notify(
         hard_stop_recipients(patient, actor),
         title=f"Hard stop failed: {_named(patient)}",

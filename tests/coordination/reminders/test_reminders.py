@@ -445,6 +445,24 @@ def test_the_daily_digest_comes_at_the_chosen_hour_in_the_units_time_zone_once_a
     assert len(reminders(kind=Kind.DIGEST)) == 1
 
 
+def test_the_digest_gives_a_patients_next_due_time_not_the_time_of_what_is_already_overdue(event, cast):
+    """"1 overdue, 1 due, first at 08:45" read at 08:50 sends the nurse to work that is not due:
+    the time beside "due" is the first task still to come."""
+    from coordination.reminders.content import digest_work
+
+    now = EVENT_AT - dt.timedelta(minutes=10)  # the temperature (due 08:45) overdue, the pump due at 09:00
+    (line,) = digest_work(cast["nurse"], now).lines
+    assert (line.overdue, line.due) == (1, 1)
+    assert line.first_due == "Wed 14 Jan 09:00 EST"
+
+
+def test_a_failed_hard_stops_bell_gives_the_events_day_and_zone(event, cast):
+    """A message is read later than it is sent, maybe on another clock: the event's time says both."""
+    task_complete(task=task(event, "Temperature"), actor=cast["nurse"], value="39", confirmed=True)
+    (told,) = Notification.objects.filter(title__startswith="Hard stop failed")
+    assert "of Wed 14 Jan 09:00 EST is blocked" in told.body
+
+
 def test_the_digest_keeps_its_wall_clock_hour_across_daylight_saving_and_skips_a_day_without_work(patient, nurse, run):
     reminder_preference_update(user=nurse, email=True, digest_hour=7, actor=nurse)
     seven_edt = dt.datetime(2026, 3, 9, 11, 0, tzinfo=UTC)  # the day after the clocks went forward

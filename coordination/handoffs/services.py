@@ -28,6 +28,7 @@ from patients.models import CareEvent, Patient
 from patients.services import access_grant_close, access_grant_open
 
 from ..models import Notification
+from ..reminders.content import patient_label
 from . import policy
 from .models import (
     ACTION_MAX,
@@ -281,16 +282,21 @@ def _take(
 
 
 def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None:
-    """Tell `users` in the bell, naming the patient by name and MRN (behind sign-in: the bell may)."""
-    link = f"/handoffs/{handoff.pk}/"
-    body = f"{handoff.patient} · {body}"
+    """Tell `users` in the bell, naming the patient by name and MRN (behind sign-in: the bell may).
+
+    One who no longer sees the patient (the receiving side once a cancel or a withdrawal closed its
+    window) would have that notification hidden and retired, and never read that the handoff is
+    off: theirs names the patient as an email does (initials, the MRN's last 4 characters) and
+    links nowhere, since the handoff's page no longer opens for them."""
+    users = list(users)
+    seeing = {user.pk for user in users if Patient.objects.visible_to(user).filter(pk=handoff.patient_id).exists()}
     Notification.objects.bulk_create(
         Notification(
             recipient=user,
             title=title[:200],
-            body=body,
-            link=link,
-            patient_id=handoff.patient_id,
+            body=f"{handoff.patient if user.pk in seeing else patient_label(handoff.patient)} · {body}",
+            link=f"/handoffs/{handoff.pk}/" if user.pk in seeing else "",
+            patient_id=handoff.patient_id if user.pk in seeing else None,
             created_at=now or timezone.now(),
         )
         for user in users

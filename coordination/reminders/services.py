@@ -14,7 +14,7 @@ from accounts.models import AuditEvent, Role, User
 from checklists.models import Task
 from patients.models import Patient
 
-from .content import local_time
+from .content import local_time, patient_label
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_snooze, hard_stop_recipients
 
@@ -151,13 +151,16 @@ def on_transfer(*, transfer) -> None:
     coordinators = User.objects.filter(
         role=Role.COORDINATOR, is_active=True, unit_id__in=[transfer.from_unit_id, transfer.to_unit_id]
     ).exclude(pk=by.pk)
-    _notify(
-        coordinators.values_list("pk", flat=True),
-        title=f"Transfer: {_named(patient)}",
-        body=f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}",
-        link=f"/patients/{patient.pk}/",
-        patient=patient,
-    )
+    body = f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}"
+    seeing = Patient.objects.filter(pk=patient.pk)
+    told, left_behind = [], []
+    for coordinator in coordinators:
+        (told if seeing.visible_to(coordinator).exists() else left_behind).append(coordinator.pk)
+    _notify(told, title=f"Transfer: {_named(patient)}", body=body, link=f"/patients/{patient.pk}/", patient=patient)
+    # The old unit's coordinators no longer see the patient: a notification naming them would be
+    # hidden and retired unread. Theirs names the patient as an email does, and links nowhere
+    # (the record now 404s for them).
+    _notify(left_behind, title=f"Transfer: {patient_label(patient)}", body=body, link="", patient=None)
 
 
 def on_hard_stop_failed(*, task, actor) -> None:

@@ -131,6 +131,17 @@ def _named(patient) -> str:
     return f"{patient.family_name}, {patient.given_name} ({patient.mrn})"
 
 
+def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
+    """The patients layer's hook: a moved event's tasks moved with it, and the bell notifications
+    of their reminders give the old times ("Overdue since Wed 09:00" for work now due Thursday):
+    the unread ones leave the count, and the sweep reminds again at the new times. (A cancelled
+    event's tasks are cancelled: their notifications read as resolved already.)"""
+    if moved:
+        Notification.objects.filter(read_at__isnull=True, task__event__in=[event.pk for event in moved]).update(
+            read_at=timezone.now()
+        )
+
+
 def on_course_stopped(*, course, reason: str, actor) -> None:
     """The patients layer's hook: tell the care team that a course stopped for good."""
     patient = course.patient

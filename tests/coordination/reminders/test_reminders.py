@@ -232,6 +232,25 @@ def test_a_moved_task_is_reminded_at_its_new_time_and_the_old_reminder_is_skippe
     assert new.state == Reminder.State.SENT
 
 
+def test_a_moved_events_bell_notifications_of_its_old_time_leave_the_count(event, cast, run, client):
+    """"Overdue since Wed 09:00" stays on the nurse's bell, New, after the start was put off to
+    Thursday: it sends her to work that is not due. The sweep reminds again at the new time."""
+    from coordination.reminders.selectors import unread_count
+
+    nurse = cast["nurse"]
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=nurse)
+    run(EVENT_AT)
+    assert unread_count(nurse) == 2  # due soon, overdue
+    event_move(event=event, planned_at=EVENT_AT + dt.timedelta(days=1))
+    assert unread_count(nurse) == 0
+    client.force_login(nurse)
+    assert "New</span> <a" not in client.get(reverse("notifications")).content.decode()
+    run(EVENT_AT + dt.timedelta(days=1, hours=-2))
+    (now_due,) = Notification.objects.filter(recipient=nurse, read_at__isnull=True, task=pump)
+    assert now_due.title == "Due Thu 15 Jan 09:00 EST: Pump programmed and locked"
+
+
 def test_a_cancelled_event_gets_no_reminders(event, cast, django_capture_on_commit_callbacks, run, time_machine):
     time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
@@ -268,6 +268,8 @@ def _take(
     handoff = _locked(handoff)
     decide(actor, handoff).enforce()
     detail = work(handoff) if work else ""
+    if handoff.status == Status.SENT and step.target != Status.SENT:
+        _asks_to_acknowledge_answered(handoff, now)
     handoff.status = step.target
     if step.by:
         setattr(handoff, step.by, actor)
@@ -279,6 +281,21 @@ def _take(
     handoff.save()
     _log(handoff, actor, step.activity, detail, now)
     return handoff
+
+
+# The bell's notifications that ask for a handoff's acknowledgement: its sending (_notify below), the
+# reminder at its deadline and that reminder's escalation (coordination/reminders/content.py).
+ASKS_TO_ACKNOWLEDGE = ("Handoff to acknowledge", "Handoff not acknowledged")
+
+
+def _asks_to_acknowledge_answered(handoff: Handoff, now: dt.datetime) -> None:
+    """The handoff no longer waits for its acknowledgement (acknowledged, returned, cancelled,
+    withdrawn): the notifications asking for it are marked read for everyone they reached, so that
+    nobody's bell still counts a call to chase an answer that came (as a taken alert's are)."""
+    asks = Q()
+    for title in ASKS_TO_ACKNOWLEDGE:
+        asks |= Q(title__startswith=title)
+    Notification.objects.filter(asks, link=f"/handoffs/{handoff.pk}/", read_at__isnull=True).update(read_at=now)
 
 
 def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None:
@@ -504,6 +521,8 @@ def handoffs_withdraw(*, events: Sequence[CareEvent], now: dt.datetime | None = 
     )
     for handoff in withdrawn:
         was_sent = handoff.status != Status.DRAFT and handoff.status != Status.RETURNED
+        if handoff.status == Status.SENT:
+            _asks_to_acknowledge_answered(handoff, now)
         reason = f"Withdrawn by the tracker: its {handoff.event.get_kind_display().lower()} was cancelled"
         reason = f"{reason} ({handoff.event.note})" if handoff.event.note else reason
         if handoff.access_grant_id:

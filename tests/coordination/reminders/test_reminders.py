@@ -426,6 +426,33 @@ def test_a_handoff_not_acknowledged_reminds_the_receiving_unit_then_escalates(ev
     assert bell.link == f"/handoffs/{handoff.pk}/"
 
 
+def test_an_acknowledged_handoffs_reminders_leave_everyones_bell(event, cast, home, run):
+    """Acknowledged by one home nurse, the handoff's "to acknowledge" and "not acknowledged"
+    notifications no longer stand New on her colleagues', the coordinators' and the sender's
+    bells, asking them to chase an answer that came (as an acknowledged alert's do)."""
+    from coordination.handoffs.services import handoff_acknowledge
+    from coordination.reminders.selectors import unread_count
+    from patients.services import access_grant_open
+
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    handoff = sent_handoff(event, cast, home, acknowledge_by=deadline)
+    run(deadline + dt.timedelta(hours=1))
+    told = [home["homenurse"], home["homecoord"], cast["coord"], cast["nurse"]]
+    assert all(Notification.objects.filter(recipient=user, link=f"/handoffs/{handoff.pk}/") for user in told)
+    before = {user.username: unread_count(user) for user in told}
+
+    handoff.access_grant = access_grant_open(patient=handoff.patient, unit=home["unit"], reason="Handoff")
+    handoff.save(update_fields=["access_grant"])
+    handoff_acknowledge(handoff=handoff, actor=home["homenurse"])
+    handoff_ones = {
+        user.username: Notification.objects.filter(recipient=user, link=f"/handoffs/{handoff.pk}/").count()
+        for user in told
+    }
+    assert {user.username: unread_count(user) for user in told} == {
+        name: before[name] - handoff_ones[name] for name in before
+    }
+
+
 def test_a_handoff_addressed_to_a_person_reminds_that_person_and_an_acknowledged_one_nobody(
     event, cast, home, django_capture_on_commit_callbacks, run, time_machine
 ):

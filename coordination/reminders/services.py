@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audited
@@ -14,7 +15,7 @@ from accounts.models import AuditEvent, Role, User
 from checklists.models import Task
 from patients.models import Patient
 
-from .content import local_time, patient_label
+from .content import GATE_TITLE, local_time, patient_label
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_snooze, hard_stop_recipients
 
@@ -134,12 +135,17 @@ def _named(patient) -> str:
 def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
     """The patients layer's hook: a moved event's tasks moved with it, and the bell notifications
     of their reminders give the old times ("Overdue since Wed 09:00" for work now due Thursday):
-    the unread ones leave the count, and the sweep reminds again at the new times. (A cancelled
-    event's tasks are cancelled: their notifications read as resolved already.)"""
+    the unread ones leave the count, and the sweep reminds again at the new times; so do the
+    warnings that a moved or cancelled event is not ready ("Not ready, starts Wed 09:00"). (A
+    cancelled event's tasks are cancelled: their notifications read as resolved already.)"""
+    if not (moved or cancelled):
+        return
+    now = timezone.now()
+    unread = Notification.objects.filter(read_at__isnull=True)
     if moved:
-        Notification.objects.filter(read_at__isnull=True, task__event__in=[event.pk for event in moved]).update(
-            read_at=timezone.now()
-        )
+        unread.filter(task__event__in=[event.pk for event in moved]).update(read_at=now)
+    links = [reverse("event_detail", args=[event.pk]) for event in [*moved, *cancelled]]
+    unread.filter(task__isnull=True, title__startswith=GATE_TITLE, link__in=links).update(read_at=now)
 
 
 def on_course_stopped(*, course, reason: str, actor) -> None:

@@ -376,6 +376,23 @@ def test_an_event_within_24_hours_that_is_not_ready_warns_the_roles_that_block_i
     assert Reminder.objects.filter(kind=Kind.GATE_NOT_READY).count() == 2
 
 
+@pytest.mark.parametrize("change", ["cancel", "move"])
+def test_a_cancelled_or_moved_events_not_ready_warning_leaves_the_bell(event, cast, run, change):
+    """"Not ready, starts Wed 09:00" stood New on the pharmacist's bell after the start was called
+    off or put off: a warning about a start that no longer comes at that time."""
+    from coordination.reminders.selectors import unread_count
+
+    run(EVENT_AT - dt.timedelta(hours=24))
+    pharmacist = cast["pharmacist"]
+    assert Notification.objects.filter(recipient=pharmacist, title__startswith="Not ready", read_at=None).exists()
+    if change == "cancel":
+        event_cancel(event=event, reason="Admission postponed", actor=cast["oncologist"])
+    else:
+        event_move(event=event, planned_at=EVENT_AT + dt.timedelta(days=2))
+    assert not Notification.objects.filter(recipient=pharmacist, title__startswith="Not ready", read_at=None).exists()
+    assert unread_count(pharmacist) == 0
+
+
 def test_a_ready_event_warns_nobody(event, cast, run):
     for item_task in Task.objects.filter(event=event):
         actor = {"nurse": cast["nurse"], "pharmacist": cast["pharmacist"], "oncologist": cast["oncologist"]}

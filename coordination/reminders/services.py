@@ -185,7 +185,8 @@ def on_hard_stop_failed(*, task, actor) -> None:
     oncologists hear it at once (or, with none on the team, the unit's coordinators)."""
     patient, event = task.patient, task.event
     who = actor.get_full_name() or actor.username
-    when = local_time(event.planned_at, patient.unit.zone, timezone.now())  # with its day and zone: read later, elsewhere
+    # With its day and zone, as every reminder: a message is read later, maybe on another clock.
+    when = local_time(event.planned_at, patient.unit.zone, timezone.now())
     _notify(
         hard_stop_recipients(patient, actor),
         title=f"Hard stop failed: {_named(patient)}",

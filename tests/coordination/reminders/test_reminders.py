@@ -233,7 +233,7 @@ def test_a_moved_task_is_reminded_at_its_new_time_and_the_old_reminder_is_skippe
 
 
 def test_a_moved_events_bell_notifications_of_its_old_time_leave_the_count(event, cast, run, client):
-    """"Overdue since Wed 09:00" stays on the nurse's bell, New, after the start was put off to
+    """An "Overdue since Wed 09:00" stays on the nurse's bell, New, after the start was put off to
     Thursday: it sends her to work that is not due. The sweep reminds again at the new time."""
     from coordination.reminders.selectors import unread_count
 
@@ -378,7 +378,7 @@ def test_an_event_within_24_hours_that_is_not_ready_warns_the_roles_that_block_i
 
 @pytest.mark.parametrize("change", ["cancel", "move"])
 def test_a_cancelled_or_moved_events_not_ready_warning_leaves_the_bell(event, cast, run, change):
-    """"Not ready, starts Wed 09:00" stood New on the pharmacist's bell after the start was called
+    """A "Not ready, starts Wed 09:00" stood New on the pharmacist's bell after the start was called
     off or put off: a warning about a start that no longer comes at that time."""
     from coordination.reminders.selectors import unread_count
 
@@ -509,7 +509,7 @@ def test_the_daily_digest_comes_at_the_chosen_hour_in_the_units_time_zone_once_a
 
 
 def test_the_digest_gives_a_patients_next_due_time_not_the_time_of_what_is_already_overdue(event, cast):
-    """"1 overdue, 1 due, first at 08:45" read at 08:50 sends the nurse to work that is not due:
+    """A digest's "1 overdue, 1 due, first at 08:45" read at 08:50 sends the nurse to work that is not due:
     the time beside "due" is the first task still to come."""
     from coordination.reminders.content import digest_work
 

@@ -22,6 +22,7 @@ class CoordinationConfig(AppConfig):
         from .handoffs.services import handoffs_follow_transfer
         from .handoffs.services import on_events_changed as withdraw_handoffs_of_cancelled_events
         from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
+        from .reminders.services import on_events_changed as retire_notifications_of_moved_events
         from .watch.services import alerts_follow_transfer, on_watch_signal
 
         register_course_stopped_listener(on_course_stopped)
@@ -41,3 +42,6 @@ class CoordinationConfig(AppConfig):
         register_credentials_revoker(feed_keys_revoke)
         # A handoff whose discharge is called off (or whose course stopped for good) is withdrawn.
         register_events_listener(withdraw_handoffs_of_cancelled_events)
+        # A moved event's reminders named its old times, a cancelled one's warned of a start that
+        # no longer comes: their unread notifications leave the bell.
+        register_events_listener(retire_notifications_of_moved_events)

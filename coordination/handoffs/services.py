@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from patients.models import CareEvent, Patient
 from patients.services import access_grant_close, access_grant_open
 
 from ..models import Notification
+from ..reminders.content import patient_label
 from . import policy
 from .models import (
     ACTION_MAX,
@@ -267,6 +268,8 @@ def _take(
     handoff = _locked(handoff)
     decide(actor, handoff).enforce()
     detail = work(handoff) if work else ""
+    if handoff.status == Status.SENT and step.target != Status.SENT:
+        _asks_to_acknowledge_answered(handoff, now)
     handoff.status = step.target
     if step.by:
         setattr(handoff, step.by, actor)
@@ -280,17 +283,37 @@ def _take(
     return handoff
 
 
+# The bell's notifications that ask for a handoff's acknowledgement: its sending (_notify below), the
+# reminder at its deadline and that reminder's escalation (coordination/reminders/content.py).
+ASKS_TO_ACKNOWLEDGE = ("Handoff to acknowledge", "Handoff not acknowledged")
+
+
+def _asks_to_acknowledge_answered(handoff: Handoff, now: dt.datetime) -> None:
+    """The handoff no longer waits for its acknowledgement (acknowledged, returned, cancelled,
+    withdrawn): the notifications asking for it are marked read for everyone they reached, so that
+    nobody's bell still counts a call to chase an answer that came (as a taken alert's are)."""
+    asks = Q()
+    for title in ASKS_TO_ACKNOWLEDGE:
+        asks |= Q(title__startswith=title)
+    Notification.objects.filter(asks, link=f"/handoffs/{handoff.pk}/", read_at__isnull=True).update(read_at=now)
+
+
 def _notify(users, *, title: str, body: str, handoff: Handoff, now=None) -> None:
-    """Tell `users` in the bell, naming the patient by name and MRN (behind sign-in: the bell may)."""
-    link = f"/handoffs/{handoff.pk}/"
-    body = f"{handoff.patient} · {body}"
+    """Tell `users` in the bell, naming the patient by name and MRN (behind sign-in: the bell may).
+
+    One who no longer sees the patient (the receiving side once a cancel or a withdrawal closed its
+    window) would have that notification hidden and retired, and never read that the handoff is
+    off: theirs names the patient as an email does (initials, the MRN's last 4 characters) and
+    links nowhere, since the handoff's page no longer opens for them."""
+    users = list(users)
+    seeing = {user.pk for user in users if Patient.objects.visible_to(user).filter(pk=handoff.patient_id).exists()}
     Notification.objects.bulk_create(
         Notification(
             recipient=user,
             title=title[:200],
-            body=body,
-            link=link,
-            patient_id=handoff.patient_id,
+            body=f"{handoff.patient if user.pk in seeing else patient_label(handoff.patient)} · {body}",
+            link=f"/handoffs/{handoff.pk}/" if user.pk in seeing else "",
+            patient_id=handoff.patient_id if user.pk in seeing else None,
             created_at=now or timezone.now(),
         )
         for user in users
@@ -498,6 +521,8 @@ def handoffs_withdraw(*, events: Sequence[CareEvent], now: dt.datetime | None = 
     )
     for handoff in withdrawn:
         was_sent = handoff.status != Status.DRAFT and handoff.status != Status.RETURNED
+        if handoff.status == Status.SENT:
+            _asks_to_acknowledge_answered(handoff, now)
         reason = f"Withdrawn by the tracker: its {handoff.event.get_kind_display().lower()} was cancelled"
         reason = f"{reason} ({handoff.event.note})" if handoff.event.note else reason
         if handoff.access_grant_id:

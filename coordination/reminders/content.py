@@ -34,6 +34,8 @@ ALERT_KINDS = {Kind.TOXICITY_ALERT, Kind.TOXICITY_ESCALATION}
 # A digest lists the work due within this horizon, and what is overdue.
 DIGEST_HORIZON = dt.timedelta(hours=24)
 DIGEST_MAX_TASKS = 500
+# How an event-not-ready notification begins (services.on_events_changed finds them by it).
+GATE_TITLE = "Not ready, starts"
 
 
 @dataclass
@@ -124,7 +126,7 @@ def _gate_message(reminder: Reminder, now: dt.datetime) -> Message:
     waiting = Counter(role_label(blocker.role) for blocker in readiness.unresolved)
     waiting_text = ", ".join(f"{role} ({count})" for role, count in sorted(waiting.items()))
     return Message(
-        title=f"Not ready, starts {when}: {event.get_kind_display()}"[:200],
+        title=f"{GATE_TITLE} {when}: {event.get_kind_display()}"[:200],
         body=f"{patient} · waiting for: {waiting_text}",
         link=reverse("event_detail", args=[event.pk]),
         context={"kind": reminder.kind, "patient": patient_label(patient), "when": when, "waiting": waiting_text},
@@ -222,7 +224,8 @@ def digest_work(user, now: dt.datetime) -> DigestWork:
         else:
             line.due += 1
             work.due += 1
-        line.first_due = line.first_due or local_time(task.due_at, zone, now)
+            # Printed beside "due": the first task still to come, never one already overdue.
+            line.first_due = line.first_due or local_time(task.due_at, zone, now)
     work.lines = list(lines.values())
     return work
 

@@ -29,11 +29,12 @@ def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
 
 def hard_stop_recipients(patient, actor) -> list[int]:
     """Who hears at once that a hard stop failed on this patient: the oncologists of the care team
-    (who may override the gate or change the plan; oncologists still), the one who recorded it
-    aside; with none on the team, the coordinators of the patient's unit."""
+    (who may override the gate or change the plan; oncologists still, and active: a deactivated
+    one cannot sign in to act), the one who recorded it aside; with none on the team, the
+    coordinators of the patient's unit."""
     oncologists = list(
         patient.care_team.in_current_role()
-        .filter(role=Role.ONCOLOGIST)
+        .filter(role=Role.ONCOLOGIST, user__is_active=True)
         .exclude(user_id=getattr(actor, "pk", None))
         .values_list("user_id", flat=True)
     )

@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audited
@@ -14,6 +15,7 @@ from accounts.models import AuditEvent, Role, User
 from checklists.models import Task
 from patients.models import Patient
 
+from .content import GATE_TITLE, local_time, patient_label
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_snooze, hard_stop_recipients
 
@@ -130,6 +132,22 @@ def _named(patient) -> str:
     return f"{patient.family_name}, {patient.given_name} ({patient.mrn})"
 
 
+def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
+    """The patients layer's hook: a moved event's tasks moved with it, and the bell notifications
+    of their reminders give the old times ("Overdue since Wed 09:00" for work now due Thursday):
+    the unread ones leave the count, and the sweep reminds again at the new times; so do the
+    warnings that a moved or cancelled event is not ready ("Not ready, starts Wed 09:00"). (A
+    cancelled event's tasks are cancelled: their notifications read as resolved already.)"""
+    if not (moved or cancelled):
+        return
+    now = timezone.now()
+    unread = Notification.objects.filter(read_at__isnull=True)
+    if moved:
+        unread.filter(task__event__in=[event.pk for event in moved]).update(read_at=now)
+    links = [reverse("event_detail", args=[event.pk]) for event in [*moved, *cancelled]]
+    unread.filter(task__isnull=True, title__startswith=GATE_TITLE, link__in=links).update(read_at=now)
+
+
 def on_course_stopped(*, course, reason: str, actor) -> None:
     """The patients layer's hook: tell the care team that a course stopped for good."""
     patient = course.patient
@@ -150,13 +168,16 @@ def on_transfer(*, transfer) -> None:
     coordinators = User.objects.filter(
         role=Role.COORDINATOR, is_active=True, unit_id__in=[transfer.from_unit_id, transfer.to_unit_id]
     ).exclude(pk=by.pk)
-    _notify(
-        coordinators.values_list("pk", flat=True),
-        title=f"Transfer: {_named(patient)}",
-        body=f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}",
-        link=f"/patients/{patient.pk}/",
-        patient=patient,
-    )
+    body = f"From {transfer.from_unit} to {transfer.to_unit}, by {who}: {transfer.reason}"
+    seeing = Patient.objects.filter(pk=patient.pk)
+    told, left_behind = [], []
+    for coordinator in coordinators:
+        (told if seeing.visible_to(coordinator).exists() else left_behind).append(coordinator.pk)
+    _notify(told, title=f"Transfer: {_named(patient)}", body=body, link=f"/patients/{patient.pk}/", patient=patient)
+    # The old unit's coordinators no longer see the patient: a notification naming them would be
+    # hidden and retired unread. Theirs names the patient as an email does, and links nowhere
+    # (the record now 404s for them).
+    _notify(left_behind, title=f"Transfer: {patient_label(patient)}", body=body, link="", patient=None)
 
 
 def on_hard_stop_failed(*, task, actor) -> None:
@@ -164,7 +185,8 @@ def on_hard_stop_failed(*, task, actor) -> None:
     oncologists hear it at once (or, with none on the team, the unit's coordinators)."""
     patient, event = task.patient, task.event
     who = actor.get_full_name() or actor.username
-    when = timezone.localtime(event.planned_at, patient.unit.zone).strftime("%d %b %H:%M")
+    # With its day and zone, as every reminder: a message is read later, maybe on another clock.
+    when = local_time(event.planned_at, patient.unit.zone, timezone.now())
     _notify(
         hard_stop_recipients(patient, actor),
         title=f"Hard stop failed: {_named(patient)}",

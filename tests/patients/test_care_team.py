@@ -137,6 +137,28 @@ def test_a_transfer_moves_the_patient_and_both_coordinators_hear_of_it(
         patient_transfer(patient=patient, to_unit=patient.organisation.units.first(), reason=REASON, actor=coordinator)
 
 
+def test_the_old_units_other_coordinator_reads_the_transfer_though_the_patient_left_the_unit(
+    client, coordinator, patient, clinic, clinic_coordinator
+):
+    """Both units' coordinators hear of it; the old unit's no longer see the patient, and a
+    notification naming a patient its reader no longer sees is hidden and retired: theirs names
+    the patient as an email does, with no link to the record that now 404s for them."""
+    from coordination.reminders.content import patient_label
+    from coordination.reminders.services import notifications_retire_unseeable
+
+    colleague = UserFactory(username="coordinator2", role=Role.COORDINATOR, unit=patient.unit)
+    patient_transfer(patient=patient, to_unit=clinic, reason=REASON, actor=coordinator)
+    notifications_retire_unseeable()
+    verified_login(client, colleague)
+    page = client.get(reverse("notifications")).content.decode()
+    assert f"Transfer: {patient_label(patient)}" in page and REASON in page
+    assert patient.mrn not in page and patient.family_name not in page
+    assert Notification.objects.get(recipient=colleague).link == ""
+    # The new unit's coordinator sees the patient: the name and MRN, and the record's link.
+    (notice,) = Notification.objects.filter(recipient=clinic_coordinator)
+    assert patient.mrn in notice.title and notice.link == f"/patients/{patient.pk}/"
+
+
 @pytest.mark.parametrize(
     ("to", "reason", "field", "message"),
     [

@@ -241,3 +241,26 @@ def test_a_discharge_moved_after_sending_is_told_to_both_sides_and_shown_on_the_
     page = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
     assert f"Event and time: {now} (sent as {as_sent})" in page
     assert sent.activities.filter(detail__startswith="Its planned discharge home moved").exists()
+
+
+def test_the_receiving_nurse_reads_that_the_handoff_was_withdrawn_though_the_patient_is_no_longer_hers(
+    client, sent, home_nurse, case_manager, patient
+):
+    """The withdrawal closes the agency's window on the patient, and a notification naming a
+    patient its reader no longer sees is hidden and retired: the one saying the discharge is off
+    must still reach her, naming the patient as an email does (initials, the MRN's last 4), with
+    no link to a page that no longer opens for her."""
+    from coordination.reminders.content import patient_label
+    from coordination.reminders.services import notifications_retire_unseeable
+
+    event_cancel(event=sent.event, reason="Stays in hospital: fever", actor=case_manager)
+    notifications_retire_unseeable()
+    client.force_login(home_nurse)
+    page = client.get("/notifications/").content.decode()
+    assert "Handoff withdrawn: its event was cancelled" in page and patient_label(patient) in page
+    assert patient.family_name not in page and patient.mrn not in page
+    (told,) = Notification.objects.filter(recipient=home_nurse, title__startswith="Handoff withdrawn")
+    assert told.link == "" and told.read_at is None
+    # The sender, who still sees the patient, reads the name and MRN and opens the handoff.
+    (sender_told,) = Notification.objects.filter(recipient=case_manager, title__startswith="Handoff withdrawn")
+    assert patient.mrn in sender_told.body and sender_told.link == f"/handoffs/{sent.pk}/"

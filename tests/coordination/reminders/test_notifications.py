@@ -31,3 +31,15 @@ def test_the_notifications_page_takes_as_many_queries_for_50_notifications_as_fo
             assert client.get(reverse("notifications")).status_code == 200
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def test_a_failed_hard_stop_is_told_to_the_coordinator_when_the_teams_oncologist_is_deactivated(
+    patient, oncologist, pharmacist, coordinator
+):
+    """A deactivated oncologist cannot sign in to override the gate or change the plan: the bell
+    must ring for someone who can act, never only for them."""
+    from accounts.services import user_deactivate
+    from coordination.reminders.policy import hard_stop_recipients
+
+    user_deactivate(user=oncologist, actor=None)
+    assert hard_stop_recipients(patient, pharmacist) == [coordinator.pk]

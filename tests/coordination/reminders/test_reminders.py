@@ -232,6 +232,25 @@ def test_a_moved_task_is_reminded_at_its_new_time_and_the_old_reminder_is_skippe
     assert new.state == Reminder.State.SENT
 
 
+def test_a_moved_events_bell_notifications_of_its_old_time_leave_the_count(event, cast, run, client):
+    """An "Overdue since Wed 09:00" stays on the nurse's bell, New, after the start was put off to
+    Thursday: it sends her to work that is not due. The sweep reminds again at the new time."""
+    from coordination.reminders.selectors import unread_count
+
+    nurse = cast["nurse"]
+    pump = task(event, "Pump programmed and locked")
+    task_claim(task=pump, actor=nurse)
+    run(EVENT_AT)
+    assert unread_count(nurse) == 2  # due soon, overdue
+    event_move(event=event, planned_at=EVENT_AT + dt.timedelta(days=1))
+    assert unread_count(nurse) == 0
+    client.force_login(nurse)
+    assert "New</span> <a" not in client.get(reverse("notifications")).content.decode()
+    run(EVENT_AT + dt.timedelta(days=1, hours=-2))
+    (now_due,) = Notification.objects.filter(recipient=nurse, read_at__isnull=True, task=pump)
+    assert now_due.title == "Due Thu 15 Jan 09:00 EST: Pump programmed and locked"
+
+
 def test_a_cancelled_event_gets_no_reminders(event, cast, django_capture_on_commit_callbacks, run, time_machine):
     time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -357,6 +376,23 @@ def test_an_event_within_24_hours_that_is_not_ready_warns_the_roles_that_block_i
     assert Reminder.objects.filter(kind=Kind.GATE_NOT_READY).count() == 2
 
 
+@pytest.mark.parametrize("change", ["cancel", "move"])
+def test_a_cancelled_or_moved_events_not_ready_warning_leaves_the_bell(event, cast, run, change):
+    """A "Not ready, starts Wed 09:00" stood New on the pharmacist's bell after the start was called
+    off or put off: a warning about a start that no longer comes at that time."""
+    from coordination.reminders.selectors import unread_count
+
+    run(EVENT_AT - dt.timedelta(hours=24))
+    pharmacist = cast["pharmacist"]
+    assert Notification.objects.filter(recipient=pharmacist, title__startswith="Not ready", read_at=None).exists()
+    if change == "cancel":
+        event_cancel(event=event, reason="Admission postponed", actor=cast["oncologist"])
+    else:
+        event_move(event=event, planned_at=EVENT_AT + dt.timedelta(days=2))
+    assert not Notification.objects.filter(recipient=pharmacist, title__startswith="Not ready", read_at=None).exists()
+    assert unread_count(pharmacist) == 0
+
+
 def test_a_ready_event_warns_nobody(event, cast, run):
     for item_task in Task.objects.filter(event=event):
         actor = {"nurse": cast["nurse"], "pharmacist": cast["pharmacist"], "oncologist": cast["oncologist"]}
@@ -407,6 +443,33 @@ def test_a_handoff_not_acknowledged_reminds_the_receiving_unit_then_escalates(ev
     assert bell.link == f"/handoffs/{handoff.pk}/"
 
 
+def test_an_acknowledged_handoffs_reminders_leave_everyones_bell(event, cast, home, run):
+    """Acknowledged by one home nurse, the handoff's "to acknowledge" and "not acknowledged"
+    notifications no longer stand New on her colleagues', the coordinators' and the sender's
+    bells, asking them to chase an answer that came (as an acknowledged alert's do)."""
+    from coordination.handoffs.services import handoff_acknowledge
+    from coordination.reminders.selectors import unread_count
+    from patients.services import access_grant_open
+
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    handoff = sent_handoff(event, cast, home, acknowledge_by=deadline)
+    run(deadline + dt.timedelta(hours=1))
+    told = [home["homenurse"], home["homecoord"], cast["coord"], cast["nurse"]]
+    assert all(Notification.objects.filter(recipient=user, link=f"/handoffs/{handoff.pk}/") for user in told)
+    before = {user.username: unread_count(user) for user in told}
+
+    handoff.access_grant = access_grant_open(patient=handoff.patient, unit=home["unit"], reason="Handoff")
+    handoff.save(update_fields=["access_grant"])
+    handoff_acknowledge(handoff=handoff, actor=home["homenurse"])
+    handoff_ones = {
+        user.username: Notification.objects.filter(recipient=user, link=f"/handoffs/{handoff.pk}/").count()
+        for user in told
+    }
+    assert {user.username: unread_count(user) for user in told} == {
+        name: before[name] - handoff_ones[name] for name in before
+    }
+
+
 def test_a_handoff_addressed_to_a_person_reminds_that_person_and_an_acknowledged_one_nobody(
     event, cast, home, django_capture_on_commit_callbacks, run, time_machine
 ):
@@ -443,6 +506,24 @@ def test_the_daily_digest_comes_at_the_chosen_hour_in_the_units_time_zone_once_a
     for hours in (1, 5, 12):
         run(seven_est + dt.timedelta(hours=hours))
     assert len(reminders(kind=Kind.DIGEST)) == 1
+
+
+def test_the_digest_gives_a_patients_next_due_time_not_the_time_of_what_is_already_overdue(event, cast):
+    """A digest's "1 overdue, 1 due, first at 08:45" read at 08:50 sends the nurse to work that is not due:
+    the time beside "due" is the first task still to come."""
+    from coordination.reminders.content import digest_work
+
+    now = EVENT_AT - dt.timedelta(minutes=10)  # the temperature (due 08:45) overdue, the pump due at 09:00
+    (line,) = digest_work(cast["nurse"], now).lines
+    assert (line.overdue, line.due) == (1, 1)
+    assert line.first_due == "Wed 14 Jan 09:00 EST"
+
+
+def test_a_failed_hard_stops_bell_gives_the_events_day_and_zone(event, cast):
+    """A message is read later than it is sent, maybe on another clock: the event's time says both."""
+    task_complete(task=task(event, "Temperature"), actor=cast["nurse"], value="39", confirmed=True)
+    (told,) = Notification.objects.filter(title__startswith="Hard stop failed")
+    assert "of Wed 14 Jan 09:00 EST is blocked" in told.body
 
 
 def test_the_digest_keeps_its_wall_clock_hour_across_daylight_saving_and_skips_a_day_without_work(patient, nurse, run):

@@ -44,7 +44,7 @@ run: $(STAMP) var
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Care Coordination Tracker: http://127.0.0.1:8000/"
-	@echo "  Demo logins: nurse, nurse2, pharmacist, pharmacist2, oncologist, oncologist2, casemanager, coordinator, homenurse, outsider, admin"
+	@echo "  Demo logins: nurse, nurse2, pharmacist, pharmacist2, oncologist, oncologist2, casemanager, coordinator, homenurse, outsider, admin, pharmacyadmin, oncologyadmin"
 	@echo "  Password: $${DEMO_PASSWORD:-demo-Care-2026}  (set DEMO_PASSWORD to choose another)"
 	@echo "  Ctrl-C stops the web server, the Celery worker and beat (config/run.py) together."
 	@echo

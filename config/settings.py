@@ -27,8 +27,13 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_count(name: str, default: int, minimum: int = 1) -> int:
-    """A whole number from the environment that refuses anything below `minimum`."""
-    value = env.int(name, default=default)
+    """A whole number from the environment that refuses anything else, or below `minimum`, naming
+    the variable (a bare `int()` error would leave the operator to find which of them "15m" is)."""
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, not {value}")
     return value
@@ -122,7 +127,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = env_count("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # No JIT compilation: on a hospital's 1,000,000 tasks the planner's cost estimates of the
     # pages' short queries cross jit_above_cost, and compiling took 20 ms to run a 1 ms query
@@ -312,7 +317,7 @@ HANDOFF_ACCESS_HOURS_AFTER_COMPLETION = env_count("HANDOFF_ACCESS_HOURS_AFTER_CO
 if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_SECONDS = env_count("DJANGO_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)

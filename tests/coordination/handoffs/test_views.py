@@ -15,7 +15,7 @@ from coordination.handoffs import services as svc
 from coordination.models import Handoff, HandoffComment
 
 from ...accounts.helpers import verified_login
-from ...checklists.helpers import make_event
+from ...checklists.helpers import make_event, override_gate
 from ...factories import OrganisationFactory, UnitFactory, UserFactory
 from ..handoff_helpers import (
     SYNTHESIS,
@@ -191,6 +191,19 @@ def test_a_send_refused_by_the_checklist_says_why(client, patient, nurse, nurse2
     response = client.post(reverse("handoff_send", args=[handoff.pk]), **HTMX)
     assert "The checklist is not complete" in response.content.decode()
     assert Handoff.objects.get(pk=handoff.pk).status == "draft"
+
+
+def test_the_checklist_section_marks_what_the_override_covers(client, patient, nurse, case_manager, oncologist, agency):
+    """Found by a review: after the oncologist overrode the discharge's gate, the handoff page still
+    listed its missing items as plain blockers, beside a badge saying it was overridden."""
+    publish_transition_template()
+    event = make_discharge(patient)
+    handoff = draft_handoff(event, case_manager, agency)
+    override_gate(event, oncologist, reason="Agency confirmed by phone; paperwork follows")
+    client.force_login(case_manager)
+    _, body = page(client, "handoff_detail", handoff.pk)
+    assert "Supplies delivered" in body and "(covered by the override)" in body
+    assert "Overridden by" in body and "Agency confirmed by phone; paperwork follows" in body
 
 
 def test_the_home_nurse_acknowledges_and_accepts_in_place(client, sent, home_nurse):

@@ -128,8 +128,19 @@ def test_a_stale_task_state_is_a_conflict_and_changes_nothing(client, nurse, nur
         (json.dumps({"value": "70", "confirmed": "perhaps"}), "application/json", "confirmed"),
         (json.dumps([1, 2]), "application/json", "non_field_errors"),
         ("value=70", "application/x-www-form-urlencoded", None),
+        ("[" * 100_000 + "]" * 100_000, "application/json", None),
+        ('{"value": "70", "\\ud800": 1}', "application/json", None),
     ],
-    ids=["malformed", "unknown-field", "wrong-type", "wrong-boolean", "not-an-object", "not-json"],
+    ids=[
+        "malformed",
+        "unknown-field",
+        "wrong-type",
+        "wrong-boolean",
+        "not-an-object",
+        "not-json",
+        "nested-too-deep",
+        "lone-surrogate",
+    ],
 )
 def test_bad_input_is_a_clear_json_error_and_changes_nothing(client, nurse, tasks, body, content_type, field):
     response = client.post(
@@ -312,6 +323,23 @@ def test_a_nul_character_in_a_text_answer_is_a_400_at_its_field_not_a_server_err
     response = post(client, "complete", task, token_for(nurse), {"value": value})
     assert response.status_code == 400, response.content
     assert response.json()["errors"]["value"] == ["Null characters are not allowed."]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+def test_a_lone_surrogate_in_a_text_answer_is_a_400_not_a_server_error(client, nurse, patient):
+    # JSON's "\udc00" escape decodes to half of a UTF-16 pair, which no UTF-8 text can hold: the
+    # database refused it (a 500) after the answer had passed every check.
+    publish_template(items=[{"text": "Caregiver's questions", "response_kind": "text"}], name="Teaching")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Caregiver's questions")
+    response = client.post(
+        reverse("api:task-complete", args=[task.pk]),
+        '{"value": "ok \\udc00"}',
+        content_type="application/json",
+        **bearer(token_for(nurse)),
+    )
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json" and response.json()["detail"]
     assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
 
 

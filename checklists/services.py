@@ -1016,7 +1016,13 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
         Patient.objects.select_for_update().only("pk").get(pk=task.patient_id)
     _locked_event(task)
     task = _locked(task)
-    policy.can_complete(actor, task).enforce()
+    decision = policy.can_complete(actor, task)
+    # Refused for the task's state (a conflict), not the person: a worker of the task who completed
+    # it already. With the very same answer that is a second click, or an API client retrying a
+    # request whose answer it lost: done as it asks, so answered as the first was, changing nothing.
+    if getattr(decision, "error", None) is TaskConflict and _completed_so_by(task, actor, value, now):
+        return task
+    decision.enforce()
     stored, failed = parse_task_value(task, value)
     if task.records:
         stored, failed_check = check_recorded_answer(task, stored, now=now)
@@ -1045,6 +1051,20 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     if failed:
         notify_hard_stop_failed(task=task, actor=actor)
     return task
+
+
+def _completed_so_by(task: Task, actor, value, now: dt.datetime) -> bool:
+    """The task is done by `actor`, with the answer that `value` would record: completing it so
+    again is a retry of that completion. Another answer is not."""
+    if task.status != Task.Status.DONE or task.completed_by_id != actor.pk:
+        return False
+    try:
+        stored, _ = parse_task_value(task, value)
+        if task.records:
+            stored, _ = check_recorded_answer(task, stored, now=now)
+    except ValidationError:
+        return False
+    return stored == task.value
 
 
 def _waiting_for(dependency: Task) -> str:

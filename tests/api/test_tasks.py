@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from checklists.models import Task
+from checklists.models import Task, TaskActivity
 from checklists.recorded import assessment_answer
 from checklists.services import checklists_instantiate, task_claim, task_complete, task_undo
 from patients.models import ToxicityAssessment
@@ -117,6 +117,23 @@ def test_a_stale_task_state_is_a_conflict_and_changes_nothing(client, nurse, nur
     assert response.json()["code"] == "conflict" and response.json()["detail"]
     assert Task.objects.get(pk=tasks["weight"].pk).value == "70 kg"
     assert AuditEvent.objects.count() == before
+
+
+def test_a_client_retrying_its_completion_gets_the_task_as_it_did_it(client, nurse, tasks):
+    # The answer to the first request was lost (a timeout, a dropped connection): the retry of the
+    # very same completion is answered as the first was, and changes nothing, nor logs it twice.
+    secret = token_for(nurse)
+    first = post(client, "complete", tasks["weight"], secret, {"value": "70.5"})
+    assert first.status_code == 200, first.content
+    before = AuditEvent.objects.count(), TaskActivity.objects.count()
+    again = post(client, "complete", tasks["weight"], secret, {"value": 70.5})
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
+    # Another answer is no retry: it is refused, and the first answer stands.
+    other = post(client, "complete", tasks["weight"], secret, {"value": "71"})
+    assert other.status_code == 409 and other.json()["detail"].startswith("Already completed by you")
+    assert Task.objects.get(pk=tasks["weight"].pk).value == "70.5 kg"
 
 
 @pytest.mark.parametrize(

@@ -184,6 +184,19 @@ def test_verify_and_undo_follow_the_task_row(client, nurse, nurse2, tasks):
     assert post(client, "undo", pump, secret, {"reason": "Wrong pump"}).json()["status"] == "open"
 
 
+def test_a_client_retrying_its_verification_gets_the_task_as_it_verified_it(client, nurse, nurse2, tasks):
+    pump = tasks["pump"]
+    task_complete(task=pump, actor=nurse2, value=True)
+    secret = token_for(nurse)
+    first = post(client, "verify", pump, secret)
+    assert first.status_code == 200, first.content
+    before = AuditEvent.objects.count(), TaskActivity.objects.count()
+    again = post(client, "verify", pump, secret)
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
+
+
 def test_release_and_not_applicable(client, nurse, tasks):
     secret = token_for(nurse)
     task_claim(task=tasks["weight"], actor=nurse)

@@ -356,6 +356,21 @@ def test_a_nul_character_in_a_text_answer_is_a_400_at_its_field_not_a_server_err
     assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
 
 
+def test_a_body_larger_than_the_limit_is_a_413_in_problem_details(client, nurse, tasks, settings):
+    # DATA_UPLOAD_MAX_MEMORY_SIZE bounds every body; over it, Django refuses to read it, which REST
+    # framework left to Django: its HTML "Bad Request (400)" page, for a client that reads JSON.
+    body = json.dumps({"value": "70"}) + " " * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.post(
+        reverse("api:task-complete", args=[tasks["weight"].pk]),
+        body,
+        content_type="application/json",
+        **bearer(token_for(nurse)),
+    )
+    assert response.status_code == 413, response.content
+    assert response["Content-Type"] == "application/problem+json" and response.json()["detail"]
+    assert Task.objects.get(pk=tasks["weight"].pk).status == Task.Status.OPEN
+
+
 def test_a_lone_surrogate_in_a_text_answer_is_a_400_not_a_server_error(client, nurse, patient):
     # JSON's "\udc00" escape decodes to half of a UTF-16 pair, which no UTF-8 text can hold: the
     # database refused it (a 500) after the answer had passed every check.

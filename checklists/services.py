@@ -1038,7 +1038,13 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
         Patient.objects.select_for_update().only("pk").get(pk=task.patient_id)
     _locked_event(task)
     task = _locked(task)
-    policy.can_complete(actor, task).enforce()
+    decision = policy.can_complete(actor, task)
+    # Refused for the task's state (a conflict), not the person: a worker of the task who completed
+    # it already. With the very same answer that is a second click, or an API client retrying a
+    # request whose answer it lost: done as it asks, so answered as the first was, changing nothing.
+    if getattr(decision, "error", None) is TaskConflict and _completed_so_by(task, actor, value, now):
+        return task
+    decision.enforce()
     stored, failed = parse_task_value(task, value)
     if task.records:
         stored, failed_check = check_recorded_answer(task, stored, now=now)
@@ -1069,6 +1075,20 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     return task
 
 
+def _completed_so_by(task: Task, actor, value, now: dt.datetime) -> bool:
+    """The task is done by `actor`, with the answer that `value` would record: completing it so
+    again is a retry of that completion. Another answer is not."""
+    if task.status != Task.Status.DONE or task.completed_by_id != actor.pk:
+        return False
+    try:
+        stored, _ = parse_task_value(task, value)
+        if task.records:
+            stored, _ = check_recorded_answer(task, stored, now=now)
+    except ValidationError:
+        return False
+    return stored == task.value
+
+
 def _waiting_for(dependency: Task) -> str:
     """A dependency that holds its dependents back, and why when it is done already."""
     if dependency.status == Task.Status.DONE and dependency.hard_stop_failed:
@@ -1083,6 +1103,10 @@ def _waiting_for(dependency: Task) -> str:
 def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
     now = now or timezone.now()
     task = _locked(task)
+    if task.status == Task.Status.DONE and task.verified_by_id is not None and task.verified_by_id == actor.pk:
+        # A second click, or an API client retrying a request whose answer it lost: verified by
+        # this very person already, so answered as the first was, changing nothing.
+        return task
     policy.can_verify(actor, task).enforce()
     task.verified_by, task.verified_at = actor, now
     task.save(update_fields=["verified_by", "verified_at"])

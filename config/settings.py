@@ -355,7 +355,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, refusing as malformed what it let through to a 500 (deep nesting, lone surrogates).
+    "DEFAULT_PARSER_CLASSES": ["coordination.api.parsers.JSONParser"],
     # Every refusal as RFC 9457 problem details, with the pages' sentence and field messages.
     "EXCEPTION_HANDLER": "coordination.api.errors.problem_handler",
     "DEFAULT_PAGINATION_CLASS": "coordination.api.pagination.Cursor",

@@ -51,6 +51,7 @@ ERRORS = {
     "405": "The method is not allowed here.",
     "406": "Answers are JSON only.",
     "409": "Somebody acted first, or the record's state refuses the action: `detail` says which.",
+    "413": "The body is too large (over 1 MB).",
     "415": "Send JSON (`Content-Type: application/json`).",
 }
 

@@ -46,7 +46,7 @@ from .models import (
     HandoffUnitRule,
 )
 from .policy import ACCEPT, ACKNOWLEDGE, CANCEL, COMPLETE, EDIT, RETURN, SEND, Step
-from .selectors import handoff_checklists, handoff_facts, next_bag_change
+from .selectors import HANDOFF_EVENT_KINDS, handoff_checklists, handoff_facts, next_bag_change
 
 MAX_ACTIONS = 20
 Status = Handoff.Status
@@ -134,6 +134,7 @@ ACTION_DUE_RANGE = "Each action is due between a week ago and 120 days from now.
 # One answer for anyone who cannot receive the handoff (another unit's or organisation's member,
 # someone who left): naming them, or telling them apart, would let a sender learn who works where.
 NOT_A_RECEIVING_MEMBER = "Choose an active member of the receiving unit."
+NOT_A_HANDOFF_EVENT = "A handoff belongs to a discharge, a stop or restart of the infusion, or a cycle start."
 
 
 def _plausible_due(due_at: dt.datetime, now: dt.datetime) -> bool:
@@ -354,6 +355,13 @@ def handoff_create(*, event: CareEvent, content: HandoffContent, actor, now: dt.
     patient = event.patient
     policy.can_prepare(actor, patient).enforce()
     _validate_content(content, patient=patient, event=event, now=now)
+    # The events the page offers (selectors.events_awaiting_handoff), asked here too, so that the
+    # API, which names any event of the patient, cannot hang a handoff on a bag change or on a
+    # discharge that is over.
+    if event.kind not in HANDOFF_EVENT_KINDS:
+        raise ValidationError({"event": NOT_A_HANDOFF_EVENT})
+    if event.status == CareEvent.Status.DONE:
+        raise ValidationError({"event": "This event is done: a handoff belongs to one still to come."})
     live = Handoff.objects.filter(event=event).exclude(status=Status.CANCELLED).first()
     if live is not None:
         raise ValidationError({"event": f"This event already has a handoff ({live.get_status_display().lower()})."})

@@ -5,7 +5,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from accounts.models import Unit
 from coordination.handoffs.models import Handoff
+from patients.models import CareEvent
 
 from ..checklists.helpers import publish_template
 from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge, make_home_nurse
@@ -118,6 +120,32 @@ def test_an_active_member_of_the_receiving_unit_is_addressed(client, case_manage
 def test_an_event_of_another_teams_patient_is_not_found(client, outsider, discharge, agency):
     response = create(client, outsider, new_handoff(discharge, agency))
     assert response.status_code == 404
+    assert not Handoff.objects.exists()
+
+
+@pytest.mark.parametrize("event_is", ["done", "a-bag-change"])
+def test_a_handoff_for_an_event_the_form_does_not_offer_is_refused_at_its_field(
+    client, case_manager, patient, discharge, agency, event_is
+):
+    # The page offers the patient's events still to come that a handoff belongs to (a discharge, a
+    # stop or restart, a cycle start): a discharge done already, or a bag change, is none of them.
+    event = discharge
+    if event_is == "done":
+        CareEvent.objects.filter(pk=discharge.pk).update(status=CareEvent.Status.DONE)
+    else:
+        event = CareEvent.objects.create(
+            patient=patient,
+            cycle=discharge.cycle,
+            kind=CareEvent.Kind.BAG_CHANGE,
+            sequence=1,
+            setting="home",
+            planned_at=discharge.planned_at + dt.timedelta(days=1),
+        )
+    readmitting = UnitFactory(organisation=agency.organisation, kind=Unit.Kind.INPATIENT_WARD)
+    to_unit, kind = (agency, "hospital_home") if event_is == "done" else (readmitting, "home_hospital")
+    response = create(client, case_manager, new_handoff(event, to_unit, kind=kind))
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == ["event"]
     assert not Handoff.objects.exists()
 
 

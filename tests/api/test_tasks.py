@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from checklists.models import Task
+from checklists.models import Task, TaskActivity
 from checklists.recorded import assessment_answer
 from checklists.services import checklists_instantiate, task_claim, task_complete, task_undo
 from patients.models import ToxicityAssessment
@@ -119,6 +119,23 @@ def test_a_stale_task_state_is_a_conflict_and_changes_nothing(client, nurse, nur
     assert AuditEvent.objects.count() == before
 
 
+def test_a_client_retrying_its_completion_gets_the_task_as_it_did_it(client, nurse, tasks):
+    # The answer to the first request was lost (a timeout, a dropped connection): the retry of the
+    # very same completion is answered as the first was, and changes nothing, nor logs it twice.
+    secret = token_for(nurse)
+    first = post(client, "complete", tasks["weight"], secret, {"value": "70.5"})
+    assert first.status_code == 200, first.content
+    before = AuditEvent.objects.count(), TaskActivity.objects.count()
+    again = post(client, "complete", tasks["weight"], secret, {"value": 70.5})
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
+    # Another answer is no retry: it is refused, and the first answer stands.
+    other = post(client, "complete", tasks["weight"], secret, {"value": "71"})
+    assert other.status_code == 409 and other.json()["detail"].startswith("Already completed by you")
+    assert Task.objects.get(pk=tasks["weight"].pk).value == "70.5 kg"
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "field"),
     [
@@ -128,8 +145,19 @@ def test_a_stale_task_state_is_a_conflict_and_changes_nothing(client, nurse, nur
         (json.dumps({"value": "70", "confirmed": "perhaps"}), "application/json", "confirmed"),
         (json.dumps([1, 2]), "application/json", "non_field_errors"),
         ("value=70", "application/x-www-form-urlencoded", None),
+        ("[" * 100_000 + "]" * 100_000, "application/json", None),
+        ('{"value": "70", "\\ud800": 1}', "application/json", None),
     ],
-    ids=["malformed", "unknown-field", "wrong-type", "wrong-boolean", "not-an-object", "not-json"],
+    ids=[
+        "malformed",
+        "unknown-field",
+        "wrong-type",
+        "wrong-boolean",
+        "not-an-object",
+        "not-json",
+        "nested-too-deep",
+        "lone-surrogate",
+    ],
 )
 def test_bad_input_is_a_clear_json_error_and_changes_nothing(client, nurse, tasks, body, content_type, field):
     response = client.post(
@@ -154,6 +182,19 @@ def test_verify_and_undo_follow_the_task_row(client, nurse, nurse2, tasks):
     missing = post(client, "undo", pump, secret, {"reason": ""})
     assert missing.status_code == 400 and missing.json()["errors"]["reason"] == ["Say why the completion is undone."]
     assert post(client, "undo", pump, secret, {"reason": "Wrong pump"}).json()["status"] == "open"
+
+
+def test_a_client_retrying_its_verification_gets_the_task_as_it_verified_it(client, nurse, nurse2, tasks):
+    pump = tasks["pump"]
+    task_complete(task=pump, actor=nurse2, value=True)
+    secret = token_for(nurse)
+    first = post(client, "verify", pump, secret)
+    assert first.status_code == 200, first.content
+    before = AuditEvent.objects.count(), TaskActivity.objects.count()
+    again = post(client, "verify", pump, secret)
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
 
 
 def test_release_and_not_applicable(client, nurse, tasks):
@@ -312,6 +353,38 @@ def test_a_nul_character_in_a_text_answer_is_a_400_at_its_field_not_a_server_err
     response = post(client, "complete", task, token_for(nurse), {"value": value})
     assert response.status_code == 400, response.content
     assert response.json()["errors"]["value"] == ["Null characters are not allowed."]
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+
+
+def test_a_body_larger_than_the_limit_is_a_413_in_problem_details(client, nurse, tasks, settings):
+    # DATA_UPLOAD_MAX_MEMORY_SIZE bounds every body; over it, Django refuses to read it, which REST
+    # framework left to Django: its HTML "Bad Request (400)" page, for a client that reads JSON.
+    body = json.dumps({"value": "70"}) + " " * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.post(
+        reverse("api:task-complete", args=[tasks["weight"].pk]),
+        body,
+        content_type="application/json",
+        **bearer(token_for(nurse)),
+    )
+    assert response.status_code == 413, response.content
+    assert response["Content-Type"] == "application/problem+json" and response.json()["detail"]
+    assert Task.objects.get(pk=tasks["weight"].pk).status == Task.Status.OPEN
+
+
+def test_a_lone_surrogate_in_a_text_answer_is_a_400_not_a_server_error(client, nurse, patient):
+    # JSON's "\udc00" escape decodes to half of a UTF-16 pair, which no UTF-8 text can hold: the
+    # database refused it (a 500) after the answer had passed every check.
+    publish_template(items=[{"text": "Caregiver's questions", "response_kind": "text"}], name="Teaching")
+    checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
+    task = Task.objects.get(text="Caregiver's questions")
+    response = client.post(
+        reverse("api:task-complete", args=[task.pk]),
+        '{"value": "ok \\udc00"}',
+        content_type="application/json",
+        **bearer(token_for(nurse)),
+    )
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json" and response.json()["detail"]
     assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
 
 

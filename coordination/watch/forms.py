@@ -21,8 +21,11 @@ class RosterPeriodForm(forms.Form):
     period_start = _moment("From")
     period_end = _moment("Until")
 
-    def __init__(self, *args, zone_name: str, **kwargs):
+    def __init__(self, *args, zone_name: str, roles=None, **kwargs):
+        """`roles`: those that the unit has on call (selectors.ROLES_ON_CALL), the only ones offered."""
         super().__init__(*args, **kwargs)
+        if roles is not None:
+            self.fields["role"].choices = [(value, label) for value, label in ON_CALL_ROLES if value in roles]
         for name in ("period_start", "period_end"):
             self.fields[name].help_text = f"{zone_name} time."
         self.helper = FormHelper()

@@ -33,7 +33,7 @@ from ..reminders.models import Reminder
 from ..reminders.sweep import dispatch
 from . import policy
 from .models import OnCallShift, ToxicityAlert, WatchUnitRule
-from .selectors import alert_notifications, on_call
+from .selectors import ROLES_ON_CALL, alert_notifications, on_call
 
 MAX_ROSTER_PERIOD = dt.timedelta(days=35)
 
@@ -52,6 +52,11 @@ def _local(moment: dt.datetime, unit: Unit) -> str:
 def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) -> dict[str, str]:
     """Each problem at its row's field ("<row>-<field>"), or the period's."""
     errors: dict[str, str] = {}
+    if role not in ROLES_ON_CALL.get(unit.kind, ()):
+        # Nobody would ever be called: a ward's alerts go to its oncologists and coordinators, an
+        # agency's caregivers call its nurse (selectors.ROLES_ON_CALL).
+        on_call_here = " and ".join(Role(name).label.lower() + "s" for name in ROLES_ON_CALL.get(unit.kind, ()))
+        return {"role": f"{unit.get_kind_display()} rosters call {on_call_here or 'nobody'}; choose one of them."}
     if end <= start:
         return {"period_end": "The period ends after it starts."}
     if end - start > MAX_ROSTER_PERIOD:

@@ -110,7 +110,12 @@ def roster(request):
     zone = unit.zone
     people = policy.on_call_candidates(unit)
     with timezone.override(zone):
-        period = RosterPeriodForm(request.POST or None, zone_name=str(zone), initial=_next_week(zone))
+        period = RosterPeriodForm(
+            request.POST or None,
+            zone_name=str(zone),
+            roles=selectors.ROLES_ON_CALL.get(unit.kind, ()),
+            initial=_next_week(zone),
+        )
         shifts = ShiftFormSet(request.POST or None, form_kwargs={"people": people}, prefix="shift")
         if request.method == "POST" and period.is_valid() and shifts.is_valid():
             # A row added and left empty ("Add a shift") passes the formset as an unchanged extra

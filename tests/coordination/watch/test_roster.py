@@ -117,6 +117,23 @@ def test_an_oncologist_of_another_organisation_is_never_on_call(coordinator, war
     assert not OnCallShift.objects.exists()
 
 
+def test_a_ward_rosters_no_nurse_on_call_and_its_page_offers_none(client, coordinator, ward, nurse):
+    """Found by a review: the on-call page offered a "Nurse" roster for a ward, where nobody would
+    ever be called (a ward's alerts go to its oncologists and coordinators; an agency's caregivers
+    call its nurse)."""
+    from ...accounts.helpers import verified_login
+
+    with pytest.raises(ValidationError) as refused:
+        replace(coordinator, ward, [ShiftInput(nurse, PERIOD_START, PERIOD_END)], role=Role.NURSE)
+    assert refused.value.message_dict["role"] == [
+        "Inpatient ward rosters call oncologists and coordinators; choose one of them."
+    ]
+    assert not OnCallShift.objects.exists()
+    verified_login(client, coordinator)
+    page = client.get("/roster/")
+    assert [value for value, _ in page.context["period_form"].fields["role"].choices] == ["oncologist", "coordinator"]
+
+
 def test_a_new_roster_cuts_the_old_one_at_the_edges_of_its_period(coordinator, ward, oncologists):
     first, second, _ = oncologists
     replace(coordinator, ward, [ShiftInput(first, at(1, 8), at(15, 8))], start=at(1, 8), end=at(15, 8))

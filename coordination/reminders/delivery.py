@@ -56,7 +56,7 @@ from patients.models import CareEvent
 from ..handoffs.models import Handoff
 from ..watch.models import ToxicityAlert
 from .channels import Channel, channels
-from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
+from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work, local_time
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .rules import DOERS_KINDS, People, gate_recipients
 from .sweep import dispatch
@@ -411,8 +411,8 @@ class Checks:
         snooze = self.snoozes.get(reminder.task_id) if reminder.kind == Kind.ESCALATION else None
         if not snooze:
             return ""
-        until = timezone.localtime(snooze.until, reminder.task.patient.unit.zone)
-        return f"snoozed until {until:%H:%M}: {snooze.reason}"
+        # With its day and zone: a snooze may run into tomorrow, and the message is read later.
+        return f"snoozed until {local_time(snooze.until, reminder.task.patient.unit.zone, self.now)}: {snooze.reason}"
 
     def _gate(self, event: CareEvent, due_at: dt.datetime, recipient_id: int) -> str:
         if event.status != CareEvent.Status.PLANNED:

@@ -143,7 +143,7 @@ def task_snooze_view(request, pk):
             raise ValidationError("Check the snooze: " + " ".join(e for errors in form.errors.values() for e in errors))
         data = form.cleaned_data
         snooze = task_snooze(task=task, actor=request.user, until=data["until_at"], reason=data["reason"])
-        return f"“{task.text}”: reminders snoozed until {timezone.localtime(snooze.until, zone):%H:%M}."
+        return f"“{task.text}”: reminders snoozed until {timezone.localtime(snooze.until, zone):%a %d %b %H:%M}."
 
     def panel(outcome):
         forms = {task.pk: form} if form is not None and not outcome.notice else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
@@ -187,6 +188,7 @@ class DigestLine:
     overdue: int = 0
     due: int = 0
     verify: int = 0
+    answer_again: int = 0
     first_due: str = ""
 
 
@@ -195,15 +197,17 @@ class DigestWork:
     overdue: int = 0
     due: int = 0
     verify: int = 0
+    answer_again: int = 0  # the user's answers that failed a hard stop and still block their event
     lines: list[DigestLine] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.due or self.verify)
+        return not (self.overdue or self.due or self.verify or self.answer_again)
 
 
 def digest_work(user, now: dt.datetime) -> DigestWork:
-    """The user's open work, as My work shows it: overdue, due within 24 hours, to verify."""
+    """The user's open work, as My work shows it: overdue, due within 24 hours, to verify, and
+    their own answers that failed a hard stop, to answer again (done, but not theirs to verify)."""
     tasks = (
         my_work(user)
         .filter(Q(status=Task.Status.DONE) | Q(status=Task.Status.OPEN, due_at__lte=now + DIGEST_HORIZON))
@@ -214,6 +218,10 @@ def digest_work(user, now: dt.datetime) -> DigestWork:
     lines: dict[int, DigestLine] = {}
     for task in tasks:
         line = lines.setdefault(task.patient_id, DigestLine(patient=patient_label(task.patient)))
+        if task.status == Task.Status.DONE and task.hard_stop_failed and task.completed_by_id == user.pk:
+            line.answer_again += 1
+            work.answer_again += 1
+            continue
         if task.status == Task.Status.DONE:
             line.verify += 1
             work.verify += 1
@@ -233,6 +241,8 @@ def digest_work(user, now: dt.datetime) -> DigestWork:
 def _digest_message(reminder: Reminder, work: DigestWork | None, now: dt.datetime) -> Message:
     work = work or digest_work(reminder.recipient, now)
     summary = f"{work.overdue} overdue, {work.due} due in the next 24 hours, {work.verify} to verify"
+    if work.answer_again:
+        summary += f", {work.answer_again} failed hard stop{pluralize(work.answer_again)} to answer again"
     return Message(
         title=f"Your open work: {summary}",
         body="; ".join(f"{line.patient}: {_line_text(line)}" for line in work.lines[:20]),
@@ -245,7 +255,12 @@ def _digest_message(reminder: Reminder, work: DigestWork | None, now: dt.datetim
 def _line_text(line: DigestLine) -> str:
     parts = [
         f"{count} {what}"
-        for count, what in ((line.overdue, "overdue"), (line.due, "due"), (line.verify, "to verify"))
+        for count, what in (
+            (line.overdue, "overdue"),
+            (line.due, "due"),
+            (line.verify, "to verify"),
+            (line.answer_again, "to answer again"),
+        )
         if count
     ]
     return ", ".join(parts)

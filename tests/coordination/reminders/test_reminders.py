@@ -520,6 +520,20 @@ def test_the_digest_gives_a_patients_next_due_time_not_the_time_of_what_is_alrea
     assert line.first_due == "Wed 14 Jan 09:00 EST"
 
 
+def test_the_digest_asks_to_answer_again_a_failed_hard_stop_not_to_verify_it(event, cast):
+    """Found by a review: the nurse's own answer that failed its hard stop (in My work until answered
+    again) was counted "to verify", which she may never do to her own work."""
+    from coordination.reminders.content import _digest_message, digest_work
+
+    now = EVENT_AT - dt.timedelta(minutes=10)
+    task_complete(task=task(event, "Temperature"), actor=cast["nurse"], value="39", confirmed=True, now=now)
+    work = digest_work(cast["nurse"], now)
+    (line,) = work.lines
+    assert (work.verify, work.answer_again, line.answer_again) == (0, 1, 1)
+    reminder = Reminder(kind=Kind.DIGEST, recipient=cast["nurse"])
+    assert _digest_message(reminder, work, now).title.endswith("0 to verify, 1 failed hard stop to answer again")
+
+
 def test_a_failed_hard_stops_bell_gives_the_events_day_and_zone(event, cast):
     """A message is read later than it is sent, maybe on another clock: the event's time says both."""
     task_complete(task=task(event, "Temperature"), actor=cast["nurse"], value="39", confirmed=True)

@@ -91,6 +91,11 @@ class PersonalTokenAuthentication(BaseAuthentication):
             log_event(request._request, event, subject=subject, level=logging.WARNING, reason=refused.reason, **named)
             raise
         name_actor(user)
+        # The unit's clock, as accounts.middleware.UnitClockMiddleware gives a signed-in page (which
+        # runs before a token's user is known), for every time the view words: a conflict's "at
+        # 09:03". That middleware deactivates it when the request ends.
+        if user.unit is not None:
+            timezone.activate(user.unit.zone)
         return user, token
 
     def authenticate_header(self, request) -> str:

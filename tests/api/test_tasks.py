@@ -136,6 +136,18 @@ def test_a_client_retrying_its_completion_gets_the_task_as_it_did_it(client, nur
     assert Task.objects.get(pk=tasks["weight"].pk).value == "70.5 kg"
 
 
+def test_a_conflicts_time_is_on_the_callers_unit_clock(client, nurse, tasks):
+    """Found by a review: the unit's clock is set for a signed-in page before the view runs, but a
+    token's user is known only in the view, so a token caller read the server's clock (UTC) in
+    "Already completed … at 14:03", where the ward's own pages say 09:03."""
+    secret = token_for(nurse)
+    assert post(client, "complete", tasks["weight"], secret, {"value": "70.5"}).status_code == 200
+    done = Task.objects.get(pk=tasks["weight"].pk)
+    other = post(client, "complete", tasks["weight"], secret, {"value": "71"})
+    on_the_ward = timezone.localtime(done.completed_at, nurse.unit.zone)
+    assert other.json()["detail"] == f"Already completed by you at {on_the_ward:%H:%M}."
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "field"),
     [

@@ -92,3 +92,15 @@ def test_a_reason_longer_than_its_limit_gets_a_message_at_the_field(client, nurs
     assert "500 characters" in response.content.decode()
     line.refresh_from_db()
     assert line.status == Task.Status.OPEN
+
+
+def test_every_table_that_scrolls_sideways_can_be_scrolled_from_the_keyboard():
+    """A table wider than a tablet scrolls inside its box (Bootstrap's .table-responsive): without
+    the focus, a keyboard user cannot scroll it to its last columns (WCAG 2.1.1; axe's
+    scrollable-region-focusable). The box takes the focus and says what it holds."""
+    offenders = []
+    for template in (ROOT / "templates").rglob("*.html"):
+        for box in re.findall(r'<div class="table-responsive"[^>]*>', template.read_text()):
+            if not ('tabindex="0"' in box and 'role="region"' in box and "aria-label=" in box):
+                offenders.append(str(template.relative_to(ROOT)))
+    assert offenders == []

@@ -139,16 +139,22 @@ class ReasonForm(forms.Form):
         label="Reason", max_length=REASON_MAX, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
 
-    def __init__(self, *args, prefix_id: str, label: str = "Reason", **kwargs):
+    def __init__(self, *args, prefix_id: str, label: str = "Reason", context: str = "", **kwargs):
         kwargs.setdefault("prefix", prefix_id)
         super().__init__(*args, **kwargs)
         self.fields["reason"].label = label
+        self.context = context  # the task's text, which starts the label for screen readers
 
     @property
     def row_html(self) -> str:
         field = self["reason"]
         return row_field_html(
-            kind="reason", html_name=field.html_name, label=field.label, value=field.value(), errors=field.errors
+            kind="reason",
+            html_name=field.html_name,
+            label=field.label,
+            context=self.context,
+            value=field.value(),
+            errors=field.errors,
         )
 
 
@@ -157,11 +163,11 @@ UNDO = "undo", "Why undo?"
 
 
 def not_applicable_form(task, data=None) -> ReasonForm:
-    return ReasonForm(data, prefix_id=f"{NOT_APPLICABLE[0]}-{task.pk}", label=NOT_APPLICABLE[1])
+    return ReasonForm(data, prefix_id=f"{NOT_APPLICABLE[0]}-{task.pk}", label=NOT_APPLICABLE[1], context=task.text)
 
 
 def undo_form(task, data=None) -> ReasonForm:
-    return ReasonForm(data, prefix_id=f"{UNDO[0]}-{task.pk}", label=UNDO[1])
+    return ReasonForm(data, prefix_id=f"{UNDO[0]}-{task.pk}", label=UNDO[1], context=task.text)
 
 
 # --- the forms of a task row, written out without widget templates -------------------------
@@ -257,12 +263,12 @@ def empty_complete_form(task) -> RowForm:
 
 def empty_not_applicable_form(task) -> RowForm:
     prefix, label = NOT_APPLICABLE
-    return RowForm(kind="reason", html_name=f"{prefix}-{task.pk}-reason", label=label)
+    return RowForm(kind="reason", html_name=f"{prefix}-{task.pk}-reason", label=label, context=task.text)
 
 
 def empty_undo_form(task) -> RowForm:
     prefix, label = UNDO
-    return RowForm(kind="reason", html_name=f"{prefix}-{task.pk}-reason", label=label)
+    return RowForm(kind="reason", html_name=f"{prefix}-{task.pk}-reason", label=label, context=task.text)
 
 
 class BlockerKeysField(forms.MultipleChoiceField):

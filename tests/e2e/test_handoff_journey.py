@@ -95,6 +95,8 @@ def test_a_handoff_from_ward_to_home_is_sent_acknowledged_accepted_and_reviewed(
     remember_this_document(page)
     page.get_by_role("button", name="Acknowledge receipt").click()
     expect(page.get_by_text("Receipt acknowledged")).to_be_visible()
+    # The card replaced the pressed button: the focus went to what it did, not to the top of the page.
+    expect(page.get_by_role("status").filter(has_text="Receipt acknowledged")).to_be_focused()
     page.get_by_label("Your synthesis").fill(
         "Home tomorrow on a 48-hour bag at 5 mL/h. We call on arrival, visit the next morning and change "
         "the bag at home; fever above 38.5 °C or confusion: the ward's 24/7 number."

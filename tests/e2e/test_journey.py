@@ -54,7 +54,7 @@ def test_an_infusion_start_turns_ready_as_each_role_does_its_part(page, login_as
     # The right values go through.
     weight.fill("72.5")
     complete(page, WEIGHT)
-    page.get_by_label(BASELINE).fill("Alert and oriented, writing sample normal, T 36.8 °C")
+    page.get_by_label(f"{BASELINE}: Answer").fill("Alert and oriented, writing sample normal, T 36.8 °C")
     complete(page, BASELINE)
     complete(page, PUMP)  # a checkbox task: done in one press
     expect(page.get_by_text("No checklist task waiting for you")).to_be_visible()
@@ -68,7 +68,7 @@ def test_an_infusion_start_turns_ready_as_each_role_does_its_part(page, login_as
     # The pharmacist verifies the order and records the bag on the label.
     login_as(page, "pharmacist")
     complete(page, ORDER)
-    page.get_by_label(BAG).select_option("48 h (5 mL/h)")
+    page.get_by_label(f"{BAG}: Answer").select_option("48 h (5 mL/h)")
     complete(page, BAG)
 
     # The oncologist sees the start is blocked only by her, clears it, and finds it ready.

@@ -35,7 +35,7 @@ def test_a_nurse_claims_and_completes_a_task_with_the_keyboard_alone(page, login
 
 def test_the_list_refresh_after_a_change_keeps_the_place_and_what_was_typed(page, login_as, infusion_start):
     login_as(page, "nurse")
-    page.get_by_label(BASELINE).fill("Alert and oriented")  # typed, not yet sent
+    page.get_by_label(f"{BASELINE}: Answer").fill("Alert and oriented")  # typed, not yet sent
     # (The pump's double check offers no "Not applicable": it is never skipped.)
     baseline_row = page.locator(".task-row", has_text=BASELINE)
     baseline_row.locator("summary", has_text="Not applicable").click()
@@ -44,7 +44,7 @@ def test_the_list_refresh_after_a_change_keeps_the_place_and_what_was_typed(page
     weight_row = page.locator(".task-row", has_text=WEIGHT)
     expect(weight_row).to_be_focused()  # the new row takes the focus back from the replaced button
     expect(page.get_by_text("Claimed.", exact=True)).to_have_count(0)  # My work has reloaded its list
-    expect(page.get_by_label(BASELINE)).to_have_value("Alert and oriented")
+    expect(page.get_by_label(f"{BASELINE}: Answer")).to_have_value("Alert and oriented")
     expect(baseline_row.get_by_label("Why does it not apply?")).to_be_visible()  # its panel still open
     expect(baseline_row.get_by_label("Why does it not apply?")).to_have_value("Assessed at the clinic at 08:00")
     expect(weight_row).to_be_focused()

@@ -65,3 +65,19 @@ def test_the_gate_of_a_settled_event_is_history_on_its_page_too(client, patient,
     assert "text-bg-danger" not in gate and "may not start" not in gate and "waiting for" not in gate
     assert f"The event is {CareEvent.Status(status).label.lower()}: its gate is history." in gate
     assert "What was missing (4)" in gate  # still said, for the record
+
+
+def test_the_gate_reloads_inside_a_live_region_so_that_its_change_is_announced(client, patient, nurse):
+    """The gate reloads itself after each task's change (htmx): a screen-reader user who has just
+    answered the last item hears "Ready" (WCAG 4.1.3). The live region is the element that stays,
+    around the gate that is replaced: a live region put in with the new content is not announced."""
+    publish_template(items=ITEMS)
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    client.force_login(nurse)
+    page = client.get(reverse("event_detail", args=[event.pk])).content.decode()
+    wrapper = page[page.rindex("<div", 0, page.index('data-hx-target="#event-gate"')) :].split(">", 1)[0]
+    assert 'aria-live="polite"' in wrapper and 'data-hx-swap="outerHTML"' in wrapper
+    gate = client.get(reverse("event_detail", args=[event.pk]) + "?part=gate", **HTMX).content.decode()
+    assert '<div id="event-gate">' in gate
+    assert "aria-live" not in gate  # the replaced part is not itself a (new) live region

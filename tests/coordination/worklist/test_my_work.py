@@ -187,3 +187,27 @@ def test_the_pool_offers_only_open_tasks_as_the_task_policy_does(nurse, nurse2, 
     assert mine.isdisjoint(task.pk for task in closed)
     assert not any(can_claim(nurse, task) for task in closed)
     assert Task.objects.filter(event=skipped_from, status=Task.Status.OPEN).exclude(pk__in=mine).count() == 0
+
+
+def test_the_reason_fields_and_their_buttons_name_their_task_for_screen_readers(client, nurse, events):
+    """A page lists many rows: a screen reader's list of fields and buttons, read out of the rows,
+    says which task each "Why does it not apply?", "Mark not applicable" and "Undo" acts on."""
+    open_task = Task.objects.get(event=events[0], text="Baseline assessment")
+    done = Task.objects.get(event=events[0], text="Weight")
+    task_complete(task=done, actor=nurse, value="70")
+    client.force_login(nurse)
+    body = client.get(reverse("event_detail", args=[events[0].pk])).content.decode()
+    hidden = '<span class="visually-hidden">Baseline assessment: </span>'
+    assert f'for="id_na-{open_task.pk}-reason" class="form-label small mb-0 requiredField">{hidden}Why' in body
+    assert 'Not applicable<span class="visually-hidden">: Baseline assessment</span>…</summary>' in body
+    assert 'Mark not applicable<span class="visually-hidden">: Baseline assessment</span></button>' in body
+    assert f'for="id_undo-{done.pk}-reason" class="form-label small mb-0 requiredField">' in body
+    assert '<span class="visually-hidden">Weight: </span>Why undo?' in body
+    assert 'Undo<span class="visually-hidden">: Weight</span>…</summary>' in body
+    assert 'Undo<span class="visually-hidden">: Weight</span></button>' in body
+
+    # Refused (no reason), the field comes back the same, with its error.
+    post = {f"undo-{done.pk}-reason": ""}
+    body = client.post(reverse("task_undo", args=[done.pk]), post, **HTMX).content.decode()
+    assert '<span class="visually-hidden">Weight: </span>Why undo?' in body
+    assert f'aria-describedby="id_undo-{done.pk}-reason_error"' in body

@@ -226,8 +226,8 @@ def row_field_html(
         time_value = f' value="{escape(time)}"' if time else ""
         side = f"d-inline-block w-auto me-1 form-control{invalid}"
         return mark_safe(  # noqa: S308  (every value above is escaped)
-            f'<div id="div_{field_id}" class="mb-1"><label for="{field_id}_0" class="form-label small mb-0 '
-            f'requiredField">{label}</label> <input type="date" name="{escape(html_name)}_0"'
+            f'<div id="div_{field_id}" class="mb-1"><label for="{field_id}_0" class="form-label small mb-0 d-block '
+            f'requiredField">{label}</label><input type="date" name="{escape(html_name)}_0"'
             f'{date_value} class="{side}" required{aria} id="{field_id}_0" aria-label="{escape(context or "Date")}: '
             f'date"><input type="text" name="{escape(html_name)}_1"{time_value} inputmode="numeric" '
             f'pattern="{TIME_24H}" placeholder="HH:MM" maxlength="5" size="6" autocomplete="off" class="{side}" '

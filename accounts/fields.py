@@ -37,6 +37,11 @@ class DateAndTimeWidget(forms.MultiWidget):
         if isinstance(value, dt.datetime):
             local = timezone.localtime(value) if timezone.is_aware(value) else value
             return [local.date(), local.strftime("%H:%M")]
+        if isinstance(value, str) and value:
+            # A refused form is drawn again from what was sent (value_from_datadict's text): each
+            # half back in its box as it was typed, to be corrected rather than typed again.
+            date, _, time = value.partition(HALF) if HALF in value else value.replace("T", " ", 1).partition(" ")
+            return [date or None, time or None]
         return [None, None]
 
     def value_from_datadict(self, data, files, name):

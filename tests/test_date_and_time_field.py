@@ -41,3 +41,29 @@ def test_a_date_and_a_time_or_one_value_are_read_alike(data, settings):
     form = StopForm(data)
     assert form.is_valid(), form.errors
     assert form.cleaned_data["stopped_at"].strftime("%Y-%m-%d %H:%M") == "2026-03-29 14:30"
+
+
+class StopWithReasonForm(StopForm):
+    reason = forms.CharField()
+
+
+@pytest.mark.parametrize(
+    ("data", "date", "time"),
+    [
+        ({"stopped_at_0": "2025-12-07", "stopped_at_1": "02:07"}, "2025-12-07", "02:07"),  # refused elsewhere
+        ({"stopped_at_0": "2026-03-29", "stopped_at_1": ""}, "2026-03-29", ""),  # half given
+        ({"stopped_at_0": "", "stopped_at_1": "14:30"}, "", "14:30"),
+        ({"stopped_at_0": "2026-03-29", "stopped_at_1": "2pm"}, "2026-03-29", "2pm"),  # a 12-hour time
+        ({"stopped_at": "2026-03-29T14:30"}, "2026-03-29", "14:30"),  # one value, as an API client sends
+    ],
+)
+def test_a_refused_form_shows_the_date_and_time_as_they_were_typed(data, date, time):
+    """A pharmacist whose bag is refused for its rate, or a nurse whose assessment is refused for a
+    mistyped year, sees what she typed and corrects it, rather than typing both again from nothing."""
+    form = StopWithReasonForm(data)
+    assert not form.is_valid()
+    html = str(form["stopped_at"])
+    date_input = html.split('name="stopped_at_0"')[1].split(">")[0]
+    time_input = html.split('name="stopped_at_1"')[1].split(">")[0]
+    assert (f'value="{date}"' in date_input) if date else "value=" not in date_input
+    assert (f'value="{time}"' in time_input) if time else "value=" not in time_input

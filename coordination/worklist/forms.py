@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from accounts.fields import TIME_24H, DateAndTimeWidget
 from accounts.models import Unit, User
 from checklists.models import OverrideJustification, Task, TemplateItem
 from checklists.policy import assignable_users
@@ -88,7 +89,9 @@ class TaskCompleteForm(forms.Form):
         elif task.response_kind == kind.TEXT:
             self.fields["value"] = forms.CharField(label=label, max_length=1000)
         elif task.response_kind == kind.DATETIME:
-            self.fields["value"] = forms.CharField(label=label, max_length=40)
+            # Sent as a date and a 24-hour time (`row_field_html`), read into one value as every
+            # form's date and time is; the service reads it on the unit's clock.
+            self.fields["value"] = forms.CharField(label=label, max_length=40, widget=DateAndTimeWidget)
         else:  # checkbox, attestation
             self.fields["value"] = forms.BooleanField(label=label)
         # Sent by the "Record … anyway" button, with the answer it confirms (see `asks_to_confirm`).
@@ -182,9 +185,7 @@ ROW_INPUT_ATTRS = {
     "number": {"inputmode": "decimal", "autocomplete": "off"},
     "text": {"maxlength": "1000"},
     "reason": {"autocomplete": "off", "maxlength": str(REASON_MAX)},
-    "datetime": {"autocomplete": "off"},
 }
-INPUT_TYPES = {"datetime": "datetime-local"}
 
 
 def row_field_html(
@@ -223,6 +224,22 @@ def row_field_html(
             f'id="{field_id}"> <label for="{field_id}" class="form-check-label requiredField">{label}</label>'
             f"{messages}</div></div>"
         )
+    if kind == "datetime":
+        # A date and a 24-hour time, as DateAndTimeWidget draws them elsewhere: a datetime-local
+        # picker shows AM and PM in a browser set to US English (a premedication 12 hours off).
+        date, time = DateAndTimeWidget().decompress(value)
+        date_value = f' value="{escape(date)}"' if date else ""
+        time_value = f' value="{escape(time)}"' if time else ""
+        side = f"d-inline-block w-auto me-1 form-control{invalid}"
+        return mark_safe(  # noqa: S308  (every value above is escaped)
+            f'<div id="div_{field_id}" class="mb-1"><label for="{field_id}_0" class="form-label small mb-0 d-block '
+            f'requiredField">{label}</label><input type="date" name="{escape(html_name)}_0"'
+            f'{date_value} class="{side}" required{aria} id="{field_id}_0" aria-label="{escape(context or "Date")}: '
+            f'date"><input type="text" name="{escape(html_name)}_1"{time_value} inputmode="numeric" '
+            f'pattern="{TIME_24H}" placeholder="HH:MM" maxlength="5" size="6" autocomplete="off" class="{side}" '
+            f'required{aria} id="{field_id}_1" aria-label="{escape(context or "Time")}: time, 24-hour (HH:MM)">'
+            f"{messages}</div>"
+        )
     if kind == "choice":
         options = "".join(
             f'<option value="{escape(choice)}"{" selected" if choice == value else ""}>{escape(choice)}</option>'
@@ -236,7 +253,7 @@ def row_field_html(
         attrs = "".join(f' {name}="{text}"' for name, text in ROW_INPUT_ATTRS[kind].items())
         filled = f' value="{escape(value)}"' if value else ""
         widget = (
-            f'<input type="{INPUT_TYPES.get(kind, "text")}" name="{escape(html_name)}"{filled}{attrs} '
+            f'<input type="text" name="{escape(html_name)}"{filled}{attrs} '
             f'class="textinput form-control{invalid}" required{aria} id="{field_id}">'
         )
     return mark_safe(  # noqa: S308  (every value above is escaped)

@@ -483,6 +483,11 @@ class Checklist(models.Model):
         return f"{self.template.name} for {self.event}"
 
 
+# How a recorded CRS and ICANS assessment answers its task: "assessment:<id> (CRS grade …)"
+# (checklists.recorded writes and reads it back).
+ASSESSMENT_ANSWER = "assessment:"
+
+
 class Task(ItemContent):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -579,6 +584,15 @@ class Task(ItemContent):
         if self.status in (self.Status.NOT_APPLICABLE, self.Status.CANCELLED):
             return True
         return self.status == self.Status.DONE and not self.hard_stop_failed and not self.awaits_verification
+
+    @property
+    def value_shown(self) -> str:
+        """The answer as a page shows it: a recorded assessment's reference ("assessment:41 (CRS
+        grade 0, ICANS grade 0)", which the services read back) said in words, without its id."""
+        if self.records == self.Records.TOXICITY_ASSESSMENT and self.value.startswith(ASSESSMENT_ANSWER):
+            _, _, grades = self.value.partition(" ")
+            return f"Assessment recorded {grades}".strip()
+        return self.value
 
     @property
     def is_overdue(self) -> bool:

@@ -24,7 +24,7 @@ from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record
 from patients.services.toxicity import CLOCK_SKEW
 
-from .models import Task, TemplateItem
+from .models import ASSESSMENT_ANSWER, Task, TemplateItem
 
 Records = TemplateItem.Records
 
@@ -94,9 +94,6 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
             return f"{stored} ({said}; the window is {rule.window_text})", task.hard_stop
         return stored, False
     return value, False
-
-
-ASSESSMENT_ANSWER = "assessment:"
 
 
 def assessment_answer(assessment) -> str:

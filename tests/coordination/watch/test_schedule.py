@@ -60,6 +60,8 @@ def test_each_check_is_a_nurse_task_done_only_by_recording_the_assessment(course
     task.refresh_from_db()
     assert task.status == Task.Status.DONE and task.completed_by == nurse
     assert task.value == f"assessment:{assessment.pk} (CRS grade 0, ICANS grade 0)"
+    # The page says it in words, without the record's id (found by a walk of the demo).
+    assert task.value_shown == "Assessment recorded (CRS grade 0, ICANS grade 0)"
     later = Task.objects.get(event=live(course, CareEvent.Kind.TOXICITY_CHECK)[1])
     assert later.status == Task.Status.OPEN  # four hours on: the next one is still to do
 

@@ -97,7 +97,7 @@ def _helper(submit: str) -> FormHelper:
 
 def unit_time(label: str, zone_name: str, **kwargs) -> forms.DateTimeField:
     """A date and time on the unit's clock (the view activates the unit's zone while validating)."""
-    kwargs.setdefault("help_text", f"{zone_name} time.")
+    kwargs.setdefault("help_text", f"{zone_name}.")
     return LocalDateTimeField(label=label, **kwargs)
 
 
@@ -183,7 +183,7 @@ class RestartForm(forms.Form):
                 "Grade 1 or less since",
                 zone_name,
                 required=False,
-                help_text=f"{zone_name} time. Needed after neurological toxicity and other reactions: the label "
+                help_text=f"{zone_name}. Needed after neurological toxicity and other reactions: the label "
                 f"stops for good one that took more than {version.neurological_resolve_within_days} days "
                 f"(neurological) or {version.other_toxicity_resolve_within_days} days (other) to resolve, and "
                 f"restarts after {version.restart_after_resolved_days} days at grade 1 or less "
@@ -347,13 +347,13 @@ class PumpEventForm(forms.ModelForm):
                 "Infusion stopped at",
                 zone_name,
                 required=False,
-                help_text=f"{zone_name} time. Empty if the infusion ran on. A stop opens an interruption.",
+                help_text=f"{zone_name}. Empty if the infusion ran on. A stop opens an interruption.",
             ),
             "infusion_restarted_at": unit_time(
                 "Infusion restarted at",
                 zone_name,
                 required=False,
-                help_text=f"{zone_name} time. After a stop of 4 hours or more, the oncologist records the restart.",
+                help_text=f"{zone_name}. After a stop of 4 hours or more, the oncologist records the restart.",
             ),
         }
         self.helper = _helper("Record the event")

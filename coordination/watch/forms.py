@@ -27,7 +27,7 @@ class RosterPeriodForm(forms.Form):
         if roles is not None:
             self.fields["role"].choices = [(value, label) for value, label in ON_CALL_ROLES if value in roles]
         for name in ("period_start", "period_end"):
-            self.fields[name].help_text = f"{zone_name} time."
+            self.fields[name].help_text = f"{zone_name}."
         self.helper = FormHelper()
         self.helper.form_tag = False
 

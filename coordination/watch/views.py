@@ -112,7 +112,7 @@ def roster(request):
     with timezone.override(zone):
         period = RosterPeriodForm(
             request.POST or None,
-            zone_name=str(zone),
+            zone_name=unit.clock_label,
             roles=selectors.ROLES_ON_CALL.get(unit.kind, ()),
             initial=_next_week(zone),
         )

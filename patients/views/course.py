@@ -83,7 +83,7 @@ def course_stop(request, pk):
     course = _course(request.user, pk)
     policy.can_record_stop(request.user, course.patient).enforce()
     zone = course.patient.unit.zone
-    form = StopForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
+    form = StopForm(request.POST or None, zone_name=course.patient.unit.clock_label, initial={"stopped_at": now_on_unit_clock(zone)})
 
     def act(data):
         services.interruption_stop(course=course, actor=request.user, **data)
@@ -103,7 +103,7 @@ def interruption_restart(request, pk):
     zone = patient.unit.zone
     form = RestartForm(
         request.POST or None,
-        zone_name=str(zone),
+        zone_name=patient.unit.clock_label,
         interruption=interruption,
         initial={"restarted_at": now_on_unit_clock(zone)},
     )
@@ -129,7 +129,7 @@ def course_stop_for_good(request, pk):
     course = _course(request.user, pk)
     policy.can_stop_for_good(request.user, course.patient).enforce()
     zone = course.patient.unit.zone
-    form = StopForGoodForm(request.POST or None, zone_name=str(zone), initial={"stopped_at": now_on_unit_clock(zone)})
+    form = StopForGoodForm(request.POST or None, zone_name=course.patient.unit.clock_label, initial={"stopped_at": now_on_unit_clock(zone)})
 
     def act(data):
         services.course_stop_for_good(
@@ -152,7 +152,7 @@ def event_bag(request, pk):
     units = Unit.objects.filter(organisation_id=patient.organisation_id)
     form = BagForm(
         request.POST or None,
-        zone_name=str(zone),
+        zone_name=patient.unit.clock_label,
         organisation_units=units,
         initial={"compounded_by": request.user, "stabiliser_added": False},
     )

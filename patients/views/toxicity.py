@@ -26,7 +26,7 @@ def assessment_new(request, pk):
     zone = patient.unit.zone
     form = AssessmentForm(
         request.POST or None,
-        zone_name=str(zone),
+        zone_name=patient.unit.clock_label,
         age_on=patient.age_on,
         today=timezone.localdate(timezone=zone),
         initial={
@@ -76,7 +76,7 @@ def check_in_new(request, pk):
     zone = patient.unit.zone
     form = CheckInForm(
         request.POST or None,
-        zone_name=str(zone),
+        zone_name=patient.unit.clock_label,
         initial={"checked_at": now_on_unit_clock(zone), "temperature_unit": "C", "pump_status": "running"},
     )
 

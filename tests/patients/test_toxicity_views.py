@@ -38,6 +38,8 @@ def test_a_nurse_records_an_assessment_and_sees_it_graded_in_the_trend(client, p
     page = client.get(reverse("patients:assessment_new", args=[patient.pk]))
     assert page.status_code == 200
     assert "ICE score (10 points)" in page.text and "capd_score" not in page.text
+    # The time's help names the unit's clock as the page's header does, not the zone's database name.
+    assert f"{patient.unit.clock_label}." in page.text and "America/New_York" not in page.text
     at = timezone.now() - dt.timedelta(minutes=20)
     done = client.post(
         reverse("patients:assessment_new", args=[patient.pk]), {**FORM, "assessed_at": on_unit_clock(patient, at)}

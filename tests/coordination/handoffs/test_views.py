@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from coordination.handoffs import services as svc
 from coordination.models import Handoff, HandoffComment
+from patients.models import AccessGrant
 
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event
@@ -484,22 +485,38 @@ def _many_handoffs(patient, sender, agency, count):
         )
 
 
-@pytest.mark.parametrize("name", ["handoff_review", "handoff_list", "board"])
+@pytest.mark.parametrize(
+    ("name", "viewer"),
+    [
+        *(("handoff_review", "coordinator"), ("board", "coordinator"), ("handoff_review?format=csv", "coordinator")),
+        # The sending side's list (outgoing), the receiving side's (incoming), each as a page and a CSV.
+        *(("handoff_list", "case_manager"), ("handoff_list?format=csv", "case_manager")),
+        *(("handoff_list", "home_nurse"), ("handoff_list?format=csv", "home_nurse")),
+    ],
+)
 def test_lists_use_the_same_number_of_queries_for_1_and_20_handoffs(
-    client, patient, case_manager, coordinator, agency, name, django_assert_max_num_queries
+    request, client, patient, case_manager, agency, name, viewer, django_assert_max_num_queries
 ):
-    viewer = coordinator if name != "handoff_list" else case_manager
-    verified_login(client, viewer)
+    name, _, query = name.partition("?")
+    url = reverse(name) + (f"?{query}" if query else "")
+    verified_login(client, request.getfixturevalue(viewer))
+    # The receiving unit sees the handoffs while its access grant lasts.
+    AccessGrant.objects.create(
+        patient=patient, unit=agency, reason="Handoff", starts_at=timezone.now() - dt.timedelta(days=1)
+    )
     counts = []
     for total in (1, 20):
         _many_handoffs(patient, case_manager, agency, total - Handoff.objects.count())
         # A request first, uncounted: the sign-in middleware writes the session's activity once
         # a minute, and building the handoffs can take that long on a loaded machine.
-        client.get(reverse(name))
+        client.get(url)
         with django_assert_max_num_queries(25) as captured:
-            assert client.get(reverse(name)).status_code == 200
+            assert client.get(url).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+    body = b"".join(client.get(url).streaming_content) if query else client.get(url).content
+    last = Handoff.objects.last()
+    assert (patient.mrn if query else reverse("handoff_detail", args=[last.pk])) in body.decode()  # rows were listed
 
 
 def test_the_handoff_list_shows_the_receiver_its_handoffs_and_tasks(client, sent, home_nurse):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -548,3 +550,34 @@ def test_a_refused_send_says_what_is_missing_once_and_the_saved_draft_message_go
     above_ipass = page_[: page_.index('id="ipass"')]
     assert above_ipass.count("Not sent yet") == 1 and above_ipass.count("Supplies delivered") == 1
     assert "The draft is saved." not in page_
+
+
+def _more_of_everything(handoff, agency, numbers):
+    """Actions, comments and history rows, each by a person of its own."""
+    from coordination.handoffs.models import HandoffAction, HandoffActivity
+
+    for n in numbers:
+        HandoffAction.objects.create(
+            handoff=handoff, order=100 + n, text=f"Call {n}", role="nurse", due_at=timezone.now() + dt.timedelta(days=1)
+        )
+        HandoffComment.objects.create(handoff=handoff, author=UserFactory(role="nurse", unit=agency), text=f"Note {n}")
+        HandoffActivity.objects.create(handoff=handoff, actor=UserFactory(), action="update", detail=f"Edit {n}")
+
+
+@pytest.mark.parametrize("name", ["handoff_detail", "handoff_print"])
+@pytest.mark.parametrize("viewer", ["case_manager", "home_nurse"])
+def test_a_handoffs_page_uses_the_same_number_of_queries_for_1_and_20_actions_and_comments(
+    request, client, sent, agency, name, viewer, time_machine, settings
+):
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's reads, not a kept page's
+    time_machine.move_to(timezone.now(), tick=False)
+    verified_login(client, request.getfixturevalue(viewer))
+    url = reverse(name, args=[sent.pk])
+    _more_of_everything(sent, agency, range(1))
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    _more_of_everything(sent, agency, range(1, 20))
+    with CaptureQueriesContext(connection) as many:
+        assert "Call 19" in client.get(url).content.decode()
+    assert len(many) == len(few)

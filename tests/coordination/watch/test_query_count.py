@@ -1,5 +1,5 @@
 """The toxicity watch's lists read as many times for many rows as for one: the urgent alerts (the
-page and its CSV), an alert's page with the transfers it followed, and the on-call roster."""
+page, its CSV and the board's open ones), an alert's page with the transfers it followed, and the on-call roster."""
 
 import datetime as dt
 
@@ -35,11 +35,13 @@ def _alert(ward, n: int) -> ToxicityAlert:
     )
 
 
-@pytest.mark.parametrize("query", ["", "?format=csv"])
-def test_the_alerts_list_reads_as_many_times_for_20_alerts_as_for_2(client, ward, coordinator, query):
+@pytest.mark.parametrize(("name", "query"), [("alert_list", ""), ("alert_list", "?format=csv"), ("board", "")])
+def test_the_alerts_list_reads_as_many_times_for_20_alerts_as_for_2(client, ward, coordinator, name, query, settings):
+    """The list of the alerts, and the board's list of those not acknowledged."""
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's reads, not a kept board's
     verified_login(client, coordinator)
     _alert(ward, 0), _alert(ward, 1)
-    url = reverse("alert_list") + query
+    url = reverse(name) + query
     client.get(url)
     few = queries_of(client, url)
     for n in range(2, 20):

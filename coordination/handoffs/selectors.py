@@ -141,7 +141,8 @@ def handoffs_incoming(user) -> list:
         handoffs_visible_to(user)
         .filter(to_unit_id=user.unit_id)
         .exclude(status__in=[Handoff.Status.DRAFT, Handoff.Status.CANCELLED, Handoff.Status.RETURNED])
-        .select_related("patient", "from_unit", "from_person", "to_person")
+        # Both units: the page names the sender's, the CSV download both (handoffs/views/export.py).
+        .select_related("patient", "from_unit", "to_unit", "from_person", "to_person")
         .order_by("sent_at")[:200]
     )
     return sorted(rows, key=lambda h: (rank[h.status], h.sent_at))
@@ -153,7 +154,7 @@ def handoffs_outgoing(user) -> list:
     rows = list(
         handoffs_visible_to(user)
         .filter(patient__in=Patient.objects.visible_to(user, grants=False))
-        .select_related("patient", "to_unit", "from_person")
+        .select_related("patient", "from_unit", "to_unit", "from_person")
         .order_by("-created_at")[:200]
     )
     return sorted(rows, key=lambda h: h.status in closed)

@@ -20,7 +20,8 @@ from coordination.fhir.codes import mrn_system
 from patients.models import ToxicityAssessment, Weighing
 
 from ..checklists.helpers import make_event
-from ..factories import PatientFactory
+from ..coordination.handoff_helpers import write_handoff
+from ..factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 from ..test_authorization_matrix import matrix_world, sign_in
 
 FHIR_JSON = "application/fhir+json"
@@ -399,7 +400,10 @@ def test_an_unsupported_or_bad_search_is_a_400_operation_outcome_and_logs_no_rea
     assert reads().count() == before
 
 
-@pytest.mark.parametrize("query", ["Task", "Observation", "CareTeam", "Communication?status=completed"])
+@pytest.mark.parametrize(
+    "query",
+    [*("Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Observation"), "Communication?status=completed"],
+)
 def test_a_search_costs_as_many_queries_for_many_patients_as_for_one(client, world, query, settings):
     settings.PAGE_CACHE_SECONDS = 0
     users, targets, _ = world
@@ -491,6 +495,46 @@ def test_everything_about_a_patient_is_one_bundle_whose_references_resolve_insid
     assert kinds == {"Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Communication", "Observation"}
     (row,) = reads()[before:]
     assert row.patient_id == patient.pk and row.detail["operation"] == "everything"
+
+
+def test_everything_costs_as_many_queries_for_a_long_record_as_for_a_short_one(client, world, settings):
+    """More courses, events with their checklists, weighings, assessments, handoffs (sent and
+    acknowledged: a Communication each) and care-team members: the same reads."""
+    settings.PAGE_CACHE_SECONDS = 0
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    patient = targets["patient"]
+    path = f"Patient/{patient.pk}/$everything"
+    fhir_get(client, path)  # warm the session and the user's caches
+
+    def queries():
+        with CaptureQueriesContext(connection) as counted:
+            response = fhir_get(client, path)
+        assert response.status_code == 200
+        return len(counted), len(response.json()["entry"])
+
+    few, entries = queries()
+    now, agency = timezone.now(), UnitFactory()
+    for n in range(5):
+        event = make_event(patient, planned_at=now + dt.timedelta(days=n + 1))
+        checklists_instantiate(events=[event])
+        Weighing.objects.create(patient=patient, weight_kg=Decimal("60.0"), measured_at=now - dt.timedelta(days=n))
+        ToxicityAssessment.objects.create(
+            patient=patient, assessed_at=now, recorded_by=users["nurse"], crs_grade=1, crs_rule="Fever", icans_grade=0
+        )
+        write_handoff(
+            event,
+            sender=users["case_manager"],
+            to_unit=agency,
+            status="acknowledged",
+            sent_at=now,
+            acknowledged_at=now,
+            acknowledged_by=UserFactory(unit=agency),
+        )
+        CareTeamMemberFactory(patient=patient, user=UserFactory(role="nurse", unit=UnitFactory()), role="nurse")
+    many, more_entries = queries()
+    assert more_entries > entries + 20
+    assert many == few
 
 
 def _references(value):

@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from coordination.handoffs import services as svc
 from coordination.models import Handoff, HandoffComment
+from patients.models import AccessGrant
 
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event, override_gate
@@ -497,22 +500,39 @@ def _many_handoffs(patient, sender, agency, count):
         )
 
 
-@pytest.mark.parametrize("name", ["handoff_review", "handoff_list", "board"])
+@pytest.mark.parametrize(
+    ("name", "viewer"),
+    [
+        *(("handoff_review", "coordinator"), ("board", "coordinator"), ("handoff_review?format=csv", "coordinator")),
+        # The sending side's list (outgoing), the receiving side's (incoming), each as a page and a CSV.
+        *(("handoff_list", "case_manager"), ("handoff_list?format=csv", "case_manager")),
+        *(("handoff_list", "home_nurse"), ("handoff_list?format=csv", "home_nurse")),
+    ],
+)
 def test_lists_use_the_same_number_of_queries_for_1_and_20_handoffs(
-    client, patient, case_manager, coordinator, agency, name, django_assert_max_num_queries
+    request, client, patient, case_manager, agency, name, viewer, django_assert_max_num_queries, settings
 ):
-    viewer = coordinator if name != "handoff_list" else case_manager
-    verified_login(client, viewer)
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's reads, not a kept board's
+    name, _, query = name.partition("?")
+    url = reverse(name) + (f"?{query}" if query else "")
+    verified_login(client, request.getfixturevalue(viewer))
+    # The receiving unit sees the handoffs while its access grant lasts.
+    AccessGrant.objects.create(
+        patient=patient, unit=agency, reason="Handoff", starts_at=timezone.now() - dt.timedelta(days=1)
+    )
     counts = []
     for total in (1, 20):
         _many_handoffs(patient, case_manager, agency, total - Handoff.objects.count())
         # A request first, uncounted: the sign-in middleware writes the session's activity once
         # a minute, and building the handoffs can take that long on a loaded machine.
-        client.get(reverse(name))
+        client.get(url)
         with django_assert_max_num_queries(25) as captured:
-            assert client.get(reverse(name)).status_code == 200
+            assert client.get(url).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+    body = b"".join(client.get(url).streaming_content) if query else client.get(url).content
+    last = Handoff.objects.last()
+    assert (patient.mrn if query else reverse("handoff_detail", args=[last.pk])) in body.decode()  # rows were listed
 
 
 def test_the_handoff_list_shows_the_receiver_its_handoffs_and_tasks(client, sent, home_nurse):
@@ -544,3 +564,34 @@ def test_a_refused_send_says_what_is_missing_once_and_the_saved_draft_message_go
     above_ipass = page_[: page_.index('id="ipass"')]
     assert above_ipass.count("Not sent yet") == 1 and above_ipass.count("Supplies delivered") == 1
     assert "The draft is saved." not in page_
+
+
+def _more_of_everything(handoff, agency, numbers):
+    """Actions, comments and history rows, each by a person of its own."""
+    from coordination.handoffs.models import HandoffAction, HandoffActivity
+
+    for n in numbers:
+        HandoffAction.objects.create(
+            handoff=handoff, order=100 + n, text=f"Call {n}", role="nurse", due_at=timezone.now() + dt.timedelta(days=1)
+        )
+        HandoffComment.objects.create(handoff=handoff, author=UserFactory(role="nurse", unit=agency), text=f"Note {n}")
+        HandoffActivity.objects.create(handoff=handoff, actor=UserFactory(), action="update", detail=f"Edit {n}")
+
+
+@pytest.mark.parametrize("name", ["handoff_detail", "handoff_print"])
+@pytest.mark.parametrize("viewer", ["case_manager", "home_nurse"])
+def test_a_handoffs_page_uses_the_same_number_of_queries_for_1_and_20_actions_and_comments(
+    request, client, sent, agency, name, viewer, time_machine, settings
+):
+    settings.PAGE_CACHE_SECONDS = 0  # the rendering's reads, not a kept page's
+    time_machine.move_to(timezone.now(), tick=False)
+    verified_login(client, request.getfixturevalue(viewer))
+    url = reverse(name, args=[sent.pk])
+    _more_of_everything(sent, agency, range(1))
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    _more_of_everything(sent, agency, range(1, 20))
+    with CaptureQueriesContext(connection) as many:
+        assert "Call 19" in client.get(url).content.decode()
+    assert len(many) == len(few)

@@ -942,8 +942,9 @@ def event_text_absent(body: str, cast) -> bool:
     return patient.family_name not in body and patient.mrn not in body
 
 
+@pytest.mark.parametrize("query", ["", "?format=csv"])
 def test_the_ledger_takes_as_many_queries_for_50_reminders_as_for_1(
-    client, admin_user, event, cast, django_assert_max_num_queries
+    client, admin_user, event, cast, django_assert_max_num_queries, query
 ):
     pump = task(event, "Pump programmed and locked")
     verified_login(client, admin_user)
@@ -969,7 +970,7 @@ def test_the_ledger_takes_as_many_queries_for_50_reminders_as_for_1(
     for count in (1, 50):
         make(count)
         with django_assert_max_num_queries(100) as queries:
-            assert client.get(reverse("reminder_ledger")).status_code == 200
+            assert client.get(reverse("reminder_ledger") + query).status_code == 200
         counted.append(len(queries))
     assert counted[0] == counted[1]
 

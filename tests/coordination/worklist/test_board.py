@@ -147,7 +147,11 @@ def test_the_board_logs_no_patient_of_its_summaries_and_each_list_the_patients_i
 
 
 @pytest.mark.parametrize(
-    "url", ["board", "board_not_ready", "board_not_ready?window=1", "board_overdue", "board_overdue?role=nurse"]
+    "url",
+    [
+        *("board", "board_not_ready", "board_not_ready?window=1", "board_overdue", "board_overdue?role=nurse"),
+        *("board_not_ready?format=csv", "board_overdue?format=csv"),
+    ],
 )
 def test_the_board_and_its_lists_use_the_same_queries_for_10_and_100_patients(
     client, ward, coordinator, template, django_assert_max_num_queries, time_machine, url

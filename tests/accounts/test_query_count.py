@@ -1,0 +1,44 @@
+"""The audit log reads as many times for a page of many rows as for one, and its CSV download as
+many times for many rows as for few."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
+
+from ..factories import UserFactory
+from ..query_count import queries_of
+from .helpers import verified_login
+
+
+@pytest.fixture(autouse=True)
+def _still_clock(time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+
+
+def _rows(count: int) -> None:
+    """Reads of patients' records by as many people."""
+    for n in range(count):
+        audit_record(
+            action=AuditEvent.Action.VIEW,
+            object_type="patients.patient",
+            object_id=n + 1,
+            patient_id=n + 1,
+            detail={"page": "detail", "patients": [n + 1]},
+            actor=UserFactory(role="nurse"),
+        )
+
+
+@pytest.mark.parametrize("name", ["audit:log", "audit:export"])
+def test_the_audit_log_reads_as_many_times_for_many_rows_as_for_one(client, admin_user, name):
+    verified_login(client, admin_user)
+    url = reverse(name) + "?action=view"
+    _rows(1)
+    client.get(url)
+    one = queries_of(client, url)
+    _rows(60)
+    assert queries_of(client, url) == one
+    export = client.get(reverse("audit:export") + "?action=view")
+    assert b"".join(export.streaming_content).count(b"patients.patient") == 61

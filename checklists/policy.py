@@ -283,9 +283,15 @@ def can_verify(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
         return conflict(_worded_later(lambda: f"Already verified by {task.verified_by}."))
     if user.is_authenticated and task.completed_by_id == user.pk:
         return OWN_WORK
-    if not (can(user, VERIFY_TASKS) and on_care_team(user, task.patient_id, task.verifier_role, roles=roles)):
+    if not is_verifier(user, task, roles=roles):
         return NOT_A_VERIFIER[task.verifier_role]
     return ALLOWED
+
+
+def is_verifier(user, task: Task, *, roles: TeamRoles | None = None) -> bool:
+    """One who may verify the task's completion now: of a role that verifies (the task's verifier
+    role, when it names one) on the patient's care team."""
+    return can(user, VERIFY_TASKS) and on_care_team(user, task.patient_id, task.verifier_role, roles=roles)
 
 
 # An override clears an event to start: one that was cancelled, or whose time passed and that the

@@ -1103,9 +1103,15 @@ def _waiting_for(dependency: Task) -> str:
 def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
     now = now or timezone.now()
     task = _locked(task)
-    if task.status == Task.Status.DONE and task.verified_by_id is not None and task.verified_by_id == actor.pk:
+    if (
+        task.status == Task.Status.DONE
+        and task.verified_by_id is not None
+        and task.verified_by_id == actor.pk
+        and policy.is_verifier(actor, task)
+    ):
         # A second click, or an API client retrying a request whose answer it lost: verified by
-        # this very person already, so answered as the first was, changing nothing.
+        # this very person already, so answered as the first was, changing nothing. Only while
+        # they may still verify it: one taken off the care team since is refused as anyone else.
         return task
     policy.can_verify(actor, task).enforce()
     task.verified_by, task.verified_at = actor, now

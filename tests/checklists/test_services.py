@@ -25,7 +25,7 @@ from checklists.services import (
     template_version_publish,
 )
 from coordination.models import Notification
-from patients.models import CareEvent, Indication, Setting
+from patients.models import CareEvent, CareTeamMember, Indication, Setting
 from patients.services import course_schedule_build, event_cancel, event_move, event_schedule
 
 from ..factories import CourseFactory, PatientFactory, UserFactory
@@ -555,6 +555,17 @@ def test_another_nurse_verifies_and_only_once(checklist, nurse, nurse2, pharmaci
     with pytest.raises(TaskConflict, match=f"Already verified by {nurse2}"):
         task_verify(task=done, actor=pharmacist)
     assert activity(done) == [("complete", "nurse"), ("verify", "nurse2")]
+
+
+def test_a_verification_repeated_by_one_no_longer_on_the_team_is_refused(checklist, nurse, nurse2):
+    """Found by a review: a repeated verification (a second click, an API retry) was answered as
+    done before the policy was asked, so one taken off the care team since, or deactivated, still
+    read "Verified" for a patient whose work they may no longer do."""
+    done = task_verify(task=complete(checklist, PUMP, nurse, "matches"), actor=nurse2)
+    assert task_verify(task=done, actor=nurse2).verified_by == nurse2  # a retry, still on the team
+    CareTeamMember.objects.filter(patient_id=done.patient_id, user=nurse2).delete()
+    with pytest.raises(TaskConflict, match=f"Already verified by {nurse2}"):  # refused, not answered as done
+        task_verify(task=done, actor=nurse2)
 
 
 def test_a_nurse_outside_the_team_may_not_verify(checklist, nurse, outsider):

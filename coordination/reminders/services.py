@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -142,9 +143,23 @@ def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
         return
     now = timezone.now()
     unread = Notification.objects.filter(read_at__isnull=True)
+    # Only what was said of another time than the one now: a rebuild also counts an event whose
+    # setting alone changed as moved, and its reminders, written for the time that still holds,
+    # would not be sent again (the sweep writes one reminder per task, kind and due time).
     if moved:
-        unread.filter(task__event__in=[event.pk for event in moved]).update(read_at=now)
-    links = [reverse("event_detail", args=[event.pk]) for event in [*moved, *cancelled]]
+        said_of_this_time = Reminder.objects.filter(
+            task=OuterRef("task"), recipient=OuterRef("recipient"), due_at=OuterRef("task__due_at")
+        )
+        unread.filter(task__event__in=[event.pk for event in moved]).exclude(Exists(said_of_this_time)).update(
+            read_at=now
+        )
+    warned_of_this_time = set(
+        Reminder.objects.filter(
+            kind=Reminder.Kind.GATE_NOT_READY, event__in=[event.pk for event in moved], due_at=F("event__planned_at")
+        ).values_list("event_id", flat=True)
+    )
+    moved_off_their_warning = [event for event in moved if event.pk not in warned_of_this_time]
+    links = [reverse("event_detail", args=[event.pk]) for event in [*moved_off_their_warning, *cancelled]]
     unread.filter(task__isnull=True, title__startswith=GATE_TITLE, link__in=links).update(read_at=now)
 
 

@@ -251,6 +251,21 @@ def test_a_moved_events_bell_notifications_of_its_old_time_leave_the_count(event
     assert now_due.title == "Due Thu 15 Jan 09:00 EST: Pump programmed and locked"
 
 
+def test_an_event_moved_to_the_same_time_keeps_its_reminders_on_the_bell(event, cast, run):
+    """Found by a review: a rebuild counts an event as moved when only its setting changed. Its
+    tasks' times stay, so nothing is reminded again: its overdue reminder, retired as if about an
+    old time, left the bell for good."""
+    from coordination.reminders.selectors import unread_count
+    from patients.hooks import notify_events_changed
+
+    nurse = cast["nurse"]
+    task_claim(task=task(event, "Pump programmed and locked"), actor=nurse)
+    run(EVENT_AT)
+    assert unread_count(nurse) == 2  # due soon, overdue
+    notify_events_changed(moved=[event])  # as course_schedule_build does for a setting changed
+    assert unread_count(nurse) == 2
+
+
 def test_a_cancelled_event_gets_no_reminders(event, cast, django_capture_on_commit_callbacks, run, time_machine):
     time_machine.move_to(EVENT_AT - dt.timedelta(hours=2), tick=False)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -11,7 +11,7 @@ from patients.models import CareTeamMember, Patient, Transfer
 from patients.services import care_team_add, care_team_remove, patient_transfer
 
 from ..accounts.helpers import verified_login
-from ..factories import UnitFactory, UserFactory
+from ..factories import UnitFactory, UserFactory, with_unmistakable_names
 
 REASON = "Needs the haematology day unit for the rest of cycle 2."
 
@@ -146,6 +146,7 @@ def test_the_old_units_other_coordinator_reads_the_transfer_though_the_patient_l
     from coordination.reminders.content import patient_label
     from coordination.reminders.services import notifications_retire_unseeable
 
+    with_unmistakable_names(patient)  # a generated family name once matched the reader's own
     colleague = UserFactory(username="coordinator2", role=Role.COORDINATOR, unit=patient.unit)
     patient_transfer(patient=patient, to_unit=clinic, reason=REASON, actor=coordinator)
     notifications_retire_unseeable()

@@ -17,7 +17,7 @@ from coordination.models import Handoff, Notification
 from patients.models import Patient
 from patients.services import course_extend, course_plan, course_stop_for_good, event_cancel
 
-from ...factories import OrganisationFactory, UnitFactory
+from ...factories import OrganisationFactory, UnitFactory, with_unmistakable_names
 from ..handoff_helpers import SYNTHESIS, draft_handoff, make_home_nurse, ready_discharge, write_handoff
 
 
@@ -253,6 +253,7 @@ def test_the_receiving_nurse_reads_that_the_handoff_was_withdrawn_though_the_pat
     from coordination.reminders.content import patient_label
     from coordination.reminders.services import notifications_retire_unseeable
 
+    with_unmistakable_names(patient)  # a generated family name once matched a user's on the page
     event_cancel(event=sent.event, reason="Stays in hospital: fever", actor=case_manager)
     notifications_retire_unseeable()
     client.force_login(home_nurse)

@@ -83,7 +83,9 @@ def course_stop(request, pk):
     course = _course(request.user, pk)
     policy.can_record_stop(request.user, course.patient).enforce()
     zone = course.patient.unit.zone
-    form = StopForm(request.POST or None, zone_name=course.patient.unit.clock_label, initial={"stopped_at": now_on_unit_clock(zone)})
+    form = StopForm(
+        request.POST or None, zone_name=course.patient.unit.clock_label, initial={"stopped_at": now_on_unit_clock(zone)}
+    )
 
     def act(data):
         services.interruption_stop(course=course, actor=request.user, **data)
@@ -129,7 +131,9 @@ def course_stop_for_good(request, pk):
     course = _course(request.user, pk)
     policy.can_stop_for_good(request.user, course.patient).enforce()
     zone = course.patient.unit.zone
-    form = StopForGoodForm(request.POST or None, zone_name=course.patient.unit.clock_label, initial={"stopped_at": now_on_unit_clock(zone)})
+    form = StopForGoodForm(
+        request.POST or None, zone_name=course.patient.unit.clock_label, initial={"stopped_at": now_on_unit_clock(zone)}
+    )
 
     def act(data):
         services.course_stop_for_good(
@@ -148,7 +152,6 @@ def event_bag(request, pk):
     if event.kind not in BAG_EVENTS:
         raise PermissionDenied("A bag is recorded for a cycle start, a step-up, a bag change or a restart.")
     policy.can_record_bag(request.user, patient).enforce()
-    zone = patient.unit.zone
     units = Unit.objects.filter(organisation_id=patient.organisation_id)
     form = BagForm(
         request.POST or None,

@@ -16,7 +16,9 @@ def pump_event_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_record_pump_event(request.user, patient).enforce()
     zone = patient.unit.zone
-    form = PumpEventForm(request.POST or None, zone_name=patient.unit.clock_label, initial={"occurred_at": now_on_unit_clock(zone)})
+    form = PumpEventForm(
+        request.POST or None, zone_name=patient.unit.clock_label, initial={"occurred_at": now_on_unit_clock(zone)}
+    )
 
     def act(data):
         event = services.pump_event_record(patient=patient, actor=request.user, **data)

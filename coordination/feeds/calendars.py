@@ -19,7 +19,7 @@ from django.conf import settings
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from accounts.models import Role
 from checklists.models import Task
@@ -53,7 +53,9 @@ def _calendar(name: str, zone: zoneinfo.ZoneInfo) -> Calendar:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
+    # An X- property is TEXT, but icalendar escapes only the properties it knows as TEXT: a unit's
+    # name with a comma, a semicolon or a line break would go out raw (a line break: a 500).
+    calendar.add("x-wr-calname", vText(name))
     calendar.add("x-wr-timezone", zone.key)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT15M")  # as REFRESH, for the clients that read only this one

@@ -414,3 +414,17 @@ def test_a_feed_costs_as_many_queries_for_many_events_as_for_one(client, ward, n
         add_patient()
     many, shown_many = queries()
     assert (shown, shown_many) == (1, 5) and one == many
+
+
+def test_the_units_calendar_name_is_escaped_as_text_and_its_lines_are_folded_at_75_octets(client, ward, coordinator):
+    """X-WR-CALNAME is a TEXT value (RFC 5545 3.8.8.2): a unit's name with a comma, a semicolon
+    or a line break is escaped, not written raw (nor, for a line break, a 500)."""
+    ward.name = "Haematology Ward, 4th floor; North\nwing Ærø Ünit Ünit Ünit Ünit Ünit Ünit"
+    ward.save()
+
+    response = client.get(feed_url(coordinator, "feed_unit"))
+
+    assert response.status_code == 200
+    unfolded = response.content.replace(b"\r\n ", b"").decode()
+    assert "X-WR-CALNAME:Haematology Ward\\, 4th floor\\; North\\nwing Ærø" in unfolded
+    assert all(len(line) <= 75 for line in response.content.split(b"\r\n"))

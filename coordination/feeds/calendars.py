@@ -16,6 +16,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Q
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
@@ -168,17 +169,16 @@ def my_work_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple
 
 
 def unit_week_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple[bytes, list[int]]:
-    """The care events planned on the coordinator's unit in the next seven days."""
+    """The care events planned on the coordinator's unit from the start of today (on the unit's
+    clock: a calendar shows the whole day, this morning's events included) to seven days ahead, and
+    the events under way (a stop of the infusion is planned when it happened)."""
     now = now or timezone.now()
     zone = unit_zone(user)
+    today = timezone.localtime(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     patients = Patient.objects.visible_to(user, grants=False).filter(unit_id=user.unit_id)
     events = list(
-        CareEvent.objects.filter(
-            patient__in=patients,
-            planned_at__gte=now,
-            planned_at__lt=now + UNIT_AHEAD,
-            status__in=[CareEvent.Status.PLANNED, CareEvent.Status.IN_PROGRESS],
-        )
+        CareEvent.objects.filter(patient__in=patients, planned_at__lt=now + UNIT_AHEAD)
+        .filter(Q(status=CareEvent.Status.PLANNED, planned_at__gte=today) | Q(status=CareEvent.Status.IN_PROGRESS))
         .select_related("patient", "cycle")
         .order_by("planned_at", "pk")
     )

@@ -112,6 +112,26 @@ def test_the_units_week_keeps_the_units_clock_across_the_daylight_saving_change(
     assert {part.name for part in zone.subcomponents} == {"STANDARD", "DAYLIGHT"}
 
 
+@time_machine.travel(dt.datetime(2026, 3, 5, 15, 0, tzinfo=NEW_YORK), tick=False)
+def test_the_units_week_keeps_todays_earlier_events_and_a_stop_under_way(client, patient, coordinator):
+    """Found by a review: the unit's calendar began at the minute it was read, so this morning's
+    cycle start left it as soon as it began, and a stop under way (planned when it happened) never
+    showed. A calendar shows the whole of today, on the unit's clock."""
+    morning = make_event(patient, planned_at=dt.datetime(2026, 3, 5, 9, 0, tzinfo=NEW_YORK))
+    stop = make_event(
+        patient, kind=CareEvent.Kind.INTERRUPTION, planned_at=dt.datetime(2026, 3, 4, 22, 0, tzinfo=NEW_YORK)
+    )
+    CareEvent.objects.filter(pk=stop.pk).update(status=CareEvent.Status.IN_PROGRESS)
+    make_event(patient, planned_at=dt.datetime(2026, 3, 4, 9, 0, tzinfo=NEW_YORK))  # yesterday, over
+
+    _, events = events_of(client.get(feed_url(coordinator, "feed_unit")))
+
+    assert {str(event["uid"]) for event in events} == {
+        f"event-{morning.pk}@care-coordination-tracker",
+        f"event-{stop.pk}@care-coordination-tracker",
+    }
+
+
 def test_a_feed_names_patients_by_initials_and_the_mrns_last_four_never_by_name(client, patient, nurse, coordinator):
     with_unmistakable_names(patient)  # a generated "Ward" once matched the unit's name
     publish_template(items=[{"text": "Weight", "role": "nurse"}])

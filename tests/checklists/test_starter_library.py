@@ -369,6 +369,29 @@ def test_cycle_1_asks_the_conditions_the_patient_information_names(db):
     assert history.due_offset_minutes < clear.due_offset_minutes
 
 
+@pytest.mark.parametrize("name", CYCLE_STARTS)
+def test_every_cycle_start_asks_extra_care_for_a_patient_of_65_or_older(db, name):
+    """CLINICAL.md, what to watch (neurological toxicity): "Patients 65 or older need extra care
+    (seed)". Found by a review: no item of the library read the patient's age."""
+    items = TemplateItem.objects.filter(version__template__name=name)
+    (older,) = items.filter(conditions__fact="age_years")
+    assert list(older.conditions.values_list("fact", "operator", "value")) == [("age_years", "ge", "65")]
+    assert (older.role, older.required) == (Role.NURSE, True)
+    assert "neurological" in older.text and "65" in older.text
+    clear = items.get(text="Clear to start the infusion")
+    assert older.due_offset_minutes < clear.due_offset_minutes
+
+
+def test_a_clinic_start_has_the_patients_transport_arranged(db):
+    """CLINICAL.md: the case manager arranges "transport"; "No driving during treatment". Found by a
+    review: a later cycle started in the infusion clinic booked the chair but not the way there."""
+    items = TemplateItem.objects.filter(version__template__name="Later cycle start (clinic)")
+    (transport,) = items.filter(text__icontains="transport")
+    assert (transport.role, transport.required) == (Role.CASE_MANAGER, True)
+    assert list(transport.conditions.values_list("fact", "operator", "value")) == [("setting", "eq", "clinic")]
+    assert "driv" in transport.help_text
+
+
 def test_a_heavy_patients_cycle_1_gets_the_weight_band_check_not_the_bsa_one(patient):
     course = CourseFactory(patient=patient)
     course_schedule_build(course=course)

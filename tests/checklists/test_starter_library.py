@@ -305,6 +305,93 @@ def test_where_a_bag_is_recorded_the_patient_is_weighed_before_the_bag_is_due(db
         assert (weight.role, weight.required, weight.hard_stop) == (Role.NURSE, True, True)
 
 
+def test_the_pharmacists_checks_by_weight_wait_for_todays_weighing(db):
+    """CLINICAL.md: "The weight used must be today's weighing, not an old value on the record";
+    the pharmacist verifies the "dose band by today's weight or body-surface area", and the bag's
+    weight limit is "checked against today's weighing". Found by a review: the dose bands and the
+    22 kg and 5.4 kg bag checks were due the day before the start (and 12 hours before the step-up),
+    hours before the nurse's weighing they say they are checked against."""
+    weighings = TemplateItem.objects.filter(records=TemplateItem.Records.WEIGHT).select_related("version__template")
+    assert weighings.count() == 5
+    for weight in weighings:
+        items = weight.version.items.exclude(pk=weight.pk)
+        by_weight = items.filter(conditions__fact="weight_kg") | items.filter(help_text__contains="today's weight")
+        assert by_weight.exists(), weight.version.template.name
+        for item in by_weight.distinct():
+            where = (weight.version.template.name, item.text)
+            assert item.due_offset_minutes > weight.due_offset_minutes, where
+            assert weight in item.depends_on.all(), where
+
+
+def test_every_cycle_start_asks_the_insurance_authorisation_first(db):
+    """CLINICAL.md, the case manager: "insurance authorisation early and per cycle". Found by a
+    review: only cycle 1 asked for it, due the day before the admission; cycles 2 and later had
+    only an optional request at the previous cycle's end."""
+    for name in CYCLE_STARTS:
+        items = TemplateItem.objects.filter(version__template__name=name)
+        (authorisation,) = items.filter(text__icontains="insurance authorisation")
+        assert (authorisation.role, authorisation.required) == (Role.CASE_MANAGER, True), name
+        assert not authorisation.conditions.exists(), name
+        earliest = min(items.exclude(pk=authorisation.pk).values_list("due_offset_minutes", flat=True))
+        assert authorisation.due_offset_minutes < earliest, name
+
+
+def test_every_new_bag_for_a_weighed_patient_gets_the_bag_weight_limits(db):
+    """CLINICAL.md: preservative bags' weight limits (22 kg in older label text, 5.4 kg in the
+    current monograph) "checked against today's weighing". Found by a review: the step-up and
+    re-escalation compound a new bag for a child and asked neither."""
+    for bag in TemplateItem.objects.filter(records="bag_prepared").select_related("version__template"):
+        limits = {
+            value: item
+            for item in bag.version.items.filter(hard_stop=True, response_kind="choice")
+            for value in item.conditions.filter(fact="weight_kg", operator="lt").values_list("value", flat=True)
+        }
+        assert set(limits) == {"22", "5.4"}, bag.version.template.name
+        assert limits["22"].failing_choices == ["7 days (0.6 mL/h, benzyl alcohol)"]
+        assert set(limits["5.4"].failing_choices) == {
+            "72 h or 96 h (benzyl alcohol)",
+            "7 days (0.6 mL/h, benzyl alcohol)",
+        }
+        assert {limits["22"].role, limits["5.4"].role} == {Role.PHARMACIST}
+
+
+def test_cycle_1_asks_the_conditions_the_patient_information_names(db):
+    """CLINICAL.md, what to watch: "Other seed conditions to ask about: liver disease, low white
+    cells, pancreatitis, seizures, infections, recent or planned vaccinations". Found by a review:
+    no item asked them before the first dose."""
+    items = TemplateItem.objects.filter(version__template__name="Cycle 1 start (inpatient)")
+    (history,) = items.filter(text__contains="pancreatitis")
+    for condition in ("liver disease", "low white cells", "pancreatitis", "seizures", "infections", "vaccinations"):
+        assert condition in history.text, condition
+    assert (history.role, history.required) == (Role.ONCOLOGIST, True)
+    clear = items.get(text="Clear to start the infusion")
+    assert history in clear.depends_on.all()
+    assert history.due_offset_minutes < clear.due_offset_minutes
+
+
+@pytest.mark.parametrize("name", CYCLE_STARTS)
+def test_every_cycle_start_asks_extra_care_for_a_patient_of_65_or_older(db, name):
+    """CLINICAL.md, what to watch (neurological toxicity): "Patients 65 or older need extra care
+    (seed)". Found by a review: no item of the library read the patient's age."""
+    items = TemplateItem.objects.filter(version__template__name=name)
+    (older,) = items.filter(conditions__fact="age_years")
+    assert list(older.conditions.values_list("fact", "operator", "value")) == [("age_years", "ge", "65")]
+    assert (older.role, older.required) == (Role.NURSE, True)
+    assert "neurological" in older.text and "65" in older.text
+    clear = items.get(text="Clear to start the infusion")
+    assert older.due_offset_minutes < clear.due_offset_minutes
+
+
+def test_a_clinic_start_has_the_patients_transport_arranged(db):
+    """CLINICAL.md: the case manager arranges "transport"; "No driving during treatment". Found by a
+    review: a later cycle started in the infusion clinic booked the chair but not the way there."""
+    items = TemplateItem.objects.filter(version__template__name="Later cycle start (clinic)")
+    (transport,) = items.filter(text__icontains="transport")
+    assert (transport.role, transport.required) == (Role.CASE_MANAGER, True)
+    assert list(transport.conditions.values_list("fact", "operator", "value")) == [("setting", "eq", "clinic")]
+    assert "driv" in transport.help_text
+
+
 def test_a_heavy_patients_cycle_1_gets_the_weight_band_check_not_the_bsa_one(patient):
     course = CourseFactory(patient=patient)
     course_schedule_build(course=course)

@@ -2,9 +2,10 @@
 
 import datetime as dt
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.audit import audit_record, get_or_404_audited
 from accounts.models import AuditEvent
@@ -66,6 +67,17 @@ def restart_of(event) -> "Interruption | None":
     of the new cycle after a break too long to continue its own), or None. Reads the course's
     breaks through `.all()`, so a prefetch makes it free for many events."""
     return next((stop for stop in event.cycle.course.interruptions.all() if stop.restart_event_id == event.pk), None)
+
+
+def stop_in_effect(patient: Patient) -> "Interruption | None":
+    """The stop that keeps the patient's pump off now: waiting for its restart, or with its restart
+    planned and still ahead; with its course's regimen version (who may restart it reads it)."""
+    return (
+        Interruption.objects.filter(patient=patient, permanent=False)
+        .filter(Q(restarted_at__isnull=True) | Q(restarted_at__gt=timezone.now()))
+        .select_related("course__regimen_version")
+        .first()
+    )
 
 
 def stop_of(event) -> "Interruption | None":

@@ -332,7 +332,7 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
             else "not recorded",
         ],
         ["Pump and line events", _pump_events(patient, zone)],
-        ["Contacts", _contacts(patient)],
+        ["Contacts", whom_to_call(patient)],
     ]
 
 
@@ -349,8 +349,8 @@ def _pump_events(patient, zone, *, shown: int = 5) -> str:
     )
 
 
-def _contacts(patient) -> str:
-    """Who to call: printed on the caregiver's summary."""
+def whom_to_call(patient) -> str:
+    """Who to call, as the record says now: printed on the caregiver's summary."""
     unit = patient.unit
     caregiver = f"{patient.caregiver_name} {patient.caregiver_phone}".strip() or "not recorded"
     return (
@@ -368,7 +368,7 @@ def handoff_facts_shown(handoff: Handoff) -> tuple[list[list[str]], bool]:
 
 # The facts whose change since sending the receiver must act on (the others, such as the day of
 # the cycle, move on with the clock by themselves).
-WATCHED_FACTS = ("Event and time", "Next bag change", "Bag duration", "Pump programming", "Weight")
+WATCHED_FACTS = ("Event and time", "Next bag change", "Bag duration", "Pump programming", "Weight", "Contacts")
 
 
 def handoff_facts_changed(handoff: Handoff) -> list[tuple[str, str, str]]:

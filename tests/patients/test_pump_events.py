@@ -9,9 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from patients.models import Interruption, PumpEvent
+from accounts.models import Role, Unit
+from patients.models import AccessGrant, Interruption, PumpEvent
 from patients.services import pump_event_record
 
+from ..factories import UnitFactory, UserFactory
 from .helpers import rr_course, snapshot
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -127,3 +129,45 @@ def test_who_restarts_follows_the_cause_and_the_length_of_the_break(patient, nur
     assert not can_record_restart(nurse, patient, interruption=reaction, restarted_at=NOW)
     assert not can_record_restart(nurse, patient)
     assert can_record_restart(oncologist, patient, interruption=reaction, restarted_at=NOW + dt.timedelta(days=2))
+
+
+def home_nurse_through_a_grant(patient):
+    """A nurse of a home-health agency that sees the patient through a handoff's grant."""
+    ward = patient.unit
+    agency = UnitFactory(organisation=ward.organisation, kind=Unit.Kind.HOME_HEALTH, time_zone=ward.time_zone)
+    AccessGrant.objects.create(patient=patient, unit=agency, reason="Handoff", starts_at=NOW - dt.timedelta(days=1))
+    return UserFactory(username="homenurse", role=Role.NURSE, unit=agency)
+
+
+def test_a_home_nurse_who_stopped_the_pump_is_offered_its_restart_on_her_page(client, patient, course):
+    # The agency's nurse sees the limited page, not the course: the stop she recorded at night,
+    # and its restart that the policy leaves to her, must be there.
+    home_nurse = home_nurse_through_a_grant(patient)
+    stop = record(patient, home_nurse, infusion_stopped_at=NOW - dt.timedelta(minutes=40)).interruption
+    client.force_login(home_nurse)
+    body = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert "Your unit sees this patient through a handoff" in body
+    assert "Infusion stopped" in body and "Thu 12 Mar, 02:20" in body
+    assert reverse("patients:interruption_restart", args=[stop.pk]) in body
+    response = client.post(
+        reverse("patients:interruption_restart", args=[stop.pk]), {"restarted_at": "2026-03-12T02:50"}
+    )
+    assert response.status_code == 302
+    stop.refresh_from_db()
+    assert stop.restarted_by == home_nurse
+    assert "Infusion stopped" not in client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+
+
+def test_a_home_nurse_is_told_who_restarts_after_a_long_stop(client, patient, course):
+    home_nurse = home_nurse_through_a_grant(patient)
+    stopped = NOW - dt.timedelta(hours=5)
+    stop = record(patient, home_nurse, occurred_at=stopped, infusion_stopped_at=stopped).interruption
+    client.force_login(home_nurse)
+    body = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert "Infusion stopped" in body and "the oncologist records the restart" in body
+    response = client.post(
+        reverse("patients:interruption_restart", args=[stop.pk]), {"restarted_at": "2026-03-12T02:55"}
+    )
+    assert "the oncologist records it" in response.content.decode()  # at the field, nothing saved
+    stop.refresh_from_db()
+    assert stop.restarted_at is None

@@ -45,6 +45,7 @@ from ..selectors import (
     handoff_page,
     handoffs_incoming,
     handoffs_outgoing,
+    whom_to_call,
 )
 from .export import handoffs_csv
 
@@ -248,7 +249,10 @@ def handoff_print(request, pk):
     context = {
         "handoff": handoff,
         "patient": handoff.patient,
-        "facts": handoff_facts_shown(handoff)[0],
+        # Whom to call is printed as the record says now (a number set or changed since sending),
+        # not among the facts fixed at sending.
+        "facts": [fact for fact in handoff_facts_shown(handoff)[0] if fact[0] != "Contacts"],
+        "whom_to_call": whom_to_call(handoff.patient),
         "bag_calendar": handoff_bag_calendar(handoff),
         "now": timezone.now(),
     }

@@ -11,8 +11,8 @@ from accounts.audit import get_or_404_audited, logs_read, shows
 from checklists.selectors import patient_history
 from patients.models import Cycle, Patient
 from patients.models.record import visible_ids_query
-from patients.policy import Standing, can_manage_care_team, plan_actions
-from patients.selectors import get_patient_for_user, sees_only_through_grant
+from patients.policy import Standing, can_manage_care_team, can_record_restart, plan_actions
+from patients.selectors import get_patient_for_user, sees_only_through_grant, stop_in_effect
 
 from ...handoffs.policy import can_prepare
 from ...handoffs.selectors import patient_handoffs
@@ -55,8 +55,16 @@ def _record(request, patient: Patient) -> str:
     """The patient's record as this reader sees it, rendered."""
     standing = Standing(request.user, patient)  # asked by several policies below, read once
     if sees_only_through_grant(request.user, patient, standing=standing):
-        # A handoff's receiving unit sees what the handoff needs, not the whole record.
+        # A handoff's receiving unit sees what the handoff needs, not the whole record; a pump
+        # stopped at home among it, with the restart that a short pump stop leaves to its nurse.
+        stop = stop_in_effect(patient)
         context = {
+            "stop": stop,
+            "can_restart": bool(
+                stop
+                and stop.is_open
+                and can_record_restart(request.user, patient, interruption=stop, standing=standing)
+            ),
             "patient": patient,
             "care_team": patient.care_team.select_related("user"),
             "handoffs": patient_handoffs(request.user, patient, standing=standing),

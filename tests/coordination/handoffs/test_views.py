@@ -431,6 +431,24 @@ def test_the_printout_leaves_out_internal_comments_and_the_review(client, sent, 
     assert "Bag changes" in body
 
 
+def test_the_printout_gives_whom_to_call_as_the_record_says_now(client, sent, home_nurse):
+    """Found walking the demo: the unit's 24/7 number set (or the caregiver recorded) after sending
+    printed "not set" on the caregiver's sheet, whose first lines say to call that number."""
+    unit, patient = sent.patient.unit, sent.patient
+    assert "24/7: not set" in dict(sent.facts)["Contacts"]
+    unit.phone_24h, unit.on_call_phone = "+1 617 555 0170", "+1 617 555 0199"
+    unit.save()
+    patient.caregiver_name, patient.caregiver_phone = "Sam Lee", "+1 617 555 0143"
+    patient.save()
+    client.force_login(home_nurse)
+    body = client.get(reverse("handoff_print", args=[sent.pk])).content.decode()
+    assert "+1 617 555 0170" in body and "+1 617 555 0199" in body and "Sam Lee +1 617 555 0143" in body
+    assert "24/7: not set" not in body and "caregiver: not recorded" not in body
+    # The handoff page shows the change beside what was sent, as for the other facts.
+    page = client.get(reverse("handoff_detail", args=[sent.pk])).content.decode()
+    assert "Changed on the record since it was sent" in page and "24/7: +1 617 555 0170" in page
+
+
 def test_the_handoff_templates_hold_no_inline_style_or_script():
     templates = sorted((Path(settings.BASE_DIR) / "templates" / "coordination" / "handoffs").rglob("*.html"))
     assert len(templates) >= 9  # the glob found them

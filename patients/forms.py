@@ -340,6 +340,8 @@ class PumpEventForm(forms.ModelForm):
 
     def __init__(self, *args, zone_name: str, **kwargs):
         super().__init__(*args, **kwargs)
+        # Radio buttons: a blank "---------" choice among them reads as an answer of its own.
+        self.fields["reported_by"].choices = PumpEvent.Reporter.choices
         self.fields = {
             "occurred_at": unit_time("Happened at", zone_name),
             **self.fields,

@@ -101,7 +101,10 @@ def test_bad_times_are_refused_at_their_field(patient, nurse, course, fields, fi
 def test_the_form_records_on_the_units_clock(client, patient, nurse, course):
     client.force_login(nurse)
     url = reverse("patients:pump_event_new", args=[patient.pk])
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200
+    # Who reported it: its radio buttons offer no blank "---------" choice (found by a walk).
+    assert 'name="reported_by" value=""' not in page.content.decode()
     response = client.post(
         url,
         {

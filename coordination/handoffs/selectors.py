@@ -19,15 +19,18 @@ from patients.selectors import bag_changes_from, names
 from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
 from .policy import ACCEPT_HANDOFF, EDIT
 
-HANDOFF_RELATIONS = (
-    "patient__unit",
-    "from_unit",
-    "to_unit",
-    "from_person",
-    "to_person",
+# A handoff's relations, loaded in a constant number of queries. Three are joined to the handoff's
+# own statement; the others come by a query each (prefetch): joined as well, the 17 tables of one
+# statement took PostgreSQL 55-90 ms to plan for 1 ms of execution, on every review queue, handoff
+# page and API list (docs/performance.md, "A handoff's relations: joined, planned for 60 ms").
+HANDOFF_JOINED = ("patient__unit", "from_unit", "to_unit")
+HANDOFF_FETCHED = (
     "event__cycle",
     "cycle",
     "course",
+    "access_grant",
+    "from_person",
+    "to_person",
     "acknowledged_by",
     "accepted_by",
     "completed_by",
@@ -35,8 +38,14 @@ HANDOFF_RELATIONS = (
     "cancelled_by",
     "flagged_by",
     "signed_off_by",
-    "access_grant",
 )
+
+
+def with_relations(handoffs: QuerySet) -> QuerySet:
+    """The handoffs with every relation that a page, a list or the API prints."""
+    return handoffs.select_related(*HANDOFF_JOINED).prefetch_related(*HANDOFF_FETCHED)
+
+
 # What the receiving unit's users see of a handoff: from sending onwards (returned and
 # cancelled ones close the grant, and with it the patient).
 Status = Handoff.Status
@@ -55,15 +64,13 @@ def handoffs_visible_to(user) -> QuerySet:
 
 def get_handoff_for_user(user, pk):
     """The handoff, or 404 when the user may not see it (its existence must not leak)."""
-    return get_or_404_audited(
-        handoffs_visible_to(user).select_related(*HANDOFF_RELATIONS), pk, object_type="coordination.handoff"
-    )
+    return get_or_404_audited(with_relations(handoffs_visible_to(user)), pk, object_type="coordination.handoff")
 
 
 def handoff_page(handoff):
     """The handoff with its actions, comments and history loaded: a constant number of queries."""
     return (
-        Handoff.objects.select_related(*HANDOFF_RELATIONS)
+        with_relations(Handoff.objects)
         .prefetch_related(
             Prefetch("actions", queryset=HandoffAction.objects.select_related("done_by").order_by("due_at", "order")),
             Prefetch("comments", queryset=HandoffComment.objects.select_related("author")),
@@ -106,7 +113,7 @@ REVIEW_STATUS_ORDER = ["sent", "acknowledged", "accepted", "returned", "complete
 def handoff_review_queue(unit_id: int, *, now: dt.datetime, statuses=None, flagged_only: bool = False) -> list:
     """The handoffs sent by a unit, for its coordinator: overdue acknowledgements first, then by
     status and age (oldest first). One query, whatever the number of rows."""
-    handoffs = Handoff.objects.filter(from_unit_id=unit_id).select_related(*HANDOFF_RELATIONS)
+    handoffs = with_relations(Handoff.objects.filter(from_unit_id=unit_id))
     if statuses:
         handoffs = handoffs.filter(status__in=statuses)
     else:

@@ -10,7 +10,7 @@ from checklists.selectors import get_event_for_user
 
 from ...handoffs import services
 from ...handoffs.models import Handoff
-from ...handoffs.selectors import HANDOFF_RELATIONS, handoffs_visible_to, receiving_member, receiving_units_for
+from ...handoffs.selectors import handoffs_visible_to, receiving_member, receiving_units_for, with_relations
 from .. import serializers
 from ..filters import filters_for
 from .base import PatientData, act
@@ -28,7 +28,7 @@ class HandoffViewSet(PatientData):
     )
 
     def visible(self, user):
-        return handoffs_visible_to(user).select_related(*HANDOFF_RELATIONS).prefetch_related("actions")
+        return with_relations(handoffs_visible_to(user)).prefetch_related("actions")
 
     @extend_schema(request=serializers.HandoffIn, responses={201: serializers.HandoffOut})
     def create(self, request):

@@ -13,7 +13,7 @@ import pytest
 
 from accounts.models import Role
 
-from . import database_roles
+from . import database_roles, database_templates
 from .accounts.helpers import SignInClient
 from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 
@@ -210,9 +210,15 @@ _committed_reference_data = {"blocker": None}
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """The database is created and migrated as the owner role (tests.database_roles)."""
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker, request):
+    """The database is created and migrated as the owner role (tests.database_roles). The suite
+    keeps each process's database between runs (`--reuse-db`, pyproject.toml); one that does not
+    exist yet (a fresh machine, CI) is copied from a template migrated once for all the processes
+    of the run (tests.database_templates)."""
     database_roles.prepare()
+    if request.config.getvalue("reuse_db") and not request.config.getvalue("create_db"):
+        with django_db_blocker.unblock():
+            database_templates.copy_of_migrated_template_if_missing()
 
 
 @pytest.fixture(scope="session")

@@ -224,8 +224,9 @@ class BagForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["option"].queryset = BagOption.objects.filter(active=True)
         staff = User.objects.filter(is_active=True, unit__in=organisation_units).order_by("last_name", "first_name")
-        self.fields["compounded_by"].queryset = staff
-        self.fields["checked_by"].queryset = staff.filter(role=Role.PHARMACIST)
+        pharmacists = staff.filter(role=Role.PHARMACIST)  # patients.policy: can_compound_bag, can_check_bag
+        self.fields["compounded_by"].queryset = pharmacists
+        self.fields["checked_by"].queryset = pharmacists
         self.fields["expires_at"] = unit_time("Expires at (from the label)", zone_name)
         self.helper = _helper("Record the bag")
 

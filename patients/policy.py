@@ -128,6 +128,14 @@ def can_record_bag(user, patient: Patient) -> Decision:
     return _decide(user, patient, {Role.PHARMACIST}, "record a bag")
 
 
+def can_compound_bag(user) -> Decision:
+    """A bag is compounded in the pharmacy: the record names a pharmacist (CLINICAL.md, "Every bag
+    prepared is a record": who compounded, who checked)."""
+    if user.is_active and user.role == Role.PHARMACIST:
+        return ALLOWED
+    return refuse("Compounding is a pharmacist's.")
+
+
 def can_check_bag(user) -> Decision:
     """The independent check of a compounded bag is a pharmacist's (the form names who did it)."""
     if user.is_active and user.role == Role.PHARMACIST:

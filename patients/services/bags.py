@@ -166,6 +166,8 @@ def infusion_bag_record(
         errors["compounded_by"] = "Name who compounded the bag."
     elif not _of_organisation(compounded_by, event):
         errors["compounded_by"] = "Name someone of this hospital's pharmacy."
+    elif not (compounding := policy.can_compound_bag(compounded_by)):
+        errors["compounded_by"] = compounding.reason
     if checked_by is None:
         errors["checked_by"] = "Name who checked the bag."
     elif not _of_organisation(checked_by, event):

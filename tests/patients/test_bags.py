@@ -125,6 +125,7 @@ def test_the_bag_comes_down_at_the_next_bag_change(start_event):
         ({"checked_by": None}, "checked_by", "who checked"),
         ({"checked_by": "another hospital's pharmacist"}, "checked_by", "this hospital's pharmacy"),
         ({"compounded_by": "another hospital's pharmacist"}, "compounded_by", "this hospital's pharmacy"),
+        ({"compounded_by": "a nurse"}, "compounded_by", "pharmacist"),
         ({"stabiliser_added": False}, "stabiliser_added", "stabiliser"),
         ({"volume_ml": "0"}, "volume_ml", "more than 0"),
         ({"dose": "  "}, "dose", "Give the dose"),
@@ -137,8 +138,9 @@ def test_a_bag_that_breaks_a_rule_is_refused_at_its_field(patient, good, nurse, 
         fields["expires_at"] = next_change_after(start_event).planned_at - dt.timedelta(minutes=1)
     if fields["checked_by"] == "the compounder":
         fields["checked_by"] = fields["compounded_by"]
-    if fields["checked_by"] == "a nurse":
-        fields["checked_by"] = nurse
+    for who in ("checked_by", "compounded_by"):
+        if fields[who] == "a nurse":
+            fields[who] = nurse
     for who in ("checked_by", "compounded_by"):
         if fields[who] == "another hospital's pharmacist":  # found by a review: only the form limited it
             elsewhere = UnitFactory(organisation=OrganisationFactory(name="Another hospital"))

@@ -269,7 +269,9 @@ def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client
     option = BagOption.objects.get(duration_hours=48)
     client.force_login(pharmacist)
     url = reverse("patients:event_bag", args=[change.pk])
-    assert client.get(url).status_code == 200
+    form = client.get(url).context["form"]
+    # Compounding and its check are the pharmacy's: the nurse of the cast is offered for neither.
+    assert set(form.fields["compounded_by"].queryset) == set(form.fields["checked_by"].queryset) == {pharmacist, checker}
     data = {
         "option": option.pk,
         "dose": "28 mcg/day",

@@ -271,7 +271,8 @@ def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client
     url = reverse("patients:event_bag", args=[change.pk])
     form = client.get(url).context["form"]
     # Compounding and its check are the pharmacy's: the nurse of the cast is offered for neither.
-    assert set(form.fields["compounded_by"].queryset) == set(form.fields["checked_by"].queryset) == {pharmacist, checker}
+    offered = {name: set(form.fields[name].queryset) for name in ("compounded_by", "checked_by")}
+    assert offered == {"compounded_by": {pharmacist, checker}, "checked_by": {pharmacist, checker}}
     data = {
         "option": option.pk,
         "dose": "28 mcg/day",

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .models import Reminder
 from .rules import RULES, Candidate, People, UnitRules
+from .services import notifications_retire_ready_gates
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         result.new_ids = [reminder.pk for reminder in created]
         result.created.update(candidate.kind for candidate in candidates)
         result.redispatched = _claim_unsent(now=now, redispatch_at=redispatch_at)
+        # An event whose gate turned ready since its "not ready" warning leaves the bell.
+        notifications_retire_ready_gates(now=now)
         dispatch(result.new_ids + result.redispatched)
     if result.new_ids or result.redispatched:
         logger.info(

@@ -409,6 +409,52 @@ def test_a_cancelled_or_moved_events_not_ready_warning_leaves_the_bell(event, ca
     assert unread_count(pharmacist) == 0
 
 
+def _do_everything(event, cast):
+    actor = {"nurse": cast["nurse"], "pharmacist": cast["pharmacist"], "oncologist": cast["oncologist"]}
+    for item_task in Task.objects.filter(event=event, status=Task.Status.OPEN):
+        value = {"number": "37", "attestation": "attested"}.get(item_task.response_kind, True)
+        task_complete(task=item_task, actor=actor[item_task.role], value=value)
+
+
+def test_an_events_not_ready_warnings_leave_the_bell_once_it_is_ready(event, cast, run):
+    """A "Not ready, starts Wed 09:00" stood New on the bells of everyone it warned after the last
+    blocking task was done: the bell counted a warning about an event that was ready."""
+    from coordination.reminders.selectors import unread_count
+
+    run(EVENT_AT - dt.timedelta(hours=24))
+    warned = [cast["nurse"], cast["pharmacist"], cast["oncologist"]]
+    assert all(unread_count(person) == 1 for person in warned)
+    for item_task in Task.objects.filter(event=event, role="pharmacist"):
+        task_complete(task=item_task, actor=cast["pharmacist"], value=True)
+    run(EVENT_AT - dt.timedelta(hours=23))
+    assert all(unread_count(person) == 1 for person in warned), "still waiting for the nurse and the oncologist"
+    _do_everything(event, cast)
+    run(EVENT_AT - dt.timedelta(hours=22))
+    assert [unread_count(person) for person in warned] == [0, 0, 0]
+    assert not Notification.objects.filter(title__startswith="Not ready", read_at=None).exists()
+
+
+def test_retiring_ready_events_warnings_takes_the_same_queries_for_one_event_as_for_three(
+    event, cast, patient, run, time_machine
+):
+    from coordination.reminders.services import notifications_retire_ready_gates
+
+    others = [make_event(patient, planned_at=EVENT_AT + dt.timedelta(hours=hours)) for hours in (1, 2)]
+    checklists_instantiate(events=others)
+
+    def queries_to_retire(events):
+        run(EVENT_AT - dt.timedelta(hours=21))
+        for each in events:
+            _do_everything(each, cast)
+        with CaptureQueriesContext(connection) as captured:
+            retired = notifications_retire_ready_gates(now=EVENT_AT - dt.timedelta(hours=20))
+        assert retired == 4 * len(events)  # the nurses, the pharmacist, the oncologist
+        return len(captured)
+
+    one = queries_to_retire([event])
+    assert queries_to_retire(others) == one
+
+
 def test_a_ready_event_warns_nobody(event, cast, run):
     for item_task in Task.objects.filter(event=event):
         actor = {"nurse": cast["nurse"], "pharmacist": cast["pharmacist"], "oncologist": cast["oncologist"]}

@@ -692,3 +692,44 @@ def test_a_regimen_that_does_not_stop_grade_4_crs_for_good_asks_for_an_interrupt
     RegimenVersion.objects.filter(pk=course.regimen_version_id).update(crs_stop_for_good_from_grade=None)
     alert = assess(patient, nurse, **GRADE_4_CRS).alerts.get()
     assert (alert.reason, alert.ask) == ("CRS grade 4", ToxicityAlert.Ask.INTERRUPTION)
+
+
+class _MailServerDown:
+    """An email backend whose server cannot be reached."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        raise ConnectionRefusedError("mail server down")
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+def test_an_alerts_email_retry_is_not_sent_to_someone_who_no_longer_sees_the_patient(
+    patient, nurse, coordinator, roster, settings, mailoutbox
+):
+    """The first email to the on-call oncologist failed; meanwhile their access to the patient was
+    revoked. The retry sent the patient's initials, MRN and the toxicity to someone who may no
+    longer see the patient."""
+    from patients.services import access_grant_close
+
+    first, _ = roster
+    settings.EMAIL_BACKEND = "tests.coordination.watch.test_alerts._MailServerDown"
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    ids = list(Reminder.objects.filter(alert=alert).values_list("pk", flat=True))
+    reminders_deliver(ids=ids, now=NIGHT)
+    to_first = Reminder.objects.get(alert=alert, recipient=first)
+    assert (to_first.state, to_first.attempts, to_first.channels) == ("pending", 1, ["in_app"])
+    access_grant_close(grant=first.access_grants.get(patient=patient), now=NIGHT)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_deliver(ids=ids, now=NIGHT + dt.timedelta(minutes=2))
+    to_first.refresh_from_db()
+    assert to_first.state == Reminder.State.SKIPPED
+    assert to_first.skip_reason == "the recipient no longer sees the patient (off the care team, or access ended)"
+    assert [m.to for m in mailoutbox] == [[coordinator.email]]  # the coordinator still sees the patient

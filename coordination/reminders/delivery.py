@@ -417,8 +417,10 @@ class Checks:
                 if task.assignee_id in doers:
                     return "the task was given to someone else, who is reminded instead"
                 return "the recipient no longer does this task (off the care team, or in another role)"
-        elif reminder.recipient_id not in self.people.coordinators(task.patient.unit_id):
-            return "the recipient is no longer a coordinator of the patient's unit (a transfer, another role)"
+        else:
+            escalated_to, _ = self.people.escalated_to(patient_id=task.patient_id, unit_id=task.patient.unit_id)
+            if reminder.recipient_id not in escalated_to:
+                return "the recipient no longer hears this escalation (a transfer, another role, a new coordinator)"
         return ""
 
     def _held_until(self, reminder: Reminder) -> dt.datetime | None:

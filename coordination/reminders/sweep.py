@@ -121,6 +121,7 @@ def _reminder(candidate: Candidate, *, now: dt.datetime, dispatch_after: dt.date
         task_id=candidate.task_id,
         event_id=candidate.event_id,
         handoff_id=candidate.handoff_id,
+        note=candidate.note,
         due_at=candidate.due_at,
         fire_at=candidate.fire_at,
         created_at=now,

@@ -166,6 +166,42 @@ def test_an_overdue_task_reminds_at_its_due_time_then_escalates_to_the_coordinat
     assert "assigned to" in bell.body
 
 
+def test_with_no_coordinator_an_overdue_task_escalates_to_the_patients_oncologist_and_the_ledger_says_why(
+    event, cast, run, client, admin_user
+):
+    """The unit's only coordinator left: an overdue safety task escalated to nobody, and nothing
+    in the ledger said so."""
+    cast["coord"].is_active = False
+    cast["coord"].save()
+    temperature = task(event, "Temperature")  # a hard stop
+    run(temperature.due_at + dt.timedelta(minutes=15))
+    (escalation,) = reminders(task=temperature, kind=Kind.ESCALATION)
+    assert escalation.recipient == cast["oncologist"] and escalation.state == Reminder.State.SENT
+    assert escalation.note == "the patient's unit has no coordinator: to the patient's oncologists"
+    bell = Notification.objects.get(
+        recipient=cast["oncologist"], title__startswith="Escalation", title__contains="Temperature"
+    )
+    assert "hard stop · The patient's unit has no coordinator: to the patient's oncologists" in bell.body
+    run(temperature.due_at + dt.timedelta(minutes=16))
+    assert len(reminders(task=temperature, kind=Kind.ESCALATION)) == 1
+    verified_login(client, admin_user)
+    ledger = client.get(reverse("reminder_ledger"), {"kind": "escalation"}).content.decode()
+    assert "unit has no coordinator: to the patient&#x27;s oncologists" in ledger
+
+
+def test_with_no_coordinator_and_no_oncologist_an_overdue_task_escalates_to_the_care_team(event, cast, run):
+    cast["coord"].is_active = False
+    cast["coord"].save()
+    cast["oncologist"].care_teams.all().delete()
+    temperature = task(event, "Temperature")
+    run(temperature.due_at + dt.timedelta(minutes=15))
+    assert recipients(Kind.ESCALATION, task=temperature) == {"nurse", "nurse2", "pharmacist"}
+    assert {r.note for r in reminders(task=temperature, kind=Kind.ESCALATION)} == {
+        "the patient's unit has no coordinator nor the patient an oncologist: to the care team"
+    }
+    assert {r.state for r in reminders(task=temperature, kind=Kind.ESCALATION)} == {Reminder.State.SENT}
+
+
 def test_a_hard_stop_item_escalates_after_15_minutes(event, run):
     temperature = task(event, "Temperature")  # due 08:45 EST
     run(temperature.due_at + dt.timedelta(minutes=14))

@@ -106,6 +106,8 @@ def _task_message(reminder: Reminder, now: dt.datetime) -> Message:
         body += f" · {'assigned to ' + str(task.assignee) if task.assignee_id else 'not claimed by anyone'}"
         if task.hard_stop:
             body += " · hard stop"
+        if reminder.note:
+            body += f" · {reminder.note[:1].upper()}{reminder.note[1:]}"
     link = reverse("event_detail", args=[task.event_id]) + f"#task-{task.pk}"
     context = {
         "kind": reminder.kind,

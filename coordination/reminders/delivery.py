@@ -51,7 +51,7 @@ from psycopg.types.json import Jsonb
 from checklists.gate import event_readiness
 from checklists.models import Task
 from checklists.selectors import checklists_with_tasks
-from patients.models import CareEvent
+from patients.models import CareEvent, Patient
 
 from ..handoffs.models import Handoff
 from ..watch.models import ToxicityAlert
@@ -362,11 +362,32 @@ class Checks:
         tasks = [r.task for r in reminders if r.kind in TASK_KINDS]
         self.people.load_teams([task.patient_id for task in tasks] + [event.patient_id for event in events])
         self.people.load_active(task.assignee_id for task in tasks if task.assignee_id)
+        self.unseen = self._unseen_patients([r for r in reminders if r.notified_at or r.attempts])
+
+    @staticmethod
+    def _unseen_patients(retries: list[Reminder]) -> set[tuple[int, int]]:
+        """(recipient, patient) of the retries (the bell rang at an earlier delivery, an email
+        failed) whose recipient no longer sees the patient named: taken off the care team, their
+        grant ended, the patient transferred, since the reminder was written. One query per
+        recipient of a retry (few: a first delivery is checked by its rule's own recipients)."""
+        wanted: dict[int, tuple[object, set[int]]] = {}
+        for reminder in retries:
+            if patient_id := _patient_of(reminder):
+                wanted.setdefault(reminder.recipient_id, (reminder.recipient, set()))[1].add(patient_id)
+        unseen = set()
+        for recipient_id, (recipient, patient_ids) in wanted.items():
+            seen = set(Patient.objects.visible_to(recipient).filter(pk__in=patient_ids).values_list("pk", flat=True))
+            unseen |= {(recipient_id, patient_id) for patient_id in patient_ids - seen}
+        return unseen
 
     def verdict(self, reminder: Reminder) -> tuple[str, dt.datetime | None, DigestWork | None]:
         """(why to skip it, or ""; until when to hold it, or None; the digest's work)."""
         if not reminder.recipient.is_active:
             return "the recipient's account is deactivated", None, None
+        if (reminder.recipient_id, _patient_of(reminder)) in self.unseen:
+            # A retry names the patient (by initials and MRN, an alert its toxicity) only to
+            # someone who may still open the record it links to.
+            return "the recipient no longer sees the patient (off the care team, or access ended)", None, None
         if reminder.kind in TASK_KINDS:
             return self._task(reminder), self._held_until(reminder), None
         if reminder.kind == Kind.GATE_NOT_READY:
@@ -396,8 +417,10 @@ class Checks:
                 if task.assignee_id in doers:
                     return "the task was given to someone else, who is reminded instead"
                 return "the recipient no longer does this task (off the care team, or in another role)"
-        elif reminder.recipient_id not in self.people.coordinators(task.patient.unit_id):
-            return "the recipient is no longer a coordinator of the patient's unit (a transfer, another role)"
+        else:
+            escalated_to, _ = self.people.escalated_to(patient_id=task.patient_id, unit_id=task.patient.unit_id)
+            if reminder.recipient_id not in escalated_to:
+                return "the recipient no longer hears this escalation (a transfer, another role, a new coordinator)"
         return ""
 
     def _held_until(self, reminder: Reminder) -> dt.datetime | None:

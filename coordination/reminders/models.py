@@ -217,6 +217,11 @@ class Reminder(models.Model):
     channels = models.JSONField(default=list, blank=True, help_text="The channels it went out on.")
     sent_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
+    note = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why it went to this recipient, when not the rule's first choice (a unit without a coordinator).",
+    )
 
     class Meta:
         constraints = [

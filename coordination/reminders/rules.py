@@ -10,7 +10,9 @@ that a sweep over a million tasks reads the few thousand that fall in its window
   them: the assignee, else the care team's members of the task's role, else the coordinator;
 - overdue: at the due time (+ `overdue_minutes`), to the same people;
 - escalation: `escalate_minutes` after the due time (1 hour; `escalate_hard_stop_minutes`,
-  15 minutes, for hard-stop items), to the unit's coordinators;
+  15 minutes, for hard-stop items), to the unit's coordinators; a unit without one, to the
+  patient's oncologists, else the whole care team (`People.escalated_to`, the reason in the
+  ledger's note);
 - event not ready: a planned event starting within `gate_hours` (24) whose gate is not ready,
   to the people of the roles that block it;
 - handoff not acknowledged: at its acknowledge-by deadline, to the receiving unit (the person
@@ -26,6 +28,7 @@ event are cancelled with it, so they are never open. Times are the unit's rules
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -45,6 +48,8 @@ from ..handoffs.models import Handoff
 from ..handoffs.policy import ACCEPT_HANDOFF
 from .models import Reminder, ReminderPreference, ReminderRule, TaskSnooze
 
+logger = logging.getLogger(__name__)
+
 Kind = Reminder.Kind
 DIGEST_TARGET = "digest"
 # A digest missed at its hour (the sweep did not run) still goes out this long afterwards.
@@ -63,6 +68,7 @@ class Candidate:
     task_id: int | None = None
     event_id: int | None = None
     handoff_id: int | None = None
+    note: str = ""  # why it goes to this recipient, when not the rule's first choice (the ledger shows it)
 
     @property
     def key(self) -> tuple:
@@ -99,6 +105,7 @@ class People:
     def __init__(self):
         self._coordinators: dict[int, list[int]] | None = None
         self._team: dict[tuple[int, str], list[int]] = {}
+        self._members: dict[int, list[int]] = defaultdict(list)  # the whole care team, by patient
         self._active: set[int] = set()
 
     def load_teams(self, patient_ids: Iterable[int]) -> None:
@@ -113,6 +120,7 @@ class People:
         )
         for patient_id, role, user_id in members.values_list("patient_id", "role", "user_id"):
             self._team.setdefault((patient_id, role), []).append(user_id)
+            self._members[patient_id].append(user_id)
         for patient_id in patient_ids:  # remember the patients that have no member of a role
             self._team.setdefault((patient_id, ""), [])
 
@@ -137,6 +145,20 @@ class People:
 
     def team(self, patient_id: int, role: str) -> list[int]:
         return list(self._team.get((patient_id, role), []))
+
+    def escalated_to(self, *, patient_id: int, unit_id: int | None) -> tuple[list[int], str]:
+        """Who hears that a task is overdue past the escalation time (`load_teams` first), and why
+        them when not the rule's own: the coordinators of the patient's unit; a unit without one
+        (the roster page warns of it), the patient's oncologists, who see the patient and decide
+        holds and the clearance to start; with none either, the whole care team (as an urgent
+        alert's fallback, coordination.watch). ([], "") only for a patient nobody cares for."""
+        if coordinators := self.coordinators(unit_id):
+            return coordinators, ""
+        if oncologists := self.team(patient_id, Role.ONCOLOGIST):
+            return oncologists, "the patient's unit has no coordinator: to the patient's oncologists"
+        if team := sorted(set(self._members.get(patient_id, []))):
+            return team, "the patient's unit has no coordinator nor the patient an oncologist: to the care team"
+        return [], ""
 
     def doers(self, *, assignee_id: int | None, patient_id: int, role: str, unit_id: int) -> list[int]:
         """Who does a task: its assignee while still on the care team in its role (`load_teams`
@@ -182,12 +204,15 @@ def open_tasks_without(
     return tasks.order_by().values(*TASK_FIELDS)  # no ORDER BY: the sweep needs no order
 
 
-def _task_candidates(kind: str, rows: list[dict], fire_at_of, recipients_of) -> Iterator[Candidate]:
+def _task_candidates(kind: str, rows: list[dict], fire_at_of, route) -> Iterator[Candidate]:
+    """Each row's reminders of `kind`: `route(row)` says to whom, and why them when it is not the
+    rule's first choice (the ledger's note)."""
     for row in rows:
         fire_at = fire_at_of(row)
         if fire_at is None:
             continue
-        for recipient in recipients_of(row):
+        recipients, note = route(row)
+        for recipient in recipients:
             yield Candidate(
                 kind=kind,
                 target=f"task:{row['pk']}",
@@ -196,6 +221,7 @@ def _task_candidates(kind: str, rows: list[dict], fire_at_of, recipients_of) -> 
                 fire_at=fire_at,
                 task_id=row["pk"],
                 event_id=row["event_id"],
+                note=note,
             )
 
 
@@ -203,13 +229,14 @@ def _doers_of(people: People, rows: list[dict]):
     people.load_teams(row["patient_id"] for row in rows)
     people.load_active(row["assignee_id"] for row in rows if row["assignee_id"])
 
-    def recipients(row):
-        return people.doers(
+    def recipients(row) -> tuple[list[int], str]:
+        doers = people.doers(
             assignee_id=row["assignee_id"],
             patient_id=row["patient_id"],
             role=row["role"],
             unit_id=row["patient__unit_id"],
         )
+        return doers, ""
 
     return recipients
 
@@ -249,7 +276,21 @@ def escalation(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[C
         at = row["due_at"] + rules[row["patient__unit_id"]].escalation_delay(hard_stop=row["hard_stop"])
         return at if now - catch_up() < at <= now else None
 
-    return _task_candidates(Kind.ESCALATION, rows, fire_at, lambda row: people.coordinators(row["patient__unit_id"]))
+    people.load_teams(row["patient_id"] for row in rows)
+
+    def escalated_to(row) -> tuple[list[int], str]:
+        recipients, note = people.escalated_to(patient_id=row["patient_id"], unit_id=row["patient__unit_id"])
+        if not recipients:
+            logger.warning(
+                "Task %s is overdue past its escalation and has no one to escalate to: patient %s has no care "
+                "team and unit %s no coordinator.",
+                row["pk"],
+                row["patient_id"],
+                row["patient__unit_id"],
+            )
+        return recipients, note
+
+    return _task_candidates(Kind.ESCALATION, rows, fire_at, escalated_to)
 
 
 # --- events whose gate is not ready -----------------------------------------------------------

@@ -7,18 +7,22 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import CharField, Exists, F, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audited
 from accounts.models import AuditEvent, Role, User
+from checklists.gate import event_readiness
 from checklists.models import Task
-from patients.models import Patient
+from checklists.selectors import checklists_with_tasks
+from patients.models import CareEvent, Patient
 
 from .content import GATE_TITLE, local_time, patient_label
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_snooze, hard_stop_recipients
+from .rules import UnitRules
 
 
 def _locked_open_task(task: Task, actor) -> Task:
@@ -161,6 +165,45 @@ def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
     moved_off_their_warning = [event for event in moved if event.pk not in warned_of_this_time]
     links = [reverse("event_detail", args=[event.pk]) for event in [*moved_off_their_warning, *cancelled]]
     unread.filter(task__isnull=True, title__startswith=GATE_TITLE, link__in=links).update(read_at=now)
+
+
+def notifications_retire_ready_gates(*, now: dt.datetime | None = None) -> int:
+    """Mark read the unread warnings that an event is not ready ("Not ready, starts Wed 09:00")
+    of the planned events whose gate is ready now (its last blocking task done, verified or marked
+    not applicable, or the gate overridden): the bell no longer counts them. Run by the sweep every
+    minute, in a constant number of queries however many events: the upcoming events within the
+    longest warning window (the start time's index, as the rule that warns) with a warning of their
+    current start still unread; their checklists; one update. Returns how many were marked."""
+    now = now or timezone.now()
+    horizon = dt.timedelta(hours=UnitRules().longest("gate_hours"))
+    event_link = Concat(Value("/events/"), Cast(OuterRef("event_id"), CharField()), Value("/"))
+    unread_warning = Notification.objects.filter(
+        recipient_id=OuterRef("recipient_id"),
+        read_at__isnull=True,
+        task__isnull=True,
+        title__startswith=GATE_TITLE,
+        link=event_link,
+    )
+    warned = Reminder.objects.filter(
+        event=OuterRef("pk"), kind=Reminder.Kind.GATE_NOT_READY, due_at=OuterRef("planned_at")
+    ).filter(Exists(unread_warning))
+    events = (
+        CareEvent.objects.filter(status=CareEvent.Status.PLANNED, planned_at__gt=now, planned_at__lte=now + horizon)
+        .filter(Exists(warned))
+        .prefetch_related(checklists_with_tasks())
+    )
+    ready = [event.pk for event in events if event_readiness(event.checklists.all()).ready]
+    if not ready:
+        return 0
+    return Notification.objects.filter(
+        recipient__in=Reminder.objects.filter(kind=Reminder.Kind.GATE_NOT_READY, event__in=ready).values(
+            "recipient_id"
+        ),
+        read_at__isnull=True,
+        task__isnull=True,
+        title__startswith=GATE_TITLE,
+        link__in=[reverse("event_detail", args=[pk]) for pk in ready],
+    ).update(read_at=now)
 
 
 def on_course_stopped(*, course, reason: str, actor) -> None:

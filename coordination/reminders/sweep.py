@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .models import Reminder
 from .rules import RULES, Candidate, People, UnitRules
+from .services import notifications_retire_ready_gates
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         result.new_ids = [reminder.pk for reminder in created]
         result.created.update(candidate.kind for candidate in candidates)
         result.redispatched = _claim_unsent(now=now, redispatch_at=redispatch_at)
+        # An event whose gate turned ready since its "not ready" warning leaves the bell.
+        notifications_retire_ready_gates(now=now)
         dispatch(result.new_ids + result.redispatched)
     if result.new_ids or result.redispatched:
         logger.info(
@@ -118,6 +121,7 @@ def _reminder(candidate: Candidate, *, now: dt.datetime, dispatch_after: dt.date
         task_id=candidate.task_id,
         event_id=candidate.event_id,
         handoff_id=candidate.handoff_id,
+        note=candidate.note,
         due_at=candidate.due_at,
         fire_at=candidate.fire_at,
         created_at=now,

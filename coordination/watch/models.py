@@ -129,6 +129,10 @@ class ToxicityAlert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     acknowledge_note = models.CharField(max_length=500, blank=True)
+    # The person grants that let those it reached, who would not see the patient otherwise (the
+    # on-call oncologist of another team), open it: open-ended while it is open, ended when it is
+    # taken (services._let_see, _end_on_call_access). A grant may serve several open alerts.
+    access_grants = models.ManyToManyField("patients.AccessGrant", blank=True, related_name="+")
 
     class Meta:
         ordering = ["-raised_at", "-pk"]

@@ -81,7 +81,10 @@ def unit_watch_warnings(unit: Unit, *, now: dt.datetime | None = None) -> list[s
     now = now or timezone.now()
     warnings = []
     if not User.objects.filter(unit=unit, role=Role.COORDINATOR, is_active=True).exists():
-        warnings.append(f"{unit} has no coordinator: unacknowledged alerts have no one to go to.")
+        warnings.append(
+            f"{unit} has no coordinator: overdue tasks escalate to the oncologists of each care team "
+            "(else the whole team), and alerts reach no coordinator."
+        )
     warnings += [f"{unit}: {gap.describe(unit.zone)}." for gap in first_call_gaps(unit, now=now)]
     return warnings
 

@@ -17,6 +17,7 @@ from checklists.recorded import ASSESSMENT_TASK_WINDOW, assessment_answer
 from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import (
+    AccessGrant,
     CareTeamMember,
     HomeCheckIn,
     Interruption,
@@ -26,7 +27,7 @@ from patients.models import (
     Transfer,
 )
 from patients.selectors import other_seizure_in_course
-from patients.services import access_grant_open, neurotoxicity_stops_for_good
+from patients.services import access_grant_close, access_grant_open, neurotoxicity_stops_for_good
 from patients.warning_signs import SEIZURE
 
 from ..reminders.models import Reminder
@@ -322,23 +323,43 @@ def _fallback(alert: ToxicityAlert) -> list[int]:
     return chosen or list(dict.fromkeys(team.values_list("user_id", flat=True)))
 
 
-# An on-call oncologist who is not on the patient's care team sees the patient this long after
-# an alert reaches them: enough to answer it and follow it up.
-ON_CALL_ACCESS = dt.timedelta(hours=24)
+# Whoever took an alert through an on-call grant (not on the patient's care team) sees the patient
+# this long after taking it, to follow it up; the others it reached lose the grant when it is taken.
+ON_CALL_FOLLOW_UP = dt.timedelta(hours=24)
 
 
 def _let_see(alert: ToxicityAlert, recipients: list[int], now: dt.datetime) -> None:
-    """Whoever the alert reaches must be able to open it: a person grant for those who would not
-    see the patient otherwise (the on-call oncologist of another team)."""
-    for user in User.objects.filter(pk__in=recipients):
-        if not Patient.objects.visible_to(user).filter(pk=alert.patient_id).exists():
-            access_grant_open(
-                patient=alert.patient,
-                user=user,
-                reason=f"On call: urgent alert {alert.pk}",
-                now=now,
-                ends_at=now + ON_CALL_ACCESS,
+    """Whoever the alert reaches must be able to open it while it is open: a person grant, open-ended
+    until the alert is taken (`_end_on_call_access`), for those who would not see the patient
+    otherwise (the on-call oncologist of another team). One who holds such a grant already, for
+    another open alert of the patient, shares it: it ends when the last of them is taken."""
+    open_ended = AccessGrant.objects.filter(
+        patient_id=alert.patient_id, user_id__in=recipients, revoked_at__isnull=True, ends_at__isnull=True
+    ).filter(starts_at__lte=now)
+    alerts_grants = ToxicityAlert.access_grants.through.objects.values("accessgrant_id")
+    shared = list(open_ended.filter(pk__in=alerts_grants))
+    # Someone who sees the patient by an open-ended grant of another kind needs none of the alert's.
+    covered = {grant.user_id for grant in shared} | set(open_ended.values_list("user_id", flat=True))
+    grants = shared
+    for user in User.objects.filter(pk__in=recipients).exclude(pk__in=covered):
+        # Seen without grants (the care team, the unit's coordinator), nothing to open; one who sees
+        # the patient only through a grant that ends (another alert's follow-up) gets the alert's own.
+        if not Patient.objects.visible_to(user, grants=False).filter(pk=alert.patient_id).exists():
+            grants.append(
+                access_grant_open(patient=alert.patient, user=user, reason=f"On call: urgent alert {alert.pk}", now=now)
             )
+    alert.access_grants.add(*grants)
+
+
+def _end_on_call_access(alert: ToxicityAlert, *, taken_by, now: dt.datetime) -> None:
+    """The alert is taken: its grants end, ON_CALL_FOLLOW_UP later for whoever took it, at once for
+    the others, unless another open alert of the patient still needs the grant."""
+    needed = ToxicityAlert.access_grants.through.objects.filter(toxicityalert__acknowledged_at__isnull=True).exclude(
+        toxicityalert=alert
+    )
+    for grant in alert.access_grants.filter(revoked_at__isnull=True).exclude(pk__in=needed.values("accessgrant_id")):
+        follow_up = now + ON_CALL_FOLLOW_UP if grant.user_id == taken_by.pk else None
+        access_grant_close(grant=grant, ends_at=follow_up, now=now)
 
 
 def _send(alert: ToxicityAlert, *, kind: str, recipients: list[int], due_at: dt.datetime, now: dt.datetime) -> None:
@@ -420,6 +441,7 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
     alert.escalate_at = None
     alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note", "escalate_at"])
     alert_notifications(alert).filter(read_at__isnull=True).update(read_at=alert.acknowledged_at)
+    _end_on_call_access(alert, taken_by=actor, now=alert.acknowledged_at)
     return alert
 
 

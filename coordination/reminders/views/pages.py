@@ -56,7 +56,7 @@ def ledger_csv(request, reminders):
         [local(r.created_at, utc), r.get_kind_display(), r.target, r.patient_id or "", r.recipient.username]
         + [local(r.due_at, utc), r.get_state_display(), local(r.sent_at, utc)]
         + [f"{r.lag.total_seconds():.1f}" if r.sent_at and r.lag is not None else "", ", ".join(r.channels)]
-        + [r.dispatch_count, r.attempts, f"{r.skip_reason} {r.last_error}".strip()]
+        + [r.dispatch_count, r.attempts, f"{r.note} {r.skip_reason} {r.last_error}".strip()]
         for r in reminders
     ]
     patient_ids = [r.patient_id for r in reminders if r.patient_id]

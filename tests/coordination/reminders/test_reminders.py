@@ -166,6 +166,42 @@ def test_an_overdue_task_reminds_at_its_due_time_then_escalates_to_the_coordinat
     assert "assigned to" in bell.body
 
 
+def test_with_no_coordinator_an_overdue_task_escalates_to_the_patients_oncologist_and_the_ledger_says_why(
+    event, cast, run, client, admin_user
+):
+    """The unit's only coordinator left: an overdue safety task escalated to nobody, and nothing
+    in the ledger said so."""
+    cast["coord"].is_active = False
+    cast["coord"].save()
+    temperature = task(event, "Temperature")  # a hard stop
+    run(temperature.due_at + dt.timedelta(minutes=15))
+    (escalation,) = reminders(task=temperature, kind=Kind.ESCALATION)
+    assert escalation.recipient == cast["oncologist"] and escalation.state == Reminder.State.SENT
+    assert escalation.note == "the patient's unit has no coordinator: to the patient's oncologists"
+    bell = Notification.objects.get(
+        recipient=cast["oncologist"], title__startswith="Escalation", title__contains="Temperature"
+    )
+    assert "hard stop · The patient's unit has no coordinator: to the patient's oncologists" in bell.body
+    run(temperature.due_at + dt.timedelta(minutes=16))
+    assert len(reminders(task=temperature, kind=Kind.ESCALATION)) == 1
+    verified_login(client, admin_user)
+    ledger = client.get(reverse("reminder_ledger"), {"kind": "escalation"}).content.decode()
+    assert "unit has no coordinator: to the patient&#x27;s oncologists" in ledger
+
+
+def test_with_no_coordinator_and_no_oncologist_an_overdue_task_escalates_to_the_care_team(event, cast, run):
+    cast["coord"].is_active = False
+    cast["coord"].save()
+    cast["oncologist"].care_teams.all().delete()
+    temperature = task(event, "Temperature")
+    run(temperature.due_at + dt.timedelta(minutes=15))
+    assert recipients(Kind.ESCALATION, task=temperature) == {"nurse", "nurse2", "pharmacist"}
+    assert {r.note for r in reminders(task=temperature, kind=Kind.ESCALATION)} == {
+        "the patient's unit has no coordinator nor the patient an oncologist: to the care team"
+    }
+    assert {r.state for r in reminders(task=temperature, kind=Kind.ESCALATION)} == {Reminder.State.SENT}
+
+
 def test_a_hard_stop_item_escalates_after_15_minutes(event, run):
     temperature = task(event, "Temperature")  # due 08:45 EST
     run(temperature.due_at + dt.timedelta(minutes=14))
@@ -407,6 +443,52 @@ def test_a_cancelled_or_moved_events_not_ready_warning_leaves_the_bell(event, ca
         event_move(event=event, planned_at=EVENT_AT + dt.timedelta(days=2))
     assert not Notification.objects.filter(recipient=pharmacist, title__startswith="Not ready", read_at=None).exists()
     assert unread_count(pharmacist) == 0
+
+
+def _do_everything(event, cast):
+    actor = {"nurse": cast["nurse"], "pharmacist": cast["pharmacist"], "oncologist": cast["oncologist"]}
+    for item_task in Task.objects.filter(event=event, status=Task.Status.OPEN):
+        value = {"number": "37", "attestation": "attested"}.get(item_task.response_kind, True)
+        task_complete(task=item_task, actor=actor[item_task.role], value=value)
+
+
+def test_an_events_not_ready_warnings_leave_the_bell_once_it_is_ready(event, cast, run):
+    """A "Not ready, starts Wed 09:00" stood New on the bells of everyone it warned after the last
+    blocking task was done: the bell counted a warning about an event that was ready."""
+    from coordination.reminders.selectors import unread_count
+
+    run(EVENT_AT - dt.timedelta(hours=24))
+    warned = [cast["nurse"], cast["pharmacist"], cast["oncologist"]]
+    assert all(unread_count(person) == 1 for person in warned)
+    for item_task in Task.objects.filter(event=event, role="pharmacist"):
+        task_complete(task=item_task, actor=cast["pharmacist"], value=True)
+    run(EVENT_AT - dt.timedelta(hours=23))
+    assert all(unread_count(person) == 1 for person in warned), "still waiting for the nurse and the oncologist"
+    _do_everything(event, cast)
+    run(EVENT_AT - dt.timedelta(hours=22))
+    assert [unread_count(person) for person in warned] == [0, 0, 0]
+    assert not Notification.objects.filter(title__startswith="Not ready", read_at=None).exists()
+
+
+def test_retiring_ready_events_warnings_takes_the_same_queries_for_one_event_as_for_three(
+    event, cast, patient, run, time_machine
+):
+    from coordination.reminders.services import notifications_retire_ready_gates
+
+    others = [make_event(patient, planned_at=EVENT_AT + dt.timedelta(hours=hours)) for hours in (1, 2)]
+    checklists_instantiate(events=others)
+
+    def queries_to_retire(events):
+        run(EVENT_AT - dt.timedelta(hours=21))
+        for each in events:
+            _do_everything(each, cast)
+        with CaptureQueriesContext(connection) as captured:
+            retired = notifications_retire_ready_gates(now=EVENT_AT - dt.timedelta(hours=20))
+        assert retired == 4 * len(events)  # the nurses, the pharmacist, the oncologist
+        return len(captured)
+
+    one = queries_to_retire([event])
+    assert queries_to_retire(others) == one
 
 
 def test_a_ready_event_warns_nobody(event, cast, run):
@@ -752,6 +834,9 @@ def test_delivery_takes_as_many_queries_for_50_reminders_as_for_1(
         with CaptureQueriesContext(connection) as queries:
             assert len(reminders_deliver(ids=ids).sent) == items
         counted.append(len(queries))
+        # Closed: the next round's sweep escalates none of them (a unit without a coordinator
+        # escalates to the care team, this nurse).
+        Task.objects.filter(status=Task.Status.OPEN).update(status=Task.Status.CANCELLED)
     # Each email is then recorded as sent with one statement of its own, prepared once per
     # connection on a cursor of its own (not counted here).
     assert counted[0] == counted[1]

@@ -241,7 +241,7 @@ def test_the_board_and_the_patient_page_show_the_open_alert(client, patient, nur
     assert "Urgent, not acknowledged:" in page and "CRS 0, ICANS 2" in page
 
 
-def test_an_on_call_oncologist_of_another_team_can_open_the_alert_for_a_day(client, patient, nurse, roster):
+def test_an_on_call_oncologist_of_another_team_can_open_the_alert_while_it_is_open(client, patient, nurse, roster):
     first, _ = roster  # onc0: on call for the ward, not on this patient's care team
     from patients.models import Patient
 
@@ -249,12 +249,57 @@ def test_an_on_call_oncologist_of_another_team_can_open_the_alert_for_a_day(clie
     alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
     assert Patient.objects.visible_to(first).filter(pk=patient.pk).exists()
     grant = first.access_grants.get()
-    assert (grant.patient, grant.ends_at - grant.starts_at) == (patient, dt.timedelta(hours=24))
+    assert (grant.patient, grant.ends_at) == (patient, None)  # until the alert is taken
     client.force_login(first)
     assert client.get(f"/alerts/{alert.pk}/").status_code == 200
     assert client.post(f"/alerts/{alert.pk}/acknowledge/", {"note": "On my way"}).status_code == 302
     alert.refresh_from_db()
     assert alert.acknowledged_by == first
+    grant.refresh_from_db()
+    assert grant.ends_at == alert.acknowledged_at + dt.timedelta(hours=24)  # to follow it up
+
+
+def _sees(user, patient) -> bool:
+    from patients.models import Patient
+
+    return Patient.objects.visible_to(user).filter(pk=patient.pk).exists()
+
+
+def test_the_on_call_access_lasts_while_the_alert_is_open_then_a_day_for_whoever_took_it(
+    patient, nurse, roster, time_machine
+):
+    """The day's grant ended while the alert was still open: the oncologist who took the call at
+    night lost sight of the patient mid-event (its page, the watch, the interruption it asks for)."""
+    first, second = roster
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    time_machine.move_to(alert.escalate_at, tick=False)
+    alerts_escalate(now=alert.escalate_at)  # unanswered: second call hears it too
+    later = NIGHT + dt.timedelta(hours=29)  # Monday 07:50, the roster's last minutes
+    time_machine.move_to(later, tick=False)
+    assert _sees(first, patient) and _sees(second, patient)
+    alert_acknowledge(alert=alert, actor=second, note="Seen; dexamethasone", now=later)
+    # Whoever took it follows it up for a day; the others it reached need the patient no longer.
+    assert _sees(second, patient) and not _sees(first, patient)
+    time_machine.move_to(later + dt.timedelta(hours=23, minutes=59), tick=False)
+    assert _sees(second, patient)
+    time_machine.move_to(later + dt.timedelta(hours=24), tick=False)
+    assert not _sees(second, patient)
+
+
+def test_the_on_call_access_stays_while_another_open_alert_of_the_patient_needs_it(
+    patient, nurse, roster, time_machine
+):
+    from coordination.watch.services import Signal, alert_raise
+
+    first, _ = roster
+    one = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    two = alert_raise(patient=patient, signal=Signal("Home check red flags: fever"), actor=nurse, now=NIGHT)
+    alert_acknowledge(alert=one, actor=first, now=NIGHT)
+    time_machine.move_to(NIGHT + dt.timedelta(days=2), tick=False)
+    assert _sees(first, patient)  # the second alert is still open
+    alert_acknowledge(alert=two, actor=first, now=NIGHT + dt.timedelta(days=2))
+    time_machine.move_to(NIGHT + dt.timedelta(days=3), tick=False)
+    assert not _sees(first, patient)
 
 
 def test_the_alert_says_who_records_what_it_asks_when_the_reader_may_not(client, patient, nurse, oncologist, roster):
@@ -692,3 +737,44 @@ def test_a_regimen_that_does_not_stop_grade_4_crs_for_good_asks_for_an_interrupt
     RegimenVersion.objects.filter(pk=course.regimen_version_id).update(crs_stop_for_good_from_grade=None)
     alert = assess(patient, nurse, **GRADE_4_CRS).alerts.get()
     assert (alert.reason, alert.ask) == ("CRS grade 4", ToxicityAlert.Ask.INTERRUPTION)
+
+
+class _MailServerDown:
+    """An email backend whose server cannot be reached."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        raise ConnectionRefusedError("mail server down")
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+def test_an_alerts_email_retry_is_not_sent_to_someone_who_no_longer_sees_the_patient(
+    patient, nurse, coordinator, roster, settings, mailoutbox
+):
+    """The first email to the on-call oncologist failed; meanwhile their access to the patient was
+    revoked. The retry sent the patient's initials, MRN and the toxicity to someone who may no
+    longer see the patient."""
+    from patients.services import access_grant_close
+
+    first, _ = roster
+    settings.EMAIL_BACKEND = "tests.coordination.watch.test_alerts._MailServerDown"
+    alert = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    ids = list(Reminder.objects.filter(alert=alert).values_list("pk", flat=True))
+    reminders_deliver(ids=ids, now=NIGHT)
+    to_first = Reminder.objects.get(alert=alert, recipient=first)
+    assert (to_first.state, to_first.attempts, to_first.channels) == ("pending", 1, ["in_app"])
+    access_grant_close(grant=first.access_grants.get(patient=patient), now=NIGHT)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_deliver(ids=ids, now=NIGHT + dt.timedelta(minutes=2))
+    to_first.refresh_from_db()
+    assert to_first.state == Reminder.State.SKIPPED
+    assert to_first.skip_reason == "the recipient no longer sees the patient (off the care team, or access ended)"
+    assert [m.to for m in mailoutbox] == [[coordinator.email]]  # the coordinator still sees the patient

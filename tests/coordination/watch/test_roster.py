@@ -20,6 +20,10 @@ NY = zoneinfo.ZoneInfo("America/New_York")
 # The night of the spring-forward change in New York: 8 March 2026, 02:00 becomes 03:00.
 PERIOD_START = dt.datetime(2026, 3, 7, 8, 0, tzinfo=NY)
 PERIOD_END = dt.datetime(2026, 3, 9, 8, 0, tzinfo=NY)
+NO_COORDINATOR = (
+    "{ward} has no coordinator: overdue tasks escalate to the oncologists of each care team "
+    "(else the whole team), and alerts reach no coordinator."
+)
 
 
 def roster_form(*, shifts: int) -> dict[str, str]:
@@ -148,7 +152,7 @@ def test_gaps_and_a_unit_without_coordinator_are_warned(ward, oncologists, time_
     gaps = first_call_gaps(ward, now=now)
     assert [gap.role for gap in gaps] == [Role.ONCOLOGIST, Role.COORDINATOR]
     warnings = unit_watch_warnings(ward, now=now)
-    assert warnings[0] == f"{ward} has no coordinator: unacknowledged alerts have no one to go to."
+    assert warnings[0] == NO_COORDINATOR.format(ward=ward)
     assert "No first-call oncologist from Sat 07 Mar 08:00 to further notice" in warnings[1]
 
 
@@ -157,7 +161,7 @@ def test_admins_see_the_units_whose_alerts_would_find_no_one(client, ward, admin
 
     verified_login(client, admin_user)
     page = client.get("/admin/coordination/oncallshift/", follow=True)
-    assert f"{ward} has no coordinator: unacknowledged alerts have no one to go to." in page.text
+    assert NO_COORDINATOR.format(ward=ward) in page.text
     assert "No first-call oncologist from" in page.text
 
 

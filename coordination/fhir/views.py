@@ -16,6 +16,7 @@ import re
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from rest_framework import exceptions
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -30,6 +31,7 @@ from accounts.models import AuditEvent
 from patients.selectors import sees_only_through_grant
 
 from . import resources as fhir
+from . import versions
 from .capability import capability_statement
 from .catalogue import CATALOGUE, visible_patients
 from .search import Search, SearchError, check_format, parse, run, run_page
@@ -145,8 +147,11 @@ class FhirView(APIView):
         )
         raise Http404(f"{what}/{object_id[:64]} is not known, or not one that you may see.")
 
-    def bundle(self, matches, *, total: int, links: list[dict]) -> dict:
+    def bundle(self, matches, *, total: int, links: list[dict], serve=None) -> dict:
+        """A searchset Bundle of (patient id, resource) pairs, each resource with its meta
+        (versions.stamp; `serve` as there)."""
         base = self.request.build_absolute_uri("/fhir/R4/")
+        items = versions.stamp([item for _patient_id, item in matches], serve=serve)
         return {
             "resourceType": "Bundle",
             "type": "searchset",
@@ -159,7 +164,7 @@ class FhirView(APIView):
                     "resource": fhir.validate(item),
                     "search": {"mode": "match"},
                 }
-                for _patient_id, item in matches
+                for item in items
             ],
         }
 
@@ -192,6 +197,11 @@ class SearchView(FhirView):
 
 
 class ReadView(FhirView):
+    """A resource, with its version as `meta`, ETag and Last-Modified; a client that sends the
+    current ETag in If-None-Match gets a 304 without a body (the read is logged all the same: the
+    caller learns that their copy is current). If-Modified-Since is not answered with a 304: a
+    date to the second cannot tell two changes in one second apart, the ETag can."""
+
     def get(self, request, resource_type: str, resource_id: str):
         kind = self.kind(resource_type)
         self.takes_no_parameters("A read")
@@ -201,9 +211,11 @@ class ReadView(FhirView):
         if len(matches) != 1:
             self.refuse(what=kind.name, object_id=resource_id)
         patient_id, item = matches[0]
-        body = fhir.validate(item)
+        (body,) = versions.stamp([fhir.validate(item)])
         self.log_read(what=kind.name, object_id=resource_id, patient_id=patient_id, patient_ids=[patient_id])
-        return Response(body)
+        etag = versions.etag_of(body)
+        response = Response(body, headers={"ETag": etag, "Last-Modified": versions.last_modified_of(body)})
+        return get_conditional_response(request, etag=etag, response=response)
 
 
 class EverythingView(FhirView):
@@ -219,14 +231,18 @@ class EverythingView(FhirView):
         matches = [
             match for kind in CATALOGUE.values() for match in run(request.user, Search(kind, patient_ids={patient.pk}))
         ]
+        serve = None
         if sees_only_through_grant(request.user, patient):
             # Their Bundle leaves out the record (catalogue.Source.through_grant); what its
             # resources point to there (the course, the discharge's Encounter) is cut, so that
             # every reference resolves inside it.
             present = {f"{item['resourceType']}/{item['id']}" for _patient_id, item in matches}
-            matches = [(patient_id, fhir.without_references_outside(item, present)) for patient_id, item in matches]
+
+            def serve(item):
+                return fhir.without_references_outside(item, present)
+
         links = [{"relation": "self", "url": request.build_absolute_uri()}]
-        body = self.bundle(matches, total=len(matches), links=links)
+        body = self.bundle(matches, total=len(matches), links=links, serve=serve)
         self.log_read(
             what="Patient",
             object_id=resource_id,

@@ -1,17 +1,24 @@
-"""FHIR reads that a client can cache: meta.versionId and meta.lastUpdated, the ETag and
-Last-Modified headers, If-None-Match answered with 304, and HEAD. On the same world as test_fhir."""
+"""FHIR reads that a client can cache and page: meta.versionId and meta.lastUpdated, the ETag and
+Last-Modified headers, If-None-Match answered with 304, HEAD, and `$everything` paged with
+`_count` and `next` links (as HAPI FHIR and Medplum page it). On the same world as test_fhir."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from checklists.models import Task
+from checklists.services import checklists_instantiate
+from patients.models import ToxicityAssessment, Weighing
 
+from ..checklists.helpers import make_event
 from ..test_authorization_matrix import matrix_world, sign_in
-from .test_fhir import _extras, _ids, fhir_get, parsed, reads
+from .test_fhir import _extras, _ids, _references, fhir_get, outcome_of, parsed, reads
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +135,117 @@ def test_the_capability_statement_says_reads_are_versioned_and_conditional(clien
     for entry in statement["rest"][0]["resource"]:
         assert entry["versioning"] == "versioned" and entry["readHistory"] is False
         assert entry["conditionalRead"] == "not-match"
+
+
+# --- $everything, paged --------------------------------------------------------------------------
+
+
+def test_everything_pages_with_count_and_next_links_giving_every_resource_once(client, world):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    path = f"/fhir/R4/Patient/{targets['patient'].pk}/$everything"
+    whole = client.get(f"{path}?_count=500").json()
+    expected = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in whole["entry"]]
+    assert len(expected) > 10 and whole["total"] == len(expected)
+    before = reads().count()
+
+    seen, url, pages = [], f"{path}?_count=3", 0
+    while url:
+        page = client.get(url).json()
+        Bundle.model_validate(page)
+        assert page["total"] == len(expected) and len(page["entry"]) <= 3
+        assert _links(page)["self"].endswith(url.split("/fhir/R4/")[-1])
+        seen += [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in page["entry"]]
+        url, pages = _links(page).get("next"), pages + 1
+
+    assert seen == expected
+    assert set(_references(whole["entry"])) <= set(expected)
+    rows = list(reads()[before:])
+    assert len(rows) == pages and all(row.detail["operation"] == "everything" for row in rows)
+
+
+def test_everything_pages_by_default_and_refuses_too_large_a_count(client, world):
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    path = f"Patient/{targets['patient'].pk}/$everything"
+    for _ in range(30):
+        Weighing.objects.create(patient=targets["patient"], weight_kg=Decimal("70.0"), measured_at=timezone.now())
+
+    first = fhir_get(client, path).json()
+
+    assert len(first["entry"]) == 50 and first["total"] > 50 and "next" in _links(first)
+    assert "_offset=50" in _links(first)["next"]
+    issue = outcome_of(fhir_get(client, f"{path}?_count=501"), 400)
+    assert "_count" in issue["diagnostics"]
+    assert "start" in outcome_of(fhir_get(client, f"{path}?start=2020-01-01"), 400)["diagnostics"]
+
+
+def test_a_page_of_everything_costs_the_same_queries_for_a_long_record_and_reads_only_its_rows(client, world, settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    patient = targets["patient"]
+    path = f"Patient/{patient.pk}/$everything"
+
+    def queries():
+        """A page of 4 from the first checklist task on (the tasks come after the events)."""
+        whole = fhir_get(client, f"{path}?_count=500").json()["entry"]
+        first = next(n for n, e in enumerate(whole) if e["resource"]["id"].startswith("task-"))
+        with CaptureQueriesContext(connection) as counted:
+            response = fhir_get(client, f"{path}?_count=4&_offset={first}")
+        assert response.status_code == 200
+        assert [e["resource"]["id"] for e in response.json()["entry"]] == [
+            e["resource"]["id"] for e in whole[first : first + 4]
+        ]
+        return len(counted), counted.captured_queries
+
+    few, _ = queries()
+    now = timezone.now()
+    for n in range(5):
+        checklists_instantiate(events=[make_event(patient, planned_at=now + dt.timedelta(days=n + 1))])
+        ToxicityAssessment.objects.create(
+            patient=patient, assessed_at=now, recorded_by=users["nurse"], crs_grade=1, crs_rule="Fever", icans_grade=0
+        )
+    many, captured = queries()
+
+    assert many == few
+    task_rows = [q["sql"] for q in captured if 'FROM "checklists_task"' in q["sql"] and "COUNT(" not in q["sql"]]
+    assert all("LIMIT" in sql for sql in task_rows), task_rows
+
+
+def test_an_assessments_observations_are_counted_as_they_are_built(client, world):
+    """The database counts an assessment's observations to page them: the count matches the build."""
+    users, targets, _ = world
+    sign_in(client, users["case_manager"])
+    patient = targets["patient"]
+    ToxicityAssessment.objects.create(
+        patient=patient,
+        assessed_at=timezone.now(),
+        recorded_by=users["nurse"],
+        heart_rate=90,
+        crs_grade=0,
+        crs_rule="None",
+        icans_grade=0,
+        systolic_bp=120,  # no diastolic: no blood pressure
+    )
+    path = f"Patient/{patient.pk}/$everything"
+    whole = fhir_get(client, f"{path}?_count=500").json()
+    observations = [e for e in whole["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert whole["total"] == len(whole["entry"])
+    first = whole["entry"].index(observations[0])
+    tail = fhir_get(client, f"{path}?_count=500&_offset={first}").json()
+    assert tail["entry"] == observations
+
+
+def test_a_grant_readers_everything_pages_resolve_inside_the_whole_bundle(client, world):
+    users, targets, _ = world
+    sign_in(client, users["homenurse"])
+    path = f"/fhir/R4/Patient/{targets['patient'].pk}/$everything"
+    entries, url = [], f"{path}?_count=2"
+    while url:
+        page = client.get(url).json()
+        entries += page["entry"]
+        url = _links(page).get("next")
+    present = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in entries}
+    assert set(_references(entries)) <= present
+    assert not {item.split("/")[0] for item in present} & {"CarePlan", "Encounter"}

@@ -2,6 +2,7 @@
 Django finds them all through this module."""
 
 from .feeds.models import FeedKey
+from .fhir.models import ServedVersion
 from .handoffs.models import Handoff, HandoffAction, HandoffActivity, HandoffComment, HandoffUnitRule
 from .reminders.models import Notification, Reminder, ReminderPreference, ReminderRule, TaskSnooze
 from .watch.models import OnCallShift, ToxicityAlert, WatchUnitRule
@@ -17,6 +18,7 @@ __all__ = [
     "Reminder",
     "ReminderPreference",
     "ReminderRule",
+    "ServedVersion",
     "TaskSnooze",
     "OnCallShift",
     "ToxicityAlert",

@@ -30,6 +30,11 @@ def capability_statement(base_url: str) -> dict:
         entry = {
             "type": kind.name,
             "interaction": [{"code": "read"}, {"code": "search-type"}],
+            # meta.versionId on every resource, but no history (`_history`) of past versions; a
+            # read answers If-None-Match with 304 (coordination.fhir.versions).
+            "versioning": "versioned",
+            "readHistory": False,
+            "conditionalRead": "not-match",
             "searchParam": [
                 {"name": name, "type": _param_type(name), "documentation": text} for name, text in params.items()
             ],

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from checklists.models import Task
 from coordination.handoffs.selectors import handoffs_visible_to
@@ -25,6 +26,7 @@ from patients.models import (
     TreatmentCourse,
     Weighing,
 )
+from patients.models.toxicity import ICE_PARTS
 
 from . import codes
 from . import resources as fhir
@@ -84,6 +86,9 @@ class Source:
     to_resources: Callable[[object], list[dict]]
     # One resource per row: a search without filters is then counted and paged by the database.
     one_per_row: bool = True
+    # Else, when set, the number of resources that a row makes, as an expression on its rows:
+    # the database then counts them, and a page builds only the rows that it shows.
+    resources_per_row: Callable[[], Any] | None = None
     # Search parameters that the database can answer for this source: name → the condition on
     # its rows for the values asked (ORed). A search with only these is paged by the database.
     db_filters: dict[str, Callable[[list[str]], Q]] = field(default_factory=dict)
@@ -98,6 +103,10 @@ class Source:
             patients = patients.filter(pk__in=Patient.objects.visible_to(user, grants=False).values("pk"))
         rows = self.rows(user, patients)
         return rows if pks is None else rows.filter(pk__in=pks)
+
+    @property
+    def paged_by_database(self) -> bool:
+        return self.one_per_row or self.resources_per_row is not None
 
     def resources(self, user, patients: QuerySet, pks: set[int] | None) -> Iterator[tuple[int, dict]]:
         return self.resources_of(self.queryset(user, patients, pks))
@@ -138,6 +147,24 @@ def _stopped_for_good_at() -> Subquery:
     """When the course was stopped for good (its permanent interruption), for its cycles' status."""
     permanent = Interruption.objects.filter(course=OuterRef("pk"), permanent=True).order_by("stopped_at")
     return Subquery(permanent.values("stopped_at")[:1])
+
+
+def _observations_of_an_assessment():
+    """How many Observations resources.assessment_observations makes of an assessment: its CRS
+    and ICANS grades always; each vital sign measured; the blood pressure when both parts are;
+    the ICE score when all its parts are (ToxicityAssessment.ice_score)."""
+
+    def when(*fields):
+        return Case(When(Q(**{f"{name}__isnull": False for name in fields}), then=Value(1)), default=Value(0))
+
+    return (
+        Value(2)
+        + when("temperature_celsius")
+        + when("heart_rate")
+        + when("oxygen_saturation")
+        + when("systolic_bp", "diastolic_bp")
+        + when(*ICE_PARTS)
+    )
 
 
 def _one(resource_builder):
@@ -285,6 +312,7 @@ CATALOGUE = {
                     ),
                     fhir.assessment_observations,
                     one_per_row=False,
+                    resources_per_row=_observations_of_an_assessment,
                     through_grant=True,
                 ),
             ),
@@ -297,6 +325,14 @@ CATALOGUE = {
         ),
     ]
 }
+
+
+def served_through_grant(reference: str) -> bool:
+    """Whether a reference (`Type/id`) names a resource that a reader through an access grant is
+    served (Source.through_grant): their `$everything` cuts the others, page after page."""
+    resource_type, _, resource_id = reference.partition("/")
+    kind = CATALOGUE.get(resource_type)
+    return kind is not None and any(source.through_grant and pks for source, pks in kind.pks_for([resource_id]).items())
 
 
 def visible_patients(user) -> QuerySet:

@@ -10,6 +10,7 @@ People are named in references by display and user name (no Practitioner resourc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.utils import timezone
@@ -427,15 +428,15 @@ def assessment_observations(assessment) -> list[dict]:
     return found
 
 
-def without_references_outside(resource: dict, present: set[str]) -> dict:
-    """The resource without the references (`{"reference": "Type/id"}`) to anything not in
-    `present`: an element that is one is dropped, and so is a list left empty by it."""
+def without_references_outside(resource: dict, present: Callable[[str], bool]) -> dict:
+    """The resource without the references (`{"reference": "Type/id"}`) to anything that is not
+    `present(reference)`: an element that is one is dropped, and so is a list left empty by it."""
 
     def prune(value):
         if isinstance(value, dict):
             kept = {}
             for key, item in value.items():
-                if isinstance(item, dict) and "reference" in item and item["reference"] not in present:
+                if isinstance(item, dict) and "reference" in item and not present(item["reference"]):
                     continue
                 pruned = prune(item)
                 if pruned != []:
@@ -445,7 +446,7 @@ def without_references_outside(resource: dict, present: set[str]) -> dict:
             return [
                 prune(item)
                 for item in value
-                if not (isinstance(item, dict) and "reference" in item and item["reference"] not in present)
+                if not (isinstance(item, dict) and "reference" in item and not present(item["reference"]))
             ]
         return value
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .catalogue import ResourceType, visible_patients
+from django.db.models import QuerySet
+
+from .catalogue import ResourceType, Source, visible_patients
 from .codes import token_matches
 
 DEFAULT_COUNT = 50
@@ -158,28 +160,58 @@ def run(user, search: Search) -> list[tuple[int, dict]]:
 def run_page(user, search: Search) -> tuple[int, list[tuple[int, dict]]]:
     """The number of matches and the page of them that `_offset` and `_count` ask for.
 
-    With one resource per row and only filters that each source can put to the database
-    (`Source.db_filters`), the database counts and slices each source, so that a page of a
-    nurse's thousands of tasks builds only its own resources; otherwise every match is built.
+    When every source's rows can be counted by the database (`Source.paged_by_database`) and the
+    search has only filters that each source can put to it (`Source.db_filters`), the database
+    counts and slices each source (`page_of`), so that a page of a nurse's thousands of tasks
+    builds only its own resources; otherwise every match is built.
     """
     kind = search.kind
     by_database = search.ids is None and all(
-        source.one_per_row and all(name in source.db_filters for name, _ in search.terms) for source in kind.sources
+        source.paged_by_database and all(name in source.db_filters for name, _ in search.terms)
+        for source in kind.sources
     )
     if not by_database:
         matches = run(user, search)
         return len(matches), matches[search.offset : search.offset + search.count]
     patients = _patients(user, search)
-    total, page, skip, wanted = 0, [], search.offset, search.count
+    parts = []
     for source in kind.sources:
         rows = source.queryset(user, patients, None)
         for name, options in search.terms:
             rows = rows.filter(source.db_filters[name](options))
-        count = rows.count()
-        total += count
-        if wanted and skip < count:
-            chosen = list(rows[skip : skip + wanted])
-            page.extend(source.resources_of(chosen))
-            wanted -= len(chosen)
-        skip = max(0, skip - count)
+        parts.append((source, rows))
+    return page_of(parts, offset=search.offset, count=search.count)
+
+
+def page_of(parts: list[tuple[Source, QuerySet]], *, offset: int, count: int) -> tuple[int, list[tuple[int, dict]]]:
+    """The resources of these sources' rows, one after the other: how many in all, and those from
+    `offset` to `offset + count`, built from the rows of the page alone. Two statements a source
+    (its count, its page's rows with what they load), whatever the number of rows: a source of
+    several resources a row counts them per row (`Source.resources_per_row`) to find its page."""
+    total, page, skip, wanted = 0, [], offset, count
+    for source, rows in parts:
+        if source.one_per_row:
+            size = rows.count()
+            chosen = list(source.resources_of(rows[skip : skip + wanted])) if wanted and skip < size else []
+        else:
+            sizes = list(
+                rows.prefetch_related(None)
+                .annotate(_resources=source.resources_per_row())
+                .values_list("pk", "_resources")
+            )
+            size = sum(n for _pk, n in sizes)
+            chosen, start, position = [], None, 0
+            if wanted and skip < size:
+                pks = []
+                for pk, n in sizes:
+                    if position + n > skip and position < skip + wanted:
+                        start = skip - position if start is None else start
+                        pks.append(pk)
+                    position += n
+                built = list(source.resources_of(rows.filter(pk__in=pks)))
+                chosen = built[start : start + wanted]
+        total += size
+        page.extend(chosen)
+        wanted -= len(chosen)
+        skip = max(0, skip - size)
     return total, page

@@ -16,6 +16,7 @@ import re
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from rest_framework import exceptions
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -30,9 +31,10 @@ from accounts.models import AuditEvent
 from patients.selectors import sees_only_through_grant
 
 from . import resources as fhir
+from . import versions
 from .capability import capability_statement
-from .catalogue import CATALOGUE, visible_patients
-from .search import Search, SearchError, check_format, parse, run, run_page
+from .catalogue import CATALOGUE, served_through_grant, visible_patients
+from .search import Search, SearchError, check_format, page_of, parse, run, run_page
 
 # A resource id as FHIR defines it (R4 §2.1.28.0.1 `id`): anything else names nothing here, and
 # is refused before any lookup.
@@ -111,12 +113,13 @@ class FhirView(APIView):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def takes_no_parameters(self, what: str) -> None:
-        """A read or an operation takes `_format` alone: anything else is refused, not ignored, so
-        that a client never mistakes what it did not ask for for what it asked."""
-        unknown = sorted(name for name in self.request.query_params if name != "_format")
+    def takes_no_parameters(self, what: str, *, but: tuple[str, ...] = ("_format",)) -> None:
+        """A read or an operation takes `_format` alone (`but`: those it takes): anything else is
+        refused, not ignored, so that a client never mistakes what it did not ask for for what it
+        asked."""
+        unknown = sorted(name for name in self.request.query_params if name not in but)
         if unknown:
-            raise SearchError(f"{what} takes no parameter here but _format ({', '.join(unknown)}).")
+            raise SearchError(f"{what} takes no parameter here but {', '.join(but)} ({', '.join(unknown)}).")
 
     def kind(self, resource_type: str):
         if resource_type not in CATALOGUE:
@@ -145,8 +148,11 @@ class FhirView(APIView):
         )
         raise Http404(f"{what}/{object_id[:64]} is not known, or not one that you may see.")
 
-    def bundle(self, matches, *, total: int, links: list[dict]) -> dict:
+    def bundle(self, matches, *, total: int, links: list[dict], serve=None) -> dict:
+        """A searchset Bundle of (patient id, resource) pairs, each resource with its meta
+        (versions.stamp; `serve` as there)."""
         base = self.request.build_absolute_uri("/fhir/R4/")
+        items = versions.stamp([item for _patient_id, item in matches], serve=serve)
         return {
             "resourceType": "Bundle",
             "type": "searchset",
@@ -159,7 +165,7 @@ class FhirView(APIView):
                     "resource": fhir.validate(item),
                     "search": {"mode": "match"},
                 }
-                for _patient_id, item in matches
+                for item in items
             ],
         }
 
@@ -167,6 +173,14 @@ class FhirView(APIView):
         query = self.request.query_params.copy()
         query["_offset"] = str(offset)
         return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+
+    def page_links(self, *, offset: int, count: int, total: int) -> list[dict]:
+        links = [{"relation": "self", "url": self.request.build_absolute_uri()}]
+        if offset + count < total and count:
+            links.append({"relation": "next", "url": self.page_url(offset + count)})
+        if offset:
+            links.append({"relation": "previous", "url": self.page_url(max(0, offset - count))})
+        return links
 
 
 class MetadataView(FhirView):
@@ -181,17 +195,18 @@ class SearchView(FhirView):
         kind = self.kind(resource_type)
         search = parse(kind, request.query_params)
         total, page = run_page(request.user, search)
-        links = [{"relation": "self", "url": request.build_absolute_uri()}]
-        if search.offset + search.count < total and search.count:
-            links.append({"relation": "next", "url": self.page_url(search.offset + search.count)})
-        if search.offset:
-            links.append({"relation": "previous", "url": self.page_url(max(0, search.offset - search.count))})
+        links = self.page_links(offset=search.offset, count=search.count, total=total)
         body = self.bundle(page, total=total, links=links)
         self.log_read(what=kind.name, patient_ids=[pk for pk, _ in page], query=request.GET.urlencode()[:500])
         return Response(body)
 
 
 class ReadView(FhirView):
+    """A resource, with its version as `meta`, ETag and Last-Modified; a client that sends the
+    current ETag in If-None-Match gets a 304 without a body (the read is logged all the same: the
+    caller learns that their copy is current). If-Modified-Since is not answered with a 304: a
+    date to the second cannot tell two changes in one second apart, the ETag can."""
+
     def get(self, request, resource_type: str, resource_id: str):
         kind = self.kind(resource_type)
         self.takes_no_parameters("A read")
@@ -201,32 +216,42 @@ class ReadView(FhirView):
         if len(matches) != 1:
             self.refuse(what=kind.name, object_id=resource_id)
         patient_id, item = matches[0]
-        body = fhir.validate(item)
+        (body,) = versions.stamp([fhir.validate(item)])
         self.log_read(what=kind.name, object_id=resource_id, patient_id=patient_id, patient_ids=[patient_id])
-        return Response(body)
+        etag = versions.etag_of(body)
+        response = Response(body, headers={"ETag": etag, "Last-Modified": versions.last_modified_of(body)})
+        return get_conditional_response(request, etag=etag, response=response)
 
 
 class EverythingView(FhirView):
-    """Patient/{id}/$everything: the patient and every resource about them, in one Bundle whose
-    references all resolve inside it."""
+    """Patient/{id}/$everything: the patient and every resource about them, paged as a search is
+    (`_count`, `_offset`, and the `next` link), in a Bundle whose references all resolve inside
+    the pages. A page builds only its own resources (search.page_of)."""
 
     def get(self, request, resource_id: str):
-        self.takes_no_parameters("$everything")
+        self.takes_no_parameters("$everything", but=("_format", "_count", "_offset"))
         is_pk = resource_id.isdecimal() and len(resource_id) <= 18  # a Patient's id is its pk, a bigint
         patient = visible_patients(request.user).filter(pk=resource_id).first() if is_pk else None
         if patient is None:
             self.refuse(what="Patient", object_id=resource_id)
-        matches = [
-            match for kind in CATALOGUE.values() for match in run(request.user, Search(kind, patient_ids={patient.pk}))
+        paging = parse(CATALOGUE["Patient"], request.query_params)  # `_count` and `_offset` alone here
+        patients = visible_patients(request.user).filter(pk=patient.pk)
+        parts = [
+            (source, source.queryset(request.user, patients, None))
+            for kind in CATALOGUE.values()
+            for source in kind.sources
         ]
+        total, page = page_of(parts, offset=paging.offset, count=paging.count)
+        serve = None
         if sees_only_through_grant(request.user, patient):
             # Their Bundle leaves out the record (catalogue.Source.through_grant); what its
             # resources point to there (the course, the discharge's Encounter) is cut, so that
-            # every reference resolves inside it.
-            present = {f"{item['resourceType']}/{item['id']}" for _patient_id, item in matches}
-            matches = [(patient_id, fhir.without_references_outside(item, present)) for patient_id, item in matches]
-        links = [{"relation": "self", "url": request.build_absolute_uri()}]
-        body = self.bundle(matches, total=len(matches), links=links)
+            # every reference resolves inside the Bundle's pages.
+            def serve(item):
+                return fhir.without_references_outside(item, served_through_grant)
+
+        links = self.page_links(offset=paging.offset, count=paging.count, total=total)
+        body = self.bundle(page, total=total, links=links, serve=serve)
         self.log_read(
             what="Patient",
             object_id=resource_id,

@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.http import http_date
 
@@ -43,21 +44,27 @@ def stamp(resources: list[dict], *, serve: Callable[[dict], dict] | None = None)
     this reader is served (a grant reader's `$everything` cuts some references): the versionId is
     that of what is served; lastUpdated follows the record's resource, whoever reads it.
 
-    At most three statements whatever the number of resources: read the ledger, add the new,
-    move the changed. Two readers at once may both record a change: the later time stays.
+    At most four statements whatever the number of resources: read the ledger, add the new,
+    lock and move the changed. Two readers at once may both record a change: the later time stays.
     """
     now = timezone.now()
-    keyed = {f"{item['resourceType']}/{item['id']}": item for item in resources}
+    # In the resources' key order, for every reader: two readers recording the same new or changed
+    # resources at once take their row locks in one order, and so wait for each other rather than
+    # deadlock (a search and an $everything of one patient, say).
+    keyed = dict(sorted((f"{item['resourceType']}/{item['id']}", item) for item in resources))
     versions = {key: version_of(item) for key, item in keyed.items()}
     known = {row.resource: row for row in ServedVersion.objects.filter(resource__in=list(keyed))}
     new = [ServedVersion(resource=key, version=v, served_since=now) for key, v in versions.items() if key not in known]
     changed = [row for key, row in known.items() if row.version != versions[key]]
     for row in changed:
         row.version, row.served_since = versions[row.resource], now
-    if new:
-        ServedVersion.objects.bulk_create(new, ignore_conflicts=True)
-    if changed:
-        ServedVersion.objects.bulk_update(changed, ["version", "served_since"])
+    with transaction.atomic():
+        if new:
+            ServedVersion.objects.bulk_create(new, ignore_conflicts=True)
+        if changed:
+            locked = ServedVersion.objects.select_for_update().filter(pk__in=[row.pk for row in changed])
+            list(locked.order_by("resource"))
+            ServedVersion.objects.bulk_update(changed, ["version", "served_since"])
     stamped = []
     for item in resources:
         key = f"{item['resourceType']}/{item['id']}"

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("coordination", "0014_feedkey_with_second_step"),
+        ("coordination", "0016_reminder_note_why_this_recipient"),
     ]
 
     operations = [

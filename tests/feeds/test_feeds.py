@@ -320,7 +320,36 @@ def test_renewing_invalidates_the_old_link_at_once(client, nurse):
     assert response.status_code == 302
     assert client.get(old).status_code == 404
     assert client.get(feed_url(nurse, "feed_my_work")).status_code == 200
-    assert AuditEvent.objects.filter(object_type="coordination.feedkey", action="update", actor_id=nurse.pk).exists()
+    assert AuditEvent.objects.filter(object_type="coordination_feedkey", action="update", actor_id=nurse.pk).exists()
+
+
+def test_making_renewing_and_ending_the_links_is_logged_by_the_database_as_api_tokens_are(
+    client, nurse, nurse2, admin_user
+):
+    """Made, renewed and ended calendar links are in the log under whoever did it, written by the
+    database as an API token's changes are (a trigger), so a key that goes another way is logged
+    too: the log had only the rows that the feed services wrote themselves. The nonce the links
+    are made from, and so the links, never reach the log."""
+    client.force_login(nurse)
+    client.post(reverse("feed_renew"))
+    made = FeedKey.objects.get(user=nurse)
+    client.post(reverse("feed_renew"), {"confirm": "on"})
+    renewed = FeedKey.objects.get(user=nurse)
+    user_deactivate(user=nurse, actor=admin_user)
+    other = feed_key_renew(actor=nurse2, second_step_passed=False)
+    FeedKey.objects.filter(pk=other.pk).delete()  # not through a service: the system's
+
+    rows = AuditEvent.objects.filter(object_type="coordination_feedkey").order_by("id")
+    assert [(row.action, row.actor_username, row.object_id) for row in rows] == [
+        ("create", "nurse", str(made.pk)),
+        ("update", "nurse", str(made.pk)),
+        ("delete", "admin", str(made.pk)),
+        ("create", "nurse2", str(other.pk)),
+        ("delete", "", str(other.pk)),
+    ]
+    assert "renewed_at" in rows[1].detail["changes"] and rows[0].ip == "127.0.0.1"
+    logged = str(list(AuditEvent.objects.values_list("object_id", "detail")))
+    assert not [secret for secret in (made.nonce, renewed.nonce, feed_secret(renewed)) if secret in logged]
 
 
 def test_renewing_without_confirming_changes_nothing(client, nurse):

@@ -71,6 +71,16 @@ def audit_context(**values: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+@contextlib.contextmanager
+def acting(actor) -> Iterator[None]:
+    """Name `actor` on the changes made inside the block, unless the request (or a service around
+    it) named one already; the triggers name each change by its operation (create, update, delete).
+    `audited` is the same with one action for all."""
+    values = actor_fields(actor) if actor is not None and "actor_id" not in _context.get() else {}
+    with audit_context(**values):
+        yield
+
+
 def name_actor(user) -> None:
     """Name `user` as the actor for the rest of the request: a user known only once the view ran
     (an API token, read after `AuditContextMiddleware` opened the request's context). The

@@ -12,6 +12,7 @@ BENCHMARKS = {
     "background": "The sealer and a writer on other wards, beside `load` (which starts it itself).",
     "reschedule": "Rebuild a 9-cycle course after a break in cycle 2: queries stay constant (docs/performance.md).",
     "completions": "A burst of concurrent task completions on a copy of the generated database (the audit write path).",
+    "audit_pages": "The audit log's pages on a long log: keyset paging against COUNT(*) and OFFSET.",
     "reminders": "Deliver 10,000 reminders through Redis and a worker (vs. no-op tasks); sweep 1,000,000 tasks.",
 }
 

@@ -33,6 +33,12 @@ from ..handoffs.selectors import handoff_actions_for
 # care events for the next seven days.
 MY_WORK_BEFORE, MY_WORK_AHEAD = dt.timedelta(days=7), dt.timedelta(days=14)
 UNIT_AHEAD = dt.timedelta(days=7)
+# A cancelled care event stays in the unit's calendar, marked cancelled, while it was planned from
+# this long ago to the end of the feed: a calendar app that read it before it was cancelled keeps
+# its copy until a feed says it is cancelled (RFC 5545), and one that was offline for two weeks
+# still learns it. An event keeps its planned time when cancelled, and the time of the cancellation
+# is only in the audit log, so the window is of the planned time.
+CANCELLED_KEPT = dt.timedelta(days=14)
 TASK_MINUTES = 15
 REFRESH = dt.timedelta(minutes=15)
 UID_DOMAIN = "care-coordination-tracker"
@@ -63,14 +69,27 @@ def _calendar(name: str, zone: zoneinfo.ZoneInfo) -> Calendar:
     return calendar
 
 
-def _event(uid: str, *, start: dt.datetime, duration: dt.timedelta, summary: str, description: str, now) -> Event:
+def _event(
+    uid: str,
+    *,
+    start: dt.datetime,
+    duration: dt.timedelta,
+    summary: str,
+    description: str,
+    now,
+    cancelled: bool = False,
+) -> Event:
     event = Event()
     event.add("uid", f"{uid}@{UID_DOMAIN}")
     event.add("dtstamp", now)
     event.add("dtstart", start)
     event.add("duration", duration)
-    event.add("summary", summary)
+    event.add("summary", f"Cancelled: {summary}" if cancelled else summary)
     event.add("description", description)
+    # A calendar app replaces its copy of an event by one with a higher SEQUENCE (RFC 5545
+    # 3.8.7.4), and removes or strikes it through when that one says CANCELLED (3.8.1.11).
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("sequence", 1 if cancelled else 0)
     return event
 
 
@@ -170,29 +189,36 @@ def my_work_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple
 
 def unit_week_calendar(user, *, absolute, now: dt.datetime | None = None) -> tuple[bytes, list[int]]:
     """The care events planned on the coordinator's unit from the start of today (on the unit's
-    clock: a calendar shows the whole day, this morning's events included) to seven days ahead, and
-    the events under way (a stop of the infusion is planned when it happened)."""
+    clock: a calendar shows the whole day, this morning's events included) to seven days ahead, the
+    events under way (a stop of the infusion is planned when it happened), and the cancelled ones
+    planned from CANCELLED_KEPT ago, marked cancelled."""
     now = now or timezone.now()
     zone = unit_zone(user)
     today = timezone.localtime(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     patients = Patient.objects.visible_to(user, grants=False).filter(unit_id=user.unit_id)
     events = list(
         CareEvent.objects.filter(patient__in=patients, planned_at__lt=now + UNIT_AHEAD)
-        .filter(Q(status=CareEvent.Status.PLANNED, planned_at__gte=today) | Q(status=CareEvent.Status.IN_PROGRESS))
+        .filter(
+            Q(status=CareEvent.Status.PLANNED, planned_at__gte=today)
+            | Q(status=CareEvent.Status.IN_PROGRESS)
+            | Q(status=CareEvent.Status.CANCELLED, planned_at__gte=now - CANCELLED_KEPT)
+        )
         .select_related("patient", "cycle")
         .order_by("planned_at", "pk")
     )
     calendar = _calendar(f"{user.unit}: next 7 days", zone)
     for event in events:
         link = absolute(reverse("event_detail", args=[event.pk]))
+        cancelled = event.status == CareEvent.Status.CANCELLED
         calendar.add_component(
             _event(
                 f"event-{event.pk}",
                 start=timezone.localtime(event.planned_at, zone),
                 duration=dt.timedelta(minutes=30),
                 summary=f"{event.get_kind_display()} (cycle {event.cycle.number}): {patient_label(event.patient)}",
-                description=f"{event.get_setting_display()}. Open it: {link}",
+                description=f"{'Cancelled. ' if cancelled else ''}{event.get_setting_display()}. Open it: {link}",
                 now=now,
+                cancelled=cancelled,
             )
         )
     return _finish(calendar, now), sorted({event.patient_id for event in events})

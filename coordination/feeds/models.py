@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.triggers import change_trigger
+
 
 class FeedKey(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_key")
@@ -19,6 +21,12 @@ class FeedKey(models.Model):
     # (staff, coordinators) reads only such links, also when the role came after the links, as
     # for API tokens (accounts.models.PersonalToken.with_second_step).
     with_second_step = models.BooleanField(default=False)
+
+    class Meta:
+        # Made, renewed and ended links are logged by the database, as API tokens are, whatever
+        # makes the change (a service, the deletion of the user, raw SQL); the nonce the links are
+        # made from never reaches the log (a renewal is logged by its `renewed_at`).
+        triggers = [change_trigger(patient=None, ignore=("nonce",))]
 
     def __str__(self) -> str:
         return f"Calendar links of {self.user} (since {self.renewed_at:%Y-%m-%d %H:%M})"

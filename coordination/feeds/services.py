@@ -6,8 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from accounts.audit import audit_record
-from accounts.models import AuditEvent
+from accounts.audit import acting
 
 from .models import FeedKey
 
@@ -30,30 +29,25 @@ def feed_key_for_secret(secret: str) -> FeedKey | None:
     return key
 
 
-@transaction.atomic
 def feed_key_renew(*, actor, second_step_passed: bool, now=None) -> FeedKey:
     """Make the actor's calendar links, or replace them: the old links stop working at once.
-    `second_step_passed`: the session making them passed the second sign-in step (policy.can_read)."""
+    `second_step_passed`: the session making them passed the second sign-in step (policy.can_read).
+    The database logs the change as the actor's (FeedKey's trigger): a create, or an update of
+    `renewed_at`, never the nonce."""
     values = {
         "nonce": secrets.token_urlsafe(32),
         "renewed_at": now or timezone.now(),
         "with_second_step": second_step_passed,
     }
-    key, created = FeedKey.objects.update_or_create(user=actor, defaults=values)
-    audit_record(
-        action=AuditEvent.Action.CREATE if created else AuditEvent.Action.UPDATE,
-        object_type="coordination.feedkey",
-        object_id=key.pk,
-        actor=actor,
-    )
+    with transaction.atomic(), acting(actor):
+        key, _ = FeedKey.objects.update_or_create(user=actor, defaults=values)
     return key
 
 
 def feed_keys_revoke(*, user, actor) -> None:
     """End the user's calendar links (registered with accounts.credentials): the account was
     deactivated or may be in other hands. The key is deleted, not renewed, so that nothing made
-    before works again if the account is reactivated; the user makes new links from the Security page."""
-    for key in FeedKey.objects.filter(user=user):
-        key_id = key.pk
-        key.delete()
-        audit_record(action=AuditEvent.Action.DELETE, object_type="coordination.feedkey", object_id=key_id, actor=actor)
+    before works again if the account is reactivated; the user makes new links from the Security
+    page. The database logs the deletion as the actor's (None: the system)."""
+    with acting(actor):
+        FeedKey.objects.filter(user=user).delete()

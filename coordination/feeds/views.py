@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent
@@ -41,19 +41,22 @@ def _feed(request, secret: str, feed: str) -> HttpResponse:
         request=request,
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    if request.method == "HEAD":  # a calendar app checking the feed: the GET's headers, no body
+        response["Content-Length"] = str(len(body))
+        response.content = b""
     response["Content-Disposition"] = f'inline; filename="{feed}.ics"'
     response["Cache-Control"] = "no-store"
     return response
 
 
 @login_not_required
-@require_GET
+@require_safe
 def my_work_feed(request, secret: str):
     return _feed(request, secret, MY_WORK)
 
 
 @login_not_required
-@require_GET
+@require_safe
 def unit_feed(request, secret: str):
     return _feed(request, secret, UNIT_WEEK)
 

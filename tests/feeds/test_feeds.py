@@ -132,6 +132,54 @@ def test_the_units_week_keeps_todays_earlier_events_and_a_stop_under_way(client,
     }
 
 
+@time_machine.travel(dt.datetime(2026, 3, 20, 12, 0, tzinfo=NEW_YORK), tick=False)
+def test_a_cancelled_event_stays_in_the_units_calendar_marked_cancelled_with_a_higher_sequence(
+    client, patient, coordinator
+):
+    """A cancelled event dropped out of the feed, and a calendar that had it kept showing it for
+    good: it is served marked cancelled (RFC 5545: STATUS:CANCELLED, a higher SEQUENCE) while it
+    was planned from CANCELLED_KEPT (14 days) ago to the end of the feed."""
+    from coordination.feeds.calendars import CANCELLED_KEPT
+    from patients.services.schedule import event_cancel
+
+    now = timezone.now()
+    kept = make_event(patient, planned_at=now + dt.timedelta(days=2))
+    called_off = make_event(patient, planned_at=now + dt.timedelta(days=3))
+    lately = make_event(patient, planned_at=now - CANCELLED_KEPT + dt.timedelta(hours=1))
+    long_ago = make_event(patient, planned_at=now - CANCELLED_KEPT - dt.timedelta(hours=1))
+    url = feed_url(coordinator, "feed_unit")
+
+    def by_uid():
+        _, events = events_of(client.get(url))
+        return {str(event["uid"]).split("@")[0]: event for event in events}
+
+    before = by_uid()
+    for event in (called_off, lately, long_ago):
+        event_cancel(event=event, reason="No longer in the plan", actor=coordinator)
+    after = by_uid()
+
+    assert set(after) == {f"event-{kept.pk}", f"event-{called_off.pk}", f"event-{lately.pk}"}
+    assert str(after[f"event-{kept.pk}"]["status"]) == "CONFIRMED"
+    for event in (called_off, lately):
+        assert str(after[f"event-{event.pk}"]["status"]) == "CANCELLED"
+        assert str(after[f"event-{event.pk}"]["summary"]).startswith("Cancelled: ")
+    uid = f"event-{called_off.pk}"
+    assert int(after[uid].get("sequence", 0)) > int(before[uid].get("sequence", 0))
+
+
+def test_a_head_request_answers_as_a_get_without_the_body(client, patient, coordinator):
+    """A calendar app that checks a feed with HEAD was answered 405 Method Not Allowed."""
+    make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=5))
+    url = feed_url(coordinator, "feed_unit")
+    got = client.get(url)
+
+    head = client.head(url)
+
+    assert head.status_code == 200 and head.content == b""
+    assert head["Content-Type"] == got["Content-Type"] and int(head["Content-Length"]) == len(got.content)
+    assert client.head(reverse("feed_unit", args=["1-nothing"])).status_code == 404  # as a GET would be
+
+
 def test_a_feed_names_patients_by_initials_and_the_mrns_last_four_never_by_name(client, patient, nurse, coordinator):
     with_unmistakable_names(patient)  # a generated "Ward" once matched the unit's name
     publish_template(items=[{"text": "Weight", "role": "nurse"}])
@@ -320,7 +368,36 @@ def test_renewing_invalidates_the_old_link_at_once(client, nurse):
     assert response.status_code == 302
     assert client.get(old).status_code == 404
     assert client.get(feed_url(nurse, "feed_my_work")).status_code == 200
-    assert AuditEvent.objects.filter(object_type="coordination.feedkey", action="update", actor_id=nurse.pk).exists()
+    assert AuditEvent.objects.filter(object_type="coordination_feedkey", action="update", actor_id=nurse.pk).exists()
+
+
+def test_making_renewing_and_ending_the_links_is_logged_by_the_database_as_api_tokens_are(
+    client, nurse, nurse2, admin_user
+):
+    """Made, renewed and ended calendar links are in the log under whoever did it, written by the
+    database as an API token's changes are (a trigger), so a key that goes another way is logged
+    too: the log had only the rows that the feed services wrote themselves. The nonce the links
+    are made from, and so the links, never reach the log."""
+    client.force_login(nurse)
+    client.post(reverse("feed_renew"))
+    made = FeedKey.objects.get(user=nurse)
+    client.post(reverse("feed_renew"), {"confirm": "on"})
+    renewed = FeedKey.objects.get(user=nurse)
+    user_deactivate(user=nurse, actor=admin_user)
+    other = feed_key_renew(actor=nurse2, second_step_passed=False)
+    FeedKey.objects.filter(pk=other.pk).delete()  # not through a service: the system's
+
+    rows = AuditEvent.objects.filter(object_type="coordination_feedkey").order_by("id")
+    assert [(row.action, row.actor_username, row.object_id) for row in rows] == [
+        ("create", "nurse", str(made.pk)),
+        ("update", "nurse", str(made.pk)),
+        ("delete", "admin", str(made.pk)),
+        ("create", "nurse2", str(other.pk)),
+        ("delete", "", str(other.pk)),
+    ]
+    assert "renewed_at" in rows[1].detail["changes"] and rows[0].ip == "127.0.0.1"
+    logged = str(list(AuditEvent.objects.values_list("object_id", "detail")))
+    assert not [secret for secret in (made.nonce, renewed.nonce, feed_secret(renewed)) if secret in logged]
 
 
 def test_renewing_without_confirming_changes_nothing(client, nurse):

@@ -2,8 +2,9 @@
 
 import datetime as dt
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from .models import (
     PremedicationRule,
     PumpEvent,
     ToxicityAssessment,
+    Transfer,
     TreatmentCourse,
 )
 from .policy import Standing, can_edit_patient
@@ -224,3 +226,64 @@ def check_ins_for(patient: Patient) -> list[HomeCheckIn]:
 
 def pump_events_for(patient: Patient) -> list[PumpEvent]:
     return list(PumpEvent.objects.filter(patient=patient).select_related("recorded_by", "interruption"))
+
+
+def unit_at(moment: str | dt.datetime, *, patient: str = "patient") -> Coalesce:
+    """The unit that the patient of each row (the relation `patient`, "event__patient"…) was on at
+    `moment` (a field or annotation of the rows, or a time): the unit that the last transfer at or
+    before then moved them to, else the one that the first transfer after then moved them from,
+    else (never moved) their unit now. The one place that reads where a patient was; the
+    transfers' `at` is the moment they count on the new unit. Two index reads a row."""
+    at = OuterRef(moment) if isinstance(moment, str) else moment
+    transfers = Transfer.objects.filter(patient=OuterRef(patient))
+    moved_to = transfers.filter(at__lte=at).order_by("-at", "-pk").values("to_unit")[:1]
+    moved_from = transfers.filter(at__gt=at).order_by("at", "pk").values("from_unit")[:1]
+    return Coalesce(Subquery(moved_to), Subquery(moved_from), F(f"{patient}__unit"), output_field=BigIntegerField())
+
+
+def on_unit_at(unit_id: int, moment: str | dt.datetime, *, patient: str = "patient") -> Q:
+    """Rows whose patient (the relation `patient`) was on the unit at `moment` (see unit_at). Only
+    the patients on the unit now or moved to or from it ever can have been: that narrows the rows
+    by index before the transfers are read for each."""
+    return ever_on_unit(unit_id, patient=patient) & Q(Exact(unit_at(moment, patient=patient), unit_id))
+
+
+def stays_on_unit(queryset: QuerySet, unit_id: int, *, patient: str = "patient") -> QuerySet:
+    """The rows of `queryset` once for each stay of their patient on the unit, with the stay's
+    `stay_from` and `stay_until` (None: before or after every transfer): unit_at read as intervals,
+    for a count at many moments (the overdue trend's day ends), where a condition per moment
+    would be two subqueries each. A transfer to the unit begins a stay that the patient's next
+    transfer (in the order unit_at reads them) ends; a first transfer from the unit ends the stay
+    that had no beginning; a patient never moved stays for good. The stays of one patient do not
+    overlap, so a row counts at most once at any moment."""
+    transfers = Transfer.objects.filter(patient=OuterRef(patient))
+    after = Q(at__gt=OuterRef("moved_at")) | Q(at=OuterRef("moved_at"), pk__gt=OuterRef("moved_pk"))
+    before = Q(at__lt=OuterRef("moved_at")) | Q(at=OuterRef("moved_at"), pk__lt=OuterRef("moved_pk"))
+    moved = f"{patient}__transfers"
+    return (
+        queryset.filter(ever_on_unit(unit_id, patient=patient))
+        .annotate(
+            moved_pk=F(f"{moved}__pk"),
+            moved_at=F(f"{moved}__at"),
+            moved_to=F(f"{moved}__to_unit"),
+            moved_from=F(f"{moved}__from_unit"),
+        )
+        .filter(
+            Q(moved_pk__isnull=True) | Q(moved_to=unit_id) | Q(moved_from=unit_id) & ~Exists(transfers.filter(before))
+        )
+        .annotate(
+            stay_from=Case(When(moved_to=unit_id, then=F("moved_at")), default=None),
+            stay_until=Case(
+                When(moved_to=unit_id, then=Subquery(transfers.filter(after).order_by("at", "pk").values("at")[:1])),
+                When(moved_from=unit_id, then=F("moved_at")),
+                default=None,
+            ),
+        )
+    )
+
+
+def ever_on_unit(unit_id: int, *, patient: str = "patient") -> Q:
+    """Rows whose patient is on the unit now or was moved to or from it: those that unit_at can
+    place there at some moment."""
+    moved = Transfer.objects.filter(Q(from_unit_id=unit_id) | Q(to_unit_id=unit_id)).values("patient_id")
+    return Q(**{f"{patient}__unit": unit_id}) | Q(**{f"{patient}__in": moved})

@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 
 from accounts.models import Unit
 from patients.models import Cycle, Interruption, PumpEvent, ToxicityAssessment
+from patients.selectors import on_unit_at
 
 from ..period import Period
 from ..stats import grouped
@@ -48,7 +49,7 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
     pump and line events by hour of day on the unit's clock. Three queries, and a fourth for the
     marks when the period has interruptions (SQLite: one more, for the lengths' percentiles)."""
     breaks = Interruption.objects.filter(
-        patient__unit_id=unit.pk, stopped_at__gte=period.start, stopped_at__lt=period.end
+        on_unit_at(unit.pk, "stopped_at"), stopped_at__gte=period.start, stopped_at__lt=period.end
     ).annotate(supervised_from=HoursAfter("stopped_at", "course__regimen_version__supervised_restart_after_hours"))
     lengths = _lengths(period.now)
     restarted = Q(restarted_at__isnull=False, restarted_at__lte=period.now)
@@ -80,7 +81,7 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
     )
     worst = (
         ToxicityAssessment.objects.filter(
-            patient__unit_id=unit.pk, assessed_at__gte=period.start, assessed_at__lt=period.end
+            on_unit_at(unit.pk, "assessed_at"), assessed_at__gte=period.start, assessed_at__lt=period.end
         )
         .annotate(assessed_day=TruncDate("assessed_at", tzinfo=period.zone))
         .annotate(cycle_number=Coalesce(F("event__cycle__number"), Subquery(cycle_of_day)))
@@ -108,7 +109,7 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
     hours = {
         row["hour"]: row
         for row in PumpEvent.objects.filter(
-            patient__unit_id=unit.pk, occurred_at__gte=period.start, occurred_at__lt=period.end
+            on_unit_at(unit.pk, "occurred_at"), occurred_at__gte=period.start, occurred_at__lt=period.end
         )
         .annotate(hour=ExtractHour("occurred_at", tzinfo=period.zone))
         .values("hour")

@@ -4,6 +4,7 @@ from django.db.models import Count, F, Max, Q
 
 from accounts.models import Role, Unit
 from checklists.models import Task
+from patients.selectors import on_unit_at
 
 from ..period import Period
 from ..stats import percentiles_by_and_overall
@@ -21,7 +22,7 @@ def on_time(unit: Unit, period: Period) -> Section:
     Two queries, each one pass over the unit's tasks of the period (the cost of this section is
     reading them): the counts by role, week and item at once, which the tables add up, and the
     lateness by role and overall, whose percentiles cannot be added up."""
-    tasks = Task.objects.filter(patient__unit_id=unit.pk, due_at__gte=period.start, due_at__lt=period.end).exclude(
+    tasks = Task.objects.filter(on_unit_at(unit.pk, "due_at"), due_at__gte=period.start, due_at__lt=period.end).exclude(
         status__in=[CANCELLED, NOT_APPLICABLE]
     )
     late_q = Q(status=DONE, completed_at__gt=F("due_at"))

@@ -7,6 +7,7 @@ from accounts.models import Unit
 from checklists.gate_sql import covered_by_override
 from checklists.models import Checklist, OverrideJustification, Task
 from patients.models import CareEvent
+from patients.selectors import on_unit_at
 
 from ..period import Period
 from ..tables import Share, Table
@@ -77,10 +78,9 @@ def readiness(unit: Unit, period: Period) -> Section:
     with their reasons. Four queries."""
     blockers = _blockers_at_event_time()
     events = (
-        CareEvent.objects.filter(patient__unit_id=unit.pk)
-        .exclude(status=CareEvent.Status.CANCELLED)
+        CareEvent.objects.exclude(status=CareEvent.Status.CANCELLED)
         .annotate(at=_event_time())
-        .filter(at__gte=period.start, at__lt=period.end)
+        .filter(on_unit_at(unit.pk, "at"), at__gte=period.start, at__lt=period.end)
         .annotate(
             has_tasks=Exists(Task.objects.filter(event=OuterRef("pk")).exclude(status=CANCELLED)),
             is_blocked=Exists(blockers),
@@ -119,7 +119,9 @@ def readiness(unit: Unit, period: Period) -> Section:
         by_kind.rows.append(["All events", *totals, Share(totals[1], totals[0])])
 
     overrides = Checklist.objects.filter(
-        event__patient__unit_id=unit.pk, overridden_at__gte=period.start, overridden_at__lt=period.end
+        on_unit_at(unit.pk, "overridden_at", patient="event__patient"),
+        overridden_at__gte=period.start,
+        overridden_at__lt=period.end,
     )
     by_oncologist = Table("by_oncologist", "Overrides by oncologist", ["Oncologist", "Events overridden"])
     people = (

@@ -3,6 +3,7 @@
 from django.db.models import Count, Q
 
 from accounts.models import Unit
+from patients.selectors import on_unit_at
 
 from ...reminders.models import Reminder, TaskSnooze
 from ..period import Period
@@ -67,7 +68,9 @@ def reminders(unit: Unit, period: Period) -> Section:
             )
     escalated = [rows[kind] for kind in ESCALATIONS if kind in rows]
     snoozes = TaskSnooze.objects.filter(
-        task__patient__unit_id=unit.pk, created_at__gte=period.start, created_at__lt=period.end
+        on_unit_at(unit.pk, "created_at"),
+        created_at__gte=period.start,
+        created_at__lt=period.end,
     ).aggregate(
         count=Count("pk"), ended_early=Count("pk", filter=Q(ended_at__isnull=False)), tasks=Count("task", distinct=True)
     )

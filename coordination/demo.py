@@ -56,6 +56,7 @@ from .handoffs.services import (
     handoff_accept,
     handoff_acknowledge,
     handoff_action_complete,
+    handoff_action_defaults_seed,
     handoff_comment,
     handoff_complete,
     handoff_create,
@@ -448,6 +449,7 @@ def _demo_breaks(users: dict[str, User]) -> None:
 @transaction.atomic
 def seed_demo(*, password: str) -> SeedResult:
     regimen_library_seed()
+    handoff_action_defaults_seed()
     # Installed by the system (each template's history says so). An existing database gets the
     # library's corrections as drafts, which its content admins submit and approve as any other.
     starter_library_load()

@@ -2,17 +2,26 @@ from django.contrib import admin, messages
 
 from accounts.models import Unit
 
-from .handoffs.models import HandoffUnitRule
+from .handoffs.models import HandoffActionDefault, HandoffUnitRule
 from .models import OnCallShift, ReminderPreference, ReminderRule, WatchUnitRule
 from .watch.selectors import unit_watch_warnings
 
 
 @admin.register(HandoffUnitRule)
 class HandoffUnitRuleAdmin(admin.ModelAdmin):
-    """How long each receiving unit has to acknowledge a handoff; a unit without a row has 4 hours."""
+    """How long each receiving unit has to acknowledge a handoff (a unit without a row has 4 hours),
+    and how long before its due time a handoff task may be marked done (12 hours)."""
 
-    list_display = ["unit", "acknowledge_hours"]
+    list_display = ["unit", "acknowledge_hours", "done_early_hours"]
     list_select_related = ["unit"]
+
+
+@admin.register(HandoffActionDefault)
+class HandoffActionDefaultAdmin(admin.ModelAdmin):
+    """The actions a new hospital-to-home draft starts with, each with what it rests on."""
+
+    list_display = ["order", "text", "role", "purpose", "hours_after_discharge", "active"]
+    list_display_links = ["text"]
 
 
 @admin.register(ReminderRule)

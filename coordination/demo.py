@@ -56,6 +56,7 @@ from .handoffs.services import (
     handoff_accept,
     handoff_acknowledge,
     handoff_action_complete,
+    handoff_action_defaults_seed,
     handoff_comment,
     handoff_complete,
     handoff_create,
@@ -448,6 +449,7 @@ def _demo_breaks(users: dict[str, User]) -> None:
 @transaction.atomic
 def seed_demo(*, password: str) -> SeedResult:
     regimen_library_seed()
+    handoff_action_defaults_seed()
     # Installed by the system (each template's history says so). An existing database gets the
     # library's corrections as drafts, which its content admins submit and approve as any other.
     starter_library_load()
@@ -776,7 +778,8 @@ def _handoffs(users: dict[str, User], units: dict[str, Unit]) -> None:
         )
         if status == Handoff.Status.ACCEPTED:
             continue
-        first_visit = event.planned_at + dt.timedelta(hours=24)
+        # The first home visit when it was due (after the discharge, before the first bag change).
+        first_visit = handoff.first_visit_action().due_at
         for action in handoff.actions.filter(role=receiver.role, due_at__lte=first_visit):
             handoff_action_complete(action=action, actor=receiver, now=first_visit)
         handoff_complete(handoff=handoff, actor=receiver, first_visit_at=first_visit, now=first_visit)
@@ -820,7 +823,13 @@ CONTACTS = {
     WARD: ("+1 617 555 0170", "+1 617 555 0199"),
     AGENCY: ("+1 617 555 0180", "+1 617 555 0199"),
 }
-CAREGIVERS = {"RUH100003": ("Daniel Okafor", "+1 617 555 0143"), "RUH100004": ("Maria Rossi", "+1 617 555 0121")}
+CAREGIVERS = {"RUH100003": ("Marc Dubois", "+1 617 555 0143"), "RUH100004": ("Maria Rossi", "+1 617 555 0121")}
+# Who is at home with a running pump: Lindqvist ("at home, 7-day bags", discharged after cycle 1's
+# three inpatient days). Not Dubois, who is on the ward until tomorrow's discharge (her accepted
+# handoff's tasks wait for it), nor Okafor, whose next bag is recorded for its change (a pump stop
+# would move that change). The ward's night nurse takes the caregiver's call and does the
+# morning's home check by phone: no agency has a window on her.
+AT_HOME_MRN = "RUH100005"
 
 
 def _last_night(zone, now: dt.datetime, hour: int, minute: int) -> dt.datetime:
@@ -845,7 +854,7 @@ def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
     now = timezone.now()
     ward, agency = units[WARD], units[AGENCY]
     _rosters(users, ward, agency, now)
-    nurse, oncologist, homenurse = users["nurse"], users["oncologist"], users["homenurse"]
+    nurse, oncologist = users["nurse"], users["oncologist"]
     night = _last_night(ward.zone, now, 2, 10)
 
     # Inpatient day 5: grade 1 CRS yesterday evening (confirmed), then an ICE of 6 at night.
@@ -894,11 +903,11 @@ def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
     alert_acknowledge(alert=crs.alerts.get(), actor=oncologist, note="Seen at the bedside; fluids and paracetamol.")
 
     # At home: an occlusion alarm at night reported by the caregiver, and a home check with a red flag.
-    home = Patient.objects.get(mrn="RUH100003")
-    alarm = _last_night(agency.zone, now, 2, 40)
+    home = Patient.objects.get(mrn=AT_HOME_MRN)
+    alarm = _last_night(ward.zone, now, 2, 40)
     pump_event_record(
         patient=home,
-        actor=homenurse,
+        actor=nurse,
         kind=PumpEvent.Kind.OCCLUSION_ALARM,
         occurred_at=alarm,
         reported_by=PumpEvent.Reporter.CAREGIVER,
@@ -910,13 +919,13 @@ def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
     )
     check_in_record(
         patient=home,
-        actor=homenurse,
+        actor=nurse,
         checked_at=min(now, alarm + dt.timedelta(hours=7)),
         temperature=Decimal("37.4"),
         temperature_unit="C",
         pump_status="running",
         signs=["headache", "loss_of_balance"],
-        note="Unsteady when getting up this morning; caregiver stays with him.",
+        note="Unsteady when getting up this morning; her caregiver stays with her.",
         now=now,
     )
 

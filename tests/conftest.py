@@ -189,17 +189,20 @@ def _regimen_library(db):
 
     They are committed in the test database (below), so a look is enough: seeding checks every
     regimen and bag option, some 25 ms a test, where this costs one query."""
+    from coordination.handoffs.models import HandoffActionDefault
     from patients.models import BagOption, RegimenVersion
 
     published = RegimenVersion.objects.filter(status=RegimenVersion.Status.PUBLISHED)
-    if not (published.exists() and BagOption.objects.exists()):
+    if not (published.exists() and BagOption.objects.exists() and HandoffActionDefault.objects.exists()):
         _reference_data_seed()
 
 
 def _reference_data_seed():
+    from coordination.handoffs.services import handoff_action_defaults_seed
     from patients.services import regimen_library_seed
 
     regimen_library_seed()
+    handoff_action_defaults_seed()
 
 
 # The reference data committed in the test database, so that `_regimen_library` finds it there

@@ -41,7 +41,6 @@ from .accounts.helpers import SignInClient, verified_login
 from .checklists.helpers import blockers_listed, make_event, publish_template
 from .coordination.handoff_helpers import (
     complete_checklist,
-    content,
     draft_handoff,
     first_visit_done,
     make_agency,
@@ -718,12 +717,19 @@ def _build_handoffs(world):
     past = timezone.now() - dt.timedelta(hours=3)
     handoffs = {}
     for hours, status in enumerate(["draft", "sent", "acknowledged", "accepted", "completed"], start=20):
-        event = make_discharge(patient, hours_ahead=hours, with_bag_changes=False)
+        # Discharged a day ago (the receiving side works once the patient is home), the steps
+        # taken since.
+        event = make_discharge(patient, hours_ahead=-hours, with_bag_changes=False)
         complete_checklist(event, workers={"nurse": users["nurse"]}, verifier=None)
-        # A nurse's task after the first home visit: the accepted handoff, its visit done, can be
-        # completed and still has a task to mark done.
-        bag = ActionSpec("First bag change at home", Role.NURSE, timezone.now() + dt.timedelta(days=3))
-        handoff = draft_handoff(event, case_manager, agency, actions=[*content(agency).actions, bag])
+        # A nurse's task after the first home visit, due within the hours it may be marked done
+        # early: the accepted handoff, its visit done, can be completed and still has a task to do.
+        now = timezone.now()
+        actions = [
+            ActionSpec("First home visit", Role.NURSE, now - dt.timedelta(hours=4)),
+            ActionSpec("Call the caregiver", Role.CASE_MANAGER, now + dt.timedelta(hours=2)),
+            ActionSpec("First bag change at home", Role.NURSE, now + dt.timedelta(hours=6)),
+        ]
+        handoff = draft_handoff(event, case_manager, agency, actions=actions)
         steps = [
             lambda h: handoffs_svc.handoff_send(handoff=h, actor=case_manager, now=past),
             lambda h: handoffs_svc.handoff_acknowledge(handoff=h, actor=homenurse, now=past),

@@ -143,9 +143,33 @@ def test_the_demo_shows_the_toxicity_watch(demo, db):
     restarted the infusion at home, a home check with a red flag, rosters."""
     assert ToxicityAlert.objects.filter(acknowledged_at__isnull=True, reason="ICANS grade 2").exists()
     assert ToxicityAlert.objects.filter(acknowledged_at__isnull=False, reason="CRS grade 2").exists()
-    alarm = PumpEvent.objects.get(patient__mrn="RUH100003")
+    alarm = PumpEvent.objects.get(patient__mrn="RUH100005")
     assert alarm.out_of_hours and alarm.interruption.restarted_at is not None
-    assert HomeCheckIn.objects.get(patient__mrn="RUH100003").red_flags == ["Loss of balance"]
+    assert HomeCheckIn.objects.get(patient__mrn="RUH100005").red_flags == ["Loss of balance"]
+
+
+def _at_home(patient, at) -> bool:
+    """Whether the plan has the patient at home at `at`: their last discharge or cycle start before
+    then is a discharge home."""
+    last = (
+        CareEvent.objects.filter(
+            patient=patient, kind__in=[CareEvent.Kind.DISCHARGE_HOME, CareEvent.Kind.CYCLE_START], planned_at__lte=at
+        )
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .order_by("-planned_at")
+        .first()
+    )
+    return last is not None and last.kind == CareEvent.Kind.DISCHARGE_HOME
+
+
+def test_the_demos_home_checks_and_pump_calls_are_of_patients_at_home(demo, db):
+    """Dubois goes home tomorrow: no home check or pump call at home while the plan has her on the ward."""
+    assert HomeCheckIn.objects.exists() and PumpEvent.objects.exists()
+    for check in HomeCheckIn.objects.select_related("patient"):
+        assert _at_home(check.patient, check.checked_at), check.patient
+    for event in PumpEvent.objects.select_related("patient"):
+        assert _at_home(event.patient, event.occurred_at), event.patient
+    assert not HomeCheckIn.objects.filter(patient__mrn="RUH100003").exists()
     assert {(shift.unit.name, shift.role) for shift in OnCallShift.objects.all()} >= {
         ("Haematology Ward 7", "oncologist"),
         ("HomeCare Infusion", "nurse"),

@@ -130,6 +130,9 @@ class ActionForm(forms.Form):
         label="Owning role (receiving side)", choices=[("", "Choose…"), *HandoffAction.ROLE_CHOICES], required=False
     )
     due_at = local_datetime_field("Due", required=False)
+    # What the row is for (the first home visit, the first bag change at home), kept from the
+    # suggested list through edits: the service checks their order by it, never by the words.
+    purpose = forms.ChoiceField(choices=HandoffAction.Purpose.choices, required=False, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()
@@ -149,7 +152,9 @@ class ActionForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         if self.errors or not data.get("text") or data.get("DELETE"):
             return None
-        return ActionSpec(text=data["text"], role=data["role"], due_at=data["due_at"])
+        return ActionSpec(
+            text=data["text"], role=data["role"], due_at=data["due_at"], purpose=data.get("purpose") or ""
+        )
 
 
 class BaseActionFormSet(forms.BaseFormSet):
@@ -183,11 +188,11 @@ def action_formset(data=None, *, initial=None) -> BaseActionFormSet:
 
 def suggested_actions(event: CareEvent) -> list[dict]:
     """The usual receiving-side actions of a hospital-to-home handoff, as the form's first rows."""
-    return [{"text": a.text, "role": a.role, "due_at": a.due_at} for a in default_actions(event)]
+    return [{"text": a.text, "role": a.role, "due_at": a.due_at, "purpose": a.purpose} for a in default_actions(event)]
 
 
 def actions_initial(handoff: Handoff) -> list[dict]:
-    return [{"text": a.text, "role": a.role, "due_at": a.due_at} for a in handoff.actions.all()]
+    return [{"text": a.text, "role": a.role, "due_at": a.due_at, "purpose": a.purpose} for a in handoff.actions.all()]
 
 
 # --- the small forms of the handoff page ---------------------------------------------------------

@@ -57,6 +57,14 @@ class HandoffUnitRule(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(72)],
         help_text="As a receiving unit: how long after a handoff is sent its receipt must be acknowledged.",
     )
+    done_early_hours = models.PositiveSmallIntegerField(
+        "mark done at most (hours) before due",
+        default=12,
+        validators=[MaxValueValidator(168)],
+        help_text="As a receiving unit: how long before its due time a handoff task may be marked done "
+        "(never before the discharge). The agency's own practice: a visit brought forward to the evening "
+        "before is recorded, a task of next week is not.",
+    )
 
     class Meta:
         triggers = [change_trigger(patient=None)]
@@ -75,6 +83,10 @@ class HandoffUnitRule(models.Model):
     @property
     def acknowledge_within(self) -> dt.timedelta:
         return dt.timedelta(hours=self.acknowledge_hours)
+
+    @property
+    def done_early(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.done_early_hours)
 
 
 class Handoff(models.Model):
@@ -232,12 +244,23 @@ class Handoff(models.Model):
         now = now or timezone.now()
         return self.status == self.Status.SENT and self.acknowledge_by is not None and self.acknowledge_by < now
 
+    @property
+    def event_at(self) -> dt.datetime:
+        """When its event (the discharge) happens: when it did, once done; else when it is planned."""
+        return self.event.actual_at or self.event.planned_at
+
     def first_visit_action(self) -> "HandoffAction | None":
-        """The first home visit among the actions: the receiving nurses' first (the earliest due),
-        whatever its words (the default list's "First home visit…", or a first bag change at home
-        due sooner, which is then that visit). None when no action is a nurse's. Reads
-        `actions.all()`, so that a page that loaded them asks nothing more."""
-        nursing = [action for action in self.actions.all() if action.role == Role.NURSE]
+        """The first home visit among the actions: the one written as such (the default list's, kept
+        by its purpose whatever its words); else the receiving nurses' earliest due at or after the
+        discharge: a nurse's action due before the patient leaves the ward (a call to the ward) is no
+        visit at home. None when no action is. Reads `actions.all()`, so that a page that loaded them
+        asks nothing more."""
+        actions = list(self.actions.all())
+        marked = [action for action in actions if action.purpose == HandoffAction.Purpose.FIRST_VISIT]
+        if marked:
+            return marked[0]
+        left = self.event_at
+        nursing = [action for action in actions if action.role == Role.NURSE and action.due_at >= left]
         return min(nursing, key=lambda action: (action.due_at, action.order, action.pk), default=None)
 
     @property
@@ -271,6 +294,13 @@ class HandoffAction(models.Model):
         OPEN = "open", "To do"
         DONE = "done", "Done"
 
+    class Purpose(models.TextChoices):
+        """What an action is for, when the tracker must know it (never read from its words)."""
+
+        OTHER = "", "Other"
+        FIRST_VISIT = "first_visit", "First home visit"
+        FIRST_BAG_CHANGE = "first_bag_change", "First bag change at home"
+
     # The roles that work on a receiving side (accounts.permissions: who may accept a handoff).
     ROLE_CHOICES = [(Role.NURSE.value, Role.NURSE.label), (Role.CASE_MANAGER.value, Role.CASE_MANAGER.label)]
 
@@ -279,6 +309,7 @@ class HandoffAction(models.Model):
     text = models.CharField(max_length=ACTION_MAX)
     role = models.CharField("owning role", max_length=20, choices=ROLE_CHOICES)
     due_at = models.DateTimeField("due")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True, default=Purpose.OTHER)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
     taken_over_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
@@ -304,6 +335,43 @@ class HandoffAction(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
+class HandoffActionDefault(models.Model):
+    """One action that a new hospital-to-home draft starts with (the sender edits them): data that
+    an administrator keeps (Admin → Handoff default actions), each naming what it rests on.
+
+    Due times follow the clinical order at home: the discharge, the first home visit (pump and line
+    check), then the bag changes. An action is due `hours_after_discharge` after the discharge; the
+    first bag change at home is due at the record's next bag change, and the first home visit never
+    after it (a bag change sooner than the usual visit makes that visit's time)."""
+
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=ACTION_MAX)
+    role = models.CharField("owning role", max_length=20, choices=HandoffAction.ROLE_CHOICES)
+    purpose = models.CharField(
+        max_length=20, choices=HandoffAction.Purpose.choices, blank=True, default=HandoffAction.Purpose.OTHER
+    )
+    hours_after_discharge = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text="Due this long after the discharge (the first bag change at home: at the next bag change "
+        "of the record instead).",
+    )
+    source = models.CharField(max_length=300, help_text="What it rests on: the label, the institution's policy.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        triggers = [change_trigger(patient=None)]
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose"], condition=~Q(purpose="") & Q(active=True), name="one_active_default_per_purpose"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class HandoffComment(models.Model):

@@ -15,8 +15,11 @@ A page that asks many questions about one handoff reads where the user stands on
 `Sides(user, handoff)`, and passes it as `sides=`; without it each answer reads what it needs.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
+
+from django.utils import timezone
 
 from accounts.models import Role
 from accounts.permissions import Ability, can
@@ -293,8 +296,14 @@ def can_complete(user, handoff: Handoff, *, sides: Sides | None = None) -> Decis
     return ALLOWED
 
 
-def can_mark_action_done(user, action: HandoffAction, *, sides: Sides | None = None) -> Decision:
-    """A receiving-side task, once taken over: done once, by someone of its owning role."""
+def can_mark_action_done(
+    user, action: HandoffAction, *, sides: Sides | None = None, now: dt.datetime | None = None
+) -> Decision:
+    """A receiving-side task, once taken over: done once, by someone of its owning role, and when it
+    can have been done: at home, so not before the discharge (the event's time: when it happened, or
+    when it is planned), and not more than the receiving unit's margin before it is due (Admin →
+    Handoff unit rules, `done_early_hours`): a home visit brought forward to the evening before is
+    recorded, a bag change of next week is not."""
     handoff = action.handoff
     sides = sides or Sides(user, handoff)
     if not sides.in_receiving_unit:
@@ -313,6 +322,21 @@ def can_mark_action_done(user, action: HandoffAction, *, sides: Sides | None = N
         return conflict("This action is not taken over yet: the handoff must be accepted first.")
     if user.role != action.role:
         return refuse(f"This action is for a {action.get_role_display().lower()}.")
+    now = now or timezone.now()
+    left = handoff.event_at
+    if now < left:
+        event = handoff.event.get_kind_display().lower()
+        return conflict(
+            f"Not before the {event} ({handoff.local_time(left)}): the home care actions are done once the "
+            "patient has left the ward."
+        )
+    rule = handoff.receiving_rule
+    opens = action.due_at - rule.done_early
+    if now < opens:
+        return conflict(
+            f"Due {handoff.local_time(action.due_at)}: it can be marked done from {handoff.local_time(opens)} "
+            f"({rule.done_early_hours} hours before it is due), not days early."
+        )
     return ALLOWED
 
 

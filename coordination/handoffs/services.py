@@ -40,6 +40,7 @@ from .models import (
     TEXT_MAX,
     Handoff,
     HandoffAction,
+    HandoffActionDefault,
     HandoffActivity,
     HandoffAuditAction,
     HandoffComment,
@@ -83,6 +84,7 @@ class ActionSpec:
     text: str
     role: str
     due_at: dt.datetime
+    purpose: str = HandoffAction.Purpose.OTHER  # the first home visit, the first bag change at home
 
 
 class HandoffContent:
@@ -189,8 +191,51 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
             add(f"actions.{index}.due_at", "Each action needs a due time.")
         elif not _plausible_due(action.due_at, now):
             add(f"actions.{index}.due_at", ACTION_DUE_RANGE)
+    for name, message in _out_of_order(content.actions, event).items():
+        add(name, message)
     if errors:
         raise ValidationError(errors)
+
+
+Purpose = HandoffAction.Purpose
+
+
+def _out_of_order(actions: Sequence[ActionSpec], event: CareEvent) -> dict[str, str]:
+    """The clinical order at home, each refusal at the due time of the action out of it: the first
+    home visit after the discharge (the patient has left the ward), the first bag change at home not
+    before the first visit (the nurse checks the pump and the line first)."""
+    errors: dict[str, str] = {}
+    by_purpose: dict[str, tuple[int, ActionSpec]] = {}
+    for index, action in enumerate(actions):
+        if action.purpose not in Purpose.values:
+            errors[f"actions.{index}.text"] = "Unknown purpose."
+        elif action.purpose and action.purpose in by_purpose:
+            errors[f"actions.{index}.text"] = f"Only one action is the {Purpose(action.purpose).label.lower()}."
+        elif action.purpose:
+            by_purpose[action.purpose] = (index, action)
+    timed = {
+        purpose: pair
+        for purpose, pair in by_purpose.items()
+        if pair[1].due_at and not timezone.is_naive(pair[1].due_at)
+    }
+    zone = event.patient.unit.zone
+    visit = timed.get(Purpose.FIRST_VISIT)
+    left = event.actual_at or event.planned_at
+    if visit and visit[1].due_at < left:
+        errors[f"actions.{visit[0]}.due_at"] = (
+            f"The first home visit is at home, after the discharge ({_local(left, zone)}): due it then or later."
+        )
+    bag = timed.get(Purpose.FIRST_BAG_CHANGE)
+    if visit and bag and bag[1].due_at < visit[1].due_at:
+        errors[f"actions.{bag[0]}.due_at"] = (
+            f"The first bag change at home comes after the first home visit (pump and line check), due "
+            f"{_local(visit[1].due_at, zone)}: due it then or later, or bring the visit forward."
+        )
+    return errors
+
+
+def _local(at: dt.datetime, zone) -> str:
+    return timezone.localtime(at, zone).strftime("%a %d %b %H:%M %Z")
 
 
 def _apply_content(handoff: Handoff, content: HandoffContent) -> None:
@@ -204,7 +249,9 @@ def _apply_content(handoff: Handoff, content: HandoffContent) -> None:
 def _replace_actions(handoff: Handoff, actions: Sequence[ActionSpec]) -> None:
     handoff.actions.all().delete()
     HandoffAction.objects.bulk_create(
-        HandoffAction(handoff=handoff, order=order, text=a.text.strip(), role=a.role, due_at=a.due_at)
+        HandoffAction(
+            handoff=handoff, order=order, text=a.text.strip(), role=a.role, due_at=a.due_at, purpose=a.purpose
+        )
         for order, a in enumerate(actions, start=1)
     )
 
@@ -219,23 +266,64 @@ DEFAULT_CONTINGENCY = (
 )
 
 
+# The list that a fresh database starts with (migration 0015 wrote the same rows): text, owning
+# role, purpose, hours after the discharge, and what it rests on. Administrators edit the rows.
+STARTER_DEFAULT_ACTIONS = [
+    (
+        "Call the caregiver: supplies delivered, pump running, 24/7 number works",
+        "case_manager",
+        Purpose.OTHER,
+        4,
+        "Institution's practice: the case manager's call on the day of discharge (CLINICAL.md, roles).",
+    ),
+    (
+        "First home visit: pump, line site, vital signs, neuro check (writing sample), teach-back",
+        "nurse",
+        Purpose.FIRST_VISIT,
+        24,
+        "Institution's practice: the pump and the line are checked at home before the first bag change "
+        "there (CLINICAL.md: infusion, pump, line and bags).",
+    ),
+    (
+        "First bag change at home",
+        "nurse",
+        Purpose.FIRST_BAG_CHANGE,
+        0,
+        "The bag's duration on the pharmacy label (24 h to 7 days): due at the record's next bag change.",
+    ),
+]
+
+
+def handoff_action_defaults_seed() -> int:
+    """The starter default actions, on a database that has none (idempotent: edited rows stay)."""
+    if HandoffActionDefault.objects.exists():
+        return 0
+    HandoffActionDefault.objects.bulk_create(
+        HandoffActionDefault(
+            order=order, text=text, role=role, purpose=purpose, hours_after_discharge=hours, source=source
+        )
+        for order, (text, role, purpose, hours, source) in enumerate(STARTER_DEFAULT_ACTIONS, start=1)
+    )
+    return len(STARTER_DEFAULT_ACTIONS)
+
+
 def default_actions(event: CareEvent) -> list[ActionSpec]:
-    """What most hospital-to-home handoffs ask of the receiving side, due from the record."""
-    actions = [
-        ActionSpec(
-            "Call the caregiver: supplies delivered, pump running, 24/7 number works",
-            "case_manager",
-            event.planned_at + dt.timedelta(hours=4),
-        ),
-        ActionSpec(
-            "First home visit: pump, line site, vital signs, neuro check (writing sample), teach-back",
-            "nurse",
-            event.planned_at + dt.timedelta(hours=24),
-        ),
-    ]
+    """What most hospital-to-home handoffs ask of the receiving side (HandoffActionDefault, data),
+    due from the record in the clinical order at home: the discharge, the first home visit, then
+    the first bag change at home (at the record's next bag change; left out when none is planned).
+    The visit is never due after that bag change: a bag change sooner than the usual visit is when
+    the nurse comes, checks the pump and the line, then changes the bag."""
     bag = next_bag_change(event)
-    if bag:
-        actions.append(ActionSpec("First bag change at home", "nurse", bag.planned_at))
+    actions = []
+    for default in HandoffActionDefault.objects.filter(active=True):
+        due_at = event.planned_at + dt.timedelta(hours=default.hours_after_discharge)
+        if default.purpose == Purpose.FIRST_BAG_CHANGE:
+            if bag is None:
+                continue
+            due_at = bag.planned_at
+        elif default.purpose == Purpose.FIRST_VISIT and bag is not None:
+            due_at = min(due_at, bag.planned_at)
+        actions.append(ActionSpec(default.text, default.role, due_at, default.purpose))
     return actions
 
 
@@ -716,6 +804,9 @@ def handoff_complete(
             raise ValidationError({"first_visit_at": "The first visit cannot be in the future."})
         if handoff.sent_at and first_visit_at < handoff.sent_at:
             raise ValidationError({"first_visit_at": "The first visit cannot be before the handoff was sent."})
+        if first_visit_at < handoff.event_at:  # at home: after the patient left the ward
+            event, left = handoff.event.get_kind_display().lower(), handoff.local_time(handoff.event_at)
+            raise ValidationError({"first_visit_at": f"The first home visit comes after the {event} ({left})."})
         _end_access_once_work_is_done(handoff, actor=actor, now=now)
         handoff.first_visit_at = first_visit_at
         return f"first visit {handoff.local_time(first_visit_at)}"
@@ -739,7 +830,7 @@ def handoff_action_complete(
     handoff = _locked(action.handoff)
     action = HandoffAction.objects.select_for_update(of=("self",)).get(pk=action.pk, handoff=handoff)
     action.handoff = handoff
-    policy.can_mark_action_done(actor, action).enforce()
+    policy.can_mark_action_done(actor, action, now=now).enforce()
     action.status, action.done_by, action.done_at, action.note = HandoffAction.Status.DONE, actor, now, note
     action.save(update_fields=["status", "done_by", "done_at", "note"])
     detail = f"{action.text}{': ' + note if note else ''}"

@@ -4,6 +4,7 @@ at the start of the discharge's cycle."""
 
 import datetime as dt
 
+import time_machine
 from django.utils import timezone
 
 from accounts.models import Role, Unit
@@ -222,3 +223,15 @@ def write_handoff(event: CareEvent, *, sender, to_unit, from_unit=None, **fields
 def first_visit_done(handoff, nurse, **kwargs):
     """The receiving nurse marks the first home visit's action done (completing waits for it)."""
     return handoff_action_complete(action=handoff.first_visit_action(), actor=nurse, **kwargs)
+
+
+def at_home(handoff, hours: float = 6):
+    """The clock `hours` after the handoff's discharge (ticking): the patient has left the ward, so
+    the receiving side's actions due within its margin may be marked done and the first home
+    visit recorded (policy.can_mark_action_done); and no earlier than 6 hours before the first home
+    visit's action is due (within the receiving unit's 12 hours)."""
+    at = handoff.event.planned_at + dt.timedelta(hours=hours)
+    visit = handoff.first_visit_action()
+    if visit is not None:
+        at = max(at, visit.due_at - dt.timedelta(hours=6))
+    return time_machine.travel(at, tick=True)

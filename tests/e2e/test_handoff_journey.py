@@ -104,8 +104,9 @@ def test_a_handoff_from_ward_to_home_is_sent_acknowledged_accepted_and_reviewed(
     page.get_by_role("button", name="Accept the handoff").click()
     expect(page.get_by_text("Accepted: the actions are now your unit's tasks.")).to_be_visible()
     expect(page.get_by_role("heading", name="Receiver's synthesis")).to_be_visible()
-    visit = page.get_by_role("button", name=re.compile(r"^Done\s*:\s*First home visit"))
-    expect(visit).to_be_visible()  # the actions are her tasks now
+    # The actions are her tasks now, done once the patient is home: the page says from when.
+    expect(page.get_by_role("button", name=re.compile(r"^Done\s*:\s*First home visit"))).to_have_count(0)
+    expect(page.get_by_text(re.compile("Not before the planned discharge home")).first).to_be_visible()
     expect_no_reload_since_remembered(page)
     screenshot(page, "handoff-accepted")
     violations["accepted"] = axe_violations(page)

@@ -30,6 +30,7 @@ from ..accounts.helpers import admin_password_change, own_password_change, verif
 from ..checklists.helpers import make_event, publish_template
 from ..coordination.handoff_helpers import (
     SYNTHESIS,
+    at_home,
     draft_handoff,
     first_visit_done,
     make_agency,
@@ -329,13 +330,14 @@ def test_a_patient_i_no_longer_see_leaves_my_due_work(
     assert len(events_of(client.get(mine))[1]) >= 1 and len(events_of(client.get(theirs))[1]) == 1
 
     care_team_remove(member=CareTeamMember.objects.get(patient=patient, user=nurse), actor=coordinator)
-    first_visit_done(handoff, home_nurse)  # completing asks for it; the window then closes 72 h on
-    handoffs.handoff_complete(handoff=handoff, actor=home_nurse)
-    with time_machine.travel(timezone.now() + dt.timedelta(hours=73)):
-        assert events_of(client.get(mine))[1] == []
-        assert events_of(client.get(theirs))[1] == []
-        rows = AuditEvent.objects.filter(object_type="coordination.feed_my_work").order_by("-id")[:2]
-        assert [row.detail for row in rows] == [{"patients": []}, {"patients": []}]
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)  # completing asks for it; the window then closes 72 h on
+        handoffs.handoff_complete(handoff=handoff, actor=home_nurse)
+        with time_machine.travel(timezone.now() + dt.timedelta(hours=73)):
+            assert events_of(client.get(mine))[1] == []
+            assert events_of(client.get(theirs))[1] == []
+            rows = AuditEvent.objects.filter(object_type="coordination.feed_my_work").order_by("-id")[:2]
+            assert [row.detail for row in rows] == [{"patients": []}, {"patients": []}]
 
 
 def test_a_feed_read_is_logged_as_a_read_by_the_feeds_user(client, patient, coordinator):

@@ -181,7 +181,10 @@ def card_context(request, handoff: Handoff, *, forms=None, error: str = "", noti
     sides = policy.Sides(user, handoff)
     offers = policy.handoff_offers(user, handoff, sides=sides)
     for action in handoff.actions.all():
-        action.can_mark_done = policy.can_mark_action_done(user, action, sides=sides)
+        action.can_mark_done = decision = policy.can_mark_action_done(user, action, sides=sides)
+        # Its owner is told when Done will be offered (not before the discharge, nor days early).
+        waits = isinstance(decision, policy.Conflict) and action.status == action.Status.OPEN
+        action.done_waits = decision.reason if waits else ""
     checklists = handoff_checklists(handoff)
     forms = forms or {}
 

@@ -23,6 +23,7 @@ from patients.models import AccessGrant, Patient
 from ...factories import UnitFactory, UserFactory
 from ..handoff_helpers import (
     SYNTHESIS,
+    at_home,
     complete_checklist,
     content,
     draft_handoff,
@@ -90,28 +91,29 @@ def test_a_handoff_goes_from_draft_to_completed_and_records_who_did_each_step(ha
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
     svc.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)
-    first_visit_done(handoff, home_nurse)
-    svc.handoff_complete(handoff=handoff, actor=home_nurse)
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        svc.handoff_complete(handoff=handoff, actor=home_nurse)
 
-    done = fresh(handoff)
-    assert done.status == S.COMPLETED
-    assert (done.from_person, done.acknowledged_by, done.accepted_by, done.completed_by) == (
-        case_manager,
-        home_nurse,
-        home_nurse,
-        home_nurse,
-    )
-    assert done.sent_at <= done.acknowledged_at <= done.accepted_at <= done.completed_at
-    assert done.synthesis == SYNTHESIS
-    assert done.time_to_acknowledge is not None and done.time_to_accept >= done.time_to_acknowledge
-    assert list(done.activities.values_list("action", flat=True)) == [
-        "create",
-        "send",
-        "acknowledge",
-        "accept",
-        "action_done",
-        "complete",
-    ]
+        done = fresh(handoff)
+        assert done.status == S.COMPLETED
+        assert (done.from_person, done.acknowledged_by, done.accepted_by, done.completed_by) == (
+            case_manager,
+            home_nurse,
+            home_nurse,
+            home_nurse,
+        )
+        assert done.sent_at <= done.acknowledged_at <= done.accepted_at <= done.completed_at
+        assert done.synthesis == SYNTHESIS
+        assert done.time_to_acknowledge is not None and done.time_to_accept >= done.time_to_acknowledge
+        assert list(done.activities.values_list("action", flat=True)) == [
+            "create",
+            "send",
+            "acknowledge",
+            "accept",
+            "action_done",
+            "complete",
+        ]
 
 
 def test_each_step_is_in_the_audit_log_under_its_name_and_actor(handoff, case_manager, home_nurse):
@@ -345,18 +347,19 @@ def test_a_cancel_closes_access(handoff, case_manager, home_nurse, patient):
 
 def test_completion_keeps_access_for_72_hours_then_it_ends(handoff, case_manager, home_nurse, patient, agency):
     accepted(handoff, case_manager, home_nurse)
-    first_visit_done(handoff, home_nurse)
-    call = handoff.actions.get(text="Call the caregiver")
-    svc.handoff_action_complete(action=call, actor=make_home_nurse(agency, "agencycm", Role.CASE_MANAGER))
-    now = timezone.now()
-    svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
-    assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=72)
-    with time_machine.travel(now + dt.timedelta(hours=71), tick=False):
-        assert sees(home_nurse, patient)
-    with time_machine.travel(now + dt.timedelta(hours=72, seconds=1), tick=False):
-        assert not sees(home_nurse, patient)
-        assert not handoffs_visible_to(home_nurse).exists()
-    assert sees(case_manager, patient)  # the care team keeps its patient
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        call = handoff.actions.get(text="Call the caregiver")
+        svc.handoff_action_complete(action=call, actor=make_home_nurse(agency, "agencycm", Role.CASE_MANAGER))
+        now = timezone.now()
+        svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
+        assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=72)
+        with time_machine.travel(now + dt.timedelta(hours=71), tick=False):
+            assert sees(home_nurse, patient)
+        with time_machine.travel(now + dt.timedelta(hours=72, seconds=1), tick=False):
+            assert not sees(home_nurse, patient)
+            assert not handoffs_visible_to(home_nurse).exists()
+        assert sees(case_manager, patient)  # the care team keeps its patient
 
 
 def test_the_receiving_side_keeps_access_while_its_actions_are_open_and_72_hours_after(
@@ -369,24 +372,25 @@ def test_the_receiving_side_keeps_access_while_its_actions_are_open_and_72_hours
     bag = svc.ActionSpec("First bag change at home", Role.NURSE, now + dt.timedelta(days=6))
     handoff = draft_handoff(ready, case_manager, agency, actions=[*content(agency).actions, bag])
     accepted(handoff, case_manager, home_nurse)
-    first_visit_done(handoff, home_nurse)
-    svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
-    now = timezone.now()
-    svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
-    # Open while the bag change is to do, and at the latest 72 hours after it was due: an action
-    # nobody marks done does not keep the patient open to the unit for good.
-    assert fresh(handoff).access_grant.ends_at == bag.due_at + dt.timedelta(hours=72)
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
+        now = timezone.now()
+        svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
+        # Open while the bag change is to do, and at the latest 72 hours after it was due: an action
+        # nobody marks done does not keep the patient open to the unit for good.
+        assert fresh(handoff).access_grant.ends_at == bag.due_at + dt.timedelta(hours=72)
 
-    later = bag.due_at - dt.timedelta(hours=1)  # done an hour early: the window ends 72 hours on
-    with time_machine.travel(later, tick=False):
-        assert sees(home_nurse, patient)
-        assert [a.text for a in handoff_actions_for(home_nurse)] == ["First bag change at home"]
-        svc.handoff_action_complete(action=handoff.actions.get(text="First bag change at home"), actor=home_nurse)
-    assert fresh(handoff).access_grant.ends_at == later + dt.timedelta(hours=72)
-    with time_machine.travel(later + dt.timedelta(hours=71), tick=False):
-        assert sees(home_nurse, patient)
-    with time_machine.travel(later + dt.timedelta(hours=72, seconds=1), tick=False):
-        assert not sees(home_nurse, patient)
+        later = bag.due_at - dt.timedelta(hours=1)  # done an hour early: the window ends 72 hours on
+        with time_machine.travel(later, tick=False):
+            assert sees(home_nurse, patient)
+            assert [a.text for a in handoff_actions_for(home_nurse)] == ["First bag change at home"]
+            svc.handoff_action_complete(action=handoff.actions.get(text="First bag change at home"), actor=home_nurse)
+        assert fresh(handoff).access_grant.ends_at == later + dt.timedelta(hours=72)
+        with time_machine.travel(later + dt.timedelta(hours=71), tick=False):
+            assert sees(home_nurse, patient)
+        with time_machine.travel(later + dt.timedelta(hours=72, seconds=1), tick=False):
+            assert not sees(home_nurse, patient)
 
 
 def test_an_action_nobody_marks_done_does_not_keep_the_patient_open_for_good(
@@ -396,14 +400,15 @@ def test_an_action_nobody_marks_done_does_not_keep_the_patient_open_for_good(
     bag = svc.ActionSpec("First bag change at home", Role.NURSE, timezone.now() + dt.timedelta(days=6))
     handoff = draft_handoff(ready, case_manager, agency, actions=[*content(agency).actions, bag])
     accepted(handoff, case_manager, home_nurse)
-    first_visit_done(handoff, home_nurse)
-    svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
-    svc.handoff_complete(handoff=handoff, actor=home_nurse)
-    due = handoff.actions.get(text="First bag change at home").due_at
-    with time_machine.travel(due + dt.timedelta(hours=71), tick=False):
-        assert sees(home_nurse, patient)
-    with time_machine.travel(due + dt.timedelta(hours=72, seconds=1), tick=False):
-        assert not sees(home_nurse, patient) and handoff_actions_for(home_nurse) == []
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        svc.handoff_action_complete(action=handoff.actions.get(text="Call the caregiver"), actor=agency_manager)
+        svc.handoff_complete(handoff=handoff, actor=home_nurse)
+        due = handoff.actions.get(text="First bag change at home").due_at
+        with time_machine.travel(due + dt.timedelta(hours=71), tick=False):
+            assert sees(home_nurse, patient)
+        with time_machine.travel(due + dt.timedelta(hours=72, seconds=1), tick=False):
+            assert not sees(home_nurse, patient) and handoff_actions_for(home_nurse) == []
 
 
 def test_an_old_handoffs_open_action_stays_closed_when_a_later_grant_opens_the_patient_again(
@@ -414,28 +419,34 @@ def test_an_old_handoffs_open_action_stays_closed_when_a_later_grant_opens_the_p
     old handoff's work, which belongs to its own window."""
     handoff = draft_handoff(ready, case_manager, agency)
     accepted(handoff, case_manager, home_nurse)
-    first_visit_done(handoff, home_nurse)
-    old = handoff.actions.filter(status=HandoffAction.Status.OPEN, role=Role.NURSE).first() or handoff.actions.create(
-        text="Check the line", role=Role.NURSE, due_at=timezone.now(), status=HandoffAction.Status.OPEN, order=99
-    )
-    Handoff.objects.filter(pk=handoff.pk).update(status=Handoff.Status.COMPLETED, completed_at=timezone.now())
-    AccessGrant.objects.filter(pk=fresh(handoff).access_grant_id).update(ends_at=timezone.now() - dt.timedelta(hours=1))
-    AccessGrant.objects.create(patient=patient, unit=agency, reason="a later handoff", starts_at=timezone.now())
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        old = handoff.actions.filter(
+            status=HandoffAction.Status.OPEN, role=Role.NURSE
+        ).first() or handoff.actions.create(
+            text="Check the line", role=Role.NURSE, due_at=timezone.now(), status=HandoffAction.Status.OPEN, order=99
+        )
+        Handoff.objects.filter(pk=handoff.pk).update(status=Handoff.Status.COMPLETED, completed_at=timezone.now())
+        AccessGrant.objects.filter(pk=fresh(handoff).access_grant_id).update(
+            ends_at=timezone.now() - dt.timedelta(hours=1)
+        )
+        AccessGrant.objects.create(patient=patient, unit=agency, reason="a later handoff", starts_at=timezone.now())
 
-    assert sees(home_nurse, patient)  # the later grant
-    assert old not in handoff_actions_for(home_nurse)
-    with pytest.raises(HandoffConflict, match="window"):
-        svc.handoff_action_complete(action=old, actor=home_nurse)
+        assert sees(home_nurse, patient)  # the later grant
+        assert old not in handoff_actions_for(home_nurse)
+        with pytest.raises(HandoffConflict, match="window"):
+            svc.handoff_action_complete(action=old, actor=home_nurse)
 
 
 def test_the_period_after_completion_is_a_setting(handoff, case_manager, home_nurse, settings):
     settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION = 24
     accepted(handoff, case_manager, home_nurse)
-    first_visit_done(handoff, home_nurse)
-    handoff.actions.filter(status="open").update(status="done", done_by=home_nurse, done_at=timezone.now())
-    now = timezone.now()
-    svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
-    assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=24)
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        handoff.actions.filter(status="open").update(status="done", done_by=home_nurse, done_at=timezone.now())
+        now = timezone.now()
+        svc.handoff_complete(handoff=handoff, actor=home_nurse, now=now)
+        assert fresh(handoff).access_grant.ends_at == now + dt.timedelta(hours=24)
 
 
 # --- actions become tasks of the receiving side ---------------------------------------------------
@@ -461,16 +472,17 @@ def test_an_action_is_done_once_by_its_role_on_the_receiving_side(handoff, case_
     accepted(handoff, case_manager, home_nurse)
     visit = handoff.actions.get(text="First home visit")
     call = handoff.actions.get(text="Call the caregiver")
-    with pytest.raises(PermissionDenied):
-        svc.handoff_action_complete(action=visit, actor=nurse)  # the ward's nurse
-    with pytest.raises(PermissionDenied, match="case manager"):
-        svc.handoff_action_complete(action=call, actor=home_nurse)
-    svc.handoff_action_complete(action=visit, actor=home_nurse, note="All well")
-    with pytest.raises(HandoffConflict, match="Already done by you"):
-        svc.handoff_action_complete(action=visit, actor=home_nurse)
-    visit.refresh_from_db()
-    assert (visit.status, visit.done_by, visit.note) == ("done", home_nurse, "All well")
-    assert handoff_actions_for(home_nurse) == []
+    with at_home(handoff):
+        with pytest.raises(PermissionDenied):
+            svc.handoff_action_complete(action=visit, actor=nurse)  # the ward's nurse
+        with pytest.raises(PermissionDenied, match="case manager"):
+            svc.handoff_action_complete(action=call, actor=home_nurse)
+        svc.handoff_action_complete(action=visit, actor=home_nurse, note="All well")
+        with pytest.raises(HandoffConflict, match="Already done by you"):
+            svc.handoff_action_complete(action=visit, actor=home_nurse)
+        visit.refresh_from_db()
+        assert (visit.status, visit.done_by, visit.note) == ("done", home_nurse, "All well")
+        assert handoff_actions_for(home_nurse) == []
 
 
 def test_an_action_cannot_be_done_before_acceptance(handoff, case_manager, home_nurse):
@@ -558,14 +570,15 @@ def test_completion_waits_for_the_first_home_visit_and_is_recorded_by_a_nurse(
     """Completing says the first home visit is done: not while its action is open, and by a nurse
     of the receiving unit (who made it), not its case manager or coordinator."""
     accepted(handoff, case_manager, home_nurse)
-    with pytest.raises(HandoffConflict, match="Mark “First home visit” done first"):
-        svc.handoff_complete(handoff=handoff, actor=home_nurse)
-    svc.handoff_action_complete(action=handoff.actions.get(text="First home visit"), actor=home_nurse)
-    for role in (Role.CASE_MANAGER, Role.COORDINATOR):
-        with pytest.raises(PermissionDenied, match=f"Only a nurse of {agency} records the first home visit"):
-            svc.handoff_complete(handoff=handoff, actor=make_home_nurse(agency, f"agency-{role}", role))
-    assert fresh(handoff).status == S.ACCEPTED
-    assert svc.handoff_complete(handoff=handoff, actor=home_nurse).status == S.COMPLETED
+    with at_home(handoff):
+        with pytest.raises(HandoffConflict, match="Mark “First home visit” done first"):
+            svc.handoff_complete(handoff=handoff, actor=home_nurse)
+        svc.handoff_action_complete(action=handoff.actions.get(text="First home visit"), actor=home_nurse)
+        for role in (Role.CASE_MANAGER, Role.COORDINATOR):
+            with pytest.raises(PermissionDenied, match=f"Only a nurse of {agency} records the first home visit"):
+                svc.handoff_complete(handoff=handoff, actor=make_home_nurse(agency, f"agency-{role}", role))
+        assert fresh(handoff).status == S.ACCEPTED
+        assert svc.handoff_complete(handoff=handoff, actor=home_nurse).status == S.COMPLETED
 
 
 def test_a_second_click_is_told_what_happened(handoff, case_manager, home_nurse):
@@ -670,10 +683,13 @@ def test_oversized_text_is_refused_at_its_field(ready, case_manager, agency):
 
 def test_a_future_first_visit_is_refused(handoff, case_manager, home_nurse):
     accepted(handoff, case_manager, home_nurse)
-    first_visit_done(handoff, home_nurse)
-    with pytest.raises(ValidationError, match="cannot be in the future"):
-        svc.handoff_complete(handoff=handoff, actor=home_nurse, first_visit_at=timezone.now() + dt.timedelta(hours=3))
-    assert fresh(handoff).status == S.ACCEPTED
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        with pytest.raises(ValidationError, match="cannot be in the future"):
+            svc.handoff_complete(
+                handoff=handoff, actor=home_nurse, first_visit_at=timezone.now() + dt.timedelta(hours=3)
+            )
+        assert fresh(handoff).status == S.ACCEPTED
 
 
 # --- the coordinator's review ---------------------------------------------------------------------
@@ -683,19 +699,20 @@ def test_the_sending_units_coordinator_comments_flags_and_signs_off(handoff, cas
     accepted(handoff, case_manager, home_nurse)
     svc.handoff_comment(handoff=handoff, actor=coordinator, text="Acknowledged within the hour.")
     svc.handoff_flag(handoff=handoff, actor=coordinator, flagged=True, reason="Bag dates to check")
-    with pytest.raises(HandoffConflict, match="Only a completed handoff"):
+    with at_home(handoff):
+        with pytest.raises(HandoffConflict, match="Only a completed handoff"):
+            svc.handoff_sign_off(handoff=handoff, actor=coordinator)
+        first_visit_done(handoff, home_nurse)
+        svc.handoff_complete(handoff=handoff, actor=home_nurse)
         svc.handoff_sign_off(handoff=handoff, actor=coordinator)
-    first_visit_done(handoff, home_nurse)
-    svc.handoff_complete(handoff=handoff, actor=home_nurse)
-    svc.handoff_sign_off(handoff=handoff, actor=coordinator)
-    with pytest.raises(HandoffConflict, match="Already signed off by you"):
-        svc.handoff_sign_off(handoff=handoff, actor=coordinator)
-    reviewed = fresh(handoff)
-    assert reviewed.flagged and reviewed.signed_off_by == coordinator
-    assert reviewed.comments.get().text == "Acknowledged within the hour."
-    svc.handoff_flag(handoff=handoff, actor=coordinator, flagged=False)
-    assert not fresh(handoff).flagged
-    assert HandoffActivity.objects.filter(handoff=handoff, action="sign_off").count() == 1
+        with pytest.raises(HandoffConflict, match="Already signed off by you"):
+            svc.handoff_sign_off(handoff=handoff, actor=coordinator)
+        reviewed = fresh(handoff)
+        assert reviewed.flagged and reviewed.signed_off_by == coordinator
+        assert reviewed.comments.get().text == "Acknowledged within the hour."
+        svc.handoff_flag(handoff=handoff, actor=coordinator, flagged=False)
+        assert not fresh(handoff).flagged
+        assert HandoffActivity.objects.filter(handoff=handoff, action="sign_off").count() == 1
 
 
 @pytest.mark.parametrize("role", ["case_manager", "nurse", "home_nurse"])

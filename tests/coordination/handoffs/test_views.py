@@ -22,6 +22,7 @@ from ...checklists.helpers import make_event, override_gate
 from ...factories import OrganisationFactory, UnitFactory, UserFactory
 from ..handoff_helpers import (
     SYNTHESIS,
+    at_home,
     complete_checklist,
     draft_handoff,
     first_visit_done,
@@ -226,6 +227,12 @@ def test_the_home_nurse_acknowledges_and_accepts_in_place(client, sent, home_nur
     response = client.post(reverse("handoff_accept", args=[sent.pk]), {"accept-synthesis": SYNTHESIS}, **HTMX)
     body = response.content.decode()
     assert "Accepted: the actions are now your unit" in body and "Receiver's synthesis" in body
+    # Still on the ward: the visit is not offered as done, and the page says from when it will be.
+    assert 'Done<span class="visually-hidden">: First home visit' not in body
+    assert "Not before the planned discharge home" in body
+    with at_home(sent):
+        client.force_login(home_nurse)
+        _, body = page(client, "handoff_detail", sent.pk)
     assert 'Done<span class="visually-hidden">: First home visit' in body
 
 
@@ -269,20 +276,22 @@ def test_the_receiving_side_completes_and_works_its_actions(client, sent, home_n
     svc.handoff_accept(handoff=sent, actor=home_nurse, synthesis=SYNTHESIS)
     client.force_login(home_nurse)
     visit = sent.actions.get(text="First home visit")
-    response = client.post(reverse("handoff_action_done", args=[visit.pk]), **HTMX)
-    assert "Done: First home visit" in response.content.decode()
-    _, body = page(client, "handoff_list")
-    assert "No open task of yours." in body
+    with at_home(sent):
+        client.force_login(home_nurse)  # the clock moved: a fresh session
+        response = client.post(reverse("handoff_action_done", args=[visit.pk]), **HTMX)
+        assert "Done: First home visit" in response.content.decode()
+        _, body = page(client, "handoff_list")
+        assert "No open task of yours." in body
 
-    Handoff.objects.filter(pk=sent.pk).update(sent_at=timezone.now() - dt.timedelta(days=1))
-    when = timezone.localtime(timezone.now(), sent.patient.unit.zone) - dt.timedelta(minutes=30)
-    response = client.post(
-        reverse("handoff_complete", args=[sent.pk]),
-        {"complete-first_visit_at": when.strftime("%Y-%m-%dT%H:%M")},
-        **HTMX,
-    )
-    assert "Completed: first home visit recorded" in response.content.decode()
-    assert Handoff.objects.get(pk=sent.pk).status == "completed"
+        Handoff.objects.filter(pk=sent.pk).update(sent_at=timezone.now() - dt.timedelta(days=1))
+        when = timezone.localtime(timezone.now(), sent.patient.unit.zone) - dt.timedelta(minutes=30)
+        response = client.post(
+            reverse("handoff_complete", args=[sent.pk]),
+            {"complete-first_visit_at": when.strftime("%Y-%m-%dT%H:%M")},
+            **HTMX,
+        )
+        assert "Completed: first home visit recorded" in response.content.decode()
+        assert Handoff.objects.get(pk=sent.pk).status == "completed"
 
 
 def test_the_page_says_the_first_visit_comes_before_completing_and_a_posted_completion_is_refused(
@@ -317,12 +326,14 @@ def test_the_home_nurses_handoff_tasks_are_in_her_my_work_and_completing_waits_f
 
     _, body = page(client, "handoff_detail", sent.pk)
     assert "<summary>After the first home visit: complete the handoff…</summary>" not in body
-    first_visit_done(sent, home_nurse)
-    _, body = page(client, "handoff_detail", sent.pk)
-    assert "<summary>After the first home visit: complete the handoff…</summary>" in body
-    for part in ("complete-first_visit_at_0", "complete-first_visit_at_1"):  # the date, the time
-        field = body.split(f'name="{part}"')[1].split(">")[0]
-        assert "value=" not in field  # not prefilled with now
+    with at_home(sent):
+        client.force_login(home_nurse)  # the clock moved: a fresh session
+        first_visit_done(sent, home_nurse)
+        _, body = page(client, "handoff_detail", sent.pk)
+        assert "<summary>After the first home visit: complete the handoff…</summary>" in body
+        for part in ("complete-first_visit_at_0", "complete-first_visit_at_1"):  # the date, the time
+            field = body.split(f'name="{part}"')[1].split(">")[0]
+            assert "value=" not in field  # not prefilled with now
 
 
 def test_a_second_person_acknowledging_is_told_who_was_first(client, sent, home_nurse, agency):

@@ -45,7 +45,7 @@ def add_default_actions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("coordination", "0014_feedkey_with_second_step"),
+        ("coordination", "0018_feedkey_changes_logged_by_trigger"),
     ]
 
     operations = [

@@ -953,9 +953,12 @@ def _give_back(held: QuerySet[Task], *, actor, detail: str, now: dt.datetime | N
 
 @audited(ChecklistAuditAction.REASSIGN)
 @transaction.atomic
-def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:
+def task_reassign(*, task: Task, assignee, reason: str, actor, seen: str | None = None) -> Task:
+    """Give an open task to another member of its care team. `seen`: the task's `state_version` as
+    the coordinator's page drew it; claimed or released by someone since, it is refused."""
     task = _locked(task)
     policy.can_reassign(actor, task).enforce()
+    policy.seen_unchanged(actor, task, seen, action="reassigned").enforce()
     if not reason.strip():
         raise ValidationError({"reason": "Say why the task is reassigned."})
     policy.can_be_assigned(assignee, task).enforce()
@@ -1100,7 +1103,10 @@ def _waiting_for(dependency: Task) -> str:
 
 @audited(ChecklistAuditAction.VERIFY)
 @transaction.atomic
-def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
+def task_verify(*, task: Task, actor, seen: str | None = None, now: dt.datetime | None = None) -> Task:
+    """The independent check of the completion that the verifier saw (`seen`: the task's
+    `state_version` as their page or API read drew it): one undone and answered again since, even
+    with the same answer, is refused, and the verifier is told what it is now."""
     now = now or timezone.now()
     task = _locked(task)
     if (
@@ -1114,6 +1120,7 @@ def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
         # they may still verify it: one taken off the care team since is refused as anyone else.
         return task
     policy.can_verify(actor, task).enforce()
+    policy.seen_unchanged(actor, task, seen, action="verified").enforce()
     task.verified_by, task.verified_at = actor, now
     task.save(update_fields=["verified_by", "verified_at"])
     _log(task, actor, TaskActivity.Action.VERIFY, now=now)
@@ -1122,8 +1129,10 @@ def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
 
 @audited(ChecklistAuditAction.UNDO)
 @transaction.atomic
-def task_undo(*, task: Task, actor, reason: str) -> Task:
-    """Reopen a completed or not-applicable task; the history keeps what was undone and why."""
+def task_undo(*, task: Task, actor, reason: str, seen: str | None = None) -> Task:
+    """Reopen a completed or not-applicable task; the history keeps what was undone and why.
+    `seen`: the task's `state_version` as the user's page or API read drew it: an answer given
+    since (undone and completed again, verified) is not theirs to undo unseen, and is refused."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the completion is undone."})
     # The event first, as its cancellation locks it before cancelling its open tasks: an undo at
@@ -1132,6 +1141,7 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     task = _locked(task)
     task.event = event
     policy.can_undo(actor, task).enforce()
+    policy.seen_unchanged(actor, task, seen, action="undone").enforce()
     undone = task.value or task.not_applicable_reason
     _reopen(task)
     _log(task, actor, TaskActivity.Action.UNDO, f"{undone}: {reason.strip()}")

@@ -900,7 +900,17 @@ def task_claim(*, task: Task, actor) -> Task:
 @transaction.atomic
 def task_release(*, task: Task, actor) -> Task:
     task = _locked(task)
-    policy.can_release(actor, task).enforce()
+    decision = policy.can_release(actor, task)
+    if (
+        not decision
+        and task.status == Task.Status.OPEN
+        and task.assignee_id is None
+        and _last_activity(task, actor, TaskActivity.Action.RELEASE)
+    ):
+        # Released by this very person, and nobody has claimed it since: a retry, answered as the
+        # first request was (theirs no longer, it would otherwise be refused as not theirs to release).
+        return task
+    decision.enforce()
     task.assignee = None
     task.save(update_fields=["assignee"])
     _log(task, actor, TaskActivity.Action.RELEASE)
@@ -1140,12 +1150,29 @@ def task_undo(*, task: Task, actor, reason: str, seen: str | None = None) -> Tas
     event = _locked_event(task)
     task = _locked(task)
     task.event = event
-    policy.can_undo(actor, task).enforce()
+    decision = policy.can_undo(actor, task)
+    # Open again, and the last thing done to it was this very undo by this very person: a second
+    # click, or an API client retrying a request whose answer it lost. Answered as the first was.
+    if getattr(decision, "error", None) is TaskConflict and task.status == Task.Status.OPEN:
+        last = _last_activity(task, actor, TaskActivity.Action.UNDO)
+        if last is not None and last.detail.endswith(f": {reason.strip()}"):
+            return task
+    decision.enforce()
     policy.seen_unchanged(actor, task, seen, action="undone").enforce()
     undone = task.value or task.not_applicable_reason
     _reopen(task)
     _log(task, actor, TaskActivity.Action.UNDO, f"{undone}: {reason.strip()}")
     return task
+
+
+def _last_activity(task: Task, actor, action: str) -> TaskActivity | None:
+    """The last thing done to the task, if it was `action` by `actor` (under the task's row lock:
+    nothing is written meanwhile). A retry is told from a second request so: nothing happened to
+    the task since the caller's own first request did what it asks again."""
+    last = TaskActivity.objects.filter(task=task).order_by("-pk").first()
+    if last is not None and last.action == action and last.actor_id == actor.pk:
+        return last
+    return None
 
 
 def _reopen(task: Task) -> None:
@@ -1165,7 +1192,15 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     if len(reason) > 500:
         raise ValidationError({"reason": "At most 500 characters."})
     task = _locked(task)
-    policy.can_mark_not_applicable(actor, task).enforce()
+    decision = policy.can_mark_not_applicable(actor, task)
+    if (
+        getattr(decision, "error", None) is TaskConflict
+        and task.status == Task.Status.NOT_APPLICABLE
+        and task.not_applicable_reason == reason.strip()
+        and _last_activity(task, actor, TaskActivity.Action.NOT_APPLICABLE)
+    ):
+        return task  # a retry of this very person's marking, with the same reason: answered as it was
+    decision.enforce()
     task.status = Task.Status.NOT_APPLICABLE
     task.not_applicable_reason = reason.strip()
     task.save(update_fields=["status", "not_applicable_reason"])

@@ -266,6 +266,66 @@ def test_a_client_retrying_its_verification_gets_the_task_as_it_verified_it(clie
     assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
 
 
+def _retried(client, name, task, secret, body=None):
+    """The action twice, the answer to the first lost: the retry answers as the first did, and
+    changes and logs nothing more."""
+    first = post(client, name, task, secret, body)
+    assert first.status_code == 200, first.content
+    before = AuditEvent.objects.count(), TaskActivity.objects.count()
+    again = post(client, name, task, secret, body)
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
+    return first.json()
+
+
+def test_a_client_retrying_its_undo_gets_the_task_as_it_reopened_it(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    task_complete(task=weight, actor=nurse, value="70")
+    secret = token_for(nurse)
+    body = {"reason": "Scale not zeroed", "version": read(client, weight, secret)["version"]}
+    assert _retried(client, "undo", weight, secret, body)["status"] == "open"
+    # Another reason is another undo, of a task that is open: refused.
+    other = post(client, "undo", weight, secret, {**body, "reason": "Typo"})
+    assert other.status_code == 409
+    # So is the same request from another caller: it was not theirs.
+    assert post(client, "undo", weight, token_for(nurse2), body).status_code == 409
+
+
+def test_a_client_retrying_its_marking_not_applicable_gets_the_task_as_it_marked_it(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    secret = token_for(nurse)
+    body = {"reason": "Weighed yesterday"}
+    assert _retried(client, "not-applicable", weight, secret, body)["status"] == "not_applicable"
+    assert post(client, "not-applicable", weight, secret, {"reason": "Other"}).status_code == 409
+    assert post(client, "not-applicable", weight, token_for(nurse2), body).status_code == 409
+    assert Task.objects.get(pk=weight.pk).not_applicable_reason == "Weighed yesterday"
+
+
+def test_a_client_retrying_its_release_gets_the_task_as_it_released_it(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    task_claim(task=weight, actor=nurse)
+    secret = token_for(nurse)
+    assert _retried(client, "release", weight, secret)["assignee"] is None
+    # Claimed by a colleague since: no longer a retry of anything, and not the nurse's to release.
+    task_claim(task=weight, actor=nurse2)
+    assert post(client, "release", weight, secret).status_code == 403
+    assert Task.objects.get(pk=weight.pk).assignee == nurse2
+
+
+def test_a_release_retried_by_another_than_who_released_it_stays_a_conflict(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    task_claim(task=weight, actor=nurse)
+    assert post(client, "release", weight, token_for(nurse)).status_code == 200
+    assert post(client, "release", weight, token_for(nurse2)).status_code in (403, 409)
+
+
+def test_a_client_retrying_its_claim_gets_the_task_as_it_claimed_it(client, nurse, nurse2, tasks):
+    secret = token_for(nurse)
+    assert _retried(client, "claim", tasks["weight"], secret)["assignee"]["id"] == nurse.pk
+    assert post(client, "claim", tasks["weight"], token_for(nurse2)).status_code == 409
+
+
 def test_release_and_not_applicable(client, nurse, tasks):
     secret = token_for(nurse)
     task_claim(task=tasks["weight"], actor=nurse)

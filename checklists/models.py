@@ -1,3 +1,5 @@
+import datetime as dt
+import hashlib
 import uuid
 from decimal import Decimal
 
@@ -595,6 +597,26 @@ class Task(ItemContent):
         return self.value
 
     @property
+    def state_version(self) -> str:
+        """What a row shows of the task, as a short opaque token: its status, answer, who completed,
+        verified or holds it, and when. A page (and an API client) sends back the one it drew, so
+        that an undo, a verification or a reassignment acts on what its user saw, never on an
+        answer given since (checklists.policy.seen_unchanged). Equal tokens: the same state."""
+        parts = (
+            self.status,
+            self.value,
+            self.hard_stop_failed,
+            self.not_applicable_reason,
+            self.completed_by_id,
+            _utc(self.completed_at),
+            self.verified_by_id,
+            _utc(self.verified_at),
+            self.assignee_id,
+        )
+        # str(): a status just set is its enum member, read back it is a plain string; the same state.
+        return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
+
+    @property
     def is_overdue(self) -> bool:
         return self.is_open and self.due_at < timezone.now()
 
@@ -608,6 +630,11 @@ class Task(ItemContent):
         if self.max_value is not None:
             return f"at most {_plain(self.max_value)}{unit}"
         return ""
+
+
+def _utc(moment) -> str:
+    """A time as the database gives it back (UTC), whichever zone it was set in."""
+    return moment.astimezone(dt.UTC).isoformat() if moment else ""
 
 
 def _plain(number: Decimal) -> str:

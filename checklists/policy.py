@@ -188,6 +188,39 @@ def _open(task: Task, user) -> Decision:
     return CLOSED[task.status]
 
 
+def state_words(task: Task, user) -> str:
+    """The task's state as its row shows it, in a sentence's words: "done by Nurse Ben at 10:32
+    (75 kg), verified by Nurse Ann", "not applicable (Weighed yesterday)", "open, claimed by …"."""
+    if task.status == Task.Status.DONE:
+        who = "you" if user.is_authenticated and task.completed_by_id == user.pk else task.completed_by
+        words = f"done by {who} at {timezone.localtime(task.completed_at):%H:%M} ({task.value_shown})"
+        if task.verified_by_id:
+            words += f", verified by {task.verified_by}"
+        return words
+    if task.status == Task.Status.NOT_APPLICABLE:
+        return f"not applicable ({task.not_applicable_reason})"
+    if task.status == Task.Status.OPEN:
+        return f"open, claimed by {task.assignee}" if task.assignee_id else "open and unclaimed"
+    return task.get_status_display().lower()
+
+
+def seen_unchanged(user, task: Task, seen: str | None, *, action: str) -> Decision:
+    """The task is as its user saw it (`seen`: the `Task.state_version` their page or API read drew):
+    an undo, a verification or a reassignment acts on that answer, never on one given since. `None`:
+    a caller that did not draw it (the tracker itself, a test). `action`: what was not done,
+    "undone", "verified", "reassigned"."""
+    if seen is None or seen == task.state_version:
+        return ALLOWED
+    return conflict(
+        _worded_later(
+            lambda: (
+                f"This task changed since you saw it: it is now {state_words(task, user)}. Nothing was "
+                f"{action}: check it as it is now, and act again if you still need to."
+            )
+        )
+    )
+
+
 # --- the actions -------------------------------------------------------------------------------------
 
 

@@ -900,7 +900,17 @@ def task_claim(*, task: Task, actor) -> Task:
 @transaction.atomic
 def task_release(*, task: Task, actor) -> Task:
     task = _locked(task)
-    policy.can_release(actor, task).enforce()
+    decision = policy.can_release(actor, task)
+    if (
+        not decision
+        and task.status == Task.Status.OPEN
+        and task.assignee_id is None
+        and _last_activity(task, actor, TaskActivity.Action.RELEASE)
+    ):
+        # Released by this very person, and nobody has claimed it since: a retry, answered as the
+        # first request was (theirs no longer, it would otherwise be refused as not theirs to release).
+        return task
+    decision.enforce()
     task.assignee = None
     task.save(update_fields=["assignee"])
     _log(task, actor, TaskActivity.Action.RELEASE)
@@ -953,9 +963,12 @@ def _give_back(held: QuerySet[Task], *, actor, detail: str, now: dt.datetime | N
 
 @audited(ChecklistAuditAction.REASSIGN)
 @transaction.atomic
-def task_reassign(*, task: Task, assignee, reason: str, actor) -> Task:
+def task_reassign(*, task: Task, assignee, reason: str, actor, seen: str | None = None) -> Task:
+    """Give an open task to another member of its care team. `seen`: the task's `state_version` as
+    the coordinator's page drew it; claimed or released by someone since, it is refused."""
     task = _locked(task)
     policy.can_reassign(actor, task).enforce()
+    policy.seen_unchanged(actor, task, seen, action="reassigned").enforce()
     if not reason.strip():
         raise ValidationError({"reason": "Say why the task is reassigned."})
     policy.can_be_assigned(assignee, task).enforce()
@@ -1100,7 +1113,10 @@ def _waiting_for(dependency: Task) -> str:
 
 @audited(ChecklistAuditAction.VERIFY)
 @transaction.atomic
-def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
+def task_verify(*, task: Task, actor, seen: str | None = None, now: dt.datetime | None = None) -> Task:
+    """The independent check of the completion that the verifier saw (`seen`: the task's
+    `state_version` as their page or API read drew it): one undone and answered again since, even
+    with the same answer, is refused, and the verifier is told what it is now."""
     now = now or timezone.now()
     task = _locked(task)
     if (
@@ -1114,6 +1130,7 @@ def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
         # they may still verify it: one taken off the care team since is refused as anyone else.
         return task
     policy.can_verify(actor, task).enforce()
+    policy.seen_unchanged(actor, task, seen, action="verified").enforce()
     task.verified_by, task.verified_at = actor, now
     task.save(update_fields=["verified_by", "verified_at"])
     _log(task, actor, TaskActivity.Action.VERIFY, now=now)
@@ -1122,8 +1139,10 @@ def task_verify(*, task: Task, actor, now: dt.datetime | None = None) -> Task:
 
 @audited(ChecklistAuditAction.UNDO)
 @transaction.atomic
-def task_undo(*, task: Task, actor, reason: str) -> Task:
-    """Reopen a completed or not-applicable task; the history keeps what was undone and why."""
+def task_undo(*, task: Task, actor, reason: str, seen: str | None = None) -> Task:
+    """Reopen a completed or not-applicable task; the history keeps what was undone and why.
+    `seen`: the task's `state_version` as the user's page or API read drew it: an answer given
+    since (undone and completed again, verified) is not theirs to undo unseen, and is refused."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the completion is undone."})
     # The event first, as its cancellation locks it before cancelling its open tasks: an undo at
@@ -1131,11 +1150,29 @@ def task_undo(*, task: Task, actor, reason: str) -> Task:
     event = _locked_event(task)
     task = _locked(task)
     task.event = event
-    policy.can_undo(actor, task).enforce()
+    decision = policy.can_undo(actor, task)
+    # Open again, and the last thing done to it was this very undo by this very person: a second
+    # click, or an API client retrying a request whose answer it lost. Answered as the first was.
+    if getattr(decision, "error", None) is TaskConflict and task.status == Task.Status.OPEN:
+        last = _last_activity(task, actor, TaskActivity.Action.UNDO)
+        if last is not None and last.detail.endswith(f": {reason.strip()}"):
+            return task
+    decision.enforce()
+    policy.seen_unchanged(actor, task, seen, action="undone").enforce()
     undone = task.value or task.not_applicable_reason
     _reopen(task)
     _log(task, actor, TaskActivity.Action.UNDO, f"{undone}: {reason.strip()}")
     return task
+
+
+def _last_activity(task: Task, actor, action: str) -> TaskActivity | None:
+    """The last thing done to the task, if it was `action` by `actor` (under the task's row lock:
+    nothing is written meanwhile). A retry is told from a second request so: nothing happened to
+    the task since the caller's own first request did what it asks again."""
+    last = TaskActivity.objects.filter(task=task).order_by("-pk").first()
+    if last is not None and last.action == action and last.actor_id == actor.pk:
+        return last
+    return None
 
 
 def _reopen(task: Task) -> None:
@@ -1155,7 +1192,15 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     if len(reason) > 500:
         raise ValidationError({"reason": "At most 500 characters."})
     task = _locked(task)
-    policy.can_mark_not_applicable(actor, task).enforce()
+    decision = policy.can_mark_not_applicable(actor, task)
+    if (
+        getattr(decision, "error", None) is TaskConflict
+        and task.status == Task.Status.NOT_APPLICABLE
+        and task.not_applicable_reason == reason.strip()
+        and _last_activity(task, actor, TaskActivity.Action.NOT_APPLICABLE)
+    ):
+        return task  # a retry of this very person's marking, with the same reason: answered as it was
+    decision.enforce()
     task.status = Task.Status.NOT_APPLICABLE
     task.not_applicable_reason = reason.strip()
     task.save(update_fields=["status", "not_applicable_reason"])

@@ -237,13 +237,14 @@ RULES = {
     "task_release": Act("order", frozenset({"pharmacist", "coordinator"}), "release"),
     "task_complete": Act("weight", frozenset({"nurse"}), "complete", {"task-{pk}-value": "70"}),
     "task_not_applicable": Act("weight", frozenset({"nurse"}), "not_applicable", {"na-{pk}-reason": "Weighed"}),
-    "task_verify": Act("pump", frozenset({"nurse"}), "verify"),
-    "task_undo": Act("pump", frozenset({"nurse"}), "undo", {"undo-{pk}-reason": "Wrong pump"}),
+    # Undo, verify and reassign carry the task's state as the page drew it (`{version}`).
+    "task_verify": Act("pump", frozenset({"nurse"}), "verify", {"version": "{version}"}),
+    "task_undo": Act("pump", frozenset({"nurse"}), "undo", {"undo-{pk}-reason": "Wrong pump", "version": "{version}"}),
     "task_reassign": Act(
         "weight",
         frozenset({"coordinator"}),
         "reassign",
-        {"reassign-{pk}-assignee": "{nurse}", "reassign-{pk}-reason": "x"},
+        {"reassign-{pk}-assignee": "{nurse}", "reassign-{pk}-reason": "x", "version": "{version}"},
     ),
     # Handoffs: the sending side, the receiving side, the coordinator's review.
     "handoff_list": Own(),
@@ -343,8 +344,8 @@ RULES = {
     "api:task-release": ApiAct("order", frozenset({"pharmacist", "coordinator"}), "release"),
     "api:task-complete": ApiAct("weight", frozenset({"nurse"}), "complete", {"value": "70"}),
     "api:task-not-applicable": ApiAct("weight", frozenset({"nurse"}), "not_applicable", {"reason": "Weighed"}),
-    "api:task-verify": ApiAct("pump", frozenset({"nurse"}), "verify"),
-    "api:task-undo": ApiAct("pump", frozenset({"nurse"}), "undo", {"reason": "Wrong pump"}),
+    "api:task-verify": ApiAct("pump", frozenset({"nurse"}), "verify", {"version": "{version}"}),
+    "api:task-undo": ApiAct("pump", frozenset({"nurse"}), "undo", {"reason": "Wrong pump", "version": "{version}"}),
     "api:handoff-list": ApiRead(),
     "api:handoff-detail": OnHandoff("sent", SEES_HANDOFF),
     "api:handoff-send": OnHandoff("draft", SENDERS, "send"),
@@ -639,7 +640,7 @@ def test_the_matrix_holds(client, world, name, role, whose):
     # An action on a task or an event.
     obj = target[rule.target]
     pk = obj.pk
-    fill = {"nurse": users["nurse"].pk}
+    fill = {"nurse": users["nurse"].pk, "version": drawn_version(obj)}
     data = {key.format(pk=pk): value.format(**fill) for key, value in rule.data.items()}
     if "covers" in data:  # the keys of what the event page lists for the override to confirm
         data["covers"] = blockers_listed(obj)
@@ -653,6 +654,11 @@ def test_the_matrix_holds(client, world, name, role, whose):
     assert response.status_code in (200, 302)  # htmx partials answer 200, full-page forms redirect
     if whose == "own":  # the other team's patient is the outsider's own: the cast's roles apply here
         assert logged.filter(actor_id=user.pk).exists() == (role in rule.roles)
+
+
+def drawn_version(obj) -> str:
+    """A task's state as a page would draw it now (what undo, verify and reassign send back)."""
+    return type(obj).objects.get(pk=obj.pk).state_version if hasattr(obj, "state_version") else ""
 
 
 def api_headers(user) -> dict:
@@ -686,9 +692,12 @@ def walk_api(client, user, role, name, rule, target, whose):
         expected = 200 if not (rule.target and rule.patient_data) or sees(user, target["patient"]) else 404
         assert response.status_code == expected, (response.status_code, response.content[:300])
         return
-    pk = target[rule.target].pk
+    obj = target[rule.target]
+    pk = obj.pk
+    version = drawn_version(obj)
+    data = {key: value.format(version=version) if isinstance(value, str) else value for key, value in rule.data.items()}
     last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    response = client.post(reverse(name, args=[pk]), rule.data, content_type="application/json", **headers)
+    response = client.post(reverse(name, args=[pk]), data, content_type="application/json", **headers)
     logged = AuditEvent.objects.filter(id__gt=last, action=rule.audit)
     if not sees(user, target["patient"]):
         assert response.status_code == 404

@@ -180,6 +180,12 @@ class TaskOut(Record):
     assignee = Person(read_only=True, allow_null=True)
     completed_by = Person(read_only=True, allow_null=True)
     verified_by = Person(read_only=True, allow_null=True)
+    version = serializers.CharField(
+        source="state_version",
+        read_only=True,
+        help_text="The task's state as you read it (opaque; it changes with its status, answer, checks and "
+        "holder). `undo` and `verify` send it back: changed since, they are refused with a 409.",
+    )
 
     class Meta:
         model = Task
@@ -202,6 +208,7 @@ class TaskOut(Record):
             "verified_by",
             "verified_at",
             "not_applicable_reason",
+            "version",
         ]
         extra_kwargs = {
             "value": {
@@ -414,6 +421,22 @@ class Empty(Body):
 
 class Reason(Body):
     reason = serializers.CharField(max_length=REASON_MAX, allow_blank=True)
+
+
+SEEN_HELP = (
+    "The task's `version` as you read it (the list, the task, or the answer to your last action): "
+    "the action is on the answer you saw, never on one given since."
+)
+
+
+class SeenTask(Body):
+    """An action on the answer the caller saw: its `version` (TaskOut), checked by the service."""
+
+    version = serializers.CharField(source="seen", max_length=64, help_text=SEEN_HELP)
+
+
+class SeenReason(Reason):
+    version = serializers.CharField(source="seen", max_length=64, help_text=SEEN_HELP)
 
 
 class TaskAnswer(Body):

@@ -372,6 +372,28 @@ def _take(
     return handoff
 
 
+def _taken_already(
+    step: Step,
+    decide: Callable[..., Decision],
+    *,
+    handoff: Handoff,
+    actor,
+    recorded: Mapping[str, object] | None = None,
+) -> Handoff | None:
+    """The handoff, locked, when `step` is where it stands and this very person took it there, with
+    what this request asks (`recorded`: field → value, the reason, the synthesis, the visit's time):
+    a second click, or an API client retrying a request whose answer it lost. The service then
+    answers as the first request did, changing, notifying and logging nothing. Otherwise None, and
+    the step is taken (or refused: another person's step, or another answer, stays a conflict)."""
+    handoff = _locked(handoff)
+    if not step.by or handoff.status != step.target or getattr(handoff, f"{step.by}_id") != actor.pk:
+        return None
+    if not isinstance(decide(actor, handoff), policy.Conflict):  # refused for who they are now: said so
+        return None
+    same = all(getattr(handoff, name) == value for name, value in (recorded or {}).items())
+    return handoff if same else None
+
+
 # The bell's notifications that ask for a handoff's acknowledgement: its sending (_notify below), the
 # reminder at its deadline and that reminder's escalation (coordination/reminders/content.py).
 ASKS_TO_ACKNOWLEDGE = ("Handoff to acknowledge", "Handoff not acknowledged")
@@ -541,6 +563,9 @@ def handoff_send(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> 
     """Send a draft: the receiving unit sees the patient from now and must acknowledge within
     its unit's hours. Refused while the checklist has a required item open."""
     now = now or timezone.now()
+    done = _taken_already(SEND, policy.can_send, handoff=handoff, actor=actor)
+    if done is not None:
+        return done
 
     def work(handoff: Handoff) -> str:
         problems = send_blockers(handoff, now=now)
@@ -579,6 +604,9 @@ def handoff_cancel(*, handoff: Handoff, actor, reason: str, now: dt.datetime | N
     """Withdraw a handoff that has not been accepted; the receiving unit's window closes."""
     now = now or timezone.now()
     reason = _reason(reason, message="Say why the handoff is cancelled.")
+    done = _taken_already(CANCEL, policy.can_cancel, handoff=handoff, actor=actor, recorded={"cancel_reason": reason})
+    if done is not None:
+        return done
     was_sent = False
 
     def work(handoff: Handoff) -> str:
@@ -719,6 +747,9 @@ def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
 @transaction.atomic
 def handoff_acknowledge(*, handoff: Handoff, actor, now: dt.datetime | None = None) -> Handoff:
     """The receiver confirms receipt."""
+    done = _taken_already(ACKNOWLEDGE, policy.can_acknowledge, handoff=handoff, actor=actor)
+    if done is not None:
+        return done
     return _take(ACKNOWLEDGE, policy.can_acknowledge, handoff=handoff, actor=actor, now=now or timezone.now())
 
 
@@ -728,6 +759,9 @@ def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime 
     """The receiver takes over: their synthesis is recorded and the actions become their tasks."""
     now = now or timezone.now()
     synthesis = (synthesis or "").strip()
+    done = _taken_already(ACCEPT, policy.can_accept, handoff=handoff, actor=actor, recorded={"synthesis": synthesis})
+    if done is not None:
+        return done
     taken = 0
 
     def work(handoff: Handoff) -> str:
@@ -771,6 +805,9 @@ def handoff_return(*, handoff: Handoff, actor, reason: str, now: dt.datetime | N
     """The receiver sends it back with a reason; their window on the patient closes."""
     now = now or timezone.now()
     reason = _reason(reason, message="Say why you return the handoff: what is missing or wrong.")
+    done = _taken_already(RETURN, policy.can_return, handoff=handoff, actor=actor, recorded={"return_reason": reason})
+    if done is not None:
+        return done
 
     def work(handoff: Handoff) -> str:
         if handoff.access_grant_id:
@@ -797,6 +834,11 @@ def handoff_complete(
     """The first home visit is done: the handoff is complete. The receiving unit keeps seeing the
     patient while its actions are open, and `access_hours_after_completion()` hours after."""
     now = now or timezone.now()
+    # Retried with the visit's time it gave, or with none (then "now" was the first request's).
+    recorded = {"first_visit_at": first_visit_at} if first_visit_at else {}
+    done = _taken_already(COMPLETE, policy.can_complete, handoff=handoff, actor=actor, recorded=recorded)
+    if done is not None:
+        return done
     first_visit_at = first_visit_at or now
 
     def work(handoff: Handoff) -> str:

@@ -84,7 +84,8 @@ def test_verifying_and_overriding_are_logged_as_such(client, nurse, nurse2, onco
     client.force_login(nurse)
     client.post(reverse("task_complete", args=[pump.pk]), {f"task-{pump.pk}-value": "on"}, **HTMX)
     client.force_login(nurse2)
-    client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
+    pump.refresh_from_db()
+    client.post(reverse("task_verify", args=[pump.pk]), {"version": pump.state_version}, **HTMX)
     client.force_login(oncologist)
     data = {"reason": "Weight on paper, checked by the charge nurse.", "justification": "done_elsewhere"}
     client.post(reverse("event_override", args=[event.pk]), {**data, "confirm": "on", "covers": blockers_listed(event)})

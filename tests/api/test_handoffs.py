@@ -1,12 +1,17 @@
 """Handoffs through the API: a new draft, its steps, and their refusals in the pages' words."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Unit
-from coordination.handoffs.models import Handoff
+from accounts.models import AuditEvent, Unit
+from coordination.handoffs.models import Handoff, HandoffActivity
+from coordination.handoffs.policy import HandoffConflict
+from coordination.handoffs.services import handoff_return
+from coordination.models import Notification
 from patients.models import CareEvent
 
 from ..checklists.helpers import publish_template
@@ -149,22 +154,84 @@ def test_a_handoff_for_an_event_the_form_does_not_offer_is_refused_at_its_field(
     assert not Handoff.objects.exists()
 
 
-def test_the_receiving_nurse_acknowledges_then_a_second_acknowledgement_is_a_conflict(
+def step(client, name, handoff, user, body=None, *, secret: str = ""):
+    data = json.dumps(body) if body is not None else ""
+    url = reverse(f"api:handoff-{name}", args=[handoff.pk])
+    return client.post(url, data, content_type="application/json", **bearer(secret or token_for(user)))
+
+
+def counts() -> tuple[int, int, int]:
+    return AuditEvent.objects.count(), HandoffActivity.objects.count(), Notification.objects.count()
+
+
+def retried(client, name, handoff, user, body=None) -> dict:
+    """The step twice, the answer to the first lost: the retry answers as the first did, and
+    changes, tells and logs nothing more."""
+    secret = token_for(user)
+    first = step(client, name, handoff, user, body, secret=secret)
+    assert first.status_code == 200, first.content
+    before = counts()
+    again = step(client, name, handoff, user, body, secret=secret)
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json() and counts() == before
+    return first.json()
+
+
+def test_the_receiving_nurse_acknowledges_then_another_members_acknowledgement_is_a_conflict(
     client, case_manager, discharge, agency, nurse, nurse2
 ):
     from ..coordination.handoff_helpers import complete_checklist
 
     complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
     handoff = draft_handoff(discharge, case_manager, agency)
-    json = {"content_type": "application/json"}
-    sent = client.post(reverse("api:handoff-send", args=[handoff.pk]), **json, **bearer(token_for(case_manager)))
-    assert sent.status_code == 200, sent.content
+    assert retried(client, "send", handoff, case_manager)["status"] == "sent"
     homenurse = make_home_nurse(agency)
-    secret = token_for(homenurse)
-    url = reverse("api:handoff-acknowledge", args=[handoff.pk])
-    assert client.post(url, **json, **bearer(secret)).json()["status"] == "acknowledged"
-    again = client.post(url, **json, **bearer(secret))
-    assert again.status_code == 409 and again.json()["detail"]
+    assert retried(client, "acknowledge", handoff, homenurse)["status"] == "acknowledged"
+    again = step(client, "acknowledge", handoff, make_home_nurse(agency, username="homenurse2"))
+    assert again.status_code == 409 and again.json()["detail"].startswith("Already acknowledged by")
+
+
+def test_each_step_retried_by_whoever_took_it_with_the_same_words_answers_as_it_did(
+    client, case_manager, discharge, agency, nurse, nurse2
+):
+    from ..coordination.handoff_helpers import SYNTHESIS, complete_checklist, first_visit_done
+
+    complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
+    handoff = draft_handoff(discharge, case_manager, agency)
+    step(client, "send", handoff, case_manager)
+    homenurse = make_home_nurse(agency)
+    step(client, "acknowledge", handoff, homenurse)
+    assert retried(client, "accept", handoff, homenurse, {"synthesis": SYNTHESIS})["status"] == "accepted"
+    other = step(client, "accept", handoff, homenurse, {"synthesis": "Something else."})
+    assert other.status_code == 409 and other.json()["detail"].startswith("Already accepted by you")
+    first_visit_done(Handoff.objects.get(pk=handoff.pk), homenurse)
+    visit = {"first_visit_at": timezone.now().isoformat()}
+    assert retried(client, "complete", handoff, homenurse, visit)["status"] == "completed"
+    later = {"first_visit_at": (timezone.now() - dt.timedelta(minutes=30)).isoformat()}
+    assert step(client, "complete", handoff, homenurse, later).status_code == 409
+
+
+def test_a_return_and_a_cancellation_retried_answer_as_they_did_and_another_reason_is_a_conflict(
+    client, case_manager, discharge, agency, nurse, nurse2
+):
+    from ..coordination.handoff_helpers import complete_checklist
+
+    complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
+    handoff = draft_handoff(discharge, case_manager, agency)
+    step(client, "send", handoff, case_manager)
+    homenurse = make_home_nurse(agency)
+    # Returned, the handoff is no longer the receiving unit's to see (its window closed): an API
+    # retry is a 404 before it reaches the step. The service answers a retry as it did.
+    assert step(client, "return", handoff, homenurse, {"reason": "Pump not stated"}).status_code == 200
+    before = counts()
+    again = handoff_return(handoff=handoff, actor=homenurse, reason="Pump not stated")
+    assert again.status == Handoff.Status.RETURNED and counts() == before
+    with pytest.raises(HandoffConflict, match="Returned by you"):
+        handoff_return(handoff=handoff, actor=homenurse, reason="Line not stated")
+    assert Handoff.objects.get(pk=handoff.pk).return_reason == "Pump not stated"
+    assert retried(client, "cancel", handoff, case_manager, {"reason": "Discharge postponed"})["status"] == "cancelled"
+    assert step(client, "cancel", handoff, case_manager, {"reason": "Other"}).status_code == 409
+    assert step(client, "cancel", handoff, nurse, {"reason": "Discharge postponed"}).status_code == 409
 
 
 def test_the_sender_acknowledging_is_refused_with_the_policys_sentence(

@@ -186,27 +186,144 @@ def test_bad_input_is_a_clear_json_error_and_changes_nothing(client, nurse, task
     assert Task.objects.get(pk=tasks["weight"].pk).status == Task.Status.OPEN
 
 
+def read(client, task, secret) -> dict:
+    """The task as the caller reads it (its `version` among the rest)."""
+    response = client.get(reverse("api:task-detail", args=[task.pk]), **bearer(secret))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
 def test_verify_and_undo_follow_the_task_row(client, nurse, nurse2, tasks):
     pump = tasks["pump"]
     task_complete(task=pump, actor=nurse2, value=True)
     secret = token_for(nurse)
-    assert post(client, "verify", pump, secret).json()["verified_by"]["id"] == nurse.pk
-    missing = post(client, "undo", pump, secret, {"reason": ""})
+    seen = read(client, pump, secret)["version"]
+    verified = post(client, "verify", pump, secret, {"version": seen}).json()
+    assert verified["verified_by"]["id"] == nurse.pk
+    missing = post(client, "undo", pump, secret, {"reason": "", "version": verified["version"]})
     assert missing.status_code == 400 and missing.json()["errors"]["reason"] == ["Say why the completion is undone."]
-    assert post(client, "undo", pump, secret, {"reason": "Wrong pump"}).json()["status"] == "open"
+    undone = post(client, "undo", pump, secret, {"reason": "Wrong pump", "version": verified["version"]})
+    assert undone.json()["status"] == "open"
+
+
+@pytest.mark.parametrize("name", ["undo", "verify"])
+def test_undo_and_verify_without_the_version_read_are_refused_at_its_field(client, nurse, nurse2, tasks, name):
+    pump = tasks["pump"]
+    task_complete(task=pump, actor=nurse2, value=True)
+    body = {"reason": "Wrong pump"} if name == "undo" else {}
+    response = post(client, name, pump, token_for(nurse), body)
+    assert response.status_code == 400 and "version" in response.json()["errors"]
+    pump.refresh_from_db()
+    assert pump.status == Task.Status.DONE and pump.verified_by is None
+
+
+def test_an_undo_of_an_answer_given_since_it_was_read_is_a_conflict_that_says_what_it_is_now(
+    client, nurse, nurse2, tasks
+):
+    """Nurse A reads the weight done by B (70 kg); B undoes it and answers 75 kg. A's undo, meant
+    for the 70 she saw, reopened B's 75, which she never saw."""
+    weight = tasks["weight"]
+    task_complete(task=weight, actor=nurse2, value="70")
+    secret = token_for(nurse)
+    seen = read(client, weight, secret)["version"]
+    task_undo(task=weight, actor=nurse2, reason="Scale not zeroed")
+    task_complete(task=weight, actor=nurse2, value="75")
+    response = post(client, "undo", weight, secret, {"reason": "Typo", "version": seen})
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
+    detail = response.json()["detail"]
+    assert detail.startswith("This task changed since you saw it: it is now done by") and "(75 kg)" in detail
+    assert "Nothing was undone" in detail
+    weight.refresh_from_db()
+    assert weight.status == Task.Status.DONE and weight.value == "75 kg"
+
+
+def test_a_verification_of_a_completion_redone_since_it_was_read_is_a_conflict(client, nurse, nurse2, tasks):
+    """The double check is of the completion the verifier saw: one undone and done again since, even
+    with the same answer, is another completion, which nobody has checked."""
+    pump = tasks["pump"]
+    task_complete(task=pump, actor=nurse2, value=True)
+    secret = token_for(nurse)
+    seen = read(client, pump, secret)["version"]
+    task_undo(task=pump, actor=nurse2, reason="Line reprimed")
+    task_complete(task=pump, actor=nurse2, value=True)
+    response = post(client, "verify", pump, secret, {"version": seen})
+    assert response.status_code == 409 and "Nothing was verified" in response.json()["detail"]
+    pump.refresh_from_db()
+    assert pump.verified_by is None
 
 
 def test_a_client_retrying_its_verification_gets_the_task_as_it_verified_it(client, nurse, nurse2, tasks):
     pump = tasks["pump"]
     task_complete(task=pump, actor=nurse2, value=True)
     secret = token_for(nurse)
-    first = post(client, "verify", pump, secret)
+    seen = {"version": read(client, pump, secret)["version"]}
+    first = post(client, "verify", pump, secret, seen)
     assert first.status_code == 200, first.content
     before = AuditEvent.objects.count(), TaskActivity.objects.count()
-    again = post(client, "verify", pump, secret)
+    again = post(client, "verify", pump, secret, seen)
     assert again.status_code == 200, again.content
     assert again.json() == first.json()
     assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
+
+
+def _retried(client, name, task, secret, body=None):
+    """The action twice, the answer to the first lost: the retry answers as the first did, and
+    changes and logs nothing more."""
+    first = post(client, name, task, secret, body)
+    assert first.status_code == 200, first.content
+    before = AuditEvent.objects.count(), TaskActivity.objects.count()
+    again = post(client, name, task, secret, body)
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert (AuditEvent.objects.count(), TaskActivity.objects.count()) == before
+    return first.json()
+
+
+def test_a_client_retrying_its_undo_gets_the_task_as_it_reopened_it(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    task_complete(task=weight, actor=nurse, value="70")
+    secret = token_for(nurse)
+    body = {"reason": "Scale not zeroed", "version": read(client, weight, secret)["version"]}
+    assert _retried(client, "undo", weight, secret, body)["status"] == "open"
+    # Another reason is another undo, of a task that is open: refused.
+    other = post(client, "undo", weight, secret, {**body, "reason": "Typo"})
+    assert other.status_code == 409
+    # So is the same request from another caller: it was not theirs.
+    assert post(client, "undo", weight, token_for(nurse2), body).status_code == 409
+
+
+def test_a_client_retrying_its_marking_not_applicable_gets_the_task_as_it_marked_it(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    secret = token_for(nurse)
+    body = {"reason": "Weighed yesterday"}
+    assert _retried(client, "not-applicable", weight, secret, body)["status"] == "not_applicable"
+    assert post(client, "not-applicable", weight, secret, {"reason": "Other"}).status_code == 409
+    assert post(client, "not-applicable", weight, token_for(nurse2), body).status_code == 409
+    assert Task.objects.get(pk=weight.pk).not_applicable_reason == "Weighed yesterday"
+
+
+def test_a_client_retrying_its_release_gets_the_task_as_it_released_it(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    task_claim(task=weight, actor=nurse)
+    secret = token_for(nurse)
+    assert _retried(client, "release", weight, secret)["assignee"] is None
+    # Claimed by a colleague since: no longer a retry of anything, and not the nurse's to release.
+    task_claim(task=weight, actor=nurse2)
+    assert post(client, "release", weight, secret).status_code == 403
+    assert Task.objects.get(pk=weight.pk).assignee == nurse2
+
+
+def test_a_release_retried_by_another_than_who_released_it_stays_a_conflict(client, nurse, nurse2, tasks):
+    weight = tasks["weight"]
+    task_claim(task=weight, actor=nurse)
+    assert post(client, "release", weight, token_for(nurse)).status_code == 200
+    assert post(client, "release", weight, token_for(nurse2)).status_code in (403, 409)
+
+
+def test_a_client_retrying_its_claim_gets_the_task_as_it_claimed_it(client, nurse, nurse2, tasks):
+    secret = token_for(nurse)
+    assert _retried(client, "claim", tasks["weight"], secret)["assignee"]["id"] == nurse.pk
+    assert post(client, "claim", tasks["weight"], token_for(nurse2)).status_code == 409
 
 
 def test_release_and_not_applicable(client, nurse, tasks):

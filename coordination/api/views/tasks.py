@@ -42,7 +42,17 @@ class TaskViewSet(PatientData):
         argument="task",
         summary="Mark the task not applicable, with the reason.",
     )
-    verify = act("verify", services.task_verify, argument="task", summary="Verify a colleague's completion.")
+    verify = act(
+        "verify",
+        services.task_verify,
+        serializers.SeenTask,
+        argument="task",
+        summary="Verify the colleague's completion you read (its `version`).",
+    )
     undo = act(
-        "undo", services.task_undo, serializers.Reason, argument="task", summary="Reopen a done task, with the reason."
+        "undo",
+        services.task_undo,
+        serializers.SeenReason,
+        argument="task",
+        summary="Reopen the done task you read (its `version`), with the reason.",
     )

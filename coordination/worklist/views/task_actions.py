@@ -90,13 +90,19 @@ def task_complete(request, pk):
     return _act(request, task, run, form=form, slot="complete_form")
 
 
-def _with_reason(request, pk, make_form, slot: str, service, notice: str):
+def _seen(request) -> str:
+    """The task's state as the page drew it (`Task.state_version`, a hidden field of the row's
+    form): a form without it (a page drawn before it was) is refused as one drawn long ago."""
+    return request.POST.get("version", "")
+
+
+def _with_reason(request, pk, make_form, slot: str, service, notice: str, **extra):
     """An action that needs a reason: the reason's message shows at its field when it is missing."""
     task = get_task_for_user(request.user, pk)
     form = make_form(task, request.POST)
 
     def run():
-        service(task=task, actor=request.user, reason=form.cleaned_data["reason"])
+        service(task=task, actor=request.user, reason=form.cleaned_data["reason"], **extra)
         return notice
 
     return _act(request, task, run, form=form, slot=slot)
@@ -111,13 +117,14 @@ def task_not_applicable(request, pk):
 
 @require_POST
 def task_undo(request, pk):
-    return _with_reason(request, pk, undo_form, "undo_form", services.task_undo, "Reopened.")
+    return _with_reason(request, pk, undo_form, "undo_form", services.task_undo, "Reopened.", seen=_seen(request))
 
 
 @require_POST
 def task_verify(request, pk):
     task = get_task_for_user(request.user, pk)
-    return _act(request, task, calling(services.task_verify, "Verified.", task=task, actor=request.user))
+    verify = calling(services.task_verify, "Verified.", task=task, actor=request.user, seen=_seen(request))
+    return _act(request, task, verify)
 
 
 @require_http_methods(["GET", "POST"])
@@ -144,7 +151,9 @@ def task_reassign(request, pk):
                 "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())
             )
         data = form.cleaned_data
-        services.task_reassign(task=task, assignee=data["assignee"], reason=data["reason"], actor=request.user)
+        services.task_reassign(
+            task=task, assignee=data["assignee"], reason=data["reason"], actor=request.user, seen=_seen(request)
+        )
         return f"Given to {data['assignee']}."
 
     return _act(request, task, run)

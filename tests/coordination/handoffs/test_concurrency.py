@@ -81,8 +81,10 @@ def test_a_double_click_on_send_sends_once_and_opens_one_grant(handoff, case_man
         lambda: svc.handoff_send(handoff=handoff, actor=case_manager),
         lambda: svc.handoff_send(handoff=handoff, actor=case_manager),
     )
-    _, (conflict,) = one_winner(outcomes)
-    assert "Already sent by you" in str(conflict)
+    # The second click waits for the first, finds the handoff sent by the same person and is
+    # answered as the first was (a retry), sending nothing more.
+    assert all(isinstance(outcome, Handoff) for outcome in outcomes), outcomes
+    assert {outcome.status for outcome in outcomes} == {"sent"}
     assert AccessGrant.objects.filter(patient=handoff.patient).count() == 1
     assert HandoffActivity.objects.filter(handoff=handoff, action="send").count() == 1
 

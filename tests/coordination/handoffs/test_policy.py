@@ -45,14 +45,28 @@ class Rollback(Exception):
     pass
 
 
-def accepted_by_the_service(call) -> bool:
-    """Whether the service takes the step (then undone); a refusal of the person or of the moment is False."""
+def _trace(handoff: Handoff) -> tuple:
+    """What a step leaves behind: the handoff's row, its actions, comments and history."""
+    return (
+        Handoff.objects.filter(pk=handoff.pk).values().get(),
+        list(handoff.actions.order_by("pk").values()),
+        handoff.comments.count(),
+        handoff.activities.count(),
+    )
+
+
+def accepted_by_the_service(call, handoff: Handoff) -> bool:
+    """Whether the service takes the step (then undone); a refusal of the person or of the moment is
+    False, and so is a step answered as a retry of the caller's own (nothing changes: the page does
+    not offer it again, the service answers a second click as the first)."""
+    before = _trace(handoff)
     try:
         with transaction.atomic():
             call()
+            acted = _trace(handoff) != before
             raise Rollback
     except Rollback:
-        return True
+        return acted
     except (PermissionDenied, HandoffConflict):
         return False
 
@@ -84,11 +98,11 @@ def assert_offers_match_the_services(handoff: Handoff, cast) -> None:
         page = Handoff.objects.get(pk=handoff.pk)
         offers = policy.handoff_offers(user, page)
         for name, call in CALLS.items():
-            accepted = accepted_by_the_service(lambda: call(page, user, cast["agency"]))  # noqa: B023
+            accepted = accepted_by_the_service(lambda: call(page, user, cast["agency"]), page)  # noqa: B023
             assert bool(offers[name]) == accepted, f"{who} {name} on a {page.status} handoff"
         for action in page.actions.all():
             offered = policy.can_mark_action_done(user, action)
-            accepted = accepted_by_the_service(lambda: svc.handoff_action_complete(action=action, actor=user))  # noqa: B023
+            accepted = accepted_by_the_service(lambda: svc.handoff_action_complete(action=action, actor=user), page)  # noqa: B023
             assert bool(offered) == accepted, f"{who} marks {action} done on a {page.status} handoff"
 
 

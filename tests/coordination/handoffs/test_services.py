@@ -581,13 +581,18 @@ def test_completion_waits_for_the_first_home_visit_and_is_recorded_by_a_nurse(
         assert svc.handoff_complete(handoff=handoff, actor=home_nurse).status == S.COMPLETED
 
 
-def test_a_second_click_is_told_what_happened(handoff, case_manager, home_nurse):
+def test_a_second_click_is_answered_as_the_first_and_anothers_is_told_what_happened(
+    handoff, case_manager, nurse, home_nurse, agency
+):
     svc.handoff_send(handoff=handoff, actor=case_manager)
-    with pytest.raises(HandoffConflict, match="Already sent by you"):
-        svc.handoff_send(handoff=handoff, actor=case_manager)
+    assert svc.handoff_send(handoff=handoff, actor=case_manager).status == S.SENT  # a retry: nothing more
+    with pytest.raises(HandoffConflict, match=f"Already sent by {case_manager}"):
+        svc.handoff_send(handoff=handoff, actor=nurse)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
-    with pytest.raises(HandoffConflict, match="Already acknowledged by you at"):
-        svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
+    assert svc.handoff_acknowledge(handoff=handoff, actor=home_nurse).status == S.ACKNOWLEDGED
+    with pytest.raises(HandoffConflict, match=f"Already acknowledged by {home_nurse} at"):
+        svc.handoff_acknowledge(handoff=handoff, actor=make_home_nurse(agency, "homenurse2"))
+    assert handoff.activities.filter(action__in=["send", "acknowledge"]).count() == 2
 
 
 def test_an_accepted_handoff_can_no_longer_be_cancelled_or_returned(handoff, case_manager, home_nurse):

@@ -137,11 +137,19 @@ def make_machine(cast):
                     handoff=handoff, content=content(cast["ward"]), actor=actor
                 ),
             }
+            before = self._trace()
             try:
                 calls[step]()
             except REFUSALS:
                 return False
-            return True
+            # A step the same person took already is answered as it was (a second click, a retried
+            # request): it succeeds in nothing, and leaves no trace.
+            return self._trace() != before
+
+        def _trace(self) -> tuple:
+            handoff = Handoff.objects.get(pk=self.handoff.pk)
+            actions = list(handoff.actions.order_by("pk").values_list("status", flat=True))
+            return handoff.status, handoff.updated_at, actions, handoff.activities.count()
 
         @rule(step=st.sampled_from(STEPS), who=st.sampled_from(sorted(PEOPLE)))
         def act(self, step, who):

@@ -154,7 +154,9 @@ def test_a_second_nurse_verifies_the_pump_double_check(client, nurse, nurse2, ev
     task_complete(task=pump, actor=nurse, value="on")
     client.force_login(nurse2)
     assert "Verify" in client.get(reverse("home")).content.decode()
-    response = client.post(reverse("task_verify", args=[pump.pk]), **HTMX)
+    response = client.post(
+        reverse("task_verify", args=[pump.pk]), {"version": Task.objects.get(pk=pump.pk).state_version}, **HTMX
+    )
     assert "Verified by" in response.content.decode()
     pump.refresh_from_db()
     assert pump.verified_by == nurse2
@@ -178,7 +180,7 @@ def test_the_event_turns_ready_when_every_role_is_done(client, nurse, nurse2, ph
     pump = task(event, "Pump programmed and locked")
     task_complete(task=pump, actor=nurse, value="on")
     client.force_login(nurse2)
-    client.post(reverse("task_verify", args=[pump.pk]))
+    client.post(reverse("task_verify", args=[pump.pk]), {"version": Task.objects.get(pk=pump.pk).state_version})
     task_complete(task=task(event, "Order verified"), actor=pharmacist, value="on")
     task_complete(task=task(event, "Clear to start"), actor=oncologist, value="attested")
     body = client.get(reverse("patient_detail", args=[event.patient_id])).content.decode()
@@ -299,7 +301,7 @@ def test_the_coordinator_reassigns_an_overdue_task_from_the_board(client, coordi
     weight = task(event, "Weight")
     verified_login(client, coordinator)
     data = {f"reassign-{weight.pk}-assignee": nurse2.pk, f"reassign-{weight.pk}-reason": "Nora is off sick"}
-    client.post(reverse("task_reassign", args=[weight.pk]), data)
+    client.post(reverse("task_reassign", args=[weight.pk]), {**data, "version": weight.state_version})
     weight.refresh_from_db()
     assert weight.assignee == nurse2
 

@@ -8,6 +8,7 @@ from itertools import pairwise
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Role, Unit, User
@@ -351,14 +352,18 @@ def _let_see(alert: ToxicityAlert, recipients: list[int], now: dt.datetime) -> N
     alert.access_grants.add(*grants)
 
 
-def _end_on_call_access(alert: ToxicityAlert, *, taken_by, now: dt.datetime) -> None:
+def _end_on_call_access(alert: ToxicityAlert, *, now: dt.datetime) -> None:
     """The alert is taken: its grants end, ON_CALL_FOLLOW_UP later for whoever took it, at once for
-    the others, unless another open alert of the patient still needs the grant."""
+    the others, unless another open alert of the patient still needs the grant. A grant kept open
+    by another alert keeps, when that one is taken, the day of whoever took an earlier one of its
+    alerts (counted from when they took it), rather than ending at once."""
     needed = ToxicityAlert.access_grants.through.objects.filter(toxicityalert__acknowledged_at__isnull=True).exclude(
         toxicityalert=alert
     )
     for grant in alert.access_grants.filter(revoked_at__isnull=True).exclude(pk__in=needed.values("accessgrant_id")):
-        follow_up = now + ON_CALL_FOLLOW_UP if grant.user_id == taken_by.pk else None
+        taken = ToxicityAlert.objects.filter(access_grants=grant, acknowledged_by_id=grant.user_id)
+        taken_at = taken.aggregate(last=Max("acknowledged_at"))["last"]
+        follow_up = taken_at + ON_CALL_FOLLOW_UP if taken_at and taken_at + ON_CALL_FOLLOW_UP > now else None
         access_grant_close(grant=grant, ends_at=follow_up, now=now)
 
 
@@ -441,7 +446,7 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
     alert.escalate_at = None
     alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note", "escalate_at"])
     alert_notifications(alert).filter(read_at__isnull=True).update(read_at=alert.acknowledged_at)
-    _end_on_call_access(alert, taken_by=actor, now=alert.acknowledged_at)
+    _end_on_call_access(alert, now=alert.acknowledged_at)
     return alert
 
 

@@ -8,6 +8,7 @@ from itertools import pairwise
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Role, Unit, User
@@ -337,7 +338,10 @@ def _let_see(alert: ToxicityAlert, recipients: list[int], now: dt.datetime) -> N
         patient_id=alert.patient_id, user_id__in=recipients, revoked_at__isnull=True, ends_at__isnull=True
     ).filter(starts_at__lte=now)
     alerts_grants = ToxicityAlert.access_grants.through.objects.values("accessgrant_id")
-    shared = list(open_ended.filter(pk__in=alerts_grants))
+    # Locked, in one order, as `_end_on_call_access` locks them before it decides: a grant that an
+    # acknowledgement is ending meanwhile is read once it has (then no longer open-ended: a new one
+    # is opened), and one shared here is seen as needed by the acknowledgement that waits for it.
+    shared = list(open_ended.filter(pk__in=alerts_grants).select_for_update().order_by("pk"))
     # Someone who sees the patient by an open-ended grant of another kind needs none of the alert's.
     covered = {grant.user_id for grant in shared} | set(open_ended.values_list("user_id", flat=True))
     grants = shared
@@ -351,14 +355,30 @@ def _let_see(alert: ToxicityAlert, recipients: list[int], now: dt.datetime) -> N
     alert.access_grants.add(*grants)
 
 
-def _end_on_call_access(alert: ToxicityAlert, *, taken_by, now: dt.datetime) -> None:
+def _end_on_call_access(alert: ToxicityAlert, *, now: dt.datetime) -> None:
     """The alert is taken: its grants end, ON_CALL_FOLLOW_UP later for whoever took it, at once for
-    the others, unless another open alert of the patient still needs the grant."""
-    needed = ToxicityAlert.access_grants.through.objects.filter(toxicityalert__acknowledged_at__isnull=True).exclude(
-        toxicityalert=alert
+    the others, unless another open alert of the patient still needs the grant. A grant kept open
+    by another alert keeps, when that one is taken, the day of whoever took an earlier one of its
+    alerts (counted from when they took it), rather than ending at once."""
+    # The grants are locked before the other alerts are read: two alerts of the patient taken at once
+    # (or one raised that shares the grant) decide one after the other, each seeing what the other
+    # committed, rather than each leaving the grant to the other, open for good.
+    grants = list(
+        AccessGrant.objects.select_for_update()
+        .filter(pk__in=alert.access_grants.values("pk"), revoked_at__isnull=True)
+        .order_by("pk")
     )
-    for grant in alert.access_grants.filter(revoked_at__isnull=True).exclude(pk__in=needed.values("accessgrant_id")):
-        follow_up = now + ON_CALL_FOLLOW_UP if grant.user_id == taken_by.pk else None
+    needed = set(
+        ToxicityAlert.access_grants.through.objects.filter(
+            accessgrant__in=[grant.pk for grant in grants], toxicityalert__acknowledged_at__isnull=True
+        )
+        .exclude(toxicityalert=alert)
+        .values_list("accessgrant_id", flat=True)
+    )
+    for grant in (grant for grant in grants if grant.pk not in needed):
+        taken = ToxicityAlert.objects.filter(access_grants=grant, acknowledged_by_id=grant.user_id)
+        taken_at = taken.aggregate(last=Max("acknowledged_at"))["last"]
+        follow_up = taken_at + ON_CALL_FOLLOW_UP if taken_at and taken_at + ON_CALL_FOLLOW_UP > now else None
         access_grant_close(grant=grant, ends_at=follow_up, now=now)
 
 
@@ -441,7 +461,7 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
     alert.escalate_at = None
     alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note", "escalate_at"])
     alert_notifications(alert).filter(read_at__isnull=True).update(read_at=alert.acknowledged_at)
-    _end_on_call_access(alert, taken_by=actor, now=alert.acknowledged_at)
+    _end_on_call_access(alert, now=alert.acknowledged_at)
     return alert
 
 

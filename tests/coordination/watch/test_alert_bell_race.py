@@ -64,3 +64,44 @@ def test_an_acknowledgement_while_the_bell_rings_leaves_no_notification_unread(
     assert not any(thread.is_alive() for thread in threads) and not errors, errors
     assert {n.recipient for n in Notification.objects.all()} == {first, coordinator}
     assert not Notification.objects.filter(read_at__isnull=True).exists()
+
+
+def test_two_alerts_taken_at_once_leave_no_on_call_grant_open_for_good(patient, nurse, oncologist, roster, monkeypatch):
+    """Two open alerts of the patient shared the on-call oncologist's grant. Taken at the same moment
+    (the on-call oncologist the first, the patient's own oncologist the second), each saw the other
+    still open and left the grant to it: the grant never ended, and the oncologist of another team
+    kept the patient's record for good."""
+    from coordination.watch import services
+    from coordination.watch.services import Signal, alert_raise
+
+    from ...checklists.test_refresh_races import wait_for_a_lock_waiter
+    from ...database_helpers import race
+
+    first, _ = roster
+    one = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    two = alert_raise(patient=patient, signal=Signal("Home check red flags: fever"), actor=nurse, now=test_alerts.NIGHT)
+    grant = first.access_grants.get()
+    assert set(one.access_grants.all()) == set(two.access_grants.all()) == {grant}
+    decided = threading.Event()
+    end = services._end_on_call_access
+
+    def end_then_wait(alert, **kwargs):
+        end(alert, **kwargs)
+        if alert.pk == two.pk:
+            decided.set()
+            wait_for_a_lock_waiter()  # the other acknowledgement has decided too, or waits for this one
+
+    monkeypatch.setattr(services, "_end_on_call_access", end_then_wait)
+
+    def take_two():
+        return alert_acknowledge(alert=two, actor=oncologist, now=test_alerts.NIGHT)
+
+    def take_one():
+        assert decided.wait(timeout=10)
+        return alert_acknowledge(alert=one, actor=first, now=test_alerts.NIGHT)
+
+    outcomes = race(take_two, take_one)
+    assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+    grant.refresh_from_db()
+    # Whoever took the first follows it up for a day; then the grant ends.
+    assert grant.ends_at == test_alerts.NIGHT + services.ON_CALL_FOLLOW_UP

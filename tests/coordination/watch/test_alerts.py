@@ -302,6 +302,26 @@ def test_the_on_call_access_stays_while_another_open_alert_of_the_patient_needs_
     assert not _sees(first, patient)
 
 
+def test_the_follow_up_day_of_whoever_took_an_alert_outlasts_another_alerts_taking_by_someone_else(
+    patient, nurse, oncologist, roster, time_machine
+):
+    """The on-call oncologist took the first alert while a second one of the patient was open, so
+    the grant stayed; the patient's own oncologist took the second an hour later, and the grant
+    was revoked at once: the one who took the first lost their day to follow it up."""
+    from coordination.watch.services import Signal, alert_raise
+
+    first, _ = roster
+    one = assess(patient, nurse, ice_orientation=1, ice_naming=2).alerts.get()
+    two = alert_raise(patient=patient, signal=Signal("Home check red flags: fever"), actor=nurse, now=NIGHT)
+    alert_acknowledge(alert=one, actor=first, now=NIGHT)
+    time_machine.move_to(NIGHT + dt.timedelta(hours=1), tick=False)
+    alert_acknowledge(alert=two, actor=oncologist, now=NIGHT + dt.timedelta(hours=1))
+    time_machine.move_to(NIGHT + dt.timedelta(hours=2), tick=False)
+    assert _sees(first, patient)  # their day after taking the first alert
+    time_machine.move_to(NIGHT + dt.timedelta(hours=24), tick=False)
+    assert not _sees(first, patient)
+
+
 def test_the_alert_says_who_records_what_it_asks_when_the_reader_may_not(client, patient, nurse, oncologist, roster):
     """The on-call oncologist of another team opens an alert asking for a stop for good: no button
     for them, and the page says whose decision it is, rather than nothing."""

@@ -5,7 +5,6 @@ in a URL carries no patient information). Every export is itself written to the 
 """
 
 import json
-from dataclasses import dataclass
 
 import django_filters
 from django import forms
@@ -17,6 +16,7 @@ from .audit import audit_record, logs_read, shows
 from .csv_export import csv_response
 from .filters import PeriodFilterSet, period_filters
 from .models import AuditEvent, User, audit_action_choices
+from .paging import page_of
 from .permissions import READ_AUDIT_LOG, ability_required
 
 PAGE_SIZE = 100
@@ -101,80 +101,21 @@ def _filters_asked(filterset: AuditFilter) -> dict[str, str]:
     return {key: str(value) for key, value in filterset.form.cleaned_data.items() if value}
 
 
-@dataclass
-class LogPage:
-    """One page of the log, newest first, found from a row id (keyset paging): `newer` and `older`
-    are the ids that the "Newer" and "Older" links go on from, or None at either end. Neither
-    counts the rows nor skips them with OFFSET, which on a log of millions of rows cost seconds a
-    page (docs/performance.md, "The audit log's pages")."""
-
-    rows: list[AuditEvent]
-    newer: int | None = None
-    older: int | None = None
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def whole(self) -> bool:
-        """Every matching row is on this page, so its length is their number."""
-        return self.newer is None and self.older is None
-
-
-# The links go on from the last row shown ("Older": rows below it) or the first ("Newer": rows
-# above it), so a row written meanwhile, each read of a page included, never shifts a page.
-BEFORE, AFTER = "before", "after"
-
-
-def _cursor(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
-
-
-def log_page(events, *, before: int | None = None, after: int | None = None) -> LogPage:
-    """The page of `events` below row `before`, or above row `after`, or the newest: one query,
-    PAGE_SIZE + 1 rows by the primary key's index, the extra row telling whether more follow."""
-    if before is not None:
-        rows = list(events.filter(id__lt=before).order_by("-id")[: PAGE_SIZE + 1])
-        more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-        return LogPage(rows, newer=rows[0].pk if rows else before - 1, older=rows[-1].pk if more else None)
-    if after is not None:
-        rows = list(events.filter(id__gt=after).order_by("id")[: PAGE_SIZE + 1])
-        if len(rows) > PAGE_SIZE:
-            rows = rows[:PAGE_SIZE][::-1]
-            return LogPage(rows, newer=rows[0].pk, older=rows[-1].pk)
-        # Fewer than a page above: that is the top of the log, shown as the newest page is.
-    rows = list(events.order_by("-id")[: PAGE_SIZE + 1])
-    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-    return LogPage(rows, older=rows[-1].pk if more else None)
-
-
 @ability_required(READ_AUDIT_LOG)
 @logs_read("accounts.auditevent")
 def audit_log(request):
     filterset = _filtered(request)
     valid = filterset.is_valid()
     events = filterset.qs if valid else AuditEvent.objects.none()
-    before, after = _cursor(request, BEFORE), _cursor(request, AFTER)
-    page = log_page(events, before=before, after=None if before is not None else after)
+    # Read from a row id, never counted nor skipped to (accounts.paging): a page of a million-row
+    # log costs what the first does.
+    page, read_from = page_of(request, events, size=PAGE_SIZE)
     for event in page:
         event.shown_detail = detail_text(shown_detail(event))
     # The log says what a patient's record went through and who looked: reading it is a read too.
     shown = sorted({event.patient_id for event in page if event.patient_id is not None})
-    cursor = {BEFORE: before} if before is not None else {AFTER: after} if after is not None else {}
-    shows(request, filters=_filters_asked(filterset) if valid else {}, **cursor, patients=shown)
-    query = request.GET.copy()
-    for name in (BEFORE, AFTER, "page", "upto"):  # page and upto: links of the paged version
-        query.pop(name, None)
-    context = {"filter": filterset, "page": page, "query": query.urlencode()}
-    for name, cursor_name, row in (("newer_query", AFTER, page.newer), ("older_query", BEFORE, page.older)):
-        if row is not None:
-            link = query.copy()
-            link[cursor_name] = str(row)
-            context[name] = link.urlencode()
+    shows(request, filters=_filters_asked(filterset) if valid else {}, **read_from, patients=shown)
+    context = {"filter": filterset, "page": page, "query": page.links["query"]}
     return render(request, "accounts/audit_log.html", context)
 
 

@@ -1,4 +1,4 @@
-"""The audit log's pages on a long log: keyset paging (accounts.audit_report.log_page) against the
+"""The audit log's pages on a long log: keyset paging (accounts.paging.keyset_page) against the
 COUNT(*) and OFFSET of a Paginator, which the page used before (docs/performance.md, "The audit
 log's pages").
 
@@ -51,8 +51,9 @@ def main(argv: list[str]) -> None:
     from django.core.paginator import Paginator
     from django.http import QueryDict
 
-    from accounts.audit_report import PAGE_SIZE, AuditFilter, log_page
+    from accounts.audit_report import PAGE_SIZE, AuditFilter
     from accounts.models import AuditEvent
+    from accounts.paging import keyset_page
 
     if args.fill:
         _fill(args.fill)
@@ -67,7 +68,7 @@ def main(argv: list[str]) -> None:
             # The row just above the page: where an "Older" link would go on from.
             before = ids[(number - 1) * PAGE_SIZE - 1] if number > 1 else None
             old = _ms(lambda events=events, number=number: list(Paginator(events, PAGE_SIZE).get_page(number)))
-            new = _ms(lambda events=events, before=before: list(log_page(events, before=before)))
+            new = _ms(lambda events=events, before=before: list(keyset_page(events, size=PAGE_SIZE, before=before)))
             print(
                 f"{filters or 'no filter':16} page {number:>5,}: OFFSET and COUNT {old:8.1f} ms   keyset {new:6.1f} ms"
             )

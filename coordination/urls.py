@@ -46,6 +46,7 @@ urlpatterns = [
     path("handoff-actions/<int:pk>/done/", handoff_actions.handoff_action_done, name="handoff_action_done"),
     # Reminders (coordination/reminders/): the ledger, one's settings, an event's reminders, snoozing.
     path("reminders/", reminders.reminder_ledger, name="reminder_ledger"),
+    path("reminders/summary/", reminders.reminder_ledger_summary, name="reminder_ledger_summary"),
     path("reminders/settings/", reminders.reminder_settings, name="reminder_settings"),
     path("events/<int:pk>/reminders/", reminders.event_reminders, name="event_reminders"),
     path("tasks/<int:pk>/snooze/", reminders.task_snooze_view, name="task_snooze"),

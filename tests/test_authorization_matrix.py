@@ -292,6 +292,7 @@ RULES = {
     # Reminders: the ledger (admins), one's own settings, an event's reminders, snoozing a task's
     # reminders (whoever does the task, or the unit's coordinator; logged as an update).
     "reminder_ledger": Page(READ_REMINDER_LEDGER),
+    "reminder_ledger_summary": Page(READ_REMINDER_LEDGER),
     # The toxicity watch's alerts (the patient's team sees them; the oncologist and the unit's
     # coordinator acknowledge) and the roster (the unit's coordinator).
     "alert_list": Own(),

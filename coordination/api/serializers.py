@@ -374,7 +374,7 @@ class RegimenOut(Record):
 class HandoffActionOut(Record):
     class Meta:
         model = HandoffAction
-        fields = ["id", "text", "role", "due_at", "status", "done_at"]
+        fields = ["id", "text", "role", "due_at", "purpose", "status", "done_at"]
 
 
 class HandoffOut(Record):
@@ -476,6 +476,14 @@ class HandoffActionIn(Body):
     text = serializers.CharField(max_length=ACTION_MAX)
     role = serializers.ChoiceField(choices=HandoffAction.ROLE_CHOICES)
     due_at = UTCDateTimeField()
+    purpose = serializers.ChoiceField(
+        choices=HandoffAction.Purpose.choices,
+        default=HandoffAction.Purpose.OTHER,
+        allow_blank=True,
+        help_text="What the action is for, when the tracker must know it: the first home visit (after the "
+        "discharge; the handoff is completed once it is done) or the first bag change at home (not before the "
+        'first visit); "" (left out) for any other. At most one action of each.',
+    )
 
 
 class HandoffIn(Body):

@@ -293,3 +293,76 @@ def test_completing_before_the_first_home_visit_is_a_conflict_that_says_so(
     assert response.status_code == 409
     assert response.json()["detail"].startswith("Mark “First home visit” done first")
     assert Handoff.objects.get(pk=handoff.pk).status == Handoff.Status.ACCEPTED
+
+
+def _action(text, role, due_at, purpose=None) -> dict:
+    action = {"text": text, "role": role, "due_at": due_at.isoformat()}
+    return action if purpose is None else {**action, "purpose": purpose}
+
+
+def test_a_drafts_actions_take_and_show_their_purpose(client, case_manager, discharge, agency):
+    left = discharge.planned_at
+    body = new_handoff(discharge, agency)
+    body["actions"] = [
+        _action("First home visit: pump and line check", "nurse", left + dt.timedelta(hours=20), "first_visit"),
+        _action("First bag change at home", "nurse", left + dt.timedelta(hours=24), "first_bag_change"),
+        _action("Call the caregiver", "case_manager", left + dt.timedelta(hours=2)),
+    ]
+    response = create(client, case_manager, body)
+    assert response.status_code == 201, response.content
+    shown = {action["text"]: action["purpose"] for action in response.json()["actions"]}
+    assert shown == {
+        "First home visit: pump and line check": "first_visit",
+        "First bag change at home": "first_bag_change",
+        "Call the caregiver": "",
+    }
+    handoff = Handoff.objects.get(pk=response.json()["id"])
+    assert handoff.first_visit_action().text == "First home visit: pump and line check"
+    fetched = client.get(reverse("api:handoff-detail", args=[handoff.pk]), **bearer(token_for(case_manager)))
+    assert {action["purpose"] for action in fetched.json()["actions"]} == {"first_visit", "first_bag_change", ""}
+
+
+@pytest.mark.parametrize(
+    "visit_hours, bag_hours, field, words",
+    [
+        # The first bag change at home before the first visit (the nurse checks the pump and line first).
+        (20, 4, "actions.1.due_at", "The first bag change at home comes after the first home visit"),
+        # The first home visit before the patient has left the ward.
+        (-3, 24, "actions.0.due_at", "The first home visit is at home, after the discharge"),
+    ],
+)
+def test_a_draft_out_of_the_clinical_order_at_home_is_refused_at_the_action(
+    client, case_manager, discharge, agency, visit_hours, bag_hours, field, words
+):
+    left = discharge.planned_at
+    body = new_handoff(discharge, agency)
+    body["actions"] = [
+        _action("First home visit", "nurse", left + dt.timedelta(hours=visit_hours), "first_visit"),
+        _action("First bag change at home", "nurse", left + dt.timedelta(hours=bag_hours), "first_bag_change"),
+    ]
+    response = create(client, case_manager, body)
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert list(errors) == [field] and errors[field][0].startswith(words), errors
+    assert not Handoff.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "purposes, field, message",
+    [
+        (["first_visit", "first_visit"], "actions.1.text", "Only one action is the first home visit."),
+        (["home_visit", ""], "actions.0.purpose", '"home_visit" is not a valid choice.'),
+    ],
+)
+def test_a_purpose_given_twice_or_unknown_is_refused_at_its_action(
+    client, case_manager, discharge, agency, purposes, field, message
+):
+    left = discharge.planned_at
+    body = new_handoff(discharge, agency)
+    body["actions"] = [
+        _action(f"Visit {n}", "nurse", left + dt.timedelta(hours=20 + n), purpose) for n, purpose in enumerate(purposes)
+    ]
+    response = create(client, case_manager, body)
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {field: [message]}
+    assert not Handoff.objects.exists()

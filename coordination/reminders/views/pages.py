@@ -4,13 +4,14 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import logs_read, shows
+from accounts.paging import page_of
 from accounts.permissions import ability_required, require
 from checklists.policy import TeamRoles
 from checklists.selectors import get_event_for_user, get_task_for_user
@@ -30,21 +31,37 @@ PAGE_SIZE = 100
 # --- the ledger -----------------------------------------------------------------------------------
 
 
+def _ledger_filtered(request) -> tuple[LedgerFilter, QuerySet[Reminder]]:
+    filterset = LedgerFilter(request.GET or None, queryset=Reminder.objects.all())
+    return filterset, filterset.qs if filterset.is_valid() or not request.GET else Reminder.objects.none()
+
+
 @ability_required(READ_REMINDER_LEDGER)
 def reminder_ledger(request):
-    """Every reminder: filter by kind, state, recipient and date; counts by state; the lag from
-    when each should have gone (its rule's time) to when it went."""
-    filterset = LedgerFilter(request.GET or None, queryset=Reminder.objects.all())
-    reminders = filterset.qs if filterset.is_valid() or not request.GET else Reminder.objects.none()
-    counts, lags = ledger_summary(reminders)
+    """Every reminder, newest first: filter by kind, state, recipient and date. A page is read
+    from a row id (accounts.paging), never counted nor skipped to with OFFSET: a hospital's ledger
+    holds millions of rows. The counts by state and the lag are asked separately
+    (`reminder_ledger_summary`), as counting them reads every matching row."""
+    filterset, reminders = _ledger_filtered(request)
     rows = ledger_rows(reminders)
     if wants_csv(request):
         return ledger_csv(request, rows)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"filter": filterset, "page": page, "query": query.urlencode(), "counts": counts, "lags": lags}
+    page, _ = page_of(request, rows, size=PAGE_SIZE)
+    context = {"filter": filterset, "page": page, "query": page.links["query"]}
     return render(request, "coordination/reminders/ledger.html", context)
+
+
+@ability_required(READ_REMINDER_LEDGER)
+def reminder_ledger_summary(request):
+    """The ledger's counts by state and the lag from when each reminder should have gone (its
+    rule's time) to when it went, under the ledger's filters: the panel that the ledger opens
+    (htmx), or a page of its own."""
+    filterset, reminders = _ledger_filtered(request)
+    counts, lags = ledger_summary(reminders)
+    query = request.GET.urlencode()
+    context = {"filter": filterset, "counts": counts, "lags": lags, "query": query}
+    template = "ledger_summary.html" if not request.htmx else "partials/ledger_summary.html"
+    return render(request, f"coordination/reminders/{template}", context)
 
 
 def ledger_csv(request, reminders):

@@ -9,6 +9,7 @@ code through a real worker and Redis.
 import csv
 import datetime as dt
 import io
+import re
 import uuid
 import zoneinfo
 
@@ -1002,8 +1003,11 @@ def test_the_ledger_counts_by_state_shows_the_lag_and_filters(client, admin_user
     Reminder.objects.filter(pk=ledger.first().pk).update(state=Reminder.State.FAILED, sent_at=None)
     with_unmistakable_names(cast["nurse"].care_teams.first().patient)  # the ledger must not name it
     verified_login(client, admin_user)
-    response = client.get(reverse("reminder_ledger"))
-    assert response.status_code == 200
+    ledger_page = client.get(reverse("reminder_ledger"))
+    # Counting reads every matching row: the ledger offers it, under its filters, rather than run it.
+    assert "counts" not in ledger_page.context and 'href="/reminders/summary/">Count them<' in ledger_page.text
+    response = client.get(reverse("reminder_ledger_summary"))
+    assert response.status_code == 200 and "Lag, 95th percentile" in response.text
     counts = response.context["counts"]
     assert counts["failed"] == 1 and counts["sent"] == ledger.count() - 1 and counts["pending"] == 0
     lags = sorted(r.sent_at - r.fire_at for r in Reminder.objects.filter(state=Reminder.State.SENT))
@@ -1017,10 +1021,17 @@ def test_the_ledger_counts_by_state_shows_the_lag_and_filters(client, admin_user
     only = client.get(reverse("reminder_ledger"), {"kind": "escalation", "recipient": "COORDINATOR"})
     assert {r.kind for r in only.context["page"]} == {"escalation"}
     assert {r.recipient.username for r in only.context["page"]} == {"coordinator"}
-    assert client.get(reverse("reminder_ledger"), {"state": "failed"}).context["page"].paginator.count == 1
+    failed = client.get(reverse("reminder_ledger"), {"state": "failed"})
+    assert len(failed.context["page"]) == 1 and "1 reminder." in failed.text
+    assert 'href="/reminders/summary/?state=failed">Count them<' in failed.text
+    summary = client.get(reverse("reminder_ledger_summary"), {"state": "failed"}, headers={"HX-Request": "true"})
+    assert summary.context["counts"]["failed"] == summary.context["counts"]["total"] == 1
+    assert "<html" not in summary.text  # the panel the ledger opens, not a page
     backwards = client.get(reverse("reminder_ledger"), {"start": "2026-03-05", "end": "2026-03-01"})
     assert "The end of the period comes before its start." in backwards.content.decode()
-    assert backwards.context["page"].paginator.count == 0
+    assert list(backwards.context["page"]) == []
+    backwards = client.get(reverse("reminder_ledger_summary"), {"start": "2026-03-05", "end": "2026-03-01"})
+    assert backwards.context["counts"]["total"] == 0
 
 
 def test_the_ledger_downloads_as_csv_under_its_filters_every_page_and_logs_the_export(client, admin_user, ledger):
@@ -1073,6 +1084,70 @@ def test_the_ledger_takes_as_many_queries_for_50_reminders_as_for_1(
             assert client.get(reverse("reminder_ledger") + query).status_code == 200
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def _many_reminders(event, cast, count: int) -> list[int]:
+    """`count` reminders about one task, half of them to the nurse: their ids, newest first."""
+    pump = task(event, "Pump programmed and locked")
+    made = Reminder.objects.bulk_create(
+        Reminder(
+            kind=Kind.OVERDUE,
+            target=f"task:{pump.pk}",
+            task=pump,
+            recipient=cast["nurse"] if n % 2 else cast["nurse2"],
+            due_at=pump.due_at + dt.timedelta(minutes=n),
+            fire_at=pump.due_at,
+            dispatch_after=pump.due_at,
+        )
+        for n in range(count)
+    )
+    return sorted((reminder.pk for reminder in made), reverse=True)
+
+
+def _link(page, name: str) -> str:
+    return re.search(rf'href="\?([^"]*)">{name}<', page.text)[1].replace("&amp;", "&")
+
+
+def test_no_page_of_the_ledger_counts_the_reminders_or_skips_rows_with_offset(client, admin_user, event, cast):
+    """A hospital writes millions of reminders: COUNT(*) and a deep OFFSET cost seconds a page.
+    Every page is read from a row id, PAGE_SIZE + 1 rows by the primary key."""
+    from coordination.reminders.views.pages import PAGE_SIZE
+
+    _many_reminders(event, cast, PAGE_SIZE * 2 + 1)
+    verified_login(client, admin_user)
+    url = reverse("reminder_ledger") + "?kind=overdue"
+    client.get(url)
+    statements = []
+    for _ in range(2):  # the newest page, then the next older one
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url)
+        statements += [query["sql"] for query in captured.captured_queries]
+        url = reverse("reminder_ledger") + "?" + _link(page, "Older")
+    reads = [sql for sql in statements if sql.startswith("SELECT") and 'FROM "coordination_reminder"' in sql]
+    assert reads and not [sql for sql in reads if "COUNT(" in sql.upper() or " OFFSET " in sql.upper()]
+    assert all(f"LIMIT {PAGE_SIZE + 1}" in sql for sql in reads), reads
+
+
+def test_the_ledger_pages_older_and_newer_keeping_its_filters(client, admin_user, event, cast):
+    from coordination.reminders.views.pages import PAGE_SIZE
+
+    ids = _many_reminders(event, cast, PAGE_SIZE * 4 + 10)
+    to_nurse = set(Reminder.objects.filter(recipient=cast["nurse"]).values_list("pk", flat=True))
+    verified_login(client, admin_user)
+    url = reverse("reminder_ledger")
+    first = client.get(url, {"recipient": cast["nurse"].username})
+    assert "Newer<" not in first.text and "on this page; older reminders below it" in first.text
+    second = client.get(f"{url}?{_link(first, 'Older')}")
+    third = client.get(f"{url}?{_link(second, 'Older')}")
+    assert f"recipient={cast['nurse'].username}" in _link(third, "Newer")
+    pages = [[r.pk for r in page.context["page"]] for page in (first, second, third)]
+    assert sum(pages, []) == [pk for pk in ids if pk in to_nurse]
+    assert [len(rows) for rows in pages] == [PAGE_SIZE, PAGE_SIZE, 5] and "Older<" not in third.text
+    back = client.get(f"{url}?{_link(third, 'Newer')}")
+    assert [r.pk for r in back.context["page"]] == pages[1]
+    # A short ledger is counted: it fits on one page.
+    few = client.get(url, {"recipient": "nobody-such"})
+    assert "0 reminders." in few.text and "No reminders match these filters." in few.text
 
 
 def test_a_person_chooses_email_and_a_digest_hour(client, cast):

@@ -1,0 +1,78 @@
+"""Pages of a long log shown newest first (the audit log, the reminder ledger), each read from a row
+id (keyset paging): "Older" goes on below the last row shown and "Newer" above the first, so a row
+written meanwhile never shifts a page. No page counts the rows nor skips them with OFFSET, which
+on a log of millions of rows cost seconds a page (docs/performance.md, "The audit log's pages").
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+# The links' parameters: the row id that a page goes on from, below it or above it.
+BEFORE, AFTER = "before", "after"
+
+
+@dataclass
+class KeysetPage:
+    """One page, newest first: `newer` and `older` are the ids that the "Newer" and "Older" links
+    go on from, or None at either end; `links` are those links' query strings (the filters kept)."""
+
+    rows: list
+    newer: int | None = None
+    older: int | None = None
+    links: dict[str, str] = field(default_factory=dict)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def whole(self) -> bool:
+        """Every matching row is on this page, so its length is their number."""
+        return self.newer is None and self.older is None
+
+
+def cursor(request, name: str) -> int | None:
+    """A row id from the query string, or None (a value that is not one is ignored)."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
+
+
+def keyset_page(rows: QuerySet, *, size: int, before: int | None = None, after: int | None = None) -> KeysetPage:
+    """The page of `rows` below row `before`, or above row `after`, or the newest: one query,
+    `size` + 1 rows by the primary key's index, the extra row telling whether more follow."""
+    if before is not None:
+        found = list(rows.filter(pk__lt=before).order_by("-pk")[: size + 1])
+        more, found = len(found) > size, found[:size]
+        return KeysetPage(found, newer=found[0].pk if found else before - 1, older=found[-1].pk if more else None)
+    if after is not None:
+        found = list(rows.filter(pk__gt=after).order_by("pk")[: size + 1])
+        if len(found) > size:
+            found = found[:size][::-1]
+            return KeysetPage(found, newer=found[0].pk, older=found[-1].pk)
+        # Fewer than a page above: that is the top, shown as the newest page is.
+    found = list(rows.order_by("-pk")[: size + 1])
+    more, found = len(found) > size, found[:size]
+    return KeysetPage(found, older=found[-1].pk if more else None)
+
+
+def page_of(request, rows: QuerySet, *, size: int) -> tuple[KeysetPage, dict[str, int]]:
+    """The page that the request asks for (`?before=` or `?after=`, else the newest), with its
+    links keeping the request's other parameters; and the cursor it was read from, for the log."""
+    before, after = cursor(request, BEFORE), cursor(request, AFTER)
+    if before is not None:
+        after = None
+    page = keyset_page(rows, size=size, before=before, after=after)
+    query = request.GET.copy()
+    for name in (BEFORE, AFTER, "page", "upto"):  # page and upto: links of the paged versions
+        query.pop(name, None)
+    page.links["query"] = query.urlencode()
+    for name, parameter, row in (("newer", AFTER, page.newer), ("older", BEFORE, page.older)):
+        if row is not None:
+            link = query.copy()
+            link[parameter] = str(row)
+            page.links[name] = link.urlencode()
+    read_from = {BEFORE: before} if before is not None else {AFTER: after} if after is not None else {}
+    return page, read_from

@@ -112,7 +112,8 @@ REVIEW_STATUS_ORDER = ["sent", "acknowledged", "accepted", "returned", "complete
 
 def handoff_review_queue(unit_id: int, *, now: dt.datetime, statuses=None, flagged_only: bool = False) -> list:
     """The handoffs sent by a unit, for its coordinator: overdue acknowledgements first, then by
-    status and age (oldest first). One query, whatever the number of rows."""
+    status and age (oldest first). A constant number of queries, whatever the number of rows
+    (with_relations)."""
     handoffs = with_relations(Handoff.objects.filter(from_unit_id=unit_id))
     if statuses:
         handoffs = handoffs.filter(status__in=statuses)

@@ -194,7 +194,7 @@ def test_the_receiving_nurse_acknowledges_then_another_members_acknowledgement_i
 def test_each_step_retried_by_whoever_took_it_with_the_same_words_answers_as_it_did(
     client, case_manager, discharge, agency, nurse, nurse2
 ):
-    from ..coordination.handoff_helpers import SYNTHESIS, complete_checklist, first_visit_done
+    from ..coordination.handoff_helpers import SYNTHESIS, at_home, complete_checklist, first_visit_done
 
     complete_checklist(discharge, workers={"nurse": nurse}, verifier=nurse2)
     handoff = draft_handoff(discharge, case_manager, agency)
@@ -204,11 +204,13 @@ def test_each_step_retried_by_whoever_took_it_with_the_same_words_answers_as_it_
     assert retried(client, "accept", handoff, homenurse, {"synthesis": SYNTHESIS})["status"] == "accepted"
     other = step(client, "accept", handoff, homenurse, {"synthesis": "Something else."})
     assert other.status_code == 409 and other.json()["detail"].startswith("Already accepted by you")
-    first_visit_done(Handoff.objects.get(pk=handoff.pk), homenurse)
-    visit = {"first_visit_at": timezone.now().isoformat()}
-    assert retried(client, "complete", handoff, homenurse, visit)["status"] == "completed"
-    later = {"first_visit_at": (timezone.now() - dt.timedelta(minutes=30)).isoformat()}
-    assert step(client, "complete", handoff, homenurse, later).status_code == 409
+    accepted = Handoff.objects.get(pk=handoff.pk)
+    with at_home(accepted):  # the home care actions are done once the patient has left the ward
+        first_visit_done(accepted, homenurse)
+        visit = {"first_visit_at": timezone.now().isoformat()}
+        assert retried(client, "complete", handoff, homenurse, visit)["status"] == "completed"
+        later = {"first_visit_at": (timezone.now() - dt.timedelta(minutes=30)).isoformat()}
+        assert step(client, "complete", handoff, homenurse, later).status_code == 409
 
 
 def test_a_return_and_a_cancellation_retried_answer_as_they_did_and_another_reason_is_a_conflict(

@@ -193,8 +193,10 @@ def open_tasks_without(
         reminded = reminded.filter(Q(task__assignee__isnull=True) | Q(recipient_id=OuterRef("assignee_id")))
     elif kind == Kind.ESCALATION:
         # Escalated to the coordinators of the patient's unit now: a patient transferred since is
-        # escalated to the new unit's (the old one's no longer see the patient).
-        reminded = reminded.filter(recipient__unit_id=OuterRef("patient__unit_id"))
+        # escalated to the new unit's (the old one's no longer see the patient). One that went to
+        # the fallback (a unit without a coordinator: the patient's oncologists, of whatever unit;
+        # its note says so) counts too, or the task came back at every sweep.
+        reminded = reminded.filter(Q(recipient__unit_id=OuterRef("patient__unit_id")) | ~Q(note=""))
     tasks = Task.objects.filter(status=Task.Status.OPEN, due_at__gt=due_after, due_at__lte=due_until).filter(
         ~Exists(reminded)
     )
@@ -280,7 +282,10 @@ def escalation(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[C
 
     def escalated_to(row) -> tuple[list[int], str]:
         recipients, note = people.escalated_to(patient_id=row["patient_id"], unit_id=row["patient__unit_id"])
-        if not recipients:
+        # Said once, by the sweep at which the escalation fell due: the task stays a candidate (no
+        # reminder can say "nobody") for the catch-up window, a sweep a minute.
+        just_due = (at := fire_at(row)) is not None and at > now - dt.timedelta(seconds=settings.REMINDER_SWEEP_SECONDS)
+        if not recipients and just_due:
             logger.warning(
                 "Task %s is overdue past its escalation and has no one to escalate to: patient %s has no care "
                 "team and unit %s no coordinator.",

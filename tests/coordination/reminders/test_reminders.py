@@ -203,6 +203,39 @@ def test_with_no_coordinator_and_no_oncologist_an_overdue_task_escalates_to_the_
     assert {r.state for r in reminders(task=temperature, kind=Kind.ESCALATION)} == {Reminder.State.SENT}
 
 
+def test_a_fallback_escalation_to_another_units_oncologist_is_not_asked_again_each_minute(event, cast, run):
+    """Found by the review: the sweep counted an escalation as done only when its recipient was of
+    the patient's unit, so one sent to the patient's oncologist of another unit (a unit without a
+    coordinator) left the task a candidate again at every sweep for a day."""
+    from accounts.models import Unit
+    from coordination.reminders.rules import open_tasks_without
+
+    cast["coord"].is_active = False
+    cast["coord"].save()
+    cast["oncologist"].unit = Unit.objects.create(name="Oncology clinic", organisation=event.patient.unit.organisation)
+    cast["oncologist"].save()
+    temperature = task(event, "Temperature")
+    run(temperature.due_at + dt.timedelta(minutes=15))
+    assert recipients(Kind.ESCALATION, task=temperature) == {"oncologist"}
+    window = {"due_after": temperature.due_at - dt.timedelta(hours=1), "due_until": temperature.due_at}
+    later = temperature.due_at + dt.timedelta(minutes=16)
+    candidates = open_tasks_without(Kind.ESCALATION, now=later, unless_snoozed=False, **window)
+    assert temperature.pk not in {row["pk"] for row in candidates}
+
+
+def test_a_task_with_nobody_to_escalate_to_is_logged_once_not_at_every_sweep(event, cast, run, caplog):
+    cast["coord"].is_active = False
+    cast["coord"].save()
+    for member in ("oncologist", "nurse", "nurse2", "pharmacist", "casemanager"):
+        event.patient.care_team.filter(user__username=member).delete()
+    temperature = task(event, "Temperature")
+    with caplog.at_level("WARNING", logger="coordination.reminders.rules"):
+        for minute in range(15, 20):
+            run(temperature.due_at + dt.timedelta(minutes=minute))
+    said = [record.getMessage() for record in caplog.records if "no one to escalate to" in record.getMessage()]
+    assert len([message for message in said if message.startswith(f"Task {temperature.pk} ")]) == 1
+
+
 def test_a_hard_stop_item_escalates_after_15_minutes(event, run):
     temperature = task(event, "Temperature")  # due 08:45 EST
     run(temperature.due_at + dt.timedelta(minutes=14))

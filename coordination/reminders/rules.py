@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from checklists.gate import event_readiness
-from checklists.models import Task
+from checklists.models import STILL_DUE, Task
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, CareTeamMember
 
@@ -195,9 +195,8 @@ def open_tasks_without(
         # Escalated to the coordinators of the patient's unit now: a patient transferred since is
         # escalated to the new unit's (the old one's no longer see the patient).
         reminded = reminded.filter(recipient__unit_id=OuterRef("patient__unit_id"))
-    tasks = Task.objects.filter(status=Task.Status.OPEN, due_at__gt=due_after, due_at__lte=due_until).filter(
-        ~Exists(reminded)
-    )
+    # Not those left open when their event was done: they can no longer be done in time.
+    tasks = Task.objects.filter(STILL_DUE, due_at__gt=due_after, due_at__lte=due_until).filter(~Exists(reminded))
     if unless_snoozed:
         snoozed = TaskSnooze.objects.filter(task=OuterRef("pk"), ended_at__isnull=True, until__gt=now)
         tasks = tasks.filter(~Exists(snoozed))

@@ -50,6 +50,7 @@ class ChecklistAuditAction(models.TextChoices):
     IMPORT = "import", "Import a template"
     INSTALL = "install", "Install a starter template"
     DISCARD = "discard", "Discard a template draft"
+    CLOSE_LEFT_OPEN = "close_left_open", "Close a task left open when its event was done"
 
 
 class ChecklistTemplate(models.Model):
@@ -496,6 +497,9 @@ class Task(ItemContent):
         DONE = "done", "Done"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
         CANCELLED = "cancelled", "Cancelled"
+        # Left open when its event was done, then closed by its owner or the unit's coordinator
+        # with why it was not done (checklists.services.task_close_left_open).
+        NOT_DONE = "not_done", "Not done"
 
     checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="tasks")
     item = models.ForeignKey(TemplateItem, on_delete=models.PROTECT, related_name="tasks")
@@ -617,8 +621,15 @@ class Task(ItemContent):
         return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
 
     @property
+    def is_left_open(self) -> bool:
+        """Open although its event is done (the cycle started, the bag was changed): it can no
+        longer be done before the event, so it is not overdue work; it waits to be closed with a
+        reason (`LEFT_OPEN`, the same as a query)."""
+        return self.is_open and self.event.status == CareEvent.Status.DONE
+
+    @property
     def is_overdue(self) -> bool:
-        return self.is_open and self.due_at < timezone.now()
+        return self.is_open and self.due_at < timezone.now() and not self.is_left_open
 
     @property
     def limits_text(self) -> str:
@@ -635,6 +646,13 @@ class Task(ItemContent):
 def _utc(moment) -> str:
     """A time as the database gives it back (UTC), whichever zone it was set in."""
     return moment.astimezone(dt.UTC).isoformat() if moment else ""
+
+
+# The same as queries: open tasks whose event is done are left open (shown apart, neutral, until
+# closed with a reason); only the others are work still due (My work, the board's overdue list,
+# the reminders and escalations).
+LEFT_OPEN = Q(status=Task.Status.OPEN, event__status=CareEvent.Status.DONE)
+STILL_DUE = Q(status=Task.Status.OPEN) & ~Q(event__status=CareEvent.Status.DONE)
 
 
 def _plain(number: Decimal) -> str:
@@ -658,6 +676,8 @@ class TaskActivity(models.Model):
         OVERRIDE = "override", "Gate overridden"
         OVERRIDE_LIFTED = "override_lifted", "Override lifted"
         CONDITIONS = "conditions", "Conditions asked again"
+        DONE_LATE = "done_late", "Closed: done late"
+        NOT_DONE = "not_done", "Closed: not done"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activities", null=True, blank=True)
     checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="activities")

@@ -9,7 +9,7 @@ from accounts.db import compiled
 from patients.models import CareEvent, Patient
 
 from .gate_sql import unresolved_blockers
-from .models import Checklist, Task, TaskActivity
+from .models import LEFT_OPEN, Checklist, Task, TaskActivity
 from .policy import TeamRoles, awaiting_check_by, claimable_by
 
 TASK_RELATIONS = ("patient__unit", "event__cycle", "assignee", "completed_by", "verified_by")
@@ -67,6 +67,8 @@ def my_work(
     return (
         Task.objects.filter(patient_id__in=visible)
         .filter(assigned | claimable_by(user, roles) | awaiting_check_by(user, roles) | failed_hard_stops_of(user))
+        # Left open when its event was done: no longer due work (the event page and the board list it).
+        .exclude(LEFT_OPEN)
         # Who claimed it, who completed it (a task in My work is never verified yet); its event.
         .select_related("assignee", "completed_by", "event__cycle")
     )

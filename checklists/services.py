@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import (
     DateTimeField,
     DurationField,
@@ -1205,6 +1205,66 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
     task.not_applicable_reason = reason.strip()
     task.save(update_fields=["status", "not_applicable_reason"])
     _log(task, actor, TaskActivity.Action.NOT_APPLICABLE, task.not_applicable_reason)
+    return task
+
+
+class LeftOpenOutcome(models.TextChoices):
+    """How a task left open when its event was done is closed."""
+
+    DONE_LATE = "done_late", "Done late (documented after the fact, with the time it was done)"
+    NOT_DONE = "not_done", "Not done"
+
+
+@audited(ChecklistAuditAction.CLOSE_LEFT_OPEN)
+@transaction.atomic
+def task_close_left_open(
+    *,
+    task: Task,
+    actor,
+    outcome: str,
+    reason: str,
+    done_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Task:
+    """Close a task that was still open when its event was done: done late, at the time it was
+    really done (`done_at`, not after now), or not done, with why. Either way the reason is kept in
+    its history; it leaves the event page's and the board's lists of work left open."""
+    now = now or timezone.now()
+    event = _locked_event(task)
+    task = _locked(task)
+    task.event = event
+    policy.can_close_left_open(actor, task).enforce()
+    reason = reason.strip()
+    errors = {}
+    if outcome not in LeftOpenOutcome.values:
+        errors["outcome"] = "Choose whether it was done late or not done."
+    if not reason:
+        errors["reason"] = (
+            "Say why it was not done."
+            if outcome == LeftOpenOutcome.NOT_DONE
+            else "Say how it was done late (and by whom, if not you)."
+        )
+    elif len(reason) > 500:
+        errors["reason"] = "At most 500 characters."
+    if outcome == LeftOpenOutcome.DONE_LATE:
+        if done_at is None:
+            errors["done_at"] = "Give the date and time it was done."
+        elif done_at > now:
+            errors["done_at"] = "It cannot have been done in the future: give the time it was done."
+    if errors:
+        raise ValidationError(errors)
+    if outcome == LeftOpenOutcome.DONE_LATE:
+        task.status = Task.Status.DONE
+        task.completed_by, task.completed_at = actor, done_at
+        task.assignee = task.assignee or actor
+        task.save(update_fields=["status", "completed_by", "completed_at", "assignee"])
+        at = timezone.localtime(done_at, task.patient.unit.zone)
+        _log(task, actor, TaskActivity.Action.DONE_LATE, f"Done at {at:%a %d %b %Y %H:%M}: {reason}", now)
+    else:
+        task.status = Task.Status.NOT_DONE
+        task.not_applicable_reason = reason
+        task.save(update_fields=["status", "not_applicable_reason"])
+        _log(task, actor, TaskActivity.Action.NOT_DONE, reason, now)
     return task
 
 

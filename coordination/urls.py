@@ -21,6 +21,7 @@ urlpatterns = [
     path("tasks/<int:pk>/verify/", task_actions.task_verify, name="task_verify"),
     path("tasks/<int:pk>/undo/", task_actions.task_undo, name="task_undo"),
     path("tasks/<int:pk>/reassign/", task_actions.task_reassign, name="task_reassign"),
+    path("tasks/<int:pk>/close/", task_actions.task_close, name="task_close"),
     path("board/", board.coordinator_board, name="board"),
     path("board/not-ready/", board.board_not_ready, name="board_not_ready"),
     path("board/overdue/", board.board_overdue, name="board_overdue"),

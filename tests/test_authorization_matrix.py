@@ -34,7 +34,7 @@ from coordination.reminders.policy import READ_REMINDER_LEDGER
 from coordination.reports.policy import VIEW_REPORTS
 from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
-from patients.models import HomeCheckIn, Interruption, Patient, PumpEvent, ToxicityAssessment
+from patients.models import CareEvent, HomeCheckIn, Interruption, Patient, PumpEvent, ToxicityAssessment
 from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
 
 from .accounts.helpers import SignInClient, verified_login
@@ -246,6 +246,10 @@ RULES = {
         "reassign",
         {"reassign-{pk}-assignee": "{nurse}", "reassign-{pk}-reason": "x", "version": "{version}"},
     ),
+    # A task left open when its event was done, in the pool: its role's workers or the coordinator close it.
+    "task_close": Act(
+        "left", frozenset({"nurse", "coordinator"}), "close_left_open", {"outcome": "not_done", "reason": "x"}
+    ),
     # Handoffs: the sending side, the receiving side, the coordinator's review.
     "handoff_list": Own(),
     "handoff_review": Page(VIEW_BOARD),
@@ -442,6 +446,10 @@ def _build_world(
             text.split()[0].lower(): Task.objects.get(event=event, text=text) for text in [i["text"] for i in ITEMS]
         }
         task_complete(task=tasks["pump"], actor=completer, value=True)
+        done = make_event(someone, planned_at=timezone.now() - dt.timedelta(hours=13))
+        checklists_instantiate(events=[done])
+        CareEvent.objects.filter(pk=done.pk).update(status=CareEvent.Status.DONE)
+        tasks["left"] = Task.objects.get(event=done, text="Weight")
         if whose == "own":
             task_claim(task=tasks["order"], actor=pharmacist)
         course = event.cycle.course
@@ -567,6 +575,7 @@ CASES = [
             "weight",
             "order",
             "pump",
+            "left",
             "course",
             "cycle",
             "interruption",

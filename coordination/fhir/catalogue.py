@@ -45,7 +45,7 @@ def _checklist_task_statuses(options: list[str]) -> Q:
         "ready": Q(status="open", assignee__isnull=True),
         "accepted": Q(status="open", assignee__isnull=False),
         "completed": Q(status="done", hard_stop_failed=False),
-        "failed": Q(status="done", hard_stop_failed=True),
+        "failed": Q(status="done", hard_stop_failed=True) | Q(status="not_done"),
         "cancelled": Q(status__in=["not_applicable", "cancelled"]),
     }
     found = NOTHING

@@ -219,7 +219,11 @@ def checklist_task_status(task) -> str:
         # Its answer is recorded but failed the item's hard stop, and the event waits on it: not
         # the completed check that a reader would act on.
         return "failed"
-    return {"done": "completed", "not_applicable": "cancelled", "cancelled": "cancelled"}[task.status]
+    # Not done: left open when its event was done, then closed as not done (with why): attempted,
+    # never completed.
+    return {"done": "completed", "not_applicable": "cancelled", "cancelled": "cancelled", "not_done": "failed"}[
+        task.status
+    ]
 
 
 def checklist_task_business_status(task) -> str:
@@ -237,7 +241,9 @@ def checklist_task_resource(task) -> dict:
         f"task-{task.pk}",
         status=checklist_task_status(task),
         statusReason=(
-            {"text": f"Not applicable: {task.not_applicable_reason}"} if task.status == "not_applicable" else None
+            {"text": f"{task.get_status_display()}: {task.not_applicable_reason}"}
+            if task.status in ("not_applicable", "not_done")
+            else None
         ),
         businessStatus={"text": checklist_task_business_status(task)},
         intent="order",

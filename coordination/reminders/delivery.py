@@ -407,6 +407,8 @@ class Checks:
             return "the task was moved to another time"
         if task.event.status == CareEvent.Status.CANCELLED:
             return "the event is cancelled"
+        if task.event.status == CareEvent.Status.DONE:
+            return "the event is done: the task was left open"
         if reminder.kind == Kind.DUE_SOON and task.due_at <= self.now:
             return "overdue by now: the overdue reminder says so"
         if reminder.kind in DOERS_KINDS:

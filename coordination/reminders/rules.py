@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from checklists.gate import event_readiness
-from checklists.models import Task
+from checklists.models import STILL_DUE, Task
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, CareTeamMember
 
@@ -197,9 +197,8 @@ def open_tasks_without(
         # the fallback (a unit without a coordinator: the patient's oncologists, of whatever unit;
         # its note says so) counts too, or the task came back at every sweep.
         reminded = reminded.filter(Q(recipient__unit_id=OuterRef("patient__unit_id")) | ~Q(note=""))
-    tasks = Task.objects.filter(status=Task.Status.OPEN, due_at__gt=due_after, due_at__lte=due_until).filter(
-        ~Exists(reminded)
-    )
+    # Not those left open when their event was done: they can no longer be done in time.
+    tasks = Task.objects.filter(STILL_DUE, due_at__gt=due_after, due_at__lte=due_until).filter(~Exists(reminded))
     if unless_snoozed:
         snoozed = TaskSnooze.objects.filter(task=OuterRef("pk"), ended_at__isnull=True, until__gt=now)
         tasks = tasks.filter(~Exists(snoozed))

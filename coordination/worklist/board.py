@@ -7,6 +7,7 @@ database, so that a request costs what the board shows and not what the unit hol
   `blocked_events`: those of one window, on demand, with what blocks each, by role, counted there.
 - `overdue_summary`: the overdue tasks counted by role and person (and the oldest); each person's
   list comes on demand (`overdue_tasks`, the board's overdue list).
+- `left_open_tasks`: the tasks left open when their event was done, until they are closed.
 - `recent_overrides`: the gates that oncologists overrode lately.
 A constant number of queries, whatever the number of rows (tests/coordination/worklist/test_board.py).
 """
@@ -15,11 +16,11 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, Min, QuerySet, Value, When
+from django.db.models import Case, Count, Min, QuerySet, Value, When, Window
 
 from accounts.models import Role, User
 from checklists.gate_sql import ROLE_ORDER, blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
-from checklists.models import Checklist, Task
+from checklists.models import LEFT_OPEN, STILL_DUE, Checklist, Task
 from patients.models import CareEvent, Patient
 
 BLOCKED_HOURS = 72  # how far ahead the board looks for events that are not ready
@@ -149,7 +150,7 @@ class OverdueGroup:
 
 
 def _overdue(patients: QuerySet[Patient], now: dt.datetime) -> QuerySet[Task]:
-    return Task.objects.filter(patient__in=patients, status=Task.Status.OPEN, due_at__lt=now)
+    return Task.objects.filter(STILL_DUE, patient__in=patients, due_at__lt=now)
 
 
 def overdue_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[OverdueGroup]:
@@ -178,6 +179,22 @@ def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime, role: str = 
     elif assignee:
         tasks = tasks.filter(assignee_id=int(assignee))
     return list(tasks.select_related("patient", "event", "assignee").order_by("due_at", "pk")[:OVERDUE_LIST_LIMIT])
+
+
+LEFT_OPEN_LIMIT = 200  # the board names at most this many tasks left open (and counts them all)
+
+
+def left_open_tasks(patients: QuerySet[Patient]) -> tuple[list[Task], int]:
+    """The tasks left open when their event was done (checklists.models.LEFT_OPEN): not overdue,
+    but listed until their owner or the coordinator closes them, required and hard-stop ones
+    first, then the oldest; at most LEFT_OPEN_LIMIT, and how many there are. One query."""
+    tasks = list(
+        Task.objects.filter(LEFT_OPEN, patient__in=patients)
+        .select_related("patient", "event", "assignee")
+        .annotate(total=Window(Count("pk")))
+        .order_by("-hard_stop", "-required", "due_at", "pk")[:LEFT_OPEN_LIMIT]
+    )
+    return tasks, (tasks[0].total if tasks else 0)
 
 
 def recent_overrides(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Checklist]:

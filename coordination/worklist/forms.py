@@ -5,6 +5,7 @@ import datetime as dt
 
 import django_filters
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from accounts.fields import TIME_24H, DateAndTimeWidget
+from accounts.fields import TIME_24H, DateAndTimeWidget, LocalDateTimeField
 from accounts.models import Unit, User
 from checklists.models import OverrideJustification, Task, TemplateItem
 from checklists.policy import assignable_users
@@ -22,6 +23,7 @@ from checklists.services import (
     OVERRIDE_REASON_MIN,
     OVERRIDE_REASON_TOO_SHORT,
     UNCONFIRMED_HARD_STOP,
+    LeftOpenOutcome,
     parse_task_value,
 )
 from patients.models import Patient
@@ -356,6 +358,23 @@ class ReassignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = assignable_users(task)
         self.helper = inline_helper()
+
+
+class CloseLeftOpenForm(forms.Form):
+    """Closing a task left open when its event was done (services.task_close_left_open, which
+    checks that a late completion has its time, not in the future)."""
+
+    outcome = forms.ChoiceField(label="What happened", choices=LeftOpenOutcome.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(label="Reason", max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["done_at"] = LocalDateTimeField(
+            label="Done at", required=False, help_text=f"When it was really done, if it was. {zone_name}."
+        )
+        self.order_fields(["outcome", "done_at", "reason"])
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Close the task"))
 
 
 # --- My work's filters ------------------------------------------------------------------------

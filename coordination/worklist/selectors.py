@@ -102,7 +102,11 @@ def cycles_around_now(cycles: list[Cycle], *, now: dt.datetime) -> None:
     ones (`event_rows`, `cancelled_events`, as `cycle_event_rows`), and `earlier` and `later`, the
     events left out (`EventsApart`, or None). Four queries, whatever the number of cycles and events."""
     start = (now - SHOWN_BEFORE).replace(second=0, microsecond=0)  # to the minute: the URLs of the rest read well
-    overdue = Count("tasks", filter=Q(tasks__status=Task.Status.OPEN, tasks__due_at__lt=now))
+    # A done event's open tasks were left open, not overdue (Task.is_left_open).
+    overdue = Count(
+        "tasks",
+        filter=Q(tasks__status=Task.Status.OPEN, tasks__due_at__lt=now) & ~Q(status=CareEvent.Status.DONE),
+    )
     planned = (
         CareEvent.objects.filter(cycle__in=cycles)
         .exclude(status=CareEvent.Status.CANCELLED)

@@ -21,7 +21,7 @@ from ..reminders.policy import can_snooze
 from .forms import empty_complete_form, empty_not_applicable_form, empty_undo_form
 
 DUE_SOON = dt.timedelta(hours=2)
-ACTIONS = ("claim", "release", "complete", "not_applicable", "verify", "undo", "reassign")
+ACTIONS = ("claim", "release", "complete", "not_applicable", "verify", "undo", "reassign", "close")
 
 
 def team_roles(user) -> TeamRoles:
@@ -41,6 +41,8 @@ def patients_and_team_roles(user, *, visible_ids: list[int] | None = None) -> tu
 def urgency(task: Task, now: dt.datetime) -> str:
     if task.status != Task.Status.OPEN:
         return ""
+    if task.is_left_open:  # its event is done: not red, but listed until it is closed
+        return "left-open"
     if task.due_at < now:
         return "overdue"
     if task.due_at <= now + DUE_SOON:
@@ -119,6 +121,7 @@ def decorate(
         task.can_verify = bool(policy.can_verify(user, task, roles=roles))
         task.can_reassign = bool(policy.can_reassign(user, task, roles=roles))
         task.can_snooze = bool(can_snooze(user, task, roles=roles))
+        task.can_close = bool(policy.can_close_left_open(user, task, roles=roles))
         task.row_id = f"task-{task.pk}"  # the row's element id (a number in a template goes through localize)
         task.role_label = Role(task.role).label
         task.verifier_label = Role(task.verifier_role).label.lower() if task.verifier_role else ""

@@ -30,6 +30,7 @@ from ..board import (
     BlockedWindow,
     blocked_events,
     blocked_summary,
+    left_open_tasks,
     overdue_summary,
     overdue_tasks,
     recent_overrides,
@@ -92,10 +93,16 @@ def _board_parts(request, patients) -> dict:
         group.list_url = f"{list_url}?role={group.role}&assignee={group.assignee_key}"
     waiting, alerts = handoffs_waiting(user.unit_id, now=now), unit_open_alerts(user.unit_id)
     overrides = recent_overrides(patients, now=now)
+    left_open, left_open_count = left_open_tasks(patients)
+    close_url = UrlForPk("task_close")
+    for task in left_open:
+        task.due_text = local_time_text(task.due_at, zone)
+        task.close_url = f"{close_url(task.pk)}?next={reverse('board')}"
     # The summaries of events not ready and of overdue tasks name no patient: each of their lists,
     # opened on demand, logs its own read.
     shown = {row.patient_id for rows in (waiting, alerts) for row in rows}
     shown |= {checklist.event.patient_id for checklist in overrides}
+    shown |= {task.patient_id for task in left_open}
     context = {
         "unit": user.unit,
         "blocked_windows": blocked,
@@ -107,6 +114,8 @@ def _board_parts(request, patients) -> dict:
         "open_alerts": alerts,
         "watch_warnings": unit_watch_warnings(user.unit, now=now),
         "overrides": overrides,
+        "left_open": left_open,
+        "left_open_count": left_open_count,
         "override_days": OVERRIDES_SHOWN_DAYS,
         "now": now,
     }

@@ -36,6 +36,7 @@ def _event_page(request, pk, override_form=None):
         "checklists": checklists,
         "override_form": override_form or (OverrideForm(readiness=event.readiness) if can_override else None),
         "override_covers": event.readiness.unresolved if event.readiness else [],
+        "left_open": [task for checklist, _ in checklists for task in checklist.tasks.all() if task.is_left_open],
     }
     template = (
         "coordination/worklist/partials/event_gate.html"

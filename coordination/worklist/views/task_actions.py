@@ -1,19 +1,23 @@
 """Claim, complete, skip, verify, undo and reassign a task: the task's row again (htmx), or back to
 the page with a message without JavaScript (coordination.htmx.act)."""
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import logs_read, shows
+from accounts.models import Role
 from checklists import policy, services
 from checklists.selectors import get_task_for_user
+from patients.views.forms_flow import form_page
 
 from ...htmx import Alarm, act, calling
-from ..forms import ReassignForm, TaskCompleteForm, not_applicable_form, undo_form
-from ..task_view import decorate, team_roles
+from ..forms import CloseLeftOpenForm, ReassignForm, TaskCompleteForm, not_applicable_form, undo_form
+from ..task_view import decorate, local_time_text, team_roles
 
 
 def _back(request) -> str:
@@ -157,3 +161,41 @@ def task_reassign(request, pk):
         return f"Given to {data['assignee']}."
 
     return _act(request, task, run)
+
+
+@require_http_methods(["GET", "POST"])
+@logs_read("checklists.task", page="close")
+def task_close(request, pk):
+    """A task left open when its event was done, closed by the unit's coordinator or its owner:
+    done late (with the time it was really done) or not done (with why). Back to the page it
+    was opened from (the event page or the board) with a message."""
+    task = get_task_for_user(request.user, pk)
+    back = request.GET.get("next", "")  # the form posts to its own address, which keeps it
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    decision = policy.can_close_left_open(request.user, task)
+    if not decision and request.method == "POST":  # as every task action: back, with why
+        messages.error(request, f"{task.text}: {decision.reason}")
+        return redirect(back or reverse("event_detail", args=[task.event_id]))
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    zone = task.patient.unit.zone
+    form = CloseLeftOpenForm(request.POST or None, zone_name=task.patient.unit.clock_label)
+
+    def close(data):
+        try:
+            services.task_close_left_open(
+                task=task, actor=request.user, outcome=data["outcome"], reason=data["reason"], done_at=data["done_at"]
+            )
+        except services.TaskConflict as conflict:
+            raise ValidationError(str(conflict)) from None
+        said = "done late" if data["outcome"] == services.LeftOpenOutcome.DONE_LATE else "not done"
+        messages.success(request, f"{task.text}: closed, {said}.")
+        return redirect(back if back else reverse("event_detail", args=[task.event_id]))
+
+    intro = (
+        f"“{task.text}” ({Role(task.role).label.lower()}, due {local_time_text(task.due_at, zone)}) was left open "
+        f"when the {task.event.label.lower()} was done. Say what happened: done late, at the time it was done, "
+        "or not done, and why. Its history keeps what you write."
+    )
+    return form_page(request, form, close, patient=task.patient, title="Close a task left open", intro=intro)

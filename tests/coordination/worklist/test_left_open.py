@@ -1,0 +1,289 @@
+"""Open tasks of an event that is over stop crying wolf: once their event is done they are no longer
+overdue work (My work, the board's overdue list, the reminders), but they are listed, neutral, on
+the event page and the board as "left open when the event was done" until the unit's coordinator
+or their owner closes them: done late, at the time they were done, or not done, with why."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from checklists.models import Task, TaskActivity
+from checklists.services import (
+    LeftOpenOutcome,
+    TaskConflict,
+    checklists_instantiate,
+    events_settle,
+    task_close_left_open,
+    task_complete,
+)
+from patients.models import CareEvent
+
+from ...accounts.helpers import verified_login
+from ...checklists.helpers import make_event, override_gate, publish_template
+from ...factories import CareTeamMemberFactory, PatientFactory
+from ...query_count import queries_of
+
+ITEMS = [
+    {"text": "Line flushed", "due_offset_minutes": -60},
+    {
+        "text": "Temperature",
+        "response_kind": "number",
+        "unit": "°C",
+        "min_value": 35,
+        "max_value": 38.5,
+        "hard_stop": True,
+        "due_offset_minutes": -30,
+    },
+    {"text": "Teach the caregiver", "role": "case_manager", "required": False, "due_offset_minutes": -120},
+]
+
+
+@pytest.fixture(autouse=True)
+def _rendered_every_time(settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    settings.EVENT_SETTLE_HOURS = 12
+
+
+@pytest.fixture
+def template(db):
+    return publish_template(items=ITEMS)
+
+
+def done_event(patient, oncologist, *, hours_ago: int = 13) -> CareEvent:
+    """An event whose gate an oncologist overrode, its work left open, settled by the beat as done."""
+    event = make_event(patient, planned_at=timezone.now() - dt.timedelta(hours=hours_ago))
+    checklists_instantiate(events=[event])
+    override_gate(event, oncologist, reason="Started on the paper checklist during the network outage.")
+    events_settle()
+    event.refresh_from_db()
+    assert event.status == CareEvent.Status.DONE
+    return event
+
+
+def live_event(patient, *, hours_ahead: int = 2) -> CareEvent:
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=hours_ahead))
+    checklists_instantiate(events=[event])
+    return event
+
+
+def task_of(event, text: str) -> Task:
+    return Task.objects.select_related("event", "patient__unit").get(event=event, text=text)
+
+
+# --- no longer overdue -----------------------------------------------------------------------------
+
+
+def test_my_work_no_longer_shows_the_open_tasks_of_a_done_event_as_overdue(
+    client, patient, nurse, oncologist, template
+):
+    done = done_event(patient, oncologist)
+    live = live_event(patient, hours_ahead=-1)  # still planned, its work overdue
+    client.force_login(nurse)
+    page = client.get(reverse("home")).content.decode()
+    assert f'href="/events/{live.pk}/"' in page and "Overdue" in page
+    assert f'href="/events/{done.pk}/"' not in page
+    assert f'id="task-{task_of(live, "Line flushed").pk}"' in page
+    assert f'id="task-{task_of(done, "Line flushed").pk}"' not in page
+
+
+def test_the_boards_overdue_count_leaves_out_the_tasks_of_a_done_event(
+    client, patient, nurse, oncologist, coordinator, template
+):
+    done_event(patient, oncologist)
+    verified_login(client, coordinator)
+    board = client.get(reverse("board")).content.decode()
+    assert "Overdue tasks (0)" in board
+    overdue = client.get(reverse("board_overdue")).content.decode()
+    assert "Line flushed" not in overdue
+
+
+def test_the_patient_page_counts_no_overdue_task_among_the_earlier_events_once_they_are_done(
+    client, patient, nurse, oncologist, template
+):
+    done_event(patient, oncologist, hours_ago=30)  # before the page's last day: counted, not listed
+    client.force_login(nurse)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert "The 1 earlier event of cycle 1" in page
+    assert "overdue" not in page.split("The 1 earlier event")[1].split("</summary>")[0]
+
+
+# --- shown apart, neutral, until closed ------------------------------------------------------------
+
+
+def test_the_event_page_lists_the_tasks_left_open_neutrally_not_as_overdue(
+    client, patient, nurse, oncologist, template
+):
+    done = done_event(patient, oncologist)
+    client.force_login(nurse)
+    page = client.get(reverse("event_detail", args=[done.pk])).content.decode()
+    assert "Left open when the event was done: 3 tasks" in page
+    row = page.split(f'id="task-{task_of(done, "Line flushed").pk}"')[1].split('class="list-group-item task-row')[0]
+    assert '<span class="badge text-bg-secondary">Left open when the event was done</span>' in row
+    assert "Overdue" not in row and "status-overdue" not in page
+
+
+def test_the_board_lists_the_tasks_left_open_hard_stops_and_required_first_each_with_close(
+    client, patient, nurse, oncologist, coordinator, template
+):
+    done = done_event(patient, oncologist)
+    verified_login(client, coordinator)
+    board = client.get(reverse("board")).content.decode()
+    section = board.split('id="left-open"')[1].split("</section>")[0]
+    assert "Left open when the event was done (3)" in board
+    assert section.index("Temperature") < section.index("Line flushed") < section.index("Teach the caregiver")
+    assert f"MRN {patient.mrn}" in section
+    close = reverse("task_close", args=[task_of(done, "Temperature").pk])
+    assert f'href="{close}?next=/board/"' in section
+    assert "text-bg-danger" not in section
+
+
+def test_a_closed_task_leaves_the_boards_list(client, patient, nurse, oncologist, coordinator, template):
+    done = done_event(patient, oncologist)
+    for text in ("Line flushed", "Temperature", "Teach the caregiver"):
+        task_close_left_open(task=task_of(done, text), actor=coordinator, outcome="not_done", reason="Not charted.")
+    verified_login(client, coordinator)
+    board = client.get(reverse("board")).content.decode()
+    assert "Left open when the event was done (0)" in board
+
+
+def test_the_board_reads_as_many_times_for_one_task_left_open_as_for_thirty(
+    client, ward, oncologist, coordinator, template, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    verified_login(client, coordinator)
+    client.get(reverse("board"))  # the session's first look writes its activity
+    counts = []
+    for patients in (1, 9):
+        for _ in range(patients):
+            patient = PatientFactory(unit=ward)
+            CareTeamMemberFactory(patient=patient, user=oncologist, role="oncologist")
+            done_event(patient, oncologist)
+        counts.append(queries_of(client, reverse("board")))
+    assert Task.objects.filter(status="open", event__status="done").count() == 30
+    assert counts[0] == counts[1]
+
+
+# --- closing it ------------------------------------------------------------------------------------
+
+
+def test_the_coordinator_closes_a_task_left_open_as_done_late_at_its_real_time(
+    patient, nurse, oncologist, coordinator, template
+):
+    done = done_event(patient, oncologist)
+    when = done.planned_at - dt.timedelta(minutes=40)
+    task = task_close_left_open(
+        task=task_of(done, "Line flushed"),
+        actor=coordinator,
+        outcome=LeftOpenOutcome.DONE_LATE,
+        reason="Charted on paper by the night nurse.",
+        done_at=when,
+    )
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE and task.completed_at == when and task.completed_by == coordinator
+    history = TaskActivity.objects.get(task=task, action=TaskActivity.Action.DONE_LATE)
+    assert history.actor == coordinator and "Charted on paper by the night nurse." in history.detail
+    assert f"{timezone.localtime(when, patient.unit.zone):%H:%M}" in history.detail
+
+
+def test_its_owner_closes_a_hard_stop_left_open_as_not_done_with_why(patient, nurse, oncologist, template):
+    done = done_event(patient, oncologist)
+    task = task_close_left_open(
+        task=task_of(done, "Temperature"),
+        actor=nurse,
+        outcome=LeftOpenOutcome.NOT_DONE,
+        reason="Thermometer missing; the oncologist saw the patient instead.",
+    )
+    task.refresh_from_db()
+    assert task.status == Task.Status.NOT_DONE and task.get_status_display() == "Not done"
+    assert TaskActivity.objects.get(task=task, action=TaskActivity.Action.NOT_DONE).detail.startswith("Thermometer")
+
+
+def test_a_task_of_an_event_still_planned_is_not_closed_this_way(patient, nurse, coordinator, template):
+    live = live_event(patient)
+    with pytest.raises(TaskConflict, match="Only an open task of an event that is done is closed this way."):
+        task_close_left_open(task=task_of(live, "Line flushed"), actor=coordinator, outcome="not_done", reason="x")
+
+
+def test_only_the_coordinator_or_the_tasks_owner_closes_it(patient, nurse, pharmacist, oncologist, template):
+    done = done_event(patient, oncologist)
+    with pytest.raises(PermissionDenied, match="Only the unit's coordinator, or the task's owner, may close"):
+        task_close_left_open(task=task_of(done, "Line flushed"), actor=pharmacist, outcome="not_done", reason="x")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "done_at", "reason", "field", "message"),
+    [
+        ("done_late", None, "On paper.", "done_at", "Give the date and time it was done."),
+        ("done_late", dt.timedelta(hours=1), "On paper.", "done_at", "It cannot have been done in the future"),
+        ("not_done", None, "  ", "reason", "Say why it was not done."),
+        ("maybe", None, "On paper.", "outcome", "Choose whether it was done late or not done."),
+    ],
+)
+def test_a_close_without_what_it_needs_is_refused_at_its_field_and_nothing_changes(
+    patient, nurse, oncologist, coordinator, template, outcome, done_at, reason, field, message
+):
+    done = done_event(patient, oncologist)
+    task = task_of(done, "Line flushed")
+    when = timezone.now() + done_at if done_at else None
+    with pytest.raises(ValidationError) as refused:
+        task_close_left_open(task=task, actor=coordinator, outcome=outcome, reason=reason, done_at=when)
+    assert any(message in said for said in refused.value.message_dict[field])
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN and not TaskActivity.objects.filter(
+        task=task, action__in=["done_late", "not_done"]
+    )
+
+
+def test_a_late_completion_is_still_allowed_and_recorded_when_it_is_entered(patient, nurse, oncologist, template):
+    done = done_event(patient, oncologist)
+    task = task_complete(task=task_of(done, "Line flushed"), actor=nurse, value="yes")
+    assert task.status == Task.Status.DONE
+
+
+def test_the_close_page_takes_the_coordinator_back_to_the_board_with_what_was_done(
+    client, patient, nurse, oncologist, coordinator, template
+):
+    done = done_event(patient, oncologist)
+    task = task_of(done, "Line flushed")
+    verified_login(client, coordinator)
+    url = reverse("task_close", args=[task.pk]) + "?next=/board/"
+    page = client.get(url).content.decode()
+    assert "Close a task left open" in page and patient.mrn in page and "was left open" in page
+    refused = client.post(url, {"outcome": "done_late", "reason": "On paper."}).content.decode()
+    assert "Give the date and time it was done." in refused
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN
+    local = timezone.localtime(done.planned_at - dt.timedelta(hours=1), patient.unit.zone)
+    answer = {
+        "outcome": "done_late",
+        "reason": "On paper.",
+        "done_at_0": f"{local:%Y-%m-%d}",
+        "done_at_1": f"{local:%H:%M}",
+    }
+    response = client.post(url, answer)
+    assert response.status_code == 302 and response["Location"] == "/board/"
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE and task.completed_at == local.replace(second=0, microsecond=0)
+
+
+def test_the_close_page_is_refused_with_why_to_someone_who_may_not(client, patient, pharmacist, oncologist, template):
+    done = done_event(patient, oncologist)
+    client.force_login(pharmacist)
+    response = client.get(reverse("task_close", args=[task_of(done, "Line flushed").pk]))
+    assert response.status_code == 403
+    assert "Only the unit&#x27;s coordinator, or the task&#x27;s owner, may close" in response.content.decode()
+
+
+def test_a_close_posted_by_someone_who_may_not_goes_back_with_why_and_changes_nothing(
+    client, patient, pharmacist, oncologist, template
+):
+    done = done_event(patient, oncologist)
+    task = task_of(done, "Line flushed")
+    client.force_login(pharmacist)
+    response = client.post(reverse("task_close", args=[task.pk]), {"outcome": "not_done", "reason": "x"}, follow=True)
+    assert "Only the unit&#x27;s coordinator, or the task&#x27;s owner, may close" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN

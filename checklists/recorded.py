@@ -1,6 +1,7 @@
 """Answers that the record keeps or checks, found by the item's `records` key (never its text).
 
-- a weight becomes the patient's current weight (a weighing, with who and when);
+- a weight becomes the patient's current weight (a weighing, with who and when); one far from the
+  weighing before it is asked about first, as an answer failing a hard stop is (the typo guard);
 - a pump rate must match the rate on the record of the bag hung at that event;
 - a premedication time must fall in the window that the course's regimen gives;
 - a CRS and ICANS assessment task is done by recording the assessment (patients/services/toxicity.py),
@@ -21,7 +22,7 @@ from django.utils import timezone
 from accounts.fields import LocalDateTimeField
 from patients.models import ToxicityAssessment
 from patients.selectors import premedication_for_event
-from patients.services import bag_for_event, parse_weight, weighing_record
+from patients.services import bag_for_event, parse_weight, weighing_record, weight_change_question
 from patients.services.toxicity import CLOCK_SKEW
 
 from .models import ASSESSMENT_ANSWER, Task, TemplateItem
@@ -144,8 +145,17 @@ def _assessment_answer(task: Task, value: str, *, now: dt.datetime) -> str:
     return value
 
 
+def recorded_answer_question(task: Task, value: str, *, now: dt.datetime) -> str:
+    """What to ask before an answer the record keeps is taken ("" when nothing): a weight far from
+    the weighing before it (patients.services.weight_change_question)."""
+    if task.records == Records.WEIGHT:
+        return weight_change_question(task.patient, parse_weight(value.split()[0]), now)
+    return ""
+
+
 def keep_recorded_answer(task: Task, *, actor, now: dt.datetime) -> None:
-    """After a completion: what the answer adds to the patient's record."""
+    """After a completion: what the answer adds to the patient's record. A weight's question was
+    asked before (recorded_answer_question), under the patient's lock that task_complete holds."""
     if task.records == Records.WEIGHT:
         try:
             weighing_record(
@@ -154,6 +164,7 @@ def keep_recorded_answer(task: Task, *, actor, now: dt.datetime) -> None:
                 actor=actor,
                 measured_at=now,
                 source=f"{task.text} (task {task.pk})",
+                confirmed=True,
             )
         except ValidationError as error:
             raise ValidationError({"value": error.messages}) from None

@@ -55,7 +55,7 @@ from .models import (
     TemplateVersion,
 )
 from .policy import TaskConflict as TaskConflict  # raised by the policy's refusals; callers catch it from here
-from .recorded import check_recorded_answer, keep_recorded_answer, parse_datetime_answer
+from .recorded import check_recorded_answer, keep_recorded_answer, parse_datetime_answer, recorded_answer_question
 
 TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
 # A number as people write it at the bedside: ASCII digits, a point or a comma, up to 8 digits
@@ -1049,6 +1049,10 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     if task.records:
         stored, failed_check = check_recorded_answer(task, stored, now=now)
         failed = failed or failed_check
+    if task.records and not confirmed and (question := recorded_answer_question(task, stored, now=now)):
+        # The typo guard's shape for an answer the record keeps (7.0 typed for 70 kg): asked about,
+        # and taken as it is when confirmed; it fails no hard stop.
+        raise ValidationError({"value": ValidationError(question, code=UNCONFIRMED_HARD_STOP)})
     if failed and not confirmed:
         raise ValidationError(
             {

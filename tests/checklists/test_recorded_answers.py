@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role
 from checklists.models import Task, TaskActivity, TemplateItem
 from checklists.recorded import assessment_answer
-from checklists.services import checklists_instantiate, task_complete
+from checklists.services import UNCONFIRMED_HARD_STOP, checklists_instantiate, task_complete
 from patients.models import BagOption, CareEvent, InfusionBag, ToxicityAssessment, Weighing
 from patients.services import course_schedule_build, infusion_bag_record
 
@@ -122,6 +122,26 @@ def test_an_impossible_weight_is_refused_and_nothing_changes(patient, nurse, cou
     patient.refresh_from_db()
     assert patient.weight_kg == Decimal("70.0")
     assert not Weighing.objects.exists()
+
+
+def test_a_weight_far_from_the_records_is_asked_about_then_taken_when_confirmed(patient, nurse, course, clock):
+    """The typo guard's shape for a weight: 7.0 typed for 70 kg is not taken at first (it would dose
+    by body-surface area); the row offers to record it anyway, and the confirmed weight stands."""
+    now = STARTS_AT - dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    weight = task_of(course, CareEvent.Kind.CYCLE_START, WEIGHT)
+    with pytest.raises(ValidationError) as asked:
+        task_complete(task=weight, actor=nurse, value="7.0", now=now)
+    (question,) = asked.value.error_dict["value"]
+    assert question.code == UNCONFIRMED_HARD_STOP
+    day = f"{patient.weight_measured_on.day} {patient.weight_measured_on:%b}"
+    assert question.message == f"70.0 kg on {day}; 7.0 kg now is a 90 % drop: confirm or correct."
+    assert_still_open(weight)
+    assert not Weighing.objects.exists()
+    done = task_complete(task=weight, actor=nurse, value="7.0", now=now, confirmed=True)
+    assert (done.status, done.value, done.hard_stop_failed) == (Task.Status.DONE, "7 kg", False)
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("7.0")
 
 
 # --- pump rate ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import datetime as dt
 import hashlib
+import re
 import uuid
 from decimal import Decimal
 
@@ -24,6 +25,18 @@ MAX_OFFSET_MINUTES = 30 * 24 * 60  # an item is due at most 30 days before or af
 MAX_ITEM_ORDER = 9999
 MAX_OPTION_LENGTH = 200  # an option of a single choice: a short answer, well within Task.value
 _UPDATE_OR_DELETE = pgtrigger.Update | pgtrigger.Delete
+
+_BAG_DURATION = re.compile(r"(\d+)\s*(h|hours?|days?)\b", re.IGNORECASE)
+
+
+def bag_duration_hours(answer: str) -> int | None:
+    """The bag duration an answer of a `records: bag_duration` item begins with, in hours:
+    "24 h (10 mL/h)" 24, "7 days (0.6 mL/h, benzyl alcohol)" 168; None when it names none."""
+    match = _BAG_DURATION.match(answer.strip())
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number * 24 if match.group(2).lower().startswith("day") else number
 
 
 class PublishedVersionError(Exception):
@@ -245,6 +258,7 @@ class ItemContent(models.Model):
         PREMEDICATION_TIME = "premedication_time", "Premedication time: checked against the regimen's window"
         TOXICITY_ASSESSMENT = "toxicity_assessment", "CRS and ICANS assessment: done by recording one"
         BAG_PREPARED = "bag_prepared", "The bag for this event: done once the bag is recorded"
+        BAG_DURATION = "bag_duration", "Bag duration: checked against the bag's record"
 
     section = models.CharField(max_length=100)
     order = models.PositiveIntegerField(
@@ -361,13 +375,18 @@ class TemplateItem(ItemContent):
                 errors["hard_stop"] = "A number hard stop needs a minimum or a maximum."
         elif self.min_value is not None or self.max_value is not None or self.unit:
             errors["min_value"] = "Only number items have a unit and limits."
-        checked_by_record = self.records in (self.Records.PUMP_RATE, self.Records.PREMEDICATION_TIME)
+        checked_by_record = self.records in (
+            self.Records.PUMP_RATE,
+            self.Records.PREMEDICATION_TIME,
+            self.Records.BAG_DURATION,
+        )
         if self.hard_stop and self.response_kind not in (kind.NUMBER, kind.CHOICE) and not checked_by_record:
             errors["hard_stop"] = "Only a number with limits or a single choice with failing options can fail."
         expected_kind = {
             self.Records.WEIGHT: kind.NUMBER,
             self.Records.PUMP_RATE: kind.NUMBER,
             self.Records.PREMEDICATION_TIME: kind.DATETIME,
+            self.Records.BAG_DURATION: kind.CHOICE,
         }.get(self.records)
         if expected_kind and self.response_kind != expected_kind:
             errors["records"] = f"This answer is a {kind(expected_kind).label.lower()}: change the response kind."
@@ -375,7 +394,14 @@ class TemplateItem(ItemContent):
         # so a number or a text beside it would be a second, unchecked copy of the record.
         if self.records == self.Records.BAG_PREPARED and self.response_kind not in (kind.CHECKBOX, kind.ATTESTATION):
             errors["records"] = "This answer confirms the bag's record: a checkbox or an attestation."
-        if self.hard_stop and self.response_kind == kind.CHOICE and not self.failing_choices:
+        if self.records == self.Records.BAG_DURATION and "records" not in errors:
+            # Each option names a bag's duration ("24 h (10 mL/h)", "7 days …"), read to compare it
+            # with the bag recorded; the bag's record decides what fails, not a list of options.
+            if unnamed := [option for option in options if bag_duration_hours(option) is None]:
+                errors["choices"] = f"Begin each option with a bag's duration (“24 h”, “7 days”): {', '.join(unnamed)}."
+            if self.failing_choices:
+                errors["failing_choices"] = "The bag's record decides what fails here: clear the failing options."
+        if self.hard_stop and self.response_kind == kind.CHOICE and not self.failing_choices and not checked_by_record:
             errors["failing_choices"] = "Name the options that fail the hard stop."
         elif self.response_kind == kind.CHOICE and self.failing_choices and "failing_choices" not in errors:
             # Failing options do what they say only on a hard stop: without it a failing answer is

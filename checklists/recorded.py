@@ -1,10 +1,14 @@
 """Answers that the record keeps or checks, found by the item's `records` key (never its text).
 
-- a weight becomes the patient's current weight (a weighing, with who and when);
+- a weight becomes the patient's current weight (a weighing, with who and when); one far from the
+  weighing before it is asked about first, as an answer failing a hard stop is (the typo guard);
 - a pump rate must match the rate on the record of the bag hung at that event;
 - a premedication time must fall in the window that the course's regimen gives;
 - a CRS and ICANS assessment task is done by recording the assessment (patients/services/toxicity.py),
   never by a tick;
+- a bag duration (the pharmacist's "Bag duration and preservative on the pharmacy label") must be
+  the duration of the bag recorded for that event, as the pump rate must be its rate: a 7-day
+  bag's answer beside a 24-hour bag's record was a check that checked nothing;
 - "the bag for this event is prepared" is done only once the bag is recorded for the event (the
   record that the pump rate is checked against): ticked without one, the gate showed the
   pharmacy's part done while the pump rate could not be entered, and nobody knew why the event
@@ -21,10 +25,10 @@ from django.utils import timezone
 from accounts.fields import LocalDateTimeField
 from patients.models import ToxicityAssessment
 from patients.selectors import premedication_for_event
-from patients.services import bag_for_event, parse_weight, weighing_record
+from patients.services import bag_for_event, parse_weight, weighing_record, weight_change_question
 from patients.services.toxicity import CLOCK_SKEW
 
-from .models import ASSESSMENT_ANSWER, Task, TemplateItem
+from .models import ASSESSMENT_ANSWER, Task, TemplateItem, bag_duration_hours
 
 Records = TemplateItem.Records
 
@@ -63,6 +67,18 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
         rate = Decimal(value.split()[0])
         if rate != bag.rate_ml_per_hour:
             return f"{value} (the bag's label says {_plain(bag.rate_ml_per_hour)} mL/h)", task.hard_stop
+        return value, False
+    if task.records == Records.BAG_DURATION:
+        bag = bag_for_event(task.event_id)
+        if bag is None:
+            raise ValidationError(
+                {
+                    "value": "No bag is recorded for this event yet: the pharmacist records it (the event's page, "
+                    "Bag, “Record the bag prepared”), then the duration on its label is checked against it."
+                }
+            )
+        if bag_duration_hours(value) != bag.duration_hours:
+            return f"{value} (the bag recorded is a {bag.duration_hours} h bag)", task.hard_stop
         return value, False
     if task.records == Records.BAG_PREPARED:
         if bag_for_event(task.event_id) is None:
@@ -144,8 +160,17 @@ def _assessment_answer(task: Task, value: str, *, now: dt.datetime) -> str:
     return value
 
 
+def recorded_answer_question(task: Task, value: str, *, now: dt.datetime) -> str:
+    """What to ask before an answer the record keeps is taken ("" when nothing): a weight far from
+    the weighing before it (patients.services.weight_change_question)."""
+    if task.records == Records.WEIGHT:
+        return weight_change_question(task.patient, parse_weight(value.split()[0]), now)
+    return ""
+
+
 def keep_recorded_answer(task: Task, *, actor, now: dt.datetime) -> None:
-    """After a completion: what the answer adds to the patient's record."""
+    """After a completion: what the answer adds to the patient's record. A weight's question was
+    asked before (recorded_answer_question), under the patient's lock that task_complete holds."""
     if task.records == Records.WEIGHT:
         try:
             weighing_record(
@@ -154,6 +179,7 @@ def keep_recorded_answer(task: Task, *, actor, now: dt.datetime) -> None:
                 actor=actor,
                 measured_at=now,
                 source=f"{task.text} (task {task.pk})",
+                confirmed=True,
             )
         except ValidationError as error:
             raise ValidationError({"value": error.messages}) from None

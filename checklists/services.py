@@ -53,9 +53,10 @@ from .models import (
     TemplateCondition,
     TemplateItem,
     TemplateVersion,
+    bag_duration_hours,
 )
 from .policy import TaskConflict as TaskConflict  # raised by the policy's refusals; callers catch it from here
-from .recorded import check_recorded_answer, keep_recorded_answer, parse_datetime_answer
+from .recorded import check_recorded_answer, keep_recorded_answer, parse_datetime_answer, recorded_answer_question
 
 TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
 # A number as people write it at the bedside: ASCII digits, a point or a comma, up to 8 digits
@@ -773,16 +774,28 @@ def on_bag_recorded(*, bag, actor) -> None:
     depend on it (the independent double-check of that rate): left done, the gate would say ready
     while the pump runs the new bag at the old rate. The event is locked by the caller."""
     answered = Task.objects.select_for_update(of=("self",)).filter(
-        event_id=bag.event_id, records=TemplateItem.Records.PUMP_RATE, status=Task.Status.DONE, hard_stop_failed=False
+        event_id=bag.event_id,
+        records__in=[TemplateItem.Records.PUMP_RATE, TemplateItem.Records.BAG_DURATION],
+        status=Task.Status.DONE,
+        hard_stop_failed=False,
     )
     new_rate = f"{bag.rate_ml_per_hour.normalize():f} mL/h"
-    for task in answered:
-        if Decimal(task.value.split()[0]) == bag.rate_ml_per_hour:
+    for task in answered.order_by("pk"):
+        if task.records == TemplateItem.Records.BAG_DURATION:
+            # The bag duration on the label, checked against the bag it replaced, likewise.
+            if bag_duration_hours(task.value) == bag.duration_hours:
+                continue
+            reason = (
+                f"A new {bag.duration_hours} h bag was recorded for this event; the duration {task.value} was "
+                "checked against the bag it replaced: answer again."
+            )
+        elif Decimal(task.value.split()[0]) == bag.rate_ml_per_hour:
             continue
-        reason = (
-            f"A new bag at {new_rate} was recorded for this event; the pump rate {task.value} was checked "
-            "against the bag it replaced: enter the pump rate again."
-        )
+        else:
+            reason = (
+                f"A new bag at {new_rate} was recorded for this event; the pump rate {task.value} was checked "
+                "against the bag it replaced: enter the pump rate again."
+            )
         for reopened in [task, *task.dependents.select_for_update(of=("self",)).filter(status=Task.Status.DONE)]:
             undone = reopened.value
             _reopen(reopened)
@@ -1062,6 +1075,10 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     if task.records:
         stored, failed_check = check_recorded_answer(task, stored, now=now)
         failed = failed or failed_check
+    if task.records and not confirmed and (question := recorded_answer_question(task, stored, now=now)):
+        # The typo guard's shape for an answer the record keeps (7.0 typed for 70 kg): asked about,
+        # and taken as it is when confirmed; it fails no hard stop.
+        raise ValidationError({"value": ValidationError(question, code=UNCONFIRMED_HARD_STOP)})
     if failed and not confirmed:
         raise ValidationError(
             {

@@ -235,6 +235,12 @@ AUDIT_SEAL_SECONDS = env_count("AUDIT_SEAL_SECONDS", 5)
 # was not ready) from beat, every EVENT_SETTLE_MINUTES (checklists.services.events_settle).
 EVENT_SETTLE_HOURS = env_count("EVENT_SETTLE_HOURS", 12)
 EVENT_SETTLE_MINUTES = env_count("EVENT_SETTLE_MINUTES", 15)
+# The typo guard for a weight (patients.services.weight_change_question): a weighing that differs from
+# the one before it by more than this share is asked about before it becomes the patient's weight.
+# A slipped decimal (7.0 for 70 kg) is a 90 % drop or a 900 % rise; a true change of more than 10 %
+# is rare and, as it may move the dose to body-surface area or a bag's preservative limit, worth a
+# second look whenever the weighing before was made. A pharmacy may set its own share.
+WEIGHT_CHANGE_ASK_PERCENT = env_count("WEIGHT_CHANGE_ASK_PERCENT", 10)
 CELERY_BEAT_SCHEDULE["events-settle"] = {
     "task": "checklists.events_settle",
     "schedule": 60.0 * EVENT_SETTLE_MINUTES,

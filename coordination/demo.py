@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Role, Unit, User
 from checklists.gate import blocker_key
-from checklists.models import Checklist, OverrideJustification, Task
+from checklists.models import Checklist, OverrideJustification, Task, bag_duration_hours
 from checklists.recorded import check_recorded_answer
 from checklists.services import ATTESTATION_VALUE, events_settle, task_complete, task_verify
 from checklists.starter import StarterUpdate, starter_library_load, starter_library_update
@@ -559,20 +559,36 @@ def _settle_past_work(team: list[User]) -> None:
     ).update(verified_by=second_nurse, verified_at=now)
 
 
+def _planned_bag(task: Task):
+    """The bag option that the plan hangs at the task's event."""
+    course = task.event.cycle.course
+    in_hospital = task.event.setting == Setting.INPATIENT
+    return bag_option_for_hours(course.inpatient_bag_hours if in_hospital else course.bag_hours)
+
+
 def _answer_as_the_record_says(task: Task, user: User, now: dt.datetime) -> None:
     """A past hard stop of the demo, answered with what passes it: the first option that does
     not fail, the bag's rate, the patient's weight, a premedication an hour before the start.
     Checked as a real answer is (checklists.recorded), except a rate from before the bags were
     recorded; left open when nothing passes."""
-    if task.response_kind == "choice":
+    if task.records == "bag_duration":
+        # The option naming the duration of the bag recorded there; of the plan's bag, on paper.
+        bag = bag_for_event(task.event_id) or _planned_bag(task)
+        value = next((option for option in task.choices if bag_duration_hours(option) == bag.duration_hours), None)
+        if value is None:
+            return
+        if bag_for_event(task.event_id) is None:
+            task.status, task.completed_by, task.completed_at = Task.Status.DONE, user, now
+            task.value = f"{value} (recorded on paper before go-live)"
+            task.save(update_fields=["status", "value", "completed_by", "completed_at"])
+            return
+    elif task.response_kind == "choice":
         value = next(option for option in task.choices if option not in task.failing_choices)
     elif task.records == "pump_rate":
         # The paper era kept no bag record: the rate of the bag that the plan hangs there.
         bag = bag_for_event(task.event_id)
         if bag is None:
-            course = task.event.cycle.course
-            in_hospital = task.event.setting == Setting.INPATIENT
-            bag = bag_option_for_hours(course.inpatient_bag_hours if in_hospital else course.bag_hours)
+            bag = _planned_bag(task)
             task.status, task.completed_by, task.completed_at = Task.Status.DONE, user, now
             task.value = f"{bag.rate_ml_per_hour.normalize():f} (recorded on paper before go-live)"
             task.save(update_fields=["status", "value", "completed_by", "completed_at"])

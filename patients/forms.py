@@ -46,6 +46,11 @@ class PatientForm(forms.ModelForm):
     # the values it showed and write them over the other's (changed_data compares with the
     # record as it is at the save). Empty from a client that never drew the form.
     loaded = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # The typo guard for a weight (patients.services.weight_change_question): a weight far from the
+    # weighing before it is asked about at its field, and taken when "… kg is right" is ticked,
+    # for the very weight that was asked about (`weight_confirmed` carries it).
+    weight_confirmed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20)
+    weight_is_right = forms.BooleanField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Patient
@@ -68,11 +73,34 @@ class PatientForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["loaded"].initial = record_version(self.instance)
         else:
-            del self.fields["loaded"]
+            # A new record's weight is its first weighing: there is nothing before it to differ from.
+            for name in ("loaded", "weight_confirmed", "weight_is_right"):
+                del self.fields[name]
         # Words, not Django's "---------", for the choice not made yet.
         self.fields["sex"].choices = [("", "Choose"), *Patient.Sex.choices]
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save"))
+
+    def ask_about_weight(self, question: str) -> None:
+        """The weight typed differs too much from the one before: the question at its field, and a
+        tick to take that very weight."""
+        typed = self.cleaned_data["weight_kg"]
+        self.add_error("weight_kg", question)
+        self.data = self.data.copy()
+        self.data[self.add_prefix("weight_confirmed")] = f"{typed:.1f}"
+        self.data.pop(self.add_prefix("weight_is_right"), None)
+        self.fields["weight_is_right"] = forms.BooleanField(
+            required=False, label=f"{typed:.1f} kg is right: take it as the patient's weight"
+        )
+        self._bound_fields_cache.pop("weight_is_right", None)  # drawn from the new field, not the hidden one
+
+    @property
+    def weight_is_confirmed(self) -> bool:
+        """The user ticked "… kg is right" for the weight now typed (not one asked about before)."""
+        data, typed = self.cleaned_data, self.cleaned_data.get("weight_kg")
+        return (
+            bool(data.get("weight_is_right")) and typed is not None and data.get("weight_confirmed") == f"{typed:.1f}"
+        )
 
     def clean_mrn(self):
         mrn = self.cleaned_data["mrn"].strip().upper()

@@ -445,7 +445,9 @@ class TaskAnswer(Body):
         "(ISO 8601; without an offset, UTC)."
     )
     confirmed = serializers.BooleanField(
-        default=False, help_text="Record an answer that fails the hard stop anyway (the 400 said why)."
+        default=False,
+        help_text="Record an answer that fails the hard stop, or a weight far from the one before, anyway (the 400 "
+        "said why).",
     )
 
     def validate_value(self, value):

@@ -45,7 +45,15 @@ from .schedule import (
 )
 from .team import care_team_add, care_team_candidates, care_team_remove, patient_transfer
 from .toxicity import assessment_confirm, assessment_record
-from .weighings import FACT_FIELDS, latest_weighing, parse_weight, patient_facts_changed, weighing_record
+from .weighings import (
+    FACT_FIELDS,
+    UNCONFIRMED_WEIGHT_CHANGE,
+    latest_weighing,
+    parse_weight,
+    patient_facts_changed,
+    weighing_record,
+    weight_change_question,
+)
 
 __all__ = [
     "ScheduleChanges",
@@ -86,5 +94,7 @@ __all__ = [
     "regimen_version_new_draft",
     "regimen_version_publish",
     "weighing_record",
+    "weight_change_question",
+    "UNCONFIRMED_WEIGHT_CHANGE",
     "weighing_warning",
 ]

@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,20 +27,68 @@ def parse_weight(raw) -> Decimal:
     return weight.quantize(Decimal("0.1"))
 
 
+# The code of the refusal that asks about a weight far from the one before (the typo guard's shape:
+# the form offers to take it anyway, and a confirmed weight stands).
+UNCONFIRMED_WEIGHT_CHANGE = "unconfirmed_weight_change"
+
+
+def weight_change_question(patient: Patient, weight: Decimal, measured_at: dt.datetime) -> str:
+    """The question a weight asks before it is taken ("" when none): one that differs by more than
+    settings.WEIGHT_CHANGE_ASK_PERCENT from the weighing before it (the newest at or before its
+    time; for one dated before every weighing, the earliest; for the first, the record's weight) is
+    a slipped decimal far more often than the patient: 7.0 typed for 70 kg would dose by
+    body-surface area and change the bags' preservative limits."""
+    zone = patient.unit.zone
+    weighings = Weighing.objects.filter(patient=patient)
+    before = (
+        weighings.filter(measured_at__lte=measured_at).order_by("-measured_at", "-pk").first()
+        or weighings.order_by("measured_at", "pk").first()
+    )
+    if before is not None:
+        known, known_on = before.weight_kg, timezone.localtime(before.measured_at, zone).date()
+    elif patient.weight_kg:
+        known, known_on = Decimal(patient.weight_kg), patient.weight_measured_on
+    else:
+        return ""
+    change = (weight - known) / known * 100
+    if abs(change) <= settings.WEIGHT_CHANGE_ASK_PERCENT:
+        return ""
+    measured_on = timezone.localtime(measured_at, zone).date()
+    when = "now" if measured_on == timezone.localdate(timezone=zone) else f"on {_day(measured_on)}"
+    since = f" on {_day(known_on)}" if known_on else ""
+    direction = "drop" if change < 0 else "rise"
+    return f"{known} kg{since}; {weight} kg {when} is a {abs(change):.0f} % {direction}: confirm or correct."
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%b}"
+
+
 @transaction.atomic
 def weighing_record(
-    *, patient: Patient, weight_kg, actor, measured_at: dt.datetime | None = None, source: str = ""
+    *,
+    patient: Patient,
+    weight_kg,
+    actor,
+    measured_at: dt.datetime | None = None,
+    source: str = "",
+    confirmed: bool = False,
 ) -> Weighing:
-    """Record a weighing; when it is the newest, it becomes the patient's current weight."""
+    """Record a weighing; when it is the newest, it becomes the patient's current weight. One far
+    from the weighing before it is refused at its field with a question unless `confirmed` (the
+    user saw the question and said the weight is right)."""
     now = timezone.now()
     measured_at = measured_at or now
     if measured_at > now + dt.timedelta(minutes=5):
         raise ValidationError({"measured_at": "A weighing cannot be in the future."})
     weight = parse_weight(weight_kg)
+    # Locked before the comparison, so that two weighings at once are each compared with the other.
+    patient = Patient.objects.select_for_update().select_related("unit").get(pk=patient.pk)
+    if not confirmed and (question := weight_change_question(patient, weight, measured_at)):
+        raise ValidationError({"weight_kg": ValidationError(question, code=UNCONFIRMED_WEIGHT_CHANGE)})
     weighing = Weighing.objects.create(
         patient=patient, weight_kg=weight, measured_at=measured_at, recorded_by=actor, source=source[:200]
     )
-    patient = Patient.objects.select_for_update().select_related("unit").get(pk=patient.pk)
     newest = Weighing.objects.filter(patient=patient).order_by("-measured_at", "-pk").first()
     if newest.pk == weighing.pk:
         patient.weight_kg = weight

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,11 +16,20 @@ from ..models import Patient
 from ..models.record import MRN_UNIQUE
 from ..policy import REGISTER_PATIENT
 from ..selectors import get_patient_for_user, patients_for_user
-from ..services import FACT_FIELDS, latest_weighing, patient_facts_changed, weighing_record
+from ..services import (
+    FACT_FIELDS,
+    UNCONFIRMED_WEIGHT_CHANGE,
+    latest_weighing,
+    patient_facts_changed,
+    weighing_record,
+)
 from ..services.team import CLINICAL_UNITS
 
 # What a weighing sets on the record (patients.services.weighing_record): never the form's to write.
 WEIGHT_FIELDS = {"weight_kg", "weight_measured_on"}
+# The edit form's own fields, none of them the record's: the version it was drawn from, and the
+# confirmation of a weight asked about.
+FORM_ONLY = {"loaded", "weight_confirmed", "weight_is_right"}
 
 
 @logs_read("patients.list")
@@ -84,10 +93,16 @@ def patient_edit(request, pk):
             if constraint_of(error) != MRN_UNIQUE:
                 raise
             form.add_error("mrn", DUPLICATE_MRN)
+        except ValidationError as error:
+            # A weight far from the weighing before it: nothing saved, the question at the weight.
+            asked = getattr(error, "error_dict", {}).get("weight_kg", [])
+            if not any(e.code == UNCONFIRMED_WEIGHT_CHANGE for e in asked):
+                raise
+            form.ask_about_weight(" ".join(e.message for e in asked))
         except RecordChanged:
             # Nothing saved: the form shows the record as it is now, and what the user sent
             # differs from it in these fields (theirs, or the other person's).
-            differs = [str(form.fields[name].label or name) for name in form.changed_data if name != "loaded"]
+            differs = [str(form.fields[name].label or name) for name in form.changed_data if name not in FORM_ONLY]
             patient = Patient.objects.select_related("unit").get(pk=patient.pk)
             form = PatientForm(instance=patient, organisation=patient.organisation, units=None)
             context["conflict"] = (
@@ -112,7 +127,7 @@ def _save_edit(request, form) -> str:
     stored = Patient.objects.select_for_update().get(pk=form.instance.pk)
     if (loaded := form.cleaned_data.get("loaded")) and loaded != record_version(stored):
         raise RecordChanged
-    changed = set(form.changed_data) - {"loaded"}
+    changed = set(form.changed_data) - FORM_ONLY
     patient = form.save(commit=False)
     typed = (patient.weight_kg, patient.weight_measured_on)
     # The record's weight is its newest weighing's, which weighing_record writes: the checklists'
@@ -124,7 +139,9 @@ def _save_edit(request, form) -> str:
         if FACT_FIELDS & changed:
             patient_facts_changed(patient)
         return ""
-    if _record_weighing(request, patient, *typed):  # the newest: it asked the conditions again
+    if _record_weighing(
+        request, patient, *typed, confirmed=form.weight_is_confirmed
+    ):  # the newest: it asked the conditions again
         return ""
     if (FACT_FIELDS - WEIGHT_FIELDS) & changed:
         patient_facts_changed(patient)
@@ -136,7 +153,7 @@ def _save_edit(request, form) -> str:
     )
 
 
-def _record_weighing(request, patient, weight_kg, measured_on: dt.date) -> bool:
+def _record_weighing(request, patient, weight_kg, measured_on: dt.date, *, confirmed: bool = False) -> bool:
     """A weight typed on the record is a weighing too, so that the bag checks see it; whether it
     became the record's weight (the newest weighing)."""
     zone = patient.unit.zone
@@ -148,5 +165,6 @@ def _record_weighing(request, patient, weight_kg, measured_on: dt.date) -> bool:
         actor=request.user,
         measured_at=measured_at,
         source="Patient record",
+        confirmed=confirmed,
     )
     return latest_weighing(patient) == weighing

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role
 from checklists.models import Task, TaskActivity, TemplateItem
 from checklists.recorded import assessment_answer
-from checklists.services import checklists_instantiate, task_complete
+from checklists.services import UNCONFIRMED_HARD_STOP, checklists_instantiate, task_complete
 from patients.models import BagOption, CareEvent, InfusionBag, ToxicityAssessment, Weighing
 from patients.services import course_schedule_build, infusion_bag_record
 
@@ -32,6 +32,14 @@ WEIGHT = "Weight (kg)"
 PUMP_RATE = "Pump rate matches the label (mL/h)"
 PREMEDICATION = "Premedication given at"
 BAG_PREPARED = "Next bag compounded, labelled, recorded for this change and dispatched"
+BAG_DURATION = "Bag duration and preservative on the pharmacy label"
+DURATIONS = [
+    "24 h (10 mL/h)",
+    "48 h (5 mL/h)",
+    "72 h (1.8 mL/h, benzyl alcohol)",
+    "96 h (1.8 mL/h, benzyl alcohol)",
+    "7 days (0.6 mL/h, benzyl alcohol)",
+]
 
 ITEMS = {
     CareEvent.Kind.CYCLE_START: [
@@ -55,6 +63,15 @@ ITEMS = {
             "hard_stop": True,
         },
         {"text": BAG_PREPARED, "role": Role.PHARMACIST, "records": "bag_prepared", "due_offset_minutes": -1440},
+        {
+            "text": BAG_DURATION,
+            "role": Role.PHARMACIST,
+            "response_kind": "choice",
+            "choices": DURATIONS,
+            "records": "bag_duration",
+            "hard_stop": True,
+            "due_offset_minutes": -120,
+        },
     ],
 }
 
@@ -122,6 +139,26 @@ def test_an_impossible_weight_is_refused_and_nothing_changes(patient, nurse, cou
     patient.refresh_from_db()
     assert patient.weight_kg == Decimal("70.0")
     assert not Weighing.objects.exists()
+
+
+def test_a_weight_far_from_the_records_is_asked_about_then_taken_when_confirmed(patient, nurse, course, clock):
+    """The typo guard's shape for a weight: 7.0 typed for 70 kg is not taken at first (it would dose
+    by body-surface area); the row offers to record it anyway, and the confirmed weight stands."""
+    now = STARTS_AT - dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    weight = task_of(course, CareEvent.Kind.CYCLE_START, WEIGHT)
+    with pytest.raises(ValidationError) as asked:
+        task_complete(task=weight, actor=nurse, value="7.0", now=now)
+    (question,) = asked.value.error_dict["value"]
+    assert question.code == UNCONFIRMED_HARD_STOP
+    day = f"{patient.weight_measured_on.day} {patient.weight_measured_on:%b}"
+    assert question.message == f"70.0 kg on {day}; 7.0 kg now is a 90 % drop: confirm or correct."
+    assert_still_open(weight)
+    assert not Weighing.objects.exists()
+    done = task_complete(task=weight, actor=nurse, value="7.0", now=now, confirmed=True)
+    assert (done.status, done.value, done.hard_stop_failed) == (Task.Status.DONE, "7 kg", False)
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("7.0")
 
 
 # --- pump rate ---------------------------------------------------------------------------------
@@ -200,6 +237,57 @@ def test_a_bag_remade_at_the_same_rate_keeps_the_pump_rate_answer(bag_change, nu
     infusion_bag_record(**{**bag, "volume_ml": "250"})
     rate.refresh_from_db()
     assert (rate.status, rate.value) == (Task.Status.DONE, "10 mL/h")
+
+
+@pytest.mark.parametrize(
+    ("answer", "failed"),
+    [("24 h (10 mL/h)", False), ("48 h (5 mL/h)", True), ("7 days (0.6 mL/h, benzyl alcohol)", True)],
+)
+def test_a_bag_duration_is_checked_against_the_bag_recorded_for_the_event(bag_change, pharmacist, answer, failed):
+    """As the pump rate is: a duration unlike the bag the pharmacy recorded (a 7-day bag's
+    preservative for a 24-hour bag's patient) fails the hard stop."""
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    duration = Task.objects.get(event=event, text=BAG_DURATION)
+    assert (duration.records, duration.hard_stop) == ("bag_duration", True)
+    done = complete(duration, pharmacist, answer, event.planned_at - dt.timedelta(hours=3))
+    assert (done.status, done.hard_stop_failed) == (Task.Status.DONE, failed)
+    assert done.value == (f"{answer} (the bag recorded is a 24 h bag)" if failed else answer)
+
+
+def test_a_bag_duration_unlike_the_bag_is_asked_about_before_it_is_recorded(bag_change, pharmacist):
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    duration = Task.objects.get(event=event, text=BAG_DURATION)
+    with pytest.raises(ValidationError) as asked:
+        task_complete(task=duration, actor=pharmacist, value="48 h (5 mL/h)", now=event.planned_at)
+    (question,) = asked.value.error_dict["value"]
+    assert question.code == UNCONFIRMED_HARD_STOP and "the bag recorded is a 24 h bag" in question.message
+    assert_still_open(duration)
+
+
+def test_a_bag_duration_without_a_bag_recorded_is_refused(bag_change, pharmacist):
+    event, _ = bag_change
+    duration = Task.objects.get(event=event, text=BAG_DURATION)
+    with pytest.raises(ValidationError) as refused:
+        complete(duration, pharmacist, "24 h (10 mL/h)", event.planned_at)
+    assert "No bag is recorded for this event yet" in refused.value.message_dict["value"][0]
+    assert_still_open(duration)
+
+
+def test_a_bag_remade_with_another_duration_reopens_the_duration_checked_against_the_first(bag_change, pharmacist):
+    event, bag = bag_change
+    infusion_bag_record(**bag)
+    duration = Task.objects.get(event=event, text=BAG_DURATION)
+    assert not complete(duration, pharmacist, "24 h (10 mL/h)", event.planned_at).hard_stop_failed
+    infusion_bag_record(**{**bag, "volume_ml": "250"})  # remade as it was: the answer stands
+    duration.refresh_from_db()
+    assert duration.status == Task.Status.DONE
+    infusion_bag_record(**{**bag, "option": BagOption.objects.get(duration_hours=48), "rate_ml_per_hour": "5"})
+    duration.refresh_from_db()
+    assert (duration.status, duration.value) == (Task.Status.OPEN, "")
+    (undone,) = TaskActivity.objects.filter(task=duration, action=TaskActivity.Action.UNDO)
+    assert "48 h" in undone.detail and "24 h (10 mL/h)" in undone.detail
 
 
 def test_a_pump_rate_without_a_bag_recorded_is_refused(bag_change, nurse):

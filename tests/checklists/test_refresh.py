@@ -39,7 +39,7 @@ def asked(event) -> dict[str, str]:
 def test_a_new_weighing_asks_the_dose_by_body_surface_area_instead_of_the_flat_band(cycle_2_start, nurse):
     assert asked(cycle_2_start)[FLAT] == Task.Status.OPEN and BY_AREA not in asked(cycle_2_start)
 
-    weighing_record(patient=cycle_2_start.patient, weight_kg="40", actor=nurse)
+    weighing_record(patient=cycle_2_start.patient, weight_kg="40", actor=nurse, confirmed=True)
 
     tasks = asked(cycle_2_start)
     assert (tasks[FLAT], tasks[BY_AREA]) == (Task.Status.CANCELLED, Task.Status.OPEN)
@@ -51,12 +51,12 @@ def test_a_new_weighing_asks_the_dose_by_body_surface_area_instead_of_the_flat_b
     assert added.due_at == cycle_2_start.planned_at + dt.timedelta(minutes=added.item.due_offset_minutes)
     assert {t.item_id for t in added.depends_on.all()} == {i.pk for i in added.item.depends_on.all()}
 
-    weighing_record(patient=cycle_2_start.patient, weight_kg="21", actor=nurse)
+    weighing_record(patient=cycle_2_start.patient, weight_kg="21", actor=nurse, confirmed=True)
     assert asked(cycle_2_start)[UNDER_22] == Task.Status.OPEN
 
     # The event moves while the flat band's task is cancelled: reopened, it is due where its item says.
     CareEvent.objects.filter(pk=cycle_2_start.pk).update(planned_at=cycle_2_start.planned_at + dt.timedelta(days=2))
-    weighing_record(patient=cycle_2_start.patient, weight_kg="70", actor=nurse)
+    weighing_record(patient=cycle_2_start.patient, weight_kg="70", actor=nurse, confirmed=True)
     flat = Task.objects.get(event=cycle_2_start, text=FLAT)
     moved = cycle_2_start.planned_at + dt.timedelta(days=2)
     assert flat.due_at == moved + dt.timedelta(minutes=flat.due_offset_minutes)
@@ -72,7 +72,7 @@ def test_done_work_and_past_events_are_history(cycle_2_start, nurse, pharmacist)
     CareEvent.objects.filter(pk=start_1.pk).update(status=CareEvent.Status.DONE)
     before = asked(start_1)
 
-    weighing_record(patient=cycle_2_start.patient, weight_kg="40", actor=nurse)
+    weighing_record(patient=cycle_2_start.patient, weight_kg="40", actor=nurse, confirmed=True)
 
     assert asked(cycle_2_start)[FLAT] == Task.Status.DONE  # the answer given stays as given
     assert asked(cycle_2_start)[BY_AREA] == Task.Status.OPEN  # and what now applies is asked too
@@ -82,7 +82,8 @@ def test_done_work_and_past_events_are_history(cycle_2_start, nurse, pharmacist)
 def test_a_weight_typed_on_the_record_asks_again_too(client, cycle_2_start, nurse):
     client.force_login(nurse)
     patient = cycle_2_start.patient
-    data = registration_data(patient, weight_kg="40")  # weighed today on the unit's clock
+    # weighed today on the unit's clock; 40 kg after 70 is asked about, and confirmed
+    data = registration_data(patient, weight_kg="40", weight_confirmed="40.0", weight_is_right="on")
     assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
     assert asked(cycle_2_start)[BY_AREA] == Task.Status.OPEN
 

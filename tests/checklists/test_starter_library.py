@@ -266,6 +266,25 @@ def test_the_pump_rate_is_recorded_where_a_bag_is_hung(db):
     assert set(rates.values_list("hard_stop", "unit", "response_kind")) == {(True, "mL/h", "number")}
 
 
+def test_the_bag_duration_on_the_label_is_checked_against_the_bag_recorded(db):
+    """CLINICAL.md: every bag prepared is a record (duration, preservative…). The pharmacist's
+    "Bag duration and preservative on the pharmacy label" was a choice checked against nothing: a
+    7-day bag's answer stood beside a 24-hour bag's record. Now it is checked against the bag
+    recorded for the event, once that bag is recorded, and a different duration fails its hard stop."""
+    durations = TemplateItem.objects.filter(records="bag_duration").select_related("version__template")
+    assert {item.version.template.name for item in durations} == set(CYCLE_STARTS)
+    for item in durations:
+        name = item.version.template.name
+        assert (item.role, item.response_kind, item.hard_stop, item.failing_choices) == (
+            Role.PHARMACIST,
+            "choice",
+            True,
+            [],
+        ), name
+        (bag,) = item.version.items.filter(records="bag_prepared")
+        assert bag in item.depends_on.all() and item.due_offset_minutes >= bag.due_offset_minutes, name
+
+
 def test_a_bag_said_recorded_is_ticked_only_once_the_bag_is_recorded(db):
     """The pharmacy items that say the bag is recorded for the event are checked against the bag
     record, which the pump rate of the same checklist is checked against too."""

@@ -124,6 +124,30 @@ def test_the_edit_form_reads_today_on_the_patients_unit_clock(client, patient, t
     assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("66.0"), dt.date(2026, 3, 2))
 
 
+def test_a_weight_far_from_the_newest_weighing_is_asked_about_at_its_field_then_taken(client, nurse, patient):
+    """A slipped decimal on the record's form: 7.0 for 70 kg is asked about at the weight, nothing is
+    saved, and the weight is taken when the nurse says it is right (that very weight: another one
+    typed with the tick is asked about again)."""
+    client.force_login(nurse)
+    url = reverse("patients:edit", args=[patient.pk])
+    day = f"{patient.weight_measured_on.day} {patient.weight_measured_on:%b}"
+    response = client.post(url, registration_data(patient, mrn=patient.mrn, weight_kg="7.0", height_cm="171"))
+    assert response.status_code == 200
+    question = f"70.0 kg on {day}; 7.0 kg now is a 90 % drop: confirm or correct."
+    assert response.context["form"].errors["weight_kg"] == [question]
+    assert "7.0 kg is right" in unescape(response.content.decode())
+    patient.refresh_from_db()
+    assert (patient.weight_kg, patient.height_cm, Weighing.objects.count()) == (Decimal("70.0"), Decimal("170.0"), 0)
+    other = registration_data(patient, mrn=patient.mrn, weight_kg="8.0", weight_confirmed="7.0", weight_is_right="on")
+    assert client.post(url, other).status_code == 200
+    confirmed = registration_data(
+        patient, mrn=patient.mrn, weight_kg="7.0", weight_confirmed="7.0", weight_is_right="on"
+    )
+    assert client.post(url, confirmed).status_code == 302
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("7.0") and latest_weighing(patient).weight_kg == Decimal("7.0")
+
+
 def test_a_weight_typed_for_an_earlier_day_does_not_replace_the_newest_weighing(client, nurse, patient):
     """The record's weight is the newest weighing's: the checklists' dose-band conditions read the
     record, the bag checks the newest weighing, and both must see the same weight. One typed for a
@@ -131,14 +155,14 @@ def test_a_weight_typed_for_an_earlier_day_does_not_replace_the_newest_weighing(
     newest = weighing_record(patient=patient, weight_kg="70.0", actor=nurse)
     client.force_login(nurse)
     earlier = (timezone.localdate(timezone=patient.unit.zone) - dt.timedelta(days=10)).isoformat()
-    data = registration_data(patient, mrn=patient.mrn, weight_kg="50.0", weight_measured_on=earlier, height_cm="171")
+    data = registration_data(patient, mrn=patient.mrn, weight_kg="66.0", weight_measured_on=earlier, height_cm="171")
     response = client.post(reverse("patients:edit", args=[patient.pk]), data, follow=True)
     patient.refresh_from_db()
     newest_day = timezone.localtime(newest.measured_at, patient.unit.zone).date()
     assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("70.0"), newest_day)
     assert patient.height_cm == Decimal("171.0")  # the rest of the form is saved
     assert latest_weighing(patient) == newest
-    assert Weighing.objects.filter(patient=patient, weight_kg=Decimal("50.0")).exists()
+    assert Weighing.objects.filter(patient=patient, weight_kg=Decimal("66.0")).exists()
     assert "kept as an earlier weighing" in response.content.decode()
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from patients.models import CareEvent, Weighing
-from patients.services import latest_weighing, weighing_record, weighing_warning
+from patients.services import UNCONFIRMED_WEIGHT_CHANGE, latest_weighing, weighing_record, weighing_warning
 
 from .helpers import live, rr_course
 
@@ -104,3 +104,47 @@ def test_todays_weighing_is_not_flagged_and_is_old_tomorrow(patient, nurse, cour
     assert weighing_warning(latest_weighing(patient), start, NOW) == ""
     # The unit's next day (New York): the same weighing is old, for this cycle's bags too.
     assert "not today" in weighing_warning(latest_weighing(patient), start, NOW + dt.timedelta(hours=17))
+
+
+# --- the typo guard for a weight: a slipped decimal is asked about before it doses anyone --------
+
+
+def test_a_weight_far_from_the_newest_weighing_is_asked_about_and_taken_when_confirmed(patient, nurse, clock):
+    """7.0 typed for 70 kg would put the patient under the regimen's 45 kg (dose by body-surface
+    area) and the preservative bags' limits: it is asked about, with the weighing it differs from."""
+    weighing_record(patient=patient, weight_kg="70.0", actor=nurse, measured_at=NOW - dt.timedelta(days=2))
+    with pytest.raises(ValidationError) as asked:
+        weighing_record(patient=patient, weight_kg="7.0", actor=nurse)
+    assert asked.value.message_dict["weight_kg"] == [
+        "70.0 kg on 28 Feb; 7.0 kg now is a 90 % drop: confirm or correct."
+    ]
+    assert asked.value.error_dict["weight_kg"][0].code == UNCONFIRMED_WEIGHT_CHANGE
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("70.0") and Weighing.objects.count() == 1
+    weighing_record(patient=patient, weight_kg="7.0", actor=nurse, confirmed=True)
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("7.0") and latest_weighing(patient).weight_kg == Decimal("7.0")
+
+
+def test_a_patients_first_weighing_is_compared_with_the_records_weight(patient, nurse, clock):
+    assert patient.weight_kg == Decimal("70.0") and not Weighing.objects.exists()
+    with pytest.raises(ValidationError) as asked:
+        weighing_record(patient=patient, weight_kg="170", actor=nurse)
+    day = f"{patient.weight_measured_on.day} {patient.weight_measured_on:%b}"
+    assert asked.value.message_dict["weight_kg"] == [
+        f"70.0 kg on {day}; 170.0 kg now is a 143 % rise: confirm or correct."
+    ]
+    assert not Weighing.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["63.0", "77.0", "66"])
+def test_a_weight_within_the_share_is_taken_without_a_question(patient, nurse, clock, raw):
+    weighing_record(patient=patient, weight_kg=raw, actor=nurse)
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal(raw)
+
+
+def test_the_share_that_asks_is_a_setting(patient, nurse, clock, settings):
+    settings.WEIGHT_CHANGE_ASK_PERCENT = 5
+    with pytest.raises(ValidationError, match="9 % drop"):
+        weighing_record(patient=patient, weight_kg="64", actor=nurse)

@@ -89,3 +89,25 @@ def test_without_javascript_a_confirmed_failure_comes_back_as_an_error_message(c
     data = {f"task-{temperature.pk}-value": "39.2", f"task-{temperature.pk}-confirmed": "39.2", "next": "/"}
     page = client.post(reverse("task_complete", args=[temperature.pk]), data, follow=True).content.decode()
     assert "alert-danger" in page and "Hard stop failed: 39.2 °C is outside 35–38.5 °C" in page
+
+
+def test_a_weight_far_from_the_records_is_asked_about_in_its_row_then_taken_as_it_is(client, nurse, patient):
+    """The weight task ("records: today's weight") has no hard stop, yet 7.0 typed for 70 kg would
+    dose by body-surface area: its row asks, as for a failing answer, and the confirmed weight is
+    done, failing nothing and telling nobody."""
+    publish_template(
+        name="Weighing", items=[{"text": "Weight (kg)", "response_kind": "number", "unit": "kg", "records": "weight"}]
+    )
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    weight = Task.objects.get(event=event, text="Weight (kg)")
+    client.force_login(nurse)
+    row = post(client, weight, "7.0")
+    assert "7.0 kg now is a 90 % drop: confirm or correct." in row and "Record 7.0 anyway" in row
+    weight.refresh_from_db()
+    assert weight.status == Task.Status.OPEN
+    row = post(client, weight, "7.0", confirmed="7.0")
+    assert "Done" in row and "Hard stop failed" not in row
+    patient.refresh_from_db()
+    assert str(patient.weight_kg) == "7.0"
+    assert not Notification.objects.exists()

@@ -357,13 +357,23 @@ def _restart(
                 link=lambda event: _link_restart(interruption, event),
             )
     if kept.restart_event is not None and interruption.restart_event != kept.restart_event:
-        _cancel(kept.restart_event, note=_no_longer(interruption, "its own supervised restart"))
+        why = (
+            f"a break that long begins cycle {cycle.number + 1}, whose start is the restart"
+            if interruption.new_cycle
+            else f"under {version.supervised_restart_after_hours} hours after the stop, the restart is not supervised"
+        )
+        _cancel(kept.restart_event, note=_no_longer(interruption, why))
     if interruption.restart_dose:
         interruption.re_escalation_event = _plan_re_escalation(
             interruption, course=course, actor=actor, kept=kept.re_escalation_event
         )
     if kept.re_escalation_event is not None and interruption.re_escalation_event != kept.re_escalation_event:
-        _cancel(kept.re_escalation_event, note=_no_longer(interruption, "this re-escalation"))
+        why = (
+            "its cycle's infusion ends before the days at the restart dose are over"
+            if interruption.re_escalation_event is None
+            else "the re-escalation is planned again in the cycle the infusion restarts in"
+        )
+        _cancel(kept.re_escalation_event, note=_no_longer(interruption, why))
     interruption.save(update_fields=["restart_event", "re_escalation_event"])
     if interruption.re_escalation_event is not None:
         course_schedule_build(course=course, actor=actor, now=now)  # its bag starts the count again
@@ -401,9 +411,9 @@ def _cancel(event: CareEvent, *, note: str) -> None:
     notify_events_changed(cancelled=[event])
 
 
-def _no_longer(interruption: Interruption, what: str) -> str:
+def _no_longer(interruption: Interruption, why: str) -> str:
     restart = timezone.localtime(interruption.restarted_at, interruption.course.patient.unit.zone)
-    return f"Cancelled: the restart moved to {restart:%d %b %H:%M}, which does not plan {what}."
+    return f"Cancelled: the restart moved to {restart:%d %b %H:%M}; {why}."
 
 
 def _plan_re_escalation(

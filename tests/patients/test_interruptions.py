@@ -925,3 +925,17 @@ def test_only_whoever_may_record_the_restart_moves_it(course, nurse, oncologist)
     with pytest.raises(PermissionDenied):
         move(interruption, nurse, STOP + 8 * HOUR)
     assert snapshot(course) == before
+
+
+def test_a_restart_moved_under_4_hours_after_the_stop_cancels_its_supervised_event_with_the_reason(
+    course, nurse, oncologist
+):
+    interruption = stop(course, nurse)
+    event = restart(interruption, oncologist, STOP + 5 * HOUR, now=PLANNED_AT).restart_event
+
+    moved = move(interruption, oncologist, STOP + 3 * HOUR)
+
+    event.refresh_from_db()
+    assert moved.restart_event is None and event.status == CareEvent.Status.CANCELLED
+    assert "under 4 hours after the stop, the restart is not supervised" in event.note
+    assert not Task.objects.filter(event=event, status=Task.Status.OPEN).exists()

@@ -802,6 +802,31 @@ def on_bag_recorded(*, bag, actor) -> None:
             _log(reopened, actor, TaskActivity.Action.UNDO, f"{undone}: {reason}", now=bag.recorded_at)
 
 
+def on_restart_moved(*, interruption, moved_from: dt.datetime, actor) -> None:
+    """The patients layer's hook: a planned restart moved. The patient's history says who moved it,
+    from when to when, on the restart event's checklist (or, for a restart without one, the stop's)."""
+    stop_event = CareEvent.objects.filter(
+        cycle_id=interruption.cycle_id, kind=CareEvent.Kind.INTERRUPTION, planned_at=interruption.stopped_at
+    )
+    checklist = (
+        Checklist.objects.filter(event_id=interruption.restart_event_id).order_by("pk").first()
+        or Checklist.objects.filter(event__in=stop_event).order_by("pk").first()
+    )
+    if checklist is None:
+        return  # no checklist to carry the line; the audit log keeps the change
+    zone = interruption.patient.unit.zone
+    was, now = timezone.localtime(moved_from, zone), timezone.localtime(interruption.restarted_at, zone)
+    stopped = timezone.localtime(interruption.stopped_at, zone)
+    TaskActivity.objects.create(
+        checklist=checklist,
+        patient_id=interruption.patient_id,
+        actor=actor,
+        action=TaskActivity.Action.MOVE,
+        detail=f"Restart after the stop of {stopped:%a %d %b %H:%M} moved from {was:%a %d %b %H:%M} "
+        f"to {now:%a %d %b %H:%M}",
+    )
+
+
 def tasks_follow_events(*, events: Sequence[CareEvent]) -> int:
     """A moved event moves its open tasks, keeping each one's offset.
 

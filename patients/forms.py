@@ -224,6 +224,16 @@ class RestartForm(forms.Form):
         self.helper = _helper("Record the restart")
 
 
+class RestartMoveForm(forms.Form):
+    """The new time of a planned restart; the rest of the restart (when the reaction resolved, its
+    kind) stays as recorded, and its rules are read again at the new time."""
+
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["restarted_at"] = unit_time("Restarts at (the new time)", zone_name)
+        self.helper = _helper("Move the restart")
+
+
 class StopForGoodForm(forms.Form):
     reason = forms.CharField(
         label="Why the course stops for good", max_length=400, widget=forms.Textarea(attrs={"rows": 2})

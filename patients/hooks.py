@@ -137,3 +137,24 @@ def notify_care_team_left(*, user, patient, actor) -> None:
     """Called in the removing transaction, after the membership is gone."""
     for listener in _care_team_left_listeners:
         listener(user=user, patient=patient, actor=actor)
+
+
+class RestartMovedListener(Protocol):
+    def __call__(self, *, interruption, moved_from, actor) -> None: ...
+
+
+_restart_moved_listeners: list[RestartMovedListener] = []
+
+
+def register_restart_moved_listener(listener: RestartMovedListener) -> Callable:
+    """Higher layers write who moved a planned restart, from when to when, into the patient's
+    history (checklists: a line on the restart's checklist, or the stop's)."""
+    if listener not in _restart_moved_listeners:
+        _restart_moved_listeners.append(listener)
+    return listener
+
+
+def notify_restart_moved(*, interruption, moved_from, actor) -> None:
+    """Called in the moving transaction, once the plan is rebuilt."""
+    for listener in _restart_moved_listeners:
+        listener(interruption=interruption, moved_from=moved_from, actor=actor)

@@ -120,6 +120,35 @@ def can_record_restart(
     return ALLOWED
 
 
+def restart_fixed_because(interruption: Interruption, *, now: dt.datetime | None = None, zone=None) -> str | None:
+    """Why this break's restart can no longer be moved, or None: only a restart planned ahead, whose
+    event (a supervised restart's, or the new cycle's start) has not started, moves."""
+    now = now or timezone.now()
+    if interruption.permanent:
+        return "The course was stopped for good at this break: there is no restart to move."
+    if interruption.restarted_at is None:
+        return "No restart is recorded for this break yet: record the restart instead."
+    event = interruption.restart_event
+    if event is not None and event.status == event.Status.IN_PROGRESS:
+        return "The restart is under way: its time is the time it happened, and it cannot be moved."
+    if interruption.restarted_at <= now or (event is not None and event.status == event.Status.DONE):
+        restart = timezone.localtime(interruption.restarted_at, zone or interruption.patient.unit.zone)
+        return f"The infusion restarted on {restart:%d %b %H:%M}: a restart that has happened cannot be moved."
+    return None
+
+
+def can_move_restart(
+    user, patient: Patient, *, interruption: Interruption, standing: Standing | None = None
+) -> Decision:
+    """Whoever may record the restart at its planned time (`can_record_restart`) may move it while
+    it has not started (`restart_fixed_because`); the service asks again at the new time."""
+    if why := restart_fixed_because(interruption, zone=patient.unit.zone):
+        return refuse(why)
+    return can_record_restart(
+        user, patient, interruption=interruption, restarted_at=interruption.restarted_at, standing=standing
+    )
+
+
 def can_stop_for_good(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
     return _decide(user, patient, {Role.ONCOLOGIST}, "stop the course for good", standing)
 
@@ -155,6 +184,7 @@ def _stop_in_effect(patient: Patient) -> Interruption | None:
     return (
         Interruption.objects.filter(patient=patient, permanent=False)
         .filter(Q(restarted_at__isnull=True) | Q(restarted_at__gt=timezone.now()))
+        .select_related("restart_event", "course__regimen_version")
         .first()
     )
 
@@ -186,6 +216,11 @@ def plan_actions(user, patient: Patient, *, standing: Standing | None = None, co
         "set_next_start": can_set_next_start(user, patient, standing=standing),
         "record_stop": _offer_stop(user, patient, standing=standing, held=held),
         "record_restart": can_record_restart(user, patient, interruption=open_stop, standing=standing),
+        "move_restart": (
+            can_move_restart(user, patient, interruption=held, standing=standing)
+            if held is not None and held.restarted_at is not None
+            else refuse("No restart is planned ahead: there is none to move.")
+        ),
         "stop_for_good": can_stop_for_good(user, patient, standing=standing),
     }
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("courses/<int:pk>/stop-for-good/", course.course_stop_for_good, name="course_stop_for_good"),
     path("cycles/<int:pk>/next-start/", course.cycle_next_start, name="cycle_next_start"),
     path("interruptions/<int:pk>/restart/", course.interruption_restart, name="interruption_restart"),
+    path("interruptions/<int:pk>/restart/move/", course.interruption_restart_move, name="interruption_restart_move"),
     path("events/<int:pk>/bag/", course.event_bag, name="event_bag"),
     path("<int:pk>/pump-events/new/", pump.pump_event_new, name="pump_event_new"),
     # The toxicity watch (patients/views/toxicity.py).

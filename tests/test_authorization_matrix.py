@@ -219,6 +219,8 @@ RULES = {
     "patients:cycle_next_start": OnPlan("cycle", frozenset({"oncologist", "coordinator"})),
     # The world's stop is a pump or line problem: the nurse who put it right restarts too.
     "patients:interruption_restart": OnPlan("interruption", frozenset({"oncologist", "nurse", "outsider"})),
+    # Moving a planned restart: whoever may record it (its time is not known to the page's policy yet).
+    "patients:interruption_restart_move": OnPlan("interruption", frozenset({"oncologist", "nurse", "outsider"})),
     "patients:event_bag": OnPlan("event", frozenset({"pharmacist"})),
     "patients:pump_event_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     # The toxicity watch: nurses and the oncologist assess; the oncologist confirms a grade.

@@ -35,9 +35,12 @@ def patient_page(patient: Patient) -> Patient:
             Prefetch("cycles", queryset=cycles),
             Prefetch(
                 "interruptions",
-                queryset=Interruption.objects.select_related("cycle", "stopped_by", "restarted_by").only(
+                queryset=Interruption.objects.select_related(
+                    "cycle", "stopped_by", "restarted_by", "restart_event"
+                ).only(
                     *("course_id", "stopped_at", "cause", "detail", "toxicity_grade", "toxicity_kind"),
                     *("resolved_at", "restarted_at", "restart_dose", "new_cycle", "permanent", "cycle__number"),
+                    "restart_event__status",  # whether a planned restart may still be moved
                     *names("stopped_by", "restarted_by"),
                 ),
             ),

@@ -25,6 +25,7 @@ from .grants import access_grant_close, access_grant_open
 from .interruptions import (
     course_stop_for_good,
     interruption_restart,
+    interruption_restart_move,
     interruption_stop,
     neurotoxicity_stops_for_good,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "event_schedule",
     "infusion_bag_record",
     "interruption_restart",
+    "interruption_restart_move",
     "interruption_stop",
     "FACT_FIELDS",
     "latest_weighing",

@@ -7,6 +7,7 @@ events. Done events never move.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import policy
-from ..hooks import notify_course_stopped, notify_events_changed
+from ..hooks import notify_course_stopped, notify_events_changed, notify_restart_moved
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
 from ..selectors import neurotoxicity_resolved_before
 from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at
@@ -63,16 +64,21 @@ def _last_started_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
     return started[-1] if started else cycles[0]
 
 
-def _re_escalations_ahead(course: TreatmentCourse, moment: dt.datetime) -> list[CareEvent]:
-    """Step-ups added to the plan (re-escalations after a restart dose) still planned from `moment` on."""
+def _re_escalations_ahead(
+    course: TreatmentCourse, moment: dt.datetime, *, but: CareEvent | None = None
+) -> list[CareEvent]:
+    """Step-ups added to the plan (re-escalations after a restart dose) still planned from `moment`
+    on, `but` the one of a restart being moved (it follows its own restart)."""
     return list(
-        CareEvent.objects.select_for_update().filter(
+        CareEvent.objects.select_for_update()
+        .filter(
             cycle__course=course,
             kind=CareEvent.Kind.DOSE_STEP_UP,
             scheduled=False,
             status=CareEvent.Status.PLANNED,
             planned_at__gte=moment,
         )
+        .exclude(pk=but.pk if but else None)
     )
 
 
@@ -186,11 +192,125 @@ def interruption_restart(
     ).enforce()
     course = _locked_course(interruption.course)
     interruption = Interruption.objects.select_for_update().get(pk=interruption.pk)
-    version = course.regimen_version
     if course.status == TreatmentCourse.Status.STOPPED or interruption.permanent:
         raise ValidationError("This course was stopped for good; it cannot restart.")
     if interruption.restarted_at is not None:
         raise ValidationError({"restarted_at": "This break already has its restart."})
+    return _restart(
+        interruption,
+        course=course,
+        restarted_at=restarted_at,
+        actor=actor,
+        resolved_at=resolved_at,
+        toxicity_kind=toxicity_kind,
+        now=now,
+    )
+
+
+@transaction.atomic
+def interruption_restart_move(
+    *, interruption: Interruption, restarted_at: dt.datetime, actor, now: dt.datetime | None = None
+) -> Interruption:
+    """Move a planned restart that has not started (the pump team or the bed not ready) to a later or
+    earlier time after its stop. The plan is rebuilt as if the restart had been recorded at the new
+    time: the break is put back as it was before its restart, and the restart's own path
+    (`_restart`) records it again, its rules (the 4-hour supervision, the 7-day cycle, the grade 3
+    waits) read at the new time. Its restart event and re-escalation, with their checklists and
+    tasks, move rather than being planned anew. The history says who moved it, from when to when."""
+    now = now or timezone.now()
+    policy.can_record_restart(
+        actor, interruption.patient, interruption=interruption, restarted_at=restarted_at
+    ).enforce()
+    course = _locked_course(interruption.course)
+    interruption = (
+        Interruption.objects.select_for_update(of=("self",)).select_related("restart_event").get(pk=interruption.pk)
+    )
+    if course.status == TreatmentCourse.Status.STOPPED or interruption.permanent:
+        raise ValidationError("This course was stopped for good; it cannot restart.")
+    if why := policy.restart_fixed_because(interruption, now=now):
+        raise ValidationError({"restarted_at": why})
+    moved_from, zone = interruption.restarted_at, course.patient.unit.zone
+    if restarted_at == moved_from:
+        raise ValidationError({"restarted_at": "The restart is planned for that time already: give the new time."})
+    longest = dt.timedelta(days=course.regimen_version.longest_break_in_cycle_days)
+    if interruption.new_cycle and restarted_at - interruption.stopped_at <= longest:
+        raise ValidationError(
+            {
+                "restarted_at": f"This restart begins cycle {interruption.cycle.number + 1}: the break of more than "
+                f"{longest.days} days ended cycle {interruption.cycle.number} at the stop, and a restart within "
+                f"{longest.days} days would have continued it. Give a time more than {longest.days} days after "
+                f"the stop ({timezone.localtime(interruption.stopped_at + longest, zone):%d %b %H:%M})."
+            }
+        )
+    if interruption.resolved_at and restarted_at < interruption.resolved_at:
+        raise ValidationError(
+            {
+                "restarted_at": "The restart comes once the reaction has resolved: it was grade 1 or less from "
+                f"{timezone.localtime(interruption.resolved_at, zone):%d %b %H:%M}."
+            }
+        )
+    kept = _Kept(
+        restart_event=_planned(interruption.restart_event_id),
+        re_escalation_event=_planned(interruption.re_escalation_event_id),
+    )
+    # The break as it was before its restart was recorded: the re-escalations of earlier restarts
+    # that this one moved on by its length go back (the new length moves them again).
+    if not interruption.new_cycle:
+        ahead = _re_escalations_ahead(course, interruption.stopped_at, but=kept.re_escalation_event)
+        for event in ahead:
+            event.planned_at -= moved_from - interruption.stopped_at
+        CareEvent.objects.bulk_update(ahead, ["planned_at"])
+    interruption.restarted_at = interruption.restarted_by = None
+    interruption.restart_dose = ""
+    interruption.restart_event = interruption.re_escalation_event = None
+    interruption.save(
+        update_fields=["restarted_at", "restarted_by", "restart_dose", "restart_event", "re_escalation_event"]
+    )
+    course = _locked_course(course)  # its breaks read again: this one has no restart now
+    interruption.course = course
+    moved = _restart(
+        interruption,
+        course=course,
+        restarted_at=restarted_at,
+        actor=actor,
+        resolved_at=interruption.resolved_at,
+        toxicity_kind=interruption.toxicity_kind,
+        now=now,
+        kept=kept,
+    )
+    notify_restart_moved(interruption=moved, moved_from=moved_from, actor=actor)
+    return moved
+
+
+def _planned(pk: int | None) -> CareEvent | None:
+    return CareEvent.objects.select_for_update().filter(pk=pk, status=CareEvent.Status.PLANNED).first() if pk else None
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """The events of a restart being moved, kept: moved to the new time (their checklists and
+    tasks with them) where the restart recorded at that time would plan one, cancelled where it
+    would not."""
+
+    restart_event: CareEvent | None = None
+    re_escalation_event: CareEvent | None = None
+
+
+def _restart(
+    interruption: Interruption,
+    *,
+    course: TreatmentCourse,
+    restarted_at: dt.datetime,
+    actor,
+    resolved_at: dt.datetime | None,
+    toxicity_kind: str,
+    now: dt.datetime,
+    kept: _Kept | None = None,
+) -> Interruption:
+    """The restart's rules and what it does to the plan, for a break without its restart (recorded
+    now, or put back so by `interruption_restart_move`, whose events are `kept`)."""
+    kept = kept or _Kept()
+    version = course.regimen_version
     if restarted_at <= interruption.stopped_at:
         raise ValidationError({"restarted_at": "The restart must come after the stop."})
     if restarted_at > now + LATEST_AHEAD:
@@ -212,19 +332,22 @@ def interruption_restart(
     cycle = interruption.cycle
 
     if length > dt.timedelta(days=version.longest_break_in_cycle_days):
-        _restart_in_a_new_cycle(interruption, course=course, length=length, actor=actor, now=now)
+        _restart_in_a_new_cycle(
+            interruption, course=course, length=length, actor=actor, now=now, but=kept.re_escalation_event
+        )
     else:
         interruption.save()
         # Days at the restart dose are days of infusion: a re-escalation ahead moves by the break,
         # as the schedule's own step-up does (first, so that the bags counted from it follow).
-        ahead = _re_escalations_ahead(course, interruption.stopped_at)
+        ahead = _re_escalations_ahead(course, interruption.stopped_at, but=kept.re_escalation_event)
         for event in ahead:
             event.planned_at += length
         CareEvent.objects.bulk_update(ahead, ["planned_at"])
         notify_events_changed(moved=ahead)
         course_schedule_build(course=course, actor=actor, now=now)
         if supervised:
-            interruption.restart_event = event_schedule(
+            interruption.restart_event = _place(
+                kept.restart_event,
                 cycle=cycle,
                 kind=CareEvent.Kind.RESTART,
                 planned_at=restarted_at,
@@ -233,8 +356,24 @@ def interruption_restart(
                 actor=actor,
                 link=lambda event: _link_restart(interruption, event),
             )
+    if kept.restart_event is not None and interruption.restart_event != kept.restart_event:
+        why = (
+            f"a break that long begins cycle {cycle.number + 1}, whose start is the restart"
+            if interruption.new_cycle
+            else f"under {version.supervised_restart_after_hours} hours after the stop, the restart is not supervised"
+        )
+        _cancel(kept.restart_event, note=_no_longer(interruption, why))
     if interruption.restart_dose:
-        interruption.re_escalation_event = _plan_re_escalation(interruption, course=course, actor=actor)
+        interruption.re_escalation_event = _plan_re_escalation(
+            interruption, course=course, actor=actor, kept=kept.re_escalation_event
+        )
+    if kept.re_escalation_event is not None and interruption.re_escalation_event != kept.re_escalation_event:
+        why = (
+            "its cycle's infusion ends before the days at the restart dose are over"
+            if interruption.re_escalation_event is None
+            else "the re-escalation is planned again in the cycle the infusion restarts in"
+        )
+        _cancel(kept.re_escalation_event, note=_no_longer(interruption, why))
     interruption.save(update_fields=["restart_event", "re_escalation_event"])
     if interruption.re_escalation_event is not None:
         course_schedule_build(course=course, actor=actor, now=now)  # its bag starts the count again
@@ -251,7 +390,35 @@ def _link_restart(interruption: Interruption, event: CareEvent) -> None:
     interruption.save(update_fields=["restart_event"])
 
 
-def _plan_re_escalation(interruption: Interruption, *, course: TreatmentCourse, actor) -> CareEvent | None:
+def _place(kept: CareEvent | None, *, cycle: Cycle, kind: str, planned_at, setting, note, actor, link) -> CareEvent:
+    """An event the restart plans: the one kept from the restart being moved, moved to its new
+    time (its checklist's open tasks follow it), or a new one with its checklist."""
+    if kept is None or kept.cycle_id != cycle.pk:
+        return event_schedule(
+            cycle=cycle, kind=kind, planned_at=planned_at, setting=setting, note=note, actor=actor, link=link
+        )
+    kept.planned_at, kept.setting, kept.note = planned_at, setting, note[:500]
+    kept.save(update_fields=["planned_at", "setting", "note"])
+    if link is not None:
+        link(kept)
+    notify_events_changed(moved=[kept])
+    return kept
+
+
+def _cancel(event: CareEvent, *, note: str) -> None:
+    event.status, event.note = CareEvent.Status.CANCELLED, note[:500]
+    event.save(update_fields=["status", "note"])
+    notify_events_changed(cancelled=[event])
+
+
+def _no_longer(interruption: Interruption, why: str) -> str:
+    restart = timezone.localtime(interruption.restarted_at, interruption.course.patient.unit.zone)
+    return f"Cancelled: the restart moved to {restart:%d %b %H:%M}; {why}."
+
+
+def _plan_re_escalation(
+    interruption: Interruption, *, course: TreatmentCourse, actor, kept: CareEvent | None = None
+) -> CareEvent | None:
     """The re-escalation `re_escalation_after_days` after the restart, in the cycle the infusion
     restarted in; None when it would fall at or after that cycle's pump-off. A step-up (its
     dexamethasone, its bag) needs a running infusion: in the rest nothing runs, and the next cycle
@@ -275,13 +442,15 @@ def _plan_re_escalation(interruption: Interruption, *, course: TreatmentCourse, 
     # Where the patient is then, per the plan: in hospital until the cycle's discharge (a restart
     # on day 2 re-escalates on day 9 of the 9 days in hospital), at home or in clinic after it.
     in_hospital = _in_hospital(cycle, planned_at)
-    return event_schedule(
+    return _place(
+        kept,
         cycle=cycle,
         kind=CareEvent.Kind.DOSE_STEP_UP,
         planned_at=planned_at,
         setting=Setting.INPATIENT if in_hospital else course.outpatient_setting,
         note=f"Re-escalation: {version.re_escalation_dose}.",
         actor=actor,
+        link=None,
     )
 
 
@@ -381,7 +550,13 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
 
 
 def _restart_in_a_new_cycle(
-    interruption: Interruption, *, course: TreatmentCourse, length: dt.timedelta, actor, now: dt.datetime
+    interruption: Interruption,
+    *,
+    course: TreatmentCourse,
+    length: dt.timedelta,
+    actor,
+    now: dt.datetime,
+    but: CareEvent | None = None,
 ) -> None:
     """A break too long to continue its cycle (CLINICAL.md: "More than 7 days: start a new
     cycle"): the cycle ends at the stop, and the next one begins with the restart, at its time,
@@ -397,7 +572,7 @@ def _restart_in_a_new_cycle(
     if _begins_with_the_restart(made, restart=restart, repeats=repeats, version=version):
         course_schedule_build(course=course, actor=actor, now=now)  # a cycle the build had to add
     # A re-escalation still ahead belonged to the cycle that ended at the stop.
-    ended = _re_escalations_ahead(course, interruption.stopped_at)
+    ended = _re_escalations_ahead(course, interruption.stopped_at, but=but)
     for event in ended:
         event.status = CareEvent.Status.CANCELLED
         event.note = "Cancelled: the cycle ended at a break too long to continue it."

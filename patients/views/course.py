@@ -15,7 +15,16 @@ from accounts.audit import logs_read
 from accounts.models import Unit
 
 from .. import policy, services
-from ..forms import BagForm, CoursePlanForm, CyclesForm, NextStartForm, RestartForm, StopForGoodForm, StopForm
+from ..forms import (
+    BagForm,
+    CoursePlanForm,
+    CyclesForm,
+    NextStartForm,
+    RestartForm,
+    RestartMoveForm,
+    StopForGoodForm,
+    StopForm,
+)
 from ..models import CareEvent, Cycle, Interruption, TreatmentCourse
 from ..selectors import get_patient_for_user
 from ..services.bags import BAG_EVENTS, bag_for_event, next_change_after, weighing_warning
@@ -124,6 +133,40 @@ def interruption_restart(request, pk):
 
     title = f"Restart after the stop of {timezone.localtime(interruption.stopped_at, zone):%d %b %H:%M}"
     return form_page(request, form, act, patient=patient, course=interruption.course, title=title)
+
+
+@logs_read("patients.interruption", page="restart_move")
+def interruption_restart_move(request, pk):
+    """Move a planned restart that has not started (the pump team or the bed not ready): offered
+    from the patient page's course panel and from the restart's event page."""
+    interruption = get_object_or_404(
+        Interruption.objects.select_related("course__regimen_version", "restart_event"), pk=pk
+    )
+    patient = get_patient_for_user(request.user, interruption.patient_id)
+    zone = patient.unit.zone
+    # Who may move it is who may record it at its time; a restart that has started says why.
+    policy.can_record_restart(
+        request.user, patient, interruption=interruption, restarted_at=interruption.restarted_at
+    ).enforce()
+    fixed = policy.restart_fixed_because(interruption, zone=zone)  # said on the page; a POST is refused at the time
+    planned = timezone.localtime(interruption.restarted_at, zone) if interruption.restarted_at else None
+    form = RestartMoveForm(
+        request.POST or None,
+        zone_name=patient.unit.clock_label,
+        initial={"restarted_at": planned.replace(tzinfo=None) if planned else None},
+    )
+
+    def act(data):
+        services.interruption_restart_move(interruption=interruption, actor=request.user, **data)
+        moved_to = timezone.localtime(data["restarted_at"], zone)
+        messages.success(request, f"The restart is moved to {moved_to:%a %d %b %H:%M}; the plan follows it.")
+        return _back(patient)
+
+    stopped = timezone.localtime(interruption.stopped_at, zone)
+    title = f"Move the restart after the stop of {stopped:%d %b %H:%M}" + (
+        f", planned for {planned:%d %b %H:%M}" if planned else ""
+    )
+    return form_page(request, form, act, patient=patient, course=interruption.course, title=title, intro=fixed)
 
 
 @logs_read("patients.treatmentcourse", page="stop_for_good")

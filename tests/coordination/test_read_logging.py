@@ -42,6 +42,7 @@ PAGES = {
     "patients:course_stop_for_good": ("oncologist", "course", "patients.treatmentcourse"),
     "patients:cycle_next_start": ("oncologist", "cycle", "patients.cycle"),
     "patients:interruption_restart": ("oncologist", "interruption", "patients.interruption"),
+    "patients:interruption_restart_move": ("oncologist", "interruption", "patients.interruption"),
     "patients:event_bag": ("pharmacist", "event", "patients.careevent"),
     "event_detail": ("nurse", "event", "patients.careevent"),
     "event_reminders": ("nurse", "event", "patients.careevent"),

@@ -9,8 +9,9 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
-from checklists.models import Checklist, Task
+from checklists.models import Checklist, Task, TaskActivity
 from patients.models import CareEvent, Indication, Interruption, PremedicationRule, TreatmentCourse
 from patients.selectors import premedication_for_event
 from patients.services import (
@@ -19,6 +20,7 @@ from patients.services import (
     event_cancel,
     event_move,
     interruption_restart,
+    interruption_restart_move,
     interruption_stop,
 )
 
@@ -781,3 +783,159 @@ def test_a_grade_3_stop_recorded_without_a_kind_asks_for_it_at_the_restart(cours
     done = restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY, toxicity_kind=OTHER)
     done.refresh_from_db()
     assert done.toxicity_kind == OTHER
+
+
+# --- moving a planned restart --------------------------------------------------------------------
+
+PLANNED_AT = STOP + 2 * HOUR  # when the restart is planned, ahead of it
+
+
+def move(interruption, actor, restarted_at, now=PLANNED_AT):
+    return interruption_restart_move(interruption=interruption, restarted_at=restarted_at, actor=actor, now=now)
+
+
+def the_plan(course) -> dict:
+    """What a restart decides, whatever the events' ids: the cycles' times and every live event."""
+    return {
+        "cycles": list(course.cycles.order_by("number").values_list("number", "start_date", "infusion_ends_at")),
+        "events": sorted((e.cycle.number, e.kind, e.planned_at, e.setting, e.note) for e in live(course)),
+    }
+
+
+class _Undo(Exception):
+    pass
+
+
+def plan_if_recorded_at(course, interruption, oncologist, restarted_at, **given) -> dict:
+    """The plan had the restart been recorded at `restarted_at` in the first place (then undone)."""
+    try:
+        with transaction.atomic():
+            restart(interruption, oncologist, restarted_at, now=PLANNED_AT, **given)
+            plan = the_plan(course)
+            raise _Undo
+    except _Undo:
+        return plan
+
+
+@pytest.mark.parametrize(
+    ("planned_for", "moved_to"),
+    [
+        (STOP + 4 * HOUR, STOP + 8 * HOUR),  # the bed not ready at 14:00: 18:00
+        (STOP + 8 * HOUR, STOP + 5 * HOUR),  # ready sooner
+        (STOP + 3 * DAY, STOP + 9 * DAY),  # now a break too long for the cycle: a new cycle
+        (STOP + 8 * DAY, STOP + 10 * DAY),  # a new cycle either way
+        (STOP + 5 * HOUR, STOP + 3 * HOUR),  # under 4 hours: no longer supervised
+        (STOP + 3 * HOUR, STOP + 6 * HOUR),  # from 4 hours: supervised
+    ],
+    ids=["later", "earlier", "into-a-new-cycle", "within-a-new-cycle", "unsupervised", "supervised"],
+)
+def test_a_moved_restart_plans_as_if_recorded_at_the_new_time(course, nurse, oncologist, planned_for, moved_to):
+    interruption = stop(course, nurse)
+    expected = plan_if_recorded_at(course, interruption, oncologist, moved_to)
+    restart(interruption, oncologist, planned_for, now=PLANNED_AT)
+
+    moved = move(interruption, oncologist, moved_to)
+
+    assert moved.restarted_at == moved_to and moved.restarted_by == oncologist
+    assert the_plan(course) == expected
+
+
+def test_a_moved_restart_keeps_its_event_whose_checklist_and_tasks_move_with_it(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    event = restart(interruption, oncologist, STOP + 4 * HOUR, now=PLANNED_AT).restart_event
+    (task,) = Task.objects.filter(event=event)
+
+    moved = move(interruption, oncologist, STOP + 8 * HOUR)
+
+    assert moved.restart_event_id == event.pk
+    event.refresh_from_db()
+    task.refresh_from_db()
+    assert (event.planned_at, event.status) == (STOP + 8 * HOUR, CareEvent.Status.PLANNED)
+    assert "break of 8 h" in event.note
+    assert task.due_at == event.planned_at + dt.timedelta(minutes=task.due_offset_minutes)
+    assert Checklist.objects.filter(event=event).count() == 1
+    assert live(course, CareEvent.Kind.RESTART) == [event]
+
+
+def test_the_history_says_who_moved_the_restart_from_when_to_when(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    restart(interruption, oncologist, STOP + 4 * HOUR, now=PLANNED_AT)
+    move(interruption, oncologist, STOP + 8 * HOUR)
+
+    (line,) = TaskActivity.objects.filter(patient=course.patient, action=TaskActivity.Action.MOVE)
+    assert line.actor == oncologist
+    assert "moved from Fri 13 Mar 14:00 to Fri 13 Mar 18:00" in line.detail
+
+
+def test_a_moved_restart_after_a_grade_3_moves_its_re_escalation(course, nurse, oncologist):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3)
+    first = restart(interruption, oncologist, STOP + 2 * DAY, now=PLANNED_AT)
+    re_escalation = first.re_escalation_event
+
+    moved = move(interruption, oncologist, STOP + 3 * DAY)
+
+    assert moved.re_escalation_event_id == re_escalation.pk
+    re_escalation.refresh_from_db()
+    assert (re_escalation.planned_at, re_escalation.status) == (STOP + 10 * DAY, CareEvent.Status.PLANNED)
+    assert moved.restart_dose == course.regimen_version.restart_dose
+
+
+@pytest.mark.parametrize("kind", [NEURO, OTHER])
+def test_a_moved_restart_waits_the_3_days_at_grade_1_or_less_again(course, nurse, oncologist, kind):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=kind)
+    resolved_at = STOP + HOUR
+    restart(interruption, oncologist, resolved_at + 3 * DAY, now=PLANNED_AT, resolved_at=resolved_at)
+
+    message = refused(course, lambda: move(interruption, oncologist, resolved_at + 3 * DAY - HOUR), "restarted_at")
+    assert "3 days at grade 1 or less" in message and "16 Mar 11:00" in message
+
+
+def test_a_restart_moved_before_its_stop_is_refused_at_its_field(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    restart(interruption, oncologist, STOP + 4 * HOUR, now=PLANNED_AT)
+    message = refused(course, lambda: move(interruption, oncologist, STOP - HOUR), "restarted_at")
+    assert "after the stop" in message
+
+
+def test_a_restart_that_began_a_new_cycle_is_not_moved_back_into_its_cycle(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    restart(interruption, oncologist, STOP + 8 * DAY, now=PLANNED_AT)
+    message = refused(course, lambda: move(interruption, oncologist, STOP + 6 * DAY), "restarted_at")
+    assert "begins cycle 2" in message and "more than 7 days after the stop" in message
+
+
+@pytest.mark.parametrize("state", ["under-way", "done"])
+def test_a_restart_under_way_or_done_is_not_moved(course, nurse, oncologist, state):
+    interruption = stop(course, nurse)
+    event = restart(interruption, oncologist, STOP + 4 * HOUR, now=PLANNED_AT).restart_event
+    now = PLANNED_AT
+    if state == "under-way":
+        CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.IN_PROGRESS)
+    else:
+        now = STOP + 5 * HOUR
+    interruption.refresh_from_db()
+    message = refused(course, lambda: move(interruption, oncologist, STOP + 8 * HOUR, now=now), "restarted_at")
+    assert ("under way" if state == "under-way" else "restarted on 13 Mar 14:00") in message
+
+
+def test_only_whoever_may_record_the_restart_moves_it(course, nurse, oncologist):
+    interruption = stop(course, nurse)
+    restart(interruption, oncologist, STOP + 4 * HOUR, now=PLANNED_AT)
+    before = snapshot(course)
+    with pytest.raises(PermissionDenied):
+        move(interruption, nurse, STOP + 8 * HOUR)
+    assert snapshot(course) == before
+
+
+def test_a_restart_moved_under_4_hours_after_the_stop_cancels_its_supervised_event_with_the_reason(
+    course, nurse, oncologist
+):
+    interruption = stop(course, nurse)
+    event = restart(interruption, oncologist, STOP + 5 * HOUR, now=PLANNED_AT).restart_event
+
+    moved = move(interruption, oncologist, STOP + 3 * HOUR)
+
+    event.refresh_from_db()
+    assert moved.restart_event is None and event.status == CareEvent.Status.CANCELLED
+    assert "under 4 hours after the stop, the restart is not supervised" in event.note
+    assert not Task.objects.filter(event=event, status=Task.Status.OPEN).exists()

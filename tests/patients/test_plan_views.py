@@ -15,6 +15,7 @@ from coordination.watch.models import ToxicityAlert
 from patients.models import BagOption, CareEvent, Indication, Interruption, TreatmentCourse, Weighing
 from patients.services import course_schedule_build
 
+from ..checklists.helpers import publish_template
 from ..coordination.watch.helpers import crs_grade_3_stop
 from ..factories import CareTeamMemberFactory, CourseFactory, UnitFactory, UserFactory
 from .helpers import live, rr_course, snapshot
@@ -363,3 +364,64 @@ def test_the_restart_event_page_shows_its_note_with_the_restart_dose(client, run
     page = client.get(reverse("event_detail", args=[interruption.restart_event_id])).content.decode()
     assert interruption.restart_event.note
     assert "restart dose 9 mcg/day" in page
+
+
+def _planned_restart(client, running, nurse, oncologist, *, in_hours=3):
+    """A pump stop two hours ago, its supervised restart planned `in_hours` from now."""
+    zone = running.patient.unit.zone
+    now = timezone.now().replace(second=0, microsecond=0)
+    client.force_login(nurse)
+    client.post(
+        reverse("patients:course_stop", args=[running.pk]),
+        {"stopped_at": local(now - dt.timedelta(hours=2), zone), "cause": "pump_or_line", "detail": "Occlusion"},
+    )
+    interruption = Interruption.objects.get(course=running)
+    client.force_login(oncologist)
+    url = reverse("patients:interruption_restart", args=[interruption.pk])
+    assert client.post(url, {"restarted_at": local(now + dt.timedelta(hours=in_hours), zone)}).status_code == 302
+    interruption.refresh_from_db()
+    assert interruption.restart_event is not None
+    return interruption, now
+
+
+def test_the_oncologist_moves_a_planned_restart_from_the_patient_page_or_its_event(client, running, nurse, oncologist):
+    """The pump team is not ready at the planned time: the restart moves, its event and checklist
+    with it, and the history says who moved it from when to when."""
+    publish_template(name="Restart", trigger_kind=CareEvent.Kind.RESTART, items=[{"text": "Premedicate"}])
+    interruption, now = _planned_restart(client, running, nurse, oncologist)
+    zone = running.patient.unit.zone
+    move_url = reverse("patients:interruption_restart_move", args=[interruption.pk])
+    patient_page = client.get(reverse("patient_detail", args=[running.patient.pk])).content.decode()
+    assert move_url in patient_page
+    assert move_url in client.get(reverse("event_detail", args=[interruption.restart_event_id])).content.decode()
+
+    before = snapshot(running)
+    early = client.post(move_url, {"restarted_at": local(now - dt.timedelta(hours=3), zone)})
+    assert "after the stop" in form_errors(early)["restarted_at"][0]
+    assert snapshot(running) == before
+
+    new_time = now + dt.timedelta(hours=7)
+    assert client.post(move_url, {"restarted_at": local(new_time, zone)}).status_code == 302
+    interruption.refresh_from_db()
+    event = interruption.restart_event
+    assert interruption.restarted_at == event.planned_at == new_time
+    assert live(running, CareEvent.Kind.RESTART) == [event]
+    (task,) = event.tasks.all()
+    assert task.due_at == new_time + dt.timedelta(minutes=task.due_offset_minutes)
+    page = client.get(reverse("patient_detail", args=[running.patient.pk])).content.decode()
+    was = timezone.localtime(now + dt.timedelta(hours=3), zone).strftime("%a %d %b %H:%M")
+    assert f"moved from {was} to {timezone.localtime(new_time, zone):%a %d %b %H:%M}" in page
+
+
+def test_a_restart_under_way_is_not_offered_nor_moved(client, running, nurse, oncologist):
+    interruption, now = _planned_restart(client, running, nurse, oncologist)
+    CareEvent.objects.filter(pk=interruption.restart_event_id).update(status=CareEvent.Status.IN_PROGRESS)
+    move_url = reverse("patients:interruption_restart_move", args=[interruption.pk])
+    assert move_url not in client.get(reverse("patient_detail", args=[running.patient.pk])).content.decode()
+    assert move_url not in client.get(reverse("event_detail", args=[interruption.restart_event_id])).content.decode()
+    assert "under way" in client.get(move_url).content.decode()
+
+    before = snapshot(running)
+    refused = client.post(move_url, {"restarted_at": local(now + dt.timedelta(hours=7), running.patient.unit.zone)})
+    assert "under way" in form_errors(refused)["restarted_at"][0]
+    assert snapshot(running) == before

@@ -8,7 +8,8 @@ from checklists.gate import Readiness
 from checklists.policy import can_override_gate
 from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
-from patients.policy import can_record_bag
+from patients.models import CareEvent, Interruption
+from patients.policy import can_move_restart, can_record_bag
 from patients.services import bag_expiry_warning, bag_for_event, latest_weighing, weighing_warning
 from patients.services.bags import BAG_EVENTS
 
@@ -33,6 +34,7 @@ def _event_page(request, pk, override_form=None):
         "event": event,
         "patient": event.patient,
         **bag_context(request.user, event),
+        "move_restart": restart_to_move(request.user, event),
         "checklists": checklists,
         "override_form": override_form or (OverrideForm(readiness=event.readiness) if can_override else None),
         "override_covers": event.readiness.unresolved if event.readiness else [],
@@ -44,6 +46,24 @@ def _event_page(request, pk, override_form=None):
         else "coordination/worklist/event_detail.html"
     )
     return render(request, template, context)
+
+
+def restart_to_move(user, event) -> Interruption | None:
+    """The break whose planned restart this event is, when this user may move it (from here as from
+    the patient page's course panel)."""
+    if (
+        event.kind not in (CareEvent.Kind.RESTART, CareEvent.Kind.CYCLE_START)
+        or event.status != CareEvent.Status.PLANNED
+    ):
+        return None
+    interruption = (
+        Interruption.objects.filter(restart_event=event)
+        .select_related("course__regimen_version", "restart_event")
+        .first()
+    )
+    if interruption is None or not can_move_restart(user, event.patient, interruption=interruption):
+        return None
+    return interruption
 
 
 def bag_context(user, event) -> dict:

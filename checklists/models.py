@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Role, register_audit_actions
@@ -648,10 +649,13 @@ class Task(ItemContent):
 
     @property
     def is_left_open(self) -> bool:
-        """Open although its event is done (the cycle started, the bag was changed): it can no
-        longer be done before the event, so it is not overdue work; it waits to be closed with a
-        reason (`LEFT_OPEN`, the same as a query)."""
-        return self.is_open and self.event.status == CareEvent.Status.DONE
+        """Open although its event is done (the cycle started, the bag was changed) and it was due
+        by then: it can no longer be done before the event, so it is not overdue work; it waits to
+        be closed with a reason (`LEFT_OPEN`, the same as a query). Work due after the event is
+        still work."""
+        event = self.event
+        happened = event.actual_at or event.planned_at
+        return self.is_open and event.status == CareEvent.Status.DONE and self.due_at <= happened
 
     @property
     def is_overdue(self) -> bool:
@@ -677,8 +681,11 @@ def _utc(moment) -> str:
 # The same as queries: open tasks whose event is done are left open (shown apart, neutral, until
 # closed with a reason); only the others are work still due (My work, the board's overdue list,
 # the reminders and escalations).
-LEFT_OPEN = Q(status=Task.Status.OPEN, event__status=CareEvent.Status.DONE)
-STILL_DUE = Q(status=Task.Status.OPEN) & ~Q(event__status=CareEvent.Status.DONE)
+# Only work due by the time the event happened can have been left open by it: what is due after it
+# (a stop's follow-up, a check hours after a cycle start) is still to do, and stays overdue work.
+EVENT_TIME = Coalesce(F("event__actual_at"), F("event__planned_at"))
+LEFT_OPEN = Q(status=Task.Status.OPEN, event__status=CareEvent.Status.DONE, due_at__lte=EVENT_TIME)
+STILL_DUE = Q(status=Task.Status.OPEN) & (~Q(event__status=CareEvent.Status.DONE) | Q(due_at__gt=EVENT_TIME))
 
 
 def _plain(number: Decimal) -> str:

@@ -339,7 +339,7 @@ def can_close_left_open(user, task: Task, *, roles: TeamRoles | None = None) -> 
         return NOT_THE_OWNER
     if not (state := _open(task, user)):
         return state
-    if task.event.status != CareEvent.Status.DONE:
+    if not task.is_left_open:
         return NOT_LEFT_OPEN
     return ALLOWED
 

@@ -91,6 +91,8 @@ FIELDS = (
     *(f"task__{name}" for name in ("status", "due_at", "text", "role", "hard_stop", "patient", "event", "assignee")),
     *(f"task__patient__{name}" for name in _PATIENT),
     "task__event__status",
+    "task__event__actual_at",
+    "task__event__planned_at",
     "task__event__kind",
     *(f"task__assignee__{name}" for name in ("username", "first_name", "last_name")),
     *(f"event__{name}" for name in ("status", "planned_at", "kind", "patient")),
@@ -407,7 +409,7 @@ class Checks:
             return "the task was moved to another time"
         if task.event.status == CareEvent.Status.CANCELLED:
             return "the event is cancelled"
-        if task.event.status == CareEvent.Status.DONE:
+        if task.is_left_open:
             return "the event is done: the task was left open"
         if reminder.kind == Kind.DUE_SOON and task.due_at <= self.now:
             return "overdue by now: the overdue reminder says so"

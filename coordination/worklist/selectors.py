@@ -5,7 +5,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.models import Count, F, Prefetch, Q, prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Role
@@ -105,10 +106,12 @@ def cycles_around_now(cycles: list[Cycle], *, now: dt.datetime) -> None:
     ones (`event_rows`, `cancelled_events`, as `cycle_event_rows`), and `earlier` and `later`, the
     events left out (`EventsApart`, or None). Four queries, whatever the number of cycles and events."""
     start = (now - SHOWN_BEFORE).replace(second=0, microsecond=0)  # to the minute: the URLs of the rest read well
-    # A done event's open tasks were left open, not overdue (Task.is_left_open).
+    # A done event's open tasks due by its time were left open, not overdue (Task.is_left_open).
+    happened = Coalesce(F("actual_at"), F("planned_at"))
     overdue = Count(
         "tasks",
-        filter=Q(tasks__status=Task.Status.OPEN, tasks__due_at__lt=now) & ~Q(status=CareEvent.Status.DONE),
+        filter=Q(tasks__status=Task.Status.OPEN, tasks__due_at__lt=now)
+        & (~Q(status=CareEvent.Status.DONE) | Q(tasks__due_at__gt=happened)),
     )
     planned = (
         CareEvent.objects.filter(cycle__in=cycles)

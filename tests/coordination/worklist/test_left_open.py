@@ -89,6 +89,24 @@ def test_my_work_no_longer_shows_the_open_tasks_of_a_done_event_as_overdue(
     assert f'id="task-{task_of(done, "Line flushed").pk}"' not in page
 
 
+def test_work_due_after_the_event_stays_work_once_the_event_is_done(client, patient, nurse, oncologist, coordinator):
+    """Found by the walk of the board after the merge: a stop's follow-up tasks (the line secured,
+    the oncologist told), due after the stop, left My work as "left open" as soon as the stop was
+    recorded, as did a cycle start's checks due hours after the start. Only work due by the time
+    the event happened can have been left open by it; what is due after it is still to do."""
+    publish_template(items=[*ITEMS, {"text": "Pump checked after the start", "due_offset_minutes": 120}])
+    done = done_event(patient, oncologist, hours_ago=13)
+    after = task_of(done, "Pump checked after the start")
+    before = task_of(done, "Line flushed")
+    assert (after.is_left_open, after.is_overdue) == (False, True)
+    assert before.is_left_open
+    client.force_login(nurse)
+    page = client.get(reverse("home")).content.decode()
+    assert f'id="task-{after.pk}"' in page and f'id="task-{before.pk}"' not in page
+    verified_login(client, coordinator)
+    assert "Overdue tasks (1)" in client.get(reverse("board")).content.decode()
+
+
 def test_the_boards_overdue_count_leaves_out_the_tasks_of_a_done_event(
     client, patient, nurse, oncologist, coordinator, template
 ):

@@ -12,6 +12,7 @@ from coordination.reminders.sweep import reminders_sweep
 from patients.models import CareEvent
 
 from ...checklists.helpers import make_event, publish_template
+from .test_reminders import _eager_celery  # noqa: F401 (autouse: delivery runs in the test's process)
 
 EVENT_AT = dt.datetime(2026, 1, 14, 14, 0, tzinfo=dt.UTC)
 ITEMS = [
@@ -26,17 +27,6 @@ ITEMS = [
         "due_offset_minutes": -15,
     },
 ]
-
-
-@pytest.fixture(autouse=True)
-def _eager_celery():
-    """Delivery tasks run in the test's process when the sweep's on_commit callback sends them."""
-    from config.celery import app
-
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture

@@ -190,3 +190,15 @@ def test_a_task_overdue_for_days_then_marked_not_applicable_counts_overdue_until
     _mark_not_applicable(Task.objects.get(event=event), NOW - dt.timedelta(days=1), nurse)  # 19 March, noon
     trend = dict(overdue_trend(ward, period).table("by_day").rows)
     assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [0, 1, 1, 0, 0]
+
+
+def test_a_task_left_open_when_its_event_was_done_counts_overdue_only_until_the_event(ward, period):
+    """As the board shows it since the twelfth session: a task due by its event's time, left open
+    when the event was done, is no longer overdue work from the event on (checklists.models.LEFT_OPEN);
+    the trend counted it overdue on every later day."""
+    publish_template(items=[{"text": "Weight", "due_offset_minutes": -24 * 60}])
+    event = make_event(PatientFactory(unit=ward), planned_at=NOW - dt.timedelta(days=3))  # 17 March, noon
+    checklists_instantiate(events=[event])  # its task due 16 March, noon
+    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE)
+    trend = dict(overdue_trend(ward, period).table("by_day").rows)
+    assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [1, 0, 0, 0, 0]

@@ -4,7 +4,8 @@ from django.db import connection
 from django.db.models import Case, F, Q, When
 
 from accounts.models import Unit
-from checklists.models import Task
+from checklists.models import EVENT_TIME, Task
+from patients.models import CareEvent
 from patients.selectors import stays_on_unit
 
 from ..period import Period
@@ -31,10 +32,17 @@ def overdue_trend(unit: Unit, period: Period) -> Section:
     its event, leaves no time), as are those marked not applicable without an activity saying
     when."""
     ends = period.day_ends()
-    resolved_at = Case(When(status=NOT_APPLICABLE, then=not_applicable_since()), default=F("completed_at"))
+    resolved = Case(When(status=NOT_APPLICABLE, then=not_applicable_since()), default=F("completed_at"))
+    # A task due by its event's time is no longer overdue work once the event is done (left open,
+    # checklists.models.LEFT_OPEN): the board stops counting it at the event, and so does the trend,
+    # whether it is still open, closed as not done, or closed as done late after the event.
+    left_open = Q(event__status=CareEvent.Status.DONE, due_at__lte=EVENT_TIME) & (
+        Q(resolved__isnull=True) | Q(resolved__gt=EVENT_TIME)
+    )
     candidates = (
         stays_on_unit(Task.objects.filter(due_at__lt=period.end).exclude(status=CANCELLED), unit.pk)
-        .annotate(resolved_at=resolved_at)
+        .annotate(resolved=resolved)
+        .annotate(resolved_at=Case(When(left_open, then=EVENT_TIME), default=F("resolved")))
         .filter(~Q(status=NOT_APPLICABLE) | Q(resolved_at__isnull=False))
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=period.start))
     )

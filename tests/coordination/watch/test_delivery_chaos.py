@@ -39,7 +39,7 @@ assert_delivered_exactly_once = harness.assert_delivered_exactly_once
 
 pytestmark = [pytest.mark.service, pytest.mark.django_db(transaction=True)]
 
-ALERTS = 100
+ALERTS = 50
 COORDINATORS = 3
 ALERT = Reminder.Kind.TOXICITY_ALERT
 

@@ -414,7 +414,7 @@ class Checks:
         if reminder.kind == Kind.DUE_SOON and task.due_at <= self.now:
             return "overdue by now: the overdue reminder says so"
         if reminder.kind in DOERS_KINDS:
-            doers = self.people.doers(
+            doers, _ = self.people.reminded_of(
                 assignee_id=task.assignee_id, patient_id=task.patient_id, role=task.role, unit_id=task.patient.unit_id
             )
             if reminder.recipient_id not in doers:

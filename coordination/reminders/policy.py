@@ -14,9 +14,19 @@ from checklists.policy import WORK_TASKS, TeamRoles, invalid, is_assignee, is_un
 READ_REMINDER_LEDGER = Ability("read_reminder_ledger", "read the reminder ledger", frozenset({ADMIN}))
 
 
+# A task left open when its event was done gets no more reminders (checklists.models.LEFT_OPEN): a
+# snooze would hold nothing, and would read as if reminders were still coming.
+LEFT_OPEN = invalid(
+    "This task was left open when its event was done: it gets no more reminders to snooze. "
+    "Close it instead (done late, or not done).",
+    "until",
+)
+
+
 def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
     """Whoever does the task (its assignee, a care-team member of its role) or the coordinator
-    of the patient's unit, while the task is open."""
+    of the patient's unit, while the task is open and still reminded of (not left open when its
+    event was done). The task comes with its event (`is_left_open` reads it)."""
     does_it = can(user, WORK_TASKS) and (
         is_assignee(user, task) or on_care_team(user, task.patient_id, task.role, roles=roles)
     )
@@ -24,6 +34,8 @@ def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
         return refuse("Only the people doing this task, or the unit's coordinator, may snooze its reminders.")
     if task.status != Task.Status.OPEN:
         return invalid(f"The task is {task.get_status_display().lower()}: it has no reminders left.", "until")
+    if task.is_left_open:
+        return LEFT_OPEN
     return ALLOWED
 
 

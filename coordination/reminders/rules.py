@@ -8,6 +8,8 @@ that a sweep over a million tasks reads the few thousand that fall in its window
 
 - due soon: open tasks, `due_soon_minutes` before their due time (2 hours), to whoever does
   them: the assignee, else the care team's members of the task's role, else the coordinator;
+  with none of them, as an escalation, the patient's oncologists, else the whole care team
+  (`People.reminded_of`, the reason in the ledger's note);
 - overdue: at the due time (+ `overdue_minutes`), to the same people;
 - escalation: `escalate_minutes` after the due time (1 hour; `escalate_hard_stop_minutes`,
   15 minutes, for hard-stop items), to the unit's coordinators; a unit without one, to the
@@ -149,15 +151,20 @@ class People:
     def escalated_to(self, *, patient_id: int, unit_id: int | None) -> tuple[list[int], str]:
         """Who hears that a task is overdue past the escalation time (`load_teams` first), and why
         them when not the rule's own: the coordinators of the patient's unit; a unit without one
-        (the roster page warns of it), the patient's oncologists, who see the patient and decide
-        holds and the clearance to start; with none either, the whole care team (as an urgent
-        alert's fallback, coordination.watch). ([], "") only for a patient nobody cares for."""
+        (the roster page warns of it), the `fallback`. ([], "") only for a patient nobody cares for."""
         if coordinators := self.coordinators(unit_id):
             return coordinators, ""
+        return self.fallback(patient_id, why="the patient's unit has no coordinator")
+
+    def fallback(self, patient_id: int, *, why: str) -> tuple[list[int], str]:
+        """Who hears of a patient's task when nobody a rule names would (`load_teams` first), and
+        the ledger's note saying `why`: the patient's oncologists, who see the patient and decide
+        holds and the clearance to start; with none either, the whole care team (as an urgent
+        alert's fallback, coordination.watch). ([], "") only for a patient nobody cares for."""
         if oncologists := self.team(patient_id, Role.ONCOLOGIST):
-            return oncologists, "the patient's unit has no coordinator: to the patient's oncologists"
+            return oncologists, f"{why}: to the patient's oncologists"
         if team := sorted(set(self._members.get(patient_id, []))):
-            return team, "the patient's unit has no coordinator nor the patient an oncologist: to the care team"
+            return team, f"{why} nor the patient an oncologist: to the care team"
         return [], ""
 
     def doers(self, *, assignee_id: int | None, patient_id: int, role: str, unit_id: int) -> list[int]:
@@ -170,8 +177,20 @@ class People:
             return [assignee_id]
         return team or self.coordinators(unit_id)
 
+    def reminded_of(
+        self, *, assignee_id: int | None, patient_id: int, role: str, unit_id: int
+    ) -> tuple[list[int], str]:
+        """Who hears that a task is due soon or overdue, and why them when not the rule's own: its
+        `doers`; with none (nobody on the care team in its role, and a unit without a coordinator),
+        the escalation's `fallback`, rather than nobody being told of a task of an infusion."""
+        if doers := self.doers(assignee_id=assignee_id, patient_id=patient_id, role=role, unit_id=unit_id):
+            return doers, ""
+        return self.fallback(patient_id, why=NO_DOER)
+
 
 # --- tasks ------------------------------------------------------------------------------------
+
+NO_DOER = "nobody on the care team does this task's role and the unit has no coordinator"
 
 # The reminders of the people who do a task (its assignee, else the team), not the coordinator's.
 DOERS_KINDS = (Kind.DUE_SOON, Kind.OVERDUE)
@@ -226,18 +245,33 @@ def _task_candidates(kind: str, rows: list[dict], fire_at_of, route) -> Iterator
             )
 
 
-def _doers_of(people: People, rows: list[dict]):
+def _said_once_if_nobody(row: dict, recipients: list[int], *, at: dt.datetime | None, now: dt.datetime, what: str):
+    """Log a task that nobody hears of, once: by the sweep at which its reminder fell due (the task
+    stays a candidate, as no reminder can say "nobody", for the catch-up window, a sweep a minute)."""
+    if recipients or at is None or at <= now - sweep_interval():
+        return
+    logger.warning(
+        "Task %s %s: patient %s has no care team and unit %s no coordinator.",
+        row["pk"],
+        what,
+        row["patient_id"],
+        row["patient__unit_id"],
+    )
+
+
+def _reminded_of(people: People, rows: list[dict], *, fire_at, now: dt.datetime, what: str):
     people.load_teams(row["patient_id"] for row in rows)
     people.load_active(row["assignee_id"] for row in rows if row["assignee_id"])
 
     def recipients(row) -> tuple[list[int], str]:
-        doers = people.doers(
+        reminded, note = people.reminded_of(
             assignee_id=row["assignee_id"],
             patient_id=row["patient_id"],
             role=row["role"],
             unit_id=row["patient__unit_id"],
         )
-        return doers, ""
+        _said_once_if_nobody(row, reminded, at=fire_at(row), now=now, what=what)
+        return reminded, note
 
     return recipients
 
@@ -250,7 +284,8 @@ def due_soon(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Can
         at = row["due_at"] - dt.timedelta(minutes=rules[row["patient__unit_id"]].due_soon_minutes)
         return at if at <= now else None
 
-    return _task_candidates(Kind.DUE_SOON, rows, fire_at, _doers_of(people, rows))
+    route = _reminded_of(people, rows, fire_at=fire_at, now=now, what="is due soon and has no one to remind")
+    return _task_candidates(Kind.DUE_SOON, rows, fire_at, route)
 
 
 def overdue(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
@@ -262,7 +297,8 @@ def overdue(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Cand
         at = row["due_at"] + dt.timedelta(minutes=rules[row["patient__unit_id"]].overdue_minutes)
         return at if now - catch_up() < at <= now else None
 
-    return _task_candidates(Kind.OVERDUE, rows, fire_at, _doers_of(people, rows))
+    route = _reminded_of(people, rows, fire_at=fire_at, now=now, what="is overdue and has no one to remind")
+    return _task_candidates(Kind.OVERDUE, rows, fire_at, route)
 
 
 def escalation(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
@@ -281,17 +317,8 @@ def escalation(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[C
 
     def escalated_to(row) -> tuple[list[int], str]:
         recipients, note = people.escalated_to(patient_id=row["patient_id"], unit_id=row["patient__unit_id"])
-        # Said once, by the sweep at which the escalation fell due: the task stays a candidate (no
-        # reminder can say "nobody") for the catch-up window, a sweep a minute.
-        just_due = (at := fire_at(row)) is not None and at > now - dt.timedelta(seconds=settings.REMINDER_SWEEP_SECONDS)
-        if not recipients and just_due:
-            logger.warning(
-                "Task %s is overdue past its escalation and has no one to escalate to: patient %s has no care "
-                "team and unit %s no coordinator.",
-                row["pk"],
-                row["patient_id"],
-                row["patient__unit_id"],
-            )
+        what = "is overdue past its escalation and has no one to escalate to"
+        _said_once_if_nobody(row, recipients, at=fire_at(row), now=now, what=what)
         return recipients, note
 
     return _task_candidates(Kind.ESCALATION, rows, fire_at, escalated_to)

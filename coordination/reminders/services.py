@@ -27,7 +27,7 @@ from .rules import UnitRules
 
 def _locked_open_task(task: Task, actor) -> Task:
     # The task row only, so that two snoozes of one task take turns and a completion meanwhile is seen.
-    task = Task.objects.select_for_update(of=("self",)).select_related("patient").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("patient", "event").get(pk=task.pk)
     can_snooze(actor, task).enforce()
     return task
 

@@ -120,7 +120,7 @@ def _panel_context(request, event, *, forms=None, error: str = "", notice: str =
     zone = event.patient.unit.zone
     forms = forms or {}
     for task in tasks:
-        task.patient = event.patient  # the policy reads its unit: the event's, loaded once
+        task.patient, task.event = event.patient, event  # the policy reads both: loaded once
         task.can_snooze = bool(can_snooze(user, task, roles=roles))
         if task.can_snooze:
             task.snooze_form = forms.get(task.pk) or SnoozeForm(zone=zone, now=now, auto_id=f"snooze-{task.pk}-%s")

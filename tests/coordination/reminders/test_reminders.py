@@ -33,12 +33,12 @@ from coordination.reminders.channels import ReminderEmail
 from coordination.reminders.content import patient_label
 from coordination.reminders.delivery import reminders_deliver
 from coordination.reminders.services import reminder_preference_update, task_snooze, task_snooze_end
-from coordination.reminders.sweep import SWEEP_LOCK, reminders_sweep
+from coordination.reminders.sweep import SWEEP_LOCK, find_candidates, reminders_sweep
 from patients.services import event_cancel, event_move
 
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event, publish_template
-from ...factories import UnitFactory, UserFactory, with_unmistakable_names
+from ...factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory, with_unmistakable_names
 from ..handoff_helpers import write_handoff
 
 UTC = dt.UTC
@@ -234,6 +234,127 @@ def test_a_task_with_nobody_to_escalate_to_is_logged_once_not_at_every_sweep(eve
             run(temperature.due_at + dt.timedelta(minutes=minute))
     said = [record.getMessage() for record in caplog.records if "no one to escalate to" in record.getMessage()]
     assert len([message for message in said if message.startswith(f"Task {temperature.pk} ")]) == 1
+
+
+# Due-soon and overdue reminders of a task nobody would do (nobody on the care team in its role,
+# nobody holding it, a unit without a coordinator) went to nobody; now, as an escalation does
+# (rules.People.fallback), to the patient's oncologists, else the whole care team, with why.
+
+TO_ONCOLOGISTS = (
+    "nobody on the care team does this task's role and the unit has no coordinator: to the patient's oncologists"
+)
+TO_TEAM = (
+    "nobody on the care team does this task's role and the unit has no coordinator nor the patient an "
+    "oncologist: to the care team"
+)
+
+
+def _no_coordinator(cast) -> None:
+    cast["coord"].is_active = False
+    cast["coord"].save()
+
+
+def test_a_task_of_a_role_nobody_holds_on_a_unit_without_coordinator_reminds_the_patients_oncologists(
+    event, cast, run, client, admin_user
+):
+    _no_coordinator(cast)
+    cast["pharmacist"].care_teams.all().delete()
+    order = task(event, "Order verified")  # the pharmacist's, due an hour before the event
+    run(order.due_at - dt.timedelta(hours=2))
+    (due_soon,) = reminders(task=order, kind=Kind.DUE_SOON)
+    assert due_soon.recipient == cast["oncologist"] and due_soon.state == Reminder.State.SENT
+    assert due_soon.note == TO_ONCOLOGISTS
+    assert Notification.objects.filter(recipient=cast["oncologist"], title__contains="Order verified").exists()
+    run(order.due_at)
+    assert recipients(Kind.OVERDUE, task=order) == {"oncologist"}
+    assert {r.note for r in reminders(task=order, kind=Kind.OVERDUE)} == {TO_ONCOLOGISTS}
+    assert {r.state for r in reminders(task=order, kind=Kind.OVERDUE)} == {Reminder.State.SENT}
+    # Written once: later sweeps find it (one reminder per task, kind and recipient).
+    for minutes in (1, 2, 30):
+        run(order.due_at + dt.timedelta(minutes=minutes))
+    assert len(reminders(task=order, kind=Kind.OVERDUE)) == len(reminders(task=order, kind=Kind.DUE_SOON)) == 1
+    verified_login(client, admin_user)
+    ledger = client.get(reverse("reminder_ledger"), {"kind": "overdue"}).content.decode()
+    assert "unit has no coordinator: to the patient&#x27;s oncologists" in ledger
+
+
+def test_with_no_oncologist_either_the_whole_care_team_is_reminded(event, cast, run):
+    _no_coordinator(cast)
+    cast["oncologist"].care_teams.all().delete()
+    clear = task(event, "Clear to start")  # the oncologist's
+    run(clear.due_at)
+    assert recipients(Kind.OVERDUE, task=clear) == {"nurse", "nurse2", "pharmacist"}
+    assert {r.note for r in reminders(task=clear, kind=Kind.OVERDUE)} == {TO_TEAM}
+    assert {r.state for r in reminders(task=clear, kind=Kind.OVERDUE)} == {Reminder.State.SENT}
+
+
+def test_the_fallback_is_only_for_nobody_the_unit_coordinator_still_comes_first(event, cast, run):
+    cast["pharmacist"].care_teams.all().delete()
+    order = task(event, "Order verified")
+    run(order.due_at)
+    assert recipients(Kind.OVERDUE, task=order) == {"coordinator"}
+    assert {r.note for r in reminders(task=order, kind=Kind.OVERDUE)} == {""}
+
+
+def test_a_fallback_reminder_goes_out_only_to_one_who_still_sees_the_patient_when_delivered(
+    event, cast, django_capture_on_commit_callbacks, time_machine
+):
+    """Delivery's check is the rule's: an oncologist taken off the care team between the sweep and
+    the delivery is not sent it."""
+    _no_coordinator(cast)
+    cast["pharmacist"].care_teams.all().delete()
+    order = task(event, "Order verified")
+    time_machine.move_to(order.due_at, tick=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        reminders_sweep()  # written, not delivered
+    (overdue,) = reminders(task=order, kind=Kind.OVERDUE)
+    assert overdue.recipient == cast["oncologist"]
+    cast["oncologist"].care_teams.all().delete()
+    reminders_deliver(ids=[overdue.pk])
+    overdue.refresh_from_db()
+    assert overdue.state == Reminder.State.SKIPPED
+    assert "no longer does this task" in overdue.skip_reason
+    assert not Notification.objects.filter(recipient=cast["oncologist"], title__contains="Order verified").exists()
+
+
+def test_a_task_nobody_at_all_would_hear_of_is_logged_once_not_at_every_sweep(event, cast, run, caplog):
+    _no_coordinator(cast)
+    event.patient.care_team.all().delete()
+    order = task(event, "Order verified")
+    with caplog.at_level("WARNING", logger="coordination.reminders.rules"):
+        for minute in range(0, 5):
+            run(order.due_at - dt.timedelta(hours=2) + dt.timedelta(minutes=minute))
+        for minute in range(0, 5):
+            run(order.due_at + dt.timedelta(minutes=minute))
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"Task {order.pk} ")]
+    assert len([message for message in said if "due soon" in message]) == 1
+    assert len([message for message in said if "overdue" in message]) == 1
+    assert not reminders(task=order)
+
+
+def test_the_sweep_takes_as_many_queries_for_three_patients_reminded_by_the_fallback_as_for_one(
+    event, cast, ward, nurse, time_machine
+):
+    _no_coordinator(cast)
+    cast["pharmacist"].care_teams.all().delete()
+
+    def overdue_at_the_event():
+        time_machine.move_to(EVENT_AT, tick=False)
+        with CaptureQueriesContext(connection) as captured:
+            found = find_candidates(EVENT_AT)
+        order = [c for c in found if c.kind == Kind.OVERDUE and c.note == TO_ONCOLOGISTS]
+        return len(captured), len(order)
+
+    counts = [overdue_at_the_event()]
+    time_machine.move_to(EVENT_AT - dt.timedelta(days=1), tick=False)
+    for _ in range(2):
+        patient = PatientFactory(unit=ward)
+        CareTeamMemberFactory(patient=patient, user=nurse, role=Role.NURSE)
+        CareTeamMemberFactory(patient=patient, user=cast["oncologist"], role=Role.ONCOLOGIST)
+        checklists_instantiate(events=[make_event(patient, planned_at=EVENT_AT)])
+    counts.append(overdue_at_the_event())
+    assert [found for _, found in counts] == [1, 3]
+    assert counts[0][0] == counts[1][0]
 
 
 def test_a_hard_stop_item_escalates_after_15_minutes(event, run):

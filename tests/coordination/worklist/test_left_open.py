@@ -19,6 +19,8 @@ from checklists.services import (
     task_close_left_open,
     task_complete,
 )
+from coordination.models import TaskSnooze
+from coordination.reminders.services import task_snooze
 from patients.models import CareEvent
 
 from ...accounts.helpers import verified_login
@@ -305,3 +307,45 @@ def test_a_close_posted_by_someone_who_may_not_goes_back_with_why_and_changes_no
     assert "Only the unit&#x27;s coordinator, or the task&#x27;s owner, may close" in response.content.decode()
     task.refresh_from_db()
     assert task.status == Task.Status.OPEN
+
+
+# --- no snooze: it gets no more reminders ----------------------------------------------------------
+
+LEFT_OPEN_SNOOZE = (
+    "This task was left open when its event was done: it gets no more reminders to snooze. "
+    "Close it instead (done late, or not done)."
+)
+
+
+def test_a_task_left_open_offers_no_snooze_in_its_row_nor_in_the_events_reminders(
+    client, patient, nurse, oncologist, template
+):
+    done = done_event(patient, oncologist)
+    live = live_event(patient)
+    client.force_login(nurse)
+    for event, offered in ((live, True), (done, False)):
+        page = client.get(reverse("event_detail", args=[event.pk])).content.decode()
+        row = page.split(f'id="task-{task_of(event, "Line flushed").pk}"')[1].split('class="list-group-item task-row')[
+            0
+        ]
+        assert ("Snooze reminders" in row) is offered
+        panel = client.get(reverse("event_reminders", args=[event.pk])).content.decode()
+        item = panel.split(f'id="reminders-task-{task_of(event, "Line flushed").pk}"')[1].split("</li>")[0]
+        assert ("Snooze reminders" in item) is offered
+    assert "Left open when the event was done: no more reminders" in item
+
+
+def test_a_snooze_of_a_task_left_open_is_refused_with_why_and_nothing_is_saved(
+    client, patient, nurse, oncologist, coordinator, template
+):
+    done = done_event(patient, oncologist)
+    task = task_of(done, "Line flushed")
+    with pytest.raises(ValidationError) as refused:
+        task_snooze(task=task, actor=coordinator, until=timezone.now() + dt.timedelta(hours=1), reason="Busy")
+    assert refused.value.message_dict["until"] == [LEFT_OPEN_SNOOZE]
+    client.force_login(nurse)
+    url = reverse("task_snooze", args=[task.pk])
+    response = client.post(url, {"minutes": "60", "reason": "Busy"}, follow=True)
+    assert response.status_code == 200
+    assert LEFT_OPEN_SNOOZE in response.content.decode()
+    assert not TaskSnooze.objects.filter(task=task).exists()

@@ -148,7 +148,7 @@ class Reminder(models.Model):
     class Kind(models.TextChoices):
         DUE_SOON = "due_soon", "Due soon"
         OVERDUE = "overdue", "Overdue"
-        ESCALATION = "escalation", "Overdue, escalated to the coordinator"
+        ESCALATION = "escalation", "Overdue, escalated"
         GATE_NOT_READY = "gate_not_ready", "Event soon, not ready"
         HANDOFF_UNACKNOWLEDGED = "handoff_unacknowledged", "Handoff not acknowledged"
         HANDOFF_ESCALATION = "handoff_escalation", "Handoff not acknowledged, escalated"

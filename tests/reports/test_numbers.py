@@ -113,7 +113,7 @@ def test_reminders_by_kind_with_their_lag_escalations_and_snoozes(ward, period):
     # Overdue: sent after 2 and 10 min (median 6, p90 2 + 0.9 × 8 = 9.2 min), one failed.
     assert section.table("by_kind").rows == [
         ["Overdue", 3, 2, 1, 0, 0, 6 * M, dt.timedelta(minutes=9.2), 10 * M],
-        ["Overdue, escalated to the coordinator", 1, 1, 0, 0, 0, M, M, M],
+        ["Overdue, escalated", 1, 1, 0, 0, 0, M, M, M],
     ]
     assert section.table("summary").rows == [
         ["Escalations sent (tasks, handoffs, toxicity alerts)", 1],

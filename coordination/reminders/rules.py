@@ -359,10 +359,17 @@ def gate_not_ready(now: dt.datetime, rules: UnitRules, people: People) -> Iterat
         if readiness.ready:
             continue
         recipients = gate_recipients(event, readiness, people)
+        if not recipients and window_opened > now - sweep_interval():  # said once: at the window's opening
+            logger.warning(
+                "Event %s is not ready and has no one to warn: patient %s has no care team and unit %s no coordinator.",
+                event.pk,
+                event.patient_id,
+                unit_id,
+            )
         # When the sweep finds the gate broken well after the event entered the window (an
         # undone task), the lag counts from the finding, not from the window's opening.
         fire_at = window_opened if now - window_opened <= 2 * sweep_interval() else now
-        for recipient in recipients:
+        for recipient, note in recipients.items():
             yield Candidate(
                 kind=Kind.GATE_NOT_READY,
                 target=f"event:{event.pk}",
@@ -370,23 +377,28 @@ def gate_not_ready(now: dt.datetime, rules: UnitRules, people: People) -> Iterat
                 due_at=event.planned_at,
                 fire_at=fire_at,
                 event_id=event.pk,
+                note=note,
             )
 
 
-def gate_recipients(event: CareEvent, readiness, people: People) -> list[int]:
-    """Who hears that an event is not ready: the people who do the tasks that block it (each
-    blocker's doers), once each. The event comes with its patient and its checklists' tasks, the
-    care team with `people.load_teams`."""
+def gate_recipients(event: CareEvent, readiness, people: People) -> dict[int, str]:
+    """Who hears that an event is not ready, each with the ledger's note when not the rule's own:
+    the people who do the tasks that block it (each blocker's doers, as a due-soon reminder's:
+    `People.reminded_of`, the fallback included), once each. The event comes with its patient and
+    its checklists' tasks, the care team with `people.load_teams`."""
     tasks = {task.pk: task for checklist in event.checklists.all() for task in checklist.tasks.all()}
     people.load_active(task.assignee_id for task in tasks.values() if task.assignee_id)
-    recipients: list[int] = []
+    recipients: dict[int, str] = {}
     for blocker in readiness.unresolved:
         task = tasks.get(blocker.task_id)
         assignee = task.assignee_id if task and blocker.kind == "open" else None
-        recipients += people.doers(
+        reminded, note = people.reminded_of(
             assignee_id=assignee, patient_id=event.patient_id, role=blocker.role, unit_id=event.patient.unit_id
         )
-    return list(dict.fromkeys(recipients))
+        for recipient in reminded:
+            if not note or recipient not in recipients:  # one's own part in the hold-up says it best
+                recipients[recipient] = note
+    return recipients
 
 
 def sweep_interval() -> dt.timedelta:

@@ -583,6 +583,39 @@ def test_an_event_within_24_hours_that_is_not_ready_warns_the_roles_that_block_i
     assert Reminder.objects.filter(kind=Kind.GATE_NOT_READY).count() == 2
 
 
+def test_an_event_held_up_by_a_role_nobody_holds_on_a_unit_without_coordinator_warns_the_oncologist_with_why(
+    event, cast, run, caplog
+):
+    """A start held up by the pharmacist's work, with no pharmacist on the care team and no
+    coordinator on the unit, warned nobody that it was not ready: now the patient's oncologist, as
+    the task's own due-soon reminder does, with the ledger's note; with nobody at all, a warning in
+    the log, once."""
+    _no_coordinator(cast)
+    cast["pharmacist"].care_teams.all().delete()
+    run(EVENT_AT - dt.timedelta(hours=24))
+    warned = {r.recipient.username: r.note for r in Reminder.objects.filter(kind=Kind.GATE_NOT_READY, event=event)}
+    assert warned == {"nurse": "", "nurse2": "", "oncologist": ""}, "the oncologist's own blocker comes first"
+    assert Reminder.objects.get(kind=Kind.GATE_NOT_READY, recipient=cast["oncologist"]).state == Reminder.State.SENT
+
+    other = make_event(event.patient, planned_at=EVENT_AT + dt.timedelta(hours=2))
+    checklists_instantiate(events=[other])
+    for item_task in Task.objects.filter(event=other).exclude(role="pharmacist"):
+        item_task.delete()
+    run(EVENT_AT - dt.timedelta(hours=22))
+    (warning,) = Reminder.objects.filter(kind=Kind.GATE_NOT_READY, event=other)
+    assert (warning.recipient, warning.note) == (cast["oncologist"], TO_ONCOLOGISTS)
+
+    for member in ("oncologist", "nurse", "nurse2", "casemanager"):
+        event.patient.care_team.filter(user__username=member).delete()
+    third = make_event(event.patient, planned_at=EVENT_AT + dt.timedelta(hours=4))
+    checklists_instantiate(events=[third])
+    with caplog.at_level("WARNING", logger="coordination.reminders.rules"):
+        for minute in range(0, 5):
+            run(EVENT_AT - dt.timedelta(hours=20) + dt.timedelta(minutes=minute))
+    said = [record.getMessage() for record in caplog.records if f"Event {third.pk} is not ready" in record.getMessage()]
+    assert len(said) == 1 and not Reminder.objects.filter(kind=Kind.GATE_NOT_READY, event=third).exists()
+
+
 @pytest.mark.parametrize("change", ["cancel", "move"])
 def test_a_cancelled_or_moved_events_not_ready_warning_leaves_the_bell(event, cast, run, change):
     """A "Not ready, starts Wed 09:00" stood New on the pharmacist's bell after the start was called

@@ -20,11 +20,11 @@ def _fill(rows: int) -> None:
             """
             INSERT INTO accounts_auditevent (at, actor_id, actor_username, actor_role, action, object_type,
                 object_id, patient_id, ip, user_agent, outcome, detail)
-            SELECT timestamptz '2025-01-01' + g * interval '30 seconds', 1 + g % 400, 'user' || (g % 400), 'nurse',
-                (ARRAY['view','view','view','view','update','create','complete','login','logout','export'])[1 + g % 10],
-                'patients.patient', (g % 5000)::text, 1 + (g::bigint * 7919) % 5000, '10.0.0.1', 'Mozilla/5.0',
-                CASE WHEN g % 997 = 0 THEN 'failure' ELSE 'success' END,
-                jsonb_build_object('patients', jsonb_build_array(1 + (g::bigint * 7919) % 5000))
+            SELECT timestamptz '2025-01-01' + g * interval '30 seconds', 1 + g %% 400, 'user' || (g %% 400), 'nurse',
+                (ARRAY['view','view','view','view','update','create','complete','login','logout','export'])[1 + g %% 10],
+                'patients.patient', (g %% 5000)::text, 1 + (g::bigint * 7919) %% 5000, '10.0.0.1', 'Mozilla/5.0',
+                CASE WHEN g %% 997 = 0 THEN 'failure' ELSE 'success' END,
+                jsonb_build_object('patients', jsonb_build_array(1 + (g::bigint * 7919) %% 5000))
             FROM generate_series(1, %s) AS g
             """,
             [rows],

@@ -2,6 +2,8 @@
 many times for many rows as for few."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,6 +44,29 @@ def test_the_audit_log_reads_as_many_times_for_many_rows_as_for_one(client, admi
     assert queries_of(client, url) == one
     export = client.get(reverse("audit:export") + "?action=view")
     assert b"".join(export.streaming_content).count(b"patients.patient") == 61
+
+
+def test_the_audit_export_reads_the_log_a_chunk_at_a_time_from_the_last_id_and_keeps_every_row(
+    client, admin_user, monkeypatch
+):
+    """A million-row log streams a chunk at a time (accounts.paging.keyset_chunks), newest first,
+    no row lost or repeated where one chunk ends and the next begins."""
+    from accounts import paging
+
+    monkeypatch.setattr(paging, "CHUNK_SIZE", 4)
+    verified_login(client, admin_user)
+    _rows(10)
+    expected = [str(pk) for pk in AuditEvent.objects.filter(action="view").order_by("-id").values_list("pk", flat=True)]
+    with CaptureQueriesContext(connection) as captured:
+        export = client.get(reverse("audit:export") + "?action=view")
+        lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines()
+    assert [line.split(",")[0].strip('"') for line in lines[1:]] == expected and len(expected) == 10
+    reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "accounts_auditevent"' in q["sql"]
+    ]
+    assert len(reads) == 3 and all("LIMIT 4" in sql and " OFFSET " not in sql.upper() for sql in reads), reads
 
 
 def test_no_page_of_the_audit_log_counts_the_log_or_skips_rows_with_offset(client, admin_user):

@@ -94,3 +94,20 @@ def test_no_page_of_the_audit_log_counts_the_log_or_skips_rows_with_offset(clien
     reads = [sql for sql in statements if sql.startswith("SELECT") and 'FROM "accounts_auditevent"' in sql]
     assert reads and not [sql for sql in reads if "COUNT(" in sql.upper() or " OFFSET " in sql.upper()]
     assert all(f"LIMIT {PAGE_SIZE + 1}" in sql for sql in reads), reads
+
+
+@pytest.mark.parametrize("outcome", ["failure", "denied"])
+def test_the_outcome_filter_finds_the_rare_outcomes_by_their_own_index(outcome):
+    """Measured on a million rows: a page of failures walked the log down by the primary key until
+    it had a page of them (47 ms), and an outcome with no row walked all of it (260 ms)."""
+    from django.http import QueryDict
+
+    from accounts.audit_report import PAGE_SIZE, AuditFilter
+
+    AuditEvent.objects.bulk_create(AuditEvent(action="view", object_type="patients.patient") for _ in range(3000))
+    AuditEvent.objects.bulk_create(AuditEvent(action="login_failed", outcome="failure") for _ in range(3))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_auditevent")  # the planner sees a log of successes
+    events = AuditFilter(QueryDict(f"outcome={outcome}"), queryset=AuditEvent.objects.order_by("-id")).qs
+    plan = events.order_by("-pk")[: PAGE_SIZE + 1].explain()
+    assert "audit_outcome_id_idx" in plan, plan

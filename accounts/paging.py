@@ -82,13 +82,13 @@ def page_of(request, rows: QuerySet, *, size: int) -> tuple[KeysetPage, dict[str
     return page, read_from
 
 
-def keyset_chunks(rows: QuerySet, *, size: int | None = None, upto: int | None = None) -> Iterator:
-    """Every row of `rows` (those up to row `upto`, if given), newest first by the primary key, read
-    `size` (CHUNK_SIZE) at a time, each chunk from the last row id read: one query a chunk by the primary key's
-    index, so a download of millions of rows holds one chunk in memory and no statement or cursor
-    stays open between chunks (a streamed CSV: accounts.csv_export)."""
+def keyset_chunks(rows: QuerySet, *, size: int | None = None) -> Iterator:
+    """Every row of `rows`, newest first by the primary key, read `size` (CHUNK_SIZE) at a time, each
+    chunk from the last row id read: one query a chunk by the primary key's index, so a download of
+    millions of rows holds one chunk in memory and no statement or cursor stays open between chunks
+    (a streamed CSV: accounts.csv_export)."""
     size = size or CHUNK_SIZE
-    chunk_rows = rows.order_by("-pk") if upto is None else rows.filter(pk__lte=upto).order_by("-pk")
+    chunk_rows = rows.order_by("-pk")
     below = None
     while True:
         chunk = list((chunk_rows if below is None else chunk_rows.filter(pk__lt=below))[:size])

@@ -203,6 +203,10 @@ class AuditEvent(models.Model):
                 name="audit_change_xid_idx",
                 condition=models.Q(outcome="success") & ~models.Q(action__in=READ_ACTIONS),
             ),
+            # The rare outcomes (failures, refusals: a row in a thousand), newest first, for the log's
+            # outcome filter: without it a page walked the whole log down from its newest row until it
+            # had found a page of them (docs/performance.md, "The audit log's pages").
+            models.Index(fields=["outcome", "id"], name="audit_outcome_id_idx", condition=~models.Q(outcome="success")),
         ]
         triggers = AUDIT_LOG_TRIGGERS
 

@@ -4,9 +4,13 @@ written meanwhile never shifts a page. No page counts the rows nor skips them wi
 on a log of millions of rows cost seconds a page (docs/performance.md, "The audit log's pages").
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
+
+# Rows a CSV download reads at a time (keyset_chunks): the memory of one chunk, one query per chunk.
+CHUNK_SIZE = 2000
 
 # The links' parameters: the row id that a page goes on from, below it or above it.
 BEFORE, AFTER = "before", "after"
@@ -76,3 +80,19 @@ def page_of(request, rows: QuerySet, *, size: int) -> tuple[KeysetPage, dict[str
             page.links[name] = link.urlencode()
     read_from = {BEFORE: before} if before is not None else {AFTER: after} if after is not None else {}
     return page, read_from
+
+
+def keyset_chunks(rows: QuerySet, *, size: int | None = None) -> Iterator:
+    """Every row of `rows`, newest first by the primary key, read `size` (CHUNK_SIZE) at a time, each
+    chunk from the last row id read: one query a chunk by the primary key's index, so a download of
+    millions of rows holds one chunk in memory and no statement or cursor stays open between chunks
+    (a streamed CSV: accounts.csv_export)."""
+    size = size or CHUNK_SIZE
+    chunk_rows = rows.order_by("-pk")
+    below = None
+    while True:
+        chunk = list((chunk_rows if below is None else chunk_rows.filter(pk__lt=below))[:size])
+        yield from chunk
+        if len(chunk) < size:
+            return
+        below = chunk[-1].pk

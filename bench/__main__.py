@@ -13,6 +13,7 @@ BENCHMARKS = {
     "reschedule": "Rebuild a 9-cycle course after a break in cycle 2: queries stay constant (docs/performance.md).",
     "completions": "A burst of concurrent task completions on a copy of the generated database (the audit write path).",
     "audit_pages": "The audit log's pages on a long log: keyset paging against COUNT(*) and OFFSET.",
+    "ledger_csv": "The reminder ledger's CSV: peak memory streamed a chunk at a time against built in memory.",
     "reminders": "Deliver 10,000 reminders through Redis and a worker (vs. no-op tasks); sweep 1,000,000 tasks.",
 }
 

@@ -17,7 +17,7 @@ from checklists.policy import TeamRoles
 from checklists.selectors import get_event_for_user, get_task_for_user
 from patients.policy import VIEW_PATIENTS
 
-from ...exports import csv_download, local, wants_csv
+from ...exports import csv_stream, local, wants_csv
 from ...htmx import act
 from ..forms import LedgerFilter, PreferenceForm, SnoozeForm
 from ..models import Reminder
@@ -64,26 +64,31 @@ def reminder_ledger_summary(request):
     return render(request, f"coordination/reminders/{template}", context)
 
 
+LEDGER_CSV_HEADER = ["Written (UTC)", "Kind", "About", "Patient id", "Recipient", "Due (UTC)", "State"]
+LEDGER_CSV_HEADER += ["Sent (UTC)", "Lag (s)", "Channels", "Handed over", "Failed attempts", "Note"]
+
+
 def ledger_csv(request, reminders):
-    """The whole ledger under its filters (not one page) as CSV, times in UTC as on the page."""
-    utc, reminders = dt.UTC, list(reminders)
-    header = ["Written (UTC)", "Kind", "About", "Patient id", "Recipient", "Due (UTC)", "State", "Sent (UTC)"]
-    header += ["Lag (s)", "Channels", "Handed over", "Failed attempts", "Note"]
-    rows = [
+    """The whole ledger under its filters (not one page) as CSV, times in UTC as on the page,
+    newest first as the pages are: streamed, a chunk at a time, as a hospital's ledger holds
+    millions of reminders (coordination.exports.csv_stream)."""
+    return csv_stream(
+        request,
+        what="reminder-ledger",
+        header=LEDGER_CSV_HEADER,
+        rows=reminders,
+        row=_ledger_csv_row,
+        filters=LedgerFilter.base_filters,
+    )
+
+
+def _ledger_csv_row(r: Reminder) -> list:
+    utc = dt.UTC
+    return (
         [local(r.created_at, utc), r.get_kind_display(), r.target, r.patient_id or "", r.recipient.username]
         + [local(r.due_at, utc), r.get_state_display(), local(r.sent_at, utc)]
         + [f"{r.lag.total_seconds():.1f}" if r.sent_at and r.lag is not None else "", ", ".join(r.channels)]
         + [r.dispatch_count, r.attempts, f"{r.note} {r.skip_reason} {r.last_error}".strip()]
-        for r in reminders
-    ]
-    patient_ids = [r.patient_id for r in reminders if r.patient_id]
-    return csv_download(
-        request,
-        what="reminder-ledger",
-        header=header,
-        rows=rows,
-        patient_ids=patient_ids,
-        filters=LedgerFilter.base_filters,
     )
 
 

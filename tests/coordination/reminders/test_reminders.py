@@ -1234,6 +1234,88 @@ def test_the_ledger_downloads_as_csv_under_its_filters_every_page_and_logs_the_e
     assert "Download CSV" in client.get(reverse("reminder_ledger")).content.decode()
 
 
+def _ledger_csv_as_it_was(reminders) -> list[list[str]]:
+    """The ledger's CSV as the view built it in memory before it streamed (a copy of that code,
+    kept as the reference): its header and rows, newest first."""
+    from accounts.csv_export import csv_cell
+    from coordination.exports import local
+
+    utc = dt.UTC
+    header = ["Written (UTC)", "Kind", "About", "Patient id", "Recipient", "Due (UTC)", "State", "Sent (UTC)"]
+    header += ["Lag (s)", "Channels", "Handed over", "Failed attempts", "Note"]
+    rows = [
+        [local(r.created_at, utc), r.get_kind_display(), r.target, r.patient_id or "", r.recipient.username]
+        + [local(r.due_at, utc), r.get_state_display(), local(r.sent_at, utc)]
+        + [f"{r.lag.total_seconds():.1f}" if r.sent_at and r.lag is not None else "", ", ".join(r.channels)]
+        + [r.dispatch_count, r.attempts, f"{r.note} {r.skip_reason} {r.last_error}".strip()]
+        for r in reminders
+    ]
+    return [[csv_cell(cell) for cell in row] for row in [header, *rows]]
+
+
+def _ledger_download(client, **query) -> list[list[str]]:
+    response = client.get(reverse("reminder_ledger"), {**query, "format": "csv"})
+    assert response.status_code == 200 and response.streaming
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_the_streamed_ledger_csv_holds_what_the_in_memory_one_did(client, admin_user, ledger):
+    from coordination.reminders.selectors import ledger_rows
+
+    Reminder.objects.filter(pk=ledger.first().pk).update(state=Reminder.State.FAILED, sent_at=None, last_error="=1+1")
+    verified_login(client, admin_user)
+    expected = _ledger_csv_as_it_was(ledger_rows(Reminder.objects.all()))
+    assert len(expected) > 3
+    assert ["'=1+1"] == [row[-1] for row in expected[1:] if row[-1].endswith("1+1")]  # the formula made text
+
+    assert _ledger_download(client) == expected
+    escalations = _ledger_csv_as_it_was(ledger_rows(Reminder.objects.filter(kind=Kind.ESCALATION)))
+    assert _ledger_download(client, kind="escalation") == escalations and len(escalations) > 1
+
+
+def test_the_ledger_csv_reads_its_rows_in_chunks_and_stops_at_the_newest_row_when_it_began(
+    client, admin_user, event, cast, monkeypatch
+):
+    """A hospital's ledger holds millions of rows: the download reads them a chunk at a time from
+    the last row id (never all at once, never with OFFSET), and its audit row, written before the
+    first byte, names the rows and patients that the file holds: a reminder written meanwhile is
+    in neither."""
+    from accounts import paging
+
+    monkeypatch.setattr(paging, "CHUNK_SIZE", 4)
+    _many_reminders(event, cast, 10)
+    verified_login(client, admin_user)
+    response = client.get(reverse("reminder_ledger"), {"kind": "overdue", "format": "csv"})
+    (export,) = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT)
+    assert export.detail["rows"] == 10 and export.detail["patients"] == [event.patient_id]
+    lines = iter(response.streaming_content)
+    first = [next(lines) for _ in range(3)]  # the header and two rows: the first chunk is read
+    newer = Reminder.objects.filter(kind=Kind.OVERDUE).first()
+    newer.pk, newer.due_at = None, newer.due_at + dt.timedelta(days=1)
+    newer.save()  # written while the file streams
+    with CaptureQueriesContext(connection) as captured:
+        rest = list(lines)
+    rows = list(csv.reader(io.StringIO(b"".join(first + rest).decode("utf-8-sig"))))
+    assert [row[2] for row in rows[1:]] == [f"task:{task(event, 'Pump programmed and locked').pk}"] * 10
+    reads = [q["sql"] for q in captured.captured_queries if 'FROM "coordination_reminder"' in q["sql"]]
+    assert len(reads) == 2 and all("LIMIT 4" in sql and " OFFSET " not in sql for sql in reads), reads
+
+
+def test_the_ledger_csv_keeps_its_filters_and_is_refused_to_all_but_administrators(client, admin_user, event, cast):
+    _many_reminders(event, cast, 6)
+    verified_login(client, admin_user)
+    to_nurse = _ledger_download(client, recipient=cast["nurse"].username)
+    assert len(to_nurse) == 4 and {row[4] for row in to_nurse[1:]} == {cast["nurse"].username}
+    assert len(_ledger_download(client, recipient=cast["nurse"].username, state="sent")) == 1  # the header alone
+    (one, _) = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).order_by("id")
+    assert one.detail["filters"] == {"recipient": cast["nurse"].username} and one.detail["rows"] == 3
+    for who in ("nurse", "coord"):
+        client.logout()
+        verified_login(client, cast[who])
+        assert client.get(reverse("reminder_ledger"), {"format": "csv"}).status_code == 403
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 2
+
+
 def event_text_absent(body: str, cast) -> bool:
     """The ledger names patients by id only (like the audit log)."""
     patient = cast["nurse"].care_teams.first().patient
@@ -1268,7 +1350,10 @@ def test_the_ledger_takes_as_many_queries_for_50_reminders_as_for_1(
     for count in (1, 50):
         make(count)
         with django_assert_max_num_queries(100) as queries:
-            assert client.get(reverse("reminder_ledger") + query).status_code == 200
+            response = client.get(reverse("reminder_ledger") + query)
+            assert response.status_code == 200
+            if response.streaming:  # the CSV reads its rows as it streams them
+                assert len(b"".join(response.streaming_content).splitlines()) == count + 1
         counted.append(len(queries))
     assert counted[0] == counted[1]
 

@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # `make run`: an embedded default (SQLite, a filesystem broker, email files under var/).
-RUN_ENV := DJANGO_DEBUG=1 DEMO_PASSWORD=$${DEMO_PASSWORD:-demo-Care-2026} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail}
+RUN_ENV := PYTHONDONTWRITEBYTECODE= DJANGO_DEBUG=1 DEMO_PASSWORD=$${DEMO_PASSWORD:-demo-Care-2026} EMAIL_URL=$${EMAIL_URL:-filemail:///$(CURDIR)/var/mail}
 
-# `make test`: real PostgreSQL and Redis, overridable from the environment.
-TEST_ENV := DJANGO_SECRET_KEY=test-only-secret-key-not-for-production DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \
+# `make test`: real PostgreSQL and Redis, overridable from the environment. Bytecode is written
+# (`PYTHONDONTWRITEBYTECODE=` empty), even where the machine's environment says not to: otherwise
+# every process, and every worker and command that a test starts, compiles the project and
+# pytest rewrites every test module again (collecting the suite: 13 s of CPU against 5 s).
+TEST_ENV := PYTHONDONTWRITEBYTECODE= DJANGO_SECRET_KEY=test-only-secret-key-not-for-production DJANGO_DEBUG=0 DJANGO_STATIC_MANIFEST=0 \
 	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/care_tracker} \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \

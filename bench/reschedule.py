@@ -1,9 +1,10 @@
 """Rebuild a 9-cycle course after an interruption in cycle 2, with the starter checklists.
 
-    python -m bench reschedule [--repeat 20] [--keep]
+    python -m bench reschedule [--database care_bench_reschedule] [--keep]
 
 It never touches the database named in DATABASE_URL: it creates `care_bench_reschedule` beside
-it, migrates it (which seeds the regimens), loads the starter checklist library, and plans
+it (`--database` names another, so that two runs on one server do not drop each other's),
+migrates it (which seeds the regimens), loads the starter checklist library, and plans
 relapsed/refractory courses of 9 cycles with 24-hour and with 7-day bags (about 250 and 60
 events: the number of events differs fourfold). For each, a 5-hour break in cycle 2 is recorded
 and the course rebuilt (`course_schedule_build`, with the checklists' hook moving tasks), and
@@ -124,10 +125,11 @@ def _measure(course, people, zone) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench reschedule", description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DATABASE} database afterwards")
+    parser.add_argument("--database", default=BENCH_DATABASE, help="the bench's own database")
+    parser.add_argument("--keep", action="store_true", help="keep the bench's database afterwards")
     args = parser.parse_args(argv)
 
-    url = bench_url(BENCH_DATABASE)
+    url = bench_url(args.database)
     recreate(url)
     try:
         _setup_django(url)
@@ -146,7 +148,7 @@ def main(argv=None) -> None:
             connections.close_all()
             recreate(url, drop_only=True)
 
-    print(f"database   {BENCH_DATABASE} (created and dropped by the bench)")
+    print(f"database   {args.database} (created and dropped by the bench)")
     print("course     relapsed/refractory, 9 cycles, starter checklists; a 5-hour break in cycle 2, then a rebuild")
     for bag_hours, result in results.items():
         median = statistics.median(result["seconds"]) * 1000

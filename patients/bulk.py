@@ -16,10 +16,13 @@ def rows_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
     """Write `fields` of `objs` (instances of one model, already saved) as they are in memory, in
     one UPDATE whatever their number; returns the number of rows written. The row triggers (the
     audit log) fire for each row as for any UPDATE, and the statement carries the audit context
-    like every write (accounts.audit)."""
+    like every write (accounts.audit). Elsewhere than on PostgreSQL, Django's `bulk_update`."""
     if not objs:
         return 0
-    meta = type(objs[0])._meta
+    model = type(objs[0])
+    if connection.vendor != "postgresql":  # SQLite (`make run`) has no arrays to unnest
+        return model.objects.bulk_update(objs, fields)
+    meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     if any(not column.concrete or column.primary_key or column.many_to_many for column in columns):
         raise TypeError(f"Only a model's own non-key columns can be written: {', '.join(fields)}")

@@ -1,14 +1,16 @@
 """Rebuild a 9-cycle course after an interruption in cycle 2, with the starter checklists.
 
-    python -m bench reschedule [--repeat 20] [--keep]
+    python -m bench reschedule [--database care_bench_reschedule] [--keep]
 
 It never touches the database named in DATABASE_URL: it creates `care_bench_reschedule` beside
-it, migrates it (which seeds the regimens), loads the starter checklist library, and plans
+it (`--database` names another, so that two runs on one server do not drop each other's),
+migrates it (which seeds the regimens), loads the starter checklist library, and plans
 relapsed/refractory courses of 9 cycles with 24-hour and with 7-day bags (about 250 and 60
 events: the number of events differs fourfold). For each, a 5-hour break in cycle 2 is recorded
 and the course rebuilt (`course_schedule_build`, with the checklists' hook moving tasks), and
 the rebuild's queries and time are reported. The number of queries must not grow with the
-number of events.
+number of events. Last, the first build of a new 24-hour-bag course (what `course_plan` runs, its
+checklists made), three times, each rolled back.
 """
 
 import argparse
@@ -122,12 +124,55 @@ def _measure(course, people, zone) -> dict:
     return {"events": events, "moved": moved, "seconds": seconds, "queries": sorted(set(per_call))}
 
 
+def _measure_first_build(n: int, bag_hours: int, start: dt.date) -> dict:
+    """The first build of a new course (what `course_plan` runs), three times, each rolled back."""
+    from django.db import connection, transaction
+
+    from patients.models import TreatmentCourse
+    from patients.services import course_schedule_build
+
+    class _Undo(Exception):
+        pass
+
+    queries, seconds, events = [], [], 0
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                planned, _ = _course(n + attempt, bag_hours, start)
+                course = TreatmentCourse.objects.create(
+                    patient=planned.patient,
+                    indication=planned.indication,
+                    regimen_version=planned.regimen_version,
+                    planned_cycles=planned.planned_cycles,
+                    start_date=start,
+                    bag_hours=bag_hours,
+                    outpatient_setting=planned.outpatient_setting,
+                )
+                counted = []
+
+                def count(execute, sql, params, many, context, counted=counted):
+                    counted.append(sql)
+                    return execute(sql, params, many, context)
+
+                planned_on = dt.datetime.combine(start, dt.time(0), tzinfo=dt.UTC) - dt.timedelta(days=1)
+                started = time.perf_counter()
+                with connection.execute_wrapper(count):
+                    events = len(course_schedule_build(course=course, now=planned_on).created)
+                seconds.append(time.perf_counter() - started)
+                queries.append(len(counted))
+                raise _Undo
+        except _Undo:
+            pass
+    return {"events": events, "seconds": seconds, "queries": sorted(set(queries))}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench reschedule", description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DATABASE} database afterwards")
+    parser.add_argument("--database", default=BENCH_DATABASE, help="the bench's own database")
+    parser.add_argument("--keep", action="store_true", help="keep the bench's database afterwards")
     args = parser.parse_args(argv)
 
-    url = bench_url(BENCH_DATABASE)
+    url = bench_url(args.database)
     recreate(url)
     try:
         _setup_django(url)
@@ -139,6 +184,7 @@ def main(argv=None) -> None:
         for n, bag_hours in enumerate((24, 168)):
             course, people = _course(n, bag_hours, start)
             results[bag_hours] = _measure(course, people, zone)
+        first_build = _measure_first_build(100, 24, start)
     finally:
         if not args.keep:
             from django.db import connections
@@ -146,7 +192,7 @@ def main(argv=None) -> None:
             connections.close_all()
             recreate(url, drop_only=True)
 
-    print(f"database   {BENCH_DATABASE} (created and dropped by the bench)")
+    print(f"database   {args.database} (created and dropped by the bench)")
     print("course     relapsed/refractory, 9 cycles, starter checklists; a 5-hour break in cycle 2, then a rebuild")
     for bag_hours, result in results.items():
         median = statistics.median(result["seconds"]) * 1000
@@ -154,3 +200,8 @@ def main(argv=None) -> None:
             f"{bag_hours:>3} h bags  {result['events']} events, {result['moved']} moved by the rebuild: "
             f"median {median:.0f} ms, queries per rebuild {result['queries']}"
         )
+    median = statistics.median(first_build["seconds"]) * 1000
+    print(
+        f" 24 h bags  first build of a new course, {first_build['events']} events: median {median:.0f} ms, "
+        f"queries {first_build['queries']}"
+    )

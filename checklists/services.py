@@ -583,13 +583,26 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
         return []
     # Lock the events (in id order, so two callers cannot deadlock): a second instantiation of
     # the same event waits, then finds the first one's checklists instead of colliding with them.
-    events = list(
+    return _instantiate_locked(list(_events_locked(pk__in=event_ids)))
+
+
+def _events_locked(**lookups):
+    """Events locked in id order, with what their conditions and their premedication tasks read."""
+    return (
         CareEvent.objects.select_for_update(of=("self",))
-        .filter(pk__in=event_ids)
+        .filter(**lookups)
         .select_related("patient__unit", "cycle__course__regimen_version")
         .prefetch_related("cycle__course__regimen_version__premedications", "cycle__course__interruptions__cycle")
         .order_by("pk")
     )
+
+
+def _instantiate_locked(events: list[CareEvent]) -> list[Checklist]:
+    """checklists_instantiate for events that the caller has locked and loaded (`_events_locked`):
+    checklists_refresh holds them already, and a second read of every event was a third of its time."""
+    if not events:
+        return []
+    event_ids = [event.pk for event in events]
     items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
     versions_by_kind = defaultdict(list)
     for version in (
@@ -665,30 +678,36 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     with the reason in its history. Done and not-applicable tasks are history and stay as they
     are. A template that now applies to an event is instantiated. Returns the counts."""
     event_ids = [event.pk for event in events]
-    events = list(
-        CareEvent.objects.select_for_update(of=("self",))
-        .filter(pk__in=event_ids, status=CareEvent.Status.PLANNED)
-        .select_related("patient__unit", "cycle__course__regimen_version")
-        .prefetch_related("cycle__course__regimen_version__premedications", "cycle__course__interruptions__cycle")
-        .order_by("pk")
-    )
-    checklists_instantiate(events=events)
-    items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
+    events = list(_events_locked(pk__in=event_ids, status=CareEvent.Status.PLANNED))
+    _instantiate_locked(events)
+    checklists = list(Checklist.objects.filter(event__in=events))
+    # Each version's items once, and the tasks grouped here rather than by prefetch_related, which
+    # builds a filtered queryset per checklist and per version: hundreds on a rebuild after a break.
+    items_by_version = defaultdict(list)
+    for item in (
+        TemplateItem.objects.filter(version_id__in={checklist.version_id for checklist in checklists})
+        .prefetch_related("conditions", "depends_on")
+        .order_by("order")
+    ):
+        items_by_version[item.version_id].append(item)
     # The tasks are read under their row locks (after the events', the order of task_complete,
     # task_undo and event_cancel): a completion committed meanwhile is read as done and stays done,
     # where the bulk update below once overwrote it (to cancelled, hiding a failed hard stop).
-    locked_tasks = Task.objects.select_for_update(of=("self",)).order_by("pk")
-    checklists = (
-        Checklist.objects.filter(event__in=events)
-        .select_related("version")
-        .prefetch_related(Prefetch("version__items", queryset=items), Prefetch("tasks", queryset=locked_tasks))
-    )
+    # Only the fields this reads and writes: a rebuild reads thousands of tasks of ~35 columns.
+    tasks_by_checklist = defaultdict(dict)
+    for task in (
+        Task.objects.select_for_update(of=("self",))
+        .filter(checklist__in=checklists)
+        .only("checklist", "item", "status", "assignee", "due_at", "due_offset_minutes")
+        .order_by("pk")
+    ):
+        tasks_by_checklist[task.checklist_id][task.item_id] = task
     event_by_id = {event.pk: event for event in events}
     added, reopened, cancelled, activities, worked = [], [], [], [], []
     for checklist in checklists:
         event = event_by_id[checklist.event_id]
-        tasks = {task.item_id: task for task in checklist.tasks.all()}
-        for item in checklist.version.items.all():
+        tasks = tasks_by_checklist[checklist.pk]
+        for item in items_by_version[checklist.version_id]:
             applies = all(condition.holds_for(event) for condition in item.conditions.all())
             task = tasks.get(item.pk)
             if applies and task is None:
@@ -715,8 +734,8 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     through.objects.bulk_create(
         [
             through(from_task_id=tasks[item.pk].pk, to_task_id=tasks[earlier.pk].pk)
-            for checklist, tasks in worked
-            for item in checklist.version.items.all()
+            for checklist, tasks in (worked if added else ())
+            for item in items_by_version[checklist.version_id]
             for earlier in item.depends_on.all()
             if item.pk in tasks and earlier.pk in tasks and (id(tasks[item.pk]) in new or id(tasks[earlier.pk]) in new)
         ],

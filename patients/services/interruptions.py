@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import policy
+from ..bulk import rows_update
 from ..hooks import notify_course_stopped, notify_events_changed, notify_restart_moved
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
 from ..selectors import neurotoxicity_resolved_before
@@ -259,7 +260,7 @@ def interruption_restart_move(
         ahead = _re_escalations_ahead(course, interruption.stopped_at, but=kept.re_escalation_event)
         for event in ahead:
             event.planned_at -= moved_from - interruption.stopped_at
-        CareEvent.objects.bulk_update(ahead, ["planned_at"])
+        rows_update(ahead, ["planned_at"])
     interruption.restarted_at = interruption.restarted_by = None
     interruption.restart_dose = ""
     interruption.restart_event = interruption.re_escalation_event = None
@@ -342,7 +343,7 @@ def _restart(
         ahead = _re_escalations_ahead(course, interruption.stopped_at, but=kept.re_escalation_event)
         for event in ahead:
             event.planned_at += length
-        CareEvent.objects.bulk_update(ahead, ["planned_at"])
+        rows_update(ahead, ["planned_at"])
         notify_events_changed(moved=ahead)
         course_schedule_build(course=course, actor=actor, now=now)
         if supervised:
@@ -576,7 +577,7 @@ def _restart_in_a_new_cycle(
     for event in ended:
         event.status = CareEvent.Status.CANCELLED
         event.note = "Cancelled: the cycle ended at a break too long to continue it."
-    CareEvent.objects.bulk_update(ended, ["status", "note"])
+    rows_update(ended, ["status", "note"])
     notify_events_changed(cancelled=ended)
     # The new cycle's start is the supervised restart: its own checklist, premedication
     # included, comes with the cycle start event; after a grade 3 reaction it starts at the
@@ -757,7 +758,7 @@ def course_stop_for_good(
     for event in future:
         event.status, event.scheduled = CareEvent.Status.CANCELLED, False
         event.note = f"Course stopped for good: {reason}"[:500]
-    CareEvent.objects.bulk_update(future, ["status", "scheduled", "note"])
+    rows_update(future, ["status", "scheduled", "note"])
     # The pump still comes off: the cycle end (residual drug aspirated, pump returned) moves to now.
     end = (
         cycle.events.filter(kind=CareEvent.Kind.CYCLE_END, status=CareEvent.Status.PLANNED).first()

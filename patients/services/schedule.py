@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch, ProtectedError
 from django.utils import timezone
 
+from ..bulk import rows_update
 from ..hooks import notify_events_changed
 from ..models import (
     MAX_PLANNED_CYCLES,
@@ -379,7 +380,7 @@ def _sync_cycles(
         previous = cycle
     # Two statements whatever the number of cycles (bench/: a rebuild's queries stay constant).
     Cycle.objects.bulk_create(new_cycles)
-    Cycle.objects.bulk_update(
+    rows_update(
         [cycle for cycle in result if cycle not in new_cycles],
         ["start_date", "planned_ends_at", "infusion_ends_at", "infusion_end_date"],
     )
@@ -482,9 +483,9 @@ def course_schedule_build(*, course: TreatmentCourse, actor=None, now: dt.dateti
             event.note = event.note or "No longer in the plan after a change of the schedule."
             changes.cancelled.append(event)
 
-    CareEvent.objects.bulk_update(changes.cancelled, ["status", "scheduled", "note"])
+    rows_update(changes.cancelled, ["status", "scheduled", "note"])
     CareEvent.objects.bulk_create(changes.created)
-    CareEvent.objects.bulk_update(changes.moved, ["planned_at", "setting"])
+    rows_update(changes.moved, ["planned_at", "setting"])
     if course.status == TreatmentCourse.Status.PLANNED and cycles and cycles[0].start_date <= today:
         course.status = TreatmentCourse.Status.ACTIVE
         course.save(update_fields=["status"])

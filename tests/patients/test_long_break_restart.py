@@ -13,6 +13,7 @@ from patients.models import CareEvent, Interruption
 from patients.selectors import premedication_for_event
 from patients.services import interruption_restart, interruption_stop
 
+from ..layers import build, layer
 from .helpers import rr_course
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -36,7 +37,6 @@ DAY_4 = at(3, 5, 10)
 def restart_after(patient, nurse, oncologist, *, grade: int | None, stopped_at: dt.datetime = DAY_4):
     """Cycle 1 stopped on day 4 (before its step-up, unless `stopped_at` says otherwise); the
     infusion restarts 10 days later, so a new cycle begins."""
-    starter_library_load()
     course = rr_course(patient, start=dt.date(2026, 3, 2), cycles=3, now=at(2, 20, 12))
     graded = {"toxicity_grade": grade, "toxicity_kind": Interruption.ToxicityKind.CRS} if grade else {}
     stop = interruption_stop(
@@ -58,6 +58,20 @@ def restart_after(patient, nurse, oncologist, *, grade: int | None, stopped_at: 
     )
     assert stop.new_cycle and stop.restart_event.kind == CareEvent.Kind.CYCLE_START
     return stop
+
+
+@pytest.fixture(scope="module")
+def _loaded_library(django_db_setup, django_db_blocker):
+    """`starter_library_load()` once for the module, where each test loaded it (about 1 s), rolled
+    back after the module (tests/layers.py)."""
+    with layer(django_db_blocker):
+        build(django_db_blocker, starter_library_load)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _library(_loaded_library, db):
+    """Every test here starts from the loaded starter library; what it changes is rolled back after it."""
 
 
 def asked(event) -> dict[str, str]:
@@ -112,7 +126,6 @@ def test_the_new_cycle_is_premedicated_as_a_restart_in_the_cycle_of_the_break(
 def test_the_new_cycle_starts_when_the_infusion_restarts_not_at_nine(patient, nurse, oncologist):
     """Found by a review: a restart at 18:00 began a cycle planned for 09:00, so a premedication
     given before 18:00 failed its window, and the cycle lost 9 hours of infusion."""
-    starter_library_load()
     course = rr_course(patient, start=dt.date(2026, 3, 2), cycles=3, now=at(2, 20, 12))
     stop = interruption_stop(
         course=course, stopped_at=at(3, 5, 10), cause=Interruption.Cause.PUMP_OR_LINE, actor=nurse, now=at(3, 5, 10)

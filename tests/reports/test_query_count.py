@@ -1,4 +1,5 @@
-"""The report costs the same number of queries for a unit of 10 patients and of 1,000: every
+"""The report costs the same number of queries for a unit of 10 patients and of 100 (a query a
+patient would show there as it did at 1,000, which took twice as long to build): every
 number is aggregated by the database (each patient here has an overridden event with a late task,
 an interruption, an assessment, a pump event and reminders, all in the period)."""
 
@@ -149,7 +150,7 @@ def queries_of_the_csvs(client) -> dict[str, int]:
 
 
 @pytest.mark.django_db
-def test_the_query_count_is_the_same_for_10_and_1000_patients(client, ward, coordinator, time_machine, settings):
+def test_the_query_count_is_the_same_for_10_and_100_patients(client, ward, coordinator, time_machine, settings):
     settings.PAGE_CACHE_SECONDS = 0
     time_machine.move_to(NOW, tick=False)
     version = publish_template(items=[{"text": "Weight"}])
@@ -158,10 +159,10 @@ def test_the_query_count_is_the_same_for_10_and_1000_patients(client, ward, coor
     verified_login(client, coordinator)
     add_patients(ward, 10, version=version, nurse=nurse, oncologist=oncologist)
     small, small_csvs = queries_of_the_page(client), queries_of_the_csvs(client)
-    add_patients(ward, 990, version=version, nurse=nurse, oncologist=oncologist)
+    add_patients(ward, 90, version=version, nurse=nurse, oncologist=oncologist)
     large, large_csvs = queries_of_the_page(client), queries_of_the_csvs(client)
     assert small == large, (small, large)
     assert small_csvs == large_csvs
     page = client.get(reverse("reports:unit"), {"period": "90"}).context
-    assert page["sections"]["readiness"].table("by_kind").rows[-1][:5] == ["All events", 1000, 0, 1000, 0]
-    assert page["sections"]["on_time"].table("by_role").rows[0][:5] == ["Nurse", 1000, 0, 1000, 0]
+    assert page["sections"]["readiness"].table("by_kind").rows[-1][:5] == ["All events", 100, 0, 100, 0]
+    assert page["sections"]["on_time"].table("by_role").rows[0][:5] == ["Nurse", 100, 0, 100, 0]

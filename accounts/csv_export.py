@@ -5,7 +5,7 @@ knows); this module only turns rows into a streamed response.
 """
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -19,6 +19,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A spreadsheet opened on a double click reads a CSV in the computer's legacy code page unless the
 # file begins with a UTF-8 byte-order mark: "Zoë" would read "ZoÃ«", an arrow "â†’".
 BYTE_ORDER_MARK = "\ufeff"
+# The last line of a file whose rows stopped coming midway (a streamed list reads them as it
+# goes, after the status and the first bytes have left): without it the file looks whole.
+INCOMPLETE = "This file is incomplete: reading its rows failed after the row above. Download it again."
 
 
 def csv_cell(value) -> str:
@@ -36,9 +39,9 @@ class _Echo:
 
 def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
     """Stream `rows` under `header` as `<name>-<UTC stamp>.csv` in UTF-8 with its byte-order mark,
-    every cell made safe."""
+    every cell made safe; a file whose rows fail midway ends with the INCOMPLETE line."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
-    lines = (writer.writerow([csv_cell(value) for value in row]) for row in rows)
+    lines = _said_if_cut_off((writer.writerow([csv_cell(value) for value in row]) for row in rows), writer)
     response = StreamingHttpResponse(
         (line for chunk in ([BYTE_ORDER_MARK + writer.writerow(header)], lines) for line in chunk),
         content_type="text/csv; charset=utf-8",
@@ -46,3 +49,13 @@ def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence]) -> 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response
+
+
+def _said_if_cut_off(lines: Iterator[str], writer) -> Iterator[str]:
+    """`lines`, and, when reading them fails midway, the INCOMPLETE line before the error goes on
+    (the server logs it and ends the response, which a browser can then show as failed)."""
+    try:
+        yield from lines
+    except Exception:
+        yield writer.writerow([INCOMPLETE])
+        raise

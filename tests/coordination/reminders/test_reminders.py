@@ -1301,6 +1301,35 @@ def test_the_ledger_csv_reads_its_rows_in_chunks_and_stops_at_the_newest_row_whe
     assert len(reads) == 2 and all("LIMIT 4" in sql and " OFFSET " not in sql for sql in reads), reads
 
 
+def test_a_ledger_csv_cut_off_by_a_failed_read_says_so_in_its_last_line(client, admin_user, event, cast, monkeypatch):
+    """Found by a review: the file streams after its status and its audit row, a chunk read at a
+    time, so a read that fails midway (the database restarted, a timeout) ended a file that looked
+    whole, a chunk short, where the list read in memory failed before the first byte. Its last line
+    now says that it is incomplete, and the error still ends the response (logged, the download
+    marked failed where the connection can say so)."""
+    from django.db import OperationalError
+
+    from accounts.csv_export import INCOMPLETE
+    from coordination import exports
+
+    def chunks_then_a_failure(rows):
+        yield from list(rows.order_by("-pk")[:4])
+        raise OperationalError("the server closed the connection unexpectedly")
+
+    monkeypatch.setattr(exports, "keyset_chunks", chunks_then_a_failure)
+    _many_reminders(event, cast, 10)
+    verified_login(client, admin_user)
+    response = client.get(reverse("reminder_ledger"), {"format": "csv"})
+    assert response.status_code == 200
+    lines = []
+    with pytest.raises(OperationalError):
+        for line in response.streaming_content:
+            lines.append(line)
+    rows = list(csv.reader(io.StringIO(b"".join(lines).decode("utf-8-sig"))))
+    assert len(rows) == 1 + 4 + 1  # the header, the rows read, the last word
+    assert rows[-1] == [INCOMPLETE]
+
+
 def test_the_ledger_csv_keeps_its_filters_and_is_refused_to_all_but_administrators(client, admin_user, event, cast):
     _many_reminders(event, cast, 6)
     verified_login(client, admin_user)

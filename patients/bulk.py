@@ -26,6 +26,12 @@ def rows_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
     columns = [meta.get_field(name) for name in fields]
     if any(not column.concrete or column.primary_key or column.many_to_many for column in columns):
         raise TypeError(f"Only a model's own non-key columns can be written: {', '.join(fields)}")
+    if any(column.db_type(connection).endswith("]") for column in columns):
+        # unnest() would flatten an array column's arrays into one: the wrong values, silently.
+        raise TypeError(f"An array column cannot be written by rows_update: {', '.join(fields)}")
+    # In id order, as the rows are locked elsewhere (checklists' events): where the plan follows the
+    # arrays, the rows are written, and locked, in that order.
+    objs = sorted(objs, key=lambda obj: obj.pk)
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), meta.pk
     arrays = [[obj.pk for obj in objs]] + [

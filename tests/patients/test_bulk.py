@@ -45,3 +45,24 @@ def test_nothing_to_write_writes_nothing_and_a_key_cannot_be_written(patient):
     assert rows_update([], ["planned_at"]) == 0
     with pytest.raises(TypeError):
         rows_update([make_event(patient, planned_at=AT)], ["id"])
+
+
+def test_an_array_column_is_refused_rather_than_flattened(patient, monkeypatch):
+    """unnest() would flatten an array column's values into one array: no model has one yet, so a
+    column is made to say it is one."""
+    event = make_event(patient, planned_at=AT)
+    note = CareEvent._meta.get_field("note")
+    monkeypatch.setattr(note, "db_type", lambda connection: "varchar(500)[]")
+    with pytest.raises(TypeError, match="array column"):
+        rows_update([event], ["note"])
+
+
+def test_rows_given_in_any_order_are_written_in_one_statement(patient, django_assert_num_queries):
+    events = [make_event(patient, planned_at=AT + dt.timedelta(days=n)) for n in range(3)]
+    for event in events:
+        event.note = f"moved {event.pk}"
+    with django_assert_num_queries(1):
+        assert rows_update(list(reversed(events)), ["note"]) == 3
+    assert [e.note for e in CareEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("pk")] == [
+        f"moved {e.pk}" for e in events
+    ]

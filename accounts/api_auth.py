@@ -10,6 +10,9 @@ so `LoginRequiredMiddleware` and `SecondStepMiddleware` let every DRF view throu
 request, as the session's user is named by `AuditContextMiddleware`. A refused token is a failed
 sign-in, logged as the login pages log theirs (`accounts.signin.log_event`): in the audit log under
 the token's user when the secret is a known token's, in the sign-in log in any case.
+
+A token's scope (read only, or read and write) is enforced here too, for every API view at once:
+`TokenScopeAllows` is one of settings.REST_FRAMEWORK's default permissions.
 """
 
 import datetime as dt
@@ -18,6 +21,7 @@ import logging
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .audit import name_actor
 from .models import PersonalToken
@@ -34,6 +38,7 @@ NEEDS_SECOND_STEP = (
     "Your role now signs in with two steps, and this token was made without them: make a new one on your Security page."
 )
 OWES_SECOND_STEP = "Finish signing in first: enter the code from your authenticator app."
+READ_ONLY = "This token is read-only: make a read-and-write token for changes."
 
 
 class TokenRefused(exceptions.AuthenticationFailed):
@@ -111,3 +116,34 @@ class SessionWithSecondStepAuthentication(SessionAuthentication):
         if result is not None and second_step_owed(request._request) is not None:
             raise exceptions.PermissionDenied(OWES_SECOND_STEP)
         return result
+
+
+class TokenScopeAllows(BasePermission):
+    """A read-only token reads (GET, HEAD, OPTIONS) and nothing else: any other method is a 403
+    before the view runs, so nothing is written, logged in both logs as a refused token is.
+
+    A method that the view does not have is let through to its 405, which any caller gets (FHIR's
+    POST, a PUT on a list): a read-only token learns nothing different there. The browser's
+    session and read-and-write tokens are not concerned."""
+
+    message = READ_ONLY
+    code = "read_only_token"
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if not isinstance(token, PersonalToken) or token.writes or request.method in SAFE_METHODS:
+            return True
+        method = request.method.lower()
+        if method not in view.http_method_names or not hasattr(view, method):
+            return True
+        # The URL's name, not its path: the path is the caller's text, and the log is read line by line.
+        match = request._request.resolver_match
+        log_event(
+            request._request,
+            "token_read_only",
+            level=logging.WARNING,
+            token=token.pk,
+            method=request.method,
+            view=match.view_name if match is not None else "-",
+        )
+        return False

@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.validators import MaxLengthValidator
 
+from .models import PersonalToken
 from .services import RECOVERY_CODE_SHAPE, TOKEN_LIFETIMES_DAYS, code_normalised
 
 
@@ -134,7 +135,7 @@ class CrispyPasswordChangeForm(PasswordChangeForm):
 
 
 class TokenForm(forms.Form):
-    """A new personal API token: what it is for, and how long it lives."""
+    """A new personal API token: what it is for, how long it lives, and whether it may change records."""
 
     name = forms.CharField(
         label="Name",
@@ -147,6 +148,18 @@ class TokenForm(forms.Form):
         coerce=int,
         choices=[(days, f"{days} days") for days in TOKEN_LIFETIMES_DAYS],
         initial=90,
+    )
+    scope = forms.ChoiceField(
+        label="It may",
+        choices=PersonalToken.Scope.choices,
+        initial=PersonalToken.Scope.READ,
+        widget=forms.RadioSelect,
+        help_text="Read only unless the system must change records (complete or claim tasks, act on handoffs): "
+        "a token that only reads can do no harm if it leaks.",
+        error_messages={
+            "required": "Choose what the token may do: read only, or read and write.",
+            "invalid_choice": "Choose what the token may do: read only, or read and write.",
+        },
     )
 
     def __init__(self, *args, **kwargs):

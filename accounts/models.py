@@ -286,6 +286,16 @@ class PersonalToken(models.Model):
     # (staff, coordinators) accepts only such tokens, also when the role came after the token.
     with_second_step = models.BooleanField(default=False)
 
+    class Scope(models.TextChoices):
+        # What a token may do with its user's access: a feed that only reads cannot complete,
+        # claim or undo anything if it leaks. Enforced for every API view by accounts.api_auth.
+        READ = "read", "Read only"
+        READ_WRITE = "read_write", "Read and write"
+
+    # Tokens made before scopes existed keep acting as their user (migration 0016 makes them
+    # read and write); a token made without a choice reads only.
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         # Made and revoked tokens are logged; the hash never is, nor each use.
@@ -296,3 +306,7 @@ class PersonalToken(models.Model):
 
     def is_live(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
+
+    @property
+    def writes(self) -> bool:
+        return self.scope == self.Scope.READ_WRITE

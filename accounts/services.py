@@ -260,9 +260,17 @@ def token_hash(secret: str) -> str:
 @audited(AuditEvent.Action.CREATE)
 @transaction.atomic
 def token_create(
-    *, user: User, name: str, days: int, second_step_passed: bool, actor: User, now: dt.datetime | None = None
+    *,
+    user: User,
+    name: str,
+    days: int,
+    second_step_passed: bool,
+    actor: User,
+    scope: str = PersonalToken.Scope.READ,
+    now: dt.datetime | None = None,
 ) -> tuple[PersonalToken, str]:
-    """A new token for `user` and its secret, which is shown once and never stored."""
+    """A new token for `user` and its secret, which is shown once and never stored. It reads only
+    unless `scope` says read and write: the least a caller that forgot to choose can do."""
     now = now or timezone.now()
     can_make_token(user, second_step_passed=second_step_passed).enforce()
     name = name.strip()
@@ -270,6 +278,8 @@ def token_create(
         raise ValidationError({"name": "Name the token after what will use it."})
     if days not in TOKEN_LIFETIMES_DAYS:
         raise ValidationError({"days": f"Choose {', '.join(map(str, TOKEN_LIFETIMES_DAYS))} days."})
+    if scope not in PersonalToken.Scope.values:
+        raise ValidationError({"scope": "Choose what the token may do: read only, or read and write."})
     live = PersonalToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True, expires_at__gt=now)
     if live.count() >= TOKEN_LIMIT:
         raise ValidationError(f"You have {TOKEN_LIMIT} tokens already: revoke one you no longer use first.")
@@ -282,6 +292,7 @@ def token_create(
         created_at=now,
         expires_at=now + dt.timedelta(days=days),
         with_second_step=second_step_passed,
+        scope=scope,
     )
     return token, secret
 

@@ -124,6 +124,9 @@ AUDITED_EVENTS = {
     # the second step missing): accounts.api_auth. A secret that matches no token names nobody,
     # and has its line in the sign-in log only.
     "token_refused": (AuditEvent.Action.LOGIN_FAILED, AuditEvent.Outcome.FAILURE),
+    # A read-only token sent with a change (accounts.api_auth.TokenScopeAllows): the credential
+    # was good but not for this request, so denied rather than failed; nothing was written.
+    "token_read_only": (AuditEvent.Action.LOGIN_FAILED, AuditEvent.Outcome.DENIED),
 }
 
 

@@ -359,7 +359,11 @@ REST_FRAMEWORK = {
         "accounts.api_auth.PersonalTokenAuthentication",
         "accounts.api_auth.SessionWithSecondStepAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in, and within the token's scope: a read-only token changes nothing, whatever the view.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api_auth.TokenScopeAllows",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser, refusing as malformed what it let through to a 500 (deep nesting, lone surrogates).
     "DEFAULT_PARSER_CLASSES": ["coordination.api.parsers.JSONParser"],
@@ -380,7 +384,9 @@ SPECTACULAR_SETTINGS = {
         "Care teams, plans, tasks, handoffs, the toxicity watch and notifications, under the same access policy "
         "and rules as the pages.\n\n"
         "- **Sign in** with a personal token, made on your Security page, as `Authorization: Bearer <token>`; "
-        "it acts as you, with your role and your patients only, until it expires or you revoke it.\n"
+        "it acts as you, with your role and your patients only, until it expires or you revoke it. A "
+        "**read-only** token (the default) may only GET: any other call is a 403; changes need a read-and-write "
+        "token.\n"
         "- **Lists** page by cursor: follow `next` (and `previous`); `?page_size=` from 1 to 200. A query "
         "parameter that a list does not know is a 400 naming it, never ignored.\n"
         "- **Times** are ISO 8601 in UTC (`2026-12-06T11:55:00Z`); a time sent without an offset is read as UTC.\n"

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Role
+from accounts.models import AuditEvent, PersonalToken, Role
 from accounts.permissions import READ_AUDIT_LOG, Ability, can
 from accounts.services import token_create
 from checklists.models import Task
@@ -674,8 +674,11 @@ def drawn_version(obj) -> str:
 
 
 def api_headers(user) -> dict:
-    """A personal token of `user` (made after both steps where their role needs them), as a header."""
-    secret = token_create(user=user, name="Matrix", days=30, second_step_passed=True, actor=user)[1]
+    """A personal token of `user` (made after both steps where their role needs them), as a header.
+    Read and write: the matrix checks what each role may change, not the token's scope."""
+    secret = token_create(
+        user=user, name="Matrix", days=30, second_step_passed=True, actor=user, scope=PersonalToken.Scope.READ_WRITE
+    )[1]
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 

@@ -79,7 +79,9 @@ from django.test import Client
 from accounts.models import User
 from accounts.services import token_create
 nurse = User.objects.get(username="nurse")
-secret = token_create(user=nurse, name="Demo check", days=30, second_step_passed=True, actor=nurse)[1]
+secret = token_create(
+    user=nurse, name="Demo check", days=30, second_step_passed=True, actor=nurse, scope="read_write"
+)[1]
 client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {secret}")
 answers = [
     client.get("/api/v1/tasks/?patient=99999999999999999999"),

@@ -26,6 +26,7 @@ def token_new(request):
             user=request.user,
             name=form.cleaned_data["name"],
             days=form.cleaned_data["days"],
+            scope=form.cleaned_data["scope"],
             second_step_passed=request.user.is_verified(),
             actor=request.user,
         )
@@ -33,9 +34,9 @@ def token_new(request):
         messages.error(request, str(refused))
         return redirect("security")
     except ValidationError as invalid:
-        form.add_error(None, invalid)  # at "name" or "days", or above the form
+        form.add_error(None, invalid)  # at "name", "days" or "scope", or above the form
         return security_page(request, token_form=form)
-    log_event(request, "api_token_made", token=token.pk)
+    log_event(request, "api_token_made", token=token.pk, scope=token.scope)
     return render(request, "accounts/token_made.html", {"token": token, "secret": secret})
 
 

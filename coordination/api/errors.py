@@ -117,6 +117,8 @@ def problem_handler(exc, context):
         )
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        # A refusal that names its own code (a read-only token's) says it, for a program to tell it apart.
+        code = getattr(detail, "code", None) or code
         answer = problem(response.status_code, str(detail), code=code, request=request)
     for header, value in response.headers.items():
         if header.lower() in {"www-authenticate", "allow", "retry-after"}:

@@ -20,7 +20,7 @@ from django.utils.cache import get_conditional_response
 from rest_framework import exceptions
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import APISettings
@@ -83,7 +83,8 @@ ISSUE_CODES = {
 class FhirView(APIView):
     renderer_classes = [FhirJSONRenderer, JSONRenderer]
     content_negotiation_class = FhirNegotiation
-    permission_classes = [IsAuthenticated]
+    # The API's default permissions (settings.REST_FRAMEWORK): signed in, within the token's scope.
+    # Every FHIR interaction here reads; another method is a 405 whatever the token.
     # Out of the REST API's OpenAPI schema: FHIR describes itself (the CapabilityStatement).
     schema = None
 

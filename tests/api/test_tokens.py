@@ -23,7 +23,7 @@ PATIENTS = reverse("api:patient-list")
 
 def test_the_security_page_makes_a_token_shows_it_once_and_stores_only_its_hash(client, nurse):
     client.force_login(nurse)
-    response = client.post(reverse("token_new"), {"name": "Agency sync", "days": "30"})
+    response = client.post(reverse("token_new"), {"name": "Agency sync", "days": "30", "scope": "read"})
     assert response.status_code == 200
     secret = response.context["secret"]
     assert secret.startswith("cct_") and secret in response.content.decode()
@@ -44,7 +44,7 @@ def test_a_token_without_a_name_is_refused_at_its_field(client, nurse):
 
 def test_a_coordinators_token_needs_the_second_step_when_it_is_made(client, coordinator):
     verified_login(client, coordinator)
-    assert client.post(reverse("token_new"), {"name": "Board", "days": "30"}).status_code == 200
+    assert client.post(reverse("token_new"), {"name": "Board", "days": "30", "scope": "read"}).status_code == 200
     assert PersonalToken.objects.get(user=coordinator).with_second_step
     with pytest.raises(Exception, match="two steps"):
         token_for(coordinator, second_step=False)

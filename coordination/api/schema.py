@@ -46,7 +46,8 @@ PROBLEM = {
 ERRORS = {
     "400": "The request has errors: malformed JSON, an unknown field, a wrong type, a refused value.",
     "401": "No credentials, or a token that is unknown, revoked or expired.",
-    "403": "Not allowed: the policy's reason in `detail`.",
+    "403": "Not allowed: the policy's reason in `detail`; for a change, also a read-only token (`code` "
+    "`read_only_token`).",
     "404": "No such record, or not yours to see.",
     "405": "The method is not allowed here.",
     "406": "Answers are JSON only.",

@@ -209,3 +209,10 @@ def test_a_token_made_before_scopes_reads_and_writes_after_the_migration(tmp_pat
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "scope: read_write" in done.stdout
+
+
+def test_the_api_schema_says_what_a_read_only_token_may_do(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "**read-only** token (the default) may only GET" in schema["info"]["description"]
+    claim = schema["paths"]["/api/v1/tasks/{id}/claim/"]["post"]["responses"]["403"]
+    assert "read_only_token" in claim["description"]

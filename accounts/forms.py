@@ -150,7 +150,7 @@ class TokenForm(forms.Form):
         initial=90,
     )
     scope = forms.ChoiceField(
-        label="It may",
+        label="Scope",
         choices=PersonalToken.Scope.choices,
         initial=PersonalToken.Scope.READ,
         widget=forms.RadioSelect,

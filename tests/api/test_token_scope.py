@@ -162,7 +162,7 @@ def test_a_token_without_a_scope_is_refused_at_its_field(client, nurse):
 
 @pytest.mark.parametrize(
     ("scope", "shown", "listed"),
-    [("read", "reading only", "read only"), ("read_write", "reading and changing records", "read and write")],
+    [("read", "reading only", "Read only"), ("read_write", "reading and changing records", "Read and write")],
 )
 def test_the_token_is_shown_once_with_its_scope_and_listed_with_it(client, nurse, scope, shown, listed):
     client.force_login(nurse)

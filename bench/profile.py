@@ -143,12 +143,16 @@ def main(argv) -> None:
         print(f"  {float(query['time']) * 1000:6.2f} ms  {query['sql'][:160]}")
 
     spent, _ = _time_steps(args.step)  # the process ends after the report: nothing to put back
-    cpu = []
+    cpu, wall = [], []
     for _ in range(args.requests):
-        start = time.process_time()
+        start, started = time.process_time(), time.perf_counter()
         _one(client, page)
         cpu.append((time.process_time() - start) * 1000)
+        wall.append((time.perf_counter() - started) * 1000)
     print(f"\nPython CPU per request: median {statistics.median(cpu):.2f} ms, mean {statistics.fmean(cpu):.2f} ms")
+    # Wall time adds PostgreSQL's own work and the round trips to it (one request at a time, so
+    # no queueing): the number to compare for a database setting, on an otherwise idle machine.
+    print(f"Wall time per request: median {statistics.median(wall):.2f} ms, mean {statistics.fmean(wall):.2f} ms")
     for path in args.step:  # nested steps count in each that contains them
         print(f"  {spent[path] / args.requests * 1000:6.2f} ms  {path}")
 

@@ -169,6 +169,9 @@ class AuditEvent(models.Model):
         LOGIN_FAILED = "login_failed", "Failed sign-in"
         LOCKOUT = "lockout", "Lockout"
         PERMISSION_CHANGE = "permission_change", "Permission change"
+        # A read-only API token sent with a change: the credential was good, the request was not
+        # for it. Always denied, so never counted as a change (the successes outside READ_ACTIONS).
+        TOKEN_WRITE_REFUSED = "token_write_refused", "Write refused (read-only token)"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

@@ -125,8 +125,9 @@ AUDITED_EVENTS = {
     # and has its line in the sign-in log only.
     "token_refused": (AuditEvent.Action.LOGIN_FAILED, AuditEvent.Outcome.FAILURE),
     # A read-only token sent with a change (accounts.api_auth.TokenScopeAllows): the credential
-    # was good but not for this request, so denied rather than failed; nothing was written.
-    "token_read_only": (AuditEvent.Action.LOGIN_FAILED, AuditEvent.Outcome.DENIED),
+    # was good but not for this request, so not a failed sign-in but a refused write, denied;
+    # nothing was written.
+    "token_read_only": (AuditEvent.Action.TOKEN_WRITE_REFUSED, AuditEvent.Outcome.DENIED),
 }
 
 

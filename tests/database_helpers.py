@@ -2,10 +2,9 @@
 
 import threading
 
-import psycopg
 from django.db import connection
 
-from .database_roles import owner_connection
+from .database_roles import owner_connection, superuser_connection
 
 
 def race(*calls):
@@ -64,19 +63,7 @@ class TableSnapshot:
         self.taken = False
 
     def _superuser(self):
-        from django.conf import settings
-
-        from .database_roles import _admin
-
-        db = settings.DATABASES["default"]
-        return psycopg.connect(
-            host=db["HOST"] or None,
-            port=db["PORT"] or None,
-            user=_admin.get("USER") or db["USER"],
-            password=_admin.get("PASSWORD") or None,
-            dbname=db["NAME"],
-            autocommit=True,
-        )
+        return superuser_connection()
 
     @staticmethod
     def _tables(cursor) -> list[str]:

@@ -84,3 +84,17 @@ def owner_connection():
         dbname=db["NAME"],
         autocommit=True,
     )
+
+
+def superuser_connection():
+    """A connection of the configured superuser's (`postgres`) to the test database (psycopg), for
+    what neither role may do: switch off foreign-key checks, write the system catalogue."""
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=_admin.get("USER") or db["USER"],
+        password=_admin.get("PASSWORD") or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    )

@@ -27,6 +27,16 @@ def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
     """Whoever does the task (its assignee, a care-team member of its role) or the coordinator
     of the patient's unit, while the task is open and still reminded of (not left open when its
     event was done). The task comes with its event (`is_left_open` reads it)."""
+    decision = can_end_snooze(user, task, roles=roles)
+    if decision and task.is_left_open:
+        return LEFT_OPEN
+    return decision
+
+
+def can_end_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
+    """Who may snooze, while the task is open, left open when its event was done or not: ending a
+    snooze holds nothing back, and a left-open task's live snooze would still read as if reminders
+    were coming after it."""
     does_it = can(user, WORK_TASKS) and (
         is_assignee(user, task) or on_care_team(user, task.patient_id, task.role, roles=roles)
     )
@@ -34,8 +44,6 @@ def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
         return refuse("Only the people doing this task, or the unit's coordinator, may snooze its reminders.")
     if task.status != Task.Status.OPEN:
         return invalid(f"The task is {task.get_status_display().lower()}: it has no reminders left.", "until")
-    if task.is_left_open:
-        return LEFT_OPEN
     return ALLOWED
 
 

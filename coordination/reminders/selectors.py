@@ -38,10 +38,14 @@ def ledger_summary(reminders: QuerySet[Reminder]) -> tuple[dict[str, int], dict[
 
 
 def ledger_rows(reminders: QuerySet[Reminder]) -> QuerySet[Reminder]:
-    """The ledger's rows, newest first, each naming its patient by id (`patient_id`)."""
+    """The ledger's rows, newest first, each naming its patient by id (`patient_id`): the patient of
+    what it is about (a task, an event, a handoff, a toxicity alert; a digest names none), as
+    delivery's `_patient_of` reads it, joined in the same query."""
     return (
         reminders.select_related("recipient")
-        .annotate(patient_id=Coalesce("task__patient_id", "event__patient_id", "handoff__patient_id"))
+        .annotate(
+            patient_id=Coalesce("task__patient_id", "event__patient_id", "handoff__patient_id", "alert__patient_id")
+        )
         .order_by("-created_at", "-pk")
     )
 

@@ -21,14 +21,14 @@ from patients.models import CareEvent, Patient
 
 from .content import GATE_TITLE, local_time, patient_label
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
-from .policy import can_snooze, hard_stop_recipients
+from .policy import can_end_snooze, can_snooze, hard_stop_recipients
 from .rules import UnitRules
 
 
-def _locked_open_task(task: Task, actor) -> Task:
+def _locked_open_task(task: Task, actor, *, decide=can_snooze) -> Task:
     # The task row only, so that two snoozes of one task take turns and a completion meanwhile is seen.
     task = Task.objects.select_for_update(of=("self",)).select_related("patient", "event").get(pk=task.pk)
-    can_snooze(actor, task).enforce()
+    decide(actor, task).enforce()
     return task
 
 
@@ -67,9 +67,10 @@ def task_snooze(*, task: Task, actor, until: dt.datetime, reason: str, now: dt.d
 @audited(AuditEvent.Action.UPDATE)
 @transaction.atomic
 def task_snooze_end(*, task: Task, actor, now: dt.datetime | None = None) -> int:
-    """End the task's live snooze now: the reminders it held go out with the next sweep."""
+    """End the task's live snooze now: the reminders it held go out with the next sweep. Also of a
+    task left open when its event was done (no reminder is held any more: the snooze just ends)."""
     now = now or timezone.now()
-    task = _locked_open_task(task, actor)
+    task = _locked_open_task(task, actor, decide=can_end_snooze)
     ended = task.snoozes.filter(ended_at__isnull=True, until__gt=now).update(ended_at=now, ended_by=actor)
     if ended:
         Reminder.objects.filter(task=task, state=Reminder.State.PENDING, dispatch_after__gt=now).update(

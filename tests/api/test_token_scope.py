@@ -66,7 +66,7 @@ def test_a_read_only_token_reads_the_tasks_and_fhir(client, nurse, patient, task
 def test_a_read_only_token_may_not_claim_or_complete_a_task(client, nurse, task, caplog, action, body):
     secret = token_for(nurse, scope=READ)
     token = PersonalToken.objects.get(user=nurse)
-    changes_before = AuditEvent.objects.exclude(action=AuditEvent.Action.LOGIN_FAILED).count()
+    changes_before = AuditEvent.objects.exclude(action=AuditEvent.Action.TOKEN_WRITE_REFUSED).count()
     with caplog.at_level(logging.WARNING, logger="accounts.signin"):
         response = call(client, reverse(f"api:task-{action}", args=[task.pk]), secret, body)
     assert response.status_code == 403
@@ -76,9 +76,11 @@ def test_a_read_only_token_may_not_claim_or_complete_a_task(client, nurse, task,
     # Nothing written: the task, its activity, and no change row in the audit log.
     assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN and Task.objects.get(pk=task.pk).assignee is None
     assert not TaskActivity.objects.filter(task=task).exists()
-    assert AuditEvent.objects.exclude(action=AuditEvent.Action.LOGIN_FAILED).count() == changes_before
-    # Logged as a refused token is: the sign-in log's line, and the audit log's row under its user.
-    (refused,) = AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED)
+    assert AuditEvent.objects.exclude(action=AuditEvent.Action.TOKEN_WRITE_REFUSED).count() == changes_before
+    # Logged as a refused token is: the sign-in log's line, and the audit log's row under its user,
+    # as a refused write (not a failed sign-in: the token was good, for reading).
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED).exists()
+    (refused,) = AuditEvent.objects.filter(action=AuditEvent.Action.TOKEN_WRITE_REFUSED)
     assert (refused.object_id, refused.outcome, refused.actor_id) == (str(nurse.pk), "denied", nurse.pk)
     assert refused.detail == {
         "event": "token_read_only",

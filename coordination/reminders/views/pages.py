@@ -21,7 +21,7 @@ from ...exports import csv_stream, local, wants_csv
 from ...htmx import act
 from ..forms import LedgerFilter, PreferenceForm, SnoozeForm
 from ..models import Reminder
-from ..policy import READ_REMINDER_LEDGER, can_snooze
+from ..policy import READ_REMINDER_LEDGER, can_end_snooze, can_snooze
 from ..selectors import ledger_rows, ledger_summary, open_tasks_with_reminders
 from ..services import preference_for, reminder_preference_update, task_snooze, task_snooze_end
 
@@ -127,6 +127,7 @@ def _panel_context(request, event, *, forms=None, error: str = "", notice: str =
     for task in tasks:
         task.patient, task.event = event.patient, event  # the policy reads both: loaded once
         task.can_snooze = bool(can_snooze(user, task, roles=roles))
+        task.can_end_snooze = task.snooze is not None and bool(can_end_snooze(user, task, roles=roles))
         if task.can_snooze:
             task.snooze_form = forms.get(task.pk) or SnoozeForm(zone=zone, now=now, auto_id=f"snooze-{task.pk}-%s")
     return {
@@ -160,6 +161,8 @@ def task_snooze_view(request, pk):
         if form is None:
             if not task_snooze_end(task=task, actor=request.user):
                 raise ValidationError(f"“{task.text}” was not snoozed.")
+            if task.is_left_open:
+                return f"“{task.text}”: snooze ended. It was left open when its event was done: no reminders follow."
             return f"“{task.text}”: reminders are back on."
         if not form.is_valid():  # said above the panel too, the form open with its errors
             raise ValidationError("Check the snooze: " + " ".join(e for errors in form.errors.values() for e in errors))

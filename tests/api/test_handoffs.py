@@ -14,23 +14,9 @@ from coordination.handoffs.services import handoff_return
 from coordination.models import Notification
 from patients.models import CareEvent
 
-from ..checklists.helpers import publish_template
-from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge, make_home_nurse
+from ..coordination.handoff_helpers import draft_handoff, make_agency, make_home_nurse
 from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import bearer, token_for
-
-
-@pytest.fixture
-def agency(ward):
-    return make_agency(ward)
-
-
-@pytest.fixture
-def discharge(patient):
-    publish_template(
-        items=[{"text": "Caregiver teach-back done"}], name="Hospital-to-home", trigger_kind="discharge_home"
-    )
-    return make_discharge(patient, with_bag_changes=False)
 
 
 def new_handoff(discharge, agency, **changes) -> dict:

@@ -1,4 +1,4 @@
-"""Handoffs: the list, one handoff, a new draft, and its steps (send, cancel; acknowledge, accept,
+"""Handoffs: the list, one handoff, a new draft and its edit, and its steps (send, cancel; acknowledge, accept,
 return, complete), each its service in coordination.handoffs.services."""
 
 from drf_spectacular.utils import extend_schema
@@ -16,6 +16,7 @@ from ..filters import filters_for
 from .base import PatientData, act
 
 NOT_A_RECEIVING_UNIT = "Choose one of the units that receive this patient's handoffs."
+MOVED_TO_ANOTHER_EVENT = "A handoff stays with its event: cancel this one and make a new one for the other event."
 
 
 class HandoffViewSet(PatientData):
@@ -33,10 +34,37 @@ class HandoffViewSet(PatientData):
     @extend_schema(request=serializers.HandoffIn, responses={201: serializers.HandoffOut})
     def create(self, request):
         """A draft handoff for an event of a patient on the caller's care team."""
+        data = self._body(request)
+        event = get_event_for_user(request.user, data.pop("event"))
+        handoff = services.handoff_create(event=event, content=self._content(data, event), actor=request.user)
+        return Response(self.get_serializer(handoff).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=serializers.HandoffIn,
+        responses={200: serializers.HandoffOut},
+        summary="Replace a draft (or a returned handoff, which becomes a draft again): the whole body, as "
+        "for a new one, its actions included; the event stays the handoff's own.",
+    )
+    def update(self, request, pk=None):
+        """The whole draft replaced, as the page's edit form does: what the body leaves out takes its
+        default (no actions, no receiving person), so that a caller that sends what it read gets
+        back what it sent."""
+        handoff = self.get_object()
+        data = self._body(request)
+        if data.pop("event") != handoff.event_id:
+            raise ValidationError({"event": [MOVED_TO_ANOTHER_EVENT]})
+        content = self._content(data, handoff.event)
+        handoff = services.handoff_update(handoff=handoff, content=content, actor=request.user)
+        return Response(self.get_serializer(handoff).data)
+
+    @staticmethod
+    def _body(request) -> dict:
         body = serializers.HandoffIn(data=request.data)
         body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        event = get_event_for_user(request.user, data.pop("event"))
+        return dict(body.validated_data)
+
+    @staticmethod
+    def _content(data: dict, event) -> services.HandoffContent:
         # The unit among those that may receive this patient's handoffs, and the person among its
         # active members only: any other id, whether it exists or not, gets the same answer, so
         # that no answer tells whether, or where, a unit or a person of another organisation is.
@@ -48,15 +76,13 @@ class HandoffViewSet(PatientData):
             to_person = receiving_member(to_unit, to_person)
             if to_person is None:
                 raise ValidationError({"to_person": [services.NOT_A_RECEIVING_MEMBER]})
-        content = services.HandoffContent(
+        return services.HandoffContent(
             kind=data.pop("kind"),
             to_unit=to_unit,
             to_person=to_person,
             actions=[services.ActionSpec(**spec) for spec in data.pop("actions", [])],
             **data,
         )
-        handoff = services.handoff_create(event=event, content=content, actor=request.user)
-        return Response(self.get_serializer(handoff).data, status=status.HTTP_201_CREATED)
 
     send = act("send", services.handoff_send, argument="handoff", summary="Send the draft to the receiving unit.")
     cancel = act(

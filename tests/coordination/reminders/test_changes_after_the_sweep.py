@@ -14,14 +14,7 @@ from coordination.reminders.sweep import reminders_sweep
 from patients.services import event_cancel, event_move
 
 from ...factories import UnitFactory, UserFactory
-from .helpers import (
-    EVENT_AT,
-    Kind,
-    _leave,
-    recipients,
-    reminders,
-    task,
-)
+from .helpers import EVENT_AT, Kind, _leave, recipients, reminders, task
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
 

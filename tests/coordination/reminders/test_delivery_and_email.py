@@ -24,12 +24,7 @@ from coordination.reminders.services import reminder_preference_update
 from coordination.reminders.sweep import SWEEP_LOCK, reminders_sweep
 
 from ...checklists.helpers import make_event, publish_template
-from .helpers import (
-    EVENT_AT,
-    ITEMS,
-    Kind,
-    task,
-)
+from .helpers import EVENT_AT, ITEMS, Kind, task
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
 

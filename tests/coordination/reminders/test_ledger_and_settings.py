@@ -15,11 +15,7 @@ from coordination.models import Reminder, ReminderPreference
 
 from ...accounts.helpers import verified_login
 from ...factories import with_unmistakable_names
-from .helpers import (
-    EVENT_AT,
-    Kind,
-    task,
-)
+from .helpers import EVENT_AT, Kind, task
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
 

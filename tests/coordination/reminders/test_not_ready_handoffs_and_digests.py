@@ -20,16 +20,7 @@ from patients.services import event_cancel, event_move
 from ...checklists.helpers import make_event
 from ...factories import UnitFactory, UserFactory, with_unmistakable_names
 from ..handoff_helpers import write_handoff
-from .helpers import (
-    EVENT_AT,
-    TO_ONCOLOGISTS,
-    UTC,
-    Kind,
-    _no_coordinator,
-    recipients,
-    reminders,
-    task,
-)
+from .helpers import EVENT_AT, TO_ONCOLOGISTS, UTC, Kind, _no_coordinator, recipients, reminders, task
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
 

@@ -18,17 +18,7 @@ from coordination.reminders.sweep import find_candidates, reminders_sweep
 from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event
 from ...factories import CareTeamMemberFactory, PatientFactory
-from .helpers import (
-    EVENT_AT,
-    TO_ONCOLOGISTS,
-    TO_TEAM,
-    Kind,
-    _leave,
-    _no_coordinator,
-    recipients,
-    reminders,
-    task,
-)
+from .helpers import EVENT_AT, TO_ONCOLOGISTS, TO_TEAM, Kind, _leave, _no_coordinator, recipients, reminders, task
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
 

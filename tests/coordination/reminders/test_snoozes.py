@@ -16,13 +16,7 @@ from coordination.reminders.services import task_snooze, task_snooze_end
 from coordination.reminders.sweep import reminders_sweep
 
 from ...checklists.helpers import make_event, publish_template
-from .helpers import (
-    EVENT_AT,
-    UTC,
-    Kind,
-    recipients,
-    task,
-)
+from .helpers import EVENT_AT, UTC, Kind, recipients, task
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
 

@@ -2,7 +2,7 @@
 ?format=csv, under the page's filters and access rules; one EXPORT row naming the list, its filters
 and patients, and no read row; a Download CSV link on each page. Walked on the authorization
 matrix's world (our patient with a checklist, an alert; handoffs in each status). The reminder
-ledger's download is tested beside the ledger (reminders/test_reminders.py)."""
+ledger's download is tested beside the ledger (reminders/test_ledger_and_settings.py)."""
 
 import csv
 import datetime as dt

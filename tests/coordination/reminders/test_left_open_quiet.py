@@ -12,9 +12,10 @@ from coordination.reminders.sweep import reminders_sweep
 from patients.models import CareEvent
 
 from ...checklists.helpers import make_event, publish_template
-from .test_reminders import _eager_celery  # noqa: F401 (autouse: delivery runs in the test's process)
+from .helpers import EVENT_AT
 
-EVENT_AT = dt.datetime(2026, 1, 14, 14, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.usefixtures("eager_celery")  # delivery runs in the test's process
+
 ITEMS = [
     {"text": "Pump programmed and locked"},  # nurse, due at the event
     {

@@ -13,9 +13,9 @@
 """
 
 from .bags import (
+    bag_decision_urgency,
     bag_expiry_warning,
     bag_for_event,
-    bag_decision_urgency,
     bag_option_for_hours,
     bags_awaiting_decision,
     infusion_bag_dispose,

@@ -348,6 +348,21 @@ def bag_decision_urgency(bag: InfusionBag, replacing: CareEvent | None, now: dt.
     return ""
 
 
+def bags_waiting(patient, *, now: dt.datetime, event: CareEvent | None = None) -> list[InfusionBag]:
+    """The bags waiting for a decision as the pages show them (the patient's, or one cancelled
+    event's), each with the event offered first (`replacing`) and why it is urgent (`urgent`)."""
+    bags = bags_awaiting_decision(patient.pk)
+    if event is not None:
+        bags = bags.filter(event=event)
+    shown = []
+    for bag in bags:
+        bag.patient = patient
+        bag.replacing = replacing_event(bag)
+        bag.urgent = bag_decision_urgency(bag, bag.replacing, now)
+        shown.append(bag)
+    return shown
+
+
 def _undecided(bag: InfusionBag) -> InfusionBag:
     """The bag, locked, when it still waits for a decision; else refused for the whole form (two
     pharmacists deciding at once: the second is told)."""

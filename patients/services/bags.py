@@ -438,7 +438,7 @@ def infusion_bag_reuse(*, bag: InfusionBag, event: CareEvent | None, actor, now:
     )
     if errors:
         # The label cannot change: every reason the bag does not fit this event is the event's.
-        raise ValidationError({"event": [message for messages in errors.values() for message in messages]})
+        raise ValidationError({"event": list(errors.values())})
     bag.moved_from_event_id, bag.event = bag.event_id, event
     bag.decision, bag.decision_reason = InfusionBag.Decision.REUSED, ""
     bag.decided_by, bag.decided_at = actor, now

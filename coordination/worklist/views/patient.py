@@ -99,7 +99,7 @@ def _record(request, patient: Patient) -> str:
         "can_manage_care_team": bool(can_manage_care_team(request.user, patient)),
         "watch": patient_watch(request.user, patient, standing=standing),
         "bags_waiting": bags_waiting(patient, now=now),
-        "can_decide_bags": bool(can_record_bag(request.user, patient)),
+        "can_decide_bags": bool(can_record_bag(request.user, patient, standing=standing)),
     }
     return render_to_string("coordination/worklist/partials/patient_record.html", context, request)
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
+from django.utils import timezone
 
 from accounts.fields import ClinicalDateField, LocalDateTimeField
 from accounts.models import Role, Unit, User
@@ -14,6 +15,7 @@ from .models import (
     DEMOGRAPHICS,
     MAX_PLANNED_CYCLES,
     BagOption,
+    CareEvent,
     HomeCheckIn,
     InfusionBag,
     Interruption,
@@ -267,6 +269,35 @@ class BagForm(forms.Form):
         self.fields["checked_by"].queryset = pharmacists
         self.fields["expires_at"] = unit_time("Expires at (from the label)", zone_name)
         self.helper = _helper("Record the bag")
+
+
+class BagReuseForm(forms.Form):
+    """A bag prepared for a cancelled event, used for another event of the patient."""
+
+    event = forms.ModelChoiceField(label="Use it for", queryset=CareEvent.objects.none(), empty_label=None)
+
+    def __init__(self, *args, targets, zone, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["event"].queryset = targets
+        self.fields["event"].label_from_instance = lambda event: (
+            f"{event.label}, cycle {event.cycle.number}: {timezone.localtime(event.planned_at, zone):%a %d %b %Y %H:%M}"
+        )
+        self.helper = _helper("Use the bag for this event")
+
+
+class BagDisposeForm(forms.Form):
+    """A bag prepared for a cancelled event, returned to the pharmacy or discarded: why is kept."""
+
+    decision = forms.ChoiceField(
+        label="The bag is",
+        choices=[(value, label) for value, label in InfusionBag.Decision.choices if value in InfusionBag.OUT_OF_USE],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(label="Why", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record the decision")
 
 
 # --- the toxicity watch: CRS and ICANS assessments ------------------------------------------------

@@ -153,8 +153,9 @@ def can_stop_for_good(user, patient: Patient, *, standing: Standing | None = Non
     return _decide(user, patient, {Role.ONCOLOGIST}, "stop the course for good", standing)
 
 
-def can_record_bag(user, patient: Patient) -> Decision:
-    return _decide(user, patient, {Role.PHARMACIST}, "record a bag")
+def can_record_bag(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
+    """Recording a bag, and deciding what becomes of one whose event was cancelled."""
+    return _decide(user, patient, {Role.PHARMACIST}, "record a bag", standing)
 
 
 def can_compound_bag(user) -> Decision:

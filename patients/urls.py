@@ -19,6 +19,8 @@ urlpatterns = [
     path("interruptions/<int:pk>/restart/", course.interruption_restart, name="interruption_restart"),
     path("interruptions/<int:pk>/restart/move/", course.interruption_restart_move, name="interruption_restart_move"),
     path("events/<int:pk>/bag/", course.event_bag, name="event_bag"),
+    path("bags/<int:pk>/reuse/", course.bag_reuse, name="bag_reuse"),
+    path("bags/<int:pk>/dispose/", course.bag_dispose, name="bag_dispose"),
     path("<int:pk>/pump-events/new/", pump.pump_event_new, name="pump_event_new"),
     # The toxicity watch (patients/views/toxicity.py).
     path("<int:pk>/assessments/", toxicity.assessment_list, name="assessments"),

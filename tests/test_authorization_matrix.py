@@ -34,7 +34,17 @@ from coordination.reminders.policy import READ_REMINDER_LEDGER
 from coordination.reports.policy import VIEW_REPORTS
 from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
-from patients.models import CareEvent, HomeCheckIn, Interruption, Patient, PumpEvent, ToxicityAssessment
+from patients.models import (
+    BagOption,
+    CareEvent,
+    HomeCheckIn,
+    InfusionBag,
+    Interruption,
+    Patient,
+    PumpEvent,
+    ToxicityAssessment,
+    Weighing,
+)
 from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
 
 from .accounts.helpers import SignInClient, verified_login
@@ -222,6 +232,9 @@ RULES = {
     # Moving a planned restart: whoever may record it (its time is not known to the page's policy yet).
     "patients:interruption_restart_move": OnPlan("interruption", frozenset({"oncologist", "nurse", "outsider"})),
     "patients:event_bag": OnPlan("event", frozenset({"pharmacist"})),
+    # A bag whose event was cancelled: whoever may record a bag decides what becomes of it.
+    "patients:bag_reuse": OnPlan("bag", frozenset({"pharmacist"})),
+    "patients:bag_dispose": OnPlan("bag", frozenset({"pharmacist"})),
     "patients:pump_event_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     # The toxicity watch: nurses and the oncologist assess; the oncologist confirms a grade.
     "patients:assessments": Page(VIEW_PATIENTS, target="patient"),
@@ -493,7 +506,25 @@ def _build_world(
             pump_status=HomeCheckIn.PumpStatus.RUNNING,
             recorded_by=completer,
         )
+        bag = InfusionBag.objects.create(
+            patient=someone,
+            event=event,
+            option=BagOption.objects.order_by("duration_hours").first(),
+            dose="9 mcg/day",
+            dose_basis=InfusionBag.DoseBasis.WEIGHT,
+            weighing=Weighing.objects.create(patient=someone, weight_kg=70, measured_at=timezone.now()),
+            volume_ml=240,
+            rate_ml_per_hour=10,
+            duration_hours=24,
+            preservative=False,
+            stabiliser_added=True,
+            expires_at=timezone.now() + dt.timedelta(days=2),
+            compounded_by=pharmacist,
+            checked_by=completer,
+            recorded_by=pharmacist,
+        )
         plan = {
+            "bag": bag,
             "pump_event": pump_event,
             "check_in": check_in,
             "course": course,

@@ -376,11 +376,21 @@ class Weighing(models.Model):
 
 
 class InfusionBag(models.Model):
-    """A bag the pharmacy prepared for an event (a cycle start, bag change or restart)."""
+    """A bag the pharmacy prepared for an event (a cycle start, bag change or restart).
+
+    A bag whose event is cancelled waits for a decision (`needs_decision`): used for another event
+    of the patient (`event` moves there, `moved_from_event` keeps the cancelled one), or returned
+    or discarded with a reason. The decision's who and when are kept on the bag; the change
+    trigger logs every change of it."""
 
     class DoseBasis(models.TextChoices):
         WEIGHT = "weight", "Flat dose (weight band)"
         BSA = "bsa", "Body-surface area"
+
+    class Decision(models.TextChoices):
+        REUSED = "reused", "Used for another event"
+        RETURNED = "returned", "Returned to the pharmacy"
+        DISCARDED = "discarded", "Discarded"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="bags")
     event = models.ForeignKey(CareEvent, on_delete=models.CASCADE, related_name="bags")
@@ -398,10 +408,27 @@ class InfusionBag(models.Model):
     checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+    # What became of a bag whose event was cancelled (blank while it was not, or is undecided).
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    moved_from_event = models.ForeignKey(
+        CareEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="Prepared for."
+    )
+
+    # The decisions that take the bag out of use: no event will hang it.
+    OUT_OF_USE = (Decision.RETURNED, Decision.DISCARDED)
 
     class Meta:
         triggers = [change_trigger(patient=PATIENT_COLUMN)]
         constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision__in=["returned", "discarded"]) | ~Q(decision_reason=""),
+                name="bag_out_of_use_has_reason",
+            ),
             models.CheckConstraint(condition=Q(rate_ml_per_hour__gt=0), name="bag_rate_positive"),
             models.CheckConstraint(condition=Q(volume_ml__gt=0), name="bag_volume_positive"),
             models.CheckConstraint(
@@ -412,3 +439,8 @@ class InfusionBag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.duration_hours} h bag at {self.rate_ml_per_hour.normalize():f} mL/h"
+
+    @property
+    def needs_decision(self) -> bool:
+        """Its event was cancelled and nobody has said yet what becomes of it."""
+        return self.event.status == CareEvent.Status.CANCELLED and self.decision not in self.OUT_OF_USE

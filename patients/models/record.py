@@ -104,6 +104,8 @@ class PatientAuditAction(models.TextChoices):
     CARE_TEAM_ADD = "care_team_add", "Add to care team"
     CARE_TEAM_REMOVE = "care_team_remove", "Remove from care team"
     TRANSFER = "transfer", "Transfer"
+    BAG_REUSE = "bag_reuse", "Use a bag for another event"
+    BAG_DISPOSE = "bag_dispose", "Return or discard a bag"
 
 
 # Nobody alive was born before: an older year is a typo (year 1, 19 for 1990).

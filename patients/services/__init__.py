@@ -13,11 +13,18 @@
 """
 
 from .bags import (
+    bag_decision_urgency,
     bag_expiry_warning,
     bag_for_event,
     bag_option_for_hours,
+    bags_awaiting_decision,
+    bags_waiting,
+    infusion_bag_dispose,
     infusion_bag_record,
+    infusion_bag_reuse,
     next_change_after,
+    replacing_event,
+    reuse_targets,
     weighing_warning,
 )
 from .checkins import check_in_record
@@ -67,7 +74,10 @@ __all__ = [
     "care_team_remove",
     "bag_expiry_warning",
     "bag_for_event",
+    "bag_decision_urgency",
     "bag_option_for_hours",
+    "bags_awaiting_decision",
+    "bags_waiting",
     "check_in_record",
     "course_extend",
     "course_plan",
@@ -79,7 +89,9 @@ __all__ = [
     "event_cancel",
     "event_move",
     "event_schedule",
+    "infusion_bag_dispose",
     "infusion_bag_record",
+    "infusion_bag_reuse",
     "interruption_restart",
     "interruption_restart_move",
     "interruption_stop",
@@ -95,6 +107,8 @@ __all__ = [
     "regimen_library_seed",
     "regimen_version_new_draft",
     "regimen_version_publish",
+    "replacing_event",
+    "reuse_targets",
     "weighing_record",
     "weight_change_question",
     "UNCONFIRMED_WEIGHT_CHANGE",

@@ -8,9 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import audited
+
 from .. import policy
 from ..hooks import notify_bag_recorded
 from ..models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
+from ..models.record import PatientAuditAction
 from .weighings import latest_weighing
 
 # The events at which a new bag is hung (a step-up or re-escalation changes the dose: a new bag).
@@ -101,6 +104,70 @@ def _basis_for_weight(dose_basis: str, weighing: Weighing, version) -> str:
     return ""
 
 
+def _check_event_takes_bag(event: CareEvent) -> None:
+    """Refused, for the whole form, when no bag can be hung at `event` now (it is locked)."""
+    if event.kind not in BAG_EVENTS:
+        raise ValidationError("A bag is recorded for a cycle start, a step-up, a bag change or a restart.")
+    if event.status == CareEvent.Status.CANCELLED:
+        raise ValidationError("This event was cancelled.")
+    # While a stop lasts no bag change is due: the restart moves this event by the break's length,
+    # unknown yet, so the checks below (the bag lasts until it comes down, its expiry) would be
+    # made against times that will not hold, and the bag changes after the stop are off the plan
+    # (a step-up's bag was refused as "runs out before the cycle end 505 hours later").
+    stop = Interruption.objects.filter(
+        course_id=event.cycle.course_id, restarted_at__isnull=True, permanent=False, stopped_at__lte=event.planned_at
+    ).first()
+    if stop is not None:
+        stopped = timezone.localtime(stop.stopped_at, event.patient.unit.zone)
+        raise ValidationError(
+            f"The infusion is stopped since {stopped:%d %b %Y %H:%M}: the restart moves this "
+            f"{event.get_kind_display().lower()}. Record its bag once the restart is recorded."
+        )
+
+
+def _check_for_event(
+    event: CareEvent, *, option: BagOption, dose_basis: str, rate, expires_at, now: dt.datetime, errors: dict
+) -> Weighing | None:
+    """The checks of a bag's label against the event it is hung at and today's weighing, added to
+    `errors` by field: made when a bag is recorded and again when a bag prepared for a cancelled
+    event is used for another (infusion_bag_reuse). Returns the weighing they read."""
+    if rate is not None and rate != option.rate_ml_per_hour:
+        errors["rate_ml_per_hour"] = (
+            f"A {option.duration_label} bag runs at {option.rate_ml_per_hour.normalize():f} mL/h "
+            f"({option.source}); this bag says {rate.normalize():f} mL/h."
+        )
+    following = next_change_after(event)
+    if following is not None and "option" not in errors:
+        # The bag must run until it comes down: a 24 h bag for a 48 h change runs dry.
+        hours_needed = (following.planned_at - event.planned_at).total_seconds() / 3600
+        if option.duration_hours < hours_needed:
+            errors["option"] = (
+                f"A {option.duration_label} bag runs out before the {following.get_kind_display().lower()} "
+                f"{hours_needed:.0f} hours later: choose a bag that lasts until then."
+            )
+    if expires_at is not None:
+        if expires_at <= now:
+            errors["expires_at"] = "This bag has already expired."
+        elif following is not None and expires_at < following.planned_at:
+            when = timezone.localtime(following.planned_at, event.patient.unit.zone)
+            errors["expires_at"] = (
+                f"This bag expires before it comes down at the {following.get_kind_display().lower()} "
+                f"on {when:%d %b %Y %H:%M}: prepare one that lasts."
+            )
+    weighing = latest_weighing(event.patient)
+    if not_today := weighing_warning(weighing, event, now):
+        errors["option"] = not_today
+    elif wrong_basis := _basis_for_weight(dose_basis, weighing, event.cycle.course.regimen_version):
+        errors["dose_basis"] = wrong_basis
+    elif option.preservative and option.min_weight_kg is not None and weighing.weight_kg < option.min_weight_kg:
+        errors["option"] = (
+            f"A {option.duration_label} bag (with preservative) is not used under "
+            f"{option.min_weight_kg.normalize():f} kg "
+            f"({option.weight_limit_source}); the newest weighing is {weighing.weight_kg} kg."
+        )
+    return weighing
+
+
 @transaction.atomic
 def infusion_bag_record(
     *,
@@ -121,24 +188,8 @@ def infusion_bag_record(
     now = now or timezone.now()
     policy.can_record_bag(actor, event.patient).enforce()
     event = CareEvent.objects.select_for_update().select_related("patient__unit", "cycle").get(pk=event.pk)
+    _check_event_takes_bag(event)
     errors = {}
-    if event.kind not in BAG_EVENTS:
-        raise ValidationError("A bag is recorded for a cycle start, a step-up, a bag change or a restart.")
-    if event.status == CareEvent.Status.CANCELLED:
-        raise ValidationError("This event was cancelled.")
-    # While a stop lasts no bag change is due: the restart moves this event by the break's length,
-    # unknown yet, so the checks below (the bag lasts until it comes down, its expiry) would be
-    # made against times that will not hold, and the bag changes after the stop are off the plan
-    # (a step-up's bag was refused as "runs out before the cycle end 505 hours later").
-    stop = Interruption.objects.filter(
-        course_id=event.cycle.course_id, restarted_at__isnull=True, permanent=False, stopped_at__lte=event.planned_at
-    ).first()
-    if stop is not None:
-        stopped = timezone.localtime(stop.stopped_at, event.patient.unit.zone)
-        raise ValidationError(
-            f"The infusion is stopped since {stopped:%d %b %Y %H:%M}: the restart moves this "
-            f"{event.get_kind_display().lower()}. Record its bag once the restart is recorded."
-        )
     if not option.active:
         errors["option"] = "This bag is no longer offered."
     if not dose.strip():
@@ -147,11 +198,6 @@ def infusion_bag_record(
         errors["dose_basis"] = "Choose the basis of the dose."
     try:
         rate = _positive(rate_ml_per_hour, "rate_ml_per_hour", "rate")
-        if rate != option.rate_ml_per_hour:
-            errors["rate_ml_per_hour"] = (
-                f"A {option.duration_label} bag runs at {option.rate_ml_per_hour.normalize():f} mL/h "
-                f"({option.source}); this bag says {rate.normalize():f} mL/h."
-            )
     except ValidationError as error:
         errors.update(error.message_dict)
         rate = None
@@ -176,37 +222,11 @@ def infusion_bag_record(
         errors["checked_by"] = "The bag is checked by a second person, not the one who compounded it."
     elif not (checking := policy.can_check_bag(checked_by)):
         errors["checked_by"] = checking.reason
-    following = next_change_after(event)
-    if following is not None and option.active:
-        # The bag must run until it comes down: a 24 h bag for a 48 h change runs dry.
-        hours_needed = (following.planned_at - event.planned_at).total_seconds() / 3600
-        if option.duration_hours < hours_needed:
-            errors["option"] = (
-                f"A {option.duration_label} bag runs out before the {following.get_kind_display().lower()} "
-                f"{hours_needed:.0f} hours later: choose a bag that lasts until then."
-            )
     if expires_at is None:
         errors["expires_at"] = "Give the expiry from the pharmacy label."
-    else:
-        if expires_at <= now:
-            errors["expires_at"] = "This bag has already expired."
-        elif following is not None and expires_at < following.planned_at:
-            when = timezone.localtime(following.planned_at, event.patient.unit.zone)
-            errors["expires_at"] = (
-                f"This bag expires before it comes down at the {following.get_kind_display().lower()} "
-                f"on {when:%d %b %Y %H:%M}: prepare one that lasts."
-            )
-    weighing = latest_weighing(event.patient)
-    if not_today := weighing_warning(weighing, event, now):
-        errors["option"] = not_today
-    elif wrong_basis := _basis_for_weight(dose_basis, weighing, event.cycle.course.regimen_version):
-        errors["dose_basis"] = wrong_basis
-    elif option.preservative and option.min_weight_kg is not None and weighing.weight_kg < option.min_weight_kg:
-        errors["option"] = (
-            f"A {option.duration_label} bag (with preservative) is not used under "
-            f"{option.min_weight_kg.normalize():f} kg "
-            f"({option.weight_limit_source}); the newest weighing is {weighing.weight_kg} kg."
-        )
+    weighing = _check_for_event(
+        event, option=option, dose_basis=dose_basis, rate=rate, expires_at=expires_at, now=now, errors=errors
+    )
     if errors:
         raise ValidationError(errors)
     bag = InfusionBag.objects.create(
@@ -259,3 +279,192 @@ def bag_expiry_warning(bag: InfusionBag | None, event: CareEvent) -> str:
         f"and the plan, moved since it was recorded, takes it down at the {following.get_kind_display().lower()} "
         f"on {timezone.localtime(following.planned_at, zone):%d %b %Y %H:%M}: ask the pharmacy for a new bag."
     )
+
+
+# --- a bag whose event was cancelled: used for another event, or returned or discarded ---------
+
+
+def bags_awaiting_decision(patient_id: int):
+    """The bags of this patient prepared for an event since cancelled, with no decision yet (a bag
+    moved to another event that was cancelled in turn waits again)."""
+    return (
+        InfusionBag.objects.filter(patient_id=patient_id, event__status=CareEvent.Status.CANCELLED)
+        .exclude(decision__in=InfusionBag.OUT_OF_USE)
+        .select_related("event__cycle", "option", "recorded_by")
+        .order_by("expires_at", "pk")
+    )
+
+
+def reuse_targets(bag: InfusionBag):
+    """The events a bag may be offered for: the patient's planned bag-hanging events that start
+    before it expires, in time order (infusion_bag_reuse checks the rest)."""
+    return (
+        CareEvent.objects.filter(
+            patient_id=bag.patient_id,
+            kind__in=BAG_EVENTS,
+            status=CareEvent.Status.PLANNED,
+            planned_at__lt=bag.expires_at,
+        )
+        .select_related("cycle")
+        .order_by("planned_at", "pk")
+    )
+
+
+def replacing_event(bag: InfusionBag) -> CareEvent | None:
+    """The event offered first for a bag whose event was cancelled: the next planned bag-hanging
+    event after the cancelled one's time (a restart moved to a new cycle: the new cycle's start)."""
+    return (
+        CareEvent.objects.filter(
+            patient_id=bag.patient_id,
+            kind__in=BAG_EVENTS,
+            status=CareEvent.Status.PLANNED,
+            planned_at__gt=bag.event.planned_at,
+        )
+        .order_by("planned_at", "pk")
+        .first()
+    )
+
+
+# Within this time before the replacing event, a bag still undecided while that event has none is
+# shown in red: the nurse is about to hang a bag that nobody has sent.
+URGENT_BEFORE = dt.timedelta(hours=1)
+
+
+def bag_decision_urgency(bag: InfusionBag, replacing: CareEvent | None, now: dt.datetime) -> str:
+    """Why a bag waiting for a decision is urgent ("" when it is not): it expired undecided, or the
+    replacing event starts within the hour without a bag."""
+    zone = bag.patient.unit.zone
+    if bag.expires_at <= now:
+        return f"Expired {timezone.localtime(bag.expires_at, zone):%d %b %H:%M} with no decision: return or discard it."
+    if (
+        replacing is not None
+        and replacing.planned_at - now <= URGENT_BEFORE
+        and not InfusionBag.objects.filter(event_id=replacing.pk).exists()
+    ):
+        return (
+            f"The {replacing.get_kind_display().lower()} at {timezone.localtime(replacing.planned_at, zone):%H:%M} "
+            "has no bag yet."
+        )
+    return ""
+
+
+def bags_waiting(patient, *, now: dt.datetime, event: CareEvent | None = None) -> list[InfusionBag]:
+    """The bags waiting for a decision as the pages show them (the patient's, or one cancelled
+    event's), each with the event offered first (`replacing`) and why it is urgent (`urgent`)."""
+    bags = bags_awaiting_decision(patient.pk)
+    if event is not None:
+        bags = bags.filter(event=event)
+    shown = []
+    for bag in bags:
+        bag.patient = patient
+        bag.replacing = replacing_event(bag)
+        bag.urgent = bag_decision_urgency(bag, bag.replacing, now)
+        shown.append(bag)
+    return shown
+
+
+def _undecided(bag: InfusionBag) -> InfusionBag:
+    """The bag, locked, when it still waits for a decision; else refused for the whole form (two
+    pharmacists deciding at once: the second is told)."""
+    bag = (
+        InfusionBag.objects.select_for_update(of=("self",))
+        .select_related("event", "option", "patient__unit")
+        .get(pk=bag.pk)
+    )
+    if bag.event.status != CareEvent.Status.CANCELLED:
+        raise ValidationError("This bag's event is not cancelled: the bag is hung there as planned.")
+    if bag.decision in InfusionBag.OUT_OF_USE:
+        raise ValidationError(f"This bag was {bag.get_decision_display().lower()} already.")
+    return bag
+
+
+@audited(PatientAuditAction.BAG_REUSE)
+@transaction.atomic
+def infusion_bag_reuse(*, bag: InfusionBag, event: CareEvent | None, actor, now: dt.datetime | None = None):
+    """Use a bag prepared for a cancelled event for another planned event of the same patient: the
+    checks made when it was recorded are made again against the new event and today's weighing.
+    The bag moves to that event and keeps the cancelled one as `moved_from_event`."""
+    now = now or timezone.now()
+    policy.can_record_bag(actor, bag.patient).enforce()
+    bag = _undecided(bag)
+    if event is None:
+        raise ValidationError({"event": "Choose the event the bag is used for."})
+    if event.patient_id != bag.patient_id:
+        raise ValidationError({"event": "Choose an event of this patient: a bag is prepared for one patient."})
+    event = (
+        CareEvent.objects.select_for_update(of=("self",))
+        .select_related("patient__unit", "cycle__course__regimen_version")
+        .get(pk=event.pk)
+    )
+    zone = bag.patient.unit.zone
+    if bag.expires_at <= now:
+        raise ValidationError(
+            {
+                "event": f"This bag expired {timezone.localtime(bag.expires_at, zone):%d %b %Y %H:%M}: "
+                "it is not used again; return or discard it."
+            }
+        )
+    if event.kind in BAG_EVENTS and event.status != CareEvent.Status.PLANNED:
+        raise ValidationError(
+            {
+                "event": f"This {event.get_kind_display().lower()} is {event.get_status_display().lower()}: "
+                "choose a planned event."
+            }
+        )
+    try:
+        _check_event_takes_bag(event)
+    except ValidationError as refusal:
+        raise ValidationError({"event": refusal.messages}) from None
+    if event.planned_at >= bag.expires_at:
+        raise ValidationError(
+            {
+                "event": f"This bag expires {timezone.localtime(bag.expires_at, zone):%d %b %Y %H:%M}, "
+                "before this event starts."
+            }
+        )
+    if InfusionBag.objects.filter(event=event).exists():
+        raise ValidationError(
+            {"event": "A bag is recorded for this event already: choose another, or return or discard this bag."}
+        )
+    errors: dict = {}
+    _check_for_event(
+        event,
+        option=bag.option,
+        dose_basis=bag.dose_basis,
+        rate=bag.rate_ml_per_hour,
+        expires_at=bag.expires_at,
+        now=now,
+        errors=errors,
+    )
+    if errors:
+        # The label cannot change: every reason the bag does not fit this event is the event's.
+        raise ValidationError({"event": list(errors.values())})
+    bag.moved_from_event_id, bag.event = bag.event_id, event
+    bag.decision, bag.decision_reason = InfusionBag.Decision.REUSED, ""
+    bag.decided_by, bag.decided_at = actor, now
+    bag.save(update_fields=["moved_from_event", "event", "decision", "decision_reason", "decided_by", "decided_at"])
+    # Hung at a new event: its pump rate answer is checked against this bag, as for a new record.
+    notify_bag_recorded(bag=bag, actor=actor)
+    return bag
+
+
+@audited(PatientAuditAction.BAG_DISPOSE)
+@transaction.atomic
+def infusion_bag_dispose(
+    *, bag: InfusionBag, decision: str, reason: str, actor, now: dt.datetime | None = None
+) -> InfusionBag:
+    """Return to the pharmacy, or discard, a bag prepared for a cancelled event, saying why."""
+    now = now or timezone.now()
+    policy.can_record_bag(actor, bag.patient).enforce()
+    bag = _undecided(bag)
+    errors = {}
+    if decision not in InfusionBag.OUT_OF_USE:
+        errors["decision"] = "Choose whether the bag is returned to the pharmacy or discarded."
+    if not (reason or "").strip():
+        errors["reason"] = "Say why (for example: the restart moved to a new cycle; the bag expires first)."
+    if errors:
+        raise ValidationError(errors)
+    bag.decision, bag.decision_reason = decision, reason.strip()[:500]
+    bag.decided_by, bag.decided_at = actor, now
+    bag.save(update_fields=["decision", "decision_reason", "decided_by", "decided_at"])
+    return bag

@@ -16,7 +16,9 @@ from accounts.models import Unit
 
 from .. import policy, services
 from ..forms import (
+    BagDisposeForm,
     BagForm,
+    BagReuseForm,
     CoursePlanForm,
     CyclesForm,
     NextStartForm,
@@ -25,9 +27,16 @@ from ..forms import (
     StopForGoodForm,
     StopForm,
 )
-from ..models import CareEvent, Cycle, Interruption, TreatmentCourse
+from ..models import CareEvent, Cycle, InfusionBag, Interruption, TreatmentCourse
 from ..selectors import get_patient_for_user
-from ..services.bags import BAG_EVENTS, bag_for_event, next_change_after, weighing_warning
+from ..services.bags import (
+    BAG_EVENTS,
+    bag_for_event,
+    next_change_after,
+    replacing_event,
+    reuse_targets,
+    weighing_warning,
+)
 from .forms_flow import form_page, now_on_unit_clock
 
 
@@ -223,4 +232,67 @@ def event_bag(request, pk):
         title="Record the bag prepared",
         template="patients/bag_form.html",
         **context,
+    )
+
+
+def _waiting_bag(user, pk) -> InfusionBag:
+    """A bag of a patient of the user's care teams, which this user may decide about."""
+    bag = get_object_or_404(InfusionBag.objects.select_related("event__cycle", "option"), pk=pk)
+    bag.patient = get_patient_for_user(user, bag.patient_id)
+    policy.can_record_bag(user, bag.patient).enforce()
+    return bag
+
+
+def _bag_decided(request, bag, said: str):
+    messages.success(request, said)
+    return redirect("patient_detail", pk=bag.patient.pk)
+
+
+@logs_read("patients.infusionbag", page="reuse")
+def bag_reuse(request, pk):
+    """Use a bag whose event was cancelled for another event: the replacing one is offered first."""
+    bag = _waiting_bag(request.user, pk)
+    replacing = replacing_event(bag)
+    form = BagReuseForm(
+        request.POST or None,
+        targets=reuse_targets(bag),
+        zone=bag.patient.unit.zone,
+        initial={"event": replacing},
+    )
+
+    def act(data):
+        moved = services.infusion_bag_reuse(bag=bag, event=data["event"], actor=request.user)
+        return _bag_decided(request, moved, f"The bag is moved to the {moved.event.label.lower()}.")
+
+    return form_page(
+        request,
+        form,
+        act,
+        patient=bag.patient,
+        title="Use the bag for another event",
+        template="patients/bag_decision.html",
+        bag=bag,
+        replacing=replacing,
+        no_target=not form.fields["event"].queryset.exists(),
+    )
+
+
+@logs_read("patients.infusionbag", page="dispose")
+def bag_dispose(request, pk):
+    """Return or discard a bag whose event was cancelled, saying why."""
+    bag = _waiting_bag(request.user, pk)
+    form = BagDisposeForm(request.POST or None)
+
+    def act(data):
+        done = services.infusion_bag_dispose(bag=bag, actor=request.user, **data)
+        return _bag_decided(request, done, f"The bag is recorded as {done.get_decision_display().lower()}.")
+
+    return form_page(
+        request,
+        form,
+        act,
+        patient=bag.patient,
+        title="Return or discard the bag",
+        template="patients/bag_decision.html",
+        bag=bag,
     )

@@ -44,6 +44,8 @@ PAGES = {
     "patients:interruption_restart": ("oncologist", "interruption", "patients.interruption"),
     "patients:interruption_restart_move": ("oncologist", "interruption", "patients.interruption"),
     "patients:event_bag": ("pharmacist", "event", "patients.careevent"),
+    "patients:bag_reuse": ("pharmacist", "bag", "patients.infusionbag"),
+    "patients:bag_dispose": ("pharmacist", "bag", "patients.infusionbag"),
     "event_detail": ("nurse", "event", "patients.careevent"),
     "event_reminders": ("nurse", "event", "patients.careevent"),
     "cycle_events": ("nurse", "cycle", "patients.cycle"),

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import logs_read, shows
@@ -10,7 +11,7 @@ from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
 from patients.models import CareEvent, Interruption
 from patients.policy import can_move_restart, can_record_bag
-from patients.services import bag_expiry_warning, bag_for_event, latest_weighing, weighing_warning
+from patients.services import bag_expiry_warning, bag_for_event, bags_waiting, latest_weighing, weighing_warning
 from patients.services.bags import BAG_EVENTS
 
 from ..forms import OverrideForm
@@ -71,11 +72,19 @@ def bag_context(user, event) -> dict:
     if event.kind not in BAG_EVENTS:
         return {}
     bag = bag_for_event(event.pk)
+    can_decide = can_record_bag(user, event.patient)
     return {
         "bag_event": True,
         "bag": bag,
+        # A cancelled event's bag waits for a decision (patients.services.bags_waiting).
+        "bags_waiting": (
+            bags_waiting(event.patient, now=timezone.now(), event=event)
+            if event.status == CareEvent.Status.CANCELLED
+            else []
+        ),
+        "can_decide_bags": can_decide,
         "bag_expiry_warning": bag_expiry_warning(bag, event),
-        "can_record_bag": can_record_bag(user, event.patient),
+        "can_record_bag": can_decide,
         "weighing_warning": weighing_warning(latest_weighing(event.patient), event),
     }
 

@@ -11,8 +11,9 @@ from accounts.audit import get_or_404_audited, logs_read, shows
 from checklists.selectors import patient_history
 from patients.models import Cycle, Patient
 from patients.models.record import visible_ids_query
-from patients.policy import Standing, can_manage_care_team, can_record_restart, plan_actions
+from patients.policy import Standing, can_manage_care_team, can_record_bag, can_record_restart, plan_actions
 from patients.selectors import get_patient_for_user, sees_only_through_grant, stop_in_effect
+from patients.services import bags_waiting
 
 from ...handoffs.policy import can_prepare
 from ...handoffs.selectors import patient_handoffs
@@ -97,6 +98,8 @@ def _record(request, patient: Patient) -> str:
         "plan": plan_actions(request.user, patient, standing=standing, courses=patient.courses.all()),
         "can_manage_care_team": bool(can_manage_care_team(request.user, patient)),
         "watch": patient_watch(request.user, patient, standing=standing),
+        "bags_waiting": bags_waiting(patient, now=now),
+        "can_decide_bags": bool(can_record_bag(request.user, patient, standing=standing)),
     }
     return render_to_string("coordination/worklist/partials/patient_record.html", context, request)
 

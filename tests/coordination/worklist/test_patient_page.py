@@ -25,9 +25,9 @@ from ..handoff_helpers import write_handoff
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # The user, the patient, whether on the record (patients.policy.Standing), care team, courses,
 # cycles, breaks, the cycle under way (its events' times, its rows, their checklists and tasks), the
-# history, handoffs, who may prepare one, the toxicity watch (4), the bell, the read's audit row (and
-# the session, which the sign-in helper keeps in the cache).
-PATIENT_PAGE_QUERIES = 20
+# history, handoffs, who may prepare one, the toxicity watch (4), the bags waiting for a decision, the
+# bell, the read's audit row (and the session, which the sign-in helper keeps in the cache).
+PATIENT_PAGE_QUERIES = 21
 NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.audit import audited
@@ -310,19 +311,16 @@ def reuse_targets(bag: InfusionBag):
     )
 
 
+def _planned_bag_events(patient_id):
+    return CareEvent.objects.filter(
+        patient_id=patient_id, kind__in=BAG_EVENTS, status=CareEvent.Status.PLANNED
+    ).order_by("planned_at", "pk")
+
+
 def replacing_event(bag: InfusionBag) -> CareEvent | None:
     """The event offered first for a bag whose event was cancelled: the next planned bag-hanging
     event after the cancelled one's time (a restart moved to a new cycle: the new cycle's start)."""
-    return (
-        CareEvent.objects.filter(
-            patient_id=bag.patient_id,
-            kind__in=BAG_EVENTS,
-            status=CareEvent.Status.PLANNED,
-            planned_at__gt=bag.event.planned_at,
-        )
-        .order_by("planned_at", "pk")
-        .first()
-    )
+    return _planned_bag_events(bag.patient_id).filter(planned_at__gt=bag.event.planned_at).first()
 
 
 # Within this time before the replacing event, a bag still undecided while that event has none is
@@ -332,15 +330,11 @@ URGENT_BEFORE = dt.timedelta(hours=1)
 
 def bag_decision_urgency(bag: InfusionBag, replacing: CareEvent | None, now: dt.datetime) -> str:
     """Why a bag waiting for a decision is urgent ("" when it is not): it expired undecided, or the
-    replacing event starts within the hour without a bag."""
+    replacing event (read with `has_bag`) starts within the hour without a bag."""
     zone = bag.patient.unit.zone
     if bag.expires_at <= now:
         return f"Expired {timezone.localtime(bag.expires_at, zone):%d %b %H:%M} with no decision: return or discard it."
-    if (
-        replacing is not None
-        and replacing.planned_at - now <= URGENT_BEFORE
-        and not InfusionBag.objects.filter(event_id=replacing.pk).exists()
-    ):
+    if replacing is not None and replacing.planned_at - now <= URGENT_BEFORE and not replacing.has_bag:
         return (
             f"The {replacing.get_kind_display().lower()} at {timezone.localtime(replacing.planned_at, zone):%H:%M} "
             "has no bag yet."
@@ -350,17 +344,23 @@ def bag_decision_urgency(bag: InfusionBag, replacing: CareEvent | None, now: dt.
 
 def bags_waiting(patient, *, now: dt.datetime, event: CareEvent | None = None) -> list[InfusionBag]:
     """The bags waiting for a decision as the pages show them (the patient's, or one cancelled
-    event's), each with the event offered first (`replacing`) and why it is urgent (`urgent`)."""
-    bags = bags_awaiting_decision(patient.pk)
+    event's), each with the event offered first (`replacing`) and why it is urgent (`urgent`):
+    two reads however many bags wait (one when none does)."""
+    bags = bags_awaiting_decision(patient.pk).annotate(
+        replacing_id=Subquery(
+            _planned_bag_events(patient.pk).filter(planned_at__gt=OuterRef("event__planned_at")).values("pk")[:1]
+        )
+    )
     if event is not None:
         bags = bags.filter(event=event)
-    shown = []
+    bags = list(bags)
+    replacing = CareEvent.objects.annotate(has_bag=Exists(InfusionBag.objects.filter(event_id=OuterRef("pk"))))
+    replacing = replacing.in_bulk({bag.replacing_id for bag in bags} - {None}) if bags else {}
     for bag in bags:
         bag.patient = patient
-        bag.replacing = replacing_event(bag)
+        bag.replacing = replacing.get(bag.replacing_id)
         bag.urgent = bag_decision_urgency(bag, bag.replacing, now)
-        shown.append(bag)
-    return shown
+    return bags
 
 
 def _undecided(bag: InfusionBag) -> InfusionBag:

@@ -313,3 +313,19 @@ def test_the_nurse_sees_the_waiting_bag_without_the_actions(client, patient, nur
     page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
     assert "Bags waiting for a decision" in page
     assert reverse("patients:bag_reuse", args=[moved["bag"].pk]) not in page
+
+
+def test_the_waiting_bags_are_read_in_the_same_queries_however_many_wait(patient, moved, django_assert_num_queries):
+    from patients.services import bags_waiting
+
+    with django_assert_num_queries(2):
+        assert [bag.replacing for bag in bags_waiting(patient, now=NOW)] == [moved["new"]]
+    copied = {
+        f.attname: getattr(moved["bag"], f.attname) for f in InfusionBag._meta.concrete_fields if not f.primary_key
+    }
+    for _ in range(2):  # two more bags remade for the same cancelled restart, both undecided
+        InfusionBag.objects.create(**copied)
+    with django_assert_num_queries(2):
+        waiting = bags_waiting(patient, now=NOW)
+    assert len(waiting) == 3 and {bag.replacing for bag in waiting} == {moved["new"]}
+    assert all(bag.urgent == "" for bag in waiting)

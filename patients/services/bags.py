@@ -261,7 +261,17 @@ def _of_organisation(user, event: CareEvent) -> bool:
 
 def bag_for_event(event_id: int) -> InfusionBag | None:
     """The bag hung at an event: the newest recorded (a remade bag replaces the first)."""
-    return InfusionBag.objects.filter(event_id=event_id).order_by("-recorded_at", "-pk").first()
+    return (
+        InfusionBag.objects.filter(event_id=event_id)
+        .select_related("compounded_by", "checked_by", "weighing", "moved_from_event", "decided_by")
+        .order_by("-recorded_at", "-pk")
+        .first()
+    )
+
+
+def bags_moved_from(event_id: int) -> list[InfusionBag]:
+    """The bags prepared for this event (since cancelled) that a pharmacist used for another one."""
+    return list(InfusionBag.objects.filter(moved_from_event_id=event_id).select_related("event", "decided_by"))
 
 
 def bag_expiry_warning(bag: InfusionBag | None, event: CareEvent) -> str:

@@ -146,6 +146,12 @@ def test_the_replacing_event_is_offered_first_and_reuse_moves_the_bag_there(clie
     assert bag_for_event(moved["new"].pk) == bag
     event_page = client.get(reverse("event_detail", args=[moved["new"].pk])).content.decode()
     assert "28 mcg/day" in event_page and "No bag recorded yet" not in event_page
+    # Each event says where the bag came from, or went: the nurse hanging it, the one looking back.
+    cancelled = moved["cancelled"]
+    assert f"Prepared for the {cancelled.label.lower()} of Mon 16 Mar, 10:00, which was cancelled" in event_page
+    cancelled_page = client.get(reverse("event_detail", args=[cancelled.pk])).content.decode()
+    assert "used for the " in cancelled_page and reverse("event_detail", args=[moved["new"].pk]) in cancelled_page
+    assert "No bag waits for this cancelled event" not in cancelled_page
     page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
     assert "Bags waiting for a decision" not in page
 

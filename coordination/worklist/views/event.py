@@ -11,7 +11,14 @@ from checklists.selectors import get_event_for_user
 from checklists.services import event_gate_override
 from patients.models import CareEvent, Interruption
 from patients.policy import can_move_restart, can_record_bag
-from patients.services import bag_expiry_warning, bag_for_event, bags_waiting, latest_weighing, weighing_warning
+from patients.services import (
+    bag_expiry_warning,
+    bag_for_event,
+    bags_moved_from,
+    bags_waiting,
+    latest_weighing,
+    weighing_warning,
+)
 from patients.services.bags import BAG_EVENTS
 
 from ..forms import OverrideForm
@@ -83,6 +90,8 @@ def bag_context(user, event) -> dict:
             else []
         ),
         "can_decide_bags": can_decide,
+        # Where the bags of a cancelled event went, when a pharmacist used them for another event.
+        "bags_moved_away": bags_moved_from(event.pk) if event.status == CareEvent.Status.CANCELLED else [],
         "bag_expiry_warning": bag_expiry_warning(bag, event),
         "can_record_bag": can_decide,
         "weighing_warning": weighing_warning(latest_weighing(event.patient), event),

@@ -52,7 +52,9 @@ def _newest(rows: Rows, limit: int, *, below: int | None = None, above: int | No
     first, *others = (part(arm) for arm in rows.arms)
     # UNION, not UNION ALL: a row that two arms hold (a sign-in failed as a name that is also its
     # row's actor) is shown once, as `whole` shows it; each arm brings at most `limit` rows.
-    return list(first.union(*others).order_by(order.replace("pk", "id"))[:limit])
+    # A UNION is ordered by its columns' names: the primary key's, not "pk".
+    column = order.replace("pk", rows.whole.model._meta.pk.attname)
+    return list(first.union(*others).order_by(column)[:limit])
 
 
 @dataclass

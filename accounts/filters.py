@@ -20,13 +20,13 @@ class UtcDayFilter(django_filters.DateFilter):
         if value in EMPTY_VALUES:
             return qs
         if not self.last:
-            return qs.filter(**{f"{self.field_name}__gte": _utc_midnight(value)})
+            return qs.filter(**{f"{self.field_name}__gte": utc_midnight(value)})
         if value == dt.date.max:
             return qs  # the end of the calendar: no day comes after it
-        return qs.filter(**{f"{self.field_name}__lt": _utc_midnight(value + dt.timedelta(days=1))})
+        return qs.filter(**{f"{self.field_name}__lt": utc_midnight(value + dt.timedelta(days=1))})
 
 
-def _utc_midnight(day: dt.date) -> dt.datetime:
+def utc_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
 
 

@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.fields.json import KT
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -210,6 +212,19 @@ class AuditEvent(models.Model):
             # outcome filter: without it a page walked the whole log down from its newest row until it
             # had found a page of them (docs/performance.md, "The audit log's pages").
             models.Index(fields=["outcome", "id"], name="audit_outcome_id_idx", condition=~models.Q(outcome="success")),
+            # The user filter's three conditions, newest first, each by its own index: what a name did,
+            # and the sign-ins that failed as it (no actor: the name tried, or a refused token's
+            # user). Their OR walked the whole log for a name that did nothing (docs/performance.md,
+            # "The audit log's pages"); the page reads the union of the three (accounts.paging.Arms).
+            models.Index(Upper("actor_username"), "id", name="audit_actor_name_id_idx"),
+            models.Index(
+                Upper(KT("detail__username")), "id", name="audit_tried_name_id_idx", condition=models.Q(actor_id=None)
+            ),
+            models.Index(
+                fields=["object_id", "id"],
+                name="audit_refused_user_id_idx",
+                condition=models.Q(actor_id=None, object_type="accounts.user"),
+            ),
         ]
         triggers = AUDIT_LOG_TRIGGERS
 

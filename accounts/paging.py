@@ -7,6 +7,7 @@ on a log of millions of rows cost seconds a page (docs/performance.md, "The audi
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import connections
 from django.db.models import QuerySet
 
 # Rows a CSV download reads at a time (keyset_chunks): the memory of one chunk, one query per chunk.
@@ -14,6 +15,46 @@ CHUNK_SIZE = 2000
 
 # The links' parameters: the row id that a page goes on from, below it or above it.
 BEFORE, AFTER = "before", "after"
+
+
+@dataclass
+class Arms:
+    """The rows of `whole`, which is an OR of conditions that no one index answers, given also as
+    `arms`: querysets, one a condition, each read by an index of its own, whose union is `whole`.
+    Every read here takes a page (or chunk) from each arm, below or above the same row id, and
+    keeps the newest of their union: one query, whose cost is the page's, where `whole` walked
+    the primary key down through the whole log to find a name that did nothing
+    (docs/performance.md, "The audit log's pages"). Where the database cannot order and limit
+    each part of a UNION (SQLite, `make run`), `whole` is read as it is."""
+
+    whole: QuerySet
+    arms: list[QuerySet]
+
+
+Rows = QuerySet | Arms
+
+
+def _newest(rows: Rows, limit: int, *, below: int | None = None, above: int | None = None) -> list:
+    """Up to `limit` rows below row `below` (newest first) or above row `above` (oldest first)."""
+    order = "pk" if above is not None else "-pk"
+
+    def part(queryset: QuerySet) -> QuerySet:
+        if below is not None:
+            queryset = queryset.filter(pk__lt=below)
+        if above is not None:
+            queryset = queryset.filter(pk__gt=above)
+        return queryset.order_by(order)[:limit]
+
+    if not isinstance(rows, Arms):
+        return list(part(rows))
+    if not connections[rows.whole.db].features.supports_slicing_ordering_in_compound:
+        return list(part(rows.whole))
+    first, *others = (part(arm) for arm in rows.arms)
+    # UNION, not UNION ALL: a row that two arms hold (a sign-in failed as a name that is also its
+    # row's actor) is shown once, as `whole` shows it; each arm brings at most `limit` rows.
+    # A UNION is ordered by its columns' names: the primary key's, not "pk".
+    column = order.replace("pk", rows.whole.model._meta.pk.attname)
+    return list(first.union(*others).order_by(column)[:limit])
 
 
 @dataclass
@@ -44,25 +85,26 @@ def cursor(request, name: str) -> int | None:
     return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
 
 
-def keyset_page(rows: QuerySet, *, size: int, before: int | None = None, after: int | None = None) -> KeysetPage:
+def keyset_page(rows: Rows, *, size: int, before: int | None = None, after: int | None = None) -> KeysetPage:
     """The page of `rows` below row `before`, or above row `after`, or the newest: one query,
-    `size` + 1 rows by the primary key's index, the extra row telling whether more follow."""
+    `size` + 1 rows by the primary key's index (or each arm's, Arms), the extra row telling
+    whether more follow."""
     if before is not None:
-        found = list(rows.filter(pk__lt=before).order_by("-pk")[: size + 1])
+        found = _newest(rows, size + 1, below=before)
         more, found = len(found) > size, found[:size]
         return KeysetPage(found, newer=found[0].pk if found else before - 1, older=found[-1].pk if more else None)
     if after is not None:
-        found = list(rows.filter(pk__gt=after).order_by("pk")[: size + 1])
+        found = _newest(rows, size + 1, above=after)
         if len(found) > size:
             found = found[:size][::-1]
             return KeysetPage(found, newer=found[0].pk, older=found[-1].pk)
         # Fewer than a page above: that is the top, shown as the newest page is.
-    found = list(rows.order_by("-pk")[: size + 1])
+    found = _newest(rows, size + 1)
     more, found = len(found) > size, found[:size]
     return KeysetPage(found, older=found[-1].pk if more else None)
 
 
-def page_of(request, rows: QuerySet, *, size: int) -> tuple[KeysetPage, dict[str, int]]:
+def page_of(request, rows: Rows, *, size: int) -> tuple[KeysetPage, dict[str, int]]:
     """The page that the request asks for (`?before=` or `?after=`, else the newest), with its
     links keeping the request's other parameters; and the cursor it was read from, for the log."""
     before, after = cursor(request, BEFORE), cursor(request, AFTER)
@@ -82,16 +124,15 @@ def page_of(request, rows: QuerySet, *, size: int) -> tuple[KeysetPage, dict[str
     return page, read_from
 
 
-def keyset_chunks(rows: QuerySet, *, size: int | None = None) -> Iterator:
+def keyset_chunks(rows: Rows, *, size: int | None = None) -> Iterator:
     """Every row of `rows`, newest first by the primary key, read `size` (CHUNK_SIZE) at a time, each
     chunk from the last row id read: one query a chunk by the primary key's index, so a download of
     millions of rows holds one chunk in memory and no statement or cursor stays open between chunks
     (a streamed CSV: accounts.csv_export)."""
     size = size or CHUNK_SIZE
-    chunk_rows = rows.order_by("-pk")
     below = None
     while True:
-        chunk = list((chunk_rows if below is None else chunk_rows.filter(pk__lt=below))[:size])
+        chunk = _newest(rows, size, below=below)
         yield from chunk
         if len(chunk) < size:
             return

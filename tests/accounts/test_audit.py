@@ -460,3 +460,90 @@ def test_older_then_newer_comes_back_to_the_same_rows_with_the_filters_kept(clie
     assert [event.pk for event in back.context["page"]] == pages[1]
     top = client.get(f"{url}?{_link(back, 'Newer')}")
     assert [event.pk for event in top.context["page"]] == pages[0] and "Newer<" not in top.text
+
+
+def _pages(rows, size: int) -> list[list[int]]:
+    """Every page of `rows` read down by "Older" from the newest, then every one up by "Newer"
+    from the oldest, as ids: both walks must give the same pages."""
+    from accounts.paging import keyset_page
+
+    down, page = [], keyset_page(rows, size=size)
+    while True:
+        down.append([event.pk for event in page])
+        if page.older is None:
+            break
+        page = keyset_page(rows, size=size, before=page.older)
+    up = [down[-1]]
+    while page.newer is not None:
+        page = keyset_page(rows, size=size, after=page.newer)
+        up.append([event.pk for event in page])
+    return down, up[::-1]
+
+
+def test_the_user_filter_read_by_its_arms_pages_the_rows_of_its_or_in_the_same_order(nurse):
+    """The page reads the union of the user filter's three conditions, each by its index: the rows,
+    their order and their pages are those of the OR, a row that two conditions hold shown once."""
+    from django.http import QueryDict
+
+    from accounts.audit_report import AuditFilter
+    from accounts.paging import Arms, keyset_chunks
+
+    from ..factories import UserFactory
+
+    for n in range(7):
+        audit_record(action=Action.VIEW, object_type="patients.patient", object_id=n, actor=nurse)
+        audit_record(action=Action.LOGIN_FAILED, outcome="failure", detail={"username": "NURSE"})
+        audit_record(action=Action.LOGIN_FAILED, outcome="failure", detail={"username": "nurse2"})
+        audit_record(action=Action.LOGIN_FAILED, outcome="failure", object_type="accounts.user", object_id=nurse.pk)
+        audit_record(action=Action.VIEW, object_type="accounts.user", object_id=nurse.pk, actor=UserFactory())
+    # A row that each of the three conditions holds: no actor id, but her name as actor and as tried.
+    both = AuditEvent.objects.create(
+        action=Action.LOCKOUT,
+        actor_username="Nurse",
+        object_type="accounts.user",
+        object_id=str(nurse.pk),
+        detail={"username": "nurse"},
+    )
+    for query in ("user=nurse", "user=NURSE&action=login_failed", "user=nurse&outcome=failure", "user=nobody"):
+        filterset = AuditFilter(QueryDict(query), queryset=AuditEvent.objects.order_by("-id"))
+        assert filterset.is_valid()
+        assert isinstance(filterset.rows, Arms)
+        expected = list(filterset.qs.order_by("-id").values_list("pk", flat=True))
+        down, up = _pages(filterset.rows, size=4)
+        assert [pk for page in down for pk in page] == expected, query
+        assert up == down, query
+        assert [event.pk for event in keyset_chunks(filterset.rows, size=3)] == expected, query
+    filterset = AuditFilter(QueryDict("user=nurse"), queryset=AuditEvent.objects.order_by("-id"))
+    filterset.is_valid()
+    shown = [pk for page in _pages(filterset.rows, size=4)[0] for pk in page]
+    assert len(shown) == 7 + 7 + 7 + 1 and shown.count(both.pk) == 1
+
+
+def test_a_period_read_within_its_ids_keeps_the_rows_whose_times_are_out_of_their_order(db):
+    """A period's page reads the id range found by the time's index: the rows written a little out
+    of their times' order (two clocks, the app's and the database's) at either end stay in it."""
+    from django.http import QueryDict
+
+    from accounts.audit_report import AuditFilter
+
+    day = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
+    times = [
+        day - dt.timedelta(hours=2),
+        day + dt.timedelta(minutes=3),  # written before the period's first row by time
+        day + dt.timedelta(minutes=1),
+        day + dt.timedelta(hours=5),
+        day + dt.timedelta(days=1, minutes=-1),
+        day + dt.timedelta(days=1, minutes=-3),  # written after the period's last row by time
+        day + dt.timedelta(days=1, hours=3),
+    ]
+    AuditEvent.objects.bulk_create(AuditEvent(action="view", object_type="patients.patient", at=at) for at in times)
+    in_it = AuditEvent.objects.filter(at__gte=day, at__lt=day + dt.timedelta(days=1)).order_by("-id")
+    filterset = AuditFilter(QueryDict("start=2026-03-20&end=2026-03-20"), queryset=AuditEvent.objects.order_by("-id"))
+    assert filterset.is_valid()
+    down, up = _pages(filterset.rows, size=2)
+    assert [pk for page in down for pk in page] == list(in_it.values_list("pk", flat=True)) and len(in_it) == 5
+    assert up == down
+    for query, count in (("start=2026-03-20", 6), ("end=2026-03-19", 1), ("start=0001-01-01&end=9999-12-31", 7)):
+        filterset = AuditFilter(QueryDict(query), queryset=AuditEvent.objects.order_by("-id"))
+        assert filterset.is_valid(), query
+        assert len([pk for page in _pages(filterset.rows, size=2)[0] for pk in page]) == count, query

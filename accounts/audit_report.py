@@ -4,32 +4,24 @@ Patients are named by their id, as the log keeps them (the log outlives any reco
 in a URL carries no patient information). Every export is itself written to the log.
 """
 
-import datetime as dt
 import json
 import operator
 from functools import reduce
 
 import django_filters
 from django import forms
-from django.db.models import CharField, Q, QuerySet, Subquery
-from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from django.shortcuts import render
 
 from .audit import audit_record, logs_read, shows
 from .csv_export import csv_response
-from .filters import PeriodFilterSet, period_filters, utc_midnight
+from .filters import PeriodFilterSet, period_filters
 from .models import AuditEvent, User, audit_action_choices
 from .paging import Arms, Rows, keyset_chunks, page_of
 from .permissions import READ_AUDIT_LOG, ability_required
 
 PAGE_SIZE = 100
-# How far a row's time may lie from the order in which the rows were written: `at` is read from
-# the clock of the app server (accounts.audit) or the database (the change triggers) just before
-# the insert takes its id, and those clocks agree within seconds. A period's id range reaches
-# this far past each of its ends, so that no row of the period falls outside it.
-ROW_TIME_SKEW = dt.timedelta(minutes=10)
-# No row id is above it (a bigint): the id range of a period with no row after it.
-NO_ID_ABOVE = 2**63 - 1
 CSV_COLUMNS = [
     "id",
     "at",
@@ -67,9 +59,6 @@ class AuditFilter(PeriodFilterSet):
     def by_user(self, queryset, name, value):
         return queryset.filter(reduce(operator.or_, _user_arms(value)))
 
-    def filter_queryset(self, queryset):
-        return _within_the_periods_ids(super().filter_queryset(queryset), self.form.cleaned_data)
-
     @property
     def rows(self) -> Rows:
         """The filtered rows as the pages and the CSV read them (accounts.paging): a user's rows as
@@ -81,7 +70,6 @@ class AuditFilter(PeriodFilterSet):
         for name, asked in self.form.cleaned_data.items():
             if name != "user":
                 others = self.filters[name].filter(others, asked)
-        others = _within_the_periods_ids(others, self.form.cleaned_data)
         return Arms(self.qs, [others.filter(arm) for arm in _user_arms(value)])
 
 
@@ -95,35 +83,6 @@ def _user_arms(name: str) -> list[Q]:
         Q(actor_id__isnull=True, detail__username__iexact=name),
         Q(actor_id__isnull=True, object_type="accounts.user", object_id__in=users),
     ]
-
-
-def _within_the_periods_ids(rows: QuerySet, asked: dict) -> QuerySet:
-    """`rows` (already filtered by the period's times) kept to the id range that holds the period,
-    found by the time's index: without it PostgreSQL walked the primary key down from the newest
-    row to a period far back (it does not know that ids and times rise together), as many rows as
-    were written since. The range is bounded below by a row timed ROW_TIME_SKEW before the start
-    and above by one timed ROW_TIME_SKEW after the end, and reaches at least the first and the last
-    rows of the period by their times; the times themselves are still asked, so the rows are the
-    period's, only found sooner."""
-    log = AuditEvent.objects.order_by()
-    start, end = asked.get("start"), asked.get("end")
-    if start:
-        start = utc_midnight(start)
-        first = Coalesce(Subquery(log.filter(at__gte=start).order_by("at").values("pk")[:1]), 0)
-        lowest = first
-        if start - dt.datetime.min.replace(tzinfo=dt.UTC) > ROW_TIME_SKEW:
-            before_it = Subquery(log.filter(at__lt=start - ROW_TIME_SKEW).order_by("-at").values("pk")[:1])
-            lowest = Least(Coalesce(before_it, 0), first)
-        rows = rows.filter(pk__gte=lowest)
-    if end and end != dt.date.max:
-        end = utc_midnight(end + dt.timedelta(days=1))
-        last = Coalesce(Subquery(log.filter(at__lt=end).order_by("-at").values("pk")[:1]), 0)
-        highest = last
-        if dt.datetime.max.replace(tzinfo=dt.UTC) - end > ROW_TIME_SKEW:
-            after_it = Subquery(log.filter(at__gte=end + ROW_TIME_SKEW).order_by("at").values("pk")[:1])
-            highest = Greatest(Coalesce(after_it, NO_ID_ABOVE), last)
-        rows = rows.filter(pk__lte=highest)
-    return rows
 
 
 def shown_detail(event: AuditEvent):

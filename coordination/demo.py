@@ -37,9 +37,11 @@ from patients.services import (
     assessment_record,
     bag_for_event,
     bag_option_for_hours,
+    bags_awaiting_decision,
     check_in_record,
     course_schedule_build,
     course_stop_for_good,
+    event_cancel,
     infusion_bag_record,
     interruption_restart,
     interruption_stop,
@@ -463,6 +465,7 @@ def seed_demo(*, password: str) -> SeedResult:
     _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
     _demo_breaks(users)
     _demo_bag(users)
+    _demo_bag_waiting(users)
     _settle_past_work(team)
     _report_history(users, units[WARD])
     _handoffs(users, units)
@@ -476,18 +479,17 @@ def seed_demo(*, password: str) -> SeedResult:
 
 # Whose next bag change has its bag recorded and the pharmacy's task done ("at home, bag changes").
 DEMO_BAG_MRN = "RUH100004"
+# Whose next bag change was cancelled after its bag was prepared ("at home, day 20"): the bag waits
+# for the pharmacist's decision on her page and the pharmacist's.
+DEMO_WAITING_BAG_MRN = "RUH100011"
 
 
-def _demo_bag(users: dict[str, User]) -> None:
-    """The pharmacy records the bag of Okafor's next bag change, as on the event page (weighed today
-    first: a bag is recorded only with today's weighing), and ticks its task, which is refused
-    without the bag (checklists.recorded): the nurse's pump rate there is checked against it. A bag
-    change at least 4 hours away, so that its pharmacy task is not one of the past work settled
-    below. Idempotent: a bag change with a bag recorded is left as it is."""
-    now = timezone.now()
+def _next_bag_change(mrn: str, now: dt.datetime) -> CareEvent | None:
+    """The patient's next planned bag change at least 4 hours away, so that its pharmacy task is
+    not one of the past work settled below; None once it has a bag (the seed is idempotent)."""
     event = (
         CareEvent.objects.filter(
-            patient__mrn=DEMO_BAG_MRN,
+            patient__mrn=mrn,
             kind=CareEvent.Kind.BAG_CHANGE,
             status=CareEvent.Status.PLANNED,
             planned_at__gt=now + dt.timedelta(hours=4),
@@ -496,8 +498,12 @@ def _demo_bag(users: dict[str, User]) -> None:
         .order_by("planned_at")
         .first()
     )
-    if event is None or bag_for_event(event.pk) is not None:
-        return
+    return None if event is None or bag_for_event(event.pk) is not None else event
+
+
+def _record_demo_bag(event: CareEvent, users: dict[str, User], now: dt.datetime) -> InfusionBag:
+    """The bag of `event` recorded as on the event page, weighed today first (a bag is recorded
+    only with today's weighing)."""
     patient, course, pharmacist = event.patient, event.cycle.course, users["pharmacist"]
     weighing_record(
         patient=patient, weight_kg=patient.weight_kg, actor=users["nurse"], measured_at=now, source="Home visit (demo)"
@@ -505,10 +511,10 @@ def _demo_bag(users: dict[str, User]) -> None:
     option = bag_option_for_hours(course.bag_hours)
     following = next_change_after(event)
     comes_down = following.planned_at if following else event.planned_at + dt.timedelta(hours=option.duration_hours)
-    infusion_bag_record(
+    return infusion_bag_record(
         event=event,
         option=option,
-        dose="28 mcg/day",  # relapsed/refractory after the step-up on day 8 (a flat dose from 45 kg)
+        dose="28 mcg/day",  # after the step-up (relapsed/refractory) or the flat MRD dose, from 45 kg
         dose_basis=InfusionBag.DoseBasis.WEIGHT,
         volume_ml=option.rate_ml_per_hour * option.duration_hours,
         rate_ml_per_hour=option.rate_ml_per_hour,
@@ -519,8 +525,31 @@ def _demo_bag(users: dict[str, User]) -> None:
         actor=pharmacist,
         now=now,
     )
+
+
+def _demo_bag(users: dict[str, User]) -> None:
+    """The pharmacy records the bag of Okafor's next bag change and ticks its task, which is refused
+    without the bag (checklists.recorded): the nurse's pump rate there is checked against it."""
+    now = timezone.now()
+    event = _next_bag_change(DEMO_BAG_MRN, now)
+    if event is None:
+        return
+    _record_demo_bag(event, users, now)
     for task in Task.objects.filter(event=event, records=Task.Records.BAG_PREPARED, status=Task.Status.OPEN):
-        task_complete(task=task, actor=pharmacist, value="yes", now=now)
+        task_complete(task=task, actor=users["pharmacist"], value="yes", now=now)
+
+
+def _demo_bag_waiting(users: dict[str, User]) -> None:
+    """Novak's next bag change has its bag prepared, then is cancelled: she is admitted for a night
+    and the ward changes the bag. The bag waits for the pharmacist's decision (use it for the next
+    change, or return or discard it). Idempotent: once cancelled, her next change is another one,
+    and a bag already waiting is enough."""
+    now = timezone.now()
+    event = _next_bag_change(DEMO_WAITING_BAG_MRN, now)
+    if event is None or bags_awaiting_decision(event.patient_id).exists():
+        return
+    _record_demo_bag(event, users, now)
+    event_cancel(event=event, reason="Admitted overnight: the ward changes the bag (demo)", actor=users["nurse"])
 
 
 def _settle_past_work(team: list[User]) -> None:

@@ -130,6 +130,18 @@ def test_a_demo_bag_change_whose_bag_is_said_prepared_has_its_bag_recorded(demo,
     assert okafor.kind == CareEvent.Kind.BAG_CHANGE and okafor.status == CareEvent.Status.PLANNED
 
 
+def test_the_demo_holds_a_bag_waiting_for_the_pharmacists_decision(demo, db, client):
+    """Novak's next bag change was cancelled after its bag was prepared: the pharmacist meets it."""
+    from patients.services import bags_awaiting_decision
+
+    novak = Patient.objects.get(mrn="RUH100011")
+    (bag,) = bags_awaiting_decision(novak.pk)
+    assert bag.event.status == CareEvent.Status.CANCELLED and bag.expires_at > timezone.now()
+    assert client.login(username="pharmacist", password=DEMO_PASSWORD)
+    page = client.get(f"/patients/{novak.pk}/").content.decode()
+    assert "Bags waiting for a decision" in page and "Use for another event" in page
+
+
 def test_the_demos_override_names_what_it_covered(demo, db):
     """An override that covers nothing reads on the board as one lifted when its event moved."""
     from checklists.models import Checklist

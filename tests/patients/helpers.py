@@ -69,7 +69,8 @@ def snapshot(course) -> dict:
 
 def make_bag(event, *, compounded_by, checked_by, hours: int = 24, **fields) -> InfusionBag:
     """A bag of `hours` recorded for `event` as its row, without the service's checks (for readers
-    of bags: the API, FHIR), with a weighing of today; `fields` override the label's."""
+    of bags: the API, FHIR), on the patient's newest weighing (one of now when there is none);
+    `fields` override the label's."""
     option = BagOption.objects.get(duration_hours=hours)
     values = {
         "dose": "9 mcg/day",
@@ -83,7 +84,10 @@ def make_bag(event, *, compounded_by, checked_by, hours: int = 24, **fields) -> 
         "recorded_by": compounded_by,
         **fields,
     }
-    weighing = Weighing.objects.create(patient=event.patient, weight_kg=Decimal("70"), measured_at=timezone.now())
+    weighing = Weighing.objects.filter(patient=event.patient).order_by("-measured_at").first()
+    weighing = weighing or Weighing.objects.create(
+        patient=event.patient, weight_kg=Decimal("70"), measured_at=timezone.now()
+    )
     return InfusionBag.objects.create(
         patient=event.patient,
         event=event,

@@ -528,7 +528,7 @@ def bag_dispense_resource(bag) -> dict:
         note=_bag_notes(bag, status),
         dosageInstruction=[
             {
-                "text": f"{bag.dose} ({bag.get_dose_basis_display().lower()}) at {rate:f} mL/h "
+                "text": f"{bag.dose}, {bag.get_dose_basis_display().lower()}, at {rate:f} mL/h "
                 f"for {bag.duration_hours} h",
                 "timing": {"repeat": {"duration": bag.duration_hours, "durationUnit": "h"}},
                 "doseAndRate": [{"rateQuantity": _ucum(bag.rate_ml_per_hour, "mL/h")}],

@@ -35,15 +35,12 @@ from coordination.reports.policy import VIEW_REPORTS
 from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
 from patients.models import (
-    BagOption,
     CareEvent,
     HomeCheckIn,
-    InfusionBag,
     Interruption,
     Patient,
     PumpEvent,
     ToxicityAssessment,
-    Weighing,
 )
 from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
 
@@ -59,6 +56,7 @@ from .coordination.handoff_helpers import (
 )
 from .factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
 from .layers import build, layer
+from .patients.helpers import make_bag
 
 ROLES = ["pharmacist", "nurse", "oncologist", "case_manager", "coordinator", "admin", "outsider"]
 ITEMS = [
@@ -354,6 +352,8 @@ RULES = {
     "api:interruption-detail": ApiRead("interruption"),
     "api:pump-event-list": ApiRead(),
     "api:pump-event-detail": ApiRead("pump_event"),
+    "api:bag-list": ApiRead(),
+    "api:bag-detail": ApiRead("bag"),
     "api:check-in-list": ApiRead(),
     "api:check-in-detail": ApiRead("check_in"),
     "api:regimen-list": ApiRead(patient_data=False),
@@ -506,23 +506,7 @@ def _build_world(
             pump_status=HomeCheckIn.PumpStatus.RUNNING,
             recorded_by=completer,
         )
-        bag = InfusionBag.objects.create(
-            patient=someone,
-            event=event,
-            option=BagOption.objects.order_by("duration_hours").first(),
-            dose="9 mcg/day",
-            dose_basis=InfusionBag.DoseBasis.WEIGHT,
-            weighing=Weighing.objects.create(patient=someone, weight_kg=70, measured_at=timezone.now()),
-            volume_ml=240,
-            rate_ml_per_hour=10,
-            duration_hours=24,
-            preservative=False,
-            stabiliser_added=True,
-            expires_at=timezone.now() + dt.timedelta(days=2),
-            compounded_by=pharmacist,
-            checked_by=completer,
-            recorded_by=pharmacist,
-        )
+        bag = make_bag(event, compounded_by=pharmacist, checked_by=completer)
         plan = {
             "bag": bag,
             "pump_event": pump_event,
@@ -615,6 +599,7 @@ CASES = [
             "assessment",
             "pump_event",
             "check_in",
+            "bag",
             "alert",
             "checklist",
             "regimen",

@@ -17,6 +17,7 @@ from patients.models import (
     CareTeamMember,
     Cycle,
     HomeCheckIn,
+    InfusionBag,
     Interruption,
     Patient,
     PumpEvent,
@@ -334,6 +335,51 @@ class CheckInOut(Record):
             "recorded_by",
             "recorded_at",
         ]
+
+
+class BagOut(Record):
+    """A bag the pharmacy prepared for an event, as its label and record give it, and what became of
+    it when its event was cancelled (`decision`: used for another event, returned or discarded)."""
+
+    compounded_by = Person(read_only=True)
+    checked_by = Person(read_only=True)
+    recorded_by = Person(read_only=True)
+    decided_by = Person(read_only=True, allow_null=True)
+    needs_decision = serializers.BooleanField(
+        read_only=True,
+        help_text="Its event was cancelled and nobody has said yet whether it is used for another event, "
+        "returned or discarded.",
+    )
+
+    class Meta:
+        model = InfusionBag
+        fields = [
+            "id",
+            "patient",
+            "event",
+            "dose",
+            "dose_basis",
+            "volume_ml",
+            "rate_ml_per_hour",
+            "duration_hours",
+            "preservative",
+            "stabiliser_added",
+            "expires_at",
+            "compounded_by",
+            "checked_by",
+            "recorded_by",
+            "recorded_at",
+            "needs_decision",
+            "decision",
+            "decision_reason",
+            "decided_by",
+            "decided_at",
+            "moved_from_event",
+        ]
+        extra_kwargs = {
+            "event": {"help_text": "The event it is hung at (the one it was moved to, when used for another)."},
+            "moved_from_event": {"help_text": "The cancelled event it was prepared for, when used for another."},
+        }
 
 
 class RegimenVersionOut(Record):

@@ -2,8 +2,9 @@
 
 fhirVersion 4.3.0 (R4B): fhir.resources 8.3, which validates everything this server emits,
 ships R5, R4B and STU3 models but not R4 4.0.1. The resources served here (Patient, CareTeam,
-CarePlan, Encounter, Task, Communication, Observation, Bundle) are used only through elements
-that R4 and R4B share, so an R4 client reads them as R4.
+CarePlan, Encounter, MedicationDispense with its contained Medication, Task, Communication,
+Observation, Bundle) are used only through elements that R4 and R4B share, so an R4 client reads
+them as R4.
 """
 
 from django.utils import timezone

@@ -20,6 +20,7 @@ from patients.models import (
     CareEvent,
     CareTeamMember,
     Cycle,
+    InfusionBag,
     Interruption,
     Patient,
     ToxicityAssessment,
@@ -39,19 +40,37 @@ def _statuses(mapping: dict[str, str]) -> Callable[[list[str]], Q]:
     return lambda options: Q(status__in=[ours for ours, theirs in mapping.items() if theirs in options])
 
 
-def _checklist_task_statuses(options: list[str]) -> Q:
-    """resources.checklist_task_status, as conditions on the rows."""
-    conditions = {
+def _conditions(conditions: dict[str, Q]) -> Callable[[list[str]], Q]:
+    """The rows that meet the condition (`conditions`: FHIR's status → Q) of a status asked for."""
+
+    def found(options: list[str]) -> Q:
+        rows = NOTHING
+        for option in options:
+            rows |= conditions.get(option, NOTHING)
+        return rows
+
+    return found
+
+
+# resources.checklist_task_status, as conditions on the rows.
+_checklist_task_statuses = _conditions(
+    {
         "ready": Q(status="open", assignee__isnull=True),
         "accepted": Q(status="open", assignee__isnull=False),
         "completed": Q(status="done", hard_stop_failed=False),
         "failed": Q(status="done", hard_stop_failed=True) | Q(status="not_done"),
         "cancelled": Q(status__in=["not_applicable", "cancelled"]),
     }
-    found = NOTHING
-    for option in options:
-        found |= conditions.get(option, NOTHING)
-    return found
+)
+# resources.bag_dispense_status, as conditions on the rows.
+_OUT_OF_USE = Q(decision__in=InfusionBag.OUT_OF_USE)
+_bag_statuses = _conditions(
+    {
+        "cancelled": _OUT_OF_USE,
+        "on-hold": InfusionBag.AWAITING_DECISION,
+        "completed": ~_OUT_OF_USE & ~InfusionBag.AWAITING_DECISION,
+    }
+)
 
 
 def _identifiers(options: list[str]) -> Q:
@@ -232,6 +251,24 @@ CATALOGUE = {
                     lambda user, patients: CareEvent.objects.filter(patient__in=patients).order_by("planned_at", "pk"),
                     _one(fhir.encounter_resource),
                     db_filters={"status": _statuses(fhir.EVENT_STATUS)},
+                ),
+            ),
+            {**PATIENT_SUBJECT, **STATUS},
+        ),
+        ResourceType(
+            "MedicationDispense",
+            (
+                Source(
+                    "bag-",
+                    lambda user, patients: (
+                        InfusionBag.objects.filter(patient__in=patients)
+                        .select_related(
+                            "event__cycle__course", "compounded_by", "checked_by", "recorded_by", "decided_by"
+                        )
+                        .order_by("recorded_at", "pk")
+                    ),
+                    _one(fhir.bag_dispense_resource),
+                    db_filters={"status": _bag_statuses},
                 ),
             ),
             {**PATIENT_SUBJECT, **STATUS},

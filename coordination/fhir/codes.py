@@ -3,9 +3,11 @@
 Standard systems where a code exists (LOINC for body weight and the vital signs, SNOMED CT for
 the care-team roles it names, HL7's own systems for identifier types and encounter classes);
 the project's own code system for what no standard names: the checklist and handoff task kinds,
-the care-event kinds, the roles without a SNOMED CT code, and the ICE score, CRS grade and ICANS
+the care-event kinds, the roles without a SNOMED CT code, the ICE score, CRS grade and ICANS
 grade (LOINC has no code that we could verify for the ASTCT consensus grades or the ICE score:
-they stay in the project's system until one is assigned, and only this module changes then).
+they stay in the project's system until one is assigned, and only this module changes then), and
+the drug of a bag, `medication-{regimen}` (the course's regimen names it; the project's data hold
+no RxNorm or SNOMED CT code for blinatumomab to check one against).
 """
 
 LOINC = "http://loinc.org"
@@ -13,6 +15,7 @@ SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+DISPENSE_PERFORMER = "http://terminology.hl7.org/CodeSystem/medicationdispense-performer-function"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 # The project's namespace. Hospitals that publish their own canonical base replace it here.
@@ -82,3 +85,10 @@ TASK_HANDOFF = project("handoff", "Care handoff")
 COMMUNICATION_HANDOFF_ACK = project("handoff-acknowledgement", "Handoff acknowledged by the receiving side")
 COMMUNICATION_ALERT_ACK = project("alert-acknowledgement", "Toxicity alert acknowledged")
 CYCLE_ACTIVITY = project("treatment-cycle", "Treatment cycle")
+
+# What each person named on a bag did (MedicationDispense.performer.function): who compounded it
+# prepared it; the second pharmacist's independent check of it against the order is the final
+# check; who recorded it entered the data.
+PACKAGER = coding(DISPENSE_PERFORMER, "packager", "Packager")
+FINAL_CHECKER = coding(DISPENSE_PERFORMER, "finalchecker", "Final Checker")
+DATA_ENTERER = coding(DISPENSE_PERFORMER, "dataenterer", "Data Enterer")

@@ -354,7 +354,10 @@ def _code(definition) -> dict:
 
 
 def _quantity(definition, value) -> dict:
-    unit = definition[3]
+    return _ucum(value, definition[3])
+
+
+def _ucum(value, unit: str | None) -> dict:
     return {
         "value": float(value) if isinstance(value, Decimal) else value,
         "unit": unit,
@@ -432,6 +435,106 @@ def assessment_observations(assessment) -> list[dict]:
     ):
         found.append(observation(suffix, definition, SURVEY, grade_status, graders, valueInteger=grade))
     return found
+
+
+# --- the pharmacy's bags ------------------------------------------------------------------------
+
+
+def bag_dispense_status(bag) -> str:
+    """A bag's status as a dispense's (R4B medicationdispense-status). Prepared and hung as planned
+    (or used for another event): `completed`, the pharmacy's part is done. Its event cancelled and
+    nobody has decided yet: `on-hold`, paused until the pharmacist says what becomes of it.
+    Returned or discarded: `cancelled`, "not and will never be picked up", the decision and its
+    reason in statusReason; not `stopped` (that is a dispense halted part way, and nothing of this
+    bag was given) nor `declined` (the pharmacy did prepare it: nobody refused the dispense)."""
+    if bag.decision in bag.OUT_OF_USE:
+        return "cancelled"
+    return "on-hold" if bag.needs_decision else "completed"
+
+
+def _bag_medication(bag, drug: dict) -> dict:
+    """The bag as a product, contained in its dispense: the drug, what was added to it, and its
+    expiry. MedicationDispense has no expiry of its own in R4B; Medication.batch.expirationDate is
+    the element the standard gives a prepared product's expiry, read by any client without an
+    extension of ours (a note would be read by people only)."""
+    ingredients = [{"itemCodeableConcept": drug, "isActive": True}]
+    if bag.stabiliser_added:
+        ingredients.append({"itemCodeableConcept": {"text": "IV solution stabiliser"}, "isActive": False})
+    if bag.preservative:
+        ingredients.append(
+            {"itemCodeableConcept": {"text": "Bacteriostatic saline (benzyl alcohol preservative)"}, "isActive": False}
+        )
+    return {
+        "resourceType": "Medication",
+        "id": "bag",
+        "code": drug,
+        "ingredient": ingredients,
+        "batch": {"expirationDate": instant(bag.expires_at)},
+    }
+
+
+def _bag_notes(bag, status: str) -> list[dict]:
+    if status == "on-hold":
+        return [
+            {
+                "text": "Its event was cancelled: waiting for the pharmacist's decision (used for another event, "
+                "returned to the pharmacy or discarded)."
+            }
+        ]
+    if not bag.decision:
+        return []
+    prepared_for = f"Encounter/{bag.moved_from_event_id}" if bag.moved_from_event_id else "another event"
+    said = {"reused": f"Prepared for {prepared_for}, since cancelled; used for this one."}
+    return [
+        {
+            "authorString": str(bag.decided_by) if bag.decided_by else None,
+            "time": instant(bag.decided_at),
+            "text": said.get(bag.decision, f"{bag.get_decision_display()}: {bag.decision_reason}"),
+        }
+    ]
+
+
+def bag_dispense_resource(bag) -> dict:
+    """A bag the pharmacy prepared for an event (the Encounter it is hung at), with its label: the
+    dose, the rate and the bag's length as the dosage, the volume as the quantity, the expiry on
+    the contained Medication (`_bag_medication`); who compounded, checked and recorded it."""
+    course = bag.event.cycle.course
+    drug = codes.concept(
+        codes.project(f"medication-{course.regimen}", course.get_regimen_display()), text=course.get_regimen_display()
+    )
+    status = bag_dispense_status(bag)
+    rate = bag.rate_ml_per_hour.normalize()
+    return resource(
+        "MedicationDispense",
+        f"bag-{bag.pk}",
+        contained=[_bag_medication(bag, drug)],
+        status=status,
+        statusReasonCodeableConcept=(
+            {"text": f"{bag.get_decision_display()}: {bag.decision_reason}"} if status == "cancelled" else None
+        ),
+        medicationReference={"reference": "#bag", "display": course.get_regimen_display()},
+        subject=ref("Patient", bag.patient_id),
+        context=ref("Encounter", bag.event_id),
+        performer=[
+            {"function": codes.concept(function), "actor": person(user)}
+            for function, user in (
+                (codes.PACKAGER, bag.compounded_by),
+                (codes.FINAL_CHECKER, bag.checked_by),
+                (codes.DATA_ENTERER, bag.recorded_by),
+            )
+        ],
+        quantity=_ucum(bag.volume_ml, "mL"),
+        whenPrepared=instant(bag.recorded_at),
+        note=_bag_notes(bag, status),
+        dosageInstruction=[
+            {
+                "text": f"{bag.dose}, {bag.get_dose_basis_display().lower()}, at {rate:f} mL/h "
+                f"for {bag.duration_hours} h",
+                "timing": {"repeat": {"duration": bag.duration_hours, "durationUnit": "h"}},
+                "doseAndRate": [{"rateQuantity": _ucum(bag.rate_ml_per_hour, "mL/h")}],
+            }
+        ],
+    )
 
 
 def without_references_outside(resource: dict, present: Callable[[str], bool]) -> dict:

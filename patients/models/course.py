@@ -421,6 +421,8 @@ class InfusionBag(models.Model):
 
     # The decisions that take the bag out of use: no event will hang it.
     OUT_OF_USE = (Decision.RETURNED, Decision.DISCARDED)
+    # `needs_decision` as a condition on the rows, for the lists that filter by it.
+    AWAITING_DECISION = Q(event__status=CareEvent.Status.CANCELLED) & ~Q(decision__in=OUT_OF_USE)
 
     class Meta:
         triggers = [change_trigger(patient=PATIENT_COLUMN)]

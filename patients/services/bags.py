@@ -299,8 +299,7 @@ def bags_awaiting_decision(patient_id: int):
     """The bags of this patient prepared for an event since cancelled, with no decision yet (a bag
     moved to another event that was cancelled in turn waits again)."""
     return (
-        InfusionBag.objects.filter(patient_id=patient_id, event__status=CareEvent.Status.CANCELLED)
-        .exclude(decision__in=InfusionBag.OUT_OF_USE)
+        InfusionBag.objects.filter(InfusionBag.AWAITING_DECISION, patient_id=patient_id)
         .select_related("event__cycle", "option", "recorded_by")
         .order_by("expires_at", "pk")
     )

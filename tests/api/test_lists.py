@@ -17,11 +17,12 @@ from patients.models import HomeCheckIn, Interruption, PumpEvent, ToxicityAssess
 from ..checklists.helpers import make_event, publish_template
 from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge
 from ..factories import CareTeamMemberFactory, PatientFactory
+from ..patients.helpers import make_bag
 from .helpers import bearer, token_for
 
 LISTS = [
     *("patient", "course", "cycle", "event", "checklist", "task", "interruption", "assessment", "pump-event"),
-    *("check-in", "handoff", "notification", "regimen"),
+    *("check-in", "bag", "handoff", "notification", "regimen"),
 ]
 
 
@@ -32,10 +33,11 @@ def templates():
 
 
 def give_a_record(patient, nurse, case_manager, agency) -> None:
-    """A course with a cycle, an event with its checklist, a stop, an assessment, a pump event, a home
-    check, a draft handoff, a notification."""
+    """A course with a cycle, an event with its checklist and its bag, a stop, an assessment, a pump
+    event, a home check, a draft handoff, a notification."""
     event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
     checklists_instantiate(events=[event])
+    make_bag(event, compounded_by=case_manager, checked_by=nurse)
     now, course = timezone.now(), event.cycle.course
     Interruption.objects.create(
         patient=patient, course=course, cycle=event.cycle, stopped_at=now, cause="other", stopped_by=nurse

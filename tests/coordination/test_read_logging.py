@@ -210,6 +210,7 @@ FHIR_READS = {
     "Task/task-{weight}": ("fhir.Task", True),
     "Patient/{patient}/$everything": ("fhir.Patient", True),
     "Encounter?patient={patient}": ("fhir.Encounter", False),
+    "MedicationDispense/bag-{bag}": ("fhir.MedicationDispense", True),
 }
 
 

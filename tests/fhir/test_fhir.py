@@ -18,11 +18,12 @@ from accounts.models import AuditEvent
 from checklists.services import checklists_instantiate
 from coordination.fhir.codes import mrn_system
 from coordination.fhir.models import ServedVersion
-from patients.models import ToxicityAssessment, Weighing
+from patients.models import CareEvent, InfusionBag, ToxicityAssessment, Weighing
 
 from ..checklists.helpers import make_event
 from ..coordination.handoff_helpers import write_handoff
 from ..factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
+from ..patients.helpers import make_bag
 from ..test_authorization_matrix import matrix_world, sign_in
 
 FHIR_JSON = "application/fhir+json"
@@ -58,7 +59,17 @@ def _extras(world):
     alert = patient.toxicity_alerts.get()
     alert.acknowledged_at, alert.acknowledged_by, alert.acknowledge_note = timezone.now(), users["oncologist"], "Seen"
     alert.save()
-    return {"weighing": weighing, "vitals": vitals, "alert": alert}
+    # Bags whose events were cancelled: one waiting for the pharmacist's decision, one returned.
+    bags = {}
+    for name, hours in (("waiting_bag", 30), ("returned_bag", 54)):
+        event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=hours))
+        event.status = CareEvent.Status.CANCELLED
+        event.save(update_fields=["status"])
+        bags[name] = make_bag(event, compounded_by=users["pharmacist"], checked_by=UserFactory(role="pharmacist"))
+    InfusionBag.objects.filter(pk=bags["returned_bag"].pk).update(
+        decision=InfusionBag.Decision.RETURNED, decision_reason="Course stopped", decided_by=users["pharmacist"]
+    )
+    return {"weighing": weighing, "vitals": vitals, "alert": alert, **bags}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +116,12 @@ def test_the_capability_statement_names_the_version_and_every_resource_served(cl
     statement = parsed(response.json())
     assert statement.fhirVersion == "4.3.0" and "no-store" in response["Cache-Control"]
     served = {entry.type for entry in statement.rest[0].resource}
-    assert served == {"Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Communication", "Observation"}
+    assert served == {
+        *("Patient", "CareTeam", "CarePlan", "Encounter", "MedicationDispense", "Task", "Communication"),
+        "Observation",
+    }
+    dispense = next(entry for entry in statement.rest[0].resource if entry.type == "MedicationDispense")
+    assert {param.name for param in dispense.searchParam} >= {"_id", "patient", "subject", "status"}
     patient = next(entry for entry in statement.rest[0].resource if entry.type == "Patient")
     assert [operation.name for operation in patient.operation] == ["everything"]
 
@@ -135,6 +151,7 @@ def _ids(targets):
         "CareTeam": str(targets["patient"].pk),
         "CarePlan": str(targets["course"].pk),
         "Encounter": str(targets["event"].pk),
+        "MedicationDispense": f"bag-{targets['bag'].pk}",
         "Task": f"task-{targets['weight'].pk}",
         "Communication": f"handoff-{handoff.pk}-ack",
         "Observation": f"weighing-{targets['weighing'].pk}",
@@ -142,7 +159,8 @@ def _ids(targets):
 
 
 @pytest.mark.parametrize(
-    "resource_type", ["Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Communication", "Observation"]
+    "resource_type",
+    ["Patient", "CareTeam", "CarePlan", "Encounter", "MedicationDispense", "Task", "Communication", "Observation"],
 )
 def test_a_resource_of_our_patient_reads_back_valid_and_logs_one_read(client, world, resource_type):
     users, targets, _ = world
@@ -164,7 +182,7 @@ def test_a_resource_of_our_patient_reads_back_valid_and_logs_one_read(client, wo
     assert row.patient_id == targets["patient"].pk and row.detail["patients"] == [targets["patient"].pk]
 
 
-@pytest.mark.parametrize("resource_type", ["Patient", "CarePlan", "Encounter", "Task"])
+@pytest.mark.parametrize("resource_type", ["Patient", "CarePlan", "Encounter", "MedicationDispense", "Task"])
 def test_a_resource_of_another_teams_patient_is_not_found_and_the_attempt_is_logged(client, world, resource_type):
     users, _, foreign = world
     sign_in(client, users["nurse"])
@@ -172,6 +190,7 @@ def test_a_resource_of_another_teams_patient_is_not_found_and_the_attempt_is_log
         "Patient": foreign["patient"].pk,
         "CarePlan": foreign["course"].pk,
         "Encounter": foreign["event"].pk,
+        "MedicationDispense": f"bag-{foreign['bag'].pk}",
         "Task": f"task-{foreign['weight'].pk}",
     }[resource_type]
 
@@ -376,7 +395,10 @@ def test_search_by_status_code_and_identifier(client, world):
         f"handoff-{targets['acknowledged'].pk}",
     }
     weights = fhir_get(client, "Observation?code=http://loinc.org|29463-7").json()
-    assert [e["resource"]["id"] for e in weights["entry"]] == [f"weighing-{targets['weighing'].pk}"]
+    # The weighings (the matrix's bag's, and the one above), none of the assessments' observations.
+    weighed = Weighing.objects.filter(patient=patient).order_by("measured_at", "pk").values_list("pk", flat=True)
+    assert [e["resource"]["id"] for e in weights["entry"]] == [f"weighing-{pk}" for pk in weighed]
+    assert f"weighing-{targets['weighing'].pk}" in {e["resource"]["id"] for e in weights["entry"]}
     found = fhir_get(client, f"Patient?identifier={patient.mrn}").json()
     assert found["total"] == 1
 
@@ -403,7 +425,10 @@ def test_an_unsupported_or_bad_search_is_a_400_operation_outcome_and_logs_no_rea
 
 @pytest.mark.parametrize(
     "query",
-    [*("Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Observation"), "Communication?status=completed"],
+    [
+        *("Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Observation", "MedicationDispense"),
+        *("Communication?status=completed", "MedicationDispense?status=completed,on-hold"),
+    ],
 )
 def test_a_search_costs_as_many_queries_for_many_patients_as_for_one(client, world, query, settings):
     settings.PAGE_CACHE_SECONDS = 0
@@ -424,6 +449,7 @@ def test_a_search_costs_as_many_queries_for_many_patients_as_for_one(client, wor
         event = make_event(other, planned_at=timezone.now() + dt.timedelta(hours=4))
         checklists_instantiate(events=[event])
         Weighing.objects.create(patient=other, weight_kg=Decimal("60.0"), measured_at=timezone.now())
+        make_bag(event, compounded_by=users["pharmacist"], checked_by=UserFactory(role="pharmacist"))
     assert fhir_get(client, "Patient").json()["total"] == 4
     assert queries() == one
 
@@ -494,7 +520,10 @@ def test_everything_about_a_patient_is_one_bundle_whose_references_resolve_insid
     references = list(_references(body["entry"]))
     assert references and set(references) <= present, set(references) - present
     kinds = {item.split("/")[0] for item in present}
-    assert kinds == {"Patient", "CareTeam", "CarePlan", "Encounter", "Task", "Communication", "Observation"}
+    assert kinds == {
+        *("Patient", "CareTeam", "CarePlan", "Encounter", "MedicationDispense", "Task", "Communication"),
+        "Observation",
+    }
     (row,) = reads()[before:]
     assert row.patient_id == patient.pk and row.detail["operation"] == "everything"
 
@@ -521,6 +550,7 @@ def test_everything_costs_as_many_queries_for_a_long_record_as_for_a_short_one(c
     for n in range(5):
         event = make_event(patient, planned_at=now + dt.timedelta(days=n + 1))
         checklists_instantiate(events=[event])
+        make_bag(event, compounded_by=users["pharmacist"], checked_by=UserFactory(role="pharmacist"))
         Weighing.objects.create(patient=patient, weight_kg=Decimal("60.0"), measured_at=now - dt.timedelta(days=n))
         ToxicityAssessment.objects.create(
             patient=patient, assessed_at=now, recorded_by=users["nurse"], crs_grade=1, crs_rule="Fever", icans_grade=0
@@ -541,8 +571,9 @@ def test_everything_costs_as_many_queries_for_a_long_record_as_for_a_short_one(c
 
 
 def _references(value):
+    """The references to other resources (not `#id`, a resource contained in the one that names it)."""
     if isinstance(value, dict):
-        if "reference" in value:
+        if "reference" in value and not value["reference"].startswith("#"):
             yield value["reference"]
         for item in value.values():
             yield from _references(item)
@@ -583,6 +614,8 @@ def test_paging_through_a_search_gives_every_match_once_across_tasks_and_handoff
         ("Task", "status=cancelled,received,draft"),
         ("Encounter", "status=planned"),
         ("CarePlan", "status=draft,active"),
+        ("MedicationDispense", "status=on-hold,cancelled"),
+        ("MedicationDispense", "status=completed"),
     ],
 )
 def test_a_filter_answered_by_the_database_matches_the_same_filter_on_the_resources(
@@ -619,7 +652,7 @@ def test_a_reader_through_a_handoffs_grant_gets_what_their_page_shows_not_the_re
     present = {f"{entry['resource']['resourceType']}/{entry['resource']['id']}" for entry in body["entry"]}
     kinds = {item.split("/")[0] for item in present}
     assert {"Patient", "CareTeam", "Task", "Observation"} <= kinds
-    assert not kinds & {"CarePlan", "Encounter"}
+    assert not kinds & {"CarePlan", "Encounter", "MedicationDispense"}
     tasks = [entry["resource"] for entry in body["entry"] if entry["resource"]["resourceType"] == "Task"]
     assert tasks and all(task["id"].startswith("handoff-") for task in tasks)
     assert set(_references(body["entry"])) <= present
@@ -628,6 +661,8 @@ def test_a_reader_through_a_handoffs_grant_gets_what_their_page_shows_not_the_re
         outcome_of(fhir_get(client, f"Task/task-{checklist_task.pk}"), 404)
     assert fhir_get(client, f"Encounter?patient={patient.pk}").json()["total"] == 0
     assert fhir_get(client, f"CarePlan?patient={patient.pk}").json()["total"] == 0
+    assert fhir_get(client, f"MedicationDispense?patient={patient.pk}").json()["total"] == 0
+    outcome_of(fhir_get(client, f"MedicationDispense/bag-{targets['bag'].pk}"), 404)
 
 
 @pytest.mark.parametrize("path", ["Patient/\u00b2/$everything", "Encounter?patient=Patient/\u00b2"])

@@ -11,11 +11,12 @@ from fhir.resources.R4B import get_fhir_model_class
 from accounts.models import Role
 from checklists.models import Task
 from checklists.services import checklists_instantiate
-from patients.models import ToxicityAssessment
+from patients.models import CareEvent, InfusionBag, ToxicityAssessment
 from patients.services import assessment_confirm, course_stop_for_good
 
 from ..checklists.helpers import make_event, publish_template
-from ..patients.helpers import rr_course
+from ..factories import UserFactory
+from ..patients.helpers import make_bag, rr_course
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 
@@ -153,3 +154,105 @@ def test_a_checklist_task_whose_answer_failed_its_hard_stop_is_not_read_as_simpl
     for status, expected in (("failed", {failed.pk}), ("completed", {unchecked.pk, passed.pk})):
         found = client.get(f"/fhir/R4/Task?patient={patient.pk}&status={status}").json()
         assert {int(entry["resource"]["id"].removeprefix("task-")) for entry in found.get("entry", [])} == expected
+
+
+# --- the pharmacy's bags as MedicationDispense ---------------------------------------------------
+
+
+def _bag(patient, compounder, checker, *, hours_ahead: int, **fields):
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=hours_ahead))
+    return make_bag(event, compounded_by=compounder, checked_by=checker, hours=72, **fields)
+
+
+def test_a_bag_is_a_completed_dispense_for_its_encounter_with_its_label(client, patient, nurse, pharmacist):
+    checker = UserFactory(role=Role.PHARMACIST, unit=patient.unit)
+    expires = dt.datetime(2026, 12, 10, 8, 30, tzinfo=dt.UTC)
+    bag = _bag(
+        patient, pharmacist, checker, hours_ahead=3, dose="28 mcg/day", volume_ml=Decimal("130.5"), expires_at=expires
+    )
+    client.force_login(nurse)
+
+    dispense = read(client, f"MedicationDispense/bag-{bag.pk}")
+
+    assert (dispense["id"], dispense["status"]) == (f"bag-{bag.pk}", "completed")
+    assert dispense["subject"] == {"reference": f"Patient/{patient.pk}"}
+    assert dispense["context"] == {"reference": f"Encounter/{bag.event_id}"}
+    (medication,) = dispense["contained"]
+    assert dispense["medicationReference"]["reference"] == f"#{medication['id']}"
+    assert medication["code"]["text"] == "Blinatumomab"
+    assert medication["code"]["coding"][0]["code"] == "medication-blinatumomab"
+    assert medication["batch"] == {"expirationDate": "2026-12-10T08:30:00Z"}
+    added = [item["itemCodeableConcept"]["text"] for item in medication["ingredient"][1:]]
+    assert added == ["IV solution stabiliser", "Bacteriostatic saline (benzyl alcohol preservative)"]
+    assert dispense["quantity"] == {"value": 130.5, "unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"}
+    assert dispense["whenPrepared"] == bag.recorded_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    functions = {p["function"]["coding"][0]["code"]: p["actor"]["identifier"]["value"] for p in dispense["performer"]}
+    assert functions == {
+        "packager": pharmacist.username,
+        "finalchecker": checker.username,
+        "dataenterer": pharmacist.username,
+    }
+    (dosage,) = dispense["dosageInstruction"]
+    assert dosage["text"] == "28 mcg/day, flat dose (weight band), at 1.8 mL/h for 72 h"
+    assert dosage["doseAndRate"][0]["rateQuantity"]["value"] == 1.8
+    assert dosage["doseAndRate"][0]["rateQuantity"]["code"] == "mL/h"
+    assert dosage["timing"]["repeat"] == {"duration": 72, "durationUnit": "h"}
+    assert "note" not in dispense and "statusReasonCodeableConcept" not in dispense
+
+
+def _cancel(bag):
+    CareEvent.objects.filter(pk=bag.event_id).update(status=CareEvent.Status.CANCELLED)
+
+
+def test_a_bag_whose_event_was_cancelled_is_on_hold_until_the_pharmacist_decides(client, patient, nurse, pharmacist):
+    bag = _bag(patient, pharmacist, UserFactory(role=Role.PHARMACIST), hours_ahead=3)
+    _cancel(bag)
+    client.force_login(nurse)
+
+    dispense = read(client, f"MedicationDispense/bag-{bag.pk}")
+
+    assert dispense["status"] == "on-hold"
+    assert "waiting for the pharmacist's decision" in dispense["note"][0]["text"]
+    found = read(client, f"MedicationDispense?patient={patient.pk}&status=on-hold")
+    assert [entry["resource"]["id"] for entry in found["entry"]] == [f"bag-{bag.pk}"]
+
+
+def test_a_returned_or_discarded_bag_is_a_cancelled_dispense_saying_why(client, patient, nurse, pharmacist):
+    bag = _bag(patient, pharmacist, UserFactory(role=Role.PHARMACIST), hours_ahead=3)
+    _cancel(bag)
+    decided = dt.datetime(2026, 12, 6, 11, 55, tzinfo=dt.UTC)
+    InfusionBag.objects.filter(pk=bag.pk).update(
+        decision="discarded", decision_reason="Expired before the restart", decided_by=pharmacist, decided_at=decided
+    )
+    client.force_login(nurse)
+
+    dispense = read(client, f"MedicationDispense/bag-{bag.pk}")
+
+    assert dispense["status"] == "cancelled"
+    assert dispense["statusReasonCodeableConcept"] == {"text": "Discarded: Expired before the restart"}
+    assert dispense["note"] == [
+        {
+            "authorString": str(pharmacist),
+            "time": "2026-12-06T11:55:00Z",
+            "text": "Discarded: Expired before the restart",
+        }
+    ]
+    assert read(client, "MedicationDispense?status=completed,on-hold")["total"] == 0
+
+
+def test_a_bag_used_for_another_event_is_completed_there_and_names_the_cancelled_one(
+    client, patient, nurse, pharmacist
+):
+    bag = _bag(patient, pharmacist, UserFactory(role=Role.PHARMACIST), hours_ahead=3)
+    _cancel(bag)
+    other = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=5), cycle=bag.event.cycle)
+    InfusionBag.objects.filter(pk=bag.pk).update(
+        event=other, moved_from_event=bag.event, decision="reused", decided_by=pharmacist, decided_at=timezone.now()
+    )
+    client.force_login(nurse)
+
+    dispense = read(client, f"MedicationDispense/bag-{bag.pk}")
+
+    assert dispense["status"] == "completed"
+    assert dispense["context"] == {"reference": f"Encounter/{other.pk}"}
+    assert dispense["note"][0]["text"] == f"Prepared for Encounter/{bag.event_id}, since cancelled; used for this one."

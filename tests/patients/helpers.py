@@ -1,11 +1,21 @@
 """Builders and snapshots shared by the patient tests: registrations, interruptions, bags, weighings."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 
 from checklists.models import Checklist, Task
-from patients.models import CareEvent, Cycle, Indication, InfusionBag, Interruption, TreatmentCourse, Weighing
+from patients.models import (
+    BagOption,
+    CareEvent,
+    Cycle,
+    Indication,
+    InfusionBag,
+    Interruption,
+    TreatmentCourse,
+    Weighing,
+)
 from patients.services import course_schedule_build
 
 from ..factories import CourseFactory
@@ -55,6 +65,38 @@ def snapshot(course) -> dict:
         "bags": InfusionBag.objects.filter(patient_id=course.patient_id).count(),
         "weighings": Weighing.objects.filter(patient_id=course.patient_id).count(),
     }
+
+
+def make_bag(event, *, compounded_by, checked_by, hours: int = 24, **fields) -> InfusionBag:
+    """A bag of `hours` recorded for `event` as its row, without the service's checks (for readers
+    of bags: the API, FHIR), on the patient's newest weighing (one of now when there is none);
+    `fields` override the label's."""
+    option = BagOption.objects.get(duration_hours=hours)
+    values = {
+        "dose": "9 mcg/day",
+        "dose_basis": InfusionBag.DoseBasis.WEIGHT,
+        "volume_ml": Decimal("240"),
+        "rate_ml_per_hour": option.rate_ml_per_hour,
+        "duration_hours": hours,
+        "preservative": option.preservative,
+        "stabiliser_added": True,
+        "expires_at": timezone.now() + dt.timedelta(days=2),
+        "recorded_by": compounded_by,
+        **fields,
+    }
+    weighing = Weighing.objects.filter(patient=event.patient).order_by("-measured_at").first()
+    weighing = weighing or Weighing.objects.create(
+        patient=event.patient, weight_kg=Decimal("70"), measured_at=timezone.now()
+    )
+    return InfusionBag.objects.create(
+        patient=event.patient,
+        event=event,
+        option=option,
+        weighing=weighing,
+        compounded_by=compounded_by,
+        checked_by=checked_by,
+        **values,
+    )
 
 
 def registration_data(patient=None, **overrides) -> dict:

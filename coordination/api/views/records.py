@@ -1,9 +1,10 @@
 """The clinical record, read-only: patients, courses, cycles, care events, checklists, stops of the
-infusion, the toxicity watch (assessments, pump events, home checks), and the regimen library.
-Writes go through the pages (and their services)."""
+infusion, the pharmacy's bags, the toxicity watch (assessments, pump events, home checks), and the
+regimen library. Writes go through the pages (and their services)."""
 
 from operator import attrgetter
 
+import django_filters
 from django.db.models import Prefetch
 from rest_framework import viewsets
 
@@ -14,6 +15,7 @@ from patients.models import (
     CareTeamMember,
     Cycle,
     HomeCheckIn,
+    InfusionBag,
     Interruption,
     Patient,
     PumpEvent,
@@ -107,6 +109,35 @@ class InterruptionViewSet(PatientData):
 
     def visible(self, user):
         return Interruption.objects.filter(patient__in=on_record(user)).select_related("stopped_by", "restarted_by")
+
+
+class BagFilter(filters_for(InfusionBag, ids={"patient": "patient", "event": "event"})):
+    # "true" or "false" and nothing else: a typo must be a 400, not the whole list.
+    needs_decision = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="waiting",
+        label="Only the bags waiting for a decision (true), or only the others (false).",
+        error_messages={"invalid_choice": "Say true or false."},
+    )
+
+    def waiting(self, queryset, name, value):
+        waiting = InfusionBag.AWAITING_DECISION
+        return queryset.filter(waiting) if value == "true" else queryset.exclude(waiting)
+
+
+class BagViewSet(PatientData):
+    """Bags the pharmacy prepared, each for an event (as on the event's page: the course plan's, not
+    a handoff's grant), and what became of those whose event was cancelled; newest first. Bags are
+    recorded and decided on the pages."""
+
+    serializer_class = serializers.BagOut
+    audit_type = "patients.infusionbag"
+    filterset_class = BagFilter
+
+    def visible(self, user):
+        return InfusionBag.objects.filter(patient__in=on_record(user)).select_related(
+            "event", "compounded_by", "checked_by", "recorded_by", "decided_by"
+        )
 
 
 class AssessmentViewSet(PatientData):

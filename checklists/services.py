@@ -64,6 +64,11 @@ TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
 # 1_000, Arabic-Indic or mathematical bold digits, which no one means on a ward.
 PLAIN_NUMBER = re.compile(r"[+-]?[0-9]{1,8}(?:[.,][0-9]{1,4})?", re.ASCII)
 NOT_A_NUMBER = "Enter a number with the digits 0–9, for example 65.5."
+# Digits only, but more of them than PLAIN_NUMBER keeps (0.00001, 123456789): told what is too
+# long, not that it is no number, which a nurse who typed only digits would not understand.
+LONG_NUMBER = re.compile(r"[+-]?([0-9]+)(?:[.,]([0-9]+))?", re.ASCII)
+TOO_MANY_DECIMALS = "At most 4 digits after the decimal point, for example 65.5."
+TOO_MANY_DIGITS = "At most 8 digits before the decimal point."
 ATTESTATION_VALUE = "attested"
 
 
@@ -1067,7 +1072,7 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
         parse_datetime_answer(task, raw)
         return raw, False
     if not PLAIN_NUMBER.fullmatch(raw):
-        raise ValidationError({"value": NOT_A_NUMBER})
+        raise ValidationError({"value": _number_refusal(raw)})
     number = Decimal(raw.replace(",", "."))
     out_of_range = (task.min_value is not None and number < task.min_value) or (
         task.max_value is not None and number > task.max_value
@@ -1077,6 +1082,16 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
         raise ValidationError({"value": f"Must be {task.limits_text}."})
     unit = f" {task.unit}" if task.unit else ""
     return f"{number.normalize():f}{unit}", out_of_range
+
+
+def _number_refusal(raw: str) -> str:
+    """Why `raw` is not a number PLAIN_NUMBER takes, in the words that help to correct it."""
+    digits = LONG_NUMBER.fullmatch(raw)
+    if digits is None:
+        return NOT_A_NUMBER
+    if len(digits.group(1)) > 8:
+        return TOO_MANY_DIGITS
+    return TOO_MANY_DECIMALS
 
 
 # The code of the refusal that asks to confirm an answer failing a hard stop (the row then offers

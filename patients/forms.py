@@ -61,6 +61,15 @@ class PatientForm(forms.ModelForm):
             "birth_date": forms.DateInput(attrs={"type": "date"}),
             "weight_measured_on": forms.DateInput(attrs={"type": "date"}),
         }
+        # Too many digits (17000 for 170.00 cm) is refused by the form before the model's limits
+        # run, in Django's words ("no more than 4 digits in total"): say the limit instead.
+        error_messages = {
+            name: dict.fromkeys(("max_digits", "max_whole_digits", "max_decimal_places"), message)
+            for name, message in (
+                ("weight_kg", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
+                ("height_cm", "Height must be 30–250 cm, with one decimal at most, for example 172.5."),
+            )
+        }
 
     def __init__(self, *args, organisation, units, **kwargs):
         """`units`: where a new patient may be registered. An existing record keeps its unit:

@@ -35,7 +35,7 @@ def test_a_very_long_user_name_at_sign_in_is_a_form_error(client, nurse):
         ("given_name", "Ada\tMary", "Remove the invisible or control characters"),
         ("birth_date", "0001-01-01", "Give a birth date after 1900: 1 is a typo."),
         ("weight_kg", "-1", "Weight must be more than 0 kg."),
-        ("weight_kg", "99999999", "Ensure that there are no more than 5 digits in total."),
+        ("weight_kg", "99999999", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
     ],
 )
 def test_an_impossible_value_at_registration_is_refused_at_its_field(
@@ -58,9 +58,17 @@ def test_names_in_any_script_are_kept(client, coordinator, patient):
 
 
 @pytest.mark.parametrize(
-    "value", ["1e-2000", "1e2", "1_000", "٦٥", "𝟔𝟓", "65.5.1", "123456789", "65.12345", "Infinity"]
+    ("value", "message"),
+    [
+        *((value, "Enter a number with the digits 0–9") for value in ["1e-2000", "1e2", "1_000", "٦٥", "𝟔𝟓", "65.5.1"]),
+        ("Infinity", "Enter a number with the digits 0–9"),
+        # Plain digits, too many of them: the message says which part is too long.
+        ("123456789", "At most 8 digits before the decimal point."),
+        ("65.12345", "At most 4 digits after the decimal point, for example 65.5."),
+        ("0,0000001", "At most 4 digits after the decimal point, for example 65.5."),
+    ],
 )
-def test_a_number_answer_takes_plain_digits_only(client, nurse, patient, value):
+def test_a_number_answer_takes_plain_digits_only(client, nurse, patient, value, message):
     publish_template(items=[{"text": "Temperature", "response_kind": "number", "unit": "°C"}])
     event = make_event(patient, planned_at=timezone.now())
     checklists_instantiate(events=[event])
@@ -68,7 +76,7 @@ def test_a_number_answer_takes_plain_digits_only(client, nurse, patient, value):
     client.force_login(nurse)
     response = client.post(reverse("task_complete", args=[task.pk]), {f"task-{task.pk}-value": value}, **HTMX)
     assert response.status_code == 200
-    assert "Enter a number with the digits 0–9" in response.content.decode()
+    assert message in response.content.decode()
     task.refresh_from_db()
     assert task.status == Task.Status.OPEN and task.value == ""
 

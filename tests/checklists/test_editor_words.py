@@ -523,3 +523,16 @@ def test_the_person_doing_the_task_sees_its_source_beside_its_help(client, nurse
         help_at = body.index("28 mcg/day over 24 h.")
         assert body.index("Source: Unit policy ONC-12") > help_at
         assert body.count("Source:") == 1  # an item without a source says none
+
+
+def test_a_hard_stop_in_the_editor_is_a_neutral_badge_not_red(client, admin_user):
+    """A hard stop is how an item is set up, not something late or unsafe: red stays for those
+    (README: Red only for what is due). The bedside row shows the same badge in grey."""
+    version = publish_template(
+        items=[{"text": "Weight", "response_kind": "number", "unit": "kg", "min_value": 1, "hard_stop": True}]
+    )
+    verified_login(client, admin_user)
+    body = client.get(reverse("checklists:version_detail", args=[version.pk])).content.decode()
+    badge = re.search(r'<span class="badge ([^"]*)">hard stop</span>', body)
+    assert badge is not None, body
+    assert "danger" not in badge.group(1)

@@ -79,6 +79,11 @@ def test_a_nurse_may_not_register_patients(client, nurse, patient):
         ("height_cm", "12", "Height must be at least 30 cm."),
         ("height_cm", "260", "Height must be at most 250 cm."),
         ("mrn", "DUP", "Another patient of this organisation already has this MRN."),
+        # Too many digits: the limit, not Django's "Ensure that there are no more than 4 digits in total."
+        ("height_cm", "17000", "Height must be 30–250 cm, with one decimal at most, for example 172.5."),
+        ("height_cm", "172.55", "Height must be 30–250 cm, with one decimal at most, for example 172.5."),
+        ("weight_kg", "65000", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
+        ("weight_kg", "65.55", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
     ],
 )
 def test_bad_patient_input_gets_a_message_at_its_field_and_saves_nothing(

@@ -41,6 +41,20 @@ def record_version(patient: Patient) -> str:
     return hashlib.sha256(values.encode()).hexdigest()[:32]
 
 
+# Django's own words for a number beyond its field's digits or bounds ("Ensure that there are no
+# more than 3 digits before the decimal point", "Ensure this value is less than or equal to 300"):
+# the field's limits said instead, in the words that help a nurse correct the number.
+OUT_OF_LIMITS = ("max_digits", "max_whole_digits", "max_decimal_places", "max_value", "min_value")
+TEMPERATURE_LIMITS = "A body temperature, 25–45 °C or 77–113 °F, with one decimal at most, for example 38.5."
+
+
+def say_limits(form: forms.BaseForm, **messages: str) -> None:
+    """Each named field of `form` refuses a number out of its limits with its message."""
+    for name, message in messages.items():
+        if name in form.fields:
+            form.fields[name].error_messages.update(dict.fromkeys(OUT_OF_LIMITS, message))
+
+
 class PatientForm(forms.ModelForm):
     """Registration and demographics; the model's validators and clean() give each field its message."""
 
@@ -277,6 +291,12 @@ class BagForm(forms.Form):
         self.fields["compounded_by"].queryset = pharmacists
         self.fields["checked_by"].queryset = pharmacists
         self.fields["expires_at"] = unit_time("Expires at (from the label)", zone_name)
+        self.fields["option"].empty_label = "Choose the bag…"
+        say_limits(
+            self,
+            volume_ml="The volume in mL, as on the label, with one decimal at most, for example 240.0.",
+            rate_ml_per_hour="The rate in mL/h, as on the label, with one decimal at most, for example 10.0.",
+        )
         self.helper = _helper("Record the bag")
 
 
@@ -344,6 +364,14 @@ class AssessmentForm(forms.ModelForm):
         self.fields = {"assessed_at": unit_time("Assessed at", zone_name), **self.fields}
         self.fields["temperature_unit"].choices = ToxicityAssessment.TemperatureUnit.choices
         self.fields["temperature_unit"].label = "Measured in"
+        say_limits(
+            self,
+            temperature=TEMPERATURE_LIMITS,
+            systolic_bp="A systolic pressure of at most 300 mmHg, in whole numbers.",
+            diastolic_bp="A diastolic pressure of at most 200 mmHg, in whole numbers.",
+            heart_rate="A heart rate of at most 300 a minute, in whole numbers.",
+            oxygen_flow_l_min="An oxygen flow of at most 80 L/min, with one decimal at most, for example 2.5.",
+        )
         # The screen goes by the age on the day assessed, as the service's does: today's on a new
         # form, the typed day's once sent (a back-dated assessment across the 12th birthday).
         self.day = self._typed_day() or today
@@ -421,6 +449,7 @@ class PumpEventForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Radio buttons: a blank "---------" choice among them reads as an answer of its own.
         self.fields["reported_by"].choices = PumpEvent.Reporter.choices
+        say_limits(self, volume_left_ml="The volume left, 0 to 1000 mL with one decimal at most, for example 45.5.")
         self.fields = {
             "occurred_at": unit_time("Happened at", zone_name),
             **self.fields,
@@ -461,6 +490,7 @@ class CheckInForm(forms.Form):
     def __init__(self, *args, zone_name: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields = {"checked_at": unit_time("Checked at", zone_name), **self.fields}
+        say_limits(self, temperature=TEMPERATURE_LIMITS)
         self.helper = _helper("Record the check")
 
 

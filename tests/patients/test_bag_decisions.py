@@ -321,17 +321,23 @@ def test_the_nurse_sees_the_waiting_bag_without_the_actions(client, patient, nur
     assert reverse("patients:bag_reuse", args=[moved["bag"].pk]) not in page
 
 
-def test_the_waiting_bags_are_read_in_the_same_queries_however_many_wait(patient, moved, django_assert_num_queries):
+def test_the_waiting_bags_are_read_in_the_same_queries_however_many_wait(
+    patient, pharmacist, moved, django_assert_num_queries
+):
     from patients.services import bags_waiting
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert [bag.replacing for bag in bags_waiting(patient, now=NOW)] == [moved["new"]]
     copied = {
         f.attname: getattr(moved["bag"], f.attname) for f in InfusionBag._meta.concrete_fields if not f.primary_key
     }
     for _ in range(2):  # two more bags remade for the same cancelled restart, both undecided
         InfusionBag.objects.create(**copied)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         waiting = bags_waiting(patient, now=NOW)
     assert len(waiting) == 3 and {bag.replacing for bag in waiting} == {moved["new"]}
     assert all(bag.urgent == "" for bag in waiting)
+    for bag in waiting:  # decided: none waits, and the page asks one short question to know it
+        infusion_bag_dispose(bag=bag, decision="discarded", reason="Remade in error", actor=pharmacist, now=NOW)
+    with django_assert_num_queries(1):
+        assert bags_waiting(patient, now=NOW) == []

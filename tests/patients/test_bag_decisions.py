@@ -370,3 +370,27 @@ def test_a_bag_prepared_at_the_starting_dose_is_not_used_at_the_step_up(patient,
 
     assert "starting dose" in said
     assert fresh(bag).needs_decision
+
+
+@pytest.mark.parametrize("page", ["patients:bag_reuse", "patients:bag_dispose"])
+def test_a_decision_page_of_a_bag_decided_meanwhile_goes_to_its_event(client, pharmacist, moved, page):
+    """A second pharmacist's open link, once the first has decided: not a page saying the event the
+    bag is now hung at was cancelled, with a form for a decision already made."""
+    infusion_bag_reuse(bag=moved["bag"], event=moved["new"], actor=pharmacist, now=NOW)
+    client.force_login(pharmacist)
+
+    answer = client.get(reverse(page, args=[moved["bag"].pk]), follow=True)
+
+    assert answer.redirect_chain == [(reverse("event_detail", args=[moved["new"].pk]), 302)]
+    assert "waits for no decision" in answer.content.decode()
+
+
+def test_a_decision_page_of_a_returned_bag_says_so(client, pharmacist, moved):
+    infusion_bag_dispose(bag=moved["bag"], decision="returned", reason="Restart moved", actor=pharmacist)
+    client.force_login(pharmacist)
+
+    answer = client.post(reverse("patients:bag_reuse", args=[moved["bag"].pk]), {"event": moved["new"].pk}, follow=True)
+
+    assert answer.redirect_chain == [(reverse("event_detail", args=[moved["cancelled"].pk]), 302)]
+    assert "returned to the pharmacy already" in answer.content.decode()
+    assert fresh(moved["bag"]).event == moved["cancelled"]

@@ -231,8 +231,8 @@ RULES = {
     "patients:interruption_restart_move": OnPlan("interruption", frozenset({"oncologist", "nurse", "outsider"})),
     "patients:event_bag": OnPlan("event", frozenset({"pharmacist"})),
     # A bag whose event was cancelled: whoever may record a bag decides what becomes of it.
-    "patients:bag_reuse": OnPlan("bag", frozenset({"pharmacist"})),
-    "patients:bag_dispose": OnPlan("bag", frozenset({"pharmacist"})),
+    "patients:bag_reuse": OnPlan("waiting_bag", frozenset({"pharmacist"})),
+    "patients:bag_dispose": OnPlan("waiting_bag", frozenset({"pharmacist"})),
     "patients:pump_event_new": OnPlan("patient", frozenset({"nurse", "oncologist", "outsider"})),
     # The toxicity watch: nurses and the oncologist assess; the oncologist confirms a grade.
     "patients:assessments": Page(VIEW_PATIENTS, target="patient"),
@@ -507,8 +507,12 @@ def _build_world(
             recorded_by=completer,
         )
         bag = make_bag(event, compounded_by=pharmacist, checked_by=completer)
+        # A bag whose event was cancelled: the decision pages open only for one that waits.
+        cancelled = make_event(someone, planned_at=timezone.now() + dt.timedelta(hours=5))
+        CareEvent.objects.filter(pk=cancelled.pk).update(status=CareEvent.Status.CANCELLED)
         plan = {
             "bag": bag,
+            "waiting_bag": make_bag(cancelled, compounded_by=pharmacist, checked_by=completer),
             "pump_event": pump_event,
             "check_in": check_in,
             "course": course,

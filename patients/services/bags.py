@@ -15,6 +15,7 @@ from .. import policy
 from ..hooks import notify_bag_recorded
 from ..models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
 from ..models.record import PatientAuditAction
+from .schedule import low_dose_at
 from .weighings import latest_weighing
 
 # The events at which a new bag is hung (a step-up or re-escalation changes the dose: a new bag).
@@ -386,7 +387,7 @@ def _undecided(bag: InfusionBag) -> InfusionBag:
     pharmacists deciding at once: the second is told)."""
     bag = (
         InfusionBag.objects.select_for_update(of=("self",))
-        .select_related("event", "option", "patient__unit")
+        .select_related("event__cycle__course", "option", "patient__unit")
         .get(pk=bag.pk)
     )
     if bag.event.status != CareEvent.Status.CANCELLED:
@@ -394,6 +395,21 @@ def _undecided(bag: InfusionBag) -> InfusionBag:
     if bag.decision in InfusionBag.OUT_OF_USE:
         raise ValidationError(f"This bag was {bag.get_decision_display().lower()} already.")
     return bag
+
+
+def _dose_differs(bag: InfusionBag, event: CareEvent) -> str:
+    """Why the bag's dose does not run at `event` ("" when it does). The dose is on the label as
+    words, so the schedule says it: the low dose (the starting dose before a step-up, or the
+    restart dose) or the full dose, at the cancelled event's time and at the new event's. A
+    9 mcg/day bag prepared before the step-up is not hung at the step-up (CLINICAL.md)."""
+    prepared = low_dose_at(course=bag.event.cycle.course, moment=bag.event.planned_at)
+    runs = low_dose_at(course=event.cycle.course, moment=event.planned_at)
+    if prepared == runs:
+        return ""
+    return (
+        f"This bag was prepared at {prepared or 'the full dose'}; the {event.get_kind_display().lower()} "
+        f"runs at {runs or 'the full dose'}: return or discard it."
+    )
 
 
 @audited(PatientAuditAction.BAG_REUSE)
@@ -454,6 +470,8 @@ def infusion_bag_reuse(*, bag: InfusionBag, event: CareEvent | None, actor, now:
         now=now,
         errors=errors,
     )
+    if prepared_at := _dose_differs(bag, event):
+        errors["dose"] = prepared_at
     if errors:
         # The label cannot change: every reason the bag does not fit this event is the event's.
         raise ValidationError({"event": list(errors.values())})

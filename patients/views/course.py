@@ -243,6 +243,17 @@ def _waiting_bag(user, pk) -> InfusionBag:
     return bag
 
 
+def _not_waiting(request, bag):
+    """A bag decided meanwhile (another pharmacist, an old link), or whose event is live: its event's
+    page, told so, rather than a decision page that says the event was cancelled."""
+    if bag.decision in InfusionBag.OUT_OF_USE:
+        said = f"This bag was {bag.get_decision_display().lower()} already."
+    else:
+        said = "This bag waits for no decision: its event is not cancelled, and the bag is hung there as planned."
+    messages.info(request, said)
+    return redirect("event_detail", pk=bag.event_id)
+
+
 def _bag_decided(request, bag, said: str):
     messages.success(request, said)
     return redirect("patient_detail", pk=bag.patient.pk)
@@ -252,6 +263,8 @@ def _bag_decided(request, bag, said: str):
 def bag_reuse(request, pk):
     """Use a bag whose event was cancelled for another event: the replacing one is offered first."""
     bag = _waiting_bag(request.user, pk)
+    if not bag.needs_decision:
+        return _not_waiting(request, bag)
     replacing = replacing_event(bag)
     form = BagReuseForm(
         request.POST or None,
@@ -281,6 +294,8 @@ def bag_reuse(request, pk):
 def bag_dispose(request, pk):
     """Return or discard a bag whose event was cancelled, saying why."""
     bag = _waiting_bag(request.user, pk)
+    if not bag.needs_decision:
+        return _not_waiting(request, bag)
     form = BagDisposeForm(request.POST or None)
 
     def act(data):

@@ -341,3 +341,62 @@ def test_the_waiting_bags_are_read_in_the_same_queries_however_many_wait(
         infusion_bag_dispose(bag=bag, decision="discarded", reason="Remade in error", actor=pharmacist, now=NOW)
     with django_assert_num_queries(1):
         assert bags_waiting(patient, now=NOW) == []
+
+
+# --- the dose: a bag prepared at the starting dose is not hung after the step-up ----------------
+
+
+def test_a_bag_prepared_at_the_starting_dose_is_not_used_at_the_step_up(patient, pharmacist, checker, time_machine):
+    """Cycle 1 runs 9 mcg/day until the step-up on day 8, then 28 mcg/day (CLINICAL.md): a bag
+    prepared for a bag change before the step-up, that change cancelled, is not hung at the step-up."""
+    day_4 = dt.datetime(2026, 3, 5, 12, tzinfo=NY)
+    time_machine.move_to(day_4, tick=False)
+    course = rr_course(patient, start=START, cycles=1, now=dt.datetime(2026, 2, 20, 12, tzinfo=NY))
+    Weighing.objects.create(patient=patient, weight_kg=Decimal("70"), measured_at=day_4 - HOUR)
+    step_up = live(course, CareEvent.Kind.DOSE_STEP_UP)[0]
+    change = [e for e in live(course, CareEvent.Kind.BAG_CHANGE) if day_4 < e.planned_at < step_up.planned_at][-1]
+    option = BagOption.objects.get(duration_hours=168)
+    bag = infusion_bag_record(
+        event=change,
+        option=option,
+        dose="9 mcg/day",
+        dose_basis=InfusionBag.DoseBasis.WEIGHT,
+        volume_ml="110",
+        rate_ml_per_hour=option.rate_ml_per_hour,
+        expires_at=step_up.planned_at + 8 * DAY,
+        stabiliser_added=True,
+        compounded_by=pharmacist,
+        checked_by=checker,
+        actor=pharmacist,
+        now=day_4,
+    )
+    event_cancel(event=change, reason="Bag changed early", actor=pharmacist)
+
+    said = field_error(lambda: infusion_bag_reuse(bag=bag, event=step_up, actor=pharmacist, now=day_4), "event")
+
+    assert "starting dose" in said
+    assert fresh(bag).needs_decision
+
+
+@pytest.mark.parametrize("page", ["patients:bag_reuse", "patients:bag_dispose"])
+def test_a_decision_page_of_a_bag_decided_meanwhile_goes_to_its_event(client, pharmacist, moved, page):
+    """A second pharmacist's open link, once the first has decided: not a page saying the event the
+    bag is now hung at was cancelled, with a form for a decision already made."""
+    infusion_bag_reuse(bag=moved["bag"], event=moved["new"], actor=pharmacist, now=NOW)
+    client.force_login(pharmacist)
+
+    answer = client.get(reverse(page, args=[moved["bag"].pk]), follow=True)
+
+    assert answer.redirect_chain == [(reverse("event_detail", args=[moved["new"].pk]), 302)]
+    assert "waits for no decision" in answer.content.decode()
+
+
+def test_a_decision_page_of_a_returned_bag_says_so(client, pharmacist, moved):
+    infusion_bag_dispose(bag=moved["bag"], decision="returned", reason="Restart moved", actor=pharmacist)
+    client.force_login(pharmacist)
+
+    answer = client.post(reverse("patients:bag_reuse", args=[moved["bag"].pk]), {"event": moved["new"].pk}, follow=True)
+
+    assert answer.redirect_chain == [(reverse("event_detail", args=[moved["cancelled"].pk]), 302)]
+    assert "returned to the pharmacy already" in answer.content.decode()
+    assert fresh(moved["bag"]).event == moved["cancelled"]

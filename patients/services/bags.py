@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.audit import audited
 
@@ -72,8 +73,9 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
     if weighing is None:
         # The record's weight was typed with the record (registration): it is not a weighing of today.
         patient = event.patient
+        entered_on = date_format(patient.weight_measured_on, "j M Y")
         return (
-            f"The record's weight ({patient.weight_kg} kg, {patient.weight_measured_on:%d %b %Y}) was entered "
+            f"The record's weight ({patient.weight_kg} kg, {entered_on}) was entered "
             "with the record, not weighed here: weigh the patient today before the bag is prepared."
         )
     zone = event.patient.unit.zone
@@ -81,9 +83,9 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
     today = timezone.localtime(now or timezone.now(), zone).date()
     if measured_on < today:
         return (
-            f"The newest weighing ({weighing.weight_kg} kg) is from {measured_on:%d %b %Y}, not today: weigh the "
-            "patient before the bag is prepared (the dose band and the bag's weight limit are read from "
-            "today's weighing)."
+            f"The newest weighing ({weighing.weight_kg} kg) is from {date_format(measured_on, 'j M Y')}, not today: "
+            "weigh the patient before the bag is prepared (the dose band and the bag's weight limit are read "
+            "from today's weighing)."
         )
     return ""
 

@@ -345,3 +345,16 @@ def test_a_bag_that_a_moved_plan_leaves_expiring_before_it_comes_down_is_flagged
     page = client.get(reverse("event_detail", args=[start_event.pk])).content.decode()
     assert "expires before it comes down" in page
     assert "ask the pharmacy for a new bag" in page
+
+
+def test_the_weighing_warnings_date_is_written_as_the_pages_write_dates(patient):
+    """ "4 Dec 2026", as every page writes a day, not "04 Dec 2026"."""
+    from django.utils import timezone
+
+    from patients.services import weighing_warning
+
+    from ..checklists.helpers import make_event
+
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=2))
+    event.patient.weight_measured_on = dt.date(2026, 12, 4)
+    assert f"({patient.weight_kg} kg, 4 Dec 2026) was entered with the record" in weighing_warning(None, event)

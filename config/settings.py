@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "accounts.middleware.LoginRequiredMiddleware",
     # `Cache-Control: no-store` on every response to a signed-in user (shared tablets).
     "accounts.middleware.NoStoreMiddleware",
+    # A form's address opened by a link answers a page saying so, not Django's empty 405.
+    "accounts.middleware.MethodNotAllowedPageMiddleware",
     # Names the user, address and browser on every change the request writes to the audit log.
     "accounts.audit.AuditContextMiddleware",
     # Times on the signed-in user's unit's clock (its zone), unless a page names another.

@@ -164,3 +164,10 @@ def test_an_ice_of_6_at_night_at_home_alerts_first_call_who_takes_it_and_sees_th
     expect(table_row.get_by_role("cell").nth(7)).to_contain_text("2")  # ICANS
     screenshot(page, "toxicity-assessments")
     assert axe_violations(page) == []
+    # At 820 px the two identifiers stay right under the title, the actions wrapping below them.
+    page.set_viewport_size({"width": 820, "height": 900})
+    banner = page.get_by_text(f"MRN {patient.mrn}").bounding_box()
+    action = page.get_by_role("link", name="Assess for CRS and ICANS").bounding_box()
+    title = page.get_by_role("heading", name="Toxicity watch: CRS and ICANS").bounding_box()
+    assert title["y"] < banner["y"] < action["y"]
+    screenshot(page, "toxicity-assessments-820")

@@ -9,9 +9,8 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from coordination.handoffs.models import Handoff, HandoffActivity
 from coordination.handoffs.services import handoff_return
-from patients.models import CareEvent
 
-from ..coordination.handoff_helpers import complete_checklist, draft_handoff, make_home_nurse
+from ..coordination.handoff_helpers import complete_checklist, draft_handoff, home_bag_change_after, make_home_nurse
 from .helpers import READ, bearer, token_for
 from .test_handoffs import new_handoff, step
 
@@ -102,14 +101,7 @@ def test_bad_input_is_refused_at_its_field_and_nothing_changes(client, case_mana
 
 def test_another_event_is_refused_at_the_event(client, case_manager, patient, discharge, agency):
     handoff = draft_handoff(discharge, case_manager, agency)
-    other = CareEvent.objects.create(
-        patient=patient,
-        cycle=discharge.cycle,
-        kind=CareEvent.Kind.BAG_CHANGE,
-        sequence=1,
-        setting="home",
-        planned_at=discharge.planned_at + dt.timedelta(days=1),
-    )
+    other = home_bag_change_after(discharge)
     before = snapshot(handoff)
     response = put(client, case_manager, handoff, new_handoff(other, agency))
     assert response.status_code == 400

@@ -14,7 +14,7 @@ from coordination.handoffs.services import handoff_return
 from coordination.models import Notification
 from patients.models import CareEvent
 
-from ..coordination.handoff_helpers import draft_handoff, make_agency, make_home_nurse
+from ..coordination.handoff_helpers import draft_handoff, home_bag_change_after, make_agency, make_home_nurse
 from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import bearer, token_for
 
@@ -124,14 +124,7 @@ def test_a_handoff_for_an_event_the_form_does_not_offer_is_refused_at_its_field(
     if event_is == "done":
         CareEvent.objects.filter(pk=discharge.pk).update(status=CareEvent.Status.DONE)
     else:
-        event = CareEvent.objects.create(
-            patient=patient,
-            cycle=discharge.cycle,
-            kind=CareEvent.Kind.BAG_CHANGE,
-            sequence=1,
-            setting="home",
-            planned_at=discharge.planned_at + dt.timedelta(days=1),
-        )
+        event = home_bag_change_after(discharge)
     readmitting = UnitFactory(organisation=agency.organisation, kind=Unit.Kind.INPATIENT_WARD)
     to_unit, kind = (agency, "hospital_home") if event_is == "done" else (readmitting, "home_hospital")
     response = create(client, case_manager, new_handoff(event, to_unit, kind=kind))

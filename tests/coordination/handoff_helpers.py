@@ -159,6 +159,19 @@ def content(to_unit, **changes) -> HandoffContent:
     return HandoffContent(**values)
 
 
+def home_bag_change_after(discharge) -> CareEvent:
+    """A bag change at home the day after the discharge: an event of the patient that no handoff
+    belongs to."""
+    return CareEvent.objects.create(
+        patient=discharge.patient,
+        cycle=discharge.cycle,
+        kind=CareEvent.Kind.BAG_CHANGE,
+        sequence=1,
+        setting="home",
+        planned_at=discharge.planned_at + dt.timedelta(days=1),
+    )
+
+
 def draft_handoff(event, sender, to_unit, **changes):
     return handoff_create(event=event, content=content(to_unit, **changes), actor=sender)
 

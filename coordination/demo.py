@@ -818,7 +818,7 @@ def _handoffs(users: dict[str, User], units: dict[str, Unit]) -> None:
             handoff=handoff,
             actor=receiver,
             synthesis="Going home on a running pump; we call the caregiver on arrival, visit the next morning, "
-            "and change the first bag at home. Fever above 38.5 °C or new confusion: the ward's 24/7 number.",
+            "and change the first bag at home. Fever of 38.0 °C or more, or new confusion: the ward's 24/7 number.",
             now=sent_at + dt.timedelta(hours=2),
         )
         if status == Handoff.Status.ACCEPTED:

@@ -24,6 +24,7 @@ from accounts.policy import Decision
 from checklists.gate import event_readiness
 from checklists.models import Checklist
 from checklists.services import checklists_instantiate
+from patients.grading import FEVER_CELSIUS
 from patients.models import CareEvent, Patient
 from patients.services import access_grant_close, access_grant_open
 
@@ -109,8 +110,8 @@ class HandoffContent:
 
 REQUIRED_MESSAGES = {
     "patient_summary": "Write the patient summary.",
-    "contingency_plan": "Write the contingency plan: what to watch for (fever above 38.5 °C, new confusion…) "
-    "and whom to call.",
+    "contingency_plan": f"Write the contingency plan: what to watch for (fever of {FEVER_CELSIUS} °C or more, new "
+    "confusion…) and whom to call.",
 }
 SEND_MESSAGES = {
     "pump": "Say which pump goes home and how it is programmed.",
@@ -257,9 +258,11 @@ def _replace_actions(handoff: Handoff, actions: Sequence[ActionSpec]) -> None:
 
 
 # What a new draft starts from (the sender edits it): CLINICAL.md's warning signs and whom to call.
+# A fever is the one the CRS grading and the home check's red flag read (patients.grading, ASTCT:
+# 38.0 °C or more): a higher number here told the home not to call for a grade 1 CRS.
 DEFAULT_CONTINGENCY = (
-    "Fever above 38.5 °C, chills, headache, breathing problems, new confusion, slurred speech, trouble "
-    "speaking, loss of balance, fainting or a seizure: call the ward's 24/7 number at once (emergency "
+    f"Fever of {FEVER_CELSIUS} °C or more, chills, headache, breathing problems, new confusion, slurred speech, "
+    "trouble speaking, loss of balance, fainting or a seizure: call the ward's 24/7 number at once (emergency "
     "services if the patient cannot be woken or has a seizure); keep the infusion running unless told "
     "otherwise. Pump alarm, occlusion, leak or disconnected line: never flush the line; clamp it and call "
     "the home-health agency."

@@ -1,5 +1,6 @@
 import copy
 import json
+import re
 import uuid
 from io import StringIO
 
@@ -44,6 +45,8 @@ from checklists.starter import (
 from patients.models import CareEvent, Indication
 from patients.services import course_schedule_build
 
+from ..clinical import BAGS as CLINICAL_BAGS
+from ..clinical import CRS_SIGNS, INTERACTION_DRUGS, NEUROLOGICAL_SIGNS, says
 from ..factories import CourseFactory, UserFactory
 
 CLINICAL_ROLES = {Role.PHARMACIST, Role.NURSE, Role.ONCOLOGIST, Role.CASE_MANAGER}
@@ -189,6 +192,157 @@ def test_the_library_spells_the_bag_options_as_the_bag_item_does():
 
 
 # --- what the items say -------------------------------------------------------------------------
+# Each against shared/CLINICAL.md, read from the library's files (tests/clinical.py holds the facts
+# written out from it): a wrong dose, limit or list in a file fails here.
+
+
+def library_items():
+    """(template name, item) for every item of the library."""
+    for data in map(json.loads, starter_texts()):
+        for item in data["items"]:
+            yield data["template"]["name"], item
+
+
+def items_starting(words):
+    return [(name, item) for name, item in library_items() if item["text"].startswith(words)]
+
+
+def conditions_of(item):
+    return [(c["fact"], c["operator"], c["value"]) for c in item["conditions"]]
+
+
+def test_the_bag_options_are_the_makers_durations_rates_and_preservative():
+    """CLINICAL.md: 24 h (10 mL/h), 48 h (5 mL/h), 72 h (1.8 mL/h), 96 h (1.8 mL/h), 7 days (0.6 mL/h);
+    72 h, 96 h and 7-day bags with preservative (benzyl alcohol), 24 h and 48 h preservative-free."""
+    assert len(BAG_OPTIONS) == len(CLINICAL_BAGS)
+    for option, (hours, rate, preservative) in zip(BAG_OPTIONS, CLINICAL_BAGS, strict=True):
+        duration = "7 days" if hours == 168 else f"{hours} h"
+        assert option.startswith(f"{duration} ({rate} mL/h"), option
+        assert ("benzyl alcohol" in option) is preservative, option
+    (said,) = {item["help_text"] for _, item in library_items() if item["records"] == "bag_duration"}
+    assert "72 h, 96 h and 7-day bags are made with bacteriostatic saline (benzyl alcohol)" in said
+    assert "24 h and 48 h bags are preservative-free" in said
+    assert "stabiliser is added to every bag" in said
+
+
+def test_the_dose_bands_are_clinical_md_s_by_weight_and_by_body_surface_area_under_45_kg():
+    """CLINICAL.md: 9 mcg/day days 1–7 then 28 mcg/day where the step-up applies, 28 mcg/day
+    otherwise; under 45 kg by body-surface area, 5 mcg/m²/day (max 9 mcg/day) where the step-up
+    applies, 15 mcg/m²/day (max 28 mcg/day) otherwise."""
+    bands = items_starting("Dose band verified") + items_starting("BSA-based dose verified")
+    assert len(bands) == 14  # 4 in each cycle start, 2 in the step-up's
+    for name, item in bands:
+        text, where = item["text"], (name, item["text"])
+        by_weight = [c for c in conditions_of(item) if c[0] == "weight_kg"]
+        if text.startswith("Dose band"):
+            assert by_weight == [("weight_kg", "ge", "45")] and "at least 45 kg" in text, where
+            assert says(text, "28 mcg/day"), where
+            assert not says(text, "mcg/m²"), where
+            if says(text, "9 mcg/day"):
+                assert "9 mcg/day days 1–7, then 28 mcg/day from day 8" in text, where
+        else:
+            assert by_weight == [("weight_kg", "lt", "45")] and "under 45 kg" in text, where
+            assert "15 mcg/m²/day (not above 28 mcg/day)" in text, where
+            if says(text, "5 mcg/m²/day"):
+                assert "5 mcg/m²/day (not above 9 mcg/day), then 15 mcg/m²/day" in text and "day 8" in text, where
+            assert "Mosteller" in item["help_text"], where
+    # The step-up band is only where the step-up applies: relapsed/refractory cycle 1, or a cycle
+    # repeating its step-up; a flat 28 mcg/day start says "no step-up" on cycle 1.
+    for name, item in bands:
+        step_up = says(item["text"], "9 mcg/day") or says(item["text"], "5 mcg/m²/day")
+        facts = conditions_of(item)
+        if not step_up:
+            continue
+        assert ("indication", "eq", "relapsed_refractory") in facts or ("step_up_cycle", "eq", "yes") in facts, name
+
+
+def test_the_restart_dose_is_9_mcg_a_day_and_re_escalates_after_7_days():
+    """CLINICAL.md: after a grade 3 toxicity "restart at 9 mcg/day (children 5 mcg/m²/day) and escalate
+    to 28 mcg/day (15 mcg/m²/day) after 7 days without recurrence"."""
+    restarts = items_starting("Restart dose verified") + items_starting("Restart dose ordered")
+    assert len(restarts) == 3
+    for name, item in restarts:
+        said = item["help_text"]
+        assert says(said, "9 mcg/day") and says(said, "5 mcg/m²/day"), name
+        assert says(said, "7 days"), name
+    (description,) = [d["template"]["description"] for d in map(json.loads, starter_texts()) if
+                      d["template"]["name"] == STEP_UP_TEMPLATE]  # fmt: skip
+    assert "9 to 28 mcg/day" in description and "5 to 15 mcg/m²/day" in description
+    assert "cycle 1 day 8" in description and "re-escalation 7 days after a restart" in description
+
+
+def test_the_library_words_the_days_in_hospital_and_the_rests_as_the_regimen_table():
+    """CLINICAL.md, "Regimens by indication": in hospital cycle 1 days 1–9 (relapsed/refractory) or
+    days 1–3 (MRD-positive, consolidation), cycle 2 days 1–2; rests 14 days after cycles 1–5 and 56
+    after cycles 6–9 (relapsed/refractory), 14 (MRD-positive), set by the chemotherapy plan
+    (consolidation); the step-up on day 8 for relapsed/refractory only."""
+    cycle_1 = spec_named("Cycle 1 start (inpatient)")
+    indication = next(item for item in cycle_1["items"] if item["text"].startswith("Indication confirmed"))
+    assert indication["choices"] == [
+        "Relapsed/refractory: step-up on day 8, days 1–9 in hospital",
+        "MRD-positive: no step-up, days 1–3 in hospital",
+        "Consolidation: no step-up, days 1–3 in hospital",
+    ]
+    said = cycle_1["template"]["description"]
+    assert "days 1–9 for relapsed/refractory, days 1–3 for MRD-positive and consolidation" in said
+    assert "starts at 9 mcg/day with a step-up on day 8" in said and "others start at 28 mcg/day" in said
+    assert "days 1–2 in hospital for every indication" in spec_named("Cycle 2 start")["template"]["description"]
+    rests = [
+        spec_named("Later cycle start (clinic)")["template"]["description"],
+        next(i["help_text"] for i in spec_named("Cycle end")["items"] if i["text"].startswith("Next cycle or rest")),
+    ]
+    for said in rests:
+        assert says(said, "14 days after cycles 1–5") and re.search(r"(?<!\d)56 (days )?after cycles 6–9", said), said
+        assert re.search(r"MRD-positive:? 14 days", said) and "chemotherapy plan" in said, said
+    (discharge,) = [i for i in spec_named("Cycle 2 start")["items"] if i["text"].endswith("discharge on day 3")]
+    assert conditions_of(discharge) == [("step_up_cycle", "eq", "no")]  # 2 days in hospital: home on day 3
+
+
+def test_the_labs_item_interrupts_at_5_times_the_transaminases_or_3_times_the_bilirubin():
+    """CLINICAL.md: "Liver: interrupt if transaminases exceed 5× the upper limit of normal or bilirubin
+    3×. Before the start: liver tests including GGT"."""
+    labs = items_starting("Labs reviewed")
+    assert sorted(name for name, _ in labs) == sorted(CYCLE_STARTS)
+    for name, item in labs:
+        said = item["help_text"]
+        assert says(said, "5× the upper limit of normal") and says(said, "bilirubin 3×"), name
+        assert "GGT" in item["text"], name
+
+
+def test_the_interaction_review_lists_the_seeds_drugs_and_the_live_vaccine_rule():
+    """CLINICAL.md: the seed's 22 interacting drugs; "No live vaccines in the 2 weeks before, during
+    treatment, or until immune recovery"."""
+    reviews = items_starting("Interaction review")
+    assert sorted(name for name, _ in reviews) == sorted(CYCLE_STARTS)
+    for name, item in reviews:
+        said = item["help_text"]
+        listed = said.split("Drugs listed in the patient information: ")[1].rstrip(".").split(", ")
+        assert listed == INTERACTION_DRUGS, name
+        assert "No live vaccines in the 2 weeks before, during treatment, or until immune recovery" in said, name
+
+
+def test_where_a_line_is_primed_it_is_dedicated_with_a_filter_and_never_flushed():
+    """CLINICAL.md: "Programmable, lockable, non-elastomeric pump with an alarm. Dedicated line with a
+    0.2 µm low-protein-binding in-line filter. Never flush the line"."""
+    primed = items_starting("Dedicated line primed")
+    assert sorted(name for name, _ in primed) == sorted([*CYCLE_STARTS, "Restart after an interruption"])
+    for name, item in primed:
+        assert "0.2 µm low-protein-binding in-line filter" in item["text"], name
+        siblings = [i for n, i in library_items() if n == name]
+        assert any("do not flush" in i["text"] and "bolus" in i["text"] for i in siblings), name
+        pump = next(i for i in siblings if i["text"].startswith("Pump programmed"))
+        assert "Programmable, lockable, non-elastomeric pump with an alarm" in pump["help_text"], name
+
+
+def test_the_assessment_items_name_the_signs_clinical_md_lists():
+    """CLINICAL.md, what to watch: the signs of CRS and of neurological toxicity (seed)."""
+    assessments = [(n, i) for n, i in library_items() if "CRS and ICANS assessment recorded" in i["text"]]
+    assert assessments
+    for name, item in assessments:
+        said = item["help_text"].lower()
+        for sign in [*CRS_SIGNS, *NEUROLOGICAL_SIGNS]:
+            assert sign in said, (name, sign)
+        assert "ice score" in said and "capd" in said, name
 
 
 # --- the checklists that courses get ----------------------------------------------------------

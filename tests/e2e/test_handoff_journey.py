@@ -53,7 +53,7 @@ def test_a_handoff_from_ward_to_home_is_sent_acknowledged_accepted_and_reviewed(
     page.get_by_role("link", name=re.compile(re.escape(patient.family_name))).first.click()
     page.get_by_role("link", name="Prepare a handoff").click()
     expect(page.get_by_role("heading", name=f"Prepare a handoff: {patient.full_name}")).to_be_visible()
-    expect(page.get_by_label("Contingency plan")).to_have_value(re.compile("Fever above 38.5 °C"))
+    expect(page.get_by_label("Contingency plan")).to_have_value(re.compile("Fever of 38.0 °C or more"))
     expect(page.get_by_label("Action 1", exact=True)).not_to_have_value("")  # suggested from the record
     page.get_by_label("Receiving unit").select_option(label="HomeCare Infusion")
     page.get_by_label("Illness severity").select_option("watcher")

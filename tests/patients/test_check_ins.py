@@ -15,6 +15,7 @@ from patients.models import HomeCheckIn
 from patients.services import check_in_record
 from patients.warning_signs import WARNING_SIGNS
 
+from ..clinical import CRS_SIGNS, INFECTION_SIGNS, NEUROLOGICAL_SIGNS
 from ..factories import CourseFactory
 
 
@@ -64,6 +65,20 @@ def test_every_neurological_sign_of_the_seed_is_a_red_flag():
     neurological = [sign for sign in WARNING_SIGNS if sign.watch == "neurological toxicity"]
     assert {sign.key for sign in neurological} >= {"confusion", "disorientation", "slurred_speech", "seizure"}
     assert all(sign.red_flag for sign in neurological)
+
+
+@pytest.mark.parametrize(
+    ("watch", "signs"),
+    [("CRS", CRS_SIGNS), ("neurological toxicity", NEUROLOGICAL_SIGNS), ("infection", INFECTION_SIGNS)],
+)
+def test_the_check_in_asks_every_sign_clinical_md_lists(watch, signs):
+    """CLINICAL.md, what to watch (seed): each sign of CRS, neurological toxicity and infection is
+    asked at a home check, under what it may mean."""
+    asked = {sign.label.lower(): sign.watch for sign in WARNING_SIGNS}
+    for sign in signs:
+        found = [label for label in asked if sign in label]
+        assert found, (watch, sign)
+        assert any(watch in asked[label] for label in found), (watch, sign, found)
 
 
 @pytest.mark.parametrize(

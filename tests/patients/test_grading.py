@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from patients.grading import (
+    ICE_MAX,
     Consciousness,
     MotorFinding,
     OxygenDevice,
@@ -15,6 +16,7 @@ from patients.grading import (
     crs_grade,
     icans_grade,
 )
+from patients.models.toxicity import ICE_PARTS
 
 
 @dataclass(frozen=True)
@@ -148,3 +150,16 @@ def test_a_grade_names_the_finding_that_set_it():
         str(crs_grade(replace(FEVER, vasopressors=Vasopressors.ONE))) == "Grade 3: hypotension needing one vasopressor"
     )
     assert str(crs_grade(Findings())) == "No CRS: no fever of 38.0 °C or more"
+
+
+def test_the_ice_score_has_the_five_parts_clinical_md_gives():
+    """CLINICAL.md: the ICE score is 10 points: orientation 4, naming 3 objects 3, following commands
+    1, writing a sentence 1, attention by counting back 1."""
+    assert ICE_PARTS == {
+        "ice_orientation": 4,
+        "ice_naming": 3,
+        "ice_commands": 1,
+        "ice_writing": 1,
+        "ice_attention": 1,
+    }
+    assert sum(ICE_PARTS.values()) == ICE_MAX == 10

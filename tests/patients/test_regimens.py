@@ -17,6 +17,7 @@ from patients.models import BagOption, CareEvent, Cycle, Indication, RegimenVers
 from patients.services import course_extend, course_plan, cycle_set_next_start, regimen_version_new_draft
 
 from ..accounts.helpers import verified_login
+from ..clinical import says
 from ..factories import PatientFactory, UnitFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -297,6 +298,47 @@ def test_seeded_regimen_versions_match_the_table_and_name_their_source(db, indic
         assert "no step-up" in version.starting_dose and not version.step_up_dose
 
 
+# CLINICAL.md, the regimen table and its note on patients under 45 kg, and "Interruptions and
+# toxicity" (the restart and re-escalation doses): the words each dose must say, by field. The
+# tracker never computes an order: these are the wordings the pharmacist checks the order against.
+UNDER_45_STEP_UP = ["5 mcg/m²/day (max 9 mcg/day)", "15 mcg/m²/day (max 28 mcg/day)"]
+UNDER_45_FLAT = ["15 mcg/m²/day (max 28 mcg/day)"]
+LATER_CYCLES = ["28 mcg/day days 1–28", *UNDER_45_FLAT]
+DOSES = {
+    RR: {
+        "starting_dose": ["9 mcg/day days 1–7", "28 mcg/day days 8–28", *UNDER_45_STEP_UP],
+        "step_up_dose": ["28 mcg/day", "15 mcg/m²/day", "max 28 mcg/day"],
+        "later_cycle_dose": LATER_CYCLES,
+    },
+    MRD: {"starting_dose": ["28 mcg/day days 1–28", "no step-up", *UNDER_45_FLAT], "later_cycle_dose": LATER_CYCLES},
+    CONSOLIDATION: {
+        "starting_dose": ["28 mcg/day days 1–28", "no step-up", *UNDER_45_FLAT],
+        "later_cycle_dose": LATER_CYCLES,
+    },
+}
+# "restart at 9 mcg/day (children 5 mcg/m²/day) and escalate to 28 mcg/day (15 mcg/m²/day) after
+# 7 days without recurrence": the same for every indication.
+RESTART_DOSES = {
+    "restart_dose": ["9 mcg/day", "5 mcg/m²/day"],
+    "re_escalation_dose": ["28 mcg/day", "15 mcg/m²/day", "7 days without recurrence"],
+}
+
+
+@pytest.mark.parametrize("indication", [RR, MRD, CONSOLIDATION])
+def test_seeded_dose_wordings_say_clinical_md_s_doses(db, indication):
+    version = RegimenVersion.objects.get(regimen__indication=indication, status=RegimenVersion.Status.PUBLISHED)
+    for field, words in {**DOSES[indication], **RESTART_DOSES}.items():
+        said = getattr(version, field)
+        for word in words:
+            assert says(said, word), (field, word, said)
+    # Only the relapsed/refractory cycle 1 starts low (before its step-up): no other cycle's dose
+    # says 9 mcg/day or 5 mcg/m².
+    full_dose_fields = ["later_cycle_dose"] if STEP_UP_DAY[indication] else ["starting_dose", "later_cycle_dose"]
+    for field in full_dose_fields:
+        said = getattr(version, field)
+        assert not says(said, "9 mcg/day") and not says(said, "5 mcg/m²"), (field, said)
+
+
 # CLINICAL.md, "Premedication (by indication, age, cycle and restart)", written out here on its own:
 # (population, moment) -> (the last cycle it applies to, None for every cycle; the medication).
 # Restarts are premedicated for every indication ("Restart after 4 hours or more: supervised,
@@ -332,6 +374,15 @@ def test_seeded_premedications_are_clinical_md_s_table(db, indication):
     assert seeded_premedications(indication) == PREMEDICATIONS[indication]
 
 
+@pytest.mark.parametrize("indication", [RR, MRD, CONSOLIDATION])
+def test_seeded_premedications_are_checked_against_a_window_not_merely_at_least_an_hour_before(db, indication):
+    """CLINICAL.md: "the start is checked against a window (e.g. given 30–90 minutes before), not
+    merely 'at least 1 hour before'"."""
+    version = RegimenVersion.objects.get(regimen__indication=indication, status="published")
+    windows = {(rule.window_min_minutes, rule.window_max_minutes) for rule in version.premedications.all()}
+    assert windows == {(30, 90)}
+
+
 def test_consolidation_premedications_are_per_the_protocol_and_every_cycle_without_step_up(db):
     """CLINICAL.md: "per the label and the chemotherapy protocol; keep it editable"."""
     rules = seeded_premedications(CONSOLIDATION)
@@ -354,8 +405,19 @@ def test_seeded_bag_options_match_the_makers_page_and_name_the_weight_limits_sou
         96: (Decimal("1.8"), True),
         168: (Decimal("0.6"), True),
     }
-    assert options[168].min_weight_kg == Decimal("22")
-    assert "22 kg" in options[168].weight_limit_source
+    # The preservative bags' weight limits differ between label versions (CLINICAL.md): the 7-day
+    # bag takes the older text's 22 kg, the 72 h and 96 h bags the current monograph's 5.4 kg, each
+    # naming its source; the preservative-free bags have none.
+    assert {h: o.min_weight_kg for h, o in options.items()} == {
+        24: None,
+        48: None,
+        72: Decimal("5.4"),
+        96: Decimal("5.4"),
+        168: Decimal("22"),
+    }
+    assert "22 kg" in options[168].weight_limit_source and "older label" in options[168].weight_limit_source.lower()
+    for hours in (72, 96):
+        assert "5.4 kg" in options[hours].weight_limit_source and "monograph" in options[hours].weight_limit_source
     assert all(o.source for o in options.values())
     for option in options.values():
         if option.min_weight_kg is not None:

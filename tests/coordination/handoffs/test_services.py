@@ -2,6 +2,7 @@
 the checklist that must be complete before sending, bad input, and the coordinator's review."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -18,6 +19,7 @@ from coordination.handoffs.policy import HandoffConflict
 from coordination.handoffs.selectors import handoff_actions_for as actions_asked_alone
 from coordination.handoffs.selectors import handoff_facts, handoffs_visible_to
 from coordination.models import Handoff, HandoffAction, HandoffActivity, Notification
+from patients.grading import FEVER_CELSIUS
 from patients.models import AccessGrant, Patient
 
 from ...factories import UnitFactory, UserFactory
@@ -735,3 +737,20 @@ def test_a_flag_needs_a_reason(handoff, case_manager, coordinator):
     with pytest.raises(ValidationError, match="needs attention"):
         svc.handoff_flag(handoff=handoff, actor=coordinator, flagged=True, reason="")
     assert not fresh(handoff).flagged
+
+
+# --- the contingency plan a new draft starts from ------------------------------------------------
+
+
+def test_the_default_contingency_plan_calls_at_the_fever_that_the_grading_and_the_home_check_use():
+    """CLINICAL.md: fever is a sign of CRS and of infection (seed: with a fever or chills, contact the
+    doctor), and grading follows the ASTCT consensus, whose fever is 38.0 °C or more
+    (patients.grading, which the home check's red flag reads too). Found by the clinical audit: a
+    new handoff's contingency plan told the home to call only for a "fever above 38.5 °C", so a
+    patient at 38.2 °C at home, already CRS grade 1 and a red flag at the daily check, was not to
+    be called in."""
+    plan = svc.DEFAULT_CONTINGENCY
+    assert plan.startswith("Fever of 38.0 °C or more,")
+    assert "38.5" not in plan
+    assert "fever of 38.0 °C or more" in svc.REQUIRED_MESSAGES["contingency_plan"]
+    assert FEVER_CELSIUS == Decimal("38.0")

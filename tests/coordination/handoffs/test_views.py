@@ -69,7 +69,7 @@ def test_the_case_manager_prepares_a_handoff_from_the_patient_page(client, ready
 
     response, body = page(client, "handoff_new", patient.pk)
     assert response.status_code == 200
-    assert "Fever above 38.5 °C" in body  # a contingency plan to start from
+    assert "Fever of 38.0 °C or more" in body  # a contingency plan to start from
     assert "First home visit: pump, line site" in body  # suggested actions
     assert 'for="id_actions-0-text"' in body and "Owner of action 1" in body
 

@@ -27,7 +27,15 @@ from .models import (
     HandoffAction,
 )
 from .selectors import receiving_people_for, receiving_units_for
-from .services import MAX_ACTIONS, NOT_A_RECEIVING_MEMBER, ActionSpec, HandoffContent, default_actions
+from .services import (
+    ACTION_DUE_RANGE,
+    MAX_ACTIONS,
+    NOT_A_RECEIVING_MEMBER,
+    ActionSpec,
+    HandoffContent,
+    default_actions,
+    plausible_due,
+)
 
 
 def fields_helper() -> FormHelper:
@@ -137,15 +145,18 @@ class ActionForm(forms.Form):
     def clean(self):
         data = super().clean()
         given = [name for name in ("text", "role", "due_at") if data.get(name)]
-        if not given or self.has_error("text") or self.has_error("due_at"):
-            return data
-        for name, message in (
-            ("text", "Say what is to be done."),
-            ("role", "Choose who does it."),
-            ("due_at", "Say by when."),
-        ):
-            if not data.get(name):
-                self.add_error(name, message)
+        if given and not (self.has_error("text") or self.has_error("due_at")):
+            for name, message in (
+                ("text", "Say what is to be done."),
+                ("role", "Choose who does it."),
+                ("due_at", "Say by when."),
+            ):
+                if not data.get(name):
+                    self.add_error(name, message)
+        # The service's rule and words (it checks again, for the API too), said here with the page's
+        # other errors: a year of 2001 typed for 2026 is then not told only after all else is fixed.
+        if data.get("due_at") and not plausible_due(data["due_at"], timezone.now()):
+            self.add_error("due_at", ACTION_DUE_RANGE)
         return data
 
     def spec(self) -> ActionSpec | None:

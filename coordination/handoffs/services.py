@@ -140,7 +140,9 @@ NOT_A_RECEIVING_MEMBER = "Choose an active member of the receiving unit."
 NOT_A_HANDOFF_EVENT = "A handoff belongs to a discharge, a stop or restart of the infusion, or a cycle start."
 
 
-def _plausible_due(due_at: dt.datetime, now: dt.datetime) -> bool:
+def plausible_due(due_at: dt.datetime, now: dt.datetime) -> bool:
+    """The one statement of the rule: checked here when a handoff is written or sent (the pages and
+    the API), and by the form's action row, which says it together with the row's other errors."""
     return now - ACTION_DUE_PAST <= due_at <= now + ACTION_DUE_AHEAD
 
 
@@ -190,7 +192,7 @@ def _validate_content(content: HandoffContent, *, patient: Patient, event: CareE
             add(f"actions.{index}.role", "Each action is owned by a nurse or a case manager.")
         if action.due_at is None or timezone.is_naive(action.due_at):
             add(f"actions.{index}.due_at", "Each action needs a due time.")
-        elif not _plausible_due(action.due_at, now):
+        elif not plausible_due(action.due_at, now):
             add(f"actions.{index}.due_at", ACTION_DUE_RANGE)
     for name, message in _out_of_order(content.actions, event).items():
         add(name, message)
@@ -521,7 +523,7 @@ def send_blockers(
     problems = list(unwritten(handoff.ipass(), to_send=True).values())
     # Checked when written, and again now: a draft that lay unsent for days has actions due long ago.
     for action in handoff.actions.all():
-        if not _plausible_due(action.due_at, now):
+        if not plausible_due(action.due_at, now):
             due = handoff.local_time(action.due_at)
             problems.append(f"“{action.text}” is due {due}: edit its due time. {ACTION_DUE_RANGE}")
     person = handoff.to_person

@@ -41,6 +41,20 @@ class Table:
     rows: list[list] = field(default_factory=list)
     empty: str = "Nothing in this period."
     nowrap_labels: bool = False  # dates and hours as row labels stay on one line
+    # The page's header for a long column name, {name: short}, so that a wide table fits a 1024 px
+    # screen: the page keeps the full name for screen readers and on hover, the CSV names the column
+    # by it, and the section's text says what it means.
+    short: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        unknown = self.short.keys() - set(self.columns)
+        if unknown:  # a renamed column would silently lose its short header
+            raise ValueError(f"Short headers for no column: {', '.join(sorted(unknown))}")
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """(name, short header or "") of each column, as the page heads them."""
+        return [(name, self.short.get(name, "")) for name in self.columns]
 
     def column(self, name: str) -> list:
         place = self.columns.index(name)

@@ -33,3 +33,16 @@ def sideways_scroll(page) -> str:
             return `${scrollWidth} px wide in a ${width} px window; sticking out: ${outermost.join(" | ")}`;
         }"""
     )
+
+
+def tables_wider_than_their_box(page, selector: str = ".table-responsive") -> list[str]:
+    """Each table box (`selector`) whose table scrolls sideways inside it: its caption and both widths."""
+    return page.evaluate(
+        """selector => [...document.querySelectorAll(selector)]
+            .filter(box => box.offsetParent !== null && box.scrollWidth > box.clientWidth)
+            .map(box => {
+                const name = box.querySelector("caption")?.textContent.trim();
+                return `${name}: ${box.scrollWidth} px in ${box.clientWidth} px`;
+            })""",
+        selector,
+    )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from coordination.reports.period import Period
 from coordination.reports.selectors import SECTIONS
-from coordination.reports.tables import CSV_HEADER, cell_csv, cell_text, label_csv
+from coordination.reports.tables import CSV_HEADER, Table, cell_csv, cell_text, label_csv
 
 from ..accounts.helpers import verified_login
 from ..factories import UnitFactory, UserFactory
@@ -130,6 +130,24 @@ def test_the_page_shows_each_sections_numbers_charts_and_csv_links(client, coord
     assert html.count('role="img"') == 10 and html.count("<desc id=") == 10
     assert "Cycle start: Ready 1, Started on an override 1, Not ready 1" in html
     assert "03-02: 50 %, 03-09: 0 %, 03-16: 100 %" in html  # the weekly share, in its description
+
+
+def test_a_shortened_header_keeps_its_full_name_for_screen_readers_and_on_hover(client, coordinator, world):
+    """The wide tables' short headers (so that they fit 1024 px: tests/e2e/test_reports.py) stay
+    column headers, with the full name read aloud and shown on hover (the CSV names the column by
+    Table.columns, the full names: test_each_csv_holds_every_cell_of_its_tables…)."""
+    html = signed_in(client, coordinator).get(PAGE).content.decode()
+    full = "Acknowledged: 90th percentile"
+    assert (
+        f'<th scope="col" class="text-end"><abbr title="{full}" aria-hidden="true">Ack. 90th pct.</abbr>'
+        f'<span class="visually-hidden">{full}</span></th>'
+    ) in html
+    assert html.count("report-table-wide") == 4  # the tables of nine columns or more
+
+
+def test_a_short_header_for_no_column_is_refused():
+    with pytest.raises(ValueError, match="Short headers for no column: Lag"):
+        Table("t", "A table", ["Kind", "Lag: median"], short={"Lag": "Lag"})
 
 
 def test_opening_the_page_is_logged_as_a_read_of_the_units_data(client, coordinator, world, ward):

@@ -40,7 +40,15 @@ def handoffs(unit: Unit, period: Period) -> Section:
         "Accepted: slowest",
         "Past the deadline (acknowledged late or still waiting)",
     ]
-    turnaround = Table("turnaround", "Turnaround: sent → acknowledged, sent → accepted", columns)
+    short = {
+        "Acknowledged": "Ack.",
+        "Acknowledged: median": "Ack. median",
+        "Acknowledged: 90th percentile": "Ack. 90th pct.",
+        "Acknowledged: slowest": "Ack. slowest",
+        "Accepted: 90th percentile": "Accepted: 90th pct.",
+        "Past the deadline (acknowledged late or still waiting)": "Past the deadline",
+    }
+    turnaround = Table("turnaround", "Turnaround: sent → acknowledged, sent → accepted", columns, short=short)
     for label, direction in (("Sent by this unit", outgoing), ("Received by this unit", ~outgoing)):
         row = grouped(
             sent.filter(direction),

@@ -66,6 +66,7 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
         "interruptions",
         "Interruptions by cause and length",
         ["Cause", "Interruptions", *(label for _, label, _ in lengths), "Length: median", "Length: 90th percentile"],
+        short={"Interruptions": "Total", "Length: 90th percentile": "Length: 90th pct."},
     )
     for cause, label in Interruption.Cause.choices:
         if cause in rows:
@@ -96,6 +97,7 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
         "grades",
         "Worst CRS and ICANS grade per patient, by cycle",
         ["Cycle", "Patients assessed", *(f"CRS grade {g}" for g in range(5)), *(f"ICANS grade {g}" for g in range(5))],
+        nowrap_labels=True,  # "Cycle 1" on one line, beside twelve columns
     )
     tally: dict = {}
     for row in worst:

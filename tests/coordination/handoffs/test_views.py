@@ -128,6 +128,20 @@ def test_an_action_due_out_of_range_is_refused_at_its_own_row(client, ready, cas
     assert 'id="error_1_id_actions-0-due_at"' not in body
 
 
+def test_an_implausible_due_time_is_told_with_the_other_errors_at_the_first_post(client, ready, case_manager, agency):
+    """The form says the service's range with the page's other errors, not after they are fixed."""
+    client.force_login(case_manager)
+    data = form_data(ready, agency, contingency_plan="", **{"actions-0-due_at": "2001-12-02T09:00"})
+    response = client.post(reverse("handoff_new", args=[ready.patient_id]), data)
+    body = response.content.decode()
+    assert response.status_code == 200 and not Handoff.objects.exists()
+    plan = body.index('id="error_1_id_contingency_plan"')
+    assert "This field is required." in body[plan : plan + 300]
+    due = body.index('id="error_1_id_actions-0-due_at"')
+    assert svc.ACTION_DUE_RANGE in body[due : due + 300]
+    assert body.count(svc.ACTION_DUE_RANGE) == 1  # once, at its row
+
+
 @pytest.mark.parametrize("who", ["other-organisation", "other-receiving-unit"])
 def test_a_receiving_person_who_is_not_the_units_is_refused_without_being_named(
     client, ready, case_manager, agency, who

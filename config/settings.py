@@ -410,6 +410,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "coordination.api.schema.closed_request_bodies",
+        "coordination.api.schema.no_empty_query_parameters",
     ],
     # One name per set of choices that several records share.
     "ENUM_NAME_OVERRIDES": {

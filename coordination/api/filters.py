@@ -1,7 +1,7 @@
 """The lists' filters: `?patient=12&status=open`. An id that names nothing (or nothing the caller
 sees) filters to an empty list, never an error: a 400 would tell a stranger which ids exist. A
 number that no id can be (0, or beyond MAX_ID) is a 400, which tells nothing. A parameter that the
-list does not know is a 400 too (`KnownParameters`)."""
+list does not know is a 400 too (`KnownParameters`), and so is one given empty (`?event=`)."""
 
 import django_filters
 from django import forms
@@ -30,11 +30,18 @@ def filters_for(model, *, ids: dict[str, str], fields: tuple[str, ...] = ()) -> 
     return type(f"{model.__name__}Filter", (django_filters.FilterSet,), {**declared, "Meta": meta})
 
 
+EMPTY_PARAMETER = "Give a value, or leave the parameter out."
+
+
 class KnownParameters(BaseFilterBackend):
     """A query parameter that the list does not know is a 400 naming it, never silently ignored:
     `?patients=12`, a typo for `patient`, would otherwise answer every task, and an integrator
     take it for the patient's (FHIR's searches refuse theirs the same way). Known: the list's
-    filters, its view's `query_parameters`, the cursor's and `page_size`, and `format`."""
+    filters, its view's `query_parameters`, the cursor's and `page_size`, and `format`.
+
+    A known parameter given with no value is a 400 as well: `?event=` is not an id, and a client
+    that built its query with a variable it forgot to fill would otherwise get every row back
+    (the filter left out) and take them for the event's."""
 
     def filter_queryset(self, request, queryset, view):
         known = self.known(view)
@@ -42,6 +49,9 @@ class KnownParameters(BaseFilterBackend):
         if unknown:
             message = f"Unknown parameter. This list takes: {', '.join(sorted(known))}."
             raise ValidationError({name[:60]: [message] for name in unknown})
+        empty = sorted(name for name, values in request.query_params.lists() if not all(values))
+        if empty:
+            raise ValidationError({name: [EMPTY_PARAMETER] for name in empty})
         return queryset
 
     @staticmethod

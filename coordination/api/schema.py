@@ -70,10 +70,31 @@ class ProblemAutoSchema(AutoSchema):
         return bodies
 
 
+# DRF's CharField refuses a NUL character (PostgreSQL's text cannot hold one) with a 400: the
+# schema's strings say so, so that a client's validator, and the schema test, know it.
+NO_NUL_CHARACTER = "^[^\\u0000]*$"
+
+
 def closed_request_bodies(result, generator, request, public):
     """POSTPROCESSING_HOOKS: a request body takes no field it does not list (`Body` answers an
-    unknown field with a 400), and the schema says so."""
+    unknown field with a 400), and no NUL character in its text; the schema says both."""
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
+            for field in component.get("properties", {}).values():
+                if field.get("type") == "string" and not ({"format", "enum", "pattern"} & field.keys()):
+                    field["pattern"] = NO_NUL_CHARACTER
+    return result
+
+
+def no_empty_query_parameters(result, generator, request, public):
+    """POSTPROCESSING_HOOKS: a list's query parameter given empty is a 400 (`filters.KnownParameters`):
+    a text parameter (`cursor`, `mrn`) says it takes one character at least. Numbers, booleans and
+    choices cannot be empty in the schema already."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and schema.get("type") == "string" and "enum" not in schema:
+                    schema.setdefault("minLength", 1)
     return result

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checklists.services import checklists_instantiate
+from coordination.api.filters import EMPTY_PARAMETER
 from coordination.reminders.models import Notification
 from patients.models import HomeCheckIn, Interruption, PumpEvent, ToxicityAssessment
 
@@ -150,6 +151,22 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(client, nurse, patient, p
     (message,) = response.json()["errors"][unknown]
     assert message.startswith("Unknown parameter. This list takes: ")
     assert list(response.json()["errors"]) == [unknown]
+
+
+@pytest.mark.parametrize(
+    ("path", "empty"),
+    [
+        ("/api/v1/bags/?event=&needs_decision=", ["event", "needs_decision"]),  # a variable left unfilled
+        ("/api/v1/checklists/?event=", ["event"]),
+        ("/api/v1/pump-events/?kind=&page_size=5", ["kind"]),
+        ("/api/v1/tasks/?patient={patient}&status=", ["status"]),
+        ("/api/v1/tasks/?patient={patient}&patient=", ["patient"]),  # one of two values empty
+    ],
+)
+def test_a_known_parameter_given_empty_is_a_400_naming_it_not_every_row(client, nurse, patient, path, empty):
+    response = client.get(path.format(patient=patient.pk), **bearer(token_for(nurse)))
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"] == {name: [EMPTY_PARAMETER] for name in empty}
 
 
 @pytest.mark.parametrize(

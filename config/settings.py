@@ -4,6 +4,7 @@ Defaults give the embedded set-up of `make run`: SQLite, a filesystem Celery bro
 var/, email written to var/mail/. Production sets DATABASE_URL, CELERY_BROKER_URL and friends.
 """
 
+import zoneinfo
 from pathlib import Path
 
 import environ
@@ -197,7 +198,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+TIME_ZONE = env.str("TIME_ZONE", default="UTC").strip() or "UTC"
+try:  # Django would say only "Incorrect timezone setting", and only once settings are first used.
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone such as Europe/Berlin, not {TIME_ZONE!r}"
+    ) from None
 USE_I18N = True
 USE_TZ = True
 

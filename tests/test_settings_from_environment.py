@@ -167,3 +167,11 @@ def test_env_example_names_every_variable_that_the_settings_read():
     assert {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "TIME_ZONE"} <= read  # the pattern still finds them
     listed = (ROOT / ".env.example").read_text(encoding="utf-8")
     assert sorted(name for name in read if not re.search(rf"\b{name}\b", listed)) == []
+
+
+def test_a_time_zone_that_is_not_one_names_its_variable():
+    result = settings_loaded_with(TIME_ZONE="Europe/Berln")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: TIME_ZONE must be an IANA time zone such as Europe/Berlin, not 'Europe/Berln'" in (
+        result.stderr
+    ), result.stderr[-500:]

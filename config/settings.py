@@ -4,6 +4,7 @@ Defaults give the embedded set-up of `make run`: SQLite, a filesystem Celery bro
 var/, email written to var/mail/. Production sets DATABASE_URL, CELERY_BROKER_URL and friends.
 """
 
+import zoneinfo
 from pathlib import Path
 
 import environ
@@ -37,6 +38,32 @@ def env_count(name: str, default: int, minimum: int = 1) -> int:
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, not {value}")
     return value
+
+
+def env_url(name: str, default: str) -> str:
+    """A URL from the environment. Set but empty (`NAME=` in a .env copied from .env.example,
+    compose's `${NAME:-}`) counts as not set: the default, not an empty URL that Celery would
+    take for its own default broker (amqp://guest@localhost) or django-environ for no database."""
+    return env.str(name, default="").strip() or default
+
+
+def database_url(name: str, default: str = "") -> dict:
+    """A database URL from the environment as Django's DATABASES entry, refusing one that names no
+    database backend (`nonsense`, `postgress://…`) with a sentence naming the variable, never a
+    KeyError on ENGINE. The message shows the scheme only: the URL holds the password."""
+    raw = env_url(name, default)
+    known = set(environ.Env.DB_SCHEMES.values())
+    try:
+        config = environ.Env.db_url_config(raw)
+    except Exception:  # django-environ's errors differ by the way the URL is wrong
+        config = {}
+    if config.get("ENGINE") not in known:
+        scheme = raw.split("://", 1)[0] if "://" in raw else "none"
+        raise ImproperlyConfigured(
+            f"{name} must be a database URL such as postgres://user:password@host:5432/name or "
+            f"sqlite:////absolute/path (its scheme: {scheme!r})"
+        )
+    return config
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -128,7 +155,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES = {"default": database_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env_count("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # No JIT compilation: on a hospital's 1,000,000 tasks the planner's cost estimates of the
@@ -139,14 +166,14 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 # read and write the data but only insert into the audit log and owns nothing; DATABASE_OWNER_URL
 # is the owner's, which `manage.py migrate` (and `flush`) connect as. The owner grants the
 # application's role its rights after every migration (accounts.database_roles).
-DATABASE_OWNER = env.db("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else None
+DATABASE_OWNER = database_url("DATABASE_OWNER_URL") if env_url("DATABASE_OWNER_URL", "") else None
 DATABASE_APP_ROLE = DATABASES["default"].get("USER", "") if DATABASE_OWNER else ""
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache: Redis in production (CACHE_URL=redis://…), this process's memory for `make run`.
 # It holds sessions and rendered My work lists (coordination.worklist.page_cache), nothing that cannot
 # be lost: a flushed cache costs a query or a render, never a sign-out or a stale page.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {"default": environ.Env.cache_url_config(env_url("CACHE_URL", "locmemcache://"))}
 CACHES["default"].setdefault("KEY_PREFIX", "care")
 if CACHES["default"]["BACKEND"].startswith("django_redis."):
     # Redis down must not take the wards' pages down with it: a failed read is a miss (the
@@ -171,7 +198,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+TIME_ZONE = env.str("TIME_ZONE", default="UTC").strip() or "UTC"
+try:  # Django would say only "Incorrect timezone setting", and only once settings are first used.
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone such as Europe/Berlin, not {TIME_ZONE!r}"
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -193,12 +226,12 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Email: django-environ's EMAIL_URL (smtp://…, consolemail://, filemail:///folder).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+vars().update(environ.Env.email_url_config(env_url("EMAIL_URL", "consolemail://")))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="care-tracker@localhost")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: Redis in production and tests; a filesystem broker under var/ for `make run`.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://"))
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", env_url("REDIS_URL", "filesystem://"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     # kombu's filesystem transport lists these folders and fails when they are missing: made here,

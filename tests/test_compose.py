@@ -70,3 +70,9 @@ def test_the_audit_checkpoints_live_outside_the_database_on_the_sealers_volume()
     assert env["AUDIT_SEAL_KEY"].startswith("${AUDIT_SEAL_KEY:?")
     assert "auditcheckpoints:/app/var/audit-checkpoints" in services["worker"]["volumes"]
     assert "auditcheckpoints" not in str(services["db"])
+
+
+def test_the_app_is_given_demo_password_so_that_seed_demo_runs_in_the_stack():
+    # README, "Production-shaped stack": `DEMO_PASSWORD=… docker compose run --rm web … seed_demo --force`.
+    env = load()["services"]["web"]["environment"]
+    assert env["DEMO_PASSWORD"].startswith("${DEMO_PASSWORD")

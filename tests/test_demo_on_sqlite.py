@@ -38,6 +38,9 @@ pages = {
     "coordinator": ["/board/", "/board/not-ready/", "/board/overdue/", "/reports/", "/handoffs/review/", "/roster/"],
     "admin": ["/reports/", "/templates/", "/audit/", "/reminders/"],
 }
+# /healthz on the embedded defaults: SQLite and the filesystem broker under var/broker answer.
+health = Client(HTTP_HOST="127.0.0.1").get("/healthz")
+assert (health.status_code, health.json()) == (200, {"database": "ok", "broker": "ok"}), health.content
 for name, paths in pages.items():
     client = Client(HTTP_HOST="127.0.0.1")
     user = User.objects.get(username=name)

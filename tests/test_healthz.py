@@ -26,3 +26,30 @@ def test_healthz_names_the_database_when_it_is_down(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "unavailable", "broker": "ok"}
+
+
+def filesystem_broker(settings, folder):
+    """`make run`'s broker: kombu's filesystem transport, in `folder`."""
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "processed_folder": str(folder / "processed"),
+    }
+
+
+def test_healthz_is_200_on_make_runs_filesystem_broker(client, settings, tmp_path):
+    (tmp_path / "processed").mkdir()
+    filesystem_broker(settings, tmp_path)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_healthz_names_a_filesystem_broker_whose_folder_is_gone(client, settings, tmp_path):
+    # kombu "connects" to its filesystem transport without looking at the folders: a removed
+    # var/broker was found only when the next message could not be written.
+    filesystem_broker(settings, tmp_path / "removed")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "unavailable"}

@@ -66,16 +66,33 @@ def demo(django_db_setup, django_db_blocker):
         yield build(django_db_blocker, lambda: (seed(), counts())[1], DEBUG=False, DEMO_PASSWORD=DEMO_PASSWORD)
 
 
-def test_seeding_again_adds_nothing(demo, db, settings):
-    settings.DEMO_PASSWORD = DEMO_PASSWORD
+# The demo users that ../shared/DESIGN.md promises (its contract for `seed_demo`).
+DESIGN_USERS = [
+    "pharmacist",
+    "nurse",
+    "nurse2",
+    "oncologist",
+    "casemanager",
+    "coordinator",
+    "homenurse",
+    "outsider",
+    "admin",
+]
+
+
+def test_seeding_again_adds_nothing_and_gives_every_demo_user_the_password_now_set(demo, db, settings):
+    settings.DEMO_PASSWORD = "a-third-Demo-pass-7"
     seed()
     assert counts() == demo
+    for user in User.objects.filter(username__in=DESIGN_USERS):
+        assert user.check_password("a-third-Demo-pass-7"), user.username
 
 
-def test_the_demo_users_sign_in_with_the_demo_password(demo, db, client):
-    users = set(User.objects.values_list("username", flat=True))
-    assert {"pharmacist", "nurse", "nurse2", "oncologist", "casemanager", "coordinator"} <= users
-    assert {"homenurse", "outsider", "admin"} <= users
+def test_every_demo_user_signs_in_with_the_demo_password(demo, db, client):
+    users = User.objects.filter(username__in=DESIGN_USERS, is_active=True)
+    assert sorted(user.username for user in users) == sorted(DESIGN_USERS)
+    for user in users:
+        assert user.check_password(DEMO_PASSWORD), user.username
     assert client.login(username="nurse", password=DEMO_PASSWORD)
 
 

@@ -171,7 +171,7 @@ def test_the_event_page_loads_the_reminders_panel_and_a_nurse_snoozes_from_it(cl
     )
     body = response.content.decode()
     assert response.status_code == 200 and "reminders snoozed until Wed 14 Jan, 07:00" in body
-    assert "Snoozed until Wed 14 Jan 07:00" in body and "Patient at X-ray" in body
+    assert "Snoozed until Wed 14 Jan, 07:00" in body and "Patient at X-ray" in body
     snooze = TaskSnooze.objects.get(task=pump)
     assert snooze.until == timezone.now() + dt.timedelta(hours=1) and snooze.created_by == cast["nurse"]
 

@@ -415,7 +415,7 @@ def test_the_alert_list_says_on_which_day_an_alert_was_acknowledged(client, pati
     alert_acknowledge(alert=alert, actor=first, now=NIGHT + dt.timedelta(days=1, minutes=3))
     client.force_login(first)
     page = client.get("/alerts/").text
-    assert "Acknowledged by" in page and "Mon 9 Mar 02:53" in page
+    assert "Acknowledged by" in page and "Mon 9 Mar, 02:53" in page
 
 
 # --- ICANS grade 3 that the label stops for good (CLINICAL.md, "Interruptions and toxicity") -----

@@ -2,9 +2,12 @@
 templates' `date` filter writes them ("4 Dec 2026", "Fri 4 Dec 2026, 09:19"), never "04 Dec"."""
 
 import datetime as dt
+import pathlib
+import re
 import zoneinfo
 
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 from django.utils import timezone
 
@@ -78,3 +81,17 @@ def test_python_and_the_templates_write_a_moment_alike(write, template_format):
     with timezone.override(BERLIN):
         shown = Template(f'{{{{ at|date:"{template_format}" }}}}').render(Context({"at": AT}))
     assert write(AT, BERLIN) == shown
+
+
+def test_no_template_writes_a_day_for_people_with_a_leading_zero():
+    """The templates write days as accounts.moments does ("j", not "d"); a machine format
+    (an ISO-like "Y-m-d" audit column) keeps its zeros. The reminders panel's snooze badge wrote
+    "D d M H:i" ("Snoozed until Fri 04 Dec 07:00")."""
+    root = pathlib.Path(settings.BASE_DIR) / "templates"
+    zero_padded = [
+        f"{path.relative_to(root)}: {found}"
+        for path in root.rglob("*.html")
+        for found in re.findall(r'\|date:"([^"]*)"', path.read_text())
+        if "d" in found and "Y-m-d" not in found
+    ]
+    assert zero_padded == []

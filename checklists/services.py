@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from accounts import moments
 from accounts.audit import audited
 from accounts.models import AuditEvent
 from patients.models import CareEvent, Patient
@@ -839,15 +840,14 @@ def on_restart_moved(*, interruption, moved_from: dt.datetime, actor) -> None:
     if checklist is None:
         return  # no checklist to carry the line; the audit log keeps the change
     zone = interruption.patient.unit.zone
-    was, now = timezone.localtime(moved_from, zone), timezone.localtime(interruption.restarted_at, zone)
-    stopped = timezone.localtime(interruption.stopped_at, zone)
+    stopped, was = moments.moment_short(interruption.stopped_at, zone), moments.moment_short(moved_from, zone)
+    now = moments.moment_short(interruption.restarted_at, zone)
     TaskActivity.objects.create(
         checklist=checklist,
         patient_id=interruption.patient_id,
         actor=actor,
         action=TaskActivity.Action.MOVE,
-        detail=f"Restart after the stop of {stopped:%a %d %b %H:%M} moved from {was:%a %d %b %H:%M} "
-        f"to {now:%a %d %b %H:%M}",
+        detail=f"Restart after the stop of {stopped} moved from {was} to {now}",
     )
 
 
@@ -923,7 +923,7 @@ def overrides_lift(*, events: Sequence[CareEvent]) -> int:
             checklist=checklist,
             patient_id=checklist.event.patient_id,
             action=TaskActivity.Action.OVERRIDE_LIFTED,
-            detail=f"The event moved to {checklist.event.local_planned_at:%a %d %b %Y %H:%M}: "
+            detail=f"The event moved to {moments.moment(checklist.event.planned_at, checklist.event.zone)}: "
             "what blocks it needs a new decision.",
             at=now,
         )
@@ -1334,8 +1334,8 @@ def task_close_left_open(
         task.completed_by, task.completed_at = actor, done_at
         task.assignee = task.assignee or actor
         task.save(update_fields=["status", "completed_by", "completed_at", "assignee"])
-        at = timezone.localtime(done_at, task.patient.unit.zone)
-        _log(task, actor, TaskActivity.Action.DONE_LATE, f"Done at {at:%a %d %b %Y %H:%M}: {reason}", now)
+        at = moments.moment(done_at, task.patient.unit.zone)
+        _log(task, actor, TaskActivity.Action.DONE_LATE, f"Done at {at}: {reason}", now)
     else:
         task.status = Task.Status.NOT_DONE
         task.not_applicable_reason = reason

@@ -5,8 +5,8 @@ from collections.abc import Callable
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
-from django.utils import timezone
 
+from accounts import moments
 from accounts.fields import ClinicalDateField, LocalDateTimeField
 from accounts.models import Role, Unit, User
 
@@ -309,7 +309,7 @@ class BagReuseForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["event"].queryset = targets
         self.fields["event"].label_from_instance = lambda event: (
-            f"{event.label}, cycle {event.cycle.number}: {timezone.localtime(event.planned_at, zone):%a %d %b %Y %H:%M}"
+            f"{event.label}, cycle {event.cycle.number}: {moments.moment(event.planned_at, zone)}"
         )
         self.helper = _helper("Use the bag for this event")
 
@@ -414,7 +414,7 @@ class AssessmentForm(forms.ModelForm):
             if name not in self.fields and self.data.get(self.add_prefix(name)) not in (None, "")
         ]
         if other_screen and "assessed_at" not in self.errors:
-            on = f"On {self.day:%d %b %Y} the patient was {self.age}"
+            on = f"On {moments.day(self.day)} the patient was {self.age}"
             self.add_error(
                 "assessed_at",
                 f"{on}: children under {ICE_FROM_AGE_YEARS} are screened with the CAPD, not the ICE score. "

@@ -10,6 +10,7 @@ from functools import cached_property
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import moments
 from accounts.models import Role
 from accounts.permissions import CLINICIANS, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
@@ -132,8 +133,8 @@ def restart_fixed_because(interruption: Interruption, *, now: dt.datetime | None
     if event is not None and event.status == event.Status.IN_PROGRESS:
         return "The restart is under way: its time is the time it happened, and it cannot be moved."
     if interruption.restarted_at <= now or (event is not None and event.status == event.Status.DONE):
-        restart = timezone.localtime(interruption.restarted_at, zone or interruption.patient.unit.zone)
-        return f"The infusion restarted on {restart:%d %b %H:%M}: a restart that has happened cannot be moved."
+        restart = moments.moment_short(interruption.restarted_at, zone or interruption.patient.unit.zone)
+        return f"The infusion restarted on {restart}: a restart that has happened cannot be moved."
     return None
 
 
@@ -197,8 +198,8 @@ def _offer_stop(user, patient: Patient, *, standing: Standing, held: Interruptio
     if not decision or held is None:
         return decision
     if held.restart_is_planned:
-        restart = timezone.localtime(held.restarted_at, patient.unit.zone)
-        return refuse(f"The infusion is stopped until its restart, planned for {restart:%a %-d %b, %H:%M}.")
+        restart = moments.moment_short(held.restarted_at, patient.unit.zone)
+        return refuse(f"The infusion is stopped until its restart, planned for {restart}.")
     return refuse("The infusion is already stopped: its restart is recorded next, not a second stop.")
 
 

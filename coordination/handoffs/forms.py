@@ -10,8 +10,8 @@ import uuid
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
+from accounts import moments
 from accounts.fields import LocalDateTimeField
 from accounts.models import User
 from patients.models import CareEvent
@@ -107,7 +107,7 @@ class HandoffForm(forms.Form):
             self.fields["event"].queryset = events
             self.fields["event"].label_from_instance = lambda event: (
                 f"{event.get_kind_display()}, cycle {event.cycle.number}: "
-                f"{timezone.localtime(event.planned_at, patient.unit.zone):%a %d %b %Y %H:%M}"
+                f"{moments.moment(event.planned_at, patient.unit.zone)}"
             )
         self.helper = fields_helper()
 

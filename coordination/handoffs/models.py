@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts import moments
 from accounts.models import Role, Unit, register_audit_actions
 from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
 from patients.models import AccessGrant, CareEvent, Cycle, Patient, TreatmentCourse
@@ -233,7 +234,7 @@ class Handoff(models.Model):
         receiving side may be on another); "" for none."""
         if at is None:
             return ""
-        return timezone.localtime(at, self.from_unit.zone).strftime("%a %d %b %H:%M %Z")
+        return moments.moment_zoned(at, self.from_unit.zone)
 
     @property
     def is_waiting(self) -> bool:

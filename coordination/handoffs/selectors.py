@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from accounts import moments
 from accounts.audit import get_or_404_audited
 from accounts.db import NOW, compiled
 from accounts.models import Unit, User
@@ -264,7 +265,7 @@ def handoff_checklists(handoff: Handoff) -> list[Checklist]:
 
 
 def _local(at: dt.datetime, zone) -> str:
-    return timezone.localtime(at, zone).strftime("%a %d %b %Y, %H:%M")
+    return moments.moment(at, zone)
 
 
 def _pump_programming(done: QuerySet[Task], zone) -> str:
@@ -315,9 +316,9 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
         .first()
     )
     if today < 1:
-        where = f"starts {cycle.start_date:%d %b}"
+        where = f"starts {moments.day_short(cycle.start_date)}"
     elif today > cycle.infusion_days:
-        where = f"infusion ended {cycle.infusion_end_date:%d %b}"
+        where = f"infusion ended {moments.day_short(cycle.infusion_end_date)}"
     else:
         where = f"day {today} today"
     return [
@@ -332,7 +333,7 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
         ["Bag duration", f"{course.bag_hours} hours outside hospital"],
         ["Next bag change", _local(next_bag.planned_at, zone) if next_bag else "none planned in this course"],
         ["Pump programming", _pump_programming(done, zone)],
-        ["Weight", f"{patient.weight_kg} kg, measured {patient.weight_measured_on:%d %b %Y}"],
+        ["Weight", f"{patient.weight_kg} kg, measured {moments.day(patient.weight_measured_on)}"],
         [
             "Last premedication",
             f"{premedication.value}, before the {premedication.event.get_kind_display().lower()}"

@@ -18,6 +18,7 @@ from django.db.models import Max, Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from accounts import moments
 from accounts.audit import audited
 from accounts.models import AuditEvent, Unit, User
 from accounts.policy import Decision
@@ -238,7 +239,7 @@ def _out_of_order(actions: Sequence[ActionSpec], event: CareEvent) -> dict[str, 
 
 
 def _local(at: dt.datetime, zone) -> str:
-    return timezone.localtime(at, zone).strftime("%a %d %b %H:%M %Z")
+    return moments.moment_zoned(at, zone)
 
 
 def _apply_content(handoff: Handoff, content: HandoffContent) -> None:

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils import timezone
 
+from accounts import moments
 from accounts.models import Role
 from checklists.gate import event_readiness
 from checklists.models import Task
@@ -65,10 +65,10 @@ def patient_label(patient) -> str:
 
 
 def local_time(at: dt.datetime, zone, now: dt.datetime) -> str:
-    """Tue 24 Nov 14:00 CET, in `zone`, on a 24-hour clock: always with the day, because a message
+    """Tue 24 Nov, 14:00 CET, in `zone`, on a 24-hour clock: always with the day, because a message
     is read later than it is sent (an email opened the next morning), and with the zone, because
     its reader may be on another clock."""
-    return timezone.localtime(at, zone).strftime("%a %d %b %H:%M %Z")
+    return moments.moment_zoned(at, zone)
 
 
 def role_label(role: str) -> str:

@@ -5,6 +5,8 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from accounts import moments
+
 from .period import MAX_DAYS, Period
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -49,7 +51,7 @@ class ReportFilter(forms.Form):
             if end is None:
                 self.add_error("end", "Give the last day of the period.")
             if start and start < EARLIEST:
-                self.add_error("start", f"Choose a day from {EARLIEST:%d %b %Y}.")
+                self.add_error("start", f"Choose a day from {moments.day(EARLIEST)}.")
             elif start and end:
                 if end < start:
                     self.add_error("end", "The last day comes before the first.")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from accounts import moments
+
 MAX_DAYS = 366  # a from–to period is at most a year (the overdue trend counts each day)
 
 
@@ -52,4 +54,4 @@ class Period:
         return ends
 
     def __str__(self) -> str:
-        return f"{self.first:%d %b %Y} to {self.last:%d %b %Y}"
+        return f"{moments.day(self.first)} to {moments.day(self.last)}"

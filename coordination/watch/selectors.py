@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import moments
 from accounts.models import Role, Unit, User
 from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment, Transfer
 from patients.policy import Standing, can_record_assessment
@@ -51,9 +52,9 @@ class Gap:
     ends_at: dt.datetime | None  # None: nobody until the end of the look-ahead
 
     def describe(self, zone) -> str:
-        start = timezone.localtime(self.starts_at, zone)
-        end = f"{timezone.localtime(self.ends_at, zone):%a %d %b %H:%M}" if self.ends_at else "further notice"
-        return f"No first-call {Role(self.role).label.lower()} from {start:%a %d %b %H:%M} to {end}"
+        start = moments.moment_short(self.starts_at, zone)
+        end = moments.moment_short(self.ends_at, zone) if self.ends_at else "further notice"
+        return f"No first-call {Role(self.role).label.lower()} from {start} to {end}"
 
 
 def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTER_LOOKAHEAD, shifts=None) -> list[Gap]:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts import moments
 from accounts.models import Role, Unit, User
 from checklists import policy as checklist_policy
 from checklists.models import Task, TemplateItem
@@ -48,7 +49,7 @@ class ShiftInput:
 
 
 def _local(moment: dt.datetime, unit: Unit) -> str:
-    return f"{timezone.localtime(moment, unit.zone):%a %d %b %H:%M}"
+    return moments.moment_short(moment, unit.zone)
 
 
 def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) -> dict[str, str]:

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
-from django.utils.formats import date_format
 
+from accounts import moments
 from accounts.audit import audited
 
 from .. import policy
@@ -73,7 +73,7 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
     if weighing is None:
         # The record's weight was typed with the record (registration): it is not a weighing of today.
         patient = event.patient
-        entered_on = date_format(patient.weight_measured_on, "j M Y")
+        entered_on = moments.day(patient.weight_measured_on)
         return (
             f"The record's weight ({patient.weight_kg} kg, {entered_on}) was entered "
             "with the record, not weighed here: weigh the patient today before the bag is prepared."
@@ -83,7 +83,7 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
     today = timezone.localtime(now or timezone.now(), zone).date()
     if measured_on < today:
         return (
-            f"The newest weighing ({weighing.weight_kg} kg) is from {date_format(measured_on, 'j M Y')}, not today: "
+            f"The newest weighing ({weighing.weight_kg} kg) is from {moments.day(measured_on)}, not today: "
             "weigh the patient before the bag is prepared (the dose band and the bag's weight limit are read "
             "from today's weighing)."
         )
@@ -122,9 +122,9 @@ def _check_event_takes_bag(event: CareEvent) -> None:
         course_id=event.cycle.course_id, restarted_at__isnull=True, permanent=False, stopped_at__lte=event.planned_at
     ).first()
     if stop is not None:
-        stopped = timezone.localtime(stop.stopped_at, event.patient.unit.zone)
+        stopped = moments.moment(stop.stopped_at, event.patient.unit.zone)
         raise ValidationError(
-            f"The infusion is stopped since {stopped:%d %b %Y %H:%M}: the restart moves this "
+            f"The infusion is stopped since {stopped}: the restart moves this "
             f"{event.get_kind_display().lower()}. Record its bag once the restart is recorded."
         )
 
@@ -153,10 +153,10 @@ def _check_for_event(
         if expires_at <= now:
             errors["expires_at"] = "This bag has already expired."
         elif following is not None and expires_at < following.planned_at:
-            when = timezone.localtime(following.planned_at, event.patient.unit.zone)
+            when = moments.moment(following.planned_at, event.patient.unit.zone)
             errors["expires_at"] = (
                 f"This bag expires before it comes down at the {following.get_kind_display().lower()} "
-                f"on {when:%d %b %Y %H:%M}: prepare one that lasts."
+                f"on {when}: prepare one that lasts."
             )
     weighing = latest_weighing(event.patient)
     if not_today := weighing_warning(weighing, event, now):
@@ -289,9 +289,9 @@ def bag_expiry_warning(bag: InfusionBag | None, event: CareEvent) -> str:
         return ""
     zone = event.patient.unit.zone
     return (
-        f"This bag expires before it comes down: it expires {timezone.localtime(bag.expires_at, zone):%d %b %Y %H:%M}, "
+        f"This bag expires before it comes down: it expires {moments.moment(bag.expires_at, zone)}, "
         f"and the plan, moved since it was recorded, takes it down at the {following.get_kind_display().lower()} "
-        f"on {timezone.localtime(following.planned_at, zone):%d %b %Y %H:%M}: ask the pharmacy for a new bag."
+        f"on {moments.moment(following.planned_at, zone)}: ask the pharmacy for a new bag."
     )
 
 
@@ -345,7 +345,7 @@ def bag_decision_urgency(bag: InfusionBag, replacing: CareEvent | None, now: dt.
     replacing event (read with `has_bag`) starts within the hour without a bag."""
     zone = bag.patient.unit.zone
     if bag.expires_at <= now:
-        return f"Expired {timezone.localtime(bag.expires_at, zone):%d %b %H:%M} with no decision: return or discard it."
+        return f"Expired {moments.moment_short(bag.expires_at, zone)} with no decision: return or discard it."
     if replacing is not None and replacing.planned_at - now <= URGENT_BEFORE and not replacing.has_bag:
         return (
             f"The {replacing.get_kind_display().lower()} at {timezone.localtime(replacing.planned_at, zone):%H:%M} "
@@ -436,7 +436,7 @@ def infusion_bag_reuse(*, bag: InfusionBag, event: CareEvent | None, actor, now:
     if bag.expires_at <= now:
         raise ValidationError(
             {
-                "event": f"This bag expired {timezone.localtime(bag.expires_at, zone):%d %b %Y %H:%M}: "
+                "event": f"This bag expired {moments.moment(bag.expires_at, zone)}: "
                 "it is not used again; return or discard it."
             }
         )
@@ -453,10 +453,7 @@ def infusion_bag_reuse(*, bag: InfusionBag, event: CareEvent | None, actor, now:
         raise ValidationError({"event": refusal.messages}) from None
     if event.planned_at >= bag.expires_at:
         raise ValidationError(
-            {
-                "event": f"This bag expires {timezone.localtime(bag.expires_at, zone):%d %b %Y %H:%M}, "
-                "before this event starts."
-            }
+            {"event": f"This bag expires {moments.moment(bag.expires_at, zone)}, before this event starts."}
         )
     if InfusionBag.objects.filter(event=event).exists():
         raise ValidationError(

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts import moments
+
 from .. import policy
 from ..bulk import rows_update
 from ..hooks import notify_course_stopped, notify_events_changed, notify_restart_moved
@@ -38,9 +40,7 @@ def neurotoxicity_stops_for_good(*, course: TreatmentCourse, moment: dt.datetime
     if dose := low_dose_at(course=course, moment=moment):
         return f" at {dose}"
     if began := neurotoxicity_resolved_before(course=course, moment=moment):
-        return (
-            f" that recurs (an earlier one, from {timezone.localtime(began, course.patient.unit.zone):%d %b}, resolved)"
-        )
+        return f" that recurs (an earlier one, from {moments.day_short(began, course.patient.unit.zone)}, resolved)"
     return None
 
 
@@ -240,14 +240,14 @@ def interruption_restart_move(
                 "restarted_at": f"This restart begins cycle {interruption.cycle.number + 1}: the break of more than "
                 f"{longest.days} days ended cycle {interruption.cycle.number} at the stop, and a restart within "
                 f"{longest.days} days would have continued it. Give a time more than {longest.days} days after "
-                f"the stop ({timezone.localtime(interruption.stopped_at + longest, zone):%d %b %H:%M})."
+                f"the stop ({moments.moment_short(interruption.stopped_at + longest, zone)})."
             }
         )
     if interruption.resolved_at and restarted_at < interruption.resolved_at:
         raise ValidationError(
             {
                 "restarted_at": "The restart comes once the reaction has resolved: it was grade 1 or less from "
-                f"{timezone.localtime(interruption.resolved_at, zone):%d %b %H:%M}."
+                f"{moments.moment_short(interruption.resolved_at, zone)}."
             }
         )
     kept = _Kept(
@@ -413,8 +413,8 @@ def _cancel(event: CareEvent, *, note: str) -> None:
 
 
 def _no_longer(interruption: Interruption, why: str) -> str:
-    restart = timezone.localtime(interruption.restarted_at, interruption.course.patient.unit.zone)
-    return f"Cancelled: the restart moved to {restart:%d %b %H:%M}; {why}."
+    restart = moments.moment_short(interruption.restarted_at, interruption.course.patient.unit.zone)
+    return f"Cancelled: the restart moved to {restart}; {why}."
 
 
 def _plan_re_escalation(
@@ -541,11 +541,11 @@ def _check_grade_3_restart(interruption: Interruption, *, course: TreatmentCours
         )
     hold = dt.timedelta(days=version.restart_after_resolved_days)
     if restarted_at < interruption.resolved_at + hold:
-        earliest = timezone.localtime(interruption.resolved_at + hold, course.patient.unit.zone)
+        earliest = moments.moment_short(interruption.resolved_at + hold, course.patient.unit.zone)
         raise ValidationError(
             {
                 "restarted_at": f"After the {name}, the label restarts after {version.restart_after_resolved_days} "
-                f"days at grade 1 or less: on {earliest:%d %b %H:%M} at the earliest."
+                f"days at grade 1 or less: on {earliest} at the earliest."
             }
         )
 

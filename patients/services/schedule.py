@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import Prefetch, ProtectedError
 from django.utils import timezone
 
+from accounts import moments
+
 from ..bulk import rows_update
 from ..hooks import notify_events_changed
 from ..models import (
@@ -610,7 +612,7 @@ def cycle_set_next_start(
         raise ValidationError(
             {
                 "next_start_date": "The next cycle cannot start before this one's pump comes off "
-                f"({cycle.infusion_end_date:%d %b %Y})."
+                f"({moments.day(cycle.infusion_end_date)})."
             }
         )
     following = course.cycles.filter(number=cycle.number + 1).first()
@@ -693,11 +695,11 @@ def _check_step_up_while_infusing(cycle: Cycle, planned_at: dt.datetime) -> None
     """A dose step-up (its premedication, its bag) needs the pump of its cycle still running."""
     ends_at = cycle.ended_early_at or cycle.infusion_ends_at
     if ends_at and planned_at >= ends_at:
-        off = timezone.localtime(ends_at, cycle.course.patient.unit.zone)
+        off = moments.moment_short(ends_at, cycle.course.patient.unit.zone)
         raise ValidationError(
             {
                 "planned_at": f"A dose step-up happens while the infusion runs: cycle {cycle.number}'s pump comes off "
-                f"on {off:%d %b %H:%M}."
+                f"on {off}."
             }
         )
 

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import moments
+
 from ..hooks import notify_events_changed
 from ..models import CareEvent, Patient, Weighing
 
@@ -54,14 +56,10 @@ def weight_change_question(patient: Patient, weight: Decimal, measured_at: dt.da
     if abs(change) <= settings.WEIGHT_CHANGE_ASK_PERCENT:
         return ""
     measured_on = timezone.localtime(measured_at, zone).date()
-    when = "now" if measured_on == timezone.localdate(timezone=zone) else f"on {_day(measured_on)}"
-    since = f" on {_day(known_on)}" if known_on else ""
+    when = "now" if measured_on == timezone.localdate(timezone=zone) else f"on {moments.day_short(measured_on)}"
+    since = f" on {moments.day_short(known_on)}" if known_on else ""
     direction = "drop" if change < 0 else "rise"
     return f"{known} kg{since}; {weight} kg {when} is a {abs(change):.0f} % {direction}: confirm or correct."
-
-
-def _day(day: dt.date) -> str:
-    return f"{day.day} {day:%b}"
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
+from accounts import moments
 from accounts.audit import logs_read
 from accounts.models import Unit
 
@@ -89,7 +90,7 @@ def cycle_next_start(request, pk):
 
     def act(data):
         services.cycle_set_next_start(cycle=cycle, actor=request.user, **data)
-        messages.success(request, f"Cycle {cycle.number + 1} starts on {data['next_start_date']:%d %b %Y}.")
+        messages.success(request, f"Cycle {cycle.number + 1} starts on {moments.day(data['next_start_date'])}.")
         return _back(patient)
 
     title = f"When does cycle {cycle.number + 1} start?"
@@ -140,7 +141,7 @@ def interruption_restart(request, pk):
             messages.success(request, "The restart is recorded; the plan moved by the length of the break.")
         return _back(patient)
 
-    title = f"Restart after the stop of {timezone.localtime(interruption.stopped_at, zone):%d %b %H:%M}"
+    title = f"Restart after the stop of {moments.moment_short(interruption.stopped_at, zone)}"
     return form_page(request, form, act, patient=patient, course=interruption.course, title=title)
 
 
@@ -167,13 +168,12 @@ def interruption_restart_move(request, pk):
 
     def act(data):
         services.interruption_restart_move(interruption=interruption, actor=request.user, **data)
-        moved_to = timezone.localtime(data["restarted_at"], zone)
-        messages.success(request, f"The restart is moved to {moved_to:%a %d %b %H:%M}; the plan follows it.")
+        moved_to = moments.moment_short(data["restarted_at"], zone)
+        messages.success(request, f"The restart is moved to {moved_to}; the plan follows it.")
         return _back(patient)
 
-    stopped = timezone.localtime(interruption.stopped_at, zone)
-    title = f"Move the restart after the stop of {stopped:%d %b %H:%M}" + (
-        f", planned for {planned:%d %b %H:%M}" if planned else ""
+    title = f"Move the restart after the stop of {moments.moment_short(interruption.stopped_at, zone)}" + (
+        f", planned for {moments.moment_short(planned, zone)}" if planned else ""
     )
     return form_page(request, form, act, patient=patient, course=interruption.course, title=title, intro=fixed)
 

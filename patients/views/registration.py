@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from accounts import moments
 from accounts.audit import logs_read, shows
 from accounts.db import constraint_of
 from accounts.models import Unit
@@ -146,10 +147,9 @@ def _save_edit(request, form) -> str:
     if (FACT_FIELDS - WEIGHT_FIELDS) & changed:
         patient_facts_changed(patient)
     newest = latest_weighing(patient)
-    day = timezone.localtime(newest.measured_at, patient.unit.zone)
     return (
-        f"{typed[0]} kg on {typed[1]:%d %b %Y} is kept as an earlier weighing: the newest, "
-        f"{newest.weight_kg} kg on {day:%d %b %Y}, stays the patient's weight."
+        f"{typed[0]} kg on {moments.day(typed[1])} is kept as an earlier weighing: the newest, "
+        f"{newest.weight_kg} kg on {moments.day(newest.measured_at, patient.unit.zone)}, stays the patient's weight."
     )
 
 

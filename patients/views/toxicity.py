@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from accounts import moments
 from accounts.audit import logs_read, shows
 
 from .. import policy, services
@@ -130,12 +131,12 @@ def assessment_confirm(request, pk):
         messages.success(request, f"Grades confirmed: CRS {data['crs_grade']}, ICANS {data['icans_grade']}.")
         return redirect("patients:assessments", pk=patient.pk)
 
-    assessed = timezone.localtime(assessment.assessed_at, patient.unit.zone)
+    assessed = moments.moment_short(assessment.assessed_at, patient.unit.zone)
     return form_page(
         request,
         form,
         act,
         patient=patient,
-        title=f"Confirm the grades of the assessment of {assessed:%d %b %H:%M}",
+        title=f"Confirm the grades of the assessment of {assessed}",
         intro=f"Computed: CRS {assessment.crs_rule}; ICANS {assessment.icans_rule}.",
     )

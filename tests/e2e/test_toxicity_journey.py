@@ -73,9 +73,8 @@ def last_night_at(hour: int, minute: int, zone) -> dt.datetime:
 
 
 def on_unit_clock(moment: dt.datetime, zone) -> str:
-    """A time as the pages write it ("D j M H:i"), on the unit's clock."""
-    local = timezone.localtime(moment, zone)
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    """A time as the pages write it ("D j M, H:i"), on the unit's clock."""
+    return f"{timezone.localtime(moment, zone):%a %-d %b, %H:%M}"
 
 
 def test_an_ice_of_6_at_night_at_home_alerts_first_call_who_takes_it_and_sees_the_trend(

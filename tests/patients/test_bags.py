@@ -345,6 +345,21 @@ def test_a_bag_that_a_moved_plan_leaves_expiring_before_it_comes_down_is_flagged
     page = client.get(reverse("event_detail", args=[start_event.pk])).content.decode()
     assert "expires before it comes down" in page
     assert "ask the pharmacy for a new bag" in page
+    # Written as the pages write a moment (accounts.moments), not "03 Mar 2026 10:00".
+    assert "it expires Tue 3 Mar 2026, 10:00, and the plan" in page
+    assert "at the bag change on Tue 3 Mar 2026, 12:00: ask the pharmacy" in page
+
+
+def test_the_expiry_refusal_writes_the_next_change_as_the_pages_do(patient, good, start_event):
+    """ "Tue 3 Mar 2026, 09:00" (accounts.moments), not "03 Mar 2026 09:00"."""
+    weigh(patient, "70")
+    following = next_change_after(start_event)
+    with pytest.raises(ValidationError) as refused:
+        infusion_bag_record(**{**good, "expires_at": following.planned_at - dt.timedelta(minutes=1)})
+    (message,) = refused.value.message_dict["expires_at"]
+    assert message == (
+        "This bag expires before it comes down at the bag change on Tue 3 Mar 2026, 09:00: prepare one that lasts."
+    )
 
 
 def test_the_weighing_warnings_date_is_written_as_the_pages_write_dates(patient):

@@ -716,7 +716,7 @@ def test_a_grade_3_neurological_or_other_restart_waits_3_days_at_grade_1_or_less
         lambda: restart(interruption, oncologist, resolved_at + 3 * DAY - HOUR, resolved_at=resolved_at),
         "restarted_at",
     )
-    assert "3 days at grade 1 or less" in message and "18 Mar 10:00" in message
+    assert "3 days at grade 1 or less" in message and "on Wed 18 Mar, 10:00 at the earliest" in message
     assert restart(interruption, oncologist, resolved_at + 3 * DAY, resolved_at=resolved_at).restarted_at
 
 
@@ -922,7 +922,7 @@ def test_the_history_says_who_moved_the_restart_from_when_to_when(course, nurse,
 
     (line,) = TaskActivity.objects.filter(patient=course.patient, action=TaskActivity.Action.MOVE)
     assert line.actor == oncologist
-    assert "moved from Fri 13 Mar 14:00 to Fri 13 Mar 18:00" in line.detail
+    assert "moved from Fri 13 Mar, 14:00 to Fri 13 Mar, 18:00" in line.detail
 
 
 def test_a_moved_restart_after_a_grade_3_moves_its_re_escalation(course, nurse, oncologist):
@@ -945,7 +945,7 @@ def test_a_moved_restart_waits_the_3_days_at_grade_1_or_less_again(course, nurse
     restart(interruption, oncologist, resolved_at + 3 * DAY, now=PLANNED_AT, resolved_at=resolved_at)
 
     message = refused(course, lambda: move(interruption, oncologist, resolved_at + 3 * DAY - HOUR), "restarted_at")
-    assert "3 days at grade 1 or less" in message and "16 Mar 11:00" in message
+    assert "3 days at grade 1 or less" in message and "on Mon 16 Mar, 11:00 at the earliest" in message
 
 
 def test_a_restart_moved_before_its_stop_is_refused_at_its_field(course, nurse, oncologist):
@@ -973,7 +973,7 @@ def test_a_restart_under_way_or_done_is_not_moved(course, nurse, oncologist, sta
         now = STOP + 5 * HOUR
     interruption.refresh_from_db()
     message = refused(course, lambda: move(interruption, oncologist, STOP + 8 * HOUR, now=now), "restarted_at")
-    assert ("under way" if state == "under-way" else "restarted on 13 Mar 14:00") in message
+    assert ("under way" if state == "under-way" else "restarted on Fri 13 Mar, 14:00") in message
 
 
 def test_only_whoever_may_record_the_restart_moves_it(course, nurse, oncologist):

@@ -409,8 +409,8 @@ def test_the_oncologist_moves_a_planned_restart_from_the_patient_page_or_its_eve
     (task,) = event.tasks.all()
     assert task.due_at == new_time + dt.timedelta(minutes=task.due_offset_minutes)
     page = client.get(reverse("patient_detail", args=[running.patient.pk])).content.decode()
-    was = timezone.localtime(now + dt.timedelta(hours=3), zone).strftime("%a %d %b %H:%M")
-    assert f"moved from {was} to {timezone.localtime(new_time, zone):%a %d %b %H:%M}" in page
+    was = timezone.localtime(now + dt.timedelta(hours=3), zone).strftime("%a %-d %b, %H:%M")
+    assert f"moved from {was} to {timezone.localtime(new_time, zone):%a %-d %b, %H:%M}" in page
 
 
 def test_a_restart_under_way_is_not_offered_nor_moved(client, running, nurse, oncologist):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts import moments
 from accounts.audit import logs_read, shows
 from accounts.paging import page_of
 from accounts.permissions import ability_required, require
@@ -168,7 +169,7 @@ def task_snooze_view(request, pk):
             raise ValidationError("Check the snooze: " + " ".join(e for errors in form.errors.values() for e in errors))
         data = form.cleaned_data
         snooze = task_snooze(task=task, actor=request.user, until=data["until_at"], reason=data["reason"])
-        return f"“{task.text}”: reminders snoozed until {timezone.localtime(snooze.until, zone):%a %d %b %H:%M}."
+        return f"“{task.text}”: reminders snoozed until {moments.moment_short(snooze.until, zone)}."
 
     def panel(outcome):
         forms = {task.pk: form} if form is not None and not outcome.notice else None

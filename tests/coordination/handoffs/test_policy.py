@@ -156,7 +156,7 @@ def test_a_refusal_says_who_may_or_who_moved_it_first(cast):
     now = timezone.now()
     svc.handoff_send(handoff=handoff, actor=people["nurse"], now=now)
     sent = Handoff.objects.get(pk=handoff.pk)
-    when = timezone.localtime(now, sent.from_unit.zone).strftime("%a %d %b %H:%M %Z")
+    when = timezone.localtime(now, sent.from_unit.zone).strftime("%a %-d %b, %H:%M %Z")
     assert (
         policy.can_send(people["nurse"], sent).reason == f"Already sent by you at {when}; it waits for acknowledgement."
     )

@@ -181,7 +181,7 @@ def test_the_pump_fact_reads_the_recorded_pump_rate_and_its_double_check_never_a
     assert dict(handoff_facts(handoff))["Pump programming"] == "not recorded"
 
     rate = program_pump(handoff.event, nurse=nurse, pharmacist=pharmacist)
-    at = timezone.localtime(rate.completed_at, handoff.patient.unit.zone).strftime("%a %d %b %Y, %H:%M")
+    at = timezone.localtime(rate.completed_at, handoff.patient.unit.zone).strftime("%a %-d %b %Y, %H:%M")
     assert dict(handoff_facts(handoff))["Pump programming"] == f"programmed {at} by {nurse}"
 
     check = rate.dependents.get()

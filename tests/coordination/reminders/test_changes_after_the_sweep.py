@@ -70,7 +70,7 @@ def test_a_moved_events_bell_notifications_of_its_old_time_leave_the_count(event
     assert "New</span> <a" not in client.get(reverse("notifications")).content.decode()
     run(EVENT_AT + dt.timedelta(days=1, hours=-2))
     (now_due,) = Notification.objects.filter(recipient=nurse, read_at__isnull=True, task=pump)
-    assert now_due.title == "Due Thu 15 Jan 09:00 EST: Pump programmed and locked"
+    assert now_due.title == "Due Thu 15 Jan, 09:00 EST: Pump programmed and locked"
 
 
 def test_an_event_moved_to_the_same_time_keeps_its_reminders_on_the_bell(event, cast, run):

@@ -19,9 +19,9 @@ AFTER = dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 CEST: an hour later
 
 def test_reminder_and_email_times_carry_the_day_and_the_zone_either_side_of_the_change():
     paris = ZoneInfo("Europe/Paris")
-    assert local_time(BEFORE, paris, now=BEFORE) == "Sun 29 Mar 01:30 CET"
-    assert local_time(AFTER, paris, now=BEFORE) == "Sun 29 Mar 03:30 CEST"
-    assert local_time(dt.datetime(2026, 3, 28, 23, 0, tzinfo=UTC), paris, now=AFTER) == "Sun 29 Mar 00:00 CET"
+    assert local_time(BEFORE, paris, now=BEFORE) == "Sun 29 Mar, 01:30 CET"
+    assert local_time(AFTER, paris, now=BEFORE) == "Sun 29 Mar, 03:30 CEST"
+    assert local_time(dt.datetime(2026, 3, 28, 23, 0, tzinfo=UTC), paris, now=AFTER) == "Sun 29 Mar, 00:00 CET"
 
 
 def test_the_bell_stamps_notifications_on_the_readers_unit_clock(client, nurse, ward):
@@ -41,4 +41,4 @@ def test_a_handoffs_messages_name_the_sending_units_zone(db, ward):
     ward.time_zone = "Europe/Paris"
     ward.save()
     handoff = Handoff(patient=PatientFactory(unit=ward), from_unit=ward, to_unit=ward)
-    assert handoff.local_time(AFTER) == "Sun 29 Mar 03:30 CEST"
+    assert handoff.local_time(AFTER) == "Sun 29 Mar, 03:30 CEST"

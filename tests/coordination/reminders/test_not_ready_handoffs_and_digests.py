@@ -269,7 +269,7 @@ def test_the_digest_gives_a_patients_next_due_time_not_the_time_of_what_is_alrea
     now = EVENT_AT - dt.timedelta(minutes=10)  # the temperature (due 08:45) overdue, the pump due at 09:00
     (line,) = digest_work(cast["nurse"], now).lines
     assert (line.overdue, line.due) == (1, 1)
-    assert line.first_due == "Wed 14 Jan 09:00 EST"
+    assert line.first_due == "Wed 14 Jan, 09:00 EST"
 
 
 def test_the_digest_asks_to_answer_again_a_failed_hard_stop_not_to_verify_it(event, cast):
@@ -290,7 +290,7 @@ def test_a_failed_hard_stops_bell_gives_the_events_day_and_zone(event, cast):
     """A message is read later than it is sent, maybe on another clock: the event's time says both."""
     task_complete(task=task(event, "Temperature"), actor=cast["nurse"], value="39", confirmed=True)
     (told,) = Notification.objects.filter(title__startswith="Hard stop failed")
-    assert "of Wed 14 Jan 09:00 EST is blocked" in told.body
+    assert "of Wed 14 Jan, 09:00 EST is blocked" in told.body
 
 
 def test_the_digest_keeps_its_wall_clock_hour_across_daylight_saving_and_skips_a_day_without_work(patient, nurse, run):

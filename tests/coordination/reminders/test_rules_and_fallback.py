@@ -36,7 +36,7 @@ def test_a_claimed_task_reminds_its_assignee_two_hours_before_it_is_due_once(eve
     assert reminder.state == Reminder.State.SENT and reminder.channels == ["in_app", "email"]
     assert reminder.fire_at == reminder.sent_at == EVENT_AT - dt.timedelta(hours=2)
     bell = Notification.objects.get(recipient=cast["nurse"], title__contains="Pump")
-    assert bell.title == "Due Wed 14 Jan 09:00 EST: Pump programmed and locked"
+    assert bell.title == "Due Wed 14 Jan, 09:00 EST: Pump programmed and locked"
     assert bell.link == f"/events/{event.pk}/#task-{pump.pk}"
     assert [m.to for m in mailoutbox if m.extra_headers["Message-ID"] == f"<reminder-{reminder.pk}@127.0.0.1>"] == [
         [cast["nurse"].email]
@@ -46,7 +46,7 @@ def test_a_claimed_task_reminds_its_assignee_two_hours_before_it_is_due_once(eve
     for minutes in (1, 2, 30):
         run(EVENT_AT - dt.timedelta(hours=2) + dt.timedelta(minutes=minutes))
     assert len(reminders(task=pump, kind=Kind.DUE_SOON)) == 1
-    assert Notification.objects.filter(recipient=cast["nurse"], title__startswith="Due Wed 14 Jan 09:00").count() == 1
+    assert Notification.objects.filter(recipient=cast["nurse"], title__startswith="Due Wed 14 Jan, 09:00").count() == 1
 
 
 def test_an_unclaimed_task_reminds_the_care_team_members_of_its_role(event, run):

@@ -35,7 +35,7 @@ def test_a_snoozed_task_is_reminded_when_the_snooze_ends_and_the_coordinator_hea
         recipient=cast["coord"], title__startswith="Escalation", title__contains="Pump"
     )
     # With its day and zone: a snooze may run into tomorrow, and the message is read later.
-    assert "snoozed until Wed 14 Jan 11:00 EST: Patient in theatre" in escalation.body
+    assert "snoozed until Wed 14 Jan, 11:00 EST: Patient in theatre" in escalation.body
 
     run(EVENT_AT + dt.timedelta(hours=2))
     assert recipients(Kind.OVERDUE, task=pump) == {"nurse"}
@@ -170,8 +170,8 @@ def test_the_event_page_loads_the_reminders_panel_and_a_nurse_snoozes_from_it(cl
         reverse("task_snooze", args=[pump.pk]), {"minutes": "60", "reason": "Patient at X-ray"}, HTTP_HX_REQUEST="true"
     )
     body = response.content.decode()
-    assert response.status_code == 200 and "reminders snoozed until Wed 14 Jan 07:00" in body
-    assert "Snoozed until Wed 14 Jan 07:00" in body and "Patient at X-ray" in body
+    assert response.status_code == 200 and "reminders snoozed until Wed 14 Jan, 07:00" in body
+    assert "Snoozed until Wed 14 Jan, 07:00" in body and "Patient at X-ray" in body
     snooze = TaskSnooze.objects.get(task=pump)
     assert snooze.until == timezone.now() + dt.timedelta(hours=1) and snooze.created_by == cast["nurse"]
 

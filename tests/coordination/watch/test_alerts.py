@@ -415,7 +415,7 @@ def test_the_alert_list_says_on_which_day_an_alert_was_acknowledged(client, pati
     alert_acknowledge(alert=alert, actor=first, now=NIGHT + dt.timedelta(days=1, minutes=3))
     client.force_login(first)
     page = client.get("/alerts/").text
-    assert "Acknowledged by" in page and "Mon 9 Mar 02:53" in page
+    assert "Acknowledged by" in page and "Mon 9 Mar, 02:53" in page
 
 
 # --- ICANS grade 3 that the label stops for good (CLINICAL.md, "Interruptions and toxicity") -----
@@ -486,7 +486,7 @@ def test_icans_grade_3_that_recurs_asks_for_a_stop_for_good(patient, nurse, rost
     assess_at(patient, nurse, NIGHT - dt.timedelta(days=2))  # ICANS 0: resolved
     alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
-    assert alert.reason.startswith("ICANS grade 3 that recurs (an earlier one, from 05 Mar, resolved)")
+    assert alert.reason.startswith("ICANS grade 3 that recurs (an earlier one, from 5 Mar, resolved)")
 
 
 def test_icans_grade_3_that_never_resolved_is_the_same_episode(patient, nurse, roster):

@@ -77,13 +77,13 @@ def test_a_second_call_backs_up_the_first(coordinator, ward, oncologists):
 @pytest.mark.parametrize(
     ("shifts", "field", "words"),
     [
-        ([(0, 7, 8, 8, 12), (1, 8, 10, 9, 8)], "1-starts_at", "'s shift, which ends Sun 08 Mar 12:00"),
+        ([(0, 7, 8, 8, 12), (1, 8, 10, 9, 8)], "1-starts_at", "'s shift, which ends Sun 8 Mar, 12:00"),
         (
             [(0, 7, 8, 8, 8), (1, 8, 9, 9, 8)],
             "1-starts_at",
-            "No one is on call from Sun 08 Mar 08:00 to Sun 08 Mar 09:00",
+            "No one is on call from Sun 8 Mar, 08:00 to Sun 8 Mar, 09:00",
         ),
-        ([(0, 7, 8, 8, 20)], "period_end", "No one is on call from Sun 08 Mar 20:00 to Mon 09 Mar 08:00"),
+        ([(0, 7, 8, 8, 20)], "period_end", "No one is on call from Sun 8 Mar, 20:00 to Mon 9 Mar, 08:00"),
         ([(0, 7, 8, 7, 8)], "0-ends_at", "ends after it starts"),
         ([(0, 6, 8, 9, 8)], "0-starts_at", "inside the period"),
     ],
@@ -153,7 +153,7 @@ def test_gaps_and_a_unit_without_coordinator_are_warned(ward, oncologists, time_
     assert [gap.role for gap in gaps] == [Role.ONCOLOGIST, Role.COORDINATOR]
     warnings = unit_watch_warnings(ward, now=now)
     assert warnings[0] == NO_COORDINATOR.format(ward=ward)
-    assert "No first-call oncologist from Sat 07 Mar 08:00 to further notice" in warnings[1]
+    assert "No first-call oncologist from Sat 7 Mar, 08:00 to further notice" in warnings[1]
 
 
 def test_admins_see_the_units_whose_alerts_would_find_no_one(client, ward, admin_user):
@@ -184,7 +184,7 @@ def test_the_coordinator_sets_the_roster_on_the_on_call_page_with_errors_at_thei
     refused = client.post("/roster/", form)
     assert refused.status_code == 200
     assert (
-        "No one is on call from Mon 04 Jan 20:00 to Mon 04 Jan 21:00."
+        "No one is on call from Mon 4 Jan, 20:00 to Mon 4 Jan, 21:00."
         in refused.context["shifts"].forms[1].errors["starts_at"][0]
     )
     assert not OnCallShift.objects.exists()

@@ -10,6 +10,7 @@ import uuid
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts import moments
 from accounts.fields import LocalDateTimeField

@@ -384,7 +384,11 @@ class AssessmentForm(forms.ModelForm):
         self.helper.layout = Layout(
             "assessed_at",
             Fieldset("Vital signs (CRS)", *VITALS),
-            Fieldset("CAPD (children under 12)" if uses_capd else "ICE score (10 points)", *screen, "ice_unable"),
+            Fieldset(
+                f"CAPD (children under {ICE_FROM_AGE_YEARS})" if uses_capd else "ICE score (10 points)",
+                *screen,
+                "ice_unable",
+            ),
             Fieldset("Neurological findings (ICANS)", *NEUROLOGY),
             "note",
         )

@@ -384,7 +384,11 @@ class AssessmentForm(forms.ModelForm):
         self.helper.layout = Layout(
             "assessed_at",
             Fieldset("Vital signs (CRS)", *VITALS),
-            Fieldset("CAPD (children under 12)" if uses_capd else "ICE score (10 points)", *screen, "ice_unable"),
+            Fieldset(
+                f"CAPD (children under {ICE_FROM_AGE_YEARS})" if uses_capd else "ICE score (10 points)",
+                *screen,
+                "ice_unable",
+            ),
             Fieldset("Neurological findings (ICANS)", *NEUROLOGY),
             "note",
         )
@@ -445,7 +449,7 @@ class PumpEventForm(forms.ModelForm):
         fields = ["kind", "reported_by", "volume_left_ml", "action_taken"]
         widgets = {"reported_by": forms.RadioSelect, "action_taken": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, zone_name: str, **kwargs):
+    def __init__(self, *args, zone_name: str, supervised_after_hours: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         # Radio buttons: a blank "---------" choice among them reads as an answer of its own.
         self.fields["reported_by"].choices = PumpEvent.Reporter.choices
@@ -463,10 +467,21 @@ class PumpEventForm(forms.ModelForm):
                 "Infusion restarted at",
                 zone_name,
                 required=False,
-                help_text=f"{zone_name}. After a stop of 4 hours or more, the oncologist records the restart.",
+                help_text=f"{zone_name}. {_who_restarts(supervised_after_hours)}",
             ),
         }
         self.helper = _helper("Record the event")
+
+
+def _who_restarts(hours: int | None) -> str:
+    """Who records a pump stop's restart, by the threshold of the course's regimen version
+    (`supervised_restart_after_hours`, which patients.policy.can_record_restart reads), not a
+    number of its own."""
+    if hours is None:
+        return (
+            "After a stop long enough for a supervised restart (the regimen says how long), the oncologist records it."
+        )
+    return f"After a stop of {hours} hours or more, the oncologist records the restart."
 
 
 class CheckInForm(forms.Form):

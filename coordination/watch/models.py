@@ -101,7 +101,12 @@ class ToxicityAlert(models.Model):
     class Ask(models.TextChoices):
         NOTHING = "", "Assess and decide"
         INTERRUPTION = "interruption", "Record an interruption (grade 3)"
-        STOP_FOR_GOOD = "stop_for_good", "Stop for good (grade 4, or a second seizure)"
+        # Every case signal_of asks it for: an ICANS grade 3 at the low dose or recurring too
+        # (CLINICAL.md), whose alert said "grade 4" while its reason said grade 3.
+        STOP_FOR_GOOD = (
+            "stop_for_good",
+            "Stop for good (grade 4, a second seizure, or ICANS grade 3 at the low dose or recurring)",
+        )
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="toxicity_alerts")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", help_text="Whose roster routes it.")

@@ -7,7 +7,7 @@ from accounts.audit import logs_read
 
 from .. import policy, services
 from ..forms import PumpEventForm
-from ..selectors import get_patient_for_user
+from ..selectors import current_course, get_patient_for_user
 from .forms_flow import form_page, now_on_unit_clock
 
 
@@ -16,8 +16,12 @@ def pump_event_new(request, pk):
     patient = get_patient_for_user(request.user, pk)
     policy.can_record_pump_event(request.user, patient).enforce()
     zone = patient.unit.zone
+    course = current_course(patient)
     form = PumpEventForm(
-        request.POST or None, zone_name=patient.unit.clock_label, initial={"occurred_at": now_on_unit_clock(zone)}
+        request.POST or None,
+        zone_name=patient.unit.clock_label,
+        supervised_after_hours=course.regimen_version.supervised_restart_after_hours if course else None,
+        initial={"occurred_at": now_on_unit_clock(zone)},
     )
 
     def act(data):

@@ -14,10 +14,21 @@ from accounts.audit import logs_read, shows
 
 from .. import policy, services
 from ..forms import AssessmentForm, CheckInForm, GradeConfirmForm
+from ..grading import FEVER_CELSIUS, ICE_FROM_AGE_YEARS
 from ..models import CareEvent, ToxicityAssessment
 from ..selectors import assessments_for, check_ins_for, get_patient_for_user, pump_events_for
 from ..trends import toxicity_charts
 from .forms_flow import form_page, now_on_unit_clock
+
+# What the grading reads, in its own numbers (patients.grading; CLINICAL.md: "CRS by fever, blood
+# pressure (vasopressors) and oxygen need"): a fever alone is grade 1, so the page must not say
+# that CRS needs low blood pressure or an oxygen need, nor write the thresholds a second time.
+ASSESSMENT_INTRO = (
+    f"Graded on saving by the ASTCT consensus (CRS: a fever of {FEVER_CELSIUS} °C or more, or one masked by "
+    "antipyretics or anti-cytokine treatment, graded by blood pressure (vasopressors) and oxygen need: a fever "
+    f"alone is grade 1; ICANS: the ICE score or, under {ICE_FROM_AGE_YEARS}, the CAPD, with consciousness, "
+    "seizures, motor findings and raised pressure). The oncologist confirms the grade."
+)
 
 
 @logs_read("patients.patient", page="assessment")
@@ -58,9 +69,7 @@ def assessment_new(request, pk):
         act,
         patient=patient,
         title="Assess for CRS and ICANS",
-        intro="Graded on saving by the ASTCT consensus (CRS: fever with low blood pressure or oxygen need; ICANS: "
-        "the ICE score or, under 12, the CAPD, with consciousness, seizures, motor findings and raised pressure). "
-        "The oncologist confirms the grade.",
+        intro=ASSESSMENT_INTRO,
     )
 
 

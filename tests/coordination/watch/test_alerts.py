@@ -439,6 +439,8 @@ def test_icans_grade_3_at_the_starting_dose_asks_for_a_stop_for_good(patient, nu
     alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_TOUCH).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD
     assert alert.reason == "ICANS grade 3 at the starting dose, before the step-up: the label says stop for good"
+    # What the oncologist is asked names this case too: it said "(grade 4, or a second seizure)".
+    assert "ICANS grade 3 at the low dose" in alert.get_ask_display()
 
 
 def test_icans_grade_3_at_the_full_dose_asks_for_an_interruption(patient, nurse, roster):

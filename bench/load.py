@@ -328,12 +328,22 @@ def main(argv=None) -> None:
     background_report = background.stdout.read().strip()
 
     results = {name: _median(runs) for name, runs in rounds.items()}
+
     # A page's share of hello is taken round by round (hello ran a minute earlier at most), and
     # the median of those shares is shown: a machine shared with other work changes speed.
-    shares = {
-        name: statistics.median(run.rps / max(base.rps, 1e-9) for run, base in zip(runs, rounds["hello"], strict=True))
-        for name, runs in rounds.items()
-    }
+    def shares_of(baseline: str) -> dict[str, float]:
+        return {
+            name: statistics.median(
+                run.rps / max(base.rps, 1e-9) for run, base in zip(runs, rounds[baseline], strict=True)
+            )
+            for name, runs in rounds.items()
+        }
+
+    shares = shares_of("hello")
+    # Beside hello, the share of the floor of a signed-in, audited page (`signed-in`, bench/urls.py)
+    # when it ran: what a page costs above the session, the user, the access policy and the read's
+    # audit row that every page of patients pays (docs/performance.md, issue 19's tenth look).
+    floor_shares = shares_of("signed-in") if "signed-in" in rounds else {}
     print(f"command             python -m bench load {' '.join(argv or [])} (database {args.database})")
     print(
         f"gunicorn            {args.workers} {args.worker_class} workers x {args.threads} thread(s), "
@@ -350,10 +360,10 @@ def main(argv=None) -> None:
     print(background_report)
     print()
     print(
-        "| page | requests/s | p50 ms | p95 ms | p99 ms | % of hello | server CPU ms/request (% of hello's) "
-        "| of which PostgreSQL | queries | KB | wrong | rounds (requests/s) |"
+        "| page | requests/s | p50 ms | p95 ms | p99 ms | % of hello | % of signed-in "
+        "| server CPU ms/request (% of hello's) | of which PostgreSQL | queries | KB | wrong | rounds (requests/s) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     cpu = {name: max(statistics.median(run.cpu_ms for run in runs), 1e-9) for name, runs in rounds.items()}
     database_cpu = {name: statistics.median(run.database_cpu_ms for run in runs) for name, runs in rounds.items()}
     for page in pages:
@@ -361,7 +371,9 @@ def main(argv=None) -> None:
         spread = ", ".join(f"{run.rps:.0f}" for run in rounds[page.name])
         print(
             f"| {page.name} | {result.rps:.0f} | {result.p50_ms:.1f} | {result.p95_ms:.1f} | {result.p99_ms:.1f} "
-            f"| {100 * shares[page.name]:.1f} % | {cpu[page.name]:.2f} ({100 * cpu['hello'] / cpu[page.name]:.1f} %) "
+            f"| {100 * shares[page.name]:.1f} % "
+            f"| {f'{100 * floor_shares[page.name]:.0f} %' if floor_shares else '–'} "
+            f"| {cpu[page.name]:.2f} ({100 * cpu['hello'] / cpu[page.name]:.1f} %) "
             f"| {database_cpu[page.name]:.2f} | {queries[page.name]} | {sizes[page.name] / 1024:.0f} "
             f"| {sum(run.wrong + run.socket_errors for run in rounds[page.name])} | {spread} |"
         )

@@ -20,8 +20,9 @@ def _database_ok() -> bool:
         return False
 
 
-# The folders of kombu's filesystem transport (`make run`'s broker) that a message goes through.
-FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder")
+# The folders of kombu's filesystem transport (`make run`'s broker) that it writes: a message's in
+# and out, and its exchange table (`processed_folder` is not written while `store_processed` is off).
+FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "control_folder")
 
 
 def _broker_ok() -> bool:
@@ -30,7 +31,8 @@ def _broker_ok() -> bool:
         # That transport "connects" without looking at its folders, so the check below passes
         # whatever became of them: the broker answers when they are there to be written.
         folders = [Path(options[key]) for key in FILESYSTEM_BROKER_FOLDERS if options.get(key)]
-        return all(folder.is_dir() and os.access(folder, os.W_OK) for folder in folders)
+        # No folder configured: kombu would write where the process runs, not a broker `make run` set up.
+        return bool(folders) and all(folder.is_dir() and os.access(folder, os.W_OK) for folder in folders)
     try:
         with Connection(settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)

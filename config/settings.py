@@ -4,6 +4,7 @@ Defaults give the embedded set-up of `make run`: SQLite, a filesystem Celery bro
 var/, email written to var/mail/. Production sets DATABASE_URL, CELERY_BROKER_URL and friends.
 """
 
+import warnings
 import zoneinfo
 from pathlib import Path
 
@@ -54,7 +55,11 @@ def database_url(name: str, default: str = "") -> dict:
     raw = env_url(name, default)
     known = set(environ.Env.DB_SCHEMES.values())
     try:
-        config = environ.Env.db_url_config(raw)
+        # django-environ warns of an unknown engine with the whole parsed URL, password included,
+        # on stderr (the deploy's log): the sentence below says what is wrong instead.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            config = environ.Env.db_url_config(raw)
     except Exception:  # django-environ's errors differ by the way the URL is wrong
         config = {}
     if config.get("ENGINE") not in known:
@@ -201,7 +206,7 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC").strip() or "UTC"
 try:  # Django would say only "Incorrect timezone setting", and only once settings are first used.
     zoneinfo.ZoneInfo(TIME_ZONE)
-except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, "Europe"
     raise ImproperlyConfigured(
         f"TIME_ZONE must be an IANA time zone such as Europe/Berlin, not {TIME_ZONE!r}"
     ) from None

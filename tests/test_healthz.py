@@ -34,12 +34,12 @@ def filesystem_broker(settings, folder):
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(folder),
         "data_folder_out": str(folder),
-        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
     }
 
 
 def test_healthz_is_200_on_make_runs_filesystem_broker(client, settings, tmp_path):
-    (tmp_path / "processed").mkdir()
+    (tmp_path / "control").mkdir()
     filesystem_broker(settings, tmp_path)
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -53,3 +53,14 @@ def test_healthz_names_a_filesystem_broker_whose_folder_is_gone(client, settings
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "broker": "unavailable"}
+
+
+def test_healthz_names_a_filesystem_broker_with_no_folder_configured(client, settings):
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    assert client.get("/healthz").json()["broker"] == "unavailable"
+
+
+def test_healthz_names_a_filesystem_broker_whose_exchange_table_folder_is_gone(client, settings, tmp_path):
+    filesystem_broker(settings, tmp_path)  # the in and out folder is there, its control/ is not
+    assert client.get("/healthz").json()["broker"] == "unavailable"

@@ -151,7 +151,14 @@ def test_an_empty_celery_broker_url_leaves_the_broker_to_redis_url():
     )
 
 
-@pytest.mark.parametrize("value", ["nonsense", "postgress://care_app:s3cret-pw@db:5432/care"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "nonsense",
+        "postgress://care_app:s3cret-pw@db:5432/care",
+        "//care_app:s3cret-pw@db:5432/care",  # no scheme: django-environ warned with the password
+    ],
+)
 def test_a_database_url_that_is_not_one_names_its_variable_without_its_password(value):
     result = settings_loaded_with(DATABASE_URL=value)
     assert result.returncode != 0
@@ -169,9 +176,10 @@ def test_env_example_names_every_variable_that_the_settings_read():
     assert sorted(name for name in read if not re.search(rf"\b{name}\b", listed)) == []
 
 
-def test_a_time_zone_that_is_not_one_names_its_variable():
-    result = settings_loaded_with(TIME_ZONE="Europe/Berln")
+@pytest.mark.parametrize("value", ["Europe/Berln", "Europe"])  # "Europe" is a folder of zones: IsADirectoryError
+def test_a_time_zone_that_is_not_one_names_its_variable(value):
+    result = settings_loaded_with(TIME_ZONE=value)
     assert result.returncode != 0
-    assert "ImproperlyConfigured: TIME_ZONE must be an IANA time zone such as Europe/Berlin, not 'Europe/Berln'" in (
+    assert f"ImproperlyConfigured: TIME_ZONE must be an IANA time zone such as Europe/Berlin, not {value!r}" in (
         result.stderr
     ), result.stderr[-500:]

@@ -193,6 +193,22 @@ class DigestLine:
     answer_again: int = 0
     first_due: str = ""
 
+    @property
+    def parts(self) -> list[str]:
+        """What the line counts, each a phrase: the email joins them with "; ", as a time's own
+        comma ("first at Tue 24 Nov, 14:00 CET") would otherwise run into the next count."""
+        due = f"{self.due} due" + (f", first at {self.first_due}" if self.first_due else "")
+        return [
+            phrase
+            for count, phrase in (
+                (self.overdue, f"{self.overdue} overdue"),
+                (self.due, due),
+                (self.verify, f"{self.verify} to verify"),
+                (self.answer_again, f"{self.answer_again} to answer again (hard stop failed)"),
+            )
+            if count
+        ]
+
 
 @dataclass
 class DigestWork:

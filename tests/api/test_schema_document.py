@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from coordination.api.schema import NO_NUL_CHARACTER, closed_request_bodies
+
 
 @pytest.fixture
 def schemas(client):
@@ -23,7 +25,13 @@ def test_request_text_says_it_takes_no_nul_character_as_the_api_refuses_one(sche
 def test_a_string_with_a_format_or_choices_keeps_them_and_gets_no_pattern(schemas):
     action = schemas["HandoffActionInRequest"]["properties"]
     assert action["due_at"] == {"type": "string", "format": "date-time"}
-    assert "pattern" not in schemas["HandoffInRequest"]["properties"].get("illness_severity", {})
+    # Choices written in place, as a component without ENUM_NAME_OVERRIDES would be:
+    choices = {"type": "string", "enum": ["stable", "watcher", "unstable"]}
+    component = {"type": "object", "properties": {"kind": dict(choices), "text": {"type": "string"}}}
+    result = closed_request_bodies({"components": {"schemas": {"MadeUpRequest": component}}}, None, None, True)
+    made_up = result["components"]["schemas"]["MadeUpRequest"]["properties"]
+    assert made_up["kind"] == choices
+    assert made_up["text"]["pattern"] == NO_NUL_CHARACTER
 
 
 def test_request_bodies_stay_closed(schemas):

@@ -256,6 +256,7 @@ def test_the_daily_digest_comes_at_the_chosen_hour_in_the_units_time_zone_once_a
     (email,) = [m for m in mailoutbox if m.subject.startswith("Your open work")]
     assert email.subject == "Your open work: 0 overdue, 2 due in the next 24 hours, 0 to verify"
     assert patient_label(event.patient) in email.body and event.patient.family_name not in email.body
+    assert f"- {patient_label(event.patient)}: 2 due, first at " in email.body
     for hours in (1, 5, 12):
         run(seven_est + dt.timedelta(hours=hours))
     assert len(reminders(kind=Kind.DIGEST)) == 1
@@ -270,6 +271,8 @@ def test_the_digest_gives_a_patients_next_due_time_not_the_time_of_what_is_alrea
     (line,) = digest_work(cast["nurse"], now).lines
     assert (line.overdue, line.due) == (1, 1)
     assert line.first_due == "Wed 14 Jan, 09:00 EST"
+    # The email's line: counts apart with "; ", the time's own comma not running into them.
+    assert line.parts == ["1 overdue", "1 due, first at Wed 14 Jan, 09:00 EST"]
 
 
 def test_the_digest_asks_to_answer_again_a_failed_hard_stop_not_to_verify_it(event, cast):

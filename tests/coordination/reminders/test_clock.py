@@ -31,8 +31,8 @@ def test_the_bell_stamps_notifications_on_the_readers_unit_clock(client, nurse, 
     Notification.objects.create(recipient=nurse, title="After the change", created_at=AFTER)
     client.force_login(nurse)
     page = client.get(reverse("notifications")).content.decode()
-    assert "29 Mar 01:30" in page and "29 Mar 03:30" in page
-    assert "29 Mar 00:30" not in page  # never UTC beside the unit's deadlines
+    assert "Sun 29 Mar, 01:30" in page and "Sun 29 Mar, 03:30" in page
+    assert "29 Mar, 00:30" not in page  # never UTC beside the unit's deadlines
     home = client.get(reverse("home")).content.decode()
     assert 'title="Times are on this clock"' in home and ("CET" in home or "CEST" in home)
 

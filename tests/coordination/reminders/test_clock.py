@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from accounts import moments
 from coordination.handoffs.models import Handoff
 from coordination.models import Notification
-from coordination.reminders.content import local_time
 
 from ...factories import PatientFactory
 
@@ -18,10 +18,11 @@ AFTER = dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 CEST: an hour later
 
 
 def test_reminder_and_email_times_carry_the_day_and_the_zone_either_side_of_the_change():
+    """Reminders and emails write their times with moments.moment_zoned (coordination.reminders.content)."""
     paris = ZoneInfo("Europe/Paris")
-    assert local_time(BEFORE, paris, now=BEFORE) == "Sun 29 Mar, 01:30 CET"
-    assert local_time(AFTER, paris, now=BEFORE) == "Sun 29 Mar, 03:30 CEST"
-    assert local_time(dt.datetime(2026, 3, 28, 23, 0, tzinfo=UTC), paris, now=AFTER) == "Sun 29 Mar, 00:00 CET"
+    assert moments.moment_zoned(BEFORE, paris) == "Sun 29 Mar, 01:30 CET"
+    assert moments.moment_zoned(AFTER, paris) == "Sun 29 Mar, 03:30 CEST"
+    assert moments.moment_zoned(dt.datetime(2026, 3, 28, 23, 0, tzinfo=UTC), paris) == "Sun 29 Mar, 00:00 CET"
 
 
 def test_the_bell_stamps_notifications_on_the_readers_unit_clock(client, nurse, ward):

@@ -106,7 +106,7 @@ _TIME_CHARACTERS = set("aAfgGhHiPsu")
 
 def _template_date_formats():
     root = pathlib.Path(settings.BASE_DIR) / "templates"
-    for path in sorted(root.rglob("*.html")):
+    for path in sorted(file for file in root.rglob("*") if file.is_file()):  # the emails' .txt too
         for filtered, now in re.findall(r"""\|date:["']([^"']*)["']|{%\s*now\s+["']([^"']*)["']""", path.read_text()):
             yield path.relative_to(root), filtered or now
 

@@ -98,7 +98,7 @@ class PersonalTokenAuthentication(BaseAuthentication):
         name_actor(user)
         # The unit's clock, as accounts.middleware.UnitClockMiddleware gives a signed-in page (which
         # runs before a token's user is known), for every time the view words: a conflict's "at
-        # 09:03". That middleware deactivates it when the request ends.
+        # Fri 4 Dec, 09:03". That middleware deactivates it when the request ends.
         if user.unit is not None:
             timezone.activate(user.unit.zone)
         return user, token

@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import lazy
 
+from accounts import moments
 from accounts.models import Role, User
 from accounts.permissions import ADMIN, CLINICIANS, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
@@ -175,6 +176,14 @@ NOT_AWAITING_CHECK = conflict("This task is not waiting for verification.")
 OWN_WORK = refuse("An independent check must be done by someone other than the person who completed it.")
 
 
+def _on_readers_clock(at) -> str:
+    """A moment of a message on its reader's clock ("Fri 4 Dec, 10:32"): the zone active when the
+    words are read, which is the reader's unit's (accounts.middleware.UnitClockMiddleware sets it
+    for a page, the patient's unit's on a patient's pages; accounts.api_auth for a token), as the
+    page around the message reads its times. With the day: done yesterday at 10:32 is not today."""
+    return moments.moment_short(at, timezone.get_current_timezone())
+
+
 def _open(task: Task, user) -> Decision:
     if task.status == Task.Status.OPEN:
         return ALLOWED
@@ -182,18 +191,18 @@ def _open(task: Task, user) -> Decision:
 
         def word() -> str:
             who = "you" if user.is_authenticated and task.completed_by_id == user.pk else task.completed_by
-            return f"Already completed by {who} at {timezone.localtime(task.completed_at):%H:%M}."
+            return f"Already completed by {who} at {_on_readers_clock(task.completed_at)}."
 
         return conflict(_worded_later(word))
     return CLOSED[task.status]
 
 
 def state_words(task: Task, user) -> str:
-    """The task's state as its row shows it, in a sentence's words: "done by Nurse Ben at 10:32
-    (75 kg), verified by Nurse Ann", "not applicable (Weighed yesterday)", "open, claimed by …"."""
+    """The task's state as its row shows it, in a sentence's words: "done by Nurse Ben at Fri 4 Dec,
+    10:32 (75 kg), verified by Nurse Ann", "not applicable (Weighed yesterday)", "open, claimed by …"."""
     if task.status == Task.Status.DONE:
         who = "you" if user.is_authenticated and task.completed_by_id == user.pk else task.completed_by
-        words = f"done by {who} at {timezone.localtime(task.completed_at):%H:%M} ({task.value_shown})"
+        words = f"done by {who} at {_on_readers_clock(task.completed_at)} ({task.value_shown})"
         if task.verified_by_id:
             words += f", verified by {task.verified_by}"
         return words

@@ -231,7 +231,9 @@ class Handoff(models.Model):
 
     def local_time(self, at) -> str:
         """A time as the handoff's messages say it, on the sending unit's clock, with its zone (the
-        receiving side may be on another); "" for none."""
+        receiving side may be on another); "" for none. Kept beside accounts.moments, unlike the
+        modules' thin wrappers: it names the handoff's one shape of a time and chooses its clock, so
+        that a policy refusal, a notification and a service's message of one handoff agree."""
         if at is None:
             return ""
         return moments.moment_zoned(at, self.from_unit.zone)

@@ -264,10 +264,6 @@ def handoff_checklists(handoff: Handoff) -> list[Checklist]:
 # --- the facts from the record -------------------------------------------------------------------
 
 
-def _local(at: dt.datetime, zone) -> str:
-    return moments.moment(at, zone)
-
-
 def _pump_programming(done: QuerySet[Task], zone) -> str:
     """The newest pump rate entered (the task that records it, found by its key), by whom, and
     who double-checked the programming: the rate task's own check, or that of a task after it."""
@@ -288,7 +284,7 @@ def _pump_programming(done: QuerySet[Task], zone) -> str:
             .first()
         )
         checker = check.verified_by if check else None
-    text = f"programmed {_local(rate.completed_at, zone)} by {rate.completed_by}"
+    text = f"programmed {moments.moment(rate.completed_at, zone)} by {rate.completed_by}"
     return f"{text}, double-checked by {checker}" if checker else text
 
 
@@ -328,10 +324,10 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
             f"{event.get_kind_display().lower()} on day {discharge_day}",
         ],
         # Its time too: a discharge put off after sending moves the receiving side's first visit.
-        ["Event and time", f"{event.get_kind_display()}, {_local(event.planned_at, zone)}"],
+        ["Event and time", f"{event.get_kind_display()}, {moments.moment(event.planned_at, zone)}"],
         ["Inpatient days", f"{inpatient_done} of {cycle.inpatient_days} done"],
         ["Bag duration", f"{course.bag_hours} hours outside hospital"],
-        ["Next bag change", _local(next_bag.planned_at, zone) if next_bag else "none planned in this course"],
+        ["Next bag change", moments.moment(next_bag.planned_at, zone) if next_bag else "none planned in this course"],
         ["Pump programming", _pump_programming(done, zone)],
         ["Weight", f"{patient.weight_kg} kg, measured {moments.day(patient.weight_measured_on)}"],
         [
@@ -350,7 +346,7 @@ def _pump_events(patient, zone, *, shown: int = 5) -> str:
     events = PumpEvent.objects.filter(patient=patient).order_by("-occurred_at")[:shown]
     return (
         "; ".join(
-            f"{_local(event.occurred_at, zone)} {event.get_kind_display().lower()}"
+            f"{moments.moment(event.occurred_at, zone)} {event.get_kind_display().lower()}"
             f"{' (out of hours)' if event.out_of_hours else ''}: {event.action_taken}"
             for event in events
         )

@@ -227,19 +227,16 @@ def _out_of_order(actions: Sequence[ActionSpec], event: CareEvent) -> dict[str, 
     left = event.actual_at or event.planned_at
     if visit and visit[1].due_at < left:
         errors[f"actions.{visit[0]}.due_at"] = (
-            f"The first home visit is at home, after the discharge ({_local(left, zone)}): due it then or later."
+            f"The first home visit is at home, after the discharge ({moments.moment_zoned(left, zone)}): "
+            "due it then or later."
         )
     bag = timed.get(Purpose.FIRST_BAG_CHANGE)
     if visit and bag and bag[1].due_at < visit[1].due_at:
         errors[f"actions.{bag[0]}.due_at"] = (
             f"The first bag change at home comes after the first home visit (pump and line check), due "
-            f"{_local(visit[1].due_at, zone)}: due it then or later, or bring the visit forward."
+            f"{moments.moment_zoned(visit[1].due_at, zone)}: due it then or later, or bring the visit forward."
         )
     return errors
-
-
-def _local(at: dt.datetime, zone) -> str:
-    return moments.moment_zoned(at, zone)
 
 
 def _apply_content(handoff: Handoff, content: HandoffContent) -> None:

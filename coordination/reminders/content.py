@@ -5,7 +5,9 @@ characters of the MRN, the role, the time, and a link into the tracker (which ch
 always); never a name, a diagnosis, the checklist's wording or the kind of event (a bag change
 names the treatment). The bell, behind sign-in, names the patient by name and MRN (two
 identifiers, as every page does) and shows what the task is.
-Times are in the time zone of the patient's unit (the digest: the recipient's unit).
+Times are in the time zone of the patient's unit (the digest: the recipient's unit), always with
+the day and the zone (accounts.moments.moment_zoned): a message is read later than it is sent (an
+email opened the next morning), and its reader may be on another clock.
 """
 
 from __future__ import annotations
@@ -64,13 +66,6 @@ def patient_label(patient) -> str:
     return f"{initials} (MRN ending {patient.mrn[-4:]})"
 
 
-def local_time(at: dt.datetime, zone, now: dt.datetime) -> str:
-    """Tue 24 Nov, 14:00 CET, in `zone`, on a 24-hour clock: always with the day, because a message
-    is read later than it is sent (an email opened the next morning), and with the zone, because
-    its reader may be on another clock."""
-    return moments.moment_zoned(at, zone)
-
-
 def role_label(role: str) -> str:
     return Role(role).label if role in Role.values else role
 
@@ -78,22 +73,22 @@ def role_label(role: str) -> str:
 def compose(reminder: Reminder, *, now: dt.datetime, digest: DigestWork | None = None) -> Message:
     """The message of a reminder whose relations are loaded (see delivery.RELATIONS)."""
     if reminder.kind in TASK_KINDS:
-        return _task_message(reminder, now)
+        return _task_message(reminder)
     if reminder.kind == Kind.GATE_NOT_READY:
-        return _gate_message(reminder, now)
+        return _gate_message(reminder)
     if reminder.kind in HANDOFF_KINDS:
-        return _handoff_message(reminder, now)
+        return _handoff_message(reminder)
     if reminder.kind in ALERT_KINDS:
-        return _alert_message(reminder, now)
+        return _alert_message(reminder)
     if reminder.kind == Kind.DIGEST:
         return _digest_message(reminder, digest, now)
     raise ValueError(f"No message for reminders of kind {reminder.kind!r}")
 
 
-def _task_message(reminder: Reminder, now: dt.datetime) -> Message:
+def _task_message(reminder: Reminder) -> Message:
     task = reminder.task
     patient = task.patient
-    when = local_time(task.due_at, patient.unit.zone, now)
+    when = moments.moment_zoned(task.due_at, patient.unit.zone)
     label = patient_label(patient)
     role = role_label(task.role)
     titles = {
@@ -121,10 +116,10 @@ def _task_message(reminder: Reminder, now: dt.datetime) -> Message:
     return Message(title=titles[reminder.kind][:200], body=body, link=link, context=context)
 
 
-def _gate_message(reminder: Reminder, now: dt.datetime) -> Message:
+def _gate_message(reminder: Reminder) -> Message:
     event = reminder.event
     patient = event.patient
-    when = local_time(event.planned_at, patient.unit.zone, now)
+    when = moments.moment_zoned(event.planned_at, patient.unit.zone)
     readiness = event_readiness(event.checklists.all())
     waiting = Counter(role_label(blocker.role) for blocker in readiness.unresolved)
     waiting_text = ", ".join(f"{role} ({count})" for role, count in sorted(waiting.items()))
@@ -136,10 +131,10 @@ def _gate_message(reminder: Reminder, now: dt.datetime) -> Message:
     )
 
 
-def _handoff_message(reminder: Reminder, now: dt.datetime) -> Message:
+def _handoff_message(reminder: Reminder) -> Message:
     handoff = reminder.handoff
     patient = handoff.patient
-    when = local_time(handoff.acknowledge_by, handoff.to_unit.zone, now)
+    when = moments.moment_zoned(handoff.acknowledge_by, handoff.to_unit.zone)
     if reminder.kind == Kind.HANDOFF_UNACKNOWLEDGED:
         title = f"Handoff to acknowledge, due {when}"
     else:
@@ -158,10 +153,10 @@ def _handoff_message(reminder: Reminder, now: dt.datetime) -> Message:
     )
 
 
-def _alert_message(reminder: Reminder, now: dt.datetime) -> Message:
+def _alert_message(reminder: Reminder) -> Message:
     alert = reminder.alert
     patient = alert.patient
-    when = local_time(alert.raised_at, alert.unit.zone, now)
+    when = moments.moment_zoned(alert.raised_at, alert.unit.zone)
     escalated = reminder.kind == Kind.TOXICITY_ESCALATION
     title = f"{'Escalated, not acknowledged: ' if escalated else 'URGENT: '}{alert.reason}"
     return Message(
@@ -251,7 +246,7 @@ def digest_work(user, now: dt.datetime) -> DigestWork:
             line.due += 1
             work.due += 1
             # Printed beside "due": the first task still to come, never one already overdue.
-            line.first_due = line.first_due or local_time(task.due_at, zone, now)
+            line.first_due = line.first_due or moments.moment_zoned(task.due_at, zone)
     work.lines = list(lines.values())
     return work
 

@@ -48,6 +48,7 @@ from django.db.models import F, Min, prefetch_related_objects
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from accounts import moments
 from checklists.gate import event_readiness
 from checklists.models import Task
 from checklists.selectors import checklists_with_tasks
@@ -56,7 +57,7 @@ from patients.models import CareEvent, Patient
 from ..handoffs.models import Handoff
 from ..watch.models import ToxicityAlert
 from .channels import Channel, channels
-from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work, local_time
+from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .rules import DOERS_KINDS, People, gate_recipients
 from .sweep import dispatch
@@ -439,7 +440,7 @@ class Checks:
         if not snooze:
             return ""
         # With its day and zone: a snooze may run into tomorrow, and the message is read later.
-        return f"snoozed until {local_time(snooze.until, reminder.task.patient.unit.zone, self.now)}: {snooze.reason}"
+        return f"snoozed until {moments.moment_zoned(snooze.until, reminder.task.patient.unit.zone)}: {snooze.reason}"
 
     def _gate(self, event: CareEvent, due_at: dt.datetime, recipient_id: int) -> str:
         if event.status != CareEvent.Status.PLANNED:

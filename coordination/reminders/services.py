@@ -12,6 +12,7 @@ from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import moments
 from accounts.audit import audited
 from accounts.models import AuditEvent, Role, User
 from checklists.gate import event_readiness
@@ -19,7 +20,7 @@ from checklists.models import Task
 from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, Patient
 
-from .content import GATE_TITLE, local_time, patient_label
+from .content import GATE_TITLE, patient_label
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
 from .policy import can_end_snooze, can_snooze, hard_stop_recipients
 from .rules import UnitRules
@@ -245,7 +246,7 @@ def on_hard_stop_failed(*, task, actor) -> None:
     patient, event = task.patient, task.event
     who = actor.get_full_name() or actor.username
     # With its day and zone, as every reminder: a message is read later, maybe on another clock.
-    when = local_time(event.planned_at, patient.unit.zone, timezone.now())
+    when = moments.moment_zoned(event.planned_at, patient.unit.zone)
     _notify(
         hard_stop_recipients(patient, actor),
         title=f"Hard stop failed: {_named(patient)}",

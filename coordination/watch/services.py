@@ -48,10 +48,6 @@ class ShiftInput:
     ends_at: dt.datetime
 
 
-def _local(moment: dt.datetime, unit: Unit) -> str:
-    return moments.moment_short(moment, unit.zone)
-
-
 def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) -> dict[str, str]:
     """Each problem at its row's field ("<row>-<field>"), or the period's."""
     errors: dict[str, str] = {}
@@ -64,6 +60,7 @@ def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) ->
         return {"period_end": "The period ends after it starts."}
     if end - start > MAX_ROSTER_PERIOD:
         return {"period_end": f"Set at most {MAX_ROSTER_PERIOD.days} days at a time."}
+    zone = unit.zone
     for row, shift in enumerate(shifts):
         if not (eligible := policy.can_be_on_call(shift.user, unit, role)):
             errors[f"{row}-user"] = eligible.reason
@@ -71,14 +68,16 @@ def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) ->
             errors[f"{row}-ends_at"] = "A shift ends after it starts."
         elif shift.starts_at < start or shift.ends_at > end:
             errors[f"{row}-starts_at"] = (
-                f"Keep the shift inside the period ({_local(start, unit)} to {_local(end, unit)})."
+                f"Keep the shift inside the period ({moments.moment_short(start, zone)} to "
+                f"{moments.moment_short(end, zone)})."
             )
     ordered = sorted(range(len(shifts)), key=lambda row: shifts[row].starts_at)
     for before, after in pairwise(ordered):
         if shifts[after].starts_at < shifts[before].ends_at:
             errors.setdefault(
                 f"{after}-starts_at",
-                f"Overlaps {shifts[before].user}'s shift, which ends {_local(shifts[before].ends_at, unit)}.",
+                f"Overlaps {shifts[before].user}'s shift, which ends "
+                f"{moments.moment_short(shifts[before].ends_at, zone)}.",
             )
     if rank == 1 and not errors:
         # First call is never missing: the shifts cover the whole period, hour by hour.
@@ -86,11 +85,15 @@ def _roster_errors(*, unit, role, rank, start, end, shifts: list[ShiftInput]) ->
         for row in ordered:
             if shifts[row].starts_at > covered_until:
                 errors[f"{row}-starts_at"] = (
-                    f"No one is on call from {_local(covered_until, unit)} to {_local(shifts[row].starts_at, unit)}."
+                    f"No one is on call from {moments.moment_short(covered_until, zone)} to "
+                    f"{moments.moment_short(shifts[row].starts_at, zone)}."
                 )
             covered_until = max(covered_until, shifts[row].ends_at)
         if covered_until < end:
-            errors["period_end"] = f"No one is on call from {_local(covered_until, unit)} to {_local(end, unit)}."
+            errors["period_end"] = (
+                f"No one is on call from {moments.moment_short(covered_until, zone)} to "
+                f"{moments.moment_short(end, zone)}."
+            )
     return errors
 
 

@@ -348,7 +348,7 @@ def bag_decision_urgency(bag: InfusionBag, replacing: CareEvent | None, now: dt.
         return f"Expired {moments.moment_short(bag.expires_at, zone)} with no decision: return or discard it."
     if replacing is not None and replacing.planned_at - now <= URGENT_BEFORE and not replacing.has_bag:
         return (
-            f"The {replacing.get_kind_display().lower()} at {timezone.localtime(replacing.planned_at, zone):%H:%M} "
+            f"The {replacing.get_kind_display().lower()} at {moments.moment_short(replacing.planned_at, zone)} "
             "has no bag yet."
         )
     return ""

@@ -95,3 +95,33 @@ def test_no_template_writes_a_day_for_people_with_a_leading_zero():
         if "d" in found and "Y-m-d" not in found
     ]
     assert zero_padded == []
+
+
+# The shapes a page may write a date and a time together in: accounts.moments' three, and its
+# moment with the year followed by the zone (a template's publication, read in every unit).
+PAGE_MOMENTS = {moments.MOMENT, moments.MOMENT_SHORT, moments.MOMENT_ZONED, f"{moments.MOMENT} T"}
+_DAY_CHARACTERS = set("dDjlNSwzFMmnb")
+_TIME_CHARACTERS = set("aAfgGhHiPsu")
+
+
+def _template_date_formats():
+    root = pathlib.Path(settings.BASE_DIR) / "templates"
+    for path in sorted(file for file in root.rglob("*") if file.is_file()):  # the emails' .txt too
+        for filtered, now in re.findall(r"""\|date:["']([^"']*)["']|{%\s*now\s+["']([^"']*)["']""", path.read_text()):
+            yield path.relative_to(root), filtered or now
+
+
+def test_every_date_and_time_in_a_template_is_one_of_the_moments_shapes():
+    """A page writes a day with its time as accounts.moments does ("Fri 4 Dec 2026, 09:19", or
+    "Fri 4 Dec, 09:19" for the days around now), never "4 Dec 2026 09:19" beside "4 Dec 2026,
+    09:19" or "Friday 4 December 2026, 09:19". Machine formats ("Y-m-d H:i", ISO) keep theirs,
+    and a time alone ("H:i T") is no moment."""
+    strays = [
+        f"{path}: {found}"
+        for path, found in _template_date_formats()
+        if set(found) & _DAY_CHARACTERS
+        and set(found) & _TIME_CHARACTERS
+        and "Y-m-d" not in found
+        and found not in PAGE_MOMENTS
+    ]
+    assert strays == []

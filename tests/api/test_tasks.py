@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import moments
 from accounts.models import AuditEvent
 from checklists.models import Task, TaskActivity
 from checklists.recorded import assessment_answer
@@ -144,8 +145,8 @@ def test_a_conflicts_time_is_on_the_callers_unit_clock(client, nurse, tasks):
     assert post(client, "complete", tasks["weight"], secret, {"value": "70.5"}).status_code == 200
     done = Task.objects.get(pk=tasks["weight"].pk)
     other = post(client, "complete", tasks["weight"], secret, {"value": "71"})
-    on_the_ward = timezone.localtime(done.completed_at, nurse.unit.zone)
-    assert other.json()["detail"] == f"Already completed by you at {on_the_ward:%H:%M}."
+    on_the_ward = moments.moment_short(done.completed_at, nurse.unit.zone)
+    assert other.json()["detail"] == f"Already completed by you at {on_the_ward}."
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def test_a_stop_and_a_restart_five_hours_later_move_the_plan_and_ask_for_premedi
     assert cycle.infusion_ends_at - cycle_end_before == dt.timedelta(hours=5)
     expect(page.get_by_text("moved 5 h")).to_be_visible()
     end_local = timezone.localtime(cycle.infusion_ends_at, zone)
-    expect(page.get_by_text(f"to {end_local:%-d %b %Y, %H:%M}")).to_be_visible()
+    expect(page.get_by_text(f"to {end_local:%a %-d %b %Y, %H:%M}")).to_be_visible()
     screenshot(page, "interruption-restarted-patient-page")
     assert axe_violations(page) == []
 

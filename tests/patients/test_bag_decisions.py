@@ -10,11 +10,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from accounts import moments
 from accounts.models import AuditEvent, Role
 from patients.models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
 from patients.services import (
     bag_for_event,
     bags_awaiting_decision,
+    bags_waiting,
     course_stop_for_good,
     event_cancel,
     infusion_bag_dispose,
@@ -215,6 +217,10 @@ def test_a_bag_undecided_within_the_hour_of_the_replacing_event_without_a_bag_sh
     page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
     section = page.split('id="bags-waiting"')[1].split("</section>")[0]
     assert "alert-danger" in section and "has no bag yet" in section
+    # Its time is written as every moment is, with its day, on the unit's clock (not "at 09:30").
+    (bag,) = bags_waiting(patient, now=STOP + 9 * DAY - HOUR / 2)
+    when = moments.moment_short(bag.replacing.planned_at, patient.unit.zone)
+    assert f"The {bag.replacing.get_kind_display().lower()} at {when} has no bag yet." in section
 
 
 # --- refusals: a clear message at its field, nothing saved --------------------------------------

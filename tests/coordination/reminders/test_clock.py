@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from accounts import moments
 from coordination.handoffs.models import Handoff
 from coordination.models import Notification
-from coordination.reminders.content import local_time
 
 from ...factories import PatientFactory
 
@@ -18,10 +18,11 @@ AFTER = dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 CEST: an hour later
 
 
 def test_reminder_and_email_times_carry_the_day_and_the_zone_either_side_of_the_change():
+    """Reminders and emails write their times with moments.moment_zoned (coordination.reminders.content)."""
     paris = ZoneInfo("Europe/Paris")
-    assert local_time(BEFORE, paris, now=BEFORE) == "Sun 29 Mar, 01:30 CET"
-    assert local_time(AFTER, paris, now=BEFORE) == "Sun 29 Mar, 03:30 CEST"
-    assert local_time(dt.datetime(2026, 3, 28, 23, 0, tzinfo=UTC), paris, now=AFTER) == "Sun 29 Mar, 00:00 CET"
+    assert moments.moment_zoned(BEFORE, paris) == "Sun 29 Mar, 01:30 CET"
+    assert moments.moment_zoned(AFTER, paris) == "Sun 29 Mar, 03:30 CEST"
+    assert moments.moment_zoned(dt.datetime(2026, 3, 28, 23, 0, tzinfo=UTC), paris) == "Sun 29 Mar, 00:00 CET"
 
 
 def test_the_bell_stamps_notifications_on_the_readers_unit_clock(client, nurse, ward):
@@ -31,8 +32,8 @@ def test_the_bell_stamps_notifications_on_the_readers_unit_clock(client, nurse, 
     Notification.objects.create(recipient=nurse, title="After the change", created_at=AFTER)
     client.force_login(nurse)
     page = client.get(reverse("notifications")).content.decode()
-    assert "29 Mar 01:30" in page and "29 Mar 03:30" in page
-    assert "29 Mar 00:30" not in page  # never UTC beside the unit's deadlines
+    assert "Sun 29 Mar, 01:30" in page and "Sun 29 Mar, 03:30" in page
+    assert "29 Mar, 00:30" not in page  # never UTC beside the unit's deadlines
     home = client.get(reverse("home")).content.decode()
     assert 'title="Times are on this clock"' in home and ("CET" in home or "CEST" in home)
 

@@ -7,7 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
+from accounts import moments
 from checklists.models import Task
 from checklists.services import checklists_instantiate, task_claim, task_complete, task_undo
 
@@ -61,6 +63,9 @@ def test_an_undo_of_an_answer_given_since_the_page_was_drawn_is_refused_with_the
     assert "Nothing was undone" in body
     assert "75 kg" in body and 'name="version"' in body  # the row shows the answer as it is, to undo anew
     weight.refresh_from_db()
+    # When, as every moment is written: with its day, on the clock of the page (the patient's unit's).
+    done_at = moments.moment_short(weight.completed_at, event.patient.unit.zone)
+    assert escape(f"it is now done by {nurse2} at {done_at} (75 kg)") in body
     assert weight.status == Task.Status.DONE and weight.value == "75 kg"
 
 

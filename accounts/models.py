@@ -143,6 +143,21 @@ def audit_action_choices() -> list[tuple[str, str]]:
     return [*AuditEvent.Action.choices, *(choice for actions in _DOMAIN_AUDIT_ACTIONS for choice in actions.choices)]
 
 
+# Records renamed since the log began: {the name its rows were written with: its name now}. The log
+# keeps the names it was written with (append-only and sealed: a rewritten row would fail
+# `audit_verify`), so its page shows the name now beside an old one. Each app registers its own
+# (this app knows nothing of theirs), as with the verbs above.
+_RENAMED_RECORDS: dict[str, str] = {}
+
+
+def register_renamed_records(renamed: dict[str, str]) -> None:
+    """Say that audit rows naming a key (a table, as the change triggers write it, or an app label,
+    as the reads do) are of the record now named by its value."""
+    if clash := {old for old, new in renamed.items() if _RENAMED_RECORDS.get(old, new) != new}:
+        raise ValueError(f"Audit record names already mapped elsewhere: {', '.join(sorted(clash))}")
+    _RENAMED_RECORDS.update(renamed)
+
+
 # Rows of the audit log that record no change to the data: looks, exports and sign-ins.
 READ_ACTIONS = ("view", "export", "login", "logout", "login_failed", "lockout")
 
@@ -230,6 +245,11 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username or 'system'} {self.action} {self.object_type}"
+
+    @property
+    def object_type_now(self) -> str:
+        """The record's name now when it was renamed after this row was written ("" when it was not)."""
+        return _RENAMED_RECORDS.get(self.object_type, "")
 
 
 class AuditSeal(models.Model):

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.fields import LocalDateTimeField
-from patients.models import ToxicityAssessment
+from patients.models import Assessment
 from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record, weight_change_question
 from patients.services.toxicity import CLOCK_SKEW
@@ -124,7 +124,7 @@ def assessment_answer(assessment) -> str:
 ASSESSMENT_TASK_WINDOW = dt.timedelta(hours=2)
 
 
-def assessment_answers_task(assessment: ToxicityAssessment, task: Task, *, now: dt.datetime) -> bool:
+def assessment_answers_task(assessment: Assessment, task: Task, *, now: dt.datetime) -> bool:
     """Whether this assessment is the one the task asks for: the patient's, made for the task's
     event or around its due time, and not later than now (with the clock skew that recording an
     assessment allows). Last month's assessment says nothing of today's check."""
@@ -141,7 +141,7 @@ def _assessment_answer(task: Task, value: str, *, now: dt.datetime) -> str:
     """Only a recorded assessment of this patient that answers this task completes it: never a tick."""
     pk = value.removeprefix(ASSESSMENT_ANSWER).split(" ")[0] if value.startswith(ASSESSMENT_ANSWER) else ""
     assessment = (
-        ToxicityAssessment.objects.filter(pk=int(pk), patient_id=task.patient_id).first()
+        Assessment.objects.filter(pk=int(pk), patient_id=task.patient_id).first()
         if pk.isascii() and pk.isdecimal()
         else None
     )

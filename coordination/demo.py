@@ -19,6 +19,7 @@ from checklists.services import ATTESTATION_VALUE, events_settle, task_complete,
 from checklists.starter import StarterUpdate, starter_library_load, starter_library_update
 from patients.grading import Consciousness, OxygenDevice
 from patients.models import (
+    Assessment,
     CareEvent,
     CareTeamMember,
     Cycle,
@@ -29,7 +30,6 @@ from patients.models import (
     PumpEvent,
     RegimenVersion,
     Setting,
-    ToxicityAssessment,
     TreatmentCourse,
 )
 from patients.services import (
@@ -894,7 +894,7 @@ def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
         Unit.objects.filter(pk=units[name].pk, phone_24h="").update(phone_24h=day_and_night, on_call_phone=on_call)
     for mrn, (name, phone) in CAREGIVERS.items():
         Patient.objects.filter(mrn=mrn, caregiver_name="").update(caregiver_name=name, caregiver_phone=phone)
-    if ToxicityAssessment.objects.exists():
+    if Assessment.objects.exists():
         return
     now = timezone.now()
     ward, agency = units[WARD], units[AGENCY]

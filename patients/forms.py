@@ -14,6 +14,7 @@ from .grading import ICE_FROM_AGE_YEARS, screened_with_capd
 from .models import (
     DEMOGRAPHICS,
     MAX_PLANNED_CYCLES,
+    Assessment,
     BagOption,
     CareEvent,
     HomeCheckIn,
@@ -23,7 +24,6 @@ from .models import (
     PumpEvent,
     RegimenVersion,
     Setting,
-    ToxicityAssessment,
     TreatmentCourse,
 )
 from .models.toxicity import GRADES, ICE_PARTS
@@ -352,7 +352,7 @@ class AssessmentForm(forms.ModelForm):
     younger children; the service grades it and checks what a form cannot (units, the future)."""
 
     class Meta:
-        model = ToxicityAssessment
+        model = Assessment
         fields = [*VITALS, *ICE_PARTS, "ice_unable", "capd_score", *NEUROLOGY, "note"]
         widgets = {
             "temperature_unit": forms.RadioSelect,
@@ -362,7 +362,7 @@ class AssessmentForm(forms.ModelForm):
     def __init__(self, *args, zone_name: str, age_on: Callable[[dt.date], int], today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields = {"assessed_at": unit_time("Assessed at", zone_name), **self.fields}
-        self.fields["temperature_unit"].choices = ToxicityAssessment.TemperatureUnit.choices
+        self.fields["temperature_unit"].choices = Assessment.TemperatureUnit.choices
         self.fields["temperature_unit"].label = "Measured in"
         say_limits(
             self,

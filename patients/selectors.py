@@ -13,13 +13,13 @@ from accounts.models import AuditEvent
 
 from .grading import Seizure
 from .models import (
+    Assessment,
     CareEvent,
     HomeCheckIn,
     Interruption,
     Patient,
     PremedicationRule,
     PumpEvent,
-    ToxicityAssessment,
     Transfer,
     TreatmentCourse,
 )
@@ -160,11 +160,9 @@ def current_course(patient: Patient) -> TreatmentCourse | None:
 # --- the toxicity watch ----------------------------------------------------------------------------
 
 
-def assessments_for(patient: Patient) -> list[ToxicityAssessment]:
+def assessments_for(patient: Patient) -> list[Assessment]:
     """The patient's CRS and ICANS assessments, newest first, with who recorded and confirmed them."""
-    return list(
-        ToxicityAssessment.objects.filter(patient=patient).select_related("recorded_by", "confirmed_by", "event")
-    )
+    return list(Assessment.objects.filter(patient=patient).select_related("recorded_by", "confirmed_by", "event"))
 
 
 def neurotoxicity_resolved_before(*, course: TreatmentCourse, moment: dt.datetime) -> dt.datetime | None:
@@ -185,7 +183,7 @@ def neurotoxicity_resolved_before(*, course: TreatmentCourse, moment: dt.datetim
         ).values_list("stopped_at", flat=True)
     )
     grades = (
-        ToxicityAssessment.objects.filter(course=course, assessed_at__lt=moment)
+        Assessment.objects.filter(course=course, assessed_at__lt=moment)
         .annotate(counted=Coalesce("confirmed_icans_grade", "icans_grade"))
         .order_by("assessed_at", "pk")
         .values_list("assessed_at", "counted")
@@ -206,7 +204,7 @@ def other_seizure_in_course(
     """Whether the course has a seizure recorded other than this one: at an assessment or reported
     at a home check, a seizure is a seizure (CLINICAL.md: "more than one seizure ... stop for good")."""
     assessments = (
-        ToxicityAssessment.objects.filter(patient_id=patient_id, course_id=course_id)
+        Assessment.objects.filter(patient_id=patient_id, course_id=course_id)
         .exclude(seizure=Seizure.NONE)
         .exclude(pk=assessment_id)  # None excludes nothing
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from .models import ToxicityAssessment
+from .models import Assessment
 
 WIDTH, HEIGHT = 640, 140
 # TOP leaves room for the value written above the highest point; INSET keeps the first and last
@@ -73,7 +73,7 @@ def _series(name, marker, dashed, assessments, read, x, y) -> Series:
     return Series(name, marker, dashed, points)
 
 
-def toxicity_charts(assessments: Sequence[ToxicityAssessment]) -> list[Chart]:
+def toxicity_charts(assessments: Sequence[Assessment]) -> list[Chart]:
     """The charts of these assessments (oldest first), or none when there is nothing to draw."""
     if not assessments:
         return []

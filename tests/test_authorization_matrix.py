@@ -35,12 +35,12 @@ from coordination.reports.policy import VIEW_REPORTS
 from coordination.watch.models import ToxicityAlert
 from coordination.worklist.policy import VIEW_BOARD
 from patients.models import (
+    Assessment,
     CareEvent,
     HomeCheckIn,
     Interruption,
     Patient,
     PumpEvent,
-    ToxicityAssessment,
 )
 from patients.policy import EDIT_PATIENT, REGISTER_PATIENT, VIEW_PATIENTS
 
@@ -476,7 +476,7 @@ def _build_world(
             cause=Interruption.Cause.PUMP_OR_LINE,
             stopped_by=completer,
         )
-        assessment = ToxicityAssessment.objects.create(
+        assessment = Assessment.objects.create(
             patient=someone,
             assessed_at=timezone.now(),
             recorded_by=completer,

@@ -13,6 +13,7 @@ from accounts.models import User
 from checklists.models import Checklist, Task, TemplateItem
 from patients.models import (
     DEMOGRAPHICS,
+    Assessment,
     CareEvent,
     CareTeamMember,
     Cycle,
@@ -23,7 +24,6 @@ from patients.models import (
     PumpEvent,
     Regimen,
     RegimenVersion,
-    ToxicityAssessment,
     TreatmentCourse,
 )
 
@@ -232,7 +232,7 @@ class ChecklistOut(Record):
 
 class AssessmentOut(Record):
     class Meta:
-        model = ToxicityAssessment
+        model = Assessment
         fields = [
             "id",
             "patient",

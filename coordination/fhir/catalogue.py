@@ -17,13 +17,13 @@ from checklists.models import Task
 from coordination.handoffs.selectors import handoffs_visible_to
 from coordination.watch.models import ToxicityAlert
 from patients.models import (
+    Assessment,
     CareEvent,
     CareTeamMember,
     Cycle,
     InfusionBag,
     Interruption,
     Patient,
-    ToxicityAssessment,
     TreatmentCourse,
     Weighing,
 )
@@ -171,7 +171,7 @@ def _stopped_for_good_at() -> Subquery:
 def _observations_of_an_assessment():
     """How many Observations resources.assessment_observations makes of an assessment: its CRS
     and ICANS grades always; each vital sign measured; the blood pressure when both parts are;
-    the ICE score when all its parts are (ToxicityAssessment.ice_score)."""
+    the ICE score when all its parts are (Assessment.ice_score)."""
 
     def when(*fields):
         return Case(When(Q(**{f"{name}__isnull": False for name in fields}), then=Value(1)), default=Value(0))
@@ -343,7 +343,7 @@ CATALOGUE = {
                 Source(
                     "assessment-",
                     lambda user, patients: (
-                        ToxicityAssessment.objects.filter(patient__in=patients)
+                        Assessment.objects.filter(patient__in=patients)
                         .select_related("recorded_by", "confirmed_by")
                         .order_by("assessed_at", "pk")
                     ),

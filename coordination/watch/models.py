@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Role, Unit
 from accounts.triggers import PATIENT_COLUMN, change_trigger
-from patients.models import Patient, PumpEvent, ToxicityAssessment
+from patients.models import Assessment, Patient, PumpEvent
 
 # Roles a roster names: the oncologist decides, the coordinator organises, a home agency's nurse
 # answers the caregivers at night.
@@ -110,9 +110,7 @@ class ToxicityAlert(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="toxicity_alerts")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", help_text="Whose roster routes it.")
-    assessment = models.ForeignKey(
-        ToxicityAssessment, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
-    )
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
     pump_event = models.ForeignKey(PumpEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
     reason = models.CharField(max_length=300)
     ask = models.CharField(max_length=20, choices=Ask.choices, blank=True)

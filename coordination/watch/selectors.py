@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import moments
 from accounts.models import Role, Unit, User
-from patients.models import HomeCheckIn, Patient, PumpEvent, ToxicityAssessment, Transfer
+from patients.models import Assessment, HomeCheckIn, Patient, PumpEvent, Transfer
 from patients.policy import Standing, can_record_assessment
 from patients.selectors import names
 
@@ -152,7 +152,7 @@ class PatientWatch:
     """What the patient page shows of the toxicity watch."""
 
     open_alerts: list[ToxicityAlert]
-    latest_assessment: ToxicityAssessment | None
+    latest_assessment: Assessment | None
     latest_check_in: HomeCheckIn | None
     pump_events: list[PumpEvent]
     can_record: bool
@@ -160,7 +160,7 @@ class PatientWatch:
 
 def patient_watch(user, patient: Patient, *, standing: Standing | None = None) -> PatientWatch:
     # The columns the page prints (patients/partials/toxicity_summary.html).
-    assessments = ToxicityAssessment.objects.select_related("confirmed_by").only(
+    assessments = Assessment.objects.select_related("confirmed_by").only(
         *("assessed_at", "crs_grade", "confirmed_crs_grade", "icans_grade", "confirmed_icans_grade"),
         *("confirmed_at", *names("confirmed_by")),
     )

@@ -20,12 +20,12 @@ from checklists.services import TaskConflict, task_complete
 from patients.grading import Seizure
 from patients.models import (
     AccessGrant,
+    Assessment,
     CareTeamMember,
     HomeCheckIn,
     Interruption,
     Patient,
     RegimenVersion,
-    ToxicityAssessment,
     Transfer,
 )
 from patients.selectors import other_seizure_in_course
@@ -160,7 +160,7 @@ class Signal:
     ask: str = ToxicityAlert.Ask.NOTHING
 
 
-def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
+def signal_of(*, assessment: Assessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
     """CRS from the unit's alert grade (`WatchUnitRule`, grade 2 unless it says otherwise), any
     ICANS, or a seizure; grade 3 asks for an interruption, grade 4 or a second seizure in the
     course (seen at an assessment or reported at a home check: `other_seizure_in_course`) for a
@@ -221,7 +221,7 @@ def signal_of(*, assessment: ToxicityAssessment | None = None, check_in: HomeChe
     return Signal(reason[:1].upper() + reason[1:], ask)
 
 
-def _grade_stops_for_good(assessment: ToxicityAssessment) -> bool:
+def _grade_stops_for_good(assessment: Assessment) -> bool:
     """CRS or ICANS at a grade from which the course's regimen version stops it for good (the
     label: grade 4 of either; CLINICAL.md), as a restart after it is refused
     (patients.services.interruptions). Outside a course, a regimen version's defaults: the label's."""
@@ -261,7 +261,7 @@ def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:
     return True
 
 
-def _taken_on_confirming(alert: ToxicityAlert, assessment: ToxicityAssessment, actor) -> None:
+def _taken_on_confirming(alert: ToxicityAlert, assessment: Assessment, actor) -> None:
     """The open alert of an assessment whose grades the oncologist confirmed below the unit's rule:
     acknowledged in their name, the confirmed grades and their reason as its note. One who may not
     acknowledge it leaves it open, asking nothing more than an assessment."""
@@ -276,7 +276,7 @@ def _taken_on_confirming(alert: ToxicityAlert, assessment: ToxicityAssessment, a
         alert.save(update_fields=["reason", "ask"])
 
 
-def _complete_assessment_tasks(assessment: ToxicityAssessment, actor) -> None:
+def _complete_assessment_tasks(assessment: Assessment, actor) -> None:
     """The open assessment tasks this assessment answers (its event's, else those of the one due
     time nearest to it within the window) are done, in the name of who assessed; tasks they may
     not do stay open."""
@@ -414,7 +414,7 @@ def alert_raise(
     patient: Patient,
     signal: Signal,
     actor,
-    assessment: ToxicityAssessment | None = None,
+    assessment: Assessment | None = None,
     now: dt.datetime | None = None,
 ) -> ToxicityAlert:
     """An urgent alert to the first-call oncologist on the patient's unit's roster and its

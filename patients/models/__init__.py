@@ -13,7 +13,7 @@ from .regimen import (
     RegimenCycleRule,
     RegimenVersion,
 )
-from .toxicity import ToxicityAssessment
+from .toxicity import Assessment
 
 __all__ = [
     "DEMOGRAPHICS",
@@ -37,7 +37,7 @@ __all__ = [
     "RegimenCycleRule",
     "RegimenVersion",
     "Setting",
-    "ToxicityAssessment",
+    "Assessment",
     "TreatmentCourse",
     "Transfer",
     "Weighing",

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import register_renamed_records
 from accounts.triggers import PATIENT_COLUMN, change_trigger
 
 from ..grading import (
@@ -49,7 +50,7 @@ def _ice_part(label: str, maximum: int) -> models.PositiveSmallIntegerField:
     )
 
 
-class ToxicityAssessment(models.Model):
+class Assessment(models.Model):
     TemperatureUnit = TemperatureUnit
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
@@ -203,3 +204,14 @@ class ToxicityAssessment(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+
+# The names that the audit rows of assessments were written with before the model took DESIGN.md's
+# name (migration 0027): the change triggers wrote the table, the reads the label. The audit log's
+# page shows those rows as assessments.
+register_renamed_records(
+    {
+        "patients_toxicityassessment": Assessment._meta.db_table,
+        "patients.toxicityassessment": Assessment._meta.label_lower,
+    }
+)

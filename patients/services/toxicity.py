@@ -13,7 +13,7 @@ from django.utils import timezone
 from .. import grading, policy
 from ..grading import ICE_FROM_AGE_YEARS
 from ..hooks import notify_watch
-from ..models import CareEvent, Patient, ToxicityAssessment
+from ..models import Assessment, CareEvent, Patient
 from ..models.toxicity import ICE_PARTS
 from ..selectors import current_course
 from ..vitals import temperature_errors, to_celsius
@@ -21,7 +21,7 @@ from ..vitals import temperature_errors, to_celsius
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
-def _screen_errors(assessment: ToxicityAssessment) -> dict[str, str]:
+def _screen_errors(assessment: Assessment) -> dict[str, str]:
     parts = [getattr(assessment, name) for name in ICE_PARTS]
     errors = {}
     if assessment.uses_capd:
@@ -40,7 +40,7 @@ def _screen_errors(assessment: ToxicityAssessment) -> dict[str, str]:
         errors["ice_orientation"] = "Score the five parts of the ICE, or tick that the patient cannot be screened."
     elif any(part is None for part in parts):
         missing = [
-            ToxicityAssessment._meta.get_field(name).verbose_name
+            Assessment._meta.get_field(name).verbose_name
             for name, part in zip(ICE_PARTS, parts, strict=True)
             if part is None
         ]
@@ -52,7 +52,7 @@ def _screen_errors(assessment: ToxicityAssessment) -> dict[str, str]:
 LATE_ENTRY = dt.timedelta(hours=72)
 
 
-def _other_errors(assessment: ToxicityAssessment, now: dt.datetime) -> dict[str, str]:
+def _other_errors(assessment: Assessment, now: dt.datetime) -> dict[str, str]:
     errors = {}
     if assessment.assessed_at > now + CLOCK_SKEW:
         errors["assessed_at"] = "An assessment cannot be in the future."
@@ -86,14 +86,14 @@ def assessment_record(
     findings: dict,
     event: CareEvent | None = None,
     now: dt.datetime | None = None,
-) -> ToxicityAssessment:
+) -> Assessment:
     """Record what the nurse saw and grade it. `findings` maps the model's fields to values (a
     form's cleaned data). Refuses with ValidationError({field: message}), storing nothing."""
     policy.can_record_assessment(actor, patient).enforce()
     now = now or timezone.now()
     if event is not None and event.patient_id != patient.pk:
         raise ValidationError({"event": "That event is another patient's."})
-    assessment = ToxicityAssessment(
+    assessment = Assessment(
         patient=patient,
         course=current_course(patient),
         event=event,
@@ -129,15 +129,15 @@ def assessment_record(
 @transaction.atomic
 def assessment_confirm(
     *,
-    assessment: ToxicityAssessment,
+    assessment: Assessment,
     actor,
     crs_grade: int,
     icans_grade: int,
     reason: str = "",
     now: dt.datetime | None = None,
-) -> ToxicityAssessment:
+) -> Assessment:
     """The oncologist's grades: the computed ones confirmed, or changed with a reason."""
-    assessment = ToxicityAssessment.objects.select_for_update().select_related("patient").get(pk=assessment.pk)
+    assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment.pk)
     policy.can_confirm_grades(actor, assessment.patient).enforce()
     for field, grade in (("crs_grade", crs_grade), ("icans_grade", icans_grade)):
         if grade not in range(5):

@@ -15,7 +15,7 @@ from accounts.audit import logs_read, shows
 from .. import policy, services
 from ..forms import AssessmentForm, CheckInForm, GradeConfirmForm
 from ..grading import FEVER_CELSIUS, ICE_FROM_AGE_YEARS
-from ..models import CareEvent, ToxicityAssessment
+from ..models import Assessment, CareEvent
 from ..selectors import assessments_for, check_ins_for, get_patient_for_user, pump_events_for
 from ..trends import toxicity_charts
 from .forms_flow import form_page, now_on_unit_clock
@@ -43,7 +43,7 @@ def assessment_new(request, pk):
         today=timezone.localdate(timezone=zone),
         initial={
             "assessed_at": now_on_unit_clock(zone),
-            "temperature_unit": ToxicityAssessment.TemperatureUnit.CELSIUS,
+            "temperature_unit": Assessment.TemperatureUnit.CELSIUS,
         },
     )
 
@@ -127,9 +127,9 @@ def assessment_list(request, pk):
         )
 
 
-@logs_read("patients.toxicityassessment")
+@logs_read("patients.assessment")
 def assessment_confirm(request, pk):
-    assessment = get_object_or_404(ToxicityAssessment.objects.select_related("patient"), pk=pk)
+    assessment = get_object_or_404(Assessment.objects.select_related("patient"), pk=pk)
     patient = get_patient_for_user(request.user, assessment.patient_id)
     policy.can_confirm_grades(request.user, patient).enforce()
     initial = {"crs_grade": assessment.crs, "icans_grade": assessment.icans}

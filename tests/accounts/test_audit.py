@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_context, audit_record
-from accounts.models import AuditEvent, Role, audit_action_choices, register_audit_actions
+from accounts.models import AuditEvent, Role, audit_action_choices, register_audit_actions, register_renamed_records
 from checklists.models import ChecklistAuditAction, Task
 from checklists.services import checklists_instantiate
 
@@ -177,6 +177,25 @@ def test_the_audit_log_filters_by_patient_action_and_period(client, admin_user, 
     assert page.status_code == 200
     assert [event.patient_id for event in page.context["page"]] == [7]
     assert "&lt;b&gt;" in page.content.decode()  # free text from the log is escaped
+
+
+def test_a_row_written_under_a_records_old_name_shows_its_name_now_beside_it(client, admin_user):
+    register_renamed_records({"shelf_oldthing": "shelf_newthing"})
+    audit_record(action=Action.VIEW, object_type="shelf_oldthing", object_id=3)
+    audit_record(action=Action.VIEW, object_type="shelf_newthing", object_id=4)
+    verified_login(client, admin_user)
+    page = client.get(reverse("audit:log")).content.decode()
+    assert 'shelf_oldthing #3 <span class="text-body-secondary">(now shelf_newthing)</span>' in page
+    assert "shelf_newthing #4</td>" in page  # a row under the name of now says nothing more
+    # The CSV gives the name each row was written with, as sealed.
+    exported = b"".join(client.get(reverse("audit:export")).streaming_content).decode()
+    assert '"shelf_oldthing"' in exported and "(now " not in exported
+
+
+def test_an_old_record_name_is_mapped_to_one_name_only():
+    register_renamed_records({"shelf_oldthing": "shelf_newthing"})  # the same again: no harm
+    with pytest.raises(ValueError, match="shelf_oldthing"):
+        register_renamed_records({"shelf_oldthing": "shelf_otherthing"})
 
 
 def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(client, admin_user, some_events):

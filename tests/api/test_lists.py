@@ -13,7 +13,7 @@ from django.utils import timezone
 from checklists.services import checklists_instantiate
 from coordination.api.filters import EMPTY_PARAMETER
 from coordination.reminders.models import Notification
-from patients.models import HomeCheckIn, Interruption, PumpEvent, ToxicityAssessment
+from patients.models import Assessment, HomeCheckIn, Interruption, PumpEvent
 
 from ..checklists.helpers import make_event, publish_template
 from ..coordination.handoff_helpers import draft_handoff, make_agency, make_discharge
@@ -43,7 +43,7 @@ def give_a_record(patient, nurse, case_manager, agency) -> None:
     Interruption.objects.create(
         patient=patient, course=course, cycle=event.cycle, stopped_at=now, cause="other", stopped_by=nurse
     )
-    ToxicityAssessment.objects.create(
+    Assessment.objects.create(
         patient=patient, assessed_at=now, recorded_by=nurse, crs_grade=1, crs_rule="Fever", icans_grade=0
     )
     PumpEvent.objects.create(

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.models import AccessGrant, HomeCheckIn, Interruption, PumpEvent, ToxicityAssessment
+from patients.models import AccessGrant, Assessment, HomeCheckIn, Interruption, PumpEvent
 
 from ..checklists.helpers import make_event
 from ..coordination.handoff_helpers import make_agency, make_home_nurse
@@ -29,7 +29,7 @@ def record(patient, nurse):
             cause=Interruption.Cause.PUMP_OR_LINE,
             stopped_by=nurse,
         ),
-        "assessment": ToxicityAssessment.objects.create(
+        "assessment": Assessment.objects.create(
             patient=patient, assessed_at=now, recorded_by=nurse, crs_grade=1, crs_rule="Fever", icans_grade=0
         ),
         "pump-event": PumpEvent.objects.create(

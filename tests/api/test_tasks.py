@@ -15,7 +15,7 @@ from accounts.models import AuditEvent
 from checklists.models import Task, TaskActivity
 from checklists.recorded import assessment_answer
 from checklists.services import checklists_instantiate, task_claim, task_complete, task_undo
-from patients.models import ToxicityAssessment
+from patients.models import Assessment
 
 from ..checklists.helpers import make_event, publish_template
 from ..factories import CareTeamMemberFactory, PatientFactory
@@ -404,7 +404,7 @@ def test_an_assessment_task_answered_with_last_months_assessment_is_refused_at_i
     publish_template(items=[item], name="Watch")
     checklists_instantiate(events=[make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=1))])
     task = Task.objects.get(text="CRS and ICANS check")
-    old = ToxicityAssessment.objects.create(
+    old = Assessment.objects.create(
         patient=patient,
         assessed_at=timezone.now() - dt.timedelta(days=30),
         recorded_by=nurse,

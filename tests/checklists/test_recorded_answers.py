@@ -17,7 +17,7 @@ from accounts.models import Role
 from checklists.models import Task, TaskActivity, TemplateItem
 from checklists.recorded import assessment_answer
 from checklists.services import UNCONFIRMED_HARD_STOP, checklists_instantiate, task_complete
-from patients.models import BagOption, CareEvent, InfusionBag, ToxicityAssessment, Weighing
+from patients.models import Assessment, BagOption, CareEvent, InfusionBag, Weighing
 from patients.services import course_schedule_build, infusion_bag_record
 
 from ..factories import CourseFactory, PatientFactory, UserFactory
@@ -456,8 +456,8 @@ def check(patient, clock):
     return Task.objects.get(event=event, text=CHECK)
 
 
-def assessed(patient, nurse, at, *, event=None) -> ToxicityAssessment:
-    return ToxicityAssessment.objects.create(
+def assessed(patient, nurse, at, *, event=None) -> Assessment:
+    return Assessment.objects.create(
         patient=patient,
         event=event,
         assessed_at=at,

@@ -34,7 +34,7 @@ PAGES = {
     "patients:assessment_new": ("nurse", "patient", "patients.patient"),
     "patients:check_in_new": ("nurse", "patient", "patients.patient"),
     "patients:pump_event_new": ("nurse", "patient", "patients.patient"),
-    "patients:assessment_confirm": ("oncologist", "assessment", "patients.toxicityassessment"),
+    "patients:assessment_confirm": ("oncologist", "assessment", "patients.assessment"),
     "alert_detail": ("nurse", "alert", "coordination.toxicityalert"),
     "patients:course_plan": ("oncologist", "patient", "patients.patient"),
     "patients:course_cycles": ("oncologist", "course", "patients.treatmentcourse"),

@@ -16,7 +16,7 @@ from coordination.models import Notification, Reminder
 from coordination.reminders.delivery import reminders_deliver
 from coordination.watch.models import ToxicityAlert
 from coordination.watch.services import ShiftInput, roster_replace
-from patients.models import AccessGrant, ToxicityAssessment
+from patients.models import AccessGrant, Assessment
 from patients.services import course_schedule_build
 
 from ..coordination.handoff_helpers import make_agency, make_home_nurse
@@ -102,7 +102,7 @@ def test_an_ice_of_6_at_night_at_home_alerts_first_call_who_takes_it_and_sees_th
     expect(page.get_by_text("Recorded: CRS grade 0, ICANS grade 2. The oncologist on call")).to_be_visible()
     screenshot(page, "toxicity-assessment-recorded")
 
-    assessment = ToxicityAssessment.objects.get(patient=patient)
+    assessment = Assessment.objects.get(patient=patient)
     assert (assessment.ice_score, assessment.crs_grade, assessment.icans_grade) == (6, 0, 2)
     assert assessment.assessed_at == assessed_at
     alert = ToxicityAlert.objects.get(patient=patient)

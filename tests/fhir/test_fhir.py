@@ -18,7 +18,7 @@ from accounts.models import AuditEvent
 from checklists.services import checklists_instantiate
 from coordination.fhir.codes import mrn_system
 from coordination.fhir.models import ServedVersion
-from patients.models import CareEvent, InfusionBag, ToxicityAssessment, Weighing
+from patients.models import Assessment, CareEvent, InfusionBag, Weighing
 
 from ..checklists.helpers import make_event
 from ..coordination.handoff_helpers import write_handoff
@@ -35,7 +35,7 @@ def _extras(world):
     weighing = Weighing.objects.create(
         patient=patient, weight_kg=Decimal("71.5"), measured_at=timezone.now() - dt.timedelta(days=1)
     )
-    vitals = ToxicityAssessment.objects.create(
+    vitals = Assessment.objects.create(
         patient=patient,
         assessed_at=timezone.now(),
         recorded_by=users["nurse"],
@@ -552,7 +552,7 @@ def test_everything_costs_as_many_queries_for_a_long_record_as_for_a_short_one(c
         checklists_instantiate(events=[event])
         make_bag(event, compounded_by=users["pharmacist"], checked_by=UserFactory(role="pharmacist"))
         Weighing.objects.create(patient=patient, weight_kg=Decimal("60.0"), measured_at=now - dt.timedelta(days=n))
-        ToxicityAssessment.objects.create(
+        Assessment.objects.create(
             patient=patient, assessed_at=now, recorded_by=users["nurse"], crs_grade=1, crs_rule="Fever", icans_grade=0
         )
         write_handoff(

@@ -11,7 +11,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from accounts.models import Role
 from checklists.models import Task
 from checklists.services import checklists_instantiate
-from patients.models import CareEvent, InfusionBag, ToxicityAssessment
+from patients.models import Assessment, CareEvent, InfusionBag
 from patients.services import assessment_confirm, course_stop_for_good
 
 from ..checklists.helpers import make_event, publish_template
@@ -60,7 +60,7 @@ def test_a_stopped_course_plans_none_of_its_later_cycles(client, patient, nurse,
 def test_oxygen_saturation_carries_the_loinc_code_of_the_r4_vital_signs_profile(client, patient, nurse):
     # R4's oxygensat profile (http://hl7.org/fhir/StructureDefinition/oxygensat) requires LOINC
     # 2708-6; 59408-5 (pulse oximetry) alone fails an R4 validator.
-    assessment = ToxicityAssessment.objects.create(
+    assessment = Assessment.objects.create(
         patient=patient,
         assessed_at=timezone.now(),
         recorded_by=nurse,
@@ -84,7 +84,7 @@ def test_oxygen_saturation_carries_the_loinc_code_of_the_r4_vital_signs_profile(
 def test_a_confirmed_grade_names_the_oncologist_who_gave_it(client, patient, nurse, oncologist):
     # The oncologist grades CRS and ICANS (CLINICAL.md, roles): once confirmed, the final grade is
     # theirs, not only the nurse's who recorded the assessment.
-    assessment = ToxicityAssessment.objects.create(
+    assessment = Assessment.objects.create(
         patient=patient,
         assessed_at=timezone.now(),
         recorded_by=nurse,

@@ -14,7 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from checklists.models import Task
 from checklists.services import checklists_instantiate
-from patients.models import ToxicityAssessment, Weighing
+from patients.models import Assessment, Weighing
 
 from ..checklists.helpers import make_event
 from ..test_authorization_matrix import matrix_world, sign_in
@@ -203,7 +203,7 @@ def test_a_page_of_everything_costs_the_same_queries_for_a_long_record_and_reads
     now = timezone.now()
     for n in range(5):
         checklists_instantiate(events=[make_event(patient, planned_at=now + dt.timedelta(days=n + 1))])
-        ToxicityAssessment.objects.create(
+        Assessment.objects.create(
             patient=patient, assessed_at=now, recorded_by=users["nurse"], crs_grade=1, crs_rule="Fever", icans_grade=0
         )
     many, captured = queries()
@@ -218,7 +218,7 @@ def test_an_assessments_observations_are_counted_as_they_are_built(client, world
     users, targets, _ = world
     sign_in(client, users["case_manager"])
     patient = targets["patient"]
-    ToxicityAssessment.objects.create(
+    Assessment.objects.create(
         patient=patient,
         assessed_at=timezone.now(),
         recorded_by=users["nurse"],

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from patients.models import HomeCheckIn, PumpEvent, ToxicityAssessment, Transfer
+from patients.models import Assessment, HomeCheckIn, PumpEvent, Transfer
 
 from ..factories import CareTeamMemberFactory, CourseFactory, PatientFactory, UnitFactory, UserFactory
 from ..query_count import queries_of
@@ -53,7 +53,7 @@ def test_the_care_team_reads_as_many_times_for_20_members_and_transfers_as_for_1
 
 
 def _record(patient, nurse, oncologist, at):
-    ToxicityAssessment.objects.create(
+    Assessment.objects.create(
         patient=patient,
         assessed_at=at,
         recorded_by=nurse,
@@ -65,7 +65,7 @@ def _record(patient, nurse, oncologist, at):
         confirmed_crs_grade=1,
         confirmed_icans_grade=0,
     )
-    ToxicityAssessment.objects.create(patient=patient, assessed_at=at, recorded_by=nurse, crs_grade=2, icans_grade=1)
+    Assessment.objects.create(patient=patient, assessed_at=at, recorded_by=nurse, crs_grade=2, icans_grade=1)
     HomeCheckIn.objects.create(
         patient=patient,
         checked_at=at,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from patients import hooks
 from patients.grading import Consciousness, OxygenDevice, Seizure
-from patients.models import ToxicityAssessment
+from patients.models import Assessment
 from patients.services import assessment_confirm, assessment_record
 
 NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
@@ -101,7 +101,7 @@ def test_bad_input_is_refused_at_its_field_and_nothing_is_stored(patient, nurse,
     with pytest.raises(ValidationError) as refused:
         record(patient, nurse, **changes)
     assert words in " ".join(refused.value.message_dict[field])
-    assert not ToxicityAssessment.objects.exists()
+    assert not Assessment.objects.exists()
 
 
 def test_an_assessment_cannot_be_in_the_future(patient, nurse):
@@ -127,7 +127,7 @@ def test_a_late_entry_is_taken_but_a_mistyped_date_is_refused(patient, nurse):
     assert refused.value.message_dict["assessed_at"] == [
         "An assessment is recorded within 72 hours of being made: check the date."
     ]
-    assert ToxicityAssessment.objects.count() == 1
+    assert Assessment.objects.count() == 1
 
 
 def test_only_a_nurse_or_oncologist_caring_for_the_patient_records(patient, pharmacist, outsider, oncologist):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coordination.watch.models import ToxicityAlert, WatchUnitRule
-from patients.models import ToxicityAssessment
+from patients.models import Assessment
 
 FORM = {
     "temperature": "38.9",
@@ -45,7 +45,7 @@ def test_a_nurse_records_an_assessment_and_sees_it_graded_in_the_trend(client, p
         reverse("patients:assessment_new", args=[patient.pk]), {**FORM, "assessed_at": on_unit_clock(patient, at)}
     )
     assert done.status_code == 302
-    assessment = ToxicityAssessment.objects.get()
+    assessment = Assessment.objects.get()
     assert (assessment.crs_grade, assessment.icans_grade, assessment.ice_score) == (1, 1, 8)
     assert assessment.assessed_at == at.replace(second=0, microsecond=0)
     listing = client.get(done.url)
@@ -63,16 +63,16 @@ def test_a_fahrenheit_number_typed_as_celsius_comes_back_at_its_field(client, pa
     )
     assert response.status_code == 200
     assert "Was it in °F?" in response.context["form"].errors["temperature"][0]
-    assert not ToxicityAssessment.objects.exists()
+    assert not Assessment.objects.exists()
     oxygen = client.post(
         reverse("patients:assessment_new", args=[patient.pk]), {**FORM, "oxygen_saturation": "101", "assessed_at": at}
     )
     assert "at most 100" in oxygen.context["form"].errors["oxygen_saturation"][0]
-    assert not ToxicityAssessment.objects.exists()
+    assert not Assessment.objects.exists()
 
 
 def test_the_oncologist_confirms_from_the_list(client, patient, nurse, oncologist):
-    assessment = ToxicityAssessment.objects.create(
+    assessment = Assessment.objects.create(
         patient=patient,
         assessed_at=timezone.now(),
         recorded_by=nurse,
@@ -103,7 +103,7 @@ def test_an_event_named_by_a_digit_that_is_no_number_is_ignored_not_a_server_err
     url = reverse("patients:assessment_new", args=[patient.pk]) + "?event=\u00b2"
     at = on_unit_clock(patient, timezone.now() - dt.timedelta(minutes=5))
     assert client.post(url, {**FORM, "assessed_at": at}).status_code == 302
-    assert ToxicityAssessment.objects.get(patient=patient).event is None
+    assert Assessment.objects.get(patient=patient).event is None
 
 
 def _recorded_message(client, patient, **fields) -> str:
@@ -124,7 +124,7 @@ def test_the_nurse_is_told_of_an_alert_only_when_the_units_rule_raised_one(clien
     client.force_login(nurse)
     rule = WatchUnitRule.objects.create(unit=patient.unit, alert_from_crs_grade=3)
     told = _recorded_message(client, patient, hypotension="on")  # CRS grade 2, below the unit's grade
-    assert ToxicityAssessment.objects.get().crs_grade == 2 and not ToxicityAlert.objects.exists()
+    assert Assessment.objects.get().crs_grade == 2 and not ToxicityAlert.objects.exists()
     assert "alerted" not in told
     rule.alert_from_crs_grade = 1
     rule.save()
@@ -144,7 +144,7 @@ def test_a_back_dated_assessment_before_the_12th_birthday_is_screened_with_the_c
     client.force_login(nurse)
     before = on_unit_clock(patient, timezone.now() - dt.timedelta(days=2))
     page = client.post(url, {**FORM, "assessed_at": before})
-    assert page.status_code == 200 and not ToxicityAssessment.objects.exists()
+    assert page.status_code == 200 and not Assessment.objects.exists()
     errors = page.context["form"].errors
     assert list(errors) == ["assessed_at"]
     assert "the patient was 11: children under 12 are screened with the CAPD" in errors["assessed_at"][0]
@@ -152,7 +152,7 @@ def test_a_back_dated_assessment_before_the_12th_birthday_is_screened_with_the_c
     no_ice = {name: "" for name in ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")}
     done = client.post(url, {**FORM, **no_ice, "capd_score": "4", "assessed_at": before})
     assert done.status_code == 302
-    assert ToxicityAssessment.objects.get().uses_capd
+    assert Assessment.objects.get().uses_capd
 
 
 def test_a_capd_form_sent_for_a_time_after_the_12th_birthday_asks_for_the_ice(client, patient, nurse):
@@ -164,6 +164,6 @@ def test_a_capd_form_sent_for_a_time_after_the_12th_birthday_asks_for_the_ice(cl
     no_ice = {name: "" for name in ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")}
     now = on_unit_clock(patient, timezone.now())
     page = client.post(url, {**FORM, **no_ice, "capd_score": "4", "assessed_at": now})
-    assert page.status_code == 200 and not ToxicityAssessment.objects.exists()
+    assert page.status_code == 200 and not Assessment.objects.exists()
     assert "the patient was 12: from 12 the ICE score is the screen" in page.context["form"].errors["assessed_at"][0]
     assert 'name="ice_orientation"' in page.text and 'name="capd_score"' not in page.text

@@ -5,14 +5,14 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from patients.models import ToxicityAssessment
+from patients.models import Assessment
 from patients.trends import toxicity_charts
 
 FONT_PX = 13  # the template's font-size
 CHARACTER_PX = 8  # a digit or point at that size, generously
 
 
-def assessment(hours: int, temperature: str, ice: int, crs: int, icans: int) -> ToxicityAssessment:
+def assessment(hours: int, temperature: str, ice: int, crs: int, icans: int) -> Assessment:
     parts = {
         "ice_orientation": 4 - (10 - ice),
         "ice_naming": 3,
@@ -20,7 +20,7 @@ def assessment(hours: int, temperature: str, ice: int, crs: int, icans: int) -> 
         "ice_writing": 1,
         "ice_attention": 1,
     }
-    return ToxicityAssessment(
+    return Assessment(
         assessed_at=timezone.now() + dt.timedelta(hours=hours),
         temperature_celsius=Decimal(temperature),
         crs_grade=crs,

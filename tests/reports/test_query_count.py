@@ -13,7 +13,7 @@ from django.urls import reverse
 from checklists.models import Checklist, ItemContent, Task
 from coordination.reminders.models import Reminder
 from coordination.reports.selectors import SECTIONS
-from patients.models import CareEvent, Cycle, Interruption, Patient, PumpEvent, ToxicityAssessment, TreatmentCourse
+from patients.models import Assessment, CareEvent, Cycle, Interruption, Patient, PumpEvent, TreatmentCourse
 
 from ..accounts.helpers import verified_login
 from ..checklists.helpers import publish_template
@@ -90,8 +90,8 @@ def add_patients(ward, count: int, *, version, nurse, oncologist) -> None:
         )
         for p, c in zip(patients, cycles, strict=True)
     )
-    ToxicityAssessment.objects.bulk_create(
-        ToxicityAssessment(
+    Assessment.objects.bulk_create(
+        Assessment(
             patient=p,
             course=c.course,
             assessed_at=at(3, 6, 9),

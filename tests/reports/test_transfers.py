@@ -16,7 +16,7 @@ from coordination.reminders.models import TaskSnooze
 from coordination.reports.period import Period
 from coordination.reports.selectors import SECTIONS
 from coordination.reports.tables import cell_csv, label_csv
-from patients.models import CareTeamMember, Interruption, Patient, PumpEvent, ToxicityAssessment, Transfer
+from patients.models import Assessment, CareTeamMember, Interruption, Patient, PumpEvent, Transfer
 from patients.selectors import stays_on_unit, unit_at
 
 from ..accounts.helpers import verified_login
@@ -71,7 +71,7 @@ def moved(ward, other_ward, time_machine):
             stopped_by=nurse,
         )
     for when, grade in ((at(3, 7, 9), 2), (at(3, 17, 9), 1)):
-        ToxicityAssessment.objects.create(
+        Assessment.objects.create(
             patient=patient,
             course=cycle.course,
             assessed_at=when,

@@ -13,7 +13,7 @@ from checklists.models import Checklist, OverrideJustification, Task
 from checklists.services import checklists_instantiate
 from coordination.handoffs.models import Handoff, HandoffActivity
 from coordination.reminders.models import Reminder, TaskSnooze
-from patients.models import CareEvent, Cycle, Interruption, PumpEvent, ToxicityAssessment
+from patients.models import Assessment, CareEvent, Cycle, Interruption, PumpEvent
 
 from ..checklists.helpers import make_cycle, make_event, publish_template
 from ..coordination.handoff_helpers import make_agency, make_home_nurse, write_handoff
@@ -174,7 +174,7 @@ def build_world(ward, coordinator):
     p2_cycle = make_cycle(p2, start_date=dt.date(2026, 2, 25))
 
     def assessment(patient, course, when, crs, icans, confirmed_crs=None):
-        ToxicityAssessment.objects.create(
+        Assessment.objects.create(
             patient=patient,
             course=course,
             assessed_at=when,

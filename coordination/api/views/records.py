@@ -11,6 +11,7 @@ from rest_framework import viewsets
 from checklists.models import Checklist
 from checklists.selectors import events_visible_to
 from patients.models import (
+    Assessment,
     CareEvent,
     CareTeamMember,
     Cycle,
@@ -20,7 +21,6 @@ from patients.models import (
     Patient,
     PumpEvent,
     Regimen,
-    ToxicityAssessment,
     TreatmentCourse,
 )
 from patients.selectors import patients_for_user
@@ -144,11 +144,11 @@ class AssessmentViewSet(PatientData):
     """CRS and ICANS assessments with their computed and confirmed grades."""
 
     serializer_class = serializers.AssessmentOut
-    audit_type = "patients.toxicityassessment"
-    filterset_class = filters_for(ToxicityAssessment, ids={"patient": "patient", "course": "course"})
+    audit_type = "patients.assessment"
+    filterset_class = filters_for(Assessment, ids={"patient": "patient", "course": "course"})
 
     def visible(self, user):
-        return ToxicityAssessment.objects.filter(patient__in=on_the_watch(user))
+        return Assessment.objects.filter(patient__in=on_the_watch(user))
 
 
 class PumpEventViewSet(PatientData):

@@ -5,7 +5,7 @@ from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 
 from accounts.models import Unit
-from patients.models import Cycle, Interruption, PumpEvent, ToxicityAssessment
+from patients.models import Assessment, Cycle, Interruption, PumpEvent
 from patients.selectors import on_unit_at
 
 from ..period import Period
@@ -81,7 +81,7 @@ def interruptions_and_toxicity(unit: Unit, period: Period) -> Section:
         .values("number")[:1]
     )
     worst = (
-        ToxicityAssessment.objects.filter(
+        Assessment.objects.filter(
             on_unit_at(unit.pk, "assessed_at"), assessed_at__gte=period.start, assessed_at__lt=period.end
         )
         .annotate(assessed_day=TruncDate("assessed_at", tzinfo=period.zone))

@@ -55,6 +55,11 @@ def say_limits(form: forms.BaseForm, **messages: str) -> None:
             form.fields[name].error_messages.update(dict.fromkeys(OUT_OF_LIMITS, message))
 
 
+# A date picker takes its value as YYYY-MM-DD only: the site's own format (en-gb, 02/04/1968) is
+# dropped by the browser, so a record opened for editing showed its dates empty, to be typed again.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class PatientForm(forms.ModelForm):
     """Registration and demographics; the model's validators and clean() give each field its message."""
 
@@ -71,10 +76,7 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = DEMOGRAPHICS
-        widgets = {
-            "birth_date": forms.DateInput(attrs={"type": "date"}),
-            "weight_measured_on": forms.DateInput(attrs={"type": "date"}),
-        }
+        widgets = {"birth_date": DATE_INPUT, "weight_measured_on": DATE_INPUT}
         # Too many digits (17000 for 170.00 cm) is refused by the form before the model's limits
         # run, in Django's words ("no more than 4 digits in total"): say the limit instead.
         error_messages = {
@@ -138,8 +140,6 @@ class PatientForm(forms.ModelForm):
 
 
 # --- the course plan: forms validate the input; the services in patients/services act ---------
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _helper(submit: str) -> FormHelper:

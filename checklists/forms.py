@@ -391,6 +391,9 @@ class ChecklistTemplateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["seen"] = template_fingerprint(self.instance)
+        # Words, not Django's "---------", for the choice not made yet (an empty approver is an answer).
+        for name, blank in (("trigger_kind", "Choose the kind of event…"), ("approver_role", "Any other admin")):
+            self.fields[name].choices = [("", blank), *(c for c in self.fields[name].choices if c[0] != "")]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's form tag carries the token
@@ -418,8 +421,12 @@ class VersionChoiceField(forms.ModelChoiceField):
 
 
 class CompareForm(forms.Form):
-    a = VersionChoiceField(label="Older version", queryset=TemplateVersion.objects.none())
-    b = VersionChoiceField(label="Newer version", queryset=TemplateVersion.objects.none())
+    a = VersionChoiceField(
+        label="Older version", queryset=TemplateVersion.objects.none(), empty_label="Choose a version…"
+    )
+    b = VersionChoiceField(
+        label="Newer version", queryset=TemplateVersion.objects.none(), empty_label="Choose a version…"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -280,8 +280,14 @@ class BagForm(forms.Form):
     volume_ml = forms.DecimalField(label="Volume (mL)", max_digits=6, decimal_places=1)
     rate_ml_per_hour = forms.DecimalField(label="Rate on the label (mL/h)", max_digits=5, decimal_places=1)
     stabiliser_added = forms.BooleanField(label="IV solution stabiliser added", required=False)
-    compounded_by = forms.ModelChoiceField(label="Compounded by", queryset=User.objects.none())
-    checked_by = forms.ModelChoiceField(label="Checked by (a second pharmacist)", queryset=User.objects.none())
+    compounded_by = forms.ModelChoiceField(
+        label="Compounded by", queryset=User.objects.none(), empty_label="Choose the pharmacist…"
+    )
+    checked_by = forms.ModelChoiceField(
+        label="Checked by (a second pharmacist)",
+        queryset=User.objects.none(),
+        empty_label="Choose the second pharmacist…",
+    )
 
     def __init__(self, *args, zone_name: str, organisation_units, **kwargs):
         super().__init__(*args, **kwargs)
@@ -453,6 +459,7 @@ class PumpEventForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Radio buttons: a blank "---------" choice among them reads as an answer of its own.
         self.fields["reported_by"].choices = PumpEvent.Reporter.choices
+        self.fields["kind"].choices = [("", "Choose what happened…"), *PumpEvent.Kind.choices]
         say_limits(self, volume_left_ml="The volume left, 0 to 1000 mL with one decimal at most, for example 45.5.")
         self.fields = {
             "occurred_at": unit_time("Happened at", zone_name),

@@ -536,3 +536,14 @@ def test_a_hard_stop_in_the_editor_is_a_neutral_badge_not_red(client, admin_user
     badge = re.search(r'<span class="badge ([^"]*)">hard stop</span>', body)
     assert badge is not None, body
     assert "danger" not in badge.group(1)
+
+
+def test_the_template_pages_ask_for_a_choice_in_words(client, admin_user, template):
+    """Found by a walk through the pages: Django's "---------" was the first option of "Triggered
+    by", "Approved by" (where empty means any other admin) and the versions to compare."""
+    verified_login(client, admin_user)
+    settings = client.get(reverse("checklists:template_list")).content.decode()
+    assert "---------" not in settings
+    assert "Choose the kind of event…</option>" in settings and "Any other admin</option>" in settings
+    compare = client.get(reverse("checklists:version_compare")).content.decode()
+    assert "---------" not in compare and "Choose a version…" in compare

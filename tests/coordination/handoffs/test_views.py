@@ -83,6 +83,13 @@ def test_the_case_manager_prepares_a_handoff_from_the_patient_page(client, ready
     assert action.due_at == ready.planned_at.replace(second=0, microsecond=0) + dt.timedelta(days=1)
 
 
+def test_the_handoff_form_asks_for_its_event_in_words(client, ready, case_manager):
+    """Found by a walk through the pages: Django's "---------" was the first option of the event."""
+    client.force_login(case_manager)
+    _, body = page(client, "handoff_new", ready.patient_id)
+    assert "---------" not in body and "Choose the event…" in body
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [

@@ -218,6 +218,19 @@ def test_a_send_refused_by_the_checklist_says_why(client, patient, nurse, nurse2
     assert Handoff.objects.get(pk=handoff.pk).status == "draft"
 
 
+def test_what_a_draft_still_needs_is_listed_without_red(client, patient, nurse, nurse2, case_manager, agency):
+    """Found by a walk through the pages: a draft for a discharge ten days away listed its open
+    checklist in red, though nothing in it was late (README: red only for what is due). A send
+    refused all the same still says so in the red alert."""
+    publish_transition_template()
+    handoff = draft_handoff(make_discharge(patient), case_manager, agency)
+    client.force_login(case_manager)
+    _, body = page(client, "handoff_detail", handoff.pk)
+    needs = re.search(r"It cannot be sent yet:</p>\s*<ul([^>]*)>", body)
+    assert needs is not None, body
+    assert "danger" not in needs.group(1)
+
+
 def test_the_checklist_section_marks_what_the_override_covers(client, patient, nurse, case_manager, oncologist, agency):
     """Found by a review: after the oncologist overrode the discharge's gate, the handoff page still
     listed its missing items as plain blockers, beside a badge saying it was overridden."""

@@ -491,8 +491,12 @@ def _who_restarts(hours: int | None) -> str:
     return f"After a stop of {hours} hours or more, the oncologist records the restart."
 
 
+RED_FLAG = ": red flag"
+
+
 class CheckInForm(forms.Form):
-    """The home nurse's daily check; the red flags (starred) reach the oncologist on call."""
+    """The home nurse's daily check; the red flags (said so at each) reach the oncologist on call.
+    Said in words, not starred: beside "Temperature*" a star reads as a required field."""
 
     temperature = forms.DecimalField(max_digits=4, decimal_places=1)
     temperature_unit = forms.ChoiceField(
@@ -502,10 +506,12 @@ class CheckInForm(forms.Form):
         label="Warning signs today",
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        choices=[(sign.key, f"{sign.label}{' *' if sign.red_flag else ''} ({sign.watch})") for sign in WARNING_SIGNS],
-        help_text="* A red flag: the oncologist on call is alerted at once.",
+        choices=[
+            (sign.key, f"{sign.label} ({sign.watch}){RED_FLAG if sign.red_flag else ''}") for sign in WARNING_SIGNS
+        ],
+        help_text="A red flag alerts the oncologist on call at once.",
     )
-    handwriting_changed = forms.BooleanField(label="Handwriting changed from the usual *", required=False)
+    handwriting_changed = forms.BooleanField(label=f"Handwriting changed from the usual{RED_FLAG}", required=False)
     pump_status = forms.ChoiceField(label="Pump", choices=HomeCheckIn.PumpStatus.choices, widget=forms.RadioSelect)
     note = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

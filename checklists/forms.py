@@ -110,8 +110,9 @@ class TemplateItemForm(forms.ModelForm):
         self.initial.setdefault("due_direction", direction)
         self.fields["due_amount"].widget.attrs.update({"inputmode": "numeric", "min": 0})
         # Only the roles that do tasks, and that check them (TemplateItem.clean refuses the others).
-        self.fields["role"].choices = [("", "---------"), *_roles_with(WORK_TASKS)]
-        self.fields["verifier_role"].choices = [("", "---------"), *_roles_with(VERIFY_TASKS)]
+        # Words for the choice not made yet; no verifier role: the task's own role checks it (gate.py).
+        self.fields["role"].choices = [("", "Choose the role…"), *_roles_with(WORK_TASKS)]
+        self.fields["verifier_role"].choices = [("", "The task's own role"), *_roles_with(VERIFY_TASKS)]
         depends_on = self.fields["depends_on"]
         depends_on.queryset = version.items.exclude(pk=self.instance.pk).order_by("order")
         depends_on.help_text = "The items of this draft that must be done first."
@@ -455,9 +456,15 @@ class PreviewForm(forms.Form):
     """Pick a patient (optional, narrows the list) and one of their events of the template's kind."""
 
     patient = forms.ModelChoiceField(
-        label="Patient", queryset=Patient.objects.none(), required=False, help_text="Narrows the list of events."
+        label="Patient",
+        queryset=Patient.objects.none(),
+        required=False,
+        empty_label="Any patient",
+        help_text="Narrows the list of events.",
     )
-    event = EventChoiceField(label="Care event", queryset=CareEvent.objects.none(), required=False)
+    event = EventChoiceField(
+        label="Care event", queryset=CareEvent.objects.none(), required=False, empty_label="Choose an event…"
+    )
 
     def __init__(self, *args, kind: str, user, **kwargs):
         super().__init__(*args, **kwargs)

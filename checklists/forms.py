@@ -110,8 +110,9 @@ class TemplateItemForm(forms.ModelForm):
         self.initial.setdefault("due_direction", direction)
         self.fields["due_amount"].widget.attrs.update({"inputmode": "numeric", "min": 0})
         # Only the roles that do tasks, and that check them (TemplateItem.clean refuses the others).
-        self.fields["role"].choices = [("", "---------"), *_roles_with(WORK_TASKS)]
-        self.fields["verifier_role"].choices = [("", "---------"), *_roles_with(VERIFY_TASKS)]
+        # Words for the choice not made yet; no verifier role: the task's own role checks it (gate.py).
+        self.fields["role"].choices = [("", "Choose the role…"), *_roles_with(WORK_TASKS)]
+        self.fields["verifier_role"].choices = [("", "The task's own role"), *_roles_with(VERIFY_TASKS)]
         depends_on = self.fields["depends_on"]
         depends_on.queryset = version.items.exclude(pk=self.instance.pk).order_by("order")
         depends_on.help_text = "The items of this draft that must be done first."
@@ -391,6 +392,9 @@ class ChecklistTemplateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["seen"] = template_fingerprint(self.instance)
+        # Words, not Django's "---------", for the choice not made yet (an empty approver is an answer).
+        for name, blank in (("trigger_kind", "Choose the kind of event…"), ("approver_role", "Any other admin")):
+            self.fields[name].choices = [("", blank), *(c for c in self.fields[name].choices if c[0] != "")]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's form tag carries the token
@@ -418,8 +422,12 @@ class VersionChoiceField(forms.ModelChoiceField):
 
 
 class CompareForm(forms.Form):
-    a = VersionChoiceField(label="Older version", queryset=TemplateVersion.objects.none())
-    b = VersionChoiceField(label="Newer version", queryset=TemplateVersion.objects.none())
+    a = VersionChoiceField(
+        label="Older version", queryset=TemplateVersion.objects.none(), empty_label="Choose a version…"
+    )
+    b = VersionChoiceField(
+        label="Newer version", queryset=TemplateVersion.objects.none(), empty_label="Choose a version…"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -448,9 +456,15 @@ class PreviewForm(forms.Form):
     """Pick a patient (optional, narrows the list) and one of their events of the template's kind."""
 
     patient = forms.ModelChoiceField(
-        label="Patient", queryset=Patient.objects.none(), required=False, help_text="Narrows the list of events."
+        label="Patient",
+        queryset=Patient.objects.none(),
+        required=False,
+        empty_label="Any patient",
+        help_text="Narrows the list of events.",
     )
-    event = EventChoiceField(label="Care event", queryset=CareEvent.objects.none(), required=False)
+    event = EventChoiceField(
+        label="Care event", queryset=CareEvent.objects.none(), required=False, empty_label="Choose an event…"
+    )
 
     def __init__(self, *args, kind: str, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -518,6 +518,12 @@ class Checklist(models.Model):
 ASSESSMENT_ANSWER = "assessment:"
 
 
+def assessment_grades(answer: str) -> str:
+    """The grades of an assessment's answer, without the record's id: "(CRS grade 0, ICANS grade 0)"."""
+    _, _, grades = answer.partition(" ")
+    return grades
+
+
 class Task(ItemContent):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -623,8 +629,7 @@ class Task(ItemContent):
         """The answer as a page shows it: a recorded assessment's reference ("assessment:41 (CRS
         grade 0, ICANS grade 0)", which the services read back) said in words, without its id."""
         if self.records == self.Records.TOXICITY_ASSESSMENT and self.value.startswith(ASSESSMENT_ANSWER):
-            _, _, grades = self.value.partition(" ")
-            return f"Assessment recorded {grades}".strip()
+            return f"Assessment recorded {assessment_grades(self.value)}".strip()
         return self.value
 
     @property
@@ -726,3 +731,11 @@ class TaskActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor or 'the system'}"
+
+    @property
+    def detail_shown(self) -> str:
+        """The detail as the history shows it: a completion by a recorded assessment keeps the
+        task's answer ("assessment:41 (CRS grade 0, ICANS grade 0)"), said without the record's id."""
+        if self.detail.startswith(ASSESSMENT_ANSWER):
+            return assessment_grades(self.detail).removeprefix("(").removesuffix(")")
+        return self.detail

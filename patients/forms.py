@@ -55,6 +55,11 @@ def say_limits(form: forms.BaseForm, **messages: str) -> None:
             form.fields[name].error_messages.update(dict.fromkeys(OUT_OF_LIMITS, message))
 
 
+# A date picker takes its value as YYYY-MM-DD only: the site's own format (en-gb, 02/04/1968) is
+# dropped by the browser, so a record opened for editing showed its dates empty, to be typed again.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class PatientForm(forms.ModelForm):
     """Registration and demographics; the model's validators and clean() give each field its message."""
 
@@ -71,10 +76,7 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = DEMOGRAPHICS
-        widgets = {
-            "birth_date": forms.DateInput(attrs={"type": "date"}),
-            "weight_measured_on": forms.DateInput(attrs={"type": "date"}),
-        }
+        widgets = {"birth_date": DATE_INPUT, "weight_measured_on": DATE_INPUT}
         # Too many digits (17000 for 170.00 cm) is refused by the form before the model's limits
         # run, in Django's words ("no more than 4 digits in total"): say the limit instead.
         error_messages = {
@@ -138,8 +140,6 @@ class PatientForm(forms.ModelForm):
 
 
 # --- the course plan: forms validate the input; the services in patients/services act ---------
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _helper(submit: str) -> FormHelper:
@@ -280,8 +280,14 @@ class BagForm(forms.Form):
     volume_ml = forms.DecimalField(label="Volume (mL)", max_digits=6, decimal_places=1)
     rate_ml_per_hour = forms.DecimalField(label="Rate on the label (mL/h)", max_digits=5, decimal_places=1)
     stabiliser_added = forms.BooleanField(label="IV solution stabiliser added", required=False)
-    compounded_by = forms.ModelChoiceField(label="Compounded by", queryset=User.objects.none())
-    checked_by = forms.ModelChoiceField(label="Checked by (a second pharmacist)", queryset=User.objects.none())
+    compounded_by = forms.ModelChoiceField(
+        label="Compounded by", queryset=User.objects.none(), empty_label="Choose the pharmacist…"
+    )
+    checked_by = forms.ModelChoiceField(
+        label="Checked by (a second pharmacist)",
+        queryset=User.objects.none(),
+        empty_label="Choose the second pharmacist…",
+    )
 
     def __init__(self, *args, zone_name: str, organisation_units, **kwargs):
         super().__init__(*args, **kwargs)
@@ -453,6 +459,7 @@ class PumpEventForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Radio buttons: a blank "---------" choice among them reads as an answer of its own.
         self.fields["reported_by"].choices = PumpEvent.Reporter.choices
+        self.fields["kind"].choices = [("", "Choose what happened…"), *PumpEvent.Kind.choices]
         say_limits(self, volume_left_ml="The volume left, 0 to 1000 mL with one decimal at most, for example 45.5.")
         self.fields = {
             "occurred_at": unit_time("Happened at", zone_name),
@@ -484,8 +491,12 @@ def _who_restarts(hours: int | None) -> str:
     return f"After a stop of {hours} hours or more, the oncologist records the restart."
 
 
+RED_FLAG = ": red flag"
+
+
 class CheckInForm(forms.Form):
-    """The home nurse's daily check; the red flags (starred) reach the oncologist on call."""
+    """The home nurse's daily check; the red flags (said so at each) reach the oncologist on call.
+    Said in words, not starred: beside "Temperature*" a star reads as a required field."""
 
     temperature = forms.DecimalField(max_digits=4, decimal_places=1)
     temperature_unit = forms.ChoiceField(
@@ -495,10 +506,12 @@ class CheckInForm(forms.Form):
         label="Warning signs today",
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        choices=[(sign.key, f"{sign.label}{' *' if sign.red_flag else ''} ({sign.watch})") for sign in WARNING_SIGNS],
-        help_text="* A red flag: the oncologist on call is alerted at once.",
+        choices=[
+            (sign.key, f"{sign.label} ({sign.watch}){RED_FLAG if sign.red_flag else ''}") for sign in WARNING_SIGNS
+        ],
+        help_text="A red flag alerts the oncologist on call at once.",
     )
-    handwriting_changed = forms.BooleanField(label="Handwriting changed from the usual *", required=False)
+    handwriting_changed = forms.BooleanField(label=f"Handwriting changed from the usual{RED_FLAG}", required=False)
     pump_status = forms.ChoiceField(label="Pump", choices=HomeCheckIn.PumpStatus.choices, widget=forms.RadioSelect)
     note = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -75,7 +75,9 @@ class HandoffForm(forms.Form):
     """The sender's part: the receiving side and the I-PASS content (actions: ActionFormSet).
     The I-PASS fields are the model's: their labels, limits, choices and whether they are required."""
 
-    event = forms.ModelChoiceField(label="Discharge or event it belongs to", queryset=CareEvent.objects.none())
+    event = forms.ModelChoiceField(
+        label="Discharge or event it belongs to", queryset=CareEvent.objects.none(), empty_label="Choose the event…"
+    )
     kind = forms.ChoiceField(label="Kind of handoff", choices=Handoff.Kind.choices)
     to_unit = forms.ModelChoiceField(
         label="Receiving unit",

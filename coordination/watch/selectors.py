@@ -53,8 +53,11 @@ class Gap:
 
     def describe(self, zone) -> str:
         start = moments.moment_short(self.starts_at, zone)
-        end = moments.moment_short(self.ends_at, zone) if self.ends_at else "further notice"
-        return f"No first-call {Role(self.role).label.lower()} from {start} to {end}"
+        role = Role(self.role).label.lower()
+        if self.ends_at is None:
+            # Nobody rostered from then on ("to further notice" read as a notice someone had given).
+            return f"No first-call {role} from {start} onwards: nobody is on the roster after that"
+        return f"No first-call {role} from {start} to {moments.moment_short(self.ends_at, zone)}"
 
 
 def first_call_gaps(unit: Unit, *, now: dt.datetime, ahead: dt.timedelta = ROSTER_LOOKAHEAD, shifts=None) -> list[Gap]:

@@ -350,7 +350,7 @@ class OverrideForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    assignee = forms.ModelChoiceField(label="Give to", queryset=User.objects.none())
+    assignee = forms.ModelChoiceField(label="Give to", queryset=User.objects.none(), empty_label="Choose who takes it…")
     reason = forms.CharField(label="Reason", max_length=REASON_MAX)
 
     def __init__(self, *args, task, **kwargs):

@@ -536,3 +536,20 @@ def test_a_hard_stop_in_the_editor_is_a_neutral_badge_not_red(client, admin_user
     badge = re.search(r'<span class="badge ([^"]*)">hard stop</span>', body)
     assert badge is not None, body
     assert "danger" not in badge.group(1)
+
+
+def test_the_template_pages_ask_for_a_choice_in_words(client, admin_user, template, draft):
+    """Found by a walk through the pages: Django's "---------" was the first option of "Triggered
+    by", "Approved by" (where empty means any other admin), the versions to compare, an item's
+    role and verifier role (where empty means the task's own role) and the preview's choices."""
+    verified_login(client, admin_user)
+    item = client.get(reverse("checklists:item_add", args=[draft.pk])).content.decode()
+    assert "---------" not in item
+    assert "Choose the role…</option>" in item and "The task&#x27;s own role</option>" in item
+    preview = client.get(reverse("checklists:version_preview", args=[draft.pk])).content.decode()
+    assert "---------" not in preview and "Any patient</option>" in preview
+    settings = client.get(reverse("checklists:template_list")).content.decode()
+    assert "---------" not in settings
+    assert "Choose the kind of event…</option>" in settings and "Any other admin</option>" in settings
+    compare = client.get(reverse("checklists:version_compare")).content.decode()
+    assert "---------" not in compare and "Choose a version…" in compare

@@ -373,3 +373,17 @@ def test_the_weighing_warnings_date_is_written_as_the_pages_write_dates(patient)
     event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=2))
     event.patient.weight_measured_on = dt.date(2026, 12, 4)
     assert f"({patient.weight_kg} kg, 4 Dec 2026) was entered with the record" in weighing_warning(None, event)
+
+
+def test_the_event_page_writes_the_bags_weighing_on_the_units_clock(
+    client, patient, good, start_event, pharmacist, time_machine
+):
+    """Found by a walk through the pages: "weighing used: 77.2 kg on 2026-12-07", the day of the
+    weighing in UTC (a weighing at 20:30 in New York read as the next day) and in no page's format."""
+    evening = dt.datetime(2026, 3, 1, 21, 0, tzinfo=NY)  # 02:00 UTC on 2 March
+    time_machine.move_to(evening, tick=False)
+    weigh(patient, "70", at=evening - dt.timedelta(minutes=30))
+    infusion_bag_record(**{**good, "now": evening})
+    client.force_login(pharmacist)
+    page = client.get(reverse("event_detail", args=[start_event.pk])).content.decode()
+    assert "weighing used: 70.0 kg, weighed Sun 1 Mar, 20:30." in page

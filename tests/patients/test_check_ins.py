@@ -115,6 +115,18 @@ def test_the_form_shows_the_red_flags_after_saving(client, patient, nurse):
     assert "Daily home checks" in response.text
 
 
+def test_the_form_says_red_flag_in_words_not_with_the_required_fields_star(client, patient, nurse):
+    """Found by a walk through the pages: "Confusion * (neurological toxicity)" beside "Temperature*"
+    and "Pump*", where a star marks a required field; a red flag is now said in words."""
+    client.force_login(nurse)
+    page = client.get(reverse("patients:check_in_new", args=[patient.pk])).text
+    assert "Confusion (neurological toxicity): red flag" in page
+    assert "Headache (CRS)\n" in page  # not a red flag: nothing added
+    assert "Handwriting changed from the usual: red flag" in page
+    signs = page[page.index("Warning signs today") : page.index("Record the check")]
+    assert "*" not in signs.replace('<span class="asteriskField">*</span>', "")
+
+
 def test_the_table_of_home_checks_names_the_signs_in_words(client, patient, nurse):
     """Found by a review of the pages: the table read "headache, loss_of_balance"."""
     check(patient, nurse, signs=["headache", "loss_of_balance"])

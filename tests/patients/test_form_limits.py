@@ -62,3 +62,14 @@ def test_the_bag_forms_choice_not_made_yet_and_its_numbers_are_in_words(db):
     assert form.errors["rate_ml_per_hour"] == [
         "The rate in mL/h, as on the label, with one decimal at most, for example 10.0."
     ]
+
+
+def test_the_bag_and_pump_forms_ask_for_a_choice_in_words(db):
+    """Found by a walk through the pages: Django's "---------" was the first option of the
+    pharmacists and of what happened at the pump."""
+    bag = BagForm(zone_name=ZONE, organisation_units=[])
+    assert bag.fields["compounded_by"].empty_label == "Choose the pharmacist…"
+    assert bag.fields["checked_by"].empty_label == "Choose the second pharmacist…"
+    pump = PumpEventForm(zone_name=ZONE)
+    assert list(pump.fields["kind"].choices)[0] == ("", "Choose what happened…")
+    assert "---------" not in bag.as_div() + pump.as_div()

@@ -167,3 +167,14 @@ def test_a_capd_form_sent_for_a_time_after_the_12th_birthday_asks_for_the_ice(cl
     assert page.status_code == 200 and not Assessment.objects.exists()
     assert "the patient was 12: from 12 the ICE score is the screen" in page.context["form"].errors["assessed_at"][0]
     assert 'name="ice_orientation"' in page.text and 'name="capd_score"' not in page.text
+
+
+def test_a_temperature_keeps_its_unit_on_its_line(client, patient, nurse):
+    """Found by a walk through the pages: at 1024 px the list's narrow column broke "37.6 °C" after
+    the number, the unit alone on the next line; a no-break space holds them together."""
+    client.force_login(nurse)
+    at = on_unit_clock(patient, timezone.now() - dt.timedelta(minutes=5))
+    typed = {**FORM, "temperature": "101.3", "temperature_unit": "F", "assessed_at": at}
+    assert client.post(reverse("patients:assessment_new", args=[patient.pk]), typed).status_code == 302
+    listing = client.get(reverse("patients:assessments", args=[patient.pk])).text
+    assert "38.5&nbsp;°C" in listing and "(101.3&nbsp;°F)" in listing

@@ -107,6 +107,16 @@ def test_a_nurse_on_the_team_updates_the_weight(client, nurse, patient):
     assert str(patient.weight_kg) == "66.0"
 
 
+def test_the_edit_form_shows_the_records_dates_in_its_date_pickers(client, coordinator, patient):
+    """Found by a walk through the pages: the dates came in the site's format (02/04/1968), which a
+    date picker drops, so the record opened for editing with its birth date and weighing day empty."""
+    verified_login(client, coordinator)
+    page = client.get(reverse("patients:edit", args=[patient.pk])).text
+    for name, day in (("birth_date", patient.birth_date), ("weight_measured_on", patient.weight_measured_on)):
+        field = re.search(rf'<input type="date" name="{name}"[^>]*>', page).group(0)
+        assert f'value="{day.isoformat()}"' in field
+
+
 def test_the_edit_form_reads_today_on_the_patients_unit_clock(client, patient, time_machine):
     """A member of the team whose own unit's day is already tomorrow (its clock is the one active
     on their pages) weighs on the patient's day: their "today" was let through as a date in the

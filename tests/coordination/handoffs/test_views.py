@@ -83,6 +83,13 @@ def test_the_case_manager_prepares_a_handoff_from_the_patient_page(client, ready
     assert action.due_at == ready.planned_at.replace(second=0, microsecond=0) + dt.timedelta(days=1)
 
 
+def test_the_handoff_form_asks_for_its_event_in_words(client, ready, case_manager):
+    """Found by a walk through the pages: Django's "---------" was the first option of the event."""
+    client.force_login(case_manager)
+    _, body = page(client, "handoff_new", ready.patient_id)
+    assert "---------" not in body and "Choose the event…" in body
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
@@ -209,6 +216,19 @@ def test_a_send_refused_by_the_checklist_says_why(client, patient, nurse, nurse2
     response = client.post(reverse("handoff_send", args=[handoff.pk]), **HTMX)
     assert "The checklist is not complete" in response.content.decode()
     assert Handoff.objects.get(pk=handoff.pk).status == "draft"
+
+
+def test_what_a_draft_still_needs_is_listed_without_red(client, patient, nurse, nurse2, case_manager, agency):
+    """Found by a walk through the pages: a draft for a discharge ten days away listed its open
+    checklist in red, though nothing in it was late (README: red only for what is due). A send
+    refused all the same still says so in the red alert."""
+    publish_transition_template()
+    handoff = draft_handoff(make_discharge(patient), case_manager, agency)
+    client.force_login(case_manager)
+    _, body = page(client, "handoff_detail", handoff.pk)
+    needs = re.search(r"It cannot be sent yet:</p>\s*<ul([^>]*)>", body)
+    assert needs is not None, body
+    assert "danger" not in needs.group(1)
 
 
 def test_the_checklist_section_marks_what_the_override_covers(client, patient, nurse, case_manager, oncologist, agency):

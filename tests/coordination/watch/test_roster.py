@@ -153,7 +153,7 @@ def test_gaps_and_a_unit_without_coordinator_are_warned(ward, oncologists, time_
     assert [gap.role for gap in gaps] == [Role.ONCOLOGIST, Role.COORDINATOR]
     warnings = unit_watch_warnings(ward, now=now)
     assert warnings[0] == NO_COORDINATOR.format(ward=ward)
-    assert "No first-call oncologist from Sat 7 Mar, 08:00 to further notice" in warnings[1]
+    assert "No first-call oncologist from Sat 7 Mar, 08:00 onwards: nobody is on the roster after that" in warnings[1]
 
 
 def test_admins_see_the_units_whose_alerts_would_find_no_one(client, ward, admin_user):

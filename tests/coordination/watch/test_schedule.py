@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from checklists.models import Task, TemplateItem
 from checklists.services import task_complete
@@ -64,6 +65,26 @@ def test_each_check_is_a_nurse_task_done_only_by_recording_the_assessment(course
     assert task.value_shown == "Assessment recorded (CRS grade 0, ICANS grade 0)"
     later = Task.objects.get(event=live(course, CareEvent.Kind.TOXICITY_CHECK)[1])
     assert later.status == Task.Status.OPEN  # four hours on: the next one is still to do
+
+
+def test_the_patient_pages_history_says_the_assessments_grades_without_its_id(
+    client, course, patient, nurse, time_machine
+):
+    """Found by a walk through the pages: the history read "Completed: CRS and ICANS assessment
+    recorded (assessment:1 (CRS grade 1, ICANS grade 0))", the record's reference, as the task
+    row did before it said it in words."""
+    check = live(course, CareEvent.Kind.TOXICITY_CHECK)[0]
+    time_machine.move_to(check.planned_at, tick=False)
+    assessment_record(
+        patient=patient,
+        actor=nurse,
+        assessed_at=check.planned_at - dt.timedelta(minutes=20),
+        findings={"temperature": Decimal("37.1"), "temperature_unit": "C", **NORMAL_ICE},
+    )
+    client.force_login(nurse)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).text
+    assert "CRS and ICANS assessment recorded (CRS grade 0, ICANS grade 0)" in page
+    assert "assessment:" not in page
 
 
 def test_a_bag_change_at_home_asks_for_an_assessment(course):

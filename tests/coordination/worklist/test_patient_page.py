@@ -220,7 +220,7 @@ def test_a_patient_page_with_everything_on_it_reads_as_many_times_as_a_bare_one(
     assert _queries(client, bare) == _queries(client, full)
     page = client.get(reverse("patient_detail", args=[full.pk])).content.decode()
     assert "Urgent, not acknowledged:" in page and f"(confirmed by {oncologist})" in page
-    assert "Infusion stopped" in page and "Record the restart" in page and "37.2 °C" in page
+    assert "Infusion stopped" in page and "Record the restart" in page and "37.2&nbsp;°C" in page
     assert f"Cycle {cycle.number} continues" in page and f"by {oncologist}" in page
 
 

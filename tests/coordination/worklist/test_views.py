@@ -339,6 +339,13 @@ def test_the_reassignment_form_offers_whom_the_task_policy_lets_be_given_the_tas
     assert [bool(can_be_assigned(user, weight)) for user in (nurse, nurse2, pharmacist)] == [True, False, False]
 
 
+def test_the_reassignment_form_asks_whom_in_words(client, coordinator, nurse, event):
+    """Found by a walk through the board: Django's "---------" was the first option of "Give to"."""
+    verified_login(client, coordinator)
+    opened = client.get(reverse("task_reassign", args=[task(event, "Weight").pk]), **HTMX).content.decode()
+    assert "---------" not in opened and "Choose who takes it…</option>" in opened
+
+
 @pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("outsider", 404), ("another_units_coordinator", 403)])
 def test_only_the_units_coordinator_opens_the_reassignment_form(client, request, event, who, status):
     verified_login(client, request.getfixturevalue(who))

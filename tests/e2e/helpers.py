@@ -46,3 +46,14 @@ def tables_wider_than_their_box(page, selector: str = ".table-responsive") -> li
             })""",
         selector,
     )
+
+
+def lines_of(locator) -> int:
+    """How many lines the element's text takes on screen (its line boxes' distinct tops)."""
+    return locator.evaluate(
+        """element => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return new Set(Array.from(range.getClientRects(), rect => Math.round(rect.top))).size;
+        }"""
+    )

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import sideways_scroll
+from .helpers import lines_of, sideways_scroll
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +41,8 @@ def test_the_coordinator_opens_the_boards_lists_in_place_and_reassigns(
         too_wide[width] = sideways_scroll(page)
     assert {width: lines for width, lines in found.items() if lines} == {}
     assert {width: why for width, why in too_wide.items() if why} == {}
+    # A time reads on one line at 820 px ("Mon 7 Dec 05:00"), not broken into three.
+    assert lines_of(rows.nth(1).get_by_role("cell").first) == 1
 
     page.set_viewport_size({"width": 1024, "height": 768})
     page.locator("summary", has_text="Reassign").first.click()

@@ -3,6 +3,7 @@ nothing changed, and never answers 500, whatever is typed. Who may open each pag
 tests/test_authorization_matrix.py."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -261,6 +262,13 @@ def test_a_stop_for_good_needs_a_confirmation_and_tells_the_care_team(client, ru
     told = Notification.objects.filter(recipient=nurse, title__startswith="Course stopped for good")
     assert told.exists() and "Grade 4 CRS" in told.get().body
     assert not Notification.objects.filter(recipient=oncologist).exists()  # who stopped it knows
+
+    # The patient page says it once, with when and who: "Stopped for good." before a reason
+    # that starts "Stopped for good:" said it twice.
+    page = client.get(reverse("patient_detail", args=[running.patient.pk])).content.decode()
+    banner = re.search(r'<div class="alert alert-secondary" role="status">(.*?)</div>', page, re.S).group(1)
+    assert banner.count("Stopped for good") == 1
+    assert f"by {oncologist}. Stopped for good: Grade 4 CRS" in banner
 
 
 def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client, running, pharmacist):

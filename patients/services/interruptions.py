@@ -21,7 +21,7 @@ from ..bulk import rows_update
 from ..hooks import notify_course_stopped, notify_events_changed, notify_restart_moved
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
 from ..selectors import neurotoxicity_resolved_before
-from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at
+from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at, next_cycle_changed
 
 # How far ahead a stop or restart may be recorded: a planned restart, never a guess weeks out.
 LATEST_AHEAD = dt.timedelta(days=14)
@@ -567,11 +567,15 @@ def _restart_in_a_new_cycle(
     interruption.new_cycle = True
     interruption.save()
     restart = timezone.localtime(interruption.restarted_at, course.patient.unit.zone)
+    planned_cycles = course.planned_cycles
     _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart=restart, repeats=repeats)
     course_schedule_build(course=course, actor=actor, now=now)
     made = course.cycles.get(number=cycle.number + 1)
     if _begins_with_the_restart(made, restart=restart, repeats=repeats, version=version):
         course_schedule_build(course=course, actor=actor, now=now)  # a cycle the build had to add
+    if course.planned_cycles != planned_cycles:
+        # The last planned cycle now has a next one, the restart's: its kept end asks again.
+        notify_events_changed(facts=next_cycle_changed(course, planned_cycles, course.planned_cycles))
     # A re-escalation still ahead belonged to the cycle that ended at the stop.
     ended = _re_escalations_ahead(course, interruption.stopped_at, but=but)
     for event in ended:
@@ -770,7 +774,11 @@ def course_stop_for_good(
         end.planned_at = stopped_at
         end.save(update_fields=["planned_at"])
         moved.append(end)
-    notify_events_changed(moved=moved, cancelled=future)
+    # What stays planned (the kept cycle end, a past event not settled yet) has no next cycle now:
+    # the checklists ask again, and an open task for the next cycle's authorisation, admission or
+    # chair is cancelled with the reason in its history (condition fact "next_cycle").
+    remaining = list(CareEvent.objects.filter(cycle__course=course, status=CareEvent.Status.PLANNED))
+    notify_events_changed(moved=moved, cancelled=future, facts=remaining)
     _close_stop_event(interruption)
     notify_course_stopped(course=course, reason=reason, actor=actor)
     return interruption

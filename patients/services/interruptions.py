@@ -21,7 +21,7 @@ from ..bulk import rows_update
 from ..hooks import notify_course_stopped, notify_events_changed, notify_restart_moved
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
 from ..selectors import neurotoxicity_resolved_before
-from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at, next_cycle_changed
+from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at
 
 # How far ahead a stop or restart may be recorded: a planned restart, never a guess weeks out.
 LATEST_AHEAD = dt.timedelta(days=14)
@@ -567,15 +567,11 @@ def _restart_in_a_new_cycle(
     interruption.new_cycle = True
     interruption.save()
     restart = timezone.localtime(interruption.restarted_at, course.patient.unit.zone)
-    planned_cycles = course.planned_cycles
     _start_new_cycle(course=course, cycle=cycle, stopped_at=interruption.stopped_at, restart=restart, repeats=repeats)
     course_schedule_build(course=course, actor=actor, now=now)
     made = course.cycles.get(number=cycle.number + 1)
     if _begins_with_the_restart(made, restart=restart, repeats=repeats, version=version):
         course_schedule_build(course=course, actor=actor, now=now)  # a cycle the build had to add
-    if course.planned_cycles != planned_cycles:
-        # The last planned cycle now has a next one, the restart's: its kept end asks again.
-        notify_events_changed(facts=next_cycle_changed(course, planned_cycles, course.planned_cycles))
     # A re-escalation still ahead belonged to the cycle that ended at the stop.
     ended = _re_escalations_ahead(course, interruption.stopped_at, but=but)
     for event in ended:

@@ -643,11 +643,11 @@ def course_extend(*, course: TreatmentCourse, planned_cycles: int, actor=None, n
     changes = course_schedule_build(course=course, actor=actor, now=now)
     # The cycles between the old last one and the new (cycle 2 of 2 made 2 of 3, or back) gain or
     # lose a next cycle: their checklists ask again (condition fact "next_cycle").
-    notify_events_changed(facts=next_cycle_changed(course, before, planned_cycles))
+    notify_events_changed(facts=_next_cycle_changed(course, before, planned_cycles))
     return changes
 
 
-def next_cycle_changed(course: TreatmentCourse, before: int, after: int) -> list[CareEvent]:
+def _next_cycle_changed(course: TreatmentCourse, before: int, after: int) -> list[CareEvent]:
     """The planned events of the cycles that a change of the planned count from `before` to `after`
     gives a next cycle or takes it from (Cycle.has_next_cycle)."""
     low, high = sorted((before, after))

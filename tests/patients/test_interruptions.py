@@ -575,6 +575,20 @@ def test_a_change_of_the_planned_cycles_asks_the_cycle_ends_again(course, oncolo
     assert _end_statuses(course)[3] == {"Pump returned": Task.Status.OPEN}
 
 
+def test_a_long_break_in_the_last_planned_cycle_gives_its_end_a_next_cycle(patient_without_a_course, nurse, oncologist):
+    """A break of more than 7 days in the last planned cycle ends it at the stop and begins one more
+    cycle with the restart: the ended cycle's end now has a next cycle, whose work it asks for (the
+    end moves to the stop, and a moved event's checklists ask their conditions again)."""
+    course = rr_course(patient_without_a_course, start=START, cycles=1, now=PLANNED_ON)
+    assert _cycle_end_tasks(course) == {1: {"Pump returned": Task.Status.OPEN}}
+
+    restart(stop(course, nurse), oncologist, STOP + 8 * DAY, now=STOP + 8 * DAY)
+
+    course.refresh_from_db()
+    assert course.planned_cycles == 2
+    assert _end_statuses(course)[1] == {"Pump returned": Task.Status.OPEN, NEXT_CYCLE_ITEM: Task.Status.OPEN}
+
+
 def test_a_re_escalation_still_ahead_moves_with_a_later_short_break(course, nurse, oncologist):
     first = restart(stop(course, nurse, cause=ADVERSE, grade=3), oncologist, STOP + 2 * DAY)
     re_escalation = first.re_escalation_event

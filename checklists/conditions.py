@@ -86,6 +86,15 @@ FACTS: dict[str, Fact] = {
         lambda e: "yes" if e.cycle.course.regimen_version.steps_up_in_cycle(e.cycle.rule_number) else "no",
         (("yes", "yes"), ("no", "no")),
     ),
+    # Another cycle follows the event's (patients: Cycle.has_next_cycle): work for the next cycle
+    # (its authorisation, admission or chair) is moot at the end of the last planned cycle and
+    # after a stop for good. Read from the course that the event is loaded with (every caller
+    # selects cycle__course): no query per event.
+    "next_cycle": Fact(
+        "Next cycle planned (not the last cycle, not stopped for good)",
+        lambda e: "yes" if e.cycle.has_next_cycle else "no",
+        (("yes", "yes"), ("no", "no")),
+    ),
 }
 FACT_CHOICES = [(name, fact.label) for name, fact in FACTS.items()]
 

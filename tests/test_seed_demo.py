@@ -116,6 +116,20 @@ def test_the_demo_holds_each_indication_a_moved_plan_and_a_stop_for_good(demo, d
     assert {event.cycle.course.indication for event in step_ups} == {Indication.RELAPSED_REFRACTORY}
 
 
+def test_the_course_stopped_for_good_asks_nothing_for_a_next_cycle(demo, db):
+    """Found by a walk through the demo: Novak's course, stopped for good after a grade 4 CRS, gave
+    the case manager an overdue "next cycle's authorisation" on its kept cycle end. It is cancelled
+    with the reason (condition fact next_cycle); the pump and supplies still come back."""
+    from checklists.models import Task
+
+    (end,) = CareEvent.objects.filter(patient__mrn="RUH100015", kind=CareEvent.Kind.CYCLE_END).exclude(
+        status=CareEvent.Status.CANCELLED
+    )
+    tasks = {str(task.item.key): task.status for task in Task.objects.filter(event=end).select_related("item")}
+    assert tasks["f60216d7-94e9-4d88-a559-5c374804c548"] == Task.Status.CANCELLED  # next cycle's authorisation
+    assert tasks["c7898032-ee91-42b3-beeb-a276f15805a1"] != Task.Status.CANCELLED  # pump and supplies returned
+
+
 def test_the_demos_past_work_never_skips_a_hard_stop_or_a_double_check(demo, db):
     """The tracker refuses to mark either not applicable (checklists.policy); so must the demo's
     bulk shortcut, or the demo would show what the tracker never lets happen."""

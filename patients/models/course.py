@@ -144,6 +144,16 @@ class Cycle(models.Model):
         return self.infusion_ends_at - self.planned_ends_at
 
     @property
+    def has_next_cycle(self) -> bool:
+        """Another cycle of its course follows this one: the course plans more cycles than this
+        one's number and was not stopped for good. The count, not the cycle rows: a consolidation
+        cycle's successor has no row until the chemotherapy plan sets its start, and a restart that
+        begins a new cycle after the last planned one adds it to the count
+        (interruptions._start_new_cycle). Reads the course the cycle was loaded with."""
+        course = self.course
+        return course.status != TreatmentCourse.Status.STOPPED and self.number < course.planned_cycles
+
+    @property
     def rule_number(self) -> int:
         """The cycle number whose regimen rule sets this cycle's dose, step-up and premedication:
         its own, or the cycle whose step-up it repeats."""

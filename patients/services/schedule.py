@@ -638,9 +638,24 @@ def course_extend(*, course: TreatmentCourse, planned_cycles: int, actor=None, n
     if course.status == TreatmentCourse.Status.STOPPED:
         raise ValidationError("This course was stopped for good.")
     _check_cycle_limit(course.regimen_version, planned_cycles)
-    course.planned_cycles = planned_cycles
+    before, course.planned_cycles = course.planned_cycles, planned_cycles
     course.save(update_fields=["planned_cycles"])
-    return course_schedule_build(course=course, actor=actor, now=now)
+    changes = course_schedule_build(course=course, actor=actor, now=now)
+    # The cycles between the old last one and the new (cycle 2 of 2 made 2 of 3, or back) gain or
+    # lose a next cycle: their checklists ask again (condition fact "next_cycle").
+    notify_events_changed(facts=_next_cycle_changed(course, before, planned_cycles))
+    return changes
+
+
+def _next_cycle_changed(course: TreatmentCourse, before: int, after: int) -> list[CareEvent]:
+    """The planned events of the cycles that a change of the planned count from `before` to `after`
+    gives a next cycle or takes it from (Cycle.has_next_cycle)."""
+    low, high = sorted((before, after))
+    return list(
+        CareEvent.objects.filter(
+            cycle__course=course, cycle__number__gte=low, cycle__number__lt=high, status=CareEvent.Status.PLANNED
+        )
+    )
 
 
 @transaction.atomic

@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 
 from checklists import conditions
 from checklists.conditions import condition_holds, parse_value
-from patients.models import Indication, Setting
+from patients.models import CareEvent, Cycle, Indication, Setting, TreatmentCourse
 
+from ..factories import CourseFactory
 from .helpers import make_event
 
 
@@ -106,3 +107,34 @@ def test_every_fact_is_readable_from_an_event(patient):
 def test_a_condition_describes_itself_in_words():
     assert conditions.describe("weight_kg", "lt", "45") == "weight (kg) is less than 45"
     assert conditions.describe("setting", "in", "home,clinic") == "setting is one of home or infusion clinic"
+
+
+STOPPED, ACTIVE = TreatmentCourse.Status.STOPPED, TreatmentCourse.Status.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("number", "planned_cycles", "status", "expected"),
+    [
+        (2, 3, ACTIVE, "yes"),  # a middle cycle (cycle 3 has no row yet, as a consolidation's successor)
+        (3, 3, ACTIVE, "no"),  # the last planned cycle
+        (2, 3, STOPPED, "no"),  # stopped for good: no cycle follows, whatever the plan said
+    ],
+    ids=["middle", "last-planned", "stopped-for-good"],
+)
+def test_next_cycle_says_whether_another_cycle_follows(patient, number, planned_cycles, status, expected):
+    course = CourseFactory(patient=patient, planned_cycles=planned_cycles, status=status)
+    cycle = Cycle.objects.create(
+        course=course, number=number, phase=Cycle.Phase.INDUCTION, start_date=course.start_date
+    )
+    event = make_event(patient, kind=CareEvent.Kind.CYCLE_END, cycle=cycle)
+    assert conditions.FACTS["next_cycle"].read(event) == expected
+    assert condition_holds(fact="next_cycle", operator_name="eq", value="yes", event=event) is (expected == "yes")
+
+
+def test_next_cycle_reads_no_row_beyond_the_event_and_its_course(patient, django_assert_num_queries):
+    """Facts are read for every event of a rebuild: this one reads the course that the event is
+    loaded with, as the checklists' callers load it (select_related), never its cycles."""
+    event = make_event(patient, kind=CareEvent.Kind.CYCLE_END)
+    loaded = CareEvent.objects.select_related("cycle__course").get(pk=event.pk)
+    with django_assert_num_queries(0):
+        assert conditions.FACTS["next_cycle"].read(loaded) == "yes"  # cycle 1 of the factory's 2

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import AuditEvent
+from checklists.conditions import FACTS
 from checklists.interchange import (
     FORMAT,
     ITEM_FIELDS,
@@ -540,6 +541,8 @@ def test_the_documentation_names_every_field_and_its_example_is_a_sound_file(db)
     documented = (Path(__file__).resolve().parents[2] / "docs" / "template-format.md").read_text(encoding="utf-8")
     for name in (*ITEM_FIELDS, "format", "format_version", "change_summary", "approver_role", "trigger_kind"):
         assert f"| `{name}` |" in documented, name
+    for fact in FACTS:  # a condition's fact, as a file names it
+        assert f"| `{fact}` |" in documented, fact
     example = documented.split("```json\n", 1)[1].split("```", 1)[0]
     spec = template_read(example)
     assert json.loads(example)["format"] == FORMAT

@@ -580,6 +580,23 @@ def test_a_pump_or_line_stop_asks_nothing_about_a_reaction(patient, nurse, oncol
         assert any(text.startswith(start) for text in texts) is asked, start
 
 
+NEXT_CYCLE_KEY = "f60216d7-94e9-4d88-a559-5c374804c548"  # "Next cycle's authorisation, admission or chair…"
+
+
+def test_the_next_cycles_logistics_are_asked_only_when_a_next_cycle_follows(patient):
+    """Found by a walk through the demo: a course stopped for good after a grade 4 CRS still gave
+    the case manager an overdue "next cycle's authorisation" on its kept cycle end; the last planned
+    cycle's end asked it too. The clinical items of the cycle end (the marrow test, the next cycle
+    or rest plan, which names "course complete") stay unconditional."""
+    item = TemplateItem.objects.get(version__template__name="Cycle end", key=NEXT_CYCLE_KEY)
+    assert list(item.conditions.values_list("fact", "operator", "value")) == [("next_cycle", "eq", "yes")]
+    others = TemplateItem.objects.filter(version__template__name="Cycle end").exclude(key=NEXT_CYCLE_KEY)
+    assert not ItemCondition.objects.filter(item__in=others, fact="next_cycle").exists()
+    course = planned_course(patient, MRD, 2)
+    asked = Task.objects.filter(event__cycle__course=course, item=item).values_list("event__cycle__number", flat=True)
+    assert list(asked) == [1]
+
+
 def test_the_update_changes_nothing_on_a_current_library(db):
     counts = _counts()
     result = starter_library_update()

@@ -13,9 +13,11 @@ from django.db import transaction
 
 from accounts.models import Role, Unit, User
 from checklists.models import Checklist, Task, TaskActivity, TemplateVersion
+from checklists.services import checklists_instantiate
 from patients.models import CareEvent, Indication, Interruption, Patient, PremedicationRule, TreatmentCourse
 from patients.selectors import premedication_for_event
 from patients.services import (
+    course_extend,
     course_schedule_build,
     course_stop_for_good,
     event_cancel,
@@ -483,6 +485,108 @@ def test_a_stop_for_good_between_cycles_cancels_what_follows(course, oncologist,
     # No infusion was running: no cycle's pump-off moves.
     assert {c.number: c.infusion_ends_at for c in course.cycles.all()} == pumped
     assert not course.cycles.filter(ended_early_at__isnull=False).exists()
+
+
+NEXT_CYCLE_ITEM = "Next cycle's authorisation requested"
+
+
+def _cycle_end_tasks(course) -> dict[int, dict[str, str]]:
+    """A cycle-end checklist (as the starter library's: the pump comes back whatever follows; the
+    next cycle's work only when one follows), made for the course's cycle ends; then, for each
+    cycle end still planned, its tasks' statuses by text."""
+    publish_template(
+        name="Cycle end",
+        trigger_kind=CareEvent.Kind.CYCLE_END,
+        items=[{"text": "Pump returned"}, {"text": NEXT_CYCLE_ITEM, "conditions": [("next_cycle", "eq", "yes")]}],
+    )
+    checklists_instantiate(events=live(course, CareEvent.Kind.CYCLE_END))
+    return _end_statuses(course)
+
+
+def _end_statuses(course) -> dict[int, dict[str, str]]:
+    tasks = Task.objects.filter(event__cycle__course=course, event__kind=CareEvent.Kind.CYCLE_END)
+    statuses = {}
+    for number, text, status in tasks.values_list("event__cycle__number", "text", "status"):
+        statuses.setdefault(number, {})[text] = status
+    return statuses
+
+
+def _no_longer_applies(course) -> list[str]:
+    return list(
+        TaskActivity.objects.filter(
+            task__event__cycle__course=course, task__text=NEXT_CYCLE_ITEM, action=TaskActivity.Action.CONDITIONS
+        ).values_list("detail", flat=True)
+    )
+
+
+def test_the_last_planned_cycle_end_asks_nothing_for_a_next_cycle(course):
+    """Found by a walk through the demo: the case manager's "next cycle's authorisation, admission
+    or chair" was asked at every cycle end, the last planned one's included."""
+    open_ = Task.Status.OPEN
+    assert _cycle_end_tasks(course) == {
+        1: {"Pump returned": open_, NEXT_CYCLE_ITEM: open_},
+        2: {"Pump returned": open_, NEXT_CYCLE_ITEM: open_},
+        3: {"Pump returned": open_},
+    }
+
+
+def test_a_stop_for_good_cancels_the_next_cycle_work_of_the_kept_cycle_end(course, nurse, oncologist):
+    """Found by a walk through the demo: after a grade 4 CRS stopped the course for good, the kept
+    cycle end still gave the case manager an overdue "next cycle's authorisation" for a cycle that
+    will never come. It is cancelled with the reason in its history; the pump still comes back."""
+    _cycle_end_tasks(course)
+    stop(course, nurse, cause=ADVERSE, grade=4)
+
+    course_stop_for_good(
+        course=course, stopped_at=STOP + HOUR, reason="Grade 4 CRS", actor=oncologist, now=STOP + 2 * HOUR
+    )
+
+    (end,) = live(course, CareEvent.Kind.CYCLE_END)
+    assert end.cycle.number == 1
+    assert _end_statuses(course)[1] == {"Pump returned": Task.Status.OPEN, NEXT_CYCLE_ITEM: Task.Status.CANCELLED}
+    (said,) = _no_longer_applies(course)
+    assert said.startswith("No longer applies: next cycle planned") and "is yes" in said
+
+
+def test_a_stop_for_good_while_resting_cancels_the_next_cycle_work_of_the_last_cycle_end(course, oncologist):
+    """Resting after cycle 1, whose end is past but not settled yet (the beat gives it its outcome
+    hours later): the course's remaining planned events are asked again, not only a moved one."""
+    _cycle_end_tasks(course)
+    when = at(4, 2, 10)  # cycle 1's pump came off on 30 March; its next-cycle work is due on the 31st
+
+    course_stop_for_good(course=course, stopped_at=when, reason="Relapse", actor=oncologist, now=when)
+
+    (end,) = live(course, CareEvent.Kind.CYCLE_END)
+    assert (end.cycle.number, end.status) == (1, CareEvent.Status.PLANNED) and end.planned_at < when
+    assert _end_statuses(course)[1] == {"Pump returned": Task.Status.OPEN, NEXT_CYCLE_ITEM: Task.Status.CANCELLED}
+    assert len(_no_longer_applies(course)) == 1
+
+
+def test_a_change_of_the_planned_cycles_asks_the_cycle_ends_again(course, oncologist):
+    """Cycle 2 of 3 becomes the last cycle, then has a next one again: its end's next-cycle work
+    leaves and comes back, each time with the reason in its history."""
+    _cycle_end_tasks(course)
+
+    course_extend(course=course, planned_cycles=2, actor=oncologist, now=PLANNED_ON)
+    assert _end_statuses(course)[2][NEXT_CYCLE_ITEM] == Task.Status.CANCELLED
+
+    course_extend(course=course, planned_cycles=3, actor=oncologist, now=PLANNED_ON)
+    assert _end_statuses(course)[2][NEXT_CYCLE_ITEM] == Task.Status.OPEN
+    assert _end_statuses(course)[3] == {"Pump returned": Task.Status.OPEN}
+
+
+def test_a_long_break_in_the_last_planned_cycle_gives_its_end_a_next_cycle(patient_without_a_course, nurse, oncologist):
+    """A break of more than 7 days in the last planned cycle ends it at the stop and begins one more
+    cycle with the restart: the ended cycle's end now has a next cycle, whose work it asks for (the
+    end moves to the stop, and a moved event's checklists ask their conditions again)."""
+    course = rr_course(patient_without_a_course, start=START, cycles=1, now=PLANNED_ON)
+    assert _cycle_end_tasks(course) == {1: {"Pump returned": Task.Status.OPEN}}
+
+    restart(stop(course, nurse), oncologist, STOP + 8 * DAY, now=STOP + 8 * DAY)
+
+    course.refresh_from_db()
+    assert course.planned_cycles == 2
+    assert _end_statuses(course)[1] == {"Pump returned": Task.Status.OPEN, NEXT_CYCLE_ITEM: Task.Status.OPEN}
 
 
 def test_a_re_escalation_still_ahead_moves_with_a_later_short_break(course, nurse, oncologist):

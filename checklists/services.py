@@ -763,6 +763,38 @@ def _refresh_activity(task: Task, event: CareEvent, said: str, item: TemplateIte
     )
 
 
+@transaction.atomic
+def next_cycle_work_cancel(*, course, reason: str = "", actor=None) -> int:
+    """The patients layer's hook after a stop for good: the course's open tasks for a next cycle
+    (an item that asks the condition fact `next_cycle`) are cancelled, with the reason in their
+    history. The stop asks its planned events again itself (checklists_refresh); this is for the
+    events already done or missed, which a refresh rightly leaves alone (an event that happened
+    keeps the facts of its time): a cycle end done before a stop during the rest still gave the case
+    manager an overdue "next cycle's authorisation" for a cycle that will never come. Returns the
+    count."""
+    tasks = list(
+        Task.objects.select_for_update(of=("self",))
+        .filter(
+            event__cycle__course=course,
+            status=Task.Status.OPEN,
+            item__in=ItemCondition.objects.filter(fact="next_cycle").values("item_id"),
+        )
+        .select_related("event__cycle__course")
+        .prefetch_related("item__conditions")
+        .order_by("pk")
+    )
+    cancelled = [
+        task for task in tasks if not all(condition.holds_for(task.event) for condition in task.item.conditions.all())
+    ]
+    for task in cancelled:
+        task.status, task.assignee = Task.Status.CANCELLED, None
+    Task.objects.bulk_update(cancelled, ["status", "assignee"])
+    TaskActivity.objects.bulk_create(
+        _refresh_activity(task, task.event, NO_LONGER_APPLIES, task.item) for task in cancelled
+    )
+    return len(cancelled)
+
+
 def _premedication_help(event: CareEvent, help_text: str) -> str:
     """A premedication task names what the course's regimen asks for (a snapshot, like its text)."""
     rule = premedication_for_event(event)

@@ -562,6 +562,23 @@ def test_a_stop_for_good_while_resting_cancels_the_next_cycle_work_of_the_last_c
     assert len(_no_longer_applies(course)) == 1
 
 
+def test_a_stop_for_good_cancels_the_next_cycle_work_of_a_cycle_end_already_done(course, oncologist):
+    """Resting after cycle 1, whose end is done (the pump came back) while its next-cycle work is
+    still open: a refresh asks planned events only, and the stop cancels that work all the same,
+    with the reason in its history; the other open work of the done end stays."""
+    _cycle_end_tasks(course)
+    end = CareEvent.objects.get(cycle__course=course, cycle__number=1, kind=CareEvent.Kind.CYCLE_END)
+    CareEvent.objects.filter(pk=end.pk).update(status=CareEvent.Status.DONE)
+    when = at(4, 2, 10)
+
+    course_stop_for_good(course=course, stopped_at=when, reason="Relapse", actor=oncologist, now=when)
+
+    statuses = dict(Task.objects.filter(event=end).values_list("text", "status"))
+    assert statuses == {"Pump returned": Task.Status.OPEN, NEXT_CYCLE_ITEM: Task.Status.CANCELLED}
+    (said,) = _no_longer_applies(course)
+    assert said.startswith("No longer applies: next cycle planned")
+
+
 def test_a_change_of_the_planned_cycles_asks_the_cycle_ends_again(course, oncologist):
     """Cycle 2 of 3 becomes the last cycle, then has a next one again: its end's next-cycle work
     leaves and comes back, each time with the reason in its history."""

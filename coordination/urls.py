@@ -25,6 +25,7 @@ urlpatterns = [
     path("board/", board.coordinator_board, name="board"),
     path("board/not-ready/", board.board_not_ready, name="board_not_ready"),
     path("board/overdue/", board.board_overdue, name="board_overdue"),
+    path("board/left-open/", board.board_left_open, name="board_left_open"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_read"),
     path("notifications/bell/", notifications.notification_bell, name="notification_bell"),

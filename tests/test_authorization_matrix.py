@@ -211,9 +211,11 @@ RULES = {
     "patient_detail": Page(VIEW_PATIENTS, target="patient"),
     "event_detail": Page(VIEW_PATIENTS, target="event"),
     "board": Page(VIEW_BOARD),
-    # The board's lists, opened on demand: the events not ready in a window, a person's overdue tasks.
+    # The board's lists, opened on demand: the events not ready in a window, a person's overdue
+    # tasks, a person's tasks left open when their event was done.
     "board_not_ready": Page(VIEW_BOARD, data={"window": "0"}),
     "board_overdue": Page(VIEW_BOARD, data={"role": "nurse", "assignee": "pool"}),
+    "board_left_open": Page(VIEW_BOARD, data={"role": "nurse", "assignee": "pool"}),
     # The unit report (coordination/reports/): coordinators their unit, administrators every unit.
     "reports:unit": Page(VIEW_REPORTS, data={"period": "7"}),
     "reports:csv": Page(VIEW_REPORTS, data={"section": "readiness"}),

@@ -35,7 +35,8 @@ pages = {
     "pharmacist": ["/", "/patients/"],
     "homenurse": ["/", "/handoffs/"],
     "casemanager": ["/", "/handoffs/"],
-    "coordinator": ["/board/", "/board/not-ready/", "/board/overdue/", "/reports/", "/handoffs/review/", "/roster/"],
+    "coordinator": ["/board/", "/board/not-ready/", "/board/overdue/", "/board/left-open/", "/reports/"]
+    + ["/handoffs/review/", "/roster/"],
     "admin": ["/reports/", "/templates/", "/audit/", "/reminders/"],
 }
 # /healthz on the embedded defaults: SQLite and the filesystem broker under var/broker answer.

@@ -7,7 +7,9 @@ database, so that a request costs what the board shows and not what the unit hol
   `blocked_events`: those of one window, on demand, with what blocks each, by role, counted there.
 - `overdue_summary`: the overdue tasks counted by role and person (and the oldest); each person's
   list comes on demand (`overdue_tasks`, the board's overdue list).
-- `left_open_tasks`: the tasks left open when their event was done, until they are closed.
+- `left_open_summary`: the tasks left open when their event was done (until they are closed),
+  counted by role and person, with how many are hard stops or required; each person's list comes
+  on demand (`left_open_tasks`, the board's left-open list).
 - `recent_overrides`: the gates that oncologists overrode lately.
 A constant number of queries, whatever the number of rows (tests/coordination/worklist/test_board.py).
 """
@@ -15,8 +17,9 @@ A constant number of queries, whatever the number of rows (tests/coordination/wo
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from django.db.models import Case, Count, Min, QuerySet, Value, When, Window
+from django.db.models import Case, Count, Min, Q, QuerySet, Value, When
 
 from accounts.models import Role, User
 from checklists.gate_sql import ROLE_ORDER, blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
@@ -125,15 +128,14 @@ def blocked_events(
 
 
 @dataclass
-class OverdueGroup:
-    """The overdue tasks of one role held by one person (or by nobody: the pool)."""
+class TaskGroup:
+    """Tasks of one role held by one person (or by nobody: the pool), counted: a line of one of the
+    board's summaries by role and person, whose list opens on demand."""
 
     role: str
     assignee: User | None
     count: int
-    oldest_due: dt.datetime
-    oldest_text: str = ""  # set by the view: the oldest due time as the board writes it
-    list_url: str = ""  # set by the view: the list of these tasks
+    list_url: str = field(default="", kw_only=True)  # set by the view: the list of these tasks
 
     @property
     def role_label(self) -> str:
@@ -145,8 +147,49 @@ class OverdueGroup:
 
     @property
     def assignee_key(self) -> str:
-        """The overdue list's `assignee` parameter for this group."""
+        """The list's `assignee` parameter for this group."""
         return str(self.assignee.pk) if self.assignee else POOL
+
+
+@dataclass
+class OverdueGroup(TaskGroup):
+    """The overdue tasks of one role and person, and the oldest due time."""
+
+    oldest_due: dt.datetime
+    oldest_text: str = ""  # set by the view: the oldest due time as the board writes it
+
+
+G = TypeVar("G", bound=TaskGroup)
+
+
+@dataclass
+class LeftOpenGroup(TaskGroup):
+    """The tasks of one role and person left open when their event was done, and how many of them
+    are hard stops, or required items (not hard stops): those weigh most, and their list shows them first."""
+
+    hard_stops: int
+    required_items: int
+
+
+def _by_role_and_person(tasks: QuerySet[Task], group: type[G], **counted) -> list[G]:
+    """`tasks` counted by role (in role order) and person (by name, the pool last), each group with
+    the aggregates `counted` (named as `group`'s fields). Two queries (one when nobody holds any)."""
+    rows = list(tasks.values("role", "assignee_id").annotate(count=Count("pk"), **counted).order_by())
+    people = User.objects.in_bulk({row["assignee_id"] for row in rows} - {None})
+    groups = [group(assignee=people.get(row.pop("assignee_id")), **row) for row in rows]
+    return sorted(groups, key=lambda g: (ROLE_ORDER[g.role], g.assignee is None, g.who.casefold(), g.assignee_key))
+
+
+def _of_role_and_person(tasks: QuerySet[Task], role: str, assignee: str) -> QuerySet[Task]:
+    """The tasks of one role (`role`) and one person (`assignee`: a user id, or POOL for the
+    unclaimed ones) when given: a line of a summary by role and person."""
+    if role:
+        tasks = tasks.filter(role=role)
+    if assignee == POOL:
+        tasks = tasks.filter(assignee__isnull=True)
+    elif assignee:
+        tasks = tasks.filter(assignee_id=int(assignee))
+    return tasks
 
 
 def _overdue(patients: QuerySet[Patient], now: dt.datetime) -> QuerySet[Task]:
@@ -156,45 +199,47 @@ def _overdue(patients: QuerySet[Patient], now: dt.datetime) -> QuerySet[Task]:
 def overdue_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[OverdueGroup]:
     """The overdue tasks by role (in role order) and person (by name, the pool last): how many,
     and the oldest due time. Two queries (one when nobody holds any)."""
-    rows = list(
-        _overdue(patients, now)
-        .values("role", "assignee_id")
-        .annotate(count=Count("pk"), oldest=Min("due_at"))
-        .order_by()
-    )
-    people = User.objects.in_bulk({row["assignee_id"] for row in rows} - {None})
-    groups = [OverdueGroup(row["role"], people.get(row["assignee_id"]), row["count"], row["oldest"]) for row in rows]
-    return sorted(groups, key=lambda g: (ROLE_ORDER[g.role], g.assignee is None, g.who.casefold(), g.assignee_key))
+    return _by_role_and_person(_overdue(patients, now), OverdueGroup, oldest_due=Min("due_at"))
 
 
 def overdue_tasks(patients: QuerySet[Patient], *, now: dt.datetime, role: str = "", assignee: str = "") -> list[Task]:
     """The overdue tasks, oldest first, of one role (`role`) and one person (`assignee`: a user id,
     or POOL for the unclaimed ones) when given; at most OVERDUE_LIST_LIMIT. With their patient,
     event and assignee (for the row and the task policy). One query."""
-    tasks = _overdue(patients, now)
-    if role:
-        tasks = tasks.filter(role=role)
-    if assignee == POOL:
-        tasks = tasks.filter(assignee__isnull=True)
-    elif assignee:
-        tasks = tasks.filter(assignee_id=int(assignee))
+    tasks = _of_role_and_person(_overdue(patients, now), role, assignee)
     return list(tasks.select_related("patient", "event", "assignee").order_by("due_at", "pk")[:OVERDUE_LIST_LIMIT])
 
 
-LEFT_OPEN_LIMIT = 200  # the board names at most this many tasks left open (and counts them all)
+LEFT_OPEN_LIMIT = 200  # a list of tasks left open names at most this many (and says so)
 
 
-def left_open_tasks(patients: QuerySet[Patient]) -> tuple[list[Task], int]:
+def _left_open(patients: QuerySet[Patient]) -> QuerySet[Task]:
     """The tasks left open when their event was done (checklists.models.LEFT_OPEN): not overdue,
-    but listed until their owner or the coordinator closes them, required and hard-stop ones
-    first, then the oldest; at most LEFT_OPEN_LIMIT, and how many there are. One query."""
-    tasks = list(
-        Task.objects.filter(LEFT_OPEN, patient__in=patients)
-        .select_related("patient", "event", "assignee")
-        .annotate(total=Window(Count("pk")))
-        .order_by("-hard_stop", "-required", "due_at", "pk")[:LEFT_OPEN_LIMIT]
+    but on the board until their owner or the coordinator closes them."""
+    return Task.objects.filter(LEFT_OPEN, patient__in=patients)
+
+
+def left_open_summary(patients: QuerySet[Patient]) -> list[LeftOpenGroup]:
+    """The tasks left open by role (in role order) and person (by name, the pool last): how many,
+    and how many of them are hard stops and required items. Two queries (one when nobody holds any)."""
+    return _by_role_and_person(
+        _left_open(patients),
+        LeftOpenGroup,
+        hard_stops=Count("pk", filter=Q(hard_stop=True)),
+        required_items=Count("pk", filter=Q(required=True, hard_stop=False)),
     )
-    return tasks, (tasks[0].total if tasks else 0)
+
+
+def left_open_tasks(patients: QuerySet[Patient], *, role: str = "", assignee: str = "") -> list[Task]:
+    """The tasks left open of one role and person (as `overdue_tasks`), hard stops and required
+    items first, then the oldest; at most LEFT_OPEN_LIMIT. With their patient, event and assignee.
+    One query."""
+    tasks = _of_role_and_person(_left_open(patients), role, assignee)
+    return list(
+        tasks.select_related("patient", "event", "assignee").order_by("-hard_stop", "-required", "due_at", "pk")[
+            :LEFT_OPEN_LIMIT
+        ]
+    )
 
 
 def recent_overrides(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Checklist]:

@@ -61,6 +61,7 @@ LISTS = {
     "board": ("coordinator", "coordination.board"),
     "board_not_ready": ("coordinator", "coordination.board_not_ready"),
     "board_overdue": ("coordinator", "coordination.board_overdue"),
+    "board_left_open": ("coordinator", "coordination.board_left_open"),
     "patients:list": ("nurse", "patients.list"),
     "handoff_list": ("case_manager", "coordination.handoff_list"),
     "handoff_review": ("coordinator", "coordination.handoff_review"),
@@ -79,6 +80,7 @@ FRAGMENTS = [
     ("task_reassign", ""),
     ("board_not_ready", "?window=0"),
     ("board_overdue", "?role=nurse"),
+    ("board_left_open", "?role=nurse"),
 ]
 
 

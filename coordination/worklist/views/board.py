@@ -1,6 +1,8 @@
-"""The unit board (a coordinator's unit at the morning huddle) and its overdue lists, loaded on
-demand. What the board shows is counted and chosen by the database (coordination.worklist.board):
-docs/performance.md, "The unit board"."""
+"""The unit board (a coordinator's unit at the morning huddle) and its lists (events not ready,
+overdue tasks, tasks left open), loaded on demand. What the board shows is counted and chosen by
+the database (coordination.worklist.board): docs/performance.md, "The unit board"."""
+
+from collections.abc import Iterable
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -24,12 +26,15 @@ from ...watch.selectors import unit_open_alerts, unit_watch_warnings
 from ..board import (
     BLOCKED_HOURS,
     BLOCKED_WINDOWS,
+    LEFT_OPEN_LIMIT,
     OVERDUE_LIST_LIMIT,
     OVERRIDES_SHOWN_DAYS,
     POOL,
     BlockedWindow,
+    TaskGroup,
     blocked_events,
     blocked_summary,
+    left_open_summary,
     left_open_tasks,
     overdue_summary,
     overdue_tasks,
@@ -87,22 +92,17 @@ def _board_parts(request, patients) -> dict:
     for window in blocked:
         window.list_url = f"{blocked_url}?window={window.place}"
     overdue = overdue_summary(patients, now=now)
-    list_url = reverse("board_overdue")
+    _link_lists(overdue, "board_overdue")
     for group in overdue:
         group.oldest_text = local_time_text(group.oldest_due, zone)
-        group.list_url = f"{list_url}?role={group.role}&assignee={group.assignee_key}"
+    left_open = left_open_summary(patients)
+    _link_lists(left_open, "board_left_open")
     waiting, alerts = handoffs_waiting(user.unit_id, now=now), unit_open_alerts(user.unit_id)
     overrides = recent_overrides(patients, now=now)
-    left_open, left_open_count = left_open_tasks(patients)
-    close_url = UrlForPk("task_close")
-    for task in left_open:
-        task.due_text = local_time_text(task.due_at, zone)
-        task.close_url = f"{close_url(task.pk)}?next={reverse('board')}"
-    # The summaries of events not ready and of overdue tasks name no patient: each of their lists,
-    # opened on demand, logs its own read.
+    # The summaries of events not ready, of overdue tasks and of tasks left open name no patient:
+    # each of their lists, opened on demand, logs its own read.
     shown = {row.patient_id for rows in (waiting, alerts) for row in rows}
     shown |= {checklist.event.patient_id for checklist in overrides}
-    shown |= {task.patient_id for task in left_open}
     context = {
         "unit": user.unit,
         "blocked_windows": blocked,
@@ -115,12 +115,32 @@ def _board_parts(request, patients) -> dict:
         "watch_warnings": unit_watch_warnings(user.unit, now=now),
         "overrides": overrides,
         "left_open": left_open,
-        "left_open_count": left_open_count,
+        "left_open_count": sum(group.count for group in left_open),
         "override_days": OVERRIDES_SHOWN_DAYS,
         "now": now,
     }
     content = render_to_string("coordination/worklist/partials/board_content.html", context, request)
     return {"content": content, "shown": sorted(shown)}
+
+
+def _link_lists(groups: Iterable[TaskGroup], name: str) -> None:
+    """Each line of a summary by role and person links to its list (the view `name`)."""
+    list_url = reverse(name)
+    for group in groups:
+        group.list_url = f"{list_url}?role={group.role}&assignee={group.assignee_key}"
+
+
+def _whose(tasks, role: str, assignee: str) -> dict:
+    """Whose tasks a list by role and person shows, for its title (and whether its rows say whose
+    each is: a list of several people's tasks does)."""
+    if assignee == POOL:
+        who = "Unclaimed (pool)"
+    elif assignee:
+        person = tasks[0].assignee if tasks else User.objects.filter(pk=assignee).first()
+        who = str(person) if person else "Nobody"
+    else:
+        who = "Everyone"
+    return {"who": who, "role_label": Role(role).label if role else "", "show_whose": not assignee}
 
 
 class OverdueListFilter(forms.Form):
@@ -163,22 +183,56 @@ def board_overdue(request):
         task.patient_url = patient_url(task.patient_id)
         task.reassign_url = reassign_url(task.pk) if can_reassign(user, task) else ""
     shows(request, patients=sorted({task.patient_id for task in tasks}))
-    if assignee == POOL:
-        who = "Unclaimed (pool)"
-    elif assignee:
-        person = tasks[0].assignee if tasks else User.objects.filter(pk=assignee).first()
-        who = str(person) if person else "Nobody"
-    else:
-        who = "Everyone"
-    context = {
-        "unit": user.unit,
-        "tasks": tasks,
-        "who": who,
-        "role_label": Role(role).label if role else "",
-        "show_whose": not assignee,  # a list of several people's tasks says whose each is
-        "limit": OVERDUE_LIST_LIMIT,
-    }
+    context = {"unit": user.unit, "tasks": tasks, **_whose(tasks, role, assignee), "limit": OVERDUE_LIST_LIMIT}
     page = "partials/board_overdue_list.html" if request.htmx else "board_overdue.html"
+    return render(request, f"coordination/worklist/{page}", context)
+
+
+class LeftOpenListFilter(OverdueListFilter):
+    """Whose tasks left open: a role and a person, as the overdue lists."""
+
+
+def _weight(task) -> str:
+    """What a task left open weighs, as its row's badge says (the list shows the first two first)."""
+    return "Hard stop" if task.hard_stop else "Required" if task.required else "Optional"
+
+
+@logs_read("coordination.board_left_open")
+def board_left_open(request):
+    """The tasks left open when their event was done of one role and person on the coordinator's
+    unit (all of them without a filter), hard stops and required items first, each with its Close
+    link back to the board: opened in place from the board's summary (htmx), or as a page of its
+    own without JavaScript."""
+    user = request.user
+    patients = _unit_patients(user)
+    chosen = LeftOpenListFilter(request.GET)
+    if not chosen.is_valid():
+        raise Http404("No such list of tasks left open.")
+    role, assignee = chosen.cleaned_data["role"], chosen.cleaned_data["assignee"]
+    tasks = left_open_tasks(patients, role=role, assignee=assignee)
+    zone = user.unit.zone
+    if wants_csv(request):
+        return csv_download(
+            request,
+            what="board-left-open",
+            header=[f"Due ({zone.key})", "Task", "Item", "Role", "Assigned to", "Patient", "MRN", "Event"],
+            rows=[
+                [local(t.due_at, zone), t.text, _weight(t), t.get_role_display(), t.assignee or "unclaimed"]
+                + [f"{t.patient.family_name}, {t.patient.given_name}", t.patient.mrn, t.event.label]
+                for t in tasks
+            ],
+            patient_ids=[task.patient_id for task in tasks],
+            filters=LeftOpenListFilter.base_fields,
+        )
+    patient_url, event_url, close_url = UrlForPk("patient_detail"), UrlForPk("event_detail"), UrlForPk("task_close")
+    back = reverse("board")  # closed from a list opened in place or on its own page: back to the board
+    for task in tasks:  # what the rows show, as text: a template writes it fastest
+        task.due_text = local_time_text(task.due_at, zone)
+        task.patient_url, task.event_url = patient_url(task.patient_id), event_url(task.event_id)
+        task.close_url = f"{close_url(task.pk)}?next={back}"
+    shows(request, patients=sorted({task.patient_id for task in tasks}))
+    context = {"unit": user.unit, "tasks": tasks, **_whose(tasks, role, assignee), "limit": LEFT_OPEN_LIMIT}
+    page = "partials/board_left_open_list.html" if request.htmx else "board_left_open.html"
     return render(request, f"coordination/worklist/{page}", context)
 
 

@@ -123,7 +123,7 @@ def test_a_list_the_board_does_not_offer_is_not_found(client, coordinator, query
     assert client.get(reverse(name) + query).status_code == 404
 
 
-@pytest.mark.parametrize("name", ["board", "board_not_ready", "board_overdue"])
+@pytest.mark.parametrize("name", ["board", "board_not_ready", "board_overdue", "board_left_open"])
 def test_the_board_and_its_lists_are_for_coordinators(client, nurse, name):
     verified_login(client, nurse)
     assert client.get(reverse(name)).status_code == 403

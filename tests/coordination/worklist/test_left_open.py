@@ -3,14 +3,17 @@ overdue work (My work, the board's overdue list, the reminders), but they are li
 the event page and the board as "left open when the event was done" until the unit's coordinator
 or their owner closes them: done late, at the time they were done, or not done, with why."""
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists.models import Task, TaskActivity
+from accounts.models import AuditEvent
+from checklists.models import Checklist, Task, TaskActivity
 from checklists.services import (
     LeftOpenOutcome,
     TaskConflict,
@@ -73,6 +76,9 @@ def live_event(patient, *, hours_ahead: int = 2) -> CareEvent:
 
 def task_of(event, text: str) -> Task:
     return Task.objects.select_related("event", "patient__unit").get(event=event, text=text)
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 # --- no longer overdue -----------------------------------------------------------------------------
@@ -145,45 +151,138 @@ def test_the_event_page_lists_the_tasks_left_open_neutrally_not_as_overdue(
     assert "Overdue" not in row and "status-overdue" not in page
 
 
-def test_the_board_lists_the_tasks_left_open_hard_stops_and_required_first_each_with_close(
+def test_the_board_counts_the_tasks_left_open_by_role_and_person_with_their_weight_naming_none(
     client, patient, nurse, oncologist, coordinator, template
 ):
+    """Issue 19: the section listed up to 200 full rows (a third of the board's CPU on a large ward);
+    it now counts them as the overdue summary does, the hard stops and required items shown apart."""
     done = done_event(patient, oncologist)
+    Task.objects.filter(pk=task_of(done, "Line flushed").pk).update(assignee=nurse)
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
     section = board.split('id="left-open"')[1].split("</section>")[0]
     assert "Left open when the event was done (3)" in board
-    assert section.index("Temperature") < section.index("Line flushed") < section.index("Teach the caregiver")
-    assert f"MRN {patient.mrn}" in section
-    close = reverse("task_close", args=[task_of(done, "Temperature").pk])
-    assert f'href="{close}?next=/board/"' in section
+    weight = '<span class="badge text-bg-light border">{}</span>'
+    nurses = section.split('<h3 class="h5">Nurse</h3>')[1].split("</ul>")[0]
+    assert f"<strong>{nurse}</strong>: 1 left open · {weight.format('1 required')}</summary>" in nurses
+    assert f"<strong>Unclaimed (pool)</strong>: 1 left open · {weight.format('1 hard stop')}</summary>" in nurses
+    assert nurses.index(f"<strong>{nurse}</strong>") < nurses.index("Unclaimed (pool)")  # the pool last
+    case_managers = section.split('<h3 class="h5">Case manager</h3>')[1].split("</ul>")[0]
+    assert "<strong>Unclaimed (pool)</strong>: 1 left open</summary>" in case_managers  # optional: no weight
+    assert section.index('<h3 class="h5">Nurse</h3>') < section.index('<h3 class="h5">Case manager</h3>')
+    list_url = reverse("board_left_open") + f"?role=nurse&amp;assignee={nurse.pk}"
+    assert f'data-hx-get="{list_url}" data-hx-trigger="toggle from:closest details once"' in nurses
+    assert f'<a href="{list_url}">Open the list' in nurses  # without JavaScript, a page of its own
+    # No task, no patient named until a line is opened.
+    assert "Line flushed" not in section and patient.mrn not in section and patient.family_name not in section
     assert "text-bg-danger" not in section
 
 
-def test_a_closed_task_leaves_the_boards_list(client, patient, nurse, oncologist, coordinator, template):
+def test_a_lines_list_opens_in_place_hard_stops_and_required_first_each_with_close_and_two_identifiers(
+    client, patient, nurse, oncologist, coordinator, template
+):
+    done = done_event(patient, oncologist)
+    verified_login(client, coordinator)
+    listed = client.get(reverse("board_left_open") + "?role=nurse&assignee=pool", **HTMX).content.decode()
+    assert "<html" not in listed
+    assert listed.index("Temperature") < listed.index("Line flushed") and "Teach the caregiver" not in listed
+    assert f"{patient.family_name}, {patient.given_name}</a> (MRN {patient.mrn})" in listed
+    assert f'<a href="/events/{done.pk}/">{done.label}</a>' in listed
+    for text in ("Temperature", "Line flushed"):
+        close = reverse("task_close", args=[task_of(done, text).pk])
+        assert f'href="{close}?next=/board/"' in listed
+    assert "text-bg-danger" not in listed and "status-overdue" not in listed
+    everyone = client.get(reverse("board_left_open"), **HTMX).content.decode()  # every role and person
+    assert everyone.index("Temperature") < everyone.index("Line flushed") < everyone.index("Teach the caregiver")
+    page = client.get(reverse("board_left_open") + "?role=case_manager&assignee=pool").content.decode()
+    assert '<h1 class="h3">Left open when the event was done · Case manager · Unclaimed (pool)</h1>' in page
+    assert "Teach the caregiver" in page and "Temperature" not in page
+
+
+def test_the_board_logs_no_patient_for_its_left_open_summary_and_the_list_the_patients_it_names(
+    client, ward, patient, nurse, oncologist, coordinator, template
+):
+    other = PatientFactory(unit=ward)
+    CareTeamMemberFactory(patient=other, user=oncologist, role="oncologist")
+    done_event(patient, oncologist)
+    done_event(other, oncologist)
+    Task.objects.filter(patient=other, text="Temperature").update(assignee=nurse)
+    # The board names the patients of the week's overrides: these were given before it.
+    Checklist.objects.filter(event__patient__in=[patient, other]).update(
+        overridden_at=timezone.now() - dt.timedelta(days=8)
+    )
+    verified_login(client, coordinator)
+
+    def read(url, **headers):
+        before = AuditEvent.objects.filter(action="view").count()
+        assert client.get(url, **headers).status_code == 200
+        (row,) = AuditEvent.objects.filter(action="view").order_by("id")[before:]
+        return row.object_type, row.detail
+
+    assert read(reverse("board")) == ("coordination.board", {"patients": []})
+    mine = read(reverse("board_left_open") + f"?role=nurse&assignee={nurse.pk}", **HTMX)
+    assert mine == ("coordination.board_left_open", {"patients": [other.pk]})
+    everyone = read(reverse("board_left_open"))
+    assert everyone == ("coordination.board_left_open", {"patients": sorted([patient.pk, other.pk])})
+
+
+def test_the_list_downloads_as_csv_and_logs_one_export_naming_its_patients(
+    client, patient, nurse, oncologist, coordinator, template
+):
+    done = done_event(patient, oncologist)
+    verified_login(client, coordinator)
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    response = client.get(reverse("board_left_open") + "?role=nurse&format=csv")
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    header, *rows = csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    assert header[:3] == [f"Due ({patient.unit.zone.key})", "Task", "Item"]
+    assert [row[1:3] for row in rows] == [["Temperature", "Hard stop"], ["Line flushed", "Required"]]
+    assert all(row[5:] == [f"{patient.family_name}, {patient.given_name}", patient.mrn, done.label] for row in rows)
+    logged = AuditEvent.objects.filter(id__gt=before)
+    (export,) = logged.filter(action=AuditEvent.Action.EXPORT)
+    assert export.object_type == "coordination.board_left_open"
+    assert export.detail == {"filters": {"role": "nurse"}, "rows": 2, "patients": [patient.pk]}
+    assert not logged.filter(action=AuditEvent.Action.VIEW).exists()
+
+
+def test_a_closed_task_leaves_the_boards_count_and_its_list(client, patient, nurse, oncologist, coordinator, template):
     done = done_event(patient, oncologist)
     for text in ("Line flushed", "Temperature", "Teach the caregiver"):
         task_close_left_open(task=task_of(done, text), actor=coordinator, outcome="not_done", reason="Not charted.")
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
     assert "Left open when the event was done (0)" in board
+    assert "None: every task of the events done was closed." in board
+    listed = client.get(reverse("board_left_open") + "?role=nurse&assignee=pool", **HTMX).content.decode()
+    assert "No task left open here" in listed and "Temperature" not in listed
 
 
-def test_the_board_reads_as_many_times_for_one_task_left_open_as_for_thirty(
-    client, ward, oncologist, coordinator, template, time_machine
+@pytest.mark.parametrize(
+    "url", ["board", "board_left_open", "board_left_open?role=nurse&assignee=pool", "board_left_open?format=csv"]
+)
+def test_the_board_and_its_left_open_list_read_as_many_times_for_one_task_left_open_as_for_thirty(
+    client, ward, oncologist, coordinator, template, time_machine, url
 ):
     time_machine.move_to(timezone.now(), tick=False)
+    name, _, query = url.partition("?")
+    url = reverse(name) + (f"?{query}" if query else "")
     verified_login(client, coordinator)
-    client.get(reverse("board"))  # the session's first look writes its activity
+    client.get(url)  # the session's first look writes its activity
     counts = []
     for patients in (1, 9):
         for _ in range(patients):
             patient = PatientFactory(unit=ward)
             CareTeamMemberFactory(patient=patient, user=oncologist, role="oncologist")
             done_event(patient, oncologist)
-        counts.append(queries_of(client, reverse("board")))
+        counts.append(queries_of(client, url))
     assert Task.objects.filter(status="open", event__status="done").count() == 30
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("query", ["?role=surgeon", "?assignee=somebody"])
+def test_a_left_open_list_the_board_does_not_offer_is_not_found(client, coordinator, query):
+    verified_login(client, coordinator)
+    assert client.get(reverse("board_left_open") + query).status_code == 404
 
 
 # --- closing it ------------------------------------------------------------------------------------

@@ -373,9 +373,9 @@ class AssessmentForm(forms.ModelForm):
         say_limits(
             self,
             temperature=TEMPERATURE_LIMITS,
-            systolic_bp="A systolic pressure of at most 300 mmHg, in whole numbers.",
-            diastolic_bp="A diastolic pressure of at most 200 mmHg, in whole numbers.",
-            heart_rate="A heart rate of at most 300 a minute, in whole numbers.",
+            systolic_bp="A systolic pressure from 0 to 300 mmHg, in whole numbers.",
+            diastolic_bp="A diastolic pressure from 0 to 200 mmHg, in whole numbers.",
+            heart_rate="A heart rate from 0 to 300 a minute, in whole numbers.",
             oxygen_flow_l_min="An oxygen flow of at most 80 L/min, with one decimal at most, for example 2.5.",
         )
         # The screen goes by the age on the day assessed, as the service's does: today's on a new

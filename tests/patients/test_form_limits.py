@@ -20,8 +20,11 @@ def assessment(**data) -> AssessmentForm:
     [
         ("temperature", "3755", TEMPERATURE_LIMITS),
         ("temperature", "38.55", TEMPERATURE_LIMITS),
-        ("heart_rate", "301", "A heart rate of at most 300 a minute, in whole numbers."),
-        ("systolic_bp", "1200", "A systolic pressure of at most 300 mmHg, in whole numbers."),
+        ("heart_rate", "301", "A heart rate from 0 to 300 a minute, in whole numbers."),
+        # Below the bounds too: "at most 300" answered a heart rate of −5 (found by a walk through the demo).
+        ("heart_rate", "-5", "A heart rate from 0 to 300 a minute, in whole numbers."),
+        ("systolic_bp", "1200", "A systolic pressure from 0 to 300 mmHg, in whole numbers."),
+        ("diastolic_bp", "-1", "A diastolic pressure from 0 to 200 mmHg, in whole numbers."),
         ("oxygen_flow_l_min", "150", "An oxygen flow of at most 80 L/min, with one decimal at most, for example 2.5."),
     ],
 )

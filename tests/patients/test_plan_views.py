@@ -300,6 +300,32 @@ def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client
     assert change.bags.get().rate_ml_per_hour == Decimal("5")
 
 
+def test_a_bag_refused_for_want_of_todays_weighing_says_it_once(client, running, pharmacist):
+    """The page warns before the form is sent; once the form refuses the bag for it, the refusal at
+    the bag's field says it, and the warning above is not said a second time (found by a walk
+    through the demo: the same sentence in amber and in red)."""
+    change = next(e for e in live(running, CareEvent.Kind.BAG_CHANGE) if e.planned_at > timezone.now())
+    client.force_login(pharmacist)
+    url = reverse("patients:event_bag", args=[change.pk])
+    warning = "not weighed here: weigh the patient today before the bag is prepared"
+    assert client.get(url).content.decode().count(warning) == 1
+    checker = UserFactory(username="pharmacist2", role="pharmacist", unit=running.patient.unit)
+    data = {
+        "option": BagOption.objects.get(duration_hours=48).pk,
+        "dose": "28 mcg/day",
+        "dose_basis": "weight",
+        "volume_ml": "250",
+        "rate_ml_per_hour": "5",
+        "stabiliser_added": "on",
+        "compounded_by": pharmacist.pk,
+        "checked_by": checker.pk,
+        "expires_at": local(change.planned_at + dt.timedelta(hours=60), running.patient.unit.zone),
+    }
+    refused = client.post(url, data)
+    assert warning in form_errors(refused)["option"][0]
+    assert refused.content.decode().count(warning) == 1
+
+
 def test_the_plan_form_offers_today_on_the_patients_unit_clock(client, patient, time_machine):
     """An oncologist of a unit whose day is already tomorrow was offered their own today as day 1
     of cycle 1: the patient's tomorrow, a course planned a day late if left as offered."""

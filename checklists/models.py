@@ -11,8 +11,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
+from accounts import moments
 from accounts.models import Role, register_audit_actions
 from accounts.triggers import PATIENT_COLUMN, AppendOnly, change_trigger, patient_via
 from patients.models import CareEvent, Patient
@@ -524,6 +525,23 @@ def assessment_grades(answer: str) -> str:
     return grades
 
 
+# How a premedication time is stored: "2026-10-28 08:00" on the unit's clock, then, outside its
+# window, why (checklists.recorded writes it; the gate and the API read it as stored).
+PREMEDICATION_STORED = "%Y-%m-%d %H:%M"
+
+
+def premedication_time_shown(answer: str) -> str:
+    """A stored premedication time as the pages write a moment ("Wed 28 Oct 2026, 08:00 (…)"): the
+    ISO form read as another date format by a nurse. A value of another shape is shown as stored."""
+    stamp, rest = answer[:16], answer[16:]
+    try:
+        # Naive on purpose: the stored time is already on the unit's clock, and is written as it is.
+        given = dt.datetime.strptime(stamp, PREMEDICATION_STORED)  # noqa: DTZ007
+    except ValueError:
+        return answer
+    return f"{dateformat.format(given, moments.MOMENT)}{rest}"
+
+
 class Task(ItemContent):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -630,6 +648,8 @@ class Task(ItemContent):
         grade 0, ICANS grade 0)", which the services read back) said in words, without its id."""
         if self.records == self.Records.TOXICITY_ASSESSMENT and self.value.startswith(ASSESSMENT_ANSWER):
             return f"Assessment recorded {assessment_grades(self.value)}".strip()
+        if self.records == self.Records.PREMEDICATION_TIME:
+            return premedication_time_shown(self.value)
         return self.value
 
     @property

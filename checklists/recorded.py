@@ -28,7 +28,7 @@ from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record, weight_change_question
 from patients.services.toxicity import CLOCK_SKEW
 
-from .models import ASSESSMENT_ANSWER, Task, TemplateItem, bag_duration_hours
+from .models import ASSESSMENT_ANSWER, PREMEDICATION_STORED, Task, TemplateItem, bag_duration_hours
 
 Records = TemplateItem.Records
 
@@ -95,7 +95,7 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
         given_at = parse_datetime_answer(task, value)
         if given_at > now + dt.timedelta(minutes=5):
             raise ValidationError({"value": "Record the time once it has been given; it cannot be in the future."})
-        stored = timezone.localtime(given_at, task.patient.unit.zone).strftime("%Y-%m-%d %H:%M")
+        stored = timezone.localtime(given_at, task.patient.unit.zone).strftime(PREMEDICATION_STORED)
         rule = premedication_for_event(task.event)
         if rule is None:
             return stored, False

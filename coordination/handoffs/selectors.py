@@ -332,7 +332,7 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
         ["Weight", f"{patient.weight_kg} kg, measured {moments.day(patient.weight_measured_on)}"],
         [
             "Last premedication",
-            f"{premedication.value}, before the {premedication.event.get_kind_display().lower()}"
+            f"{premedication.value_shown}, before the {premedication.event.get_kind_display().lower()}"
             if premedication
             else "not recorded",
         ],

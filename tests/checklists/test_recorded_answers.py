@@ -441,6 +441,17 @@ def test_a_premedication_time_with_an_offset_is_read_at_that_offset(course, nurs
     assert (done.value, done.hard_stop_failed) == ("2026-03-02 08:00", False)
 
 
+def test_a_premedication_time_is_shown_as_the_pages_write_a_moment(course, nurse, clock):
+    """Stored "2026-03-02 07:00 (…)" for the gate and the API; a page (the task's row, the handoff's
+    "Last premedication") writes it as every other moment, with its weekday, and keeps the why."""
+    now = STARTS_AT + dt.timedelta(minutes=30)
+    clock.move_to(now, tick=False)
+    done = complete(premedication_task(course), nurse, "2026-03-02T06:00", now)
+    assert done.value.startswith("2026-03-02 06:00 (180 min before the start")
+    assert done.value_shown.startswith("Mon 2 Mar 2026, 06:00 (180 min before the start")
+    assert done.value_shown.endswith(done.value[16:])
+
+
 # --- CRS and ICANS assessment ------------------------------------------------------------------
 
 CHECK = "CRS and ICANS check"

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
-from checklists.models import Task
+from checklists.models import Task, TemplateItem
 from checklists.services import task_undo, task_verify
 from coordination.handoffs import services as svc
 from coordination.handoffs.models import HandoffUnitRule
@@ -116,6 +116,16 @@ def test_a_handoff_goes_from_draft_to_completed_and_records_who_did_each_step(ha
             "action_done",
             "complete",
         ]
+
+
+def test_the_last_premedication_is_written_as_the_pages_write_a_moment(handoff, patient, nurse, nurse2, pharmacist):
+    """Found by a walk through the demo: "2026-10-28 08:00, before the cycle start", the stored
+    form, where every other fact of the handoff writes a moment with its weekday."""
+    rate = program_pump(handoff.event, nurse=nurse, pharmacist=pharmacist, checker=nurse2)
+    # The start's premedication, given at 07:45 on the unit's clock, as checklists.recorded stores it.
+    Task.objects.filter(pk=rate.pk).update(records=TemplateItem.Records.PREMEDICATION_TIME, value="2026-03-02 07:45")
+    facts = dict(handoff_facts(fresh(handoff)))
+    assert facts["Last premedication"] == "Mon 2 Mar 2026, 07:45, before the cycle start"
 
 
 def test_each_step_is_in_the_audit_log_under_its_name_and_actor(handoff, case_manager, home_nurse):

@@ -11,13 +11,11 @@ class ChecklistsConfig(AppConfig):
         from patients.hooks import (
             register_bag_listener,
             register_care_team_left_listener,
-            register_course_stopped_listener,
             register_events_listener,
             register_restart_moved_listener,
         )
 
         from .services import (
-            next_cycle_work_cancel,
             on_bag_recorded,
             on_events_changed,
             on_restart_moved,
@@ -33,5 +31,3 @@ class ChecklistsConfig(AppConfig):
         register_standing_listener(tasks_let_go)
         # So does one taken off a patient's care team, for that patient.
         register_care_team_left_listener(tasks_let_go_of_patient)
-        # A course stopped for good: its open work for a next cycle goes, on events already past too.
-        register_course_stopped_listener(next_cycle_work_cancel)

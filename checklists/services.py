@@ -720,15 +720,11 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
                 tasks[item.pk] = _new_task(checklist, event, item)
                 added.append(tasks[item.pk])
             elif applies and task.status == Task.Status.CANCELLED:
-                # Due where its item says: a cancelled task did not follow its event's moves.
-                task.status = Task.Status.OPEN
-                task.due_at = event.planned_at + dt.timedelta(minutes=task.due_offset_minutes)
                 reopened.append(task)
-                activities.append(_refresh_activity(task, event, APPLIES_AGAIN, item))
+                activities.append(_opened_again(task, event, item))
             elif not applies and task is not None and task.status == Task.Status.OPEN:
-                task.status, task.assignee = Task.Status.CANCELLED, None
                 cancelled.append(task)
-                activities.append(_refresh_activity(task, event, NO_LONGER_APPLIES, item))
+                activities.append(_cancelled_for_conditions(task, event, item))
         worked.append((checklist, tasks))
     Task.objects.bulk_create(added)
     Task.objects.bulk_update(reopened + cancelled, ["status", "assignee", "due_at"])
@@ -750,6 +746,20 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     return {"added": len(added), "reopened": len(reopened), "cancelled": len(cancelled)}
 
 
+def _opened_again(task: Task, event: CareEvent, item: TemplateItem) -> TaskActivity:
+    """A cancelled task whose item applies again opens, due where its item says (a cancelled task
+    did not follow its event's moves); its history says why."""
+    task.status = Task.Status.OPEN
+    task.due_at = event.planned_at + dt.timedelta(minutes=task.due_offset_minutes)
+    return _refresh_activity(task, event, APPLIES_AGAIN, item)
+
+
+def _cancelled_for_conditions(task: Task, event: CareEvent, item: TemplateItem) -> TaskActivity:
+    """An open task whose item no longer applies is cancelled (and let go); its history says why."""
+    task.status, task.assignee = Task.Status.CANCELLED, None
+    return _refresh_activity(task, event, NO_LONGER_APPLIES, item)
+
+
 def _refresh_activity(task: Task, event: CareEvent, said: str, item: TemplateItem) -> TaskActivity:
     """The task's history says which conditions now fail it (or, applying again, all of them)."""
     named = [c for c in item.conditions.all() if said == APPLIES_AGAIN or not c.holds_for(event)]
@@ -763,36 +773,61 @@ def _refresh_activity(task: Task, event: CareEvent, said: str, item: TemplateIte
     )
 
 
-@transaction.atomic
-def next_cycle_work_cancel(*, course, reason: str = "", actor=None) -> int:
-    """The patients layer's hook after a stop for good: the course's open tasks for a next cycle
-    (an item that asks the condition fact `next_cycle`) are cancelled, with the reason in their
-    history. The stop asks its planned events again itself (checklists_refresh); this is for the
-    events already done or missed, which a refresh rightly leaves alone (an event that happened
-    keeps the facts of its time): a cycle end done before a stop during the rest still gave the case
-    manager an overdue "next cycle's authorisation" for a cycle that will never come. Returns the
-    count."""
-    tasks = list(
-        Task.objects.select_for_update(of=("self",))
-        .filter(
-            event__cycle__course=course,
-            status=Task.Status.OPEN,
-            item__in=ItemCondition.objects.filter(fact="next_cycle").values("item_id"),
-        )
-        .select_related("event__cycle__course")
-        .prefetch_related("item__conditions")
-        .order_by("pk")
+# The condition fact that says whether another cycle follows the event's (checklists.conditions).
+NEXT_CYCLE_FACT = "next_cycle"
+
+
+def next_cycle_work_follow(*, events: Sequence[CareEvent]) -> dict[str, int]:
+    """The work for a next cycle (items that ask the condition fact `next_cycle`) of events already
+    done or missed, after their course's next cycle changed: a stop for good, or cycles planned
+    again or fewer. A refresh asks planned events only, and rightly (an event that happened keeps
+    the facts of its time), but whether another cycle follows is decided after a cycle's end, by the
+    end-of-cycle marrow and MRD results: so here, and only for these items, an open task is cancelled
+    when the next cycle is gone, and made (or opened again) when it comes back and the item's other
+    conditions hold. Planned and cancelled events are left to the refresh. Returns the counts."""
+    asking = TemplateItem.objects.filter(
+        pk__in=ItemCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("item_id")
     )
-    cancelled = [
-        task for task in tasks if not all(condition.holds_for(task.event) for condition in task.item.conditions.all())
-    ]
-    for task in cancelled:
-        task.status, task.assignee = Task.Status.CANCELLED, None
-    Task.objects.bulk_update(cancelled, ["status", "assignee"])
-    TaskActivity.objects.bulk_create(
-        _refresh_activity(task, task.event, NO_LONGER_APPLIES, task.item) for task in cancelled
+    # Only the events whose checklists hold such an item are locked and read (a stop for good
+    # passes every event of the course).
+    with_such_items = Checklist.objects.filter(version__items__in=asking).values("event_id")
+    settled = (
+        _events_locked(pk__in=[event.pk for event in events])
+        .filter(pk__in=with_such_items)
+        .exclude(status__in=(CareEvent.Status.PLANNED, CareEvent.Status.CANCELLED))
     )
-    return len(cancelled)
+    event_by_id = {event.pk: event for event in settled}
+    checklists = list(Checklist.objects.filter(event__in=list(event_by_id)))
+    items_by_version = defaultdict(list)
+    for item in asking.filter(version_id__in={c.version_id for c in checklists}).prefetch_related("conditions"):
+        items_by_version[item.version_id].append(item)
+    tasks = {
+        (task.checklist_id, task.item_id): task
+        for task in Task.objects.select_for_update(of=("self",))
+        .filter(checklist__in=checklists, item__in=asking)
+        .only("checklist", "item", "status", "assignee", "due_at", "due_offset_minutes")
+    }
+    added, changed, activities = [], [], []
+    for checklist in checklists:
+        event = event_by_id[checklist.event_id]
+        for item in items_by_version[checklist.version_id]:
+            conditions = list(item.conditions.all())
+            follows = all(c.holds_for(event) for c in conditions if c.fact == NEXT_CYCLE_FACT)
+            task = tasks.get((checklist.pk, item.pk))
+            if not follows:
+                if task is not None and task.status == Task.Status.OPEN:
+                    changed.append(task)
+                    activities.append(_cancelled_for_conditions(task, event, item))
+            elif all(c.holds_for(event) for c in conditions):
+                if task is None:
+                    added.append(_new_task(checklist, event, item))
+                elif task.status == Task.Status.CANCELLED:
+                    changed.append(task)
+                    activities.append(_opened_again(task, event, item))
+    Task.objects.bulk_create(added)
+    Task.objects.bulk_update(changed, ["status", "assignee", "due_at"])
+    TaskActivity.objects.bulk_create(activities)
+    return {"added": len(added), "changed": len(changed)}
 
 
 def _premedication_help(event: CareEvent, help_text: str) -> str:
@@ -822,6 +857,8 @@ def on_events_changed(
     refreshed = list({event.pk: event for event in [*moved, *facts]}.values())
     if refreshed:
         checklists_refresh(events=refreshed)
+    if facts:  # of events already done or missed, only whether a next cycle follows is asked again
+        next_cycle_work_follow(events=facts)
 
 
 def on_bag_recorded(*, bag, actor) -> None:

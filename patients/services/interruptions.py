@@ -770,10 +770,11 @@ def course_stop_for_good(
         end.planned_at = stopped_at
         end.save(update_fields=["planned_at"])
         moved.append(end)
-    # What stays planned (the kept cycle end, a past event not settled yet) has no next cycle now:
-    # the checklists ask again, and an open task for the next cycle's authorisation, admission or
-    # chair is cancelled with the reason in its history (condition fact "next_cycle").
-    remaining = list(CareEvent.objects.filter(cycle__course=course, status=CareEvent.Status.PLANNED))
+    # Whatever is not cancelled (the kept cycle end, a past event not settled yet, a cycle end
+    # already done) has no next cycle now: the checklists ask again, and an open task for the next
+    # cycle's authorisation, admission or chair is cancelled with the reason in its history
+    # (condition fact "next_cycle").
+    remaining = list(CareEvent.objects.filter(cycle__course=course).exclude(status=CareEvent.Status.CANCELLED))
     notify_events_changed(moved=moved, cancelled=future, facts=remaining)
     _close_stop_event(interruption)
     notify_course_stopped(course=course, reason=reason, actor=actor)

@@ -648,12 +648,13 @@ def course_extend(*, course: TreatmentCourse, planned_cycles: int, actor=None, n
 
 
 def _next_cycle_changed(course: TreatmentCourse, before: int, after: int) -> list[CareEvent]:
-    """The planned events of the cycles that a change of the planned count from `before` to `after`
-    gives a next cycle or takes it from (Cycle.has_next_cycle)."""
+    """The events (planned, or already done: a cycle end's next-cycle work is decided after it) of
+    the cycles that a change of the planned count from `before` to `after` gives a next cycle or
+    takes it from (Cycle.has_next_cycle)."""
     low, high = sorted((before, after))
     return list(
-        CareEvent.objects.filter(
-            cycle__course=course, cycle__number__gte=low, cycle__number__lt=high, status=CareEvent.Status.PLANNED
+        CareEvent.objects.filter(cycle__course=course, cycle__number__gte=low, cycle__number__lt=high).exclude(
+            status=CareEvent.Status.CANCELLED
         )
     )
 

@@ -592,6 +592,32 @@ def test_a_change_of_the_planned_cycles_asks_the_cycle_ends_again(course, oncolo
     assert _end_statuses(course)[3] == {"Pump returned": Task.Status.OPEN}
 
 
+def test_cycles_planned_after_the_last_cycle_end_is_done_bring_its_next_cycle_work(course, oncologist):
+    """Whether another cycle follows is decided after a cycle's end (its marrow and MRD results):
+    the last planned cycle's end, already done, gets its next-cycle work when cycles are added, and
+    loses it again when they are taken back. A refresh asks planned events only, so this work is
+    asked again on events already done (found by a review: the request was never made)."""
+    _cycle_end_tasks(course)
+    CareEvent.objects.filter(cycle__course=course, cycle__number=3, kind=CareEvent.Kind.CYCLE_END).update(
+        status=CareEvent.Status.DONE
+    )
+    assert _end_statuses(course)[3] == {"Pump returned": Task.Status.OPEN}
+
+    course_extend(course=course, planned_cycles=4, actor=oncologist, now=PLANNED_ON)
+    assert _end_statuses(course)[3] == {"Pump returned": Task.Status.OPEN, NEXT_CYCLE_ITEM: Task.Status.OPEN}
+
+    course_extend(course=course, planned_cycles=3, actor=oncologist, now=PLANNED_ON)
+    assert _end_statuses(course)[3][NEXT_CYCLE_ITEM] == Task.Status.CANCELLED
+    course_extend(course=course, planned_cycles=4, actor=oncologist, now=PLANNED_ON)
+    assert _end_statuses(course)[3][NEXT_CYCLE_ITEM] == Task.Status.OPEN
+    said = list(
+        TaskActivity.objects.filter(task__text=NEXT_CYCLE_ITEM, task__event__cycle__number=3)
+        .order_by("pk")
+        .values_list("detail", flat=True)
+    )
+    assert [d.split(":")[0] for d in said] == ["No longer applies", "Applies again"]
+
+
 def test_a_long_break_in_the_last_planned_cycle_gives_its_end_a_next_cycle(patient_without_a_course, nurse, oncologist):
     """A break of more than 7 days in the last planned cycle ends it at the stop and begins one more
     cycle with the restart: the ended cycle's end now has a next cycle, whose work it asks for (the

@@ -785,9 +785,7 @@ def next_cycle_work_follow(*, events: Sequence[CareEvent]) -> dict[str, int]:
     end-of-cycle marrow and MRD results: so here, and only for these items, an open task is cancelled
     when the next cycle is gone, and made (or opened again) when it comes back and the item's other
     conditions hold. Planned and cancelled events are left to the refresh. Returns the counts."""
-    asking = TemplateItem.objects.filter(
-        pk__in=ItemCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("item_id")
-    )
+    asking = TemplateItem.objects.filter(pk__in=ItemCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("item_id"))
     # Only the events whose checklists hold such an item are locked and read (a stop for good
     # passes every event of the course).
     with_such_items = Checklist.objects.filter(version__items__in=asking).values("event_id")

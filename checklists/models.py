@@ -757,5 +757,8 @@ class TaskActivity(models.Model):
         """The detail as the history shows it: a completion by a recorded assessment keeps the
         task's answer ("assessment:41 (CRS grade 0, ICANS grade 0)"), said without the record's id."""
         if self.detail.startswith(ASSESSMENT_ANSWER):
-            return assessment_grades(self.detail).removeprefix("(").removesuffix(")")
+            # The grades' own brackets go (the history puts the detail in brackets), and only they:
+            # an undo's detail goes on after them ("(CRS grade 0, ICANS grade 0): wrong patient").
+            grades, _, rest = assessment_grades(self.detail).removeprefix("(").partition(")")
+            return f"{grades}{rest}"
         return self.detail

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from checklists.models import Task, TemplateItem
+from checklists.models import Task, TaskActivity, TemplateItem
 from checklists.services import task_complete
 from checklists.starter import starter_library_load
 from patients.models import CareEvent
@@ -85,6 +85,19 @@ def test_the_patient_pages_history_says_the_assessments_grades_without_its_id(
     page = client.get(reverse("patient_detail", args=[patient.pk])).text
     assert "CRS and ICANS assessment recorded (CRS grade 0, ICANS grade 0)" in page
     assert "assessment:" not in page
+
+
+@pytest.mark.parametrize(
+    ("detail", "shown"),
+    [
+        ("assessment:41 (CRS grade 0, ICANS grade 0)", "CRS grade 0, ICANS grade 0"),
+        # An undo's detail goes on after the answer: its brackets stayed unbalanced (found by review).
+        ("assessment:41 (CRS grade 2, ICANS grade 0): wrong patient", "CRS grade 2, ICANS grade 0: wrong patient"),
+        ("Weighed yesterday", "Weighed yesterday"),
+    ],
+)
+def test_the_historys_detail_names_an_assessment_by_its_grades(detail, shown):
+    assert TaskActivity(detail=detail).detail_shown == shown
 
 
 def test_a_bag_change_at_home_asks_for_an_assessment(course):

@@ -130,13 +130,15 @@ def _link_lists(groups: Iterable[TaskGroup], name: str) -> None:
         group.list_url = f"{list_url}?role={group.role}&assignee={group.assignee_key}"
 
 
-def _whose(tasks, role: str, assignee: str) -> dict:
+def _whose(tasks, role: str, assignee: str, viewer) -> dict:
     """Whose tasks a list by role and person shows, for its title (and whether its rows say whose
-    each is: a list of several people's tasks does)."""
+    each is: a list of several people's tasks does). A person holding none of them is named only
+    when of the viewer's organisation: any id in the address must not name another hospital's staff."""
     if assignee == POOL:
         who = "Unclaimed (pool)"
     elif assignee:
-        person = tasks[0].assignee if tasks else User.objects.filter(pk=assignee).first()
+        colleagues = User.objects.filter(unit__organisation_id=viewer.unit.organisation_id)
+        person = tasks[0].assignee if tasks else colleagues.filter(pk=assignee).first()
         who = str(person) if person else "Nobody"
     else:
         who = "Everyone"
@@ -183,7 +185,7 @@ def board_overdue(request):
         task.patient_url = patient_url(task.patient_id)
         task.reassign_url = reassign_url(task.pk) if can_reassign(user, task) else ""
     shows(request, patients=sorted({task.patient_id for task in tasks}))
-    context = {"unit": user.unit, "tasks": tasks, **_whose(tasks, role, assignee), "limit": OVERDUE_LIST_LIMIT}
+    context = {"unit": user.unit, "tasks": tasks, **_whose(tasks, role, assignee, user), "limit": OVERDUE_LIST_LIMIT}
     page = "partials/board_overdue_list.html" if request.htmx else "board_overdue.html"
     return render(request, f"coordination/worklist/{page}", context)
 
@@ -231,7 +233,7 @@ def board_left_open(request):
         task.patient_url, task.event_url = patient_url(task.patient_id), event_url(task.event_id)
         task.close_url = f"{close_url(task.pk)}?next={back}"
     shows(request, patients=sorted({task.patient_id for task in tasks}))
-    context = {"unit": user.unit, "tasks": tasks, **_whose(tasks, role, assignee), "limit": LEFT_OPEN_LIMIT}
+    context = {"unit": user.unit, "tasks": tasks, **_whose(tasks, role, assignee, user), "limit": LEFT_OPEN_LIMIT}
     page = "partials/board_left_open_list.html" if request.htmx else "board_left_open.html"
     return render(request, f"coordination/worklist/{page}", context)
 

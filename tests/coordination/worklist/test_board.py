@@ -19,7 +19,7 @@ from checklists.services import checklists_instantiate
 
 from ...accounts.helpers import SignInClient, verified_login
 from ...checklists.helpers import make_event, publish_template
-from ...factories import CareTeamMemberFactory, PatientFactory, UnitFactory, UserFactory
+from ...factories import CareTeamMemberFactory, OrganisationFactory, PatientFactory, UnitFactory, UserFactory
 from ...layers import build, layer
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -121,6 +121,20 @@ def test_a_list_the_board_does_not_offer_is_not_found(client, coordinator, query
     verified_login(client, coordinator)
     name = "board_not_ready" if "window" in query else "board_overdue"
     assert client.get(reverse(name) + query).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["board_overdue", "board_left_open"])
+def test_a_list_names_nobody_of_another_hospital_whatever_id_its_address_gives(client, coordinator, name):
+    """Found by review: a person holding none of the list's tasks was looked up by the id in the
+    address among all users, so a coordinator could read any hospital's staff names one id at a time."""
+    elsewhere = UnitFactory(organisation=OrganisationFactory(name="Another Hospital"))
+    stranger = UserFactory(role=Role.NURSE, unit=elsewhere, first_name="Zed", last_name="Outsider")
+    colleague = UserFactory(role=Role.NURSE, unit=coordinator.unit, first_name="Cora", last_name="Colleague")
+    verified_login(client, coordinator)
+    page = client.get(reverse(name) + f"?role=nurse&assignee={stranger.pk}").content.decode()
+    assert "Outsider" not in page and "Nobody" in page
+    page = client.get(reverse(name) + f"?role=nurse&assignee={colleague.pk}").content.decode()
+    assert "Colleague" in page
 
 
 @pytest.mark.parametrize("name", ["board", "board_not_ready", "board_overdue", "board_left_open"])

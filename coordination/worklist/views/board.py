@@ -173,7 +173,7 @@ def board_overdue(request):
             header=[f"Due ({zone.key})", "Task", "Role", "Assigned to", "Patient", "MRN", "Event"],
             rows=[
                 [local(t.due_at, zone), t.text, t.get_role_display(), t.assignee or "unclaimed"]
-                + [f"{t.patient.family_name}, {t.patient.given_name}", t.patient.mrn, t.event.get_kind_display()]
+                + [f"{t.patient.family_name}, {t.patient.given_name}", t.patient.mrn, t.event.label]
                 for t in tasks
             ],
             patient_ids=[task.patient_id for task in tasks],

@@ -855,8 +855,11 @@ def on_events_changed(
     refreshed = list({event.pk: event for event in [*moved, *facts]}.values())
     if refreshed:
         checklists_refresh(events=refreshed)
-    if facts:  # of events already done or missed, only whether a next cycle follows is asked again
-        next_cycle_work_follow(events=facts)
+    # Of events already done or missed, only whether a next cycle follows is asked again; a
+    # weighing's facts (planned events only) cost no query here.
+    settled = [event for event in facts if event.status not in (CareEvent.Status.PLANNED, CareEvent.Status.CANCELLED)]
+    if settled:
+        next_cycle_work_follow(events=settled)
 
 
 def on_bag_recorded(*, bag, actor) -> None:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Role
+from accounts.models import Role
 from checklists.models import Task
 from checklists.services import checklists_instantiate
 
@@ -21,6 +21,7 @@ from ...accounts.helpers import SignInClient, verified_login
 from ...checklists.helpers import make_event, publish_template
 from ...factories import CareTeamMemberFactory, OrganisationFactory, PatientFactory, UnitFactory, UserFactory
 from ...layers import build, layer
+from .helpers import read_logged
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 ITEMS = [
@@ -150,10 +151,7 @@ def test_the_board_logs_no_patient_of_its_summaries_and_each_list_the_patients_i
     verified_login(client, coordinator)
 
     def read(url, **headers):
-        before = AuditEvent.objects.filter(action="view").count()
-        assert client.get(url, **headers).status_code == 200
-        (row,) = AuditEvent.objects.filter(action="view").order_by("id")[before:]
-        return row.object_type, row.detail
+        return read_logged(client, url, **headers)
 
     assert read(reverse("board")) == ("coordination.board", {"patients": []})
     soon = sorted(event.patient_id for event in events[0::3])

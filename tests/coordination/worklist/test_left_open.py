@@ -30,6 +30,7 @@ from ...accounts.helpers import verified_login
 from ...checklists.helpers import make_event, override_gate, publish_template
 from ...factories import CareTeamMemberFactory, PatientFactory
 from ...query_count import queries_of
+from .helpers import read_logged
 
 ITEMS = [
     {"text": "Line flushed", "due_offset_minutes": -60},
@@ -214,10 +215,7 @@ def test_the_board_logs_no_patient_for_its_left_open_summary_and_the_list_the_pa
     verified_login(client, coordinator)
 
     def read(url, **headers):
-        before = AuditEvent.objects.filter(action="view").count()
-        assert client.get(url, **headers).status_code == 200
-        (row,) = AuditEvent.objects.filter(action="view").order_by("id")[before:]
-        return row.object_type, row.detail
+        return read_logged(client, url, **headers)
 
     assert read(reverse("board")) == ("coordination.board", {"patients": []})
     mine = read(reverse("board_left_open") + f"?role=nurse&assignee={nurse.pk}", **HTMX)

@@ -606,22 +606,24 @@ def _events_locked(**lookups):
     )
 
 
-def _instantiate_locked(events: list[CareEvent]) -> list[Checklist]:
+def _instantiate_locked(events: list[CareEvent], *, templates: QuerySet | None = None) -> list[Checklist]:
     """checklists_instantiate for events that the caller has locked and loaded (`_events_locked`):
-    checklists_refresh holds them already, and a second read of every event was a third of its time."""
+    checklists_refresh holds them already, and a second read of every event was a third of its time.
+    `templates`: only these (a queryset of template ids), where not every template may be made."""
     if not events:
         return []
     event_ids = [event.pk for event in events]
     items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
+    published = TemplateVersion.objects.filter(
+        status=TemplateVersion.Status.PUBLISHED,
+        template__is_active=True,
+        template__trigger_kind__in={event.kind for event in events},
+    )
+    if templates is not None:
+        published = published.filter(template__in=templates)
     versions_by_kind = defaultdict(list)
-    for version in (
-        TemplateVersion.objects.filter(
-            status=TemplateVersion.Status.PUBLISHED,
-            template__is_active=True,
-            template__trigger_kind__in={event.kind for event in events},
-        )
-        .select_related("template")
-        .prefetch_related("template__conditions", Prefetch("items", queryset=items))
+    for version in published.select_related("template").prefetch_related(
+        "template__conditions", Prefetch("items", queryset=items)
     ):
         versions_by_kind[version.template.trigger_kind].append(version)
     existing = set(Checklist.objects.filter(event_id__in=event_ids).values_list("event_id", "template_id"))
@@ -810,13 +812,19 @@ def next_cycle_work_follow(*, events: Sequence[CareEvent]) -> dict[str, int]:
     with_such_work = Checklist.objects.filter(
         models.Q(version__items__in=asking_items) | models.Q(template__in=asking_templates)
     ).values("event_id")
-    # Only the events whose checklists hold such work are locked and read (a stop for good passes
-    # every event of the course).
-    settled = (
+    triggering_such_templates = ChecklistTemplate.objects.filter(pk__in=asking_templates, is_active=True).values(
+        "trigger_kind"
+    )
+    # Only the events whose checklists hold such work, or that such a template may now be made for,
+    # are locked and read (a stop for good passes every event of the course).
+    settled = list(
         _events_locked(pk__in=[event.pk for event in events])
-        .filter(pk__in=with_such_work)
+        .filter(models.Q(pk__in=with_such_work) | models.Q(kind__in=triggering_such_templates))
         .exclude(status__in=(CareEvent.Status.PLANNED, CareEvent.Status.CANCELLED))
     )
+    # A template asking it that did not apply (the last cycle's end) is made when it applies now;
+    # no other template is made on an event that happened (its facts are those of its time).
+    _instantiate_locked(settled, templates=asking_templates)
     event_by_id = {event.pk: event for event in settled}
     checklists = list(
         Checklist.objects.filter(event__in=list(event_by_id))

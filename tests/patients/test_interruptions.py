@@ -675,6 +675,22 @@ def test_cycles_planned_again_bring_back_a_next_cycle_template_of_a_cycle_end_al
     assert [d.split(":")[0] for d in said.values_list("detail", flat=True)] == ["No longer applies", "Applies again"]
 
 
+def test_cycles_planned_after_the_last_cycle_end_is_done_bring_its_next_cycle_template(course, oncologist):
+    """The last cycle's end has no checklist of a template asking for a next cycle; done, it gets
+    one when cycles are added (as an item asking it gets its task), and loses its work again when
+    they are taken back. Only such templates are made on an event already done."""
+    end, statuses = _next_cycle_template_tasks(course, 3)
+    assert statuses == {}
+    publish_template(name="Any cycle end", trigger_kind=CareEvent.Kind.CYCLE_END, items=[{"text": "Pump returned"}])
+
+    course_extend(course=course, planned_cycles=4, actor=oncologist, now=PLANNED_ON)
+    assert _template_statuses(end) == {"Authorisation requested": Task.Status.OPEN, "Chair booked": Task.Status.OPEN}
+    assert not Checklist.objects.filter(event=end, template__name="Any cycle end").exists()
+
+    course_extend(course=course, planned_cycles=3, actor=oncologist, now=PLANNED_ON)
+    assert set(_template_statuses(end).values()) == {Task.Status.CANCELLED}
+
+
 def test_a_long_break_in_the_last_planned_cycle_gives_its_end_a_next_cycle(patient_without_a_course, nurse, oncologist):
     """A break of more than 7 days in the last planned cycle ends it at the stop and begins one more
     cycle with the restart: the ended cycle's end now has a next cycle, whose work it asks for (the

@@ -47,6 +47,7 @@ from .models import (
     Checklist,
     ChecklistAuditAction,
     ChecklistTemplate,
+    ConditionRow,
     ItemCondition,
     OverrideJustification,
     Task,
@@ -477,7 +478,9 @@ def template_item_reorder(*, version: TemplateVersion, item_ids: Sequence[int], 
 
 
 # --- a template's own settings: name, trigger, conditions, active -----------------------------
-# Not versioned: a change applies to the checklists created from then on; existing ones keep theirs.
+# Not versioned: a change applies to the checklists created from then on; existing ones keep theirs,
+# except that their planned events' refresh asks the template's conditions as they are now
+# (checklists_refresh).
 
 TEMPLATE_FIELDS = ("name", "trigger_kind", "description", "is_active", "approver_role")
 
@@ -603,22 +606,24 @@ def _events_locked(**lookups):
     )
 
 
-def _instantiate_locked(events: list[CareEvent]) -> list[Checklist]:
+def _instantiate_locked(events: list[CareEvent], *, templates: QuerySet | None = None) -> list[Checklist]:
     """checklists_instantiate for events that the caller has locked and loaded (`_events_locked`):
-    checklists_refresh holds them already, and a second read of every event was a third of its time."""
+    checklists_refresh holds them already, and a second read of every event was a third of its time.
+    `templates`: only these (a queryset of template ids), where not every template may be made."""
     if not events:
         return []
     event_ids = [event.pk for event in events]
     items = TemplateItem.objects.prefetch_related("conditions", "depends_on").order_by("order")
+    published = TemplateVersion.objects.filter(
+        status=TemplateVersion.Status.PUBLISHED,
+        template__is_active=True,
+        template__trigger_kind__in={event.kind for event in events},
+    )
+    if templates is not None:
+        published = published.filter(template__in=templates)
     versions_by_kind = defaultdict(list)
-    for version in (
-        TemplateVersion.objects.filter(
-            status=TemplateVersion.Status.PUBLISHED,
-            template__is_active=True,
-            template__trigger_kind__in={event.kind for event in events},
-        )
-        .select_related("template")
-        .prefetch_related("template__conditions", Prefetch("items", queryset=items))
+    for version in published.select_related("template").prefetch_related(
+        "template__conditions", Prefetch("items", queryset=items)
     ):
         versions_by_kind[version.template.trigger_kind].append(version)
     existing = set(Checklist.objects.filter(event_id__in=event_ids).values_list("event_id", "template_id"))
@@ -679,14 +684,22 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     (a new weighing, a restart that makes a cycle start at the restart dose): checklists are made
     when the course is planned, months before a later cycle, and the weight then is not today's.
 
-    A checklist keeps its pinned version. An item that now applies gets its task (a task cancelled
-    by an earlier refresh opens again); an open task whose item no longer applies is cancelled,
-    with the reason in its history. Done and not-applicable tasks are history and stay as they
-    are. A template that now applies to an event is instantiated. Returns the counts."""
+    A checklist keeps its pinned version. A task applies when its template's conditions and its
+    item's hold: an item that now applies gets its task (a task cancelled by an earlier refresh
+    opens again); an open task whose item or template no longer applies is cancelled, with the
+    reason in its history. Done and not-applicable tasks are history and stay as they are. A
+    template that now applies to an event is instantiated. Returns the counts.
+
+    The template's conditions are read as they are now: they live on the template, not on the
+    pinned version (template_update changes them in place and keeps no earlier ones), so they are
+    the only ones there are, and the ones a checklist made today would be made under; the items'
+    conditions are the pinned version's, which never change."""
     event_ids = [event.pk for event in events]
     events = list(_events_locked(pk__in=event_ids, status=CareEvent.Status.PLANNED))
     _instantiate_locked(events)
-    checklists = list(Checklist.objects.filter(event__in=events))
+    checklists = list(
+        Checklist.objects.filter(event__in=events).select_related("template").prefetch_related("template__conditions")
+    )
     # Each version's items once, and the tasks grouped here rather than by prefetch_related, which
     # builds a filtered queryset per checklist and per version: hundreds on a rebuild after a break.
     items_by_version = defaultdict(list)
@@ -713,18 +726,21 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     for checklist in checklists:
         event = event_by_id[checklist.event_id]
         tasks = tasks_by_checklist[checklist.pk]
+        template_conditions = list(checklist.template.conditions.all())
+        template_applies = all(condition.holds_for(event) for condition in template_conditions)
         for item in items_by_version[checklist.version_id]:
-            applies = all(condition.holds_for(event) for condition in item.conditions.all())
+            conditions = [*template_conditions, *item.conditions.all()]
+            applies = template_applies and all(condition.holds_for(event) for condition in item.conditions.all())
             task = tasks.get(item.pk)
             if applies and task is None:
                 tasks[item.pk] = _new_task(checklist, event, item)
                 added.append(tasks[item.pk])
             elif applies and task.status == Task.Status.CANCELLED:
                 reopened.append(task)
-                activities.append(_opened_again(task, event, item))
+                activities.append(_opened_again(task, event, conditions))
             elif not applies and task is not None and task.status == Task.Status.OPEN:
                 cancelled.append(task)
-                activities.append(_cancelled_for_conditions(task, event, item))
+                activities.append(_cancelled_for_conditions(task, event, conditions))
         worked.append((checklist, tasks))
     Task.objects.bulk_create(added)
     Task.objects.bulk_update(reopened + cancelled, ["status", "assignee", "due_at"])
@@ -746,23 +762,25 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     return {"added": len(added), "reopened": len(reopened), "cancelled": len(cancelled)}
 
 
-def _opened_again(task: Task, event: CareEvent, item: TemplateItem) -> TaskActivity:
-    """A cancelled task whose item applies again opens, due where its item says (a cancelled task
-    did not follow its event's moves); its history says why."""
+def _opened_again(task: Task, event: CareEvent, conditions: Sequence[ConditionRow]) -> TaskActivity:
+    """A cancelled task whose template and item apply again opens, due where its item says (a
+    cancelled task did not follow its event's moves); its history says why."""
     task.status = Task.Status.OPEN
     task.due_at = event.planned_at + dt.timedelta(minutes=task.due_offset_minutes)
-    return _refresh_activity(task, event, APPLIES_AGAIN, item)
+    return _refresh_activity(task, event, APPLIES_AGAIN, conditions)
 
 
-def _cancelled_for_conditions(task: Task, event: CareEvent, item: TemplateItem) -> TaskActivity:
-    """An open task whose item no longer applies is cancelled (and let go); its history says why."""
+def _cancelled_for_conditions(task: Task, event: CareEvent, conditions: Sequence[ConditionRow]) -> TaskActivity:
+    """An open task whose template or item no longer applies is cancelled (and let go); its history
+    says why."""
     task.status, task.assignee = Task.Status.CANCELLED, None
-    return _refresh_activity(task, event, NO_LONGER_APPLIES, item)
+    return _refresh_activity(task, event, NO_LONGER_APPLIES, conditions)
 
 
-def _refresh_activity(task: Task, event: CareEvent, said: str, item: TemplateItem) -> TaskActivity:
-    """The task's history says which conditions now fail it (or, applying again, all of them)."""
-    named = [c for c in item.conditions.all() if said == APPLIES_AGAIN or not c.holds_for(event)]
+def _refresh_activity(task: Task, event: CareEvent, said: str, conditions: Sequence[ConditionRow]) -> TaskActivity:
+    """The task's history says which of `conditions` (its template's, then its item's) now fail it
+    (or, applying again, all of them)."""
+    named = [c for c in conditions if said == APPLIES_AGAIN or not c.holds_for(event)]
     conditions = " and ".join(str(condition) for condition in named)
     return TaskActivity(
         task=task,
@@ -778,50 +796,73 @@ NEXT_CYCLE_FACT = "next_cycle"
 
 
 def next_cycle_work_follow(*, events: Sequence[CareEvent]) -> dict[str, int]:
-    """The work for a next cycle (items that ask the condition fact `next_cycle`) of events already
-    done or missed, after their course's next cycle changed: a stop for good, or cycles planned
-    again or fewer. A refresh asks planned events only, and rightly (an event that happened keeps
-    the facts of its time), but whether another cycle follows is decided after a cycle's end, by the
-    end-of-cycle marrow and MRD results: so here, and only for these items, an open task is cancelled
-    when the next cycle is gone, and made (or opened again) when it comes back and the item's other
-    conditions hold. Planned and cancelled events are left to the refresh. Returns the counts."""
-    asking = TemplateItem.objects.filter(pk__in=ItemCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("item_id"))
-    # Only the events whose checklists hold such an item are locked and read (a stop for good
-    # passes every event of the course).
-    with_such_items = Checklist.objects.filter(version__items__in=asking).values("event_id")
-    settled = (
+    """The work for a next cycle (the tasks of items, or of whole templates, that ask the condition
+    fact `next_cycle`) of events already done or missed, after their course's next cycle changed: a
+    stop for good, or cycles planned again or fewer. A refresh asks planned events only, and rightly
+    (an event that happened keeps the facts of its time), but whether another cycle follows is
+    decided after a cycle's end, by the end-of-cycle marrow and MRD results: so here, and only for
+    this work, an open task is cancelled when the next cycle is gone (its template's or its item's
+    `next_cycle` conditions fail), and made (or opened again) when it comes back and its template's
+    and item's other conditions hold. The template's conditions are its current ones, as in
+    checklists_refresh. Planned and cancelled events are left to the refresh. Returns the counts."""
+    asking_items = ItemCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("item_id")
+    asking_templates = TemplateCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("template_id")
+    # A template that asks it puts every item of its checklists in question; otherwise only the items that ask it.
+    asked = models.Q(item__in=asking_items) | models.Q(checklist__template__in=asking_templates)
+    with_such_work = Checklist.objects.filter(
+        models.Q(version__items__in=asking_items) | models.Q(template__in=asking_templates)
+    ).values("event_id")
+    triggering_such_templates = ChecklistTemplate.objects.filter(pk__in=asking_templates, is_active=True).values(
+        "trigger_kind"
+    )
+    # Only the events whose checklists hold such work, or that such a template may now be made for,
+    # are locked and read (a stop for good passes every event of the course).
+    settled = list(
         _events_locked(pk__in=[event.pk for event in events])
-        .filter(pk__in=with_such_items)
+        .filter(models.Q(pk__in=with_such_work) | models.Q(kind__in=triggering_such_templates))
         .exclude(status__in=(CareEvent.Status.PLANNED, CareEvent.Status.CANCELLED))
     )
+    # A template asking it that did not apply (the last cycle's end) is made when it applies now;
+    # no other template is made on an event that happened (its facts are those of its time).
+    _instantiate_locked(settled, templates=asking_templates)
     event_by_id = {event.pk: event for event in settled}
-    checklists = list(Checklist.objects.filter(event__in=list(event_by_id)))
+    checklists = list(
+        Checklist.objects.filter(event__in=list(event_by_id))
+        .select_related("template")
+        .prefetch_related("template__conditions")
+    )
     items_by_version = defaultdict(list)
-    for item in asking.filter(version_id__in={c.version_id for c in checklists}).prefetch_related("conditions"):
+    for item in (
+        TemplateItem.objects.filter(version_id__in={c.version_id for c in checklists})
+        .filter(models.Q(pk__in=asking_items) | models.Q(version__template__in=asking_templates))
+        .prefetch_related("conditions")
+    ):
         items_by_version[item.version_id].append(item)
     tasks = {
         (task.checklist_id, task.item_id): task
         for task in Task.objects.select_for_update(of=("self",))
-        .filter(checklist__in=checklists, item__in=asking)
+        .filter(asked, checklist__in=checklists)
         .only("checklist", "item", "status", "assignee", "due_at", "due_offset_minutes")
+        .order_by("pk")
     }
     added, changed, activities = [], [], []
     for checklist in checklists:
         event = event_by_id[checklist.event_id]
+        template_conditions = list(checklist.template.conditions.all())
         for item in items_by_version[checklist.version_id]:
-            conditions = list(item.conditions.all())
-            follows = all(c.holds_for(event) for c in conditions if c.fact == NEXT_CYCLE_FACT)
+            conditions = [*template_conditions, *item.conditions.all()]
+            deciding = [c for c in conditions if c.fact == NEXT_CYCLE_FACT]
             task = tasks.get((checklist.pk, item.pk))
-            if not follows:
+            if not all(c.holds_for(event) for c in deciding):
                 if task is not None and task.status == Task.Status.OPEN:
                     changed.append(task)
-                    activities.append(_cancelled_for_conditions(task, event, item))
+                    activities.append(_cancelled_for_conditions(task, event, deciding))
             elif all(c.holds_for(event) for c in conditions):
                 if task is None:
                     added.append(_new_task(checklist, event, item))
                 elif task.status == Task.Status.CANCELLED:
                     changed.append(task)
-                    activities.append(_opened_again(task, event, item))
+                    activities.append(_opened_again(task, event, conditions))
     Task.objects.bulk_create(added)
     Task.objects.bulk_update(changed, ["status", "assignee", "due_at"])
     TaskActivity.objects.bulk_create(activities)

@@ -31,6 +31,13 @@ def _templates():
         ],
         dependencies=[("Check the line", "Hang the bag")],
     )
+    # A template with its own condition: its checklists' conditions are read with them, not one by one.
+    publish_template(
+        name="Line care",
+        trigger_kind=CareEvent.Kind.BAG_CHANGE,
+        conditions=[("cycle_day", "ge", "1")],
+        items=[{"text": "Flush the line"}],
+    )
 
 
 def _built(ward, cycles: int) -> tuple[object, int]:

@@ -7,9 +7,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from checklists.models import Task, TaskActivity
+from checklists.services import checklists_instantiate
 from checklists.starter import starter_library_load
 from patients.models import CareEvent
 from patients.services import course_schedule_build, weighing_record
@@ -139,3 +142,113 @@ def test_a_moved_event_asks_its_conditions_again(patient):
     assert asked(event) == {"Day 1 only": Task.Status.CANCELLED, "From day 2": Task.Status.OPEN}
     added = checklist_for(event, version).tasks.get(text="From day 2")
     assert added.due_at == event.planned_at + dt.timedelta(days=2, minutes=added.due_offset_minutes)
+
+
+UNDER_45_TEMPLATE = "Dosing under 45 kg"
+
+
+def test_a_checklist_whose_template_no_longer_applies_leaves_and_comes_back(patient, nurse, pharmacist):
+    """A template's own conditions are asked again as its items' are: a checklist "only when weight
+    (kg) is less than 45" stops asking for the BSA work once the patient weighs 60 kg, and asks for
+    it again at 40 kg; the work already done stays as done."""
+    from .helpers import checklist_for, make_event, publish_template
+
+    patient.weight_kg = Decimal("40.0")
+    patient.save(update_fields=["weight_kg"])
+    version = publish_template(
+        name=UNDER_45_TEMPLATE,
+        conditions=[("weight_kg", "lt", "45")],
+        items=[
+            {"text": "Height measured"},
+            {"text": BY_AREA, "conditions": [("cycle_number", "le", "6")]},
+            {"text": "Dose calculation double-checked"},
+        ],
+    )
+    event = make_event(patient)
+    checklist = checklist_for(event, version)
+    Task.objects.filter(checklist=checklist, text="Height measured").update(
+        status=Task.Status.DONE, value="on", completed_by=pharmacist, completed_at=NOW
+    )
+    Task.objects.filter(checklist=checklist, text=BY_AREA).update(assignee=pharmacist)
+
+    weighing_record(patient=patient, weight_kg="60", actor=nurse, confirmed=True)
+
+    assert asked(event) == {
+        "Height measured": Task.Status.DONE,
+        BY_AREA: Task.Status.CANCELLED,
+        "Dose calculation double-checked": Task.Status.CANCELLED,
+    }
+    assert checklist.tasks.get(text=BY_AREA).assignee is None  # let go, as a cancelled item's task is
+    history = TaskActivity.objects.filter(checklist=checklist, action=TaskActivity.Action.CONDITIONS)
+    assert dict(history.values_list("task__text", "detail")) == {
+        BY_AREA: "No longer applies: weight (kg) is less than 45 (asked again after a change to the record).",
+        "Dose calculation double-checked": (
+            "No longer applies: weight (kg) is less than 45 (asked again after a change to the record)."
+        ),
+    }
+
+    weighing_record(patient=patient, weight_kg="40", actor=nurse, confirmed=True)
+
+    assert asked(event) == {
+        "Height measured": Task.Status.DONE,
+        BY_AREA: Task.Status.OPEN,
+        "Dose calculation double-checked": Task.Status.OPEN,
+    }
+    assert history.filter(task__text=BY_AREA).order_by("pk").last().detail == (
+        "Applies again: weight (kg) is less than 45 and cycle number is at most 6 "
+        "(asked again after a change to the record)."
+    )
+    assert checklist.tasks.count() == 3  # opened again, not made twice
+
+
+def test_an_item_that_starts_to_apply_adds_no_task_where_its_template_stops_applying(patient):
+    """A task applies when its template's conditions and its item's hold; the template's are read
+    as they are now (they live on the template, not on the pinned version)."""
+    from checklists.services import checklists_refresh
+
+    from .helpers import checklist_for, make_event, publish_template
+
+    patient.weight_kg = Decimal("40.0")
+    patient.save(update_fields=["weight_kg"])
+    version = publish_template(
+        name=UNDER_45_TEMPLATE,
+        conditions=[("weight_kg", "lt", "45")],
+        items=[{"text": "Height measured"}, {"text": UNDER_22, "conditions": [("weight_kg", "lt", "22")]}],
+    )
+    event = make_event(patient)
+    checklist_for(event, version)
+    assert asked(event) == {"Height measured": Task.Status.OPEN}
+    version.template.conditions.update(value="15")  # an admin narrows the template since
+    patient.weight_kg = Decimal("20.0")
+    patient.save(update_fields=["weight_kg"])
+
+    checklists_refresh(events=[event])
+
+    assert asked(event) == {"Height measured": Task.Status.CANCELLED}
+    (why,) = TaskActivity.objects.filter(task__event=event).values_list("detail", flat=True)
+    assert why == "No longer applies: weight (kg) is less than 15 (asked again after a change to the record)."
+
+
+def _queries_to_refresh(events) -> int:
+    from checklists.services import checklists_refresh
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        changed = checklists_refresh(events=events)
+    assert changed["cancelled"] == 2 * len(events)  # each event's two checklists lost a task
+    return len(queries)
+
+
+def test_a_refresh_takes_as_many_queries_for_ten_checklists_as_for_two(patient):
+    """The templates' conditions are read with the checklists, not a query per checklist."""
+    from .helpers import make_event, publish_template
+
+    patient.weight_kg = Decimal("40.0")
+    patient.save(update_fields=["weight_kg"])
+    for name in ("Dosing under 45 kg", "Bag under 45 kg"):
+        publish_template(name=name, conditions=[("weight_kg", "lt", "45")], items=[{"text": f"{name}: checked"}])
+    one, five = make_event(patient), [make_event(patient) for _ in range(5)]
+    checklists_instantiate(events=[one, *five])
+    patient.weight_kg = Decimal("60.0")
+    patient.save(update_fields=["weight_kg"])
+
+    assert _queries_to_refresh([one]) == _queries_to_refresh(five)

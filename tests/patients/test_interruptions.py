@@ -618,6 +618,79 @@ def test_cycles_planned_after_the_last_cycle_end_is_done_bring_its_next_cycle_wo
     assert [d.split(":")[0] for d in said] == ["No longer applies", "Applies again"]
 
 
+NEXT_CYCLE_TEMPLATE = "Next cycle's work"
+
+
+def _next_cycle_template_tasks(course, number: int) -> tuple[CareEvent, dict[str, str]]:
+    """A cycle-end template that applies only when a next cycle follows (the template's own
+    condition, as the editor offers it), made for the course's cycle ends; then cycle `number`'s
+    end, already done, and its tasks of that template by text."""
+    publish_template(
+        name=NEXT_CYCLE_TEMPLATE,
+        trigger_kind=CareEvent.Kind.CYCLE_END,
+        conditions=[("next_cycle", "eq", "yes")],
+        items=[{"text": "Authorisation requested"}, {"text": "Chair booked"}],
+    )
+    checklists_instantiate(events=live(course, CareEvent.Kind.CYCLE_END))
+    end = CareEvent.objects.get(cycle__course=course, cycle__number=number, kind=CareEvent.Kind.CYCLE_END)
+    CareEvent.objects.filter(pk=end.pk).update(status=CareEvent.Status.DONE)
+    return end, _template_statuses(end)
+
+
+def _template_statuses(end) -> dict[str, str]:
+    return dict(
+        Task.objects.filter(event=end, checklist__template__name=NEXT_CYCLE_TEMPLATE).values_list("text", "status")
+    )
+
+
+def test_a_stop_for_good_cancels_a_next_cycle_template_of_a_cycle_end_already_done(course, oncologist):
+    """A template asking `next_cycle` is followed as an item asking it is: its open work on a done
+    cycle end is cancelled by a stop for good, with the reason in its history; done work stays."""
+    end, statuses = _next_cycle_template_tasks(course, 1)
+    assert statuses == {"Authorisation requested": Task.Status.OPEN, "Chair booked": Task.Status.OPEN}
+    done = {"status": Task.Status.DONE, "value": "on", "completed_by": oncologist, "completed_at": at(3, 30, 12)}
+    Task.objects.filter(event=end, text="Chair booked").update(**done)
+    when = at(4, 2, 10)
+
+    course_stop_for_good(course=course, stopped_at=when, reason="Relapse", actor=oncologist, now=when)
+
+    assert _template_statuses(end) == {"Authorisation requested": Task.Status.CANCELLED, "Chair booked": "done"}
+    (said,) = TaskActivity.objects.filter(task__event=end, action=TaskActivity.Action.CONDITIONS).values_list(
+        "detail", flat=True
+    )
+    assert said.startswith("No longer applies: next cycle planned") and "is yes" in said
+
+
+def test_cycles_planned_again_bring_back_a_next_cycle_template_of_a_cycle_end_already_done(course, oncologist):
+    """Cycle 2 of 3, its end done, becomes the last cycle, then has a next one again: the template's
+    work leaves and comes back, each time with the reason in its history."""
+    end, _ = _next_cycle_template_tasks(course, 2)
+
+    course_extend(course=course, planned_cycles=2, actor=oncologist, now=PLANNED_ON)
+    assert set(_template_statuses(end).values()) == {Task.Status.CANCELLED}
+
+    course_extend(course=course, planned_cycles=3, actor=oncologist, now=PLANNED_ON)
+    assert set(_template_statuses(end).values()) == {Task.Status.OPEN}
+    said = TaskActivity.objects.filter(task__event=end, task__text="Chair booked").order_by("pk")
+    assert [d.split(":")[0] for d in said.values_list("detail", flat=True)] == ["No longer applies", "Applies again"]
+
+
+def test_cycles_planned_after_the_last_cycle_end_is_done_bring_its_next_cycle_template(course, oncologist):
+    """The last cycle's end has no checklist of a template asking for a next cycle; done, it gets
+    one when cycles are added (as an item asking it gets its task), and loses its work again when
+    they are taken back. Only such templates are made on an event already done."""
+    end, statuses = _next_cycle_template_tasks(course, 3)
+    assert statuses == {}
+    publish_template(name="Any cycle end", trigger_kind=CareEvent.Kind.CYCLE_END, items=[{"text": "Pump returned"}])
+
+    course_extend(course=course, planned_cycles=4, actor=oncologist, now=PLANNED_ON)
+    assert _template_statuses(end) == {"Authorisation requested": Task.Status.OPEN, "Chair booked": Task.Status.OPEN}
+    assert not Checklist.objects.filter(event=end, template__name="Any cycle end").exists()
+
+    course_extend(course=course, planned_cycles=3, actor=oncologist, now=PLANNED_ON)
+    assert set(_template_statuses(end).values()) == {Task.Status.CANCELLED}
+
+
 def test_a_long_break_in_the_last_planned_cycle_gives_its_end_a_next_cycle(patient_without_a_course, nurse, oncologist):
     """A break of more than 7 days in the last planned cycle ends it at the stop and begins one more
     cycle with the restart: the ended cycle's end now has a next cycle, whose work it asks for (the

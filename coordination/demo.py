@@ -17,7 +17,7 @@ from checklists.models import Checklist, OverrideJustification, Task, bag_durati
 from checklists.recorded import check_recorded_answer
 from checklists.services import ATTESTATION_VALUE, events_settle, task_complete, task_verify
 from checklists.starter import StarterUpdate, starter_library_load, starter_library_update
-from patients.grading import Consciousness, OxygenDevice
+from patients.grading import Consciousness, OxygenDevice, Vasopressors
 from patients.models import (
     Assessment,
     CareEvent,
@@ -437,15 +437,51 @@ def _demo_breaks(users: dict[str, User]) -> None:
             actor=oncologist,
             now=stop_at + dt.timedelta(hours=1),
         )
+
+
+def _stopped_for_grade_4_crs(users: dict[str, User], units: dict[str, Unit]) -> None:
+    """Novak's course, stopped for good on the grade 4 CRS that the nurse recorded (and the watch
+    alerted on) half an hour before: the patient page shows the assessment beside the stop."""
     stopped = TreatmentCourse.objects.get(patient__mrn="RUH100015")
-    if stopped.status != TreatmentCourse.Status.STOPPED:
-        course_stop_for_good(
-            course=stopped,
-            stopped_at=now - dt.timedelta(days=1, hours=3),
-            reason="Grade 4 cytokine release syndrome on day 5 (the label: stop for good)",
-            actor=oncologist,
-            now=now,
-        )
+    if stopped.status == TreatmentCourse.Status.STOPPED:
+        return
+    now = timezone.now()
+    nurse, oncologist = users["nurse"], users["oncologist"]
+    _rosters(users, units[WARD], units[AGENCY], now)  # the alert goes to the oncologist on call
+    stopped_at = now - dt.timedelta(days=1, hours=3)
+    recorded_at = stopped_at - dt.timedelta(minutes=35)
+    grade_4 = assessment_record(
+        patient=stopped.patient,
+        actor=nurse,
+        assessed_at=recorded_at - dt.timedelta(minutes=5),
+        findings={
+            "temperature": Decimal("39.6"),
+            "temperature_unit": "C",
+            "heart_rate": 134,
+            "systolic_bp": 76,
+            "diastolic_bp": 42,
+            "hypotension": True,
+            "vasopressors": Vasopressors.SEVERAL,
+            "oxygen_saturation": 88,
+            "oxygen_device": OxygenDevice.BIPAP,
+            **NORMAL_ICE,
+        },
+        now=recorded_at,
+    )
+    assessment_confirm(assessment=grade_4, actor=oncologist, crs_grade=4, icans_grade=0, now=recorded_at)
+    alert_acknowledge(
+        alert=grade_4.alerts.get(),
+        actor=oncologist,
+        note="At the bedside: infusion stopped, tocilizumab and dexamethasone given, intensive care called.",
+        now=recorded_at + dt.timedelta(minutes=10),
+    )
+    course_stop_for_good(
+        course=stopped,
+        stopped_at=stopped_at,
+        reason="Grade 4 cytokine release syndrome on day 5 (the label: stop for good)",
+        actor=oncologist,
+        now=now,
+    )
 
 
 @transaction.atomic
@@ -464,6 +500,7 @@ def seed_demo(*, password: str) -> SeedResult:
         _patient(spec, units[WARD], team, today)
     _patient(OUTSIDER_PATIENT, units[OTHER_WARD], [users["outsider"]], today)
     _demo_breaks(users)
+    _stopped_for_grade_4_crs(users, units)
     _demo_bag(users)
     _demo_bag_waiting(users)
     _settle_past_work(team)
@@ -894,8 +931,9 @@ def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
         Unit.objects.filter(pk=units[name].pk, phone_24h="").update(phone_24h=day_and_night, on_call_phone=on_call)
     for mrn, (name, phone) in CAREGIVERS.items():
         Patient.objects.filter(mrn=mrn, caregiver_name="").update(caregiver_name=name, caregiver_phone=phone)
-    if Assessment.objects.exists():
-        return
+    inpatient = Patient.objects.get(mrn="RUH100002")
+    if Assessment.objects.filter(patient=inpatient).exists():
+        return  # seeded before (Novak's grade 4 CRS comes with his stop: _stopped_for_grade_4_crs)
     now = timezone.now()
     ward, agency = units[WARD], units[AGENCY]
     _rosters(users, ward, agency, now)
@@ -903,7 +941,6 @@ def _toxicity_watch(users: dict[str, User], units: dict[str, Unit]) -> None:
     night = _last_night(ward.zone, now, 2, 10)
 
     # Inpatient day 5: grade 1 CRS yesterday evening (confirmed), then an ICE of 6 at night.
-    inpatient = Patient.objects.get(mrn="RUH100002")
     evening = assessment_record(
         patient=inpatient,
         actor=nurse,

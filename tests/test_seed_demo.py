@@ -130,6 +130,22 @@ def test_the_course_stopped_for_good_asks_nothing_for_a_next_cycle(demo, db):
     assert tasks["c7898032-ee91-42b3-beeb-a276f15805a1"] != Task.Status.CANCELLED  # pump and supplies returned
 
 
+def test_the_course_stopped_for_good_shows_the_grade_4_crs_it_was_stopped_for(demo, db):
+    """Found by a walk through the demo: Novak's page said "Course stopped ... Grade 4 cytokine release
+    syndrome" above "No assessment yet". The nurse's assessment is there, confirmed at grade 4 before
+    the stop, its alert taken by the oncologist who stopped the course."""
+    from patients.models import Assessment
+
+    course = TreatmentCourse.objects.get(patient__mrn="RUH100015")
+    stop = Interruption.objects.get(course=course, permanent=True)
+    (assessment,) = Assessment.objects.filter(patient=course.patient)
+    assert (assessment.crs, assessment.course_id) == (4, course.pk)
+    assert assessment.confirmed_by.username == "oncologist"
+    assert assessment.assessed_at < stop.stopped_at
+    (alert,) = ToxicityAlert.objects.filter(assessment=assessment)
+    assert alert.acknowledged_by.username == "oncologist" and alert.acknowledged_at < stop.stopped_at
+
+
 def test_the_demos_past_work_never_skips_a_hard_stop_or_a_double_check(demo, db):
     """The tracker refuses to mark either not applicable (checklists.policy); so must the demo's
     bulk shortcut, or the demo would show what the tracker never lets happen."""

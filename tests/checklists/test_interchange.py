@@ -573,6 +573,7 @@ def test_a_template_imported_under_a_new_name_gets_new_keys_where_another_templa
     keys = set(draft.items.values_list("key", flat=True))
     assert len(keys) == len(data["items"]) and not keys & set(published.items.values_list("key", flat=True))
     assert uuid.UUID(fresh) in keys
-    waits_for = {row.text: {dep.text for dep in row.depends_on.all()} for row in draft.items.prefetch_related("depends_on")}
+    stored = draft.items.prefetch_related("depends_on")
+    waits_for = {row.text: {dep.text for dep in row.depends_on.all()} for row in stored}
     assert waits_for == {row["text"]: {text_of[key] for key in row["depends_on"]} for row in data["items"]}
     assert any(waits_for.values())

@@ -513,11 +513,24 @@ def settings_differences(template: ChecklistTemplate, spec: TemplateSpec) -> lis
     return differ
 
 
+def _keys_of_a_new_template(spec: TemplateSpec) -> dict[uuid.UUID, uuid.UUID]:
+    """A new key for each item of the file whose key another template here already has.
+
+    A key is an item's identity across its template's versions (comparisons, the starter library's
+    update, the reports' items): a template exported, renamed and imported is a new template, and
+    sharing the old one's keys would make its items the same items as the old one's. A key that no
+    template has here is kept, so that a file moved between installations keeps its keys."""
+    taken = set(TemplateItem.objects.filter(key__in=[item.key for item in spec.items]).values_list("key", flat=True))
+    return {key: uuid.uuid4() for key in taken}
+
+
 @audited(ChecklistAuditAction.IMPORT)
 @transaction.atomic
 def template_import(data_or_text: str | bytes | Mapping, *, actor) -> TemplateVersion:
     """A draft made from a file, never published: a new template when none has the file's name,
-    else a new draft of that template (refused while it has a draft or one in review).
+    else a new draft of that template (refused while it has a draft or one in review). A new
+    template's items get new keys where another template has the file's (`_keys_of_a_new_template`);
+    a new draft keeps them, which is how its items stay those of the versions before it.
 
     An existing template keeps its own settings (description, approver, conditions: they are not
     versioned and apply at once, so a file must not change them behind the review); the ones in
@@ -526,6 +539,7 @@ def template_import(data_or_text: str | bytes | Mapping, *, actor) -> TemplateVe
     spec = template_read(data_or_text)
     template = ChecklistTemplate.objects.select_for_update().filter(name=spec.name).first()
     kept: list[str] = []
+    keys: dict[uuid.UUID, uuid.UUID] = {}  # into an existing template, the file's keys: its items' identity
     if template is None:
         try:
             with transaction.atomic():  # a savepoint: an import of the same name at the same moment
@@ -538,6 +552,7 @@ def template_import(data_or_text: str | bytes | Mapping, *, actor) -> TemplateVe
             TemplateCondition(template=template, fact=fact, operator=operator, value=value)
             for fact, operator, value in spec.conditions
         )
+        keys = _keys_of_a_new_template(spec)
         number = 1
     else:
         if template.trigger_kind != spec.trigger_kind:
@@ -557,7 +572,7 @@ def template_import(data_or_text: str | bytes | Mapping, *, actor) -> TemplateVe
         kept = settings_differences(template, spec)
         number = (template.versions.aggregate(top=Max("number"))["top"] or 0) + 1
     version = TemplateVersion.objects.create(template=template, number=number, change_summary=spec.change_summary)
-    version_fill(version, spec)
+    version_fill(version, spec, keys=keys)
     if actor is not None:
         version.authors.add(actor)
     template_version_validate(version)  # the publication's check, once more on what was written

@@ -156,10 +156,8 @@ class ResourceType:
 
 
 def _members_who_count() -> QuerySet:
-    """The care team as a system acting on it must read it: a member deactivated, or added in a
-    role they no longer hold, works no task and sees no patient (the care-team page marks them),
-    and is no participant to page or send work to."""
-    return CareTeamMember.objects.filter(user__is_active=True).in_current_role().select_related("user").order_by("pk")
+    """The care team as a system acting on it must read it (CareTeamMemberQuerySet.who_count)."""
+    return CareTeamMember.objects.who_count().select_related("user").order_by("pk")
 
 
 def _stopped_for_good_at() -> Subquery:

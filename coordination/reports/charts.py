@@ -138,8 +138,15 @@ def readiness_chart(table: Table) -> BarChart:
 
 
 def on_time_chart(table: Table) -> BarChart:
-    rows = [(row[0], [row[2], row[3], row[4]], f"{cell_text(row[5])} on time") for row in table.rows]
-    series = [("Done on time", GOOD), ("Done late", MIDDLE), ("Still open (overdue)", LATE)]
+    """Every task due a segment: not done and left open at their event together (neither was done
+    by then, and a left-open task waits to be closed as one or the other)."""
+    rows = [(row[0], [row[2], row[3], row[4] + row[5], row[6]], f"{cell_text(row[7])} on time") for row in table.rows]
+    series = [
+        ("Done on time", GOOD),
+        ("Done late", MIDDLE),
+        ("Not done, or left open at its event", LATE),
+        ("Still open (overdue now)", OPEN),
+    ]
     return bar_chart("Tasks done by their due time, by role", series, rows)
 
 

@@ -36,8 +36,8 @@ def headlines(sections: dict) -> list[Headline]:
         ),
         Headline(
             "Tasks done by their due time",
-            cell_text(on_time[5] if on_time else None),
-            f"{on_time[2]:,} of {on_time[1]:,} tasks; {on_time[4]:,} still open" if on_time else "No tasks due",
+            cell_text(on_time[7] if on_time else None),
+            f"{on_time[2]:,} of {on_time[1]:,} tasks; {on_time[6]:,} still open" if on_time else "No tasks due",
             "on_time",
         ),
         Headline(

@@ -322,7 +322,7 @@ def _fallback(alert: ToxicityAlert) -> list[int]:
     """No one (left) on the roster: the unit's coordinators and the patient's oncologists; with
     neither, the whole care team, so that an urgent alert always reaches somebody."""
     coordinators = User.objects.filter(unit=alert.unit, role=Role.COORDINATOR, is_active=True)
-    team = CareTeamMember.objects.filter(patient=alert.patient, user__is_active=True).in_current_role()
+    team = CareTeamMember.objects.filter(patient=alert.patient).who_count()
     oncologists = team.filter(role=Role.ONCOLOGIST).values_list("user_id", flat=True)
     chosen = list(dict.fromkeys([*coordinators.values_list("pk", flat=True), *oncologists]))
     return chosen or list(dict.fromkeys(team.values_list("user_id", flat=True)))

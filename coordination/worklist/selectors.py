@@ -47,7 +47,7 @@ def patient_page(patient: Patient) -> Patient:
             ),
         )
     )
-    care_team = CareTeamMember.objects.select_related("user").only("patient_id", "role", *names("user"))
+    care_team = CareTeamMember.objects.who_count().select_related("user").only("patient_id", "role", *names("user"))
     prefetch_related_objects(
         [patient], Prefetch("care_team", queryset=care_team), Prefetch("courses", queryset=courses)
     )

@@ -227,6 +227,13 @@ class CareTeamMemberQuerySet(models.QuerySet):
         policy reads from these."""
         return self.filter(role=F("user__role"))
 
+    def who_count(self) -> "CareTeamMemberQuerySet":
+        """The care team as everyone reads it (the patient page, the API, FHIR, an alert's
+        recipients): a member deactivated, or added in a role they no longer hold, works no task
+        and sees no patient, and is no one to page or send work to. Only the care-team page lists
+        them too, marked, so that the coordinator removes them."""
+        return self.filter(user__is_active=True).in_current_role()
+
 
 class CareTeamMember(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")

@@ -3,6 +3,7 @@ the pages and the commands."""
 
 import json
 import re
+import uuid
 from io import StringIO
 from pathlib import Path
 
@@ -550,3 +551,29 @@ def test_the_documentation_names_every_field_and_its_example_is_a_sound_file(db)
         "Patient under 22 kg: no 7-day bag",
         "Pump rate entered (mL/h)",
     ]
+
+
+def test_a_template_imported_under_a_new_name_gets_new_keys_where_another_template_has_them(db, admin_user):
+    """Review: "Bag change" exported, renamed and imported as a new template kept its items' keys,
+    so two templates had the same items for whatever follows an item by its key (the report's
+    items most often late merged them). A new template's items are its own; the file's
+    dependencies still hold between them, and an item whose key no template has keeps it."""
+    starter_library_load()
+    published = ChecklistTemplate.objects.get(name="Bag change").versions.get()
+    data = json.loads(template_version_export_json(published))
+    data["template"]["name"] = "Bag change, our ward"
+    first, fresh = data["items"][0], str(uuid.uuid4())
+    for row in data["items"]:
+        row["depends_on"] = [fresh if key == first["key"] else key for key in row["depends_on"]]
+    first["key"] = fresh
+    text_of = {row["key"]: row["text"] for row in data["items"]}
+
+    draft = template_import(data, actor=admin_user)
+
+    keys = set(draft.items.values_list("key", flat=True))
+    assert len(keys) == len(data["items"]) and not keys & set(published.items.values_list("key", flat=True))
+    assert uuid.UUID(fresh) in keys
+    stored = draft.items.prefetch_related("depends_on")
+    waits_for = {row.text: {dep.text for dep in row.depends_on.all()} for row in stored}
+    assert waits_for == {row["text"]: {text_of[key] for key in row["depends_on"]} for row in data["items"]}
+    assert any(waits_for.values())

@@ -11,9 +11,9 @@ from django.urls import reverse
 from accounts.models import Role
 from checklists.gate import event_readiness
 from checklists.models import Checklist, OverrideJustification, Task, TaskActivity
-from checklists.services import checklists_instantiate, events_settle
+from checklists.services import LeftOpenOutcome, checklists_instantiate, events_settle, task_close_left_open
 from coordination.reports.period import Period
-from coordination.reports.selectors import interruptions_and_toxicity, overdue_trend, readiness
+from coordination.reports.selectors import interruptions_and_toxicity, on_time, overdue_trend, readiness
 from coordination.reports.tables import Share, cell_text, csv_lines
 from patients.models import CareEvent, Interruption
 
@@ -202,3 +202,52 @@ def test_a_task_left_open_when_its_event_was_done_counts_overdue_only_until_the_
     CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE)
     trend = dict(overdue_trend(ward, period).table("by_day").rows)
     assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [1, 0, 0, 0, 0]
+
+
+def test_a_task_closed_as_not_done_counts_as_not_done_and_one_left_open_as_the_board_lists_it(
+    ward, period, coordinator
+):
+    """Review: two nurse tasks of an event done, one closed as not done, the other left open. The
+    role row read "due 2, on time 0, late 0, still open 1" (the task not done was in no column), and
+    the items most often late named only the other: a task never done must count, and a task
+    left open at a done event is not overdue work on the board, so not "still open (overdue)"."""
+    publish_template(items=[{"text": "Weight checked"}, {"text": "Temperature"}])
+    event = make_event(PatientFactory(unit=ward), planned_at=NOW - dt.timedelta(days=2))
+    checklists_instantiate(events=[event])
+    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE, actual_at=event.planned_at)
+    weight = Task.objects.get(event=event, text="Weight checked")
+    task_close_left_open(task=weight, actor=coordinator, outcome=LeftOpenOutcome.NOT_DONE, reason="Scale broken.")
+
+    section = on_time(ward, period)
+    by_role = section.table("by_role")
+    counts = ["Due", "Done on time", "Done late", "Not done", "Left open at its event", "Still open (overdue now)"]
+    nurse_row = dict(zip(by_role.columns, by_role.rows[0], strict=True))
+    assert [nurse_row[name] for name in counts] == [2, 0, 0, 1, 1, 0]
+    assert sum(nurse_row[name] for name in counts[1:]) == nurse_row["Due"]  # the columns add up
+    week = dict(zip(section.table("by_week").columns, section.table("by_week").rows[0], strict=True))
+    assert [week[name] for name in counts] == [2, 0, 0, 1, 1, 0]
+    ranked = section.table("late_items")
+    assert [(row[0], row[ranked.columns.index("Not done")]) for row in ranked.rows] == [
+        ("Temperature", 0),
+        ("Weight checked", 1),
+    ]
+    in_file = {(line[1], line[2]): line[3] for line in csv_lines(section.tables) if line[0] == by_role.title}
+    assert in_file[("Nurse", "Not done")] == "1" and in_file[("All roles", "Left open at its event")] == "1"
+
+
+def test_the_items_most_often_late_tell_apart_two_templates_whose_items_share_their_keys(ward, period):
+    """Review: a template exported, renamed and imported as a new one kept its items' keys, and the
+    ranking grouped by key alone: the two templates' items were one line, with the larger text
+    and the larger template name of the two."""
+    first = publish_template(name="Cycle start", items=[{"text": "Weight"}])
+    shared = first.items.get().key
+    publish_template(name="Cycle start (copy)", items=[{"text": "Weight (copy)", "key": shared}])
+    patient = PatientFactory(unit=ward)
+    event = make_event(patient, planned_at=NOW - dt.timedelta(days=2))
+    checklists_instantiate(events=[event])
+    assert Task.objects.filter(event=event).count() == 2
+    ranked = on_time(ward, period).table("late_items").rows
+    assert sorted((row[0], row[1], row[3]) for row in ranked) == [
+        ("Weight", "Cycle start", 1),
+        ("Weight (copy)", "Cycle start (copy)", 1),
+    ]

@@ -70,19 +70,20 @@ def test_on_time_counts_tasks_by_role_and_how_late_the_late_ones_were(ward, peri
     # Nurse: weights of E1 (on time), E2 (60 min late), E3 (180 min late), E4's bag label (on time):
     # median of 60 and 180 is 120 min, the 90th percentile 60 + 0.9 × 120 = 168 min.
     # Pharmacist: orders of E1, E2 on time, E3's open. E6's are due before the period.
+    # Due, on time, late, not done, left open at its event, still open (none of E1-E4 is done).
     assert section.table("by_role").rows == [
-        ["Pharmacist", 3, 2, 0, 1, Share(2, 3), None, None],
-        ["Nurse", 4, 2, 2, 0, Share(2, 4), 120 * M, 168 * M],
-        ["All roles", 7, 4, 2, 1, Share(4, 7), 120 * M, 168 * M],
+        ["Pharmacist", 3, 2, 0, 0, 0, 1, Share(2, 3), None, None],
+        ["Nurse", 4, 2, 2, 0, 0, 0, Share(2, 4), 120 * M, 168 * M],
+        ["All roles", 7, 4, 2, 0, 0, 1, Share(4, 7), 120 * M, 168 * M],
     ]
     assert section.table("by_week").rows == [
-        ["2026-03-02", 4, 3, 1, 0, Share(3, 4)],
-        ["2026-03-09", 2, 0, 1, 1, Share(0, 2)],
-        ["2026-03-16", 1, 1, 0, 0, Share(1, 1)],
+        ["2026-03-02", 4, 3, 1, 0, 0, 0, Share(3, 4)],
+        ["2026-03-09", 2, 0, 1, 0, 0, 1, Share(0, 2)],
+        ["2026-03-16", 1, 1, 0, 0, 0, 0, Share(1, 1)],
     ]
     assert section.table("late_items").rows == [
-        ["Weight", "Cycle start", "Nurse", 3, 2, Share(2, 3)],
-        ["Order verified", "Cycle start", "Pharmacist", 3, 1, Share(1, 3)],
+        ["Weight", "Cycle start", "Nurse", 3, 2, 0, 0, 0, Share(2, 3)],
+        ["Order verified", "Cycle start", "Pharmacist", 3, 0, 0, 0, 1, Share(1, 3)],
     ]
 
 

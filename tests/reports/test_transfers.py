@@ -129,8 +129,10 @@ def test_each_unit_counts_the_moments_when_the_patient_was_on_it(
     overrides = len(readiness.table("overrides").rows)
     assert overrides == (1 if unit == "ward" else 0)
 
-    due, on_time, late, still_open = rows(sections["on_time"], "by_role")["All roles"][:4]
-    assert (due, on_time, late, still_open) == ((2, 0, 1, 1) if unit == "ward" else (2, 1, 1, 0))
+    due, on_time, late, not_done, left_open, still_open = rows(sections["on_time"], "by_role")["All roles"][:6]
+    assert (due, on_time, late, not_done, left_open, still_open) == (
+        (2, 0, 1, 0, 0, 1) if unit == "ward" else (2, 1, 1, 0, 0, 0)
+    )
 
     breaks = rows(sections["interruptions"], "interruptions")
     assert list(breaks) == [cause] and breaks[cause][0] == 1

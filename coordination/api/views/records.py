@@ -51,7 +51,8 @@ class PatientViewSet(PatientData):
     filterset_class = filters_for(Patient, ids={"unit": "unit"}, fields=("mrn",))
 
     def visible(self, user):
-        team = CareTeamMember.objects.select_related("user").order_by("role", "pk")
+        # The members who count, as FHIR's CareTeam and the patient page list them.
+        team = CareTeamMember.objects.who_count().select_related("user").order_by("role", "pk")
         return patients_for_user(user).prefetch_related(Prefetch("care_team", queryset=team))
 
 

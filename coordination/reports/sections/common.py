@@ -15,11 +15,12 @@ from patients.models import CareEvent
 from ..period import Period
 from ..tables import Table
 
-DONE, OPEN, CANCELLED, NOT_APPLICABLE = (
+DONE, OPEN, CANCELLED, NOT_APPLICABLE, NOT_DONE = (
     Task.Status.DONE,
     Task.Status.OPEN,
     Task.Status.CANCELLED,
     Task.Status.NOT_APPLICABLE,
+    Task.Status.NOT_DONE,
 )
 KIND_LABELS = dict(CareEvent.Kind.choices)
 ROLE_LABELS = dict(Role.choices)

@@ -67,7 +67,7 @@ def _record(request, patient: Patient) -> str:
                 and can_record_restart(request.user, patient, interruption=stop, standing=standing)
             ),
             "patient": patient,
-            "care_team": patient.care_team.select_related("user"),
+            "care_team": patient.care_team.who_count().select_related("user"),
             "handoffs": patient_handoffs(request.user, patient, standing=standing),
             "watch": patient_watch(request.user, patient, standing=standing),
             "now": timezone.now(),

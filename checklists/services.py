@@ -554,6 +554,19 @@ def template_fingerprint(template: ChecklistTemplate) -> str:
     return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def template_version_fingerprint(version: TemplateVersion) -> str:
+    """What a draft would publish now: each of its items (template_item_fingerprint) and its
+    template's settings (template_fingerprint), in a short text that changes whenever any of it
+    does (an item added, changed or removed; a condition or dependency; a setting): the review
+    page's emergency form sends back the one it showed."""
+    items = version.items.prefetch_related("conditions", "depends_on")
+    said = {
+        "items": sorted((item.pk, template_item_fingerprint(item)) for item in items),
+        "template": template_fingerprint(version.template),
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+
+
 SETTINGS_CHANGED_MEANWHILE = (
     "Another admin changed these settings while you were editing them; nothing of yours is saved. "
     "The fields below are still yours: compare them with the settings now, then save again to replace them."

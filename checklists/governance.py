@@ -17,10 +17,11 @@ from accounts.audit import audited
 
 from . import policy
 from .models import ChecklistAuditAction, ChecklistTemplate, TemplateReview, TemplateVersion
-from .services import template_version_publish, template_version_validate
+from .services import template_version_fingerprint, template_version_publish, template_version_validate
 
 EMERGENCY_REASON_MIN = 20
 COMMENT_MAX = 2000
+DRAFT_CHANGED_SINCE_SHOWN = "This draft changed after you opened it: read the changes below again before publishing."
 
 
 def _locked(version: TemplateVersion) -> TemplateVersion:
@@ -127,7 +128,8 @@ def template_version_approve(
     if submission is not None and submission != latest_submission(version):
         raise ValidationError(
             "The draft was returned and submitted again since you opened this page: "
-            "read what changes now, then approve."
+            "read what changes now, then approve.",
+            code="changed_meanwhile",
         )
     text = _comment(comment)
     published = template_version_publish(version=version, actor=actor, now=now)
@@ -138,13 +140,24 @@ def template_version_approve(
 @audited(ChecklistAuditAction.EMERGENCY_PUBLISH)
 @transaction.atomic
 def template_version_publish_in_emergency(
-    *, version: TemplateVersion, actor, reason: str, change_summary: str = "", now: dt.datetime | None = None
+    *,
+    version: TemplateVersion,
+    actor,
+    reason: str,
+    seen: str,
+    change_summary: str = "",
+    now: dt.datetime | None = None,
 ) -> TemplateVersion:
     """One admin publishes without a review, saying why; the version is flagged until another
-    admin has reviewed it."""
+    admin has reviewed it. `seen`: the draft's fingerprint (services.template_version_fingerprint)
+    as the publisher read it. Nobody reviews this publication before it reaches the patients, and
+    a draft that is not in review can be edited by any admin meanwhile: what changed since is
+    refused (code "changed_meanwhile"), to be read first. Required, so that no caller skips it."""
     now = now or timezone.now()
-    version = _locked(version)
+    version = _locked(version)  # the editing services take this lock: no edit lands between check and publication
     policy.can_publish_in_emergency(actor, version).enforce()
+    if seen != template_version_fingerprint(version):
+        raise ValidationError(DRAFT_CHANGED_SINCE_SHOWN, code="changed_meanwhile")
     text = _comment(
         reason,
         required=f"Write at least {EMERGENCY_REASON_MIN} characters: why this cannot wait for a second admin.",

@@ -5,7 +5,9 @@ the views call checklists.governance."""
 from crispy_forms.helper import FormHelper
 from django import forms
 
-from .governance import COMMENT_MAX, DISCARD_REASON_REQUIRED, EMERGENCY_REASON_MIN
+from .governance import COMMENT_MAX, DISCARD_REASON_REQUIRED, EMERGENCY_REASON_MIN, latest_submission
+from .models import TemplateVersion
+from .services import template_version_fingerprint
 
 SUMMARY_HELP = "Shown to the reviewer and in the version history, for example “Dexamethasone item now for adults only”."
 
@@ -37,13 +39,43 @@ class SubmitForReviewForm(_StepForm):
     )
 
 
-class ApproveForm(_StepForm):
+class _ShownForm(_StepForm):
+    """A step that acts on what the page showed: its hidden field `shown` says which state of the
+    version that was. Required: without it the service could not tell a stale page; a post
+    without it (an old page, a client) is answered above the form, as the hidden field has no
+    place of its own on the page."""
+
+    shown = ""
+    not_shown = ""
+
+    def clean(self):
+        data = super().clean()
+        if data.get(self.shown) in (None, ""):  # missing, or not a value the page writes
+            raise forms.ValidationError(self.not_shown, code="not_shown")
+        return data
+
+    def shows(self, version: TemplateVersion) -> None:
+        """The page shows the version as it is now (after a refusal because it was not what the
+        page had shown): a second post acts on this, knowingly."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix(self.shown)] = self.current(version)
+
+    def current(self, version: TemplateVersion):
+        raise NotImplementedError
+
+
+class ApproveForm(_ShownForm):
     action = "approve"
     comment = forms.CharField(
         label="Approval note", required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
     # The submission shown on the page (governance.latest_submission): what is approved.
     submission = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    shown = "submission"
+    not_shown = "This page did not say which submission you read: read the changes below, then approve again."
+
+    def current(self, version: TemplateVersion):
+        return latest_submission(version)
 
 
 class ReturnForm(_StepForm):
@@ -56,7 +88,7 @@ class ReturnForm(_StepForm):
     )
 
 
-class EmergencyPublishForm(_StepForm):
+class EmergencyPublishForm(_ShownForm):
     action = "emergency"
     change_summary = forms.CharField(
         label="What changed", max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text=SUMMARY_HELP
@@ -68,6 +100,13 @@ class EmergencyPublishForm(_StepForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=f"At least {EMERGENCY_REASON_MIN} characters. The version is flagged until another admin reviews it.",
     )
+    # The draft as the page showed it (services.template_version_fingerprint): what is published.
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
+    shown = "seen"
+    not_shown = "This page did not say which state of the draft you read: read the changes below, then publish again."
+
+    def current(self, version: TemplateVersion):
+        return template_version_fingerprint(version)
 
 
 class ReviewAfterForm(_StepForm):

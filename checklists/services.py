@@ -378,8 +378,9 @@ def template_item_fingerprint(item: TemplateItem) -> str:
     text that changes whenever any of it does: the editor's page sends back the one it showed."""
     said = {
         "fields": {name: str(getattr(item, name)) for name in ITEM_CONTENT_FIELDS},
-        "conditions": sorted((c.fact, c.operator, c.value) for c in ItemCondition.objects.filter(item=item)),
-        "depends_on": sorted(item.depends_on.values_list("pk", flat=True)),
+        # Through the relations, so that a page that prefetched them (the items table) reads no more.
+        "conditions": sorted((c.fact, c.operator, c.value) for c in item.conditions.all()),
+        "depends_on": sorted(other.pk for other in item.depends_on.all()),
     }
     return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -414,14 +415,25 @@ def template_item_update(
     return _item_write(version=version, item=item, values=values, depends_on=depends_on, conditions=conditions)
 
 
+REMOVED_UNSEEN = (
+    "Another admin changed this item after you opened the page; it is not removed. "
+    "Read it again below, then remove it if you still mean to."
+)
+
+
 @audited(AuditEvent.Action.DELETE)
 @transaction.atomic
-def template_item_delete(*, item: TemplateItem, actor) -> None:
-    """Remove an item from a draft, with its conditions and the dependencies on it."""
+def template_item_delete(*, item: TemplateItem, actor, seen: str | None = None) -> None:
+    """Remove an item from a draft, with its conditions and the dependencies on it. `seen`: the
+    item's fingerprint when the page showed it; if another admin changed it since, the removal
+    is refused (code "changed_meanwhile"): nobody removes a change they never saw."""
     version = _draft_locked(item.version_id, author=actor)
     item = version.items.filter(pk=item.pk).first()
-    if item is not None:
-        item.delete()
+    if item is None:
+        return
+    if seen is not None and seen != template_item_fingerprint(item):
+        raise ValidationError(REMOVED_UNSEEN, code="changed_meanwhile")
+    item.delete()
 
 
 @audited(AuditEvent.Action.UPDATE)
@@ -541,6 +553,19 @@ def template_fingerprint(template: ChecklistTemplate) -> str:
         "conditions": sorted(
             (c.fact, c.operator, c.value) for c in TemplateCondition.objects.filter(template=template)
         ),
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def template_version_fingerprint(version: TemplateVersion) -> str:
+    """What a draft would publish now: each of its items (template_item_fingerprint) and its
+    template's settings (template_fingerprint), in a short text that changes whenever any of it
+    does (an item added, changed or removed; a condition or dependency; a setting): the review
+    page's emergency form sends back the one it showed."""
+    items = version.items.prefetch_related("conditions", "depends_on")
+    said = {
+        "items": sorted((item.pk, template_item_fingerprint(item)) for item in items),
+        "template": template_fingerprint(version.template),
     }
     return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
 

@@ -5,6 +5,7 @@ from django import template
 
 from checklists.conditions import describe_all
 from checklists.offsets import describe_offset
+from checklists.services import template_item_fingerprint
 
 register = template.Library()
 
@@ -19,6 +20,13 @@ def offset_words(minutes) -> str:
 def item_label(item) -> str:
     """How the editor names an item of a version: "#3 Cycle 1 ordered and signed"."""
     return f"#{item.order} {item.text}"
+
+
+@register.filter
+def item_fingerprint(item) -> str:
+    """The item as the page shows it (services.template_item_fingerprint), sent back with a
+    removal: a change saved by another admin meanwhile is not removed unseen."""
+    return template_item_fingerprint(item)
 
 
 @register.filter

@@ -108,8 +108,12 @@ def item_edit(request, pk):
 def item_delete(request, pk):
     item = _draft_item_or_404(pk)
     try:
-        template_item_delete(item=item, actor=request.user)
+        template_item_delete(item=item, actor=request.user, seen=request.POST.get("seen") or None)
     except ValidationError as error:
+        if any(e.code == "changed_meanwhile" for e in getattr(error, "error_list", ())):
+            # Still a draft: back to the item in the editor, which shows it as it is now.
+            messages.error(request, " ".join(error.messages))
+            return redirect(_back_to(item))
         return _refused(request, item, error)
     messages.success(request, f"Item “{item.text}” is removed from the draft.")
     return redirect(_back_to(item.version))

@@ -3,7 +3,7 @@ events unit by unit, its review history, and the steps the viewer may take (subm
 return, publish in an emergency, review afterwards) through checklists.governance."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -32,7 +32,11 @@ def _step(request, version: TemplateVersion, action: str, form) -> TemplateVersi
         return governance.template_version_return(version=version, actor=user, comment=data["comment"])
     if action == "emergency":
         return governance.template_version_publish_in_emergency(
-            version=version, actor=user, reason=data["comment"], change_summary=data["change_summary"]
+            version=version,
+            actor=user,
+            reason=data["comment"],
+            seen=data["seen"],
+            change_summary=data["change_summary"],
         )
     governance.template_version_review_after(version=version, actor=user, comment=data["comment"])
     return version
@@ -69,30 +73,43 @@ def version_review(request, pk):
     )
     pending_after = governance.emergency_review_pending(version)
     forms = {action: form_class() for action, form_class in STEP_FORMS.items()}
-    forms["approve"].initial["submission"] = governance.latest_submission(version)
+    # What the page shows, read before the page itself (its changes, below): an edit that lands
+    # in between is refused as unseen rather than published as seen.
+    forms["approve"].initial["submission"] = forms["approve"].current(version)
+    if version.is_unpublished:
+        forms["emergency"].initial["seen"] = forms["emergency"].current(version)
     if version.change_summary:
         forms["submit"].initial["change_summary"] = version.change_summary
         forms["emergency"].initial["change_summary"] = version.change_summary
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if action in STEP_FORMS:
         form = forms[action] = STEP_FORMS[action](request.POST)
-        if form.is_valid():
-            try:
+        stepped = None
+        try:
+            if form.is_valid():
                 stepped = _step(request, version, action, form)
-            except ValidationError as error:
+            elif form.has_error(NON_FIELD_ERRORS, "not_shown"):
+                # Who may not take the step is told so first, as after a complete post.
+                _offers(request.user, version, pending_after)[action].enforce()
+                form.shows(version)  # posted again from this page, it acts on what the page shows now
+        except ValidationError as error:
+            if any(e.code == "changed_meanwhile" for e in getattr(error, "error_list", ())):
+                # The page showed another state of the version: it shows this one now, and says
+                # so above what changed; posted again, the step acts on this one.
+                form.shows(version)
+                for message in error.messages:
+                    messages.error(request, message)
+            else:
                 show_refusal(form, error)
-                if action == "approve":  # approved from this page again, it is what the page shows now
-                    form.data = form.data.copy()
-                    form.data[form.add_prefix("submission")] = governance.latest_submission(version)
                 if not _offers(request.user, version, pending_after)[action]:
                     # The page shows no such form now (a stale tab): say it above the page.
                     for message in error.messages:
                         messages.error(request, message)
-            else:
-                messages.success(request, DONE[action].format(name=version.template.name, number=version.number))
-                if stepped.is_editable:
-                    return redirect("checklists:draft_edit", pk=stepped.pk)
-                return redirect("checklists:version_review", pk=stepped.pk)
+        if stepped is not None:
+            messages.success(request, DONE[action].format(name=version.template.name, number=version.number))
+            if stepped.is_editable:
+                return redirect("checklists:draft_edit", pk=stepped.pk)
+            return redirect("checklists:version_review", pk=stepped.pk)
     now = timezone.now()
     problems = []
     if version.is_unpublished:

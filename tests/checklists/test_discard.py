@@ -27,6 +27,7 @@ from checklists.models import (
 from checklists.services import (
     DRAFT_ONLY,
     template_item_update,
+    template_version_fingerprint,
     template_version_new_draft,
     template_version_publish,
 )
@@ -162,7 +163,13 @@ def test_a_discarded_draft_never_changes_and_is_neither_submitted_nor_published(
     with pytest.raises(ValidationError, match="Only a draft can be submitted"):
         template_version_submit(version=stored, actor=author, change_summary="Again")
     with pytest.raises(ValidationError, match="Only a draft can be published"):
-        template_version_publish_in_emergency(version=stored, actor=author, reason=REASON, change_summary="Again")
+        template_version_publish_in_emergency(
+            version=stored,
+            actor=author,
+            reason=REASON,
+            seen=template_version_fingerprint(stored),
+            change_summary="Again",
+        )
     with pytest.raises(PublishedVersionError):
         TemplateItem.objects.filter(version=stored).update(text="Changed")
     stored.change_summary = "Changed"
@@ -196,6 +203,7 @@ def test_a_discard_racing_a_submission_or_a_publication_gives_one_winner_and_the
     published, author, reviewer, other_step
 ):
     draft = template_version_new_draft(template=published.template, actor=author)
+    seen = template_version_fingerprint(draft)
 
     def act(actor):
         if actor == author:
@@ -203,7 +211,7 @@ def test_a_discard_racing_a_submission_or_a_publication_gives_one_winner_and_the
         if other_step == "submit":
             return template_version_submit(version=draft, actor=actor, change_summary="Nothing changed")
         return template_version_publish_in_emergency(
-            version=draft, actor=actor, reason=REASON, change_summary="Nothing changed"
+            version=draft, actor=actor, reason=REASON, seen=seen, change_summary="Nothing changed"
         )
 
     outcomes = race_by(act, [author, reviewer])

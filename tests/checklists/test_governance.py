@@ -26,6 +26,7 @@ from checklists.services import (
     task_claim,
     template_item_create,
     template_update,
+    template_version_fingerprint,
     template_version_new_draft,
 )
 from patients.models import CareEvent
@@ -309,11 +310,17 @@ def test_an_emergency_publication_needs_a_reason_and_is_flagged_until_another_ad
     draft, author, oncologist_admin
 ):
     with pytest.raises(ValidationError, match="at least 20 characters"):
-        template_version_publish_in_emergency(version=draft, actor=author, reason="urgent", change_summary="x")
+        template_version_publish_in_emergency(
+            version=draft, actor=author, reason="urgent", seen=template_version_fingerprint(draft), change_summary="x"
+        )
     assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.DRAFT
 
     published = template_version_publish_in_emergency(
-        version=draft, actor=author, reason=REASON, change_summary="Pump rate two hours before"
+        version=draft,
+        actor=author,
+        reason=REASON,
+        seen=template_version_fingerprint(draft),
+        change_summary="Pump rate two hours before",
     )
     assert published.status == TemplateVersion.Status.PUBLISHED
     assert emergency_review_pending(published)
@@ -416,7 +423,9 @@ def test_submit_then_approve_through_the_pages(client, draft, author, oncologist
     assert submitted.status_code == 302
     assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.IN_REVIEW
     client.logout()
-    approved = _signed_in(client, oncologist_admin).post(url, {"action": "approve", "approve-comment": "Fine"})
+    shown = _signed_in(client, oncologist_admin).get(url).context["forms"]["approve"]
+    posted = {"action": "approve", "approve-comment": "Fine", "approve-submission": shown.initial["submission"]}
+    approved = client.post(url, posted)
     assert approved.status_code == 302
     assert TemplateVersion.objects.get(pk=draft.pk).status == TemplateVersion.Status.PUBLISHED
 

@@ -109,7 +109,7 @@ def test_a_task_completed_early_while_a_new_version_is_published_keeps_its_answe
     checklists were untouched was deleted with its checklist, answer and history."""
     from checklists.governance import template_version_publish_in_emergency
     from checklists.models import Checklist
-    from checklists.services import template_item_update, template_version_new_draft
+    from checklists.services import template_item_update, template_version_fingerprint, template_version_new_draft
 
     version = publish_template(items=[{"text": "Consent signed"}, {"text": "Line inspected"}])
     event = make_event(patient, planned_at=timezone.now() + dt.timedelta(days=3))
@@ -119,6 +119,7 @@ def test_a_task_completed_early_while_a_new_version_is_published_keeps_its_answe
     template_item_update(
         item=draft.items.get(text="Line inspected"), values={"text": "Line inspected, no kink"}, actor=admin
     )
+    seen = template_version_fingerprint(draft)
     completing = threading.Event()
 
     def complete():
@@ -134,6 +135,7 @@ def test_a_task_completed_early_while_a_new_version_is_published_keeps_its_answe
             version=draft,
             actor=admin,
             reason="The line check wording must change before tonight.",
+            seen=seen,
             change_summary="Line check wording",
         )
 

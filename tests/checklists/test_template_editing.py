@@ -225,12 +225,14 @@ def test_staff_remove_an_item_from_a_draft(staff, draft, published):
 
 def test_one_admin_publishes_from_the_pages_only_in_an_emergency_with_a_reason(staff, draft, published):
     url = reverse("checklists:version_review", args=[draft.pk])
+    shown = staff.get(url).context["forms"]["emergency"]
     response = staff.post(
         url,
         {
             "action": "emergency",
             "emergency-change_summary": "Pharmacy item reworded",
             "emergency-comment": "The old wording names the wrong bag; the night shift needs this now.",
+            "emergency-seen": shown.initial["seen"],
         },
     )
     assert response.status_code == 302

@@ -2,6 +2,7 @@ import datetime as dt
 import hashlib
 import re
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pgtrigger
@@ -105,6 +106,23 @@ class ConditionRow(models.Model):
 
     def clean(self):
         conditions.parse_value(self.fact, self.operator, self.value)
+
+    def holds_for(self, event: CareEvent) -> bool:
+        return conditions.condition_holds(fact=self.fact, operator_name=self.operator, value=self.value, event=event)
+
+
+@dataclass(frozen=True)
+class PinnedCondition:
+    """A template's condition as it stood when a checklist was made (`Checklist.template_conditions`),
+    read as a ConditionRow is: the template's rows change in place, and a change of them applies to
+    the checklists made from then on."""
+
+    fact: str
+    operator: str
+    value: str
+
+    def __str__(self) -> str:
+        return conditions.describe(self.fact, self.operator, self.value)
 
     def holds_for(self, event: CareEvent) -> bool:
         return conditions.condition_holds(fact=self.fact, operator_name=self.operator, value=self.value, event=event)
@@ -496,6 +514,10 @@ class Checklist(models.Model):
     overridden_blockers = models.JSONField(
         default=list, blank=True, help_text="The blockers (task:kind) that the override covers; new ones block again."
     )
+    # Its template's own conditions when it was made, [fact, operator, value] each. They are not
+    # versioned (a change applies to the checklists made from then on), so they are pinned here as
+    # the items are by the version: a refresh asks these again, never conditions set since.
+    template_conditions = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         triggers = [change_trigger(patient=patient_via("patients_careevent", "event_id"))]
@@ -512,6 +534,11 @@ class Checklist(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template.name} for {self.event}"
+
+    @property
+    def conditions_made_under(self) -> list[PinnedCondition]:
+        """Its template's conditions when it was made (`template_conditions`)."""
+        return [PinnedCondition(*condition) for condition in self.template_conditions]
 
 
 # How a recorded CRS and ICANS assessment answers its task: "assessment:<id> (CRS grade …)"

@@ -490,9 +490,8 @@ def template_item_reorder(*, version: TemplateVersion, item_ids: Sequence[int], 
 
 
 # --- a template's own settings: name, trigger, conditions, active -----------------------------
-# Not versioned: a change applies to the checklists created from then on; existing ones keep theirs,
-# except that their planned events' refresh asks the template's conditions as they are now
-# (checklists_refresh).
+# Not versioned: a change applies to the checklists created from then on; existing ones keep theirs
+# (a checklist pins its template's conditions: Checklist.template_conditions).
 
 TEMPLATE_FIELDS = ("name", "trigger_kind", "description", "is_active", "approver_role")
 
@@ -661,7 +660,11 @@ def _instantiate_locked(events: list[CareEvent], *, templates: QuerySet | None =
             if not all(condition.holds_for(event) for condition in version.template.conditions.all()):
                 continue
             applicable = [i for i in version.items.all() if all(c.holds_for(event) for c in i.conditions.all())]
-            plans.append((Checklist(event=event, template=version.template, version=version), event, applicable))
+            made_under = [[c.fact, c.operator, c.value] for c in version.template.conditions.all()]
+            checklist = Checklist(
+                event=event, template=version.template, version=version, template_conditions=made_under
+            )
+            plans.append((checklist, event, applicable))
     if not plans:
         return []
 
@@ -715,16 +718,13 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     reason in its history. Done and not-applicable tasks are history and stay as they are. A
     template that now applies to an event is instantiated. Returns the counts.
 
-    The template's conditions are read as they are now: they live on the template, not on the
-    pinned version (template_update changes them in place and keeps no earlier ones), so they are
-    the only ones there are, and the ones a checklist made today would be made under; the items'
-    conditions are the pinned version's, which never change."""
+    The template's conditions are those the checklist was made under (`Checklist.template_conditions`),
+    as its items' are its pinned version's: a change of the template's own conditions applies to the
+    checklists made from then on, never to an existing one at some later weighing."""
     event_ids = [event.pk for event in events]
     events = list(_events_locked(pk__in=event_ids, status=CareEvent.Status.PLANNED))
     _instantiate_locked(events)
-    checklists = list(
-        Checklist.objects.filter(event__in=events).select_related("template").prefetch_related("template__conditions")
-    )
+    checklists = list(Checklist.objects.filter(event__in=events))
     # Each version's items once, and the tasks grouped here rather than by prefetch_related, which
     # builds a filtered queryset per checklist and per version: hundreds on a rebuild after a break.
     items_by_version = defaultdict(list)
@@ -751,7 +751,7 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     for checklist in checklists:
         event = event_by_id[checklist.event_id]
         tasks = tasks_by_checklist[checklist.pk]
-        template_conditions = list(checklist.template.conditions.all())
+        template_conditions = checklist.conditions_made_under
         template_applies = all(condition.holds_for(event) for condition in template_conditions)
         for item in items_by_version[checklist.version_id]:
             conditions = [*template_conditions, *item.conditions.all()]
@@ -828,55 +828,53 @@ def next_cycle_work_follow(*, events: Sequence[CareEvent]) -> dict[str, int]:
     decided after a cycle's end, by the end-of-cycle marrow and MRD results: so here, and only for
     this work, an open task is cancelled when the next cycle is gone (its template's or its item's
     `next_cycle` conditions fail), and made (or opened again) when it comes back and its template's
-    and item's other conditions hold. The template's conditions are its current ones, as in
-    checklists_refresh. Planned and cancelled events are left to the refresh. Returns the counts."""
+    and item's other conditions hold. The template's conditions are those its checklist was made
+    under, as in checklists_refresh. Planned and cancelled events are left to the refresh. Returns
+    the counts."""
     asking_items = ItemCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("item_id")
     asking_templates = TemplateCondition.objects.filter(fact=NEXT_CYCLE_FACT).values("template_id")
-    # A template that asks it puts every item of its checklists in question; otherwise only the items that ask it.
-    asked = models.Q(item__in=asking_items) | models.Q(checklist__template__in=asking_templates)
-    with_such_work = Checklist.objects.filter(
-        models.Q(version__items__in=asking_items) | models.Q(template__in=asking_templates)
-    ).values("event_id")
     triggering_such_templates = ChecklistTemplate.objects.filter(pk__in=asking_templates, is_active=True).values(
         "trigger_kind"
     )
-    # Only the events whose checklists hold such work, or that such a template may now be made for,
-    # are locked and read (a stop for good passes every event of the course).
+    # The events with a checklist (its items, or its template's pinned conditions, may ask it) or
+    # that a template asking it may now be made for: locked and read (a stop for good passes every
+    # event of the course).
     settled = list(
         _events_locked(pk__in=[event.pk for event in events])
-        .filter(models.Q(pk__in=with_such_work) | models.Q(kind__in=triggering_such_templates))
+        .filter(models.Q(pk__in=Checklist.objects.values("event_id")) | models.Q(kind__in=triggering_such_templates))
         .exclude(status__in=(CareEvent.Status.PLANNED, CareEvent.Status.CANCELLED))
     )
     # A template asking it that did not apply (the last cycle's end) is made when it applies now;
     # no other template is made on an event that happened (its facts are those of its time).
     _instantiate_locked(settled, templates=asking_templates)
     event_by_id = {event.pk: event for event in settled}
-    checklists = list(
-        Checklist.objects.filter(event__in=list(event_by_id))
-        .select_related("template")
-        .prefetch_related("template__conditions")
-    )
+    checklists = list(Checklist.objects.filter(event__in=list(event_by_id)))
+    pinned = {checklist.pk: checklist.conditions_made_under for checklist in checklists}
+    # A checklist whose template asked it puts every item in question; otherwise only the items that ask it.
+    whole = {pk for pk, conditions in pinned.items() if any(c.fact == NEXT_CYCLE_FACT for c in conditions)}
+    versions_whole = {checklist.version_id for checklist in checklists if checklist.pk in whole}
     items_by_version = defaultdict(list)
     for item in (
         TemplateItem.objects.filter(version_id__in={c.version_id for c in checklists})
-        .filter(models.Q(pk__in=asking_items) | models.Q(version__template__in=asking_templates))
+        .filter(models.Q(pk__in=asking_items) | models.Q(version_id__in=versions_whole))
         .prefetch_related("conditions")
     ):
         items_by_version[item.version_id].append(item)
     tasks = {
         (task.checklist_id, task.item_id): task
         for task in Task.objects.select_for_update(of=("self",))
-        .filter(asked, checklist__in=checklists)
+        .filter(models.Q(item__in=asking_items) | models.Q(checklist__in=whole), checklist__in=checklists)
         .only("checklist", "item", "status", "assignee", "due_at", "due_offset_minutes")
         .order_by("pk")
     }
     added, changed, activities = [], [], []
     for checklist in checklists:
         event = event_by_id[checklist.event_id]
-        template_conditions = list(checklist.template.conditions.all())
         for item in items_by_version[checklist.version_id]:
-            conditions = [*template_conditions, *item.conditions.all()]
+            conditions = [*pinned[checklist.pk], *item.conditions.all()]
             deciding = [c for c in conditions if c.fact == NEXT_CYCLE_FACT]
+            if not deciding:
+                continue  # an item of a version that another checklist's template asked it of
             task = tasks.get((checklist.pk, item.pk))
             if not all(c.holds_for(event) for c in deciding):
                 if task is not None and task.status == Task.Status.OPEN:

@@ -201,9 +201,11 @@ def test_a_checklist_whose_template_no_longer_applies_leaves_and_comes_back(pati
     assert checklist.tasks.count() == 3  # opened again, not made twice
 
 
-def test_an_item_that_starts_to_apply_adds_no_task_where_its_template_stops_applying(patient):
-    """A task applies when its template's conditions and its item's hold; the template's are read
-    as they are now (they live on the template, not on the pinned version)."""
+def test_a_checklist_keeps_the_template_conditions_it_was_made_under(patient):
+    """A template's own conditions are not versioned: a change of them applies to the checklists
+    made from then on. A refresh asks an existing checklist the conditions it was made under (as it
+    asks its pinned version's items), not those an admin set since: narrowed since, the template
+    cancels nothing at a later weighing; the next event's checklist is made under the new ones."""
     from checklists.services import checklists_refresh
 
     from .helpers import checklist_for, make_event, publish_template
@@ -224,9 +226,9 @@ def test_an_item_that_starts_to_apply_adds_no_task_where_its_template_stops_appl
 
     checklists_refresh(events=[event])
 
-    assert asked(event) == {"Height measured": Task.Status.CANCELLED}
-    (why,) = TaskActivity.objects.filter(task__event=event).values_list("detail", flat=True)
-    assert why == "No longer applies: weight (kg) is less than 15 (asked again after a change to the record)."
+    assert asked(event) == {"Height measured": Task.Status.OPEN, UNDER_22: Task.Status.OPEN}
+    later = make_event(patient, planned_at=event.planned_at + dt.timedelta(days=7))
+    assert checklists_instantiate(events=[later]) == []  # 20 kg is not under 15
 
 
 def _queries_to_refresh(events) -> int:

@@ -271,6 +271,30 @@ def test_a_stop_for_good_needs_a_confirmation_and_tells_the_care_team(client, ru
     assert f"by {oncologist}. Stopped for good: Grade 4 CRS" in banner
 
 
+@pytest.fixture
+def second_cycle(patient, nurse, oncologist):
+    """Cycle 2 day 6 of a relapsed/refractory course of 3 cycles (cycle 1: 28 days, then 14 of rest)."""
+    today = timezone.localtime(timezone.now(), patient.unit.zone).date()
+    course = rr_course(patient, start=today - dt.timedelta(days=47), cycles=3, now=timezone.now())
+    assert course.cycles.get(number=2).start_date == today - dt.timedelta(days=5)
+    return course
+
+
+def test_fewer_cycles_than_the_one_under_way_are_refused_at_their_field(client, second_cycle, oncologist):
+    client.force_login(oncologist)
+    url = reverse("patients:course_cycles", args=[second_cycle.pk])
+    before = snapshot(second_cycle)
+    response = client.post(url, {"planned_cycles": "1"})
+    assert response.status_code == 200
+    assert form_errors(response) == {
+        "planned_cycles": ["Cycle 2 has started: plan at least 2 cycles, or stop the course for good."]
+    }
+    assert snapshot(second_cycle) == before
+
+    assert client.post(url, {"planned_cycles": "2"}).status_code == 302
+    assert list(second_cycle.cycles.order_by("number").values_list("number", flat=True)) == [1, 2]
+
+
 def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client, running, pharmacist):
     checker = UserFactory(username="pharmacist2", role="pharmacist", unit=running.patient.unit)
     Weighing.objects.create(patient=running.patient, weight_kg=Decimal("70"), measured_at=timezone.now())

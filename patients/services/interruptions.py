@@ -44,11 +44,38 @@ def neurotoxicity_stops_for_good(*, course: TreatmentCourse, moment: dt.datetime
     return None
 
 
+def _starts_at(cycle: Cycle, zone) -> dt.datetime:
+    """When the cycle's infusion starts: its day 1 at its start time, on the unit's clock."""
+    return dt.datetime.combine(cycle.start_date, cycle.start_time, tzinfo=zone)
+
+
+def _check_not_before_the_cycle_under_way(course: TreatmentCourse, stopped_at: dt.datetime, now: dt.datetime) -> None:
+    """Refuse a stop dated before the start of the last cycle started by `now` (its start time
+    passed, or its start recorded done): a typo in the date, or a time in the rest before it. Taken
+    as a stop of an earlier cycle, or of none, it would leave the cycle under way running on the
+    plan, or cancel its pump-off while the pump runs."""
+    zone = course.patient.unit.zone
+    cycles = sorted(course.cycles.all(), key=lambda c: c.number)
+    recorded = set(
+        CareEvent.objects.filter(
+            cycle__course=course, kind=CareEvent.Kind.CYCLE_START, status=CareEvent.Status.DONE
+        ).values_list("cycle_id", flat=True)
+    )
+    started = [cycle for cycle in cycles if _starts_at(cycle, zone) <= now or cycle.pk in recorded]
+    if started and stopped_at < (starts_at := _starts_at(started[-1], zone)):
+        raise ValidationError(
+            {
+                "stopped_at": f"Cycle {started[-1].number} started on {moments.moment(starts_at, zone)}, "
+                "after that time: give the time the infusion stopped."
+            }
+        )
+
+
 def _running_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
     """The cycle whose infusion runs at `moment` (started, pump not yet off)."""
     zone = course.patient.unit.zone
     for cycle in sorted(course.cycles.all(), key=lambda c: c.number):
-        starts_at = dt.datetime.combine(cycle.start_date, cycle.start_time, tzinfo=zone)
+        starts_at = _starts_at(cycle, zone)
         planned_end = dt.datetime.combine(
             cycle.start_date + dt.timedelta(days=cycle.infusion_days), cycle.start_time, tzinfo=zone
         )
@@ -61,7 +88,7 @@ def _last_started_cycle(course: TreatmentCourse, moment: dt.datetime) -> Cycle:
     """Between cycles or before the first: the cycle that ran last, or the first one."""
     zone = course.patient.unit.zone
     cycles = sorted(course.cycles.all(), key=lambda c: c.number)
-    started = [c for c in cycles if dt.datetime.combine(c.start_date, c.start_time, tzinfo=zone) <= moment]
+    started = [c for c in cycles if _starts_at(c, zone) <= moment]
     return started[-1] if started else cycles[0]
 
 
@@ -127,6 +154,7 @@ def interruption_stop(
         raise ValidationError({"stopped_at": "This time falls inside a break already recorded."})
     if any(stop.stopped_at > stopped_at for stop in interruptions):
         raise ValidationError({"stopped_at": "A later stop is already recorded; stops are recorded in order."})
+    _check_not_before_the_cycle_under_way(course, stopped_at, now)
     cycle = _running_cycle(course, stopped_at)
     interruption = Interruption.objects.create(
         patient_id=course.patient_id,
@@ -725,6 +753,7 @@ def course_stop_for_good(
             raise ValidationError({"stopped_at": "A later stop is already recorded."})
         if any(stop.restarted_at and stop.stopped_at <= stopped_at < stop.restarted_at for stop in recorded):
             raise ValidationError({"stopped_at": "This time falls inside a break already recorded."})
+        _check_not_before_the_cycle_under_way(course, stopped_at, now)
         try:
             cycle = _running_cycle(course, stopped_at)
         except ValidationError:

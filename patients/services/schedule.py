@@ -341,16 +341,48 @@ def _drop_cycle(cycle: Cycle) -> None:
         ) from error
 
 
+def started_cycles(cycles: list[Cycle], *, today: dt.date) -> list[Cycle]:
+    """Those of `cycles` that have started by `today` (the unit's calendar), in number order: their
+    day 1 reached (from then the plan keeps their dates, and they cannot be postponed), or their
+    start recorded done. A started cycle is never taken off the plan: its pump is on, or was."""
+    ahead = [cycle.pk for cycle in cycles if cycle.start_date > today]
+    recorded = set(
+        CareEvent.objects.filter(cycle_id__in=ahead, kind=CareEvent.Kind.CYCLE_START, status=CareEvent.Status.DONE)
+        .values_list("cycle_id", flat=True)
+        .distinct()
+        if ahead
+        else ()
+    )
+    return sorted(
+        (cycle for cycle in cycles if cycle.start_date <= today or cycle.pk in recorded), key=lambda c: c.number
+    )
+
+
+def _check_started_cycles_kept(cycles: list[Cycle], *, planned_cycles: int, today: dt.date) -> None:
+    """Refuse a planned count that would leave out a started cycle: the rebuild would cancel the
+    rest of its care (the bag changes, the pump-off) while its infusion runs."""
+    if started := started_cycles([cycle for cycle in cycles if cycle.number > planned_cycles], today=today):
+        number = started[-1].number
+        raise ValidationError(
+            {
+                "planned_cycles": f"Cycle {number} has started: plan at least {number} cycles, "
+                "or stop the course for good."
+            }
+        )
+
+
 def _sync_cycles(
     *, course: TreatmentCourse, version: RegimenVersion, today: dt.date, zone, interruptions: list[Interruption]
 ) -> list[Cycle]:
-    """Make the course's cycles match its plan; started cycles keep their dates.
+    """Make the course's cycles match its plan; started cycles keep their dates, and are never left
+    out of it (`course_extend` refuses that first; this guards every other way to the rebuild).
 
     A cycle whose rest the chemotherapy plan sets (consolidation) has no successor until that
     start is known (`cycle_set_next_start`).
     """
     cycles = {cycle.number: cycle for cycle in course.cycles.all()}
-    for number in [n for n, c in cycles.items() if n > course.planned_cycles and c.start_date > today]:
+    _check_started_cycles_kept(list(cycles.values()), planned_cycles=course.planned_cycles, today=today)
+    for number in [n for n in cycles if n > course.planned_cycles]:
         _drop_cycle(cycles.pop(number))
 
     result, new_cycles, previous = [], [], None
@@ -633,11 +665,15 @@ def cycle_set_next_start(
 
 @transaction.atomic
 def course_extend(*, course: TreatmentCourse, planned_cycles: int, actor=None, now=None) -> ScheduleChanges:
-    """Change the number of planned cycles, within the regimen's limit, and rebuild."""
+    """Change the number of planned cycles, within the regimen's limit and never below a cycle that
+    has started (`started_cycles`), and rebuild."""
+    now = now or timezone.now()
     course = _locked_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise ValidationError("This course was stopped for good.")
     _check_cycle_limit(course.regimen_version, planned_cycles)
+    today = timezone.localtime(now, course.patient.unit.zone).date()
+    _check_started_cycles_kept(list(course.cycles.all()), planned_cycles=planned_cycles, today=today)
     before, course.planned_cycles = course.planned_cycles, planned_cycles
     course.save(update_fields=["planned_cycles"])
     changes = course_schedule_build(course=course, actor=actor, now=now)

@@ -805,6 +805,51 @@ def test_a_stop_for_good_inside_a_recorded_break_is_refused(course, nurse, oncol
     assert "inside a break" in message
 
 
+def _start_done(course, number: int) -> None:
+    cycle = course.cycles.get(number=number)
+    CareEvent.objects.filter(cycle=cycle, kind=CareEvent.Kind.CYCLE_START).update(
+        status=CareEvent.Status.DONE, actual_at=dt.datetime.combine(cycle.start_date, cycle.start_time, tzinfo=NY)
+    )
+
+
+@pytest.mark.parametrize(
+    ("stopped_at", "now", "started"),
+    [
+        (at(3, 1, 10), STOP, "Cycle 1 started on Mon 2 Mar 2026, 09:00"),  # a typo: the day before the course
+        (at(4, 5, 10), at(4, 18, 10), "Cycle 2 started on Mon 13 Apr 2026, 09:00"),  # the rest before cycle 2
+        (STOP, at(4, 18, 10), "Cycle 2 started on Mon 13 Apr 2026, 09:00"),  # cycle 1's days, cycle 2 running
+    ],
+    ids=["before-the-course", "in-the-rest-before", "in-the-cycle-before"],
+)
+def test_a_stop_for_good_before_the_start_of_the_cycle_under_way_is_refused(
+    course, oncologist, stopped_at, now, started
+):
+    """Found by review: a stop for good typed before the running cycle started was taken for one in
+    the rest: the course stopped, and the pump-off of the cycle infusing was cancelled."""
+    _start_done(course, 1)
+    message = refused(
+        course,
+        lambda: course_stop_for_good(course=course, stopped_at=stopped_at, reason="Relapse", actor=oncologist, now=now),
+        "stopped_at",
+    )
+    assert message == f"{started}, after that time: give the time the infusion stopped."
+
+
+def test_a_stop_before_the_start_of_the_cycle_under_way_is_refused(course, nurse):
+    """A short break typed in cycle 1's days while cycle 2 runs would stop cycle 1 again, and leave
+    cycle 2's bag changes due."""
+    message = refused(course, lambda: stop(course, nurse, stopped_at=STOP, now=at(4, 18, 10)), "stopped_at")
+    assert message == "Cycle 2 started on Mon 13 Apr 2026, 09:00, after that time: give the time the infusion stopped."
+
+
+def test_a_stop_for_good_on_the_first_day_before_the_cycle_starts_is_a_stop_in_the_rest(course, oncologist):
+    """Cycle 2's day 1 before its 09:00 start: it has not started, and the stop ends the plan there."""
+    course_stop_for_good(course=course, stopped_at=at(4, 13, 7), reason="Relapse", actor=oncologist, now=at(4, 13, 8))
+    course.refresh_from_db()
+    assert course.status == TreatmentCourse.Status.STOPPED
+    assert not [e for e in live(course) if e.planned_at >= at(4, 13, 7)]
+
+
 def test_a_stop_in_the_future_is_refused(course, nurse):
     message = refused(course, lambda: stop(course, nurse, stopped_at=STOP, now=STOP - HOUR), "stopped_at")
     assert "future" in message

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import moments
 from accounts.models import Role
 from coordination.models import Notification
 from coordination.watch.models import ToxicityAlert
@@ -269,6 +270,65 @@ def test_a_stop_for_good_needs_a_confirmation_and_tells_the_care_team(client, ru
     banner = re.search(r'<div class="alert alert-secondary" role="status">(.*?)</div>', page, re.S).group(1)
     assert banner.count("Stopped for good") == 1
     assert f"by {oncologist}. Stopped for good: Grade 4 CRS" in banner
+
+
+@pytest.fixture
+def second_cycle(patient, nurse, oncologist):
+    """Cycle 2 day 6 of a relapsed/refractory course of 3 cycles (cycle 1: 28 days, then 14 of rest)."""
+    today = timezone.localtime(timezone.now(), patient.unit.zone).date()
+    course = rr_course(patient, start=today - dt.timedelta(days=47), cycles=3, now=timezone.now())
+    assert course.cycles.get(number=2).start_date == today - dt.timedelta(days=5)
+    return course
+
+
+def _second_cycle_started(course) -> str:
+    cycle = course.cycles.get(number=2)
+    zone = course.patient.unit.zone
+    starts_at = dt.datetime.combine(cycle.start_date, cycle.start_time, tzinfo=zone)
+    return f"Cycle 2 started on {moments.moment(starts_at, zone)}, after that time: give the time the infusion stopped."
+
+
+def test_fewer_cycles_than_the_one_under_way_are_refused_at_their_field(client, second_cycle, oncologist):
+    client.force_login(oncologist)
+    url = reverse("patients:course_cycles", args=[second_cycle.pk])
+    before = snapshot(second_cycle)
+    response = client.post(url, {"planned_cycles": "1"})
+    assert response.status_code == 200
+    assert form_errors(response) == {
+        "planned_cycles": ["Cycle 2 has started: plan at least 2 cycles, or stop the course for good."]
+    }
+    assert snapshot(second_cycle) == before
+
+    assert client.post(url, {"planned_cycles": "2"}).status_code == 302
+    assert list(second_cycle.cycles.order_by("number").values_list("number", flat=True)) == [1, 2]
+
+
+def test_a_stop_for_good_dated_in_the_rest_before_the_cycle_under_way_is_refused_at_its_field(
+    client, second_cycle, oncologist
+):
+    client.force_login(oncologist)
+    zone = second_cycle.patient.unit.zone
+    before = snapshot(second_cycle)
+    response = client.post(
+        reverse("patients:course_stop_for_good", args=[second_cycle.pk]),
+        {"stopped_at": local(timezone.now() - dt.timedelta(days=8), zone), "reason": "Relapse", "confirm": "on"},
+    )
+    assert response.status_code == 200
+    assert form_errors(response) == {"stopped_at": [_second_cycle_started(second_cycle)]}
+    assert snapshot(second_cycle) == before
+
+
+def test_a_stop_dated_in_the_cycle_before_the_one_under_way_is_refused_at_its_field(client, second_cycle, nurse):
+    client.force_login(nurse)
+    zone = second_cycle.patient.unit.zone
+    before = snapshot(second_cycle)
+    response = client.post(
+        reverse("patients:course_stop", args=[second_cycle.pk]),
+        {"stopped_at": local(timezone.now() - dt.timedelta(days=30), zone), "cause": "pump_or_line", "detail": "x"},
+    )
+    assert response.status_code == 200
+    assert form_errors(response) == {"stopped_at": [_second_cycle_started(second_cycle)]}
+    assert snapshot(second_cycle) == before
 
 
 def test_the_pharmacist_records_a_bag_and_a_wrong_rate_lands_at_its_field(client, running, pharmacist):

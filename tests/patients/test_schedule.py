@@ -14,6 +14,7 @@ from patients.services import (
 )
 
 from ..factories import CourseFactory, PatientFactory, UnitFactory
+from .helpers import snapshot
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 UTC = dt.UTC
@@ -224,3 +225,77 @@ def test_a_course_started_in_the_past_keeps_its_past_events_when_the_bag_duratio
     assert all(e.planned_at > now for e in changes.cancelled + changes.moved + changes.created)
     still = set(CareEvent.objects.filter(pk__in=[p for p, *_ in past]).values_list("pk", "planned_at", "status"))
     assert still == past
+
+
+# --- fewer cycles than the ones under way ---------------------------------------------------------
+
+
+def _second_cycle_under_way(paris_patient):
+    """A relapsed/refractory course of 3 cycles whose cycle 2 (from 16 Feb 2026) has started."""
+    course = CourseFactory(patient=paris_patient, planned_cycles=3, start_date=dt.date(2026, 1, 5))
+    build(course, now=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    assert course.cycles.get(number=2).start_date == dt.date(2026, 2, 16)
+    return course
+
+
+def _on_paris_clock(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=PARIS)
+
+
+@pytest.mark.parametrize(
+    ("now", "start_done"),
+    [
+        (_on_paris_clock(dt.date(2026, 2, 21), 10), False),  # day 6 of cycle 2: infusing at home
+        (_on_paris_clock(dt.date(2026, 2, 16), 8), False),  # its day 1, before the 09:00 start
+        (_on_paris_clock(dt.date(2026, 2, 15), 18), True),  # its start recorded done already
+    ],
+    ids=["infusing", "day-1-reached", "start-done"],
+)
+def test_fewer_cycles_than_one_that_has_started_are_refused_and_its_care_stays(paris_patient, now, start_done):
+    """Found by review: 1 cycle planned while cycle 2 was infusing kept cycle 2 but cancelled its
+    bag changes and its pump-off."""
+    course = _second_cycle_under_way(paris_patient)
+    if start_done:
+        CareEvent.objects.filter(cycle__course=course, cycle__number=2, kind=CareEvent.Kind.CYCLE_START).update(
+            status=CareEvent.Status.DONE
+        )
+    before = snapshot(course)
+
+    with pytest.raises(ValidationError) as refused:
+        course_extend(course=course, planned_cycles=1, now=now)
+
+    assert refused.value.message_dict == {
+        "planned_cycles": ["Cycle 2 has started: plan at least 2 cycles, or stop the course for good."]
+    }
+    assert snapshot(course) == before
+
+
+def test_the_cycles_after_the_one_under_way_can_still_be_taken_off(paris_patient):
+    course = _second_cycle_under_way(paris_patient)
+    now = _on_paris_clock(dt.date(2026, 2, 21), 10)
+    second = course.cycles.get(number=2)
+    ahead = [(e.pk, e.planned_at) for e in _events(course, CareEvent.Kind.BAG_CHANGE) if e.cycle_id == second.pk]
+
+    course_extend(course=course, planned_cycles=2, now=now)
+
+    assert list(course.cycles.values_list("number", flat=True).order_by("number")) == [1, 2]
+    still = CareEvent.objects.filter(cycle=second, kind=CareEvent.Kind.BAG_CHANGE, status=CareEvent.Status.PLANNED)
+    assert sorted(still.values_list("pk", "planned_at")) == sorted(ahead)
+    assert CareEvent.objects.filter(cycle=second, kind=CareEvent.Kind.CYCLE_END, status="planned").exists()
+
+
+def test_a_rebuild_never_leaves_a_started_cycle_out_of_the_plan(paris_patient):
+    """The guard behind the refusal above: whatever lowered the planned count, the rebuild refuses
+    to drop a started cycle's care rather than cancel it."""
+    course = _second_cycle_under_way(paris_patient)
+    course.planned_cycles = 1
+    course.save(update_fields=["planned_cycles"])
+    before = snapshot(course)
+
+    with pytest.raises(ValidationError) as refused:
+        build(course, now=_on_paris_clock(dt.date(2026, 2, 21), 10))
+
+    assert refused.value.message_dict == {
+        "planned_cycles": ["Cycle 2 has started: plan at least 2 cycles, or stop the course for good."]
+    }
+    assert snapshot(course) == before

@@ -53,16 +53,20 @@ def course_status_from_events(*, status: str, last_end_passed: bool, first_start
 
 @transaction.atomic
 def courses_follow_their_events(*, course_ids: Iterable[int] | None = None) -> dict[int, str]:
-    """Give every course (or those of `course_ids`) whose status its events contradict the status
-    they give it; returns the new status by course. A course locked by another transaction (its
-    schedule being rebuilt) is left for that rebuild, which calls this again, or the next beat."""
+    """Give the courses of `course_ids` (without, every course under way: the beat's round) whose
+    status their events contradict the status they give them; returns the new status by course.
+    A course locked by another transaction (its schedule being rebuilt) is left for that rebuild,
+    which calls this again, or the next beat. Only a rebuild reopens a completed course, so the
+    beat's round reads live courses only, however many have completed."""
     disagreeing = (
         Q(LAST_END_PASSED, ~Q(status=Status.COMPLETED))
         | Q(~LAST_END_PASSED, status=Status.COMPLETED)
         | Q(FIRST_START_BEGUN, status=Status.PLANNED)
     )
     courses = TreatmentCourse.objects.exclude(status=Status.STOPPED).filter(disagreeing)
-    if course_ids is not None:
+    if course_ids is None:
+        courses = courses.filter(status__in=TreatmentCourse.UNDER_WAY)
+    else:
         courses = courses.filter(pk__in=list(course_ids))
     found = (
         courses.select_for_update(skip_locked=True)

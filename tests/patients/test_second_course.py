@@ -109,6 +109,16 @@ def test_only_the_last_planned_cycles_end_completes_a_course(onc, patient):
     assert _status(course) == TreatmentCourse.Status.ACTIVE
 
 
+def test_the_next_beat_catches_up_on_a_course_it_could_not_update(onc, patient):
+    """A course locked by a rebuild while its events settled keeps its status until the next beat,
+    which settles nothing new but reads every course under way."""
+    course = rr_course(patient, start=START, cycles=1, now=PLANNED_ON)
+    events_settle(now=IN_JUNE)
+    TreatmentCourse.objects.filter(pk=course.pk).update(status=TreatmentCourse.Status.ACTIVE)  # as if skipped
+    assert events_settle(now=IN_JUNE) == {"done": 0, "missed": 0}
+    assert _status(course) == TreatmentCourse.Status.COMPLETED
+
+
 def test_more_cycles_after_the_last_end_make_the_course_active_again(onc, patient):
     course = rr_course(patient, start=START, cycles=1, now=PLANNED_ON)
     events_settle(now=dt.datetime(2026, 4, 2, 12, tzinfo=NY))

@@ -36,6 +36,7 @@ from accounts.audit import audited
 from accounts.models import AuditEvent
 from patients.models import CareEvent, Patient
 from patients.selectors import premedication_for_event
+from patients.services import courses_follow_their_events
 
 from . import policy
 from .conditions import parse_value
@@ -1568,4 +1569,7 @@ def events_settle(*, now: dt.datetime | None = None) -> dict[str, int]:
         outcomes[CareEvent.Status.DONE if ready else CareEvent.Status.MISSED].append(event.pk)
     for status, ids in outcomes.items():
         CareEvent.objects.filter(pk__in=ids).update(status=status)
+    # A course is active once its first cycle started and completed once its last one ended. Every
+    # course under way, not only those settled now: one locked by a rebuild at the last beat catches up.
+    courses_follow_their_events()
     return {status.label.lower(): len(ids) for status, ids in outcomes.items()}

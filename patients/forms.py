@@ -550,7 +550,8 @@ class TransferForm(forms.Form):
     reason = forms.CharField(
         label="Why the patient moves",
         max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        # One line, as the notifications and the care-team page show it (the model refuses line breaks).
+        widget=forms.TextInput,
         help_text="Both units' coordinators read it. The care team stays as it is until the new unit changes it.",
     )
 

@@ -82,6 +82,18 @@ def can_plan_course(user, patient: Patient, *, standing: Standing | None = None)
     return _decide(user, patient, {Role.ONCOLOGIST}, "plan a course", standing)
 
 
+def can_begin_a_course(patient: Patient, *, courses=None) -> Decision:
+    """One course under way at a time (`TreatmentCourse.UNDER_WAY`): another is planned once the
+    last has completed or was stopped for good; given the patient's `courses` when read already."""
+    courses = patient.courses.all() if courses is None else courses
+    if any(course.is_under_way for course in courses):
+        return refuse(
+            "This patient already has a course under way: the next is planned once it has completed "
+            "its last cycle or was stopped for good."
+        )
+    return ALLOWED
+
+
 def can_change_cycles(user, patient: Patient, *, standing: Standing | None = None) -> Decision:
     return _decide(user, patient, {Role.ONCOLOGIST}, "change the number of cycles", standing)
 
@@ -213,7 +225,8 @@ def plan_actions(user, patient: Patient, *, standing: Standing | None = None, co
         open_stop = next((stop for course in courses if (stop := course.open_interruption)), None)
         held = next((stop for course in courses if (stop := course.stop_in_effect)), None)
     return {
-        "plan_course": can_plan_course(user, patient, standing=standing),
+        "plan_course": can_plan_course(user, patient, standing=standing)
+        and can_begin_a_course(patient, courses=courses),
         "change_cycles": can_change_cycles(user, patient, standing=standing),
         "set_next_start": can_set_next_start(user, patient, standing=standing),
         "record_stop": _offer_stop(user, patient, standing=standing, held=held),

@@ -153,8 +153,7 @@ def bag_changes_from(moment, *, course_id: int | None = None, cycle_id: int | No
 
 def current_course(patient: Patient) -> TreatmentCourse | None:
     """The patient's course planned or running now (the newest), if any."""
-    live = [TreatmentCourse.Status.PLANNED, TreatmentCourse.Status.ACTIVE]
-    return patient.courses.filter(status__in=live).order_by("-pk").first()
+    return patient.courses.filter(status__in=TreatmentCourse.UNDER_WAY).order_by("-pk").first()
 
 
 # --- the toxicity watch ----------------------------------------------------------------------------

@@ -26,6 +26,11 @@ class TreatmentCourse(models.Model):
         COMPLETED = "completed", "Completed"
         STOPPED = "stopped", "Stopped"
 
+    # One course under way at a time: a patient's next course (after a relapse) is planned once the
+    # last one has completed (its status follows its events: patients.services.course_status) or
+    # was stopped for good.
+    UNDER_WAY = (Status.PLANNED, Status.ACTIVE)
+
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
     regimen = models.CharField(max_length=30, choices=Regimen.choices, default=Regimen.BLINATUMOMAB)
     indication = models.CharField(max_length=30, choices=Indication.choices)
@@ -64,6 +69,10 @@ class TreatmentCourse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_regimen_display()} ({self.get_indication_display()}) for {self.patient}"
+
+    @property
+    def is_under_way(self) -> bool:
+        return self.status in self.UNDER_WAY
 
     @property
     def open_interruption(self) -> "Interruption | None":

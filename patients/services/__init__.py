@@ -1,6 +1,7 @@
 """Domain operations on the clinical record, one module per subject:
 
 - `schedule`: plan a course on its regimen, build and move its cycles and events;
+- `course_status`: a course's status follows its events (active, completed);
 - `interruptions`: stops, restarts and a stop for good, which move the plan;
 - `bags`: the bag the pharmacy prepared, checked against the bag options and today's weight;
 - `weighings`: weighings, the newest of which is the patient's current weight;
@@ -29,6 +30,7 @@ from .bags import (
     weighing_warning,
 )
 from .checkins import check_in_record
+from .course_status import courses_follow_their_events
 from .grants import access_grant_close, access_grant_open
 from .interruptions import (
     course_stop_for_good,
@@ -83,6 +85,7 @@ __all__ = [
     "check_in_record",
     "course_extend",
     "course_plan",
+    "courses_follow_their_events",
     "course_schedule_build",
     "course_stop_for_good",
     "cycle_planned_events",

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts import moments
 
+from .. import policy
 from ..bulk import rows_update
 from ..hooks import notify_events_changed
 from ..models import (
@@ -29,6 +30,7 @@ from ..models import (
     Setting,
     TreatmentCourse,
 )
+from .course_status import courses_follow_their_events
 
 # Day-N events (cycle start, step-up, discharge, cycle end) happen at these local times: the
 # unit's working habits, not clinical facts.
@@ -523,6 +525,8 @@ def course_schedule_build(*, course: TreatmentCourse, actor=None, now: dt.dateti
     if course.status == TreatmentCourse.Status.PLANNED and cycles and cycles[0].start_date <= today:
         course.status = TreatmentCourse.Status.ACTIVE
         course.save(update_fields=["status"])
+    # More cycles after the last end make a completed course active again (and fewer may end it).
+    course.status = courses_follow_their_events(course_ids=[course.pk]).get(course.pk, course.status)
     notify_events_changed(created=changes.created, moved=changes.moved, cancelled=changes.cancelled)
     return changes
 
@@ -573,8 +577,8 @@ def course_plan(
     # The patient's row, locked: two plans at once (two oncologists, a double click) would both
     # find no course under way and plan two, each with its events and tasks.
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
-    if patient.courses.exclude(status__in=[TreatmentCourse.Status.COMPLETED, TreatmentCourse.Status.STOPPED]).exists():
-        raise ValidationError("This patient already has a course under way; stop or complete it first.")
+    if not (decision := policy.can_begin_a_course(patient)):
+        raise ValidationError(decision.reason)
     course = TreatmentCourse.objects.create(
         patient=patient,
         indication=indication,

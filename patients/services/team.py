@@ -79,9 +79,12 @@ def patient_transfer(
         errors["reason"] = f"Say why the patient moves (at least {TRANSFER_REASON_MIN} characters)."
     if errors:
         raise ValidationError(errors)
-    transfer = Transfer.objects.create(
+    transfer = Transfer(
         patient=patient, from_unit=patient.unit, to_unit=to_unit, reason=reason, by=actor, at=now or timezone.now()
     )
+    # The model's own rules too (the reason is plain text, one line): every path, not only the form.
+    transfer.full_clean()
+    transfer.save()
     patient.unit = to_unit
     patient.save(update_fields=["unit"])
     notify_transfer(transfer=transfer)

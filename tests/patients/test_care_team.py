@@ -166,6 +166,10 @@ def test_the_old_units_other_coordinator_reads_the_transfer_though_the_patient_l
         ("agency", REASON, "to_unit", "Select a valid choice"),
         ("same", REASON, "to_unit", "Select a valid choice"),
         ("clinic", "moved", "reason", "at least 10 characters"),
+        # A direction override makes the reason read otherwise than it is stored (review 2).
+        ("clinic", "Moves to the day unit \u202eenil txen\u202c for cycle 2", "reason", "invisible or control"),
+        # The reason is read on one line (notifications, the care-team page): no line breaks.
+        ("clinic", "Moves to the day unit\nfor the rest of cycle 2", "reason", "invisible or control"),
     ],
 )
 def test_a_transfer_goes_to_a_ward_or_clinic_with_a_reason(
@@ -183,6 +187,21 @@ def test_a_transfer_goes_to_a_ward_or_clinic_with_a_reason(
 def test_the_service_refuses_an_agency_too(coordinator, patient, agency):
     with pytest.raises(ValidationError, match="ward or an infusion clinic"):
         patient_transfer(patient=patient, to_unit=agency, reason=REASON, actor=coordinator)
+
+
+def test_the_service_refuses_a_reason_the_model_would_refuse_at_its_field(coordinator, patient, clinic):
+    with pytest.raises(ValidationError) as refusal:
+        patient_transfer(patient=patient, to_unit=clinic, reason=f"{REASON}\u202e", actor=coordinator)
+    assert "invisible or control" in " ".join(refusal.value.message_dict["reason"])
+    assert not Transfer.objects.exists()
+    assert Patient.objects.get(pk=patient.pk).unit == patient.unit
+
+
+def test_the_transfer_form_asks_the_reason_on_one_line(client, coordinator, patient, clinic):
+    verified_login(client, coordinator)
+    page = client.get(reverse("patients:transfer", args=[patient.pk])).content.decode()
+    assert '<textarea name="reason"' not in page
+    assert 'type="text" name="reason"' in page
 
 
 def test_a_care_team_member_cannot_move_the_patient_from_the_edit_form(client, pharmacist, patient, clinic):

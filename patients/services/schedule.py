@@ -675,6 +675,10 @@ def course_extend(*, course: TreatmentCourse, planned_cycles: int, actor=None, n
     course = _locked_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise ValidationError("This course was stopped for good.")
+    # A completed course may be given more cycles (its last end's marrow and MRD results call for
+    # them), but not once the patient has a later course: both would be under way.
+    if course.patient.courses.exclude(pk=course.pk).filter(start_date__gte=course.start_date).exists():
+        raise ValidationError("This patient has a later course: change the number of its cycles instead.")
     _check_cycle_limit(course.regimen_version, planned_cycles)
     today = timezone.localtime(now, course.patient.unit.zone).date()
     _check_started_cycles_kept(list(course.cycles.all()), planned_cycles=planned_cycles, today=today)

@@ -9,6 +9,7 @@ import zoneinfo
 import pytest
 import time_machine
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -119,12 +120,35 @@ def test_the_next_beat_catches_up_on_a_course_it_could_not_update(onc, patient):
     assert _status(course) == TreatmentCourse.Status.COMPLETED
 
 
-def test_more_cycles_after_the_last_end_make_the_course_active_again(onc, patient):
+def test_more_cycles_after_the_last_end_make_the_course_active_again(client, onc, patient):
+    """Whether another cycle follows is decided after the last end (marrow, MRD): the page still
+    offers more cycles on the completed course, as well as a new course."""
     course = rr_course(patient, start=START, cycles=1, now=PLANNED_ON)
-    events_settle(now=dt.datetime(2026, 4, 2, 12, tzinfo=NY))
+    after_the_end = dt.datetime(2026, 4, 2, 12, tzinfo=NY)
+    events_settle(now=after_the_end)
     assert _status(course) == TreatmentCourse.Status.COMPLETED
-    course_extend(course=course, planned_cycles=2, actor=onc, now=dt.datetime(2026, 4, 2, 12, tzinfo=NY))
+    with time_machine.travel(after_the_end, tick=False):
+        verified_login(client, onc)
+        page = _page(client, patient)
+        assert "Change the number of cycles" in page and "Plan a course" in page and "Stop for good" not in page
+        response = client.post(reverse("patients:course_cycles", args=[course.pk]), {"planned_cycles": 2})
+    assert response.status_code == 302
     assert _status(course) == TreatmentCourse.Status.ACTIVE
+
+
+def test_a_completed_course_is_given_no_more_cycles_once_a_later_course_is_planned(client, onc, patient):
+    """Both would be under way: the older course's cycles are no longer offered nor taken."""
+    course = rr_course(patient, start=START, cycles=1, now=PLANNED_ON)
+    events_settle(now=IN_JUNE)
+    course_plan(patient=patient, actor=onc, **{**SECOND_PLAN, "start_date": dt.date(2026, 6, 8)}, now=IN_JUNE)
+    with pytest.raises(ValidationError, match="later course"):
+        course_extend(course=course, planned_cycles=2, actor=onc, now=IN_JUNE)
+    assert TreatmentCourse.objects.get(pk=course.pk).planned_cycles == 1
+    with time_machine.travel(IN_JUNE, tick=False):
+        verified_login(client, onc)
+        page = _page(client, patient)
+    assert page.count("Change the number of cycles") == 1  # the later course's alone
+    assert reverse("patients:course_cycles", args=[course.pk]) not in page
 
 
 def test_after_a_stop_for_good_the_page_offers_a_new_course(client, onc, patient):

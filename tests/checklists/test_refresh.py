@@ -254,3 +254,32 @@ def test_a_refresh_takes_as_many_queries_for_ten_checklists_as_for_two(patient):
     patient.save(update_fields=["weight_kg"])
 
     assert _queries_to_refresh([one]) == _queries_to_refresh(five)
+
+
+def test_the_migration_pins_the_conditions_their_templates_have_now_on_existing_checklists(patient):
+    """Checklists made before checklists 0029 get their template's conditions as they stand (the
+    only record of them there is); those of a template without conditions keep none."""
+    import importlib
+
+    from django.apps import apps
+
+    from checklists.models import Checklist
+
+    from .helpers import checklist_for, make_event, publish_template
+
+    patient.weight_kg = Decimal("40.0")
+    patient.save(update_fields=["weight_kg"])
+    under_45 = publish_template(name=UNDER_45_TEMPLATE, conditions=[("weight_kg", "lt", "45")], items=[{"text": "A"}])
+    plain = publish_template(name="Plain", items=[{"text": "B"}])
+    event = make_event(patient)
+    pinned, unconditioned = checklist_for(event, under_45), checklist_for(event, plain)
+    Checklist.objects.update(template_conditions=[])  # as the database stood before the migration
+
+    importlib.import_module(
+        "checklists.migrations.0029_checklist_pins_template_conditions"
+    ).pin_the_conditions_of_today(apps, None)
+
+    pinned.refresh_from_db()
+    unconditioned.refresh_from_db()
+    assert pinned.template_conditions == [["weight_kg", "lt", "45"]]
+    assert unconditioned.template_conditions == []

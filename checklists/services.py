@@ -66,6 +66,8 @@ TRUE_VALUES = {"on", "true", "yes", "1", "checked", "done"}
 # before it and 4 after. Python's Decimal would also take 1e-2000 (a thousand digits stored),
 # 1_000, Arabic-Indic or mathematical bold digits, which no one means on a ward.
 PLAIN_NUMBER = re.compile(r"[+-]?[0-9]{1,8}(?:[.,][0-9]{1,4})?", re.ASCII)
+# A comma before exactly three digits ("2,800"): a thousands separator or a decimal comma.
+THOUSANDS_OR_DECIMAL = re.compile(r"([+-]?)([0-9]{1,3}),([0-9]{3})", re.ASCII)
 NOT_A_NUMBER = "Enter a number with the digits 0–9, for example 65.5."
 # Digits only, but more of them than PLAIN_NUMBER keeps (0.00001, 123456789): told what is too
 # long, not that it is no number, which a nurse who typed only digits would not understand.
@@ -1208,6 +1210,14 @@ def parse_task_value(task: Task, raw) -> tuple[str, bool]:
         return raw, False
     if not PLAIN_NUMBER.fullmatch(raw):
         raise ValidationError({"value": _number_refusal(raw)})
+    if grouped := THOUSANDS_OR_DECIMAL.fullmatch(raw):
+        # 2,800: a thousand times what a writer of decimal commas means; asked, never guessed.
+        sign, whole, part = grouped.groups()
+        as_decimal = f"{Decimal(f'{whole}.{part}').normalize():f}"
+        raise ValidationError(
+            {"value": f"“{raw}”: a comma before three digits can group thousands or mark decimals. "
+             f"Write {sign}{whole}{part} or {sign}{as_decimal}."}
+        )  # fmt: skip
     number = Decimal(raw.replace(",", "."))
     out_of_range = (task.min_value is not None and number < task.min_value) or (
         task.max_value is not None and number > task.max_value

@@ -314,6 +314,17 @@ def test_a_number_within_its_limits_is_stored_with_its_unit(checklist, nurse):
     assert activity(done) == [("complete", "nurse")]
 
 
+@pytest.mark.parametrize(("value", "said"), [("2,800", "Write 2800 or 2.8"), ("-1,050", "Write -1050 or -1.05")])
+def test_a_comma_before_three_digits_is_asked_about_not_read_as_a_decimal(checklist, pharmacist, value, said):
+    """Found by review: "2,800" was stored as 2.8, a thousandth of what a writer of thousands
+    meant (a dose without limits would pass unseen). A decimal comma with one, two or four digits
+    ("37,20") is still one."""
+    with pytest.raises(ValidationError) as refused:
+        complete(checklist, DOSE, pharmacist, value)
+    assert said in refused.value.message_dict["value"][0]
+    assert task(checklist, DOSE).status == Task.Status.OPEN
+
+
 def test_a_failing_hard_stop_number_is_recorded_as_failed(checklist, pharmacist):
     done = complete(checklist, DOSE, pharmacist, "112")
     assert (done.status, done.value, done.hard_stop_failed) == ("done", "112 mcg/day", True)

@@ -279,11 +279,14 @@ def utc_unless_offset(value: str) -> str:
     """A date and time sent without an offset ("2026-12-06T20:00"), with UTC's added
     ("2026-12-06T20:00:00+00:00"), as the API reads its times; anything else as it came: one with
     an offset, a date alone or what is no date and time, which LocalDateTimeField refuses in its
-    words. The pages read the same text on the unit's clock (a person at the bedside)."""
+    words. The pages read the same text on the unit's clock (a person at the bedside). A reading
+    of a repeated hour (", the second time"), which UTC never has, is dropped with it: kept, the
+    field would read the time on the unit's clock."""
+    text, _ = without_reading(value)
     try:
-        moment = parse_datetime(value.strip())
+        moment = parse_datetime(text.strip())
     except ValueError:  # well formed, but no such day or hour: the field says so
         return value
-    if moment is None or timezone.is_aware(moment) or is_a_date(value):
+    if moment is None or timezone.is_aware(moment) or is_a_date(text):
         return value
     return moment.replace(tzinfo=dt.UTC).isoformat()

@@ -23,8 +23,8 @@ HALF = "|"  # between a date and a time when only one of them was given
 
 # The hour that the clocks go back over comes twice: which of its two readings a time is, as the
 # field's choice sends it (`<name>_2`) and as its text carries it on ("2026-11-01 01:30, the second
-# time"), in zoneinfo's terms (`fold`: 0 the first time, 1 the second).
-READINGS = {"first": 0, "second": 1}
+# time"). Each word's place is zoneinfo's `fold`: 0 the first time, 1 the second.
+READINGS = ("first", "second")
 READING_TEXT = ", the {} time"
 
 
@@ -53,13 +53,13 @@ class DateAndTimeWidget(forms.MultiWidget):
             # Naive as the field prepares it (on the current clock), its `fold` saying which reading.
             local = timezone.localtime(value) if timezone.is_aware(value) else value
             repeated = clock_change_at(local.replace(tzinfo=None)) is not None
-            return [local.date(), local.strftime("%H:%M"), ("first", "second")[local.fold] if repeated else None]
+            return [local.date(), local.strftime("%H:%M"), READINGS[local.fold] if repeated else None]
         if isinstance(value, str) and value:
             # A refused form is drawn again from what was sent (value_from_datadict's text): each
             # half back in its box as it was typed, to be corrected rather than typed again.
             value, fold = without_reading(value)
             date, _, time = value.partition(HALF) if HALF in value else value.replace("T", " ", 1).partition(" ")
-            return [date or None, time or None, None if fold is None else ("first", "second")[fold]]
+            return [date or None, time or None, None if fold is None else READINGS[fold]]
         return [None, None, None]
 
     def get_context(self, name, value, attrs):
@@ -141,7 +141,7 @@ class LocalDateTimeField(forms.DateTimeField):
 
 def without_reading(value: str) -> tuple[str, int | None]:
     """The date and time text, and its reading (`fold`) if one was chosen ("…, the second time")."""
-    for word, fold in READINGS.items():
+    for fold, word in enumerate(READINGS):
         ending = READING_TEXT.format(word)
         if value.endswith(ending):
             return value.removesuffix(ending), fold
@@ -188,20 +188,22 @@ def clock_change_at(local: dt.datetime, zone: dt.tzinfo | None = None) -> dt.dat
     default), in an hour that was skipped or came twice, the time on the clock when it changed
     ("02:00"); None otherwise."""
     zone = zone or timezone.get_current_timezone()
+    local = local.replace(second=0, microsecond=0)  # clocks change on the minute
     first, second = (local.replace(tzinfo=zone, fold=reading) for reading in (0, 1))
     if first.utcoffset() == second.utcoffset():
         return None
     # The change happened between the two readings' instants: the earlier is on the old clock,
-    # the later on the new one. Search for its minute.
+    # the later on the new one. Search for its minute, counted from the earlier.
     before, after = sorted((first.astimezone(dt.UTC), second.astimezone(dt.UTC)))
     old_offset, new_offset = before.astimezone(zone).utcoffset(), after.astimezone(zone).utcoffset()
-    while after - before > dt.timedelta(minutes=1):
-        middle = before + (after - before) / 2
-        if middle.astimezone(zone).utcoffset() == new_offset:
-            after = middle
+    on_old, on_new = 0, int((after - before).total_seconds() // 60)
+    while on_new - on_old > 1:
+        middle = (on_old + on_new) // 2
+        if (before + dt.timedelta(minutes=middle)).astimezone(zone).utcoffset() == new_offset:
+            on_new = middle
         else:
-            before = middle
-    return (after + old_offset).replace(tzinfo=None)
+            on_old = middle
+    return (before + dt.timedelta(minutes=on_new) + old_offset).replace(tzinfo=None)
 
 
 def reading_text(moment: dt.datetime) -> str:
@@ -209,7 +211,7 @@ def reading_text(moment: dt.datetime) -> str:
     field reads it back), "" after any other: the date and time alone would not say which."""
     if clock_change_at(moment.replace(tzinfo=None), moment.tzinfo) is None:
         return ""
-    return READING_TEXT.format(("first", "second")[moment.fold])
+    return READING_TEXT.format(READINGS[moment.fold])
 
 
 def clock_reading_choice(name: str, id_: str, date, time, chosen: str | None) -> dict | None:
@@ -219,11 +221,11 @@ def clock_reading_choice(name: str, id_: str, date, time, chosen: str | None) ->
         local = dt.datetime.strptime(f"{date} {time}", "%Y-%m-%d %H:%M")  # noqa: DTZ007 (on the unit's clock)
     except ValueError:
         return None
-    if clock_change_at(local) is None or not shown_by_the_clock(local.replace(tzinfo=timezone.get_current_timezone())):
-        return None
     zone = timezone.get_current_timezone()
+    if clock_change_at(local) is None or not shown_by_the_clock(local.replace(tzinfo=zone)):
+        return None
     options = []
-    for word, fold in READINGS.items():
+    for fold, word in enumerate(READINGS):
         reading = local.replace(tzinfo=zone, fold=fold)
         options.append(
             {

@@ -126,3 +126,31 @@ def test_a_time_the_clocks_skipped_is_refused_with_when_they_went_forward():
         "02:30 does not exist on 8 Mar 2026 on this unit's clock (the clocks went forward at 02:00): "
         "give the time as the clock showed it."
     ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "time", "message", "readings"),
+    [
+        (
+            "Europe/Berlin",
+            "2026-10-25",
+            "02:07",
+            "02:07 came twice on 25 Oct 2026 on this unit's clock (the clocks went back at 03:00)",
+            ("02:07 the first time (CEST, UTC+2)", "02:07 the second time (CET, UTC+1)"),
+        ),
+        (  # half an hour back, and a zone whose clocks have no name but their offset
+            "Australia/Lord_Howe",
+            "2026-04-05",
+            "01:45",
+            "01:45 came twice on 5 Apr 2026 on this unit's clock (the clocks went back at 02:00)",
+            ("01:45 the first time (UTC+11)", "01:45 the second time (UTC+10:30)"),
+        ),
+    ],
+)
+def test_the_repeated_hour_is_told_on_each_units_own_clock(zone, day, time, message, readings):
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        form = StopForm({"stopped_at_0": day, "stopped_at_1": time})
+        assert not form.is_valid()
+        html = str(form["stopped_at"])
+    assert form.errors["stopped_at"][0].startswith(message)
+    assert all(reading in html for reading in readings)

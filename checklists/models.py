@@ -552,8 +552,9 @@ def assessment_grades(answer: str) -> str:
     return grades
 
 
-# How a premedication time is stored: "2026-10-28 08:00" on the unit's clock, then, outside its
-# window, why (checklists.recorded writes it; the gate and the API read it as stored).
+# How a premedication time is stored: "2026-10-28 08:00" on the unit's clock (", the second time"
+# after it in an hour that came twice), then, outside its window, why (checklists.recorded writes
+# it; the gate and the API read it as stored).
 PREMEDICATION_STORED = "%Y-%m-%d %H:%M"
 
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.fields import LocalDateTimeField
+from accounts.fields import LocalDateTimeField, reading_text
 from patients.models import Assessment
 from patients.selectors import premedication_for_event
 from patients.services import bag_for_event, parse_weight, weighing_record, weight_change_question
@@ -95,7 +95,8 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
         given_at = parse_datetime_answer(task, value)
         if given_at > now + dt.timedelta(minutes=5):
             raise ValidationError({"value": "Record the time once it has been given; it cannot be in the future."})
-        stored = timezone.localtime(given_at, task.patient.unit.zone).strftime(PREMEDICATION_STORED)
+        local = timezone.localtime(given_at, task.patient.unit.zone)
+        stored = local.strftime(PREMEDICATION_STORED) + reading_text(local)  # which 01:30, on the night they repeat
         rule = premedication_for_event(task.event)
         if rule is None:
             return stored, False

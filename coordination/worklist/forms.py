@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from accounts.fields import TIME_24H, DateAndTimeWidget, LocalDateTimeField
+from accounts.fields import TIME_24H, DateAndTimeWidget, LocalDateTimeField, clock_reading_html
 from accounts.models import Unit, User
 from checklists.models import OverrideJustification, Task, TemplateItem
 from checklists.policy import assignable_users
@@ -116,6 +116,7 @@ class TaskCompleteForm(forms.Form):
     @property
     def row_html(self) -> str:
         field = self["value"]
+        kind = TemplateItem.ResponseKind
         return row_field_html(
             kind=self.task.response_kind,
             html_name=field.html_name,
@@ -124,6 +125,7 @@ class TaskCompleteForm(forms.Form):
             value=field.value(),
             errors=field.errors,
             choices=self.task.choices,
+            zone=self.task.patient.unit.zone if self.task.response_kind == kind.DATETIME and field.value() else None,
         )
 
     def clean_value(self):
@@ -191,10 +193,11 @@ ROW_INPUT_ATTRS = {
 
 
 def row_field_html(
-    *, kind: str, html_name: str, label: str, context: str = "", value=None, errors=(), choices=()
+    *, kind: str, html_name: str, label: str, context: str = "", value=None, errors=(), choices=(), zone=None
 ) -> str:
     """One required field of a row form: a checkbox (or attestation), choice, number, text or reason.
     `context` (the task's text) starts the label for screen readers only: the row shows it already.
+    `zone`: the clock a date and time is on (the task's unit's), for the choice of a repeated hour.
 
     Plain f-strings over escaped values: format_html's per-argument work cost as much as the
     rest of a row."""
@@ -229,10 +232,15 @@ def row_field_html(
     if kind == "datetime":
         # A date and a 24-hour time, as DateAndTimeWidget draws them elsewhere: a datetime-local
         # picker shows AM and PM in a browser set to US English (a premedication 12 hours off).
-        date, time = DateAndTimeWidget().decompress(value)
+        date, time, _ = DateAndTimeWidget().decompress(value)
         date_value = f' value="{escape(date)}"' if date else ""
         time_value = f' value="{escape(time)}"' if time else ""
         side = f"d-inline-block w-auto me-1 form-control{invalid}"
+        # A time in the hour the clocks went back over: which one, as the widget asks it.
+        reading = ""
+        if value and zone is not None:
+            with timezone.override(zone):
+                reading = clock_reading_html(f"{html_name}_2", field_id, value)
         return mark_safe(  # noqa: S308  (every value above is escaped)
             f'<div id="div_{field_id}" class="mb-1"><label for="{field_id}_0" class="form-label small mb-0 d-block '
             f'requiredField">{label}</label><input type="date" name="{escape(html_name)}_0"'
@@ -240,7 +248,7 @@ def row_field_html(
             f'date"><input type="text" name="{escape(html_name)}_1"{time_value} inputmode="numeric" '
             f'pattern="{TIME_24H}" placeholder="HH:MM" maxlength="5" size="6" autocomplete="off" class="{side}" '
             f'required{aria} id="{field_id}_1" aria-label="{escape(context or "Time")}: time, 24-hour (HH:MM)">'
-            f"{messages}</div>"
+            f"{messages}{reading}</div>"
         )
     if kind == "choice":
         options = "".join(

@@ -472,6 +472,16 @@ def test_a_date_and_time_answer_sent_without_an_offset_is_kept_with_utcs(client,
     assert response.json()["value"] == "2026-12-06T15:00-05:00"  # one with an offset is kept as sent
 
 
+def test_a_time_sent_with_a_repeated_hours_reading_is_still_utc(client, nurse, patient, time_machine):
+    """The pages send which 01:30 of the night the clocks go back ("…, the second time"): sent to
+    the API, the time is UTC's all the same, never read on the unit's clock for the words after it."""
+    time_machine.move_to(EVENING_IN_NEW_YORK, tick=False)
+    task = datetime_task(patient, {"text": "Line placed at", "response_kind": "datetime"})
+    response = post(client, "complete", task, token_for(nurse), {"value": "2026-11-01T01:30, the second time"})
+    assert response.status_code == 200, response.content
+    assert response.json()["value"] == "2026-11-01T01:30:00+00:00"
+
+
 # --- a NUL character, which PostgreSQL's text cannot hold, is refused at its field --------------
 
 

@@ -1,7 +1,7 @@
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
@@ -121,7 +121,7 @@ class PatientForm(forms.ModelForm):
         typed = self.cleaned_data["weight_kg"]
         self.add_error("weight_kg", question)
         self.data = self.data.copy()
-        self.data[self.add_prefix("weight_confirmed")] = str(typed)
+        self.data[self.add_prefix("weight_confirmed")] = f"{typed.normalize():f}"
         self.data.pop(self.add_prefix("weight_is_right"), None)
         self.fields["weight_is_right"] = forms.BooleanField(
             required=False, label=f"{weight_shown(typed)} is right: take it as the patient's weight"
@@ -132,7 +132,12 @@ class PatientForm(forms.ModelForm):
     def weight_is_confirmed(self) -> bool:
         """The user ticked "… kg is right" for the weight now typed (not one asked about before)."""
         data, typed = self.cleaned_data, self.cleaned_data.get("weight_kg")
-        return bool(data.get("weight_is_right")) and typed is not None and data.get("weight_confirmed") == str(typed)
+        if not data.get("weight_is_right") or typed is None:
+            return False
+        try:  # the same weight however it is written: 40, 40.0, 40.00
+            return Decimal(data.get("weight_confirmed") or "") == typed
+        except InvalidOperation:
+            return False
 
     def clean_weight_kg(self):
         """The weighings' one rule (parse_weight): 0.5 to 300 kg, to 10 g, never rounded."""

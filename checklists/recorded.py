@@ -58,6 +58,9 @@ def check_recorded_answer(task: Task, value: str, *, now: dt.datetime) -> tuple[
 
     Called before the task is saved and inside its transaction: a refusal leaves nothing behind.
     """
+    if task.records == Records.WEIGHT:
+        _weight_answered(value)  # refused at the field before anything is saved: never rounded
+        return value, False
     if task.records == Records.PUMP_RATE:
         bag = bag_for_event(task.event_id)
         if bag is None:
@@ -161,11 +164,20 @@ def _assessment_answer(task: Task, value: str, *, now: dt.datetime) -> str:
     return value
 
 
+def _weight_answered(value: str) -> Decimal:
+    """The weight a task's answer ("5.36 kg") gives, by the record's one rule (parse_weight: to
+    10 g, never rounded), its refusal at the answer's field."""
+    try:
+        return parse_weight(value.split()[0])
+    except ValidationError as error:
+        raise ValidationError({"value": error.message_dict["weight_kg"]}) from None
+
+
 def recorded_answer_question(task: Task, value: str, *, now: dt.datetime) -> str:
     """What to ask before an answer the record keeps is taken ("" when nothing): a weight far from
     the weighing before it (patients.services.weight_change_question)."""
     if task.records == Records.WEIGHT:
-        return weight_change_question(task.patient, parse_weight(value.split()[0]), now)
+        return weight_change_question(task.patient, _weight_answered(value), now)
     return ""
 
 
@@ -176,7 +188,7 @@ def keep_recorded_answer(task: Task, *, actor, now: dt.datetime) -> None:
         try:
             weighing_record(
                 patient=task.patient,
-                weight_kg=parse_weight(task.value.split()[0]),
+                weight_kg=_weight_answered(task.value),
                 actor=actor,
                 measured_at=now,
                 source=f"{task.text} (task {task.pk})",

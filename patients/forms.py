@@ -1,6 +1,7 @@
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
@@ -29,7 +30,9 @@ from .models import (
 from .models.toxicity import GRADES, ICE_PARTS
 from .services.interruptions import KIND_NEEDED_FROM_GRADE
 from .services.team import CLINICAL_UNITS, care_team_candidates
+from .services.weighings import parse_weight
 from .warning_signs import WARNING_SIGNS
+from .weights import weight_shown
 
 DUPLICATE_MRN = "Another patient of this organisation already has this MRN."
 
@@ -67,6 +70,9 @@ class PatientForm(forms.ModelForm):
     # the values it showed and write them over the other's (changed_data compares with the
     # record as it is at the save). Empty from a client that never drew the form.
     loaded = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # Any number here: its limits and decimals are the weighings' one rule (clean_weight_kg), so that
+    # the record's form and a checklist's weight take and refuse the same weights.
+    weight_kg = forms.DecimalField(label="Weight (kg)", widget=forms.NumberInput(attrs={"step": "0.01"}))
     # The typo guard for a weight (patients.services.weight_change_question): a weight far from the
     # weighing before it is asked about at its field, and taken when "… kg is right" is ticked,
     # for the very weight that was asked about (`weight_confirmed` carries it).
@@ -82,7 +88,6 @@ class PatientForm(forms.ModelForm):
         error_messages = {
             name: dict.fromkeys(("max_digits", "max_whole_digits", "max_decimal_places"), message)
             for name, message in (
-                ("weight_kg", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
                 ("height_cm", "Height must be 30–250 cm, with one decimal at most, for example 172.5."),
             )
         }
@@ -99,6 +104,8 @@ class PatientForm(forms.ModelForm):
             self.fields["unit"].empty_label = "Choose the unit"
         if self.instance.pk:
             self.fields["loaded"].initial = record_version(self.instance)
+            # 70, not the column's 70.00: the same value, as the scale showed it.
+            self.initial["weight_kg"] = Decimal(f"{self.instance.weight_kg.normalize():f}")
         else:
             # A new record's weight is its first weighing: there is nothing before it to differ from.
             for name in ("loaded", "weight_confirmed", "weight_is_right"):
@@ -114,10 +121,10 @@ class PatientForm(forms.ModelForm):
         typed = self.cleaned_data["weight_kg"]
         self.add_error("weight_kg", question)
         self.data = self.data.copy()
-        self.data[self.add_prefix("weight_confirmed")] = f"{typed:.1f}"
+        self.data[self.add_prefix("weight_confirmed")] = f"{typed.normalize():f}"
         self.data.pop(self.add_prefix("weight_is_right"), None)
         self.fields["weight_is_right"] = forms.BooleanField(
-            required=False, label=f"{typed:.1f} kg is right: take it as the patient's weight"
+            required=False, label=f"{weight_shown(typed)} is right: take it as the patient's weight"
         )
         self._bound_fields_cache.pop("weight_is_right", None)  # drawn from the new field, not the hidden one
 
@@ -125,9 +132,19 @@ class PatientForm(forms.ModelForm):
     def weight_is_confirmed(self) -> bool:
         """The user ticked "… kg is right" for the weight now typed (not one asked about before)."""
         data, typed = self.cleaned_data, self.cleaned_data.get("weight_kg")
-        return (
-            bool(data.get("weight_is_right")) and typed is not None and data.get("weight_confirmed") == f"{typed:.1f}"
-        )
+        if not data.get("weight_is_right") or typed is None:
+            return False
+        try:  # the same weight however it is written: 40, 40.0, 40.00
+            return Decimal(data.get("weight_confirmed") or "") == typed
+        except InvalidOperation:
+            return False
+
+    def clean_weight_kg(self):
+        """The weighings' one rule (parse_weight): 0.5 to 300 kg, to 10 g, never rounded."""
+        try:
+            return parse_weight(self.cleaned_data["weight_kg"])
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.message_dict["weight_kg"]) from None
 
     def clean_mrn(self):
         mrn = self.cleaned_data["mrn"].strip().upper()

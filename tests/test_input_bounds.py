@@ -34,8 +34,8 @@ def test_a_very_long_user_name_at_sign_in_is_a_form_error(client, nurse):
         ("family_name", "Lovelace\u202egnirts", "Remove the invisible or control characters"),
         ("given_name", "Ada\tMary", "Remove the invisible or control characters"),
         ("birth_date", "0001-01-01", "Give a birth date after 1900: 1 is a typo."),
-        ("weight_kg", "-1", "Weight must be more than 0 kg."),
-        ("weight_kg", "99999999", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
+        ("weight_kg", "-1", "-1 kg is not a possible weight (between 0.5 and 300 kg): check it."),
+        ("weight_kg", "99999999", "99999999 kg is not a possible weight (between 0.5 and 300 kg): check it."),
     ],
 )
 def test_an_impossible_value_at_registration_is_refused_at_its_field(

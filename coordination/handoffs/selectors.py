@@ -16,6 +16,7 @@ from checklists.selectors import checklists_with_tasks
 from patients.models import CareEvent, Patient, PumpEvent
 from patients.policy import Standing
 from patients.selectors import bag_changes_from, names
+from patients.weights import weight_shown
 
 from .models import RECEIVING_UNIT_KINDS, Handoff, HandoffAction, HandoffActivity, HandoffComment
 from .policy import ACCEPT_HANDOFF, EDIT
@@ -329,7 +330,7 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
         ["Bag duration", f"{course.bag_hours} hours outside hospital"],
         ["Next bag change", moments.moment(next_bag.planned_at, zone) if next_bag else "none planned in this course"],
         ["Pump programming", _pump_programming(done, zone)],
-        ["Weight", f"{patient.weight_kg} kg, measured {moments.day(patient.weight_measured_on)}"],
+        ["Weight", f"{weight_shown(patient.weight_kg)}, measured {moments.day(patient.weight_measured_on)}"],
         [
             "Last premedication",
             f"{premedication.value_shown}, before the {premedication.event.get_kind_display().lower()}"

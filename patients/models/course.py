@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
 
+from ..weights import weight_shown
 from .record import Indication, Patient, Setting
 from .regimen import BagOption, Phase, RegimenVersion
 
@@ -367,7 +368,7 @@ class Weighing(models.Model):
     weight_kg = models.DecimalField(
         "weight (kg)",
         max_digits=5,
-        decimal_places=1,
+        decimal_places=2,  # to 10 g, as infant scales read (patients.services.parse_weight)
         validators=[
             MinValueValidator(Decimal("0.5"), "Weight must be more than 0 kg."),
             MaxValueValidator(Decimal("300"), "Weight must be at most 300 kg."),
@@ -391,7 +392,7 @@ class Weighing(models.Model):
         get_latest_by = "measured_at"
 
     def __str__(self) -> str:
-        return f"{self.weight_kg} kg on {self.measured_at:%Y-%m-%d}"
+        return f"{weight_shown(self.weight_kg)} on {self.measured_at:%Y-%m-%d}"
 
 
 class InfusionBag(models.Model):

@@ -145,7 +145,7 @@ class Patient(models.Model):
     weight_kg = models.DecimalField(
         "weight (kg)",
         max_digits=5,
-        decimal_places=1,
+        decimal_places=2,  # to 10 g, as infant scales read (patients.services.parse_weight)
         validators=[
             MinValueValidator(Decimal("0.5"), "Weight must be more than 0 kg."),
             MaxValueValidator(Decimal("300"), "Weight must be at most 300 kg."),

@@ -13,6 +13,7 @@
 - `team`: the care team, and transfers between units (the unit coordinator's).
 """
 
+from ..weights import weight_shown
 from .bags import (
     bag_decision_urgency,
     bag_expiry_warning,
@@ -116,6 +117,7 @@ __all__ = [
     "reuse_targets",
     "weighing_record",
     "weight_change_question",
+    "weight_shown",
     "UNCONFIRMED_WEIGHT_CHANGE",
     "weighing_warning",
 ]

@@ -16,6 +16,7 @@ from .. import policy
 from ..hooks import notify_bag_recorded
 from ..models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
 from ..models.record import PatientAuditAction
+from ..weights import weight_shown
 from .schedule import low_dose_at
 from .weighings import latest_weighing
 
@@ -75,7 +76,7 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
         patient = event.patient
         entered_on = moments.day(patient.weight_measured_on)
         return (
-            f"The record's weight ({patient.weight_kg} kg, {entered_on}) was entered "
+            f"The record's weight ({weight_shown(patient.weight_kg)}, {entered_on}) was entered "
             "with the record, not weighed here: weigh the patient today before the bag is prepared."
         )
     zone = event.patient.unit.zone
@@ -83,7 +84,7 @@ def weighing_warning(weighing: Weighing | None, event: CareEvent, now: dt.dateti
     today = timezone.localtime(now or timezone.now(), zone).date()
     if measured_on < today:
         return (
-            f"The newest weighing ({weighing.weight_kg} kg) is from {moments.day(measured_on)}, not today: "
+            f"The newest weighing ({weight_shown(weighing.weight_kg)}) is from {moments.day(measured_on)}, not today: "
             "weigh the patient before the bag is prepared (the dose band and the bag's weight limit are read "
             "from today's weighing)."
         )
@@ -94,16 +95,16 @@ def _basis_for_weight(dose_basis: str, weighing: Weighing, version) -> str:
     """Why this basis of the dose is wrong for today's weight ("" when it is right): under the
     regimen's weight the dose is by body-surface area, at or above it the weight band's."""
     limit = version.dose_by_area_under_kg
-    by_area = weighing.weight_kg < limit
+    by_area, weighing_kg = weighing.weight_kg < limit, weight_shown(weighing.weight_kg)
     if dose_basis == InfusionBag.DoseBasis.WEIGHT and by_area:
         return (
             f"Under {limit.normalize():f} kg the dose is by body-surface area ({version.source}); today's "
-            f"weighing is {weighing.weight_kg} kg: check the order."
+            f"weighing is {weighing_kg}: check the order."
         )
     if dose_basis == InfusionBag.DoseBasis.BSA and not by_area:
         return (
             f"From {limit.normalize():f} kg the dose is the weight band's flat dose ({version.source}); today's "
-            f"weighing is {weighing.weight_kg} kg: check the order."
+            f"weighing is {weighing_kg}: check the order."
         )
     return ""
 
@@ -167,7 +168,7 @@ def _check_for_event(
         errors["option"] = (
             f"A {option.duration_label} bag (with preservative) is not used under "
             f"{option.min_weight_kg.normalize():f} kg "
-            f"({option.weight_limit_source}); the newest weighing is {weighing.weight_kg} kg."
+            f"({option.weight_limit_source}); the newest weighing is {weight_shown(weighing.weight_kg)}."
         )
     return weighing
 

@@ -12,12 +12,18 @@ from accounts import moments
 
 from ..hooks import notify_events_changed
 from ..models import CareEvent, Patient, Weighing
+from ..weights import weight_shown
 
 LOWEST_KG, HIGHEST_KG = Decimal("0.5"), Decimal("300")
+# Infant scales read to 10 g: a weight rounded to a tenth crossed the bags' and the dose's weight
+# limits (5.36 kg made 5.4, at the 5.4 kg preservative limit). Kept as the scale shows it, never rounded.
+WEIGHT_STEP = Decimal("0.01")
+TOO_FINE_A_WEIGHT = "Give the weight to 10 g at most: two decimals, as the scale shows it."
 
 
 def parse_weight(raw) -> Decimal:
-    """A weight in kg with one decimal, or ValidationError({'weight_kg': …}) in words."""
+    """A weight in kg to 10 g, as typed (never rounded: 5.36 stays 5.36, 5.365 is refused, not made
+    5.36 or 5.37), or ValidationError({'weight_kg': …}) in words."""
     try:
         weight = Decimal(str(raw).strip().replace(",", "."))
     except InvalidOperation:
@@ -26,7 +32,9 @@ def parse_weight(raw) -> Decimal:
         raise ValidationError(
             {"weight_kg": f"{raw} kg is not a possible weight (between {LOWEST_KG} and {HIGHEST_KG} kg): check it."}
         )
-    return weight.quantize(Decimal("0.1"))
+    if weight != weight.quantize(WEIGHT_STEP):
+        raise ValidationError({"weight_kg": TOO_FINE_A_WEIGHT})
+    return weight.quantize(WEIGHT_STEP)
 
 
 # The code of the refusal that asks about a weight far from the one before (the typo guard's shape:
@@ -59,7 +67,8 @@ def weight_change_question(patient: Patient, weight: Decimal, measured_at: dt.da
     when = "now" if measured_on == timezone.localdate(timezone=zone) else f"on {moments.day_short(measured_on)}"
     since = f" on {moments.day_short(known_on)}" if known_on else ""
     direction = "drop" if change < 0 else "rise"
-    return f"{known} kg{since}; {weight} kg {when} is a {abs(change):.0f} % {direction}: confirm or correct."
+    change_words = f"a {abs(change):.0f} % {direction}"
+    return f"{weight_shown(known)}{since}; {weight_shown(weight)} {when} is {change_words}: confirm or correct."
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from ..services import (
     latest_weighing,
     patient_facts_changed,
     weighing_record,
+    weight_shown,
 )
 from ..services.team import CLINICAL_UNITS
 
@@ -147,9 +148,10 @@ def _save_edit(request, form) -> str:
     if (FACT_FIELDS - WEIGHT_FIELDS) & changed:
         patient_facts_changed(patient)
     newest = latest_weighing(patient)
+    newest_on = moments.day(newest.measured_at, patient.unit.zone)
     return (
-        f"{typed[0]} kg on {moments.day(typed[1])} is kept as an earlier weighing: the newest, "
-        f"{newest.weight_kg} kg on {moments.day(newest.measured_at, patient.unit.zone)}, stays the patient's weight."
+        f"{weight_shown(typed[0])} on {moments.day(typed[1])} is kept as an earlier weighing: the newest, "
+        f"{weight_shown(newest.weight_kg)} on {newest_on}, stays the patient's weight."
     )
 
 

@@ -152,13 +152,84 @@ def test_a_weight_far_from_the_records_is_asked_about_then_taken_when_confirmed(
     (question,) = asked.value.error_dict["value"]
     assert question.code == UNCONFIRMED_HARD_STOP
     day = f"{patient.weight_measured_on.day} {patient.weight_measured_on:%b}"
-    assert question.message == f"70.0 kg on {day}; 7.0 kg now is a 90 % drop: confirm or correct."
+    assert question.message == f"70 kg on {day}; 7 kg now is a 90 % drop: confirm or correct."
     assert_still_open(weight)
     assert not Weighing.objects.exists()
     done = task_complete(task=weight, actor=nurse, value="7.0", now=now, confirmed=True)
     assert (done.status, done.value, done.hard_stop_failed) == (Task.Status.DONE, "7 kg", False)
     patient.refresh_from_db()
     assert patient.weight_kg == Decimal("7.0")
+
+
+def bag_for(course, patient, pharmacist, *, hours: int, basis=InfusionBag.DoseBasis.BSA, now):
+    """The bag for cycle 1's start, recorded from the weighing its weight task just made."""
+    event = event_of(course, CareEvent.Kind.CYCLE_START)
+    checker = UserFactory(role=Role.PHARMACIST, unit=patient.unit)
+    option = BagOption.objects.get(duration_hours=hours)
+    return infusion_bag_record(
+        event=event,
+        option=option,
+        dose="5 mcg/m2/day",
+        dose_basis=basis,
+        volume_ml="130",
+        rate_ml_per_hour=f"{option.rate_ml_per_hour.normalize():f}",
+        expires_at=event.planned_at + dt.timedelta(hours=hours + 8),
+        stabiliser_added=True,
+        compounded_by=pharmacist,
+        checked_by=checker,
+        actor=pharmacist,
+        now=now,
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "hours", "limit"),
+    [("5.36", 72, "not used under 5.4 kg"), ("5.35", 96, "not used under 5.4 kg"), ("21.96", 168, "under 22 kg")],
+)
+def test_a_weight_to_10_g_is_kept_as_typed_and_no_preservative_bag_goes_across_its_limit(
+    patient, nurse, pharmacist, course, clock, typed, hours, limit
+):
+    """Found by review: "5.36" (an infant scale reads to 10 g) was made 5.4 kg, the weighing and the
+    record said 5.4, and the 72 h benzyl-alcohol bag, not used under 5.4 kg, was accepted."""
+    now = STARTS_AT - dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    done = complete(task_of(course, CareEvent.Kind.CYCLE_START, WEIGHT), nurse, typed, now)
+    assert done.value == f"{typed} kg"
+    patient.refresh_from_db()
+    assert patient.weight_kg == Weighing.objects.get(patient=patient).weight_kg == Decimal(typed)
+    with pytest.raises(ValidationError) as refused:
+        bag_for(course, patient, pharmacist, hours=hours, now=now)
+    (message,) = refused.value.message_dict["option"]
+    assert limit in message and f"the newest weighing is {typed} kg." in message
+    assert not InfusionBag.objects.exists()
+
+
+def test_a_weight_just_under_45_kg_keeps_the_dose_by_body_surface_area(patient, nurse, pharmacist, course, clock):
+    """44.96 kg was made 45.0: the flat dose of the weight band was taken for a patient under 45 kg."""
+    now = STARTS_AT - dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    complete(task_of(course, CareEvent.Kind.CYCLE_START, WEIGHT), nurse, "44.96", now)
+    with pytest.raises(ValidationError) as refused:
+        bag_for(course, patient, pharmacist, hours=24, basis=InfusionBag.DoseBasis.WEIGHT, now=now)
+    (message,) = refused.value.message_dict["dose_basis"]
+    assert "Under 45 kg the dose is by body-surface area" in message and "weighing is 44.96 kg" in message
+    assert bag_for(course, patient, pharmacist, hours=24, now=now).dose_basis == InfusionBag.DoseBasis.BSA
+
+
+@pytest.mark.parametrize("raw", ["5.365", "70.001", "44.9999"])
+def test_a_weight_finer_than_10_g_is_refused_at_the_field_never_rounded(patient, nurse, course, clock, raw):
+    now = STARTS_AT - dt.timedelta(hours=3)
+    clock.move_to(now, tick=False)
+    weight = task_of(course, CareEvent.Kind.CYCLE_START, WEIGHT)
+    for confirmed in (False, True):
+        with pytest.raises(ValidationError) as refused:
+            task_complete(task=weight, actor=nurse, value=raw, now=now, confirmed=confirmed)
+        assert refused.value.message_dict == {
+            "value": ["Give the weight to 10 g at most: two decimals, as the scale shows it."]
+        }
+    assert_still_open(weight)
+    patient.refresh_from_db()
+    assert patient.weight_kg == Decimal("70") and not Weighing.objects.exists()
 
 
 # --- pump rate ---------------------------------------------------------------------------------

@@ -72,9 +72,9 @@ def test_a_nurse_may_not_register_patients(client, nurse, patient):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("weight_kg", "0", "Weight must be more than 0 kg."),
-        ("weight_kg", "-3", "Weight must be more than 0 kg."),
-        ("weight_kg", "301", "Weight must be at most 300 kg."),
+        ("weight_kg", "0", "0 kg is not a possible weight (between 0.5 and 300 kg): check it."),
+        ("weight_kg", "-3", "-3 kg is not a possible weight (between 0.5 and 300 kg): check it."),
+        ("weight_kg", "301", "301 kg is not a possible weight (between 0.5 and 300 kg): check it."),
         ("birth_date", (dt.date.today() + dt.timedelta(days=2)).isoformat(), "Birth date cannot be in the future."),  # noqa: DTZ011
         ("height_cm", "12", "Height must be at least 30 cm."),
         ("height_cm", "260", "Height must be at most 250 cm."),
@@ -82,8 +82,10 @@ def test_a_nurse_may_not_register_patients(client, nurse, patient):
         # Too many digits: the limit, not Django's "Ensure that there are no more than 4 digits in total."
         ("height_cm", "17000", "Height must be 30–250 cm, with one decimal at most, for example 172.5."),
         ("height_cm", "172.55", "Height must be 30–250 cm, with one decimal at most, for example 172.5."),
-        ("weight_kg", "65000", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
-        ("weight_kg", "65.55", "Weight must be at most 300 kg, with one decimal at most, for example 65.5."),
+        ("weight_kg", "65000", "65000 kg is not a possible weight (between 0.5 and 300 kg): check it."),
+        # Weights are kept to 10 g and never rounded (patients.services.parse_weight): 5.365 is not 5.37.
+        ("weight_kg", "5.365", "Give the weight to 10 g at most: two decimals, as the scale shows it."),
+        ("weight_kg", "65.555", "Give the weight to 10 g at most: two decimals, as the scale shows it."),
     ],
 )
 def test_bad_patient_input_gets_a_message_at_its_field_and_saves_nothing(
@@ -104,7 +106,23 @@ def test_a_nurse_on_the_team_updates_the_weight(client, nurse, patient):
     response = client.post(reverse("patients:edit", args=[patient.pk]), data)
     assert response.status_code == 302
     patient.refresh_from_db()
-    assert str(patient.weight_kg) == "66.0"
+    assert patient.weight_kg == Decimal("66")
+
+
+def test_a_weight_to_10_g_on_the_record_is_kept_as_typed_and_shown_without_noise(client, nurse, patient):
+    """An infant weighed 5.36 kg (the scale reads to 10 g) was made 5.4 kg, at the preservative bags'
+    5.4 kg limit; and a weight is shown as the scale showed it: 5.36 kg, 70 kg, never 70.00 kg."""
+    client.force_login(nurse)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert "70 kg, measured" in page and "70.0 kg" not in page and "70.00" not in page
+    edit = client.get(reverse("patients:edit", args=[patient.pk])).content.decode()
+    assert re.search(r'<input type="number" name="weight_kg" value="70"', edit)
+    data = registration_data(patient, mrn=patient.mrn, weight_kg="5.36", weight_confirmed="5.36", weight_is_right="on")
+    assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
+    patient.refresh_from_db()
+    assert patient.weight_kg == latest_weighing(patient).weight_kg == Decimal("5.36")
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert "5.36 kg, measured" in page
 
 
 def test_the_edit_form_shows_the_records_dates_in_its_date_pickers(client, coordinator, patient):
@@ -148,9 +166,9 @@ def test_a_weight_far_from_the_newest_weighing_is_asked_about_at_its_field_then_
     day = f"{patient.weight_measured_on.day} {patient.weight_measured_on:%b}"
     response = client.post(url, registration_data(patient, mrn=patient.mrn, weight_kg="7.0", height_cm="171"))
     assert response.status_code == 200
-    question = f"70.0 kg on {day}; 7.0 kg now is a 90 % drop: confirm or correct."
+    question = f"70 kg on {day}; 7 kg now is a 90 % drop: confirm or correct."
     assert response.context["form"].errors["weight_kg"] == [question]
-    assert "7.0 kg is right" in unescape(response.content.decode())
+    assert "7 kg is right" in unescape(response.content.decode())
     patient.refresh_from_db()
     assert (patient.weight_kg, patient.height_cm, Weighing.objects.count()) == (Decimal("70.0"), Decimal("170.0"), 0)
     other = registration_data(patient, mrn=patient.mrn, weight_kg="8.0", weight_confirmed="7.0", weight_is_right="on")

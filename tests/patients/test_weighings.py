@@ -11,7 +11,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from patients.models import CareEvent, Weighing
-from patients.services import UNCONFIRMED_WEIGHT_CHANGE, latest_weighing, weighing_record, weighing_warning
+from patients.services import (
+    UNCONFIRMED_WEIGHT_CHANGE,
+    latest_weighing,
+    weighing_record,
+    weighing_warning,
+    weight_shown,
+)
 
 from .helpers import live, rr_course
 
@@ -36,8 +42,9 @@ def test_a_weighing_becomes_the_patients_weight_with_who_and_when(patient, nurse
     measured_at = dt.datetime(2026, 3, 1, 22, 30, tzinfo=NY)
     weighing = weighing_record(patient=patient, weight_kg="65,04", actor=nurse, measured_at=measured_at, source="ward")
     patient.refresh_from_db()
-    assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("65.0"), dt.date(2026, 3, 1))
-    assert (weighing.weight_kg, weighing.recorded_by, weighing.measured_at) == (Decimal("65.0"), nurse, measured_at)
+    # Kept as typed, to 10 g (a comma for the point): never rounded to 65.0.
+    assert (patient.weight_kg, patient.weight_measured_on) == (Decimal("65.04"), dt.date(2026, 3, 1))
+    assert (weighing.weight_kg, weighing.recorded_by, weighing.measured_at) == (Decimal("65.04"), nurse, measured_at)
     assert latest_weighing(patient) == weighing
 
 
@@ -85,14 +92,14 @@ def test_no_weighing_beside_the_records_weight_says_where_that_weight_came_from(
     patient = start.patient
     assert patient.weight_kg and patient.weight_measured_on
     warning = weighing_warning(None, start)
-    assert f"The record's weight ({patient.weight_kg} kg" in warning and "weigh the patient today" in warning
+    assert "The record's weight (70 kg, " in warning and "weigh the patient today" in warning
 
 
 def test_a_weighing_from_before_today_is_flagged(patient, nurse, course):
     old = weighing_record(patient=patient, weight_kg="66", actor=nurse, measured_at=NOW - dt.timedelta(days=2))
     start = live(course, CareEvent.Kind.CYCLE_START)[0]
     warning = weighing_warning(latest_weighing(patient), start, NOW)
-    assert "66.0 kg" in warning and "28 Feb 2026" in warning and "not today" in warning
+    assert "66 kg" in warning and "28 Feb 2026" in warning and "not today" in warning
     assert "weigh the patient" in warning
     assert latest_weighing(patient) == old
 
@@ -115,9 +122,7 @@ def test_a_weight_far_from_the_newest_weighing_is_asked_about_and_taken_when_con
     weighing_record(patient=patient, weight_kg="70.0", actor=nurse, measured_at=NOW - dt.timedelta(days=2))
     with pytest.raises(ValidationError) as asked:
         weighing_record(patient=patient, weight_kg="7.0", actor=nurse)
-    assert asked.value.message_dict["weight_kg"] == [
-        "70.0 kg on 28 Feb; 7.0 kg now is a 90 % drop: confirm or correct."
-    ]
+    assert asked.value.message_dict["weight_kg"] == ["70 kg on 28 Feb; 7 kg now is a 90 % drop: confirm or correct."]
     assert asked.value.error_dict["weight_kg"][0].code == UNCONFIRMED_WEIGHT_CHANGE
     patient.refresh_from_db()
     assert patient.weight_kg == Decimal("70.0") and Weighing.objects.count() == 1
@@ -131,9 +136,7 @@ def test_a_patients_first_weighing_is_compared_with_the_records_weight(patient, 
     with pytest.raises(ValidationError) as asked:
         weighing_record(patient=patient, weight_kg="170", actor=nurse)
     day = f"{patient.weight_measured_on.day} {patient.weight_measured_on:%b}"
-    assert asked.value.message_dict["weight_kg"] == [
-        f"70.0 kg on {day}; 170.0 kg now is a 143 % rise: confirm or correct."
-    ]
+    assert asked.value.message_dict["weight_kg"] == [f"70 kg on {day}; 170 kg now is a 143 % rise: confirm or correct."]
     assert not Weighing.objects.exists()
 
 
@@ -148,3 +151,12 @@ def test_the_share_that_asks_is_a_setting(patient, nurse, clock, settings):
     settings.WEIGHT_CHANGE_ASK_PERCENT = 5
     with pytest.raises(ValidationError, match="9 % drop"):
         weighing_record(patient=patient, weight_kg="64", actor=nurse)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("70.00", "70 kg"), ("70.50", "70.5 kg"), ("5.36", "5.36 kg"), ("300.00", "300 kg"), ("0.50", "0.5 kg")],
+)
+def test_a_weight_is_shown_as_the_scale_showed_it(stored, shown):
+    """Kept to 10 g, a weight is shown without the column's zeros: 70 kg, never 70.00 kg."""
+    assert weight_shown(Decimal(stored)) == shown

@@ -146,7 +146,7 @@ def test_sending_fixes_the_facts_from_the_record(handoff, case_manager, patient,
     assert facts["Cycle and day"].startswith("Cycle 1 (induction), day")
     assert "discharge home on day 4" in facts["Cycle and day"].lower()
     assert facts["Bag duration"] == "48 hours outside hospital"
-    assert facts["Weight"].startswith(f"{patient.weight_kg} kg")
+    assert facts["Weight"].startswith("70 kg, measured")  # as the scale showed it, not 70.00 kg
     assert facts["Pump programming"].endswith(f"by {nurse}, double-checked by {nurse2}")
     assert facts["Last premedication"] == "not recorded"  # no premedication task in this record
     assert facts["Next bag change"] != "none planned in this course"

@@ -47,6 +47,11 @@ class OxygenDevice(models.TextChoices):
     MECHANICAL_VENTILATION = "mechanical_ventilation", "Intubation and mechanical ventilation"
 
 
+# The devices whose grade the flow decides (`_crs_oxygen`): without the flow, "low-flow, grade 2"
+# would be a guess that may hide a grade 3.
+GRADED_BY_FLOW = (OxygenDevice.NASAL_CANNULA,)
+
+
 class Vasopressors(models.TextChoices):
     NONE = "none", "None"
     ONE = "one", "One vasopressor (with or without vasopressin)"

@@ -74,6 +74,11 @@ def _other_errors(assessment: Assessment, now: dt.datetime) -> dict[str, str]:
         errors["oxygen_flow_l_min"] = "An oxygen flow is above 0 L/min; leave it empty on room air."
     elif assessment.oxygen_flow_l_min and assessment.oxygen_device == "none":
         errors["oxygen_device"] = "Oxygen is flowing: say through which device."
+    elif assessment.oxygen_flow_l_min is None and assessment.oxygen_device in grading.GRADED_BY_FLOW:
+        device = grading.OxygenDevice(assessment.oxygen_device).label.lower()
+        errors["oxygen_flow_l_min"] = (
+            f"Give the flow: at more than {grading.LOW_FLOW_MAX_L_MIN} L/min a {device} is grade 3."
+        )
     return errors
 
 

@@ -95,6 +95,13 @@ def test_a_child_under_twelve_is_screened_with_the_capd(patient, nurse):
         # Without a temperature CRS cannot be ruled out: "grade 0, no fever" would be a false all-clear.
         ({"temperature": None, "temperature_unit": ""}, "temperature", "CRS cannot be graded without it"),
         ({"oxygen_device": "nasal_cannula", "oxygen_flow_l_min": Decimal("-3")}, "oxygen_flow_l_min", "above 0"),
+        # Found by a review: without the flow a nasal cannula was graded 2 ("up to 6 L/min"), which
+        # at 8 L/min is grade 3.
+        (
+            {"temperature": Decimal("38.8"), "oxygen_device": "nasal_cannula"},
+            "oxygen_flow_l_min",
+            "Give the flow: at more than 6 L/min a nasal cannula is grade 3.",
+        ),
     ],
 )
 def test_bad_input_is_refused_at_its_field_and_nothing_is_stored(patient, nurse, changes, field, words):

@@ -55,7 +55,7 @@ from .schedule import (
     low_dose_at,
 )
 from .team import care_team_add, care_team_candidates, care_team_remove, patient_transfer
-from .toxicity import assessment_confirm, assessment_record
+from .toxicity import UNCONFIRMED_LOW_SYSTOLIC, assessment_confirm, assessment_record
 from .weighings import (
     FACT_FIELDS,
     UNCONFIRMED_WEIGHT_CHANGE,
@@ -117,5 +117,6 @@ __all__ = [
     "weighing_record",
     "weight_change_question",
     "UNCONFIRMED_WEIGHT_CHANGE",
+    "UNCONFIRMED_LOW_SYSTOLIC",
     "weighing_warning",
 ]

@@ -374,6 +374,13 @@ class AssessmentForm(forms.ModelForm):
     """What the nurse saw. The ICE score's five parts for patients of 12 and over, the CAPD for
     younger children; the service grades it and checks what a form cannot (units, the future)."""
 
+    # The question about a systolic low for the age with hypotension unticked
+    # (patients.services.low_systolic_question): asked at `hypotension`, and answered by ticking
+    # "… mmHg is not low for this patient" for the very systolic asked about (`systolic_asked`).
+    systolic_asked = forms.CharField(widget=forms.HiddenInput, required=False, max_length=10)
+    systolic_not_low = forms.BooleanField(widget=forms.HiddenInput, required=False)
+    FORM_ONLY = ("systolic_asked", "systolic_not_low")
+
     class Meta:
         model = Assessment
         fields = [*VITALS, *ICE_PARTS, "ice_unable", "capd_score", *NEUROLOGY, "note"]
@@ -406,7 +413,7 @@ class AssessmentForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.layout = Layout(
             "assessed_at",
-            Fieldset("Vital signs (CRS)", *VITALS),
+            Fieldset("Vital signs (CRS)", *_after("hypotension", VITALS, self.FORM_ONLY)),
             Fieldset(
                 f"CAPD (children under {ICE_FROM_AGE_YEARS})" if uses_capd else "ICE score (10 points)",
                 *screen,
@@ -416,6 +423,32 @@ class AssessmentForm(forms.ModelForm):
             "note",
         )
         self.helper.add_input(Submit("submit", "Record and grade"))
+
+    def ask_about_systolic(self) -> None:
+        """The service asked about the systolic typed (its question goes at `hypotension`): offer the
+        tick that confirms that very systolic."""
+        typed = self.cleaned_data["systolic_bp"]
+        self.data = self.data.copy()
+        self.data[self.add_prefix("systolic_asked")] = str(typed)
+        self.data.pop(self.add_prefix("systolic_not_low"), None)
+        self.fields["systolic_not_low"] = forms.BooleanField(
+            required=False, label=f"Systolic {typed} mmHg is not low for this patient"
+        )
+        self._bound_fields_cache.pop("systolic_not_low", None)  # drawn from the new field, not the hidden one
+
+    @property
+    def low_systolic_confirmed(self) -> bool:
+        """The user ticked "… mmHg is not low" for the systolic now typed (not one asked about before)."""
+        data, typed = self.cleaned_data, self.cleaned_data.get("systolic_bp")
+        return bool(data.get("systolic_not_low")) and typed is not None and data.get("systolic_asked") == str(typed)
+
+    def findings(self) -> dict:
+        """The cleaned data the assessment is made of: without the time and the form's own fields."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in self.FORM_ONLY and name != "assessed_at"
+        }
 
     def _typed_day(self) -> dt.date | None:
         """The day typed at "Assessed at", on the unit's clock as typed (the field keeps the wall
@@ -450,6 +483,11 @@ class AssessmentForm(forms.ModelForm):
                 else f"{on}: from {ICE_FROM_AGE_YEARS} the ICE score is the screen, not the CAPD. Score the ICE below.",
             )
         return cleaned
+
+
+def _after(name: str, names: list[str], more) -> list[str]:
+    at = names.index(name) + 1
+    return [*names[:at], *more, *names[at:]]
 
 
 class GradeConfirmForm(forms.Form):

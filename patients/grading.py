@@ -21,12 +21,25 @@ from django.db import models
 FEVER_CELSIUS = Decimal("38.0")
 # Oxygen by nasal cannula up to 6 L/min is "low-flow" (grade 2); above, "high-flow" (grade 3).
 LOW_FLOW_MAX_L_MIN = Decimal("6")
+# Hypotension by age, for the question asked when the box is left unticked below it (ASTCT grades
+# on hypotension, a clinical judgement: the tracker asks, it does not decide). Source: American
+# Heart Association, Pediatric Advanced Life Support (PALS) provider manual, hypotension by age:
+# systolic below 70 mmHg under 1 year, below 70 + 2 x age in years from 1 to 10, below 90 mmHg from
+# 10; 90 mmHg is also the common adult definition. Rows: (from age in years, mmHg, mmHg more for
+# each year of age).
+LOW_SYSTOLIC_BY_AGE = ((0, 70, 0), (1, 70, 2), (10, 90, 0))
 ICE_MAX = 10
 CAPD_MAX = 32
 # The ICE score is for adults and children from 12 years; younger children are screened with the
 # Cornell Assessment of Pediatric Delirium (CAPD), where 9 or more means delirium.
 ICE_FROM_AGE_YEARS = 12
 CAPD_DELIRIUM = 9
+
+
+def low_systolic_below(age_years: int) -> int:
+    """The systolic pressure (mmHg) below which a patient of this age is hypotensive."""
+    _, mmhg, per_year = max(row for row in LOW_SYSTOLIC_BY_AGE if row[0] <= age_years)
+    return mmhg + per_year * age_years
 
 
 def screened_with_capd(age_years: int) -> bool:
@@ -45,6 +58,11 @@ class OxygenDevice(models.TextChoices):
     CPAP = "cpap", "CPAP"
     BIPAP = "bipap", "BiPAP"
     MECHANICAL_VENTILATION = "mechanical_ventilation", "Intubation and mechanical ventilation"
+
+
+# The devices whose grade the flow decides (`_crs_oxygen`): without the flow, "low-flow, grade 2"
+# would be a guess that may hide a grade 3.
+GRADED_BY_FLOW = (OxygenDevice.NASAL_CANNULA,)
 
 
 class Vasopressors(models.TextChoices):

@@ -114,6 +114,10 @@ class ToxicityAlert(models.Model):
     pump_event = models.ForeignKey(PumpEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
     reason = models.CharField(max_length=300)
     ask = models.CharField(max_length=20, choices=Ask.choices, blank=True)
+    # The grades it alerts for now (CRS from the unit's alert grade; 0: none, or not an assessment's):
+    # a confirmation of its assessment alerts again only for more than these (services._on_confirmed).
+    crs_grade = models.PositiveSmallIntegerField("CRS grade alerted for", default=0)
+    icans_grade = models.PositiveSmallIntegerField("ICANS grade alerted for", default=0)
     raised_at = models.DateTimeField(default=timezone.now)
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # Who has it now: level 0 is the first call; each escalation goes one rank down the roster.

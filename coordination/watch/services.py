@@ -154,10 +154,24 @@ def roster_replace(
 
 @dataclass(frozen=True)
 class Signal:
-    """What an assessment or a home check sets off: the words, and what the oncologist is asked."""
+    """What an assessment or a home check sets off: the words, what the oncologist is asked, and the
+    grades it alerts for (CRS only from the unit's alert grade; 0 for a home check)."""
 
     reason: str
     ask: str = ToxicityAlert.Ask.NOTHING
+    crs: int = 0
+    icans: int = 0
+
+    def calls_for_more_than(self, alert: ToxicityAlert) -> bool:
+        """A higher grade than the alert is for, or a stronger ask."""
+        return (
+            self.crs > alert.crs_grade
+            or self.icans > alert.icans_grade
+            or ASKS_BY_STRENGTH.index(self.ask) > ASKS_BY_STRENGTH.index(alert.ask)
+        )
+
+
+ASKS_BY_STRENGTH = [ToxicityAlert.Ask.NOTHING, ToxicityAlert.Ask.INTERRUPTION, ToxicityAlert.Ask.STOP_FOR_GOOD]
 
 
 def signal_of(*, assessment: Assessment | None = None, check_in: HomeCheckIn | None = None) -> Signal | None:
@@ -190,7 +204,8 @@ def signal_of(*, assessment: Assessment | None = None, check_in: HomeCheckIn | N
             )
         return Signal(reason, ToxicityAlert.Ask.INTERRUPTION)
     findings = []
-    if assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade:
+    crs_alerts = assessment.crs >= WatchUnitRule.for_unit(assessment.patient.unit).alert_from_crs_grade
+    if crs_alerts:
         findings.append(f"CRS grade {assessment.crs}")
     # The same words as the refusal of a restart after a grade 3 neurological break.
     why_stop = (
@@ -218,7 +233,7 @@ def signal_of(*, assessment: Assessment | None = None, check_in: HomeCheckIn | N
     else:
         ask = ToxicityAlert.Ask.NOTHING
     reason = " and ".join(findings)
-    return Signal(reason[:1].upper() + reason[1:], ask)
+    return Signal(reason[:1].upper() + reason[1:], ask, crs=assessment.crs if crs_alerts else 0, icans=assessment.icans)
 
 
 def _grade_stops_for_good(assessment: Assessment) -> bool:
@@ -235,30 +250,69 @@ def _grade_stops_for_good(assessment: Assessment) -> bool:
 
 def on_watch_signal(*, patient, actor, assessment=None, check_in=None) -> bool:
     """The patients layer's watch hook: a recorded assessment completes the assessment task it
-    answers; what calls for it raises an alert (a confirmation that raises a grade updates the
-    assessment's open alert instead of adding one). True when it alerted someone."""
-    if assessment is not None and assessment.confirmed_at is None:
+    answers; what calls for it raises an alert (a confirmation follows `_on_confirmed`). True when
+    it alerted someone."""
+    if assessment is not None and assessment.is_confirmed:
+        return _on_confirmed(assessment, actor)
+    if assessment is not None:
         _complete_assessment_tasks(assessment, actor)
     signal = signal_of(assessment=assessment, check_in=check_in)
-    if assessment is not None:
-        open_alert = (
-            ToxicityAlert.objects.select_for_update().filter(assessment=assessment, acknowledged_at=None).first()
-        )
-        if open_alert is not None and signal is None:
-            # Confirmed below what calls for an alert: the oncologist who reviewed the assessment
-            # has taken it; left open, it would go on down the roster asking for what they ruled out.
-            _taken_on_confirming(open_alert, assessment, actor)
-            return False
-        if open_alert is not None:
-            open_alert.reason, open_alert.ask = signal.reason[:300], signal.ask
-            open_alert.save(update_fields=["reason", "ask"])
-            return True
     if signal is None:
         return False
-    # The alert is raised when what set it off was recorded (or the grade raised on confirming).
-    at = (assessment.confirmed_at or assessment.recorded_at) if assessment else check_in.recorded_at
+    # The alert is raised when what set it off was recorded.
+    at = assessment.recorded_at if assessment else check_in.recorded_at
     alert_raise(patient=patient, signal=signal, actor=actor, assessment=assessment, now=at)
     return True
+
+
+def _on_confirmed(assessment: Assessment, actor) -> bool:
+    """The oncologist confirmed grades other than those that counted. The assessment's open alert
+    follows them (`_alert_follow_grades`), or is taken when they call for none. With no alert open,
+    a new one only for more than its last alert was for (a higher grade, a stronger ask): a grade
+    lowered after the alert was taken pages nobody again for what someone has already answered."""
+    signal = signal_of(assessment=assessment)
+    alerts = ToxicityAlert.objects.select_for_update().filter(assessment=assessment).order_by("-raised_at", "-pk")
+    open_alert = alerts.filter(acknowledged_at=None).first()
+    if open_alert is not None and signal is None:
+        # Confirmed below what calls for an alert: the oncologist who reviewed the assessment
+        # has taken it; left open, it would go on down the roster asking for what they ruled out.
+        _taken_on_confirming(open_alert, assessment, actor)
+        return False
+    if open_alert is not None:
+        _alert_follow_grades(open_alert, signal, actor, now=assessment.confirmed_at)
+        return True
+    last = alerts.first()
+    if signal is None or (last is not None and not signal.calls_for_more_than(last)):
+        return False
+    alert_raise(
+        patient=assessment.patient, signal=signal, actor=actor, assessment=assessment, now=assessment.confirmed_at
+    )
+    return True
+
+
+def _alert_follow_grades(alert: ToxicityAlert, signal: Signal, actor, *, now: dt.datetime) -> None:
+    """An open alert whose assessment's grades were confirmed otherwise says what they call for. For
+    more (grade 4 where it said grade 2, "stop for good" where it said "assess and decide"), whoever it
+    reached and still sees the patient is told again, and their minutes to acknowledge start again:
+    they may have read the first words and be on their way for less."""
+    more = signal.calls_for_more_than(alert)
+    alert.reason, alert.ask = signal.reason[:300], signal.ask
+    alert.crs_grade, alert.icans_grade = signal.crs, signal.icans
+    if not more:
+        alert.save(update_fields=["reason", "ask", "crs_grade", "icans_grade"])
+        return
+    unit_minutes = WatchUnitRule.for_unit(alert.unit).acknowledge_within
+    alert.escalate_at = _look_again_at(alert.unit, now) if alert.no_one_on_call else now + unit_minutes
+    alert.save(update_fields=["reason", "ask", "crs_grade", "icans_grade", "escalate_at"])
+    # Not the oncologist who raised the grade: they know it. Nor one sent it at this very moment
+    # (raised and confirmed at once), whose reminder is the same one and goes out with these words.
+    sent_now = alert.reminders.filter(kind=Reminder.Kind.TOXICITY_ALERT, due_at=now).values("recipient_id")
+    reached = (
+        User.objects.filter(pk__in=alert.reminders.values("recipient_id")).exclude(pk=actor.pk).exclude(pk__in=sent_now)
+    )
+    recipients = [user.pk for user in reached.order_by("pk") if policy.sees_alerts_of(user, alert.patient)]
+    if recipients:
+        _send(alert, kind=Reminder.Kind.TOXICITY_ALERT, recipients=recipients, due_at=now, now=now)
 
 
 def _taken_on_confirming(alert: ToxicityAlert, assessment: Assessment, actor) -> None:
@@ -427,6 +481,8 @@ def alert_raise(
         assessment=assessment,
         reason=signal.reason[:300],
         ask=signal.ask,
+        crs_grade=signal.crs,
+        icans_grade=signal.icans,
         raised_at=now,
         raised_by=actor,
     )

@@ -56,7 +56,7 @@ from .schedule import (
     low_dose_at,
 )
 from .team import care_team_add, care_team_candidates, care_team_remove, patient_transfer
-from .toxicity import assessment_confirm, assessment_record
+from .toxicity import UNCONFIRMED_LOW_SYSTOLIC, assessment_confirm, assessment_record
 from .weighings import (
     FACT_FIELDS,
     UNCONFIRMED_WEIGHT_CHANGE,
@@ -119,5 +119,6 @@ __all__ = [
     "weight_change_question",
     "weight_shown",
     "UNCONFIRMED_WEIGHT_CHANGE",
+    "UNCONFIRMED_LOW_SYSTOLIC",
     "weighing_warning",
 ]

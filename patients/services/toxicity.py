@@ -48,6 +48,28 @@ def _screen_errors(assessment: Assessment) -> dict[str, str]:
     return errors
 
 
+# The code of the refusal that asks about a low systolic with the hypotension box unticked (the typo
+# guard's shape: the form offers to confirm it, and a confirmed answer stands).
+UNCONFIRMED_LOW_SYSTOLIC = "unconfirmed_low_systolic"
+
+
+def low_systolic_question(assessment: Assessment, age_years: int) -> str:
+    """The question a systolic below the hypotension threshold for the age asks when hypotension is
+    not ticked ("" when none): the CRS grade would rest on the box, so a slip there is a grade too low
+    (39.2 °C at 70/40 mmHg graded 1). Asked only where the box decides the grade: with a fever, seen
+    or masked, and no vasopressor (which grades the pressure itself)."""
+    systolic = assessment.systolic_bp
+    if systolic is None or assessment.hypotension or assessment.vasopressors != grading.Vasopressors.NONE:
+        return ""
+    fever = assessment.temperature_celsius is not None and assessment.temperature_celsius >= grading.FEVER_CELSIUS
+    threshold = grading.low_systolic_below(age_years)
+    if systolic >= threshold or not (fever or assessment.fever_masked):
+        return ""
+    return (
+        f"Systolic {systolic} mmHg is below {threshold}: tick hypotension, or confirm it is not low for this patient."
+    )
+
+
 # How long after an assessment it may still be recorded (a late entry).
 LATE_ENTRY = dt.timedelta(hours=72)
 
@@ -74,6 +96,11 @@ def _other_errors(assessment: Assessment, now: dt.datetime) -> dict[str, str]:
         errors["oxygen_flow_l_min"] = "An oxygen flow is above 0 L/min; leave it empty on room air."
     elif assessment.oxygen_flow_l_min and assessment.oxygen_device == "none":
         errors["oxygen_device"] = "Oxygen is flowing: say through which device."
+    elif assessment.oxygen_flow_l_min is None and assessment.oxygen_device in grading.GRADED_BY_FLOW:
+        device = grading.OxygenDevice(assessment.oxygen_device).label.lower()
+        errors["oxygen_flow_l_min"] = (
+            f"Give the flow: at more than {grading.LOW_FLOW_MAX_L_MIN} L/min a {device} is grade 3."
+        )
     return errors
 
 
@@ -85,10 +112,13 @@ def assessment_record(
     assessed_at: dt.datetime,
     findings: dict,
     event: CareEvent | None = None,
+    low_systolic_confirmed: bool = False,
     now: dt.datetime | None = None,
 ) -> Assessment:
     """Record what the nurse saw and grade it. `findings` maps the model's fields to values (a
-    form's cleaned data). Refuses with ValidationError({field: message}), storing nothing."""
+    form's cleaned data). Refuses with ValidationError({field: message}), storing nothing; a systolic
+    low for the age with hypotension unticked is asked about at `hypotension` unless
+    `low_systolic_confirmed` (the user saw the question and said it is not low for this patient)."""
     policy.can_record_assessment(actor, patient).enforce()
     now = now or timezone.now()
     if event is not None and event.patient_id != patient.pk:
@@ -105,18 +135,25 @@ def assessment_record(
     zone = patient.unit.zone
     # By the age on the day assessed, on the unit's clock (the form's rule too): a back-dated
     # assessment of a child who has since turned 12 is still a CAPD.
-    assessment.uses_capd = grading.screened_with_capd(patient.age_on(timezone.localtime(assessed_at, zone).date()))
+    age = patient.age_on(timezone.localtime(assessed_at, zone).date())
+    assessment.uses_capd = grading.screened_with_capd(age)
     errors = {
         **temperature_errors(assessment.temperature, assessment.temperature_unit),
         **_screen_errors(assessment),
         **_other_errors(assessment, now),
     }
+    if assessment.temperature is not None and "temperature" not in errors and "temperature_unit" not in errors:
+        assessment.temperature_celsius = to_celsius(assessment.temperature, assessment.temperature_unit)
+    low_systolic = low_systolic_question(assessment, age)
+    if low_systolic and not low_systolic_confirmed:
+        errors["hypotension"] = ValidationError(low_systolic, code=UNCONFIRMED_LOW_SYSTOLIC)
     if errors:
         raise ValidationError(errors)
-    if assessment.temperature is not None:
-        assessment.temperature_celsius = to_celsius(assessment.temperature, assessment.temperature_unit)
     crs, icans = grading.crs_grade(assessment), grading.icans_grade(assessment)
-    assessment.crs_grade, assessment.crs_rule = crs.grade, str(crs)[:200]
+    crs_rule = str(crs)
+    if low_systolic:  # confirmed: the oncologist who confirms the grade sees that it was asked
+        crs_rule += f"; systolic {assessment.systolic_bp} mmHg confirmed not low for this patient"
+    assessment.crs_grade, assessment.crs_rule = crs.grade, crs_rule[:200]
     assessment.icans_grade, assessment.icans_rule = icans.grade, str(icans)[:200]
     assessment.full_clean(exclude=["recorded_by", "patient", "course", "event"])
     assessment.save()

@@ -6,6 +6,7 @@ acts and its refusals land at their fields.
 """
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -48,14 +49,22 @@ def assessment_new(request, pk):
     )
 
     def act(data):
-        assessed_at = data.pop("assessed_at")
-        done = services.assessment_record(
-            patient=patient,
-            actor=request.user,
-            assessed_at=assessed_at,
-            findings=data,
-            event=_event_of(request, patient),
-        )
+        try:
+            done = services.assessment_record(
+                patient=patient,
+                actor=request.user,
+                assessed_at=data["assessed_at"],
+                findings=form.findings(),
+                event=_event_of(request, patient),
+                low_systolic_confirmed=form.low_systolic_confirmed,
+            )
+        except ValidationError as refusal:
+            # A systolic low for the age with hypotension unticked: the question at `hypotension`
+            # (form_page puts it there), and the tick that confirms it.
+            asked = getattr(refusal, "error_dict", {}).get("hypotension", [])
+            if any(error.code == services.UNCONFIRMED_LOW_SYSTOLIC for error in asked):
+                form.ask_about_systolic()
+            raise
         graded = f"CRS grade {done.crs_grade}, ICANS grade {done.icans_grade}"
         if done.alerted:  # the unit's rule decides from which CRS grade (coordination.watch)
             messages.error(request, f"Recorded: {graded}. The oncologist on call and the coordinator are alerted.")

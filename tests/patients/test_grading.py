@@ -15,6 +15,7 @@ from patients.grading import (
     Vasopressors,
     crs_grade,
     icans_grade,
+    low_systolic_below,
 )
 from patients.models.toxicity import ICE_PARTS
 
@@ -163,3 +164,12 @@ def test_the_ice_score_has_the_five_parts_clinical_md_gives():
         "ice_attention": 1,
     }
     assert sum(ICE_PARTS.values()) == ICE_MAX == 10
+
+
+@pytest.mark.parametrize(
+    ("age_years", "low_below"),
+    [(0, 70), (1, 72), (5, 80), (9, 88), (10, 90), (17, 90), (56, 90)],
+)
+def test_hypotension_by_age_is_the_pals_table(age_years, low_below):
+    """PALS: systolic below 70 mmHg under 1 year, below 70 + 2 x age from 1 to 10, below 90 from 10."""
+    assert low_systolic_below(age_years) == low_below

@@ -95,6 +95,13 @@ def test_a_child_under_twelve_is_screened_with_the_capd(patient, nurse):
         # Without a temperature CRS cannot be ruled out: "grade 0, no fever" would be a false all-clear.
         ({"temperature": None, "temperature_unit": ""}, "temperature", "CRS cannot be graded without it"),
         ({"oxygen_device": "nasal_cannula", "oxygen_flow_l_min": Decimal("-3")}, "oxygen_flow_l_min", "above 0"),
+        # Found by a review: without the flow a nasal cannula was graded 2 ("up to 6 L/min"), which
+        # at 8 L/min is grade 3.
+        (
+            {"temperature": Decimal("38.8"), "oxygen_device": "nasal_cannula"},
+            "oxygen_flow_l_min",
+            "Give the flow: at more than 6 L/min a nasal cannula is grade 3.",
+        ),
     ],
 )
 def test_bad_input_is_refused_at_its_field_and_nothing_is_stored(patient, nurse, changes, field, words):
@@ -158,3 +165,51 @@ def test_a_confirmation_that_lowers_nothing_sets_off_nothing_again(patient, nurs
     graded.clear()
     assessment_confirm(assessment=assessment, actor=oncologist, crs_grade=0, icans_grade=3)
     assert graded == []
+
+
+def test_a_low_systolic_with_hypotension_unticked_is_asked_about_and_a_confirmed_answer_stands(patient, nurse):
+    """Found by a review: 39.2 °C at 70/40 mmHg with the box unticked was graded 1 "without
+    hypotension". ASTCT grades on hypotension, a judgement: the tracker asks, at the box."""
+    low = {"temperature": Decimal("39.2"), "systolic_bp": 70, "diastolic_bp": 40}
+    with pytest.raises(ValidationError) as refused:
+        record(patient, nurse, **low)
+    assert refused.value.message_dict["hypotension"] == [
+        "Systolic 70 mmHg is below 90: tick hypotension, or confirm it is not low for this patient."
+    ]
+    assert not Assessment.objects.exists()
+    ticked = record(patient, nurse, **low, hypotension=True)
+    assert ticked.crs_grade == 2
+    confirmed = assessment_record(
+        patient=patient,
+        actor=nurse,
+        assessed_at=timezone.now() - dt.timedelta(minutes=5),
+        findings=findings(**low),
+        low_systolic_confirmed=True,
+    )
+    assert confirmed.crs_grade == 1
+    assert confirmed.crs_rule == (
+        "Grade 1: fever of 39.2 °C without hypotension or hypoxia; systolic 70 mmHg confirmed not low for this patient"
+    )
+
+
+def test_the_low_systolic_goes_by_the_age_on_the_day_assessed(patient, nurse):
+    """A 5-year-old is hypotensive below 80 mmHg (70 + 2 x 5): 84 is not asked about, 78 is."""
+    patient.birth_date = timezone.localdate() - dt.timedelta(days=365 * 5 + 30)
+    patient.save()
+    child = {**dict.fromkeys(NORMAL_ICE), "capd_score": 0, "temperature": Decimal("38.5")}
+    assert record(patient, nurse, **child, systolic_bp=84).crs_grade == 1
+    with pytest.raises(ValidationError) as refused:
+        record(patient, nurse, **child, systolic_bp=78)
+    assert "below 80" in refused.value.message_dict["hypotension"][0]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"temperature": Decimal("37.2")},  # no fever: the box does not decide the grade
+        {"temperature": Decimal("39.2"), "vasopressors": "one"},  # the pressor grades the pressure
+        {"temperature": Decimal("39.2"), "systolic_bp": 90},  # not below 90
+    ],
+)
+def test_a_systolic_that_does_not_decide_the_grade_is_not_asked_about(patient, nurse, changes):
+    assert record(patient, nurse, **{"systolic_bp": 70, **changes}).pk is not None

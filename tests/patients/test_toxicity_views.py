@@ -178,3 +178,23 @@ def test_a_temperature_keeps_its_unit_on_its_line(client, patient, nurse):
     assert client.post(reverse("patients:assessment_new", args=[patient.pk]), typed).status_code == 302
     listing = client.get(reverse("patients:assessments", args=[patient.pk])).text
     assert "38.5&nbsp;°C" in listing and "(101.3&nbsp;°F)" in listing
+
+
+def test_the_form_asks_about_a_low_systolic_and_takes_it_when_confirmed(client, patient, nurse):
+    """The question comes back at "hypotension" with a tick for the very systolic typed; ticked, the
+    grade is as recorded. A different systolic typed after the tick is asked about again."""
+    client.force_login(nurse)
+    url = reverse("patients:assessment_new", args=[patient.pk])
+    at = on_unit_clock(patient, timezone.now() - dt.timedelta(minutes=5))
+    sent = {**FORM, **NORMAL_ICE, "temperature": "39.2", "systolic_bp": "70", "diastolic_bp": "40", "assessed_at": at}
+    asked = client.post(url, sent)
+    assert asked.status_code == 200 and not Assessment.objects.exists()
+    assert "Systolic 70 mmHg is below 90: tick hypotension, or confirm it is not low for this patient." in asked.text
+    assert "Systolic 70 mmHg is not low for this patient" in asked.text
+    form = asked.context["form"]
+    assert form.data["systolic_asked"] == "70"
+    retyped = client.post(url, {**sent, "systolic_bp": "72", "systolic_asked": "70", "systolic_not_low": "on"})
+    assert retyped.status_code == 200 and "Systolic 72 mmHg is below 90" in retyped.text
+    done = client.post(url, {**sent, "systolic_asked": "70", "systolic_not_low": "on"})
+    assert done.status_code == 302
+    assert Assessment.objects.get().crs_grade == 1

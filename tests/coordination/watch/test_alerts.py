@@ -206,6 +206,53 @@ def test_a_grade_lowered_on_confirming_but_still_urgent_changes_what_the_open_al
     assert alert.is_open and (alert.reason, alert.ask) == ("CRS grade 2", ToxicityAlert.Ask.NOTHING)
 
 
+def test_a_grade_lowered_after_the_alert_was_taken_pages_nobody_again(
+    patient, nurse, coordinator, oncologist, roster, time_machine
+):
+    """Found by a review: CRS 3 at the bedside, first call takes it; the patient's oncologist then
+    confirms CRS 2 (still the unit's alert grade) and a second urgent alert paged first call and
+    the coordinator again for what was already answered."""
+    first, _ = roster
+    assessment = assess(patient, nurse, temperature=Decimal("38.6"), vasopressors=Vasopressors.ONE)
+    alert_acknowledge(alert=assessment.alerts.get(), actor=first, note="Seen, fluids given")
+    time_machine.move_to(NIGHT + dt.timedelta(minutes=30), tick=False)
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=2, icans_grade=0, reason="Pressor was for sedation"
+    )
+    assert assessment.alerts.count() == 1
+    assert not Reminder.objects.filter(created_at__gt=NIGHT).exists()
+
+
+def test_a_grade_raised_after_the_alert_was_taken_raises_a_new_alert(patient, nurse, oncologist, roster, time_machine):
+    first, _ = roster
+    assessment = assess(patient, nurse, temperature=Decimal("38.6"), hypotension=True)  # CRS grade 2
+    alert_acknowledge(alert=assessment.alerts.get(), actor=first, note="Fluids")
+    time_machine.move_to(NIGHT + dt.timedelta(minutes=30), tick=False)
+    assessment_confirm(assessment=assessment, actor=oncologist, crs_grade=3, icans_grade=0, reason="On a pressor since")
+    newest = assessment.alerts.filter(acknowledged_at=None).get()
+    assert (newest.reason, newest.ask) == ("CRS grade 3", ToxicityAlert.Ask.INTERRUPTION)
+    assert recipients(newest, Reminder.Kind.TOXICITY_ALERT) >= {"onc0"}
+
+
+def test_a_grade_raised_on_an_open_alert_tells_whom_it_reached_again_and_restarts_its_minutes(
+    patient, nurse, coordinator, oncologist, roster, time_machine
+):
+    """The first call told "ICANS grade 2, assess and decide" must hear "grade 4, stop for good", and
+    has the unit's minutes from then to take it, before it goes down the roster."""
+    assessment = assess(patient, nurse, ice_orientation=1, ice_naming=2)  # ICE 6: grade 2
+    alert = assessment.alerts.get()
+    confirmed_at = NIGHT + dt.timedelta(minutes=10)
+    time_machine.move_to(confirmed_at, tick=False)
+    assessment_confirm(
+        assessment=assessment, actor=oncologist, crs_grade=0, icans_grade=4, reason="Unarousable on the round"
+    )
+    alert.refresh_from_db()
+    told_again = Reminder.objects.filter(alert=alert, kind=Reminder.Kind.TOXICITY_ALERT, due_at=confirmed_at)
+    assert {reminder.recipient.username for reminder in told_again} == {"onc0", coordinator.username}
+    assert alert.escalate_at == confirmed_at + dt.timedelta(minutes=15)
+    assert alerts_escalate(now=NIGHT + dt.timedelta(minutes=20)) == []
+
+
 def test_a_home_check_red_flag_routes_like_a_grade(patient, nurse, roster):
     check_in_record(
         patient=patient,

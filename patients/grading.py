@@ -25,8 +25,9 @@ LOW_FLOW_MAX_L_MIN = Decimal("6")
 # on hypotension, a clinical judgement: the tracker asks, it does not decide). Source: American
 # Heart Association, Pediatric Advanced Life Support (PALS) provider manual, hypotension by age:
 # systolic below 70 mmHg under 1 year, below 70 + 2 x age in years from 1 to 10, below 90 mmHg from
-# 10; 90 mmHg is also the common adult definition. Rows: (from age in years, mmHg, mmHg more for
-# each year of age).
+# 10; 90 mmHg is also the common adult definition. PALS's band for newborns up to 28 days (below
+# 60 mmHg) is not kept: under 1 year this asks from 70, a few more newborn readings.
+# Rows: (from age in years, mmHg, mmHg more for each year of age).
 LOW_SYSTOLIC_BY_AGE = ((0, 70, 0), (1, 70, 2), (10, 90, 0))
 ICE_MAX = 10
 CAPD_MAX = 32

@@ -99,10 +99,7 @@ def still_blocking_hard_stops_of(user_id: int) -> QuerySet[Task]:
     `user_id` (accounts.db.compiled)."""
     live = [CareEvent.Status.PLANNED, CareEvent.Status.IN_PROGRESS]
     return (
-        unresolved_blockers()
-        .filter(blocker_kind="hard_stop", completed_by_id=user_id, event__status__in=live)
-        .order_by()
-        .values("pk")
+        unresolved_blockers("hard_stop").filter(completed_by_id=user_id, event__status__in=live).order_by().values("pk")
     )
 
 

@@ -22,7 +22,7 @@ from typing import TypeVar
 from django.db.models import Case, Count, Min, Q, QuerySet, Value, When
 
 from accounts.models import Role, User
-from checklists.gate_sql import ROLE_ORDER, blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
+from checklists.gate_sql import ROLE_ORDER, blockers_by_role, not_ready_with_work_open, roles_waited_for
 from checklists.models import LEFT_OPEN, STILL_DUE, Checklist, Task
 from patients.models import CareEvent, Patient
 
@@ -86,17 +86,11 @@ def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Bl
         ),
         default=Value(len(BLOCKED_WINDOWS) - 1),
     )
-    rows = (
-        blockers_of_events_not_ready(_upcoming(patients, now, None, BLOCKED_HOURS), now=now)
-        .annotate(window=window)
-        .values_list("event_id", "window", "blocker_role")
-        .distinct()
-        .order_by()
-    )
+    rows = roles_waited_for(_upcoming(patients, now, None, BLOCKED_HOURS), now=now, window=window)
     windows = [BlockedWindow(place, start, end) for place, (start, end) in enumerate(BLOCKED_WINDOWS)]
     roles = [Counter() for _ in BLOCKED_WINDOWS]
     events = set()
-    for event_id, place, role in rows:  # an event once per role it waits for
+    for event_id, role, place in rows:  # an event once per role it waits for
         if event_id not in events:
             events.add(event_id)
             windows[place].count += 1

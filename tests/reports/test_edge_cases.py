@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from checklists.gate import event_readiness
+from checklists.gate import blocker_key, event_readiness
 from checklists.models import Checklist, OverrideJustification, Task, TaskActivity
 from checklists.services import LeftOpenOutcome, checklists_instantiate, events_settle, task_close_left_open
 from coordination.reports.period import Period
@@ -74,6 +74,36 @@ def test_an_override_counts_only_for_the_blockers_of_its_own_checklist_that_it_n
     assert all_events(ward, period) == [1, 0, 0, 1]
 
     override(pharmacy)
+    assert all_events(ward, period) == [1, 0, 1, 0]
+
+
+def test_an_override_of_a_failed_hard_stop_does_not_count_for_its_missing_check(ward, period):
+    """A dose that failed its hard stop and was never checked blocked twice: an override that named
+    only the hard stop did not make the event ready at its time (the gate's rule)."""
+    nurse, oncologist = UserFactory(role=Role.NURSE, unit=ward), UserFactory(role=Role.ONCOLOGIST, unit=ward)
+    publish_template(
+        items=[{"text": "Dose", "response_kind": "number", "min_value": 9, "max_value": 28, "hard_stop": True,
+                "needs_verification": True}]
+    )  # fmt: skip
+    event = make_event(PatientFactory(unit=ward), planned_at=NOW - 5 * H)
+    checklists_instantiate(events=[event])
+    dose = Task.objects.get(event=event)
+    Task.objects.filter(pk=dose.pk).update(
+        status="done", value="30", hard_stop_failed=True, completed_at=event.planned_at - 2 * H, completed_by=nurse
+    )
+
+    def override(*kinds):
+        Checklist.objects.filter(event=event).update(
+            overridden_by=oncologist,
+            overridden_at=event.planned_at - H,
+            override_reason="Dose of 30 accepted",
+            override_justification=OverrideJustification.CLINICAL_URGENCY,
+            overridden_blockers=[blocker_key(dose.pk, kind, "30") for kind in kinds],
+        )
+
+    override("hard_stop")
+    assert all_events(ward, period) == [1, 0, 0, 1]
+    override("hard_stop", "unverified")
     assert all_events(ward, period) == [1, 0, 1, 0]
 
 

@@ -7,7 +7,7 @@ database, so that a request costs what the board shows and not what the unit hol
   `blocked_events`: those of one window, on demand, with what blocks each, by role, counted there.
 - `overdue_summary`: the overdue tasks counted by role and person (and the oldest); each person's
   list comes on demand (`overdue_tasks`, the board's overdue list).
-- `left_open_summary`: the tasks left open when their event was done (until they are closed),
+- `left_open_summary`: the tasks left open when their event was done or missed (until they are closed),
   counted by role and person, with how many are hard stops or required; each person's list comes
   on demand (`left_open_tasks`, the board's left-open list).
 - `recent_overrides`: the gates that oncologists overrode lately.
@@ -158,7 +158,7 @@ G = TypeVar("G", bound=TaskGroup)
 
 @dataclass
 class LeftOpenGroup(TaskGroup):
-    """The tasks of one role and person left open when their event was done, and how many of them
+    """The tasks of one role and person left open when their event was done or missed, and how many of them
     are hard stops, or required items (not hard stops): those weigh most, and their list shows them first."""
 
     hard_stops: int
@@ -208,7 +208,7 @@ LEFT_OPEN_LIMIT = 200  # a list of tasks left open names at most this many (and 
 
 
 def _left_open(patients: QuerySet[Patient]) -> QuerySet[Task]:
-    """The tasks left open when their event was done (checklists.models.LEFT_OPEN): not overdue,
+    """The tasks left open when their event was done or missed (checklists.models.LEFT_OPEN): not overdue,
     but on the board until their owner or the coordinator closes them."""
     return Task.objects.filter(LEFT_OPEN, patient__in=patients)
 

@@ -222,20 +222,22 @@ def test_a_task_overdue_for_days_then_marked_not_applicable_counts_overdue_until
     assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [0, 1, 1, 0, 0]
 
 
-def test_a_task_left_open_when_its_event_was_done_counts_overdue_only_until_the_event(ward, period):
+@pytest.mark.parametrize("over", [CareEvent.Status.DONE, CareEvent.Status.MISSED])
+def test_a_task_left_open_when_its_event_was_done_counts_overdue_only_until_the_event(ward, period, over):
     """As the board shows it since the twelfth session: a task due by its event's time, left open
-    when the event was done, is no longer overdue work from the event on (checklists.models.LEFT_OPEN);
-    the trend counted it overdue on every later day."""
+    when the event was done (or missed), is no longer overdue work from the event on
+    (checklists.models.LEFT_OPEN); the trend counted it overdue on every later day."""
     publish_template(items=[{"text": "Weight", "due_offset_minutes": -24 * 60}])
     event = make_event(PatientFactory(unit=ward), planned_at=NOW - dt.timedelta(days=3))  # 17 March, noon
     checklists_instantiate(events=[event])  # its task due 16 March, noon
-    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE)
+    CareEvent.objects.filter(pk=event.pk).update(status=over)
     trend = dict(overdue_trend(ward, period).table("by_day").rows)
     assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [1, 0, 0, 0, 0]
 
 
+@pytest.mark.parametrize("over", [CareEvent.Status.DONE, CareEvent.Status.MISSED])
 def test_a_task_closed_as_not_done_counts_as_not_done_and_one_left_open_as_the_board_lists_it(
-    ward, period, coordinator
+    ward, period, coordinator, over
 ):
     """Review: two nurse tasks of an event done, one closed as not done, the other left open. The
     role row read "due 2, on time 0, late 0, still open 1" (the task not done was in no column), and
@@ -244,7 +246,8 @@ def test_a_task_closed_as_not_done_counts_as_not_done_and_one_left_open_as_the_b
     publish_template(items=[{"text": "Weight checked"}, {"text": "Temperature"}])
     event = make_event(PatientFactory(unit=ward), planned_at=NOW - dt.timedelta(days=2))
     checklists_instantiate(events=[event])
-    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE, actual_at=event.planned_at)
+    happened = event.planned_at if over == CareEvent.Status.DONE else None  # a missed event never started
+    CareEvent.objects.filter(pk=event.pk).update(status=over, actual_at=happened)
     weight = Task.objects.get(event=event, text="Weight checked")
     task_close_left_open(task=weight, actor=coordinator, outcome=LeftOpenOutcome.NOT_DONE, reason="Scale broken.")
 

@@ -114,27 +114,40 @@ def _grouped(blockers: Iterable[Blocker]) -> dict[str, list[Blocker]]:
     return dict(grouped)
 
 
-def task_blocker(task: Task) -> Blocker | None:
-    """Why a task keeps its checklist from being ready, or None."""
+def task_blockers(task: Task) -> list[Blocker]:
+    """Every reason a task keeps its checklist from being ready, each its own blocker: a done
+    task may fail its hard stop and still await its independent check, and an override of the
+    one (all the oncologist was shown of it once) must not silently stand for the other."""
     if task.status == Task.Status.DONE:
+        blockers = []
         if task.hard_stop_failed:
-            return Blocker(
-                task.pk, task.role, task.text, f"hard stop failed ({task.value})", "hard_stop", task.value, task.due_at
+            blockers.append(
+                Blocker(
+                    task.pk,
+                    task.role,
+                    task.text,
+                    f"hard stop failed ({task.value})",
+                    "hard_stop",
+                    task.value,
+                    task.due_at,
+                )
             )
         if task.needs_verification and task.verified_by_id is None:
             role = task.verifier_role or task.role
-            return Blocker(
-                task.pk, role, task.text, "awaiting independent verification", "unverified", task.value, task.due_at
+            blockers.append(
+                Blocker(
+                    task.pk, role, task.text, "awaiting independent verification", "unverified", task.value, task.due_at
+                )
             )
-        return None
+        return blockers
     if task.status == Task.Status.OPEN and task.required:
-        return Blocker(task.pk, task.role, task.text, "open", "open", due_at=task.due_at)
-    return None  # not applicable, cancelled, or optional
+        return [Blocker(task.pk, task.role, task.text, "open", "open", due_at=task.due_at)]
+    return []  # not applicable, cancelled, or optional
 
 
 def checklist_readiness(checklist: Checklist, tasks: Iterable[Task] | None = None) -> Readiness:
     tasks = checklist.tasks.all() if tasks is None else tasks
-    blockers = [blocker for task in tasks if (blocker := task_blocker(task))]
+    blockers = [blocker for task in tasks for blocker in task_blockers(task)]
     covered = set(checklist.overridden_blockers) if checklist.override_reason else set()
     unresolved = [blocker for blocker in blockers if blocker.key not in covered]
     overridden = len(unresolved) < len(blockers)

@@ -6,15 +6,14 @@ by tests/checklists/test_gate_sql.py on generated checklists. A change to the ga
 """
 
 import datetime as dt
+import operator
+from collections.abc import Callable
+from functools import reduce
 
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.contrib.postgres.fields import ArrayField
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
     CharField,
-    Count,
     Exists,
     F,
     Func,
@@ -35,21 +34,22 @@ from .models import Task
 ROLE_ORDER = {role: place for place, role in enumerate(Role.values)}
 DONE, OPEN, CANCELLED = Task.Status.DONE, Task.Status.OPEN, Task.Status.CANCELLED
 
-# gate.task_blocker: why a task blocks (its Blocker.kind), or NULL.
-BLOCKER_KIND = Case(
-    When(Q(status=DONE, hard_stop_failed=True), then=Value("hard_stop")),
-    When(Q(status=DONE, needs_verification=True, verified_by__isnull=True), then=Value("unverified")),
-    When(Q(status=OPEN, required=True), then=Value("open")),
-    default=None,
-    output_field=CharField(),
-)
+# gate.task_blockers: each reason a task blocks (its Blocker.kind), in the gate's order. A done task
+# may block twice, as a failed hard stop and as a missing independent check: each its own blocker.
+BLOCKER_KINDS = ("hard_stop", "unverified", "open")
+_BLOCKS_AS = {
+    "hard_stop": Q(status=DONE, hard_stop_failed=True),
+    "unverified": Q(status=DONE, needs_verification=True, verified_by__isnull=True),
+    "open": Q(status=OPEN, required=True),
+}
 
-# gate.task_blocker: whose part it is (Blocker.role): the verifier's role for a missing check.
-BLOCKER_ROLE = Case(
-    When(~Q(verifier_role="") & Q(blocker_kind="unverified"), then=F("verifier_role")),
-    default=F("role"),
-    output_field=CharField(),
-)
+
+def blocker_role(kind: str):
+    """gate.task_blockers: whose part a blocker of `kind` is (Blocker.role): the verifier's role
+    for a missing check, else the task's."""
+    if kind != "unverified":
+        return F("role")
+    return Case(When(~Q(verifier_role=""), then=F("verifier_role")), default=F("role"), output_field=CharField())
 
 
 class JsonListHolds(Func):
@@ -73,28 +73,38 @@ class JsonListHolds(Func):
         return sql, (*list_params, *text_params)
 
 
-def covered_by_override() -> Q:
+def covered_by_override(kind: str) -> Q:
     """gate.checklist_readiness: the checklist was overridden (it has a reason) and its
-    `overridden_blockers` hold this blocker's key (gate.blocker_key: "task_id:open", or
-    "task_id:kind:value" for a done task): the tasks annotated with their `blocker_kind`."""
-    answer = Case(
-        When(blocker_kind="open", then=Value("")),
-        default=Concat(Value(":"), "value", output_field=CharField()),
-        output_field=CharField(),
-    )
-    key = Concat(Cast("pk", CharField()), Value(":"), "blocker_kind", answer, output_field=CharField())
+    `overridden_blockers` hold the key of the task's blocker of `kind` (gate.blocker_key:
+    "task_id:open", or "task_id:kind:value" for a done task)."""
+    answer = Value("") if kind == "open" else Concat(Value(":"), "value", output_field=CharField())
+    key = Concat(Cast("pk", CharField()), Value(f":{kind}"), answer, output_field=CharField())
     return ~Q(checklist__override_reason="") & Q(JsonListHolds(F("checklist__overridden_blockers"), key))
 
 
-def unresolved_blockers() -> QuerySet[Task]:
-    """The tasks that keep their checklist from being ready (gate.Readiness.unresolved), each with
-    its `blocker_kind` and `blocker_role`."""
-    return (
-        Task.objects.annotate(blocker_kind=BLOCKER_KIND)
-        .filter(blocker_kind__isnull=False)
-        .annotate(blocker_role=BLOCKER_ROLE)
-        .exclude(covered_by_override())
+def blocks_unresolved(kind: str) -> Q:
+    """The task blocks as `kind` and no override covers that blocker (gate.Readiness.unresolved)."""
+    return _BLOCKS_AS[kind] & ~covered_by_override(kind)
+
+
+def unresolved_blockers(kind: str | None = None) -> QuerySet[Task]:
+    """The tasks that keep their checklist from being ready (gate.Readiness.unresolved) as blockers
+    of `kind`, each with its `blocker_kind` and `blocker_role`; with no kind, the tasks that do for
+    any reason, once each (for Exists: `each_blocker` gives a row per blocker)."""
+    if kind is None:
+        return Task.objects.filter(reduce(operator.or_, map(blocks_unresolved, BLOCKER_KINDS)))
+    return Task.objects.filter(blocks_unresolved(kind)).annotate(
+        blocker_kind=Value(kind, output_field=CharField()), blocker_role=blocker_role(kind)
     )
+
+
+def each_blocker(rows: Callable[[QuerySet[Task], str], QuerySet], *, distinct: bool = False) -> QuerySet:
+    """Every unresolved blocker, a row each (a task that blocks twice gives two): `rows(blockers,
+    kind)` shapes the blockers of each kind alike (`unresolved_blockers(kind)` filtered, ending in
+    the same `values_list`), and the kinds' rows are put together, `distinct` or all. Only
+    order_by (by a column of the rows) may follow."""
+    first, *others = (rows(unresolved_blockers(kind), kind).order_by() for kind in BLOCKER_KINDS)
+    return first.union(*others, all=not distinct)
 
 
 def _work_open(event, *, now: dt.datetime) -> Exists:
@@ -108,7 +118,7 @@ def _hard_stop_failed(event) -> Exists:
     """An unresolved failed hard stop of the event (gate.Readiness.hard_stops): it is shown (not
     `Readiness.not_yet_due`) whether or not the work has opened, as a task may be done early and
     its answer fail. `event`: an OuterRef to the event's id."""
-    return Exists(unresolved_blockers().filter(event=event, blocker_kind="hard_stop"))
+    return Exists(unresolved_blockers("hard_stop").filter(event=event))
 
 
 def _shown(event, *, now: dt.datetime) -> Q:
@@ -123,50 +133,51 @@ def not_ready_with_work_open(events: QuerySet[CareEvent], *, now: dt.datetime) -
     return events.filter(Exists(blocked), _shown(OuterRef("pk"), now=now))
 
 
-def blockers_of_events_not_ready(events: QuerySet[CareEvent], *, now: dt.datetime) -> QuerySet[Task]:
-    """The unresolved blockers of those of `events` that are not ready with their work open or with
-    a failed hard stop (the events of `not_ready_with_work_open`, each with at least one): for
-    counting them without listing them."""
-    return unresolved_blockers().filter(event__in=events).filter(_shown(OuterRef("event_id"), now=now))
+def blockers_of_events_not_ready(
+    events: QuerySet[CareEvent], *, now: dt.datetime, kind: str | None = None
+) -> QuerySet[Task]:
+    """The tasks with unresolved blockers (of `kind`, or of any kind) of those of `events` that are
+    not ready with their work open or with a failed hard stop (the events of
+    `not_ready_with_work_open`, each with at least one): for counting them without listing them.
+    `roles_waited_for` gives each blocker's role."""
+    blockers = unresolved_blockers(kind).filter(event__in=events)
+    return blockers.filter(_shown(OuterRef("event_id"), now=now))
+
+
+def roles_waited_for(events: QuerySet[CareEvent], *, now: dt.datetime, **columns) -> QuerySet:
+    """Each event of `not_ready_with_work_open` of `events` with each role it waits for, once:
+    (event_id, blocker_role, then the named `columns`, expressions of the blocking task) rows."""
+    return each_blocker(
+        lambda _, kind: (
+            blockers_of_events_not_ready(events, now=now, kind=kind)
+            .annotate(**columns)
+            .values_list("event_id", "blocker_role", *columns)
+        ),
+        distinct=True,
+    )
 
 
 def blockers_by_role(event_ids, *, texts: int = 3) -> dict[int, list[dict]]:
     """What blocks each event, by role (the roles in `Role` order): how many blockers and the texts
-    of the first `texts` (in the order of the event page: checklist by template name, then item),
-    counted in the database. {event id: [{"role": …, "count": …, "texts": […]}, …]}."""
+    of the first `texts` (in the order of the event page: checklist by template name, then item,
+    then the gate's order of a task's blockers). {event id: [{"role": …, "count": …, "texts":
+    […]}, …]}. One query, a row a blocker (the listed events' few), counted here: a task that
+    blocks twice is two blockers, which no aggregate over tasks counts."""
     # Both ways to the event: the checklists are then read by their event too, not all of them.
-    blockers = unresolved_blockers().filter(event_id__in=event_ids, checklist__event_id__in=event_ids)
-    page_order = ("checklist__template__name", "order", "pk")
-    if connection.vendor != "postgresql":
-        rows = _counted_by_role_in_python(blockers.order_by(*page_order), texts)
-    else:
-        rows = (
-            blockers.values("event_id", "blocker_role")
-            .annotate(
-                count=Count("pk"),
-                texts=Func(
-                    ArrayAgg("text", order_by=page_order),
-                    template=f"(%(expressions)s)[1:{int(texts)}]",
-                    output_field=ArrayField(CharField()),
-                ),
-            )
-            .order_by()
+    blockers = each_blocker(
+        lambda blockers, kind: (
+            blockers.filter(event_id__in=event_ids, checklist__event_id__in=event_ids)
+            .annotate(template_name=F("checklist__template__name"), place=Value(BLOCKER_KINDS.index(kind)))
+            .values_list("event_id", "blocker_role", "text", "template_name", "order", "pk", "place")
         )
-    by_event: dict[int, list[dict]] = {}
-    for row in sorted(rows, key=lambda row: ROLE_ORDER[row["blocker_role"]]):
-        by_event.setdefault(row["event_id"], []).append(
-            {"role": row["blocker_role"], "count": row["count"], "texts": row["texts"]}
-        )
-    return by_event
-
-
-def _counted_by_role_in_python(blockers: QuerySet[Task], texts: int) -> list[dict]:
-    """blockers_by_role's rows where the database has no ordered array aggregate (SQLite, `make
-    run`): the blockers read in the page's order and counted here."""
+    ).order_by("template_name", "order", "pk", "place")
     rows: dict[tuple[int, str], dict] = {}
-    for event_id, role, text in blockers.values_list("event_id", "blocker_role", "text"):
-        row = rows.setdefault((event_id, role), {"event_id": event_id, "blocker_role": role, "count": 0, "texts": []})
+    for event_id, role, text, *_ in blockers:
+        row = rows.setdefault((event_id, role), {"role": role, "count": 0, "texts": []})
         row["count"] += 1
         if len(row["texts"]) < texts:
             row["texts"].append(text)
-    return list(rows.values())
+    by_event: dict[int, list[dict]] = {}
+    for (event_id, _), row in sorted(rows.items(), key=lambda item: ROLE_ORDER[item[1]["role"]]):
+        by_event.setdefault(event_id, []).append(row)
+    return by_event

@@ -570,13 +570,17 @@ def premedication_time_shown(answer: str) -> str:
     return f"{dateformat.format(given, moments.MOMENT)}{rest}"
 
 
+# An event is over once it is done or missed: its open tasks due by its time were left open by it.
+EVENT_OVER = (CareEvent.Status.DONE, CareEvent.Status.MISSED)
+
+
 class Task(ItemContent):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         DONE = "done", "Done"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
         CANCELLED = "cancelled", "Cancelled"
-        # Left open when its event was done, then closed by its owner or the unit's coordinator
+        # Left open when its event was done or missed, then closed by its owner or the unit's coordinator
         # with why it was not done (checklists.services.task_close_left_open).
         NOT_DONE = "not_done", "Not done"
 
@@ -702,13 +706,13 @@ class Task(ItemContent):
 
     @property
     def is_left_open(self) -> bool:
-        """Open although its event is done (the cycle started, the bag was changed) and it was due
-        by then: it can no longer be done before the event, so it is not overdue work; it waits to
-        be closed with a reason (`LEFT_OPEN`, the same as a query). Work due after the event is
-        still work."""
+        """Open although its event is over, done (the cycle started, the bag was changed) or missed
+        (its time passed without a start), and it was due by then: it can no longer be done before
+        the event, so it is not overdue work; it waits to be closed with a reason (`LEFT_OPEN`, the
+        same as a query). Work due after the event is still work."""
         event = self.event
         happened = event.actual_at or event.planned_at
-        return self.is_open and event.status == CareEvent.Status.DONE and self.due_at <= happened
+        return self.is_open and event.status in EVENT_OVER and self.due_at <= happened
 
     @property
     def is_overdue(self) -> bool:
@@ -731,14 +735,16 @@ def _utc(moment) -> str:
     return moment.astimezone(dt.UTC).isoformat() if moment else ""
 
 
-# The same as queries: open tasks whose event is done are left open (shown apart, neutral, until
-# closed with a reason); only the others are work still due (My work, the board's overdue list,
-# the reminders and escalations).
+# The same as queries: open tasks whose event is over, done or missed, are left open (shown apart,
+# neutral, until closed with a reason); only the others are work still due (My work, the board's
+# overdue list, the reminders and escalations). A missed event's tasks are left open too: its time
+# has passed and it will not start, so they could never be done in time, nor closed otherwise (a
+# hard stop is not skipped, nor a settled event's gate overridden).
 # Only work due by the time the event happened can have been left open by it: what is due after it
 # (a stop's follow-up, a check hours after a cycle start) is still to do, and stays overdue work.
 EVENT_TIME = Coalesce(F("event__actual_at"), F("event__planned_at"))
-LEFT_OPEN = Q(status=Task.Status.OPEN, event__status=CareEvent.Status.DONE, due_at__lte=EVENT_TIME)
-STILL_DUE = Q(status=Task.Status.OPEN) & (~Q(event__status=CareEvent.Status.DONE) | Q(due_at__gt=EVENT_TIME))
+LEFT_OPEN = Q(status=Task.Status.OPEN, event__status__in=EVENT_OVER, due_at__lte=EVENT_TIME)
+STILL_DUE = Q(status=Task.Status.OPEN) & (~Q(event__status__in=EVENT_OVER) | Q(due_at__gt=EVENT_TIME))
 
 
 def _plain(number: Decimal) -> str:

@@ -336,13 +336,13 @@ def is_verifier(user, task: Task, *, roles: TeamRoles | None = None) -> bool:
     return can(user, VERIFY_TASKS) and on_care_team(user, task.patient_id, task.verifier_role, roles=roles)
 
 
-NOT_LEFT_OPEN = conflict("Only an open task of an event that is done is closed this way.")
+NOT_LEFT_OPEN = conflict("Only an open task of an event that is done or missed is closed this way.")
 NOT_THE_OWNER = refuse("Only the unit's coordinator, or the task's owner, may close a task left open.")
 
 
 def can_close_left_open(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
-    """A task left open when its event was done is closed, done late or not done with why, by the
-    unit's coordinator or its owner: the one who holds it, or, in the pool, a worker of its role."""
+    """A task left open when its event was done or missed is closed, done late or not done with
+    why, by the unit's coordinator or its owner: the one who holds it, or, in the pool, a worker of its role."""
     owner = is_assignee(user, task) or (task.assignee_id is None and _works(user, task, roles))
     if not (owner or is_unit_coordinator(user, task)):
         return NOT_THE_OWNER

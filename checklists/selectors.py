@@ -67,7 +67,7 @@ def my_work(
     return (
         Task.objects.filter(patient_id__in=visible)
         .filter(assigned | claimable_by(user, roles) | awaiting_check_by(user, roles) | failed_hard_stops_of(user))
-        # Left open when its event was done: no longer due work (the event page and the board list it).
+        # Left open when its event was done or missed: no longer due work (the event page and the board list it).
         .exclude(LEFT_OPEN)
         # Who claimed it, who completed it (a task in My work is never verified yet); its event.
         .select_related("assignee", "completed_by", "event__cycle")
@@ -99,10 +99,7 @@ def still_blocking_hard_stops_of(user_id: int) -> QuerySet[Task]:
     `user_id` (accounts.db.compiled)."""
     live = [CareEvent.Status.PLANNED, CareEvent.Status.IN_PROGRESS]
     return (
-        unresolved_blockers()
-        .filter(blocker_kind="hard_stop", completed_by_id=user_id, event__status__in=live)
-        .order_by()
-        .values("pk")
+        unresolved_blockers("hard_stop").filter(completed_by_id=user_id, event__status__in=live).order_by().values("pk")
     )
 
 

@@ -1430,7 +1430,7 @@ def task_mark_not_applicable(*, task: Task, actor, reason: str) -> Task:
 
 
 class LeftOpenOutcome(models.TextChoices):
-    """How a task left open when its event was done is closed."""
+    """How a task left open when its event was done or missed is closed."""
 
     DONE_LATE = "done_late", "Done late (documented after the fact, with the time it was done)"
     NOT_DONE = "not_done", "Not done"
@@ -1447,7 +1447,7 @@ def task_close_left_open(
     done_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> Task:
-    """Close a task that was still open when its event was done: done late, at the time it was
+    """Close a task that was still open when its event was done or missed: done late, at the time it was
     really done (`done_at`, not after now), or not done, with why. Either way the reason is kept in
     its history; it leaves the event page's and the board's lists of work left open."""
     now = now or timezone.now()

@@ -219,7 +219,7 @@ def checklist_task_status(task) -> str:
         # Its answer is recorded but failed the item's hard stop, and the event waits on it: not
         # the completed check that a reader would act on.
         return "failed"
-    # Not done: left open when its event was done, then closed as not done (with why): attempted,
+    # Not done: left open when its event was done or missed, then closed as not done (with why): attempted,
     # never completed.
     return {"done": "completed", "not_applicable": "cancelled", "cancelled": "cancelled", "not_done": "failed"}[
         task.status

@@ -411,7 +411,7 @@ class Checks:
         if task.event.status == CareEvent.Status.CANCELLED:
             return "the event is cancelled"
         if task.is_left_open:
-            return "the event is done: the task was left open"
+            return f"the event is {task.event.get_status_display().lower()}: the task was left open"
         if reminder.kind == Kind.DUE_SOON and task.due_at <= self.now:
             return "overdue by now: the overdue reminder says so"
         if reminder.kind in DOERS_KINDS:

@@ -14,10 +14,10 @@ from checklists.policy import WORK_TASKS, TeamRoles, invalid, is_assignee, is_un
 READ_REMINDER_LEDGER = Ability("read_reminder_ledger", "read the reminder ledger", frozenset({ADMIN}))
 
 
-# A task left open when its event was done gets no more reminders (checklists.models.LEFT_OPEN): a
+# A task left open when its event was done or missed gets no more reminders (checklists.models.LEFT_OPEN): a
 # snooze would hold nothing, and would read as if reminders were still coming.
 LEFT_OPEN = invalid(
-    "This task was left open when its event was done: it gets no more reminders to snooze. "
+    "This task was left open when its event was done or missed: it gets no more reminders to snooze. "
     "Close it instead (done late, or not done).",
     "until",
 )
@@ -26,7 +26,7 @@ LEFT_OPEN = invalid(
 def can_snooze(user, task: Task, *, roles: TeamRoles | None = None) -> Decision:
     """Whoever does the task (its assignee, a care-team member of its role) or the coordinator
     of the patient's unit, while the task is open and still reminded of (not left open when its
-    event was done). The task comes with its event (`is_left_open` reads it)."""
+    event was done or missed). The task comes with its event (`is_left_open` reads it)."""
     decision = can_end_snooze(user, task, roles=roles)
     if decision and task.is_left_open:
         return LEFT_OPEN

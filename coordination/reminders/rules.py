@@ -216,7 +216,7 @@ def open_tasks_without(
         # the fallback (a unit without a coordinator: the patient's oncologists, of whatever unit;
         # its note says so) counts too, or the task came back at every sweep.
         reminded = reminded.filter(Q(recipient__unit_id=OuterRef("patient__unit_id")) | ~Q(note=""))
-    # Not those left open when their event was done: they can no longer be done in time.
+    # Not those left open when their event was done or missed: they can no longer be done in time.
     tasks = Task.objects.filter(STILL_DUE, due_at__gt=due_after, due_at__lte=due_until).filter(~Exists(reminded))
     if unless_snoozed:
         snoozed = TaskSnooze.objects.filter(task=OuterRef("pk"), ended_at__isnull=True, until__gt=now)

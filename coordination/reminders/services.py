@@ -69,7 +69,7 @@ def task_snooze(*, task: Task, actor, until: dt.datetime, reason: str, now: dt.d
 @transaction.atomic
 def task_snooze_end(*, task: Task, actor, now: dt.datetime | None = None) -> int:
     """End the task's live snooze now: the reminders it held go out with the next sweep. Also of a
-    task left open when its event was done (no reminder is held any more: the snooze just ends)."""
+    task left open when its event was done or missed (no reminder is held any more: the snooze just ends)."""
     now = now or timezone.now()
     task = _locked_open_task(task, actor, decide=can_end_snooze)
     ended = task.snoozes.filter(ended_at__isnull=True, until__gt=now).update(ended_at=now, ended_by=actor)

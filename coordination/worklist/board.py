@@ -7,7 +7,7 @@ database, so that a request costs what the board shows and not what the unit hol
   `blocked_events`: those of one window, on demand, with what blocks each, by role, counted there.
 - `overdue_summary`: the overdue tasks counted by role and person (and the oldest); each person's
   list comes on demand (`overdue_tasks`, the board's overdue list).
-- `left_open_summary`: the tasks left open when their event was done (until they are closed),
+- `left_open_summary`: the tasks left open when their event was done or missed (until they are closed),
   counted by role and person, with how many are hard stops or required; each person's list comes
   on demand (`left_open_tasks`, the board's left-open list).
 - `recent_overrides`: the gates that oncologists overrode lately.
@@ -22,7 +22,7 @@ from typing import TypeVar
 from django.db.models import Case, Count, Min, Q, QuerySet, Value, When
 
 from accounts.models import Role, User
-from checklists.gate_sql import ROLE_ORDER, blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
+from checklists.gate_sql import ROLE_ORDER, blockers_by_role, not_ready_with_work_open, roles_waited_for
 from checklists.models import LEFT_OPEN, STILL_DUE, Checklist, Task
 from patients.models import CareEvent, Patient
 
@@ -86,17 +86,11 @@ def blocked_summary(patients: QuerySet[Patient], *, now: dt.datetime) -> list[Bl
         ),
         default=Value(len(BLOCKED_WINDOWS) - 1),
     )
-    rows = (
-        blockers_of_events_not_ready(_upcoming(patients, now, None, BLOCKED_HOURS), now=now)
-        .annotate(window=window)
-        .values_list("event_id", "window", "blocker_role")
-        .distinct()
-        .order_by()
-    )
+    rows = roles_waited_for(_upcoming(patients, now, None, BLOCKED_HOURS), now=now, window=window)
     windows = [BlockedWindow(place, start, end) for place, (start, end) in enumerate(BLOCKED_WINDOWS)]
     roles = [Counter() for _ in BLOCKED_WINDOWS]
     events = set()
-    for event_id, place, role in rows:  # an event once per role it waits for
+    for event_id, role, place in rows:  # an event once per role it waits for
         if event_id not in events:
             events.add(event_id)
             windows[place].count += 1
@@ -164,7 +158,7 @@ G = TypeVar("G", bound=TaskGroup)
 
 @dataclass
 class LeftOpenGroup(TaskGroup):
-    """The tasks of one role and person left open when their event was done, and how many of them
+    """The tasks of one role and person left open when their event was done or missed, and how many of them
     are hard stops, or required items (not hard stops): those weigh most, and their list shows them first."""
 
     hard_stops: int
@@ -214,7 +208,7 @@ LEFT_OPEN_LIMIT = 200  # a list of tasks left open names at most this many (and 
 
 
 def _left_open(patients: QuerySet[Patient]) -> QuerySet[Task]:
-    """The tasks left open when their event was done (checklists.models.LEFT_OPEN): not overdue,
+    """The tasks left open when their event was done or missed (checklists.models.LEFT_OPEN): not overdue,
     but on the board until their owner or the coordinator closes them."""
     return Task.objects.filter(LEFT_OPEN, patient__in=patients)
 

@@ -369,7 +369,7 @@ class ReassignForm(forms.Form):
 
 
 class CloseLeftOpenForm(forms.Form):
-    """Closing a task left open when its event was done (services.task_close_left_open, which
+    """Closing a task left open when its event was done or missed (services.task_close_left_open, which
     checks that a late completion has its time, not in the future)."""
 
     outcome = forms.ChoiceField(label="What happened", choices=LeftOpenOutcome.choices, widget=forms.RadioSelect)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from checklists.gate import checklist_readiness, event_readiness
-from checklists.models import Checklist, Task
+from checklists.models import EVENT_OVER, Checklist, Task
 from checklists.selectors import checklists_with_gate_tasks
 from patients.models import CareEvent, CareTeamMember, Cycle, Interruption, Patient, TreatmentCourse
 from patients.selectors import names
@@ -106,12 +106,12 @@ def cycles_around_now(cycles: list[Cycle], *, now: dt.datetime) -> None:
     ones (`event_rows`, `cancelled_events`, as `cycle_event_rows`), and `earlier` and `later`, the
     events left out (`EventsApart`, or None). Four queries, whatever the number of cycles and events."""
     start = (now - SHOWN_BEFORE).replace(second=0, microsecond=0)  # to the minute: the URLs of the rest read well
-    # A done event's open tasks due by its time were left open, not overdue (Task.is_left_open).
+    # A done or missed event's open tasks due by its time were left open, not overdue (Task.is_left_open).
     happened = Coalesce(F("actual_at"), F("planned_at"))
     overdue = Count(
         "tasks",
         filter=Q(tasks__status=Task.Status.OPEN, tasks__due_at__lt=now)
-        & (~Q(status=CareEvent.Status.DONE) | Q(tasks__due_at__gt=happened)),
+        & (~Q(status__in=EVENT_OVER) | Q(tasks__due_at__gt=happened)),
     )
     planned = (
         CareEvent.objects.filter(cycle__in=cycles)

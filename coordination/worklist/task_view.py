@@ -41,7 +41,7 @@ def patients_and_team_roles(user, *, visible_ids: list[int] | None = None) -> tu
 def urgency(task: Task, now: dt.datetime) -> str:
     if task.status != Task.Status.OPEN:
         return ""
-    if task.is_left_open:  # its event is done: not red, but listed until it is closed
+    if task.is_left_open:  # its event is done or missed: not red, but listed until it is closed
         return "left-open"
     if task.due_at < now:
         return "overdue"

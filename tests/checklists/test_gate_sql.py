@@ -11,8 +11,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checklists.gate import event_readiness
-from checklists.gate_sql import blockers_by_role, blockers_of_events_not_ready, not_ready_with_work_open
+from checklists.gate import blocker_key, event_readiness
+from checklists.gate_sql import blockers_by_role, not_ready_with_work_open, roles_waited_for
 from checklists.models import Checklist, Task
 from checklists.services import checklists_instantiate
 from patients.models import CareEvent
@@ -22,6 +22,7 @@ from .helpers import make_event, publish_template
 ROLES = ["nurse", "pharmacist", "oncologist"]
 ITEMS = [{"text": f"Item {n}", "role": ROLES[n % 3]} for n in range(4)]
 NOW = timezone.now().replace(microsecond=0)
+ANSWER = "30"  # every done task's: an override names the blockers of done tasks with it
 
 task_state = st.fixed_dictionaries(
     {
@@ -65,11 +66,12 @@ def set_states(event_ids, states, overrides, people):
                 verifier_role=state["verifier_role"],
                 completed_by=completer if done else None,
                 completed_at=NOW if done else None,
+                value=ANSWER if done else "",
                 verified_by=checker if done and state["verified"] else None,
                 due_at=NOW + dt.timedelta(hours=state["due_hours"]),
             )
         states = states[len(tasks) :]
-        keys = [f"{tasks[n].pk}:{kind}" for n, kind in covered if n < len(tasks)] + ["0:open"]
+        keys = [blocker_key(tasks[n].pk, kind, ANSWER) for n, kind in covered if n < len(tasks)] + ["0:open"]
         Checklist.objects.filter(pk=checklist.pk).update(
             override_reason="Checked on paper" if overridden else "", overridden_blockers=keys
         )
@@ -111,11 +113,7 @@ def test_the_gate_in_sql_answers_as_the_gate_in_python(events, states, overrides
             got = {row["role"]: (row["count"], row["texts"]) for row in counted.get(pk, [])}
             assert got == {role: (len(texts), texts[:3]) for role, texts in by_role.items()}
 
-        waiting = set(
-            blockers_of_events_not_ready(CareEvent.objects.filter(pk__in=ids), now=NOW).values_list(
-                "event_id", "blocker_role"
-            )
-        )
+        waiting = set(roles_waited_for(CareEvent.objects.filter(pk__in=ids), now=NOW))
         assert waiting == {(pk, role) for pk in listed for role in expected[pk][1]}
         transaction.set_rollback(True)
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from checklists.gate import event_readiness
+from checklists.gate import blocker_key, event_readiness
 from checklists.models import Checklist, OverrideJustification, Task, TaskActivity
 from checklists.services import LeftOpenOutcome, checklists_instantiate, events_settle, task_close_left_open
 from coordination.reports.period import Period
@@ -74,6 +74,36 @@ def test_an_override_counts_only_for_the_blockers_of_its_own_checklist_that_it_n
     assert all_events(ward, period) == [1, 0, 0, 1]
 
     override(pharmacy)
+    assert all_events(ward, period) == [1, 0, 1, 0]
+
+
+def test_an_override_of_a_failed_hard_stop_does_not_count_for_its_missing_check(ward, period):
+    """A dose that failed its hard stop and was never checked blocked twice: an override that named
+    only the hard stop did not make the event ready at its time (the gate's rule)."""
+    nurse, oncologist = UserFactory(role=Role.NURSE, unit=ward), UserFactory(role=Role.ONCOLOGIST, unit=ward)
+    publish_template(
+        items=[{"text": "Dose", "response_kind": "number", "min_value": 9, "max_value": 28, "hard_stop": True,
+                "needs_verification": True}]
+    )  # fmt: skip
+    event = make_event(PatientFactory(unit=ward), planned_at=NOW - 5 * H)
+    checklists_instantiate(events=[event])
+    dose = Task.objects.get(event=event)
+    Task.objects.filter(pk=dose.pk).update(
+        status="done", value="30", hard_stop_failed=True, completed_at=event.planned_at - 2 * H, completed_by=nurse
+    )
+
+    def override(*kinds):
+        Checklist.objects.filter(event=event).update(
+            overridden_by=oncologist,
+            overridden_at=event.planned_at - H,
+            override_reason="Dose of 30 accepted",
+            override_justification=OverrideJustification.CLINICAL_URGENCY,
+            overridden_blockers=[blocker_key(dose.pk, kind, "30") for kind in kinds],
+        )
+
+    override("hard_stop")
+    assert all_events(ward, period) == [1, 0, 0, 1]
+    override("hard_stop", "unverified")
     assert all_events(ward, period) == [1, 0, 1, 0]
 
 
@@ -192,20 +222,22 @@ def test_a_task_overdue_for_days_then_marked_not_applicable_counts_overdue_until
     assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [0, 1, 1, 0, 0]
 
 
-def test_a_task_left_open_when_its_event_was_done_counts_overdue_only_until_the_event(ward, period):
+@pytest.mark.parametrize("over", [CareEvent.Status.DONE, CareEvent.Status.MISSED])
+def test_a_task_left_open_when_its_event_was_done_counts_overdue_only_until_the_event(ward, period, over):
     """As the board shows it since the twelfth session: a task due by its event's time, left open
-    when the event was done, is no longer overdue work from the event on (checklists.models.LEFT_OPEN);
-    the trend counted it overdue on every later day."""
+    when the event was done (or missed), is no longer overdue work from the event on
+    (checklists.models.LEFT_OPEN); the trend counted it overdue on every later day."""
     publish_template(items=[{"text": "Weight", "due_offset_minutes": -24 * 60}])
     event = make_event(PatientFactory(unit=ward), planned_at=NOW - dt.timedelta(days=3))  # 17 March, noon
     checklists_instantiate(events=[event])  # its task due 16 March, noon
-    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE)
+    CareEvent.objects.filter(pk=event.pk).update(status=over)
     trend = dict(overdue_trend(ward, period).table("by_day").rows)
     assert [trend[f"2026-03-{day}"] for day in (16, 17, 18, 19, 20)] == [1, 0, 0, 0, 0]
 
 
+@pytest.mark.parametrize("over", [CareEvent.Status.DONE, CareEvent.Status.MISSED])
 def test_a_task_closed_as_not_done_counts_as_not_done_and_one_left_open_as_the_board_lists_it(
-    ward, period, coordinator
+    ward, period, coordinator, over
 ):
     """Review: two nurse tasks of an event done, one closed as not done, the other left open. The
     role row read "due 2, on time 0, late 0, still open 1" (the task not done was in no column), and
@@ -214,7 +246,8 @@ def test_a_task_closed_as_not_done_counts_as_not_done_and_one_left_open_as_the_b
     publish_template(items=[{"text": "Weight checked"}, {"text": "Temperature"}])
     event = make_event(PatientFactory(unit=ward), planned_at=NOW - dt.timedelta(days=2))
     checklists_instantiate(events=[event])
-    CareEvent.objects.filter(pk=event.pk).update(status=CareEvent.Status.DONE, actual_at=event.planned_at)
+    happened = event.planned_at if over == CareEvent.Status.DONE else None  # a missed event never started
+    CareEvent.objects.filter(pk=event.pk).update(status=over, actual_at=happened)
     weight = Task.objects.get(event=event, text="Weight checked")
     task_close_left_open(task=weight, actor=coordinator, outcome=LeftOpenOutcome.NOT_DONE, reason="Scale broken.")
 

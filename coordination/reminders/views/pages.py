@@ -163,7 +163,8 @@ def task_snooze_view(request, pk):
             if not task_snooze_end(task=task, actor=request.user):
                 raise ValidationError(f"“{task.text}” was not snoozed.")
             if task.is_left_open:
-                return f"“{task.text}”: snooze ended. It was left open when its event was done: no reminders follow."
+                over = task.event.get_status_display().lower()
+                return f"“{task.text}”: snooze ended. It was left open when its event was {over}: no reminders follow."
             return f"“{task.text}”: reminders are back on."
         if not form.is_valid():  # said above the panel too, the form open with its errors
             raise ValidationError("Check the snooze: " + " ".join(e for errors in form.errors.values() for e in errors))

@@ -4,8 +4,7 @@ from django.db import connection
 from django.db.models import Case, F, Q, When
 
 from accounts.models import Unit
-from checklists.models import EVENT_TIME, Task
-from patients.models import CareEvent
+from checklists.models import EVENT_OVER, EVENT_TIME, Task
 from patients.selectors import stays_on_unit
 
 from ..period import Period
@@ -33,10 +32,10 @@ def overdue_trend(unit: Unit, period: Period) -> Section:
     when."""
     ends = period.day_ends()
     resolved = Case(When(status=NOT_APPLICABLE, then=not_applicable_since()), default=F("completed_at"))
-    # A task due by its event's time is no longer overdue work once the event is done (left open,
-    # checklists.models.LEFT_OPEN): the board stops counting it at the event, and so does the trend,
-    # whether it is still open, closed as not done, or closed as done late after the event.
-    left_open = Q(event__status=CareEvent.Status.DONE, due_at__lte=EVENT_TIME) & (
+    # A task due by its event's time is no longer overdue work once the event is done or missed (left
+    # open, checklists.models.LEFT_OPEN): the board stops counting it at the event, and so does the
+    # trend, whether it is still open, closed as not done, or closed as done late after the event.
+    left_open = Q(event__status__in=EVENT_OVER, due_at__lte=EVENT_TIME) & (
         Q(resolved__isnull=True) | Q(resolved__gt=EVENT_TIME)
     )
     candidates = (

@@ -1,10 +1,13 @@
 """1. Readiness: were the events' gates ready at their time, and the oncologists' overrides."""
 
-from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, Value, When
+import operator
+from functools import reduce
+
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from accounts.models import Unit
-from checklists.gate_sql import covered_by_override
+from checklists.gate_sql import BLOCKER_KINDS, covered_by_override
 from checklists.models import Checklist, OverrideJustification, Task
 from patients.models import CareEvent
 from patients.selectors import on_unit_at
@@ -32,41 +35,49 @@ def _event_time():
     return Coalesce("actual_at", "planned_at")
 
 
-def _blockers_at_event_time():
+def _blockers_at_event_time(kind: str | None = None):
     """The tasks of the event (OuterRef pk, at its time OuterRef "at") that kept its gate from being
-    ready then, each with its `blocker_kind`: the gate's rules (checklists.gate.task_blocker) read
-    as of that moment. A required task not done by then ("open"); a task done by then whose hard
+    ready then as blockers of `kind` (or of any kind): the gate's rules (checklists.gate.task_blockers)
+    read as of that moment. A required task not done by then ("open"); a task done by then whose hard
     stop failed ("hard_stop"); a task done by then whose second check was not made by then
-    ("unverified"). A task marked not applicable blocked as an open one until it was marked so (its
-    activity says when; one marked after the event's time did not make the event ready then).
-    Cancelled tasks never block (their event's cancellation, or conditions that no longer hold,
-    took them off the checklist)."""
+    ("unverified"), which may be the same task. A task marked not applicable blocked as an open one
+    until it was marked so (its activity says when; one marked after the event's time did not make
+    the event ready then). Cancelled tasks never block (their event's cancellation, or conditions
+    that no longer hold, took them off the checklist)."""
     at = OuterRef("at")
     done_by_then = Q(status=DONE, completed_at__lte=at)
-    kind_then = Case(
-        When(done_by_then & Q(hard_stop_failed=True), then=Value("hard_stop")),
-        When(
-            done_by_then & Q(needs_verification=True) & (Q(verified_at__isnull=True) | Q(verified_at__gt=at)),
-            then=Value("unverified"),
-        ),
-        When(~done_by_then & Q(required=True), then=Value("open")),
-        default=None,
-        output_field=CharField(),
-    )
+    blocks_then = {
+        "hard_stop": done_by_then & Q(hard_stop_failed=True),
+        "unverified": done_by_then & Q(needs_verification=True) & (Q(verified_at__isnull=True) | Q(verified_at__gt=at)),
+        "open": ~done_by_then & Q(required=True),
+    }
+    kinds = BLOCKER_KINDS if kind is None else [kind]
     return (
         Task.objects.filter(event=OuterRef("pk"))
         .exclude(status=CANCELLED)
         .annotate(not_applicable_at=not_applicable_since())
         .filter(~Q(status=NOT_APPLICABLE) | Q(not_applicable_at__gt=at))
-        .annotate(blocker_kind=kind_then)
-        .filter(blocker_kind__isnull=False)
+        .filter(reduce(operator.or_, (blocks_then[kind] for kind in kinds)))
     )
 
 
-def _not_covered_by_an_override_then(blockers):
-    """Of `blockers`, those that no override of their own checklist given by the event's time
-    covered (the gate's rule, checklists.gate_sql.covered_by_override, as of that moment)."""
-    return blockers.exclude(covered_by_override() & Q(checklist__overridden_at__lte=OuterRef("at")))
+def _still_blocked_then() -> Q:
+    """The event had a blocker at its time that no override of its own checklist given by then
+    covered (the gate's rule, checklists.gate_sql.covered_by_override, as of that moment): each
+    reason a task blocked is covered, or not, on its own."""
+    return reduce(
+        operator.or_,
+        (
+            Q(
+                Exists(
+                    _blockers_at_event_time(kind).exclude(
+                        covered_by_override(kind) & Q(checklist__overridden_at__lte=OuterRef("at"))
+                    )
+                )
+            )
+            for kind in BLOCKER_KINDS
+        ),
+    )
 
 
 def readiness(unit: Unit, period: Period) -> Section:
@@ -76,15 +87,14 @@ def readiness(unit: Unit, period: Period) -> Section:
     not ready: checklists.services.events_settle) counts at its planned time: it is what "not
     ready" means. Overrides given in the period: by oncologist, by kind of justification, the newest
     with their reasons. Four queries."""
-    blockers = _blockers_at_event_time()
     events = (
         CareEvent.objects.exclude(status=CareEvent.Status.CANCELLED)
         .annotate(at=_event_time())
         .filter(on_unit_at(unit.pk, "at"), at__gte=period.start, at__lt=period.end)
         .annotate(
             has_tasks=Exists(Task.objects.filter(event=OuterRef("pk")).exclude(status=CANCELLED)),
-            is_blocked=Exists(blockers),
-            is_still_blocked=Exists(_not_covered_by_an_override_then(blockers)),
+            is_blocked=Exists(_blockers_at_event_time()),
+            is_still_blocked=_still_blocked_then(),
         )
         .filter(has_tasks=True)
     )

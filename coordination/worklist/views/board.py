@@ -201,7 +201,7 @@ def _weight(task) -> str:
 
 @logs_read("coordination.board_left_open")
 def board_left_open(request):
-    """The tasks left open when their event was done of one role and person on the coordinator's
+    """The tasks left open when their event was done or missed, of one role and person on the coordinator's
     unit (all of them without a filter), hard stops and required items first, each with its Close
     link back to the board: opened in place from the board's summary (htmx), or as a page of its
     own without JavaScript."""

@@ -166,8 +166,8 @@ def task_reassign(request, pk):
 @require_http_methods(["GET", "POST"])
 @logs_read("checklists.task", page="close")
 def task_close(request, pk):
-    """A task left open when its event was done, closed by the unit's coordinator or its owner:
-    done late (with the time it was really done) or not done (with why). Back to the page it
+    """A task left open when its event was done or missed, closed by the unit's coordinator or its
+    owner: done late (with the time it was really done) or not done (with why). Back to the page it
     was opened from (the event page or the board) with a message."""
     task = get_task_for_user(request.user, pk)
     back = request.GET.get("next", "")  # the form posts to its own address, which keeps it
@@ -193,9 +193,10 @@ def task_close(request, pk):
         messages.success(request, f"{task.text}: closed, {said}.")
         return redirect(back if back else reverse("event_detail", args=[task.event_id]))
 
+    over = task.event.get_status_display().lower()  # done or missed
     intro = (
         f"“{task.text}” ({Role(task.role).label.lower()}, due {local_time_text(task.due_at, zone)}) was left open "
-        f"when the {task.event.label.lower()} was done. Say what happened: done late, at the time it was done, "
+        f"when the {task.event.label.lower()} was {over}. Say what happened: done late, at the time it was done, "
         "or not done, and why. Its history keeps what you write."
     )
     return form_page(request, form, close, patient=task.patient, title="Close a task left open", intro=intro)

@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists.models import Task
+from checklists.gate import blocker_key
+from checklists.models import Checklist, Task
 from checklists.services import checklists_instantiate, task_complete
 from patients.models import CareEvent
 
@@ -81,3 +82,35 @@ def test_the_gate_reloads_inside_a_live_region_so_that_its_change_is_announced(c
     gate = client.get(reverse("event_detail", args=[event.pk]) + "?part=gate", **HTMX).content.decode()
     assert '<div id="event-gate">' in gate
     assert "aria-live" not in gate  # the replaced part is not itself a (new) live region
+
+
+def test_a_failed_dose_awaiting_its_check_is_listed_twice_for_the_override(client, patient, nurse, oncologist):
+    """Found by a review: the override listed "hard stop failed (30)" alone, and covered the missing
+    second check without saying so. Both are listed, and the page's override covers both; one that
+    covered only the hard stop leaves the event waiting for the check."""
+    publish_template(
+        items=[
+            {"text": "Dose (mcg/day)", "response_kind": "number", "min_value": 9, "max_value": 28,
+             "hard_stop": True, "needs_verification": True, "verifier_role": "nurse", "required": True},
+        ]
+    )  # fmt: skip
+    event = make_event(patient, planned_at=timezone.now() + dt.timedelta(hours=3))
+    checklists_instantiate(events=[event])
+    dose = Task.objects.get(event=event)
+    task_complete(task=dose, actor=nurse, value="30", confirmed=True)
+
+    client.force_login(oncologist)
+    page = client.get(reverse("event_detail", args=[event.pk])).content.decode()
+    listed = page.split("This override lets the event start without:")[1].split("</ul>")[0]
+    assert "Dose (mcg/day): hard stop failed (30) (nurse)" in listed
+    assert "Dose (mcg/day): awaiting independent verification (nurse)" in listed
+    assert "Override 2 items and record why" in page
+
+    Checklist.objects.filter(event=event).update(
+        override_reason="Dose of 30 accepted after discussing it with pharmacy",
+        overridden_blockers=[blocker_key(dose.pk, "hard_stop", "30")],
+    )
+    gate = client.get(reverse("event_detail", args=[event.pk]) + "?part=gate", **HTMX).content.decode()
+    assert "waiting for nurse (1)" in gate and '<span class="badge text-bg-warning">Overridden</span>' not in gate
+    (check_line,) = [line for line in gate.splitlines() if "awaiting independent verification" in line]
+    assert "covered by the override" not in check_line

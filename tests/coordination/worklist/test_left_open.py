@@ -162,7 +162,7 @@ def test_the_board_counts_the_tasks_left_open_by_role_and_person_with_their_weig
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
     section = board.split('id="left-open"')[1].split("</section>")[0]
-    assert "Left open when the event was done (3)" in board
+    assert "Left open when the event was done or missed (3)" in board
     weight = '<span class="badge text-bg-light border">{}</span>'
     nurses = section.split('<h3 class="h5">Nurse</h3>')[1].split("</ul>")[0]
     assert f"<strong>{nurse}</strong>: 1 left open · {weight.format('1 required')}</summary>" in nurses
@@ -196,7 +196,7 @@ def test_a_lines_list_opens_in_place_hard_stops_and_required_first_each_with_clo
     everyone = client.get(reverse("board_left_open"), **HTMX).content.decode()  # every role and person
     assert everyone.index("Temperature") < everyone.index("Line flushed") < everyone.index("Teach the caregiver")
     page = client.get(reverse("board_left_open") + "?role=case_manager&assignee=pool").content.decode()
-    assert '<h1 class="h3">Left open when the event was done · Case manager · Unclaimed (pool)</h1>' in page
+    assert '<h1 class="h3">Left open when the event was done or missed · Case manager · Unclaimed (pool)</h1>' in page
     assert "Teach the caregiver" in page and "Temperature" not in page
 
 
@@ -249,8 +249,8 @@ def test_a_closed_task_leaves_the_boards_count_and_its_list(client, patient, nur
         task_close_left_open(task=task_of(done, text), actor=coordinator, outcome="not_done", reason="Not charted.")
     verified_login(client, coordinator)
     board = client.get(reverse("board")).content.decode()
-    assert "Left open when the event was done (0)" in board
-    assert "None: every task of the events done was closed." in board
+    assert "Left open when the event was done or missed (0)" in board
+    assert "None: every task of the events done or missed was closed." in board
     listed = client.get(reverse("board_left_open") + "?role=nurse&assignee=pool", **HTMX).content.decode()
     assert "No task left open here" in listed and "Temperature" not in listed
 
@@ -320,7 +320,7 @@ def test_its_owner_closes_a_hard_stop_left_open_as_not_done_with_why(patient, nu
 
 def test_a_task_of_an_event_still_planned_is_not_closed_this_way(patient, nurse, coordinator, template):
     live = live_event(patient)
-    with pytest.raises(TaskConflict, match="Only an open task of an event that is done is closed this way."):
+    with pytest.raises(TaskConflict, match="Only an open task of an event that is done or missed is closed this way."):
         task_close_left_open(task=task_of(live, "Line flushed"), actor=coordinator, outcome="not_done", reason="x")
 
 
@@ -409,7 +409,7 @@ def test_a_close_posted_by_someone_who_may_not_goes_back_with_why_and_changes_no
 # --- no snooze: it gets no more reminders ----------------------------------------------------------
 
 LEFT_OPEN_SNOOZE = (
-    "This task was left open when its event was done: it gets no more reminders to snooze. "
+    "This task was left open when its event was done or missed: it gets no more reminders to snooze. "
     "Close it instead (done late, or not done)."
 )
 

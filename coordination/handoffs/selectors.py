@@ -393,3 +393,14 @@ def handoff_facts_changed(handoff: Handoff) -> list[tuple[str, str, str]]:
         for label, sent in handoff.facts
         if label in WATCHED_FACTS and label in now and now[label] != sent
     ]
+
+
+def handoff_facts_printed(handoff: Handoff) -> list[list[str]]:
+    """The facts for the caregiver's sheet: as the page shows them, each watched one that the
+    record now says otherwise given as it is now, beside what was sent ("now …, sent as …"), as
+    the page flags it; a caregiver works from the sheet alone, beside its bag calendar read now."""
+    facts, live = handoff_facts_shown(handoff)
+    if live:
+        return facts
+    changed = {label: now for label, _, now in handoff_facts_changed(handoff)}
+    return [[label, f"now {changed[label]} (sent as {value})" if label in changed else value] for label, value in facts]

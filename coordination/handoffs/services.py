@@ -77,19 +77,22 @@ def _pump_off_at_home(handoff: Handoff) -> dt.datetime | None:
     return (end.actual_at or end.planned_at) if end else None
 
 
-def _access_ends_at(handoff: Handoff, *, now: dt.datetime, work_ended_by: dt.datetime | None = None) -> dt.datetime:
+def _access_ends_at(handoff: Handoff, *, since: dt.datetime, work_ended_by: dt.datetime | None = None) -> dt.datetime:
     """The end of the receiving unit's window after completion: `access_hours_after_completion()`
-    after the later of the work and the infusion at home. The work: its open actions (a first bag
-    change at home days after the first visit must stay in sight and doable) until the last is
-    done, and at the latest until its due time, so that an action nobody marks done does not keep
-    the patient open to the unit for good; `work_ended_by` caps it (an end set before is only
-    brought forward by the work). The infusion: the home nurse sees fever, confusion or a pump
-    alarm at home, and records them, until the pump comes off."""
+    after the later of the work and the infusion at home. The work, from `since` (the completion,
+    or an action done now): its open actions (a first bag change at home days after the first
+    visit must stay in sight and doable) until the last is done, and at the latest until its due
+    time, so that an action nobody marks done does not keep the patient open to the unit for
+    good; `work_ended_by` caps it (an end set before is only brought forward by the work). The
+    infusion: the home nurse sees fever, confusion or a pump alarm at home, and records them,
+    until the pump comes off."""
     hours = dt.timedelta(hours=access_hours_after_completion())
     # Only actions someone there can do hold it open (a unit with no case manager cannot call).
     roles = User.objects.filter(unit_id=handoff.to_unit_id, is_active=True).values("role")
-    last_due = handoff.actions.filter(status=HandoffAction.Status.OPEN, role__in=roles).aggregate(Max("due_at"))
-    work_ends_at = max(now, last_due["due_at__max"] or now) + hours
+    work = handoff.actions.aggregate(
+        due=Max("due_at", filter=Q(status=HandoffAction.Status.OPEN, role__in=roles)), done=Max("done_at")
+    )
+    work_ends_at = max(since, work["due"] or since, work["done"] or since) + hours
     if work_ended_by is not None:
         work_ends_at = min(work_ends_at, work_ended_by)
     pump_off = _pump_off_at_home(handoff)
@@ -101,7 +104,7 @@ def _end_access_once_work_is_done(handoff: Handoff, *, actor, now: dt.datetime) 
     if not handoff.access_grant_id:
         return
     # An end is only brought forward (access_grant_close): the last action done early ends it sooner.
-    ends_at = _access_ends_at(handoff, now=now)
+    ends_at = _access_ends_at(handoff, since=now)
     access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
 
 
@@ -122,7 +125,8 @@ def handoffs_follow_the_pump_off(*, cycle_ids, now: dt.datetime | None = None) -
     )
     for handoff in handoffs:
         grant = handoff.access_grant
-        ends_at = _access_ends_at(handoff, now=now, work_ended_by=grant.ends_at)
+        # The work's part as it stands (from the completion and the last action done), not from now.
+        ends_at = _access_ends_at(handoff, since=handoff.completed_at, work_ended_by=grant.ends_at)
         access_grant_end_move(grant=grant, ends_at=ends_at, now=now)
     return handoffs
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from coordination.handoffs import services as svc
 from coordination.models import Handoff
 from patients.models import AccessGrant, CareEvent, Patient
-from patients.services import check_in_record, event_move
+from patients.services import check_in_record, course_stop_for_good, event_cancel, event_move
 
 from ..handoff_helpers import SYNTHESIS, at_home, draft_handoff, first_visit_done, ready_discharge
 
@@ -108,14 +108,26 @@ def test_a_cycle_end_brought_to_now_ends_the_window_the_usual_hours_after(pump_o
     assert grant_end(completed) == now + HOURS_AFTER
 
 
-def test_a_cancelled_cycle_end_leaves_a_window_with_an_end(pump_off, completed):
-    pump_off.status = CareEvent.Status.CANCELLED
-    pump_off.save(update_fields=["status"])
-    from patients.hooks import notify_events_changed
+def test_a_stop_for_good_at_home_ends_the_window_the_usual_hours_after_the_stop(
+    pump_off, completed, oncologist, home_nurse, patient
+):
+    stopped_at = completed.completed_at + dt.timedelta(days=1)
+    with time_machine.travel(stopped_at + dt.timedelta(minutes=5), tick=False):
+        course_stop_for_good(course=completed.course, stopped_at=stopped_at, reason="Grade 4 CRS", actor=oncologist)
+    assert Handoff.objects.get(pk=completed.pk).status == Handoff.Status.COMPLETED
+    assert grant_end(completed) == stopped_at + HOURS_AFTER
+    with time_machine.travel(stopped_at + HOURS_AFTER - dt.timedelta(minutes=1), tick=False):
+        assert sees(home_nurse, patient)  # the days after a grade 4 CRS, still followed at home
+    with time_machine.travel(stopped_at + HOURS_AFTER + dt.timedelta(seconds=1), tick=False):
+        assert not sees(home_nurse, patient)
 
+
+def test_a_cancelled_cycle_end_leaves_the_window_that_the_work_gives(pump_off, completed):
+    """No pump-off planned any more: the window ends as the work has it (the first visit done at
+    completion, nothing else open: those hours after completion), never open-ended."""
     with time_machine.travel(completed.completed_at + dt.timedelta(days=2), tick=False):
-        notify_events_changed(cancelled=[pump_off])
-        assert grant_end(completed) == timezone.now() + HOURS_AFTER
+        event_cancel(event=pump_off, reason="No longer in the plan")
+    assert grant_end(completed) == completed.completed_at + HOURS_AFTER
 
 
 def test_a_grant_already_ended_or_revoked_is_not_opened_again(pump_off, completed, home_nurse, patient):

@@ -176,3 +176,44 @@ def test_a_readmission_accepted_by_the_hospital_ends_the_home_window_at_once(
     svc.handoff_accept(handoff=readmission, actor=ward_nurse, synthesis=SYNTHESIS)
     assert not sees(home_nurse, patient)
     assert sees(ward_nurse, patient)
+
+
+def test_a_break_at_home_extends_the_cycle_and_the_window_with_it(
+    patient, nurse, nurse2, case_manager, oncologist, agency, home_nurse
+):
+    """The plan as the schedule builds it: a pump occlusion at home stops the infusion for two
+    days; the restart moves the cycle's end by the break, and the home window's end with it."""
+    from patients.models import Interruption
+    from patients.services import interruption_restart, interruption_stop
+
+    from ...patients.helpers import rr_course
+    from ..handoff_helpers import complete_checklist, publish_transition_template
+
+    publish_transition_template()
+    course = rr_course(patient, start=timezone.localdate() - dt.timedelta(days=8), cycles=1, now=timezone.now())
+    discharge = CareEvent.objects.get(cycle__course=course, kind=CareEvent.Kind.DISCHARGE_HOME)
+    end = CareEvent.objects.get(cycle__course=course, kind=CareEvent.Kind.CYCLE_END)
+    complete_checklist(discharge, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
+    handoff = draft_handoff(discharge, case_manager, agency)
+    svc.handoff_send(handoff=handoff, actor=case_manager)
+    svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
+    svc.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)
+    with at_home(handoff):
+        first_visit_done(handoff, home_nurse)
+        handoff = svc.handoff_complete(handoff=handoff, actor=home_nurse)
+    assert grant_end(handoff) == end.planned_at + HOURS_AFTER
+
+    stopped_at = discharge.planned_at + dt.timedelta(days=2)
+    stop = interruption_stop(
+        course=course,
+        stopped_at=stopped_at,
+        cause=Interruption.Cause.PUMP_OR_LINE,
+        detail="Pump occlusion alarm",
+        actor=nurse,
+        now=stopped_at + dt.timedelta(minutes=10),
+    )
+    restarted_at = stopped_at + dt.timedelta(days=2)
+    interruption_restart(interruption=stop, restarted_at=restarted_at, actor=oncologist, now=restarted_at)
+    end.refresh_from_db()
+    assert end.planned_at > discharge.planned_at + dt.timedelta(days=20)  # moved on by the break
+    assert grant_end(handoff) == end.planned_at + HOURS_AFTER

@@ -138,6 +138,7 @@ def _readmitted_ends_home_access(readmission: Handoff, *, actor, now: dt.datetim
         patient_id=readmission.patient_id,
         kind__in=DISCHARGE_KINDS,
         status=Status.COMPLETED,
+        access_grant__isnull=False,
         access_grant__revoked_at__isnull=True,
     ).filter(Q(access_grant__ends_at__isnull=True) | Q(access_grant__ends_at__gt=now))
     for handoff in home.select_related("access_grant"):

@@ -15,7 +15,8 @@ coordinator's review (comment, flag, sign off).
   required item open, or is otherwise not ready.
 - Sending opens an `AccessGrant` for the receiving unit (patients.services); returning or
   cancelling revokes it at once; after completion it lasts while the receiving side's actions are
-  open, and ends `access_hours_after_completion()` after the last is done.
+  open and the infusion runs at home (to its cycle's end, moved with it), and ends
+  `access_hours_after_completion()` after; a readmission taken over by the hospital ends it at once.
 - Accepting turns the action list into tasks of the receiving side: each action, until then a
   proposal, becomes open for its owning role, with its due time.
 - Every step locks the handoff row: of two people acting at once (or one double click), one

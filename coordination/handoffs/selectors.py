@@ -289,12 +289,15 @@ def _pump_programming(done: QuerySet[Task], zone) -> str:
     return f"{text}, double-checked by {checker}" if checker else text
 
 
-def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[list[str]]:
+def handoff_facts(
+    handoff: Handoff, *, now: dt.datetime | None = None, bags_from: dt.datetime | None = None
+) -> list[list[str]]:
     """The facts a receiver needs, read from the record: cycle and day, inpatient days done,
     bag duration and the next change at home, pump programming, weight, last premedication.
 
     [[label, value], …]; stored on the handoff when it is sent, computed afresh before. The
-    tasks are found by what they record (their item's key), never by their text.
+    tasks are found by what they record (their item's key), never by their text. The next bag
+    change is the first from the event on, and from `bags_from` (`now` unless given).
     """
     now = now or timezone.now()
     patient, cycle, course, event = handoff.patient, handoff.cycle, handoff.course, handoff.event
@@ -302,8 +305,7 @@ def handoff_facts(handoff: Handoff, *, now: dt.datetime | None = None) -> list[l
     discharge_day = cycle.day_number(timezone.localtime(event.planned_at, zone).date())
     today = cycle.day_number(timezone.localtime(now, zone).date())
     inpatient_done = max(0, min(cycle.inpatient_days, today - 1))
-    after = max(now, event.planned_at)
-    next_bag = bag_changes_from(after, course_id=course.pk).first()
+    next_bag = bag_changes_from(max(bags_from or now, event.planned_at), course_id=course.pk).first()
     done = Task.objects.filter(patient=patient, status=Task.Status.DONE)
     # Its value is the time given, on the unit's clock (checklists/recorded.py).
     premedication = (
@@ -384,9 +386,22 @@ def handoff_facts_changed(handoff: Handoff) -> list[tuple[str, str, str]]:
     waiting_or_worked = (Handoff.Status.SENT, Handoff.Status.ACKNOWLEDGED, Handoff.Status.ACCEPTED)
     if handoff.sent_at is None or handoff.status not in waiting_or_worked:
         return []
-    now = dict(handoff_facts(handoff))
+    # The next bag change read as at sending: the one that was sent, wherever it moved since (or
+    # the next, once it is cancelled). From now, the clock passing it alone read as a change.
+    now = dict(handoff_facts(handoff, bags_from=handoff.sent_at))
     return [
         (label, sent, now[label])
         for label, sent in handoff.facts
         if label in WATCHED_FACTS and label in now and now[label] != sent
     ]
+
+
+def handoff_facts_printed(handoff: Handoff) -> list[list[str]]:
+    """The facts for the caregiver's sheet: as the page shows them, each watched one that the
+    record now says otherwise given as it is now, beside what was sent ("now …, sent as …"), as
+    the page flags it; a caregiver works from the sheet alone, beside its bag calendar read now."""
+    facts, live = handoff_facts_shown(handoff)
+    if live:
+        return facts
+    changed = {label: now for label, _, now in handoff_facts_changed(handoff)}
+    return [[label, f"now {changed[label]} (sent as {value})" if label in changed else value] for label, value in facts]

@@ -27,7 +27,7 @@ from checklists.models import Checklist
 from checklists.services import checklists_instantiate
 from patients.grading import FEVER_CELSIUS
 from patients.models import CareEvent, Patient
-from patients.services import access_grant_close, access_grant_open
+from patients.services import access_grant_close, access_grant_end_move, access_grant_open
 
 from ..models import Notification
 from ..reminders.content import patient_label
@@ -62,20 +62,89 @@ def access_hours_after_completion() -> int:
     return settings.HANDOFF_ACCESS_HOURS_AFTER_COMPLETION
 
 
-def _end_access_once_work_is_done(handoff: Handoff, *, actor, now: dt.datetime) -> None:
-    """The receiving unit's window after completion: open while its actions are (a first bag
-    change at home days after the first visit must stay in sight and doable), then
-    `access_hours_after_completion()` more hours from the moment the last one is done; and never
-    without an end: at the latest those hours after the last one's due time, so that an action
-    nobody marks done does not keep the patient open to the unit for good."""
-    if not handoff.access_grant_id:
-        return
+def _pump_off_at_home(handoff: Handoff) -> dt.datetime | None:
+    """When the infusion that a discharge handoff sends the patient home with ends: the end of its
+    cycle (the pump comes off), as the plan has it now (a break moves it later, a stop for good
+    brings it to the stop), or as done. None for a readmission, or a cycle with no end planned."""
+    if handoff.kind not in DISCHARGE_KINDS:
+        return None
+    end = (
+        CareEvent.objects.filter(cycle_id=handoff.cycle_id, kind=CareEvent.Kind.CYCLE_END)
+        .exclude(status=CareEvent.Status.CANCELLED)
+        .order_by("-planned_at")
+        .first()
+    )
+    return (end.actual_at or end.planned_at) if end else None
+
+
+def _access_ends_at(handoff: Handoff, *, since: dt.datetime, work_ended_by: dt.datetime | None = None) -> dt.datetime:
+    """The end of the receiving unit's window after completion: `access_hours_after_completion()`
+    after the later of the work and the infusion at home. The work, from `since` (the completion,
+    or an action done now): its open actions (a first bag change at home days after the first
+    visit must stay in sight and doable) until the last is done, and at the latest until its due
+    time, so that an action nobody marks done does not keep the patient open to the unit for
+    good; `work_ended_by` caps it (an end set before is only brought forward by the work). The
+    infusion: the home nurse sees fever, confusion or a pump alarm at home, and records them,
+    until the pump comes off."""
+    hours = dt.timedelta(hours=access_hours_after_completion())
     # Only actions someone there can do hold it open (a unit with no case manager cannot call).
     roles = User.objects.filter(unit_id=handoff.to_unit_id, is_active=True).values("role")
-    last_due = handoff.actions.filter(status=HandoffAction.Status.OPEN, role__in=roles).aggregate(Max("due_at"))
-    ends_at = max(now, last_due["due_at__max"] or now) + dt.timedelta(hours=access_hours_after_completion())
+    work = handoff.actions.aggregate(
+        due=Max("due_at", filter=Q(status=HandoffAction.Status.OPEN, role__in=roles)), done=Max("done_at")
+    )
+    work_ends_at = max(since, work["due"] or since, work["done"] or since) + hours
+    if work_ended_by is not None:
+        work_ends_at = min(work_ends_at, work_ended_by)
+    pump_off = _pump_off_at_home(handoff)
+    return max(work_ends_at, pump_off + hours) if pump_off else work_ends_at
+
+
+def _end_access_once_work_is_done(handoff: Handoff, *, actor, now: dt.datetime) -> None:
+    """Set the window's end at completion, and again as each action is done."""
+    if not handoff.access_grant_id:
+        return
     # An end is only brought forward (access_grant_close): the last action done early ends it sooner.
+    ends_at = _access_ends_at(handoff, since=now)
     access_grant_close(grant=handoff.access_grant, actor=actor, ends_at=ends_at, now=now)
+
+
+# Handoffs whose receiving unit's window ends with the infusion at home.
+ENDS_WITH_THE_PUMP_OFF = (Status.COMPLETED,)
+
+
+def handoffs_follow_the_pump_off(*, cycle_ids, now: dt.datetime | None = None) -> list[Handoff]:
+    """The cycle end of these cycles moved (a break extended the cycle, the plan was rebuilt, a
+    stop for good brought it to the stop) or was cancelled: the completed handoffs that sent the
+    patient home in them have their window's end moved with it, later or sooner; never to no end,
+    and never opening again a window revoked or over."""
+    now = now or timezone.now()
+    handoffs = list(
+        Handoff.objects.select_for_update(of=("self",))
+        .filter(cycle_id__in=cycle_ids, status__in=ENDS_WITH_THE_PUMP_OFF, access_grant__isnull=False)
+        .select_related("access_grant")
+    )
+    for handoff in handoffs:
+        grant = handoff.access_grant
+        # The work's part as it stands (from the completion and the last action done), not from now.
+        ends_at = _access_ends_at(handoff, since=handoff.completed_at, work_ended_by=grant.ends_at)
+        access_grant_end_move(grant=grant, ends_at=ends_at, now=now)
+    return handoffs
+
+
+def _readmitted_ends_home_access(readmission: Handoff, *, actor, now: dt.datetime) -> None:
+    """A readmission taken over by the hospital: the patient is no longer at home, so the windows
+    that completed discharge handoffs keep open to the pump-off end at once."""
+    home = Handoff.objects.filter(
+        patient_id=readmission.patient_id,
+        kind__in=DISCHARGE_KINDS,
+        status=Status.COMPLETED,
+        access_grant__isnull=False,
+        access_grant__revoked_at__isnull=True,
+    ).filter(Q(access_grant__ends_at__isnull=True) | Q(access_grant__ends_at__gt=now))
+    for handoff in home.select_related("access_grant"):
+        access_grant_close(grant=handoff.access_grant, actor=actor, now=now)
+        detail = f"Window closed: the patient was readmitted to {readmission.to_unit} (handoff {readmission.pk})"
+        _log(handoff, actor, HandoffActivity.Action.UPDATE, detail, now)
 
 
 # --- content -------------------------------------------------------------------------------------
@@ -736,11 +805,15 @@ def handoffs_event_moved(*, events: Sequence[CareEvent], now: dt.datetime | None
 
 def on_events_changed(*, created=(), moved=(), cancelled=(), facts=()) -> None:
     """The patients layer's hook: the handoffs of cancelled events are withdrawn; those of moved
-    events are said to have moved."""
+    events are said to have moved; a cycle end planned, moved or cancelled moves the end of the
+    windows that last to it."""
     if cancelled:
         handoffs_withdraw(events=cancelled)
     if moved:
         handoffs_event_moved(events=moved)
+    pump_offs = {event.cycle_id for event in (*created, *moved, *cancelled) if event.kind == CareEvent.Kind.CYCLE_END}
+    if pump_offs:
+        handoffs_follow_the_pump_off(cycle_ids=pump_offs)
 
 
 # --- the receiving side --------------------------------------------------------------------------
@@ -792,6 +865,8 @@ def handoff_accept(*, handoff: Handoff, actor, synthesis: str, now: dt.datetime 
         return f"{taken} action(s) taken over"
 
     handoff = _take(ACCEPT, policy.can_accept, handoff=handoff, actor=actor, now=now, work=work)
+    if handoff.kind == Handoff.Kind.HOME_HOSPITAL:
+        _readmitted_ends_home_access(handoff, actor=actor, now=now)
     _notify(
         [handoff.from_person],
         title=f"Handoff accepted by {actor}",
@@ -835,7 +910,8 @@ def handoff_complete(
     *, handoff: Handoff, actor, first_visit_at: dt.datetime | None = None, now: dt.datetime | None = None
 ) -> Handoff:
     """The first home visit is done: the handoff is complete. The receiving unit keeps seeing the
-    patient while its actions are open, and `access_hours_after_completion()` hours after."""
+    patient while its actions are open and the infusion runs at home, and
+    `access_hours_after_completion()` hours after (_access_ends_at)."""
     now = now or timezone.now()
     # Retried with the visit's time it gave, or with none (then "now" was the first request's).
     recorded = {"first_visit_at": first_visit_at} if first_visit_at else {}

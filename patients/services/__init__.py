@@ -32,7 +32,7 @@ from .bags import (
 )
 from .checkins import check_in_record
 from .course_status import courses_follow_their_events
-from .grants import access_grant_close, access_grant_open
+from .grants import access_grant_close, access_grant_end_move, access_grant_open
 from .interruptions import (
     course_stop_for_good,
     interruption_restart,
@@ -70,6 +70,7 @@ from .weighings import (
 __all__ = [
     "ScheduleChanges",
     "access_grant_close",
+    "access_grant_end_move",
     "access_grant_open",
     "assessment_confirm",
     "assessment_record",

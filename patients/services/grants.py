@@ -62,3 +62,19 @@ def access_grant_close(
         grant.ends_at = ends_at
         grant.save(update_fields=["ends_at"])
     return grant
+
+
+@transaction.atomic
+def access_grant_end_move(*, grant: AccessGrant, ends_at: dt.datetime, now: dt.datetime | None = None) -> AccessGrant:
+    """Move the end of a grant that lasts as long as something planned (a receiving unit's window
+    that ends with the pump-off at home, moved by a break or brought forward by a stop for good):
+    later or sooner, but always to an end. A grant revoked, or already ended, stays so: a moved
+    plan never opens a patient again to someone who had lost them."""
+    now = now or timezone.now()
+    grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    if grant.revoked_at is not None or (grant.ends_at is not None and grant.ends_at <= now):
+        return grant
+    if grant.ends_at != ends_at:
+        grant.ends_at = ends_at
+        grant.save(update_fields=["ends_at"])
+    return grant

@@ -141,10 +141,11 @@ def handoff_complete(request, pk):
         )
         hours = services.access_hours_after_completion()
         ends_at = done.access_grant.ends_at if done.access_grant else None
-        if ends_at and ends_at > timezone.now() + dt.timedelta(hours=hours, minutes=1):  # tasks still open
+        if ends_at and ends_at > timezone.now() + dt.timedelta(hours=hours, minutes=1):  # infusion or tasks go on
             return (
-                "Completed: first home visit recorded. Your unit sees the patient while its handoff tasks are "
-                f"open, for {hours} hours after the last is done, and until {done.local_time(ends_at)} at the latest."
+                "Completed: first home visit recorded. Your unit sees the patient while the infusion runs at "
+                f"home and its handoff tasks are open, and {hours} hours after: until "
+                f"{done.local_time(ends_at)} as planned now."
             )
         return f"Completed: first home visit recorded. Your unit sees the patient for {hours} more hours."
 

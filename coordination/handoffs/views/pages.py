@@ -41,6 +41,7 @@ from ..selectors import (
     handoff_bag_calendar,
     handoff_checklists,
     handoff_facts_changed,
+    handoff_facts_printed,
     handoff_facts_shown,
     handoff_page,
     handoffs_incoming,
@@ -254,7 +255,7 @@ def handoff_print(request, pk):
         "patient": handoff.patient,
         # Whom to call is printed as the record says now (a number set or changed since sending),
         # not among the facts fixed at sending.
-        "facts": [fact for fact in handoff_facts_shown(handoff)[0] if fact[0] != "Contacts"],
+        "facts": [fact for fact in handoff_facts_printed(handoff) if fact[0] != "Contacts"],
         "whom_to_call": whom_to_call(handoff.patient),
         "bag_calendar": handoff_bag_calendar(handoff),
         "now": timezone.now(),

@@ -29,10 +29,18 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-# The database as main left it: every app at its last migration, patients at 0026.
-call_command("migrate", "patients", "0026_bag_decision", verbosity=0)
+# The database as main left it before the rename: the project's apps at their migrations of then
+# (later ones may need patients 0027), Django's and the libraries' at their last.
+THEN = {
+    "patients": "0026_bag_decision",
+    "accounts": "0017_audit_user_filter_indexes",
+    "checklists": "0028_condition_fact_next_cycle",
+    "coordination": "0021_toxicity_alert_ask_words",
+}
+for app, migration in THEN.items():
+    call_command("migrate", app, migration, verbosity=0)
 executor = MigrationExecutor(connection)
-for app in sorted({app for app, _ in executor.loader.graph.leaf_nodes()} - {"patients"}):
+for app in sorted({app for app, _ in executor.loader.graph.leaf_nodes()} - set(THEN)):
     call_command("migrate", app, verbosity=0)
 executor = MigrationExecutor(connection)
 assert ("patients", "0027_assessment_named_as_in_design") not in executor.loader.applied_migrations

@@ -63,6 +63,18 @@ def say_limits(form: forms.BaseForm, **messages: str) -> None:
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def offer_tick(form: forms.Form, *, asked: tuple[str, str], tick: str, label: str) -> None:
+    """A question about a typed value (a weight far from the one before, a low systolic): its hidden
+    field `asked[0]` now holds the value asked about (`asked[1]`), and the tick `tick` is offered,
+    unticked, with `label`. The tick confirms only that value: a value typed again is asked again."""
+    name, value = asked
+    form.data = form.data.copy()
+    form.data[form.add_prefix(name)] = value
+    form.data.pop(form.add_prefix(tick), None)
+    form.fields[tick] = forms.BooleanField(required=False, label=label)
+    form._bound_fields_cache.pop(tick, None)  # drawn from the new field, not the hidden one
+
+
 class PatientForm(forms.ModelForm):
     """Registration and demographics; the model's validators and clean() give each field its message."""
 
@@ -120,13 +132,12 @@ class PatientForm(forms.ModelForm):
         tick to take that very weight."""
         typed = self.cleaned_data["weight_kg"]
         self.add_error("weight_kg", question)
-        self.data = self.data.copy()
-        self.data[self.add_prefix("weight_confirmed")] = f"{typed.normalize():f}"
-        self.data.pop(self.add_prefix("weight_is_right"), None)
-        self.fields["weight_is_right"] = forms.BooleanField(
-            required=False, label=f"{weight_shown(typed)} is right: take it as the patient's weight"
+        offer_tick(
+            self,
+            asked=("weight_confirmed", f"{typed.normalize():f}"),
+            tick="weight_is_right",
+            label=f"{weight_shown(typed)} is right: take it as the patient's weight",
         )
-        self._bound_fields_cache.pop("weight_is_right", None)  # drawn from the new field, not the hidden one
 
     @property
     def weight_is_confirmed(self) -> bool:
@@ -428,13 +439,12 @@ class AssessmentForm(forms.ModelForm):
         """The service asked about the systolic typed (its question goes at `hypotension`): offer the
         tick that confirms that very systolic."""
         typed = self.cleaned_data["systolic_bp"]
-        self.data = self.data.copy()
-        self.data[self.add_prefix("systolic_asked")] = str(typed)
-        self.data.pop(self.add_prefix("systolic_not_low"), None)
-        self.fields["systolic_not_low"] = forms.BooleanField(
-            required=False, label=f"Systolic {typed} mmHg is not low for this patient"
+        offer_tick(
+            self,
+            asked=("systolic_asked", str(typed)),
+            tick="systolic_not_low",
+            label=f"Systolic {typed} mmHg is not low for this patient",
         )
-        self._bound_fields_cache.pop("systolic_not_low", None)  # drawn from the new field, not the hidden one
 
     @property
     def low_systolic_confirmed(self) -> bool:

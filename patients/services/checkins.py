@@ -14,8 +14,7 @@ from ..models import HomeCheckIn, Patient
 from ..selectors import current_course
 from ..vitals import temperature_errors, to_celsius
 from ..warning_signs import BY_KEY
-
-CLOCK_SKEW = dt.timedelta(minutes=5)
+from .toxicity import CLOCK_SKEW, LATE_ENTRY
 
 
 def red_flags(check_in: HomeCheckIn) -> list[str]:
@@ -49,6 +48,11 @@ def check_in_record(
     errors = temperature_errors(temperature, temperature_unit)
     if checked_at > now + CLOCK_SKEW:
         errors["checked_at"] = "A check cannot be in the future."
+    elif checked_at < now - LATE_ENTRY:
+        # As an assessment: a late entry is taken; older is a mistyped date, whose red flags would
+        # page the oncologist on call now for news days old.
+        hours = int(LATE_ENTRY.total_seconds() // 3600)
+        errors["checked_at"] = f"A check is recorded within {hours} hours of being made: check the date."
     unknown = [key for key in signs if key not in BY_KEY]
     if unknown:
         errors["signs"] = f"Unknown warning signs: {', '.join(unknown)}."

@@ -86,6 +86,8 @@ def test_the_check_in_asks_every_sign_clinical_md_lists(watch, signs):
     [
         ({"temperature": Decimal("98.6")}, "temperature", "Was it in °F?"),
         ({"checked_at": timezone.now() + dt.timedelta(hours=3)}, "checked_at", "future"),
+        # Found by review: a check back-dated by months raised an urgent alert now.
+        ({"checked_at": timezone.now() - dt.timedelta(days=4)}, "checked_at", "within 72 hours"),
         ({"signs": ["sneezing"]}, "signs", "Unknown warning signs: sneezing"),
     ],
 )
@@ -144,9 +146,10 @@ def test_checks_recorded_before_they_had_a_course_are_given_the_course_under_way
     today = timezone.localdate()
     first = CourseFactory(patient=patient, start_date=today - dt.timedelta(days=60), status="completed")
     second = CourseFactory(patient=patient, start_date=today - dt.timedelta(days=10))
-    during_first = check(patient, nurse, checked_at=timezone.now() - dt.timedelta(days=30))
+    thirty_days_ago, ninety_days_ago = (timezone.now() - dt.timedelta(days=days) for days in (30, 90))
+    during_first = check(patient, nurse, checked_at=thirty_days_ago, now=thirty_days_ago)  # recorded then
     during_second = check(patient, nurse, signs=["seizure"])
-    before_any = check(patient, nurse, checked_at=timezone.now() - dt.timedelta(days=90))
+    before_any = check(patient, nurse, checked_at=ninety_days_ago, now=ninety_days_ago)
     HomeCheckIn.objects.update(course=None)
 
     fill_courses(apps, None)

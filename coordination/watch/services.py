@@ -565,8 +565,10 @@ def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     escalated = []
     with transaction.atomic():
+        # The alerts' rows alone: locking their unit's and patient's too skipped an alert whose
+        # patient was being changed that minute, and held the unit's roster edits meanwhile.
         due = (
-            ToxicityAlert.objects.select_for_update(skip_locked=True)
+            ToxicityAlert.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(acknowledged_at__isnull=True, escalate_at__lte=now)
             .select_related("unit", "patient")
             .order_by("escalate_at")

@@ -847,3 +847,23 @@ def test_an_alerts_email_retry_is_not_sent_to_someone_who_no_longer_sees_the_pat
     assert to_first.state == Reminder.State.SKIPPED
     assert to_first.skip_reason == "the recipient no longer sees the patient (off the care team, or access ended)"
     assert [m.to for m in mailoutbox] == [[coordinator.email]]  # the coordinator still sees the patient
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_escalation_is_not_held_up_by_someone_editing_the_patient_or_the_unit(patient, nurse, coordinator, roster):
+    """Found by review: the sweep locked each due alert's unit and patient rows too, skipping
+    locked ones: an alert whose patient was being weighed at that minute escalated a minute later
+    (or later again), and the lock kept the unit's roster from being edited meanwhile."""
+    import psycopg
+    from django.db import connection
+
+    alert = assess(patient, nurse, consciousness=Consciousness.AWAKENS_TO_VOICE).alerts.get()
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    ) as other:  # an update of the patient and of the unit (their lock), not yet committed
+        other.execute("SELECT id FROM patients_patient WHERE id = %s FOR NO KEY UPDATE", [patient.pk])
+        other.execute("SELECT id FROM accounts_unit WHERE id = %s FOR NO KEY UPDATE", [patient.unit_id])
+        assert alerts_escalate(now=alert.escalate_at) == [alert.pk]
+    alert.refresh_from_db()
+    assert recipients(alert, Reminder.Kind.TOXICITY_ESCALATION) == {"onc1"}

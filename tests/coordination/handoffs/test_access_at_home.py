@@ -10,6 +10,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from accounts.models import Role
 from coordination.handoffs import services as svc
 from coordination.models import Handoff
 from patients.models import AccessGrant, CareEvent, Patient
@@ -194,7 +195,10 @@ def test_a_break_at_home_extends_the_cycle_and_the_window_with_it(
     discharge = CareEvent.objects.get(cycle__course=course, kind=CareEvent.Kind.DISCHARGE_HOME)
     end = CareEvent.objects.get(cycle__course=course, kind=CareEvent.Kind.CYCLE_END)
     complete_checklist(discharge, workers={"nurse": nurse, "case_manager": case_manager}, verifier=nurse2)
-    handoff = draft_handoff(discharge, case_manager, agency)
+    # The visit is due from the discharge, not from the clock: this discharge is on day 10, a day or
+    # two from now, so "30 hours from now" fell before it late in the day and no action was a visit.
+    visit = svc.ActionSpec("First home visit", Role.NURSE, discharge.planned_at + dt.timedelta(hours=24))
+    handoff = draft_handoff(discharge, case_manager, agency, actions=[visit])
     svc.handoff_send(handoff=handoff, actor=case_manager)
     svc.handoff_acknowledge(handoff=handoff, actor=home_nurse)
     svc.handoff_accept(handoff=handoff, actor=home_nurse, synthesis=SYNTHESIS)

@@ -16,8 +16,9 @@ from accounts.permissions import CLINICIANS, Ability, can
 from accounts.policy import ALLOWED, Decision, refuse
 
 from .models import CareTeamMember, Interruption, Patient
+from .models.record import PATIENT_ROLES
 
-VIEW_PATIENTS = Ability("view_patients", "see the patients of their care teams", CLINICIANS | {Role.COORDINATOR})
+VIEW_PATIENTS = Ability("view_patients", "see the patients of their care teams", PATIENT_ROLES)
 REGISTER_PATIENT = Ability("register_patient", "register a patient", frozenset({Role.COORDINATOR}))
 EDIT_PATIENT = Ability("edit_patient", "edit a patient's record", CLINICIANS | {Role.COORDINATOR})
 MANAGE_CARE_TEAM = Ability(

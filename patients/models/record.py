@@ -11,8 +11,15 @@ from django.utils import timezone
 
 from accounts.db import NOW, CompiledQuery, compiled
 from accounts.models import Organisation, Role, Unit, register_audit_actions, validate_phone
+from accounts.permissions import CLINICIANS
 from accounts.triggers import PATIENT_COLUMN, PATIENT_IS_ROW, change_trigger
 from accounts.validators import validate_mrn, validate_plain_text
+
+
+# The roles that see patients at all (patients.policy.VIEW_PATIENTS): through a care team, their
+# unit (a coordinator) or their unit's access grant. An administrator, or a user with no role, of a
+# receiving unit sees nothing through its grant (found by review: an agency's admin read the record).
+PATIENT_ROLES = CLINICIANS | {Role.COORDINATOR}
 
 
 class Indication(models.TextChoices):
@@ -34,9 +41,9 @@ class PatientQuerySet(models.QuerySet):
         """The access policy, in one place.
 
         Care-team members see their patients; a coordinator sees the patients of their unit;
-        the users of a unit with a live access grant (a handoff's receiving side), and a person
-        with one (the oncologist on call that an urgent alert reached), see the granted patient;
-        everyone else, admins included, sees nothing. With grants=False: only
+        the clinicians and coordinators of a unit with a live access grant (a handoff's receiving
+        side), and a person with one (the oncologist on call that an urgent alert reached), see
+        the granted patient; everyone else, admins included, sees nothing. With grants=False: only
         the patients the user sees on the record itself (care team, unit), not through a grant.
         """
         if not user.is_authenticated or not user.is_active:
@@ -89,7 +96,7 @@ def visible_patient_ids(
             Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now, revoked_at__isnull=True
         ).order_by()
         ways_in.append(live.filter(user_id=user_id).values_list("patient_id", flat=True))
-        if unit_id:
+        if unit_id and role in PATIENT_ROLES:
             ways_in.append(live.filter(unit_id=unit_id).values_list("patient_id", flat=True))
     if unit_id and role == Role.COORDINATOR:
         ways_in.append(Patient.objects.filter(unit_id=unit_id).order_by().values_list("pk", flat=True))

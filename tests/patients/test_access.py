@@ -14,6 +14,7 @@ from patients.models.record import visible_ids_query
 from patients.selectors import get_patient_for_user
 from patients.services import access_grant_open
 
+from ..accounts.helpers import verified_login
 from ..factories import OrganisationFactory, UnitFactory, UserFactory
 
 
@@ -85,6 +86,28 @@ def test_a_live_access_grant_opens_the_patient_to_the_unit_until_it_ends(patient
     grant.ends_at = now - dt.timedelta(seconds=1)
     grant.save()
     assert visible(home_nurse) == set()
+
+
+@pytest.mark.parametrize(
+    ("role", "staff", "sees"),
+    [
+        ("", True, False),
+        ("", False, False),
+        (Role.PHARMACIST, True, True),
+        (Role.CASE_MANAGER, False, True),
+        (Role.COORDINATOR, False, True),
+    ],
+    ids=["administrator", "no-role", "pharmacist-and-staff", "case-manager", "coordinator"],
+)
+def test_a_units_grant_opens_the_patient_to_its_clinicians_and_coordinators_only(patient, visible, role, staff, sees):
+    """Found by review: the agency's administrator (no clinical role) read the granted patient's
+    page, its REST record and its FHIR $everything. A unit's grant opens the patient to those of
+    the unit who see patients at all (VIEW_PATIENTS), as a care team does; an admin sees nothing."""
+    agency = UnitFactory(name="Home agency", organisation=patient.unit.organisation)
+    user = UserFactory(role=role, is_staff=staff, unit=agency)
+    access_grant_open(patient=patient, unit=agency, reason="handoff")
+
+    assert visible(user) == ({patient} if sees else set())
 
 
 def test_a_revoked_or_future_grant_opens_nothing(patient, visible):
@@ -184,3 +207,19 @@ def test_on_sqlite_the_page_statement_is_the_ids_of_the_patients_seen(nurse, pat
     assert scope_of(visible_ids_query(nurse)).patient_ids == [patient.pk]
     assert scope_of(visible_ids_query(nurse, pk=patient.pk)).patient_ids == [patient.pk]
     assert scope_of(visible_ids_query(nurse, pk=foreign_patient.pk)).patient_ids == []
+
+
+def test_an_agency_administrator_reads_nothing_of_a_granted_patient_by_page_api_or_fhir(client, patient):
+    """The review's reproduction: the agency's staff administrator (no clinical role) had 200 from
+    all four; the patient is not theirs to read."""
+    agency = UnitFactory(name="Home agency", organisation=patient.unit.organisation)
+    access_grant_open(patient=patient, unit=agency, reason="handoff")
+    verified_login(client, UserFactory(username="agencyadmin", role="", unit=agency, is_staff=True))
+
+    for address in (
+        f"/patients/{patient.pk}/",
+        f"/api/v1/patients/{patient.pk}/",
+        f"/fhir/R4/Patient/{patient.pk}",
+        f"/fhir/R4/Patient/{patient.pk}/$everything",
+    ):
+        assert client.get(address).status_code == 404, address

@@ -74,7 +74,10 @@ class Candidate:
 
     @property
     def key(self) -> tuple:
-        return (self.target, self.kind, self.due_at, self.recipient_id)
+        # In UTC, as the ledger gives its times back: Python never finds a time the clocks skip or
+        # repeat in one zone equal to the same instant in another (PEP 495), so a key in a unit's
+        # zone would miss the reminder already written for it.
+        return (self.target, self.kind, self.due_at.astimezone(dt.UTC), self.recipient_id)
 
 
 def catch_up() -> dt.timedelta:
@@ -502,11 +505,18 @@ def zone_of(user) -> zoneinfo.ZoneInfo:
 
 
 def last_digest_time(hour: int, zone: zoneinfo.ZoneInfo, now: dt.datetime) -> dt.datetime:
-    """The latest `hour`:00 in `zone` at or before `now` (a wall-clock hour: it stays at that
-    hour across a change to or from daylight saving time)."""
+    """The latest `hour`:00 in `zone` at or before `now`, in UTC (a wall-clock hour: it stays at
+    that hour across a change to or from daylight saving time).
+
+    On the day the clocks skip that hour (New York, 02:00 on 8 March 2026) the digest comes at the
+    next real time, the moment the clocks jump (03:00 EDT); on the day they repeat it (01:00 on
+    1 November 2026) it comes once, at the first occurrence (01:00 EDT, not again at 01:00 EST).
+    Both are what `fold=0` means (PEP 495). In UTC, because the ledger gives its times back in UTC
+    and Python never finds a skipped or repeated local time equal to the same instant in another
+    zone: the digest was written again the next minute and broke the unique constraint."""
     local_day = timezone.localtime(now, zone).date()
     for day in (local_day, local_day - dt.timedelta(days=1)):
-        at = dt.datetime.combine(day, dt.time(hour), tzinfo=zone)
+        at = dt.datetime.combine(day, dt.time(hour), tzinfo=zone).astimezone(dt.UTC)
         if at <= now:
             return at
     raise AssertionError("unreachable: yesterday's hour is always past")

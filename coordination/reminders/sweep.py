@@ -90,16 +90,20 @@ def _unwritten(found: dict[tuple, Candidate]) -> list[Candidate]:
     a task as a whole, cheaply, and can let through one whose reminders went to other people than
     it expects (an assignee who left the team or was deactivated: the team was reminded, not
     them); writing those again would break the unique constraint and roll the whole sweep back,
-    every minute, for every unit. One query, through the identity's unique index."""
+    every minute, for every unit. One query, through the identity's unique index.
+
+    Both sides' times compared in UTC (`Candidate.key` is): a time in a unit's zone that the
+    clocks skip or repeat is never equal to the same instant in UTC for Python."""
     if not found:
         return []
-    written = set(
-        Reminder.objects.filter(
+    written = {
+        (target, kind, due_at.astimezone(dt.UTC), recipient_id)
+        for target, kind, due_at, recipient_id in Reminder.objects.filter(
             target__in={candidate.target for candidate in found.values()},
             due_at__in={candidate.due_at for candidate in found.values()},
             kind__in={candidate.kind for candidate in found.values()},
         ).values_list("target", "kind", "due_at", "recipient_id")
-    )
+    }
     return [candidate for key, candidate in found.items() if key not in written]
 
 

@@ -306,3 +306,30 @@ def test_the_digest_keeps_its_wall_clock_hour_across_daylight_saving_and_skips_a
     assert digest.due_at.astimezone(zoneinfo.ZoneInfo("America/New_York")).hour == 7
     assert digest.state == Reminder.State.SKIPPED and digest.skip_reason == "no open work"
     assert not Notification.objects.exists()
+
+
+def test_a_digest_hour_the_clocks_repeat_comes_once_at_its_first_occurrence(patient, nurse, run):
+    """Found by a review: at an hour the clocks repeat (New York, 1 Nov 2026, 01:00) the digest was
+    written again the next minute and broke the ledger's unique constraint, rolling back every
+    sweep (every unit's reminders) until three hours later."""
+    reminder_preference_update(user=nurse, email=True, digest_hour=1, actor=nurse)
+    first = dt.datetime(2026, 11, 1, 5, 0, tzinfo=UTC)  # 01:00 EDT; 06:00 UTC is 01:00 EST again
+    run(first - dt.timedelta(minutes=1))
+    assert recipients(Kind.DIGEST) == set()
+    for minutes in (0, 1, 2, 60, 61, 120):
+        assert run(first + dt.timedelta(minutes=minutes)).ran
+    (digest,) = reminders(kind=Kind.DIGEST)
+    assert digest.due_at == first
+
+
+def test_a_digest_hour_the_clocks_skip_comes_once_at_the_next_real_time(patient, nurse, run):
+    """New York, 8 Mar 2026: 02:00 does not exist; the digest comes at 03:00 EDT, once, and the
+    next minutes' sweeps go on."""
+    reminder_preference_update(user=nurse, email=True, digest_hour=2, actor=nurse)
+    three_edt = dt.datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+    run(three_edt - dt.timedelta(minutes=1))
+    assert recipients(Kind.DIGEST) == set()
+    for minutes in (0, 1, 2, 60, 179):
+        assert run(three_edt + dt.timedelta(minutes=minutes)).ran
+    (digest,) = reminders(kind=Kind.DIGEST)
+    assert digest.due_at == three_edt

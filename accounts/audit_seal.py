@@ -37,14 +37,15 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils.crypto import salted_hmac
 
+from .db import ADVISORY_LOCKS
 from .models import READ_ACTIONS, AuditEvent, AuditSeal, AuditSealRun, PatientChangeCount
 
 logger = logging.getLogger(__name__)
 
 # The hash the first position chains to.
 GENESIS = "0" * 64
-# Sealers take turns (any number unused elsewhere: the reminder sweep has its own).
-SEAL_LOCK = 7_201_956
+# Sealers take turns under this advisory lock (its number kept with the others', in accounts.db).
+SEAL_LOCK = ADVISORY_LOCKS["audit seal"]
 # What a row's hash covers: every column the log keeps.
 SEALED_FIELDS = (
     "id",

@@ -16,6 +16,19 @@ def constraint_of(error: DatabaseError) -> str | None:
     return getattr(diagnostics, "constraint_name", None)
 
 
+# --- advisory locks --------------------------------------------------------------------------------
+# Every PostgreSQL advisory lock the project takes, by its number, here and nowhere else: two jobs
+# given one number make each other skip their turn (the audit sealer and the reminder sweep shared
+# 7_201_956 until a review found it: a sealing pass, every few seconds, made the minute's sweep skip).
+# A new lock takes a new number here; tests/accounts/test_advisory_locks.py checks they all differ.
+ADVISORY_LOCKS = {
+    # The audit chain hashed on insert (accounts/migrations/0002; its trigger dropped by 0011): retired, never reused.
+    "audit chain on insert": 7_201_955,
+    "reminder sweep": 7_201_956,  # one sweep at a time (coordination/reminders/sweep.py)
+    "audit seal": 7_201_957,  # one sealer at a time (accounts/audit_seal.py)
+}
+
+
 # --- queries compiled once -------------------------------------------------------------------------
 # A kept page asks the same few questions on every request (whom the reader sees, the bell's count),
 # and building them with the ORM cost more of its CPU than PostgreSQL answering them (the access

@@ -20,15 +20,16 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.db import ADVISORY_LOCKS
+
 from .models import Reminder
 from .rules import RULES, Candidate, People, UnitRules
 from .services import notifications_retire_ready_gates
 
 logger = logging.getLogger(__name__)
 
-# The advisory lock that makes sweeps take turns (any number unused elsewhere; the audit
-# chain uses 7_201_955).
-SWEEP_LOCK = 7_201_956
+# The advisory lock that makes sweeps take turns (its number kept with the others', in accounts.db).
+SWEEP_LOCK = ADVISORY_LOCKS["reminder sweep"]
 # At most this many unsent reminders are handed over again per sweep; the next sweep takes the rest.
 REDISPATCH_LIMIT = 20_000
 

@@ -228,6 +228,18 @@ def test_a_second_sweep_while_one_runs_does_nothing(event, time_machine):
     assert reminders_sweep().ran is True and Reminder.objects.exists()
 
 
+def test_a_sealing_pass_of_the_audit_log_does_not_make_the_sweep_skip_its_minute(event, time_machine):
+    """Found by a review: the audit sealer (every few seconds) and the sweep took the same advisory
+    lock, so a sealing pass in progress made the minute's sweep skip ("another sweep is running")."""
+    from accounts import audit_seal
+
+    time_machine.move_to(EVENT_AT, tick=False)
+    with _other_connection() as other, other.transaction():  # audit_seal() at the start of its pass
+        assert other.execute("SELECT pg_try_advisory_xact_lock(%s)", [audit_seal.SEAL_LOCK]).fetchone()[0]
+        assert reminders_sweep().ran is True
+    assert Reminder.objects.exists()
+
+
 def _other_connection():
     settings = connection.settings_dict
     return psycopg.connect(

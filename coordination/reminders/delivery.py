@@ -59,7 +59,7 @@ from ..watch.models import ToxicityAlert
 from .channels import Channel, channels
 from .content import ALERT_KINDS, HANDOFF_KINDS, TASK_KINDS, DigestWork, Message, compose, digest_work
 from .models import Notification, Reminder, ReminderPreference, TaskSnooze
-from .rules import DOERS_KINDS, People, gate_recipients
+from .rules import DOERS_KINDS, People, gate_recipients, handoff_escalated_to, handoff_receivers
 from .sweep import dispatch
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,10 @@ FIELDS = (
     *(f"task__assignee__{name}" for name in ("username", "first_name", "last_name")),
     *(f"event__{name}" for name in ("status", "planned_at", "kind", "patient")),
     *(f"event__patient__{name}" for name in _PATIENT),
-    *(f"handoff__{name}" for name in ("status", "acknowledge_by", "patient", "from_unit", "to_unit")),
+    *(
+        f"handoff__{name}"
+        for name in ("status", "acknowledge_by", "patient", "from_unit", "to_unit", "from_person", "to_person")
+    ),
     *(f"handoff__patient__{name}" for name in _PATIENT[:3]),
     "handoff__from_unit__name",
     "handoff__to_unit__name",
@@ -365,16 +368,24 @@ class Checks:
         tasks = [r.task for r in reminders if r.kind in TASK_KINDS]
         self.people.load_teams([task.patient_id for task in tasks] + [event.patient_id for event in events])
         self.people.load_active(task.assignee_id for task in tasks if task.assignee_id)
-        self.unseen = self._unseen_patients([r for r in reminders if r.notified_at or r.attempts])
+        # A handoff's receivers by the sweep's own rule (a receiver moved to another unit or role
+        # since is not sent it); its escalation's, asked per reminder (handoff_escalated_to).
+        handoffs = list({r.handoff_id: r.handoff for r in reminders if r.kind in HANDOFF_KINDS}.values())
+        self.handoff_receivers = handoff_receivers(handoffs, self.people)
+        self.unseen = self._unseen_patients(
+            [r for r in reminders if r.notified_at or r.attempts or r.kind in HANDOFF_KINDS]
+        )
 
     @staticmethod
-    def _unseen_patients(retries: list[Reminder]) -> set[tuple[int, int]]:
+    def _unseen_patients(asked: list[Reminder]) -> set[tuple[int, int]]:
         """(recipient, patient) of the retries (the bell rang at an earlier delivery, an email
-        failed) whose recipient no longer sees the patient named: taken off the care team, their
-        grant ended, the patient transferred, since the reminder was written. One query per
-        recipient of a retry (few: a first delivery is checked by its rule's own recipients)."""
+        failed), and of every handoff reminder, whose recipient no longer sees the patient named:
+        taken off the care team, their grant ended, moved to another unit, the patient
+        transferred, since the reminder was written. One query per recipient asked about (few: a
+        first delivery of the other kinds is checked by its rule's own recipients, who see the
+        patient; a handoff's reach people who see it through the handoff's grant or their unit)."""
         wanted: dict[int, tuple[object, set[int]]] = {}
-        for reminder in retries:
+        for reminder in asked:
             if patient_id := _patient_of(reminder):
                 wanted.setdefault(reminder.recipient_id, (reminder.recipient, set()))[1].add(patient_id)
         unseen = set()
@@ -396,7 +407,7 @@ class Checks:
         if reminder.kind == Kind.GATE_NOT_READY:
             return self._gate(reminder.event, reminder.due_at, reminder.recipient_id), None, None
         if reminder.kind in HANDOFF_KINDS:
-            return self._handoff(reminder.handoff, reminder.due_at), None, None
+            return self._handoff(reminder), None, None
         if reminder.kind in ALERT_KINDS:
             return self._alert(reminder.alert), None, None
         work = digest_work(reminder.recipient, self.now)
@@ -459,11 +470,18 @@ class Checks:
     def _alert(self, alert: ToxicityAlert) -> str:
         return "the alert is acknowledged" if alert.acknowledged_at else ""
 
-    def _handoff(self, handoff: Handoff, due_at: dt.datetime) -> str:
+    def _handoff(self, reminder: Reminder) -> str:
+        handoff = reminder.handoff
         if handoff.status != Handoff.Status.SENT:
             return f"the handoff is {handoff.get_status_display().lower()}"
-        if handoff.acknowledge_by != due_at:
+        if handoff.acknowledge_by != reminder.due_at:
             return "the handoff's deadline changed"
+        if reminder.kind == Kind.HANDOFF_UNACKNOWLEDGED:
+            named = self.handoff_receivers[handoff.pk]
+        else:
+            named = handoff_escalated_to(handoff, self.people)
+        if reminder.recipient_id not in named:
+            return "the recipient is no longer one the handoff's reminder goes to (another unit or role)"
         return ""
 
 

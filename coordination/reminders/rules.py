@@ -19,7 +19,8 @@ that a sweep over a million tasks reads the few thousand that fall in its window
   to the people of the roles that block it;
 - handoff not acknowledged: at its acknowledge-by deadline, to the receiving unit (the person
   it is addressed to, else the unit's nurses, case managers and coordinators); then,
-  `handoff_escalate_minutes` later (1 hour), to the coordinators of both units and the sender;
+  `handoff_escalate_minutes` later (1 hour), to the coordinators of both units and the sender
+  (while the sender still sees the patient);
 - daily digest: at the hour each person chose, in their unit's time zone.
 
 A task snoozed now is left out (its reminders come after the snooze); tasks of a cancelled
@@ -44,7 +45,7 @@ from accounts.models import Role, User
 from checklists.gate import event_readiness
 from checklists.models import STILL_DUE, Task
 from checklists.selectors import checklists_with_tasks
-from patients.models import CareEvent, CareTeamMember
+from patients.models import CareEvent, CareTeamMember, Patient
 
 from ..handoffs.models import Handoff
 from ..handoffs.policy import ACCEPT_HANDOFF
@@ -112,6 +113,7 @@ class People:
         self._team: dict[tuple[int, str], list[int]] = {}
         self._members: dict[int, list[int]] = defaultdict(list)  # the whole care team, by patient
         self._active: set[int] = set()
+        self._sees: dict[tuple[int, int], bool] = {}
 
     def load_teams(self, patient_ids: Iterable[int]) -> None:
         patient_ids = set(patient_ids) - {patient for patient, _ in self._team}
@@ -134,11 +136,17 @@ class People:
         if wanted:
             self._active |= set(User.objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True))
 
-    def is_active(self, user_id: int | None) -> bool:
+    def sees(self, user_id: int | None, patient_id: int) -> bool:
+        """Does this active user see the patient now (`Patient.objects.visible_to`, the access
+        policy)? One query per person and patient asked about, kept for the sweep."""
         if user_id is None:
             return False
-        self.load_active([user_id])
-        return user_id in self._active
+        if (user_id, patient_id) not in self._sees:
+            user = User.objects.filter(pk=user_id, is_active=True).select_related("unit").first()
+            self._sees[user_id, patient_id] = (
+                user is not None and Patient.objects.visible_to(user).filter(pk=patient_id).exists()
+            )
+        return self._sees[user_id, patient_id]
 
     def coordinators(self, unit_id: int | None) -> list[int]:
         if self._coordinators is None:
@@ -451,16 +459,32 @@ def _receivers(handoff_rows: list[Handoff]) -> dict[int, list[int]]:
     }
 
 
+def handoff_receivers(handoff_rows: list[Handoff], people: People) -> dict[int, list[int]]:
+    """Who hears that each handoff is not acknowledged: its receiving side (`_receivers`), else
+    the receiving unit's coordinators. The rule's and delivery's answer."""
+    receivers = _receivers(handoff_rows)
+    return {handoff.pk: receivers[handoff.pk] or people.coordinators(handoff.to_unit_id) for handoff in handoff_rows}
+
+
+def handoff_escalated_to(handoff: Handoff, people: People) -> list[int]:
+    """Who hears that a handoff is still not acknowledged past the escalation time: the
+    coordinators of the receiving and of the sending unit, and the sender while they still see
+    the patient (one taken off the care team, or deactivated, is not told of a patient they may no
+    longer open). The rule's and delivery's answer."""
+    sender = [handoff.from_person_id] if people.sees(handoff.from_person_id, handoff.patient_id) else []
+    recipients = people.coordinators(handoff.to_unit_id) + people.coordinators(handoff.from_unit_id) + sender
+    return list(dict.fromkeys(recipients))
+
+
 def handoff_unacknowledged(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
     handoffs = list(
         _sent_handoffs_without(Kind.HANDOFF_UNACKNOWLEDGED, due_after=now - catch_up(), due_until=now).only(
             "pk", "acknowledge_by", "to_unit_id", "to_person_id"
         )
     )
-    receivers = _receivers(handoffs)
+    receivers = handoff_receivers(handoffs, people)
     for handoff in handoffs:
-        recipients = receivers[handoff.pk] or people.coordinators(handoff.to_unit_id)
-        for recipient in recipients:
+        for recipient in receivers[handoff.pk]:
             yield Candidate(
                 kind=Kind.HANDOFF_UNACKNOWLEDGED,
                 target=f"handoff:{handoff.pk}",
@@ -473,19 +497,17 @@ def handoff_unacknowledged(now: dt.datetime, rules: UnitRules, people: People) -
 
 def handoff_escalation(now: dt.datetime, rules: UnitRules, people: People) -> Iterator[Candidate]:
     """Still not acknowledged after the receiving unit's `handoff_escalate_minutes`: the
-    coordinators of the receiving and of the sending unit, and the sender."""
+    coordinators of the receiving and of the sending unit, and the sender (`handoff_escalated_to`)."""
     earliest = now - catch_up() - dt.timedelta(minutes=rules.longest("handoff_escalate_minutes"))
     latest = now - dt.timedelta(minutes=rules.shortest("handoff_escalate_minutes"))
     handoffs = _sent_handoffs_without(Kind.HANDOFF_ESCALATION, due_after=earliest, due_until=latest).only(
-        "pk", "acknowledge_by", "to_unit_id", "from_unit_id", "from_person_id"
+        "pk", "acknowledge_by", "patient_id", "to_unit_id", "from_unit_id", "from_person_id"
     )
     for handoff in handoffs:
         fire_at = handoff.acknowledge_by + dt.timedelta(minutes=rules[handoff.to_unit_id].handoff_escalate_minutes)
         if not now - catch_up() < fire_at <= now:
             continue
-        sender = [handoff.from_person_id] if people.is_active(handoff.from_person_id) else []
-        recipients = people.coordinators(handoff.to_unit_id) + people.coordinators(handoff.from_unit_id) + sender
-        for recipient in dict.fromkeys(recipients):
+        for recipient in handoff_escalated_to(handoff, people):
             yield Candidate(
                 kind=Kind.HANDOFF_ESCALATION,
                 target=f"handoff:{handoff.pk}",

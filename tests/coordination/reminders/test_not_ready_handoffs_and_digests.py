@@ -15,7 +15,7 @@ from coordination.models import Handoff, Notification, Reminder
 from coordination.reminders.content import patient_label
 from coordination.reminders.services import reminder_preference_update
 from coordination.reminders.sweep import reminders_sweep
-from patients.services import event_cancel, event_move
+from patients.services import access_grant_open, event_cancel, event_move
 
 from ...checklists.helpers import make_event
 from ...factories import UnitFactory, UserFactory, with_unmistakable_names
@@ -156,7 +156,8 @@ def home(patient):
 
 
 def sent_handoff(event, cast, home, *, acknowledge_by, to_person=None) -> Handoff:
-    """A sent handoff, written directly (the handoff services have their own tests); one per event."""
+    """A sent handoff, written directly (the handoff services have their own tests); one per event.
+    The receiving unit sees the patient through the handoff's grant, as `handoff_send` opens it."""
     if Handoff.objects.filter(event=event).exists():
         event = make_event(event.patient, kind="discharge_home", planned_at=acknowledge_by, cycle=event.cycle)
     return write_handoff(
@@ -167,6 +168,7 @@ def sent_handoff(event, cast, home, *, acknowledge_by, to_person=None) -> Handof
         status=Handoff.Status.SENT,
         sent_at=acknowledge_by - dt.timedelta(hours=4),
         acknowledge_by=acknowledge_by,
+        access_grant=access_grant_open(patient=event.patient, unit=home["unit"], reason="Handoff"),
     )
 
 
@@ -191,7 +193,6 @@ def test_an_acknowledged_handoffs_reminders_leave_everyones_bell(event, cast, ho
     bells, asking them to chase an answer that came (as an acknowledged alert's do)."""
     from coordination.handoffs.services import handoff_acknowledge
     from coordination.reminders.selectors import unread_count
-    from patients.services import access_grant_open
 
     deadline = EVENT_AT + dt.timedelta(hours=3)
     handoff = sent_handoff(event, cast, home, acknowledge_by=deadline)
@@ -200,8 +201,6 @@ def test_an_acknowledged_handoffs_reminders_leave_everyones_bell(event, cast, ho
     assert all(Notification.objects.filter(recipient=user, link=f"/handoffs/{handoff.pk}/") for user in told)
     before = {user.username: unread_count(user) for user in told}
 
-    handoff.access_grant = access_grant_open(patient=handoff.patient, unit=home["unit"], reason="Handoff")
-    handoff.save(update_fields=["access_grant"])
     handoff_acknowledge(handoff=handoff, actor=home["homenurse"])
     handoff_ones = {
         user.username: Notification.objects.filter(recipient=user, link=f"/handoffs/{handoff.pk}/").count()
@@ -239,6 +238,67 @@ def test_a_handoff_whose_addressee_was_deactivated_reminds_the_receiving_unit(ev
     run(deadline)
     sent = Reminder.objects.filter(handoff=handoff, kind=Kind.HANDOFF_UNACKNOWLEDGED, state=Reminder.State.SENT)
     assert sent.exists() and home["homenurse"].pk not in set(sent.values_list("recipient_id", flat=True))
+
+
+def test_a_handoffs_escalation_leaves_out_a_sender_who_no_longer_sees_the_patient(event, cast, home, run, mailoutbox):
+    """Found by a review: the sender, taken off the care team since, was still emailed "handoff not
+    acknowledged" about a patient they may no longer open; the coordinators of both units are."""
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    handoff = sent_handoff(event, cast, home, acknowledge_by=deadline)
+    cast["nurse"].care_teams.all().delete()
+    run(deadline + dt.timedelta(hours=1))
+    assert recipients(Kind.HANDOFF_ESCALATION, handoff=handoff) == {"homecoord", "coordinator"}
+    assert not [m for m in mailoutbox if cast["nurse"].email in m.to]
+
+
+def test_a_handoff_reminder_is_not_delivered_to_one_who_left_the_receiving_unit_or_the_patient_since_it_was_written(
+    event, cast, home, django_capture_on_commit_callbacks, run, time_machine
+):
+    """Delivery asks again, at the first delivery too, whether the recipient is still one the rule
+    names and still sees the patient, as it does for a task's reminders."""
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    handoff = sent_handoff(event, cast, home, acknowledge_by=deadline)
+    time_machine.move_to(deadline + dt.timedelta(hours=1), tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()  # the "not acknowledged" reminders and the escalation, written
+    assert recipients(Kind.HANDOFF_ESCALATION, handoff=handoff) == {"homecoord", "coordinator", "nurse"}
+    home["homenurse"].unit = UnitFactory(name="Another agency", organisation=home["unit"].organisation)
+    home["homenurse"].save()
+    cast["nurse"].care_teams.all().delete()
+    for callback in callbacks:
+        callback()
+    skipped = {
+        (r.kind, r.recipient.username): r.skip_reason
+        for r in Reminder.objects.filter(handoff=handoff, state=Reminder.State.SKIPPED)
+    }
+    unseen = "the recipient no longer sees the patient (off the care team, or access ended)"
+    assert skipped == {(Kind.HANDOFF_UNACKNOWLEDGED, "homenurse"): unseen, (Kind.HANDOFF_ESCALATION, "nurse"): unseen}
+    sent = Reminder.objects.filter(handoff=handoff, state=Reminder.State.SENT)
+    assert {(r.kind, r.recipient.username) for r in sent} == {
+        (Kind.HANDOFF_UNACKNOWLEDGED, "homecoord"),
+        (Kind.HANDOFF_ESCALATION, "homecoord"),
+        (Kind.HANDOFF_ESCALATION, "coordinator"),
+    }
+
+
+def test_a_handoff_reminder_is_not_delivered_to_one_the_rule_no_longer_names(
+    event, cast, home, django_capture_on_commit_callbacks, time_machine
+):
+    """A receiver whose role changed to one that may not acknowledge a handoff (still seeing the
+    patient as a clinician of the receiving unit) is not sent the reminder written for them."""
+    deadline = EVENT_AT + dt.timedelta(hours=3)
+    handoff = sent_handoff(event, cast, home, acknowledge_by=deadline)
+    time_machine.move_to(deadline, tick=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders_sweep()
+    home["homepharmacist"].role, home["homenurse"].role = Role.NURSE, Role.PHARMACIST
+    home["homepharmacist"].save()
+    home["homenurse"].save()
+    for callback in callbacks:
+        callback()
+    (skipped,) = Reminder.objects.filter(handoff=handoff, state=Reminder.State.SKIPPED)
+    assert skipped.recipient == home["homenurse"]
+    assert skipped.skip_reason == "the recipient is no longer one the handoff's reminder goes to (another unit or role)"
 
 
 def test_the_daily_digest_comes_at_the_chosen_hour_in_the_units_time_zone_once_a_day(event, cast, run, mailoutbox):

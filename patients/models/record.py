@@ -15,7 +15,6 @@ from accounts.permissions import CLINICIANS
 from accounts.triggers import PATIENT_COLUMN, PATIENT_IS_ROW, change_trigger
 from accounts.validators import validate_mrn, validate_plain_text
 
-
 # The roles that see patients at all (patients.policy.VIEW_PATIENTS): through a care team, their
 # unit (a coordinator) or their unit's access grant. An administrator, or a user with no role, of a
 # receiving unit sees nothing through its grant (found by review: an agency's admin read the record).

@@ -37,6 +37,11 @@ validate_phone = RegexValidator(
 class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
 
+    class Meta:
+        # Access follows it: a grant opens only within the patient's organisation, and an oncologist
+        # on call comes from the unit's. A change is logged.
+        triggers = [change_trigger(patient=None)]
+
     def __str__(self) -> str:
         return self.name
 

@@ -86,6 +86,9 @@ class ChecklistTemplate(models.Model):
 
     class Meta:
         ordering = ["trigger_kind", "name"]
+        # Whether it makes checklists at all (is_active) and who approves its drafts are changed in
+        # the Admin: logged, as its versions are.
+        triggers = [change_trigger(patient=None)]
 
     def __str__(self) -> str:
         return self.name
@@ -752,7 +755,12 @@ def _plain(number: Decimal) -> str:
 
 
 class TaskActivity(models.Model):
-    """Who did what to a task and when: the history shown on the patient page."""
+    """Who did what to a task and when: the history shown on the patient page.
+
+    No audit trigger: it is itself a log, written only by the services beside the change it tells
+    of (a task's, a checklist's override, an interruption's restart), which their tables' triggers
+    log with the actor and patient; no page or Admin edits it. A trigger would log each action twice.
+    """
 
     class Action(models.TextChoices):
         CLAIM = "claim", "Claimed"

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from accounts.admin_base import NoWrites
 from accounts.models import Unit
 
 from .handoffs.models import HandoffActionDefault, HandoffUnitRule
@@ -67,16 +68,11 @@ class WatchUnitRuleAdmin(WatchWarnings, admin.ModelAdmin):
 
 
 @admin.register(OnCallShift)
-class OnCallShiftAdmin(WatchWarnings, admin.ModelAdmin):
+class OnCallShiftAdmin(WatchWarnings, NoWrites, admin.ModelAdmin):
     """Read-only: a unit's coordinator sets its roster on the On call page, which checks that first
-    call covers every hour and that shifts do not overlap."""
+    call covers every hour and that shifts do not overlap (a shift deleted here would leave a gap
+    unchecked, and an alert with no one to reach)."""
 
     list_display = ["unit", "role", "rank", "user", "starts_at", "ends_at"]
     list_filter = ["unit", "role", "rank"]
     list_select_related = ["unit", "user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -5,7 +5,7 @@ from .feeds.models import FeedKey
 from .fhir.models import ServedVersion
 from .handoffs.models import Handoff, HandoffAction, HandoffActivity, HandoffComment, HandoffUnitRule
 from .reminders.models import Notification, Reminder, ReminderPreference, ReminderRule, TaskSnooze
-from .watch.models import OnCallShift, ToxicityAlert, WatchUnitRule
+from .watch.models import OnCallShift, ToxicityAlert, ToxicityAlertGrant, WatchUnitRule
 
 __all__ = [
     "FeedKey",
@@ -22,5 +22,6 @@ __all__ = [
     "TaskSnooze",
     "OnCallShift",
     "ToxicityAlert",
+    "ToxicityAlertGrant",
     "WatchUnitRule",
 ]

@@ -6,11 +6,11 @@ A beat-driven sweep writes `Reminder` rows (one per target, kind, recipient and 
 delivery marks them sent under a row lock; see `coordination.reminders.sweep` and `.delivery`. A broker that loses
 messages or a worker that dies delays a reminder, never loses or doubles it.
 
-Audit: `ReminderRule` (what a unit has chosen) and `TaskSnooze` (who held a task's reminders,
-and why) are logged by triggers. `Reminder` rows are not: they are written by the system,
-hold ids and times only (no clinical content), and are themselves the record of what was sent
-to whom and when (the ledger page). A trigger on them would put the audit chain's lock on the
-delivery path, three log rows per reminder.
+Audit: `ReminderRule` (what a unit has chosen), `ReminderPreference` (how each person hears) and
+`TaskSnooze` (who held a task's reminders, and why) are logged by triggers. `Reminder` rows are
+not: they are written by the system, hold ids and times only (no clinical content), and are
+themselves the record of what was sent to whom and when (the ledger page). A trigger on them
+would put the audit chain's lock on the delivery path, three log rows per reminder.
 """
 
 import datetime as dt
@@ -102,6 +102,10 @@ class ReminderPreference(models.Model):
         validators=[MaxValueValidator(23)],
         help_text="A summary of your open work once a day, at this hour in your unit's time zone. Empty: none.",
     )
+
+    class Meta:
+        # Whether someone hears of overdue work and alerts by email (an admin may switch it off): logged.
+        triggers = [change_trigger(patient=None)]
 
     def __str__(self) -> str:
         return f"Reminder preferences of {self.user}"

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Role, Unit
-from accounts.triggers import PATIENT_COLUMN, change_trigger
+from accounts.triggers import PATIENT_COLUMN, change_trigger, patient_via
 from patients.models import Assessment, Patient, PumpEvent
 
 # Roles a roster names: the oncologist decides, the coordinator organises, a home agency's nurse
@@ -163,3 +163,13 @@ class ToxicityAlert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+
+class ToxicityAlertGrant(ToxicityAlert.access_grants.through):
+    """The grants an alert holds open (the many-to-many's own table, seen through a proxy so that it
+    can carry a trigger): which alerts hold a grant decides when it ends (services._end_on_call_access),
+    so a link added or removed is logged, under the alert's patient."""
+
+    class Meta:
+        proxy = True
+        triggers = [change_trigger(patient=patient_via("coordination_toxicityalert", "toxicityalert_id"))]

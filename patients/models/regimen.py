@@ -32,6 +32,8 @@ class Regimen(models.Model):
 
     class Meta:
         ordering = ["indication"]
+        # A course's plan is found by its indication's regimen: a change is logged, as its versions' are.
+        triggers = [change_trigger(patient=None)]
 
     def __str__(self) -> str:
         return self.name

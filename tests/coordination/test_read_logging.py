@@ -298,6 +298,24 @@ def test_the_notifications_page_and_the_api_list_log_the_patients_they_name(clie
     assert page.detail == api.detail == {"patients": [patient.pk]}
 
 
+def test_marking_one_notification_read_through_the_api_answers_its_title_and_logs_the_read(client, world):
+    users, targets = world
+    nurse, patient = users["nurse"], targets["patient"]
+    named = Notification.objects.create(recipient=nurse, title=f"Due: {patient} ({patient.mrn})", patient=patient)
+    nobody = Notification.objects.create(recipient=nurse, title="Your reminder settings changed")
+    before = reads()[-1].id if reads() else 0
+
+    response = client.post(reverse("api:notification-read", args=[named.pk]), **api_headers(nurse))
+    assert response.status_code == 200 and patient.mrn in response.json()["title"]
+    (row,) = reads(id__gt=before)
+    assert (row.actor_id, row.object_type, row.object_id) == (nurse.pk, "coordination.notification", str(named.pk))
+    assert (row.patient_id, row.outcome) == (patient.pk, AuditEvent.Outcome.SUCCESS)
+
+    response = client.post(reverse("api:notification-read", args=[nobody.pk]), **api_headers(nurse))
+    assert response.status_code == 200
+    assert reads(id__gt=row.id)[0].patient_id is None  # a read still, of nobody
+
+
 def test_the_bells_count_names_nobody_and_is_no_read(client, world):
     users, targets = world
     nurse, patient = users["nurse"], targets["patient"]

@@ -7,6 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
+
 from ...reminders.models import Notification
 from ...reminders.selectors import visible_notifications
 from ...reminders.services import notifications_mark_read
@@ -17,7 +20,8 @@ from .base import ListLogged
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only the unread.")]))
 class NotificationViewSet(ListLogged, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Newest first; `?unread=true` for those not read yet. Their titles name patients (name, MRN,
-    a grade of CRS): a page of them is a read of those patients, logged (`ListLogged`)."""
+    a grade of CRS): a page of them is a read of those patients, logged (`ListLogged`), and so is
+    the answer to marking one read (`read`)."""
 
     serializer_class = serializers.NotificationOut
     queryset = Notification.objects.all()
@@ -39,6 +43,15 @@ class NotificationViewSet(ListLogged, mixins.ListModelMixin, viewsets.GenericVie
         notification = self.get_object()
         notifications_mark_read(recipient=request.user, ids=[notification.pk])
         notification.refresh_from_db(fields=["read_at"])
+        # The answer is the notification, whose title names its patient, as an action's answer is its
+        # object; an action's change is logged by its table's trigger, but marking read changes the
+        # caller's own bell (no trigger): the answer is a read of the patient, logged as a detail is.
+        audit_record(
+            action=AuditEvent.Action.VIEW,
+            object_type="coordination.notification",
+            object_id=notification.pk,
+            patient_id=notification.patient_id,
+        )
         return Response(self.get_serializer(notification).data)
 
     @extend_schema(

@@ -8,6 +8,7 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from accounts.models import Role
 from coordination.watch.models import OnCallShift
@@ -264,3 +265,19 @@ def test_a_roster_of_one_shift_is_said_saved_in_the_singular(client, coordinator
     }
     page = client.post("/roster/", form, follow=True)
     assert "The roster is saved: 1 shift." in page.text
+
+
+def test_the_admins_roster_is_read_only_a_first_call_shift_cannot_be_deleted_there(
+    client, coordinator, ward, oncologists, admin_user
+):
+    from ...accounts.helpers import verified_login
+
+    replace(coordinator, ward, [ShiftInput(oncologists[0], PERIOD_START, PERIOD_END)])
+    shift = OnCallShift.objects.get()
+    verified_login(client, admin_user)
+    delete = reverse("admin:coordination_oncallshift_delete", args=[shift.pk])
+    assert client.get(delete).status_code == 403
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [shift.pk], "post": "yes"}
+    client.post(reverse("admin:coordination_oncallshift_changelist"), bulk)
+    assert OnCallShift.objects.filter(pk=shift.pk).exists()  # first call still covers the period

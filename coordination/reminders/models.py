@@ -10,7 +10,7 @@ Audit: `ReminderRule` (what a unit has chosen), `ReminderPreference` (how each p
 `TaskSnooze` (who held a task's reminders, and why) are logged by triggers. `Reminder` rows are
 not: they are written by the system, hold ids and times only (no clinical content), and are
 themselves the record of what was sent to whom and when (the ledger page). A trigger on them
-would put the audit chain's lock on the delivery path, three log rows per reminder.
+would write three log rows per reminder on the delivery path.
 """
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """Reads of the clinical record. Every query of patient data starts from `visible_to`."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
@@ -197,24 +198,79 @@ def neurotoxicity_resolved_before(*, course: TreatmentCourse, moment: dt.datetim
     return min(began, default=None)
 
 
-def other_seizure_in_course(
-    *, patient_id: int, course_id: int | None, assessment_id: int | None = None, check_in_id: int | None = None
-) -> bool:
-    """Whether the course has a seizure recorded other than this one: at an assessment or reported
-    at a home check, a seizure is a seizure (CLINICAL.md: "more than one seizure ... stop for good")."""
-    assessments = (
+# A seizure the caregiver reported at a home check and one charted at an assessment within this
+# time of it are the same seizure: brought in, the patient is assessed and the seizure charted.
+SAME_SEIZURE_WITHIN = dt.timedelta(hours=12)
+AT_AN_ASSESSMENT, AT_A_HOME_CHECK = "at an assessment", "at a home check"
+
+
+@dataclass(frozen=True)
+class SeizureSeen:
+    """One seizure of a course: when and where it was first recorded ("at an assessment", "at a
+    home check"); `assessment_id` and `check_in_id` are the records it was seen at (a home check's
+    report and the assessment that charted it again are one seizure)."""
+
+    at: dt.datetime
+    where: str
+    assessment_id: int | None = None
+    check_in_id: int | None = None
+
+
+def seizures_in_course(*, patient_id: int, course_id: int | None) -> list[SeizureSeen]:
+    """The seizures of the course (of the patient outside any course, `course_id` None), earliest
+    first: each seen at an assessment, and each reported at a home check (CLINICAL.md: "More than
+    one seizure ... stop for good"; a seizure is a seizure wherever it was recorded). A seizure
+    reported at a home check and one charted at an assessment within `SAME_SEIZURE_WITHIN` of it
+    are one (the nearest such assessment not already paired, one for one); two assessments, or two
+    home checks, are always two. The one count for the watch (`other_seizure_in_course`) and for
+    the refusal of a restart (services.interruptions)."""
+    assessed = list(
         Assessment.objects.filter(patient_id=patient_id, course_id=course_id)
         .exclude(seizure=Seizure.NONE)
-        .exclude(pk=assessment_id)  # None excludes nothing
+        .order_by("assessed_at", "pk")
+        .values_list("pk", "assessed_at")
     )
     # The signs read and looked through here, not `signs__contains`: SQLite (`make run`) has no
     # SQL for a JSON list's containment and Django refuses it there. A course has a check a day.
-    check_ins = (
-        HomeCheckIn.objects.filter(patient_id=patient_id, course_id=course_id)
-        .exclude(pk=check_in_id)
-        .values_list("signs", flat=True)
+    reported = [
+        (pk, checked_at)
+        for pk, checked_at, signs in HomeCheckIn.objects.filter(patient_id=patient_id, course_id=course_id)
+        .order_by("checked_at", "pk")
+        .values_list("pk", "checked_at", "signs")
+        if SEIZURE in signs
+    ]
+    paired: dict[int, tuple[int, dt.datetime]] = {}  # an assessment's pk: the home check it charted
+    for check_in_id, checked_at in reported:
+        near = [
+            (abs(assessed_at - checked_at), assessed_at, pk)
+            for pk, assessed_at in assessed
+            if pk not in paired and abs(assessed_at - checked_at) <= SAME_SEIZURE_WITHIN
+        ]
+        if near:
+            paired[min(near)[2]] = (check_in_id, checked_at)
+    charted = {check_in_id for check_in_id, _ in paired.values()}
+    seen = []
+    for pk, assessed_at in assessed:
+        check_in_id, checked_at = paired.get(pk, (None, assessed_at))
+        where = AT_A_HOME_CHECK if checked_at < assessed_at else AT_AN_ASSESSMENT
+        seen.append(SeizureSeen(min(assessed_at, checked_at), where, assessment_id=pk, check_in_id=check_in_id))
+    seen += [SeizureSeen(at, AT_A_HOME_CHECK, check_in_id=pk) for pk, at in reported if pk not in charted]
+    return sorted(seen, key=lambda seizure: seizure.at)
+
+
+def other_seizure_in_course(
+    *, patient_id: int, course_id: int | None, assessment_id: int | None = None, check_in_id: int | None = None
+) -> bool:
+    """Whether the course has a seizure recorded other than the one of this assessment or home
+    check (`seizures_in_course`: the same seizure reported at home and charted at an assessment
+    is one)."""
+    return any(
+        not (
+            (assessment_id is not None and seizure.assessment_id == assessment_id)
+            or (check_in_id is not None and seizure.check_in_id == check_in_id)
+        )
+        for seizure in seizures_in_course(patient_id=patient_id, course_id=course_id)
     )
-    return assessments.exists() or any(SEIZURE in signs for signs in check_ins)
 
 
 def check_ins_for(patient: Patient) -> list[HomeCheckIn]:

@@ -36,5 +36,5 @@ WARNING_SIGNS = [
     WarningSign("painful_urination", "Painful urination", "infection", False),
 ]
 BY_KEY = {sign.key: sign for sign in WARNING_SIGNS}
-# Counted with the seizures seen at assessments (patients.selectors.other_seizure_in_course).
+# Counted with the seizures seen at assessments (patients.selectors.seizures_in_course).
 SEIZURE = "seizure"

@@ -20,7 +20,7 @@ from .. import policy
 from ..bulk import rows_update
 from ..hooks import notify_course_stopped, notify_events_changed, notify_restart_moved
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
-from ..selectors import neurotoxicity_resolved_before
+from ..selectors import neurotoxicity_resolved_before, seizures_in_course
 from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at
 
 # How far ahead a stop or restart may be recorded: a planned restart, never a guess weeks out.
@@ -348,6 +348,8 @@ def _restart(
     if severe:
         interruption.toxicity_kind = _kind_of(interruption, toxicity_kind)
         _check_not_stopped_for_good_by_grade(interruption, version=version)
+    if interruption.cause == Interruption.Cause.ADVERSE_REACTION:
+        _check_not_stopped_for_good_by_seizures(course, restarted_at=restarted_at)
     if resolved_at is not None:
         _check_resolved_at(interruption, resolved_at=resolved_at, restarted_at=restarted_at, now=now)
         interruption.resolved_at = resolved_at
@@ -529,6 +531,23 @@ def _check_not_stopped_for_good_by_grade(interruption: Interruption, *, version)
                 f"(regimen version {version.number}: {version.source}): record a stop for good instead."
             }
         )
+
+
+def _check_not_stopped_for_good_by_seizures(course: TreatmentCourse, *, restarted_at: dt.datetime) -> None:
+    """ "More than one seizure, or grade 4: stop for good" (CLINICAL.md, "Interruptions and
+    toxicity"): a restart after a reaction, whatever its recorded kind and grade, is refused once
+    the course has had two seizures by the restart, counted as the watch counts them
+    (`selectors.seizures_in_course`: at assessments and at home checks, the same one reported at
+    home and charted when brought in once). A break for the pump or the line is not a reaction's."""
+    seizures = [
+        seizure
+        for seizure in seizures_in_course(patient_id=course.patient_id, course_id=course.pk)
+        if seizure.at <= restarted_at
+    ]
+    if len(seizures) > 1:
+        zone = course.patient.unit.zone
+        seen = ", ".join(f"{moments.day_short(seizure.at, zone)} {seizure.where}" for seizure in seizures)
+        raise ValidationError({"restarted_at": f"More than one seizure in the course ({seen}): {STOP_FOR_GOOD}."})
 
 
 def _days(length: dt.timedelta) -> str:

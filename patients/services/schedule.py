@@ -239,9 +239,23 @@ def cycle_planned_events(
     discharge_at = None
     if cycle.inpatient_days:
         discharge_at = day(cycle.inpatient_days + 1, DISCHARGE_LOCAL_TIME)
+    # Until when the patient is in hospital, and whether the cycle's discharge is planned.
+    in_hospital_until, discharges = discharge_at, discharge_at is not None and discharge_at < times.ends_at
+    if cycle.ended_early_at and discharge_at is not None and discharge_at >= times.ends_at:
+        # A break too long to continue the cycle began in hospital: the patient stays until the
+        # cycle's planned discharge, which stays planned at its time; unless the infusion restarts
+        # (the next cycle) on that day or before, and the next cycle's own discharge is the one.
+        restart_at = _restart_of_ended(cycle, course)
+        if (
+            restart_at is None
+            or timezone.localtime(discharge_at, zone).date() < timezone.localtime(restart_at, zone).date()
+        ):
+            discharges = True
+        else:
+            in_hospital_until = restart_at
 
     def setting_at(moment: dt.datetime) -> str:
-        return Setting.INPATIENT if discharge_at and moment < discharge_at else course.outpatient_setting
+        return Setting.INPATIENT if in_hospital_until and moment < in_hospital_until else course.outpatient_setting
 
     def running(moment: dt.datetime) -> bool:
         # While a stop lasts nothing after it is due; the restart rebuilds the rest.
@@ -255,7 +269,7 @@ def cycle_planned_events(
             events.append(PlannedEvent(CareEvent.Kind.DOSE_STEP_UP, 1, step_up_at, setting_at(step_up_at)))
             new_bags.append(step_up_at)
     new_bags += _re_escalations_in(cycle, course)
-    if discharge_at and discharge_at < times.ends_at:
+    if discharges:
         events.append(PlannedEvent(CareEvent.Kind.DISCHARGE_HOME, 1, discharge_at, Setting.INPATIENT))
 
     sequence = 0
@@ -267,20 +281,31 @@ def cycle_planned_events(
         events.append(PlannedEvent(CareEvent.Kind.BAG_CHANGE, sequence, change_at, setting_at(change_at)))
 
     every = version.inpatient_assessment_hours
-    if discharge_at and every:
+    if in_hospital_until and every:
         # The watch for CRS and ICANS in hospital: every few hours of real time (across a clock
         # change too) from the start until the discharge; at home the bag changes ask for one.
         # A stop does not pause it: a patient stopped for a grade 3 reaction needs it most. While
-        # the stop lasts it runs to the discharge as planned; the restart moves the discharge on.
+        # the stop lasts it runs to the discharge as planned; the restart moves the discharge on,
+        # or, too long to continue the cycle, leaves the patient in hospital as above.
         for sequence, check_at in enumerate(
-            _every(times.starts_at + dt.timedelta(hours=every), until=discharge_at, hours=every), start=1
+            _every(times.starts_at + dt.timedelta(hours=every), until=in_hospital_until, hours=every), start=1
         ):
-            if check_at >= times.ends_at:
+            if check_at >= times.ends_at and not cycle.ended_early_at:
                 break
             events.append(PlannedEvent(CareEvent.Kind.TOXICITY_CHECK, sequence, check_at, Setting.INPATIENT))
 
-    events.append(PlannedEvent(CareEvent.Kind.CYCLE_END, 1, times.ends_at, course.outpatient_setting))
+    # The pump comes off where the patient is then: in hospital when a long break began there.
+    events.append(PlannedEvent(CareEvent.Kind.CYCLE_END, 1, times.ends_at, setting_at(times.ends_at)))
     return events
+
+
+def _restart_of_ended(cycle: Cycle, course: TreatmentCourse) -> dt.datetime | None:
+    """When the infusion restarted after the break that ended `cycle` early (the next cycle's
+    start); the course's breaks are prefetched (`_locked_course`)."""
+    return next(
+        (stop.restarted_at for stop in course.interruptions.all() if stop.cycle_id == cycle.pk and stop.new_cycle),
+        None,
+    )
 
 
 def _re_escalations_in(cycle: Cycle, course: TreatmentCourse) -> list[dt.datetime]:

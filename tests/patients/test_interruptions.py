@@ -5,6 +5,7 @@ The unit keeps New York time: cycle 1 (2 March – 30 March 2026) runs across th
 
 import datetime as dt
 import zoneinfo
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -14,9 +15,12 @@ from django.db import transaction
 from accounts.models import Role, Unit, User
 from checklists.models import Checklist, Task, TaskActivity, TemplateVersion
 from checklists.services import checklists_instantiate
+from patients.grading import Seizure
 from patients.models import CareEvent, Indication, Interruption, Patient, PremedicationRule, TreatmentCourse
 from patients.selectors import premedication_for_event
 from patients.services import (
+    assessment_record,
+    check_in_record,
     course_extend,
     course_schedule_build,
     course_stop_for_good,
@@ -1072,6 +1076,90 @@ def test_a_grade_3_neurological_toxicity_that_recurs_refuses_the_restart(course,
     )
     assert message.startswith("Neurological toxicity grade 3 that recurs (an earlier one, from 13 Mar, resolved)")
     assert "stop for good" in message
+
+
+# --- more than one seizure (CLINICAL.md: "More than one seizure, or grade 4: stop for good") -------
+
+NORMAL_ICE = {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
+
+
+def seizure_assessed(patient, nurse, when, seizure=Seizure.RESOLVED_RAPIDLY):
+    findings = {"temperature": Decimal("37.0"), "temperature_unit": "C", **NORMAL_ICE, "seizure": seizure}
+    return assessment_record(patient=patient, actor=nurse, assessed_at=when, findings=findings, now=when)
+
+
+def seizure_at_home(patient, nurse, when):
+    return check_in_record(
+        patient=patient, actor=nurse, checked_at=when, temperature=Decimal("37.0"), temperature_unit="C",
+        pump_status="running", signs=["seizure"], now=when,
+    )  # fmt: skip
+
+
+def test_a_second_seizure_in_the_episode_refuses_the_restart(course, patient, nurse, oncologist):
+    """Found by a clinical review: a seizure, the stop, a second seizure the next day, grade 0
+    from the day after; the restart 3 days later was accepted."""
+    assert seizure_assessed(patient, nurse, STOP - HOUR).icans_grade == 3
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=NEURO)
+    seizure_assessed(patient, nurse, STOP + DAY)
+    message = refused(
+        course,
+        lambda: restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY),
+        "restarted_at",
+    )
+    assert message == (
+        "More than one seizure in the course (13 Mar at an assessment, 14 Mar at an assessment): "
+        "the label says stop for good. Record a stop for good instead."
+    )
+
+
+def test_a_seizure_at_a_home_check_counts_towards_the_second(course, patient, nurse, oncologist):
+    """As the watch counts them (`seizures_in_course`): the caregiver's report on day 10 and the
+    seizure seen at the assessment on day 12 are two."""
+    seizure_at_home(patient, nurse, STOP - 2 * DAY)
+    seizure_assessed(patient, nurse, STOP - HOUR)
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=NEURO)
+    message = refused(
+        course,
+        lambda: restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY),
+        "restarted_at",
+    )
+    assert "(11 Mar at a home check, 13 Mar at an assessment)" in message and "stop for good" in message
+
+
+def test_a_second_seizure_refuses_a_restart_whatever_the_reaction_was_recorded_as(course, patient, nurse, oncologist):
+    """The label stops the course for good: a break recorded as a CRS does not restart either."""
+    seizure_assessed(patient, nurse, STOP - DAY)
+    seizure_assessed(patient, nurse, STOP - HOUR)
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=CRS)
+    message = refused(course, lambda: restart(interruption, oncologist, STOP + 2 * DAY), "restarted_at")
+    assert message.startswith("More than one seizure in the course")
+
+
+def test_the_seizure_reported_at_home_and_charted_when_brought_in_is_one(course, patient, nurse, oncologist):
+    """The caregiver reports it at the home check; brought in, the patient is assessed 3 hours
+    later and the seizure charted: one seizure, and the grade 3 rule restarts it."""
+    seizure_at_home(patient, nurse, STOP - 4 * HOUR)
+    seizure_assessed(patient, nurse, STOP - HOUR)
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=NEURO)
+    done = restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY)
+    assert done.restarted_at == STOP + 5 * DAY
+
+
+def test_a_planned_restart_moved_after_a_second_seizure_is_refused(course, patient, nurse, oncologist):
+    """A planned restart, moved, reads the seizures again up to its new time."""
+    seizure_assessed(patient, nurse, STOP - HOUR)
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=NEURO)
+    planned = restart(interruption, oncologist, STOP + 5 * DAY, resolved_at=STOP + 2 * DAY, now=STOP + 2 * DAY)
+    assert planned.restarted_at == STOP + 5 * DAY
+    seizure_assessed(patient, nurse, STOP + 3 * DAY)
+    message = refused(
+        course,
+        lambda: interruption_restart_move(
+            interruption=planned, restarted_at=STOP + 6 * DAY, actor=oncologist, now=STOP + 3 * DAY + HOUR
+        ),
+        "restarted_at",
+    )
+    assert message.startswith("More than one seizure in the course (13 Mar at an assessment, 16 Mar at")
 
 
 def test_a_grade_3_neurological_toxicity_on_day_3_without_a_step_up_may_restart(

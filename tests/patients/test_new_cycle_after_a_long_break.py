@@ -8,7 +8,7 @@ import zoneinfo
 import pytest
 from django.urls import reverse
 
-from patients.models import CareEvent, Interruption, PremedicationRule
+from patients.models import CareEvent, Interruption, PremedicationRule, Setting
 from patients.selectors import premedication_for_event
 from patients.services import event_cancel, interruption_restart, interruption_stop, low_dose_at
 from patients.services.schedule import STARTING_DOSE_BEFORE_STEP_UP
@@ -161,3 +161,47 @@ def test_the_pages_show_a_repeated_step_up(client, course, nurse, oncologist):
     assert page.status_code == 200 and "repeats the step-up of cycle 1" in page.content.decode()
     for event in live(course, cycle=second)[:3] + step_ups(course, second):
         assert client.get(reverse("event_detail", args=[event.pk])).status_code == 200, event
+
+
+# --- a long break that begins in hospital (found by a clinical review) ---------------------------
+
+
+def test_a_long_break_that_begins_in_hospital_ends_the_cycle_in_hospital(course, nurse, oncologist):
+    """Stopped on cycle 1 day 4 (in hospital to day 9), restarted 9 days later: the pump came off
+    in hospital, so the cycle's end is an inpatient event (its checklist asked the home-only
+    items); the patient stays until the cycle's planned discharge on day 10, which stays planned
+    (it was cancelled, leaving an inpatient with no discharge), and is watched until then."""
+    stopped_at = at(3, 19, 10)
+    long_break(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=at(3, 28, 10), grade=2)
+    first = course.cycles.get(number=1)
+    (end,) = live(course, CareEvent.Kind.CYCLE_END, cycle=first)
+    assert (end.planned_at, end.setting) == (stopped_at, Setting.INPATIENT)
+    (discharge,) = live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=first)
+    assert (discharge.planned_at, discharge.status) == (at(3, 25, 11), CareEvent.Status.PLANNED)
+    checks = [e.planned_at for e in live(course, CareEvent.Kind.TOXICITY_CHECK, cycle=first)]
+    assert checks[-1] < discharge.planned_at <= checks[-1] + 4 * HOUR
+
+
+def test_a_long_break_in_hospital_restarted_before_the_discharge_day_stays_in_hospital(course, nurse, oncologist):
+    """Stopped on day 1, restarted 8 days later, on day 9: the patient is in hospital from the stop
+    into cycle 2, whose own discharge is the one planned; cycle 1's is cancelled."""
+    stopped_at = at(3, 16, 12)
+    done = long_break(course, nurse, oncologist, stopped_at=stopped_at, restarted_at=at(3, 24, 13), grade=2)
+    first, second = course.cycles.get(number=1), course.cycles.get(number=2)
+    (end,) = live(course, CareEvent.Kind.CYCLE_END, cycle=first)
+    assert end.setting == Setting.INPATIENT
+    assert not live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=first)
+    (discharge,) = live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=second)
+    assert discharge.planned_at > done.restarted_at
+    checks = [e.planned_at for e in live(course, CareEvent.Kind.TOXICITY_CHECK, cycle=first)]
+    assert checks[-1] < done.restarted_at <= checks[-1] + 4 * HOUR
+
+
+def test_a_long_break_at_home_ends_the_cycle_at_home(course, nurse, oncologist):
+    """After the discharge the pump comes off where the course's outpatient setting says."""
+    long_break(course, nurse, oncologist, stopped_at=at(3, 28, 10), restarted_at=at(4, 6, 10))
+    first = course.cycles.get(number=1)
+    (end,) = live(course, CareEvent.Kind.CYCLE_END, cycle=first)
+    assert end.setting == course.outpatient_setting
+    (discharge,) = live(course, CareEvent.Kind.DISCHARGE_HOME, cycle=first)
+    assert discharge.status == CareEvent.Status.PLANNED and discharge.planned_at == at(3, 25, 11)

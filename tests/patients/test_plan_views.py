@@ -9,13 +9,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts import moments
 from accounts.models import Role
 from coordination.models import Notification
 from coordination.watch.models import ToxicityAlert
+from patients.grading import Seizure
 from patients.models import BagOption, CareEvent, Indication, Interruption, TreatmentCourse, Weighing
-from patients.services import course_schedule_build
+from patients.services import assessment_record, course_schedule_build, interruption_stop
 
 from ..checklists.helpers import publish_template
 from ..coordination.watch.helpers import crs_grade_3_stop
@@ -229,6 +231,38 @@ def test_a_grade_4_crs_or_neurological_restart_is_refused_at_its_field(client, r
     assert response.status_code == 200
     (message,) = form_errors(response)["restarted_at"]
     assert message.startswith("A grade 4") and "stop for good" in message
+    assert snapshot(running) == before
+
+
+def test_a_restart_after_a_second_seizure_is_refused_at_its_field(client, running, nurse, oncologist):
+    """CLINICAL.md: "More than one seizure, or grade 4: stop for good". Found by a clinical review:
+    a seizure, the stop, a second seizure the next day; the restart was accepted."""
+    zone, now = running.patient.unit.zone, timezone.now().replace(second=0, microsecond=0)
+    findings = {"temperature": Decimal("37.0"), "temperature_unit": "C", "seizure": Seizure.RESOLVED_RAPIDLY}
+    findings |= {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1}
+    first_at, second_at = now - dt.timedelta(days=2), now - dt.timedelta(days=1)
+    assessment_record(patient=running.patient, actor=nurse, assessed_at=first_at, findings=findings)
+    interruption = interruption_stop(
+        course=running, stopped_at=first_at + dt.timedelta(minutes=10), cause=Interruption.Cause.ADVERSE_REACTION,
+        toxicity_grade=3, toxicity_kind=Interruption.ToxicityKind.NEUROLOGICAL, actor=nurse,
+    )  # fmt: skip
+    assessment_record(patient=running.patient, actor=nurse, assessed_at=second_at, findings=findings)
+    client.force_login(oncologist)
+    before = snapshot(running)
+    response = client.post(
+        reverse("patients:interruption_restart", args=[interruption.pk]),
+        {
+            "restarted_at": local(now + dt.timedelta(days=3), zone),
+            "resolved_at": local(now - dt.timedelta(hours=1), zone),
+        },
+    )
+    assert response.status_code == 200
+    (message,) = form_errors(response)["restarted_at"]
+    days = ", ".join(f"{moments.day_short(moment, zone)} at an assessment" for moment in (first_at, second_at))
+    assert message == (
+        f"More than one seizure in the course ({days}): the label says stop for good. Record a stop for good instead."
+    )
+    assert escape(message) in response.content.decode()
     assert snapshot(running) == before
 
 

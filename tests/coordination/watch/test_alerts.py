@@ -685,11 +685,11 @@ def test_a_known_shift_start_is_when_the_sweep_looks_again(patient, nurse, oncol
 # --- a seizure is a seizure wherever it was recorded (review of the watch, item 3) --------------
 
 
-def home_check(patient, nurse, *signs):
+def home_check(patient, nurse, *signs, at=NIGHT - dt.timedelta(hours=2)):
     return check_in_record(
         patient=patient,
         actor=nurse,
-        checked_at=NIGHT - dt.timedelta(hours=2),
+        checked_at=at,
         temperature=Decimal("37.0"),
         temperature_unit="C",
         pump_status="running",
@@ -699,16 +699,27 @@ def home_check(patient, nurse, *signs):
 
 def test_a_seizure_at_an_assessment_after_one_at_a_home_check_asks_for_a_stop_for_good(patient, nurse, roster):
     """CLINICAL.md: "More than one seizure, or grade 4: stop for good". Found by a review: a
-    seizure the caregiver reported at the home check did not count."""
+    seizure the caregiver reported at the home check did not count. The day before: the same
+    seizure charted again within hours is one (the next test)."""
     course_from(patient, dt.date(2026, 2, 20))
-    home_check(patient, nurse, "seizure")
+    home_check(patient, nurse, "seizure", at=NIGHT - dt.timedelta(days=1))
     alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
     assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD and "a second seizure" in alert.reason
 
 
+def test_the_seizure_reported_at_home_and_charted_when_brought_in_is_one(patient, nurse, roster):
+    """The caregiver reports it at the home check; brought in, the patient is assessed 2 hours
+    later and the seizure charted: one seizure (`patients.selectors.SAME_SEIZURE_WITHIN`), which
+    asks for an interruption, not a stop for good. Found by a clinical review."""
+    course_from(patient, dt.date(2026, 2, 20))
+    home_check(patient, nurse, "seizure")
+    alert = assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY).alerts.get()
+    assert alert.ask == ToxicityAlert.Ask.INTERRUPTION and "second" not in alert.reason
+
+
 def test_a_seizure_at_a_home_check_after_one_at_an_assessment_asks_for_a_stop_for_good(patient, nurse, roster):
     course_from(patient, dt.date(2026, 2, 20))
-    assess(patient, nurse, seizure=Seizure.RESOLVED_RAPIDLY)
+    assess_at(patient, nurse, NIGHT - dt.timedelta(days=1), seizure=Seizure.RESOLVED_RAPIDLY)
     home_check(patient, nurse, "seizure", "confusion")
     alert = ToxicityAlert.objects.get(assessment=None)
     assert alert.ask == ToxicityAlert.Ask.STOP_FOR_GOOD

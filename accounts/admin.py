@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .admin_base import NoWrites
 from .audit import audit_record
 from .forms import AdminLoginForm
+from .hooks import work_organisations
 from .models import AuditEvent, Organisation, Role, Unit, User
 from .services import (
     mfa_reset,
@@ -134,6 +136,17 @@ DEACTIVATE_INSTEAD = (
 )
 
 
+class UserChangeForm(BaseUserChangeForm):
+    def clean_unit(self):
+        """A user stays in the organisation of the patients they have work with (care teams, grants,
+        tasks): moved to another's unit, they kept seeing them. A user with none is placed anywhere."""
+        unit = self.cleaned_data.get("unit")
+        moved = unit is not None and unit.pk != self.instance.unit_id
+        if moved and work_organisations(user=self.instance) - {unit.organisation_id}:
+            raise ValidationError("A user stays in their organisation: give them an account there.")
+        return unit
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "first_name", "last_name", "role", "unit", "is_staff", "is_active"]
@@ -142,6 +155,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("Clinical role", {"fields": ("role", "unit")}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Clinical role", {"fields": ("role", "unit")}))
     actions = ["deactivate", "sign_out_everywhere", "unlock_sign_in", "reset_two_step"]
+    form = UserChangeForm
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a user erased their reminder ledger and their care-team memberships with them.

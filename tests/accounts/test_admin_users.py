@@ -1,13 +1,18 @@
-"""The admin's users: deactivated, never deleted (found by a review)."""
+"""The admin's users: deactivated, never deleted; kept in their organisation once they have work
+there (found by a review)."""
 
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from coordination.models import Reminder
-from patients.models import CareTeamMember
+from patients.models import CareTeamMember, Patient
 
+from ..factories import OrganisationFactory, UnitFactory, UserFactory
 from .helpers import verified_login
+from .test_signin import change_form_data
+
+ELSEWHERE = "A user stays in their organisation: give them an account there."
 
 
 def test_users_are_deactivated_never_deleted_in_the_admin(client, admin_user, nurse, patient):
@@ -36,3 +41,40 @@ def test_users_are_deactivated_never_deleted_in_the_admin(client, admin_user, nu
     assert CareTeamMember.objects.filter(patient=patient, user=nurse).exists()
     form = client.get(reverse("admin:accounts_user_change", args=[nurse.pk])).text
     assert "Deactivate instead (untick Active)" in form
+
+
+def _move(client, user, unit):
+    data = change_form_data(client, user, unit=unit.pk)
+    return client.post(reverse("admin:accounts_user_change", args=[user.pk]), data)
+
+
+def test_a_user_with_work_stays_in_their_organisation(client, admin_user, nurse, patient):
+    """Moved to another organisation's unit, a nurse kept seeing the patients of her care teams."""
+    elsewhere = UnitFactory(organisation=OrganisationFactory(name="Another hospital"), name="Their ward")
+    verified_login(client, admin_user)
+    response = _move(client, nurse, elsewhere)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["unit"] == [ELSEWHERE]
+    nurse.refresh_from_db()
+    assert nurse.unit == patient.unit
+
+    # Within the organisation, or with no unit, as before.
+    clinic = UnitFactory(organisation=patient.organisation, name="Day clinic")
+    assert _move(client, nurse, clinic).status_code == 302
+    nurse.refresh_from_db()
+    assert nurse.unit == clinic and Patient.objects.visible_to(nurse).filter(pk=patient.pk).exists()
+
+    # With no unit, their work still says where they are: no way round through an empty unit.
+    User.objects.filter(pk=nurse.pk).update(unit=None)
+    nurse.refresh_from_db()
+    assert _move(client, nurse, elsewhere).status_code == 200
+    assert _move(client, nurse, clinic).status_code == 302
+
+
+def test_a_user_with_no_work_yet_is_placed_anywhere(client, admin_user, ward):
+    newcomer = UserFactory(username="newcomer", role=Role.NURSE, unit=ward)
+    elsewhere = UnitFactory(organisation=OrganisationFactory(name="Another hospital"), name="Their ward")
+    verified_login(client, admin_user)
+    assert _move(client, newcomer, elsewhere).status_code == 302
+    newcomer.refresh_from_db()
+    assert newcomer.unit == elsewhere

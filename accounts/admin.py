@@ -168,6 +168,10 @@ class UserAdmin(BaseUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Who may use the admin site, and for what, is given by a superuser only: a staff member
+            # allowed to change users could otherwise make themselves one.
+            fields += ["is_superuser", "groups", "user_permissions"]
         if obj is not None and obj.pk == request.user.pk:
             # As user_deactivate refuses: nobody deactivates their own account (the only admin
             # would lock everyone out), from the action or by unticking the box.

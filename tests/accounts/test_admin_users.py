@@ -1,6 +1,7 @@
 """The admin's users: deactivated, never deleted; kept in their organisation once they have work
-there (found by a review)."""
+there; given admin rights only by a superuser (found by a review)."""
 
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -78,3 +79,29 @@ def test_a_user_with_no_work_yet_is_placed_anywhere(client, admin_user, ward):
     assert _move(client, newcomer, elsewhere).status_code == 302
     newcomer.refresh_from_db()
     assert newcomer.unit == elsewhere
+
+
+def test_only_a_superuser_gives_admin_rights(client, ward):
+    """A staff member allowed to change users ticked "superuser" on their own form."""
+    staff = UserFactory(username="useradmin", role="", unit=None, is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["change_user", "view_user"]))
+    group = Group.objects.create(name="Everything")
+    verified_login(client, staff)
+    url = reverse("admin:accounts_user_change", args=[staff.pk])
+    form = client.get(url)
+    for name in ("is_superuser", "groups", "user_permissions"):
+        assert f'name="{name}"' not in form.text, name
+    data = change_form_data(client, staff, is_superuser="on", groups=[group.pk])
+    data["user_permissions"] = list(Permission.objects.values_list("pk", flat=True))
+    assert client.post(url, data).status_code == 302
+    staff.refresh_from_db()
+    assert not staff.is_superuser and not staff.groups.exists() and staff.user_permissions.count() == 2
+
+
+def test_a_superuser_still_gives_them(client, admin_user, nurse):
+    group = Group.objects.create(name="Template editors")
+    verified_login(client, admin_user)
+    url = reverse("admin:accounts_user_change", args=[nurse.pk])
+    assert 'name="is_superuser"' in client.get(url).text
+    assert client.post(url, change_form_data(client, nurse, groups=[group.pk])).status_code == 302
+    assert list(nurse.groups.all()) == [group]

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .admin_base import NoWrites
 from .audit import audit_record
 from .forms import AdminLoginForm
+from .hooks import work_organisations
 from .models import AuditEvent, Organisation, Role, Unit, User
 from .services import (
     mfa_reset,
@@ -79,13 +81,38 @@ def _user_rights(user: User) -> dict[str, set[str]]:
     }
 
 
+def _referred_to(obj) -> bool:
+    """Whether any row, of any app, refers to `obj` (asked of each relation, named by none)."""
+    return any(
+        relation.related_model._base_manager.filter(**{relation.field.name: obj}).exists()
+        for relation in obj._meta.related_objects
+    )
+
+
+class DeletedOnlyUnused:
+    """An organisation or a unit is deleted here only while nothing refers to it. Django's delete
+    page lists the rows a deletion takes or is refused by, each by its name: a unit's patients by
+    name and MRN, to administrators, who see no patient record. So no delete page is offered for
+    one in use, nor the bulk "delete selected", whose page lists them too."""
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and _referred_to(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(DeletedOnlyUnused, admin.ModelAdmin):
     search_fields = ["name"]
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(DeletedOnlyUnused, admin.ModelAdmin):
     list_display = ["name", "kind", "organisation", "time_zone"]
     list_filter = ["kind", "organisation"]
     search_fields = ["name"]
@@ -94,7 +121,30 @@ class UnitAdmin(admin.ModelAdmin):
         # A unit stays in its organisation: its patients, staff, grants and transfers are that
         # organisation's, and moving the unit alone would let the access checks, which compare
         # organisations, disagree with each other.
-        return ["organisation"] if obj is not None else []
+        if obj is None:
+            return []
+        # And keeps its kind once anything refers to it: a ward with patients made a home-health
+        # agency, whose staff see patients only through a handoff's grant and which takes no
+        # transfers, would leave its patients where no rule expects them.
+        return ["organisation", "kind"] if _referred_to(obj) else ["organisation"]
+
+
+DEACTIVATE_INSTEAD = (
+    "Users are never deleted here: their history and their reminder ledger stay. Deactivate instead "
+    "(untick Active): their sessions end, their tokens and calendar links stop working and their "
+    "tasks go back to their teams."
+)
+
+
+class UserChangeForm(BaseUserChangeForm):
+    def clean_unit(self):
+        """A user stays in the organisation of the patients they have work with (care teams, grants,
+        tasks): moved to another's unit, they kept seeing them. A user with none is placed anywhere."""
+        unit = self.cleaned_data.get("unit")
+        moved = unit is not None and unit.pk != self.instance.unit_id
+        if moved and work_organisations(user=self.instance) - {unit.organisation_id}:
+            raise ValidationError("A user stays in their organisation: give them an account there.")
+        return unit
 
 
 @admin.register(User)
@@ -105,13 +155,27 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("Clinical role", {"fields": ("role", "unit")}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Clinical role", {"fields": ("role", "unit")}))
     actions = ["deactivate", "sign_out_everywhere", "unlock_sign_in", "reset_two_step"]
+    form = UserChangeForm
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a user erased their reminder ledger and their care-team memberships with them.
+        return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["help_texts"] = {"is_active": DEACTIVATE_INSTEAD, **kwargs.get("help_texts", {})}
+        return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Who may use the admin site, and for what, is given by a superuser only: a staff member
+            # allowed to change users could otherwise make themselves one.
+            fields += ["is_superuser", "groups", "user_permissions"]
         if obj is not None and obj.pk == request.user.pk:
             # As user_deactivate refuses: nobody deactivates their own account (the only admin
             # would lock everyone out), from the action or by unticking the box.
-            return [*fields, "is_active"]
+            fields.append("is_active")
         return fields
 
     def save_model(self, request, obj, form, change):

@@ -7,7 +7,7 @@ class ChecklistsConfig(AppConfig):
 
     def ready(self):
         # Checklists follow their care events: the patients layer calls us through its hook.
-        from accounts.hooks import register_standing_listener
+        from accounts.hooks import register_standing_listener, register_work_organisations
         from patients.hooks import (
             register_bag_listener,
             register_care_team_left_listener,
@@ -15,6 +15,7 @@ class ChecklistsConfig(AppConfig):
             register_restart_moved_listener,
         )
 
+        from .selectors import work_organisations
         from .services import (
             on_bag_recorded,
             on_events_changed,
@@ -31,3 +32,5 @@ class ChecklistsConfig(AppConfig):
         register_standing_listener(tasks_let_go)
         # So does one taken off a patient's care team, for that patient.
         register_care_team_left_listener(tasks_let_go_of_patient)
+        # The tasks a user holds say where their work is (accounts.hooks).
+        register_work_organisations(work_organisations)

@@ -19,6 +19,11 @@ TASK_RELATIONS = ("patient__unit", "event__cycle", "assignee", "completed_by", "
 # care team's events and checklists: hence grants=False below.
 
 
+def work_organisations(*, user) -> set[int]:
+    """The organisations of the patients of the tasks `user` holds (accounts.hooks)."""
+    return set(Task.objects.filter(assignee=user).values_list("patient__organisation_id", flat=True).distinct())
+
+
 def tasks_visible_to(user) -> QuerySet[Task]:
     return Task.objects.filter(patient__in=Patient.objects.visible_to(user, grants=False))
 

@@ -42,7 +42,9 @@ class ReminderRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReminderPreference)
-class ReminderPreferenceAdmin(admin.ModelAdmin):
+class ReminderPreferenceAdmin(NoWrites, admin.ModelAdmin):
+    """Read-only: people choose how they hear of their own work, on their Reminder settings page."""
+
     list_display = ["user", "email", "digest_hour"]
     list_select_related = ["user"]
     search_fields = ["user__username"]

@@ -33,6 +33,13 @@ def names(*users: str) -> list[str]:
     return [f"{user}__{field}" for user in users for field in ("first_name", "last_name", "username")]
 
 
+def work_organisations(*, user) -> set[int]:
+    """The organisations of the patients on whose care team `user` is, or that a grant opens to them
+    (accounts.hooks: a user with work in one organisation is not moved to another's unit)."""
+    where = Q(care_team__user=user) | Q(access_grants__user=user)
+    return set(Patient.objects.filter(where).values_list("organisation_id", flat=True).distinct())
+
+
 def patients_for_user(user) -> QuerySet[Patient]:
     return Patient.objects.visible_to(user).select_related("unit")
 

@@ -251,7 +251,8 @@ PATIENT_DATA = [
 ]
 
 
-def test_the_admin_shows_no_patient_record(client, admin_user, patient):
+def test_the_admin_shows_no_patient_record(client, admin_user, patient, nurse):
+    with_unmistakable_names(patient)
     verified_login(client, admin_user)
     index = client.get(reverse("admin:index")).content.decode()
     assert "Regimens" in index and "Users" in index
@@ -260,3 +261,16 @@ def test_the_admin_shows_no_patient_record(client, admin_user, patient):
         assert client.get(f"/admin/{app}/{name}/").status_code == 404, model
         assert f"/admin/{app}/{name}/" not in index
     assert patient.mrn not in index
+    # Nor on a delete page, which lists the rows a deletion would take or is refused by (found by a
+    # review: a unit's and a user's named their patients by name and MRN, and an organisation's).
+    pages = [
+        client.get(reverse("admin:accounts_unit_delete", args=[patient.unit_id])),
+        client.get(reverse("admin:accounts_user_delete", args=[nurse.pk])),
+        client.get(reverse("admin:accounts_organisation_delete", args=[patient.organisation_id])),
+    ]
+    for model, selected in (("unit", patient.unit_id), ("organisation", patient.organisation_id)):
+        action = {"action": "delete_selected", "_selected_action": [selected]}
+        pages.append(client.post(reverse(f"admin:accounts_{model}_changelist"), action))
+    for page in pages:
+        assert page.status_code in (200, 302, 403)
+        assert patient.family_name not in page.text and patient.mrn not in page.text, page.text

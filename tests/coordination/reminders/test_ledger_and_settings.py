@@ -311,3 +311,22 @@ def test_a_person_chooses_email_and_a_digest_hour(client, cast):
     client.post(reverse("reminder_settings"), {"email": "on", "digest_hour": ""})
     preference.refresh_from_db()
     assert preference.email is True and preference.digest_hour is None
+
+
+def test_the_admin_shows_reminder_settings_and_changes_none(client, admin_user, cast):
+    """Found by a review: Admin -> Reminder preferences added, changed and deleted anyone's
+    settings, unlogged, which the service refuses: people choose how they hear of their own work."""
+    nurse = cast["nurse"]
+    preference = ReminderPreference.objects.create(user=nurse, email=True, digest_hour=6)
+    verified_login(client, admin_user)
+    assert client.get(reverse("admin:coordination_reminderpreference_changelist")).status_code == 200
+    change = reverse("admin:coordination_reminderpreference_change", args=[preference.pk])
+    assert client.get(change).status_code == 200  # shown
+    assert client.post(change, {"user": nurse.pk, "digest_hour": ""}).status_code == 403
+    add = reverse("admin:coordination_reminderpreference_add")
+    assert client.post(add, {"user": cast["nurse2"].pk, "digest_hour": ""}).status_code == 403
+    delete = reverse("admin:coordination_reminderpreference_delete", args=[preference.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    preference.refresh_from_db()
+    assert preference.email is True and preference.digest_hour == 6
+    assert list(ReminderPreference.objects.values_list("user", flat=True)) == [nurse.pk]

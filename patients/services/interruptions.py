@@ -797,6 +797,9 @@ def course_stop_for_good(
     course.status = TreatmentCourse.Status.STOPPED
     course.save(update_fields=["status"])
 
+    # Where the patient is when the pump comes off: in hospital before the cycle's discharge (asked
+    # before the discharge is cancelled below), so that its checklist asks the ward's items.
+    end_setting = Setting.INPATIENT if infusing and _in_hospital(cycle, stopped_at) else course.outpatient_setting
     future = CareEvent.objects.select_for_update().filter(
         cycle__course=course, status=CareEvent.Status.PLANNED, planned_at__gte=stopped_at
     )
@@ -814,9 +817,9 @@ def course_stop_for_good(
         else None
     )
     moved = []
-    if end is not None and end.planned_at != stopped_at:
-        end.planned_at = stopped_at
-        end.save(update_fields=["planned_at"])
+    if end is not None and (end.planned_at, end.setting) != (stopped_at, end_setting):
+        end.planned_at, end.setting = stopped_at, end_setting
+        end.save(update_fields=["planned_at", "setting"])
         moved.append(end)
     # Whatever is not cancelled (the kept cycle end, a past event not settled yet, a cycle end
     # already done) has no next cycle now: the checklists ask again, and an open task for the next

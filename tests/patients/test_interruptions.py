@@ -443,6 +443,18 @@ def test_a_stop_for_good_ends_the_course_and_cancels_what_follows_with_the_reaso
     assert live(course, CareEvent.Kind.INTERRUPTION)[0].status == CareEvent.Status.DONE
 
 
+@pytest.mark.parametrize(("stopped_at", "setting"), [(at(3, 5, 10), "inpatient"), (STOP, "home")], ids=["day 4", "day 12"])
+def test_a_stop_for_good_takes_the_pump_off_where_the_patient_is(course, oncologist, stopped_at, setting):
+    """On day 4 of cycle 1 the patient is in hospital (days 1-9): the pump comes off on the ward,
+    and its checklist asks the ward's items, not the home's (it said home; found after a review of
+    long breaks begun in hospital). On day 12 the patient is at home."""
+    course_stop_for_good(
+        course=course, stopped_at=stopped_at, reason="Grade 4 CRS", actor=oncologist, now=stopped_at + HOUR
+    )
+    (end,) = live(course, CareEvent.Kind.CYCLE_END)
+    assert (end.planned_at, end.setting) == (stopped_at, setting)
+
+
 def test_a_stop_for_good_without_an_open_stop_records_one(course, oncologist):
     done = course_stop_for_good(
         course=course, stopped_at=STOP, reason="Patient's decision", actor=oncologist, now=STOP + HOUR

@@ -348,6 +348,7 @@ def _restart(
     if severe:
         interruption.toxicity_kind = _kind_of(interruption, toxicity_kind)
         _check_not_stopped_for_good_by_grade(interruption, version=version)
+    _check_not_stopped_for_good_by_assessments(course, restarted_at=restarted_at, version=version)
     if interruption.cause == Interruption.Cause.ADVERSE_REACTION:
         _check_not_stopped_for_good_by_seizures(course, restarted_at=restarted_at)
     if resolved_at is not None:
@@ -531,6 +532,32 @@ def _check_not_stopped_for_good_by_grade(interruption: Interruption, *, version)
                 f"(regimen version {version.number}: {version.source}): record a stop for good instead."
             }
         )
+
+
+def _check_not_stopped_for_good_by_assessments(course: TreatmentCourse, *, restarted_at, version) -> None:
+    """Grade 4 CRS or neurological toxicity stops the course for good (CLINICAL.md, "Interruptions
+    and toxicity"; the grade from which, the regimen version's), whatever grade the break was
+    recorded with: a break recorded as grade 3, then graded 4 at an assessment the next day, was
+    restarted. The grade that counts is an assessment's (the oncologist's once confirmed, so a
+    computed 4 they changed to 3 with a reason lets the grade 3 rule decide), of any assessment of
+    the course up to the restart. Whatever the break's cause: a pump stopped at home does not
+    restart a course that a grade 4 ended either."""
+    limits = [
+        (kind, from_grade, field)
+        for kind, field in ((Interruption.ToxicityKind.CRS, "crs"), (Interruption.ToxicityKind.NEUROLOGICAL, "icans"))
+        if (from_grade := version.stops_for_good_from_grade(kind)) is not None
+    ]
+    for assessment in course.assessments.filter(assessed_at__lte=restarted_at).order_by("assessed_at", "pk"):
+        for kind, from_grade, field in limits:
+            if (grade := getattr(assessment, field)) >= from_grade:
+                when = moments.moment_short(assessment.assessed_at, course.patient.unit.zone)
+                raise ValidationError(
+                    {
+                        "restarted_at": f"{KIND_NAMES[kind][:1].upper()}{KIND_NAMES[kind][1:]} grade {grade} at "
+                        f"the assessment of {when} "
+                        f"(regimen version {version.number}: {version.source}): {STOP_FOR_GOOD}."
+                    }
+                )
 
 
 def _check_not_stopped_for_good_by_seizures(course: TreatmentCourse, *, restarted_at: dt.datetime) -> None:

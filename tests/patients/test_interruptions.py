@@ -19,6 +19,7 @@ from patients.grading import Seizure
 from patients.models import CareEvent, Indication, Interruption, Patient, PremedicationRule, TreatmentCourse
 from patients.selectors import premedication_for_event
 from patients.services import (
+    assessment_confirm,
     assessment_record,
     check_in_record,
     course_extend,
@@ -443,7 +444,9 @@ def test_a_stop_for_good_ends_the_course_and_cancels_what_follows_with_the_reaso
     assert live(course, CareEvent.Kind.INTERRUPTION)[0].status == CareEvent.Status.DONE
 
 
-@pytest.mark.parametrize(("stopped_at", "setting"), [(at(3, 5, 10), "inpatient"), (STOP, "home")], ids=["day 4", "day 12"])
+@pytest.mark.parametrize(
+    ("stopped_at", "setting"), [(at(3, 5, 10), "inpatient"), (STOP, "home")], ids=["day 4", "day 12"]
+)
 def test_a_stop_for_good_takes_the_pump_off_where_the_patient_is(course, oncologist, stopped_at, setting):
     """On day 4 of cycle 1 the patient is in hospital (days 1-9): the pump comes off on the ward,
     and its checklist asks the ward's items, not the home's (it said home; found after a review of
@@ -1172,6 +1175,42 @@ def test_a_planned_restart_moved_after_a_second_seizure_is_refused(course, patie
         "restarted_at",
     )
     assert message.startswith("More than one seizure in the course (13 Mar at an assessment, 16 Mar at")
+
+
+# --- grade 4 charted during the break (CLINICAL.md: "Grade 4: stop for good") ----------------------
+
+
+def crs_4_assessed(patient, nurse, when):
+    findings = {
+        "temperature": Decimal("39.4"), "temperature_unit": "C", "vasopressors": "several", "hypotension": True,
+        **NORMAL_ICE,
+    }  # fmt: skip
+    return assessment_record(patient=patient, actor=nurse, assessed_at=when, findings=findings, now=when)
+
+
+def test_a_grade_4_charted_during_a_break_recorded_as_grade_3_refuses_the_restart(course, patient, nurse, oncologist):
+    """The break was recorded as a grade 3 CRS; the next day the assessment graded CRS 4 (several
+    vasopressors). The restart rules read only the grade on the break, so the restart was taken
+    (a helper's suspicion after the seizure fix). The grade that counts (the oncologist's once
+    confirmed) of any assessment in the course up to the restart is asked."""
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=CRS)
+    assert crs_4_assessed(patient, nurse, STOP + DAY).crs_grade == 4
+    message = refused(course, lambda: restart(interruption, oncologist, STOP + 5 * DAY), "restarted_at")
+    assert message == (
+        "CRS grade 4 at the assessment of Sat 14 Mar, 10:00 (regimen version 1: "
+        f"{course.regimen_version.source}): the label says stop for good. Record a stop for good instead."
+    )
+
+
+def test_a_grade_4_the_oncologist_changed_to_3_lets_the_grade_3_rule_decide(course, patient, nurse, oncologist):
+    interruption = stop(course, nurse, cause=ADVERSE, grade=3, kind=CRS)
+    charted = crs_4_assessed(patient, nurse, STOP + DAY)
+    assessment_confirm(
+        assessment=charted, actor=oncologist, crs_grade=3, icans_grade=0, reason="One vasopressor, not two",
+        now=STOP + DAY + HOUR,
+    )  # fmt: skip
+    done = restart(interruption, oncologist, STOP + 5 * DAY)
+    assert done.restarted_at == STOP + 5 * DAY
 
 
 def test_a_grade_3_neurological_toxicity_on_day_3_without_a_step_up_may_restart(

@@ -161,6 +161,13 @@ class UserAdmin(BaseUserAdmin):
         # Deleting a user erased their reminder ledger and their care-team memberships with them.
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # A superuser's account is changed by a superuser only: one allowed to change users could
+        # otherwise set its password, or deactivate it, and so take or shut out the admin site.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is not None:
             kwargs["help_texts"] = {"is_active": DEACTIVATE_INSTEAD, **kwargs.get("help_texts", {})}

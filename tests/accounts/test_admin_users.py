@@ -105,3 +105,18 @@ def test_a_superuser_still_gives_them(client, admin_user, nurse):
     assert 'name="is_superuser"' in client.get(url).text
     assert client.post(url, change_form_data(client, nurse, groups=[group.pk])).status_code == 302
     assert list(nurse.groups.all()) == [group]
+
+
+def test_a_staff_member_who_is_not_a_superuser_changes_no_superusers_account(client, admin_user):
+    """Beside the above: one allowed to change users could set a superuser's password or deactivate
+    them, and sign in as them. A superuser's account is shown to them, not changed."""
+    staff = UserFactory(username="useradmin", role="", unit=None, is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["change_user", "view_user"]))
+    verified_login(client, staff)
+    url = reverse("admin:accounts_user_change", args=[admin_user.pk])
+    assert 'name="is_active"' not in client.get(url).text
+    client.post(url, change_form_data(client, admin_user, is_active=""))
+    password = reverse("admin:auth_user_password_change", args=[admin_user.pk])
+    assert client.post(password, {"password1": "Another-pass-99", "password2": "Another-pass-99"}).status_code == 403
+    admin_user.refresh_from_db()
+    assert admin_user.is_active and not admin_user.check_password("Another-pass-99")

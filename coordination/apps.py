@@ -14,6 +14,7 @@ class CoordinationConfig(AppConfig):
             register_course_stopped_listener,
             register_events_listener,
             register_transfer_listener,
+            register_watch_alerted_query,
             register_watch_listener,
         )
 
@@ -23,6 +24,7 @@ class CoordinationConfig(AppConfig):
         from .handoffs.services import on_events_changed as withdraw_handoffs_of_cancelled_events
         from .reminders.services import on_course_stopped, on_hard_stop_failed, on_transfer
         from .reminders.services import on_events_changed as retire_notifications_of_moved_events
+        from .watch.selectors import alerted_for
         from .watch.services import alerts_follow_transfer, on_watch_signal
 
         register_course_stopped_listener(on_course_stopped)
@@ -34,6 +36,8 @@ class CoordinationConfig(AppConfig):
         register_transfer_listener(handoffs_follow_transfer)
         # A grade, a seizure or a home check's red flag sets off an urgent alert (coordination/watch/).
         register_watch_listener(on_watch_signal)
+        # The same assessment sent twice is answered as the first was: alerted, or not (watch_alerted).
+        register_watch_alerted_query(alerted_for)
         # A failed hard stop blocks its event: the oncologist hears it at once.
         register_hard_stop_listener(on_hard_stop_failed)
         # The Security page shows the user's calendar links, and renews them (coordination/feeds/).

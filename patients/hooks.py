@@ -78,6 +78,26 @@ def notify_watch(*, patient, actor, assessment=None, check_in=None) -> bool:
     return any(results)
 
 
+class WatchAlertedQuery(Protocol):
+    def __call__(self, *, assessment) -> bool: ...
+
+
+_watch_alerted_queries: list[WatchAlertedQuery] = []
+
+
+def register_watch_alerted_query(query: WatchAlertedQuery) -> Callable:
+    """Higher layers say whether a recorded assessment alerted someone (coordination's alerts)."""
+    if query not in _watch_alerted_queries:
+        _watch_alerted_queries.append(query)
+    return query
+
+
+def watch_alerted(*, assessment) -> bool:
+    """Whether the watch alerted someone when `assessment` was recorded: the same assessment sent
+    again (a double click) is answered as the first was, truthfully, without alerting anyone again."""
+    return any(query(assessment=assessment) for query in _watch_alerted_queries)
+
+
 class TransferListener(Protocol):
     def __call__(self, *, transfer) -> None: ...
 

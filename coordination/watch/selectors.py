@@ -37,6 +37,12 @@ def on_call(unit: Unit, role: str, at: dt.datetime) -> list[OnCallShift]:
     )
 
 
+def alerted_for(*, assessment: Assessment) -> bool:
+    """Whether recording `assessment` alerted someone (on_watch_signal raised its alert): the
+    patients layer's answer to the same assessment sent again (patients.hooks.watch_alerted)."""
+    return ToxicityAlert.objects.filter(assessment_id=assessment.pk).exists()
+
+
 def roster(unit: Unit, *, start: dt.datetime, end: dt.datetime) -> QuerySet[OnCallShift]:
     return (
         OnCallShift.objects.filter(unit=unit, ends_at__gt=start, starts_at__lt=end)

@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from .. import grading, policy
 from ..grading import ICE_FROM_AGE_YEARS
-from ..hooks import notify_watch
+from ..hooks import notify_watch, watch_alerted
 from ..models import Assessment, CareEvent, Patient
 from ..models.toxicity import ICE_PARTS
 from ..selectors import current_course
 from ..vitals import temperature_errors, to_celsius
+from .repeats import repeat_of
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
@@ -118,9 +119,14 @@ def assessment_record(
     """Record what the nurse saw and grade it. `findings` maps the model's fields to values (a
     form's cleaned data). Refuses with ValidationError({field: message}), storing nothing; a systolic
     low for the age with hypotension unticked is asked about at `hypotension` unless
-    `low_systolic_confirmed` (the user saw the question and said it is not low for this patient)."""
+    `low_systolic_confirmed` (the user saw the question and said it is not low for this patient).
+    The same nurse's identical assessment sent again within the minute (a double click) is the
+    first, returned as it was recorded: no second assessment, and no second page to the oncologist."""
     policy.can_record_assessment(actor, patient).enforce()
     now = now or timezone.now()
+    # The patient's row, so that the same assessment sent twice at once takes turns and the second
+    # finds the first (repeat_of); the order of the other paths: the patient, the event, its tasks.
+    Patient.objects.select_for_update(no_key=True).only("pk").get(pk=patient.pk)
     if event is not None and event.patient_id != patient.pk:
         raise ValidationError({"event": "That event is another patient's."})
     assessment = Assessment(
@@ -156,6 +162,9 @@ def assessment_record(
     assessment.crs_grade, assessment.crs_rule = crs.grade, crs_rule[:200]
     assessment.icans_grade, assessment.icans_rule = icans.grade, str(icans)[:200]
     assessment.full_clean(exclude=["recorded_by", "patient", "course", "event"])
+    if first := repeat_of(assessment, entered=["event", "assessed_at", *findings], now=now):
+        first.alerted = watch_alerted(assessment=first)  # as the first's page said
+        return first
     assessment.save()
     # Not a column: whether the watch alerted the oncologist on call (the unit's rule decides), for
     # the page to say so truthfully.

@@ -17,6 +17,7 @@ from ..hooks import notify_bag_recorded
 from ..models import BagOption, CareEvent, InfusionBag, Interruption, Weighing
 from ..models.record import PatientAuditAction
 from ..weights import weight_shown
+from .repeats import repeat_of
 from .schedule import low_dose_at
 from .weighings import latest_weighing
 
@@ -173,6 +174,21 @@ def _check_for_event(
     return weighing
 
 
+# What the bag form enters: a bag with the same, sent again at once, is the same bag.
+BAG_ENTERED = (
+    "event",
+    "option",
+    "dose",
+    "dose_basis",
+    "volume_ml",
+    "rate_ml_per_hour",
+    "expires_at",
+    "stabiliser_added",
+    "compounded_by",
+    "checked_by",
+)
+
+
 @transaction.atomic
 def infusion_bag_record(
     *,
@@ -189,7 +205,9 @@ def infusion_bag_record(
     actor,
     now: dt.datetime | None = None,
 ) -> InfusionBag:
-    """Record the bag prepared for `event`. Refused, with the field named, when it breaks a rule."""
+    """Record the bag prepared for `event`. Refused, with the field named, when it breaks a rule.
+    The same bag sent again by the same person within the minute (a double click) is the first,
+    returned as it was: a second row would read as a remade bag replacing it (bag_for_event)."""
     now = now or timezone.now()
     policy.can_record_bag(actor, event.patient).enforce()
     event = CareEvent.objects.select_for_update().select_related("patient__unit", "cycle").get(pk=event.pk)
@@ -234,7 +252,8 @@ def infusion_bag_record(
     )
     if errors:
         raise ValidationError(errors)
-    bag = InfusionBag.objects.create(
+    # Under the event's lock: the same bag sent twice at once takes turns, the second finds the first.
+    bag = InfusionBag(
         patient_id=event.patient_id,
         event=event,
         option=option,
@@ -252,6 +271,9 @@ def infusion_bag_record(
         recorded_by=actor,
         recorded_at=now,
     )
+    if first := repeat_of(bag, entered=BAG_ENTERED, now=now):
+        return first
+    bag.save(force_insert=True)
     # A remade bag replaces the first (bag_for_event): a pump rate the nurse already checked
     # against the first bag's label must be checked again when the new label's rate differs.
     notify_bag_recorded(bag=bag, actor=actor)

@@ -14,6 +14,7 @@ from ..models import HomeCheckIn, Patient
 from ..selectors import current_course
 from ..vitals import temperature_errors, to_celsius
 from ..warning_signs import BY_KEY
+from .repeats import repeat_of
 from .toxicity import CLOCK_SKEW, LATE_ENTRY
 
 
@@ -27,6 +28,18 @@ def red_flags(check_in: HomeCheckIn) -> list[str]:
     if check_in.pump_status != HomeCheckIn.PumpStatus.RUNNING:
         flags.append(f"Pump {check_in.get_pump_status_display().lower()}")
     return flags
+
+
+# What the check's form enters: a check with the same, sent again at once, is the same check.
+CHECK_ENTERED = (
+    "checked_at",
+    "temperature",
+    "temperature_unit",
+    "signs",
+    "handwriting_changed",
+    "pump_status",
+    "note",
+)
 
 
 @transaction.atomic
@@ -43,8 +56,12 @@ def check_in_record(
     note: str = "",
     now: dt.datetime | None = None,
 ) -> HomeCheckIn:
+    """Record the check and hand it to the watch. The same check sent again by the same person
+    within the minute (a double click) is the first, returned as it was: no second page."""
     policy.can_record_assessment(actor, patient).enforce()
     now = now or timezone.now()
+    # The patient's row, so that the same check sent twice at once takes turns (as an assessment).
+    Patient.objects.select_for_update(no_key=True).only("pk").get(pk=patient.pk)
     errors = temperature_errors(temperature, temperature_unit)
     if checked_at > now + CLOCK_SKEW:
         errors["checked_at"] = "A check cannot be in the future."
@@ -74,6 +91,8 @@ def check_in_record(
     )
     check_in.red_flags = red_flags(check_in)
     check_in.full_clean(exclude=["patient", "course", "recorded_by"])
+    if first := repeat_of(check_in, entered=CHECK_ENTERED, now=now):
+        return first
     check_in.save()
     notify_watch(patient=patient, check_in=check_in, actor=actor)
     return check_in

@@ -21,6 +21,7 @@ from ..bulk import rows_update
 from ..hooks import notify_course_stopped, notify_events_changed, notify_restart_moved
 from ..models import CareEvent, Cycle, Interruption, Setting, TreatmentCourse
 from ..selectors import neurotoxicity_resolved_before, seizures_in_course
+from .repeats import repeat_of
 from .schedule import _locked_course, course_schedule_build, event_schedule, low_dose_at
 
 # How far ahead a stop or restart may be recorded: a planned restart, never a guess weeks out.
@@ -110,6 +111,10 @@ def _re_escalations_ahead(
     )
 
 
+# What the stop's form enters: a stop with the same, sent again at once, is the same stop.
+STOP_ENTERED = ("stopped_at", "cause", "detail", "toxicity_grade", "toxicity_kind")
+
+
 @transaction.atomic
 def interruption_stop(
     *,
@@ -148,18 +153,9 @@ def interruption_stop(
             }
         )
     interruptions = list(course.interruptions.all())
-    if any(stop.is_open for stop in interruptions):
-        raise ValidationError({"stopped_at": "The infusion is already stopped: record its restart first."})
-    if any(stop.restarted_at and stop.stopped_at <= stopped_at < stop.restarted_at for stop in interruptions):
-        raise ValidationError({"stopped_at": "This time falls inside a break already recorded."})
-    if any(stop.stopped_at > stopped_at for stop in interruptions):
-        raise ValidationError({"stopped_at": "A later stop is already recorded; stops are recorded in order."})
-    _check_not_before_the_cycle_under_way(course, stopped_at, now)
-    cycle = _running_cycle(course, stopped_at)
-    interruption = Interruption.objects.create(
+    interruption = Interruption(
         patient_id=course.patient_id,
         course=course,
-        cycle=cycle,
         stopped_at=stopped_at,
         cause=cause,
         detail=detail.strip()[:500],
@@ -167,6 +163,19 @@ def interruption_stop(
         toxicity_kind=toxicity_kind,
         stopped_by=actor,
     )
+    # Under the course's lock: the same stop sent twice at once (a double click) takes turns, and
+    # the second is the first, rather than refused as "already stopped".
+    if first := repeat_of(interruption, entered=STOP_ENTERED, now=interruption.recorded_at, by="stopped_by"):
+        return first
+    if any(stop.is_open for stop in interruptions):
+        raise ValidationError({"stopped_at": "The infusion is already stopped: record its restart first."})
+    if any(stop.restarted_at and stop.stopped_at <= stopped_at < stop.restarted_at for stop in interruptions):
+        raise ValidationError({"stopped_at": "This time falls inside a break already recorded."})
+    if any(stop.stopped_at > stopped_at for stop in interruptions):
+        raise ValidationError({"stopped_at": "A later stop is already recorded; stops are recorded in order."})
+    _check_not_before_the_cycle_under_way(course, stopped_at, now)
+    cycle = interruption.cycle = _running_cycle(course, stopped_at)
+    interruption.save(force_insert=True)
     # The stop is an event of its own, so that its checklist (document, tell the oncologist,
     # secure the line without flushing) reaches the team.
     event = event_schedule(

@@ -13,6 +13,7 @@ from .. import policy
 from ..models import Interruption, Patient, PumpEvent, TreatmentCourse
 from ..selectors import current_course
 from .interruptions import interruption_restart, interruption_stop
+from .repeats import repeat_of
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
@@ -41,6 +42,18 @@ def _check_times(*, occurred_at, stopped_at, restarted_at, now) -> None:
         raise ValidationError(errors)
 
 
+# What the pump event's form enters: one with the same, sent again at once, is the same event.
+PUMP_ENTERED = (
+    "kind",
+    "occurred_at",
+    "reported_by",
+    "volume_left_ml",
+    "action_taken",
+    "infusion_stopped_at",
+    "infusion_restarted_at",
+)
+
+
 @transaction.atomic
 def pump_event_record(
     *,
@@ -57,9 +70,14 @@ def pump_event_record(
 ) -> PumpEvent:
     """Record a pump or line event. With a stop, an interruption opens (or the open one is
     kept, when the infusion was already stopped); with a restart too, it closes, which the
-    restart policy allows a nurse after a short pump stop (else the oncologist records it)."""
+    restart policy allows a nurse after a short pump stop (else the oncologist records it). The
+    same event sent again by the same person within the minute (a double click) is the first,
+    returned as it was: its stop was recorded once, and the second is not refused for it."""
     policy.can_record_pump_event(actor, patient).enforce()
     now = now or timezone.now()
+    # The patient's row, before the course's (the order of a course's planning): the same event
+    # sent twice at once takes turns, and the second finds the first.
+    Patient.objects.select_for_update(no_key=True).only("pk").get(pk=patient.pk)
     _check_times(occurred_at=occurred_at, stopped_at=infusion_stopped_at, restarted_at=infusion_restarted_at, now=now)
     course = _running_course(patient)
     event = PumpEvent(
@@ -77,6 +95,8 @@ def pump_event_record(
         recorded_at=now,
     )
     event.full_clean(exclude=["patient", "course", "recorded_by", "interruption"])
+    if first := repeat_of(event, entered=PUMP_ENTERED, now=now):
+        return first
     if infusion_stopped_at is not None:
         with _refusals_at({"stopped_at": "infusion_stopped_at", "restarted_at": "infusion_restarted_at"}):
             event.interruption = interruption_stop(

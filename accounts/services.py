@@ -280,7 +280,9 @@ def token_create(
         raise ValidationError({"days": f"Choose {', '.join(map(str, TOKEN_LIFETIMES_DAYS))} days."})
     if scope not in PersonalToken.Scope.values:
         raise ValidationError({"scope": "Choose what the token may do: read only, or read and write."})
-    live = PersonalToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True, expires_at__gt=now)
+    live = PersonalToken.objects.select_for_update(no_key=True).filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=now
+    )
     if live.count() >= TOKEN_LIMIT:
         raise ValidationError(f"You have {TOKEN_LIMIT} tokens already: revoke one you no longer use first.")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

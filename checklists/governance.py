@@ -27,7 +27,7 @@ DRAFT_CHANGED_SINCE_SHOWN = "This draft changed after you opened it: read the ch
 def _locked(version: TemplateVersion) -> TemplateVersion:
     """The version read again under its template's lock (as the editing services take it), so
     that a step and an edit or another step never interleave."""
-    ChecklistTemplate.objects.select_for_update().get(pk=version.template_id)
+    ChecklistTemplate.objects.select_for_update(no_key=True).get(pk=version.template_id)
     return TemplateVersion.objects.select_related("template", "published_by").get(pk=version.pk)
 
 
@@ -221,10 +221,14 @@ def template_version_discard(
     the triggers refuse changes to it and its items) and is never instantiated (only published
     versions are)."""
     now = now or timezone.now()
-    ChecklistTemplate.objects.select_for_update().get(pk=version.template_id)
+    ChecklistTemplate.objects.select_for_update(no_key=True).get(pk=version.template_id)
     # The version row too: whoever takes it first (a submit, a publication, this) wins, and the
     # other reads the status that it left and is refused with what to do instead.
-    version = TemplateVersion.objects.select_for_update(of=("self",)).select_related("template").get(pk=version.pk)
+    version = (
+        TemplateVersion.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("template")
+        .get(pk=version.pk)
+    )
     policy.can_discard(actor, version).enforce()
     text = _comment(reason, required=DISCARD_REASON_REQUIRED, field="reason")
     version.status = TemplateVersion.Status.DISCARDED

@@ -537,7 +537,7 @@ def template_import(data_or_text: str | bytes | Mapping, *, actor) -> TemplateVe
     which the file differs are listed on the returned version as `settings_kept`.
     """
     spec = template_read(data_or_text)
-    template = ChecklistTemplate.objects.select_for_update().filter(name=spec.name).first()
+    template = ChecklistTemplate.objects.select_for_update(no_key=True).filter(name=spec.name).first()
     kept: list[str] = []
     keys: dict[uuid.UUID, uuid.UUID] = {}  # into an existing template, the file's keys: its items' identity
     if template is None:

@@ -85,7 +85,7 @@ ATTESTATION_VALUE = "attested"
 def template_version_new_draft(*, template: ChecklistTemplate, actor) -> TemplateVersion:
     """The template's draft, made as a copy of its newest published (or retired) version when
     there is none."""
-    ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+    ChecklistTemplate.objects.select_for_update(no_key=True).get(pk=template.pk)
     draft = template.versions.filter(status__in=TemplateVersion.UNPUBLISHED).first()
     if draft:
         return draft
@@ -183,7 +183,7 @@ def template_version_publish(
 
     No one's approval is asked here: the pages publish through checklists.governance."""
     now = now or timezone.now()
-    ChecklistTemplate.objects.select_for_update().get(pk=version.template_id)
+    ChecklistTemplate.objects.select_for_update(no_key=True).get(pk=version.template_id)
     version = TemplateVersion.objects.get(pk=version.pk)
     if not version.is_unpublished:
         raise ValidationError("Only a draft can be published.")
@@ -204,7 +204,7 @@ def template_version_publish(
     # checklist. Asked without the lock, a completion committed meanwhile was deleted with its
     # checklist (or its history made the deletion fail).
     list(
-        CareEvent.objects.select_for_update(of=("self",))
+        CareEvent.objects.select_for_update(no_key=True, of=("self",))
         .filter(kind=template.trigger_kind, status=CareEvent.Status.PLANNED, planned_at__gt=now)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -233,7 +233,7 @@ def _draft_locked(version_id: int, *, author=None) -> TemplateVersion:
     """The draft, under its template's lock; `author`, who is about to change it, joins its
     authors (none of whom may approve it: checklists.governance)."""
     template_ids = TemplateVersion.objects.filter(pk=version_id).values("template_id")
-    list(ChecklistTemplate.objects.select_for_update().filter(pk__in=template_ids))
+    list(ChecklistTemplate.objects.select_for_update(no_key=True).filter(pk__in=template_ids))
     version = TemplateVersion.objects.select_related("template").filter(pk=version_id).first()
     if version is None or not version.is_editable:
         raise ValidationError(DRAFT_ONLY)
@@ -595,7 +595,7 @@ def template_update(
     returned first, then submitted again under the new settings. `seen`: the settings' fingerprint
     when the page showed them; if another admin changed them since, the change is refused (code
     "changed_meanwhile") rather than written over theirs unseen."""
-    template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+    template = ChecklistTemplate.objects.select_for_update(no_key=True).get(pk=template.pk)
     if seen is not None and seen != template_fingerprint(template):
         raise ValidationError(SETTINGS_CHANGED_MEANWHILE, code="changed_meanwhile")
     in_review = template.versions.filter(status=TemplateVersion.Status.IN_REVIEW).exists()
@@ -625,7 +625,7 @@ def checklists_instantiate(*, events: Sequence[CareEvent]) -> list[Checklist]:
 def _events_locked(**lookups):
     """Events locked in id order, with what their conditions and their premedication tasks read."""
     return (
-        CareEvent.objects.select_for_update(of=("self",))
+        CareEvent.objects.select_for_update(no_key=True, of=("self",))
         .filter(**lookups)
         .select_related("patient__unit", "cycle__course__regimen_version")
         .prefetch_related("cycle__course__regimen_version__premedications", "cycle__course__interruptions__cycle")
@@ -743,7 +743,7 @@ def checklists_refresh(*, events: Sequence[CareEvent]) -> dict[str, int]:
     # Only the fields this reads and writes: a rebuild reads thousands of tasks of ~35 columns.
     tasks_by_checklist = defaultdict(dict)
     for task in (
-        Task.objects.select_for_update(of=("self",))
+        Task.objects.select_for_update(no_key=True, of=("self",))
         .filter(checklist__in=checklists)
         .only("checklist", "item", "status", "assignee", "due_at", "due_offset_minutes")
         .order_by("pk")
@@ -865,7 +865,7 @@ def next_cycle_work_follow(*, events: Sequence[CareEvent]) -> dict[str, int]:
         items_by_version[item.version_id].append(item)
     tasks = {
         (task.checklist_id, task.item_id): task
-        for task in Task.objects.select_for_update(of=("self",))
+        for task in Task.objects.select_for_update(no_key=True, of=("self",))
         .filter(models.Q(item__in=asking_items) | models.Q(checklist__in=whole), checklist__in=checklists)
         .only("checklist", "item", "status", "assignee", "due_at", "due_offset_minutes")
         .order_by("pk")
@@ -935,7 +935,7 @@ def on_bag_recorded(*, bag, actor) -> None:
     bag's label and differs from the new label's rate is reopened, with the tasks done after it that
     depend on it (the independent double-check of that rate): left done, the gate would say ready
     while the pump runs the new bag at the old rate. The event is locked by the caller."""
-    answered = Task.objects.select_for_update(of=("self",)).filter(
+    answered = Task.objects.select_for_update(no_key=True, of=("self",)).filter(
         event_id=bag.event_id,
         records__in=[TemplateItem.Records.PUMP_RATE, TemplateItem.Records.BAG_DURATION],
         status=Task.Status.DONE,
@@ -958,7 +958,10 @@ def on_bag_recorded(*, bag, actor) -> None:
                 f"A new bag at {new_rate} was recorded for this event; the pump rate {task.value} was checked "
                 "against the bag it replaced: enter the pump rate again."
             )
-        for reopened in [task, *task.dependents.select_for_update(of=("self",)).filter(status=Task.Status.DONE)]:
+        for reopened in [
+            task,
+            *task.dependents.select_for_update(no_key=True, of=("self",)).filter(status=Task.Status.DONE),
+        ]:
             undone = reopened.value
             _reopen(reopened)
             _log(reopened, actor, TaskActivity.Action.UNDO, f"{undone}: {reason}", now=bag.recorded_at)
@@ -1025,7 +1028,7 @@ def _locked(task: Task) -> Task:
     # after waiting for the lock PostgreSQL re-reads the task row but not the joined rows, so the
     # loser of a race would see completed_by_id set and completed_by None. They load on access.
     try:
-        return Task.objects.select_for_update(of=("self",)).select_related("patient__unit").get(pk=task.pk)
+        return Task.objects.select_for_update(no_key=True, of=("self",)).select_related("patient__unit").get(pk=task.pk)
     except Task.DoesNotExist:
         raise TaskConflict(TASK_GONE) from None
 
@@ -1033,7 +1036,7 @@ def _locked(task: Task) -> Task:
 def _locked_event(task: Task) -> CareEvent:
     """The task's event, locked (before its tasks, as every path locks them)."""
     try:
-        return CareEvent.objects.select_for_update().get(pk=task.event_id)
+        return CareEvent.objects.select_for_update(no_key=True).get(pk=task.event_id)
     except CareEvent.DoesNotExist:
         raise TaskConflict(TASK_GONE) from None
 
@@ -1143,7 +1146,7 @@ def _give_back(held: QuerySet[Task], *, actor, detail: str, now: dt.datetime | N
     now = now or timezone.now()
     # Each task under its row lock, in id order as every path takes them: one completed at this
     # very moment is no longer open and is left alone.
-    tasks = list(held.select_for_update(of=("self",)).order_by("pk"))
+    tasks = list(held.select_for_update(no_key=True, of=("self",)).order_by("pk"))
     Task.objects.filter(pk__in=[task.pk for task in tasks]).update(assignee=None)
     TaskActivity.objects.bulk_create(
         TaskActivity(
@@ -1265,7 +1268,7 @@ def task_complete(*, task: Task, actor, value=None, confirmed: bool = False, now
     # event_cancel and task_undo lock the event before its tasks. Taking the task first deadlocked
     # a weight answered while its event was cancelled.
     if task.records == TemplateItem.Records.WEIGHT:
-        Patient.objects.select_for_update().only("pk").get(pk=task.patient_id)
+        Patient.objects.select_for_update(no_key=True).only("pk").get(pk=task.patient_id)
     _locked_event(task)
     task = _locked(task)
     decision = policy.can_complete(actor, task)
@@ -1513,8 +1516,8 @@ def event_gate_override(
     other items or another failing value, they look again before anything is overridden."""
     now = now or timezone.now()
     # The event first, as its cancellation locks it: an override racing a cancellation sees it.
-    event.status = CareEvent.objects.select_for_update().values_list("status", flat=True).get(pk=event.pk)
-    checklists = list(Checklist.objects.select_for_update().filter(event=event).prefetch_related("tasks"))
+    event.status = CareEvent.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=event.pk)
+    checklists = list(Checklist.objects.select_for_update(no_key=True).filter(event=event).prefetch_related("tasks"))
     gates = {checklist: checklist_readiness(checklist) for checklist in checklists}
     readiness = sum(gates.values(), Readiness())
     policy.can_override_gate(actor, event, readiness=readiness).enforce()
@@ -1569,7 +1572,7 @@ def events_settle(*, now: dt.datetime | None = None) -> dict[str, int]:
     for ever, and a missed one stands out on the record. Returns the counts."""
     now = now or timezone.now()
     past = (
-        CareEvent.objects.select_for_update(skip_locked=True)
+        CareEvent.objects.select_for_update(no_key=True, skip_locked=True)
         .filter(status=CareEvent.Status.PLANNED, planned_at__lt=now - dt.timedelta(hours=settings.EVENT_SETTLE_HOURS))
         .prefetch_related(Prefetch("checklists", queryset=Checklist.objects.prefetch_related("tasks")))
     )

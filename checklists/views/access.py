@@ -20,7 +20,7 @@ def get_draft_or_404(pk, *, lock: bool = False) -> TemplateVersion:
     """
     if lock:
         template_ids = TemplateVersion.objects.filter(pk=pk).values("template_id")
-        list(ChecklistTemplate.objects.select_for_update().filter(pk__in=template_ids))
+        list(ChecklistTemplate.objects.select_for_update(no_key=True).filter(pk__in=template_ids))
     version = get_object_or_404(TemplateVersion.objects.select_related("template"), pk=pk)
     if not version.is_editable:
         raise Http404("Only a draft can be edited; make a new draft.")

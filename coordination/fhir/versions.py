@@ -62,7 +62,7 @@ def stamp(resources: list[dict], *, serve: Callable[[dict], dict] | None = None)
         if new:
             ServedVersion.objects.bulk_create(new, ignore_conflicts=True)
         if changed:
-            locked = ServedVersion.objects.select_for_update().filter(pk__in=[row.pk for row in changed])
+            locked = ServedVersion.objects.select_for_update(no_key=True).filter(pk__in=[row.pk for row in changed])
             list(locked.order_by("resource"))
             ServedVersion.objects.bulk_update(changed, ["version", "served_since"])
     stamped = []

@@ -119,7 +119,7 @@ def handoffs_follow_the_pump_off(*, cycle_ids, now: dt.datetime | None = None) -
     and never opening again a window revoked or over."""
     now = now or timezone.now()
     handoffs = list(
-        Handoff.objects.select_for_update(of=("self",))
+        Handoff.objects.select_for_update(no_key=True, of=("self",))
         .filter(cycle_id__in=cycle_ids, status__in=ENDS_WITH_THE_PUMP_OFF, access_grant__isnull=False)
         .select_related("access_grant")
     )
@@ -405,7 +405,7 @@ def default_actions(event: CareEvent) -> list[ActionSpec]:
 def _locked(handoff: Handoff) -> Handoff:
     # The handoff row alone ("self"): after waiting for the lock PostgreSQL re-reads it, so the
     # loser of a race sees the winner's status; related rows load on access, fresh.
-    return Handoff.objects.select_for_update(of=("self",)).get(pk=handoff.pk)
+    return Handoff.objects.select_for_update(no_key=True, of=("self",)).get(pk=handoff.pk)
 
 
 def _log(handoff: Handoff, actor, action: str, detail: str = "", now=None) -> None:
@@ -530,7 +530,7 @@ def handoff_create(*, event: CareEvent, content: HandoffContent, actor, now: dt.
     """A draft handoff for an event (a planned discharge), prepared by the sending side."""
     now = now or timezone.now()
     event = (
-        CareEvent.objects.select_for_update(of=("self",))
+        CareEvent.objects.select_for_update(no_key=True, of=("self",))
         .select_related("patient__unit", "cycle__course")
         .get(pk=event.pk)
     )
@@ -711,7 +711,7 @@ def handoffs_withdraw(*, events: Sequence[CareEvent], now: dt.datetime | None = 
     longer happens must not be taken over, nor its actions worked."""
     now = now or timezone.now()
     withdrawn = list(
-        Handoff.objects.select_for_update(of=("self",))
+        Handoff.objects.select_for_update(no_key=True, of=("self",))
         .filter(event__in=[event.pk for event in events], status__in=WITHDRAWN_FROM)
         .select_related("event", "from_unit", "from_person", "to_unit", "to_person")
     )
@@ -757,7 +757,7 @@ def handoffs_follow_transfer(*, transfer) -> list[int]:
     Handoffs that are over (cancelled, or signed off) stay with the unit that sent them, as does one
     addressed to the new unit itself (a handoff never goes to its own unit)."""
     moving = list(
-        Handoff.objects.select_for_update(of=("self",))
+        Handoff.objects.select_for_update(no_key=True, of=("self",))
         .filter(patient_id=transfer.patient_id, from_unit_id=transfer.from_unit_id, status__in=FOLLOWS_THE_PATIENT)
         .exclude(signed_off_at__isnull=False)
         .exclude(to_unit_id=transfer.to_unit_id)
@@ -949,7 +949,7 @@ def handoff_action_complete(
     # under way is waited for, and its outcome read, rather than an action marked done on a
     # handoff cancelled at the same moment.
     handoff = _locked(action.handoff)
-    action = HandoffAction.objects.select_for_update(of=("self",)).get(pk=action.pk, handoff=handoff)
+    action = HandoffAction.objects.select_for_update(no_key=True, of=("self",)).get(pk=action.pk, handoff=handoff)
     action.handoff = handoff
     policy.can_mark_action_done(actor, action, now=now).enforce()
     action.status, action.done_by, action.done_at, action.note = HandoffAction.Status.DONE, actor, now, note

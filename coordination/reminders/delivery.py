@@ -201,7 +201,7 @@ def _claim_and_ring(
         # message for the same rows, or a worker redelivered the same batch, passes over them
         # instead of waiting, and never notifies twice. Only the reminder rows are locked.
         reminders = list(
-            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+            Reminder.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(pk__in=ids, state=State.PENDING)
             .select_related(*RELATIONS)
             .only(*FIELDS)

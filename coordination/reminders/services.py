@@ -28,7 +28,7 @@ from .rules import UnitRules
 
 def _locked_open_task(task: Task, actor, *, decide=can_snooze) -> Task:
     # The task row only, so that two snoozes of one task take turns and a completion meanwhile is seen.
-    task = Task.objects.select_for_update(of=("self",)).select_related("patient", "event").get(pk=task.pk)
+    task = Task.objects.select_for_update(no_key=True, of=("self",)).select_related("patient", "event").get(pk=task.pk)
     decide(actor, task).enforce()
     return task
 

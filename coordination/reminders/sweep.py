@@ -142,7 +142,7 @@ def _claim_unsent(*, now: dt.datetime, redispatch_at: dt.datetime) -> list[int]:
     Rows locked by a delivery in progress are skipped (skip_locked): it is sending them now.
     """
     ids = list(
-        Reminder.objects.select_for_update(skip_locked=True)
+        Reminder.objects.select_for_update(no_key=True, skip_locked=True)
         .filter(state=Reminder.State.PENDING, dispatch_after__lte=now)
         .order_by("dispatch_after", "pk")
         .values_list("pk", flat=True)[:REDISPATCH_LIMIT]

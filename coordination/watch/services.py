@@ -115,7 +115,7 @@ def roster_replace(
     errors = _roster_errors(unit=unit, role=role, rank=rank, start=period_start, end=period_end, shifts=shifts)
     if errors:
         raise ValidationError(errors)
-    Unit.objects.select_for_update().get(pk=unit.pk)  # one roster change of a unit at a time
+    Unit.objects.select_for_update(no_key=True).get(pk=unit.pk)  # one roster change of a unit at a time
     same = OnCallShift.objects.filter(unit=unit, role=role, rank=rank)
     same.filter(starts_at__gte=period_start, ends_at__lte=period_end).delete()
     for straddling in same.filter(starts_at__lt=period_end, ends_at__gt=period_start):
@@ -271,7 +271,9 @@ def _on_confirmed(assessment: Assessment, actor) -> bool:
     a new one only for more than its last alert was for (a higher grade, a stronger ask): a grade
     lowered after the alert was taken pages nobody again for what someone has already answered."""
     signal = signal_of(assessment=assessment)
-    alerts = ToxicityAlert.objects.select_for_update().filter(assessment=assessment).order_by("-raised_at", "-pk")
+    alerts = (
+        ToxicityAlert.objects.select_for_update(no_key=True).filter(assessment=assessment).order_by("-raised_at", "-pk")
+    )
     open_alert = alerts.filter(acknowledged_at=None).first()
     if open_alert is not None and signal is None:
         # Confirmed below what calls for an alert: the oncologist who reviewed the assessment
@@ -399,7 +401,7 @@ def _let_see(alert: ToxicityAlert, recipients: list[int], now: dt.datetime) -> N
     # Locked, in one order, as `_end_on_call_access` locks them before it decides: a grant that an
     # acknowledgement is ending meanwhile is read once it has (then no longer open-ended: a new one
     # is opened), and one shared here is seen as needed by the acknowledgement that waits for it.
-    shared = list(open_ended.filter(pk__in=alerts_grants).select_for_update().order_by("pk"))
+    shared = list(open_ended.filter(pk__in=alerts_grants).select_for_update(no_key=True).order_by("pk"))
     # Someone who sees the patient by an open-ended grant of another kind needs none of the alert's.
     covered = {grant.user_id for grant in shared} | set(open_ended.values_list("user_id", flat=True))
     grants = shared
@@ -422,7 +424,7 @@ def _end_on_call_access(alert: ToxicityAlert, *, now: dt.datetime) -> None:
     # (or one raised that shares the grant) decide one after the other, each seeing what the other
     # committed, rather than each leaving the grant to the other, open for good.
     grants = list(
-        AccessGrant.objects.select_for_update()
+        AccessGrant.objects.select_for_update(no_key=True)
         .filter(pk__in=alert.access_grants.values("pk"), revoked_at__isnull=True)
         .order_by("pk")
     )
@@ -505,7 +507,7 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
     the bell notifications it rang are marked read, for everyone it reached (the bell no longer
     counts an alert that someone took)."""
     alert = (
-        ToxicityAlert.objects.select_for_update(of=("self",))
+        ToxicityAlert.objects.select_for_update(no_key=True, of=("self",))
         .select_related("patient", "acknowledged_by")
         .get(pk=alert.pk)
     )
@@ -513,7 +515,7 @@ def alert_acknowledge(*, alert: ToxicityAlert, actor, note: str = "", now: dt.da
     # its row until it commits, so we wait for its notification and mark it read below; a
     # delivery that comes after passes over the locked rows (skip_locked) and, handed them again
     # later, finds the alert acknowledged and skips them. Either way no bell is left unread.
-    recipients = set(alert.reminders.select_for_update().values_list("recipient_id", flat=True))
+    recipients = set(alert.reminders.select_for_update(no_key=True).values_list("recipient_id", flat=True))
     policy.can_acknowledge(actor, alert, sent_to=actor.pk in recipients).enforce()
     alert.acknowledged_at = now or timezone.now()
     alert.acknowledged_by = actor
@@ -535,7 +537,9 @@ def alerts_follow_transfer(*, transfer: Transfer) -> list[int]:
     page lists the transfers it went through (`selectors.alert_transfers`)."""
     now = transfer.at
     moved = []
-    alerts = ToxicityAlert.objects.select_for_update().filter(patient_id=transfer.patient_id, acknowledged_at=None)
+    alerts = ToxicityAlert.objects.select_for_update(no_key=True).filter(
+        patient_id=transfer.patient_id, acknowledged_at=None
+    )
     for alert in alerts.select_related("patient"):
         alert.unit = transfer.to_unit
         reached = set(alert.reminders.values_list("recipient_id", flat=True))
@@ -568,7 +572,7 @@ def alerts_escalate(*, now: dt.datetime | None = None) -> list[int]:
         # The alerts' rows alone: locking their unit's and patient's too skipped an alert whose
         # patient was being changed that minute, and held the unit's roster edits meanwhile.
         due = (
-            ToxicityAlert.objects.select_for_update(skip_locked=True, of=("self",))
+            ToxicityAlert.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(acknowledged_at__isnull=True, escalate_at__lte=now)
             .select_related("unit", "patient")
             .order_by("escalate_at")

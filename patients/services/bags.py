@@ -210,7 +210,7 @@ def infusion_bag_record(
     returned as it was: a second row would read as a remade bag replacing it (bag_for_event)."""
     now = now or timezone.now()
     policy.can_record_bag(actor, event.patient).enforce()
-    event = CareEvent.objects.select_for_update().select_related("patient__unit", "cycle").get(pk=event.pk)
+    event = CareEvent.objects.select_for_update(no_key=True).select_related("patient__unit", "cycle").get(pk=event.pk)
     _check_event_takes_bag(event)
     errors = {}
     if not option.active:
@@ -411,7 +411,7 @@ def _undecided(bag: InfusionBag) -> InfusionBag:
     """The bag, locked, when it still waits for a decision; else refused for the whole form (two
     pharmacists deciding at once: the second is told)."""
     bag = (
-        InfusionBag.objects.select_for_update(of=("self",))
+        InfusionBag.objects.select_for_update(no_key=True, of=("self",))
         .select_related("event__cycle__course", "option", "patient__unit")
         .get(pk=bag.pk)
     )
@@ -451,7 +451,7 @@ def infusion_bag_reuse(*, bag: InfusionBag, event: CareEvent | None, actor, now:
     if event.patient_id != bag.patient_id:
         raise ValidationError({"event": "Choose an event of this patient: a bag is prepared for one patient."})
     event = (
-        CareEvent.objects.select_for_update(of=("self",))
+        CareEvent.objects.select_for_update(no_key=True, of=("self",))
         .select_related("patient__unit", "cycle__course__regimen_version")
         .get(pk=event.pk)
     )

@@ -69,7 +69,7 @@ def courses_follow_their_events(*, course_ids: Iterable[int] | None = None) -> d
     else:
         courses = courses.filter(pk__in=list(course_ids))
     found = (
-        courses.select_for_update(skip_locked=True)
+        courses.select_for_update(no_key=True, skip_locked=True)
         .annotate(last_end_passed=LAST_END_PASSED, first_start_begun=FIRST_START_BEGUN)
         .values_list("pk", "status", "last_end_passed", "first_start_begun")
     )

@@ -52,7 +52,7 @@ def access_grant_close(
     back (closing twice never widens access).
     """
     now = now or timezone.now()
-    grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    grant = AccessGrant.objects.select_for_update(no_key=True).get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant
     if ends_at is None:
@@ -71,7 +71,7 @@ def access_grant_end_move(*, grant: AccessGrant, ends_at: dt.datetime, now: dt.d
     later or sooner, but always to an end. A grant revoked, or already ended, stays so: a moved
     plan never opens a patient again to someone who had lost them."""
     now = now or timezone.now()
-    grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    grant = AccessGrant.objects.select_for_update(no_key=True).get(pk=grant.pk)
     if grant.revoked_at is not None or (grant.ends_at is not None and grant.ends_at <= now):
         return grant
     if grant.ends_at != ends_at:

@@ -99,7 +99,7 @@ def _re_escalations_ahead(
     """Step-ups added to the plan (re-escalations after a restart dose) still planned from `moment`
     on, `but` the one of a restart being moved (it follows its own restart)."""
     return list(
-        CareEvent.objects.select_for_update()
+        CareEvent.objects.select_for_update(no_key=True)
         .filter(
             cycle__course=course,
             kind=CareEvent.Kind.DOSE_STEP_UP,
@@ -229,7 +229,7 @@ def interruption_restart(
         actor, interruption.patient, interruption=interruption, restarted_at=restarted_at
     ).enforce()
     course = _locked_course(interruption.course)
-    interruption = Interruption.objects.select_for_update().get(pk=interruption.pk)
+    interruption = Interruption.objects.select_for_update(no_key=True).get(pk=interruption.pk)
     if course.status == TreatmentCourse.Status.STOPPED or interruption.permanent:
         raise ValidationError("This course was stopped for good; it cannot restart.")
     if interruption.restarted_at is not None:
@@ -261,7 +261,9 @@ def interruption_restart_move(
     ).enforce()
     course = _locked_course(interruption.course)
     interruption = (
-        Interruption.objects.select_for_update(of=("self",)).select_related("restart_event").get(pk=interruption.pk)
+        Interruption.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("restart_event")
+        .get(pk=interruption.pk)
     )
     if course.status == TreatmentCourse.Status.STOPPED or interruption.permanent:
         raise ValidationError("This course was stopped for good; it cannot restart.")
@@ -321,7 +323,11 @@ def interruption_restart_move(
 
 
 def _planned(pk: int | None) -> CareEvent | None:
-    return CareEvent.objects.select_for_update().filter(pk=pk, status=CareEvent.Status.PLANNED).first() if pk else None
+    return (
+        CareEvent.objects.select_for_update(no_key=True).filter(pk=pk, status=CareEvent.Status.PLANNED).first()
+        if pk
+        else None
+    )
 
 
 @dataclass(frozen=True)
@@ -836,7 +842,7 @@ def course_stop_for_good(
     # Where the patient is when the pump comes off: in hospital before the cycle's discharge (asked
     # before the discharge is cancelled below), so that its checklist asks the ward's items.
     end_setting = Setting.INPATIENT if infusing and _in_hospital(cycle, stopped_at) else course.outpatient_setting
-    future = CareEvent.objects.select_for_update().filter(
+    future = CareEvent.objects.select_for_update(no_key=True).filter(
         cycle__course=course, status=CareEvent.Status.PLANNED, planned_at__gte=stopped_at
     )
     if infusing:

@@ -23,7 +23,7 @@ def regimen_library_seed() -> int:
 @transaction.atomic
 def regimen_version_new_draft(*, regimen: Regimen, actor) -> RegimenVersion:
     """A draft copying the newest version, rules included; at most one draft per regimen."""
-    regimen = Regimen.objects.select_for_update().get(pk=regimen.pk)
+    regimen = Regimen.objects.select_for_update(no_key=True).get(pk=regimen.pk)
     if regimen.versions.filter(status=RegimenVersion.Status.DRAFT).exists():
         raise ValidationError("This regimen already has a draft: edit that one.")
     source = regimen.versions.order_by("-number").first()
@@ -61,7 +61,7 @@ def regimen_version_validate(version: RegimenVersion) -> None:
 @transaction.atomic
 def regimen_version_publish(*, version: RegimenVersion, actor, change_summary: str = "") -> RegimenVersion:
     """Publish a draft; the previous published version retires. Running courses keep theirs."""
-    version = RegimenVersion.objects.select_for_update().get(pk=version.pk)
+    version = RegimenVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
     if version.status != RegimenVersion.Status.DRAFT:
         raise ValidationError("Only a draft can be published.")
     if not (change_summary or version.change_summary).strip():

@@ -475,7 +475,7 @@ def _is_movable(event: CareEvent, now: dt.datetime, breaks: list[Break]) -> bool
 
 def _locked_course(course: TreatmentCourse) -> TreatmentCourse:
     return (
-        TreatmentCourse.objects.select_for_update(of=("self",))
+        TreatmentCourse.objects.select_for_update(no_key=True, of=("self",))
         .select_related("patient__unit", "regimen_version")
         .prefetch_related(
             Prefetch("regimen_version__cycle_rules"),
@@ -601,7 +601,7 @@ def course_plan(
         bag_option_for_hours(inpatient_bag_hours, field="inpatient_bag_hours")
     # The patient's row, locked: two plans at once (two oncologists, a double click) would both
     # find no course under way and plan two, each with its events and tasks.
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     if not (decision := policy.can_begin_a_course(patient)):
         raise ValidationError(decision.reason)
     course = TreatmentCourse.objects.create(
@@ -653,7 +653,7 @@ def cycle_set_next_start(
     """
     now = now or timezone.now()
     course = _locked_course(cycle.course)
-    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    cycle = Cycle.objects.select_for_update(no_key=True).get(pk=cycle.pk)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise ValidationError("This course was stopped for good.")
     # Only a rest that the chemotherapy plan sets is set here: the regimen's own (the label's 14 or
@@ -762,7 +762,7 @@ def event_schedule(
 
 @transaction.atomic
 def event_move(*, event: CareEvent, planned_at: dt.datetime, actor=None) -> CareEvent:
-    event = CareEvent.objects.select_for_update().get(pk=event.pk)
+    event = CareEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
     if event.status in (CareEvent.Status.DONE, CareEvent.Status.CANCELLED):
         raise ValidationError(f"A {event.get_status_display().lower()} event cannot be moved.")
     if event.kind == CareEvent.Kind.DOSE_STEP_UP:
@@ -793,7 +793,7 @@ def _check_step_up_while_infusing(cycle: Cycle, planned_at: dt.datetime) -> None
 def event_cancel(*, event: CareEvent, reason: str, actor=None) -> CareEvent:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the event is cancelled."})
-    event = CareEvent.objects.select_for_update().get(pk=event.pk)
+    event = CareEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
     if event.status == CareEvent.Status.DONE:
         raise ValidationError("A done event cannot be cancelled.")
     event.status = CareEvent.Status.CANCELLED

@@ -43,7 +43,7 @@ def care_team_candidates(patient: Patient):
 @audited(PatientAuditAction.CARE_TEAM_ADD)
 @transaction.atomic
 def care_team_add(*, patient: Patient, user: User, actor) -> CareTeamMember:
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     policy.can_manage_care_team(actor, patient).enforce()
     if not care_team_candidates(patient).filter(pk=user.pk).exists():
         name = user.get_full_name() or user.username
@@ -54,7 +54,7 @@ def care_team_add(*, patient: Patient, user: User, actor) -> CareTeamMember:
 @audited(PatientAuditAction.CARE_TEAM_REMOVE)
 @transaction.atomic
 def care_team_remove(*, member: CareTeamMember, actor) -> None:
-    patient = Patient.objects.select_for_update().get(pk=member.patient_id)
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=member.patient_id)
     policy.can_manage_care_team(actor, patient).enforce()
     CareTeamMember.objects.filter(pk=member.pk).delete()
     # What they had claimed for this patient they can no longer work: back to the team's pool.
@@ -67,7 +67,7 @@ def patient_transfer(
     *, patient: Patient, to_unit: Unit, reason: str, actor, now: dt.datetime | None = None
 ) -> Transfer:
     """Move the patient to another clinical unit of the organisation, with the reason."""
-    patient = Patient.objects.select_for_update().select_related("unit").get(pk=patient.pk)
+    patient = Patient.objects.select_for_update(no_key=True).select_related("unit").get(pk=patient.pk)
     policy.can_manage_care_team(actor, patient).enforce()
     reason = (reason or "").strip()
     errors = {}

@@ -183,7 +183,7 @@ def assessment_confirm(
     now: dt.datetime | None = None,
 ) -> Assessment:
     """The oncologist's grades: the computed ones confirmed, or changed with a reason."""
-    assessment = Assessment.objects.select_for_update().select_related("patient").get(pk=assessment.pk)
+    assessment = Assessment.objects.select_for_update(no_key=True).select_related("patient").get(pk=assessment.pk)
     policy.can_confirm_grades(actor, assessment.patient).enforce()
     for field, grade in (("crs_grade", crs_grade), ("icans_grade", icans_grade)):
         if grade not in range(5):

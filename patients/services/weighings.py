@@ -90,7 +90,7 @@ def weighing_record(
         raise ValidationError({"measured_at": "A weighing cannot be in the future."})
     weight = parse_weight(weight_kg)
     # Locked before the comparison, so that two weighings at once are each compared with the other.
-    patient = Patient.objects.select_for_update().select_related("unit").get(pk=patient.pk)
+    patient = Patient.objects.select_for_update(no_key=True).select_related("unit").get(pk=patient.pk)
     if not confirmed and (question := weight_change_question(patient, weight, measured_at)):
         raise ValidationError({"weight_kg": ValidationError(question, code=UNCONFIRMED_WEIGHT_CHANGE)})
     weighing = Weighing.objects.create(

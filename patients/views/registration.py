@@ -126,7 +126,7 @@ def _save_edit(request, form) -> str:
     """Save the edited record, its weight as a weighing; what to tell the user when the weight
     typed was kept as an earlier weighing ("" otherwise)."""
     # Locked, so that no other save comes between this look and the update.
-    stored = Patient.objects.select_for_update().get(pk=form.instance.pk)
+    stored = Patient.objects.select_for_update(no_key=True).get(pk=form.instance.pk)
     if (loaded := form.cleaned_data.get("loaded")) and loaded != record_version(stored):
         raise RecordChanged
     changed = set(form.changed_data) - FORM_ONLY

@@ -264,7 +264,7 @@ def test_a_reminder_that_another_delivery_holds_is_passed_over_not_waited_for(pa
         dispatch_after=timezone.now(),
     )
     with _other_connection() as other:  # another delivery, between its claim and its commit
-        other.execute("SELECT id FROM coordination_reminder WHERE id = %s FOR UPDATE", [reminder.pk])
+        other.execute("SELECT id FROM coordination_reminder WHERE id = %s FOR NO KEY UPDATE", [reminder.pk])
         result = reminders_deliver(ids=[reminder.pk])
         assert result.passed_over == [reminder.pk] and not Notification.objects.exists()
     assert reminders_deliver(ids=[reminder.pk]).sent == [reminder.pk]

@@ -177,14 +177,23 @@ def second_step_not_required(view_func):
     return view_func
 
 
+def on_this_site(request, candidate: str) -> str:
+    """`candidate` if it is an address on this site (a path from its root, or a URL of its host),
+    else "". A word is no address: Django's redirect() takes one for a view's name, so `next=abc`
+    was a 500 and `next=home` whichever page has that name (found by review)."""
+    if not candidate.startswith("/") and "://" not in candidate:
+        return ""
+    if not url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    return candidate
+
+
 def safe_next(request) -> str:
     """The `next` of the request if it points into this site, else the home page."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return on_this_site(request, candidate) or resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def step_url(step: str, next_url: str = "") -> str:

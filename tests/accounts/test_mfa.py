@@ -521,3 +521,13 @@ def test_a_view_gets_the_signed_in_user_itself_marked_with_the_device_that_verif
     user = client.get(reverse("patients:list")).wsgi_request.user
     assert type(user) is User and user.pk == nurse.pk
     assert user.is_verified() and user.otp_device == device
+
+
+@pytest.mark.parametrize("word", ["NaN", "abc"])
+def test_a_next_that_is_a_word_is_the_home_page_not_a_500(client, nurse, clock, word):
+    """Found by review: `?next=abc` on the second step was a 500 (Django's redirect() looked for a
+    view named abc)."""
+    device = enrolled(nurse)
+    sign_in(client, "nurse")
+    response = client.post(reverse("mfa_verify") + f"?next={word}", {"code": totp_code(device)})
+    assert response["Location"] == reverse("home")

@@ -6,11 +6,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import logs_read, shows
 from accounts.models import Role
+from accounts.signin import on_this_site
 from checklists import policy, services
 from checklists.selectors import get_task_for_user
 from patients.views.forms_flow import form_page
@@ -22,9 +22,7 @@ from ..task_view import decorate, local_time_text, team_roles
 
 def _back(request) -> str:
     target = request.POST.get("next") or request.headers.get("Referer") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    return target
+    return on_this_site(request, target) or "/"
 
 
 def _act(request, task, run, *, form=None, slot: str = ""):
@@ -170,9 +168,7 @@ def task_close(request, pk):
     owner: done late (with the time it was really done) or not done (with why). Back to the page it
     was opened from (the event page or the board) with a message."""
     task = get_task_for_user(request.user, pk)
-    back = request.GET.get("next", "")  # the form posts to its own address, which keeps it
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = ""
+    back = on_this_site(request, request.GET.get("next", ""))  # the form posts to its own address, which keeps it
     decision = policy.can_close_left_open(request.user, task)
     if not decision and request.method == "POST":  # as every task action: back, with why
         messages.error(request, f"{task.text}: {decision.reason}")

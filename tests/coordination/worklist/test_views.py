@@ -472,3 +472,13 @@ def test_done_on_a_tick_that_waits_for_another_task_says_why_in_its_row(client, 
     assert "First: Order verified." in body
     hang.refresh_from_db()
     assert hang.status == Task.Status.OPEN
+
+
+@pytest.mark.parametrize("word", ["NaN", "abc", "home"])
+def test_a_next_that_is_a_word_not_an_address_goes_back_home_not_to_a_500(client, nurse, event, word):
+    """Found by review: Django's redirect() takes a word for a view's name, so `next=NaN` on a task
+    action was a 500 (NoReverseMatch), and `next=home` went to whichever page has that name."""
+    verified_login(client, nurse)
+    response = client.post(reverse("task_claim", args=[task(event, "Weight").pk]), {"next": word})
+    assert (response.status_code, response["Location"]) == (302, "/")
+    assert task(event, "Weight").assignee == nurse

@@ -118,7 +118,8 @@ def cycle_events(request, pk):
     cycle other than the current one (htmx), or as a page of its own without JavaScript; with
     `before` or `after` (a moment), those of the cycle under way that the patient page left out."""
     before, after = _moment(request, "before"), _moment(request, "after")
-    cycles = Cycle.objects.filter(course__patient__in=Patient.objects.visible_to(request.user))
+    # The plan is the record's, not a grant's: a receiving unit sees the handoff, not the plan and its work.
+    cycles = Cycle.objects.filter(course__patient__in=Patient.objects.visible_to(request.user, grants=False))
     cycle = get_or_404_audited(cycles.select_related("course__patient__unit"), pk, object_type="patients.cycle")
     patient = cycle.course.patient
     shows(request, patient_id=patient.pk)

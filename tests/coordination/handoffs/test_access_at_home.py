@@ -221,3 +221,15 @@ def test_a_break_at_home_extends_the_cycle_and_the_window_with_it(
     end.refresh_from_db()
     assert end.planned_at > discharge.planned_at + dt.timedelta(days=20)  # moved on by the break
     assert grant_end(handoff) == end.planned_at + HOURS_AFTER
+
+
+def test_the_receiving_unit_sees_no_cycles_events_page(client, completed, home_nurse, patient):
+    """Found by review: through the grant the home nurse opened /cycles/<id>/events/, the plan and
+    its checklists' progress by role, while the event page beside it was 404: a grant-only reader
+    sees the patient, the toxicity watch and the handoffs, not the plan and its work."""
+    from ...accounts.helpers import verified_login
+
+    verified_login(client, home_nurse)
+    assert Patient.objects.visible_to(home_nurse).filter(pk=patient.pk).exists()
+    assert client.get(f"/events/{completed.event_id}/").status_code == 404
+    assert client.get(f"/cycles/{completed.event.cycle_id}/events/").status_code == 404
